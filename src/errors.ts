@@ -1,0 +1,63 @@
+/**
+ * Error classes thrown by nats-embedded's public API. Every error carries a stable string
+ * `code` so callers can branch on it without matching message text.
+ *
+ * @packageDocumentation
+ */
+
+/** Stable codes of {@link NatsEmbeddedError} and its subclasses. */
+export type NatsEmbeddedErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_LISTEN'
+  | 'ERR_SERVER_CLOSED';
+
+/** Base class of every error nats-embedded throws or rejects with. */
+export class NatsEmbeddedError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: NatsEmbeddedErrorCode;
+
+  constructor(code: NatsEmbeddedErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NatsEmbeddedError';
+    this.code = code;
+  }
+}
+
+/**
+ * An option given to `createServer()` (or the CLI) is invalid. `option` names it, in the
+ * spelling the caller used (`maxPayload`, or `--port` for the CLI).
+ */
+export class ConfigError extends NatsEmbeddedError {
+  /** The option that was rejected. */
+  readonly option: string;
+
+  constructor(option: string, reason: string) {
+    super('ERR_INVALID_OPTION', `Invalid option "${option}": ${reason}`);
+    this.name = 'ConfigError';
+    this.option = option;
+  }
+}
+
+/** The server could not bind its listener (port in use, address not available, ...). */
+export class ListenError extends NatsEmbeddedError {
+  /** The host the server tried to listen on. */
+  readonly host: string;
+  /** The port the server tried to listen on. */
+  readonly port: number;
+
+  constructor(host: string, port: number, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super('ERR_LISTEN', `Cannot listen on ${host}:${port}: ${detail}`, { cause });
+    this.name = 'ListenError';
+    this.host = host;
+    this.port = port;
+  }
+}
+
+/** An operation needs a running server, but it was closed. */
+export class ServerClosedError extends NatsEmbeddedError {
+  constructor(operation: string) {
+    super('ERR_SERVER_CLOSED', `Cannot ${operation}: the server is closed`);
+    this.name = 'ServerClosedError';
+  }
+}

@@ -1,0 +1,480 @@
+/**
+ * One client connection: parses its stream, applies nats-server's rules to each op, and
+ * queues outbound frames. Message routing is the server's job (`server.ts`).
+ */
+import type { Socket } from 'node:net';
+import { Parser, ParseErrorKind, type ParserSink, type PubArg } from '../protocol/parser.js';
+import {
+  DEFAULTS,
+  ERR,
+  GW_REPLY_PREFIX,
+  JS_ACK_PREFIX,
+  OK,
+  PING,
+  PONG,
+  SERVICE_REPLY_PREFIX,
+  encodeErr,
+  errPubViolation,
+  errReplyViolation,
+} from '../protocol/constants.js';
+import { isValidLiteralSubject } from '../subject/subject.js';
+import { Outbound, ZERO_COPY_MIN } from '../io/outbound.js';
+import type { BrokerCore } from './core.js';
+
+/** Why a connection was closed; the texts are nats-server's (`/connz` `reason`). */
+export const CloseReason = {
+  ClientClosed: 'Client Closed',
+  ProtocolViolation: 'Protocol Violation',
+  AuthViolation: 'Authentication Failure',
+  MaxPayload: 'Maximum Payload Exceeded',
+  MaxControlLine: 'Maximum Control Line Exceeded',
+  MaxConnections: 'Maximum Connections Exceeded',
+  SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
+  SlowConsumerWriteDeadline: 'Slow Consumer (Write Deadline)',
+  StaleConnection: 'Stale Connection',
+  BadClientProtocol: 'Bad Client Protocol Version',
+  NoRespondersRequiresHeaders: 'No Responders Requires Headers',
+  ServerShutdown: 'Server Shutdown',
+  ReadError: 'Read Error',
+  WriteError: 'Write Error',
+  Kicked: 'Kicked',
+} as const;
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
+
+/** A subscription of one client. */
+export class Subscription {
+  /** Messages delivered so far. */
+  nm = 0;
+  /** Auto-unsubscribe limit; 0 means none. */
+  max = 0;
+  closed = false;
+
+  constructor(
+    readonly client: Client,
+    readonly subject: string,
+    readonly queue: string | null,
+    readonly sid: string,
+  ) {}
+}
+
+/** Fields of CONNECT this broker reads, with the Go types nats-server unmarshals them into. */
+const CONNECT_FIELDS: Readonly<Record<string, 'boolean' | 'string' | 'int'>> = {
+  verbose: 'boolean',
+  pedantic: 'boolean',
+  tls_required: 'boolean',
+  echo: 'boolean',
+  headers: 'boolean',
+  no_responders: 'boolean',
+  auth_token: 'string',
+  user: 'string',
+  pass: 'string',
+  name: 'string',
+  lang: 'string',
+  version: 'string',
+  sig: 'string',
+  jwt: 'string',
+  nkey: 'string',
+  account: 'string',
+  new_account: 'boolean',
+  protocol: 'int',
+};
+
+/** The client's CONNECT options, with nats-server's defaults for fields left out. */
+export interface ClientOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  noResponders: boolean;
+  protocol: number;
+  name: string;
+  lang: string;
+  version: string;
+}
+
+const CRLF_LEN = 2;
+
+export class Client implements ParserSink {
+  readonly parser: Parser;
+  readonly subs = new Map<string, Subscription>();
+  readonly out = new Outbound();
+  readonly start = Date.now();
+
+  // CONNECT state. Before CONNECT nats-server runs a connection on verbose/pedantic/echo = true.
+  verbose = true;
+  pedantic = true;
+  echo = true;
+  /** Headers negotiated: the client may send HPUB and receives HMSG. */
+  headers = false;
+  noResponders = false;
+  protocol = 0;
+  name = '';
+  lang = '';
+  version = '';
+  connectReceived = false;
+
+  closed = false;
+  closeReason: CloseReason | null = null;
+  /** Set while the client is in the server's flush list. */
+  flushQueued = false;
+
+  // Statistics, as /connz reports them.
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+
+  // Liveness (PING timer), as nats-server's processPingTimer.
+  pingsOut = 0;
+  lastIn = 0;
+  rttStart = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+
+  private readonly onPingTimer = (): void => this.processPingTimer();
+
+  constructor(
+    readonly core: BrokerCore,
+    readonly cid: number,
+    readonly socket: Socket,
+  ) {
+    const opts = core.options;
+    this.parser = new Parser(this, { maxControlLine: opts.maxControlLine, maxPayload: opts.maxPayload });
+    this.setPingTimer(opts.pingIntervalMs);
+  }
+
+  /** Feeds bytes read from the socket. */
+  onData(chunk: Buffer): void {
+    const msgsBefore = this.inMsgs;
+    const subsBefore = this.subs.size;
+    this.parser.parse(chunk);
+    if (this.inMsgs !== msgsBefore || this.subs.size !== subsBefore) this.lastIn = Date.now();
+  }
+
+  // ---- ParserSink -------------------------------------------------------------------------
+
+  onConnect(json: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      // nats-server: the unmarshal error closes the connection without an -ERR.
+      return this.close(CloseReason.ProtocolViolation);
+    }
+    if (parsed !== null) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) return this.close(CloseReason.ProtocolViolation);
+      if (!this.applyConnect(parsed as Record<string, unknown>)) return this.close(CloseReason.ProtocolViolation);
+    }
+    this.connectReceived = true;
+    this.headers = this.headers && !this.core.options.noHeaderSupport;
+    this.parser.headers = this.headers;
+    if (this.connectAccount) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    if (this.protocol < 0 || this.protocol > 1) return this.sendErrAndClose(ERR.BadClientProtocol, CloseReason.BadClientProtocol);
+    if (this.noResponders && !this.headers) {
+      return this.sendErrAndClose(ERR.NoRespondersNeedHeaders, CloseReason.NoRespondersRequiresHeaders);
+    }
+    if (this.verbose) this.sendProto(OK);
+    this.setFirstPingTimer();
+  }
+
+  private connectAccount = false;
+
+  /**
+   * Applies CONNECT fields on top of the current options, as Go's json.Unmarshal does: keys
+   * match case-insensitively, unknown keys are ignored, null leaves a field as it is, and a
+   * value of the wrong type is an error.
+   */
+  private applyConnect(fields: Record<string, unknown>): boolean {
+    for (const rawKey of Object.keys(fields)) {
+      const key = rawKey.toLowerCase();
+      const type = CONNECT_FIELDS[key];
+      if (type === undefined) continue;
+      const v = fields[rawKey];
+      if (v === null) continue;
+      if (type === 'int') {
+        if (typeof v !== 'number' || !Number.isInteger(v)) return false;
+      } else if (typeof v !== type) {
+        return false;
+      }
+      switch (key) {
+        case 'verbose': this.verbose = v as boolean; break;
+        case 'pedantic': this.pedantic = v as boolean; break;
+        case 'echo': this.echo = v as boolean; break;
+        case 'headers': this.headers = v as boolean; break;
+        case 'no_responders': this.noResponders = v as boolean; break;
+        case 'protocol': this.protocol = v as number; break;
+        case 'name': this.name = v as string; break;
+        case 'lang': this.lang = v as string; break;
+        case 'version': this.version = v as string; break;
+        case 'account': if (v !== '') this.connectAccount = true; break;
+        case 'new_account': if (v === true) this.connectAccount = true; break;
+        default: break; // credentials: no auth configured, so they are accepted and ignored
+      }
+    }
+    return true;
+  }
+
+  onPubArgs(pa: PubArg): void {
+    if (this.pedantic && !isValidLiteralSubject(pa.subject)) this.sendErr(ERR.InvalidPublishSubject);
+  }
+
+  onMsg(pa: PubArg, buf: Buffer, start: number, end: number): void {
+    this.inMsgs++;
+    this.inBytes += end - start;
+    // Reserved prefixes: gateway-routed subjects, and replies owned by the server.
+    if (pa.subject.startsWith(GW_REPLY_PREFIX) && pa.subject.length > GW_REPLY_PREFIX.length) {
+      return this.sendErr(errPubViolation(pa.subject));
+    }
+    if (pa.reply.length > 0 && isReservedReply(pa.reply)) return this.sendErr(errReplyViolation(pa.reply));
+    if (this.verbose) this.sendProto(OK);
+    this.core.routeMessage(this, pa, buf, start, end);
+  }
+
+  onSub(subject: string, queue: string | null, sid: string): void {
+    this.core.subscribe(this, subject, queue, sid);
+  }
+
+  onUnsub(sid: string, max: number): void {
+    const sub = this.subs.get(sid);
+    let remove = false;
+    if (sub !== undefined) {
+      if (max > 0 && max > sub.nm) sub.max = max;
+      else {
+        sub.max = 0;
+        remove = true;
+      }
+    }
+    if (this.verbose) this.sendProto(OK);
+    if (remove) this.core.unsubscribe(sub!);
+  }
+
+  onPing(): void {
+    this.sendProto(PONG);
+    this.lastIn = Date.now();
+  }
+
+  onPong(): void {
+    this.pingsOut = 0;
+  }
+
+  onInfo(): void {
+    // Clients may send INFO; nats-server parses and ignores it.
+  }
+
+  onErr(): void {
+    // A client sending -ERR is closed (nats-server's processErr), without a reply.
+    this.close(CloseReason.ProtocolViolation);
+  }
+
+  onParseError(kind: ParseErrorKind): void {
+    switch (kind) {
+      case ParseErrorKind.UnknownOp:
+        return this.sendErrAndClose(ERR.UnknownOp, CloseReason.ProtocolViolation);
+      case ParseErrorKind.MaxControlLine:
+        return this.sendErrAndClose(ERR.MaxControlLine, CloseReason.MaxControlLine);
+      case ParseErrorKind.MaxPayload:
+        return this.sendErrAndClose(ERR.MaxPayload, CloseReason.MaxPayload);
+      case ParseErrorKind.AuthViolation:
+        return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      case ParseErrorKind.BadArgs:
+      case ParseErrorKind.HeadersNotSupported:
+        return this.close(CloseReason.ProtocolViolation);
+    }
+  }
+
+  // ---- Outbound ---------------------------------------------------------------------------
+
+  /** Queues a pre-encoded frame. */
+  sendProto(frame: Buffer): void {
+    if (this.closed) return;
+    this.out.appendBytes(frame);
+    this.core.markForFlush(this);
+  }
+
+  /** Queues `-ERR '<text>'`; the connection stays open. */
+  sendErr(text: string): void {
+    this.sendProto(encodeErr(text));
+  }
+
+  /** Queues `-ERR '<text>'`, flushes it and closes the connection. */
+  sendErrAndClose(text: string, reason: CloseReason): void {
+    this.sendErr(text);
+    this.close(reason);
+  }
+
+  /**
+   * Queues a MSG/HMSG for `sub` carrying `pa`'s message with payload `buf[start, end)`.
+   * Returns false when the connection was closed as a slow consumer instead.
+   */
+  deliver(sub: Subscription, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
+    const subject = pa.subject;
+    const reply = pa.reply;
+    const sid = sub.sid;
+    let hdr = pa.hdr;
+    let size = pa.size;
+    let withHeaders = false;
+    if (hdr > 0) {
+      if (this.headers) withHeaders = true;
+      else {
+        // A client that did not negotiate headers gets the payload without the header block.
+        start += hdr;
+        size -= hdr;
+      }
+    }
+    const out = this.out;
+    const line = 5 + subject.length + 1 + sid.length + 1 + reply.length + 1 + 10 + 1 + 10 + CRLF_LEN;
+    const copyPayload = size < ZERO_COPY_MIN;
+    const slab = out.reserve(copyPayload ? line + size + CRLF_LEN : line);
+    let p = out.pos;
+    if (withHeaders) slab[p++] = 0x48; // H
+    slab[p++] = 0x4d; // M
+    slab[p++] = 0x53; // S
+    slab[p++] = 0x47; // G
+    slab[p++] = 0x20;
+    p += slab.latin1Write(subject, p);
+    slab[p++] = 0x20;
+    p += slab.latin1Write(sid, p);
+    slab[p++] = 0x20;
+    if (reply.length > 0) {
+      p += slab.latin1Write(reply, p);
+      slab[p++] = 0x20;
+    }
+    if (withHeaders) {
+      p = writeUint(slab, p, hdr);
+      slab[p++] = 0x20;
+    }
+    p = writeUint(slab, p, size);
+    slab[p++] = 0x0d;
+    slab[p++] = 0x0a;
+    if (copyPayload) {
+      if (size > 0) {
+        buf.copy(slab, p, start, start + size);
+        p += size;
+      }
+      slab[p++] = 0x0d;
+      slab[p++] = 0x0a;
+      out.pos = p;
+    } else {
+      out.pos = p;
+      out.appendRef(buf, start, start + size);
+      const tail = out.reserve(CRLF_LEN);
+      tail[out.pos++] = 0x0d;
+      tail[out.pos++] = 0x0a;
+    }
+    this.outMsgs++;
+    this.outBytes += size;
+    if (out.queued + this.socket.writableLength > this.core.options.maxPending) {
+      this.core.slowConsumer(this, CloseReason.SlowConsumerPendingBytes);
+      return false;
+    }
+    this.core.markForFlush(this);
+    return true;
+  }
+
+  /** Hands queued frames to the socket. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.closed || this.socket.destroyed) {
+      this.out.clear();
+      return;
+    }
+    this.out.flush(this.socket);
+  }
+
+  // ---- Liveness -----------------------------------------------------------------------------
+
+  private setPingTimer(ms: number): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(this.onPingTimer, ms);
+    this.pingTimer.unref();
+  }
+
+  /** After CONNECT the first PING comes sooner: min(interval, 2s) plus up to 20% jitter. */
+  private setFirstPingTimer(): void {
+    let d = Math.min(this.core.options.pingIntervalMs, DEFAULTS.firstPingIntervalMs);
+    d += Math.floor(Math.random() * (d / 5));
+    this.setPingTimer(d);
+  }
+
+  private processPingTimer(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const opts = this.core.options;
+    const now = Date.now();
+    const needRTT = this.rttStart === 0 || now - this.rttStart > 3_600_000;
+    // Recent traffic from the client stands in for a PONG (clients only, as nats-server).
+    if (needRTT || now - this.lastIn >= opts.pingIntervalMs) {
+      if (this.pingsOut + 1 > opts.maxPingsOut) {
+        this.sendErrAndClose(ERR.StaleConnection, CloseReason.StaleConnection);
+        this.core.flushAll();
+        return;
+      }
+      this.pingsOut++;
+      this.rttStart = now;
+      this.sendProto(PING);
+      this.core.flushAll();
+    }
+    this.setPingTimer(opts.pingIntervalMs);
+  }
+
+  // ---- Closing ------------------------------------------------------------------------------
+
+  /**
+   * Closes the connection: queued frames are flushed (unless `flush` is false) and the
+   * socket is ended. Safe to call more than once.
+   */
+  close(reason: CloseReason, flush = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.parser.stop();
+    if (this.pingTimer !== null) {
+      clearTimeout(this.pingTimer);
+      this.pingTimer = null;
+    }
+    this.core.removeClient(this);
+    const socket = this.socket;
+    if (!flush || socket.destroyed) {
+      this.out.clear();
+      socket.destroy();
+      return;
+    }
+    this.out.flush(socket);
+    this.out.clear();
+    // Close once the queued bytes are written (nats-server flushes, then closes the socket).
+    // A peer that stops reading cannot hold it open for longer than writeDeadline.
+    socket.end(() => socket.destroy());
+    this.closeTimer = setTimeout(() => socket.destroy(), this.core.options.writeDeadlineMs);
+    this.closeTimer.unref();
+    socket.once('close', () => {
+      if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    });
+  }
+}
+
+/** Replies a client may not use: service-import replies, JetStream acks, gateway replies. */
+function isReservedReply(reply: string): boolean {
+  return (
+    reply.startsWith(SERVICE_REPLY_PREFIX) ||
+    (reply.length > JS_ACK_PREFIX.length && reply.startsWith(JS_ACK_PREFIX)) ||
+    (reply.length > GW_REPLY_PREFIX.length && reply.startsWith(GW_REPLY_PREFIX))
+  );
+}
+
+/** Writes `n` (a non-negative integer) in decimal at `p`; returns the new position. */
+function writeUint(buf: Buffer, p: number, n: number): number {
+  if (n < 10) {
+    buf[p] = 0x30 + n;
+    return p + 1;
+  }
+  let digits = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  let q = p + digits - 1;
+  while (n >= 10) {
+    const next = Math.floor(n / 10);
+    buf[q--] = 0x30 + (n - next * 10);
+    n = next;
+  }
+  buf[q] = 0x30 + n;
+  return p + digits;
+}

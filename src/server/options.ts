@@ -1,0 +1,164 @@
+/**
+ * Server options: the public `ServerOptions` (camelCase of nats-server's config keys) and their
+ * validation into a frozen `ResolvedOptions`. Defaults equal nats-server's.
+ */
+import { ConfigError } from '../errors.js';
+import { DEFAULTS } from '../protocol/constants.js';
+
+/**
+ * A duration: milliseconds as a number, or a Go-style duration string as nats-server's
+ * config accepts (`"2m"`, `"10s"`, `"500ms"`, `"1h30m"`).
+ */
+export type Duration = number | string;
+
+/** Options of {@link createServer}. Every field is optional; defaults are nats-server's. */
+export interface ServerOptions {
+  /** Client port. `0` or `-1` (nats-server's "random") picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** Address to listen on. Default `127.0.0.1` (loopback only; use `0.0.0.0` to expose it). */
+  host?: string;
+  /** INFO `server_name`. Default: the generated server id. */
+  serverName?: string;
+  /** Largest message payload (headers included) a client may publish. Default 1 MiB. */
+  maxPayload?: number;
+  /** Longest protocol control line a client may send. Default 4096. */
+  maxControlLine?: number;
+  /** Bytes that may queue for one connection before it is closed as a slow consumer. Default 64 MiB. */
+  maxPending?: number;
+  /** How often the server PINGs an idle client. Default 2 minutes. */
+  pingInterval?: Duration;
+  /** Unanswered PINGs after which a client is closed as stale. Default 2. */
+  maxPingsOut?: number;
+  /** How long a write may make no progress before the client is closed as a slow consumer. Default 10 s. */
+  writeDeadline?: Duration;
+  /** Most client connections at once. Default 65536. */
+  maxConnections?: number;
+  /** Most subscriptions per connection; 0 means unlimited. Default 0. */
+  maxSubscriptions?: number;
+  /** Disables message headers (INFO `headers: false`; HPUB is refused). Default false. */
+  noHeaderSupport?: boolean;
+}
+
+/** Options after validation and defaulting. Durations are in milliseconds. */
+export interface ResolvedOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly serverName: string | undefined;
+  readonly maxPayload: number;
+  readonly maxControlLine: number;
+  readonly maxPending: number;
+  readonly pingIntervalMs: number;
+  readonly maxPingsOut: number;
+  readonly writeDeadlineMs: number;
+  readonly maxConnections: number;
+  readonly maxSubscriptions: number;
+  readonly noHeaderSupport: boolean;
+}
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
+  'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
+]);
+
+/** Largest value nats-server holds in an int32 field such as max_payload. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Validates `options` and fills in the defaults. Throws {@link ConfigError} naming the option. */
+export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError('options', 'must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) throw new ConfigError(key, 'unknown option');
+  }
+  const o = options as Record<string, unknown>;
+  let port = optInt(o, 'port', 0, -1, 65535);
+  if (port === -1) port = 0;
+  const host = optString(o, 'host', DEFAULTS.host);
+  if (host.length === 0) throw new ConfigError('host', 'must not be empty');
+  const serverName = o.serverName === undefined ? undefined : optString(o, 'serverName', '');
+  if (serverName !== undefined && (serverName.length === 0 || /\s/.test(serverName))) {
+    throw new ConfigError('serverName', 'must be a non-empty string without spaces');
+  }
+  const maxPayload = optInt(o, 'maxPayload', DEFAULTS.maxPayload, 1, INT32_MAX);
+  const maxControlLine = optInt(o, 'maxControlLine', DEFAULTS.maxControlLine, 1, INT32_MAX);
+  const maxPending = optInt(o, 'maxPending', DEFAULTS.maxPending, 1, Number.MAX_SAFE_INTEGER);
+  if (maxPayload > maxPending) {
+    throw new ConfigError('maxPayload', `(${maxPayload}) cannot be higher than maxPending (${maxPending})`);
+  }
+  const resolved: ResolvedOptions = {
+    port,
+    host,
+    serverName,
+    maxPayload,
+    maxControlLine,
+    maxPending,
+    pingIntervalMs: optDuration(o, 'pingInterval', DEFAULTS.pingIntervalMs),
+    maxPingsOut: optInt(o, 'maxPingsOut', DEFAULTS.maxPingsOut, 1, INT32_MAX),
+    writeDeadlineMs: optDuration(o, 'writeDeadline', DEFAULTS.writeDeadlineMs),
+    maxConnections: optInt(o, 'maxConnections', DEFAULTS.maxConnections, 1, INT32_MAX),
+    maxSubscriptions: optInt(o, 'maxSubscriptions', DEFAULTS.maxSubscriptions, 0, INT32_MAX),
+    noHeaderSupport: optBool(o, 'noHeaderSupport', false),
+  };
+  return Object.freeze(resolved);
+}
+
+function optInt(o: Record<string, unknown>, key: string, def: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(key, `must be an integer, got ${describe(v)}`);
+  if (v < min || v > max) throw new ConfigError(key, `must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function optString(o: Record<string, unknown>, key: string, def: string): string {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string') throw new ConfigError(key, `must be a string, got ${describe(v)}`);
+  return v;
+}
+
+function optBool(o: Record<string, unknown>, key: string, def: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new ConfigError(key, `must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+function optDuration(o: Record<string, unknown>, key: string, def: number): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  let ms: number;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string') ms = parseDuration(v, key);
+  else throw new ConfigError(key, `must be milliseconds or a duration string, got ${describe(v)}`);
+  if (!Number.isFinite(ms) || ms <= 0) throw new ConfigError(key, `must be a positive duration, got ${describe(v)}`);
+  return ms;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000,
+};
+
+/** Parses a Go duration string (`"1h30m"`, `"2.5s"`, `"500ms"`) into milliseconds. */
+export function parseDuration(text: string, option: string): number {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    matched += m[0].length;
+  }
+  if (matched !== text.length || text.length === 0) {
+    throw new ConfigError(option, `invalid duration "${text}" (use e.g. "500ms", "10s", "2m")`);
+  }
+  return total;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : String(v);
+}

@@ -1,0 +1,267 @@
+/**
+ * The subject trie ("sublist"): subscriptions indexed by token, with `*` and `>` in dedicated
+ * slots of each level, and a bounded cache of match results per literal subject.
+ *
+ * Shape after nats-server's `server/sublist.go`: results are immutable once built, so a caller
+ * may keep iterating a result while the trie changes underneath it; the cache is updated by
+ * dropping the entries a change affects, never by mutating a result in place.
+ */
+import { isValidSubscribeSubject, subjectMatches } from './subject.js';
+
+/** What the sublist needs of a subscription. */
+export interface SublistEntry {
+  readonly subject: string;
+  /** Queue group name, or null for a plain subscription. */
+  readonly queue: string | null;
+}
+
+/** The subscriptions matching one literal subject. Treat as read-only. */
+export interface SublistResult<S extends SublistEntry> {
+  /** Plain subscriptions, one entry per subscription. */
+  readonly psubs: readonly S[];
+  /** One array per queue group name, holding every member that matched. */
+  readonly qsubs: readonly (readonly S[])[];
+}
+
+/** Counters reported by `/subsz` (and useful in tests). */
+export interface SublistStats {
+  numSubscriptions: number;
+  numCache: number;
+  numInserts: number;
+  numRemoves: number;
+  numMatches: number;
+  cacheHits: number;
+}
+
+/** Cache bound and sweep target, as nats-server (`slCacheMax`, `slCacheSweep`). */
+export const CACHE_MAX = 1024;
+export const CACHE_SWEEP = 256;
+
+class Level<S extends SublistEntry> {
+  readonly nodes = new Map<string, Node<S>>();
+  pwc: Node<S> | null = null;
+  fwc: Node<S> | null = null;
+
+  get isEmpty(): boolean {
+    return this.nodes.size === 0 && this.pwc === null && this.fwc === null;
+  }
+}
+
+class Node<S extends SublistEntry> {
+  next: Level<S> | null = null;
+  readonly psubs = new Set<S>();
+  qsubs: Map<string, Set<S>> | null = null;
+
+  get isEmpty(): boolean {
+    return this.psubs.size === 0 && (this.qsubs === null || this.qsubs.size === 0) &&
+      (this.next === null || this.next.isEmpty);
+  }
+}
+
+const EMPTY: SublistResult<never> = Object.freeze({ psubs: Object.freeze([]), qsubs: Object.freeze([]) });
+
+/** A subject trie with a bounded match cache. */
+export class Sublist<S extends SublistEntry> {
+  private readonly root = new Level<S>();
+  private readonly cache: Map<string, SublistResult<S>> | null;
+  private count = 0;
+  private inserts = 0;
+  private removes = 0;
+  private matches = 0;
+  private hits = 0;
+
+  /** @param cacheEnabled keep a cache of match results (tests run both modes). */
+  constructor(cacheEnabled = true) {
+    this.cache = cacheEnabled ? new Map() : null;
+  }
+
+  /** Number of subscriptions held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds `sub`. Returns false (and changes nothing) when its subject is not valid for SUB. */
+  insert(sub: S): boolean {
+    const subject = sub.subject;
+    if (!isValidSubscribeSubject(subject)) return false;
+    let level = this.root;
+    let node: Node<S> | null = null;
+    let start = 0;
+    for (;;) {
+      const dot = subject.indexOf('.', start);
+      const end = dot === -1 ? subject.length : dot;
+      node = childFor(level, subject, start, end);
+      if (dot === -1) break;
+      if (node.next === null) node.next = new Level<S>();
+      level = node.next;
+      start = dot + 1;
+    }
+    if (sub.queue === null) {
+      node.psubs.add(sub);
+    } else {
+      if (node.qsubs === null) node.qsubs = new Map();
+      let group = node.qsubs.get(sub.queue);
+      if (group === undefined) {
+        group = new Set();
+        node.qsubs.set(sub.queue, group);
+      }
+      group.add(sub);
+    }
+    this.count++;
+    this.inserts++;
+    this.invalidate(subject);
+    return true;
+  }
+
+  /** Removes `sub`. Returns false when it was not present. */
+  remove(sub: S): boolean {
+    const subject = sub.subject;
+    // Walk down remembering the path so empty nodes can be pruned on the way back.
+    const levels: Level<S>[] = [];
+    const nodes: Node<S>[] = [];
+    const keys: string[] = [];
+    let level: Level<S> | null = this.root;
+    let start = 0;
+    for (;;) {
+      if (level === null) return false;
+      const dot = subject.indexOf('.', start);
+      const end = dot === -1 ? subject.length : dot;
+      const token = subject.slice(start, end);
+      let node: Node<S> | null | undefined;
+      if (token === '*') node = level.pwc;
+      else if (token === '>') node = level.fwc;
+      else node = level.nodes.get(token);
+      if (node == null) return false;
+      levels.push(level);
+      nodes.push(node);
+      keys.push(token);
+      if (dot === -1) break;
+      level = node.next;
+      start = dot + 1;
+    }
+    const leaf = nodes[nodes.length - 1];
+    if (sub.queue === null) {
+      if (!leaf.psubs.delete(sub)) return false;
+    } else {
+      const group = leaf.qsubs?.get(sub.queue);
+      if (group === undefined || !group.delete(sub)) return false;
+      if (group.size === 0) leaf.qsubs!.delete(sub.queue);
+    }
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i];
+      if (node.next !== null && node.next.isEmpty) node.next = null;
+      if (!node.isEmpty) break;
+      const lvl = levels[i];
+      const key = keys[i];
+      if (key === '*') lvl.pwc = null;
+      else if (key === '>') lvl.fwc = null;
+      else lvl.nodes.delete(key);
+    }
+    this.count--;
+    this.removes++;
+    this.invalidate(subject);
+    return true;
+  }
+
+  /** All subscriptions matching the literal subject `subject`. */
+  match(subject: string): SublistResult<S> {
+    this.matches++;
+    const cache = this.cache;
+    if (cache !== null) {
+      const hit = cache.get(subject);
+      if (hit !== undefined) {
+        this.hits++;
+        return hit;
+      }
+    }
+    const result = this.collect(subject);
+    if (cache !== null) {
+      cache.set(subject, result);
+      if (cache.size > CACHE_MAX) this.sweep(cache);
+    }
+    return result;
+  }
+
+  /** Counters for monitoring. */
+  stats(): SublistStats {
+    return {
+      numSubscriptions: this.count,
+      numCache: this.cache === null ? 0 : this.cache.size,
+      numInserts: this.inserts,
+      numRemoves: this.removes,
+      numMatches: this.matches,
+      cacheHits: this.hits,
+    };
+  }
+
+  private collect(subject: string): SublistResult<S> {
+    // A subject with an empty token matches nothing (nats-server returns an empty result).
+    const tokens = subject.split('.');
+    for (let i = 0; i < tokens.length; i++) if (tokens[i].length === 0) return EMPTY;
+    const psubs: S[] = [];
+    let queues: Map<string, S[]> | null = null;
+    const addNode = (node: Node<S>): void => {
+      for (const s of node.psubs) psubs.push(s);
+      if (node.qsubs !== null) {
+        for (const [name, group] of node.qsubs) {
+          if (queues === null) queues = new Map();
+          let members = queues.get(name);
+          if (members === undefined) {
+            members = [];
+            queues.set(name, members);
+          }
+          for (const s of group) members.push(s);
+        }
+      }
+    };
+    const walk = (level: Level<S>, i: number): void => {
+      if (level.fwc !== null) addNode(level.fwc);
+      if (level.pwc !== null) {
+        if (i === tokens.length - 1) addNode(level.pwc);
+        else if (level.pwc.next !== null) walk(level.pwc.next, i + 1);
+      }
+      const node = level.nodes.get(tokens[i]);
+      if (node !== undefined) {
+        if (i === tokens.length - 1) addNode(node);
+        else if (node.next !== null) walk(node.next, i + 1);
+      }
+    };
+    walk(this.root, 0);
+    if (psubs.length === 0 && queues === null) return EMPTY;
+    const qsubs: S[][] = queues === null ? [] : [...(queues as Map<string, S[]>).values()];
+    return { psubs, qsubs };
+  }
+
+  /** Drops cached results that a change to `pattern` affects. */
+  private invalidate(pattern: string): void {
+    const cache = this.cache;
+    if (cache === null || cache.size === 0) return;
+    for (const key of cache.keys()) {
+      if (subjectMatches(pattern, key)) cache.delete(key);
+    }
+  }
+
+  private sweep(cache: Map<string, SublistResult<S>>): void {
+    // Map iteration is insertion order: the oldest entries go first.
+    let excess = cache.size - CACHE_SWEEP;
+    for (const key of cache.keys()) {
+      if (excess-- <= 0) break;
+      cache.delete(key);
+    }
+  }
+}
+
+function childFor<S extends SublistEntry>(level: Level<S>, subject: string, start: number, end: number): Node<S> {
+  if (end - start === 1) {
+    const c = subject.charCodeAt(start);
+    if (c === 0x2a) return level.pwc ?? (level.pwc = new Node<S>());
+    if (c === 0x3e) return level.fwc ?? (level.fwc = new Node<S>());
+  }
+  const token = subject.slice(start, end);
+  let node = level.nodes.get(token);
+  if (node === undefined) {
+    node = new Node<S>();
+    level.nodes.set(token, node);
+  }
+  return node;
+}
