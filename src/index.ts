@@ -11,7 +11,15 @@
  * @packageDocumentation
  */
 export { createServer, NatsServer } from './server/server.js';
-export type { ServerInfo } from './server/server.js';
+export type {
+  ServerInfo,
+  ClientSummary,
+  SlowConsumerEvent,
+  ServerStats,
+  NatsServerEvents,
+  RestartOptions,
+  ServerState,
+} from './server/server.js';
 export type { ServerOptions, ResolvedOptions, Duration } from './server/options.js';
 export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';

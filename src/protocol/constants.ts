@@ -69,6 +69,8 @@ export const DEFAULTS = {
   writeDeadlineMs: 10 * 1000,
   maxConnections: 64 * 1024,
   maxSubscriptions: 0,
+  lameDuckDurationMs: 2 * 60 * 1000,
+  lameDuckGracePeriodMs: 10 * 1000,
   /** First PING after CONNECT: min(ping interval, 2s), plus up to 20% jitter. */
   firstPingIntervalMs: 2000,
 } as const;

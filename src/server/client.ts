@@ -112,6 +112,8 @@ export class Client implements ParserSink {
   lang = '';
   version = '';
   connectReceived = false;
+  /** Set when the first PING after CONNECT was answered: from then on async INFO may be sent. */
+  firstPongSent = false;
 
   closed = false;
   closeReason: CloseReason | null = null;
@@ -130,8 +132,23 @@ export class Client implements ParserSink {
   rttStart = 0;
   private pingTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
+  /** Runs while the socket holds unwritten bytes; cleared on 'drain'. */
+  private writeTimer: NodeJS.Timeout | null = null;
 
   private readonly onPingTimer = (): void => this.processPingTimer();
+  private readonly onWriteDeadline = (): void => {
+    this.writeTimer = null;
+    if (!this.closed && this.socket.writableLength > 0) {
+      this.core.slowConsumer(this, CloseReason.SlowConsumerWriteDeadline);
+    }
+  };
+  /** Called by the socket's 'drain' event: the kernel took everything, progress was made. */
+  readonly onDrain = (): void => {
+    if (this.writeTimer !== null) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = null;
+    }
+  };
 
   constructor(
     readonly core: BrokerCore,
@@ -251,6 +268,13 @@ export class Client implements ParserSink {
   onPing(): void {
     this.sendProto(PONG);
     this.lastIn = Date.now();
+    // nats-server sends async INFO only to clients whose first PING after CONNECT it answered.
+    if (this.connectReceived) this.firstPongSent = true;
+  }
+
+  /** True when the client accepts async INFO now (protocol 1 and past its first PING). */
+  get acceptsAsyncInfo(): boolean {
+    return this.protocol >= 1 && this.firstPongSent && !this.closed;
   }
 
   onPong(): void {
@@ -379,6 +403,12 @@ export class Client implements ParserSink {
       return;
     }
     this.out.flush(this.socket);
+    // nats-server gives each write writeDeadline to complete; here: the socket must drain
+    // (hand everything to the kernel) within writeDeadline, or the client is a slow consumer.
+    if (this.writeTimer === null && this.socket.writableLength > 0) {
+      this.writeTimer = setTimeout(this.onWriteDeadline, this.core.options.writeDeadlineMs);
+      this.writeTimer.unref();
+    }
   }
 
   // ---- Liveness -----------------------------------------------------------------------------
@@ -432,6 +462,7 @@ export class Client implements ParserSink {
       clearTimeout(this.pingTimer);
       this.pingTimer = null;
     }
+    this.onDrain();
     this.core.removeClient(this);
     const socket = this.socket;
     if (!flush || socket.destroyed) {

@@ -23,6 +23,8 @@ export interface ServerInfo {
   readonly max_payload: number;
   readonly client_id?: number;
   readonly client_ip?: string;
+  /** Only in the async INFO sent when the server enters lame duck mode. */
+  readonly ldm?: boolean;
   readonly xkey: string;
 }
 
@@ -55,12 +57,12 @@ export class BrokerCore {
   private flushScheduled = false;
   private readonly flushAllBound = (): void => this.flushAll();
   /** Called when a client is closed as a slow consumer (set by NatsServer). */
-  onSlowConsumer: ((client: Client, reason: CloseReason) => void) | null = null;
+  onSlowConsumer: ((client: Client, reason: CloseReason, pendingBytes: number) => void) | null = null;
 
   constructor(readonly options: ResolvedOptions) {}
 
   /** The INFO a client sees; without `client` the fields common to every connection. */
-  info(client?: { cid: number; ip: string }): ServerInfo {
+  info(client?: { cid: number; ip: string }, ldm = false): ServerInfo {
     const o = this.options;
     return {
       server_id: this.serverId,
@@ -73,6 +75,7 @@ export class BrokerCore {
       headers: !o.noHeaderSupport,
       max_payload: o.maxPayload,
       ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
+      ...(ldm ? { ldm: true } : {}),
       xkey: this.xkey,
     };
   }
@@ -82,9 +85,9 @@ export class BrokerCore {
     const cid = this.nextCid++;
     socket.setNoDelay(true);
     const client = new Client(this, cid, socket);
-    const ip = socket.remoteAddress ?? '';
-    client.sendProto(Buffer.from(`INFO ${JSON.stringify(this.info({ cid, ip }))} \r\n`, 'latin1'));
+    client.sendProto(this.infoFrame(client));
     socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
+    socket.on('drain', client.onDrain);
     socket.on('error', () => client.close(CloseReason.ReadError, false));
     socket.on('end', () => client.close(CloseReason.ClientClosed));
     socket.on('close', () => client.close(CloseReason.ClientClosed, false));
@@ -97,6 +100,20 @@ export class BrokerCore {
     }
     this.flushAll();
     return client;
+  }
+
+  /** `INFO {...} \r\n` as `client` sees it (note the space before CRLF, as nats-server). */
+  infoFrame(client: Client, ldm = false): Buffer {
+    const json = JSON.stringify(this.info({ cid: client.cid, ip: client.socket.remoteAddress ?? '' }, ldm));
+    return Buffer.from(`INFO ${json} \r\n`, 'utf8');
+  }
+
+  /** Lame duck: tells every client that accepts async INFO (protocol 1, past its first PING). */
+  sendLameDuckInfo(): void {
+    for (const client of this.clients.values()) {
+      if (client.acceptsAsyncInfo) client.sendProto(this.infoFrame(client, true));
+    }
+    this.flushAll();
   }
 
   private onData(client: Client, chunk: Buffer): void {
@@ -228,10 +245,13 @@ export class BrokerCore {
 
   // ---- Connection end -----------------------------------------------------------------------
 
+  /** Drops `client` without flushing (nats-server sends no -ERR to a slow consumer). */
   slowConsumer(client: Client, reason: CloseReason): void {
+    if (client.closed) return;
+    const pendingBytes = client.out.queued + client.socket.writableLength;
     this.stats.slowConsumers++;
     client.close(reason, false);
-    this.onSlowConsumer?.(client, reason);
+    this.onSlowConsumer?.(client, reason, pendingBytes);
   }
 
   /** Called by `Client.close()`: drops the client's subscriptions and registration. */

@@ -37,6 +37,10 @@ export interface ServerOptions {
   maxSubscriptions?: number;
   /** Disables message headers (INFO `headers: false`; HPUB is refused). Default false. */
   noHeaderSupport?: boolean;
+  /** Total time of {@link NatsServer.lameDuck} when not given. Default 2 minutes. */
+  lameDuckDuration?: Duration;
+  /** Wait after the lame duck INFO before clients start being closed. Default 10 s. */
+  lameDuckGracePeriod?: Duration;
 }
 
 /** Options after validation and defaulting. Durations are in milliseconds. */
@@ -53,11 +57,14 @@ export interface ResolvedOptions {
   readonly maxConnections: number;
   readonly maxSubscriptions: number;
   readonly noHeaderSupport: boolean;
+  readonly lameDuckDurationMs: number;
+  readonly lameDuckGracePeriodMs: number;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
+  'lameDuckDuration', 'lameDuckGracePeriod',
 ]);
 
 /** Largest value nats-server holds in an int32 field such as max_payload. */
@@ -99,6 +106,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxConnections: optInt(o, 'maxConnections', DEFAULTS.maxConnections, 1, INT32_MAX),
     maxSubscriptions: optInt(o, 'maxSubscriptions', DEFAULTS.maxSubscriptions, 0, INT32_MAX),
     noHeaderSupport: optBool(o, 'noHeaderSupport', false),
+    lameDuckDurationMs: optDuration(o, 'lameDuckDuration', DEFAULTS.lameDuckDurationMs),
+    lameDuckGracePeriodMs: optDuration(o, 'lameDuckGracePeriod', DEFAULTS.lameDuckGracePeriodMs),
   };
   return Object.freeze(resolved);
 }

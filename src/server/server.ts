@@ -1,53 +1,136 @@
 /**
- * `NatsServer`: the public handle of one broker — its TCP listener and lifecycle around a
- * {@link BrokerCore}.
+ * `NatsServer`: the public handle of one broker — its TCP listener, lifecycle controls and
+ * events, around a {@link BrokerCore}.
  */
+import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { ListenError } from '../errors.js';
+import { ListenError, ServerClosedError } from '../errors.js';
 import { BrokerCore, type ServerInfo } from './core.js';
-import { CloseReason } from './client.js';
+import { type Client, CloseReason } from './client.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 
 export type { ServerInfo } from './core.js';
 
+/** A client connection as the server API shows it. */
+export interface ClientSummary {
+  /** Connection id (INFO `client_id`). */
+  readonly cid: number;
+  /** CONNECT `name`, `lang` and `version` ('' when not sent). */
+  readonly name: string;
+  readonly lang: string;
+  readonly version: string;
+  /** Peer address. */
+  readonly ip: string;
+  readonly port: number;
+  /** Subscriptions the client holds now. */
+  readonly subscriptions: number;
+}
+
+/** Payload of the `slowConsumer` event. */
+export interface SlowConsumerEvent {
+  readonly cid: number;
+  readonly name: string;
+  /** nats-server's closed-connection reason. */
+  readonly reason: 'Slow Consumer (Pending Bytes)' | 'Slow Consumer (Write Deadline)';
+  /** Bytes that were queued for the client when it was dropped. */
+  readonly pendingBytes: number;
+}
+
+/** Counters since the server (re)started. */
+export interface ServerStats {
+  readonly inMsgs: number;
+  readonly inBytes: number;
+  readonly outMsgs: number;
+  readonly outBytes: number;
+  readonly slowConsumers: number;
+  /** Client connections open now. */
+  readonly connections: number;
+  /** Client connections accepted since start. */
+  readonly totalConnections: number;
+  /** Subscriptions held now, all clients together. */
+  readonly subscriptions: number;
+}
+
+/** Events of {@link NatsServer}. */
+export interface NatsServerEvents {
+  /** A client was dropped because it could not keep up (`maxPending` or `writeDeadline`). */
+  slowConsumer: [event: SlowConsumerEvent];
+}
+
+/** Options of {@link NatsServer.restart}. */
+export interface RestartOptions {
+  /** Time the server stays down before it listens again, in ms. Default 0. */
+  downMs?: number;
+  /** Close gracefully (flush, then close) instead of killing. Default false: like a crash. */
+  graceful?: boolean;
+}
+
+/** Lifecycle state: `running` accepts clients; `lameDuck` is draining; `stopped` serves nothing. */
+export type ServerState = 'running' | 'lameDuck' | 'stopped';
+
 /** A running broker. Create one with {@link createServer}. */
-export class NatsServer implements AsyncDisposable {
+export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncDisposable {
   /** The options in force, after defaults. Durations are in milliseconds. */
   readonly options: ResolvedOptions;
-  private readonly core: BrokerCore;
-  private readonly tcp: TcpServer;
-  private closing: Promise<void> | null = null;
+  private core: BrokerCore;
+  private tcp: TcpServer | null = null;
+  private port_ = 0;
+  private state_: ServerState = 'stopped';
+  /** Settles when the current listener has closed and all its sockets are gone. */
+  private listenerClosed: Promise<void> = Promise.resolve();
+  private lameDuckTimer: NodeJS.Timeout | null = null;
 
   /** @internal Use {@link createServer}. */
   constructor(options: ResolvedOptions) {
+    super();
     this.options = options;
-    this.core = new BrokerCore(options);
-    this.tcp = createTcpServer({ noDelay: true }, (socket: Socket) => this.core.accept(socket));
+    this.core = this.newCore();
   }
 
-  /** @internal Binds the listener; used by {@link createServer}. */
-  async listen(): Promise<void> {
-    const { host, port } = this.options;
+  private newCore(): BrokerCore {
+    const core = new BrokerCore(this.options);
+    core.onSlowConsumer = (client, reason, pendingBytes) => {
+      if (this.listenerCount('slowConsumer') === 0) return;
+      this.emit('slowConsumer', {
+        cid: client.cid,
+        name: client.name,
+        reason: reason as SlowConsumerEvent['reason'],
+        pendingBytes,
+      });
+    };
+    return core;
+  }
+
+  /** @internal Binds the listener; used by {@link createServer} and {@link restart}. */
+  async listen(port = this.options.port): Promise<void> {
+    const host = this.options.host;
+    const tcp = createTcpServer({ noDelay: true }, (socket: Socket) => this.core.accept(socket));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
-        this.tcp.off('listening', onListening);
+        tcp.off('listening', onListening);
         reject(new ListenError(host, port, err));
       };
       const onListening = (): void => {
-        this.tcp.off('error', onError);
+        tcp.off('error', onError);
         resolve();
       };
-      this.tcp.once('error', onError);
-      this.tcp.once('listening', onListening);
-      this.tcp.listen({ host, port, exclusive: true });
+      tcp.once('error', onError);
+      tcp.once('listening', onListening);
+      tcp.listen({ host, port, exclusive: true });
     });
-    const address = this.tcp.address();
-    this.core.port = typeof address === 'object' && address !== null ? address.port : port;
+    // Accept errors after listening (e.g. EMFILE) must not crash the process.
+    tcp.on('error', (err) => process.emitWarning(`nats-embedded: listener error: ${err.message}`));
+    const address = tcp.address();
+    this.port_ = typeof address === 'object' && address !== null ? address.port : port;
+    this.core.port = this.port_;
+    this.tcp = tcp;
+    this.listenerClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
+    this.state_ = 'running';
   }
 
   /** The port clients connect to (the real one when an ephemeral port was asked for). */
   get port(): number {
-    return this.core.port;
+    return this.port_;
   }
 
   /** The address the server listens on. */
@@ -57,7 +140,7 @@ export class NatsServer implements AsyncDisposable {
 
   /** A URL for clients, e.g. `nats://127.0.0.1:4222`. */
   get url(): string {
-    return `nats://${urlHost(this.options.host)}:${this.core.port}`;
+    return `nats://${urlHost(this.options.host)}:${this.port_}`;
   }
 
   /** The INFO clients receive on connect (without the per-connection `client_id`/`client_ip`). */
@@ -65,9 +148,19 @@ export class NatsServer implements AsyncDisposable {
     return this.core.info();
   }
 
-  /** The server's unique id (INFO `server_id`). */
+  /** The server's id (INFO `server_id`). A restart gives it a new one, as a new process would. */
   get id(): string {
     return this.core.serverId;
+  }
+
+  /** `running`, `lameDuck` or `stopped`. */
+  get state(): ServerState {
+    return this.state_;
+  }
+
+  /** True when the server is not serving (after `close()`, `kill()`, or a finished lame duck). */
+  get closed(): boolean {
+    return this.state_ === 'stopped';
   }
 
   /** Number of client connections open now. */
@@ -75,9 +168,24 @@ export class NatsServer implements AsyncDisposable {
     return this.core.clients.size;
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.closing !== null;
+  /** The client connections open now. */
+  clients(): ClientSummary[] {
+    return [...this.core.clients.values()].map(summarize);
+  }
+
+  /** Counters since the server (re)started. */
+  stats(): ServerStats {
+    const s = this.core.stats;
+    return {
+      inMsgs: s.inMsgs,
+      inBytes: s.inBytes,
+      outMsgs: s.outMsgs,
+      outBytes: s.outBytes,
+      slowConsumers: s.slowConsumers,
+      connections: this.core.clients.size,
+      totalConnections: s.totalConnections,
+      subscriptions: this.core.sublist.size,
+    };
   }
 
   /**
@@ -85,19 +193,113 @@ export class NatsServer implements AsyncDisposable {
    * connection and frees the port. Resolves when all sockets are closed. Safe to call twice.
    */
   close(): Promise<void> {
-    if (this.closing !== null) return this.closing;
-    this.closing = new Promise<void>((resolve) => {
-      this.tcp.close(() => resolve());
-      for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown);
+    return this.stop(true);
+  }
+
+  /**
+   * Abrupt shutdown, as if the process died: sockets are destroyed without flushing anything.
+   * Clients see the connection reset and start their reconnect logic.
+   */
+  kill(): Promise<void> {
+    return this.stop(false);
+  }
+
+  /**
+   * Stops the server (killed by default, or closed gracefully) and listens again on the same
+   * port after `downMs`, with a new server id. Clients reconnect to it; subscriptions are not
+   * kept (clients re-send them on reconnect). Works on a stopped server too.
+   */
+  async restart(options: RestartOptions = {}): Promise<void> {
+    const downMs = options.downMs ?? 0;
+    if (!Number.isFinite(downMs) || downMs < 0) throw new RangeError('restart: downMs must be >= 0');
+    await this.stop(options.graceful === true);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    this.core = this.newCore();
+    await this.listen(this.port_);
+  }
+
+  /**
+   * Lame duck mode, as nats-server's (SIGUSR2 / `--signal ldm`): stop accepting, send clients an
+   * INFO with `ldm: true`, wait the grace period, then close the clients one by one spread over
+   * the rest of `durationMs`, then shut down. Resolves when the server has stopped.
+   *
+   * @param durationMs total duration (default `lameDuckDuration`, 2 minutes as nats-server)
+   */
+  async lameDuck(durationMs = this.options.lameDuckDurationMs): Promise<void> {
+    if (!Number.isFinite(durationMs) || durationMs <= 0) throw new RangeError('lameDuck: durationMs must be > 0');
+    if (this.state_ !== 'running') throw new ServerClosedError('enter lame duck mode');
+    this.state_ = 'lameDuck';
+    this.tcp!.close();
+    this.core.sendLameDuckInfo();
+    const grace = Math.min(this.options.lameDuckGracePeriodMs, durationMs);
+    let spread = durationMs - grace;
+    if (spread <= 0) spread = 1000;
+    await this.sleepInLameDuck(grace);
+    const clients = [...this.core.clients.values()];
+    // Between closes: a random pause of at least half the even share, at most 1 s (nats-server).
+    const share = clients.length > 0 ? Math.min(spread / clients.length, 1000) : 0;
+    for (let i = 0; i < clients.length && this.state_ === 'lameDuck'; i++) {
+      clients[i].close(CloseReason.ServerShutdown);
       this.core.flushAll();
+      if (i < clients.length - 1 && share >= 1) await this.sleepInLameDuck(Math.max(share / 2, Math.random() * share));
+    }
+    await this.stop(true);
+  }
+
+  private sleepInLameDuck(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.lameDuckTimer = setTimeout(() => {
+        this.lameDuckTimer = null;
+        resolve();
+      }, ms);
     });
-    return this.closing;
+  }
+
+  /**
+   * Drops client connections (all, or those `filter` selects) without stopping the server,
+   * to exercise client reconnect logic. Returns how many were dropped.
+   */
+  disconnectClients(filter?: (client: ClientSummary) => boolean): number {
+    let n = 0;
+    for (const client of [...this.core.clients.values()]) {
+      if (filter !== undefined && !filter(summarize(client))) continue;
+      client.close(CloseReason.Kicked, false);
+      n++;
+    }
+    return n;
   }
 
   /** `await using server = await createServer()` closes the server at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  private stop(graceful: boolean): Promise<void> {
+    if (this.lameDuckTimer !== null) {
+      clearTimeout(this.lameDuckTimer);
+      this.lameDuckTimer = null;
+    }
+    if (this.state_ === 'stopped') return this.listenerClosed;
+    this.state_ = 'stopped';
+    const tcp = this.tcp!;
+    this.tcp = null;
+    if (tcp.listening) tcp.close();
+    for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
+    this.core.flushAll();
+    return this.listenerClosed;
+  }
+}
+
+function summarize(c: Client): ClientSummary {
+  return {
+    cid: c.cid,
+    name: c.name,
+    lang: c.lang,
+    version: c.version,
+    ip: c.socket.remoteAddress ?? '',
+    port: c.socket.remotePort ?? 0,
+    subscriptions: c.subs.size,
+  };
 }
 
 /** Host part of a URL: IPv6 literals go in brackets; the wildcard address means loopback. */

@@ -88,10 +88,22 @@ export class WireClient {
     }
   }
 
+  /**
+   * The server PINGs every client about 2 s after CONNECT. Unless a test is waiting for that
+   * PING itself, answer it and drop it from the buffer so long tests see only what they expect.
+   */
+  private answerServerPing(expected: string): void {
+    while (this.buffer.startsWith('PING\r\n') && !expected.startsWith('PING')) {
+      this.buffer = this.buffer.slice(6);
+      this.send('PONG\r\n');
+    }
+  }
+
   /** Waits until the buffer starts with `text`, then consumes it. */
   async expect(text: string, timeoutMs = 2000): Promise<void> {
     await this.waitFor(
       () => {
+        this.answerServerPing(text);
         if (this.buffer.length < text.length) {
           if (!text.startsWith(this.buffer)) throw new Error(`expected ${JSON.stringify(text)}, got ${JSON.stringify(this.buffer)}`);
           return undefined;
@@ -109,6 +121,7 @@ export class WireClient {
   async readLine(timeoutMs = 2000): Promise<string> {
     return this.waitFor(
       () => {
+        this.answerServerPing('');
         const i = this.buffer.indexOf('\r\n');
         if (i === -1) return undefined;
         const line = this.buffer.slice(0, i);
@@ -118,6 +131,33 @@ export class WireClient {
       'a line',
       timeoutMs,
     );
+  }
+
+  /** Reads exactly `n` characters (bytes, latin1) from the buffer. */
+  async readBytes(n: number, timeoutMs = 2000): Promise<string> {
+    return this.waitFor(
+      () => {
+        if (this.buffer.length < n) return undefined;
+        const out = this.buffer.slice(0, n);
+        this.buffer = this.buffer.slice(n);
+        return out;
+      },
+      `${n} bytes`,
+      timeoutMs,
+    );
+  }
+
+  /**
+   * Reads one MSG or HMSG frame and returns it whole (control line, payload and CRLFs), so
+   * that frames whose order the server does not fix can be compared as a set.
+   */
+  async readMsg(timeoutMs = 2000): Promise<string> {
+    const line = await this.readLine(timeoutMs);
+    const args = line.split(' ');
+    if (args[0] !== 'MSG' && args[0] !== 'HMSG') throw new Error(`expected MSG or HMSG, got ${JSON.stringify(line)}`);
+    const size = Number(args[args.length - 1]);
+    const payload = await this.readBytes(size + 2, timeoutMs);
+    return `${line}\r\n${payload}`;
   }
 
   /** Waits for the server to close the connection; returns what arrived unread before it. */
@@ -134,6 +174,7 @@ export class WireClient {
   async expectNothing(): Promise<void> {
     this.send('PING\r\n');
     await this.expect('PONG\r\n');
+    this.answerServerPing('');
     if (this.buffer.length > 0) throw new Error(`unexpected data: ${JSON.stringify(this.buffer)}`);
   }
 

@@ -48,7 +48,11 @@ const eol = fc.constantFrom('\r\n', '\n');
 const casing = (op: string) => fc.boolean().map((lower) => (lower ? op.toLowerCase() : op));
 
 /** A valid client frame, and the events a parser must report for it. */
-const frame: fc.Arbitrary<{ text: string; events: string[] }> = fc.oneof(
+interface Frame {
+  text: string;
+  events: string[];
+}
+const frame: fc.Arbitrary<Frame> = fc.oneof<fc.Arbitrary<Frame>[]>(
   fc.tuple(casing('PUB'), blank, subject, fc.option(subject, { nil: undefined }), blank, payload, eol).map(
     ([op, sp, s, r, sp2, p, e]) => ({
       text: `${op}${sp}${s}${r === undefined ? '' : ` ${r}`}${sp2}${Buffer.byteLength(p, 'latin1')}${e}${p}\r\n`,
@@ -74,8 +78,8 @@ const frame: fc.Arbitrary<{ text: string; events: string[] }> = fc.oneof(
   })),
   casing('PING').map((op) => ({ text: `${op}\r\n`, events: ['PING'] })),
   casing('PONG').map((op) => ({ text: `${op}\r\n`, events: ['PONG'] })),
-  fc.constant({ text: '+OK\r\n', events: [] }),
-  fc.constant({ text: 'INFO {"a":1}\r\n', events: ['INFO {"a":1}'] }),
+  fc.constant<Frame>({ text: '+OK\r\n', events: [] }),
+  fc.constant<Frame>({ text: 'INFO {"a":1}\r\n', events: ['INFO {"a":1}'] }),
 );
 
 // The first frame is a CONNECT with headers, so HPUB is allowed.

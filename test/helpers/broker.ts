@@ -1,0 +1,143 @@
+/**
+ * A broker for wire tests: the embedded one (`createServer()`), or, when the environment
+ * variable `NATS_WIRE_SERVER` names a nats-server binary, a real nats-server started with the
+ * same limits. The second mode checks that the wire tests assert what nats-server really does:
+ *
+ *   NATS_WIRE_SERVER=nats-server npx vitest run test/wire
+ *
+ * Tracks the WireClients it opens so that a test file can close them all in `afterEach`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type NatsServer } from '../../src/index.js';
+import { WireClient } from './wire.js';
+
+/** The limits a wire test may set; each maps to a nats-server config key. */
+export interface BrokerOptions {
+  maxPayload?: number;
+  maxControlLine?: number;
+  maxConnections?: number;
+  maxSubscriptions?: number;
+}
+
+/** The nats-server binary to test against instead of the embedded broker, if any. */
+export const REAL_SERVER = process.env.NATS_WIRE_SERVER ?? '';
+
+export interface Broker {
+  readonly port: number;
+  /** True when this is a real nats-server process. */
+  readonly real: boolean;
+  /** Opens a raw connection and reads INFO (tracked, closed by `closeClients`). */
+  open(keepInfo?: boolean): Promise<WireClient>;
+  /** Opens a connection and sends CONNECT (see `WireClient.connected`); tracked. */
+  connected(connectOpts?: Record<string, unknown>): Promise<WireClient>;
+  /** Destroys every connection opened through this broker. */
+  closeClients(): void;
+  close(): Promise<void>;
+}
+
+class BrokerHandle implements Broker {
+  private readonly clients: WireClient[] = [];
+
+  constructor(
+    readonly port: number,
+    readonly real: boolean,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  async open(keepInfo = false): Promise<WireClient> {
+    const c = await WireClient.open(this.port, '127.0.0.1', { keepInfo });
+    this.clients.push(c);
+    return c;
+  }
+
+  async connected(connectOpts?: Record<string, unknown>): Promise<WireClient> {
+    const c = await WireClient.connected(this.port, connectOpts);
+    this.clients.push(c);
+    return c;
+  }
+
+  closeClients(): void {
+    for (const c of this.clients.splice(0)) c.close();
+  }
+
+  async close(): Promise<void> {
+    this.closeClients();
+    await this.stop();
+  }
+}
+
+/** Starts a broker with `opts`: embedded by default, nats-server when NATS_WIRE_SERVER is set. */
+export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
+  if (REAL_SERVER === '') {
+    const server: NatsServer = await createServer(opts);
+    return new BrokerHandle(server.port, false, () => server.close());
+  }
+  return startRealServer(REAL_SERVER, opts);
+}
+
+async function freePort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const address = probe.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function startRealServer(bin: string, opts: BrokerOptions): Promise<Broker> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nats-wire-'));
+  const lines = [`listen: "127.0.0.1:${port}"`];
+  if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
+  if (opts.maxControlLine !== undefined) lines.push(`max_control_line: ${opts.maxControlLine}`);
+  if (opts.maxConnections !== undefined) lines.push(`max_connections: ${opts.maxConnections}`);
+  if (opts.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${opts.maxSubscriptions}`);
+  const conf = join(dir, 'server.conf');
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server exited with ${String(code)}: ${log}`));
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      log += d;
+      if (log.includes('Server is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return new BrokerHandle(port, true, stop);
+}
+
+/** Sends `data` one byte per write, letting the event loop turn between bytes. */
+export async function sendBytewise(c: WireClient, data: string): Promise<void> {
+  c.socket.setNoDelay(true);
+  for (let i = 0; i < data.length; i++) {
+    c.send(data[i]);
+    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Lifecycle controls that failover tests rely on, exercised with the official client's
+ * reconnect logic.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection, type Status } from '@nats-io/transport-node';
+import { createServer, type NatsServer, type SlowConsumerEvent } from '../../src/index.js';
+import { WireClient } from '../helpers/wire.js';
+
+const cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()!();
+});
+
+async function server(opts: Parameters<typeof createServer>[0] = {}): Promise<NatsServer> {
+  const s = await createServer(opts);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+async function client(s: NatsServer): Promise<NatsConnection> {
+  const nc = await connect({ servers: s.url, reconnectTimeWait: 20, maxReconnectAttempts: -1, reconnectJitter: 0 });
+  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
+  return nc;
+}
+
+/** Resolves with the first status event of `type`. */
+function nextStatus(nc: NatsConnection, type: Status['type']): Promise<Status> {
+  return (async () => {
+    for await (const s of nc.status()) if (s.type === type) return s;
+    throw new Error(`status stream ended before ${type}`);
+  })();
+}
+
+/** Waits until `cond()` holds, polling the event loop (no fixed sleeps in assertions). */
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('restart()', () => {
+  it('comes back on the same port; the client reconnects and resubscribes', async () => {
+    const s = await server();
+    const port = s.port;
+    const firstId = s.id;
+    const nc = await client(s);
+    const got: string[] = [];
+    nc.subscribe('after.restart', { callback: (_e, m) => void got.push(m.string()) });
+    await nc.flush();
+    const reconnected = nextStatus(nc, 'reconnect');
+    await s.restart({ downMs: 50 });
+    expect(s.port).toBe(port);
+    expect(s.id).not.toBe(firstId);
+    expect(s.state).toBe('running');
+    await reconnected;
+    await nc.flush(); // the SUB re-sent on reconnect has been processed
+    nc.publish('after.restart', 'hello again');
+    await nc.flush();
+    expect(got).toEqual(['hello again']);
+    expect(s.stats().subscriptions).toBe(1);
+  });
+
+  it('restarts a killed server', async () => {
+    const s = await server();
+    const nc = await client(s);
+    const disconnected = nextStatus(nc, 'disconnect');
+    await s.kill();
+    expect(s.closed).toBe(true);
+    await disconnected;
+    const reconnected = nextStatus(nc, 'reconnect');
+    await s.restart();
+    await reconnected;
+    const r = await nc.request('nobody', '', { timeout: 2000 }).catch((e: Error) => e.message);
+    expect(String(r)).toMatch(/no responders/i);
+  });
+});
+
+describe('kill()', () => {
+  it('drops connections without flushing queued data', async () => {
+    const s = await server();
+    const c = await WireClient.connected(s.port);
+    await s.kill();
+    await c.expectClose();
+    expect(s.connectionCount).toBe(0);
+    expect(s.state).toBe('stopped');
+  });
+});
+
+describe('lameDuck()', () => {
+  it('tells clients (INFO ldm:true), stops accepting, then closes them and stops', async () => {
+    const s = await server({ lameDuckGracePeriod: 50 });
+    const nc = await client(s);
+    await nc.flush(); // first PING answered: the client may now receive async INFO
+    const ldm = nextStatus(nc, 'ldm');
+    const done = s.lameDuck(200);
+    await ldm;
+    expect(s.state).toBe('lameDuck');
+    // New connections are refused while in lame duck mode.
+    await expect(WireClient.open(s.port)).rejects.toThrow();
+    await done;
+    expect(s.state).toBe('stopped');
+    expect(s.connectionCount).toBe(0);
+  });
+
+  it('sends the exact INFO with ldm only to protocol-1 clients past their first PING', async () => {
+    const s = await server({ lameDuckGracePeriod: 300 });
+    const modern = await WireClient.connected(s.port, { verbose: false, protocol: 1 });
+    const legacy = await WireClient.connected(s.port, { verbose: false, protocol: 0 });
+    const done = s.lameDuck(400);
+    const line = await modern.readLine();
+    expect(line.startsWith('INFO {')).toBe(true);
+    expect(line.endsWith('} ')).toBe(true);
+    const info = JSON.parse(line.slice(5)) as Record<string, unknown>;
+    expect(info.ldm).toBe(true);
+    expect(info.client_id).toBe(modern.info.client_id);
+    expect(Object.keys(info)).toEqual([
+      'server_id', 'server_name', 'version', 'proto', 'go', 'host', 'port', 'headers', 'max_payload',
+      'client_id', 'client_ip', 'ldm', 'xkey',
+    ]);
+    await legacy.expectNothing();
+    await done;
+    await modern.expectClose();
+    await legacy.expectClose();
+  });
+});
+
+describe('disconnectClients()', () => {
+  it('drops the selected clients; they reconnect and keep working', async () => {
+    const s = await server();
+    const a = await connect({ servers: s.url, name: 'victim', reconnectTimeWait: 20 });
+    const b = await connect({ servers: s.url, name: 'bystander' });
+    cleanup.push(() => a.close(), () => b.close());
+    const bDisconnects: string[] = [];
+    (async () => {
+      for await (const st of b.status()) bDisconnects.push(st.type);
+    })().catch(() => undefined);
+    const got: string[] = [];
+    a.subscribe('kick.test', { callback: (_e, m) => void got.push(m.string()) });
+    await a.flush();
+    const reconnected = nextStatus(a, 'reconnect');
+    expect(s.disconnectClients((c) => c.name === 'victim')).toBe(1);
+    await reconnected;
+    await a.flush();
+    b.publish('kick.test', 'still here');
+    await b.flush();
+    await until(() => got.length === 1, 'the message after reconnect');
+    expect(got).toEqual(['still here']);
+    expect(bDisconnects).not.toContain('disconnect');
+    expect(s.clients().map((c) => c.name).sort()).toEqual(['bystander', 'victim']);
+  });
+});
+
+describe('slow consumers', () => {
+  it('drops a client over maxPending without -ERR, emits an event, and others keep receiving', async () => {
+    const maxPending = 256 * 1024;
+    const s = await server({ maxPending, maxPayload: 64 * 1024 });
+    const events: SlowConsumerEvent[] = [];
+    s.on('slowConsumer', (e) => events.push(e));
+    const slow = await WireClient.connected(s.port, { verbose: false, name: 'sloth' });
+    slow.send('SUB flood 1\r\n');
+    await slow.expectNothing();
+    slow.socket.pause(); // stops reading: the kernel buffers fill, then the broker's queue
+    const good = await client(s);
+    let goodCount = 0;
+    good.subscribe('flood', { callback: () => void goodCount++ });
+    await good.flush();
+    const pub = await WireClient.connected(s.port);
+    const payload = 'x'.repeat(1000);
+    const frame = `PUB flood ${payload.length}\r\n${payload}\r\n`.repeat(100);
+    let sent = 0;
+    while (events.length === 0 && sent < 200_000) {
+      pub.send(frame);
+      sent += 100;
+      if (sent % 2000 === 0) await pub.expectNothing(); // let the broker route what was sent
+    }
+    await pub.expectNothing();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ name: 'sloth', reason: 'Slow Consumer (Pending Bytes)' });
+    expect(events[0].pendingBytes).toBeGreaterThan(maxPending - 2000);
+    expect(s.stats().slowConsumers).toBe(1);
+    slow.socket.resume();
+    const tail = await slow.expectClose(10_000);
+    expect(tail).not.toContain('-ERR');
+    await good.flush();
+    await until(() => goodCount === sent, `all ${sent} messages at the good subscriber`);
+  });
+
+  it('drops a client whose writes make no progress within writeDeadline', async () => {
+    const s = await server({ writeDeadline: 100, maxPending: 1024 * 1024 * 1024 });
+    const events: SlowConsumerEvent[] = [];
+    s.on('slowConsumer', (e) => events.push(e));
+    const slow = await WireClient.connected(s.port, { verbose: false });
+    slow.send('SUB wd 1\r\n');
+    await slow.expectNothing();
+    slow.socket.pause();
+    const pub = await WireClient.connected(s.port);
+    const big = 'y'.repeat(60_000);
+    // Enough to fill the kernel buffers on both sides, so the broker's socket cannot drain.
+    for (let i = 0; i < 200 && events.length === 0; i++) {
+      pub.send(`PUB wd ${big.length}\r\n${big}\r\n`);
+      await pub.expectNothing();
+    }
+    await until(() => events.length === 1, 'the write deadline to fire');
+    expect(events[0].reason).toBe('Slow Consumer (Write Deadline)');
+    slow.close();
+  });
+});
