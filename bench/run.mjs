@@ -32,14 +32,15 @@ const SCENARIOS = {
 
 // Publisher flow control: one write is a pre-encoded batch of ~64 KiB of frames; a PING follows
 // every PING_EVERY batches and at most MAX_PINGS_OUT may be unanswered (nats-server-style).
+// Both can be changed with --ping-every / --max-pings-out (0 = no flow control) for experiments.
 const BATCH_BYTES = 64 * 1024;
-const PING_EVERY = 4;
-const MAX_PINGS_OUT = 2;
+let PING_EVERY = 4;
+let MAX_PINGS_OUT = 2;
 
 // ---- command line --------------------------------------------------------------------------------
 
 function parseCli(argv) {
-  const o = { scenarios: Object.keys(SCENARIOS), duration: 3, warmup: 0.5, json: false, targets: null };
+  const o = { scenarios: Object.keys(SCENARIOS), duration: 3, warmup: 0.5, rounds: 1, json: false, targets: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -57,9 +58,22 @@ function parseCli(argv) {
         o.warmup = Number(value());
         if (!(o.warmup >= 0)) usage('--warmup must be a non-negative number of seconds');
         break;
+      case '--rounds':
+        o.rounds = Number(value());
+        if (!(Number.isInteger(o.rounds) && o.rounds > 0)) usage('--rounds must be a positive integer');
+        break;
       case '--targets':
         o.targets = value().split(',').map((s) => s.trim());
         for (const t of o.targets) if (t !== 'embedded' && t !== 'nats-server') usage(`unknown target "${t}"`);
+        break;
+      case '--ping-every':
+        PING_EVERY = Number(value());
+        if (!(Number.isInteger(PING_EVERY) && PING_EVERY > 0)) usage('--ping-every must be a positive integer');
+        break;
+      case '--max-pings-out':
+        MAX_PINGS_OUT = Number(value());
+        if (!(Number.isInteger(MAX_PINGS_OUT) && MAX_PINGS_OUT >= 0)) usage('--max-pings-out must be a non-negative integer');
+        if (MAX_PINGS_OUT === 0) MAX_PINGS_OUT = 1e9;
         break;
       case '--json':
         o.json = true;
@@ -81,8 +95,11 @@ function usage(err) {
   --scenarios a,b     scenarios to run (default: all): ${Object.keys(SCENARIOS).join(', ')}
   --duration <s>      measuring window per scenario and target, seconds (default 3)
   --warmup <s>        warm-up before the window, seconds (default 0.5)
+  --rounds <n>        runs per scenario and target, alternating targets; the median round is shown (default 1)
   --targets a,b       embedded, nats-server (default: both; nats-server only if found)
   --json              also print the JSON result to stdout
+  --ping-every <n>    publisher flow control: PING after every n ~64 KiB batches (default 4)
+  --max-pings-out <n> publisher flow control: most unanswered PINGs (default 2; 0 = unbounded)
 
 nats-server is taken from $NATS_SERVER_BIN, else from PATH.
 `;
@@ -226,7 +243,27 @@ const rate = (w) => (w.ns > 0 ? (w.count * 1e9) / w.ns : 0);
 
 // ---- scenario runners ----------------------------------------------------------------------------
 
-async function runThroughput(sc, port, opts) {
+/** CPU time (s) and peak RSS (bytes) of a process, from /proc (Linux); null elsewhere. */
+function procUsage(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]); // utime + stime
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    return { cpuSec: ticks / 100, peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null, t: process.hrtime.bigint() };
+  } catch {
+    return null;
+  }
+}
+
+function brokerUsage(a, b) {
+  if (!a || !b) return null;
+  const wall = Number(b.t - a.t) / 1e9;
+  return { cpuPercent: (100 * (b.cpuSec - a.cpuSec)) / wall, peakRssMiB: b.peakRssBytes === null ? null : b.peakRssBytes / 2 ** 20 };
+}
+
+async function runThroughput(sc, port, opts, brokerPid) {
   const errors = [];
   const children = [];
   try {
@@ -248,8 +285,10 @@ async function runThroughput(sc, port, opts) {
     broadcast(pubs, { type: 'go' });
     await sleep(opts.warmup * 1000);
     broadcast(children, { type: 'begin' });
+    const u0 = procUsage(brokerPid);
     await sleep(opts.duration * 1000);
     broadcast(children, { type: 'end' });
+    const u1 = procUsage(brokerPid);
     const pubWin = await all(pubs, 'window');
     const subWin = await all(subs, 'window');
     broadcast(pubs, { type: 'stop' });
@@ -269,6 +308,7 @@ async function runThroughput(sc, port, opts) {
       deliveredTotal: received,
       expectedTotal: expected,
       lost: expected - received,
+      broker: brokerUsage(u0, u1),
       errors,
     };
   } finally {
@@ -276,7 +316,7 @@ async function runThroughput(sc, port, opts) {
   }
 }
 
-async function runLatency(sc, port, opts) {
+async function runLatency(sc, port, opts, brokerPid) {
   const errors = [];
   const children = [];
   try {
@@ -289,12 +329,14 @@ async function runLatency(sc, port, opts) {
     requester.send({ type: 'go' });
     await sleep(opts.warmup * 1000);
     requester.send({ type: 'begin' });
+    const u0 = procUsage(brokerPid);
     await sleep(opts.duration * 1000);
     requester.send({ type: 'end' });
+    const u1 = procUsage(brokerPid);
     const w = await requester.wait('window');
     requester.send({ type: 'stop' });
     await requester.wait('stopped');
-    return { reqRate: rate(w), latencyUs: w.latency, errors };
+    return { reqRate: rate(w), latencyUs: w.latency, broker: brokerUsage(u0, u1), errors };
   } finally {
     await Promise.all(children.map((c) => c.close()));
   }
@@ -325,20 +367,30 @@ function metricRows(sc, res) {
       ['delivered msgs/s (higher is better)', e?.deliveredRate, n?.deliveredRate, fmtInt],
       ['published msgs/s', e?.pubRate, n?.pubRate, fmtInt],
       ['delivered MB/s (payload)', e && (e.deliveredRate * sc.size) / 1e6, n && (n.deliveredRate * sc.size) / 1e6, (x) => fmtNum(x)],
+      ...brokerRows(e, n),
     ];
   }
   if (sc.kind === 'latency') {
     return [
-      ['p50 latency µs (lower is better)', e?.latencyUs.p50, n?.latencyUs.p50, (x) => fmtNum(x)],
-      ['p99 latency µs (lower is better)', e?.latencyUs.p99, n?.latencyUs.p99, (x) => fmtNum(x)],
+      ['p50 latency µs (lower is better)', e?.latencyUs?.p50, n?.latencyUs?.p50, (x) => fmtNum(x)],
+      ['p99 latency µs (lower is better)', e?.latencyUs?.p99, n?.latencyUs?.p99, (x) => fmtNum(x)],
       ['requests/s', e?.reqRate, n?.reqRate, fmtInt],
+      ...brokerRows(e, n),
     ];
   }
   return [
-    ['createServer() median ms', e?.createMs.median, undefined, (x) => fmtNum(x, 3)],
-    ['createServer() p90 ms', e?.createMs.p90, undefined, (x) => fmtNum(x, 3)],
-    ['server.close() median ms', e?.closeMs.median, undefined, (x) => fmtNum(x, 3)],
-    ['server.close() p90 ms', e?.closeMs.p90, undefined, (x) => fmtNum(x, 3)],
+    ['createServer() median ms', e?.createMs?.median, undefined, (x) => fmtNum(x, 3)],
+    ['createServer() p90 ms', e?.createMs?.p90, undefined, (x) => fmtNum(x, 3)],
+    ['server.close() median ms', e?.closeMs?.median, undefined, (x) => fmtNum(x, 3)],
+    ['server.close() p90 ms', e?.closeMs?.p90, undefined, (x) => fmtNum(x, 3)],
+  ];
+}
+
+function brokerRows(e, n) {
+  if (!e?.broker && !n?.broker) return [];
+  return [
+    ['broker CPU % (100 = one core)', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
+    ['broker peak RSS MiB', e?.broker?.peakRssMiB, n?.broker?.peakRssMiB, (x) => fmtNum(x, 0)],
   ];
 }
 
@@ -419,43 +471,21 @@ async function main() {
   const machine = machineInfo(targets.some((t) => t.name === 'nats-server') ? natsBin : null);
   console.log(`nats-embedded benchmark — ${machine.cpuModel} x${machine.cpuCount}, ${(machine.totalMemBytes / 2 ** 30).toFixed(1)} GiB, node ${machine.node}` +
     (machine.natsServerVersion ? `, nats-server ${machine.natsServerVersion}` : ''));
-  console.log(`window ${opts.duration} s after ${opts.warmup} s warm-up; scenarios: ${opts.scenarios.join(', ')}`);
+  console.log(`window ${opts.duration} s after ${opts.warmup} s warm-up, ${opts.rounds} round(s); scenarios: ${opts.scenarios.join(', ')}`);
 
   const started = Date.now();
   const results = [];
   for (const name of opts.scenarios) {
     const sc = SCENARIOS[name];
-    const res = {};
-    for (const target of targets) {
-      if (sc.kind === 'startup') {
-        if (target.name !== 'embedded') continue;
-        try {
-          res.embedded = await runStartup(sc);
-        } catch (err) {
-          res.embedded = { failed: err.message, errors: [] };
-        }
-        continue;
-      }
-      let broker;
-      try {
-        broker = await startBroker(target);
-        const r = sc.kind === 'throughput' ? await runThroughput(sc, broker.port, opts) : await runLatency(sc, broker.port, opts);
-        res[target.name] = r;
-      } catch (err) {
-        res[target.name] = { failed: err.message, errors: [] };
-      } finally {
-        if (broker) {
-          const exitedEarly = broker.exited;
-          await stopBroker(broker);
-          const problems = [];
-          if (exitedEarly) problems.push(`broker exited during the run: ${JSON.stringify(exitedEarly)}`);
-          for (const l of broker.output.split('\n')) {
-            if (/slow consumer|warning|error|panic|uncaught/i.test(l)) problems.push(l.trim());
-          }
-          if (problems.length > 0 && res[target.name]) res[target.name].brokerProblems = problems.slice(0, 20);
-        }
+    const rounds = {};
+    for (let round = 0; round < (sc.kind === 'startup' ? 1 : opts.rounds); round++) {
+      for (const target of targets) {
+        if (sc.kind === 'startup' && target.name !== 'embedded') continue;
+        (rounds[target.name] ??= []).push(await runOnce(sc, target, opts));
       }
     }
+    const res = {};
+    for (const [t, rs] of Object.entries(rounds)) res[t] = pickMedian(sc, rs);
     printScenario(name, sc, res);
     results.push({ scenario: name, kind: sc.kind, description: sc.desc, payloadBytes: sc.size ?? null, results: res, ratio: ratios(sc, res) });
   }
@@ -465,6 +495,7 @@ async function main() {
   for (const r of results) {
     const sc = SCENARIOS[r.scenario];
     const [label, e, n, f] = metricRows(sc, r.results)[0];
+    if (!e && !n) continue;
     rows.push([r.scenario, label, f(e), f(n), fmtRatio(e, n)]);
   }
   printTable(['scenario', 'metric', 'embedded', 'nats-server', 'ratio'], rows);
@@ -474,7 +505,7 @@ async function main() {
   const out = {
     date: new Date().toISOString(),
     machine,
-    config: { durationSec: opts.duration, warmupSec: opts.warmup, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT, targets: targets.map((t) => t.name) },
+    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name) },
     results,
     totalSec,
   };
@@ -492,6 +523,60 @@ async function main() {
     console.log('\nWARNING: problems were observed (see "!" lines above)');
     process.exitCode = 1;
   }
+}
+
+/** One run of a scenario against one target, with a fresh broker process. */
+async function runOnce(sc, target, opts) {
+  if (sc.kind === 'startup') {
+    try {
+      return await runStartup(sc);
+    } catch (err) {
+      return { failed: err.message, errors: [] };
+    }
+  }
+  let broker;
+  let r;
+  try {
+    broker = await startBroker(target);
+    r = sc.kind === 'throughput'
+      ? await runThroughput(sc, broker.port, opts, broker.proc.pid)
+      : await runLatency(sc, broker.port, opts, broker.proc.pid);
+  } catch (err) {
+    r = { failed: err.message, errors: [] };
+  } finally {
+    if (broker) {
+      const exitedEarly = broker.exited;
+      await stopBroker(broker);
+      const problems = [];
+      if (exitedEarly) problems.push(`broker exited during the run: ${JSON.stringify(exitedEarly)}`);
+      for (const l of broker.output.split('\n')) {
+        if (/slow consumer|warning|error|panic|uncaught/i.test(l)) problems.push(l.trim());
+      }
+      if (problems.length > 0 && r) r.brokerProblems = problems.slice(0, 20);
+    }
+  }
+  return r;
+}
+
+/**
+ * With several rounds, the reported figures are those of the round with the median primary
+ * metric (delivered msgs/s, p50 latency); problems of every round are kept, and all rounds go
+ * to the JSON file.
+ */
+function pickMedian(sc, rs) {
+  if (rs.length === 1) return rs[0];
+  const ok = rs.filter((r) => !r.failed);
+  const key = (r) => (sc.kind === 'throughput' ? r.deliveredRate : sc.kind === 'latency' ? r.latencyUs.p50 : r.createMs.median);
+  const sorted = [...ok].sort((a, b) => key(a) - key(b));
+  const mid = sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)] : rs[0];
+  return {
+    ...mid,
+    lost: rs.reduce((a, r) => a + (r.lost ?? 0), 0),
+    failed: rs.map((r) => r.failed).filter(Boolean).join('; ') || undefined,
+    errors: rs.flatMap((r) => r.errors ?? []),
+    brokerProblems: rs.flatMap((r) => r.brokerProblems ?? []),
+    rounds: rs,
+  };
 }
 
 function ratios(sc, res) {

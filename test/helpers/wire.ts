@@ -147,6 +147,27 @@ export class WireClient {
     );
   }
 
+  /** Waits until `text` arrives; consumes everything up to and including it, returns what came before. */
+  async readUntil(text: string, timeoutMs = 2000): Promise<string> {
+    return this.waitFor(
+      () => {
+        const i = this.buffer.indexOf(text);
+        if (i === -1) return undefined;
+        const before = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + text.length);
+        return before;
+      },
+      JSON.stringify(text),
+      timeoutMs,
+    );
+  }
+
+  /** PING/PONG round trip; returns (and consumes) everything that arrived before the PONG. */
+  async drain(): Promise<string> {
+    this.send('PING\r\n');
+    return this.readUntil('PONG\r\n');
+  }
+
   /**
    * Reads one MSG or HMSG frame and returns it whole (control line, payload and CRLFs), so
    * that frames whose order the server does not fix can be compared as a set.
