@@ -139,10 +139,13 @@ async function startRealServer(bin: string, opts: BrokerOptions): Promise<Broker
   return new BrokerHandle(port, true, stop);
 }
 
-/** Sends `data` one byte per write, letting the event loop turn between bytes. */
-export async function sendBytewise(c: WireClient, data: string): Promise<void> {
-  for (let i = 0; i < data.length; i++) {
-    c.send(data[i]);
+/**
+ * Sends `data` in writes of `size` bytes (default 1), waiting a little between writes so that
+ * the server most likely reads each one separately. The result must not depend on it.
+ */
+export async function sendInChunks(c: WireClient, data: string, size = 1): Promise<void> {
+  for (let i = 0; i < data.length; i += size) {
+    c.send(data.slice(i, i + size));
     await new Promise<void>((resolve) => setTimeout(resolve, 1));
   }
 }

@@ -42,7 +42,7 @@ describe('1,000 createServer()/close() cycles', () => {
     const handlesBefore = handles();
     for (let i = 0; i < Number(process.env.CYCLES ?? 1000); i++) await cycle(i % 10 === 0);
     const heapAfter = await heapAfterGc();
-    expect(handles()).toBe(handlesBefore);
+    expect(handles()).toBeLessThanOrEqual(handlesBefore);
     const growth = heapAfter - heapBefore;
     console.log(`heap before ${(heapBefore / 1048576).toFixed(1)} MiB, after ${(heapAfter / 1048576).toFixed(1)} MiB (growth ${(growth / 1024).toFixed(0)} KiB)`);
     // GC noise here is a few hundred KiB; a leak of 2 KiB per cycle would be 2,000 KiB.
