@@ -311,6 +311,8 @@ async function runThroughput(sc, port, opts, brokerPid) {
       broker: brokerUsage(u0, u1),
       errors,
     };
+  } catch (err) {
+    return { failed: err.message, errors };
   } finally {
     await Promise.all(children.map((c) => c.close()));
   }
@@ -337,6 +339,8 @@ async function runLatency(sc, port, opts, brokerPid) {
     requester.send({ type: 'stop' });
     await requester.wait('stopped');
     return { reqRate: rate(w), latencyUs: w.latency, broker: brokerUsage(u0, u1), errors };
+  } catch (err) {
+    return { failed: err.message, errors };
   } finally {
     await Promise.all(children.map((c) => c.close()));
   }

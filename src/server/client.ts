@@ -136,11 +136,19 @@ export class Client implements ParserSink {
   private writeTimer: NodeJS.Timeout | null = null;
 
   private readonly onPingTimer = (): void => this.processPingTimer();
+  /** Bytes the kernel had taken when the write-deadline timer started. */
+  private writtenAtTimerStart = 0;
   private readonly onWriteDeadline = (): void => {
     this.writeTimer = null;
-    if (!this.closed && this.socket.writableLength > 0) {
-      this.core.slowConsumer(this, CloseReason.SlowConsumerWriteDeadline);
+    const socket = this.socket;
+    if (this.closed || socket.writableLength === 0) return;
+    const written = socket.bytesWritten - socket.writableLength;
+    if (written > this.writtenAtTimerStart) {
+      // Slow, but moving: give it another deadline.
+      this.startWriteTimer();
+      return;
     }
+    this.core.slowConsumer(this, CloseReason.SlowConsumerWriteDeadline);
   };
   /** Called by the socket's 'drain' event: the kernel took everything, progress was made. */
   readonly onDrain = (): void => {
@@ -403,12 +411,16 @@ export class Client implements ParserSink {
       return;
     }
     this.out.flush(this.socket);
-    // nats-server gives each write writeDeadline to complete; here: the socket must drain
-    // (hand everything to the kernel) within writeDeadline, or the client is a slow consumer.
-    if (this.writeTimer === null && this.socket.writableLength > 0) {
-      this.writeTimer = setTimeout(this.onWriteDeadline, this.core.options.writeDeadlineMs);
-      this.writeTimer.unref();
-    }
+    // While the socket holds bytes the kernel has not taken, the client must make progress
+    // within writeDeadline, or it is closed as a slow consumer.
+    if (this.writeTimer === null && this.socket.writableLength > 0) this.startWriteTimer();
+  }
+
+  private startWriteTimer(): void {
+    const socket = this.socket;
+    this.writtenAtTimerStart = socket.bytesWritten - socket.writableLength;
+    this.writeTimer = setTimeout(this.onWriteDeadline, this.core.options.writeDeadlineMs);
+    this.writeTimer.unref();
   }
 
   // ---- Liveness -----------------------------------------------------------------------------

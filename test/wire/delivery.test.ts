@@ -92,6 +92,38 @@ describe('MSG framing', () => {
   });
 });
 
+describe('size fields are echoed as the publisher wrote them', () => {
+  // nats-server copies the size bytes of PUB/HPUB into MSG/HMSG (pa.szb, pa.hdb); it only
+  // formats a number when it strips headers for a client without headers support.
+  it('PUB foo 002 is delivered as MSG foo 1 002', async () => {
+    const sub = await subscriber('SUB foo 1\r\n');
+    const pub = await broker.connected(QUIET);
+    pub.send('PUB foo 002\r\nhi\r\nPUB foo rep 00\r\n\r\n');
+    await sub.expect('MSG foo 1 002\r\nhi\r\nMSG foo 1 rep 00\r\n\r\n');
+  });
+
+  it('HPUB foo 012 0014 is delivered as HMSG foo 1 012 0014', async () => {
+    const sub = await subscriber('SUB foo 1\r\n', HEADERS);
+    const pub = await broker.connected(HEADERS);
+    pub.send('HPUB foo 012 0014\r\nNATS/1.0\r\n\r\nhi\r\n');
+    await sub.expect('HMSG foo 1 012 0014\r\nNATS/1.0\r\n\r\nhi\r\n');
+  });
+
+  it('HPUB foo 00 0002 (no headers) is delivered as MSG foo 1 0002', async () => {
+    const sub = await subscriber('SUB foo 1\r\n', HEADERS);
+    const pub = await broker.connected(HEADERS);
+    pub.send('HPUB foo 00 0002\r\nhi\r\n');
+    await sub.expect('MSG foo 1 0002\r\nhi\r\n');
+  });
+
+  it('stripped headers give a formatted size: HPUB foo 012 0014 reaches a plain client as MSG foo 1 2', async () => {
+    const sub = await subscriber('SUB foo 1\r\n');
+    const pub = await broker.connected(HEADERS);
+    pub.send('HPUB foo 012 0014\r\nNATS/1.0\r\n\r\nhi\r\n');
+    await sub.expect('MSG foo 1 2\r\nhi\r\n');
+  });
+});
+
 describe('headers: HPUB and HMSG', () => {
   const HDR = 'NATS/1.0\r\nA: b\r\n\r\n'; // 18 bytes
 
@@ -172,6 +204,12 @@ describe('no responders', () => {
     const c = await broker.connected(NR);
     c.send('SUB _INBOX.r4 1\r\nPUB svc _INBOX.r4 2\r\nhi\r\n');
     await responder.expect('MSG svc 1 _INBOX.r4 2\r\nhi\r\n');
+    await c.expectNothing();
+  });
+
+  it('a queue subscription on the reply does not count', async () => {
+    const c = await broker.connected(NR);
+    c.send('SUB _INBOX.r8 q 1\r\nPUB nobody _INBOX.r8 2\r\nhi\r\n');
     await c.expectNothing();
   });
 

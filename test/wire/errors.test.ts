@@ -190,7 +190,7 @@ describe("-ERR 'Invalid Subject' keeps the connection open", () => {
 });
 
 describe("-ERR 'invalid client protocol' then close", () => {
-  for (const protocol of [2, -1]) {
+  for (const protocol of [2, -1, 2147483648]) {
     it(`for "protocol":${protocol} (no +OK despite default verbose)`, async () => {
       const c = await broker.open();
       c.send(`CONNECT {"protocol":${protocol}}\r\n`);
@@ -338,6 +338,16 @@ describe('silent closes: no -ERR, just EOF', () => {
     ['HPUB with one size only', QUIET_HEADERS, 'HPUB foo 12\r\n'],
     ['invalid CONNECT JSON', null, 'CONNECT {bad\r\n'],
     ['CONNECT with "verbose":"yes"', null, 'CONNECT {"verbose":"yes"}\r\n'],
+    ['CONNECT with "protocol":1.0 (not a JSON integer for Go)', null, 'CONNECT {"protocol":1.0}\r\n'],
+    ['CONNECT with "protocol":1e0', null, 'CONNECT {"protocol":1e0}\r\n'],
+    ['CONNECT with "protocol" overflowing int64', null, 'CONNECT {"protocol":9223372036854775808}\r\n'],
+    ['CONNECT with "name":123', null, 'CONNECT {"name":123}\r\n'],
+    ['CONNECT with "import":5', null, 'CONNECT {"import":5}\r\n'],
+    ['CONNECT with "export":"x"', null, 'CONNECT {"export":"x"}\r\n'],
+    ['CONNECT with "import":{"allow":5}', null, 'CONNECT {"import":{"allow":5}}\r\n'],
+    ['CONNECT with a JSON array', null, 'CONNECT []\r\n'],
+    ['CONNECT with trailing junk after the JSON', null, 'CONNECT {"verbose":false} x\r\n'],
+    ['CONNECT with no JSON', null, 'CONNECT\r\n'],
     ['SUB with one argument', QUIET, 'SUB foo\r\n'],
     ['SUB with four arguments', QUIET, 'SUB foo q 1 extra\r\n'],
     ['UNSUB with three arguments', QUIET, 'UNSUB 1 2 3\r\n'],

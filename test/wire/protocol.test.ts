@@ -142,6 +142,21 @@ describe('line endings and separators', () => {
     await c.expectNothing();
   });
 
+  it('INFO null and INFO with unknown fields from the client are ignored', async () => {
+    const c = await broker.connected(QUIET);
+    c.send('INFO null\r\nINFO {"no_such_field":[1]}\r\nINFO{"port":1}\r\nPING\r\n');
+    await c.expect('PONG\r\n');
+  });
+
+  // nats-server unmarshals a client's INFO into its Info struct; an error closes the connection.
+  for (const arg of ['{bad', '', '[]', '5', '{"port":"x"}']) {
+    it(`INFO ${arg} (not an Info object) closes the connection silently`, async () => {
+      const c = await broker.connected(QUIET);
+      c.send(`INFO ${arg}\r\nPING\r\n`);
+      expect(await c.expectClose()).toBe('');
+    });
+  }
+
   it('+OK from the client is ignored', async () => {
     const c = await broker.connected(QUIET);
     c.send('+OK\r\nPING\r\n');
@@ -152,6 +167,34 @@ describe('line endings and separators', () => {
   it('PONG from the client is accepted silently', async () => {
     const c = await broker.connected(QUIET);
     c.send('PONG\r\n');
+    await c.expectNothing();
+  });
+
+  // nats-server splits SUB and UNSUB arguments on space, TAB, CR and LF (splitArg), but PUB
+  // and HPUB arguments on space and TAB only.
+  it('SUB arguments are split on a CR as well', async () => {
+    const c = await broker.connected(QUIET);
+    c.send('SUB foo\r1\r\nSUB bar 2\r\r\nPUB foo 1\r\na\r\nPUB bar 1\r\nb\r\n');
+    await c.expect('MSG foo 1 1\r\na\r\nMSG bar 2 1\r\nb\r\n');
+  });
+
+  it('UNSUB arguments are split on a CR as well', async () => {
+    const c = await broker.connected(QUIET);
+    c.send('SUB foo 1\r\nSUB bar 2\r\nUNSUB 1\r\r\nUNSUB 2 1\r\r\n');
+    c.send('PUB foo 1\r\na\r\nPUB bar 1\r\nb\r\nPUB bar 1\r\nc\r\n');
+    await c.expect('MSG bar 2 1\r\nb\r\n');
+    await c.expectNothing();
+  });
+
+  it('a CR inside a PUB size is not a separator: silent close', async () => {
+    const c = await broker.connected(QUIET);
+    c.send('PUB foo 1\r\r\n');
+    expect(await c.expectClose()).toBe('');
+  });
+
+  it('a CR inside a PUB subject is part of the subject', async () => {
+    const c = await broker.connected(QUIET);
+    c.send('SUB foo 1\r\nPUB foo\r 1\r\nx\r\n');
     await c.expectNothing();
   });
 
