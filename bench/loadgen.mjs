@@ -137,6 +137,9 @@ function connect(reader, extra = '') {
     sock.once('close', () => {
       if (!ready) reject(new Error('closed before PONG'));
       else if (!stopping) fail('connection closed by the broker (slow consumer?)');
+      // No PONG will come any more: release whoever waits for one.
+      sock.closedByPeer = true;
+      for (const f of sock.onClosed ?? []) f();
     });
     sock.write(Buffer.concat([CONNECT, Buffer.from(extra), PING]));
   });
@@ -158,7 +161,11 @@ function onParent(handler) {
 /** Sends PING on `sock` and resolves when its PONG (counted in `state.pongs`) arrives. */
 function makePinger(sock) {
   const st = { sent: 0, received: 0, waiters: [] };
+  (sock.onClosed ??= []).push(() => {
+    for (const w of st.waiters.splice(0)) w.resolve();
+  });
   st.ping = () => {
+    if (sock.closedByPeer) return Promise.resolve();
     sock.write(PING);
     const n = ++st.sent;
     return new Promise((resolve) => st.waiters.push({ n, resolve }));

@@ -300,6 +300,8 @@ async function runThroughput(sc, port, opts, brokerPid) {
     const received = drained.reduce((a, m) => a + m.count, 0);
     const expected = sc.queue ? published : published * sc.subs;
     const perSub = subWin.map(rate);
+    if (pubWin.some((w) => w.count === 0)) errors.push('a publisher sent nothing during the measuring window (stalled)');
+    if (subWin.some((w) => w.count === 0)) errors.push('a subscriber received nothing during the measuring window');
     return {
       pubRate: pubWin.reduce((a, w) => a + rate(w), 0),
       deliveredRate: perSub.reduce((a, b) => a + b, 0),
@@ -499,7 +501,7 @@ async function main() {
   for (const r of results) {
     const sc = SCENARIOS[r.scenario];
     const [label, e, n, f] = metricRows(sc, r.results)[0];
-    if (!e && !n) continue;
+    if (e == null && n == null) continue;
     rows.push([r.scenario, label, f(e), f(n), fmtRatio(e, n)]);
   }
   printTable(['scenario', 'metric', 'embedded', 'nats-server', 'ratio'], rows);
@@ -554,7 +556,7 @@ async function runOnce(sc, target, opts) {
       const problems = [];
       if (exitedEarly) problems.push(`broker exited during the run: ${JSON.stringify(exitedEarly)}`);
       for (const l of broker.output.split('\n')) {
-        if (/slow consumer|warning|error|panic|uncaught/i.test(l)) problems.push(l.trim());
+        if (/slow consumer|warning|error|panic|uncaught|\[(ERR|WRN|FTL)\]/i.test(l)) problems.push(l.trim());
       }
       if (problems.length > 0 && r) r.brokerProblems = problems.slice(0, 20);
     }

@@ -108,7 +108,7 @@ async function startRealServer(bin: string, opts: BrokerOptions): Promise<Broker
   const conf = join(dir, 'server.conf');
   writeFileSync(conf, lines.join('\n') + '\n');
   const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
     child.once('error', (err) => {
@@ -128,6 +128,13 @@ async function startRealServer(bin: string, opts: BrokerOptions): Promise<Broker
       }
     });
   });
+  try {
+    await ready;
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const stop = async (): Promise<void> => {
     if (child.exitCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -325,6 +325,22 @@ describe('echo', () => {
 });
 
 describe('queue groups', () => {
+  it('queue names are not validated: dots and wildcards are plain bytes', async () => {
+    const c = await broker.connected({ verbose: true, pedantic: false });
+    c.send('SUB foo q.* 1\r\nSUB foo * 2\r\nSUB foo > 3\r\nSUB foo _sys_x 4\r\n');
+    await c.expect('+OK\r\n+OK\r\n+OK\r\n+OK\r\n');
+    c.send('PUB foo 1\r\nx\r\n');
+    await c.expect('+OK\r\n');
+    // Four groups with one member each: four copies.
+    expect((await readMsgs(c, 4)).sort()).toEqual([
+      'MSG foo 1 1\r\nx\r\n',
+      'MSG foo 2 1\r\nx\r\n',
+      'MSG foo 3 1\r\nx\r\n',
+      'MSG foo 4 1\r\nx\r\n',
+    ]);
+    await c.expectNothing();
+  });
+
   it('each message goes to exactly one member of each group, plus every plain subscriber', async () => {
     const a = await subscriber('SUB work q 1\r\n');
     const b = await subscriber('SUB work q 1\r\n');

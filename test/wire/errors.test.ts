@@ -32,6 +32,13 @@ describe("-ERR 'Unknown Protocol Operation' then close", () => {
     ['a payload ended by a bare LF', 'PUB foo 2\r\nhi\n'],
     ['a payload ended by nothing but junk', 'PUB foo 2\r\nhiXY'],
     ['a client sending MSG', 'MSG foo 1 2\r\nhi\r\n'],
+    ['a client sending HMSG', 'HMSG foo 1 12 14\r\nNATS/1.0\r\n\r\nhi\r\n'],
+    ['a client sending a route op (RS+)', 'RS+ $G foo\r\n'],
+    ['a client sending a leaf op (LS+)', 'LS+ $G foo\r\n'],
+    ['PINX', 'PINX\r\n'],
+    ['-ERR with no space', '-ERRX\r\n'],
+    ['a lone +', '+\r\n'],
+    ['a bare LF', '\n'],
     ['an empty line', '\r\n'],
   ];
   for (const [what, bytes] of cases) {

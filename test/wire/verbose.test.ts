@@ -218,6 +218,15 @@ describe('pedantic', () => {
     await sub.expect('MSG foo.> 1 2\r\nhi\r\n');
   });
 
+  for (const subject of ['*', '>', '.foo', 'foo.', 'a.*.b']) {
+    it(`PUB ${subject} is an invalid publish subject`, async () => {
+      const c = await broker.connected(PEDANTIC);
+      c.send(`PUB ${subject} 1\r\nx\r\n`);
+      await c.expect(`${INVALID_PUB}+OK\r\n`);
+      await c.expectNothing();
+    });
+  }
+
   it('PUB foo..bar gets -ERR then +OK, and matches no subscriber', async () => {
     const sub = await broker.connected(QUIET);
     sub.send('SUB > 1\r\nSUB foo.> 2\r\nSUB foo.*.bar 3\r\n');
@@ -244,8 +253,8 @@ describe('pedantic', () => {
 
   it('valid literal subjects get no error', async () => {
     const c = await broker.connected(PEDANTIC);
-    c.send('PUB foo.bar 2\r\nhi\r\nPUB foo*.b>r 2\r\nhi\r\n');
-    await c.expect('+OK\r\n+OK\r\n');
+    c.send('PUB foo.bar 2\r\nhi\r\nPUB foo*.b>r 2\r\nhi\r\nPUB $SYS.x_y-z 2\r\nhi\r\n');
+    await c.expect('+OK\r\n+OK\r\n+OK\r\n');
     await c.expectNothing();
   });
 
