@@ -39,12 +39,20 @@ export class PubArg {
   size = 0;
   /** Header block size for HPUB, -1 for PUB. */
   hdr = -1;
+  /**
+   * Leading zeros the publisher wrote in the size fields (`PUB foo 002`). nats-server copies
+   * the size fields into MSG/HMSG byte for byte, so deliveries repeat them.
+   */
+  sizeZeros = 0;
+  hdrZeros = 0;
 
   reset(): void {
     this.subject = '';
     this.reply = '';
     this.size = 0;
     this.hdr = -1;
+    this.sizeZeros = 0;
+    this.hdrZeros = 0;
   }
 }
 
@@ -111,6 +119,13 @@ export function parseSize(buf: Buffer, start: number, end: number): number {
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }
+  return n;
+}
+
+/** Zeros before the first significant digit of a size field (a lone "0" has none). */
+function leadingZeros(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  while (start + n < end - 1 && buf[start + n] === 0x30) n++;
   return n;
 }
 
@@ -262,7 +277,9 @@ export class Parser {
           const lf = buf.indexOf(LF, i);
           if (lf === -1) {
             this.saveArg(buf, i, n);
-            if (this.maxControlLine > 0 && this.argLen > this.maxControlLine) {
+            // A CR waiting for its LF is not part of the argument (nats-server never saves it).
+            const partial = this.argBuf !== null && this.argBuf[this.argLen - 1] === CR ? this.argLen - 1 : this.argLen;
+            if (this.maxControlLine > 0 && partial > this.maxControlLine) {
               return this.fail(ParseErrorKind.MaxControlLine, buf, i);
             }
             return;
@@ -409,14 +426,17 @@ export class Parser {
   // reusable array so that no per-message array is allocated.
   private readonly argPos = new Int32Array(16);
 
-  /** Splits `buf[s, e)`; returns the argument count (capped at 7, enough to reject). */
-  private split(buf: Buffer, s: number, e: number): number {
+  /**
+   * Splits `buf[s, e)`; returns the argument count (capped at 7, enough to reject). PUB/HPUB
+   * split on space and tab; SUB/UNSUB also on CR and LF (nats-server's `splitArg`).
+   */
+  private split(buf: Buffer, s: number, e: number, crlf = false): number {
     const pos = this.argPos;
     let count = 0;
     let start = -1;
     for (let i = s; i < e; i++) {
       const b = buf[i];
-      if (b === SP || b === TAB) {
+      if (b === SP || b === TAB || (crlf && (b === CR || b === LF))) {
         if (start >= 0) {
           pos[count * 2] = start;
           pos[count * 2 + 1] = i;
@@ -452,10 +472,12 @@ export class Parser {
     }
     if (headers) {
       pa.hdr = parseSize(buf, pos[k * 2], pos[k * 2 + 1]);
+      pa.hdrZeros = leadingZeros(buf, pos[k * 2], pos[k * 2 + 1]);
       k++;
       if (pa.hdr < 0) return this.failArgs(ParseErrorKind.BadArgs, 'bad or missing header size');
     }
     pa.size = parseSize(buf, pos[k * 2], pos[k * 2 + 1]);
+    pa.sizeZeros = leadingZeros(buf, pos[k * 2], pos[k * 2 + 1]);
     if (pa.size < 0) return this.failArgs(ParseErrorKind.BadArgs, 'bad or missing size');
     if (headers && pa.hdr > pa.size) return this.failArgs(ParseErrorKind.BadArgs, 'header size larger than total size');
     if (this.maxPayload > 0 && pa.size > this.maxPayload) {
@@ -470,7 +492,7 @@ export class Parser {
   }
 
   private processSub(buf: Buffer, s: number, e: number): boolean {
-    const count = this.split(buf, s, e);
+    const count = this.split(buf, s, e, true);
     const pos = this.argPos;
     if (count === 2) {
       this.sink.onSub(buf.latin1Slice(pos[0], pos[1]), null, buf.latin1Slice(pos[2], pos[3]));
@@ -483,7 +505,7 @@ export class Parser {
   }
 
   private processUnsub(buf: Buffer, s: number, e: number): boolean {
-    const count = this.split(buf, s, e);
+    const count = this.split(buf, s, e, true);
     const pos = this.argPos;
     if (count === 1) {
       this.sink.onUnsub(buf.latin1Slice(pos[0], pos[1]), -1);

@@ -18,6 +18,7 @@ import {
   errReplyViolation,
 } from '../protocol/constants.js';
 import { isValidLiteralSubject } from '../subject/subject.js';
+import { CLIENT_OPTS, INFO as INFO_STRUCT, decodeGoJson } from '../protocol/go-json.js';
 import { Outbound, ZERO_COPY_MIN } from '../io/outbound.js';
 import type { BrokerCore } from './core.js';
 
@@ -56,28 +57,6 @@ export class Subscription {
     readonly sid: string,
   ) {}
 }
-
-/** Fields of CONNECT this broker reads, with the Go types nats-server unmarshals them into. */
-const CONNECT_FIELDS: Readonly<Record<string, 'boolean' | 'string' | 'int'>> = {
-  verbose: 'boolean',
-  pedantic: 'boolean',
-  tls_required: 'boolean',
-  echo: 'boolean',
-  headers: 'boolean',
-  no_responders: 'boolean',
-  auth_token: 'string',
-  user: 'string',
-  pass: 'string',
-  name: 'string',
-  lang: 'string',
-  version: 'string',
-  sig: 'string',
-  jwt: 'string',
-  nkey: 'string',
-  account: 'string',
-  new_account: 'boolean',
-  protocol: 'int',
-};
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
 export interface ClientOptions {
@@ -179,17 +158,10 @@ export class Client implements ParserSink {
   // ---- ParserSink -------------------------------------------------------------------------
 
   onConnect(json: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json);
-    } catch {
-      // nats-server: the unmarshal error closes the connection without an -ERR.
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (parsed !== null) {
-      if (typeof parsed !== 'object' || Array.isArray(parsed)) return this.close(CloseReason.ProtocolViolation);
-      if (!this.applyConnect(parsed as Record<string, unknown>)) return this.close(CloseReason.ProtocolViolation);
-    }
+    // A CONNECT that Go cannot decode into ClientOpts closes the connection without an -ERR.
+    const fields = decodeGoJson(json, CLIENT_OPTS);
+    if (fields === null) return this.close(CloseReason.ProtocolViolation);
+    this.applyConnect(fields);
     this.connectReceived = true;
     this.headers = this.headers && !this.core.options.noHeaderSupport;
     this.parser.headers = this.headers;
@@ -204,23 +176,9 @@ export class Client implements ParserSink {
 
   private connectAccount = false;
 
-  /**
-   * Applies CONNECT fields on top of the current options, as Go's json.Unmarshal does: keys
-   * match case-insensitively, unknown keys are ignored, null leaves a field as it is, and a
-   * value of the wrong type is an error.
-   */
-  private applyConnect(fields: Record<string, unknown>): boolean {
-    for (const rawKey of Object.keys(fields)) {
-      const key = rawKey.toLowerCase();
-      const type = CONNECT_FIELDS[key];
-      if (type === undefined) continue;
-      const v = fields[rawKey];
-      if (v === null) continue;
-      if (type === 'int') {
-        if (typeof v !== 'number' || !Number.isInteger(v)) return false;
-      } else if (typeof v !== type) {
-        return false;
-      }
+  /** Applies decoded CONNECT fields on top of the current options (absent fields keep theirs). */
+  private applyConnect(fields: Map<string, unknown>): void {
+    for (const [key, v] of fields) {
       switch (key) {
         case 'verbose': this.verbose = v as boolean; break;
         case 'pedantic': this.pedantic = v as boolean; break;
@@ -236,7 +194,6 @@ export class Client implements ParserSink {
         default: break; // credentials: no auth configured, so they are accepted and ignored
       }
     }
-    return true;
   }
 
   onPubArgs(pa: PubArg): void {
@@ -289,8 +246,10 @@ export class Client implements ParserSink {
     this.pingsOut = 0;
   }
 
-  onInfo(): void {
-    // Clients may send INFO; nats-server parses and ignores it.
+  onInfo(json: string): void {
+    // nats-server decodes a client's INFO and otherwise ignores it; one it cannot decode
+    // closes the connection without a reply.
+    if (decodeGoJson(json, INFO_STRUCT) === null) this.close(CloseReason.ProtocolViolation);
   }
 
   onErr(): void {
@@ -354,7 +313,7 @@ export class Client implements ParserSink {
       }
     }
     const out = this.out;
-    const line = 5 + subject.length + 1 + sid.length + 1 + reply.length + 1 + 10 + 1 + 10 + CRLF_LEN;
+    const line = 5 + subject.length + 1 + sid.length + 1 + reply.length + 1 + 20 + 1 + 20 + CRLF_LEN;
     const copyPayload = size < ZERO_COPY_MIN;
     const slab = out.reserve(copyPayload ? line + size + CRLF_LEN : line);
     let p = out.pos;
@@ -372,9 +331,12 @@ export class Client implements ParserSink {
       slab[p++] = 0x20;
     }
     if (withHeaders) {
+      for (let z = pa.hdrZeros; z > 0; z--) slab[p++] = 0x30;
       p = writeUint(slab, p, hdr);
       slab[p++] = 0x20;
     }
+    // The size field as the publisher wrote it, unless it was recomputed (headers stripped).
+    if (hdr <= 0 || withHeaders) for (let z = pa.sizeZeros; z > 0; z--) slab[p++] = 0x30;
     p = writeUint(slab, p, size);
     slab[p++] = 0x0d;
     slab[p++] = 0x0a;
