@@ -4,7 +4,7 @@
  * queued, and a reading subscriber gets every message. The broker runs in its own process so
  * that its resident memory is measured alone.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect as tcpConnect, type Socket } from 'node:net';
@@ -50,9 +50,12 @@ async function open(port: number, lines: string): Promise<Socket> {
 }
 
 describe('slow consumer memory bound', () => {
-  it('publishing 1 GiB with a stalled subscriber keeps the broker within a small multiple of maxPending', async () => {
+  it('publishing 1 GiB with a stalled subscriber keeps the broker within a small multiple of maxPending', { timeout: 120_000 }, async () => {
     const maxPending = 32 * MiB;
     const child = fork(BROKER, [JSON.stringify({ maxPending })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     const ready = await new Promise<Report>((resolve) => child.once('message', (m) => resolve(m as Report)));
     const port = ready.port!;
     const baseline = ready.rss;
@@ -70,8 +73,12 @@ describe('slow consumer memory bound', () => {
     const batch = Buffer.concat(Array.from({ length: 16 }, () => frame)); // 1 MiB per write
     const pub = await open(port, '');
     const total = 1024; // batches of 1 MiB: 1 GiB
+    const perMessage = `MSG data 1 ${payloadSize}\r\n`.length + payloadSize + 2;
     for (let i = 0; i < total; i++) {
       if (!pub.write(batch)) await new Promise((r) => pub.once('drain', r));
+      // Keep the reading subscriber's backlog well under maxPending, however loaded the machine
+      // is: only the stalled one may fall behind.
+      while (readerBytes < (i + 1 - 8) * 16 * perMessage) await new Promise((r) => setTimeout(r, 1));
     }
     // Wait until the broker has routed all of it (its PONG comes after the last PUB).
     await new Promise<void>((resolve) => {
@@ -83,7 +90,7 @@ describe('slow consumer memory bound', () => {
       pub.write('PING\r\n');
     });
     const messages = total * 16;
-    const expectedReaderBytes = messages * (`MSG data 1 ${payloadSize}\r\n`.length + payloadSize + 2);
+    const expectedReaderBytes = messages * perMessage;
     const deadline = Date.now() + 60_000;
     while (readerBytes < expectedReaderBytes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 
