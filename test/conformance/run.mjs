@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Conformance: runs the wire transcripts (test/wire) and the model-based routing properties
+// (test/property/routing.test.ts) twice — against a real nats-server and against the embedded
+// broker — and reports every test whose outcome differs. The tests assert nats-server's
+// behaviour, so:
+//   - a test that fails against nats-server is a wrong test;
+//   - a test that passes there and fails here is a difference of the broker.
+// Deliberate differences are listed in test/conformance/differences.json with their reason.
+//
+// The real server is NATS_SERVER_BIN, or `nats-server` on PATH.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => existsSync(join(root, p)));
+
+function findServer() {
+  const env = process.env.NATS_SERVER_BIN;
+  if (env) return existsSync(env) ? env : null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'nats-server');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+const bin = findServer();
+if (bin === null) {
+  console.error(
+    'conformance: no nats-server binary found.\n' +
+      '  Install it (Debian/Ubuntu: apt-get install -y nats-server) or point NATS_SERVER_BIN at one.\n' +
+      '  The conformance suite never passes without comparing against the real server.',
+  );
+  process.exit(1);
+}
+const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+
+const work = mkdtempSync(join(tmpdir(), 'nats-conformance-'));
+function run(label, env) {
+  const out = join(work, `${label}.json`);
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...SUITES, '--reporter=dot', '--reporter=json', `--outputFile=${out}`],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (!existsSync(out)) {
+    console.error(`conformance: the ${label} run produced no results (exit ${r.status})`);
+    process.exit(1);
+  }
+  const results = new Map();
+  for (const file of JSON.parse(readFileSync(out, 'utf8')).testResults) {
+    const rel = file.name.slice(root.length);
+    for (const t of file.assertionResults) results.set(`${rel} > ${t.fullName}`, { status: t.status, error: (t.failureMessages ?? [])[0] ?? '' });
+  }
+  return results;
+}
+
+console.log(`conformance: against ${bin} (${version})`);
+const real = run('nats-server', { NATS_WIRE_SERVER: bin });
+console.log('conformance: against the embedded broker');
+const embedded = run('embedded', { NATS_WIRE_SERVER: '' });
+rmSync(work, { recursive: true, force: true });
+
+const deliberate = new Map(
+  JSON.parse(readFileSync(new URL('./differences.json', import.meta.url), 'utf8')).map((d) => [d.test, d.reason]),
+);
+const wrongTests = [];
+const differences = [];
+const explained = [];
+for (const [name, r] of real) {
+  const e = embedded.get(name);
+  if (r.status === 'skipped' || r.status === 'pending') wrongTests.push(`${name}: skipped against nats-server`);
+  else if (r.status !== 'passed') wrongTests.push(`${name}: fails against nats-server: ${r.error.split('\n')[0]}`);
+  else if (e === undefined) differences.push(`${name}: missing from the embedded run`);
+  else if (e.status !== 'passed') {
+    if (deliberate.has(name)) explained.push(`${name}: ${deliberate.get(name)}`);
+    else differences.push(`${name}: ${e.error.split('\n')[0]}`);
+  }
+}
+
+console.log(`\nconformance: ${real.size} tests (transcripts and routing scenarios) run against both servers`);
+for (const line of explained) console.log(`  deliberate difference: ${line}`);
+for (const line of wrongTests) console.log(`  WRONG TEST: ${line}`);
+for (const line of differences) console.log(`  DIFFERENCE: ${line}`);
+const failed = wrongTests.length + differences.length;
+console.log(`conformance: ${real.size - failed} passed, ${failed} failed`);
+process.exit(failed === 0 && real.size > 0 ? 0 : 1);
