@@ -7,6 +7,7 @@
  *
  * Tracks the WireClients it opens so that a test file can close them all in `afterEach`.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
@@ -155,4 +156,37 @@ export async function sendInChunks(c: WireClient, data: string, size = 1): Promi
     c.send(data.slice(i, i + size));
     await new Promise<void>((resolve) => setTimeout(resolve, 1));
   }
+}
+
+/**
+ * One broker for a whole test file: started before the first test, its clients closed after
+ * each test, the broker closed after the last. Returns a handle that forwards to it.
+ */
+export function useBroker(opts: BrokerOptions = {}): Broker {
+  let current: Broker | null = null;
+  beforeAll(async () => {
+    current = await startBroker(opts);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  afterEach(() => {
+    current?.closeClients();
+  });
+  const get = (): Broker => {
+    if (current === null) throw new Error('useBroker(): the broker is started in beforeAll');
+    return current;
+  };
+  return {
+    get port() {
+      return get().port;
+    },
+    get real() {
+      return get().real;
+    },
+    open: (keepInfo?: boolean) => get().open(keepInfo),
+    connected: (connectOpts?: Record<string, unknown>) => get().connected(connectOpts),
+    closeClients: () => get().closeClients(),
+    close: () => get().close(),
+  };
 }

@@ -3,23 +3,14 @@
  * subscriptions, header stripping, no-responders, auto-unsubscribe, echo and queue groups.
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type Broker } from '../helpers/broker.js';
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 import type { WireClient } from '../helpers/wire.js';
 
 const QUIET = { verbose: false, pedantic: false };
 const HEADERS = { verbose: false, pedantic: false, headers: true };
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
-afterEach(() => {
-  broker.closeClients();
-});
+const broker = useBroker();
 
 /** A subscriber whose SUBs are known to be in place when this resolves. */
 async function subscriber(subs: string, opts: Record<string, unknown> = QUIET): Promise<WireClient> {

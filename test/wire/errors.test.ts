@@ -4,21 +4,12 @@
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type Broker } from '../helpers/broker.js';
+import { startBroker, useBroker, type Broker } from '../helpers/broker.js';
 
 const QUIET = { verbose: false, pedantic: false };
 const QUIET_HEADERS = { verbose: false, pedantic: false, headers: true };
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
-afterEach(() => {
-  broker.closeClients();
-});
+const broker = useBroker();
 
 const UNKNOWN_OP = "-ERR 'Unknown Protocol Operation'\r\n";
 

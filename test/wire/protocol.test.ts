@@ -3,22 +3,13 @@
  * junk after PING, CONNECT without a space, TABs, INFO/+OK sent by a client.
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NATS_SERVER_VERSION } from '../../src/index.js';
-import { startBroker, type Broker } from '../helpers/broker.js';
+import { useBroker } from '../helpers/broker.js';
 
 const QUIET = { verbose: false, pedantic: false };
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
-afterEach(() => {
-  broker.closeClients();
-});
+const broker = useBroker();
 
 /** nats-server 2.10's INFO key order for a client on a standalone server without auth. */
 const INFO_KEYS_2_10 = [

@@ -4,20 +4,11 @@
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sendInChunks, startBroker, type Broker } from '../helpers/broker.js';
+import { sendInChunks, startBroker, useBroker, type Broker } from '../helpers/broker.js';
 
 const QUIET = { verbose: false, pedantic: false };
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
-afterEach(() => {
-  broker.closeClients();
-});
+const broker = useBroker();
 
 /**
  * A session touching every op, and nats-server's exact answer to it. It holds no PUB that

@@ -3,22 +3,13 @@
  * CONNECT fields, every +OK a verbose connection gets, and pedantic subject checks.
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type Broker } from '../helpers/broker.js';
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 
 const QUIET = { verbose: false, pedantic: false };
 const INVALID_PUB = "-ERR 'Invalid Publish Subject'\r\n";
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
-afterEach(() => {
-  broker.closeClients();
-});
+const broker = useBroker();
 
 describe('defaults when CONNECT leaves fields out', () => {
   it('CONNECT {} is answered with +OK (verbose defaults to true)', async () => {
