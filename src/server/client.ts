@@ -44,6 +44,7 @@ export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
 /** A subscription of one client. */
 export class Subscription {
+  readonly remote = false;
   /** Messages delivered so far. */
   nm = 0;
   /** Auto-unsubscribe limit; 0 means none. */

@@ -23,6 +23,10 @@ export interface ServerInfo {
   readonly max_payload: number;
   readonly client_id?: number;
   readonly client_ip?: string;
+  /** The cluster name, when clustered. */
+  readonly cluster?: string;
+  /** Client URLs (`host:port`) of the cluster's members, this server's first. */
+  readonly connect_urls?: readonly string[];
   /** Only in the async INFO sent when the server enters lame duck mode. */
   readonly ldm?: boolean;
   readonly xkey: string;
@@ -40,8 +44,37 @@ export interface CoreStats {
 
 const NO_RESPONDERS_HDR = Buffer.from('NATS/1.0 503\r\n\r\n');
 
+/** Where a message goes when it leaves this server (a route connection). */
+export interface RouteTarget {
+  /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
+  sendMsg(pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
+}
+
+/** Interest a peer server announced (RS+): lives in the sublist beside local subscriptions. */
+export class RemoteSub {
+  readonly remote = true;
+  constructor(
+    readonly route: RouteTarget,
+    readonly subject: string,
+    readonly queue: string | null,
+    /** Queue weight: how many members the peer has in the group (1 for plain interest). */
+    public weight: number,
+  ) {}
+}
+
+/** A sublist entry: a local client's subscription or a peer's interest. */
+export type AnySub = Subscription | RemoteSub;
+
+/** What the core needs of the cluster layer. */
+export interface ClusterHooks {
+  /** A local subscription was added (+1) or removed (-1): update interest sent to routes. */
+  localInterest(sub: Subscription, delta: 1 | -1): void;
+  /** connect_urls for client INFO (own URL first), or null when there are no routes. */
+  connectUrls(): readonly string[] | null;
+}
+
 export class BrokerCore {
-  readonly sublist = new Sublist<Subscription>();
+  readonly sublist = new Sublist<AnySub>();
   readonly clients = new Map<number, Client>();
   readonly serverId = newServerId();
   readonly xkey = newXKey();
@@ -56,6 +89,12 @@ export class BrokerCore {
   private inRead = false;
   private flushScheduled = false;
   private readonly flushAllBound = (): void => this.flushAll();
+  /** The cluster layer, when clustering is configured. */
+  cluster: ClusterHooks | null = null;
+  // Route targets of the message being routed (reused: no allocation per message).
+  private readonly rtRoutes: RouteTarget[] = [];
+  private readonly rtQueues: string[][] = [];
+  private rtCount = 0;
   /** Called when a client is closed as a slow consumer (set by NatsServer). */
   onSlowConsumer: ((client: Client, reason: CloseReason, pendingBytes: number) => void) | null = null;
 
@@ -75,9 +114,30 @@ export class BrokerCore {
       headers: !o.noHeaderSupport,
       max_payload: o.maxPayload,
       ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
+      ...this.clusterInfo(ldm),
       ...(ldm ? { ldm: true } : {}),
       xkey: this.xkey,
     };
+  }
+
+  private clusterInfo(ldm: boolean): { cluster?: string; connect_urls?: readonly string[] } {
+    const name = this.clusterName;
+    if (name === null) return {};
+    let urls = this.cluster?.connectUrls() ?? null;
+    // In lame duck mode clients are pointed at the other servers only.
+    if (urls !== null && ldm) urls = urls.slice(1);
+    return urls === null || urls.length === 0 ? { cluster: name } : { cluster: name, connect_urls: urls };
+  }
+
+  /** Set by the cluster layer: INFO `cluster`. */
+  clusterName: string | null = null;
+
+  /** Pushes a fresh INFO (new connect_urls) to every client that accepts async INFO. */
+  sendAsyncInfo(): void {
+    for (const client of this.clients.values()) {
+      if (client.acceptsAsyncInfo) client.sendProto(this.infoFrame(client));
+    }
+    this.flushAll();
   }
 
   /** Takes over an accepted socket: sends INFO, enforces max_connections, wires events. */
@@ -140,6 +200,7 @@ export class BrokerCore {
       const sub = new Subscription(client, subject, queue, sid);
       if (!this.sublist.insert(sub)) return client.sendErr(ERR.InvalidSubject);
       client.subs.set(sid, sub);
+      this.cluster?.localInterest(sub, 1);
     }
     // A SUB reusing a live sid is ignored, but still acknowledged.
     if (client.verbose) client.sendProto(OK);
@@ -150,38 +211,122 @@ export class BrokerCore {
     sub.closed = true;
     const subs = sub.client.subs;
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
-    this.sublist.remove(sub);
+    if (this.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
   }
 
   // ---- Routing ------------------------------------------------------------------------------
 
-  /** Delivers a published message to every matching subscription. */
-  routeMessage(pub: Client, pa: PubArg, buf: Buffer, start: number, end: number): void {
+  /**
+   * Delivers a message to every matching subscription. `pub` is the publishing client, or
+   * null for a message that came from a route: that one goes to local subscribers only (one
+   * hop), and to local members of the queue groups in `queueFilter` only.
+   */
+  routeMessage(
+    pub: Client | null,
+    pa: PubArg,
+    buf: Buffer,
+    start: number,
+    end: number,
+    queueFilter: readonly string[] | null = null,
+  ): void {
     this.stats.inMsgs++;
     this.stats.inBytes += end - start;
     const r = this.sublist.match(pa.subject);
+    const fromRoute = pub === null;
     let delivered = false;
+    this.rtCount = 0;
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.deliverTo(pub, psubs[i], pa, buf, start, end)) delivered = true;
+      const sub = psubs[i];
+      if (sub.remote) {
+        if (!fromRoute) this.addRouteTarget(sub.route, null);
+      } else if (this.deliverTo(pub, sub, pa, buf, start, end)) {
+        delivered = true;
+      }
     }
     const qsubs = r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
       const members = qsubs[g];
-      const n = members.length;
-      // Start at a random member, then walk on until one can take the message.
-      const first = n > 1 ? Math.floor(Math.random() * n) : 0;
-      for (let k = 0; k < n; k++) {
-        if (this.deliverTo(pub, members[(first + k) % n], pa, buf, start, end)) {
-          delivered = true;
-          break;
+      if (fromRoute) {
+        if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
+        if (this.pickLocal(members, pa, buf, start, end)) delivered = true;
+      } else if (this.pickMember(pub, members, pa, buf, start, end)) {
+        delivered = true;
+      }
+    }
+    if (this.rtCount > 0) {
+      // One message per route, carrying the queue groups that route's server must serve.
+      for (let i = 0; i < this.rtCount; i++) this.rtRoutes[i].sendMsg(pa, this.rtQueues[i], buf, start, end);
+      delivered = true;
+    }
+    if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub, pa.reply);
+  }
+
+  /** A queue member for a client's message: weighted random over local and remote members. */
+  private pickMember(pub: Client, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, end: number): boolean {
+    const n = members.length;
+    let total = 0;
+    let remote = false;
+    for (let i = 0; i < n; i++) {
+      const m = members[i];
+      if (m.remote) {
+        remote = true;
+        total += m.weight;
+      } else {
+        total++;
+      }
+    }
+    // Start at a random member (remote ones weighted by their member count), then walk on
+    // until one can take the message.
+    let first = 0;
+    if (n > 1) {
+      if (!remote) first = Math.floor(Math.random() * n);
+      else {
+        let x = Math.random() * total;
+        while (first < n - 1) {
+          const m = members[first];
+          x -= m.remote ? m.weight : 1;
+          if (x < 0) break;
+          first++;
         }
       }
     }
-    if (!delivered && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub, pa.reply);
+    for (let k = 0; k < n; k++) {
+      const m = members[(first + k) % n];
+      if (m.remote) {
+        if (m.weight === 0) continue;
+        this.addRouteTarget(m.route, m.queue);
+        return true;
+      }
+      if (this.deliverTo(pub, m, pa, buf, start, end)) return true;
+    }
+    return false;
   }
 
-  private deliverTo(pub: Client, sub: Subscription, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
+  /** A queue member for a routed message: local members only, chosen at random. */
+  private pickLocal(members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, end: number): boolean {
+    const n = members.length;
+    const first = n > 1 ? Math.floor(Math.random() * n) : 0;
+    for (let k = 0; k < n; k++) {
+      const m = members[(first + k) % n];
+      if (!m.remote && this.deliverTo(null, m, pa, buf, start, end)) return true;
+    }
+    return false;
+  }
+
+  private addRouteTarget(route: RouteTarget, queue: string | null): void {
+    let i = 0;
+    while (i < this.rtCount && this.rtRoutes[i] !== route) i++;
+    if (i === this.rtCount) {
+      this.rtRoutes[i] = route;
+      if (this.rtQueues[i] === undefined) this.rtQueues[i] = [];
+      else this.rtQueues[i].length = 0;
+      this.rtCount++;
+    }
+    if (queue !== null) this.rtQueues[i].push(queue);
+  }
+
+  private deliverTo(pub: Client | null, sub: Subscription, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
     const client = sub.client;
     if ((client === pub && !pub.echo) || sub.closed || client.closed) return false;
     sub.nm++;
@@ -216,7 +361,7 @@ export class BrokerCore {
     const psubs = this.sublist.match(reply).psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
-      if (sub.client !== pub) continue;
+      if (sub.remote || sub.client !== pub) continue;
       pub.sendProto(Buffer.from(`HMSG ${reply} ${sub.sid} 16 16\r\n${NO_RESPONDERS_HDR.toString('latin1')}\r\n`, 'latin1'));
       return;
     }
@@ -258,7 +403,7 @@ export class BrokerCore {
   removeClient(client: Client): void {
     for (const sub of client.subs.values()) {
       sub.closed = true;
-      this.sublist.remove(sub);
+      if (this.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
     }
     client.subs.clear();
     this.clients.delete(client.cid);
