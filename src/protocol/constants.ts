@@ -70,6 +70,12 @@ export const DEFAULTS = {
   maxConnections: 64 * 1024,
   maxSubscriptions: 0,
   lameDuckDurationMs: 2 * 60 * 1000,
+  /** Pause between attempts to connect a configured route (DEFAULT_ROUTE_RECONNECT). */
+  routeReconnectMs: 1000,
+  /** First PING on a new route (firstPingInterval). */
+  routeFirstPingMs: 1000,
+  /** 2.10 caps the route PING interval at 30 s (routeMaxPingInterval). */
+  routeMaxPingIntervalMs: 30_000,
   lameDuckGracePeriodMs: 10 * 1000,
   /** First PING after CONNECT: min(ping interval, 2s), plus up to 20% jitter. */
   firstPingIntervalMs: 2000,

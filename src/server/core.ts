@@ -65,6 +65,12 @@ export class RemoteSub {
 /** A sublist entry: a local client's subscription or a peer's interest. */
 export type AnySub = Subscription | RemoteSub;
 
+/** A connection with an outbound queue (client or route), flushed once per read chunk. */
+export interface Flushable {
+  flushQueued: boolean;
+  flush(): void;
+}
+
 /** What the core needs of the cluster layer. */
 export interface ClusterHooks {
   /** A local subscription was added (+1) or removed (-1): update interest sent to routes. */
@@ -85,7 +91,7 @@ export class BrokerCore {
   port = 0;
 
   private nextCid = 1;
-  private readonly pending: Client[] = [];
+  private readonly pending: Flushable[] = [];
   private inRead = false;
   private flushScheduled = false;
   private readonly flushAllBound = (): void => this.flushAll();
@@ -177,13 +183,20 @@ export class BrokerCore {
   }
 
   private onData(client: Client, chunk: Buffer): void {
+    this.runRead(() => client.onData(chunk), () => client.close(CloseReason.ProtocolViolation, false), `client ${client.cid}`);
+  }
+
+  /**
+   * Runs the processing of one read chunk, then flushes every connection it queued output
+   * for. A bug must cost one connection (`onError`), never the process or other clients.
+   */
+  runRead(work: () => void, onError: () => void, who: string): void {
     this.inRead = true;
     try {
-      client.onData(chunk);
+      work();
     } catch (err) {
-      // A bug must cost one connection, never the process or other clients.
-      process.emitWarning(`nats-embedded: closing client ${client.cid} after an internal error: ${String(err)}`);
-      client.close(CloseReason.ProtocolViolation, false);
+      process.emitWarning(`nats-embedded: closing ${who} after an internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      onError();
     } finally {
       this.inRead = false;
     }
@@ -370,7 +383,7 @@ export class BrokerCore {
   // ---- Flushing -----------------------------------------------------------------------------
 
   /** Remembers that `client` has queued output; it is written once per read chunk. */
-  markForFlush(client: Client): void {
+  markForFlush(client: Flushable): void {
     if (client.flushQueued) return;
     client.flushQueued = true;
     this.pending.push(client);

@@ -11,6 +11,48 @@ import { DEFAULTS } from '../protocol/constants.js';
  */
 export type Duration = number | string;
 
+/** The `cluster` block: routes to other servers (nats-server's route protocol). */
+export interface ClusterOptions {
+  /** Cluster name; all members must agree. Default: generated, and adopted from the first peer. */
+  name?: string;
+  /** Address of the route listener. Default: the server's `host`. */
+  host?: string;
+  /** Route port. `0` or `-1` picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** Seed routes to dial, e.g. `['nats-route://127.0.0.1:6222']`; retried while unreachable. */
+  routes?: string[];
+  /** Do not advertise other members' client URLs to clients (INFO `connect_urls`). Default false. */
+  noAdvertise?: boolean;
+  /** Attempts for routes learned by gossip (implicit routes), after the first. Default 0. */
+  connectRetries?: number;
+  /**
+   * Pause between attempts to (re)connect a configured route. Default 1 s, as nats-server.
+   * A nats-embedded extension: tests may shorten it to re-form a mesh faster.
+   */
+  reconnectDelay?: Duration;
+}
+
+/** A route URL after validation. */
+export interface RouteUrl {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly pass?: string;
+}
+
+/** The `cluster` block after validation. */
+export interface ResolvedClusterOptions {
+  /** null: not configured, generated at start and adopted from peers (nats-server's dynamic name). */
+  readonly name: string | null;
+  readonly host: string;
+  readonly port: number;
+  readonly routes: readonly RouteUrl[];
+  readonly noAdvertise: boolean;
+  readonly connectRetries: number;
+  readonly reconnectDelayMs: number;
+}
+
 /** Options of {@link createServer}. Every field is optional; defaults are nats-server's. */
 export interface ServerOptions {
   /** Client port. `0` or `-1` (nats-server's "random") picks a free ephemeral port. Default `0`. */
@@ -41,6 +83,8 @@ export interface ServerOptions {
   lameDuckDuration?: Duration;
   /** Wait after the lame duck INFO before clients start being closed. Default 10 s. */
   lameDuckGracePeriod?: Duration;
+  /** Clustering: a route listener and routes to other servers. Off by default. */
+  cluster?: ClusterOptions;
 }
 
 /** Options after validation and defaulting. Durations are in milliseconds. */
@@ -59,12 +103,17 @@ export interface ResolvedOptions {
   readonly noHeaderSupport: boolean;
   readonly lameDuckDurationMs: number;
   readonly lameDuckGracePeriodMs: number;
+  readonly cluster: ResolvedClusterOptions | null;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
-  'lameDuckDuration', 'lameDuckGracePeriod',
+  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster',
+]);
+
+const CLUSTER_KEYS: ReadonlySet<string> = new Set([
+  'name', 'host', 'port', 'routes', 'noAdvertise', 'connectRetries', 'reconnectDelay',
 ]);
 
 /** Largest value nats-server holds in an int32 field such as max_payload. */
@@ -108,8 +157,64 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     noHeaderSupport: optBool(o, 'noHeaderSupport', false),
     lameDuckDurationMs: optDuration(o, 'lameDuckDuration', DEFAULTS.lameDuckDurationMs),
     lameDuckGracePeriodMs: optDuration(o, 'lameDuckGracePeriod', DEFAULTS.lameDuckGracePeriodMs),
+    cluster: o.cluster === undefined ? null : resolveCluster(o.cluster, host),
   };
   return Object.freeze(resolved);
+}
+
+function resolveCluster(value: unknown, serverHost: string): ResolvedClusterOptions {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError('cluster', 'must be an object');
+  }
+  const c = value as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!CLUSTER_KEYS.has(key)) throw new ConfigError(`cluster.${key}`, 'unknown option');
+  }
+  const prefixed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) prefixed[`cluster.${k}`] = v;
+  let port = optInt(prefixed, 'cluster.port', 0, -1, 65535);
+  if (port === -1) port = 0;
+  const name = prefixed['cluster.name'] === undefined ? null : optString(prefixed, 'cluster.name', '');
+  if (name !== null && (name.length === 0 || /\s/.test(name))) {
+    throw new ConfigError('cluster.name', 'must be a non-empty string without spaces');
+  }
+  const routesValue = c.routes ?? [];
+  if (!Array.isArray(routesValue)) throw new ConfigError('cluster.routes', 'must be an array of route URLs');
+  const routes = routesValue.map((r, i) => parseRouteUrl(r, `cluster.routes[${i}]`));
+  return {
+    name,
+    host: optString(prefixed, 'cluster.host', serverHost),
+    port,
+    routes,
+    noAdvertise: optBool(prefixed, 'cluster.noAdvertise', false),
+    connectRetries: optInt(prefixed, 'cluster.connectRetries', 0, 0, INT32_MAX),
+    reconnectDelayMs: optDuration(prefixed, 'cluster.reconnectDelay', DEFAULTS.routeReconnectMs),
+  };
+}
+
+/** Parses `nats-route://[user:pass@]host:port` (also `nats://`, or a bare `host:port`). */
+export function parseRouteUrl(value: unknown, option: string): RouteUrl {
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(option, 'must be a route URL string');
+  const text = value.includes('://') ? value : `nats-route://${value}`;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new ConfigError(option, `invalid route URL "${value}"`);
+  }
+  if (!['nats-route:', 'nats:', 'tls:', 'route:'].includes(u.protocol)) {
+    throw new ConfigError(option, `unsupported scheme in "${value}" (use nats-route://host:port)`);
+  }
+  const port = Number(u.port);
+  if (!Number.isInteger(port) || port <= 0) throw new ConfigError(option, `route URL "${value}" needs a port`);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return {
+    url: `nats-route://${u.host}`,
+    host,
+    port,
+    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { pass: decodeURIComponent(u.password) } : {}),
+  };
 }
 
 function optInt(o: Record<string, unknown>, key: string, def: number, min: number, max: number): number {

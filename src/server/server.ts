@@ -8,6 +8,9 @@ import { ListenError, ServerClosedError } from '../errors.js';
 import { BrokerCore, type ServerInfo } from './core.js';
 import { type Client, CloseReason } from './client.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
+
+export type { RoutePeer } from '../cluster/cluster.js';
 
 export type { ServerInfo } from './core.js';
 
@@ -55,6 +58,8 @@ export interface ServerStats {
 export interface NatsServerEvents {
   /** A client was dropped because it could not keep up (`maxPending` or `writeDeadline`). */
   slowConsumer: [event: SlowConsumerEvent];
+  /** A route to a peer server came up or went down. */
+  routesChanged: [];
 }
 
 /** Options of {@link NatsServer.restart}. */
@@ -73,6 +78,10 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** The options in force, after defaults. Durations are in milliseconds. */
   readonly options: ResolvedOptions;
   private core: BrokerCore;
+  private cluster: ClusterManager | null = null;
+  private clusterPort_ = 0;
+  /** Peer server names routes are refused to (set by `createCluster()` partitions). */
+  private blockedPeers: readonly string[] = [];
   private tcp: TcpServer | null = null;
   private port_ = 0;
   private state_: ServerState = 'stopped';
@@ -123,6 +132,19 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const address = tcp.address();
     this.port_ = typeof address === 'object' && address !== null ? address.port : port;
     this.core.port = this.port_;
+    if (this.options.cluster !== null) {
+      const cluster = new ClusterManager(this.core, this.options.cluster);
+      try {
+        await cluster.start(this.clusterPort_ || this.options.cluster.port);
+      } catch (err) {
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        throw err;
+      }
+      cluster.setBlocked(this.blockedPeers);
+      cluster.onChange = () => this.emit('routesChanged');
+      this.clusterPort_ = cluster.port;
+      this.cluster = cluster;
+    }
     this.tcp = tcp;
     this.listenerClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
     this.state_ = 'running';
@@ -151,6 +173,35 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** The server's id (INFO `server_id`). A restart gives it a new one, as a new process would. */
   get id(): string {
     return this.core.serverId;
+  }
+
+  /** The route port when clustering is configured (the real one if ephemeral), else 0. */
+  get clusterPort(): number {
+    return this.clusterPort_;
+  }
+
+  /** `nats-route://host:port` for other servers' `cluster.routes`, or null without clustering. */
+  get routeUrl(): string | null {
+    return this.cluster?.routeUrl ?? null;
+  }
+
+  /** The cluster name in use (configured, or adopted from peers), or null without clustering. */
+  get clusterName(): string | null {
+    return this.cluster?.name ?? null;
+  }
+
+  /** The servers this one has a route to now. */
+  routes(): RoutePeer[] {
+    return this.cluster?.peers() ?? [];
+  }
+
+  /**
+   * Refuses routes to the named peer servers (by server name) and cuts existing ones, until
+   * called again without them. `createCluster().partition()` is built on this.
+   */
+  blockRoutes(serverNames: readonly string[]): void {
+    this.blockedPeers = [...serverNames];
+    this.cluster?.setBlocked(this.blockedPeers);
   }
 
   /** `running`, `lameDuck` or `stopped`. */
@@ -230,6 +281,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     if (this.state_ !== 'running') throw new ServerClosedError('enter lame duck mode');
     this.state_ = 'lameDuck';
     this.tcp!.close();
+    this.cluster?.sendLameDuck();
     this.core.sendLameDuckInfo();
     const grace = Math.min(this.options.lameDuckGracePeriodMs, durationMs);
     let spread = durationMs - grace;
@@ -284,9 +336,12 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const tcp = this.tcp!;
     this.tcp = null;
     if (tcp.listening) tcp.close();
+    const cluster = this.cluster;
+    this.cluster = null;
+    const routesClosed = cluster?.stop(graceful) ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
     this.core.flushAll();
-    return this.listenerClosed;
+    return Promise.all([this.listenerClosed, routesClosed]).then(() => undefined);
   }
 }
 

@@ -1,0 +1,417 @@
+/**
+ * The cluster layer of one server: the route listener, dialling configured and gossiped routes
+ * (with retry), route registration (one per peer server, first wins), interest export (RS+/RS-
+ * with nats-server's 0↔1 and queue-weight rules), gossip of new peers, and the client
+ * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
+ * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
+ */
+import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { ListenError } from '../errors.js';
+import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
+import type { BrokerCore, ClusterHooks } from '../server/core.js';
+import type { Subscription } from '../server/client.js';
+import type { ResolvedClusterOptions, RouteUrl } from '../server/options.js';
+import { GLOBAL_ACCOUNT, RouteConn, type RouteInfo } from './route.js';
+
+/** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
+const ROUTE_PROTO = 2;
+
+/** A peer as `ClusterManager.peers()` reports it. */
+export interface RoutePeer {
+  readonly id: string;
+  readonly name: string;
+  readonly solicited: boolean;
+  readonly url: string | null;
+}
+
+export class ClusterManager implements ClusterHooks {
+  /** Registered routes by peer server id. */
+  readonly routes = new Map<string, RouteConn>();
+  /** Every open route connection, registered or not. */
+  private readonly conns = new Set<RouteConn>();
+  private tcp: TcpServer | null = null;
+  port = 0;
+  name: string;
+  private readonly dynamicName: boolean;
+  /** Local interest counts: `subject` or `subject queue` → number of local subscriptions. */
+  private readonly interest = new Map<string, number>();
+  /** Configured routes: URL key → state. */
+  private readonly configured = new Map<string, { url: RouteUrl; dialing: boolean; timer: NodeJS.Timeout | null; self: boolean; peerName: string | null }>();
+  /** URLs being dialled for gossiped (implicit) routes. */
+  private readonly implicitDials = new Set<string>();
+  /** Names of peers this server must not be routed to (a partition in tests). */
+  private blocked: ReadonlySet<string> = new Set();
+  private stopped = false;
+  /** Called when the membership (registered routes) changes. */
+  onChange: (() => void) | null = null;
+
+  /** `nats-route://host:port` of this server's route listener. */
+  get routeUrl(): string {
+    const h = this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host;
+    return `nats-route://${h.includes(':') ? `[${h}]` : h}:${this.port}`;
+  }
+
+  /** Lame duck: peers drop this server's client URLs from what they advertise. */
+  sendLameDuck(): void {
+    const frame = `INFO ${JSON.stringify({ ...this.routeInfo(), ldm: true })} \r\n`;
+    for (const route of this.routes.values()) route.send(frame);
+    this.core.flushAll();
+  }
+
+  constructor(
+    readonly core: BrokerCore,
+    readonly opts: ResolvedClusterOptions,
+  ) {
+    this.dynamicName = opts.name === null;
+    this.name = opts.name ?? randomBytes(11).toString('base64url');
+    core.cluster = this;
+    core.clusterName = this.name;
+    for (const url of opts.routes) {
+      this.configured.set(url.url, { url, dialing: false, timer: null, self: false, peerName: null });
+    }
+  }
+
+  /** Binds the route listener on `port` (0 = ephemeral), then dials the configured routes. */
+  async start(port = this.opts.port): Promise<void> {
+    const host = this.opts.host;
+    const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new ListenError(host, port, err));
+      tcp.once('error', onError);
+      tcp.listen({ host, port, exclusive: true }, () => {
+        tcp.off('error', onError);
+        resolve();
+      });
+    });
+    tcp.on('error', (err) => process.emitWarning(`nats-embedded: route listener error: ${err.message}`));
+    const address = tcp.address();
+    this.port = typeof address === 'object' && address !== null ? address.port : port;
+    this.tcp = tcp;
+    for (const entry of this.configured.values()) this.dial(entry.url, true);
+  }
+
+  /** Stops accepting and dialling, and closes every route (flushing unless `graceful` is false). */
+  stop(graceful: boolean): Promise<void> {
+    this.stopped = true;
+    for (const entry of this.configured.values()) {
+      if (entry.timer !== null) clearTimeout(entry.timer);
+      entry.timer = null;
+    }
+    for (const conn of [...this.conns]) conn.close('Server Shutdown', graceful);
+    const tcp = this.tcp;
+    this.tcp = null;
+    if (tcp === null) return Promise.resolve();
+    return new Promise((resolve) => tcp.close(() => resolve()));
+  }
+
+  /** The peers this server has a registered route to. */
+  peers(): RoutePeer[] {
+    return [...this.routes.values()].map((r) => ({
+      id: r.remoteId!,
+      name: r.remoteName,
+      solicited: r.solicited,
+      url: r.url?.url ?? null,
+    }));
+  }
+
+  /**
+   * Cuts routes to the named peers and refuses new ones until unblocked (test partitions).
+   * Unblocking re-dials configured routes at once.
+   */
+  setBlocked(names: Iterable<string>): void {
+    this.blocked = new Set(names);
+    for (const conn of [...this.conns]) {
+      if (conn.info !== null && this.blocked.has(conn.remoteName)) conn.close('Partitioned', false);
+    }
+    // Healed: configured routes waiting for their next attempt are dialled now.
+    for (const entry of this.configured.values()) {
+      if (entry.dialing || entry.self || this.isBlocked(entry)) continue;
+      if (entry.timer !== null) clearTimeout(entry.timer);
+      entry.timer = null;
+      this.dial(entry.url, true);
+    }
+  }
+
+  private isBlocked(entry: { peerName: string | null }): boolean {
+    return entry.peerName !== null && this.blocked.has(entry.peerName);
+  }
+
+  // ---- Connections ------------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const conn = this.wire(socket, null, false);
+    // INFO goes out at once, without waiting for the peer (2.10 solicitors wait for it).
+    conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
+    this.core.flushAll();
+  }
+
+  private wire(socket: Socket, url: RouteUrl | null, explicit: boolean): RouteConn {
+    const conn = new RouteConn(this, socket, url, explicit);
+    this.conns.add(conn);
+    socket.on('data', (chunk: Buffer) => {
+      this.core.runRead(() => conn.parser.parse(chunk), () => conn.close('Protocol Violation', false), 'route');
+    });
+    socket.on('error', () => conn.close('Read Error', false));
+    socket.on('end', () => conn.close('Closed'));
+    socket.on('close', () => conn.close('Closed', false));
+    return conn;
+  }
+
+  private dial(url: RouteUrl, explicit: boolean): RouteConn | null {
+    if (this.stopped) return null;
+    const entry = explicit ? this.configured.get(url.url) : undefined;
+    if (entry !== undefined) {
+      if (entry.dialing || entry.self) return null;
+      entry.dialing = true;
+    }
+    const socket = tcpConnect({ host: url.host, port: url.port });
+    socket.setNoDelay(true);
+    const conn = this.wire(socket, url, explicit);
+    socket.once('connect', () => {
+      if (conn.closed) return;
+      const connect: Record<string, unknown> = {
+        echo: true, verbose: false, pedantic: false, tls_required: false, headers: true,
+        name: this.core.serverId, cluster: this.name,
+      };
+      if (url.user !== undefined) connect.user = url.user;
+      if (url.pass !== undefined) connect.pass = url.pass;
+      conn.send(`CONNECT ${JSON.stringify(connect)}\r\n`);
+      conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
+      this.core.flushAll();
+    });
+    return conn;
+  }
+
+  /** The INFO this server sends on a route. */
+  private routeInfo(): Record<string, unknown> {
+    const o = this.core.options;
+    const info: Record<string, unknown> = {
+      server_id: this.core.serverId,
+      server_name: o.serverName ?? this.core.serverId,
+      version: NATS_SERVER_VERSION,
+      proto: ROUTE_PROTO,
+      go: `node${process.versions.node}`,
+      host: this.opts.host,
+      port: this.port,
+      headers: !o.noHeaderSupport,
+      max_payload: o.maxPayload,
+      cluster: this.name,
+    };
+    if (this.dynamicName) info.cluster_dynamic = true;
+    if (!this.opts.noAdvertise) info.connect_urls = [this.ownClientUrl()];
+    return info;
+  }
+
+  private ownClientUrl(): string {
+    const host = this.core.options.host;
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    return `${h.includes(':') ? `[${h}]` : h}:${this.core.port}`;
+  }
+
+  // ---- Handshake ----------------------------------------------------------------------------
+
+  onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void {
+    if (typeof opts.lang === 'string' && opts.lang !== '') {
+      conn.send(encodeErr('attempted to connect to route port'));
+      return conn.close('Protocol Violation');
+    }
+    const theirs = typeof opts.cluster === 'string' ? opts.cluster : '';
+    if (theirs !== '' && theirs !== this.name) {
+      if (this.dynamicName && this.routes.size === 0) {
+        this.adoptName(theirs);
+      } else if (opts.cluster_dynamic !== true) {
+        conn.send(encodeErr(`Rejecting connection, cluster name "${theirs}" does not match "${this.name}"`));
+        return conn.close('Cluster Name Conflict');
+      }
+    }
+  }
+
+  onRouteInfo(conn: RouteConn, info: RouteInfo): void {
+    if (conn.info === null) return this.register(conn, info);
+    if (info.server_id !== conn.info.server_id) {
+      // Gossip: a server our peer just met. Dial it unless we know it already.
+      return this.implicitRoute(info);
+    }
+    // An update from the peer itself: its client URLs, or lame duck mode.
+    const before = JSON.stringify(conn.info.connect_urls ?? []);
+    conn.info = { ...conn.info, connect_urls: info.ldm === true ? [] : info.connect_urls ?? [] };
+    if (JSON.stringify(conn.info.connect_urls) !== before) this.core.sendAsyncInfo();
+  }
+
+  private register(conn: RouteConn, info: RouteInfo): void {
+    conn.info = info;
+    conn.headers = info.headers === true && !this.core.options.noHeaderSupport;
+    const entry = conn.url !== null ? this.configured.get(conn.url.url) : undefined;
+    if (info.server_id === this.core.serverId) {
+      // A route to ourselves (e.g. a config listing every member): never retried.
+      if (entry !== undefined) entry.self = true;
+      return conn.close('Route To Self');
+    }
+    if (entry !== undefined) entry.peerName = info.server_name ?? info.server_id;
+    const theirs = info.cluster ?? '';
+    if (theirs !== this.name) {
+      if (this.dynamicName && this.routes.size === 0 && theirs !== '') this.adoptName(theirs);
+      else if (info.cluster_dynamic !== true) return conn.close('Cluster Name Conflict');
+    }
+    if (this.blocked.has(conn.remoteName)) return conn.close('Partitioned', false);
+    const existing = this.routes.get(info.server_id);
+    if (existing !== undefined) {
+      // One route per server: the first registered wins. It inherits this one's URL, so
+      // that it is re-dialled if it drops.
+      if (conn.url !== null && existing.url === null) {
+        existing.url = conn.url;
+        existing.explicit = conn.explicit;
+      }
+      return conn.close('Duplicate Route');
+    }
+    conn.registered = true;
+    this.routes.set(info.server_id, conn);
+    // Everyone else learns about the newcomer (they dial it); it is not told about them.
+    const gossip = `INFO ${JSON.stringify(this.gossipInfo(conn, info))}\r\n`;
+    for (const other of this.routes.values()) if (other !== conn) other.send(gossip);
+    this.sendInterest(conn);
+    this.core.flushAll();
+    this.core.sendAsyncInfo();
+    this.onChange?.();
+  }
+
+  private gossipInfo(conn: RouteConn, info: RouteInfo): RouteInfo {
+    const copy: RouteInfo = { ...info };
+    delete copy.nonce;
+    if (copy.ip === undefined) {
+      const peerIp = conn.socket.remoteAddress ?? info.host ?? '127.0.0.1';
+      const ip = peerIp.startsWith('::ffff:') ? peerIp.slice(7) : peerIp;
+      copy.ip = `nats-route://${ip.includes(':') ? `[${ip}]` : ip}:${info.port ?? 0}/`;
+    }
+    return copy;
+  }
+
+  private implicitRoute(info: RouteInfo): void {
+    const id = info.server_id;
+    if (id === this.core.serverId || this.routes.has(id) || typeof info.ip !== 'string') return;
+    if (this.blocked.has(info.server_name ?? id)) return;
+    let url: RouteUrl;
+    try {
+      const u = new URL(info.ip);
+      url = { url: `nats-route://${u.host}`, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
+    } catch {
+      return;
+    }
+    if (this.configured.has(url.url) || this.implicitDials.has(url.url)) return;
+    this.implicitDials.add(url.url);
+    this.dialImplicit(url, this.opts.connectRetries);
+  }
+
+  private dialImplicit(url: RouteUrl, retriesLeft: number): void {
+    const conn = this.dial(url, false);
+    if (conn === null) {
+      this.implicitDials.delete(url.url);
+      return;
+    }
+    conn.socket.once('close', () => {
+      this.implicitDials.delete(url.url);
+      if (!conn.registered && !this.stopped && retriesLeft > 0) {
+        this.implicitDials.add(url.url);
+        const t = setTimeout(() => this.dialImplicit(url, retriesLeft - 1), this.opts.reconnectDelayMs);
+        t.unref();
+      }
+    });
+  }
+
+  private adoptName(name: string): void {
+    this.name = name;
+    this.core.clusterName = name;
+  }
+
+  /** Full interest snapshot for a newly registered route. */
+  private sendInterest(conn: RouteConn): void {
+    let batch = '';
+    for (const [key, count] of this.interest) {
+      const sp = key.indexOf(' ');
+      batch += sp === -1 ? `RS+ ${GLOBAL_ACCOUNT} ${key}\r\n` : `RS+ ${GLOBAL_ACCOUNT} ${key} ${count}\r\n`;
+      if (batch.length > 64 * 1024) {
+        conn.send(batch);
+        batch = '';
+      }
+    }
+    if (batch.length > 0) conn.send(batch);
+  }
+
+  // ---- Route end ----------------------------------------------------------------------------
+
+  onRouteClosed(conn: RouteConn, _reason: string): void {
+    this.conns.delete(conn);
+    const id = conn.remoteId;
+    if (conn.registered && id !== null && this.routes.get(id) === conn) {
+      this.routes.delete(id);
+      this.core.sendAsyncInfo();
+      this.onChange?.();
+    }
+    const url = conn.url;
+    if (url === null || this.stopped) return;
+    const entry = this.configured.get(url.url);
+    if (entry !== undefined && conn.explicit) {
+      entry.dialing = false;
+      // A duplicate closed while another connection serves that server needs no retry.
+      if (entry.self || (id !== null && this.routes.has(id))) return;
+      this.scheduleRetry(entry);
+    } else if (entry === undefined && conn.registered) {
+      // A gossiped route that was up: try it again as nats-server does (connect_retries).
+      if (this.opts.connectRetries > 0 && !this.implicitDials.has(url.url)) {
+        this.implicitDials.add(url.url);
+        this.dialImplicit(url, this.opts.connectRetries - 1);
+      }
+    }
+  }
+
+  private scheduleRetry(entry: { url: RouteUrl; timer: NodeJS.Timeout | null; peerName: string | null }): void {
+    // A partitioned peer is not retried; unblocking dials it again.
+    if (entry.timer !== null || this.stopped || this.isBlocked(entry)) return;
+    // A little jitter keeps two servers that dial each other from colliding forever.
+    const delay = this.opts.reconnectDelayMs * (1 + Math.random() * 0.2);
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      this.dial(entry.url, true);
+    }, delay);
+    entry.timer.unref();
+  }
+
+  // ---- ClusterHooks -------------------------------------------------------------------------
+
+  localInterest(sub: Subscription, delta: 1 | -1): void {
+    const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
+    const before = this.interest.get(key) ?? 0;
+    const after = before + delta;
+    if (after <= 0) this.interest.delete(key);
+    else this.interest.set(key, after);
+    if (this.routes.size === 0) return;
+    let proto: string | null = null;
+    if (sub.queue === null) {
+      if (before === 0 && after === 1) proto = `RS+ ${GLOBAL_ACCOUNT} ${sub.subject}\r\n`;
+      else if (before === 1 && after === 0) proto = `RS- ${GLOBAL_ACCOUNT} ${sub.subject}\r\n`;
+    } else {
+      proto = after > 0
+        ? `RS+ ${GLOBAL_ACCOUNT} ${sub.subject} ${sub.queue} ${after}\r\n`
+        : `RS- ${GLOBAL_ACCOUNT} ${sub.subject} ${sub.queue}\r\n`;
+    }
+    if (proto === null) return;
+    const frame = Buffer.from(proto, 'latin1');
+    for (const route of this.routes.values()) route.send(frame);
+  }
+
+  connectUrls(): readonly string[] | null {
+    if (this.routes.size === 0) return null;
+    const urls = [this.ownClientUrl()];
+    if (!this.opts.noAdvertise) {
+      for (const r of this.routes.values()) {
+        for (const u of r.info?.connect_urls ?? []) if (!urls.includes(u)) urls.push(u);
+      }
+    }
+    return urls;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * One route connection to a peer server: handshake, interest import, message forwarding and
+ * liveness. The cluster-wide decisions (registration, gossip, retries) are `ClusterManager`'s.
+ */
+import type { Socket } from 'node:net';
+import { RouteParser, type RouteSink } from './route-parser.js';
+import type { PubArg } from '../protocol/parser.js';
+import { DEFAULTS, PING, PONG, encodeErr } from '../protocol/constants.js';
+import { Outbound } from '../io/outbound.js';
+import { RemoteSub, type RouteTarget } from '../server/core.js';
+import type { RouteUrl } from '../server/options.js';
+import type { ClusterManager } from './cluster.js';
+
+/** The global account: the only one this broker has. */
+export const GLOBAL_ACCOUNT = '$G';
+
+/** The fields of a peer's route INFO this broker uses (the rest is kept for gossip). */
+export interface RouteInfo {
+  server_id: string;
+  server_name?: string;
+  cluster?: string;
+  host?: string;
+  port?: number;
+  ip?: string;
+  headers?: boolean;
+  connect_urls?: string[];
+  ldm?: boolean;
+  [key: string]: unknown;
+}
+
+export class RouteConn implements RouteSink, RouteTarget {
+  readonly parser = new RouteParser(this);
+  readonly out = new Outbound();
+  flushQueued = false;
+  closed = false;
+  /** Registered as the route to `remoteId` (the first connection to a server wins). */
+  registered = false;
+  /** The peer's first INFO, once received. */
+  info: RouteInfo | null = null;
+  /** Interest the peer announced, by `subject` or `subject queue`. */
+  readonly remoteSubs = new Map<string, RemoteSub>();
+  /** Peer accepts HMSG. */
+  headers = false;
+  private pingsOut = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly manager: ClusterManager,
+    readonly socket: Socket,
+    /** The URL this server dialled, or null for an accepted connection. */
+    public url: RouteUrl | null,
+    /** Whether `url` is configured (retried forever) rather than learned by gossip. */
+    public explicit: boolean,
+  ) {
+    socket.setNoDelay(true);
+    const firstPing = DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2);
+    this.setPingTimer(firstPing);
+  }
+
+  get remoteId(): string | null {
+    return this.info?.server_id ?? null;
+  }
+
+  get remoteName(): string {
+    return this.info?.server_name ?? this.info?.server_id ?? '';
+  }
+
+  get solicited(): boolean {
+    return this.url !== null;
+  }
+
+  // ---- RouteSink ------------------------------------------------------------------------
+
+  onInfo(json: string): void {
+    let info: RouteInfo;
+    try {
+      info = JSON.parse(json) as RouteInfo;
+    } catch {
+      return this.close('Protocol Violation');
+    }
+    if (info === null || typeof info !== 'object' || typeof info.server_id !== 'string') return this.close('Protocol Violation');
+    this.manager.onRouteInfo(this, info);
+  }
+
+  onConnect(json: string): void {
+    let opts: Record<string, unknown>;
+    try {
+      opts = JSON.parse(json) as Record<string, unknown>;
+    } catch {
+      return this.close('Protocol Violation');
+    }
+    if (opts === null || typeof opts !== 'object') return this.close('Protocol Violation');
+    this.manager.onRouteConnect(this, opts);
+  }
+
+  onPing(): void {
+    this.send(PONG);
+  }
+
+  onPong(): void {
+    this.pingsOut = 0;
+  }
+
+  onErr(): void {
+    // A route that reports an error is closed (nats-server logs it and closes).
+    this.close('Protocol Violation');
+  }
+
+  onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
+    if (account !== GLOBAL_ACCOUNT || !this.registered) return; // other accounts ($SYS) do not exist here
+    const key = queue === null ? subject : `${subject} ${queue}`;
+    const existing = this.remoteSubs.get(key);
+    if (existing !== undefined) {
+      // A queue weight is replaced, not added.
+      if (queue !== null) existing.weight = weight;
+      return;
+    }
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight);
+    if (!this.manager.core.sublist.insert(sub)) {
+      this.send(encodeErr('Invalid Subscription'));
+      return;
+    }
+    this.remoteSubs.set(key, sub);
+  }
+
+  onUnsubInterest(account: string, subject: string, queue: string | null): void {
+    if (account !== GLOBAL_ACCOUNT) return;
+    const key = queue === null ? subject : `${subject} ${queue}`;
+    const sub = this.remoteSubs.get(key);
+    if (sub === undefined) return;
+    this.remoteSubs.delete(key);
+    this.manager.core.sublist.remove(sub);
+  }
+
+  onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    if (account !== GLOBAL_ACCOUNT || !this.registered) return;
+    this.manager.core.routeMessage(null, pa, buf, start, end, queues);
+  }
+
+  onParseError(): void {
+    this.send(encodeErr('Unknown Protocol Operation'));
+    this.close('Protocol Violation');
+  }
+
+  // ---- RouteTarget ------------------------------------------------------------------------
+
+  /** `RMSG $G <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
+  sendMsg(pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    let size = pa.size;
+    let hdr = pa.hdr;
+    if (hdr > 0 && !this.headers) {
+      // A peer without headers gets the payload alone.
+      start += hdr;
+      size -= hdr;
+      hdr = -1;
+    }
+    let line = `${hdr > 0 ? 'HMSG' : 'RMSG'} ${GLOBAL_ACCOUNT} ${pa.subject}`;
+    if (queues.length > 0) {
+      line += pa.reply.length > 0 ? ` + ${pa.reply}` : ' |';
+      for (let i = 0; i < queues.length; i++) line += ` ${queues[i]}`;
+    } else if (pa.reply.length > 0) {
+      line += ` ${pa.reply}`;
+    }
+    line += hdr > 0 ? ` ${hdr} ${size}\r\n` : ` ${size}\r\n`;
+    const out = this.out;
+    const slab = out.reserve(line.length + size + 2);
+    out.pos += slab.latin1Write(line, out.pos);
+    if (size > 0) {
+      buf.copy(slab, out.pos, start, start + size);
+      out.pos += size;
+    }
+    slab[out.pos++] = 0x0d;
+    slab[out.pos++] = 0x0a;
+    this.manager.core.markForFlush(this);
+  }
+
+  // ---- Output -------------------------------------------------------------------------------
+
+  send(frame: Buffer | string): void {
+    if (this.closed) return;
+    this.out.appendBytes(typeof frame === 'string' ? Buffer.from(frame, 'latin1') : frame);
+    this.manager.core.markForFlush(this);
+  }
+
+  flush(): void {
+    this.flushQueued = false;
+    if (this.closed || this.socket.destroyed) {
+      this.out.clear();
+      return;
+    }
+    this.out.flush(this.socket);
+  }
+
+  // ---- Liveness -----------------------------------------------------------------------------
+
+  private setPingTimer(ms: number): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => this.onPingTimer(), ms);
+    this.pingTimer.unref();
+  }
+
+  private onPingTimer(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const opts = this.manager.core.options;
+    // Routes are always PINGed (no activity shortcut); 2.10 caps the interval at 30 s.
+    if (this.pingsOut + 1 > opts.maxPingsOut) {
+      this.send(encodeErr('Stale Connection'));
+      this.close('Stale Connection');
+      this.manager.core.flushAll();
+      return;
+    }
+    this.pingsOut++;
+    this.send(PING);
+    this.manager.core.flushAll();
+    this.setPingTimer(Math.min(opts.pingIntervalMs, DEFAULTS.routeMaxPingIntervalMs));
+  }
+
+  // ---- Closing ------------------------------------------------------------------------------
+
+  /** Closes the route (flushing what is queued unless `flush` is false). */
+  close(reason: string, flush = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.parser.stop();
+    if (this.pingTimer !== null) {
+      clearTimeout(this.pingTimer);
+      this.pingTimer = null;
+    }
+    const sublist = this.manager.core.sublist;
+    for (const sub of this.remoteSubs.values()) sublist.remove(sub);
+    this.remoteSubs.clear();
+    const socket = this.socket;
+    if (flush && !socket.destroyed) {
+      this.out.flush(socket);
+      this.out.clear();
+      socket.end(() => socket.destroy());
+      const t = setTimeout(() => socket.destroy(), this.manager.core.options.writeDeadlineMs);
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
+    } else {
+      this.out.clear();
+      socket.destroy();
+    }
+    this.manager.onRouteClosed(this, reason);
+  }
+}
