@@ -11,6 +11,8 @@
  * @packageDocumentation
  */
 export { createServer, NatsServer } from './server/server.js';
+export { createCluster, NatsCluster } from './cluster/create-cluster.js';
+export type { ClusterHarnessOptions } from './cluster/create-cluster.js';
 export type {
   ServerInfo,
   ClientSummary,
@@ -19,8 +21,16 @@ export type {
   NatsServerEvents,
   RestartOptions,
   ServerState,
+  RoutePeer,
 } from './server/server.js';
-export type { ServerOptions, ResolvedOptions, Duration } from './server/options.js';
+export type {
+  ServerOptions,
+  ResolvedOptions,
+  Duration,
+  ClusterOptions,
+  ResolvedClusterOptions,
+  RouteUrl,
+} from './server/options.js';
 export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';
 export { NATS_SERVER_VERSION } from './protocol/constants.js';

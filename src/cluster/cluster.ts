@@ -43,6 +43,7 @@ export class ClusterManager implements ClusterHooks {
   /** Names of peers this server must not be routed to (a partition in tests). */
   private blocked: ReadonlySet<string> = new Set();
   private stopped = false;
+  private everRouted = false;
   /** Called when the membership (registered routes) changes. */
   onChange: (() => void) | null = null;
 
@@ -178,6 +179,7 @@ export class ClusterManager implements ClusterHooks {
         echo: true, verbose: false, pedantic: false, tls_required: false, headers: true,
         name: this.core.serverId, cluster: this.name,
       };
+      if (this.dynamicName) connect.cluster_dynamic = true;
       if (url.user !== undefined) connect.user = url.user;
       if (url.pass !== undefined) connect.pass = url.pass;
       conn.send(`CONNECT ${JSON.stringify(connect)}\r\n`);
@@ -270,6 +272,7 @@ export class ClusterManager implements ClusterHooks {
       return conn.close('Duplicate Route');
     }
     conn.registered = true;
+    this.everRouted = true;
     this.routes.set(info.server_id, conn);
     // Everyone else learns about the newcomer (they dial it); it is not told about them.
     const gossip = `INFO ${JSON.stringify(this.gossipInfo(conn, info))}\r\n`;
@@ -349,7 +352,8 @@ export class ClusterManager implements ClusterHooks {
     const id = conn.remoteId;
     if (conn.registered && id !== null && this.routes.get(id) === conn) {
       this.routes.delete(id);
-      this.core.sendAsyncInfo();
+      // A server shutting down tells its clients nothing (nats-server: no INFO when shutting down).
+      if (!this.stopped) this.core.sendAsyncInfo();
       this.onChange?.();
     }
     const url = conn.url;
@@ -405,7 +409,8 @@ export class ClusterManager implements ClusterHooks {
   }
 
   connectUrls(): readonly string[] | null {
-    if (this.routes.size === 0) return null;
+    // Absent until the first route; from then on at least this server's own URL.
+    if (this.routes.size === 0 && !this.everRouted) return null;
     const urls = [this.ownClientUrl()];
     if (!this.opts.noAdvertise) {
       for (const r of this.routes.values()) {

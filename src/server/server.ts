@@ -204,6 +204,11 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     this.cluster?.setBlocked(this.blockedPeers);
   }
 
+  /** The peer server names set by {@link blockRoutes}. */
+  blockedRouteNames(): readonly string[] {
+    return this.blockedPeers;
+  }
+
   /** `running`, `lameDuck` or `stopped`. */
   get state(): ServerState {
     return this.state_;

@@ -1,0 +1,200 @@
+/**
+ * `createCluster()`: a real NATS cluster of embedded servers in one process, with the fault
+ * controls failover tests need (kill, restart on the same ports, partition, heal, grow, shrink).
+ */
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '../errors.js';
+import { createServer, type NatsServer, type RestartOptions } from '../server/server.js';
+import type { Duration, ServerOptions } from '../server/options.js';
+
+/** Options of {@link createCluster}: how many members, plus options every member gets. */
+export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | 'serverName' | 'port'> {
+  /** Number of servers. Default 3. */
+  size?: number;
+  /** Cluster name. Default: `cluster-<random>`. */
+  name?: string;
+  /** Pause between attempts to re-dial a route. Default 100 ms, so a restarted node rejoins fast. */
+  reconnectDelay?: Duration;
+  /** How long `createCluster()`, `waitForMesh()` and the controls wait for the mesh. Default 10 s. */
+  meshTimeoutMs?: number;
+}
+
+/** A cluster of embedded servers. Create one with {@link createCluster}. */
+export class NatsCluster implements AsyncDisposable {
+  /** The members, in the order they were added (`remove()` takes one out). */
+  readonly servers: NatsServer[] = [];
+  private readonly name: string;
+  private nextIndex = 0;
+  private partitioned = false;
+
+  /** @internal Use {@link createCluster}. */
+  constructor(private readonly opts: ClusterHarnessOptions) {
+    this.name = opts.name ?? `cluster-${randomBytes(4).toString('hex')}`;
+  }
+
+  /** Client URLs of all members, e.g. for `connect({ servers: cluster.urls })`. */
+  get urls(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  /** The cluster name. */
+  get clusterName(): string {
+    return this.name;
+  }
+
+  private memberOptions(): ServerOptions {
+    const { size: _size, name: _name, reconnectDelay, meshTimeoutMs: _t, ...serverOptions } = this.opts;
+    // Each member dials every member that exists when it starts, so a restarted member can
+    // always find the mesh again; the rest is gossip.
+    const routes = this.servers.filter((s) => !s.closed).map((s) => s.routeUrl!);
+    return {
+      ...serverOptions,
+      serverName: `${this.name}-${this.nextIndex++}`,
+      cluster: { name: this.name, routes, reconnectDelay: reconnectDelay ?? 100 },
+    };
+  }
+
+  /** @internal Starts `size` members and waits for the mesh; used by {@link createCluster}. */
+  async start(size: number): Promise<void> {
+    try {
+      for (let i = 0; i < size; i++) this.servers.push(await createServer(this.memberOptions()));
+      await this.waitForMesh();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** Adds a member; resolves once the mesh includes it. */
+  async add(): Promise<NatsServer> {
+    const server = await createServer(this.memberOptions());
+    this.servers.push(server);
+    await this.waitForMesh();
+    return server;
+  }
+
+  /** Closes member `i` gracefully and takes it out of `servers` (later indices shift down). */
+  async remove(i: number): Promise<void> {
+    const server = this.member(i);
+    this.servers.splice(i, 1);
+    await server.close();
+    await this.waitForMesh();
+  }
+
+  /** Crashes member `i` (sockets destroyed, no flush). It stays in `servers`, stopped. */
+  async kill(i: number): Promise<void> {
+    await this.member(i).kill();
+    await this.waitForMesh();
+  }
+
+  /**
+   * Brings member `i` back on the same client and route ports (killing it first if it is
+   * running), and resolves once it has rejoined the mesh.
+   */
+  async restart(i: number, options: RestartOptions = {}): Promise<void> {
+    await this.member(i).restart(options);
+    await this.waitForMesh();
+  }
+
+  /**
+   * Cuts the routes between the given groups of member indices: members of different groups
+   * stop routing to each other (no reconnect), so messages do not cross. Members in no group
+   * keep all their routes. Resolves once the routes are down.
+   */
+  async partition(...groups: number[][]): Promise<void> {
+    const groupOf = new Map<number, number>();
+    groups.forEach((g, gi) => {
+      for (const i of g) {
+        this.member(i);
+        if (groupOf.has(i)) throw new ConfigError('partition', `member ${i} is in two groups`);
+        groupOf.set(i, gi);
+      }
+    });
+    this.servers.forEach((s, i) => {
+      const mine = groupOf.get(i);
+      const blocked = mine === undefined
+        ? []
+        : this.servers.filter((_, j) => groupOf.has(j) && groupOf.get(j) !== mine).map((o) => o.info.server_name);
+      s.blockRoutes(blocked);
+    });
+    this.partitioned = true;
+    await this.waitForMesh();
+  }
+
+  /** Undoes `partition()`: routes are re-dialled and interest re-exchanged. */
+  async heal(): Promise<void> {
+    for (const s of this.servers) s.blockRoutes([]);
+    this.partitioned = false;
+    await this.waitForMesh();
+  }
+
+  /**
+   * Resolves when every running member has a route to every other running member it is not
+   * partitioned from.
+   */
+  async waitForMesh(timeoutMs = this.opts.meshTimeoutMs ?? 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const missing = this.missingRoutes();
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`cluster ${this.name}: mesh not formed within ${timeoutMs} ms; missing routes: ${missing.join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private missingRoutes(): string[] {
+    const running = this.servers.filter((s) => s.state === 'running');
+    const missing: string[] = [];
+    for (const s of running) {
+      const blocked = new Set(this.partitioned ? s.blockedRouteNames() : []);
+      const have = new Set(s.routes().map((r) => r.name));
+      for (const other of running) {
+        if (other === s) continue;
+        const name = other.info.server_name;
+        const should = !blocked.has(name);
+        if (should !== have.has(name)) missing.push(`${s.info.server_name}${should ? '→' : '↛'}${name}`);
+      }
+      // Routes to stopped members must be gone too.
+      for (const name of have) if (!running.some((o) => o.info.server_name === name)) missing.push(`${s.info.server_name}↛${name}`);
+    }
+    return missing;
+  }
+
+  /** Closes every member. */
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.close()));
+  }
+
+  /** `await using cluster = await createCluster()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private member(i: number): NatsServer {
+    const s = this.servers[i];
+    if (!Number.isInteger(i) || s === undefined) throw new RangeError(`no cluster member ${i} (size ${this.servers.length})`);
+    return s;
+  }
+}
+
+/**
+ * Starts a cluster of embedded servers on ephemeral ports and resolves when it is fully meshed.
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ size: 3 });
+ * const nc = await connect({ servers: cluster.urls });
+ * await cluster.kill(0);        // nc fails over to another member
+ * await cluster.restart(0);     // back on the same ports, rejoins the mesh
+ * await cluster.close();
+ * ```
+ */
+export async function createCluster(options: ClusterHarnessOptions = {}): Promise<NatsCluster> {
+  const size = options.size ?? 3;
+  if (!Number.isInteger(size) || size < 1) throw new ConfigError('size', `must be a positive integer, got ${String(size)}`);
+  const cluster = new NatsCluster(options);
+  await cluster.start(size);
+  return cluster;
+}
