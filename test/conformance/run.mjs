@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => existsSync(join(root, p)));
+// Suites that need the real server beside the embedded one (mixed clusters): run once, must pass.
+const INTEROP = ['test/conformance/cluster-interop.test.ts'];
 
 function findServer() {
   const env = process.env.NATS_SERVER_BIN;
@@ -39,11 +41,15 @@ if (bin === null) {
 const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
 const work = mkdtempSync(join(tmpdir(), 'nats-conformance-'));
-function run(label, env) {
+function run(label, env, suites = SUITES) {
   const out = join(work, `${label}.json`);
   const r = spawnSync(
     process.execPath,
-    [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...SUITES, '--reporter=dot', '--reporter=json', `--outputFile=${out}`],
+    [
+      join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...suites, '--reporter=dot', '--reporter=json', `--outputFile=${out}`,
+      // The interop suite lives outside the default include list.
+      ...(suites === INTEROP ? ['--config', 'test/conformance/vitest.interop.config.ts'] : []),
+    ],
     { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (!existsSync(out)) {
@@ -62,6 +68,8 @@ console.log(`conformance: against ${bin} (${version})`);
 const real = run('nats-server', { NATS_WIRE_SERVER: bin });
 console.log('conformance: against the embedded broker');
 const embedded = run('embedded', { NATS_WIRE_SERVER: '' });
+console.log('conformance: mixed clusters of nats-server and embedded servers');
+const interop = run('interop', { NATS_SERVER_BIN: bin }, INTEROP);
 rmSync(work, { recursive: true, force: true });
 
 const deliberate = new Map(
@@ -81,10 +89,15 @@ for (const [name, r] of real) {
   }
 }
 
-console.log(`\nconformance: ${real.size} tests (transcripts and routing scenarios) run against both servers`);
+for (const [name, r] of interop) {
+  if (r.status !== 'passed') differences.push(`${name}: ${r.status}: ${r.error.split('\n')[0]}`);
+}
+
+console.log(`\nconformance: ${real.size} tests (transcripts and routing scenarios) run against both servers, ${interop.size} interop tests in mixed clusters`);
 for (const line of explained) console.log(`  deliberate difference: ${line}`);
 for (const line of wrongTests) console.log(`  WRONG TEST: ${line}`);
 for (const line of differences) console.log(`  DIFFERENCE: ${line}`);
 const failed = wrongTests.length + differences.length;
-console.log(`conformance: ${real.size - failed} passed, ${failed} failed`);
-process.exit(failed === 0 && real.size > 0 ? 0 : 1);
+const total = real.size + interop.size;
+console.log(`conformance: ${total - failed} passed, ${failed} failed`);
+process.exit(failed === 0 && real.size > 0 && interop.size > 0 ? 0 : 1);
