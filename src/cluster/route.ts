@@ -134,7 +134,7 @@ export class RouteConn implements RouteSink, RouteTarget {
 
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     if (account !== GLOBAL_ACCOUNT || !this.registered) return;
-    this.manager.core.routeMessage(null, pa, buf, start, end, queues);
+    this.manager.core.routeMessage(null, pa, buf, start, end, queues, this);
   }
 
   onParseError(): void {

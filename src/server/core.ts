@@ -241,6 +241,7 @@ export class BrokerCore {
     start: number,
     end: number,
     queueFilter: readonly string[] | null = null,
+    source: RouteTarget | null = null,
   ): void {
     this.stats.inMsgs++;
     this.stats.inBytes += end - start;
@@ -262,7 +263,7 @@ export class BrokerCore {
       const members = qsubs[g];
       if (fromRoute) {
         if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
-        if (this.pickLocal(members, pa, buf, start, end)) delivered = true;
+        if (this.pickLocal(members, source, pa, buf, start, end)) delivered = true;
       } else if (this.pickMember(pub, members, pa, buf, start, end)) {
         delivered = true;
       }
@@ -316,15 +317,33 @@ export class BrokerCore {
     return false;
   }
 
-  /** A queue member for a routed message: local members only, chosen at random. */
-  private pickLocal(members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, end: number): boolean {
+  /**
+   * A queue member for a routed message: a local member, chosen at random. When none can take
+   * it (e.g. the last one just left), nats-server passes it on to another server that has
+   * members of the group: the only case of a second hop.
+   */
+  private pickLocal(
+    members: readonly AnySub[],
+    source: RouteTarget | null,
+    pa: PubArg,
+    buf: Buffer,
+    start: number,
+    end: number,
+  ): boolean {
     const n = members.length;
     const first = n > 1 ? Math.floor(Math.random() * n) : 0;
+    let fallback: RemoteSub | null = null;
     for (let k = 0; k < n; k++) {
       const m = members[(first + k) % n];
-      if (!m.remote && this.deliverTo(null, m, pa, buf, start, end)) return true;
+      if (m.remote) {
+        if (fallback === null && m.route !== source && m.weight > 0) fallback = m;
+      } else if (this.deliverTo(null, m, pa, buf, start, end)) {
+        return true;
+      }
     }
-    return false;
+    if (fallback === null) return false;
+    this.addRouteTarget(fallback.route, fallback.queue);
+    return true;
   }
 
   private addRouteTarget(route: RouteTarget, queue: string | null): void {

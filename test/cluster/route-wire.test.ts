@@ -139,6 +139,23 @@ describe('interest and messages', () => {
     expect(w2.buffer).toBe('');
   });
 
+  it('passes a routed queue message on to another server when no local member can take it', async () => {
+    const s = await server();
+    const w1 = await peer(s);
+    await until(() => s.routes().length === 1, 'first route');
+    const w2 = await peer(s, 'NPEERBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 'fake2');
+    await until(() => s.routes().length === 2, 'two routes');
+    expect((await w1.readLine()).startsWith('INFO {')).toBe(true); // gossip about fake2
+    w1.send('RS+ $G jobs g 1\r\n');
+    w2.send('RS+ $G jobs g 1\r\n');
+    await until(() => s.stats().subscriptions === 2, 'remote queue interest');
+    w1.send('RMSG $G jobs | g 2\r\nhi\r\n');
+    await w2.expect('RMSG $G jobs | g 2\r\nhi\r\n');
+    // Never back to the route it came from.
+    w1.send('PING\r\n');
+    await w1.expect('PONG\r\n');
+  });
+
   it('tells other peers about a newcomer (gossip INFO with ip, no trailing space)', async () => {
     const s = await server();
     const w1 = await peer(s);
