@@ -85,6 +85,33 @@ export interface ServerOptions {
   lameDuckGracePeriod?: Duration;
   /** Clustering: a route listener and routes to other servers. Off by default. */
   cluster?: ClusterOptions;
+  /**
+   * Monitoring HTTP endpoints (`/varz`, `/connz`, ...): a port (`-1` = random), a
+   * `"host:port"` string as nats-server's `http`, or `{ host, port }`. Off by default.
+   */
+  http?: number | string | { host?: string; port?: number };
+  /** Where log lines go. Default: nowhere (silent in library use). */
+  logger?: Logger;
+  /** Log debug lines (nats-server `-D`). Default false. */
+  debug?: boolean;
+  /** Log protocol traces (nats-server `-V`): `<<- [SUB foo 1]`. Default false. */
+  trace?: boolean;
+}
+
+/** Receives the server's log lines, already formatted without level or timestamp. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug?(message: string): void;
+  trace?(message: string): void;
+}
+
+/** The monitoring listener after validation. */
+export interface ResolvedHttpOptions {
+  readonly host: string;
+  /** 0 = ephemeral. */
+  readonly port: number;
 }
 
 /** Options after validation and defaulting. Durations are in milliseconds. */
@@ -104,12 +131,16 @@ export interface ResolvedOptions {
   readonly lameDuckDurationMs: number;
   readonly lameDuckGracePeriodMs: number;
   readonly cluster: ResolvedClusterOptions | null;
+  readonly http: ResolvedHttpOptions | null;
+  readonly logger: Logger | null;
+  readonly debug: boolean;
+  readonly trace: boolean;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
-  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster',
+  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
@@ -158,8 +189,47 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     lameDuckDurationMs: optDuration(o, 'lameDuckDuration', DEFAULTS.lameDuckDurationMs),
     lameDuckGracePeriodMs: optDuration(o, 'lameDuckGracePeriod', DEFAULTS.lameDuckGracePeriodMs),
     cluster: o.cluster === undefined ? null : resolveCluster(o.cluster, host),
+    http: o.http === undefined ? null : resolveHttp(o.http, host),
+    logger: resolveLogger(o.logger),
+    debug: optBool(o, 'debug', false),
+    trace: optBool(o, 'trace', false),
   };
   return Object.freeze(resolved);
+}
+
+function resolveHttp(value: unknown, serverHost: string): ResolvedHttpOptions {
+  let host = serverHost;
+  let port: unknown;
+  if (typeof value === 'number') port = value;
+  else if (typeof value === 'string') {
+    const m = /^(?:(.*):)?(-?\d+)$/.exec(value);
+    if (m === null) throw new ConfigError('http', `must be a port or "host:port", got "${value}"`);
+    if (m[1] !== undefined && m[1] !== '') host = m[1].replace(/^\[|\]$/g, '');
+    port = Number(m[2]);
+  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const h = value as Record<string, unknown>;
+    for (const key of Object.keys(h)) if (key !== 'host' && key !== 'port') throw new ConfigError(`http.${key}`, 'unknown option');
+    if (h.host !== undefined) {
+      if (typeof h.host !== 'string' || h.host === '') throw new ConfigError('http.host', 'must be a non-empty string');
+      host = h.host;
+    }
+    port = h.port ?? 0;
+  } else {
+    throw new ConfigError('http', 'must be a port, "host:port" or { host, port }');
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < -1 || port > 65535) {
+    throw new ConfigError('http', `port must be between -1 and 65535, got ${String(port)}`);
+  }
+  return { host, port: port === -1 ? 0 : port };
+}
+
+function resolveLogger(value: unknown): Logger | null {
+  if (value === undefined || value === null) return null;
+  const l = value as Record<string, unknown>;
+  for (const fn of ['info', 'warn', 'error']) {
+    if (typeof l[fn] !== 'function') throw new ConfigError('logger', `must have ${fn}(message) (and optionally debug, trace)`);
+  }
+  return value as Logger;
 }
 
 function resolveCluster(value: unknown, serverHost: string): ResolvedClusterOptions {

@@ -9,6 +9,7 @@ import { BrokerCore, type ServerInfo } from './core.js';
 import { type Client, CloseReason } from './client.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
+import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 
@@ -83,6 +84,10 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** Peer server names routes are refused to (set by `createCluster()` partitions). */
   private blockedPeers: readonly string[] = [];
   private tcp: TcpServer | null = null;
+  private monitor: MonitorHandle | null = null;
+  private monitorPort_ = 0;
+  private startedAt = new Date();
+  private configLoadedAt = new Date();
   private port_ = 0;
   private state_: ServerState = 'stopped';
   /** Settles when the current listener has closed and all its sockets are gone. */
@@ -145,6 +150,29 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       this.clusterPort_ = cluster.port;
       this.cluster = cluster;
     }
+    if (this.options.http !== null) {
+      try {
+        this.monitor = await startMonitor(
+          {
+            options: this.options,
+            core: () => this.core,
+            cluster: () => this.cluster,
+            startedAt: () => this.startedAt,
+            configLoadedAt: () => this.configLoadedAt,
+            port: () => this.port_,
+          },
+          this.options.http.host,
+          this.monitorPort_ || this.options.http.port,
+        );
+      } catch (err) {
+        await this.cluster?.stop(false);
+        this.cluster = null;
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        throw err;
+      }
+      this.monitorPort_ = this.monitor.port;
+    }
+    this.startedAt = new Date();
     this.tcp = tcp;
     this.listenerClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
     this.state_ = 'running';
@@ -173,6 +201,17 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** The server's id (INFO `server_id`). A restart gives it a new one, as a new process would. */
   get id(): string {
     return this.core.serverId;
+  }
+
+  /** The monitoring port when `http` is configured (the real one if ephemeral), else 0. */
+  get monitorPort(): number {
+    return this.monitorPort_;
+  }
+
+  /** `http://host:port` of the monitoring endpoints, or null when `http` is not configured. */
+  get monitorUrl(): string | null {
+    if (this.options.http === null) return null;
+    return `http://${urlHost(this.options.http.host)}:${this.monitorPort_}`;
   }
 
   /** The route port when clustering is configured (the real one if ephemeral), else 0. */
@@ -344,9 +383,12 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const cluster = this.cluster;
     this.cluster = null;
     const routesClosed = cluster?.stop(graceful) ?? Promise.resolve();
+    const monitor = this.monitor;
+    this.monitor = null;
+    const monitorClosed = monitor?.close() ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
     this.core.flushAll();
-    return Promise.all([this.listenerClosed, routesClosed]).then(() => undefined);
+    return Promise.all([this.listenerClosed, routesClosed, monitorClosed]).then(() => undefined);
   }
 }
 
