@@ -1,52 +1,110 @@
 /**
  * Command-line flags, spelled as nats-server spells them. Go's flag package accepts `-p 4222`,
- * `-p=4222`, `--port 4222` and `--port=4222`; so does this parser.
+ * `-p=4222`, `--port 4222` and `--port=4222`, and boolean flags as `-D` or `-D=false`; so does
+ * this parser.
  */
 import { ConfigError } from '../errors.js';
-import type { ServerOptions } from '../server/options.js';
+import type { ClusterOptions, ServerOptions } from '../server/options.js';
+import type { ProcessSettings } from '../config/from-conf.js';
 
 export interface ParsedArgs {
+  /** Server options given by flags (they override the config file). */
   options: ServerOptions;
+  /** Cluster options given by flags, merged over the config file's `cluster` block. */
+  cluster: ClusterOptions;
+  process: ProcessSettings;
+  configFile?: string;
+  /** `-t`: check the config file and exit. */
+  checkConfig: boolean;
   help: boolean;
   version: boolean;
 }
 
 export const HELP = `Usage: nats-embedded [options]
 
-Starts a NATS-compatible broker (the flags are nats-server's).
+A NATS-compatible broker; the flags are nats-server's.
 
 Server Options:
     -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
     -p, --port <port>                Use port for clients (default: 4222, -1 for random)
     -n, --name, --server_name <name> Server name (default: the server id)
+    -P, --pid <file>                 File to store PID
+    -m, --http_port <port>           Use port for http monitoring (-1 for random)
+    -c, --config <file>              Configuration file
+    -t                               Test configuration and exit
+        --ports_file_dir <dir>       Write a <executable>_<pid>.ports file to this directory
+
+Logging Options:
+    -l, --log <file>                 File to redirect log output
+    -T, --logtime                    Timestamp log entries (default: true; -T=false to turn off)
+    -D, --debug                      Enable debugging output
+    -V, --trace                      Trace the raw protocol
+    -DV                              Debug and trace
+
+Cluster Options:
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes (nats://host:port)
+        --cluster_name <string>      Cluster name
+        --no_advertise <bool>        Do not advertise known cluster info to clients
+        --connect_retries <number>   For implicit routes, number of connect retries
 
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
+
+Not supported yet (they fail with a message): authentication (--user, --pass, --auth),
+TLS (--tls*), JetStream (-js, -sd), and the other nats-server flags.
+
+Signals: SIGINT/SIGTERM stop, SIGHUP reloads the config file, SIGUSR2 enters lame duck mode,
+SIGUSR1 reopens the log file.
 `;
 
-type FlagKind = 'port' | 'addr' | 'name' | 'help' | 'version';
+type Kind =
+  | 'port' | 'addr' | 'name' | 'pid' | 'http' | 'config' | 'check' | 'ports'
+  | 'log' | 'logtime' | 'debug' | 'trace' | 'debugtrace'
+  | 'routes' | 'cluster' | 'clustername' | 'noadvertise' | 'retries'
+  | 'help' | 'version';
 
-const FLAGS: Readonly<Record<string, FlagKind>> = {
+const FLAGS: Readonly<Record<string, Kind>> = {
   p: 'port', port: 'port',
   a: 'addr', addr: 'addr', net: 'addr',
   n: 'name', name: 'name', server_name: 'name',
+  P: 'pid', pid: 'pid',
+  m: 'http', http_port: 'http',
+  c: 'config', config: 'config',
+  t: 'check',
+  ports_file_dir: 'ports',
+  l: 'log', log: 'log',
+  T: 'logtime', logtime: 'logtime',
+  D: 'debug', debug: 'debug',
+  V: 'trace', trace: 'trace', VV: 'trace',
+  DV: 'debugtrace', DVV: 'debugtrace',
+  routes: 'routes',
+  cluster: 'cluster', cluster_listen: 'cluster',
+  cluster_name: 'clustername',
+  no_advertise: 'noadvertise',
+  connect_retries: 'retries',
   h: 'help', help: 'help',
   v: 'version', version: 'version',
 };
 
+const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version']);
+
 /** nats-server flags for features this broker does not have yet. */
-const UNSUPPORTED = new Set([
-  'js', 'jetstream', 'sd', 'store_dir', 'm', 'http_port', 'ms', 'https_port', 'c', 'config', 'l', 'log',
-  'D', 'debug', 'V', 'trace', 'DV', 'VV', 'DVV', 'T', 'logtime', 'user', 'pass', 'auth', 'cluster',
-  'cluster_name', 'routes', 'no_advertise', 'ports_file_dir', 'P', 'pid', 'tls', 'tlscert', 'tlskey',
-  'tlscacert', 'tlsverify', 'sl', 'signal', 's', 'syslog', 'r', 'remote_syslog', 'cluster_advertise',
-  'client_advertise', 'connect_retries', 'max_traced_msg_len', 'profile', 'log_size_limit', 'log_max_files',
-  'help_tls',
-]);
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  user: 'authentication', pass: 'authentication', auth: 'authentication',
+  tls: 'TLS', tlscert: 'TLS', tlskey: 'TLS', tlscacert: 'TLS', tlsverify: 'TLS', help_tls: 'TLS',
+  js: 'JetStream', jetstream: 'JetStream', sd: 'JetStream', store_dir: 'JetStream',
+  ms: 'HTTPS monitoring', https_port: 'HTTPS monitoring',
+  sl: 'signalling a running server', signal: 'signalling a running server',
+  s: 'syslog', syslog: 'syslog', r: 'remote syslog', remote_syslog: 'remote syslog',
+  cluster_advertise: 'cluster advertise', client_advertise: 'client advertise',
+  profile: 'profiling', max_traced_msg_len: 'trace limits', log_size_limit: 'log rotation',
+  log_max_files: 'log rotation', user_nkey: 'nkey authentication',
+};
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { options: {}, help: false, version: false };
+  const out: ParsedArgs = { options: {}, cluster: {}, process: {}, checkConfig: false, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-') || arg === '-' || arg === '--') {
@@ -58,33 +116,87 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     let value: string | undefined = eq === -1 ? undefined : body.slice(eq + 1);
     const kind = FLAGS[name];
     if (kind === undefined) {
-      if (UNSUPPORTED.has(name)) throw new ConfigError(arg, 'not supported by nats-embedded yet');
+      const feature = UNSUPPORTED[name];
+      if (feature !== undefined) throw new ConfigError(arg, `not supported by nats-embedded yet (${feature})`);
       throw new ConfigError(arg, 'unknown flag');
     }
-    if (kind === 'help' || kind === 'version') {
-      out[kind] = true;
+    if (BOOLEAN.has(kind)) {
+      const on = value === undefined ? true : parseBool(value, arg);
+      applyBool(out, kind, on);
       continue;
     }
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) throw new ConfigError(arg, 'needs a value');
     }
-    switch (kind) {
-      case 'port': {
-        if (!/^-?\d+$/.test(value)) throw new ConfigError(arg, `must be a port number, got "${value}"`);
-        const port = Number(value);
-        if (port < -1 || port > 65535) throw new ConfigError(arg, `must be between -1 and 65535, got ${value}`);
-        out.options.port = port;
-        break;
-      }
-      case 'addr':
-        if (value.length === 0) throw new ConfigError(arg, 'must not be empty');
-        out.options.host = value;
-        break;
-      case 'name':
-        out.options.serverName = value;
-        break;
-    }
+    applyValue(out, kind, value, arg);
   }
   return out;
+}
+
+function parseBool(value: string, arg: string): boolean {
+  // Go's strconv.ParseBool.
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new ConfigError(arg, `invalid boolean value "${value}"`);
+}
+
+function applyBool(out: ParsedArgs, kind: Kind, on: boolean): void {
+  switch (kind) {
+    case 'check': out.checkConfig = on; break;
+    case 'logtime': out.process.logtime = on; break;
+    case 'debug': out.process.debug = on; break;
+    case 'trace': out.process.trace = on; break;
+    case 'debugtrace': out.process.debug = on; out.process.trace = on; break;
+    case 'noadvertise': out.cluster.noAdvertise = on; break;
+    case 'help': out.help = on; break;
+    case 'version': out.version = on; break;
+    default: break;
+  }
+}
+
+function port(value: string, arg: string): number {
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(arg, `must be a port number, got "${value}"`);
+  const n = Number(value);
+  if (n < -1 || n > 65535) throw new ConfigError(arg, `must be between -1 and 65535, got ${value}`);
+  return n;
+}
+
+function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): void {
+  switch (kind) {
+    case 'port': out.options.port = port(value, arg); break;
+    case 'addr':
+      if (value.length === 0) throw new ConfigError(arg, 'must not be empty');
+      out.options.host = value;
+      break;
+    case 'name': out.options.serverName = value; break;
+    case 'pid': out.process.pidFile = value; break;
+    case 'http': out.options.http = port(value, arg); break;
+    case 'config': out.configFile = value; break;
+    case 'ports': out.process.portsFileDir = value; break;
+    case 'log': out.process.logFile = value; break;
+    case 'routes':
+      out.cluster.routes = value.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+      break;
+    case 'cluster': {
+      // nats-server: the URL the route listener binds, e.g. nats://0.0.0.0:6222.
+      let u: URL;
+      try {
+        u = new URL(value.includes('://') ? value : `nats://${value}`);
+      } catch {
+        throw new ConfigError(arg, `invalid cluster URL "${value}"`);
+      }
+      out.cluster.host = u.hostname.replace(/^\[|\]$/g, '');
+      out.cluster.port = u.port === '' ? 6222 : port(u.port, arg);
+      break;
+    }
+    case 'clustername': out.cluster.name = value; break;
+    case 'retries': {
+      if (!/^\d+$/.test(value)) throw new ConfigError(arg, `must be a number, got "${value}"`);
+      out.cluster.connectRetries = Number(value);
+      break;
+    }
+    default:
+      break;
+  }
 }

@@ -1,72 +1,250 @@
 /**
- * The `nats-embedded` command: starts a broker the way `nats-server` does, with the same flag
- * spellings for what the broker supports.
+ * The `nats-embedded` command: starts a broker the way `nats-server` does — same flags, same
+ * config file format, ports and pid files, signals and log format — so that anything that
+ * starts nats-server can start nats-embedded instead.
  */
+import { createWriteStream, mkdirSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type NatsServer } from '../server/server.js';
 import { ConfigError, NatsEmbeddedError } from '../errors.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import type { ServerOptions } from '../server/options.js';
-import { parseArgs, HELP } from './args.js';
+import type { Logger, ServerOptions } from '../server/options.js';
+import { parseConfFile } from '../config/conf.js';
+import { optionsFromConf, type ConfResult, type ProcessSettings } from '../config/from-conf.js';
+import { HELP, parseArgs, type ParsedArgs } from './args.js';
 
 declare const __PKG_VERSION__: string | undefined;
 
-async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`nats-embedded: ${err.message}\n${'Run "nats-embedded --help" for usage.'}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  if (parsed.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (parsed.version) {
-    process.stdout.write(`nats-embedded: v${packageVersion()} (nats-server ${NATS_SERVER_VERSION} compatible)\n`);
-    return 0;
-  }
-  const options: ServerOptions = { port: 4222, host: '0.0.0.0', ...parsed.options };
-  let server: NatsServer;
-  try {
-    server = await createServer(options);
-  } catch (err) {
-    if (err instanceof NatsEmbeddedError) {
-      process.stderr.write(`nats-embedded: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  const log = (msg: string): void => {
-    process.stdout.write(`[${process.pid}] ${new Date().toISOString()} [INF] ${msg}\n`);
-  };
-  log(`Starting nats-embedded v${packageVersion()} (nats-server ${NATS_SERVER_VERSION} protocol)`);
-  log(`Server ID: ${server.id}`);
-  log(`Listening for client connections on ${server.host}:${server.port}`);
-  log(`Server is ready (clients: ${server.url})`);
+/** The executable name used for the ports file (`<name>_<pid>.ports`). */
+const EXECUTABLE = 'nats-embedded';
 
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log(`Trapped "${signal}" signal`);
-      log('Initiating Shutdown...');
-      server.close().then(() => {
-        log('Server Exiting..');
-        resolve(0);
-      }, () => resolve(1));
-    };
-    process.once('SIGINT', () => stop('interrupt'));
-    process.once('SIGTERM', () => stop('terminated'));
-  });
+/** Log lines in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] message`. */
+class CliLogger implements Logger {
+  private stream: WriteStream | null = null;
+
+  constructor(private settings: ProcessSettings) {
+    this.open();
+  }
+
+  update(settings: ProcessSettings): void {
+    const reopen = settings.logFile !== this.settings.logFile;
+    this.settings = settings;
+    if (reopen) this.reopen();
+  }
+
+  /** SIGUSR1: reopen the log file (after log rotation moved it away). */
+  reopen(): void {
+    const old = this.stream;
+    this.stream = null;
+    old?.end();
+    this.open();
+  }
+
+  private open(): void {
+    if (this.settings.logFile !== undefined) this.stream = createWriteStream(this.settings.logFile, { flags: 'a' });
+  }
+
+  close(): Promise<void> {
+    const s = this.stream;
+    this.stream = null;
+    return s === null ? Promise.resolve() : new Promise((resolve) => s.end(() => resolve()));
+  }
+
+  private write(level: string, message: string): void {
+    const time = this.settings.logtime === false ? '' : `${timestamp(new Date())} `;
+    const line = `[${process.pid}] ${time}[${level}] ${message}\n`;
+    if (this.stream !== null) this.stream.write(line);
+    else process.stderr.write(line);
+  }
+
+  info(message: string): void {
+    this.write('INF', message);
+  }
+
+  warn(message: string): void {
+    this.write('WRN', message);
+  }
+
+  error(message: string): void {
+    this.write('ERR', message);
+  }
+
+  debug(message: string): void {
+    this.write('DBG', message);
+  }
+
+  trace(message: string): void {
+    this.write('TRC', message);
+  }
+}
+
+function timestamp(d: Date): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
 }
 
 function packageVersion(): string {
   return typeof __PKG_VERSION__ === 'string' ? __PKG_VERSION__ : '0.0.0-dev';
+}
+
+/** Config file first, then flags on top (nats-server's precedence). */
+function mergeOptions(conf: ConfResult | null, args: ParsedArgs): { options: ServerOptions; settings: ProcessSettings } {
+  const options: ServerOptions = { port: 4222, host: '0.0.0.0', ...conf?.options, ...args.options };
+  const cluster = { ...conf?.options.cluster, ...args.cluster };
+  if (Object.keys(cluster).length > 0) options.cluster = cluster;
+  const settings: ProcessSettings = { ...conf?.process, ...args.process };
+  return { options, settings };
+}
+
+function loadConf(path: string | undefined): ConfResult | null {
+  return path === undefined ? null : optionsFromConf(parseConfFile(path));
+}
+
+function serverOptions(options: ServerOptions, settings: ProcessSettings, logger: Logger): ServerOptions {
+  return { ...options, logger, debug: settings.debug === true, trace: settings.trace === true };
+}
+
+/** URLs for the ports file: every interface address when bound to the wildcard address. */
+function urls(scheme: string, host: string, port: number): string[] {
+  const join = (h: string): string => `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`;
+  if (host !== '0.0.0.0' && host !== '::') return [join(host)];
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (host === '0.0.0.0' && a.family !== 'IPv4') continue;
+      out.push(join(a.address));
+    }
+  }
+  return out.length > 0 ? out : [join('127.0.0.1')];
+}
+
+function writePortsFile(dir: string, server: NatsServer): string {
+  const ports: Record<string, string[]> = { nats: urls('nats', server.host, server.port) };
+  if (server.monitorUrl !== null) ports.monitoring = urls('http', server.options.http!.host, server.monitorPort);
+  if (server.routeUrl !== null) ports.cluster = urls('nats', server.options.cluster!.host, server.clusterPort);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${EXECUTABLE}_${process.pid}.ports`);
+  writeFileSync(file, JSON.stringify(ports));
+  return file;
+}
+
+function removeQuietly(path: string | null): void {
+  if (path === null) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  let conf: ConfResult | null;
+  try {
+    args = parseArgs(argv);
+    if (args.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (args.version) {
+      process.stdout.write(`nats-embedded: v${packageVersion()} (nats-server ${NATS_SERVER_VERSION} compatible)\n`);
+      return 0;
+    }
+    conf = loadConf(args.configFile);
+    if (args.checkConfig) {
+      if (args.configFile === undefined) throw new ConfigError('-t', 'needs a configuration file (-c)');
+      process.stdout.write(`nats-embedded: configuration file ${args.configFile} is valid\n`);
+      return 0;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`nats-embedded: ${err.message}\nRun "nats-embedded --help" for usage.\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  let { options, settings } = mergeOptions(conf, args);
+  const logger = new CliLogger(settings);
+  for (const w of conf?.warnings ?? []) logger.warn(w);
+  let pidFile: string | null = null;
+  if (settings.pidFile !== undefined) {
+    pidFile = settings.pidFile;
+    writeFileSync(pidFile, String(process.pid));
+  }
+  let server: NatsServer;
+  try {
+    server = await createServer(serverOptions(options, settings, logger));
+  } catch (err) {
+    removeQuietly(pidFile);
+    if (err instanceof NatsEmbeddedError) {
+      logger.error(err.message);
+      process.stderr.write(`nats-embedded: ${err.message}\n`);
+      await logger.close();
+      return 1;
+    }
+    throw err;
+  }
+  const portsFile = settings.portsFileDir !== undefined ? writePortsFile(settings.portsFileDir, server) : null;
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const finish = async (code: number): Promise<void> => {
+      removeQuietly(portsFile);
+      removeQuietly(pidFile);
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.removeAllListeners(s);
+      await logger.close();
+      resolve(code);
+    };
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`Trapped "${signal}" signal`);
+      logger.info('Initiating Shutdown...');
+      server.close().then(
+        () => {
+          logger.info('Server Exiting..');
+          void finish(0);
+        },
+        () => void finish(1),
+      );
+    };
+    process.on('SIGINT', () => stop('interrupt'));
+    process.on('SIGTERM', () => stop('terminated'));
+    process.on('SIGUSR1', () => {
+      logger.reopen();
+      logger.info('Reopened log file');
+    });
+    process.on('SIGHUP', () => {
+      logger.info('Trapped "hangup" signal');
+      if (args.configFile === undefined) {
+        logger.warn('No configuration file to reload');
+        return;
+      }
+      try {
+        const next = mergeOptions(loadConf(args.configFile), args);
+        server.reload(serverOptions(next.options, next.settings, logger));
+        options = next.options;
+        settings = next.settings;
+        logger.update(settings);
+      } catch (err) {
+        logger.error(`Failed to reload server configuration: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    process.on('SIGUSR2', () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('Entering lame duck mode, stop accepting new clients');
+      server.lameDuck().then(
+        () => {
+          logger.info('Server Exiting..');
+          void finish(0);
+        },
+        () => void finish(1),
+      );
+    });
+  });
 }
 
 main(process.argv.slice(2)).then(

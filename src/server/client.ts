@@ -156,9 +156,20 @@ export class Client implements ParserSink {
     if (this.inMsgs !== msgsBefore || this.subs.size !== subsBefore) this.lastIn = Date.now();
   }
 
+  /** `ip:port - cid:N`, the prefix of this connection's log lines (nats-server's). */
+  get label(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0} - cid:${this.cid}`;
+  }
+
+  /** Logs an inbound op as nats-server's trace does: `<<- [SUB foo 1]`. */
+  private traceIn(op: string): void {
+    this.core.log.trace(`${this.label} - <<- [${op}]`);
+  }
+
   // ---- ParserSink -------------------------------------------------------------------------
 
   onConnect(json: string): void {
+    if (this.core.log.traceOn) this.traceIn(`CONNECT ${json.replace(/"(pass|auth_token|sig|jwt)":"[^"]*"/g, '"$1":"[REDACTED]"')}`);
     // A CONNECT that Go cannot decode into ClientOpts closes the connection without an -ERR.
     const fields = decodeGoJson(json, CLIENT_OPTS);
     if (fields === null) return this.close(CloseReason.ProtocolViolation);
@@ -198,6 +209,9 @@ export class Client implements ParserSink {
   }
 
   onPubArgs(pa: PubArg): void {
+    if (this.core.log.traceOn) {
+      this.traceIn(`${pa.hdr >= 0 ? 'HPUB' : 'PUB'} ${pa.subject}${pa.reply ? ` ${pa.reply}` : ''}${pa.hdr >= 0 ? ` ${pa.hdr}` : ''} ${pa.size}`);
+    }
     if (this.pedantic && !isValidLiteralSubject(pa.subject)) this.sendErr(ERR.InvalidPublishSubject);
   }
 
@@ -214,10 +228,12 @@ export class Client implements ParserSink {
   }
 
   onSub(subject: string, queue: string | null, sid: string): void {
+    if (this.core.log.traceOn) this.traceIn(`SUB ${subject}${queue === null ? '' : ` ${queue}`} ${sid}`);
     this.core.subscribe(this, subject, queue, sid);
   }
 
   onUnsub(sid: string, max: number): void {
+    if (this.core.log.traceOn) this.traceIn(`UNSUB ${sid}${max >= 0 ? ` ${max}` : ''}`);
     const sub = this.subs.get(sid);
     let remove = false;
     if (sub !== undefined) {
@@ -232,6 +248,7 @@ export class Client implements ParserSink {
   }
 
   onPing(): void {
+    if (this.core.log.traceOn) this.traceIn('PING');
     this.sendProto(PONG);
     this.lastIn = Date.now();
     // nats-server sends async INFO only to clients whose first PING after CONNECT it answered.
@@ -244,6 +261,7 @@ export class Client implements ParserSink {
   }
 
   onPong(): void {
+    if (this.core.log.traceOn) this.traceIn('PONG');
     this.pingsOut = 0;
   }
 
@@ -285,6 +303,7 @@ export class Client implements ParserSink {
 
   /** Queues `-ERR '<text>'`; the connection stays open. */
   sendErr(text: string): void {
+    if (this.core.log.traceOn) this.core.log.trace(`${this.label} - ->> [-ERR '${text}']`);
     this.sendProto(encodeErr(text));
   }
 
@@ -433,6 +452,7 @@ export class Client implements ParserSink {
     this.closed = true;
     this.closeReason = reason;
     this.parser.stop();
+    if (this.core.log.debugOn) this.core.log.debug(`${this.label} - Client connection closed: ${reason}`);
     if (this.pingTimer !== null) {
       clearTimeout(this.pingTimer);
       this.pingTimer = null;

@@ -9,6 +9,7 @@ import { ERR, NATS_SERVER_VERSION, PROTO_VERSION, SYS_QUEUE, OK, errSubViolation
 import { Client, CloseReason, Subscription } from './client.js';
 import type { ResolvedOptions } from './options.js';
 import { newServerId, newXKey } from './ids.js';
+import { Log } from './log.js';
 
 /** The INFO fields a client sees (one connection's view: `client_id`/`client_ip` vary). */
 export interface ServerInfo {
@@ -104,7 +105,24 @@ export class BrokerCore {
   /** Called when a client is closed as a slow consumer (set by NatsServer). */
   onSlowConsumer: ((client: Client, reason: CloseReason, pendingBytes: number) => void) | null = null;
 
-  constructor(readonly options: ResolvedOptions) {}
+  /** Replaced by a config reload (`NatsServer.reload`). */
+  options: ResolvedOptions;
+  log: Log;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.log = new Log(options);
+  }
+
+  /** Applies reloaded options to the running core: limits take effect for every client now. */
+  applyOptions(options: ResolvedOptions): void {
+    this.options = options;
+    this.log = new Log(options);
+    for (const client of this.clients.values()) {
+      client.parser.maxPayload = options.maxPayload;
+      client.parser.maxControlLine = options.maxControlLine;
+    }
+  }
 
   /** The INFO a client sees; without `client` the fields common to every connection. */
   info(client?: { cid: number; ip: string }, ldm = false): ServerInfo {
@@ -157,6 +175,7 @@ export class BrokerCore {
     socket.on('error', () => client.close(CloseReason.ReadError, false));
     socket.on('end', () => client.close(CloseReason.ClientClosed));
     socket.on('close', () => client.close(CloseReason.ClientClosed, false));
+    if (this.log.debugOn) this.log.debug(`${client.label} - Client connection created`);
     if (this.clients.size >= this.options.maxConnections) {
       // nats-server sends INFO first, then the error, then closes.
       client.sendErrAndClose(ERR.MaxConnections, CloseReason.MaxConnections);

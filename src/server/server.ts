@@ -4,7 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { ListenError, ServerClosedError } from '../errors.js';
+import { ConfigError, ListenError, ServerClosedError } from '../errors.js';
+import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { BrokerCore, type ServerInfo } from './core.js';
 import { type Client, CloseReason } from './client.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -76,8 +77,7 @@ export type ServerState = 'running' | 'lameDuck' | 'stopped';
 
 /** A running broker. Create one with {@link createServer}. */
 export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncDisposable {
-  /** The options in force, after defaults. Durations are in milliseconds. */
-  readonly options: ResolvedOptions;
+  private options_: ResolvedOptions;
   private core: BrokerCore;
   private cluster: ClusterManager | null = null;
   private clusterPort_ = 0;
@@ -97,7 +97,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** @internal Use {@link createServer}. */
   constructor(options: ResolvedOptions) {
     super();
-    this.options = options;
+    this.options_ = options;
     this.core = this.newCore();
   }
 
@@ -151,10 +151,15 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       this.cluster = cluster;
     }
     if (this.options.http !== null) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      const self = this;
       try {
         this.monitor = await startMonitor(
           {
-            options: this.options,
+            // A getter: a reload replaces the options.
+            get options() {
+              return self.options_;
+            },
             core: () => this.core,
             cluster: () => this.cluster,
             startedAt: () => this.startedAt,
@@ -174,8 +179,59 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     }
     this.startedAt = new Date();
     this.tcp = tcp;
+    this.logStartup();
     this.listenerClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
     this.state_ = 'running';
+  }
+
+  private logStartup(): void {
+    const log = this.core.log;
+    const o = this.options_;
+    log.info(`Starting nats-embedded (nats-server ${NATS_SERVER_VERSION} protocol)`);
+    log.info(`  Name:     ${o.serverName ?? this.core.serverId}`);
+    log.info(`  ID:       ${this.core.serverId}`);
+    if (this.monitor !== null) log.info(`Starting http monitor on ${hostPort(o.http!.host, this.monitorPort_)}`);
+    if (this.cluster !== null) {
+      log.info(`Cluster name is ${this.cluster.name}`);
+      log.info(`Listening for route connections on ${hostPort(this.cluster.opts.host, this.clusterPort_)}`);
+    }
+    log.info(`Listening for client connections on ${hostPort(o.host, this.port_)}`);
+    log.info('Server is ready');
+  }
+
+  /** The options in force, after defaults (durations in ms). `reload()` replaces them. */
+  get options(): ResolvedOptions {
+    return this.options_;
+  }
+
+  /**
+   * Applies new options to the running server, as nats-server's config reload (SIGHUP) does:
+   * limits, liveness settings, logging and lame duck settings take effect at once for every
+   * connection. Listen addresses, server name, clustering and monitoring cannot change.
+   * @throws {ConfigError} an option is invalid, or cannot be changed by a reload
+   */
+  reload(options: ServerOptions): void {
+    const next = resolveOptions(options);
+    const cur = this.options_;
+    const fixed: Array<[keyof ResolvedOptions, string]> = [
+      ['host', 'host'], ['serverName', 'serverName'],
+    ];
+    for (const [key, name] of fixed) {
+      if (next[key] !== cur[key]) throw new ConfigError(name, 'cannot be changed by a reload');
+    }
+    // Ephemeral ports (0) stand for the ports actually bound.
+    const bound = (p: number, actual: number): number => (p === 0 ? actual : p);
+    if (bound(next.port, this.port_) !== this.port_) throw new ConfigError('port', 'cannot be changed by a reload');
+    const clusterKey = (c: ResolvedOptions['cluster']): string =>
+      JSON.stringify(c === null ? null : { ...c, port: bound(c.port, this.clusterPort_) });
+    if (clusterKey(next.cluster) !== clusterKey(cur.cluster)) throw new ConfigError('cluster', 'cannot be changed by a reload');
+    const httpKey = (h: ResolvedOptions['http']): string =>
+      JSON.stringify(h === null ? null : { ...h, port: bound(h.port, this.monitorPort_) });
+    if (httpKey(next.http) !== httpKey(cur.http)) throw new ConfigError('http', 'cannot be changed by a reload');
+    this.options_ = next;
+    this.core.applyOptions(next);
+    this.configLoadedAt = new Date();
+    this.core.log.info('Reloaded server configuration');
   }
 
   /** The port clients connect to (the real one when an ephemeral port was asked for). */
@@ -402,6 +458,10 @@ function summarize(c: Client): ClientSummary {
     port: c.socket.remotePort ?? 0,
     subscriptions: c.subs.size,
   };
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Host part of a URL: IPv6 literals go in brackets; the wildcard address means loopback. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from '../../src/cli/args.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -11,7 +13,17 @@ describe('CLI flags', () => {
   it('parses nats-server spellings', () => {
     expect(parseArgs(['-p', '5222', '-a', '127.0.0.1']).options).toEqual({ port: 5222, host: '127.0.0.1' });
     expect(parseArgs(['--port=-1', '--addr', '::1']).options).toEqual({ port: -1, host: '::1' });
-    expect(parseArgs(['-port', '1', '--net=0.0.0.0', '-n', 'a']).options).toEqual({ port: 1, host: '0.0.0.0', serverName: 'a' });
+    expect(parseArgs(['-port', '1', '--net=0.0.0.0', '-n', 'a', '-m', '8222']).options).toEqual({
+      port: 1, host: '0.0.0.0', serverName: 'a', http: 8222,
+    });
+    const a = parseArgs(['-c', 'x.conf', '-l', 'log.txt', '-T=false', '-DV', '-P', 'p.pid', '--ports_file_dir', '/tmp']);
+    expect(a.configFile).toBe('x.conf');
+    expect(a.process).toEqual({ logFile: 'log.txt', logtime: false, debug: true, trace: true, pidFile: 'p.pid', portsFileDir: '/tmp' });
+    const c = parseArgs(['--cluster', 'nats://127.0.0.1:6222', '--cluster_name', 'C', '--routes', 'nats-route://a:1, nats-route://b:2', '--no_advertise', '--connect_retries', '3']);
+    expect(c.cluster).toEqual({ host: '127.0.0.1', port: 6222, name: 'C', routes: ['nats-route://a:1', 'nats-route://b:2'], noAdvertise: true, connectRetries: 3 });
+    expect(parseArgs(['-D']).process).toEqual({ debug: true });
+    expect(parseArgs(['-V']).process).toEqual({ trace: true });
+    expect(parseArgs(['-t', '-c', 'a.conf']).checkConfig).toBe(true);
     expect(parseArgs(['-h']).help).toBe(true);
     expect(parseArgs(['--version']).version).toBe(true);
   });
@@ -22,7 +34,10 @@ describe('CLI flags', () => {
       [['-p', '70000'], '-p', /between/],
       [['--port'], '--port', /needs a value/],
       [['--bogus'], '--bogus', /unknown flag/],
-      [['-js'], '-js', /not supported/],
+      [['-js'], '-js', /not supported.*JetStream/],
+      [['--user', 'a'], '--user', /not supported.*authentication/],
+      [['--tls'], '--tls', /not supported.*TLS/],
+      [['-D=maybe'], '-D=maybe', /invalid boolean/],
       [['stray'], 'stray', /unexpected/],
     ];
     for (const [argv, option, reason] of cases) {
@@ -56,28 +71,15 @@ describe('nats-embedded command (built by npm test)', () => {
     expect(r.stderr).toContain('not supported');
   });
 
-  it('starts a broker, serves clients and stops cleanly on SIGTERM and SIGINT', async () => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const child = spawn(process.execPath, [CLI, '-p', '-1', '-a', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (d: string) => {
-          out += d;
-          const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
-      });
-      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false });
-      const sub = nc.subscribe('cli.test', { max: 1 });
-      nc.publish('cli.test', 'ok');
-      for await (const m of sub) expect(m.string()).toBe('ok');
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill(signal);
-      expect(await exit).toBe(0);
-      await nc.closed();
-      expect(out).toContain('Server Exiting');
-    }
+  it('-t checks a config file: valid, or the error with its position', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    writeFileSync(join(dir, 'ok.conf'), 'port: 4222\n');
+    writeFileSync(join(dir, 'bad.conf'), 'port: 4222\nmax_payload: [\n');
+    const ok = spawnSync(process.execPath, [CLI, '-t', '-c', join(dir, 'ok.conf')], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('is valid');
+    const bad = spawnSync(process.execPath, [CLI, '-t', '-c', join(dir, 'bad.conf')], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.conf:3:1: missing '\]'/);
   });
 });

@@ -1,0 +1,192 @@
+/**
+ * nats-server configuration keys → `createServer()` options. The CLI and the library share one
+ * options model: every supported key maps onto a `ServerOptions` field. Keys nats-server knows
+ * for features not built here are warned about and ignored, unless ignoring them would be
+ * unsafe (authentication, TLS: those are errors). Keys nats-server does not know are errors.
+ */
+import { ConfigError } from '../errors.js';
+import type { ClusterOptions, ServerOptions } from '../server/options.js';
+import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
+
+/** Settings that belong to the process (the CLI), not to the server. */
+export interface ProcessSettings {
+  pidFile?: string;
+  portsFileDir?: string;
+  logFile?: string;
+  /** Timestamps on log lines (nats-server `logtime`, default true). */
+  logtime?: boolean;
+  debug?: boolean;
+  trace?: boolean;
+}
+
+export interface ConfResult {
+  options: ServerOptions;
+  process: ProcessSettings;
+  /** One line per ignored key, naming it. */
+  warnings: string[];
+}
+
+/** nats-server keys for features this broker does not have: warned about, then ignored. */
+const IGNORED = new Set([
+  'leaf', 'leafnodes', 'websocket', 'ws', 'mqtt', 'gateway', 'jetstream', 'store_dir', 'storedir',
+  'server_tags', 'default_js_domain', 'mappings', 'maps', 'prof_port', 'prof_block_rate',
+  'max_traced_msg_len', 'trace_verbose', 'logtime_utc', 'syslog', 'remote_syslog', 'logfile_size_limit',
+  'log_size_limit', 'logfile_max_num', 'log_max_num', 'connect_error_reports', 'reconnect_error_reports',
+  'disable_sublist_cache', 'no_sublist_cache', 'client_advertise', 'http_base_path', 'max_sub_tokens',
+  'max_subscription_tokens', 'no_fast_producer_stall', 'max_closed_clients', 'ocsp_cache', 'system_account',
+  'system', 'no_system_account', 'no_system', 'no_sys_acc',
+]);
+
+/** nats-server keys whose features matter for security: refusing to start beats ignoring them. */
+const UNSAFE_TO_IGNORE = new Set([
+  'authorization', 'accounts', 'tls', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
+  'root_operators', 'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls',
+  'resolver_preload', 'resolver_pinned_accounts', 'no_auth_user', 'trusted', 'trusted_keys', 'https',
+  'https_port',
+]);
+
+const CLUSTER_IGNORED = new Set(['pool_size', 'compression', 'cluster_advertise', 'advertise', 'ping_interval', 'ping_max', 'accounts']);
+const CLUSTER_UNSAFE = new Set(['authorization', 'tls', 'permissions']);
+
+/** Maps a parsed config onto options. Throws {@link ConfigError} naming the key and its position. */
+export function optionsFromConf(conf: ParsedConf): ConfResult {
+  const out: ConfResult = { options: {}, process: {}, warnings: [] };
+  const o = out.options;
+  const at = (key: string): string => conf.positions.get(key) ?? key;
+  const bad = (key: string, reason: string): never => {
+    throw new ConfigError(key, `${at(key)}: ${key}: ${reason}`);
+  };
+  for (const [rawKey, v] of Object.entries(conf.values)) {
+    const key = rawKey.toLowerCase();
+    const where = rawKey;
+    switch (key) {
+      case 'listen': {
+        const { host, port } = hostPort(v, () => bad(where, 'expected "host:port"'));
+        if (host !== '') o.host = host;
+        o.port = port;
+        break;
+      }
+      case 'port': o.port = int(v, () => bad(where, 'expected an integer')); break;
+      case 'host':
+      case 'net': o.host = str(v, () => bad(where, 'expected a string')); break;
+      case 'server_name': o.serverName = str(v, () => bad(where, 'expected a string')); break;
+      case 'max_payload': o.maxPayload = int(v, () => bad(where, 'expected an integer')); break;
+      case 'max_control_line': o.maxControlLine = int(v, () => bad(where, 'expected an integer')); break;
+      case 'max_pending': o.maxPending = int(v, () => bad(where, 'expected an integer')); break;
+      case 'max_connections':
+      case 'max_conn': o.maxConnections = int(v, () => bad(where, 'expected an integer')); break;
+      case 'max_subscriptions':
+      case 'max_subs': o.maxSubscriptions = int(v, () => bad(where, 'expected an integer')); break;
+      case 'ping_interval': o.pingInterval = duration(v, () => bad(where, 'expected a duration')); break;
+      case 'ping_max': o.maxPingsOut = int(v, () => bad(where, 'expected an integer')); break;
+      case 'write_deadline': o.writeDeadline = duration(v, () => bad(where, 'expected a duration')); break;
+      case 'lame_duck_duration': o.lameDuckDuration = duration(v, () => bad(where, 'expected a duration string')); break;
+      case 'lame_duck_grace_period': o.lameDuckGracePeriod = duration(v, () => bad(where, 'expected a duration string')); break;
+      case 'no_header_support': o.noHeaderSupport = bool(v, () => bad(where, 'expected a boolean')); break;
+      case 'debug': out.process.debug = bool(v, () => bad(where, 'expected a boolean')); break;
+      case 'trace': out.process.trace = bool(v, () => bad(where, 'expected a boolean')); break;
+      case 'logtime': out.process.logtime = bool(v, () => bad(where, 'expected a boolean')); break;
+      case 'logfile':
+      case 'log_file': out.process.logFile = str(v, () => bad(where, 'expected a path')); break;
+      case 'pidfile':
+      case 'pid_file': out.process.pidFile = str(v, () => bad(where, 'expected a path')); break;
+      case 'ports_file_dir': out.process.portsFileDir = str(v, () => bad(where, 'expected a directory')); break;
+      case 'http': {
+        if (typeof v === 'number') o.http = v;
+        else {
+          const { host, port } = hostPort(v, () => bad(where, 'expected a port or "host:port"'));
+          o.http = host === '' ? port : { host, port };
+        }
+        break;
+      }
+      case 'http_port':
+      case 'monitor_port': o.http = int(v, () => bad(where, 'expected an integer')); break;
+      case 'cluster': o.cluster = clusterFrom(v, where, conf, out.warnings, bad); break;
+      default:
+        if (UNSAFE_TO_IGNORE.has(key)) bad(where, 'not supported by nats-embedded yet (refusing to start without it)');
+        if (IGNORED.has(key)) {
+          out.warnings.push(`${at(where)}: "${rawKey}" is not supported by nats-embedded yet; ignored`);
+          break;
+        }
+        bad(where, 'unknown field');
+    }
+  }
+  return out;
+}
+
+function clusterFrom(
+  v: ConfValue,
+  where: string,
+  conf: ParsedConf,
+  warnings: string[],
+  bad: (key: string, reason: string) => never,
+): ClusterOptions {
+  if (!isMap(v)) return bad(where, 'expected a block');
+  const c: ClusterOptions = {};
+  for (const [rawKey, value] of Object.entries(v)) {
+    const key = rawKey.toLowerCase();
+    const path = `${where}.${rawKey}`;
+    switch (key) {
+      case 'name': c.name = str(value, () => bad(path, 'expected a string')); break;
+      case 'listen': {
+        const { host, port } = hostPort(value, () => bad(path, 'expected "host:port"'));
+        if (host !== '') c.host = host;
+        c.port = port;
+        break;
+      }
+      case 'port': c.port = int(value, () => bad(path, 'expected an integer')); break;
+      case 'host':
+      case 'net': c.host = str(value, () => bad(path, 'expected a string')); break;
+      case 'routes': {
+        if (!Array.isArray(value)) return bad(path, 'expected an array of route URLs');
+        c.routes = value.map((r) => str(r, () => bad(path, 'expected route URL strings')));
+        break;
+      }
+      case 'no_advertise': c.noAdvertise = bool(value, () => bad(path, 'expected a boolean')); break;
+      case 'connect_retries': c.connectRetries = int(value, () => bad(path, 'expected an integer')); break;
+      default:
+        if (CLUSTER_UNSAFE.has(key)) bad(path, 'not supported by nats-embedded yet (refusing to start without it)');
+        if (CLUSTER_IGNORED.has(key)) {
+          warnings.push(`${conf.positions.get(path) ?? path}: "cluster.${rawKey}" is not supported by nats-embedded; ignored`);
+          break;
+        }
+        bad(path, 'unknown field');
+    }
+  }
+  return c;
+}
+
+function isMap(v: ConfValue): v is ConfMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function int(v: ConfValue, fail: () => never): number {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  return fail();
+}
+
+function str(v: ConfValue, fail: () => never): string {
+  if (typeof v === 'string') return v;
+  return fail();
+}
+
+function bool(v: ConfValue, fail: () => never): boolean {
+  if (typeof v === 'boolean') return v;
+  return fail();
+}
+
+/** nats-server durations: a Go duration string, or (for compatibility) a number of seconds. */
+function duration(v: ConfValue, fail: () => never): number | string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return v * 1000;
+  return fail();
+}
+
+/** `"host:port"`, `":port"` or a bare port; `-1` means random. */
+function hostPort(v: ConfValue, fail: () => never): { host: string; port: number } {
+  if (typeof v === 'number' && Number.isInteger(v)) return { host: '', port: v };
+  if (typeof v !== 'string') return fail();
+  const m = /^(?:\[?([^\]]*?)\]?:)?(-?\d+)$/.exec(v);
+  if (m === null) return fail();
+  return { host: m[1] ?? '', port: Number(m[2]) };
+}

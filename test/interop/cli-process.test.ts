@@ -1,0 +1,167 @@
+/**
+ * The built CLI started the way test harnesses start nats-server: a config file, `-c`, a ports
+ * file directory; then the official client, monitoring, SIGHUP, SIGUSR2, SIGKILL and a restart
+ * on the same ports.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+interface Started {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(args: string[]): Started {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => void (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => void (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, log: () => log, exited };
+}
+
+async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Ports {
+  nats: string[];
+  monitoring?: string[];
+  cluster?: string[];
+}
+
+function portsFile(dir: string, pid: number): Ports | undefined {
+  const file = join(dir, `nats-embedded_${pid}.ports`);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as Ports;
+}
+
+describe('the CLI as a nats-server stand-in', () => {
+  it('config file, ports file, client, monitoring, SIGHUP, SIGUSR2, SIGKILL and restart on the same ports', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+    const conf = join(dir, 'server.conf');
+    const write = (maxPayload: string): void =>
+      writeFileSync(conf, [
+        '# written by a test harness',
+        'listen: "127.0.0.1:-1"',
+        'server_name: harness',
+        `max_payload: ${maxPayload}`,
+        'http: "127.0.0.1:-1"',
+        'leafnodes { listen: "127.0.0.1:-1" }',
+        'websocket { port: -1, no_tls: true }',
+      ].join('\n'));
+    write('64KB');
+    const pidFile = join(dir, 'server.pid');
+    const first = start(['-c', conf, '--ports_file_dir', dir, '-P', pidFile]);
+    const ports = await until(() => portsFile(dir, first.child.pid!), 'the ports file');
+    expect(readFileSync(pidFile, 'utf8')).toBe(String(first.child.pid));
+    expect(first.log()).toMatch(/\[WRN\] .*"leafnodes" is not supported/);
+    expect(first.log()).toMatch(/\[INF\] Listening for client connections on 127\.0\.0\.1:\d+/);
+    expect(first.log()).toContain('[INF] Server is ready');
+    expect(ports.nats).toHaveLength(1);
+    expect(ports.monitoring).toHaveLength(1);
+
+    const nc = await connect({ servers: ports.nats[0], reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    expect(nc.info?.max_payload).toBe(65536);
+    expect(nc.info?.server_name).toBe('harness');
+    const sub = nc.subscribe('cli.>');
+    await nc.flush();
+
+    const varz = (await (await fetch(`${ports.monitoring![0]}/varz`)).json()) as Record<string, unknown>;
+    expect(varz.server_name).toBe('harness');
+    expect(varz.max_payload).toBe(65536);
+    const connz = (await (await fetch(`${ports.monitoring![0]}/connz?subs=detail`)).json()) as {
+      connections: Array<{ subscriptions_list_detail?: Array<{ subject: string }> }>;
+    };
+    expect(connz.connections[0].subscriptions_list_detail?.map((s) => s.subject)).toEqual(['cli.>']);
+
+    // SIGHUP: the changed file takes effect for new connections.
+    write('128KB');
+    first.child.kill('SIGHUP');
+    await until(() => first.log().includes('Reloaded server configuration'), 'the reload');
+    const second = await connect({ servers: ports.nats[0] });
+    expect(second.info?.max_payload).toBe(131072);
+    await second.close();
+
+    // SIGKILL, then start again on the same ports: the client reconnects and resubscribes.
+    const natsPort = Number(new URL(ports.nats[0]).port);
+    const monPort = Number(new URL(ports.monitoring![0]).port);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const again = start(['-c', conf, '-p', String(natsPort), '-m', String(monPort), '--ports_file_dir', dir]);
+    const ports2 = await until(() => portsFile(dir, again.child.pid!), 'the second ports file');
+    expect(ports2.nats).toEqual(ports.nats);
+    const pub = await connect({ servers: ports.nats[0] });
+    let got = '';
+    (async () => {
+      for await (const m of sub) {
+        got = m.string();
+        break;
+      }
+    })().catch(() => undefined);
+    await until(() => {
+      pub.publish('cli.after', 'restarted');
+      return got === 'restarted';
+    }, 'a message after the restart');
+    await pub.close();
+
+    // SIGUSR2: lame duck mode, then the process exits and removes its ports file.
+    again.child.kill('SIGUSR2');
+    await until(() => again.log().includes('Entering lame duck mode'), 'lame duck');
+    expect(await again.exited).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.ports')).length).toBe(1); // only the SIGKILLed one's
+    await nc.close();
+  }, 60_000);
+
+  it('stops cleanly on SIGTERM and SIGINT, removing its files', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+      const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir, '-T=false']);
+      const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+      const nc = await connect({ servers: ports.nats[0], reconnect: false });
+      const sub = nc.subscribe('cli.test', { max: 1 });
+      nc.publish('cli.test', 'ok');
+      for await (const m of sub) expect(m.string()).toBe('ok');
+      s.child.kill(signal);
+      expect(await s.exited).toBe(0);
+      await nc.closed();
+      expect(s.log()).toContain('Server Exiting');
+      expect(s.log()).toMatch(new RegExp(`^\\[${s.child.pid}\\] \\[INF\\] `, 'm')); // -T=false: no timestamps
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
+  it('-D and -V log connections and protocol traces', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+    const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir, '-DV']);
+    const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+    const nc = await connect({ servers: ports.nats[0] });
+    nc.subscribe('traced.subject');
+    await nc.flush();
+    await nc.close();
+    await until(() => s.log().includes('Client connection closed'), 'close debug line');
+    expect(s.log()).toMatch(/\[DBG\] 127\.0\.0\.1:\d+ - cid:\d+ - Client connection created/);
+    expect(s.log()).toMatch(/\[TRC\] 127\.0\.0\.1:\d+ - cid:\d+ - <<- \[SUB traced\.subject 1\]/);
+    s.child.kill('SIGTERM');
+    await s.exited;
+  });
+});

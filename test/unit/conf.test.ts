@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConf, parseConfFile } from '../../src/config/conf.js';
+import { optionsFromConf } from '../../src/config/from-conf.js';
+import { ConfigError } from '../../src/errors.js';
+
+const values = (text: string, env: NodeJS.ProcessEnv = {}) => parseConf(text, 'test.conf', env).values;
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config format', () => {
+  it('accepts the three key/value separators, comments and semicolons', () => {
+    expect(values('a: 1\nb = 2\nc 3 # comment\n// another\nd: 4; e: 5')).toEqual({ a: 1, b: 2, c: 3, d: 4, e: 5 });
+  });
+
+  it('reads strings: double-quoted with escapes, single-quoted raw, bare, and block strings', () => {
+    expect(values('a: "x\\ty\\x41\\"q\\\\"\nb: \'raw \\n\'\nc: bare-word\nd: nats-route://h:1\ne: (\nline one\n  line two\n)\n')).toEqual({
+      a: 'x\tyA"q\\',
+      b: 'raw \\n',
+      c: 'bare-word',
+      d: 'nats-route://h:1',
+      e: '\nline one\n  line two',
+    });
+  });
+
+  it('reads numbers with size suffixes, negatives, floats and IP-like strings', () => {
+    expect(values('a: 1k\nb: 1kb\nc: 2MB\nd: 1gi\ne: -1\nf: 2.5\ng: 127.0.0.1:4222\nh: 4222abc')).toEqual({
+      a: 1000, b: 1024, c: 2 * 1024 * 1024, d: 1024 ** 3, e: -1, f: 2.5, g: '127.0.0.1:4222', h: '4222abc',
+    });
+  });
+
+  it('reads booleans in every spelling nats-server accepts', () => {
+    expect(values('a: true\nb: yes\nc: on\nd: false\ne: NO\nf: off')).toEqual({ a: true, b: true, c: true, d: false, e: false, f: false });
+  });
+
+  it('reads nested maps and arrays (commas or new lines), and a file wrapped in braces', () => {
+    const text = '{\n cluster {\n  name: C\n  routes: [\n   nats-route://a:1\n   "nats-route://b:2", nats-route://c:3\n  ]\n }\n list: [1, 2, [3]]\n}\n';
+    expect(values(text)).toEqual({
+      cluster: { name: 'C', routes: ['nats-route://a:1', 'nats-route://b:2', 'nats-route://c:3'] },
+      list: [1, 2, [3]],
+    });
+  });
+
+  it('resolves variables from enclosing blocks, then the environment', () => {
+    expect(values('port_var: 4333\nport: $port_var\nb { inner: 5, x: $inner, y: $port_var }\nz: $FROM_ENV', { FROM_ENV: '64kb' })).toEqual({
+      port_var: 4333, port: 4333, b: { inner: 5, x: 5, y: 4333 }, z: 65536,
+    });
+    expect(errorOf(() => values('a: $MISSING')).message).toMatch(/test\.conf:1:4: variable reference for 'MISSING' can not be found/);
+  });
+
+  it('includes files relative to the including file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conf-'));
+    writeFileSync(join(dir, 'limits.conf'), 'max_payload: 2KB\n');
+    writeFileSync(join(dir, 'main.conf'), 'port: 1\ninclude ./limits.conf\n');
+    expect(parseConfFile(join(dir, 'main.conf')).values).toEqual({ port: 1, max_payload: 2048 });
+    writeFileSync(join(dir, 'loop.conf'), 'include loop.conf\n');
+    expect(errorOf(() => parseConfFile(join(dir, 'loop.conf'))).message).toMatch(/include cycle/);
+  });
+
+  it('reports errors with file, line and column', () => {
+    expect(errorOf(() => values('a: 1\nb: "open')).message).toMatch(/test\.conf:2:4: unterminated string/);
+    expect(errorOf(() => values('a {\n  b: 1\n')).message).toMatch(/test\.conf:3:1: missing '}'/);
+    expect(errorOf(() => values('a: [1,, 2]')).message).toMatch(/test\.conf:1:7: unexpected ','/);
+    expect(errorOf(() => values('a: "\\q"')).message).toMatch(/test\.conf:1:6: invalid escape/);
+    expect(errorOf(() => values('a: 1 2')).message).toMatch(/test\.conf:1:6: expected a new line/);
+    expect(errorOf(() => values('a:\n')).message).toMatch(/test\.conf:1:3: expected a value/);
+  });
+});
+
+describe('config keys → options', () => {
+  const map = (text: string) => optionsFromConf(parseConf(text, 'test.conf', {}));
+
+  it('maps nats-server keys onto createServer() options', () => {
+    const r = map([
+      'listen: "127.0.0.1:-1"', 'server_name: n1', 'max_payload: 64KB', 'max_control_line: 2048', 'max_pending: 1MB',
+      'max_connections: 10', 'max_subs: 5', 'ping_interval: "30s"', 'ping_max: 3', 'write_deadline: "2s"',
+      'lame_duck_duration: "1m"', 'lame_duck_grace_period: "5s"', 'no_header_support: true', 'http: "127.0.0.1:8222"',
+      'cluster { name: C, listen: "127.0.0.1:-1", routes: [nats-route://127.0.0.1:7000], no_advertise: true, connect_retries: 2 }',
+      'debug: true', 'trace: false', 'logtime: false', 'log_file: /tmp/x.log', 'pid_file: /tmp/x.pid', 'ports_file_dir: /tmp',
+    ].join('\n'));
+    expect(r.options).toEqual({
+      host: '127.0.0.1', port: -1, serverName: 'n1', maxPayload: 65536, maxControlLine: 2048, maxPending: 1048576,
+      maxConnections: 10, maxSubscriptions: 5, pingInterval: '30s', maxPingsOut: 3, writeDeadline: '2s',
+      lameDuckDuration: '1m', lameDuckGracePeriod: '5s', noHeaderSupport: true, http: { host: '127.0.0.1', port: 8222 },
+      cluster: { name: 'C', host: '127.0.0.1', port: -1, routes: ['nats-route://127.0.0.1:7000'], noAdvertise: true, connectRetries: 2 },
+    });
+    expect(r.process).toEqual({ debug: true, trace: false, logtime: false, logFile: '/tmp/x.log', pidFile: '/tmp/x.pid', portsFileDir: '/tmp' });
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('takes numeric durations as seconds, as nats-server does', () => {
+    expect(map('ping_interval: 60').options.pingInterval).toBe(60_000);
+  });
+
+  it('matches keys case-insensitively and accepts the alias spellings', () => {
+    expect(map('PORT: 5\nnet: 0.0.0.0\nhttp_port: 8222\nmax_conn: 3').options).toEqual({ port: 5, host: '0.0.0.0', http: 8222, maxConnections: 3 });
+  });
+
+  it('warns about (and ignores) blocks for features not built yet', () => {
+    const r = map('port: 1\nleafnodes { listen: "127.0.0.1:-1" }\nwebsocket { port: -1, no_tls: true }\njetstream: enabled\nserver_tags: ["a"]');
+    expect(r.options).toEqual({ port: 1 });
+    expect(r.warnings).toHaveLength(4);
+    expect(r.warnings[0]).toMatch(/test\.conf:2:1: "leafnodes" is not supported/);
+  });
+
+  it('refuses security settings it cannot honour, and unknown keys, naming them with their position', () => {
+    const unsafe = errorOf(() => map('port: 1\nauthorization { token: s3cret }'));
+    expect(unsafe.option).toBe('authorization');
+    expect(unsafe.message).toMatch(/test\.conf:2:1: authorization: not supported/);
+    const unknown = errorOf(() => map('port: 1\n\n  prot: 2'));
+    expect(unknown.option).toBe('prot');
+    expect(unknown.message).toMatch(/test\.conf:3:3: prot: unknown field/);
+    expect(errorOf(() => map('cluster { nmae: x }')).message).toMatch(/cluster\.nmae: unknown field/);
+    expect(errorOf(() => map('max_payload: "big"')).message).toMatch(/max_payload: expected an integer/);
+  });
+});
