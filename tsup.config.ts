@@ -13,6 +13,16 @@ export default defineConfig([
     target: 'node20',
   },
   {
+    // Test-runner helpers: ESM only, as vitest is.
+    entry: { 'testing/vitest': 'src/testing/vitest.ts', 'testing/vitest-setup': 'src/testing/vitest-setup.ts' },
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    target: 'node20',
+    // The helpers use the package's main entry, so there is one copy of the server classes.
+    external: ['vitest', 'nats-embedded'],
+  },
+  {
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],
     sourcemap: true,
