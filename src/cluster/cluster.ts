@@ -155,7 +155,7 @@ export class ClusterManager implements ClusterHooks {
     const conn = new RouteConn(this, socket, url, explicit);
     this.conns.add(conn);
     socket.on('data', (chunk: Buffer) => {
-      this.core.runRead(() => conn.parser.parse(chunk), () => conn.close('Protocol Violation', false), 'route');
+      this.core.runRead(() => conn.onData(chunk), () => conn.close('Protocol Violation', false), 'route');
     });
     socket.on('error', () => conn.close('Read Error', false));
     socket.on('end', () => conn.close('Closed'));
@@ -272,6 +272,7 @@ export class ClusterManager implements ClusterHooks {
       return conn.close('Duplicate Route');
     }
     conn.registered = true;
+    conn.lastActivity = Date.now();
     this.everRouted = true;
     this.routes.set(info.server_id, conn);
     // Everyone else learns about the newcomer (they dial it); it is not told about them.

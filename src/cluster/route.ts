@@ -41,6 +41,16 @@ export class RouteConn implements RouteSink, RouteTarget {
   readonly remoteSubs = new Map<string, RemoteSub>();
   /** Peer accepts HMSG. */
   headers = false;
+  // For /routez: id (shared sequence with client ids), times (epoch ms), counters, RTT (ns).
+  readonly rid: number;
+  readonly start = Date.now();
+  lastActivity = this.start;
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  rttNs = 0;
+  private rttStartHr = 0;
   private pingsOut = 0;
   private pingTimer: NodeJS.Timeout | null = null;
 
@@ -52,6 +62,7 @@ export class RouteConn implements RouteSink, RouteTarget {
     /** Whether `url` is configured (retried forever) rather than learned by gossip. */
     public explicit: boolean,
   ) {
+    this.rid = manager.core.allocCid();
     socket.setNoDelay(true);
     const firstPing = DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2);
     this.setPingTimer(firstPing);
@@ -67,6 +78,13 @@ export class RouteConn implements RouteSink, RouteTarget {
 
   get solicited(): boolean {
     return this.url !== null;
+  }
+
+  /** Feeds bytes read from the socket; messages count as activity (nats-server's `last`). */
+  onData(chunk: Buffer): void {
+    const msgsBefore = this.inMsgs;
+    this.parser.parse(chunk);
+    if (this.inMsgs !== msgsBefore) this.lastActivity = Date.now();
   }
 
   // ---- RouteSink ------------------------------------------------------------------------
@@ -99,6 +117,7 @@ export class RouteConn implements RouteSink, RouteTarget {
 
   onPong(): void {
     this.pingsOut = 0;
+    if (this.rttStartHr > 0) this.rttNs = Math.max(1, Math.round((performance.now() - this.rttStartHr) * 1e6));
   }
 
   onErr(): void {
@@ -134,6 +153,8 @@ export class RouteConn implements RouteSink, RouteTarget {
 
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     if (account !== GLOBAL_ACCOUNT || !this.registered) return;
+    this.inMsgs++;
+    this.inBytes += end - start;
     this.manager.core.routeMessage(null, pa, buf, start, end, queues, this);
   }
 
@@ -172,6 +193,8 @@ export class RouteConn implements RouteSink, RouteTarget {
     }
     slab[out.pos++] = 0x0d;
     slab[out.pos++] = 0x0a;
+    this.outMsgs++;
+    this.outBytes += size;
     this.manager.core.markForFlush(this);
   }
 
@@ -212,6 +235,7 @@ export class RouteConn implements RouteSink, RouteTarget {
       return;
     }
     this.pingsOut++;
+    this.rttStartHr = performance.now();
     this.send(PING);
     this.manager.core.flushAll();
     this.setPingTimer(Math.min(opts.pingIntervalMs, DEFAULTS.routeMaxPingIntervalMs));

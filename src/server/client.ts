@@ -27,7 +27,7 @@ export const CloseReason = {
   ClientClosed: 'Client Closed',
   ProtocolViolation: 'Protocol Violation',
   AuthViolation: 'Authentication Failure',
-  MaxPayload: 'Maximum Payload Exceeded',
+  MaxPayload: 'Maximum Message Payload Exceeded',
   MaxControlLine: 'Maximum Control Line Exceeded',
   MaxConnections: 'Maximum Connections Exceeded',
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
@@ -79,6 +79,14 @@ export class Client implements ParserSink {
   readonly subs = new Map<string, Subscription>();
   readonly out = new Outbound();
   readonly start = Date.now();
+  /** Last inbound messages or subscription changes (or CONNECT), as nats-server's `last`. */
+  lastActivity = this.start;
+  /** Round-trip time of the last PING (at first: accept to CONNECT), in ns; 0 = not measured. */
+  rttNs = 0;
+  /** SUB and UNSUB ops received (nats-server's `in.subs`): they count as activity. */
+  private subOps = 0;
+  private readonly startHr = performance.now();
+  private rttStartHr = 0;
 
   // CONNECT state. Before CONNECT nats-server runs a connection on verbose/pedantic/echo = true.
   verbose = true;
@@ -151,9 +159,9 @@ export class Client implements ParserSink {
   /** Feeds bytes read from the socket. */
   onData(chunk: Buffer): void {
     const msgsBefore = this.inMsgs;
-    const subsBefore = this.subs.size;
+    const subOpsBefore = this.subOps;
     this.parser.parse(chunk);
-    if (this.inMsgs !== msgsBefore || this.subs.size !== subsBefore) this.lastIn = Date.now();
+    if (this.inMsgs !== msgsBefore || this.subOps !== subOpsBefore) this.lastIn = this.lastActivity = Date.now();
   }
 
   /** `ip:port - cid:N`, the prefix of this connection's log lines (nats-server's). */
@@ -182,6 +190,9 @@ export class Client implements ParserSink {
     if (this.noResponders && !this.headers) {
       return this.sendErrAndClose(ERR.NoRespondersNeedHeaders, CloseReason.NoRespondersRequiresHeaders);
     }
+    this.lastActivity = Date.now();
+    // nats-server's first RTT estimate: from accept to CONNECT.
+    this.rttNs = elapsedNs(this.startHr);
     if (this.verbose) this.sendProto(OK);
     this.setFirstPingTimer();
   }
@@ -228,11 +239,13 @@ export class Client implements ParserSink {
   }
 
   onSub(subject: string, queue: string | null, sid: string): void {
+    this.subOps++;
     if (this.core.log.traceOn) this.traceIn(`SUB ${subject}${queue === null ? '' : ` ${queue}`} ${sid}`);
     this.core.subscribe(this, subject, queue, sid);
   }
 
   onUnsub(sid: string, max: number): void {
+    this.subOps++;
     if (this.core.log.traceOn) this.traceIn(`UNSUB ${sid}${max >= 0 ? ` ${max}` : ''}`);
     const sub = this.subs.get(sid);
     let remove = false;
@@ -263,6 +276,7 @@ export class Client implements ParserSink {
   onPong(): void {
     if (this.core.log.traceOn) this.traceIn('PONG');
     this.pingsOut = 0;
+    if (this.rttStartHr > 0) this.rttNs = elapsedNs(this.rttStartHr);
   }
 
   onInfo(json: string): void {
@@ -435,6 +449,7 @@ export class Client implements ParserSink {
       }
       this.pingsOut++;
       this.rttStart = now;
+      this.rttStartHr = performance.now();
       this.sendProto(PING);
       this.core.flushAll();
     }
@@ -476,6 +491,11 @@ export class Client implements ParserSink {
       if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     });
   }
+}
+
+/** Nanoseconds since `startHr` (a `performance.now()`), at least 1 (nats-server's computeRTT). */
+function elapsedNs(startHr: number): number {
+  return Math.max(1, Math.round((performance.now() - startHr) * 1e6));
 }
 
 /** Replies a client may not use: service-import replies, JetStream acks, gateway replies. */

@@ -10,6 +10,7 @@ import { Client, CloseReason, Subscription } from './client.js';
 import type { ResolvedOptions } from './options.js';
 import { newServerId, newXKey } from './ids.js';
 import { Log } from './log.js';
+import { ClosedRing } from './closed.js';
 
 /** The INFO fields a client sees (one connection's view: `client_id`/`client_ip` vary). */
 export interface ServerInfo {
@@ -90,6 +91,8 @@ export class BrokerCore {
   };
   /** Set by the server once it listens. */
   port = 0;
+  /** The last closed client connections (`/connz?state=closed`). */
+  readonly closedClients = new ClosedRing();
 
   private nextCid = 1;
   private readonly pending: Flushable[] = [];
@@ -450,8 +453,14 @@ export class BrokerCore {
     this.onSlowConsumer?.(client, reason, pendingBytes);
   }
 
+  /** A connection id for a new route: clients and routes share one sequence, as in nats-server. */
+  allocCid(): number {
+    return this.nextCid++;
+  }
+
   /** Called by `Client.close()`: drops the client's subscriptions and registration. */
   removeClient(client: Client): void {
+    this.closedClients.record(client);
     for (const sub of client.subs.values()) {
       sub.closed = true;
       if (this.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);

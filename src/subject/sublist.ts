@@ -31,6 +31,11 @@ export interface SublistStats {
   numRemoves: number;
   numMatches: number;
   cacheHits: number;
+  /** Over the cached results: the largest and the total fanout (plain subscriptions plus
+   * queue groups), and how many results that is (nats-server's `max_fanout`, `avg_fanout`). */
+  maxFanout: number;
+  totalFanout: number;
+  cachedResults: number;
 }
 
 /** Cache bound and sweep target, as nats-server (`slCacheMax`, `slCacheSweep`). */
@@ -182,8 +187,19 @@ export class Sublist<S extends SublistEntry> {
     return result;
   }
 
-  /** Counters for monitoring. */
+  /** Counters for monitoring. The fanout figures walk the cache (at most `CACHE_MAX` entries). */
   stats(): SublistStats {
+    let maxFanout = 0;
+    let totalFanout = 0;
+    let cachedResults = 0;
+    if (this.cache !== null) {
+      for (const r of this.cache.values()) {
+        const n = r.psubs.length + r.qsubs.length;
+        cachedResults++;
+        totalFanout += n;
+        if (n > maxFanout) maxFanout = n;
+      }
+    }
     return {
       numSubscriptions: this.count,
       numCache: this.cache === null ? 0 : this.cache.size,
@@ -191,7 +207,25 @@ export class Sublist<S extends SublistEntry> {
       numRemoves: this.removes,
       numMatches: this.matches,
       cacheHits: this.hits,
+      maxFanout,
+      totalFanout,
+      cachedResults,
     };
+  }
+
+  /** Calls `fn` for every subscription held, walking the trie (plain ones before queue members). */
+  forEach(fn: (sub: S) => void): void {
+    const visitNode = (node: Node<S>): void => {
+      for (const s of node.psubs) fn(s);
+      if (node.qsubs !== null) for (const group of node.qsubs.values()) for (const s of group) fn(s);
+      if (node.next !== null) visitLevel(node.next);
+    };
+    const visitLevel = (level: Level<S>): void => {
+      for (const node of level.nodes.values()) visitNode(node);
+      if (level.pwc !== null) visitNode(level.pwc);
+      if (level.fwc !== null) visitNode(level.fwc);
+    };
+    visitLevel(this.root);
   }
 
   private collect(subject: string): SublistResult<S> {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => existsSync(join(root, p)));
 // Suites that need the real server beside the embedded one (mixed clusters): run once, must pass.
-const INTEROP = ['test/conformance/cluster-interop.test.ts'];
+const INTEROP = ['test/conformance/cluster-interop.test.ts', 'test/conformance/monitor-fields.test.ts'];
 
 function findServer() {
   const env = process.env.NATS_SERVER_BIN;

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import {
+  goDuration,
+  goJson,
+  goQuote,
+  goUptime,
+  parseGoBool,
+  parseGoInt,
+  parseGoUint,
+  rfc3339Nano,
+} from '../../src/monitor/go-format.js';
+import { ClosedRing } from '../../src/server/closed.js';
+import type { Client } from '../../src/server/client.js';
+
+describe('goDuration (Go time.Duration.String)', () => {
+  it.each([
+    [0, '0s'],
+    [1, '1ns'],
+    [999, '999ns'],
+    [1_000, '1µs'],
+    [1_500, '1.5µs'],
+    [262_000, '262µs'],
+    [1_000_000, '1ms'],
+    [1_500_000, '1.5ms'],
+    [1_234_567, '1.234567ms'],
+    [1_000_000_000, '1s'],
+    [45_000_000_000, '45s'],
+    [1_500_000_000, '1.5s'],
+    [62_000_000_000, '1m2s'],
+    [60_000_000_000, '1m0s'],
+    [3_723_500_000_000, '1h2m3.5s'],
+    [72 * 3_600_000_000_000, '72h0m0s'],
+    [-1_500_000, '-1.5ms'],
+  ])('%d ns → %s', (ns, text) => {
+    expect(goDuration(ns)).toBe(text);
+  });
+});
+
+describe('goUptime (nats-server myUptime)', () => {
+  it.each([
+    [0, '0s'],
+    [999, '0s'],
+    [45_000, '45s'],
+    [62_000, '1m2s'],
+    [3_600_000, '1h0m0s'],
+    [90_061_000, '1d1h1m1s'],
+    [365 * 86_400_000, '1y0d0h0m0s'],
+    [-5_000, '0s'],
+  ])('%d ms → %s', (ms, text) => {
+    expect(goUptime(ms)).toBe(text);
+  });
+});
+
+describe('rfc3339Nano', () => {
+  it('drops trailing zeros of the fraction, and the fraction when zero', () => {
+    expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 600))).toBe('2026-01-02T03:04:05.6Z');
+    expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 123))).toBe('2026-01-02T03:04:05.123Z');
+    expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 0))).toBe('2026-01-02T03:04:05Z');
+  });
+});
+
+describe('goJson', () => {
+  it('indents by two spaces and escapes <, >, & as Go does', () => {
+    expect(goJson({ a: 'foo.>', b: [], c: {}, d: [1] })).toBe(
+      '{\n  "a": "foo.\\u003e",\n  "b": [],\n  "c": {},\n  "d": [\n    1\n  ]\n}',
+    );
+    expect(goJson({ s: '<&>' }, false)).toBe('{"s":"\\u003c\\u0026\\u003e"}');
+  });
+});
+
+describe('strconv parsers', () => {
+  it('ParseBool accepts exactly Go’s spellings', () => {
+    for (const t of ['1', 't', 'T', 'true', 'TRUE', 'True']) expect(parseGoBool(t)).toEqual({ ok: true, value: true });
+    for (const f of ['0', 'f', 'F', 'false', 'FALSE', 'False']) expect(parseGoBool(f)).toEqual({ ok: true, value: false });
+    expect(parseGoBool('yes')).toEqual({ ok: false, error: 'strconv.ParseBool: parsing "yes": invalid syntax' });
+  });
+
+  it('Atoi and ParseUint with Go’s error texts', () => {
+    expect(parseGoInt('+12')).toEqual({ ok: true, value: 12 });
+    expect(parseGoInt('-3')).toEqual({ ok: true, value: -3 });
+    expect(parseGoInt('1.5')).toEqual({ ok: false, error: 'strconv.Atoi: parsing "1.5": invalid syntax' });
+    expect(parseGoInt('99999999999999999999')).toEqual({
+      ok: false,
+      error: 'strconv.Atoi: parsing "99999999999999999999": value out of range',
+    });
+    expect(parseGoUint('7')).toEqual({ ok: true, value: 7 });
+    expect(parseGoUint('-1')).toEqual({ ok: false, error: 'strconv.ParseUint: parsing "-1": invalid syntax' });
+    expect(goQuote('a"b\n')).toBe('"a\\"b\\n"');
+  });
+});
+
+describe('ClosedRing', () => {
+  function fake(cid: number): Client {
+    return {
+      cid, subs: new Map(), socket: { remoteAddress: '::ffff:10.0.0.1', remotePort: 5, writableLength: 0 },
+      out: { queued: 0 }, start: 1, lastActivity: 2, closeReason: 'Client Closed', rttNs: 0,
+      inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, name: '', lang: '', version: '',
+    } as unknown as Client;
+  }
+
+  it('keeps the newest `max` entries, oldest first', () => {
+    const ring = new ClosedRing(3);
+    for (let cid = 1; cid <= 5; cid++) ring.record(fake(cid));
+    expect(ring.list().map((c) => c.cid)).toEqual([3, 4, 5]);
+    expect(ring.totalClosed).toBe(5);
+    expect(ring.list()[0].ip).toBe('10.0.0.1');
+    ring.record(fake(6));
+    expect(ring.list().map((c) => c.cid)).toEqual([4, 5, 6]);
+  });
+});
