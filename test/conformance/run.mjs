@@ -50,7 +50,7 @@ function run(label, env, suites = SUITES) {
       // The interop suite lives outside the default include list.
       ...(suites === INTEROP ? ['--config', 'test/conformance/vitest.interop.config.ts'] : []),
     ],
-    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
+    { cwd: root, env: { ...process.env, ...env, CI: '' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (!existsSync(out)) {
     console.error(`conformance: the ${label} run produced no results (exit ${r.status})`);
