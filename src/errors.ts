@@ -9,7 +9,8 @@
 export type NatsEmbeddedErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_LISTEN'
-  | 'ERR_SERVER_CLOSED';
+  | 'ERR_SERVER_CLOSED'
+  | 'ERR_TIMEOUT';
 
 /** Base class of every error nats-embedded throws or rejects with. */
 export class NatsEmbeddedError extends Error {
@@ -59,5 +60,13 @@ export class ServerClosedError extends NatsEmbeddedError {
   constructor(operation: string) {
     super('ERR_SERVER_CLOSED', `Cannot ${operation}: the server is closed`);
     this.name = 'ServerClosedError';
+  }
+}
+
+/** A `waitFor...()` call did not see its condition within its timeout. */
+export class WaitTimeoutError extends NatsEmbeddedError {
+  constructor(what: string, timeoutMs: number) {
+    super('ERR_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${what}`);
+    this.name = 'WaitTimeoutError';
   }
 }

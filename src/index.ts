@@ -22,6 +22,13 @@ export type {
   RestartOptions,
   ServerState,
   RoutePeer,
+  ConnectionInfo,
+  SubscriptionInfo,
+  WaitOptions,
+  TapOptions,
+  DropOptions,
+  DropHandle,
+  TappedMessage,
 } from './server/server.js';
 export type {
   ServerOptions,
@@ -30,7 +37,8 @@ export type {
   ClusterOptions,
   ResolvedClusterOptions,
   RouteUrl,
+  Logger,
 } from './server/options.js';
-export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError } from './errors.js';
+export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError, WaitTimeoutError } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';
 export { NATS_SERVER_VERSION } from './protocol/constants.js';

@@ -106,6 +106,17 @@ export class ClusterManager implements ClusterHooks {
     return new Promise((resolve) => tcp.close(() => resolve()));
   }
 
+  /** Pauses (or resumes) reading every route connection, for `NatsServer.pause()`. */
+  setPaused(paused: boolean): void {
+    for (const conn of this.conns) {
+      if (paused) conn.socket.pause();
+      else {
+        conn.socket.resume();
+        this.core.markForFlush(conn);
+      }
+    }
+  }
+
   /** The peers this server has a registered route to. */
   peers(): RoutePeer[] {
     return [...this.routes.values()].map((r) => ({

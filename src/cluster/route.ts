@@ -212,6 +212,7 @@ export class RouteConn implements RouteSink, RouteTarget {
       this.out.clear();
       return;
     }
+    if (this.manager.core.faults.paused) return;
     this.out.flush(this.socket);
   }
 

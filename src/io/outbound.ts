@@ -89,6 +89,17 @@ export class Outbound {
     return total;
   }
 
+  /** Takes everything queued out of the queue, in order (for delayed writes). */
+  take(): Buffer[] {
+    const out = this.chunks.splice(0);
+    this.chunkBytes = 0;
+    if (this.slab !== null && this.pos > this.start) {
+      out.push(this.slab.subarray(this.start, this.pos));
+      this.start = this.pos;
+    }
+    return out;
+  }
+
   /** Drops everything queued (used when a connection is killed). */
   clear(): void {
     this.chunks.length = 0;

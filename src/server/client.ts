@@ -406,6 +406,19 @@ export class Client implements ParserSink {
       this.out.clear();
       return;
     }
+    const faults = this.core.faults;
+    // A paused server writes nothing; resume() flushes what queued up meanwhile.
+    if (faults.paused) return;
+    if (faults.latencyMs > 0) {
+      const chunks = this.out.take();
+      const socket = this.socket;
+      if (chunks.length > 0) {
+        setTimeout(() => {
+          if (!socket.destroyed) for (const c of chunks) socket.write(c);
+        }, faults.latencyMs).unref();
+      }
+      return;
+    }
     this.out.flush(this.socket);
     // While the socket holds bytes the kernel has not taken, the client must make progress
     // within writeDeadline, or it is closed as a slow consumer.
@@ -438,6 +451,8 @@ export class Client implements ParserSink {
     this.pingTimer = null;
     if (this.closed) return;
     const opts = this.core.options;
+    // A paused (hung) server sends no PINGs either.
+    if (this.core.faults.paused) return this.setPingTimer(opts.pingIntervalMs);
     const now = Date.now();
     const needRTT = this.rttStart === 0 || now - this.rttStart > 3_600_000;
     // Recent traffic from the client stands in for a PONG (clients only, as nats-server).

@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { Sublist } from '../subject/sublist.js';
+import { subjectMatches } from '../subject/subject.js';
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, NATS_SERVER_VERSION, PROTO_VERSION, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
 import { Client, CloseReason, Subscription } from './client.js';
@@ -67,6 +68,38 @@ export class RemoteSub {
 /** A sublist entry: a local client's subscription or a peer's interest. */
 export type AnySub = Subscription | RemoteSub;
 
+/** A message seen by `NatsServer.messages()` / `onMessage()`. */
+export interface TappedMessage {
+  readonly subject: string;
+  readonly reply: string | null;
+  /** The raw header block (`NATS/1.0\r\n...`), or null without headers. */
+  readonly headers: Buffer | null;
+  readonly data: Buffer;
+  /** The publishing client's id, or null for a message that came from another server. */
+  readonly publisherCid: number | null;
+}
+
+/** A `dropMessages()` rule. */
+export interface DropRule {
+  readonly subject: string;
+  readonly ratio: number;
+  /** Messages still to drop for a count rule; null for a ratio rule. */
+  remaining: number | null;
+  dropped: number;
+}
+
+/** mulberry32: a small, fast, seedable generator (for replayable queue choices). */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A connection with an outbound queue (client or route), flushed once per read chunk. */
 export interface Flushable {
   flushQueued: boolean;
@@ -115,6 +148,25 @@ export class BrokerCore {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.log = new Log(options);
+    this.random = options.seed === null ? Math.random : seededRandom(options.seed);
+  }
+
+  /** Queue-member choice: Math.random, or a seeded generator (`seed` option). */
+  random: () => number;
+
+  // ---- Test controls (zero cost while unused) ---------------------------------------------
+  /** Fault injection state; see NatsServer.pause/setLatency/dropMessages. */
+  readonly faults = { paused: false, latencyMs: 0 };
+  /** Drop rules, or null when none. */
+  drops: DropRule[] | null = null;
+  /** Message taps, or null when nobody listens. */
+  taps: Set<(msg: TappedMessage) => void> | null = null;
+  /** Called after subscriptions or connections change, while somebody waits for that. */
+  readonly changeWaiters = new Set<() => void>();
+
+  notifyChange(): void {
+    if (this.changeWaiters.size === 0) return;
+    for (const w of [...this.changeWaiters]) w();
   }
 
   /** Applies reloaded options to the running core: limits take effect for every client now. */
@@ -185,8 +237,10 @@ export class BrokerCore {
     } else {
       this.clients.set(cid, client);
       this.stats.totalConnections++;
+      if (this.faults.paused) socket.pause();
     }
     this.flushAll();
+    this.notifyChange();
     return client;
   }
 
@@ -236,6 +290,7 @@ export class BrokerCore {
       if (!this.sublist.insert(sub)) return client.sendErr(ERR.InvalidSubject);
       client.subs.set(sid, sub);
       this.cluster?.localInterest(sub, 1);
+      this.notifyChange();
     }
     // A SUB reusing a live sid is ignored, but still acknowledged.
     if (client.verbose) client.sendProto(OK);
@@ -247,6 +302,7 @@ export class BrokerCore {
     const subs = sub.client.subs;
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
     if (this.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+    this.notifyChange();
   }
 
   // ---- Routing ------------------------------------------------------------------------------
@@ -267,6 +323,8 @@ export class BrokerCore {
   ): void {
     this.stats.inMsgs++;
     this.stats.inBytes += end - start;
+    if (this.drops !== null && this.dropped(pa.subject)) return;
+    if (this.taps !== null) this.tap(pub, pa, buf, start, end);
     const r = this.sublist.match(pa.subject);
     const fromRoute = pub === null;
     let delivered = false;
@@ -298,6 +356,36 @@ export class BrokerCore {
     if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub, pa.reply);
   }
 
+  /** Applies the drop rules (`NatsServer.dropMessages`): true when the message is lost. */
+  private dropped(subject: string): boolean {
+    for (const rule of this.drops!) {
+      if (!subjectMatches(rule.subject, subject)) continue;
+      if (rule.remaining !== null) {
+        if (rule.remaining <= 0) continue;
+        rule.remaining--;
+        rule.dropped++;
+        return true;
+      }
+      if (this.random() < rule.ratio) {
+        rule.dropped++;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private tap(pub: Client | null, pa: PubArg, buf: Buffer, start: number, end: number): void {
+    const hdr = pa.hdr > 0 ? pa.hdr : 0;
+    const msg: TappedMessage = {
+      subject: pa.subject,
+      reply: pa.reply.length > 0 ? pa.reply : null,
+      headers: hdr > 0 ? Buffer.from(buf.subarray(start, start + hdr)) : null,
+      data: Buffer.from(buf.subarray(start + hdr, end)),
+      publisherCid: pub === null ? null : pub.cid,
+    };
+    for (const t of this.taps!) t(msg);
+  }
+
   /** A queue member for a client's message: weighted random over local and remote members. */
   private pickMember(pub: Client, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, end: number): boolean {
     const n = members.length;
@@ -316,9 +404,9 @@ export class BrokerCore {
     // until one can take the message.
     let first = 0;
     if (n > 1) {
-      if (!remote) first = Math.floor(Math.random() * n);
+      if (!remote) first = Math.floor(this.random() * n);
       else {
-        let x = Math.random() * total;
+        let x = this.random() * total;
         while (first < n - 1) {
           const m = members[first];
           x -= m.remote ? m.weight : 1;
@@ -353,7 +441,7 @@ export class BrokerCore {
     end: number,
   ): boolean {
     const n = members.length;
-    const first = n > 1 ? Math.floor(Math.random() * n) : 0;
+    const first = n > 1 ? Math.floor(this.random() * n) : 0;
     let fallback: RemoteSub | null = null;
     for (let k = 0; k < n; k++) {
       const m = members[(first + k) % n];
@@ -467,5 +555,6 @@ export class BrokerCore {
     }
     client.subs.clear();
     this.clients.delete(client.cid);
+    this.notifyChange();
   }
 }

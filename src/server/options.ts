@@ -96,6 +96,11 @@ export interface ServerOptions {
   debug?: boolean;
   /** Log protocol traces (nats-server `-V`): `<<- [SUB foo 1]`. Default false. */
   trace?: boolean;
+  /**
+   * Seed for queue-group member selection: with a seed, the same sequence of operations picks
+   * the same members, so a failing test replays. Default: random.
+   */
+  seed?: number;
 }
 
 /** Receives the server's log lines, already formatted without level or timestamp. */
@@ -135,12 +140,13 @@ export interface ResolvedOptions {
   readonly logger: Logger | null;
   readonly debug: boolean;
   readonly trace: boolean;
+  readonly seed: number | null;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
-  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace',
+  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
@@ -193,6 +199,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     logger: resolveLogger(o.logger),
     debug: optBool(o, 'debug', false),
     trace: optBool(o, 'trace', false),
+    seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
   };
   return Object.freeze(resolved);
 }

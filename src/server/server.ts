@@ -4,9 +4,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { ConfigError, ListenError, ServerClosedError } from '../errors.js';
+import { ConfigError, ListenError, ServerClosedError, WaitTimeoutError } from '../errors.js';
+import { subjectMatches } from '../subject/subject.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import { BrokerCore, type ServerInfo } from './core.js';
+import { BrokerCore, type DropRule, type ServerInfo, type TappedMessage } from './core.js';
 import { type Client, CloseReason } from './client.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
@@ -14,7 +15,7 @@ import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 
-export type { ServerInfo } from './core.js';
+export type { ServerInfo, TappedMessage } from './core.js';
 
 /** A client connection as the server API shows it. */
 export interface ClientSummary {
@@ -29,6 +30,53 @@ export interface ClientSummary {
   readonly port: number;
   /** Subscriptions the client holds now. */
   readonly subscriptions: number;
+}
+
+/** A client connection with its counters, as `connections()` reports it. */
+export interface ConnectionInfo extends ClientSummary {
+  readonly inMsgs: number;
+  readonly outMsgs: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+  /** Bytes queued for the client and not yet written. */
+  readonly pendingBytes: number;
+}
+
+/** A client subscription, as `subscriptions()` reports it. */
+export interface SubscriptionInfo {
+  readonly cid: number;
+  /** The client's CONNECT name ('' when not sent). */
+  readonly clientName: string;
+  readonly subject: string;
+  readonly queue: string | null;
+  readonly sid: string;
+  /** Messages delivered so far. */
+  readonly msgs: number;
+  /** Auto-unsubscribe limit, or 0. */
+  readonly max: number;
+}
+
+/** Options of the `waitFor...()` methods. */
+export interface WaitOptions {
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** Filter of `messages()` / `onMessage()`. */
+export interface TapOptions {
+  /** Only messages whose subject matches this subscription subject (wildcards allowed). Default `>`. */
+  subject?: string;
+}
+
+/** Options of `dropMessages()`: a ratio (0..1) of matching messages, or the next `count` of them. */
+export type DropOptions = { subject: string; ratio: number; count?: never } | { subject: string; count: number; ratio?: never };
+
+/** Handle of one `dropMessages()` rule. */
+export interface DropHandle {
+  /** Messages dropped by this rule so far. */
+  readonly dropped: number;
+  /** Removes the rule. */
+  cancel(): void;
 }
 
 /** Payload of the `slowConsumer` event. */
@@ -322,6 +370,202 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** The client connections open now. */
   clients(): ClientSummary[] {
     return [...this.core.clients.values()].map(summarize);
+  }
+
+  /** The client connections open now, with their message counters. */
+  connections(): ConnectionInfo[] {
+    return [...this.core.clients.values()].map((c) => ({
+      ...summarize(c),
+      inMsgs: c.inMsgs,
+      outMsgs: c.outMsgs,
+      inBytes: c.inBytes,
+      outBytes: c.outBytes,
+      pendingBytes: c.out.queued + c.socket.writableLength,
+    }));
+  }
+
+  /** Every client subscription, or those of one connection. */
+  subscriptions(filter: { cid?: number } = {}): SubscriptionInfo[] {
+    const out: SubscriptionInfo[] = [];
+    for (const c of this.core.clients.values()) {
+      if (filter.cid !== undefined && c.cid !== filter.cid) continue;
+      for (const s of c.subs.values()) {
+        out.push({ cid: c.cid, clientName: c.name, subject: s.subject, queue: s.queue, sid: s.sid, msgs: s.nm, max: s.max });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Resolves once `count` subscriptions (default 1: local, or interest from other servers)
+   * match the literal `subject` — the usual race in tests is publishing before the consumer's
+   * SUB has reached the server.
+   * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   */
+  waitForSubscription(subject: string, options: WaitOptions & { count?: number } = {}): Promise<void> {
+    const count = options.count ?? 1;
+    return this.waitFor(() => {
+      const r = this.core.sublist.match(subject);
+      let n = r.psubs.length;
+      for (const g of r.qsubs) n += g.length;
+      return n >= count;
+    }, `${count} subscription(s) matching "${subject}"`, options.timeoutMs);
+  }
+
+  /**
+   * Resolves once at least `n` client connections are open.
+   * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   */
+  waitForConnections(n: number, options: WaitOptions = {}): Promise<void> {
+    return this.waitFor(() => this.core.clients.size >= n, `${n} connection(s)`, options.timeoutMs);
+  }
+
+  private waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (!cond()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new WaitTimeoutError(what, timeoutMs));
+      }, timeoutMs);
+      // Routes and restarts replace parts of the state: poll as well as listen.
+      const poll = setInterval(check, 25);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.core.changeWaiters.delete(check);
+      };
+      this.core.changeWaiters.add(check);
+    });
+  }
+
+  /**
+   * Calls `callback` with every message the server routes (matching `options.subject`), with
+   * its headers, reply subject and the publisher's client id. Returns a function that stops it.
+   * Costs nothing while no tap is registered.
+   */
+  onMessage(callback: (msg: TappedMessage) => void, options: TapOptions = {}): () => void {
+    const pattern = options.subject ?? '>';
+    const tap = (msg: TappedMessage): void => {
+      if (subjectMatches(pattern, msg.subject)) callback(msg);
+    };
+    const core = this.core;
+    if (core.taps === null) core.taps = new Set();
+    core.taps.add(tap);
+    return () => {
+      core.taps?.delete(tap);
+      if (core.taps?.size === 0) core.taps = null;
+    };
+  }
+
+  /**
+   * The messages the server routes, as an async iterator (see {@link onMessage}). Breaking out
+   * of the loop stops the tap.
+   *
+   * ```ts
+   * for await (const msg of server.messages({ subject: 'orders.>' })) { ... }
+   * ```
+   */
+  messages(options: TapOptions = {}): AsyncIterableIterator<TappedMessage> {
+    const queue: TappedMessage[] = [];
+    let wake: (() => void) | null = null;
+    let done = false;
+    const stop = this.onMessage((m) => {
+      queue.push(m);
+      wake?.();
+    }, options);
+    const iterator: AsyncIterableIterator<TappedMessage> = {
+      next: async () => {
+        while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        if (queue.length > 0) return { value: queue.shift()!, done: false };
+        return { value: undefined, done: true };
+      },
+      return: async () => {
+        done = true;
+        stop();
+        wake?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Makes the server hang, as a stuck process looks to clients: it stops reading and writing
+   * without closing anything (clients' PINGs go unanswered). {@link resume} undoes it.
+   */
+  pause(): void {
+    const core = this.core;
+    if (core.faults.paused) return;
+    core.faults.paused = true;
+    for (const c of core.clients.values()) c.socket.pause();
+    this.cluster?.setPaused(true);
+  }
+
+  /** Ends {@link pause}: reading resumes and everything queued meanwhile is written. */
+  resume(): void {
+    const core = this.core;
+    if (!core.faults.paused) return;
+    core.faults.paused = false;
+    for (const c of core.clients.values()) {
+      c.socket.resume();
+      core.markForFlush(c);
+    }
+    this.cluster?.setPaused(false);
+    core.flushAll();
+  }
+
+  /** Delays every write to clients by `ms` (0 turns it off), order preserved. */
+  setLatency(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new ConfigError('latency', `must be >= 0 ms, got ${ms}`);
+    this.core.faults.latencyMs = ms;
+  }
+
+  /**
+   * Drops published messages on `subject` (wildcards allowed): a `ratio` of them at random
+   * (seeded by the `seed` option), or the next `count`. Returns a handle to read and cancel it.
+   */
+  dropMessages(options: DropOptions): DropHandle {
+    const ratio = options.ratio;
+    const count = options.count;
+    if (typeof options.subject !== 'string' || options.subject === '') throw new ConfigError('subject', 'must be a subject');
+    if (count === undefined && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))) {
+      throw new ConfigError('ratio', 'must be between 0 and 1');
+    }
+    if (count !== undefined && (!Number.isInteger(count) || count < 0)) throw new ConfigError('count', 'must be a non-negative integer');
+    const rule: DropRule = { subject: options.subject, ratio: ratio ?? 0, remaining: count ?? null, dropped: 0 };
+    const core = this.core;
+    core.drops = [...(core.drops ?? []), rule];
+    return {
+      get dropped() {
+        return rule.dropped;
+      },
+      cancel: () => {
+        const left = (core.drops ?? []).filter((r) => r !== rule);
+        core.drops = left.length > 0 ? left : null;
+      },
+    };
+  }
+
+  /** Undoes every fault: resumes, removes latency and drop rules. */
+  resetFaults(): void {
+    this.resume();
+    this.core.faults.latencyMs = 0;
+    this.core.drops = null;
+  }
+
+  /** Drops one client connection by id (as nats-server's kick). Returns false if there is none. */
+  disconnectClient(cid: number): boolean {
+    const c = this.core.clients.get(cid);
+    if (c === undefined) return false;
+    c.close(CloseReason.Kicked, false);
+    return true;
   }
 
   /** Counters since the server (re)started. */
