@@ -4,13 +4,9 @@
  * `npm run test:conformance` (it needs the nats-server binary: NATS_SERVER_BIN).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type NatsServer } from '../../src/index.js';
+import { freePort, startRealServer } from '../helpers/real-server.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -18,25 +14,14 @@ afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()!();
 });
 
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const a = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return typeof a === 'object' && a !== null ? a.port : 0;
-}
-
 interface Real {
   clientUrl: string;
   routeUrl: string;
 }
 
 async function realServer(name: string, routes: string[]): Promise<Real> {
-  if (BIN === '') throw new Error('NATS_SERVER_BIN is not set: run this through `npm run test:conformance`');
   const [port, clusterPort] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), 'nats-interop-'));
-  const conf = join(dir, 'server.conf');
-  writeFileSync(conf, [
+  const real = await startRealServer(BIN, [
     `listen: "127.0.0.1:${port}"`,
     `server_name: ${name}`,
     'cluster {',
@@ -44,24 +29,8 @@ async function realServer(name: string, routes: string[]): Promise<Real> {
     `  listen: "127.0.0.1:${clusterPort}"`,
     `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
     '}',
-  ].join('\n'));
-  const child: ChildProcess = spawn(BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanup.push(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('Server is ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server exited ${String(code)}: ${log}`)));
-  });
+  ]);
+  cleanup.push(() => real.stop());
   return { clientUrl: `nats://127.0.0.1:${port}`, routeUrl: `nats-route://127.0.0.1:${clusterPort}` };
 }
 

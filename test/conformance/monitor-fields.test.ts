@@ -6,13 +6,9 @@
  * {@link ALLOWED} with their reason. Run by `npm run test:conformance` (it needs NATS_SERVER_BIN).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer, type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { freePort, startRealServer } from '../helpers/real-server.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 
@@ -54,24 +50,13 @@ function compare(where: string, ours: unknown, theirs: unknown, out: string[]): 
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const a = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return typeof a === 'object' && a !== null ? a.port : 0;
-}
-
 interface Real {
   port: number;
   monitor: string;
 }
 
 async function realServer(port: number, httpPort: number, clusterPort: number, routes: string[]): Promise<Real> {
-  if (BIN === '') throw new Error('NATS_SERVER_BIN is not set: run this through `npm run test:conformance`');
-  const dir = mkdtempSync(join(tmpdir(), 'nats-monitor-'));
-  const conf = join(dir, 'server.conf');
-  writeFileSync(conf, [
+  const real = await startRealServer(BIN, [
     `listen: "127.0.0.1:${port}"`,
     `http: "127.0.0.1:${httpPort}"`,
     'server_name: real-mon',
@@ -80,24 +65,8 @@ async function realServer(port: number, httpPort: number, clusterPort: number, r
     `  listen: "127.0.0.1:${clusterPort}"`,
     `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
     '}',
-  ].join('\n'));
-  const child: ChildProcess = spawn(BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanup.push(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('Server is ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server exited ${String(code)}: ${log}`)));
-  });
+  ]);
+  cleanup.push(() => real.stop());
   return { port, monitor: `http://127.0.0.1:${httpPort}` };
 }
 

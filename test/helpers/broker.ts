@@ -8,13 +8,9 @@
  * Tracks the WireClients it opens so that a test file can close them all in `afterEach`.
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer, type NatsServer } from '../../src/index.js';
 import { WireClient } from './wire.js';
+import { freePort, startRealServer } from './real-server.js';
 
 /** The limits a wire test may set; each maps to a nats-server config key. */
 export interface BrokerOptions {
@@ -83,68 +79,18 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     const server: NatsServer = await createServer(opts);
     return new BrokerHandle(server.port, false, () => server.close());
   }
-  return startRealServer(REAL_SERVER, opts);
+  return startRealBroker(REAL_SERVER, opts);
 }
 
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', resolve);
-  });
-  const address = probe.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function startRealServer(bin: string, opts: BrokerOptions): Promise<Broker> {
+async function startRealBroker(bin: string, opts: BrokerOptions): Promise<Broker> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'nats-wire-'));
   const lines = [`listen: "127.0.0.1:${port}"`];
   if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
   if (opts.maxControlLine !== undefined) lines.push(`max_control_line: ${opts.maxControlLine}`);
   if (opts.maxConnections !== undefined) lines.push(`max_connections: ${opts.maxConnections}`);
   if (opts.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${opts.maxSubscriptions}`);
-  const conf = join(dir, 'server.conf');
-  writeFileSync(conf, lines.join('\n') + '\n');
-  const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ready = new Promise<void>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited with ${String(code)}: ${log}`));
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => {
-      log += d;
-      if (log.includes('Server is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  try {
-    await ready;
-  } catch (err) {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return new BrokerHandle(port, true, stop);
+  const real = await startRealServer(bin, lines);
+  return new BrokerHandle(port, true, () => real.stop());
 }
 
 /**
