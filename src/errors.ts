@@ -10,7 +10,8 @@ export type NatsEmbeddedErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_LISTEN'
   | 'ERR_SERVER_CLOSED'
-  | 'ERR_TIMEOUT';
+  | 'ERR_TIMEOUT'
+  | 'ERR_UNSUPPORTED';
 
 /** Base class of every error nats-embedded throws or rejects with. */
 export class NatsEmbeddedError extends Error {
@@ -68,5 +69,26 @@ export class WaitTimeoutError extends NatsEmbeddedError {
   constructor(what: string, timeoutMs: number) {
     super('ERR_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${what}`);
     this.name = 'WaitTimeoutError';
+  }
+}
+
+/**
+ * A feature only the embedded broker has was used on a server of another backend (a
+ * `nats-server` process: `createServer({ backend: 'nats-server' })`).
+ */
+export class UnsupportedError extends NatsEmbeddedError {
+  /** The feature, e.g. `pause()` or `connectionCount`. */
+  readonly feature: string;
+  /** The backend that lacks it. */
+  readonly backend: string;
+
+  constructor(feature: string, backend: string, hint?: string) {
+    super(
+      'ERR_UNSUPPORTED',
+      `"${feature}" is not available with backend "${backend}" (embedded only)${hint === undefined ? '' : `; ${hint}`}`,
+    );
+    this.name = 'UnsupportedError';
+    this.feature = feature;
+    this.backend = backend;
   }
 }

@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 export { createServer, NatsServer } from './server/server.js';
+export { NatsServerProcess } from './server/nats-server-backend.js';
 export { createCluster, NatsCluster } from './cluster/create-cluster.js';
 export type { ClusterHarnessOptions } from './cluster/create-cluster.js';
 export type {
@@ -31,6 +32,7 @@ export type {
   TappedMessage,
 } from './server/server.js';
 export type {
+  Backend,
   ServerOptions,
   ResolvedOptions,
   Duration,
@@ -39,6 +41,6 @@ export type {
   RouteUrl,
   Logger,
 } from './server/options.js';
-export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError, WaitTimeoutError } from './errors.js';
+export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError, WaitTimeoutError, UnsupportedError } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';
 export { NATS_SERVER_VERSION } from './protocol/constants.js';

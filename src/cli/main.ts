@@ -102,7 +102,8 @@ function loadConf(path: string | undefined): ConfResult | null {
 }
 
 function serverOptions(options: ServerOptions, settings: ProcessSettings, logger: Logger): ServerOptions {
-  return { ...options, logger, debug: settings.debug === true, trace: settings.trace === true };
+  // The CLI is the embedded broker, whatever NATS_EMBEDDED_BACKEND says.
+  return { ...options, backend: 'embedded', logger, debug: settings.debug === true, trace: settings.trace === true };
 }
 
 /** URLs for the ports file: every interface address when bound to the wildcard address. */

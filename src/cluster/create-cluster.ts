@@ -3,9 +3,9 @@
  * controls failover tests need (kill, restart on the same ports, partition, heal, grow, shrink).
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UnsupportedError } from '../errors.js';
 import { createServer, type NatsServer, type RestartOptions } from '../server/server.js';
-import type { Duration, ServerOptions } from '../server/options.js';
+import { resolveOptions, type Duration, type ServerOptions } from '../server/options.js';
 
 /** Options of {@link createCluster}: how many members, plus options every member gets. */
 export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | 'serverName' | 'port'> {
@@ -194,6 +194,11 @@ export class NatsCluster implements AsyncDisposable {
 export async function createCluster(options: ClusterHarnessOptions = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
   if (!Number.isInteger(size) || size < 1) throw new ConfigError('size', `must be a positive integer, got ${String(size)}`);
+  // The harness partitions and watches routes through embedded-only controls.
+  const { backend } = resolveOptions({ backend: options.backend });
+  if (backend !== 'embedded') {
+    throw new UnsupportedError('createCluster()', backend, 'start nats-server members with createServer({ cluster }) instead');
+  }
   const cluster = new NatsCluster(options);
   await cluster.start(size);
   return cluster;

@@ -53,8 +53,24 @@ export interface ResolvedClusterOptions {
   readonly reconnectDelayMs: number;
 }
 
+/**
+ * What runs the server: the broker inside this process, or a real `nats-server` process
+ * started with the equivalent configuration (see {@link ServerOptions.backend}).
+ */
+export type Backend = 'embedded' | 'nats-server';
+
+/** The environment variable that picks the default {@link Backend}. */
+export const BACKEND_ENV = 'NATS_EMBEDDED_BACKEND';
+
 /** Options of {@link createServer}. Every field is optional; defaults are nats-server's. */
 export interface ServerOptions {
+  /**
+   * `'embedded'` (the broker in this process) or `'nats-server'` (spawns the real binary —
+   * `NATS_SERVER_BIN`, else `nats-server` on `PATH` — with the equivalent configuration, behind
+   * the same handle; features only the embedded broker has throw `UnsupportedError`).
+   * Default: the `NATS_EMBEDDED_BACKEND` environment variable, else `'embedded'`.
+   */
+  backend?: Backend;
   /** Client port. `0` or `-1` (nats-server's "random") picks a free ephemeral port. Default `0`. */
   port?: number;
   /** Address to listen on. Default `127.0.0.1` (loopback only; use `0.0.0.0` to expose it). */
@@ -121,6 +137,7 @@ export interface ResolvedHttpOptions {
 
 /** Options after validation and defaulting. Durations are in milliseconds. */
 export interface ResolvedOptions {
+  readonly backend: Backend;
   readonly port: number;
   readonly host: string;
   readonly serverName: string | undefined;
@@ -144,7 +161,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
-  'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
+  'backend', 'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
   'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed',
 ]);
@@ -165,6 +182,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     if (!KNOWN_KEYS.has(key)) throw new ConfigError(key, 'unknown option');
   }
   const o = options as Record<string, unknown>;
+  const backend = resolveBackend(o.backend);
   let port = optInt(o, 'port', 0, -1, 65535);
   if (port === -1) port = 0;
   const host = optString(o, 'host', DEFAULTS.host);
@@ -180,6 +198,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     throw new ConfigError('maxPayload', `(${maxPayload}) cannot be higher than maxPending (${maxPending})`);
   }
   const resolved: ResolvedOptions = {
+    backend,
     port,
     host,
     serverName,
@@ -202,6 +221,20 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
   };
   return Object.freeze(resolved);
+}
+
+const BACKENDS: readonly Backend[] = ['embedded', 'nats-server'];
+
+/** `backend`, else the `NATS_EMBEDDED_BACKEND` environment variable, else `'embedded'`. */
+function resolveBackend(value: unknown): Backend {
+  if (value === undefined) {
+    const env = process.env[BACKEND_ENV];
+    if (env === undefined || env === '') return 'embedded';
+    if ((BACKENDS as readonly string[]).includes(env)) return env as Backend;
+    throw new ConfigError('backend', `${BACKEND_ENV} must be "embedded" or "nats-server", got ${JSON.stringify(env)}`);
+  }
+  if (typeof value === 'string' && (BACKENDS as readonly string[]).includes(value)) return value as Backend;
+  throw new ConfigError('backend', `must be "embedded" or "nats-server", got ${describe(value)}`);
 }
 
 function resolveHttp(value: unknown, serverHost: string): ResolvedHttpOptions {

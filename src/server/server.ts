@@ -9,7 +9,7 @@ import { subjectMatches } from '../subject/subject.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { BrokerCore, type DropRule, type ServerInfo, type TappedMessage } from './core.js';
 import { type Client, CloseReason } from './client.js';
-import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { resolveOptions, type Backend, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 
@@ -253,16 +253,24 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   }
 
   /**
+   * What runs this server: `'embedded'` (this process) or `'nats-server'` (a real nats-server
+   * process; embedded-only features throw `UnsupportedError`).
+   */
+  get backend(): Backend {
+    return this.options_.backend;
+  }
+
+  /**
    * Applies new options to the running server, as nats-server's config reload (SIGHUP) does:
    * limits, liveness settings, logging and lame duck settings take effect at once for every
    * connection. Listen addresses, server name, clustering and monitoring cannot change.
    * @throws {ConfigError} an option is invalid, or cannot be changed by a reload
    */
   reload(options: ServerOptions): void {
-    const next = resolveOptions(options);
     const cur = this.options_;
+    const next = resolveOptions({ backend: cur.backend, ...options });
     const fixed: Array<[keyof ResolvedOptions, string]> = [
-      ['host', 'host'], ['serverName', 'serverName'],
+      ['backend', 'backend'], ['host', 'host'], ['serverName', 'serverName'],
     ];
     for (const [key, name] of fixed) {
       if (next[key] !== cur[key]) throw new ConfigError(name, 'cannot be changed by a reload');
@@ -704,12 +712,13 @@ function summarize(c: Client): ClientSummary {
   };
 }
 
-function hostPort(host: string, port: number): string {
+/** @internal `host:port`, IPv6 literals in brackets. */
+export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Host part of a URL: IPv6 literals go in brackets; the wildcard address means loopback. */
-function urlHost(host: string): string {
+/** @internal Host part of a URL: IPv6 literals go in brackets; the wildcard address means loopback. */
+export function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
@@ -725,11 +734,22 @@ function urlHost(host: string): string {
  * await nc.close();
  * await server.close();
  * ```
- * @throws {ConfigError} an option is invalid (the error names it)
+ * With `backend: 'nats-server'` (or `NATS_EMBEDDED_BACKEND=nats-server`) it starts a real
+ * nats-server process with the equivalent configuration instead, and resolves once it is ready.
+ *
+ * @throws {ConfigError} an option is invalid (the error names it), or the nats-server binary
+ *   is missing or refused the configuration
  * @throws {ListenError} the address cannot be bound
+ * @throws {UnsupportedError} an option only the embedded backend has, with `backend: 'nats-server'`
  */
 export async function createServer(options?: ServerOptions): Promise<NatsServer> {
-  const server = new NatsServer(resolveOptions(options));
+  const resolved = resolveOptions(options);
+  if (resolved.backend === 'nats-server') {
+    // Loaded on demand: the subclass imports this module.
+    const { startNatsServerProcess } = await import('./nats-server-backend.js');
+    return startNatsServerProcess(resolved);
+  }
+  const server = new NatsServer(resolved);
   await server.listen();
   return server;
 }

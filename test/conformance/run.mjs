@@ -6,6 +6,7 @@
 //   - a test that fails against nats-server is a wrong test;
 //   - a test that passes there and fails here is a difference of the broker.
 // Deliberate differences are listed in test/conformance/differences.json with their reason.
+// Then the integration tests (test/interop) run once more on the nats-server backend.
 //
 // The real server is NATS_SERVER_BIN, or `nats-server` on PATH.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,21 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => existsSync(join(root, p)));
 // Suites that need the real server beside the embedded one (mixed clusters): run once, must pass.
 const INTEROP = ['test/conformance/cluster-interop.test.ts', 'test/conformance/monitor-fields.test.ts'];
+// The project's integration tests, run again on the nats-server backend
+// (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
+// handle). Every test must pass there, except those of features only the embedded broker has,
+// listed below with the reason; `test` is the start of "<describe> <test name>".
+const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts'];
+const EMBEDDED_ONLY = [
+  { file: 'test/interop/lifecycle.test.ts', test: 'disconnectClients()', reason: 'kicks clients; nats-server 2.9 has no kick' },
+  { file: 'test/interop/lifecycle.test.ts', test: 'slow consumers', reason: 'asserts through the slowConsumer event and stats()' },
+  { file: 'test/interop/test-controls.test.ts', test: 'introspection waitForConnections, connections() and subscriptions()', reason: 'synchronous introspection (connections(), subscriptions())' },
+  { file: 'test/interop/test-controls.test.ts', test: 'message tap', reason: 'the tap sees messages inside the broker' },
+  { file: 'test/interop/test-controls.test.ts', test: 'fault injection', reason: 'pause, latency, drops and kicks are injected inside the broker' },
+  { file: 'test/interop/test-controls.test.ts', test: 'deterministic queue selection', reason: "the seed drives the embedded broker's queue choice" },
+];
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const BACKEND_ARGS = ['--testNamePattern', `^(?!(?:${EMBEDDED_ONLY.map((e) => escapeRe(e.test)).join('|')})).*$`];
 
 function findServer() {
   const env = process.env.NATS_SERVER_BIN;
@@ -41,7 +57,7 @@ if (bin === null) {
 const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
 const work = mkdtempSync(join(tmpdir(), 'nats-conformance-'));
-function run(label, env, suites = SUITES) {
+function run(label, env, suites = SUITES, args = []) {
   const out = join(work, `${label}.json`);
   const r = spawnSync(
     process.execPath,
@@ -49,6 +65,7 @@ function run(label, env, suites = SUITES) {
       join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...suites, '--reporter=dot', '--reporter=json', `--outputFile=${out}`,
       // The interop suite lives outside the default include list.
       ...(suites === INTEROP ? ['--config', 'test/conformance/vitest.interop.config.ts'] : []),
+      ...args,
     ],
     { cwd: root, env: { ...process.env, ...env, CI: '' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -70,6 +87,8 @@ console.log('conformance: against the embedded broker');
 const embedded = run('embedded', { NATS_WIRE_SERVER: '' });
 console.log('conformance: mixed clusters of nats-server and embedded servers');
 const interop = run('interop', { NATS_SERVER_BIN: bin }, INTEROP);
+console.log('conformance: the integration tests on the nats-server backend');
+const backend = run('backend', { NATS_SERVER_BIN: bin, NATS_EMBEDDED_BACKEND: 'nats-server' }, BACKEND_SUITES, BACKEND_ARGS);
 rmSync(work, { recursive: true, force: true });
 
 const deliberate = new Map(
@@ -93,11 +112,28 @@ for (const [name, r] of interop) {
   if (r.status !== 'passed') differences.push(`${name}: ${r.status}: ${r.error.split('\n')[0]}`);
 }
 
-console.log(`\nconformance: ${real.size} tests (transcripts and routing scenarios) run against both servers, ${interop.size} interop tests in mixed clusters`);
+// Skipped on the nats-server backend must mean listed in EMBEDDED_ONLY, and every entry must still name a test.
+const embeddedOnly = (name) => EMBEDDED_ONLY.find((e) => name.startsWith(`${e.file} > ${e.test}`));
+const excluded = new Set();
+let backendRun = 0;
+for (const [name, r] of backend) {
+  const entry = embeddedOnly(name);
+  if ((r.status === 'skipped' || r.status === 'pending') && entry !== undefined) {
+    excluded.add(entry);
+    continue;
+  }
+  backendRun++;
+  if (r.status === 'skipped' || r.status === 'pending') differences.push(`${name}: skipped on the nats-server backend, and not listed as embedded only`);
+  else if (r.status !== 'passed') differences.push(`${name}: fails on the nats-server backend: ${r.error.split('\n')[0]}`);
+}
+for (const e of EMBEDDED_ONLY) if (!excluded.has(e)) wrongTests.push(`EMBEDDED_ONLY entry "${e.file} > ${e.test}" names no test`);
+
+console.log(`\nconformance: ${real.size} tests (transcripts and routing scenarios) run against both servers, ${interop.size} interop tests in mixed clusters, ${backendRun} integration tests on the nats-server backend`);
+for (const e of EMBEDDED_ONLY) console.log(`  embedded only, not run on the nats-server backend: ${e.file} > ${e.test}: ${e.reason}`);
 for (const line of explained) console.log(`  deliberate difference: ${line}`);
 for (const line of wrongTests) console.log(`  WRONG TEST: ${line}`);
 for (const line of differences) console.log(`  DIFFERENCE: ${line}`);
 const failed = wrongTests.length + differences.length;
-const total = real.size + interop.size;
+const total = real.size + interop.size + backendRun;
 console.log(`conformance: ${total - failed} passed, ${failed} failed`);
-process.exit(failed === 0 && real.size > 0 && interop.size > 0 ? 0 : 1);
+process.exit(failed === 0 && real.size > 0 && interop.size > 0 && backendRun > 0 ? 0 : 1);
