@@ -48,12 +48,17 @@ Cluster Options:
         --no_advertise <bool>        Do not advertise known cluster info to clients
         --connect_retries <number>   For implicit routes, number of connect retries
 
+Authorization Options:
+        --user <user>                User required for connections
+        --pass <password>            Password required for connections
+        --auth <token>               Authorization token required for connections
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
-Not supported yet (they fail with a message): authentication (--user, --pass, --auth),
-TLS (--tls*), JetStream (-js, -sd), and the other nats-server flags.
+Not supported yet (they fail with a message): TLS (--tls*), JetStream (-js, -sd), and the
+other nats-server flags.
 
 Signals: SIGINT/SIGTERM stop, SIGHUP reloads the config file, SIGUSR2 enters lame duck mode,
 SIGUSR1 reopens the log file.
@@ -62,7 +67,7 @@ SIGUSR1 reopens the log file.
 type Kind =
   | 'port' | 'addr' | 'name' | 'pid' | 'http' | 'config' | 'check' | 'ports'
   | 'log' | 'logtime' | 'debug' | 'trace' | 'debugtrace'
-  | 'routes' | 'cluster' | 'clustername' | 'noadvertise' | 'retries'
+  | 'routes' | 'cluster' | 'clustername' | 'noadvertise' | 'retries' | 'user' | 'pass' | 'auth'
   | 'help' | 'version';
 
 const FLAGS: Readonly<Record<string, Kind>> = {
@@ -84,6 +89,7 @@ const FLAGS: Readonly<Record<string, Kind>> = {
   cluster_name: 'clustername',
   no_advertise: 'noadvertise',
   connect_retries: 'retries',
+  user: 'user', pass: 'pass', auth: 'auth',
   h: 'help', help: 'help',
   v: 'version', version: 'version',
 };
@@ -92,7 +98,6 @@ const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'debug', 'trace'
 
 /** nats-server flags for features this broker does not have yet. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  user: 'authentication', pass: 'authentication', auth: 'authentication',
   tls: 'TLS', tlscert: 'TLS', tlskey: 'TLS', tlscacert: 'TLS', tlsverify: 'TLS', help_tls: 'TLS',
   js: 'JetStream', jetstream: 'JetStream', sd: 'JetStream', store_dir: 'JetStream',
   ms: 'HTTPS monitoring', https_port: 'HTTPS monitoring',
@@ -191,6 +196,9 @@ function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): vo
       break;
     }
     case 'clustername': out.cluster.name = value; break;
+    case 'user': out.options.authorization = { ...out.options.authorization, user: value }; break;
+    case 'pass': out.options.authorization = { ...out.options.authorization, password: value }; break;
+    case 'auth': out.options.authorization = { ...out.options.authorization, token: value }; break;
     case 'retries': {
       if (!/^\d+$/.test(value)) throw new ConfigError(arg, `must be a number, got "${value}"`);
       out.cluster.connectRetries = Number(value);

@@ -93,6 +93,10 @@ function mergeOptions(conf: ConfResult | null, args: ParsedArgs): { options: Ser
   const options: ServerOptions = { port: 4222, host: '0.0.0.0', ...conf?.options, ...args.options };
   const cluster = { ...conf?.options.cluster, ...args.cluster };
   if (Object.keys(cluster).length > 0) options.cluster = cluster;
+  // --user/--pass/--auth override those keys of the file's authorization block.
+  if (conf?.options.authorization !== undefined && args.options.authorization !== undefined) {
+    options.authorization = { ...conf.options.authorization, ...args.options.authorization };
+  }
   const settings: ProcessSettings = { ...conf?.process, ...args.process };
   return { options, settings };
 }

@@ -5,7 +5,7 @@
  * unsafe (authentication, TLS: those are errors). Keys nats-server does not know are errors.
  */
 import { ConfigError } from '../errors.js';
-import type { ClusterOptions, ServerOptions } from '../server/options.js';
+import type { AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, UserOptions } from '../server/options.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 
 /** Settings that belong to the process (the CLI), not to the server. */
@@ -39,9 +39,9 @@ const IGNORED = new Set([
 
 /** nats-server keys whose features matter for security: refusing to start beats ignoring them. */
 const UNSAFE_TO_IGNORE = new Set([
-  'authorization', 'accounts', 'tls', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
+  'accounts', 'tls', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
   'root_operators', 'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls',
-  'resolver_preload', 'resolver_pinned_accounts', 'no_auth_user', 'trusted', 'trusted_keys', 'https',
+  'resolver_preload', 'resolver_pinned_accounts', 'trusted', 'trusted_keys', 'https',
   'https_port',
 ]);
 
@@ -102,6 +102,8 @@ export function optionsFromConf(conf: ParsedConf): ConfResult {
       case 'http_port':
       case 'monitor_port': o.http = int(v, () => bad(where, 'expected an integer')); break;
       case 'cluster': o.cluster = clusterFrom(v, where, conf, out.warnings, bad); break;
+      case 'authorization': o.authorization = authorizationFrom(v, where, bad); break;
+      case 'no_auth_user': o.noAuthUser = str(v, () => bad(where, 'expected a user name')); break;
       default:
         if (UNSAFE_TO_IGNORE.has(key)) bad(where, 'not supported by nats-embedded yet (refusing to start without it)');
         if (IGNORED.has(key)) {
@@ -154,6 +156,103 @@ function clusterFrom(
     }
   }
   return c;
+}
+
+function authorizationFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): AuthorizationOptions {
+  if (!isMap(v)) return bad(where, 'expected a block');
+  const a: AuthorizationOptions = {};
+  for (const [rawKey, value] of Object.entries(v)) {
+    const key = rawKey.toLowerCase();
+    const path = `${where}.${rawKey}`;
+    switch (key) {
+      case 'user':
+      case 'username': a.user = str(value, () => bad(path, 'expected a string')); break;
+      case 'password':
+      case 'pass': a.password = str(value, () => bad(path, 'expected a string')); break;
+      case 'token': a.token = str(value, () => bad(path, 'expected a string')); break;
+      case 'timeout':
+        // nats-server: seconds (a number, fractions allowed) or a duration string.
+        if (typeof value === 'number') a.timeout = value * 1000;
+        else a.timeout = str(value, () => bad(path, 'expected seconds or a duration'));
+        break;
+      case 'users': {
+        if (!Array.isArray(value)) return bad(path, 'expected an array of users');
+        a.users = value.map((u, i) => userFrom(u, `${path}[${i}]`, bad));
+        break;
+      }
+      case 'default_permissions':
+      case 'permissions': a.defaultPermissions = permissionsFrom(value, path, bad); break;
+      default: bad(path, 'unknown field');
+    }
+  }
+  return a;
+}
+
+function userFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): UserOptions {
+  if (!isMap(v)) return bad(where, 'expected a block');
+  const u: UserOptions = {};
+  for (const [rawKey, value] of Object.entries(v)) {
+    const key = rawKey.toLowerCase();
+    const path = `${where}.${rawKey}`;
+    switch (key) {
+      case 'user':
+      case 'username': u.user = str(value, () => bad(path, 'expected a string')); break;
+      case 'password':
+      case 'pass': u.password = str(value, () => bad(path, 'expected a string')); break;
+      case 'nkey': u.nkey = str(value, () => bad(path, 'expected a public nkey')); break;
+      case 'permissions': u.permissions = permissionsFrom(value, path, bad); break;
+      default: bad(path, 'unknown field');
+    }
+  }
+  return u;
+}
+
+function permissionsFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): PermissionsOptions {
+  if (!isMap(v)) return bad(where, 'expected a block');
+  const p: PermissionsOptions = {};
+  const subjects = (value: ConfValue, path: string): SubjectPermission => {
+    if (typeof value === 'string') return value;
+    const list = (x: ConfValue, at: string): string[] =>
+      typeof x === 'string' ? [x] : Array.isArray(x) ? x.map((s) => str(s, () => bad(at, 'expected subjects'))) : bad(at, 'expected subjects');
+    if (Array.isArray(value)) return list(value, path);
+    if (isMap(value)) {
+      const out: { allow?: string[]; deny?: string[] } = {};
+      for (const [k, x] of Object.entries(value)) {
+        const lk = k.toLowerCase();
+        if (lk === 'allow') out.allow = list(x, `${path}.${k}`);
+        else if (lk === 'deny') out.deny = list(x, `${path}.${k}`);
+        else bad(`${path}.${k}`, 'unknown field (allow or deny)');
+      }
+      return out;
+    }
+    return bad(path, 'expected subjects');
+  };
+  for (const [rawKey, value] of Object.entries(v)) {
+    const key = rawKey.toLowerCase();
+    const path = `${where}.${rawKey}`;
+    switch (key) {
+      case 'publish':
+      case 'pub': p.publish = subjects(value, path); break;
+      case 'subscribe':
+      case 'sub': p.subscribe = subjects(value, path); break;
+      case 'allow_responses': {
+        if (typeof value === 'boolean') p.allowResponses = value;
+        else if (isMap(value)) {
+          const r: { max?: number; expires?: number | string } = {};
+          for (const [k, x] of Object.entries(value)) {
+            const lk = k.toLowerCase();
+            if (lk === 'max' || lk === 'max_msgs' || lk === 'max_messages') r.max = int(x, () => bad(`${path}.${k}`, 'expected an integer'));
+            else if (lk === 'expires' || lk === 'ttl') r.expires = duration(x, () => bad(`${path}.${k}`, 'expected a duration'));
+            else bad(`${path}.${k}`, 'unknown field');
+          }
+          p.allowResponses = r;
+        } else bad(path, 'expected true or { max, expires }');
+        break;
+      }
+      default: bad(path, 'unknown field');
+    }
+  }
+  return p;
 }
 
 function isMap(v: ConfValue): v is ConfMap {

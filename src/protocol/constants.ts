@@ -70,6 +70,8 @@ export const DEFAULTS = {
   maxConnections: 64 * 1024,
   maxSubscriptions: 0,
   lameDuckDurationMs: 2 * 60 * 1000,
+  /** Time to authenticate when auth is required (no TLS). */
+  authTimeoutMs: 2000,
   /** Pause between attempts to connect a configured route (DEFAULT_ROUTE_RECONNECT). */
   routeReconnectMs: 1000,
   /** First PING on a new route (firstPingInterval). */

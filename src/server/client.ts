@@ -19,6 +19,8 @@ import {
 } from '../protocol/constants.js';
 import { isValidLiteralSubject } from '../subject/subject.js';
 import { CLIENT_OPTS, INFO as INFO_STRUCT, decodeGoJson } from '../protocol/go-json.js';
+import { newNonce, type AuthenticatedUser, type Authenticator, type Credentials } from '../auth/auth.js';
+import type { Permissions } from '../auth/permissions.js';
 import { Outbound, ZERO_COPY_MIN } from '../io/outbound.js';
 import type { BrokerCore } from './core.js';
 
@@ -27,6 +29,7 @@ export const CloseReason = {
   ClientClosed: 'Client Closed',
   ProtocolViolation: 'Protocol Violation',
   AuthViolation: 'Authentication Failure',
+  AuthTimeout: 'Authentication Timeout',
   MaxPayload: 'Maximum Message Payload Exceeded',
   MaxControlLine: 'Maximum Control Line Exceeded',
   MaxConnections: 'Maximum Connections Exceeded',
@@ -100,6 +103,17 @@ export class Client implements ParserSink {
   lang = '';
   version = '';
   connectReceived = false;
+  /** The authenticated user's permissions, or null (no auth, or a user without any). */
+  perms: Permissions | null = null;
+  /** The authenticated user's name ('' without auth). */
+  user = '';
+  /** The nonce sent in INFO for nkey signatures, or null. */
+  nonce: string | null = null;
+  /** Credentials from CONNECT, kept for re-authentication on config reload. */
+  private creds: Credentials = { user: '', pass: '', token: '', nkey: '', sig: '' };
+  /** Reply subjects this client may answer (allow_responses): subject → sent count, since. */
+  private replies: Map<string, { n: number; t: number }> | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
   /** Set when the first PING after CONNECT was answered: from then on async INFO may be sent. */
   firstPongSent = false;
 
@@ -164,6 +178,82 @@ export class Client implements ParserSink {
     if (this.inMsgs !== msgsBefore || this.subOps !== subOpsBefore) this.lastIn = this.lastActivity = Date.now();
   }
 
+  /**
+   * Auth is configured: the first op must be CONNECT (unless no_auth_user lets clients in
+   * without one), within the auth timeout.
+   */
+  startAuth(auth: Authenticator): void {
+    if (auth.needsNonce) this.nonce = newNonce();
+    const noAuth = auth.noAuthUser();
+    if (noAuth !== null) this.setUser(noAuth);
+    else this.parser.awaitingAuth = true;
+    this.authTimer = setTimeout(() => {
+      this.authTimer = null;
+      if (!this.connectReceived && !this.closed) {
+        this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
+        this.core.flushAll();
+      }
+    }, auth.config.timeoutMs);
+    this.authTimer.unref();
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+  }
+
+  private setUser(user: AuthenticatedUser): void {
+    this.user = user.name;
+    this.perms = user.permissions;
+  }
+
+  /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */
+  reauthenticate(): void {
+    const auth = this.core.auth;
+    if (auth === null) {
+      this.user = '';
+      this.perms = null;
+      return;
+    }
+    const user = auth.authenticate(this.creds, this.nonce);
+    if (user === null) this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    else this.setUser(user);
+  }
+
+  /** allow_responses: `reply` may now be published to (see Permissions). */
+  allowReply(reply: string): void {
+    let replies = this.replies;
+    if (replies === null) replies = this.replies = new Map();
+    replies.set(reply, { n: 0, t: Date.now() });
+    if (replies.size > 4096) this.pruneReplies();
+  }
+
+  private pruneReplies(): void {
+    const r = this.perms?.responses;
+    const replies = this.replies!;
+    const now = Date.now();
+    for (const [k, v] of replies) {
+      if (r === null || r === undefined || (r.expiresMs > 0 && now - v.t > r.expiresMs) || (r.max > 0 && v.n >= r.max)) replies.delete(k);
+    }
+  }
+
+  /** Publish permission, including allowed responses (nats-server pubAllowedFullCheck). */
+  private canPublish(subject: string): boolean {
+    const perms = this.perms!;
+    if (perms.canPublish(subject)) return true;
+    const r = perms.responses;
+    const entry = r === null ? undefined : this.replies?.get(subject);
+    if (entry === undefined || r === null) return false;
+    entry.n++;
+    if ((r.max > 0 && entry.n > r.max) || (r.expiresMs > 0 && Date.now() - entry.t > r.expiresMs)) {
+      this.replies!.delete(subject);
+      return false;
+    }
+    return true;
+  }
+
   /** `ip:port - cid:N`, the prefix of this connection's log lines (nats-server's). */
   get label(): string {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0} - cid:${this.cid}`;
@@ -181,10 +271,19 @@ export class Client implements ParserSink {
     // A CONNECT that Go cannot decode into ClientOpts closes the connection without an -ERR.
     const fields = decodeGoJson(json, CLIENT_OPTS);
     if (fields === null) return this.close(CloseReason.ProtocolViolation);
+    this.clearAuthTimer();
     this.applyConnect(fields);
     this.connectReceived = true;
     this.headers = this.headers && !this.core.options.noHeaderSupport;
     this.parser.headers = this.headers;
+    const auth = this.core.auth;
+    if (auth !== null) {
+      // When auth is not required, credentials are accepted and ignored (nats-server).
+      const user = auth.authenticate(this.creds, this.nonce);
+      if (user === null) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      this.setUser(user);
+      this.parser.awaitingAuth = false;
+    }
     if (this.connectAccount) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     if (this.protocol < 0 || this.protocol > 1) return this.sendErrAndClose(ERR.BadClientProtocol, CloseReason.BadClientProtocol);
     if (this.noResponders && !this.headers) {
@@ -214,12 +313,18 @@ export class Client implements ParserSink {
         case 'version': this.version = v as string; break;
         case 'account': if (v !== '') this.connectAccount = true; break;
         case 'new_account': if (v === true) this.connectAccount = true; break;
-        default: break; // credentials: no auth configured, so they are accepted and ignored
+        case 'user': this.creds.user = v as string; break;
+        case 'pass': this.creds.pass = v as string; break;
+        case 'auth_token': this.creds.token = v as string; break;
+        case 'nkey': this.creds.nkey = v as string; break;
+        case 'sig': this.creds.sig = v as string; break;
+        default: break;
       }
     }
   }
 
   onPubArgs(pa: PubArg): void {
+    this.clearAuthTimer();
     if (this.core.log.traceOn) {
       this.traceIn(`${pa.hdr >= 0 ? 'HPUB' : 'PUB'} ${pa.subject}${pa.reply ? ` ${pa.reply}` : ''}${pa.hdr >= 0 ? ` ${pa.hdr}` : ''} ${pa.size}`);
     }
@@ -233,12 +338,14 @@ export class Client implements ParserSink {
     if (pa.subject.startsWith(GW_REPLY_PREFIX) && pa.subject.length > GW_REPLY_PREFIX.length) {
       return this.sendErr(errPubViolation(pa.subject));
     }
+    if (this.perms !== null && !this.canPublish(pa.subject)) return this.sendErr(errPubViolation(pa.subject));
     if (pa.reply.length > 0 && isReservedReply(pa.reply)) return this.sendErr(errReplyViolation(pa.reply));
     if (this.verbose) this.sendProto(OK);
     this.core.routeMessage(this, pa, buf, start, end);
   }
 
   onSub(subject: string, queue: string | null, sid: string): void {
+    this.clearAuthTimer();
     this.subOps++;
     if (this.core.log.traceOn) this.traceIn(`SUB ${subject}${queue === null ? '' : ` ${queue}`} ${sid}`);
     this.core.subscribe(this, subject, queue, sid);
@@ -487,6 +594,7 @@ export class Client implements ParserSink {
       clearTimeout(this.pingTimer);
       this.pingTimer = null;
     }
+    this.clearAuthTimer();
     this.onDrain();
     this.core.removeClient(this);
     const socket = this.socket;

@@ -11,6 +11,7 @@ import { Client, CloseReason, Subscription } from './client.js';
 import type { ResolvedOptions } from './options.js';
 import { newServerId, newXKey } from './ids.js';
 import { Log } from './log.js';
+import { Authenticator } from '../auth/auth.js';
 import { ClosedRing } from './closed.js';
 
 /** The INFO fields a client sees (one connection's view: `client_id`/`client_ip` vary). */
@@ -23,9 +24,13 @@ export interface ServerInfo {
   readonly host: string;
   readonly port: number;
   readonly headers: boolean;
+  /** Present (true) when clients must authenticate. */
+  readonly auth_required?: boolean;
   readonly max_payload: number;
   readonly client_id?: number;
   readonly client_ip?: string;
+  /** Per-connection nonce for nkey signatures, when nkey users exist. */
+  readonly nonce?: string;
   /** The cluster name, when clustered. */
   readonly cluster?: string;
   /** Client URLs (`host:port`) of the cluster's members, this server's first. */
@@ -149,6 +154,7 @@ export class BrokerCore {
     this.options = options;
     this.log = new Log(options);
     this.random = options.seed === null ? Math.random : seededRandom(options.seed);
+    this.auth = options.auth === null ? null : new Authenticator(options.auth);
   }
 
   /** Queue-member choice: Math.random, or a seeded generator (`seed` option). */
@@ -173,15 +179,24 @@ export class BrokerCore {
   applyOptions(options: ResolvedOptions): void {
     this.options = options;
     this.log = new Log(options);
-    for (const client of this.clients.values()) {
+    this.auth = options.auth === null ? null : new Authenticator(options.auth);
+    for (const client of [...this.clients.values()]) {
       client.parser.maxPayload = options.maxPayload;
       client.parser.maxControlLine = options.maxControlLine;
+      // As nats-server's reload: clients whose credentials no longer pass are closed, the
+      // others get their (possibly new) permissions.
+      if (client.connectReceived) client.reauthenticate();
     }
+    this.flushAll();
   }
 
+  /** The authenticator, when authorization is configured. */
+  auth: Authenticator | null;
+
   /** The INFO a client sees; without `client` the fields common to every connection. */
-  info(client?: { cid: number; ip: string }, ldm = false): ServerInfo {
+  info(client?: { cid: number; ip: string; nonce?: string | null }, ldm = false): ServerInfo {
     const o = this.options;
+    const auth = o.auth;
     return {
       server_id: this.serverId,
       server_name: o.serverName ?? this.serverId,
@@ -191,8 +206,11 @@ export class BrokerCore {
       host: o.host,
       port: this.port,
       headers: !o.noHeaderSupport,
+      // auth_required is false when no_auth_user lets clients in without credentials.
+      ...(auth !== null && auth.noAuthUser === null ? { auth_required: true } : {}),
       max_payload: o.maxPayload,
       ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
+      ...(client?.nonce ? { nonce: client.nonce } : {}),
       ...this.clusterInfo(ldm),
       ...(ldm ? { ldm: true } : {}),
       xkey: this.xkey,
@@ -224,6 +242,7 @@ export class BrokerCore {
     const cid = this.nextCid++;
     socket.setNoDelay(true);
     const client = new Client(this, cid, socket);
+    if (this.auth !== null) client.startAuth(this.auth);
     client.sendProto(this.infoFrame(client));
     socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
     socket.on('drain', client.onDrain);
@@ -246,7 +265,7 @@ export class BrokerCore {
 
   /** `INFO {...} \r\n` as `client` sees it (note the space before CRLF, as nats-server). */
   infoFrame(client: Client, ldm = false): Buffer {
-    const json = JSON.stringify(this.info({ cid: client.cid, ip: client.socket.remoteAddress ?? '' }, ldm));
+    const json = JSON.stringify(this.info({ cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce }, ldm));
     return Buffer.from(`INFO ${json} \r\n`, 'utf8');
   }
 
@@ -282,7 +301,10 @@ export class BrokerCore {
   // ---- Subscriptions ------------------------------------------------------------------------
 
   subscribe(client: Client, subject: string, queue: string | null, sid: string): void {
-    if (queue === SYS_QUEUE) return client.sendErr(errSubViolation(subject, queue));
+    const perms = client.perms;
+    if (queue === SYS_QUEUE || (perms !== null && !perms.canSubscribe(subject, queue))) {
+      return client.sendErr(errSubViolation(subject, queue));
+    }
     const max = this.options.maxSubscriptions;
     if (max > 0 && client.subs.size >= max) return client.sendErr(ERR.MaxSubscriptions);
     if (!client.subs.has(sid)) {
@@ -471,6 +493,13 @@ export class BrokerCore {
   private deliverTo(pub: Client | null, sub: Subscription, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
     const client = sub.client;
     if ((client === pub && !pub.echo) || sub.closed || client.closed) return false;
+    const perms = client.perms;
+    if (perms !== null) {
+      // A wildcard subscription overlapping a subscribe deny: each subject is checked here.
+      if (perms.hasSubDeny && perms.deniesDelivery(pa.subject)) return false;
+      // allow_responses: the reply subject of a delivered message may be published to.
+      if (perms.responses !== null && pa.reply.length > 0) client.allowReply(pa.reply);
+    }
     sub.nm++;
     if (sub.max > 0) {
       if (sub.nm > sub.max) {

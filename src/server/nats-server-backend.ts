@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { ConfigError, ListenError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
-import type { ResolvedOptions, ServerOptions } from './options.js';
+import type { ResolvedAuth, ResolvedOptions, ServerOptions } from './options.js';
+import type { ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
 import { subjectMatches } from '../subject/subject.js';
 import {
   hostPort,
@@ -133,6 +134,7 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
   );
   if (o.debug) lines.push('debug: true');
   if (o.trace) lines.push('trace: true');
+  if (o.auth !== null) lines.push(...authorizationConfig(o.auth));
   const c = o.cluster;
   if (c !== null) {
     const routes = c.routes.map((r) => {
@@ -150,6 +152,47 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The `authorization` block (and `no_auth_user`) for `auth`. */
+function authorizationConfig(a: ResolvedAuth): string[] {
+  const subjects = (p: SubjectPermission): string => {
+    if (typeof p === 'string') return q(p);
+    if (Array.isArray(p)) return `[${p.map(q).join(', ')}]`;
+    const parts: string[] = [];
+    if (p.allow !== undefined) parts.push(`allow: [${p.allow.map(q).join(', ')}]`);
+    if (p.deny !== undefined) parts.push(`deny: [${p.deny.map(q).join(', ')}]`);
+    return `{ ${parts.join(', ')} }`;
+  };
+  const permissions = (p: ResolvedPermissions): string => {
+    const parts: string[] = [];
+    if (p.publish !== undefined) parts.push(`publish: ${subjects(p.publish)}`);
+    if (p.subscribe !== undefined) parts.push(`subscribe: ${subjects(p.subscribe)}`);
+    const ar = p.allowResponses;
+    if (ar === true) parts.push('allow_responses: true');
+    else if (ar !== undefined && ar !== false) parts.push(`allow_responses: { max: ${ar.max}, expires: ${q(goDuration(ar.expiresMs))} }`);
+    return `{ ${parts.join(', ')} }`;
+  };
+  const lines = ['authorization {'];
+  if (a.token !== null) lines.push(`  token: ${q(a.token)}`);
+  if (a.user !== null) lines.push(`  user: ${q(a.user)}`);
+  if (a.password !== null) lines.push(`  password: ${q(a.password)}`);
+  lines.push(`  timeout: ${a.timeoutMs / 1000}`);
+  if (a.users.length > 0) {
+    lines.push('  users: [');
+    for (const u of a.users) {
+      const parts: string[] = [];
+      if (u.user !== undefined) parts.push(`user: ${q(u.user)}`);
+      if (u.nkey !== undefined) parts.push(`nkey: ${q(u.nkey)}`);
+      if (u.password !== undefined) parts.push(`password: ${q(u.password)}`);
+      if (u.permissions !== null) parts.push(`permissions: ${permissions(u.permissions)}`);
+      lines.push(`    { ${parts.join(', ')} }`);
+    }
+    lines.push('  ]');
+  }
+  lines.push('}');
+  if (a.noAuthUser !== null) lines.push(`no_auth_user: ${q(a.noAuthUser)}`);
+  return lines;
 }
 
 /**

@@ -4,6 +4,9 @@
  */
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
+import type { PermissionsOptions, ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
+
+export type { PermissionsOptions, SubjectPermission } from '../auth/permissions.js';
 
 /**
  * A duration: milliseconds as a number, or a Go-style duration string as nats-server's
@@ -112,11 +115,56 @@ export interface ServerOptions {
   debug?: boolean;
   /** Log protocol traces (nats-server `-V`): `<<- [SUB foo 1]`. Default false. */
   trace?: boolean;
+  /** Client authentication and per-user permissions. Off by default. */
+  authorization?: AuthorizationOptions;
+  /** The user (of `authorization.users`) a client without credentials is taken to be. */
+  noAuthUser?: string;
   /**
    * Seed for queue-group member selection: with a seed, the same sequence of operations picks
    * the same members, so a failing test replays. Default: random.
    */
   seed?: number;
+}
+
+/** A user of the `authorization` block. */
+export interface UserOptions {
+  /** User name (with `password`), or leave out and give `nkey`. */
+  user?: string;
+  /** Plain text or a bcrypt hash (`$2a$...`). */
+  password?: string;
+  /** Public user nkey (`U...`): the client signs the INFO nonce with its seed. */
+  nkey?: string;
+  permissions?: PermissionsOptions;
+}
+
+/** The `authorization` block: one of token, user/password, or a users list. */
+export interface AuthorizationOptions {
+  token?: string;
+  user?: string;
+  password?: string;
+  users?: UserOptions[];
+  /** Permissions of users that have none of their own. */
+  defaultPermissions?: PermissionsOptions;
+  /** Time a client has to authenticate (CONNECT). Default 2 s. */
+  timeout?: Duration;
+}
+
+/** A user after validation. */
+export interface ResolvedUser {
+  readonly user?: string;
+  readonly password?: string;
+  readonly nkey?: string;
+  readonly permissions: ResolvedPermissions | null;
+}
+
+/** The `authorization` block after validation. */
+export interface ResolvedAuth {
+  readonly token: string | null;
+  readonly user: string | null;
+  readonly password: string | null;
+  readonly users: readonly ResolvedUser[];
+  readonly timeoutMs: number;
+  readonly noAuthUser: string | null;
 }
 
 /** Receives the server's log lines, already formatted without level or timestamp. */
@@ -158,12 +206,14 @@ export interface ResolvedOptions {
   readonly debug: boolean;
   readonly trace: boolean;
   readonly seed: number | null;
+  /** null when no authentication is configured. */
+  readonly auth: ResolvedAuth | null;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'backend', 'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
-  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed',
+  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
@@ -219,6 +269,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     debug: optBool(o, 'debug', false),
     trace: optBool(o, 'trace', false),
     seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
+    auth: resolveAuth(o.authorization, o.noAuthUser),
   };
   return Object.freeze(resolved);
 }
@@ -235,6 +286,110 @@ function resolveBackend(value: unknown): Backend {
   }
   if (typeof value === 'string' && (BACKENDS as readonly string[]).includes(value)) return value as Backend;
   throw new ConfigError('backend', `must be "embedded" or "nats-server", got ${describe(value)}`);
+}
+
+const AUTH_KEYS = new Set(['token', 'user', 'password', 'users', 'defaultPermissions', 'timeout']);
+const USER_KEYS = new Set(['user', 'password', 'nkey', 'permissions']);
+const PERM_KEYS = new Set(['publish', 'subscribe', 'allowResponses']);
+
+function resolveAuth(value: unknown, noAuthUser: unknown): ResolvedAuth | null {
+  if (value === undefined) {
+    if (noAuthUser !== undefined) throw new ConfigError('noAuthUser', 'needs authorization.users');
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('authorization', 'must be an object');
+  const a = value as Record<string, unknown>;
+  for (const k of Object.keys(a)) if (!AUTH_KEYS.has(k)) throw new ConfigError(`authorization.${k}`, 'unknown option');
+  const str = (v: unknown, name: string): string | null => {
+    if (v === undefined) return null;
+    if (typeof v !== 'string' || v === '') throw new ConfigError(name, 'must be a non-empty string');
+    return v;
+  };
+  const token = str(a.token, 'authorization.token');
+  const user = str(a.user, 'authorization.user');
+  const password = str(a.password, 'authorization.password');
+  if (token !== null && user !== null) throw new ConfigError('authorization.token', 'cannot be combined with user/password');
+  const defaults = a.defaultPermissions === undefined ? null : resolvePermissions(a.defaultPermissions, 'authorization.defaultPermissions');
+  const usersValue = a.users ?? [];
+  if (!Array.isArray(usersValue)) throw new ConfigError('authorization.users', 'must be an array');
+  const users = usersValue.map((u, i): ResolvedUser => {
+    const at = `authorization.users[${i}]`;
+    if (u === null || typeof u !== 'object' || Array.isArray(u)) throw new ConfigError(at, 'must be an object');
+    const r = u as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (!USER_KEYS.has(k)) throw new ConfigError(`${at}.${k}`, 'unknown option');
+    const name = str(r.user, `${at}.user`);
+    const nkey = str(r.nkey, `${at}.nkey`);
+    if ((name === null) === (nkey === null)) throw new ConfigError(at, 'needs exactly one of user or nkey');
+    if (nkey !== null && !/^U[A-Z2-7]{55}$/.test(nkey)) throw new ConfigError(`${at}.nkey`, 'must be a public user nkey (U...)');
+    const perms = r.permissions === undefined ? defaults : resolvePermissions(r.permissions, `${at}.permissions`);
+    return {
+      ...(name !== null ? { user: name } : {}),
+      ...(nkey !== null ? { nkey } : {}),
+      ...(r.password !== undefined ? { password: str(r.password, `${at}.password`)! } : {}),
+      permissions: perms,
+    };
+  });
+  const names = new Set<string>();
+  for (const u of users) {
+    const key = u.user ?? u.nkey!;
+    if (names.has(key)) throw new ConfigError('authorization.users', `duplicate user "${key}"`);
+    names.add(key);
+  }
+  let nau: string | null = null;
+  if (noAuthUser !== undefined) {
+    nau = str(noAuthUser, 'noAuthUser');
+    if (!users.some((u) => u.user === nau || u.nkey === nau)) throw new ConfigError('noAuthUser', `"${nau}" is not one of authorization.users`);
+  }
+  if (token === null && user === null && users.length === 0) {
+    throw new ConfigError('authorization', 'needs a token, a user/password or users');
+  }
+  const holder: Record<string, unknown> = { 'authorization.timeout': a.timeout };
+  return {
+    token,
+    user,
+    password,
+    users,
+    timeoutMs: optDuration(holder, 'authorization.timeout', DEFAULTS.authTimeoutMs),
+    noAuthUser: nau,
+  };
+}
+
+function resolvePermissions(value: unknown, at: string): ResolvedPermissions {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(at, 'must be an object');
+  const p = value as Record<string, unknown>;
+  for (const k of Object.keys(p)) if (!PERM_KEYS.has(k)) throw new ConfigError(`${at}.${k}`, 'unknown option');
+  const subjects = (v: unknown, name: string): SubjectPermission | undefined => {
+    if (v === undefined) return undefined;
+    const isList = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string' && s.length > 0);
+    if (typeof v === 'string' && v.length > 0) return v;
+    if (isList(v)) return v;
+    if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      for (const k of Object.keys(o)) if (k !== 'allow' && k !== 'deny') throw new ConfigError(`${name}.${k}`, 'unknown option (allow or deny)');
+      if (o.allow !== undefined && !isList(o.allow)) throw new ConfigError(`${name}.allow`, 'must be an array of subjects');
+      if (o.deny !== undefined && !isList(o.deny)) throw new ConfigError(`${name}.deny`, 'must be an array of subjects');
+      return { ...(o.allow !== undefined ? { allow: o.allow as string[] } : {}), ...(o.deny !== undefined ? { deny: o.deny as string[] } : {}) };
+    }
+    throw new ConfigError(name, 'must be a subject, a list of subjects, or { allow, deny }');
+  };
+  const out: { -readonly [K in keyof ResolvedPermissions]: ResolvedPermissions[K] } = {};
+  const pub = subjects(p.publish, `${at}.publish`);
+  const sub = subjects(p.subscribe, `${at}.subscribe`);
+  if (pub !== undefined) out.publish = pub;
+  if (sub !== undefined) out.subscribe = sub;
+  const ar = p.allowResponses;
+  if (ar !== undefined) {
+    if (typeof ar === 'boolean') out.allowResponses = ar;
+    else if (ar !== null && typeof ar === 'object' && !Array.isArray(ar)) {
+      const r = ar as Record<string, unknown>;
+      const holder: Record<string, unknown> = { [`${at}.allowResponses.max`]: r.max, [`${at}.allowResponses.expires`]: r.expires };
+      out.allowResponses = {
+        max: optInt(holder, `${at}.allowResponses.max`, 1, 0, INT32_MAX),
+        expiresMs: optDuration(holder, `${at}.allowResponses.expires`, 2 * 60 * 1000),
+      };
+    } else throw new ConfigError(`${at}.allowResponses`, 'must be a boolean or { max, expires }');
+  }
+  return out;
 }
 
 function resolveHttp(value: unknown, serverHost: string): ResolvedHttpOptions {

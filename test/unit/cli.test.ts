@@ -21,6 +21,8 @@ describe('CLI flags', () => {
     expect(a.process).toEqual({ logFile: 'log.txt', logtime: false, debug: true, trace: true, pidFile: 'p.pid', portsFileDir: '/tmp' });
     const c = parseArgs(['--cluster', 'nats://127.0.0.1:6222', '--cluster_name', 'C', '--routes', 'nats-route://a:1, nats-route://b:2', '--no_advertise', '--connect_retries', '3']);
     expect(c.cluster).toEqual({ host: '127.0.0.1', port: 6222, name: 'C', routes: ['nats-route://a:1', 'nats-route://b:2'], noAdvertise: true, connectRetries: 3 });
+    expect(parseArgs(['--user', 'u', '--pass', 'p']).options).toEqual({ authorization: { user: 'u', password: 'p' } });
+    expect(parseArgs(['--auth', 'tok']).options).toEqual({ authorization: { token: 'tok' } });
     expect(parseArgs(['-D']).process).toEqual({ debug: true });
     expect(parseArgs(['-V']).process).toEqual({ trace: true });
     expect(parseArgs(['-t', '-c', 'a.conf']).checkConfig).toBe(true);
@@ -35,7 +37,6 @@ describe('CLI flags', () => {
       [['--port'], '--port', /needs a value/],
       [['--bogus'], '--bogus', /unknown flag/],
       [['-js'], '-js', /not supported.*JetStream/],
-      [['--user', 'a'], '--user', /not supported.*authentication/],
       [['--tls'], '--tls', /not supported.*TLS/],
       [['-D=maybe'], '-D=maybe', /invalid boolean/],
       [['stray'], 'stray', /unexpected/],

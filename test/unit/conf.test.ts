@@ -98,6 +98,30 @@ describe('config keys → options', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('maps authorization blocks, users, permissions and no_auth_user', () => {
+    const r = map([
+      'authorization {',
+      '  timeout: 0.5',
+      '  users: [',
+      '    { user: alice, password: "$2a$11$abc", permissions: { publish: "a.>", subscribe: { allow: ["b.>", "c q1"], deny: "b.secret" }, allow_responses: { max: 2, expires: "1m" } } }',
+      '    { nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4 }',
+      '  ]',
+      '}',
+      'no_auth_user: alice',
+    ].join('\n'));
+    expect(r.options).toEqual({
+      authorization: {
+        timeout: 500,
+        users: [
+          { user: 'alice', password: '$2a$11$abc', permissions: { publish: 'a.>', subscribe: { allow: ['b.>', 'c q1'], deny: ['b.secret'] }, allowResponses: { max: 2, expires: '1m' } } },
+          { nkey: 'UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4' },
+        ],
+      },
+      noAuthUser: 'alice',
+    });
+    expect(errorOf(() => map('authorization { user: u, password: p, token_x: 1 }')).option).toBe('authorization.token_x');
+  });
+
   it('takes numeric durations as seconds, as nats-server does', () => {
     expect(map('ping_interval: 60').options.pingInterval).toBe(60_000);
   });
@@ -114,9 +138,9 @@ describe('config keys → options', () => {
   });
 
   it('refuses security settings it cannot honour, and unknown keys, naming them with their position', () => {
-    const unsafe = errorOf(() => map('port: 1\nauthorization { token: s3cret }'));
-    expect(unsafe.option).toBe('authorization');
-    expect(unsafe.message).toMatch(/test\.conf:2:1: authorization: not supported/);
+    const unsafe = errorOf(() => map('port: 1\ntls { cert_file: x }'));
+    expect(unsafe.option).toBe('tls');
+    expect(unsafe.message).toMatch(/test\.conf:2:1: tls: not supported/);
     const unknown = errorOf(() => map('port: 1\n\n  prot: 2'));
     expect(unknown.option).toBe('prot');
     expect(unknown.message).toMatch(/test\.conf:3:3: prot: unknown field/);

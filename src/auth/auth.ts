@@ -1,0 +1,118 @@
+/**
+ * Client authentication, as nats-server's `processClientOrLeafAuthentication` does it for the
+ * modes this broker supports. Order: nkey users (signature over the INFO nonce) → users by name
+ * (plain or bcrypt password) → single token → single user/password. `no_auth_user` stands in for
+ * a CONNECT without credentials. Secrets are compared in constant time.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { fromPublic } from '@nats-io/nkeys';
+import { Permissions } from './permissions.js';
+import type { ResolvedAuth, ResolvedUser } from '../server/options.js';
+
+/** The credentials a CONNECT carried. */
+export interface Credentials {
+  user: string;
+  pass: string;
+  token: string;
+  nkey: string;
+  sig: string;
+}
+
+/** An authenticated user: its name (for /connz and logs) and permissions. */
+export interface AuthenticatedUser {
+  readonly name: string;
+  readonly permissions: Permissions | null;
+}
+
+const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;
+
+/** nats-server's comparePasswords: bcrypt when the configured secret is a hash. */
+export function comparePasswords(configured: string, given: string): boolean {
+  if (configured.startsWith('$') && BCRYPT.test(configured)) {
+    try {
+      return bcrypt.compareSync(given, configured);
+    } catch {
+      return false;
+    }
+  }
+  const a = Buffer.from(configured, 'utf8');
+  const b = Buffer.from(given, 'utf8');
+  // Compare in constant time; a length difference must not end the comparison early.
+  const same = timingSafeEqual(a.length === b.length ? a : Buffer.alloc(a.length), a.length === b.length ? b : a);
+  return same && a.length === b.length;
+}
+
+/** A fresh nonce for INFO: base64url of 11 random bytes (15 chars), as nats-server. */
+export function newNonce(): string {
+  return randomBytes(11).toString('base64url');
+}
+
+export class Authenticator {
+  private readonly usersByName = new Map<string, ResolvedUser>();
+  private readonly usersByNkey = new Map<string, ResolvedUser>();
+  private readonly permissions = new Map<ResolvedUser, Permissions | null>();
+
+  constructor(readonly config: ResolvedAuth) {
+    for (const u of config.users) {
+      if (u.nkey !== undefined) this.usersByNkey.set(u.nkey, u);
+      else if (u.user !== undefined) this.usersByName.set(u.user, u);
+      this.permissions.set(u, u.permissions === null ? null : new Permissions(u.permissions));
+    }
+  }
+
+  /** Nkey users need a nonce in INFO. */
+  get needsNonce(): boolean {
+    return this.usersByNkey.size > 0;
+  }
+
+  /** Authenticates a CONNECT; null means `Authorization Violation`. */
+  authenticate(creds: Credentials, nonce: string | null): AuthenticatedUser | null {
+    const cfg = this.config;
+    const c = creds;
+    const anonymous = c.user === '' && c.pass === '' && c.token === '' && c.nkey === '';
+    if (anonymous && cfg.noAuthUser !== null) {
+      const u = this.usersByName.get(cfg.noAuthUser) ?? this.usersByNkey.get(cfg.noAuthUser);
+      if (u !== undefined) return this.userFor(u);
+    }
+    if (this.usersByNkey.size > 0 && c.nkey !== '') {
+      const u = this.usersByNkey.get(c.nkey);
+      if (u === undefined || nonce === null || !verifyNonce(c.nkey, c.sig, nonce)) return null;
+      return this.userFor(u);
+    }
+    if (this.usersByName.size > 0 && c.user !== '') {
+      const u = this.usersByName.get(c.user);
+      if (u === undefined) return null;
+      return comparePasswords(u.password ?? '', c.pass) ? this.userFor(u) : null;
+    }
+    if (cfg.token !== null) return comparePasswords(cfg.token, c.token) ? { name: '', permissions: null } : null;
+    if (cfg.user !== null) {
+      if (c.user !== cfg.user) return null;
+      return comparePasswords(cfg.password ?? '', c.pass) ? { name: cfg.user, permissions: null } : null;
+    }
+    return null;
+  }
+
+  /** The user `no_auth_user` names (for clients that send ops before CONNECT). */
+  noAuthUser(): AuthenticatedUser | null {
+    const name = this.config.noAuthUser;
+    if (name === null) return null;
+    const u = this.usersByName.get(name) ?? this.usersByNkey.get(name);
+    return u === undefined ? null : this.userFor(u);
+  }
+
+  private userFor(u: ResolvedUser): AuthenticatedUser {
+    return { name: u.user ?? u.nkey ?? '', permissions: this.permissions.get(u) ?? null };
+  }
+}
+
+/** Ed25519 signature of the nonce's bytes, base64url (falling back to standard base64). */
+function verifyNonce(nkey: string, sig: string, nonce: string): boolean {
+  if (sig === '') return false;
+  try {
+    const decoded = /[+/=]/.test(sig) ? Buffer.from(sig, 'base64') : Buffer.from(sig, 'base64url');
+    return fromPublic(nkey).verify(new TextEncoder().encode(nonce), decoded);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Per-user publish/subscribe permissions, as nats-server enforces them (`client.go`
+ * setPermissions / canSubscribe / pubAllowedFullCheck / checkDenySub):
+ *
+ * - publish: with an allow list a subject must match it; then any deny match refuses.
+ *   Results are cached per subject.
+ * - subscribe: the SUB subject is matched against the lists as a literal, so a wildcard SUB is
+ *   allowed only where an allow pattern covers it. Entries may be `"subject queue"`, to allow or
+ *   deny queue groups. A deny does not refuse a broader wildcard SUB; each message is then
+ *   checked against the deny list at delivery.
+ * - allow_responses: the publish allow list becomes empty (unless given), and a reply subject
+ *   the user received may be published to `max` times within `expires`.
+ */
+import { Sublist } from '../subject/sublist.js';
+
+/** Subjects as nats-server's config takes them: one, a list, or allow/deny lists. */
+export type SubjectPermission = string | string[] | { allow?: string[]; deny?: string[] };
+
+/** A user's permissions (config `permissions { publish, subscribe, allow_responses }`). */
+export interface PermissionsOptions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  /**
+   * Let the user publish to reply subjects of messages it received: `true` (1 response within
+   * 2 minutes, as nats-server) or `{ max, expires }` (expires: ms or a duration string).
+   */
+  allowResponses?: boolean | { max?: number; expires?: number | string };
+}
+
+/** Permissions after validation (durations in ms). */
+export interface ResolvedPermissions {
+  readonly publish?: SubjectPermission;
+  readonly subscribe?: SubjectPermission;
+  readonly allowResponses?: boolean | { readonly max: number; readonly expiresMs: number };
+}
+
+interface Entry {
+  readonly subject: string;
+  readonly queue: string | null;
+}
+
+/** `allow_responses` defaults (nats-server DEFAULT_ALLOW_RESPONSE_*). */
+const RESPONSE_MAX = 1;
+const RESPONSE_EXPIRES_MS = 2 * 60 * 1000;
+const CACHE_MAX = 1024;
+
+function lists(p: SubjectPermission | undefined): { allow: string[] | null; deny: string[] } {
+  if (p === undefined) return { allow: null, deny: [] };
+  if (typeof p === 'string') return { allow: [p], deny: [] };
+  if (Array.isArray(p)) return { allow: p, deny: [] };
+  return { allow: p.allow ?? null, deny: p.deny ?? [] };
+}
+
+function sublistOf(subjects: readonly string[], withQueues: boolean): Sublist<Entry> {
+  const sl = new Sublist<Entry>();
+  for (const s of subjects) {
+    const trimmed = s.trim();
+    const sp = withQueues ? trimmed.search(/[ \t]/) : -1;
+    const entry: Entry = sp === -1
+      ? { subject: trimmed, queue: null }
+      : { subject: trimmed.slice(0, sp), queue: trimmed.slice(sp).trim() };
+    sl.insert(entry);
+  }
+  return sl;
+}
+
+/** Does queue `queue` appear among the queue entries of a match (wildcards in names allowed)? */
+function queueMatches(queue: string, qsubs: readonly (readonly Entry[])[]): boolean {
+  if (qsubs.length === 0) return true;
+  for (const group of qsubs) {
+    const name = group[0].queue!;
+    if (name === queue) return true;
+    if ((name.includes('*') || name.includes('>')) && wildcardQueueMatch(name, queue)) return true;
+  }
+  return false;
+}
+
+function wildcardQueueMatch(pattern: string, queue: string): boolean {
+  const p = pattern.split('.');
+  const q = queue.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return q.length > i;
+    if (i >= q.length || (p[i] !== '*' && p[i] !== q[i])) return false;
+  }
+  return p.length === q.length;
+}
+
+export class Permissions {
+  private readonly pubAllow: Sublist<Entry> | null;
+  private readonly pubDeny: Sublist<Entry> | null;
+  private readonly subAllow: Sublist<Entry> | null;
+  private readonly subDeny: Sublist<Entry> | null;
+  private readonly pubCache = new Map<string, boolean>();
+  private readonly denyCache = new Map<string, boolean>();
+  /** allow_responses limits, or null. */
+  readonly responses: { max: number; expiresMs: number } | null;
+
+  constructor(opts: ResolvedPermissions) {
+    const pub = lists(opts.publish);
+    const sub = lists(opts.subscribe);
+    const ar = opts.allowResponses;
+    this.responses = ar === undefined || ar === false
+      ? null
+      : { max: (ar === true ? undefined : ar.max) ?? RESPONSE_MAX, expiresMs: (ar === true ? undefined : ar.expiresMs) ?? RESPONSE_EXPIRES_MS };
+    // With allow_responses and no publish allow list, only responses may be published.
+    const pubAllow = pub.allow ?? (this.responses !== null ? [] : null);
+    this.pubAllow = pubAllow === null ? null : sublistOf(pubAllow, false);
+    this.pubDeny = pub.deny.length > 0 ? sublistOf(pub.deny, false) : null;
+    this.subAllow = sub.allow !== null && sub.allow.length > 0 ? sublistOf(sub.allow, true) : null;
+    this.subDeny = sub.deny.length > 0 ? sublistOf(sub.deny, true) : null;
+  }
+
+  /** True when there is a subscribe deny list (deliveries must then be checked). */
+  get hasSubDeny(): boolean {
+    return this.subDeny !== null;
+  }
+
+  /** May the user publish to `subject` by its lists (responses aside)? Cached. */
+  canPublish(subject: string): boolean {
+    if (this.pubAllow === null && this.pubDeny === null) return true;
+    const cached = this.pubCache.get(subject);
+    if (cached !== undefined) return cached;
+    let allowed = true;
+    if (this.pubAllow !== null) allowed = count(this.pubAllow, subject) > 0;
+    if (allowed && this.pubDeny !== null) allowed = count(this.pubDeny, subject) === 0;
+    if (this.pubCache.size >= CACHE_MAX) this.pubCache.clear();
+    this.pubCache.set(subject, allowed);
+    return allowed;
+  }
+
+  /** May the user subscribe to `subject` (optionally in queue group `queue`)? */
+  canSubscribe(subject: string, queue: string | null): boolean {
+    let allowed = true;
+    if (this.subAllow !== null) {
+      const r = this.subAllow.match(subject);
+      allowed = r.psubs.length > 0;
+      if (queue !== null && r.qsubs.length > 0) allowed = queueMatches(queue, r.qsubs);
+    }
+    if (allowed && this.subDeny !== null) {
+      const r = this.subDeny.match(subject);
+      allowed = r.psubs.length === 0;
+      if (queue !== null && r.qsubs.length > 0) allowed = !queueMatches(queue, r.qsubs);
+    }
+    return allowed;
+  }
+
+  /** Is a message on `subject` denied at delivery (a wildcard SUB overlapping a deny)? */
+  deniesDelivery(subject: string): boolean {
+    const cached = this.denyCache.get(subject);
+    if (cached !== undefined) return cached;
+    const denied = this.subDeny!.match(subject).psubs.length > 0;
+    if (this.denyCache.size >= CACHE_MAX) this.denyCache.clear();
+    this.denyCache.set(subject, denied);
+    return denied;
+  }
+}
+
+function count(sl: Sublist<Entry>, subject: string): number {
+  const r = sl.match(subject);
+  let n = r.psubs.length;
+  for (const g of r.qsubs) n += g.length;
+  return n;
+}
