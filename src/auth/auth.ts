@@ -23,6 +23,8 @@ export interface Credentials {
 export interface AuthenticatedUser {
   readonly name: string;
   readonly permissions: Permissions | null;
+  /** The user's account (`$G` unless configured). */
+  readonly account: string;
 }
 
 const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;
@@ -85,10 +87,10 @@ export class Authenticator {
       if (u === undefined) return null;
       return comparePasswords(u.password ?? '', c.pass) ? this.userFor(u) : null;
     }
-    if (cfg.token !== null) return comparePasswords(cfg.token, c.token) ? { name: '', permissions: null } : null;
+    if (cfg.token !== null) return comparePasswords(cfg.token, c.token) ? { name: '', permissions: null, account: '$G' } : null;
     if (cfg.user !== null) {
       if (c.user !== cfg.user) return null;
-      return comparePasswords(cfg.password ?? '', c.pass) ? { name: cfg.user, permissions: null } : null;
+      return comparePasswords(cfg.password ?? '', c.pass) ? { name: cfg.user, permissions: null, account: '$G' } : null;
     }
     return null;
   }
@@ -102,7 +104,7 @@ export class Authenticator {
   }
 
   private userFor(u: ResolvedUser): AuthenticatedUser {
-    return { name: u.user ?? u.nkey ?? '', permissions: this.permissions.get(u) ?? null };
+    return { name: u.user ?? u.nkey ?? '', permissions: this.permissions.get(u) ?? null, account: u.account };
   }
 }
 

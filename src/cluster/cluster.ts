@@ -12,7 +12,7 @@ import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import type { BrokerCore, ClusterHooks } from '../server/core.js';
 import type { Subscription } from '../server/client.js';
 import type { ResolvedClusterOptions, RouteUrl } from '../server/options.js';
-import { GLOBAL_ACCOUNT, RouteConn, type RouteInfo } from './route.js';
+import { RouteConn, type RouteInfo } from './route.js';
 
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
 const ROUTE_PROTO = 2;
@@ -34,7 +34,7 @@ export class ClusterManager implements ClusterHooks {
   port = 0;
   name: string;
   private readonly dynamicName: boolean;
-  /** Local interest counts: `subject` or `subject queue` → number of local subscriptions. */
+  /** Local interest counts: `account subject [queue]` → number of local subscriptions. */
   private readonly interest = new Map<string, number>();
   /** Configured routes: URL key → state. */
   private readonly configured = new Map<string, { url: RouteUrl; dialing: boolean; timer: NodeJS.Timeout | null; self: boolean; peerName: string | null }>();
@@ -347,8 +347,8 @@ export class ClusterManager implements ClusterHooks {
   private sendInterest(conn: RouteConn): void {
     let batch = '';
     for (const [key, count] of this.interest) {
-      const sp = key.indexOf(' ');
-      batch += sp === -1 ? `RS+ ${GLOBAL_ACCOUNT} ${key}\r\n` : `RS+ ${GLOBAL_ACCOUNT} ${key} ${count}\r\n`;
+      // Keys are `account subject` or `account subject queue` (then with the weight).
+      batch += key.split(' ').length === 2 ? `RS+ ${key}\r\n` : `RS+ ${key} ${count}\r\n`;
       if (batch.length > 64 * 1024) {
         conn.send(batch);
         batch = '';
@@ -400,7 +400,8 @@ export class ClusterManager implements ClusterHooks {
   // ---- ClusterHooks -------------------------------------------------------------------------
 
   localInterest(sub: Subscription, delta: 1 | -1): void {
-    const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
+    const account = sub.client.account.name;
+    const key = sub.queue === null ? `${account} ${sub.subject}` : `${account} ${sub.subject} ${sub.queue}`;
     const before = this.interest.get(key) ?? 0;
     const after = before + delta;
     if (after <= 0) this.interest.delete(key);
@@ -408,12 +409,10 @@ export class ClusterManager implements ClusterHooks {
     if (this.routes.size === 0) return;
     let proto: string | null = null;
     if (sub.queue === null) {
-      if (before === 0 && after === 1) proto = `RS+ ${GLOBAL_ACCOUNT} ${sub.subject}\r\n`;
-      else if (before === 1 && after === 0) proto = `RS- ${GLOBAL_ACCOUNT} ${sub.subject}\r\n`;
+      if (before === 0 && after === 1) proto = `RS+ ${key}\r\n`;
+      else if (before === 1 && after === 0) proto = `RS- ${key}\r\n`;
     } else {
-      proto = after > 0
-        ? `RS+ ${GLOBAL_ACCOUNT} ${sub.subject} ${sub.queue} ${after}\r\n`
-        : `RS- ${GLOBAL_ACCOUNT} ${sub.subject} ${sub.queue}\r\n`;
+      proto = after > 0 ? `RS+ ${key} ${after}\r\n` : `RS- ${key}\r\n`;
     }
     if (proto === null) return;
     const frame = Buffer.from(proto, 'latin1');

@@ -11,8 +11,7 @@ import { RemoteSub, type RouteTarget } from '../server/core.js';
 import type { RouteUrl } from '../server/options.js';
 import type { ClusterManager } from './cluster.js';
 
-/** The global account: the only one this broker has. */
-export const GLOBAL_ACCOUNT = '$G';
+export { GLOBAL_ACCOUNT } from '../server/account.js';
 
 /** The fields of a peer's route INFO this broker uses (the rest is kept for gossip). */
 export interface RouteInfo {
@@ -126,36 +125,40 @@ export class RouteConn implements RouteSink, RouteTarget {
   }
 
   onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
-    if (account !== GLOBAL_ACCOUNT || !this.registered) return; // other accounts ($SYS) do not exist here
-    const key = queue === null ? subject : `${subject} ${queue}`;
+    // Interest for accounts this server does not have (e.g. $SYS) is ignored, as nats-server does.
+    const acc = this.manager.core.accounts.get(account);
+    if (acc === undefined || !this.registered) return;
+    const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
     if (existing !== undefined) {
       // A queue weight is replaced, not added.
       if (queue !== null) existing.weight = weight;
       return;
     }
-    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight);
-    if (!this.manager.core.sublist.insert(sub)) {
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc);
+    if (!acc.sublist.insert(sub)) {
       this.send(encodeErr('Invalid Subscription'));
       return;
     }
     this.remoteSubs.set(key, sub);
+    this.manager.core.notifyChange();
   }
 
   onUnsubInterest(account: string, subject: string, queue: string | null): void {
-    if (account !== GLOBAL_ACCOUNT) return;
-    const key = queue === null ? subject : `${subject} ${queue}`;
+    const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
     const sub = this.remoteSubs.get(key);
     if (sub === undefined) return;
     this.remoteSubs.delete(key);
-    this.manager.core.sublist.remove(sub);
+    sub.account.sublist.remove(sub);
+    this.manager.core.notifyChange();
   }
 
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
-    if (account !== GLOBAL_ACCOUNT || !this.registered) return;
+    const acc = this.manager.core.accounts.get(account);
+    if (acc === undefined || !this.registered) return;
     this.inMsgs++;
     this.inBytes += end - start;
-    this.manager.core.routeMessage(null, pa, buf, start, end, queues, this);
+    this.manager.core.routeMessage(null, pa, buf, start, end, queues, this, acc);
   }
 
   onParseError(): void {
@@ -166,7 +169,7 @@ export class RouteConn implements RouteSink, RouteTarget {
   // ---- RouteTarget ------------------------------------------------------------------------
 
   /** `RMSG $G <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
-  sendMsg(pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+  sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     if (this.closed) return;
     let size = pa.size;
     let hdr = pa.hdr;
@@ -176,7 +179,7 @@ export class RouteConn implements RouteSink, RouteTarget {
       size -= hdr;
       hdr = -1;
     }
-    let line = `${hdr > 0 ? 'HMSG' : 'RMSG'} ${GLOBAL_ACCOUNT} ${pa.subject}`;
+    let line = `${hdr > 0 ? 'HMSG' : 'RMSG'} ${account} ${pa.subject}`;
     if (queues.length > 0) {
       line += pa.reply.length > 0 ? ` + ${pa.reply}` : ' |';
       for (let i = 0; i < queues.length; i++) line += ` ${queues[i]}`;
@@ -253,8 +256,7 @@ export class RouteConn implements RouteSink, RouteTarget {
       clearTimeout(this.pingTimer);
       this.pingTimer = null;
     }
-    const sublist = this.manager.core.sublist;
-    for (const sub of this.remoteSubs.values()) sublist.remove(sub);
+    for (const sub of this.remoteSubs.values()) sub.account.sublist.remove(sub);
     this.remoteSubs.clear();
     const socket = this.socket;
     if (flush && !socket.destroyed) {

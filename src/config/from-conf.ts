@@ -39,7 +39,7 @@ const IGNORED = new Set([
 
 /** nats-server keys whose features matter for security: refusing to start beats ignoring them. */
 const UNSAFE_TO_IGNORE = new Set([
-  'accounts', 'tls', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
+  'tls', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
   'root_operators', 'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls',
   'resolver_preload', 'resolver_pinned_accounts', 'trusted', 'trusted_keys', 'https',
   'https_port',
@@ -104,6 +104,22 @@ export function optionsFromConf(conf: ParsedConf): ConfResult {
       case 'cluster': o.cluster = clusterFrom(v, where, conf, out.warnings, bad); break;
       case 'authorization': o.authorization = authorizationFrom(v, where, bad); break;
       case 'no_auth_user': o.noAuthUser = str(v, () => bad(where, 'expected a user name')); break;
+      case 'accounts': {
+        if (!isMap(v)) return bad(where, 'expected a block of accounts');
+        const accounts: Record<string, { users?: UserOptions[] }> = {};
+        for (const [name, acc] of Object.entries(v)) {
+          const path = `${where}.${name}`;
+          if (!isMap(acc)) return bad(path, 'expected a block');
+          accounts[name] = {};
+          for (const [k, x] of Object.entries(acc)) {
+            if (k.toLowerCase() !== 'users') bad(`${path}.${k}`, 'not supported by nats-embedded yet (imports, exports and limits)');
+            if (!Array.isArray(x)) return bad(`${path}.${k}`, 'expected an array of users');
+            accounts[name].users = x.map((u, i) => userFrom(u, `${path}.${k}[${i}]`, bad));
+          }
+        }
+        o.accounts = accounts;
+        break;
+      }
       default:
         if (UNSAFE_TO_IGNORE.has(key)) bad(where, 'not supported by nats-embedded yet (refusing to start without it)');
         if (IGNORED.has(key)) {

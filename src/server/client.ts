@@ -21,6 +21,7 @@ import { isValidLiteralSubject } from '../subject/subject.js';
 import { CLIENT_OPTS, INFO as INFO_STRUCT, decodeGoJson } from '../protocol/go-json.js';
 import { newNonce, type AuthenticatedUser, type Authenticator, type Credentials } from '../auth/auth.js';
 import type { Permissions } from '../auth/permissions.js';
+import type { Account } from './account.js';
 import { Outbound, ZERO_COPY_MIN } from '../io/outbound.js';
 import type { BrokerCore } from './core.js';
 
@@ -107,6 +108,8 @@ export class Client implements ParserSink {
   perms: Permissions | null = null;
   /** The authenticated user's name ('' without auth). */
   user = '';
+  /** The account whose subject space this client lives in. */
+  account: Account;
   /** The nonce sent in INFO for nkey signatures, or null. */
   nonce: string | null = null;
   /** Credentials from CONNECT, kept for re-authentication on config reload. */
@@ -166,6 +169,7 @@ export class Client implements ParserSink {
     readonly socket: Socket,
   ) {
     const opts = core.options;
+    this.account = core.globalAccount;
     this.parser = new Parser(this, { maxControlLine: opts.maxControlLine, maxPayload: opts.maxPayload });
     this.setPingTimer(opts.pingIntervalMs);
   }
@@ -207,6 +211,7 @@ export class Client implements ParserSink {
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
     this.perms = user.permissions;
+    this.account = this.core.account(user.account);
   }
 
   /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */
@@ -218,7 +223,8 @@ export class Client implements ParserSink {
       return;
     }
     const user = auth.authenticate(this.creds, this.nonce);
-    if (user === null) this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    // A client cannot move between accounts with its subscriptions: that closes it too.
+    if (user === null || user.account !== this.account.name) this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     else this.setUser(user);
   }
 

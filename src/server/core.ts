@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { Sublist } from '../subject/sublist.js';
+import { Account, GLOBAL_ACCOUNT } from './account.js';
 import { subjectMatches } from '../subject/subject.js';
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, NATS_SERVER_VERSION, PROTO_VERSION, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
@@ -55,7 +56,7 @@ const NO_RESPONDERS_HDR = Buffer.from('NATS/1.0 503\r\n\r\n');
 /** Where a message goes when it leaves this server (a route connection). */
 export interface RouteTarget {
   /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
-  sendMsg(pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
+  sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
 }
 
 /** Interest a peer server announced (RS+): lives in the sublist beside local subscriptions. */
@@ -67,6 +68,7 @@ export class RemoteSub {
     readonly queue: string | null,
     /** Queue weight: how many members the peer has in the group (1 for plain interest). */
     public weight: number,
+    readonly account: Account,
   ) {}
 }
 
@@ -120,7 +122,31 @@ export interface ClusterHooks {
 }
 
 export class BrokerCore {
-  readonly sublist = new Sublist<AnySub>();
+  /** Accounts by name; `$G` always exists. */
+  readonly accounts = new Map<string, Account>();
+  readonly globalAccount: Account;
+
+  /** The global account's sublist (the only one without configured accounts). */
+  get sublist(): Sublist<AnySub> {
+    return this.globalAccount.sublist;
+  }
+
+  /** The account named `name`, created on first use (configured accounts). */
+  account(name: string): Account {
+    let acc = this.accounts.get(name);
+    if (acc === undefined) {
+      acc = new Account(name);
+      this.accounts.set(name, acc);
+    }
+    return acc;
+  }
+
+  /** Subscriptions held in all accounts (local and remote interest). */
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const a of this.accounts.values()) n += a.sublist.size;
+    return n;
+  }
   readonly clients = new Map<number, Client>();
   readonly serverId = newServerId();
   readonly xkey = newXKey();
@@ -151,6 +177,8 @@ export class BrokerCore {
   log: Log;
 
   constructor(options: ResolvedOptions) {
+    this.globalAccount = this.account(GLOBAL_ACCOUNT);
+    for (const name of options.accountNames) this.account(name);
     this.options = options;
     this.log = new Log(options);
     this.random = options.seed === null ? Math.random : seededRandom(options.seed);
@@ -177,6 +205,7 @@ export class BrokerCore {
 
   /** Applies reloaded options to the running core: limits take effect for every client now. */
   applyOptions(options: ResolvedOptions): void {
+    for (const name of options.accountNames) this.account(name);
     this.options = options;
     this.log = new Log(options);
     this.auth = options.auth === null ? null : new Authenticator(options.auth);
@@ -309,7 +338,7 @@ export class BrokerCore {
     if (max > 0 && client.subs.size >= max) return client.sendErr(ERR.MaxSubscriptions);
     if (!client.subs.has(sid)) {
       const sub = new Subscription(client, subject, queue, sid);
-      if (!this.sublist.insert(sub)) return client.sendErr(ERR.InvalidSubject);
+      if (!client.account.sublist.insert(sub)) return client.sendErr(ERR.InvalidSubject);
       client.subs.set(sid, sub);
       this.cluster?.localInterest(sub, 1);
       this.notifyChange();
@@ -323,7 +352,7 @@ export class BrokerCore {
     sub.closed = true;
     const subs = sub.client.subs;
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
-    if (this.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+    if (sub.client.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
     this.notifyChange();
   }
 
@@ -342,12 +371,14 @@ export class BrokerCore {
     end: number,
     queueFilter: readonly string[] | null = null,
     source: RouteTarget | null = null,
+    account: Account = this.globalAccount,
   ): void {
     this.stats.inMsgs++;
     this.stats.inBytes += end - start;
     if (this.drops !== null && this.dropped(pa.subject)) return;
     if (this.taps !== null) this.tap(pub, pa, buf, start, end);
-    const r = this.sublist.match(pa.subject);
+    const acc = pub === null ? account : pub.account;
+    const r = acc.sublist.match(pa.subject);
     const fromRoute = pub === null;
     let delivered = false;
     this.rtCount = 0;
@@ -372,7 +403,7 @@ export class BrokerCore {
     }
     if (this.rtCount > 0) {
       // One message per route, carrying the queue groups that route's server must serve.
-      for (let i = 0; i < this.rtCount; i++) this.rtRoutes[i].sendMsg(pa, this.rtQueues[i], buf, start, end);
+      for (let i = 0; i < this.rtCount; i++) this.rtRoutes[i].sendMsg(acc.name, pa, this.rtQueues[i], buf, start, end);
       delivered = true;
     }
     if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub, pa.reply);
@@ -529,7 +560,7 @@ export class BrokerCore {
    * publisher's own subscription that matches the reply subject; without one, nothing.
    */
   private sendNoResponders(pub: Client, reply: string): void {
-    const psubs = this.sublist.match(reply).psubs;
+    const psubs = pub.account.sublist.match(reply).psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.remote || sub.client !== pub) continue;
@@ -580,7 +611,7 @@ export class BrokerCore {
     this.closedClients.record(client);
     for (const sub of client.subs.values()) {
       sub.closed = true;
-      if (this.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+      if (client.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
     }
     client.subs.clear();
     this.clients.delete(client.cid);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { ConfigError, ListenError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
-import type { ResolvedAuth, ResolvedOptions, ServerOptions } from './options.js';
+import type { ResolvedAuth, ResolvedOptions, ResolvedUser, ServerOptions } from './options.js';
 import type { ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
 import { subjectMatches } from '../subject/subject.js';
 import {
@@ -134,7 +134,7 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
   );
   if (o.debug) lines.push('debug: true');
   if (o.trace) lines.push('trace: true');
-  if (o.auth !== null) lines.push(...authorizationConfig(o.auth));
+  if (o.auth !== null) lines.push(...authorizationConfig(o.auth, o.accountNames));
   const c = o.cluster;
   if (c !== null) {
     const routes = c.routes.map((r) => {
@@ -155,7 +155,7 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
 }
 
 /** The `authorization` block (and `no_auth_user`) for `auth`. */
-function authorizationConfig(a: ResolvedAuth): string[] {
+function authorizationConfig(a: ResolvedAuth, accountNames: readonly string[]): string[] {
   const subjects = (p: SubjectPermission): string => {
     if (typeof p === 'string') return q(p);
     if (Array.isArray(p)) return `[${p.map(q).join(', ')}]`;
@@ -173,21 +173,33 @@ function authorizationConfig(a: ResolvedAuth): string[] {
     else if (ar !== undefined && ar !== false) parts.push(`allow_responses: { max: ${ar.max}, expires: ${q(goDuration(ar.expiresMs))} }`);
     return `{ ${parts.join(', ')} }`;
   };
-  const lines = ['authorization {'];
+  const userLine = (u: ResolvedUser): string => {
+    const parts: string[] = [];
+    if (u.user !== undefined) parts.push(`user: ${q(u.user)}`);
+    if (u.nkey !== undefined) parts.push(`nkey: ${q(u.nkey)}`);
+    if (u.password !== undefined) parts.push(`password: ${q(u.password)}`);
+    if (u.permissions !== null) parts.push(`permissions: ${permissions(u.permissions)}`);
+    return `{ ${parts.join(', ')} }`;
+  };
+  const lines: string[] = [];
+  // Users of configured accounts go in the accounts block; the rest in authorization.
+  const byAccount = new Map<string, ResolvedUser[]>();
+  for (const name of accountNames) byAccount.set(name, []);
+  for (const u of a.users) if (u.account !== '$G') byAccount.get(u.account)?.push(u);
+  if (byAccount.size > 0) {
+    lines.push('accounts {');
+    for (const [name, users] of byAccount) lines.push(`  ${q(name)}: { users: [${users.map(userLine).join(', ')}] }`);
+    lines.push('}');
+  }
+  const global = a.users.filter((u) => u.account === '$G');
+  lines.push('authorization {');
   if (a.token !== null) lines.push(`  token: ${q(a.token)}`);
   if (a.user !== null) lines.push(`  user: ${q(a.user)}`);
   if (a.password !== null) lines.push(`  password: ${q(a.password)}`);
   lines.push(`  timeout: ${a.timeoutMs / 1000}`);
-  if (a.users.length > 0) {
+  if (global.length > 0) {
     lines.push('  users: [');
-    for (const u of a.users) {
-      const parts: string[] = [];
-      if (u.user !== undefined) parts.push(`user: ${q(u.user)}`);
-      if (u.nkey !== undefined) parts.push(`nkey: ${q(u.nkey)}`);
-      if (u.password !== undefined) parts.push(`password: ${q(u.password)}`);
-      if (u.permissions !== null) parts.push(`permissions: ${permissions(u.permissions)}`);
-      lines.push(`    { ${parts.join(', ')} }`);
-    }
+    for (const u of global) lines.push(`    ${userLine(u)}`);
     lines.push('  ]');
   }
   lines.push('}');
@@ -567,15 +579,22 @@ export class NatsServerProcess extends NatsServer {
 
   /** Subscriptions matching `subject`, counted up to at least `enough`. */
   private async interest(subject: string, enough: number): Promise<number> {
-    // `total` counts the matches on the page: a page of `enough` says whether there are enough.
-    const subsz = await this.monitorJson<{ total?: number }>(`/subsz?subs=1&limit=${Math.max(enough, 1)}&test=${encodeURIComponent(subject)}`);
-    let n = subsz.total ?? 0;
+    // Every account's sublist (as the embedded backend counts): `$G` and the configured ones.
+    const accounts = ['$G', ...this.options.accountNames];
+    let n = 0;
+    for (const acc of accounts) {
+      // `total` counts the matches on the page: a page of `enough` says whether there are enough.
+      const subsz = await this.monitorJson<{ total?: number }>(
+        `/subsz?subs=1&limit=${Math.max(enough, 1)}&acc=${encodeURIComponent(acc)}&test=${encodeURIComponent(subject)}`,
+      );
+      n += subsz.total ?? 0;
+    }
     if (n >= enough || this.options.cluster === null) return n;
     // /subsz leaves out route interest; /routez lists it per route (`sid` is "<account> <subject> [<queue>]").
     const routez = await this.monitorJson<{ routes?: Array<{ subscriptions_list_detail?: Array<{ subject: string; sid: string }> }> }>('/routez?subs=detail');
     for (const route of routez.routes ?? []) {
       for (const sub of route.subscriptions_list_detail ?? []) {
-        if (sub.sid.startsWith('$G ') && subjectMatches(sub.subject, subject)) n++;
+        if (accounts.some((a) => sub.sid.startsWith(`${a} `)) && subjectMatches(sub.subject, subject)) n++;
       }
     }
     return n;

@@ -117,6 +117,11 @@ export interface ServerOptions {
   trace?: boolean;
   /** Client authentication and per-user permissions. Off by default. */
   authorization?: AuthorizationOptions;
+  /**
+   * Accounts: separate subject spaces, each with its users (`{ A: { users: [...] } }`). A
+   * message in one account never reaches another. Users outside any account are in `$G`.
+   */
+  accounts?: Record<string, { users?: UserOptions[] }>;
   /** The user (of `authorization.users`) a client without credentials is taken to be. */
   noAuthUser?: string;
   /**
@@ -155,6 +160,8 @@ export interface ResolvedUser {
   readonly password?: string;
   readonly nkey?: string;
   readonly permissions: ResolvedPermissions | null;
+  /** The account the user belongs to (`$G` unless configured). */
+  readonly account: string;
 }
 
 /** The `authorization` block after validation. */
@@ -208,12 +215,14 @@ export interface ResolvedOptions {
   readonly seed: number | null;
   /** null when no authentication is configured. */
   readonly auth: ResolvedAuth | null;
+  /** Configured account names (besides `$G`). */
+  readonly accountNames: readonly string[];
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'backend', 'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
-  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser',
+  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser', 'accounts',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
@@ -269,7 +278,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     debug: optBool(o, 'debug', false),
     trace: optBool(o, 'trace', false),
     seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
-    auth: resolveAuth(o.authorization, o.noAuthUser),
+    ...resolveAccountsAndAuth(o.authorization, o.noAuthUser, o.accounts),
   };
   return Object.freeze(resolved);
 }
@@ -292,7 +301,32 @@ const AUTH_KEYS = new Set(['token', 'user', 'password', 'users', 'defaultPermiss
 const USER_KEYS = new Set(['user', 'password', 'nkey', 'permissions']);
 const PERM_KEYS = new Set(['publish', 'subscribe', 'allowResponses']);
 
-function resolveAuth(value: unknown, noAuthUser: unknown): ResolvedAuth | null {
+function resolveAccountsAndAuth(
+  authorization: unknown,
+  noAuthUser: unknown,
+  accounts: unknown,
+): { auth: ResolvedAuth | null; accountNames: string[] } {
+  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, []), accountNames: [] };
+  if (accounts === null || typeof accounts !== 'object' || Array.isArray(accounts)) throw new ConfigError('accounts', 'must be an object');
+  const names: string[] = [];
+  const users: Array<{ user: unknown; account: string; at: string }> = [];
+  for (const [name, value] of Object.entries(accounts as Record<string, unknown>)) {
+    if (name === '' || /\s/.test(name)) throw new ConfigError(`accounts.${name}`, 'account names must be non-empty, without spaces');
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`accounts.${name}`, 'must be an object');
+    const a = value as Record<string, unknown>;
+    for (const k of Object.keys(a)) if (k !== 'users') throw new ConfigError(`accounts.${name}.${k}`, 'unknown option (imports and exports are not supported yet)');
+    if (a.users !== undefined && !Array.isArray(a.users)) throw new ConfigError(`accounts.${name}.users`, 'must be an array');
+    names.push(name);
+    for (const [i, u] of ((a.users as unknown[] | undefined) ?? []).entries()) users.push({ user: u, account: name, at: `accounts.${name}.users[${i}]` });
+  }
+  return { auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users), accountNames: names };
+}
+
+function resolveAuth(
+  value: unknown,
+  noAuthUser: unknown,
+  accountUsers: ReadonlyArray<{ user: unknown; account: string; at: string }>,
+): ResolvedAuth | null {
   if (value === undefined) {
     if (noAuthUser !== undefined) throw new ConfigError('noAuthUser', 'needs authorization.users');
     return null;
@@ -312,8 +346,11 @@ function resolveAuth(value: unknown, noAuthUser: unknown): ResolvedAuth | null {
   const defaults = a.defaultPermissions === undefined ? null : resolvePermissions(a.defaultPermissions, 'authorization.defaultPermissions');
   const usersValue = a.users ?? [];
   if (!Array.isArray(usersValue)) throw new ConfigError('authorization.users', 'must be an array');
-  const users = usersValue.map((u, i): ResolvedUser => {
-    const at = `authorization.users[${i}]`;
+  const all = [
+    ...usersValue.map((u: unknown, i) => ({ user: u, account: '$G', at: `authorization.users[${i}]` })),
+    ...accountUsers,
+  ];
+  const users = all.map(({ user: u, account, at }): ResolvedUser => {
     if (u === null || typeof u !== 'object' || Array.isArray(u)) throw new ConfigError(at, 'must be an object');
     const r = u as Record<string, unknown>;
     for (const k of Object.keys(r)) if (!USER_KEYS.has(k)) throw new ConfigError(`${at}.${k}`, 'unknown option');
@@ -327,6 +364,7 @@ function resolveAuth(value: unknown, noAuthUser: unknown): ResolvedAuth | null {
       ...(nkey !== null ? { nkey } : {}),
       ...(r.password !== undefined ? { password: str(r.password, `${at}.password`)! } : {}),
       permissions: perms,
+      account,
     };
   });
   const names = new Set<string>();

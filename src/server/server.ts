@@ -413,9 +413,12 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   waitForSubscription(subject: string, options: WaitOptions & { count?: number } = {}): Promise<void> {
     const count = options.count ?? 1;
     return this.waitFor(() => {
-      const r = this.core.sublist.match(subject);
-      let n = r.psubs.length;
-      for (const g of r.qsubs) n += g.length;
+      let n = 0;
+      for (const acc of this.core.accounts.values()) {
+        const r = acc.sublist.match(subject);
+        n += r.psubs.length;
+        for (const g of r.qsubs) n += g.length;
+      }
       return n >= count;
     }, `${count} subscription(s) matching "${subject}"`, options.timeoutMs);
   }
@@ -587,7 +590,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       slowConsumers: s.slowConsumers,
       connections: this.core.clients.size,
       totalConnections: s.totalConnections,
-      subscriptions: this.core.sublist.size,
+      subscriptions: this.core.subscriptionCount,
     };
   }
 
