@@ -14,6 +14,8 @@ export interface ParsedArgs {
   cluster: ClusterOptions;
   process: ProcessSettings;
   configFile?: string;
+  /** --tls* flags (nats-server: --tlscert and --tlskey with --tls or --tlsverify). */
+  tls: { enabled?: boolean; verify?: boolean; cert?: string; key?: string; ca?: string };
   /** `-t`: check the config file and exit. */
   checkConfig: boolean;
   help: boolean;
@@ -48,6 +50,13 @@ Cluster Options:
         --no_advertise <bool>        Do not advertise known cluster info to clients
         --connect_retries <number>   For implicit routes, number of connect retries
 
+TLS Options:
+        --tls                        Enable TLS, do not verify clients
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
+
 Authorization Options:
         --user <user>                User required for connections
         --pass <password>            Password required for connections
@@ -57,8 +66,8 @@ Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
-Not supported yet (they fail with a message): TLS (--tls*), JetStream (-js, -sd), and the
-other nats-server flags.
+Not supported yet (they fail with a message): JetStream (-js, -sd) and the other nats-server
+flags for features not built here.
 
 Signals: SIGINT/SIGTERM stop, SIGHUP reloads the config file, SIGUSR2 enters lame duck mode,
 SIGUSR1 reopens the log file.
@@ -68,6 +77,7 @@ type Kind =
   | 'port' | 'addr' | 'name' | 'pid' | 'http' | 'config' | 'check' | 'ports'
   | 'log' | 'logtime' | 'debug' | 'trace' | 'debugtrace'
   | 'routes' | 'cluster' | 'clustername' | 'noadvertise' | 'retries' | 'user' | 'pass' | 'auth'
+  | 'tls' | 'tlscert' | 'tlskey' | 'tlscacert' | 'tlsverify'
   | 'help' | 'version';
 
 const FLAGS: Readonly<Record<string, Kind>> = {
@@ -90,15 +100,16 @@ const FLAGS: Readonly<Record<string, Kind>> = {
   no_advertise: 'noadvertise',
   connect_retries: 'retries',
   user: 'user', pass: 'pass', auth: 'auth',
+  tls: 'tls', tlscert: 'tlscert', tlskey: 'tlskey', tlscacert: 'tlscacert', tlsverify: 'tlsverify',
   h: 'help', help: 'help',
   v: 'version', version: 'version',
 };
 
-const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version']);
+const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version', 'tls', 'tlsverify']);
 
 /** nats-server flags for features this broker does not have yet. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  tls: 'TLS', tlscert: 'TLS', tlskey: 'TLS', tlscacert: 'TLS', tlsverify: 'TLS', help_tls: 'TLS',
+  help_tls: 'TLS help',
   js: 'JetStream', jetstream: 'JetStream', sd: 'JetStream', store_dir: 'JetStream',
   ms: 'HTTPS monitoring', https_port: 'HTTPS monitoring',
   sl: 'signalling a running server', signal: 'signalling a running server',
@@ -109,7 +120,7 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
 };
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { options: {}, cluster: {}, process: {}, checkConfig: false, help: false, version: false };
+  const out: ParsedArgs = { options: {}, cluster: {}, process: {}, tls: {}, checkConfig: false, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-') || arg === '-' || arg === '--') {
@@ -136,6 +147,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
     applyValue(out, kind, value, arg);
   }
+  const t = out.tls;
+  if (t.enabled === true || t.cert !== undefined || t.key !== undefined) {
+    if (t.cert === undefined || t.key === undefined) throw new ConfigError('--tls', 'needs --tlscert and --tlskey');
+    out.options.tls = { cert: t.cert, key: t.key, ...(t.ca !== undefined ? { ca: t.ca } : {}), ...(t.verify === true ? { verify: true } : {}) };
+  }
   return out;
 }
 
@@ -154,6 +170,8 @@ function applyBool(out: ParsedArgs, kind: Kind, on: boolean): void {
     case 'trace': out.process.trace = on; break;
     case 'debugtrace': out.process.debug = on; out.process.trace = on; break;
     case 'noadvertise': out.cluster.noAdvertise = on; break;
+    case 'tls': out.tls.enabled = on; break;
+    case 'tlsverify': out.tls.verify = on; if (on) out.tls.enabled = true; break;
     case 'help': out.help = on; break;
     case 'version': out.version = on; break;
     default: break;
@@ -199,6 +217,9 @@ function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): vo
     case 'user': out.options.authorization = { ...out.options.authorization, user: value }; break;
     case 'pass': out.options.authorization = { ...out.options.authorization, password: value }; break;
     case 'auth': out.options.authorization = { ...out.options.authorization, token: value }; break;
+    case 'tlscert': out.tls.cert = value; break;
+    case 'tlskey': out.tls.key = value; break;
+    case 'tlscacert': out.tls.ca = value; break;
     case 'retries': {
       if (!/^\d+$/.test(value)) throw new ConfigError(arg, `must be a number, got "${value}"`);
       out.cluster.connectRetries = Number(value);

@@ -5,13 +5,14 @@
  * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
  * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
  */
-import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { ListenError } from '../errors.js';
 import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import type { BrokerCore, ClusterHooks } from '../server/core.js';
 import type { Subscription } from '../server/client.js';
-import type { ResolvedClusterOptions, RouteUrl } from '../server/options.js';
+import type { ResolvedClusterOptions, ResolvedTls, RouteUrl } from '../server/options.js';
 import { RouteConn, type RouteInfo } from './route.js';
 
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
@@ -156,10 +157,34 @@ export class ClusterManager implements ClusterHooks {
       socket.destroy();
       return;
     }
-    const conn = this.wire(socket, null, false);
-    // INFO goes out at once, without waiting for the peer (2.10 solicitors wait for it).
-    conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
-    this.core.flushAll();
+    const tls = this.opts.tls;
+    // With TLS the handshake comes first on routes (nats-server), then the protocol.
+    const s = tls === null ? socket : new TLSSocket(socket, { isServer: true, secureContext: this.secureContext(tls), requestCert: tls.verify, rejectUnauthorized: tls.verify });
+    const conn = this.wire(s, null, false);
+    const sendInfo = (): void => {
+      // INFO goes out at once, without waiting for the peer (2.10 solicitors wait for it).
+      conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
+      this.core.flushAll();
+    };
+    if (tls === null) sendInfo();
+    else this.handshake(s, conn, tls, sendInfo, 'secure');
+  }
+
+  private context: SecureContext | null = null;
+
+  private secureContext(tls: ResolvedTls): SecureContext {
+    return (this.context ??= createSecureContext({ cert: tls.cert, key: tls.key, ...(tls.ca !== null ? { ca: tls.ca } : {}) }));
+  }
+
+  /** Runs `then` once the TLS handshake is done; closes the route if it does not finish in time. */
+  private handshake(socket: Socket, conn: RouteConn, tls: ResolvedTls, then: () => void, event: 'secure' | 'secureConnect'): void {
+    const timer = setTimeout(() => conn.close('TLS Handshake Failure', false), tls.timeoutMs);
+    timer.unref();
+    socket.once(event, () => {
+      clearTimeout(timer);
+      if (!conn.closed) then();
+    });
+    socket.once('close', () => clearTimeout(timer));
   }
 
   private wire(socket: Socket, url: RouteUrl | null, explicit: boolean): RouteConn {
@@ -181,13 +206,24 @@ export class ClusterManager implements ClusterHooks {
       if (entry.dialing || entry.self) return null;
       entry.dialing = true;
     }
-    const socket = tcpConnect({ host: url.host, port: url.port });
+    const tls = this.opts.tls;
+    const socket: Socket = tls === null
+      ? tcpConnect({ host: url.host, port: url.port })
+      : tlsConnect({
+        host: url.host,
+        port: url.port,
+        secureContext: this.secureContext(tls),
+        // Peer certificates are checked against the CA when one is given.
+        rejectUnauthorized: tls.ca !== null,
+        servername: isIP(url.host) === 0 ? url.host : undefined,
+        checkServerIdentity: () => undefined,
+      });
     socket.setNoDelay(true);
     const conn = this.wire(socket, url, explicit);
-    socket.once('connect', () => {
+    const start = (): void => {
       if (conn.closed) return;
       const connect: Record<string, unknown> = {
-        echo: true, verbose: false, pedantic: false, tls_required: false, headers: true,
+        echo: true, verbose: false, pedantic: false, tls_required: this.opts.tls !== null, headers: true,
         name: this.core.serverId, cluster: this.name,
       };
       if (this.dynamicName) connect.cluster_dynamic = true;
@@ -196,7 +232,9 @@ export class ClusterManager implements ClusterHooks {
       conn.send(`CONNECT ${JSON.stringify(connect)}\r\n`);
       conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
       this.core.flushAll();
-    });
+    };
+    if (tls === null) socket.once('connect', start);
+    else this.handshake(socket, conn, tls, start, 'secureConnect');
     return conn;
   }
 
@@ -215,6 +253,10 @@ export class ClusterManager implements ClusterHooks {
       max_payload: o.maxPayload,
       cluster: this.name,
     };
+    if (this.opts.tls !== null) {
+      info.tls_required = true;
+      if (this.opts.tls.verify) info.tls_verify = true;
+    }
     if (this.dynamicName) info.cluster_dynamic = true;
     if (!this.opts.noAdvertise) info.connect_urls = [this.ownClientUrl()];
     return info;

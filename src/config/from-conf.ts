@@ -5,7 +5,7 @@
  * unsafe (authentication, TLS: those are errors). Keys nats-server does not know are errors.
  */
 import { ConfigError } from '../errors.js';
-import type { AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, UserOptions } from '../server/options.js';
+import type { AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions } from '../server/options.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 
 /** Settings that belong to the process (the CLI), not to the server. */
@@ -39,14 +39,14 @@ const IGNORED = new Set([
 
 /** nats-server keys whose features matter for security: refusing to start beats ignoring them. */
 const UNSAFE_TO_IGNORE = new Set([
-  'tls', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
+  'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
   'root_operators', 'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls',
   'resolver_preload', 'resolver_pinned_accounts', 'trusted', 'trusted_keys', 'https',
   'https_port',
 ]);
 
 const CLUSTER_IGNORED = new Set(['pool_size', 'compression', 'cluster_advertise', 'advertise', 'ping_interval', 'ping_max', 'accounts']);
-const CLUSTER_UNSAFE = new Set(['authorization', 'tls', 'permissions']);
+const CLUSTER_UNSAFE = new Set(['authorization', 'permissions']);
 
 /** Maps a parsed config onto options. Throws {@link ConfigError} naming the key and its position. */
 export function optionsFromConf(conf: ParsedConf): ConfResult {
@@ -103,6 +103,7 @@ export function optionsFromConf(conf: ParsedConf): ConfResult {
       case 'monitor_port': o.http = int(v, () => bad(where, 'expected an integer')); break;
       case 'cluster': o.cluster = clusterFrom(v, where, conf, out.warnings, bad); break;
       case 'authorization': o.authorization = authorizationFrom(v, where, bad); break;
+      case 'tls': o.tls = tlsFrom(v, where, bad); break;
       case 'no_auth_user': o.noAuthUser = str(v, () => bad(where, 'expected a user name')); break;
       case 'accounts': {
         if (!isMap(v)) return bad(where, 'expected a block of accounts');
@@ -162,6 +163,7 @@ function clusterFrom(
       }
       case 'no_advertise': c.noAdvertise = bool(value, () => bad(path, 'expected a boolean')); break;
       case 'connect_retries': c.connectRetries = int(value, () => bad(path, 'expected an integer')); break;
+      case 'tls': c.tls = tlsFrom(value, path, bad); break;
       default:
         if (CLUSTER_UNSAFE.has(key)) bad(path, 'not supported by nats-embedded yet (refusing to start without it)');
         if (CLUSTER_IGNORED.has(key)) {
@@ -269,6 +271,31 @@ function permissionsFrom(v: ConfValue, where: string, bad: (key: string, reason:
     }
   }
   return p;
+}
+
+/** `tls { cert_file, key_file, ca_file, verify, timeout }` (timeout in seconds or a duration). */
+function tlsFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): TlsOptions {
+  if (!isMap(v)) return bad(where, 'expected a block');
+  let cert: string | undefined;
+  let key: string | undefined;
+  const t: Partial<TlsOptions> = {};
+  for (const [rawKey, value] of Object.entries(v)) {
+    const k = rawKey.toLowerCase();
+    const path = `${where}.${rawKey}`;
+    switch (k) {
+      case 'cert_file': cert = str(value, () => bad(path, 'expected a path')); break;
+      case 'key_file': key = str(value, () => bad(path, 'expected a path')); break;
+      case 'ca_file': t.ca = str(value, () => bad(path, 'expected a path')); break;
+      case 'verify': t.verify = bool(value, () => bad(path, 'expected a boolean')); break;
+      case 'timeout':
+        if (typeof value === 'number') t.timeout = value * 1000;
+        else t.timeout = str(value, () => bad(path, 'expected seconds or a duration'));
+        break;
+      default: bad(path, 'not supported by nats-embedded yet');
+    }
+  }
+  if (cert === undefined || key === undefined) return bad(where, 'needs cert_file and key_file');
+  return { ...t, cert, key };
 }
 
 function isMap(v: ConfValue): v is ConfMap {

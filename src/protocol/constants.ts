@@ -22,6 +22,7 @@ export const ERR = {
   InvalidSubject: 'Invalid Subject',
   InvalidPublishSubject: 'Invalid Publish Subject',
   StaleConnection: 'Stale Connection',
+  TlsRequired: 'Secure Connection - TLS Required',
 } as const;
 
 /** `-ERR 'Permissions Violation for Publish to "<subject>"'`. */
@@ -70,6 +71,8 @@ export const DEFAULTS = {
   maxConnections: 64 * 1024,
   maxSubscriptions: 0,
   lameDuckDurationMs: 2 * 60 * 1000,
+  /** TLS handshake timeout (tls_timeout). */
+  tlsTimeoutMs: 2000,
   /** Time to authenticate when auth is required (no TLS). */
   authTimeoutMs: 2000,
   /** Pause between attempts to connect a configured route (DEFAULT_ROUTE_RECONNECT). */

@@ -31,6 +31,7 @@ export const CloseReason = {
   ProtocolViolation: 'Protocol Violation',
   AuthViolation: 'Authentication Failure',
   AuthTimeout: 'Authentication Timeout',
+  TlsHandshake: 'TLS Handshake Failure',
   MaxPayload: 'Maximum Message Payload Exceeded',
   MaxControlLine: 'Maximum Control Line Exceeded',
   MaxConnections: 'Maximum Connections Exceeded',
@@ -108,6 +109,8 @@ export class Client implements ParserSink {
   perms: Permissions | null = null;
   /** The authenticated user's name ('' without auth). */
   user = '';
+  /** TLS handshake done (for connections of a TLS server). */
+  tlsReady = false;
   /** The account whose subject space this client lives in. */
   account: Account;
   /** The nonce sent in INFO for nkey signatures, or null. */

@@ -3,13 +3,14 @@
  * `NatsServer` (server.ts) accepts sockets and hands them to `accept()`.
  */
 import type { Socket } from 'node:net';
+import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { Sublist } from '../subject/sublist.js';
 import { Account, GLOBAL_ACCOUNT } from './account.js';
 import { subjectMatches } from '../subject/subject.js';
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, NATS_SERVER_VERSION, PROTO_VERSION, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
 import { Client, CloseReason, Subscription } from './client.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions, ResolvedTls } from './options.js';
 import { newServerId, newXKey } from './ids.js';
 import { Log } from './log.js';
 import { Authenticator } from '../auth/auth.js';
@@ -27,6 +28,10 @@ export interface ServerInfo {
   readonly headers: boolean;
   /** Present (true) when clients must authenticate. */
   readonly auth_required?: boolean;
+  /** Present (true) when clients must upgrade to TLS after INFO. */
+  readonly tls_required?: boolean;
+  /** Present (true) when client certificates are required and verified. */
+  readonly tls_verify?: boolean;
   readonly max_payload: number;
   readonly client_id?: number;
   readonly client_ip?: string;
@@ -237,6 +242,7 @@ export class BrokerCore {
       headers: !o.noHeaderSupport,
       // auth_required is false when no_auth_user lets clients in without credentials.
       ...(auth !== null && auth.noAuthUser === null ? { auth_required: true } : {}),
+      ...(o.tls !== null ? { tls_required: true, ...(o.tls.verify ? { tls_verify: true } : {}) } : {}),
       max_payload: o.maxPayload,
       ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
       ...(client?.nonce ? { nonce: client.nonce } : {}),
@@ -267,12 +273,28 @@ export class BrokerCore {
   }
 
   /** Takes over an accepted socket: sends INFO, enforces max_connections, wires events. */
-  accept(socket: Socket): Client {
+  accept(raw: Socket): Client {
     const cid = this.nextCid++;
-    socket.setNoDelay(true);
+    raw.setNoDelay(true);
+    const tlsOpts = this.options.tls;
+    // With TLS the INFO goes out in plain text, then the client upgrades (nats-server's order).
+    const socket: Socket = tlsOpts === null ? raw : this.tlsServerSocket(raw, tlsOpts);
     const client = new Client(this, cid, socket);
     if (this.auth !== null) client.startAuth(this.auth);
-    client.sendProto(this.infoFrame(client));
+    if (tlsOpts === null) client.sendProto(this.infoFrame(client));
+    else {
+      raw.write(this.infoFrame(client));
+      const timer = setTimeout(() => {
+        // nats-server: "Secure Connection - TLS Required" after tls_timeout, then close.
+        if (!client.tlsReady) client.close(CloseReason.TlsHandshake, false);
+      }, tlsOpts.timeoutMs);
+      timer.unref();
+      socket.once('secure', () => {
+        client.tlsReady = true;
+        clearTimeout(timer);
+      });
+      socket.once('close', () => clearTimeout(timer));
+    }
     socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
     socket.on('drain', client.onDrain);
     socket.on('error', () => client.close(CloseReason.ReadError, false));
@@ -290,6 +312,18 @@ export class BrokerCore {
     this.flushAll();
     this.notifyChange();
     return client;
+  }
+
+  private tlsContext: SecureContext | null = null;
+
+  private tlsServerSocket(raw: Socket, opts: ResolvedTls): TLSSocket {
+    this.tlsContext ??= createSecureContext({ cert: opts.cert, key: opts.key, ...(opts.ca !== null ? { ca: opts.ca } : {}) });
+    return new TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.tlsContext,
+      requestCert: opts.verify,
+      rejectUnauthorized: opts.verify,
+    });
   }
 
   /** `INFO {...} \r\n` as `client` sees it (note the space before CRLF, as nats-server). */

@@ -779,6 +779,9 @@ function readInfo(host: string, port: number, timeoutMs = 5000): Promise<ServerI
  */
 export async function startNatsServerProcess(options: ResolvedOptions): Promise<NatsServerProcess> {
   if (options.seed !== null) throw new UnsupportedError('seed', BACKEND, 'nats-server picks queue members at random');
+  if (options.tls !== null || options.cluster?.tls != null) {
+    throw new UnsupportedError('tls', BACKEND, 'not yet passed on to the nats-server process');
+  }
   const server = new NatsServerProcess(options, findNatsServerBinary());
   await server.listen();
   return server;

@@ -2,6 +2,7 @@
  * Server options: the public `ServerOptions` (camelCase of nats-server's config keys) and their
  * validation into a frozen `ResolvedOptions`. Defaults equal nats-server's.
  */
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { PermissionsOptions, ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
@@ -33,6 +34,8 @@ export interface ClusterOptions {
    * A nats-embedded extension: tests may shorten it to re-form a mesh faster.
    */
   reconnectDelay?: Duration;
+  /** TLS on routes (both directions): the handshake comes first, as nats-server does. */
+  tls?: TlsOptions;
 }
 
 /** A route URL after validation. */
@@ -54,6 +57,7 @@ export interface ResolvedClusterOptions {
   readonly noAdvertise: boolean;
   readonly connectRetries: number;
   readonly reconnectDelayMs: number;
+  readonly tls: ResolvedTls | null;
 }
 
 /**
@@ -117,6 +121,8 @@ export interface ServerOptions {
   trace?: boolean;
   /** Client authentication and per-user permissions. Off by default. */
   authorization?: AuthorizationOptions;
+  /** TLS for client connections: INFO says `tls_required`, clients upgrade after INFO. */
+  tls?: TlsOptions;
   /**
    * Accounts: separate subject spaces, each with its users (`{ A: { users: [...] } }`). A
    * message in one account never reaches another. Users outside any account are in `$G`.
@@ -129,6 +135,29 @@ export interface ServerOptions {
    * the same members, so a failing test replays. Default: random.
    */
   seed?: number;
+}
+
+/** TLS settings: PEM text or file paths. */
+export interface TlsOptions {
+  /** Certificate chain (PEM text, or a path to a PEM file). */
+  cert: string;
+  /** Private key (PEM text, or a path). */
+  key: string;
+  /** CA certificates to verify peers with (PEM text, or a path). */
+  ca?: string;
+  /** Require and verify client (or peer route) certificates. Default false. */
+  verify?: boolean;
+  /** Handshake timeout. Default 2 s (nats-server `tls_timeout`). */
+  timeout?: Duration;
+}
+
+/** TLS settings after validation: PEM contents loaded. */
+export interface ResolvedTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string | null;
+  readonly verify: boolean;
+  readonly timeoutMs: number;
 }
 
 /** A user of the `authorization` block. */
@@ -217,16 +246,17 @@ export interface ResolvedOptions {
   readonly auth: ResolvedAuth | null;
   /** Configured account names (besides `$G`). */
   readonly accountNames: readonly string[];
+  readonly tls: ResolvedTls | null;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'backend', 'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
-  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser', 'accounts',
+  'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser', 'accounts', 'tls',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
-  'name', 'host', 'port', 'routes', 'noAdvertise', 'connectRetries', 'reconnectDelay',
+  'name', 'host', 'port', 'routes', 'noAdvertise', 'connectRetries', 'reconnectDelay', 'tls',
 ]);
 
 /** Largest value nats-server holds in an int32 field such as max_payload. */
@@ -256,6 +286,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (maxPayload > maxPending) {
     throw new ConfigError('maxPayload', `(${maxPayload}) cannot be higher than maxPending (${maxPending})`);
   }
+  const tls = o.tls === undefined ? null : resolveTls(o.tls, 'tls');
   const resolved: ResolvedOptions = {
     backend,
     port,
@@ -278,7 +309,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     debug: optBool(o, 'debug', false),
     trace: optBool(o, 'trace', false),
     seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
-    ...resolveAccountsAndAuth(o.authorization, o.noAuthUser, o.accounts),
+    ...resolveAccountsAndAuth(o.authorization, o.noAuthUser, o.accounts, tls),
+    tls,
   };
   return Object.freeze(resolved);
 }
@@ -305,8 +337,11 @@ function resolveAccountsAndAuth(
   authorization: unknown,
   noAuthUser: unknown,
   accounts: unknown,
+  tls: ResolvedTls | null,
 ): { auth: ResolvedAuth | null; accountNames: string[] } {
-  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, []), accountNames: [] };
+  // With TLS the client has the handshake time plus one second to authenticate (nats-server).
+  const authTimeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
+  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, [], authTimeoutMs), accountNames: [] };
   if (accounts === null || typeof accounts !== 'object' || Array.isArray(accounts)) throw new ConfigError('accounts', 'must be an object');
   const names: string[] = [];
   const users: Array<{ user: unknown; account: string; at: string }> = [];
@@ -319,13 +354,14 @@ function resolveAccountsAndAuth(
     names.push(name);
     for (const [i, u] of ((a.users as unknown[] | undefined) ?? []).entries()) users.push({ user: u, account: name, at: `accounts.${name}.users[${i}]` });
   }
-  return { auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users), accountNames: names };
+  return { auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users, authTimeoutMs), accountNames: names };
 }
 
 function resolveAuth(
   value: unknown,
   noAuthUser: unknown,
   accountUsers: ReadonlyArray<{ user: unknown; account: string; at: string }>,
+  defaultTimeoutMs: number,
 ): ResolvedAuth | null {
   if (value === undefined) {
     if (noAuthUser !== undefined) throw new ConfigError('noAuthUser', 'needs authorization.users');
@@ -387,7 +423,7 @@ function resolveAuth(
     user,
     password,
     users,
-    timeoutMs: optDuration(holder, 'authorization.timeout', DEFAULTS.authTimeoutMs),
+    timeoutMs: optDuration(holder, 'authorization.timeout', defaultTimeoutMs),
     noAuthUser: nau,
   };
 }
@@ -428,6 +464,33 @@ function resolvePermissions(value: unknown, at: string): ResolvedPermissions {
     } else throw new ConfigError(`${at}.allowResponses`, 'must be a boolean or { max, expires }');
   }
   return out;
+}
+
+const TLS_KEYS = new Set(['cert', 'key', 'ca', 'verify', 'timeout']);
+
+/** PEM text as given, or the contents of the file it names. */
+function pem(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value === '') throw new ConfigError(option, 'must be PEM text or a file path');
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw new ConfigError(option, `cannot read ${value}: ${(err as Error).message}`);
+  }
+}
+
+function resolveTls(value: unknown, at: string): ResolvedTls {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(at, 'must be an object');
+  const t = value as Record<string, unknown>;
+  for (const k of Object.keys(t)) if (!TLS_KEYS.has(k)) throw new ConfigError(`${at}.${k}`, 'unknown option');
+  const holder: Record<string, unknown> = { [`${at}.verify`]: t.verify, [`${at}.timeout`]: t.timeout };
+  return {
+    cert: pem(t.cert, `${at}.cert`),
+    key: pem(t.key, `${at}.key`),
+    ca: t.ca === undefined ? null : pem(t.ca, `${at}.ca`),
+    verify: optBool(holder, `${at}.verify`, false),
+    timeoutMs: optDuration(holder, `${at}.timeout`, DEFAULTS.tlsTimeoutMs),
+  };
 }
 
 function resolveHttp(value: unknown, serverHost: string): ResolvedHttpOptions {
@@ -492,6 +555,7 @@ function resolveCluster(value: unknown, serverHost: string): ResolvedClusterOpti
     noAdvertise: optBool(prefixed, 'cluster.noAdvertise', false),
     connectRetries: optInt(prefixed, 'cluster.connectRetries', 0, 0, INT32_MAX),
     reconnectDelayMs: optDuration(prefixed, 'cluster.reconnectDelay', DEFAULTS.routeReconnectMs),
+    tls: c.tls === undefined ? null : resolveTls(c.tls, 'cluster.tls'),
   };
 }
 

@@ -37,7 +37,7 @@ describe('CLI flags', () => {
       [['--port'], '--port', /needs a value/],
       [['--bogus'], '--bogus', /unknown flag/],
       [['-js'], '-js', /not supported.*JetStream/],
-      [['--tls'], '--tls', /not supported.*TLS/],
+      [['--tls'], '--tls', /needs --tlscert/],
       [['-D=maybe'], '-D=maybe', /invalid boolean/],
       [['stray'], 'stray', /unexpected/],
     ];

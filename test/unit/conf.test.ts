@@ -138,9 +138,13 @@ describe('config keys → options', () => {
   });
 
   it('refuses security settings it cannot honour, and unknown keys, naming them with their position', () => {
-    const unsafe = errorOf(() => map('port: 1\ntls { cert_file: x }'));
-    expect(unsafe.option).toBe('tls');
-    expect(unsafe.message).toMatch(/test\.conf:2:1: tls: not supported/);
+    const unsafe = errorOf(() => map('port: 1\noperator: /etc/op.jwt'));
+    expect(unsafe.option).toBe('operator');
+    expect(unsafe.message).toMatch(/test\.conf:2:1: operator: not supported/);
+    expect(map('tls { cert_file: a.pem, key_file: a.key, ca_file: ca.pem, verify: true, timeout: 3 }').options).toEqual({
+      tls: { cert: 'a.pem', key: 'a.key', ca: 'ca.pem', verify: true, timeout: 3000 },
+    });
+    expect(errorOf(() => map('tls { cert_file: a.pem }')).message).toMatch(/needs cert_file and key_file/);
     const unknown = errorOf(() => map('port: 1\n\n  prot: 2'));
     expect(unknown.option).toBe('prot');
     expect(unknown.message).toMatch(/test\.conf:3:3: prot: unknown field/);

@@ -1,0 +1,123 @@
+/**
+ * TLS for clients and routes. Certificates are generated at run time with the machine's
+ * openssl (no private key is committed).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import { WireClient } from '../helpers/wire.js';
+
+let dir = '';
+const file = (name: string): string => join(dir, name);
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'ignore' });
+}
+
+/** A CA, a server certificate for localhost/127.0.0.1 and a client certificate, all signed by the CA. */
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nats-tls-'));
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '1', '-subj', '/CN=test-ca');
+  writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  for (const name of ['server', 'client']) {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/CN=${name}`);
+    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${name}.pem`), '-days', '1', '-extfile', file('ext.cnf'));
+  }
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()!();
+});
+
+async function server(opts: ServerOptions): Promise<NatsServer> {
+  const s = await createServer(opts);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+const tlsServer = (): ServerOptions['tls'] => ({ cert: file('server.pem'), key: file('server.key') });
+
+describe('TLS for clients', () => {
+  it('INFO says tls_required; the official client upgrades and works; PEM text works as well as paths', async () => {
+    const s = await server({ tls: { cert: readFileSync(file('server.pem'), 'utf8'), key: file('server.key') } });
+    expect(s.info.tls_required).toBe(true);
+    expect(s.info.tls_verify).toBeUndefined();
+    const nc = await connect({ servers: s.url, tls: { caFile: file('ca.pem') } });
+    cleanup.push(() => nc.close());
+    const sub = nc.subscribe('secure', { max: 1 });
+    nc.publish('secure', 'over tls');
+    for await (const m of sub) expect(m.string()).toBe('over tls');
+  });
+
+  it('a plaintext client gets the INFO, then is closed: at once when it speaks, or after the TLS timeout', async () => {
+    const s = await server({ tls: { ...tlsServer()!, timeout: 200 } });
+    const talker = await WireClient.open(s.port);
+    cleanup.push(() => talker.close());
+    expect(talker.info.tls_required).toBe(true);
+    talker.send('CONNECT {}\r\nPING\r\n');
+    await talker.expectClose();
+    const idle = await WireClient.open(s.port);
+    cleanup.push(() => idle.close());
+    await idle.expectClose(5000);
+  });
+
+  it('verify: clients need a certificate signed by the CA', async () => {
+    const s = await server({ tls: { ...tlsServer()!, ca: file('ca.pem'), verify: true } });
+    expect(s.info.tls_verify).toBe(true);
+    const ok = await connect({ servers: s.url, tls: { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') } });
+    cleanup.push(() => ok.close());
+    await ok.flush();
+    const err = await connect({ servers: s.url, reconnect: false, timeout: 2000, tls: { caFile: file('ca.pem') } }).then(
+      async (nc) => {
+        await nc.close();
+        return null;
+      },
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+  });
+
+  it('authentication over TLS', async () => {
+    const s = await server({ tls: tlsServer(), authorization: { user: 'u', password: 'p' } });
+    const nc = await connect({ servers: s.url, user: 'u', pass: 'p', tls: { caFile: file('ca.pem') } });
+    cleanup.push(() => nc.close());
+    await nc.flush();
+  });
+});
+
+describe('TLS on routes', () => {
+  it('two servers route over TLS with verified certificates; messages cross', async () => {
+    const tls = { cert: file('server.pem'), key: file('server.key'), ca: file('ca.pem'), verify: true };
+    const a = await server({ serverName: 'a', cluster: { name: 'T', tls } });
+    const b = await server({ serverName: 'b', cluster: { name: 'T', tls, routes: [a.routeUrl!] } });
+    const nb = await connect({ servers: b.url });
+    cleanup.push(() => nb.close());
+    const got: string[] = [];
+    nb.subscribe('cross', { callback: (_e, m) => void got.push(m.string()) });
+    await nb.flush();
+    await a.waitForSubscription('cross');
+    expect(a.routes().map((r) => r.name)).toEqual(['b']);
+    const na = await connect({ servers: a.url });
+    cleanup.push(() => na.close());
+    na.publish('cross', 'via tls route');
+    await na.flush();
+    const deadline = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(got).toEqual(['via tls route']);
+  });
+
+  it('a plaintext route to a TLS route port does not come up', async () => {
+    const a = await server({ serverName: 'a', cluster: { name: 'T', tls: { cert: file('server.pem'), key: file('server.key'), timeout: 200 } } });
+    const b = await server({ serverName: 'b', cluster: { name: 'T', routes: [a.routeUrl!], reconnectDelay: 50 } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.routes()).toEqual([]);
+    expect(b.routes()).toEqual([]);
+  });
+});
