@@ -11,6 +11,7 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     target: 'node20',
+    removeNodeProtocol: false,
   },
   {
     // Test-runner helpers: ESM only, as vitest is.
@@ -19,6 +20,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     target: 'node20',
+    removeNodeProtocol: false,
     // The helpers use the package's main entry, so there is one copy of the server classes.
     external: ['vitest', 'nats-embedded'],
   },
@@ -27,6 +29,7 @@ export default defineConfig([
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
+    removeNodeProtocol: false,
     banner: { js: '#!/usr/bin/env node' },
     define: { __PKG_VERSION__: JSON.stringify(pkg.version) },
   },
