@@ -9,6 +9,11 @@
  *   scanned, only jumped over. Bytes are copied only when a frame straddles two chunks.
  */
 
+import { Interner } from './interner.js';
+
+/** Strings are immutable: one interning table serves every parser in the process. */
+const SHARED_INTERNER = new Interner();
+
 /** Why parsing stopped. Each maps to one nats-server answer (see `client.ts`). */
 export const ParseErrorKind = {
   /** Syntax error: `-ERR 'Unknown Protocol Operation'`, then close. */
@@ -149,6 +154,8 @@ export class Parser {
   awaitingAuth = false;
 
   readonly pa = new PubArg();
+  /** PUB subjects repeat, so their strings are reused (one table for all connections). */
+  private readonly interner = SHARED_INTERNER;
   private readonly sink: ParserSink;
   private state: State = S.OP_START;
   private argOp: ArgOp = A.CONNECT;
@@ -472,7 +479,7 @@ export class Parser {
     const base = headers ? 3 : 2;
     if (count !== base && count !== base + 1) return this.failArgs(ParseErrorKind.BadArgs, 'wrong number of arguments');
     let k = 0;
-    pa.subject = buf.latin1Slice(pos[0], pos[1]);
+    pa.subject = this.interner.get(buf, pos[0], pos[1]);
     k = 1;
     if (count === base + 1) {
       pa.reply = buf.latin1Slice(pos[2], pos[3]);
