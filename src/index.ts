@@ -40,6 +40,8 @@ export type {
   ResolvedClusterOptions,
   RouteUrl,
   Logger,
+  WebSocketOptions,
+  ResolvedWebSocket,
 } from './server/options.js';
 export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError, WaitTimeoutError, UnsupportedError } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';

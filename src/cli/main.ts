@@ -128,6 +128,7 @@ function writePortsFile(dir: string, server: NatsServer): string {
   const ports: Record<string, string[]> = { nats: urls('nats', server.host, server.port) };
   if (server.monitorUrl !== null) ports.monitoring = urls('http', server.options.http!.host, server.monitorPort);
   if (server.routeUrl !== null) ports.cluster = urls('nats', server.options.cluster!.host, server.clusterPort);
+  if (server.websocketUrl !== null) ports.websocket = urls('ws', server.options.websocket!.host, server.websocketPort);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${EXECUTABLE}_${process.pid}.ports`);
   writeFileSync(file, JSON.stringify(ports));

@@ -259,7 +259,17 @@ export class ClusterManager implements ClusterHooks {
     }
     if (this.dynamicName) info.cluster_dynamic = true;
     if (!this.opts.noAdvertise) info.connect_urls = [this.ownClientUrl()];
+    const ws = this.ownWsUrl();
+    if (ws !== null && !this.opts.noAdvertise) info.ws_connect_urls = [ws];
     return info;
+  }
+
+  /** This server's websocket URL (`host:port`), or null without a websocket listener. */
+  private ownWsUrl(): string | null {
+    const ws = this.core.options.websocket;
+    if (ws === null || this.core.wsPort === 0) return null;
+    const h = ws.host === '0.0.0.0' || ws.host === '::' ? '127.0.0.1' : ws.host;
+    return `${h.includes(':') ? `[${h}]` : h}:${this.core.wsPort}`;
   }
 
   private ownClientUrl(): string {
@@ -293,9 +303,14 @@ export class ClusterManager implements ClusterHooks {
       return this.implicitRoute(info);
     }
     // An update from the peer itself: its client URLs, or lame duck mode.
-    const before = JSON.stringify(conn.info.connect_urls ?? []);
-    conn.info = { ...conn.info, connect_urls: info.ldm === true ? [] : info.connect_urls ?? [] };
-    if (JSON.stringify(conn.info.connect_urls) !== before) this.core.sendAsyncInfo();
+    const urlsKey = (i: RouteInfo): string => JSON.stringify([i.connect_urls ?? [], i.ws_connect_urls ?? []]);
+    const before = urlsKey(conn.info);
+    conn.info = {
+      ...conn.info,
+      connect_urls: info.ldm === true ? [] : info.connect_urls ?? [],
+      ws_connect_urls: info.ldm === true ? [] : info.ws_connect_urls ?? [],
+    };
+    if (urlsKey(conn.info) !== before) this.core.sendAsyncInfo();
   }
 
   private register(conn: RouteConn, info: RouteInfo): void {
@@ -471,5 +486,17 @@ export class ClusterManager implements ClusterHooks {
       }
     }
     return urls;
+  }
+
+  wsConnectUrls(): readonly string[] | null {
+    if (this.routes.size === 0 && !this.everRouted) return null;
+    const own = this.ownWsUrl();
+    const urls = own === null ? [] : [own];
+    if (!this.opts.noAdvertise) {
+      for (const r of this.routes.values()) {
+        for (const u of r.info?.ws_connect_urls ?? []) if (!urls.includes(u)) urls.push(u);
+      }
+    }
+    return urls.length > 0 ? urls : null;
   }
 }

@@ -23,6 +23,8 @@ export interface RouteInfo {
   ip?: string;
   headers?: boolean;
   connect_urls?: string[];
+  /** The peer's websocket URLs (`host:port`), when it has a websocket listener. */
+  ws_connect_urls?: string[];
   ldm?: boolean;
   [key: string]: unknown;
 }

@@ -5,7 +5,9 @@
  * unsafe (authentication, TLS: those are errors). Keys nats-server does not know are errors.
  */
 import { ConfigError } from '../errors.js';
-import type { AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions } from '../server/options.js';
+import type {
+  AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions, WebSocketOptions,
+} from '../server/options.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 
 /** Settings that belong to the process (the CLI), not to the server. */
@@ -28,7 +30,7 @@ export interface ConfResult {
 
 /** nats-server keys for features this broker does not have: warned about, then ignored. */
 const IGNORED = new Set([
-  'leaf', 'leafnodes', 'websocket', 'ws', 'mqtt', 'gateway', 'jetstream', 'store_dir', 'storedir',
+  'leaf', 'leafnodes', 'mqtt', 'gateway', 'jetstream', 'store_dir', 'storedir',
   'server_tags', 'default_js_domain', 'mappings', 'maps', 'prof_port', 'prof_block_rate',
   'max_traced_msg_len', 'trace_verbose', 'logtime_utc', 'syslog', 'remote_syslog', 'logfile_size_limit',
   'log_size_limit', 'logfile_max_num', 'log_max_num', 'connect_error_reports', 'reconnect_error_reports',
@@ -44,6 +46,11 @@ const UNSAFE_TO_IGNORE = new Set([
   'resolver_preload', 'resolver_pinned_accounts', 'trusted', 'trusted_keys', 'https',
   'https_port',
 ]);
+
+/** `websocket` keys for features not built: ignoring them changes nothing a client relies on. */
+const WEBSOCKET_IGNORED = new Set(['advertise', 'handshake_timeout']);
+/** `websocket` keys that matter for security (TLS, websocket-only auth): refused. */
+const WEBSOCKET_UNSAFE = new Set(['tls', 'authorization', 'authentication', 'jwt_cookie', 'no_auth_user']);
 
 const CLUSTER_IGNORED = new Set(['pool_size', 'compression', 'cluster_advertise', 'advertise', 'ping_interval', 'ping_max', 'accounts']);
 const CLUSTER_UNSAFE = new Set(['authorization', 'permissions']);
@@ -104,6 +111,8 @@ export function optionsFromConf(conf: ParsedConf): ConfResult {
       case 'cluster': o.cluster = clusterFrom(v, where, conf, out.warnings, bad); break;
       case 'authorization': o.authorization = authorizationFrom(v, where, bad); break;
       case 'tls': o.tls = tlsFrom(v, where, bad); break;
+      case 'websocket':
+      case 'ws': o.websocket = websocketFrom(v, where, conf, out.warnings, bad); break;
       case 'no_auth_user': o.noAuthUser = str(v, () => bad(where, 'expected a user name')); break;
       case 'accounts': {
         if (!isMap(v)) return bad(where, 'expected a block of accounts');
@@ -174,6 +183,53 @@ function clusterFrom(
     }
   }
   return c;
+}
+
+/** `websocket { listen, port, host, no_tls, compression, same_origin, allowed_origins }` (also `ws`). */
+function websocketFrom(
+  v: ConfValue,
+  where: string,
+  conf: ParsedConf,
+  warnings: string[],
+  bad: (key: string, reason: string) => never,
+): WebSocketOptions {
+  if (!isMap(v)) return bad(where, 'expected a block');
+  const w: WebSocketOptions = {};
+  for (const [rawKey, value] of Object.entries(v)) {
+    const key = rawKey.toLowerCase();
+    const path = `${where}.${rawKey}`;
+    switch (key) {
+      case 'listen': {
+        const { host, port } = hostPort(value, () => bad(path, 'expected "host:port"'));
+        if (host !== '') w.host = host;
+        w.port = port;
+        break;
+      }
+      case 'port': w.port = int(value, () => bad(path, 'expected an integer')); break;
+      case 'host':
+      case 'net': w.host = str(value, () => bad(path, 'expected a string')); break;
+      case 'no_tls': w.noTls = bool(value, () => bad(path, 'expected a boolean')); break;
+      case 'compress':
+      case 'compression': w.compression = bool(value, () => bad(path, 'expected a boolean')); break;
+      case 'same_origin': w.sameOrigin = bool(value, () => bad(path, 'expected a boolean')); break;
+      case 'allowed_origins':
+      case 'allowed_origin':
+      case 'allow_origins':
+      case 'allow_origin':
+      case 'origins':
+      case 'origin':
+        w.allowedOrigins = (Array.isArray(value) ? value : [value]).map((x) => str(x, () => bad(path, 'expected origin strings')));
+        break;
+      default:
+        if (WEBSOCKET_UNSAFE.has(key)) bad(path, 'not supported by nats-embedded yet (refusing to start without it)');
+        if (WEBSOCKET_IGNORED.has(key)) {
+          warnings.push(`${conf.positions.get(path) ?? path}: "${where}.${rawKey}" is not supported by nats-embedded; ignored`);
+          break;
+        }
+        bad(path, 'unknown field');
+    }
+  }
+  return w;
 }
 
 function authorizationFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): AuthorizationOptions {

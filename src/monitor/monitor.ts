@@ -40,6 +40,8 @@ export interface MonitorContext {
   configLoadedAt(): Date;
   /** The real client port. */
   port(): number;
+  /** The real websocket port (0 without a websocket listener). */
+  wsPort(): number;
 }
 
 export interface MonitorHandle {
@@ -289,6 +291,9 @@ ${links}
     const now = Date.now();
     const start = this.ctx.startedAt().getTime();
     const s = core.stats;
+    const wsUrls = cluster?.wsConnectUrls() ?? null;
+    const wsConnectUrls = wsUrls !== null && wsUrls.length > 0 ? [...wsUrls] : undefined;
+    const ws = o.websocket;
     const connectUrls = info.connect_urls !== undefined && info.connect_urls.length > 0 ? [...info.connect_urls] : undefined;
     const reqStats: Record<string, number> = {};
     for (const key of [...this.reqStats.keys()].sort()) reqStats[key] = this.reqStats.get(key)!;
@@ -302,6 +307,7 @@ ${links}
       host: info.host,
       port: info.port,
       connect_urls: connectUrls,
+      ws_connect_urls: wsConnectUrls,
       max_connections: o.maxConnections,
       max_subscriptions: o.maxSubscriptions > 0 ? o.maxSubscriptions : undefined,
       ping_interval: o.pingIntervalMs * NS_PER_MS,
@@ -328,7 +334,17 @@ ${links}
       gateway: {},
       leaf: {},
       mqtt: {},
-      websocket: {},
+      // nats-server's WebsocketOptsVarz (omitempty fields left out when unset).
+      websocket: ws === null
+        ? {}
+        : {
+            host: ws.host,
+            port: this.ctx.wsPort(),
+            no_tls: ws.noTls || undefined,
+            same_origin: ws.sameOrigin || undefined,
+            allowed_origins: ws.allowedOrigins.length > 0 ? [...ws.allowedOrigins] : undefined,
+            compression: ws.compression || undefined,
+          },
       jetstream: {},
       tls_timeout: TLS_TIMEOUT_S,
       write_deadline: o.writeDeadlineMs * NS_PER_MS,

@@ -111,6 +111,8 @@ export class Client implements ParserSink {
   user = '';
   /** TLS handshake done (for connections of a TLS server). */
   tlsReady = false;
+  /** A connection of the websocket listener. */
+  websocket = false;
   /** The account whose subject space this client lives in. */
   account: Account;
   /** The nonce sent in INFO for nkey signatures, or null. */

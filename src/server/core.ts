@@ -124,6 +124,8 @@ export interface ClusterHooks {
   localInterest(sub: Subscription, delta: 1 | -1): void;
   /** connect_urls for client INFO (own URL first), or null when there are no routes. */
   connectUrls(): readonly string[] | null;
+  /** The websocket URLs of the cluster (own first), or null when there are none or no routes. */
+  wsConnectUrls(): readonly string[] | null;
 }
 
 export class BrokerCore {
@@ -160,6 +162,8 @@ export class BrokerCore {
   };
   /** Set by the server once it listens. */
   port = 0;
+  /** The websocket listener's port, once it listens (0 without one). */
+  wsPort = 0;
   /** The last closed client connections (`/connz?state=closed`). */
   readonly closedClients = new ClosedRing();
 
@@ -228,9 +232,28 @@ export class BrokerCore {
   auth: Authenticator | null;
 
   /** The INFO a client sees; without `client` the fields common to every connection. */
-  info(client?: { cid: number; ip: string; nonce?: string | null }, ldm = false): ServerInfo {
+  info(client?: { cid: number; ip: string; nonce?: string | null; websocket?: boolean }, ldm = false): ServerInfo {
     const o = this.options;
     const auth = o.auth;
+    // As nats-server's generateClientInfoJSON: a websocket client sees the websocket listener's
+    // host/port, TLS as the websocket listener has it, and the websocket URLs as connect_urls.
+    if (client?.websocket === true && o.websocket !== null) {
+      const base = this.info(undefined, ldm);
+      const { tls_required: _r, tls_verify: _v, connect_urls: _c, ldm: _l, xkey, ...rest } = base;
+      let urls = this.cluster?.wsConnectUrls() ?? null;
+      if (urls !== null && ldm) urls = urls.slice(1);
+      return {
+        ...rest,
+        host: o.websocket.host,
+        port: this.wsPort,
+        ...(client.nonce ? { nonce: client.nonce } : {}),
+        client_id: client.cid,
+        client_ip: client.ip,
+        ...(urls !== null && urls.length > 0 ? { connect_urls: urls } : {}),
+        ...(ldm ? { ldm: true } : {}),
+        xkey,
+      };
+    }
     return {
       server_id: this.serverId,
       server_name: o.serverName ?? this.serverId,
@@ -272,14 +295,21 @@ export class BrokerCore {
     this.flushAll();
   }
 
-  /** Takes over an accepted socket: sends INFO, enforces max_connections, wires events. */
-  accept(raw: Socket): Client {
+  /**
+   * Takes over an accepted socket: sends INFO, enforces max_connections, wires events.
+   * `websocket`: a connection of the websocket listener (a `WebSocketConnection` standing in
+   * for the socket; it uses setNoDelay, remoteAddress/remotePort, write, cork/uncork, end,
+   * destroy, pause/resume, writableLength, bytesWritten, destroyed and the data/drain/error/
+   * end/close events). Its TLS, if any, belongs to the websocket listener.
+   */
+  accept(raw: Socket, websocket = false): Client {
     const cid = this.nextCid++;
     raw.setNoDelay(true);
-    const tlsOpts = this.options.tls;
+    const tlsOpts = websocket ? null : this.options.tls;
     // With TLS the INFO goes out in plain text, then the client upgrades (nats-server's order).
     const socket: Socket = tlsOpts === null ? raw : this.tlsServerSocket(raw, tlsOpts);
     const client = new Client(this, cid, socket);
+    client.websocket = websocket;
     if (this.auth !== null) client.startAuth(this.auth);
     if (tlsOpts === null) client.sendProto(this.infoFrame(client));
     else {
@@ -328,7 +358,9 @@ export class BrokerCore {
 
   /** `INFO {...} \r\n` as `client` sees it (note the space before CRLF, as nats-server). */
   infoFrame(client: Client, ldm = false): Buffer {
-    const json = JSON.stringify(this.info({ cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce }, ldm));
+    const json = JSON.stringify(
+      this.info({ cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce, websocket: client.websocket }, ldm),
+    );
     return Buffer.from(`INFO ${json} \r\n`, 'utf8');
   }
 

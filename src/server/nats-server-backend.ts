@@ -782,6 +782,9 @@ export async function startNatsServerProcess(options: ResolvedOptions): Promise<
   if (options.tls !== null || options.cluster?.tls != null) {
     throw new UnsupportedError('tls', BACKEND, 'not yet passed on to the nats-server process');
   }
+  if (options.websocket !== null) {
+    throw new UnsupportedError('websocket', BACKEND, 'not yet passed on to the nats-server process');
+  }
   const server = new NatsServerProcess(options, findNatsServerBinary());
   await server.listen();
   return server;

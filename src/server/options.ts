@@ -131,10 +131,48 @@ export interface ServerOptions {
   /** The user (of `authorization.users`) a client without credentials is taken to be. */
   noAuthUser?: string;
   /**
+   * A WebSocket listener (`ws://host:port`): browser and `wsconnect` clients speak the NATS
+   * protocol in binary frames and share subjects, auth and limits with TCP clients. Off by default.
+   */
+  websocket?: WebSocketOptions;
+  /**
    * Seed for queue-group member selection: with a seed, the same sequence of operations picks
    * the same members, so a failing test replays. Default: random.
    */
   seed?: number;
+}
+
+/** The `websocket` block (nats-server's `websocket { ... }`). */
+export interface WebSocketOptions {
+  /** WebSocket port. `0` or `-1` picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** Address to listen on. Default: the server's `host`. */
+  host?: string;
+  /**
+   * Plain `ws://` without TLS. Must be `true`: as nats-server, a websocket listener without
+   * TLS has to be asked for explicitly, and `wss://` is not supported yet.
+   */
+  noTls?: boolean;
+  /** Offer permessage-deflate compression to clients. Default false. */
+  compression?: boolean;
+  /** Refuse (HTTP 403) a handshake whose `Origin` differs from its `Host`. Default false. */
+  sameOrigin?: boolean;
+  /**
+   * Accept only handshakes whose `Origin` is one of these (`'http://localhost:8080'`): scheme,
+   * host and port must match; others get HTTP 403. Requests without `Origin` are accepted.
+   */
+  allowedOrigins?: string[];
+}
+
+/** The `websocket` block after validation. */
+export interface ResolvedWebSocket {
+  readonly host: string;
+  /** 0 = ephemeral. */
+  readonly port: number;
+  readonly noTls: boolean;
+  readonly compression: boolean;
+  readonly sameOrigin: boolean;
+  readonly allowedOrigins: readonly string[];
 }
 
 /** TLS settings: PEM text or file paths. */
@@ -247,12 +285,15 @@ export interface ResolvedOptions {
   /** Configured account names (besides `$G`). */
   readonly accountNames: readonly string[];
   readonly tls: ResolvedTls | null;
+  /** null when no websocket listener is configured. */
+  readonly websocket: ResolvedWebSocket | null;
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'backend', 'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
   'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser', 'accounts', 'tls',
+  'websocket',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
@@ -311,6 +352,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
     ...resolveAccountsAndAuth(o.authorization, o.noAuthUser, o.accounts, tls),
     tls,
+    websocket: o.websocket === undefined ? null : resolveWebSocket(o.websocket, host),
   };
   return Object.freeze(resolved);
 }
@@ -490,6 +532,46 @@ function resolveTls(value: unknown, at: string): ResolvedTls {
     ca: t.ca === undefined ? null : pem(t.ca, `${at}.ca`),
     verify: optBool(holder, `${at}.verify`, false),
     timeoutMs: optDuration(holder, `${at}.timeout`, DEFAULTS.tlsTimeoutMs),
+  };
+}
+
+const WEBSOCKET_KEYS = new Set(['port', 'host', 'noTls', 'compression', 'sameOrigin', 'allowedOrigins']);
+
+function resolveWebSocket(value: unknown, serverHost: string): ResolvedWebSocket {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('websocket', 'must be an object');
+  const w = value as Record<string, unknown>;
+  for (const k of Object.keys(w)) if (!WEBSOCKET_KEYS.has(k)) throw new ConfigError(`websocket.${k}`, 'unknown option');
+  const prefixed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(w)) prefixed[`websocket.${k}`] = v;
+  let port = optInt(prefixed, 'websocket.port', 0, -1, 65535);
+  if (port === -1) port = 0;
+  const host = optString(prefixed, 'websocket.host', serverHost);
+  if (host.length === 0) throw new ConfigError('websocket.host', 'must not be empty');
+  const noTls = optBool(prefixed, 'websocket.noTls', false);
+  if (!noTls) {
+    // nats-server: "websocket requires TLS configuration" unless no_tls is set.
+    throw new ConfigError('websocket.noTls', 'must be true: websocket requires TLS configuration, and wss:// is not supported by nats-embedded yet (set noTls: true for ws://)');
+  }
+  const origins = w.allowedOrigins ?? [];
+  if (!Array.isArray(origins)) throw new ConfigError('websocket.allowedOrigins', 'must be an array of origins');
+  const allowedOrigins = origins.map((a: unknown, i) => {
+    const name = `websocket.allowedOrigins[${i}]`;
+    if (typeof a !== 'string' || a === '') throw new ConfigError(name, 'must be an origin such as "http://localhost:8080"');
+    try {
+      const u = new URL(a);
+      if (u.host === '') throw new Error('no host');
+    } catch {
+      throw new ConfigError(name, `unable to parse allowed origin "${a}"`);
+    }
+    return a;
+  });
+  return {
+    host,
+    port,
+    noTls,
+    compression: optBool(prefixed, 'websocket.compression', false),
+    sameOrigin: optBool(prefixed, 'websocket.sameOrigin', false),
+    allowedOrigins,
   };
 }
 

@@ -12,6 +12,7 @@ import { type Client, CloseReason } from './client.js';
 import { resolveOptions, type Backend, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
+import { startWebSocketListener, type WebSocketListener } from './websocket.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 
@@ -132,6 +133,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** Peer server names routes are refused to (set by `createCluster()` partitions). */
   private blockedPeers: readonly string[] = [];
   private tcp: TcpServer | null = null;
+  private ws: WebSocketListener | null = null;
+  private wsPort_ = 0;
   private monitor: MonitorHandle | null = null;
   private monitorPort_ = 0;
   private startedAt = new Date();
@@ -185,12 +188,34 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const address = tcp.address();
     this.port_ = typeof address === 'object' && address !== null ? address.port : port;
     this.core.port = this.port_;
+    const closeTcp = (): Promise<void> => new Promise<void>((resolve) => tcp.close(() => resolve()));
+    if (this.options.websocket !== null) {
+      try {
+        const core = this.core;
+        this.ws = await startWebSocketListener(
+          this.options.websocket,
+          this.wsPort_ || this.options.websocket.port,
+          (conn) => core.accept(conn.asSocket(), true),
+          core.log,
+        );
+      } catch (err) {
+        await closeTcp();
+        throw err;
+      }
+      this.wsPort_ = this.ws.port;
+      this.core.wsPort = this.wsPort_;
+    }
+    const closeWs = async (): Promise<void> => {
+      await this.ws?.close();
+      this.ws = null;
+    };
     if (this.options.cluster !== null) {
       const cluster = new ClusterManager(this.core, this.options.cluster);
       try {
         await cluster.start(this.clusterPort_ || this.options.cluster.port);
       } catch (err) {
-        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        await closeWs();
+        await closeTcp();
         throw err;
       }
       cluster.setBlocked(this.blockedPeers);
@@ -213,6 +238,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
             startedAt: () => this.startedAt,
             configLoadedAt: () => this.configLoadedAt,
             port: () => this.port_,
+            wsPort: () => this.wsPort_,
           },
           this.options.http.host,
           this.monitorPort_ || this.options.http.port,
@@ -220,7 +246,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       } catch (err) {
         await this.cluster?.stop(false);
         this.cluster = null;
-        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        await closeWs();
+        await closeTcp();
         throw err;
       }
       this.monitorPort_ = this.monitor.port;
@@ -228,7 +255,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     this.startedAt = new Date();
     this.tcp = tcp;
     this.logStartup();
-    this.listenerClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
+    const tcpClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
+    this.listenerClosed = tcpClosed;
     this.state_ = 'running';
   }
 
@@ -242,6 +270,10 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     if (this.cluster !== null) {
       log.info(`Cluster name is ${this.cluster.name}`);
       log.info(`Listening for route connections on ${hostPort(this.cluster.opts.host, this.clusterPort_)}`);
+    }
+    if (o.websocket !== null) {
+      log.info(`Listening for websocket clients on ws://${hostPort(o.websocket.host, this.wsPort_)}`);
+      log.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
     }
     log.info(`Listening for client connections on ${hostPort(o.host, this.port_)}`);
     log.info('Server is ready');
@@ -281,6 +313,9 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const clusterKey = (c: ResolvedOptions['cluster']): string =>
       JSON.stringify(c === null ? null : { ...c, port: bound(c.port, this.clusterPort_) });
     if (clusterKey(next.cluster) !== clusterKey(cur.cluster)) throw new ConfigError('cluster', 'cannot be changed by a reload');
+    const wsKey = (w: ResolvedOptions['websocket']): string =>
+      JSON.stringify(w === null ? null : { ...w, port: bound(w.port, this.wsPort_) });
+    if (wsKey(next.websocket) !== wsKey(cur.websocket)) throw new ConfigError('websocket', 'cannot be changed by a reload');
     const httpKey = (h: ResolvedOptions['http']): string =>
       JSON.stringify(h === null ? null : { ...h, port: bound(h.port, this.monitorPort_) });
     if (httpKey(next.http) !== httpKey(cur.http)) throw new ConfigError('http', 'cannot be changed by a reload');
@@ -324,6 +359,17 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   get monitorUrl(): string | null {
     if (this.options.http === null) return null;
     return `http://${urlHost(this.options.http.host)}:${this.monitorPort_}`;
+  }
+
+  /** The websocket port when `websocket` is configured (the real one if ephemeral), else 0. */
+  get websocketPort(): number {
+    return this.wsPort_;
+  }
+
+  /** `ws://host:port` for browser and `wsconnect` clients, or null without `websocket`. */
+  get websocketUrl(): string | null {
+    if (this.options.websocket === null) return null;
+    return `ws://${urlHost(this.options.websocket.host)}:${this.wsPort_}`;
   }
 
   /** The route port when clustering is configured (the real one if ephemeral), else 0. */
@@ -636,6 +682,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     if (this.state_ !== 'running') throw new ServerClosedError('enter lame duck mode');
     this.state_ = 'lameDuck';
     this.tcp!.close();
+    this.ws?.stopAccepting();
     this.cluster?.sendLameDuck();
     this.core.sendLameDuckInfo();
     const grace = Math.min(this.options.lameDuckGracePeriodMs, durationMs);
@@ -697,9 +744,15 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const monitor = this.monitor;
     this.monitor = null;
     const monitorClosed = monitor?.close() ?? Promise.resolve();
+    const ws = this.ws;
+    this.ws = null;
+    const wsClosed = ws?.close() ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
     this.core.flushAll();
-    return Promise.all([this.listenerClosed, routesClosed, monitorClosed]).then(() => undefined);
+    const closed = Promise.all([this.listenerClosed, routesClosed, monitorClosed, wsClosed]).then(() => undefined);
+    // A second stop() waits for all of it too.
+    this.listenerClosed = closed;
+    return closed;
   }
 }
 

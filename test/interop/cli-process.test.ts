@@ -47,6 +47,7 @@ interface Ports {
   nats: string[];
   monitoring?: string[];
   cluster?: string[];
+  websocket?: string[];
 }
 
 function portsFile(dir: string, pid: number): Ports | undefined {
@@ -79,6 +80,9 @@ describe('the CLI as a nats-server stand-in', () => {
     expect(first.log()).toContain('[INF] Server is ready');
     expect(ports.nats).toHaveLength(1);
     expect(ports.monitoring).toHaveLength(1);
+    expect(ports.websocket).toHaveLength(1);
+    expect(ports.websocket![0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.log()).toMatch(/\[INF\] Listening for websocket clients on ws:\/\/127\.0\.0\.1:\d+/);
 
     const nc = await connect({ servers: ports.nats[0], reconnectTimeWait: 50, maxReconnectAttempts: -1 });
     expect(nc.info?.max_payload).toBe(65536);
@@ -89,6 +93,7 @@ describe('the CLI as a nats-server stand-in', () => {
     const varz = (await (await fetch(`${ports.monitoring![0]}/varz`)).json()) as Record<string, unknown>;
     expect(varz.server_name).toBe('harness');
     expect(varz.max_payload).toBe(65536);
+    expect(varz.websocket).toEqual({ host: '127.0.0.1', port: Number(new URL(ports.websocket![0]).port), no_tls: true });
     const connz = (await (await fetch(`${ports.monitoring![0]}/connz?subs=detail`)).json()) as {
       connections: Array<{ subscriptions_list_detail?: Array<{ subject: string }> }>;
     };

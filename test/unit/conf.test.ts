@@ -131,10 +131,26 @@ describe('config keys → options', () => {
   });
 
   it('warns about (and ignores) blocks for features not built yet', () => {
-    const r = map('port: 1\nleafnodes { listen: "127.0.0.1:-1" }\nwebsocket { port: -1, no_tls: true }\njetstream: enabled\nserver_tags: ["a"]');
+    const r = map('port: 1\nleafnodes { listen: "127.0.0.1:-1" }\nmqtt { port: -1 }\njetstream: enabled\nserver_tags: ["a"]');
     expect(r.options).toEqual({ port: 1 });
     expect(r.warnings).toHaveLength(4);
     expect(r.warnings[0]).toMatch(/test\.conf:2:1: "leafnodes" is not supported/);
+  });
+
+  it('maps the websocket block (and its ws alias), refusing its security keys', () => {
+    expect(map('websocket { listen: "127.0.0.1:-1", no_tls: true, compression: true, same_origin: true, allowed_origins: ["http://a:1"] }').options).toEqual({
+      websocket: { host: '127.0.0.1', port: -1, noTls: true, compression: true, sameOrigin: true, allowedOrigins: ['http://a:1'] },
+    });
+    expect(map('ws { port: 8080, no_tls: true, origin: "http://b" }').options).toEqual({
+      websocket: { port: 8080, noTls: true, allowedOrigins: ['http://b'] },
+    });
+    const ignored = map('websocket { port: 1, no_tls: true, handshake_timeout: "2s" }');
+    expect(ignored.warnings[0]).toMatch(/"websocket\.handshake_timeout" is not supported/);
+    for (const key of ['jwt_cookie: "jwt"', 'no_auth_user: a', 'authorization { token: t }', 'tls { cert_file: a, key_file: b }']) {
+      const e = errorOf(() => map(`websocket { port: 1, no_tls: true, ${key} }`));
+      expect(e.message).toMatch(/not supported by nats-embedded yet \(refusing to start without it\)/);
+    }
+    expect(errorOf(() => map('websocket { port: 1, nope: 2 }')).message).toMatch(/websocket\.nope: unknown field/);
   });
 
   it('refuses security settings it cannot honour, and unknown keys, naming them with their position', () => {

@@ -1,0 +1,284 @@
+/**
+ * The WebSocket listener: browser and `wsconnect` clients speak the ordinary NATS protocol in
+ * binary WebSocket frames (text frames are accepted too, as nats-server does). Framing,
+ * masking and permessage-deflate are the `ws` library's; each connection is handed to
+ * `BrokerCore.accept` through {@link WebSocketConnection}, which looks like the part of a
+ * `net.Socket` the core uses, so parser, auth, permissions, limits and slow-consumer rules
+ * are the same as for TCP clients.
+ *
+ * nats-server facts (v2.10 `server/websocket.go`): the Origin check (`checkOrigin`) runs only
+ * with `same_origin` or `allowed_origins`, accepts a request without an Origin header, and
+ * answers a refused one with HTTP 403; the upgrade is served on every path.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { ListenError } from '../errors.js';
+import type { ResolvedWebSocket } from './options.js';
+
+/**
+ * One WebSocket connection with the `net.Socket` surface `BrokerCore`/`Client` use: `write`
+ * sends a binary frame (writes between `cork()` and `uncork()` go out as one frame), `data`
+ * events carry the payloads of received frames, `end` closes with a close frame, `destroy`
+ * terminates. Byte counters are the underlying TCP socket's, plus what `ws` still queues.
+ */
+export class WebSocketConnection extends EventEmitter {
+  private corked = 0;
+  private readonly corkedChunks: Buffer[] = [];
+  private corkedBytes = 0;
+  private closed = false;
+  private endCallbacks: Array<() => void> = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly raw: Duplex,
+  ) {
+    super();
+    ws.on('message', (data: RawData) => this.emit('data', toBuffer(data)));
+    ws.on('error', (err: Error) => this.emit('error', err));
+    ws.on('close', () => {
+      this.closed = true;
+      const callbacks = this.endCallbacks;
+      this.endCallbacks = [];
+      for (const cb of callbacks) cb();
+      this.emit('close', false);
+    });
+    raw.on('drain', () => this.emit('drain'));
+  }
+
+  private get tcp(): Partial<Socket> {
+    return this.raw as Partial<Socket>;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.tcp.remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return this.tcp.remotePort;
+  }
+
+  /** Bytes queued and not yet taken by the kernel (in `ws`, in the TCP socket, or corked). */
+  get writableLength(): number {
+    return this.ws.bufferedAmount + this.corkedBytes;
+  }
+
+  /** Bytes the kernel took, plus {@link writableLength} (as `net.Socket` counts it). */
+  get bytesWritten(): number {
+    const raw = this.raw as Partial<Socket> & { writableLength: number };
+    return (raw.bytesWritten ?? 0) - raw.writableLength + this.writableLength;
+  }
+
+  get destroyed(): boolean {
+    return this.closed || this.raw.destroyed;
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.tcp.setNoDelay?.(noDelay);
+    return this;
+  }
+
+  write(chunk: Buffer | string, cb?: (err?: Error) => void): boolean {
+    if (this.destroyed) return false;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (this.corked > 0) {
+      this.corkedChunks.push(buf);
+      this.corkedBytes += buf.length;
+      if (cb !== undefined) queueMicrotask(() => cb());
+      return true;
+    }
+    this.send(buf, cb);
+    return this.raw.writableLength === 0;
+  }
+
+  private send(buf: Buffer, cb?: (err?: Error) => void): void {
+    if (buf.length === 0) return;
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(buf, { binary: true }, cb);
+  }
+
+  cork(): void {
+    this.corked++;
+  }
+
+  uncork(): void {
+    if (this.corked === 0) return;
+    if (--this.corked > 0) return;
+    const chunks = this.corkedChunks.splice(0);
+    const bytes = this.corkedBytes;
+    this.corkedBytes = 0;
+    if (chunks.length === 1) this.send(chunks[0]);
+    else if (chunks.length > 1) this.send(Buffer.concat(chunks, bytes));
+  }
+
+  /** Sends what is queued, then a close frame; `cb` runs once the connection has closed. */
+  end(cb?: () => void): this {
+    if (this.corked > 0) {
+      this.corked = 1;
+      this.uncork();
+    }
+    if (this.closed) {
+      if (cb !== undefined) queueMicrotask(cb);
+      return this;
+    }
+    if (cb !== undefined) this.endCallbacks.push(cb);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(1000);
+    return this;
+  }
+
+  destroy(): this {
+    this.corkedChunks.length = 0;
+    this.corkedBytes = 0;
+    if (!this.closed) this.ws.terminate();
+    return this;
+  }
+
+  pause(): this {
+    this.ws.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.ws.resume();
+    return this;
+  }
+
+  /**
+   * This connection as the `net.Socket` `BrokerCore.accept` takes. The one cast of the
+   * WebSocket support: the class implements every member of `Socket` the core and `Client`
+   * use (listed in the module comment of core.ts's `accept`), and nothing else is called.
+   */
+  asSocket(): Socket {
+    return this as unknown as Socket;
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** `host` and `port` of a `Host`/`Origin` authority, with the scheme's default port. */
+function hostAndPort(authority: string, tls: boolean): { host: string; port: string } | null {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(authority);
+  if (m === null) return null;
+  const host = m[1].replace(/^\[|\]$/g, '').toLowerCase();
+  return { host, port: m[2] !== undefined && m[2] !== '' ? m[2] : tls ? '443' : '80' };
+}
+
+/** nats-server's `checkOrigin`: null when the request may upgrade, else the reason. */
+export function checkOrigin(opts: ResolvedWebSocket, req: IncomingMessage): string | null {
+  if (!opts.sameOrigin && opts.allowedOrigins.length === 0) return null;
+  const header = req.headers.origin ?? req.headers['sec-websocket-origin'];
+  const origin = Array.isArray(header) ? header[0] : header;
+  if (origin === undefined || origin === '') return null;
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return `invalid origin "${origin}"`;
+  }
+  const o = hostAndPort(u.host, u.protocol === 'https:');
+  if (o === null) return `invalid origin "${origin}"`;
+  if (opts.sameOrigin) {
+    const r = hostAndPort(req.headers.host ?? '', false);
+    if (r === null || r.host !== o.host || r.port !== o.port) return 'not same origin';
+  }
+  if (opts.allowedOrigins.length > 0) {
+    const ok = opts.allowedOrigins.some((a) => {
+      let au: URL;
+      try {
+        au = new URL(a);
+      } catch {
+        return false;
+      }
+      const ah = hostAndPort(au.host, au.protocol === 'https:');
+      return ah !== null && ah.host === o.host && ah.port === o.port && au.protocol === u.protocol;
+    });
+    if (!ok) return 'not in the allowed list';
+  }
+  return null;
+}
+
+/** A running WebSocket listener. */
+export interface WebSocketListener {
+  readonly port: number;
+  /** Stops accepting; resolves once the listener and every connection it accepted are closed. */
+  close(): Promise<void>;
+  /** Stops accepting new connections (lame duck), keeping the open ones. */
+  stopAccepting(): void;
+}
+
+function httpError(socket: Duplex, status: number, text: string, body: string): void {
+  if (!socket.writable) return void socket.destroy();
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Binds the WebSocket listener; each upgraded connection goes to `accept`. */
+export async function startWebSocketListener(
+  opts: ResolvedWebSocket,
+  port: number,
+  accept: (conn: WebSocketConnection) => void,
+  log: { warn(message: string): void },
+): Promise<WebSocketListener> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: opts.compression ? { serverNoContextTakeover: false, clientNoContextTakeover: false } : false,
+    // The NATS parser enforces max_payload and max_control_line; this bounds one frame.
+    maxPayload: 64 * 1024 * 1024,
+  });
+  const http: HttpServer = createHttpServer((_req, res) => {
+    // A plain HTTP request (no upgrade): nats-server answers 400 as well.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end('websocket: invalid value for header "Upgrade"\n');
+  });
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const refused = checkOrigin(opts, req);
+    if (refused !== null) {
+      log.warn(`websocket: origin not allowed: ${refused}`);
+      return httpError(socket, 403, 'Forbidden', `origin not allowed: ${refused}\n`);
+    }
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      return httpError(socket, 400, 'Bad Request', 'websocket: invalid value for header "Upgrade"\n');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      http.off('listening', onListening);
+      reject(new ListenError(opts.host, port, err));
+    };
+    const onListening = (): void => {
+      http.off('error', onError);
+      resolve();
+    };
+    http.once('error', onError);
+    http.once('listening', onListening);
+    http.listen({ host: opts.host, port, exclusive: true });
+  });
+  http.on('error', (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
+  const address = http.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  const closed = new Promise<void>((resolve) => http.once('close', () => resolve()));
+  return {
+    port: bound,
+    stopAccepting() {
+      if (http.listening) http.close();
+      http.closeIdleConnections();
+    },
+    close() {
+      if (http.listening) http.close();
+      http.closeIdleConnections();
+      // Open connections are closed by the server (flushed or not), as TCP clients are.
+      wss.close();
+      return closed;
+    },
+  };
+}
