@@ -81,8 +81,10 @@ export class Outbound {
       this.chunkBytes = 0;
     }
     this.start = this.pos;
-    // Once a slab is used up, drop it so an idle connection holds no memory.
-    if (this.slab !== null && this.slab.length - this.pos < 64) {
+    // Drop a used-up slab, and the small slab of a quiet connection (it comes from Node's
+    // shared pool, cheap to take again): an idle connection then holds no buffer at all.
+    // Busy connections (grown slabs) keep theirs.
+    if (this.slab !== null && (this.slab.length - this.pos < 64 || this.slabSize === MIN_SLAB)) {
       this.slab = null;
       this.start = this.pos = 0;
     }

@@ -183,8 +183,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       tcp.once('listening', onListening);
       tcp.listen({ host, port, exclusive: true });
     });
-    // Accept errors after listening (e.g. EMFILE) must not crash the process.
-    tcp.on('error', (err) => process.emitWarning(`nats-embedded: listener error: ${err.message}`));
+    // Accept errors (e.g. EMFILE) must not crash the process; nats-server logs them the same way.
+    tcp.on('error', (err) => this.core.log.error(`Temporary Client Accept Error (${err.message})`));
     const address = tcp.address();
     this.port_ = typeof address === 'object' && address !== null ? address.port : port;
     this.core.port = this.port_;
