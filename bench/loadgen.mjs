@@ -4,15 +4,19 @@
 //
 // Roles (config is JSON in argv[2]):
 //   pub       publishes `PUB <subject> <n>\r\n<payload>\r\n` frames as fast as backpressure allows
-//   sub       subscribes (optionally in a queue group) and counts MSG frames
+//   sub       subscribes (optionally in a queue group, or to a list of subjects) and counts MSG frames
 //   responder subscribes to the request subject and answers each request on its reply subject
 //   requester sends one request at a time and records round-trip latencies
 //   startup   in-process: times createServer() and server.close() from ../dist/index.js
+//   idle      opens `count` connections (CONNECT + PING, waits for each PONG) and keeps them idle
+//   subflood  one connection; on 'go' writes `count` SUB lines at once, then PING, reports the PONG
 //
 // IPC with the parent: the child sends {type:'ready'} once connected (subscribers: after the
 // PONG that confirms their SUB), then obeys {type:'go'|'begin'|'end'|'stop'|'drain'|'exit'}.
 // Anything unexpected from the broker (-ERR, connection closed) is sent as {type:'error'}.
 import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const CRLF = Buffer.from('\r\n');
@@ -182,7 +186,9 @@ function makePinger(sock) {
 async function runSub() {
   const reader = new ProtoReader({ onErr: (t) => fail(`broker sent ${t}`) });
   const queue = cfg.queue ? ` ${cfg.queue}` : '';
-  const sock = await connect(reader, `SUB ${cfg.subject}${queue} 1\r\n`);
+  // `subjects`: one SUB per subject (sids 1..n) on this connection, e.g. wildcards for subs-10k.
+  const subs = cfg.subjects ? cfg.subjects.map((s, i) => `SUB ${s} ${i + 1}\r\n`).join('') : `SUB ${cfg.subject}${queue} 1\r\n`;
+  const sock = await connect(reader, subs);
   const pinger = makePinger(sock);
   reader.onPong = pinger.pong;
   let mark = null;
@@ -205,9 +211,19 @@ async function runPub() {
   const sock = await connect(reader);
   const pinger = makePinger(sock);
   const payload = Buffer.alloc(cfg.size, 0x61);
-  const frame = Buffer.concat([Buffer.from(`PUB ${cfg.subject} ${cfg.size}\r\n`), payload, CRLF]);
-  const perBatch = Math.max(1, Math.floor(cfg.batchBytes / frame.length));
-  const batch = Buffer.concat(new Array(perBatch).fill(frame));
+  // `subjects`: the publisher cycles through them, frame after frame, across the batches.
+  const subjects = cfg.subjects ?? [cfg.subject];
+  const frames = subjects.map((s) => Buffer.concat([Buffer.from(`PUB ${s} ${cfg.size}\r\n`), payload, CRLF]));
+  const frame = frames[0];
+  const avgFrame = frames.reduce((a, f) => a + f.length, 0) / frames.length;
+  const perBatch = Math.max(1, Math.floor(cfg.batchBytes / avgFrame));
+  const batchList = [];
+  for (let b = 0, k = 0; b < Math.max(1, Math.ceil(frames.length / perBatch)); b++) {
+    const part = [];
+    for (let j = 0; j < perBatch; j++) part.push(frames[k++ % frames.length]);
+    batchList.push(Buffer.concat(part));
+  }
+  let batchIdx = 0;
   const { pingEvery, maxPingsOut } = cfg;
 
   let sent = 0;
@@ -223,7 +239,8 @@ async function runPub() {
         waitPong = true;
         return;
       }
-      const ok = sock.write(batch);
+      const ok = sock.write(batchList[batchIdx]);
+      if (++batchIdx === batchList.length) batchIdx = 0;
       sent += perBatch;
       if (++batches % pingEvery === 0) {
         sock.write(PING);
@@ -341,7 +358,7 @@ async function runRequester() {
 }
 
 async function runStartup() {
-  const { createServer } = await import(new URL('../dist/index.js', import.meta.url).href);
+  const { createServer } = await import(process.env.NATS_EMBEDDED_DIST ? pathToFileURL(path.join(process.env.NATS_EMBEDDED_DIST, 'index.js')).href : new URL('../dist/index.js', import.meta.url).href);
   const ms = (a, b) => Number(b - a) / 1e6;
   const create = [];
   const close = [];
@@ -365,7 +382,109 @@ async function runStartup() {
   send({ type: 'startup', create: stats(create), close: stats(close) });
 }
 
-const roles = { sub: runSub, pub: runPub, responder: runResponder, requester: runRequester, startup: runStartup };
+/**
+ * Idle connections: opens `cfg.count` connections, at most `cfg.parallel` handshakes at a time.
+ * Each sends CONNECT + PING and counts as open once its PONG arrives. Then they stay idle (they
+ * answer the broker's PINGs). Failures (EMFILE, ECONNREFUSED, ECONNRESET, closed before PONG, ...)
+ * are counted by error code and reported, not thrown: a limit is a result here.
+ */
+async function runIdle() {
+  const open = new Set();
+  const failures = {};
+  let closedLater = 0;
+  let firstError = null;
+  const hello = Buffer.concat([CONNECT, PING]);
+  const one = () =>
+    new Promise((resolve) => {
+      let done = false;
+      let sock;
+      const timer = setTimeout(() => finish(Object.assign(new Error('no PONG within 10 s'), { code: 'TIMEOUT' })), 10_000);
+      const finish = (err) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (err) {
+          const code = err.code ?? err.message;
+          failures[code] = (failures[code] ?? 0) + 1;
+          firstError ??= `${code}: ${err.message}`;
+          sock?.destroy();
+        } else open.add(sock);
+        resolve();
+      };
+      try {
+        sock = net.connect({ host: cfg.host, port: cfg.port });
+      } catch (err) {
+        return finish(err); // EMFILE can be thrown synchronously on some platforms
+      }
+      const reader = new ProtoReader({
+        onPong: () => finish(null),
+        onPing: () => sock.write(PONG),
+        onErr: (t) => finish(new Error(`broker sent ${t}`)),
+      });
+      sock.on('data', (chunk) => reader.feed(chunk));
+      sock.on('error', (err) => finish(err));
+      sock.on('close', () => {
+        if (!done) finish(Object.assign(new Error('closed before PONG'), { code: 'CLOSED' }));
+        else if (open.delete(sock) && !stopping) closedLater++;
+      });
+      sock.write(hello);
+    });
+  const t0 = now();
+  // After 60 s no new connection is started (a broker that stopped accepting would otherwise
+  // keep every worker waiting out one timeout after the other); the rest count as NOT_TRIED.
+  const deadline = Date.now() + 60_000;
+  let next = 0;
+  const worker = async () => {
+    while (next < cfg.count && Date.now() < deadline) {
+      next++;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(cfg.parallel ?? 64, cfg.count) }, worker));
+  const ns = Number(now() - t0);
+  if (next < cfg.count) failures.NOT_TRIED = cfg.count - next;
+  onParent((msg) => {
+    if (msg.type === 'check') send({ type: 'alive', open: open.size, closedLater });
+  });
+  send({ type: 'ready', opened: open.size, failures, firstError, ns });
+}
+
+/**
+ * Subject of the i-th subscription of connection `c` in subs-1m: 80 % literal, 10 % with `*`,
+ * 10 % with `>`, every subject distinct, 1,000 leaves under each group token.
+ */
+function floodSubject(c, i) {
+  const g = Math.floor(i / 1000);
+  switch (i % 10) {
+    case 8: return `app.${c}.*.${i}`;
+    case 9: return `app.${c}.${g}.${i}.>`;
+    default: return `app.${c}.${g}.${i}`;
+  }
+}
+
+/** One connection that writes `cfg.count` SUB lines in one go when told, then PING; reports the PONG. */
+async function runSubFlood() {
+  const parts = [];
+  for (let i = 0; i < cfg.count; i++) parts.push(`SUB ${floodSubject(cfg.id, i)} ${i + 1}\r\n`);
+  const buf = Buffer.from(parts.join(''), 'latin1');
+  parts.length = 0;
+  const reader = new ProtoReader({ onErr: (t) => fail(`broker sent ${t}`) });
+  const sock = await connect(reader);
+  const pinger = makePinger(sock);
+  reader.onPong = pinger.pong;
+  onParent(async (msg) => {
+    if (msg.type !== 'go') return;
+    const t0 = now();
+    sock.write(buf);
+    await pinger.ping(); // its PONG comes after the broker has processed every SUB before it
+    const ns = Number(now() - t0);
+    if (sock.closedByPeer) fail('connection closed by the broker while subscribing');
+    send({ type: 'done', ns, count: cfg.count });
+  });
+  send({ type: 'ready', bytes: buf.length });
+}
+
+const roles = { sub: runSub, pub: runPub, responder: runResponder, requester: runRequester, startup: runStartup, idle: runIdle, subflood: runSubFlood };
 const role = roles[cfg.role];
 if (role === undefined) {
   fail(`unknown role ${cfg.role}`);

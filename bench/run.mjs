@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const LOADGEN = path.join(BENCH_DIR, 'loadgen.mjs');
+const INPROC = path.join(BENCH_DIR, 'inproc.mjs');
+const ALLOC = path.join(BENCH_DIR, 'alloc.mjs');
 const HOST = '127.0.0.1';
 
 // ---- scenarios -----------------------------------------------------------------------------------
@@ -28,7 +30,57 @@ const SCENARIOS = {
   'fanin-4': { kind: 'throughput', pubs: 4, subs: 1, size: 16, desc: '4 publishers -> 1 subscriber, 16 B payload' },
   reqrep: { kind: 'latency', size: 16, desc: 'request/reply round trip, 1 requester (one request in flight) + 1 responder, 16 B payload' },
   startup: { kind: 'startup', iterations: 100, warmup: 10, desc: 'in-process createServer() / server.close() (embedded only)' },
+  'subs-10k': {
+    kind: 'throughput', pubs: 1, subs: 10, size: 16, fanout: 4, subSubjects: subs10kFor, pubSubjects: () => pubSubjects10k(1000),
+    desc: '10,000 subscriptions (literal, * and >) on 10 connections; 1 publisher cycling over 1,000 subjects that match 4 subscriptions each, 16 B',
+  },
+  'subs-10k-miss': {
+    kind: 'throughput', pubs: 1, subs: 10, size: 16, fanout: 4, subSubjects: subs10kFor, pubSubjects: () => pubSubjects10k(8000),
+    desc: 'as subs-10k, but cycling over 8,000 subjects: more than the 1,024-entry match cache, so most lookups walk the trie',
+  },
+  'idle-10k': { kind: 'idle', connections: 10_000, procs: 4, parallel: 100, desc: '10,000 idle connections (CONNECT + PING/PONG each, from 4 processes): broker resident memory' },
+  'subs-1m': { kind: 'subflood', total: 1_000_000, conns: 4, desc: '1,000,000 SUBs (80 % literal, 10 % *, 10 % >) written at once over 4 connections, until every PONG: wall time and broker RSS' },
+  'inproc-pubsub-16': { kind: 'inproc', mode: 'throughput', size: 16, desc: 'in-process: official client (1 publisher + 1 subscriber connection) and the broker in one Node process, 16 B' },
+  'inproc-reqrep': { kind: 'inproc', mode: 'latency', size: 16, desc: 'in-process: official client request() (one in flight) + responder, broker in the same Node process, 16 B' },
+  alloc: { kind: 'alloc', desc: 'allocation on the publish path (cache hit), in-process micro-bench bench/alloc.mjs (embedded only)' },
 };
+const INPROCESS = ['inproc-pubsub-16', 'inproc-reqrep'];
+/** What `npm run bench` runs without --scenarios: everything (about 3 minutes on 2 vCPUs). */
+const DEFAULT_SCENARIOS = Object.keys(SCENARIOS);
+
+/**
+ * subs-10k: the 10,000 subscription subjects, dealt round-robin to 10 connections.
+ *   8,000 literal   sb.<a>.<b>      a < 100, b < 80
+ *     100 `*`       sb.<a>.*        a < 100
+ *     900 `*`       sb.*.<b>        b < 900
+ *     100 `>`       sb.<a>.>        a < 100
+ *     900 `>`       sb.<a>.<b>.>    a < 100, b < 9  (need 4+ tokens: never match what is published)
+ * A message on sb.<a>.<b> (b < 80) matches exactly 4: sb.<a>.<b>, sb.<a>.*, sb.*.<b>, sb.<a>.>.
+ */
+function subs10kAll() {
+  const list = [];
+  for (let a = 0; a < 100; a++) for (let b = 0; b < 80; b++) list.push(`sb.${a}.${b}`);
+  for (let a = 0; a < 100; a++) list.push(`sb.${a}.*`);
+  for (let b = 0; b < 900; b++) list.push(`sb.*.${b}`);
+  for (let a = 0; a < 100; a++) list.push(`sb.${a}.>`);
+  for (let a = 0; a < 100; a++) for (let b = 0; b < 9; b++) list.push(`sb.${a}.${b}.>`);
+  return list;
+}
+function subs10kFor(conn, conns) {
+  return subs10kAll().filter((_, k) => k % conns === conn);
+}
+/** `n` distinct published subjects sb.<a>.<b> (a < 100, b < 80), spread over a and b. */
+function pubSubjects10k(n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const a = i % 100;
+    const j = Math.floor(i / 100); // 8 * (j % 10) + floor(j / 10) is a permutation of 0..79
+    const b = (8 * (j % 10) + Math.floor(j / 10) + a) % 80;
+    out.push(`sb.${a}.${b}`);
+  }
+  if (new Set(out).size !== n) throw new Error('pubSubjects10k: subjects not distinct');
+  return out;
+}
 
 // Publisher flow control: one write is a pre-encoded batch of ~64 KiB of frames; a PING follows
 // every PING_EVERY batches and at most MAX_PINGS_OUT may be unanswered (nats-server-style).
@@ -40,7 +92,7 @@ let MAX_PINGS_OUT = 2;
 // ---- command line --------------------------------------------------------------------------------
 
 function parseCli(argv) {
-  const o = { scenarios: Object.keys(SCENARIOS), duration: 3, warmup: 0.5, rounds: 1, json: false, targets: null };
+  const o = { scenarios: DEFAULT_SCENARIOS, duration: 3, warmup: 0.5, rounds: 1, json: false, targets: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -75,6 +127,9 @@ function parseCli(argv) {
         if (!(Number.isInteger(MAX_PINGS_OUT) && MAX_PINGS_OUT >= 0)) usage('--max-pings-out must be a non-negative integer');
         if (MAX_PINGS_OUT === 0) MAX_PINGS_OUT = 1e9;
         break;
+      case '--inprocess':
+        o.inprocess = true;
+        break;
       case '--json':
         o.json = true;
         break;
@@ -86,6 +141,7 @@ function parseCli(argv) {
         usage(`unknown argument "${a}"`);
     }
   }
+  if (o.inprocess) o.scenarios = o.scenarios === DEFAULT_SCENARIOS ? [...INPROCESS] : [...new Set([...o.scenarios, ...INPROCESS])];
   return o;
 }
 
@@ -97,6 +153,7 @@ function usage(err) {
   --warmup <s>        warm-up before the window, seconds (default 0.5)
   --rounds <n>        runs per scenario and target, alternating targets; the median round is shown (default 1)
   --targets a,b       embedded, nats-server (default: both; nats-server only if found)
+  --inprocess         run the in-process scenarios (${INPROCESS.join(', ')}); with --scenarios, in addition
   --json              also print the JSON result to stdout
   --ping-every <n>    publisher flow control: PING after every n ~64 KiB batches (default 4)
   --max-pings-out <n> publisher flow control: most unanswered PINGs (default 2; 0 = unbounded)
@@ -150,9 +207,9 @@ function tryConnect(port) {
 }
 
 /** Starts a broker process and resolves once its port accepts TCP connections. */
-async function startBroker(target) {
+async function startBroker(target, extraArgs = []) {
   const port = await freePort();
-  const args = [...target.args, '-p', String(port), '-a', HOST];
+  const args = [...target.args, '-p', String(port), '-a', HOST, ...extraArgs];
   const proc = spawn(target.cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const broker = { proc, port, output: '', exited: null };
   const keep = (d) => {
@@ -269,14 +326,18 @@ async function runThroughput(sc, port, opts, brokerPid) {
   try {
     const subs = [];
     for (let i = 0; i < sc.subs; i++) {
-      subs.push(new Child({ role: 'sub', id: i, host: HOST, port, subject: 'bench.x', queue: sc.queue ?? null }, errors));
+      subs.push(new Child({
+        role: 'sub', id: i, host: HOST, port, subject: 'bench.x', queue: sc.queue ?? null,
+        subjects: sc.subSubjects ? sc.subSubjects(i, sc.subs) : undefined,
+      }, errors));
     }
     children.push(...subs);
     await all(subs, 'ready'); // every SUB is confirmed by a PONG before anyone publishes
+    const pubSubjects = sc.pubSubjects ? sc.pubSubjects() : undefined;
     const pubs = [];
     for (let i = 0; i < sc.pubs; i++) {
       pubs.push(new Child({
-        role: 'pub', id: i, host: HOST, port, subject: 'bench.x', size: sc.size,
+        role: 'pub', id: i, host: HOST, port, subject: 'bench.x', subjects: pubSubjects, size: sc.size,
         batchBytes: BATCH_BYTES, pingEvery: PING_EVERY, maxPingsOut: MAX_PINGS_OUT,
       }, errors));
     }
@@ -298,7 +359,8 @@ async function runThroughput(sc, port, opts, brokerPid) {
 
     const published = stopped.reduce((a, m) => a + m.count, 0);
     const received = drained.reduce((a, m) => a + m.count, 0);
-    const expected = sc.queue ? published : published * sc.subs;
+    // Deliveries per published message: 1 for a queue group, `fanout` with subject lists.
+    const expected = published * (sc.fanout ?? (sc.queue ? 1 : sc.subs));
     const perSub = subWin.map(rate);
     if (pubWin.some((w) => w.count === 0)) errors.push('a publisher sent nothing during the measuring window (stalled)');
     if (subWin.some((w) => w.count === 0)) errors.push('a subscriber received nothing during the measuring window');
@@ -359,11 +421,180 @@ async function runStartup(sc) {
   }
 }
 
+/** Resident memory of a process now (VmRSS) and at its peak (VmHWM), in MiB, from /proc. */
+function memOf(pid) {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMiB: null, hwmMiB: null };
+  }
+}
+
+/** Soft limit on open files of a process (from /proc/<pid>/limits), or null. */
+function openFilesLimit(pid = 'self') {
+  try {
+    const m = /Max open files\s+(\d+|unlimited)/.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    return m ? (m[1] === 'unlimited' ? Infinity : Number(m[1])) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * idle-10k: `sc.procs` loadgen processes open `sc.connections` connections between them; each
+ * connection sends CONNECT + PING and waits for its PONG. Then, after 1 s, the broker's VmRSS.
+ */
+async function runIdle(sc, port, opts, brokerPid) {
+  const errors = [];
+  const children = [];
+  try {
+    const perProc = Math.ceil(sc.connections / sc.procs);
+    const limits = { loadgen: openFilesLimit(), broker: openFilesLimit(brokerPid) };
+    if (limits.loadgen !== null && limits.loadgen < perProc + 64) errors.push(`open-files limit ${limits.loadgen} < ${perProc} connections per load-generator process: expect EMFILE`);
+    if (limits.broker !== null && limits.broker < sc.connections + 64) errors.push(`broker open-files limit ${limits.broker} < ${sc.connections} connections: expect EMFILE in the broker`);
+    await sleep(300);
+    const before = memOf(brokerPid);
+    const u0 = procUsage(brokerPid);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < sc.procs; i++) {
+      const count = Math.min(perProc, sc.connections - i * perProc);
+      children.push(new Child({ role: 'idle', id: i, host: HOST, port, count, parallel: Math.ceil(sc.parallel / sc.procs) }, errors));
+    }
+    const ready = await all(children, 'ready', 120_000);
+    const connectSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    const u1 = procUsage(brokerPid);
+    await sleep(1000);
+    const after = memOf(brokerPid);
+    broadcast(children, { type: 'check' });
+    const alive = await all(children, 'alive');
+    const opened = ready.reduce((a, r) => a + r.opened, 0);
+    const failures = {};
+    for (const r of ready) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+    const failed = Object.values(failures).reduce((a, b) => a + b, 0);
+    if (failed > 0) {
+      errors.push(`${failed} of ${sc.connections} connections failed: ${JSON.stringify(failures)}` +
+        (failures.EMFILE ? ' (EMFILE: too many open files in the load generator; raise `ulimit -n`)' : '') +
+        (failures.TIMEOUT || failures.ECONNRESET || failures.CLOSED ? ' (timeouts/resets: the broker may have hit its own open-files limit; see its log)' : '') +
+        ` — first: ${ready.find((r) => r.firstError)?.firstError}`);
+    }
+    const stillOpen = alive.reduce((a, r) => a + r.open, 0);
+    if (stillOpen < opened) errors.push(`${opened - stillOpen} connections were closed by the broker while idle`);
+    return {
+      connections: opened,
+      failedConnections: failed,
+      failures,
+      stillOpen,
+      connectSec,
+      connectRate: opened / connectSec,
+      rssBeforeMiB: before.rssMiB,
+      rssMiB: after.rssMiB,
+      peakRssMiB: after.hwmMiB,
+      perConnKiB: opened > 0 ? ((after.rssMiB - before.rssMiB) * 1024) / opened : null,
+      broker: brokerUsage(u0, u1),
+      openFilesLimit: limits,
+      errors,
+    };
+  } catch (err) {
+    return { failed: err.message, errors };
+  } finally {
+    await Promise.all(children.map((c) => c.close()));
+  }
+}
+
+/**
+ * subs-1m: `sc.conns` loadgen processes, one connection each, build their SUB lines, connect, then
+ * on 'go' write them all at once followed by PING. Wall time = from 'go' to the last PONG.
+ * The count is checked against the broker's /subsz (monitoring port `monitorPort`).
+ */
+async function runSubFlood(sc, port, opts, brokerPid, monitorPort) {
+  const errors = [];
+  const children = [];
+  try {
+    const per = Math.ceil(sc.total / sc.conns);
+    for (let i = 0; i < sc.conns; i++) {
+      children.push(new Child({ role: 'subflood', id: i, host: HOST, port, count: Math.min(per, sc.total - i * per) }, errors));
+    }
+    const ready = await all(children, 'ready', 60_000);
+    await sleep(200);
+    // nats-server counts its own internal subscriptions too: count only what this run adds.
+    const subsz = async () => (await (await fetch(`http://${HOST}:${monitorPort}/subsz`)).json()).num_subscriptions;
+    const baseline = await subsz().catch(() => 0);
+    const before = memOf(brokerPid);
+    const u0 = procUsage(brokerPid);
+    const t0 = process.hrtime.bigint();
+    broadcast(children, { type: 'go' });
+    const done = await Promise.all(children.map((c) => c.wait('done', 300_000)));
+    const wallSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    const u1 = procUsage(brokerPid);
+    const after = memOf(brokerPid);
+    let reported = null;
+    try {
+      reported = (await subsz()) - baseline;
+    } catch (err) {
+      errors.push(`could not read /subsz: ${err.message}`);
+    }
+    await sleep(1000);
+    const settled = memOf(brokerPid);
+    const sent = done.reduce((a, d) => a + d.count, 0);
+    if (reported !== null && reported !== sent) errors.push(`broker reports ${reported} subscriptions, ${sent} were sent`);
+    return {
+      subscriptions: sent,
+      reportedSubscriptions: reported,
+      bytes: ready.reduce((a, r) => a + r.bytes, 0),
+      wallSec,
+      perConnSec: done.map((d) => d.ns / 1e9),
+      subsPerSec: sent / wallSec,
+      rssBeforeMiB: before.rssMiB,
+      rssMiB: after.rssMiB,
+      rssSettledMiB: settled.rssMiB,
+      peakRssMiB: settled.hwmMiB,
+      broker: brokerUsage(u0, u1),
+      errors,
+    };
+  } catch (err) {
+    return { failed: err.message, errors };
+  } finally {
+    await Promise.all(children.map((c) => c.close()));
+  }
+}
+
+/** inproc-*: bench/inproc.mjs in a forked process (official client; embedded: broker in it too). */
+async function runInproc(sc, target, port, opts, brokerPid) {
+  const cfg = { target: target.name, port, kind: sc.mode, size: sc.size, warmup: opts.warmup, duration: opts.duration };
+  const proc = fork(INPROC, [JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const u0 = brokerPid ? procUsage(brokerPid) : null;
+  const msg = await new Promise((resolve) => {
+    const t = setTimeout(() => (proc.kill('SIGKILL'), resolve({ type: 'error', message: 'no result within 120 s' })), 120_000);
+    proc.on('message', (m) => (clearTimeout(t), resolve(m)));
+    proc.on('exit', (code, signal) => (clearTimeout(t), resolve({ type: 'error', message: `exited (code ${code}, signal ${signal}) without a result` })));
+  });
+  const u1 = brokerPid ? procUsage(brokerPid) : null;
+  if (msg.type !== 'result') return { failed: msg.message, errors: [] };
+  const { type, ...r } = msg;
+  // The broker's CPU, over the whole run (warm-up included) — only for a separate broker process.
+  r.broker = brokerUsage(u0, u1);
+  return r;
+}
+
+/** alloc: bench/alloc.mjs in a forked process with the V8 flags it needs. */
+async function runAlloc() {
+  const proc = fork(ALLOC, [], { cwd: ROOT, execArgv: ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const msg = await new Promise((resolve) => {
+    const t = setTimeout(() => (proc.kill('SIGKILL'), resolve(null)), 120_000);
+    proc.on('message', (m) => (clearTimeout(t), resolve(m)));
+    proc.on('exit', (code) => (clearTimeout(t), resolve(null)));
+  });
+  if (!msg) return { failed: 'alloc.mjs gave no result', errors: [] };
+  return { ...msg.result, errors: [] };
+}
+
 // ---- reporting -----------------------------------------------------------------------------------
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const fmtNum = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const fmtRatio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '-');
+const fmtRatio = (a, b) => (typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '-');
 
 function metricRows(sc, res) {
   const e = res.embedded;
@@ -382,6 +613,58 @@ function metricRows(sc, res) {
       ['p99 latency µs (lower is better)', e?.latencyUs?.p99, n?.latencyUs?.p99, (x) => fmtNum(x)],
       ['requests/s', e?.reqRate, n?.reqRate, fmtInt],
       ...brokerRows(e, n),
+    ];
+  }
+  if (sc.kind === 'idle') {
+    return [
+      [`broker RSS MiB, ${fmtInt(sc.connections)} idle conns (lower is better)`, e?.rssMiB, n?.rssMiB, (x) => fmtNum(x)],
+      ['RSS growth per connection KiB', e?.perConnKiB, n?.perConnKiB, (x) => fmtNum(x, 2)],
+      ['broker RSS MiB before connecting', e?.rssBeforeMiB, n?.rssBeforeMiB, (x) => fmtNum(x)],
+      ['broker peak RSS MiB', e?.peakRssMiB, n?.peakRssMiB, (x) => fmtNum(x)],
+      ['connections open (PONG received)', e?.connections, n?.connections, fmtInt],
+      ['connect + handshake, connections/s', e?.connectRate, n?.connectRate, fmtInt],
+      ['broker CPU % while connecting', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
+    ];
+  }
+  if (sc.kind === 'subflood') {
+    return [
+      [`insert ${fmtInt(sc.total)} SUBs, s until last PONG (lower is better)`, e?.wallSec, n?.wallSec, (x) => fmtNum(x, 2)],
+      ['subscriptions/s', e?.subsPerSec, n?.subsPerSec, fmtInt],
+      ['subscriptions reported by /subsz', e?.reportedSubscriptions, n?.reportedSubscriptions, fmtInt],
+      ['broker RSS MiB before', e?.rssBeforeMiB, n?.rssBeforeMiB, (x) => fmtNum(x)],
+      ['broker RSS MiB after the last PONG', e?.rssMiB, n?.rssMiB, (x) => fmtNum(x)],
+      ['broker RSS MiB 1 s later', e?.rssSettledMiB, n?.rssSettledMiB, (x) => fmtNum(x)],
+      ['broker peak RSS MiB', e?.peakRssMiB, n?.peakRssMiB, (x) => fmtNum(x)],
+      ['broker CPU % while inserting', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
+    ];
+  }
+  if (sc.kind === 'inproc' && sc.mode === 'throughput') {
+    return [
+      ['delivered msgs/s (higher is better)', e?.deliveredRate, n?.deliveredRate, fmtInt],
+      ['published msgs/s', e?.pubRate, n?.pubRate, fmtInt],
+      ['client process CPU % (embedded: + broker)', e?.processCpuPercent, n?.processCpuPercent, (x) => fmtNum(x, 0)],
+      ['client process RSS MiB (embedded: + broker)', e?.processRssMiB, n?.processRssMiB, (x) => fmtNum(x, 0)],
+      ['nats-server process CPU %', undefined, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
+    ];
+  }
+  if (sc.kind === 'inproc') {
+    return [
+      ['p50 latency µs (lower is better)', e?.latencyUs?.p50, n?.latencyUs?.p50, (x) => fmtNum(x)],
+      ['p99 latency µs (lower is better)', e?.latencyUs?.p99, n?.latencyUs?.p99, (x) => fmtNum(x)],
+      ['requests/s', e?.reqRate, n?.reqRate, fmtInt],
+      ['client process CPU % (embedded: + broker)', e?.processCpuPercent, n?.processCpuPercent, (x) => fmtNum(x, 0)],
+    ];
+  }
+  if (sc.kind === 'alloc') {
+    return [
+      ['JS heap B/msg, GC-free windows (exact; lower is better)', e?.exactBytesPerMsg, undefined, (x) => fmtNum(x, 2)],
+      ['JS heap B/msg over the GC-free slices of the long run', e?.long?.cleanBytesPerMsg, undefined, (x) => fmtNum(x, 2)],
+      ['minor GCs / major GCs over the long run', e?.long && `${e.long.gcs.minor} / ${e.long.gcs.major}`, undefined, (x) => x ?? '-'],
+      ['messages in the long run', e?.long?.messages, undefined, fmtInt],
+      ['young generation max MiB (semi-space 64)', e?.long && e.long.maxYoungBytes / 2 ** 20, undefined, (x) => fmtNum(x, 2)],
+      ['Buffer (off-heap) B/msg', e?.long && e.long.arrayBufferBytes / e.long.messages, undefined, (x) => fmtNum(x, 1)],
+      ['heap-profile sampled B/msg', e?.profile?.sampledBytesPerMsg, undefined, (x) => fmtNum(x, 2)],
+      ['msgs/s (broker + both clients, one process)', e?.long?.msgsPerSec, undefined, fmtInt],
     ];
   }
   return [
@@ -412,6 +695,10 @@ function printScenario(name, sc, res) {
   console.log(`\n${name}: ${sc.desc}`);
   const rows = metricRows(sc, res).map(([label, e, n, f]) => [label, f(e), f(n), fmtRatio(e, n)]);
   printTable(['metric', 'embedded', 'nats-server', 'ratio'], rows);
+  if (sc.kind === 'alloc' && res.embedded?.profile) {
+    console.log(`  top allocation sites (sampling heap profile over ${fmtInt(res.embedded.profile.messages)} msgs):`);
+    for (const x of res.embedded.profile.top.slice(0, 8)) console.log(`    ${fmtNum(x.bytesPerMsg, 3).padStart(7)} B/msg  ${x.site}`);
+  }
   for (const [t, r] of Object.entries(res)) {
     if (!r) continue;
     if (r.failed) console.log(`  ! ${t}: FAILED: ${r.failed}`);
@@ -450,6 +737,7 @@ function machineInfo(natsBin) {
     cpuModel: cpus[0]?.model ?? 'unknown',
     cpuCount: cpus.length,
     totalMemBytes: os.totalmem(),
+    openFilesLimit: openFilesLimit(),
     node: process.version,
     natsServerVersion: natsVersion,
     natsEmbeddedVersion: pkg.version,
@@ -461,9 +749,12 @@ function machineInfo(natsBin) {
 
 async function main() {
   const opts = parseCli(process.argv.slice(2));
-  const cli = path.join(ROOT, 'dist', 'cli.js');
+  // NATS_EMBEDDED_DIST: benchmark another build (e.g. a snapshot built outside the work tree, so
+  // a rebuild of dist/ during the run cannot interfere); it is inherited by every child process.
+  const distDir = process.env.NATS_EMBEDDED_DIST ? path.resolve(process.env.NATS_EMBEDDED_DIST) : path.join(ROOT, 'dist');
+  const cli = path.join(distDir, 'cli.js');
   if (!fs.existsSync(cli)) {
-    console.error('bench: dist/cli.js is missing; build first (npx tsup)');
+    console.error(`bench: ${cli} is missing; build first (npx tsup)`);
     process.exit(1);
   }
   const natsBin = process.env.NATS_SERVER_BIN || findOnPath('nats-server');
@@ -484,9 +775,10 @@ async function main() {
   for (const name of opts.scenarios) {
     const sc = SCENARIOS[name];
     const rounds = {};
-    for (let round = 0; round < (sc.kind === 'startup' ? 1 : opts.rounds); round++) {
+    const embeddedOnly = sc.kind === 'startup' || sc.kind === 'alloc';
+    for (let round = 0; round < (embeddedOnly ? 1 : opts.rounds); round++) {
       for (const target of targets) {
-        if (sc.kind === 'startup' && target.name !== 'embedded') continue;
+        if (embeddedOnly && target.name !== 'embedded') continue;
         (rounds[target.name] ??= []).push(await runOnce(sc, target, opts));
       }
     }
@@ -511,6 +803,7 @@ async function main() {
   const out = {
     date: new Date().toISOString(),
     machine,
+    dist: { dir: path.relative(ROOT, distDir).startsWith('..') ? distDir : path.relative(ROOT, distDir), builtAt: fs.statSync(cli).mtime.toISOString(), commit: process.env.NATS_EMBEDDED_DIST_COMMIT ?? null },
     config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name) },
     results,
     totalSec,
@@ -533,9 +826,11 @@ async function main() {
 
 /** One run of a scenario against one target, with a fresh broker process. */
 async function runOnce(sc, target, opts) {
-  if (sc.kind === 'startup') {
+  if (sc.kind === 'startup' || sc.kind === 'alloc' || (sc.kind === 'inproc' && target.name === 'embedded')) {
     try {
-      return await runStartup(sc);
+      if (sc.kind === 'startup') return await runStartup(sc);
+      if (sc.kind === 'alloc') return await runAlloc();
+      return await runInproc(sc, target, null, opts, null);
     } catch (err) {
       return { failed: err.message, errors: [] };
     }
@@ -543,10 +838,14 @@ async function runOnce(sc, target, opts) {
   let broker;
   let r;
   try {
-    broker = await startBroker(target);
-    r = sc.kind === 'throughput'
-      ? await runThroughput(sc, broker.port, opts, broker.proc.pid)
-      : await runLatency(sc, broker.port, opts, broker.proc.pid);
+    const monitorPort = sc.kind === 'subflood' ? await freePort() : null;
+    broker = await startBroker(target, monitorPort ? ['-m', String(monitorPort)] : []);
+    const pid = broker.proc.pid;
+    r = sc.kind === 'throughput' ? await runThroughput(sc, broker.port, opts, pid)
+      : sc.kind === 'latency' ? await runLatency(sc, broker.port, opts, pid)
+      : sc.kind === 'idle' ? await runIdle(sc, broker.port, opts, pid)
+      : sc.kind === 'subflood' ? await runSubFlood(sc, broker.port, opts, pid, monitorPort)
+      : await runInproc(sc, target, broker.port, opts, pid);
   } catch (err) {
     r = { failed: err.message, errors: [] };
   } finally {
@@ -572,7 +871,16 @@ async function runOnce(sc, target, opts) {
 function pickMedian(sc, rs) {
   if (rs.length === 1) return rs[0];
   const ok = rs.filter((r) => !r.failed);
-  const key = (r) => (sc.kind === 'throughput' ? r.deliveredRate : sc.kind === 'latency' ? r.latencyUs.p50 : r.createMs.median);
+  const key = (r) => {
+    switch (sc.kind) {
+      case 'throughput': return r.deliveredRate;
+      case 'latency': return r.latencyUs.p50;
+      case 'idle': return r.rssMiB;
+      case 'subflood': return r.wallSec;
+      case 'inproc': return sc.mode === 'throughput' ? r.deliveredRate : r.latencyUs.p50;
+      default: return r.createMs.median;
+    }
+  };
   const sorted = [...ok].sort((a, b) => key(a) - key(b));
   const mid = sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)] : rs[0];
   return {
@@ -590,7 +898,10 @@ function ratios(sc, res) {
   const n = res['nats-server'];
   if (!e || !n || e.failed || n.failed) return null;
   if (sc.kind === 'throughput') return { deliveredRate: e.deliveredRate / n.deliveredRate, pubRate: e.pubRate / n.pubRate };
-  if (sc.kind === 'latency') return { p50: e.latencyUs.p50 / n.latencyUs.p50, p99: e.latencyUs.p99 / n.latencyUs.p99, reqRate: e.reqRate / n.reqRate };
+  if (sc.kind === 'latency' || (sc.kind === 'inproc' && sc.mode === 'latency')) return { p50: e.latencyUs.p50 / n.latencyUs.p50, p99: e.latencyUs.p99 / n.latencyUs.p99, reqRate: e.reqRate / n.reqRate };
+  if (sc.kind === 'inproc') return { deliveredRate: e.deliveredRate / n.deliveredRate, pubRate: e.pubRate / n.pubRate };
+  if (sc.kind === 'idle') return { rss: e.rssMiB / n.rssMiB, perConn: e.perConnKiB / n.perConnKiB };
+  if (sc.kind === 'subflood') return { wallSec: e.wallSec / n.wallSec, rss: e.rssMiB / n.rssMiB };
   return null;
 }
 
