@@ -2,28 +2,20 @@
  * Authentication modes and the permission matrix, through the official client, plus the wire
  * details (exact -ERR texts, close or stay open, INFO fields) on raw sockets.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
 import bcrypt from 'bcryptjs';
 import { createServer, ConfigError, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
+const { server, defer } = scope;
 
-async function server(opts: ServerOptions): Promise<NatsServer> {
-  const s = await createServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
 
-async function client(s: NatsServer, opts: Parameters<typeof connect>[0] = {}): Promise<NatsConnection> {
-  const nc = await connect({ servers: s.url, reconnect: false, ...opts });
-  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
-  return nc;
+function client(s: NatsServer, opts: ConnectionOptions = {}): Promise<NatsConnection> {
+  return scope.client(s, { reconnect: false, ...opts });
 }
 
 async function refused(s: NatsServer, opts: Parameters<typeof connect>[0]): Promise<string> {
@@ -69,10 +61,10 @@ describe('authentication modes (official client)', () => {
     await client(s, { authenticator: nkeyAuthenticator(kp.getSeed()) });
     expect(await refused(s, { authenticator: nkeyAuthenticator(other.getSeed()) })).toMatch(/authorization violation/i);
     const w = await WireClient.open(s.port);
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     expect(w.info.nonce).toMatch(/^[A-Za-z0-9_-]{15}$/);
     const w2 = await WireClient.open(s.port);
-    cleanup.push(() => w2.close());
+    defer(() => w2.close());
     expect(w2.info.nonce).not.toBe(w.info.nonce);
   });
 
@@ -99,7 +91,7 @@ describe('wire details', () => {
   it('auth required: any op but CONNECT first is an Authorization Violation, then close', async () => {
     const s = await server({ authorization: { token: 't' } });
     const w = await WireClient.open(s.port);
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     w.send('PING\r\n');
     await w.expect("-ERR 'Authorization Violation'\r\n");
     await w.expectClose();
@@ -108,16 +100,16 @@ describe('wire details', () => {
   it('a wrong CONNECT gets Authorization Violation and close; no CONNECT in time: Authentication Timeout', async () => {
     const s = await server({ authorization: { token: 't', timeout: 100 } });
     const bad = await WireClient.open(s.port);
-    cleanup.push(() => bad.close());
+    defer(() => bad.close());
     bad.send('CONNECT {"auth_token":"x","verbose":false}\r\n');
     await bad.expect("-ERR 'Authorization Violation'\r\n");
     await bad.expectClose();
     const slow = await WireClient.open(s.port);
-    cleanup.push(() => slow.close());
+    defer(() => slow.close());
     await slow.expect("-ERR 'Authentication Timeout'\r\n");
     await slow.expectClose();
     const good = await WireClient.open(s.port);
-    cleanup.push(() => good.close());
+    defer(() => good.close());
     good.send('CONNECT {"auth_token":"t"}\r\n');
     await good.expect('+OK\r\n');
     await good.expectNothing();
@@ -150,9 +142,9 @@ describe('permissions', () => {
   it('publish: allow, deny and the exact -ERR; the connection stays open', async () => {
     const s = await server(users);
     const w = await WireClient.connected(s.port, { verbose: false, user: 'svc', pass: 'p' });
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     const root = await WireClient.connected(s.port, { verbose: false, user: 'root', pass: 'p' });
-    cleanup.push(() => root.close());
+    defer(() => root.close());
     root.send('SUB > 1\r\n');
     await root.expectNothing();
     w.send('PUB orders.new 1\r\na\r\nPUB orders.secret 1\r\nb\r\nPUB audit.x 1\r\nc\r\nPUB other 1\r\nd\r\nPUB audit.x.y 1\r\ne\r\n');
@@ -167,7 +159,7 @@ describe('permissions', () => {
   it('subscribe: allow, deny, queue-specific permissions, wildcards, and deny at delivery', async () => {
     const s = await server(users);
     const w = await WireClient.connected(s.port, { verbose: false, user: 'svc', pass: 'p' });
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     w.send('SUB orders.> 1\r\nSUB orders.internal 2\r\nSUB jobs.a workers 3\r\nSUB jobs.a others 4\r\nSUB jobs.a 5\r\nSUB > 6\r\n');
     await w.expect(`-ERR 'Permissions Violation for Subscription to "orders.internal"'\r\n`);
     await w.expect(`-ERR 'Permissions Violation for Subscription to "jobs.a" using queue "others"'\r\n`);
@@ -179,7 +171,7 @@ describe('permissions', () => {
     }
     // orders.> overlaps the deny orders.internal: that subject is filtered at delivery.
     const root = await WireClient.connected(s.port, { verbose: false, user: 'root', pass: 'p' });
-    cleanup.push(() => root.close());
+    defer(() => root.close());
     root.send('PUB orders.internal 1\r\nx\r\nPUB orders.public 1\r\ny\r\n');
     await root.expectNothing();
     expect(await w.drain()).toBe('MSG orders.public 1 1\r\ny\r\n');
@@ -205,7 +197,7 @@ describe('permissions', () => {
     svc.publish('anything', 'x'); // not a response: refused
     await svc.flush();
     const w = await WireClient.connected(s.port, { verbose: false, user: 'responder', pass: 'p' });
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     w.send('PUB rpc.other 1\r\nx\r\n');
     await w.expect(`-ERR 'Permissions Violation for Publish to "rpc.other"'\r\n`);
   });
@@ -213,9 +205,9 @@ describe('permissions', () => {
   it('reload: permissions change for connected clients; revoked users are closed', async () => {
     const s = await server({ authorization: { users: [{ user: 'u', password: 'p' }, { user: 'gone', password: 'p' }] } });
     const u = await WireClient.connected(s.port, { verbose: false, user: 'u', pass: 'p' });
-    cleanup.push(() => u.close());
+    defer(() => u.close());
     const gone = await WireClient.connected(s.port, { verbose: false, user: 'gone', pass: 'p' });
-    cleanup.push(() => gone.close());
+    defer(() => gone.close());
     u.send('PUB a 1\r\nx\r\n');
     await u.expectNothing();
     s.reload({ authorization: { users: [{ user: 'u', password: 'p', permissions: { publish: 'b' } }] } });

@@ -2,26 +2,18 @@
  * Lifecycle controls that failover tests rely on, exercised with the official client's
  * reconnect logic.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection, type Status } from '@nats-io/transport-node';
-import { createServer, type NatsServer, type SlowConsumerEvent } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type NatsConnection, type Status } from '@nats-io/transport-node';
+import { type NatsServer, type SlowConsumerEvent } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
+const { server, defer } = scope;
 
-async function server(opts: Parameters<typeof createServer>[0] = {}): Promise<NatsServer> {
-  const s = await createServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
 
-async function client(s: NatsServer): Promise<NatsConnection> {
-  const nc = await connect({ servers: s.url, reconnectTimeWait: 20, maxReconnectAttempts: -1, reconnectJitter: 0 });
-  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
-  return nc;
+function client(s: NatsServer): Promise<NatsConnection> {
+  return scope.client(s, { reconnectTimeWait: 20, maxReconnectAttempts: -1, reconnectJitter: 0 });
 }
 
 /** Resolves with the first status event of `type`. */
@@ -133,9 +125,8 @@ describe('lameDuck()', () => {
 describe('disconnectClients()', () => {
   it('drops the selected clients; they reconnect and keep working', async () => {
     const s = await server();
-    const a = await connect({ servers: s.url, name: 'victim', reconnectTimeWait: 20 });
-    const b = await connect({ servers: s.url, name: 'bystander' });
-    cleanup.push(() => a.close(), () => b.close());
+    const a = await scope.client(s, { name: 'victim', reconnectTimeWait: 20 });
+    const b = await scope.client(s, { name: 'bystander' });
     const bDisconnects: string[] = [];
     (async () => {
       for await (const st of b.status()) bDisconnects.push(st.type);

@@ -2,26 +2,18 @@
  * What makes nats-embedded better than a broker in Docker for tests: introspection, waiting
  * without sleeps, a message tap, fault injection and replayable queue choices.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { createServer, WaitTimeoutError, type NatsServer, type TappedMessage } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { headers, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { WaitTimeoutError, type NatsServer, type TappedMessage } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
+const { server, defer } = scope;
 
-async function server(opts: Parameters<typeof createServer>[0] = {}): Promise<NatsServer> {
-  const s = await createServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
 
-async function client(s: NatsServer, opts: Parameters<typeof connect>[0] = {}): Promise<NatsConnection> {
-  const nc = await connect({ servers: s.url, ...opts });
-  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
-  return nc;
+function client(s: NatsServer, opts: ConnectionOptions = {}): Promise<NatsConnection> {
+  return scope.client(s, { ...opts });
 }
 
 describe('introspection', () => {

@@ -2,14 +2,15 @@
  * TLS for clients and routes. Certificates are generated at run time with the machine's
  * openssl (no private key is committed).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import { type ServerOptions } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
 
 let dir = '';
 const file = (name: string): string => join(dir, name);
@@ -31,16 +32,9 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
+const { server, defer } = scope;
 
-async function server(opts: ServerOptions): Promise<NatsServer> {
-  const s = await createServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
 
 const tlsServer = (): ServerOptions['tls'] => ({ cert: file('server.pem'), key: file('server.key') });
 
@@ -50,7 +44,7 @@ describe('TLS for clients', () => {
     expect(s.info.tls_required).toBe(true);
     expect(s.info.tls_verify).toBeUndefined();
     const nc = await connect({ servers: s.url, tls: { caFile: file('ca.pem') } });
-    cleanup.push(() => nc.close());
+    defer(() => nc.close());
     const sub = nc.subscribe('secure', { max: 1 });
     nc.publish('secure', 'over tls');
     for await (const m of sub) expect(m.string()).toBe('over tls');
@@ -59,12 +53,12 @@ describe('TLS for clients', () => {
   it('a plaintext client gets the INFO, then is closed: at once when it speaks, or after the TLS timeout', async () => {
     const s = await server({ tls: { ...tlsServer()!, timeout: 200 } });
     const talker = await WireClient.open(s.port);
-    cleanup.push(() => talker.close());
+    defer(() => talker.close());
     expect(talker.info.tls_required).toBe(true);
     talker.send('CONNECT {}\r\nPING\r\n');
     await talker.expectClose();
     const idle = await WireClient.open(s.port);
-    cleanup.push(() => idle.close());
+    defer(() => idle.close());
     await idle.expectClose(5000);
   });
 
@@ -72,7 +66,7 @@ describe('TLS for clients', () => {
     const s = await server({ tls: { ...tlsServer()!, ca: file('ca.pem'), verify: true } });
     expect(s.info.tls_verify).toBe(true);
     const ok = await connect({ servers: s.url, tls: { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') } });
-    cleanup.push(() => ok.close());
+    defer(() => ok.close());
     await ok.flush();
     const err = await connect({ servers: s.url, reconnect: false, timeout: 2000, tls: { caFile: file('ca.pem') } }).then(
       async (nc) => {
@@ -87,7 +81,7 @@ describe('TLS for clients', () => {
   it('authentication over TLS', async () => {
     const s = await server({ tls: tlsServer(), authorization: { user: 'u', password: 'p' } });
     const nc = await connect({ servers: s.url, user: 'u', pass: 'p', tls: { caFile: file('ca.pem') } });
-    cleanup.push(() => nc.close());
+    defer(() => nc.close());
     await nc.flush();
   });
 });
@@ -98,14 +92,14 @@ describe('TLS on routes', () => {
     const a = await server({ serverName: 'a', cluster: { name: 'T', tls } });
     const b = await server({ serverName: 'b', cluster: { name: 'T', tls, routes: [a.routeUrl!] } });
     const nb = await connect({ servers: b.url });
-    cleanup.push(() => nb.close());
+    defer(() => nb.close());
     const got: string[] = [];
     nb.subscribe('cross', { callback: (_e, m) => void got.push(m.string()) });
     await nb.flush();
     await a.waitForSubscription('cross');
     expect(a.routes().map((r) => r.name)).toEqual(['b']);
     const na = await connect({ servers: a.url });
-    cleanup.push(() => na.close());
+    defer(() => na.close());
     na.publish('cross', 'via tls route');
     await na.flush();
     const deadline = Date.now() + 5000;
