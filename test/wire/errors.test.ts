@@ -3,8 +3,8 @@
  * after it; plus the inputs that close a connection silently (no -ERR, just EOF).
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, useBroker, type Broker } from '../helpers/broker.js';
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 
 const QUIET = { verbose: false, pedantic: false };
 const QUIET_HEADERS = { verbose: false, pedantic: false, headers: true };
@@ -73,16 +73,7 @@ describe('Maximum Payload Violation', () => {
   });
 
   describe('with maxPayload: 8', () => {
-    let small: Broker;
-    beforeAll(async () => {
-      small = await startBroker({ maxPayload: 8 });
-    });
-    afterAll(async () => {
-      await small.close();
-    });
-    afterEach(() => {
-      small.closeClients();
-    });
+    const small = useBroker({ maxPayload: 8 });
 
     it('advertises max_payload 8 in INFO', async () => {
       const c = await small.open();
@@ -116,17 +107,8 @@ describe('Maximum Payload Violation', () => {
 });
 
 describe("-ERR 'maximum control line exceeded' (maxControlLine: 64)", () => {
-  let mcl: Broker;
+  const mcl = useBroker({ maxControlLine: 64 });
   const MCL = "-ERR 'maximum control line exceeded'\r\n";
-  beforeAll(async () => {
-    mcl = await startBroker({ maxControlLine: 64 });
-  });
-  afterAll(async () => {
-    await mcl.close();
-  });
-  afterEach(() => {
-    mcl.closeClients();
-  });
 
   it('accepts an argument line of exactly 64 bytes', async () => {
     const c = await mcl.connected({ verbose: true, pedantic: false });
@@ -217,16 +199,7 @@ describe("-ERR 'no responders requires headers support' then close", () => {
 });
 
 describe("-ERR 'maximum subscriptions exceeded' (maxSubscriptions: 2)", () => {
-  let limited: Broker;
-  beforeAll(async () => {
-    limited = await startBroker({ maxSubscriptions: 2 });
-  });
-  afterAll(async () => {
-    await limited.close();
-  });
-  afterEach(() => {
-    limited.closeClients();
-  });
+  const limited = useBroker({ maxSubscriptions: 2 });
 
   it('refuses the third SUB, keeps the connection, and drops that SUB', async () => {
     const c = await limited.connected({ verbose: true, pedantic: false });
@@ -252,13 +225,7 @@ describe("-ERR 'maximum subscriptions exceeded' (maxSubscriptions: 2)", () => {
 });
 
 describe("-ERR 'maximum connections exceeded' (maxConnections: 1)", () => {
-  let one: Broker;
-  beforeAll(async () => {
-    one = await startBroker({ maxConnections: 1 });
-  });
-  afterAll(async () => {
-    await one.close();
-  });
+  const one = useBroker({ maxConnections: 1 });
 
   it('is sent after the INFO line, then the connection closes', async () => {
     const first = await one.connected(QUIET);

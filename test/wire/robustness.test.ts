@@ -3,8 +3,8 @@
  * client never affects another connection.
  * The expectations are nats-server's (checked against a real v2.9.10).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sendInChunks, startBroker, useBroker, type Broker } from '../helpers/broker.js';
+import { describe, expect, it } from 'vitest';
+import { sendInChunks, startBroker, useBroker } from '../helpers/broker.js';
 
 const QUIET = { verbose: false, pedantic: false };
 
@@ -86,16 +86,7 @@ describe('splitting the stream', () => {
   });
 
   describe('max control line across reads (maxControlLine: 64)', () => {
-    let mcl: Broker;
-    beforeAll(async () => {
-      mcl = await startBroker({ maxControlLine: 64 });
-    });
-    afterAll(async () => {
-      await mcl.close();
-    });
-    afterEach(() => {
-      mcl.closeClients();
-    });
+    const mcl = useBroker({ maxControlLine: 64 });
 
     it('a 64-byte argument line sent byte by byte is accepted (the CR does not count)', async () => {
       const c = await mcl.connected({ verbose: true, pedantic: false });
