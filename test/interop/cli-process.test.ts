@@ -29,7 +29,8 @@ function start(args: string[]): Started {
   let log = '';
   child.stdout!.on('data', (d: Buffer) => void (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => void (log += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' (not 'exit'): by then everything the process logged has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, log: () => log, exited };
 }
 
@@ -74,6 +75,8 @@ describe('the CLI as a nats-server stand-in', () => {
     const pidFile = join(dir, 'server.pid');
     const first = start(['-c', conf, '--ports_file_dir', dir, '-P', pidFile]);
     const ports = await until(() => portsFile(dir, first.child.pid!), 'the ports file');
+    // The ports file can appear before the log lines have come through the stderr pipe.
+    await until(() => first.log().includes('Server is ready'), 'the startup log');
     expect(readFileSync(pidFile, 'utf8')).toBe(String(first.child.pid));
     expect(first.log()).toMatch(/\[WRN\] .*"leafnodes" is not supported/);
     expect(first.log()).toMatch(/\[INF\] Listening for client connections on 127\.0\.0\.1:\d+/);
