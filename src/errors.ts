@@ -8,7 +8,9 @@
 /** Stable codes of {@link NatsEmbeddedError} and its subclasses. */
 export type NatsEmbeddedErrorCode =
   | 'ERR_INVALID_OPTION'
+  | 'ERR_INVALID_ARGUMENT'
   | 'ERR_LISTEN'
+  | 'ERR_BACKEND'
   | 'ERR_SERVER_CLOSED'
   | 'ERR_TIMEOUT'
   | 'ERR_UNSUPPORTED';
@@ -56,11 +58,37 @@ export class ListenError extends NatsEmbeddedError {
   }
 }
 
-/** An operation needs a running server, but it was closed. */
+/**
+ * An argument of a method (not an option of `createServer()`) is invalid: a negative duration,
+ * a callback that is not a function, a cluster member index out of range. `argument` names it.
+ */
+export class InvalidArgumentError extends NatsEmbeddedError {
+  /** The argument that was rejected, e.g. `downMs` or `callback`. */
+  readonly argument: string;
+
+  constructor(argument: string, reason: string) {
+    super('ERR_INVALID_ARGUMENT', `Invalid argument "${argument}": ${reason}`);
+    this.name = 'InvalidArgumentError';
+    this.argument = argument;
+  }
+}
+
+/**
+ * An operation needs a server (or cluster) that is running or can run again, but it was
+ * closed — or a pending operation was interrupted by `close()`/`kill()`. `reason` says which.
+ */
 export class ServerClosedError extends NatsEmbeddedError {
-  constructor(operation: string) {
-    super('ERR_SERVER_CLOSED', `Cannot ${operation}: the server is closed`);
+  constructor(operation: string, reason = 'the server is closed') {
+    super('ERR_SERVER_CLOSED', `Cannot ${operation}: ${reason}`);
     this.name = 'ServerClosedError';
+  }
+}
+
+/** The `nats-server` backend's process failed: it did not start, or exited during startup. */
+export class BackendError extends NatsEmbeddedError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND', message, options);
+    this.name = 'BackendError';
   }
 }
 

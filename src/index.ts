@@ -21,6 +21,7 @@ export type {
   ServerStats,
   NatsServerEvents,
   RestartOptions,
+  ReloadOptions,
   ServerState,
   RoutePeer,
   ConnectionInfo,
@@ -43,6 +44,15 @@ export type {
   WebSocketOptions,
   ResolvedWebSocket,
 } from './server/options.js';
-export { NatsEmbeddedError, ConfigError, ListenError, ServerClosedError, WaitTimeoutError, UnsupportedError } from './errors.js';
+export {
+  NatsEmbeddedError,
+  ConfigError,
+  InvalidArgumentError,
+  ListenError,
+  ServerClosedError,
+  WaitTimeoutError,
+  UnsupportedError,
+  BackendError,
+} from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';
 export { NATS_SERVER_VERSION } from './protocol/constants.js';

@@ -230,7 +230,8 @@ async function main(argv: string[]): Promise<number> {
       }
       try {
         const next = mergeOptions(loadConf(args.configFile), args);
-        server.reload(serverOptions(next.options, next.settings, logger));
+        // The file is the whole configuration: keys removed from it return to their defaults.
+        server.reload(serverOptions(next.options, next.settings, logger), { replace: true });
         options = next.options;
         settings = next.settings;
         logger.update(settings);

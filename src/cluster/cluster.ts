@@ -8,7 +8,7 @@
 import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
 import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { ListenError } from '../errors.js';
+import { dialHost, hostPort, listen, urlHost } from '../io/listen.js';
 import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import type { BrokerCore, ClusterHooks } from '../server/core.js';
 import type { Subscription } from '../server/client.js';
@@ -50,8 +50,7 @@ export class ClusterManager implements ClusterHooks {
 
   /** `nats-route://host:port` of this server's route listener. */
   get routeUrl(): string {
-    const h = this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host;
-    return `nats-route://${h.includes(':') ? `[${h}]` : h}:${this.port}`;
+    return `nats-route://${urlHost(this.opts.host)}:${this.port}`;
   }
 
   /** Lame duck: peers drop this server's client URLs from what they advertise. */
@@ -76,19 +75,8 @@ export class ClusterManager implements ClusterHooks {
 
   /** Binds the route listener on `port` (0 = ephemeral), then dials the configured routes. */
   async start(port = this.opts.port): Promise<void> {
-    const host = this.opts.host;
     const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new ListenError(host, port, err));
-      tcp.once('error', onError);
-      tcp.listen({ host, port, exclusive: true }, () => {
-        tcp.off('error', onError);
-        resolve();
-      });
-    });
-    tcp.on('error', (err) => process.emitWarning(`nats-embedded: route listener error: ${err.message}`));
-    const address = tcp.address();
-    this.port = typeof address === 'object' && address !== null ? address.port : port;
+    this.port = await listen(tcp, this.opts.host, port, (err) => this.core.log.error(`Error accepting route connection: ${err.message}`));
     this.tcp = tcp;
     for (const entry of this.configured.values()) this.dial(entry.url, true);
   }
@@ -190,6 +178,8 @@ export class ClusterManager implements ClusterHooks {
   private wire(socket: Socket, url: RouteUrl | null, explicit: boolean): RouteConn {
     const conn = new RouteConn(this, socket, url, explicit);
     this.conns.add(conn);
+    // A paused (hung) server does not read new routes either.
+    if (this.core.controls.paused) socket.pause();
     socket.on('data', (chunk: Buffer) => {
       this.core.runRead(() => conn.onData(chunk), () => conn.close('Protocol Violation', false), 'route');
     });
@@ -268,14 +258,11 @@ export class ClusterManager implements ClusterHooks {
   private ownWsUrl(): string | null {
     const ws = this.core.options.websocket;
     if (ws === null || this.core.wsPort === 0) return null;
-    const h = ws.host === '0.0.0.0' || ws.host === '::' ? '127.0.0.1' : ws.host;
-    return `${h.includes(':') ? `[${h}]` : h}:${this.core.wsPort}`;
+    return hostPort(dialHost(ws.host), this.core.wsPort);
   }
 
   private ownClientUrl(): string {
-    const host = this.core.options.host;
-    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    return `${h.includes(':') ? `[${h}]` : h}:${this.core.port}`;
+    return hostPort(dialHost(this.core.options.host), this.core.port);
   }
 
   // ---- Handshake ----------------------------------------------------------------------------

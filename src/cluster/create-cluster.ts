@@ -3,9 +3,10 @@
  * controls failover tests need (kill, restart on the same ports, partition, heal, grow, shrink).
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, UnsupportedError } from '../errors.js';
-import { createServer, type NatsServer, type RestartOptions } from '../server/server.js';
+import { ConfigError, InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
+import { createServer, type NatsServer, type ReloadOptions, type RestartOptions } from '../server/server.js';
 import { resolveOptions, type Duration, type ServerOptions } from '../server/options.js';
+import { durationArg } from '../server/arguments.js';
 
 /** Options of {@link createCluster}: how many members, plus options every member gets. */
 export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | 'serverName' | 'port'> {
@@ -16,16 +17,23 @@ export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | '
   /** Pause between attempts to re-dial a route. Default 100 ms, so a restarted node rejoins fast. */
   reconnectDelay?: Duration;
   /** How long `createCluster()`, `waitForMesh()` and the controls wait for the mesh. Default 10 s. */
-  meshTimeoutMs?: number;
+  meshTimeoutMs?: Duration;
 }
 
-/** A cluster of embedded servers. Create one with {@link createCluster}. */
+/**
+ * A cluster of embedded servers. Create one with {@link createCluster}.
+ *
+ * `close()` is final: every control called afterwards (`add()`, `kill()`, `restart()`, ...)
+ * rejects with {@link ServerClosedError} and starts nothing, and a control in progress when it
+ * is called settles (a `restart()` in its down time rejects with `ServerClosedError`).
+ */
 export class NatsCluster implements AsyncDisposable {
   /** The members, in the order they were added (`remove()` takes one out). */
   readonly servers: NatsServer[] = [];
   private readonly name: string;
   private nextIndex = 0;
   private partitioned = false;
+  private closed = false;
 
   /** @internal Use {@link createCluster}. */
   constructor(private readonly opts: ClusterHarnessOptions) {
@@ -65,9 +73,22 @@ export class NatsCluster implements AsyncDisposable {
     }
   }
 
-  /** Adds a member; resolves once the mesh includes it. */
+  /** @throws {ServerClosedError} once `close()` was called */
+  private open(operation: string): void {
+    if (this.closed) throw new ServerClosedError(operation, `cluster ${this.name} is closed`);
+  }
+
+  /**
+   * Adds a member; resolves once the mesh includes it.
+   * @throws {ServerClosedError} the cluster is closed (or was closed while the member started)
+   */
   async add(): Promise<NatsServer> {
+    this.open('add a cluster member');
     const server = await createServer(this.memberOptions());
+    if (this.closed) {
+      await server.close();
+      this.open('add a cluster member');
+    }
     this.servers.push(server);
     await this.waitForMesh();
     return server;
@@ -75,6 +96,7 @@ export class NatsCluster implements AsyncDisposable {
 
   /** Closes member `i` gracefully and takes it out of `servers` (later indices shift down). */
   async remove(i: number): Promise<void> {
+    this.open('remove a cluster member');
     const server = this.member(i);
     this.servers.splice(i, 1);
     await server.close();
@@ -83,6 +105,7 @@ export class NatsCluster implements AsyncDisposable {
 
   /** Crashes member `i` (sockets destroyed, no flush). It stays in `servers`, stopped. */
   async kill(i: number): Promise<void> {
+    this.open('kill a cluster member');
     await this.member(i).kill();
     await this.waitForMesh();
   }
@@ -90,10 +113,21 @@ export class NatsCluster implements AsyncDisposable {
   /**
    * Brings member `i` back on the same client and route ports (killing it first if it is
    * running), and resolves once it has rejoined the mesh.
+   * @throws {ServerClosedError} the cluster is closed, or `close()` interrupted the restart
    */
   async restart(i: number, options: RestartOptions = {}): Promise<void> {
+    this.open('restart a cluster member');
     await this.member(i).restart(options);
     await this.waitForMesh();
+  }
+
+  /**
+   * `reload()` on every member that has not been removed: the options are a patch over each
+   * member's own (see {@link NatsServer.reload}).
+   */
+  reload(options: ServerOptions, reloadOptions?: ReloadOptions): void {
+    this.open('reload the cluster');
+    for (const s of this.servers) s.reload(options, reloadOptions);
   }
 
   /**
@@ -102,11 +136,13 @@ export class NatsCluster implements AsyncDisposable {
    * keep all their routes. Resolves once the routes are down.
    */
   async partition(...groups: number[][]): Promise<void> {
+    this.open('partition the cluster');
     const groupOf = new Map<number, number>();
     groups.forEach((g, gi) => {
+      if (!Array.isArray(g)) throw new InvalidArgumentError('groups', 'each group must be an array of member indices');
       for (const i of g) {
         this.member(i);
-        if (groupOf.has(i)) throw new ConfigError('partition', `member ${i} is in two groups`);
+        if (groupOf.has(i)) throw new InvalidArgumentError('groups', `member ${i} is in two groups`);
         groupOf.set(i, gi);
       }
     });
@@ -123,6 +159,7 @@ export class NatsCluster implements AsyncDisposable {
 
   /** Undoes `partition()`: routes are re-dialled and interest re-exchanged. */
   async heal(): Promise<void> {
+    this.open('heal the cluster');
     for (const s of this.servers) s.blockRoutes([]);
     this.partitioned = false;
     await this.waitForMesh();
@@ -131,16 +168,20 @@ export class NatsCluster implements AsyncDisposable {
   /**
    * Resolves when every running member has a route to every other running member it is not
    * partitioned from.
+   * @param timeoutMs ms or a duration string; default `meshTimeoutMs` (10 s)
+   * @throws {WaitTimeoutError} the mesh did not form in time (the message lists missing routes)
+   * @throws {ServerClosedError} the cluster is closed
    */
-  async waitForMesh(timeoutMs = this.opts.meshTimeoutMs ?? 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  async waitForMesh(timeoutMs?: Duration): Promise<void> {
+    const ms = durationArg(timeoutMs ?? this.opts.meshTimeoutMs, 'timeoutMs', 10_000);
+    this.open('wait for the mesh');
+    const deadline = Date.now() + ms;
     for (;;) {
       const missing = this.missingRoutes();
       if (missing.length === 0) return;
-      if (Date.now() > deadline) {
-        throw new Error(`cluster ${this.name}: mesh not formed within ${timeoutMs} ms; missing routes: ${missing.join(', ')}`);
-      }
+      if (Date.now() > deadline) throw new WaitTimeoutError(`the mesh of cluster ${this.name}; missing routes: ${missing.join(', ')}`, ms);
       await new Promise((r) => setTimeout(r, 5));
+      this.open('wait for the mesh');
     }
   }
 
@@ -162,8 +203,9 @@ export class NatsCluster implements AsyncDisposable {
     return missing;
   }
 
-  /** Closes every member. */
+  /** Closes every member, for good. Safe to call twice. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.servers.map((s) => s.close()));
   }
 
@@ -174,7 +216,7 @@ export class NatsCluster implements AsyncDisposable {
 
   private member(i: number): NatsServer {
     const s = this.servers[i];
-    if (!Number.isInteger(i) || s === undefined) throw new RangeError(`no cluster member ${i} (size ${this.servers.length})`);
+    if (!Number.isInteger(i) || s === undefined) throw new InvalidArgumentError('i', `no cluster member ${String(i)} (size ${this.servers.length})`);
     return s;
   }
 }

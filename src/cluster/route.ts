@@ -217,7 +217,7 @@ export class RouteConn implements RouteSink, RouteTarget {
       this.out.clear();
       return;
     }
-    if (this.manager.core.faults.paused) return;
+    if (this.manager.core.controls.paused) return;
     this.out.flush(this.socket);
   }
 

@@ -10,7 +10,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { availableParallelism, cpus } from 'node:os';
-import { ListenError } from '../errors.js';
+import { hostPort, listen } from '../io/listen.js';
 import type { BrokerCore } from '../server/core.js';
 import type { Client } from '../server/client.js';
 import type { ClusterManager } from '../cluster/cluster.js';
@@ -158,13 +158,7 @@ class BadRequest extends Error {}
 export async function startMonitor(ctx: MonitorContext, host: string, port: number): Promise<MonitorHandle> {
   const monitor = new Monitor(ctx);
   const http: HttpServer = createHttpServer((req, res) => monitor.handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', (err) => reject(new ListenError(host, port, err)));
-    http.listen({ host, port, exclusive: true }, () => resolve());
-  });
-  http.on('error', (err) => process.emitWarning(`nats-embedded: monitor listener error: ${err.message}`));
-  const address = http.address();
-  const actual = typeof address === 'object' && address !== null ? address.port : port;
+  const actual = await listen(http, host, port, (err) => process.emitWarning(`nats-embedded: monitor listener error: ${err.message}`));
   return {
     port: actual,
     close: () =>
@@ -221,6 +215,8 @@ class Monitor {
       }
     } catch (err) {
       if (err instanceof BadRequest) return sendText(res, 400, err.message);
+      // Anything else is a bug of ours: counted and reported like one on a connection.
+      this.ctx.core().internalError(err, `monitoring request ${url.pathname}`);
       sendText(res, 500, err instanceof Error ? err.message : String(err));
     }
   }
@@ -761,11 +757,6 @@ function sendText(res: ServerResponse, code: number, text: string): void {
 function notFound(res: ServerResponse): void {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   sendText(res, 404, '404 page not found\n');
-}
-
-/** `host:port` as Go's `url.URL.Host` (IPv6 literals in brackets). */
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -191,8 +191,8 @@ export class Client implements ParserSink {
    * Auth is configured: the first op must be CONNECT (unless no_auth_user lets clients in
    * without one), within the auth timeout.
    */
-  startAuth(auth: Authenticator): void {
-    if (auth.needsNonce) this.nonce = newNonce();
+  startAuth(auth: Authenticator, nonce: string | null = null): void {
+    if (auth.needsNonce) this.nonce = nonce ?? newNonce();
     const noAuth = auth.noAuthUser();
     if (noAuth !== null) this.setUser(noAuth);
     else this.parser.awaitingAuth = true;
@@ -528,7 +528,7 @@ export class Client implements ParserSink {
       this.out.clear();
       return;
     }
-    const faults = this.core.faults;
+    const faults = this.core.controls;
     // A paused server writes nothing; resume() flushes what queued up meanwhile.
     if (faults.paused) return;
     if (faults.latencyMs > 0) {
@@ -574,7 +574,7 @@ export class Client implements ParserSink {
     if (this.closed) return;
     const opts = this.core.options;
     // A paused (hung) server sends no PINGs either.
-    if (this.core.faults.paused) return this.setPingTimer(opts.pingIntervalMs);
+    if (this.core.controls.paused) return this.setPingTimer(opts.pingIntervalMs);
     const now = Date.now();
     const needRTT = this.rttStart === 0 || now - this.rttStart > 3_600_000;
     // Recent traffic from the client stands in for a PONG (clients only, as nats-server).

@@ -6,15 +6,17 @@ import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { Sublist } from '../subject/sublist.js';
 import { Account, GLOBAL_ACCOUNT } from './account.js';
-import { subjectMatches } from '../subject/subject.js';
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, NATS_SERVER_VERSION, PROTO_VERSION, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
 import { Client, CloseReason, Subscription } from './client.js';
 import type { ResolvedOptions, ResolvedTls } from './options.js';
 import { newServerId, newXKey } from './ids.js';
 import { Log } from './log.js';
-import { Authenticator } from '../auth/auth.js';
+import { Authenticator, newNonce } from '../auth/auth.js';
 import { ClosedRing } from './closed.js';
+import { DEFAULT_FAULT_SINK, TestControls, type FaultSink, type TappedMessage } from './controls.js';
+
+export type { TappedMessage, DropRule } from './controls.js';
 
 /** The INFO fields a client sees (one connection's view: `client_id`/`client_ip` vary). */
 export interface ServerInfo {
@@ -32,6 +34,8 @@ export interface ServerInfo {
   readonly tls_required?: boolean;
   /** Present (true) when client certificates are required and verified. */
   readonly tls_verify?: boolean;
+  /** Present (true) when TLS is offered but not required (`allowNonTls`). */
+  readonly tls_available?: boolean;
   readonly max_payload: number;
   readonly client_id?: number;
   readonly client_ip?: string;
@@ -79,26 +83,6 @@ export class RemoteSub {
 
 /** A sublist entry: a local client's subscription or a peer's interest. */
 export type AnySub = Subscription | RemoteSub;
-
-/** A message seen by `NatsServer.messages()` / `onMessage()`. */
-export interface TappedMessage {
-  readonly subject: string;
-  readonly reply: string | null;
-  /** The raw header block (`NATS/1.0\r\n...`), or null without headers. */
-  readonly headers: Buffer | null;
-  readonly data: Buffer;
-  /** The publishing client's id, or null for a message that came from another server. */
-  readonly publisherCid: number | null;
-}
-
-/** A `dropMessages()` rule. */
-export interface DropRule {
-  readonly subject: string;
-  readonly ratio: number;
-  /** Messages still to drop for a count rule; null for a ratio rule. */
-  remaining: number | null;
-  dropped: number;
-}
 
 /** mulberry32: a small, fast, seedable generator (for replayable queue choices). */
 function seededRandom(seed: number): () => number {
@@ -185,11 +169,19 @@ export class BrokerCore {
   options: ResolvedOptions;
   log: Log;
 
-  constructor(options: ResolvedOptions) {
+  /**
+   * @param controls the handle's test controls (they outlive this core across restarts)
+   * @param faults where user-code exceptions and internal errors go
+   */
+  constructor(
+    options: ResolvedOptions,
+    readonly controls: TestControls = new TestControls(),
+    readonly faults: FaultSink = DEFAULT_FAULT_SINK,
+  ) {
     this.globalAccount = this.account(GLOBAL_ACCOUNT);
     for (const name of options.accountNames) this.account(name);
     this.options = options;
-    this.log = new Log(options);
+    this.log = new Log(options, faults.userError);
     this.random = options.seed === null ? Math.random : seededRandom(options.seed);
     this.auth = options.auth === null ? null : new Authenticator(options.auth);
   }
@@ -197,26 +189,16 @@ export class BrokerCore {
   /** Queue-member choice: Math.random, or a seeded generator (`seed` option). */
   random: () => number;
 
-  // ---- Test controls (zero cost while unused) ---------------------------------------------
-  /** Fault injection state; see NatsServer.pause/setLatency/dropMessages. */
-  readonly faults = { paused: false, latencyMs: 0 };
-  /** Drop rules, or null when none. */
-  drops: DropRule[] | null = null;
-  /** Message taps, or null when nobody listens. */
-  taps: Set<(msg: TappedMessage) => void> | null = null;
-  /** Called after subscriptions or connections change, while somebody waits for that. */
-  readonly changeWaiters = new Set<() => void>();
-
+  /** Subscriptions or connections changed: wakes `waitFor...()` calls. */
   notifyChange(): void {
-    if (this.changeWaiters.size === 0) return;
-    for (const w of [...this.changeWaiters]) w();
+    this.controls.notifyChange();
   }
 
   /** Applies reloaded options to the running core: limits take effect for every client now. */
   applyOptions(options: ResolvedOptions): void {
     for (const name of options.accountNames) this.account(name);
     this.options = options;
-    this.log = new Log(options);
+    this.log = new Log(options, this.faults.userError);
     this.auth = options.auth === null ? null : new Authenticator(options.auth);
     for (const client of [...this.clients.values()]) {
       client.parser.maxPayload = options.maxPayload;
@@ -265,7 +247,9 @@ export class BrokerCore {
       headers: !o.noHeaderSupport,
       // auth_required is false when no_auth_user lets clients in without credentials.
       ...(auth !== null && auth.noAuthUser === null ? { auth_required: true } : {}),
-      ...(o.tls !== null ? { tls_required: true, ...(o.tls.verify ? { tls_verify: true } : {}) } : {}),
+      ...(o.tls !== null && !o.allowNonTls ? { tls_required: true } : {}),
+      ...(o.tls !== null && o.tls.verify ? { tls_verify: true } : {}),
+      ...(o.tls !== null && o.allowNonTls ? { tls_available: true } : {}),
       max_payload: o.maxPayload,
       ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
       ...(client?.nonce ? { nonce: client.nonce } : {}),
@@ -302,22 +286,74 @@ export class BrokerCore {
    * destroy, pause/resume, writableLength, bytesWritten, destroyed and the data/drain/error/
    * end/close events). Its TLS, if any, belongs to the websocket listener.
    */
-  accept(raw: Socket, websocket = false): Client {
+  accept(raw: Socket, websocket = false): void {
     const cid = this.nextCid++;
     raw.setNoDelay(true);
-    const tlsOpts = websocket ? null : this.options.tls;
-    // With TLS the INFO goes out in plain text, then the client upgrades (nats-server's order).
-    const socket: Socket = tlsOpts === null ? raw : this.tlsServerSocket(raw, tlsOpts);
+    const tls = websocket ? null : this.options.tls;
+    if (tls === null) {
+      this.attach(raw, cid, { websocket, tls: null, raw: null, infoSent: false, nonce: null });
+    } else if (!this.options.allowNonTls) {
+      // With TLS the INFO goes out in plain text, then the client upgrades (nats-server's order).
+      this.attach(this.tlsServerSocket(raw, tls), cid, { websocket, tls, raw, infoSent: false, nonce: null });
+    } else {
+      this.acceptEither(raw, cid, tls);
+    }
+  }
+
+  /**
+   * `allow_non_tls`: INFO (with `tls_available`) goes out first; then the client's first bytes
+   * say which it chose — a TLS handshake record starts with 0x16 (nats-server reads up to 4
+   * bytes, within tls_timeout; no bytes by then means plain text).
+   */
+  private acceptEither(raw: Socket, cid: number, tls: ResolvedTls): void {
+    const nonce = this.auth?.needsNonce ? newNonce() : null;
+    raw.write(this.infoFrameFor(cid, raw.remoteAddress ?? '', nonce, false));
+    let decided = false;
+    const decide = (chunk: Buffer | null): void => {
+      if (decided) return;
+      decided = true;
+      clearTimeout(timer);
+      raw.off('data', decide);
+      raw.off('close', gone);
+      raw.off('error', gone);
+      if (chunk !== null) {
+        raw.pause();
+        raw.unshift(chunk);
+      }
+      const secure = chunk !== null && chunk[0] === 0x16;
+      const socket = secure ? this.tlsServerSocket(raw, tls) : raw;
+      this.attach(socket, cid, { websocket: false, tls: secure ? tls : null, raw: secure ? raw : null, infoSent: true, nonce });
+      if (!secure) raw.resume();
+    };
+    const gone = (): void => {
+      decided = true;
+      clearTimeout(timer);
+      raw.destroy();
+    };
+    const timer = setTimeout(() => decide(null), tls.timeoutMs);
+    timer.unref();
+    raw.on('data', decide);
+    raw.once('close', gone);
+    raw.once('error', gone);
+  }
+
+  /** Registers a client on `socket` (TLS already wrapped when `how.tls`), sending INFO unless sent. */
+  private attach(
+    socket: Socket,
+    cid: number,
+    how: { websocket: boolean; tls: ResolvedTls | null; raw: Socket | null; infoSent: boolean; nonce: string | null },
+  ): Client {
     const client = new Client(this, cid, socket);
-    client.websocket = websocket;
-    if (this.auth !== null) client.startAuth(this.auth);
-    if (tlsOpts === null) client.sendProto(this.infoFrame(client));
-    else {
-      raw.write(this.infoFrame(client));
+    client.websocket = how.websocket;
+    if (this.auth !== null) client.startAuth(this.auth, how.nonce);
+    if (how.tls === null) {
+      if (!how.infoSent) client.sendProto(this.infoFrame(client));
+    } else {
+      if (!how.infoSent) how.raw!.write(this.infoFrame(client));
       const timer = setTimeout(() => {
         // nats-server: "Secure Connection - TLS Required" after tls_timeout, then close.
         if (!client.tlsReady) client.close(CloseReason.TlsHandshake, false);
-      }, tlsOpts.timeoutMs);
+      }, how.tls.timeoutMs);
       timer.unref();
       socket.once('secure', () => {
         client.tlsReady = true;
@@ -337,7 +373,7 @@ export class BrokerCore {
     } else {
       this.clients.set(cid, client);
       this.stats.totalConnections++;
-      if (this.faults.paused) socket.pause();
+      if (this.controls.paused) socket.pause();
     }
     this.flushAll();
     this.notifyChange();
@@ -358,10 +394,11 @@ export class BrokerCore {
 
   /** `INFO {...} \r\n` as `client` sees it (note the space before CRLF, as nats-server). */
   infoFrame(client: Client, ldm = false): Buffer {
-    const json = JSON.stringify(
-      this.info({ cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce, websocket: client.websocket }, ldm),
-    );
-    return Buffer.from(`INFO ${json} \r\n`, 'utf8');
+    return this.infoFrameFor(client.cid, client.socket.remoteAddress ?? '', client.nonce, client.websocket, ldm);
+  }
+
+  private infoFrameFor(cid: number, ip: string, nonce: string | null, websocket: boolean, ldm = false): Buffer {
+    return Buffer.from(`INFO ${JSON.stringify(this.info({ cid, ip, nonce, websocket }, ldm))} \r\n`, 'utf8');
   }
 
   /** Lame duck: tells every client that accepts async INFO (protocol 1, past its first PING). */
@@ -385,12 +422,18 @@ export class BrokerCore {
     try {
       work();
     } catch (err) {
-      process.emitWarning(`nats-embedded: closing ${who} after an internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.internalError(err, who);
       onError();
     } finally {
       this.inRead = false;
     }
     this.flushAll();
+  }
+
+  /** Counts and reports a bug of the broker's own, caught while serving `who`. */
+  internalError(err: unknown, who: string): void {
+    this.controls.internalErrors++;
+    this.faults.internalError(err, who);
   }
 
   // ---- Subscriptions ------------------------------------------------------------------------
@@ -441,8 +484,9 @@ export class BrokerCore {
   ): void {
     this.stats.inMsgs++;
     this.stats.inBytes += end - start;
-    if (this.drops !== null && this.dropped(pa.subject)) return;
-    if (this.taps !== null) this.tap(pub, pa, buf, start, end);
+    const controls = this.controls;
+    if (controls.drops !== null && controls.dropped(pa.subject, this.random)) return;
+    if (controls.taps !== null) this.tap(pub, pa, buf, start, end);
     const acc = pub === null ? account : pub.account;
     const r = acc.sublist.match(pa.subject);
     const fromRoute = pub === null;
@@ -475,24 +519,6 @@ export class BrokerCore {
     if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub, pa.reply);
   }
 
-  /** Applies the drop rules (`NatsServer.dropMessages`): true when the message is lost. */
-  private dropped(subject: string): boolean {
-    for (const rule of this.drops!) {
-      if (!subjectMatches(rule.subject, subject)) continue;
-      if (rule.remaining !== null) {
-        if (rule.remaining <= 0) continue;
-        rule.remaining--;
-        rule.dropped++;
-        return true;
-      }
-      if (this.random() < rule.ratio) {
-        rule.dropped++;
-        return true;
-      }
-    }
-    return false;
-  }
-
   private tap(pub: Client | null, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const hdr = pa.hdr > 0 ? pa.hdr : 0;
     const msg: TappedMessage = {
@@ -502,7 +528,14 @@ export class BrokerCore {
       data: Buffer.from(buf.subarray(start + hdr, end)),
       publisherCid: pub === null ? null : pub.cid,
     };
-    for (const t of this.taps!) t(msg);
+    // A tap is user code: what it throws goes to the test runner, never to the publisher.
+    for (const t of this.controls.taps!) {
+      try {
+        t(msg);
+      } catch (err) {
+        this.faults.userError(err);
+      }
+    }
   }
 
   /** A queue member for a client's message: weighted random over local and remote members. */

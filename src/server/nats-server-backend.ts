@@ -13,14 +13,14 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { EventEmitter } from 'node:events';
-import { ConfigError, ListenError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
-import type { ResolvedAuth, ResolvedOptions, ResolvedUser, ServerOptions } from './options.js';
+import { BackendError, ConfigError, ListenError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
+import type { Duration, ResolvedAuth, ResolvedOptions, ResolvedUser, ServerOptions } from './options.js';
 import type { ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
 import { subjectMatches } from '../subject/subject.js';
+import { dialHost, hostPort, urlHost } from '../io/listen.js';
+import { countArg, durationArg, objectArg } from './arguments.js';
 import {
-  hostPort,
   NatsServer,
-  urlHost,
   type ClientSummary,
   type ConnectionInfo,
   type DropHandle,
@@ -356,8 +356,11 @@ export class NatsServerProcess extends NatsServer {
     return new UnsupportedError(feature, BACKEND, hint);
   }
 
-  /** @internal Starts the process; used by `createServer()` and `restart()`. */
-  override async listen(): Promise<void> {
+  /**
+   * @internal Starts the process; used by `createServer()` and `restart()`. `close()` or
+   * `kill()` during the start kills the process, and the start rejects with ServerClosedError.
+   */
+  protected override async start(_port: number, generation: number): Promise<void> {
     if (this.procState !== 'stopped') return;
     const o = this.options;
     const ports: ProcessPorts = {
@@ -385,6 +388,8 @@ export class NatsServerProcess extends NatsServer {
       },
     );
     const child = proc.child;
+    // Known at once, so that close() and kill() during the start reach the process.
+    this.proc = proc;
     try {
       await new Promise<void>((resolve, reject) => {
         const settle = (err: Error | null): void => {
@@ -396,27 +401,27 @@ export class NatsServerProcess extends NatsServer {
           else reject(err);
         };
         const timer = setTimeout(() => {
-          settle(new ConfigError('backend', `nats-server did not report "Server is ready" within ${START_TIMEOUT_MS} ms:\n${this.logTail.join('\n')}`));
+          settle(new BackendError(`nats-server did not report "Server is ready" within ${START_TIMEOUT_MS} ms:\n${this.logTail.join('\n')}`));
         }, START_TIMEOUT_MS);
-        const onError = (err: Error): void => settle(new ConfigError('backend', `cannot run ${this.bin}: ${err.message}; ${INSTALL_HINT}`));
+        const onError = (err: Error): void => settle(new BackendError(`cannot run ${this.bin}: ${err.message}; ${INSTALL_HINT}`, { cause: err }));
         const onExitEarly = (code: number | null, signal: NodeJS.Signals | null): void => settle(this.startupError(code, signal, ports));
         onReady = () => settle(null);
         child.once('error', onError);
         child.once('exit', onExitEarly);
       });
-      this.proc = proc;
       this.clientPortNow = seen.client;
       this.httpPortNow = seen.http;
       this.routePortNow = seen.route;
-      this.infoNow = await readInfo(connectHost(o.host), seen.client);
+      this.infoNow = await readInfo(dialHost(o.host), seen.client);
       // The INFO probe is a connection too: let the server drop it before anyone counts.
       await this.pollUntil(async () => (await this.connz()).total === 0, 'the INFO probe to close', 2000).catch(() => undefined);
+      if (this.lifecycle.generation !== generation || !proc.running) throw this.lifecycle.interrupted('start the server');
       this.procState = 'running';
     } catch (err) {
-      this.proc = null;
+      if (this.proc === proc) this.proc = null;
       proc.killNow();
       await proc.exited;
-      throw err;
+      throw this.lifecycle.generation !== generation ? this.lifecycle.interrupted('start the server') : err;
     }
   }
 
@@ -452,7 +457,7 @@ export class NatsServerProcess extends NatsServer {
       if (/http|monitor/i.test(inUse)) return new ListenError(httpHost(o), ports.http, reason);
       return new ListenError(o.host, ports.client, reason);
     }
-    return new ConfigError('backend', `nats-server ${how} during startup:\n${log}`);
+    return new BackendError(`nats-server ${how} during startup:\n${log}`);
   }
 
   /** GET a monitoring endpoint of the process as JSON. */
@@ -489,6 +494,7 @@ export class NatsServerProcess extends NatsServer {
   private async pollUntil(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.lifecycle.disposed) throw new ServerClosedError(`wait for ${what}`, 'the server was closed');
       if (this.proc !== null) {
         try {
           if (await probe()) return;
@@ -538,8 +544,7 @@ export class NatsServerProcess extends NatsServer {
   override get routeUrl(): string | null {
     const c = this.options.cluster;
     if (c === null) return null;
-    const h = c.host === '0.0.0.0' || c.host === '::' ? '127.0.0.1' : c.host;
-    return `nats-route://${h.includes(':') ? `[${h}]` : h}:${this.routePortNow}`;
+    return `nats-route://${urlHost(c.host)}:${this.routePortNow}`;
   }
 
   /** The configured cluster name, else the one the process reported in its INFO at start. */
@@ -568,13 +573,12 @@ export class NatsServerProcess extends NatsServer {
    * servers (`/routez?subs=detail`, global account).
    * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
    */
-  override waitForSubscription(subject: string, options: WaitOptions & { count?: number } = {}): Promise<void> {
-    const count = options.count ?? 1;
-    return this.pollUntil(
-      async () => (await this.interest(subject, count)) >= count,
-      `${count} subscription(s) matching "${subject}"`,
-      options.timeoutMs ?? 5000,
-    );
+  override async waitForSubscription(subject: string, options: WaitOptions & { count?: number } = {}): Promise<void> {
+    const count = countArg(options.count ?? 1, 'count');
+    const what = `${count} subscription(s) matching "${subject}"`;
+    const timeoutMs = durationArg(options.timeoutMs, 'timeoutMs', 5000);
+    if (this.unavailable) throw new ServerClosedError(`wait for ${what}`);
+    await this.pollUntil(async () => (await this.interest(subject, count)) >= count, what, timeoutMs);
   }
 
   /** Subscriptions matching `subject`, counted up to at least `enough`. */
@@ -604,18 +608,16 @@ export class NatsServerProcess extends NatsServer {
    * Polls `/connz` until at least `n` client connections are open.
    * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
    */
-  override waitForConnections(n: number, options: WaitOptions = {}): Promise<void> {
-    return this.pollUntil(async () => (await this.connz()).total >= n, `${n} connection(s)`, options.timeoutMs ?? 5000);
+  override async waitForConnections(n: number, options: WaitOptions = {}): Promise<void> {
+    countArg(n, 'n');
+    const timeoutMs = durationArg(options.timeoutMs, 'timeoutMs', 5000);
+    if (this.unavailable) throw new ServerClosedError(`wait for ${n} connection(s)`);
+    await this.pollUntil(async () => (await this.connz()).total >= n, `${n} connection(s)`, timeoutMs);
   }
 
-  /** SIGTERM: nats-server closes its clients and exits. Resolves when the process is gone. */
-  override close(): Promise<void> {
-    return this.stopProcess('SIGTERM');
-  }
-
-  /** SIGKILL: the process dies; clients see their connections reset. */
-  override kill(): Promise<void> {
-    return this.stopProcess('SIGKILL');
+  /** `close()` sends SIGTERM (nats-server closes its clients and exits), `kill()` SIGKILL. */
+  protected override stop(graceful: boolean): Promise<void> {
+    return this.stopProcess(graceful ? 'SIGTERM' : 'SIGKILL');
   }
 
   private stopProcess(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
@@ -633,28 +635,18 @@ export class NatsServerProcess extends NatsServer {
   }
 
   /**
-   * Stops the process (SIGKILL, or SIGTERM with `graceful`) and starts a new one on the same
-   * ports after `downMs`: a new server id, as with the embedded backend.
-   */
-  override async restart(options: RestartOptions = {}): Promise<void> {
-    const downMs = options.downMs ?? 0;
-    if (!Number.isFinite(downMs) || downMs < 0) throw new RangeError('restart: downMs must be >= 0');
-    await this.stopProcess(options.graceful === true ? 'SIGTERM' : 'SIGKILL');
-    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    await this.listen();
-  }
-
-  /**
    * SIGUSR2: nats-server's lame duck mode; resolves when the process has exited. nats-server
    * spreads the client closes over its configured `lame_duck_duration` (the `lameDuckDuration`
    * option, at least 30 s, which nats-server enforces); `durationMs` is checked but cannot
    * change a running process's setting. With few clients it ends after the grace period and
    * about one second per client.
    */
-  override async lameDuck(durationMs = this.options.lameDuckDurationMs): Promise<void> {
-    if (!Number.isFinite(durationMs) || durationMs <= 0) throw new RangeError('lameDuck: durationMs must be > 0');
+  override async lameDuck(durationMs?: Duration): Promise<void> {
+    durationArg(durationMs, 'durationMs', this.options.lameDuckDurationMs);
     const proc = this.proc;
-    if (this.procState !== 'running' || proc === null) throw new ServerClosedError('enter lame duck mode');
+    if (this.lifecycle.disposed || this.procState !== 'running' || proc === null) {
+      throw new ServerClosedError('enter lame duck mode', 'the server is not running');
+    }
     this.procState = 'lameDuck';
     proc.signal('SIGUSR2');
     await proc.exited;
@@ -729,13 +721,6 @@ export class NatsServerProcess extends NatsServer {
   override disconnectClients(_filter?: (client: ClientSummary) => boolean): number {
     throw this.unsupported('disconnectClients()', 'nats-server 2.9 has no kick; use restart() to drop every client');
   }
-}
-
-/** The address to dial for a listener bound to `host`. */
-function connectHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
 }
 
 /** Reads the INFO line a NATS server sends on connect, then hangs up. */

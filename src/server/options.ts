@@ -124,6 +124,12 @@ export interface ServerOptions {
   /** TLS for client connections: INFO says `tls_required`, clients upgrade after INFO. */
   tls?: TlsOptions;
   /**
+   * With `tls`: TLS is available but not required (nats-server's `allow_non_tls`). INFO says
+   * `tls_available` instead of `tls_required`; a client that starts a TLS handshake after INFO
+   * gets TLS, one that sends CONNECT stays in plain text. Default false.
+   */
+  allowNonTls?: boolean;
+  /**
    * Accounts: separate subject spaces, each with its users (`{ A: { users: [...] } }`). A
    * message in one account never reaches another. Users outside any account are in `$G`.
    */
@@ -285,6 +291,8 @@ export interface ResolvedOptions {
   /** Configured account names (besides `$G`). */
   readonly accountNames: readonly string[];
   readonly tls: ResolvedTls | null;
+  /** TLS available but not required (only with `tls`). */
+  readonly allowNonTls: boolean;
   /** null when no websocket listener is configured. */
   readonly websocket: ResolvedWebSocket | null;
 }
@@ -293,7 +301,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'backend', 'port', 'host', 'serverName', 'maxPayload', 'maxControlLine', 'maxPending', 'pingInterval',
   'maxPingsOut', 'writeDeadline', 'maxConnections', 'maxSubscriptions', 'noHeaderSupport',
   'lameDuckDuration', 'lameDuckGracePeriod', 'cluster', 'http', 'logger', 'debug', 'trace', 'seed', 'authorization', 'noAuthUser', 'accounts', 'tls',
-  'websocket',
+  'allowNonTls', 'websocket',
 ]);
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
@@ -352,6 +360,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     seed: o.seed === undefined ? null : optInt(o, 'seed', 0, -(2 ** 31), 2 ** 32 - 1),
     ...resolveAccountsAndAuth(o.authorization, o.noAuthUser, o.accounts, tls),
     tls,
+    allowNonTls: optBool(o, 'allowNonTls', false),
     websocket: o.websocket === undefined ? null : resolveWebSocket(o.websocket, host),
   };
   return Object.freeze(resolved);
@@ -703,8 +712,8 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 };
 
-/** Parses a Go duration string (`"1h30m"`, `"2.5s"`, `"500ms"`) into milliseconds. */
-export function parseDuration(text: string, option: string): number {
+/** Parses a Go duration string (`"1h30m"`, `"2.5s"`, `"500ms"`) into milliseconds, or null. */
+export function parseDurationMs(text: string): number | null {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let matched = 0;
@@ -713,10 +722,14 @@ export function parseDuration(text: string, option: string): number {
     total += Number(m[1]) * UNIT_MS[m[2]];
     matched += m[0].length;
   }
-  if (matched !== text.length || text.length === 0) {
-    throw new ConfigError(option, `invalid duration "${text}" (use e.g. "500ms", "10s", "2m")`);
-  }
-  return total;
+  return matched !== text.length || text.length === 0 ? null : total;
+}
+
+/** {@link parseDurationMs}, throwing {@link ConfigError} naming `option` when `text` is not a duration. */
+export function parseDuration(text: string, option: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === null) throw new ConfigError(option, `invalid duration "${text}" (use e.g. "500ms", "10s", "2m")`);
+  return ms;
 }
 
 function describe(v: unknown): string {

@@ -4,19 +4,24 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { ConfigError, ListenError, ServerClosedError, WaitTimeoutError } from '../errors.js';
+import { ConfigError, InvalidArgumentError, ServerClosedError, WaitTimeoutError } from '../errors.js';
 import { subjectMatches } from '../subject/subject.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import { BrokerCore, type DropRule, type ServerInfo, type TappedMessage } from './core.js';
+import { hostPort, listen, urlHost } from '../io/listen.js';
+import { BrokerCore, type ServerInfo } from './core.js';
 import { type Client, CloseReason } from './client.js';
-import { resolveOptions, type Backend, type ResolvedOptions, type ServerOptions } from './options.js';
+import { resolveOptions, type Backend, type Duration, type ResolvedOptions, type ServerOptions } from './options.js';
+import { rethrowAsync, TestControls, warnInternal, type DropRule, type FaultSink, type TappedMessage } from './controls.js';
+import { Lifecycle } from './lifecycle.js';
+import { countArg, durationArg, functionArg, objectArg, subjectArg } from './arguments.js';
 import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 import { startWebSocketListener, type WebSocketListener } from './websocket.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 
-export type { ServerInfo, TappedMessage } from './core.js';
+export type { ServerInfo } from './core.js';
+export type { TappedMessage } from './controls.js';
 
 /** A client connection as the server API shows it. */
 export interface ClientSummary {
@@ -59,8 +64,8 @@ export interface SubscriptionInfo {
 
 /** Options of the `waitFor...()` methods. */
 export interface WaitOptions {
-  /** Default 5000 ms. */
-  timeoutMs?: number;
+  /** How long to wait: ms, or a duration string such as `'2s'`. Default 5000 ms. */
+  timeoutMs?: Duration;
 }
 
 /** Filter of `messages()` / `onMessage()`. */
@@ -103,6 +108,11 @@ export interface ServerStats {
   readonly totalConnections: number;
   /** Subscriptions held now, all clients together. */
   readonly subscriptions: number;
+  /**
+   * Errors of the broker's own caught while serving a connection (each closed that connection),
+   * since the server was created. A bug: tests can assert it stays 0.
+   */
+  readonly internalErrors: number;
 }
 
 /** Events of {@link NatsServer}. */
@@ -111,23 +121,76 @@ export interface NatsServerEvents {
   slowConsumer: [event: SlowConsumerEvent];
   /** A route to a peer server came up or went down. */
   routesChanged: [];
+  /**
+   * User code the server called (a tap, an event listener, the logger) threw. Without a
+   * listener the error is rethrown asynchronously (an uncaught exception, which test runners
+   * report); the client the broker was serving is never affected.
+   */
+  error: [error: unknown];
+  /** The broker caught an error of its own (a bug) and closed the connection it was serving. */
+  internalError: [error: unknown];
 }
 
 /** Options of {@link NatsServer.restart}. */
 export interface RestartOptions {
-  /** Time the server stays down before it listens again, in ms. Default 0. */
-  downMs?: number;
+  /**
+   * Time the server stays down before it listens again: ms, or a duration string such as
+   * `'500ms'`. Default 0.
+   */
+  downMs?: Duration;
   /** Close gracefully (flush, then close) instead of killing. Default false: like a crash. */
   graceful?: boolean;
+}
+
+/** Options of {@link NatsServer.reload}. */
+export interface ReloadOptions {
+  /**
+   * Replace every option instead of patching: options not given return to their defaults, as
+   * when nats-server re-reads its whole config file on SIGHUP. Default false.
+   */
+  replace?: boolean;
 }
 
 /** Lifecycle state: `running` accepts clients; `lameDuck` is draining; `stopped` serves nothing. */
 export type ServerState = 'running' | 'lameDuck' | 'stopped';
 
-/** A running broker. Create one with {@link createServer}. */
+/** Listeners bound by one start of the server, released together. */
+interface Listeners {
+  readonly tcp: TcpServer;
+  readonly port: number;
+  readonly ws: WebSocketListener | null;
+  readonly cluster: ClusterManager | null;
+  readonly monitor: MonitorHandle | null;
+}
+
+/**
+ * A running broker. Create one with {@link createServer}.
+ *
+ * Lifecycle: `close()` is final — nothing listens again, and every pending operation settles
+ * (`restart()` rejects with {@link ServerClosedError}, `lameDuck()` resolves, waits reject,
+ * `messages()` iterators end). `kill()` is a crash the handle can `restart()` from; taps, fault
+ * rules and pending waits stay in force across `kill()` and `restart()`.
+ *
+ * User code the server calls (taps, event listeners, the `logger`) never costs a client
+ * anything: what it throws is emitted as an `'error'` event, or, without an `'error'` listener,
+ * rethrown asynchronously so the test runner reports it.
+ */
 export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncDisposable {
   private options_: ResolvedOptions;
+  /** The options as given (before defaults): `reload()` patches them. */
+  private input: ServerOptions;
   private core: BrokerCore;
+  /** Test controls and fault state: kept across restarts. */
+  private readonly controls = new TestControls();
+  /** @internal Lifecycle bookkeeping shared with the `nats-server` backend. */
+  protected readonly lifecycle = new Lifecycle();
+  private readonly faultSink: FaultSink = {
+    userError: (err) => this.userError(err),
+    internalError: (err, who) => {
+      warnInternal(err, who);
+      this.safeEmit('internalError', err);
+    },
+  };
   private cluster: ClusterManager | null = null;
   private clusterPort_ = 0;
   /** Peer server names routes are refused to (set by `createCluster()` partitions). */
@@ -143,20 +206,22 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   private state_: ServerState = 'stopped';
   /** Settles when the current listener has closed and all its sockets are gone. */
   private listenerClosed: Promise<void> = Promise.resolve();
-  private lameDuckTimer: NodeJS.Timeout | null = null;
+  /** A start (first listen or restart) in progress. */
+  private starting: Promise<void> | null = null;
 
   /** @internal Use {@link createServer}. */
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, input: ServerOptions = {}) {
     super();
     this.options_ = options;
+    this.input = input;
     this.core = this.newCore();
   }
 
   private newCore(): BrokerCore {
-    const core = new BrokerCore(this.options);
+    const core = new BrokerCore(this.options, this.controls, this.faultSink);
     core.onSlowConsumer = (client, reason, pendingBytes) => {
       if (this.listenerCount('slowConsumer') === 0) return;
-      this.emit('slowConsumer', {
+      this.safeEmit('slowConsumer', {
         cid: client.cid,
         name: client.name,
         reason: reason as SlowConsumerEvent['reason'],
@@ -166,68 +231,82 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     return core;
   }
 
-  /** @internal Binds the listener; used by {@link createServer} and {@link restart}. */
+  /** User code threw: an `'error'` event, or (without a listener) an uncaught exception. */
+  private userError(err: unknown): void {
+    if (this.listenerCount('error') === 0) return rethrowAsync(err);
+    try {
+      this.emit('error', err);
+    } catch (thrown) {
+      rethrowAsync(thrown);
+    }
+  }
+
+  /** Emits an event whose listeners are user code: what they throw takes the user-error path. */
+  private safeEmit<K extends keyof NatsServerEvents>(event: K, ...args: NatsServerEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: NatsServerEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.userError(err);
+    }
+  }
+
+  /**
+   * @internal Binds the listeners; used by {@link createServer} and {@link restart}. Rejects
+   * with {@link ServerClosedError} (and releases what it bound) when `close()` or `kill()`
+   * interrupts it.
+   */
   async listen(port = this.options.port): Promise<void> {
-    const host = this.options.host;
-    const tcp = createTcpServer({ noDelay: true }, (socket: Socket) => this.core.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        tcp.off('listening', onListening);
-        reject(new ListenError(host, port, err));
-      };
-      const onListening = (): void => {
-        tcp.off('error', onError);
-        resolve();
-      };
-      tcp.once('error', onError);
-      tcp.once('listening', onListening);
-      tcp.listen({ host, port, exclusive: true });
-    });
-    // Accept errors (e.g. EMFILE) must not crash the process; nats-server logs them the same way.
-    tcp.on('error', (err) => this.core.log.error(`Temporary Client Accept Error (${err.message})`));
-    const address = tcp.address();
-    this.port_ = typeof address === 'object' && address !== null ? address.port : port;
-    this.core.port = this.port_;
-    const closeTcp = (): Promise<void> => new Promise<void>((resolve) => tcp.close(() => resolve()));
-    if (this.options.websocket !== null) {
-      try {
-        const core = this.core;
-        this.ws = await startWebSocketListener(
-          this.options.websocket,
-          this.wsPort_ || this.options.websocket.port,
-          (conn) => core.accept(conn.asSocket(), true),
-          core.log,
-        );
-      } catch (err) {
-        await closeTcp();
-        throw err;
-      }
-      this.wsPort_ = this.ws.port;
-      this.core.wsPort = this.wsPort_;
+    const start = this.start(port, this.lifecycle.generation);
+    this.starting = start;
+    try {
+      await start;
+    } finally {
+      if (this.starting === start) this.starting = null;
     }
-    const closeWs = async (): Promise<void> => {
-      await this.ws?.close();
-      this.ws = null;
+  }
+
+  /**
+   * @internal Binds everything; an interruption (`lifecycle.generation` moved on) releases what
+   * was bound and rejects with `ServerClosedError`.
+   */
+  protected async start(port: number, generation: number): Promise<void> {
+    const o = this.options;
+    const core = this.core;
+    const release: Array<() => Promise<void>> = [];
+    const check = (): void => {
+      if (this.lifecycle.generation !== generation) throw this.lifecycle.interrupted('start the server');
     };
-    if (this.options.cluster !== null) {
-      const cluster = new ClusterManager(this.core, this.options.cluster);
-      try {
-        await cluster.start(this.clusterPort_ || this.options.cluster.port);
-      } catch (err) {
-        await closeWs();
-        await closeTcp();
-        throw err;
+    try {
+      const tcp = createTcpServer({ noDelay: true }, (socket: Socket) => core.accept(socket));
+      // Accept errors (e.g. EMFILE) must not crash the process; nats-server logs them the same way.
+      const bound = await listen(tcp, o.host, port, (err) => core.log.error(`Temporary Client Accept Error (${err.message})`));
+      release.push(() => new Promise<void>((resolve) => tcp.close(() => resolve())));
+      check();
+      core.port = bound;
+      let ws: WebSocketListener | null = null;
+      if (o.websocket !== null) {
+        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn) => core.accept(conn.asSocket(), true), core.log);
+        const w = ws;
+        release.push(() => w.close());
+        check();
+        core.wsPort = ws.port;
       }
-      cluster.setBlocked(this.blockedPeers);
-      cluster.onChange = () => this.emit('routesChanged');
-      this.clusterPort_ = cluster.port;
-      this.cluster = cluster;
-    }
-    if (this.options.http !== null) {
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
-      const self = this;
-      try {
-        this.monitor = await startMonitor(
+      let cluster: ClusterManager | null = null;
+      if (o.cluster !== null) {
+        const c = new ClusterManager(core, o.cluster);
+        release.push(() => c.stop(false));
+        await c.start(this.clusterPort_ || o.cluster.port);
+        check();
+        c.setBlocked(this.blockedPeers);
+        if (this.controls.paused) c.setPaused(true);
+        c.onChange = () => this.safeEmit('routesChanged');
+        cluster = c;
+      }
+      let monitor: MonitorHandle | null = null;
+      if (o.http !== null) {
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const self = this;
+        monitor = await startMonitor(
           {
             // A getter: a reload replaces the options.
             get options() {
@@ -240,23 +319,33 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
             port: () => this.port_,
             wsPort: () => this.wsPort_,
           },
-          this.options.http.host,
-          this.monitorPort_ || this.options.http.port,
+          o.http.host,
+          this.monitorPort_ || o.http.port,
         );
-      } catch (err) {
-        await this.cluster?.stop(false);
-        this.cluster = null;
-        await closeWs();
-        await closeTcp();
-        throw err;
+        const m = monitor;
+        release.push(() => m.close());
+        check();
       }
-      this.monitorPort_ = this.monitor.port;
+      this.commit({ tcp, port: bound, ws, cluster, monitor });
+    } catch (err) {
+      for (const r of release.reverse()) await r();
+      throw err;
     }
+  }
+
+  /** The listeners are bound: the server runs. */
+  private commit(l: Listeners): void {
+    this.tcp = l.tcp;
+    this.port_ = l.port;
+    this.ws = l.ws;
+    if (l.ws !== null) this.wsPort_ = l.ws.port;
+    this.cluster = l.cluster;
+    if (l.cluster !== null) this.clusterPort_ = l.cluster.port;
+    this.monitor = l.monitor;
+    if (l.monitor !== null) this.monitorPort_ = l.monitor.port;
     this.startedAt = new Date();
-    this.tcp = tcp;
     this.logStartup();
-    const tcpClosed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
-    this.listenerClosed = tcpClosed;
+    this.listenerClosed = new Promise<void>((resolve) => l.tcp.once('close', () => resolve()));
     this.state_ = 'running';
   }
 
@@ -293,14 +382,22 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   }
 
   /**
-   * Applies new options to the running server, as nats-server's config reload (SIGHUP) does:
-   * limits, liveness settings, logging and lame duck settings take effect at once for every
-   * connection. Listen addresses, server name, clustering and monitoring cannot change.
+   * Applies options to the running server, as nats-server's config reload (SIGHUP) does: limits,
+   * liveness settings, authorization, logging and lame duck settings take effect at once for
+   * every connection. The options given are a patch over the current ones (the others keep
+   * their values; a block such as `authorization` is replaced as a whole), unless
+   * `{ replace: true }`. Listen addresses and ports, server name, clustering, websocket and
+   * monitoring cannot change: giving them their current values is fine, other values throw.
+   * The reloaded options also apply after a `restart()`.
    * @throws {ConfigError} an option is invalid, or cannot be changed by a reload
+   * @throws {ServerClosedError} the server was closed
    */
-  reload(options: ServerOptions): void {
+  reload(options: ServerOptions, reloadOptions: ReloadOptions = {}): void {
+    if (this.lifecycle.disposed) throw new ServerClosedError('reload');
+    objectArg(reloadOptions, 'reloadOptions');
     const cur = this.options_;
-    const next = resolveOptions({ backend: cur.backend, ...options });
+    const input: ServerOptions = reloadOptions.replace === true ? { ...options } : { ...this.input, ...options };
+    const next = resolveOptions({ ...input, backend: options.backend ?? cur.backend });
     const fixed: Array<[keyof ResolvedOptions, string]> = [
       ['backend', 'backend'], ['host', 'host'], ['serverName', 'serverName'],
     ];
@@ -309,7 +406,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     }
     // Ephemeral ports (0) stand for the ports actually bound.
     const bound = (p: number, actual: number): number => (p === 0 ? actual : p);
-    if (bound(next.port, this.port_) !== this.port_) throw new ConfigError('port', 'cannot be changed by a reload');
+    if (bound(next.port, this.port_) !== bound(cur.port, this.port_)) throw new ConfigError('port', 'cannot be changed by a reload');
     const clusterKey = (c: ResolvedOptions['cluster']): string =>
       JSON.stringify(c === null ? null : { ...c, port: bound(c.port, this.clusterPort_) });
     if (clusterKey(next.cluster) !== clusterKey(cur.cluster)) throw new ConfigError('cluster', 'cannot be changed by a reload');
@@ -320,6 +417,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       JSON.stringify(h === null ? null : { ...h, port: bound(h.port, this.monitorPort_) });
     if (httpKey(next.http) !== httpKey(cur.http)) throw new ConfigError('http', 'cannot be changed by a reload');
     this.options_ = next;
+    this.input = input;
     this.core.applyOptions(next);
     this.configLoadedAt = new Date();
     this.core.log.info('Reloaded server configuration');
@@ -453,31 +551,46 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /**
    * Resolves once `count` subscriptions (default 1: local, or interest from other servers)
    * match the literal `subject` — the usual race in tests is publishing before the consumer's
-   * SUB has reached the server.
+   * SUB has reached the server. The wait goes on across `kill()` and `restart()`.
    * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   * @throws {ServerClosedError} at once when the server is stopped (and not restarting), or
+   *   when it is closed while waiting
    */
   waitForSubscription(subject: string, options: WaitOptions & { count?: number } = {}): Promise<void> {
-    const count = options.count ?? 1;
-    return this.waitFor(() => {
-      let n = 0;
-      for (const acc of this.core.accounts.values()) {
-        const r = acc.sublist.match(subject);
-        n += r.psubs.length;
-        for (const g of r.qsubs) n += g.length;
-      }
-      return n >= count;
-    }, `${count} subscription(s) matching "${subject}"`, options.timeoutMs);
+    return settle(() => {
+      const count = countArg(options.count ?? 1, 'count');
+      return this.waitFor(() => this.interestCount(subject) >= count, `${count} subscription(s) matching "${subject}"`, options.timeoutMs);
+    });
+  }
+
+  private interestCount(subject: string): number {
+    let n = 0;
+    for (const acc of this.core.accounts.values()) {
+      const r = acc.sublist.match(subject);
+      n += r.psubs.length;
+      for (const g of r.qsubs) n += g.length;
+    }
+    return n;
   }
 
   /**
    * Resolves once at least `n` client connections are open.
    * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   * @throws {ServerClosedError} as {@link waitForSubscription}
    */
   waitForConnections(n: number, options: WaitOptions = {}): Promise<void> {
-    return this.waitFor(() => this.core.clients.size >= n, `${n} connection(s)`, options.timeoutMs);
+    return settle(() => this.waitFor(() => this.core.clients.size >= countArg(n, 'n'), `${n} connection(s)`, options.timeoutMs));
   }
 
-  private waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  /** @internal True when nothing runs and nothing is about to (for waits that would never end). */
+  protected get unavailable(): boolean {
+    const lc = this.lifecycle;
+    return lc.disposed || (this.state === 'stopped' && lc.restarting === 0 && this.starting === null);
+  }
+
+  private waitFor(cond: () => boolean, what: string, timeout: Duration | undefined): Promise<void> {
+    const timeoutMs = durationArg(timeout, 'timeoutMs', 5000);
+    if (this.unavailable) return Promise.reject(new ServerClosedError(`wait for ${what}`));
     if (cond()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const check = (): void => {
@@ -491,37 +604,47 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       }, timeoutMs);
       // Routes and restarts replace parts of the state: poll as well as listen.
       const poll = setInterval(check, 25);
+      const unregister = this.lifecycle.whenDisposed(() => {
+        cleanup();
+        reject(new ServerClosedError(`wait for ${what}`, 'the server was closed'));
+      });
       const cleanup = (): void => {
         clearTimeout(timer);
         clearInterval(poll);
-        this.core.changeWaiters.delete(check);
+        unregister();
+        this.controls.changeWaiters.delete(check);
       };
-      this.core.changeWaiters.add(check);
+      this.controls.changeWaiters.add(check);
     });
   }
 
   /**
    * Calls `callback` with every message the server routes (matching `options.subject`), with
    * its headers, reply subject and the publisher's client id. Returns a function that stops it.
-   * Costs nothing while no tap is registered.
+   * Costs nothing while no tap is registered; stays registered across `kill()` and `restart()`.
+   * What `callback` throws never reaches the publisher (see the class notes on user code).
+   * @throws {InvalidArgumentError} `callback` is not a function, or `options.subject` is not a subject
+   * @throws {ServerClosedError} the server was closed
    */
   onMessage(callback: (msg: TappedMessage) => void, options: TapOptions = {}): () => void {
-    const pattern = options.subject ?? '>';
+    functionArg(callback, 'callback');
+    const pattern = subjectArg(objectArg(options, 'options')?.subject, 'subject', '>');
+    if (this.lifecycle.disposed) throw new ServerClosedError('tap messages');
     const tap = (msg: TappedMessage): void => {
       if (subjectMatches(pattern, msg.subject)) callback(msg);
     };
-    const core = this.core;
-    if (core.taps === null) core.taps = new Set();
-    core.taps.add(tap);
+    const controls = this.controls;
+    if (controls.taps === null) controls.taps = new Set();
+    controls.taps.add(tap);
     return () => {
-      core.taps?.delete(tap);
-      if (core.taps?.size === 0) core.taps = null;
+      controls.taps?.delete(tap);
+      if (controls.taps?.size === 0) controls.taps = null;
     };
   }
 
   /**
    * The messages the server routes, as an async iterator (see {@link onMessage}). Breaking out
-   * of the loop stops the tap.
+   * of the loop stops the tap; `close()` ends the iteration.
    *
    * ```ts
    * for await (const msg of server.messages({ subject: 'orders.>' })) { ... }
@@ -535,6 +658,14 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       queue.push(m);
       wake?.();
     }, options);
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      stop();
+      unregister();
+      wake?.();
+    };
+    const unregister = this.lifecycle.whenDisposed(finish);
     const iterator: AsyncIterableIterator<TappedMessage> = {
       next: async () => {
         while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r));
@@ -543,9 +674,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
         return { value: undefined, done: true };
       },
       return: async () => {
-        done = true;
-        stop();
-        wake?.();
+        finish();
+        queue.length = 0;
         return { value: undefined, done: true };
       },
       [Symbol.asyncIterator]: () => iterator,
@@ -555,21 +685,23 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
 
   /**
    * Makes the server hang, as a stuck process looks to clients: it stops reading and writing
-   * without closing anything (clients' PINGs go unanswered). {@link resume} undoes it.
+   * without closing anything (clients' PINGs go unanswered). {@link resume} undoes it. A
+   * paused server stays paused across `restart()`.
    */
   pause(): void {
-    const core = this.core;
-    if (core.faults.paused) return;
-    core.faults.paused = true;
-    for (const c of core.clients.values()) c.socket.pause();
+    const controls = this.controls;
+    if (controls.paused) return;
+    controls.paused = true;
+    for (const c of this.core.clients.values()) c.socket.pause();
     this.cluster?.setPaused(true);
   }
 
   /** Ends {@link pause}: reading resumes and everything queued meanwhile is written. */
   resume(): void {
+    const controls = this.controls;
+    if (!controls.paused) return;
+    controls.paused = false;
     const core = this.core;
-    if (!core.faults.paused) return;
-    core.faults.paused = false;
     for (const c of core.clients.values()) {
       c.socket.resume();
       core.markForFlush(c);
@@ -578,34 +710,40 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     core.flushAll();
   }
 
-  /** Delays every write to clients by `ms` (0 turns it off), order preserved. */
-  setLatency(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new ConfigError('latency', `must be >= 0 ms, got ${ms}`);
-    this.core.faults.latencyMs = ms;
+  /**
+   * Delays every write to clients by `ms` (0 turns it off), order preserved; in force across
+   * `restart()` until changed.
+   * @throws {InvalidArgumentError} `ms` is not a duration >= 0
+   */
+  setLatency(ms: Duration): void {
+    this.controls.latencyMs = durationArg(ms, 'ms', 0, true);
   }
 
   /**
    * Drops published messages on `subject` (wildcards allowed): a `ratio` of them at random
    * (seeded by the `seed` option), or the next `count`. Returns a handle to read and cancel it.
+   * The rule stays in force across `restart()` until cancelled or `resetFaults()`.
+   * @throws {InvalidArgumentError} a field is invalid
    */
   dropMessages(options: DropOptions): DropHandle {
-    const ratio = options.ratio;
-    const count = options.count;
-    if (typeof options.subject !== 'string' || options.subject === '') throw new ConfigError('subject', 'must be a subject');
+    if (objectArg(options, 'options') === undefined) throw new InvalidArgumentError('options', 'must be { subject, ratio } or { subject, count }');
+    const subject = subjectArg(options.subject, 'subject', '');
+    if (subject === '') throw new InvalidArgumentError('subject', 'must be a valid subject, got undefined');
+    const { ratio, count } = options;
     if (count === undefined && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))) {
-      throw new ConfigError('ratio', 'must be between 0 and 1');
+      throw new InvalidArgumentError('ratio', `must be between 0 and 1, got ${String(ratio)}`);
     }
-    if (count !== undefined && (!Number.isInteger(count) || count < 0)) throw new ConfigError('count', 'must be a non-negative integer');
-    const rule: DropRule = { subject: options.subject, ratio: ratio ?? 0, remaining: count ?? null, dropped: 0 };
-    const core = this.core;
-    core.drops = [...(core.drops ?? []), rule];
+    if (count !== undefined) countArg(count, 'count');
+    const rule: DropRule = { subject, ratio: ratio ?? 0, remaining: count ?? null, dropped: 0 };
+    const controls = this.controls;
+    controls.drops = [...(controls.drops ?? []), rule];
     return {
       get dropped() {
         return rule.dropped;
       },
       cancel: () => {
-        const left = (core.drops ?? []).filter((r) => r !== rule);
-        core.drops = left.length > 0 ? left : null;
+        const left = (controls.drops ?? []).filter((r) => r !== rule);
+        controls.drops = left.length > 0 ? left : null;
       },
     };
   }
@@ -613,8 +751,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** Undoes every fault: resumes, removes latency and drop rules. */
   resetFaults(): void {
     this.resume();
-    this.core.faults.latencyMs = 0;
-    this.core.drops = null;
+    this.controls.latencyMs = 0;
+    this.controls.drops = null;
   }
 
   /** Drops one client connection by id (as nats-server's kick). Returns false if there is none. */
@@ -625,7 +763,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     return true;
   }
 
-  /** Counters since the server (re)started. */
+  /** Counters since the server (re)started; `internalErrors` since it was created. */
   stats(): ServerStats {
     const s = this.core.stats;
     return {
@@ -637,76 +775,104 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       connections: this.core.clients.size,
       totalConnections: s.totalConnections,
       subscriptions: this.core.subscriptionCount,
+      internalErrors: this.controls.internalErrors,
     };
   }
 
   /**
-   * Graceful shutdown: stops accepting, flushes what is queued to each client, closes every
-   * connection and frees the port. Resolves when all sockets are closed. Safe to call twice.
+   * Graceful shutdown, for good: stops accepting, flushes what is queued to each client, closes
+   * every connection and frees the ports. Resolves when all sockets are closed. Interrupts a
+   * pending `restart()` (it rejects with {@link ServerClosedError}) or `lameDuck()` (it
+   * resolves), ends `messages()` iterators and rejects pending waits. Safe to call twice.
    */
   close(): Promise<void> {
-    return this.stop(true);
+    this.lifecycle.dispose();
+    return this.afterStart(() => this.stop(true));
   }
 
   /**
    * Abrupt shutdown, as if the process died: sockets are destroyed without flushing anything.
-   * Clients see the connection reset and start their reconnect logic.
+   * Clients see the connection reset and start their reconnect logic. A pending `restart()` is
+   * interrupted (rejects with {@link ServerClosedError}); the handle can `restart()` again.
    */
   kill(): Promise<void> {
-    return this.stop(false);
+    this.lifecycle.interrupt();
+    return this.afterStart(() => this.stop(false));
+  }
+
+  /** Runs `stop` once a start in progress (which an interruption makes roll back) has settled. */
+  private afterStart(stop: () => Promise<void>): Promise<void> {
+    const starting = this.starting;
+    return starting === null ? stop() : starting.then(stop, stop);
   }
 
   /**
    * Stops the server (killed by default, or closed gracefully) and listens again on the same
-   * port after `downMs`, with a new server id. Clients reconnect to it; subscriptions are not
-   * kept (clients re-send them on reconnect). Works on a stopped server too.
+   * ports after `downMs`, with a new server id. Clients reconnect to it; subscriptions are not
+   * kept (clients re-send them on reconnect); taps, fault rules and reloaded options are.
+   * Works on a killed server too.
+   * @throws {ServerClosedError} the server was closed, or `close()`, `kill()` or another
+   *   `restart()` interrupted this one (nothing listens then)
+   * @throws {InvalidArgumentError} `downMs` is not a duration >= 0
    */
   async restart(options: RestartOptions = {}): Promise<void> {
-    const downMs = options.downMs ?? 0;
-    if (!Number.isFinite(downMs) || downMs < 0) throw new RangeError('restart: downMs must be >= 0');
-    await this.stop(options.graceful === true);
-    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    this.core = this.newCore();
-    await this.listen(this.port_);
+    const downMs = durationArg(objectArg(options, 'options')?.downMs, 'downMs', 0, true);
+    const lc = this.lifecycle;
+    if (lc.disposed) throw new ServerClosedError('restart');
+    lc.interrupt();
+    const generation = lc.generation;
+    lc.restarting++;
+    try {
+      await this.afterStart(() => this.stop(options.graceful === true));
+      if (downMs > 0) await lc.sleep(downMs);
+      if (lc.generation !== generation) throw lc.interrupted('restart');
+      this.core = this.newCore();
+      await this.listen(this.port_);
+    } finally {
+      lc.restarting--;
+    }
   }
 
   /**
-   * Lame duck mode, as nats-server's (SIGUSR2 / `--signal ldm`): stop accepting, send clients an
-   * INFO with `ldm: true`, wait the grace period, then close the clients one by one spread over
-   * the rest of `durationMs`, then shut down. Resolves when the server has stopped.
+   * Lame duck mode, as nats-server's (SIGUSR2 / `--signal ldm`): stop accepting; with no client
+   * connected, shut down at once; otherwise send clients an INFO with `ldm: true`, wait the
+   * grace period, then close the clients one by one spread over the rest of `durationMs`, then
+   * shut down. Resolves when the server has stopped — also when `close()` or `kill()` stops it
+   * first. The handle can `restart()` afterwards.
    *
-   * @param durationMs total duration (default `lameDuckDuration`, 2 minutes as nats-server)
+   * @param durationMs total duration: ms or a duration string (default `lameDuckDuration`, 2
+   *   minutes as nats-server)
+   * @throws {ServerClosedError} the server is not running
+   * @throws {InvalidArgumentError} `durationMs` is not a positive duration
    */
-  async lameDuck(durationMs = this.options.lameDuckDurationMs): Promise<void> {
-    if (!Number.isFinite(durationMs) || durationMs <= 0) throw new RangeError('lameDuck: durationMs must be > 0');
-    if (this.state_ !== 'running') throw new ServerClosedError('enter lame duck mode');
+  async lameDuck(durationMs?: Duration): Promise<void> {
+    const total = durationArg(durationMs, 'durationMs', this.options.lameDuckDurationMs);
+    if (this.lifecycle.disposed || this.state_ !== 'running') throw new ServerClosedError('enter lame duck mode', 'the server is not running');
+    const lc = this.lifecycle;
+    const generation = lc.generation;
     this.state_ = 'lameDuck';
     this.tcp!.close();
     this.ws?.stopAccepting();
+    const core = this.core;
+    // nats-server: with no client to move, lame duck mode is a plain shutdown.
+    if (core.clients.size === 0) return this.stop(true);
     this.cluster?.sendLameDuck();
-    this.core.sendLameDuckInfo();
-    const grace = Math.min(this.options.lameDuckGracePeriodMs, durationMs);
-    let spread = durationMs - grace;
+    core.sendLameDuckInfo();
+    const grace = Math.min(this.options.lameDuckGracePeriodMs, total);
+    let spread = total - grace;
     if (spread <= 0) spread = 1000;
-    await this.sleepInLameDuck(grace);
-    const clients = [...this.core.clients.values()];
+    if (!(await lc.sleep(grace))) return;
+    core.log.info('Closing existing clients');
+    const clients = [...core.clients.values()];
     // Between closes: a random pause of at least half the even share, at most 1 s (nats-server).
     const share = clients.length > 0 ? Math.min(spread / clients.length, 1000) : 0;
-    for (let i = 0; i < clients.length && this.state_ === 'lameDuck'; i++) {
+    for (let i = 0; i < clients.length; i++) {
+      if (lc.generation !== generation) return;
       clients[i].close(CloseReason.ServerShutdown);
-      this.core.flushAll();
-      if (i < clients.length - 1 && share >= 1) await this.sleepInLameDuck(Math.max(share / 2, Math.random() * share));
+      core.flushAll();
+      if (i < clients.length - 1 && share >= 1 && !(await lc.sleep(Math.max(share / 2, Math.random() * share)))) return;
     }
-    await this.stop(true);
-  }
-
-  private sleepInLameDuck(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.lameDuckTimer = setTimeout(() => {
-        this.lameDuckTimer = null;
-        resolve();
-      }, ms);
-    });
+    if (lc.generation === generation) await this.stop(true);
   }
 
   /**
@@ -714,6 +880,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
    * to exercise client reconnect logic. Returns how many were dropped.
    */
   disconnectClients(filter?: (client: ClientSummary) => boolean): number {
+    if (filter !== undefined) functionArg(filter, 'filter');
     let n = 0;
     for (const client of [...this.core.clients.values()]) {
       if (filter !== undefined && !filter(summarize(client))) continue;
@@ -728,11 +895,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     return this.close();
   }
 
-  private stop(graceful: boolean): Promise<void> {
-    if (this.lameDuckTimer !== null) {
-      clearTimeout(this.lameDuckTimer);
-      this.lameDuckTimer = null;
-    }
+  /** @internal Stops serving (flushing first when `graceful`); resolves when all is closed. */
+  protected stop(graceful: boolean): Promise<void> {
     if (this.state_ === 'stopped') return this.listenerClosed;
     this.state_ = 'stopped';
     const tcp = this.tcp!;
@@ -756,6 +920,15 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   }
 }
 
+/** Runs `fn`, turning a synchronous throw (argument validation) into a rejection. */
+function settle<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 function summarize(c: Client): ClientSummary {
   return {
     cid: c.cid,
@@ -766,18 +939,6 @@ function summarize(c: Client): ClientSummary {
     port: c.socket.remotePort ?? 0,
     subscriptions: c.subs.size,
   };
-}
-
-/** @internal `host:port`, IPv6 literals in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** @internal Host part of a URL: IPv6 literals go in brackets; the wildcard address means loopback. */
-export function urlHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**
@@ -805,7 +966,7 @@ export async function createServer(options?: ServerOptions): Promise<NatsServer>
     const { startNatsServerProcess } = await import('./nats-server-backend.js');
     return startNatsServerProcess(resolved);
   }
-  const server = new NatsServer(resolved);
+  const server = new NatsServer(resolved, options);
   await server.listen();
   return server;
 }

@@ -15,7 +15,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { ListenError } from '../errors.js';
+import { listen } from '../io/listen.js';
 import type { ResolvedWebSocket } from './options.js';
 
 /**
@@ -250,22 +250,7 @@ export async function startWebSocketListener(
     }
     wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket)));
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      http.off('listening', onListening);
-      reject(new ListenError(opts.host, port, err));
-    };
-    const onListening = (): void => {
-      http.off('error', onError);
-      resolve();
-    };
-    http.once('error', onError);
-    http.once('listening', onListening);
-    http.listen({ host: opts.host, port, exclusive: true });
-  });
-  http.on('error', (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
-  const address = http.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  const bound = await listen(http, opts.host, port, (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
   const closed = new Promise<void>((resolve) => http.once('close', () => resolve()));
   return {
     port: bound,

@@ -117,7 +117,18 @@ describe('wire details', () => {
 
   it('without auth configured, credentials are accepted and ignored', async () => {
     const s = await server({});
-    await client(s, { user: 'whoever', pass: 'whatever' });
+    const nc = await client(s, { user: 'whoever', pass: 'whatever' });
+    // Connected and usable: a round trip through the server works.
+    nc.subscribe('anyone', { callback: (_e, m) => void m.respond(m.data) });
+    const reply = await nc.request('anyone', 'here', { timeout: 2000 });
+    expect(reply.string()).toBe('here');
+    // On the wire: CONNECT with credentials gets +OK (verbose), not an -ERR or a close.
+    const wire = await WireClient.open(s.port);
+    defer(() => wire.close());
+    expect(wire.info.auth_required).toBeUndefined();
+    wire.send('CONNECT {"verbose":true,"user":"whoever","pass":"whatever","auth_token":"t"}\r\n');
+    await wire.expect('+OK\r\n');
+    await wire.expectNothing();
   });
 });
 

@@ -78,11 +78,52 @@ describe('TLS for clients', () => {
     expect(err).toBeInstanceOf(Error);
   });
 
-  it('authentication over TLS', async () => {
+  it('authentication over TLS: the right password is accepted, a wrong one refused', async () => {
     const s = await server({ tls: tlsServer(), authorization: { user: 'u', password: 'p' } });
     const nc = await connect({ servers: s.url, user: 'u', pass: 'p', tls: { caFile: file('ca.pem') } });
     defer(() => nc.close());
-    await nc.flush();
+    nc.subscribe('secure.echo', { callback: (_e, m) => void m.respond(m.data) });
+    const reply = await nc.request('secure.echo', 'over tls', { timeout: 2000 });
+    expect(reply.string()).toBe('over tls');
+    const refusedErr = await connect({ servers: s.url, user: 'u', pass: 'wrong', reconnect: false, tls: { caFile: file('ca.pem') } }).then(
+      async (c) => {
+        await c.close();
+        return null;
+      },
+      (e: Error) => e,
+    );
+    expect(refusedErr).toBeInstanceOf(Error);
+    expect(String(refusedErr)).toMatch(/authorization violation/i);
+  });
+});
+
+describe('allowNonTls (nats-server allow_non_tls)', () => {
+  it('INFO says tls_available; a plain-text client and a TLS client both connect and share subjects', async () => {
+    const s = await server({ tls: tlsServer(), allowNonTls: true });
+    expect(s.info.tls_available).toBe(true);
+    expect(s.info.tls_required).toBeUndefined();
+    // Raw socket: INFO, then plain CONNECT/PING are served without any handshake.
+    const wire = await WireClient.open(s.port);
+    defer(() => wire.close());
+    expect(wire.info).toMatchObject({ tls_available: true });
+    expect(wire.info.tls_required).toBeUndefined();
+    wire.send('CONNECT {"verbose":false}\r\nSUB mixed 1\r\nPING\r\n');
+    await wire.expect('PONG\r\n');
+    // The official client with TLS options upgrades (it sees tls_available), and publishes.
+    const secure = await connect({ servers: s.url, tls: { caFile: file('ca.pem') } });
+    defer(() => secure.close());
+    const plain = await connect({ servers: s.url, tls: null });
+    defer(() => plain.close());
+    const got: string[] = [];
+    plain.subscribe('mixed', { callback: (_e, m) => void got.push(m.string()) });
+    await plain.flush();
+    secure.publish('mixed', 'from tls');
+    await secure.flush();
+    await wire.expect('MSG mixed 1 8\r\nfrom tls\r\n');
+    await plain.flush();
+    expect(got).toEqual(['from tls']);
+    const tlsConns = s.connections().length;
+    expect(tlsConns).toBe(3);
   });
 });
 
