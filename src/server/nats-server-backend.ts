@@ -439,11 +439,16 @@ export class NatsServerProcess extends NatsServer {
     else if ((p = /^Listening for route connections on .*:(\d+)$/.exec(text)) !== null) seen.route = Number(p[1]);
     const logger = this.options.logger;
     if (logger === null) return;
-    if (level === 'ERR' || level === 'FTL') logger.error(text);
-    else if (level === 'WRN') logger.warn(text);
-    else if (level === 'DBG') logger.debug?.(text);
-    else if (level === 'TRC') logger.trace?.(text);
-    else logger.info(text);
+    // The logger is user code: what it throws takes the user-error path, not the pipe handler's.
+    try {
+      if (level === 'ERR' || level === 'FTL') logger.error(text);
+      else if (level === 'WRN') logger.warn(text);
+      else if (level === 'DBG') logger.debug?.(text);
+      else if (level === 'TRC') logger.trace?.(text);
+      else logger.info(text);
+    } catch (err) {
+      this.userError(err);
+    }
   }
 
   private startupError(code: number | null, signal: NodeJS.Signals | null, ports: ProcessPorts): Error {

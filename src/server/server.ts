@@ -231,8 +231,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     return core;
   }
 
-  /** User code threw: an `'error'` event, or (without a listener) an uncaught exception. */
-  private userError(err: unknown): void {
+  /** @internal User code threw: an `'error'` event, or (without a listener) an uncaught exception. */
+  protected userError(err: unknown): void {
     if (this.listenerCount('error') === 0) return rethrowAsync(err);
     try {
       this.emit('error', err);
