@@ -1,6 +1,8 @@
 /**
- * The vitest `globalSetup` builder. Kept apart from the fixtures: a global setup runs outside
- * the test runner and must not load vitest's runtime.
+ * `nats-embedded/global-setup`: the vitest `globalSetup` builder. A global setup runs in vitest's
+ * main process, where there is no test runtime: anything that touches it (`test.extend`, hooks)
+ * throws "Vitest failed to find the current suite". So this module, and everything it imports,
+ * must never import `vitest` at runtime; the fixtures live in `nats-embedded/vitest`.
  */
 import { createCluster, createServer, type ServerOptions } from 'nats-embedded';
 
@@ -22,7 +24,7 @@ export interface GlobalSetupProject {
  *
  * ```ts
  * // test/nats-setup.ts, listed in vitest.config.ts `globalSetup`
- * import { natsGlobalSetup } from 'nats-embedded/vitest';
+ * import { natsGlobalSetup } from 'nats-embedded/global-setup';
  * export default natsGlobalSetup({ clusterSize: 3 });
  * ```
  */

@@ -1,15 +1,11 @@
 /**
- * Vitest integration: a `globalSetup` that starts one broker (or a cluster) for the whole run
- * and provides its URL to every test file, and a `test.extend` fixture that gives each test its
- * own fresh broker.
+ * `nats-embedded/vitest`: fixtures for test files (a `test.extend` fixture that gives each test
+ * its own fresh broker), and the types of `inject('natsUrl')` for the global setups.
  *
- * ```ts
- * // vitest.config.ts
- * export default defineConfig({ test: { globalSetup: ['nats-embedded/vitest-setup'] } });
- * // a test file
- * import { inject } from 'vitest';
- * const nc = await connect({ servers: inject('natsUrl') });
- * ```
+ * This module builds its fixture with `test.extend` as it loads, which needs vitest's test
+ * runtime: import it from test files only. A `globalSetup` file runs without that runtime and
+ * imports `nats-embedded/global-setup` (or lists `nats-embedded/vitest-setup`); so this module
+ * does not re-export `natsGlobalSetup`.
  */
 import { test as base } from 'vitest';
 import { createServer, type NatsServer } from 'nats-embedded';
@@ -22,8 +18,6 @@ declare module 'vitest' {
     natsUrls: string[];
   }
 }
-
-export { natsGlobalSetup, type NatsGlobalSetupOptions, type GlobalSetupProject } from './global-setup.js';
 
 /** Fixtures added by {@link natsTest}. */
 export interface NatsFixtures {
