@@ -1,14 +1,22 @@
 /**
- * `nats-embedded/vitest`: fixtures for test files (a `test.extend` fixture that gives each test
- * its own fresh broker), and the types of `inject('natsUrl')` for the global setups.
+ * `nats-embedded/vitest`: fixtures for test files. `natsTest` gives each test that asks for
+ * `nats` a fresh broker, `createNatsTest(options)` does the same with `createServer()` options,
+ * and `createNatsClusterTest(options)` gives a `cluster` (`createCluster()`). Importing this
+ * module also types `inject('natsUrl')` / `inject('natsUrls')` for the global setups.
  *
- * This module builds its fixture with `test.extend` as it loads, which needs vitest's test
- * runtime: import it from test files only. A `globalSetup` file runs without that runtime and
- * imports `nats-embedded/global-setup` (or lists `nats-embedded/vitest-setup`); so this module
- * does not re-export `natsGlobalSetup`.
+ * This module builds fixtures with `test.extend` as it loads, which needs vitest's test runtime:
+ * import it from test files (and `setupFiles`) only. A `globalSetup` file runs without that
+ * runtime and must import `nats-embedded/global-setup` instead.
+ *
+ * ```ts
+ * import { natsTest as test } from 'nats-embedded/vitest';
+ * test('publishes', async ({ nats }) => {
+ *   const nc = await connect({ servers: nats.url });
+ * });
+ * ```
  */
-import { test as base } from 'vitest';
-import { createServer, type NatsServer } from 'nats-embedded';
+import { test as base, type TestAPI } from 'vitest';
+import { createCluster, createServer, type ClusterHarnessOptions, type NatsCluster, type NatsServer, type ServerOptions } from 'nats-embedded';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,31 +27,91 @@ declare module 'vitest' {
   }
 }
 
-/** Fixtures added by {@link natsTest}. */
+/** Fixtures added by {@link natsTest} and {@link createNatsTest}. */
 export interface NatsFixtures {
-  /** A fresh broker for this test, closed when it ends. */
+  /** A fresh broker for this test, closed when the test ends, whatever its outcome. */
   nats: NatsServer;
 }
 
+/** Fixtures added by {@link createNatsClusterTest}. */
+export interface NatsClusterFixtures {
+  /** A fresh, fully meshed cluster for this test, closed when the test ends, whatever its outcome. */
+  cluster: NatsCluster;
+}
+
 /**
- * `test` with a `nats` fixture: each test that asks for it gets its own broker.
+ * The body of a fixture: starts a resource, hands it to the test, closes it when the test ends.
+ * vitest runs the code after `use()` once the test is over, failed and timed-out tests too.
+ */
+async function provide<T extends { close(): Promise<void> }>(
+  _signal: AbortSignal | undefined,
+  start: () => Promise<T>,
+  use: (value: T) => Promise<void>,
+): Promise<void> {
+  // A start error rejects the fixture, which fails the test with that error.
+  const resource = await start();
+  try {
+    await use(resource);
+  } finally {
+    await resource.close();
+  }
+}
+
+/**
+ * `test` with a `nats` fixture started with `options`: each test that asks for `nats` gets its
+ * own broker, on its own ephemeral port (unless `options.port` says otherwise). Extend it like
+ * any vitest test: `createNatsTest(options).extend({ ... })`.
  *
+ * If the broker cannot start (invalid option, port in use, no nats-server binary for the
+ * `nats-server` backend), the test fails with that error.
+ *
+ * @example
+ * ```ts
+ * const test = createNatsTest({ maxPayload: 8 * 1024 * 1024 });
+ * test('takes big messages', async ({ nats }) => { ... });
+ * ```
+ */
+export function createNatsTest(options: ServerOptions = {}): TestAPI<NatsFixtures> {
+  // A copy: the fixture starts a server per test, long after the caller may have changed its object.
+  const serverOptions: ServerOptions = { ...options };
+  return base.extend<NatsFixtures>({
+    nats: ({ signal }, use) => provide(signal, () => createServer(serverOptions), use),
+  });
+}
+
+/**
+ * `test` with a `nats` fixture: each test that asks for it gets its own broker, with default
+ * options. `natsTest.extend({ ... })` adds fixtures of your own, which may use `nats`.
+ *
+ * @example
  * ```ts
  * import { natsTest as test } from 'nats-embedded/vitest';
- * test('publishes', async ({ nats, expect }) => {
+ * test('publishes', async ({ nats }) => {
  *   const nc = await connect({ servers: nats.url });
- *   ...
  * });
  * ```
  */
-export const natsTest = base.extend<NatsFixtures>({
-  // eslint-disable-next-line no-empty-pattern
-  nats: async ({}, use) => {
-    const server = await createServer();
-    try {
-      await use(server);
-    } finally {
-      await server.close();
-    }
-  },
-});
+export const natsTest: TestAPI<NatsFixtures> = createNatsTest();
+
+/**
+ * `test` with a `cluster` fixture: each test that asks for it gets its own cluster from
+ * `createCluster(options)` (`size` members, default 3), fully meshed before the test starts and
+ * closed after it. The embedded backend only: with `nats-server` the test fails with
+ * `createCluster()`'s `UnsupportedError`.
+ *
+ * @example
+ * ```ts
+ * const test = createNatsClusterTest({ size: 3 });
+ * test('fails over', async ({ cluster }) => {
+ *   const nc = await connect({ servers: cluster.urls });
+ *   await cluster.kill(0);
+ * });
+ * ```
+ */
+export function createNatsClusterTest(options: ClusterHarnessOptions = {}): TestAPI<NatsClusterFixtures> {
+  const clusterOptions: ClusterHarnessOptions = { ...options };
+  return base.extend<NatsClusterFixtures>({
+    // createCluster() closes the members it started if the mesh does not form.
+    cluster: ({ signal }, use) => provide(signal, () => createCluster(clusterOptions), use),
+  });
+}
