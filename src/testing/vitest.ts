@@ -41,15 +41,25 @@ export interface NatsClusterFixtures {
 
 /**
  * The body of a fixture: starts a resource, hands it to the test, closes it when the test ends.
- * vitest runs the code after `use()` once the test is over, failed and timed-out tests too.
+ *
+ * vitest runs the code after `use()` once the test is over, failed and timed-out tests too. But
+ * a test can time out while its fixture is still starting (a cluster forming its mesh, a
+ * nats-server process coming up): vitest then runs the cleanups it has, and a `use()` called
+ * later would never return, so the resource would stay open. The test's `signal` is aborted at
+ * that point; a resource that comes up after it is closed at once, and the fixture fails with
+ * the abort reason (the test has already failed with it). vitest before 3.2 has no `signal`.
  */
 async function provide<T extends { close(): Promise<void> }>(
-  _signal: AbortSignal | undefined,
+  signal: AbortSignal | undefined,
   start: () => Promise<T>,
   use: (value: T) => Promise<void>,
 ): Promise<void> {
   // A start error rejects the fixture, which fails the test with that error.
   const resource = await start();
+  if (signal?.aborted === true) {
+    await resource.close();
+    throw signal.reason;
+  }
   try {
     await use(resource);
   } finally {
