@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every example under examples/ with its own vitest config, as a user project would.
-// An example may hold an `example.json`, `{ "env": { "NAME": "value" } }`: environment
+// Runs every example under examples/ (or under the directory given as argument) with its own
+// vitest config, as a user project would. An example may hold an `example.json`, `{ "env": { "NAME": "value" } }`: environment
 // variables for its run (e.g. NATS_EMBEDDED_BACKEND=nats-server). Exits non-zero when an
 // example fails, or when none ran.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+const here = process.argv[2] ?? fileURLToPath(new URL('.', import.meta.url));
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
 
 /** The environment an example asks for; throws on anything but `{ env: { [name]: string } }`. */
