@@ -1,8 +1,9 @@
 /**
  * `nats-embedded/global-setup`: the vitest `globalSetup` builder. A global setup runs in vitest's
  * main process, where there is no test runtime: anything that touches it (`test.extend`, hooks)
- * throws "Vitest failed to find the current suite". So this module, and everything it imports,
- * must never import `vitest` at runtime; the fixtures live in `nats-embedded/vitest`.
+ * throws ("Vitest failed to find the current suite" in vitest 4, "failed to access its internal
+ * state" in vitest 3). So this module, and everything it imports, must never import `vitest` at
+ * runtime; the fixtures live in `nats-embedded/vitest`.
  */
 import { ConfigError, createCluster, createServer, UnsupportedError, type ServerOptions } from 'nats-embedded';
 import { startRoutedCluster } from './routed-cluster.js';
@@ -24,7 +25,9 @@ export interface NatsGlobalSetupOptions extends Omit<ServerOptions, 'cluster'> {
  * here so that this module needs no vitest types at runtime.
  */
 export interface GlobalSetupProject {
+  /** Makes `inject('natsUrl')` return `value` in the tests: the first (or only) server's client URL. */
   provide(key: 'natsUrl', value: string): void;
+  /** Makes `inject('natsUrls')` return `value` in the tests: every member's client URL. */
   provide(key: 'natsUrls', value: string[]): void;
 }
 
