@@ -14,8 +14,13 @@ export default defineConfig([
     removeNodeProtocol: false,
   },
   {
-    // Test-runner helpers: ESM only, as vitest is.
-    entry: { 'testing/vitest': 'src/testing/vitest.ts', 'testing/vitest-setup': 'src/testing/vitest-setup.ts' },
+    // Test-runner helpers: ESM only, as vitest is. global-setup and vitest-setup run in vitest's
+    // main process and must not import vitest; only testing/vitest does.
+    entry: {
+      'testing/vitest': 'src/testing/vitest.ts',
+      'testing/global-setup': 'src/testing/global-setup.ts',
+      'testing/vitest-setup': 'src/testing/vitest-setup.ts',
+    },
     format: ['esm'],
     dts: true,
     sourcemap: true,

@@ -1,6 +1,8 @@
 /**
- * A ready-made vitest `globalSetup`: `globalSetup: ['nats-embedded/vitest-setup']`.
- * Starts one broker (or `NATS_EMBEDDED_CLUSTER_SIZE` servers) for the whole run.
+ * `nats-embedded/vitest-setup`: a ready-made vitest `globalSetup`,
+ * `globalSetup: ['nats-embedded/vitest-setup']`. Starts one broker (or
+ * `NATS_EMBEDDED_CLUSTER_SIZE` servers) for the whole run; `NATS_EMBEDDED_BACKEND` picks the
+ * backend, as for `createServer()`. Like `nats-embedded/global-setup`, it never loads vitest.
  */
 import { natsGlobalSetup } from './global-setup.js';
 

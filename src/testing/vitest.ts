@@ -1,18 +1,22 @@
 /**
- * Vitest integration: a `globalSetup` that starts one broker (or a cluster) for the whole run
- * and provides its URL to every test file, and a `test.extend` fixture that gives each test its
- * own fresh broker.
+ * `nats-embedded/vitest`: fixtures for test files. `natsTest` gives each test that asks for
+ * `nats` a fresh broker, `createNatsTest(options)` does the same with `createServer()` options,
+ * and `createNatsClusterTest(options)` gives a `cluster` (`createCluster()`). Importing this
+ * module also types `inject('natsUrl')` / `inject('natsUrls')` for the global setups.
+ *
+ * This module builds fixtures with `test.extend` as it loads, which needs vitest's test runtime:
+ * import it from test files (and `setupFiles`) only. A `globalSetup` file runs without that
+ * runtime and must import `nats-embedded/global-setup` instead.
  *
  * ```ts
- * // vitest.config.ts
- * export default defineConfig({ test: { globalSetup: ['nats-embedded/vitest-setup'] } });
- * // a test file
- * import { inject } from 'vitest';
- * const nc = await connect({ servers: inject('natsUrl') });
+ * import { natsTest as test } from 'nats-embedded/vitest';
+ * test('publishes', async ({ nats }) => {
+ *   const nc = await connect({ servers: nats.url });
+ * });
  * ```
  */
-import { test as base } from 'vitest';
-import { createServer, type NatsServer } from 'nats-embedded';
+import { test as base, type TestAPI } from 'vitest';
+import { createCluster, createServer, type ClusterHarnessOptions, type NatsCluster, type NatsServer, type ServerOptions } from 'nats-embedded';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,33 +27,101 @@ declare module 'vitest' {
   }
 }
 
-export { natsGlobalSetup, type NatsGlobalSetupOptions, type GlobalSetupProject } from './global-setup.js';
-
-/** Fixtures added by {@link natsTest}. */
+/** Fixtures added by {@link natsTest} and {@link createNatsTest}. */
 export interface NatsFixtures {
-  /** A fresh broker for this test, closed when it ends. */
+  /** A fresh broker for this test, closed when the test ends, whatever its outcome. */
   nats: NatsServer;
 }
 
+/** Fixtures added by {@link createNatsClusterTest}. */
+export interface NatsClusterFixtures {
+  /** A fresh, fully meshed cluster for this test, closed when the test ends, whatever its outcome. */
+  cluster: NatsCluster;
+}
+
 /**
- * `test` with a `nats` fixture: each test that asks for it gets its own broker.
+ * The body of a fixture: starts a resource, hands it to the test, closes it when the test ends.
  *
+ * vitest runs the code after `use()` once the test is over, failed and timed-out tests too. But
+ * a test can time out while its fixture is still starting (a cluster forming its mesh, a
+ * nats-server process coming up): vitest then runs the cleanups it has, and a `use()` called
+ * later would never return, so the resource would stay open. The test's `signal` is aborted at
+ * that point; a resource that comes up after it is closed at once, and the fixture fails with
+ * the abort reason (the test has already failed with it). vitest before 3.2 has no `signal`.
+ */
+async function provide<T extends { close(): Promise<void> }>(
+  signal: AbortSignal | undefined,
+  start: () => Promise<T>,
+  use: (value: T) => Promise<void>,
+): Promise<void> {
+  // A start error rejects the fixture, which fails the test with that error.
+  const resource = await start();
+  if (signal?.aborted === true) {
+    await resource.close();
+    throw signal.reason;
+  }
+  try {
+    await use(resource);
+  } finally {
+    await resource.close();
+  }
+}
+
+/**
+ * `test` with a `nats` fixture started with `options`: each test that asks for `nats` gets its
+ * own broker, on its own ephemeral port (unless `options.port` says otherwise). Extend it like
+ * any vitest test: `createNatsTest(options).extend({ ... })`.
+ *
+ * If the broker cannot start (invalid option, port in use, no nats-server binary for the
+ * `nats-server` backend), the test fails with that error.
+ *
+ * @example
+ * ```ts
+ * const test = createNatsTest({ maxPayload: 8 * 1024 * 1024 });
+ * test('takes big messages', async ({ nats }) => { ... });
+ * ```
+ */
+export function createNatsTest(options: ServerOptions = {}): TestAPI<NatsFixtures> {
+  // A copy: the fixture starts a server per test, long after the caller may have changed its object.
+  const serverOptions: ServerOptions = { ...options };
+  return base.extend<NatsFixtures>({
+    nats: ({ signal }, use) => provide(signal, () => createServer(serverOptions), use),
+  });
+}
+
+/**
+ * `test` with a `nats` fixture: each test that asks for it gets its own broker, with default
+ * options. `natsTest.extend({ ... })` adds fixtures of your own, which may use `nats`.
+ *
+ * @example
  * ```ts
  * import { natsTest as test } from 'nats-embedded/vitest';
- * test('publishes', async ({ nats, expect }) => {
+ * test('publishes', async ({ nats }) => {
  *   const nc = await connect({ servers: nats.url });
- *   ...
  * });
  * ```
  */
-export const natsTest = base.extend<NatsFixtures>({
-  // eslint-disable-next-line no-empty-pattern
-  nats: async ({}, use) => {
-    const server = await createServer();
-    try {
-      await use(server);
-    } finally {
-      await server.close();
-    }
-  },
-});
+export const natsTest: TestAPI<NatsFixtures> = createNatsTest();
+
+/**
+ * `test` with a `cluster` fixture: each test that asks for it gets its own cluster from
+ * `createCluster(options)` (`size` members, default 3), fully meshed before the test starts and
+ * closed after it. The embedded backend only: with `nats-server` the test fails with
+ * `createCluster()`'s `UnsupportedError`.
+ *
+ * @example
+ * ```ts
+ * const test = createNatsClusterTest({ size: 3 });
+ * test('fails over', async ({ cluster }) => {
+ *   const nc = await connect({ servers: cluster.urls });
+ *   await cluster.kill(0);
+ * });
+ * ```
+ */
+export function createNatsClusterTest(options: ClusterHarnessOptions = {}): TestAPI<NatsClusterFixtures> {
+  const clusterOptions: ClusterHarnessOptions = { ...options };
+  return base.extend<NatsClusterFixtures>({
+    // createCluster() closes the members it started if the mesh does not form.
+    cluster: ({ signal }, use) => provide(signal, () => createCluster(clusterOptions), use),
+  });
+}
