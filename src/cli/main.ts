@@ -3,9 +3,8 @@
  * config file format, ports and pid files, signals and log format — so that anything that
  * starts nats-server can start nats-embedded instead.
  */
-import { createWriteStream, mkdirSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
-import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { createWriteStream, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer, type NatsServer } from '../server/server.js';
 import { ConfigError, NatsEmbeddedError } from '../errors.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
@@ -13,11 +12,9 @@ import type { Logger, ServerOptions } from '../server/options.js';
 import { parseConfFile } from '../config/conf.js';
 import { optionsFromConf, type ConfResult, type ProcessSettings } from '../config/from-conf.js';
 import { HELP, parseArgs, type ParsedArgs } from './args.js';
+import { executableName, portsFilePath, portsInfo, portsJson } from './ports.js';
 
 declare const __PKG_VERSION__: string | undefined;
-
-/** The executable name used for the ports file (`<name>_<pid>.ports`). */
-const EXECUTABLE = 'nats-embedded';
 
 /** Log lines in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] message`. */
 class CliLogger implements Logger {
@@ -110,29 +107,27 @@ function serverOptions(options: ServerOptions, settings: ProcessSettings, logger
   return { ...options, backend: 'embedded', logger, debug: settings.debug === true, trace: settings.trace === true };
 }
 
-/** URLs for the ports file: every interface address when bound to the wildcard address. */
-function urls(scheme: string, host: string, port: number): string[] {
-  const join = (h: string): string => `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`;
-  if (host !== '0.0.0.0' && host !== '::') return [join(host)];
-  const out: string[] = [];
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (host === '0.0.0.0' && a.family !== 'IPv4') continue;
-      out.push(join(a.address));
-    }
+/**
+ * Writes `<dir>/<executable>_<pid>.ports` (see ./ports.ts). As nats-server, a directory that
+ * does not exist is not created: the error is logged and the server keeps running.
+ */
+async function writePortsFile(dir: string, server: NatsServer, logger: Logger): Promise<string | null> {
+  const file = portsFilePath(dir, executableName(process.argv[1], fileURLToPath(import.meta.url)), process.pid);
+  const data = portsJson(await portsInfo(server));
+  try {
+    writeFileSync(file, data);
+  } catch (err) {
+    logger.error(`Error writing ports file (${file}): ${goFileError(err, file)}`);
+    return null;
   }
-  return out.length > 0 ? out : [join('127.0.0.1')];
+  return file;
 }
 
-function writePortsFile(dir: string, server: NatsServer): string {
-  const ports: Record<string, string[]> = { nats: urls('nats', server.host, server.port) };
-  if (server.monitorUrl !== null) ports.monitoring = urls('http', server.options.http!.host, server.monitorPort);
-  if (server.routeUrl !== null) ports.cluster = urls('nats', server.options.cluster!.host, server.clusterPort);
-  if (server.websocketUrl !== null) ports.websocket = urls('ws', server.options.websocket!.host, server.websocketPort);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${EXECUTABLE}_${process.pid}.ports`);
-  writeFileSync(file, JSON.stringify(ports));
-  return file;
+/** A Node fs error in Go's words: `open <path>: no such file or directory`. */
+function goFileError(err: unknown, file: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /^[A-Z]+: (.*?), open /.exec(message);
+  return m === null ? message : `open ${file}: ${m[1]}`;
 }
 
 function removeQuietly(path: string | null): void {
@@ -192,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const portsFile = settings.portsFileDir !== undefined ? writePortsFile(settings.portsFileDir, server) : null;
+  const portsFile = settings.portsFileDir !== undefined ? await writePortsFile(settings.portsFileDir, server, logger) : null;
 
   return await new Promise<number>((resolve) => {
     let stopping = false;

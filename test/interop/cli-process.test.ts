@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 
@@ -23,8 +23,14 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function start(args: string[]): Started {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the built CLI with node; or `command` (a symlink or wrapper) as a harness would, from PATH. */
+function start(args: string[], command?: { name: string; dir: string }): Started {
+  const child = command === undefined
+    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(command.name, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: `${command.dir}${delimiter}${process.env.PATH ?? ''}` },
+    });
   children.push(child);
   let log = '';
   child.stdout!.on('data', (d: Buffer) => void (log += d.toString()));
@@ -51,8 +57,8 @@ interface Ports {
   websocket?: string[];
 }
 
-function portsFile(dir: string, pid: number): Ports | undefined {
-  const file = join(dir, `nats-embedded_${pid}.ports`);
+function portsFile(dir: string, pid: number, executable = 'nats-embedded'): Ports | undefined {
+  const file = join(dir, `${executable}_${pid}.ports`);
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')) as Ports;
 }
@@ -171,5 +177,58 @@ describe('the CLI as a nats-server stand-in', () => {
     expect(s.log()).toMatch(/\[TRC\] 127\.0\.0\.1:\d+ - cid:\d+ - <<- \[SUB traced\.subject 1\]/);
     s.child.kill('SIGTERM');
     await s.exited;
+  });
+
+  describe('installed as nats-server: the ports file is named after the invoked executable', () => {
+    /** A harness's start: `nats-server -c <conf>` from PATH, then wait for `<exe>_<pid>.ports`. */
+    async function runAs(command: { name: string; dir: string } | undefined, executable: string, viaFlag: boolean): Promise<void> {
+      const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-dropin-'));
+      const conf = join(dir, 'server.conf');
+      writeFileSync(conf, ['listen: "127.0.0.1:-1"', ...(viaFlag ? [] : [`ports_file_dir: "${dir}"`])].join('\n'));
+      const s = start(['-c', conf, ...(viaFlag ? ['--ports_file_dir', dir] : [])], command);
+      const ports = await until(() => portsFile(dir, s.child.pid!, executable), `${executable}_<pid>.ports`);
+      // The whole file, as nats-server writes it: compact JSON, only the listeners there are.
+      const text = readFileSync(join(dir, `${executable}_${s.child.pid!}.ports`), 'utf8');
+      expect(text).toMatch(/^\{"nats":\["nats:\/\/127\.0\.0\.1:\d+"\]\}$/);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.ports'))).toEqual([`${executable}_${s.child.pid!}.ports`]);
+      const nc = await connect({ servers: ports.nats[0] });
+      await nc.flush();
+      await nc.close();
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.ports'))).toEqual([]);
+    }
+
+    it('a symlink named nats-server writes nats-server_<pid>.ports (ports_file_dir in the config, or the flag)', async () => {
+      const bin = mkdtempSync(join(tmpdir(), 'nats-embedded-bin-'));
+      symlinkSync(CLI, join(bin, 'nats-server'));
+      await runAs({ name: 'nats-server', dir: bin }, 'nats-server', false);
+      await runAs({ name: 'nats-server', dir: bin }, 'nats-server', true);
+    }, 30_000);
+
+    it('run as itself (node dist/cli.js), it writes nats-embedded_<pid>.ports', async () => {
+      await runAs(undefined, 'nats-embedded', false);
+    });
+
+    it('a shell wrapper that execs node on the CLI: nats-embedded_<pid>.ports, or its own name given in NATS_EMBEDDED_EXECUTABLE', async () => {
+      const bin = mkdtempSync(join(tmpdir(), 'nats-embedded-bin-'));
+      const wrapper = join(bin, 'nats-server');
+      writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      await runAs({ name: 'nats-server', dir: bin }, 'nats-embedded', false);
+      writeFileSync(wrapper, `#!/bin/sh\nNATS_EMBEDDED_EXECUTABLE="$(basename "$0")" exec "${process.execPath}" "${CLI}" "$@"\n`);
+      await runAs({ name: 'nats-server', dir: bin }, 'nats-server', false);
+    }, 30_000);
+
+    it('a ports_file_dir that does not exist: the error is logged, the server keeps running (as nats-server)', async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'nats-embedded-cli-')), 'missing');
+      const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir]);
+      await until(() => s.log().includes('Error writing ports file'), 'the error');
+      const file = join(dir, `nats-embedded_${s.child.pid!}.ports`);
+      expect(s.log()).toContain(`[ERR] Error writing ports file (${file}): open ${file}: no such file or directory`);
+      expect(existsSync(dir)).toBe(false);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    });
   });
 });
