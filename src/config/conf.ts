@@ -12,7 +12,10 @@
  * - `#` and `//` comments; an optional `{ ... }` around the whole file;
  * - `$NAME` variables, looked up in the enclosing maps (keys defined earlier) and then in the
  *   environment (whose value is parsed as a config value); `include <path>` relative to the
- *   including file.
+ *   including file. A key that a variable reference used is recorded (`usedVariables`): the
+ *   option mapping lets such keys be, as nats-server's `IsUsedVariable()` does, instead of
+ *   calling them unknown. A bare `$2a$...` is a bcrypt hash, not a variable (nats-server's
+ *   `bcryptPrefix`).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
@@ -31,6 +34,8 @@ export type ConfPositions = Map<string, string>;
 export interface ParsedConf {
   readonly values: ConfMap;
   readonly positions: ConfPositions;
+  /** Paths (as in `positions`) of the keys that a `$variable` reference resolved to. */
+  readonly usedVariables: ReadonlySet<string>;
 }
 
 interface Options {
@@ -73,9 +78,10 @@ const BARE_END = new Set(['\n', '\r', ';', ',', ']', '}', ' ', '\t']);
 
 class ConfParser {
   private pos = 0;
-  /** Maps being built, innermost last: variable lookup walks them outwards. */
-  private readonly scopes: ConfMap[] = [];
+  /** Maps being built, innermost last, with their paths: variable lookup walks them outwards. */
+  private readonly scopes: Array<{ map: ConfMap; path: string }> = [];
   private readonly positions: ConfPositions = new Map();
+  private readonly usedVariables = new Set<string>();
   private readonly path: string[] = [];
 
   constructor(
@@ -85,7 +91,7 @@ class ConfParser {
 
   parseTop(): ParsedConf {
     const root: ConfMap = {};
-    this.scopes.push(root);
+    this.scopes.push({ map: root, path: '' });
     this.skipSpaceAndComments(true);
     // The whole file may be wrapped in braces.
     let wrapped = false;
@@ -97,7 +103,7 @@ class ConfParser {
     if (wrapped) this.pos++;
     this.skipSpaceAndComments(true);
     if (this.pos < this.text.length) this.fail(`unexpected '${this.peek()}'`);
-    return { values: root, positions: this.positions };
+    return { values: root, positions: this.positions, usedVariables: this.usedVariables };
   }
 
   // ---- Entries ------------------------------------------------------------------------------
@@ -187,6 +193,7 @@ class ConfParser {
     for (const [k, v] of Object.entries(parsed.values)) map[k] = v;
     const prefix = this.path.length > 0 ? `${this.path.join('.')}.` : '';
     for (const [k, at] of parsed.positions) this.positions.set(prefix + k, at);
+    for (const k of parsed.usedVariables) this.usedVariables.add(prefix + k);
   }
 
   // ---- Values -------------------------------------------------------------------------------
@@ -239,7 +246,7 @@ class ConfParser {
   private parseMap(): ConfMap {
     this.pos++; // {
     const map: ConfMap = {};
-    this.scopes.push(map);
+    this.scopes.push({ map, path: this.path.join('.') });
     this.parseEntries(map, '}');
     this.scopes.pop();
     this.pos++; // }
@@ -358,11 +365,17 @@ class ConfParser {
   }
 
   private variable(name: string, at: number): ConfValue {
+    // An unquoted bcrypt hash ($2a$11$...) reads as a variable reference; it is the string.
+    if (name.startsWith('2a$')) return `$${name}`;
     for (let i = this.scopes.length - 1; i >= 0; i--) {
-      const v = this.scopes[i][name];
-      if (v !== undefined) return v;
+      const { map, path } = this.scopes[i];
+      // Own keys only: a key named like an Object.prototype member is not a variable.
+      if (Object.hasOwn(map, name)) {
+        this.usedVariables.add(path === '' ? name : `${path}.${name}`);
+        return map[name];
+      }
     }
-    const env = this.opts.env[name];
+    const env = Object.hasOwn(this.opts.env, name) ? this.opts.env[name] : undefined;
     if (env !== undefined) {
       // An environment value is parsed as a config value would be.
       const parsed = new ConfParser(`v=${env}`, { ...this.opts, file: `$${name}` }).parseTop();

@@ -58,6 +58,22 @@ describe('config format', () => {
     expect(errorOf(() => values('a: $MISSING')).message).toMatch(/test\.conf:1:4: variable reference for 'MISSING' can not be found/);
   });
 
+  it('records which keys variable references used (nats-server lets those be), in includes too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conf-'));
+    writeFileSync(join(dir, 'vars.conf'), 'SECRET: s3\nauthorization { token: $SECRET }\n');
+    writeFileSync(join(dir, 'main.conf'), 'PORT: 4333\nport: $PORT\nUNUSED: 1\nb { V: 1, x: $V, l: [ { W: 2, y: $W } ] }\nenv: $FROM_ENV\nc { include vars.conf }\n');
+    const parsed = parseConfFile(join(dir, 'main.conf'), { FROM_ENV: '1' });
+    expect([...parsed.usedVariables].sort()).toEqual(['PORT', 'b.V', 'b.l.0.W', 'c.SECRET']);
+    // Only a map's own keys are variables.
+    expect(errorOf(() => values('a: $toString')).message).toMatch(/variable reference for 'toString' can not be found/);
+  });
+
+  it('reads an unquoted bcrypt hash ($2a$...) as a string, not a variable (nats-server\'s bcryptPrefix)', () => {
+    const hash = '$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG';
+    expect(values(`password: ${hash}`)).toEqual({ password: hash });
+    expect(parseConf(`password: ${hash}`, 'test.conf', {}).usedVariables.size).toBe(0);
+  });
+
   it('includes files relative to the including file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'conf-'));
     writeFileSync(join(dir, 'limits.conf'), 'max_payload: 2KB\n');
