@@ -1,12 +1,31 @@
 /**
  * nats-server configuration keys → `createServer()` options. The CLI and the library share one
- * options model: every supported key maps onto a `ServerOptions` field. Keys nats-server knows
- * for features not built here are warned about and ignored, unless ignoring them would be
- * unsafe (authentication, TLS: those are errors). Keys nats-server does not know are errors.
+ * options model: every supported key maps onto a `ServerOptions` field.
+ *
+ * The keys, their aliases and what nats-server does with them follow `server/opts.go` of
+ * nats-server v2.10.29 (processConfigFileLine, parseCluster, parseAuthorization, parseUsers,
+ * parseUserPermissions, parseVariablePermissions, parseSubjectPermission, parseAllowResponses,
+ * parseTLS, parseWebsocket, parseSimpleAuth, parseAccounts). As there, keys match whatever their
+ * case. Every key nats-server knows is, here, one of:
+ *
+ * - mapped onto an option (its aliases onto the same one);
+ * - ignored with a warning, for a feature not built here whose absence a client cannot be
+ *   harmed by (leaf nodes, JetStream, syslog, ...);
+ * - refused ("not supported by nats-embedded yet"), when ignoring it would be unsafe
+ *   (authentication, TLS) or would leave a client with a server that is not what it asked for.
+ *
+ * A key nats-server does not know is refused as an unknown field, unless a `$variable`
+ * reference used it (nats-server lets such keys be: they are the file's variables).
+ *
+ * Errors are a {@link ConfigError} whose `option` is the key's path (`authorization.users[0].pass`)
+ * and whose message gives the file position once, in nats-server's words where it has some:
+ * `Invalid option "a.b": file.conf:3:5: unknown field "b"`.
  */
 import { ConfigError } from '../errors.js';
-import type {
-  AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions, WebSocketOptions,
+import {
+  parseDuration,
+  type AuthorizationOptions, type ClusterOptions, type PermissionsOptions, type ServerOptions, type SubjectPermission,
+  type TlsOptions, type UserOptions, type WebSocketOptions,
 } from '../server/options.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 
@@ -17,6 +36,8 @@ export interface ProcessSettings {
   logFile?: string;
   /** Timestamps on log lines (nats-server `logtime`, default true). */
   logtime?: boolean;
+  /** Timestamps in UTC instead of local time (nats-server `logtime_utc`). */
+  logtimeUtc?: boolean;
   debug?: boolean;
   trace?: boolean;
 }
@@ -24,367 +45,411 @@ export interface ProcessSettings {
 export interface ConfResult {
   options: ServerOptions;
   process: ProcessSettings;
-  /** One line per ignored key, naming it. */
+  /** One line per ignored key (naming it, with its position), and nats-server's own warnings. */
   warnings: string[];
 }
 
-/** nats-server keys for features this broker does not have: warned about, then ignored. */
-const IGNORED = new Set([
-  'leaf', 'leafnodes', 'mqtt', 'gateway', 'jetstream', 'store_dir', 'storedir',
-  'server_tags', 'default_js_domain', 'mappings', 'maps', 'prof_port', 'prof_block_rate',
-  'max_traced_msg_len', 'trace_verbose', 'logtime_utc', 'syslog', 'remote_syslog', 'logfile_size_limit',
-  'log_size_limit', 'logfile_max_num', 'log_max_num', 'connect_error_reports', 'reconnect_error_reports',
-  'disable_sublist_cache', 'no_sublist_cache', 'client_advertise', 'http_base_path', 'max_sub_tokens',
-  'max_subscription_tokens', 'no_fast_producer_stall', 'max_closed_clients', 'ocsp_cache', 'system_account',
-  'system', 'no_system_account', 'no_system', 'no_sys_acc',
-]);
+// ---- The reader: positions, errors, warnings, value types ------------------------------------
 
-/** nats-server keys whose features matter for security: refusing to start beats ignoring them. */
-const UNSAFE_TO_IGNORE = new Set([
-  'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root',
-  'root_operators', 'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls',
-  'resolver_preload', 'resolver_pinned_accounts', 'trusted', 'trusted_keys', 'https',
-  'https_port',
-]);
+/** What a key does: applies its value to the target being built. */
+type Apply<T> = (r: Reader, value: ConfValue, path: string, target: T) => void;
 
-/** `websocket` keys for features not built: ignoring them changes nothing a client relies on. */
-const WEBSOCKET_IGNORED = new Set(['advertise', 'handshake_timeout']);
-/** `websocket` keys that matter for security (TLS, websocket-only auth): refused. */
-const WEBSOCKET_UNSAFE = new Set(['tls', 'authorization', 'authentication', 'jwt_cookie', 'no_auth_user']);
-
-const CLUSTER_IGNORED = new Set(['pool_size', 'compression', 'cluster_advertise', 'advertise', 'ping_interval', 'ping_max', 'accounts']);
-const CLUSTER_UNSAFE = new Set(['authorization', 'permissions']);
-
-/** Maps a parsed config onto options. Throws {@link ConfigError} naming the key and its position. */
-export function optionsFromConf(conf: ParsedConf): ConfResult {
-  const out: ConfResult = { options: {}, process: {}, warnings: [] };
-  const o = out.options;
-  const at = (key: string): string => conf.positions.get(key) ?? key;
-  const bad = (key: string, reason: string): never => {
-    throw new ConfigError(key, `${at(key)}: ${key}: ${reason}`);
-  };
-  for (const [rawKey, v] of Object.entries(conf.values)) {
-    const key = rawKey.toLowerCase();
-    const where = rawKey;
-    switch (key) {
-      case 'listen': {
-        const { host, port } = hostPort(v, () => bad(where, 'expected "host:port"'));
-        if (host !== '') o.host = host;
-        o.port = port;
-        break;
-      }
-      case 'port': o.port = int(v, () => bad(where, 'expected an integer')); break;
-      case 'host':
-      case 'net': o.host = str(v, () => bad(where, 'expected a string')); break;
-      case 'server_name': o.serverName = str(v, () => bad(where, 'expected a string')); break;
-      case 'max_payload': o.maxPayload = int(v, () => bad(where, 'expected an integer')); break;
-      case 'max_control_line': o.maxControlLine = int(v, () => bad(where, 'expected an integer')); break;
-      case 'max_pending': o.maxPending = int(v, () => bad(where, 'expected an integer')); break;
-      case 'max_connections':
-      case 'max_conn': o.maxConnections = int(v, () => bad(where, 'expected an integer')); break;
-      case 'max_subscriptions':
-      case 'max_subs': o.maxSubscriptions = int(v, () => bad(where, 'expected an integer')); break;
-      case 'ping_interval': o.pingInterval = duration(v, () => bad(where, 'expected a duration')); break;
-      case 'ping_max': o.maxPingsOut = int(v, () => bad(where, 'expected an integer')); break;
-      case 'write_deadline': o.writeDeadline = duration(v, () => bad(where, 'expected a duration')); break;
-      case 'lame_duck_duration': o.lameDuckDuration = duration(v, () => bad(where, 'expected a duration string')); break;
-      case 'lame_duck_grace_period': o.lameDuckGracePeriod = duration(v, () => bad(where, 'expected a duration string')); break;
-      case 'no_header_support': o.noHeaderSupport = bool(v, () => bad(where, 'expected a boolean')); break;
-      case 'debug': out.process.debug = bool(v, () => bad(where, 'expected a boolean')); break;
-      case 'trace': out.process.trace = bool(v, () => bad(where, 'expected a boolean')); break;
-      case 'logtime': out.process.logtime = bool(v, () => bad(where, 'expected a boolean')); break;
-      case 'logfile':
-      case 'log_file': out.process.logFile = str(v, () => bad(where, 'expected a path')); break;
-      case 'pidfile':
-      case 'pid_file': out.process.pidFile = str(v, () => bad(where, 'expected a path')); break;
-      case 'ports_file_dir': out.process.portsFileDir = str(v, () => bad(where, 'expected a directory')); break;
-      case 'http': {
-        if (typeof v === 'number') o.http = v;
-        else {
-          const { host, port } = hostPort(v, () => bad(where, 'expected a port or "host:port"'));
-          o.http = host === '' ? port : { host, port };
-        }
-        break;
-      }
-      case 'http_port':
-      case 'monitor_port': o.http = int(v, () => bad(where, 'expected an integer')); break;
-      case 'cluster': o.cluster = clusterFrom(v, where, conf, out.warnings, bad); break;
-      case 'authorization': o.authorization = authorizationFrom(v, where, bad); break;
-      case 'tls': o.tls = tlsFrom(v, where, bad); break;
-      case 'websocket':
-      case 'ws': o.websocket = websocketFrom(v, where, conf, out.warnings, bad); break;
-      case 'no_auth_user': o.noAuthUser = str(v, () => bad(where, 'expected a user name')); break;
-      case 'accounts': {
-        if (!isMap(v)) return bad(where, 'expected a block of accounts');
-        const accounts: Record<string, { users?: UserOptions[] }> = {};
-        for (const [name, acc] of Object.entries(v)) {
-          const path = `${where}.${name}`;
-          if (!isMap(acc)) return bad(path, 'expected a block');
-          accounts[name] = {};
-          for (const [k, x] of Object.entries(acc)) {
-            if (k.toLowerCase() !== 'users') bad(`${path}.${k}`, 'not supported by nats-embedded yet (imports, exports and limits)');
-            if (!Array.isArray(x)) return bad(`${path}.${k}`, 'expected an array of users');
-            accounts[name].users = x.map((u, i) => userFrom(u, `${path}.${k}[${i}]`, bad));
-          }
-        }
-        o.accounts = accounts;
-        break;
-      }
-      default:
-        if (UNSAFE_TO_IGNORE.has(key)) bad(where, 'not supported by nats-embedded yet (refusing to start without it)');
-        if (IGNORED.has(key)) {
-          out.warnings.push(`${at(where)}: "${rawKey}" is not supported by nats-embedded yet; ignored`);
-          break;
-        }
-        bad(where, 'unknown field');
-    }
-  }
-  return out;
+/**
+ * One block's keys (`authorization { ... }`, the top level, ...): each entry lists a key with its
+ * aliases, lower case. `ignored` keys are warned about, `refused` keys stop the start.
+ */
+interface Block<T> {
+  readonly keys: ReadonlyArray<readonly [names: readonly string[], apply: Apply<T>]>;
+  readonly ignored?: readonly string[];
+  readonly refused?: readonly string[];
 }
 
-function clusterFrom(
-  v: ConfValue,
-  where: string,
-  conf: ParsedConf,
-  warnings: string[],
-  bad: (key: string, reason: string) => never,
-): ClusterOptions {
-  if (!isMap(v)) return bad(where, 'expected a block');
-  const c: ClusterOptions = {};
-  for (const [rawKey, value] of Object.entries(v)) {
-    const key = rawKey.toLowerCase();
-    const path = `${where}.${rawKey}`;
-    switch (key) {
-      case 'name': c.name = str(value, () => bad(path, 'expected a string')); break;
-      case 'listen': {
-        const { host, port } = hostPort(value, () => bad(path, 'expected "host:port"'));
-        if (host !== '') c.host = host;
-        c.port = port;
-        break;
-      }
-      case 'port': c.port = int(value, () => bad(path, 'expected an integer')); break;
-      case 'host':
-      case 'net': c.host = str(value, () => bad(path, 'expected a string')); break;
-      case 'routes': {
-        if (!Array.isArray(value)) return bad(path, 'expected an array of route URLs');
-        c.routes = value.map((r) => str(r, () => bad(path, 'expected route URL strings')));
-        break;
-      }
-      case 'no_advertise': c.noAdvertise = bool(value, () => bad(path, 'expected a boolean')); break;
-      case 'connect_retries': c.connectRetries = int(value, () => bad(path, 'expected an integer')); break;
-      case 'tls': c.tls = tlsFrom(value, path, bad); break;
-      default:
-        if (CLUSTER_UNSAFE.has(key)) bad(path, 'not supported by nats-embedded yet (refusing to start without it)');
-        if (CLUSTER_IGNORED.has(key)) {
-          warnings.push(`${conf.positions.get(path) ?? path}: "cluster.${rawKey}" is not supported by nats-embedded; ignored`);
-          break;
-        }
-        bad(path, 'unknown field');
-    }
-  }
-  return c;
+const IGNORE = 'ignore';
+const REFUSE = 'refuse';
+type Entry<T> = Apply<T> | typeof IGNORE | typeof REFUSE;
+
+/** A block's keys as one lookup table, built once per block. */
+function table<T>(block: Block<T>): ReadonlyMap<string, Entry<T>> {
+  const m = new Map<string, Entry<T>>();
+  for (const [names, apply] of block.keys) for (const n of names) m.set(n, apply);
+  for (const n of block.ignored ?? []) m.set(n, IGNORE);
+  for (const n of block.refused ?? []) m.set(n, REFUSE);
+  return m;
 }
 
-/** `websocket { listen, port, host, no_tls, compression, same_origin, allowed_origins }` (also `ws`). */
-function websocketFrom(
-  v: ConfValue,
-  where: string,
-  conf: ParsedConf,
-  warnings: string[],
-  bad: (key: string, reason: string) => never,
-): WebSocketOptions {
-  if (!isMap(v)) return bad(where, 'expected a block');
-  const w: WebSocketOptions = {};
-  for (const [rawKey, value] of Object.entries(v)) {
-    const key = rawKey.toLowerCase();
-    const path = `${where}.${rawKey}`;
-    switch (key) {
-      case 'listen': {
-        const { host, port } = hostPort(value, () => bad(path, 'expected "host:port"'));
-        if (host !== '') w.host = host;
-        w.port = port;
-        break;
-      }
-      case 'port': w.port = int(value, () => bad(path, 'expected an integer')); break;
-      case 'host':
-      case 'net': w.host = str(value, () => bad(path, 'expected a string')); break;
-      case 'no_tls': w.noTls = bool(value, () => bad(path, 'expected a boolean')); break;
-      case 'compress':
-      case 'compression': w.compression = bool(value, () => bad(path, 'expected a boolean')); break;
-      case 'same_origin': w.sameOrigin = bool(value, () => bad(path, 'expected a boolean')); break;
-      case 'allowed_origins':
-      case 'allowed_origin':
-      case 'allow_origins':
-      case 'allow_origin':
-      case 'origins':
-      case 'origin':
-        w.allowedOrigins = (Array.isArray(value) ? value : [value]).map((x) => str(x, () => bad(path, 'expected origin strings')));
-        break;
-      default:
-        if (WEBSOCKET_UNSAFE.has(key)) bad(path, 'not supported by nats-embedded yet (refusing to start without it)');
-        if (WEBSOCKET_IGNORED.has(key)) {
-          warnings.push(`${conf.positions.get(path) ?? path}: "${where}.${rawKey}" is not supported by nats-embedded; ignored`);
-          break;
-        }
-        bad(path, 'unknown field');
-    }
-  }
-  return w;
-}
+class Reader {
+  readonly warnings: string[] = [];
 
-function authorizationFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): AuthorizationOptions {
-  if (!isMap(v)) return bad(where, 'expected a block');
-  const a: AuthorizationOptions = {};
-  for (const [rawKey, value] of Object.entries(v)) {
-    const key = rawKey.toLowerCase();
-    const path = `${where}.${rawKey}`;
-    switch (key) {
-      case 'user':
-      case 'username': a.user = str(value, () => bad(path, 'expected a string')); break;
-      case 'password':
-      case 'pass': a.password = str(value, () => bad(path, 'expected a string')); break;
-      case 'token': a.token = str(value, () => bad(path, 'expected a string')); break;
-      case 'timeout':
-        // nats-server: seconds (a number, fractions allowed) or a duration string.
-        if (typeof value === 'number') a.timeout = value * 1000;
-        else a.timeout = str(value, () => bad(path, 'expected seconds or a duration'));
-        break;
-      case 'users': {
-        if (!Array.isArray(value)) return bad(path, 'expected an array of users');
-        a.users = value.map((u, i) => userFrom(u, `${path}[${i}]`, bad));
-        break;
-      }
-      case 'default_permissions':
-      case 'permissions': a.defaultPermissions = permissionsFrom(value, path, bad); break;
-      default: bad(path, 'unknown field');
-    }
-  }
-  return a;
-}
+  constructor(private readonly conf: ParsedConf) {}
 
-function userFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): UserOptions {
-  if (!isMap(v)) return bad(where, 'expected a block');
-  const u: UserOptions = {};
-  for (const [rawKey, value] of Object.entries(v)) {
-    const key = rawKey.toLowerCase();
-    const path = `${where}.${rawKey}`;
-    switch (key) {
-      case 'user':
-      case 'username': u.user = str(value, () => bad(path, 'expected a string')); break;
-      case 'password':
-      case 'pass': u.password = str(value, () => bad(path, 'expected a string')); break;
-      case 'nkey': u.nkey = str(value, () => bad(path, 'expected a public nkey')); break;
-      case 'permissions': u.permissions = permissionsFrom(value, path, bad); break;
-      default: bad(path, 'unknown field');
-    }
+  /** `a.b[0].c` → the parser's path `a.b.0.c`. */
+  private static confPath(path: string): string {
+    return path.replace(/\[(\d+)\]/g, '.$1');
   }
-  return u;
-}
 
-function permissionsFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): PermissionsOptions {
-  if (!isMap(v)) return bad(where, 'expected a block');
-  const p: PermissionsOptions = {};
-  const subjects = (value: ConfValue, path: string): SubjectPermission => {
-    if (typeof value === 'string') return value;
-    const list = (x: ConfValue, at: string): string[] =>
-      typeof x === 'string' ? [x] : Array.isArray(x) ? x.map((s) => str(s, () => bad(at, 'expected subjects'))) : bad(at, 'expected subjects');
-    if (Array.isArray(value)) return list(value, path);
-    if (isMap(value)) {
-      const out: { allow?: string[]; deny?: string[] } = {};
-      for (const [k, x] of Object.entries(value)) {
-        const lk = k.toLowerCase();
-        if (lk === 'allow') out.allow = list(x, `${path}.${k}`);
-        else if (lk === 'deny') out.deny = list(x, `${path}.${k}`);
-        else bad(`${path}.${k}`, 'unknown field (allow or deny)');
-      }
-      return out;
-    }
-    return bad(path, 'expected subjects');
-  };
-  for (const [rawKey, value] of Object.entries(v)) {
-    const key = rawKey.toLowerCase();
-    const path = `${where}.${rawKey}`;
-    switch (key) {
-      case 'publish':
-      case 'pub': p.publish = subjects(value, path); break;
-      case 'subscribe':
-      case 'sub': p.subscribe = subjects(value, path); break;
-      case 'allow_responses': {
-        if (typeof value === 'boolean') p.allowResponses = value;
-        else if (isMap(value)) {
-          const r: { max?: number; expires?: number | string } = {};
-          for (const [k, x] of Object.entries(value)) {
-            const lk = k.toLowerCase();
-            if (lk === 'max' || lk === 'max_msgs' || lk === 'max_messages') r.max = int(x, () => bad(`${path}.${k}`, 'expected an integer'));
-            else if (lk === 'expires' || lk === 'ttl') r.expires = duration(x, () => bad(`${path}.${k}`, 'expected a duration'));
-            else bad(`${path}.${k}`, 'unknown field');
-          }
-          p.allowResponses = r;
-        } else bad(path, 'expected true or { max, expires }');
-        break;
-      }
-      default: bad(path, 'unknown field');
-    }
+  /** "file:line:col: " of a key, or nothing when it is not known (flags, defaults). */
+  private at(path: string): string {
+    const pos = this.conf.positions.get(Reader.confPath(path));
+    return pos === undefined ? '' : `${pos}: `;
   }
-  return p;
-}
 
-/** `tls { cert_file, key_file, ca_file, verify, timeout }` (timeout in seconds or a duration). */
-function tlsFrom(v: ConfValue, where: string, bad: (key: string, reason: string) => never): TlsOptions {
-  if (!isMap(v)) return bad(where, 'expected a block');
-  let cert: string | undefined;
-  let key: string | undefined;
-  const t: Partial<TlsOptions> = {};
-  for (const [rawKey, value] of Object.entries(v)) {
-    const k = rawKey.toLowerCase();
-    const path = `${where}.${rawKey}`;
-    switch (k) {
-      case 'cert_file': cert = str(value, () => bad(path, 'expected a path')); break;
-      case 'key_file': key = str(value, () => bad(path, 'expected a path')); break;
-      case 'ca_file': t.ca = str(value, () => bad(path, 'expected a path')); break;
-      case 'verify': t.verify = bool(value, () => bad(path, 'expected a boolean')); break;
-      case 'timeout':
-        if (typeof value === 'number') t.timeout = value * 1000;
-        else t.timeout = str(value, () => bad(path, 'expected seconds or a duration'));
-        break;
-      default: bad(path, 'not supported by nats-embedded yet');
+  fail(path: string, reason: string): never {
+    throw new ConfigError(path, `${this.at(path)}${reason}`);
+  }
+
+  warn(path: string, message: string): void {
+    this.warnings.push(`${this.at(path)}${message}`);
+  }
+
+  /** Applies each key of a block, as nats-server's parse functions do. */
+  block<T>(value: ConfValue, path: string, keys: ReadonlyMap<string, Entry<T>>, target: T): T {
+    const map = this.map(value, path);
+    for (const [rawKey, v] of Object.entries(map)) {
+      const p = path === '' ? rawKey : `${path}.${rawKey}`;
+      const entry = keys.get(rawKey.toLowerCase());
+      if (entry === undefined) {
+        // A key that only serves as a variable (`TOKEN: x` ... `token: $TOKEN`) is not an error.
+        if (this.isUsedVariable(p)) continue;
+        this.fail(p, `unknown field "${rawKey}"`);
+      }
+      if (entry === IGNORE) this.warn(p, `"${p}" is not supported by nats-embedded yet; ignored`);
+      else if (entry === REFUSE) this.fail(p, 'not supported by nats-embedded yet (refusing to start without it)');
+      else entry(this, v, p, target);
+    }
+    return target;
+  }
+
+  isUsedVariable(path: string): boolean {
+    return this.conf.usedVariables.has(Reader.confPath(path));
+  }
+
+  map(v: ConfValue, path: string): ConfMap {
+    return isMap(v) ? v : this.fail(path, 'expected a block');
+  }
+
+  int(v: ConfValue, path: string): number {
+    return typeof v === 'number' && Number.isInteger(v) ? v : this.fail(path, 'expected an integer');
+  }
+
+  str(v: ConfValue, path: string, what = 'a string'): string {
+    return typeof v === 'string' ? v : this.fail(path, `expected ${what}`);
+  }
+
+  bool(v: ConfValue, path: string): boolean {
+    return typeof v === 'boolean' ? v : this.fail(path, 'expected a boolean');
+  }
+
+  /** One string or an array of them (nats-server's parseStringArray). */
+  strings(v: ConfValue, path: string, what: string): string[] {
+    if (typeof v === 'string') return [v];
+    if (Array.isArray(v)) return v.map((x) => this.str(x, path, what));
+    return this.fail(path, `expected ${what}`);
+  }
+
+  /**
+   * nats-server's parseDuration (ping_interval, write_deadline): a Go duration string, or, for
+   * compatibility, a number of seconds, with nats-server's warning.
+   */
+  duration(v: ConfValue, path: string, field: string): number | string {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' && Number.isInteger(v)) {
+      this.warn(path, `invalid use of field "${field}": ${field} should be converted to a duration`);
+      return v * 1000;
+    }
+    return this.fail(path, 'expected a duration');
+  }
+
+  /** Milliseconds of a Go duration string; an invalid one fails with the key's position. */
+  goDuration(text: string, path: string): number {
+    try {
+      return parseDuration(text, path);
+    } catch (err) {
+      return this.fail(path, err instanceof ConfigError ? err.message.replace(/^Invalid option "[^"]*": /, '') : String(err));
     }
   }
-  if (cert === undefined || key === undefined) return bad(where, 'needs cert_file and key_file');
-  return { ...t, cert, key };
+
+  /** `"host:port"`, `":port"` or a bare port (nats-server's parseListen); `-1` means random. */
+  hostPort(v: ConfValue, path: string): { host: string; port: number } {
+    if (typeof v === 'number' && Number.isInteger(v)) return { host: '', port: v };
+    const m = typeof v === 'string' ? /^(?:\[?([^\]]*?)\]?:)?(-?\d+)$/.exec(v) : null;
+    if (m === null) return this.fail(path, 'expected a port or "host:port"');
+    return { host: m[1] ?? '', port: Number(m[2]) };
+  }
 }
 
 function isMap(v: ConfValue): v is ConfMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
-function int(v: ConfValue, fail: () => never): number {
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
-  return fail();
+/** An `authorization { timeout }` (also websocket's): seconds, fractions allowed. */
+function authTimeout(r: Reader, v: ConfValue, path: string): number {
+  if (typeof v === 'number') return v * 1000;
+  // nats-server reads only numbers here; anything else leaves its default of 1 second, silently.
+  r.warn(path, `"${path}" must be a number of seconds; nats-server takes ${JSON.stringify(v)} as 1 second, and so does nats-embedded`);
+  return 1000;
 }
 
-function str(v: ConfValue, fail: () => never): string {
-  if (typeof v === 'string') return v;
-  return fail();
+// ---- Permissions -----------------------------------------------------------------------------
+
+/** `{ allow, deny }` (parseSubjectPermission), or subjects as one string or a list (the old style). */
+function subjectPermission(r: Reader, v: ConfValue, path: string): SubjectPermission {
+  const subjects = (x: ConfValue, p: string): string[] => r.strings(x, p, 'a subject or an array of subjects');
+  if (!isMap(v)) return typeof v === 'string' ? v : subjects(v, path);
+  const out: { allow?: string[]; deny?: string[] } = {};
+  r.block(v, path, SUBJECT_PERMISSION, out);
+  return out;
 }
 
-function bool(v: ConfValue, fail: () => never): boolean {
-  if (typeof v === 'boolean') return v;
-  return fail();
+const SUBJECT_PERMISSION = table<{ allow?: string[]; deny?: string[] }>({
+  keys: [
+    [['allow'], (r, v, p, o) => void (o.allow = r.strings(v, p, 'a subject or an array of subjects'))],
+    [['deny'], (r, v, p, o) => void (o.deny = r.strings(v, p, 'a subject or an array of subjects'))],
+  ],
+});
+
+type ResponsePermission = { max?: number; expires?: number | string };
+
+const ALLOW_RESPONSES = table<ResponsePermission>({
+  keys: [
+    // 0 means nats-server's default (1 message, 2 minutes): leave it to the default here too.
+    [['max', 'max_msgs', 'max_messages', 'max_responses'], (r, v, p, o) => {
+      const n = r.int(v, p);
+      if (n !== 0) o.max = n;
+    }],
+    [['expires', 'expiration', 'ttl'], (r, v, p, o) => {
+      // A duration string only: nats-server refuses a number here.
+      const d = r.str(v, p, 'a duration string');
+      if (r.goDuration(d, p) !== 0) o.expires = d;
+    }],
+  ],
+});
+
+const PERMISSIONS = table<PermissionsOptions>({
+  keys: [
+    // For routes, nats-server reads import as publish and export as subscribe; the keys are
+    // accepted in any permissions block.
+    [['publish', 'pub', 'import'], (r, v, p, o) => void (o.publish = subjectPermission(r, v, p))],
+    [['subscribe', 'sub', 'export'], (r, v, p, o) => void (o.subscribe = subjectPermission(r, v, p))],
+    [['allow_responses', 'publish_allow_responses'], (r, v, p, o) => {
+      if (typeof v === 'boolean') o.allowResponses = v;
+      else if (isMap(v)) o.allowResponses = r.block(v, p, ALLOW_RESPONSES, {});
+      else r.fail(p, 'expected a boolean or a map { max, expires }');
+    }],
+  ],
+});
+
+function permissions(r: Reader, v: ConfValue, path: string): PermissionsOptions {
+  return r.block(v, path, PERMISSIONS, {});
 }
 
-/** nats-server durations: a Go duration string, or (for compatibility) a number of seconds. */
-function duration(v: ConfValue, fail: () => never): number | string {
+// ---- Users, authorization, accounts -----------------------------------------------------------
+
+const USER = table<UserOptions>({
+  keys: [
+    [['user', 'username'], (r, v, p, u) => void (u.user = r.str(v, p))],
+    [['password', 'pass'], (r, v, p, u) => void (u.password = r.str(v, p))],
+    [['nkey'], (r, v, p, u) => void (u.nkey = r.str(v, p, 'a public nkey'))],
+    [['permissions', 'permission', 'authorization'], (r, v, p, u) => void (u.permissions = permissions(r, v, p))],
+  ],
+  // Restricts the kinds of connection (websocket, leaf node, ...) the user may make: ignoring
+  // it would let the user in where the file says no.
+  refused: ['allowed_connection_types', 'connection_types', 'clients'],
+});
+
+function users(r: Reader, v: ConfValue, path: string): UserOptions[] {
+  if (!Array.isArray(v)) return r.fail(path, 'expected an array of users');
+  return v.map((u, i) => r.block(u, `${path}[${i}]`, USER, {}));
+}
+
+const AUTHORIZATION = table<AuthorizationOptions>({
+  keys: [
+    [['user', 'username'], (r, v, p, a) => void (a.user = r.str(v, p))],
+    [['password', 'pass'], (r, v, p, a) => void (a.password = r.str(v, p))],
+    [['token'], (r, v, p, a) => void (a.token = r.str(v, p))],
+    [['timeout'], (r, v, p, a) => void (a.timeout = authTimeout(r, v, p))],
+    [['users'], (r, v, p, a) => void (a.users = users(r, v, p))],
+    [['permissions', 'default_permissions', 'default_permission'], (r, v, p, a) => void (a.defaultPermissions = permissions(r, v, p))],
+  ],
+  refused: ['auth_callout', 'auth_hook'],
+});
+
+type Accounts = NonNullable<ServerOptions['accounts']>;
+type AccountDraft = { users?: UserOptions[]; defaultPermissions?: PermissionsOptions };
+
+const ACCOUNT = table<AccountDraft>({
+  keys: [
+    [['users'], (r, v, p, a) => void (a.users = users(r, v, p))],
+    [['default_permissions'], (r, v, p, a) => void (a.defaultPermissions = permissions(r, v, p))],
+  ],
+  // An account's public key matters to JWT/operator setups only; the others are features that
+  // are ignored at the top level too.
+  ignored: ['nkey', 'jetstream', 'mappings', 'maps'],
+  refused: ['imports', 'exports', 'limits'],
+});
+
+/** `accounts { A: { users: [...] } }`, or `accounts: [A, B]` (names only). */
+function accounts(r: Reader, v: ConfValue, path: string): Accounts {
+  const out: Accounts = {};
+  if (Array.isArray(v)) {
+    v.forEach((name, i) => void (out[r.str(name, `${path}[${i}]`, 'an account name')] = {}));
+    return out;
+  }
+  for (const [name, acc] of Object.entries(r.map(v, path))) {
+    const p = `${path}.${name}`;
+    // nats-server skips entries of the block that serve as variables.
+    if (r.isUsedVariable(p)) continue;
+    if (!isMap(acc)) r.fail(p, 'expected a block (an account)');
+    const draft = r.block<AccountDraft>(acc, p, ACCOUNT, {});
+    // The account's default_permissions go to its users that have none (applyDefaultPermissions).
+    const list = draft.users?.map((u) => (u.permissions === undefined && draft.defaultPermissions !== undefined ? { ...u, permissions: draft.defaultPermissions } : u));
+    out[name] = list === undefined ? {} : { users: list };
+  }
+  return out;
+}
+
+// ---- TLS, cluster, websocket ----------------------------------------------------------------
+
+type TlsDraft = Partial<TlsOptions>;
+
+const TLS = table<TlsDraft>({
+  keys: [
+    [['cert_file'], (r, v, p, t) => void (t.cert = r.str(v, p, 'a file name'))],
+    [['key_file'], (r, v, p, t) => void (t.key = r.str(v, p, 'a file name'))],
+    [['ca_file'], (r, v, p, t) => void (t.ca = r.str(v, p, 'a file name'))],
+    [['verify'], (r, v, p, t) => void (t.verify = r.bool(v, p))],
+    // Seconds (fractions allowed) or a duration string.
+    [['timeout'], (r, v, p, t) => void (t.timeout = typeof v === 'number' ? v * 1000 : r.str(v, p, 'seconds or a duration'))],
+  ],
+  // `insecure` only skips verifying the certificates of servers this one dials: without it,
+  // they are verified. A connection rate limit only protects against floods.
+  ignored: ['insecure', 'connection_rate_limit'],
+  refused: [
+    'verify_and_map', 'verify_cert_and_check_known_urls', 'cipher_suites', 'curve_preferences', 'min_version',
+    'pinned_certs', 'cert_store', 'cert_match_by', 'cert_match', 'cert_match_skip_invalid', 'ca_certs_match',
+    'handshake_first', 'first', 'immediate', 'ocsp_peer', 'certs', 'certificates',
+  ],
+});
+
+function tls(r: Reader, v: ConfValue, path: string): TlsOptions {
+  const { cert, key, ...rest } = r.block<TlsDraft>(v, path, TLS, {});
+  if (cert === undefined || key === undefined) return r.fail(path, 'needs cert_file and key_file');
+  return { ...rest, cert, key };
+}
+
+const CLUSTER = table<ClusterOptions>({
+  keys: [
+    [['name'], (r, v, p, c) => void (c.name = r.str(v, p))],
+    [['listen'], (r, v, p, c) => {
+      const { host, port } = r.hostPort(v, p);
+      if (host !== '') c.host = host;
+      c.port = port;
+    }],
+    [['port'], (r, v, p, c) => void (c.port = r.int(v, p))],
+    [['host', 'net'], (r, v, p, c) => void (c.host = r.str(v, p))],
+    [['routes'], (r, v, p, c) => {
+      if (!Array.isArray(v)) return r.fail(p, 'expected an array of route URLs');
+      c.routes = v.map((x) => r.str(x, p, 'route URL strings'));
+    }],
+    [['no_advertise'], (r, v, p, c) => void (c.noAdvertise = r.bool(v, p))],
+    [['connect_retries'], (r, v, p, c) => void (c.connectRetries = r.int(v, p))],
+    [['tls'], (r, v, p, c) => void (c.tls = tls(r, v, p))],
+  ],
+  ignored: ['cluster_advertise', 'advertise', 'pool_size', 'compression', 'ping_interval', 'ping_max', 'accounts'],
+  // Route credentials and route permissions: ignoring them would open the route port.
+  refused: ['authorization', 'permissions'],
+});
+
+const WEBSOCKET = table<WebSocketOptions>({
+  keys: [
+    [['listen'], (r, v, p, w) => {
+      const { host, port } = r.hostPort(v, p);
+      if (host !== '') w.host = host;
+      w.port = port;
+    }],
+    [['port'], (r, v, p, w) => void (w.port = r.int(v, p))],
+    [['host', 'net'], (r, v, p, w) => void (w.host = r.str(v, p))],
+    [['no_tls'], (r, v, p, w) => void (w.noTls = r.bool(v, p))],
+    [['compression', 'compress'], (r, v, p, w) => void (w.compression = r.bool(v, p))],
+    [['same_origin'], (r, v, p, w) => void (w.sameOrigin = r.bool(v, p))],
+    [['allowed_origins', 'allowed_origin', 'allow_origins', 'allow_origin', 'origins', 'origin'],
+      (r, v, p, w) => void (w.allowedOrigins = r.strings(v, p, 'origin strings'))],
+  ],
+  ignored: ['advertise', 'handshake_timeout'],
+  // Websocket TLS and websocket-only credentials.
+  refused: ['tls', 'authorization', 'authentication', 'jwt_cookie', 'no_auth_user'],
+});
+
+// ---- The top level ---------------------------------------------------------------------------
+
+const TOP = table<ConfResult>({
+  keys: [
+    [['listen'], (r, v, p, { options: o }) => {
+      const { host, port } = r.hostPort(v, p);
+      if (host !== '') o.host = host;
+      o.port = port;
+    }],
+    [['port'], (r, v, p, { options: o }) => void (o.port = r.int(v, p))],
+    [['host', 'net'], (r, v, p, { options: o }) => void (o.host = r.str(v, p))],
+    [['server_name'], (r, v, p, { options: o }) => void (o.serverName = r.str(v, p))],
+    [['max_payload'], (r, v, p, { options: o }) => void (o.maxPayload = r.int(v, p))],
+    [['max_control_line'], (r, v, p, { options: o }) => void (o.maxControlLine = r.int(v, p))],
+    [['max_pending'], (r, v, p, { options: o }) => void (o.maxPending = r.int(v, p))],
+    [['max_connections', 'max_conn'], (r, v, p, { options: o }) => void (o.maxConnections = r.int(v, p))],
+    [['max_subscriptions', 'max_subs'], (r, v, p, { options: o }) => void (o.maxSubscriptions = r.int(v, p))],
+    [['ping_interval'], (r, v, p, { options: o }) => void (o.pingInterval = r.duration(v, p, 'ping_interval'))],
+    [['ping_max'], (r, v, p, { options: o }) => void (o.maxPingsOut = r.int(v, p))],
+    [['write_deadline'], (r, v, p, { options: o }) => void (o.writeDeadline = r.duration(v, p, 'write_deadline'))],
+    [['lame_duck_duration'], (r, v, p, { options: o }) => void (o.lameDuckDuration = durationOrSeconds(r, v, p))],
+    [['lame_duck_grace_period'], (r, v, p, { options: o }) => void (o.lameDuckGracePeriod = durationOrSeconds(r, v, p))],
+    [['no_header_support'], (r, v, p, { options: o }) => void (o.noHeaderSupport = r.bool(v, p))],
+    [['http'], (r, v, p, { options: o }) => {
+      const { host, port } = r.hostPort(v, p);
+      o.http = host === '' ? port : { host, port };
+    }],
+    [['http_port', 'monitor_port'], (r, v, p, { options: o }) => void (o.http = r.int(v, p))],
+    [['cluster'], (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {}))],
+    [['authorization'], (r, v, p, { options: o }) => void (o.authorization = r.block<AuthorizationOptions>(v, p, AUTHORIZATION, {}))],
+    [['accounts'], (r, v, p, { options: o }) => void (o.accounts = accounts(r, v, p))],
+    [['no_auth_user'], (r, v, p, { options: o }) => void (o.noAuthUser = r.str(v, p, 'a user name'))],
+    [['tls'], (r, v, p, { options: o }) => void (o.tls = tls(r, v, p))],
+    [['websocket', 'ws'], (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {}))],
+    [['debug'], (r, v, p, { process: s }) => void (s.debug = r.bool(v, p))],
+    [['trace'], (r, v, p, { process: s }) => void (s.trace = r.bool(v, p))],
+    // nats-server: trace_verbose also sets trace (the verbose part adds message bodies to traces).
+    [['trace_verbose'], (r, v, p, { process: s }) => void (s.trace = r.bool(v, p))],
+    [['logtime'], (r, v, p, { process: s }) => void (s.logtime = r.bool(v, p))],
+    [['logtime_utc'], (r, v, p, { process: s }) => void (s.logtimeUtc = r.bool(v, p))],
+    [['logfile', 'log_file'], (r, v, p, { process: s }) => void (s.logFile = r.str(v, p, 'a path'))],
+    [['pidfile', 'pid_file'], (r, v, p, { process: s }) => void (s.pidFile = r.str(v, p, 'a path'))],
+    [['ports_file_dir'], (r, v, p, { process: s }) => void (s.portsFileDir = r.str(v, p, 'a directory'))],
+  ],
+  ignored: [
+    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway', 'leaf', 'leafnodes',
+    'store_dir', 'storedir', 'jetstream', 'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
+    'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
+    'max_sub_tokens', 'max_subscription_tokens', 'system_account', 'system', 'no_system_account', 'no_system',
+    'no_sys_acc', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'server_tags', 'default_js_domain',
+    'ocsp_cache', 'no_fast_producer_stall', 'max_closed_clients',
+  ],
+  // Security features: starting without them would be a server the file did not describe.
+  refused: [
+    'https', 'https_port', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root', 'root_operators',
+    'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls', 'resolver_preload',
+    'resolver_pinned_accounts', 'trusted', 'trusted_keys',
+  ],
+});
+
+/** A Go duration string, or (for compatibility) a number of seconds. */
+function durationOrSeconds(r: Reader, v: ConfValue, path: string): number | string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return v * 1000;
-  return fail();
+  return r.fail(path, 'expected a duration string');
 }
 
-/** `"host:port"`, `":port"` or a bare port; `-1` means random. */
-function hostPort(v: ConfValue, fail: () => never): { host: string; port: number } {
-  if (typeof v === 'number' && Number.isInteger(v)) return { host: '', port: v };
-  if (typeof v !== 'string') return fail();
-  const m = /^(?:\[?([^\]]*?)\]?:)?(-?\d+)$/.exec(v);
-  if (m === null) return fail();
-  return { host: m[1] ?? '', port: Number(m[2]) };
+/** Maps a parsed config onto options. Throws {@link ConfigError} naming the key and its position. */
+export function optionsFromConf(conf: ParsedConf): ConfResult {
+  const r = new Reader(conf);
+  const out = r.block<ConfResult>(conf.values, '', TOP, { options: {}, process: {}, warnings: [] });
+  out.warnings = r.warnings;
+  return out;
 }
