@@ -39,6 +39,7 @@ Server Options:
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -T, --logtime                    Timestamp log entries (default: true; -T=false to turn off)
+        --logtime_utc                Timestamps in UTC instead of local time
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
     -DV                              Debug and trace
@@ -75,7 +76,7 @@ SIGUSR1 reopens the log file.
 
 type Kind =
   | 'port' | 'addr' | 'name' | 'pid' | 'http' | 'config' | 'check' | 'ports'
-  | 'log' | 'logtime' | 'debug' | 'trace' | 'debugtrace'
+  | 'log' | 'logtime' | 'logtimeutc' | 'debug' | 'trace' | 'debugtrace'
   | 'routes' | 'cluster' | 'clustername' | 'noadvertise' | 'retries' | 'user' | 'pass' | 'auth'
   | 'tls' | 'tlscert' | 'tlskey' | 'tlscacert' | 'tlsverify'
   | 'help' | 'version';
@@ -90,7 +91,7 @@ const FLAGS: Readonly<Record<string, Kind>> = {
   t: 'check',
   ports_file_dir: 'ports',
   l: 'log', log: 'log',
-  T: 'logtime', logtime: 'logtime',
+  T: 'logtime', logtime: 'logtime', logtime_utc: 'logtimeutc',
   D: 'debug', debug: 'debug',
   V: 'trace', trace: 'trace', VV: 'trace',
   DV: 'debugtrace', DVV: 'debugtrace',
@@ -105,7 +106,7 @@ const FLAGS: Readonly<Record<string, Kind>> = {
   v: 'version', version: 'version',
 };
 
-const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version', 'tls', 'tlsverify']);
+const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'logtimeutc', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version', 'tls', 'tlsverify']);
 
 /** nats-server flags for features this broker does not have yet. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -166,6 +167,7 @@ function applyBool(out: ParsedArgs, kind: Kind, on: boolean): void {
   switch (kind) {
     case 'check': out.checkConfig = on; break;
     case 'logtime': out.process.logtime = on; break;
+    case 'logtimeutc': out.process.logtimeUtc = on; break;
     case 'debug': out.process.debug = on; break;
     case 'trace': out.process.trace = on; break;
     case 'debugtrace': out.process.debug = on; out.process.trace = on; break;

@@ -49,7 +49,7 @@ class CliLogger implements Logger {
   }
 
   private write(level: string, message: string): void {
-    const time = this.settings.logtime === false ? '' : `${timestamp(new Date())} `;
+    const time = this.settings.logtime === false ? '' : `${timestamp(new Date(), this.settings.logtimeUtc === true)} `;
     const line = `[${process.pid}] ${time}[${level}] ${message}\n`;
     if (this.stream !== null) this.stream.write(line);
     else process.stderr.write(line);
@@ -76,8 +76,12 @@ class CliLogger implements Logger {
   }
 }
 
-function timestamp(d: Date): string {
+/** Go's log.LstdFlags|Lmicroseconds layout, in local time or (logtime_utc) UTC, as nats-server's logger. */
+function timestamp(d: Date, utc: boolean): string {
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  if (utc) {
+    return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds() * 1000, 6)}`;
+  }
   return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
 }
 

@@ -24,9 +24,9 @@ interface Started {
 }
 
 /** Runs the built CLI with node; or `command` (a symlink or wrapper) as a harness would, from PATH. */
-function start(args: string[], command?: { name: string; dir: string }): Started {
+function start(args: string[], command?: { name: string; dir: string }, env?: NodeJS.ProcessEnv): Started {
   const child = command === undefined
-    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     : spawn(command.name, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PATH: `${command.dir}${delimiter}${process.env.PATH ?? ''}` },
@@ -177,6 +177,23 @@ describe('the CLI as a nats-server stand-in', () => {
     expect(s.log()).toMatch(/\[TRC\] 127\.0\.0\.1:\d+ - cid:\d+ - <<- \[SUB traced\.subject 1\]/);
     s.child.kill('SIGTERM');
     await s.exited;
+  });
+
+  it('logtime_utc (config or flag) writes UTC timestamps, as nats-server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+    const conf = join(dir, 'utc.conf');
+    writeFileSync(conf, 'listen: "127.0.0.1:-1"\nlogtime_utc: true\n');
+    // Kathmandu is UTC+05:45: local time differs from UTC in the minutes as well as the hours.
+    for (const args of [['-c', conf], ['-p', '-1', '-a', '127.0.0.1', '--logtime_utc']]) {
+      const s = start(args, undefined, { TZ: 'Asia/Kathmandu' });
+      await until(() => s.log().includes('Server is ready'), 'the startup log');
+      const m = /^\[\d+\] (\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d)\.\d{6} \[INF\] Server is ready$/m.exec(s.log());
+      expect(m, s.log()).not.toBeNull();
+      const logged = Date.UTC(Number(m![1]), Number(m![2]) - 1, Number(m![3]), Number(m![4]), Number(m![5]), Number(m![6]));
+      expect(Math.abs(Date.now() - logged)).toBeLessThan(60_000);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
   });
 
   describe('installed as nats-server: the ports file is named after the invoked executable', () => {

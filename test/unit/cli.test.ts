@@ -23,6 +23,7 @@ describe('CLI flags', () => {
     expect(c.cluster).toEqual({ host: '127.0.0.1', port: 6222, name: 'C', routes: ['nats-route://a:1', 'nats-route://b:2'], noAdvertise: true, connectRetries: 3 });
     expect(parseArgs(['--user', 'u', '--pass', 'p']).options).toEqual({ authorization: { user: 'u', password: 'p' } });
     expect(parseArgs(['--auth', 'tok']).options).toEqual({ authorization: { token: 'tok' } });
+    expect(parseArgs(['--logtime_utc']).process).toEqual({ logtimeUtc: true });
     expect(parseArgs(['-D']).process).toEqual({ debug: true });
     expect(parseArgs(['-V']).process).toEqual({ trace: true });
     expect(parseArgs(['-t', '-c', 'a.conf']).checkConfig).toBe(true);
