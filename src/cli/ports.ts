@@ -10,11 +10,12 @@
  *   `nats-server_<pid>.ports`, which is what makes this CLI a drop-in;
  * - the content is `{"nats":[...],"monitoring":[...],"cluster":[...],"websocket":[...]}`,
  *   compact, keys in that order, a key left out when its listener is not configured;
- * - URLs carry the scheme the listener speaks: `nats` (`tls` when client TLS is configured),
- *   `http` for monitoring, `nats` (`tls`) for routes, `ws` for websocket;
- * - a listener bound to a wildcard address lists every interface address (nats-server lists
- *   them all, loopback first, in interface order); a host name is given as the address it
- *   resolved to, as a Go listener reports it.
+ * - URLs carry the scheme the listener speaks: `nats` (`tls` when client TLS is required, i.e.
+ *   configured without `allow_non_tls`), `http` for monitoring, `nats` (`tls`) for routes, `ws`
+ *   for websocket;
+ * - a listener bound to a wildcard address (`0.0.0.0` and `::` are both dual-stack, as Go's)
+ *   lists every interface address, IPv4 and IPv6, in interface order; a host name is given as
+ *   the address it resolved to, as a Go listener reports it.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -80,6 +81,7 @@ export interface Listeners {
   readonly options: {
     readonly host: string;
     readonly tls: object | null;
+    readonly allowNonTls: boolean;
     readonly http: { readonly host: string } | null;
     readonly cluster: { readonly host: string; readonly tls: object | null } | null;
     readonly websocket: { readonly host: string } | null;
@@ -90,8 +92,8 @@ export interface Listeners {
 export async function portsInfo(server: Listeners): Promise<Ports> {
   const o = server.options;
   const ports: Ports = {};
-  // nats-server says "tls" when its INFO has tls_required, i.e. when client TLS is configured.
-  ports.nats = await listenerUrls(o.tls !== null ? 'tls' : 'nats', o.host, server.port);
+  // nats-server says "tls" when its INFO has tls_required: TLS configured, and not optional.
+  ports.nats = await listenerUrls(o.tls !== null && !o.allowNonTls ? 'tls' : 'nats', o.host, server.port);
   if (o.http !== null) ports.monitoring = await listenerUrls('http', o.http.host, server.monitorPort);
   if (o.cluster !== null) ports.cluster = await listenerUrls(o.cluster.tls !== null ? 'tls' : 'nats', o.cluster.host, server.clusterPort);
   if (o.websocket !== null) ports.websocket = await listenerUrls('ws', o.websocket.host, server.websocketPort);
@@ -106,24 +108,20 @@ export function portsJson(ports: Ports): string {
 /**
  * `scheme://address:port` for each address the listener accepts connections on.
  *
- * nats-server (resolveHostPorts) lists every interface address for an unspecified listen
- * address. Go listens dual-stack there, so its list has IPv6 addresses even for `0.0.0.0`;
- * here `0.0.0.0` binds IPv4 only, so only IPv4 addresses are listed for it (a harness that
- * picked an IPv6 entry could not connect). `::` is dual-stack in Node, as in Go: everything.
+ * For an unspecified listen address nats-server (resolveHostPorts) lists every address of
+ * every interface, IPv6 ones included even for `0.0.0.0`, because Go listens dual-stack there;
+ * so does this broker (io/listen.ts), and so does this list. On a host without IPv6 the
+ * interfaces have no IPv6 addresses to list.
  */
 export async function listenerUrls(scheme: string, host: string, port: number): Promise<string[]> {
   const url = (address: string): string => `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
   const unspecified = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
   if (!unspecified) return [url(await boundAddress(host))];
-  const ipv4Only = host === '0.0.0.0';
   const out: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (ipv4Only && a.family !== 'IPv4') continue;
-      out.push(url(a.address));
-    }
+    for (const a of addrs ?? []) out.push(url(a.address));
   }
-  return out.length > 0 ? out : [url(ipv4Only ? '127.0.0.1' : '::1')];
+  return out.length > 0 ? out : [url('127.0.0.1')];
 }
 
 /**

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
@@ -236,6 +236,23 @@ describe('the CLI as a nats-server stand-in', () => {
       writeFileSync(wrapper, `#!/bin/sh\nNATS_EMBEDDED_EXECUTABLE="$(basename "$0")" exec "${process.execPath}" "${CLI}" "$@"\n`);
       await runAs({ name: 'nats-server', dir: bin }, 'nats-server', false);
     }, 30_000);
+
+    it('on 0.0.0.0 it lists every interface address, and the loopback ones of both families connect (dual-stack)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+      const s = start(['-a', '0.0.0.0', '-p', '-1', '--ports_file_dir', dir]);
+      const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+      const loopback = ports.nats.filter((u) => /^nats:\/\/(127\.0\.0\.1|\[::1\]):\d+$/.test(u));
+      // 127.0.0.1, and [::1] where the host has IPv6.
+      const hasV6Loopback = Object.values(networkInterfaces()).some((l) => l?.some((a) => a.address === '::1'));
+      expect(loopback.length).toBe(hasV6Loopback ? 2 : 1);
+      for (const url of loopback) {
+        const nc = await connect({ servers: url, reconnect: false });
+        await nc.flush();
+        await nc.close();
+      }
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    });
 
     it('a ports_file_dir that does not exist: the error is logged, the server keeps running (as nats-server)', async () => {
       const dir = join(mkdtempSync(join(tmpdir(), 'nats-embedded-cli-')), 'missing');

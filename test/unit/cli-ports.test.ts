@@ -52,21 +52,21 @@ describe('ports file content', () => {
     expect(local[0]).toMatch(/^nats:\/\/(127\.0\.0\.1|\[::1\]):4222$/);
   });
 
-  it('lists every interface address for a wildcard listener (IPv4 only for 0.0.0.0, which binds IPv4 only)', async () => {
+  it('lists every interface address, IPv6 too, for a wildcard listener (0.0.0.0 and :: are dual-stack, as in Go)', async () => {
     const all = Object.values(networkInterfaces()).flatMap((a) => a ?? []);
-    const v4 = all.filter((a) => a.family === 'IPv4').map((a) => `nats://${a.address}:1`);
     const every = all.map((a) => (a.family === 'IPv4' ? `nats://${a.address}:1` : `nats://[${a.address}]:1`));
-    expect(await listenerUrls('nats', '0.0.0.0', 1)).toEqual(v4);
+    expect(await listenerUrls('nats', '0.0.0.0', 1)).toEqual(every);
     expect(await listenerUrls('nats', '::', 1)).toEqual(every);
   });
 });
 
 describe('ports file listeners', () => {
-  const server = (tls: boolean, clusterTls: boolean): Listeners => ({
+  const server = (tls: boolean, clusterTls: boolean, allowNonTls = false): Listeners => ({
     port: 4222, monitorPort: 8222, clusterPort: 6222, websocketPort: 8080,
     options: {
       host: '127.0.0.1',
       tls: tls ? {} : null,
+      allowNonTls,
       http: { host: '127.0.0.1' },
       cluster: { host: '127.0.0.1', tls: clusterTls ? {} : null },
       websocket: { host: '127.0.0.1' },
@@ -80,6 +80,8 @@ describe('ports file listeners', () => {
     expect(await portsInfo(server(true, true))).toEqual({
       nats: ['tls://127.0.0.1:4222'], monitoring: ['http://127.0.0.1:8222'], cluster: ['tls://127.0.0.1:6222'], websocket: ['ws://127.0.0.1:8080'],
     });
+    // allow_non_tls: TLS is offered, not required (INFO tls_required false), so nats://.
+    expect((await portsInfo(server(true, false, true))).nats).toEqual(['nats://127.0.0.1:4222']);
   });
 
   it('leaves out listeners that are not configured', async () => {
