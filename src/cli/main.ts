@@ -3,7 +3,8 @@
  * config file format, ports and pid files, signals and log format — so that anything that
  * starts nats-server can start nats-embedded instead.
  */
-import { createWriteStream, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type NatsServer } from '../server/server.js';
 import { ConfigError, NatsEmbeddedError } from '../errors.js';
@@ -114,24 +115,31 @@ function serverOptions(options: ServerOptions, settings: ProcessSettings, logger
 /**
  * Writes `<dir>/<executable>_<pid>.ports` (see ./ports.ts). As nats-server, a directory that
  * does not exist is not created: the error is logged and the server keeps running.
+ *
+ * Harnesses poll for the file and parse it as soon as it exists; nats-server's os.WriteFile
+ * lets them see it empty for a moment. Here it is written under a temporary name (not ending
+ * in .ports) and renamed, so it appears complete.
  */
 async function writePortsFile(dir: string, server: NatsServer, logger: Logger): Promise<string | null> {
   const file = portsFilePath(dir, executableName(process.argv[1], fileURLToPath(import.meta.url)), process.pid);
   const data = portsJson(await portsInfo(server));
+  const partial = join(dirname(file), `.${basename(file)}.tmp`);
   try {
-    writeFileSync(file, data);
+    writeFileSync(partial, data);
+    renameSync(partial, file);
   } catch (err) {
-    logger.error(`Error writing ports file (${file}): ${goFileError(err, file)}`);
+    removeQuietly(partial);
+    logger.error(`Error writing ports file (${file}): ${goFileError(err, partial, file)}`);
     return null;
   }
   return file;
 }
 
-/** A Node fs error in Go's words: `open <path>: no such file or directory`. */
-function goFileError(err: unknown, file: string): string {
+/** A Node fs error in Go's words, naming the ports file: `open <path>: no such file or directory`. */
+function goFileError(err: unknown, partial: string, file: string): string {
   const message = err instanceof Error ? err.message : String(err);
-  const m = /^[A-Z]+: (.*?), open /.exec(message);
-  return m === null ? message : `open ${file}: ${m[1]}`;
+  const m = /^[A-Z]+: (.*?), (open|rename) /.exec(message);
+  return m === null ? message.split(partial).join(file) : `${m[2]} ${file}: ${m[1]}`;
 }
 
 function removeQuietly(path: string | null): void {

@@ -207,7 +207,8 @@ describe('the CLI as a nats-server stand-in', () => {
       // The whole file, as nats-server writes it: compact JSON, only the listeners there are.
       const text = readFileSync(join(dir, `${executable}_${s.child.pid!}.ports`), 'utf8');
       expect(text).toMatch(/^\{"nats":\["nats:\/\/127\.0\.0\.1:\d+"\]\}$/);
-      expect(readdirSync(dir).filter((f) => f.endsWith('.ports'))).toEqual([`${executable}_${s.child.pid!}.ports`]);
+      // Written under a temporary name and renamed (a harness never reads it half-written): no leftovers.
+      expect(readdirSync(dir).sort()).toEqual([`${executable}_${s.child.pid!}.ports`, 'server.conf']);
       const nc = await connect({ servers: ports.nats[0] });
       await nc.flush();
       await nc.close();
