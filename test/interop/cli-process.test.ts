@@ -196,6 +196,43 @@ describe('the CLI as a nats-server stand-in', () => {
     }
   });
 
+  it('a config written for nats-server: `permission` (its alias), upper-case keys and variables are honoured', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+    const conf = join(dir, 'auth.conf');
+    writeFileSync(conf, [
+      'listen: "127.0.0.1:-1"',
+      'PASS: s3cret',
+      'authorization {',
+      '  users: [',
+      '    { user: a, password: $PASS, permission: { publish: "allowed.>", subscribe: "_INBOX.>" } }',
+      '    { USER: b, PASSWORD: $PASS, PERMISSIONS: { PUB: { DENY: "allowed.>" } } }',
+      '  ]',
+      '}',
+    ].join('\n'));
+    const s = start(['-c', conf, '--ports_file_dir', dir]);
+    const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+    const b = await connect({ servers: ports.nats[0], user: 'b', pass: 's3cret' });
+    const seen = b.subscribe('>');
+    await b.flush();
+    const a = await connect({ servers: ports.nats[0], user: 'a', pass: 's3cret' });
+    const errors: string[] = [];
+    (async () => {
+      for await (const st of a.status()) if (st.type === 'error') errors.push(String(st.error));
+    })().catch(() => undefined);
+    a.publish('denied.x', 'no');
+    a.publish('allowed.x', 'yes');
+    await a.flush();
+    for await (const m of seen) {
+      expect(m.subject).toBe('allowed.x');
+      break;
+    }
+    await until(() => errors.some((e) => /Permissions Violation for Publish to "denied\.x"/i.test(e)), 'the violation');
+    await a.close();
+    await b.close();
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
   describe('installed as nats-server: the ports file is named after the invoked executable', () => {
     /** A harness's start: `nats-server -c <conf>` from PATH, then wait for `<exe>_<pid>.ports`. */
     async function runAs(command: { name: string; dir: string } | undefined, executable: string, viaFlag: boolean): Promise<void> {
