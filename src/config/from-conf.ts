@@ -411,6 +411,7 @@ const TOP = table<ConfResult>({
     [['authorization'], (r, v, p, { options: o }) => void (o.authorization = r.block<AuthorizationOptions>(v, p, AUTHORIZATION, {}))],
     [['accounts'], (r, v, p, { options: o }) => void (o.accounts = accounts(r, v, p))],
     [['no_auth_user'], (r, v, p, { options: o }) => void (o.noAuthUser = r.str(v, p, 'a user name'))],
+    [['allow_non_tls'], (r, v, p, { options: o }) => void (o.allowNonTls = r.bool(v, p))],
     [['tls'], (r, v, p, { options: o }) => void (o.tls = tls(r, v, p))],
     [['websocket', 'ws'], (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {}))],
     [['debug'], (r, v, p, { process: s }) => void (s.debug = r.bool(v, p))],
@@ -433,7 +434,7 @@ const TOP = table<ConfResult>({
   ],
   // Security features: starting without them would be a server the file did not describe.
   refused: [
-    'https', 'https_port', 'ocsp', 'allow_non_tls', 'operator', 'operators', 'roots', 'root', 'root_operators',
+    'https', 'https_port', 'ocsp', 'operator', 'operators', 'roots', 'root', 'root_operators',
     'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls', 'resolver_preload',
     'resolver_pinned_accounts', 'trusted', 'trusted_keys',
   ],

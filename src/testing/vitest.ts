@@ -53,6 +53,7 @@ async function provide<T extends { close(): Promise<void> }>(
   signal: AbortSignal | undefined,
   start: () => Promise<T>,
   use: (value: T) => Promise<void>,
+  internalErrors: (value: T) => number,
 ): Promise<void> {
   // A start error rejects the fixture, which fails the test with that error.
   const resource = await start();
@@ -65,6 +66,14 @@ async function provide<T extends { close(): Promise<void> }>(
   } finally {
     await resource.close();
   }
+  // A bug of the broker's own (caught, its connection closed) must not let the test pass.
+  const n = internalErrors(resource);
+  if (n > 0) throw new Error(`nats-embedded: ${n} internal error(s) in the broker during this test (see the process warnings)`);
+}
+
+/** Internal errors of an embedded server (the nats-server backend has no such count). */
+function internalErrorsOf(server: NatsServer): number {
+  return server.backend === 'embedded' ? server.stats().internalErrors : 0;
 }
 
 /**
@@ -85,7 +94,7 @@ export function createNatsTest(options: ServerOptions = {}): TestAPI<NatsFixture
   // A copy: the fixture starts a server per test, long after the caller may have changed its object.
   const serverOptions: ServerOptions = { ...options };
   return base.extend<NatsFixtures>({
-    nats: ({ signal }, use) => provide(signal, () => createServer(serverOptions), use),
+    nats: ({ signal }, use) => provide(signal, () => createServer(serverOptions), use, internalErrorsOf),
   });
 }
 
@@ -122,6 +131,7 @@ export function createNatsClusterTest(options: ClusterHarnessOptions = {}): Test
   const clusterOptions: ClusterHarnessOptions = { ...options };
   return base.extend<NatsClusterFixtures>({
     // createCluster() closes the members it started if the mesh does not form.
-    cluster: ({ signal }, use) => provide(signal, () => createCluster(clusterOptions), use),
+    cluster: ({ signal }, use) =>
+      provide(signal, () => createCluster(clusterOptions), use, (c) => c.servers.reduce((n, s) => n + internalErrorsOf(s), 0)),
   });
 }

@@ -146,6 +146,20 @@ describe('the CLI as a nats-server stand-in', () => {
     await nc.close();
   }, 60_000);
 
+  it('SIGUSR2 with no client connected exits at once (nats-server shuts down without clients)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
+    const conf = join(dir, 'ldm.conf');
+    // A grace period beyond any test timeout: only an immediate shutdown passes.
+    writeFileSync(conf, 'listen: "127.0.0.1:-1"\nlame_duck_grace_period: "1h"\nlame_duck_duration: "2h"\n');
+    const s = start(['-c', conf, '--ports_file_dir', dir]);
+    await until(() => portsFile(dir, s.child.pid!), 'ports file');
+    s.child.kill('SIGUSR2');
+    const outcome = await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]);
+    expect(outcome).toBe(0);
+    expect(s.log()).toContain('Entering lame duck mode');
+    expect(readdirSync(dir)).toEqual(['ldm.conf']);
+  });
+
   it('stops cleanly on SIGTERM and SIGINT, removing its files', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));

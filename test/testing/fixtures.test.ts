@@ -3,7 +3,7 @@
  * project (test/fixtures/vitest-fixtures, where tests fail on purpose), and this file checks the
  * report. A fixture closes its server when the test fails or times out, also when the test
  * times out while the server is still starting; a server that cannot start fails the test with
- * its own error.
+ * its own error; a test during which the broker caught an internal error (a bug) fails.
  *
  * Uses the built package (dist/) and the nats-server binary: run `npm run build` first, as
  * `npm test` does.
@@ -55,6 +55,7 @@ it('fixtures close their servers whatever the outcome, and fail the test with a 
   expect(results).toEqual({
     'fails: the test throws': 'failed: Error: boom',
     'fails: the test times out': timedOut(300),
+    'fails: the broker had an internal error': expect.stringMatching(/^failed: Error: nats-embedded: 1 internal error\(s\) in the broker during this test/),
     'closed: the brokers of the failed and the timed-out test': 'passed',
     'fails: times out while the broker starts': timedOut(1),
     'closed: the broker that came up after its test timed out': 'passed',

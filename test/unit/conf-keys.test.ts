@@ -151,11 +151,11 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['top', ['ocsp_cache'], 'false', 'ignored'],
   ['top', ['no_fast_producer_stall'], 'true', 'ignored'],
   ['top', ['max_closed_clients'], '10', 'ignored'],
+  ['top', ['allow_non_tls'], 'true', { options: { allowNonTls: true } }],
   // ---- top level: security features, refused
   ['top', ['https'], '"127.0.0.1:8443"', 'refused'],
   ['top', ['https_port'], '8443', 'refused'],
   ['top', ['ocsp'], 'true', 'refused'],
-  ['top', ['allow_non_tls'], 'true', 'refused'],
   ['top', ['operator', 'operators', 'roots', 'root', 'root_operators', 'root_operator'], '/tmp/op.jwt', 'refused'],
   ['top', ['resolver', 'account_resolver', 'accounts_resolver'], 'MEMORY', 'refused'],
   ['top', ['resolver_tls'], '{ cert_file: c }', 'refused'],
