@@ -24,7 +24,7 @@ const INTEROP = ['test/conformance/cluster-interop.test.ts', 'test/conformance/m
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
 // handle). Every test must pass there, except those of features only the embedded broker has,
 // listed below with the reason; `test` is the start of "<describe> <test name>".
-const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/accounts.test.ts'];
+const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/accounts.test.ts', 'test/interop/harness.test.ts'];
 const EMBEDDED_ONLY = [
   { file: 'test/interop/auth.test.ts', test: 'permissions reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/lifecycle.test.ts', test: 'disconnectClients()', reason: 'kicks clients; nats-server 2.9 has no kick' },
@@ -33,6 +33,14 @@ const EMBEDDED_ONLY = [
   { file: 'test/interop/test-controls.test.ts', test: 'message tap', reason: 'the tap sees messages inside the broker' },
   { file: 'test/interop/test-controls.test.ts', test: 'fault injection', reason: 'pause, latency, drops and kicks are injected inside the broker' },
   { file: 'test/interop/test-controls.test.ts', test: 'deterministic queue selection', reason: "the seed drives the embedded broker's queue choice" },
+  { file: 'test/interop/harness.test.ts', test: 'close() and kill() racing other lifecycle calls cluster', reason: 'createCluster() is embedded only' },
+  { file: 'test/interop/harness.test.ts', test: 'close() and kill() racing other lifecycle calls every cluster control', reason: 'createCluster() is embedded only' },
+  { file: 'test/interop/harness.test.ts', test: 'waits and iterators on a closed server messages()', reason: 'the tap sees messages inside the broker' },
+  { file: 'test/interop/harness.test.ts', test: 'controls survive restart()', reason: 'taps, drop rules and pause are inside the broker' },
+  { file: 'test/interop/harness.test.ts', test: 'user code inside the broker', reason: 'taps, embedded-only events and the logger of the broker itself' },
+  { file: 'test/interop/harness.test.ts', test: 'method arguments', reason: 'uses createCluster(), setLatency() and dropMessages()' },
+  { file: 'test/interop/harness.test.ts', test: 'reload()', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
+  { file: 'test/interop/harness.test.ts', test: 'internal errors are visible to tests', reason: 'counts errors of the embedded broker' },
 ];
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const BACKEND_ARGS = ['--testNamePattern', `^(?!(?:${EMBEDDED_ONLY.map((e) => escapeRe(e.test)).join('|')})).*$`];
