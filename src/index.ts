@@ -11,9 +11,9 @@
  * @packageDocumentation
  */
 export { createServer, NatsServer } from './server/server.js';
-export { NatsServerProcess } from './server/nats-server-backend.js';
-export { createCluster, NatsCluster } from './cluster/create-cluster.js';
-export type { ClusterHarnessOptions } from './cluster/create-cluster.js';
+export { NatsServerProcess } from './backend/nats-server.js';
+export { createCluster, NatsCluster } from './harness/create-cluster.js';
+export type { ClusterHarnessOptions } from './harness/create-cluster.js';
 export type {
   ServerInfo,
   ClientSummary,
@@ -43,7 +43,7 @@ export type {
   Logger,
   WebSocketOptions,
   ResolvedWebSocket,
-} from './server/options.js';
+} from './config/options.js';
 export {
   NatsEmbeddedError,
   ConfigError,

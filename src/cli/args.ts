@@ -4,7 +4,7 @@
  * this parser.
  */
 import { ConfigError } from '../errors.js';
-import type { ClusterOptions, ServerOptions } from '../server/options.js';
+import type { ClusterOptions, ServerOptions } from '../config/options.js';
 import type { ProcessSettings } from '../config/from-conf.js';
 
 export interface ParsedArgs {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer, type NatsServer } from '../server/server.js';
 import { ConfigError, NatsEmbeddedError } from '../errors.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import type { Logger, ServerOptions } from '../server/options.js';
+import type { Logger, ServerOptions } from '../config/options.js';
 import { parseConfFile } from '../config/conf.js';
 import { optionsFromConf, type ConfResult, type ProcessSettings } from '../config/from-conf.js';
 import { HELP, parseArgs, type ParsedArgs } from './args.js';

@@ -10,9 +10,9 @@ import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureConte
 import { randomBytes } from 'node:crypto';
 import { dialHost, hostPort, listen, urlHost } from '../io/listen.js';
 import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
-import type { BrokerCore, ClusterHooks } from '../server/core.js';
-import type { Subscription } from '../server/client.js';
-import type { ResolvedClusterOptions, ResolvedTls, RouteUrl } from '../server/options.js';
+import type { BrokerCore, ClusterHooks } from '../broker/core.js';
+import type { Subscription } from '../broker/client.js';
+import type { ResolvedClusterOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { RouteConn, type RouteInfo } from './route.js';
 
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */

@@ -3,15 +3,15 @@
  * liveness. The cluster-wide decisions (registration, gossip, retries) are `ClusterManager`'s.
  */
 import type { Socket } from 'node:net';
-import { RouteParser, type RouteSink } from './route-parser.js';
+import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, PING, PONG, encodeErr } from '../protocol/constants.js';
 import { Outbound } from '../io/outbound.js';
-import { RemoteSub, type RouteTarget } from '../server/core.js';
-import type { RouteUrl } from '../server/options.js';
+import { RemoteSub, type RouteTarget } from '../broker/core.js';
+import type { RouteUrl } from '../config/options.js';
 import type { ClusterManager } from './cluster.js';
 
-export { GLOBAL_ACCOUNT } from '../server/account.js';
+export { GLOBAL_ACCOUNT } from '../broker/account.js';
 
 /** The fields of a peer's route INFO this broker uses (the rest is kept for gossip). */
 export interface RouteInfo {

@@ -26,7 +26,7 @@ import {
   parseDuration,
   type AuthorizationOptions, type ClusterOptions, type PermissionsOptions, type ServerOptions, type SubjectPermission,
   type TlsOptions, type UserOptions, type WebSocketOptions,
-} from '../server/options.js';
+} from './options.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 
 /** Settings that belong to the process (the CLI), not to the server. */

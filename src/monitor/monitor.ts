@@ -11,11 +11,11 @@ import {
 } from 'node:http';
 import { availableParallelism, cpus } from 'node:os';
 import { hostPort, listen } from '../io/listen.js';
-import type { BrokerCore } from '../server/core.js';
-import type { Client } from '../server/client.js';
+import type { BrokerCore } from '../broker/core.js';
+import type { Client } from '../broker/client.js';
 import type { ClusterManager } from '../cluster/cluster.js';
-import type { ResolvedOptions } from '../server/options.js';
-import { peerIp, type ClosedClient } from '../server/closed.js';
+import type { ResolvedOptions } from '../config/options.js';
+import { peerIp, type ClosedClient } from '../broker/closed.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { isValidLiteralSubject, subjectMatches } from '../subject/subject.js';
 import { GLOBAL_ACCOUNT } from '../cluster/route.js';

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { isValidSubscribeSubject } from '../subject/subject.js';
-import { parseDurationMs, type Duration } from './options.js';
+import { parseDurationMs, type Duration } from '../config/options.js';
 
 /** A duration argument in ms. `allowZero`: 0 is valid (a `downMs`), else it must be > 0. */
 export function durationArg(value: Duration | undefined, name: string, def: number, allowZero = false): number {

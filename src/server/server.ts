@@ -8,20 +8,20 @@ import { ConfigError, InvalidArgumentError, ServerClosedError, WaitTimeoutError 
 import { subjectMatches } from '../subject/subject.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { hostPort, listen, urlHost } from '../io/listen.js';
-import { BrokerCore, type ServerInfo } from './core.js';
-import { type Client, CloseReason } from './client.js';
-import { resolveOptions, type Backend, type Duration, type ResolvedOptions, type ServerOptions } from './options.js';
-import { rethrowAsync, TestControls, warnInternal, type DropRule, type FaultSink, type TappedMessage } from './controls.js';
+import { BrokerCore, type ServerInfo } from '../broker/core.js';
+import { type Client, CloseReason } from '../broker/client.js';
+import { resolveOptions, type Backend, type Duration, type ResolvedOptions, type ServerOptions } from '../config/options.js';
+import { rethrowAsync, TestControls, warnInternal, type DropRule, type FaultSink, type TappedMessage } from '../broker/controls.js';
 import { Lifecycle } from './lifecycle.js';
 import { countArg, durationArg, functionArg, objectArg, subjectArg } from './arguments.js';
 import { ClusterManager, type RoutePeer } from '../cluster/cluster.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
-import { startWebSocketListener, type WebSocketListener } from './websocket.js';
+import { startWebSocketListener, type WebSocketListener } from '../io/websocket.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 
-export type { ServerInfo } from './core.js';
-export type { TappedMessage } from './controls.js';
+export type { ServerInfo } from '../broker/core.js';
+export type { TappedMessage } from '../broker/controls.js';
 
 /** A client connection as the server API shows it. */
 export interface ClientSummary {
@@ -963,7 +963,7 @@ export async function createServer(options?: ServerOptions): Promise<NatsServer>
   const resolved = resolveOptions(options);
   if (resolved.backend === 'nats-server') {
     // Loaded on demand: the subclass imports this module.
-    const { startNatsServerProcess } = await import('./nats-server-backend.js');
+    const { startNatsServerProcess } = await import('../backend/nats-server.js');
     return startNatsServerProcess(resolved);
   }
   const server = new NatsServer(resolved, options);

@@ -9,8 +9,8 @@ import {
   parseGoUint,
   rfc3339Nano,
 } from '../../src/monitor/go-format.js';
-import { ClosedRing } from '../../src/server/closed.js';
-import type { Client } from '../../src/server/client.js';
+import { ClosedRing } from '../../src/broker/closed.js';
+import type { Client } from '../../src/broker/client.js';
 
 describe('goDuration (Go time.Duration.String)', () => {
   it.each([

@@ -23,8 +23,9 @@ import {
   UnsupportedError,
   WaitTimeoutError,
 } from '../../src/index.js';
-import { resolveOptions } from '../../src/server/options.js';
-import { findNatsServerBinary, natsServerConfig, NatsServerProcess } from '../../src/server/nats-server-backend.js';
+import { resolveOptions } from '../../src/config/options.js';
+import { findNatsServerBinary, NatsServerProcess } from '../../src/backend/nats-server.js';
+import { natsServerConfig } from '../../src/config/to-conf.js';
 
 /** The built package: a separate Node process loads it. */
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));

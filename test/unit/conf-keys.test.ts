@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf, type ProcessSettings } from '../../src/config/from-conf.js';
 import { ConfigError } from '../../src/errors.js';
-import type { ServerOptions } from '../../src/server/options.js';
+import type { ServerOptions } from '../../src/config/options.js';
 
 type Block = 'top' | 'cluster' | 'authorization' | 'user' | 'permissions' | 'subjects' | 'allow_responses' | 'tls' | 'websocket' | 'account';
 

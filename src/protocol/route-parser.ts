@@ -4,7 +4,7 @@
  * HMSG, LMSG. Routes are not limited by max_control_line or max_payload (nats-server: routes
  * have no such limits). The result does not depend on how the stream is split.
  */
-import { PubArg, parseSize } from '../protocol/parser.js';
+import { PubArg, parseSize } from './parser.js';
 
 /** Receives the ops of a route connection. */
 export interface RouteSink {

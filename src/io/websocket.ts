@@ -15,8 +15,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { listen } from '../io/listen.js';
-import type { ResolvedWebSocket } from './options.js';
+import { listen } from './listen.js';
+import type { ResolvedWebSocket } from '../config/options.js';
 
 /**
  * One WebSocket connection with the `net.Socket` surface `BrokerCore`/`Client` use: `write`

@@ -9,7 +9,7 @@ import { Account, GLOBAL_ACCOUNT } from './account.js';
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, NATS_SERVER_VERSION, PROTO_VERSION, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
 import { Client, CloseReason, Subscription } from './client.js';
-import type { ResolvedOptions, ResolvedTls } from './options.js';
+import type { ResolvedOptions, ResolvedTls } from '../config/options.js';
 import { newServerId, newXKey } from './ids.js';
 import { Log } from './log.js';
 import { Authenticator, newNonce } from '../auth/auth.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
 import { createServer, type NatsServer, type ReloadOptions, type RestartOptions } from '../server/server.js';
-import { resolveOptions, type Duration, type ServerOptions } from '../server/options.js';
+import { resolveOptions, type Duration, type ServerOptions } from '../config/options.js';
 import { durationArg } from '../server/arguments.js';
 
 /** Options of {@link createCluster}: how many members, plus options every member gets. */

@@ -3,7 +3,7 @@
  * gives one that writes nats-server's format (`[pid] time [INF] message`). The logger is user
  * code: what it throws goes to `onError` (the handle's user-error path), never into the broker.
  */
-import type { Logger, ResolvedOptions } from './options.js';
+import type { Logger, ResolvedOptions } from '../config/options.js';
 
 export class Log {
   private readonly logger: Logger | null;
