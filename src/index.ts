@@ -10,8 +10,8 @@
  * ```
  * @packageDocumentation
  */
-export { createServer, NatsServer } from './server/server.js';
-export { NatsServerProcess } from './backend/nats-server.js';
+export { createServer } from './backend/create-server.js';
+export { NatsServer } from './server/handle.js';
 export { createCluster, NatsCluster } from './harness/create-cluster.js';
 export type { ClusterHarnessOptions } from './harness/create-cluster.js';
 export type {
@@ -31,7 +31,7 @@ export type {
   DropOptions,
   DropHandle,
   TappedMessage,
-} from './server/server.js';
+} from './server/types.js';
 export type {
   Backend,
   ServerOptions,

@@ -1,9 +1,12 @@
 /**
- * Accounts: separate subject spaces. A message published in one account never reaches a
- * subscription in another. `$G` is the global account of every client not assigned to one.
+ * Accounts and what their sublists hold. An account is a subject space: a message published in
+ * one never reaches a subscription in another. `$G` is the global account of every client not
+ * assigned to one. A sublist entry is either a local subscription — of a client connection or
+ * of an internal subscriber living in this process — or interest a peer server announced.
  */
 import { Sublist } from '../subject/sublist.js';
-import type { AnySub } from './core.js';
+import type { PubArg } from '../protocol/parser.js';
+import type { Permissions } from '../auth/permissions.js';
 
 /** The global account's name (nats-server's `$G`). */
 export const GLOBAL_ACCOUNT = '$G';
@@ -12,3 +15,65 @@ export class Account {
   readonly sublist = new Sublist<AnySub>();
   constructor(readonly name: string) {}
 }
+
+/**
+ * What holds local subscriptions and receives their messages: a client connection, or an
+ * internal subscriber (no socket: JetStream's API handlers, system request handlers).
+ */
+export interface Subscriber {
+  readonly cid: number;
+  readonly account: Account;
+  /** False: messages this subscriber publishes are not delivered back to it (CONNECT `echo`). */
+  readonly echo: boolean;
+  readonly closed: boolean;
+  /** Subscribe permissions checked at delivery (deny lists), or null. */
+  readonly perms: Permissions | null;
+  /** Its subscriptions by sid. */
+  readonly subs: Map<string, Subscription>;
+  /**
+   * Takes `pa`'s message (payload `buf[start, start + pa.size)`) for `sub`. Returns false when it could not
+   * (the subscriber was closed as a slow consumer meanwhile).
+   */
+  deliver(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean;
+  /** allow_responses: a delivered message carried `reply`, which may now be answered. */
+  allowReply(reply: string): void;
+}
+
+/** A subscription of a local subscriber. */
+export class Subscription {
+  readonly remote = false;
+  /** Messages delivered so far. */
+  nm = 0;
+  /** Auto-unsubscribe limit; 0 means none. */
+  max = 0;
+  closed = false;
+
+  constructor(
+    readonly client: Subscriber,
+    readonly subject: string,
+    readonly queue: string | null,
+    readonly sid: string,
+  ) {}
+}
+
+/** Where a message goes when it leaves this server (a route connection). */
+export interface RouteTarget {
+  /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
+  sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void;
+}
+
+/** Interest a peer server announced (RS+): lives in the sublist beside local subscriptions. */
+export class RemoteSub {
+  readonly remote = true;
+  constructor(
+    readonly route: RouteTarget,
+    readonly subject: string,
+    readonly queue: string | null,
+    /** Queue weight: how many members the peer has in the group (1 for plain interest). */
+    public weight: number,
+    readonly account: Account,
+  ) {}
+}
+
+/** A sublist entry: a local subscription or a peer's interest. */
+export type AnySub = Subscription | RemoteSub;

@@ -6,6 +6,7 @@
  * test while nothing is set.
  */
 import { subjectMatches } from '../subject/subject.js';
+import type { PubArg } from '../protocol/parser.js';
 
 /** A message seen by `NatsServer.messages()` / `onMessage()`. */
 export interface TappedMessage {
@@ -76,6 +77,29 @@ export class TestControls {
   notifyChange(): void {
     if (this.changeWaiters.size === 0) return;
     for (const w of [...this.changeWaiters]) w();
+  }
+
+  /**
+   * Shows a routed message (payload `buf[start, end)`, published by client `publisherCid`, null
+   * from a route) to every tap. A tap is user code: what it throws goes to `onError` (the test
+   * runner), never to the publisher.
+   */
+  tap(publisherCid: number | null, pa: PubArg, buf: Buffer, start: number, end: number, onError: (err: unknown) => void): void {
+    const hdr = pa.hdr > 0 ? pa.hdr : 0;
+    const msg: TappedMessage = {
+      subject: pa.subject,
+      reply: pa.reply.length > 0 ? pa.reply : null,
+      headers: hdr > 0 ? Buffer.from(buf.subarray(start, start + hdr)) : null,
+      data: Buffer.from(buf.subarray(start + hdr, end)),
+      publisherCid,
+    };
+    for (const t of this.taps!) {
+      try {
+        t(msg);
+      } catch (err) {
+        onError(err);
+      }
+    }
   }
 
   /** Applies the drop rules to a message on `subject`: true when it is lost. */

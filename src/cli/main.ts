@@ -6,7 +6,8 @@
 import { createWriteStream, renameSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type NatsServer } from '../server/server.js';
+import { createServer } from '../backend/create-server.js';
+import type { NatsServer } from '../server/handle.js';
 import { ConfigError, NatsEmbeddedError } from '../errors.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { Logger, ServerOptions } from '../config/options.js';

@@ -6,14 +6,22 @@
  * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
  */
 import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
-import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { dialHost, hostPort, listen, urlHost } from '../io/listen.js';
+import { handshakeDeadline, secureContext, serverSocket } from '../io/tls.js';
+import type { Transport } from '../io/transport.js';
 import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
-import type { BrokerCore, ClusterHooks } from '../broker/core.js';
-import type { Subscription } from '../broker/client.js';
-import type { ResolvedClusterOptions, ResolvedTls, RouteUrl } from '../config/options.js';
-import { RouteConn, type RouteInfo } from './route.js';
+import type { PubArg } from '../protocol/parser.js';
+import type { BrokerCore } from '../broker/core.js';
+import type { Account, Subscription } from '../broker/account.js';
+import type { ClusterHooks } from '../broker/cluster-hooks.js';
+import { CloseReason } from '../broker/close-reason.js';
+import type { Flushable } from '../broker/connection.js';
+import type { TestControls } from '../broker/controls.js';
+import { peerIp } from '../broker/snapshot.js';
+import type { ResolvedClusterOptions, ResolvedOptions, ResolvedTls, RouteUrl } from '../config/options.js';
+import { RouteConn, type RouteHost, type RouteInfo } from './route.js';
 
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
 const ROUTE_PROTO = 2;
@@ -26,7 +34,7 @@ export interface RoutePeer {
   readonly url: string | null;
 }
 
-export class ClusterManager implements ClusterHooks {
+export class ClusterManager implements ClusterHooks, RouteHost {
   /** Registered routes by peer server id. */
   readonly routes = new Map<string, RouteConn>();
   /** Every open route connection, registered or not. */
@@ -55,7 +63,7 @@ export class ClusterManager implements ClusterHooks {
 
   /** Lame duck: peers drop this server's client URLs from what they advertise. */
   sendLameDuck(): void {
-    const frame = `INFO ${JSON.stringify({ ...this.routeInfo(), ldm: true })} \r\n`;
+    const frame = Buffer.from(`INFO ${JSON.stringify({ ...this.routeInfo(), ldm: true })} \r\n`, 'latin1');
     for (const route of this.routes.values()) route.send(frame);
     this.core.flushAll();
   }
@@ -88,7 +96,7 @@ export class ClusterManager implements ClusterHooks {
       if (entry.timer !== null) clearTimeout(entry.timer);
       entry.timer = null;
     }
-    for (const conn of [...this.conns]) conn.close('Server Shutdown', graceful);
+    for (const conn of [...this.conns]) conn.close(CloseReason.ServerShutdown, graceful);
     const tcp = this.tcp;
     this.tcp = null;
     if (tcp === null) return Promise.resolve();
@@ -123,7 +131,7 @@ export class ClusterManager implements ClusterHooks {
   setBlocked(names: Iterable<string>): void {
     this.blocked = new Set(names);
     for (const conn of [...this.conns]) {
-      if (conn.info !== null && this.blocked.has(conn.remoteName)) conn.close('Partitioned', false);
+      if (conn.info !== null && this.blocked.has(conn.remoteName)) conn.close(CloseReason.Partitioned, false);
     }
     // Healed: configured routes waiting for their next attempt are dialled now.
     for (const entry of this.configured.values()) {
@@ -147,32 +155,22 @@ export class ClusterManager implements ClusterHooks {
     }
     const tls = this.opts.tls;
     // With TLS the handshake comes first on routes (nats-server), then the protocol.
-    const s = tls === null ? socket : new TLSSocket(socket, { isServer: true, secureContext: this.secureContext(tls), requestCert: tls.verify, rejectUnauthorized: tls.verify });
+    const s = tls === null ? socket : serverSocket(socket, tls);
     const conn = this.wire(s, null, false);
     const sendInfo = (): void => {
       // INFO goes out at once, without waiting for the peer (2.10 solicitors wait for it).
-      conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
+      conn.sendText(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
       this.core.flushAll();
     };
     if (tls === null) sendInfo();
     else this.handshake(s, conn, tls, sendInfo, 'secure');
   }
 
-  private context: SecureContext | null = null;
-
-  private secureContext(tls: ResolvedTls): SecureContext {
-    return (this.context ??= createSecureContext({ cert: tls.cert, key: tls.key, ...(tls.ca !== null ? { ca: tls.ca } : {}) }));
-  }
-
   /** Runs `then` once the TLS handshake is done; closes the route if it does not finish in time. */
-  private handshake(socket: Socket, conn: RouteConn, tls: ResolvedTls, then: () => void, event: 'secure' | 'secureConnect'): void {
-    const timer = setTimeout(() => conn.close('TLS Handshake Failure', false), tls.timeoutMs);
-    timer.unref();
-    socket.once(event, () => {
-      clearTimeout(timer);
+  private handshake(socket: Transport, conn: RouteConn, tls: ResolvedTls, then: () => void, event: 'secure' | 'secureConnect'): void {
+    handshakeDeadline(socket, tls, event, () => {
       if (!conn.closed) then();
-    });
-    socket.once('close', () => clearTimeout(timer));
+    }, () => conn.close(CloseReason.TlsHandshake, false));
   }
 
   private wire(socket: Socket, url: RouteUrl | null, explicit: boolean): RouteConn {
@@ -181,11 +179,11 @@ export class ClusterManager implements ClusterHooks {
     // A paused (hung) server does not read new routes either.
     if (this.core.controls.paused) socket.pause();
     socket.on('data', (chunk: Buffer) => {
-      this.core.runRead(() => conn.onData(chunk), () => conn.close('Protocol Violation', false), 'route');
+      this.core.runRead(() => conn.onData(chunk), () => conn.close(CloseReason.ProtocolViolation, false), 'route');
     });
-    socket.on('error', () => conn.close('Read Error', false));
-    socket.on('end', () => conn.close('Closed'));
-    socket.on('close', () => conn.close('Closed', false));
+    socket.on('error', () => conn.close(CloseReason.ReadError, false));
+    socket.on('end', () => conn.close(CloseReason.ClientClosed));
+    socket.on('close', () => conn.close(CloseReason.ClientClosed, false));
     return conn;
   }
 
@@ -202,7 +200,7 @@ export class ClusterManager implements ClusterHooks {
       : tlsConnect({
         host: url.host,
         port: url.port,
-        secureContext: this.secureContext(tls),
+        secureContext: secureContext(tls),
         // Peer certificates are checked against the CA when one is given.
         rejectUnauthorized: tls.ca !== null,
         servername: isIP(url.host) === 0 ? url.host : undefined,
@@ -219,8 +217,8 @@ export class ClusterManager implements ClusterHooks {
       if (this.dynamicName) connect.cluster_dynamic = true;
       if (url.user !== undefined) connect.user = url.user;
       if (url.pass !== undefined) connect.pass = url.pass;
-      conn.send(`CONNECT ${JSON.stringify(connect)}\r\n`);
-      conn.send(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
+      conn.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`);
+      conn.sendText(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
       this.core.flushAll();
     };
     if (tls === null) socket.once('connect', start);
@@ -270,7 +268,7 @@ export class ClusterManager implements ClusterHooks {
   onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void {
     if (typeof opts.lang === 'string' && opts.lang !== '') {
       conn.send(encodeErr('attempted to connect to route port'));
-      return conn.close('Protocol Violation');
+      return conn.close(CloseReason.ProtocolViolation);
     }
     const theirs = typeof opts.cluster === 'string' ? opts.cluster : '';
     if (theirs !== '' && theirs !== this.name) {
@@ -278,7 +276,7 @@ export class ClusterManager implements ClusterHooks {
         this.adoptName(theirs);
       } else if (opts.cluster_dynamic !== true) {
         conn.send(encodeErr(`Rejecting connection, cluster name "${theirs}" does not match "${this.name}"`));
-        return conn.close('Cluster Name Conflict');
+        return conn.close(CloseReason.ClusterNameConflict);
       }
     }
   }
@@ -307,15 +305,15 @@ export class ClusterManager implements ClusterHooks {
     if (info.server_id === this.core.serverId) {
       // A route to ourselves (e.g. a config listing every member): never retried.
       if (entry !== undefined) entry.self = true;
-      return conn.close('Route To Self');
+      return conn.close(CloseReason.RouteToSelf);
     }
     if (entry !== undefined) entry.peerName = info.server_name ?? info.server_id;
     const theirs = info.cluster ?? '';
     if (theirs !== this.name) {
       if (this.dynamicName && this.routes.size === 0 && theirs !== '') this.adoptName(theirs);
-      else if (info.cluster_dynamic !== true) return conn.close('Cluster Name Conflict');
+      else if (info.cluster_dynamic !== true) return conn.close(CloseReason.ClusterNameConflict);
     }
-    if (this.blocked.has(conn.remoteName)) return conn.close('Partitioned', false);
+    if (this.blocked.has(conn.remoteName)) return conn.close(CloseReason.Partitioned, false);
     const existing = this.routes.get(info.server_id);
     if (existing !== undefined) {
       // One route per server: the first registered wins. It inherits this one's URL, so
@@ -324,14 +322,14 @@ export class ClusterManager implements ClusterHooks {
         existing.url = conn.url;
         existing.explicit = conn.explicit;
       }
-      return conn.close('Duplicate Route');
+      return conn.close(CloseReason.DuplicateRoute);
     }
     conn.registered = true;
     conn.lastActivity = Date.now();
     this.everRouted = true;
     this.routes.set(info.server_id, conn);
     // Everyone else learns about the newcomer (they dial it); it is not told about them.
-    const gossip = `INFO ${JSON.stringify(this.gossipInfo(conn, info))}\r\n`;
+    const gossip = Buffer.from(`INFO ${JSON.stringify(this.gossipInfo(conn, info))}\r\n`, 'latin1');
     for (const other of this.routes.values()) if (other !== conn) other.send(gossip);
     this.sendInterest(conn);
     this.core.flushAll();
@@ -343,8 +341,7 @@ export class ClusterManager implements ClusterHooks {
     const copy: RouteInfo = { ...info };
     delete copy.nonce;
     if (copy.ip === undefined) {
-      const peerIp = conn.socket.remoteAddress ?? info.host ?? '127.0.0.1';
-      const ip = peerIp.startsWith('::ffff:') ? peerIp.slice(7) : peerIp;
+      const ip = peerIp(conn.socket.remoteAddress ?? info.host ?? '127.0.0.1');
       copy.ip = `nats-route://${ip.includes(':') ? `[${ip}]` : ip}:${info.port ?? 0}/`;
     }
     return copy;
@@ -394,16 +391,18 @@ export class ClusterManager implements ClusterHooks {
       // Keys are `account subject` or `account subject queue` (then with the weight).
       batch += key.split(' ').length === 2 ? `RS+ ${key}\r\n` : `RS+ ${key} ${count}\r\n`;
       if (batch.length > 64 * 1024) {
-        conn.send(batch);
+        conn.sendText(batch);
         batch = '';
       }
     }
-    if (batch.length > 0) conn.send(batch);
+    if (batch.length > 0) conn.sendText(batch);
   }
 
   // ---- Route end ----------------------------------------------------------------------------
 
-  onRouteClosed(conn: RouteConn, _reason: string): void {
+  onRouteClosed(conn: RouteConn, reason: CloseReason): void {
+    const log = this.core.log;
+    if (log.debugOn) log.debug(`${conn.remoteName || 'route'} - rid:${conn.rid} - Route connection closed: ${reason}`);
     this.conns.delete(conn);
     const id = conn.remoteId;
     if (conn.registered && id !== null && this.routes.get(id) === conn) {
@@ -439,6 +438,40 @@ export class ClusterManager implements ClusterHooks {
       this.dial(entry.url, true);
     }, delay);
     entry.timer.unref();
+  }
+
+  // ---- RouteHost: what route connections need, from the broker ---------------------------------
+
+  get options(): ResolvedOptions {
+    return this.core.options;
+  }
+
+  get controls(): TestControls {
+    return this.core.controls;
+  }
+
+  markForFlush(c: Flushable): void {
+    this.core.markForFlush(c);
+  }
+
+  flushAll(): void {
+    this.core.flushAll();
+  }
+
+  allocCid(): number {
+    return this.core.allocCid();
+  }
+
+  findAccount(name: string): Account | undefined {
+    return this.core.accounts.get(name);
+  }
+
+  routeFromPeer(route: RouteConn, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    this.core.routeFromPeer(route, account, pa, queues, buf, start, end);
+  }
+
+  notifyChange(): void {
+    this.core.notifyChange();
   }
 
   // ---- ClusterHooks -------------------------------------------------------------------------

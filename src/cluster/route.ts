@@ -1,17 +1,18 @@
 /**
  * One route connection to a peer server: handshake, interest import, message forwarding and
- * liveness. The cluster-wide decisions (registration, gossip, retries) are `ClusterManager`'s.
+ * liveness. The cluster-wide decisions (registration, gossip, retries) belong to its
+ * {@link RouteHost} (the cluster manager); the connection never reaches past it.
  */
-import type { Socket } from 'node:net';
 import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
-import { DEFAULTS, PING, PONG, encodeErr } from '../protocol/constants.js';
-import { Outbound } from '../io/outbound.js';
-import { RemoteSub, type RouteTarget } from '../broker/core.js';
+import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
+import { routedLineLength, writeRoutedLine } from '../protocol/encode.js';
+import { copyBytes } from '../protocol/bytes.js';
+import type { Transport } from '../io/transport.js';
+import { RemoteSub, type Account, type RouteTarget } from '../broker/account.js';
+import { CloseReason } from '../broker/close-reason.js';
+import { Connection, type ConnectionHost } from '../broker/connection.js';
 import type { RouteUrl } from '../config/options.js';
-import type { ClusterManager } from './cluster.js';
-
-export { GLOBAL_ACCOUNT } from '../broker/account.js';
 
 /** The fields of a peer's route INFO this broker uses (the rest is kept for gossip). */
 export interface RouteInfo {
@@ -29,41 +30,45 @@ export interface RouteInfo {
   [key: string]: unknown;
 }
 
-export class RouteConn implements RouteSink, RouteTarget {
+/** What a route connection needs of the cluster layer (and, through it, of the broker). */
+export interface RouteHost extends ConnectionHost {
+  /** A connection id from the sequence clients share. */
+  allocCid(): number;
+  /** The account `name` if this server has it: interest and messages for others are ignored. */
+  findAccount(name: string): Account | undefined;
+  /** Routes a message the peer sent, to local subscribers only. */
+  routeFromPeer(route: RouteConn, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
+  /** Interest changed (for `waitForSubscription()`). */
+  notifyChange(): void;
+  onRouteInfo(conn: RouteConn, info: RouteInfo): void;
+  onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void;
+  onRouteClosed(conn: RouteConn, reason: CloseReason): void;
+}
+
+export class RouteConn extends Connection implements RouteSink, RouteTarget {
   readonly parser = new RouteParser(this);
-  readonly out = new Outbound();
-  flushQueued = false;
-  closed = false;
   /** Registered as the route to `remoteId` (the first connection to a server wins). */
   registered = false;
   /** The peer's first INFO, once received. */
   info: RouteInfo | null = null;
-  /** Interest the peer announced, by `subject` or `subject queue`. */
+  /** Interest the peer announced, by `account subject` or `account subject queue`. */
   readonly remoteSubs = new Map<string, RemoteSub>();
   /** Peer accepts HMSG. */
   headers = false;
-  // For /routez: id (shared sequence with client ids), times (epoch ms), counters, RTT (ns).
+  /** Connection id for /routez (shared sequence with client ids). */
   readonly rid: number;
-  readonly start = Date.now();
-  lastActivity = this.start;
-  inMsgs = 0;
-  inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
-  rttNs = 0;
-  private rttStartHr = 0;
-  private pingsOut = 0;
-  private pingTimer: NodeJS.Timeout | null = null;
+  closeReason: CloseReason | null = null;
 
   constructor(
-    readonly manager: ClusterManager,
-    readonly socket: Socket,
+    protected override readonly host: RouteHost,
+    socket: Transport,
     /** The URL this server dialled, or null for an accepted connection. */
     public url: RouteUrl | null,
     /** Whether `url` is configured (retried forever) rather than learned by gossip. */
     public explicit: boolean,
   ) {
-    this.rid = manager.core.allocCid();
+    super(host, socket);
+    this.rid = host.allocCid();
     socket.setNoDelay(true);
     const firstPing = DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2);
     this.setPingTimer(firstPing);
@@ -81,11 +86,16 @@ export class RouteConn implements RouteSink, RouteTarget {
     return this.url !== null;
   }
 
-  /** Feeds bytes read from the socket; messages count as activity (nats-server's `last`). */
+  /** Feeds bytes read from the transport; messages count as activity (nats-server's `last`). */
   onData(chunk: Buffer): void {
     const msgsBefore = this.inMsgs;
     this.parser.parse(chunk);
     if (this.inMsgs !== msgsBefore) this.lastActivity = Date.now();
+  }
+
+  /** Queues a frame given as text (route INFO, CONNECT, interest). */
+  sendText(frame: string): void {
+    this.send(Buffer.from(frame, 'latin1'));
   }
 
   // ---- RouteSink ------------------------------------------------------------------------
@@ -95,10 +105,10 @@ export class RouteConn implements RouteSink, RouteTarget {
     try {
       info = JSON.parse(json) as RouteInfo;
     } catch {
-      return this.close('Protocol Violation');
+      return this.close(CloseReason.ProtocolViolation);
     }
-    if (info === null || typeof info !== 'object' || typeof info.server_id !== 'string') return this.close('Protocol Violation');
-    this.manager.onRouteInfo(this, info);
+    if (info === null || typeof info !== 'object' || typeof info.server_id !== 'string') return this.close(CloseReason.ProtocolViolation);
+    this.host.onRouteInfo(this, info);
   }
 
   onConnect(json: string): void {
@@ -106,10 +116,10 @@ export class RouteConn implements RouteSink, RouteTarget {
     try {
       opts = JSON.parse(json) as Record<string, unknown>;
     } catch {
-      return this.close('Protocol Violation');
+      return this.close(CloseReason.ProtocolViolation);
     }
-    if (opts === null || typeof opts !== 'object') return this.close('Protocol Violation');
-    this.manager.onRouteConnect(this, opts);
+    if (opts === null || typeof opts !== 'object') return this.close(CloseReason.ProtocolViolation);
+    this.host.onRouteConnect(this, opts);
   }
 
   onPing(): void {
@@ -117,18 +127,17 @@ export class RouteConn implements RouteSink, RouteTarget {
   }
 
   onPong(): void {
-    this.pingsOut = 0;
-    if (this.rttStartHr > 0) this.rttNs = Math.max(1, Math.round((performance.now() - this.rttStartHr) * 1e6));
+    this.pongReceived();
   }
 
   onErr(): void {
     // A route that reports an error is closed (nats-server logs it and closes).
-    this.close('Protocol Violation');
+    this.close(CloseReason.ProtocolViolation);
   }
 
   onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
     // Interest for accounts this server does not have (e.g. $SYS) is ignored, as nats-server does.
-    const acc = this.manager.core.accounts.get(account);
+    const acc = this.host.findAccount(account);
     if (acc === undefined || !this.registered) return;
     const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
@@ -143,7 +152,7 @@ export class RouteConn implements RouteSink, RouteTarget {
       return;
     }
     this.remoteSubs.set(key, sub);
-    this.manager.core.notifyChange();
+    this.host.notifyChange();
   }
 
   onUnsubInterest(account: string, subject: string, queue: string | null): void {
@@ -152,26 +161,26 @@ export class RouteConn implements RouteSink, RouteTarget {
     if (sub === undefined) return;
     this.remoteSubs.delete(key);
     sub.account.sublist.remove(sub);
-    this.manager.core.notifyChange();
+    this.host.notifyChange();
   }
 
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
-    const acc = this.manager.core.accounts.get(account);
+    const acc = this.host.findAccount(account);
     if (acc === undefined || !this.registered) return;
     this.inMsgs++;
     this.inBytes += end - start;
-    this.manager.core.routeMessage(null, pa, buf, start, end, queues, this, acc);
+    this.host.routeFromPeer(this, acc, pa, queues, buf, start, end);
   }
 
   onParseError(): void {
-    this.send(encodeErr('Unknown Protocol Operation'));
-    this.close('Protocol Violation');
+    this.send(encodeErr(ERR.UnknownOp));
+    this.close(CloseReason.ProtocolViolation);
   }
 
   // ---- RouteTarget ------------------------------------------------------------------------
 
   /** `RMSG $G <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
-  sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+  sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
     if (this.closed) return;
     let size = pa.size;
     let hdr = pa.hdr;
@@ -180,98 +189,46 @@ export class RouteConn implements RouteSink, RouteTarget {
       start += hdr;
       size -= hdr;
       hdr = -1;
+    } else if (hdr === 0) {
+      hdr = -1;
     }
-    let line = `${hdr > 0 ? 'HMSG' : 'RMSG'} ${account} ${pa.subject}`;
-    if (queues.length > 0) {
-      line += pa.reply.length > 0 ? ` + ${pa.reply}` : ' |';
-      for (let i = 0; i < queues.length; i++) line += ` ${queues[i]}`;
-    } else if (pa.reply.length > 0) {
-      line += ` ${pa.reply}`;
-    }
-    line += hdr > 0 ? ` ${hdr} ${size}\r\n` : ` ${size}\r\n`;
     const out = this.out;
-    const slab = out.reserve(line.length + size + 2);
-    out.pos += slab.latin1Write(line, out.pos);
-    if (size > 0) {
-      buf.copy(slab, out.pos, start, start + size);
-      out.pos += size;
-    }
-    slab[out.pos++] = 0x0d;
-    slab[out.pos++] = 0x0a;
+    const slab = out.reserve(routedLineLength(account, pa.subject, pa.reply, queues) + size + 2);
+    let p = writeRoutedLine(slab, out.pos, account, pa.subject, pa.reply, queues, hdr, size);
+    if (size > 0) p = copyBytes(slab, p, buf, start, size);
+    slab[p++] = 0x0d;
+    slab[p++] = 0x0a;
+    out.pos = p;
     this.outMsgs++;
     this.outBytes += size;
-    this.manager.core.markForFlush(this);
-  }
-
-  // ---- Output -------------------------------------------------------------------------------
-
-  send(frame: Buffer | string): void {
-    if (this.closed) return;
-    this.out.appendBytes(typeof frame === 'string' ? Buffer.from(frame, 'latin1') : frame);
-    this.manager.core.markForFlush(this);
-  }
-
-  flush(): void {
-    this.flushQueued = false;
-    if (this.closed || this.socket.destroyed) {
-      this.out.clear();
-      return;
-    }
-    if (this.manager.core.controls.paused) return;
-    this.out.flush(this.socket);
+    this.host.markForFlush(this);
   }
 
   // ---- Liveness -----------------------------------------------------------------------------
 
-  private setPingTimer(ms: number): void {
-    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.onPingTimer(), ms);
-    this.pingTimer.unref();
-  }
-
-  private onPingTimer(): void {
-    this.pingTimer = null;
-    if (this.closed) return;
-    const opts = this.manager.core.options;
+  protected onPingTimer(): void {
+    const opts = this.host.options;
     // Routes are always PINGed (no activity shortcut); 2.10 caps the interval at 30 s.
-    if (this.pingsOut + 1 > opts.maxPingsOut) {
-      this.send(encodeErr('Stale Connection'));
-      this.close('Stale Connection');
-      this.manager.core.flushAll();
+    if (!this.ping(opts.maxPingsOut)) {
+      this.send(encodeErr(ERR.StaleConnection));
+      this.close(CloseReason.StaleConnection);
+      this.host.flushAll();
       return;
     }
-    this.pingsOut++;
-    this.rttStartHr = performance.now();
-    this.send(PING);
-    this.manager.core.flushAll();
     this.setPingTimer(Math.min(opts.pingIntervalMs, DEFAULTS.routeMaxPingIntervalMs));
   }
 
   // ---- Closing ------------------------------------------------------------------------------
 
   /** Closes the route (flushing what is queued unless `flush` is false). */
-  close(reason: string, flush = true): void {
+  close(reason: CloseReason, flush = true): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeReason = reason;
     this.parser.stop();
-    if (this.pingTimer !== null) {
-      clearTimeout(this.pingTimer);
-      this.pingTimer = null;
-    }
     for (const sub of this.remoteSubs.values()) sub.account.sublist.remove(sub);
     this.remoteSubs.clear();
-    const socket = this.socket;
-    if (flush && !socket.destroyed) {
-      this.out.flush(socket);
-      this.out.clear();
-      socket.end(() => socket.destroy());
-      const t = setTimeout(() => socket.destroy(), this.manager.core.options.writeDeadlineMs);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-    } else {
-      this.out.clear();
-      socket.destroy();
-    }
-    this.manager.onRouteClosed(this, reason);
+    this.closeTransport(flush);
+    this.host.onRouteClosed(this, reason);
   }
 }

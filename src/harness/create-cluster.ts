@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigError, InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
-import { createServer, type NatsServer, type ReloadOptions, type RestartOptions } from '../server/server.js';
+import { createServer } from '../backend/create-server.js';
+import type { NatsServer } from '../server/handle.js';
+import type { ReloadOptions, RestartOptions } from '../server/types.js';
 import { resolveOptions, type Duration, type ServerOptions } from '../config/options.js';
 import { durationArg } from '../server/arguments.js';
 

@@ -4,7 +4,7 @@
  * it, so bytes in flight are never overwritten and a flush allocates no new memory. Large
  * payloads are queued as views of the publisher's buffer instead of being copied.
  */
-import type { Socket } from 'node:net';
+import type { Transport } from './transport.js';
 
 /** Smallest slab: small enough to come from Node's shared buffer pool. */
 const MIN_SLAB = 2048;
@@ -65,7 +65,7 @@ export class Outbound {
   }
 
   /** Hands everything queued to `socket`; returns the number of bytes written. */
-  flush(socket: Socket): number {
+  flush(socket: Transport): number {
     const tail = this.pos - this.start;
     const total = this.chunkBytes + tail;
     if (total === 0) return 0;

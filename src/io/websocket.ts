@@ -16,15 +16,23 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { listen } from './listen.js';
-import type { ResolvedWebSocket } from '../config/options.js';
+import type { Transport } from './transport.js';
+
+/** The websocket settings the listener uses (a resolved `websocket` option satisfies it). */
+export interface WebSocketSettings {
+  readonly host: string;
+  readonly compression: boolean;
+  readonly sameOrigin: boolean;
+  readonly allowedOrigins: readonly string[];
+}
 
 /**
- * One WebSocket connection with the `net.Socket` surface `BrokerCore`/`Client` use: `write`
- * sends a binary frame (writes between `cork()` and `uncork()` go out as one frame), `data`
- * events carry the payloads of received frames, `end` closes with a close frame, `destroy`
- * terminates. Byte counters are the underlying TCP socket's, plus what `ws` still queues.
+ * One WebSocket connection as a {@link Transport}: `write` sends a binary frame (writes
+ * between `cork()` and `uncork()` go out as one frame), `data` events carry the payloads of
+ * received frames, `end` closes with a close frame, `destroy` terminates. Byte counters are the
+ * underlying TCP socket's, plus what `ws` still queues.
  */
-export class WebSocketConnection extends EventEmitter {
+export class WebSocketConnection extends EventEmitter implements Transport {
   private corked = 0;
   private readonly corkedChunks: Buffer[] = [];
   private corkedBytes = 0;
@@ -144,15 +152,6 @@ export class WebSocketConnection extends EventEmitter {
     this.ws.resume();
     return this;
   }
-
-  /**
-   * This connection as the `net.Socket` `BrokerCore.accept` takes. The one cast of the
-   * WebSocket support: the class implements every member of `Socket` the core and `Client`
-   * use (listed in the module comment of core.ts's `accept`), and nothing else is called.
-   */
-  asSocket(): Socket {
-    return this as unknown as Socket;
-  }
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -170,7 +169,7 @@ function hostAndPort(authority: string, tls: boolean): { host: string; port: str
 }
 
 /** nats-server's `checkOrigin`: null when the request may upgrade, else the reason. */
-export function checkOrigin(opts: ResolvedWebSocket, req: IncomingMessage): string | null {
+export function checkOrigin(opts: WebSocketSettings, req: IncomingMessage): string | null {
   if (!opts.sameOrigin && opts.allowedOrigins.length === 0) return null;
   const header = req.headers.origin ?? req.headers['sec-websocket-origin'];
   const origin = Array.isArray(header) ? header[0] : header;
@@ -222,7 +221,7 @@ function httpError(socket: Duplex, status: number, text: string, body: string): 
 
 /** Binds the WebSocket listener; each upgraded connection goes to `accept`. */
 export async function startWebSocketListener(
-  opts: ResolvedWebSocket,
+  opts: WebSocketSettings,
   port: number,
   accept: (conn: WebSocketConnection) => void,
   log: { warn(message: string): void },

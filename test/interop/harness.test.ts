@@ -434,7 +434,7 @@ describe('internal errors are visible to tests', () => {
     const echo = bystander.subscribe('ok', { callback: (_e, m) => void m.respond(m.data) });
     await bystander.flush();
     // Plant a bug in the core's subscribe path.
-    const core = (s as unknown as { core: { subscribe: (...a: unknown[]) => void } }).core;
+    const core = (s as unknown as { backend_: { core: { subscribe: (...a: unknown[]) => void } } }).backend_.core;
     const original = core.subscribe.bind(core);
     core.subscribe = (...args: unknown[]) => {
       if (args[1] === 'boom') throw new Error('planted bug');

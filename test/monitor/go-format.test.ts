@@ -10,7 +10,7 @@ import {
   rfc3339Nano,
 } from '../../src/monitor/go-format.js';
 import { ClosedRing } from '../../src/broker/closed.js';
-import type { Client } from '../../src/broker/client.js';
+import { peerIp, type ConnSnapshot } from '../../src/broker/snapshot.js';
 
 describe('goDuration (Go time.Duration.String)', () => {
   it.each([
@@ -90,21 +90,21 @@ describe('strconv parsers', () => {
 });
 
 describe('ClosedRing', () => {
-  function fake(cid: number): Client {
+  function fake(cid: number): ConnSnapshot {
     return {
-      cid, subs: new Map(), socket: { remoteAddress: '::ffff:10.0.0.1', remotePort: 5, writableLength: 0 },
-      out: { queued: 0 }, start: 1, lastActivity: 2, closeReason: 'Client Closed', rttNs: 0,
-      inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, name: '', lang: '', version: '',
-    } as unknown as Client;
+      cid, ip: peerIp('::ffff:10.0.0.1'), port: 5, start: 1, lastActivity: 2, rttNs: 0, pendingBytes: 0,
+      inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, numSubs: 0, name: '', lang: '', version: '', subs: [],
+    };
   }
 
   it('keeps the newest `max` entries, oldest first', () => {
     const ring = new ClosedRing(3);
-    for (let cid = 1; cid <= 5; cid++) ring.record(fake(cid));
+    for (let cid = 1; cid <= 5; cid++) ring.record(fake(cid), 'Client Closed');
     expect(ring.list().map((c) => c.cid)).toEqual([3, 4, 5]);
     expect(ring.totalClosed).toBe(5);
     expect(ring.list()[0].ip).toBe('10.0.0.1');
-    ring.record(fake(6));
+    expect(ring.list()[0].reason).toBe('Client Closed');
+    ring.record(fake(6), 'Client Closed');
     expect(ring.list().map((c) => c.cid)).toEqual([4, 5, 6]);
   });
 });

@@ -24,7 +24,7 @@ import {
   WaitTimeoutError,
 } from '../../src/index.js';
 import { resolveOptions } from '../../src/config/options.js';
-import { findNatsServerBinary, NatsServerProcess } from '../../src/backend/nats-server.js';
+import { findNatsServerBinary } from '../../src/backend/nats-server.js';
 import { natsServerConfig } from '../../src/config/to-conf.js';
 
 /** The built package: a separate Node process loads it. */
@@ -169,7 +169,7 @@ describe('createServer({ backend: "nats-server" })', () => {
     const ms = performance.now() - started;
     console.log(`nats-server backend: ready in ${ms.toFixed(0)} ms`);
     expect(s).toBeInstanceOf(NatsServer);
-    expect(s).toBeInstanceOf(NatsServerProcess);
+    expect(s.pid).toBeGreaterThan(0);
     expect(s.backend).toBe('nats-server');
     expect(s.state).toBe('running');
     expect(s.closed).toBe(false);
@@ -355,7 +355,7 @@ describe('createServer({ backend: "nats-server" })', () => {
     let pid: number | null = null;
     {
       await using s = await createServer({ backend: 'nats-server' });
-      pid = (s as NatsServerProcess).pid;
+      pid = s.pid;
       expect(pid).toBeGreaterThan(0);
     }
     expect(() => process.kill(pid!, 0)).toThrow();

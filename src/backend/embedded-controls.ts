@@ -1,0 +1,223 @@
+/**
+ * What only the embedded broker can do, in one place: synchronous introspection, the message
+ * tap, fault injection (pause, latency, drops, kicks), route blocks for partitions, and config
+ * reload. The state these controls set lives in the backend's `TestControls`, which every core
+ * consults, so it survives a restart.
+ */
+import { ConfigError } from '../errors.js';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from '../config/options.js';
+import { CloseReason } from '../broker/close-reason.js';
+import type { DropRule } from '../broker/controls.js';
+import type { ConnSnapshot } from '../broker/snapshot.js';
+import { subjectMatches } from '../subject/subject.js';
+import type { EmbeddedFeatures } from '../server/backend.js';
+import type {
+  ClientSummary,
+  ConnectionInfo,
+  DropHandle,
+  DropOptions,
+  ReloadOptions,
+  RoutePeer,
+  ServerStats,
+  SubscriptionInfo,
+  TapOptions,
+  TappedMessage,
+} from '../server/types.js';
+import type { BrokerCore } from '../broker/core.js';
+import type { TestControls } from '../broker/controls.js';
+import type { ClusterManager } from '../cluster/cluster.js';
+
+/** The embedded backend's state the controls read and change (`EmbeddedBackend` is it). */
+export interface EmbeddedState {
+  options: ResolvedOptions;
+  input: ServerOptions;
+  configLoadedAt: Date;
+  blockedPeers: readonly string[];
+  readonly core: BrokerCore;
+  readonly controls: TestControls;
+  readonly cluster: ClusterManager | null;
+  readonly boundPorts: { port: number; clusterPort: number; websocketPort: number; monitorPort: number };
+}
+
+export class EmbeddedControls implements EmbeddedFeatures {
+  constructor(private readonly backend: EmbeddedState) {}
+
+  // ---- Reload -----------------------------------------------------------------------------------
+
+  reload(options: ServerOptions, reloadOptions: ReloadOptions): void {
+    const b = this.backend;
+    const cur = b.options;
+    const input: ServerOptions = reloadOptions.replace === true ? { ...options } : { ...b.input, ...options };
+    const next = resolveOptions({ ...input, backend: options.backend ?? cur.backend });
+    checkReloadable(cur, next, b.boundPorts);
+    b.options = next;
+    b.input = input;
+    b.core.applyOptions(next);
+    b.configLoadedAt = new Date();
+    b.core.log.info('Reloaded server configuration');
+  }
+
+  // ---- Introspection ----------------------------------------------------------------------------
+
+  get connectionCount(): number {
+    return this.backend.core.clients.size;
+  }
+
+  clients(): ClientSummary[] {
+    return [...this.backend.core.clients.values()].map((c) => summarize(c.snapshot(false)));
+  }
+
+  connections(): ConnectionInfo[] {
+    return [...this.backend.core.clients.values()].map((c) => {
+      const s = c.snapshot(false);
+      return { ...summarize(s), inMsgs: s.inMsgs, outMsgs: s.outMsgs, inBytes: s.inBytes, outBytes: s.outBytes, pendingBytes: s.pendingBytes };
+    });
+  }
+
+  subscriptions(filter: { cid?: number }): SubscriptionInfo[] {
+    const out: SubscriptionInfo[] = [];
+    for (const c of this.backend.core.clients.values()) {
+      if (filter.cid !== undefined && c.cid !== filter.cid) continue;
+      for (const s of c.subs.values()) {
+        out.push({ cid: c.cid, clientName: c.name, subject: s.subject, queue: s.queue, sid: s.sid, msgs: s.nm, max: s.max });
+      }
+    }
+    return out;
+  }
+
+  stats(): ServerStats {
+    const core = this.backend.core;
+    const s = core.stats;
+    return {
+      inMsgs: s.inMsgs,
+      inBytes: s.inBytes,
+      outMsgs: s.outMsgs,
+      outBytes: s.outBytes,
+      slowConsumers: s.slowConsumers,
+      connections: core.clients.size,
+      totalConnections: s.totalConnections,
+      subscriptions: core.subscriptionCount,
+      internalErrors: this.backend.controls.internalErrors,
+    };
+  }
+
+  routes(): RoutePeer[] {
+    return this.backend.cluster?.peers() ?? [];
+  }
+
+  blockRoutes(serverNames: readonly string[]): void {
+    const b = this.backend;
+    b.blockedPeers = [...serverNames];
+    b.cluster?.setBlocked(b.blockedPeers);
+  }
+
+  blockedRouteNames(): readonly string[] {
+    return this.backend.blockedPeers;
+  }
+
+  // ---- The tap ----------------------------------------------------------------------------------
+
+  tap(callback: (msg: TappedMessage) => void, options: TapOptions): () => void {
+    const pattern = options.subject ?? '>';
+    const tap = (msg: TappedMessage): void => {
+      if (subjectMatches(pattern, msg.subject)) callback(msg);
+    };
+    const controls = this.backend.controls;
+    if (controls.taps === null) controls.taps = new Set();
+    controls.taps.add(tap);
+    return () => {
+      controls.taps?.delete(tap);
+      if (controls.taps?.size === 0) controls.taps = null;
+    };
+  }
+
+  // ---- Faults -----------------------------------------------------------------------------------
+
+  pause(): void {
+    const { controls, core, cluster } = this.backend;
+    if (controls.paused) return;
+    controls.paused = true;
+    for (const c of core.clients.values()) c.socket.pause();
+    cluster?.setPaused(true);
+  }
+
+  resume(): void {
+    const { controls, core, cluster } = this.backend;
+    if (!controls.paused) return;
+    controls.paused = false;
+    for (const c of core.clients.values()) {
+      c.socket.resume();
+      core.markForFlush(c);
+    }
+    cluster?.setPaused(false);
+    core.flushAll();
+  }
+
+  setLatency(ms: number): void {
+    this.backend.controls.latencyMs = ms;
+  }
+
+  dropMessages(options: DropOptions): DropHandle {
+    const rule: DropRule = { subject: options.subject, ratio: options.ratio ?? 0, remaining: options.count ?? null, dropped: 0 };
+    const controls = this.backend.controls;
+    controls.drops = [...(controls.drops ?? []), rule];
+    return {
+      get dropped() {
+        return rule.dropped;
+      },
+      cancel: () => {
+        const left = (controls.drops ?? []).filter((r) => r !== rule);
+        controls.drops = left.length > 0 ? left : null;
+      },
+    };
+  }
+
+  resetFaults(): void {
+    this.resume();
+    this.backend.controls.latencyMs = 0;
+    this.backend.controls.drops = null;
+  }
+
+  disconnectClient(cid: number): boolean {
+    const c = this.backend.core.clients.get(cid);
+    if (c === undefined) return false;
+    c.close(CloseReason.Kicked, false);
+    return true;
+  }
+
+  disconnectClients(filter?: (client: ClientSummary) => boolean): number {
+    let n = 0;
+    for (const client of [...this.backend.core.clients.values()]) {
+      if (filter !== undefined && !filter(summarize(client.snapshot(false)))) continue;
+      client.close(CloseReason.Kicked, false);
+      n++;
+    }
+    return n;
+  }
+}
+
+function summarize(s: ConnSnapshot): ClientSummary {
+  return { cid: s.cid, name: s.name, lang: s.lang, version: s.version, ip: s.ip, port: s.port, subscriptions: s.numSubs };
+}
+
+/**
+ * Throws {@link ConfigError} when `next` changes an option a reload cannot change (listen
+ * addresses, server name, clustering, websocket, monitoring); ephemeral ports (0) stand for the
+ * ports actually bound, so restating them is fine.
+ */
+function checkReloadable(
+  cur: ResolvedOptions,
+  next: ResolvedOptions,
+  bound: { port: number; clusterPort: number; websocketPort: number; monitorPort: number },
+): void {
+  const fixed: Array<[keyof ResolvedOptions, string]> = [['backend', 'backend'], ['host', 'host'], ['serverName', 'serverName']];
+  for (const [key, name] of fixed) {
+    if (next[key] !== cur[key]) throw new ConfigError(name, 'cannot be changed by a reload');
+  }
+  const port = (p: number, actual: number): number => (p === 0 ? actual : p);
+  if (port(next.port, bound.port) !== port(cur.port, bound.port)) throw new ConfigError('port', 'cannot be changed by a reload');
+  const key = (block: { port: number } | null, actual: number): string => JSON.stringify(block === null ? null : { ...block, port: port(block.port, actual) });
+  if (key(next.cluster, bound.clusterPort) !== key(cur.cluster, bound.clusterPort)) throw new ConfigError('cluster', 'cannot be changed by a reload');
+  if (key(next.websocket, bound.websocketPort) !== key(cur.websocket, bound.websocketPort)) throw new ConfigError('websocket', 'cannot be changed by a reload');
+  if (key(next.http, bound.monitorPort) !== key(cur.http, bound.monitorPort)) throw new ConfigError('http', 'cannot be changed by a reload');
+}

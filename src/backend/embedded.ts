@@ -1,0 +1,329 @@
+/**
+ * The embedded backend: the broker in this process. It is the composition root of one server —
+ * a {@link BrokerCore} per start, the client listener, and the websocket, route (cluster) and
+ * monitoring listeners as configured — and keeps what must outlive a restart: the options, the
+ * bound ports, the test controls, route blocks.
+ */
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { NATS_SERVER_VERSION } from '../protocol/constants.js';
+import { hostPort, listen, urlHost } from '../io/listen.js';
+import { startWebSocketListener, type WebSocketListener } from '../io/websocket.js';
+import type { ResolvedOptions, ServerOptions } from '../config/options.js';
+import { acceptSocket, acceptWebSocket } from '../broker/accept.js';
+import { BrokerCore } from '../broker/core.js';
+import { CloseReason } from '../broker/close-reason.js';
+import { TestControls, warnInternal, type FaultSink } from '../broker/controls.js';
+import type { ServerInfo } from '../broker/info.js';
+import { ClusterManager } from '../cluster/cluster.js';
+import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
+import type { BackendEvents, ServerBackend } from '../server/backend.js';
+import type { ServerState } from '../server/types.js';
+import { EmbeddedControls } from './embedded-controls.js';
+
+/** Listeners bound by one start of the server, released together. */
+interface Listeners {
+  readonly tcp: TcpServer;
+  readonly port: number;
+  readonly ws: WebSocketListener | null;
+  readonly cluster: ClusterManager | null;
+  readonly monitor: MonitorHandle | null;
+}
+
+export class EmbeddedBackend implements ServerBackend {
+  readonly kind = 'embedded' as const;
+  /** The options in force (a reload replaces them). */
+  options: ResolvedOptions;
+  /** The options as given (before defaults): a reload patches them. */
+  input: ServerOptions;
+  /** The broker of the current (or last) start; a restart makes a new one. */
+  core: BrokerCore;
+  /** Test controls and fault state: kept across restarts. */
+  readonly controls = new TestControls();
+  readonly embedded: EmbeddedControls;
+  /** Peer server names routes are refused to (set by `createCluster()` partitions). */
+  blockedPeers: readonly string[] = [];
+  cluster: ClusterManager | null = null;
+  private tcp: TcpServer | null = null;
+  private ws: WebSocketListener | null = null;
+  private monitor: MonitorHandle | null = null;
+  // Bound ports: a restart binds the same ones.
+  private port_ = 0;
+  private clusterPort_ = 0;
+  private wsPort_ = 0;
+  private monitorPort_ = 0;
+  private startedAt = new Date();
+  configLoadedAt = new Date();
+  private state_: ServerState = 'stopped';
+  private started = false;
+  /** Settles when the current listener has closed and all its sockets are gone. */
+  private listenerClosed: Promise<void> = Promise.resolve();
+  private readonly faults: FaultSink;
+
+  constructor(
+    options: ResolvedOptions,
+    input: ServerOptions,
+    private readonly events: BackendEvents,
+  ) {
+    this.options = options;
+    this.input = input;
+    this.faults = {
+      userError: (err) => events.userError(err),
+      internalError: (err, who) => {
+        warnInternal(err, who);
+        events.internalError(err);
+      },
+    };
+    this.core = this.newCore();
+    this.embedded = new EmbeddedControls(this);
+  }
+
+  private newCore(): BrokerCore {
+    const core = new BrokerCore(this.options, this.controls, this.faults);
+    core.onSlowConsumer = (client, reason, pendingBytes) => {
+      this.events.slowConsumer({
+        cid: client.cid,
+        name: client.name,
+        reason: reason as 'Slow Consumer (Pending Bytes)' | 'Slow Consumer (Write Deadline)',
+        pendingBytes,
+      });
+    };
+    return core;
+  }
+
+  get state(): ServerState {
+    return this.state_;
+  }
+
+  /** Binds every listener, on the ports of the last start if there was one. */
+  async start(current: () => boolean, interrupted: () => Error): Promise<void> {
+    // A restarted server is a new process to its clients: a new core, a new server id.
+    if (this.started) this.core = this.newCore();
+    this.started = true;
+    const o = this.options;
+    const core = this.core;
+    const release: Array<() => Promise<void>> = [];
+    const check = (): void => {
+      if (!current()) throw interrupted();
+    };
+    try {
+      const tcp = createTcpServer({ noDelay: true }, (socket: Socket) => acceptSocket(core, socket));
+      // Accept errors (e.g. EMFILE) must not crash the process; nats-server logs them the same way.
+      const bound = await listen(tcp, o.host, this.port_ || o.port, (err) => core.log.error(`Temporary Client Accept Error (${err.message})`));
+      release.push(() => new Promise<void>((resolve) => tcp.close(() => resolve())));
+      check();
+      core.port = bound;
+      let ws: WebSocketListener | null = null;
+      if (o.websocket !== null) {
+        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn) => acceptWebSocket(core, conn), core.log);
+        const w = ws;
+        release.push(() => w.close());
+        check();
+        core.wsPort = ws.port;
+      }
+      let cluster: ClusterManager | null = null;
+      if (o.cluster !== null) {
+        const c = new ClusterManager(core, o.cluster);
+        release.push(() => c.stop(false));
+        await c.start(this.clusterPort_ || o.cluster.port);
+        check();
+        c.setBlocked(this.blockedPeers);
+        if (this.controls.paused) c.setPaused(true);
+        c.onChange = () => this.events.routesChanged();
+        cluster = c;
+      }
+      let monitor: MonitorHandle | null = null;
+      if (o.http !== null) {
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const self = this;
+        monitor = await startMonitor(
+          {
+            // Getters: a reload replaces the options, a restart the core.
+            get options() {
+              return self.options;
+            },
+            core: () => this.core,
+            cluster: () => this.cluster,
+            startedAt: () => this.startedAt,
+            configLoadedAt: () => this.configLoadedAt,
+            port: () => this.port_,
+            wsPort: () => this.wsPort_,
+          },
+          o.http.host,
+          this.monitorPort_ || o.http.port,
+        );
+        const m = monitor;
+        release.push(() => m.close());
+        check();
+      }
+      this.commit({ tcp, port: bound, ws, cluster, monitor });
+    } catch (err) {
+      for (const r of release.reverse()) await r();
+      throw err;
+    }
+  }
+
+  /** The listeners are bound: the server runs. */
+  private commit(l: Listeners): void {
+    this.tcp = l.tcp;
+    this.port_ = l.port;
+    this.ws = l.ws;
+    if (l.ws !== null) this.wsPort_ = l.ws.port;
+    this.cluster = l.cluster;
+    if (l.cluster !== null) this.clusterPort_ = l.cluster.port;
+    this.monitor = l.monitor;
+    if (l.monitor !== null) this.monitorPort_ = l.monitor.port;
+    this.startedAt = new Date();
+    this.logStartup();
+    this.listenerClosed = new Promise<void>((resolve) => l.tcp.once('close', () => resolve()));
+    this.state_ = 'running';
+  }
+
+  private logStartup(): void {
+    const log = this.core.log;
+    const o = this.options;
+    log.info(`Starting nats-embedded (nats-server ${NATS_SERVER_VERSION} protocol)`);
+    log.info(`  Name:     ${o.serverName ?? this.core.serverId}`);
+    log.info(`  ID:       ${this.core.serverId}`);
+    if (this.monitor !== null) log.info(`Starting http monitor on ${hostPort(o.http!.host, this.monitorPort_)}`);
+    if (this.cluster !== null) {
+      log.info(`Cluster name is ${this.cluster.name}`);
+      log.info(`Listening for route connections on ${hostPort(this.cluster.opts.host, this.clusterPort_)}`);
+    }
+    if (o.websocket !== null) {
+      log.info(`Listening for websocket clients on ws://${hostPort(o.websocket.host, this.wsPort_)}`);
+      log.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
+    }
+    log.info(`Listening for client connections on ${hostPort(o.host, this.port_)}`);
+    log.info('Server is ready');
+  }
+
+  /** Stops serving; resolves when every listener and socket is closed. Safe to call twice. */
+  stop(graceful: boolean): Promise<void> {
+    if (this.state_ === 'stopped') return this.listenerClosed;
+    this.state_ = 'stopped';
+    const tcp = this.tcp!;
+    this.tcp = null;
+    if (tcp.listening) tcp.close();
+    const cluster = this.cluster;
+    this.cluster = null;
+    const routesClosed = cluster?.stop(graceful) ?? Promise.resolve();
+    const monitor = this.monitor;
+    this.monitor = null;
+    const monitorClosed = monitor?.close() ?? Promise.resolve();
+    const ws = this.ws;
+    this.ws = null;
+    const wsClosed = ws?.close() ?? Promise.resolve();
+    for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
+    this.core.flushAll();
+    const closed = Promise.all([this.listenerClosed, routesClosed, monitorClosed, wsClosed]).then(() => undefined);
+    // A second stop() waits for all of it too.
+    this.listenerClosed = closed;
+    return closed;
+  }
+
+  /** nats-server's `lameDuckMode`, in event-loop terms. */
+  async lameDuck(durationMs: number, current: () => boolean, sleep: (ms: number) => Promise<boolean>): Promise<void> {
+    this.state_ = 'lameDuck';
+    this.tcp!.close();
+    this.ws?.stopAccepting();
+    const core = this.core;
+    // nats-server: with no client to move, lame duck mode is a plain shutdown.
+    if (core.clients.size === 0) return this.stop(true);
+    this.cluster?.sendLameDuck();
+    core.sendLameDuckInfo();
+    const grace = Math.min(this.options.lameDuckGracePeriodMs, durationMs);
+    let spread = durationMs - grace;
+    if (spread <= 0) spread = 1000;
+    if (!(await sleep(grace))) return;
+    core.log.info('Closing existing clients');
+    const clients = [...core.clients.values()];
+    // Between closes: a random pause of at least half the even share, at most 1 s (nats-server).
+    const share = clients.length > 0 ? Math.min(spread / clients.length, 1000) : 0;
+    for (let i = 0; i < clients.length; i++) {
+      if (!current()) return;
+      clients[i].close(CloseReason.ServerShutdown);
+      core.flushAll();
+      if (i < clients.length - 1 && share >= 1 && !(await sleep(Math.max(share / 2, Math.random() * share)))) return;
+    }
+    if (current()) await this.stop(true);
+  }
+
+  // ---- Addresses and identity -------------------------------------------------------------------
+
+  get port(): number {
+    return this.port_;
+  }
+
+  get url(): string {
+    return `nats://${urlHost(this.options.host)}:${this.port_}`;
+  }
+
+  get info(): ServerInfo {
+    return this.core.info();
+  }
+
+  get id(): string {
+    return this.core.serverId;
+  }
+
+  get monitorPort(): number {
+    return this.monitorPort_;
+  }
+
+  get monitorUrl(): string | null {
+    const http = this.options.http;
+    return http === null ? null : `http://${urlHost(http.host)}:${this.monitorPort_}`;
+  }
+
+  get websocketPort(): number {
+    return this.wsPort_;
+  }
+
+  get websocketUrl(): string | null {
+    const ws = this.options.websocket;
+    return ws === null ? null : `ws://${urlHost(ws.host)}:${this.wsPort_}`;
+  }
+
+  get clusterPort(): number {
+    return this.clusterPort_;
+  }
+
+  get routeUrl(): string | null {
+    return this.cluster?.routeUrl ?? null;
+  }
+
+  get clusterName(): string | null {
+    return this.cluster?.name ?? null;
+  }
+
+  get pid(): null {
+    return null;
+  }
+
+  /** The bound ports (for reload checks: ephemeral ports stand for them). */
+  get boundPorts(): { port: number; clusterPort: number; websocketPort: number; monitorPort: number } {
+    return { port: this.port_, clusterPort: this.clusterPort_, websocketPort: this.wsPort_, monitorPort: this.monitorPort_ };
+  }
+
+  // ---- Waits ------------------------------------------------------------------------------------
+
+  interest(subject: string, _enough: number): number {
+    let n = 0;
+    for (const acc of this.core.accounts.values()) {
+      const r = acc.sublist.match(subject);
+      n += r.psubs.length;
+      for (const g of r.qsubs) n += g.length;
+    }
+    return n;
+  }
+
+  connectionCount(): number {
+    return this.core.clients.size;
+  }
+
+  watch(fn: () => void): () => void {
+    const waiters = this.controls.changeWaiters;
+    waiters.add(fn);
+    return () => void waiters.delete(fn);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Why a connection (client or route) was closed: one set for every kind, with nats-server's
+ * texts (`ClosedState.String()` in monitor.go), as `/connz` `reason` shows them. Two are this
+ * broker's own: `Partitioned` (a test partition cut the route) and `Route To Self`.
+ */
+export const CloseReason = {
+  ClientClosed: 'Client Closed',
+  ProtocolViolation: 'Protocol Violation',
+  AuthViolation: 'Authentication Failure',
+  AuthTimeout: 'Authentication Timeout',
+  TlsHandshake: 'TLS Handshake Failure',
+  MaxPayload: 'Maximum Message Payload Exceeded',
+  MaxControlLine: 'Maximum Control Line Exceeded',
+  MaxConnections: 'Maximum Connections Exceeded',
+  SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
+  SlowConsumerWriteDeadline: 'Slow Consumer (Write Deadline)',
+  StaleConnection: 'Stale Connection',
+  BadClientProtocol: 'Bad Client Protocol Version',
+  NoRespondersRequiresHeaders: 'No Responders Requires Headers',
+  ServerShutdown: 'Server Shutdown',
+  ReadError: 'Read Error',
+  WriteError: 'Write Error',
+  Kicked: 'Kicked',
+  DuplicateRoute: 'Duplicate Route',
+  ClusterNameConflict: 'Cluster Name Conflict',
+  RouteToSelf: 'Route To Self',
+  Partitioned: 'Partitioned',
+} as const;
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

@@ -1,0 +1,172 @@
+/**
+ * The skeleton every connection kind shares (clients, routes): the outbound queue and its
+ * flush, liveness (PINGs out, PONGs in, RTT), and closing with a flush bounded by the write
+ * deadline. nats-server keeps one `client` struct for every kind; here each kind extends this
+ * class and adds its protocol.
+ */
+import { PING } from '../protocol/constants.js';
+import { Outbound } from '../io/outbound.js';
+import type { Transport } from '../io/transport.js';
+import type { ResolvedOptions } from '../config/options.js';
+import type { TestControls } from './controls.js';
+
+/** A connection with an outbound queue, flushed once per read chunk. */
+export interface Flushable {
+  flushQueued: boolean;
+  flush(): void;
+}
+
+/** What a connection needs of the broker around it. */
+export interface ConnectionHost {
+  readonly options: ResolvedOptions;
+  readonly controls: TestControls;
+  /** Remembers that `c` has queued output: it is written once per read chunk. */
+  markForFlush(c: Flushable): void;
+  /** Writes out every connection with queued output now. */
+  flushAll(): void;
+}
+
+/** Nanoseconds since `startHr` (a `performance.now()`), at least 1 (nats-server's computeRTT). */
+export function elapsedNs(startHr: number): number {
+  return Math.max(1, Math.round((performance.now() - startHr) * 1e6));
+}
+
+export abstract class Connection implements Flushable {
+  readonly out = new Outbound();
+  /** Set while the connection is in the broker's flush list. */
+  flushQueued = false;
+  closed = false;
+  /** When the connection was created (epoch ms). */
+  readonly start = Date.now();
+  /** Last inbound activity nats-server counts (messages, subscription changes, CONNECT). */
+  lastActivity = this.start;
+  // Counters, as /connz and /routez report them.
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  /** Round-trip time of the last PING, in ns; 0 = not measured yet. */
+  rttNs = 0;
+  /** PINGs sent and not answered yet. */
+  protected pingsOut = 0;
+  /** `performance.now()` when the last PING went out (0: none yet). */
+  protected rttStartHr = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private readonly onPingTimerBound = (): void => {
+    this.pingTimer = null;
+    if (!this.closed) this.onPingTimer();
+  };
+
+  constructor(
+    protected readonly host: ConnectionHost,
+    readonly socket: Transport,
+  ) {}
+
+  /** Bytes queued for the peer and not yet taken by the kernel (here and in the transport). */
+  get pendingBytes(): number {
+    return this.out.queued + this.socket.writableLength;
+  }
+
+  /** Queues a pre-encoded frame. */
+  send(frame: Buffer): void {
+    if (this.closed) return;
+    this.out.appendBytes(frame);
+    this.host.markForFlush(this);
+  }
+
+  /** Hands queued frames to the transport (nothing while the server is paused). */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.closed || this.socket.destroyed) {
+      this.out.clear();
+      return;
+    }
+    if (this.host.controls.paused) return;
+    const delayMs = this.writeDelayMs();
+    if (delayMs > 0) {
+      const chunks = this.out.take();
+      const socket = this.socket;
+      if (chunks.length > 0) {
+        setTimeout(() => {
+          if (!socket.destroyed) for (const c of chunks) socket.write(c);
+        }, delayMs).unref();
+      }
+      return;
+    }
+    this.out.flush(this.socket);
+    this.afterWrite();
+  }
+
+  /** Delay of every write (the `setLatency()` fault), 0 for none. */
+  protected writeDelayMs(): number {
+    return 0;
+  }
+
+  /** Runs after queued bytes were handed to the transport. */
+  protected afterWrite(): void {}
+
+  // ---- Liveness ---------------------------------------------------------------------------
+
+  protected setPingTimer(ms: number): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(this.onPingTimerBound, ms);
+    this.pingTimer.unref();
+  }
+
+  protected stopPingTimer(): void {
+    if (this.pingTimer !== null) {
+      clearTimeout(this.pingTimer);
+      this.pingTimer = null;
+    }
+  }
+
+  /** The PING timer fired (the connection is open). */
+  protected abstract onPingTimer(): void;
+
+  /**
+   * Sends a PING and starts an RTT measurement, unless `maxPingsOut` are already unanswered:
+   * then returns false and the caller closes the connection as stale.
+   */
+  protected ping(maxPingsOut: number): boolean {
+    if (this.pingsOut + 1 > maxPingsOut) return false;
+    this.pingsOut++;
+    this.rttStartHr = performance.now();
+    this.send(PING);
+    this.host.flushAll();
+    return true;
+  }
+
+  /** A PONG arrived: the peer is alive; the RTT of the last PING is known. */
+  protected pongReceived(): void {
+    this.pingsOut = 0;
+    if (this.rttStartHr > 0) this.rttNs = elapsedNs(this.rttStartHr);
+  }
+
+  // ---- Closing ----------------------------------------------------------------------------
+
+  /**
+   * Ends the transport: queued frames are written first (unless `flush` is false), then it is
+   * closed — nats-server flushes, then closes. A peer that stops reading cannot hold it open for
+   * longer than the write deadline.
+   */
+  protected closeTransport(flush: boolean): void {
+    this.stopPingTimer();
+    const socket = this.socket;
+    if (!flush || socket.destroyed) {
+      this.out.clear();
+      socket.destroy();
+      return;
+    }
+    this.out.flush(socket);
+    this.out.clear();
+    socket.end(() => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), this.host.options.writeDeadlineMs);
+    timer.unref();
+    this.closeTimer = timer;
+    socket.once('close', () => {
+      if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    });
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Message fan-out, as nats-server's `processMsgResults`: one copy per matching plain
+ * subscription, one member per queue group (weighted over local and remote members), one
+ * message per route carrying the queue groups that route's server must serve; never more than
+ * one hop, except nats-server's queue fallback. The hot path of the broker: no allocation per
+ * message (route targets go into reused arrays).
+ *
+ * Internal clients' publications are queued and routed after the routing in progress, so an
+ * internal subscriber called during a fan-out never re-enters it.
+ */
+import { PubArg } from '../protocol/parser.js';
+import { noRespondersFrame } from '../protocol/encode.js';
+import type { Account, AnySub, RemoteSub, RouteTarget, Subscription } from './account.js';
+import type { Client } from './client.js';
+import type { FaultSink, TestControls } from './controls.js';
+import type { CoreStats } from './stats.js';
+import type { InternalClient } from './internal.js';
+
+/** What the router needs of the core. */
+export interface RouterHost {
+  readonly stats: CoreStats;
+  readonly controls: TestControls;
+  readonly faults: FaultSink;
+  /** Queue-member choice (seeded with the `seed` option). */
+  readonly random: () => number;
+  unsubscribe(sub: Subscription): void;
+  flushAll(): void;
+}
+
+/** Who published a message being routed: a client, an internal client, or null for a route. */
+type Publisher = Client | InternalClient | null;
+
+/** An internal publication waiting for the routing in progress to end. */
+interface QueuedInternal {
+  readonly client: InternalClient;
+  readonly pa: PubArg;
+  readonly buf: Buffer;
+}
+
+export class Router {
+  // Route targets of the messages being routed (reused: no allocation per message).
+  private readonly rtRoutes: RouteTarget[] = [];
+  private readonly rtQueues: string[][] = [];
+  private rtCount = 0;
+  /** Internal publications waiting for the routing in progress. */
+  private readonly internalQueue: QueuedInternal[] = [];
+  private routingDepth = 0;
+
+  constructor(private readonly host: RouterHost) {}
+
+  /** Queues an internal client's message; it is routed once the routing in progress is over. */
+  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer): void {
+    const pa = new PubArg();
+    pa.subject = subject;
+    pa.reply = reply;
+    const hdr = headers === null ? 0 : headers.length;
+    pa.hdr = headers === null ? -1 : hdr;
+    pa.size = hdr + data.length;
+    const buf = headers === null ? data : Buffer.concat([headers, data]);
+    this.internalQueue.push({ client, pa, buf });
+    if (this.routingDepth === 0) this.drainInternal();
+  }
+
+  private drainInternal(): void {
+    const queue = this.internalQueue;
+    while (queue.length > 0) {
+      const { client, pa, buf } = queue.shift()!;
+      if (!client.closed) this.route(client, client.account, pa, buf, 0, buf.length, null, null);
+    }
+    this.host.flushAll();
+  }
+
+  route(
+    pub: Publisher,
+    acc: Account,
+    pa: PubArg,
+    buf: Buffer,
+    start: number,
+    end: number,
+    queueFilter: readonly string[] | null,
+    source: RouteTarget | null,
+  ): void {
+    this.host.stats.inMsgs++;
+    this.host.stats.inBytes += end - start;
+    const controls = this.host.controls;
+    if (controls.drops !== null && controls.dropped(pa.subject, this.host.random)) return;
+    if (controls.taps !== null) controls.tap(pub === null ? null : pub.cid, pa, buf, start, end, this.host.faults.userError);
+    this.routingDepth++;
+    const rtBase = this.rtCount;
+    try {
+      this.fanOut(pub, acc, pa, buf, start, queueFilter, source);
+    } finally {
+      this.routingDepth--;
+      // Also after a bug thrown mid-way: the route targets of this message are forgotten.
+      this.rtCount = rtBase;
+    }
+    if (this.routingDepth === 0 && this.internalQueue.length > 0) this.drainInternal();
+  }
+
+  private fanOut(
+    pub: Publisher,
+    acc: Account,
+    pa: PubArg,
+    buf: Buffer,
+    start: number,
+    queueFilter: readonly string[] | null,
+    source: RouteTarget | null,
+  ): void {
+    const r = acc.sublist.match(pa.subject);
+    const fromRoute = source !== null;
+    let delivered = false;
+    // Route targets of this message; a nested routing (an internal subscriber is called
+    // synchronously) works on its own part of the reused arrays.
+    const base = this.rtCount;
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i];
+      if (sub.remote) {
+        if (!fromRoute) this.addRouteTarget(base, sub.route, null);
+      } else if (this.deliverTo(pub, sub, pa, buf, start)) {
+        delivered = true;
+      }
+    }
+    const qsubs = r.qsubs;
+    for (let g = 0; g < qsubs.length; g++) {
+      const members = qsubs[g];
+      if (fromRoute) {
+        if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
+        if (this.pickLocal(base, members, source, pa, buf, start)) delivered = true;
+      } else if (this.pickMember(base, pub, members, pa, buf, start)) {
+        delivered = true;
+      }
+    }
+    if (this.rtCount > base) {
+      // One message per route, carrying the queue groups that route's server must serve.
+      for (let i = base; i < this.rtCount; i++) this.rtRoutes[i].sendMsg(acc.name, pa, this.rtQueues[i], buf, start);
+      this.rtCount = base;
+      delivered = true;
+    }
+    if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
+  }
+
+  /** A queue member for a local publisher's message: weighted random over local and remote members. */
+  private pickMember(base: number, pub: Publisher, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number): boolean {
+    const n = members.length;
+    let total = 0;
+    let remote = false;
+    for (let i = 0; i < n; i++) {
+      const m = members[i];
+      if (m.remote) {
+        remote = true;
+        total += m.weight;
+      } else {
+        total++;
+      }
+    }
+    // Start at a random member (remote ones weighted by their member count), then walk on
+    // until one can take the message.
+    let first = 0;
+    if (n > 1) {
+      if (!remote) first = Math.floor(this.host.random() * n);
+      else {
+        let x = this.host.random() * total;
+        while (first < n - 1) {
+          const m = members[first];
+          x -= m.remote ? m.weight : 1;
+          if (x < 0) break;
+          first++;
+        }
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      const m = members[(first + k) % n];
+      if (m.remote) {
+        if (m.weight === 0) continue;
+        this.addRouteTarget(base, m.route, m.queue);
+        return true;
+      }
+      if (this.deliverTo(pub, m, pa, buf, start)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A queue member for a routed message: a local member, chosen at random. When none can take
+   * it (e.g. the last one just left), nats-server passes it on to another server that has
+   * members of the group: the only case of a second hop.
+   */
+  private pickLocal(base: number, members: readonly AnySub[], source: RouteTarget | null, pa: PubArg, buf: Buffer, start: number): boolean {
+    const n = members.length;
+    const first = n > 1 ? Math.floor(this.host.random() * n) : 0;
+    let fallback: RemoteSub | null = null;
+    for (let k = 0; k < n; k++) {
+      const m = members[(first + k) % n];
+      if (m.remote) {
+        if (fallback === null && m.route !== source && m.weight > 0) fallback = m;
+      } else if (this.deliverTo(null, m, pa, buf, start)) {
+        return true;
+      }
+    }
+    if (fallback === null) return false;
+    this.addRouteTarget(base, fallback.route, fallback.queue);
+    return true;
+  }
+
+  private addRouteTarget(base: number, route: RouteTarget, queue: string | null): void {
+    let i = base;
+    while (i < this.rtCount && this.rtRoutes[i] !== route) i++;
+    if (i === this.rtCount) {
+      this.rtRoutes[i] = route;
+      if (this.rtQueues[i] === undefined) this.rtQueues[i] = [];
+      else this.rtQueues[i].length = 0;
+      this.rtCount++;
+    }
+    if (queue !== null) this.rtQueues[i].push(queue);
+  }
+
+  private deliverTo(pub: Publisher, sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
+    const client = sub.client;
+    if ((client === pub && !pub.echo) || sub.closed || client.closed) return false;
+    const perms = client.perms;
+    if (perms !== null) {
+      // A wildcard subscription overlapping a subscribe deny: each subject is checked here.
+      if (perms.hasSubDeny && perms.deniesDelivery(pa.subject)) return false;
+      // allow_responses: the reply subject of a delivered message may be published to.
+      if (perms.responses !== null && pa.reply.length > 0) client.allowReply(pa.reply);
+    }
+    sub.nm++;
+    if (sub.max > 0) {
+      if (sub.nm > sub.max) {
+        this.host.unsubscribe(sub);
+        return false;
+      }
+      if (sub.nm === sub.max) {
+        // The message that reaches the limit is delivered, then the subscription goes.
+        const ok = client.deliver(sub, pa, buf, start);
+        this.host.unsubscribe(sub);
+        if (ok) this.countOut(pa.size);
+        return ok;
+      }
+    }
+    if (!client.deliver(sub, pa, buf, start)) return false;
+    this.countOut(pa.size);
+    return true;
+  }
+
+  private countOut(bytes: number): void {
+    this.host.stats.outMsgs++;
+    this.host.stats.outBytes += bytes;
+  }
+
+  /**
+   * nats-server answers a request nobody received with a 503 status message, on the
+   * publisher's own subscription that matches the reply subject; without one, nothing.
+   */
+  private sendNoResponders(pub: Client, reply: string): void {
+    const psubs = pub.account.sublist.match(reply).psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i];
+      if (sub.remote || sub.client !== pub) continue;
+      pub.send(noRespondersFrame(reply, sub.sid));
+      return;
+    }
+  }
+}

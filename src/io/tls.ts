@@ -1,0 +1,56 @@
+/**
+ * TLS for listeners and dialled routes: one secure context per TLS configuration (built on
+ * first use), server-side wrapping of an accepted socket, and the handshake deadline
+ * (nats-server's `tls_timeout`): a connection whose handshake has not finished in time is
+ * closed by the caller's `onTimeout`.
+ */
+import type { Socket } from 'node:net';
+import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
+
+/** The TLS settings these helpers need (a resolved `tls` option). */
+export interface TlsSettings {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string | null;
+  readonly verify: boolean;
+  readonly timeoutMs: number;
+}
+
+/** Secure contexts by the settings object they were made for (options are frozen and reused). */
+const contexts = new WeakMap<TlsSettings, SecureContext>();
+
+/** The secure context of `tls`, created once. */
+export function secureContext(tls: TlsSettings): SecureContext {
+  let ctx = contexts.get(tls);
+  if (ctx === undefined) {
+    ctx = createSecureContext({ cert: tls.cert, key: tls.key, ...(tls.ca !== null ? { ca: tls.ca } : {}) });
+    contexts.set(tls, ctx);
+  }
+  return ctx;
+}
+
+/** Wraps an accepted socket for a server-side handshake (client certificates required with `verify`). */
+export function serverSocket(raw: Socket, tls: TlsSettings): TLSSocket {
+  return new TLSSocket(raw, { isServer: true, secureContext: secureContext(tls), requestCert: tls.verify, rejectUnauthorized: tls.verify });
+}
+
+/**
+ * Calls `onTimeout` unless `socket` emits `event` ('secure' on the server side, 'secureConnect'
+ * when dialling) within `tls.timeoutMs`; `onSecure` runs once it does. The timer never keeps
+ * the process alive.
+ */
+export function handshakeDeadline(
+  socket: { once(event: string, listener: () => void): unknown },
+  tls: TlsSettings,
+  event: 'secure' | 'secureConnect',
+  onSecure: () => void,
+  onTimeout: () => void,
+): void {
+  const timer = setTimeout(onTimeout, tls.timeoutMs);
+  timer.unref();
+  socket.once(event, () => {
+    clearTimeout(timer);
+    onSecure();
+  });
+  socket.once('close', () => clearTimeout(timer));
+}

@@ -1,0 +1,148 @@
+/**
+ * The one encoder of message frames, for clients (`MSG`/`HMSG`) and routes (`RMSG`/`HMSG`),
+ * and the no-responders status message. It decides which bytes; where they go (a connection's
+ * outbound queue) and the limits are the caller's — nats-server's `msgHeader` and
+ * `msgHeaderForRouteOrLeaf` (client.go), kept apart from `deliverMsg`/`queueOutbound`.
+ *
+ * Each writer takes a buffer with enough room at `p` (the `*LineLength` functions give the
+ * worst case) and returns the position after what it wrote.
+ */
+import { writeLatin1, writeUint } from './bytes.js';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const ZERO = 0x30;
+const H = 0x48;
+const M = 0x4d;
+const S = 0x53;
+const G = 0x47;
+const R = 0x52;
+const PLUS = 0x2b;
+const PIPE = 0x7c;
+
+/** Room for a decimal number of up to 20 digits (any safe integer). */
+const NUM = 20;
+
+/** Worst-case length of a client `MSG`/`HMSG` control line (CRLF included). */
+export function msgLineLength(subject: string, sid: string, reply: string): number {
+  // "HMSG " subject " " sid " " reply " " hdr " " size CRLF
+  return 5 + subject.length + 1 + sid.length + 1 + reply.length + 1 + NUM + 1 + NUM + 2;
+}
+
+/**
+ * `MSG <subject> <sid> [reply] <size>\r\n`, or with `hdr >= 0`
+ * `HMSG <subject> <sid> [reply] <hdr> <size>\r\n`. `hdrZeros`/`sizeZeros` leading zeros are
+ * written before the numbers: nats-server copies the publisher's size fields byte for byte.
+ */
+export function writeMsgLine(
+  buf: Buffer,
+  p: number,
+  subject: string,
+  sid: string,
+  reply: string,
+  hdr: number,
+  size: number,
+  hdrZeros: number,
+  sizeZeros: number,
+): number {
+  if (hdr >= 0) buf[p++] = H;
+  buf[p++] = M;
+  buf[p++] = S;
+  buf[p++] = G;
+  buf[p++] = SP;
+  p = writeLatin1(buf, p, subject);
+  buf[p++] = SP;
+  p = writeLatin1(buf, p, sid);
+  buf[p++] = SP;
+  if (reply.length > 0) {
+    p = writeLatin1(buf, p, reply);
+    buf[p++] = SP;
+  }
+  if (hdr >= 0) {
+    for (let z = hdrZeros; z > 0; z--) buf[p++] = ZERO;
+    p = writeUint(buf, p, hdr);
+    buf[p++] = SP;
+  }
+  for (let z = sizeZeros; z > 0; z--) buf[p++] = ZERO;
+  p = writeUint(buf, p, size);
+  buf[p++] = CR;
+  buf[p++] = LF;
+  return p;
+}
+
+/** Worst-case length of a route `RMSG`/`HMSG` control line (CRLF included). */
+export function routedLineLength(account: string, subject: string, reply: string, queues: readonly string[]): number {
+  let n = 5 + account.length + 1 + subject.length + 3 + reply.length + 1 + NUM + 1 + NUM + 2;
+  for (let i = 0; i < queues.length; i++) n += 1 + queues[i].length;
+  return n;
+}
+
+/**
+ * `RMSG <account> <subject> [reply | + <reply> <q...> | | <q...>] <size>\r\n`, or `HMSG` with
+ * `<hdr> <size>` when `hdr >= 0` (nats-server's route message header).
+ */
+export function writeRoutedLine(
+  buf: Buffer,
+  p: number,
+  account: string,
+  subject: string,
+  reply: string,
+  queues: readonly string[],
+  hdr: number,
+  size: number,
+): number {
+  if (hdr >= 0) {
+    buf[p++] = H;
+    buf[p++] = M;
+  } else {
+    buf[p++] = R;
+    buf[p++] = M;
+  }
+  buf[p++] = S;
+  buf[p++] = G;
+  buf[p++] = SP;
+  p = writeLatin1(buf, p, account);
+  buf[p++] = SP;
+  p = writeLatin1(buf, p, subject);
+  if (queues.length > 0) {
+    buf[p++] = SP;
+    if (reply.length > 0) {
+      buf[p++] = PLUS;
+      buf[p++] = SP;
+      p = writeLatin1(buf, p, reply);
+    } else {
+      buf[p++] = PIPE;
+    }
+    for (let i = 0; i < queues.length; i++) {
+      buf[p++] = SP;
+      p = writeLatin1(buf, p, queues[i]);
+    }
+  } else if (reply.length > 0) {
+    buf[p++] = SP;
+    p = writeLatin1(buf, p, reply);
+  }
+  buf[p++] = SP;
+  if (hdr >= 0) {
+    p = writeUint(buf, p, hdr);
+    buf[p++] = SP;
+  }
+  p = writeUint(buf, p, size);
+  buf[p++] = CR;
+  buf[p++] = LF;
+  return p;
+}
+
+/** The status header of a no-responders reply (nats-server's `NATS/1.0 503`). */
+const NO_RESPONDERS_HEADER = Buffer.from('NATS/1.0 503\r\n\r\n', 'latin1');
+
+/** The whole no-responders message for the publisher's `sid` on `reply`: an HMSG without payload. */
+export function noRespondersFrame(reply: string, sid: string): Buffer {
+  const h = NO_RESPONDERS_HEADER.length;
+  const buf = Buffer.allocUnsafe(msgLineLength(reply, sid, '') + h + 2);
+  let p = writeMsgLine(buf, 0, reply, sid, '', h, h, 0, 0);
+  p += NO_RESPONDERS_HEADER.copy(buf, p);
+  buf[p++] = CR;
+  buf[p++] = LF;
+  return buf.subarray(0, p);
+}

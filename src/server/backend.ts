@@ -1,0 +1,100 @@
+/**
+ * What a backend does for a {@link NatsServer} handle. The handle owns the lifecycle rules
+ * (close is final, interruptions, waits, events); a backend starts and stops one server — the
+ * broker in this process, or a nats-server process — and answers what it can about it. What
+ * only the embedded broker can do is {@link EmbeddedFeatures}: `null` on the process backend,
+ * which makes the handle throw `UnsupportedError` from one place.
+ */
+import type { Backend, ResolvedOptions, ServerOptions } from '../config/options.js';
+import type {
+  ClientSummary,
+  ConnectionInfo,
+  DropHandle,
+  DropOptions,
+  ReloadOptions,
+  RoutePeer,
+  ServerInfo,
+  ServerState,
+  ServerStats,
+  SlowConsumerEvent,
+  SubscriptionInfo,
+  TapOptions,
+  TappedMessage,
+} from './types.js';
+
+/** Where a backend reports to its handle. The handle makes every call safe for the backend. */
+export interface BackendEvents {
+  slowConsumer(event: SlowConsumerEvent): void;
+  routesChanged(): void;
+  /** User code the backend called (the logger) threw. */
+  userError(err: unknown): void;
+  /** The broker caught an error of its own (the warning is already printed). */
+  internalError(err: unknown): void;
+}
+
+export interface ServerBackend {
+  readonly kind: Backend;
+  /** The options in force (a reload replaces them). */
+  readonly options: ResolvedOptions;
+  readonly state: ServerState;
+  /**
+   * Starts the server (on the ports of its last start, if any). When `current()` turns false
+   * meanwhile (`close()`/`kill()` interrupted it), releases what it started and throws
+   * `interrupted()`.
+   */
+  start(current: () => boolean, interrupted: () => Error): Promise<void>;
+  /** Stops the server (flushing clients first when `graceful`); resolves when everything is closed. */
+  stop(graceful: boolean): Promise<void>;
+  /**
+   * Lame duck mode; resolves when the server has stopped. `current()` turns false when
+   * `close()`/`kill()`/`restart()` took over (then it returns at once); `sleep(ms)` resolves false
+   * when such an interruption cut it short.
+   */
+  lameDuck(durationMs: number, current: () => boolean, sleep: (ms: number) => Promise<boolean>): Promise<void>;
+
+  readonly port: number;
+  readonly url: string;
+  readonly info: ServerInfo;
+  readonly id: string;
+  readonly monitorPort: number;
+  readonly monitorUrl: string | null;
+  readonly websocketPort: number;
+  readonly websocketUrl: string | null;
+  readonly clusterPort: number;
+  readonly routeUrl: string | null;
+  readonly clusterName: string | null;
+  /** The server process's id (a nats-server process), or null (the embedded broker, or stopped). */
+  readonly pid: number | null;
+
+  /** Subscriptions (local and remote interest) matching the literal `subject`, counted up to at least `enough`. */
+  interest(subject: string, enough: number): number | Promise<number>;
+  /** Client connections open now. */
+  connectionCount(): number | Promise<number>;
+  /** Calls `fn` when subscriptions or connections change (where the backend can tell); returns an unsubscribe. */
+  watch(fn: () => void): () => void;
+
+  /** The embedded-only features, or null on the process backend. */
+  readonly embedded: EmbeddedFeatures | null;
+}
+
+/** What only the embedded broker can do: introspection, the tap, fault injection, reload. */
+export interface EmbeddedFeatures {
+  reload(options: ServerOptions, reloadOptions: ReloadOptions): void;
+  readonly connectionCount: number;
+  clients(): ClientSummary[];
+  connections(): ConnectionInfo[];
+  subscriptions(filter: { cid?: number }): SubscriptionInfo[];
+  stats(): ServerStats;
+  routes(): RoutePeer[];
+  blockRoutes(serverNames: readonly string[]): void;
+  blockedRouteNames(): readonly string[];
+  /** Registers a tap (its callback already checked); returns the function that removes it. */
+  tap(callback: (msg: TappedMessage) => void, options: TapOptions): () => void;
+  pause(): void;
+  resume(): void;
+  setLatency(ms: number): void;
+  dropMessages(options: DropOptions): DropHandle;
+  resetFaults(): void;
+  disconnectClient(cid: number): boolean;
+  disconnectClients(filter?: (client: ClientSummary) => boolean): number;
+}
