@@ -68,8 +68,8 @@ export class EmbeddedBackend implements ServerBackend {
     this.input = input;
     this.faults = {
       userError: (err) => events.userError(err),
-      internalError: (err, who) => {
-        warnInternal(err, who);
+      internalError: (err, what) => {
+        warnInternal(err, what);
         events.internalError(err);
       },
     };

@@ -3,6 +3,10 @@
  * authentication, permissions, verbose/pedantic, reserved subjects), and queues outbound frames.
  * What it needs of the broker — routing, subscriptions, flushing, slow-consumer handling — it
  * asks of its {@link ClientHost}; it never reaches into the core.
+ *
+ * Longer than 500 lines on purpose: one method per protocol op plus delivery and liveness, as
+ * nats-server keeps a connection's rules together; encoding, replies and the shared skeleton
+ * already live in their own modules.
  */
 import { Parser, ParseErrorKind, type ParserSink, type PubArg } from '../protocol/parser.js';
 import {

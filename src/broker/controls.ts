@@ -36,14 +36,14 @@ export interface DropRule {
 export interface FaultSink {
   /** User code threw: the error must reach the test runner (see `NatsServer` 'error'). */
   userError(err: unknown): void;
-  /** The broker caught an error of its own; `who` names the connection it closed. */
-  internalError(err: unknown, who: string): void;
+  /** The broker caught an error of its own; `what` says what it was doing and what it did about it. */
+  internalError(err: unknown, what: string): void;
 }
 
 /** A sink that rethrows user errors asynchronously and counts nothing (a core used alone). */
 export const DEFAULT_FAULT_SINK: FaultSink = {
   userError: (err) => rethrowAsync(err),
-  internalError: (err, who) => warnInternal(err, who),
+  internalError: (err, what) => warnInternal(err, what),
 };
 
 /** Throws `err` outside the broker's call stack: it becomes an uncaught exception. */
@@ -53,9 +53,9 @@ export function rethrowAsync(err: unknown): void {
   });
 }
 
-/** The process warning printed for an internal error. */
-export function warnInternal(err: unknown, who: string): void {
-  process.emitWarning(`nats-embedded: closing ${who} after an internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+/** The process warning printed for an internal error (`what`: e.g. `closed client 5`). */
+export function warnInternal(err: unknown, what: string): void {
+  process.emitWarning(`nats-embedded: internal error (${what}): ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
 }
 
 /** Test controls of one handle, read by its current core. */

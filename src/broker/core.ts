@@ -218,7 +218,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     try {
       work();
     } catch (err) {
-      this.internalError(err, who);
+      this.internalError(err, `closed ${who}`);
       onError();
     } finally {
       this.inRead = false;
@@ -226,10 +226,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.flushAll();
   }
 
-  /** Counts and reports a bug of the broker's own, caught while serving `who`. */
-  internalError(err: unknown, who: string): void {
+  /** Counts and reports a bug of the broker's own; `what` says what it was doing and what it did. */
+  internalError(err: unknown, what: string): void {
     this.controls.internalErrors++;
-    this.faults.internalError(err, who);
+    this.faults.internalError(err, what);
   }
 
   // ---- Subscriptions ------------------------------------------------------------------------

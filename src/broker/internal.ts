@@ -31,7 +31,7 @@ export interface InternalHost {
   /** Queues a message for routing (after the routing in progress, if any). */
   publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer): void;
   /** A handler threw: a bug of the broker's own (counted, never fatal to the publisher). */
-  internalError(err: unknown, who: string): void;
+  internalError(err: unknown, what: string): void;
   removeInternal(client: InternalClient): void;
 }
 
@@ -86,7 +86,7 @@ export class InternalClient implements Subscriber {
     try {
       handler(msg, sub);
     } catch (err) {
-      this.host.internalError(err, `internal client ${this.name}`);
+      this.host.internalError(err, `handler of internal client "${this.name}" on ${sub.subject}; other subscribers still got the message`);
     }
     return true;
   }

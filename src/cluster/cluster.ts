@@ -4,6 +4,8 @@
  * with nats-server's 0↔1 and queue-weight rules), gossip of new peers, and the client
  * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
  * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
+ *
+ * A little over 500 lines: the route lifecycle (dial, register, gossip, retry) reads as one story.
  */
 import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';

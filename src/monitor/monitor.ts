@@ -68,7 +68,7 @@ class Monitor {
     } catch (err) {
       if (err instanceof BadRequest) return sendText(res, 400, err.message);
       // Anything else is a bug of ours: counted and reported like one on a connection.
-      ctx.core().internalError(err, `monitoring request ${url.pathname}`);
+      ctx.core().internalError(err, `monitoring request ${url.pathname}, answered 500`);
       sendText(res, 500, err instanceof Error ? err.message : String(err));
     }
   }

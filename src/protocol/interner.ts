@@ -7,6 +7,8 @@
  * An open table of 4096 slots indexed by an FNV-1a hash of the bytes; a slot holds the last
  * string that hashed there (a collision simply replaces it). Bounded, no eviction bookkeeping.
  */
+import { latin1 } from './bytes.js';
+
 const SLOTS = 4096;
 const MASK = SLOTS - 1;
 /** Longer subjects are sliced every time: hashing them would cost more than it saves. */
@@ -18,7 +20,7 @@ export class Interner {
   /** The latin1 string of `buf[start, end)`, shared with earlier calls for the same bytes. */
   get(buf: Buffer, start: number, end: number): string {
     const len = end - start;
-    if (len > MAX_INTERNED) return buf.latin1Slice(start, end);
+    if (len > MAX_INTERNED) return latin1(buf, start, end);
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     const slot = (h >>> 0) & MASK;
@@ -33,7 +35,7 @@ export class Interner {
       }
       if (same) return cached;
     }
-    const s = buf.latin1Slice(start, end);
+    const s = latin1(buf, start, end);
     this.table[slot] = s;
     return s;
   }

@@ -7,9 +7,13 @@
  *   the byte that makes it bad, as nats-server does (not at the end of the line).
  * - Argument lines are found with `indexOf('\n')` and split in place; payloads are never
  *   scanned, only jumped over. Bytes are copied only when a frame straddles two chunks.
+ *
+ * Longer than 500 lines on purpose: the state machine is one function over one set of states,
+ * and splitting it would cost the hot path a call per op.
  */
 
 import { Interner } from './interner.js';
+import { latin1 } from './bytes.js';
 
 /** Strings are immutable: one interning table serves every parser in the process. */
 const SHARED_INTERNER = new Interner();
@@ -426,13 +430,13 @@ export class Parser {
       case A.UNSUB:
         return this.processUnsub(buf, s, e);
       case A.CONNECT:
-        this.sink.onConnect(buf.latin1Slice(s, e));
+        this.sink.onConnect(latin1(buf, s, e));
         return !this.stopped;
       case A.INFO:
-        this.sink.onInfo(buf.latin1Slice(s, e));
+        this.sink.onInfo(latin1(buf, s, e));
         return !this.stopped;
       case A.ERR:
-        this.sink.onErr(buf.latin1Slice(s, e));
+        this.sink.onErr(latin1(buf, s, e));
         return !this.stopped;
     }
   }
@@ -482,7 +486,7 @@ export class Parser {
     pa.subject = this.interner.get(buf, pos[0], pos[1]);
     k = 1;
     if (count === base + 1) {
-      pa.reply = buf.latin1Slice(pos[2], pos[3]);
+      pa.reply = latin1(buf, pos[2], pos[3]);
       k = 2;
     }
     if (headers) {
@@ -510,9 +514,9 @@ export class Parser {
     const count = this.split(buf, s, e, true);
     const pos = this.argPos;
     if (count === 2) {
-      this.sink.onSub(buf.latin1Slice(pos[0], pos[1]), null, buf.latin1Slice(pos[2], pos[3]));
+      this.sink.onSub(latin1(buf, pos[0], pos[1]), null, latin1(buf, pos[2], pos[3]));
     } else if (count === 3) {
-      this.sink.onSub(buf.latin1Slice(pos[0], pos[1]), buf.latin1Slice(pos[2], pos[3]), buf.latin1Slice(pos[4], pos[5]));
+      this.sink.onSub(latin1(buf, pos[0], pos[1]), latin1(buf, pos[2], pos[3]), latin1(buf, pos[4], pos[5]));
     } else {
       return this.failArgs(ParseErrorKind.BadArgs, 'SUB: wrong number of arguments');
     }
@@ -523,9 +527,9 @@ export class Parser {
     const count = this.split(buf, s, e, true);
     const pos = this.argPos;
     if (count === 1) {
-      this.sink.onUnsub(buf.latin1Slice(pos[0], pos[1]), -1);
+      this.sink.onUnsub(latin1(buf, pos[0], pos[1]), -1);
     } else if (count === 2) {
-      this.sink.onUnsub(buf.latin1Slice(pos[0], pos[1]), parseSize(buf, pos[2], pos[3]));
+      this.sink.onUnsub(latin1(buf, pos[0], pos[1]), parseSize(buf, pos[2], pos[3]));
     } else {
       return this.failArgs(ParseErrorKind.BadArgs, 'UNSUB: wrong number of arguments');
     }
@@ -544,7 +548,7 @@ export class Parser {
     this.state = S.CLOSED;
     this.argBuf = null;
     this.msgBuf = null;
-    const snippet = JSON.stringify(buf.latin1Slice(Math.min(i, buf.length), Math.min(i + 32, buf.length)));
+    const snippet = JSON.stringify(latin1(buf, Math.min(i, buf.length), Math.min(i + 32, buf.length)));
     this.sink.onParseError(kind, `at ${snippet}`);
   }
 }

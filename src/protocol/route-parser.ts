@@ -18,9 +18,12 @@
  *
  * The argument grammar is the one this broker has always accepted (see `processArg`); where it
  * differs from nats-server's the difference is noted there.
+ *
+ * Longer than 500 lines on purpose: one state machine, kept in one place as the client parser is.
  */
 import { PubArg, parseSize } from './parser.js';
 import { Interner } from './interner.js';
+import { latin1 } from './bytes.js';
 
 /** Receives the ops of a route connection. */
 export interface RouteSink {
@@ -407,13 +410,13 @@ export class RouteParser {
       case Op.PING: sink.onPing(); break;
       case Op.PONG: sink.onPong(); break;
       case Op.OK: break;
-      case Op.INFO: sink.onInfo(buf.latin1Slice(s, e)); break;
-      case Op.CONNECT: sink.onConnect(buf.latin1Slice(s, e)); break;
+      case Op.INFO: sink.onInfo(latin1(buf, s, e)); break;
+      case Op.CONNECT: sink.onConnect(latin1(buf, s, e)); break;
       case Op.ERR:
         // nats-server quotes the text: -ERR 'reason'.
         if (e > s && buf[s] === QUOTE) s++;
         if (e > s && buf[e - 1] === QUOTE) e--;
-        sink.onErr(buf.latin1Slice(s, e));
+        sink.onErr(latin1(buf, s, e));
         break;
       case Op.RS_PLUS:
       case Op.LS_PLUS:
@@ -523,13 +526,13 @@ export class RouteParser {
     const m = k + 2;
     const last = count - tail;
     if (last - m === 1) {
-      pa.reply = buf.latin1Slice(pos[m * 2], pos[m * 2 + 1]);
+      pa.reply = latin1(buf, pos[m * 2], pos[m * 2 + 1]);
     } else if (last - m > 1) {
       const ts = pos[m * 2];
       const indicator = pos[m * 2 + 1] - ts === 1 ? buf[ts] : 0;
       let q = m + 1;
       if (indicator === PLUS) {
-        pa.reply = buf.latin1Slice(pos[q * 2], pos[q * 2 + 1]);
+        pa.reply = latin1(buf, pos[q * 2], pos[q * 2 + 1]);
         q++;
       } else if (indicator !== PIPE) {
         return this.failArgs('bad message args', buf, s, e);
@@ -555,12 +558,12 @@ export class RouteParser {
 
   /** Unknown op: reported at the offending byte. */
   private failAt(buf: Buffer, i: number): void {
-    const snippet = JSON.stringify(buf.latin1Slice(i, Math.min(i + 32, buf.length)));
+    const snippet = JSON.stringify(latin1(buf, i, Math.min(i + 32, buf.length)));
     this.fail(`unknown op: at ${snippet}`);
   }
 
   private failArgs(what: string, buf: Buffer, s: number, e: number): false {
-    this.fail(`${what}: ${OP_NAMES[this.op]} ${buf.latin1Slice(s, Math.min(e, s + 256))}`);
+    this.fail(`${what}: ${OP_NAMES[this.op]} ${latin1(buf, s, Math.min(e, s + 256))}`);
     return false;
   }
 

@@ -4,6 +4,9 @@
  * the lifecycle rules, waits, events and argument checks. Embedded-only features are forwarded
  * to the backend's {@link EmbeddedFeatures}; on the process backend they throw
  * `UnsupportedError` from one place, `embedded()`.
+ *
+ * Longer than 500 lines on purpose: it is the public class, one documented member per feature;
+ * the work is done by the backends and the lifecycle helper.
  */
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
