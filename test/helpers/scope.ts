@@ -1,26 +1,54 @@
 /**
- * Per-test resources: servers and connections made through a scope are closed after each test
- * (last made, first closed), whatever the test's outcome.
+ * One cleanup scope for every test file: servers, clusters, connections, environment variables
+ * and anything else registered through a scope are undone after each test (or, with
+ * `useScope('file')`, after the last test of the file), last made first undone, whatever the
+ * test's outcome. Every cleanup runs even when an earlier one throws; the first error is
+ * reported afterwards.
  */
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import {
+  createCluster,
+  createServer,
+  type ClusterHarnessOptions,
+  type NatsCluster,
+  type NatsServer,
+  type ServerOptions,
+} from '../../src/index.js';
 
 export interface Scope {
-  /** Runs `fn` after the current test. */
+  /** Runs `fn` when the scope ends. */
   defer(fn: () => unknown): void;
-  /** `createServer(opts)`, closed after the test. */
+  /** `createServer(opts)`, closed when the scope ends. */
   server(opts?: ServerOptions): Promise<NatsServer>;
-  /** `connect()` to a server (or URLs), closed after the test. */
+  /** `createCluster(opts)`, closed when the scope ends. */
+  cluster(opts?: ClusterHarnessOptions): Promise<NatsCluster>;
+  /** `connect()` to a server (or URLs), closed when the scope ends. */
   client(to: NatsServer | string | string[], opts?: ConnectionOptions): Promise<NatsConnection>;
+  /** Sets (or, with undefined, removes) an environment variable until the scope ends. */
+  env(name: string, value: string | undefined): void;
 }
 
-/** Registers the cleanup hook for this test file and returns the scope. */
-export function useScope(): Scope {
+/**
+ * Registers the cleanup hook for this test file and returns the scope: `'test'` (the default)
+ * undoes after each test, `'file'` after the last one (for resources made in `beforeAll`).
+ */
+export function useScope(lifetime: 'test' | 'file' = 'test'): Scope {
   const pending: Array<() => unknown> = [];
-  afterEach(async () => {
-    while (pending.length > 0) await pending.pop()!();
-  });
+  const unwind = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    while (pending.length > 0) {
+      try {
+        await pending.pop()!();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanups failed`);
+  };
+  if (lifetime === 'test') afterEach(unwind);
+  else afterAll(unwind);
   const defer = (fn: () => unknown): void => void pending.push(fn);
   return {
     defer,
@@ -29,11 +57,25 @@ export function useScope(): Scope {
       defer(() => s.close());
       return s;
     },
+    async cluster(opts = {}) {
+      const c = await createCluster(opts);
+      defer(() => c.close());
+      return c;
+    },
     async client(to, opts = {}) {
       const servers = typeof to === 'string' || Array.isArray(to) ? to : to.url;
       const nc = await connect({ servers, ...opts });
       defer(() => (nc.isClosed() ? undefined : nc.close()));
       return nc;
+    },
+    env(name, value) {
+      const before = process.env[name];
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+      defer(() => {
+        if (before === undefined) delete process.env[name];
+        else process.env[name] = before;
+      });
     },
   };
 }
