@@ -2,27 +2,29 @@
  * The route protocol on the wire: a raw socket plays a peer server, so the exact handshake,
  * interest (RS+/RS-) and message (RMSG) bytes can be asserted.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type NatsServer } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
-const open: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.close();
-});
+const scope = useScope();
 
-async function server(): Promise<NatsServer> {
-  const s = await createServer({ serverName: 'emb', cluster: { name: 'C' } });
-  open.push(s);
-  return s;
+function server(): Promise<NatsServer> {
+  return scope.server({ serverName: 'emb', cluster: { name: 'C' } });
+}
+
+/** A raw connection, closed after the test. */
+function track(w: WireClient): WireClient {
+  scope.defer(() => w.close());
+  return w;
 }
 
 const PEER_ID = 'NPEERAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 /** Connects to the route port as a peer server named `fake` and completes the handshake. */
 async function peer(s: NatsServer, id = PEER_ID, name = 'fake'): Promise<WireClient> {
-  const w = await WireClient.open(s.clusterPort);
-  open.push(w);
+  const w = track(await WireClient.open(s.clusterPort));
   expect(w.info).toMatchObject({ server_name: 'emb', proto: 2, cluster: 'C', headers: true, port: s.clusterPort });
   expect(w.info.connect_urls).toEqual([`127.0.0.1:${s.port}`]);
   expect(w.info).not.toHaveProperty('route_pool_size');
@@ -32,26 +34,17 @@ async function peer(s: NatsServer, id = PEER_ID, name = 'fake'): Promise<WireCli
   return w;
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('route handshake', () => {
   it('sends INFO at once on accept and registers the peer after its INFO', async () => {
     const s = await server();
     await peer(s);
-    await until(() => s.routes().length === 1, 'registration');
+    await eventually(() => s.routes().length === 1, 'registration');
     expect(s.routes()[0]).toMatchObject({ id: PEER_ID, name: 'fake', solicited: false });
   });
 
   it('refuses a client CONNECT (non-empty lang) on the route port', async () => {
     const s = await server();
-    const w = await WireClient.open(s.clusterPort);
-    open.push(w);
+    const w = track(await WireClient.open(s.clusterPort));
     w.send('CONNECT {"lang":"node","verbose":false}\r\n');
     await w.expect("-ERR 'attempted to connect to route port'\r\n");
     await w.expectClose();
@@ -59,8 +52,7 @@ describe('route handshake', () => {
 
   it('refuses another cluster name', async () => {
     const s = await server();
-    const w = await WireClient.open(s.clusterPort);
-    open.push(w);
+    const w = track(await WireClient.open(s.clusterPort));
     w.send('CONNECT {"name":"x","cluster":"OTHER"}\r\n');
     await w.expect(`-ERR 'Rejecting connection, cluster name "OTHER" does not match "C"'\r\n`);
     await w.expectClose();
@@ -69,7 +61,7 @@ describe('route handshake', () => {
   it('closes a second connection from the same server (duplicate route)', async () => {
     const s = await server();
     await peer(s);
-    await until(() => s.routes().length === 1, 'first route');
+    await eventually(() => s.routes().length === 1, 'first route');
     const dup = await peer(s);
     await dup.expectClose();
     expect(s.routes()).toHaveLength(1);
@@ -79,8 +71,7 @@ describe('route handshake', () => {
 describe('interest and messages', () => {
   it('exports local interest as RS+/RS- with queue weights, snapshot first', async () => {
     const s = await server();
-    const c = await WireClient.connected(s.port);
-    open.push(c);
+    const c = track(await WireClient.connected(s.port));
     c.send('SUB before 1\r\nSUB work q 2\r\n');
     await c.expectNothing();
     const w = await peer(s);
@@ -95,11 +86,10 @@ describe('interest and messages', () => {
   it('forwards one RMSG per message with the reply and the chosen queue groups', async () => {
     const s = await server();
     const w = await peer(s);
-    await until(() => s.routes().length === 1, 'route');
+    await eventually(() => s.routes().length === 1, 'route');
     w.send('RS+ $G foo\r\nRS+ $G foo.* \r\nRS+ $G foo qx 1\r\n');
-    const c = await WireClient.connected(s.port, { verbose: false, headers: true });
-    open.push(c);
-    await until(() => s.stats().subscriptions === 3, 'remote interest');
+    const c = track(await WireClient.connected(s.port, { verbose: false, headers: true }));
+    await eventually(() => s.stats().subscriptions === 3, 'remote interest');
     c.send('PUB foo r.1 2\r\nhi\r\n');
     await w.expect('RMSG $G foo + r.1 qx 2\r\nhi\r\n');
     c.send('PUB foo 2\r\nho\r\n');
@@ -114,13 +104,12 @@ describe('interest and messages', () => {
     const s = await server();
     const w1 = await peer(s);
     const w2 = await peer(s, 'NPEERBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 'fake2');
-    await until(() => s.routes().length === 2, 'two routes');
+    await eventually(() => s.routes().length === 2, 'two routes');
     w2.send('RS+ $G foo\r\n');
-    const c = await WireClient.connected(s.port);
-    open.push(c);
+    const c = track(await WireClient.connected(s.port));
     c.send('SUB foo 1\r\nSUB foo g 2\r\n');
     await c.expectNothing();
-    await until(() => s.stats().subscriptions === 3, 'interest');
+    await eventually(() => s.stats().subscriptions === 3, 'interest');
     w1.send('RMSG $G foo 2\r\nhi\r\n');
     await c.expect('MSG foo 1 2\r\nhi\r\n');
     w1.send('RMSG $G foo | g 2\r\nqq\r\n');
@@ -142,13 +131,13 @@ describe('interest and messages', () => {
   it('passes a routed queue message on to another server when no local member can take it', async () => {
     const s = await server();
     const w1 = await peer(s);
-    await until(() => s.routes().length === 1, 'first route');
+    await eventually(() => s.routes().length === 1, 'first route');
     const w2 = await peer(s, 'NPEERBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 'fake2');
-    await until(() => s.routes().length === 2, 'two routes');
+    await eventually(() => s.routes().length === 2, 'two routes');
     expect((await w1.readLine()).startsWith('INFO {')).toBe(true); // gossip about fake2
     w1.send('RS+ $G jobs g 1\r\n');
     w2.send('RS+ $G jobs g 1\r\n');
-    await until(() => s.stats().subscriptions === 2, 'remote queue interest');
+    await eventually(() => s.stats().subscriptions === 2, 'remote queue interest');
     w1.send('RMSG $G jobs | g 2\r\nhi\r\n');
     await w2.expect('RMSG $G jobs | g 2\r\nhi\r\n');
     // Never back to the route it came from.
@@ -159,7 +148,7 @@ describe('interest and messages', () => {
   it('tells other peers about a newcomer (gossip INFO with ip, no trailing space)', async () => {
     const s = await server();
     const w1 = await peer(s);
-    await until(() => s.routes().length === 1, 'first route');
+    await eventually(() => s.routes().length === 1, 'first route');
     await peer(s, 'NPEERBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 'fake2');
     const line = await w1.readLine();
     expect(line.startsWith('INFO {')).toBe(true);
@@ -176,6 +165,6 @@ describe('interest and messages', () => {
     w.send('BOGUS\r\n');
     await w.expect("-ERR 'Unknown Protocol Operation'\r\n");
     await w.expectClose();
-    await until(() => s.routes().length === 0, 'route removed');
+    await eventually(() => s.routes().length === 0, 'route removed');
   });
 });

@@ -5,20 +5,19 @@
  * the ports files must be the same but for the port numbers. And `-t` must agree on which
  * configuration files are valid. Run by `npm run test:conformance` (it needs NATS_SERVER_BIN).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+const scope = useScope();
 
 /** A directory holding a symlink named nats-server to `target`. */
 function installAsNatsServer(target: string): string {
@@ -32,23 +31,22 @@ const env = (bin: string): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${bin}
 /** Starts `nats-server <args>` from `bin` and returns the ports file's text once it is complete JSON. */
 async function portsFileOf(bin: string, args: string[], dir: string): Promise<string> {
   const child = spawn('nats-server', args, { env: env(bin), stdio: 'ignore' });
-  children.push(child);
+  scope.defer(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const file = join(dir, `nats-server_${child.pid!}.ports`);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (existsSync(file)) {
-      const text = readFileSync(file, 'utf8');
-      try {
-        JSON.parse(text);
-        child.kill('SIGTERM');
-        return text;
-      } catch {
-        // written but not complete yet
-      }
+  const text = await eventually(() => {
+    if (!existsSync(file)) return undefined;
+    const written = readFileSync(file, 'utf8');
+    try {
+      JSON.parse(written);
+      return written;
+    } catch {
+      return undefined; // written but not complete yet
     }
-    if (Date.now() > deadline) throw new Error(`no ${file}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  }, file, 10_000);
+  child.kill('SIGTERM');
+  return text;
 }
 
 const withoutPorts = (text: string): string => text.replace(/:\d+"/g, ':<port>"');

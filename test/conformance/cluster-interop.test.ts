@@ -3,16 +3,15 @@
  * plain, queue and request/reply traffic between clients on either side. Run by
  * `npm run test:conformance` (it needs the nats-server binary: NATS_SERVER_BIN).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createServer, type NatsServer } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type NatsConnection } from '@nats-io/transport-node';
+import { type NatsServer } from '../../src/index.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
 
 interface Real {
   clientUrl: string;
@@ -30,39 +29,26 @@ async function realServer(name: string, routes: string[]): Promise<Real> {
     `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
     '}',
   ]);
-  cleanup.push(() => real.stop());
+  scope.defer(() => real.stop());
   return { clientUrl: `nats://127.0.0.1:${port}`, routeUrl: `nats-route://127.0.0.1:${clusterPort}` };
 }
 
-async function embedded(name: string, routes: string[] = []): Promise<NatsServer> {
-  const s = await createServer({ serverName: name, cluster: { name: 'C', routes, reconnectDelay: 100 } });
-  cleanup.push(() => s.close());
-  return s;
+function embedded(name: string, routes: string[] = []): Promise<NatsServer> {
+  return scope.server({ serverName: name, cluster: { name: 'C', routes, reconnectDelay: 100 } });
 }
 
-async function client(url: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url });
-  cleanup.push(() => nc.close());
-  return nc;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function client(url: string): Promise<NatsConnection> {
+  return scope.client(url);
 }
 
 /** Publishes until `done()`: interest crosses the route asynchronously. */
 async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`nothing arrived on ${subject}`);
+  await eventually(async () => {
+    if (done()) return true;
     nc.publish(subject, 'probe');
     await nc.flush();
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return false;
+  }, `a message on ${subject}`, 10_000);
 }
 
 async function traffic(realUrl: string, embUrl: string): Promise<void> {
@@ -88,44 +74,49 @@ async function traffic(realUrl: string, embUrl: string): Promise<void> {
   onReal.subscribe('q.work', { queue: 'g', callback: () => void counts[0]++ });
   onEmb.subscribe('q.work', { queue: 'g', callback: () => void counts[1]++ });
   await Promise.all([onReal.flush(), onEmb.flush()]);
-  await new Promise((r) => setTimeout(r, 200)); // let RS+ with the queue weight cross
+  // Each server sent its RS+ (with the queue weight) to the route when it processed the SUB,
+  // that is before the PONG of the flush above. A message sent over the same route after it
+  // is processed after it: once a marker from each side has arrived on the other, both
+  // servers know both queue members.
+  const [realBefore, embBefore] = [realGot, embGot];
+  onEmb.publish('to.real', 'marker');
+  onReal.publish('to.emb', 'marker');
+  await Promise.all([onReal.flush(), onEmb.flush()]);
+  await eventually(() => realGot > realBefore && embGot > embBefore, 'the markers across the route', 10_000);
   const total = 400;
   for (let i = 0; i < total / 2; i++) {
     onReal.publish('q.work', '');
     onEmb.publish('q.work', '');
   }
   await Promise.all([onReal.flush(), onEmb.flush()]);
-  await until(() => counts[0] + counts[1] >= total, 'all queue messages');
+  await eventually(() => counts[0] + counts[1] >= total, 'all queue messages', 10_000);
   await Promise.all([onReal.flush(), onEmb.flush()]);
   expect(counts[0] + counts[1]).toBe(total);
   expect(counts[0]).toBeGreaterThan(0);
   expect(counts[1]).toBeGreaterThan(0);
 }
 
-async function retryRequest(nc: NatsConnection, subject: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return (await nc.request(subject, '', { timeout: 1000 })).string();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+/** Requests until a reply comes: the responder's interest crosses the route asynchronously. */
+function retryRequest(nc: NatsConnection, subject: string): Promise<string> {
+  return eventually(
+    () => nc.request(subject, '', { timeout: 1000 }).then((m) => m.string(), () => undefined),
+    `a reply on ${subject}`,
+    10_000,
+  );
 }
 
 describe('cluster interop with a real nats-server', () => {
   it('nats-server dials an embedded server', async () => {
     const emb = await embedded('emb-a');
     const real = await realServer('real-a', [emb.routeUrl!]);
-    await until(() => emb.routes().some((r) => r.name === 'real-a'), 'route from nats-server');
+    await eventually(() => emb.routes().some((r) => r.name === 'real-a'), 'route from nats-server', 10_000);
     await traffic(real.clientUrl, emb.url);
   });
 
   it('an embedded server dials nats-server', async () => {
     const real = await realServer('real-b', []);
     const emb = await embedded('emb-b', [real.routeUrl]);
-    await until(() => emb.routes().some((r) => r.name === 'real-b'), 'route to nats-server');
+    await eventually(() => emb.routes().some((r) => r.name === 'real-b'), 'route to nats-server', 10_000);
     await traffic(real.clientUrl, emb.url);
   });
 
@@ -133,7 +124,7 @@ describe('cluster interop with a real nats-server', () => {
     const real = await realServer('real-c', []);
     const e1 = await embedded('emb-c1', [real.routeUrl]);
     const e2 = await embedded('emb-c2', [real.routeUrl]);
-    await until(() => e1.routes().length === 2 && e2.routes().length === 2, 'full mesh via gossip');
+    await eventually(() => e1.routes().length === 2 && e2.routes().length === 2, 'full mesh via gossip', 10_000);
     expect(e1.routes().map((r) => r.name).sort()).toEqual(['emb-c2', 'real-c']);
     await traffic(real.clientUrl, e2.url);
   });

@@ -5,10 +5,12 @@
  * the JSON type of each value must be the same on both, except the differences listed in
  * {@link ALLOWED} with their reason. Run by `npm run test:conformance` (it needs NATS_SERVER_BIN).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type NatsServer } from '../../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 
@@ -48,7 +50,8 @@ function compare(where: string, ours: unknown, theirs: unknown, out: string[]): 
   for (const key of Object.keys(b)) if (!(key in a)) out.push(`${where}.${key}`);
 }
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
+/** The servers and clients made in beforeAll, undone after the last test. */
+const scope = useScope('file');
 
 interface Real {
   port: number;
@@ -66,7 +69,7 @@ async function realServer(port: number, httpPort: number, clusterPort: number, r
     `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
     '}',
   ]);
-  cleanup.push(() => real.stop());
+  scope.defer(() => real.stop());
   return { port, monitor: `http://127.0.0.1:${httpPort}` };
 }
 
@@ -77,20 +80,12 @@ async function get(base: string, path: string): Promise<Json> {
   return JSON.parse(text) as Json;
 }
 
-async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const CONNECT = { verbose: false, pedantic: false, name: 'mon-client', lang: 'raw', version: '1.0', protocol: 1 };
 
 /** The same client on either server: a plain and a queue subscription (with a max), one PUB. */
 async function subscriber(port: number): Promise<WireClient> {
   const c = await WireClient.connected(port, CONNECT);
-  cleanup.push(() => c.socket.destroy());
+  scope.defer(() => c.socket.destroy());
   c.send('SUB mon.> 1\r\nSUB mon.q grp 2\r\nUNSUB 2 5\r\nPUB unheard.subject 2\r\nhi\r\nPING\r\n');
   while ((await c.readLine()) !== 'PONG');
   return c;
@@ -112,36 +107,31 @@ const bases: { ours: string; theirs: string } = { ours: '', theirs: '' };
 
 beforeAll(async () => {
   const [port, httpPort, clusterPort] = [await freePort(), await freePort(), await freePort()];
-  emb = await createServer({
+  emb = await scope.server({
     serverName: 'emb-mon',
     http: -1,
     cluster: { name: 'M', routes: [`nats-route://127.0.0.1:${clusterPort}`], reconnectDelay: 100 },
   });
-  cleanup.push(() => emb.close());
   real = await realServer(port, httpPort, clusterPort, [emb.routeUrl!]);
   bases.ours = emb.monitorUrl!;
   bases.theirs = real.monitor;
   for (const base of [bases.ours, bases.theirs]) {
-    await until(async () => (await get(base, '/routez')).num_routes === 1, `the route on ${base}`);
+    await eventually(async () => (await get(base, '/routez')).num_routes === 1, `the route on ${base}`, 10_000);
   }
   await subscriber(emb.port);
   await subscriber(real.port);
   const gone = [await leaver(emb.port), await leaver(real.port)];
   const closedOn = async (base: string, cid: number): Promise<boolean> =>
     (await get(base, `/connz?state=closed&cid=${cid}`)).num_connections === 1;
-  await until(async () => (await closedOn(bases.ours, gone[0])) && (await closedOn(bases.theirs, gone[1])), 'the closed clients');
+  await eventually(async () => (await closedOn(bases.ours, gone[0])) && (await closedOn(bases.theirs, gone[1])), 'the closed clients', 10_000);
   // Each side's route must carry the other side's client interest.
   for (const base of [bases.ours, bases.theirs]) {
-    await until(async () => {
+    await eventually(async () => {
       const r = ((await get(base, '/routez?subs=1')).routes as Json[])[0];
       const subs = (r?.subscriptions_list as string[] | undefined) ?? [];
       return subs.includes('mon.>') && subs.includes('mon.q');
-    }, `the peer's interest on ${base}`);
+    }, `the peer's interest on ${base}`, 10_000);
   }
-});
-
-afterAll(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
 });
 
 /** Fetches `path` from both servers. */
