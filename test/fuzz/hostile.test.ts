@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type NatsServer } from '../../src/index.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const KNOWN_ERRORS = [
   /^Unknown Protocol Operation$/,
@@ -140,6 +142,7 @@ const mutated = fc.tuple(validFrame, fc.nat(mutations.length - 1), fc.nat(10_000
 const randomBytes = fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a).toString('latin1'));
 const session = fc.array(fc.oneof({ weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: randomBytes }), { minLength: 1, maxLength: 8 });
 
+const scope = useScope();
 let server: NatsServer;
 let bystander: NatsConnection;
 let crashes = 0;
@@ -197,6 +200,7 @@ describe('abandoned connections', () => {
     const subsBefore = server.stats().subscriptions;
     const partials = ['PUB foo 100\r\nabc', 'SUB fo', 'CONNECT {"verb', 'PUB x 5 10\r\nNA', 'PI', 'UNSUB 1'];
     const sockets: Socket[] = [];
+    scope.defer(() => sockets.forEach((s) => s.destroy()));
     for (let i = 0; i < 1000; i++) {
       const s = tcpConnect({ port: server.port, host: '127.0.0.1' });
       s.on('error', () => undefined);
@@ -208,35 +212,26 @@ describe('abandoned connections', () => {
         resolve();
       });
     })));
-    await waitFor(() => server.stats().totalConnections === accepted + 1000, 'all 1,000 connections accepted');
+    await eventually(() => server.stats().totalConnections === accepted + 1000, 'all 1,000 connections accepted', 10_000);
     for (const s of sockets) s.destroy();
-    await waitFor(() => server.connectionCount === base, 'all abandoned connections cleaned up');
+    await eventually(() => server.connectionCount === base, 'all abandoned connections cleaned up', 10_000);
     expect(server.stats().subscriptions).toBe(subsBefore); // the bystander's only
     const reply = await bystander.request('bystander.echo', 'after', { timeout: 2000 });
     expect(reply.string()).toBe('after');
   });
 
   it('drops silent connections that stop answering PINGs', async () => {
-    const s = await createServer({ pingInterval: 20, maxPingsOut: 2 });
+    const s = await scope.server({ pingInterval: 20, maxPingsOut: 2 });
     const sockets: Socket[] = [];
+    scope.defer(() => sockets.forEach((sock) => sock.destroy()));
     for (let i = 0; i < 50; i++) {
       const sock = tcpConnect({ port: s.port, host: '127.0.0.1' });
       sock.on('error', () => undefined);
       sock.on('connect', () => sock.write('CONNECT {}\r\nSUB x 1\r\nPUB x 5\r\nhe'));
       sockets.push(sock);
     }
-    await waitFor(() => s.stats().totalConnections === 50, 'connections accepted');
-    await waitFor(() => s.connectionCount === 0, 'stale connections dropped');
+    await eventually(() => s.stats().totalConnections === 50, 'connections accepted', 10_000);
+    await eventually(() => s.connectionCount === 0, 'stale connections dropped', 10_000);
     expect(s.stats().subscriptions).toBe(0);
-    for (const sock of sockets) sock.destroy();
-    await s.close();
   });
 });
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

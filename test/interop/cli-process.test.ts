@@ -1,21 +1,20 @@
 /**
  * The built CLI started the way test harnesses start nats-server: a config file, `-c`, a ports
  * file directory; then the official client, monitoring, SIGHUP, SIGUSR2, SIGKILL and a restart
- * on the same ports.
+ * on the same ports. Also its one-shot commands (help, version, bad flags, `-t`).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+const scope = useScope();
 
 interface Started {
   child: ChildProcess;
@@ -31,23 +30,15 @@ function start(args: string[], command?: { name: string; dir: string }, env?: No
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PATH: `${command.dir}${delimiter}${process.env.PATH ?? ''}` },
     });
-  children.push(child);
+  scope.defer(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => void (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => void (log += d.toString()));
   // 'close' (not 'exit'): by then everything the process logged has been read.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, log: () => log, exited };
-}
-
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 interface Ports {
@@ -80,9 +71,9 @@ describe('the CLI as a nats-server stand-in', () => {
     write('64KB');
     const pidFile = join(dir, 'server.pid');
     const first = start(['-c', conf, '--ports_file_dir', dir, '-P', pidFile]);
-    const ports = await until(() => portsFile(dir, first.child.pid!), 'the ports file');
+    const ports = await eventually(() => portsFile(dir, first.child.pid!), 'the ports file', 10_000);
     // The ports file can appear before the log lines have come through the stderr pipe.
-    await until(() => first.log().includes('Server is ready'), 'the startup log');
+    await eventually(() => first.log().includes('Server is ready'), 'the startup log', 10_000);
     expect(readFileSync(pidFile, 'utf8')).toBe(String(first.child.pid));
     expect(first.log()).toMatch(/\[WRN\] .*"leafnodes" is not supported/);
     expect(first.log()).toMatch(/\[INF\] Listening for client connections on 127\.0\.0\.1:\d+/);
@@ -111,7 +102,7 @@ describe('the CLI as a nats-server stand-in', () => {
     // SIGHUP: the changed file takes effect for new connections.
     write('128KB');
     first.child.kill('SIGHUP');
-    await until(() => first.log().includes('Reloaded server configuration'), 'the reload');
+    await eventually(() => first.log().includes('Reloaded server configuration'), 'the reload', 10_000);
     const second = await connect({ servers: ports.nats[0] });
     expect(second.info?.max_payload).toBe(131072);
     await second.close();
@@ -122,7 +113,7 @@ describe('the CLI as a nats-server stand-in', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     const again = start(['-c', conf, '-p', String(natsPort), '-m', String(monPort), '--ports_file_dir', dir]);
-    const ports2 = await until(() => portsFile(dir, again.child.pid!), 'the second ports file');
+    const ports2 = await eventually(() => portsFile(dir, again.child.pid!), 'the second ports file', 10_000);
     expect(ports2.nats).toEqual(ports.nats);
     const pub = await connect({ servers: ports.nats[0] });
     let got = '';
@@ -132,15 +123,15 @@ describe('the CLI as a nats-server stand-in', () => {
         break;
       }
     })().catch(() => undefined);
-    await until(() => {
+    await eventually(() => {
       pub.publish('cli.after', 'restarted');
       return got === 'restarted';
-    }, 'a message after the restart');
+    }, 'a message after the restart', 10_000);
     await pub.close();
 
     // SIGUSR2: lame duck mode, then the process exits and removes its ports file.
     again.child.kill('SIGUSR2');
-    await until(() => again.log().includes('Entering lame duck mode'), 'lame duck');
+    await eventually(() => again.log().includes('Entering lame duck mode'), 'lame duck', 10_000);
     expect(await again.exited).toBe(0);
     expect(readdirSync(dir).filter((f) => f.endsWith('.ports')).length).toBe(1); // only the SIGKILLed one's
     await nc.close();
@@ -152,7 +143,7 @@ describe('the CLI as a nats-server stand-in', () => {
     // A grace period beyond any test timeout: only an immediate shutdown passes.
     writeFileSync(conf, 'listen: "127.0.0.1:-1"\nlame_duck_grace_period: "1h"\nlame_duck_duration: "2h"\n');
     const s = start(['-c', conf, '--ports_file_dir', dir]);
-    await until(() => portsFile(dir, s.child.pid!), 'ports file');
+    await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
     s.child.kill('SIGUSR2');
     const outcome = await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]);
     expect(outcome).toBe(0);
@@ -164,7 +155,7 @@ describe('the CLI as a nats-server stand-in', () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
       const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir, '-T=false']);
-      const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+      const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
       const nc = await connect({ servers: ports.nats[0], reconnect: false });
       const sub = nc.subscribe('cli.test', { max: 1 });
       nc.publish('cli.test', 'ok');
@@ -181,12 +172,12 @@ describe('the CLI as a nats-server stand-in', () => {
   it('-D and -V log connections and protocol traces', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
     const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir, '-DV']);
-    const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+    const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
     const nc = await connect({ servers: ports.nats[0] });
     nc.subscribe('traced.subject');
     await nc.flush();
     await nc.close();
-    await until(() => s.log().includes('Client connection closed'), 'close debug line');
+    await eventually(() => s.log().includes('Client connection closed'), 'close debug line', 10_000);
     expect(s.log()).toMatch(/\[DBG\] 127\.0\.0\.1:\d+ - cid:\d+ - Client connection created/);
     expect(s.log()).toMatch(/\[TRC\] 127\.0\.0\.1:\d+ - cid:\d+ - <<- \[SUB traced\.subject 1\]/);
     s.child.kill('SIGTERM');
@@ -200,7 +191,7 @@ describe('the CLI as a nats-server stand-in', () => {
     // Kathmandu is UTC+05:45: local time differs from UTC in the minutes as well as the hours.
     for (const args of [['-c', conf], ['-p', '-1', '-a', '127.0.0.1', '--logtime_utc']]) {
       const s = start(args, undefined, { TZ: 'Asia/Kathmandu' });
-      await until(() => s.log().includes('Server is ready'), 'the startup log');
+      await eventually(() => s.log().includes('Server is ready'), 'the startup log', 10_000);
       const m = /^\[\d+\] (\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d)\.\d{6} \[INF\] Server is ready$/m.exec(s.log());
       expect(m, s.log()).not.toBeNull();
       const logged = Date.UTC(Number(m![1]), Number(m![2]) - 1, Number(m![3]), Number(m![4]), Number(m![5]), Number(m![6]));
@@ -224,7 +215,7 @@ describe('the CLI as a nats-server stand-in', () => {
       '}',
     ].join('\n'));
     const s = start(['-c', conf, '--ports_file_dir', dir]);
-    const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+    const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
     const b = await connect({ servers: ports.nats[0], user: 'b', pass: 's3cret' });
     const seen = b.subscribe('>');
     await b.flush();
@@ -240,7 +231,7 @@ describe('the CLI as a nats-server stand-in', () => {
       expect(m.subject).toBe('allowed.x');
       break;
     }
-    await until(() => errors.some((e) => /Permissions Violation for Publish to "denied\.x"/i.test(e)), 'the violation');
+    await eventually(() => errors.some((e) => /Permissions Violation for Publish to "denied\.x"/i.test(e)), 'the violation', 10_000);
     await a.close();
     await b.close();
     s.child.kill('SIGTERM');
@@ -254,7 +245,7 @@ describe('the CLI as a nats-server stand-in', () => {
       const conf = join(dir, 'server.conf');
       writeFileSync(conf, ['listen: "127.0.0.1:-1"', ...(viaFlag ? [] : [`ports_file_dir: "${dir}"`])].join('\n'));
       const s = start(['-c', conf, ...(viaFlag ? ['--ports_file_dir', dir] : [])], command);
-      const ports = await until(() => portsFile(dir, s.child.pid!, executable), `${executable}_<pid>.ports`);
+      const ports = await eventually(() => portsFile(dir, s.child.pid!, executable), `${executable}_<pid>.ports`, 10_000);
       // The whole file, as nats-server writes it: compact JSON, only the listeners there are.
       const text = readFileSync(join(dir, `${executable}_${s.child.pid!}.ports`), 'utf8');
       expect(text).toMatch(/^\{"nats":\["nats:\/\/127\.0\.0\.1:\d+"\]\}$/);
@@ -292,7 +283,7 @@ describe('the CLI as a nats-server stand-in', () => {
     it('on 0.0.0.0 it lists every interface address, and the loopback ones of both families connect (dual-stack)', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
       const s = start(['-a', '0.0.0.0', '-p', '-1', '--ports_file_dir', dir]);
-      const ports = await until(() => portsFile(dir, s.child.pid!), 'ports file');
+      const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
       const loopback = ports.nats.filter((u) => /^nats:\/\/(127\.0\.0\.1|\[::1\]):\d+$/.test(u));
       // 127.0.0.1, and [::1] where the host has IPv6.
       const hasV6Loopback = Object.values(networkInterfaces()).some((l) => l?.some((a) => a.address === '::1'));
@@ -309,12 +300,42 @@ describe('the CLI as a nats-server stand-in', () => {
     it('a ports_file_dir that does not exist: the error is logged, the server keeps running (as nats-server)', async () => {
       const dir = join(mkdtempSync(join(tmpdir(), 'nats-embedded-cli-')), 'missing');
       const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir]);
-      await until(() => s.log().includes('Error writing ports file'), 'the error');
+      await eventually(() => s.log().includes('Error writing ports file'), 'the error', 10_000);
       const file = join(dir, `nats-embedded_${s.child.pid!}.ports`);
       expect(s.log()).toContain(`[ERR] Error writing ports file (${file}): open ${file}: no such file or directory`);
       expect(existsSync(dir)).toBe(false);
       s.child.kill('SIGTERM');
       expect(await s.exited).toBe(0);
     });
+  });
+});
+
+describe('nats-embedded command (built by npm test)', () => {
+  it('prints help and version', () => {
+    const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--port');
+    const version = spawnSync(process.execPath, [CLI, '-v'], { encoding: 'utf8' });
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/nats-embedded: v\d+\.\d+\.\d+/);
+  });
+
+  it('exits non-zero with a clear message for a bad flag', () => {
+    const r = spawnSync(process.execPath, [CLI, '--jetstream'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('--jetstream');
+    expect(r.stderr).toContain('not supported');
+  });
+
+  it('-t checks a config file: valid, or the error with its position', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    writeFileSync(join(dir, 'ok.conf'), 'port: 4222\n');
+    writeFileSync(join(dir, 'bad.conf'), 'port: 4222\nmax_payload: [\n');
+    const ok = spawnSync(process.execPath, [CLI, '-t', '-c', join(dir, 'ok.conf')], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('is valid');
+    const bad = spawnSync(process.execPath, [CLI, '-t', '-c', join(dir, 'bad.conf')], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.conf:3:1: missing '\]'/);
   });
 });

@@ -7,6 +7,7 @@ import { type NatsConnection, type Status } from '@nats-io/transport-node';
 import { type NatsServer, type SlowConsumerEvent } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const scope = useScope();
 const { server, defer } = scope;
@@ -22,15 +23,6 @@ function nextStatus(nc: NatsConnection, type: Status['type']): Promise<Status> {
     for await (const s of nc.status()) if (s.type === type) return s;
     throw new Error(`status stream ended before ${type}`);
   })();
-}
-
-/** Waits until `cond()` holds, polling the event loop (no fixed sleeps in assertions). */
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('restart()', () => {
@@ -140,7 +132,7 @@ describe('disconnectClients()', () => {
     await a.flush();
     b.publish('kick.test', 'still here');
     await b.flush();
-    await until(() => got.length === 1, 'the message after reconnect');
+    await eventually(() => got.length === 1, 'the message after reconnect');
     expect(got).toEqual(['still here']);
     expect(bDisconnects).not.toContain('disconnect');
     expect(s.clients().map((c) => c.name).sort()).toEqual(['bystander', 'victim']);
@@ -179,7 +171,7 @@ describe('slow consumers', () => {
     const tail = await slow.expectClose(10_000);
     expect(tail).not.toContain('-ERR');
     await good.flush();
-    await until(() => goodCount === sent, `all ${sent} messages at the good subscriber`);
+    await eventually(() => goodCount === sent, `all ${sent} messages at the good subscriber`);
   });
 
   it('drops a client whose writes make no progress within writeDeadline', async () => {
@@ -197,7 +189,7 @@ describe('slow consumers', () => {
       pub.send(`PUB wd ${big.length}\r\n${big}\r\n`);
       await pub.expectNothing();
     }
-    await until(() => events.length === 1, 'the write deadline to fire');
+    await eventually(() => events.length === 1, 'the write deadline to fire');
     expect(events[0].reason).toBe('Slow Consumer (Write Deadline)');
     slow.close();
   });

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from '../../src/cli/args.js';
 import { ConfigError } from '../../src/errors.js';
-
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 describe('CLI flags', () => {
   it('parses nats-server spellings', () => {
@@ -53,35 +46,5 @@ describe('CLI flags', () => {
       expect((err as ConfigError).option).toBe(option);
       expect((err as ConfigError).message).toMatch(reason);
     }
-  });
-});
-
-describe('nats-embedded command (built by npm test)', () => {
-  it('prints help and version', () => {
-    const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
-    expect(help.status).toBe(0);
-    expect(help.stdout).toContain('--port');
-    const version = spawnSync(process.execPath, [CLI, '-v'], { encoding: 'utf8' });
-    expect(version.status).toBe(0);
-    expect(version.stdout).toMatch(/nats-embedded: v\d+\.\d+\.\d+/);
-  });
-
-  it('exits non-zero with a clear message for a bad flag', () => {
-    const r = spawnSync(process.execPath, [CLI, '--jetstream'], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain('--jetstream');
-    expect(r.stderr).toContain('not supported');
-  });
-
-  it('-t checks a config file: valid, or the error with its position', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
-    writeFileSync(join(dir, 'ok.conf'), 'port: 4222\n');
-    writeFileSync(join(dir, 'bad.conf'), 'port: 4222\nmax_payload: [\n');
-    const ok = spawnSync(process.execPath, [CLI, '-t', '-c', join(dir, 'ok.conf')], { encoding: 'utf8' });
-    expect(ok.status).toBe(0);
-    expect(ok.stdout).toContain('is valid');
-    const bad = spawnSync(process.execPath, [CLI, '-t', '-c', join(dir, 'bad.conf')], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/bad\.conf:3:1: missing '\]'/);
   });
 });
