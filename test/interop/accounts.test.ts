@@ -2,11 +2,13 @@
  * Accounts: separate subject spaces. Nothing published in one account reaches another — checked
  * with the official client, with random subjects (fast-check), and across a cluster.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const ACCOUNTS = {
   accounts: {
@@ -16,21 +18,15 @@ const ACCOUNTS = {
   authorization: { users: [{ user: 'g', password: 'pg' }] },
 } satisfies ServerOptions;
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
 
-async function client(s: NatsServer, user: string, pass: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: s.url, user, pass, reconnect: false });
-  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
-  return nc;
+function client(s: NatsServer, user: string, pass: string): Promise<NatsConnection> {
+  return scope.client(s, { user, pass, reconnect: false });
 }
 
 describe('accounts (official client)', () => {
   it('a message in one account never reaches another; users of one account share it', async () => {
-    const s = await createServer(ACCOUNTS);
-    cleanup.push(() => s.close());
+    const s = await scope.server(ACCOUNTS);
     const a = await client(s, 'a', 'pa');
     const a2 = await client(s, 'a2', 'pa');
     const b = await client(s, 'b', 'pb');
@@ -50,8 +46,7 @@ describe('accounts (official client)', () => {
     a2.subscribe('svc', { callback: (_e, m) => void m.respond('A service') });
     await a2.flush();
     expect((await a.request('svc', '', { timeout: 2000 })).string()).toBe('A service');
-    const lone = await createServer(ACCOUNTS);
-    cleanup.push(() => lone.close());
+    const lone = await scope.server(ACCOUNTS);
     const a3 = await client(lone, 'a', 'pa');
     const b3 = await client(lone, 'b', 'pb');
     a3.subscribe('svc', { callback: (_e, m) => void m.respond('A service') });
@@ -110,10 +105,8 @@ describe('accounts (property: random subjects never leak)', () => {
 
 describe('accounts across a cluster', () => {
   it('routes carry the account: interest and messages stay in their account on every node', async () => {
-    const n1 = await createServer({ ...ACCOUNTS, cluster: { name: 'acc' } });
-    cleanup.push(() => n1.close());
-    const n2 = await createServer({ ...ACCOUNTS, cluster: { name: 'acc', routes: [n1.routeUrl!] } });
-    cleanup.push(() => n2.close());
+    const n1 = await scope.server({ ...ACCOUNTS, cluster: { name: 'acc' } });
+    const n2 = await scope.server({ ...ACCOUNTS, cluster: { name: 'acc', routes: [n1.routeUrl!] } });
     const bOn2 = await client(n2, 'b', 'pb');
     const aOn2 = await client(n2, 'a2', 'pa');
     const got: Record<string, string[]> = { a: [], b: [] };
@@ -125,8 +118,7 @@ describe('accounts across a cluster', () => {
     const aOn1 = await client(n1, 'a', 'pa');
     aOn1.publish('x', 'A via route');
     await aOn1.flush();
-    const until = Date.now() + 5000;
-    while (got.a.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => got.a.length > 0, 'the message across the route');
     await bOn2.flush();
     expect(got).toEqual({ a: ['A via route'], b: [] });
   });

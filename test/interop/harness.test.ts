@@ -218,6 +218,8 @@ describe('controls survive restart()', () => {
     // Paused: the restarted server accepts the connection but sends nothing, not even INFO.
     const wire = await WireClient.open(s.port, '127.0.0.1', { keepInfo: true });
     wire.send('CONNECT {"verbose":false}\r\nPING\r\n');
+    // A paused server reads nothing, so no round trip can prove that it stays silent: this
+    // is the one place where only time can show that nothing arrives.
     await new Promise((r) => setTimeout(r, 100));
     expect(wire.buffer).toBe('');
     s.resume();

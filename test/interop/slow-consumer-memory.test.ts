@@ -4,10 +4,12 @@
  * queued, and a reading subscriber gets every message. The broker runs in its own process so
  * that its resident memory is measured alone.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { eventually } from '../helpers/eventually.js';
+import { useScope } from '../helpers/scope.js';
 
 const BROKER = fileURLToPath(new URL('../fixtures/broker-process.mjs', import.meta.url));
 const MiB = 1024 * 1024;
@@ -49,11 +51,13 @@ async function open(port: number, lines: string): Promise<Socket> {
   return s;
 }
 
+const scope = useScope();
+
 describe('slow consumer memory bound', () => {
   it('publishing 1 GiB with a stalled subscriber keeps the broker within a small multiple of maxPending', { timeout: 120_000 }, async () => {
     const maxPending = 32 * MiB;
     const child = fork(BROKER, [JSON.stringify({ maxPending })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    onTestFinished(() => {
+    scope.defer(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
     const ready = await new Promise<Report>((resolve) => child.once('message', (m) => resolve(m as Report)));
@@ -84,7 +88,8 @@ describe('slow consumer memory bound', () => {
     for (let i = 0; i < total; i++) {
       if (!pub.write(batch)) await new Promise((r) => pub.once('drain', r));
       // Keep the reading subscriber's backlog well under maxPending, however loaded the machine
-      // is: only the stalled one may fall behind.
+      // is: only the stalled one may fall behind. (Flow control, not an assertion: polled every
+      // millisecond, not through eventually(), so that the publisher is held back no longer.)
       while (readerBytes < (i + 1 - 8) * 16 * perMessage) await new Promise((r) => setTimeout(r, 1));
     }
     // Wait until the broker has routed all of it (its PONG comes after the last PUB).
@@ -98,8 +103,7 @@ describe('slow consumer memory bound', () => {
     });
     const messages = total * 16;
     const expectedReaderBytes = messages * perMessage;
-    const deadline = Date.now() + 60_000;
-    while (readerBytes < expectedReaderBytes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => readerBytes >= expectedReaderBytes, 'every message at the reading subscriber', 60_000);
 
     const report = await request(child, 'report');
     child.send('stop');

@@ -11,6 +11,8 @@ import { connect } from '@nats-io/transport-node';
 import { type ServerOptions } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
+import { relay } from '../helpers/relay.js';
 
 let dir = '';
 const file = (name: string): string => join(dir, name);
@@ -143,16 +145,22 @@ describe('TLS on routes', () => {
     defer(() => na.close());
     na.publish('cross', 'via tls route');
     await na.flush();
-    const deadline = Date.now() + 5000;
-    while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => got.length > 0, 'the message across the route');
     expect(got).toEqual(['via tls route']);
   });
 
   it('a plaintext route to a TLS route port does not come up', async () => {
     const a = await server({ serverName: 'a', cluster: { name: 'T', tls: { cert: file('server.pem'), key: file('server.key'), timeout: 200 } } });
-    const b = await server({ serverName: 'b', cluster: { name: 'T', routes: [a.routeUrl!], reconnectDelay: 50 } });
-    await new Promise((r) => setTimeout(r, 500));
+    // b dials a through a relay, so that the end of each failed attempt can be awaited.
+    const toA = await relay(a.clusterPort);
+    defer(() => toA.close());
+    const changes: string[] = [];
+    a.on('routesChanged', () => void changes.push('a'));
+    const b = await server({ serverName: 'b', cluster: { name: 'T', routes: [`nats-route://127.0.0.1:${toA.port}`], reconnectDelay: 50 } });
+    b.on('routesChanged', () => void changes.push('b'));
+    await eventually(() => toA.ended >= 2, 'two route attempts (the first and a retry) to end');
     expect(a.routes()).toEqual([]);
     expect(b.routes()).toEqual([]);
+    expect(changes).toEqual([]); // no route came up, even for a moment
   });
 });

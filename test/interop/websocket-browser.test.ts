@@ -14,16 +14,12 @@ import { createServer as createHttpServer, type ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '@nats-io/transport-node';
-import { createServer } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { useScope } from '../helpers/scope.js';
 
 const CHROMIUM = [process.env.CHROMIUM_BIN, '/usr/bin/chromium'].find((p): p is string => p !== undefined && p !== '' && existsSync(p));
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
 
 /** The page: raw NATS over the browser's WebSocket; the result goes into #result and to /result. */
 function page(wsUrl: string): string {
@@ -120,18 +116,16 @@ describe.skipIf(CHROMIUM === undefined)('websocket: headless Chromium', () => {
       }
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise<void>((resolve) => {
+    scope.defer(() => new Promise<void>((resolve) => {
       release();
       http.closeAllConnections();
       http.close(() => resolve());
     }));
     const pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
 
-    const server = await createServer({ websocket: { noTls: true, allowedOrigins: [pageUrl.slice(0, -1)] } });
-    cleanup.push(() => server.close());
+    const server = await scope.server({ websocket: { noTls: true, allowedOrigins: [pageUrl.slice(0, -1)] } });
     wsUrl = server.websocketUrl!;
-    const nc = await connect({ servers: server.url, reconnect: false });
-    cleanup.push(() => nc.close());
+    const nc = await scope.client(server, { reconnect: false });
     const fromBrowser = nc.subscribe('browser.out', { max: 1 });
     await nc.flush();
     // Publish to the page once its SUB is in.
@@ -142,7 +136,7 @@ describe.skipIf(CHROMIUM === undefined)('websocket: headless Chromium', () => {
     published.catch(() => undefined);
 
     const profile = mkdtempSync(join(tmpdir(), 'nats-embedded-chromium-'));
-    cleanup.push(() => rmSync(profile, { recursive: true, force: true }));
+    scope.defer(() => rmSync(profile, { recursive: true, force: true }));
     const child = spawn(CHROMIUM!, [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-extensions', '--no-first-run', '--no-default-browser-check',
@@ -153,7 +147,7 @@ describe.skipIf(CHROMIUM === undefined)('websocket: headless Chromium', () => {
     child.stdout.setEncoding('utf8').on('data', (c: string) => (dom += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    cleanup.push(() => {
+    scope.defer(() => {
       clearTimeout(killer);
       if (child.exitCode === null) child.kill('SIGKILL');
     });

@@ -3,31 +3,28 @@
  * raw `ws` sockets: WebSocket and TCP clients share subjects, queue groups, auth and the
  * slow-consumer rules; origin checks, compression, text frames, restart, /varz, cluster URLs.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { wsconnect, type NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
-import { ConfigError, createCluster, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import { connect, type ConnectionOptions } from '@nats-io/transport-node';
+import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 // wsconnect uses the global WebSocket, which Node 20 only has behind --experimental-websocket.
 const g = globalThis as { WebSocket?: unknown };
 g.WebSocket ??= WebSocket;
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
 
 const WS = { noTls: true } as const;
 
-async function server(opts: ServerOptions = {}): Promise<NatsServer> {
-  const s = await createServer({ websocket: WS, ...opts });
-  cleanup.push(() => s.close());
-  return s;
+function server(opts: ServerOptions = {}): Promise<NatsServer> {
+  return scope.server({ websocket: WS, ...opts });
 }
 
 function track(nc: NatsConnection): NatsConnection {
-  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
+  scope.defer(() => (nc.isClosed() ? undefined : nc.close()));
   return nc;
 }
 
@@ -35,8 +32,8 @@ async function wsClient(s: NatsServer, opts: Parameters<typeof wsconnect>[0] = {
   return track(await wsconnect({ servers: s.websocketUrl!, reconnect: false, ...opts }));
 }
 
-async function tcpClient(s: NatsServer, opts: Parameters<typeof connect>[0] = {}): Promise<NatsConnection> {
-  return track(await connect({ servers: s.url, reconnect: false, ...opts }));
+function tcpClient(s: NatsServer, opts: ConnectionOptions = {}): Promise<NatsConnection> {
+  return scope.client(s, { reconnect: false, ...opts });
 }
 
 async function next(sub: AsyncIterable<{ string(): string }>): Promise<string> {
@@ -47,7 +44,7 @@ async function next(sub: AsyncIterable<{ string(): string }>): Promise<string> {
 /** A raw `ws` socket; resolves once open. */
 async function rawWs(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<WebSocket> {
   const ws = new WebSocket(url, options);
-  cleanup.push(() => ws.terminate());
+  scope.defer(() => ws.terminate());
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -127,16 +124,10 @@ describe('websocket listener', () => {
     await s.waitForSubscription('work', { count: 4 });
     for (let i = 0; i < 200; i++) w.publish('work', String(i));
     await w.flush();
-    await new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 5000;
-      const poll = (): void => {
-        if (counts.ws + counts.tcp >= 200) resolve();
-        else if (Date.now() > deadline) reject(new Error(`got ${counts.ws + counts.tcp} of 200`));
-        else setTimeout(poll, 10);
-      };
-      poll();
-    });
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => counts.ws + counts.tcp >= 200, 'all 200 queue messages');
+    // Settle without sleeping: the publisher's flush returned, so every delivery (a duplicate
+    // too) was queued before each member's PONG; a member's flush brings everything before it.
+    await Promise.all(members.map((nc) => nc.flush()));
     expect(counts.ws + counts.tcp).toBe(200);
     expect(counts.ws).toBeGreaterThan(0);
     expect(counts.tcp).toBeGreaterThan(0);
@@ -183,7 +174,7 @@ describe('websocket listener', () => {
   });
 
   it('closes the listener on close(): new handshakes fail', async () => {
-    const s = await createServer({ websocket: WS });
+    const s = await server();
     const url = s.websocketUrl!;
     const w = await wsconnect({ servers: url, reconnect: false });
     const closed = w.closed();
@@ -215,10 +206,7 @@ describe('websocket listener', () => {
     const frames: Array<{ text: string; binary: boolean }> = [];
     ws.on('message', (data, isBinary) => frames.push({ text: String(data), binary: isBinary }));
     ws.send('CONNECT {"verbose":false,"protocol":1}\r\nSUB t 1\r\nPUB t 2\r\nhi\r\nPING\r\n');
-    await new Promise<void>((resolve) => {
-      const poll = (): void => (frames.some((f) => f.text.includes('PONG')) ? resolve() : void setTimeout(poll, 5));
-      poll();
-    });
+    await eventually(() => frames.some((f) => f.text.includes('PONG')), 'the PONG');
     const all = frames.map((f) => f.text).join('');
     expect(all).toMatch(/^INFO \{.*\} \r\n/);
     expect(all).toContain('MSG t 1 2\r\nhi\r\n');
@@ -262,8 +250,7 @@ describe('websocket listener', () => {
     });
     expect(varz).not.toHaveProperty('ws_connect_urls');
 
-    const cluster = await createCluster({ size: 2, websocket: WS, http: -1 });
-    cleanup.push(() => cluster.close());
+    const cluster = await scope.cluster({ size: 2, websocket: WS, http: -1 });
     const [a, b] = cluster.servers;
     const wsUrls = [a, b].map((x) => `127.0.0.1:${x.websocketPort}`);
     const w = track(await wsconnect({ servers: a.websocketUrl!, reconnect: false }));

@@ -2,9 +2,11 @@
  * The monitoring endpoints: nats-server 2.10's field names, key order, types and units, query
  * options, error texts and response headers.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, createServer, type NatsCluster, type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 interface Reply {
   status: number;
@@ -26,26 +28,15 @@ async function json(base: string, path: string): Promise<Json> {
   return JSON.parse(r.text) as Json;
 }
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const UPTIME = /^(\d+y)?(\d+d)?(\d+h)?(\d+m)?\d+s$/;
 const GO_DURATION = /^(0s|\d+(\.\d+)?(ns|µs|ms|s)|(\d+h)?(\d+m)?\d+(\.\d+)?s)$/;
 
-const wires: WireClient[] = [];
-afterEach(() => {
-  while (wires.length > 0) wires.pop()!.socket.destroy();
-});
+const scope = useScope();
 
 async function wire(server: NatsServer, name: string, ops = ''): Promise<WireClient> {
   const c = await WireClient.connected(server.port, { verbose: false, pedantic: false, name, lang: 'raw', version: '1.2.3' });
-  wires.push(c);
+  scope.defer(() => c.socket.destroy());
   if (ops !== '') {
     // The PONG comes after everything the ops caused (e.g. MSGs to this client): skip those.
     c.send(`${ops}PING\r\n`);
@@ -67,15 +58,10 @@ describe('monitoring (standalone server)', () => {
   it('listens on its own port, given as -1, a number, "host:port" or { host, port }', async () => {
     expect(base).toBe(`http://127.0.0.1:${server.monitorPort}`);
     expect(server.monitorPort).toBeGreaterThan(0);
-    const s2 = await createServer({ http: '127.0.0.1:0' });
-    try {
-      expect((await get(s2.monitorUrl!, '/healthz')).status).toBe(200);
-    } finally {
-      await s2.close();
-    }
-    const s3 = await createServer();
+    const s2 = await scope.server({ http: '127.0.0.1:0' });
+    expect((await get(s2.monitorUrl!, '/healthz')).status).toBe(200);
+    const s3 = await scope.server();
     expect(s3.monitorUrl).toBeNull();
-    await s3.close();
   });
 
   it('/varz: nats-server’s fields in nats-server’s order, with its units', async () => {
@@ -256,8 +242,7 @@ describe('monitoring (standalone server)', () => {
     gone.socket.end();
     const find = async (): Promise<Json | undefined> =>
       ((await json(base, '/connz?state=closed&subs=detail')).connections as Json[]).find((ci) => ci.cid === cid);
-    await until(async () => (await find()) !== undefined, 'the closed connection');
-    const ci = (await find())!;
+    const ci = await eventually(find, 'the closed connection');
     expect(Object.keys(ci).slice(0, 10)).toEqual(['cid', 'kind', 'type', 'ip', 'port', 'start', 'last_activity', 'stop', 'reason', 'rtt']);
     expect(ci).toMatchObject({ reason: 'Client Closed', name: 'leaver', subscriptions: 2 });
     expect(ci.stop).toMatch(RFC3339);
@@ -279,7 +264,7 @@ describe('monitoring (standalone server)', () => {
 
     const kicked = await wire(server, 'kicked');
     server.disconnectClients((c) => c.name === 'kicked');
-    await until(async () => ((await json(base, `/connz?state=closed&cid=${kicked.info.client_id as number}`)).num_connections) === 1, 'kicked');
+    await eventually(async () => ((await json(base, `/connz?state=closed&cid=${kicked.info.client_id as number}`)).num_connections) === 1, 'kicked');
     const k = ((await json(base, `/connz?state=closed&cid=${kicked.info.client_id as number}`)).connections as Json[])[0];
     expect(k.reason).toBe('Kicked');
 
@@ -425,7 +410,7 @@ describe('monitoring (2-node cluster)', () => {
     const sub = await wire(b, 'route-sub', 'SUB routed.x 1\r\nSUB routed.q q 2\r\n');
     const base = a.monitorUrl!;
     const routeOf = async (query = ''): Promise<Json> => ((await json(base, `/routez${query}`)).routes as Json[])[0];
-    await until(async () => (await routeOf()).subscriptions === 2, 'the interest of b on a');
+    await eventually(async () => (await routeOf()).subscriptions === 2, 'the interest of b on a');
     const pub = await wire(a, 'route-pub', 'PUB routed.x 5\r\nhello\r\n');
     await sub.expect('MSG routed.x 1 5\r\nhello\r\n');
     void pub;

@@ -8,7 +8,7 @@
  * Reads the built package (dist/): run `npm run build` first, as `npm test` does. The
  * nats-server tests need the binary (NATS_SERVER_BIN, or nats-server on PATH), as CI has.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createTcpServer } from 'node:net';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ConfigError, ListenError, type ServerInfo } from 'nats-embedded';
 import { natsGlobalSetup, type GlobalSetupProject } from 'nats-embedded/global-setup';
+import { useScope } from '../helpers/scope.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | { default: string }> };
@@ -101,10 +102,7 @@ function project(): GlobalSetupProject & { provided: { natsUrl?: string; natsUrl
   } as GlobalSetupProject & { provided: typeof provided };
 }
 
-const teardowns: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (teardowns.length > 0) await teardowns.pop()!();
-});
+const scope = useScope();
 
 /** The INFO a server sends on connect, or null when nothing listens at `url`. */
 function infoAt(url: string): Promise<ServerInfo | null> {
@@ -144,7 +142,7 @@ describe('natsGlobalSetup clusters', () => {
   it('embedded: a createCluster() cluster, closed on teardown', async () => {
     const p = project();
     const teardown = await natsGlobalSetup({ clusterSize: 2 })(p);
-    teardowns.push(teardown);
+    scope.defer(teardown);
     const urls = p.provided.natsUrls!;
     expect(urls).toHaveLength(2);
     expect(p.provided.natsUrl).toBe(urls[0]);
@@ -157,7 +155,7 @@ describe('natsGlobalSetup clusters', () => {
   it('nats-server: routed createServer() members, meshed before the URLs are provided, closed on teardown', async () => {
     const p = project();
     const teardown = await natsGlobalSetup({ backend: 'nats-server', clusterSize: 3 })(p);
-    teardowns.push(teardown);
+    scope.defer(teardown);
     const urls = p.provided.natsUrls!;
     expect(urls).toHaveLength(3);
     const infos = await Promise.all(urls.map(infoAt));
