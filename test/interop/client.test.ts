@@ -1,15 +1,18 @@
 /**
  * The official NATS client (@nats-io/transport-node) against the embedded broker.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { createServer, type NatsServer } from '../../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { headers, type ConnectionOptions, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { type NatsServer } from '../../src/index.js';
+import { useScope } from '../helpers/scope.js';
 
+/** One server for the file; it and every connection are closed after the last test. */
+const scope = useScope('file');
 let server: NatsServer;
 const conns: NatsConnection[] = [];
 
-async function client(opts: Parameters<typeof connect>[0] = {}): Promise<NatsConnection> {
-  const nc = await connect({ servers: server.url, ...opts });
+async function client(opts: ConnectionOptions = {}): Promise<NatsConnection> {
+  const nc = await scope.client(server, opts);
   conns.push(nc);
   return nc;
 }
@@ -36,12 +39,7 @@ async function received(nc: NatsConnection, subs: Subscription[]): Promise<numbe
 }
 
 beforeAll(async () => {
-  server = await createServer();
-});
-
-afterAll(async () => {
-  await Promise.all(conns.map((c) => (c.isClosed() ? undefined : c.close())));
-  await server.close();
+  server = await scope.server();
 });
 
 describe('official client', () => {

@@ -1,18 +1,18 @@
 /**
- * `backend: 'nats-server'`: option and environment validation, the configuration written for
- * the process, and the real binary behind the `NatsServer` handle — what it supports and the
- * clear error for what only the embedded broker has.
+ * `backend: 'nats-server'`: the real binary behind the `NatsServer` handle — what it supports
+ * and the clear error for what only the embedded broker has. (The option and the configuration
+ * written for the process, without a process: test/unit/backend-options.test.ts.)
  *
  * Needs the nats-server binary (NATS_SERVER_BIN, or `nats-server` on PATH). Without it these
  * tests fail with the install hint rather than skip: CI installs it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import {
   ConfigError,
   createCluster,
@@ -23,39 +23,21 @@ import {
   UnsupportedError,
   WaitTimeoutError,
 } from '../../src/index.js';
-import { resolveOptions } from '../../src/config/options.js';
 import { findNatsServerBinary } from '../../src/backend/nats-server.js';
-import { natsServerConfig } from '../../src/config/to-conf.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 /** The built package: a separate Node process loads it. */
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
+const scope = useScope();
 
-/** Sets an environment variable for the current test. */
-function setEnv(name: string, value: string | undefined): void {
-  const before = process.env[name];
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
-  cleanup.push(() => {
-    if (before === undefined) delete process.env[name];
-    else process.env[name] = before;
-  });
+function real(opts: Parameters<typeof createServer>[0] = {}): Promise<NatsServer> {
+  return scope.server({ ...opts, backend: 'nats-server' });
 }
 
-async function real(opts: Parameters<typeof createServer>[0] = {}): Promise<NatsServer> {
-  const s = await createServer({ ...opts, backend: 'nats-server' });
-  cleanup.push(() => s.close());
-  return s;
-}
-
-async function client(url: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, reconnectTimeWait: 20, maxReconnectAttempts: -1 });
-  cleanup.push(() => (nc.isClosed() ? undefined : nc.close()));
-  return nc;
+function client(url: string): Promise<NatsConnection> {
+  return scope.client(url, { reconnectTimeWait: 20, maxReconnectAttempts: -1 });
 }
 
 function thrown(fn: () => unknown): unknown {
@@ -68,33 +50,11 @@ function thrown(fn: () => unknown): unknown {
 }
 
 describe('the backend option', () => {
-  it('defaults to embedded, and NATS_EMBEDDED_BACKEND picks the default', () => {
-    setEnv('NATS_EMBEDDED_BACKEND', undefined);
-    expect(resolveOptions({}).backend).toBe('embedded');
-    setEnv('NATS_EMBEDDED_BACKEND', '');
-    expect(resolveOptions({}).backend).toBe('embedded');
-    setEnv('NATS_EMBEDDED_BACKEND', 'nats-server');
-    expect(resolveOptions({}).backend).toBe('nats-server');
-    expect(resolveOptions({ backend: 'embedded' }).backend).toBe('embedded');
-  });
-
-  it('rejects other values with a ConfigError naming backend', () => {
-    const e = thrown(() => resolveOptions({ backend: 'docker' as 'embedded' }));
-    expect(e).toBeInstanceOf(ConfigError);
-    expect((e as ConfigError).option).toBe('backend');
-    expect((e as ConfigError).message).toBe('Invalid option "backend": must be "embedded" or "nats-server", got "docker"');
-    setEnv('NATS_EMBEDDED_BACKEND', 'real');
-    const env = thrown(() => resolveOptions({}));
-    expect((env as ConfigError).option).toBe('backend');
-    expect((env as ConfigError).message).toMatch(/NATS_EMBEDDED_BACKEND must be "embedded" or "nats-server", got "real"/);
-  });
-
   it('the embedded broker reports its backend and keeps it across reloads, whatever the environment', async () => {
-    setEnv('NATS_EMBEDDED_BACKEND', undefined);
-    const s = await createServer();
-    cleanup.push(() => s.close());
+    scope.env('NATS_EMBEDDED_BACKEND', undefined);
+    const s = await scope.server();
     expect(s.backend).toBe('embedded');
-    setEnv('NATS_EMBEDDED_BACKEND', 'nats-server');
+    scope.env('NATS_EMBEDDED_BACKEND', 'nats-server');
     s.reload({ maxPayload: 1000 });
     expect(s.options.backend).toBe('embedded');
     expect(() => s.reload({ backend: 'nats-server' })).toThrow(/"backend": cannot be changed by a reload/);
@@ -120,45 +80,8 @@ describe('the nats-server binary', () => {
     expect((none as Error).message).toMatch(/none on PATH.*apt-get install -y nats-server.*NATS_SERVER_BIN/);
     const wrong = thrown(() => findNatsServerBinary({ NATS_SERVER_BIN: '/nonexistent/nats-server' }));
     expect((wrong as Error).message).toMatch(/NATS_SERVER_BIN=\/nonexistent\/nats-server is not an executable file.*apt-get install/);
-    setEnv('NATS_SERVER_BIN', '/nonexistent/nats-server');
+    scope.env('NATS_SERVER_BIN', '/nonexistent/nats-server');
     await expect(createServer({ backend: 'nats-server' })).rejects.toThrow(/apt-get install -y nats-server/);
-  });
-});
-
-describe('the configuration written for nats-server', () => {
-  it('carries every option, durations in Go syntax, lame duck duration raised to 30 s', () => {
-    const o = resolveOptions({
-      host: '::1', serverName: 'n1', maxPayload: 2048, maxControlLine: 512, maxPending: 65536,
-      pingInterval: '1500ms', maxPingsOut: 3, writeDeadline: 0.5, maxConnections: 10, maxSubscriptions: 5,
-      noHeaderSupport: true, lameDuckDuration: 200, lameDuckGracePeriod: '50ms', debug: true,
-      cluster: { name: 'C', port: 7000, routes: ['nats-route://u:p%40ss@127.0.0.1:7001'], noAdvertise: true, connectRetries: 2 },
-    });
-    expect(natsServerConfig(o, { client: -1, http: -1, cluster: 7000 })).toBe([
-      '# Written by nats-embedded for backend "nats-server".',
-      'listen: "[::1]:-1"',
-      'server_name: "n1"',
-      'max_payload: 2048',
-      'max_control_line: 512',
-      'max_pending: 65536',
-      'ping_interval: "1500ms"',
-      'ping_max: 3',
-      'write_deadline: "500000ns"',
-      'max_connections: 10',
-      'max_subscriptions: 5',
-      'no_header_support: true',
-      'lame_duck_duration: "30000ms"',
-      'lame_duck_grace_period: "50ms"',
-      'http: "[::1]:-1"',
-      'debug: true',
-      'cluster {',
-      '  name: "C"',
-      '  listen: "[::1]:7000"',
-      '  routes: ["nats-route://u:p%40ss@127.0.0.1:7001"]',
-      '  no_advertise: true',
-      '  connect_retries: 2',
-      '}',
-      '',
-    ].join('\n'));
   });
 });
 
@@ -297,7 +220,7 @@ describe('createServer({ backend: "nats-server" })', () => {
   it('an address in use is a ListenError', async () => {
     const blocker = createTcpServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise((r) => blocker.close(r)));
+    scope.defer(() => new Promise((r) => blocker.close(r)));
     const port = (blocker.address() as { port: number }).port;
     const e = await createServer({ backend: 'nats-server', port }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(ListenError);
@@ -309,8 +232,7 @@ describe('createServer({ backend: "nats-server" })', () => {
     expect(a.routeUrl).toBe(`nats-route://127.0.0.1:${a.clusterPort}`);
     expect(a.clusterName).toBe('C');
     const b = await real({ serverName: 'rb', cluster: { name: 'C', routes: [a.routeUrl!] } });
-    const emb = await createServer({ backend: 'embedded', serverName: 'emb', cluster: { name: 'C', routes: [a.routeUrl!], reconnectDelay: 50 } });
-    cleanup.push(() => emb.close());
+    const emb = await scope.server({ backend: 'embedded', serverName: 'emb', cluster: { name: 'C', routes: [a.routeUrl!], reconnectDelay: 50 } });
     const onEmb = await client(emb.url);
     onEmb.subscribe('x.y', { callback: () => undefined });
     await onEmb.flush();
@@ -328,7 +250,7 @@ describe('createServer({ backend: "nats-server" })', () => {
       setInterval(() => {}, 1000);
     `;
     const node = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    cleanup.push(() => node.kill('SIGKILL'));
+    scope.defer(() => node.kill('SIGKILL'));
     const line = await new Promise<string>((resolve) => node.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
     const { pid } = JSON.parse(line) as { pid: number };
     const alive = (): boolean => {
@@ -344,11 +266,8 @@ describe('createServer({ backend: "nats-server" })', () => {
     const conf = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[2];
     expect(existsSync(conf)).toBe(true);
     node.kill('SIGKILL'); // no exit handlers run
-    const deadline = Date.now() + 5000;
-    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(alive()).toBe(false);
-    while (existsSync(dirname(conf)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(existsSync(dirname(conf))).toBe(false);
+    // Within one 5 s budget, as before: the process exits, then its config directory goes.
+    await eventually(() => !alive() && !existsSync(dirname(conf)), 'the orphaned nats-server to exit and its config directory to go', 5000);
   });
 
   it('await using closes the process', async () => {

@@ -1,8 +1,22 @@
+/**
+ * createServer() on real sockets: listening, ids, many servers in one process, close() and
+ * its guarantees, option validation and defaults, liveness PINGs.
+ */
 import { describe, expect, it } from 'vitest';
 import { createServer as createTcpServer } from 'node:net';
-import { connect } from '@nats-io/transport-node';
 import { ConfigError, ListenError, NatsEmbeddedError, NATS_SERVER_VERSION, createServer, type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
+
+/** Servers made here are closed after each test, also when it fails (close() is idempotent). */
+const scope = useScope();
+const { server: start } = scope;
+
+/** A raw connection, closed after the test. */
+function track(w: WireClient): WireClient {
+  scope.defer(() => w.close());
+  return w;
+}
 
 /** Resources that belong to sockets, servers and timers (what a leaked broker would hold). */
 function openHandles(): string[] {
@@ -23,42 +37,37 @@ async function settle(): Promise<void> {
 
 describe('createServer()', () => {
   it('listens on 127.0.0.1 on an ephemeral port by default', async () => {
-    const server = await createServer();
-    try {
-      expect(server.host).toBe('127.0.0.1');
-      expect(server.port).toBeGreaterThan(0);
-      expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
-      expect(server.info.port).toBe(server.port);
-      expect(server.info.version).toBe(NATS_SERVER_VERSION);
-      expect(server.info.server_id).toMatch(/^N[A-Z2-7]{55}$/);
-      expect(server.info.server_name).toBe(server.info.server_id);
-      expect(server.info.xkey).toMatch(/^X[A-Z2-7]{55}$/);
-    } finally {
-      await server.close();
-    }
+    const server = await start();
+    expect(server.host).toBe('127.0.0.1');
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
+    expect(server.info.port).toBe(server.port);
+    expect(server.info.version).toBe(NATS_SERVER_VERSION);
+    expect(server.info.server_id).toMatch(/^N[A-Z2-7]{55}$/);
+    expect(server.info.server_name).toBe(server.info.server_id);
+    expect(server.info.xkey).toMatch(/^X[A-Z2-7]{55}$/);
   });
 
   it('accepts nats-server\'s -1 for a random port', async () => {
-    const server = await createServer({ port: -1, serverName: 'n1' });
+    const server = await start({ port: -1, serverName: 'n1' });
     expect(server.port).toBeGreaterThan(0);
     expect(server.info.server_name).toBe('n1');
-    await server.close();
   });
 
   it('gives every server a unique id', async () => {
-    const a = await createServer();
-    const b = await createServer();
+    const a = await start();
+    const b = await start();
     expect(a.id).not.toBe(b.id);
-    await Promise.all([a.close(), b.close()]);
   });
 
   it('runs 100 servers in one process, and close() leaves no handle behind', async () => {
     await settle();
     const beforeList = openHandles();
     const servers = await Promise.all(Array.from({ length: 100 }, () => createServer()));
+    scope.defer(() => Promise.all(servers.map((s) => s.close()))); // should the test fail first
     expect(new Set(servers.map((s) => s.port)).size).toBe(100);
     // Each one really serves clients.
-    const clients = await Promise.all(servers.slice(0, 10).map((s) => WireClient.connected(s.port)));
+    const clients = await Promise.all(servers.slice(0, 10).map(async (s) => track(await WireClient.connected(s.port))));
     for (const c of clients) c.send('SUB x 1\r\nPUB x 2\r\nhi\r\n');
     for (const c of clients) await c.expect('MSG x 1 2\r\nhi\r\n');
     await Promise.all(servers.map((s) => s.close()));
@@ -70,23 +79,22 @@ describe('createServer()', () => {
   });
 
   it('close() closes client connections and frees the port', async () => {
-    const server = await createServer();
+    const server = await start();
     const port = server.port;
-    const nc = await connect({ servers: server.url, reconnect: false });
+    const nc = await scope.client(server, { reconnect: false });
     const closed = nc.closed();
     await server.close();
     await closed;
     expect(server.closed).toBe(true);
     await server.close(); // idempotent
-    const again = await createServer({ port });
+    const again = await start({ port });
     expect(again.port).toBe(port);
-    await again.close();
   });
 
   it('close() flushes what is queued before closing', async () => {
-    const server = await createServer();
-    const sub = await WireClient.connected(server.port);
-    const pub = await WireClient.connected(server.port);
+    const server = await start();
+    const sub = track(await WireClient.connected(server.port));
+    const pub = track(await WireClient.connected(server.port));
     sub.send('SUB last 1\r\n');
     await sub.expectNothing();
     pub.send('PUB last 4\r\nbye!\r\n');
@@ -118,26 +126,21 @@ describe('createServer()', () => {
   });
 
   it('host 0.0.0.0 listens dual-stack, as Go does: clients dialling ::1 (localhost) connect too', async () => {
-    const server = await createServer({ host: '0.0.0.0' });
-    try {
-      expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
-      for (const host of ['127.0.0.1', '::1']) {
-        const c = await WireClient.open(server.port, host);
-        expect(c.info.port).toBe(server.port);
-        c.close();
-      }
-    } finally {
-      await server.close();
+    const server = await start({ host: '0.0.0.0' });
+    expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
+    for (const host of ['127.0.0.1', '::1']) {
+      const c = track(await WireClient.open(server.port, host));
+      expect(c.info.port).toBe(server.port);
+      c.close();
     }
   });
 
   it('rejects with ListenError when the port is taken', async () => {
-    const a = await createServer();
+    const a = await start();
     const err = await createServer({ port: a.port }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ListenError);
     expect((err as ListenError).code).toBe('ERR_LISTEN');
     expect((err as ListenError).port).toBe(a.port);
-    await a.close();
   });
 });
 
@@ -172,14 +175,13 @@ describe('options', () => {
   }
 
   it('accepts durations as milliseconds or Go-style strings', async () => {
-    const s = await createServer({ pingInterval: '1m30s', writeDeadline: 250 });
+    const s = await start({ pingInterval: '1m30s', writeDeadline: 250 });
     expect(s.options.pingIntervalMs).toBe(90_000);
     expect(s.options.writeDeadlineMs).toBe(250);
-    await s.close();
   });
 
   it('defaults equal nats-server\'s', async () => {
-    const s = await createServer();
+    const s = await start();
     expect(s.options).toMatchObject({
       maxPayload: 1048576,
       maxControlLine: 4096,
@@ -191,41 +193,36 @@ describe('options', () => {
       maxSubscriptions: 0,
       noHeaderSupport: false,
     });
-    await s.close();
   });
 
   it('noHeaderSupport: INFO says headers false and HPUB is refused', async () => {
-    const s = await createServer({ noHeaderSupport: true });
-    const c = await WireClient.open(s.port);
+    const s = await start({ noHeaderSupport: true });
+    const c = track(await WireClient.open(s.port));
     expect(c.info.headers).toBe(false);
     c.send('CONNECT {"verbose":false,"headers":true}\r\nHPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n');
     expect(await c.expectClose()).toBe('');
-    await s.close();
   });
 });
 
 describe('liveness', () => {
   it('PINGs the client and closes it as stale after maxPingsOut unanswered PINGs', async () => {
-    const s = await createServer({ pingInterval: 50, maxPingsOut: 2 });
-    const c = await WireClient.open(s.port);
+    const s = await start({ pingInterval: 50, maxPingsOut: 2 });
+    const c = track(await WireClient.open(s.port));
     c.send('CONNECT {"verbose":false}\r\n');
     await c.expect('PING\r\n');
     await c.expect('PING\r\n');
     await c.expect("-ERR 'Stale Connection'\r\n");
     expect(await c.expectClose()).toBe('');
-    await s.close();
   });
 
   it('keeps a client that answers PINGs', async () => {
-    const s = await createServer({ pingInterval: 30, maxPingsOut: 1 });
-    const c = await WireClient.open(s.port);
+    const s = await start({ pingInterval: 30, maxPingsOut: 1 });
+    const c = track(await WireClient.open(s.port));
     c.send('CONNECT {"verbose":false}\r\n');
     for (let i = 0; i < 4; i++) {
       await c.expect('PING\r\n');
       c.send('PONG\r\n');
     }
     expect(c.closed).toBe(false);
-    c.close();
-    await s.close();
   });
 });
