@@ -9,7 +9,6 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkS
 import { networkInterfaces, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -84,7 +83,7 @@ describe('the CLI as a nats-server stand-in', () => {
     expect(ports.websocket![0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(first.log()).toMatch(/\[INF\] Listening for websocket clients on ws:\/\/127\.0\.0\.1:\d+/);
 
-    const nc = await connect({ servers: ports.nats[0], reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const nc = await scope.client(ports.nats[0], { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
     expect(nc.info?.max_payload).toBe(65536);
     expect(nc.info?.server_name).toBe('harness');
     const sub = nc.subscribe('cli.>');
@@ -103,7 +102,7 @@ describe('the CLI as a nats-server stand-in', () => {
     write('128KB');
     first.child.kill('SIGHUP');
     await eventually(() => first.log().includes('Reloaded server configuration'), 'the reload', 10_000);
-    const second = await connect({ servers: ports.nats[0] });
+    const second = await scope.client(ports.nats[0]);
     expect(second.info?.max_payload).toBe(131072);
     await second.close();
 
@@ -115,7 +114,7 @@ describe('the CLI as a nats-server stand-in', () => {
     const again = start(['-c', conf, '-p', String(natsPort), '-m', String(monPort), '--ports_file_dir', dir]);
     const ports2 = await eventually(() => portsFile(dir, again.child.pid!), 'the second ports file', 10_000);
     expect(ports2.nats).toEqual(ports.nats);
-    const pub = await connect({ servers: ports.nats[0] });
+    const pub = await scope.client(ports.nats[0]);
     let got = '';
     (async () => {
       for await (const m of sub) {
@@ -156,7 +155,7 @@ describe('the CLI as a nats-server stand-in', () => {
       const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
       const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir, '-T=false']);
       const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
-      const nc = await connect({ servers: ports.nats[0], reconnect: false });
+      const nc = await scope.client(ports.nats[0], { reconnect: false });
       const sub = nc.subscribe('cli.test', { max: 1 });
       nc.publish('cli.test', 'ok');
       for await (const m of sub) expect(m.string()).toBe('ok');
@@ -173,7 +172,7 @@ describe('the CLI as a nats-server stand-in', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-cli-'));
     const s = start(['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', dir, '-DV']);
     const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
-    const nc = await connect({ servers: ports.nats[0] });
+    const nc = await scope.client(ports.nats[0]);
     nc.subscribe('traced.subject');
     await nc.flush();
     await nc.close();
@@ -216,10 +215,10 @@ describe('the CLI as a nats-server stand-in', () => {
     ].join('\n'));
     const s = start(['-c', conf, '--ports_file_dir', dir]);
     const ports = await eventually(() => portsFile(dir, s.child.pid!), 'ports file', 10_000);
-    const b = await connect({ servers: ports.nats[0], user: 'b', pass: 's3cret' });
+    const b = await scope.client(ports.nats[0], { user: 'b', pass: 's3cret' });
     const seen = b.subscribe('>');
     await b.flush();
-    const a = await connect({ servers: ports.nats[0], user: 'a', pass: 's3cret' });
+    const a = await scope.client(ports.nats[0], { user: 'a', pass: 's3cret' });
     const errors: string[] = [];
     (async () => {
       for await (const st of a.status()) if (st.type === 'error') errors.push(String(st.error));
@@ -251,7 +250,7 @@ describe('the CLI as a nats-server stand-in', () => {
       expect(text).toMatch(/^\{"nats":\["nats:\/\/127\.0\.0\.1:\d+"\]\}$/);
       // Written under a temporary name and renamed (a harness never reads it half-written): no leftovers.
       expect(readdirSync(dir).sort()).toEqual([`${executable}_${s.child.pid!}.ports`, 'server.conf']);
-      const nc = await connect({ servers: ports.nats[0] });
+      const nc = await scope.client(ports.nats[0]);
       await nc.flush();
       await nc.close();
       s.child.kill('SIGTERM');
@@ -289,7 +288,7 @@ describe('the CLI as a nats-server stand-in', () => {
       const hasV6Loopback = Object.values(networkInterfaces()).some((l) => l?.some((a) => a.address === '::1'));
       expect(loopback.length).toBe(hasV6Loopback ? 2 : 1);
       for (const url of loopback) {
-        const nc = await connect({ servers: url, reconnect: false });
+        const nc = await scope.client(url, { reconnect: false });
         await nc.flush();
         await nc.close();
       }

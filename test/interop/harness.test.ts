@@ -76,8 +76,7 @@ describe('close() and kill() racing other lifecycle calls', () => {
   });
 
   it('cluster.close() during cluster.restart(i, { downMs }): the restart rejects, no member listens', async () => {
-    const c = await createCluster({ size: 2 });
-    defer(() => c.close());
+    const c = await scope.cluster({ size: 2 });
     const ports = c.servers.flatMap((s) => [s.port, s.clusterPort]);
     const restarting = c.restart(0, { downMs: 200 });
     await c.close();
@@ -288,8 +287,7 @@ describe('user code inside the broker', () => {
   });
 
   it('a routesChanged listener that throws does not break the cluster', async () => {
-    const c = await createCluster({ size: 2 });
-    defer(() => c.close());
+    const c = await scope.cluster({ size: 2 });
     const errors: unknown[] = [];
     for (const s of c.servers) {
       s.on('error', (e) => void errors.push(e));
@@ -348,8 +346,7 @@ describe('user code inside the broker', () => {
 describe('method arguments', () => {
   it('invalid arguments throw InvalidArgumentError (a NatsEmbeddedError with a stable code)', async () => {
     const s = await server();
-    const c = await createCluster({ size: 1 });
-    defer(() => c.close());
+    const c = await scope.cluster({ size: 1 });
     const failures: Array<[string, () => unknown]> = [
       ['restart({ downMs: -1 })', () => s.restart({ downMs: -1 })],
       ['restart({ downMs: "soon" })', () => s.restart({ downMs: 'soon' })],
@@ -386,8 +383,7 @@ describe('method arguments', () => {
     const err = await rejection(s.waitForConnections(1, { timeoutMs: '30ms' }));
     expect(err).toBeInstanceOf(WaitTimeoutError);
     expect((err as Error).message).toContain('30 ms');
-    const c = await createCluster({ size: 2, meshTimeoutMs: '5s' });
-    defer(() => c.close());
+    const c = await scope.cluster({ size: 2, meshTimeoutMs: '5s' });
     await c.waitForMesh('2s');
     await s.lameDuck('1s');
     expect(s.state).toBe('stopped');
@@ -416,8 +412,7 @@ describe('reload()', () => {
   });
 
   it('works on createCluster() members, one at a time or all at once, and survives a restart', async () => {
-    const c = await createCluster({ size: 2 });
-    defer(() => c.close());
+    const c = await scope.cluster({ size: 2 });
     c.servers[0].reload({ maxPayload: 4096 });
     expect(c.servers[0].info.max_payload).toBe(4096);
     c.reload({ maxPayload: 8192 });

@@ -45,8 +45,7 @@ describe('TLS for clients', () => {
     const s = await server({ tls: { cert: readFileSync(file('server.pem'), 'utf8'), key: file('server.key') } });
     expect(s.info.tls_required).toBe(true);
     expect(s.info.tls_verify).toBeUndefined();
-    const nc = await connect({ servers: s.url, tls: { caFile: file('ca.pem') } });
-    defer(() => nc.close());
+    const nc = await scope.client(s.url, { tls: { caFile: file('ca.pem') } });
     const sub = nc.subscribe('secure', { max: 1 });
     nc.publish('secure', 'over tls');
     for await (const m of sub) expect(m.string()).toBe('over tls');
@@ -67,8 +66,7 @@ describe('TLS for clients', () => {
   it('verify: clients need a certificate signed by the CA', async () => {
     const s = await server({ tls: { ...tlsServer()!, ca: file('ca.pem'), verify: true } });
     expect(s.info.tls_verify).toBe(true);
-    const ok = await connect({ servers: s.url, tls: { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') } });
-    defer(() => ok.close());
+    const ok = await scope.client(s.url, { tls: { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') } });
     await ok.flush();
     const err = await connect({ servers: s.url, reconnect: false, timeout: 2000, tls: { caFile: file('ca.pem') } }).then(
       async (nc) => {
@@ -82,8 +80,7 @@ describe('TLS for clients', () => {
 
   it('authentication over TLS: the right password is accepted, a wrong one refused', async () => {
     const s = await server({ tls: tlsServer(), authorization: { user: 'u', password: 'p' } });
-    const nc = await connect({ servers: s.url, user: 'u', pass: 'p', tls: { caFile: file('ca.pem') } });
-    defer(() => nc.close());
+    const nc = await scope.client(s.url, { user: 'u', pass: 'p', tls: { caFile: file('ca.pem') } });
     nc.subscribe('secure.echo', { callback: (_e, m) => void m.respond(m.data) });
     const reply = await nc.request('secure.echo', 'over tls', { timeout: 2000 });
     expect(reply.string()).toBe('over tls');
@@ -112,10 +109,8 @@ describe('allowNonTls (nats-server allow_non_tls)', () => {
     wire.send('CONNECT {"verbose":false}\r\nSUB mixed 1\r\nPING\r\n');
     await wire.expect('PONG\r\n');
     // The official client with TLS options upgrades (it sees tls_available), and publishes.
-    const secure = await connect({ servers: s.url, tls: { caFile: file('ca.pem') } });
-    defer(() => secure.close());
-    const plain = await connect({ servers: s.url, tls: null });
-    defer(() => plain.close());
+    const secure = await scope.client(s.url, { tls: { caFile: file('ca.pem') } });
+    const plain = await scope.client(s.url, { tls: null });
     const got: string[] = [];
     plain.subscribe('mixed', { callback: (_e, m) => void got.push(m.string()) });
     await plain.flush();
@@ -134,15 +129,13 @@ describe('TLS on routes', () => {
     const tls = { cert: file('server.pem'), key: file('server.key'), ca: file('ca.pem'), verify: true };
     const a = await server({ serverName: 'a', cluster: { name: 'T', tls } });
     const b = await server({ serverName: 'b', cluster: { name: 'T', tls, routes: [a.routeUrl!] } });
-    const nb = await connect({ servers: b.url });
-    defer(() => nb.close());
+    const nb = await scope.client(b.url);
     const got: string[] = [];
     nb.subscribe('cross', { callback: (_e, m) => void got.push(m.string()) });
     await nb.flush();
     await a.waitForSubscription('cross');
     expect(a.routes().map((r) => r.name)).toEqual(['b']);
-    const na = await connect({ servers: a.url });
-    defer(() => na.close());
+    const na = await scope.client(a.url);
     na.publish('cross', 'via tls route');
     await na.flush();
     await eventually(() => got.length > 0, 'the message across the route');

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { wsconnect, type NatsConnection } from '@nats-io/nats-core';
-import { connect, type ConnectionOptions } from '@nats-io/transport-node';
+import { type ConnectionOptions } from '@nats-io/transport-node';
 import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -254,7 +254,7 @@ describe('websocket listener', () => {
     const [a, b] = cluster.servers;
     const wsUrls = [a, b].map((x) => `127.0.0.1:${x.websocketPort}`);
     const w = track(await wsconnect({ servers: a.websocketUrl!, reconnect: false }));
-    const t = track(await connect({ servers: a.url, reconnect: false }));
+    const t = await scope.client(a.url, { reconnect: false });
     expect([...(w.info?.connect_urls ?? [])].sort()).toEqual([...wsUrls].sort());
     expect(w.info?.connect_urls?.[0]).toBe(wsUrls[0]);
     expect(t.info?.connect_urls).toContain(`127.0.0.1:${a.port}`);
@@ -262,7 +262,7 @@ describe('websocket listener', () => {
     const av = (await (await fetch(`${a.monitorUrl}/varz`)).json()) as { ws_connect_urls?: string[] };
     expect([...(av.ws_connect_urls ?? [])].sort()).toEqual([...wsUrls].sort());
     // A ws client on one member reaches a TCP client on the other.
-    const tb = track(await connect({ servers: b.url, reconnect: false }));
+    const tb = await scope.client(b.url, { reconnect: false });
     const sub = tb.subscribe('across', { max: 1 });
     await tb.flush();
     await a.waitForSubscription('across');
