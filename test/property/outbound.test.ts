@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Socket } from 'node:net';
+import type { Transport } from '../../src/io/transport.js';
 import { Outbound } from '../../src/io/outbound.js';
 
 type Op =
@@ -109,7 +109,7 @@ describe('Outbound (model-based)', () => {
             case 'flush': {
               const before = socket.writes.length;
               const expectedCount = pendingBytes();
-              expect(q.flush(socket as unknown as Socket)).toBe(expectedCount);
+              expect(q.flush(socket as unknown as Transport)).toBe(expectedCount);
               expect(socket.corked).toBe(0);
               const written = socket.writes.slice(before);
               // In order, whole, and nothing else.
@@ -132,7 +132,7 @@ describe('Outbound (model-based)', () => {
         }
         // Whatever is left comes out whole with a last flush.
         const before = socket.writes.length;
-        expect(q.flush(socket as unknown as Socket)).toBe(pendingBytes());
+        expect(q.flush(socket as unknown as Transport)).toBe(pendingBytes());
         expect(q.queued).toBe(0);
         expect(Buffer.concat(socket.writes.slice(before)).equals(Buffer.concat(pending))).toBe(true);
         // An overwrite stays: checking every view once, at the end, finds one made at any step
@@ -148,9 +148,9 @@ describe('Outbound (model-based)', () => {
   it('flushes nothing, and writes nothing, when nothing is queued', () => {
     const q = new Outbound();
     const socket = new FakeSocket();
-    expect(q.flush(socket as unknown as Socket)).toBe(0);
+    expect(q.flush(socket as unknown as Transport)).toBe(0);
     q.reserve(10); // room reserved, nothing written
-    expect(q.flush(socket as unknown as Socket)).toBe(0);
+    expect(q.flush(socket as unknown as Transport)).toBe(0);
     expect(q.take()).toEqual([]);
     expect(socket.writes).toEqual([]);
   });
@@ -162,7 +162,7 @@ describe('Outbound (model-based)', () => {
     q.appendBytes(Buffer.from('MSG x 1 40960\r\n'));
     q.appendRef(big, 0, big.length);
     q.appendBytes(Buffer.from('\r\n'));
-    q.flush(socket as unknown as Socket);
+    q.flush(socket as unknown as Transport);
     expect(socket.writes).toHaveLength(3);
     expect(socket.writes[1].buffer).toBe(big.buffer);
     expect(socket.writes[1].byteOffset).toBe(big.byteOffset);
