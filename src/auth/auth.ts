@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
-import type { ResolvedAuth, ResolvedUser } from '../config/options.js';
+import type { ResolvedAuth, ResolvedUser } from './types.js';
 
 /** The credentials a CONNECT carried. */
 export interface Credentials {

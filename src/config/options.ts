@@ -5,15 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
-import type { PermissionsOptions, ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
+import type { ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
+import type {
+  AuthorizationOptions, Duration, PermissionsOptions, ResolvedAuth, ResolvedUser, UserOptions,
+} from '../auth/types.js';
 
-export type { PermissionsOptions, SubjectPermission } from '../auth/permissions.js';
-
-/**
- * A duration: milliseconds as a number, or a Go-style duration string as nats-server's
- * config accepts (`"2m"`, `"10s"`, `"500ms"`, `"1h30m"`).
- */
-export type Duration = number | string;
+// The auth option types live in the auth layer (auth/ imports nothing from config/); they are
+// re-exported here so that every option type is importable from this module.
+export type {
+  AuthorizationOptions, Duration, PermissionsOptions, ResolvedAuth, ResolvedUser, SubjectPermission, UserOptions,
+} from '../auth/types.js';
 
 /** The `cluster` block: routes to other servers (nats-server's route protocol). */
 export interface ClusterOptions {
@@ -202,49 +203,6 @@ export interface ResolvedTls {
   readonly ca: string | null;
   readonly verify: boolean;
   readonly timeoutMs: number;
-}
-
-/** A user of the `authorization` block. */
-export interface UserOptions {
-  /** User name (with `password`), or leave out and give `nkey`. */
-  user?: string;
-  /** Plain text or a bcrypt hash (`$2a$...`). */
-  password?: string;
-  /** Public user nkey (`U...`): the client signs the INFO nonce with its seed. */
-  nkey?: string;
-  permissions?: PermissionsOptions;
-}
-
-/** The `authorization` block: one of token, user/password, or a users list. */
-export interface AuthorizationOptions {
-  token?: string;
-  user?: string;
-  password?: string;
-  users?: UserOptions[];
-  /** Permissions of users that have none of their own. */
-  defaultPermissions?: PermissionsOptions;
-  /** Time a client has to authenticate (CONNECT). Default 2 s. */
-  timeout?: Duration;
-}
-
-/** A user after validation. */
-export interface ResolvedUser {
-  readonly user?: string;
-  readonly password?: string;
-  readonly nkey?: string;
-  readonly permissions: ResolvedPermissions | null;
-  /** The account the user belongs to (`$G` unless configured). */
-  readonly account: string;
-}
-
-/** The `authorization` block after validation. */
-export interface ResolvedAuth {
-  readonly token: string | null;
-  readonly user: string | null;
-  readonly password: string | null;
-  readonly users: readonly ResolvedUser[];
-  readonly timeoutMs: number;
-  readonly noAuthUser: string | null;
 }
 
 /** Receives the server's log lines, already formatted without level or timestamp. */

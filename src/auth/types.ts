@@ -1,0 +1,65 @@
+/**
+ * The option types of authentication: the `authorization` block and its users as given to
+ * `createServer()`, and as validated (`ResolvedAuth`, `ResolvedUser`), which is what
+ * `auth.ts` works from. They live here, in the auth layer, so that `auth/` imports nothing
+ * from `config/` (config, the upper layer, validates into these types and re-exports them).
+ *
+ * The block follows nats-server's `authorization { ... }` (server/opts.go parseAuthorization,
+ * parseUsers): one of a token, a single user/password, or a list of users, each with optional
+ * permissions.
+ */
+import type { PermissionsOptions, ResolvedPermissions } from './permissions.js';
+
+export type { PermissionsOptions, ResolvedPermissions, SubjectPermission } from './permissions.js';
+
+/**
+ * A duration: milliseconds as a number, or a Go-style duration string as nats-server's
+ * config accepts (`"2m"`, `"10s"`, `"500ms"`, `"1h30m"`).
+ *
+ * Declared here, the lowest layer whose options carry one (`authorization.timeout`); the
+ * config layer re-exports it.
+ */
+export type Duration = number | string;
+
+/** A user of the `authorization` block. */
+export interface UserOptions {
+  /** User name (with `password`), or leave out and give `nkey`. */
+  user?: string;
+  /** Plain text or a bcrypt hash (`$2a$...`). */
+  password?: string;
+  /** Public user nkey (`U...`): the client signs the INFO nonce with its seed. */
+  nkey?: string;
+  permissions?: PermissionsOptions;
+}
+
+/** The `authorization` block: one of token, user/password, or a users list. */
+export interface AuthorizationOptions {
+  token?: string;
+  user?: string;
+  password?: string;
+  users?: UserOptions[];
+  /** Permissions of users that have none of their own. */
+  defaultPermissions?: PermissionsOptions;
+  /** Time a client has to authenticate (CONNECT). Default 2 s. */
+  timeout?: Duration;
+}
+
+/** A user after validation. */
+export interface ResolvedUser {
+  readonly user?: string;
+  readonly password?: string;
+  readonly nkey?: string;
+  readonly permissions: ResolvedPermissions | null;
+  /** The account the user belongs to (`$G` unless configured). */
+  readonly account: string;
+}
+
+/** The `authorization` block after validation. */
+export interface ResolvedAuth {
+  readonly token: string | null;
+  readonly user: string | null;
+  readonly password: string | null;
+  readonly users: readonly ResolvedUser[];
+  readonly timeoutMs: number;
+  readonly noAuthUser: string | null;
+}
