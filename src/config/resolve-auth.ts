@@ -1,0 +1,170 @@
+/**
+ * Validation of the authentication options: `authorization`, `accounts` and `noAuthUser`,
+ * resolved together into a `ResolvedAuth` (every user, with its account and permissions) and
+ * the list of configured account names.
+ *
+ * The rules follow nats-server v2.10.29's server/opts.go (parseAuthorization, parseUsers,
+ * parseAccounts, parseUserPermissions, parseAllowResponses) and server/auth.go
+ * (validateNoAuthUser, the auth timeout with TLS): a user has exactly one of a name or an nkey,
+ * names are unique across accounts, `no_auth_user` must name a configured user, and users
+ * without permissions of their own take the block's default permissions.
+ */
+import { ConfigError } from '../errors.js';
+import { DEFAULTS } from '../protocol/constants.js';
+import type { ResolvedAuth, ResolvedPermissions, ResolvedUser, SubjectPermission } from '../auth/types.js';
+import type { ResolvedTls } from './options.js';
+import { INT32_MAX, checkKeys, child, object, objectWithKeys, optDuration, optInt } from './validate.js';
+
+const AUTH_KEYS: ReadonlySet<string> = new Set(['token', 'user', 'password', 'users', 'defaultPermissions', 'timeout']);
+const USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'nkey', 'permissions']);
+const PERM_KEYS: ReadonlySet<string> = new Set(['publish', 'subscribe', 'allowResponses']);
+const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['users']);
+const SUBJECT_KEYS: ReadonlySet<string> = new Set(['allow', 'deny']);
+
+/** nats-server's default for `allow_responses: true` (DEFAULT_ALLOW_RESPONSE_EXPIRATION). */
+const ALLOW_RESPONSES_EXPIRES_MS = 2 * 60 * 1000;
+
+/** A user as given, with where it came from. */
+interface UserInput {
+  readonly user: unknown;
+  readonly account: string;
+  readonly at: string;
+}
+
+/**
+ * `authorization`, `noAuthUser` and `accounts` (as given) into the resolved auth, null when no
+ * authentication is configured. Users of accounts alone (no `authorization` block) still turn
+ * authentication on, as in nats-server.
+ */
+export function resolveAccountsAndAuth(
+  authorization: unknown,
+  noAuthUser: unknown,
+  accounts: unknown,
+  tls: ResolvedTls | null,
+): { auth: ResolvedAuth | null; accountNames: string[] } {
+  // With TLS the client has the handshake time plus one second to authenticate (nats-server).
+  const authTimeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
+  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, [], authTimeoutMs), accountNames: [] };
+  const names: string[] = [];
+  const users: UserInput[] = [];
+  for (const [name, value] of Object.entries(object(accounts, 'accounts'))) {
+    const at = `accounts.${name}`;
+    if (name === '' || /\s/.test(name)) throw new ConfigError(at, 'account names must be non-empty, without spaces');
+    const a = objectWithKeys(value, at, ACCOUNT_KEYS, 'unknown option (imports and exports are not supported yet)');
+    if (a.users !== undefined && !Array.isArray(a.users)) throw new ConfigError(`${at}.users`, 'must be an array');
+    names.push(name);
+    for (const [i, u] of ((a.users as unknown[] | undefined) ?? []).entries()) users.push({ user: u, account: name, at: `${at}.users[${i}]` });
+  }
+  return { auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users, authTimeoutMs), accountNames: names };
+}
+
+/** A non-empty string, or null when not given. */
+function secret(v: unknown, path: string): string | null {
+  if (v === undefined) return null;
+  if (typeof v !== 'string' || v === '') throw new ConfigError(path, 'must be a non-empty string');
+  return v;
+}
+
+function resolveAuth(
+  value: unknown,
+  noAuthUser: unknown,
+  accountUsers: readonly UserInput[],
+  defaultTimeoutMs: number,
+): ResolvedAuth | null {
+  if (value === undefined) {
+    if (noAuthUser !== undefined) throw new ConfigError('noAuthUser', 'needs authorization.users');
+    return null;
+  }
+  const a = objectWithKeys(value, 'authorization', AUTH_KEYS);
+  const token = secret(a.token, 'authorization.token');
+  const user = secret(a.user, 'authorization.user');
+  const password = secret(a.password, 'authorization.password');
+  if (token !== null && user !== null) throw new ConfigError('authorization.token', 'cannot be combined with user/password');
+  const defaults = a.defaultPermissions === undefined ? null : resolvePermissions(a.defaultPermissions, 'authorization.defaultPermissions');
+  const usersValue = a.users ?? [];
+  if (!Array.isArray(usersValue)) throw new ConfigError('authorization.users', 'must be an array');
+  const all: UserInput[] = [
+    ...usersValue.map((u: unknown, i) => ({ user: u, account: '$G', at: `authorization.users[${i}]` })),
+    ...accountUsers,
+  ];
+  const users = all.map(({ user: u, account, at }) => resolveUser(u, account, at, defaults));
+  const names = new Set<string>();
+  for (const u of users) {
+    const key = u.user ?? u.nkey!;
+    if (names.has(key)) throw new ConfigError('authorization.users', `duplicate user "${key}"`);
+    names.add(key);
+  }
+  let nau: string | null = null;
+  if (noAuthUser !== undefined) {
+    nau = secret(noAuthUser, 'noAuthUser');
+    if (!users.some((u) => u.user === nau || u.nkey === nau)) throw new ConfigError('noAuthUser', `"${nau}" is not one of authorization.users`);
+  }
+  if (token === null && user === null && users.length === 0) {
+    throw new ConfigError('authorization', 'needs a token, a user/password or users');
+  }
+  return {
+    token,
+    user,
+    password,
+    users,
+    timeoutMs: optDuration(a.timeout, 'authorization.timeout', defaultTimeoutMs),
+    noAuthUser: nau,
+  };
+}
+
+function resolveUser(value: unknown, account: string, at: string, defaults: ResolvedPermissions | null): ResolvedUser {
+  const r = objectWithKeys(value, at, USER_KEYS);
+  const name = secret(r.user, `${at}.user`);
+  const nkey = secret(r.nkey, `${at}.nkey`);
+  if ((name === null) === (nkey === null)) throw new ConfigError(at, 'needs exactly one of user or nkey');
+  if (nkey !== null && !/^U[A-Z2-7]{55}$/.test(nkey)) throw new ConfigError(`${at}.nkey`, 'must be a public user nkey (U...)');
+  const permissions = r.permissions === undefined ? defaults : resolvePermissions(r.permissions, `${at}.permissions`);
+  const password = secret(r.password, `${at}.password`);
+  return {
+    ...(name !== null ? { user: name } : {}),
+    ...(nkey !== null ? { nkey } : {}),
+    ...(password !== null ? { password } : {}),
+    permissions,
+    account,
+  };
+}
+
+/** Subjects as one, a list, or `{ allow, deny }` lists (nats-server's parseSubjectPermission). */
+function subjectPermission(v: unknown, path: string): SubjectPermission | undefined {
+  if (v === undefined) return undefined;
+  const isList = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string' && s.length > 0);
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (isList(v)) return v;
+  // An array that is not a list of subjects is checked as a map too: its indices are unknown keys.
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    checkKeys(o, path, SUBJECT_KEYS, 'unknown option (allow or deny)');
+    if (o.allow !== undefined && !isList(o.allow)) throw new ConfigError(`${path}.allow`, 'must be an array of subjects');
+    if (o.deny !== undefined && !isList(o.deny)) throw new ConfigError(`${path}.deny`, 'must be an array of subjects');
+    return { ...(o.allow !== undefined ? { allow: o.allow as string[] } : {}), ...(o.deny !== undefined ? { deny: o.deny as string[] } : {}) };
+  }
+  throw new ConfigError(path, 'must be a subject, a list of subjects, or { allow, deny }');
+}
+
+function resolvePermissions(value: unknown, at: string): ResolvedPermissions {
+  const p = objectWithKeys(value, at, PERM_KEYS);
+  const out: { -readonly [K in keyof ResolvedPermissions]: ResolvedPermissions[K] } = {};
+  const pub = subjectPermission(p.publish, child(at, 'publish'));
+  const sub = subjectPermission(p.subscribe, child(at, 'subscribe'));
+  if (pub !== undefined) out.publish = pub;
+  if (sub !== undefined) out.subscribe = sub;
+  const ar = p.allowResponses;
+  if (ar !== undefined) {
+    const path = child(at, 'allowResponses');
+    if (typeof ar === 'boolean') out.allowResponses = ar;
+    else if (ar !== null && typeof ar === 'object' && !Array.isArray(ar)) {
+      // Other keys are not refused here (they never were); the config file's reader refuses them.
+      const r = ar as Record<string, unknown>;
+      out.allowResponses = {
+        max: optInt(r.max, child(path, 'max'), 1, 0, INT32_MAX),
+        expiresMs: optDuration(r.expires, child(path, 'expires'), ALLOW_RESPONSES_EXPIRES_MS),
+      };
+    } else throw new ConfigError(path, 'must be a boolean or { max, expires }');
+  }
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * Validation of the options that are more than one value: the `cluster`, `websocket`, `tls`
+ * and `http` blocks, route URLs, the logger and the backend. The option table (`table.ts`)
+ * calls these for its block entries; each takes the value as given and its path.
+ *
+ * Rules from nats-server v2.10.29's server/opts.go (parseCluster, parseWebsocket, parseTLS,
+ * parseListen, and validateWebsocketOptions: a websocket listener needs TLS unless `no_tls`).
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { DEFAULTS } from '../protocol/constants.js';
+import type {
+  Backend, Logger, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedTls, ResolvedWebSocket, RouteUrl,
+} from './options.js';
+import {
+  INT32_MAX, checkKeys, checkName, child, describe, objectWithKeys, optBool, optDuration, optInt, optPort, optString,
+} from './validate.js';
+
+/** The environment variable that picks the default {@link Backend}. */
+export const BACKEND_ENV = 'NATS_EMBEDDED_BACKEND';
+
+const BACKENDS: readonly Backend[] = ['embedded', 'nats-server'];
+
+/** `backend`, else the `NATS_EMBEDDED_BACKEND` environment variable, else `'embedded'`. */
+export function resolveBackend(value: unknown, path: string): Backend {
+  if (value === undefined) {
+    const env = process.env[BACKEND_ENV];
+    if (env === undefined || env === '') return 'embedded';
+    if ((BACKENDS as readonly string[]).includes(env)) return env as Backend;
+    throw new ConfigError(path, `${BACKEND_ENV} must be "embedded" or "nats-server", got ${JSON.stringify(env)}`);
+  }
+  if (typeof value === 'string' && (BACKENDS as readonly string[]).includes(value)) return value as Backend;
+  throw new ConfigError(path, `must be "embedded" or "nats-server", got ${describe(value)}`);
+}
+
+/** A logger needs the three levels every server logs at; debug and trace are optional. */
+export function resolveLogger(value: unknown, path: string): Logger | null {
+  if (value === undefined || value === null) return null;
+  const l = value as Record<string, unknown>;
+  for (const fn of ['info', 'warn', 'error']) {
+    if (typeof l[fn] !== 'function') throw new ConfigError(path, `must have ${fn}(message) (and optionally debug, trace)`);
+  }
+  return value as Logger;
+}
+
+const TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'timeout']);
+
+/** PEM text as given, or the contents of the file it names. */
+function pem(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') throw new ConfigError(path, 'must be PEM text or a file path');
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, `cannot read ${value}: ${(err as Error).message}`);
+  }
+}
+
+/** A `tls` block (clients' or routes'): the PEM contents are loaded here, once. */
+export function resolveTls(value: unknown, path: string): ResolvedTls {
+  const t = objectWithKeys(value, path, TLS_KEYS);
+  return {
+    cert: pem(t.cert, child(path, 'cert')),
+    key: pem(t.key, child(path, 'key')),
+    ca: t.ca === undefined ? null : pem(t.ca, child(path, 'ca')),
+    verify: optBool(t.verify, child(path, 'verify'), false),
+    timeoutMs: optDuration(t.timeout, child(path, 'timeout'), DEFAULTS.tlsTimeoutMs),
+  };
+}
+
+const WEBSOCKET_KEYS: ReadonlySet<string> = new Set(['port', 'host', 'noTls', 'compression', 'sameOrigin', 'allowedOrigins']);
+
+/** The `websocket` block; its host defaults to the server's. */
+export function resolveWebSocket(value: unknown, path: string, serverHost: string): ResolvedWebSocket {
+  const w = objectWithKeys(value, path, WEBSOCKET_KEYS);
+  const port = optPort(w.port, child(path, 'port'));
+  const host = optString(w.host, child(path, 'host'), serverHost);
+  if (host.length === 0) throw new ConfigError(child(path, 'host'), 'must not be empty');
+  const noTls = optBool(w.noTls, child(path, 'noTls'), false);
+  if (!noTls) {
+    // nats-server: "websocket requires TLS configuration" unless no_tls is set.
+    throw new ConfigError(child(path, 'noTls'), 'must be true: websocket requires TLS configuration, and wss:// is not supported by nats-embedded yet (set noTls: true for ws://)');
+  }
+  const origins = w.allowedOrigins ?? [];
+  if (!Array.isArray(origins)) throw new ConfigError(child(path, 'allowedOrigins'), 'must be an array of origins');
+  const allowedOrigins = origins.map((a: unknown, i) => {
+    const name = `${child(path, 'allowedOrigins')}[${i}]`;
+    if (typeof a !== 'string' || a === '') throw new ConfigError(name, 'must be an origin such as "http://localhost:8080"');
+    try {
+      const u = new URL(a);
+      if (u.host === '') throw new Error('no host');
+    } catch {
+      throw new ConfigError(name, `unable to parse allowed origin "${a}"`);
+    }
+    return a;
+  });
+  return {
+    host,
+    port,
+    noTls,
+    compression: optBool(w.compression, child(path, 'compression'), false),
+    sameOrigin: optBool(w.sameOrigin, child(path, 'sameOrigin'), false),
+    allowedOrigins,
+  };
+}
+
+const HTTP_KEYS: ReadonlySet<string> = new Set(['host', 'port']);
+
+/**
+ * The monitoring listener: a port, a `"host:port"` string (nats-server's `http`), or
+ * `{ host, port }`. The host defaults to the server's; `-1` means an ephemeral port.
+ */
+export function resolveHttp(value: unknown, path: string, serverHost: string): ResolvedHttpOptions {
+  let host = serverHost;
+  let port: unknown;
+  if (typeof value === 'number') port = value;
+  else if (typeof value === 'string') {
+    const m = /^(?:(.*):)?(-?\d+)$/.exec(value);
+    if (m === null) throw new ConfigError(path, `must be a port or "host:port", got "${value}"`);
+    if (m[1] !== undefined && m[1] !== '') host = m[1].replace(/^\[|\]$/g, '');
+    port = Number(m[2]);
+  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const h = value as Record<string, unknown>;
+    checkKeys(h, path, HTTP_KEYS);
+    if (h.host !== undefined) {
+      if (typeof h.host !== 'string' || h.host === '') throw new ConfigError(child(path, 'host'), 'must be a non-empty string');
+      host = h.host;
+    }
+    port = h.port ?? 0;
+  } else {
+    throw new ConfigError(path, 'must be a port, "host:port" or { host, port }');
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < -1 || port > 65535) {
+    throw new ConfigError(path, `port must be between -1 and 65535, got ${String(port)}`);
+  }
+  return { host, port: port === -1 ? 0 : port };
+}
+
+const CLUSTER_KEYS: ReadonlySet<string> = new Set([
+  'name', 'host', 'port', 'routes', 'noAdvertise', 'connectRetries', 'reconnectDelay', 'tls',
+]);
+
+/** The `cluster` block; its host defaults to the server's. */
+export function resolveCluster(value: unknown, path: string, serverHost: string): ResolvedClusterOptions {
+  const c = objectWithKeys(value, path, CLUSTER_KEYS);
+  const port = optPort(c.port, child(path, 'port'));
+  const name = c.name === undefined ? null : optString(c.name, child(path, 'name'), '');
+  if (name !== null) checkName(name, child(path, 'name'));
+  const routesValue = c.routes ?? [];
+  if (!Array.isArray(routesValue)) throw new ConfigError(child(path, 'routes'), 'must be an array of route URLs');
+  const routes = routesValue.map((r, i) => parseRouteUrl(r, `${child(path, 'routes')}[${i}]`));
+  return {
+    name,
+    host: optString(c.host, child(path, 'host'), serverHost),
+    port,
+    routes,
+    noAdvertise: optBool(c.noAdvertise, child(path, 'noAdvertise'), false),
+    connectRetries: optInt(c.connectRetries, child(path, 'connectRetries'), 0, 0, INT32_MAX),
+    reconnectDelayMs: optDuration(c.reconnectDelay, child(path, 'reconnectDelay'), DEFAULTS.routeReconnectMs),
+    tls: c.tls === undefined ? null : resolveTls(c.tls, child(path, 'tls')),
+  };
+}
+
+/** Parses `nats-route://[user:pass@]host:port` (also `nats://`, or a bare `host:port`). */
+export function parseRouteUrl(value: unknown, option: string): RouteUrl {
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(option, 'must be a route URL string');
+  const text = value.includes('://') ? value : `nats-route://${value}`;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new ConfigError(option, `invalid route URL "${value}"`);
+  }
+  if (!['nats-route:', 'nats:', 'tls:', 'route:'].includes(u.protocol)) {
+    throw new ConfigError(option, `unsupported scheme in "${value}" (use nats-route://host:port)`);
+  }
+  const port = Number(u.port);
+  if (!Number.isInteger(port) || port <= 0) throw new ConfigError(option, `route URL "${value}" needs a port`);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return {
+    url: `nats-route://${u.host}`,
+    host,
+    port,
+    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { pass: decodeURIComponent(u.password) } : {}),
+  };
+}
