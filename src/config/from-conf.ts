@@ -22,12 +22,13 @@
  * `Invalid option "a.b": file.conf:3:5: unknown field "b"`.
  */
 import { ConfigError } from '../errors.js';
-import {
-  parseDuration,
-  type AuthorizationOptions, type ClusterOptions, type PermissionsOptions, type ServerOptions, type SubjectPermission,
-  type TlsOptions, type UserOptions, type WebSocketOptions,
+import type {
+  AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions,
+  WebSocketOptions,
 } from './options.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
+import { parseDuration } from './duration.js';
+import { OPTION_ROWS, type ConfRead, type OwnConfKey, type ProcessOption } from './table.js';
 
 /** Settings that belong to the process (the CLI), not to the server. */
 export interface ProcessSettings {
@@ -381,41 +382,66 @@ const WEBSOCKET = table<WebSocketOptions>({
 
 // ---- The top level ---------------------------------------------------------------------------
 
+/**
+ * The readers of the top-level keys the option table marks `read: 'own'`: blocks, and values
+ * with a syntax of their own. Keyed by config key; a key the table adds without a reader here
+ * does not compile.
+ */
+const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
+  tls: (r, v, p, { options: o }) => void (o.tls = tls(r, v, p)),
+  http: (r, v, p, { options: o }) => {
+    const { host, port } = r.hostPort(v, p);
+    o.http = host === '' ? port : { host, port };
+  },
+  http_port: (r, v, p, { options: o }) => void (o.http = r.int(v, p)),
+  monitor_port: (r, v, p, { options: o }) => void (o.http = r.int(v, p)),
+  authorization: (r, v, p, { options: o }) => void (o.authorization = r.block<AuthorizationOptions>(v, p, AUTHORIZATION, {})),
+  accounts: (r, v, p, { options: o }) => void (o.accounts = accounts(r, v, p)),
+  websocket: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
+  ws: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
+  cluster: (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {})),
+};
+
+/** How a scalar key of the option table is read. */
+function scalarReader(read: Exclude<ConfRead, 'own'>, field: string): (r: Reader, v: ConfValue, path: string) => unknown {
+  if (typeof read === 'object') return (r, v, p) => r.str(v, p, read.string);
+  switch (read) {
+    case 'int': return (r, v, p) => r.int(v, p);
+    case 'bool': return (r, v, p) => r.bool(v, p);
+    case 'string': return (r, v, p) => r.str(v, p);
+    case 'duration': return (r, v, p) => r.duration(v, p, field);
+    case 'durationOrSeconds': return durationOrSeconds;
+  }
+}
+
+/** The top-level keys of the option table, each applied to its option (or process setting). */
+function optionKeys(): Array<readonly [readonly string[], Apply<ConfResult>]> {
+  const out: Array<readonly [readonly string[], Apply<ConfResult>]> = [];
+  for (const [name, row] of OPTION_ROWS) {
+    const conf = row.conf;
+    if (conf === null) continue;
+    if (conf.read === 'own') {
+      for (const key of conf.keys) out.push([[key], OWN[key as OwnConfKey]]);
+      continue;
+    }
+    const read = scalarReader(conf.read, conf.keys[0]);
+    // The reader's type matches the option's by the table's construction; the resolver checks it again.
+    out.push([conf.keys, conf.process === true
+      ? (r, v, p, { process: s }) => void (s[name as ProcessOption] = read(r, v, p) as boolean)
+      : (r, v, p, { options: o }) => void ((o as Record<string, unknown>)[name] = read(r, v, p))]);
+  }
+  return out;
+}
+
 const TOP = table<ConfResult>({
   keys: [
+    ...optionKeys(),
+    // Not one option: host and port at once.
     [['listen'], (r, v, p, { options: o }) => {
       const { host, port } = r.hostPort(v, p);
       if (host !== '') o.host = host;
       o.port = port;
     }],
-    [['port'], (r, v, p, { options: o }) => void (o.port = r.int(v, p))],
-    [['host', 'net'], (r, v, p, { options: o }) => void (o.host = r.str(v, p))],
-    [['server_name'], (r, v, p, { options: o }) => void (o.serverName = r.str(v, p))],
-    [['max_payload'], (r, v, p, { options: o }) => void (o.maxPayload = r.int(v, p))],
-    [['max_control_line'], (r, v, p, { options: o }) => void (o.maxControlLine = r.int(v, p))],
-    [['max_pending'], (r, v, p, { options: o }) => void (o.maxPending = r.int(v, p))],
-    [['max_connections', 'max_conn'], (r, v, p, { options: o }) => void (o.maxConnections = r.int(v, p))],
-    [['max_subscriptions', 'max_subs'], (r, v, p, { options: o }) => void (o.maxSubscriptions = r.int(v, p))],
-    [['ping_interval'], (r, v, p, { options: o }) => void (o.pingInterval = r.duration(v, p, 'ping_interval'))],
-    [['ping_max'], (r, v, p, { options: o }) => void (o.maxPingsOut = r.int(v, p))],
-    [['write_deadline'], (r, v, p, { options: o }) => void (o.writeDeadline = r.duration(v, p, 'write_deadline'))],
-    [['lame_duck_duration'], (r, v, p, { options: o }) => void (o.lameDuckDuration = durationOrSeconds(r, v, p))],
-    [['lame_duck_grace_period'], (r, v, p, { options: o }) => void (o.lameDuckGracePeriod = durationOrSeconds(r, v, p))],
-    [['no_header_support'], (r, v, p, { options: o }) => void (o.noHeaderSupport = r.bool(v, p))],
-    [['http'], (r, v, p, { options: o }) => {
-      const { host, port } = r.hostPort(v, p);
-      o.http = host === '' ? port : { host, port };
-    }],
-    [['http_port', 'monitor_port'], (r, v, p, { options: o }) => void (o.http = r.int(v, p))],
-    [['cluster'], (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {}))],
-    [['authorization'], (r, v, p, { options: o }) => void (o.authorization = r.block<AuthorizationOptions>(v, p, AUTHORIZATION, {}))],
-    [['accounts'], (r, v, p, { options: o }) => void (o.accounts = accounts(r, v, p))],
-    [['no_auth_user'], (r, v, p, { options: o }) => void (o.noAuthUser = r.str(v, p, 'a user name'))],
-    [['allow_non_tls'], (r, v, p, { options: o }) => void (o.allowNonTls = r.bool(v, p))],
-    [['tls'], (r, v, p, { options: o }) => void (o.tls = tls(r, v, p))],
-    [['websocket', 'ws'], (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {}))],
-    [['debug'], (r, v, p, { process: s }) => void (s.debug = r.bool(v, p))],
-    [['trace'], (r, v, p, { process: s }) => void (s.trace = r.bool(v, p))],
     // nats-server: trace_verbose also sets trace (the verbose part adds message bodies to traces).
     [['trace_verbose'], (r, v, p, { process: s }) => void (s.trace = r.bool(v, p))],
     [['logtime'], (r, v, p, { process: s }) => void (s.logtime = r.bool(v, p))],
