@@ -2,24 +2,26 @@
  * Options → nats-server configuration file: the inverse of `from-conf.ts`. The `nats-server`
  * backend writes this file for the process it starts, so the process runs with exactly the
  * resolved values.
+ *
+ * The option table (`table.ts`) says what each option writes, in its order: a scalar under its
+ * first config key, or, for `write: 'own'`, the writer here (`listen`, `http`, the
+ * authorization and cluster blocks). The syntax is nats-server's (conf/lex.go): quoted strings
+ * with its escapes, Go durations, `{ }` blocks.
  */
 import { hostPort } from '../io/listen.js';
 import type { ResolvedAuth, ResolvedOptions, ResolvedUser } from './options.js';
-import type { ResolvedPermissions, SubjectPermission } from '../auth/permissions.js';
+import type { ResolvedPermissions, SubjectPermission } from '../auth/types.js';
+import { goDuration } from './duration.js';
+import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
 
-/** nats-server refuses a `lame_duck_duration` below 30 s. */
-export const MIN_LAME_DUCK_MS = 30_000;
+export { MIN_LAME_DUCK_MS } from './table.js';
+
 /** Ports written into the config: -1 asks nats-server for a random one. */
 export interface ProcessPorts {
   readonly client: number;
   readonly http: number;
   /** Ignored without a `cluster` block. */
   readonly cluster: number;
-}
-
-/** A duration for the config file: Go's `time.ParseDuration` syntax. */
-function goDuration(ms: number): string {
-  return Number.isInteger(ms) ? `${ms}ms` : `${Math.max(1, Math.round(ms * 1e6))}ns`;
 }
 
 function q(s: string): string {
@@ -31,51 +33,68 @@ export function httpHost(o: ResolvedOptions): string {
   return o.http?.host ?? (o.host === '::' || o.host.includes(':') ? '::1' : '127.0.0.1');
 }
 
+/** The writers of the options the table marks `write: 'own'`. */
+const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPorts) => string[] } = {
+  port: (o, ports) => [`listen: ${q(hostPort(o.host, ports.client))}`],
+  // Always written: the backend watches the process through its monitoring port.
+  http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
+  authorization: (o) => (o.auth === null ? [] : authorizationConfig(o.auth, o.accountNames)),
+  cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
+};
+
+/** `key: value` for a scalar, or null when nothing is written. */
+function scalarLine(key: string, write: ScalarWrite, value: unknown): string | null {
+  if (typeof write === 'object') return `${key}: ${q(goDuration(Math.max(value as number, write.atLeastMs)))}`;
+  switch (write) {
+    case 'int':
+    case 'bool':
+      return `${key}: ${String(value)}`;
+    case 'ifTrue':
+      return value === true ? `${key}: true` : null;
+    case 'string':
+      return value === undefined ? null : `${key}: ${q(value as string)}`;
+    case 'duration':
+      return `${key}: ${q(goDuration(value as number))}`;
+  }
+}
+
 /**
  * The nats-server configuration equivalent to `o`, listening on `ports`. Every limit is written
  * out, so the process runs with exactly the resolved values. `lame_duck_duration` is raised to
  * nats-server's minimum of 30 s; `cluster.reconnectDelay` and `logger` have no config key.
  */
 export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): string {
-  const lines = [
-    '# Written by nats-embedded for backend "nats-server".',
-    `listen: ${q(hostPort(o.host, ports.client))}`,
-  ];
-  if (o.serverName !== undefined) lines.push(`server_name: ${q(o.serverName)}`);
-  lines.push(
-    `max_payload: ${o.maxPayload}`,
-    `max_control_line: ${o.maxControlLine}`,
-    `max_pending: ${o.maxPending}`,
-    `ping_interval: ${q(goDuration(o.pingIntervalMs))}`,
-    `ping_max: ${o.maxPingsOut}`,
-    `write_deadline: ${q(goDuration(o.writeDeadlineMs))}`,
-    `max_connections: ${o.maxConnections}`,
-    `max_subscriptions: ${o.maxSubscriptions}`,
-    `no_header_support: ${o.noHeaderSupport}`,
-    `lame_duck_duration: ${q(goDuration(Math.max(o.lameDuckDurationMs, MIN_LAME_DUCK_MS)))}`,
-    `lame_duck_grace_period: ${q(goDuration(o.lameDuckGracePeriodMs))}`,
-    `http: ${q(hostPort(httpHost(o), ports.http))}`,
-  );
-  if (o.debug) lines.push('debug: true');
-  if (o.trace) lines.push('trace: true');
-  if (o.auth !== null) lines.push(...authorizationConfig(o.auth, o.accountNames));
-  const c = o.cluster;
-  if (c !== null) {
-    const routes = c.routes.map((r) => {
-      const auth = r.user === undefined ? '' : `${encodeURIComponent(r.user)}${r.pass === undefined ? '' : `:${encodeURIComponent(r.pass)}`}@`;
-      return q(`nats-route://${auth}${hostPort(r.host, r.port)}`);
-    });
-    lines.push('cluster {');
-    if (c.name !== null) lines.push(`  name: ${q(c.name)}`);
-    lines.push(
-      `  listen: ${q(hostPort(c.host, ports.cluster))}`,
-      `  routes: [${routes.join(', ')}]`,
-      `  no_advertise: ${c.noAdvertise}`,
-      `  connect_retries: ${c.connectRetries}`,
-      '}',
-    );
+  const lines = ['# Written by nats-embedded for backend "nats-server".'];
+  for (const [name, row] of OPTION_ROWS) {
+    if (row.write === null) continue;
+    if (row.write === 'own') {
+      lines.push(...OWN[name as OwnWritten](o, ports));
+      continue;
+    }
+    // A scalar row (only those have a scalar write; the kind test narrows the type): its one
+    // field, under its first key.
+    if (row.kind === 'block' || row.kind === 'port' || row.conf === null) continue;
+    const line = scalarLine(row.conf.keys[0], row.write, o[row.into]);
+    if (line !== null) lines.push(line);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The `cluster` block. */
+function clusterConfig(c: NonNullable<ResolvedOptions['cluster']>, port: number): string[] {
+  const routes = c.routes.map((r) => {
+    const auth = r.user === undefined ? '' : `${encodeURIComponent(r.user)}${r.pass === undefined ? '' : `:${encodeURIComponent(r.pass)}`}@`;
+    return q(`nats-route://${auth}${hostPort(r.host, r.port)}`);
+  });
+  return [
+    'cluster {',
+    ...(c.name !== null ? [`  name: ${q(c.name)}`] : []),
+    `  listen: ${q(hostPort(c.host, port))}`,
+    `  routes: [${routes.join(', ')}]`,
+    `  no_advertise: ${c.noAdvertise}`,
+    `  connect_retries: ${c.connectRetries}`,
+    '}',
+  ];
 }
 
 /** The `authorization` block (and `no_auth_user`) for `auth`. */
