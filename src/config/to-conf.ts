@@ -24,8 +24,15 @@ export interface ProcessPorts {
   readonly cluster: number;
 }
 
+/** nats-server's escapes in a double-quoted string (conf/lex.go lexStringEscape). */
+const ESCAPES: Readonly<Record<string, string>> = { '"': '\\"', '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * `s` as a double-quoted config string. Not JSON: nats-server's lexer refuses JSON's `\u`, `\b`
+ * and `\f`, so other control characters are written as `\xHH`; the rest goes as is (UTF-8).
+ */
 function q(s: string): string {
-  return JSON.stringify(s);
+  return `"${s.replace(/["\\\x00-\x1f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 /** The monitoring listener the process gets: the user's, or an internal one on loopback. */
