@@ -4,7 +4,8 @@
  * nats-server's `conf/lex.go` and `conf/parse.go`:
  *
  * - `key: value`, `key = value` and `key value`; keys are case-sensitive here (the option
- *   mapping lower-cases them, as nats-server does); quoted keys allowed;
+ *   mapping lower-cases them, as nats-server does); quoted keys allowed (taken as written:
+ *   escapes are for values only);
  * - values: `"double"` (escapes `\t \n \r \" \\ \xHH`) and `'single'` quoted strings, bare
  *   strings, `( block strings )` ending with `)` alone on a line, booleans
  *   (`true/false/yes/no/on/off`), integers with size suffixes (`1k` = 1000, `1kb`/`1ki` = 1024,
@@ -157,7 +158,9 @@ class ConfParser {
 
   private parseKey(): string {
     const c = this.peek();
-    if (c === '"' || c === "'") return this.parseQuoted(c);
+    // As lex.go's lexDubQuotedKey/lexQuotedKey: a quoted key is the text between the quotes,
+    // without escapes.
+    if (c === '"' || c === "'") return this.parseQuoted(c, false);
     const start = this.pos;
     while (this.pos < this.text.length) {
       const ch = this.text[this.pos];
@@ -253,7 +256,8 @@ class ConfParser {
     return map;
   }
 
-  private parseQuoted(quote: '"' | "'"): string {
+  /** A quoted string; `escapes` in double quotes (values), never in single quotes. */
+  private parseQuoted(quote: '"' | "'", escapes = quote === '"'): string {
     const at = this.pos;
     this.pos++;
     let out = '';
@@ -265,7 +269,7 @@ class ConfParser {
       }
       this.pos++;
       if (c === quote) return out;
-      if (c === '\\' && quote === '"') out += this.parseEscape();
+      if (c === '\\' && escapes) out += this.parseEscape();
       else out += c;
     }
   }

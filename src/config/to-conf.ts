@@ -8,6 +8,7 @@
  * authorization and cluster blocks). The syntax is nats-server's (conf/lex.go): quoted strings
  * with its escapes, Go durations, `{ }` blocks.
  */
+import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
 import type { ResolvedAuth, ResolvedOptions, ResolvedUser } from './options.js';
 import type { ResolvedPermissions, SubjectPermission } from '../auth/types.js';
@@ -33,6 +34,20 @@ const ESCAPES: Readonly<Record<string, string>> = { '"': '\\"', '\\': '\\\\', '\
  */
 function q(s: string): string {
   return `"${s.replace(/["\\\x00-\x1f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+/**
+ * `name` as a quoted key. nats-server takes a quoted key as written, up to the closing quote
+ * (conf/lex.go lexMapDubQuotedKey, lexMapQuotedKey: no escapes), so a name with a `"` goes in
+ * single quotes; one with both quote characters, or a NUL (the lexer's end of input), cannot
+ * be written.
+ */
+function quotedKey(name: string): string {
+  if (!name.includes('\0')) {
+    if (!name.includes('"')) return `"${name}"`;
+    if (!name.includes("'")) return `'${name}'`;
+  }
+  throw new ConfigError(`accounts.${name}`, 'cannot be written into a nats-server config file: it has both quote characters, or a NUL');
 }
 
 /** The monitoring listener the process gets: the user's, or an internal one on loopback. */
@@ -138,7 +153,7 @@ function authorizationConfig(a: ResolvedAuth, accountNames: readonly string[]): 
   for (const u of a.users) if (u.account !== '$G') byAccount.get(u.account)?.push(u);
   if (byAccount.size > 0) {
     lines.push('accounts {');
-    for (const [name, users] of byAccount) lines.push(`  ${q(name)}: { users: [${users.map(userLine).join(', ')}] }`);
+    for (const [name, users] of byAccount) lines.push(`  ${quotedKey(name)}: { users: [${users.map(userLine).join(', ')}] }`);
     lines.push('}');
   }
   const global = a.users.filter((u) => u.account === '$G');
