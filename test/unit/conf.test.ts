@@ -33,6 +33,10 @@ describe('config format', () => {
     });
   });
 
+  it('takes quoted keys as written, without escapes (lex.go lexDubQuotedKey)', () => {
+    expect(values('"a\\x41\\": 1\n\'b"c\': 2\nm { "k\\n": 3 }')).toEqual({ 'a\\x41\\': 1, 'b"c': 2, m: { 'k\\n': 3 } });
+  });
+
   it('reads numbers with size suffixes, negatives, floats and IP-like strings', () => {
     expect(values('a: 1k\nb: 1kb\nc: 2MB\nd: 1gi\ne: -1\nf: 2.5\ng: 127.0.0.1:4222\nh: 4222abc')).toEqual({
       a: 1000, b: 1024, c: 2 * 1024 * 1024, d: 1024 ** 3, e: -1, f: 2.5, g: '127.0.0.1:4222', h: '4222abc',

@@ -215,6 +215,17 @@ describe('natsServerConfig() and optionsFromConf() round trip', () => {
     expect(readBack(natsServerConfig(resolved, ports(resolved)), resolved.backend)).toEqual(resolved);
   });
 
+  it('writes strings with nats-server\'s escapes, account names as raw quoted keys', () => {
+    const o = resolveOptions({
+      http: -1, authorization: { users: [{ user: 'u\u0001"\\\t\u00e9', password: 'p\f' }] }, accounts: { 'a"b': {}, 'c\\d': {} },
+    });
+    const text = natsServerConfig(o, ports(o));
+    expect(text).toContain('{ user: "u\\x01\\"\\\\\\t\u00e9", password: "p\\x0c" }');
+    expect(text).toContain(`  'a"b': { users: [] }\n  "c\\d": { users: [] }`);
+    expect(() => natsServerConfig(resolveOptions({ accounts: { 'a"\'b': { users: [{ user: 'x' }] } } }), ports(o)))
+      .toThrow(/"accounts\.a"'b": cannot be written into a nats-server config file/);
+  });
+
   it('nats-server accepts the config file written (nats-server -t)', () => {
     const bin = findNatsServerBinary();
     const dir = mkdtempSync(join(tmpdir(), 'config-roundtrip-'));
