@@ -25,7 +25,7 @@ import { ConfigError } from '../errors.js';
 import type {
   AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions,
   WebSocketOptions,
-} from './options.js';
+} from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 import { parseDuration } from './duration.js';
 import { OPTION_ROWS, type ConfRead, type OwnConfKey, type ProcessOption } from './table.js';

@@ -5,7 +5,7 @@
  * supported for ..."), for the options nats-embedded has.
  */
 import { ConfigError } from '../errors.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './types.js';
 import { OPTION_ROWS, fieldsOf, type BoundPorts } from './table.js';
 
 export type { BoundPorts } from './table.js';

@@ -12,7 +12,7 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedAuth, ResolvedPermissions, ResolvedUser, SubjectPermission } from '../auth/types.js';
-import type { ResolvedTls } from './options.js';
+import type { ResolvedTls } from './types.js';
 import { INT32_MAX, checkKeys, child, object, objectWithKeys, optDuration, optInt } from './validate.js';
 
 const AUTH_KEYS: ReadonlySet<string> = new Set(['token', 'user', 'password', 'users', 'defaultPermissions', 'timeout']);

@@ -11,7 +11,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type {
   Backend, Logger, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedTls, ResolvedWebSocket, RouteUrl,
-} from './options.js';
+} from './types.js';
 import {
   INT32_MAX, checkKeys, checkName, child, describe, objectWithKeys, optBool, optDuration, optInt, optPort, optString,
 } from './validate.js';

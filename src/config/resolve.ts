@@ -3,7 +3,7 @@
  * v2.10.29's), by walking the option table (`table.ts`) row by row. Errors are a
  * {@link ConfigError} naming the option by its path (`cluster.routes[0]`).
  */
-import type { ResolvedOptions, ServerOptions } from './options.js';
+import type { ResolvedOptions, ServerOptions } from './types.js';
 import { KNOWN_KEYS, OPTION_ROWS, type OptionRow, type ResolveContext } from './table.js';
 import { objectWithKeys, optBool, optDuration, optInt, optPort, optString } from './validate.js';
 

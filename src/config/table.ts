@@ -22,7 +22,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
-import type { ResolvedOptions, ServerOptions } from './options.js';
+import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth } from './resolve-auth.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveLogger, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';

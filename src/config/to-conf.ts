@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAuth, ResolvedOptions, ResolvedUser } from './options.js';
+import type { ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
 import type { ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';

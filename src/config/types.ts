@@ -1,0 +1,251 @@
+/**
+ * The option types: `ServerOptions` (camelCase of nats-server's config keys, as given to
+ * `createServer()`) and `ResolvedOptions` (validated, defaults filled in, durations in ms).
+ * Types only: the config modules import them from here, and `options.ts` re-exports them with
+ * the functions, so that no file of the config layer imports another in a circle.
+ *
+ * Defaults are nats-server's (v2.10.29); they are listed in the option table (`table.ts`).
+ */
+import type { AuthorizationOptions, Duration, ResolvedAuth, UserOptions } from '../auth/types.js';
+
+// The auth option types live in the auth layer (auth/ imports nothing from config/); they are
+// re-exported here so that every option type is importable from this module.
+export type {
+  AuthorizationOptions, Duration, PermissionsOptions, ResolvedAuth, ResolvedUser, SubjectPermission, UserOptions,
+} from '../auth/types.js';
+
+/** The `cluster` block: routes to other servers (nats-server's route protocol). */
+export interface ClusterOptions {
+  /** Cluster name; all members must agree. Default: generated, and adopted from the first peer. */
+  name?: string;
+  /** Address of the route listener. Default: the server's `host`. */
+  host?: string;
+  /** Route port. `0` or `-1` picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** Seed routes to dial, e.g. `['nats-route://127.0.0.1:6222']`; retried while unreachable. */
+  routes?: string[];
+  /** Do not advertise other members' client URLs to clients (INFO `connect_urls`). Default false. */
+  noAdvertise?: boolean;
+  /** Attempts for routes learned by gossip (implicit routes), after the first. Default 0. */
+  connectRetries?: number;
+  /**
+   * Pause between attempts to (re)connect a configured route. Default 1 s, as nats-server.
+   * A nats-embedded extension: tests may shorten it to re-form a mesh faster.
+   */
+  reconnectDelay?: Duration;
+  /** TLS on routes (both directions): the handshake comes first, as nats-server does. */
+  tls?: TlsOptions;
+}
+
+/** A route URL after validation. */
+export interface RouteUrl {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly pass?: string;
+}
+
+/** The `cluster` block after validation. */
+export interface ResolvedClusterOptions {
+  /** null: not configured, generated at start and adopted from peers (nats-server's dynamic name). */
+  readonly name: string | null;
+  readonly host: string;
+  readonly port: number;
+  readonly routes: readonly RouteUrl[];
+  readonly noAdvertise: boolean;
+  readonly connectRetries: number;
+  readonly reconnectDelayMs: number;
+  readonly tls: ResolvedTls | null;
+}
+
+/**
+ * What runs the server: the broker inside this process, or a real `nats-server` process
+ * started with the equivalent configuration (see {@link ServerOptions.backend}).
+ */
+export type Backend = 'embedded' | 'nats-server';
+
+/** Options of {@link createServer}. Every field is optional; defaults are nats-server's. */
+export interface ServerOptions {
+  /**
+   * `'embedded'` (the broker in this process) or `'nats-server'` (spawns the real binary —
+   * `NATS_SERVER_BIN`, else `nats-server` on `PATH` — with the equivalent configuration, behind
+   * the same handle; features only the embedded broker has throw `UnsupportedError`).
+   * Default: the `NATS_EMBEDDED_BACKEND` environment variable, else `'embedded'`.
+   */
+  backend?: Backend;
+  /** Client port. `0` or `-1` (nats-server's "random") picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** Address to listen on. Default `127.0.0.1` (loopback only; use `0.0.0.0` to expose it). */
+  host?: string;
+  /** INFO `server_name`. Default: the generated server id. */
+  serverName?: string;
+  /** Largest message payload (headers included) a client may publish. Default 1 MiB. */
+  maxPayload?: number;
+  /** Longest protocol control line a client may send. Default 4096. */
+  maxControlLine?: number;
+  /** Bytes that may queue for one connection before it is closed as a slow consumer. Default 64 MiB. */
+  maxPending?: number;
+  /** How often the server PINGs an idle client. Default 2 minutes. */
+  pingInterval?: Duration;
+  /** Unanswered PINGs after which a client is closed as stale. Default 2. */
+  maxPingsOut?: number;
+  /** How long a write may make no progress before the client is closed as a slow consumer. Default 10 s. */
+  writeDeadline?: Duration;
+  /** Most client connections at once. Default 65536. */
+  maxConnections?: number;
+  /** Most subscriptions per connection; 0 means unlimited. Default 0. */
+  maxSubscriptions?: number;
+  /** Disables message headers (INFO `headers: false`; HPUB is refused). Default false. */
+  noHeaderSupport?: boolean;
+  /** Total time of {@link NatsServer.lameDuck} when not given. Default 2 minutes. */
+  lameDuckDuration?: Duration;
+  /** Wait after the lame duck INFO before clients start being closed. Default 10 s. */
+  lameDuckGracePeriod?: Duration;
+  /** Clustering: a route listener and routes to other servers. Off by default. */
+  cluster?: ClusterOptions;
+  /**
+   * Monitoring HTTP endpoints (`/varz`, `/connz`, ...): a port (`-1` = random), a
+   * `"host:port"` string as nats-server's `http`, or `{ host, port }`. Off by default.
+   */
+  http?: number | string | { host?: string; port?: number };
+  /** Where log lines go. Default: nowhere (silent in library use). */
+  logger?: Logger;
+  /** Log debug lines (nats-server `-D`). Default false. */
+  debug?: boolean;
+  /** Log protocol traces (nats-server `-V`): `<<- [SUB foo 1]`. Default false. */
+  trace?: boolean;
+  /** Client authentication and per-user permissions. Off by default. */
+  authorization?: AuthorizationOptions;
+  /** TLS for client connections: INFO says `tls_required`, clients upgrade after INFO. */
+  tls?: TlsOptions;
+  /**
+   * With `tls`: TLS is available but not required (nats-server's `allow_non_tls`). INFO says
+   * `tls_available` instead of `tls_required`; a client that starts a TLS handshake after INFO
+   * gets TLS, one that sends CONNECT stays in plain text. Default false.
+   */
+  allowNonTls?: boolean;
+  /**
+   * Accounts: separate subject spaces, each with its users (`{ A: { users: [...] } }`). A
+   * message in one account never reaches another. Users outside any account are in `$G`.
+   */
+  accounts?: Record<string, { users?: UserOptions[] }>;
+  /** The user (of `authorization.users`) a client without credentials is taken to be. */
+  noAuthUser?: string;
+  /**
+   * A WebSocket listener (`ws://host:port`): browser and `wsconnect` clients speak the NATS
+   * protocol in binary frames and share subjects, auth and limits with TCP clients. Off by default.
+   */
+  websocket?: WebSocketOptions;
+  /**
+   * Seed for queue-group member selection: with a seed, the same sequence of operations picks
+   * the same members, so a failing test replays. Default: random.
+   */
+  seed?: number;
+}
+
+/** The `websocket` block (nats-server's `websocket { ... }`). */
+export interface WebSocketOptions {
+  /** WebSocket port. `0` or `-1` picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** Address to listen on. Default: the server's `host`. */
+  host?: string;
+  /**
+   * Plain `ws://` without TLS. Must be `true`: as nats-server, a websocket listener without
+   * TLS has to be asked for explicitly, and `wss://` is not supported yet.
+   */
+  noTls?: boolean;
+  /** Offer permessage-deflate compression to clients. Default false. */
+  compression?: boolean;
+  /** Refuse (HTTP 403) a handshake whose `Origin` differs from its `Host`. Default false. */
+  sameOrigin?: boolean;
+  /**
+   * Accept only handshakes whose `Origin` is one of these (`'http://localhost:8080'`): scheme,
+   * host and port must match; others get HTTP 403. Requests without `Origin` are accepted.
+   */
+  allowedOrigins?: string[];
+}
+
+/** The `websocket` block after validation. */
+export interface ResolvedWebSocket {
+  readonly host: string;
+  /** 0 = ephemeral. */
+  readonly port: number;
+  readonly noTls: boolean;
+  readonly compression: boolean;
+  readonly sameOrigin: boolean;
+  readonly allowedOrigins: readonly string[];
+}
+
+/** TLS settings: PEM text or file paths. */
+export interface TlsOptions {
+  /** Certificate chain (PEM text, or a path to a PEM file). */
+  cert: string;
+  /** Private key (PEM text, or a path). */
+  key: string;
+  /** CA certificates to verify peers with (PEM text, or a path). */
+  ca?: string;
+  /** Require and verify client (or peer route) certificates. Default false. */
+  verify?: boolean;
+  /** Handshake timeout. Default 2 s (nats-server `tls_timeout`). */
+  timeout?: Duration;
+}
+
+/** TLS settings after validation: PEM contents loaded. */
+export interface ResolvedTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string | null;
+  readonly verify: boolean;
+  readonly timeoutMs: number;
+}
+
+/** Receives the server's log lines, already formatted without level or timestamp. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug?(message: string): void;
+  trace?(message: string): void;
+}
+
+/** The monitoring listener after validation. */
+export interface ResolvedHttpOptions {
+  readonly host: string;
+  /** 0 = ephemeral. */
+  readonly port: number;
+}
+
+/** Options after validation and defaulting. Durations are in milliseconds. */
+export interface ResolvedOptions {
+  readonly backend: Backend;
+  readonly port: number;
+  readonly host: string;
+  readonly serverName: string | undefined;
+  readonly maxPayload: number;
+  readonly maxControlLine: number;
+  readonly maxPending: number;
+  readonly pingIntervalMs: number;
+  readonly maxPingsOut: number;
+  readonly writeDeadlineMs: number;
+  readonly maxConnections: number;
+  readonly maxSubscriptions: number;
+  readonly noHeaderSupport: boolean;
+  readonly lameDuckDurationMs: number;
+  readonly lameDuckGracePeriodMs: number;
+  readonly cluster: ResolvedClusterOptions | null;
+  readonly http: ResolvedHttpOptions | null;
+  readonly logger: Logger | null;
+  readonly debug: boolean;
+  readonly trace: boolean;
+  readonly seed: number | null;
+  /** null when no authentication is configured. */
+  readonly auth: ResolvedAuth | null;
+  /** Configured account names (besides `$G`). */
+  readonly accountNames: readonly string[];
+  readonly tls: ResolvedTls | null;
+  /** TLS available but not required (only with `tls`). */
+  readonly allowNonTls: boolean;
+  /** null when no websocket listener is configured. */
+  readonly websocket: ResolvedWebSocket | null;
+}
