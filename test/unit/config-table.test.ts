@@ -2,20 +2,17 @@
  * The option table (src/config/table.ts) and what is derived from it: every `ServerOptions` key
  * has a row, the rows yield every `ResolvedOptions` field, the config keys are nats-server's and
  * appear once, the reload flags are nats-server's (server/reload.go, v2.10.29), and
- * `checkReload()` decides as `reload()` did before the table (JSON comparisons in
- * server.ts, ephemeral ports standing for the bound ones).
+ * `checkReload()` decides as `reload()` did before the table (the JSON comparisons of
+ * `checkReloadable` in backend/embedded-controls.ts, formerly in server.ts; ephemeral ports
+ * standing for the bound ones).
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/errors.js';
 import * as optionsModule from '../../src/config/options.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from '../../src/config/options.js';
 import { KNOWN_KEYS, OPTIONS, OPTION_ROWS, fieldsOf, type BoundPorts } from '../../src/config/table.js';
 import { checkReload } from '../../src/config/reload.js';
-
-const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
 describe('the option table', () => {
   it('has a row for every ServerOptions key, and no other', () => {
@@ -71,14 +68,6 @@ describe('the option table', () => {
     expect(Object.keys(optionsModule).sort()).toEqual(['BACKEND_ENV', 'parseDuration', 'parseDurationMs', 'parseRouteUrl', 'resolveOptions']);
   });
 
-  it('auth/ imports nothing from config/ (auth is the lower layer)', () => {
-    const dir = `${SRC}/auth`;
-    for (const f of readdirSync(dir)) {
-      const text = readFileSync(`${dir}/${f}`, 'utf8');
-      expect(text, f).not.toMatch(/from '\.\.\/config\//);
-    }
-  });
-
   it('names nested options by their path', () => {
     const option = (o: unknown): string | undefined => {
       try {
@@ -115,8 +104,9 @@ function reloadError(current: ServerOptions, next: ServerOptions, bound = BOUND)
 }
 
 /**
- * `reload()`'s check before the table (server.ts): the fixed options that changed, in its
- * order. Kept here as the reference `checkReload()` must agree with.
+ * `reload()`'s check before the table (`checkReloadable` in backend/embedded-controls.ts): the
+ * fixed options that changed, in its order. Kept here as the reference `checkReload()` must
+ * agree with.
  */
 function referenceChanges(cur: ResolvedOptions, next: ResolvedOptions, b: BoundPorts): string[] {
   const out: string[] = [];
