@@ -4,8 +4,8 @@
  * reload. The state these controls set lives in the backend's `TestControls`, which every core
  * consults, so it survives a restart.
  */
-import { ConfigError } from '../errors.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from '../config/options.js';
+import { checkReload } from '../config/reload.js';
 import { CloseReason } from '../broker/close-reason.js';
 import type { DropRule } from '../broker/controls.js';
 import type { ConnSnapshot } from '../broker/snapshot.js';
@@ -49,7 +49,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
     const cur = b.options;
     const input: ServerOptions = reloadOptions.replace === true ? { ...options } : { ...b.input, ...options };
     const next = resolveOptions({ ...input, backend: options.backend ?? cur.backend });
-    checkReloadable(cur, next, b.boundPorts);
+    checkReload(cur, next, b.boundPorts);
     b.options = next;
     b.input = input;
     b.core.applyOptions(next);
@@ -198,26 +198,4 @@ export class EmbeddedControls implements EmbeddedFeatures {
 
 function summarize(s: ConnSnapshot): ClientSummary {
   return { cid: s.cid, name: s.name, lang: s.lang, version: s.version, ip: s.ip, port: s.port, subscriptions: s.numSubs };
-}
-
-/**
- * Throws {@link ConfigError} when `next` changes an option a reload cannot change (listen
- * addresses, server name, clustering, websocket, monitoring); ephemeral ports (0) stand for the
- * ports actually bound, so restating them is fine.
- */
-function checkReloadable(
-  cur: ResolvedOptions,
-  next: ResolvedOptions,
-  bound: { port: number; clusterPort: number; websocketPort: number; monitorPort: number },
-): void {
-  const fixed: Array<[keyof ResolvedOptions, string]> = [['backend', 'backend'], ['host', 'host'], ['serverName', 'serverName']];
-  for (const [key, name] of fixed) {
-    if (next[key] !== cur[key]) throw new ConfigError(name, 'cannot be changed by a reload');
-  }
-  const port = (p: number, actual: number): number => (p === 0 ? actual : p);
-  if (port(next.port, bound.port) !== port(cur.port, bound.port)) throw new ConfigError('port', 'cannot be changed by a reload');
-  const key = (block: { port: number } | null, actual: number): string => JSON.stringify(block === null ? null : { ...block, port: port(block.port, actual) });
-  if (key(next.cluster, bound.clusterPort) !== key(cur.cluster, bound.clusterPort)) throw new ConfigError('cluster', 'cannot be changed by a reload');
-  if (key(next.websocket, bound.websocketPort) !== key(cur.websocket, bound.websocketPort)) throw new ConfigError('websocket', 'cannot be changed by a reload');
-  if (key(next.http, bound.monitorPort) !== key(cur.http, bound.monitorPort)) throw new ConfigError('http', 'cannot be changed by a reload');
 }
