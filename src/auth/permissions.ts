@@ -1,13 +1,16 @@
 /**
  * Per-user publish/subscribe permissions, as nats-server enforces them (`client.go`
- * setPermissions / canSubscribe / pubAllowedFullCheck / checkDenySub):
+ * setPermissions / canSubscribe / queueMatches / pubAllowedFullCheck / checkDenySub):
  *
  * - publish: with an allow list a subject must match it; then any deny match refuses.
  *   Results are cached per subject.
  * - subscribe: the SUB subject is matched against the lists as a literal, so a wildcard SUB is
  *   allowed only where an allow pattern covers it. Entries may be `"subject queue"`, to allow or
- *   deny queue groups. A deny does not refuse a broader wildcard SUB; each message is then
- *   checked against the deny list at delivery.
+ *   deny queue groups; the SUB's queue name counts as named by an entry when it is equal to the
+ *   entry's, or inside the entry's wildcard queue name (the subset rule, so deny `foo v1.*`
+ *   does not refuse `SUB foo v1.>`, and allow `foo v1.*` does not allow it). A deny does not
+ *   refuse a broader wildcard SUB; each message is then checked against the deny list at
+ *   delivery.
  * - allow_responses: the publish allow list becomes empty (unless given), and a reply subject
  *   the user received may be published to `max` times within `expires`.
  */
@@ -64,25 +67,48 @@ function sublistOf(subjects: readonly string[], withQueues: boolean): Sublist<En
   return sl;
 }
 
-/** Does queue `queue` appear among the queue entries of a match (wildcards in names allowed)? */
+/** nats-server subjectHasWildcard: is a whole token `*` or `>`? */
+function hasWildcardToken(subject: string): boolean {
+  for (const t of subject.split('.')) if (t === '*' || t === '>') return true;
+  return false;
+}
+
+/**
+ * nats-server subjectIsSubsetMatch(subject, test): is every subject that `subject` matches also
+ * matched by `test`? Both may hold wildcards; a `*` or `>` in `subject` is covered only by the
+ * same or a wider wildcard of `test`.
+ */
+function isSubsetMatch(subject: string, test: string): boolean {
+  const t1s = subject.split('.');
+  const t2s = test.split('.');
+  for (let i = 0; i < t2s.length; i++) {
+    if (i >= t1s.length) return false;
+    const t2 = t2s[i];
+    if (t2 === '') return false;
+    if (t2 === '>') return true;
+    const t1 = t1s[i];
+    if (t1 === '' || t1 === '>') return false;
+    if (t1 === '*') {
+      if (t2 !== '*') return false;
+      continue;
+    }
+    if (t2 !== '*' && t1 !== t2) return false;
+  }
+  return t1s.length === t2s.length;
+}
+
+/**
+ * nats-server queueMatches: is the SUB's `queue` named by one of the matching queue entries?
+ * Equal names first (`*` and `>` are valid queue names, so `v1.*` names `v1.*`), then the
+ * subset rule against a wildcard entry name: the SUB's whole queue must lie inside it.
+ */
 function queueMatches(queue: string, qsubs: readonly (readonly Entry[])[]): boolean {
   if (qsubs.length === 0) return true;
   for (const group of qsubs) {
     const name = group[0].queue!;
-    if (name === queue) return true;
-    if ((name.includes('*') || name.includes('>')) && wildcardQueueMatch(name, queue)) return true;
+    if (name === queue || (hasWildcardToken(name) && isSubsetMatch(queue, name))) return true;
   }
   return false;
-}
-
-function wildcardQueueMatch(pattern: string, queue: string): boolean {
-  const p = pattern.split('.');
-  const q = queue.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return q.length > i;
-    if (i >= q.length || (p[i] !== '*' && p[i] !== q[i])) return false;
-  }
-  return p.length === q.length;
 }
 
 export class Permissions {

@@ -218,6 +218,30 @@ describe('permissions', () => {
     },
   );
 
+  it('a wildcard queue name in the SUB must lie inside the entry\'s queue name (subset rule)', async () => {
+    const s = await server({
+      authorization: {
+        users: [
+          { user: 'd', password: 'p', permissions: { subscribe: { deny: ['foo v1.*'] } } },
+          { user: 'a', password: 'p', permissions: { subscribe: { allow: ['foo v1.*'] } } },
+        ],
+      },
+    });
+    const d = await WireClient.connected(s.port, { verbose: false, user: 'd', pass: 'p' });
+    defer(() => d.close());
+    // v1.> is not inside v1.*: the deny does not name it; v1.x and v1.* it does.
+    d.send('SUB foo v1.> 1\r\nSUB foo v1.x 2\r\nSUB foo v1.* 3\r\n');
+    await d.expect(`-ERR 'Permissions Violation for Subscription to "foo" using queue "v1.x"'\r\n`);
+    await d.expect(`-ERR 'Permissions Violation for Subscription to "foo" using queue "v1.*"'\r\n`);
+    await d.expectNothing();
+    const a = await WireClient.connected(s.port, { verbose: false, user: 'a', pass: 'p' });
+    defer(() => a.close());
+    // Nor does the allow: v1.> is refused, v1.x and v1.* are allowed.
+    a.send('SUB foo v1.> 1\r\nSUB foo v1.x 2\r\nSUB foo v1.* 3\r\n');
+    await a.expect(`-ERR 'Permissions Violation for Subscription to "foo" using queue "v1.>"'\r\n`);
+    await a.expectNothing();
+  });
+
   it('allow_responses: one reply to a received request, nothing else', async () => {
     const s = await server(users);
     const svc = await client(s, { user: 'responder', pass: 'p' });
