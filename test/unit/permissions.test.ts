@@ -12,6 +12,9 @@
  *   subjectIsSubsetMatch). The deny list likewise refuses.
  * - checkDenySub (3216): a message is not delivered when its subject matches a plain deny entry
  *   (queue entries never match: loadMsgDenyFilter inserts "subject queue" as one subject).
+ *   Only once c.mperms is set: by canSubscribe (3057), when it allows a wildcard SUB that
+ *   contains a deny entry as written (subjectIsSubsetMatch(entry, subject)); per connection,
+ *   for all its deliveries from then on; rebuilt from the subscriptions on reload (5267).
  * - opts.go (4028): allow_responses defaults to 1 message within 2 minutes and empties an
  *   absent publish allow list.
  * A matrix of cases, then a property: random lists and subscriptions against a port of those
@@ -92,6 +95,12 @@ function goCanSubscribe(allow: readonly string[] | undefined, deny: readonly str
     if (queue !== null && r.qnames.length > 0) allowed = !goQueueMatches(queue, r.qnames);
   }
   return allowed;
+}
+
+/** canSubscribe's side effect: does this SUB set c.mperms (deny checks at delivery)? */
+function goSetsMperms(allow: readonly string[] | undefined, deny: readonly string[] | undefined, subject: string, queue: string | null): boolean {
+  if (deny === undefined || deny.length === 0 || !goCanSubscribe(allow, deny, subject, queue)) return false;
+  return hasWildcard(subject) && deny.some((d) => isSubsetMatch(d, subject));
 }
 
 function goPubAllowed(allow: readonly string[] | undefined, deny: readonly string[] | undefined, subject: string): boolean {
@@ -217,6 +226,46 @@ describe('deny at delivery (wildcard SUBs overlapping a subscribe deny)', () => 
     }
   });
 
+  // [deny, SUBs made in turn, is the check on after them]
+  const switches: Array<[string[], Array<[string, string | null]>, boolean, string]> = [
+    [['foo.*'], [['*.bar', null]], false, 'a wildcard SUB that only overlaps the deny entry'],
+    [['foo.*'], [['foo.bar', null]], false, 'a literal SUB inside the deny entry'],
+    [['foo.*'], [['>', null]], true, '> contains foo.*'],
+    [['foo.*'], [['foo.*.*', null]], false, 'foo.*.* does not contain foo.*'],
+    [['foo.bar'], [['foo.*', null]], true, 'foo.* contains foo.bar'],
+    [['foo.bar'], [['*.bar', null], ['a.b', null], ['foo.*', null], ['x', null]], true, 'on from the first containing SUB, and it stays on'],
+    [['foo.*'], [['foo.>', null]], false, 'a refused SUB turns nothing on (foo.> is refused: the deny * matches its literal >)'],
+    [['foo.bar q'], [['foo.*', null]], true, 'a queue entry contains as written ("bar q" is one token): on, though it never matches a message'],
+    [['foo.bar'], [['foo.*', 'q']], true, 'a queue SUB too'],
+  ];
+  for (const [deny, subs, on, why] of switches) {
+    it(`deny ${JSON.stringify(deny)}: after ${subs.map(([s, q]) => `SUB ${s}${q === null ? '' : ` ${q}`}`).join(', ')} the check is ${on ? 'on' : 'off'} (${why})`, () => {
+      const p = new Permissions({ subscribe: { deny } }).forConnection();
+      expect(p.checkDeliveries).toBe(false);
+      let ref = false;
+      for (const [subject, queue] of subs) {
+        p.canSubscribe(subject, queue);
+        ref ||= goSetsMperms(undefined, deny, subject, queue);
+      }
+      expect(ref, 'the reference model').toBe(on);
+      expect(p.checkDeliveries).toBe(on);
+    });
+  }
+
+  it('the check is per connection: forConnection copies share the lists, not the switch', () => {
+    const user = new Permissions({ subscribe: { deny: ['foo.*'] } });
+    const a = user.forConnection();
+    const b = user.forConnection();
+    expect(a.canSubscribe('>', null)).toBe(true);
+    expect(a.checkDeliveries).toBe(true);
+    expect(b.checkDeliveries).toBe(false);
+    expect(user.checkDeliveries).toBe(false);
+    expect(b.deniesDelivery('foo.bar')).toBe(true);
+    // Replaced under a connection (a reload): its subscriptions turn the check on again.
+    expect(user.forConnection([{ subject: 'a.b', queue: null }]).checkDeliveries).toBe(false);
+    expect(user.forConnection([{ subject: 'a.b', queue: null }, { subject: '*.*', queue: 'q' }]).checkDeliveries).toBe(true);
+  });
+
   it('applies only with a subscribe deny list', () => {
     expect(new Permissions({ subscribe: ['a.>'] }).hasSubDeny).toBe(false);
     expect(new Permissions({ subscribe: { deny: [] } }).hasSubDeny).toBe(false);
@@ -240,12 +289,15 @@ const list = fc.option(fc.array(subEntry, { maxLength: 4 }), { nil: undefined })
 const pubList = fc.option(fc.array(wildSubject, { maxLength: 4 }), { nil: undefined });
 
 describe('permissions against the reference model', () => {
-  it('canSubscribe agrees for random lists, subjects and queues', () => {
+  it('canSubscribe and the deny-at-delivery switch agree for random lists, subjects and queues', () => {
     fc.assert(
       fc.property(list, list, fc.array(fc.tuple(wildSubject, fc.option(subQueue, { nil: null })), { minLength: 1, maxLength: 10 }), (allow, deny, subs) => {
         const p = new Permissions({ subscribe: { ...(allow ? { allow } : {}), ...(deny ? { deny } : {}) } });
+        let mperms = false;
         for (const [subject, queue] of subs) {
           expect(p.canSubscribe(subject, queue), `SUB ${subject} ${queue ?? ''}`).toBe(goCanSubscribe(allow, deny, subject, queue));
+          mperms ||= goSetsMperms(allow, deny, subject, queue);
+          expect(p.checkDeliveries, `deny at delivery after SUB ${subject} ${queue ?? ''}`).toBe(mperms);
         }
       }),
       { numRuns: 500 },
