@@ -1,13 +1,20 @@
 /**
  * Per-user publish/subscribe permissions, as nats-server enforces them (`client.go`
- * setPermissions / canSubscribe / pubAllowedFullCheck / checkDenySub):
+ * setPermissions / canSubscribe / queueMatches / pubAllowedFullCheck / checkDenySub):
  *
  * - publish: with an allow list a subject must match it; then any deny match refuses.
  *   Results are cached per subject.
  * - subscribe: the SUB subject is matched against the lists as a literal, so a wildcard SUB is
  *   allowed only where an allow pattern covers it. Entries may be `"subject queue"`, to allow or
- *   deny queue groups. A deny does not refuse a broader wildcard SUB; each message is then
- *   checked against the deny list at delivery.
+ *   deny queue groups; the SUB's queue name counts as named by an entry when it is equal to the
+ *   entry's, or inside the entry's wildcard queue name (the subset rule, so deny `foo v1.*`
+ *   does not refuse `SUB foo v1.>`, and allow `foo v1.*` does not allow it).
+ * - deny at delivery: a deny does not refuse a broader wildcard SUB. nats-server then checks
+ *   messages against the deny list at delivery, but only for a connection that has made a
+ *   wildcard SUB containing a deny entry (`SUB >` with deny `foo.*`; `SUB *.bar`, which only
+ *   overlaps it, turns nothing on). From then on every delivery to that connection is
+ *   checked. That switch is per connection: `forConnection()` gives each connection its own
+ *   Permissions, sharing the compiled lists and caches of the user's.
  * - allow_responses: the publish allow list becomes empty (unless given), and a reply subject
  *   the user received may be published to `max` times within `expires`.
  */
@@ -64,35 +71,61 @@ function sublistOf(subjects: readonly string[], withQueues: boolean): Sublist<En
   return sl;
 }
 
-/** Does queue `queue` appear among the queue entries of a match (wildcards in names allowed)? */
+/** nats-server subjectHasWildcard: is a whole token `*` or `>`? */
+function hasWildcardToken(subject: string): boolean {
+  for (const t of subject.split('.')) if (t === '*' || t === '>') return true;
+  return false;
+}
+
+/**
+ * nats-server subjectIsSubsetMatch(subject, test): is every subject that `subject` matches also
+ * matched by `test`? Both may hold wildcards; a `*` or `>` in `subject` is covered only by the
+ * same or a wider wildcard of `test`.
+ */
+function isSubsetMatch(subject: string, test: string): boolean {
+  const t1s = subject.split('.');
+  const t2s = test.split('.');
+  for (let i = 0; i < t2s.length; i++) {
+    if (i >= t1s.length) return false;
+    const t2 = t2s[i];
+    if (t2 === '') return false;
+    if (t2 === '>') return true;
+    const t1 = t1s[i];
+    if (t1 === '' || t1 === '>') return false;
+    if (t1 === '*') {
+      if (t2 !== '*') return false;
+      continue;
+    }
+    if (t2 !== '*' && t1 !== t2) return false;
+  }
+  return t1s.length === t2s.length;
+}
+
+/**
+ * nats-server queueMatches: is the SUB's `queue` named by one of the matching queue entries?
+ * Equal names first (`*` and `>` are valid queue names, so `v1.*` names `v1.*`), then the
+ * subset rule against a wildcard entry name: the SUB's whole queue must lie inside it.
+ */
 function queueMatches(queue: string, qsubs: readonly (readonly Entry[])[]): boolean {
   if (qsubs.length === 0) return true;
   for (const group of qsubs) {
     const name = group[0].queue!;
-    if (name === queue) return true;
-    if ((name.includes('*') || name.includes('>')) && wildcardQueueMatch(name, queue)) return true;
+    if (name === queue || (hasWildcardToken(name) && isSubsetMatch(queue, name))) return true;
   }
   return false;
 }
 
-function wildcardQueueMatch(pattern: string, queue: string): boolean {
-  const p = pattern.split('.');
-  const q = queue.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return q.length > i;
-    if (i >= q.length || (p[i] !== '*' && p[i] !== q[i])) return false;
-  }
-  return p.length === q.length;
-}
-
-export class Permissions {
-  private readonly pubAllow: Sublist<Entry> | null;
-  private readonly pubDeny: Sublist<Entry> | null;
-  private readonly subAllow: Sublist<Entry> | null;
-  private readonly subDeny: Sublist<Entry> | null;
-  private readonly pubCache = new Map<string, boolean>();
-  private readonly denyCache = new Map<string, boolean>();
-  /** allow_responses limits, or null. */
+/** The lists of one user, compiled once and shared by every connection of that user. */
+class Rules {
+  readonly pubAllow: Sublist<Entry> | null;
+  readonly pubDeny: Sublist<Entry> | null;
+  readonly subAllow: Sublist<Entry> | null;
+  readonly subDeny: Sublist<Entry> | null;
+  /** The subscribe deny entries as configured (nats-server's `darray`). */
+  readonly denyEntries: readonly string[];
+  // Both caches depend on the subject only, so connections can share them.
+  readonly pubCache = new Map<string, boolean>();
+  readonly denyCache = new Map<string, boolean>();
   readonly responses: { max: number; expiresMs: number } | null;
 
   constructor(opts: ResolvedPermissions) {
@@ -108,49 +141,105 @@ export class Permissions {
     this.pubDeny = pub.deny.length > 0 ? sublistOf(pub.deny, false) : null;
     this.subAllow = sub.allow !== null && sub.allow.length > 0 ? sublistOf(sub.allow, true) : null;
     this.subDeny = sub.deny.length > 0 ? sublistOf(sub.deny, true) : null;
+    this.denyEntries = sub.deny;
+  }
+}
+
+export class Permissions {
+  private readonly rules: Rules;
+  /** allow_responses limits, or null. */
+  readonly responses: { max: number; expiresMs: number } | null;
+  /**
+   * Whether deliveries to this connection are checked against the subscribe deny list
+   * (`deniesDelivery`): nats-server's `c.mperms != nil`. Off until `canSubscribe` allows a
+   * wildcard SUB that contains a deny entry; never turned off again (as nats-server, which
+   * only rebuilds it on a config reload). A plain field: the router tests it per message.
+   */
+  checkDeliveries = false;
+
+  /** Compiles `opts`; given a Permissions instead, shares its compiled lists (see forConnection). */
+  constructor(opts: ResolvedPermissions | Permissions) {
+    this.rules = opts instanceof Permissions ? opts.rules : new Rules(opts);
+    this.responses = this.rules.responses;
   }
 
-  /** True when there is a subscribe deny list (deliveries must then be checked). */
+  /**
+   * This user's permissions for one connection: the same lists, and a deny-at-delivery switch
+   * of its own. `subs` are the connection's subscriptions when the permissions are replaced
+   * under it (a config reload): like nats-server's reload, they are checked again so that the
+   * switch is on when one of them turns it on.
+   */
+  forConnection(subs: Iterable<{ readonly subject: string; readonly queue: string | null }> = []): Permissions {
+    const p = new Permissions(this);
+    for (const s of subs) {
+      p.canSubscribe(s.subject, null);
+      if (s.queue !== null) p.canSubscribe(s.subject, s.queue);
+    }
+    return p;
+  }
+
+  /** True when there is a subscribe deny list. */
   get hasSubDeny(): boolean {
-    return this.subDeny !== null;
+    return this.rules.subDeny !== null;
   }
 
   /** May the user publish to `subject` by its lists (responses aside)? Cached. */
   canPublish(subject: string): boolean {
-    if (this.pubAllow === null && this.pubDeny === null) return true;
-    const cached = this.pubCache.get(subject);
+    const { pubAllow, pubDeny, pubCache } = this.rules;
+    if (pubAllow === null && pubDeny === null) return true;
+    const cached = pubCache.get(subject);
     if (cached !== undefined) return cached;
     let allowed = true;
-    if (this.pubAllow !== null) allowed = count(this.pubAllow, subject) > 0;
-    if (allowed && this.pubDeny !== null) allowed = count(this.pubDeny, subject) === 0;
-    if (this.pubCache.size >= CACHE_MAX) this.pubCache.clear();
-    this.pubCache.set(subject, allowed);
+    if (pubAllow !== null) allowed = count(pubAllow, subject) > 0;
+    if (allowed && pubDeny !== null) allowed = count(pubDeny, subject) === 0;
+    if (pubCache.size >= CACHE_MAX) pubCache.clear();
+    pubCache.set(subject, allowed);
     return allowed;
   }
 
-  /** May the user subscribe to `subject` (optionally in queue group `queue`)? */
+  /**
+   * May the user subscribe to `subject` (optionally in queue group `queue`)? An allowed
+   * wildcard SUB that contains a deny entry turns on `checkDeliveries`.
+   */
   canSubscribe(subject: string, queue: string | null): boolean {
+    const { subAllow, subDeny } = this.rules;
     let allowed = true;
-    if (this.subAllow !== null) {
-      const r = this.subAllow.match(subject);
+    if (subAllow !== null) {
+      const r = subAllow.match(subject);
       allowed = r.psubs.length > 0;
       if (queue !== null && r.qsubs.length > 0) allowed = queueMatches(queue, r.qsubs);
     }
-    if (allowed && this.subDeny !== null) {
-      const r = this.subDeny.match(subject);
+    if (allowed && subDeny !== null) {
+      const r = subDeny.match(subject);
       allowed = r.psubs.length === 0;
       if (queue !== null && r.qsubs.length > 0) allowed = !queueMatches(queue, r.qsubs);
+      if (allowed && !this.checkDeliveries && hasWildcardToken(subject)) {
+        // As nats-server, the entries are taken as written: a "subject queue" entry's queue
+        // is part of its last token, and such an entry can turn the check on too (it then
+        // never matches a message; the plain entries do).
+        for (const d of this.rules.denyEntries) {
+          if (isSubsetMatch(d, subject)) {
+            this.checkDeliveries = true;
+            break;
+          }
+        }
+      }
     }
     return allowed;
   }
 
-  /** Is a message on `subject` denied at delivery (a wildcard SUB overlapping a deny)? */
+  /**
+   * Is a message on `subject` refused by a plain subscribe deny entry? Only asked while
+   * `checkDeliveries` is on (there is a deny list then). Queue entries never refuse one:
+   * nats-server inserts "subject queue" into its delivery filter as one subject. Cached.
+   */
   deniesDelivery(subject: string): boolean {
-    const cached = this.denyCache.get(subject);
+    const { subDeny, denyCache } = this.rules;
+    const cached = denyCache.get(subject);
     if (cached !== undefined) return cached;
-    const denied = this.subDeny!.match(subject).psubs.length > 0;
-    if (this.denyCache.size >= CACHE_MAX) this.denyCache.clear();
-    this.denyCache.set(subject, denied);
+    const denied = subDeny!.match(subject).psubs.length > 0;
+    if (denyCache.size >= CACHE_MAX) denyCache.clear();
+    denyCache.set(subject, denied);
     return denied;
   }
 }

@@ -91,7 +91,10 @@ export class Client extends Connection implements ParserSink, Subscriber {
   // Authentication and authorization.
   /** The account whose subject space this client lives in. */
   account: Account;
-  /** The authenticated user's permissions, or null (no auth, or a user without any). */
+  /**
+   * The authenticated user's permissions, or null (no auth, or a user without any): this
+   * connection's own copy, for its deny-at-delivery switch (Permissions.forConnection).
+   */
   perms: Permissions | null = null;
   /** The authenticated user's name ('' without auth). */
   user = '';
@@ -236,7 +239,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
-    this.perms = user.permissions;
+    // On a reload the subscriptions made so far are checked again, as nats-server does.
+    this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
     this.account = this.host.account(user.account);
   }
 

@@ -220,8 +220,10 @@ export class Router {
     if ((client === pub && !pub.echo) || sub.closed || client.closed) return false;
     const perms = client.perms;
     if (perms !== null) {
-      // A wildcard subscription overlapping a subscribe deny: each subject is checked here.
-      if (perms.hasSubDeny && perms.deniesDelivery(pa.subject)) return false;
+      // nats-server's mperms: once this connection has made a wildcard SUB containing a
+      // subscribe deny entry, every delivery to it is checked against the deny list; until
+      // then (and for most connections, always) this is one boolean test.
+      if (perms.checkDeliveries && perms.deniesDelivery(pa.subject)) return false;
       // allow_responses: the reply subject of a delivered message may be published to.
       if (perms.responses !== null && pa.reply.length > 0) client.allowReply(pa.reply);
     }

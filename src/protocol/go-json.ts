@@ -3,7 +3,21 @@
  * into its structs. A value that does not fit the field's Go type is an error, and nats-server
  * then closes the connection without a reply; this module says whether that would happen.
  *
- * Go matches keys case-insensitively, ignores unknown keys and treats `null` as "leave as is".
+ * Go's rules (encoding/json decode.go, fold.go, scanner.go; encoding/base64), and why this is a
+ * small scanner over the text rather than a walk over `JSON.parse`'s result:
+ * - the whole document's syntax is checked first (JSON.parse does that here), including a
+ *   nesting limit of 10000;
+ * - keys are unquoted, then matched to fields exactly, else by Unicode simple case folding
+ *   (so "ſ" is an "s" and "K" a "k"); unknown keys are skipped; only top-level keys are fields;
+ * - `null` leaves any field as it is;
+ * - a value of the wrong type is remembered and decoding goes on, so the first error is
+ *   returned: every value of a duplicate key counts, not only the last, which is all
+ *   JSON.parse keeps;
+ * - integers are checked as written (strconv.ParseInt / ParseUint: no fraction, no exponent,
+ *   no sign for unsigned types, not even `-0`), not as the double JSON.parse makes of them;
+ * - `[]byte` takes a base64 string (StdEncoding: padded; `\r` and `\n` are skipped) or, as
+ *   any slice, an array of its elements (uint8 numbers).
+ * Once per CONNECT or INFO, never per message.
  */
 
 /** Go field types that occur in nats-server's `ClientOpts` and `Info`. */
@@ -39,80 +53,266 @@ const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
   uint8: [0n, 255n],
 };
 
+/** scanner.go maxNestingDepth: a document nested deeper is a syntax error. */
+const MAX_DEPTH = 10000;
+
+/** A value Go cannot decode into the field (its UnmarshalTypeError, or base64's error). */
+const ERR: unique symbol = Symbol('go-json type error');
+/** A decoded value: undefined for null (the field is left as it is), ERR where Go fails. */
+type Decoded = unknown;
+
+/** base64.StdEncoding once \r and \n are gone: whole quantums, the last one maybe padded. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const MINUS = 0x2d;
+
 /**
- * Decodes `text` as nats-server would decode it into `struct`. Returns the parsed fields
- * (keys lower-cased, nulls dropped), or null where Go would fail.
+ * Decodes `text` as nats-server would decode it into `struct`. Returns the decoded fields
+ * (keys as the struct names them; null values leave a field out, a later value of a
+ * duplicate key replaces an earlier one), or null where Go would fail.
  */
 export function decodeGoJson(text: string, struct: GoStruct): Map<string, unknown> | null {
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    JSON.parse(text);
   } catch {
     return null;
   }
-  const out = new Map<string, unknown>();
-  if (parsed === null) return out;
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const fields = parsed as Record<string, unknown>;
-  let intFields: Map<string, string[]> | null = null;
-  for (const rawKey of Object.keys(fields)) {
-    const key = rawKey.toLowerCase();
-    const type = struct[key];
-    if (type === undefined) continue;
-    const v = fields[rawKey];
-    if (v === null) continue;
-    if (type in INT_RANGES) {
-      // JSON.parse has turned the number into a double: check the literal as written.
-      intFields ??= intLiterals(text);
-      const literals = intFields.get(key) ?? [];
-      if (typeof v !== 'number' || literals.length === 0) return null;
-      const [min, max] = INT_RANGES[type];
-      for (const lit of literals) {
-        if (!/^-?(0|[1-9]\d*)$/.test(lit)) return null;
-        const n = BigInt(lit);
-        if (n < min || n > max) return null;
-      }
-    } else if (!fitsType(v, type)) {
-      return null;
-    }
-    out.set(key, v);
-  }
-  return out;
+  // From here on the text is valid JSON: the scanner below does not check its syntax again.
+  return new Scanner(text).document(struct);
 }
 
-function fitsType(v: unknown, type: GoType): boolean {
-  switch (type) {
-    case 'bool':
-      return typeof v === 'boolean';
-    case 'string':
-      return typeof v === 'string';
-    case 'strings':
-      return Array.isArray(v) && v.every((s) => s === null || typeof s === 'string');
-    case 'bytes':
-      return typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0;
-    case 'perm': {
-      if (typeof v !== 'object' || Array.isArray(v) || v === null) return false;
-      for (const [k, list] of Object.entries(v as Record<string, unknown>)) {
-        const lk = k.toLowerCase();
-        if ((lk === 'allow' || lk === 'deny') && list !== null && !fitsType(list, 'strings')) return false;
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * fold.go: a key names a field when their Unicode simple case folds are equal. Field names are
+ * ASCII, and the only non-ASCII letters that fold onto ASCII ones are "ſ" (U+017F, an s) and
+ * "K" (U+212A, a k); any other non-ASCII character leaves the key matching no field.
+ */
+function foldKey(key: string): string {
+  if (!NON_ASCII.test(key)) return key.toLowerCase();
+  const k = key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k');
+  return NON_ASCII.test(k) ? k : k.toLowerCase();
+}
+
+
+class Scanner {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The top level: an object of `struct`'s fields, or null (which leaves it as it is). */
+  document(struct: GoStruct): Map<string, unknown> | null {
+    const out = new Map<string, unknown>();
+    this.ws();
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x6e) return out; // null
+    if (c !== LBRACE) return null;
+    this.pos++;
+    if (this.emptyClose(RBRACE)) return out;
+    for (;;) {
+      const name = foldKey(this.key());
+      if (Object.hasOwn(struct, name)) {
+        const v = this.value(struct[name], 1);
+        if (v === ERR) return null;
+        if (v !== undefined) out.set(name, v);
+      } else if (!this.skip(1)) {
+        return null;
       }
+      if (this.next() === RBRACE) return out;
+    }
+  }
+
+  /**
+   * One field's value, the scanner at its first character; `depth` is the nesting of the
+   * object holding it. undefined for null, ERR when Go would fail.
+   */
+  private value(type: GoType, depth: number): Decoded {
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x6e) {
+      this.pos += 4;
+      return undefined;
+    }
+    switch (type) {
+      case 'bool':
+        if (c === 0x74) {
+          this.pos += 4;
+          return true;
+        }
+        if (c === 0x66) {
+          this.pos += 5;
+          return false;
+        }
+        return ERR;
+      case 'string':
+        return c === QUOTE ? this.string() : ERR;
+      case 'int':
+      case 'int32':
+      case 'uint64':
+      case 'uint8':
+        return c === MINUS || (c >= 0x30 && c <= 0x39) ? this.integer(type) : ERR;
+      case 'strings':
+        return c === LBRACKET ? this.array('string', depth) : ERR;
+      case 'bytes':
+        if (c === QUOTE) {
+          const s = this.string();
+          return BASE64.test(s.replace(/[\r\n]/g, '')) ? s : ERR;
+        }
+        return c === LBRACKET ? this.array('uint8', depth) : ERR;
+      case 'perm':
+        return c === LBRACE ? this.permission(depth) : ERR;
+    }
+  }
+
+  /** An integer literal for an int field: its text must parse as that Go type. */
+  private integer(type: GoType): Decoded {
+    const start = this.pos;
+    this.literal();
+    const lit = this.text.slice(start, this.pos);
+    if (!INTEGER.test(lit)) return ERR;
+    const [min, max] = INT_RANGES[type];
+    // ParseUint takes no sign at all: "-0" is an error for unsigned fields.
+    if (min === 0n && lit.charCodeAt(0) === MINUS) return ERR;
+    const n = BigInt(lit);
+    return n < min || n > max ? ERR : Number(lit);
+  }
+
+  /** A slice: each element decoded into `elem` (null elements are left zero). */
+  private array(elem: 'string' | 'uint8', depth: number): Decoded {
+    if (depth + 1 > MAX_DEPTH) return ERR;
+    this.pos++;
+    const out: unknown[] = [];
+    if (this.emptyClose(RBRACKET)) return out;
+    for (;;) {
+      this.ws();
+      const v = this.value(elem, depth + 1);
+      if (v === ERR) return ERR;
+      out.push(v === undefined ? null : v);
+      if (this.next() === RBRACKET) return out;
+    }
+  }
+
+  /** `*SubjectPermission`: an object whose allow and deny keys are []string. */
+  private permission(depth: number): Decoded {
+    if (depth + 1 > MAX_DEPTH) return ERR;
+    const start = this.pos;
+    this.pos++;
+    if (!this.emptyClose(RBRACE)) {
+      for (;;) {
+        const name = foldKey(this.key());
+        if (name === 'allow' || name === 'deny') {
+          if (this.value('strings', depth + 1) === ERR) return ERR;
+        } else if (!this.skip(depth + 1)) {
+          return ERR;
+        }
+        if (this.next() === RBRACE) break;
+      }
+    }
+    // Reported as written; nothing reads it beyond the type check.
+    return JSON.parse(this.text.slice(start, this.pos)) as unknown;
+  }
+
+  /** Passes over any value; false when it nests deeper than Go's scanner allows. */
+  private skip(depth: number): boolean {
+    const text = this.text;
+    const c = text.charCodeAt(this.pos);
+    if (c === QUOTE) {
+      this.stringEnd();
       return true;
     }
-    default:
-      return false;
+    if (c !== LBRACE && c !== LBRACKET) {
+      this.literal();
+      return true;
+    }
+    let d = depth;
+    do {
+      const ch = text.charCodeAt(this.pos);
+      if (ch === QUOTE) {
+        this.stringEnd();
+        continue;
+      }
+      if (ch === LBRACE || ch === LBRACKET) {
+        if (++d > MAX_DEPTH) return false;
+      } else if (ch === RBRACE || ch === RBRACKET) {
+        d--;
+      }
+      this.pos++;
+    } while (d > depth);
+    return true;
   }
-}
 
-/** The literal text of every `"key": <number>` value in `text`, by lower-cased key. */
-function intLiterals(text: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const re = /"((?:[^"\\]|\\.)*)"\s*:\s*(-?[0-9][0-9.eE+-]*)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    const key = m[1].toLowerCase();
-    const list = out.get(key);
-    if (list === undefined) out.set(key, [m[2]]);
-    else list.push(m[2]);
+  /** A member's key, unquoted (Go matches the unquoted key), and the colon after it. */
+  private key(): string {
+    this.ws();
+    const k = this.string();
+    this.ws();
+    this.pos++; // ':'
+    this.ws();
+    return k;
   }
-  return out;
+
+  /** After a member or element: the closing bracket or comma, consumed and returned. */
+  private next(): number {
+    this.ws();
+    return this.text.charCodeAt(this.pos++);
+  }
+
+  /** Just after an opening bracket: consumes `close` if the container is empty. */
+  private emptyClose(close: number): boolean {
+    this.ws();
+    if (this.text.charCodeAt(this.pos) !== close) return false;
+    this.pos++;
+    return true;
+  }
+
+  private string(): string {
+    const start = this.pos;
+    this.stringEnd();
+    const raw = this.text.slice(start + 1, this.pos - 1);
+    return raw.includes('\\') ? (JSON.parse(this.text.slice(start, this.pos)) as string) : raw;
+  }
+
+  /** Moves past the string starting here: to the first quote not escaped by a backslash. */
+  private stringEnd(): void {
+    const text = this.text;
+    let i = this.pos;
+    for (;;) {
+      i = text.indexOf('"', i + 1);
+      let b = i - 1;
+      while (text.charCodeAt(b) === BACKSLASH) b--;
+      // An even run of backslashes escapes each other, not the quote.
+      if ((i - 1 - b) % 2 === 0) break;
+    }
+    this.pos = i + 1;
+  }
+
+  /** A number, true, false or null. */
+  private literal(): void {
+    const text = this.text;
+    let i = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      // Digits, letters (e, E, true, false, null), '.', '+', '-'.
+      if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2e || c === 0x2b || c === MINUS) i++;
+      else break;
+    }
+    this.pos = i;
+  }
+
+  private ws(): void {
+    const text = this.text;
+    let i = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+      else break;
+    }
+    this.pos = i;
+  }
 }

@@ -188,12 +188,11 @@ describe('permissions', () => {
     expect(await w.drain()).toBe('MSG orders.public 1 1\r\ny\r\n');
   });
 
-  // Known difference (src/broker/core.ts deliverTo): nats-server checks deliveries against the
-  // subscribe deny list only from the first wildcard SUB that contains a deny entry
-  // (canSubscribe → loadMsgDenyFilter, server/client.go); a SUB that merely overlaps one
-  // (*.bar with deny foo.*) turns nothing on, so foo.bar is delivered to it. The embedded
-  // broker always checks. `it.fails` here until it follows; a plain test on the nats-server backend.
-  (process.env.NATS_EMBEDDED_BACKEND === 'nats-server' ? it : it.fails)(
+  // nats-server checks deliveries against the subscribe deny list only from the first
+  // wildcard SUB that contains a deny entry (canSubscribe → loadMsgDenyFilter,
+  // server/client.go); a SUB that merely overlaps one (*.bar with deny foo.*) turns nothing on,
+  // so foo.bar is delivered to it. Confirmed against nats-server 2.9.10.
+  it(
     'deny at delivery starts with a SUB that contains a deny entry, not one that only overlaps it',
     async () => {
       const s = await server({
@@ -217,6 +216,48 @@ describe('permissions', () => {
       expect(after.split('MSG ').filter((f) => f !== '').sort()).toEqual(['x.bar 1 1\r\ny\r\n', 'x.bar 2 1\r\ny\r\n']);
     },
   );
+
+  it('a wildcard queue name in the SUB must lie inside the entry\'s queue name (subset rule)', async () => {
+    const s = await server({
+      authorization: {
+        users: [
+          { user: 'd', password: 'p', permissions: { subscribe: { deny: ['foo v1.*'] } } },
+          { user: 'a', password: 'p', permissions: { subscribe: { allow: ['foo v1.*'] } } },
+        ],
+      },
+    });
+    const d = await WireClient.connected(s.port, { verbose: false, user: 'd', pass: 'p' });
+    defer(() => d.close());
+    // v1.> is not inside v1.*: the deny does not name it; v1.x and v1.* it does.
+    d.send('SUB foo v1.> 1\r\nSUB foo v1.x 2\r\nSUB foo v1.* 3\r\n');
+    await d.expect(`-ERR 'Permissions Violation for Subscription to "foo" using queue "v1.x"'\r\n`);
+    await d.expect(`-ERR 'Permissions Violation for Subscription to "foo" using queue "v1.*"'\r\n`);
+    await d.expectNothing();
+    const a = await WireClient.connected(s.port, { verbose: false, user: 'a', pass: 'p' });
+    defer(() => a.close());
+    // Nor does the allow: v1.> is refused, v1.x and v1.* are allowed.
+    a.send('SUB foo v1.> 1\r\nSUB foo v1.x 2\r\nSUB foo v1.* 3\r\n');
+    await a.expect(`-ERR 'Permissions Violation for Subscription to "foo" using queue "v1.>"'\r\n`);
+    await a.expectNothing();
+  });
+
+  it('reload: deny at delivery is set again from the subscriptions a connection has', async () => {
+    const perms = { subscribe: { deny: ['foo.*'] } };
+    const s = await server({ authorization: { users: [{ user: 'root', password: 'p' }, { user: 'a', password: 'p', permissions: perms }] } });
+    if (s.backend !== 'embedded') return; // reload() is embedded only
+    const a = await WireClient.connected(s.port, { verbose: false, user: 'a', pass: 'p' });
+    defer(() => a.close());
+    const root = await WireClient.connected(s.port, { verbose: false, user: 'root', pass: 'p' });
+    defer(() => root.close());
+    a.send('SUB > 1\r\n');
+    await a.expectNothing();
+    // New permission objects: the existing SUB > turns the check on again, as on nats-server
+    // (processSubsOnConfigReload runs canSubscribe over the connection's subscriptions).
+    s.reload({ authorization: { users: [{ user: 'root', password: 'p' }, { user: 'a', password: 'p', permissions: perms }] } });
+    root.send('PUB foo.bar 1\r\nx\r\nPUB x.bar 1\r\ny\r\n');
+    await root.expectNothing();
+    expect(await a.drain()).toBe('MSG x.bar 1 1\r\ny\r\n');
+  });
 
   it('allow_responses: one reply to a received request, nothing else', async () => {
     const s = await server(users);
