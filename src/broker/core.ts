@@ -218,6 +218,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     try {
       work();
     } catch (err) {
+      this.router.reset();
       this.internalError(err, `closed ${who}`);
       onError();
     } finally {

@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { msgLineLength, noRespondersFrame, routedLineLength, writeMsgLine, writeRoutedLine } from '../../src/protocol/encode.js';
+import { msgLineLength, noRespondersFrame, routedLineLength, writeHmsgLine, writeMsgLine, writeRoutedLine } from '../../src/protocol/encode.js';
 
 function msg(subject: string, sid: string, reply: string, hdr: number, size: number, hz = 0, sz = 0): string {
   const buf = Buffer.alloc(msgLineLength(subject, sid, reply) + hz + sz);
-  return buf.toString('latin1', 0, writeMsgLine(buf, 0, subject, sid, reply, hdr, size, hz, sz));
+  const end = hdr >= 0 ? writeHmsgLine(buf, 0, subject, sid, reply, hdr, size, hz, sz) : writeMsgLine(buf, 0, subject, sid, reply, size, sz);
+  return buf.toString('latin1', 0, end);
 }
 
 function rmsg(account: string, subject: string, reply: string, queues: string[], hdr: number, size: number): string {
