@@ -21,6 +21,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { basename, join } from 'node:path';
+import { hostPort } from '../io/listen.js';
 
 /** The name used when the CLI is run as itself (`node dist/cli.js`, or the npm bin link). */
 export const OWN_NAME = 'nats-embedded';
@@ -114,7 +115,7 @@ export function portsJson(ports: Ports): string {
  * interfaces have no IPv6 addresses to list.
  */
 export async function listenerUrls(scheme: string, host: string, port: number): Promise<string[]> {
-  const url = (address: string): string => `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const url = (address: string): string => `${scheme}://${hostPort(address, port)}`;
   const unspecified = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
   if (!unspecified) return [url(await boundAddress(host))];
   const out: string[] = [];

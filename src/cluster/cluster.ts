@@ -344,7 +344,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     delete copy.nonce;
     if (copy.ip === undefined) {
       const ip = peerIp(conn.socket.remoteAddress ?? info.host ?? '127.0.0.1');
-      copy.ip = `nats-route://${ip.includes(':') ? `[${ip}]` : ip}:${info.port ?? 0}/`;
+      copy.ip = `nats-route://${hostPort(ip, info.port ?? 0)}/`;
     }
     return copy;
   }
