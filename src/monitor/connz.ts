@@ -6,7 +6,7 @@
 import { GLOBAL_ACCOUNT } from '../broker/account.js';
 import type { ClosedClient } from '../broker/closed.js';
 import type { ConnSnapshot } from '../broker/snapshot.js';
-import { goDuration, goUptime, rfc3339Nano } from './go-format.js';
+import { goDuration, goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt, decodeState, decodeSubs, decodeUint } from './query.js';
 import type { ConnInfo, Connz, MonitorContext, SubDetail } from './types.js';
 

@@ -16,7 +16,7 @@ import {
 import { listen } from '../io/listen.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { connz } from './connz.js';
-import { goJson } from './go-format.js';
+import { goJson } from '../protocol/go-format.js';
 import { BadRequest, decodeBool } from './query.js';
 import { routez, subsz } from './subsz.js';
 import type { MonitorContext, MonitorHandle } from './types.js';

@@ -2,7 +2,7 @@
  * Query parameters of the monitoring endpoints, decoded as nats-server's `decodeBool`,
  * `decodeInt`, `decodeUint64`, `decodeState` and `decodeSubs` do, with their 400 texts.
  */
-import { parseGoBool, parseGoInt, parseGoUint } from './go-format.js';
+import { parseGoBool, parseGoInt, parseGoUint } from '../protocol/go-format.js';
 
 /** nats-server's `DefaultConnListSize` / `DefaultSubListSize`. */
 export const DEFAULT_LIST_SIZE = 1024;

@@ -8,7 +8,7 @@ import { GLOBAL_ACCOUNT } from '../broker/account.js';
 import { peerIp } from '../broker/snapshot.js';
 import { isValidLiteralSubject, subjectMatches } from '../subject/subject.js';
 import { subDetail, rttForDisplay } from './connz.js';
-import { goDuration, goUptime, rfc3339Nano } from './go-format.js';
+import { goDuration, goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt, decodeSubs } from './query.js';
 import type { MonitorContext, RouteInfoJson, SubDetail, SublistStatsJson } from './types.js';
 

@@ -4,7 +4,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { hostPort } from '../io/listen.js';
-import { goUptime, rfc3339Nano } from './go-format.js';
+import { goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import type { MonitorContext } from './types.js';
 
 /** nats-server's defaults, in seconds (`AUTH_TIMEOUT`, `TLS_TIMEOUT`): reported though unused here. */

@@ -8,7 +8,7 @@ import {
   parseGoInt,
   parseGoUint,
   rfc3339Nano,
-} from '../../src/monitor/go-format.js';
+} from '../../src/protocol/go-format.js';
 import { ClosedRing } from '../../src/broker/closed.js';
 import { peerIp, type ConnSnapshot } from '../../src/broker/snapshot.js';
 
