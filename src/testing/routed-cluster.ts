@@ -5,8 +5,9 @@
  * and each member's `/routez`. Imports no vitest code: the global setup loads it.
  */
 import { randomBytes } from 'node:crypto';
-import { get as httpGet } from 'node:http';
 import { createServer, WaitTimeoutError, type NatsServer, type ServerOptions } from 'nats-embedded';
+// A pure helper, bundled into this entry (no keep-alive agent: no socket outlives the setup).
+import { getJson } from '../backend/process.js';
 
 /** Options every member gets: the cluster block, client port and name are set per member. */
 export type RoutedMemberOptions = Omit<ServerOptions, 'cluster' | 'port' | 'serverName'>;
@@ -81,35 +82,10 @@ async function numRoutes(server: NatsServer): Promise<number | null> {
   const base = server.monitorUrl;
   if (base === null) throw new Error(`${server.info.server_name} has no monitoring endpoint to read /routez from`);
   try {
-    const body = await getJson(`${base}/routez`);
+    const body = await getJson<unknown>(`${base}/routez`);
     const n = (body as { num_routes?: unknown }).num_routes;
     return typeof n === 'number' ? n : null;
   } catch {
     return null;
   }
-}
-
-/** GET `url` as JSON. No keep-alive agent: an idle pooled socket must not outlive the setup. */
-function getJson(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => void (body += d));
-      res.on('end', () => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`GET ${url}: HTTP ${String(res.statusCode)}`));
-          return;
-        }
-        try {
-          resolve(JSON.parse(body));
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(2000, () => req.destroy(new Error(`GET ${url}: timed out`)));
-  });
 }

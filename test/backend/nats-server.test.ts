@@ -26,6 +26,7 @@ import {
 import { findNatsServerBinary } from '../../src/backend/nats-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { thrown } from '../helpers/errors.js';
 
 /** The built package: a separate Node process loads it. */
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
@@ -40,14 +41,6 @@ function client(url: string): Promise<NatsConnection> {
   return scope.client(url, { reconnectTimeWait: 20, maxReconnectAttempts: -1 });
 }
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
 
 describe('the backend option', () => {
   it('the embedded broker reports its backend and keeps it across reloads, whatever the environment', async () => {

@@ -19,6 +19,7 @@ import {
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually, refused } from '../helpers/eventually.js';
+import { thrown, rejection } from '../helpers/errors.js';
 
 const scope = useScope();
 const { server, defer } = scope;
@@ -27,25 +28,7 @@ function client(s: NatsServer | string[]): Promise<NatsConnection> {
   return scope.client(s, { reconnectTimeWait: 20, maxReconnectAttempts: -1, reconnectJitter: 0 });
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
-/** The error `fn` throws synchronously. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('close() and kill() racing other lifecycle calls', () => {
   it('close() during restart({ downMs }): restart() rejects with ServerClosedError and nothing listens again', async () => {

@@ -7,17 +7,10 @@ import { ConfigError } from '../../src/index.js';
 import { resolveOptions } from '../../src/config/options.js';
 import { natsServerConfig } from '../../src/config/to-conf.js';
 import { useScope } from '../helpers/scope.js';
+import { thrown } from '../helpers/errors.js';
 
 const scope = useScope();
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
 
 describe('the backend option', () => {
   it('defaults to embedded, and NATS_EMBEDDED_BACKEND picks the default', () => {
