@@ -43,6 +43,8 @@ export type {
   Logger,
   WebSocketOptions,
   ResolvedWebSocket,
+  JetStreamOptions,
+  ResolvedJetStream,
 } from './config/options.js';
 export {
   NatsEmbeddedError,

@@ -31,6 +31,12 @@ export async function createServer(options: ServerOptions = {}): Promise<NatsSer
   const server = new NatsServer((events) =>
     resolved.backend === 'nats-server' ? processBackend(resolved, events) : new EmbeddedBackend(resolved, options, events),
   );
-  await server.listen();
+  try {
+    await server.listen();
+  } catch (err) {
+    // Nothing listens: release what the backend keeps for restarts (a temporary store).
+    await server.close();
+    throw err;
+  }
   return server;
 }

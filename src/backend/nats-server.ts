@@ -5,7 +5,7 @@
  * waiting and INFO onto the monitoring endpoints and the wire. What only the embedded broker
  * can do has no counterpart here (`embedded` is null: the handle throws `UnsupportedError`).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendError, ListenError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
@@ -48,12 +48,21 @@ export class ProcessBackend implements ServerBackend {
   private lastInfo: ServerInfo | null = null;
   /** The last log lines, for startup errors. */
   private logTail: string[] = [];
+  /**
+   * JetStream's store when the options name none: one directory for the handle's life, so file
+   * streams survive `kill()` and `restart()`; `close()` removes it. nats-server creates it.
+   */
+  private readonly tempStoreDir: string | null;
 
   constructor(
     readonly options: ResolvedOptions,
     private readonly bin: string,
     private readonly events: BackendEvents,
-  ) {}
+  ) {
+    this.tempStoreDir = options.jetstream !== null && options.jetstream.storeDir === null
+      ? join(tmpdir(), `nats-embedded-js-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`)
+      : null;
+  }
 
   get state(): ServerState {
     return this.procState;
@@ -75,6 +84,7 @@ export class ProcessBackend implements ServerBackend {
       client: this.clientPort || o.port || -1,
       http: this.httpPort || o.http?.port || -1,
       cluster: this.routePort || o.cluster?.port || -1,
+      ...(this.tempStoreDir === null ? {} : { storeDir: this.tempStoreDir }),
     };
     const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-backend-'));
     writeFileSync(join(dir, 'nats-server.conf'), natsServerConfig(o, ports));
@@ -174,10 +184,14 @@ export class ProcessBackend implements ServerBackend {
   }
 
   /** `close()` sends SIGTERM (nats-server closes its clients and exits), `kill()` SIGKILL. */
-  stop(graceful: boolean): Promise<void> {
+  stop(graceful: boolean, final: boolean): Promise<void> {
     const proc = this.proc;
     this.procState = 'stopped';
-    if (proc === null) return Promise.resolve();
+    const done = final ? this.removeTempStore.bind(this) : (): void => undefined;
+    if (proc === null) {
+      done();
+      return Promise.resolve();
+    }
     if (proc.running) {
       proc.signal(graceful ? 'SIGTERM' : 'SIGKILL');
       if (graceful) {
@@ -185,7 +199,11 @@ export class ProcessBackend implements ServerBackend {
         void proc.exited.then(() => clearTimeout(timer));
       }
     }
-    return proc.exited;
+    return proc.exited.then(done);
+  }
+
+  private removeTempStore(): void {
+    if (this.tempStoreDir !== null) rmSync(this.tempStoreDir, { recursive: true, force: true });
   }
 
   /**

@@ -4,14 +4,18 @@
  * this parser.
  */
 import { ConfigError } from '../errors.js';
-import type { ClusterOptions, ServerOptions } from '../config/options.js';
-import type { ProcessSettings } from '../config/from-conf.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClusterOptions, JetStreamOptions, ServerOptions } from '../config/options.js';
+import type { ConfResult, ProcessSettings } from '../config/from-conf.js';
 
 export interface ParsedArgs {
   /** Server options given by flags (they override the config file). */
   options: ServerOptions;
   /** Cluster options given by flags, merged over the config file's `cluster` block. */
   cluster: ClusterOptions;
+  /** `-js` and `-sd`, merged over the config file's `jetstream` settings. */
+  jetstream: { enabled?: boolean; storeDir?: string };
   process: ProcessSettings;
   configFile?: string;
   /** --tls* flags (nats-server: --tlscert and --tlskey with --tls or --tlsverify). */
@@ -58,6 +62,10 @@ TLS Options:
         --tlsverify                  Enable TLS, verify client certificates
         --tlscacert <file>           Client certificate CA for verification
 
+JetStream Options:
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory (default: <tmp>/nats-embedded)
+
 Authorization Options:
         --user <user>                User required for connections
         --pass <password>            Password required for connections
@@ -67,8 +75,8 @@ Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
-Not supported yet (they fail with a message): JetStream (-js, -sd) and the other nats-server
-flags for features not built here.
+Not supported yet (they fail with a message): the other nats-server flags, for features not
+built here.
 
 Signals: SIGINT/SIGTERM stop, SIGHUP reloads the config file, SIGUSR2 enters lame duck mode,
 SIGUSR1 reopens the log file.
@@ -79,7 +87,7 @@ type Kind =
   | 'log' | 'logtime' | 'logtimeutc' | 'debug' | 'trace' | 'debugtrace'
   | 'routes' | 'cluster' | 'clustername' | 'noadvertise' | 'retries' | 'user' | 'pass' | 'auth'
   | 'tls' | 'tlscert' | 'tlskey' | 'tlscacert' | 'tlsverify'
-  | 'help' | 'version';
+  | 'js' | 'storedir' | 'help' | 'version';
 
 const FLAGS: Readonly<Record<string, Kind>> = {
   p: 'port', port: 'port',
@@ -102,16 +110,16 @@ const FLAGS: Readonly<Record<string, Kind>> = {
   connect_retries: 'retries',
   user: 'user', pass: 'pass', auth: 'auth',
   tls: 'tls', tlscert: 'tlscert', tlskey: 'tlskey', tlscacert: 'tlscacert', tlsverify: 'tlsverify',
+  js: 'js', jetstream: 'js', sd: 'storedir', store_dir: 'storedir',
   h: 'help', help: 'help',
   v: 'version', version: 'version',
 };
 
-const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'logtimeutc', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version', 'tls', 'tlsverify']);
+const BOOLEAN: ReadonlySet<Kind> = new Set(['check', 'logtime', 'logtimeutc', 'debug', 'trace', 'debugtrace', 'noadvertise', 'help', 'version', 'tls', 'tlsverify', 'js']);
 
 /** nats-server flags for features this broker does not have yet. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
   help_tls: 'TLS help',
-  js: 'JetStream', jetstream: 'JetStream', sd: 'JetStream', store_dir: 'JetStream',
   ms: 'HTTPS monitoring', https_port: 'HTTPS monitoring',
   sl: 'signalling a running server', signal: 'signalling a running server',
   s: 'syslog', syslog: 'syslog', r: 'remote syslog', remote_syslog: 'remote syslog',
@@ -121,7 +129,7 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
 };
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { options: {}, cluster: {}, process: {}, tls: {}, checkConfig: false, help: false, version: false };
+  const out: ParsedArgs = { options: {}, cluster: {}, jetstream: {}, process: {}, tls: {}, checkConfig: false, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-') || arg === '-' || arg === '--') {
@@ -173,6 +181,7 @@ function applyBool(out: ParsedArgs, kind: Kind, on: boolean): void {
     case 'debugtrace': out.process.debug = on; out.process.trace = on; break;
     case 'noadvertise': out.cluster.noAdvertise = on; break;
     case 'tls': out.tls.enabled = on; break;
+    case 'js': if (on) out.jetstream.enabled = true; break;
     case 'tlsverify': out.tls.verify = on; if (on) out.tls.enabled = true; break;
     case 'help': out.help = on; break;
     case 'version': out.version = on; break;
@@ -219,6 +228,10 @@ function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): vo
     case 'user': out.options.authorization = { ...out.options.authorization, user: value }; break;
     case 'pass': out.options.authorization = { ...out.options.authorization, password: value }; break;
     case 'auth': out.options.authorization = { ...out.options.authorization, token: value }; break;
+    case 'storedir':
+      if (value.length === 0) throw new ConfigError(arg, 'must not be empty');
+      out.jetstream.storeDir = value;
+      break;
     case 'tlscert': out.tls.cert = value; break;
     case 'tlskey': out.tls.key = value; break;
     case 'tlscacert': out.tls.ca = value; break;
@@ -230,4 +243,34 @@ function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): vo
     default:
       break;
   }
+}
+
+/** Config file first, then flags on top (nats-server's precedence). */
+export function mergeOptions(conf: ConfResult | null, args: ParsedArgs): { options: ServerOptions; settings: ProcessSettings } {
+  const options: ServerOptions = { port: 4222, host: '0.0.0.0', ...conf?.options, ...args.options };
+  const cluster = { ...conf?.options.cluster, ...args.cluster };
+  if (Object.keys(cluster).length > 0) options.cluster = cluster;
+  // --user/--pass/--auth override those keys of the file's authorization block.
+  if (conf?.options.authorization !== undefined && args.options.authorization !== undefined) {
+    options.authorization = { ...conf.options.authorization, ...args.options.authorization };
+  }
+  const jetstream = mergeJetStream(conf?.options.jetstream, args.jetstream);
+  if (jetstream !== undefined) options.jetstream = jetstream;
+  const settings: ProcessSettings = { ...conf?.process, ...args.process };
+  return { options, settings };
+}
+
+/**
+ * The file's JetStream settings with `-js`/`-sd` on top. Without a store directory the CLI, as
+ * nats-server, keeps streams under the system's temporary directory, where the next run finds
+ * them (the library's default, a directory per server removed on close, suits tests instead).
+ */
+function mergeJetStream(conf: ServerOptions['jetstream'], flags: ParsedArgs['jetstream']): JetStreamOptions | undefined {
+  if (conf === undefined && flags.enabled !== true && flags.storeDir === undefined) return undefined;
+  const merged: JetStreamOptions = typeof conf === 'object' ? { ...conf } : { enabled: conf === true };
+  // As nats-server: -js turns JetStream on (-js=false does not turn off the file's), -sd replaces the file's directory.
+  if (flags.enabled === true) merged.enabled = true;
+  if (flags.storeDir !== undefined) merged.storeDir = flags.storeDir;
+  merged.storeDir ??= join(tmpdir(), 'nats-embedded');
+  return merged;
 }

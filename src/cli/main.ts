@@ -13,7 +13,7 @@ import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { Logger, ServerOptions } from '../config/options.js';
 import { parseConfFile } from '../config/conf.js';
 import { optionsFromConf, type ConfResult, type ProcessSettings } from '../config/from-conf.js';
-import { HELP, parseArgs, type ParsedArgs } from './args.js';
+import { HELP, mergeOptions, parseArgs, type ParsedArgs } from './args.js';
 import { executableName, portsFilePath, portsInfo, portsJson } from './ports.js';
 
 declare const __PKG_VERSION__: string | undefined;
@@ -91,18 +91,6 @@ function packageVersion(): string {
   return typeof __PKG_VERSION__ === 'string' ? __PKG_VERSION__ : '0.0.0-dev';
 }
 
-/** Config file first, then flags on top (nats-server's precedence). */
-function mergeOptions(conf: ConfResult | null, args: ParsedArgs): { options: ServerOptions; settings: ProcessSettings } {
-  const options: ServerOptions = { port: 4222, host: '0.0.0.0', ...conf?.options, ...args.options };
-  const cluster = { ...conf?.options.cluster, ...args.cluster };
-  if (Object.keys(cluster).length > 0) options.cluster = cluster;
-  // --user/--pass/--auth override those keys of the file's authorization block.
-  if (conf?.options.authorization !== undefined && args.options.authorization !== undefined) {
-    options.authorization = { ...conf.options.authorization, ...args.options.authorization };
-  }
-  const settings: ProcessSettings = { ...conf?.process, ...args.process };
-  return { options, settings };
-}
 
 function loadConf(path: string | undefined): ConfResult | null {
   return path === undefined ? null : optionsFromConf(parseConfFile(path));

@@ -10,7 +10,7 @@
  *
  * - mapped onto an option (its aliases onto the same one);
  * - ignored with a warning, for a feature not built here whose absence a client cannot be
- *   harmed by (leaf nodes, JetStream, syslog, ...);
+ *   harmed by (leaf nodes, syslog, ...);
  * - refused ("not supported by nats-embedded yet"), when ignoring it would be unsafe
  *   (authentication, TLS) or would leave a client with a server that is not what it asked for.
  *
@@ -23,8 +23,8 @@
  */
 import { ConfigError } from '../errors.js';
 import type {
-  AuthorizationOptions, ClusterOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions, UserOptions,
-  WebSocketOptions,
+  AuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
+  UserOptions, WebSocketOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 import { parseDuration } from './duration.js';
@@ -380,6 +380,67 @@ const WEBSOCKET = table<WebSocketOptions>({
   refused: ['tls', 'authorization', 'authentication', 'jwt_cookie', 'no_auth_user'],
 });
 
+// ---- JetStream -----------------------------------------------------------------------------------
+
+/** nats-server's getStorageSize: an integer, or a string ending in K, M, G or T (powers of 1024). */
+function storageSize(r: Reader, v: ConfValue, path: string, key: string): number {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v !== 'string') return r.fail(path, `${key} must be int64 or string`);
+  if (v === '') return 0;
+  const m = /^(-?\d+)([KMGT])$/.exec(v);
+  if (m === null) return r.fail(path, `${key} sizes defined as strings must end in K, M, G, T`);
+  return Number(m[1]) * 1024 ** ('KMGT'.indexOf(m[2]) + 1);
+}
+
+/** The JetStream settings as the file gives them: the block, `jetstream: true` or a top-level `store_dir`. */
+function jetStreamDraft(o: ServerOptions): JetStreamOptions {
+  if (typeof o.jetstream === 'object') return o.jetstream;
+  const draft: JetStreamOptions = { enabled: o.jetstream === true };
+  o.jetstream = draft;
+  return draft;
+}
+
+/** `store_dir` is accepted at the top level and in the block, but only once (nats-server: "Duplicate 'store_dir' configuration"). */
+function storeDir(r: Reader, v: ConfValue, path: string, o: ServerOptions): void {
+  const draft = jetStreamDraft(o);
+  if (draft.storeDir !== undefined) r.fail(path, "Duplicate 'store_dir' configuration");
+  draft.storeDir = r.str(v, path, 'a directory');
+}
+
+const JETSTREAM = table<ServerOptions>({
+  keys: [
+    [['store', 'store_dir', 'storedir'], storeDir],
+    [['max_memory_store', 'max_mem_store', 'max_mem'], (r, v, p, o) => void (jetStreamDraft(o).maxMemory = storageSize(r, v, p, 'max_mem_store'))],
+    [['max_file_store', 'max_file'], (r, v, p, o) => void (jetStreamDraft(o).maxStore = storageSize(r, v, p, 'max_file_store'))],
+    [['domain'], (r, v, p, o) => void (jetStreamDraft(o).domain = r.str(v, p))],
+    [['enable', 'enabled'], (r, v, p, o) => void (jetStreamDraft(o).enabled = r.bool(v, p))],
+  ],
+  // Tuning of nats-server's own file store and clustering: nothing a client can observe here.
+  ignored: ['sync', 'sync_interval', 'extension_hint', 'unique_tag', 'max_outstanding_catchup', 'request_queue_limit'],
+  // Encryption at rest, and server-wide limits on consumers and batches: refused rather than
+  // a server that stores in the clear or allows what the file forbids.
+  refused: ['key', 'ek', 'encryption_key', 'prev_key', 'prev_ek', 'prev_encryption_key', 'cipher', 'limits'],
+});
+
+/** nats-server's parseJetStream: a boolean, `enabled`/`disabled`, or the block (which turns JetStream on unless it says `enabled: false`). */
+function jetstream(r: Reader, v: ConfValue, path: string, o: ServerOptions): void {
+  if (typeof v === 'boolean') {
+    jetStreamDraft(o).enabled = v;
+  } else if (typeof v === 'string') {
+    const word = v.toLowerCase();
+    if (word !== 'enabled' && word !== 'enable' && word !== 'disabled' && word !== 'disable') {
+      r.fail(path, `Expected 'enabled' or 'disabled' for string value, got '${v}'`);
+    }
+    jetStreamDraft(o).enabled = word.startsWith('enable');
+  } else if (isMap(v)) {
+    const draft = jetStreamDraft(o);
+    draft.enabled = true;
+    r.block(v, path, JETSTREAM, o);
+  } else {
+    r.fail(path, 'Expected map, bool or string to define JetStream');
+  }
+}
+
 // ---- The top level ---------------------------------------------------------------------------
 
 /**
@@ -400,6 +461,7 @@ const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
   websocket: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   ws: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   cluster: (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {})),
+  jetstream: (r, v, p, { options: o }) => jetstream(r, v, p, o),
 };
 
 /** How a scalar key of the option table is read. */
@@ -449,10 +511,12 @@ const TOP = table<ConfResult>({
     [['logfile', 'log_file'], (r, v, p, { process: s }) => void (s.logFile = r.str(v, p, 'a path'))],
     [['pidfile', 'pid_file'], (r, v, p, { process: s }) => void (s.pidFile = r.str(v, p, 'a path'))],
     [['ports_file_dir'], (r, v, p, { process: s }) => void (s.portsFileDir = r.str(v, p, 'a directory'))],
+    // Where JetStream keeps file streams; it does not turn JetStream on.
+    [['store_dir', 'storedir'], (r, v, p, { options: o }) => storeDir(r, v, p, o)],
   ],
   ignored: [
     'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway', 'leaf', 'leafnodes',
-    'store_dir', 'storedir', 'jetstream', 'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
+    'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
     'max_sub_tokens', 'max_subscription_tokens', 'system_account', 'system', 'no_system_account', 'no_system',
     'no_sys_acc', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'server_tags', 'default_js_domain',

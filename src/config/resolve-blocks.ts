@@ -7,10 +7,11 @@
  * parseListen, and validateWebsocketOptions: a websocket listener needs TLS unless `no_tls`).
  */
 import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type {
-  Backend, Logger, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedTls, ResolvedWebSocket, RouteUrl,
+  Backend, Logger, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl,
 } from './types.js';
 import {
   INT32_MAX, checkKeys, checkName, child, describe, objectWithKeys, optBool, optDuration, optInt, optPort, optString,
@@ -183,5 +184,32 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
     port,
     ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { pass: decodeURIComponent(u.password) } : {}),
+  };
+}
+
+const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain']);
+
+/** nats-server's default `max_file_store` (JetStreamMaxStoreDefault): 1 TiB. */
+export const JETSTREAM_MAX_STORE_DEFAULT = 1024 ** 4;
+
+/**
+ * The `jetstream` option: `true`, `false`, or the block. nats-server's defaults: memory 75 % of
+ * the system's (`JetStreamMaxMemory` unset → 75 % of `sysMem`), file 1 TiB.
+ */
+export function resolveJetStream(value: unknown, path: string): ResolvedJetStream | null {
+  if (value === undefined || value === false) return null;
+  const j = value === true ? {} : objectWithKeys(value, path, JETSTREAM_KEYS);
+  if (!optBool(j.enabled, child(path, 'enabled'), true)) return null;
+  const storeDir = optString(j.storeDir, child(path, 'storeDir'), undefined);
+  if (storeDir === '') throw new ConfigError(child(path, 'storeDir'), 'must not be empty');
+  const domain = optString(j.domain, child(path, 'domain'), undefined);
+  if (domain !== undefined && (domain === '' || /[\s.*>]/.test(domain))) {
+    throw new ConfigError(child(path, 'domain'), 'must be a name without spaces, dots or wildcards');
+  }
+  return {
+    storeDir: storeDir ?? null,
+    maxMemory: optInt(j.maxMemory, child(path, 'maxMemory'), Math.floor(totalmem() * 0.75), -1, Number.MAX_SAFE_INTEGER),
+    maxStore: optInt(j.maxStore, child(path, 'maxStore'), JETSTREAM_MAX_STORE_DEFAULT, -1, Number.MAX_SAFE_INTEGER),
+    domain: domain ?? null,
   };
 }

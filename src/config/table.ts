@@ -24,7 +24,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth } from './resolve-auth.js';
-import { resolveBackend, resolveCluster, resolveHttp, resolveLogger, resolveTls, resolveWebSocket } from './resolve-blocks.js';
+import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
 
 /** nats-server refuses a `lame_duck_duration` below 30 s. */
@@ -301,6 +301,12 @@ export const OPTIONS = {
     kind: 'block', into: ['cluster'], bound: 'clusterPort',
     resolve: (v, path, ctx) => ({ cluster: v === undefined ? null : resolveCluster(v, path, ctx.resolved('host')) }),
     conf: { keys: ['cluster'], read: 'own' }, reload: 'no', write: 'own',
+  },
+  // reload.go: JetStream settings are not reloadable (the store directory, domain and limits
+  // hold data and identities).
+  jetstream: {
+    kind: 'block', into: ['jetstream'], resolve: (v, path) => ({ jetstream: resolveJetStream(v, path) }),
+    conf: { keys: ['jetstream'], read: 'own' }, reload: 'no', write: 'own',
   },
 } as const satisfies { readonly [K in keyof ServerOptions]-?: OptionRow };
 

@@ -23,6 +23,8 @@ export interface ProcessPorts {
   readonly http: number;
   /** Ignored without a `cluster` block. */
   readonly cluster: number;
+  /** JetStream's store directory when the options leave it to the backend (`storeDir` null). */
+  readonly storeDir?: string;
 }
 
 /** nats-server's escapes in a double-quoted string (conf/lex.go lexStringEscape). */
@@ -62,7 +64,22 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
   authorization: (o) => (o.auth === null ? [] : authorizationConfig(o.auth, o.accountNames)),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
+  jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
+
+/** The `jetstream` block. */
+function jetStreamConfig(j: NonNullable<ResolvedOptions['jetstream']>, tempDir: string | undefined): string[] {
+  const dir = j.storeDir ?? tempDir;
+  if (dir === undefined) throw new ConfigError('jetstream.storeDir', 'the nats-server backend needs a store directory');
+  return [
+    'jetstream {',
+    `  store_dir: ${q(dir)}`,
+    `  max_mem: ${j.maxMemory}`,
+    `  max_file: ${j.maxStore}`,
+    ...(j.domain === null ? [] : [`  domain: ${q(j.domain)}`]),
+    '}',
+  ];
+}
 
 /** `key: value` for a scalar, or null when nothing is written. */
 function scalarLine(key: string, write: ScalarWrite, value: unknown): string | null {

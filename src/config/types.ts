@@ -142,6 +142,37 @@ export interface ServerOptions {
    * the same members, so a failing test replays. Default: random.
    */
   seed?: number;
+  /**
+   * JetStream (streams and persistence), as nats-server's `jetstream { ... }` / `-js`: `true`, or
+   * its settings. Off by default, as in nats-server.
+   */
+  jetstream?: boolean | JetStreamOptions;
+}
+
+/** The `jetstream` block (nats-server's `jetstream { store_dir, max_mem, max_file, domain }`). */
+export interface JetStreamOptions {
+  /** Default true: giving the block turns JetStream on (nats-server's `enabled`). */
+  enabled?: boolean;
+  /**
+   * Where file-storage streams live. Default: a new temporary directory per server, removed by
+   * `close()` (kept across `kill()` and `restart()`, so file streams survive them).
+   */
+  storeDir?: string;
+  /** Most bytes all memory-storage streams may reserve (nats-server `max_memory_store`). Default: 75 % of system memory. */
+  maxMemory?: number;
+  /** Most bytes all file-storage streams may reserve (nats-server `max_file_store`). Default 1 TiB. */
+  maxStore?: number;
+  /** JetStream domain: the API also answers on `$JS.<domain>.API.>`, acks carry `domain`. */
+  domain?: string;
+}
+
+/** The `jetstream` block after validation. */
+export interface ResolvedJetStream {
+  /** null: a temporary directory per server. */
+  readonly storeDir: string | null;
+  readonly maxMemory: number;
+  readonly maxStore: number;
+  readonly domain: string | null;
 }
 
 /** The `websocket` block (nats-server's `websocket { ... }`). */
@@ -248,4 +279,6 @@ export interface ResolvedOptions {
   readonly allowNonTls: boolean;
   /** null when no websocket listener is configured. */
   readonly websocket: ResolvedWebSocket | null;
+  /** null when JetStream is off. */
+  readonly jetstream: ResolvedJetStream | null;
 }

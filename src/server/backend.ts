@@ -43,8 +43,12 @@ export interface ServerBackend {
    * `interrupted()`.
    */
   start(current: () => boolean, interrupted: () => Error): Promise<void>;
-  /** Stops the server (flushing clients first when `graceful`); resolves when everything is closed. */
-  stop(graceful: boolean): Promise<void>;
+  /**
+   * Stops the server (flushing clients first when `graceful`); resolves when everything is closed.
+   * `final` (the handle's `close()`): nothing starts again, so what the backend keeps for a
+   * restart (a temporary JetStream store) goes too.
+   */
+  stop(graceful: boolean, final: boolean): Promise<void>;
   /**
    * Lame duck mode; resolves when the server has stopped. `current()` turns false when
    * `close()`/`kill()`/`restart()` took over (then it returns at once); `sleep(ms)` resolves false

@@ -312,7 +312,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
    */
   close(): Promise<void> {
     this.lifecycle.dispose();
-    return this.afterStart(() => this.backend_.stop(true));
+    return this.afterStart(() => this.backend_.stop(true, true));
   }
 
   /**
@@ -322,7 +322,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
    */
   kill(): Promise<void> {
     this.lifecycle.interrupt();
-    return this.afterStart(() => this.backend_.stop(false));
+    return this.afterStart(() => this.backend_.stop(false, false));
   }
 
   /** Runs `stop` once a start in progress (which an interruption makes roll back) has settled. */
@@ -348,7 +348,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     const generation = lc.generation;
     lc.restarting++;
     try {
-      await this.afterStart(() => this.backend_.stop(options.graceful === true));
+      await this.afterStart(() => this.backend_.stop(options.graceful === true, false));
       if (downMs > 0) await lc.sleep(downMs);
       if (lc.generation !== generation) throw lc.interrupted('restart');
       await this.listen();

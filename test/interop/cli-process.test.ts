@@ -320,9 +320,9 @@ describe('nats-embedded command (built by npm test)', () => {
   });
 
   it('exits non-zero with a clear message for a bad flag', () => {
-    const r = spawnSync(process.execPath, [CLI, '--jetstream'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, '--profile', '6060'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('--jetstream');
+    expect(r.stderr).toContain('--profile');
     expect(r.stderr).toContain('not supported');
   });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli/args.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mergeOptions, parseArgs } from '../../src/cli/args.js';
+import { parseConf } from '../../src/config/conf.js';
+import { optionsFromConf } from '../../src/config/from-conf.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('CLI flags', () => {
@@ -30,7 +34,8 @@ describe('CLI flags', () => {
       [['-p', '70000'], '-p', /between/],
       [['--port'], '--port', /needs a value/],
       [['--bogus'], '--bogus', /unknown flag/],
-      [['-js'], '-js', /not supported.*JetStream/],
+      [['--profile', '1'], '--profile', /not supported.*profiling/],
+      [['-sd', ''], '-sd', /must not be empty/],
       [['--tls'], '--tls', /needs --tlscert/],
       [['-D=maybe'], '-D=maybe', /invalid boolean/],
       [['stray'], 'stray', /unexpected/],
@@ -46,5 +51,26 @@ describe('CLI flags', () => {
       expect((err as ConfigError).option).toBe(option);
       expect((err as ConfigError).message).toMatch(reason);
     }
+  });
+});
+
+describe('CLI JetStream flags over the config file (nats-server precedence)', () => {
+  const merged = (argv: string[], conf?: string) =>
+    mergeOptions(conf === undefined ? null : optionsFromConf(parseConf(conf, 't.conf', {})), parseArgs(argv)).options.jetstream;
+  const defaultDir = join(tmpdir(), 'nats-embedded');
+
+  it('-js turns JetStream on, with streams under the temporary directory unless -sd names one', () => {
+    expect(merged([])).toBeUndefined();
+    expect(merged(['-js'])).toEqual({ enabled: true, storeDir: defaultDir });
+    expect(merged(['--jetstream', '-sd', '/data'])).toEqual({ enabled: true, storeDir: '/data' });
+    expect(merged(['--store_dir=/data'])).toEqual({ enabled: false, storeDir: '/data' });
+  });
+
+  it('-js adds to the file, -js=false does not turn the file\'s JetStream off, -sd replaces its store_dir', () => {
+    expect(merged(['-js'], 'jetstream { max_mem: "1M" }')).toEqual({ enabled: true, maxMemory: 1024 * 1024, storeDir: defaultDir });
+    expect(merged(['-js=false'], 'jetstream: enabled')).toEqual({ enabled: true, storeDir: defaultDir });
+    expect(merged(['-js'], 'store_dir: /a')).toEqual({ enabled: true, storeDir: '/a' });
+    expect(merged(['-sd', '/b'], 'jetstream { store_dir: /a }')).toEqual({ enabled: true, storeDir: '/b' });
+    expect(merged([], 'store_dir: /a')).toEqual({ enabled: false, storeDir: '/a' });
   });
 });

@@ -11,7 +11,7 @@ import { optionsFromConf, type ProcessSettings } from '../../src/config/from-con
 import { ConfigError } from '../../src/errors.js';
 import type { ServerOptions } from '../../src/config/options.js';
 
-type Block = 'top' | 'cluster' | 'authorization' | 'user' | 'permissions' | 'subjects' | 'allow_responses' | 'tls' | 'websocket' | 'account';
+type Block = 'top' | 'jetstream' | 'cluster' | 'authorization' | 'user' | 'permissions' | 'subjects' | 'allow_responses' | 'tls' | 'websocket' | 'account';
 
 /** The keys of each block in nats-server v2.10.29's opts.go (the `case` labels of its parse functions). */
 const NATS_SERVER_KEYS: Readonly<Record<Block, readonly string[]>> = {
@@ -29,6 +29,12 @@ const NATS_SERVER_KEYS: Readonly<Record<Block, readonly string[]>> = {
     'no_system_account', 'no_system', 'no_sys_acc', 'no_header_support', 'trusted', 'trusted_keys',
     'connect_error_reports', 'reconnect_error_reports', 'websocket', 'ws', 'mqtt', 'server_tags', 'default_js_domain',
     'ocsp_cache', 'no_fast_producer_stall', 'max_closed_clients',
+  ],
+  jetstream: [
+    'store', 'store_dir', 'storedir', 'sync', 'sync_interval', 'max_memory_store', 'max_mem_store', 'max_mem',
+    'max_file_store', 'max_file', 'domain', 'enable', 'enabled', 'key', 'ek', 'encryption_key', 'prev_key', 'prev_ek',
+    'prev_encryption_key', 'cipher', 'extension_hint', 'limits', 'unique_tag', 'max_outstanding_catchup',
+    'request_queue_limit',
   ],
   cluster: [
     'name', 'listen', 'port', 'host', 'net', 'authorization', 'routes', 'tls', 'cluster_advertise', 'advertise',
@@ -67,6 +73,8 @@ interface Mapped {
 /** Where a key of each block is written, and where its mapping lands. */
 const BLOCKS: Readonly<Record<Block, { conf: (line: string) => string; wrap: (fragment: object) => Mapped }>> = {
   top: { conf: (l) => l, wrap: (f) => f },
+  // The block turns JetStream on unless it says otherwise.
+  jetstream: { conf: (l) => `jetstream { ${l} }`, wrap: (f) => ({ options: { jetstream: { enabled: true, ...f } } }) },
   cluster: { conf: (l) => `cluster { ${l} }`, wrap: (f) => ({ options: { cluster: f } }) },
   authorization: { conf: (l) => `authorization { ${l} }`, wrap: (f) => ({ options: { authorization: f } }) },
   user: { conf: (l) => `authorization { users: [ { ${l} } ] }`, wrap: (f) => ({ options: { authorization: { users: [f] } } }) },
@@ -124,14 +132,15 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['top', ['logfile', 'log_file'], '/tmp/x.log', { process: { logFile: '/tmp/x.log' } }],
   ['top', ['pidfile', 'pid_file'], '/tmp/x.pid', { process: { pidFile: '/tmp/x.pid' } }],
   ['top', ['ports_file_dir'], '/tmp', { process: { portsFileDir: '/tmp' } }],
+  // store_dir alone does not turn JetStream on (nats-server: only -js or the jetstream key do).
+  ['top', ['store_dir', 'storedir'], '/tmp/js', { options: { jetstream: { enabled: false, storeDir: '/tmp/js' } } }],
+  ['top', ['jetstream'], 'enabled', { options: { jetstream: { enabled: true } } }],
   // ---- top level: features not built, harmless to leave out
   ['top', ['client_advertise'], '"h:1"', 'ignored'],
   ['top', ['mappings', 'maps'], '{ a: b }', 'ignored'],
   ['top', ['disable_sublist_cache', 'no_sublist_cache'], 'true', 'ignored'],
   ['top', ['gateway'], '{ name: g }', 'ignored'],
   ['top', ['leaf', 'leafnodes'], '{ port: -1 }', 'ignored'],
-  ['top', ['store_dir', 'storedir'], '/tmp/js', 'ignored'],
-  ['top', ['jetstream'], 'enabled', 'ignored'],
   ['top', ['logfile_size_limit', 'log_size_limit'], '1MB', 'ignored'],
   ['top', ['logfile_max_num', 'log_max_num'], '3', 'ignored'],
   ['top', ['syslog'], 'true', 'ignored'],
@@ -243,6 +252,22 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['websocket', ['authorization', 'authentication'], '{ token: t }', 'refused'],
   ['websocket', ['jwt_cookie'], 'jwt', 'refused'],
   ['websocket', ['no_auth_user'], 'u', 'refused'],
+
+  // ---- jetstream { }
+  ['jetstream', ['store', 'store_dir', 'storedir'], '/tmp/js', { storeDir: '/tmp/js' }],
+  ['jetstream', ['max_memory_store', 'max_mem_store', 'max_mem'], '"1G"', { maxMemory: 1024 ** 3 }],
+  ['jetstream', ['max_file_store', 'max_file'], '1048576', { maxStore: 1048576 }],
+  ['jetstream', ['domain'], 'hub', { domain: 'hub' }],
+  ['jetstream', ['enable', 'enabled'], 'false', { enabled: false }],
+  ['jetstream', ['sync', 'sync_interval'], '"2m"', 'ignored'],
+  ['jetstream', ['extension_hint'], 'x', 'ignored'],
+  ['jetstream', ['unique_tag'], 'az', 'ignored'],
+  ['jetstream', ['max_outstanding_catchup'], '64M', 'ignored'],
+  ['jetstream', ['request_queue_limit'], '1000', 'ignored'],
+  ['jetstream', ['key', 'ek', 'encryption_key'], 's3cr3t', 'refused'],
+  ['jetstream', ['prev_key', 'prev_ek', 'prev_encryption_key'], 's3cr3t', 'refused'],
+  ['jetstream', ['cipher'], 'aes', 'refused'],
+  ['jetstream', ['limits'], '{ max_ack_pending: 10 }', 'refused'],
 
   // ---- an account of the accounts block
   ['account', ['users'], '[ { user: a } ]', { users: [{ user: 'a' }] }],

@@ -190,8 +190,22 @@ describe('config keys → options', () => {
     expect(map('PORT: 5\nnet: 0.0.0.0\nhttp_port: 8222\nmax_conn: 3').options).toEqual({ port: 5, host: '0.0.0.0', http: 8222, maxConnections: 3 });
   });
 
+  it('reads jetstream as nats-server: a boolean, enabled/disabled, or a block; store_dir once', () => {
+    expect(map('jetstream: true').options).toEqual({ jetstream: { enabled: true } });
+    expect(map('jetstream: Disabled').options).toEqual({ jetstream: { enabled: false } });
+    expect(errorOf(() => map('jetstream: maybe')).message).toMatch(/test\.conf:1:\d+: Expected 'enabled' or 'disabled' for string value, got 'maybe'$/);
+    expect(errorOf(() => map('jetstream: 5')).message).toMatch(/Expected map, bool or string to define JetStream$/);
+    // A string size counts in powers of 1024 (getStorageSize); an unquoted 1G is the lexer's 10^9.
+    expect(map('jetstream { max_mem: "2K", max_file: 1G }').options.jetstream).toEqual({ enabled: true, maxMemory: 2048, maxStore: 1e9 });
+    expect(errorOf(() => map('jetstream { max_file: "12Q" }')).message).toMatch(/max_file_store sizes defined as strings must end in K, M, G, T$/);
+    // The top-level store_dir does not turn JetStream on, and may not be given twice.
+    expect(map('store_dir: /a\njetstream: enabled').options.jetstream).toEqual({ enabled: true, storeDir: '/a' });
+    expect(map('jetstream { enabled: false }\nstore_dir: /a').options.jetstream).toEqual({ enabled: false, storeDir: '/a' });
+    expect(errorOf(() => map('store_dir: /a\njetstream { store_dir: /b }')).message).toMatch(/test\.conf:2:\d+: Duplicate 'store_dir' configuration$/);
+  });
+
   it('warns about (and ignores) blocks for features not built yet', () => {
-    const r = map('port: 1\nleafnodes { listen: "127.0.0.1:-1" }\nmqtt { port: -1 }\njetstream: enabled\nserver_tags: ["a"]');
+    const r = map('port: 1\nleafnodes { listen: "127.0.0.1:-1" }\nmqtt { port: -1 }\ngateway { name: g }\nserver_tags: ["a"]');
     expect(r.options).toEqual({ port: 1 });
     expect(r.warnings).toHaveLength(4);
     expect(r.warnings[0]).toMatch(/test\.conf:2:1: "leafnodes" is not supported/);

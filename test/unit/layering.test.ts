@@ -20,6 +20,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   config: 2,
   broker: 3,
   cluster: 4,
+  jetstream: 4,
   monitor: 5,
   server: 6,
   backend: 7,
