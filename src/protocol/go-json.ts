@@ -245,10 +245,10 @@ class Scanner {
    */
   typed(schema: GoSchema, depth: number, current: unknown): unknown {
     const text = this.text;
-    const c = text.charCodeAt(this.pos);
+    const start = this.pos;
+    const c = text.charCodeAt(start);
     if (typeof schema === 'object' && schema.kind === 'unmarshaler') {
       // indirect() finds the Unmarshaler before looking at the value, null included.
-      const start = this.pos;
       if (!this.skip(depth)) return GO_JSON_ERROR;
       return schema.unmarshal(text.slice(start, this.pos), current);
     }
@@ -259,10 +259,14 @@ class Scanner {
       return schema.kind === 'struct' ? current : undefined;
     }
     if (typeof schema === 'string') {
-      if (schema === 'int64') return c === MINUS || (c >= 0x30 && c <= 0x39) ? this.integer('int64') : GO_JSON_ERROR;
+      if (schema === 'int64') {
+        if (c !== MINUS && (c < 0x30 || c > 0x39)) return this.mismatch(depth);
+        const n = this.integer('int64');
+        return n === ERR ? GO_JSON_ERROR : n;
+      }
       if (schema === 'strings') return this.typed(STRING_SLICE, depth, current);
       const v = this.value(schema, depth);
-      if (v === ERR) return GO_JSON_ERROR;
+      if (v === ERR) return this.pos === start ? this.mismatch(depth) : GO_JSON_ERROR;
       return typeof v === 'string' ? wellFormed(v) : v;
     }
     switch (schema.kind) {
