@@ -4,13 +4,16 @@
  * `nats-server -js` over a raw socket, and the reply must be that answer byte for byte (for a
  * created stream: its `config`, which 2.9.10 writes without 2.10's `compression` and
  * `consumer_limits`). Streams made on the way are deleted again, so cases do not meet.
- * Skipped where no nats-server binary is found. `STREAM_CONFIG_PRINT=1` prints each reply.
+ * Skipped where no nats-server 2.9 binary is found. `STREAM_CONFIG_PRINT=1` prints each reply.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASES, as29, type ConfigCase } from './stream-config-cases.js';
 import { natsServerBin, startRealJetStream, type RealJetStream } from './real-js.js';
 
 const BIN = natsServerBin();
+/** The table states 2.9.10's answers: another version is not compared. */
+const IS_29 = BIN !== '' && /v2\.9\./.test(execFileSync(BIN, ['--version'], { encoding: 'utf8' }));
 
 /** The answer 2.9.10 should give for a case, or undefined when it can not be compared. */
 function expected29(c: ConfigCase): string | undefined {
@@ -27,17 +30,13 @@ function comparable(reply: string): string {
   return reply.slice(i + '"config":'.length, j);
 }
 
-describe.skipIf(BIN === '')('stream config: the table against the real nats-server', () => {
+describe.skipIf(!IS_29)('stream config: the table against the real nats-server', () => {
   let js: RealJetStream;
   beforeAll(async () => {
     js = await startRealJetStream(BIN);
   });
   afterAll(async () => {
     await js?.stop();
-  });
-
-  it('is a 2.9 server (the table states 2.9.10 answers)', () => {
-    expect(js.version).toMatch(/v2\.9\./);
   });
 
   for (const c of CASES) {
