@@ -10,15 +10,14 @@
  * - stream.go addStreamWithAssignment: replicas in non-clustered mode (10074), "same config"
  *   (10058), the source/mirror filter and transform checks and the stream's subject transform
  *   (10049 "{err}"), overlap with other streams (10065);
- * - stream.go configUpdateCheck and updateWithAdvisory: what an update may change (10052,
- *   10055) and the later update failures (10069 "{err}").
  *
+ * The update rules (configUpdateCheck) are in stream-config-update.ts.
  * What depends on the account (its other streams, its limits, a stream's consumers) comes in
  * through optional callbacks, so that the engine keeps that state and the errors still come
  * in nats-server's order.
  */
 import { goDuration, goQuote } from '../protocol/go-format.js';
-import { jsError, jsErrorUnless, type ApiError } from './errors.js';
+import { jsError, type ApiError } from './errors.js';
 import type { StreamConfig, StreamConfigRequest, StreamSource } from './stream-config.js';
 import { streamConfigsEqual } from './stream-config.js';
 import {
@@ -87,8 +86,10 @@ export interface StreamCheckOptions extends StreamCheckEnv {
 /** A check's outcome: the config to use, or the error to answer with. */
 export type CheckResult = { config: StreamConfig; existing?: boolean } | { error: ApiError };
 
-const invalid = (text: string): { error: ApiError } => ({ error: jsError('JSStreamInvalidConfigF', { err: text }) });
-const err = (name: Parameters<typeof jsError>[0]): { error: ApiError } => ({ error: jsError(name) });
+/** A 10052 error with `text` (NewJSStreamInvalidConfigError). */
+export const invalid = (text: string): { error: ApiError } => ({ error: jsError('JSStreamInvalidConfigF', { err: text }) });
+/** The named error, without arguments. */
+export const err = (name: Parameters<typeof jsError>[0]): { error: ApiError } => ({ error: jsError(name) });
 
 function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -381,7 +382,7 @@ function sourceTransformError(c: StreamConfig): string | undefined {
  * subject transform (10049). The result is the config to create the stream with.
  *
  * Update: {@link checkStreamCfg} and then 10056; the caller then finds the stream (10059) and
- * calls {@link checkStreamUpdate} with its config and this request.
+ * calls `checkStreamUpdate` (stream-config-update.ts) with its config and this request.
  */
 export function checkStreamConfig(request: StreamConfigRequest, opts: StreamCheckOptions): CheckResult {
   if (!opts.isCreate) {
@@ -416,106 +417,4 @@ export function checkStreamConfig(request: StreamConfigRequest, opts: StreamChec
     if (e !== undefined) return createErr(`stream subject transform from '${st.src}' to '${st.dest}': ${e}`);
   }
   return { config: c };
-}
-
-/** A consumer of the stream, as far as the update check needs it. */
-export interface ConsumerLimitsView {
-  name: string;
-  /** ns */
-  inactive_threshold: number;
-  max_ack_pending: number;
-}
-
-/** Options of {@link checkStreamUpdate}. */
-export interface StreamUpdateOptions extends StreamCheckEnv {
-  /** The stream's consumers: a change of consumer_limits must not leave one above them. */
-  consumers?: readonly ConsumerLimitsView[];
-}
-
-/**
- * stream.go configUpdateCheck and updateWithAdvisory: may the stream whose config is
- * `current` take the request `next`? Runs {@link checkStreamCfg} on `next`, then the update
- * rules: name, max_consumers, storage, retention to or from workqueue, templates, unsealing,
- * cancelling deny_delete / deny_purge (10052), any change of the mirror (10055), discard new
- * per subject; a sealed stream gets max_age 0, discard new, deny_delete and deny_purge and no
- * rollups; then `checkLimits`, consumer_limits against `consumers` and `overlapsOtherStreams`
- * (10069 / 10065), and the republish and subject transforms (10069). Returns the config to
- * store.
- *
- * 2.9.10 also refused any change of `retention` and of `republish`; 2.10 allows limits ↔
- * interest and a new republish.
- */
-export function checkStreamUpdate(current: StreamConfig, next: StreamConfigRequest, opts: StreamUpdateOptions = {}): CheckResult {
-  const r = checkStreamCfg(next, opts);
-  if ('error' in r) return r;
-  const c = r.config;
-  if (c.name !== current.name) return invalid('stream configuration name must match original');
-  if (c.max_consumers !== current.max_consumers) return invalid('stream configuration update can not change MaxConsumers');
-  if (c.storage !== current.storage) return invalid('stream configuration update can not change storage type');
-  if (c.retention !== current.retention && (current.retention === 'workqueue' || c.retention === 'workqueue')) {
-    return invalid('stream configuration update can not change retention policy to/from workqueue');
-  }
-  if (current.template_owner !== '') return invalid('stream configuration update not allowed on template owned stream');
-  if (c.template_owner !== '') return invalid('stream configuration update can not be owned by a template');
-  if (!c.sealed && current.sealed) return invalid('stream configuration update can not unseal a sealed stream');
-  if (!c.deny_delete && current.deny_delete) return invalid('stream configuration update can not cancel deny message deletes');
-  if (!c.deny_purge && current.deny_purge) return invalid('stream configuration update can not cancel deny purge');
-  if (!mirrorsEqual(c.mirror, current.mirror)) return err('JSStreamMirrorNotUpdatableErr');
-  if (c.discard_new_per_subject) {
-    if (c.discard !== 'new') return invalid('discard new per subject requires discard new policy to be set');
-    if (c.max_msgs_per_subject <= 0) return invalid('discard new per subject requires max msgs per subject > 0');
-  }
-  if (c.sealed) {
-    c.max_age = 0;
-    c.discard = 'new';
-    c.deny_delete = true;
-    c.deny_purge = true;
-    c.allow_rollup_hdrs = false;
-  }
-  const limits = opts.checkLimits?.(c);
-  if (limits !== undefined) return { error: jsErrorUnless('JSStreamInvalidConfigF', limits) };
-
-  const updateErr = (text: string): { error: ApiError } => ({ error: jsError('JSStreamUpdateErrF', { err: text }) });
-  const ol = current.consumer_limits;
-  const nl = c.consumer_limits;
-  if (ol.inactive_threshold !== nl.inactive_threshold || ol.max_ack_pending !== nl.max_ack_pending) {
-    // nats-server lists them in map order (random); here in the order given.
-    const over = (opts.consumers ?? [])
-      .filter((cc) => cc.inactive_threshold > nl.inactive_threshold || cc.max_ack_pending > nl.max_ack_pending)
-      .map((cc) => cc.name);
-    if (over.length > 0) return updateErr(`change to limits violates consumers: ${over.join(', ')}`);
-  }
-  if (opts.overlapsOtherStreams?.(c.subjects ?? [])) return err('JSStreamSubjectOverlapErr');
-  const rp = c.republish;
-  if (rp !== undefined) {
-    // updateWithAdvisory fills both ends, and the stored config keeps them.
-    if (rp.src === '') rp.src = '>';
-    if (rp.dest === '') rp.dest = '>';
-    const e = subjectTransformError(rp.src, rp.dest);
-    if (e !== undefined) return updateErr(`stream configuration for republish from '${rp.src}' to '${rp.dest}': ${e}`);
-  }
-  const st = c.subject_transform;
-  const ost = current.subject_transform;
-  if (st !== undefined && (ost === undefined || ost.src !== st.src || ost.dest !== st.dest)) {
-    const e = subjectTransformError(st.src, st.dest);
-    if (e !== undefined) return updateErr(`stream configuration for subject transform from '${st.src}' to '${st.dest}': ${e}`);
-  }
-  return { config: c };
-}
-
-function mirrorsEqual(a: StreamSource | undefined, b: StreamSource | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return JSON.stringify(normalizeSource(a)) === JSON.stringify(normalizeSource(b));
-}
-
-/** A source with its keys in one order, for reflect.DeepEqual-like comparison. */
-function normalizeSource(s: StreamSource): unknown[] {
-  return [
-    s.name,
-    s.opt_start_seq,
-    s.opt_start_time ?? null,
-    s.filter_subject,
-    s.subject_transforms === undefined ? null : s.subject_transforms.map((t) => [t.src, t.dest]),
-    s.external === undefined ? null : [s.external.api, s.external.deliver],
-  ];
 }

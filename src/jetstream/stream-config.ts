@@ -3,7 +3,8 @@
  * the `StreamConfig` type (JSON names), the decoding of a STREAM.CREATE / STREAM.UPDATE
  * body with Go's `json.Unmarshal` rules, the echo nats-server writes back (Go field order,
  * omitempty), and Go's `reflect.DeepEqual` of two configs (used for "create with the same
- * config"). The checks and defaults are in stream-config-check.ts.
+ * config"). The checks and defaults are in stream-config-check.ts (create) and
+ * stream-config-update.ts (update).
  *
  * Follows nats-server v2.10.29: stream.go (StreamConfig, StreamSource, ExternalStream,
  * SubjectTransformConfig, RePublish, StreamConsumerLimits), jetstream_cluster.go (Placement),
@@ -13,6 +14,9 @@
 import { GO_JSON_ERROR, decodeGoValue, type GoSchema, type GoStructSchema } from '../protocol/go-json.js';
 import { jsError, type ApiError } from './errors.js';
 import { goInt, goKey, goString, goTimeFromJson } from './json.js';
+
+// The overlap check the engine needs against the account's other streams (10065).
+export { subjectsOverlap } from './subject-rules.js';
 
 export type RetentionPolicy = 'limits' | 'interest' | 'workqueue';
 export type DiscardPolicy = 'old' | 'new';

@@ -6,7 +6,8 @@
  * of their own) to the real nats-server to check them.
  */
 import { apiErrorResponse, type ApiError } from '../../src/jetstream/errors.js';
-import { checkStreamConfig, checkStreamUpdate } from '../../src/jetstream/stream-config-check.js';
+import { checkStreamConfig } from '../../src/jetstream/stream-config-check.js';
+import { checkStreamUpdate } from '../../src/jetstream/stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig } from '../../src/jetstream/stream-config.js';
 
 export interface ConfigCase {

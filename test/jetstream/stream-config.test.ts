@@ -17,12 +17,8 @@ import {
   type ApiError,
 } from '../../src/jetstream/errors.js';
 import { goInt, goTimeFromJson } from '../../src/jetstream/json.js';
-import {
-  checkStreamCfg,
-  checkStreamConfig,
-  checkStreamUpdate,
-  type StreamCheckOptions,
-} from '../../src/jetstream/stream-config-check.js';
+import { checkStreamCfg, checkStreamConfig, type StreamCheckOptions } from '../../src/jetstream/stream-config-check.js';
+import { checkStreamUpdate } from '../../src/jetstream/stream-config-update.js';
 import {
   STREAM_CONFIG_SCHEMA,
   decodeStreamConfig,
