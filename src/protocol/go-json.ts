@@ -18,6 +18,13 @@
  * - `[]byte` takes a base64 string (StdEncoding: padded; `\r` and `\n` are skipped) or, as
  *   any slice, an array of its elements (uint8 numbers).
  * Once per CONNECT or INFO, never per message.
+ *
+ * `decodeGoValue` applies the same rules to a whole Go type tree (nested structs, pointers,
+ * slices, `map[string]T`, int64 and types with their own `UnmarshalJSON`), for JetStream's API
+ * requests. It follows decode.go's "decode into the existing value" model exactly: a
+ * duplicate key decodes again into what the first one built (structs and maps merge, a slice
+ * is overwritten element by element and cut to the new length), and `null` sets a pointer,
+ * slice or map to nil but leaves any other value as it is.
  */
 
 /** Go field types that occur in nats-server's `ClientOpts` and `Info`. */
@@ -48,6 +55,7 @@ export const INFO: GoStruct = {
 
 const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
   int: [-(2n ** 63n), 2n ** 63n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
   uint64: [0n, 2n ** 64n - 1n],
   uint8: [0n, 255n],
@@ -89,6 +97,18 @@ export function decodeGoJson(text: string, struct: GoStruct): Map<string, unknow
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
+
+const STRING_SLICE: GoSliceSchema = { kind: 'slice', elem: 'string' };
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * decode.go unquote: a `\uD800`-style escape that is not half of a valid pair becomes U+FFFD,
+ * so a Go string (valid UTF-8) never holds a lone surrogate.
+ */
+function wellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
 
 /**
  * fold.go: a key names a field when their Unicode simple case folds are equal. Field names are
@@ -171,7 +191,7 @@ class Scanner {
   }
 
   /** An integer literal for an int field: its text must parse as that Go type. */
-  private integer(type: GoType): Decoded {
+  private integer(type: GoType | 'int64'): Decoded {
     const start = this.pos;
     this.literal();
     const lit = this.text.slice(start, this.pos);
@@ -216,6 +236,110 @@ class Scanner {
     }
     // Reported as written; nothing reads it beyond the type check.
     return JSON.parse(this.text.slice(start, this.pos)) as unknown;
+  }
+
+  /**
+   * One value decoded into `current` (the field's value so far) as Go's decode.go would:
+   * returns the new value, or GO_JSON_ERROR. `depth` is the nesting of the container holding
+   * the value (0 for the document itself).
+   */
+  typed(schema: GoSchema, depth: number, current: unknown): unknown {
+    const text = this.text;
+    const start = this.pos;
+    const c = text.charCodeAt(start);
+    if (typeof schema === 'object' && schema.kind === 'unmarshaler') {
+      // indirect() finds the Unmarshaler before looking at the value, null included.
+      if (!this.skip(depth)) return GO_JSON_ERROR;
+      return schema.unmarshal(text.slice(start, this.pos), current);
+    }
+    if (c === 0x6e) {
+      this.pos += 4;
+      // literalStore: null zeroes interfaces, pointers, maps and slices; others are left as is.
+      if (typeof schema === 'string') return schema === 'strings' || schema === 'bytes' ? undefined : current;
+      return schema.kind === 'struct' ? current : undefined;
+    }
+    if (typeof schema === 'string') {
+      if (schema === 'int64') {
+        if (c !== MINUS && (c < 0x30 || c > 0x39)) return this.mismatch(depth);
+        const n = this.integer('int64');
+        return n === ERR ? GO_JSON_ERROR : n;
+      }
+      if (schema === 'strings') return this.typed(STRING_SLICE, depth, current);
+      const v = this.value(schema, depth);
+      if (v === ERR) return this.pos === start ? this.mismatch(depth) : GO_JSON_ERROR;
+      return typeof v === 'string' ? wellFormed(v) : v;
+    }
+    switch (schema.kind) {
+      case 'ptr':
+        // A nil pointer gets a fresh zero value; an existing one is decoded into.
+        return this.typed(schema.elem, depth, current === undefined ? goZero(schema.elem) : current);
+      case 'struct':
+        return c === LBRACE ? this.struct(schema, depth, current as Record<string, unknown>) : this.mismatch(depth);
+      case 'slice':
+        return c === LBRACKET ? this.slice(schema, depth, current as unknown[] | undefined) : this.mismatch(depth);
+      case 'map':
+        return c === LBRACE ? this.map(schema, depth, current as Record<string, unknown> | undefined) : this.mismatch(depth);
+    }
+  }
+
+  /** A value of the wrong kind: Go's UnmarshalTypeError (the value is still scanned past). */
+  private mismatch(depth: number): typeof GO_JSON_ERROR {
+    this.skip(depth);
+    return GO_JSON_ERROR;
+  }
+
+  private struct(schema: GoStructSchema, depth: number, current: Record<string, unknown>): unknown {
+    if (depth + 1 > MAX_DEPTH) return GO_JSON_ERROR;
+    const out = { ...current };
+    this.pos++;
+    if (this.emptyClose(RBRACE)) return out;
+    for (;;) {
+      const name = foldKey(this.key());
+      if (Object.hasOwn(schema.fields, name)) {
+        const v = this.typed(schema.fields[name], depth + 1, out[name]);
+        if (v === GO_JSON_ERROR) return GO_JSON_ERROR;
+        out[name] = v;
+      } else if (!this.skip(depth + 1)) {
+        return GO_JSON_ERROR;
+      }
+      if (this.next() === RBRACE) return out;
+    }
+  }
+
+  private slice(schema: GoSliceSchema, depth: number, current: unknown[] | undefined): unknown {
+    if (depth + 1 > MAX_DEPTH) return GO_JSON_ERROR;
+    // decode.go array(): elements are decoded into the slice's existing elements, then the
+    // slice is cut to the number decoded; [] makes an empty (non-nil) slice.
+    const out = current === undefined ? [] : [...current];
+    this.pos++;
+    let i = 0;
+    if (!this.emptyClose(RBRACKET)) {
+      for (;;) {
+        this.ws();
+        const v = this.typed(schema.elem, depth + 1, i < out.length ? out[i] : goZero(schema.elem));
+        if (v === GO_JSON_ERROR) return GO_JSON_ERROR;
+        out[i++] = v;
+        if (this.next() === RBRACKET) break;
+      }
+    }
+    out.length = i;
+    return out;
+  }
+
+  private map(schema: GoMapSchema, depth: number, current: Record<string, unknown> | undefined): unknown {
+    if (depth + 1 > MAX_DEPTH) return GO_JSON_ERROR;
+    // An existing map is added to; each element starts from the zero value.
+    // A null-prototype object, so that keys such as "__proto__" are plain keys.
+    const out = Object.assign(Object.create(null) as Record<string, unknown>, current);
+    this.pos++;
+    if (this.emptyClose(RBRACE)) return out;
+    for (;;) {
+      const key = wellFormed(this.key());
+      const v = this.typed(schema.elem, depth + 1, goZero(schema.elem));
+      if (v === GO_JSON_ERROR) return GO_JSON_ERROR;
+      out[key] = v;
+      if (this.next() === RBRACE) return out;
+    }
   }
 
   /** Passes over any value; false when it nests deeper than Go's scanner allows. */
@@ -305,7 +429,7 @@ class Scanner {
     this.pos = i;
   }
 
-  private ws(): void {
+  ws(): void {
     const text = this.text;
     let i = this.pos;
     for (;;) {
@@ -315,4 +439,102 @@ class Scanner {
     }
     this.pos = i;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed decoding (JetStream API requests).
+
+/**
+ * A Go type for {@link decodeGoValue}. The scalar names are those of {@link GoType} plus
+ * `int64` (which also stands for `time.Duration`). Decoded values: bool, string, number
+ * (integers; int64 values beyond 2^53 lose precision), plain objects for structs with every
+ * field at its Go zero value (nil pointers, slices and maps are `undefined`), arrays for
+ * slices, and objects with the JSON keys for `map[string]T`.
+ */
+export type GoSchema =
+  | Exclude<GoType, 'perm'>
+  | 'int64'
+  | GoStructSchema
+  | GoPtrSchema
+  | GoSliceSchema
+  | GoMapSchema
+  | GoUnmarshalerSchema;
+
+/** A struct: JSON field names (lower case, as the lookup folds keys) to their types. */
+export interface GoStructSchema {
+  readonly kind: 'struct';
+  readonly fields: Readonly<Record<string, GoSchema>>;
+}
+/** A pointer: null makes it nil; anything else allocates (or reuses) the pointee. */
+export interface GoPtrSchema {
+  readonly kind: 'ptr';
+  readonly elem: GoSchema;
+}
+/** A slice. */
+export interface GoSliceSchema {
+  readonly kind: 'slice';
+  readonly elem: GoSchema;
+}
+/** A `map[string]T`: keys are taken as written (no case folding). */
+export interface GoMapSchema {
+  readonly kind: 'map';
+  readonly elem: GoSchema;
+}
+/**
+ * A type with its own `UnmarshalJSON`: it is handed the raw JSON text of the value (a string
+ * with its quotes and escapes as written, `null` included) and the current value, and returns
+ * the new value or {@link GO_JSON_ERROR}.
+ */
+export interface GoUnmarshalerSchema {
+  readonly kind: 'unmarshaler';
+  readonly zero: unknown;
+  readonly unmarshal: (raw: string, current: unknown) => unknown;
+}
+
+/** Returned by an unmarshaler (and used inside the decoder) where Go's decoding fails. */
+export const GO_JSON_ERROR: unique symbol = Symbol('go-json error');
+
+/** The Go zero value of a schema, as {@link decodeGoValue} represents it. */
+export function goZero(schema: GoSchema): unknown {
+  if (typeof schema === 'string') {
+    switch (schema) {
+      case 'bool':
+        return false;
+      case 'string':
+        return '';
+      case 'strings':
+      case 'bytes':
+        return undefined;
+      default:
+        return 0;
+    }
+  }
+  switch (schema.kind) {
+    case 'struct': {
+      const out: Record<string, unknown> = {};
+      for (const [k, t] of Object.entries(schema.fields)) out[k] = goZero(t);
+      return out;
+    }
+    case 'unmarshaler':
+      return schema.zero;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Decodes `text` as Go's `json.Unmarshal` would into a fresh value of `schema`: `{ value }`,
+ * or null where Go returns an error (any error: syntax, a value of the wrong type, an integer
+ * out of range, an unmarshaler's refusal).
+ */
+export function decodeGoValue(text: string, schema: GoSchema): { value: unknown } | null {
+  try {
+    JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const sc = new Scanner(text);
+  sc.ws();
+  const v = sc.typed(schema, 0, goZero(schema));
+  return v === GO_JSON_ERROR ? null : { value: v };
 }
