@@ -123,9 +123,11 @@ export class Model {
     return victims.length;
   }
 
-  expire(now: number): void {
-    if (this.limits.maxAgeMs <= 0) return;
-    while (this.msgs.length > 0 && this.msgs[0].ts <= now - this.limits.maxAgeMs) this.drop(this.msgs[0].seq);
+  expire(now: number): number {
+    let n = 0;
+    if (this.limits.maxAgeMs <= 0) return n;
+    for (; this.msgs.length > 0 && this.msgs[0].ts <= now - this.limits.maxAgeMs; n++) this.drop(this.msgs[0].seq);
+    return n;
   }
 
   updateLimits(limits: StoreLimits, now: number): void {

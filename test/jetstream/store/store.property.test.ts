@@ -20,10 +20,13 @@ const SUBJECTS = ['a', 'b', 'c.d', 'c.e', 'x.y.z', 'x.q.z'];
 const FILTERS = ['', '>', 'a', 'b', 'c.*', 'c.>', '*.y.*', 'x.>', 'none', 'c'];
 const HDR = Buffer.from('NATS/1.0\r\nk: v\r\n\r\n');
 
+/** STORE_PROP_RUNS=n runs more (a deeper search than the default's ~15 s). */
+const RUNS = Number(process.env.STORE_PROP_RUNS ?? 300);
+
 describe('stores against the model', () => {
   it('agree after every step of random operation sequences (file store reopened at random points)', async () => {
     await fc.assert(
-      fc.asyncProperty(limitsArb, fc.array(opArb, { minLength: 1, maxLength: 60 }), async (limits, ops) => {
+      fc.asyncProperty(limitsArb, fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }), async (limits, ops) => {
         const h = new Harness(limits, ROOT);
         await h.openFile();
         try {
@@ -35,7 +38,7 @@ describe('stores against the model', () => {
           await h.file.delete();
         }
       }),
-      { numRuns: Number(process.env.STORE_PROP_RUNS ?? 300) },
+      { numRuns: RUNS },
     );
-  });
+  }, Math.max(120_000, RUNS * 300));
 });
