@@ -4,7 +4,10 @@
  * monitoring listeners as configured — and keeps what must outlive a restart: the options, the
  * bound ports, the test controls, route blocks.
  */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { hostPort, listen, urlHost } from '../io/listen.js';
 import { startWebSocketListener, type WebSocketListener } from '../io/websocket.js';
@@ -15,6 +18,7 @@ import { CloseReason } from '../broker/close-reason.js';
 import { TestControls, warnInternal, type FaultSink } from '../broker/controls.js';
 import type { ServerInfo } from '../broker/info.js';
 import { ClusterManager } from '../cluster/cluster.js';
+import { JetStream } from '../jetstream/jetstream.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
 import type { ServerState } from '../server/types.js';
@@ -24,6 +28,7 @@ import { EmbeddedControls } from './embedded-controls.js';
 interface Listeners {
   readonly tcp: TcpServer;
   readonly port: number;
+  readonly jetstream: JetStream | null;
   readonly ws: WebSocketListener | null;
   readonly cluster: ClusterManager | null;
   readonly monitor: MonitorHandle | null;
@@ -43,6 +48,14 @@ export class EmbeddedBackend implements ServerBackend {
   /** Peer server names routes are refused to (set by `createCluster()` partitions). */
   blockedPeers: readonly string[] = [];
   cluster: ClusterManager | null = null;
+  /** The JetStream engine of the current start, when JetStream is on. */
+  jetstream: JetStream | null = null;
+  /**
+   * JetStream's store when the options name none: one directory for the handle's life (made
+   * on the first file stream), so file streams survive `kill()` and `restart()`; `close()`
+   * removes it.
+   */
+  private readonly tempStoreDir: string;
   private tcp: TcpServer | null = null;
   private ws: WebSocketListener | null = null;
   private monitor: MonitorHandle | null = null;
@@ -75,6 +88,14 @@ export class EmbeddedBackend implements ServerBackend {
     };
     this.core = this.newCore();
     this.embedded = new EmbeddedControls(this);
+    this.tempStoreDir = join(tmpdir(), `nats-embedded-js-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+  }
+
+  /** JetStream's store directory: the configured one, or this handle's temporary one. */
+  private storeDir(): string {
+    const dir = this.options.jetstream?.storeDir ?? this.tempStoreDir;
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   private newCore(): BrokerCore {
@@ -106,6 +127,15 @@ export class EmbeddedBackend implements ServerBackend {
       if (!current()) throw interrupted();
     };
     try {
+      // JetStream first: its API and recovered streams are there for the first client.
+      let jetstream: JetStream | null = null;
+      if (o.jetstream !== null) {
+        const js = new JetStream(core, o.jetstream, () => this.storeDir(), () => existsSync(o.jetstream?.storeDir ?? this.tempStoreDir));
+        release.push(() => js.stop());
+        await js.start();
+        check();
+        jetstream = js;
+      }
       const tcp = createTcpServer({ noDelay: true }, (socket: Socket) => acceptSocket(core, socket));
       // Accept errors (e.g. EMFILE) must not crash the process; nats-server logs them the same way.
       const bound = await listen(tcp, o.host, this.port_ || o.port, (err) => core.log.error(`Temporary Client Accept Error (${err.message})`));
@@ -143,6 +173,7 @@ export class EmbeddedBackend implements ServerBackend {
             },
             core: () => this.core,
             cluster: () => this.cluster,
+            jetstream: () => this.jetstream,
             startedAt: () => this.startedAt,
             configLoadedAt: () => this.configLoadedAt,
             port: () => this.port_,
@@ -155,7 +186,7 @@ export class EmbeddedBackend implements ServerBackend {
         release.push(() => m.close());
         check();
       }
-      this.commit({ tcp, port: bound, ws, cluster, monitor });
+      this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
     } catch (err) {
       for (const r of release.reverse()) await r();
       throw err;
@@ -166,6 +197,7 @@ export class EmbeddedBackend implements ServerBackend {
   private commit(l: Listeners): void {
     this.tcp = l.tcp;
     this.port_ = l.port;
+    this.jetstream = l.jetstream;
     this.ws = l.ws;
     if (l.ws !== null) this.wsPort_ = l.ws.port;
     this.cluster = l.cluster;
@@ -185,6 +217,7 @@ export class EmbeddedBackend implements ServerBackend {
     log.info(`  Name:     ${o.serverName ?? this.core.serverId}`);
     log.info(`  ID:       ${this.core.serverId}`);
     if (this.monitor !== null) log.info(`Starting http monitor on ${hostPort(o.http!.host, this.monitorPort_)}`);
+    this.jetstream?.logStartup(join(o.jetstream?.storeDir ?? this.tempStoreDir, 'jetstream'));
     if (this.cluster !== null) {
       log.info(`Cluster name is ${this.cluster.name}`);
       log.info(`Listening for route connections on ${hostPort(this.cluster.opts.host, this.clusterPort_)}`);
@@ -197,9 +230,15 @@ export class EmbeddedBackend implements ServerBackend {
     log.info('Server is ready');
   }
 
-  /** Stops serving; resolves when every listener and socket is closed. Safe to call twice. */
-  stop(graceful: boolean): Promise<void> {
-    if (this.state_ === 'stopped') return this.listenerClosed;
+  /**
+   * Stops serving; resolves when every listener and socket is closed and JetStream's stores
+   * are closed. `final` (close()) also removes a temporary JetStream store. Safe to call twice.
+   */
+  stop(graceful: boolean, final = false): Promise<void> {
+    if (this.state_ === 'stopped') {
+      if (final) this.listenerClosed = this.listenerClosed.then(() => this.removeTempStore());
+      return this.listenerClosed;
+    }
     this.state_ = 'stopped';
     const tcp = this.tcp!;
     this.tcp = null;
@@ -215,10 +254,18 @@ export class EmbeddedBackend implements ServerBackend {
     const wsClosed = ws?.close() ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
     this.core.flushAll();
-    const closed = Promise.all([this.listenerClosed, routesClosed, monitorClosed, wsClosed]).then(() => undefined);
+    const jetstream = this.jetstream;
+    this.jetstream = null;
+    const jsStopped = jetstream?.stop() ?? Promise.resolve();
+    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
+    if (final) closed = closed.then(() => this.removeTempStore());
     // A second stop() waits for all of it too.
     this.listenerClosed = closed;
     return closed;
+  }
+
+  private removeTempStore(): void {
+    rmSync(this.tempStoreDir, { recursive: true, force: true });
   }
 
   /** nats-server's `lameDuckMode`, in event-loop terms. */

@@ -57,3 +57,13 @@ export function newServerId(): string {
 export function newXKey(): string {
   return encodePublicKey(PREFIX_CURVE);
 }
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A unique id in the NUID format (22 base-62 characters), as advisories and events carry. */
+export function newNuid(): string {
+  const bytes = randomBytes(22);
+  let out = '';
+  for (let i = 0; i < 22; i++) out += BASE62[bytes[i] % 62];
+  return out;
+}

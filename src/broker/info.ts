@@ -27,6 +27,8 @@ export interface ServerInfo {
   /** Present (true) when TLS is offered but not required (`allowNonTls`). */
   readonly tls_available?: boolean;
   readonly max_payload: number;
+  /** Present (true) when JetStream is enabled. */
+  readonly jetstream?: boolean;
   readonly client_id?: number;
   readonly client_ip?: string;
   /** Per-connection nonce for nkey signatures, when nkey users exist. */
@@ -100,6 +102,7 @@ export function clientInfo(src: InfoSource, client?: InfoClient, ldm = false): S
     ...(o.tls !== null && o.tls.verify ? { tls_verify: true } : {}),
     ...(o.tls !== null && o.allowNonTls ? { tls_available: true } : {}),
     max_payload: o.maxPayload,
+    ...(o.jetstream !== null ? { jetstream: true } : {}),
     ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
     ...(client?.nonce ? { nonce: client.nonce } : {}),
     ...clusterInfo(src, ldm),

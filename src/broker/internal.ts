@@ -21,8 +21,12 @@ export interface InternalMessage {
   readonly data: Buffer;
 }
 
-/** Handles the messages of one internal subscription. */
-export type InternalHandler = (msg: InternalMessage, sub: Subscription) => void;
+/**
+ * Handles the messages of one internal subscription. Returning `false` says the message was
+ * not for it (a catch-all passing on a subject it does not serve): it then does not count as
+ * delivered, so a requester with no other responder gets the no-responders status.
+ */
+export type InternalHandler = (msg: InternalMessage, sub: Subscription) => void | boolean;
 
 /** What an internal client needs of the broker. */
 export interface InternalHost {
@@ -84,11 +88,11 @@ export class InternalClient implements Subscriber {
       data: buf.subarray(start + hdr, start + pa.size),
     };
     try {
-      handler(msg, sub);
+      return handler(msg, sub) !== false;
     } catch (err) {
       this.host.internalError(err, `handler of internal client "${this.name}" on ${sub.subject}; other subscribers still got the message`);
+      return true;
     }
-    return true;
   }
 
   allowReply(): void {

@@ -3,6 +3,7 @@
  * 2.10's structs (`monitor.go`), field for field; optional fields are Go's `omitempty`.
  */
 import type { BrokerCore } from '../broker/core.js';
+import type { JetStream } from '../jetstream/jetstream.js';
 import type { ClusterManager } from '../cluster/cluster.js';
 import type { ResolvedOptions } from '../config/options.js';
 
@@ -11,6 +12,8 @@ export interface MonitorContext {
   readonly options: ResolvedOptions;
   core(): BrokerCore;
   cluster(): ClusterManager | null;
+  /** The JetStream engine, when JetStream is on and the server runs. */
+  jetstream(): JetStream | null;
   /** When the server (re)started. */
   startedAt(): Date;
   /** When the configuration was (re)loaded. */

@@ -64,11 +64,17 @@ export function goUptime(ms: number): string {
   return `${tsecs}s`;
 }
 
-/** A time as Go marshals `time.Time` in UTC (RFC3339Nano: trailing fraction zeros dropped). */
+/**
+ * A time as Go marshals `time.Time` in UTC (RFC3339Nano: trailing fraction zeros dropped).
+ * `ms` may carry a fraction (JetStream's message times): its digits become the nanoseconds.
+ */
 export function rfc3339Nano(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
+  const whole = Math.floor(ms);
+  const iso = new Date(whole).toISOString(); // 2026-01-02T03:04:05.678Z
   const dot = iso.indexOf('.');
-  const frac = iso.slice(dot + 1, -1).replace(/0+$/, '');
+  // Nanoseconds within the second: the millisecond digits plus the fraction's six.
+  const ns = (whole % 1000 + 1000) % 1000 * 1e6 + Math.min(999_999, Math.round((ms - whole) * 1e6));
+  const frac = String(ns).padStart(9, '0').replace(/0+$/, '');
   return `${iso.slice(0, dot)}${frac === '' ? '' : `.${frac}`}Z`;
 }
 

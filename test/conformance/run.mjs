@@ -19,7 +19,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => existsSync(join(root, p)));
 // Suites that need the real server beside the embedded one (mixed clusters): run once, must pass.
 // cli-dropin uses the built CLI (dist/cli.js): `npm test` builds it first.
-const INTEROP = ['test/conformance/cluster-interop.test.ts', 'test/conformance/monitor-fields.test.ts', 'test/conformance/cli-dropin.test.ts'];
+const INTEROP = [
+  'test/conformance/cluster-interop.test.ts', 'test/conformance/monitor-fields.test.ts', 'test/conformance/cli-dropin.test.ts',
+  'test/conformance/jetstream-config.test.ts',
+];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
 // handle). Every test must pass there, except those of features only the embedded broker has,

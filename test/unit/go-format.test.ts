@@ -57,6 +57,12 @@ describe('rfc3339Nano', () => {
     expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 123))).toBe('2026-01-02T03:04:05.123Z');
     expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 0))).toBe('2026-01-02T03:04:05Z');
   });
+
+  it('writes the fraction of a millisecond as nanoseconds (JetStream message times)', () => {
+    expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 678) + 0.25)).toBe('2026-01-02T03:04:05.67825Z');
+    expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 0) + 0.5)).toBe('2026-01-02T03:04:05.0005Z');
+    expect(rfc3339Nano(0)).toBe('1970-01-01T00:00:00Z');
+  });
 });
 
 describe('goJson', () => {

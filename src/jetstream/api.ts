@@ -1,0 +1,498 @@
+/**
+ * The JetStream API (`$JS.API.*`): one request in, one JSON reply out, as nats-server 2.10.29's
+ * handlers in server/jetstream_api.go answer them — the same response types, field order,
+ * error codes and texts, and the same API counters (`api.total`, `api.errors`).
+ *
+ * The account's catch-all subscription hands every `$JS.API.>` request to
+ * {@link handleApiRequest}. As in nats-server's apiDispatch: a subject no endpoint matches gets
+ * a `system_response` with 10003 "bad request" (2.10; 2.9 did not answer); direct gets and pull
+ * requests (`DIRECT.GET`, `CONSUMER.MSG.NEXT`) are not for it — they are served by the
+ * stream's and the consumer's own subscriptions, and without one the requester gets the
+ * no-responders status (nats-server 2.10.29 answers them 503 through its service import).
+ */
+import type { InternalMessage } from '../broker/internal.js';
+import { decodeGoValue, type GoStructSchema } from '../protocol/go-json.js';
+import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { apiErrorResponse, apiResponseType, jsError, type ApiError } from './errors.js';
+import { loadRequested, MSG_GET_REQUEST, type MsgGetRequest } from './direct.js';
+import type { JsAccountLimits, JsUsage } from './types.js';
+import type { Stream } from './stream.js';
+import { checkStreamConfig, type StreamCheckEnv } from './stream-config-check.js';
+import { checkStreamUpdate } from './stream-config-update.js';
+import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from './stream-config.js';
+import { subjectsCollide, subjectsOverlap } from './subject-rules.js';
+
+/** What the API needs of an account with JetStream (the engine's `JsAccount`). */
+export interface ApiAccount {
+  readonly name: string;
+  /** false: every request is answered "JetStream not enabled for account" (10039). */
+  readonly enabled: boolean;
+  readonly domain: string | null;
+  readonly streams: ReadonlyMap<string, Stream>;
+  readonly limits: JsAccountLimits;
+  readonly api: { readonly total: number; readonly errors: number };
+  usage(): JsUsage;
+  addStream(cfg: StreamConfig): Promise<Stream>;
+  updateStream(stream: Stream, cfg: StreamConfig): void;
+  deleteStream(stream: Stream): Promise<void>;
+  /** Runs `task` after the requests before it. */
+  serialize(task: () => void | Promise<void>): void;
+  reply(subject: string, data: string | Buffer, headers?: Buffer | null): void;
+  serverName(): string;
+  /** The server's storage reservation check of a stream with `max_bytes`. */
+  checkReservation(cfg: StreamConfig): ApiError | undefined;
+  advisory(event: string, stream: string, action: 'create' | 'modify' | 'delete'): void;
+  countApi(error: boolean): void;
+  internalError(err: unknown, what: string): void;
+}
+
+/** Page sizes (nats-server's JSApiNamesLimit, JSApiListLimit, JSMaxSubjectDetails). */
+const NAMES_LIMIT = 1024;
+const LIST_LIMIT = 256;
+const SUBJECT_DETAILS_LIMIT = 100_000;
+
+/** How an endpoint answers: a JSON body (counted as an error or not), or nothing. */
+type Answer = { json: string; error: boolean; count?: boolean } | null;
+
+type Handler = (jsa: ApiAccount, token: string, body: Buffer) => Answer | Promise<Answer>;
+
+const ok = (json: string): Answer => ({ json, error: false });
+const fail = (kind: string, error: ApiError, fields?: Readonly<Record<string, unknown>>): Answer => ({
+  json: apiErrorResponse(kind, error, fields),
+  error: true,
+});
+
+/** A response body built in Go's field order: `{"type":"...", <fields>}`. */
+function response(kind: string, fields: Readonly<Record<string, unknown>> = {}): string {
+  let out = `{"type":${goJson(apiResponseType(kind), false)}`;
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out += `,${goJson(k, false)}:${raw(v)}`;
+  return `${out}}`;
+}
+
+/** A pre-encoded JSON fragment (a config echo) passed through {@link response} as is. */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+function raw(v: unknown): string {
+  return v instanceof RawJson ? v.text : goJson(v, false);
+}
+
+/** nats-server's isEmptyRequest: no body, `{}`, or a JSON object without keys. */
+function isEmptyRequest(body: Buffer): boolean {
+  if (body.length === 0) return true;
+  const text = body.toString('utf8');
+  if (text === '{}') return true;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Decodes a request body with Go's rules; null is Go's unmarshal error. */
+function decode<T>(body: Buffer, schema: GoStructSchema): T | null {
+  const r = decodeGoValue(body.toString('utf8'), schema);
+  return r === null ? null : (r.value as T);
+}
+
+// ---- Shapes -------------------------------------------------------------------------------------
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const time = (ms: number): string => (ms === 0 ? ZERO_TIME : rfc3339Nano(ms));
+
+/** StreamState in Go's field order (`subjects` and `deleted` only when asked for). */
+function streamState(s: Stream, opts: { deleted?: boolean; subjects?: Record<string, number> } = {}): Record<string, unknown> {
+  const st = s.state();
+  const out: Record<string, unknown> = {
+    messages: st.msgs,
+    bytes: st.bytes,
+    first_seq: st.firstSeq,
+    first_ts: time(st.firstTs),
+    last_seq: st.lastSeq,
+    last_ts: time(st.lastTs),
+  };
+  if (st.numSubjects > 0) out.num_subjects = st.numSubjects;
+  if (opts.subjects !== undefined && Object.keys(opts.subjects).length > 0) out.subjects = opts.subjects;
+  if (st.numDeleted > 0) out.num_deleted = st.numDeleted;
+  if (opts.deleted === true && st.numDeleted > 0) out.deleted = s.store.deleted();
+  out.consumer_count = 0;
+  return out;
+}
+
+/** StreamInfo's fields, in Go's order. */
+function streamInfo(
+  jsa: ApiAccount,
+  s: Stream,
+  opts: { domain?: boolean; cluster?: boolean; deleted?: boolean; subjects?: Record<string, number> } = {},
+): Record<string, unknown> {
+  const domain = jsa.domain;
+  return {
+    config: new RawJson(encodeStreamConfig(s.cfg)),
+    created: rfc3339Nano(s.created),
+    state: streamState(s, opts),
+    domain: opts.domain === true && domain !== null ? domain : undefined,
+    // Single server: nats-server 2.10 names itself the leader.
+    cluster: opts.cluster === true ? { leader: jsa.serverName() } : undefined,
+    ts: rfc3339Nano(Date.now()),
+  };
+}
+
+// ---- The environment of the config checks ----------------------------------------------------
+
+function checkEnv(jsa: ApiAccount, self: string | null): StreamCheckEnv {
+  return {
+    lookupStream: (name) => jsa.streams.get(name)?.cfg,
+    overlapsOtherStreams: (subjects) => {
+      for (const s of jsa.streams.values()) {
+        if (s.name !== self && subjectsOverlap(subjects, s.cfg.subjects ?? [])) return true;
+      }
+      return false;
+    },
+    checkLimits: (cfg) => jsa.checkReservation(cfg),
+  };
+}
+
+// ---- Endpoints --------------------------------------------------------------------------------
+
+const accountInfo: Handler = (jsa) => {
+  const u = jsa.usage();
+  return ok(response('account_info', {
+    memory: u.memory,
+    storage: u.storage,
+    reserved_memory: u.reservedMemory,
+    reserved_storage: u.reservedStorage,
+    streams: u.streams,
+    consumers: u.consumers,
+    limits: jsa.limits,
+    domain: jsa.domain ?? undefined,
+    api: { total: jsa.api.total, errors: jsa.api.errors },
+  }));
+};
+
+const streamCreate: Handler = async (jsa, name, body) => {
+  const kind = 'stream_create';
+  const decoded = decodeStreamConfig(body.toString('utf8'));
+  if ('error' in decoded) return fail(kind, decoded.error);
+  const r = checkStreamConfig(decoded.config, { ...checkEnv(jsa, null), isCreate: true, subjectName: name });
+  if ('error' in r) return fail(kind, r.error);
+  // An identical config answers with the stream as it is (nats-server still says did_create).
+  const s = r.existing === true ? jsa.streams.get(r.config.name)! : await jsa.addStream(r.config);
+  if (r.existing !== true) jsa.advisory('STREAM.CREATED', s.name, 'create');
+  return ok(response(kind, { ...streamInfo(jsa, s), did_create: true }));
+};
+
+const streamUpdate: Handler = (jsa, name, body) => {
+  const kind = 'stream_update';
+  const decoded = decodeStreamConfig(body.toString('utf8'));
+  if ('error' in decoded) return fail(kind, decoded.error);
+  const first = checkStreamConfig(decoded.config, { ...checkEnv(jsa, name), isCreate: false, subjectName: name });
+  if ('error' in first) return fail(kind, first.error);
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  const r = checkStreamUpdate(s.cfg, decoded.config, checkEnv(jsa, name));
+  if ('error' in r) return fail(kind, jsErrorUpdate(r.error));
+  jsa.updateStream(s, r.config);
+  jsa.advisory('STREAM.UPDATED', s.name, 'modify');
+  return ok(response(kind, streamInfo(jsa, s, { domain: true })));
+};
+
+/** nats-server wraps an update failure as NewJSStreamUpdateError(err, Unless(err)): API errors pass through. */
+function jsErrorUpdate(e: ApiError): ApiError {
+  return e;
+}
+
+interface NamesRequest {
+  offset: number;
+  subject: string;
+}
+const NAMES_REQUEST: GoStructSchema = { kind: 'struct', fields: { offset: 'int64', subject: 'string' } };
+
+/** The account's streams whose subjects collide with `filter` ('' = all), sorted by name. */
+function filteredStreams(jsa: ApiAccount, filter: string): Stream[] {
+  const out: Stream[] = [];
+  for (const s of jsa.streams.values()) {
+    if (filter === '' || (s.cfg.subjects ?? []).some((subj) => subjectsCollide(filter, subj))) out.push(s);
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function pageRequest(kind: string, body: Buffer): { offset: number; filter: string } | Answer {
+  if (isEmptyRequest(body)) return { offset: 0, filter: '' };
+  const req = decode<NamesRequest>(body, NAMES_REQUEST);
+  if (req === null) return fail(kind, jsError('JSInvalidJSONErr'));
+  return { offset: req.offset, filter: req.subject };
+}
+
+const streamNames: Handler = (jsa, _t, body) => {
+  const kind = 'stream_names';
+  const page = pageRequest(kind, body);
+  if (page === null || 'json' in page) return page;
+  const all = filteredStreams(jsa, page.filter);
+  const offset = Math.max(0, Math.min(page.offset, all.length));
+  const names = all.slice(offset, offset + NAMES_LIMIT).map((s) => s.name);
+  // A nil slice in Go: null when there is nothing to list.
+  return ok(response(kind, { total: all.length, offset, limit: NAMES_LIMIT, streams: names.length === 0 ? null : names }));
+};
+
+const streamList: Handler = (jsa, _t, body) => {
+  const kind = 'stream_list';
+  const page = pageRequest(kind, body);
+  if (page === null || 'json' in page) return page;
+  const all = filteredStreams(jsa, page.filter);
+  const offset = Math.max(0, Math.min(page.offset, all.length));
+  const infos = all.slice(offset, offset + LIST_LIMIT).map((s) => streamInfo(jsa, s, { domain: true }));
+  return ok(response(kind, { total: all.length, offset, limit: LIST_LIMIT, streams: infos.map(rawInfo) }));
+};
+
+/** A StreamInfo object with its pre-encoded config, as one JSON fragment. */
+function rawInfo(info: Record<string, unknown>): RawJson {
+  let out = '';
+  for (const [k, v] of Object.entries(info)) if (v !== undefined) out += `${out === '' ? '' : ','}${goJson(k, false)}:${raw(v)}`;
+  return new RawJson(`{${out}}`);
+}
+
+interface InfoRequest {
+  deleted_details: boolean;
+  subjects_filter: string;
+  offset: number;
+}
+const INFO_REQUEST: GoStructSchema = {
+  kind: 'struct',
+  fields: { deleted_details: 'bool', subjects_filter: 'string', offset: 'int64' },
+};
+
+const streamInfoRequest: Handler = (jsa, name, body) => {
+  const kind = 'stream_info';
+  let req: InfoRequest = { deleted_details: false, subjects_filter: '', offset: 0 };
+  if (!isEmptyRequest(body)) {
+    const r = decode<InfoRequest>(body, INFO_REQUEST);
+    if (r === null) return fail(kind, jsError('JSInvalidJSONErr'));
+    req = r;
+  }
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  let total = 0;
+  let offset = 0;
+  let limit = 0;
+  let subjects: Record<string, number> | undefined;
+  if (req.subjects_filter !== '') {
+    const st = s.store.subjectsState(req.subjects_filter);
+    if (st.size > 0) {
+      total = st.size;
+      offset = req.offset;
+      limit = SUBJECT_DETAILS_LIMIT;
+      const names = [...st.keys()].sort();
+      const from = Math.max(0, Math.min(offset, names.length));
+      subjects = {};
+      for (const subj of names.slice(from, from + SUBJECT_DETAILS_LIMIT)) subjects[subj] = st.get(subj)!.msgs;
+    }
+  }
+  return ok(response(kind, {
+    total, offset, limit,
+    ...streamInfo(jsa, s, { domain: true, cluster: true, deleted: req.deleted_details, subjects }),
+  }));
+};
+
+const streamDelete: Handler = async (jsa, name, body) => {
+  const kind = 'stream_delete';
+  if (!isEmptyRequest(body)) return fail(kind, jsError('JSNotEmptyRequestErr'));
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  await jsa.deleteStream(s);
+  jsa.advisory('STREAM.DELETED', name, 'delete');
+  return ok(response(kind, { success: true }));
+};
+
+interface PurgeRequest {
+  filter: string;
+  seq: number;
+  keep: number;
+}
+const PURGE_REQUEST: GoStructSchema = { kind: 'struct', fields: { filter: 'string', seq: 'uint64', keep: 'uint64' } };
+
+const streamPurge: Handler = (jsa, name, body) => {
+  const kind = 'stream_purge';
+  let req: PurgeRequest = { filter: '', seq: 0, keep: 0 };
+  if (!isEmptyRequest(body)) {
+    const r = decode<PurgeRequest>(body, PURGE_REQUEST);
+    if (r === null) return fail(kind, jsError('JSInvalidJSONErr'));
+    if (r.seq > 0 && r.keep > 0) return fail(kind, jsError('JSBadRequestErr'));
+    req = r;
+  }
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  if (s.cfg.sealed) return fail(kind, jsError('JSStreamSealedErr'));
+  if (s.cfg.deny_purge) return fail(kind, jsError('JSStreamPurgeFailedF', { err: 'stream purge not permitted' }));
+  const purged = s.purge(req.filter, req.seq, req.keep);
+  return ok(response(kind, { success: true, purged }));
+};
+
+interface MsgDeleteRequest {
+  seq: number;
+  no_erase: boolean;
+}
+const MSG_DELETE_REQUEST: GoStructSchema = { kind: 'struct', fields: { seq: 'uint64', no_erase: 'bool' } };
+
+const msgDelete: Handler = (jsa, name, body) => {
+  const kind = 'stream_msg_delete';
+  if (isEmptyRequest(body)) return fail(kind, jsError('JSBadRequestErr'));
+  const req = decode<MsgDeleteRequest>(body, MSG_DELETE_REQUEST);
+  if (req === null) return fail(kind, jsError('JSInvalidJSONErr'));
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  if (s.cfg.sealed) return fail(kind, jsError('JSStreamSealedErr'));
+  if (s.cfg.deny_delete) return fail(kind, jsError('JSStreamMsgDeleteFailedF', { err: 'message delete not permitted' }));
+  // nats-server answers a missing sequence through its success path: counted, not an API error.
+  if (!s.store.remove(req.seq, !req.no_erase)) return { json: apiErrorResponse(kind, jsError('JSSequenceNotFoundErrF', { seq: req.seq })), error: false };
+  return ok(response(kind, { success: true }));
+};
+
+const msgGet: Handler = (jsa, name, body) => {
+  const kind = 'stream_msg_get';
+  if (isEmptyRequest(body)) return fail(kind, jsError('JSBadRequestErr'));
+  const req = decode<MsgGetRequest>(body, MSG_GET_REQUEST);
+  if (req === null) return fail(kind, jsError('JSInvalidJSONErr'));
+  if ((req.seq > 0 && req.last_by_subj !== '') || (req.seq === 0 && req.last_by_subj === '' && req.next_by_subj === '')) {
+    return fail(kind, jsError('JSBadRequestErr'));
+  }
+  if (req.last_by_subj !== '' && req.next_by_subj !== '') return fail(kind, jsError('JSBadRequestErr'));
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  const m = loadRequested(s.store, req);
+  if (m === null) return fail(kind, jsError('JSNoMessageFoundErr'));
+  const message: Record<string, unknown> = { subject: m.subject, seq: m.seq };
+  if (m.hdr !== null && m.hdr.length > 0) message.hdrs = m.hdr.toString('base64');
+  if (m.data.length > 0) message.data = m.data.toString('base64');
+  message.time = rfc3339Nano(m.ts);
+  // nats-server sends this reply without counting it in the API totals.
+  return { json: response(kind, { message }), error: false, count: false };
+};
+
+/** Consumers are a later slice: none exist, and creating one says so. */
+const consumerCreate: Handler = (jsa, name) => {
+  const kind = 'consumer_create';
+  if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
+  return fail(kind, jsError('JSConsumerCreateErrF', { err: 'consumers are not supported by nats-embedded yet' }));
+};
+
+const consumerNames: Handler = (jsa, name, body) => {
+  const kind = 'consumer_names';
+  const page = pageRequest(kind, body);
+  if (page === null || 'json' in page) return page;
+  if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
+  return ok(response(kind, { total: 0, offset: 0, limit: NAMES_LIMIT, consumers: null }));
+};
+
+const consumerList: Handler = (jsa, name, body) => {
+  const kind = 'consumer_list';
+  const page = pageRequest(kind, body);
+  if (page === null || 'json' in page) return page;
+  if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
+  return ok(response(kind, { total: 0, offset: 0, limit: LIST_LIMIT, consumers: [] }));
+};
+
+const consumerMissing = (kind: string): Handler => (jsa, name) => {
+  const stream = name.slice(0, name.indexOf('.'));
+  if (!jsa.streams.has(stream)) return fail(kind, jsError('JSStreamNotFoundErr'));
+  return fail(kind, jsError('JSConsumerNotFoundErr'));
+};
+
+/** Clustering operations on a single server (nats-server: "JetStream clustering support required"). */
+const clusterOnly = (kind: string): Handler => () => fail(kind, jsError('JSClusterRequiredErr'));
+
+/**
+ * The endpoints: `op` is the API subject after `$JS.API.`, its last `*` tokens (the stream,
+ * the consumer) passed to the handler as `token`. `tokens` is how many of those follow.
+ */
+const ENDPOINTS: ReadonlyArray<{ op: string; tokens: number; handler: Handler; tail?: boolean }> = [
+  { op: 'INFO', tokens: 0, handler: accountInfo },
+  { op: 'STREAM.CREATE', tokens: 1, handler: streamCreate },
+  { op: 'STREAM.UPDATE', tokens: 1, handler: streamUpdate },
+  { op: 'STREAM.NAMES', tokens: 0, handler: streamNames },
+  { op: 'STREAM.LIST', tokens: 0, handler: streamList },
+  { op: 'STREAM.INFO', tokens: 1, handler: streamInfoRequest },
+  { op: 'STREAM.DELETE', tokens: 1, handler: streamDelete },
+  { op: 'STREAM.PURGE', tokens: 1, handler: streamPurge },
+  { op: 'STREAM.MSG.DELETE', tokens: 1, handler: msgDelete },
+  { op: 'STREAM.MSG.GET', tokens: 1, handler: msgGet },
+  { op: 'STREAM.LEADER.STEPDOWN', tokens: 1, handler: clusterOnly('stream_leader_stepdown') },
+  { op: 'STREAM.PEER.REMOVE', tokens: 1, handler: clusterOnly('stream_remove_peer') },
+  { op: 'CONSUMER.CREATE', tokens: 1, handler: consumerCreate },
+  { op: 'CONSUMER.CREATE', tokens: 2, handler: (j, t, b) => consumerCreate(j, t.slice(0, t.indexOf('.')), b), tail: true },
+  { op: 'CONSUMER.DURABLE.CREATE', tokens: 2, handler: (j, t, b) => consumerCreate(j, t.slice(0, t.indexOf('.')), b) },
+  { op: 'CONSUMER.NAMES', tokens: 1, handler: consumerNames },
+  { op: 'CONSUMER.LIST', tokens: 1, handler: consumerList },
+  { op: 'CONSUMER.INFO', tokens: 2, handler: consumerMissing('consumer_info') },
+  { op: 'CONSUMER.DELETE', tokens: 2, handler: consumerMissing('consumer_delete') },
+  { op: 'CONSUMER.LEADER.STEPDOWN', tokens: 2, handler: clusterOnly('consumer_leader_stepdown') },
+];
+
+/** Finds the endpoint of `rest` (the subject after `$JS.API.`) and its name tokens. */
+function route(rest: string): { handler: Handler; token: string } | null {
+  for (const e of ENDPOINTS) {
+    if (!rest.startsWith(e.op)) continue;
+    const after = rest.slice(e.op.length);
+    if (e.tokens === 0) {
+      if (after === '') return { handler: e.handler, token: '' };
+      continue;
+    }
+    if (after[0] !== '.') continue;
+    const names = after.slice(1);
+    const parts = names.split('.');
+    if (parts.some((p) => p === '')) continue;
+    if (e.tail === true ? parts.length > e.tokens - 1 : parts.length === e.tokens) return { handler: e.handler, token: names };
+  }
+  return null;
+}
+
+/**
+ * Answers one API request. `subject` is the request subject in its `$JS.API.` form (a domain
+ * prefix already mapped); returns false for the subjects this catch-all does not serve.
+ */
+export function handleApiRequest(jsa: ApiAccount, subject: string, msg: InternalMessage, prefixLength: number): boolean {
+  const rest = subject.slice(prefixLength);
+  if (rest.startsWith('DIRECT.GET.') || rest.startsWith('CONSUMER.MSG.NEXT.')) return false;
+  // Operator and system-account requests, which nats-server ignores here.
+  if (rest === 'META.LEADER.STEPDOWN' || rest === 'SERVER.REMOVE' || rest.startsWith('ACCOUNT.')) return true;
+  const found = route(rest);
+  const reply = msg.reply;
+  const body = msg.data.length === 0 ? msg.data : Buffer.from(msg.data);
+  if (found === null) {
+    send(jsa, reply, fail('system', jsError('JSBadRequestErr')));
+    return true;
+  }
+  if (!jsa.enabled) {
+    send(jsa, reply, fail(kindOf(found.handler), jsError('JSNotEnabledForAccountErr')));
+    return true;
+  }
+  jsa.serialize(async () => {
+    let answer: Answer;
+    try {
+      answer = await found.handler(jsa, found.token, body);
+    } catch (err) {
+      jsa.internalError(err, `JetStream API request on ${subject}; answered with an error`);
+      answer = fail('system', jsError('JSStreamGeneralErrorF', { err: err instanceof Error ? err.message : String(err) }));
+    }
+    send(jsa, reply, answer);
+  });
+  return true;
+}
+
+/** The response type kind of an endpoint, for its "not enabled" error. */
+function kindOf(h: Handler): string {
+  const names = new Map<Handler, string>([
+    [accountInfo, 'account_info'], [streamCreate, 'stream_create'], [streamUpdate, 'stream_update'],
+    [streamNames, 'stream_names'], [streamList, 'stream_list'], [streamInfoRequest, 'stream_info'],
+    [streamDelete, 'stream_delete'], [streamPurge, 'stream_purge'], [msgDelete, 'stream_msg_delete'],
+    [msgGet, 'stream_msg_get'], [consumerNames, 'consumer_names'], [consumerList, 'consumer_list'],
+  ]);
+  return names.get(h) ?? 'consumer_create';
+}
+
+function send(jsa: ApiAccount, reply: string, answer: Answer): void {
+  if (answer === null) return;
+  if (answer.count !== false) jsa.countApi(answer.error);
+  if (reply !== '') jsa.reply(reply, answer.json);
+}

@@ -1,0 +1,36 @@
+/**
+ * Reading the JetStream headers of a published message (`Nats-Msg-Id`, `Nats-Expected-*`,
+ * `Nats-Rollup`) straight from its raw header block, as nats-server's `sliceHeader` does: the
+ * first occurrence of the name, case-sensitive, must start a line and be followed by `:`;
+ * spaces before the value are skipped; the value runs to the CRLF. No parse of the whole block.
+ */
+
+export const HDR_MSG_ID = 'Nats-Msg-Id';
+export const HDR_EXPECTED_STREAM = 'Nats-Expected-Stream';
+export const HDR_EXPECTED_LAST_SEQ = 'Nats-Expected-Last-Sequence';
+export const HDR_EXPECTED_LAST_SUBJ_SEQ = 'Nats-Expected-Last-Subject-Sequence';
+export const HDR_EXPECTED_LAST_MSG_ID = 'Nats-Expected-Last-Msg-Id';
+export const HDR_ROLLUP = 'Nats-Rollup';
+
+/** The value of header `name` in `hdr` (latin1, as the bytes are), or null when absent. */
+export function headerValue(hdr: Buffer | null, name: string): string | null {
+  if (hdr === null || hdr.length === 0) return null;
+  let i = hdr.indexOf(name, 0, 'latin1');
+  const n = hdr.length;
+  if (i < 2 || i >= n - 1 || hdr[i - 1] !== 0x0a || hdr[i - 2] !== 0x0d) return null;
+  i += name.length + 1;
+  if (i >= n || hdr[i - 1] !== 0x3a) return null;
+  while (i < n && hdr[i] === 0x20) i++;
+  const start = i;
+  while (i < n && !(hdr[i] === 0x0d && i < n - 1 && hdr[i + 1] === 0x0a)) i++;
+  return hdr.toString('latin1', start, i);
+}
+
+/**
+ * nats-server's `parseInt64` of a header value: decimal digits only, else -1; read as the
+ * uint64 it then compares (so -1 is 2^64-1, which matches no sequence).
+ */
+export function headerSeq(value: string): number {
+  if (value.length === 0 || value.length > 18 || !/^\d+$/.test(value)) return Number.MAX_SAFE_INTEGER;
+  return Number(value);
+}

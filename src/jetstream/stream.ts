@@ -1,0 +1,339 @@
+/**
+ * One stream: its configuration, its store, the subscription on its subjects and the publish
+ * path — nats-server's `stream` with `processJetStreamMsg` (server/stream.go, v2.10.29).
+ *
+ * A message published on one of the stream's subjects reaches {@link Stream.onPublish}
+ * synchronously, as any subscriber's delivery, with views of the publisher's bytes. The checks
+ * run in nats-server's order: sealed, `Nats-Expected-Stream`, `Nats-Msg-Id` (duplicate
+ * window), `Nats-Expected-Last-Subject-Sequence`, `Nats-Expected-Last-Sequence`,
+ * `Nats-Expected-Last-Msg-Id`, `Nats-Rollup`, message size, header size, interest (an interest
+ * stream without consumers skips the sequence); then the store applies the limits. The PubAck
+ * (`{"stream":"S1", "seq":1}`, nats-server's hand-formatted bytes) or the error goes to the
+ * reply subject through the stream's internal client, after the routing in progress.
+ */
+import type { InternalClient, InternalMessage } from '../broker/internal.js';
+import type { Subscription } from '../broker/account.js';
+import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { SubjectTransform } from '../subject/transform.js';
+import { encodeApiError, jsError, jsErrorUnless, type ApiError } from './errors.js';
+import {
+  HDR_EXPECTED_LAST_MSG_ID, HDR_EXPECTED_LAST_SEQ, HDR_EXPECTED_LAST_SUBJ_SEQ, HDR_EXPECTED_STREAM, HDR_MSG_ID,
+  HDR_ROLLUP, headerSeq, headerValue,
+} from './headers.js';
+import type { StreamConfig } from './stream-config.js';
+import { directGet, directGetLast, type DirectReply } from './direct.js';
+import { SYS_QUEUE } from '../protocol/constants.js';
+import { nowMs, type StoreLimits, type StoreState, type StreamStore } from './store/store.js';
+
+/** The most header bytes a stored message may have (nats-server: math.MaxUint16). */
+const MAX_HEADER_BYTES = 65535;
+
+/** A remembered `Nats-Msg-Id`: the sequence it was stored at, and when. */
+interface DedupeEntry {
+  readonly seq: number;
+  readonly ts: number;
+}
+
+/** What a stream needs of its account. */
+export interface StreamHost {
+  /** The JetStream domain, or null: acks then carry `"domain"`. */
+  readonly domain: string | null;
+  /** Consumers interested in `subject` (interest retention); 0 until consumers exist. */
+  consumerInterest(stream: Stream, subject: string): boolean;
+  /** A message was stored (consumers wake up). */
+  stored(stream: Stream, seq: number, subject: string): void;
+  /** Logs a store failure that is not a limit (nats-server's Errorf). */
+  storeFailed(stream: Stream, err: unknown): void;
+}
+
+/** The store limits a config asks for. */
+export function storeLimits(cfg: StreamConfig): StoreLimits {
+  return {
+    maxMsgs: cfg.max_msgs,
+    maxBytes: cfg.max_bytes,
+    maxAgeMs: cfg.max_age / 1e6,
+    maxMsgsPerSubject: cfg.max_msgs_per_subject,
+    maxMsgSize: cfg.max_msg_size,
+    discard: cfg.discard,
+    discardNewPerSubject: cfg.discard_new_per_subject,
+  };
+}
+
+export class Stream {
+  /** The configuration in force (an update replaces it). */
+  cfg: StreamConfig;
+  /** The last sequence assigned (stored or skipped). */
+  private lseq: number;
+  /** The `Nats-Msg-Id` of the last message stored ('' when it had none). */
+  private lmsgId = '';
+  /** Msg ids within the duplicate window, oldest first (a Map keeps insertion order). */
+  private readonly dedupe = new Map<string, DedupeEntry>();
+  /** Whether the ids of messages stored before a restart were read back. */
+  private dedupeLoaded: boolean;
+  /** `{"stream":"S1", "seq":` (with the domain when there is one), as nats-server writes it. */
+  private pubAckPrefix = '';
+  private republish: SubjectTransform | null = null;
+  private inputTransform: SubjectTransform | null = null;
+  private subs: Subscription[] = [];
+  private closed = false;
+
+  constructor(
+    cfg: StreamConfig,
+    readonly created: number,
+    readonly store: StreamStore,
+    private readonly client: InternalClient,
+    private readonly host: StreamHost,
+    recovered: boolean,
+  ) {
+    this.cfg = cfg;
+    this.lseq = store.state().lastSeq;
+    this.dedupeLoaded = !recovered;
+    this.configure(cfg);
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  /** Subscribes to the config's subjects (and, on an update, drops the old ones). */
+  private configure(cfg: StreamConfig): void {
+    this.cfg = cfg;
+    const domain = this.host.domain;
+    this.pubAckPrefix = domain === null
+      ? `{"stream":${goJson(cfg.name, false)}, "seq":`
+      : `{"stream":${goJson(cfg.name, false)}, "domain":${goJson(domain, false)}, "seq":`;
+    // The config check has validated both (an empty destination means no transform).
+    this.republish = cfg.republish === undefined ? null : SubjectTransform.create(cfg.republish.src, cfg.republish.dest);
+    this.inputTransform = cfg.subject_transform === undefined ? null : SubjectTransform.create(cfg.subject_transform.src, cfg.subject_transform.dest);
+    for (const sub of this.subs) this.client.unsubscribe(sub);
+    this.subs = [];
+    if (this.closed) return;
+    for (const subject of cfg.subjects ?? []) {
+      this.subs.push(this.client.subscribe(subject, (msg) => this.onPublish(msg)));
+    }
+    if (cfg.allow_direct) {
+      // In nats-server's queue group, so that mirrors may share the load.
+      const prefixes = domain === null ? ['$JS.API'] : ['$JS.API', `$JS.${domain}.API`];
+      for (const prefix of prefixes) {
+        const base = `${prefix}.DIRECT.GET.${cfg.name}`;
+        this.subs.push(this.client.subscribe(base, (msg) => this.answerDirect(msg, directGet(this.name, this.store, msg.data)), SYS_QUEUE));
+        this.subs.push(this.client.subscribe(`${base}.>`, (msg) => {
+          // The key starts after the stream name's token, whatever the prefix.
+          const subject = `$JS.API.DIRECT.GET.${cfg.name}${msg.subject.slice(base.length)}`;
+          this.answerDirect(msg, directGetLast(this.name, this.store, subject, msg.data));
+        }, SYS_QUEUE));
+      }
+    }
+  }
+
+  private answerDirect(msg: InternalMessage, r: DirectReply): void {
+    if (msg.reply !== '') this.client.publish(msg.reply, r.data, { headers: r.headers });
+  }
+
+  /** Applies an updated (already validated) config: subjects, limits, flags. */
+  update(cfg: StreamConfig): void {
+    this.configure(cfg);
+    this.store.updateLimits(storeLimits(cfg));
+  }
+
+  /** Stops receiving; the store is stopped (or deleted) by the caller. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sub of this.subs) this.client.unsubscribe(sub);
+    this.subs = [];
+    this.client.close();
+  }
+
+  // ---- Publishing ---------------------------------------------------------------------------
+
+  /** A message published on one of the stream's subjects. */
+  onPublish(msg: InternalMessage): void {
+    if (this.closed) return;
+    const cfg = this.cfg;
+    const reply = cfg.no_ack ? '' : msg.reply;
+    if (cfg.sealed) return this.fail(reply, jsError('JSStreamSealedErr'));
+    let subject = msg.subject;
+    if (this.inputTransform !== null) subject = this.inputTransform.match(subject) ?? subject;
+    const hdr = msg.headers !== null && msg.headers.length > 0 ? msg.headers : null;
+
+    let msgId = '';
+    let rollup = '';
+    if (hdr !== null) {
+      const expectedStream = headerValue(hdr, HDR_EXPECTED_STREAM);
+      if (expectedStream !== null && expectedStream !== '' && expectedStream !== cfg.name) {
+        return this.fail(reply, jsError('JSStreamNotMatchErr'));
+      }
+      msgId = headerValue(hdr, HDR_MSG_ID) ?? '';
+      if (msgId !== '') {
+        const dup = this.checkMsgId(msgId);
+        if (dup !== null) {
+          if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${dup.seq},"duplicate": true}`);
+          return;
+        }
+      }
+      const subjSeq = headerValue(hdr, HDR_EXPECTED_LAST_SUBJ_SEQ);
+      if (subjSeq !== null && subjSeq !== '') {
+        const want = headerSeq(subjSeq);
+        const last = this.store.loadLast(subject)?.seq ?? 0;
+        if (last !== want) return this.fail(reply, jsError('JSStreamWrongLastSequenceErrF', { seq: last }));
+      }
+      const lastSeq = headerValue(hdr, HDR_EXPECTED_LAST_SEQ);
+      if (lastSeq !== null && lastSeq !== '' && headerSeq(lastSeq) !== this.lseq) {
+        return this.fail(reply, jsError('JSStreamWrongLastSequenceErrF', { seq: this.lseq }));
+      }
+      const lastId = headerValue(hdr, HDR_EXPECTED_LAST_MSG_ID);
+      if (lastId !== null && lastId !== '') {
+        if (this.lmsgId === '' && !this.dedupeLoaded) this.loadDedupe();
+        if (lastId !== this.lmsgId) return this.fail(reply, jsError('JSStreamWrongLastMsgIDErrF', { id: this.lmsgId }));
+      }
+      rollup = (headerValue(hdr, HDR_ROLLUP) ?? '').toLowerCase();
+      if (rollup !== '') {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+          return this.fail(reply, jsError('JSStreamRollupFailedF', { err: 'rollup not permitted' }));
+        }
+        // nats-server 2.10 drops a message with another value, without a reply.
+        if (rollup !== 'sub' && rollup !== 'all') return;
+      }
+    }
+
+    const hlen = hdr === null ? 0 : hdr.length;
+    if (cfg.max_msg_size >= 0 && hlen + msg.data.length > cfg.max_msg_size) {
+      return this.fail(reply, jsError('JSStreamMessageExceedsMaximumErr'));
+    }
+    if (hlen > MAX_HEADER_BYTES) return this.fail(reply, jsError('JSStreamHeaderExceedsMaximumErr'));
+
+    // An interest stream keeps nothing nobody is interested in: the sequence is used up.
+    if (cfg.retention === 'interest' && !this.host.consumerInterest(this, subject)) {
+      const seq = this.store.skip();
+      this.lseq = seq;
+      this.lmsgId = msgId;
+      if (msgId !== '') this.rememberMsgId(msgId, seq, nowMs());
+      if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${seq}}`);
+      return;
+    }
+
+    // Republished copies carry the subject's previous sequence (gap detection for light clients).
+    const prevOnSubject = this.republish !== null ? (this.store.loadLast(subject)?.seq ?? 0) : 0;
+    // The stores copy what they keep (the message is a view of the publisher's read buffer).
+    let result;
+    try {
+      result = this.store.store(subject, hdr, msg.data);
+    } catch (err) {
+      this.host.storeFailed(this, err);
+      return this.fail(reply, jsErrorUnless('JSStreamStoreFailedF', err instanceof Error ? err : String(err)));
+    }
+    if ('error' in result) {
+      return this.fail(reply, jsError('JSStreamStoreFailedF', { err: result.error }));
+    }
+    const seq = result.seq;
+    this.lseq = seq;
+    this.lmsgId = msgId;
+    if (msgId !== '') this.rememberMsgId(msgId, seq, result.ts);
+
+    if (rollup === 'sub') this.store.purge(subject, 0, 1);
+    else if (rollup === 'all') this.store.purge('', 0, 1);
+
+    if (this.republish !== null) this.sendRepublish(subject, hdr, msg.data, seq, result.ts, prevOnSubject);
+    if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${seq}}`);
+    this.host.stored(this, seq, subject);
+  }
+
+  /**
+   * The error PubAck: `{"error":{...},"stream":"S1","seq":0}` (json.Marshal of a
+   * JSPubAckResponse whose PubAck has the stream name only: no domain).
+   */
+  private fail(reply: string, error: ApiError): void {
+    if (reply === '') return;
+    this.client.publish(reply, `{"error":${encodeApiError(error)},"stream":${goJson(this.cfg.name, false)},"seq":0}`);
+  }
+
+  /**
+   * The copy to the republish destination, with nats-server 2.10's headers: the stored ones,
+   * then `Nats-Stream`, `Nats-Subject`, `Nats-Sequence`, `Nats-Time-Stamp`,
+   * `Nats-Last-Sequence` (the subject's previous message) and, headers only, `Nats-Msg-Size`.
+   */
+  private sendRepublish(subject: string, hdr: Buffer | null, data: Buffer, seq: number, ts: number, before: number): void {
+    const dest = this.republish!.match(subject);
+    if (dest === null) return;
+    const cfg = this.cfg;
+    const headersOnly = cfg.republish!.headers_only;
+    const head = hdr === null ? 'NATS/1.0\r\n' : hdr.toString('latin1', 0, hdr.length - 2);
+    const block = `${head}Nats-Stream: ${cfg.name}\r\nNats-Subject: ${subject}\r\nNats-Sequence: ${seq}\r\n`
+      + `Nats-Time-Stamp: ${rfc3339Nano(ts)}\r\nNats-Last-Sequence: ${before}\r\n`
+      + `${headersOnly ? `Nats-Msg-Size: ${data.length}\r\n` : ''}\r\n`;
+    this.client.publish(dest, headersOnly ? Buffer.alloc(0) : Buffer.from(data), { headers: Buffer.from(block, 'latin1') });
+  }
+
+  // ---- Duplicates ---------------------------------------------------------------------------
+
+  /** The earlier message with this id within the duplicate window, or null. */
+  private checkMsgId(id: string): DedupeEntry | null {
+    if (!this.dedupeLoaded) this.loadDedupe();
+    const e = this.dedupe.get(id);
+    if (e === undefined) return null;
+    if (nowMs() - e.ts >= this.cfg.duplicate_window / 1e6) {
+      this.dedupe.delete(id);
+      return null;
+    }
+    return e;
+  }
+
+  private rememberMsgId(id: string, seq: number, ts: number): void {
+    // Re-inserting moves an id to the end, keeping the map ordered by time.
+    this.dedupe.delete(id);
+    this.dedupe.set(id, { seq, ts });
+    this.expireMsgIds(ts);
+  }
+
+  /** Forgets the ids older than the window (the oldest are first). */
+  private expireMsgIds(now: number): void {
+    const window = this.cfg.duplicate_window / 1e6;
+    for (const [id, e] of this.dedupe) {
+      if (now - e.ts < window) break;
+      this.dedupe.delete(id);
+    }
+  }
+
+  /**
+   * After a restart: the ids of the messages stored within the window, and the last message's
+   * id (nats-server's rebuildDedupe), read back from the store newest first.
+   */
+  private loadDedupe(): void {
+    this.dedupeLoaded = true;
+    const state = this.store.state();
+    const cutoff = nowMs() - this.cfg.duplicate_window / 1e6;
+    const found: Array<[string, DedupeEntry]> = [];
+    let first = true;
+    for (let seq = state.lastSeq; seq >= state.firstSeq && seq > 0; seq--) {
+      const m = this.store.load(seq);
+      if (m === null) continue;
+      const id = headerValue(m.hdr, HDR_MSG_ID) ?? '';
+      if (first) {
+        this.lmsgId = id;
+        first = false;
+      }
+      if (m.ts < cutoff) break;
+      if (id !== '') found.push([id, { seq: m.seq, ts: m.ts }]);
+    }
+    for (let i = found.length - 1; i >= 0; i--) {
+      if (!this.dedupe.has(found[i][0])) this.dedupe.set(found[i][0], found[i][1]);
+    }
+  }
+
+  // ---- State --------------------------------------------------------------------------------
+
+  /** The last sequence assigned. */
+  get lastSeq(): number {
+    return this.lseq;
+  }
+
+  state(): StoreState {
+    return this.store.state();
+  }
+
+  /** A purge moves the sequence on but never back: `lseq` stays. Returns how many went. */
+  purge(subject: string, seq: number, keep: number): number {
+    return this.store.purge(subject, seq, keep);
+  }
+}
