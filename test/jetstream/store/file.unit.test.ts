@@ -181,4 +181,26 @@ describe('file store', () => {
     expect(again.state()).toMatchObject({ msgs: 1, firstSeq: 2, lastSeq: 2 });
     await again.delete();
   });
+
+  it('writes on after a crash that left the newest segment empty or cut inside its header', async () => {
+    // A kill between creating a segment file and writing its header leaves an empty file; the
+    // reopened store starts that segment afresh and must not reclaim it as a dead one.
+    for (const cut of [0, 5]) {
+      const dir = join(ROOT, `f${n++}`);
+      const s = await open(dir);
+      for (let seq = 1; seq <= 40; seq++) s.store(`t.${seq % 3}`, null, payload(seq));
+      await s.stop();
+      const files = segFiles(dir);
+      const next = String(Number(files[files.length - 1].slice(0, 10)) + 1).padStart(10, '0');
+      writeFileSync(join(dir, `${next}.seg`), Buffer.alloc(cut));
+      const a = await open(dir);
+      expect(a.state()).toMatchObject({ msgs: 40, lastSeq: 40 });
+      a.store('t.new', null, Buffer.from('after the crash'));
+      await a.stop();
+      const b = await open(dir);
+      expect(b.state()).toMatchObject({ msgs: 41, lastSeq: 41 });
+      expect(b.loadLast('t.new')?.data.toString()).toBe('after the crash');
+      await b.delete();
+    }
+  });
 });
