@@ -317,7 +317,7 @@ export class FileStore extends BaseStore {
     for (let k = 0; k < dirty.length; k++) {
       const seg = dirty[k];
       seg.dirty = false;
-      if (!this.segments.has(seg.id)) continue;
+      if (this.segments.get(seg.id) !== seg) continue; // deleted, or replaced by a new file of that id
       if (seg === this.active) {
         // A dead active segment of some size (after a purge, a drained work queue): start
         // afresh so that it can be deleted (roll() queues it again).
