@@ -31,6 +31,12 @@ export type {
   DropOptions,
   DropHandle,
   TappedMessage,
+  JetStreamView,
+  JetStreamQuery,
+  JetStreamStreamInfo,
+  JetStreamStreamConfig,
+  JetStreamStreamState,
+  WaitForStreamOptions,
 } from './server/types.js';
 export type {
   Backend,

@@ -21,7 +21,9 @@ import { ClusterManager } from '../cluster/cluster.js';
 import { JetStream } from '../jetstream/jetstream.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
-import type { ServerState } from '../server/types.js';
+import type { JetStreamStreamConfig, JetStreamStreamInfo, ServerState } from '../server/types.js';
+import { encodeStreamConfig } from '../jetstream/stream-config.js';
+import { ServerClosedError } from '../errors.js';
 import { EmbeddedControls } from './embedded-controls.js';
 
 /** Listeners bound by one start of the server, released together. */
@@ -366,6 +368,44 @@ export class EmbeddedBackend implements ServerBackend {
 
   connectionCount(): number {
     return this.core.clients.size;
+  }
+
+  // ---- JetStream --------------------------------------------------------------------------------
+
+  get jetstreamStoreDir(): string | null {
+    return this.options.jetstream === null ? null : (this.options.jetstream.storeDir ?? this.tempStoreDir);
+  }
+
+  async jetstreamStreams(account: string | undefined): Promise<JetStreamStreamInfo[]> {
+    if (this.options.jetstream === null) return [];
+    const js = this.jetstream;
+    if (js === null) throw new ServerClosedError('list JetStream streams', 'the server is not running');
+    const out: JetStreamStreamInfo[] = [];
+    for (const jsa of js.accounts.values()) {
+      if (account !== undefined && jsa.name !== account) continue;
+      for (const s of jsa.streams.values()) {
+        const st = s.state();
+        out.push({
+          account: jsa.name,
+          name: s.name,
+          created: new Date(s.created),
+          // What STREAM.INFO shows: the JSON of the config, a copy the caller cannot change ours through.
+          config: JSON.parse(encodeStreamConfig(s.cfg)) as JetStreamStreamConfig,
+          state: {
+            messages: st.msgs,
+            bytes: st.bytes,
+            firstSeq: st.firstSeq,
+            lastSeq: st.lastSeq,
+            firstTime: st.msgs > 0 && st.firstTs > 0 ? new Date(st.firstTs) : null,
+            lastTime: st.lastTs > 0 ? new Date(st.lastTs) : null,
+            numSubjects: st.numSubjects,
+            numDeleted: st.numDeleted,
+            consumerCount: 0,
+          },
+        });
+      }
+    }
+    return out;
   }
 
   watch(fn: () => void): () => void {

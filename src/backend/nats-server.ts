@@ -16,7 +16,8 @@ import { subjectMatches } from '../subject/subject.js';
 import { GLOBAL_ACCOUNT } from '../broker/account.js';
 import type { ServerInfo } from '../broker/info.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
-import type { ServerState } from '../server/types.js';
+import type { JetStreamStreamInfo, ServerState } from '../server/types.js';
+import { streamInfoFromJson } from '../server/jetstream-view.js';
 import { INSTALL_HINT, ServerChild, findNatsServerBinary, getJson, readInfo } from './process.js';
 
 export { findNatsServerBinary, INSTALL_HINT } from './process.js';
@@ -224,6 +225,25 @@ export class ProcessBackend implements ServerBackend {
   /** GET a monitoring endpoint of the process as JSON. */
   private monitorJson<T>(path: string): Promise<T> {
     return getJson<T>(`http://${urlHost(httpHost(this.options))}:${this.httpPort}${path}`);
+  }
+
+  get jetstreamStoreDir(): string | null {
+    return this.options.jetstream === null ? null : (this.options.jetstream.storeDir ?? this.tempStoreDir);
+  }
+
+  async jetstreamStreams(account: string | undefined): Promise<JetStreamStreamInfo[]> {
+    if (this.options.jetstream === null) return [];
+    if (this.proc === null || this.procState === 'stopped') throw new ServerClosedError('list JetStream streams', 'the server is not running');
+    const acc = account === undefined ? '' : `&acc=${encodeURIComponent(account)}`;
+    const jsz = await this.monitorJson<{ account_details?: Array<{ name: string; stream_detail?: Array<Record<string, unknown>> }> }>(
+      `/jsz?accounts=true&streams=true&config=true${acc}`,
+    );
+    const out: JetStreamStreamInfo[] = [];
+    for (const a of jsz.account_details ?? []) {
+      if (account !== undefined && a.name !== account) continue;
+      for (const d of a.stream_detail ?? []) out.push(streamInfoFromJson(a.name, d));
+    }
+    return out;
   }
 
   private connz(): Promise<{ total: number }> {

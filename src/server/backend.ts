@@ -11,6 +11,7 @@ import type {
   ConnectionInfo,
   DropHandle,
   DropOptions,
+  JetStreamStreamInfo,
   ReloadOptions,
   RoutePeer,
   ServerInfo,
@@ -76,6 +77,14 @@ export interface ServerBackend {
   connectionCount(): number | Promise<number>;
   /** Calls `fn` when subscriptions or connections change (where the backend can tell); returns an unsubscribe. */
   watch(fn: () => void): () => void;
+
+  /** JetStream's store directory (configured, or the handle's temporary one), or null when off. */
+  readonly jetstreamStoreDir: string | null;
+  /**
+   * The JetStream streams of the running server (of `account` only, when given); none when
+   * JetStream is off. Rejects (or throws) when the server is not running.
+   */
+  jetstreamStreams(account: string | undefined): Promise<JetStreamStreamInfo[]>;
 
   /** The embedded-only features, or null on the process backend. */
   readonly embedded: EmbeddedFeatures | null;

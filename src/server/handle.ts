@@ -14,12 +14,14 @@ import type { Backend, Duration, ResolvedOptions, ServerOptions } from '../confi
 import { rethrowAsync } from '../broker/controls.js';
 import { countArg, durationArg, functionArg, objectArg, subjectArg } from './arguments.js';
 import type { BackendEvents, EmbeddedFeatures, ServerBackend } from './backend.js';
+import { JetStreamViewImpl } from './jetstream-view.js';
 import { Lifecycle } from './lifecycle.js';
 import type {
   ClientSummary,
   ConnectionInfo,
   DropHandle,
   DropOptions,
+  JetStreamView,
   NatsServerEvents,
   ReloadOptions,
   RestartOptions,
@@ -257,6 +259,34 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
       countArg(n, 'n');
       return this.waitFor(async () => (await this.backend_.connectionCount()) >= n, `${n} connection(s)`, options.timeoutMs);
     });
+  }
+
+  // ---- JetStream ----------------------------------------------------------------------------------
+
+  private jetstream_: JetStreamView | null = null;
+
+  /**
+   * What JetStream holds, for tests: the streams and their state, and a wait for a stream
+   * (`await server.jetstream.waitForStream('ORDERS', { messages: 3 })`). On both backends.
+   */
+  get jetstream(): JetStreamView {
+    if (this.jetstream_ === null) {
+      const backend = this.backend_;
+      this.jetstream_ = new JetStreamViewImpl({
+        get enabled() {
+          return backend.options.jetstream !== null;
+        },
+        get storeDir() {
+          return backend.jetstreamStoreDir;
+        },
+        streams: (account) => {
+          if (this.lifecycle.disposed) return Promise.reject(new ServerClosedError('list JetStream streams'));
+          return backend.jetstreamStreams(account);
+        },
+        waitFor: (cond, what, timeout) => this.waitFor(cond, what, timeout),
+      });
+    }
+    return this.jetstream_;
   }
 
   /** True when nothing runs and nothing is about to (for waits that would never end). */

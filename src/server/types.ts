@@ -3,6 +3,7 @@
  * lifecycle states. Shared by both backends.
  */
 import type { Duration } from '../config/options.js';
+import type { StreamConfig } from '../jetstream/stream-config.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 export type { ServerInfo } from '../broker/info.js';
@@ -139,3 +140,91 @@ export interface ReloadOptions {
 /** Lifecycle state: `running` accepts clients; `lameDuck` is draining; `stopped` serves nothing. */
 export type ServerState = 'running' | 'lameDuck' | 'stopped';
 
+
+// ---- JetStream introspection ----------------------------------------------------------------
+
+/**
+ * A stream's configuration as the server reports it in `$JS.API.STREAM.INFO` (nats-server's
+ * JSON field names). Fields the server leaves out (empty ones, and on the `nats-server` backend
+ * those its version does not have) are absent.
+ */
+export type JetStreamStreamConfig = Readonly<Partial<StreamConfig>> & { readonly name: string };
+
+/** A stream's state now. */
+export interface JetStreamStreamState {
+  /** Messages stored. */
+  readonly messages: number;
+  /** Bytes stored, as nats-server counts them (per message: subject, headers, payload and overhead). */
+  readonly bytes: number;
+  /** The first sequence still stored (after everything was removed: the last one + 1). */
+  readonly firstSeq: number;
+  /** The last sequence assigned. */
+  readonly lastSeq: number;
+  /** When the first stored message arrived, or null when the stream is empty. */
+  readonly firstTime: Date | null;
+  /** When the last message arrived, or null when none ever did (or it is unknown). */
+  readonly lastTime: Date | null;
+  /** Distinct subjects with messages. */
+  readonly numSubjects: number;
+  /** Sequences between the first and the last that were removed. */
+  readonly numDeleted: number;
+  /** Consumers of the stream. */
+  readonly consumerCount: number;
+}
+
+/** One stream, as `server.jetstream` shows it. */
+export interface JetStreamStreamInfo {
+  /** The account that owns it (`$G` when no accounts are configured). */
+  readonly account: string;
+  readonly name: string;
+  /** When it was created. */
+  readonly created: Date;
+  readonly config: JetStreamStreamConfig;
+  readonly state: JetStreamStreamState;
+}
+
+/** Which streams `server.jetstream` looks at. */
+export interface JetStreamQuery {
+  /** Only this account's streams. Default: every account's. */
+  account?: string;
+}
+
+/** Options of {@link JetStreamView.waitForStream}. */
+export interface WaitForStreamOptions extends WaitOptions, JetStreamQuery {
+  /** Also wait until the stream holds at least this many messages. Default 0. */
+  messages?: number;
+}
+
+/**
+ * `server.jetstream`: what JetStream holds, for tests. Works on both backends (the `nats-server`
+ * backend reads the server's `/jsz`).
+ */
+export interface JetStreamView {
+  /** Whether JetStream is enabled in the options (`jetstream: true` or an object). */
+  readonly enabled: boolean;
+  /**
+   * Where file streams are kept: the `storeDir` option, or the handle's temporary directory
+   * (removed by `close()`); nats-server puts them in its `jetstream/` subdirectory. Null when
+   * JetStream is off.
+   */
+  readonly storeDir: string | null;
+  /**
+   * The streams now (of one account with `{ account }`), sorted by account and name.
+   * @throws {ServerClosedError} when the server is not running
+   */
+  streams(query?: JetStreamQuery): Promise<JetStreamStreamInfo[]>;
+  /**
+   * One stream, or null when there is none of that name.
+   * @throws {InvalidArgumentError} when several accounts have a stream of that name and no
+   *   `account` was given
+   * @throws {ServerClosedError} when the server is not running
+   */
+  stream(name: string, query?: JetStreamQuery): Promise<JetStreamStreamInfo | null>;
+  /**
+   * Resolves with the stream once it exists (and holds `messages` messages). The wait goes on
+   * across `kill()` and `restart()`.
+   * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   * @throws {ServerClosedError} when the server is closed (or stopped and not restarting)
+   */
+  waitForStream(name: string, options?: WaitForStreamOptions): Promise<JetStreamStreamInfo>;
+}

@@ -49,7 +49,7 @@ function runChild(dir: string, mode: string, out: string, killAfter: (lines: () 
   const child = spawn(process.execPath, [CHILD, BUNDLE, dir, mode], { stdio: ['ignore', fd, 'pipe'] });
   closeSync(fd);
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
