@@ -273,6 +273,51 @@ describe('/jsz, /varz and /healthz with JetStream', () => {
   });
 });
 
+describe('/jsz follows the streams', () => {
+  it('deleting and purging move the figures; a restart shows the recovered file streams', async () => {
+    const storeDir = mkdtempSync(join(tmpdir(), 'jsz-test-'));
+    scope.defer(() => rmSync(storeDir, { recursive: true, force: true }));
+    const s = await scope.server({ http: -1, serverName: 'jsz-r', jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnect: false });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'M', subjects: ['m'], storage: 'memory', max_bytes: 4096 } as never);
+    await jsm.streams.add({ name: 'F', subjects: ['f'], storage: 'file', max_bytes: 8192 } as never);
+    const js = jetstream(nc);
+    for (let i = 0; i < 3; i++) {
+      await js.publish('m', 'mm');
+      await js.publish('f', 'ff');
+    }
+    const figures = async (): Promise<Json> => {
+      const d = await json(s.monitorUrl!, '/jsz');
+      return Object.fromEntries(['memory', 'storage', 'reserved_memory', 'reserved_storage', 'streams', 'messages', 'bytes'].map((k) => [k, d[k]]));
+    };
+    const [m, f] = [await jsm.streams.info('M'), await jsm.streams.info('F')];
+    expect(await figures()).toEqual({
+      memory: m.state.bytes, storage: f.state.bytes, reserved_memory: 4096, reserved_storage: 8192, streams: 2, messages: 6,
+      bytes: m.state.bytes + f.state.bytes,
+    });
+    await jsm.streams.delete('M');
+    await jsm.streams.purge('F');
+    expect(await figures()).toEqual({ memory: 0, storage: 0, reserved_memory: 0, reserved_storage: 8192, streams: 1, messages: 0, bytes: 0 });
+    await js.publish('f', 'again');
+    const before = stripNow(await json(s.monitorUrl!, '/jsz?streams=1&config=1'));
+    await nc.close();
+
+    await s.restart();
+    const after = stripNow(await json(s.monitorUrl!, '/jsz?streams=1&config=1'));
+    // The same stream, creation time, config and state; the API counters start again at 0.
+    expect({ ...after, api: null, account_details: null }).toEqual({ ...before, api: null, account_details: null });
+    const detail = (d: Json): Json => ((d.account_details as Json[])[0].stream_detail as Json[])[0];
+    expect(detail(after)).toEqual(detail(before));
+    expect(after.api).toEqual({ total: 0, errors: 0 });
+    expect((await get(s.monitorUrl!, '/healthz?account=$G&stream=F')).text).toBe('{"status":"ok"}');
+  });
+});
+
+function stripNow(d: Json): Json {
+  return { ...d, now: null, server_id: null };
+}
+
 describe('/jsz paging over accounts', () => {
   it('sorts the accounts by name, then offset and limit; acc picks one', async () => {
     const s = await scope.server({
