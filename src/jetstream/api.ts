@@ -102,8 +102,8 @@ function decode<T>(body: Buffer, schema: GoStructSchema): T | null {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const time = (ms: number): string => (ms === 0 ? ZERO_TIME : rfc3339Nano(ms));
 
-/** StreamState in Go's field order (`subjects` and `deleted` only when asked for). */
-function streamState(s: Stream, opts: { deleted?: boolean; subjects?: Record<string, number> } = {}): Record<string, unknown> {
+/** StreamState in Go's field order (`subjects` and `deleted` only when asked for); also `/jsz`'s. */
+export function streamState(s: Stream, opts: { deleted?: boolean; subjects?: Record<string, number> } = {}): Record<string, unknown> {
   const st = s.state();
   const out: Record<string, unknown> = {
     messages: st.msgs,

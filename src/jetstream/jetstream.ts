@@ -224,8 +224,8 @@ export class JetStream {
     private readonly storeDirExists: () => boolean,
   ) {}
 
-  /** `<storeDir>/jetstream`, as nats-server lays it out. */
-  private get root(): string {
+  /** `<storeDir>/jetstream`, as nats-server lays it out (its `store_dir` on `/jsz` and `/varz`). */
+  get root(): string {
     return join(this.storeDir(), 'jetstream');
   }
 

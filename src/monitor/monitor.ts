@@ -1,6 +1,6 @@
 /**
  * Monitoring HTTP endpoints, as nats-server serves them (`/varz`, `/connz`, `/subsz`,
- * `/routez`, `/healthz`, `/`): the same paths, query parameters, JSON field names, key order,
+ * `/routez`, `/jsz`, `/healthz`, `/`): the same paths, query parameters, JSON field names, key order,
  * types and units (nats-server 2.10 `monitor.go`), the same 400 texts for bad parameters. This
  * module is the listener and the dispatch; each endpoint's document is built in its own module.
  *
@@ -17,7 +17,9 @@ import { listen } from '../io/listen.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { connz } from './connz.js';
 import { goJson } from '../protocol/go-format.js';
-import { BadRequest, decodeBool } from './query.js';
+import { healthz } from './healthz.js';
+import { jsz } from './jsz.js';
+import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
 import type { MonitorContext, MonitorHandle } from './types.js';
 import { CpuSampler, varz } from './varz.js';
@@ -62,7 +64,15 @@ class Monitor {
         case '/subscriptionsz':
           this.count('/subsz');
           return this.respond(res, q, 200, goJson(subsz(ctx, q)));
-        case '/healthz': return this.healthz(res, q);
+        case '/jsz':
+          // nats-server counts the request before decoding its parameters.
+          this.count('/jsz');
+          return this.respond(res, q, 200, jsz(ctx, q));
+        case '/healthz': {
+          this.count('/healthz');
+          const h = healthz(ctx, q);
+          return this.respond(res, q, h.code, goJson(h.body, false));
+        }
         default: return notFound(res);
       }
     } catch (err) {
@@ -101,6 +111,7 @@ class Monitor {
     this.count('/');
     const links = [
       ['varz', 'General'],
+      ['jsz', 'JetStream'],
       ['connz', 'Connections'],
       ['subsz', 'Subscriptions'],
       ['routez', 'Routes'],
@@ -126,28 +137,6 @@ ${links}
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
     res.setHeader('Content-Length', buf.length);
     res.end(buf);
-  }
-
-  // ---- /healthz -------------------------------------------------------------------------------
-
-  private healthz(res: ServerResponse, q: URLSearchParams): void {
-    this.count('/healthz');
-    decodeBool(q, 'js-enabled');
-    decodeBool(q, 'js-enabled-only');
-    decodeBool(q, 'js-server-only');
-    const details = decodeBool(q, 'details');
-    const account = q.get('account') ?? '';
-    const stream = q.get('stream') ?? '';
-    const consumer = q.get('consumer') ?? '';
-    let problem: string | null = null;
-    if (account === '' && stream !== '') problem = '"account" must not be empty when checking stream health';
-    else if (stream === '' && consumer !== '') problem = '"stream" must not be empty when checking consumer health';
-    // Without JetStream there is nothing more to check.
-    if (problem === null) return this.respond(res, q, 200, goJson({ status: 'ok' }, false));
-    const body = details
-      ? { status: 'error', errors: [{ type: 'BAD_REQUEST', error: problem }] }
-      : { status: 'error', error: problem };
-    this.respond(res, q, 400, goJson(body, false));
   }
 }
 

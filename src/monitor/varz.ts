@@ -5,6 +5,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { hostPort } from '../io/listen.js';
 import { goUptime, rfc3339Nano } from '../protocol/go-format.js';
+import { varzJetStream } from './jsz.js';
 import type { MonitorContext } from './types.js';
 
 /** nats-server's defaults, in seconds (`AUTH_TIMEOUT`, `TLS_TIMEOUT`): reported though unused here. */
@@ -75,7 +76,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
           allowed_origins: ws.allowedOrigins.length > 0 ? [...ws.allowedOrigins] : undefined,
           compression: ws.compression || undefined,
         },
-    jetstream: {},
+    jetstream: varzJetStream(ctx),
     tls_timeout: TLS_TIMEOUT_S,
     write_deadline: o.writeDeadlineMs * NS_PER_MS,
     start: rfc3339Nano(start),

@@ -87,6 +87,64 @@ export function goJson(value: unknown, indent = true): string {
   return goEscape(indent ? JSON.stringify(value, null, 2) : JSON.stringify(value));
 }
 
+/**
+ * Go's `json.Indent(dst, src, "", "  ")`: compact JSON text laid out as `json.MarshalIndent`
+ * writes it (one element per line, `"key": value`, empty objects and arrays kept as `{}` and
+ * `[]`). For documents holding pre-encoded fragments or integers beyond 2^53, which
+ * `JSON.stringify` cannot write.
+ */
+export function goIndent(compact: string): string {
+  let out = '';
+  let depth = 0;
+  let inString = false;
+  let newline = false; // a line break is due before the next value or closing bracket
+  const nl = (): string => `\n${'  '.repeat(depth)}`;
+  for (let i = 0; i < compact.length; i++) {
+    const c = compact[i];
+    if (inString) {
+      out += c;
+      if (c === '\\') out += compact[++i];
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
+    if (newline && c !== ']' && c !== '}') {
+      out += nl();
+      newline = false;
+    }
+    switch (c) {
+      case '{':
+      case '[':
+        out += c;
+        depth++;
+        newline = true;
+        break;
+      case '}':
+      case ']':
+        depth--;
+        // An empty object or array stays on its line.
+        if (newline) newline = false;
+        else out += nl();
+        out += c;
+        break;
+      case ',':
+        out += c;
+        newline = true;
+        break;
+      case ':':
+        out += ': ';
+        break;
+      case '"':
+        inString = true;
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 const GO_ESCAPES: Readonly<Record<string, string>> = {
   '<': '\\u003c',
   '>': '\\u003e',

@@ -25,6 +25,7 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'routez.server_name': '2.10-only field (added in 2.9.2x); 2.9.10 lacks it',
   'routez.routes[].remote_name': '2.10-only field',
   'routez.routes[].compression': '2.10-only field: route compression; here always "not supported"',
+  'jsz.total': '2.10-only field (the number of JetStream accounts; 0 when JetStream is off)',
 };
 
 type Json = Record<string, unknown>;
@@ -229,6 +230,24 @@ describe('monitoring responses have nats-server’s keys and types', () => {
     const [oursList, theirsList] = await both('/routez?subs=1');
     compare('routez(subs=1).routes[]', (oursList.routes as Json[])[0], (theirsList.routes as Json[])[0], diffs);
     expectConformant(diffs);
+  });
+
+  it('/jsz and /varz jetstream with JetStream off', async () => {
+    const diffs: string[] = [];
+    const [ours, theirs] = await both('/jsz?accounts=1&streams=1&config=1');
+    compare('jsz', ours, theirs, diffs);
+    compare('jsz.config', ours.config, theirs.config, diffs);
+    compare('jsz.api', ours.api, theirs.api, diffs);
+    expectConformant(diffs);
+    expect({ ...ours, server_id: '', now: '', total: undefined }).toEqual({ ...theirs, server_id: '', now: '' });
+    const leaderOnly = await Promise.all([bases.ours, bases.theirs].map(async (b) => {
+      const r = await fetch(`${b}/jsz?leader-only=1`);
+      return { status: r.status, text: await r.text() };
+    }));
+    expect(leaderOnly[0]).toEqual(leaderOnly[1]);
+    const [v, w] = await both('/varz');
+    expect(v.jetstream).toEqual({});
+    expect(w.jetstream).toEqual({});
   });
 
   it('/healthz', async () => {

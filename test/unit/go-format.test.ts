@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   goDuration,
+  goIndent,
   goJson,
   goQuote,
   goUptime,
@@ -71,6 +72,22 @@ describe('goJson', () => {
       '{\n  "a": "foo.\\u003e",\n  "b": [],\n  "c": {},\n  "d": [\n    1\n  ]\n}',
     );
     expect(goJson({ s: '<&>' }, false)).toBe('{"s":"\\u003c\\u0026\\u003e"}');
+  });
+});
+
+describe('goIndent (json.Indent)', () => {
+  it('lays out compact JSON as json.MarshalIndent does, strings untouched', () => {
+    const docs: unknown[] = [
+      { a: 1, b: [], c: {}, d: [1, { x: 'a"b,:{}[] \\', y: [[]] }], e: '<&>' },
+      [], {}, 's', 5, [{}], { k: [1, 2], n: null, t: true },
+    ];
+    for (const d of docs) expect(goIndent(goJson(d, false))).toBe(goJson(d));
+  });
+
+  it('keeps integers JSON.stringify cannot write', () => {
+    expect(goIndent('{"max":18446744073709551615,"c":{"x":-9223372036854775808}}')).toBe(
+      '{\n  "max": 18446744073709551615,\n  "c": {\n    "x": -9223372036854775808\n  }\n}',
+    );
   });
 });
 
