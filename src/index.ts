@@ -45,6 +45,9 @@ export type {
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,
+  AccountOptions,
+  AccountJetStreamLimits,
+  ResolvedAccountJetStream,
 } from './config/options.js';
 export {
   NatsEmbeddedError,
