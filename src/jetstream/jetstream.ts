@@ -306,6 +306,8 @@ export class JsAccount implements StreamHost, ApiAccount {
   }
 
   async deleteStream(stream: Stream): Promise<void> {
+    // The store's purge on delete reports to the account's usage (which then exists).
+    this.usageSeen = true;
     this.streams.delete(stream.name);
     stream.close();
     await stream.store.delete();
