@@ -128,6 +128,7 @@ export interface ServerOptions {
   /**
    * Accounts: separate subject spaces, each with its users (`{ A: { users: [...] } }`). A
    * message in one account never reaches another. Users outside any account are in `$G`.
+   * With JetStream on, configured accounts have it only when their `jetstream` says so.
    */
   accounts?: Record<string, AccountOptions>;
   /** The user (of `authorization.users`) a client without credentials is taken to be. */

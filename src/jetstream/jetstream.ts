@@ -17,6 +17,9 @@
  * File streams live under `<storeDir>/jetstream/<account>/streams/<stream>/`, as nats-server
  * lays them out: `meta.json` (the config and the creation time) and the store's files.
  * Enabling an account (at start, or by a reload) recovers its streams found there.
+ *
+ * Longer than ~500 lines: the engine and its accounts are one unit (each calls the other);
+ * the limit arithmetic lives in limits.ts.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -348,6 +351,7 @@ export class JsAccount implements StreamHost, ApiAccount {
 
 /** The JetStream engine of one running server. */
 export class JetStream {
+  /** Every account of the server: with JetStream enabled or not ({@link enabledAccounts}). */
   readonly accounts = new Map<string, JsAccount>();
   /** Server-wide API counters (`/jsz`). */
   readonly api = { total: 0, errors: 0 };
@@ -535,9 +539,17 @@ export class JetStream {
     jsa.reply(`$JS.EVENT.ADVISORY.${event}.${stream}`, body);
   }
 
-  /** The JetStream of account `name`, or undefined. */
+  /** The JetStream of account `name` (`enabled` false: the account has none), or undefined. */
   account(name: string): JsAccount | undefined {
     return this.accounts.get(name);
+  }
+
+  /**
+   * The accounts with JetStream enabled (nats-server's `js.accounts`, e.g. `/jsz`'s count):
+   * {@link accounts} also holds the accounts that answer 10039.
+   */
+  enabledAccounts(): JsAccount[] {
+    return [...this.accounts.values()].filter((a) => a.enabled);
   }
 
   usage(): JsUsage {

@@ -328,3 +328,30 @@ describe('reload()', () => {
     expect(await raw(await as(s, 's'), '$JS.API.INFO')).toContain('"err_code":10039');
   });
 });
+
+describe('the accounts option\'s jetstream', () => {
+  it('resolves true, false and limits (defaults -1 / false), and refuses bad values naming the field', async () => {
+    const { resolveOptions } = await import('../../src/config/options.js');
+    const r = resolveOptions({ accounts: { A: { jetstream: true }, B: { jetstream: false }, C: { jetstream: { maxStreams: 3 } }, D: {} } });
+    expect(r.accountNames).toEqual(['A', 'B', 'C', 'D']);
+    expect(Object.keys(r.accountJetStream)).toEqual(['A', 'C']);
+    expect(r.accountJetStream.C).toEqual({
+      maxMemory: -1, maxStore: -1, maxStreams: 3, maxConsumers: -1, maxAckPending: -1,
+      memoryMaxStreamBytes: -1, storeMaxStreamBytes: -1, maxBytesRequired: false,
+    });
+    const bad = (jetstream: unknown): string => {
+      try {
+        resolveOptions({ accounts: { A: { jetstream } } } as never);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad({ maxStreams: 1.5 })).toBe('Invalid option "accounts.A.jetstream.maxStreams": must be an integer, got 1.5');
+    expect(bad({ maxBytesRequired: 'yes' })).toMatch(/^Invalid option "accounts\.A\.jetstream\.maxBytesRequired": must be a boolean/);
+    expect(bad({ max_streams: 1 })).toMatch(/^Invalid option "accounts\.A\.jetstream\.max_streams": unknown option/);
+    expect(bad('enabled')).toMatch(/^Invalid option "accounts\.A\.jetstream": /);
+    expect(() => resolveOptions({ accounts: { $G: {} } })).toThrow('Invalid option "accounts.$G": "$G" is a Reserved Account');
+  });
+});
