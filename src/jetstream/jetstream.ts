@@ -146,6 +146,9 @@ export class JsAccount implements StreamHost, ApiAccount {
     this.enabled = true;
     this.limits = limits;
     this.usageSeen = false;
+    // A new jsAccount in nats-server: its API counters start again (the server's go on).
+    this.api.total = 0;
+    this.api.errors = 0;
     this.serialize(() => this.engine.recoverAccount(this));
   }
 

@@ -280,6 +280,9 @@ describe('reload()', () => {
     // reports as JetStream not enabled.
     expect(String(await rejection(jetstream(nc).publish('f', 'lost', { timeout: 1000 })))).toBe('JetStreamNotEnabled: jetstream is not enabled');
     s.reload({ accounts: { ...accounts, B: { ...accounts.B, jetstream: true } } });
+    // As nats-server 2.9.10 showed after the same reloads (SIGHUP): a new start of the
+    // account's API counters, its file stream back with its message.
+    expect((await jsm.getAccountInfo()).api).toMatchObject({ total: 0, errors: 0 });
     const si = await jsm.streams.info('F');
     expect(si.state.messages).toBe(1);
     expect((await jsm.streams.getMessage('F', { seq: 1 }))?.string()).toBe('kept');
