@@ -248,7 +248,7 @@ export function encodeApiError(e: ApiError): string {
  * `io.nats.jetstream.api.v1.` and `_response`). A type not listed writes none.
  */
 export const ERROR_RESPONSE_FIELDS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
-  // ApiPaged {total, offset, limit} and, for lists, a nil slice.
+  // ApiPaged {total, offset, limit} and, for lists, the slice the handler starts with (nil or empty).
   stream_info: { total: 0, offset: 0, limit: 0 },
   stream_names: { total: 0, offset: 0, limit: 0, streams: null },
   // These three start with an empty slice (jsStreamListRequest, jsConsumerNamesRequest,
