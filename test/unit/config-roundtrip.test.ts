@@ -240,6 +240,20 @@ describe('natsServerConfig() and optionsFromConf() round trip', () => {
       .toThrow(/"accounts\.a"'b": cannot be written into a nats-server config file/);
   });
 
+  it('writes accounts without users too, with each account\'s JetStream limits in full', () => {
+    const o = resolveOptions({ http: -1, jetstream: { storeDir: '/tmp/js' }, accounts: { A: { jetstream: { maxStreams: 2, maxBytesRequired: true } }, B: {}, C: { jetstream: true } } });
+    const text = natsServerConfig(o, ports(o));
+    expect(text).toContain([
+      'accounts {',
+      '  "A": { users: [], jetstream: { max_mem: -1, max_file: -1, max_streams: 2, max_consumers: -1, max_ack_pending: -1, memory_max_stream_bytes: -1, store_max_stream_bytes: -1, max_bytes_required: true } }',
+      '  "B": { users: [] }',
+      '  "C": { users: [], jetstream: { max_mem: -1, max_file: -1, max_streams: -1, max_consumers: -1, max_ack_pending: -1, memory_max_stream_bytes: -1, store_max_stream_bytes: -1, max_bytes_required: false } }',
+      '}',
+    ].join('\n'));
+    expect(text).not.toContain('authorization');
+    expect(readBack(text, o.backend)).toEqual(o);
+  });
+
   it('nats-server accepts the config file written (nats-server -t)', () => {
     const bin = findNatsServerBinary();
     const dir = mkdtempSync(join(tmpdir(), 'config-roundtrip-'));
