@@ -51,6 +51,9 @@ export type {
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,
+  AccountOptions,
+  AccountJetStreamLimits,
+  ResolvedAccountJetStream,
 } from './config/options.js';
 export {
   NatsEmbeddedError,

@@ -4,6 +4,7 @@
  * reload. The state these controls set lives in the backend's `TestControls`, which every core
  * consults, so it survives a restart.
  */
+import type { JetStream } from '../jetstream/jetstream.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from '../config/options.js';
 import { checkReload } from '../config/reload.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -36,6 +37,8 @@ export interface EmbeddedState {
   readonly core: BrokerCore;
   readonly controls: TestControls;
   readonly cluster: ClusterManager | null;
+  /** The JetStream engine of the current start, when JetStream is on. */
+  readonly jetstream: JetStream | null;
   readonly boundPorts: { port: number; clusterPort: number; websocketPort: number; monitorPort: number };
 }
 
@@ -53,6 +56,8 @@ export class EmbeddedControls implements EmbeddedFeatures {
     b.options = next;
     b.input = input;
     b.core.applyOptions(next);
+    // Accounts gaining or losing JetStream, or new limits (nats-server's reload re-checks them).
+    b.jetstream?.configure(next);
     b.configLoadedAt = new Date();
     b.core.log.info('Reloaded server configuration');
   }

@@ -381,7 +381,7 @@ export class EmbeddedBackend implements ServerBackend {
     const js = this.jetstream;
     if (js === null) throw new ServerClosedError('list JetStream streams', 'the server is not running');
     const out: JetStreamStreamInfo[] = [];
-    for (const jsa of js.accounts.values()) {
+    for (const jsa of js.enabledAccounts()) {
       if (account !== undefined && jsa.name !== account) continue;
       for (const s of jsa.streams.values()) {
         const st = s.state();

@@ -23,7 +23,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type {
-  AuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
+  AccountJetStreamLimits, AuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
   UserOptions, WebSocketOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
@@ -275,18 +275,82 @@ const AUTHORIZATION = table<AuthorizationOptions>({
 });
 
 type Accounts = NonNullable<ServerOptions['accounts']>;
-type AccountDraft = { users?: UserOptions[]; defaultPermissions?: PermissionsOptions };
+type AccountDraft = { users?: UserOptions[]; defaultPermissions?: PermissionsOptions; jetstream?: boolean | AccountJetStreamLimits };
 
 const ACCOUNT = table<AccountDraft>({
   keys: [
     [['users'], (r, v, p, a) => void (a.users = users(r, v, p))],
     [['default_permissions'], (r, v, p, a) => void (a.defaultPermissions = permissions(r, v, p))],
+    [['jetstream'], (r, v, p, a) => void (a.jetstream = accountJetStream(r, v, p))],
   ],
   // An account's public key matters to JWT/operator setups only; the others are features that
   // are ignored at the top level too.
-  ignored: ['nkey', 'jetstream', 'mappings', 'maps'],
+  ignored: ['nkey', 'mappings', 'maps'],
   refused: ['imports', 'exports', 'limits'],
 });
+
+/** Go's `%T` of a config value, for nats-server's "got %T" errors. */
+function goType(v: ConfValue): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int64' : 'float64';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (v instanceof Date) return 'time.Time';
+  return Array.isArray(v) ? '[]interface {}' : 'map[string]interface {}';
+}
+
+/** Go's `%v` of a config value. */
+function goValue(v: ConfValue): string {
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (isMap(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${goValue(v[k])}`).join(' ')}]`;
+  return String(v);
+}
+
+/** An account's JetStream limits by config key (parseJetStreamForAccount: key, aliases, int64 or bool). */
+const ACCOUNT_JS_LIMITS: ReadonlyArray<readonly [readonly string[], keyof AccountJetStreamLimits]> = [
+  [['max_memory', 'max_mem', 'mem', 'memory'], 'maxMemory'],
+  [['max_store', 'max_file', 'max_disk', 'store', 'disk'], 'maxStore'],
+  [['max_streams', 'streams'], 'maxStreams'],
+  [['max_consumers', 'consumers'], 'maxConsumers'],
+  [['max_bytes_required', 'max_stream_bytes', 'max_bytes'], 'maxBytesRequired'],
+  [['mem_max_stream_bytes', 'memory_max_stream_bytes'], 'memoryMaxStreamBytes'],
+  [['disk_max_stream_bytes', 'store_max_stream_bytes'], 'storeMaxStreamBytes'],
+  [['max_ack_pending'], 'maxAckPending'],
+];
+const ACCOUNT_JS_KEY: ReadonlyMap<string, keyof AccountJetStreamLimits> = new Map(
+  ACCOUNT_JS_LIMITS.flatMap(([keys, field]) => keys.map((k) => [k, field] as const)),
+);
+
+/**
+ * An account's `jetstream` (nats-server's parseJetStreamForAccount): a boolean, `enabled` /
+ * `disabled`, or the limits (which turn it on; sizes are plain integers there, `1G` in quotes
+ * is refused). Errors in nats-server's words.
+ */
+function accountJetStream(r: Reader, v: ConfValue, path: string): boolean | AccountJetStreamLimits {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    const word = v.toLowerCase();
+    if (word === 'enabled' || word === 'enable') return true;
+    if (word === 'disabled' || word === 'disable') return false;
+    return r.fail(path, `Expected 'enabled' or 'disabled' for string value, got '${v}'`);
+  }
+  if (!isMap(v)) return r.fail(path, `Expected map, bool or string to define JetStream, got ${goType(v)}`);
+  const limits: AccountJetStreamLimits = {};
+  for (const [key, value] of Object.entries(v)) {
+    const p = `${path}.${key}`;
+    const field = ACCOUNT_JS_KEY.get(key.toLowerCase());
+    if (field === undefined) {
+      if (r.isUsedVariable(p)) continue;
+      r.fail(p, `unknown field "${key}"`);
+    } else if (field === 'maxBytesRequired') {
+      if (typeof value !== 'boolean') r.fail(p, `Expected a parseable bool for "${key}", got ${goValue(value)}`);
+      limits.maxBytesRequired = value;
+    } else {
+      if (typeof value !== 'number' || !Number.isInteger(value)) r.fail(p, `Expected a parseable size for "${key}", got ${goValue(value)}`);
+      limits[field] = value;
+    }
+  }
+  return limits;
+}
 
 /** `accounts { A: { users: [...] } }`, or `accounts: [A, B]` (names only). */
 function accounts(r: Reader, v: ConfValue, path: string): Accounts {
@@ -303,7 +367,10 @@ function accounts(r: Reader, v: ConfValue, path: string): Accounts {
     const draft = r.block<AccountDraft>(acc, p, ACCOUNT, {});
     // The account's default_permissions go to its users that have none (applyDefaultPermissions).
     const list = draft.users?.map((u) => (u.permissions === undefined && draft.defaultPermissions !== undefined ? { ...u, permissions: draft.defaultPermissions } : u));
-    out[name] = list === undefined ? {} : { users: list };
+    out[name] = {
+      ...(list === undefined ? {} : { users: list }),
+      ...(draft.jetstream === undefined ? {} : { jetstream: draft.jetstream }),
+    };
   }
   return out;
 }

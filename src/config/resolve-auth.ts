@@ -12,13 +12,41 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedAuth, ResolvedPermissions, ResolvedUser, SubjectPermission } from '../auth/types.js';
-import type { ResolvedTls } from './types.js';
-import { INT32_MAX, checkKeys, child, object, objectWithKeys, optDuration, optInt } from './validate.js';
+import type { ResolvedAccountJetStream, ResolvedTls } from './types.js';
+import { INT32_MAX, checkKeys, child, object, objectWithKeys, optBool, optDuration, optInt } from './validate.js';
 
 const AUTH_KEYS: ReadonlySet<string> = new Set(['token', 'user', 'password', 'users', 'defaultPermissions', 'timeout']);
 const USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'nkey', 'permissions']);
 const PERM_KEYS: ReadonlySet<string> = new Set(['publish', 'subscribe', 'allowResponses']);
-const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['users']);
+const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['users', 'jetstream']);
+const ACCOUNT_JS_KEYS: ReadonlySet<string> = new Set([
+  'maxMemory', 'maxStore', 'maxStreams', 'maxConsumers', 'maxAckPending', 'memoryMaxStreamBytes', 'storeMaxStreamBytes', 'maxBytesRequired',
+]);
+
+/** nats-server's dynamicJSAccountLimits: `jetstream: enabled` without limits. */
+const UNLIMITED_ACCOUNT: ResolvedAccountJetStream = {
+  maxMemory: -1, maxStore: -1, maxStreams: -1, maxConsumers: -1, maxAckPending: -1,
+  memoryMaxStreamBytes: -1, storeMaxStreamBytes: -1, maxBytesRequired: false,
+};
+
+/** An account's `jetstream`: null when it has none (nats-server's parseJetStreamForAccount). */
+function accountJetStream(value: unknown, path: string): ResolvedAccountJetStream | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return UNLIMITED_ACCOUNT;
+  const o = objectWithKeys(value, path, ACCOUNT_JS_KEYS);
+  // nats-server takes any int64; -1 (and any negative size) is unlimited.
+  const int = (k: string): number => optInt(o[k], child(path, k), -1, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return {
+    maxMemory: int('maxMemory'),
+    maxStore: int('maxStore'),
+    maxStreams: int('maxStreams'),
+    maxConsumers: int('maxConsumers'),
+    maxAckPending: int('maxAckPending'),
+    memoryMaxStreamBytes: int('memoryMaxStreamBytes'),
+    storeMaxStreamBytes: int('storeMaxStreamBytes'),
+    maxBytesRequired: optBool(o.maxBytesRequired, child(path, 'maxBytesRequired'), false),
+  };
+}
 const SUBJECT_KEYS: ReadonlySet<string> = new Set(['allow', 'deny']);
 
 /** nats-server's default for `allow_responses: true` (DEFAULT_ALLOW_RESPONSE_EXPIRATION). */
@@ -41,21 +69,30 @@ export function resolveAccountsAndAuth(
   noAuthUser: unknown,
   accounts: unknown,
   tls: ResolvedTls | null,
-): { auth: ResolvedAuth | null; accountNames: string[] } {
+): { auth: ResolvedAuth | null; accountNames: string[]; accountJetStream: Record<string, ResolvedAccountJetStream> } {
   // With TLS the client has the handshake time plus one second to authenticate (nats-server).
   const authTimeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
-  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, [], authTimeoutMs), accountNames: [] };
+  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, [], authTimeoutMs), accountNames: [], accountJetStream: {} };
   const names: string[] = [];
   const users: UserInput[] = [];
+  const js: Record<string, ResolvedAccountJetStream> = {};
   for (const [name, value] of Object.entries(object(accounts, 'accounts'))) {
     const at = `accounts.${name}`;
     if (name === '' || /\s/.test(name)) throw new ConfigError(at, 'account names must be non-empty, without spaces');
+    // nats-server's isReservedAccount: the global account is not configured, it is there.
+    if (name === '$G') throw new ConfigError(at, '"$G" is a Reserved Account');
     const a = objectWithKeys(value, at, ACCOUNT_KEYS, 'unknown option (imports and exports are not supported yet)');
     if (a.users !== undefined && !Array.isArray(a.users)) throw new ConfigError(`${at}.users`, 'must be an array');
     names.push(name);
     for (const [i, u] of ((a.users as unknown[] | undefined) ?? []).entries()) users.push({ user: u, account: name, at: `${at}.users[${i}]` });
+    const limits = accountJetStream(a.jetstream, `${at}.jetstream`);
+    if (limits !== null) js[name] = limits;
   }
-  return { auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users, authTimeoutMs), accountNames: names };
+  return {
+    auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users, authTimeoutMs),
+    accountNames: names,
+    accountJetStream: js,
+  };
 }
 
 /** A non-empty string, or null when not given. */

@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
 import type { ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
@@ -62,7 +62,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   port: (o, ports) => [`listen: ${q(hostPort(o.host, ports.client))}`],
   // Always written: the backend watches the process through its monitoring port.
   http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
-  authorization: (o) => (o.auth === null ? [] : authorizationConfig(o.auth, o.accountNames)),
+  authorization: (o) => [...accountsConfig(o), ...(o.auth === null ? [] : authorizationConfig(o.auth))],
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
@@ -136,43 +136,58 @@ function clusterConfig(c: NonNullable<ResolvedOptions['cluster']>, port: number)
   ];
 }
 
-/** The `authorization` block (and `no_auth_user`) for `auth`. */
-function authorizationConfig(a: ResolvedAuth, accountNames: readonly string[]): string[] {
-  const subjects = (p: SubjectPermission): string => {
-    if (typeof p === 'string') return q(p);
-    if (Array.isArray(p)) return `[${p.map(q).join(', ')}]`;
+/** A user's permissions in config syntax. */
+function permissionsConfig(p: ResolvedPermissions): string {
+  const subjects = (sp: SubjectPermission): string => {
+    if (typeof sp === 'string') return q(sp);
+    if (Array.isArray(sp)) return `[${sp.map(q).join(', ')}]`;
     const parts: string[] = [];
-    if (p.allow !== undefined) parts.push(`allow: [${p.allow.map(q).join(', ')}]`);
-    if (p.deny !== undefined) parts.push(`deny: [${p.deny.map(q).join(', ')}]`);
+    if (sp.allow !== undefined) parts.push(`allow: [${sp.allow.map(q).join(', ')}]`);
+    if (sp.deny !== undefined) parts.push(`deny: [${sp.deny.map(q).join(', ')}]`);
     return `{ ${parts.join(', ')} }`;
   };
-  const permissions = (p: ResolvedPermissions): string => {
-    const parts: string[] = [];
-    if (p.publish !== undefined) parts.push(`publish: ${subjects(p.publish)}`);
-    if (p.subscribe !== undefined) parts.push(`subscribe: ${subjects(p.subscribe)}`);
-    const ar = p.allowResponses;
-    if (ar === true) parts.push('allow_responses: true');
-    else if (ar !== undefined && ar !== false) parts.push(`allow_responses: { max: ${ar.max}, expires: ${q(goDuration(ar.expiresMs))} }`);
-    return `{ ${parts.join(', ')} }`;
-  };
-  const userLine = (u: ResolvedUser): string => {
-    const parts: string[] = [];
-    if (u.user !== undefined) parts.push(`user: ${q(u.user)}`);
-    if (u.nkey !== undefined) parts.push(`nkey: ${q(u.nkey)}`);
-    if (u.password !== undefined) parts.push(`password: ${q(u.password)}`);
-    if (u.permissions !== null) parts.push(`permissions: ${permissions(u.permissions)}`);
-    return `{ ${parts.join(', ')} }`;
-  };
-  const lines: string[] = [];
-  // Users of configured accounts go in the accounts block; the rest in authorization.
-  const byAccount = new Map<string, ResolvedUser[]>();
-  for (const name of accountNames) byAccount.set(name, []);
-  for (const u of a.users) if (u.account !== '$G') byAccount.get(u.account)?.push(u);
-  if (byAccount.size > 0) {
-    lines.push('accounts {');
-    for (const [name, users] of byAccount) lines.push(`  ${quotedKey(name)}: { users: [${users.map(userLine).join(', ')}] }`);
-    lines.push('}');
+  const parts: string[] = [];
+  if (p.publish !== undefined) parts.push(`publish: ${subjects(p.publish)}`);
+  if (p.subscribe !== undefined) parts.push(`subscribe: ${subjects(p.subscribe)}`);
+  const ar = p.allowResponses;
+  if (ar === true) parts.push('allow_responses: true');
+  else if (ar !== undefined && ar !== false) parts.push(`allow_responses: { max: ${ar.max}, expires: ${q(goDuration(ar.expiresMs))} }`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+/** One user in config syntax. */
+function userConfig(u: ResolvedUser): string {
+  const parts: string[] = [];
+  if (u.user !== undefined) parts.push(`user: ${q(u.user)}`);
+  if (u.nkey !== undefined) parts.push(`nkey: ${q(u.nkey)}`);
+  if (u.password !== undefined) parts.push(`password: ${q(u.password)}`);
+  if (u.permissions !== null) parts.push(`permissions: ${permissionsConfig(u.permissions)}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+/** An account's JetStream limits, every one written (nats-server's keys; sizes as plain integers). */
+function accountJetStreamConfig(j: ResolvedAccountJetStream): string {
+  return `{ max_mem: ${j.maxMemory}, max_file: ${j.maxStore}, max_streams: ${j.maxStreams}, max_consumers: ${j.maxConsumers}, `
+    + `max_ack_pending: ${j.maxAckPending}, memory_max_stream_bytes: ${j.memoryMaxStreamBytes}, `
+    + `store_max_stream_bytes: ${j.storeMaxStreamBytes}, max_bytes_required: ${j.maxBytesRequired} }`;
+}
+
+/** The `accounts` block: each configured account with its users and its JetStream. */
+function accountsConfig(o: ResolvedOptions): string[] {
+  if (o.accountNames.length === 0) return [];
+  const lines = ['accounts {'];
+  for (const name of o.accountNames) {
+    const users = (o.auth?.users ?? []).filter((u) => u.account === name);
+    const js = o.accountJetStream[name];
+    lines.push(`  ${quotedKey(name)}: { users: [${users.map(userConfig).join(', ')}]${js === undefined ? '' : `, jetstream: ${accountJetStreamConfig(js)}`} }`);
   }
+  lines.push('}');
+  return lines;
+}
+
+/** The `authorization` block (and `no_auth_user`) for `auth`; users of configured accounts are in `accounts`. */
+function authorizationConfig(a: ResolvedAuth): string[] {
+  const lines: string[] = [];
   const global = a.users.filter((u) => u.account === '$G');
   lines.push('authorization {');
   if (a.token !== null) lines.push(`  token: ${q(a.token)}`);
@@ -181,11 +196,10 @@ function authorizationConfig(a: ResolvedAuth, accountNames: readonly string[]): 
   lines.push(`  timeout: ${a.timeoutMs / 1000}`);
   if (global.length > 0) {
     lines.push('  users: [');
-    for (const u of global) lines.push(`    ${userLine(u)}`);
+    for (const u of global) lines.push(`    ${userConfig(u)}`);
     lines.push('  ]');
   }
   lines.push('}');
   if (a.noAuthUser !== null) lines.push(`no_auth_user: ${q(a.noAuthUser)}`);
   return lines;
 }
-

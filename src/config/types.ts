@@ -128,8 +128,9 @@ export interface ServerOptions {
   /**
    * Accounts: separate subject spaces, each with its users (`{ A: { users: [...] } }`). A
    * message in one account never reaches another. Users outside any account are in `$G`.
+   * With JetStream on, configured accounts have it only when their `jetstream` says so.
    */
-  accounts?: Record<string, { users?: UserOptions[] }>;
+  accounts?: Record<string, AccountOptions>;
   /** The user (of `authorization.users`) a client without credentials is taken to be. */
   noAuthUser?: string;
   /**
@@ -147,6 +148,58 @@ export interface ServerOptions {
    * its settings. Off by default, as in nats-server.
    */
   jetstream?: boolean | JetStreamOptions;
+}
+
+/** One account of {@link ServerOptions.accounts}. */
+export interface AccountOptions {
+  /** The account's users (they authenticate into this account). */
+  users?: UserOptions[];
+  /**
+   * JetStream in this account (nats-server's account `jetstream` key): `true` with no limits,
+   * its limits (which also turn it on), or `false` (the default). With configured accounts, only
+   * those that say so have JetStream; the global account `$G` then has none. Needs JetStream
+   * on the server (the top-level `jetstream` option); without it, this is ignored, as by
+   * nats-server.
+   */
+  jetstream?: boolean | AccountJetStreamLimits;
+}
+
+/**
+ * An account's JetStream limits (nats-server's `JetStreamAccountLimits`, config keys in
+ * parentheses). Every field is optional: `-1` (the default) is unlimited.
+ */
+export interface AccountJetStreamLimits {
+  /** Most bytes the account's memory streams may hold, and reserve with `max_bytes` (`max_mem`). */
+  maxMemory?: number;
+  /** Most bytes the account's file streams may hold, and reserve with `max_bytes` (`max_file`). */
+  maxStore?: number;
+  /** Most streams (`max_streams`). */
+  maxStreams?: number;
+  /** Most consumers, and the highest `max_consumers` a stream may ask for (`max_consumers`). */
+  maxConsumers?: number;
+  /** Highest `max_ack_pending` of a consumer (`max_ack_pending`). */
+  maxAckPending?: number;
+  /**
+   * Highest `max_bytes` of a memory stream (`memory_max_stream_bytes`); also a cap on all the
+   * account's memory stream bytes, as nats-server 2.10 enforces it when storing.
+   */
+  memoryMaxStreamBytes?: number;
+  /** The same for file streams (`store_max_stream_bytes`). */
+  storeMaxStreamBytes?: number;
+  /** Streams must set `max_bytes` (`max_bytes_required`). Default false. */
+  maxBytesRequired?: boolean;
+}
+
+/** An account's JetStream limits after validation: every field set, -1 = unlimited. */
+export interface ResolvedAccountJetStream {
+  readonly maxMemory: number;
+  readonly maxStore: number;
+  readonly maxStreams: number;
+  readonly maxConsumers: number;
+  readonly maxAckPending: number;
+  readonly memoryMaxStreamBytes: number;
+  readonly storeMaxStreamBytes: number;
+  readonly maxBytesRequired: boolean;
 }
 
 /** The `jetstream` block (nats-server's `jetstream { store_dir, max_mem, max_file, domain }`). */
@@ -274,6 +327,8 @@ export interface ResolvedOptions {
   readonly auth: ResolvedAuth | null;
   /** Configured account names (besides `$G`). */
   readonly accountNames: readonly string[];
+  /** The configured accounts with JetStream, and their limits (in `accountNames` order). */
+  readonly accountJetStream: Readonly<Record<string, ResolvedAccountJetStream>>;
   readonly tls: ResolvedTls | null;
   /** TLS available but not required (only with `tls`). */
   readonly allowNonTls: boolean;

@@ -19,7 +19,7 @@ import type { JsAccountLimits, JsUsage } from './types.js';
 import type { Stream } from './stream.js';
 import { checkStreamConfig, type StreamCheckEnv } from './stream-config-check.js';
 import { checkStreamUpdate } from './stream-config-update.js';
-import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from './stream-config.js';
+import { decodeStreamConfig, encodeStreamConfig, type StreamConfig, type StreamConfigRequest } from './stream-config.js';
 import { subjectsCollide, subjectsOverlap } from './subject-rules.js';
 
 /** What the API needs of an account with JetStream (the engine's `JsAccount`). */
@@ -39,8 +39,12 @@ export interface ApiAccount {
   serialize(task: () => void | Promise<void>): void;
   reply(subject: string, data: string | Buffer, headers?: Buffer | null): void;
   serverName(): string;
-  /** The server's storage reservation check of a stream with `max_bytes`. */
-  checkReservation(cfg: StreamConfig): ApiError | undefined;
+  /** The account's limits on a create request as decoded (max streams, then bytes: jsNonClusteredStreamLimitsCheck). */
+  checkRequestLimits(request: StreamConfigRequest): ApiError | undefined;
+  /** The account's and the server's limits on a filled config (`current`: the stream's config, on update). */
+  checkLimits(cfg: StreamConfig, current?: StreamConfig): ApiError | undefined;
+  /** max_bytes_required and the account's per-stream maximum of the config's storage (0 = none). */
+  streamBytesLimits(cfg: StreamConfig): { required: boolean; limit: number };
   advisory(event: string, stream: string, action: 'create' | 'modify' | 'delete'): void;
   countApi(error: boolean): void;
   internalError(err: unknown, what: string): void;
@@ -142,6 +146,7 @@ function streamInfo(
 // ---- The environment of the config checks ----------------------------------------------------
 
 function checkEnv(jsa: ApiAccount, self: string | null): StreamCheckEnv {
+  const current = self === null ? undefined : jsa.streams.get(self)?.cfg;
   return {
     lookupStream: (name) => jsa.streams.get(name)?.cfg,
     overlapsOtherStreams: (subjects) => {
@@ -150,7 +155,9 @@ function checkEnv(jsa: ApiAccount, self: string | null): StreamCheckEnv {
       }
       return false;
     },
-    checkLimits: (cfg) => jsa.checkReservation(cfg),
+    checkRequestLimits: (request) => jsa.checkRequestLimits(request),
+    checkLimits: (cfg) => jsa.checkLimits(cfg, current),
+    streamBytesLimits: (cfg) => jsa.streamBytesLimits(cfg),
   };
 }
 
@@ -399,6 +406,9 @@ const consumerMissing = (kind: string): Handler => (jsa, name) => {
   return fail(kind, jsError('JSConsumerNotFoundErr'));
 };
 
+const consumerInfo = consumerMissing('consumer_info');
+const consumerDelete = consumerMissing('consumer_delete');
+
 /** Clustering operations on a single server (nats-server: "JetStream clustering support required"). */
 const clusterOnly = (kind: string): Handler => () => fail(kind, jsError('JSClusterRequiredErr'));
 
@@ -406,7 +416,7 @@ const clusterOnly = (kind: string): Handler => () => fail(kind, jsError('JSClust
  * The endpoints: `op` is the API subject after `$JS.API.`, its last `*` tokens (the stream,
  * the consumer) passed to the handler as `token`. `tokens` is how many of those follow.
  */
-const ENDPOINTS: ReadonlyArray<{ op: string; tokens: number; handler: Handler; tail?: boolean }> = [
+const ENDPOINTS: ReadonlyArray<{ op: string; tokens: number; handler: Handler; tail?: boolean; anyAccount?: true }> = [
   { op: 'INFO', tokens: 0, handler: accountInfo },
   { op: 'STREAM.CREATE', tokens: 1, handler: streamCreate },
   { op: 'STREAM.UPDATE', tokens: 1, handler: streamUpdate },
@@ -417,34 +427,44 @@ const ENDPOINTS: ReadonlyArray<{ op: string; tokens: number; handler: Handler; t
   { op: 'STREAM.PURGE', tokens: 1, handler: streamPurge },
   { op: 'STREAM.MSG.DELETE', tokens: 1, handler: msgDelete },
   { op: 'STREAM.MSG.GET', tokens: 1, handler: msgGet },
-  { op: 'STREAM.LEADER.STEPDOWN', tokens: 1, handler: clusterOnly('stream_leader_stepdown') },
-  { op: 'STREAM.PEER.REMOVE', tokens: 1, handler: clusterOnly('stream_remove_peer') },
+  { op: 'STREAM.LEADER.STEPDOWN', tokens: 1, handler: clusterOnly('stream_leader_stepdown'), anyAccount: true },
+  { op: 'STREAM.PEER.REMOVE', tokens: 1, handler: clusterOnly('stream_remove_peer'), anyAccount: true },
   { op: 'CONSUMER.CREATE', tokens: 1, handler: consumerCreate },
   { op: 'CONSUMER.CREATE', tokens: 2, handler: (j, t, b) => consumerCreate(j, t.slice(0, t.indexOf('.')), b), tail: true },
   { op: 'CONSUMER.DURABLE.CREATE', tokens: 2, handler: (j, t, b) => consumerCreate(j, t.slice(0, t.indexOf('.')), b) },
   { op: 'CONSUMER.NAMES', tokens: 1, handler: consumerNames },
   { op: 'CONSUMER.LIST', tokens: 1, handler: consumerList },
-  { op: 'CONSUMER.INFO', tokens: 2, handler: consumerMissing('consumer_info') },
-  { op: 'CONSUMER.DELETE', tokens: 2, handler: consumerMissing('consumer_delete') },
-  { op: 'CONSUMER.LEADER.STEPDOWN', tokens: 2, handler: clusterOnly('consumer_leader_stepdown') },
+  { op: 'CONSUMER.INFO', tokens: 2, handler: consumerInfo },
+  { op: 'CONSUMER.DELETE', tokens: 2, handler: consumerDelete },
+  { op: 'CONSUMER.LEADER.STEPDOWN', tokens: 2, handler: clusterOnly('consumer_leader_stepdown'), anyAccount: true },
 ];
 
 /** Finds the endpoint of `rest` (the subject after `$JS.API.`) and its name tokens. */
-function route(rest: string): { handler: Handler; token: string } | null {
+function route(rest: string): { handler: Handler; token: string; anyAccount: boolean } | null {
   for (const e of ENDPOINTS) {
     if (!rest.startsWith(e.op)) continue;
     const after = rest.slice(e.op.length);
     if (e.tokens === 0) {
-      if (after === '') return { handler: e.handler, token: '' };
+      if (after === '') return { handler: e.handler, token: '', anyAccount: false };
       continue;
     }
     if (after[0] !== '.') continue;
     const names = after.slice(1);
     const parts = names.split('.');
     if (parts.some((p) => p === '')) continue;
-    if (e.tail === true ? parts.length > e.tokens - 1 : parts.length === e.tokens) return { handler: e.handler, token: names };
+    if (e.tail === true ? parts.length > e.tokens - 1 : parts.length === e.tokens) return { handler: e.handler, token: names, anyAccount: e.anyAccount === true };
   }
   return null;
+}
+
+/** Go's json.Unmarshal into a struct fails on this body (empty, not JSON, or not an object). */
+function notJsonObject(body: Buffer): boolean {
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    return typeof v !== 'object' || Array.isArray(v);
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -463,8 +483,13 @@ export function handleApiRequest(jsa: ApiAccount, subject: string, msg: Internal
     send(jsa, reply, fail('system', jsError('JSBadRequestErr')));
     return true;
   }
-  if (!jsa.enabled) {
-    send(jsa, reply, fail(kindOf(found.handler), jsError('JSNotEnabledForAccountErr')));
+  // An account without JetStream: nats-server's handlers answer 10039 first, except the
+  // clustering ones (10010 on a single server) and consumer creation, which decodes its request
+  // before (10025; an approximation of Go's decoding: JSON that is not an object).
+  if (!jsa.enabled && !found.anyAccount) {
+    const kind = kindOf(found.handler);
+    const error = kind === 'consumer_create' && notJsonObject(body) ? jsError('JSInvalidJSONErr') : jsError('JSNotEnabledForAccountErr');
+    send(jsa, reply, fail(kind, error));
     return true;
   }
   jsa.serialize(async () => {
@@ -487,6 +512,7 @@ function kindOf(h: Handler): string {
     [streamNames, 'stream_names'], [streamList, 'stream_list'], [streamInfoRequest, 'stream_info'],
     [streamDelete, 'stream_delete'], [streamPurge, 'stream_purge'], [msgDelete, 'stream_msg_delete'],
     [msgGet, 'stream_msg_get'], [consumerNames, 'consumer_names'], [consumerList, 'consumer_list'],
+    [consumerInfo, 'consumer_info'], [consumerDelete, 'consumer_delete'],
   ]);
   return names.get(h) ?? 'consumer_create';
 }

@@ -8,25 +8,39 @@
  * import to its system account; to clients the two are the same subjects with the same answers.
  * Each stream gets an internal client of its own, subscribed to the stream's subjects.
  *
+ * Which accounts have JetStream (nats-server's enableJetStreamAccounts / configJetStream):
+ * without configured accounts, the global account `$G`; with configured accounts, those whose
+ * `jetstream` says so, with their limits — never the system account `$SYS`. The others answer
+ * the API with "JetStream not enabled for account" (10039). A reload enables, disables and
+ * re-limits accounts the same way (see {@link JetStream.configure}).
+ *
  * File streams live under `<storeDir>/jetstream/<account>/streams/<stream>/`, as nats-server
- * lays them out: `meta.json` (the config and the creation time) and the store's files. A
- * start recovers every stream found there.
+ * lays them out: `meta.json` (the config and the creation time) and the store's files.
+ * Enabling an account (at start, or by a reload) recovers its streams found there.
+ *
+ * Longer than ~500 lines: the engine and its accounts are one unit (each calls the other);
+ * the limit arithmetic lives in limits.ts.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Account } from '../broker/account.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { InternalClient } from '../broker/internal.js';
-import type { ResolvedJetStream } from '../config/options.js';
+import type { ResolvedAccountJetStream, ResolvedJetStream, ResolvedOptions } from '../config/options.js';
+import { ConfigError } from '../errors.js';
 import { handleApiRequest, type ApiAccount } from './api.js';
 import { UNLIMITED, type JsAccountLimits, type JsUsage } from './types.js';
-import { encodeStreamConfig, type StreamConfig } from './stream-config.js';
+import { encodeStreamConfig, type StreamConfig, type StreamConfigRequest } from './stream-config.js';
+import {
+  apiErrorText, checkLimits, limitsDelta, sufficientResources, tieredReservation, wouldExceedLimits, type ServerResources,
+} from './limits.js';
+import { fileMsgSize, memoryMsgSize } from './store/store.js';
 import { Stream, storeLimits, type StreamHost } from './stream.js';
 import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
 import type { StreamStore } from './store/store.js';
 import { decodeStreamConfig } from './stream-config.js';
-import { jsError, type ApiError } from './errors.js';
+import { apiErrorResponse, jsError, type ApiError } from './errors.js';
 import { newNuid } from '../broker/ids.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
 
@@ -36,6 +50,22 @@ interface StreamMeta {
   /** ms since the epoch. */
   readonly created: number;
 }
+
+/** The global account, and the account nats-server makes its system account by default. */
+const GLOBAL_ACCOUNT = '$G';
+const SYSTEM_ACCOUNT = '$SYS';
+
+/** Limits from the options into nats-server's JetStreamAccountLimits (its JSON names). */
+function accountLimits(r: ResolvedAccountJetStream): JsAccountLimits {
+  return {
+    max_memory: r.maxMemory, max_storage: r.maxStore, max_streams: r.maxStreams, max_consumers: r.maxConsumers,
+    max_ack_pending: r.maxAckPending, memory_max_stream_bytes: r.memoryMaxStreamBytes,
+    storage_max_stream_bytes: r.storeMaxStreamBytes, max_bytes_required: r.maxBytesRequired,
+  };
+}
+
+/** Messages logged at most once per interval (nats-server's rate limited logging). */
+const RATE_LIMIT_MS = 10_000;
 
 /** `first_seq`: the store starts there (nats-server purges up to it when the store is below it). */
 function applyFirstSeq(store: StreamStore, cfg: StreamConfig): void {
@@ -59,22 +89,34 @@ export function friendlyBytes(n: number): string {
   return `${(n / 1024 ** exp).toFixed(2)} ${'KMGTPE'[exp - 1]}B`;
 }
 
-/** JetStream in one account: its streams, limits and API counters. */
+/**
+ * One account's JetStream: its streams, limits and API counters — or, while JetStream is not
+ * enabled in it, the API's "JetStream not enabled for account" answers.
+ */
 export class JsAccount implements StreamHost, ApiAccount {
   readonly streams = new Map<string, Stream>();
   readonly api = { total: 0, errors: 0 };
-  readonly limits: JsAccountLimits = UNLIMITED;
+  /** false: the account answers "JetStream not enabled for account" (10039). */
+  enabled = false;
+  limits: JsAccountLimits = UNLIMITED;
+  /** nats-server keeps no usage totals for an account before its first stored message (limits then pass). */
+  private usageSeen = false;
+  private limitLoggedAt = 0;
   private readonly apiClient: InternalClient;
   private tail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly engine: JetStream,
     readonly account: Account,
-    /** false: the account answers "JetStream not enabled for account" (10039). */
-    readonly enabled: boolean,
+    /** The system account: it never has JetStream, and nats-server 2.10 answers it differently. */
+    readonly system: boolean,
   ) {
     const core = engine.core;
     this.apiClient = core.internalClient(`$JS API ${account.name}`, account);
+    if (system) {
+      this.apiClient.subscribe('$JS.API.>', (msg) => this.systemRequest(msg.subject, msg.reply));
+      return;
+    }
     this.apiClient.subscribe('$JS.API.>', (msg) => handleApiRequest(this, msg.subject, msg, 8));
     const domain = engine.config.domain;
     if (domain !== null) {
@@ -88,6 +130,42 @@ export class JsAccount implements StreamHost, ApiAccount {
     return this.account.name;
   }
 
+  /**
+   * A request in the system account, which has no JetStream: nats-server 2.10.29's apiDispatch
+   * answers `$JS.API.INFO` as the account info endpoint does and any other API subject with a
+   * system response (2.9 answered only INFO). Neither is counted.
+   */
+  private systemRequest(subject: string, reply: string): void {
+    if (reply === '') return;
+    const kind = subject === '$JS.API.INFO' ? 'account_info' : 'system';
+    this.apiClient.publish(reply, apiErrorResponse(kind, jsError('JSNotEnabledForAccountErr')));
+  }
+
+  /** Turns JetStream on with `limits` and recovers the account's file streams (before the requests after it). */
+  enable(limits: JsAccountLimits): void {
+    this.enabled = true;
+    this.limits = limits;
+    this.usageSeen = false;
+    // A new jsAccount in nats-server: its API counters start again (the server's go on).
+    this.api.total = 0;
+    this.api.errors = 0;
+    this.serialize(() => this.engine.recoverAccount(this));
+  }
+
+  /**
+   * Turns JetStream off (nats-server's DisableJetStream): the streams stop, file streams keep
+   * their data on disk for a later enable, memory streams are gone.
+   */
+  disable(): void {
+    this.enabled = false;
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    for (const s of streams) s.close();
+    this.serialize(async () => {
+      await Promise.all(streams.map((s) => s.store.stop()));
+    });
+  }
+
   get domain(): string | null {
     return this.engine.config.domain;
   }
@@ -96,8 +174,49 @@ export class JsAccount implements StreamHost, ApiAccount {
     return this.engine.serverName();
   }
 
-  checkReservation(cfg: StreamConfig): ApiError | undefined {
-    return this.engine.checkReservation(this, cfg);
+  // ---- Limits ----------------------------------------------------------------------------------
+
+  /**
+   * jsNonClusteredStreamLimitsCheck, on a create request as decoded: `max_streams` (10027; a
+   * stream of the same name does not count), then the account's and the server's limits.
+   */
+  checkRequestLimits(request: StreamConfigRequest): ApiError | undefined {
+    const l = this.limits;
+    if (l.max_streams > 0) {
+      let n = 0;
+      for (const name of this.streams.keys()) if (name !== request.name) n++;
+      if (n >= l.max_streams) return jsError('JSMaximumStreamsLimitErr');
+    }
+    return checkLimits(l, request, this.engine.resources(), tieredReservation(this.configs(), request), 0);
+  }
+
+  /**
+   * checkAllLimits on a filled config: on create (`current` undefined) all of its `max_bytes`;
+   * on update only what it adds to `current`'s, on top of what `current` reserves.
+   */
+  checkLimits(cfg: StreamConfig, current?: StreamConfig): ApiError | undefined {
+    const reserved = tieredReservation(this.configs(), cfg);
+    if (current === undefined) return checkLimits(this.limits, cfg, this.engine.resources(), reserved, 0);
+    const added = Math.max(0, cfg.max_bytes - current.max_bytes);
+    const old = current.num_replicas > 1 ? current.max_bytes * current.num_replicas : current.max_bytes;
+    return checkLimits(this.limits, { ...cfg, max_bytes: added }, this.engine.resources(), reserved + old, 0);
+  }
+
+  /** maxBytesLimits: whether streams must set `max_bytes`, and the most a stream of the config's storage may set (0 = no limit). */
+  streamBytesLimits(cfg: StreamConfig): { required: boolean; limit: number } {
+    const l = this.limits;
+    return { required: l.max_bytes_required, limit: cfg.storage === 'memory' ? l.memory_max_stream_bytes : l.storage_max_stream_bytes };
+  }
+
+  private *configs(): Iterable<StreamConfig> {
+    for (const s of this.streams.values()) yield s.cfg;
+  }
+
+  /** Bytes the account's streams of one storage hold (the account's usage total). */
+  storedBytes(memory: boolean): number {
+    let n = 0;
+    for (const s of this.streams.values()) if ((s.cfg.storage === 'memory') === memory) n += s.store.storedBytes();
+    return n;
   }
 
   advisory(event: string, stream: string, action: 'create' | 'modify' | 'delete'): void {
@@ -105,7 +224,8 @@ export class JsAccount implements StreamHost, ApiAccount {
   }
 
   countApi(error: boolean): void {
-    this.engine.countApi(this, error);
+    // An account without JetStream has no counters (nats-server's trackAPI needs its jsAccount).
+    if (this.enabled) this.engine.countApi(this, error);
   }
 
   internalError(err: unknown, what: string): void {
@@ -124,7 +244,27 @@ export class JsAccount implements StreamHost, ApiAccount {
   }
 
   stored(): void {
+    this.usageSeen = true;
     // Consumers (a later slice) are woken here.
+  }
+
+  serverLimitExceeded(stream: Stream): boolean {
+    return this.engine.serverLimitExceeded(stream.cfg.storage === 'memory');
+  }
+
+  accountLimitExceeded(stream: Stream, subject: string, hdr: Buffer | null, data: Buffer): boolean {
+    if (!this.usageSeen) return false;
+    const l = this.limits;
+    const memory = stream.cfg.storage === 'memory';
+    if ((memory ? l.max_memory : l.max_storage) < 0 && (memory ? l.memory_max_stream_bytes : l.storage_max_stream_bytes) <= 0) return false;
+    const size = memory ? memoryMsgSize(subject, hdr, data) : fileMsgSize(subject, hdr, data);
+    if (!wouldExceedLimits(l, memory, this.storedBytes(memory), size * Math.max(1, stream.cfg.num_replicas))) return false;
+    const now = Date.now();
+    if (now - this.limitLoggedAt >= RATE_LIMIT_MS) {
+      this.limitLoggedAt = now;
+      this.engine.core.log.warn(`JetStream resource limits exceeded for account: "${this.name}"`);
+    }
+    return true;
   }
 
   storeFailed(stream: Stream, err: unknown): void {
@@ -155,11 +295,13 @@ export class JsAccount implements StreamHost, ApiAccount {
     return stream;
   }
 
-  /** A stream read back from disk at start. */
+  /** A stream read back from disk (when the account's JetStream is enabled). */
   recoverStream(meta: StreamMeta, store: StreamStore): Stream {
     const client = this.engine.core.internalClient(`$JS stream ${this.name} > ${meta.config.name}`, this.account);
     const stream = new Stream(meta.config, meta.created, store, client, this, true);
     this.streams.set(meta.config.name, stream);
+    // nats-server's store reports its bytes when registered: the account has usage from then on.
+    if (store.storedBytes() > 0) this.usageSeen = true;
     return stream;
   }
 
@@ -170,6 +312,8 @@ export class JsAccount implements StreamHost, ApiAccount {
   }
 
   async deleteStream(stream: Stream): Promise<void> {
+    // The store's purge on delete reports to the account's usage (which then exists).
+    this.usageSeen = true;
     this.streams.delete(stream.name);
     stream.close();
     await stream.store.delete();
@@ -210,10 +354,12 @@ export class JsAccount implements StreamHost, ApiAccount {
 
 /** The JetStream engine of one running server. */
 export class JetStream {
+  /** Every account of the server: with JetStream enabled or not ({@link enabledAccounts}). */
   readonly accounts = new Map<string, JsAccount>();
   /** Server-wide API counters (`/jsz`). */
   readonly api = { total: 0, errors: 0 };
   private stopped = false;
+  private limitLoggedAt = 0;
 
   constructor(
     readonly core: BrokerCore,
@@ -230,16 +376,120 @@ export class JetStream {
   }
 
   /**
-   * Enables JetStream in the accounts that have it and recovers their file streams. nats-server:
-   * with no configured accounts, the global account has JetStream; with configured accounts,
-   * those that enable it (all of them, until per-account settings exist here).
+   * Enables JetStream in the accounts that have it and recovers their file streams (nats-server's
+   * enableJetStreamAccounts at start). Fails as nats-server fails to start: JetStream on the
+   * system account, or account limits the server cannot grant (10028 / 10047) — nats-server
+   * checks each account against the server's maxima, the limits granted before it and the
+   * `max_bytes` of the streams recovered before it.
    */
   async start(): Promise<void> {
-    const core = this.core;
-    for (const account of core.accounts.values()) {
-      this.accounts.set(account.name, new JsAccount(this, account, true));
+    const o = this.core.options;
+    if (o.accountJetStream[SYSTEM_ACCOUNT] !== undefined) {
+      throw new ConfigError(`accounts.${SYSTEM_ACCOUNT}.jetstream`, 'Not allowed to enable JetStream on the system account');
     }
-    if (this.storeDirExists()) await this.recover();
+    for (const account of this.core.accounts.values()) {
+      const jsa = new JsAccount(this, account, account.name === SYSTEM_ACCOUNT);
+      this.accounts.set(account.name, jsa);
+      const limits = this.wantedLimits(jsa, o);
+      if (limits === null) continue;
+      const err = sufficientResources(limits, this.resources(), this.grantedLimits());
+      if (err !== undefined) {
+        throw new ConfigError(`accounts.${account.name}.jetstream`, `Can't start JetStream: Error enabling jetstream on configured accounts: ${apiErrorText(err)}`);
+      }
+      jsa.enable(limits);
+      await jsa.idle();
+    }
+  }
+
+  /**
+   * The limits `jsa` should have under options `o`, or null for none: a configured account's
+   * `jetstream`; `$G` without configured accounts — and, once it had JetStream, for the rest of
+   * the run (nats-server keeps `$G`'s limits across reloads); never the system account.
+   */
+  private wantedLimits(jsa: JsAccount, o: ResolvedOptions): JsAccountLimits | null {
+    if (jsa.system) return null;
+    if (jsa.name === GLOBAL_ACCOUNT) {
+      if (o.accountNames.length === 0 || jsa.enabled) return jsa.enabled ? jsa.limits : UNLIMITED;
+      return null;
+    }
+    const r = o.accountJetStream[jsa.name];
+    return r === undefined ? null : accountLimits(r);
+  }
+
+  /** The limits of the accounts with JetStream. */
+  private *grantedLimits(): Iterable<JsAccountLimits> {
+    for (const a of this.accounts.values()) if (a.enabled) yield a.limits;
+  }
+
+  /**
+   * Applies reloaded options (nats-server's reload: configAllJetStreamAccounts). Each account
+   * still configured, and `$G`: JetStream turned on (its streams recovered) or off (its streams
+   * stopped, file data kept), or its limits replaced. Accounts the reload removed keep what
+   * they had, as nats-server's do. As nats-server, a failure is logged ("Error enabling
+   * jetstream on configured accounts: ..."), the reload itself stands, and the accounts after
+   * the failing one are left as they were: JetStream on the system account, or limits the
+   * server cannot grant (checked as the change of an account's limits).
+   */
+  configure(o: ResolvedOptions): void {
+    if (this.stopped) return;
+    const configured = new Set(o.accountNames);
+    for (const account of this.core.accounts.values()) {
+      if (account.name !== GLOBAL_ACCOUNT && !configured.has(account.name)) continue;
+      let jsa = this.accounts.get(account.name);
+      if (jsa === undefined) {
+        jsa = new JsAccount(this, account, account.name === SYSTEM_ACCOUNT);
+        this.accounts.set(account.name, jsa);
+      }
+      const fail = (text: string): void => this.core.log.error(`Error enabling jetstream on configured accounts: ${text}`);
+      if (jsa.system) {
+        if (o.accountJetStream[account.name] !== undefined) return fail('jetstream can not be enabled on the system account');
+        continue;
+      }
+      const limits = this.wantedLimits(jsa, o);
+      if (limits === null) {
+        if (jsa.enabled) jsa.disable();
+        continue;
+      }
+      if (jsa.enabled) {
+        const err = sufficientResources(limitsDelta(jsa.limits, limits), this.resources(), this.grantedLimits());
+        if (err !== undefined) return fail(apiErrorText(err));
+        jsa.limits = limits;
+      } else {
+        const err = sufficientResources(limits, this.resources(), this.grantedLimits());
+        if (err !== undefined) return fail(apiErrorText(err));
+        jsa.enable(limits);
+      }
+    }
+  }
+
+  /** The server's maxima and what its streams reserve (`max_bytes`). */
+  resources(): ServerResources {
+    let memReserved = 0;
+    let storeReserved = 0;
+    for (const a of this.accounts.values()) {
+      for (const s of a.streams.values()) {
+        if (s.cfg.max_bytes <= 0) continue;
+        if (s.cfg.storage === 'memory') memReserved += s.cfg.max_bytes;
+        else storeReserved += s.cfg.max_bytes;
+      }
+    }
+    return { memReserved, storeReserved, maxMemory: this.config.maxMemory, maxStore: this.config.maxStore };
+  }
+
+  /**
+   * js.limitsExceeded: the server's streams hold more bytes of a storage than its maximum; a
+   * publish is then refused with 10023 (and nats-server's error line, at most every 10 s).
+   */
+  serverLimitExceeded(memory: boolean): boolean {
+    let used = 0;
+    for (const a of this.accounts.values()) used += a.storedBytes(memory);
+    if (used <= (memory ? this.config.maxMemory : this.config.maxStore)) return false;
+    const now = Date.now();
+    if (now - this.limitLoggedAt >= RATE_LIMIT_MS) {
+      this.limitLoggedAt = now;
+      this.core.log.error('JetStream resource limits exceeded for server');
+    }
+    return true;
   }
 
   /** nats-server's startup lines for JetStream (its banner, limits and store directory). */
@@ -281,27 +531,6 @@ export class JetStream {
   }
 
   /**
-   * The server's storage limits, checked when a stream reserves `max_bytes`: the other streams'
-   * reservations of the same storage plus this one must fit (nats-server's checkLimits /
-   * checkBytesLimits). Streams without `max_bytes` reserve nothing and are not refused.
-   */
-  checkReservation(jsa: JsAccount, cfg: StreamConfig): ApiError | undefined {
-    if (cfg.max_bytes <= 0) return undefined;
-    const memory = cfg.storage === 'memory';
-    let reserved = 0;
-    for (const a of this.accounts.values()) {
-      for (const s of a.streams.values()) {
-        if ((a !== jsa || s.name !== cfg.name) && s.cfg.storage === cfg.storage && s.cfg.max_bytes > 0) reserved += s.cfg.max_bytes * s.cfg.num_replicas;
-      }
-    }
-    const max = memory ? this.config.maxMemory : this.config.maxStore;
-    if (max >= 0 && reserved + cfg.max_bytes * cfg.num_replicas > max) {
-      return jsError(memory ? 'JSMemoryResourcesExceededErr' : 'JSStorageResourcesExceededErr');
-    }
-    return undefined;
-  }
-
-  /**
    * A stream action advisory on `$JS.EVENT.ADVISORY.<event>.<stream>` in the account
    * (`io.nats.jetstream.advisory.v1.stream_action`), as nats-server publishes it.
    */
@@ -313,9 +542,17 @@ export class JetStream {
     jsa.reply(`$JS.EVENT.ADVISORY.${event}.${stream}`, body);
   }
 
-  /** The JetStream of account `name`, or undefined. */
+  /** The JetStream of account `name` (`enabled` false: the account has none), or undefined. */
   account(name: string): JsAccount | undefined {
     return this.accounts.get(name);
+  }
+
+  /**
+   * The accounts with JetStream enabled (nats-server's `js.accounts`, e.g. `/jsz`'s count):
+   * {@link accounts} also holds the accounts that answer 10039.
+   */
+  enabledAccounts(): JsAccount[] {
+    return [...this.accounts.values()].filter((a) => a.enabled);
   }
 
   usage(): JsUsage {
@@ -364,28 +601,30 @@ export class JetStream {
     rmSync(this.streamDir(account, stream), { recursive: true, force: true });
   }
 
-  /** Reads back every file stream under the store directory. */
-  private async recover(): Promise<void> {
-    const root = this.root;
-    if (!existsSync(root)) return;
-    for (const accName of readdirSync(root)) {
-      const jsa = this.accounts.get(accName);
-      const streamsDir = join(root, accName, 'streams');
-      if (jsa === undefined || !existsSync(streamsDir)) continue;
-      for (const name of readdirSync(streamsDir).sort()) {
-        const dir = join(streamsDir, name);
-        try {
-          const raw = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { created: number; config: unknown };
-          const decoded = decodeStreamConfig(JSON.stringify(raw.config));
-          if ('error' in decoded || decoded.config.storage !== 'file') throw new Error('meta.json holds no valid stream config');
-          const config = decoded.config as StreamConfig;
-          const store = await FileStore.open(join(dir, 'msgs'), storeLimits(config));
-          applyFirstSeq(store, config);
-          jsa.recoverStream({ config, created: raw.created }, store);
-        } catch (err) {
-          // nats-server logs and skips a stream it cannot recover; the others still load.
-          this.core.log.warn(`Error recreating stream "${name}" for account "${accName}": ${err instanceof Error ? err.message : String(err)}`);
+  /** Reads back the account's file streams from the store directory (when its JetStream is enabled). */
+  async recoverAccount(jsa: JsAccount): Promise<void> {
+    if (!this.storeDirExists()) return;
+    const streamsDir = join(this.root, jsa.name, 'streams');
+    if (!existsSync(streamsDir)) return;
+    for (const name of readdirSync(streamsDir).sort()) {
+      if (jsa.streams.has(name)) continue;
+      const dir = join(streamsDir, name);
+      try {
+        const raw = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { created: number; config: unknown };
+        const decoded = decodeStreamConfig(JSON.stringify(raw.config));
+        if ('error' in decoded || decoded.config.storage !== 'file') throw new Error('meta.json holds no valid stream config');
+        const config = decoded.config as StreamConfig;
+        const store = await FileStore.open(join(dir, 'msgs'), storeLimits(config));
+        applyFirstSeq(store, config);
+        // Disabled (or stopped) while the store opened: leave it closed.
+        if (!jsa.enabled || this.stopped) {
+          await store.stop();
+          return;
         }
+        jsa.recoverStream({ config, created: raw.created }, store);
+      } catch (err) {
+        // nats-server logs and skips a stream it cannot recover; the others still load.
+        this.core.log.warn(`Error recreating stream "${name}" for account "${jsa.name}": ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }

@@ -422,6 +422,9 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
    * their values; a block such as `authorization` is replaced as a whole), unless
    * `{ replace: true }`. Listen addresses and ports, server name, clustering, websocket and
    * monitoring cannot change: giving them their current values is fine, other values throw.
+   * An account's `jetstream` turns JetStream on (its file streams come back) or off (its
+   * streams stop, their files stay) or changes its limits; as in nats-server, limits the server
+   * cannot grant, or JetStream on `$SYS`, are logged as errors and left out, not thrown.
    * The reloaded options also apply after a `restart()`.
    * @throws {ConfigError} an option is invalid, or cannot be changed by a reload
    * @throws {ServerClosedError} the server was closed

@@ -11,7 +11,7 @@ import { optionsFromConf, type ProcessSettings } from '../../src/config/from-con
 import { ConfigError } from '../../src/errors.js';
 import type { ServerOptions } from '../../src/config/options.js';
 
-type Block = 'top' | 'jetstream' | 'cluster' | 'authorization' | 'user' | 'permissions' | 'subjects' | 'allow_responses' | 'tls' | 'websocket' | 'account';
+type Block = 'top' | 'jetstream' | 'cluster' | 'authorization' | 'user' | 'permissions' | 'subjects' | 'allow_responses' | 'tls' | 'websocket' | 'account' | 'account_jetstream';
 
 /** The keys of each block in nats-server v2.10.29's opts.go (the `case` labels of its parse functions). */
 const NATS_SERVER_KEYS: Readonly<Record<Block, readonly string[]>> = {
@@ -63,6 +63,12 @@ const NATS_SERVER_KEYS: Readonly<Record<Block, readonly string[]>> = {
     'authorization', 'authentication', 'jwt_cookie', 'no_auth_user',
   ],
   account: ['nkey', 'imports', 'exports', 'jetstream', 'users', 'default_permissions', 'mappings', 'maps', 'limits'],
+  // parseJetStreamForAccount
+  account_jetstream: [
+    'max_memory', 'max_mem', 'mem', 'memory', 'max_store', 'max_file', 'max_disk', 'store', 'disk', 'max_streams', 'streams',
+    'max_consumers', 'consumers', 'max_bytes_required', 'max_stream_bytes', 'max_bytes', 'mem_max_stream_bytes',
+    'memory_max_stream_bytes', 'disk_max_stream_bytes', 'store_max_stream_bytes', 'max_ack_pending',
+  ],
 };
 
 interface Mapped {
@@ -93,6 +99,10 @@ const BLOCKS: Readonly<Record<Block, { conf: (line: string) => string; wrap: (fr
   tls: { conf: (l) => `tls { cert_file: c.pem, key_file: k.pem, ${l} }`, wrap: (f) => ({ options: { tls: { cert: 'c.pem', key: 'k.pem', ...f } } }) },
   websocket: { conf: (l) => `websocket { no_tls: true, ${l} }`, wrap: (f) => ({ options: { websocket: { noTls: true, ...f } } }) },
   account: { conf: (l) => `accounts { A: { ${l} } }`, wrap: (f) => ({ options: { accounts: { A: f } } }) },
+  account_jetstream: {
+    conf: (l) => `accounts { A: { jetstream: { ${l} } } }`,
+    wrap: (f) => ({ options: { accounts: { A: { jetstream: f } } } }),
+  },
 };
 
 /** What the CLI does with a key: the option fragment it maps to (in its block), or ignore/refuse. */
@@ -273,11 +283,21 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['account', ['users'], '[ { user: a } ]', { users: [{ user: 'a' }] }],
   ['account', ['default_permissions'], '{ publish: a }', {}],
   ['account', ['nkey'], 'AKEY', 'ignored'],
-  ['account', ['jetstream'], 'enabled', 'ignored'],
+  ['account', ['jetstream'], 'enabled', { jetstream: true }],
   ['account', ['mappings', 'maps'], '{ a: b }', 'ignored'],
   ['account', ['imports'], '[]', 'refused'],
   ['account', ['exports'], '[]', 'refused'],
   ['account', ['limits'], '{ max_conn: 1 }', 'refused'],
+
+  // ---- an account's jetstream { } (sizes are int64 only: the lexer's suffixes work, quoted "1G" does not)
+  ['account_jetstream', ['max_memory', 'max_mem', 'mem', 'memory'], '1G', { maxMemory: 1e9 }],
+  ['account_jetstream', ['max_store', 'max_file', 'max_disk', 'store', 'disk'], '2GB', { maxStore: 2 * 1024 ** 3 }],
+  ['account_jetstream', ['max_streams', 'streams'], '10', { maxStreams: 10 }],
+  ['account_jetstream', ['max_consumers', 'consumers'], '20', { maxConsumers: 20 }],
+  ['account_jetstream', ['max_bytes_required', 'max_stream_bytes', 'max_bytes'], 'true', { maxBytesRequired: true }],
+  ['account_jetstream', ['mem_max_stream_bytes', 'memory_max_stream_bytes'], '1024', { memoryMaxStreamBytes: 1024 }],
+  ['account_jetstream', ['disk_max_stream_bytes', 'store_max_stream_bytes'], '4096', { storeMaxStreamBytes: 4096 }],
+  ['account_jetstream', ['max_ack_pending'], '100', { maxAckPending: 100 }],
 ];
 
 const map = (text: string) => optionsFromConf(parseConf(text, 'keys.conf', {}));
@@ -328,4 +348,40 @@ describe('every nats-server v2.10.29 config key', () => {
       }
     });
   }
+});
+
+describe("an account's jetstream value (parseJetStreamForAccount)", () => {
+  const account = (value: string) => map(`accounts {\n  A: { jetstream: ${value} }\n}`).options.accounts?.A;
+
+  it('takes a boolean, enabled/enable/disabled/disable in any case, or the limits block ({} = no limits)', () => {
+    expect(account('true')).toEqual({ jetstream: true });
+    expect(account('false')).toEqual({ jetstream: false });
+    expect(account('Enabled')).toEqual({ jetstream: true });
+    expect(account('enable')).toEqual({ jetstream: true });
+    expect(account('DISABLED')).toEqual({ jetstream: false });
+    expect(account('disable')).toEqual({ jetstream: false });
+    expect(account('{}')).toEqual({ jetstream: {} });
+  });
+
+  // The texts as nats-server 2.9.10 printed them for the same files (d.conf, e.conf, f.conf of
+  // the probe; 2.10.29's parseJetStreamForAccount has the same strings).
+  it('refuses other values in nats-server\'s words, with the position', () => {
+    const e = (value: string) => errorOf(() => account(value));
+    expect(e('"yes"').message).toBe('Invalid option "accounts.A.jetstream": keys.conf:2:8: Expected \'enabled\' or \'disabled\' for string value, got \'yes\'');
+    expect(e('[1]').message).toMatch(/: Expected map, bool or string to define JetStream, got \[\]interface \{\}$/);
+    expect(e('5').message).toMatch(/: Expected map, bool or string to define JetStream, got int64$/);
+    const size = e('{ max_mem: "1G" }');
+    expect(size.option).toBe('accounts.A.jetstream.max_mem');
+    expect(size.message).toMatch(/keys\.conf:2:\d+: Expected a parseable size for "max_mem", got 1G$/);
+    expect(e('{ Max_Streams: 1.5 }').message).toMatch(/: Expected a parseable size for "Max_Streams", got 1\.5$/);
+    expect(e('{ max_bytes_required: 1 }').message).toMatch(/: Expected a parseable bool for "max_bytes_required", got 1$/);
+    const unknown = e('{ max_msgs: 1 }');
+    expect(unknown.option).toBe('accounts.A.jetstream.max_msgs');
+    expect(unknown.message).toMatch(/: unknown field "max_msgs"$/);
+  });
+
+  it('lets a key that only serves as a variable be', () => {
+    const r = map('accounts { A: { jetstream: { LIMIT: 5, max_streams: $LIMIT } } }');
+    expect(r.options.accounts?.A).toEqual({ jetstream: { maxStreams: 5 } });
+  });
 });

@@ -111,6 +111,16 @@ const http = fc.oneof(
   fc.tuple(hosts, port).map(([h, p]) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`)),
 );
 
+/** An account's `jetstream`: on, off, or limits (any int64 nats-server takes; -1 unlimited). */
+const jsLimit = fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }));
+const accountJetStream = fc.option(fc.oneof(
+  fc.boolean(),
+  fc.record({
+    maxMemory: jsLimit, maxStore: jsLimit, maxStreams: jsLimit, maxConsumers: jsLimit, maxAckPending: jsLimit,
+    memoryMaxStreamBytes: jsLimit, storeMaxStreamBytes: jsLimit, maxBytesRequired: fc.boolean(),
+  }, { requiredKeys: [] }),
+), { nil: undefined });
+
 /**
  * A token, a user/password, or users with distinct names spread over the global account and
  * named accounts. As nats-server (opts.go parseAuthorization, parseAccounts), a token or a single
@@ -123,6 +133,7 @@ const auth = fc.record({
   password: text,
   users: fc.uniqueArray(user, { minLength: 1, maxLength: 4, selector: (u) => ('user' in u ? u.user : u.nkey) }),
   accounts: fc.uniqueArray(accountName, { maxLength: 3 }),
+  accountJs: fc.array(accountJetStream, { minLength: 3, maxLength: 3 }),
   placement: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
   defaultPermissions: fc.option(permissions, { nil: undefined }),
   timeout: fc.option(fc.integer({ min: 1, max: 10 ** 6 }), { nil: undefined }),
@@ -131,7 +142,10 @@ const auth = fc.record({
   const users = a.mode === 'users' ? a.users : [];
   const global: NonNullable<ServerOptions['authorization']>['users'] = [];
   const accounts: NonNullable<ServerOptions['accounts']> = {};
-  for (const n of a.accounts) accounts[n] = { users: [] };
+  a.accounts.forEach((n, i) => {
+    const js = a.accountJs[i];
+    accounts[n] = { users: [], ...(js === undefined ? {} : { jetstream: js }) };
+  });
   users.forEach((u, i) => {
     const slot = a.placement[i] % (a.accounts.length + 1);
     if (slot === a.accounts.length) global.push(u);
@@ -224,6 +238,20 @@ describe('natsServerConfig() and optionsFromConf() round trip', () => {
     expect(text).toContain(`  'a"b': { users: [] }\n  "c\\d": { users: [] }`);
     expect(() => natsServerConfig(resolveOptions({ accounts: { 'a"\'b': { users: [{ user: 'x' }] } } }), ports(o)))
       .toThrow(/"accounts\.a"'b": cannot be written into a nats-server config file/);
+  });
+
+  it('writes accounts without users too, with each account\'s JetStream limits in full', () => {
+    const o = resolveOptions({ http: -1, jetstream: { storeDir: '/tmp/js' }, accounts: { A: { jetstream: { maxStreams: 2, maxBytesRequired: true } }, B: {}, C: { jetstream: true } } });
+    const text = natsServerConfig(o, ports(o));
+    expect(text).toContain([
+      'accounts {',
+      '  "A": { users: [], jetstream: { max_mem: -1, max_file: -1, max_streams: 2, max_consumers: -1, max_ack_pending: -1, memory_max_stream_bytes: -1, store_max_stream_bytes: -1, max_bytes_required: true } }',
+      '  "B": { users: [] }',
+      '  "C": { users: [], jetstream: { max_mem: -1, max_file: -1, max_streams: -1, max_consumers: -1, max_ack_pending: -1, memory_max_stream_bytes: -1, store_max_stream_bytes: -1, max_bytes_required: false } }',
+      '}',
+    ].join('\n'));
+    expect(text).not.toContain('authorization');
+    expect(readBack(text, o.backend)).toEqual(o);
   });
 
   it('nats-server accepts the config file written (nats-server -t)', () => {

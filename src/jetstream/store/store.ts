@@ -106,6 +106,8 @@ export interface StreamStore {
   purge(subject: string, seq: number, keep: number): number;
 
   state(): StoreState;
+  /** The bytes stored (`state().bytes`, without building the state): for limit checks per message. */
+  storedBytes(): number;
   /** The state of messages at or after `start` matching `filter` (nats-server's `FilteredState`). */
   filteredState(start: number, filter: string): SubjectState;
   /** Per-subject state of the subjects matching `filter` ('' or '>' = all). */
