@@ -243,7 +243,8 @@ const streamList: Handler = (jsa, _t, body) => {
   const all = filteredStreams(jsa, page.filter);
   const offset = Math.max(0, Math.min(page.offset, all.length));
   const infos = all.slice(offset, offset + LIST_LIMIT).map((s) => streamInfo(jsa, s, { domain: true }));
-  return ok(response(kind, { total: all.length, offset, limit: LIST_LIMIT, streams: infos.map(rawInfo) }));
+  // One pre-encoded array: goJson would write each RawJson element as an object of its own.
+  return ok(response(kind, { total: all.length, offset, limit: LIST_LIMIT, streams: new RawJson(`[${infos.map((i) => rawInfo(i).text).join(',')}]`) }));
 };
 
 /** A StreamInfo object with its pre-encoded config, as one JSON fragment. */
