@@ -21,7 +21,7 @@ const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => exis
 // cli-dropin uses the built CLI (dist/cli.js): `npm test` builds it first.
 const INTEROP = [
   'test/conformance/cluster-interop.test.ts', 'test/conformance/monitor-fields.test.ts', 'test/conformance/cli-dropin.test.ts',
-  'test/conformance/jetstream-config.test.ts',
+  'test/conformance/jetstream-config.test.ts', 'test/conformance/jetstream-api.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
