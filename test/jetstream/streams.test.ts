@@ -127,6 +127,9 @@ describe.each(['memory', 'file'] as const)('streams (%s storage)', (storage) => 
     const names: string[] = [];
     for await (const n of jsm.streams.names()) names.push(n);
     expect(names).toEqual(['P', 'Q']);
+    const infos: Array<{ name: string; messages: number }> = [];
+    for await (const si of jsm.streams.list()) infos.push({ name: si.config.name, messages: si.state.messages });
+    expect(infos).toEqual([{ name: 'P', messages: 0 }, { name: 'Q', messages: 0 }]);
     expect(await jsm.streams.delete('P')).toBe(true);
     expect(apiError(await rejection(jsm.streams.info('P')))).toEqual({ code: 404, err_code: 10059, description: 'stream not found' });
   });
