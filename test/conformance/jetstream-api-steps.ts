@@ -12,6 +12,8 @@ export interface Normalised {
   status: string;
   headers: Array<[string, string]>;
   body: unknown;
+  /** The message a step also waits for (Step.alsoOn), normalised the same way. */
+  also?: Normalised;
 }
 
 /** The status a request gets when no reply came within its wait. */
@@ -128,6 +130,19 @@ function differs29(ours: Json, theirs: Json): Step['v29'] {
   };
 }
 
+/**
+ * A republished copy: 2.10.29 writes `Nats-Time-Stamp` (the stored time) between
+ * `Nats-Sequence` and `Nats-Last-Sequence` (stream.go processJetStreamMsg, the `ht`/`htho`
+ * templates); 2.9.10's templates have no time stamp. The embedded copy must carry it.
+ */
+function republished29(ours: Normalised): void {
+  const h = ours.also?.headers ?? [];
+  const i = h.findIndex(([k]) => k === 'Nats-Time-Stamp');
+  expect(h[i - 1]?.[0], 'Nats-Time-Stamp follows Nats-Sequence').toBe('Nats-Sequence');
+  expect(h[i + 1]?.[0], 'Nats-Last-Sequence follows Nats-Time-Stamp').toBe('Nats-Last-Sequence');
+  h.splice(i, 1);
+}
+
 // ---- The steps --------------------------------------------------------------------------------
 
 export interface Step {
@@ -140,6 +155,8 @@ export interface Step {
    * or sets aside a 2.9.10 bug in `theirs` (after checking the embedded reply's own value).
    */
   v29?: (ours: Normalised, theirs: Normalised) => void;
+  /** A subject under `_R.` where a message is also expected (a republished copy). */
+  alsoOn?: string;
   /** No reply is expected: wait this long for one. */
   quietMs?: number;
 }
@@ -458,6 +475,18 @@ export const STEPS: Step[] = [
   req('purge P2 seq past the end', 'STREAM.PURGE.P2', { seq: 20 }),
   req('info P2 after purging past the end', 'STREAM.INFO.P2', undefined, staleSubjects29({ total: 0 })),
   pub('publish to P2 after the purge past the end', 'p2.c.c', 'x'),
+
+  // ---- Republish (the destination is under the requesters' `_R.>` subscription)
+  create('create RPB with republish', { name: 'RPB', subjects: ['rpb.>'], storage: 'memory', republish: { src: 'rpb.>', dest: '_R.rep.>' } }),
+  { ...pub('publish rpb.a: acked and republished', 'rpb.a', 'one'), alsoOn: '_R.rep.a', v29: republished29 },
+  { ...pub('publish rpb.a again: Nats-Last-Sequence is the previous on the subject', 'rpb.a', 'two', H('X-Keep', 'me')), alsoOn: '_R.rep.a', v29: republished29 },
+  { ...pub('publish rpb.b', 'rpb.b', ''), alsoOn: '_R.rep.b', v29: republished29 },
+  create('create RPH with republish of headers only', { name: 'RPH', subjects: ['rph.*'], storage: 'memory', republish: { src: 'rph.*', dest: '_R.reph.{{wildcard(1)}}', headers_only: true } }),
+  { ...pub('publish rph.x: headers only, with Nats-Msg-Size', 'rph.x', 'payload'), alsoOn: '_R.reph.x', v29: republished29 },
+  { ...pub('publish rph.y with headers: headers only', 'rph.y', 'p2', H('X-A', '1')), alsoOn: '_R.reph.y', v29: republished29 },
+  create('create RPS with republish of some subjects', { name: 'RPS', subjects: ['rps.*'], storage: 'memory', republish: { src: 'rps.a', dest: '_R.reps' } }),
+  pub('publish rps.b: not republished', 'rps.b', 'x'),
+  { ...pub('publish rps.a: republished', 'rps.a', 'y'), alsoOn: '_R.reps', v29: republished29 },
 
   // ---- Where 2.10 answers otherwise: both answers stated, on streams deleted again
   create('create X1 for purge seq 1', { name: 'X1', subjects: ['x1'], storage: 'memory' }),

@@ -35,6 +35,8 @@ const NO_REPLY: Reply = { status: NO_REPLY_STATUS, headers: [], data: '' };
 /** A raw client: one inbox wildcard, requests with or without headers. */
 class Requester {
   private n = 0;
+  /** Messages that arrived for no request (republished copies), oldest first. */
+  private readonly stray: Array<{ subject: string; reply: Reply }> = [];
   private constructor(private readonly c: WireClient) {}
 
   static async open(port: number): Promise<Requester> {
@@ -56,10 +58,20 @@ class Requester {
         Buffer.from(`HPUB ${subject} ${inbox} ${h.length} ${h.length + data.length}\r\n`), h, data, Buffer.from('\r\n'),
       ]));
     }
+    return this.receive(inbox, timeoutMs);
+  }
+
+  /**
+   * The message on `subject` (under `_R.`): one that came earlier, or the next one for it.
+   * Late replies to earlier requests (already reported missing by their step) are dropped;
+   * other messages (republished copies) are kept for a later call.
+   */
+  async receive(subject: string, timeoutMs: number): Promise<Reply> {
     const deadline = Date.now() + timeoutMs;
-    let frame: string;
-    let args: string[];
     for (;;) {
+      const i = this.stray.findIndex((m) => m.subject === subject);
+      if (i >= 0) return this.stray.splice(i, 1)[0].reply;
+      let frame: string;
       try {
         frame = await this.c.readMsg(Math.max(1, deadline - Date.now()));
       } catch (err) {
@@ -67,29 +79,27 @@ class Requester {
         throw err;
       }
       // nats-server writes an empty reply field for its internal clients' messages (`MSG x 1  23`).
-      args = frame.slice(0, frame.indexOf('\r\n')).split(' ').filter((a) => a !== '');
+      const eol = frame.indexOf('\r\n');
+      const args = frame.slice(0, eol).split(' ').filter((a) => a !== '');
       if (args[2] !== '1') throw new Error(`a message on another subscription: ${args.join(' ')}`);
-      if (args[1] === inbox) break;
-      // A late reply to an earlier request, which that step has already reported as missing.
+      const payload = Buffer.from(frame.slice(eol + 2, frame.length - 2), 'latin1');
+      if (args[1] === subject) return parse(args, payload);
+      if (!/^_R\.\d+$/.test(args[1])) this.stray.push({ subject: args[1], reply: parse(args, payload) });
     }
-    const eol = frame.indexOf('\r\n');
-    const payload = Buffer.from(frame.slice(eol + 2, frame.length - 2), 'latin1');
-    if (args[0] === 'MSG') return { status: '', headers: [], data: payload.toString('utf8') };
-    const hsize = Number(args[3]);
-    const lines = payload.toString('latin1', 0, hsize).split('\r\n').filter((l) => l !== '');
-    const status = lines.shift() ?? '';
-    const hdrs = lines.map((l): [string, string] => {
-      const i = l.indexOf(':');
-      return [l.slice(0, i), l.slice(i + 1).trim()];
-    });
-    return { status, headers: hdrs, data: payload.toString('utf8', hsize) };
   }
+}
 
-  /** Round trip: the server has handled everything sent before. */
-  async flush(): Promise<void> {
-    const before = await this.c.drain();
-    if (before !== '') throw new Error(`unexpected data: ${JSON.stringify(before)}`);
-  }
+/** A MSG or HMSG frame's payload as a reply. */
+function parse(args: string[], payload: Buffer): Reply {
+  if (args[0] === 'MSG') return { status: '', headers: [], data: payload.toString('utf8') };
+  const hsize = Number(args[args.length - 2]);
+  const lines = payload.toString('latin1', 0, hsize).split('\r\n').filter((l) => l !== '');
+  const status = lines.shift() ?? '';
+  const hdrs = lines.map((l): [string, string] => {
+    const i = l.indexOf(':');
+    return [l.slice(0, i), l.slice(i + 1).trim()];
+  });
+  return { status, headers: hdrs, data: payload.toString('utf8', hsize) };
 }
 
 // ---- Normalising ------------------------------------------------------------------------------
@@ -161,8 +171,15 @@ async function both(pair: Pair, step: Step): Promise<[Normalised, Normalised]> {
     pair.ours.request(step.subject, body, step.headers, timeout),
     pair.theirs.request(step.subject, body, step.headers, timeout),
   ]);
-  if (process.env.JS_API_PRINT) console.log(`${step.name}\n  ours:   ${a.status} ${JSON.stringify(a.headers)} ${a.data}\n  theirs: ${b.status} ${JSON.stringify(b.headers)} ${b.data}`);
-  return [normalise(a), normalise(b)];
+  const print = (r: Reply): string => `${r.status} ${JSON.stringify(r.headers)} ${r.data}`;
+  if (process.env.JS_API_PRINT) console.log(`${step.name}\n  ours:   ${print(a)}\n  theirs: ${print(b)}`);
+  const [na, nb] = [normalise(a), normalise(b)];
+  if (step.alsoOn !== undefined) {
+    const [x, y] = await Promise.all([pair.ours.receive(step.alsoOn, 2000), pair.theirs.receive(step.alsoOn, 2000)]);
+    if (process.env.JS_API_PRINT) console.log(`  on ${step.alsoOn}\n  ours:   ${print(x)}\n  theirs: ${print(y)}`);
+    [na.also, nb.also] = [normalise(x), normalise(y)];
+  }
+  return [na, nb];
 }
 
 describe('JetStream API: the same requests to nats-server and the embedded broker', () => {
@@ -170,6 +187,7 @@ describe('JetStream API: the same requests to nats-server and the embedded broke
     it(step.name, async () => {
       const [a, b] = await both(on, step);
       if (step.quietMs === undefined) expect(b.status, 'nats-server answers this step').not.toBe(NO_REPLY.status);
+      if (step.alsoOn !== undefined) expect(b.also?.status, `nats-server sends a message on ${step.alsoOn}`).not.toBe(NO_REPLY.status);
       as29(a.body);
       step.v29?.(a, b);
       if (/account_info_response/.test(String((b.body as Json).type))) adjustAccount29(b);
