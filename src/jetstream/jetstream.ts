@@ -127,6 +127,10 @@ export class JsAccount implements StreamHost, ApiAccount {
     // Consumers (a later slice) are woken here.
   }
 
+  resourcesExceeded(storage: 'memory' | 'file'): boolean {
+    return this.engine.limitsExceeded(storage);
+  }
+
   storeFailed(stream: Stream, err: unknown): void {
     this.engine.core.log.error(`JetStream failed to store a msg on stream '${this.name} > ${stream.name}': ${String(err)}`);
   }
@@ -152,6 +156,7 @@ export class JsAccount implements StreamHost, ApiAccount {
     const client = this.engine.core.internalClient(`$JS stream ${this.name} > ${cfg.name}`, this.account);
     const stream = new Stream(cfg, created, store, client, this, false);
     this.streams.set(cfg.name, stream);
+    this.engine.track(store);
     return stream;
   }
 
@@ -160,6 +165,7 @@ export class JsAccount implements StreamHost, ApiAccount {
     const client = this.engine.core.internalClient(`$JS stream ${this.name} > ${meta.config.name}`, this.account);
     const stream = new Stream(meta.config, meta.created, store, client, this, true);
     this.streams.set(meta.config.name, stream);
+    this.engine.track(store);
     return stream;
   }
 
@@ -171,6 +177,7 @@ export class JsAccount implements StreamHost, ApiAccount {
 
   async deleteStream(stream: Stream): Promise<void> {
     this.streams.delete(stream.name);
+    this.engine.untrack(stream.store);
     stream.close();
     await stream.store.delete();
     if (stream.cfg.storage === 'file') this.engine.removeStreamDir(this.name, stream.name);
@@ -214,6 +221,8 @@ export class JetStream {
   /** Server-wide API counters (`/jsz`). */
   readonly api = { total: 0, errors: 0 };
   private stopped = false;
+  /** The stores of every account's streams by type, for the server's limits on each publish. */
+  private readonly stores: { readonly memory: StreamStore[]; readonly file: StreamStore[] } = { memory: [], file: [] };
 
   constructor(
     readonly core: BrokerCore,
@@ -285,6 +294,30 @@ export class JetStream {
    * reservations of the same storage plus this one must fit (nats-server's checkLimits /
    * checkBytesLimits). Streams without `max_bytes` reserve nothing and are not refused.
    */
+  track(store: StreamStore): void {
+    this.stores[store.kind].push(store);
+  }
+
+  untrack(store: StreamStore): void {
+    const list = this.stores[store.kind];
+    const i = list.indexOf(store);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  /**
+   * nats-server's `js.limitsExceeded(storeType)`: the bytes stored in all streams of that type
+   * above the server's `max_memory` / `max_file` (a negative limit: none). No allocation: it
+   * runs on every publish.
+   */
+  limitsExceeded(storage: 'memory' | 'file'): boolean {
+    const max = storage === 'memory' ? this.config.maxMemory : this.config.maxStore;
+    if (max < 0) return false;
+    const list = this.stores[storage];
+    let used = 0;
+    for (let i = 0; i < list.length; i++) used += list[i].usedBytes();
+    return used > max;
+  }
+
   checkReservation(jsa: JsAccount, cfg: StreamConfig): ApiError | undefined {
     if (cfg.max_bytes <= 0) return undefined;
     const memory = cfg.storage === 'memory';

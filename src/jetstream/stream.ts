@@ -6,7 +6,8 @@
  * synchronously, as any subscriber's delivery, with views of the publisher's bytes. The checks
  * run in nats-server's order: sealed, `Nats-Expected-Stream`, `Nats-Msg-Id` (duplicate
  * window), `Nats-Expected-Last-Subject-Sequence`, `Nats-Expected-Last-Sequence`,
- * `Nats-Expected-Last-Msg-Id`, `Nats-Rollup`, message size, header size, interest (an interest
+ * `Nats-Expected-Last-Msg-Id`, `Nats-Rollup`, message size, header size, the server's storage
+ * limit, interest (an interest
  * stream without consumers skips the sequence); then the store applies the limits. The PubAck
  * (`{"stream":"S1", "seq":1}`, nats-server's hand-formatted bytes) or the error goes to the
  * reply subject through the stream's internal client, after the routing in progress.
@@ -42,6 +43,11 @@ export interface StreamHost {
   consumerInterest(stream: Stream, subject: string): boolean;
   /** A message was stored (consumers wake up). */
   stored(stream: Stream, seq: number, subject: string): void;
+  /**
+   * Whether the server's stored bytes of this storage type are above its limit (`max_memory`,
+   * `max_file`): nats-server's `js.limitsExceeded(stype)`, checked before each store.
+   */
+  resourcesExceeded(storage: 'memory' | 'file'): boolean;
   /** Logs a store failure that is not a limit (nats-server's Errorf). */
   storeFailed(stream: Stream, err: unknown): void;
 }
@@ -202,6 +208,8 @@ export class Stream {
       return this.fail(reply, jsError('JSStreamMessageExceedsMaximumErr'));
     }
     if (hlen > MAX_HEADER_BYTES) return this.fail(reply, jsError('JSStreamHeaderExceedsMaximumErr'));
+    // The server's limit: once usage is above it, every store is refused (503, 10023).
+    if (this.host.resourcesExceeded(this.store.kind)) return this.fail(reply, jsError('JSInsufficientResourcesErr'));
 
     // An interest stream keeps nothing nobody is interested in: the sequence is used up.
     if (cfg.retention === 'interest' && !this.host.consumerInterest(this, subject)) {

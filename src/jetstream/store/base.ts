@@ -275,6 +275,10 @@ export abstract class BaseStore implements StreamStore {
     return null;
   }
 
+  usedBytes(): number {
+    return this.bytes;
+  }
+
   state(): StoreState {
     return {
       msgs: this.msgs,

@@ -106,6 +106,8 @@ export interface StreamStore {
   purge(subject: string, seq: number, keep: number): number;
 
   state(): StoreState;
+  /** `state().bytes` without building the state (read on every publish for the server's limits). */
+  usedBytes(): number;
   /** The state of messages at or after `start` matching `filter` (nats-server's `FilteredState`). */
   filteredState(start: number, filter: string): SubjectState;
   /** Per-subject state of the subjects matching `filter` ('' or '>' = all). */
