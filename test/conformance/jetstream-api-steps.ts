@@ -550,3 +550,28 @@ export const OFF_STEPS: Step[] = [
   pub('a publish with Nats-Msg-Id', 's1', 'x', H('Nats-Msg-Id', 'a')),
 ];
 
+/**
+ * A server with small limits (`max_memory_store: 2048`, `max_file_store: 4096`): the storage
+ * reservations of streams with max_bytes, and nats-server's server-wide check before each
+ * store (stream.go processJetStreamMsg: `js.limitsExceeded(stype)` → 10023 "insufficient
+ * resources"; it refuses once usage is above the limit, so the message that crosses it is kept).
+ */
+export const LIMITED_STEPS: Step[] = [
+  req('account info', 'INFO'),
+  create('create M1 on memory without max_bytes', { name: 'M1', subjects: ['m1'], storage: 'memory' }),
+  create('create M2 reserving more memory than the server has', { name: 'M2', subjects: ['m2'], storage: 'memory', max_bytes: 4096 }),
+  create('create M3 reserving all the memory', { name: 'M3', subjects: ['m3'], storage: 'memory', max_bytes: 2048 }),
+  create('create M4 reserving one byte more', { name: 'M4', subjects: ['m4'], storage: 'memory', max_bytes: 1 }),
+  create('create F1 reserving more storage than the server has', { name: 'F1', subjects: ['f1'], storage: 'file', max_bytes: 8192 }),
+  create('create F2 on file without max_bytes', { name: 'F2', subjects: ['f2'], storage: 'file' }),
+  req('update M3 to reserve more', 'STREAM.UPDATE.M3', { name: 'M3', subjects: ['m3'], storage: 'memory', max_bytes: 3000 }),
+  ...[1, 2, 3, 4, 5, 6, 7].map((i) => pub(`publish m1 #${i} (318 stored bytes)`, 'm1', 'x'.repeat(300))),
+  pub('publish m1 #8: above the server limit', 'm1', 'x'.repeat(300)),
+  pub('publish m3: the limit is server-wide', 'm3', 'x'),
+  pub('publish f2: file storage has room', 'f2', 'x'.repeat(300)),
+  req('account info above the memory limit', 'INFO'),
+  req('purge M1', 'STREAM.PURGE.M1'),
+  pub('publish m1 after the purge', 'm1', 'x'.repeat(300)),
+  req('info M1', 'STREAM.INFO.M1'),
+];
+

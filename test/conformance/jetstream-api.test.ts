@@ -18,7 +18,7 @@ import { freePort, startRealServer } from '../helpers/real-server.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adjustAccount29, as29, NO_REPLY_STATUS, OFF_STEPS, STEPS, type Json, type Normalised, type Step } from './jetstream-api-steps.js';
+import { adjustAccount29, as29, LIMITED_STEPS, NO_REPLY_STATUS, OFF_STEPS, STEPS, type Json, type Normalised, type Step } from './jetstream-api-steps.js';
 
 const BIN = natsServerBin();
 const scope = useScope('file');
@@ -144,6 +144,7 @@ interface Pair {
 }
 const on = {} as Pair;
 const off = {} as Pair;
+const limited = {} as Pair;
 
 beforeAll(async () => {
   if (BIN === '') throw new Error('no nats-server binary: run this through `npm run test:conformance` (NATS_SERVER_BIN)');
@@ -162,6 +163,17 @@ beforeAll(async () => {
   const embOff = await scope.server();
   off.ours = await Requester.open(embOff.port);
   off.theirs = await Requester.open(portOff);
+
+  const storeLimited = mkdtempSync(join(tmpdir(), 'nats-js-api-'));
+  scope.defer(() => rmSync(storeLimited, { recursive: true, force: true }));
+  const portLimited = await freePort();
+  const realLimited = await startRealServer(BIN, [
+    `listen: "127.0.0.1:${portLimited}"`, `jetstream { store_dir: "${storeLimited}", max_memory_store: 2048, max_file_store: 4096 }`,
+  ]);
+  scope.defer(() => realLimited.stop());
+  const embLimited = await scope.server({ jetstream: { maxMemory: 2048, maxStore: 4096 } });
+  limited.ours = await Requester.open(embLimited.port);
+  limited.theirs = await Requester.open(portLimited);
 });
 
 async function both(pair: Pair, step: Step): Promise<[Normalised, Normalised]> {
@@ -191,6 +203,18 @@ describe('JetStream API: the same requests to nats-server and the embedded broke
       as29(a.body);
       step.v29?.(a, b);
       if (/account_info_response/.test(String((b.body as Json).type))) adjustAccount29(b);
+      expect(JSON.stringify(a, null, 1)).toBe(JSON.stringify(b, null, 1));
+    });
+  }
+});
+
+describe('JetStream API on servers with small storage limits: the same answers', () => {
+  for (const step of LIMITED_STEPS) {
+    it(step.name, async () => {
+      const [a, b] = await both(limited, step);
+      expect(b.status, 'nats-server answers this step').not.toBe(NO_REPLY.status);
+      as29(a.body);
+      step.v29?.(a, b);
       expect(JSON.stringify(a, null, 1)).toBe(JSON.stringify(b, null, 1));
     });
   }
