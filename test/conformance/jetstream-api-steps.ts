@@ -155,6 +155,8 @@ export interface Step {
    * or sets aside a 2.9.10 bug in `theirs` (after checking the embedded reply's own value).
    */
   v29?: (ours: Normalised, theirs: Normalised) => void;
+  /** Waits this long before sending (expiry, the duplicate window). */
+  sleepMs?: number;
   /** A subject under `_R.` where a message is also expected (a republished copy). */
   alsoOn?: string;
   /** No reply is expected: wait this long for one. */
@@ -487,6 +489,45 @@ export const STEPS: Step[] = [
   create('create RPS with republish of some subjects', { name: 'RPS', subjects: ['rps.*'], storage: 'memory', republish: { src: 'rps.a', dest: '_R.reps' } }),
   pub('publish rps.b: not republished', 'rps.b', 'x'),
   { ...pub('publish rps.a: republished', 'rps.a', 'y'), alsoOn: '_R.reps', v29: republished29 },
+
+  // ---- Time: max_age and the duplicate window
+  create('create AGE: max_age 500ms, duplicate_window 400ms', { name: 'AGE', subjects: ['age.*'], storage: 'memory', max_age: 500_000_000, duplicate_window: 400_000_000 }),
+  create('create AGEF: max_age 500ms on file', { name: 'AGEF', subjects: ['agef'], storage: 'file', max_age: 500_000_000 }),
+  pub('publish age.a with Nats-Msg-Id t1', 'age.a', 'x', H('Nats-Msg-Id', 't1')),
+  pub('publish age.b', 'age.b', 'y'),
+  pub('publish agef', 'agef', 'z'),
+  pub('Nats-Msg-Id t1 within the window: duplicate', 'age.a', 'x', H('Nats-Msg-Id', 't1')),
+  { ...pub('Nats-Msg-Id t1 after the window: stored again', 'age.a', 'x', H('Nats-Msg-Id', 't1')), sleepMs: 1500 },
+  req('info AGE after max_age: the first two expired', 'STREAM.INFO.AGE', { subjects_filter: '>' }),
+  req('info AGEF after max_age', 'STREAM.INFO.AGEF', undefined, (ours, theirs) => {
+    // A file store emptied by expiry: 2.9.10 writes first_ts as the Unix epoch (time.Unix(0, 0));
+    // 2.10.29's removeMsg sets the zero time when the block has no first message
+    // (filestore.go: `if mb.first.ts == 0 { fs.state.FirstTime = time.Time{} }`).
+    const [o, t] = [(ours.body as { state: Json }).state, (theirs.body as { state: Json }).state];
+    expect([o.messages, o.first_ts]).toEqual([0, '0001-01-01T00:00:00Z']);
+    expect(t.first_ts).toBe('<time>');
+    t.first_ts = o.first_ts;
+  }),
+  req('msg get an expired message', 'STREAM.MSG.GET.AGE', { seq: 1 }),
+  create('create AGE2: max_age 50ms is below the minimum', { name: 'AGE2', subjects: ['age2'], storage: 'memory', max_age: 50_000_000, duplicate_window: 50_000_000 }),
+
+  // ---- Sizes
+  create('create BIG', { name: 'BIG', subjects: ['big'], storage: 'memory', max_msg_size: 70_000 }),
+  pub('a header block over 65535 bytes', 'big', 'x', H('X-Big', 'h'.repeat(66_000))),
+  pub('a header block of 65000 bytes', 'big', 'x', H('X-Big', 'h'.repeat(65_000))),
+  pub('payload and headers over max_msg_size together', 'big', 'x'.repeat(5_000), H('X-Big', 'h'.repeat(65_000))),
+  req('info BIG with an offset past its subjects', 'STREAM.INFO.BIG', { subjects_filter: '>', offset: 10 }, (ours, theirs) => {
+    // 2.10.29's jsStreamInfoRequest answers the offset asked for (`resp.Offset = offset`, then
+    // clamps a local copy); 2.9.10 answers the clamped one (1 subject here).
+    expect([(ours.body as Json).offset, (theirs.body as Json).offset]).toEqual([10, 1]);
+    (ours.body as Json).offset = 1;
+  }),
+
+  // ---- Per-subject limit with discard new, not per subject: the subject's oldest goes
+  create('create LQ: max_msgs 3, max_msgs_per_subject 1, discard new', { name: 'LQ', subjects: ['lq.*'], storage: 'memory', max_msgs: 3, max_msgs_per_subject: 1, discard: 'new' }),
+  ...['lq.a', 'lq.b', 'lq.c', 'lq.a', 'lq.d'].map((x, i) => pub(`publish ${x} (#${i + 1}) to LQ`, x, `m${i + 1}`)),
+  req('info LQ', 'STREAM.INFO.LQ', { subjects_filter: '>' }),
+  pub('Nats-Expected-Last-Msg-Id after a duplicate', 'h.zz', 'x', H('Nats-Expected-Last-Msg-Id', 'm4')),
 
   // ---- Where 2.10 answers otherwise: both answers stated, on streams deleted again
   create('create X1 for purge seq 1', { name: 'X1', subjects: ['x1'], storage: 'memory' }),

@@ -179,6 +179,7 @@ beforeAll(async () => {
 async function both(pair: Pair, step: Step): Promise<[Normalised, Normalised]> {
   const body = step.body === undefined ? '' : typeof step.body === 'string' ? step.body : JSON.stringify(step.body);
   const timeout = step.quietMs ?? 2000;
+  if (step.sleepMs !== undefined) await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
   const [a, b] = await Promise.all([
     pair.ours.request(step.subject, body, step.headers, timeout),
     pair.theirs.request(step.subject, body, step.headers, timeout),
