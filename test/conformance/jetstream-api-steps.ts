@@ -616,3 +616,31 @@ export const LIMITED_STEPS: Step[] = [
   req('info M1', 'STREAM.INFO.M1'),
 ];
 
+/** A server with `domain: hub`: the API under `$JS.hub.API` too, and the domain in answers. */
+export const DOMAIN_STEPS: Step[] = [
+  req('account info', 'INFO'),
+  { name: 'account info through the domain prefix', subject: '$JS.hub.API.INFO' },
+  { name: 'create S through the domain prefix', subject: '$JS.hub.API.STREAM.CREATE.S', body: { name: 'S', subjects: ['s.>'], storage: 'memory', allow_direct: true } },
+  req('create F on file', 'STREAM.CREATE.F', { name: 'F', subjects: ['f'], storage: 'file' }),
+  pub('publish s.a: the ack names the domain', 's.a', 'x'),
+  pub('publish s.a with Nats-Msg-Id', 's.a', 'y', H('Nats-Msg-Id', 'd1')),
+  pub('a duplicate: the ack names the domain', 's.a', 'y', H('Nats-Msg-Id', 'd1')),
+  pub('an error ack', 's.a', 'y', H('Nats-Expected-Stream', 'OTHER')),
+  pub('publish f', 'f', 'z'),
+  req('stream info', 'STREAM.INFO.S'),
+  { name: 'stream info through the domain prefix', subject: '$JS.hub.API.STREAM.INFO.S' },
+  req('stream list', 'STREAM.LIST'),
+  req('stream names', 'STREAM.NAMES'),
+  req('update S', 'STREAM.UPDATE.S', { name: 'S', subjects: ['s.>'], storage: 'memory', allow_direct: true, max_msgs: 10 }),
+  req('direct get', 'DIRECT.GET.S', { seq: 1 }),
+  { name: 'direct get through the domain prefix', subject: '$JS.hub.API.DIRECT.GET.S', body: { seq: 2 } },
+  { name: 'direct get by subject through the domain prefix', subject: '$JS.hub.API.DIRECT.GET.S.s.a' },
+  req('msg get', 'STREAM.MSG.GET.S', { seq: 1 }),
+  { name: 'msg delete through the domain prefix', subject: '$JS.hub.API.STREAM.MSG.DELETE.S', body: { seq: 1 } },
+  { name: 'purge through the domain prefix', subject: '$JS.hub.API.STREAM.PURGE.S' },
+  { name: 'an error through the domain prefix', subject: '$JS.hub.API.STREAM.INFO.NOPE' },
+  { name: 'another domain: nothing answers', subject: '$JS.other.API.INFO', quietMs: 300 },
+  req('delete F', 'STREAM.DELETE.F'),
+  req('account info at the end', 'INFO'),
+];
+

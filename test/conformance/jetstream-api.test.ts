@@ -18,7 +18,7 @@ import { freePort, startRealServer } from '../helpers/real-server.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adjustAccount29, as29, LIMITED_STEPS, NO_REPLY_STATUS, OFF_STEPS, STEPS, type Json, type Normalised, type Step } from './jetstream-api-steps.js';
+import { adjustAccount29, as29, DOMAIN_STEPS, LIMITED_STEPS, NO_REPLY_STATUS, OFF_STEPS, STEPS, type Json, type Normalised, type Step } from './jetstream-api-steps.js';
 
 const BIN = natsServerBin();
 const scope = useScope('file');
@@ -145,35 +145,32 @@ interface Pair {
 const on = {} as Pair;
 const off = {} as Pair;
 const limited = {} as Pair;
+const domain = {} as Pair;
+
+/**
+ * A real server with `jetstream` (a block's contents, the store_dir added; null: no
+ * JetStream) and an embedded one with `options`, each with a requester.
+ */
+async function pair(jetstream: string | null, options: Parameters<typeof scope.server>[0]): Promise<Pair> {
+  const port = await freePort();
+  const conf = [`listen: "127.0.0.1:${port}"`];
+  if (jetstream !== null) {
+    const store = mkdtempSync(join(tmpdir(), 'nats-js-api-'));
+    scope.defer(() => rmSync(store, { recursive: true, force: true }));
+    conf.push(`jetstream { store_dir: "${store}" ${jetstream} }`);
+  }
+  const real = await startRealServer(BIN, conf);
+  scope.defer(() => real.stop());
+  const emb = await scope.server(options);
+  return { ours: await Requester.open(emb.port), theirs: await Requester.open(port) };
+}
 
 beforeAll(async () => {
   if (BIN === '') throw new Error('no nats-server binary: run this through `npm run test:conformance` (NATS_SERVER_BIN)');
-  const store = mkdtempSync(join(tmpdir(), 'nats-js-api-'));
-  scope.defer(() => rmSync(store, { recursive: true, force: true }));
-  const port = await freePort();
-  const real = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: "${store}" }`]);
-  scope.defer(() => real.stop());
-  const emb = await scope.server({ jetstream: true });
-  on.ours = await Requester.open(emb.port);
-  on.theirs = await Requester.open(port);
-
-  const portOff = await freePort();
-  const realOff = await startRealServer(BIN, [`listen: "127.0.0.1:${portOff}"`]);
-  scope.defer(() => realOff.stop());
-  const embOff = await scope.server();
-  off.ours = await Requester.open(embOff.port);
-  off.theirs = await Requester.open(portOff);
-
-  const storeLimited = mkdtempSync(join(tmpdir(), 'nats-js-api-'));
-  scope.defer(() => rmSync(storeLimited, { recursive: true, force: true }));
-  const portLimited = await freePort();
-  const realLimited = await startRealServer(BIN, [
-    `listen: "127.0.0.1:${portLimited}"`, `jetstream { store_dir: "${storeLimited}", max_memory_store: 2048, max_file_store: 4096 }`,
-  ]);
-  scope.defer(() => realLimited.stop());
-  const embLimited = await scope.server({ jetstream: { maxMemory: 2048, maxStore: 4096 } });
-  limited.ours = await Requester.open(embLimited.port);
-  limited.theirs = await Requester.open(portLimited);
+  Object.assign(on, await pair('', { jetstream: true }));
+  Object.assign(off, await pair(null, {}));
+  Object.assign(limited, await pair(', max_memory_store: 2048, max_file_store: 4096', { jetstream: { maxMemory: 2048, maxStore: 4096 } }));
+  Object.assign(domain, await pair(', domain: hub', { jetstream: { domain: 'hub' } }));
 });
 
 async function both(pair: Pair, step: Step): Promise<[Normalised, Normalised]> {
@@ -209,17 +206,22 @@ describe('JetStream API: the same requests to nats-server and the embedded broke
   }
 });
 
-describe('JetStream API on servers with small storage limits: the same answers', () => {
-  for (const step of LIMITED_STEPS) {
-    it(step.name, async () => {
-      const [a, b] = await both(limited, step);
-      expect(b.status, 'nats-server answers this step').not.toBe(NO_REPLY.status);
-      as29(a.body);
-      step.v29?.(a, b);
-      expect(JSON.stringify(a, null, 1)).toBe(JSON.stringify(b, null, 1));
-    });
-  }
-});
+for (const [title, p, steps] of [
+  ['small storage limits', limited, LIMITED_STEPS],
+  ['a JetStream domain', domain, DOMAIN_STEPS],
+] as const) {
+  describe(`JetStream API on servers with ${title}: the same answers`, () => {
+    for (const step of steps) {
+      it(step.name, async () => {
+        const [a, b] = await both(p, step);
+        if (step.quietMs === undefined) expect(b.status, 'nats-server answers this step').not.toBe(NO_REPLY.status);
+        as29(a.body);
+        step.v29?.(a, b);
+        expect(JSON.stringify(a, null, 1)).toBe(JSON.stringify(b, null, 1));
+      });
+    }
+  });
+}
 
 describe('JetStream API on servers without JetStream: the same answers', () => {
   for (const step of OFF_STEPS) {
