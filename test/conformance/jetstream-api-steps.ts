@@ -529,6 +529,25 @@ export const STEPS: Step[] = [
   req('info LQ', 'STREAM.INFO.LQ', { subjects_filter: '>' }),
   pub('Nats-Expected-Last-Msg-Id after a duplicate', 'h.zz', 'x', H('Nats-Expected-Last-Msg-Id', 'm4')),
 
+  // ---- Retention and no_ack
+  create('create IR with interest retention', { name: 'IR', subjects: ['ir'], storage: 'memory', retention: 'interest' }),
+  pub('publish to an interest stream without consumers: acked, not kept', 'ir', 'x'),
+  pub('again, with Nats-Msg-Id', 'ir', 'x', H('Nats-Msg-Id', 'i1')),
+  // The skipped message's id is remembered with its sequence: 2.10.29 stores
+  // `ddentry{msgId, mset.lseq, ts}` after SkipMsg (stream.go processJetStreamMsg); 2.9.10's
+  // duplicate ack says seq 0.
+  { ...pub('the same Nats-Msg-Id: duplicate of the skipped sequence', 'ir', 'x', H('Nats-Msg-Id', 'i1')), v29: (ours, theirs) => {
+    expect([ours.body, theirs.body]).toEqual([{ stream: 'IR', seq: 2, duplicate: true }, { stream: 'IR', seq: 0, duplicate: true }]);
+    ours.body = theirs.body;
+  } },
+  req('info IR', 'STREAM.INFO.IR'),
+  create('create WQ with workqueue retention', { name: 'WQ', subjects: ['wq.*'], storage: 'memory', retention: 'workqueue' }),
+  pub('publish to a work queue', 'wq.a', 'x'),
+  req('info WQ', 'STREAM.INFO.WQ'),
+  create('create NA with no_ack', { name: 'NA', subjects: ['na'], storage: 'memory', no_ack: true }),
+  { ...pub('publish to a no_ack stream: no reply', 'na', 'x'), quietMs: 300 },
+  req('info NA: stored', 'STREAM.INFO.NA'),
+
   // ---- Where 2.10 answers otherwise: both answers stated, on streams deleted again
   create('create X1 for purge seq 1', { name: 'X1', subjects: ['x1'], storage: 'memory' }),
   ...[1, 2].map((i) => pub(`publish x1 #${i}`, 'x1', `m${i}`)),
