@@ -383,7 +383,8 @@ const consumerNames: Handler = (jsa, name, body) => {
   const page = pageRequest(kind, body);
   if (page === null || 'json' in page) return page;
   if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
-  return ok(response(kind, { total: 0, offset: 0, limit: NAMES_LIMIT, consumers: null }));
+  // jsConsumerNamesRequest starts from `Consumers: []string{}` (unlike the stream names' nil slice).
+  return ok(response(kind, { total: 0, offset: 0, limit: NAMES_LIMIT, consumers: [] }));
 };
 
 const consumerList: Handler = (jsa, name, body) => {

@@ -248,13 +248,14 @@ export function encodeApiError(e: ApiError): string {
  * `io.nats.jetstream.api.v1.` and `_response`). A type not listed writes none.
  */
 export const ERROR_RESPONSE_FIELDS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
-  // ApiPaged {total, offset, limit} and, for names, a nil slice; the list handlers start from
-  // an empty one (jsStreamListRequest: `Streams: []*StreamInfo{}`, jsConsumerListRequest:
+  // ApiPaged {total, offset, limit} and the page: stream names start from a nil slice, the
+  // others from an empty one (jsStreamListRequest: `Streams: []*StreamInfo{}`,
+  // jsConsumerNamesRequest: `Consumers: []string{}`, jsConsumerListRequest:
   // `Consumers: []*ConsumerInfo{}`, server/jetstream_api.go v2.10.29).
   stream_info: { total: 0, offset: 0, limit: 0 },
   stream_names: { total: 0, offset: 0, limit: 0, streams: null },
   stream_list: { total: 0, offset: 0, limit: 0, streams: [] },
-  consumer_names: { total: 0, offset: 0, limit: 0, consumers: null },
+  consumer_names: { total: 0, offset: 0, limit: 0, consumers: [] },
   consumer_list: { total: 0, offset: 0, limit: 0, consumers: [] },
   stream_template_names: { total: 0, offset: 0, limit: 0, streams: null },
   // JSApiStreamPurgeResponse: `purged` is not omitempty.
