@@ -529,6 +529,17 @@ export const STEPS: Step[] = [
   req('info LQ', 'STREAM.INFO.LQ', { subjects_filter: '>' }),
   pub('Nats-Expected-Last-Msg-Id after a duplicate', 'h.zz', 'x', H('Nats-Expected-Last-Msg-Id', 'm4')),
 
+  // ---- Consumer listings of a stream without consumers
+  req('consumer names of S1', 'CONSUMER.NAMES.S1'),
+  req('consumer names with an offset', 'CONSUMER.NAMES.S1', { offset: 5 }),
+  req('consumer names: invalid JSON', 'CONSUMER.NAMES.S1', '{"offset":"x"}'),
+  req('consumer names of a stream that does not exist', 'CONSUMER.NAMES.NOPE'),
+  req('consumer list of S1', 'CONSUMER.LIST.S1'),
+  req('consumer list of a stream that does not exist', 'CONSUMER.LIST.NOPE'),
+  req('consumer info of a consumer that does not exist', 'CONSUMER.INFO.S1.C'),
+  req('consumer info on a stream that does not exist', 'CONSUMER.INFO.NOPE.C'),
+  req('consumer delete of a consumer that does not exist', 'CONSUMER.DELETE.S1.C'),
+
   // ---- Retention and no_ack
   create('create IR with interest retention', { name: 'IR', subjects: ['ir'], storage: 'memory', retention: 'interest' }),
   pub('publish to an interest stream without consumers: acked, not kept', 'ir', 'x'),
