@@ -32,27 +32,33 @@ export const NO_REPLY_STATUS = '(no reply)';
  * - account info `reserved_memory`, `reserved_storage`: JetStreamTier fields of 2.10
  *   (server/jetstream.go v2.10.29, without omitempty).
  */
-export function as29(v: unknown): void {
+export function as29(v: unknown, parent?: Json): void {
   if (v === null || typeof v !== 'object') return;
   if (Array.isArray(v)) {
     for (const x of v) as29(x);
     return;
   }
   const o = v as Json;
-  if (typeof o.config === 'object' && o.config !== null) {
+  if (typeof o.config === 'object' && o.config !== null && 'state' in o) {
+    // A StreamInfo: each 2.10 field must be there before it is set aside.
     const c = o.config as Json;
+    expect(typeof c.compression, 'config.compression (2.10)').toBe('string');
+    expect(c.consumer_limits, 'config.consumer_limits (2.10)').toBeTypeOf('object');
     delete c.compression;
     delete c.consumer_limits;
-  }
-  if ('config' in o && 'state' in o) {
+    expect(o.ts, 'ts (2.10)').toBe('<time>');
     delete o.ts;
-    delete o.cluster;
+    if ((parent ?? o).type === 'io.nats.jetstream.api.v1.stream_info_response') {
+      expect(o.cluster, 'cluster (2.10)').toEqual({ leader: '<server name>' });
+      delete o.cluster;
+    }
   }
-  if (o.type === 'io.nats.jetstream.api.v1.account_info_response') {
+  if (o.type === 'io.nats.jetstream.api.v1.account_info_response' && !('error' in o)) {
+    expect([typeof o.reserved_memory, typeof o.reserved_storage], 'reserved_memory, reserved_storage (2.10)').toEqual(['number', 'number']);
     delete o.reserved_memory;
     delete o.reserved_storage;
   }
-  for (const k of Object.keys(o)) as29(o[k]);
+  for (const k of Object.keys(o)) as29(o[k], o);
 }
 
 /**
