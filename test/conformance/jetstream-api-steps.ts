@@ -161,6 +161,8 @@ export interface Step {
    * or sets aside a 2.9.10 bug in `theirs` (after checking the embedded reply's own value).
    */
   v29?: (ours: Normalised, theirs: Normalised) => void;
+  /** Requests sent to both servers first, one by one, each reply compared (setting up many streams). */
+  before?: Array<[string, string | Json]>;
   /** Waits this long before sending (expiry, the duplicate window). */
   sleepMs?: number;
   /** A subject under `_R.` where a message is also expected (a republished copy). */
@@ -180,6 +182,9 @@ const req = (name: string, subject: string, body?: string | Json, v29?: Step['v2
 /** A publish with a reply inbox (its PubAck or error is compared). */
 const pub = (name: string, subject: string, data: string, headers?: Array<[string, string]>): Step => ({ name, subject, body: data, headers });
 const create = (name: string, c: Json, v29?: Step['v29']): Step => req(name, `STREAM.CREATE.${String(c.name)}`, c, v29);
+
+/** Streams made to fill more than one page of STREAM.LIST. */
+const PAGE_STREAMS = Array.from({ length: 260 }, (_, i) => `PG${String(i).padStart(3, '0')}`);
 
 export const STEPS: Step[] = [
   // ---- Account and empty listings
@@ -607,6 +612,28 @@ export const STEPS: Step[] = [
   req('account info after deleting F1', 'INFO'),
   req('info of a deleted stream', 'STREAM.INFO.S2'),
   pub('publish to a deleted stream\'s subject: no responders', 's2.a', 'x'),
+
+  // ---- Pages: more streams than STREAM.LIST's 256 per page
+  // First the streams whose 2.9.10 state is stale (the per-subject counts after a Compact, the
+  // epoch first_ts of an expired file store: see above), which the lists would show again.
+  req('delete R', 'STREAM.DELETE.R'),
+  req('delete P2', 'STREAM.DELETE.P2'),
+  req('delete AGEF', 'STREAM.DELETE.AGEF'),
+  {
+    name: 'list with 260 more streams: a first page of 256',
+    subject: api('STREAM.LIST'),
+    before: PAGE_STREAMS.map((n, i): [string, Json] => [api(`STREAM.CREATE.${n}`), { name: n, subjects: [`pg.${i}`], storage: 'memory' }]),
+  },
+  req('list: the second page', 'STREAM.LIST', { offset: 256 }),
+  req('list: a page from an offset inside', 'STREAM.LIST', { offset: 270 }),
+  req('list with a subject filter matching the 260', 'STREAM.LIST', { subject: 'pg.*', offset: 200 }),
+  req('names: every stream in one page of 1024', 'STREAM.NAMES'),
+  req('names from offset 250 with a filter', 'STREAM.NAMES', { subject: 'pg.>', offset: 250 }),
+  {
+    name: 'names after deleting the 260',
+    subject: api('STREAM.NAMES'),
+    before: PAGE_STREAMS.map((n): [string, string] => [api(`STREAM.DELETE.${n}`), '']),
+  },
 
   // ---- Unknown endpoints, and the totals at the end
   { ...req('an unknown API subject', 'STREAM.BOGUS', undefined, unknownIn210), quietMs: 300 },

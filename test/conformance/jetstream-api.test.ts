@@ -177,6 +177,13 @@ async function both(pair: Pair, step: Step): Promise<[Normalised, Normalised]> {
   const body = step.body === undefined ? '' : typeof step.body === 'string' ? step.body : JSON.stringify(step.body);
   const timeout = step.quietMs ?? 2000;
   if (step.sleepMs !== undefined) await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
+  for (const [subject, b] of step.before ?? []) {
+    const text = typeof b === 'string' ? b : JSON.stringify(b);
+    const [x, y] = await Promise.all([pair.ours.request(subject, text, undefined, 2000), pair.theirs.request(subject, text, undefined, 2000)]);
+    const [nx, ny] = [normalise(x), normalise(y)];
+    as29(nx.body);
+    expect(JSON.stringify(nx), `the reply to ${subject} (before the step)`).toBe(JSON.stringify(ny));
+  }
   const [a, b] = await Promise.all([
     pair.ours.request(step.subject, body, step.headers, timeout),
     pair.theirs.request(step.subject, body, step.headers, timeout),
