@@ -76,9 +76,9 @@ const F1_B_BYTES = 34 + 'f1.b'.length + 'NATS/1.0\r\nX-Test: yes\r\n\r\n'.length
 
 /**
  * What 2.9.10 counts otherwise, added to (or taken from) its account info before comparing:
- * - `storage`: its filestore PurgeEx with a subject never calls the storage callback, so a
- *   filtered purge's bytes stay counted (even after the stream is deleted). 2.10.29's PurgeEx
- *   ends with `cb(-purged, -bytes, ...)` (filestore.go).
+ * - `storage`: its filestore PurgeEx with a subject (a filtered purge, a subject rollup) never
+ *   calls the storage callback, so the purged bytes stay counted (even after the stream is
+ *   deleted). 2.10.29's PurgeEx ends with `cb(-purged, -bytes, ...)` (filestore.go).
  * - `api`: the requests on unknown API subjects that 2.10.29 answers (and counts as errors,
  *   sendAPIErrResponse → trackAPIErr) and 2.9.10 ignores.
  */
@@ -89,6 +89,12 @@ export const adjustAccount29 = (theirs: Normalised): void => {
   b.api.total += adjust29.api;
   b.api.errors += adjust29.api;
 };
+
+/** A file record's stored bytes without headers (filestore: 30 + subject + payload). */
+const fileRecord = (subject: string, payload: string): number => 30 + subject.length + payload.length;
+
+/** A step after which 2.9.10 keeps `bytes` counted that a filtered file purge removed (see adjust29). */
+const leaks29 = (bytes: number): Step['v29'] => () => void (adjust29.storage += bytes);
 
 /**
  * An API subject no endpoint serves: 2.10.29's apiDispatch answers a `system_response` with
@@ -308,7 +314,7 @@ export const STEPS: Step[] = [
   req('info P after purging everything', 'STREAM.INFO.P'),
   pub('publish to P after the purge: the sequence goes on', 'p.a', 'after'),
   req('account info with F1 holding one message', 'INFO'),
-  { ...req('purge the file stream F1', 'STREAM.PURGE.F1', { filter: 'f1.b' }), v29: () => void (adjust29.storage += F1_B_BYTES) },
+  req('purge the file stream F1', 'STREAM.PURGE.F1', { filter: 'f1.b' }, leaks29(F1_B_BYTES)),
   req('account info after purging F1', 'INFO'),
 
   // ---- DIRECT.GET
@@ -612,6 +618,32 @@ export const STEPS: Step[] = [
   req('account info after deleting F1', 'INFO'),
   req('info of a deleted stream', 'STREAM.INFO.S2'),
   pub('publish to a deleted stream\'s subject: no responders', 's2.a', 'x'),
+
+  // ---- The same limits, rollups and purges on file storage
+  create('create FL: file, max_msgs 2, max_msgs_per_subject 1', { name: 'FL', subjects: ['fl.*'], storage: 'file', max_msgs: 2, max_msgs_per_subject: 1 }),
+  ...['fl.a', 'fl.a', 'fl.b', 'fl.c'].map((x, i) => pub(`publish ${x} (#${i + 1}) to FL`, x, `m${i + 1}`)),
+  req('info FL', 'STREAM.INFO.FL', { subjects_filter: '>', deleted_details: true }),
+  create('create FN: file, discard new per subject', { name: 'FN', subjects: ['fn.*'], storage: 'file', max_msgs_per_subject: 1, discard: 'new', discard_new_per_subject: true }),
+  pub('publish fn.a', 'fn.a', 'x'),
+  pub('publish fn.a again: per-subject limit', 'fn.a', 'x'),
+  create('create FM: file, max_msgs 1, discard new', { name: 'FM', subjects: ['fm'], storage: 'file', max_msgs: 1, discard: 'new' }),
+  pub('publish fm', 'fm', 'x'),
+  pub('publish fm again: stream full', 'fm', 'x'),
+  create('create FR: file with rollups', { name: 'FR', subjects: ['fr.*'], storage: 'file', allow_rollup_hdrs: true }),
+  ...['fr.a', 'fr.a', 'fr.b'].map((x, i) => pub(`publish ${x} (#${i + 1}) to FR`, x, `m${i + 1}`)),
+  // A subject rollup is a PurgeEx with the subject: 2.9.10 leaks fr.a's m1 and m2 (see adjust29).
+  { ...pub('Nats-Rollup sub on fr.a (file)', 'fr.a', 'r', H('Nats-Rollup', 'sub')), v29: leaks29(2 * fileRecord('fr.a', 'm1')) },
+  req('info FR after a subject rollup', 'STREAM.INFO.FR', { subjects_filter: '>', deleted_details: true }),
+  pub('Nats-Rollup all on fr.b (file)', 'fr.b', 'r', H('Nats-Rollup', 'all')),
+  req('info FR after a rollup of all', 'STREAM.INFO.FR', { subjects_filter: '>' }),
+  create('create FP: file for purges', { name: 'FP', subjects: ['fp.*'], storage: 'file' }),
+  ...['fp.a', 'fp.b', 'fp.a', 'fp.b', 'fp.a', 'fp.c'].map((x, i) => pub(`publish ${x} (#${i + 1}) to FP`, x, `m${i + 1}`)),
+  req('purge FP filter fp.a keep 1', 'STREAM.PURGE.FP', { filter: 'fp.a', keep: 1 }, leaks29(2 * fileRecord('fp.a', 'm1'))),
+  req('purge FP filter fp.b seq 4', 'STREAM.PURGE.FP', { filter: 'fp.b', seq: 4 }, leaks29(fileRecord('fp.b', 'm2'))),
+  req('purge FP seq 4', 'STREAM.PURGE.FP', { seq: 4 }),
+  req('info FP', 'STREAM.INFO.FP', { subjects_filter: '>', deleted_details: true }),
+  req('purge FP keep 1', 'STREAM.PURGE.FP', { keep: 1 }),
+  req('info FP after keep 1', 'STREAM.INFO.FP', { subjects_filter: '>' }),
 
   // ---- Pages: more streams than STREAM.LIST's 256 per page
   // First the streams whose 2.9.10 state is stale (the per-subject counts after a Compact, the
