@@ -645,6 +645,21 @@ export const STEPS: Step[] = [
   req('purge FP keep 1', 'STREAM.PURGE.FP', { keep: 1 }),
   req('info FP after keep 1', 'STREAM.INFO.FP', { subjects_filter: '>' }),
 
+  // ---- Bodies that are almost empty (nats-server's isEmptyRequest, then json.Unmarshal)
+  req('info with a body of null', 'STREAM.INFO.LM', 'null'),
+  req('info with a body of []', 'STREAM.INFO.LM', '[]'),
+  req('info with a body of { }', 'STREAM.INFO.LM', '{ }'),
+  req('info with a body of whitespace', 'STREAM.INFO.LM', '  '),
+  req('names with a body of null', 'STREAM.NAMES', 'null'),
+  req('purge with a body of null', 'STREAM.PURGE.LM', 'null'),
+  req('msg get with a body of null', 'STREAM.MSG.GET.LM', 'null'),
+  req('msg delete with a body of {}', 'STREAM.MSG.DELETE.LM', '{}'),
+  req('delete with a body of {}', 'STREAM.DELETE.LN', '{}'),
+  req('delete with a body of null', 'STREAM.DELETE.LB', 'null'),
+  req('create with a body of null', 'STREAM.CREATE.NB', 'null'),
+  req('create with a body of {}', 'STREAM.CREATE.NB2', '{}'),
+  req('account info with a body', 'INFO', '{"x":1}'),
+
   // ---- Pages: more streams than STREAM.LIST's 256 per page
   // First the streams whose 2.9.10 state is stale (the per-subject counts after a Compact, the
   // epoch first_ts of an expired file store: see above), which the lists would show again.
