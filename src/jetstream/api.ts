@@ -250,7 +250,8 @@ const streamList: Handler = (jsa, _t, body) => {
   const all = filteredStreams(jsa, page.filter);
   const offset = Math.max(0, Math.min(page.offset, all.length));
   const infos = all.slice(offset, offset + LIST_LIMIT).map((s) => streamInfo(jsa, s, { domain: true }));
-  return ok(response(kind, { total: all.length, offset, limit: LIST_LIMIT, streams: infos.map(rawInfo) }));
+  // One pre-encoded array: goJson would write each RawJson element as an object of its own.
+  return ok(response(kind, { total: all.length, offset, limit: LIST_LIMIT, streams: new RawJson(`[${infos.map((i) => rawInfo(i).text).join(',')}]`) }));
 };
 
 /** A StreamInfo object with its pre-encoded config, as one JSON fragment. */
@@ -389,7 +390,8 @@ const consumerNames: Handler = (jsa, name, body) => {
   const page = pageRequest(kind, body);
   if (page === null || 'json' in page) return page;
   if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
-  return ok(response(kind, { total: 0, offset: 0, limit: NAMES_LIMIT, consumers: null }));
+  // jsConsumerNamesRequest starts from `Consumers: []string{}` (unlike the stream names' nil slice).
+  return ok(response(kind, { total: 0, offset: 0, limit: NAMES_LIMIT, consumers: [] }));
 };
 
 const consumerList: Handler = (jsa, name, body) => {

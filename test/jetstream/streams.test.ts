@@ -127,6 +127,9 @@ describe.each(['memory', 'file'] as const)('streams (%s storage)', (storage) => 
     const names: string[] = [];
     for await (const n of jsm.streams.names()) names.push(n);
     expect(names).toEqual(['P', 'Q']);
+    const infos: Array<{ name: string; messages: number }> = [];
+    for await (const si of jsm.streams.list()) infos.push({ name: si.config.name, messages: si.state.messages });
+    expect(infos).toEqual([{ name: 'P', messages: 0 }, { name: 'Q', messages: 0 }]);
     expect(await jsm.streams.delete('P')).toBe(true);
     expect(apiError(await rejection(jsm.streams.info('P')))).toEqual({ code: 404, err_code: 10059, description: 'stream not found' });
   });
@@ -179,5 +182,21 @@ describe('account info', () => {
     expect(ai.limits).toMatchObject({ max_memory: -1, max_storage: -1, max_streams: -1, max_consumers: -1 });
     // The manager's own INFO probe, the create, and this INFO (counted after it is answered).
     expect(ai.api.total).toBe(2);
+  });
+});
+
+describe('server storage limits', () => {
+  it('refuses publishes with 10023 once the stored bytes are above max_memory, and max_bytes reservations beyond it', async () => {
+    const { nc, jsm } = await setup({ jetstream: { maxMemory: 2048 } });
+    await jsm.streams.add({ name: 'M', subjects: ['m'], storage: 'memory' } as never);
+    expect(apiError(await rejection(jsm.streams.add({ name: 'R', subjects: ['r'], storage: 'memory', max_bytes: 4096 } as never))))
+      .toEqual({ code: 500, err_code: 10028, description: 'insufficient memory resources available' });
+    const js = jetstream(nc);
+    // 318 bytes each (16 + subject + payload): the seventh crosses 2048 and is still stored.
+    for (let i = 1; i <= 7; i++) expect((await js.publish('m', 'x'.repeat(300))).seq).toBe(i);
+    expect(apiError(await rejection(js.publish('m', 'x'.repeat(300)))))
+      .toEqual({ code: 503, err_code: 10023, description: 'insufficient resources' });
+    await jsm.streams.purge('M');
+    expect((await js.publish('m', 'again')).seq).toBe(8);
   });
 });
