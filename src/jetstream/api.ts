@@ -178,12 +178,23 @@ const accountInfo: Handler = (jsa) => {
   }));
 };
 
+/**
+ * Mirrors and sources copy messages from other streams; nothing here copies them yet, so a
+ * config asking for that is refused (after nats-server's own checks) rather than accepted and
+ * left empty.
+ */
+const NO_MIRRORS = 'mirrors and sources are not supported by nats-embedded yet';
+function copiesFromOtherStreams(cfg: StreamConfig): boolean {
+  return cfg.mirror !== undefined || (cfg.sources !== undefined && cfg.sources.length > 0);
+}
+
 const streamCreate: Handler = async (jsa, name, body) => {
   const kind = 'stream_create';
   const decoded = decodeStreamConfig(body.toString('utf8'));
   if ('error' in decoded) return fail(kind, decoded.error);
   const r = checkStreamConfig(decoded.config, { ...checkEnv(jsa, null), isCreate: true, subjectName: name });
   if ('error' in r) return fail(kind, r.error);
+  if (copiesFromOtherStreams(r.config)) return fail(kind, jsError('JSStreamCreateErrF', { err: NO_MIRRORS }));
   // An identical config answers with the stream as it is (nats-server still says did_create).
   const s = r.existing === true ? jsa.streams.get(r.config.name)! : await jsa.addStream(r.config);
   if (r.existing !== true) jsa.advisory('STREAM.CREATED', s.name, 'create');
@@ -200,6 +211,7 @@ const streamUpdate: Handler = (jsa, name, body) => {
   if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
   const r = checkStreamUpdate(s.cfg, decoded.config, checkEnv(jsa, name));
   if ('error' in r) return fail(kind, jsErrorUpdate(r.error));
+  if (copiesFromOtherStreams(r.config)) return fail(kind, jsError('JSStreamUpdateErrF', { err: NO_MIRRORS }));
   jsa.updateStream(s, r.config);
   jsa.advisory('STREAM.UPDATED', s.name, 'modify');
   return ok(response(kind, streamInfo(jsa, s, { domain: true })));
