@@ -316,6 +316,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     }
   }
 
+  /** {@link flushAll}, unless a read chunk is being processed (`runRead` flushes at its end). */
+  flushOutsideRead(): void {
+    if (!this.inRead) this.flushAll();
+  }
+
   /** Writes out every connection with queued output. */
   flushAll(): void {
     this.flushScheduled = false;
