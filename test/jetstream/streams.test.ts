@@ -184,7 +184,8 @@ describe('account info', () => {
 
 describe('PubAck bytes', () => {
   // nats-server 2.10.29 writes them from a template (stream.go: `{%q:%q, %q:` + the sequence +
-  // `}`), not with json.Marshal: note the space after each comma.
+  // `}`), not with json.Marshal: note the space after each comma. Passes on the nats-server
+  // backend too (NATS_EMBEDDED_BACKEND=nats-server, 2.9.10 here).
   it('are {"stream":"S", "seq":N} for every digit count, with the domain when there is one', async () => {
     for (const [opts, prefix] of [
       [{ jetstream: true }, '{"stream":"ACKS", "seq":'],
