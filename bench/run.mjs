@@ -17,6 +17,7 @@ const ROOT = path.resolve(BENCH_DIR, '..');
 const LOADGEN = path.join(BENCH_DIR, 'loadgen.mjs');
 const INPROC = path.join(BENCH_DIR, 'inproc.mjs');
 const ALLOC = path.join(BENCH_DIR, 'alloc.mjs');
+const JSLOAD = path.join(BENCH_DIR, 'jsload.mjs');
 const HOST = '127.0.0.1';
 
 // ---- scenarios -----------------------------------------------------------------------------------
@@ -45,6 +46,33 @@ const SCENARIOS = {
   alloc: { kind: 'alloc', desc: 'allocation on the publish path (cache hit), in-process micro-bench bench/alloc.mjs (embedded only)' },
 };
 const INPROCESS = ['inproc-pubsub-16', 'inproc-reqrep'];
+
+// JetStream: both brokers run with `-js -sd <fresh temp dir>`; one client process (bench/jsload.mjs)
+// creates the stream and publishes with acks. sync = one message in flight, async = a window of 256.
+const JS_WINDOW = 256;
+const JETSTREAM = [];
+for (const [mode, window] of [['sync', 1], ['async', JS_WINDOW]]) {
+  for (const size of [16, 1024]) {
+    for (const storage of ['memory', 'file']) {
+      const name = `js-${mode}-${size === 16 ? '16' : '1k'}-${storage === 'memory' ? 'mem' : 'file'}`;
+      SCENARIOS[name] = {
+        kind: 'jspub', window, size, storage,
+        desc: `JetStream publish with ack, ${mode === 'sync' ? 'sync (one in flight)' : `async (${window} in flight)`}, ${size === 16 ? '16 B' : '1 KiB'}, ${storage} storage, 1 stream, 1 client process`,
+      };
+      JETSTREAM.push(name);
+    }
+  }
+}
+/** Messages in the fill scenarios (`--fill` / `--short` change it). */
+let FILL_COUNT = 1_000_000;
+for (const storage of ['memory', 'file']) {
+  const name = `js-fill-${storage === 'memory' ? 'mem' : 'file'}`;
+  SCENARIOS[name] = {
+    kind: 'jsfill', window: JS_WINDOW, size: 16, storage,
+    desc: `JetStream: fill a ${storage} stream with N messages of 16 B (async publish, ${JS_WINDOW} in flight): time, and broker RSS growth per message`,
+  };
+  JETSTREAM.push(name);
+}
 /** What `npm run bench` runs without --scenarios: everything (about 3 minutes on 2 vCPUs). */
 const DEFAULT_SCENARIOS = Object.keys(SCENARIOS);
 
@@ -130,6 +158,16 @@ function parseCli(argv) {
       case '--inprocess':
         o.inprocess = true;
         break;
+      case '--js':
+        o.js = true;
+        break;
+      case '--short':
+        o.short = true;
+        break;
+      case '--fill':
+        o.fill = Number(value());
+        if (!(Number.isInteger(o.fill) && o.fill > 0)) usage('--fill must be a positive integer');
+        break;
       case '--json':
         o.json = true;
         break;
@@ -142,6 +180,15 @@ function parseCli(argv) {
     }
   }
   if (o.inprocess) o.scenarios = o.scenarios === DEFAULT_SCENARIOS ? [...INPROCESS] : [...new Set([...o.scenarios, ...INPROCESS])];
+  if (o.js) o.scenarios = o.scenarios === DEFAULT_SCENARIOS || o.inprocess ? [...(o.inprocess ? o.scenarios : []), ...JETSTREAM] : [...new Set([...o.scenarios, ...JETSTREAM])];
+  if (o.short) {
+    // Quick check that everything runs: short windows, a 100,000-message fill.
+    if (!argv.some((a) => a.startsWith('--duration'))) o.duration = 1;
+    if (!argv.some((a) => a.startsWith('--warmup'))) o.warmup = 0.2;
+    FILL_COUNT = 100_000;
+  }
+  if (o.fill) FILL_COUNT = o.fill;
+  if (process.env.BENCH_JS === '1' && !o.js && o.scenarios === DEFAULT_SCENARIOS) o.scenarios = [...JETSTREAM];
   return o;
 }
 
@@ -154,6 +201,10 @@ function usage(err) {
   --rounds <n>        runs per scenario and target, alternating targets; the median round is shown (default 1)
   --targets a,b       embedded, nats-server (default: both; nats-server only if found)
   --inprocess         run the in-process scenarios (${INPROCESS.join(', ')}); with --scenarios, in addition
+  --js                only the JetStream scenarios (js-*); with --scenarios / --inprocess, in addition
+                      (BENCH_JS=1 in the environment does the same as --js)
+  --short             short run: 1 s window, 0.2 s warm-up, fill scenarios with 100,000 messages
+  --fill <n>          messages in the fill scenarios (default 1,000,000)
   --json              also print the JSON result to stdout
   --ping-every <n>    publisher flow control: PING after every n ~64 KiB batches (default 4)
   --max-pings-out <n> publisher flow control: most unanswered PINGs (default 2; 0 = unbounded)
@@ -241,12 +292,12 @@ async function stopBroker(broker) {
 
 /** A forked loadgen process with a mailbox of the messages it sent. */
 class Child {
-  constructor(cfg, errors) {
+  constructor(cfg, errors, script = LOADGEN) {
     this.cfg = cfg;
     this.inbox = [];
     this.waiters = [];
     this.exited = false;
-    this.proc = fork(LOADGEN, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = fork(script, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.proc.on('message', (msg) => {
       if (msg.type === 'error') {
         errors.push(`${cfg.role}#${cfg.id}: ${msg.message}`);
@@ -590,6 +641,109 @@ async function runAlloc() {
   return { ...msg.result, errors: [] };
 }
 
+/** The JetStream client process (bench/jsload.mjs) for one scenario; resolves once the stream exists. */
+async function jsClient(sc, port, errors) {
+  const c = new Child({ role: 'jspub', id: 0, host: HOST, port, stream: 'BENCH', subject: 'js.bench', storage: sc.storage, size: sc.size, window: sc.window }, errors, JSLOAD);
+  await c.wait('ready', 30_000);
+  return c;
+}
+
+/** Asks the client for $JS.API.STREAM.INFO and checks the stream holds `expected` messages. */
+async function jsCheckStream(c, expected, errors) {
+  c.send({ type: 'info' });
+  const { state } = await c.wait('info', 30_000);
+  if (state.messages !== expected) errors.push(`stream holds ${state.messages} messages, ${expected} were acknowledged`);
+  return state;
+}
+
+/**
+ * js-sync-* / js-async-*: one client process publishes with acks (`sc.window` in flight) for the
+ * warm-up and the window; rate = acks received in the window / its length. Afterwards every
+ * outstanding ack is awaited and the stream's message count is checked against the acks.
+ */
+async function runJsPub(sc, port, opts, brokerPid) {
+  const errors = [];
+  let c;
+  try {
+    c = await jsClient(sc, port, errors);
+    c.send({ type: 'go' });
+    await sleep(opts.warmup * 1000);
+    c.send({ type: 'begin' });
+    const u0 = procUsage(brokerPid);
+    await sleep(opts.duration * 1000);
+    c.send({ type: 'end' });
+    const u1 = procUsage(brokerPid);
+    const w = await c.wait('window');
+    c.send({ type: 'stop' });
+    const stopped = await c.wait('stopped', 60_000);
+    if (w.count === 0) errors.push('no ack during the measuring window (stalled)');
+    const state = await jsCheckStream(c, stopped.acked, errors);
+    const broker = brokerUsage(u0, u1);
+    return {
+      pubRate: rate(w),
+      // CPU per message: less sensitive to other load on the machine than the rate.
+      brokerCpuUsPerMsg: broker && w.count > 0 ? (u1.cpuSec - u0.cpuSec) * 1e6 / w.count : null,
+      clientCpuUsPerMsg: w.count > 0 ? w.cpuUs / w.count : null,
+      ackLatencyUs: w.count > 0 ? (w.ns / 1000 / w.count) * sc.window : null,
+      published: stopped.published,
+      acked: stopped.acked,
+      streamBytes: state.bytes,
+      broker,
+      errors,
+    };
+  } catch (err) {
+    return { failed: err.message, errors };
+  } finally {
+    await c?.close();
+  }
+}
+
+/**
+ * js-fill-*: after the stream is created (and 0.5 s of quiet) the broker's RSS is read; the client
+ * publishes FILL_COUNT messages of 16 B with acks (window 256); the wall time runs from the first
+ * write to the last ack. RSS is read right after and 2 s later; the growth over the baseline,
+ * divided by the message count, is reported per message and beyond the 16-byte payload.
+ */
+async function runJsFill(sc, port, opts, brokerPid) {
+  const errors = [];
+  let c;
+  try {
+    c = await jsClient(sc, port, errors);
+    await sleep(500);
+    const before = memOf(brokerPid);
+    const u0 = procUsage(brokerPid);
+    c.send({ type: 'fill', count: FILL_COUNT });
+    const filled = await c.wait('filled', 300_000);
+    const u1 = procUsage(brokerPid);
+    const after = memOf(brokerPid);
+    await sleep(2000);
+    const settled = memOf(brokerPid);
+    const state = await jsCheckStream(c, FILL_COUNT, errors);
+    if (filled.acked !== FILL_COUNT) errors.push(`${filled.acked} acks for ${FILL_COUNT} messages`);
+    const perMsg = (settled.rssMiB - before.rssMiB) * 2 ** 20 / FILL_COUNT;
+    return {
+      messages: FILL_COUNT,
+      fillSec: filled.ns / 1e9,
+      fillRate: FILL_COUNT / (filled.ns / 1e9),
+      brokerCpuUsPerMsg: u0 && u1 ? (u1.cpuSec - u0.cpuSec) * 1e6 / FILL_COUNT : null,
+      clientCpuUsPerMsg: filled.cpuUs / FILL_COUNT,
+      rssBeforeMiB: before.rssMiB,
+      rssAfterMiB: after.rssMiB,
+      rssSettledMiB: settled.rssMiB,
+      peakRssMiB: settled.hwmMiB,
+      bytesPerMsg: perMsg,
+      bytesPerMsgBeyondPayload: perMsg - sc.size,
+      streamBytes: state.bytes,
+      broker: brokerUsage(u0, u1),
+      errors,
+    };
+  } catch (err) {
+    return { failed: err.message, errors };
+  } finally {
+    await c?.close();
+  }
+}
+
 // ---- reporting -----------------------------------------------------------------------------------
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -653,6 +807,32 @@ function metricRows(sc, res) {
       ['p99 latency µs (lower is better)', e?.latencyUs?.p99, n?.latencyUs?.p99, (x) => fmtNum(x)],
       ['requests/s', e?.reqRate, n?.reqRate, fmtInt],
       ['client process CPU % (embedded: + broker)', e?.processCpuPercent, n?.processCpuPercent, (x) => fmtNum(x, 0)],
+    ];
+  }
+  if (sc.kind === 'jspub') {
+    return [
+      ['acked msgs/s (higher is better)', e?.pubRate, n?.pubRate, fmtInt],
+      ['payload MB/s', e && (e.pubRate * sc.size) / 1e6, n && (n.pubRate * sc.size) / 1e6, (x) => fmtNum(x)],
+      [`mean µs per ack (window / rate; ${sc.window} in flight)`, e?.ackLatencyUs, n?.ackLatencyUs, (x) => fmtNum(x)],
+      ['broker CPU µs per acked msg (lower is better)', e?.brokerCpuUsPerMsg, n?.brokerCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['client CPU µs per acked msg', e?.clientCpuUsPerMsg, n?.clientCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['messages acked in all (warm-up, window, drain)', e?.acked, n?.acked, fmtInt],
+      ...brokerRows(e, n),
+    ];
+  }
+  if (sc.kind === 'jsfill') {
+    return [
+      [`fill ${fmtInt(e?.messages ?? n?.messages ?? FILL_COUNT)} msgs, s (lower is better)`, e?.fillSec, n?.fillSec, (x) => fmtNum(x, 2)],
+      ['fill rate, acked msgs/s', e?.fillRate, n?.fillRate, fmtInt],
+      ['broker CPU µs per msg while filling (lower is better)', e?.brokerCpuUsPerMsg, n?.brokerCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['client CPU µs per msg while filling', e?.clientCpuUsPerMsg, n?.clientCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['RSS growth B/msg beyond the 16 B payload (lower is better)', e?.bytesPerMsgBeyondPayload, n?.bytesPerMsgBeyondPayload, (x) => fmtNum(x, 1)],
+      ['broker RSS MiB before the fill', e?.rssBeforeMiB, n?.rssBeforeMiB, (x) => fmtNum(x)],
+      ['broker RSS MiB after the last ack', e?.rssAfterMiB, n?.rssAfterMiB, (x) => fmtNum(x)],
+      ['broker RSS MiB 2 s later (used for B/msg)', e?.rssSettledMiB, n?.rssSettledMiB, (x) => fmtNum(x)],
+      ['broker peak RSS MiB', e?.peakRssMiB, n?.peakRssMiB, (x) => fmtNum(x)],
+      ['stream bytes (STREAM.INFO state.bytes)', e?.streamBytes, n?.streamBytes, fmtInt],
+      ['broker CPU % while filling', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
     ];
   }
   if (sc.kind === 'alloc') {
@@ -804,7 +984,7 @@ async function main() {
     date: new Date().toISOString(),
     machine,
     dist: { dir: path.relative(ROOT, distDir).startsWith('..') ? distDir : path.relative(ROOT, distDir), builtAt: fs.statSync(cli).mtime.toISOString(), commit: process.env.NATS_EMBEDDED_DIST_COMMIT ?? null },
-    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name) },
+    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT },
     results,
     totalSec,
   };
@@ -837,11 +1017,19 @@ async function runOnce(sc, target, opts) {
   }
   let broker;
   let r;
+  let storeDir = null;
   try {
     const monitorPort = sc.kind === 'subflood' ? await freePort() : null;
-    broker = await startBroker(target, monitorPort ? ['-m', String(monitorPort)] : []);
+    const extra = monitorPort ? ['-m', String(monitorPort)] : [];
+    if (sc.kind === 'jspub' || sc.kind === 'jsfill') {
+      storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nats-bench-js-'));
+      extra.push('-js', '-sd', storeDir);
+    }
+    broker = await startBroker(target, extra);
     const pid = broker.proc.pid;
     r = sc.kind === 'throughput' ? await runThroughput(sc, broker.port, opts, pid)
+      : sc.kind === 'jspub' ? await runJsPub(sc, broker.port, opts, pid)
+      : sc.kind === 'jsfill' ? await runJsFill(sc, broker.port, opts, pid)
       : sc.kind === 'latency' ? await runLatency(sc, broker.port, opts, pid)
       : sc.kind === 'idle' ? await runIdle(sc, broker.port, opts, pid)
       : sc.kind === 'subflood' ? await runSubFlood(sc, broker.port, opts, pid, monitorPort)
@@ -859,6 +1047,7 @@ async function runOnce(sc, target, opts) {
       }
       if (problems.length > 0 && r) r.brokerProblems = problems.slice(0, 20);
     }
+    if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
   }
   return r;
 }
@@ -877,6 +1066,8 @@ function pickMedian(sc, rs) {
       case 'latency': return r.latencyUs.p50;
       case 'idle': return r.rssMiB;
       case 'subflood': return r.wallSec;
+      case 'jspub': return r.pubRate;
+      case 'jsfill': return r.fillSec;
       case 'inproc': return sc.mode === 'throughput' ? r.deliveredRate : r.latencyUs.p50;
       default: return r.createMs.median;
     }
@@ -902,6 +1093,8 @@ function ratios(sc, res) {
   if (sc.kind === 'inproc') return { deliveredRate: e.deliveredRate / n.deliveredRate, pubRate: e.pubRate / n.pubRate };
   if (sc.kind === 'idle') return { rss: e.rssMiB / n.rssMiB, perConn: e.perConnKiB / n.perConnKiB };
   if (sc.kind === 'subflood') return { wallSec: e.wallSec / n.wallSec, rss: e.rssMiB / n.rssMiB };
+  if (sc.kind === 'jspub') return { pubRate: e.pubRate / n.pubRate };
+  if (sc.kind === 'jsfill') return { fillSec: e.fillSec / n.fillSec, bytesPerMsg: e.bytesPerMsg / n.bytesPerMsg };
   return null;
 }
 

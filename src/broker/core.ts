@@ -79,6 +79,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   private readonly pending: Flushable[] = [];
   private inRead = false;
   private flushScheduled = false;
+  private readonly flushHooks: Array<() => void> = [];
   private readonly flushAllBound = (): void => this.flushAll();
 
   /** Called when a client is closed as a slow consumer (the handle emits `slowConsumer`). */
@@ -316,9 +317,29 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     }
   }
 
+  /**
+   * Runs `hook` at the start of every {@link flushAll}, before any connection is written (the
+   * JetStream file stores write their pending records there). It must not throw. Returns its
+   * remover.
+   */
+  addFlushHook(hook: () => void): () => void {
+    this.flushHooks.push(hook);
+    return () => {
+      const i = this.flushHooks.indexOf(hook);
+      if (i >= 0) this.flushHooks.splice(i, 1);
+    };
+  }
+
+  /** {@link flushAll}, unless a read chunk is being processed (`runRead` flushes at its end). */
+  flushOutsideRead(): void {
+    if (!this.inRead) this.flushAll();
+  }
+
   /** Writes out every connection with queued output. */
   flushAll(): void {
     this.flushScheduled = false;
+    const hooks = this.flushHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i]();
     const pending = this.pending;
     for (let i = 0; i < pending.length; i++) pending[i].flush();
     pending.length = 0;

@@ -39,6 +39,9 @@ export interface InternalHost {
   removeInternal(client: InternalClient): void;
 }
 
+/** The options of a publication without any (not a new object per call). */
+const NO_OPTIONS: { reply?: string; headers?: Buffer | null } = Object.freeze({});
+
 export class InternalClient implements Subscriber {
   readonly subs = new Map<string, Subscription>();
   readonly perms = null;
@@ -71,7 +74,7 @@ export class InternalClient implements Subscriber {
   }
 
   /** Publishes a message; it is routed after the routing in progress, if any. */
-  publish(subject: string, data: Buffer | string, options: { reply?: string; headers?: Buffer | null } = {}): void {
+  publish(subject: string, data: Buffer | string, options: { reply?: string; headers?: Buffer | null } = NO_OPTIONS): void {
     if (this.closed) return;
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.host.publishInternal(this, subject, options.reply ?? '', options.headers ?? null, payload);

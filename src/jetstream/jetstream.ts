@@ -360,6 +360,21 @@ export class JetStream {
   readonly api = { total: 0, errors: 0 };
   private stopped = false;
   private limitLoggedAt = 0;
+  /** File stores with records not written yet (write-behind, see {@link flushStores}). */
+  private readonly unwritten: FileStore[] = [];
+  private flushQueued = false;
+  /** Stores whose last flush failed (logged once until one succeeds). */
+  private readonly failing = new WeakSet<FileStore>();
+  private readonly flushStoresBound = (): void => this.flushStores();
+  private readonly removeFlushHook: () => void;
+  /** The file stores' write-behind callback: remembers the store until the next flush. */
+  private readonly writeBehind = (store: FileStore): void => {
+    this.unwritten.push(store);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushStoresBound);
+    }
+  };
 
   constructor(
     readonly core: BrokerCore,
@@ -368,7 +383,38 @@ export class JetStream {
     private readonly storeDir: () => string,
     /** Whether a store directory exists yet (a temporary one is made on first use). */
     private readonly storeDirExists: () => boolean,
-  ) {}
+  ) {
+    this.removeFlushHook = core.addFlushHook(this.flushStoresBound);
+  }
+
+  /**
+   * Writes the file stores' pending records: before the core writes to any socket (so a PubAck
+   * never leaves before its message is written: in the OS's page cache, surviving a crash of the
+   * process), or at the end of the task. One write per store and read chunk instead of one per
+   * message. A failed write is logged and retried at the next flush (nats-server's flusher
+   * logs too; the message stays in the store's state).
+   */
+  private flushStores(): void {
+    this.flushQueued = false;
+    const stores = this.unwritten;
+    if (stores.length === 0) return;
+    let kept = 0;
+    for (let i = 0; i < stores.length; i++) {
+      const store = stores[i];
+      try {
+        store.flushWrites();
+        this.failing.delete(store);
+      } catch (err) {
+        // Kept for the next flush (the store asks again only once it is written); logged once.
+        stores[kept++] = store;
+        if (!this.failing.has(store)) {
+          this.failing.add(store);
+          this.core.log.error(`JetStream failed to write to the store in ${store.dir}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    stores.length = kept;
+  }
 
   /** `<storeDir>/jetstream`, as nats-server lays it out (its `store_dir` on `/jsz` and `/varz`). */
   get root(): string {
@@ -513,6 +559,8 @@ export class JetStream {
     const all = [...this.accounts.values()];
     this.accounts.clear();
     await Promise.all(all.map((a) => a.stop()));
+    this.flushStores();
+    this.removeFlushHook();
   }
 
   /** The server's name as JetStream reports it (the server id when unnamed). */
@@ -583,7 +631,7 @@ export class JetStream {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       this.writeMeta(account, { config: cfg, created });
-      store = await FileStore.open(join(dir, 'msgs'), limits);
+      store = await FileStore.open(join(dir, 'msgs'), limits, { writeBehind: this.writeBehind });
     }
     applyFirstSeq(store, cfg);
     return store;
@@ -614,7 +662,7 @@ export class JetStream {
         const decoded = decodeStreamConfig(JSON.stringify(raw.config));
         if ('error' in decoded || decoded.config.storage !== 'file') throw new Error('meta.json holds no valid stream config');
         const config = decoded.config as StreamConfig;
-        const store = await FileStore.open(join(dir, 'msgs'), storeLimits(config));
+        const store = await FileStore.open(join(dir, 'msgs'), storeLimits(config), { writeBehind: this.writeBehind });
         applyFirstSeq(store, config);
         // Disabled (or stopped) while the store opened: leave it closed.
         if (!jsa.enabled || this.stopped) {

@@ -76,6 +76,8 @@ export class Stream {
   private dedupeLoaded: boolean;
   /** `{"stream":"S1", "seq":` (with the domain when there is one), as nats-server writes it. */
   private pubAckPrefix = '';
+  /** {@link pubAckPrefix} in UTF-8, for {@link pubAck}. */
+  private pubAckPrefixBytes: Buffer = Buffer.alloc(0);
   private republish: SubjectTransform | null = null;
   private inputTransform: SubjectTransform | null = null;
   private subs: Subscription[] = [];
@@ -106,6 +108,7 @@ export class Stream {
     this.pubAckPrefix = domain === null
       ? `{"stream":${goJson(cfg.name, false)}, "seq":`
       : `{"stream":${goJson(cfg.name, false)}, "domain":${goJson(domain, false)}, "seq":`;
+    this.pubAckPrefixBytes = Buffer.from(this.pubAckPrefix, 'utf8');
     // The config check has validated both (an empty destination means no transform).
     this.republish = cfg.republish === undefined ? null : SubjectTransform.create(cfg.republish.src, cfg.republish.dest);
     this.inputTransform = cfg.subject_transform === undefined ? null : SubjectTransform.create(cfg.subject_transform.src, cfg.subject_transform.dest);
@@ -214,7 +217,7 @@ export class Stream {
       this.lseq = seq;
       this.lmsgId = msgId;
       if (msgId !== '') this.rememberMsgId(msgId, seq, nowMs());
-      if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${seq}}`);
+      if (reply !== '') this.client.publish(reply, this.pubAck(seq));
       return;
     }
 
@@ -245,8 +248,30 @@ export class Stream {
     else if (rollup === 'all') this.store.purge('', 0, 1);
 
     if (this.republish !== null) this.sendRepublish(subject, hdr, msg.data, seq, result.ts, prevOnSubject);
-    if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${seq}}`);
+    if (reply !== '') this.client.publish(reply, this.pubAck(seq));
     this.host.stored(this, seq, subject);
+  }
+
+  /**
+   * The PubAck `{"stream":"S1", "seq":N}` as bytes: the prefix copied and the digits written,
+   * without a string to encode per message (Buffer.from of the string cost 6.6 % of the broker's
+   * CPU with 256 acks in flight).
+   */
+  private pubAck(seq: number): Buffer {
+    const prefix = this.pubAckPrefixBytes;
+    const n = prefix.length;
+    let digits = 1;
+    for (let x = seq; x >= 10; x = Math.floor(x / 10)) digits++;
+    const out = Buffer.allocUnsafe(n + digits + 1);
+    for (let i = 0; i < n; i++) out[i] = prefix[i];
+    let pos = n + digits;
+    out[pos] = 0x7d; // }
+    let x = seq;
+    do {
+      out[--pos] = 0x30 + (x % 10);
+      x = Math.floor(x / 10);
+    } while (x > 0);
+    return out;
   }
 
   /**

@@ -200,3 +200,24 @@ describe('server storage limits', () => {
     expect((await js.publish('m', 'again')).seq).toBe(8);
   });
 });
+
+describe('PubAck bytes', () => {
+  // nats-server 2.10.29 writes them from a template (stream.go: `{%q:%q, %q:` + the sequence +
+  // `}`), not with json.Marshal: note the space after each comma. Passes on the nats-server
+  // backend too (NATS_EMBEDDED_BACKEND=nats-server, 2.9.10 here).
+  it('are {"stream":"S", "seq":N} for every digit count, with the domain when there is one', async () => {
+    for (const [opts, prefix] of [
+      [{ jetstream: true }, '{"stream":"ACKS", "seq":'],
+      [{ jetstream: { domain: 'hub' } }, '{"stream":"ACKS", "domain":"hub", "seq":'],
+    ] as const) {
+      const { nc, jsm } = await setup(opts);
+      await jsm.streams.add({ name: 'ACKS', subjects: ['acks'], storage: 'memory' } as never);
+      const seen: string[] = [];
+      for (let seq = 1; seq <= 101; seq++) {
+        const reply = await nc.request('acks', 'x');
+        if (seq === 1 || seq === 9 || seq === 10 || seq === 99 || seq === 100 || seq === 101) seen.push(reply.string());
+      }
+      expect(seen).toEqual([1, 9, 10, 99, 100, 101].map((n) => `${prefix}${n}}`));
+    }
+  });
+});

@@ -10,7 +10,11 @@
  * What survives what:
  * - Every operation writes its record (or flag) with `fs.writeSync` before it returns, so an
  *   acknowledged store — and a remove, skip or purge that returned — survives the *process*
- *   being killed (kill -9, a crash): the data is in the OS's page cache. Like nats-server
+ *   being killed (kill -9, a crash): the data is in the OS's page cache. With the
+ *   `writeBehind` option, appended records stay in the active segment's cache until
+ *   {@link FileStore.flushWrites} (called by the owner before it acknowledges anything, or
+ *   else at the end of the current task), one write for many records; the JetStream engine
+ *   uses it so that the PubAcks of a read chunk follow one write, not one write each. Like nats-server
  *   (which syncs every 2 minutes by default), it does not fsync each write, so an OS crash or
  *   power loss may lose the last writes; `syncAlways` fsyncs after every write for that.
  *   `stop()` fsyncs the active segment.
@@ -70,6 +74,14 @@ export interface FileStoreOptions extends StoreOptions {
   readonly blockSize?: number;
   /** fsync after every write (survives power loss; much slower). Default false. */
   readonly syncAlways?: boolean;
+  /**
+   * Write-behind: appended records (messages, skips, floors) are kept in the active segment's
+   * cache and written together by {@link FileStore.flushWrites}. The first record that has to
+   * wait calls this function with the store, once per batch; its owner must call
+   * `flushWrites()` before it tells anyone the write happened (the JetStream engine does it
+   * before any socket write). Without it, every record is written before its operation returns.
+   */
+  readonly writeBehind?: (store: FileStore) => void;
 }
 
 /** What opening found on disk. */
@@ -129,6 +141,9 @@ export class FileStore extends BaseStore {
   private prevId = -1;
   private prevLen = 0;
   private readonly dirtySegs: Segment[] = [];
+  private readonly writeBehind: ((store: FileStore) => void) | null;
+  /** Write-behind: the active segment's bytes from here to `cachedUpTo` are not written yet (-1: none). */
+  private unwrittenFrom = -1;
 
   private constructor(
     readonly dir: string,
@@ -139,6 +154,7 @@ export class FileStore extends BaseStore {
     super(limits, options, fileMsgSize, (oldest, size) => oldest <= size);
     this.blockSize = Math.max(MIN_BLOCK, options?.blockSize ?? DEFAULT_BLOCK);
     this.syncAlways = options?.syncAlways ?? false;
+    this.writeBehind = options?.writeBehind ?? null;
     this.wbuf = Buffer.allocUnsafeSlow(Math.min(FIRST_CACHE, this.blockSize));
     this.prevBuf = Buffer.allocUnsafeSlow(0);
   }
@@ -186,8 +202,18 @@ export class FileStore extends BaseStore {
       // The usual case: encode into the cache and write from there (no allocation).
       if (off + len > buf.length) buf = this.growCache(off + len);
       this.cachedUpTo = off + len;
+      if (this.writeBehind !== null) {
+        encodeRecord(buf, pos, type, seq, ts, subject, hdr, data);
+        seg.size = off + len;
+        if (this.unwrittenFrom < 0) {
+          this.unwrittenFrom = off;
+          this.writeBehind(this);
+        }
+        return off;
+      }
     } else {
       // A record larger than a block: written from a buffer of its own, not cached.
+      this.flushWrites();
       buf = Buffer.allocUnsafe(len);
       pos = 0;
     }
@@ -195,6 +221,17 @@ export class FileStore extends BaseStore {
     this.write(this.activeFd, buf, pos, len, off);
     seg.size = off + len;
     return off;
+  }
+
+  /**
+   * Write-behind: writes the records appended since the last call (one write). Throws what the
+   * write throws (the records stay pending). A no-op without pending records.
+   */
+  flushWrites(): void {
+    const from = this.unwrittenFrom;
+    if (from < 0 || this.activeFd < 0) return;
+    this.write(this.activeFd, this.wbuf, from, this.cachedUpTo - from, from);
+    this.unwrittenFrom = -1;
   }
 
   private write(fd: number, buf: Buffer, pos: number, len: number, at: number): void {
@@ -214,6 +251,7 @@ export class FileStore extends BaseStore {
 
   /** Seals the active segment and starts the next one with a header record. */
   private roll(): void {
+    this.flushWrites();
     const old = this.active;
     const seg = this.createSegment(old.id + 1);
     // The old segment's cache becomes the previous-segment cache; its buffer is reused next.
@@ -292,6 +330,12 @@ export class FileStore extends BaseStore {
     this.markDirty(seg);
     if (!persist) return;
     const off = b.off(i);
+    if (seg === this.active && this.unwrittenFrom >= 0 && off >= this.unwrittenFrom) {
+      // Not written yet: mark (and erase) it in the cache, which goes to disk as it is.
+      this.wbuf[off] = erase ? FLAG_REMOVED | FLAG_ERASED : FLAG_REMOVED;
+      if (erase && len > REC_HEAD + 4) randomFillSync(this.wbuf, off + REC_HEAD, len - REC_HEAD - 4);
+      return;
+    }
     const fd = this.fdOf(seg.id);
     this.write(fd, erase ? ERASED_FLAG : REMOVED_FLAG, 0, 1, off);
     if (erase && len > REC_HEAD + 4) {
@@ -390,6 +434,7 @@ export class FileStore extends BaseStore {
 
   protected close(): void {
     if (this.activeFd >= 0) {
+      this.flushWrites();
       fsyncSync(this.activeFd);
       closeSync(this.activeFd);
       this.activeFd = -1;

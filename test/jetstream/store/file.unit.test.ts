@@ -5,7 +5,7 @@
  * limits.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, type FileStoreOptions } from '../../../src/jetstream/store/file.js';
@@ -202,5 +202,44 @@ describe('file store', () => {
       expect(b.loadLast('t.new')?.data.toString()).toBe('after the crash');
       await b.delete();
     }
+  });
+  it('writes behind when asked: records reach the file only at flushWrites(), asking once per batch', async () => {
+    const dir = join(ROOT, `f${n++}`);
+    let asked = 0;
+    const s = await open(dir, { blockSize: 4096, writeBehind: () => asked++ });
+    s.flushWrites(); // the new segment's header record
+    const empty = dirBytes(dir);
+    expect(asked).toBe(1);
+    for (let i = 1; i <= 10; i++) s.store('a', null, payload(i));
+    expect(dirBytes(dir)).toBe(empty);
+    expect(asked).toBe(2);
+    // Read back from the cache meanwhile; a removal of an unwritten record is marked in the cache.
+    expect(s.load(3)?.data.toString()).toBe(payload(3).toString());
+    s.remove(4);
+    s.remove(5, true);
+    s.flushWrites();
+    expect(dirBytes(dir)).toBeGreaterThan(empty);
+    expect(readFileSync(join(dir, segFiles(dir)[0])).includes(payload(5))).toBe(false);
+    s.flushWrites(); // nothing pending: no-op
+    s.store('a', null, payload(11));
+    expect(asked).toBe(3);
+    // A record larger than a block is written at once, after what was pending.
+    s.store('big', null, Buffer.alloc(5000, 0x62));
+    const onDisk = dirBytes(dir);
+    // What a killed process leaves now (no stop()): everything up to the big record.
+    const copy = join(ROOT, `f${n++}`);
+    cpSync(dir, copy, { recursive: true });
+    const again = await open(copy, { blockSize: 4096 });
+    expect(again.state()).toMatchObject({ msgs: 10, firstSeq: 1, lastSeq: 12 });
+    expect(again.load(4)).toBeNull();
+    expect(again.load(11)?.data.toString()).toBe(payload(11).toString());
+    await again.delete();
+    // stop() writes what is pending.
+    s.store('a', null, payload(13));
+    expect(dirBytes(dir)).toBe(onDisk);
+    await s.stop();
+    const reopened = await open(dir, { blockSize: 4096 });
+    expect(reopened.load(13)?.data.toString()).toBe(payload(13).toString());
+    await reopened.delete();
   });
 });

@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import fc from 'fast-check';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryStore } from '../../../src/jetstream/store/memory.js';
 import { FileStore } from '../../../src/jetstream/store/file.js';
@@ -123,7 +124,10 @@ export class Harness {
   file!: FileStore;
   readonly memModel: Model;
   readonly fileModel: Model;
-  readonly dir: string;
+  dir: string;
+  /** Write-behind: records the file store has asked to have written (calls of its callback). */
+  flushRequests = 0;
+  private steps = 0;
   memRemoved: [number, string, number][] = [];
   fileRemoved: [number, string, number][] = [];
   /** No byte limit was ever set: memory and file must agree on everything but bytes. */
@@ -131,7 +135,13 @@ export class Harness {
 
   constructor(
     public limits: StoreLimits,
-    root: string,
+    private readonly root: string,
+    /**
+     * Open the file store with write-behind: its records are written by `flushWrites()`, called
+     * after every third step only, and `reopen` opens a copy of the directory taken right after
+     * `flushWrites()` without stopping the store (what a killed process leaves on disk).
+     */
+    readonly writeBehind = false,
   ) {
     this.dir = join(root, `s${dirs++}`);
     this.mem = new MemoryStore(limits, { clock: this.clock, indexBlock: 8, chunkSize: 128 });
@@ -142,7 +152,12 @@ export class Harness {
   }
 
   async openFile(): Promise<void> {
-    this.file = await FileStore.open(this.dir, this.limits, { clock: this.clock, blockSize: 512, indexBlock: 8 });
+    this.file = await FileStore.open(this.dir, this.limits, {
+      clock: this.clock,
+      blockSize: 512,
+      indexBlock: 8,
+      writeBehind: this.writeBehind ? () => this.flushRequests++ : undefined,
+    });
     this.file.onRemove((s, subj, b) => this.fileRemoved.push([s, subj, b]));
   }
 
@@ -221,10 +236,19 @@ export class Harness {
         each((s, m) => [s.updateLimits(op.limits), m.updateLimits(op.limits, this.now)]);
         break;
       case 'reopen':
-        await file.stop();
+        if (this.writeBehind) {
+          file.flushWrites();
+          const copy = join(this.root, `s${dirs++}`);
+          cpSync(this.dir, copy, { recursive: true });
+          await file.stop();
+          this.dir = copy;
+        } else {
+          await file.stop();
+        }
         await this.openFile();
         break;
     }
+    if (this.writeBehind && this.steps++ % 3 === 0) this.file.flushWrites();
     this.check();
   }
 

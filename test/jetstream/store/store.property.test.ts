@@ -41,4 +41,25 @@ describe('stores against the model', () => {
       { numRuns: RUNS },
     );
   }, Math.max(120_000, RUNS * 300));
+
+  it('agree with a write-behind file store, flushed every third step, reopened from what a killed process leaves after a flush', async () => {
+    let requests = 0;
+    await fc.assert(
+      fc.asyncProperty(limitsArb, fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }), async (limits, ops) => {
+        const h = new Harness(limits, ROOT, true);
+        await h.openFile();
+        try {
+          for (const op of ops) await h.step(op);
+          await h.step({ k: 'reopen' });
+          requests += h.flushRequests;
+        } finally {
+          await h.mem.stop();
+          await h.file.delete();
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 2) },
+    );
+    // The callback was used (the store asked for its records to be written).
+    expect(requests).toBeGreaterThan(0);
+  }, Math.max(120_000, RUNS * 300));
 });
