@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
+import { compare, type Json } from '../helpers/json-shape.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 
@@ -29,28 +30,6 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'jsz.account_details[].stream_detail[].config.consumer_limits': '2.10-only stream config field',
 };
 
-type Json = Record<string, unknown>;
-
-function kind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-/** Records key and type differences between `ours` and `theirs` under `where`. */
-function compare(where: string, ours: unknown, theirs: unknown, out: string[]): void {
-  if (kind(ours) !== 'object' || kind(theirs) !== 'object') {
-    out.push(`${where}: expected objects on both sides, got ${kind(ours)} here and ${kind(theirs)} in nats-server`);
-    return;
-  }
-  const a = ours as Json;
-  const b = theirs as Json;
-  for (const key of Object.keys(a)) {
-    if (!(key in b)) out.push(`${where}.${key}`);
-    else if (kind(a[key]) !== kind(b[key])) out.push(`${where}.${key} (type)`);
-  }
-  for (const key of Object.keys(b)) if (!(key in a)) out.push(`${where}.${key}`);
-}
 
 function expectConformant(diffs: string[]): void {
   const unexplained = diffs.filter((d) => !(d in ALLOWED));

@@ -10,6 +10,7 @@ import { type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
+import { compare, type Json } from '../helpers/json-shape.js';
 import { eventually } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
@@ -28,28 +29,6 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'jsz.total': '2.10-only field (the number of JetStream accounts; 0 when JetStream is off)',
 };
 
-type Json = Record<string, unknown>;
-
-function kind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-/** Records key and type differences between `ours` and `theirs` under `where`. */
-function compare(where: string, ours: unknown, theirs: unknown, out: string[]): void {
-  if (kind(ours) !== 'object' || kind(theirs) !== 'object') {
-    out.push(`${where}: expected objects on both sides, got ${kind(ours)} here and ${kind(theirs)} in nats-server`);
-    return;
-  }
-  const a = ours as Json;
-  const b = theirs as Json;
-  for (const key of Object.keys(a)) {
-    if (!(key in b)) out.push(`${where}.${key}`);
-    else if (kind(a[key]) !== kind(b[key])) out.push(`${where}.${key} (type)`);
-  }
-  for (const key of Object.keys(b)) if (!(key in a)) out.push(`${where}.${key}`);
-}
 
 /** The servers and clients made in beforeAll, undone after the last test. */
 const scope = useScope('file');
