@@ -25,6 +25,9 @@ import type { CoreStats } from './stats.js';
 export type { CoreStats } from './stats.js';
 import { Log } from './log.js';
 
+/** Internal publications (PubAcks) inside one read chunk between writes: see {@link BrokerCore.flushOutsideRead}. */
+const INTERNAL_FLUSH_EVERY = 64;
+
 /** mulberry32: a small, fast, seedable generator (for replayable queue choices). */
 function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -78,6 +81,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   // ---- Flush scheduling -----------------------------------------------------------------------
   private readonly pending: Flushable[] = [];
   private inRead = false;
+  /** Internal publications since the read chunk began or output was last written. */
+  private internalInRead = 0;
   private flushScheduled = false;
   private readonly flushHooks: Array<() => void> = [];
   private readonly flushAllBound = (): void => this.flushAll();
@@ -216,6 +221,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    */
   runRead(work: () => void, onError: () => void, who: string): void {
     this.inRead = true;
+    this.internalInRead = 0;
     try {
       work();
     } catch (err) {
@@ -330,9 +336,18 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     };
   }
 
-  /** {@link flushAll}, unless a read chunk is being processed (`runRead` flushes at its end). */
+  /**
+   * After an internal publication (a stream's PubAck): {@link flushAll} at once outside a read
+   * chunk; inside one (`runRead` flushes at its end), every {@link INTERNAL_FLUSH_EVERY}
+   * publications, so that a publisher with many messages in flight gets its first acks while the
+   * rest of the chunk is processed, and sends more meanwhile (nats-server acks as it goes).
+   */
   flushOutsideRead(): void {
-    if (!this.inRead) this.flushAll();
+    if (!this.inRead) return this.flushAll();
+    if (++this.internalInRead >= INTERNAL_FLUSH_EVERY) {
+      this.internalInRead = 0;
+      this.flushAll();
+    }
   }
 
   /** Writes out every connection with queued output. */
