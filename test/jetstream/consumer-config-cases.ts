@@ -259,10 +259,10 @@ export const CASES: ConsumerCase[] = [
 ];
 
 /** The stream a case runs on, with nats-server's defaults. */
-export function streamOf(body: string): StreamConfig {
+export function streamOf(body: string, clustered = false): StreamConfig {
   const d = decodeStreamConfig(body);
   if ('error' in d) throw new Error(d.error.description);
-  const r = checkStreamConfig(d.config, { isCreate: true });
+  const r = checkStreamConfig(d.config, { isCreate: true, clustered });
   if ('error' in r) throw new Error(r.error.description);
   return r.config;
 }
@@ -271,8 +271,8 @@ export function streamOf(body: string): StreamConfig {
 export class FakeStream {
   readonly config: StreamConfig;
   readonly consumers = new Map<string, ConsumerConfig>();
-  constructor(body: string) {
-    this.config = streamOf(body);
+  constructor(body: string, clustered = false) {
+    this.config = streamOf(body, clustered);
   }
   env(extra: Partial<ConsumerCheckEnv> = {}): ConsumerCheckEnv {
     return {
