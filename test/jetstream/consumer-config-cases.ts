@@ -69,6 +69,11 @@ const ONLY_210 = { skip: 'uses a field or rule 2.9.10 does not have' };
 const NO_ACTION = { skip: '2.9.10 ignores "action" (every request is create-or-update)' };
 
 const EXPLICIT = '{"ack_policy":"explicit"}';
+/** 2.9.10 refuses max_deliver <= len(backoff) (so -1 too); 2.10 only max_deliver != -1 && max_deliver < len(backoff). */
+const V29_BACKOFF = {
+  expect: errResp(400, 10116, 'max deliver is required to be > length of backoff values'),
+  why: '2.9.10 requires max_deliver > len(backoff) even when unlimited; 2.10.29 allows -1 and equality',
+};
 /** Switching pull/push also changes max_waiting (512 vs 0): 2.9.10 checks max_waiting first. */
 const V29_MAX_WAITING_FIRST = { expect: errResp(500, 10012, 'max waiting can not be updated'), why: '2.9.10 checks max_waiting before the deliver subject; 2.10 after' };
 const PUSH = (extra = ''): string => `{"durable_name":"D","ack_policy":"explicit","deliver_subject":"x"${extra}}`;
@@ -151,6 +156,29 @@ export const CASES: ConsumerCase[] = [
       expect: errResp(400, 10093, 'consumer filter subject is not a valid subset of the interest subjects'),
       why: '2.9.10 requires the filter to be within the stream\'s subjects; 2.10.29 dropped that check',
     }),
+
+  // --- Echoes at the edges of the rules.
+  cs('a push durable with a queue group, rate limit, heartbeat and flow control', 'DURABLE.CREATE.S.D',
+    req(PUSH(',"deliver_group":"q","rate_limit_bps":8000,"idle_heartbeat":100000000,"flow_control":true,"headers_only":true')),
+    sub(pushDurableEcho(), '"replay_policy":"instant"', '"replay_policy":"instant","rate_limit_bps":8000', '"max_ack_pending":1000',
+      '"max_ack_pending":1000,"idle_heartbeat":100000000,"flow_control":true,"headers_only":true', '"deliver_subject":"x"', '"deliver_subject":"x","deliver_group":"q"')),
+  pull('backoff exactly as long as max_deliver', '{"ack_policy":"explicit","backoff":[1000000000,2000000000],"max_deliver":2}',
+    sub(pullEcho(), '"ack_wait":30000000000,"max_deliver":-1', '"ack_wait":1000000000,"max_deliver":2,"backoff":[1000000000,2000000000]'), V29_BACKOFF),
+  pull('backoff with max_deliver unlimited', '{"ack_policy":"explicit","backoff":[1000000000,2000000000,3000000000]}',
+    sub(pullEcho(), '"ack_wait":30000000000', '"ack_wait":1000000000', '"max_deliver":-1', '"max_deliver":-1,"backoff":[1000000000,2000000000,3000000000]'), V29_BACKOFF),
+  pull('max_expires of exactly 1ms', '{"ack_policy":"explicit","max_expires":1000000}', sub(pullEcho(), '"inactive_threshold"', '"max_expires":1000000,"inactive_threshold"')),
+  pull('deliver last per subject with a filter', '{"ack_policy":"explicit","deliver_policy":"last_per_subject","filter_subject":"s.*"}',
+    sub(pullEcho(), '"deliver_policy":"all"', '"deliver_policy":"last_per_subject"', '"replay_policy"', '"filter_subject":"s.*","replay_policy"')),
+  pull('a sample frequency without %', '{"ack_policy":"explicit","sample_freq":"100"}', sub(pullEcho(), '"max_waiting"', '"sample_freq":"100","max_waiting"')),
+  pull('a start time\'s fraction is cut to 9 digits and its zeros dropped', '{"ack_policy":"explicit","deliver_policy":"by_start_time","opt_start_time":"2024-05-06T07:08:09.1234567890+01:00"}',
+    sub(pullEcho(), '"deliver_policy":"all"', '"deliver_policy":"by_start_time","opt_start_time":"2024-05-06T07:08:09.123456789+01:00"')),
+  pull('ack none keeps an ack_wait it is given; max_deliver 0 becomes -1', '{"ack_policy":"none","ack_wait":5000000000,"max_deliver":0}',
+    '{"name":"C","deliver_policy":"all","ack_policy":"none","ack_wait":5000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0}'),
+  pull('a given inactive_threshold is kept', '{"ack_policy":"explicit","inactive_threshold":60000000000}', sub(pullEcho(), '"inactive_threshold":5000000000', '"inactive_threshold":60000000000')),
+  pull('num_replicas 1', '{"ack_policy":"explicit","num_replicas":1}', sub(pullEcho(), '"num_replicas":0', '"num_replicas":1')),
+  cs('workqueue: a filtered consumer after an unfiltered one', 'CREATE.S.C2', req('{"ack_policy":"explicit","filter_subject":"s.a"}'),
+    errResp(400, 10100, 'filtered consumer not unique on workqueue stream'), 'same', { stream: WQ, before: [[api('CREATE.S.C1'), req(EXPLICIT)]] }),
+  cs('action update on a legacy ephemeral (no name)', 'CREATE.S', req('{"deliver_subject":"x"}', ',"action":"update"'), errResp(400, 10149, 'consumer does not exist'), NO_ACTION),
 
   // --- checkConsumerCfg, in its order.
   pull('negative num_replicas', '{"num_replicas":-1}', errResp(400, 10133, 'replicas count cannot be negative')),
