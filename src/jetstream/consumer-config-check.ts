@@ -15,7 +15,7 @@
  *   updateInactiveThreshold (ephemerals get 5s), checkNewConsumerConfig (what an update may
  *   change: the other changes are 10012 with nats-server's text).
  */
-import { goDuration } from '../protocol/go-format.js';
+import { goDuration, goQuote } from '../protocol/go-format.js';
 import { jsError, type ApiError } from './errors.js';
 import type { StreamConfig } from './stream-config.js';
 import { consumerConfigsEqual, decodeCreateConsumerRequest, type ConsumerConfig } from './consumer-config.js';
@@ -34,7 +34,11 @@ const JS_MAX_DESCRIPTION_LEN = 4 * 1024;
 const JS_MAX_METADATA_LEN = 128 * 1024;
 const MS = 1_000_000;
 
-/** The account- and server-side state the checks consult. Every member is optional. */
+/**
+ * The account- and server-side state the checks consult: the stream (required), the rest
+ * optional. Only the single-server path is modelled; `clustered` just lifts the 10074 check
+ * (nats-server's clustered path, jsClusteredConsumerRequest, orders some checks differently).
+ */
 export interface ConsumerCheckEnv {
   /** The stream named in the subject, or undefined (10059 stream not found). */
   lookupStream: (name: string) => StreamConfig | undefined;
@@ -124,12 +128,11 @@ function subjectIsLiteral(s: string): boolean {
   return true;
 }
 
-/** Go's strconv.Atoi error text, or undefined when `s` parses. */
+/** Go's strconv.Atoi (64-bit int): the number, or the NumError's text. */
 function atoi(s: string): { n: number } | { err: string } {
-  const syntax = { err: `strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax` };
-  if (!/^[+-]?[0-9]+$/.test(s)) return syntax;
+  if (!/^[+-]?[0-9]+$/.test(s)) return { err: `strconv.Atoi: parsing ${goQuote(s)}: invalid syntax` };
   const v = BigInt(s);
-  if (v > 2n ** 63n - 1n || v < -(2n ** 63n)) return { err: `strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range` };
+  if (v > 2n ** 63n - 1n || v < -(2n ** 63n)) return { err: `strconv.Atoi: parsing ${goQuote(s)}: value out of range` };
   return { n: Number(v) };
 }
 

@@ -222,6 +222,8 @@ export const CASES: ConsumerCase[] = [
   pull('by start time with a start sequence', '{"deliver_policy":"by_start_time","opt_start_time":"2024-01-01T00:00:00Z","opt_start_seq":2}', policyErr('consumer delivery policy is deliver by start time, but optional start start sequence is also set')),
   pull('by start time without one', '{"deliver_policy":"by_start_time"}', policyErr('consumer delivery policy is deliver by start time, but optional start time is not set')),
   pull('a sample frequency that is not a number', '{"sample_freq":"abc"}', errResp(400, 10095, 'failed to parse consumer sampling configuration: strconv.Atoi: parsing "abc": invalid syntax')),
+  pull('a sample frequency out of int64 range', '{"sample_freq":"9223372036854775808%"}', errResp(400, 10095, 'failed to parse consumer sampling configuration: strconv.Atoi: parsing "9223372036854775808": value out of range')),
+  pull('the sample frequency in the error is quoted as Go quotes it', '{"sample_freq":"a\\tb\\u00e9"}', errResp(400, 10095, 'failed to parse consumer sampling configuration: strconv.Atoi: parsing "a\\tb\u00e9": invalid syntax')),
   pull('a negative sample frequency (Go formats the nil error)', '{"sample_freq":"-5%"}', errResp(400, 10095, 'failed to parse consumer sampling configuration: \u003cnil\u003e')),
   cs('flow control without heartbeats', 'DURABLE.CREATE.S.D', req(PUSH(',"flow_control":true')), errResp(400, 10108, 'consumer with flow control also needs heartbeats')),
   cs('durable_name and name differ', 'DURABLE.CREATE.S.D', req(PUSH(',"name":"N"')), errResp(400, 10132, 'Consumer Durable and Name have to be equal if both are provided'), ONLY_210),
