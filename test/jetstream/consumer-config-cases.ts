@@ -234,6 +234,8 @@ export const CASES: ConsumerCase[] = [
   cs('a consumer name with a wildcard character', 'CREATE.S.a*b', req(EXPLICIT), errResp(400, 10103, 'durable name can not contain \'.\', \'*\', \'>\'')),
   cs('max_consumers reached', 'CREATE.S.C2', req(EXPLICIT), errResp(400, 10026, 'maximum consumers limit reached'), 'same',
     { stream: '{"name":"S","subjects":["s.>"],"max_consumers":1}', before: [[api('CREATE.S.C1'), req(EXPLICIT)]] }),
+  cs('max_consumers reached: re-creating an existing consumer does not count', 'CREATE.S.C1', req(EXPLICIT), pullEcho('C1'), 'same',
+    { stream: '{"name":"S","subjects":["s.>"],"max_consumers":1}', before: [[api('CREATE.S.C1'), req(EXPLICIT)]] }),
   cs('workqueue: ack all', 'CREATE.S.C', req('{"ack_policy":"all"}'), errResp(400, 10098, 'workqueue stream requires explicit ack'), 'same', { stream: WQ }),
   cs('workqueue: a second unfiltered consumer', 'CREATE.S.C2', req(EXPLICIT), errResp(400, 10099, 'multiple non-filtered consumers not allowed on workqueue stream'), 'same',
     { stream: WQ, before: [[api('CREATE.S.C1'), req(EXPLICIT)]] }),

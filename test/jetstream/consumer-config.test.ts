@@ -129,6 +129,40 @@ describe('consumer config: what depends on the server, the account and the clien
   });
 });
 
+describe('consumer config: the action scenarios of nats-server 2.10.29\'s own tests', () => {
+  const ok = (r: string): void => expect(r).toMatch(/^\{"durable_name"|^\{"name"/);
+
+  it('create is idempotent only for an identical config; update needs an existing consumer; a named ephemeral differs from itself', () => {
+    // jetstream_consumer_test.go TestJetStreamConsumerActions, as API requests.
+    const s = new FakeStream('{"name":"TEST","subjects":["one","two","three","four","five.>"],"max_age":90000000000}');
+    const body = (cfg: string, action: string): string => `{"stream_name":"TEST","config":${cfg},"action":"${action}"}`;
+    const dur = (filters: string): string => `{"durable_name":"DUR","filter_subjects":${filters},"ack_policy":"explicit","deliver_policy":"all","ack_wait":30000000000}`;
+    ok(s.request(api('CREATE.TEST.DUR'), body(dur('["one","two"]'), 'create')));
+    ok(s.request(api('CREATE.TEST.DUR'), body(dur('["one","two"]'), 'create')));
+    expect(s.request(api('CREATE.TEST.DUR'), body(dur('["one"]'), 'create'))).toBe(errResp(400, 10148, 'consumer already exists'));
+    ok(s.request(api('CREATE.TEST.DUR'), body(dur('["one"]'), 'update')));
+    expect(s.request(api('CREATE.TEST.NEW'), body(dur('["one"]').replace('"DUR"', '"NEW"'), 'update'))).toBe(errResp(400, 10149, 'consumer does not exist'));
+    const eph = '{"name":"EPH","filter_subjects":["one"],"ack_policy":"explicit","deliver_policy":"all","ack_wait":30000000000}';
+    ok(s.request(api('CREATE.TEST.EPH'), body(eph, 'create')));
+    expect(s.request(api('CREATE.TEST.EPH'), body(eph, 'create'))).toBe(errResp(400, 10148, 'consumer already exists'));
+  });
+
+  it('workqueue partitions on create and on update', () => {
+    // jetstream_consumer_test.go TestJetStreamConsumerActionsOnWorkQueuePolicyStream, as API requests.
+    const s = new FakeStream('{"name":"TEST","subjects":["one","two","three","four","five.>"],"retention":"workqueue"}');
+    const body = (name: string, filters: string, action: string): string =>
+      `{"stream_name":"TEST","config":{"durable_name":"${name}","filter_subjects":${filters},"ack_policy":"explicit"},"action":"${action}"}`;
+    ok(s.request(api('CREATE.TEST.C1'), body('C1', '["one","two"]', 'create')));
+    ok(s.request(api('CREATE.TEST.C2'), body('C2', '["three","four"]', 'create')));
+    ok(s.request(api('CREATE.TEST.C3'), body('C3', '["five.*"]', 'create')));
+    ok(s.request(api('CREATE.TEST.C1'), body('C1', '["one"]', 'update')));
+    ok(s.request(api('CREATE.TEST.C2'), body('C2', '["three","four","two"]', 'update')));
+    const notUnique = errResp(400, 10100, 'filtered consumer not unique on workqueue stream');
+    expect(s.request(api('CREATE.TEST.C4'), body('C4', '["one","two","three","four"]', 'create'))).toBe(notUnique);
+    expect(s.request(api('CREATE.TEST.C3'), body('C3', '["one","two","three","four"]', 'update'))).toBe(notUnique);
+  });
+});
+
 describe('consumer config: properties', () => {
   it('any body or subject gets an answer, never an exception', () => {
     const s = new FakeStream(STREAM);
