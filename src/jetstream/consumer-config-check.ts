@@ -46,8 +46,14 @@ export interface ConsumerCheckEnv {
   consumers?: () => Iterable<readonly [string, ConsumerConfig]>;
   /** The server's `jetstream { limits { max_ack_pending, max_request_batch } }` (0: none). */
   serverLimits?: { maxAckPending?: number; maxRequestBatch?: number };
-  /** The account tier's limits (0: none). */
-  accountLimits?: { maxAckPending?: number; maxConsumers?: number };
+  /** The account tier's limits (0: none); for the checks that take them directly. */
+  accountLimits?: AccountConsumerLimits;
+  /**
+   * acc.selectLimits: the account's limits for the tier of `replicas` (see
+   * {@link consumerReplicas}), or undefined when the account has none for it (10120). When
+   * given, it replaces `accountLimits` in {@link checkConsumerCreate}.
+   */
+  selectLimits?: (replicas: number) => AccountConsumerLimits | undefined;
   /** A generated name for a legacy ephemeral (nats-server: 8 random characters). */
   newConsumerName?: () => string;
   /** Clustered JetStream: replicas > 1 are then allowed (default false: 10074). */
@@ -57,6 +63,25 @@ export interface ConsumerCheckEnv {
    * is then 10013 (checkNewConsumerConfig).
    */
   deliverSubjectHasInterest?: (subject: string) => boolean;
+}
+
+/** The account limits that concern consumers (0 or absent: none). */
+export interface AccountConsumerLimits {
+  maxAckPending?: number;
+  maxConsumers?: number;
+}
+
+/**
+ * consumer.go ConsumerConfig.replicas: the replica count that selects the account's limits
+ * tier (0 or more than the stream's: the stream's; a legacy-style ephemeral on a limits
+ * stream: 1).
+ */
+export function consumerReplicas(c: ConsumerConfig, stream: StreamConfig): number {
+  if (c.num_replicas === 0 || c.num_replicas > stream.num_replicas) {
+    if (c.durable_name === '' && stream.retention === 'limits' && c.num_replicas === 0) return 1;
+    return stream.num_replicas;
+  }
+  return c.num_replicas;
 }
 
 /** The request: the full API subject and the raw body. */
@@ -331,8 +356,14 @@ export function checkConsumerCreate(input: ConsumerCreateInput, env: ConsumerChe
   if (stream === undefined) return failNamed('JSStreamNotFoundErr');
 
   // addConsumerWithAssignment.
-  setConsumerConfigDefaults(config, stream, env);
-  const bad = checkConsumerCfg(config, stream, env);
+  let accountLimits = env.accountLimits;
+  if (env.selectLimits !== undefined) {
+    accountLimits = env.selectLimits(consumerReplicas(config, stream));
+    if (accountLimits === undefined) return failNamed('JSNoLimitsErr');
+  }
+  const limits = { serverLimits: env.serverLimits, accountLimits };
+  setConsumerConfigDefaults(config, stream, limits);
+  const bad = checkConsumerCfg(config, stream, limits);
   if (bad !== undefined) return fail(bad);
 
   const existing = new Map(env.consumers?.() ?? []);
@@ -355,7 +386,7 @@ export function checkConsumerCreate(input: ConsumerCreateInput, env: ConsumerChe
   if (req.action === 'update') return failNamed('JSConsumerDoesNotExist');
 
   let maxc = stream.max_consumers;
-  const accMax = env.accountLimits?.maxConsumers ?? 0;
+  const accMax = accountLimits?.maxConsumers ?? 0;
   if (maxc <= 0 || (accMax > 0 && accMax < maxc)) maxc = accMax;
   let numPublic = 0;
   for (const c of existing.values()) if (!c.direct) numPublic++;

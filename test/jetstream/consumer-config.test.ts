@@ -66,6 +66,26 @@ describe('consumer config: what depends on the server, the account and the clien
     expect(s.request(api('CREATE.S.D'), req(EXPLICIT), env)).toBe(errResp(400, 10026, 'maximum consumers limit reached'));
   });
 
+  it('selectLimits: the tier of the consumer\'s replicas; none for it is 10120', () => {
+    const s = new FakeStream(STREAM);
+    const asked: number[] = [];
+    const env = {
+      selectLimits: (r: number) => {
+        asked.push(r);
+        return r === 1 ? { maxAckPending: 7 } : undefined;
+      },
+    };
+    expect(s.request(api('CREATE.S.C'), req(EXPLICIT), env)).toBe(sub(pullEcho(), '"max_ack_pending":1000', '"max_ack_pending":7'));
+    const c = new FakeStream('{"name":"S","subjects":["s.>"],"num_replicas":3}', true);
+    // A consumer without a durable name on a limits stream counts as 1 replica, whatever the stream's.
+    expect(c.request(api('CREATE.S.C'), req(EXPLICIT), { ...env, clustered: true })).toBe(sub(pullEcho(), '"max_ack_pending":1000', '"max_ack_pending":7'));
+    expect(asked).toEqual([1, 1]);
+    expect(c.request(api('DURABLE.CREATE.S.D'), req('{"durable_name":"D"}'), { ...env, clustered: true })).toBe(
+      errResp(400, 10120, 'no JetStream default or applicable tiered limit present'),
+    );
+    expect(asked).toEqual([1, 1, 3]);
+  });
+
   it('a new deliver subject while the old one has interest is 10013', () => {
     const s = new FakeStream(STREAM);
     const push = (ds: string): string => req(`{"durable_name":"D","ack_policy":"explicit","deliver_subject":"${ds}"}`);
