@@ -332,6 +332,77 @@ describe('redelivery', () => {
   });
 });
 
+describe('timer and queue details', () => {
+  it('a new delivery arms the timer earlier than a pending message\'s long backoff', () => {
+    const { c, deliver, tick, store, clock } = setup({ ackWaitMs: 20, backoffMs: [20, 50, 500] }, ['a']);
+    deliver(1);
+    tick(21);
+    deliver(1);
+    tick(51);
+    deliver(1);
+    expect(c.lastDc).toBe(3);
+    expect(c.deadline).toBe(clock.now() + 500);
+    // A new message must be redelivered after backoff[0] (+1 ms), not when seq 1's 500 ms end.
+    store.store('a', null, b('x'));
+    expect(deliver(1)).toEqual([2]);
+    expect(c.deadline).toBe(clock.now() + 21);
+  });
+
+  it('-NAK with a consumer sequence at or below the ack floor is ignored (ack all)', () => {
+    const { c, deliver, tick } = setup({ ackPolicy: 'all' }, ['a', 'a']);
+    deliver(2);
+    tick(1001);
+    // Seq 1 redelivered as consumer seq 3; acking it (ack all) moves the floor to 3/1.
+    expect(deliver(1)).toEqual([1]);
+    c.processAck(1, 3, 2, EMPTY);
+    expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([3, 1]);
+    // Seq 2's queued redelivery is still pending; a NAK naming its first delivery (2) is out of range.
+    expect(c.pendingSeqs()).toEqual([2]);
+    const q = c.redeliveryQueue();
+    expect(c.processAck(2, 2, 1, b('-NAK'))).toBe(AckResult.Reply);
+    expect(c.redeliveryQueue()).toEqual(q);
+  });
+
+  it('ack all walks the sequence range when the gap is small, acking unseen sequences too (interest)', () => {
+    // nats-server walks seq..floor+1 when the gap is not larger than pending, and tells the
+    // stream about every sequence down to the lowest it visited, matching or not.
+    const { c, deliver, acked } = setup({ ackPolicy: 'all', retention: 'interest', filters: ['a'] }, ['b', 'a', 'a', 'a', 'a']);
+    expect(deliver(5)).toEqual([2, 3, 4, 5]);
+    c.processAck(3, 2, 1, EMPTY);
+    expect(acked).toEqual([3, 2, 1]);
+    expect(c.pendingSeqs()).toEqual([4, 5]);
+  });
+
+  it('the timer drops pending messages below the stream\'s first sequence and raises the floor', () => {
+    const { c, deliver, tick, store } = setup({}, ['a', 'a', 'a']);
+    deliver(3);
+    c.processAck(3, 3, 1, EMPTY);
+    // Removed without the consumer being told (messageRemoved not called).
+    store.remove(1);
+    store.remove(2);
+    tick(1001);
+    expect(c.numAckPending).toBe(0);
+    expect(c.redeliveryQueue()).toEqual([]);
+    expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([3, 3]);
+  });
+
+  it('keeps the redelivery queue in order through pops, removals and compaction', () => {
+    const n = 300;
+    const { c, deliver, tick } = setup({}, Array.from({ length: n }, () => 'a'));
+    expect(deliver(n)).toHaveLength(n);
+    tick(1001);
+    const want = Array.from({ length: n }, (_, i) => i + 1);
+    expect(c.redeliveryQueue()).toEqual(want);
+    expect(deliver(100)).toEqual(want.slice(0, 100));
+    // Ack some queued ones in the middle: they leave the queue.
+    for (const s of [150, 151, 200, 300]) c.processAck(s, s, 1, EMPTY);
+    const rest = want.slice(100).filter((s) => ![150, 151, 200, 300].includes(s));
+    expect(c.redeliveryQueue()).toEqual(rest);
+    expect(deliver(1000)).toEqual(rest);
+    expect(c.redeliveryQueue()).toEqual([]);
+  });
+});
+
 describe('parseGoDuration', () => {
   it('accepts what time.ParseDuration accepts', () => {
     expect(parseGoDuration('1s')).toBe(1000);
