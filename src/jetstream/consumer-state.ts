@@ -12,8 +12,15 @@
  *
  * Allocation: the delivery and ack paths allocate no per-message objects here (the pending
  * table is two number→number maps; results are returned in fields and codes, not objects).
+ *
+ * `num_pending` is kept as nats-server keeps it (`o.npc`, `o.npf`): counted from the store when
+ * the state is created (or {@link ConsumerState.recomputeNumPending} after a purge), then moved
+ * by one per delivery and by {@link ConsumerState.messageStored} /
+ * {@link ConsumerState.messageRemoved}, which the stream must call for every message it stores
+ * or removes.
  */
 import type { StoredMessage, StreamStore, SubjectState } from './store/store.js';
+import { filterMatches } from './store/subjects.js';
 
 /** A consumer's `ack_policy`. */
 export type AckPolicy = 'none' | 'all' | 'explicit';
@@ -311,6 +318,9 @@ export class ConsumerState {
   private readonly maxp: number;
   private readonly retention: RetentionPolicy;
   private readonly prefix: string;
+  /** Cached num pending and the last stream sequence it covers (`o.npc`, `o.npf`). */
+  private npc = 0;
+  private npf = 0;
 
   /**
    * Absolute time (clock ms) at which {@link checkPending} should run; 0 = no timer needed.
@@ -347,6 +357,7 @@ export class ConsumerState {
     this.retention = cfg.retention ?? 'limits';
     this.sseq = Math.max(1, cfg.startSeq ?? 1);
     this.prefix = `$JS.ACK.${cfg.stream}.${cfg.consumer}.`;
+    this.recomputeNumPending();
   }
 
   // ---- state (consumer info) ----
@@ -377,6 +388,33 @@ export class ConsumerState {
   }
   /** `num_pending`: messages at or after the next stream sequence matching the filter(s). */
   numPending(): number {
+    return this.npc < 0 ? 0 : this.npc;
+  }
+
+  /** Counts num pending from the store again (`streamNumPending`), e.g. after a purge. */
+  recomputeNumPending(): number {
+    this.npf = this.source.lastSeq();
+    this.npc = this.countPending();
+    return this.npc;
+  }
+
+  /** Does `subject` pass the consumer's filter(s) (`isFilteredMatch`)? */
+  isFilteredMatch(subject: string): boolean {
+    const f = this.filters;
+    if (f.length === 0) return true;
+    for (let i = 0; i < f.length; i++) if (filterMatches(f[i]!, subject)) return true;
+    return false;
+  }
+
+  /**
+   * The stream stored a message (`processStreamSignal`): a matching one past what num pending
+   * already counted adds to it.
+   */
+  messageStored(seq: number, subject: string): void {
+    if (seq > this.npf && this.isFilteredMatch(subject)) this.npc++;
+  }
+
+  private countPending(): number {
     const f = this.filters;
     if (f.length === 0) return this.source.filteredState(this.sseq, '').msgs;
     if (f.length === 1) return this.source.filteredState(this.sseq, f[0]!).msgs;
@@ -459,6 +497,11 @@ export class ConsumerState {
       // nats-server's store returns the last sequence with EOF; the consumer moves past it.
       const last = src.lastSeq();
       if (last >= this.sseq) this.sseq = last + 1;
+      // checkNumPendingOnEOF: past the last message nothing can be pending.
+      if (this.sseq > last && this.npc !== 0) {
+        this.npc = 0;
+        this.npf = last;
+      }
       this.lastStall = 'empty';
       return null;
     }
@@ -486,7 +529,8 @@ export class ConsumerState {
     const seq = sm.seq;
     this.lastDc = dc;
     this.lastDseq = dseq;
-    this.lastPending = this.numPending();
+    if (dc === 1) this.npc--;
+    this.lastPending = this.npc < 0 ? 0 : this.npc;
     const ap = this.ackPolicy;
     if (ap === 'none') {
       this.adflr = dseq;
@@ -711,11 +755,13 @@ export class ConsumerState {
   }
 
   /**
-   * A message left the stream (limits, delete, purge): nats-server's `decStreamPending`, which
-   * treats a pending one as terminated (`processTerm` with reason "unacknowledged message was
-   * deleted"). Returns true when it was pending (the caller sends the MSG_TERMINATED advisory).
+   * A message left the stream (limits, delete, purge): nats-server's `decStreamPending`. A
+   * matching one not yet delivered leaves num pending; a pending one is treated as terminated
+   * (`processTerm` with reason "unacknowledged message was deleted"). Returns true when it was
+   * pending (the caller sends the MSG_TERMINATED advisory).
    */
-  messageRemoved(seq: number): boolean {
+  messageRemoved(seq: number, subject: string): boolean {
+    if (seq >= this.sseq && this.isFilteredMatch(subject)) this.npc--;
     const pd = this.pendDseq.get(seq);
     if (pd === undefined) return false;
     this.ackMsg(seq, pd);

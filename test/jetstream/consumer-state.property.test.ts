@@ -376,6 +376,7 @@ class Harness {
         for (let i = 0; i < op.n; i++) {
           const r = this.store.store(op.subject, null, Buffer.from('x'));
           if (!('seq' in r)) throw new Error('store failed');
+          c.messageStored(r.seq, op.subject);
           m.msgs.set(r.seq, op.subject);
           m.lastSeq = r.seq;
         }
@@ -385,7 +386,7 @@ class Harness {
         if (seqs.length === 0) break;
         const seq = seqs[op.pick % seqs.length]!;
         expect(this.store.remove(seq)).toBe(true);
-        expect(c.messageRemoved(seq)).toBe(m.removed(seq));
+        expect(c.messageRemoved(seq, m.msgs.get(seq)!)).toBe(m.removed(seq));
         break;
       }
       case 'deliver':

@@ -198,6 +198,27 @@ describe('delivery limits', () => {
     expect(c.numPending()).toBe(0);
   });
 
+  it('keeps num_pending as the stream stores and removes messages (and recounts after a purge)', () => {
+    const { c, store, deliver } = setup({ filters: ['a'] }, ['a', 'b', 'a']);
+    expect(c.numPending()).toBe(2);
+    for (const subj of ['b', 'a', 'a']) {
+      const r = store.store(subj, null, b('x'));
+      if ('seq' in r) c.messageStored(r.seq, subj);
+    }
+    expect(c.numPending()).toBe(4);
+    expect(deliver(1)).toEqual([1]);
+    expect(c.lastPending).toBe(3);
+    // Removing an undelivered matching message lowers it; a non-matching one does not.
+    store.remove(3);
+    expect(c.messageRemoved(3, 'a')).toBe(false);
+    store.remove(4);
+    c.messageRemoved(4, 'b');
+    expect(c.numPending()).toBe(2);
+    store.purge('', 0, 0);
+    expect(c.recomputeNumPending()).toBe(0);
+    expect(deliver(5)).toEqual([]);
+  });
+
   it('several filters deliver the union in stream order', () => {
     const { c, deliver } = setup({ filters: ['a', 'c'] }, ['a', 'b', 'c', 'b', 'a']);
     expect(c.numPending()).toBe(3);
@@ -326,8 +347,8 @@ describe('redelivery', () => {
     deliver(3);
     tick(1001);
     store.remove(2);
-    expect(c.messageRemoved(2)).toBe(true);
-    expect(c.messageRemoved(2)).toBe(false);
+    expect(c.messageRemoved(2, 'a')).toBe(true);
+    expect(c.messageRemoved(2, 'a')).toBe(false);
     expect(deliver(5)).toEqual([1, 3]);
   });
 });
@@ -344,6 +365,7 @@ describe('timer and queue details', () => {
     expect(c.deadline).toBe(clock.now() + 500);
     // A new message must be redelivered after backoff[0] (+1 ms), not when seq 1's 500 ms end.
     store.store('a', null, b('x'));
+    c.messageStored(2, 'a');
     expect(deliver(1)).toEqual([2]);
     expect(c.deadline).toBe(clock.now() + 21);
   });
