@@ -11,7 +11,8 @@
  * (a stream's store; see {@link sourceFromStore}).
  *
  * Allocation: the delivery and ack paths allocate no per-message objects here (the pending
- * table is two number→number maps; results are returned in fields and codes, not objects).
+ * table is one seq→slot map over typed arrays; results are returned in fields and codes, not
+ * objects). The strings a delivery needs (its ack reply subject) are built once.
  *
  * `num_pending` is kept as nats-server keeps it (`o.npc`, `o.npf`): counted from the store when
  * the state is created (or {@link ConsumerState.recomputeNumPending} after a purge), then moved
@@ -145,55 +146,34 @@ export function parseAckReply(subject: string, out: AckInfo): boolean {
   out.dc = out.sseq = out.dseq = out.pending = 0;
   out.ts = '0';
   if (!subject.startsWith('$JS.ACK.')) return false;
-  // Token boundaries without splitting: at most 12 tokens matter.
+  // Dot positions after "$JS.ACK." (at most 11 matter), found without splitting.
+  const d = DOTS;
   let n = 0;
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0;
-  for (let i = 8; i < subject.length; i++) {
-    if (subject.charCodeAt(i) !== 46) continue;
-    switch (n++) {
-      case 0: a0 = i; break;
-      case 1: a1 = i; break;
-      case 2: a2 = i; break;
-      case 3: a3 = i; break;
-      case 4: a4 = i; break;
-      case 5: a5 = i; break;
-      case 6: a6 = i; break;
-      case 7: a7 = i; break;
-      case 8: a8 = i; break;
-      case 9: a9 = i; break;
-      case 10: a10 = i; break;
-      default: return false;
-    }
+  for (let i = subject.indexOf('.', 8); i !== -1; i = subject.indexOf('.', i + 1)) {
+    if (n === 11) return false;
+    d[n++] = i;
   }
-  // n dots after "$JS.ACK." → n + 3 tokens.
-  const tokens = n + 3;
-  const end = subject.length;
-  if (tokens === 9) {
-    out.stream = subject.slice(8, a0);
-    out.consumer = subject.slice(a0 + 1, a1);
-    out.dc = ackNum(subject, a1 + 1, a2);
-    out.sseq = ackNum(subject, a2 + 1, a3);
-    out.dseq = ackNum(subject, a3 + 1, a4);
-    out.ts = subject.slice(a4 + 1, a5);
-    out.pending = ackNum(subject, a5 + 1, end);
-    return true;
-  }
-  if (tokens === 11 || tokens === 12) {
-    out.domain = subject.slice(8, a0);
-    out.accountHash = subject.slice(a0 + 1, a1);
-    out.stream = subject.slice(a1 + 1, a2);
-    out.consumer = subject.slice(a2 + 1, a3);
-    out.dc = ackNum(subject, a3 + 1, a4);
-    out.sseq = ackNum(subject, a4 + 1, a5);
-    out.dseq = ackNum(subject, a5 + 1, a6);
-    out.ts = subject.slice(a6 + 1, a7);
-    out.pending = ackNum(subject, a7 + 1, tokens === 11 ? end : a8);
-    return true;
-  }
-  void a9;
-  void a10;
-  return false;
+  // n dots after "$JS.ACK." → n + 3 tokens; the token after dot k ends at dot k+1 (or the end).
+  d[n] = subject.length;
+  let o: number;
+  if (n === 6) o = -1;
+  else if (n === 8 || n === 9) {
+    out.domain = subject.slice(8, d[0]);
+    out.accountHash = subject.slice(d[0]! + 1, d[1]);
+    o = 1;
+  } else return false;
+  out.stream = o < 0 ? subject.slice(8, d[0]) : subject.slice(d[o]! + 1, d[o + 1]);
+  out.consumer = subject.slice(d[o + 1]! + 1, d[o + 2]);
+  out.dc = ackNum(subject, d[o + 2]! + 1, d[o + 3]!);
+  out.sseq = ackNum(subject, d[o + 3]! + 1, d[o + 4]!);
+  out.dseq = ackNum(subject, d[o + 4]! + 1, d[o + 5]!);
+  out.ts = subject.slice(d[o + 5]! + 1, d[o + 6]);
+  out.pending = ackNum(subject, d[o + 6]! + 1, d[o + 7]!);
+  return true;
 }
+
+/** Scratch for {@link parseAckReply}'s dot positions (11 dots and the end). */
+const DOTS = new Int32Array(12);
 
 /** Epoch ms (with a fraction) as integer nanoseconds in decimal (beyond 2^53, so as text). */
 export function msToNsString(ms: number): string {
@@ -288,6 +268,73 @@ function trimmedRest(body: Uint8Array, from: number): string {
 }
 
 /**
+ * The pending table (`o.pending`): stream seq → slot, and per slot the original delivery
+ * sequence and the delivered time in two growable typed arrays, so that tracking a delivery
+ * allocates nothing once the table has grown (nats-server allocates a `Pending` per message).
+ */
+class PendingTable {
+  private readonly slots = new Map<number, number>();
+  private d = new Float64Array(64);
+  private t = new Float64Array(64);
+  private readonly free: number[] = [];
+  private used = 0;
+
+  get size(): number {
+    return this.slots.size;
+  }
+  has(seq: number): boolean {
+    return this.slots.has(seq);
+  }
+  dseqOf(seq: number): number | undefined {
+    const i = this.slots.get(seq);
+    return i === undefined ? undefined : this.d[i];
+  }
+  tsOf(seq: number): number | undefined {
+    const i = this.slots.get(seq);
+    return i === undefined ? undefined : this.t[i];
+  }
+  add(seq: number, dseq: number, ts: number): void {
+    let i = this.free.pop();
+    if (i === undefined) {
+      i = this.used++;
+      if (i === this.d.length) {
+        const d = new Float64Array(i * 2);
+        d.set(this.d);
+        this.d = d;
+        const t = new Float64Array(i * 2);
+        t.set(this.t);
+        this.t = t;
+      }
+    }
+    this.d[i] = dseq;
+    this.t[i] = ts;
+    this.slots.set(seq, i);
+  }
+  setTs(seq: number, ts: number): void {
+    const i = this.slots.get(seq);
+    if (i !== undefined) this.t[i] = ts;
+  }
+  delete(seq: number): boolean {
+    const i = this.slots.get(seq);
+    if (i === undefined) return false;
+    this.slots.delete(seq);
+    if (this.slots.size === 0) {
+      // Empty: start over (and drop a table that grew large).
+      this.free.length = 0;
+      this.used = 0;
+      if (this.d.length > 4096) {
+        this.d = new Float64Array(64);
+        this.t = new Float64Array(64);
+      }
+    } else this.free.push(i);
+    return true;
+  }
+  keys(): IterableIterator<number> {
+    return this.slots.keys();
+  }
+}
+
+/**
  * One consumer's delivery state. Create it with the consumer's config, a source and a clock;
  * call {@link next} to pick and record each delivery, {@link processAck} for what arrives on
  * the ack subject, and {@link checkPending} when {@link deadline} passes.
@@ -301,8 +348,7 @@ export class ConsumerState {
   private adflr = 0;
   private asflr = 0;
   /** Pending acks: stream seq → original delivery seq, and → delivered time (ms). */
-  private readonly pendDseq = new Map<number, number>();
-  private readonly pendTs = new Map<number, number>();
+  private readonly pend = new PendingTable();
   /** Redelivery counts (`o.rdc`: deliveries - 1 after a redelivery; see `deliveryCount`). */
   private readonly rdc = new Map<number, number>();
   /** Redelivery queue (`o.rdq`, ordered) from `rdqHead`, and its membership (`o.rdqi`). */
@@ -380,7 +426,7 @@ export class ConsumerState {
   }
   /** `num_ack_pending`. */
   get numAckPending(): number {
-    return this.pendDseq.size;
+    return this.pend.size;
   }
   /** `num_redelivered`: messages with a redelivery count. */
   get numRedelivered(): number {
@@ -425,12 +471,12 @@ export class ConsumerState {
   }
   /** The original delivery sequence and delivery time of a pending message, or undefined. */
   pendingOf(seq: number): { readonly dseq: number; readonly ts: number } | undefined {
-    const d = this.pendDseq.get(seq);
-    return d === undefined ? undefined : { dseq: d, ts: this.pendTs.get(seq)! };
+    const d = this.pend.dseqOf(seq);
+    return d === undefined ? undefined : { dseq: d, ts: this.pend.tsOf(seq)! };
   }
   /** Stream sequences awaiting an ack (ascending). */
   pendingSeqs(): number[] {
-    return [...this.pendDseq.keys()].sort((a, b) => a - b);
+    return [...this.pend.keys()].sort((a, b) => a - b);
   }
   /** The redelivery queue, in order. */
   redeliveryQueue(): number[] {
@@ -463,10 +509,7 @@ export class ConsumerState {
       const dc = this.incDeliveryCount(seq);
       if (this.maxdc > 0 && dc > this.maxdc) {
         if (dc === this.maxdc + 1) this.hooks.onMaxDeliveries?.(seq, dc - 1);
-        if (this.pendDseq.has(seq)) {
-          this.pendDseq.delete(seq);
-          this.pendTs.delete(seq);
-        }
+        this.pend.delete(seq);
         continue;
       }
       const sm = src.load(seq);
@@ -478,7 +521,7 @@ export class ConsumerState {
       this.record(sm, dc);
       return sm;
     }
-    if (this.maxp > 0 && this.pendDseq.size >= this.maxp) {
+    if (this.maxp > 0 && this.pend.size >= this.maxp) {
       this.lastStall = 'max_ack_pending';
       return null;
     }
@@ -521,7 +564,7 @@ export class ConsumerState {
    */
   didNotDeliver(seq: number): void {
     this.rdc.set(seq, (this.rdc.get(seq) ?? 0) - 1);
-    if (this.pendDseq.has(seq) && !this.rdqi.has(seq)) this.pushRedelivery(seq);
+    if (this.pend.has(seq) && !this.rdqi.has(seq)) this.pushRedelivery(seq);
   }
 
   private record(sm: StoredMessage, dc: number): void {
@@ -550,8 +593,8 @@ export class ConsumerState {
     } else minDelay = this.ackWaitMs + ACK_WAIT_DELAY;
     const minDeadline = now + minDelay;
     if (this.deadline === 0 || this.deadline > minDeadline) this.deadline = minDeadline;
-    if (!this.pendDseq.has(seq)) this.pendDseq.set(seq, dseq);
-    this.pendTs.set(seq, now);
+    if (this.pend.has(seq)) this.pend.setTs(seq, now);
+    else this.pend.add(seq, dseq, now);
   }
 
   private nextMatch(start: number): number {
@@ -608,11 +651,12 @@ export class ConsumerState {
   // ---- acks ----
 
   /**
-   * Processes a message on the ack subject (`processAck`): `sseq`/`dseq`/`dc` from
-   * {@link parseAckReply} (all 0 when the subject did not parse), `body` the payload after any
-   * headers. Returns {@link AckResult} flags telling the caller what to send.
+   * Processes a message on the ack subject (`processAck`): `sseq`/`dseq` from
+   * {@link parseAckReply} (0 when the subject did not parse), `body` the payload after any
+   * headers. Returns {@link AckResult} flags telling the caller what to send (the advisories
+   * report the delivery count from the subject).
    */
-  processAck(sseq: number, dseq: number, dc: number, body: Uint8Array): number {
+  processAck(sseq: number, dseq: number, body: Uint8Array): number {
     // nats-server: no reply when the subject did not parse (sseq 0), unless `updateAcks` sends it.
     let reply = sseq !== 0;
     let flags = 0;
@@ -650,19 +694,18 @@ export class ConsumerState {
     const inPlace = this.retention !== 'limits';
     const ap = this.ackPolicy;
     if (ap === 'explicit') {
-      const pd = this.pendDseq.get(sseq);
+      const pd = this.pend.dseqOf(sseq);
       if (pd !== undefined) {
-        this.pendDseq.delete(sseq);
-        this.pendTs.delete(sseq);
+        this.pend.delete(sseq);
         dseq = pd;
-        if (this.pendDseq.size === 0) {
+        if (this.pend.size === 0) {
           this.adflr = this.dseq - 1;
           this.asflr = this.sseq - 1;
         } else if (dseq === this.adflr + 1) {
           this.adflr = dseq;
           this.asflr = sseq;
           for (let ss = sseq + 1; ss < this.sseq; ss++) {
-            const p = this.pendDseq.get(ss);
+            const p = this.pend.dseqOf(ss);
             if (p !== undefined) {
               if (p > 0) {
                 this.adflr = p - 1;
@@ -684,20 +727,18 @@ export class ConsumerState {
       let floor = sseq;
       this.adflr = dseq;
       this.asflr = sseq;
-      if (sgap > this.pendDseq.size) {
-        for (const seq of this.pendDseq.keys()) {
+      if (sgap > this.pend.size) {
+        for (const seq of this.pend.keys()) {
           if (seq <= sseq) {
-            this.pendDseq.delete(seq);
-            this.pendTs.delete(seq);
+            this.pend.delete(seq);
             this.rdc.delete(seq);
             this.removeFromRedeliverQueue(seq);
             if (seq < floor) floor = seq;
           }
         }
       } else {
-        for (let seq = sseq; seq > sseq - sgap && this.pendDseq.size > 0; seq--) {
-          this.pendDseq.delete(seq);
-          this.pendTs.delete(seq);
+        for (let seq = sseq; seq > sseq - sgap && this.pend.size > 0; seq--) {
+          this.pend.delete(seq);
           this.rdc.delete(seq);
           this.removeFromRedeliverQueue(seq);
           if (seq < floor) floor = seq;
@@ -716,7 +757,7 @@ export class ConsumerState {
   /** `processNak`; true when it was processed (the advisory is due). */
   private nak(sseq: number, dseq: number, body: Uint8Array): boolean {
     if (dseq <= this.adflr || dseq > this.dseq) return false;
-    if (!this.pendDseq.has(sseq)) return false;
+    if (!this.pend.has(sseq)) return false;
     if (body.length > 4) {
       const arg = trimmedRest(body, 4);
       if (arg.length > 0) {
@@ -735,9 +776,9 @@ export class ConsumerState {
         } else d = parseGoDuration(arg);
         if (d !== null) {
           this.removeFromRedeliverQueue(sseq);
-          if (this.pendDseq.has(sseq)) {
+          if (this.pend.has(sseq)) {
             const now = this.now();
-            this.pendTs.set(sseq, now - this.ackWaitMs + d);
+            this.pend.setTs(sseq, now - this.ackWaitMs + d);
             if (this.deadline !== 0) this.deadline = now + 10;
           }
           return true;
@@ -751,7 +792,7 @@ export class ConsumerState {
 
   /** `progressUpdate` (+WPI): restarts the ack wait of a pending message. */
   private progress(sseq: number): void {
-    if (this.pendTs.has(sseq)) this.pendTs.set(sseq, this.now());
+    if (this.pend.has(sseq)) this.pend.setTs(sseq, this.now());
   }
 
   /**
@@ -762,7 +803,7 @@ export class ConsumerState {
    */
   messageRemoved(seq: number, subject: string): boolean {
     if (seq >= this.sseq && this.isFilteredMatch(subject)) this.npc--;
-    const pd = this.pendDseq.get(seq);
+    const pd = this.pend.dseqOf(seq);
     if (pd === undefined) return false;
     this.ackMsg(seq, pd);
     return true;
@@ -784,11 +825,12 @@ export class ConsumerState {
     const bo = this.backoff;
     let next = bo.length > 0 ? bo[bo.length - 1]! : ttl + ACK_WAIT_DELAY;
     let expired: number[] | null = null;
-    for (const [seq, ts] of this.pendTs) {
+    // Keys, not entries: no [seq, ts] pair per pending message. Deleting while iterating is safe.
+    for (const seq of this.pend.keys()) {
+      const ts = this.pend.tsOf(seq)!;
       if (seq < fseq || seq <= this.asflr) {
-        const pd = this.pendDseq.get(seq)!;
-        this.pendDseq.delete(seq);
-        this.pendTs.delete(seq);
+        const pd = this.pend.dseqOf(seq)!;
+        this.pend.delete(seq);
         this.rdc.delete(seq);
         this.removeFromRedeliverQueue(seq);
         if (seq > this.asflr) this.asflr = seq;
@@ -815,13 +857,13 @@ export class ConsumerState {
     if (expired !== null) {
       expired.sort((a, b) => a - b);
       for (const seq of expired) this.pushRedelivery(seq);
-      const off = now - this.pendTs.get(expired[0]!)!;
+      const off = now - this.pend.tsOf(expired[0]!)!;
       for (const seq of expired) {
-        const ts = this.pendTs.get(seq);
-        if (ts !== undefined) this.pendTs.set(seq, ts + off);
+        const ts = this.pend.tsOf(seq);
+        if (ts !== undefined) this.pend.setTs(seq, ts + off);
       }
     }
-    if (this.pendDseq.size > 0) this.deadline = now + next;
+    if (this.pend.size > 0) this.deadline = now + next;
     else {
       this.deadline = 0;
       this.clearRedeliverQueue();
@@ -836,8 +878,7 @@ export class ConsumerState {
     const dc = this.deliveryCount(seq);
     if (dc < this.maxdc) return false;
     if (dc === this.maxdc) this.hooks.onMaxDeliveries?.(seq, dc);
-    this.pendDseq.delete(seq);
-    this.pendTs.delete(seq);
+    this.pend.delete(seq);
     this.rdc.set(seq, dc);
     return true;
   }
