@@ -766,9 +766,17 @@ export class ConsumerState {
           try {
             const v: unknown = JSON.parse(arg);
             if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-              const delay = (v as { delay?: unknown }).delay;
-              if (delay === undefined || delay === null) d = 0;
-              else if (typeof delay === 'number' && Number.isInteger(delay)) d = delay / 1e6;
+              // Go's json.Unmarshal into ConsumerNakOptions: the field name matches any case,
+              // null is no change, anything but an integer is an error (a plain NAK).
+              d = 0;
+              for (const [k, delay] of Object.entries(v as Record<string, unknown>)) {
+                if (k.toLowerCase() !== 'delay' || delay === null) continue;
+                if (typeof delay === 'number' && Number.isInteger(delay)) d = delay / 1e6;
+                else {
+                  d = null;
+                  break;
+                }
+              }
             }
           } catch {
             d = null;

@@ -106,14 +106,14 @@ describe('explicit acks and the ack floor', () => {
   it('moves the floor only over contiguous acks and jumps to delivered when pending empties', () => {
     const { c, deliver } = setup({});
     expect(deliver(4)).toEqual([1, 2, 3, 4]);
-    expect(c.processAck(2, 2, 1, EMPTY)).toBe(AckResult.Reply);
+    expect(c.processAck(2, 2, EMPTY)).toBe(AckResult.Reply);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([0, 0]);
-    c.processAck(1, 1, 1, b('+ACK'));
+    c.processAck(1, 1, b('+ACK'));
     // Floor to 1, then to just below the next pending (3).
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([2, 2]);
-    c.processAck(4, 4, 1, b('+OK'));
+    c.processAck(4, 4, b('+OK'));
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([2, 2]);
-    c.processAck(3, 3, 1, EMPTY);
+    c.processAck(3, 3, EMPTY);
     expect(c.numAckPending).toBe(0);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([4, 4]);
     expect([c.deliveredConsumerSeq, c.deliveredStreamSeq]).toEqual([4, 4]);
@@ -122,25 +122,25 @@ describe('explicit acks and the ack floor', () => {
   it('a double ack changes nothing and still replies; an ack past delivered is ignored without reply', () => {
     const { c, deliver } = setup({});
     deliver(2);
-    c.processAck(1, 1, 1, EMPTY);
+    c.processAck(1, 1, EMPTY);
     const before = [c.ackFloorStreamSeq, c.numAckPending];
-    expect(c.processAck(1, 1, 1, EMPTY)).toBe(AckResult.Reply);
+    expect(c.processAck(1, 1, EMPTY)).toBe(AckResult.Reply);
     expect([c.ackFloorStreamSeq, c.numAckPending]).toEqual(before);
-    expect(c.processAck(3, 3, 1, EMPTY)).toBe(0);
+    expect(c.processAck(3, 3, EMPTY)).toBe(0);
     expect(c.numAckPending).toBe(1);
   });
 
   it('uses the pending record\'s delivery sequence, not the one in the subject', () => {
     const { c, deliver } = setup({});
     deliver(2);
-    c.processAck(1, 99, 1, EMPTY);
+    c.processAck(1, 99, EMPTY);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([1, 1]);
   });
 
   it('with interest retention tells the stream about each acked message', () => {
     const { c, deliver, acked } = setup({ retention: 'interest' });
     deliver(2);
-    c.processAck(2, 2, 1, EMPTY);
+    c.processAck(2, 2, EMPTY);
     expect(acked).toEqual([2]);
   });
 });
@@ -149,19 +149,19 @@ describe('ack policy all and none', () => {
   it('all: acking N acks everything up to N; older acks are no-ops that still reply', () => {
     const { c, deliver } = setup({ ackPolicy: 'all' });
     deliver(5);
-    expect(c.processAck(3, 3, 1, EMPTY)).toBe(AckResult.Reply);
+    expect(c.processAck(3, 3, EMPTY)).toBe(AckResult.Reply);
     expect(c.pendingSeqs()).toEqual([4, 5]);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([3, 3]);
-    expect(c.processAck(2, 2, 1, EMPTY)).toBe(AckResult.Reply);
+    expect(c.processAck(2, 2, EMPTY)).toBe(AckResult.Reply);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([3, 3]);
-    c.processAck(5, 5, 1, EMPTY);
+    c.processAck(5, 5, EMPTY);
     expect(c.numAckPending).toBe(0);
   });
 
   it('all with interest retention acks every sequence from the floor up', () => {
     const { c, deliver, acked } = setup({ ackPolicy: 'all', retention: 'workqueue' });
     deliver(4);
-    c.processAck(3, 3, 1, EMPTY);
+    c.processAck(3, 3, EMPTY);
     expect(acked).toEqual([3, 2, 1]);
   });
 
@@ -171,7 +171,7 @@ describe('ack policy all and none', () => {
     expect(c.numAckPending).toBe(0);
     expect(c.deadline).toBe(0);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([3, 3]);
-    expect(c.processAck(1, 1, 1, EMPTY)).toBe(0);
+    expect(c.processAck(1, 1, EMPTY)).toBe(0);
   });
 });
 
@@ -184,7 +184,7 @@ describe('delivery limits', () => {
     expect(c.redeliveryQueue()).toEqual([1, 2]);
     expect(deliver(5)).toEqual([1, 2]);
     expect(c.lastDc).toBe(2);
-    c.processAck(1, 1, 2, EMPTY);
+    c.processAck(1, 1, EMPTY);
     expect(deliver(5)).toEqual([3]);
   });
 
@@ -230,7 +230,7 @@ describe('redelivery', () => {
   it('ack_wait expiry queues in stream order, delivers with dc+1 and a new consumer sequence', () => {
     const { c, deliver, tick } = setup({});
     deliver(3);
-    c.processAck(2, 2, 1, EMPTY);
+    c.processAck(2, 2, EMPTY);
     tick(999);
     expect(c.redeliveryQueue()).toEqual([]);
     tick(2);
@@ -263,7 +263,7 @@ describe('redelivery', () => {
   it('max_deliver 1: dropped at the first expiry', () => {
     const { c, deliver, tick, maxDeliveries } = setup({ maxDeliver: 1 }, ['a', 'a']);
     deliver(2);
-    c.processAck(2, 2, 1, EMPTY);
+    c.processAck(2, 2, EMPTY);
     tick(1001);
     expect(maxDeliveries).toEqual([[1, 1]]);
     expect(c.numAckPending).toBe(0);
@@ -297,11 +297,11 @@ describe('redelivery', () => {
   it('-NAK redelivers now; -NAK with a delay (Go duration or JSON ns) waits', () => {
     const { c, deliver, tick } = setup({ ackWaitMs: 10_000 }, ['a', 'a', 'a', 'a']);
     deliver(4);
-    expect(c.processAck(1, 1, 1, b('-NAK'))).toBe(AckResult.Reply | AckResult.Nak);
+    expect(c.processAck(1, 1, b('-NAK'))).toBe(AckResult.Reply | AckResult.Nak);
     expect(c.redeliveryQueue()).toEqual([1]);
-    c.processAck(2, 2, 1, b('-NAK 500ms'));
-    c.processAck(3, 3, 1, b('-NAK {"delay":2000000000}'));
-    c.processAck(4, 4, 1, b('-NAK bogus'));
+    c.processAck(2, 2, b('-NAK 500ms'));
+    c.processAck(3, 3, b('-NAK {"delay":2000000000}'));
+    c.processAck(4, 4, b('-NAK bogus'));
     expect(c.redeliveryQueue()).toEqual([1, 4]);
     expect(deliver(5)).toEqual([1, 4]);
     tick(501);
@@ -310,12 +310,28 @@ describe('redelivery', () => {
     expect(c.redeliveryQueue()).toEqual([2, 3]);
   });
 
+  it('-NAK JSON delays follow Go\'s json: any-case field name, null is 0, non-integers are a plain NAK', () => {
+    const { c, deliver, tick } = setup({ ackWaitMs: 10_000 }, ['a', 'a', 'a', 'a', 'a']);
+    deliver(5);
+    c.processAck(1, 1, b('-NAK {"Delay":300000000}'));
+    c.processAck(2, 2, b('-NAK {"delay":null}'));
+    c.processAck(3, 3, b('-NAK {"delay":"1s"}'));
+    c.processAck(4, 4, b('-NAK {"delay":1.5}'));
+    c.processAck(5, 5, b('-NAK {bad json'));
+    // 3, 4 and 5 are plain NAKs: queued now; 2 (delay 0) expires at the timer's next run.
+    expect(c.redeliveryQueue()).toEqual([3, 4, 5]);
+    tick(11);
+    expect(c.redeliveryQueue()).toEqual([3, 4, 5, 2]);
+    tick(300);
+    expect(c.redeliveryQueue()).toEqual([3, 4, 5, 2, 1]);
+  });
+
   it('-NAK outside the delivered range or for a non-pending message is ignored but replied to', () => {
     const { c, deliver } = setup({});
     deliver(2);
-    c.processAck(1, 1, 1, EMPTY);
-    expect(c.processAck(1, 1, 1, b('-NAK'))).toBe(AckResult.Reply);
-    expect(c.processAck(2, 7, 1, b('-NAK'))).toBe(AckResult.Reply);
+    c.processAck(1, 1, EMPTY);
+    expect(c.processAck(1, 1, b('-NAK'))).toBe(AckResult.Reply);
+    expect(c.processAck(2, 7, b('-NAK'))).toBe(AckResult.Reply);
     expect(c.redeliveryQueue()).toEqual([]);
   });
 
@@ -323,7 +339,7 @@ describe('redelivery', () => {
     const { c, deliver, tick } = setup({}, ['a']);
     deliver(1);
     tick(800);
-    expect(c.processAck(1, 1, 1, b('+WPI'))).toBe(AckResult.Reply);
+    expect(c.processAck(1, 1, b('+WPI'))).toBe(AckResult.Reply);
     tick(300);
     expect(c.redeliveryQueue()).toEqual([]);
     tick(800);
@@ -333,9 +349,9 @@ describe('redelivery', () => {
   it('+TERM acks without redelivery and keeps the reason; +NXT acks and hands over the request', () => {
     const { c, deliver, tick } = setup({}, ['a', 'a']);
     deliver(2);
-    expect(c.processAck(1, 1, 1, b('+TERM  bad data '))).toBe(AckResult.Reply | AckResult.Term);
+    expect(c.processAck(1, 1, b('+TERM  bad data '))).toBe(AckResult.Reply | AckResult.Term);
     expect(c.termReason).toBe('bad data');
-    expect(c.processAck(2, 2, 1, b('+NXT {"batch":2}'))).toBe(AckResult.Next);
+    expect(c.processAck(2, 2, b('+NXT {"batch":2}'))).toBe(AckResult.Next);
     expect(c.nextOffset).toBe(4);
     tick(2000);
     expect(c.numAckPending).toBe(0);
@@ -376,12 +392,12 @@ describe('timer and queue details', () => {
     tick(1001);
     // Seq 1 redelivered as consumer seq 3; acking it (ack all) moves the floor to 3/1.
     expect(deliver(1)).toEqual([1]);
-    c.processAck(1, 3, 2, EMPTY);
+    c.processAck(1, 3, EMPTY);
     expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([3, 1]);
     // Seq 2's queued redelivery is still pending; a NAK naming its first delivery (2) is out of range.
     expect(c.pendingSeqs()).toEqual([2]);
     const q = c.redeliveryQueue();
-    expect(c.processAck(2, 2, 1, b('-NAK'))).toBe(AckResult.Reply);
+    expect(c.processAck(2, 2, b('-NAK'))).toBe(AckResult.Reply);
     expect(c.redeliveryQueue()).toEqual(q);
   });
 
@@ -390,7 +406,7 @@ describe('timer and queue details', () => {
     // stream about every sequence down to the lowest it visited, matching or not.
     const { c, deliver, acked } = setup({ ackPolicy: 'all', retention: 'interest', filters: ['a'] }, ['b', 'a', 'a', 'a', 'a']);
     expect(deliver(5)).toEqual([2, 3, 4, 5]);
-    c.processAck(3, 2, 1, EMPTY);
+    c.processAck(3, 2, EMPTY);
     expect(acked).toEqual([3, 2, 1]);
     expect(c.pendingSeqs()).toEqual([4, 5]);
   });
@@ -398,7 +414,7 @@ describe('timer and queue details', () => {
   it('the timer drops pending messages below the stream\'s first sequence and raises the floor', () => {
     const { c, deliver, tick, store } = setup({}, ['a', 'a', 'a']);
     deliver(3);
-    c.processAck(3, 3, 1, EMPTY);
+    c.processAck(3, 3, EMPTY);
     // Removed without the consumer being told (messageRemoved not called).
     store.remove(1);
     store.remove(2);
@@ -417,7 +433,7 @@ describe('timer and queue details', () => {
     expect(c.redeliveryQueue()).toEqual(want);
     expect(deliver(100)).toEqual(want.slice(0, 100));
     // Ack some queued ones in the middle: they leave the queue.
-    for (const s of [150, 151, 200, 300]) c.processAck(s, s, 1, EMPTY);
+    for (const s of [150, 151, 200, 300]) c.processAck(s, s, EMPTY);
     const rest = want.slice(100).filter((s) => ![150, 151, 200, 300].includes(s));
     expect(c.redeliveryQueue()).toEqual(rest);
     expect(deliver(1000)).toEqual(rest);
