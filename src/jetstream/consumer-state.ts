@@ -402,6 +402,8 @@ export class ConsumerState {
       cfg.ackPolicy !== 'none' && cfg.maxAckPending !== undefined && cfg.maxAckPending > 0 ? cfg.maxAckPending : 0;
     this.retention = cfg.retention ?? 'limits';
     this.sseq = Math.max(1, cfg.startSeq ?? 1);
+    // selectStartingSeqNo: the ack floor starts just below the first sequence to deliver.
+    this.asflr = this.sseq - 1;
     this.prefix = `$JS.ACK.${cfg.stream}.${cfg.consumer}.`;
     this.recomputeNumPending();
   }

@@ -57,6 +57,9 @@ interface Cfg {
   maxAckPending: number;
   filters: string[];
   retention: RetentionPolicy;
+  /** Messages stored before the consumer exists, and where it starts (as a deliver policy sets). */
+  prefill: string[];
+  startSeq: number;
 }
 
 const cfgArb: fc.Arbitrary<Cfg> = fc
@@ -68,6 +71,8 @@ const cfgArb: fc.Arbitrary<Cfg> = fc
     maxAckPending: fc.constantFrom(-1, 1, 3, 8),
     filters: fc.constantFrom(...FILTER_SETS),
     retention: fc.constantFrom<RetentionPolicy>('limits', 'interest'),
+    prefill: fc.array(fc.constantFrom(...SUBJECTS), { maxLength: 6 }),
+    start: fc.nat(),
   })
   .map((r) => {
     // nats-server requires max_deliver > len(backoff) (10116) and sets ack_wait = backoff[0].
@@ -80,6 +85,8 @@ const cfgArb: fc.Arbitrary<Cfg> = fc
       maxAckPending: r.maxAckPending,
       filters: r.filters,
       retention: r.retention,
+      prefill: r.prefill,
+      startSeq: 1 + (r.start % (r.prefill.length + 1)),
     };
   });
 
@@ -127,6 +134,10 @@ class Model {
   ) {
     this.maxdc = cfg.maxDeliver > 0 ? cfg.maxDeliver : 0;
     this.maxp = cfg.ackPolicy !== 'none' && cfg.maxAckPending > 0 ? cfg.maxAckPending : 0;
+    cfg.prefill.forEach((subj, i) => this.msgs.set(i + 1, subj));
+    this.lastSeq = cfg.prefill.length;
+    this.sseq = cfg.startSeq;
+    this.asflr = cfg.startSeq - 1;
   }
 
   match(subject: string): boolean {
@@ -357,6 +368,8 @@ class Harness {
   prevFloor: [number, number] = [0, 0];
 
   constructor(readonly cfg: Cfg) {
+    for (const subj of cfg.prefill) this.store.store(subj, null, Buffer.from('x'));
+    this.prevFloor = [0, cfg.startSeq - 1];
     this.c = new ConsumerState(
       { stream: 'S', consumer: 'C', ...cfg },
       sourceFromStore(this.store),
@@ -417,8 +430,8 @@ class Harness {
         // Mostly recent deliveries, sometimes old (double acks, acks of earlier deliveries).
         const idx = this.replies.length - 1 - (op.pick % Math.min(this.replies.length, op.pick % 3 === 0 ? 1000 : 4));
         expect(parseAckReply(this.replies[idx]!, this.info)).toBe(true);
-        const { sseq, dseq, dc } = this.info;
-        const got = c.processAck(sseq, dseq, dc, Buffer.from(op.kind));
+        const { sseq, dseq } = this.info;
+        const got = c.processAck(sseq, dseq, Buffer.from(op.kind));
         expect(got).toBe(m.processAck(sseq, dseq, op.kind));
         break;
       }
@@ -488,7 +501,7 @@ describe('consumer delivery state against the model', () => {
         fc.constantFrom(1, 2, 4),
         fc.constantFrom(...FILTER_SETS),
         (subjects, maxDeliver, filters) => {
-          const h = new Harness({ ackPolicy: 'explicit', ackWaitMs: 30, backoffMs: [], maxDeliver, maxAckPending: -1, filters, retention: 'limits' });
+          const h = new Harness({ ackPolicy: 'explicit', ackWaitMs: 30, backoffMs: [], maxDeliver, maxAckPending: -1, filters, retention: 'limits', prefill: [], startSeq: 1 });
           for (const s of subjects) h.step({ k: 'append', subject: s, n: 1 });
           for (let round = 0; round < maxDeliver + 2; round++) {
             h.step({ k: 'deliver', n: 20 });

@@ -219,6 +219,16 @@ describe('delivery limits', () => {
     expect(deliver(5)).toEqual([]);
   });
 
+  it('starts at startSeq with delivered and the ack floor just below it (selectStartingSeqNo)', () => {
+    const { c, deliver } = setup({ startSeq: 4 });
+    expect([c.deliveredConsumerSeq, c.deliveredStreamSeq]).toEqual([0, 3]);
+    expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([0, 3]);
+    expect(c.numPending()).toBe(2);
+    expect(deliver(5)).toEqual([4, 5]);
+    c.processAck(4, 1, EMPTY);
+    expect([c.ackFloorConsumerSeq, c.ackFloorStreamSeq]).toEqual([1, 4]);
+  });
+
   it('several filters deliver the union in stream order', () => {
     const { c, deliver } = setup({ filters: ['a', 'c'] }, ['a', 'b', 'c', 'b', 'a']);
     expect(c.numPending()).toBe(3);
