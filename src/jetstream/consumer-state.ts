@@ -86,7 +86,7 @@ export interface ConsumerStateHooks {
 export const AckResult = {
   /** Send the empty ack reply to the ack's reply subject (if it had one). */
   Reply: 1,
-  /** `+NXT`: the rest of the body (from {@link AckResult} `nextOffset`) is a pull request. */
+  /** `+NXT`: acked; the rest of the body after the 4 bytes `+NXT` is a pull request (no ack reply). */
   Next: 2,
   /** A `-NAK` was processed (send the MSG_NAKED advisory). */
   Nak: 4,
@@ -382,8 +382,6 @@ export class ConsumerState {
   lastStall: 'empty' | 'max_ack_pending' | '' = '';
   /** The reason text of the last `+TERM` ('' if none given). */
   termReason = '';
-  /** Offset in the body of the last `+NXT` where the pull request starts. */
-  nextOffset = 0;
 
   constructor(
     cfg: ConsumerStateConfig,
@@ -668,7 +666,6 @@ export class ConsumerState {
       else if (r === REPLY_NONE) reply = false;
     } else if (bodyStarts(body, '+NXT')) {
       this.ackMsg(sseq, dseq);
-      this.nextOffset = 4;
       flags |= AckResult.Next;
       reply = false;
     } else if (bodyStarts(body, '-NAK')) {

@@ -362,10 +362,20 @@ describe('redelivery', () => {
     expect(c.processAck(1, 1, b('+TERM  bad data '))).toBe(AckResult.Reply | AckResult.Term);
     expect(c.termReason).toBe('bad data');
     expect(c.processAck(2, 2, b('+NXT {"batch":2}'))).toBe(AckResult.Next);
-    expect(c.nextOffset).toBe(4);
     tick(2000);
     expect(c.numAckPending).toBe(0);
     expect(c.redeliveryQueue()).toEqual([]);
+  });
+
+  it('didNotDeliver puts a pending message back first without counting the failed delivery', () => {
+    const { c, deliver } = setup({}, ['a', 'a']);
+    expect(deliver(1)).toEqual([1]);
+    c.didNotDeliver(1);
+    expect(c.redeliveryQueue()).toEqual([1]);
+    const m = c.next()!;
+    // Delivery count 1 again, a new consumer sequence, the original one kept in pending.
+    expect([m.seq, c.lastDc, c.lastDseq, c.pendingOf(1)?.dseq]).toEqual([1, 1, 2, 1]);
+    expect(deliver(5)).toEqual([2]);
   });
 
   it('a removed pending message is treated as terminated and skipped in the redelivery queue', () => {
