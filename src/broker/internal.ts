@@ -33,7 +33,7 @@ export interface InternalHost {
   subscribeInternal(client: InternalClient, subject: string, queue: string | null, sid: string): Subscription;
   unsubscribe(sub: Subscription): void;
   /** Queues a message for routing (after the routing in progress, if any). */
-  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer): void;
+  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string): void;
   /** A handler threw: a bug of the broker's own (counted, never fatal to the publisher). */
   internalError(err: unknown, what: string): void;
   removeInternal(client: InternalClient): void;
@@ -74,10 +74,10 @@ export class InternalClient implements Subscriber {
   }
 
   /** Publishes a message; it is routed after the routing in progress, if any. */
-  publish(subject: string, data: Buffer | string, options: { reply?: string; headers?: Buffer | null } = NO_OPTIONS): void {
+  publish(subject: string, data: Buffer | string, options: { reply?: string; headers?: Buffer | null; deliver?: string } = NO_OPTIONS): void {
     if (this.closed) return;
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    this.host.publishInternal(this, subject, options.reply ?? '', options.headers ?? null, payload);
+    this.host.publishInternal(this, subject, options.reply ?? '', options.headers ?? null, payload, options.deliver);
   }
 
   deliver(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {

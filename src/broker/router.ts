@@ -62,9 +62,10 @@ export class Router {
   }
 
   /** Queues an internal client's message; it is routed once the routing in progress is over. */
-  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer): void {
+  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver = ''): void {
     const pa = new PubArg();
     pa.subject = subject;
+    pa.deliver = deliver;
     pa.reply = reply;
     const hdr = headers === null ? 0 : headers.length;
     pa.hdr = headers === null ? -1 : hdr;
@@ -109,7 +110,9 @@ export class Router {
     if (controls.drops !== null && controls.dropped(pa.subject, host.random)) return;
     if (controls.taps !== null) controls.tap(pub === null ? null : pub.cid, pa, buf, start, end, host.faults.userError);
     this.routingDepth++;
-    const r = acc.sublist.match(pa.subject);
+    // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
+    // subscribers: a route would read the stored subject from the RMSG line.
+    const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver);
     const fromRoute = source !== null;
     let delivered = false;
     // Route targets of this message: a routing nested in it (none today: internal publications
@@ -119,7 +122,7 @@ export class Router {
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.remote) {
-        if (!fromRoute) this.addRouteTarget(base, sub.route, null);
+        if (!fromRoute && pa.deliver === '') this.addRouteTarget(base, sub.route, null);
       } else if (this.deliverTo(pub, sub, pa, buf, start)) {
         delivered = true;
       }

@@ -54,8 +54,15 @@ export class PubArg {
    */
   sizeZeros = 0;
   hdrZeros = 0;
+  /**
+   * Internal publications only: the subject the message is routed on when it differs from the
+   * one written in MSG/HMSG (nats-server's `pa.deliver`: a JetStream consumer delivers a stored
+   * message, with its own subject, to a pull request's reply subject). '' = {@link subject}.
+   */
+  deliver = '';
 
   reset(): void {
+    this.deliver = '';
     this.subject = '';
     this.reply = '';
     this.size = 0;
