@@ -17,6 +17,9 @@ import { apiErrorResponse, apiResponseType, jsError, type ApiError } from './err
 import { loadRequested, MSG_GET_REQUEST, type MsgGetRequest } from './direct.js';
 import type { JsAccountLimits, JsUsage } from './types.js';
 import type { Stream } from './stream.js';
+import type { Consumer } from './consumer.js';
+import { checkConsumerCreate } from './consumer-config-check.js';
+import { encodeConsumerConfig, type ConsumerConfig } from './consumer-config.js';
 import { checkStreamConfig, type StreamCheckEnv } from './stream-config-check.js';
 import { checkStreamUpdate } from './stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig, type StreamConfigRequest } from './stream-config.js';
@@ -46,6 +49,10 @@ export interface ApiAccount {
   /** max_bytes_required and the account's per-stream maximum of the config's storage (0 = none). */
   streamBytesLimits(cfg: StreamConfig): { required: boolean; limit: number };
   advisory(event: string, stream: string, action: 'create' | 'modify' | 'delete'): void;
+  /** Creates a checked pull consumer on `stream`. */
+  addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer;
+  deleteConsumer(stream: Stream, c: Consumer): void;
+  consumerAdvisory(event: string, stream: string, consumer: string, action: 'create' | 'delete'): void;
   countApi(error: boolean): void;
   internalError(err: unknown, what: string): void;
 }
@@ -121,7 +128,7 @@ export function streamState(s: Stream, opts: { deleted?: boolean; subjects?: Rec
   if (opts.subjects !== undefined && Object.keys(opts.subjects).length > 0) out.subjects = opts.subjects;
   if (st.numDeleted > 0) out.num_deleted = st.numDeleted;
   if (opts.deleted === true && st.numDeleted > 0) out.deleted = s.store.deleted();
-  out.consumer_count = 0;
+  out.consumer_count = s.consumers.size;
   return out;
 }
 
@@ -390,41 +397,133 @@ const msgGet: Handler = (jsa, name, body) => {
   return { json: response(kind, { message }), error: false, count: false };
 };
 
-/** Consumers are a later slice: none exist, and creating one says so. */
-const consumerCreate: Handler = (jsa, name) => {
+/** ConsumerInfo's fields, in Go's order (server/consumer.go ConsumerInfo, SequenceInfo). */
+function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknown> {
+  const st = c.state;
+  const seqInfo = (consumer: number, stream: number, last: number): Record<string, unknown> => ({
+    consumer_seq: consumer,
+    stream_seq: stream,
+    last_active: last === 0 ? undefined : rfc3339Nano(last),
+  });
+  return {
+    stream_name: c.stream,
+    name: c.name,
+    created: rfc3339Nano(c.created),
+    config: new RawJson(encodeConsumerConfig(c.cfg)),
+    delivered: seqInfo(st.deliveredConsumerSeq, st.deliveredStreamSeq, c.lastDelivered),
+    ack_floor: seqInfo(st.ackFloorConsumerSeq, st.ackFloorStreamSeq, c.lastAcked),
+    num_ack_pending: st.numAckPending,
+    num_redelivered: st.numRedelivered,
+    num_waiting: c.numWaiting,
+    num_pending: st.numPending(),
+    // Single server: nats-server 2.10 names itself the leader.
+    cluster: { leader: jsa.serverName() },
+    ts: rfc3339Nano(Date.now()),
+  };
+}
+
+/**
+ * What this slice does not serve yet: push consumers (a deliver subject) and the delivery
+ * options only they or later slices need. Refused after nats-server's own checks, with 10012.
+ */
+function unsupportedConsumer(c: ConsumerConfig): string | undefined {
+  if (c.deliver_subject !== '') return 'push consumers are not supported by nats-embedded yet';
+  if (c.deliver_policy === 'last_per_subject') return 'deliver policy last_per_subject is not supported by nats-embedded yet';
+  if (c.replay_policy === 'original') return 'replay policy original is not supported by nats-embedded yet';
+  if (c.headers_only) return 'headers only consumers are not supported by nats-embedded yet';
+  return undefined;
+}
+
+/** Config fields the live delivery state reads once: an update changing them is refused in this slice. */
+const STATE_FIELDS = ['ack_policy', 'ack_wait', 'max_deliver', 'backoff', 'max_ack_pending', 'filter_subject', 'filter_subjects'] as const;
+
+const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   const kind = 'consumer_create';
-  if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
-  return fail(kind, jsError('JSConsumerCreateErrF', { err: 'consumers are not supported by nats-embedded yet' }));
+  const subject = `$JS.API.${prefix}.${token}`;
+  const r = checkConsumerCreate({ subject, body: body.toString('utf8') }, {
+    lookupStream: (n) => jsa.streams.get(n)?.cfg,
+    consumers: () => [...(jsa.streams.get(token.split('.')[0]!)?.consumers ?? new Map<string, Consumer>())].map(([n, c]) => [n, c.cfg] as const),
+    accountLimits: { maxAckPending: jsa.limits.max_ack_pending, maxConsumers: jsa.limits.max_consumers },
+  });
+  if ('ignore' in r) return null;
+  if ('error' in r) return fail(kind, r.error);
+  const stream = jsa.streams.get(r.stream)!;
+  const why = unsupportedConsumer(r.config);
+  if (why !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: why }));
+  let c = stream.consumers.get(r.name);
+  if (c !== undefined) {
+    if (r.updated) {
+      const cur = c.cfg;
+      const changed = STATE_FIELDS.find((f) => JSON.stringify(cur[f]) !== JSON.stringify(r.config[f]));
+      if (changed !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: `updating ${changed} of a consumer is not supported by nats-embedded yet` }));
+      c.cfg = r.config;
+    }
+  } else {
+    c = jsa.addConsumer(stream, r.name, r.config);
+    jsa.consumerAdvisory('CONSUMER.CREATED', stream.name, r.name, 'create');
+  }
+  return ok(response(kind, consumerInfoFields(jsa, c)));
 };
+
+/** The stream's consumers sorted by name, and the page of `offset`. */
+function consumerPage(s: Stream, offset: number, limit: number): { total: number; offset: number; page: Consumer[] } {
+  const all = [...s.consumers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const from = Math.max(0, Math.min(offset, all.length));
+  return { total: all.length, offset: from, page: all.slice(from, from + limit) };
+}
 
 const consumerNames: Handler = (jsa, name, body) => {
   const kind = 'consumer_names';
   const page = pageRequest(kind, body);
   if (page === null || 'json' in page) return page;
-  if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  const p = consumerPage(s, page.offset, NAMES_LIMIT);
   // jsConsumerNamesRequest starts from `Consumers: []string{}` (unlike the stream names' nil slice).
-  return ok(response(kind, { total: 0, offset: 0, limit: NAMES_LIMIT, consumers: [] }));
+  return ok(response(kind, { total: p.total, offset: p.offset, limit: NAMES_LIMIT, consumers: p.page.map((c) => c.name) }));
 };
 
 const consumerList: Handler = (jsa, name, body) => {
   const kind = 'consumer_list';
   const page = pageRequest(kind, body);
   if (page === null || 'json' in page) return page;
-  if (!jsa.streams.has(name)) return fail(kind, jsError('JSStreamNotFoundErr'));
-  return ok(response(kind, { total: 0, offset: 0, limit: LIST_LIMIT, consumers: [] }));
+  const s = jsa.streams.get(name);
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  const p = consumerPage(s, page.offset, LIST_LIMIT);
+  const infos = p.page.map((c) => rawInfo(consumerInfoFields(jsa, c)).text);
+  return ok(response(kind, { total: p.total, offset: p.offset, limit: LIST_LIMIT, consumers: new RawJson(`[${infos.join(',')}]`) }));
 };
 
-const consumerMissing = (kind: string): Handler => (jsa, name) => {
-  const stream = name.slice(0, name.indexOf('.'));
-  if (!jsa.streams.has(stream)) return fail(kind, jsError('JSStreamNotFoundErr'));
-  return fail(kind, jsError('JSConsumerNotFoundErr'));
+/** The stream and consumer of `<stream>.<consumer>`, or the error answer. */
+function findConsumer(jsa: ApiAccount, kind: string, token: string): { s: Stream; c: Consumer } | Answer {
+  const dot = token.indexOf('.');
+  const s = jsa.streams.get(token.slice(0, dot));
+  if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+  const c = s.consumers.get(token.slice(dot + 1));
+  if (c === undefined) return fail(kind, jsError('JSConsumerNotFoundErr'));
+  return { s, c };
+}
+
+const consumerInfo: Handler = (jsa, token) => {
+  const kind = 'consumer_info';
+  const f = findConsumer(jsa, kind, token);
+  if (f === null || 'json' in f) return f;
+  return ok(response(kind, consumerInfoFields(jsa, f.c)));
 };
 
-const consumerInfo = consumerMissing('consumer_info');
-const consumerDelete = consumerMissing('consumer_delete');
+const consumerDelete: Handler = (jsa, token) => {
+  const kind = 'consumer_delete';
+  const f = findConsumer(jsa, kind, token);
+  if (f === null || 'json' in f) return f;
+  jsa.deleteConsumer(f.s, f.c);
+  jsa.consumerAdvisory('CONSUMER.DELETED', f.s.name, f.c.name, 'delete');
+  return ok(response(kind, { success: true }));
+};
 
 /** Clustering operations on a single server (nats-server: "JetStream clustering support required"). */
 const clusterOnly = (kind: string): Handler => () => fail(kind, jsError('JSClusterRequiredErr'));
+
+const CONSUMER_CREATE = consumerCreate('CONSUMER.CREATE');
 
 /**
  * The endpoints: `op` is the API subject after `$JS.API.`, its last `*` tokens (the stream,
@@ -443,9 +542,9 @@ const ENDPOINTS: ReadonlyArray<{ op: string; tokens: number; handler: Handler; t
   { op: 'STREAM.MSG.GET', tokens: 1, handler: msgGet },
   { op: 'STREAM.LEADER.STEPDOWN', tokens: 1, handler: clusterOnly('stream_leader_stepdown'), anyAccount: true },
   { op: 'STREAM.PEER.REMOVE', tokens: 1, handler: clusterOnly('stream_remove_peer'), anyAccount: true },
-  { op: 'CONSUMER.CREATE', tokens: 1, handler: consumerCreate },
-  { op: 'CONSUMER.CREATE', tokens: 2, handler: (j, t, b) => consumerCreate(j, t.slice(0, t.indexOf('.')), b), tail: true },
-  { op: 'CONSUMER.DURABLE.CREATE', tokens: 2, handler: (j, t, b) => consumerCreate(j, t.slice(0, t.indexOf('.')), b) },
+  { op: 'CONSUMER.CREATE', tokens: 1, handler: CONSUMER_CREATE },
+  { op: 'CONSUMER.CREATE', tokens: 2, handler: CONSUMER_CREATE, tail: true },
+  { op: 'CONSUMER.DURABLE.CREATE', tokens: 2, handler: consumerCreate('CONSUMER.DURABLE.CREATE') },
   { op: 'CONSUMER.NAMES', tokens: 1, handler: consumerNames },
   { op: 'CONSUMER.LIST', tokens: 1, handler: consumerList },
   { op: 'CONSUMER.INFO', tokens: 2, handler: consumerInfo },

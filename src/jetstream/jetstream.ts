@@ -36,6 +36,8 @@ import {
 } from './limits.js';
 import { fileMsgSize, memoryMsgSize } from './store/store.js';
 import { Stream, storeLimits, type StreamHost } from './stream.js';
+import { Consumer, type ConsumerHost } from './consumer.js';
+import type { ConsumerConfig } from './consumer-config.js';
 import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
 import type { StreamStore } from './store/store.js';
@@ -93,7 +95,7 @@ export function friendlyBytes(n: number): string {
  * One account's JetStream: its streams, limits and API counters — or, while JetStream is not
  * enabled in it, the API's "JetStream not enabled for account" answers.
  */
-export class JsAccount implements StreamHost, ApiAccount {
+export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   readonly streams = new Map<string, Stream>();
   readonly api = { total: 0, errors: 0 };
   /** false: the account answers "JetStream not enabled for account" (10039). */
@@ -243,9 +245,45 @@ export class JsAccount implements StreamHost, ApiAccount {
     return false;
   }
 
-  stored(): void {
+  stored(stream: Stream, seq: number, subject: string): void {
     this.usageSeen = true;
-    // Consumers (a later slice) are woken here.
+    for (const c of stream.consumers.values()) c.stored(seq, subject);
+  }
+
+  // ---- Consumers ------------------------------------------------------------------------------
+
+  /** Creates a (checked) pull consumer on `stream`; in memory only in this slice (not recovered after a restart). */
+  addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer {
+    const client = this.engine.core.internalClient(`$JS consumer ${this.name} > ${stream.name} > ${name}`, this.account);
+    const domain = this.domain;
+    const prefixes = domain === null ? ['$JS.API'] : ['$JS.API', `$JS.${domain}.API`];
+    const c = new Consumer(stream.name, name, cfg, Date.now(), stream.cfg, stream.store, client, this, prefixes);
+    stream.consumers.set(name, c);
+    return c;
+  }
+
+  deleteConsumer(stream: Stream, c: Consumer): void {
+    if (stream.consumers.get(c.name) === c) stream.consumers.delete(c.name);
+    c.close();
+  }
+
+  hasInterest(subject: string): boolean {
+    const r = this.account.sublist.match(subject);
+    return r.psubs.length > 0 || r.qsubs.length > 0;
+  }
+
+  inactive(c: Consumer): void {
+    const stream = this.streams.get(c.stream);
+    if (stream === undefined) return;
+    this.serialize(() => {
+      if (stream.consumers.get(c.name) !== c) return;
+      this.deleteConsumer(stream, c);
+      this.consumerAdvisory('CONSUMER.DELETED', stream.name, c.name, 'delete');
+    });
+  }
+
+  consumerAdvisory(event: string, stream: string, consumer: string, action: 'create' | 'delete'): void {
+    this.engine.consumerAdvisory(this, event, stream, consumer, action);
   }
 
   serverLimitExceeded(stream: Stream): boolean {
@@ -325,6 +363,7 @@ export class JsAccount implements StreamHost, ApiAccount {
     for (const s of this.streams.values()) {
       const st = s.state();
       u.streams++;
+      u.consumers += s.consumers.size;
       u.messages += st.msgs;
       u.bytes += st.bytes;
       if (s.cfg.storage === 'memory') {
@@ -588,6 +627,15 @@ export class JetStream {
       + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"stream":${goJson(stream, false)},"action":"${action}"`
       + `${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
     jsa.reply(`$JS.EVENT.ADVISORY.${event}.${stream}`, body);
+  }
+
+  /** `$JS.EVENT.ADVISORY.CONSUMER.{CREATED,DELETED}.<stream>.<consumer>` (io.nats.jetstream.advisory.v1.consumer_action). */
+  consumerAdvisory(jsa: JsAccount, event: string, stream: string, consumer: string, action: 'create' | 'delete'): void {
+    const domain = this.config.domain;
+    const body = `{"type":"io.nats.jetstream.advisory.v1.consumer_action","id":${goJson(newNuid(), false)},`
+      + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"stream":${goJson(stream, false)},"consumer":${goJson(consumer, false)},"action":"${action}"`
+      + `${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
+    jsa.reply(`$JS.EVENT.ADVISORY.${event}.${stream}.${consumer}`, body);
   }
 
   /** The JetStream of account `name` (`enabled` false: the account has none), or undefined. */

@@ -23,6 +23,7 @@ import {
 import type { StreamConfig } from './stream-config.js';
 import { directGet, directGetLast, type DirectReply } from './direct.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
+import type { Consumer } from './consumer.js';
 import { nowMs, type StoreLimits, type StoreState, type StreamStore } from './store/store.js';
 
 /** The most header bytes a stored message may have (nats-server: math.MaxUint16). */
@@ -82,6 +83,8 @@ export class Stream {
   private inputTransform: SubjectTransform | null = null;
   private subs: Subscription[] = [];
   private closed = false;
+  /** The stream's consumers by name (in memory only in this slice: not recovered after a restart). */
+  readonly consumers = new Map<string, Consumer>();
 
   constructor(
     cfg: StreamConfig,
@@ -95,6 +98,9 @@ export class Stream {
     this.lseq = store.state().lastSeq;
     this.dedupeLoaded = !recovered;
     this.configure(cfg);
+    store.onRemove((seq, subject) => {
+      for (const c of this.consumers.values()) c.removed(seq, subject);
+    });
   }
 
   get name(): string {
@@ -150,6 +156,8 @@ export class Stream {
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs = [];
     this.client.close();
+    for (const c of this.consumers.values()) c.close();
+    this.consumers.clear();
   }
 
   // ---- Publishing ---------------------------------------------------------------------------

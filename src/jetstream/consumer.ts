@@ -1,0 +1,412 @@
+/**
+ * One JetStream pull consumer, live: nats-server 2.10.29's `consumer` (server/consumer.go) for
+ * pull mode — the waiting-request queue (`processNextMsgRequest`, `processWaiting`,
+ * `getNextMsg`), delivery of stored messages to a request's reply subject with the ack reply
+ * subject, the status replies (`404 No Messages`, `408 Request Timeout`, `409 Exceeded
+ * MaxWaiting`, `409 Message Size Exceeds MaxBytes`, `100 Idle Heartbeat`), the ack subject
+ * (`$JS.ACK.<stream>.<consumer>.>`) and ack-wait redelivery. The bookkeeping itself is
+ * {@link ConsumerState}'s (consumer-state.ts); this file owns the subscriptions and timers.
+ *
+ * Timers: at most three per consumer, all unref()ed — the ack-wait timer armed at
+ * {@link ConsumerState.deadline}, one for the earliest request expiry or heartbeat, and the
+ * inactivity timer of `inactive_threshold`. {@link Consumer.close} releases all of them.
+ *
+ * Consumers live in memory only in this slice: they are not written to the stream's store and
+ * do not survive a server restart (durable persistence is a later slice of issue 16).
+ */
+import type { Subscription } from '../broker/account.js';
+import type { InternalClient, InternalMessage } from '../broker/internal.js';
+import { goDuration } from '../protocol/go-format.js';
+import { decodeGoValue, type GoStructSchema } from '../protocol/go-json.js';
+import { subjectFilters } from './consumer-config-check.js';
+import type { ConsumerConfig } from './consumer-config.js';
+import { AckResult, ConsumerState, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
+import type { StoredMessage, StreamStore } from './store/store.js';
+import type { StreamConfig } from './stream-config.js';
+
+/** What a consumer needs of its account. */
+export interface ConsumerHost {
+  /** Someone in the account subscribes to `subject` (a pull request's reply is still wanted). */
+  hasInterest(subject: string): boolean;
+  /** `inactive_threshold` passed without activity: delete the consumer. */
+  inactive(c: Consumer): void;
+  internalError(err: unknown, what: string): void;
+}
+
+/** A pull request on the waiting queue (nats-server's `waitingRequest`). */
+interface WaitingRequest {
+  reply: string;
+  /** Messages still wanted. */
+  n: number;
+  /** Messages delivered. */
+  d: number;
+  /** Bytes still allowed (0: no limit). */
+  b: number;
+  noWait: boolean;
+  /** Expiry time in ms (0: none). */
+  expires: number;
+  /** Heartbeat interval (ms, 0: none) and the next heartbeat's time. */
+  hb: number;
+  hbt: number;
+}
+
+/** JSApiConsumerGetNextRequest, as Go decodes it (durations in ns). */
+interface NextRequest {
+  expires: number;
+  batch: number;
+  max_bytes: number;
+  no_wait: boolean;
+  idle_heartbeat: number;
+}
+const NEXT_REQUEST: GoStructSchema = {
+  kind: 'struct',
+  fields: { expires: 'int64', batch: 'int64', max_bytes: 'int64', no_wait: 'bool', idle_heartbeat: 'int64' },
+};
+
+const EMPTY = Buffer.alloc(0);
+const HDR_NO_MESSAGES = Buffer.from('NATS/1.0 404 No Messages\r\n\r\n');
+const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
+const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
+const pendingStatus = (line: string, n: number, b: number): Buffer =>
+  Buffer.from(`NATS/1.0 ${line}\r\nNats-Pending-Messages: ${n}\r\nNats-Pending-Bytes: ${b}\r\n\r\n`);
+
+/**
+ * The first stream sequence a new consumer looks at (consumer.go selectStartingSeqNo), or an
+ * error text for the deliver policies this slice does not serve.
+ */
+export function startingSeq(cfg: ConsumerConfig, store: StreamStore): number {
+  const st = store.state();
+  const filters = subjectFilters(cfg);
+  let seq: number;
+  switch (cfg.deliver_policy) {
+    case 'last': {
+      if (filters.length === 0) seq = st.lastSeq;
+      else {
+        seq = 0;
+        for (const f of filters) seq = Math.max(seq, store.filteredState(0, f).last);
+      }
+      if (seq === 0) seq = st.lastSeq + 1;
+      break;
+    }
+    case 'new':
+      seq = st.lastSeq + 1;
+      break;
+    case 'by_start_sequence':
+      seq = cfg.opt_start_seq;
+      break;
+    case 'by_start_time': {
+      const t = cfg.opt_start_time === undefined ? 0 : Date.parse(cfg.opt_start_time);
+      seq = st.lastSeq + 1;
+      for (let m = store.loadNext('', st.firstSeq); m !== null; m = store.loadNext('', m.seq + 1)) {
+        if (m.ts >= t) {
+          seq = m.seq;
+          break;
+        }
+      }
+      break;
+    }
+    default:
+      seq = st.firstSeq;
+  }
+  return seq < st.firstSeq ? st.firstSeq : seq;
+}
+
+export class Consumer {
+  cfg: ConsumerConfig;
+  readonly state: ConsumerState;
+  /** Last delivery and last ack (ms; 0: none): `delivered.last_active`, `ack_floor.last_active`. */
+  lastDelivered = 0;
+  lastAcked = 0;
+  private readonly waiting: WaitingRequest[] = [];
+  private readonly subs: Subscription[] = [];
+  private readonly ai = newAckInfo();
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackAt = 0;
+  private reqTimer: NodeJS.Timeout | null = null;
+  private reqAt = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastActivity = Date.now();
+  private pumping = false;
+  private closed = false;
+
+  constructor(
+    readonly stream: string,
+    readonly name: string,
+    cfg: ConsumerConfig,
+    readonly created: number,
+    streamCfg: StreamConfig,
+    private readonly store: StreamStore,
+    private readonly client: InternalClient,
+    private readonly host: ConsumerHost,
+    apiPrefixes: readonly string[],
+  ) {
+    this.cfg = cfg;
+    this.state = new ConsumerState(
+      {
+        stream,
+        consumer: name,
+        ackPolicy: cfg.ack_policy,
+        ackWaitMs: cfg.ack_wait / 1e6,
+        backoffMs: cfg.backoff?.map((ns) => ns / 1e6),
+        maxDeliver: cfg.max_deliver,
+        maxAckPending: cfg.max_ack_pending,
+        filters: subjectFilters(cfg),
+        startSeq: startingSeq(cfg, store),
+        retention: streamCfg.retention,
+      },
+      sourceFromStore(store),
+      Date.now,
+      // Work queue: an acked message leaves the stream (interest retention comes with push consumers).
+      streamCfg.retention === 'workqueue' ? { onStreamAck: (seq) => void store.remove(seq, false) } : {},
+    );
+    for (const prefix of apiPrefixes) {
+      this.subs.push(client.subscribe(`${prefix}.CONSUMER.MSG.NEXT.${stream}.${name}`, (msg) => this.nextRequest(msg.reply, msg.data)));
+    }
+    this.subs.push(client.subscribe(`$JS.ACK.${stream}.${name}.>`, (msg) => this.onAck(msg)));
+    this.armIdle();
+  }
+
+  /** `num_waiting`. */
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  /** A message was stored in the stream: num pending moves, waiting requests get it. */
+  stored(seq: number, subject: string): void {
+    this.state.messageStored(seq, subject);
+    if (this.waiting.length > 0) this.pump();
+  }
+
+  /** A message left the stream (limits, delete, purge). */
+  removed(seq: number, subject: string): void {
+    this.state.messageRemoved(seq, subject);
+  }
+
+  /** Stops the subscriptions and timers; waiting requests get no answer (as nats-server). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sub of this.subs) this.client.unsubscribe(sub);
+    this.subs.length = 0;
+    this.client.close();
+    this.waiting.length = 0;
+    for (const t of [this.ackTimer, this.reqTimer, this.idleTimer]) if (t !== null) clearTimeout(t);
+    this.ackTimer = this.reqTimer = this.idleTimer = null;
+  }
+
+  // ---- Pull requests ------------------------------------------------------------------------
+
+  /** processNextMsgRequest: `body` is empty (batch 1), a number, or a JSON request. */
+  private nextRequest(reply: string, body: Buffer): void {
+    if (this.closed || reply === '') return;
+    this.lastActivity = Date.now();
+    const text = body.toString('utf8').trim();
+    let batch = 1;
+    let expiresNs = 0;
+    let maxBytes = 0;
+    let noWait = false;
+    let hbNs = 0;
+    if (text.startsWith('{')) {
+      const r = decodeGoValue(text, NEXT_REQUEST);
+      if (r === null) return this.sendStatus(reply, status('400 Bad Request - invalid JSON'));
+      const req = r.value as NextRequest;
+      if (req.idle_heartbeat > 0 && req.idle_heartbeat * 2 > req.expires) {
+        return this.sendStatus(reply, status('400 Bad Request - heartbeat value too large'));
+      }
+      batch = req.batch;
+      expiresNs = req.expires;
+      maxBytes = req.max_bytes;
+      noWait = req.no_wait;
+      hbNs = req.idle_heartbeat;
+    } else if (/^[+-]?\d+$/.test(text)) {
+      batch = Number(text);
+    }
+    const cfg = this.cfg;
+    if (cfg.max_batch > 0 && batch > cfg.max_batch) return this.sendStatus(reply, status(`409 Exceeded MaxRequestBatch of ${cfg.max_batch}`));
+    if (expiresNs > 0 && cfg.max_expires > 0 && expiresNs > cfg.max_expires) {
+      return this.sendStatus(reply, status(`409 Exceeded MaxRequestExpires of ${goDuration(cfg.max_expires)}`));
+    }
+    if (maxBytes > 0 && cfg.max_bytes > 0 && maxBytes > cfg.max_bytes) return this.sendStatus(reply, status(`409 Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`));
+    const now = Date.now();
+    if (this.waiting.length >= cfg.max_waiting) this.expireRequests(now);
+    if (noWait && expiresNs === 0 && this.state.numPending() + this.state.redeliveryQueue().length === 0) {
+      return this.sendStatus(reply, HDR_NO_MESSAGES);
+    }
+    // nats-server's waitQueue.add refuses a full queue (and a request for no messages is useless:
+    // such a batch is taken as 1 here).
+    if (this.waiting.length >= cfg.max_waiting) return this.sendStatus(reply, HDR_MAX_WAITING);
+    const hb = hbNs / 1e6;
+    this.waiting.push({
+      reply, n: batch > 0 ? batch : 1, d: 0, b: maxBytes > 0 ? maxBytes : 0, noWait,
+      expires: expiresNs > 0 ? now + expiresNs / 1e6 : 0, hb, hbt: hb > 0 ? now + hb : 0,
+    });
+    this.pump();
+  }
+
+  private sendStatus(reply: string, hdr: Buffer): void {
+    this.client.publish(reply, EMPTY, { headers: hdr });
+  }
+
+  /** processWaiting's expiry: 408 to expired requests, drops those without interest. */
+  private expireRequests(now: number): void {
+    const w = this.waiting;
+    let j = 0;
+    for (let i = 0; i < w.length; i++) {
+      const wr = w[i]!;
+      if (wr.expires !== 0 && now >= wr.expires) {
+        this.sendStatus(wr.reply, pendingStatus('408 Request Timeout', wr.n, wr.b));
+        continue;
+      }
+      if (!this.host.hasInterest(wr.reply)) continue;
+      if (wr.hbt !== 0 && now >= wr.hbt) {
+        this.sendStatus(wr.reply, Buffer.from(
+          `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.state.deliveredConsumerSeq}\r\nNats-Last-Stream: ${this.state.deliveredStreamSeq}\r\n\r\n`,
+        ));
+        wr.hbt = now + wr.hb;
+      }
+      w[j++] = wr;
+    }
+    w.length = j;
+  }
+
+  /** Delivers what there is to the waiting requests, oldest first (getNextMsg + deliverMsg). */
+  private pump(): void {
+    if (this.closed || this.pumping) return;
+    this.pumping = true;
+    try {
+      const now = Date.now();
+      this.expireRequests(now);
+      const w = this.waiting;
+      const st = this.state;
+      while (w.length > 0) {
+        const wr = w[0]!;
+        const sm = st.next();
+        if (sm === null) break;
+        const ackReply = st.ackReply(sm);
+        if (wr.b > 0) {
+          // consumer.go: the subject, the ack reply, the headers and the payload count.
+          const size = sm.subject.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length;
+          if (size > wr.b) {
+            st.didNotDeliver(sm.seq);
+            this.sendStatus(wr.reply, pendingStatus('409 Message Size Exceeds MaxBytes', wr.n, wr.b));
+            w.shift();
+            continue;
+          }
+          wr.b -= size;
+        }
+        this.deliver(wr.reply, sm, ackReply);
+        this.lastDelivered = now;
+        wr.d++;
+        if (--wr.n <= 0) w.shift();
+      }
+      // processWaiting at the end of the stream: a no_wait request that got messages is done.
+      if (w.length > 0) {
+        let j = 0;
+        for (let i = 0; i < w.length; i++) {
+          const wr = w[i]!;
+          if (wr.noWait && wr.d > 0) this.sendStatus(wr.reply, pendingStatus('408 Request Timeout', wr.n, wr.b));
+          else w[j++] = wr;
+        }
+        w.length = j;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.armAck();
+    this.armRequests();
+  }
+
+  private deliver(reply: string, sm: StoredMessage, ackReply: string): void {
+    // Delivered to the request's reply subject with the stored subject (nats-server's pa.deliver).
+    this.client.publish(sm.subject, sm.data, { reply: ackReply, headers: sm.hdr !== null && sm.hdr.length > 0 ? sm.hdr : null, deliver: reply });
+  }
+
+  // ---- Acks ---------------------------------------------------------------------------------
+
+  private onAck(msg: InternalMessage): void {
+    if (this.closed) return;
+    const parsed = parseAckReply(msg.subject, this.ai);
+    const flags = this.state.processAck(parsed ? this.ai.sseq : 0, parsed ? this.ai.dseq : 0, msg.data);
+    this.lastAcked = Date.now();
+    if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') this.client.publish(msg.reply, EMPTY);
+    if ((flags & AckResult.Next) !== 0 && msg.reply !== '') this.nextRequest(msg.reply, msg.data.subarray(4));
+    else this.pump();
+  }
+
+  // ---- Timers -------------------------------------------------------------------------------
+
+  /** One timer at the state's deadline: checkPending queues expired messages for redelivery. */
+  private armAck(): void {
+    const d = this.state.deadline;
+    if (this.closed || d === 0) {
+      if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+      return;
+    }
+    if (this.ackTimer !== null && this.ackAt === d) return;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackAt = d;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      this.guard(() => {
+        this.state.checkPending();
+        this.pump();
+      });
+    }, Math.max(0, d - Date.now()));
+    this.ackTimer.unref();
+  }
+
+  /** One timer at the earliest request expiry or heartbeat. */
+  private armRequests(): void {
+    let at = 0;
+    for (const wr of this.waiting) {
+      if (wr.expires !== 0 && (at === 0 || wr.expires < at)) at = wr.expires;
+      if (wr.hbt !== 0 && (at === 0 || wr.hbt < at)) at = wr.hbt;
+    }
+    if (this.closed || at === 0) {
+      if (this.reqTimer !== null) clearTimeout(this.reqTimer);
+      this.reqTimer = null;
+      return;
+    }
+    if (this.reqTimer !== null && this.reqAt === at) return;
+    if (this.reqTimer !== null) clearTimeout(this.reqTimer);
+    this.reqAt = at;
+    this.reqTimer = setTimeout(() => {
+      this.reqTimer = null;
+      this.guard(() => this.pump());
+    }, Math.max(0, at - Date.now()));
+    this.reqTimer.unref();
+  }
+
+  /**
+   * `inactive_threshold` (ephemerals: 5s by default): the consumer is deleted once that long
+   * passes with no pull request waiting and none received.
+   */
+  private armIdle(): void {
+    const ms = this.cfg.inactive_threshold / 1e6;
+    if (this.closed || ms <= 0) return;
+    const check = (): void => {
+      this.idleTimer = null;
+      if (this.closed) return;
+      const now = Date.now();
+      if (this.waiting.length > 0) this.lastActivity = now;
+      const due = this.lastActivity + ms;
+      if (now >= due) {
+        this.guard(() => this.host.inactive(this));
+        return;
+      }
+      this.idleTimer = setTimeout(check, due - now);
+      this.idleTimer.unref();
+    };
+    this.idleTimer = setTimeout(check, ms);
+    this.idleTimer.unref();
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.host.internalError(err, `consumer ${this.stream} > ${this.name}`);
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Pull consumers through the official JetStream client (`@nats-io/jetstream`): management
+ * (add, info, list, delete), fetch / consume / next with acks, ack-wait redelivery, nak, term,
+ * and the pull request status replies (404 no_wait, 409 max_waiting) as nats-server 2.10
+ * answers them.
+ */
+import { describe, expect, it } from 'vitest';
+import { createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { useScope } from '../helpers/scope.js';
+import { rejection } from '../helpers/errors.js';
+import { eventually } from '../helpers/eventually.js';
+
+const scope = useScope();
+
+async function setup(): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
+  const s = await scope.server({ jetstream: true });
+  const nc = await scope.client(s);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+  return { nc, jsm };
+}
+
+async function publish(nc: NatsConnection, n: number, subject = 'orders.new'): Promise<void> {
+  const js = jetstream(nc);
+  for (let i = 1; i <= n; i++) await js.publish(subject, `m${i}`);
+}
+
+describe('consumer management', () => {
+  it('adds a durable pull consumer with nats-server\'s defaults, and info, list, names and delete see it', async () => {
+    const { nc, jsm } = await setup();
+    await publish(nc, 3);
+    const ci = await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    expect(ci).toMatchObject({
+      stream_name: 'ORDERS', name: 'D',
+      config: { durable_name: 'D', name: 'D', deliver_policy: 'all', ack_policy: 'explicit', ack_wait: 30_000_000_000, max_deliver: -1, replay_policy: 'instant', max_waiting: 512, max_ack_pending: 1000, num_replicas: 0 },
+      delivered: { consumer_seq: 0, stream_seq: 0 }, ack_floor: { consumer_seq: 0, stream_seq: 0 },
+      num_ack_pending: 0, num_redelivered: 0, num_waiting: 0, num_pending: 3,
+    });
+    expect(ci.cluster?.leader).toBeTypeOf('string');
+    // The JSON keys in nats-server's order.
+    const raw = await nc.request('$JS.API.CONSUMER.INFO.ORDERS.D');
+    expect(Object.keys(raw.json<Record<string, unknown>>())).toEqual([
+      'type', 'stream_name', 'name', 'created', 'config', 'delivered', 'ack_floor', 'num_ack_pending', 'num_redelivered', 'num_waiting', 'num_pending', 'cluster', 'ts',
+    ]);
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_pending).toBe(3);
+    await jsm.consumers.add('ORDERS', { durable_name: 'A', ack_policy: AckPolicy.Explicit, filter_subject: 'orders.x' });
+    const names: string[] = [];
+    for await (const c of jsm.consumers.list('ORDERS')) names.push(c.name);
+    expect(names).toEqual(['A', 'D']);
+    expect((await jsm.streams.info('ORDERS')).state.consumer_count).toBe(2);
+    expect((await jsm.getAccountInfo()).consumers).toBe(2);
+    expect(await jsm.consumers.delete('ORDERS', 'A')).toBe(true);
+    const err = await rejection(jsm.consumers.info('ORDERS', 'A'));
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    expect((err as JetStreamApiError).code).toBe(10014);
+    expect((await jsm.streams.info('ORDERS')).state.consumer_count).toBe(1);
+  });
+
+  it('answers create errors as nats-server does (stream not found, action create on a different config)', async () => {
+    const { jsm } = await setup();
+    const e1 = await rejection(jsm.consumers.add('NOPE', { durable_name: 'D', ack_policy: AckPolicy.Explicit }));
+    expect((e1 as JetStreamApiError).code).toBe(10059);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    // Same config again: the existing consumer is returned.
+    expect((await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit })).name).toBe('D');
+    // A description may change (update).
+    const upd = await jsm.consumers.update('ORDERS', 'D', { description: 'now described' });
+    expect(upd.config.description).toBe('now described');
+  });
+
+  it('deleting the stream stops its consumers', async () => {
+    const { nc, jsm } = await setup();
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    await jsm.streams.delete('ORDERS');
+    const err = await rejection(nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', '', { timeout: 1000 }));
+    expect(String(err)).toMatch(/503|no responders/i);
+  });
+});
+
+describe('pull delivery', () => {
+  it('fetch delivers stored messages with headers, in order, and acks move the ack floor', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    const h = headers();
+    h.set('X-Trace', 'abc');
+    await js.publish('orders.new', 'with-header', { headers: h });
+    await publish(nc, 2, 'orders.other');
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const c = await js.consumers.get('ORDERS', 'D');
+    const got: JsMsg[] = [];
+    for await (const m of await c.fetch({ max_messages: 3, expires: 2000 })) {
+      got.push(m);
+      m.ack();
+    }
+    expect(got.map((m) => [m.subject, m.string(), m.seq])).toEqual([['orders.new', 'with-header', 1], ['orders.other', 'm1', 2], ['orders.other', 'm2', 3]]);
+    expect(got[0]!.headers?.get('X-Trace')).toBe('abc');
+    expect(got[1]!.info.pending).toBe(1);
+    const ci = await eventually(async () => {
+      const i = await jsm.consumers.info('ORDERS', 'D');
+      return i.ack_floor.stream_seq === 3 && i;
+    }, 'the acks');
+    expect(ci).toMatchObject({ delivered: { consumer_seq: 3, stream_seq: 3 }, ack_floor: { consumer_seq: 3, stream_seq: 3 }, num_ack_pending: 0, num_pending: 0 });
+    expect(ci.delivered.last_active).toBeTypeOf('string');
+  });
+
+  it('fetch on an empty stream waits for messages published later and ends at expiry', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const c = await js.consumers.get('ORDERS', 'D');
+    const iter = await c.fetch({ max_messages: 5, expires: 1000 });
+    setTimeout(() => void publish(nc, 2), 100);
+    const got: string[] = [];
+    const t0 = Date.now();
+    for await (const m of iter) {
+      got.push(m.string());
+      m.ack();
+    }
+    expect(got).toEqual(['m1', 'm2']);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+  });
+
+  it('consume() keeps pulling; next() returns one message or null', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const c = await js.consumers.get('ORDERS', 'D');
+    await publish(nc, 30);
+    const msgs = await c.consume({ max_messages: 7, expires: 2000 });
+    const got: string[] = [];
+    for await (const m of msgs) {
+      got.push(m.string());
+      m.ack();
+      if (got.length === 30) break;
+    }
+    expect(got).toEqual(Array.from({ length: 30 }, (_, i) => `m${i + 1}`));
+    await publish(nc, 1, 'orders.last');
+    const m = await c.next({ expires: 2000 });
+    expect(m?.subject).toBe('orders.last');
+    await m!.ackAck();
+    expect(await c.next({ expires: 1000 })).toBeNull();
+    await eventually(async () => (await jsm.consumers.info('ORDERS', 'D')).ack_floor.stream_seq === 31, 'ack floor 31');
+  });
+
+  it('answers a no_wait request with nothing to deliver 404 No Messages', async () => {
+    const { nc, jsm } = await setup();
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const r = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1, no_wait: true }));
+    expect(r.headers?.code).toBe(404);
+    expect(r.headers?.description).toBe('No Messages');
+  });
+
+  it('answers a request over max_waiting 409 Exceeded MaxWaiting, and an expired one 408 with the pending counts', async () => {
+    const { nc, jsm } = await setup();
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, max_waiting: 1 });
+    const inbox = createInbox();
+    const statuses: Array<{ code: number | undefined; description: string | undefined; pending: string | undefined }> = [];
+    nc.subscribe(`${inbox}.*`, { callback: (_e, m) => void statuses.push({ code: m.headers?.code, description: m.headers?.description, pending: m.headers?.get('Nats-Pending-Messages') || undefined }) });
+    await nc.flush();
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 4, expires: 400_000_000 }), { reply: `${inbox}.1` });
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1, expires: 400_000_000 }), { reply: `${inbox}.2` });
+    await eventually(() => statuses.length > 0, 'the 409');
+    expect(statuses).toEqual([{ code: 409, description: 'Exceeded MaxWaiting', pending: undefined }]);
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_waiting).toBe(1);
+    await eventually(() => statuses.length > 1, 'the 408');
+    expect(statuses[1]).toEqual({ code: 408, description: 'Request Timeout', pending: '4' });
+  });
+});
+
+describe('acks', () => {
+  it('redelivers a message not acked within ack_wait, and counts it as redelivered', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await publish(nc, 1);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 300_000_000 });
+    const c = await js.consumers.get('ORDERS', 'D');
+    const first = await c.next({ expires: 1000 });
+    expect(first?.info.deliveryCount).toBe(1);
+    expect(first?.redelivered).toBe(false);
+    // Not acked: after 300ms it comes again.
+    const again = await c.next({ expires: 2000 });
+    expect(again?.seq).toBe(1);
+    expect(again?.info.deliveryCount).toBe(2);
+    expect(again?.redelivered).toBe(true);
+    const ci = await jsm.consumers.info('ORDERS', 'D');
+    expect(ci).toMatchObject({ num_redelivered: 1, num_ack_pending: 1 });
+    await again!.ackAck();
+    expect((await jsm.consumers.info('ORDERS', 'D'))).toMatchObject({ num_ack_pending: 0, num_redelivered: 0, ack_floor: { stream_seq: 1 } });
+  });
+
+  it('nak redelivers at once; term never again; working (+WPI) keeps it', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await publish(nc, 2);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 2_000_000_000 });
+    const c = await js.consumers.get('ORDERS', 'D');
+    const m1 = await c.next({ expires: 1000 });
+    expect(m1?.string()).toBe('m1');
+    m1!.working();
+    m1!.nak();
+    const m1again = await c.next({ expires: 1000 });
+    expect([m1again?.string(), m1again?.info.deliveryCount]).toEqual(['m1', 2]);
+    m1again!.term();
+    const m2 = await c.next({ expires: 1000 });
+    expect(m2?.string()).toBe('m2');
+    await m2!.ackAck();
+    expect(await c.next({ expires: 1000 })).toBeNull();
+    const ci = await jsm.consumers.info('ORDERS', 'D');
+    expect(ci).toMatchObject({ num_ack_pending: 0, ack_floor: { stream_seq: 2 }, num_pending: 0 });
+  });
+
+  it('a work queue stream drops acked messages', async () => {
+    const s = await scope.server({ jetstream: true });
+    const nc = await scope.client(s);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'WQ', subjects: ['wq.>'], retention: 'workqueue' as never });
+    await publish(nc, 3, 'wq.job');
+    await jsm.consumers.add('WQ', { durable_name: 'W', ack_policy: AckPolicy.Explicit });
+    const c = await jetstream(nc).consumers.get('WQ', 'W');
+    for await (const m of await c.fetch({ max_messages: 2, expires: 1000 })) await m.ackAck();
+    expect((await jsm.streams.info('WQ')).state).toMatchObject({ messages: 1, first_seq: 3 });
+  });
+});
