@@ -411,13 +411,15 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
     created: rfc3339Nano(c.created),
     config: new RawJson(encodeConsumerConfig(c.cfg)),
     delivered: seqInfo(st.deliveredConsumerSeq, st.deliveredStreamSeq, c.lastDelivered),
-    ack_floor: seqInfo(st.ackFloorConsumerSeq, st.ackFloorStreamSeq, c.lastAcked),
+    // nats-server reads the ack floor from the consumer's store, which starts at {0, 0} (its
+    // SetStarting moves only the delivered stream sequence): 0 until a delivery is acked.
+    ack_floor: seqInfo(st.ackFloorConsumerSeq, st.ackFloorConsumerSeq === 0 ? 0 : st.ackFloorStreamSeq, c.lastAcked),
     num_ack_pending: st.numAckPending,
     num_redelivered: st.numRedelivered,
     num_waiting: c.numWaiting,
     num_pending: st.numPending(),
-    // Single server: nats-server 2.10 names itself the leader.
-    cluster: { leader: jsa.serverName() },
+    // No `cluster`: 2.10.29's infoWithSnapAndReply sets it only for a consumer with a raft
+    // group (clustered), unlike stream info.
     ts: rfc3339Nano(Date.now()),
   };
 }

@@ -108,7 +108,7 @@ function parse(args: string[], payload: Buffer): Reply {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** Keys whose value is a moment: compared as "a valid RFC 3339 time in UTC", the zero time exactly. */
-const TIME_KEYS = new Set(['created', 'ts', 'time', 'first_ts', 'last_ts']);
+const TIME_KEYS = new Set(['created', 'ts', 'time', 'first_ts', 'last_ts', 'last_active']);
 
 /** Replaces times, server names and ids in a parsed reply (in place, keeping key order). */
 function scrub(v: unknown, key = ''): unknown {
