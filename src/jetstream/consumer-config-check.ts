@@ -2,7 +2,7 @@
  * What nats-server 2.10 does with a consumer create request before the consumer exists: the
  * request-level checks of the API subject and body, the defaults, the config validation, and
  * the create / update / create-or-update semantics against the stream's existing consumers,
- * with its exact errors, in its order. Not wired into the API yet (issue 16).
+ * with its exact errors, in its order. The API's CONSUMER.CREATE (api.ts) answers with it.
  *
  * Follows nats-server v2.10.29 (non-clustered, single server):
  * - jetstream_api.go jsConsumerCreateRequest: the subject forms

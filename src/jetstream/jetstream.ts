@@ -247,7 +247,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 
   stored(stream: Stream, seq: number, subject: string): void {
     this.usageSeen = true;
-    for (const c of stream.consumers.values()) c.stored(seq, subject);
+    if (stream.consumers.size > 0) for (const c of stream.consumers.values()) c.stored(seq, subject);
   }
 
   // ---- Consumers ------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ export class Stream {
     this.dedupeLoaded = !recovered;
     this.configure(cfg);
     store.onRemove((seq, subject) => {
-      for (const c of this.consumers.values()) c.removed(seq, subject);
+      if (this.consumers.size > 0) for (const c of this.consumers.values()) c.removed(seq, subject);
     });
   }
 

@@ -70,6 +70,16 @@ describe('consumer management', () => {
     expect(upd.config.description).toBe('now described');
   });
 
+  it('deletes an ephemeral consumer after inactive_threshold without pull requests', async () => {
+    const { jsm } = await setup();
+    const ci = await jsm.consumers.add('ORDERS', { ack_policy: AckPolicy.Explicit, inactive_threshold: 300_000_000 });
+    expect(ci.name).toMatch(/^[A-Za-z0-9]{8}$/);
+    expect(ci.config.durable_name).toBeUndefined();
+    expect((await jsm.consumers.info('ORDERS', ci.name)).name).toBe(ci.name);
+    await eventually(async () => (await jsm.streams.info('ORDERS')).state.consumer_count === 0, 'the ephemeral to go');
+    expect(((await rejection(jsm.consumers.info('ORDERS', ci.name))) as JetStreamApiError).code).toBe(10014);
+  });
+
   it('deleting the stream stops its consumers', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
