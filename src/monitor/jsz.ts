@@ -149,12 +149,14 @@ export function jsz(ctx: MonitorContext, q: URLSearchParams): string {
   let accounts = jsAccounts(js);
   const total = accounts.length;
   let streams = 0;
+  let consumers = 0;
   let messages = 0;
   let bytes = 0;
   for (const jsa of accounts) {
     for (const s of jsa.streams.values()) {
       const st = s.state();
       streams++;
+      consumers += s.consumers.size;
       messages += st.msgs;
       bytes += st.bytes;
     }
@@ -178,8 +180,7 @@ export function jsz(ctx: MonitorContext, q: URLSearchParams): string {
     ...head,
     config: jetStreamConfig(js),
     streams,
-    // Consumers do not exist yet.
-    consumers: 0,
+    consumers,
     messages,
     bytes,
     account_details: accounts.length > 0 ? accounts.map((a) => accountDetail(js, a, opts)) : undefined,
@@ -215,7 +216,7 @@ function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<
 /**
  * nats-server's `StreamDetail`: name, creation, the cluster info of a stream without a raft
  * group (this server leads it), the config with `config=1`, the fast state (no deleted list).
- * `consumer_detail` (with `consumers=1`) lists consumers, of which there are none yet.
+ * `consumer_detail` (with `consumers=1`) is not written yet (issue 16: consumers are new).
  */
 function streamDetail(js: JetStream, s: Stream, opts: JszOptions): Record<string, unknown> {
   return {

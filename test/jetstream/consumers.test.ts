@@ -58,6 +58,16 @@ describe('consumer management', () => {
     expect((await jsm.streams.info('ORDERS')).state.consumer_count).toBe(1);
   });
 
+  it('/jsz counts the consumers', async () => {
+    const s = await scope.server({ http: -1, jetstream: true });
+    const jsm = await jetstreamManager(await scope.client(s));
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+    await jsm.consumers.add('ORDERS', { durable_name: 'A', ack_policy: AckPolicy.Explicit });
+    await jsm.consumers.add('ORDERS', { durable_name: 'B', ack_policy: AckPolicy.Explicit });
+    const doc = await (await fetch(`${s.monitorUrl!}/jsz`)).json() as { consumers: number; streams: number };
+    expect([doc.streams, doc.consumers]).toEqual([1, 2]);
+  });
+
   it('answers create errors as nats-server does (stream not found, action create on a different config)', async () => {
     const { jsm } = await setup();
     const e1 = await rejection(jsm.consumers.add('NOPE', { durable_name: 'D', ack_policy: AckPolicy.Explicit }));
