@@ -30,6 +30,8 @@ export interface ConsumerHost {
   hasInterest(subject: string): boolean;
   /** `inactive_threshold` passed without activity: delete the consumer. */
   inactive(c: Consumer): void;
+  /** Publishes through the account's service client (outlives this consumer's). */
+  reply(subject: string, data: Buffer, headers: Buffer | null): void;
   internalError(err: unknown, what: string): void;
 }
 
@@ -66,6 +68,7 @@ const NEXT_REQUEST: GoStructSchema = {
 const EMPTY = Buffer.alloc(0);
 const HDR_NO_MESSAGES = Buffer.from('NATS/1.0 404 No Messages\r\n\r\n');
 const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
+const HDR_DELETED = Buffer.from('NATS/1.0 409 Consumer Deleted\r\n\r\n');
 const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
   Buffer.from(`NATS/1.0 ${line}\r\nNats-Pending-Messages: ${n}\r\nNats-Pending-Bytes: ${b}\r\n\r\n`);
@@ -182,10 +185,15 @@ export class Consumer {
     this.state.messageRemoved(seq, subject);
   }
 
-  /** Stops the subscriptions and timers; waiting requests get no answer (as nats-server). */
-  close(): void {
+  /**
+   * Stops the subscriptions and timers. `deleted` (the consumer or its stream was deleted):
+   * waiting requests get `409 Consumer Deleted` (releaseAnyPendingRequests); on a server stop
+   * they get nothing, as from nats-server.
+   */
+  close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;
+    if (deleted) for (const wr of this.waiting) this.host.reply(wr.reply, EMPTY, HDR_DELETED);
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs.length = 0;
     this.client.close();

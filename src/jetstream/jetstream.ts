@@ -264,7 +264,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 
   deleteConsumer(stream: Stream, c: Consumer): void {
     if (stream.consumers.get(c.name) === c) stream.consumers.delete(c.name);
-    c.close();
+    c.close(true);
   }
 
   hasInterest(subject: string): boolean {
@@ -353,7 +353,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     // The store's purge on delete reports to the account's usage (which then exists).
     this.usageSeen = true;
     this.streams.delete(stream.name);
-    stream.close();
+    stream.close(true);
     await stream.store.delete();
     if (stream.cfg.storage === 'file') this.engine.removeStreamDir(this.name, stream.name);
   }

@@ -149,14 +149,14 @@ export class Stream {
     this.store.updateLimits(storeLimits(cfg));
   }
 
-  /** Stops receiving; the store is stopped (or deleted) by the caller. */
-  close(): void {
+  /** Stops receiving; the store is stopped (or deleted) by the caller. `deleted`: the stream is being deleted (consumers tell their waiting requests). */
+  close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs = [];
     this.client.close();
-    for (const c of this.consumers.values()) c.close();
+    for (const c of this.consumers.values()) c.close(deleted);
     this.consumers.clear();
   }
 

@@ -90,6 +90,16 @@ describe('consumer management', () => {
     expect(((await rejection(jsm.consumers.info('ORDERS', ci.name))) as JetStreamApiError).code).toBe(10014);
   });
 
+  it('deleting a consumer answers its waiting pull requests 409 Consumer Deleted', async () => {
+    const { nc, jsm } = await setup();
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const pending = nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1, expires: 5_000_000_000 }), { timeout: 5000 });
+    await eventually(async () => (await jsm.consumers.info('ORDERS', 'D')).num_waiting === 1, 'the request to wait');
+    await jsm.consumers.delete('ORDERS', 'D');
+    const r = await pending;
+    expect([r.headers?.code, r.headers?.description]).toEqual([409, 'Consumer Deleted']);
+  });
+
   it('deleting the stream stops its consumers', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
