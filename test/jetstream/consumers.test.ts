@@ -241,6 +241,21 @@ describe('acks', () => {
     expect(ci).toMatchObject({ num_ack_pending: 0, ack_floor: { stream_seq: 2 }, num_pending: 0 });
   });
 
+  it('messages purged from the stream leave num_pending and num_ack_pending', async () => {
+    const { nc, jsm } = await setup();
+    await publish(nc, 4);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const c = await jetstream(nc).consumers.get('ORDERS', 'D');
+    const m = await c.next({ expires: 1000 });
+    expect(m?.seq).toBe(1);
+    expect(await jsm.consumers.info('ORDERS', 'D')).toMatchObject({ num_pending: 3, num_ack_pending: 1 });
+    await jsm.streams.purge('ORDERS');
+    expect(await jsm.consumers.info('ORDERS', 'D')).toMatchObject({ num_pending: 0, num_ack_pending: 0 });
+    await publish(nc, 1, 'orders.after');
+    const next = await c.next({ expires: 1000 });
+    expect([next?.subject, next?.seq]).toEqual(['orders.after', 5]);
+  });
+
   it('a work queue stream drops acked messages', async () => {
     const s = await scope.server({ jetstream: true });
     const nc = await scope.client(s);
