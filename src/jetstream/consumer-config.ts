@@ -12,7 +12,7 @@
  */
 import { GO_JSON_ERROR, decodeGoValue, type GoSchema, type GoStructSchema } from '../protocol/go-json.js';
 import { jsError, type ApiError } from './errors.js';
-import { goInt, goKey, goString, goTimeFromJson } from './json.js';
+import { goDeepEqual, goInt, goKey, goString, goTimeFromJson } from './json.js';
 
 export type DeliverPolicy = 'all' | 'last' | 'new' | 'by_start_sequence' | 'by_start_time' | 'last_per_subject';
 export type AckPolicy = 'none' | 'all' | 'explicit';
@@ -239,20 +239,5 @@ export function encodeConsumerConfig(c: ConsumerConfig): string {
  * matter, start times compare as written back.
  */
 export function consumerConfigsEqual(a: ConsumerConfig, b: ConsumerConfig): boolean {
-  return deepEqual(a, b);
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
-  for (const k of keys) if (!deepEqual(ao[k], bo[k])) return false;
-  return true;
+  return goDeepEqual(a, b);
 }

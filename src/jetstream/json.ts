@@ -92,3 +92,22 @@ export function goTimeFromJson(raw: string): string | undefined {
   }
   return `${s.slice(0, 19)}${frac === '' ? '' : `.${frac}`}${zone}`;
 }
+
+/**
+ * Go's `reflect.DeepEqual` of two decoded configs: nil and empty slices or maps differ (absent
+ * and `[]` are not equal), map order does not matter.
+ */
+export function goDeepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => goDeepEqual(v, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
+  for (const k of keys) if (!goDeepEqual(ao[k], bo[k])) return false;
+  return true;
+}

@@ -13,7 +13,7 @@
  */
 import { GO_JSON_ERROR, decodeGoValue, type GoSchema, type GoStructSchema } from '../protocol/go-json.js';
 import { jsError, type ApiError } from './errors.js';
-import { goInt, goKey, goString, goTimeFromJson } from './json.js';
+import { goDeepEqual, goInt, goKey, goString, goTimeFromJson } from './json.js';
 
 // The overlap check the engine needs against the account's other streams (10065).
 export { subjectsOverlap } from './subject-rules.js';
@@ -327,20 +327,5 @@ export function encodeStreamConfig(c: StreamConfig): string {
  * and empty slices or maps differ, map order does not matter.
  */
 export function streamConfigsEqual(a: StreamConfig, b: StreamConfig): boolean {
-  return deepEqual(a, b);
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
-  for (const k of keys) if (!deepEqual(ao[k], bo[k])) return false;
-  return true;
+  return goDeepEqual(a, b);
 }
