@@ -18,6 +18,7 @@ const LOADGEN = path.join(BENCH_DIR, 'loadgen.mjs');
 const INPROC = path.join(BENCH_DIR, 'inproc.mjs');
 const ALLOC = path.join(BENCH_DIR, 'alloc.mjs');
 const JSLOAD = path.join(BENCH_DIR, 'jsload.mjs');
+const JSCONSUME = path.join(BENCH_DIR, 'jsconsume.mjs');
 const HOST = '127.0.0.1';
 
 // ---- scenarios -----------------------------------------------------------------------------------
@@ -73,6 +74,32 @@ for (const storage of ['memory', 'file']) {
   };
   JETSTREAM.push(name);
 }
+// JetStream consumers: one forked client process (bench/jsconsume.mjs) with the official client
+// (@nats-io/transport-node + @nats-io/jetstream). The drain scenarios pre-fill a stream with
+// CONSUME_COUNT messages of 16 B (core publishes, not measured), then drain it through a durable
+// consumer with explicit acks; js-rtt-mem measures one message in flight, publish → ackAck().
+/** Messages in the consumer drain scenarios (`--consume-count` / `--short` change it). */
+let CONSUME_COUNT = 100_000;
+for (const [mode, label, how] of [
+  ['consume', 'consume', 'durable pull consumer drained with consumer.consume() (client defaults: 100 per pull, for await), m.ack() each'],
+  ['fetch', 'fetch100', 'durable pull consumer drained with a loop of consumer.fetch({ max_messages: 100 }), m.ack() each'],
+]) {
+  for (const storage of ['memory', 'file']) {
+    const name = `js-${label}-${storage === 'memory' ? 'mem' : 'file'}`;
+    SCENARIOS[name] = { kind: 'jsconsume', mode, size: 16, storage, desc: `JetStream: a ${storage} stream pre-filled with N messages of 16 B; ${how}; official client, 1 process` };
+    JETSTREAM.push(name);
+  }
+}
+SCENARIOS['js-push-mem'] = {
+  kind: 'jsconsume', mode: 'push', size: 16, storage: 'memory',
+  desc: 'JetStream: a memory stream pre-filled with N messages of 16 B; durable push consumer (deliver_subject, explicit ack) via js.consumers.getPushConsumer().consume(), m.ack() each; official client, 1 process',
+};
+JETSTREAM.push('js-push-mem');
+SCENARIOS['js-rtt-mem'] = {
+  kind: 'jsrtt', mode: 'rtt', size: 16, storage: 'memory',
+  desc: 'JetStream: one message in flight: core publish (no PubAck) → pull consumer consume() receives → await m.ackAck(); round trip per message, memory stream, 16 B; official client, 2 connections in 1 process',
+};
+JETSTREAM.push('js-rtt-mem');
 /** What `npm run bench` runs without --scenarios: everything (about 3 minutes on 2 vCPUs). */
 const DEFAULT_SCENARIOS = Object.keys(SCENARIOS);
 
@@ -168,6 +195,10 @@ function parseCli(argv) {
         o.fill = Number(value());
         if (!(Number.isInteger(o.fill) && o.fill > 0)) usage('--fill must be a positive integer');
         break;
+      case '--consume-count':
+        o.consumeCount = Number(value());
+        if (!(Number.isInteger(o.consumeCount) && o.consumeCount > 0)) usage('--consume-count must be a positive integer');
+        break;
       case '--json':
         o.json = true;
         break;
@@ -186,8 +217,10 @@ function parseCli(argv) {
     if (!argv.some((a) => a.startsWith('--duration'))) o.duration = 1;
     if (!argv.some((a) => a.startsWith('--warmup'))) o.warmup = 0.2;
     FILL_COUNT = 100_000;
+    CONSUME_COUNT = 20_000;
   }
   if (o.fill) FILL_COUNT = o.fill;
+  if (o.consumeCount) CONSUME_COUNT = o.consumeCount;
   if (process.env.BENCH_JS === '1' && !o.js && o.scenarios === DEFAULT_SCENARIOS) o.scenarios = [...JETSTREAM];
   return o;
 }
@@ -203,8 +236,11 @@ function usage(err) {
   --inprocess         run the in-process scenarios (${INPROCESS.join(', ')}); with --scenarios, in addition
   --js                only the JetStream scenarios (js-*); with --scenarios / --inprocess, in addition
                       (BENCH_JS=1 in the environment does the same as --js)
-  --short             short run: 1 s window, 0.2 s warm-up, fill scenarios with 100,000 messages
+  --short             short run: 1 s window, 0.2 s warm-up, fill scenarios with 100,000 messages,
+                      consumer drains of 20,000
   --fill <n>          messages in the fill scenarios (default 1,000,000)
+  --consume-count <n> messages in the consumer drain scenarios (js-consume-*, js-fetch100-*, js-push-*;
+                      default 100,000)
   --json              also print the JSON result to stdout
   --ping-every <n>    publisher flow control: PING after every n ~64 KiB batches (default 4)
   --max-pings-out <n> publisher flow control: most unanswered PINGs (default 2; 0 = unbounded)
@@ -744,6 +780,36 @@ async function runJsFill(sc, port, opts, brokerPid) {
   }
 }
 
+/**
+ * js-consume-* / js-fetch100-* / js-push-* / js-rtt-mem: bench/jsconsume.mjs in a forked process
+ * (official client). It reports 'begin' / 'end' around the measured part (the drain, or the rtt
+ * window), where the broker's CPU time is read, then one result.
+ */
+async function runJsConsume(sc, port, opts, brokerPid) {
+  const cfg = { port, mode: sc.mode, storage: sc.storage, size: sc.size, count: CONSUME_COUNT, warmup: opts.warmup, duration: opts.duration };
+  const proc = fork(JSCONSUME, [JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let u0 = null;
+  let u1 = null;
+  const msg = await new Promise((resolve) => {
+    const t = setTimeout(() => (proc.kill('SIGKILL'), resolve({ type: 'error', message: 'no result within 300 s' })), 300_000);
+    proc.on('message', (m) => {
+      if (m.type === 'begin') u0 = procUsage(brokerPid);
+      else if (m.type === 'end') u1 = procUsage(brokerPid);
+      else {
+        clearTimeout(t);
+        resolve(m);
+      }
+    });
+    proc.on('exit', (code, signal) => (clearTimeout(t), resolve({ type: 'error', message: `exited (code ${code}, signal ${signal}) without a result` })));
+  });
+  if (msg.type !== 'result') return { failed: msg.message, errors: [] };
+  const { type, ...r } = msg;
+  const n = sc.kind === 'jsrtt' ? r.roundTrips : r.received;
+  r.broker = brokerUsage(u0, u1);
+  r.brokerCpuUsPerMsg = u0 && u1 && n > 0 ? ((u1.cpuSec - u0.cpuSec) * 1e6) / n : null;
+  return r;
+}
+
 // ---- reporting -----------------------------------------------------------------------------------
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -833,6 +899,31 @@ function metricRows(sc, res) {
       ['broker peak RSS MiB', e?.peakRssMiB, n?.peakRssMiB, (x) => fmtNum(x)],
       ['stream bytes (STREAM.INFO state.bytes)', e?.streamBytes, n?.streamBytes, fmtInt],
       ['broker CPU % while filling', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
+    ];
+  }
+  if (sc.kind === 'jsconsume') {
+    return [
+      [`consumed + acked msgs/s, drain of ${fmtInt(e?.messages ?? n?.messages ?? CONSUME_COUNT)} (higher is better)`, e?.rate, n?.rate, fmtInt],
+      ['drain s (first consume/fetch → last ack flushed)', e?.drainSec, n?.drainSec, (x) => fmtNum(x, 2)],
+      ['broker CPU µs per msg (deliver + ack; lower is better)', e?.brokerCpuUsPerMsg, n?.brokerCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['client CPU µs per msg', e?.clientCpuUsPerMsg, n?.clientCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['messages received / distinct stream seqs (must both be N)', e?.received != null ? `${fmtInt(e.received)} / ${fmtInt(e.unique)}` : undefined, n?.received != null ? `${fmtInt(n.received)} / ${fmtInt(n.unique)}` : undefined, (x) => x ?? '-'],
+      ['consumer num_ack_pending after the drain', e?.consumerInfo?.num_ack_pending, n?.consumerInfo?.num_ack_pending, fmtInt],
+      ['fill s (core publishes, not measured)', e?.fillSec, n?.fillSec, (x) => fmtNum(x, 2)],
+      ...brokerRows(e, n),
+    ];
+  }
+  if (sc.kind === 'jsrtt') {
+    return [
+      ['p50 publish → ackAck µs (lower is better)', e?.latencyUs?.p50, n?.latencyUs?.p50, (x) => fmtNum(x)],
+      ['p90 publish → ackAck µs', e?.latencyUs?.p90, n?.latencyUs?.p90, (x) => fmtNum(x)],
+      ['p99 publish → ackAck µs', e?.latencyUs?.p99, n?.latencyUs?.p99, (x) => fmtNum(x)],
+      ['p50 publish → received µs', e?.deliverUs?.p50, n?.deliverUs?.p50, (x) => fmtNum(x)],
+      ['p99 publish → received µs', e?.deliverUs?.p99, n?.deliverUs?.p99, (x) => fmtNum(x)],
+      ['round trips/s', e?.rate, n?.rate, fmtInt],
+      ['broker CPU µs per round trip (store + deliver + ack; lower is better)', e?.brokerCpuUsPerMsg, n?.brokerCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ['client CPU µs per round trip', e?.clientCpuUsPerMsg, n?.clientCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ...brokerRows(e, n),
     ];
   }
   if (sc.kind === 'alloc') {
@@ -984,7 +1075,7 @@ async function main() {
     date: new Date().toISOString(),
     machine,
     dist: { dir: path.relative(ROOT, distDir).startsWith('..') ? distDir : path.relative(ROOT, distDir), builtAt: fs.statSync(cli).mtime.toISOString(), commit: process.env.NATS_EMBEDDED_DIST_COMMIT ?? null },
-    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT },
+    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT, jsConsumeCount: CONSUME_COUNT },
     results,
     totalSec,
   };
@@ -1021,7 +1112,7 @@ async function runOnce(sc, target, opts) {
   try {
     const monitorPort = sc.kind === 'subflood' ? await freePort() : null;
     const extra = monitorPort ? ['-m', String(monitorPort)] : [];
-    if (sc.kind === 'jspub' || sc.kind === 'jsfill') {
+    if (sc.kind === 'jspub' || sc.kind === 'jsfill' || sc.kind === 'jsconsume' || sc.kind === 'jsrtt') {
       storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nats-bench-js-'));
       extra.push('-js', '-sd', storeDir);
     }
@@ -1030,6 +1121,7 @@ async function runOnce(sc, target, opts) {
     r = sc.kind === 'throughput' ? await runThroughput(sc, broker.port, opts, pid)
       : sc.kind === 'jspub' ? await runJsPub(sc, broker.port, opts, pid)
       : sc.kind === 'jsfill' ? await runJsFill(sc, broker.port, opts, pid)
+      : sc.kind === 'jsconsume' || sc.kind === 'jsrtt' ? await runJsConsume(sc, broker.port, opts, pid)
       : sc.kind === 'latency' ? await runLatency(sc, broker.port, opts, pid)
       : sc.kind === 'idle' ? await runIdle(sc, broker.port, opts, pid)
       : sc.kind === 'subflood' ? await runSubFlood(sc, broker.port, opts, pid, monitorPort)
@@ -1068,6 +1160,8 @@ function pickMedian(sc, rs) {
       case 'subflood': return r.wallSec;
       case 'jspub': return r.pubRate;
       case 'jsfill': return r.fillSec;
+      case 'jsconsume': return r.rate;
+      case 'jsrtt': return r.latencyUs.p50;
       case 'inproc': return sc.mode === 'throughput' ? r.deliveredRate : r.latencyUs.p50;
       default: return r.createMs.median;
     }
@@ -1095,6 +1189,8 @@ function ratios(sc, res) {
   if (sc.kind === 'subflood') return { wallSec: e.wallSec / n.wallSec, rss: e.rssMiB / n.rssMiB };
   if (sc.kind === 'jspub') return { pubRate: e.pubRate / n.pubRate };
   if (sc.kind === 'jsfill') return { fillSec: e.fillSec / n.fillSec, bytesPerMsg: e.bytesPerMsg / n.bytesPerMsg };
+  if (sc.kind === 'jsconsume') return { rate: e.rate / n.rate, brokerCpuUsPerMsg: e.brokerCpuUsPerMsg / n.brokerCpuUsPerMsg };
+  if (sc.kind === 'jsrtt') return { p50: e.latencyUs.p50 / n.latencyUs.p50, p90: e.latencyUs.p90 / n.latencyUs.p90, p99: e.latencyUs.p99 / n.latencyUs.p99, brokerCpuUsPerMsg: e.brokerCpuUsPerMsg / n.brokerCpuUsPerMsg };
   return null;
 }
 
