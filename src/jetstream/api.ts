@@ -433,14 +433,9 @@ function unsupportedConsumer(c: ConsumerConfig, stream: StreamConfig): string | 
   // stream keeps nothing; a consumer on it would miss every message without a word.
   if (stream.retention === 'interest') return 'consumers on interest retention streams are not supported by nats-embedded yet';
   if (c.deliver_subject !== '') return 'push consumers are not supported by nats-embedded yet';
-  if (c.deliver_policy === 'last_per_subject') return 'deliver policy last_per_subject is not supported by nats-embedded yet';
   if (c.replay_policy === 'original') return 'replay policy original is not supported by nats-embedded yet';
-  if (c.headers_only) return 'headers only consumers are not supported by nats-embedded yet';
   return undefined;
 }
-
-/** Config fields the live delivery state reads once: an update changing them is refused in this slice. */
-const STATE_FIELDS = ['ack_policy', 'ack_wait', 'max_deliver', 'backoff', 'max_ack_pending', 'filter_subject', 'filter_subjects'] as const;
 
 const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   const kind = 'consumer_create';
@@ -457,12 +452,7 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   if (why !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: why }));
   let c = stream.consumers.get(r.name);
   if (c !== undefined) {
-    if (r.updated) {
-      const cur = c.cfg;
-      const changed = STATE_FIELDS.find((f) => JSON.stringify(cur[f]) !== JSON.stringify(r.config[f]));
-      if (changed !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: `updating ${changed} of a consumer is not supported by nats-embedded yet` }));
-      c.cfg = r.config;
-    }
+    if (r.updated) c.update(r.config);
   } else {
     c = jsa.addConsumer(stream, r.name, r.config);
     jsa.consumerAdvisory('CONSUMER.CREATED', stream.name, r.name, 'create');

@@ -40,6 +40,11 @@ export interface ConsumerSource {
   firstSeq(): number;
   /** The stream's last sequence (0 when nothing was ever stored). */
   lastSeq(): number;
+  /**
+   * Per-subject state of the subjects matching `filter` ('' = all): needed only by a
+   * `last_per_subject` consumer (its skip list and num pending).
+   */
+  subjectsState?(filter: string): Map<string, SubjectState>;
 }
 
 /** A {@link ConsumerSource} reading a {@link StreamStore}. */
@@ -50,7 +55,52 @@ export function sourceFromStore(store: StreamStore): ConsumerSource {
     filteredState: (start, filter) => store.filteredState(start, filter),
     firstSeq: () => store.state().firstSeq,
     lastSeq: () => store.state().lastSeq,
+    subjectsState: (filter) => store.subjectsState(filter),
   };
+}
+
+/**
+ * Where a `deliver_policy: last_per_subject` consumer starts (consumer.go selectStartingSeqNo,
+ * 2.10.29): the sorted last sequences of the subjects matching `filters` (`MultiLastSeqs`),
+ * delivered first, then everything after the stream's last sequence at creation (`resume`).
+ * With `max_msgs_per_subject: 1` every message is the last of its subject, so the consumer
+ * simply starts at the first sequence (no skip list). With no matching subject it starts at the
+ * stream's last sequence. The caller still clamps the start into the stream (below the first
+ * sequence → first; empty store → 1).
+ */
+export function lastPerSubjectStart(
+  source: ConsumerSource,
+  filters: readonly string[],
+  maxMsgsPerSubject: number,
+): { startSeq: number; skipList?: SkipList } {
+  const first = source.firstSeq();
+  const last = source.lastSeq();
+  if (maxMsgsPerSubject === 1) return { startSeq: first };
+  const seen = new Set<number>();
+  const fs = filters.length === 0 ? [''] : filters;
+  for (const f of fs) {
+    const m = source.subjectsState?.(f);
+    if (m !== undefined) for (const ss of m.values()) seen.add(ss.last);
+  }
+  const seqs = [...seen].sort((a, b) => a - b);
+  return { startSeq: seqs.length === 0 ? last : seqs[0]!, skipList: { seqs, resume: last } };
+}
+
+/** A `last_per_subject` consumer's skip list (nats-server's `lastSeqSkipList`). */
+export interface SkipList {
+  /** The last sequence of each matching subject at creation, ascending. */
+  readonly seqs: readonly number[];
+  /** The stream's last sequence at creation: delivery continues after it. */
+  readonly resume: number;
+}
+
+/** The fields of a consumer config an update may change that the delivery state reads (durations in ms). */
+export interface ConsumerStateUpdate {
+  readonly ackWaitMs: number;
+  readonly backoffMs?: readonly number[];
+  readonly maxDeliver?: number;
+  readonly maxAckPending?: number;
+  readonly filters?: readonly string[];
 }
 
 /** The delivery-relevant part of a consumer's config, resolved (durations in ms). */
@@ -72,6 +122,13 @@ export interface ConsumerStateConfig {
   readonly startSeq?: number;
   /** The stream's retention (default limits): decides ack replies and stream acks. */
   readonly retention?: RetentionPolicy;
+  /**
+   * `deliver_policy: last_per_subject`: num pending counts subjects, not messages (nats-server's
+   * `NumPending(…, lastPerSubject)`).
+   */
+  readonly lastPerSubject?: boolean;
+  /** The skip list from {@link lastPerSubjectStart}, delivered before anything else. */
+  readonly skipList?: SkipList;
 }
 
 /** Hooks for what nats-server does outside the state (advisories, stream acks). */
@@ -356,12 +413,17 @@ export class ConsumerState {
   private rdqHead = 0;
   private readonly rdqi = new Set<number>();
 
-  private readonly filters: readonly string[];
+  private filters: readonly string[];
   private readonly ackPolicy: AckPolicy;
-  private readonly ackWaitMs: number;
-  private readonly backoff: readonly number[];
-  private readonly maxdc: number;
-  private readonly maxp: number;
+  private ackWaitMs: number;
+  private backoff: readonly number[];
+  private maxdc: number;
+  private maxp: number;
+  private readonly lastPerSubject: boolean;
+  /** The skip list still to deliver (`o.lss`): `lss[lssHead..]`, null when done or none. */
+  private lss: readonly number[] | null = null;
+  private lssHead = 0;
+  private lssResume = 0;
   private readonly retention: RetentionPolicy;
   private readonly prefix: string;
   /** Cached num pending and the last stream sequence it covers (`o.npc`, `o.npf`). */
@@ -389,9 +451,7 @@ export class ConsumerState {
     private readonly now: () => number,
     private readonly hooks: ConsumerStateHooks = {},
   ) {
-    const filters = cfg.filters ?? [];
-    // A '>' (or empty) filter matches everything: the same as no filter.
-    this.filters = filters.some((f) => f === '' || f === '>') ? [] : [...filters];
+    this.filters = normalFilters(cfg.filters);
     this.ackPolicy = cfg.ackPolicy;
     this.ackWaitMs = cfg.ackWaitMs;
     this.backoff = cfg.backoffMs ?? [];
@@ -399,6 +459,11 @@ export class ConsumerState {
     this.maxp =
       cfg.ackPolicy !== 'none' && cfg.maxAckPending !== undefined && cfg.maxAckPending > 0 ? cfg.maxAckPending : 0;
     this.retention = cfg.retention ?? 'limits';
+    this.lastPerSubject = cfg.lastPerSubject === true;
+    if (cfg.skipList !== undefined && cfg.skipList.seqs.length > 0) {
+      this.lss = cfg.skipList.seqs;
+      this.lssResume = cfg.skipList.resume;
+    }
     this.sseq = Math.max(1, cfg.startSeq ?? 1);
     // selectStartingSeqNo: the ack floor starts just below the first sequence to deliver.
     this.asflr = this.sseq - 1;
@@ -460,7 +525,40 @@ export class ConsumerState {
     if (seq > this.npf && this.isFilteredMatch(subject)) this.npc++;
   }
 
+  /**
+   * Applies a consumer update (consumer.go updateConfig): the new max_ack_pending, max_deliver,
+   * ack_wait/backoff and filters take effect now; a changed ack_wait re-arms a running pending
+   * timer 100 ms out ({@link deadline}); num pending is counted again from the store (nats-server
+   * recalculates it on every update). The caller delivers again (a higher max_ack_pending may
+   * free a stall) and re-arms its timer.
+   */
+  update(u: ConsumerStateUpdate): void {
+    if (u.ackWaitMs !== this.ackWaitMs && this.deadline !== 0) this.deadline = this.now() + 100;
+    this.ackWaitMs = u.ackWaitMs;
+    this.backoff = u.backoffMs ?? [];
+    this.maxdc = u.maxDeliver !== undefined && u.maxDeliver > 0 ? u.maxDeliver : 0;
+    this.maxp =
+      this.ackPolicy !== 'none' && u.maxAckPending !== undefined && u.maxAckPending > 0 ? u.maxAckPending : 0;
+    this.filters = normalFilters(u.filters);
+    this.recomputeNumPending();
+  }
+
+  /** The skip list of a last_per_subject consumer still to deliver (empty when done). */
+  skipListPending(): number[] {
+    return this.lss === null ? [] : this.lss.slice(this.lssHead);
+  }
+
   private countPending(): number {
+    if (this.lastPerSubject && this.source.subjectsState !== undefined) {
+      // Subjects whose last message is at or after the next sequence (nats-server 2.9's
+      // calculation; 2.10's memstore NumPending(…, lastPerSubject) gives the same count).
+      const subjects = new Set<string>();
+      const fs = this.filters.length === 0 ? [''] : this.filters;
+      for (const f of fs) {
+        for (const [subj, ss] of this.source.subjectsState(f)) if (ss.last >= this.sseq) subjects.add(subj);
+      }
+      return subjects.size;
+    }
     const f = this.filters;
     if (f.length === 0) return this.source.filteredState(this.sseq, '').msgs;
     if (f.length === 1) return this.source.filteredState(this.sseq, f[0]!).msgs;
@@ -524,6 +622,21 @@ export class ConsumerState {
     if (this.maxp > 0 && this.pend.size >= this.maxp) {
       this.lastStall = 'max_ack_pending';
       return null;
+    }
+    // last_per_subject: the skip list first. As nats-server does, the next stream sequence only
+    // steps by one per entry (from the first entry), and jumps past `resume` after the last.
+    while (this.lss !== null) {
+      const seq = this.lss[this.lssHead++]!;
+      if (this.lssHead === this.lss.length) {
+        this.sseq = this.lssResume;
+        this.lss = null;
+        this.lssHead = 0;
+      }
+      this.sseq++;
+      const m = src.load(seq);
+      if (m === null) continue;
+      this.record(m, 1);
+      return m;
     }
     const f = this.filters;
     let sm: StoredMessage | null;
@@ -889,6 +1002,12 @@ export class ConsumerState {
     this.rdc.set(seq, dc);
     return true;
   }
+}
+
+/** A '>' (or empty) filter matches everything: the same as no filter. */
+function normalFilters(filters: readonly string[] | undefined): readonly string[] {
+  if (filters === undefined) return [];
+  return filters.some((f) => f === '' || f === '>') ? [] : [...filters];
 }
 
 /** `ackMsg` results: who sends the ack's empty reply. */

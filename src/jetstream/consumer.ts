@@ -20,7 +20,8 @@ import { goDuration } from '../protocol/go-format.js';
 import { decodeGoValue, type GoStructSchema } from '../protocol/go-json.js';
 import { subjectFilters } from './consumer-config-check.js';
 import type { ConsumerConfig } from './consumer-config.js';
-import { AckResult, ConsumerState, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
+import { AckResult, ConsumerState, lastPerSubjectStart, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
+import { headersOnlyBlock } from './headers.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
 
@@ -77,7 +78,7 @@ const pendingStatus = (line: string, n: number, b: number): Buffer =>
  * The first stream sequence a new consumer looks at (consumer.go selectStartingSeqNo), or an
  * error text for the deliver policies this slice does not serve.
  */
-export function startingSeq(cfg: ConsumerConfig, store: StreamStore): number {
+export function startingSeq(cfg: ConsumerConfig, store: StreamStore, lastPerSubject?: number): number {
   const st = store.state();
   const filters = subjectFilters(cfg);
   let seq: number;
@@ -93,6 +94,10 @@ export function startingSeq(cfg: ConsumerConfig, store: StreamStore): number {
     }
     case 'new':
       seq = st.lastSeq + 1;
+      break;
+    case 'last_per_subject':
+      // lastPerSubjectStart (consumer-state.ts) picks it, with the skip list.
+      seq = lastPerSubject ?? st.firstSeq;
       break;
     case 'by_start_sequence':
       seq = cfg.opt_start_seq;
@@ -144,6 +149,10 @@ export class Consumer {
     apiPrefixes: readonly string[],
   ) {
     this.cfg = cfg;
+    const lps =
+      cfg.deliver_policy === 'last_per_subject'
+        ? lastPerSubjectStart(sourceFromStore(store), subjectFilters(cfg), streamCfg.max_msgs_per_subject)
+        : undefined;
     this.state = new ConsumerState(
       {
         stream,
@@ -154,8 +163,10 @@ export class Consumer {
         maxDeliver: cfg.max_deliver,
         maxAckPending: cfg.max_ack_pending,
         filters: subjectFilters(cfg),
-        startSeq: startingSeq(cfg, store),
+        startSeq: startingSeq(cfg, store, lps?.startSeq),
         retention: streamCfg.retention,
+        lastPerSubject: lps !== undefined,
+        skipList: lps?.skipList,
       },
       sourceFromStore(store),
       Date.now,
@@ -172,6 +183,31 @@ export class Consumer {
   /** `num_waiting`. */
   get numWaiting(): number {
     return this.waiting.length;
+  }
+
+  /**
+   * Applies an accepted update (consumer.go updateConfig): the new config is recorded (headers
+   * only, description, metadata, pull limits take effect from there), the delivery state takes
+   * the new ack wait, backoff, max deliver, max ack pending and filters, the inactivity timer
+   * restarts when its threshold changed, and delivery resumes (a larger max_ack_pending).
+   */
+  update(cfg: ConsumerConfig): void {
+    const old = this.cfg;
+    this.cfg = cfg;
+    this.state.update({
+      ackWaitMs: cfg.ack_wait / 1e6,
+      backoffMs: cfg.backoff?.map((ns) => ns / 1e6),
+      maxDeliver: cfg.max_deliver,
+      maxAckPending: cfg.max_ack_pending,
+      filters: subjectFilters(cfg),
+    });
+    if (cfg.inactive_threshold !== old.inactive_threshold) {
+      if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+      this.lastActivity = Date.now();
+      this.armIdle();
+    }
+    this.pump();
   }
 
   /** A message was stored in the stream: num pending moves, waiting requests get it. */
@@ -291,9 +327,11 @@ export class Consumer {
         const sm = st.next();
         if (sm === null) break;
         const ackReply = st.ackReply(sm);
+        const ho = this.cfg.headers_only ? headersOnlyBlock(sm.hdr, sm.data.length) : null;
         if (wr.b > 0) {
-          // consumer.go: the subject, the ack reply, the headers and the payload count.
-          const size = sm.subject.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length;
+          // consumer.go: the subject, the ack reply, the headers and the payload count (after
+          // the headers-only conversion).
+          const size = sm.subject.length + ackReply.length + (ho !== null ? ho.length : (sm.hdr?.length ?? 0) + sm.data.length);
           if (size > wr.b) {
             st.didNotDeliver(sm.seq);
             this.sendStatus(wr.reply, pendingStatus('409 Message Size Exceeds MaxBytes', wr.n, wr.b));
@@ -302,7 +340,7 @@ export class Consumer {
           }
           wr.b -= size;
         }
-        this.deliver(wr.reply, sm, ackReply);
+        this.deliver(wr.reply, sm, ackReply, ho);
         this.lastDelivered = now;
         wr.d++;
         if (--wr.n <= 0) w.shift();
@@ -324,8 +362,12 @@ export class Consumer {
     this.armRequests();
   }
 
-  private deliver(reply: string, sm: StoredMessage, ackReply: string): void {
+  private deliver(reply: string, sm: StoredMessage, ackReply: string, headersOnly: Buffer | null = null): void {
     // Delivered to the request's reply subject with the stored subject (nats-server's pa.deliver).
+    if (headersOnly !== null) {
+      this.client.publish(sm.subject, EMPTY, { reply: ackReply, headers: headersOnly, deliver: reply });
+      return;
+    }
     this.client.publish(sm.subject, sm.data, { reply: ackReply, headers: sm.hdr !== null && sm.hdr.length > 0 ? sm.hdr : null, deliver: reply });
   }
 

@@ -34,3 +34,20 @@ export function headerSeq(value: string): number {
   if (value.length === 0 || value.length > 18 || !/^\d+$/.test(value)) return Number.MAX_SAFE_INTEGER;
   return Number(value);
 }
+
+const HDR_LINE = 'NATS/1.0\r\n';
+
+/**
+ * The header block a `headers_only` consumer delivers (consumer.go convertToHeadersOnly): the
+ * stored block without its final CRLF (or `NATS/1.0\r\n` when the message has no headers), then
+ * `Nats-Msg-Size: <payload length>` and the closing blank line. The payload is not sent.
+ */
+export function headersOnlyBlock(hdr: Buffer | null, size: number): Buffer {
+  const tail = `Nats-Msg-Size: ${size}\r\n\r\n`;
+  if (hdr === null || hdr.length === 0) return Buffer.from(HDR_LINE + tail, 'latin1');
+  const keep = hdr.length - 2;
+  const out = Buffer.allocUnsafe(keep + tail.length);
+  hdr.copy(out, 0, 0, keep);
+  out.write(tail, keep, 'latin1');
+  return out;
+}

@@ -578,6 +578,17 @@ export const STEPS: Step[] = [
   req('pull from CN with nothing new, batch as a number and no_wait', 'CONSUMER.MSG.NEXT.S1.CN', { batch: 3, no_wait: true }),
   req('consumer info of CN', 'CONSUMER.INFO.S1.CN'),
   req('consumer delete CN', 'CONSUMER.DELETE.S1.CN'),
+  // last_per_subject, headers_only and consumer updates on a stream of their own (deliveries:
+  // test/conformance/jetstream-consumer-features.test.ts).
+  create('create LP', { name: 'LP', subjects: ['lp.>'], storage: 'memory' }),
+  ...['lp.a', 'lp.b', 'lp.a', 'lp.c.d', 'lp.b', 'lp.e'].map((x, i) => pub(`publish ${x} (#${i + 1}) to LP`, x, `m${i + 1}`)),
+  req('consumer create CL on LP, last per subject of lp.*, headers only', 'CONSUMER.CREATE.LP.CL', { stream_name: 'LP', config: { durable_name: 'CL', ack_policy: 'explicit', deliver_policy: 'last_per_subject', filter_subject: 'lp.*', headers_only: true } }),
+  req('consumer info of CL', 'CONSUMER.INFO.LP.CL'),
+  req('update CL: max_ack_pending, ack_wait, max_deliver, headers_only off', 'CONSUMER.CREATE.LP.CL', { stream_name: 'LP', config: { durable_name: 'CL', ack_policy: 'explicit', deliver_policy: 'last_per_subject', filter_subject: 'lp.*', max_ack_pending: 5, ack_wait: 5_000_000_000, max_deliver: 3 } }),
+  req('update CL: another filter recounts num_pending', 'CONSUMER.CREATE.LP.CL', { stream_name: 'LP', config: { durable_name: 'CL', ack_policy: 'explicit', deliver_policy: 'last_per_subject', filter_subject: 'lp.>', max_ack_pending: 5, ack_wait: 5_000_000_000, max_deliver: 3 } }),
+  req('update CL: the deliver policy can not change', 'CONSUMER.CREATE.LP.CL', { stream_name: 'LP', config: { durable_name: 'CL', ack_policy: 'explicit', deliver_policy: 'all', filter_subject: 'lp.>' } }),
+  req('consumer create CM on LP, last per subject with no match', 'CONSUMER.CREATE.LP.CM', { stream_name: 'LP', config: { durable_name: 'CM', ack_policy: 'none', deliver_policy: 'last_per_subject', filter_subject: 'lp.zz' } }),
+  req('delete LP', 'STREAM.DELETE.LP'),
   req('consumer delete C1', 'CONSUMER.DELETE.S1.C1'),
   req('consumer names of S1 after the delete', 'CONSUMER.NAMES.S1'),
   { ...req('pull from the deleted C1, no_wait: no responders', 'CONSUMER.MSG.NEXT.S1.C1', { batch: 1, no_wait: true }, noRespondersIn210), quietMs: 300 },

@@ -4,7 +4,8 @@
  * kind sent on the ack reply subjects the consumer built, and clock advances that fire the
  * pending timer, applied to the ConsumerState and to a plain model of nats-server 2.10.29's
  * consumer (consumer.go: getNextMsg, deliverMsg/trackPending, processAckMsg, processNak,
- * progressUpdate, checkPending, hasMaxDeliveries, decStreamPending). After every step the
+ * progressUpdate, checkPending, hasMaxDeliveries, decStreamPending), and consumer updates
+ * (updateConfig: ack_wait/backoff, max_deliver, max_ack_pending, filters, num pending recounted). After every step the
  * delivered and ack-floor sequences, the pending table, redelivery counts and queue, num_pending,
  * the ack results and the reported events must agree, and invariants hold (max_ack_pending and
  * max_deliver respected, floors never move back, the queue only holds pending messages, the
@@ -96,7 +97,8 @@ type Op =
   | { k: 'remove'; pick: number }
   | { k: 'deliver'; n: number }
   | { k: 'ack'; kind: AckKind; pick: number }
-  | { k: 'advance'; ms: number };
+  | { k: 'advance'; ms: number }
+  | { k: 'update'; wait: 30 | 100 | 'backoff'; maxDeliver: number; maxAckPending: number; filters: string[] };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('append' as const), subject: fc.constantFrom(...SUBJECTS), n: fc.integer({ min: 1, max: 4 }) }) },
@@ -111,6 +113,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 150 }) }) },
+  // A consumer update (ConsumerState.update, consumer.go updateConfig): what may change.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('update' as const),
+      wait: fc.constantFrom<30 | 100 | 'backoff'>(30, 100, 'backoff'),
+      maxDeliver: fc.constantFrom(-1, 1, 2, 5),
+      maxAckPending: fc.constantFrom(-1, 1, 3, 8),
+      filters: fc.constantFrom(...FILTER_SETS),
+    }),
+  },
 );
 
 /** A plain model of one nats-server 2.10 consumer (no timers; the harness fires checkPending). */
@@ -366,8 +379,14 @@ class Harness {
   readonly deliveries = new Map<number, number>();
   readonly info = newAckInfo();
   prevFloor: [number, number] = [0, 0];
+  /** The highest max_deliver in effect so far (Infinity once unlimited): no message is delivered more often. */
+  deliverCap: number;
+  /** An update that changed ack_wait re-armed a running timer to fire 100 ms later (resetPtmr). */
+  resetAt = 0;
+  updated = false;
 
   constructor(readonly cfg: Cfg) {
+    this.deliverCap = cfg.maxDeliver > 0 ? cfg.maxDeliver : Infinity;
     for (const subj of cfg.prefill) this.store.store(subj, null, Buffer.from('x'));
     this.prevFloor = [0, cfg.startSeq - 1];
     this.c = new ConsumerState(
@@ -422,7 +441,7 @@ class Harness {
           this.replies.push(reply);
           const n = (this.deliveries.get(got.seq) ?? 0) + 1;
           this.deliveries.set(got.seq, n);
-          if (this.cfg.maxDeliver > 0) expect(n).toBeLessThanOrEqual(this.cfg.maxDeliver);
+          expect(n).toBeLessThanOrEqual(this.deliverCap);
         }
         break;
       case 'ack': {
@@ -433,6 +452,21 @@ class Harness {
         const { sseq, dseq } = this.info;
         const got = c.processAck(sseq, dseq, Buffer.from(op.kind));
         expect(got).toBe(m.processAck(sseq, dseq, op.kind));
+        break;
+      }
+      case 'update': {
+        // nats-server sets ack_wait to backoff[0] and needs max_deliver > len(backoff) (10116).
+        const backoffMs = op.wait === 'backoff' ? [20, 50, 120] : [];
+        const ackWaitMs = op.wait === 'backoff' ? 20 : op.wait;
+        const maxDeliver = backoffMs.length > 0 && op.maxDeliver > 0 && op.maxDeliver <= 3 ? 5 : op.maxDeliver;
+        if (ackWaitMs !== this.cfg.ackWaitMs && c.deadline !== 0) this.resetAt = this.t + 100;
+        c.update({ ackWaitMs, backoffMs, maxDeliver, maxAckPending: op.maxAckPending, filters: op.filters });
+        // The model reads its config live.
+        Object.assign(this.cfg, { ackWaitMs, backoffMs, maxDeliver, maxAckPending: op.maxAckPending, filters: op.filters });
+        m.maxdc = maxDeliver > 0 ? maxDeliver : 0;
+        m.maxp = this.cfg.ackPolicy !== 'none' && op.maxAckPending > 0 ? op.maxAckPending : 0;
+        this.deliverCap = maxDeliver > 0 ? Math.max(this.deliverCap, maxDeliver) : Infinity;
+        this.updated = true;
         break;
       }
       case 'advance':
@@ -461,7 +495,8 @@ class Harness {
     expect(this.events).toEqual(m.events);
 
     // Invariants that do not depend on the model.
-    if (m.maxp > 0) expect(c.numAckPending).toBeLessThanOrEqual(m.maxp);
+    // (A lowered max_ack_pending leaves what was already pending.)
+    if (m.maxp > 0 && this.resetAt === 0 && !this.updated) expect(c.numAckPending).toBeLessThanOrEqual(m.maxp);
     expect(c.ackFloorConsumerSeq).toBeGreaterThanOrEqual(this.prevFloor[0]);
     expect(c.ackFloorStreamSeq).toBeGreaterThanOrEqual(this.prevFloor[1]);
     this.prevFloor = [c.ackFloorConsumerSeq, c.ackFloorStreamSeq];
@@ -476,7 +511,7 @@ class Harness {
     for (const [s, p] of m.pending) if (!m.rdq.includes(s)) earliest = Math.min(earliest, p.ts + m.waitFor(s));
     if (earliest !== Infinity) {
       expect(c.deadline).toBeGreaterThan(0);
-      expect(c.deadline).toBeLessThanOrEqual(Math.max(earliest, this.t) + 10);
+      expect(c.deadline).toBeLessThanOrEqual(Math.max(earliest, this.t, this.resetAt) + 10);
     }
   }
 }
