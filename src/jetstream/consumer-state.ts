@@ -502,6 +502,19 @@ export class ConsumerState {
    * its reply subject.
    */
   next(): StoredMessage | null {
+    const sm = this.take();
+    if (sm !== null) this.commit(sm);
+    return sm;
+  }
+
+  /**
+   * `getNextMsg` alone: picks the next message as {@link next} does (the stream pointer, the
+   * redelivery queue and the delivery count move; {@link ackReply} describes it with the
+   * delivery sequence it will get) without recording the delivery. The caller then either
+   * {@link commit}s it (`deliverMsg`) or, when no waiting request can take it (max_bytes),
+   * {@link putBack}s it.
+   */
+  take(): StoredMessage | null {
     const src = this.source;
     this.lastStall = '';
     while (this.rdqHead < this.rdq.length) {
@@ -518,7 +531,7 @@ export class ConsumerState {
         this.rdc.set(seq, (this.rdc.get(seq) ?? 0) - 1);
         continue;
       }
-      this.record(sm, dc);
+      this.picked(dc);
       return sm;
     }
     if (this.maxp > 0 && this.pend.size >= this.maxp) {
@@ -549,8 +562,30 @@ export class ConsumerState {
       return null;
     }
     if (sm.seq >= this.sseq) this.sseq = sm.seq + 1;
-    this.record(sm, 1);
+    this.picked(1);
     return sm;
+  }
+
+  private picked(dc: number): void {
+    this.lastDc = dc;
+    this.lastDseq = this.dseq;
+    if (dc === 1) this.npc--;
+    this.lastPending = this.npc < 0 ? 0 : this.npc;
+  }
+
+  /**
+   * The message {@link take} returned was not sent (loopAndGatherMsgs without a waiting
+   * request): a first delivery moves the stream pointer back, a redelivery goes back on the
+   * redelivery queue with its delivery count restored. Nothing else changed.
+   */
+  putBack(sm: StoredMessage): void {
+    if (this.lastDc === 1 && sm.seq === this.sseq - 1) {
+      this.sseq--;
+      this.npc++;
+    } else if (!this.rdqi.has(sm.seq)) {
+      this.rdc.set(sm.seq, (this.rdc.get(sm.seq) ?? 0) - 1);
+      this.pushRedelivery(sm.seq);
+    }
   }
 
   /** The ack reply subject of the last message {@link next} returned. */
@@ -567,13 +602,10 @@ export class ConsumerState {
     if (this.pend.has(seq) && !this.rdqi.has(seq)) this.pushRedelivery(seq);
   }
 
-  private record(sm: StoredMessage, dc: number): void {
+  /** Records the delivery of the message {@link take} returned (`deliverMsg`, trackPending). */
+  commit(sm: StoredMessage): void {
     const dseq = this.dseq++;
     const seq = sm.seq;
-    this.lastDc = dc;
-    this.lastDseq = dseq;
-    if (dc === 1) this.npc--;
-    this.lastPending = this.npc < 0 ? 0 : this.npc;
     const ap = this.ackPolicy;
     if (ap === 'none') {
       this.adflr = dseq;

@@ -287,25 +287,23 @@ export class Consumer {
       const w = this.waiting;
       const st = this.state;
       while (w.length > 0) {
-        const wr = w[0]!;
-        const sm = st.next();
+        const sm = st.take();
         if (sm === null) break;
         const ackReply = st.ackReply(sm);
-        if (wr.b > 0) {
-          // consumer.go: the subject, the ack reply, the headers and the payload count.
-          const size = sm.subject.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length;
-          if (size > wr.b) {
-            st.didNotDeliver(sm.seq);
-            this.sendStatus(wr.reply, pendingStatus('409 Message Size Exceeds MaxBytes', wr.n, wr.b));
-            w.shift();
-            continue;
-          }
-          wr.b -= size;
+        // consumer.go: the subject, the ack reply, the headers and the payload count.
+        const size = sm.subject.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length;
+        const wr = this.nextWaiting(size);
+        if (wr === null) {
+          // Every waiting request was too small for it: the message waits for the next one.
+          st.putBack(sm);
+          break;
         }
+        st.commit(sm);
         this.deliver(wr.reply, sm, ackReply);
         this.lastDelivered = now;
         wr.d++;
         if (--wr.n <= 0) w.shift();
+        else if (wr.hb > 0) wr.hbt = now + wr.hb;
       }
       // processWaiting at the end of the stream: a no_wait request that got messages is done.
       if (w.length > 0) {
@@ -322,6 +320,28 @@ export class Consumer {
     }
     this.armAck();
     this.armRequests();
+  }
+
+  /**
+   * nextWaiting: the oldest waiting request that takes a message of `size` bytes; those whose
+   * max_bytes it exceeds get `409 Message Size Exceeds MaxBytes` and leave the queue (the
+   * message is offered to the next). A request whose bytes run out with this message gets it
+   * as its last.
+   */
+  private nextWaiting(size: number): WaitingRequest | null {
+    const w = this.waiting;
+    while (w.length > 0) {
+      const wr = w[0]!;
+      if (wr.b <= 0) return wr;
+      if (size <= wr.b) {
+        wr.b -= size;
+        if (wr.b === 0) wr.n = 1;
+        return wr;
+      }
+      this.sendStatus(wr.reply, pendingStatus('409 Message Size Exceeds MaxBytes', wr.n, wr.b));
+      w.shift();
+    }
+    return null;
   }
 
   private deliver(reply: string, sm: StoredMessage, ackReply: string): void {
