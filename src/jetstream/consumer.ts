@@ -169,8 +169,16 @@ export class Consumer {
     this.armIdle();
   }
 
-  /** `num_waiting`. */
+  /**
+   * `num_waiting`, as CONSUMER.INFO reports it: 2.10.29 infoWithSnapAndReply runs
+   * processWaiting(false) first, so expired requests get their 408 and requests whose reply
+   * subject lost its interest leave the queue before they are counted.
+   */
   get numWaiting(): number {
+    if (this.waiting.length > 0 && !this.closed) {
+      this.expireRequests(Date.now());
+      this.armRequests();
+    }
     return this.waiting.length;
   }
 

@@ -198,6 +198,21 @@ describe('pull delivery', () => {
     expect(big.reply?.split('.').slice(4, 7)).toEqual(['1', '1', '1']);
   });
 
+  it('num_waiting leaves out a waiting request whose reply subject lost its subscriber', async () => {
+    // 2.10.29 infoWithSnapAndReply: processWaiting(false) before NumWaiting = o.waiting.len().
+    const { nc, jsm } = await setup();
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox);
+    await nc.flush();
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 2, expires: 5_000_000_000 }), { reply: inbox });
+    await nc.flush();
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_waiting).toBe(1);
+    sub.unsubscribe();
+    await nc.flush();
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_waiting).toBe(0);
+  });
+
   it('answers a request over max_waiting 409 Exceeded MaxWaiting, and an expired one 408 with the pending counts', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, max_waiting: 1 });
