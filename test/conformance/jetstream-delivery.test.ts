@@ -51,6 +51,11 @@ type Step = { wait?: number; note?: string } & (
   | { sub: string }
   /** Deletes the consumer (the reply is in the transcript). */
   | { del: true }
+  /** Unsubscribes `_I.<unsub>`: a waiting request without interest. */
+  | { unsub: string }
+  /** Purges the stream, or deletes message `delmsg` from it (the API reply is in the transcript). */
+  | { purge: true }
+  | { delmsg: number }
   /** Records the stream's messages, first and last sequence (STREAM.INFO). */
   | { stream: true }
   /** Only waits and collects. */
@@ -209,6 +214,19 @@ class Session {
     } else if ('del' in step) {
       const r = await this.api(`CONSUMER.DELETE.${s}.C`);
       this.lines.push(`delete -> ${JSON.stringify(r.error ?? r.success)}`);
+    } else if ('unsub' in step) {
+      const sid = this.sids.get(step.unsub);
+      if (sid === undefined) throw new Error(`no inbox ${step.unsub}`);
+      this.c.send(`UNSUB ${sid}\r\n`);
+      this.sids.delete(step.unsub);
+      await this.flush();
+      this.lines.push(`unsub ${step.unsub}`);
+    } else if ('purge' in step) {
+      const r = await this.api(`STREAM.PURGE.${s}`);
+      this.lines.push(`purge -> ${JSON.stringify(r.error ?? r.purged)}`);
+    } else if ('delmsg' in step) {
+      const r = await this.api(`STREAM.MSG.DELETE.${s}`, { seq: step.delmsg });
+      this.lines.push(`delete message ${step.delmsg} -> ${JSON.stringify(r.error ?? r.success)}`);
     } else if ('stream' in step) {
       const r = await this.api(`STREAM.INFO.${s}`);
       const st = r.state as { messages: number; first_seq: number; last_seq: number } | undefined;
@@ -541,6 +559,48 @@ const SCENARIOS: Scenario[] = [
       { pull: 'p1', req: { batch: 1 }, wait: 50 },
       { pull: 'p2', req: { batch: 1, expires: ms(450) }, wait: 600 },
       { pull: 'p3', req: { batch: 1, expires: ms(800) }, wait: 1000 },
+    ],
+  },
+  {
+    name: 'stream changes under a consumer: a deleted pending message, a request without interest, a purge',
+    stream: { subjects: ['sc'] },
+    consumer: { ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      ...pubs('sc', 4),
+      { pull: 'p1', req: { batch: 2 } },
+      { delmsg: 1 },
+      { delmsg: 3 },
+      { pull: 'p2', req: { batch: 5, expires: ms(300) }, wait: 450 },
+      { ack: 1, body: '-NAK' },
+      { pull: 'p3', req: { batch: 1, expires: ms(1000) } },
+      { pull: 'p4', req: { batch: 5, expires: ms(1000) }, wait: 50 },
+      { unsub: 'p4' },
+      { pub: 'sc', data: 'after unsub' },
+      { pull: 'p5', req: { batch: 1, no_wait: true } },
+      { purge: true },
+      { pub: 'sc', data: 'after purge', wait: 0 },
+      { pull: 'p6', req: { batch: 5, no_wait: true } },
+      { stream: true },
+    ],
+    // 2.10.29 consumer.purge: with nothing left pending, `o.pending, o.rdc = nil, nil`, so
+    // num_redelivered is 0 after the purge; 2.9.10 keeps the redelivery count (1).
+    v29: (lines) => {
+      const at = lines.findIndex((l) => l.startsWith('purge -> '));
+      return lines.map((l, i) => (i > at && l.startsWith('  info ') ? l.replace(' redelivered 0 ', ' redelivered 1 ') : l));
+    },
+  },
+  {
+    name: '-NAK up to max_deliver',
+    stream: { subjects: ['nm'] },
+    consumer: { ack_policy: 'explicit', max_deliver: 2 },
+    steps: [
+      ...pubs('nm', 2),
+      { pull: 'p1', req: { batch: 1 } },
+      { ack: 0, body: '-NAK' },
+      { pull: 'p2', req: { batch: 1 } },
+      { ack: 1, body: '-NAK', reply: 'r1' },
+      { pull: 'p3', req: { batch: 2, no_wait: true } },
+      { pull: 'p4', req: { batch: 2, no_wait: true } },
     ],
   },
   {
