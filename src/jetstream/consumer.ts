@@ -68,6 +68,7 @@ const NEXT_REQUEST: GoStructSchema = {
 const EMPTY = Buffer.alloc(0);
 const HDR_NO_MESSAGES = Buffer.from('NATS/1.0 404 No Messages\r\n\r\n');
 const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
+const HDR_REQUESTS_PENDING = Buffer.from('NATS/1.0 408 Requests Pending\r\n\r\n');
 const HDR_DELETED = Buffer.from('NATS/1.0 409 Consumer Deleted\r\n\r\n');
 const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
@@ -245,8 +246,16 @@ export class Consumer {
     if (maxBytes > 0 && cfg.max_bytes > 0 && maxBytes > cfg.max_bytes) return this.sendStatus(reply, status(`409 Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`));
     const now = Date.now();
     if (this.waiting.length >= cfg.max_waiting) this.expireRequests(now);
-    if (noWait && expiresNs === 0 && this.state.numPending() + this.state.redeliveryQueue().length === 0) {
-      return this.sendStatus(reply, HDR_NO_MESSAGES);
+    if (noWait) {
+      const msgsPending = this.state.numPending() + this.state.redeliveryQueue().length;
+      if (msgsPending === 0 && expiresNs === 0) return this.sendStatus(reply, HDR_NO_MESSAGES);
+      if (msgsPending > 0) {
+        // 2.10.29: more messages asked for by the requests already waiting than there are.
+        this.expireRequests(now);
+        let batchPending = 0;
+        for (const wr of this.waiting) batchPending += wr.n;
+        if (msgsPending < batchPending) return this.sendStatus(reply, HDR_REQUESTS_PENDING);
+      }
     }
     // nats-server's waitQueue.add refuses a full queue (and a request for no messages is useless:
     // such a batch is taken as 1 here).
@@ -254,7 +263,8 @@ export class Consumer {
     const hb = hbNs / 1e6;
     this.waiting.push({
       reply, n: batch > 0 ? batch : 1, d: 0, b: maxBytes > 0 ? maxBytes : 0, noWait,
-      expires: expiresNs > 0 ? now + expiresNs / 1e6 : 0, hb, hbt: hb > 0 ? now + hb : 0,
+      // A negative expires is already past (time.Now().Add): the request ends 408 at once.
+      expires: expiresNs !== 0 ? now + expiresNs / 1e6 : 0, hb, hbt: hb > 0 ? now + hb : 0,
     });
     this.pump();
   }

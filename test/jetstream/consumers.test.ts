@@ -213,6 +213,32 @@ describe('pull delivery', () => {
     expect((await jsm.consumers.info('ORDERS', 'D')).num_waiting).toBe(0);
   });
 
+  it('answers no_wait 408 Requests Pending when waiting requests already ask for more than there is', async () => {
+    // 2.10.29 processNextMsgRequest: msgsPending < the waiting requests' batches.
+    const { nc, jsm } = await setup();
+    await publish(nc, 3);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, max_ack_pending: 1 });
+    const first = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1 }), { timeout: 2000, noMux: true });
+    expect(first.string()).toBe('m1');
+    // Stalled at max_ack_pending: this one waits for 5 (its reply subject has a subscriber).
+    const waiting = createInbox();
+    nc.subscribe(waiting);
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 5, expires: 2_000_000_000 }), { reply: waiting });
+    await nc.flush();
+    const r = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1, no_wait: true }));
+    expect([r.headers?.code, r.headers?.description]).toEqual([408, 'Requests Pending']);
+  });
+
+  it('answers a request with a negative expires 408 Request Timeout at once', async () => {
+    // 2.10.29 nextReqFromMsg: time.Now().Add(expires) is already past; nextWaiting answers 408.
+    const { nc, jsm } = await setup();
+    await publish(nc, 1);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const r = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 2, expires: -5 }));
+    expect([r.headers?.code, r.headers?.description, r.headers?.get('Nats-Pending-Messages')]).toEqual([408, 'Request Timeout', '2']);
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_pending).toBe(1);
+  });
+
   it('answers a request over max_waiting 409 Exceeded MaxWaiting, and an expired one 408 with the pending counts', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, max_waiting: 1 });
