@@ -36,7 +36,7 @@ const scope = useScope('file');
 
 type Json = Record<string, unknown>;
 
-/** One step of a scenario; after it the frames of `wait` ms (default 120) are collected. */
+/** One step of a scenario; after it the frames of `wait` ms (default 100) are collected. */
 type Step = { wait?: number; note?: string } & (
   /** Publishes (as a request: the PubAck is part of the transcript). */
   | { pub: string; data?: string; headers?: ReadonlyArray<[string, string]> }
@@ -234,7 +234,7 @@ class Session {
     } else {
       this.lines.push('idle');
     }
-    await new Promise((resolve) => setTimeout(resolve, step.wait ?? 120));
+    await new Promise((resolve) => setTimeout(resolve, step.wait ?? 100));
     await this.flush();
     this.lines.push(...this.fresh.splice(0));
     const info = await this.api(`CONSUMER.INFO.${s}.C`);
