@@ -424,6 +424,10 @@ export class ConsumerState {
   private lss: readonly number[] | null = null;
   private lssHead = 0;
   private lssResume = 0;
+  /** The skip list state before the last take() of one of its entries (for putBack), else null. */
+  private undoLss: readonly number[] | null = null;
+  private undoLssHead = 0;
+  private undoSseq = 0;
   private readonly retention: RetentionPolicy;
   private readonly prefix: string;
   /** Cached num pending and the last stream sequence it covers (`o.npc`, `o.npf`). */
@@ -600,8 +604,22 @@ export class ConsumerState {
    * its reply subject.
    */
   next(): StoredMessage | null {
+    const sm = this.take();
+    if (sm !== null) this.commit(sm);
+    return sm;
+  }
+
+  /**
+   * `getNextMsg` alone: picks the next message as {@link next} does (the stream pointer, the
+   * redelivery queue and the delivery count move; {@link ackReply} describes it with the
+   * delivery sequence it will get) without recording the delivery. The caller then either
+   * {@link commit}s it (`deliverMsg`) or, when no waiting request can take it (max_bytes),
+   * {@link putBack}s it.
+   */
+  take(): StoredMessage | null {
     const src = this.source;
     this.lastStall = '';
+    this.undoLss = null;
     while (this.rdqHead < this.rdq.length) {
       const seq = this.popRedelivery();
       const dc = this.incDeliveryCount(seq);
@@ -616,7 +634,7 @@ export class ConsumerState {
         this.rdc.set(seq, (this.rdc.get(seq) ?? 0) - 1);
         continue;
       }
-      this.record(sm, dc);
+      this.picked(dc);
       return sm;
     }
     if (this.maxp > 0 && this.pend.size >= this.maxp) {
@@ -626,8 +644,11 @@ export class ConsumerState {
     // last_per_subject: the skip list first. As nats-server does, the next stream sequence only
     // steps by one per entry (from the first entry), and jumps past `resume` after the last.
     while (this.lss !== null) {
-      const seq = this.lss[this.lssHead++]!;
-      if (this.lssHead === this.lss.length) {
+      const lss = this.lss;
+      const head = this.lssHead;
+      const sseq = this.sseq;
+      const seq = lss[this.lssHead++]!;
+      if (this.lssHead === lss.length) {
         this.sseq = this.lssResume;
         this.lss = null;
         this.lssHead = 0;
@@ -635,7 +656,11 @@ export class ConsumerState {
       this.sseq++;
       const m = src.load(seq);
       if (m === null) continue;
-      this.record(m, 1);
+      // What putBack restores if no waiting request can take it.
+      this.undoLss = lss;
+      this.undoLssHead = head;
+      this.undoSseq = sseq;
+      this.picked(1);
       return m;
     }
     const f = this.filters;
@@ -662,8 +687,37 @@ export class ConsumerState {
       return null;
     }
     if (sm.seq >= this.sseq) this.sseq = sm.seq + 1;
-    this.record(sm, 1);
+    this.picked(1);
     return sm;
+  }
+
+  private picked(dc: number): void {
+    this.lastDc = dc;
+    this.lastDseq = this.dseq;
+    if (dc === 1) this.npc--;
+    this.lastPending = this.npc < 0 ? 0 : this.npc;
+  }
+
+  /**
+   * The message {@link take} returned was not sent (loopAndGatherMsgs without a waiting
+   * request): a first delivery moves the stream pointer back, a redelivery goes back on the
+   * redelivery queue with its delivery count restored. Nothing else changed.
+   */
+  putBack(sm: StoredMessage): void {
+    if (this.undoLss !== null) {
+      // A skip-list entry: the list and the stream pointer as they were before take().
+      this.lss = this.undoLss;
+      this.lssHead = this.undoLssHead;
+      this.sseq = this.undoSseq;
+      this.undoLss = null;
+      this.npc++;
+    } else if (this.lastDc === 1 && sm.seq === this.sseq - 1) {
+      this.sseq--;
+      this.npc++;
+    } else if (!this.rdqi.has(sm.seq)) {
+      this.rdc.set(sm.seq, (this.rdc.get(sm.seq) ?? 0) - 1);
+      this.pushRedelivery(sm.seq);
+    }
   }
 
   /** The ack reply subject of the last message {@link next} returned. */
@@ -680,13 +734,10 @@ export class ConsumerState {
     if (this.pend.has(seq) && !this.rdqi.has(seq)) this.pushRedelivery(seq);
   }
 
-  private record(sm: StoredMessage, dc: number): void {
+  /** Records the delivery of the message {@link take} returned (`deliverMsg`, trackPending). */
+  commit(sm: StoredMessage): void {
     const dseq = this.dseq++;
     const seq = sm.seq;
-    this.lastDc = dc;
-    this.lastDseq = dseq;
-    if (dc === 1) this.npc--;
-    this.lastPending = this.npc < 0 ? 0 : this.npc;
     const ap = this.ackPolicy;
     if (ap === 'none') {
       this.adflr = dseq;

@@ -69,6 +69,7 @@ const NEXT_REQUEST: GoStructSchema = {
 const EMPTY = Buffer.alloc(0);
 const HDR_NO_MESSAGES = Buffer.from('NATS/1.0 404 No Messages\r\n\r\n');
 const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
+const HDR_REQUESTS_PENDING = Buffer.from('NATS/1.0 408 Requests Pending\r\n\r\n');
 const HDR_DELETED = Buffer.from('NATS/1.0 409 Consumer Deleted\r\n\r\n');
 const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
@@ -180,8 +181,16 @@ export class Consumer {
     this.armIdle();
   }
 
-  /** `num_waiting`. */
+  /**
+   * `num_waiting`, as CONSUMER.INFO reports it: 2.10.29 infoWithSnapAndReply runs
+   * processWaiting(false) first, so expired requests get their 408 and requests whose reply
+   * subject lost its interest leave the queue before they are counted.
+   */
   get numWaiting(): number {
+    if (this.waiting.length > 0 && !this.closed) {
+      this.expireRequests(Date.now());
+      this.armRequests();
+    }
     return this.waiting.length;
   }
 
@@ -273,8 +282,16 @@ export class Consumer {
     if (maxBytes > 0 && cfg.max_bytes > 0 && maxBytes > cfg.max_bytes) return this.sendStatus(reply, status(`409 Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`));
     const now = Date.now();
     if (this.waiting.length >= cfg.max_waiting) this.expireRequests(now);
-    if (noWait && expiresNs === 0 && this.state.numPending() + this.state.redeliveryQueue().length === 0) {
-      return this.sendStatus(reply, HDR_NO_MESSAGES);
+    if (noWait) {
+      const msgsPending = this.state.numPending() + this.state.redeliveryQueue().length;
+      if (msgsPending === 0 && expiresNs === 0) return this.sendStatus(reply, HDR_NO_MESSAGES);
+      if (msgsPending > 0) {
+        // 2.10.29: more messages asked for by the requests already waiting than there are.
+        this.expireRequests(now);
+        let batchPending = 0;
+        for (const wr of this.waiting) batchPending += wr.n;
+        if (msgsPending < batchPending) return this.sendStatus(reply, HDR_REQUESTS_PENDING);
+      }
     }
     // nats-server's waitQueue.add refuses a full queue (and a request for no messages is useless:
     // such a batch is taken as 1 here).
@@ -282,7 +299,8 @@ export class Consumer {
     const hb = hbNs / 1e6;
     this.waiting.push({
       reply, n: batch > 0 ? batch : 1, d: 0, b: maxBytes > 0 ? maxBytes : 0, noWait,
-      expires: expiresNs > 0 ? now + expiresNs / 1e6 : 0, hb, hbt: hb > 0 ? now + hb : 0,
+      // A negative expires is already past (time.Now().Add): the request ends 408 at once.
+      expires: expiresNs !== 0 ? now + expiresNs / 1e6 : 0, hb, hbt: hb > 0 ? now + hb : 0,
     });
     this.pump();
   }
@@ -323,27 +341,25 @@ export class Consumer {
       const w = this.waiting;
       const st = this.state;
       while (w.length > 0) {
-        const wr = w[0]!;
-        const sm = st.next();
+        const sm = st.take();
         if (sm === null) break;
         const ackReply = st.ackReply(sm);
         const ho = this.cfg.headers_only ? headersOnlyBlock(sm.hdr, sm.data.length) : null;
-        if (wr.b > 0) {
-          // consumer.go: the subject, the ack reply, the headers and the payload count (after
-          // the headers-only conversion).
-          const size = sm.subject.length + ackReply.length + (ho !== null ? ho.length : (sm.hdr?.length ?? 0) + sm.data.length);
-          if (size > wr.b) {
-            st.didNotDeliver(sm.seq);
-            this.sendStatus(wr.reply, pendingStatus('409 Message Size Exceeds MaxBytes', wr.n, wr.b));
-            w.shift();
-            continue;
-          }
-          wr.b -= size;
+        // consumer.go: the subject, the ack reply, the headers and the payload count (after the
+        // headers-only conversion).
+        const size = sm.subject.length + ackReply.length + (ho !== null ? ho.length : (sm.hdr?.length ?? 0) + sm.data.length);
+        const wr = this.nextWaiting(size);
+        if (wr === null) {
+          // Every waiting request was too small for it: the message waits for the next one.
+          st.putBack(sm);
+          break;
         }
+        st.commit(sm);
         this.deliver(wr.reply, sm, ackReply, ho);
         this.lastDelivered = now;
         wr.d++;
         if (--wr.n <= 0) w.shift();
+        else if (wr.hb > 0) wr.hbt = now + wr.hb;
       }
       // processWaiting at the end of the stream: a no_wait request that got messages is done.
       if (w.length > 0) {
@@ -360,6 +376,28 @@ export class Consumer {
     }
     this.armAck();
     this.armRequests();
+  }
+
+  /**
+   * nextWaiting: the oldest waiting request that takes a message of `size` bytes; those whose
+   * max_bytes it exceeds get `409 Message Size Exceeds MaxBytes` and leave the queue (the
+   * message is offered to the next). A request whose bytes run out with this message gets it
+   * as its last.
+   */
+  private nextWaiting(size: number): WaitingRequest | null {
+    const w = this.waiting;
+    while (w.length > 0) {
+      const wr = w[0]!;
+      if (wr.b <= 0) return wr;
+      if (size <= wr.b) {
+        wr.b -= size;
+        if (wr.b === 0) wr.n = 1;
+        return wr;
+      }
+      this.sendStatus(wr.reply, pendingStatus('409 Message Size Exceeds MaxBytes', wr.n, wr.b));
+      w.shift();
+    }
+    return null;
   }
 
   private deliver(reply: string, sm: StoredMessage, ackReply: string, headersOnly: Buffer | null = null): void {

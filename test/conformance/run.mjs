@@ -24,6 +24,7 @@ const INTEROP = [
   'test/conformance/jetstream-config.test.ts', 'test/conformance/jsz-fields.test.ts', 'test/conformance/jetstream-accounts.test.ts',
   'test/conformance/jetstream-api.test.ts', 'test/conformance/jetstream-consumer-config.test.ts',
   'test/conformance/jetstream-consumer-features.test.ts',
+  'test/conformance/jetstream-delivery.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same

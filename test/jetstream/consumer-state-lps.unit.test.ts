@@ -58,6 +58,19 @@ function setup(subjects: string[], cfg: Partial<ConsumerStateConfig> = {}, lps?:
 }
 
 describe('last_per_subject start (selectStartingSeqNo)', () => {
+  it('take() then putBack() of a skip-list entry (no request could take it) leaves the list as it was', () => {
+    const { c, deliver } = setup(['a', 'b', 'a', 'c', 'b'], {}, { filters: ['*'] });
+    for (let i = 0; i < 3; i++) {
+      // Each entry, the last one included (which ends the list), can be taken and put back.
+      const before = [c.deliveredStreamSeq, c.numPending(), c.skipListPending()];
+      const m = c.take()!;
+      c.putBack(m);
+      expect([c.deliveredStreamSeq, c.numPending(), c.skipListPending()]).toEqual(before);
+      expect(deliver(1)).toEqual([m.seq]);
+    }
+    expect(deliver(1)).toEqual([]);
+  });
+
   it('delivers the last message of each matching subject in stream order, then everything new', () => {
     //            1    2    3      4    5      6
     const { c, store, deliver, start } = setup(['a', 'b', 'a', 'c', 'b', 'x.y'], {}, { filters: ['*'] });

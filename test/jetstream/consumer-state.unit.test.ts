@@ -378,6 +378,30 @@ describe('redelivery', () => {
     expect(deliver(5)).toEqual([2]);
   });
 
+  it('take() then putBack() leaves a first delivery undone: no consumer sequence, pending count restored', () => {
+    // loopAndGatherMsgs without a waiting request that fits (max_bytes): o.sseq--, o.npc++.
+    const { c, deliver } = setup({}, ['a', 'a']);
+    expect(c.numPending()).toBe(2);
+    const m = c.take()!;
+    expect(c.ackReply(m)).toBe(`$JS.ACK.S.C.1.1.1.${msToNsString(m.ts)}.1`);
+    c.putBack(m);
+    expect([c.deliveredConsumerSeq, c.deliveredStreamSeq, c.numAckPending, c.numRedelivered, c.numPending()]).toEqual([0, 0, 0, 0, 2]);
+    expect(deliver(5)).toEqual([1, 2]);
+    expect([c.lastDseq, c.deliveredConsumerSeq]).toEqual([2, 2]);
+  });
+
+  it('take() then putBack() of a redelivery queues it again with its delivery count restored', () => {
+    const { c, deliver, tick } = setup({}, ['a']);
+    deliver(1);
+    tick(1001);
+    const m = c.take()!;
+    expect([m.seq, c.lastDc, c.lastDseq]).toEqual([1, 2, 2]);
+    c.putBack(m);
+    expect([c.redeliveryQueue(), c.deliveryCount(1), c.deliveredConsumerSeq]).toEqual([[1], 1, 1]);
+    expect(c.next()?.seq).toBe(1);
+    expect([c.lastDc, c.lastDseq, c.numRedelivered]).toEqual([2, 2, 1]);
+  });
+
   it('a removed pending message is treated as terminated and skipped in the redelivery queue', () => {
     const { c, deliver, tick, store } = setup({}, ['a', 'a', 'a']);
     deliver(3);

@@ -182,6 +182,63 @@ describe('pull delivery', () => {
     expect(r.headers?.description).toBe('No Messages');
   });
 
+  it('a message over a request\'s max_bytes ends that request 409 and stays undelivered for the next one', async () => {
+    // 2.10.29 nextWaiting + loopAndGatherMsgs: the message is not delivered (o.sseq--, o.npc++),
+    // so delivered, num_pending and the next delivery's sequences are as if it was never taken.
+    const { nc, jsm } = await setup();
+    await jetstream(nc).publish('orders.big', 'x'.repeat(300));
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const small = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 5, max_bytes: 100, expires: 1_000_000_000 }));
+    expect([small.headers?.code, small.headers?.description, small.headers?.get('Nats-Pending-Messages'), small.headers?.get('Nats-Pending-Bytes')])
+      .toEqual([409, 'Message Size Exceeds MaxBytes', '5', '100']);
+    const info = await jsm.consumers.info('ORDERS', 'D');
+    expect([info.delivered.consumer_seq, info.delivered.stream_seq, info.num_pending, info.num_ack_pending, info.num_redelivered]).toEqual([0, 0, 1, 0, 0]);
+    const big = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1, max_bytes: 1000 }), { timeout: 2000, noMux: true });
+    expect(big.string()).toBe('x'.repeat(300));
+    expect(big.reply?.split('.').slice(4, 7)).toEqual(['1', '1', '1']);
+  });
+
+  it('num_waiting leaves out a waiting request whose reply subject lost its subscriber', async () => {
+    // 2.10.29 infoWithSnapAndReply: processWaiting(false) before NumWaiting = o.waiting.len().
+    const { nc, jsm } = await setup();
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox);
+    await nc.flush();
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 2, expires: 5_000_000_000 }), { reply: inbox });
+    await nc.flush();
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_waiting).toBe(1);
+    sub.unsubscribe();
+    await nc.flush();
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_waiting).toBe(0);
+  });
+
+  it('answers no_wait 408 Requests Pending when waiting requests already ask for more than there is', async () => {
+    // 2.10.29 processNextMsgRequest: msgsPending < the waiting requests' batches.
+    const { nc, jsm } = await setup();
+    await publish(nc, 3);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, max_ack_pending: 1 });
+    const first = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1 }), { timeout: 2000, noMux: true });
+    expect(first.string()).toBe('m1');
+    // Stalled at max_ack_pending: this one waits for 5 (its reply subject has a subscriber).
+    const waiting = createInbox();
+    nc.subscribe(waiting);
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 5, expires: 2_000_000_000 }), { reply: waiting });
+    await nc.flush();
+    const r = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 1, no_wait: true }));
+    expect([r.headers?.code, r.headers?.description]).toEqual([408, 'Requests Pending']);
+  });
+
+  it('answers a request with a negative expires 408 Request Timeout at once', async () => {
+    // 2.10.29 nextReqFromMsg: time.Now().Add(expires) is already past; nextWaiting answers 408.
+    const { nc, jsm } = await setup();
+    await publish(nc, 1);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const r = await nc.request('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 2, expires: -5 }));
+    expect([r.headers?.code, r.headers?.description, r.headers?.get('Nats-Pending-Messages')]).toEqual([408, 'Request Timeout', '2']);
+    expect((await jsm.consumers.info('ORDERS', 'D')).num_pending).toBe(1);
+  });
+
   it('answers a request over max_waiting 409 Exceeded MaxWaiting, and an expired one 408 with the pending counts', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, max_waiting: 1 });
