@@ -429,9 +429,6 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
  * options only they or later slices need. Refused after nats-server's own checks, with 10012.
  */
 function unsupportedConsumer(c: ConsumerConfig, stream: StreamConfig): string | undefined {
-  // Interest retention keeps a message until its consumers ack it: not tracked yet, so such a
-  // stream keeps nothing; a consumer on it would miss every message without a word.
-  if (stream.retention === 'interest') return 'consumers on interest retention streams are not supported by nats-embedded yet';
   if (c.deliver_subject !== '') return 'push consumers are not supported by nats-embedded yet';
   if (c.deliver_policy === 'last_per_subject') return 'deliver policy last_per_subject is not supported by nats-embedded yet';
   if (c.replay_policy === 'original') return 'replay policy original is not supported by nats-embedded yet';
