@@ -67,9 +67,19 @@ export function streamAck(stream: InterestStream, by: ConsumerState | null, seq:
  * After a consumer of an interest stream was deleted (`cleanupNoInterestMessages` with the
  * consumer ignored): from its ack floor (at least the stream's first sequence) to the last
  * message, what no remaining consumer needs goes. With no consumer left, the stream is purged
- * (its first sequence moves past the last).
+ * (its first sequence moves past the last; nats-server 2.9 removed the messages one by one).
  */
 export function cleanupAfterConsumerDelete(stream: InterestStream, deleted: ConsumerState): void {
+  cleanupNoInterestMessages(stream, deleted.ackFloorStreamSeq);
+}
+
+/**
+ * nats-server's `cleanupNoInterestMessages` on an interest stream, for the consumers in
+ * `stream.consumers`: from `ackFloor` (at least the stream's first sequence) on, the messages
+ * no consumer needs go. For a deleted consumer (already out of the map), and for a consumer
+ * update that changes its filter (2.10 calls it with the updated consumer counted).
+ */
+export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: number): void {
   if (stream.cfg.retention !== 'interest') return;
   const store = stream.store;
   if (stream.consumers.size === 0) {
@@ -77,7 +87,7 @@ export function cleanupAfterConsumerDelete(stream: InterestStream, deleted: Cons
     return;
   }
   const st = store.state();
-  const start = Math.max(deleted.ackFloorStreamSeq, st.firstSeq);
+  const start = Math.max(ackFloor, st.firstSeq);
   const gone: number[] = [];
   for (let m = store.loadNext('', start); m !== null && m.seq <= st.lastSeq; m = store.loadNext('', m.seq + 1)) {
     if (noInterest(stream, m.seq, m.subject, null)) gone.push(m.seq);
