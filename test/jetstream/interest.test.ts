@@ -139,6 +139,33 @@ describe('interest retention', () => {
     expect(await stored(jsm)).toEqual([]);
   });
 
+  it('purge and limits remove messages consumers still wanted; later acks are harmless', async () => {
+    const s = await scope.server({ jetstream: true });
+    const nc = await scope.client(s);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'I', subjects: ['i.>'], retention: 'interest', max_msgs: 3 } as never);
+    await jsm.consumers.add('I', { durable_name: 'C', ack_policy: AckPolicy.Explicit });
+    await jsm.consumers.add('I', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    await pub(nc, 'i.a', 'i.a', 'i.a');
+    const ms = await fetchAll(nc, 'C', 2);
+    await pub(nc, 'i.a'); // max_msgs: 1 goes, pending in C
+    expect(await stored(jsm)).toEqual([2, 3, 4]);
+    expect(await jsm.consumers.info('I', 'C')).toMatchObject({ num_ack_pending: 1, num_pending: 2 });
+    expect(await jsm.consumers.info('I', 'D')).toMatchObject({ num_ack_pending: 0, num_pending: 3 });
+    await ms[0]!.ackAck();
+    await ms[1]!.ackAck(); // D still needs 2
+    expect(await stored(jsm)).toEqual([2, 3, 4]);
+    await jsm.streams.purge('I', { seq: 4 });
+    expect(await stored(jsm)).toEqual([4]);
+    expect(await jsm.consumers.info('I', 'D')).toMatchObject({ num_ack_pending: 0, num_pending: 1 });
+    const d = await fetchAll(nc, 'D', 1);
+    expect(d.map((m) => m.seq)).toEqual([4]);
+    await d[0]!.ackAck();
+    expect(await stored(jsm)).toEqual([4]);
+    for (const m of await fetchAll(nc, 'C', 1)) await m.ackAck();
+    expect((await jsm.streams.info('I')).state).toMatchObject({ messages: 0, first_seq: 5, last_seq: 4 });
+  });
+
   it('a stream updated from limits to interest (2.10) acks what its consumers had acked', async () => {
     const s = await scope.server({ jetstream: true });
     const nc = await scope.client(s);
