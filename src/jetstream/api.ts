@@ -19,6 +19,7 @@ import type { JsAccountLimits, JsUsage } from './types.js';
 import type { Stream } from './stream.js';
 import type { Consumer } from './consumer.js';
 import { checkConsumerCreate } from './consumer-config-check.js';
+import { cleanupNoInterestMessages } from './interest.js';
 import { encodeConsumerConfig, type ConsumerConfig } from './consumer-config.js';
 import { checkStreamConfig, type StreamCheckEnv } from './stream-config-check.js';
 import { checkStreamUpdate } from './stream-config-update.js';
@@ -429,9 +430,6 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
  * options only they or later slices need. Refused after nats-server's own checks, with 10012.
  */
 function unsupportedConsumer(c: ConsumerConfig, stream: StreamConfig): string | undefined {
-  // Interest retention keeps a message until its consumers ack it: not tracked yet, so such a
-  // stream keeps nothing; a consumer on it would miss every message without a word.
-  if (stream.retention === 'interest') return 'consumers on interest retention streams are not supported by nats-embedded yet';
   if (c.deliver_subject !== '') return 'push consumers are not supported by nats-embedded yet';
   if (c.replay_policy === 'original') return 'replay policy original is not supported by nats-embedded yet';
   return undefined;
@@ -452,7 +450,11 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   if (why !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: why }));
   let c = stream.consumers.get(r.name);
   if (c !== undefined) {
-    if (r.updated) c.update(r.config);
+    if (r.updated) {
+      c.update(r.config);
+      // consumer.go updateConfig: on an interest stream, messages that lost interest go.
+      cleanupNoInterestMessages(stream, c.state.ackFloorStreamSeq);
+    }
   } else {
     c = jsa.addConsumer(stream, r.name, r.config);
     jsa.consumerAdvisory('CONSUMER.CREATED', stream.name, r.name, 'create');

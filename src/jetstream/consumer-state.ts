@@ -428,7 +428,7 @@ export class ConsumerState {
   private undoLss: readonly number[] | null = null;
   private undoLssHead = 0;
   private undoSseq = 0;
-  private readonly retention: RetentionPolicy;
+  private retention: RetentionPolicy;
   private readonly prefix: string;
   /** Cached num pending and the last stream sequence it covers (`o.npc`, `o.npf`). */
   private npc = 0;
@@ -511,6 +511,33 @@ export class ConsumerState {
     this.npf = this.source.lastSeq();
     this.npc = this.countPending();
     return this.npc;
+  }
+
+  /**
+   * The stream's retention changed to interest (nats-server's stream update sets
+   * `o.retention`; it does so only on a change to interest): acks now go to the stream.
+   */
+  setRetention(retention: RetentionPolicy): void {
+    this.retention = retention;
+  }
+
+  /** Whether the consumer has any filter (nats-server's `isFiltered`, short of comparing with the stream's subjects). */
+  get filtered(): boolean {
+    return this.filters.length > 0;
+  }
+
+  /**
+   * nats-server's `needAck`: does this consumer still need the message at `seq` (interest
+   * retention keeps a message while some consumer does)? A message outside the filter is not
+   * needed; with ack none or all, one above the ack floor is; with explicit, one above the
+   * floor that is pending or not yet delivered is. A message that reached max deliveries (its
+   * redelivery count is kept) is still needed.
+   */
+  needAck(seq: number, subject: string): boolean {
+    if (this.filters.length > 0 && !this.isFilteredMatch(subject)) return false;
+    let need = false;
+    if (seq > this.asflr) need = this.ackPolicy !== 'explicit' || seq >= this.sseq || this.pend.has(seq);
+    return need || this.rdc.has(seq);
   }
 
   /** Does `subject` pass the consumer's filter(s) (`isFilteredMatch`)? */

@@ -34,6 +34,8 @@ export interface ConsumerHost {
   /** Publishes through the account's service client (outlives this consumer's). */
   reply(subject: string, data: Buffer, headers: Buffer | null): void;
   internalError(err: unknown, what: string): void;
+  /** The consumer acked `seq` (or delivered it, ack none) on an interest or work queue stream. */
+  streamAck(c: Consumer, seq: number): void;
 }
 
 /** A pull request on the waiting queue (nats-server's `waitingRequest`). */
@@ -171,8 +173,8 @@ export class Consumer {
       },
       sourceFromStore(store),
       Date.now,
-      // Work queue: an acked message leaves the stream (interest retention comes with push consumers).
-      streamCfg.retention === 'workqueue' ? { onStreamAck: (seq) => void store.remove(seq, false) } : {},
+      // Interest and work queue retention: the stream decides whether an acked message goes (interest.ts).
+      { onStreamAck: (seq) => host.streamAck(this, seq) },
     );
     for (const prefix of apiPrefixes) {
       this.subs.push(client.subscribe(`${prefix}.CONSUMER.MSG.NEXT.${stream}.${name}`, (msg) => this.nextRequest(msg.reply, msg.data)));

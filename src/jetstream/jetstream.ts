@@ -37,6 +37,7 @@ import {
 import { fileMsgSize, memoryMsgSize } from './store/store.js';
 import { Stream, storeLimits, type StreamHost } from './stream.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
+import { cleanupAfterConsumerDelete, hasConsumerInterest, streamAck } from './interest.js';
 import type { ConsumerConfig } from './consumer-config.js';
 import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
@@ -241,8 +242,8 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 
   // ---- StreamHost -----------------------------------------------------------------------------
 
-  consumerInterest(): boolean {
-    return false;
+  consumerInterest(stream: Stream, subject: string): boolean {
+    return hasConsumerInterest(stream, subject);
   }
 
   stored(stream: Stream, seq: number, subject: string): void {
@@ -263,8 +264,16 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   }
 
   deleteConsumer(stream: Stream, c: Consumer): void {
-    if (stream.consumers.get(c.name) === c) stream.consumers.delete(c.name);
+    if (stream.consumers.get(c.name) !== c) return void c.close(true);
+    stream.consumers.delete(c.name);
     c.close(true);
+    // Interest retention: what only this consumer still needed goes.
+    cleanupAfterConsumerDelete(stream, c.state);
+  }
+
+  streamAck(c: Consumer, seq: number): void {
+    const stream = this.streams.get(c.stream);
+    if (stream !== undefined && stream.consumers.get(c.name) === c) streamAck(stream, c.state, seq);
   }
 
   hasInterest(subject: string): boolean {

@@ -24,6 +24,7 @@ import type { StreamConfig } from './stream-config.js';
 import { directGet, directGetLast, type DirectReply } from './direct.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import type { Consumer } from './consumer.js';
+import { retentionChangedToInterest } from './interest.js';
 import { nowMs, type StoreLimits, type StoreState, type StreamStore } from './store/store.js';
 
 /** The most header bytes a stored message may have (nats-server: math.MaxUint16). */
@@ -39,7 +40,7 @@ interface DedupeEntry {
 export interface StreamHost {
   /** The JetStream domain, or null: acks then carry `"domain"`. */
   readonly domain: string | null;
-  /** Consumers interested in `subject` (interest retention); 0 until consumers exist. */
+  /** Whether a consumer's filter matches `subject` (interest retention stores only such messages). */
   consumerInterest(stream: Stream, subject: string): boolean;
   /** A message was stored (consumers wake up). */
   stored(stream: Stream, seq: number, subject: string): void;
@@ -145,8 +146,10 @@ export class Stream {
 
   /** Applies an updated (already validated) config: subjects, limits, flags. */
   update(cfg: StreamConfig): void {
+    const before = this.cfg.retention;
     this.configure(cfg);
     this.store.updateLimits(storeLimits(cfg));
+    if (before !== cfg.retention && cfg.retention === 'interest') retentionChangedToInterest(this);
   }
 
   /** Stops receiving; the store is stopped (or deleted) by the caller. `deleted`: the stream is being deleted (consumers tell their waiting requests). */

@@ -497,3 +497,38 @@ describe('parseGoDuration', () => {
     for (const bad of ['', '1', 's', '1x', '.s', '1.s2', '--1s']) expect(parseGoDuration(bad), bad).toBeNull();
   });
 });
+
+describe('needAck (interest retention: does this consumer still need the message?)', () => {
+  it('explicit: above the floor and pending or not delivered yet; outside the filter never', () => {
+    const { c, deliver } = setup({ retention: 'interest', filters: ['a'] }, ['a', 'b', 'a', 'a']);
+    expect([1, 3, 4].map((s) => c.needAck(s, 'a'))).toEqual([true, true, true]);
+    expect(c.needAck(2, 'b')).toBe(false);
+    expect(deliver(2)).toEqual([1, 3]);
+    c.processAck(3, 2, EMPTY);
+    // 1 pending, 3 acked (above the floor, not pending), 4 not delivered.
+    expect([1, 3, 4].map((s) => c.needAck(s, 'a'))).toEqual([true, false, true]);
+    c.processAck(1, 1, EMPTY);
+    expect(c.ackFloorStreamSeq).toBe(3);
+    expect([1, 3, 4].map((s) => c.needAck(s, 'a'))).toEqual([false, false, true]);
+  });
+
+  it('ack all and none: above the ack floor', () => {
+    const all = setup({ retention: 'interest', ackPolicy: 'all' });
+    all.deliver(3);
+    expect([1, 2, 3, 4].map((s) => all.c.needAck(s, 'a'))).toEqual([true, true, true, true]);
+    all.c.processAck(2, 2, EMPTY);
+    expect([1, 2, 3, 4].map((s) => all.c.needAck(s, 'a'))).toEqual([false, false, true, true]);
+    const none = setup({ retention: 'interest', ackPolicy: 'none' });
+    none.deliver(2);
+    expect([2, 3].map((s) => none.c.needAck(s, 'a'))).toEqual([false, true]);
+    expect(none.acked).toEqual([1, 2]);
+  });
+
+  it('a message that reached max deliveries is still needed (its redelivery count is kept)', () => {
+    const { c, deliver, tick } = setup({ retention: 'interest', maxDeliver: 1 }, ['a']);
+    deliver(1);
+    tick(2000);
+    expect(c.numAckPending).toBe(0);
+    expect(c.needAck(1, 'a')).toBe(true);
+  });
+});

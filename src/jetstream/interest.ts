@@ -1,0 +1,122 @@
+/**
+ * Retention that depends on consumers: nats-server 2.10.29's interest and work-queue rules
+ * (server/stream.go `ackMsg`, `noInterest`, `checkForInterestWithSubject`; server/consumer.go
+ * `needAck`, `cleanupNoInterestMessages`, `checkStateForInterestStream`).
+ *
+ * - **Publish** (interest): a message no consumer's filter matches is not stored; its sequence
+ *   is used up ({@link hasConsumerInterest}, the stream's `csl.HasInterest`).
+ * - **Ack** ({@link streamAck}): a consumer acked (or, with ack none, was delivered) a
+ *   message. Work queue: it goes. Interest: it goes once no other consumer needs it
+ *   ({@link ConsumerState.needAck}).
+ * - **Consumer deleted** ({@link cleanupAfterConsumerDelete}): the messages no remaining
+ *   consumer needs go; with no consumer left the stream is purged.
+ * - **Retention changed to interest** ({@link retentionChangedToInterest}): each consumer's
+ *   acked messages are acked to the stream again.
+ *
+ * Pure bookkeeping over a stream's store and its consumers' states: no timers, no sockets.
+ */
+import type { ConsumerState } from './consumer-state.js';
+import type { StreamStore } from './store/store.js';
+import type { RetentionPolicy } from './stream-config.js';
+
+/** What the interest rules read of a stream. */
+export interface InterestStream {
+  readonly cfg: { readonly retention: RetentionPolicy };
+  readonly store: StreamStore;
+  /** The stream's consumers (a deleted one already removed). */
+  readonly consumers: ReadonlyMap<string, { readonly state: ConsumerState }>;
+}
+
+/** Does some consumer's filter match `subject` (nats-server: `mset.csl.HasInterest`)? */
+export function hasConsumerInterest(stream: InterestStream, subject: string): boolean {
+  for (const c of stream.consumers.values()) if (c.state.isFilteredMatch(subject)) return true;
+  return false;
+}
+
+/** Does no consumer but `except` still need the message `seq` on `subject` (`noInterestWithSubject`)? */
+function noInterest(stream: InterestStream, seq: number, subject: string, except: ConsumerState | null): boolean {
+  for (const c of stream.consumers.values()) {
+    if (c.state !== except && c.state.needAck(seq, subject)) return false;
+  }
+  return true;
+}
+
+/**
+ * nats-server's `mset.ackMsg`: `by` acked `seq` (null: an ack none delivery, which every
+ * consumer's state already reflects). Returns whether the message was removed.
+ */
+export function streamAck(stream: InterestStream, by: ConsumerState | null, seq: number): boolean {
+  const retention = stream.cfg.retention;
+  if (seq === 0 || retention === 'limits') return false;
+  const store = stream.store;
+  // Work queue: removed on ack (nats-server waits for direct consumers of sources and mirrors,
+  // which this package does not create).
+  if (retention === 'workqueue') return store.remove(seq, false);
+  let subject = '';
+  // One consumer (the acking one): nothing else can need it, no need to read its subject.
+  if (stream.consumers.size > 1 || (by === null && stream.consumers.size > 0)) {
+    const sm = store.load(seq);
+    if (sm === null) return false;
+    subject = sm.subject;
+    if (!noInterest(stream, seq, subject, by)) return false;
+  }
+  return store.remove(seq, false);
+}
+
+/**
+ * After a consumer of an interest stream was deleted (`cleanupNoInterestMessages` with the
+ * consumer ignored): from its ack floor (at least the stream's first sequence) to the last
+ * message, what no remaining consumer needs goes. With no consumer left, the stream is purged
+ * (its first sequence moves past the last; nats-server 2.9 removed the messages one by one).
+ */
+export function cleanupAfterConsumerDelete(stream: InterestStream, deleted: ConsumerState): void {
+  cleanupNoInterestMessages(stream, deleted.ackFloorStreamSeq);
+}
+
+/**
+ * nats-server's `cleanupNoInterestMessages` on an interest stream, for the consumers in
+ * `stream.consumers`: from `ackFloor` (at least the stream's first sequence) on, the messages
+ * no consumer needs go. For a deleted consumer (already out of the map), and for a consumer
+ * update that changes its filter (2.10 calls it with the updated consumer counted).
+ */
+export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: number): void {
+  if (stream.cfg.retention !== 'interest') return;
+  const store = stream.store;
+  if (stream.consumers.size === 0) {
+    store.purge('', 0, 0);
+    return;
+  }
+  const st = store.state();
+  const start = Math.max(ackFloor, st.firstSeq);
+  const gone: number[] = [];
+  for (let m = store.loadNext('', start); m !== null && m.seq <= st.lastSeq; m = store.loadNext('', m.seq + 1)) {
+    if (noInterest(stream, m.seq, m.subject, null)) gone.push(m.seq);
+  }
+  for (const seq of gone) store.remove(seq, false);
+}
+
+/**
+ * A stream update changed the retention to interest: each consumer's state learns it and
+ * (`checkStateForInterestStream`) acks to the stream again the messages at or below its ack
+ * floor that match its filter, and the delivered ones between its floor and what it delivered
+ * that are no longer pending. Messages no consumer matches stay (as in nats-server).
+ */
+export function retentionChangedToInterest(stream: InterestStream): void {
+  const store = stream.store;
+  const states = [...stream.consumers.values()].map((c) => c.state);
+  for (const st of states) st.setRetention('interest');
+  for (const st of states) {
+    const floor = st.ackFloorStreamSeq;
+    const first = store.state().firstSeq;
+    for (let m = store.loadNext('', first); m !== null && m.seq <= floor; m = store.loadNext('', m.seq + 1)) {
+      if (st.isFilteredMatch(m.subject)) streamAck(stream, st, m.seq);
+    }
+    if (st.numAckPending > 0 && floor > 0) {
+      for (let seq = floor + 1; seq <= st.deliveredStreamSeq; seq++) {
+        if (st.pendingOf(seq) !== undefined) continue;
+        const m = store.load(seq);
+        if (m !== null && st.needAck(seq, m.subject)) streamAck(stream, st, seq);
+      }
+    }
+  }
+}
