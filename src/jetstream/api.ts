@@ -52,6 +52,8 @@ export interface ApiAccount {
   /** Creates a checked pull consumer on `stream`. */
   addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer;
   deleteConsumer(stream: Stream, c: Consumer): void;
+  /** A consumer's config was updated (a file stream's consumer writes it to disk). */
+  consumerConfigChanged(stream: Stream, c: Consumer): void;
   consumerAdvisory(event: string, stream: string, consumer: string, action: 'create' | 'delete'): void;
   countApi(error: boolean): void;
   internalError(err: unknown, what: string): void;
@@ -462,6 +464,7 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
       const changed = STATE_FIELDS.find((f) => JSON.stringify(cur[f]) !== JSON.stringify(r.config[f]));
       if (changed !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: `updating ${changed} of a consumer is not supported by nats-embedded yet` }));
       c.cfg = r.config;
+      jsa.consumerConfigChanged(stream, c);
     }
   } else {
     c = jsa.addConsumer(stream, r.name, r.config);

@@ -11,8 +11,8 @@
  * {@link ConsumerState.deadline}, one for the earliest request expiry or heartbeat, and the
  * inactivity timer of `inactive_threshold`. {@link Consumer.close} releases all of them.
  *
- * Consumers live in memory only in this slice: they are not written to the stream's store and
- * do not survive a server restart (durable persistence is a later slice of issue 16).
+ * On a file stream the engine keeps the consumer's config and {@link ConsumerState} on disk
+ * (consumer-store.ts) and recovers it after a restart ({@link Consumer.resume}).
  */
 import type { Subscription } from '../broker/account.js';
 import type { InternalClient, InternalMessage } from '../broker/internal.js';
@@ -167,6 +167,11 @@ export class Consumer {
     }
     this.subs.push(client.subscribe(`$JS.ACK.${stream}.${name}.>`, (msg) => this.onAck(msg)));
     this.armIdle();
+  }
+
+  /** After a recovered state was restored: arms the ack-wait timer for its pending messages. */
+  resume(): void {
+    this.armAck();
   }
 
   /** `num_waiting`. */
