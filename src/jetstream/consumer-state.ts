@@ -433,9 +433,9 @@ export class ConsumerState {
   lastStall: 'empty' | 'max_ack_pending' | '' = '';
   /** The reason text of the last `+TERM` ('' if none given). */
   termReason = '';
-  /** Changed since the last {@link snapshot} (see {@link onChange}). */
-  private dirty = false;
-  private changed: (() => void) | null = null;
+  /** Changed since the last {@link snapshot} (see {@link onChange}): 0 no, 1 yes, 2 urgently. */
+  private dirty = 0;
+  private changed: ((urgent: boolean) => void) | null = null;
 
   constructor(
     cfg: ConsumerStateConfig,
@@ -464,22 +464,30 @@ export class ConsumerState {
 
   /**
    * Calls `fn` when the persistent state (see {@link snapshot}) changes after a snapshot: once,
-   * until the next snapshot (a store remembers to write it; nothing is allocated per change).
+   * and once more if the change becomes urgent, until the next snapshot (a store remembers to
+   * write it; nothing is allocated per change). Urgent: a client is about to see it — a
+   * delivery, or an ack's reply ({@link ackReplied}); the rest (an ack without a reply, a nak,
+   * an expiry) may be written later.
    */
-  onChange(fn: (() => void) | null): void {
+  onChange(fn: ((urgent: boolean) => void) | null): void {
     this.changed = fn;
   }
 
-  /** Marks the persistent state changed (one flag test on the hot path). */
-  private touch(): void {
-    if (this.dirty) return;
-    this.dirty = true;
-    this.changed?.();
+  /** Marks the persistent state changed (one comparison on the hot path). */
+  private touch(level: 1 | 2 = 1): void {
+    if (this.dirty >= level) return;
+    this.dirty = level;
+    this.changed?.(level === 2);
+  }
+
+  /** The caller sends the reply of the ack just processed: its state change becomes urgent. */
+  ackReplied(): void {
+    this.touch(2);
   }
 
   /** The persistent state, as of now; clears the changed mark. */
   snapshot(): ConsumerSnapshot {
-    this.dirty = false;
+    this.dirty = 0;
     const pending = new Float64Array(this.pend.size * 3);
     this.pend.exportTo(pending, 0);
     const redelivered = new Float64Array(this.rdc.size * 2);
@@ -521,7 +529,7 @@ export class ConsumerState {
     for (const seq of s.redeliveryQueue) if (!this.rdqi.has(seq)) this.pushRedelivery(seq);
     this.recomputeNumPending();
     this.deadline = this.pend.size > 0 ? this.now() + Math.min(1000, this.ackWaitMs + ACK_WAIT_DELAY) : 0;
-    this.dirty = false;
+    this.dirty = 0;
   }
 
   // ---- state (consumer info) ----
@@ -691,7 +699,7 @@ export class ConsumerState {
   }
 
   private record(sm: StoredMessage, dc: number): void {
-    this.touch();
+    this.touch(2);
     const dseq = this.dseq++;
     const seq = sm.seq;
     this.lastDc = dc;

@@ -29,16 +29,19 @@
  * ```
  * The length must be exactly 68 + 24P + 16R + 8Q.
  *
- * When it is written (what survives a crash): write-behind, like the file store's messages —
- * a change marks the consumer, and the engine writes its state before the broker's next socket
- * write (the core's flush hook). So a delivery or an ack reply a client received is in the OS's
- * page cache when the process is killed: after a restart no message whose ack was confirmed
- * comes back, and no delivery sequence is reused. An ack without a reply (`ack()` rather than
- * `ackAck()`) may be lost if the process dies before the next write: that message is then
- * redelivered (at-least-once, as nats-server, which writes its consumer state asynchronously
- * at most 10 times a second, allows). A large state (more than {@link LARGE_STATE} pending and
- * redelivered entries) is written at most every {@link LARGE_STATE_INTERVAL_MS} instead, as
- * nats-server does for every consumer; its acks may then be redelivered after a crash.
+ * When it is written (what survives a crash): write-behind, like the file store's messages. A
+ * change a client is about to see — a delivery, the reply to an ack (`ackAck()`) — marks the
+ * consumer, and the engine writes its state before the broker's next socket write (the core's
+ * flush hook), once for all the changes of a read chunk. So what a client received is in the
+ * OS's page cache when the process is killed: after a restart no message whose ack was
+ * confirmed comes back, and no delivery sequence is reused. Other changes (an ack without a
+ * reply, a nak, an ack-wait expiry) are written within {@link LAZY_WRITE_MS} (at most 10 writes
+ * a second for a stream of plain acks, as nats-server's flusher): such an ack lost in a crash
+ * means its message is delivered again (at-least-once, which nats-server — writing all consumer
+ * state asynchronously — allows too). A large state (more than {@link LARGE_STATE} pending and
+ * redelivered entries) is written at most every {@link LARGE_STATE_INTERVAL_MS}, urgent or not,
+ * as nats-server does for every consumer; with one, confirmed acks and deliveries of the last
+ * interval may be repeated after a crash.
  *
  * Recovery never fails on a bad state file: a torn or corrupt one (checksum, length, contents)
  * is passed over for the other; if neither is usable the consumer starts over at `start_seq`
@@ -61,6 +64,8 @@ const HEADER = 64;
 /** Entries (pending + redelivered) above which the state is written at most every interval. */
 export const LARGE_STATE = 4096;
 export const LARGE_STATE_INTERVAL_MS = 100;
+/** How soon after the last write a change that is not urgent is written (nats-server: 100 ms). */
+export const LAZY_WRITE_MS = 100;
 
 /** The meta file's contents. */
 export interface ConsumerMeta {
@@ -158,10 +163,18 @@ export interface LoadedState {
 export class ConsumerFileStore {
   private generation = 0;
   private closed = false;
-  private queued = false;
+  /** In the owner's write-behind list (a flush is due before the next socket write). */
+  private registered = false;
+  /** The state changed since the last write. */
+  private changed = false;
   private lastWrite = 0;
+  /** A write later: a change that is not urgent, or a large state's next turn. */
   private timer: NodeJS.Timeout | null = null;
   private state: ConsumerState | null = null;
+  private readonly fire = (): void => {
+    this.timer = null;
+    this.register();
+  };
 
   constructor(
     readonly dir: string,
@@ -188,56 +201,64 @@ export class ConsumerFileStore {
     return { state: best?.state ?? null, bad };
   }
 
-  /** Follows `state`: each change asks for a write (see the header comment). */
+  /**
+   * Follows `state`: an urgent change (a delivery, an ack reply) is written before the next
+   * socket write; any other within {@link LAZY_WRITE_MS} (see the header comment).
+   */
   attach(state: ConsumerState): void {
     this.state = state;
-    state.onChange(() => {
-      if (this.closed || this.queued) return;
-      this.queued = true;
-      this.writeBehind(this);
+    state.onChange((urgent) => {
+      if (this.closed) return;
+      this.changed = true;
+      if (urgent) this.register();
+      else if (this.timer === null && !this.registered) this.later(LAZY_WRITE_MS);
     });
   }
 
-  /** Writes the state if it changed (throws on a failed write; the caller retries). */
+  private register(): void {
+    if (this.registered || this.closed) return;
+    this.registered = true;
+    this.writeBehind(this);
+  }
+
+  /** A write `interval` ms after the last one (at once if that was long ago). */
+  private later(interval: number): void {
+    this.timer = setTimeout(this.fire, Math.max(0, this.lastWrite + interval - Date.now()));
+    this.timer.unref();
+  }
+
+  /** Writes the state if it changed (throws on a failed write; the owner retries). */
   flush(now = Date.now()): void {
-    this.queued = false;
+    this.registered = false;
     const st = this.state;
-    if (this.closed || st === null) return;
+    if (this.closed || st === null || !this.changed) return;
     if (st.numAckPending + st.numRedelivered > LARGE_STATE && now - this.lastWrite < LARGE_STATE_INTERVAL_MS) {
-      if (this.timer === null) {
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          this.queued = true;
-          this.writeBehind(this);
-        }, LARGE_STATE_INTERVAL_MS - (now - this.lastWrite));
-        this.timer.unref();
-      }
-      // Still changed: the timer writes it.
+      if (this.timer === null) this.later(LARGE_STATE_INTERVAL_MS);
       return;
     }
     const gen = this.generation + 1;
     try {
       writeFileSync(join(this.dir, `o${gen % 2}.dat`), encodeConsumerState(st.snapshot(), gen));
     } catch (err) {
-      // Not written: keep it marked so that the next change (or the retry) writes it.
-      this.queued = true;
+      // Not written: the owner keeps it for its next flush.
+      this.registered = true;
       throw err;
     }
+    this.changed = false;
     this.generation = gen;
     this.lastWrite = now;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   /** The server stops: a last write of what changed, then no more. */
   close(): void {
     if (this.closed) return;
-    const due = this.queued || this.timer !== null;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     try {
-      if (due) {
-        this.lastWrite = -Infinity;
-        this.flush();
-      }
+      this.lastWrite = -Infinity;
+      this.flush();
     } finally {
       this.closed = true;
       this.state?.onChange(null);

@@ -341,7 +341,10 @@ export class Consumer {
     const parsed = parseAckReply(msg.subject, this.ai);
     const flags = this.state.processAck(parsed ? this.ai.sseq : 0, parsed ? this.ai.dseq : 0, msg.data);
     this.lastAcked = Date.now();
-    if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') this.client.publish(msg.reply, EMPTY);
+    if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') {
+      this.state.ackReplied();
+      this.client.publish(msg.reply, EMPTY);
+    }
     if ((flags & AckResult.Next) !== 0 && msg.reply !== '') this.nextRequest(msg.reply, msg.data.subarray(4));
     else this.pump();
   }

@@ -158,6 +158,36 @@ describe('consumers across restarts', () => {
     expect([ci.delivered.consumer_seq, ci.num_pending]).toEqual([0, 3]);
   });
 
+  it('a delivery is on disk before it reaches the client; a plain ack (no reply) within 100 ms', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'F', subjects: ['f.>'], storage: 'file' } as never);
+    await publish(nc, 'f.a', 3);
+    await jsm.consumers.add('F', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+    const dir = obsDir(storeDir, 'F', 'D');
+    const onDisk = (): { delivered: number; pending: number } => {
+      let best: { generation: number; delivered: number; pending: number } | null = null;
+      for (const name of ['o0.dat', 'o1.dat']) {
+        if (!existsSync(join(dir, name))) continue;
+        const d = decodeConsumerState(readFileSync(join(dir, name)));
+        if (d !== null && (best === null || d.generation > best.generation)) {
+          best = { generation: d.generation, delivered: d.state.deliveredConsumer, pending: d.state.pending.length / 3 };
+        }
+      }
+      return { delivered: best?.delivered ?? 0, pending: best?.pending ?? 0 };
+    };
+    const c = await jetstream(nc).consumers.get('F', 'D');
+    const m = await c.next({ expires: 1000 });
+    // Read synchronously as the message arrives: the state went to disk before it was sent.
+    expect(onDisk()).toEqual({ delivered: 1, pending: 1 });
+    m!.ack();
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(onDisk()).toEqual({ delivered: 1, pending: 0 });
+  });
+
   it('a consumer update is kept across a restart', async () => {
     const storeDir = tempStore();
     const s = await scope.server({ jetstream: { storeDir } });
