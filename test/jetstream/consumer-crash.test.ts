@@ -99,8 +99,9 @@ describe('a durable consumer survives SIGKILL of the CLI', () => {
     };
     /** Pulls batches, acking most messages, until `stop()` or the connection dies. */
     const consume = async (conn: NatsConnection, until: () => boolean, ackProbability: number): Promise<void> => {
-      const c = await jetstream(conn).consumers.get('C', 'D');
-      while (!until() && !conn.isClosed()) {
+      // (The kill may come at any moment, this lookup included.)
+      const c = await jetstream(conn).consumers.get('C', 'D').catch(() => null);
+      while (c !== null && !until() && !conn.isClosed()) {
         const acks: Array<Promise<unknown>> = [];
         try {
           for await (const m of await c.fetch({ max_messages: 25, expires: 1000 })) {

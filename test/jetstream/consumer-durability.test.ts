@@ -10,6 +10,12 @@
  *
  * Through the official @nats-io/jetstream client, with the in-process server's kill() and
  * restart(); the SIGKILL of the CLI is in consumer-crash.test.ts.
+ *
+ * Checked against the real nats-server 2.9.10 (SIGKILL, restart on the same store directory):
+ * it recovers the ephemeral (no durable_name) and the durable, not the `mem_storage` consumer
+ * nor the memory stream's. It also lost the durable's confirmed acks (ack floor 0, all three
+ * deliveries pending again): its consumer state is written asynchronously. Here a confirmed ack
+ * (ackAck) is on disk before its reply leaves — stronger, and allowed by at-least-once.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
