@@ -511,7 +511,8 @@ export class ConsumerState {
    * floor, pending, redelivery counts and queue; num pending is counted from the source again.
    * With messages pending, {@link deadline} is set to check them soon (nats-server: 0.5-1.5 s,
    * or the ack wait if shorter): those whose ack wait passed while the server was down are
-   * redelivered then. Throws on a snapshot {@link checkSnapshot} refuses (state unchanged).
+   * redelivered then. Pending messages the source no longer has leave pending as
+   * {@link messageRemoved} takes them. Throws on a snapshot {@link checkSnapshot} refuses (state unchanged).
    */
   restore(s: ConsumerSnapshot): void {
     const bad = checkSnapshot(s);
@@ -527,6 +528,9 @@ export class ConsumerState {
     for (let i = 0; i < s.redelivered.length; i += 2) this.rdc.set(s.redelivered[i]!, s.redelivered[i + 1]!);
     this.clearRedeliverQueue();
     for (const seq of s.redeliveryQueue) if (!this.rdqi.has(seq)) this.pushRedelivery(seq);
+    // A pending message the stream no longer has (expired by max_age while the server was down,
+    // before its consumers were back) goes as a live removal would take it (messageRemoved).
+    for (const seq of this.pendingSeqs()) if (this.source.load(seq) === null) this.ackMsg(seq, this.pend.dseqOf(seq)!);
     this.recomputeNumPending();
     this.deadline = this.pend.size > 0 ? this.now() + Math.min(1000, this.ackWaitMs + ACK_WAIT_DELAY) : 0;
     this.dirty = 0;

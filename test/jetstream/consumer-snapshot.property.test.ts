@@ -157,6 +157,21 @@ describe('consumer state snapshot and restore', () => {
     );
   });
 
+  it('a pending message gone from the stream while the state was on disk leaves pending on restore', () => {
+    const store = new MemoryStore(LIMITS);
+    for (let i = 0; i < 4; i++) store.store('a', null, Buffer.from('x'));
+    const make = (): ConsumerState => new ConsumerState({ stream: 'S', consumer: 'C', ackPolicy: 'explicit', ackWaitMs: 30_000 }, sourceFromStore(store), Date.now);
+    const a = make();
+    for (let i = 0; i < 3; i++) a.next();
+    const snap = a.snapshot();
+    // Removed (say, max_age) with no consumer to tell: 1 and 3 of the 3 pending.
+    store.remove(1);
+    store.remove(3);
+    const b = make();
+    b.restore(snap);
+    expect([b.pendingSeqs(), b.ackFloorStreamSeq, b.ackFloorConsumerSeq, b.deliveredStreamSeq, b.numPending()]).toEqual([[2], 1, 1, 3, 1]);
+  });
+
   it('a state file with one byte changed, or cut short, is refused', () => {
     fc.assert(
       fc.property(
