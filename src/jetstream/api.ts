@@ -53,6 +53,8 @@ export interface ApiAccount {
   /** Creates a checked pull consumer on `stream`. */
   addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer;
   deleteConsumer(stream: Stream, c: Consumer): void;
+  /** A consumer's config was updated (a file stream's consumer writes it to disk). */
+  consumerConfigChanged(stream: Stream, c: Consumer): void;
   consumerAdvisory(event: string, stream: string, consumer: string, action: 'create' | 'delete'): void;
   countApi(error: boolean): void;
   internalError(err: unknown, what: string): void;
@@ -454,6 +456,7 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
       c.update(r.config);
       // consumer.go updateConfig: on an interest stream, messages that lost interest go.
       cleanupNoInterestMessages(stream, c.state.ackFloorStreamSeq);
+      jsa.consumerConfigChanged(stream, c);
     }
   } else {
     c = jsa.addConsumer(stream, r.name, r.config);

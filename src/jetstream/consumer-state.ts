@@ -389,6 +389,57 @@ class PendingTable {
   keys(): IterableIterator<number> {
     return this.slots.keys();
   }
+  /** Writes (seq, dseq, ts) triples into `out` from index `at`, in table order. */
+  exportTo(out: Float64Array, at: number): void {
+    for (const [seq, i] of this.slots) {
+      out[at++] = seq;
+      out[at++] = this.d[i]!;
+      out[at++] = this.t[i]!;
+    }
+  }
+  clear(): void {
+    this.slots.clear();
+    this.free.length = 0;
+    this.used = 0;
+  }
+}
+
+/**
+ * A consumer's persistent state (what nats-server's consumer store keeps: delivered, ack floor,
+ * pending with delivery times, redelivery counts — and the redelivery queue, which nats-server
+ * rebuilds from ack-wait expiry instead). Numbers are plain integers (ms for times).
+ */
+export interface ConsumerSnapshot {
+  /** `delivered.consumer_seq` / `delivered.stream_seq`. */
+  readonly deliveredConsumer: number;
+  readonly deliveredStream: number;
+  /** `ack_floor.consumer_seq` / `ack_floor.stream_seq`. */
+  readonly ackFloorConsumer: number;
+  readonly ackFloorStream: number;
+  /** Pending acks as triples: stream seq, original delivery seq, delivered time (ms). */
+  readonly pending: Float64Array;
+  /** Redelivery counts as pairs: stream seq, count (may be -1 after a delivery not made). */
+  readonly redelivered: Float64Array;
+  /** The redelivery queue (stream seqs), in order. */
+  readonly redeliveryQueue: Float64Array;
+}
+
+/** Checks a snapshot read back from disk; returns what is wrong, or '' when it is usable. */
+export function checkSnapshot(s: ConsumerSnapshot): string {
+  const seq = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+  if (!seq(s.deliveredConsumer) || !seq(s.deliveredStream) || !seq(s.ackFloorConsumer) || !seq(s.ackFloorStream)) return 'bad sequences';
+  // (An ack floor above delivered is not refused: an ack-all naming an undelivered sequence
+  // gets there, in nats-server too.)
+  const p = s.pending;
+  if (p.length % 3 !== 0 || s.redelivered.length % 2 !== 0) return 'bad table length';
+  for (let i = 0; i < p.length; i += 3) {
+    if (!seq(p[i]!) || p[i] === 0 || p[i]! > s.deliveredStream || !seq(p[i + 1]!) || !Number.isFinite(p[i + 2]!)) return 'bad pending entry';
+  }
+  for (let i = 0; i < s.redelivered.length; i += 2) {
+    if (!seq(s.redelivered[i]!) || !Number.isSafeInteger(s.redelivered[i + 1]!)) return 'bad redelivery count';
+  }
+  for (const q of s.redeliveryQueue) if (!seq(q) || q === 0) return 'bad redelivery queue entry';
+  return '';
 }
 
 /**
@@ -448,6 +499,9 @@ export class ConsumerState {
   lastStall: 'empty' | 'max_ack_pending' | '' = '';
   /** The reason text of the last `+TERM` ('' if none given). */
   termReason = '';
+  /** Changed since the last {@link snapshot} (see {@link onChange}): 0 no, 1 yes, 2 urgently. */
+  private dirty = 0;
+  private changed: ((urgent: boolean) => void) | null = null;
 
   constructor(
     cfg: ConsumerStateConfig,
@@ -473,6 +527,82 @@ export class ConsumerState {
     this.asflr = this.sseq - 1;
     this.prefix = `$JS.ACK.${cfg.stream}.${cfg.consumer}.`;
     this.recomputeNumPending();
+  }
+
+  // ---- persistence ----
+
+  /**
+   * Calls `fn` when the persistent state (see {@link snapshot}) changes after a snapshot: once,
+   * and once more if the change becomes urgent, until the next snapshot (a store remembers to
+   * write it; nothing is allocated per change). Urgent: a client is about to see it — a
+   * delivery, or an ack's reply ({@link ackReplied}); the rest (an ack without a reply, a nak,
+   * an expiry) may be written later.
+   */
+  onChange(fn: ((urgent: boolean) => void) | null): void {
+    this.changed = fn;
+  }
+
+  /** Marks the persistent state changed (one comparison on the hot path). */
+  private touch(level: 1 | 2 = 1): void {
+    if (this.dirty >= level) return;
+    this.dirty = level;
+    this.changed?.(level === 2);
+  }
+
+  /** The caller sends the reply of the ack just processed: its state change becomes urgent. */
+  ackReplied(): void {
+    this.touch(2);
+  }
+
+  /** The persistent state, as of now; clears the changed mark. */
+  snapshot(): ConsumerSnapshot {
+    this.dirty = 0;
+    const pending = new Float64Array(this.pend.size * 3);
+    this.pend.exportTo(pending, 0);
+    const redelivered = new Float64Array(this.rdc.size * 2);
+    let i = 0;
+    for (const [seq, n] of this.rdc) {
+      redelivered[i++] = seq;
+      redelivered[i++] = n;
+    }
+    const q = this.rdq;
+    const redeliveryQueue = new Float64Array(q.length - this.rdqHead);
+    for (let j = this.rdqHead; j < q.length; j++) redeliveryQueue[j - this.rdqHead] = q[j]!;
+    return {
+      deliveredConsumer: this.dseq - 1, deliveredStream: this.sseq - 1,
+      ackFloorConsumer: this.adflr, ackFloorStream: this.asflr,
+      pending, redelivered, redeliveryQueue,
+    };
+  }
+
+  /**
+   * Replaces the state with a snapshot (nats-server's `applyState` on recovery): delivered, ack
+   * floor, pending, redelivery counts and queue; num pending is counted from the source again.
+   * With messages pending, {@link deadline} is set to check them soon (nats-server: 0.5-1.5 s,
+   * or the ack wait if shorter): those whose ack wait passed while the server was down are
+   * redelivered then. Pending messages the source no longer has leave pending as
+   * {@link messageRemoved} takes them. Throws on a snapshot {@link checkSnapshot} refuses (state unchanged).
+   */
+  restore(s: ConsumerSnapshot): void {
+    const bad = checkSnapshot(s);
+    if (bad !== '') throw new Error(`consumer state: ${bad}`);
+    this.dseq = s.deliveredConsumer + 1;
+    this.sseq = s.deliveredStream + 1;
+    this.adflr = s.ackFloorConsumer;
+    this.asflr = s.ackFloorStream;
+    this.pend.clear();
+    const p = s.pending;
+    for (let i = 0; i < p.length; i += 3) this.pend.add(p[i]!, p[i + 1]!, p[i + 2]!);
+    this.rdc.clear();
+    for (let i = 0; i < s.redelivered.length; i += 2) this.rdc.set(s.redelivered[i]!, s.redelivered[i + 1]!);
+    this.clearRedeliverQueue();
+    for (const seq of s.redeliveryQueue) if (!this.rdqi.has(seq)) this.pushRedelivery(seq);
+    // A pending message the stream no longer has (expired by max_age while the server was down,
+    // before its consumers were back) goes as a live removal would take it (messageRemoved).
+    for (const seq of this.pendingSeqs()) if (this.source.load(seq) === null) this.ackMsg(seq, this.pend.dseqOf(seq)!);
+    this.recomputeNumPending();
+    this.deadline = this.pend.size > 0 ? this.now() + Math.min(1000, this.ackWaitMs + ACK_WAIT_DELAY) : 0;
+    this.dirty = 0;
   }
 
   // ---- state (consumer info) ----
@@ -647,6 +777,7 @@ export class ConsumerState {
     const src = this.source;
     this.lastStall = '';
     this.undoLss = null;
+    if (this.rdqHead < this.rdq.length) this.touch();
     while (this.rdqHead < this.rdq.length) {
       const seq = this.popRedelivery();
       const dc = this.incDeliveryCount(seq);
@@ -704,7 +835,10 @@ export class ConsumerState {
     if (sm === null) {
       // nats-server's store returns the last sequence with EOF; the consumer moves past it.
       const last = src.lastSeq();
-      if (last >= this.sseq) this.sseq = last + 1;
+      if (last >= this.sseq) {
+        this.sseq = last + 1;
+        this.touch();
+      }
       // checkNumPendingOnEOF: past the last message nothing can be pending.
       if (this.sseq > last && this.npc !== 0) {
         this.npc = 0;
@@ -757,12 +891,14 @@ export class ConsumerState {
    * count goes back, and a pending message is queued for immediate redelivery.
    */
   didNotDeliver(seq: number): void {
+    this.touch();
     this.rdc.set(seq, (this.rdc.get(seq) ?? 0) - 1);
     if (this.pend.has(seq) && !this.rdqi.has(seq)) this.pushRedelivery(seq);
   }
 
   /** Records the delivery of the message {@link take} returned (`deliverMsg`, trackPending). */
   commit(sm: StoredMessage): void {
+    this.touch(2);
     const dseq = this.dseq++;
     const seq = sm.seq;
     const ap = this.ackPolicy;
@@ -848,6 +984,7 @@ export class ConsumerState {
    * report the delivery count from the subject).
    */
   processAck(sseq: number, dseq: number, body: Uint8Array): number {
+    this.touch();
     // nats-server: no reply when the subject did not parse (sseq 0), unless `updateAcks` sends it.
     let reply = sseq !== 0;
     let flags = 0;
@@ -1003,6 +1140,7 @@ export class ConsumerState {
     if (seq >= this.sseq && this.isFilteredMatch(subject)) this.npc--;
     const pd = this.pend.dseqOf(seq);
     if (pd === undefined) return false;
+    this.touch();
     this.ackMsg(seq, pd);
     return true;
   }
@@ -1017,6 +1155,7 @@ export class ConsumerState {
    * jumps to what was delivered).
    */
   checkPending(): void {
+    this.touch();
     const now = this.now();
     const fseq = this.source.firstSeq();
     const ttl = this.ackWaitMs;

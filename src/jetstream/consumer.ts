@@ -11,8 +11,8 @@
  * {@link ConsumerState.deadline}, one for the earliest request expiry or heartbeat, and the
  * inactivity timer of `inactive_threshold`. {@link Consumer.close} releases all of them.
  *
- * Consumers live in memory only in this slice: they are not written to the stream's store and
- * do not survive a server restart (durable persistence is a later slice of issue 16).
+ * On a file stream the engine keeps the consumer's config and {@link ConsumerState} on disk
+ * (consumer-store.ts) and recovers it after a restart ({@link Consumer.resume}).
  */
 import type { Subscription } from '../broker/account.js';
 import type { InternalClient, InternalMessage } from '../broker/internal.js';
@@ -181,6 +181,11 @@ export class Consumer {
     }
     this.subs.push(client.subscribe(`$JS.ACK.${stream}.${name}.>`, (msg) => this.onAck(msg)));
     this.armIdle();
+  }
+
+  /** After a recovered state was restored: arms the ack-wait timer for its pending messages. */
+  resume(): void {
+    this.armAck();
   }
 
   /**
@@ -418,7 +423,10 @@ export class Consumer {
     const parsed = parseAckReply(msg.subject, this.ai);
     const flags = this.state.processAck(parsed ? this.ai.sseq : 0, parsed ? this.ai.dseq : 0, msg.data);
     this.lastAcked = Date.now();
-    if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') this.client.publish(msg.reply, EMPTY);
+    if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') {
+      this.state.ackReplied();
+      this.client.publish(msg.reply, EMPTY);
+    }
     if ((flags & AckResult.Next) !== 0 && msg.reply !== '') this.nextRequest(msg.reply, msg.data.subarray(4));
     else this.pump();
   }

@@ -102,9 +102,20 @@ export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: numb
  * that are no longer pending. Messages no consumer matches stay (as in nats-server).
  */
 export function retentionChangedToInterest(stream: InterestStream): void {
+  for (const c of stream.consumers.values()) c.state.setRetention('interest');
+  checkInterestState(stream);
+}
+
+/**
+ * nats-server's `checkInterestState` / `checkForOrphanMsgs` (stream.go): on an interest or
+ * work-queue stream, each consumer's `checkStateForInterestStream` acks to the stream again what
+ * it had acked — run when the retention changes to interest and when consumers are recovered
+ * (a crash may have kept a consumer's ack but not the stream's removal).
+ */
+export function checkInterestState(stream: InterestStream): void {
+  if (stream.cfg.retention === 'limits') return;
   const store = stream.store;
   const states = [...stream.consumers.values()].map((c) => c.state);
-  for (const st of states) st.setRetention('interest');
   for (const st of states) {
     const floor = st.ackFloorStreamSeq;
     const first = store.state().firstSeq;

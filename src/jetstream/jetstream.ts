@@ -37,8 +37,11 @@ import {
 import { fileMsgSize, memoryMsgSize } from './store/store.js';
 import { Stream, storeLimits, type StreamHost } from './stream.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
-import { cleanupAfterConsumerDelete, hasConsumerInterest, streamAck } from './interest.js';
-import type { ConsumerConfig } from './consumer-config.js';
+import { checkInterestState, cleanupAfterConsumerDelete, hasConsumerInterest, streamAck } from './interest.js';
+import { CONSUMER_CONFIG_SCHEMA, encodeConsumerConfig, type ConsumerConfig } from './consumer-config.js';
+import { ConsumerFileStore, readConsumerMeta, writeConsumerMeta } from './consumer-store.js';
+import type { ConsumerSnapshot } from './consumer-state.js';
+import { decodeGoValue } from '../protocol/go-json.js';
 import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
 import type { StreamStore } from './store/store.js';
@@ -52,6 +55,11 @@ interface StreamMeta {
   readonly config: StreamConfig;
   /** ms since the epoch. */
   readonly created: number;
+}
+
+/** Whether a consumer of `stream` keeps its config and state on disk (nats-server: a file stream's consumer without `mem_storage`). */
+function persisted(stream: Stream, cfg: ConsumerConfig): boolean {
+  return stream.cfg.storage === 'file' && !cfg.mem_storage;
 }
 
 /** The global account, and the account nats-server makes its system account by default. */
@@ -163,7 +171,10 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     this.enabled = false;
     const streams = [...this.streams.values()];
     this.streams.clear();
-    for (const s of streams) s.close();
+    for (const s of streams) {
+      this.closeConsumerStores(s);
+      s.close();
+    }
     this.serialize(async () => {
       await Promise.all(streams.map((s) => s.store.stop()));
     });
@@ -253,13 +264,79 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 
   // ---- Consumers ------------------------------------------------------------------------------
 
-  /** Creates a (checked) pull consumer on `stream`; in memory only in this slice (not recovered after a restart). */
+  /** The stores of the consumers kept on disk (file streams, not `mem_storage`). */
+  private readonly consumerStores = new WeakMap<Consumer, ConsumerFileStore>();
+
+  /**
+   * Creates a (checked) pull consumer on `stream`. On a file stream (unless `mem_storage`, as
+   * nats-server's consumerMemStore) its config and state are kept in the stream's directory
+   * (consumer-store.ts) and it is recovered after a restart, durable or ephemeral.
+   */
   addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer {
+    const c = this.newConsumer(stream, name, cfg, Date.now());
+    if (persisted(stream, cfg)) {
+      const dir = this.engine.consumerDir(this.name, stream.name, name);
+      // A leftover of a consumer deleted while the process died: start clean.
+      rmSync(dir, { recursive: true, force: true });
+      writeConsumerMeta(dir, { created: c.created, startSeq: c.state.deliveredStreamSeq + 1, config: encodeConsumerConfig(cfg) });
+      this.attachStore(c, new ConsumerFileStore(dir, this.engine.consumerWriteBehind));
+    }
+    return c;
+  }
+
+  private newConsumer(stream: Stream, name: string, cfg: ConsumerConfig, created: number): Consumer {
     const client = this.engine.core.internalClient(`$JS consumer ${this.name} > ${stream.name} > ${name}`, this.account);
     const domain = this.domain;
     const prefixes = domain === null ? ['$JS.API'] : ['$JS.API', `$JS.${domain}.API`];
-    const c = new Consumer(stream.name, name, cfg, Date.now(), stream.cfg, stream.store, client, this, prefixes);
+    const c = new Consumer(stream.name, name, cfg, created, stream.cfg, stream.store, client, this, prefixes);
     stream.consumers.set(name, c);
+    return c;
+  }
+
+  private attachStore(c: Consumer, store: ConsumerFileStore): void {
+    store.attach(c.state);
+    this.consumerStores.set(c, store);
+  }
+
+  /** A consumer's config changed (an update): its meta file follows. */
+  consumerConfigChanged(stream: Stream, c: Consumer): void {
+    const store = this.consumerStores.get(c);
+    if (store === undefined) return;
+    const meta = readConsumerMeta(store.dir);
+    writeConsumerMeta(store.dir, { created: meta.created, startSeq: meta.startSeq, config: encodeConsumerConfig(c.cfg) });
+  }
+
+  /**
+   * A consumer read back from its directory (recovery; nats-server's addConsumerWithAssignment
+   * with the stored config, then setCreatedTime). Its state: the newest whole state file; with
+   * none usable, where it started (see consumer-store.ts), counted as an internal error.
+   */
+  recoverConsumer(stream: Stream, name: string, dir: string): Consumer {
+    const meta = readConsumerMeta(dir);
+    const decoded = decodeGoValue(meta.config, CONSUMER_CONFIG_SCHEMA);
+    if (decoded === null) throw new Error('meta.json holds no valid consumer config');
+    const cfg = decoded.value as ConsumerConfig;
+    const store = new ConsumerFileStore(dir, this.engine.consumerWriteBehind);
+    const loaded = store.load();
+    const c = this.newConsumer(stream, name, cfg, meta.created);
+    const fresh: ConsumerSnapshot = {
+      deliveredConsumer: 0, deliveredStream: meta.startSeq - 1, ackFloorConsumer: 0, ackFloorStream: meta.startSeq - 1,
+      pending: new Float64Array(0), redelivered: new Float64Array(0), redeliveryQueue: new Float64Array(0),
+    };
+    let why = loaded.bad.length > 0 ? `torn or corrupt state file ${loaded.bad.join(', ')}` : '';
+    try {
+      c.state.restore(loaded.state ?? fresh);
+    } catch (err) {
+      why = `${why === '' ? '' : `${why}; `}${err instanceof Error ? err.message : String(err)}`;
+      c.state.restore(fresh);
+    }
+    if (why !== '') {
+      const what = `consumer '${this.name} > ${stream.name} > ${name}' state (${why}): ${loaded.state === null ? 'starting over at its first sequence' : 'using the older state file'}`;
+      this.engine.core.log.warn(`JetStream recovering ${what}`);
+      this.internalError(new Error(why), `recovering ${what}`);
+    }
+    this.attachStore(c, store);
+    c.resume();
     return c;
   }
 
@@ -267,6 +344,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     if (stream.consumers.get(c.name) !== c) return void c.close(true);
     stream.consumers.delete(c.name);
     c.close(true);
+    this.consumerStores.get(c)?.delete();
     // Interest retention: what only this consumer still needed goes.
     cleanupAfterConsumerDelete(stream, c.state);
   }
@@ -274,6 +352,17 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   streamAck(c: Consumer, seq: number): void {
     const stream = this.streams.get(c.stream);
     if (stream !== undefined && stream.consumers.get(c.name) === c) streamAck(stream, c.state, seq);
+  }
+
+  /** The stream stops (server stop, JetStream disabled): its consumers' last states are written. */
+  private closeConsumerStores(stream: Stream): void {
+    for (const c of stream.consumers.values()) {
+      try {
+        this.consumerStores.get(c)?.close();
+      } catch (err) {
+        this.engine.core.log.error(`JetStream failed to write consumer '${this.name} > ${stream.name} > ${c.name}' state: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   hasInterest(subject: string): boolean {
@@ -362,6 +451,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     // The store's purge on delete reports to the account's usage (which then exists).
     this.usageSeen = true;
     this.streams.delete(stream.name);
+    for (const c of stream.consumers.values()) this.consumerStores.get(c)?.delete();
     stream.close(true);
     await stream.store.delete();
     if (stream.cfg.storage === 'file') this.engine.removeStreamDir(this.name, stream.name);
@@ -392,6 +482,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     await this.tail;
     const stops: Array<Promise<void>> = [];
     for (const s of this.streams.values()) {
+      this.closeConsumerStores(s);
       s.close();
       stops.push(s.store.stop());
     }
@@ -413,8 +504,19 @@ export class JetStream {
   private flushQueued = false;
   /** Stores whose last flush failed (logged once until one succeeds). */
   private readonly failing = new WeakSet<FileStore>();
+  private readonly failingConsumers = new WeakSet<ConsumerFileStore>();
   private readonly flushStoresBound = (): void => this.flushStores();
   private readonly removeFlushHook: () => void;
+  /** Consumer stores with a state not written yet (same flushes as {@link unwritten}). */
+  private readonly unwrittenConsumers: ConsumerFileStore[] = [];
+  /** The consumer stores' write-behind callback: remembers the store until the next flush. */
+  readonly consumerWriteBehind = (store: ConsumerFileStore): void => {
+    this.unwrittenConsumers.push(store);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushStoresBound);
+    }
+  };
   /** The file stores' write-behind callback: remembers the store until the next flush. */
   private readonly writeBehind = (store: FileStore): void => {
     this.unwritten.push(store);
@@ -444,6 +546,7 @@ export class JetStream {
    */
   private flushStores(): void {
     this.flushQueued = false;
+    if (this.unwrittenConsumers.length > 0) this.flushConsumers();
     const stores = this.unwritten;
     if (stores.length === 0) return;
     let kept = 0;
@@ -462,6 +565,30 @@ export class JetStream {
       }
     }
     stores.length = kept;
+  }
+
+  /**
+   * Writes the changed consumer states (consumer-store.ts): with the stores' records, before
+   * the core's socket writes, so that a delivery or an ack reply that went out is on disk.
+   */
+  private flushConsumers(): void {
+    const list = this.unwrittenConsumers;
+    const now = Date.now();
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const store = list[i];
+      try {
+        store.flush(now);
+        this.failingConsumers.delete(store);
+      } catch (err) {
+        list[kept++] = store;
+        if (!this.failingConsumers.has(store)) {
+          this.failingConsumers.add(store);
+          this.core.log.error(`JetStream failed to write consumer state in ${store.dir}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    list.length = kept;
   }
 
   /** `<storeDir>/jetstream`, as nats-server lays it out (its `store_dir` on `/jsz` and `/varz`). */
@@ -702,6 +829,28 @@ export class JetStream {
     renameSync(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
   }
 
+  /** A consumer's directory in its (file) stream's: `obs/<consumer>`, as nats-server's. */
+  consumerDir(account: string, stream: string, consumer: string): string {
+    return join(this.streamDir(account, stream), 'obs', consumer);
+  }
+
+  /** A recovered stream's consumers (nats-server: after all streams; each one on its own). */
+  private recoverConsumers(jsa: JsAccount, stream: Stream, obs: string): void {
+    if (!existsSync(obs)) return;
+    for (const name of readdirSync(obs).sort()) {
+      if (stream.consumers.has(name)) continue;
+      try {
+        jsa.recoverConsumer(stream, name, join(obs, name));
+      } catch (err) {
+        // nats-server logs and skips a consumer it cannot recover (a bad meta file).
+        this.core.log.warn(`    Error adding consumer "${name}" of stream '${jsa.name} > ${stream.name}': ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    // checkForOrphanMsgs: what the recovered consumers had acked leaves an interest or
+    // work-queue stream (a crash may have kept an ack and lost the stream's removal).
+    checkInterestState(stream);
+  }
+
   removeStreamDir(account: string, stream: string): void {
     rmSync(this.streamDir(account, stream), { recursive: true, force: true });
   }
@@ -726,7 +875,8 @@ export class JetStream {
           await store.stop();
           return;
         }
-        jsa.recoverStream({ config, created: raw.created }, store);
+        const stream = jsa.recoverStream({ config, created: raw.created }, store);
+        this.recoverConsumers(jsa, stream, join(dir, 'obs'));
       } catch (err) {
         // nats-server logs and skips a stream it cannot recover; the others still load.
         this.core.log.warn(`Error recreating stream "${name}" for account "${jsa.name}": ${err instanceof Error ? err.message : String(err)}`);

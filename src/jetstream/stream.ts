@@ -84,7 +84,7 @@ export class Stream {
   private inputTransform: SubjectTransform | null = null;
   private subs: Subscription[] = [];
   private closed = false;
-  /** The stream's consumers by name (in memory only in this slice: not recovered after a restart). */
+  /** The stream's consumers by name (a file stream's are recovered after a restart: consumer-store.ts). */
   readonly consumers = new Map<string, Consumer>();
 
   constructor(
