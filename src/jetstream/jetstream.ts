@@ -286,6 +286,11 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     this.engine.consumerAdvisory(this, event, stream, consumer, action);
   }
 
+  advise(subject: string, body: (domain: string | null) => string): void {
+    // nats-server's sendAdvisory: no listener, no JSON and no message.
+    if (this.hasInterest(subject)) this.apiClient.publish(subject, body(this.domain));
+  }
+
   serverLimitExceeded(stream: Stream): boolean {
     return this.engine.serverLimitExceeded(stream.cfg.storage === 'memory');
   }
@@ -622,6 +627,8 @@ export class JetStream {
    * (`io.nats.jetstream.advisory.v1.stream_action`), as nats-server publishes it.
    */
   advisory(jsa: JsAccount, event: string, stream: string, action: 'create' | 'modify' | 'delete'): void {
+    // publishAdvisory: nothing is built or sent without a listener.
+    if (!jsa.hasInterest(`$JS.EVENT.ADVISORY.${event}.${stream}`)) return;
     const domain = this.config.domain;
     const body = `{"type":"io.nats.jetstream.advisory.v1.stream_action","id":${goJson(newNuid(), false)},`
       + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"stream":${goJson(stream, false)},"action":"${action}"`
@@ -631,6 +638,7 @@ export class JetStream {
 
   /** `$JS.EVENT.ADVISORY.CONSUMER.{CREATED,DELETED}.<stream>.<consumer>` (io.nats.jetstream.advisory.v1.consumer_action). */
   consumerAdvisory(jsa: JsAccount, event: string, stream: string, consumer: string, action: 'create' | 'delete'): void {
+    if (!jsa.hasInterest(`$JS.EVENT.ADVISORY.${event}.${stream}.${consumer}`)) return;
     const domain = this.config.domain;
     const body = `{"type":"io.nats.jetstream.advisory.v1.consumer_action","id":${goJson(newNuid(), false)},`
       + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"stream":${goJson(stream, false)},"consumer":${goJson(consumer, false)},"action":"${action}"`
