@@ -640,3 +640,13 @@ function send(jsa: ApiAccount, reply: string, answer: Answer): void {
   if (answer.count !== false) jsa.countApi(answer.error);
   if (reply !== '') jsa.reply(reply, answer.json);
 }
+
+/**
+ * A consumer's ConsumerInfo as JSON text (no `type`), as CONSUMER.INFO writes it — for `/jsz`'s
+ * `consumer_detail`, which leaves `config` out unless asked (monitor.go accountDetail).
+ */
+export function consumerInfoJson(jsa: ApiAccount, c: Consumer, withConfig: boolean): string {
+  const fields = consumerInfoFields(jsa, c);
+  if (!withConfig) fields.config = undefined;
+  return rawInfo(fields).text;
+}
