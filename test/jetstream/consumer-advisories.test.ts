@@ -124,3 +124,43 @@ describe('consumer delivery advisories', () => {
     sub.unsubscribe();
   });
 });
+
+/** API requests with and without a body, an error, while listening on $JS.EVENT.ADVISORY.API. */
+async function auditScenario(s: NatsServer): Promise<Record<string, unknown>[]> {
+  const nc = await scope.client(s);
+  const seen: Record<string, unknown>[] = [];
+  nc.subscribe('$JS.EVENT.ADVISORY.API', { callback: (_e, m) => void seen.push(m.json()) });
+  await nc.flush();
+  await nc.request('$JS.API.STREAM.NAMES', '');
+  await nc.request('$JS.API.STREAM.CREATE.AUD', JSON.stringify({ name: 'AUD', subjects: ['aud'], storage: 'memory' }));
+  await nc.request('$JS.API.STREAM.INFO.NOPE', '');
+  await eventually(() => seen.length === 3, 'three audit advisories');
+  return seen;
+}
+
+describe('the JetStream API audit advisory', () => {
+  it('$JS.EVENT.ADVISORY.API: one per answered request, with the request, the response and the requester', async () => {
+    const s = await scope.server({ jetstream: true });
+    const seen = await auditScenario(s);
+    expect(seen.map((a) => [a.type, a.subject, a.request])).toEqual([
+      ['io.nats.jetstream.advisory.v1.api_audit', '$JS.API.STREAM.NAMES', undefined],
+      ['io.nats.jetstream.advisory.v1.api_audit', '$JS.API.STREAM.CREATE.AUD', '{"name":"AUD","subjects":["aud"],"storage":"memory"}'],
+      ['io.nats.jetstream.advisory.v1.api_audit', '$JS.API.STREAM.INFO.NOPE', undefined],
+    ]);
+    expect(JSON.parse(String(seen[0]!.response))).toMatchObject({ type: 'io.nats.jetstream.api.v1.stream_names_response', total: 0 });
+    expect(JSON.parse(String(seen[2]!.response))).toMatchObject({ error: { err_code: 10059 } });
+    // The requester as nats-server's service import describes it: account, RTT and server.
+    expect(seen[0]!.client).toEqual({ acc: '$G', rtt: expect.any(Number), server: seen[0]!.server });
+    // An unnamed server reports its id (nats-server's s.Name()).
+    expect(seen[0]!.server).toMatch(/^N[A-Z0-9]{55}$/);
+  });
+
+  it('has the fields of a real nats-server\'s', async () => {
+    const keys = (list: Record<string, unknown>[]): string[] =>
+      list.map((a) => `${String(a.subject)}: ${Object.keys(a).join(',')} client ${Object.keys(a.client as object).join(',')}`);
+    const ours = keys(await auditScenario(await scope.server({ jetstream: true })));
+    const real = keys(await auditScenario(await scope.server({ jetstream: true, backend: 'nats-server' })));
+    expect(ours).toEqual(real);
+  });
+});
+
