@@ -344,6 +344,8 @@ export class Consumer {
         for (let i = 0; i < w.length; i++) {
           const wr = w[i]!;
           if (wr.noWait && wr.d > 0) this.sendStatus(wr.reply, pendingStatus('408 Request Timeout', wr.n, wr.b));
+          // A paused consumer (test fault) has nothing for a no_wait request right now.
+          else if (wr.noWait && this.paused) this.sendStatus(wr.reply, HDR_NO_MESSAGES);
           else w[j++] = wr;
         }
         w.length = j;

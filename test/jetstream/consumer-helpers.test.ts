@@ -5,11 +5,12 @@
  * dropAcks() — shown through the official @nats-io/jetstream client.
  */
 import { describe, expect, it } from 'vitest';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { InvalidArgumentError, UnsupportedError, WaitTimeoutError, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { rejection } from '../helpers/errors.js';
+import { eventually } from '../helpers/eventually.js';
 
 const scope = useScope();
 
@@ -129,6 +130,16 @@ describe('consumer faults (embedded only)', () => {
     const c = await jetstream(nc).consumers.get('JOBS', 'W');
     expect(await c.next({ expires: 1000 })).toBeNull();
     expect((await s.jetstream.consumer('JOBS', 'W'))!.state).toMatchObject({ pending: 3, waiting: 0 });
+    // A no_wait pull gets 404 No Messages at once, as from a consumer with nothing to deliver.
+    const inbox = createInbox();
+    const statuses: string[] = [];
+    const sub = nc.subscribe(inbox, { callback: (_e, m) => void statuses.push(`${m.headers?.code ?? 0} ${m.headers?.description ?? ''}`) });
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.JOBS.W', JSON.stringify({ batch: 1, no_wait: true }), { reply: inbox });
+    await eventually(() => statuses.length === 1, 'the status');
+    expect(statuses).toEqual(['404 No Messages']);
+    sub.unsubscribe();
+    s.jetstream.resumeConsumer('JOBS', 'W');
+    expect((await c.next({ expires: 1000 }))?.seq).toBe(1);
   });
 
   it('dropAcks loses the next acks: the message stays pending and comes back', async () => {
