@@ -37,6 +37,11 @@ export type {
   JetStreamStreamConfig,
   JetStreamStreamState,
   WaitForStreamOptions,
+  JetStreamConsumerInfo,
+  JetStreamConsumerConfig,
+  JetStreamConsumerState,
+  JetStreamSequenceInfo,
+  WaitForConsumerOptions,
 } from './server/types.js';
 export type {
   Backend,

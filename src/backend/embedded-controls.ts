@@ -11,7 +11,9 @@ import { CloseReason } from '../broker/close-reason.js';
 import type { DropRule } from '../broker/controls.js';
 import type { ConnSnapshot } from '../broker/snapshot.js';
 import { subjectMatches } from '../subject/subject.js';
-import type { EmbeddedFeatures } from '../server/backend.js';
+import type { ConsumerFault, EmbeddedFeatures } from '../server/backend.js';
+import type { Consumer } from '../jetstream/consumer.js';
+import { InvalidArgumentError, ServerClosedError } from '../errors.js';
 import type {
   ClientSummary,
   ConnectionInfo,
@@ -198,6 +200,42 @@ export class EmbeddedControls implements EmbeddedFeatures {
       n++;
     }
     return n;
+  }
+
+  // ---- JetStream consumer faults ------------------------------------------------------------------
+
+  consumerFault(account: string | undefined, stream: string, consumer: string, fault: ConsumerFault): void {
+    const c = this.liveConsumer(account, stream, consumer);
+    switch (fault.kind) {
+      case 'expireAckWait':
+        c.expireAckWait();
+        break;
+      case 'pause':
+        c.setPaused(fault.paused);
+        break;
+      case 'dropAcks':
+        c.dropAcks = fault.count;
+        break;
+    }
+  }
+
+  private liveConsumer(account: string | undefined, stream: string, name: string): Consumer {
+    const js = this.backend.jetstream;
+    if (this.backend.options.jetstream === null) throw new InvalidArgumentError('stream', 'JetStream is not enabled');
+    if (js === null) throw new ServerClosedError('change a JetStream consumer', 'the server is not running');
+    const found: Array<{ account: string; c: Consumer }> = [];
+    for (const jsa of js.enabledAccounts()) {
+      if (account !== undefined && jsa.name !== account) continue;
+      const c = jsa.streams.get(stream)?.consumers.get(name);
+      if (c !== undefined) found.push({ account: jsa.name, c });
+    }
+    if (found.length === 0) {
+      throw new InvalidArgumentError('consumer', `no consumer "${stream} > ${name}"${account === undefined ? '' : ` in account ${account}`}`);
+    }
+    if (found.length > 1) {
+      throw new InvalidArgumentError('stream', `consumer "${stream} > ${name}" exists in accounts ${found.map((f) => f.account).sort().join(', ')}: pass { account }`);
+    }
+    return found[0]!.c;
   }
 }
 

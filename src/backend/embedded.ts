@@ -21,7 +21,9 @@ import { ClusterManager } from '../cluster/cluster.js';
 import { JetStream } from '../jetstream/jetstream.js';
 import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
-import type { JetStreamStreamConfig, JetStreamStreamInfo, ServerState } from '../server/types.js';
+import type { JetStreamConsumerInfo, JetStreamStreamConfig, JetStreamStreamInfo, ServerState } from '../server/types.js';
+import { consumerInfoFromJson } from '../server/jetstream-view.js';
+import { consumerInfoJson } from '../jetstream/api.js';
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { ServerClosedError } from '../errors.js';
 import { EmbeddedControls } from './embedded-controls.js';
@@ -374,6 +376,21 @@ export class EmbeddedBackend implements ServerBackend {
 
   get jetstreamStoreDir(): string | null {
     return this.options.jetstream === null ? null : (this.options.jetstream.storeDir ?? this.tempStoreDir);
+  }
+
+  async jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]> {
+    if (this.options.jetstream === null) return [];
+    const js = this.jetstream;
+    if (js === null) throw new ServerClosedError('list JetStream consumers', 'the server is not running');
+    const out: JetStreamConsumerInfo[] = [];
+    for (const jsa of js.enabledAccounts()) {
+      if (account !== undefined && jsa.name !== account) continue;
+      const s = jsa.streams.get(stream);
+      if (s === undefined) continue;
+      // The JSON CONSUMER.INFO answers, read as the nats-server backend reads /jsz's.
+      for (const c of s.consumers.values()) out.push(consumerInfoFromJson(jsa.name, JSON.parse(consumerInfoJson(jsa, c, true)) as Record<string, unknown>));
+    }
+    return out;
   }
 
   async jetstreamStreams(account: string | undefined): Promise<JetStreamStreamInfo[]> {

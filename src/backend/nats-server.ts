@@ -16,8 +16,8 @@ import { subjectMatches } from '../subject/subject.js';
 import { GLOBAL_ACCOUNT } from '../broker/account.js';
 import type { ServerInfo } from '../broker/info.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
-import type { JetStreamStreamInfo, ServerState } from '../server/types.js';
-import { streamInfoFromJson } from '../server/jetstream-view.js';
+import type { JetStreamConsumerInfo, JetStreamStreamInfo, ServerState } from '../server/types.js';
+import { consumerInfoFromJson, streamInfoFromJson } from '../server/jetstream-view.js';
 import { INSTALL_HINT, ServerChild, findNatsServerBinary, getJson, readInfo } from './process.js';
 
 export { findNatsServerBinary, INSTALL_HINT } from './process.js';
@@ -229,6 +229,25 @@ export class ProcessBackend implements ServerBackend {
 
   get jetstreamStoreDir(): string | null {
     return this.options.jetstream === null ? null : (this.options.jetstream.storeDir ?? this.tempStoreDir);
+  }
+
+  async jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]> {
+    if (this.options.jetstream === null) return [];
+    if (this.proc === null || this.procState === 'stopped') throw new ServerClosedError('list JetStream consumers', 'the server is not running');
+    const acc = account === undefined ? '' : `&acc=${encodeURIComponent(account)}`;
+    type Detail = { name: string; consumer_detail?: Array<Record<string, unknown>> };
+    const jsz = await this.monitorJson<{ account_details?: Array<{ name: string; stream_detail?: Detail[] }> }>(
+      `/jsz?accounts=true&consumers=true&config=true${acc}`,
+    );
+    const out: JetStreamConsumerInfo[] = [];
+    for (const a of jsz.account_details ?? []) {
+      if (account !== undefined && a.name !== account) continue;
+      for (const d of a.stream_detail ?? []) {
+        if (d.name !== stream) continue;
+        for (const c of d.consumer_detail ?? []) out.push(consumerInfoFromJson(a.name, c));
+      }
+    }
+    return out;
   }
 
   async jetstreamStreams(account: string | undefined): Promise<JetStreamStreamInfo[]> {

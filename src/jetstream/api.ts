@@ -58,6 +58,8 @@ export interface ApiAccount {
   consumerAdvisory(event: string, stream: string, consumer: string, action: 'create' | 'delete'): void;
   countApi(error: boolean): void;
   internalError(err: unknown, what: string): void;
+  /** The API audit advisory of an answered request (sent only to listeners). */
+  apiAudit(subject: string, reply: string, request: Buffer, response: string): void;
 }
 
 /** Page sizes (nats-server's JSApiNamesLimit, JSApiListLimit, JSMaxSubjectDetails). */
@@ -593,7 +595,7 @@ export function handleApiRequest(jsa: ApiAccount, subject: string, msg: Internal
   const reply = msg.reply;
   const body = msg.data.length === 0 ? msg.data : Buffer.from(msg.data);
   if (found === null) {
-    send(jsa, reply, fail('system', jsError('JSBadRequestErr')));
+    send(jsa, reply, fail('system', jsError('JSBadRequestErr')), subject, body);
     return true;
   }
   // An account without JetStream: nats-server's handlers answer 10039 first, except the
@@ -602,7 +604,7 @@ export function handleApiRequest(jsa: ApiAccount, subject: string, msg: Internal
   if (!jsa.enabled && !found.anyAccount) {
     const kind = kindOf(found.handler);
     const error = kind === 'consumer_create' && notJsonObject(body) ? jsError('JSInvalidJSONErr') : jsError('JSNotEnabledForAccountErr');
-    send(jsa, reply, fail(kind, error));
+    send(jsa, reply, fail(kind, error), subject, body);
     return true;
   }
   jsa.serialize(async () => {
@@ -613,7 +615,7 @@ export function handleApiRequest(jsa: ApiAccount, subject: string, msg: Internal
       jsa.internalError(err, `JetStream API request on ${subject}; answered with an error`);
       answer = fail('system', jsError('JSStreamGeneralErrorF', { err: err instanceof Error ? err.message : String(err) }));
     }
-    send(jsa, reply, answer);
+    send(jsa, reply, answer, subject, body);
   });
   return true;
 }
@@ -630,8 +632,21 @@ function kindOf(h: Handler): string {
   return names.get(h) ?? 'consumer_create';
 }
 
-function send(jsa: ApiAccount, reply: string, answer: Answer): void {
+function send(jsa: ApiAccount, reply: string, answer: Answer, subject: string, request: Buffer): void {
   if (answer === null) return;
   if (answer.count !== false) jsa.countApi(answer.error);
   if (reply !== '') jsa.reply(reply, answer.json);
+  // sendAPIResponse / sendAPIErrResponse audit what they answer; the uncounted replies
+  // (STREAM.MSG.GET's sendInternalAccountMsg) are not audited either.
+  if (answer.count !== false) jsa.apiAudit(subject, reply, request, answer.json);
+}
+
+/**
+ * A consumer's ConsumerInfo as JSON text (no `type`), as CONSUMER.INFO writes it — for `/jsz`'s
+ * `consumer_detail`, which leaves `config` out unless asked (monitor.go accountDetail).
+ */
+export function consumerInfoJson(jsa: ApiAccount, c: Consumer, withConfig: boolean): string {
+  const fields = consumerInfoFields(jsa, c);
+  if (!withConfig) fields.config = undefined;
+  return rawInfo(fields).text;
 }

@@ -1209,6 +1209,16 @@ export class ConsumerState {
     }
   }
 
+  /**
+   * Test fault (nats-embedded only): every pending message's ack wait is over, so the next
+   * {@link checkPending} queues all of them for redelivery (those at `max_deliver` leave pending).
+   */
+  expireAll(): void {
+    if (this.pend.size > 0) this.touch();
+    for (const seq of this.pend.keys()) this.pend.setTs(seq, 0);
+    this.deadline = this.pend.size > 0 ? this.now() : 0;
+  }
+
   /** `hasMaxDeliveries` (lock held, from checkPending). */
   private hasMaxDeliveries(seq: number): boolean {
     if (this.maxdc === 0) return false;

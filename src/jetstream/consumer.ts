@@ -22,6 +22,7 @@ import { subjectFilters } from './consumer-config-check.js';
 import type { ConsumerConfig } from './consumer-config.js';
 import { AckResult, ConsumerState, lastPerSubjectStart, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
 import { headersOnlyBlock } from './headers.js';
+import { deliveryAdvisory } from './consumer-events.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
 
@@ -36,6 +37,11 @@ export interface ConsumerHost {
   internalError(err: unknown, what: string): void;
   /** The consumer acked `seq` (or delivered it, ack none) on an interest or work queue stream. */
   streamAck(c: Consumer, seq: number): void;
+  /**
+   * An advisory on `subject`: published only when someone in the account listens (nats-server's
+   * `sendAdvisory` interest check), so `body` is not even built otherwise.
+   */
+  advise(subject: string, body: (domain: string | null) => string): void;
 }
 
 /** A pull request on the waiting queue (nats-server's `waitingRequest`). */
@@ -139,6 +145,10 @@ export class Consumer {
   private lastActivity = Date.now();
   private pumping = false;
   private closed = false;
+  /** Test fault: deliveries held while true (`server.pauseConsumer`). */
+  paused = false;
+  /** Test fault: this many coming acks are dropped unread (`server.dropAcks`). */
+  dropAcks = 0;
 
   constructor(
     readonly stream: string,
@@ -173,8 +183,12 @@ export class Consumer {
       },
       sourceFromStore(store),
       Date.now,
-      // Interest and work queue retention: the stream decides whether an acked message goes (interest.ts).
-      { onStreamAck: (seq) => host.streamAck(this, seq) },
+      {
+        // Interest and work queue retention: the stream decides whether an acked message goes (interest.ts).
+        onStreamAck: (seq) => host.streamAck(this, seq),
+        onMaxDeliveries: (seq, dc) => host.advise(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${name}`,
+          (d) => deliveryAdvisory('max_deliver', stream, name, 0, seq, dc, null, d)),
+      },
     );
     for (const prefix of apiPrefixes) {
       this.subs.push(client.subscribe(`${prefix}.CONSUMER.MSG.NEXT.${stream}.${name}`, (msg) => this.nextRequest(msg.reply, msg.data)));
@@ -252,6 +266,23 @@ export class Consumer {
     this.waiting.length = 0;
     for (const t of [this.ackTimer, this.reqTimer, this.idleTimer]) if (t !== null) clearTimeout(t);
     this.ackTimer = this.reqTimer = this.idleTimer = null;
+  }
+
+  /**
+   * Test fault: every pending message's ack wait (or backoff) is over now, so it is redelivered
+   * at once (redeliveries count toward `max_deliver` as a real expiry does).
+   */
+  expireAckWait(): void {
+    if (this.closed) return;
+    this.state.expireAll();
+    this.state.checkPending();
+    this.pump();
+  }
+
+  /** Test fault: holds (true) or resumes (false) deliveries; waiting requests still expire. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.pump();
   }
 
   // ---- Pull requests ------------------------------------------------------------------------
@@ -347,7 +378,7 @@ export class Consumer {
       this.expireRequests(now);
       const w = this.waiting;
       const st = this.state;
-      while (w.length > 0) {
+      while (w.length > 0 && !this.paused) {
         const sm = st.take();
         if (sm === null) break;
         const ackReply = st.ackReply(sm);
@@ -374,6 +405,8 @@ export class Consumer {
         for (let i = 0; i < w.length; i++) {
           const wr = w[i]!;
           if (wr.noWait && wr.d > 0) this.sendStatus(wr.reply, pendingStatus('408 Request Timeout', wr.n, wr.b));
+          // A paused consumer (test fault) has nothing for a no_wait request right now.
+          else if (wr.noWait && this.paused) this.sendStatus(wr.reply, HDR_NO_MESSAGES);
           else w[j++] = wr;
         }
         w.length = j;
@@ -420,15 +453,33 @@ export class Consumer {
 
   private onAck(msg: InternalMessage): void {
     if (this.closed) return;
-    const parsed = parseAckReply(msg.subject, this.ai);
-    const flags = this.state.processAck(parsed ? this.ai.sseq : 0, parsed ? this.ai.dseq : 0, msg.data);
+    if (this.dropAcks > 0) {
+      this.dropAcks--;
+      return;
+    }
+    const ai = this.ai;
+    const parsed = parseAckReply(msg.subject, ai);
+    const flags = this.state.processAck(parsed ? ai.sseq : 0, parsed ? ai.dseq : 0, msg.data);
     this.lastAcked = Date.now();
+    if ((flags & (AckResult.Nak | AckResult.Term)) !== 0) this.ackAdvisory(flags);
     if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') {
       this.state.ackReplied();
       this.client.publish(msg.reply, EMPTY);
     }
     if ((flags & AckResult.Next) !== 0 && msg.reply !== '') this.nextRequest(msg.reply, msg.data.subarray(4));
     else this.pump();
+  }
+
+  /** processNak's MSG_NAKED, processTerm's MSG_TERMINATED advisory, from the ack subject just parsed. */
+  private ackAdvisory(flags: number): void {
+    const { stream, name, ai } = this;
+    const { dseq, sseq, dc } = ai;
+    if ((flags & AckResult.Nak) !== 0) {
+      this.host.advise(`$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.${stream}.${name}`, (d) => deliveryAdvisory('nak', stream, name, dseq, sseq, dc, null, d));
+    } else {
+      const reason = this.state.termReason;
+      this.host.advise(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${stream}.${name}`, (d) => deliveryAdvisory('terminated', stream, name, dseq, sseq, dc, reason, d));
+    }
   }
 
   // ---- Timers -------------------------------------------------------------------------------

@@ -384,6 +384,44 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     this.engine.consumerAdvisory(this, event, stream, consumer, action);
   }
 
+  /**
+   * sendJetStreamAPIAuditAdvisory: `$JS.EVENT.ADVISORY.API` (`io.nats.jetstream.advisory.v1.api_audit`)
+   * for an answered API request, only when someone in the account listens. `client` is what
+   * nats-server's service import gives a non-shared request: the account, the requester's RTT
+   * (here: of the client subscribed to the reply subject; left out, as Go's omitempty does, when
+   * unknown) and the server (and cluster name, when configured).
+   */
+  apiAudit(subject: string, reply: string, request: Buffer, response: string): void {
+    const adv = '$JS.EVENT.ADVISORY.API';
+    if (!this.hasInterest(adv)) return;
+    let rtt = 0;
+    if (reply !== '') {
+      const clients = this.engine.core.clients;
+      for (const sub of this.account.sublist.match(reply).psubs) {
+        if (sub.remote) continue;
+        const c = clients.get(sub.client.cid);
+        if (c !== undefined) {
+          rtt = c.rttNs;
+          break;
+        }
+      }
+    }
+    const server = goJson(this.serverName(), false);
+    const cluster = this.engine.core.options.cluster?.name ?? null;
+    const domain = this.domain;
+    const body = `{"type":"io.nats.jetstream.advisory.v1.api_audit","id":${goJson(newNuid(), false)},`
+      + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"server":${server},`
+      + `"client":{"acc":${goJson(this.name, false)}${rtt > 0 ? `,"rtt":${rtt}` : ''},"server":${server}${cluster === null ? '' : `,"cluster":${goJson(cluster, false)}`}},`
+      + `"subject":${goJson(subject, false)}${request.length === 0 ? '' : `,"request":${goJson(request.toString('utf8'), false)}`},`
+      + `"response":${goJson(response, false)}${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
+    this.apiClient.publish(adv, body);
+  }
+
+  advise(subject: string, body: (domain: string | null) => string): void {
+    // nats-server's sendAdvisory: no listener, no JSON and no message.
+    if (this.hasInterest(subject)) this.apiClient.publish(subject, body(this.domain));
+  }
+
   serverLimitExceeded(stream: Stream): boolean {
     return this.engine.serverLimitExceeded(stream.cfg.storage === 'memory');
   }
@@ -758,6 +796,8 @@ export class JetStream {
    * (`io.nats.jetstream.advisory.v1.stream_action`), as nats-server publishes it.
    */
   advisory(jsa: JsAccount, event: string, stream: string, action: 'create' | 'modify' | 'delete'): void {
+    // publishAdvisory: nothing is built or sent without a listener.
+    if (!jsa.hasInterest(`$JS.EVENT.ADVISORY.${event}.${stream}`)) return;
     const domain = this.config.domain;
     const body = `{"type":"io.nats.jetstream.advisory.v1.stream_action","id":${goJson(newNuid(), false)},`
       + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"stream":${goJson(stream, false)},"action":"${action}"`
@@ -767,6 +807,7 @@ export class JetStream {
 
   /** `$JS.EVENT.ADVISORY.CONSUMER.{CREATED,DELETED}.<stream>.<consumer>` (io.nats.jetstream.advisory.v1.consumer_action). */
   consumerAdvisory(jsa: JsAccount, event: string, stream: string, consumer: string, action: 'create' | 'delete'): void {
+    if (!jsa.hasInterest(`$JS.EVENT.ADVISORY.${event}.${stream}.${consumer}`)) return;
     const domain = this.config.domain;
     const body = `{"type":"io.nats.jetstream.advisory.v1.consumer_action","id":${goJson(newNuid(), false)},`
       + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"stream":${goJson(stream, false)},"consumer":${goJson(consumer, false)},"action":"${action}"`

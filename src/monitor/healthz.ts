@@ -104,7 +104,7 @@ function checkStores(js: JetStream, h: HealthStatus & { code: number }, o: Check
   const root = js.root;
   let accFound = false;
   let streamFound = false;
-  const consumerFound = false; // no consumers exist yet
+  let consumerFound = false;
   for (const accName of list(root)) {
     if (accName === SNAP_STAGING_DIR) continue;
     if (o.account !== '') {
@@ -129,7 +129,11 @@ function checkStores(js: JetStream, h: HealthStatus & { code: number }, o: Check
         fail(h, o, UNAVAILABLE, { type: 'STREAM', account: accName, stream: name, error });
         continue;
       }
-      if (streamFound) break;
+      if (streamFound) {
+        // 2.10.29: with `consumer`, the stream must hold it (s.consumers).
+        if (o.consumer !== '') consumerFound = jsa.streams.get(name)?.consumers.has(o.consumer) ?? false;
+        break;
+      }
     }
     if (accFound) break;
   }

@@ -12,7 +12,7 @@
  */
 import type { JetStream, JsAccount } from '../jetstream/jetstream.js';
 import type { Stream } from '../jetstream/stream.js';
-import { streamState } from '../jetstream/api.js';
+import { consumerInfoJson, streamState } from '../jetstream/api.js';
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { goIndent, goJson, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt } from './query.js';
@@ -197,7 +197,7 @@ function zeroStats(): Record<string, unknown> {
 /** nats-server's `AccountDetail` (`accountDetail()`): the account's usage, reservations and streams. */
 function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<string, unknown> {
   const u = jsa.usage();
-  const details = opts.streams ? [...jsa.streams.values()].map((s) => streamDetail(js, s, opts)) : [];
+  const details = opts.streams ? [...jsa.streams.values()].map((s) => streamDetail(js, jsa, s, opts)) : [];
   return {
     name: jsa.name,
     id: jsa.name,
@@ -215,15 +215,20 @@ function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<
 
 /**
  * nats-server's `StreamDetail`: name, creation, the cluster info of a stream without a raft
- * group (this server leads it), the config with `config=1`, the fast state (no deleted list).
- * `consumer_detail` (with `consumers=1`) is not written yet (issue 16: consumers are new).
+ * group (this server leads it), the config with `config=1`, the fast state (no deleted list),
+ * and with `consumers=1` each consumer's ConsumerInfo (`consumer.info()`; its config only with
+ * `config=1`), left out when the stream has none.
  */
-function streamDetail(js: JetStream, s: Stream, opts: JszOptions): Record<string, unknown> {
+function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions): Record<string, unknown> {
+  const consumers = opts.consumers && s.consumers.size > 0
+    ? [...s.consumers.values()].map((c) => new Raw(consumerInfoJson(jsa, c, opts.config)))
+    : undefined;
   return {
     name: s.name,
     created: rfc3339Nano(s.created),
     cluster: { leader: js.serverName() },
     config: opts.config ? new Raw(encodeStreamConfig(s.cfg)) : undefined,
     state: streamState(s),
+    consumer_detail: consumers,
   };
 }

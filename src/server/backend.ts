@@ -11,6 +11,7 @@ import type {
   ConnectionInfo,
   DropHandle,
   DropOptions,
+  JetStreamConsumerInfo,
   JetStreamStreamInfo,
   ReloadOptions,
   RoutePeer,
@@ -85,6 +86,11 @@ export interface ServerBackend {
    * JetStream is off. Rejects (or throws) when the server is not running.
    */
   jetstreamStreams(account: string | undefined): Promise<JetStreamStreamInfo[]>;
+  /**
+   * The consumers of every stream named `stream` (of `account` only, when given), each with its
+   * account; none when JetStream is off. Rejects (or throws) when the server is not running.
+   */
+  jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]>;
 
   /** The embedded-only features, or null on the process backend. */
   readonly embedded: EmbeddedFeatures | null;
@@ -110,4 +116,16 @@ export interface EmbeddedFeatures {
   resetFaults(): void;
   disconnectClient(cid: number): boolean;
   disconnectClients(filter?: (client: ClientSummary) => boolean): number;
+  /**
+   * A JetStream test fault on one live consumer (`server.jetstream.expireAckWait()` and
+   * friends). Throws `InvalidArgumentError` when there is no such consumer (or several
+   * accounts have it and none was named), `ServerClosedError` when the server is not running.
+   */
+  consumerFault(account: string | undefined, stream: string, consumer: string, fault: ConsumerFault): void;
 }
+
+/** A fault {@link EmbeddedFeatures.consumerFault} applies. */
+export type ConsumerFault =
+  | { readonly kind: 'expireAckWait' }
+  | { readonly kind: 'pause'; readonly paused: boolean }
+  | { readonly kind: 'dropAcks'; readonly count: number };

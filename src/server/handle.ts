@@ -47,6 +47,10 @@ const HINTS: Readonly<Record<string, string>> = {
   'routes()': 'use /routez at monitorUrl (option http)',
   'disconnectClient()': 'nats-server 2.9 has no kick; use restart() to drop every client',
   'disconnectClients()': 'nats-server 2.9 has no kick; use restart() to drop every client',
+  'expireAckWait()': 'give the consumer a short ack_wait and wait with server.jetstream.waitForConsumer()',
+  'dropAcks()': 'a real server cannot lose acks on purpose; skip such tests with this backend',
+  'pauseConsumer()': 'nats-server 2.11 has CONSUMER.PAUSE; 2.10 has no pause',
+  'resumeConsumer()': 'nats-server 2.11 has CONSUMER.PAUSE; 2.10 has no pause',
 };
 
 /** The events only the embedded broker emits. */
@@ -282,6 +286,15 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
         streams: (account) => {
           if (this.lifecycle.disposed) return Promise.reject(new ServerClosedError('list JetStream streams'));
           return backend.jetstreamStreams(account);
+        },
+        consumers: (account, stream) => {
+          if (this.lifecycle.disposed) return Promise.reject(new ServerClosedError('list JetStream consumers'));
+          return backend.jetstreamConsumers(account, stream);
+        },
+        embedded: (feature) => {
+          const f = this.embedded(feature);
+          if (this.lifecycle.disposed) throw new ServerClosedError('change a JetStream consumer');
+          return f;
         },
         waitFor: (cond, what, timeout) => this.waitFor(cond, what, timeout),
       });

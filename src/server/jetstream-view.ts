@@ -1,11 +1,23 @@
 /**
- * `server.jetstream`: the streams of a server for tests, on both backends. The backend lists
- * them (the engine in this process, or `/jsz` of a nats-server process); this file filters,
- * waits and reads nats-server's JSON.
+ * `server.jetstream`: the streams and consumers of a server for tests, on both backends. The
+ * backend lists them (the engine in this process, or `/jsz` of a nats-server process); this file
+ * filters, waits and reads nats-server's JSON (both backends go through the same ConsumerInfo JSON).
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { JetStreamQuery, JetStreamStreamConfig, JetStreamStreamInfo, JetStreamView, WaitForStreamOptions } from './types.js';
+import type {
+  JetStreamConsumerConfig,
+  JetStreamConsumerInfo,
+  JetStreamQuery,
+  JetStreamSequenceInfo,
+  JetStreamStreamConfig,
+  JetStreamStreamInfo,
+  JetStreamView,
+  WaitForConsumerOptions,
+  WaitForStreamOptions,
+  WaitOptions,
+} from './types.js';
 import type { Duration } from '../config/options.js';
+import type { ConsumerFault, EmbeddedFeatures } from './backend.js';
 
 /** What the view needs from its handle. */
 export interface JetStreamViewHost {
@@ -13,6 +25,10 @@ export interface JetStreamViewHost {
   readonly storeDir: string | null;
   /** Every stream of the running server (of `account` only, when given). */
   streams(account: string | undefined): Promise<JetStreamStreamInfo[]>;
+  /** The consumers of the streams named `stream` (of `account` only, when given). */
+  consumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]>;
+  /** The embedded-only features, or `UnsupportedError` naming `feature` on the process backend. */
+  embedded(feature: string): EmbeddedFeatures;
   /** The handle's wait: polls `cond` across restarts until it is true. */
   waitFor(cond: () => Promise<boolean>, what: string, timeout: Duration | undefined): Promise<void>;
 }
@@ -25,9 +41,59 @@ function queryArg(query: JetStreamQuery | undefined): string | undefined {
   return account;
 }
 
-function nameArg(name: unknown): string {
-  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('name', 'expected a stream name');
+function nameArg(name: unknown, argument = 'name', what = 'a stream name'): string {
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(argument, `expected ${what}`);
   return name;
+}
+
+/** A count or sequence condition: undefined, or an integer >= 0. */
+function countArg(v: unknown, argument: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgumentError(argument, 'expected an integer >= 0');
+  return v;
+}
+
+/** The consumers of one stream: refused when several accounts have it and none was named. */
+function oneAccount(list: JetStreamConsumerInfo[], stream: string): JetStreamConsumerInfo[] {
+  const accounts = [...new Set(list.map((c) => c.account))];
+  if (accounts.length > 1) {
+    throw new InvalidArgumentError('stream', `stream "${stream}" exists in accounts ${accounts.sort().join(', ')}: pass { account }`);
+  }
+  return list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The conditions of {@link WaitForConsumerOptions}, checked. */
+interface ConsumerConditions {
+  pending?: number;
+  ackPending?: number;
+  redelivered?: number;
+  waiting?: number;
+  ackFloor?: number;
+  delivered?: number;
+}
+
+function conditionsArg(o: WaitForConsumerOptions): ConsumerConditions {
+  const c: ConsumerConditions = {};
+  for (const k of ['pending', 'ackPending', 'redelivered', 'waiting', 'ackFloor', 'delivered'] as const) {
+    const v = countArg(o[k], k);
+    if (v !== undefined) c[k] = v;
+  }
+  return c;
+}
+
+function meets(ci: JetStreamConsumerInfo, c: ConsumerConditions): boolean {
+  const st = ci.state;
+  return (c.pending === undefined || st.pending === c.pending)
+    && (c.ackPending === undefined || st.ackPending === c.ackPending)
+    && (c.redelivered === undefined || st.redelivered === c.redelivered)
+    && (c.waiting === undefined || st.waiting === c.waiting)
+    && (c.ackFloor === undefined || st.ackFloor.streamSeq >= c.ackFloor)
+    && (c.delivered === undefined || st.delivered.streamSeq >= c.delivered);
+}
+
+function describeConditions(c: ConsumerConditions): string {
+  const parts = Object.entries(c).map(([k, v]) => (k === 'ackFloor' || k === 'delivered' ? `${k} >= ${String(v)}` : `${k} = ${String(v)}`));
+  return parts.length === 0 ? '' : ` with ${parts.join(', ')}`;
 }
 
 function pick(list: readonly JetStreamStreamInfo[], name: string): JetStreamStreamInfo | null {
@@ -81,6 +147,82 @@ export class JetStreamViewImpl implements JetStreamView {
     );
     return seen as unknown as JetStreamStreamInfo;
   }
+
+  async consumers(stream: string, query?: JetStreamQuery): Promise<JetStreamConsumerInfo[]> {
+    const s = nameArg(stream, 'stream');
+    return oneAccount(await this.host.consumers(queryArg(query), s), s);
+  }
+
+  async consumer(stream: string, name: string, query?: JetStreamQuery): Promise<JetStreamConsumerInfo | null> {
+    const s = nameArg(stream, 'stream');
+    const n = nameArg(name, 'name', 'a consumer name');
+    return oneAccount(await this.host.consumers(queryArg(query), s), s).find((c) => c.name === n) ?? null;
+  }
+
+  async waitForConsumer(stream: string, name: string, options: WaitForConsumerOptions = {}): Promise<JetStreamConsumerInfo> {
+    const s = nameArg(stream, 'stream');
+    const n = nameArg(name, 'name', 'a consumer name');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
+    const account = queryArg(options);
+    const cond = conditionsArg(options);
+    let seen: JetStreamConsumerInfo | null = null;
+    let last: JetStreamConsumerInfo | null = null;
+    const what = `consumer "${s} > ${n}"${account === undefined ? '' : ` in account ${account}`}${describeConditions(cond)}`;
+    try {
+      await this.host.waitFor(
+        async () => {
+          const c = oneAccount(await this.host.consumers(account, s), s).find((x) => x.name === n) ?? null;
+          last = c;
+          if (c === null || !meets(c, cond)) return false;
+          seen = c;
+          return true;
+        },
+        what,
+        options.timeoutMs,
+      );
+    } catch (err) {
+      // Say where the consumer stood when the wait gave up.
+      const l = last as JetStreamConsumerInfo | null;
+      if (err instanceof Error && l !== null) {
+        const st = l.state;
+        err.message += ` (last seen: pending ${st.pending}, ackPending ${st.ackPending}, redelivered ${st.redelivered}, `
+          + `waiting ${st.waiting}, ackFloor ${st.ackFloor.streamSeq}, delivered ${st.delivered.streamSeq})`;
+      }
+      throw err;
+    }
+    return seen as unknown as JetStreamConsumerInfo;
+  }
+
+  async waitForAckFloor(stream: string, name: string, streamSeq: number, options: WaitOptions & JetStreamQuery = {}): Promise<JetStreamConsumerInfo> {
+    const seq = countArg(streamSeq, 'streamSeq');
+    if (seq === undefined) throw new InvalidArgumentError('streamSeq', 'expected an integer >= 0');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
+    return this.waitForConsumer(stream, name, { ...options, ackFloor: seq });
+  }
+
+  expireAckWait(stream: string, consumer: string, query?: JetStreamQuery): void {
+    this.fault('expireAckWait()', stream, consumer, query, { kind: 'expireAckWait' });
+  }
+
+  pauseConsumer(stream: string, consumer: string, query?: JetStreamQuery): void {
+    this.fault('pauseConsumer()', stream, consumer, query, { kind: 'pause', paused: true });
+  }
+
+  resumeConsumer(stream: string, consumer: string, query?: JetStreamQuery): void {
+    this.fault('resumeConsumer()', stream, consumer, query, { kind: 'pause', paused: false });
+  }
+
+  dropAcks(stream: string, consumer: string, count: number, query?: JetStreamQuery): void {
+    const features = this.host.embedded('dropAcks()');
+    const n = countArg(count, 'count');
+    if (n === undefined) throw new InvalidArgumentError('count', 'expected an integer >= 0');
+    features.consumerFault(queryArg(query), nameArg(stream, 'stream'), nameArg(consumer, 'consumer', 'a consumer name'), { kind: 'dropAcks', count: n });
+  }
+
+  private fault(feature: string, stream: string, consumer: string, query: JetStreamQuery | undefined, f: ConsumerFault): void {
+    const features = this.host.embedded(feature);
+    features.consumerFault(queryArg(query), nameArg(stream, 'stream'), nameArg(consumer, 'consumer', 'a consumer name'), f);
+  }
 }
 
 // ---- nats-server's JSON -----------------------------------------------------------------------
@@ -117,6 +259,33 @@ export function streamInfoFromJson(account: string, detail: Record<string, unkno
       numSubjects: num(st.num_subjects),
       numDeleted: num(st.num_deleted),
       consumerCount: num(st.consumer_count),
+    },
+  };
+}
+
+function seqInfo(v: unknown): JetStreamSequenceInfo {
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  return { consumerSeq: num(o.consumer_seq), streamSeq: num(o.stream_seq), lastActive: time(o.last_active) };
+}
+
+/**
+ * A consumer of `$JS.API.CONSUMER.INFO`'s JSON, or of `/jsz?consumers=true&config=true`'s
+ * `consumer_detail[]` (the same ConsumerInfo): both backends read it this way.
+ */
+export function consumerInfoFromJson(account: string, detail: Record<string, unknown>): JetStreamConsumerInfo {
+  return {
+    account,
+    stream: String(detail.stream_name),
+    name: String(detail.name),
+    created: new Date(String(detail.created)),
+    config: { ...((detail.config ?? {}) as object) } as JetStreamConsumerConfig,
+    state: {
+      delivered: seqInfo(detail.delivered),
+      ackFloor: seqInfo(detail.ack_floor),
+      pending: num(detail.num_pending),
+      ackPending: num(detail.num_ack_pending),
+      redelivered: num(detail.num_redelivered),
+      waiting: num(detail.num_waiting),
     },
   };
 }

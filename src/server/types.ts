@@ -4,6 +4,7 @@
  */
 import type { Duration } from '../config/options.js';
 import type { StreamConfig } from '../jetstream/stream-config.js';
+import type { ConsumerConfig } from '../jetstream/consumer-config.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 export type { ServerInfo } from '../broker/info.js';
@@ -196,6 +197,70 @@ export interface WaitForStreamOptions extends WaitOptions, JetStreamQuery {
 }
 
 /**
+ * A consumer's configuration as the server reports it in `$JS.API.CONSUMER.INFO` (nats-server's
+ * JSON field names; durations in nanoseconds). Fields the server leaves out are absent.
+ */
+export type JetStreamConsumerConfig = Readonly<Partial<ConsumerConfig>>;
+
+/** A position in the stream: nats-server's `SequenceInfo`. */
+export interface JetStreamSequenceInfo {
+  /** The consumer (delivery) sequence. */
+  readonly consumerSeq: number;
+  /** The stream sequence. */
+  readonly streamSeq: number;
+  /** When it last moved, or null when it never did. */
+  readonly lastActive: Date | null;
+}
+
+/** A consumer's delivery state now (ConsumerInfo's counters). */
+export interface JetStreamConsumerState {
+  /** The last delivery (`delivered`). */
+  readonly delivered: JetStreamSequenceInfo;
+  /** Everything up to here is acknowledged (`ack_floor`). */
+  readonly ackFloor: JetStreamSequenceInfo;
+  /** Messages of the stream matching the consumer not delivered yet (`num_pending`). */
+  readonly pending: number;
+  /** Delivered and not acknowledged yet (`num_ack_pending`). */
+  readonly ackPending: number;
+  /** Messages delivered more than once and still pending (`num_redelivered`). */
+  readonly redelivered: number;
+  /** Pull requests waiting (`num_waiting`). */
+  readonly waiting: number;
+}
+
+/** One consumer, as `server.jetstream` shows it. */
+export interface JetStreamConsumerInfo {
+  /** The account that owns its stream (`$G` when no accounts are configured). */
+  readonly account: string;
+  readonly stream: string;
+  readonly name: string;
+  /** When it was created. */
+  readonly created: Date;
+  readonly config: JetStreamConsumerConfig;
+  readonly state: JetStreamConsumerState;
+}
+
+/**
+ * Options of {@link JetStreamView.waitForConsumer}: the consumer must exist and meet every
+ * condition given. Counts must be equal; `ackFloor` and `delivered` are stream sequences the
+ * consumer must have reached.
+ */
+export interface WaitForConsumerOptions extends WaitOptions, JetStreamQuery {
+  /** `num_pending` equals this (e.g. 0: everything was delivered). */
+  pending?: number;
+  /** `num_ack_pending` equals this (e.g. 0: every delivery was acknowledged). */
+  ackPending?: number;
+  /** `num_redelivered` equals this. */
+  redelivered?: number;
+  /** `num_waiting` equals this (e.g. 1: a worker is parked in a pull). */
+  waiting?: number;
+  /** The ack floor's stream sequence is at least this. */
+  ackFloor?: number;
+  /** The last delivered stream sequence is at least this. */
+  delivered?: number;
+}
+
+/**
  * `server.jetstream`: what JetStream holds, for tests. Works on both backends (the `nats-server`
  * backend reads the server's `/jsz`).
  */
@@ -227,4 +292,71 @@ export interface JetStreamView {
    * @throws {ServerClosedError} when the server is closed (or stopped and not restarting)
    */
   waitForStream(name: string, options?: WaitForStreamOptions): Promise<JetStreamStreamInfo>;
+  /**
+   * The consumers of `stream` now, sorted by name; none when the stream does not exist.
+   * @throws {InvalidArgumentError} bad arguments, or several accounts have such a stream and no `account` was given
+   * @throws {ServerClosedError} when the server is not running
+   */
+  consumers(stream: string, query?: JetStreamQuery): Promise<JetStreamConsumerInfo[]>;
+  /**
+   * One consumer, or null when it (or its stream) does not exist.
+   * @throws {InvalidArgumentError} bad arguments, or several accounts have such a stream and no `account` was given
+   * @throws {ServerClosedError} when the server is not running
+   */
+  consumer(stream: string, name: string, query?: JetStreamQuery): Promise<JetStreamConsumerInfo | null>;
+  /**
+   * Resolves with the consumer once it exists and meets the conditions of `options`, e.g.
+   * `{ ackPending: 0, pending: 0 }` (all delivered and acknowledged). Replaces sleeps in tests.
+   * @throws {InvalidArgumentError} a condition that is not an integer >= 0
+   * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   * @throws {ServerClosedError} when the server is closed (or stopped and not restarting)
+   */
+  waitForConsumer(stream: string, name: string, options?: WaitForConsumerOptions): Promise<JetStreamConsumerInfo>;
+  /**
+   * Resolves once the consumer's ack floor reached stream sequence `streamSeq`: every message up
+   * to it was acknowledged (or terminated). The same as `waitForConsumer(stream, name, { ackFloor: streamSeq })`.
+   * @throws {InvalidArgumentError} `streamSeq` is not an integer >= 0
+   * @throws {WaitTimeoutError} after `timeoutMs` (default 5 s)
+   * @throws {ServerClosedError} when the server is closed (or stopped and not restarting)
+   */
+  waitForAckFloor(stream: string, name: string, streamSeq: number, options?: WaitOptions & JetStreamQuery): Promise<JetStreamConsumerInfo>;
+
+  // Fault injection on a live consumer: embedded backend only (UnsupportedError, code
+  // ERR_UNSUPPORTED, on the nats-server backend). The faults belong to the consumer as it is now:
+  // deleting it (or a restart) clears them.
+
+  /**
+   * Ends the ack wait of every message the consumer has delivered and not had acknowledged: they
+   * are redelivered at once (to waiting pulls), as if `ack_wait` had passed — a worker that
+   * "crashed" holding a message, without waiting for the ack wait. Counts toward `max_deliver`.
+   * @throws {InvalidArgumentError} no such consumer, or it is in several accounts and no `account` was given
+   * @throws {UnsupportedError} on the nats-server backend
+   * @throws {ServerClosedError} when the server is not running
+   */
+  expireAckWait(stream: string, consumer: string, query?: JetStreamQuery): void;
+  /**
+   * Holds the consumer's deliveries: pull requests queue up (and expire with their 408) but get
+   * no messages until {@link resumeConsumer}. Acks are still processed.
+   * @throws {InvalidArgumentError} no such consumer (see {@link expireAckWait})
+   * @throws {UnsupportedError} on the nats-server backend
+   * @throws {ServerClosedError} when the server is not running
+   */
+  pauseConsumer(stream: string, consumer: string, query?: JetStreamQuery): void;
+  /**
+   * Resumes a consumer held by {@link pauseConsumer}: waiting pulls get their messages now.
+   * @throws {InvalidArgumentError} no such consumer (see {@link expireAckWait})
+   * @throws {UnsupportedError} on the nats-server backend
+   * @throws {ServerClosedError} when the server is not running
+   */
+  resumeConsumer(stream: string, consumer: string, query?: JetStreamQuery): void;
+  /**
+   * Loses the next `count` acknowledgements (of any kind: ack, nak, term, in-progress) sent to
+   * the consumer, as a lossy network would: the messages stay pending and come back after the
+   * ack wait (or {@link expireAckWait}); an ack sent as a request gets no reply. `0` stops
+   * dropping.
+   * @throws {InvalidArgumentError} `count` is not an integer >= 0, or no such consumer
+   * @throws {UnsupportedError} on the nats-server backend
+   * @throws {ServerClosedError} when the server is not running
+   */
+  dropAcks(stream: string, consumer: string, count: number, query?: JetStreamQuery): void;
 }

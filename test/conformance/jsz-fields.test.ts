@@ -28,6 +28,7 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'varz.jetstream.config.compress_ok': 'as jsz.config.compress_ok',
   'jsz.account_details[].stream_detail[].config.compression': '2.10-only stream config field',
   'jsz.account_details[].stream_detail[].config.consumer_limits': '2.10-only stream config field',
+  'jsz.consumer_detail[].ts': '2.10-only ConsumerInfo field (TimeStamp, when the info was made)',
 };
 
 
@@ -57,6 +58,14 @@ async function populate(port: number): Promise<void> {
   await js.publish('file.b', 'yy');
   await js.publish('file.b', 'zz');
   await jsm.streams.deleteMessage('FILE', 2);
+  // A consumer with one delivery acked and one pending: consumer_detail has all its sequences.
+  await jsm.consumers.add('FILE', { durable_name: 'C', ack_policy: 'explicit', filter_subject: 'file.>' } as never);
+  const msgs = await (await js.consumers.get('FILE', 'C')).fetch({ max_messages: 2, expires: 1000 });
+  let first = true;
+  for await (const m of msgs) {
+    if (first) await m.ackAck();
+    first = false;
+  }
   await nc.close();
 }
 
@@ -134,6 +143,26 @@ describe('JetStream monitoring has nats-server’s keys, types and figures', () 
       }
       expect(stream(ours, 'MEM').cluster).toEqual({ leader: 'emb-js' });
       expect(stream(theirs, 'MEM').cluster).toEqual({ leader: 'real-js' });
+    }
+    expectConformant(diffs);
+  });
+
+  it('/jsz?consumers=1 (and config=1): consumer_detail, ConsumerInfo with its config only when asked', async () => {
+    const diffs: string[] = [];
+    for (const q of ['consumers=1', 'consumers=1&config=1']) {
+      const [ours, theirs] = await both(`/jsz?${q}`);
+      expect(stream(ours, 'MEM').consumer_detail, 'a stream without consumers').toBeUndefined();
+      expect(stream(theirs, 'MEM').consumer_detail).toBeUndefined();
+      const [a, b] = [(stream(ours, 'FILE').consumer_detail as Json[])[0], (stream(theirs, 'FILE').consumer_detail as Json[])[0]];
+      compare('jsz.consumer_detail[]', a, b, diffs);
+      for (const k of ['delivered', 'ack_floor']) compare(`jsz.consumer_detail[].${k}`, a[k] as Json, b[k] as Json, diffs);
+      if (q.includes('config')) compare('jsz.consumer_detail[].config', a.config as Json, b.config as Json, diffs);
+      else expect([a.config, b.config]).toEqual([undefined, undefined]);
+      const seqs = (x: Json): unknown[] => [x.stream_name, x.name, (x.delivered as Json).consumer_seq, (x.delivered as Json).stream_seq,
+        (x.ack_floor as Json).consumer_seq, (x.ack_floor as Json).stream_seq, x.num_ack_pending, x.num_redelivered, x.num_waiting, x.num_pending];
+      expect(seqs(a), q).toEqual(seqs(b));
+      // Stream seq 2 was deleted: the ack floor of consumer seq 1 stands at stream seq 2 on both.
+      expect(seqs(a)).toEqual(['FILE', 'C', 2, 3, 1, 2, 1, 0, 0, 0]);
     }
     expectConformant(diffs);
   });

@@ -244,6 +244,12 @@ describe('/jsz, /varz and /healthz with JetStream', () => {
       status: 404,
       text: '{"status":"error","errors":[{"type":"CONSUMER","account":"$G","stream":"FILE","consumer":"C","error":"JetStream consumer \\"C\\" not found for stream \\"FILE\\" on account \\"$G\\""}]}',
     });
+    // Once the stream holds consumer C, the consumer check passes (2.10.29 looks in s.consumers).
+    await jsm.consumers.add('FILE', { durable_name: 'HC', ack_policy: 'explicit' } as never);
+    expect(pick(await h('?account=$G&stream=FILE&consumer=HC'))).toEqual(ok);
+    expect(pick(await h('?account=$G&stream=FILE&consumer=C'))).toMatchObject({ status: 404 });
+    await jsm.consumers.delete('FILE', 'HC');
+    expect(pick(await h('?account=$G&stream=FILE&consumer=HC'))).toMatchObject({ status: 404 });
 
     // A stream directory without a stream, and a directory of an account that does not exist: 503.
     const root = join(storeDir, 'jetstream');
