@@ -420,27 +420,26 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
     num_pending: st.numPending(),
     // No `cluster`: 2.10.29's infoWithSnapAndReply sets it only for a consumer with a raft
     // group (clustered), unlike stream info.
+    push_bound: c.push !== null && c.push.active ? true : undefined,
     ts: rfc3339Nano(Date.now()),
   };
 }
 
 /**
- * What this slice does not serve yet: push consumers (a deliver subject) and the delivery
- * options only they or later slices need. Refused after nats-server's own checks, with 10012.
+ * What this slice does not serve yet: consumers on interest-retention streams and the delivery
+ * options later slices bring. Refused after nats-server's own checks, with 10012.
  */
 function unsupportedConsumer(c: ConsumerConfig, stream: StreamConfig): string | undefined {
   // Interest retention keeps a message until its consumers ack it: not tracked yet, so such a
   // stream keeps nothing; a consumer on it would miss every message without a word.
   if (stream.retention === 'interest') return 'consumers on interest retention streams are not supported by nats-embedded yet';
-  if (c.deliver_subject !== '') return 'push consumers are not supported by nats-embedded yet';
   if (c.deliver_policy === 'last_per_subject') return 'deliver policy last_per_subject is not supported by nats-embedded yet';
-  if (c.replay_policy === 'original') return 'replay policy original is not supported by nats-embedded yet';
   if (c.headers_only) return 'headers only consumers are not supported by nats-embedded yet';
   return undefined;
 }
 
 /** Config fields the live delivery state reads once: an update changing them is refused in this slice. */
-const STATE_FIELDS = ['ack_policy', 'ack_wait', 'max_deliver', 'backoff', 'max_ack_pending', 'filter_subject', 'filter_subjects'] as const;
+const STATE_FIELDS = ['deliver_subject', 'deliver_group', 'rate_limit_bps', 'ack_policy', 'ack_wait', 'max_deliver', 'backoff', 'max_ack_pending', 'filter_subject', 'filter_subjects'] as const;
 
 const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   const kind = 'consumer_create';

@@ -23,6 +23,7 @@ import type { ConsumerConfig } from './consumer-config.js';
 import { AckResult, ConsumerState, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
+import { PushDelivery, type PushOwner } from './push.js';
 
 /** What a consumer needs of its account. */
 export interface ConsumerHost {
@@ -68,6 +69,7 @@ const NEXT_REQUEST: GoStructSchema = {
 const EMPTY = Buffer.alloc(0);
 const HDR_NO_MESSAGES = Buffer.from('NATS/1.0 404 No Messages\r\n\r\n');
 const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
+const HDR_PUSH_BASED = Buffer.from('NATS/1.0 409 Consumer is push based\r\n\r\n');
 const HDR_DELETED = Buffer.from('NATS/1.0 409 Consumer Deleted\r\n\r\n');
 const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
@@ -114,7 +116,7 @@ export function startingSeq(cfg: ConsumerConfig, store: StreamStore): number {
   return seq < st.firstSeq ? st.firstSeq : seq;
 }
 
-export class Consumer {
+export class Consumer implements PushOwner {
   cfg: ConsumerConfig;
   readonly state: ConsumerState;
   /** Last delivery and last ack (ms; 0: none): `delivered.last_active`, `ack_floor.last_active`. */
@@ -131,6 +133,8 @@ export class Consumer {
   private lastActivity = Date.now();
   private pumping = false;
   private closed = false;
+  /** Push mode (a deliver subject): its delivery loop (push.ts); null for a pull consumer. */
+  readonly push: PushDelivery | null = null;
 
   constructor(
     readonly stream: string,
@@ -166,7 +170,11 @@ export class Consumer {
       this.subs.push(client.subscribe(`${prefix}.CONSUMER.MSG.NEXT.${stream}.${name}`, (msg) => this.nextRequest(msg.reply, msg.data)));
     }
     this.subs.push(client.subscribe(`$JS.ACK.${stream}.${name}.>`, (msg) => this.onAck(msg)));
-    this.armIdle();
+    if (cfg.deliver_subject !== '') {
+      this.push = new PushDelivery(this, cfg, client, store.state().lastSeq);
+      // After the CONSUMER.CREATE reply, as nats-server starts its delivery loop.
+      setImmediate(() => this.guard(() => this.pump()));
+    } else this.armIdle();
   }
 
   /** `num_waiting`. */
@@ -177,7 +185,7 @@ export class Consumer {
   /** A message was stored in the stream: num pending moves, waiting requests get it. */
   stored(seq: number, subject: string): void {
     this.state.messageStored(seq, subject);
-    if (this.waiting.length > 0) this.pump();
+    if (this.waiting.length > 0 || this.push !== null) this.pump();
   }
 
   /** A message left the stream (limits, delete, purge). */
@@ -193,6 +201,7 @@ export class Consumer {
   close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;
+    this.push?.close();
     if (deleted) for (const wr of this.waiting) this.host.reply(wr.reply, EMPTY, HDR_DELETED);
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs.length = 0;
@@ -207,6 +216,7 @@ export class Consumer {
   /** processNextMsgRequest: `body` is empty (batch 1), a number, or a JSON request. */
   private nextRequest(reply: string, body: Buffer): void {
     if (this.closed || reply === '') return;
+    if (this.push !== null) return this.sendStatus(reply, HDR_PUSH_BASED);
     this.lastActivity = Date.now();
     const text = body.toString('utf8').trim();
     let batch = 1;
@@ -279,6 +289,11 @@ export class Consumer {
 
   /** Delivers what there is to the waiting requests, oldest first (getNextMsg + deliverMsg). */
   private pump(): void {
+    if (this.push !== null) {
+      this.push.pump();
+      this.armAck();
+      return;
+    }
     if (this.closed || this.pumping) return;
     this.pumping = true;
     try {
@@ -322,6 +337,21 @@ export class Consumer {
     }
     this.armAck();
     this.armRequests();
+  }
+
+  // ---- PushOwner ----------------------------------------------------------------------------
+
+  deliverTo(subject: string, sm: StoredMessage, ackReply: string): void {
+    this.deliver(subject, sm, ackReply);
+  }
+
+  afterDelivery(now: number): void {
+    this.lastDelivered = now;
+    this.armAck();
+  }
+
+  pushInactive(): void {
+    this.host.inactive(this);
   }
 
   private deliver(reply: string, sm: StoredMessage, ackReply: string): void {
@@ -410,7 +440,7 @@ export class Consumer {
     this.idleTimer.unref();
   }
 
-  private guard(fn: () => void): void {
+  guard(fn: () => void): void {
     try {
       fn();
     } catch (err) {
