@@ -146,6 +146,8 @@ export class Consumer implements PushOwner {
     private readonly client: InternalClient,
     private readonly host: ConsumerHost,
     apiPrefixes: readonly string[],
+    /** The server's max_payload: a push consumer's rate-limit burst without a stream max_msg_size. */
+    maxPayload = 1024 * 1024,
   ) {
     this.cfg = cfg;
     this.state = new ConsumerState(
@@ -171,7 +173,8 @@ export class Consumer implements PushOwner {
     }
     this.subs.push(client.subscribe(`$JS.ACK.${stream}.${name}.>`, (msg) => this.onAck(msg)));
     if (cfg.deliver_subject !== '') {
-      this.push = new PushDelivery(this, cfg, client, store.state().lastSeq);
+      const burst = streamCfg.max_msg_size > 0 ? streamCfg.max_msg_size : maxPayload;
+      this.push = new PushDelivery(this, cfg, client, store.state().lastSeq, burst);
       // After the CONSUMER.CREATE reply, as nats-server starts its delivery loop.
       setImmediate(() => this.guard(() => this.pump()));
     } else this.armIdle();

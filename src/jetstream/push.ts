@@ -75,8 +75,10 @@ export class PushDelivery {
   // Replay original: replaying until the stream's last sequence at creation was passed.
   private replay: boolean;
   private lts = 0;
-  // Rate limit (bytes per second): a token bucket with one second of burst.
+  // Rate limit (bytes per second): a token bucket (Go's rate.Limiter), full at the start, as deep
+  // as the largest message (setRateLimit: the stream's max_msg_size, else max_payload).
   private readonly rate: number;
+  private readonly burst: number;
   private tokens: number;
   private tokensAt = Date.now();
   /** A message held back by the replay or rate-limit delay, and its ack reply. */
@@ -104,13 +106,16 @@ export class PushDelivery {
     private readonly client: InternalClient,
     /** The stream's last sequence at creation: replay original ends past it. */
     lastSeq: number,
+    /** The rate limiter's burst in bytes. */
+    burst: number,
   ) {
     this.dsubj = cfg.deliver_subject;
     this.group = cfg.deliver_group ?? '';
     this.sl = client.account.sublist;
     this.hb = cfg.idle_heartbeat / 1e6;
     this.rate = cfg.rate_limit_bps / 8;
-    this.tokens = this.rate;
+    this.burst = burst;
+    this.tokens = burst;
     this.dthresh = cfg.inactive_threshold / 1e6;
     // loopAndGatherMsgs: replay while the stream's last sequence at start is not passed.
     this.replay = cfg.replay_policy === 'original' && lastSeq > 0;
@@ -180,7 +185,7 @@ export class PushDelivery {
   /** Takes `sz` bytes from the rate limiter; the wait (ms) before they are available. */
   private reserve(sz: number): number {
     const now = Date.now();
-    this.tokens = Math.min(this.rate, this.tokens + ((now - this.tokensAt) * this.rate) / 1000);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.tokensAt) * this.rate) / 1000);
     this.tokensAt = now;
     this.tokens -= sz;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);

@@ -116,6 +116,36 @@ describe('push consumers through the official client', () => {
     sub.unsubscribe();
   });
 
+  it('max_ack_pending stops delivery until an ack', async () => {
+    const { nc, jsm } = await setup();
+    await publish(nc, 5);
+    await jsm.consumers.add('ORDERS', { durable_name: 'M', deliver_subject: 'push.m', ack_policy: AckPolicy.Explicit, max_ack_pending: 2 });
+    const got: string[] = [];
+    let first: { respond(): boolean } | null = null;
+    const sub = nc.subscribe('push.m', { callback: (_e, m) => {
+      got.push(m.string());
+      first ??= m;
+    } });
+    await vi.waitFor(() => expect(got).toEqual(['m1', 'm2']));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(got).toEqual(['m1', 'm2']);
+    first!.respond();
+    await vi.waitFor(() => expect(got).toEqual(['m1', 'm2', 'm3']));
+    sub.unsubscribe();
+  });
+
+  it('inactive_threshold deletes a push consumer only while nobody subscribes to its deliver subject', async () => {
+    const { nc, jsm } = await setup();
+    const sub = nc.subscribe('push.i');
+    await nc.flush();
+    const ci = await jsm.consumers.add('ORDERS', { deliver_subject: 'push.i', ack_policy: AckPolicy.None, inactive_threshold: 300_000_000 });
+    expect(ci.push_bound).toBe(true);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await jsm.consumers.info('ORDERS', ci.name)).name).toBe(ci.name);
+    sub.unsubscribe();
+    await vi.waitFor(async () => expect((await jsm.streams.info('ORDERS')).state.consumer_count).toBe(0), { timeout: 3000 });
+  });
+
   it('a pull request to a push consumer gets 409 Consumer is push based', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'P', deliver_subject: 'push.p', ack_policy: AckPolicy.None });
@@ -136,6 +166,26 @@ describe('push consumers through the official client', () => {
     await jsm.consumers.add('ORDERS', { durable_name: 'O', deliver_subject: 'push.o', ack_policy: AckPolicy.None, replay_policy: ReplayPolicy.Original });
     await vi.waitFor(() => expect(times.length).toBe(2), { timeout: 3000 });
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(250);
+    sub.unsubscribe();
+  });
+});
+
+describe('rate_limit_bps', () => {
+  it('spaces deliveries to the rate, with a burst of the stream\'s max_msg_size (Go rate.Limiter)', async () => {
+    const s = await scope.server({ jetstream: true });
+    const nc = await scope.client(s);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'R', subjects: ['r.>'], max_msg_size: 1000 });
+    const js = jetstream(nc);
+    for (let i = 0; i < 3; i++) await js.publish('r.x', 'x'.repeat(900));
+    const times: number[] = [];
+    const sub = nc.subscribe('push.rl', { callback: () => void times.push(Date.now()) });
+    await nc.flush();
+    // 8000 bits/s = 1000 B/s: the first message uses the full bucket, the next two wait ~0.95 s each.
+    await jsm.consumers.add('R', { durable_name: 'RL', deliver_subject: 'push.rl', ack_policy: AckPolicy.None, rate_limit_bps: 8000 });
+    await vi.waitFor(() => expect(times.length).toBe(3), { timeout: 5000 });
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(700);
+    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(1600);
     sub.unsubscribe();
   });
 });
@@ -178,14 +228,32 @@ describe('ordered consumers of the official client', () => {
   });
 });
 
+/**
+ * API requests and deliveries over one socket: nats-server answers CONSUMER.CREATE and starts
+ * delivering concurrently, so a delivery may come before the reply; it is kept for `frame()`.
+ */
+function framer(w: WireClient): { api(subject: string, body: string): Promise<string>; frame(): Promise<string> } {
+  const early: string[] = [];
+  return {
+    async api(subject, body) {
+      w.send(`PUB ${subject} _R.1 ${Buffer.byteLength(body)}\r\n${body}\r\n`);
+      for (;;) {
+        const f = await w.readMsg(5000);
+        if (f.startsWith('MSG _R.1 ')) return f;
+        early.push(f);
+      }
+    },
+    async frame() {
+      return early.shift() ?? w.readMsg(5000);
+    },
+  };
+}
+
 /** The frames a push consumer with flow control and heartbeats sends, normalized (time, random id). */
 async function flowControlScenario(port: number): Promise<string[]> {
   const w = await WireClient.connected(port, { verbose: false, pedantic: false, headers: true, no_responders: true });
   const frames: string[] = [];
-  const api = async (subject: string, body: string): Promise<string> => {
-    w.send(`PUB ${subject} _R.1 ${Buffer.byteLength(body)}\r\n${body}\r\n`);
-    return w.readMsg(5000);
-  };
+  const { api, frame } = framer(w);
   try {
     w.send('SUB _R.1 1\r\n');
     await api('$JS.API.STREAM.CREATE.S', '{"name":"S","subjects":["s.>"]}');
@@ -196,20 +264,80 @@ async function flowControlScenario(port: number): Promise<string[]> {
     const norm = (f: string): string => f.replace(/\$JS\.ACK\.S\.C\.(\d+)\.(\d+)\.(\d+)\.\d+\.(\d+)/, '$$JS.ACK.S.C.$1.$2.$3.<ts>.$4')
       .replace(/\$JS\.FC\.S\.C\.[0-9A-Za-z]{4}/g, '$$JS.FC.S.C.<id>')
       .replace(/x{400000}/, '<400000 x>');
-    for (let i = 0; i < 4; i++) frames.push(norm(await w.readMsg(5000)));
+    for (let i = 0; i < 4; i++) frames.push(norm(await frame()));
     // The heartbeat while the flow control is unanswered names it as stalled.
-    const hb1 = await w.readMsg(5000);
+    const hb1 = await frame();
     frames.push(norm(hb1));
     const id = /Nats-Consumer-Stalled: (\S+)\r\n/.exec(hb1)?.[1] ?? '';
-    w.send(`PUB ${id} 0\r\n\r\n`);
-    frames.push(norm(await w.readMsg(5000)));
+    // The answer, then a PING: a heartbeat already on its way before the PONG may still say stalled.
+    w.send(`PUB ${id} 0\r\n\r\nPING\r\n`);
+    for (;;) {
+      const line = await w.readLine(5000);
+      if (line === 'PONG') break;
+      await w.readBytes(Number(line.split(' ').pop()) + 2, 5000);
+    }
+    frames.push(norm(await frame()));
     return frames;
   } finally {
     w.socket.destroy();
   }
 }
 
+/**
+ * Flow control stalls delivery: with the window at 2 MiB (32 MiB / 16) and no answer, six 400 kB
+ * messages go out (the request after the third, past half the window), then nothing; the
+ * answer opens the window and the rest follows. Returns the frame kinds seen.
+ */
+async function stallScenario(port: number): Promise<string[]> {
+  const w = await WireClient.connected(port, { verbose: false, pedantic: false, headers: true, no_responders: true });
+  const kinds: string[] = [];
+  const { api, frame } = framer(w);
+  const kind = (f: string): string => (f.startsWith('HMSG dlv 2 $JS.FC.') ? 'FC' : f.startsWith('MSG s.a 2 $JS.ACK.S.C.1.') ? `M${f.split(' ')[3]!.split('.')[5]}` : f.slice(0, 40));
+  try {
+    w.send('SUB _R.1 1\r\n');
+    await api('$JS.API.STREAM.CREATE.S', '{"name":"S","subjects":["s.>"]}');
+    const big = 'x'.repeat(400_000);
+    for (let i = 0; i < 8; i++) await api('s.a', big);
+    w.send('SUB dlv 2\r\n');
+    await api('$JS.API.CONSUMER.CREATE.S.C', '{"stream_name":"S","config":{"durable_name":"C","name":"C","deliver_subject":"dlv","ack_policy":"none","flow_control":true,"idle_heartbeat":5000000000}}');
+    let fc = '';
+    for (let i = 0; i < 7; i++) {
+      const f = await frame();
+      kinds.push(kind(f));
+      if (f.startsWith('HMSG dlv 2 $JS.FC.')) fc = f.split(' ')[3]!;
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    kinds.push(w.buffer === '' ? 'stalled' : 'more');
+    w.send(`PUB ${fc} 0\r\n\r\n`);
+    for (let i = 0; i < 2; i++) kinds.push(kind(await frame()));
+    await new Promise((r) => setTimeout(r, 200));
+    kinds.push(w.buffer === '' ? 'done' : 'more');
+    return kinds;
+  } finally {
+    w.socket.destroy();
+  }
+}
+
+const STALL = ['M1', 'M2', 'M3', 'FC', 'M4', 'M5', 'M6', 'stalled', 'M7', 'M8', 'done'];
+
 describe('push consumer status frames on the wire', () => {
+  it('an unanswered flow control request stalls delivery past the window; the answer resumes it', async () => {
+    const s = await scope.server({ jetstream: true });
+    expect(await stallScenario(s.port!)).toEqual(STALL);
+  });
+
+  it.runIf(natsServerBin() !== '')('the real nats-server stalls at the same message', async () => {
+    const store = mkdtempSync(join(tmpdir(), 'nats-js-push-'));
+    const port = await freePort();
+    const real = await startRealServer(natsServerBin(), [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: "${store}" }`]);
+    try {
+      expect(await stallScenario(port)).toEqual(STALL);
+    } finally {
+      await real.stop();
+      rmSync(store, { recursive: true, force: true });
+    }
+  }, 20_000);
+
   it('flow control request, then heartbeats stalled and not stalled, byte for byte', async () => {
     const s = await scope.server({ jetstream: true });
     const frames = await flowControlScenario(s.port!);
