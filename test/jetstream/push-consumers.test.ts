@@ -226,6 +226,21 @@ describe('ordered consumers of the official client', () => {
     }
     expect(got).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
   });
+
+  it('ordered push consumer answers flow control: 4 MB pass the 2 MiB first window', async () => {
+    const { nc } = await setup();
+    const js = jetstream(nc);
+    const body = new Uint8Array(100_000).fill(120);
+    for (let i = 0; i < 40; i++) await js.publish('orders.big', body);
+    const pc = await js.consumers.getPushConsumer('ORDERS');
+    const msgs = await pc.consume();
+    const seqs: number[] = [];
+    for await (const m of msgs) {
+      seqs.push(m.seq);
+      if (seqs.length === 40) break;
+    }
+    expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  }, 20_000);
 });
 
 /**
