@@ -39,6 +39,9 @@ export interface PushOwner {
 /** consumer.go JsFlowControlMaxPending: the flow-control window grows to 32 MiB. */
 export const FLOW_CONTROL_MAX_PENDING = 32 * 1024 * 1024;
 
+/** Deliveries per pump before yielding to the event loop (the rest follows in setImmediate). */
+const PUMP_BUDGET = 4096;
+
 const EMPTY = Buffer.alloc(0);
 const HDR_FC = Buffer.from('NATS/1.0 100 FlowControl Request\r\n\r\n');
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -88,6 +91,12 @@ export class PushDelivery {
   private readonly dthresh: number;
   private dtmr: NodeJS.Timeout | null = null;
   private scheduled = false;
+  /** A continuation of a long backlog is scheduled (setImmediate). */
+  private resuming = false;
+  private readonly resume = (): void => {
+    this.resuming = false;
+    if (!this.closed) this.owner.guard(() => this.pump());
+  };
   private pumping = false;
   private closed = false;
   private readonly onSubChange = (): void => {
@@ -159,7 +168,16 @@ export class PushDelivery {
     this.pumping = true;
     try {
       const st = this.owner.state;
+      let budget = PUMP_BUDGET;
       while (this.active && !(this.maxpb > 0 && this.pbytes > this.maxpb)) {
+        if (--budget < 0) {
+          // A long backlog: let the event loop write what is queued and serve others, then go on.
+          if (!this.resuming) {
+            this.resuming = true;
+            setImmediate(this.resume);
+          }
+          break;
+        }
         const sm = st.next();
         if (sm === null) {
           // Caught up with the stream: replay is over (o.sseq > lseq).

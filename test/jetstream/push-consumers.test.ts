@@ -146,6 +146,23 @@ describe('push consumers through the official client', () => {
     await vi.waitFor(async () => expect((await jsm.streams.info('ORDERS')).state.consumer_count).toBe(0), { timeout: 3000 });
   });
 
+  it('a backlog longer than one pump (4096) is delivered in full, in order', async () => {
+    const { nc, jsm } = await setup();
+    for (let i = 1; i <= 10_000; i++) nc.publish('orders.bulk', String(i));
+    await nc.flush();
+    await vi.waitFor(async () => expect((await jsm.streams.info('ORDERS')).state.messages).toBe(10_000));
+    let n = 0;
+    let inOrder = true;
+    const sub = nc.subscribe('push.bulk', { callback: (_e, m) => {
+      if (m.string() !== String(++n)) inOrder = false;
+    } });
+    await nc.flush();
+    await jsm.consumers.add('ORDERS', { durable_name: 'BULK', deliver_subject: 'push.bulk', ack_policy: AckPolicy.None });
+    await vi.waitFor(() => expect(n).toBe(10_000), { timeout: 10_000 });
+    expect(inOrder).toBe(true);
+    sub.unsubscribe();
+  }, 20_000);
+
   it('a pull request to a push consumer gets 409 Consumer is push based', async () => {
     const { nc, jsm } = await setup();
     await jsm.consumers.add('ORDERS', { durable_name: 'P', deliver_subject: 'push.p', ack_policy: AckPolicy.None });
