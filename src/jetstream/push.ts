@@ -218,9 +218,8 @@ export class PushDelivery {
       this.held = null;
       if (m === null || this.closed) return;
       this.owner.guard(() => {
-        // Not listening any more: the delivery is given back (redelivered first once it is).
-        if (!this.active) this.owner.state.didNotDeliver(m.seq);
-        else this.send(m, this.heldAck);
+        // Sent after the wait whatever the interest meanwhile, as nats-server's loop does.
+        this.send(m, this.heldAck);
         this.pump();
       });
     }, delay);
