@@ -425,19 +425,13 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
     num_pending: st.numPending(),
     // No `cluster`: 2.10.29's infoWithSnapAndReply sets it only for a consumer with a raft
     // group (clustered), unlike stream info.
+    push_bound: c.push !== null && c.push.active ? true : undefined,
     ts: rfc3339Nano(Date.now()),
   };
 }
 
-/**
- * What this slice does not serve yet: push consumers (a deliver subject) and the delivery
- * options only they or later slices need. Refused after nats-server's own checks, with 10012.
- */
-function unsupportedConsumer(c: ConsumerConfig, stream: StreamConfig): string | undefined {
-  if (c.deliver_subject !== '') return 'push consumers are not supported by nats-embedded yet';
-  if (c.replay_policy === 'original') return 'replay policy original is not supported by nats-embedded yet';
-  return undefined;
-}
+/** Push delivery settings an update may not change yet (nats-server 2.10 can): refused with 10012. */
+const PUSH_FIELDS = ['deliver_subject', 'deliver_group', 'rate_limit_bps'] as const;
 
 const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   const kind = 'consumer_create';
@@ -450,11 +444,12 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   if ('ignore' in r) return null;
   if ('error' in r) return fail(kind, r.error);
   const stream = jsa.streams.get(r.stream)!;
-  const why = unsupportedConsumer(r.config, stream.cfg);
-  if (why !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: why }));
   let c = stream.consumers.get(r.name);
   if (c !== undefined) {
     if (r.updated) {
+      const cur = c.cfg;
+      const changed = PUSH_FIELDS.find((f) => cur[f] !== r.config[f]);
+      if (changed !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: `updating ${changed} of a consumer is not supported by nats-embedded yet` }));
       c.update(r.config);
       // consumer.go updateConfig: on an interest stream, messages that lost interest go.
       cleanupNoInterestMessages(stream, c.state.ackFloorStreamSeq);

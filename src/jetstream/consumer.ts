@@ -25,6 +25,7 @@ import { headersOnlyBlock } from './headers.js';
 import { deliveryAdvisory } from './consumer-events.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
+import { PushDelivery, type PushOwner } from './push.js';
 
 /** What a consumer needs of its account. */
 export interface ConsumerHost {
@@ -78,6 +79,7 @@ const EMPTY = Buffer.alloc(0);
 const HDR_NO_MESSAGES = Buffer.from('NATS/1.0 404 No Messages\r\n\r\n');
 const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
 const HDR_REQUESTS_PENDING = Buffer.from('NATS/1.0 408 Requests Pending\r\n\r\n');
+const HDR_PUSH_BASED = Buffer.from('NATS/1.0 409 Consumer is push based\r\n\r\n');
 const HDR_DELETED = Buffer.from('NATS/1.0 409 Consumer Deleted\r\n\r\n');
 const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
@@ -128,7 +130,7 @@ export function startingSeq(cfg: ConsumerConfig, store: StreamStore, lastPerSubj
   return seq < st.firstSeq ? st.firstSeq : seq;
 }
 
-export class Consumer {
+export class Consumer implements PushOwner {
   cfg: ConsumerConfig;
   readonly state: ConsumerState;
   /** Last delivery and last ack (ms; 0: none): `delivered.last_active`, `ack_floor.last_active`. */
@@ -149,6 +151,8 @@ export class Consumer {
   paused = false;
   /** Test fault: this many coming acks are dropped unread (`server.dropAcks`). */
   dropAcks = 0;
+  /** Push mode (a deliver subject): its delivery loop (push.ts); null for a pull consumer. */
+  readonly push: PushDelivery | null = null;
 
   constructor(
     readonly stream: string,
@@ -160,6 +164,8 @@ export class Consumer {
     private readonly client: InternalClient,
     private readonly host: ConsumerHost,
     apiPrefixes: readonly string[],
+    /** The server's max_payload: a push consumer's rate-limit burst without a stream max_msg_size. */
+    maxPayload = 1024 * 1024,
   ) {
     this.cfg = cfg;
     const lps =
@@ -194,7 +200,12 @@ export class Consumer {
       this.subs.push(client.subscribe(`${prefix}.CONSUMER.MSG.NEXT.${stream}.${name}`, (msg) => this.nextRequest(msg.reply, msg.data)));
     }
     this.subs.push(client.subscribe(`$JS.ACK.${stream}.${name}.>`, (msg) => this.onAck(msg)));
-    this.armIdle();
+    if (cfg.deliver_subject !== '') {
+      const burst = streamCfg.max_msg_size > 0 ? streamCfg.max_msg_size : maxPayload;
+      this.push = new PushDelivery(this, cfg, client, store.state().lastSeq, burst);
+      // After the CONSUMER.CREATE reply, as nats-server starts its delivery loop.
+      setImmediate(() => this.guard(() => this.pump()));
+    } else this.armIdle();
   }
 
   /** After a recovered state was restored: arms the ack-wait timer for its pending messages. */
@@ -243,7 +254,7 @@ export class Consumer {
   /** A message was stored in the stream: num pending moves, waiting requests get it. */
   stored(seq: number, subject: string): void {
     this.state.messageStored(seq, subject);
-    if (this.waiting.length > 0) this.pump();
+    if (this.waiting.length > 0 || this.push !== null) this.pump();
   }
 
   /** A message left the stream (limits, delete, purge). */
@@ -259,6 +270,7 @@ export class Consumer {
   close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;
+    this.push?.close();
     if (deleted) for (const wr of this.waiting) this.host.reply(wr.reply, EMPTY, HDR_DELETED);
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs.length = 0;
@@ -290,6 +302,7 @@ export class Consumer {
   /** processNextMsgRequest: `body` is empty (batch 1), a number, or a JSON request. */
   private nextRequest(reply: string, body: Buffer): void {
     if (this.closed || reply === '') return;
+    if (this.push !== null) return this.sendStatus(reply, HDR_PUSH_BASED);
     this.lastActivity = Date.now();
     const text = body.toString('utf8').trim();
     let batch = 1;
@@ -371,6 +384,11 @@ export class Consumer {
 
   /** Delivers what there is to the waiting requests, oldest first (getNextMsg + deliverMsg). */
   private pump(): void {
+    if (this.push !== null) {
+      if (!this.paused) this.push.pump();
+      this.armAck();
+      return;
+    }
     if (this.closed || this.pumping) return;
     this.pumping = true;
     try {
@@ -438,6 +456,21 @@ export class Consumer {
       w.shift();
     }
     return null;
+  }
+
+  // ---- PushOwner ----------------------------------------------------------------------------
+
+  deliverTo(subject: string, sm: StoredMessage, ackReply: string): void {
+    this.deliver(subject, sm, ackReply, this.cfg.headers_only ? headersOnlyBlock(sm.hdr, sm.data.length) : null);
+  }
+
+  afterDelivery(now: number): void {
+    this.lastDelivered = now;
+    this.armAck();
+  }
+
+  pushInactive(): void {
+    this.host.inactive(this);
   }
 
   private deliver(reply: string, sm: StoredMessage, ackReply: string, headersOnly: Buffer | null = null): void {
@@ -551,7 +584,7 @@ export class Consumer {
     this.idleTimer.unref();
   }
 
-  private guard(fn: () => void): void {
+  guard(fn: () => void): void {
     try {
       fn();
     } catch (err) {

@@ -288,7 +288,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const client = this.engine.core.internalClient(`$JS consumer ${this.name} > ${stream.name} > ${name}`, this.account);
     const domain = this.domain;
     const prefixes = domain === null ? ['$JS.API'] : ['$JS.API', `$JS.${domain}.API`];
-    const c = new Consumer(stream.name, name, cfg, created, stream.cfg, stream.store, client, this, prefixes);
+    const c = new Consumer(stream.name, name, cfg, created, stream.cfg, stream.store, client, this, prefixes, this.engine.core.options.maxPayload);
     stream.consumers.set(name, c);
     return c;
   }

@@ -74,6 +74,8 @@ export class Sublist<S extends SublistEntry> {
   private removes = 0;
   private matches = 0;
   private hits = 0;
+  /** Watchers of exact subjects (nats-server's registerNotification): called on insert/remove. */
+  private watchers: Map<string, (() => void)[]> | null = null;
 
   /** @param cacheEnabled keep a cache of match results (tests run both modes). */
   constructor(cacheEnabled = true) {
@@ -115,6 +117,7 @@ export class Sublist<S extends SublistEntry> {
     this.count++;
     this.inserts++;
     this.invalidate(subject);
+    if (this.watchers !== null) this.notify(subject);
     return true;
   }
 
@@ -165,7 +168,38 @@ export class Sublist<S extends SublistEntry> {
     this.count--;
     this.removes++;
     this.invalidate(subject);
+    if (this.watchers !== null) this.notify(subject);
     return true;
+  }
+
+  /**
+   * Calls `fn` whenever an entry whose subject is exactly `subject` is inserted or removed
+   * (nats-server's `registerNotification`, which JetStream push consumers use to follow the
+   * interest on their deliver subject). `fn` runs inside insert/remove: it must not change this
+   * sublist.
+   */
+  watch(subject: string, fn: () => void): void {
+    if (this.watchers === null) this.watchers = new Map();
+    const list = this.watchers.get(subject);
+    if (list === undefined) this.watchers.set(subject, [fn]);
+    else list.push(fn);
+  }
+
+  /** Stops a {@link watch}. */
+  unwatch(subject: string, fn: () => void): void {
+    const list = this.watchers?.get(subject);
+    if (list === undefined) return;
+    const i = list.indexOf(fn);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) {
+      this.watchers!.delete(subject);
+      if (this.watchers!.size === 0) this.watchers = null;
+    }
+  }
+
+  private notify(subject: string): void {
+    const list = this.watchers!.get(subject);
+    if (list !== undefined) for (const fn of list.slice()) fn();
   }
 
   /** All subscriptions matching the literal subject `subject`. */

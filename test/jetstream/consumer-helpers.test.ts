@@ -124,6 +124,27 @@ describe('consumer faults (embedded only)', () => {
     expect(m?.seq).toBe(1);
   });
 
+  it('pauseConsumer holds a push consumer\'s deliveries too; resumeConsumer sends them', async () => {
+    const { s, nc, jsm } = await setup();
+    const inbox = createInbox();
+    const got: string[] = [];
+    const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(m.string()) });
+    await nc.flush();
+    await jsm.consumers.add('JOBS', { durable_name: 'P', ack_policy: AckPolicy.None, deliver_subject: inbox });
+    await eventually(() => got.length === 3, 'the three jobs at the push subscriber');
+    s.jetstream.pauseConsumer('JOBS', 'P');
+    await jetstream(nc).publish('jobs.new', 'job 4');
+    // Paused: the new job stays in the stream while the consumer is held.
+    await new Promise((r) => setTimeout(r, 50));
+    await nc.flush();
+    expect(got).toEqual(['job 1', 'job 2', 'job 3']);
+    expect((await s.jetstream.consumer('JOBS', 'P'))?.state.pending).toBe(1);
+    s.jetstream.resumeConsumer('JOBS', 'P');
+    await eventually(() => got.length === 4, 'job 4 after resume');
+    expect(got[3]).toBe('job 4');
+    sub.unsubscribe();
+  });
+
   it('pauseConsumer lets a pull expire with its 408 (the client sees no message)', async () => {
     const { s, nc } = await setup();
     s.jetstream.pauseConsumer('JOBS', 'W');

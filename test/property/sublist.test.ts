@@ -132,3 +132,25 @@ describe('subject validation', () => {
     expect(sl.match('foo..bar').psubs).toHaveLength(0);
   });
 });
+
+describe('Sublist.watch (nats-server registerNotification)', () => {
+  it('calls a watcher on inserts and removals of exactly its subject, until unwatched', () => {
+    const sl = new Sublist<TestSub>();
+    const calls: string[] = [];
+    const fn = (): void => void calls.push(`${sl.size}`);
+    sl.watch('a.b', fn);
+    const exact: TestSub = { subject: 'a.b', queue: null, id: 1 };
+    const group: TestSub = { subject: 'a.b', queue: 'q', id: 2 };
+    const wild: TestSub = { subject: 'a.*', queue: null, id: 3 };
+    sl.insert(wild);
+    expect(calls).toEqual([]);
+    sl.insert(exact);
+    sl.insert(group);
+    sl.remove(exact);
+    // Called after the change: the sublist already holds (or no longer holds) the entry.
+    expect(calls).toEqual(['2', '3', '2']);
+    sl.unwatch('a.b', fn);
+    sl.remove(group);
+    expect(calls).toEqual(['2', '3', '2']);
+  });
+});
