@@ -61,6 +61,7 @@ describe('interest retention', () => {
 
   it('a consumer update that narrows its filter drops the messages no consumer wants any more', async () => {
     // consumer.go updateConfig (2.10): cleanupNoInterestMessages from the consumer's ack floor.
+    // nats-server 2.9 keeps the messages: embedded only in the conformance run (run.mjs).
     const { nc, jsm } = await setup();
     await jsm.consumers.add('I', { durable_name: 'A', ack_policy: AckPolicy.Explicit });
     await pub(nc, 'i.a', 'i.b', 'i.a');
