@@ -414,8 +414,12 @@ export class Consumer implements PushOwner {
         this.deliver(wr.reply, sm, ackReply, ho);
         this.lastDelivered = now;
         wr.d++;
-        if (--wr.n <= 0) w.shift();
-        else if (wr.hb > 0) wr.hbt = now + wr.hb;
+        if (--wr.n <= 0) {
+          w.shift();
+          // 2.10 (consumer.go deliverMsg path): a max_bytes request whose batch is complete with
+          // bytes left is told so (2.9 sends nothing).
+          if (wr.b > 0) this.sendStatus(wr.reply, pendingStatus('409 Batch Completed', 0, wr.b));
+        } else if (wr.hb > 0) wr.hbt = now + wr.hb;
       }
       // processWaiting at the end of the stream: a no_wait request that got messages is done.
       if (w.length > 0) {

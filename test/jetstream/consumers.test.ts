@@ -198,6 +198,28 @@ describe('pull delivery', () => {
     expect(big.reply?.split('.').slice(4, 7)).toEqual(['1', '1', '1']);
   });
 
+  it('a max_bytes request whose batch is complete with bytes left gets 409 Batch Completed after its messages', async () => {
+    // 2.10.29 consumer.go (JsPullRequestRemainingBytesT): sent after the last delivery when
+    // wr.n <= 0 && wr.b > 0. 2.9 sends nothing here.
+    const { nc, jsm } = await setup();
+    await publish(nc, 2);
+    await jsm.consumers.add('ORDERS', { durable_name: 'D', ack_policy: AckPolicy.None });
+    const inbox = createInbox();
+    const frames: string[] = [];
+    const sub = nc.subscribe(inbox, {
+      callback: (_e, m) => void frames.push(m.headers?.code ? `${m.headers.code} ${m.headers.description} ${m.headers.get('Nats-Pending-Messages')} ${m.headers.get('Nats-Pending-Bytes')}` : m.string()),
+    });
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ORDERS.D', JSON.stringify({ batch: 2, max_bytes: 10_000, expires: 1_000_000_000 }), { reply: inbox });
+    await eventually(() => frames.length === 3, 'two messages and the status');
+    // Each delivery counts its subject, ack reply, headers and payload against max_bytes.
+    const left = Number(frames[2]!.split(' ').pop());
+    expect(frames.slice(0, 2)).toEqual(['m1', 'm2']);
+    expect(frames[2]).toBe(`409 Batch Completed 0 ${left}`);
+    expect(left).toBeGreaterThan(9_800);
+    expect(left).toBeLessThan(10_000);
+    sub.unsubscribe();
+  });
+
   it('num_waiting leaves out a waiting request whose reply subject lost its subscriber', async () => {
     // 2.10.29 infoWithSnapAndReply: processWaiting(false) before NumWaiting = o.waiting.len().
     const { nc, jsm } = await setup();
