@@ -499,6 +499,9 @@ export class ConsumerState {
   lastStall: 'empty' | 'max_ack_pending' | '' = '';
   /** The reason text of the last `+TERM` ('' if none given). */
   termReason = '';
+  /** After {@link messageRemoved} returned true: the removed message's delivery sequence and count. */
+  removedDseq = 0;
+  removedDc = 0;
   /** Changed since the last {@link snapshot} (see {@link onChange}): 0 no, 1 yes, 2 urgently. */
   private dirty = 0;
   private changed: ((urgent: boolean) => void) | null = null;
@@ -588,6 +591,11 @@ export class ConsumerState {
     if (bad !== '') throw new Error(`consumer state: ${bad}`);
     this.dseq = s.deliveredConsumer + 1;
     this.sseq = s.deliveredStream + 1;
+    // A stored state replaces the skip list (consumer.go: last_per_subject builds it only
+    // without stored state).
+    this.lss = null;
+    this.lssHead = 0;
+    this.undoLss = null;
     this.adflr = s.ackFloorConsumer;
     this.asflr = s.ackFloorStream;
     this.pend.clear();
@@ -1141,6 +1149,8 @@ export class ConsumerState {
     const pd = this.pend.dseqOf(seq);
     if (pd === undefined) return false;
     this.touch();
+    this.removedDseq = pd;
+    this.removedDc = this.deliveryCount(seq);
     this.ackMsg(seq, pd);
     return true;
   }

@@ -49,7 +49,7 @@
  * lost) and the caller counts an internal error. A consumer whose meta file is unreadable is
  * skipped with a warning, as nats-server skips it.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { checkSnapshot, type ConsumerSnapshot, type ConsumerState } from './consumer-state.js';
@@ -171,6 +171,13 @@ export class ConsumerFileStore {
   /** A write later: a change that is not urgent, or a large state's next turn. */
   private timer: NodeJS.Timeout | null = null;
   private state: ConsumerState | null = null;
+  /**
+   * The two state files, kept open after their first write (a write is then one positional
+   * write, not open + write + close: deliveries can be written many times a second), and the
+   * length of what each holds.
+   */
+  private readonly fds = [-1, -1];
+  private readonly sizes = [0, 0];
   private readonly fire = (): void => {
     this.timer = null;
     this.register();
@@ -237,10 +244,22 @@ export class ConsumerFileStore {
       return;
     }
     const gen = this.generation + 1;
+    const i = gen % 2;
     try {
-      writeFileSync(join(this.dir, `o${gen % 2}.dat`), encodeConsumerState(st.snapshot(), gen));
+      const buf = encodeConsumerState(st.snapshot(), gen);
+      if (this.fds[i] === -1) {
+        this.fds[i] = openSync(join(this.dir, `o${i}.dat`), 'w');
+        this.sizes[i] = 0;
+      }
+      const fd = this.fds[i]!;
+      writeSync(fd, buf, 0, buf.length, 0);
+      // A shorter state: the old tail goes (until then the file's length does not match its
+      // counts, so a crash here leaves it refused and the other file used).
+      if (buf.length < this.sizes[i]!) ftruncateSync(fd, buf.length);
+      this.sizes[i] = buf.length;
     } catch (err) {
-      // Not written: the owner keeps it for its next flush.
+      // Not written: the owner keeps it for its next flush, on a freshly opened file.
+      this.closeFile(i);
       this.registered = true;
       throw err;
     }
@@ -249,6 +268,17 @@ export class ConsumerFileStore {
     this.lastWrite = now;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private closeFile(i: number): void {
+    const fd = this.fds[i]!;
+    this.fds[i] = -1;
+    if (fd === -1) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already unusable: nothing more to release.
+    }
   }
 
   /** The server stops: a last write of what changed, then no more. */
@@ -262,6 +292,8 @@ export class ConsumerFileStore {
     } finally {
       this.closed = true;
       this.state?.onChange(null);
+      this.closeFile(0);
+      this.closeFile(1);
     }
   }
 
@@ -271,6 +303,8 @@ export class ConsumerFileStore {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.state?.onChange(null);
+    this.closeFile(0);
+    this.closeFile(1);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -242,7 +242,10 @@ export class Consumer implements PushOwner {
       maxAckPending: cfg.max_ack_pending,
       filters: subjectFilters(cfg),
     });
-    if (cfg.inactive_threshold !== old.inactive_threshold) {
+    if (cfg.inactive_threshold !== old.inactive_threshold && this.push !== null) {
+      // A push consumer is deleted only after that long without interest (push.ts).
+      this.push.setInactiveThreshold(cfg.inactive_threshold / 1e6);
+    } else if (cfg.inactive_threshold !== old.inactive_threshold) {
       if (this.idleTimer !== null) clearTimeout(this.idleTimer);
       this.idleTimer = null;
       this.lastActivity = Date.now();
@@ -259,7 +262,14 @@ export class Consumer implements PushOwner {
 
   /** A message left the stream (limits, delete, purge). */
   removed(seq: number, subject: string): void {
-    this.state.messageRemoved(seq, subject);
+    const st = this.state;
+    if (!st.messageRemoved(seq, subject)) return;
+    // decStreamPending: a pending message that left the stream is terminated, with an advisory.
+    const { stream, name } = this;
+    const dseq = st.removedDseq;
+    const dc = st.removedDc;
+    this.host.advise(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${stream}.${name}`,
+      (d) => deliveryAdvisory('terminated', stream, name, dseq, seq, dc, 'Unacknowledged message was deleted', d));
   }
 
   /**
@@ -464,8 +474,12 @@ export class Consumer implements PushOwner {
 
   // ---- PushOwner ----------------------------------------------------------------------------
 
-  deliverTo(subject: string, sm: StoredMessage, ackReply: string): void {
-    this.deliver(subject, sm, ackReply, this.cfg.headers_only ? headersOnlyBlock(sm.hdr, sm.data.length) : null);
+  get headersOnly(): boolean {
+    return this.cfg.headers_only;
+  }
+
+  deliverTo(subject: string, sm: StoredMessage, ackReply: string, ho: Buffer | null): void {
+    this.deliver(subject, sm, ackReply, ho);
   }
 
   afterDelivery(now: number): void {

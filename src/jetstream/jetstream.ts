@@ -325,10 +325,20 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     };
     let why = loaded.bad.length > 0 ? `torn or corrupt state file ${loaded.bad.join(', ')}` : '';
     try {
-      c.state.restore(loaded.state ?? fresh);
+      // Without a usable state, a last_per_subject consumer keeps the skip list its constructor
+      // built (nats-server builds it when there is no stored state); others start where they did.
+      if (loaded.state !== null) c.state.restore(loaded.state);
+      else if (cfg.deliver_policy !== 'last_per_subject') c.state.restore(fresh);
     } catch (err) {
       why = `${why === '' ? '' : `${why}; `}${err instanceof Error ? err.message : String(err)}`;
-      c.state.restore(fresh);
+      try {
+        c.state.restore(fresh);
+      } catch (err2) {
+        // Not even its start can be restored: the half-made consumer must not keep running.
+        stream.consumers.delete(name);
+        c.close();
+        throw err2;
+      }
     }
     if (why !== '') {
       const what = `consumer '${this.name} > ${stream.name} > ${name}' state (${why}): ${loaded.state === null ? 'starting over at its first sequence' : 'using the older state file'}`;

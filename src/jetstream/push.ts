@@ -20,14 +20,22 @@ import type { Sublist } from '../subject/sublist.js';
 import type { ConsumerConfig } from './consumer-config.js';
 import type { ConsumerState } from './consumer-state.js';
 import type { StoredMessage } from './store/store.js';
+import { headersOnlyBlock } from './headers.js';
 
 /** What push delivery needs of its consumer. */
 export interface PushOwner {
   readonly stream: string;
   readonly name: string;
   readonly state: ConsumerState;
-  /** Publishes `sm` on `subject` with its stored subject on the MSG line and `ackReply`. */
-  deliverTo(subject: string, sm: StoredMessage, ackReply: string): void;
+  /** Test fault: deliveries held while true. */
+  readonly paused: boolean;
+  /** `headers_only` of the current config (an update may change it). */
+  readonly headersOnly: boolean;
+  /**
+   * Publishes `sm` on `subject` with its stored subject on the MSG line and `ackReply`; `ho`
+   * (headers only) replaces its headers and payload.
+   */
+  deliverTo(subject: string, sm: StoredMessage, ackReply: string, ho: Buffer | null): void;
   /** A message was delivered at `now`: last-active times, the ack-wait timer. */
   afterDelivery(now: number): void;
   /** Nobody listened for `inactive_threshold`: delete the consumer. */
@@ -59,6 +67,11 @@ export function deliveryInterest(sl: Sublist<AnySub>, subject: string, group: st
   return false;
 }
 
+/** The headers and payload a delivery carries: the headers-only block, or the stored ones. */
+function bodySize(sm: StoredMessage, ho: Buffer | null): number {
+  return ho !== null ? ho.length : (sm.hdr?.length ?? 0) + sm.data.length;
+}
+
 export class PushDelivery {
   /** Someone listens on the deliver subject (ConsumerInfo `push_bound`). */
   active = false;
@@ -84,11 +97,14 @@ export class PushDelivery {
   private readonly burst: number;
   private tokens: number;
   private tokensAt = Date.now();
-  /** A message held back by the replay or rate-limit delay, and its ack reply. */
-  private held: StoredMessage | null = null;
-  private heldAck = '';
+  /**
+   * The replay or rate-limit wait before the next message: it is put back into the state (not
+   * recorded as delivered: the ack wait starts when it is sent, as nats-server waits before
+   * deliverMsg), and when the timer fires the next take is sent without waiting again.
+   */
   private holdTimer: NodeJS.Timeout | null = null;
-  private readonly dthresh: number;
+  private waited = false;
+  private dthresh: number;
   private dtmr: NodeJS.Timeout | null = null;
   private scheduled = false;
   /** A continuation of a long backlog is scheduled (setImmediate). */
@@ -147,7 +163,14 @@ export class PushDelivery {
     this.sl.unwatch(this.dsubj, this.onSubChange);
     for (const t of [this.hbTimer, this.holdTimer, this.dtmr]) if (t !== null) clearTimeout(t);
     this.hbTimer = this.holdTimer = this.dtmr = null;
-    this.held = null;
+  }
+
+  /** An update changed `inactive_threshold`: the no-interest timer restarts with it. */
+  setInactiveThreshold(ms: number): void {
+    this.dthresh = ms;
+    if (this.dtmr !== null) clearTimeout(this.dtmr);
+    this.dtmr = null;
+    if (!this.active) this.armDelete();
   }
 
   /** updateDeliveryInterest: a subscription on the deliver subject came or went. */
@@ -164,7 +187,7 @@ export class PushDelivery {
 
   /** Delivers while someone listens and flow control allows (loopAndGatherMsgs, push mode). */
   pump(): void {
-    if (this.closed || this.pumping || this.held !== null) return;
+    if (this.closed || this.pumping || this.owner.paused || this.holdTimer !== null) return;
     this.pumping = true;
     try {
       const st = this.owner.state;
@@ -178,22 +201,29 @@ export class PushDelivery {
           }
           break;
         }
-        const sm = st.next();
+        const sm = st.take();
         if (sm === null) {
           // Caught up with the stream: replay is over (o.sseq > lseq).
           if (st.lastStall === 'empty') this.replay = false;
           break;
         }
         const ackReply = st.ackReply(sm);
+        const ho = this.owner.headersOnly ? headersOnlyBlock(sm.hdr, sm.data.length) : null;
         let delay = 0;
-        if (this.replay && this.lts > 0 && sm.ts - this.lts > 1) delay = sm.ts - this.lts;
-        this.lts = sm.ts;
-        if (this.rate > 0) delay = Math.max(delay, this.reserve(this.dsubj.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length));
+        if (this.waited) this.waited = false;
+        else {
+          if (this.replay && this.lts > 0 && sm.ts - this.lts > 1) delay = sm.ts - this.lts;
+          this.lts = sm.ts;
+          // The rate limiter counts what the client gets (consumer.go: the stored subject, the
+          // ack reply, headers and payload after the headers-only conversion).
+          if (this.rate > 0) delay = Math.max(delay, this.reserve(sm.subject.length + ackReply.length + bodySize(sm, ho)));
+        }
         if (delay > 0) {
-          this.hold(sm, ackReply, delay);
+          st.putBack(sm);
+          this.hold(delay);
           break;
         }
-        this.send(sm, ackReply);
+        this.send(sm, ackReply, ho);
       }
     } finally {
       this.pumping = false;
@@ -209,28 +239,23 @@ export class PushDelivery {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
   }
 
-  private hold(sm: StoredMessage, ackReply: string, delay: number): void {
-    this.held = sm;
-    this.heldAck = ackReply;
+  /** Waits `delay` ms; then the next message goes out without another wait. */
+  private hold(delay: number): void {
+    this.waited = true;
     this.holdTimer = setTimeout(() => {
       this.holdTimer = null;
-      const m = this.held;
-      this.held = null;
-      if (m === null || this.closed) return;
-      this.owner.guard(() => {
-        // Sent after the wait whatever the interest meanwhile, as nats-server's loop does.
-        this.send(m, this.heldAck);
-        this.pump();
-      });
+      if (!this.closed) this.owner.guard(() => this.pump());
     }, delay);
     this.holdTimer.unref();
   }
 
-  /** deliverMsg, push mode: the message, then flow control. */
-  private send(sm: StoredMessage, ackReply: string): void {
-    const psz = this.dsubj.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length;
+  /** deliverMsg, push mode: the delivery is recorded, the message sent, then flow control. */
+  private send(sm: StoredMessage, ackReply: string, ho: Buffer | null): void {
+    this.owner.state.commit(sm);
+    // pmsg.size(): the deliver subject, the ack reply, headers and payload (after headers-only).
+    const psz = this.dsubj.length + ackReply.length + bodySize(sm, ho);
     if (this.maxpb > 0) this.pbytes += psz;
-    this.owner.deliverTo(this.dsubj, sm, ackReply);
+    this.owner.deliverTo(this.dsubj, sm, ackReply, ho);
     const now = Date.now();
     this.lastOut = now;
     this.owner.afterDelivery(now);

@@ -77,6 +77,27 @@ describe('consumer delivery advisories', () => {
     ]);
   });
 
+  it('a pending message deleted from the stream is terminated with "Unacknowledged message was deleted"', async () => {
+    // 2.10.29 decStreamPending -> processTerm(ackTermUnackedLimitsReason).
+    const s = await scope.server({ jetstream: true });
+    const nc = await scope.client(s);
+    const seen: Seen[] = [];
+    nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>', { callback: (_e, m: Msg) => void seen.push({ subject: m.subject, body: m.json() }) });
+    await nc.flush();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'DEL', subjects: ['del'] });
+    const js = jetstream(nc);
+    await js.publish('del', 'x');
+    await jsm.consumers.add('DEL', { durable_name: 'C', ack_policy: AckPolicy.Explicit });
+    const m = await (await js.consumers.get('DEL', 'C')).next({ expires: 1000 });
+    expect(m?.seq).toBe(1);
+    await jsm.streams.deleteMessage('DEL', 1);
+    await eventually(() => seen.length === 1, 'the MSG_TERMINATED advisory');
+    expect(seen[0]!.subject).toBe('$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.DEL.C');
+    expect(seen[0]!.body).toMatchObject({ type: 'io.nats.jetstream.advisory.v1.terminated', stream: 'DEL', consumer: 'C', consumer_seq: 1, stream_seq: 1, deliveries: 1, reason: 'Unacknowledged message was deleted' });
+    expect((await jsm.consumers.info('DEL', 'C')).num_ack_pending).toBe(0);
+  });
+
   it('match a real nats-server\'s advisories field for field', async () => {
     const ours = shape(await scenario(await scope.server({ jetstream: true })));
     const real = shape(await scenario(await scope.server({ jetstream: true, backend: 'nats-server' })));
