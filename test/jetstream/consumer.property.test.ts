@@ -70,8 +70,8 @@ const cfgArb: fc.Arbitrary<Cfg> = fc.record({
 });
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('pub' as const), subj: fc.nat(SUBJECTS.length - 1) }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('fetch' as const), n: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 7, arbitrary: fc.record({ t: fc.constant('pub' as const), subj: fc.nat(SUBJECTS.length - 1) }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant('fetch' as const), n: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constantFrom('ack' as const, 'ack' as const, 'nak' as const, 'term' as const, 'wpi' as const), i: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('nakd' as const), i: fc.nat(7), delay: fc.constantFrom(100, 450) }) },
   { weight: 2, arbitrary: fc.constant({ t: 'expire' as const }) },
@@ -399,6 +399,7 @@ async function run(nc: NatsConnection, jsm: JetStreamManager, cfg: Cfg, ops: Op[
           const probe = m.clone();
           let n = 0;
           while (n < op.n && probe.next(now()) !== null) n++;
+          stats.stalls += probe.stalls;
           if (n === 0) continue;
           const t = await spaced();
           const want: Delivery[] = [];
@@ -496,7 +497,7 @@ describe('pull consumer delivery state (model-based, through the client)', () =>
     const nc = await scope.client(s);
     const jsm = await jetstreamManager(nc);
     const seed = process.env.CONSUMER_MODEL_SEED === undefined ? 16 : Number(process.env.CONSUMER_MODEL_SEED);
-    const numRuns = process.env.CONSUMER_MODEL_RUNS === undefined ? 12 : Number(process.env.CONSUMER_MODEL_RUNS);
+    const numRuns = process.env.CONSUMER_MODEL_RUNS === undefined ? 30 : Number(process.env.CONSUMER_MODEL_RUNS);
     const path = process.env.CONSUMER_MODEL_PATH;
     // CONSUMER_MODEL_EXAMPLE='[cfg, [ops...]]' replays one counterexample only.
     const example = process.env.CONSUMER_MODEL_EXAMPLE;
@@ -506,7 +507,7 @@ describe('pull consumer delivery state (model-based, through the client)', () =>
       return;
     }
     await fc.assert(
-      fc.asyncProperty(cfgArb, fc.array(opArb, { minLength: 5, maxLength: 25 }), (cfg, ops) => run(nc, jsm, cfg, ops)),
+      fc.asyncProperty(cfgArb, fc.array(opArb, { minLength: 10, maxLength: 40, size: 'max' }), (cfg, ops) => run(nc, jsm, cfg, ops)),
       { seed, numRuns, examples: path === undefined ? EXAMPLES : [], ...(path === undefined ? {} : { path }), endOnFailure: true },
     );
     if (process.env.CONSUMER_MODEL_STATS === '1') console.log(`consumer model (${nc.info?.version ?? '?'}, seed ${seed}):`, stats);
