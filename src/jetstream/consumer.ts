@@ -548,6 +548,14 @@ export class Consumer implements PushOwner {
     this.ackAt = d;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = null;
+      // Node's timers may fire up to 1 ms before Date.now() reaches `d`: checkPending must not
+      // run early, or messages delivered 1 ms after the first (nats-server's ackWaitDelay puts
+      // them in the same run) would expire in a later run and be redelivered out of order.
+      if (Date.now() < d) {
+        this.ackAt = 0;
+        this.armAck();
+        return;
+      }
       this.guard(() => {
         this.state.checkPending();
         this.pump();
