@@ -181,6 +181,66 @@ describe('headers_only with last_per_subject on a push consumer', () => {
   });
 });
 
+describe('last_per_subject push consumers of file streams across a restart', () => {
+  it('a recovered last_per_subject consumer does not deliver the last messages again (its skip list is spent)', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'L', subjects: ['l.*'], storage: 'file' } as never);
+    await publish(nc, 'l.a', 'a1');
+    await publish(nc, 'l.b', 'b1');
+    await publish(nc, 'l.a', 'a2');
+    await jsm.consumers.add('L', {
+      durable_name: 'W', deliver_subject: 'push.l', ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.LastPerSubject, filter_subject: 'l.*', headers_only: true,
+    });
+    const got: string[] = [];
+    nc.subscribe('push.l', { callback: (_e, m) => void got.push(`${m.subject}@${meta(m).seq}`) });
+    await vi.waitFor(() => expect(got).toEqual(['l.b@2', 'l.a@3']));
+    const back = reconnected(nc);
+    await s.kill();
+    await s.restart();
+    await back;
+    await publish(nc, 'l.c', 'c1');
+    await vi.waitFor(() => expect(got).toEqual(['l.b@2', 'l.a@3', 'l.c@4']));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(['l.b@2', 'l.a@3', 'l.c@4']);
+    const ci = await jsm.consumers.info('L', 'W');
+    expect([ci.delivered.consumer_seq, ci.delivered.stream_seq, ci.num_pending]).toEqual([3, 4, 0]);
+  });
+
+  it('a KV watcher goes on across a restart without seeing an entry twice', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    // history > 1: with one message per subject a last_per_subject start needs no skip list.
+    const kv = await new Kvm(nc).create('w', { history: 3 });
+    await kv.put('a', '1');
+    const w = await kv.watch();
+    const seen: string[] = [];
+    void (async () => {
+      for await (const e of w) seen.push(`${e.key}=${e.string()}@${e.revision}`);
+    })();
+    await vi.waitFor(() => expect(seen).toEqual(['a=1@1']));
+    // The watcher's consumer state is on disk (written within 100 ms of a delivery under ack none).
+    await new Promise((r) => setTimeout(r, 250));
+    const back = reconnected(nc);
+    await s.kill();
+    await s.restart();
+    await back;
+    await kv.put('a', '2');
+    await vi.waitFor(() => expect(seen).toContain('a=2@2'));
+    expect(seen).toEqual(['a=1@1', 'a=2@2']);
+    // On the server: the watcher's consumer (recovered, not re-created) delivered 2 messages in all.
+    const jsm = await jetstreamManager(nc);
+    const delivered: Array<[number, number]> = [];
+    for await (const ci of jsm.consumers.list('KV_w')) delivered.push([ci.delivered.consumer_seq, ci.delivered.stream_seq]);
+    expect(delivered).toEqual([[2, 2]]);
+    w.stop();
+  });
+});
+
 describe('ordered consumer across a restart', () => {
   it('consume() of an ordered consumer of a file stream reads on, in order, after the server restarts', async () => {
     const storeDir = tempStore();
