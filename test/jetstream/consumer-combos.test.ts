@@ -113,6 +113,40 @@ describe('push consumers of file streams across a restart', () => {
   });
 });
 
+describe('push consumers of file streams across a restart: retention and inactivity', () => {
+  it('a deliver_group consumer of a work-queue stream redelivers after the restart and the acks remove the messages; an ephemeral push consumer nobody subscribes to again is deleted after inactive_threshold', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'W', subjects: ['w.>'], storage: 'file', retention: 'workqueue' } as never);
+    await jsm.streams.add({ name: 'E', subjects: ['e.>'], storage: 'file' } as never);
+    await jsm.consumers.add('W', { durable_name: 'G', deliver_subject: 'push.wq', deliver_group: 'grp', ack_policy: AckPolicy.Explicit, ack_wait: 500_000_000 });
+    const eSub = nc.subscribe('push.eph');
+    await nc.flush();
+    await jsm.consumers.add('E', { name: 'EPH', deliver_subject: 'push.eph', ack_policy: AckPolicy.None, inactive_threshold: 500_000_000 });
+    let ack = false;
+    const got: string[] = [];
+    nc.subscribe('push.wq', { queue: 'grp', callback: (_e, m) => {
+      got.push(`${meta(m).seq}/${meta(m).dc}`);
+      if (ack) m.respond('+ACK');
+    } });
+    await publish(nc, 'w.a', 'm1', 'm2');
+    await vi.waitFor(() => expect(got).toEqual(['1/1', '2/1']));
+    eSub.unsubscribe();
+    const back = reconnected(nc);
+    await s.kill();
+    ack = true;
+    await s.restart();
+    await back;
+    await vi.waitFor(async () => expect(await storedSeqs(jsm, 'W')).toEqual([]), { timeout: 3000 });
+    expect(got.slice(2).sort()).toEqual(['1/2', '2/2']);
+    // Nobody subscribed to push.eph since the restart: gone after its inactive threshold.
+    await vi.waitFor(async () => expect((await jsm.streams.info('E')).state.consumer_count).toBe(0), { timeout: 3000 });
+    expect(s.stats().internalErrors).toBe(0);
+  });
+});
+
 describe('push consumers and retention', () => {
   for (const retention of ['interest', 'workqueue'] as const) {
     it(`a push consumer on a ${retention} stream: acked messages are removed, un-acked ones stay`, async () => {
@@ -306,6 +340,35 @@ describe('@nats-io/kv smoke', () => {
     for await (const h of await kv.history({ key: 'k1' })) after.push(h.operation);
     expect(after).toEqual(['PURGE']);
     expect(await kv.destroy()).toBe(true);
+    expect(s.stats().internalErrors).toBe(0);
+  });
+
+  it('a file bucket after a restart: open, keys, get, history, watch with history', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const kv = await new Kvm(nc).create('f', { history: 2 });
+    for (let i = 0; i < 20; i++) await kv.put(`k${i % 7}`, String(i));
+    const back = reconnected(nc);
+    await s.kill();
+    await s.restart();
+    await back;
+    const kv2 = await new Kvm(nc).open('f');
+    const keys: string[] = [];
+    for await (const k of await kv2.keys()) keys.push(k);
+    expect(keys.sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
+    expect((await kv2.get('k3'))?.string()).toBe('17');
+    expect((await kv2.status()).values).toBe(14);
+    const hist: string[] = [];
+    for await (const e of await kv2.history({ key: 'k3' })) hist.push(e.string());
+    expect(hist).toEqual(['10', '17']);
+    const w = await kv2.watch({ include: 'history' as never });
+    let n = 0;
+    for await (const e of w) {
+      n++;
+      if (e.delta === 0) break;
+    }
+    expect(n).toBe(14);
     expect(s.stats().internalErrors).toBe(0);
   });
 });
