@@ -809,6 +809,38 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'push: interest stream, acks and ack none remove messages; a deleted consumer drops its interest',
+    stream: { subjects: ['pr'], retention: 'interest' },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { pub: 'pr', data: 'unheard' },
+      { stream: true },
+      { sub: 'push' },
+      { pub: 'pr', data: 'two' },
+      { ack: 1, reply: 'r1' },
+      { stream: true },
+      { ack: 0, body: '+TERM' },
+      { stream: true },
+      { pub: 'pr', data: 'three' },
+      { del: true },
+      { stream: true },
+    ],
+  },
+  {
+    name: 'push: idle heartbeats only while bound, with the last sequences; -NAK with delay on push',
+    stream: { subjects: ['ph'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', idle_heartbeat: ms(400), ack_wait: ms(3000) },
+    // Delivery at T; heartbeat at T+400; the redelivery at ~T+710 restarts the interval (a
+    // heartbeat at ~T+1110, none at T+800); none after the unsubscribe (T+1510 would be one).
+    steps: [
+      { pub: 'ph', data: 'one', wait: 500 },
+      { sub: 'push', wait: 600 },
+      { ack: 0, body: '-NAK {"delay": 100000000}', wait: 300 },
+      { ack: 1, wait: 300 },
+      { unsub: 'push', wait: 500 },
+    ],
+  },
+  {
     name: 'push: ack_policy none',
     stream: { subjects: ['pn'] },
     consumer: { deliver_subject: '_I.push', ack_policy: 'none' },
