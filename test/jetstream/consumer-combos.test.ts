@@ -305,6 +305,35 @@ describe('ordered consumer across a restart', () => {
   }, 20_000);
 });
 
+describe('ordered push consumer across a restart', () => {
+  it('getPushConsumer(stream).consume() of a file stream reads on, in order, after the server restarts', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'OP', subjects: ['op.>'], storage: 'file' } as never);
+    await publish(nc, 'op.a', 'm1', 'm2', 'm3');
+    const js = jetstream(nc);
+    const msgs = await (await js.consumers.getPushConsumer('OP')).consume();
+    const got: string[] = [];
+    const done = (async () => {
+      for await (const m of msgs) {
+        got.push(`${m.seq}:${m.string()}`);
+        if (m.seq === 6) break;
+      }
+    })();
+    await vi.waitFor(() => expect(got).toEqual(['1:m1', '2:m2', '3:m3']));
+    const back = reconnected(nc);
+    await s.kill();
+    await s.restart();
+    await back;
+    await publish(nc, 'op.a', 'm4', 'm5', 'm6');
+    await done;
+    expect(got).toEqual(['1:m1', '2:m2', '3:m3', '4:m4', '5:m5', '6:m6']);
+    expect(s.stats().internalErrors).toBe(0);
+  });
+});
+
 describe('@nats-io/kv smoke', () => {
   it('create, put, get, update, delete, keys, history, watch, purge, destroy', async () => {
     const s = await scope.server({ jetstream: true });
