@@ -62,7 +62,7 @@ export function deliveryInterest(sl: Sublist<AnySub>, subject: string, group: st
 export class PushDelivery {
   /** Someone listens on the deliver subject (ConsumerInfo `push_bound`). */
   active = false;
-  private readonly dsubj: string;
+  private dsubj: string;
   private readonly group: string;
   private readonly sl: Sublist<AnySub>;
   // Flow control (o.maxpb, o.pblimit, o.pbytes, o.fcid, o.fcsz).
@@ -148,6 +148,18 @@ export class PushDelivery {
     for (const t of [this.hbTimer, this.holdTimer, this.dtmr]) if (t !== null) clearTimeout(t);
     this.hbTimer = this.holdTimer = this.dtmr = null;
     this.held = null;
+  }
+
+  /**
+   * updateDeliverSubjectLocked: delivery moves to `subject` (a consumer update); the interest
+   * watch follows, and push_bound is what that subject has.
+   */
+  retarget(subject: string): void {
+    if (this.closed || subject === this.dsubj) return;
+    this.sl.unwatch(this.dsubj, this.onSubChange);
+    this.dsubj = subject;
+    this.sl.watch(this.dsubj, this.onSubChange);
+    this.updateInterest();
   }
 
   /** updateDeliveryInterest: a subscription on the deliver subject came or went. */

@@ -59,6 +59,8 @@ type Step = { wait?: number; note?: string } & (
   | { fc: true }
   /** Deletes the consumer (the reply is in the transcript). */
   | { del: true }
+  /** Updates the consumer with these config fields over the scenario's (the reply's error or deliver_subject). */
+  | { update: Json }
   /** Unsubscribes `_I.<unsub>`: a waiting request without interest. */
   | { unsub: string }
   /** Purges the stream, or deletes message `delmsg` from it (the API reply is in the transcript). */
@@ -97,6 +99,9 @@ class Session {
   /** Reply subject of the latest flow-control request (raw). */
   private fcReply = '';
   readonly lines: string[] = [];
+
+  /** The scenario's consumer config (updates start from it). */
+  consumer: Json = {};
 
   private constructor(private readonly c: WireClient, private readonly stream: string) {}
 
@@ -231,6 +236,10 @@ class Session {
       if (this.fcReply === '') throw new Error('no flow-control request to answer');
       this.c.send(pubFrame(this.fcReply, '', ''));
       this.lines.push(`fc reply ${normaliseFc(this.fcReply)}`);
+    } else if ('update' in step) {
+      const r = await this.api(`CONSUMER.CREATE.${s}.C`, { stream_name: s, config: { durable_name: 'C', ...this.consumer, ...step.update } });
+      const cfg = r.config as Json | undefined;
+      this.lines.push(`update ${JSON.stringify(step.update)} -> ${r.error !== undefined ? JSON.stringify(r.error) : `deliver_subject ${String(cfg?.deliver_subject)}`}`);
     } else if ('del' in step) {
       const r = await this.api(`CONSUMER.DELETE.${s}.C`);
       this.lines.push(`delete -> ${JSON.stringify(r.error ?? r.success)}`);
@@ -841,6 +850,27 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    // 2.10.29 updateConfig: the deliver subject may change only while nobody listens on the
+    // current one (else 10013); updateDeliverSubjectLocked redelivers everything pending.
+    name: 'push: updating the deliver subject',
+    stream: { subjects: ['pu'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { sub: 'push' },
+      ...pubs('pu', 2, 'm', 50),
+      { ack: 0 },
+      { update: { deliver_subject: '_I.other' } },
+      { unsub: 'push' },
+      { sub: 'other' },
+      { update: { deliver_subject: '_I.other' } },
+      { unsub: 'other' },
+      { update: { deliver_subject: '_I.other' } },
+      { sub: 'other' },
+      { ack: 2 },
+      { pub: 'pu', data: 'three' },
+    ],
+  },
+  {
     name: 'push: ack_policy none',
     stream: { subjects: ['pn'] },
     consumer: { deliver_subject: '_I.push', ack_policy: 'none' },
@@ -880,6 +910,7 @@ async function transcript(port: number, name: string, sc: Scenario): Promise<str
     const r = await s.request(m.subject, m.data ?? '', m.headers);
     s.lines.push(`pub ${m.subject} -> ${r.data}`);
   }
+  s.consumer = sc.consumer;
   const c = await s.api(`CONSUMER.CREATE.${name}.C`, { stream_name: name, config: { durable_name: 'C', ...sc.consumer } });
   if (c.error !== undefined) throw new Error(`consumer create: ${JSON.stringify(c.error)}`);
   try {

@@ -147,6 +147,42 @@ describe('push consumers of file streams across a restart: retention and inactiv
   });
 });
 
+describe('updating a push consumer\'s deliver subject', () => {
+  it('is refused while someone listens on the current one; then pending messages go again to the new subject, push_bound follows it, and a restart keeps it', async () => {
+    const storeDir = tempStore();
+    const s = await scope.server({ jetstream: { storeDir } });
+    const nc = await scope.client(s, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'U', subjects: ['u.>'], storage: 'file' } as never);
+    await jsm.consumers.add('U', { durable_name: 'P', deliver_subject: 'push.one', ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 });
+    const one: number[] = [];
+    const sub1 = nc.subscribe('push.one', { callback: (_e, m) => void one.push(meta(m).seq) });
+    await publish(nc, 'u.a', 'm1');
+    await vi.waitFor(() => expect(one).toEqual([1]));
+    const err = await jsm.consumers.update('U', 'P', { deliver_subject: 'push.two' } as never).then(() => null, (e: unknown) => e);
+    expect((err as { code?: number } | null)?.code).toBe(10013);
+    sub1.unsubscribe();
+    await nc.flush();
+    const two: Array<{ seq: number; dc: number }> = [];
+    const sub2 = nc.subscribe('push.two', { callback: (_e, m) => void two.push(meta(m)) });
+    await nc.flush();
+    const ci = await jsm.consumers.update('U', 'P', { deliver_subject: 'push.two' } as never);
+    expect(ci.config.deliver_subject).toBe('push.two');
+    // updateDeliverSubjectLocked: what was pending goes again, at once, to the new subject.
+    await vi.waitFor(() => expect(two).toEqual([{ seq: 1, dc: 2 }]));
+    expect((await jsm.consumers.info('U', 'P')).push_bound).toBe(true);
+    const back = reconnected(nc);
+    await s.kill();
+    await s.restart();
+    await back;
+    expect((await jsm.consumers.info('U', 'P')).config.deliver_subject).toBe('push.two');
+    await publish(nc, 'u.a', 'm2');
+    await vi.waitFor(() => expect(two.map((t) => t.seq)).toContain(2));
+    expect(one).toEqual([1]);
+    sub2.unsubscribe();
+  });
+});
+
 describe('push consumers and retention', () => {
   for (const retention of ['interest', 'workqueue'] as const) {
     it(`a push consumer on a ${retention} stream: acked messages are removed, un-acked ones stay`, async () => {
