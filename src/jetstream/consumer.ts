@@ -21,7 +21,7 @@ import { decodeGoValue, type GoStructSchema } from '../protocol/go-json.js';
 import { subjectFilters } from './consumer-config-check.js';
 import type { ConsumerConfig } from './consumer-config.js';
 import { AckResult, ConsumerState, lastPerSubjectStart, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
-import { headersOnlyBlock } from './headers.js';
+import { headersOnlyBlock, headersOnlySize } from './headers.js';
 import { deliveryAdvisory } from './consumer-events.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
@@ -469,6 +469,10 @@ export class Consumer implements PushOwner {
 
   deliverTo(subject: string, sm: StoredMessage, ackReply: string): void {
     this.deliver(subject, sm, ackReply, this.cfg.headers_only ? headersOnlyBlock(sm.hdr, sm.data.length) : null);
+  }
+
+  sentBytes(sm: StoredMessage): number {
+    return this.cfg.headers_only ? headersOnlySize(sm.hdr, sm.data.length) : (sm.hdr?.length ?? 0) + sm.data.length;
   }
 
   afterDelivery(now: number): void {

@@ -42,6 +42,12 @@ const HDR_LINE = 'NATS/1.0\r\n';
  * stored block without its final CRLF (or `NATS/1.0\r\n` when the message has no headers), then
  * `Nats-Msg-Size: <payload length>` and the closing blank line. The payload is not sent.
  */
+/** The length of {@link headersOnlyBlock}`(hdr, size)`, without building it. */
+export function headersOnlySize(hdr: Buffer | null, size: number): number {
+  // `Nats-Msg-Size: ` (15), the digits, `\r\n\r\n` (4).
+  return (hdr === null || hdr.length === 0 ? HDR_LINE.length : hdr.length - 2) + 19 + String(size).length;
+}
+
 export function headersOnlyBlock(hdr: Buffer | null, size: number): Buffer {
   const tail = `Nats-Msg-Size: ${size}\r\n\r\n`;
   if (hdr === null || hdr.length === 0) return Buffer.from(HDR_LINE + tail, 'latin1');

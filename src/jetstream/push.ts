@@ -28,6 +28,8 @@ export interface PushOwner {
   readonly state: ConsumerState;
   /** Publishes `sm` on `subject` with its stored subject on the MSG line and `ackReply`. */
   deliverTo(subject: string, sm: StoredMessage, ackReply: string): void;
+  /** The header and payload bytes `sm` is sent with (after a headers_only conversion). */
+  sentBytes(sm: StoredMessage): number;
   /** A message was delivered at `now`: last-active times, the ack-wait timer. */
   afterDelivery(now: number): void;
   /** Nobody listened for `inactive_threshold`: delete the consumer. */
@@ -200,7 +202,9 @@ export class PushDelivery {
         let delay = 0;
         if (this.replay && this.lts > 0 && sm.ts - this.lts > 1) delay = sm.ts - this.lts;
         this.lts = sm.ts;
-        if (this.rate > 0) delay = Math.max(delay, this.reserve(this.dsubj.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length));
+        // loopAndGatherMsgs: the rate counts the stored subject (not the deliver subject), the
+        // ack reply, and headers and payload as sent.
+        if (this.rate > 0) delay = Math.max(delay, this.reserve(sm.subject.length + ackReply.length + this.owner.sentBytes(sm)));
         if (delay > 0) {
           this.hold(sm, ackReply, delay);
           break;
@@ -240,7 +244,8 @@ export class PushDelivery {
 
   /** deliverMsg, push mode: the message, then flow control. */
   private send(sm: StoredMessage, ackReply: string): void {
-    const psz = this.dsubj.length + ackReply.length + (sm.hdr?.length ?? 0) + sm.data.length;
+    // deliverMsg: pmsg.size() — the deliver subject, the ack reply, headers and payload as sent.
+    const psz = this.dsubj.length + ackReply.length + this.owner.sentBytes(sm);
     if (this.maxpb > 0) this.pbytes += psz;
     this.owner.deliverTo(this.dsubj, sm, ackReply);
     const now = Date.now();

@@ -802,6 +802,18 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    // Flow control counts the bytes sent: headers_only deliveries of large messages stay far
+    // below the window (no request), full ones pass it.
+    name: 'push: flow_control with headers_only',
+    stream: { subjects: ['pfh'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'none', flow_control: true, idle_heartbeat: ms(2000), headers_only: true },
+    steps: [
+      { sub: 'push' },
+      ...pubs('pfh', 5, 'x'.repeat(300_000), 50),
+      { stream: true },
+    ],
+  },
+  {
     // What KV watchers (keys(), watch()) create: last per subject, headers only, ack none.
     name: 'push: headers_only with last_per_subject and ack_policy none',
     before: [
