@@ -50,6 +50,8 @@ export interface ApiAccount {
   /** max_bytes_required and the account's per-stream maximum of the config's storage (0 = none). */
   streamBytesLimits(cfg: StreamConfig): { required: boolean; limit: number };
   advisory(event: string, stream: string, action: 'create' | 'modify' | 'delete'): void;
+  /** Someone (a local or remote subscription) is interested in `subject` (sl.HasInterest). */
+  hasInterest(subject: string): boolean;
   /** Creates a checked pull consumer on `stream`. */
   addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer;
   deleteConsumer(stream: Stream, c: Consumer): void;
@@ -431,7 +433,7 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
 }
 
 /** Push delivery settings an update may not change yet (nats-server 2.10 can): refused with 10012. */
-const PUSH_FIELDS = ['deliver_subject', 'deliver_group', 'rate_limit_bps'] as const;
+const PUSH_FIELDS = ['deliver_group', 'rate_limit_bps'] as const;
 
 const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
   const kind = 'consumer_create';
@@ -440,6 +442,8 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
     lookupStream: (n) => jsa.streams.get(n)?.cfg,
     consumers: () => [...(jsa.streams.get(token.split('.')[0]!)?.consumers ?? new Map<string, Consumer>())].map(([n, c]) => [n, c.cfg] as const),
     accountLimits: { maxAckPending: jsa.limits.max_ack_pending, maxConsumers: jsa.limits.max_consumers },
+    // updateConfig: a push consumer's deliver subject changes only while nobody listens on it.
+    deliverSubjectHasInterest: (subject) => jsa.hasInterest(subject),
   });
   if ('ignore' in r) return null;
   if ('error' in r) return fail(kind, r.error);

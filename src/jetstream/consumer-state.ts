@@ -591,10 +591,13 @@ export class ConsumerState {
     if (bad !== '') throw new Error(`consumer state: ${bad}`);
     this.dseq = s.deliveredConsumer + 1;
     this.sseq = s.deliveredStream + 1;
-    // A stored state replaces the skip list (consumer.go: last_per_subject builds it only
-    // without stored state).
-    this.lss = null;
-    this.lssHead = 0;
+    // The skip list (last_per_subject) was built from the stream as it is now; once the restored
+    // sequence reached its resume point it is spent (2.10.29 setLeader: "Cleanup lss", after
+    // readStoredState), else its entries would be delivered again.
+    if (this.lss !== null && this.sseq >= this.lssResume) {
+      this.lss = null;
+      this.lssHead = 0;
+    }
     this.undoLss = null;
     this.adflr = s.ackFloorConsumer;
     this.asflr = s.ackFloorStream;

@@ -242,6 +242,13 @@ export class Consumer implements PushOwner {
       maxAckPending: cfg.max_ack_pending,
       filters: subjectFilters(cfg),
     });
+    if (this.push !== null && cfg.deliver_subject !== old.deliver_subject) {
+      // updateDeliverSubjectLocked: "Force redeliver of all pending on change of delivery
+      // subject" (forceExpirePending), then the interest of the new subject.
+      this.state.expireAll();
+      this.state.checkPending();
+      this.push.retarget(cfg.deliver_subject);
+    }
     if (cfg.inactive_threshold !== old.inactive_threshold && this.push !== null) {
       // A push consumer is deleted only after that long without interest (push.ts).
       this.push.setInactiveThreshold(cfg.inactive_threshold / 1e6);

@@ -75,7 +75,7 @@ function bodySize(sm: StoredMessage, ho: Buffer | null): number {
 export class PushDelivery {
   /** Someone listens on the deliver subject (ConsumerInfo `push_bound`). */
   active = false;
-  private readonly dsubj: string;
+  private dsubj: string;
   private readonly group: string;
   private readonly sl: Sublist<AnySub>;
   // Flow control (o.maxpb, o.pblimit, o.pbytes, o.fcid, o.fcsz).
@@ -171,6 +171,18 @@ export class PushDelivery {
     if (this.dtmr !== null) clearTimeout(this.dtmr);
     this.dtmr = null;
     if (!this.active) this.armDelete();
+  }
+
+  /**
+   * updateDeliverSubjectLocked: delivery moves to `subject` (a consumer update); the interest
+   * watch follows, and push_bound is what that subject has.
+   */
+  retarget(subject: string): void {
+    if (this.closed || subject === this.dsubj) return;
+    this.sl.unwatch(this.dsubj, this.onSubChange);
+    this.dsubj = subject;
+    this.sl.watch(this.dsubj, this.onSubChange);
+    this.updateInterest();
   }
 
   /** updateDeliveryInterest: a subscription on the deliver subject came or went. */

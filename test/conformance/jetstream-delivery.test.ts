@@ -17,8 +17,11 @@
  *
  * Extending: a scenario is a stream config, a consumer config and a list of steps. Inboxes are
  * named (`_I.<name>`, each its own subscription, so a delivery — whose MSG carries the stored
- * subject — is attributed to the inbox it was sent to); a push consumer's scenario would set
- * `deliver_subject: "_I.push"` and start with `{ sub: 'push' }`.
+ * subject — is attributed to the inbox it was sent to); a push consumer's scenario sets
+ * `deliver_subject: "_I.push"` and subscribes with `{ sub: 'push' }` (`queue` for a
+ * deliver_group); its info lines carry `push_bound`, flow-control requests are answered with
+ * `{ fc: true }`, and the random token of a `$JS.FC.` subject is normalised. Each session's
+ * connection closes after its scenario, so no subscription on `_I.push` outlives it.
  * Part of `npm run test:conformance` (it needs NATS_SERVER_BIN). `JS_DELIVERY_PRINT=1` prints
  * both transcripts.
  */
@@ -47,10 +50,17 @@ type Step = { wait?: number; note?: string } & (
    * with reply `_I.<reply>` when given.
    */
   | { ack: number; body?: string; reply?: string }
-  /** Subscribes `_I.<sub>` (a push consumer's deliver subject). */
-  | { sub: string }
+  /**
+   * Subscribes `_I.<sub>` (a push consumer's deliver subject); with `queue`, as a member of that
+   * queue group (its frames are attributed to `<sub>@<queue>`; unsubscribe it by that name).
+   */
+  | { sub: string; queue?: string }
+  /** Answers the latest flow-control request seen (an empty publish to its reply subject). */
+  | { fc: true }
   /** Deletes the consumer (the reply is in the transcript). */
   | { del: true }
+  /** Updates the consumer with these config fields over the scenario's (the reply's error or deliver_subject). */
+  | { update: Json }
   /** Unsubscribes `_I.<unsub>`: a waiting request without interest. */
   | { unsub: string }
   /** Purges the stream, or deletes message `delmsg` from it (the API reply is in the transcript). */
@@ -86,7 +96,12 @@ class Session {
   private fresh: string[] = [];
   /** Ack reply subjects of the deliveries seen, in order (raw). */
   readonly deliveries: string[] = [];
+  /** Reply subject of the latest flow-control request (raw). */
+  private fcReply = '';
   readonly lines: string[] = [];
+
+  /** The scenario's consumer config (updates start from it). */
+  consumer: Json = {};
 
   private constructor(private readonly c: WireClient, private readonly stream: string) {}
 
@@ -108,6 +123,10 @@ class Session {
     c.send('SUB _R.> 1\r\n');
     await s.flush();
     return s;
+  }
+
+  close(): void {
+    this.c.socket.destroy();
   }
 
   /** PING/PONG: everything the server sent before the PONG has been parsed. */
@@ -157,6 +176,7 @@ class Session {
     }
     const inbox = [...this.sids].find(([, sid]) => String(sid) === f.sid)?.[0] ?? `?sid ${f.sid}`;
     if (f.reply.startsWith('$JS.ACK.')) this.deliveries.push(f.reply);
+    if (f.reply.startsWith('$JS.FC.')) this.fcReply = f.reply;
     this.fresh.push(`  ${inbox}: ${describeFrame(f)}`);
   }
 
@@ -176,11 +196,12 @@ class Session {
     return got;
   }
 
-  async inbox(name: string): Promise<string> {
-    if (!this.sids.has(name)) {
+  async inbox(name: string, queue?: string): Promise<string> {
+    const key = queue === undefined ? name : `${name}@${queue}`;
+    if (!this.sids.has(key)) {
       const sid = this.nextSid++;
-      this.sids.set(name, sid);
-      this.c.send(`SUB _I.${name} ${sid}\r\n`);
+      this.sids.set(key, sid);
+      this.c.send(`SUB _I.${name}${queue === undefined ? '' : ` ${queue}`} ${sid}\r\n`);
       await this.flush();
     }
     return `_I.${name}`;
@@ -209,8 +230,16 @@ class Session {
       this.c.send(pubFrame(subject, step.reply === undefined ? '' : await this.inbox(step.reply), body));
       this.lines.push(`ack #${step.ack} ${body}${step.reply === undefined ? '' : ` reply ${step.reply}`}`);
     } else if ('sub' in step) {
-      await this.inbox(step.sub);
-      this.lines.push(`sub ${step.sub}`);
+      await this.inbox(step.sub, step.queue);
+      this.lines.push(`sub ${step.sub}${step.queue === undefined ? '' : ` queue ${step.queue}`}`);
+    } else if ('fc' in step) {
+      if (this.fcReply === '') throw new Error('no flow-control request to answer');
+      this.c.send(pubFrame(this.fcReply, '', ''));
+      this.lines.push(`fc reply ${normaliseFc(this.fcReply)}`);
+    } else if ('update' in step) {
+      const r = await this.api(`CONSUMER.CREATE.${s}.C`, { stream_name: s, config: { durable_name: 'C', ...this.consumer, ...step.update } });
+      const cfg = r.config as Json | undefined;
+      this.lines.push(`update ${JSON.stringify(step.update)} -> ${r.error !== undefined ? JSON.stringify(r.error) : `deliver_subject ${String(cfg?.deliver_subject)}`}`);
     } else if ('del' in step) {
       const r = await this.api(`CONSUMER.DELETE.${s}.C`);
       this.lines.push(`delete -> ${JSON.stringify(r.error ?? r.success)}`);
@@ -289,12 +318,20 @@ function normaliseAck(reply: string): string {
   return t.join('.');
 }
 
+/** `$JS.FC.<stream>.<consumer>.<random>`: the random token normalised. */
+function normaliseFc(subject: string): string {
+  const t = subject.split('.');
+  if (t[0] === '$JS' && t[1] === 'FC' && t.length === 5) t[4] = /^[0-9A-Za-z]+$/.test(t[4]!) ? '<id>' : `<not an id: ${t[4]}>`;
+  return t.join('.');
+}
+
 function describeFrame(f: Frame): string {
   const parts = [f.subject];
-  if (f.reply !== '') parts.push(`reply ${normaliseAck(f.reply)}`);
+  if (f.reply !== '') parts.push(`reply ${normaliseFc(normaliseAck(f.reply))}`);
   if (f.status !== '') parts.push(`[${f.status}]`);
-  for (const [k, v] of f.headers) parts.push(`${k}=${v}`);
-  parts.push(JSON.stringify(f.data));
+  for (const [k, v] of f.headers) parts.push(`${k}=${normaliseFc(v)}`);
+  // Large payloads (flow-control scenarios) by size and first characters.
+  parts.push(f.data.length > 64 ? `<${f.data.length} bytes ${JSON.stringify(f.data.slice(0, 8))}...>` : JSON.stringify(f.data));
   return parts.join(' ');
 }
 
@@ -305,7 +342,9 @@ function infoLine(info: Json): string {
     return `${o.consumer_seq}/${o.stream_seq}`;
   };
   return `delivered ${seq(info.delivered)} ack_floor ${seq(info.ack_floor)} pending ${String(info.num_pending)} ` +
-    `ack_pending ${String(info.num_ack_pending)} redelivered ${String(info.num_redelivered)} waiting ${String(info.num_waiting)}`;
+    `ack_pending ${String(info.num_ack_pending)} redelivered ${String(info.num_redelivered)} waiting ${String(info.num_waiting)}` +
+    // Push consumers: push_bound (omitted when false).
+    (info.push_bound === undefined ? '' : ` push_bound ${String(info.push_bound)}`);
 }
 
 // ---- Scenarios ----------------------------------------------------------------------------
@@ -670,6 +709,195 @@ const SCENARIOS: Scenario[] = [
       { pull: 'p2', req: { batch: 5, max_bytes: 1000, no_wait: true } },
     ],
   },
+  // ---- Push consumers (deliver_subject `_I.push`) ----
+  {
+    name: 'push: plain delivery and acks',
+    stream: { subjects: ['pp'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { sub: 'push' },
+      ...pubs('pp', 3, 'm', 50),
+      { ack: 0 },
+      { ack: 1, reply: 'r1' },
+      { ack: 2, body: '-NAK' },
+      { ack: 3, body: '+TERM', reply: 'r2' },
+      { pub: 'pp', data: 'four' },
+      { ack: 4, body: '+WPI', reply: 'r3' },
+      { ack: 4, reply: 'r4' },
+    ],
+  },
+  {
+    name: 'push: no interest, then a subscriber appears (push_bound), leaves and comes back',
+    before: [{ subject: 'pi', data: 'early1' }, { subject: 'pi', data: 'early2' }],
+    stream: { subjects: ['pi'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { idle: true },
+      { pub: 'pi', data: 'unheard' },
+      { sub: 'push' },
+      { ack: 0 },
+      { unsub: 'push' },
+      { pub: 'pi', data: 'while away' },
+      { sub: 'push' },
+      { ack: 1 },
+      { ack: 2 },
+      { ack: 3 },
+    ],
+  },
+  {
+    name: 'push: deliver_group needs a queue subscription of that group',
+    stream: { subjects: ['pg'] },
+    consumer: { deliver_subject: '_I.push', deliver_group: 'g', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { sub: 'push' },
+      { pub: 'pg', data: 'one' },
+      { sub: 'push', queue: 'other' },
+      { pub: 'pg', data: 'two' },
+      { sub: 'push', queue: 'g' },
+      { pub: 'pg', data: 'three' },
+      { ack: 0 },
+      { unsub: 'push@g' },
+      { pub: 'pg', data: 'four' },
+    ],
+  },
+  {
+    name: 'push: ack_wait redelivery up to max_deliver',
+    stream: { subjects: ['pw'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(300), max_deliver: 3 },
+    steps: [
+      { sub: 'push' },
+      // m2 is delivered at T; redelivered at T+300 and T+600; at T+900 it has had max_deliver.
+      ...pubs('pw', 2, 'm', 50),
+      { ack: 0, wait: 450 },
+      { idle: true, wait: 250 },
+      { idle: true, wait: 450 },
+    ],
+    // As the pull 'ack_wait expiry' scenario: 2.10.29 checkPending moves the ack floor to the
+    // delivered sequences (4/2) once max_deliver leaves nothing pending; 2.9.10 leaves it (1/1).
+    v29: (lines) => lines.map((l) => l.replace('ack_floor 4/2 pending 0 ack_pending 0', 'ack_floor 1/1 pending 0 ack_pending 0')),
+  },
+  {
+    name: 'push: max_ack_pending holds deliveries until acks',
+    stream: { subjects: ['pm'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', max_ack_pending: 2, ack_wait: ms(3000) },
+    steps: [
+      ...pubs('pm', 5),
+      { sub: 'push' },
+      { ack: 1 },
+      { ack: 0 },
+      { ack: 3 },
+      { ack: 2 },
+      { ack: 4 },
+    ],
+  },
+  {
+    name: 'push: flow_control and idle_heartbeat frames',
+    stream: { subjects: ['pf'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'none', flow_control: true, idle_heartbeat: ms(400) },
+    steps: [
+      { sub: 'push', wait: 550 },
+      { pub: 'pf', data: 'small' },
+      ...pubs('pf', 4, 'x'.repeat(300_000), 50),
+      { idle: true, wait: 500 },
+      { pub: 'pf', data: 'held?' },
+      { fc: true },
+      { idle: true, wait: 500 },
+    ],
+  },
+  {
+    // Flow control counts the bytes sent: headers_only deliveries of large messages stay far
+    // below the window (no request), full ones pass it.
+    name: 'push: flow_control with headers_only',
+    stream: { subjects: ['pfh'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'none', flow_control: true, idle_heartbeat: ms(2000), headers_only: true },
+    steps: [
+      { sub: 'push' },
+      ...pubs('pfh', 5, 'x'.repeat(300_000), 50),
+      { stream: true },
+    ],
+  },
+  {
+    // What KV watchers (keys(), watch()) create: last per subject, headers only, ack none.
+    name: 'push: headers_only with last_per_subject and ack_policy none',
+    before: [
+      { subject: 'kv.a', data: 'a1' },
+      { subject: 'kv.b', data: 'b1', headers: [['X-K', 'v']] },
+      { subject: 'kv.a', data: 'a2-longer' },
+    ],
+    stream: { subjects: ['kv.*'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'none', deliver_policy: 'last_per_subject', headers_only: true, filter_subject: 'kv.>' },
+    steps: [
+      { sub: 'push' },
+      { pub: 'kv.c', data: 'c1', headers: [['Nats-Msg-Id', 'x1']] },
+      { pub: 'kv.a', data: 'a3' },
+    ],
+  },
+  {
+    name: 'push: interest stream, acks and ack none remove messages; a deleted consumer drops its interest',
+    stream: { subjects: ['pr'], retention: 'interest' },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { pub: 'pr', data: 'unheard' },
+      { stream: true },
+      { sub: 'push' },
+      { pub: 'pr', data: 'two' },
+      { ack: 1, reply: 'r1' },
+      { stream: true },
+      { ack: 0, body: '+TERM' },
+      { stream: true },
+      { pub: 'pr', data: 'three' },
+      { del: true },
+      { stream: true },
+    ],
+  },
+  {
+    name: 'push: idle heartbeats only while bound, with the last sequences; -NAK with delay on push',
+    stream: { subjects: ['ph'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', idle_heartbeat: ms(400), ack_wait: ms(3000) },
+    // Delivery at T; heartbeat at T+400; the redelivery at ~T+710 restarts the interval (a
+    // heartbeat at ~T+1110, none at T+800); none after the unsubscribe (T+1510 would be one).
+    steps: [
+      { pub: 'ph', data: 'one', wait: 500 },
+      { sub: 'push', wait: 600 },
+      { ack: 0, body: '-NAK {"delay": 100000000}', wait: 300 },
+      { ack: 1, wait: 300 },
+      { unsub: 'push', wait: 500 },
+    ],
+  },
+  {
+    // 2.10.29 updateConfig: the deliver subject may change only while nobody listens on the
+    // current one (else 10013); updateDeliverSubjectLocked redelivers everything pending.
+    name: 'push: updating the deliver subject',
+    stream: { subjects: ['pu'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'explicit', ack_wait: ms(3000) },
+    steps: [
+      { sub: 'push' },
+      ...pubs('pu', 2, 'm', 50),
+      { ack: 0 },
+      { update: { deliver_subject: '_I.other' } },
+      { unsub: 'push' },
+      { sub: 'other' },
+      { update: { deliver_subject: '_I.other' } },
+      { unsub: 'other' },
+      { update: { deliver_subject: '_I.other' } },
+      { sub: 'other' },
+      { ack: 2 },
+      { pub: 'pu', data: 'three' },
+    ],
+  },
+  {
+    name: 'push: ack_policy none',
+    stream: { subjects: ['pn'] },
+    consumer: { deliver_subject: '_I.push', ack_policy: 'none' },
+    steps: [
+      ...pubs('pn', 2),
+      { sub: 'push' },
+      { ack: 0, reply: 'r1' },
+      { pub: 'pn', data: 'three' },
+    ],
+    // As the pull 'ack_policy none' scenario: 2.9.10 answers an ack with a reply, 2.10.29 does not.
+    v29: (lines) => lines.flatMap((l) => (l === 'ack #0 +ACK reply r1' ? [l, '  r1: _I.r1 ""'] : [l])),
+  },
 ];
 
 // ---- Running them -------------------------------------------------------------------------
@@ -697,6 +925,7 @@ async function transcript(port: number, name: string, sc: Scenario): Promise<str
     const r = await s.request(m.subject, m.data ?? '', m.headers);
     s.lines.push(`pub ${m.subject} -> ${r.data}`);
   }
+  s.consumer = sc.consumer;
   const c = await s.api(`CONSUMER.CREATE.${name}.C`, { stream_name: name, config: { durable_name: 'C', ...sc.consumer } });
   if (c.error !== undefined) throw new Error(`consumer create: ${JSON.stringify(c.error)}`);
   try {
@@ -706,10 +935,12 @@ async function transcript(port: number, name: string, sc: Scenario): Promise<str
     s.lines.push(`! ${(err as Error).message}`);
   }
   await s.api(`STREAM.DELETE.${name}`);
+  // Closed, so that its subscriptions (the push deliver subject `_I.push`) do not outlive it.
+  s.close();
   return s.lines;
 }
 
-describe('JetStream pull consumer delivery: the same transcript from nats-server and the embedded broker', () => {
+describe('JetStream consumer delivery (pull and push): the same transcript from nats-server and the embedded broker', () => {
   SCENARIOS.forEach((sc, i) => {
     it(sc.name, async () => {
       const name = `D${i}`;
