@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Needs a nats-server binary: run by `npm run test:conformance`.
-    exclude: ['test/conformance/**', 'node_modules/**'],
+    // Needs a nats-server binary: run by `npm run test:conformance`. The timing-based consumer
+    // model test runs on its own: `npm run test:model`.
+    exclude: ['test/conformance/**', 'node_modules/**', 'test/jetstream/consumer.property.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

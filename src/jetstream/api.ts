@@ -52,7 +52,7 @@ export interface ApiAccount {
   advisory(event: string, stream: string, action: 'create' | 'modify' | 'delete'): void;
   /** Someone (a local or remote subscription) is interested in `subject` (sl.HasInterest). */
   hasInterest(subject: string): boolean;
-  /** Creates a checked pull consumer on `stream`. */
+  /** Creates a checked consumer (pull or push) on `stream`. */
   addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer;
   deleteConsumer(stream: Stream, c: Consumer): void;
   /** A consumer's config was updated (a file stream's consumer writes it to disk). */

@@ -748,6 +748,10 @@ export class ConsumerState {
   pendingSeqs(): number[] {
     return [...this.pend.keys()].sort((a, b) => a - b);
   }
+  /** How many messages wait for redelivery (the queue's length, without copying it). */
+  get redeliveryLength(): number {
+    return this.rdq.length - this.rdqHead;
+  }
   /** The redelivery queue, in order. */
   redeliveryQueue(): number[] {
     return this.rdq.slice(this.rdqHead);
@@ -895,16 +899,6 @@ export class ConsumerState {
   /** The ack reply subject of the last message {@link next} returned. */
   ackReply(sm: StoredMessage): string {
     return `${this.prefix}${this.lastDc}.${sm.seq}.${this.lastDseq}.${msToNsString(sm.ts)}.${this.lastPending}`;
-  }
-
-  /**
-   * The last {@link next} could not be delivered (`didNotDeliver`, pull mode): the delivery
-   * count goes back, and a pending message is queued for immediate redelivery.
-   */
-  didNotDeliver(seq: number): void {
-    this.touch();
-    this.rdc.set(seq, (this.rdc.get(seq) ?? 0) - 1);
-    if (this.pend.has(seq) && !this.rdqi.has(seq)) this.pushRedelivery(seq);
   }
 
   /** Records the delivery of the message {@link take} returned (`deliverMsg`, trackPending). */

@@ -1,13 +1,15 @@
 /**
- * One JetStream pull consumer, live: nats-server 2.10.29's `consumer` (server/consumer.go) for
- * pull mode — the waiting-request queue (`processNextMsgRequest`, `processWaiting`,
+ * One JetStream consumer, live: nats-server 2.10.29's `consumer` (server/consumer.go). Pull
+ * mode here — the waiting-request queue (`processNextMsgRequest`, `processWaiting`,
  * `getNextMsg`), delivery of stored messages to a request's reply subject with the ack reply
  * subject, the status replies (`404 No Messages`, `408 Request Timeout`, `409 Exceeded
  * MaxWaiting`, `409 Message Size Exceeds MaxBytes`, `100 Idle Heartbeat`), the ack subject
  * (`$JS.ACK.<stream>.<consumer>.>`) and ack-wait redelivery. The bookkeeping itself is
- * {@link ConsumerState}'s (consumer-state.ts); this file owns the subscriptions and timers.
+ * {@link ConsumerState}'s (consumer-state.ts); this file owns the subscriptions and timers. Push
+ * mode (a deliver subject) delivers through {@link PushDelivery} (push.ts), which has timers of
+ * its own; the consumer store (consumer-store.ts) one more.
  *
- * Timers: at most three per consumer, all unref()ed — the ack-wait timer armed at
+ * Timers here: at most three per consumer, all unref()ed — the ack-wait timer armed at
  * {@link ConsumerState.deadline}, one for the earliest request expiry or heartbeat, and the
  * inactivity timer of `inactive_threshold`. {@link Consumer.close} releases all of them.
  *
@@ -21,7 +23,7 @@ import { decodeGoValue, type GoStructSchema } from '../protocol/go-json.js';
 import { subjectFilters } from './consumer-config-check.js';
 import type { ConsumerConfig } from './consumer-config.js';
 import { AckResult, ConsumerState, lastPerSubjectStart, newAckInfo, parseAckReply, sourceFromStore } from './consumer-state.js';
-import { headersOnlyBlock } from './headers.js';
+import { headersOnlyBlock, idleHeartbeat } from './headers.js';
 import { deliveryAdvisory } from './consumer-events.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
@@ -85,10 +87,7 @@ const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`)
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
   Buffer.from(`NATS/1.0 ${line}\r\nNats-Pending-Messages: ${n}\r\nNats-Pending-Bytes: ${b}\r\n\r\n`);
 
-/**
- * The first stream sequence a new consumer looks at (consumer.go selectStartingSeqNo), or an
- * error text for the deliver policies this slice does not serve.
- */
+/** The first stream sequence a new consumer looks at (consumer.go selectStartingSeqNo). */
 export function startingSeq(cfg: ConsumerConfig, store: StreamStore, lastPerSubject?: number): number {
   const st = store.state();
   const filters = subjectFilters(cfg);
@@ -351,7 +350,7 @@ export class Consumer implements PushOwner {
     const now = Date.now();
     if (this.waiting.length >= cfg.max_waiting) this.expireRequests(now);
     if (noWait) {
-      const msgsPending = this.state.numPending() + this.state.redeliveryQueue().length;
+      const msgsPending = this.state.numPending() + this.state.redeliveryLength;
       if (msgsPending === 0 && expiresNs === 0) return this.sendStatus(reply, HDR_NO_MESSAGES);
       if (msgsPending > 0) {
         // 2.10.29: more messages asked for by the requests already waiting than there are.
@@ -389,9 +388,7 @@ export class Consumer implements PushOwner {
       }
       if (!this.host.hasInterest(wr.reply)) continue;
       if (wr.hbt !== 0 && now >= wr.hbt) {
-        this.sendStatus(wr.reply, Buffer.from(
-          `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.state.deliveredConsumerSeq}\r\nNats-Last-Stream: ${this.state.deliveredStreamSeq}\r\n\r\n`,
-        ));
+        this.sendStatus(wr.reply, idleHeartbeat(this.state.deliveredConsumerSeq, this.state.deliveredStreamSeq));
         wr.hbt = now + wr.hb;
       }
       w[j++] = wr;

@@ -51,3 +51,15 @@ export function headersOnlyBlock(hdr: Buffer | null, size: number): Buffer {
   out.write(tail, keep, 'latin1');
   return out;
 }
+
+/**
+ * consumer.go sendIdleHeartbeat: `100 Idle Heartbeat` with the last delivered consumer and stream
+ * sequences, and `Nats-Consumer-Stalled` (the outstanding flow-control subject) when stalled.
+ */
+export function idleHeartbeat(lastConsumer: number, lastStream: number, stalled = ''): Buffer {
+  return Buffer.from(
+    `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${lastConsumer}\r\nNats-Last-Stream: ${lastStream}\r\n`
+      + `${stalled === '' ? '' : `Nats-Consumer-Stalled: ${stalled}\r\n`}\r\n`,
+    'latin1',
+  );
+}

@@ -268,7 +268,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   private readonly consumerStores = new WeakMap<Consumer, ConsumerFileStore>();
 
   /**
-   * Creates a (checked) pull consumer on `stream`. On a file stream (unless `mem_storage`, as
+   * Creates a (checked) consumer, pull or push, on `stream`. On a file stream (unless `mem_storage`, as
    * nats-server's consumerMemStore) its config and state are kept in the stream's directory
    * (consumer-store.ts) and it is recovered after a restart, durable or ephemeral.
    */

@@ -20,7 +20,7 @@ import type { Sublist } from '../subject/sublist.js';
 import type { ConsumerConfig } from './consumer-config.js';
 import type { ConsumerState } from './consumer-state.js';
 import type { StoredMessage } from './store/store.js';
-import { headersOnlyBlock } from './headers.js';
+import { headersOnlyBlock, idleHeartbeat } from './headers.js';
 
 /** What push delivery needs of its consumer. */
 export interface PushOwner {
@@ -326,9 +326,7 @@ export class PushDelivery {
   /** sendIdleHeartbeat: the last delivered sequences, and the outstanding flow control if stalled. */
   private sendHeartbeat(): void {
     const st = this.owner.state;
-    let hdr = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${st.deliveredConsumerSeq}\r\nNats-Last-Stream: ${st.deliveredStreamSeq}\r\n`;
-    if (this.fcid !== '') hdr += `Nats-Consumer-Stalled: ${this.fcid}\r\n`;
-    this.client.publish(this.dsubj, EMPTY, { headers: Buffer.from(hdr + '\r\n') });
+    this.client.publish(this.dsubj, EMPTY, { headers: idleHeartbeat(st.deliveredConsumerSeq, st.deliveredStreamSeq, this.fcid) });
   }
 
   /** updateDeliveryInterest: without interest, an `inactive_threshold` deletes the consumer. */

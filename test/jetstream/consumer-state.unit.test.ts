@@ -367,17 +367,6 @@ describe('redelivery', () => {
     expect(c.redeliveryQueue()).toEqual([]);
   });
 
-  it('didNotDeliver puts a pending message back first without counting the failed delivery', () => {
-    const { c, deliver } = setup({}, ['a', 'a']);
-    expect(deliver(1)).toEqual([1]);
-    c.didNotDeliver(1);
-    expect(c.redeliveryQueue()).toEqual([1]);
-    const m = c.next()!;
-    // Delivery count 1 again, a new consumer sequence, the original one kept in pending.
-    expect([m.seq, c.lastDc, c.lastDseq, c.pendingOf(1)?.dseq]).toEqual([1, 1, 2, 1]);
-    expect(deliver(5)).toEqual([2]);
-  });
-
   it('take() then putBack() leaves a first delivery undone: no consumer sequence, pending count restored', () => {
     // loopAndGatherMsgs without a waiting request that fits (max_bytes): o.sseq--, o.npc++.
     const { c, deliver } = setup({}, ['a', 'a']);

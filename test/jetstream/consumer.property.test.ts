@@ -22,8 +22,11 @@
  * separate timer runs. An "expire" step waits past the next timer run. So which messages are
  * redelivered, with which count and in which order, is fixed by the model.
  *
- * It runs against the embedded broker and, in the conformance run, against nats-server (the
- * file is one of run.mjs's BACKEND_SUITES). CONSUMER_MODEL_SEED and CONSUMER_MODEL_RUNS choose
+ * It runs by `npm run test:model`, against the embedded broker and then against nats-server —
+ * not in `npm test` or the conformance run: on a loaded machine the server's timer and the
+ * simulated one can disagree about which of two near-simultaneous expiries comes first (seen
+ * about 1 run in 4 with seed 103 under load: redeliveries 3, 2 where the model says 2, 3).
+ * CONSUMER_MODEL_SEED and CONSUMER_MODEL_RUNS choose
  * the seed and the number of runs; a failure prints its seed and path for replay
  * (CONSUMER_MODEL_PATH).
  */
@@ -278,8 +281,10 @@ class Model {
         if (p.dseq > this.adflr) this.adflr = p.dseq;
         continue;
       }
+      // Times are fractional ms (performance.now): an expiry a rounding error short of W is due
+      // (nats-server counts in integer ns), else the next deadline would not move past `at`.
       const elapsed = at - p.ts;
-      if (elapsed >= W) {
+      if (elapsed >= W - 1e-6) {
         // 2.9.10 checks max deliveries only in getNextMsg, when the message is next to redeliver.
         if (!this.rdq.includes(seq) && (this.v29 || !this.hasMaxDeliveries(seq))) expired.push(seq);
       } else if (W - elapsed < next) next = W - elapsed;
@@ -315,7 +320,10 @@ async function settle(m: Model): Promise<void> {
     const t = now();
     if (m.deadline - AHEAD > t) return;
     if (t < m.deadline + BEHIND) await sleep(m.deadline + BEHIND - t);
-    m.checkPending(m.deadline);
+    const at = m.deadline;
+    m.checkPending(at);
+    // A model bug must fail the test, not spin: each timer run moves the deadline on.
+    if (m.deadline !== 0 && m.deadline <= at) throw new Error(`model: the ack-wait deadline did not move past ${at}`);
   }
 }
 
