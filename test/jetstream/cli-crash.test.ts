@@ -8,51 +8,18 @@
  * (JS_CHAOS_ROUNDS, JS_CHAOS_SEED to replay a failure: the seed is in the test name).
  */
 import { describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
 import { useScope } from '../helpers/scope.js';
+import { rng, startJetStreamCli } from '../helpers/chaos.js';
 import { eventually } from '../helpers/eventually.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const ROUNDS = Number(process.env.JS_CHAOS_ROUNDS ?? 3);
 const SEED = Number(process.env.JS_CHAOS_SEED ?? 0x5eed);
 const scope = useScope();
-
-/** mulberry32: a small seeded generator, so that a failing round can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Starts the CLI on the store directory; resolves with the process and its client URL. */
-async function startCli(storeDir: string, portsDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, '-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  scope.defer(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => void (log += d.toString()));
-  const file = join(portsDir, `nats-embedded_${child.pid}.ports`);
-  const ports = await eventually(
-    () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { nats: string[] }) : undefined),
-    'the ports file',
-    10_000,
-  );
-  return { child, url: ports.nats[0] };
-}
 
 const payload = (i: number): string => `m-${i}-${'x'.repeat(i % 61)}`;
 
@@ -65,7 +32,7 @@ describe('file streams survive SIGKILL of the CLI', () => {
     /** index → sequence of every acknowledged publish. */
     const acked = new Map<number, number>();
     let next = 0;
-    let cli = await startCli(storeDir, root);
+    let cli = await startJetStreamCli(scope, storeDir, root);
     let nc: NatsConnection = await connect({ servers: cli.url, reconnect: false });
     await (await jetstreamManager(nc)).streams.add({ name: 'CHAOS', subjects: ['chaos.>'], storage: 'file' } as never);
 
@@ -97,7 +64,7 @@ describe('file streams survive SIGKILL of the CLI', () => {
       await Promise.allSettled([...inflight]);
       await nc.close().catch(() => undefined);
 
-      cli = await startCli(storeDir, root);
+      cli = await startJetStreamCli(scope, storeDir, root);
       nc = await connect({ servers: cli.url, reconnect: false });
       const jsm = await jetstreamManager(nc);
       const si = await jsm.streams.info('CHAOS');

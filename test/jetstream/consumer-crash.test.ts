@@ -17,50 +17,19 @@
  * JS_CHAOS_SEED to replay: the seed is in the test name).
  */
 import { describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { useScope } from '../helpers/scope.js';
+import { rng, startJetStreamCli } from '../helpers/chaos.js';
 import { eventually } from '../helpers/eventually.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const ROUNDS = Number(process.env.JS_CHAOS_ROUNDS ?? 3);
 const SEED = Number(process.env.JS_CHAOS_SEED ?? 0xc0de);
 const N = 400;
 const scope = useScope();
-
-/** mulberry32: a small seeded generator, so that a failing round can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function startCli(storeDir: string, portsDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, '-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  scope.defer(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  child.stderr!.resume();
-  const file = join(portsDir, `nats-embedded_${child.pid}.ports`);
-  const ports = await eventually(
-    () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { nats: string[] }) : undefined),
-    'the ports file',
-    10_000,
-  );
-  return { child, url: ports.nats[0] };
-}
 
 describe('a durable consumer survives SIGKILL of the CLI', () => {
   it(`redelivers only messages without a confirmed ack, reuses no delivery sequence, loses nothing over ${ROUNDS} kills (seed ${SEED})`, async () => {
@@ -68,7 +37,7 @@ describe('a durable consumer survives SIGKILL of the CLI', () => {
     const root = mkdtempSync(join(tmpdir(), 'nats-embedded-consumer-chaos-'));
     scope.defer(() => rmSync(root, { recursive: true, force: true }));
     const storeDir = join(root, 'store');
-    let cli = await startCli(storeDir, root);
+    let cli = await startJetStreamCli(scope, storeDir, root);
     let nc: NatsConnection = await connect({ servers: cli.url, reconnect: false });
     const jsm0 = await jetstreamManager(nc);
     await jsm0.streams.add({ name: 'C', subjects: ['c.>'], storage: 'file' } as never);
@@ -131,7 +100,7 @@ describe('a durable consumer survives SIGKILL of the CLI', () => {
       await nc.close().catch(() => undefined);
       await running;
 
-      cli = await startCli(storeDir, root);
+      cli = await startJetStreamCli(scope, storeDir, root);
       nc = await connect({ servers: cli.url, reconnect: false });
       const ci = await (await jetstreamManager(nc)).consumers.info('C', 'D');
       expect(ci.ack_floor.stream_seq, `round ${round}: ack floor`).toBeGreaterThanOrEqual(prefix());
