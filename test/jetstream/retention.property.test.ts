@@ -164,9 +164,16 @@ async function check(jsm: JetStreamManager, stream: string, m: Model, step: stri
   expect({ step, first: st.first_seq }).toEqual({ step, first: m.firstSeq() });
   expect(st.consumer_count).toBe(m.consumers.size);
   for (const [name, c] of m.consumers) {
-    const ci = await jsm.consumers.info(stream, name);
-    expect({ step, name, num_pending: ci.num_pending, num_ack_pending: ci.num_ack_pending })
-      .toEqual({ step, name, num_pending: m.numPending(c), num_ack_pending: c.pending.size });
+    const want = { step, name, num_pending: m.numPending(c), num_ack_pending: c.pending.size };
+    // nats-server tells its consumers of a new message asynchronously (signalNewMessages), so
+    // right after a publish its num_pending may lag for a moment: it gets up to 1 s to settle
+    // (the embedded broker answers at once).
+    let ci = await jsm.consumers.info(stream, name);
+    for (let i = 0; i < 20 && (ci.num_pending !== want.num_pending || ci.num_ack_pending !== want.num_ack_pending); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ci = await jsm.consumers.info(stream, name);
+    }
+    expect({ step, name, num_pending: ci.num_pending, num_ack_pending: ci.num_ack_pending }).toEqual(want);
   }
 }
 
