@@ -10,13 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryStore } from '../../src/jetstream/store/memory.js';
-import type { StoreLimits } from '../../src/jetstream/store/store.js';
+import { NO_LIMITS as LIMITS } from '../helpers/store-limits.js';
 import { ConsumerState, sourceFromStore, type AckPolicy, type ConsumerSnapshot } from '../../src/jetstream/consumer-state.js';
 import { decodeConsumerState, encodeConsumerState } from '../../src/jetstream/consumer-store.js';
 
-const LIMITS: StoreLimits = {
-  maxMsgs: -1, maxBytes: -1, maxAgeMs: 0, maxMsgsPerSubject: -1, maxMsgSize: -1, discard: 'old', discardNewPerSubject: false,
-};
 const SUBJECTS = ['a', 'b', 'c.x'];
 const RUNS = Number(process.env.CONSUMER_PROP_RUNS ?? 300);
 const BODIES = ['+ACK', '', '-NAK', '-NAK 40ms', '+WPI', '+TERM', '+NXT 1'];

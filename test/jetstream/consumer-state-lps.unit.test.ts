@@ -8,20 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryStore } from '../../src/jetstream/store/memory.js';
-import type { StoreLimits } from '../../src/jetstream/store/store.js';
+import { NO_LIMITS as LIMITS } from '../helpers/store-limits.js';
 import { ConsumerState, lastPerSubjectStart, sourceFromStore, type ConsumerStateConfig } from '../../src/jetstream/consumer-state.js';
 import { headersOnlyBlock } from '../../src/jetstream/headers.js';
 import { filterMatches } from '../../src/jetstream/store/subjects.js';
 
-const LIMITS: StoreLimits = {
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAgeMs: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-  discardNewPerSubject: false,
-};
 
 /** Stores a message and returns its sequence. */
 function put(store: MemoryStore, subject: string): number {

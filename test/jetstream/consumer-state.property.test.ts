@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryStore } from '../../src/jetstream/store/memory.js';
-import type { StoreLimits } from '../../src/jetstream/store/store.js';
+import { NO_LIMITS as LIMITS } from '../helpers/store-limits.js';
 import {
   AckResult,
   ConsumerState,
@@ -25,15 +25,6 @@ import {
   type RetentionPolicy,
 } from '../../src/jetstream/consumer-state.js';
 
-const LIMITS: StoreLimits = {
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAgeMs: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-  discardNewPerSubject: false,
-};
 const SUBJECTS = ['a', 'b', 'c.x', 'c.y'];
 const FILTER_SETS: string[][] = [[], ['a'], ['c.*'], ['a', 'c.y'], ['>']];
 const RUNS = Number(process.env.CONSUMER_PROP_RUNS ?? 400);

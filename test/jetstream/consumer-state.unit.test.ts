@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/jetstream/store/memory.js';
-import type { StoreLimits } from '../../src/jetstream/store/store.js';
+import { NO_LIMITS as LIMITS } from '../helpers/store-limits.js';
 import {
   AckResult,
   ConsumerState,
@@ -18,15 +18,6 @@ import {
   type ConsumerStateConfig,
 } from '../../src/jetstream/consumer-state.js';
 
-const LIMITS: StoreLimits = {
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAgeMs: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-  discardNewPerSubject: false,
-};
 const EMPTY = Buffer.alloc(0);
 const b = (s: string): Buffer => Buffer.from(s);
 

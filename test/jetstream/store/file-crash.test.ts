@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStore } from '../../../src/jetstream/store/file.js';
-import type { StoreLimits } from '../../../src/jetstream/store/store.js';
+import { NO_LIMITS as LIMITS } from '../../helpers/store-limits.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = join(HERE, '../../..');
@@ -31,15 +31,6 @@ beforeAll(() => {
   execFileSync(join(REPO, 'node_modules/.bin/esbuild'), [entry, '--bundle', '--platform=node', '--format=esm', `--outfile=${BUNDLE}`, '--log-level=warning']);
 });
 
-const LIMITS: StoreLimits = {
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAgeMs: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-  discardNewPerSubject: false,
-};
 const payload = (seq: number) => `payload-${seq}-${'x'.repeat(seq % 97)}`;
 const HDR = 'NATS/1.0\r\nk: v\r\n\r\n';
 

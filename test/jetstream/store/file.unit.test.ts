@@ -9,21 +9,12 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, type FileStoreOptions } from '../../../src/jetstream/store/file.js';
-import type { StoreLimits } from '../../../src/jetstream/store/store.js';
+import { NO_LIMITS as NONE } from '../../helpers/store-limits.js';
 
 const ROOT = mkdtempSync(join(tmpdir(), 'js-store-file-'));
 afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
 let n = 0;
 
-const NONE: StoreLimits = {
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAgeMs: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-  discardNewPerSubject: false,
-};
 
 const open = (dir: string, options: FileStoreOptions = { blockSize: 512 }, limits = NONE) => FileStore.open(dir, limits, options);
 const payload = (seq: number) => Buffer.from(`message-${seq}`.padEnd(24, '.'));
