@@ -12,7 +12,10 @@
  */
 import { GO_JSON_ERROR, decodeGoValue, type GoSchema, type GoStructSchema } from '../protocol/go-json.js';
 import { jsError, type ApiError } from './errors.js';
-import { goDeepEqual, goInt, goKey, goString, goTimeFromJson } from './json.js';
+import {
+  goDeepEqual, goInt, goObject as object, goOptBool as optBool, goOptInt as optInt, goOptSlice as optSlice, goOptString as optStr,
+  goString, goStringMap as encodeMetadata, goTimeFromJson,
+} from './json.js';
 
 export type DeliverPolicy = 'all' | 'last' | 'new' | 'by_start_sequence' | 'by_start_time' | 'last_per_subject';
 export type AckPolicy = 'none' | 'all' | 'explicit';
@@ -169,26 +172,7 @@ export function zeroConsumerConfig(): ConsumerConfig {
 // ---------------------------------------------------------------------------------------------
 // Encoding.
 
-function object(pairs: ReadonlyArray<readonly [string, string | undefined]>): string {
-  const parts: string[] = [];
-  for (const [k, v] of pairs) if (v !== undefined) parts.push(`${goKey(k)}${v}`);
-  return `{${parts.join(',')}}`;
-}
-
 const str = (s: string): string => goString(s);
-const optStr = (s: string): string | undefined => (s === '' ? undefined : goString(s));
-const optBool = (b: boolean): string | undefined => (b ? 'true' : undefined);
-const optInt = (n: number, t: 'int' | 'int64' | 'uint64'): string | undefined => (n === 0 ? undefined : goInt(n, t));
-const optSlice = <T>(a: readonly T[] | undefined, enc: (v: T) => string): string | undefined =>
-  a === undefined || a.length === 0 ? undefined : `[${a.map(enc).join(',')}]`;
-
-/** Go's map encoding: keys sorted by their UTF-8 bytes; omitempty leaves out nil and empty. */
-function encodeMetadata(m: Readonly<Record<string, string>> | undefined): string | undefined {
-  if (m === undefined) return undefined;
-  const keys = Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
-  if (keys.length === 0) return undefined;
-  return `{${keys.map((k) => `${goKey(k)}${str(m[k])}`).join(',')}}`;
-}
 
 /**
  * The config as nats-server 2.10 writes it (ConsumerInfo.config): the Go struct's order,

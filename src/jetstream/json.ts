@@ -111,3 +111,30 @@ export function goDeepEqual(a: unknown, b: unknown): boolean {
   for (const k of keys) if (!goDeepEqual(ao[k], bo[k])) return false;
   return true;
 }
+
+// ---- Encoding a Go struct's JSON (the stream and consumer configs) ----
+
+/** Writes `"key":value` pairs into an object; `undefined` values (omitempty) are left out. */
+export function goObject(pairs: ReadonlyArray<readonly [string, string | undefined]>): string {
+  const parts: string[] = [];
+  for (const [k, v] of pairs) if (v !== undefined) parts.push(`${goKey(k)}${v}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** omitempty for a string: '' is left out. */
+export const goOptString = (s: string): string | undefined => (s === '' ? undefined : goString(s));
+/** omitempty for a bool: false is left out. */
+export const goOptBool = (b: boolean): string | undefined => (b ? 'true' : undefined);
+/** omitempty for an integer: 0 is left out. */
+export const goOptInt = (n: number, t: GoIntType): string | undefined => (n === 0 ? undefined : goInt(n, t));
+/** omitempty for a slice: nil and empty are both left out. */
+export const goOptSlice = <T>(a: readonly T[] | undefined, enc: (v: T) => string): string | undefined =>
+  a === undefined || a.length === 0 ? undefined : `[${a.map(enc).join(',')}]`;
+
+/** Go's map[string]string encoding: keys sorted by their UTF-8 bytes; omitempty leaves out nil and empty. */
+export function goStringMap(m: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (m === undefined) return undefined;
+  const keys = Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  if (keys.length === 0) return undefined;
+  return `{${keys.map((k) => `${goKey(k)}${goString(m[k]!)}`).join(',')}}`;
+}

@@ -13,7 +13,10 @@
  */
 import { GO_JSON_ERROR, decodeGoValue, type GoSchema, type GoStructSchema } from '../protocol/go-json.js';
 import { jsError, type ApiError } from './errors.js';
-import { goDeepEqual, goInt, goKey, goString, goTimeFromJson } from './json.js';
+import {
+  goDeepEqual, goInt, goObject as object, goOptBool as optBool, goOptInt as optInt, goOptSlice as optSlice, goOptString as optStr,
+  goString, goStringMap as encodeMetadata, goTimeFromJson,
+} from './json.js';
 
 // The overlap check the engine needs against the account's other streams (10065).
 export { subjectsOverlap } from './subject-rules.js';
@@ -229,20 +232,7 @@ export function decodeStreamConfig(body: string): { config: StreamConfigRequest 
 // ---------------------------------------------------------------------------------------------
 // Encoding.
 
-/** Writes `"key":value` pairs into an object; `undefined` values (omitempty) are left out. */
-function object(pairs: ReadonlyArray<readonly [string, string | undefined]>): string {
-  const parts: string[] = [];
-  for (const [k, v] of pairs) if (v !== undefined) parts.push(`${goKey(k)}${v}`);
-  return `{${parts.join(',')}}`;
-}
-
 const str = (s: string): string => goString(s);
-const optStr = (s: string): string | undefined => (s === '' ? undefined : goString(s));
-const optBool = (b: boolean): string | undefined => (b ? 'true' : undefined);
-/** omitempty for a slice: nil and empty are both left out. */
-const optSlice = <T>(a: readonly T[] | undefined, enc: (v: T) => string): string | undefined =>
-  a === undefined || a.length === 0 ? undefined : `[${a.map(enc).join(',')}]`;
-const optInt = (n: number, t: 'int' | 'int32' | 'int64' | 'uint64'): string | undefined => (n === 0 ? undefined : goInt(n, t));
 
 function encodeTransform(t: SubjectTransformConfig): string {
   return object([['src', str(t.src)], ['dest', str(t.dest)]]);
@@ -258,14 +248,6 @@ export function encodeStreamSource(s: StreamSource): string {
     ['subject_transforms', optSlice(s.subject_transforms, encodeTransform)],
     ['external', s.external === undefined ? undefined : object([['api', str(s.external.api)], ['deliver', str(s.external.deliver)]])],
   ]);
-}
-
-/** Go's map encoding: keys sorted by their UTF-8 bytes. */
-function encodeMetadata(m: Readonly<Record<string, string>> | undefined): string | undefined {
-  if (m === undefined) return undefined;
-  const keys = Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
-  if (keys.length === 0) return undefined;
-  return `{${keys.map((k) => `${goKey(k)}${str(m[k])}`).join(',')}}`;
 }
 
 /**
