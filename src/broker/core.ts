@@ -28,8 +28,8 @@ import { Log } from './log.js';
 /** Internal publications (PubAcks) inside one read chunk between writes: see {@link BrokerCore.flushOutsideRead}. */
 const INTERNAL_FLUSH_EVERY = 64;
 
-/** mulberry32: a small, fast, seedable generator (for replayable queue choices). */
-function seededRandom(seed: number): () => number {
+/** mulberry32: a small, fast, seedable generator (for replayable queue choices; the crash tests use it too). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

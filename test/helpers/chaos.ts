@@ -11,17 +11,8 @@ import type { Scope } from './scope.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of numbers in [0, 1) (the broker's mulberry32). */
+export { seededRandom as rng } from '../../src/broker/core.js';
 
 /**
  * Starts the built CLI (`dist/cli.js`) with JetStream on `storeDir`, on a free port (read from

@@ -10,20 +10,12 @@ import { join } from 'node:path';
 import { MemoryStore } from '../../../src/jetstream/store/memory.js';
 import { FileStore } from '../../../src/jetstream/store/file.js';
 import { fileMsgSize, memoryMsgSize, StoreError, type StoreLimits } from '../../../src/jetstream/store/store.js';
+import { NO_LIMITS as NONE } from '../../helpers/store-limits.js';
 
 const ROOT = mkdtempSync(join(tmpdir(), 'js-store-unit-'));
 afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
 let n = 0;
 
-const NONE: StoreLimits = {
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAgeMs: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-  discardNewPerSubject: false,
-};
 const HDR = Buffer.from('NATS/1.0\r\nk: v\r\n\r\n'); // 18 bytes
 const B = (s: string) => Buffer.from(s);
 
