@@ -44,6 +44,21 @@ export type {
   WaitForConsumerOptions,
 } from './server/types.js';
 export type {
+  JetStreamHelpers,
+  KvBucketInfo,
+  KvBucketQuery,
+  KvKeyInfo,
+  ObjectStoreInfo,
+  JetStreamSeed,
+  KvSeedBucket,
+  KvSeedValues,
+  SeedStream,
+  SeedMessage,
+  SeedJson,
+  JetStreamResetOptions,
+  JetStreamResetResult,
+} from './server/jetstream-helper-types.js';
+export type {
   Backend,
   ServerOptions,
   ResolvedOptions,
@@ -69,6 +84,7 @@ export {
   WaitTimeoutError,
   UnsupportedError,
   BackendError,
+  JetStreamApiError,
 } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';
 export { NATS_SERVER_VERSION } from './protocol/constants.js';
