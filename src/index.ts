@@ -12,6 +12,8 @@
  */
 export { createServer } from './backend/create-server.js';
 export { NatsServer } from './server/handle.js';
+export { jetstreamHelpers, resetJetStream, seedJetStream } from './backend/remote-helpers.js';
+export type { JetStreamHelpersOptions, RemoteJetStreamHelpers } from './backend/remote-helpers.js';
 export { createCluster, NatsCluster } from './harness/create-cluster.js';
 export type { ClusterHarnessOptions } from './harness/create-cluster.js';
 export type {

@@ -74,7 +74,8 @@ export function accountName(options: ResolvedOptions, account: string | undefine
 /** A session of an internal client of the embedded broker in `account`. */
 export function internalSession(core: BrokerCore, options: ResolvedOptions, account: string | undefined): RequestSession {
   const name = accountName(options, account);
-  const client = core.internalClient('$JS test helper', core.account(name));
+  const acc = core.account(name);
+  const client = core.internalClient('$JS test helper', acc);
   const pending = new PendingReplies();
   client.subscribe(`${pending.prefix}.*`, (msg) => {
     pending.settle(msg.subject, msg.data, msg.headers);
@@ -82,6 +83,9 @@ export function internalSession(core: BrokerCore, options: ResolvedOptions, acco
   return {
     request(subject, data, headers, timeoutMs) {
       if (pending.closed || client.closed) return Promise.reject(new ServerClosedError(`send ${subject}`, 'the server is not running'));
+      // An internal requester gets no "no responders" status from the router: the same answer here.
+      const m = acc.sublist.match(subject);
+      if (m.psubs.length === 0 && m.qsubs.length === 0) return Promise.resolve({ data: Buffer.alloc(0), status: 503 });
       const { reply, promise } = pending.add(subject, timeoutMs);
       const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       client.publish(subject, buf, { reply, headers: headers === null ? null : Buffer.from(headers, 'latin1') });

@@ -27,6 +27,8 @@ import type {
 
 /** What the helpers need of the handle. */
 export interface HelperHost {
+  /** Whether JetStream is on (false: nothing answers `$JS.API`). */
+  readonly enabled: boolean;
   /** Every stream of the running server (of `account` only, when given). */
   streams(account: string | undefined): Promise<JetStreamStreamInfo[]>;
   /** A request session in `account` (the default account when undefined). */
@@ -43,6 +45,7 @@ const BUCKET_RE = /^[-\w]+$/;
 const KEY_RE = /^[-/=.\w]+$/;
 /** Publishes in flight at once while seeding. */
 const SEED_WINDOW = 256;
+const NOT_ENABLED = 'no responders: JetStream is not enabled (for this account)';
 /** JSStreamNotFoundErr. */
 const STREAM_NOT_FOUND = 10059;
 
@@ -95,7 +98,7 @@ async function api(session: RequestSession, subject: string, body: object | null
 }
 
 function reply(subject: string, r: { data: Buffer; status: number }): Json {
-  if (r.status === 503) throw new JetStreamApiError(subject, 503, 0, 'no responders: JetStream is not enabled (for this account)');
+  if (r.status === 503) throw new JetStreamApiError(subject, 503, 0, NOT_ENABLED);
   let json: unknown;
   try {
     json = JSON.parse(r.data.toString('utf8'));
@@ -394,6 +397,7 @@ export async function seed(host: HelperHost, input: JetStreamSeed): Promise<void
   }
   if (creates.length === 0) return;
   await withSession(host, account, async (session) => {
+    if (!host.enabled) throw new JetStreamApiError(`$JS.API.STREAM.CREATE.${creates[0].name}`, 503, 0, NOT_ENABLED);
     for (const c of creates) await api(session, `$JS.API.STREAM.CREATE.${c.name}`, c.config, timeoutMs);
     await publishAll(session, out, timeoutMs);
   });
