@@ -118,7 +118,11 @@ function plain(password: string | null | undefined): password is string {
 export function credentialsFor(options: ResolvedOptions, account: string | undefined, feature: string): SessionCredentials | null {
   const name = accountName(options, account);
   const auth = options.auth;
-  if (auth === null) return null;
+  if (auth === null) {
+    // No way to log into another account than $G: never act on $G in its place.
+    if (name !== GLOBAL_ACCOUNT) throw new UnsupportedError(feature, 'nats-server', `account "${name}" has no user to connect as`);
+    return null;
+  }
   if (auth.noAuthUser !== null) {
     const u = auth.users.find((x) => x.user === auth.noAuthUser);
     if (u !== undefined && u.account === name) return null;

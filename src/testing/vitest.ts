@@ -1,7 +1,9 @@
 /**
  * `nats-embedded/vitest`: fixtures for test files. `natsTest` gives each test that asks for
  * `nats` a fresh broker, `createNatsTest(options)` does the same with `createServer()` options,
- * and `createNatsClusterTest(options)` gives a `cluster` (`createCluster()`). Importing this
+ * `natsJetStreamTest` is `createNatsTest({ jetstream: true })` (each test with its own store;
+ * `nats.jetstream.seed()`, `kvBucket()`, `reset()` on the handle), and
+ * `createNatsClusterTest(options)` gives a `cluster` (`createCluster()`). Importing this
  * module also types `inject('natsUrl')` / `inject('natsUrls')` for the global setups.
  *
  * This module builds fixtures with `test.extend` as it loads, which needs vitest's test runtime:
