@@ -54,6 +54,8 @@ export type {
   JetStreamSeed,
   KvSeedBucket,
   KvSeedValues,
+  ObjectSeedBucket,
+  ObjectSeedValues,
   SeedStream,
   SeedMessage,
   SeedJson,

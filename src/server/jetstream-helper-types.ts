@@ -116,6 +116,31 @@ export interface KvSeedBucket {
   metadata?: Readonly<Record<string, string>>;
 }
 
+/** Object name → content of a seeded Object Store bucket; text is written as UTF-8. */
+export type ObjectSeedValues = Readonly<Record<string, string | Uint8Array>>;
+
+/**
+ * An Object Store bucket of {@link JetStreamSeed.objects} with options: those of
+ * `@nats-io/obj`'s `objm.create(bucket, { ... })`, and the bucket gets the stream configuration
+ * that client would send; objects are written as its `put()` writes them (128 KiB chunks, then
+ * the metadata with the SHA-256 digest), so `get()` reads and verifies them.
+ */
+export interface ObjectSeedBucket {
+  /** The objects to put, by name. */
+  objects?: ObjectSeedValues;
+  description?: string;
+  /** How long objects live: milliseconds or a Go duration (`"1h"`). Default: forever. */
+  ttl?: Duration;
+  /** Default: the server's (`'file'`), as the client's. */
+  storage?: 'file' | 'memory';
+  /** Most bytes the bucket may hold. */
+  maxBytes?: number;
+  /** S2 compression (nats-server 2.10). */
+  compression?: boolean;
+  /** Stream metadata (nats-server 2.10). */
+  metadata?: Readonly<Record<string, string>>;
+}
+
 /** A message of a seeded stream. */
 export interface SeedMessage {
   readonly subject: string;
@@ -159,7 +184,13 @@ export interface JetStreamSeed {
    * or bytes is taken as values.
    */
   kv?: Readonly<Record<string, KvSeedValues | KvSeedBucket>>;
-  /** Streams by name. Created first, then the buckets; then the messages and values are put. */
+  /**
+   * Object Store buckets by name: either the objects (`{ 'logo.png': bytes }`) or
+   * {@link ObjectSeedBucket} with options and `objects`. Putting a name that exists replaces
+   * the object (its old chunks stay in the stream).
+   */
+  objects?: Readonly<Record<string, ObjectSeedValues | ObjectSeedBucket>>;
+  /** Streams by name. Created first, then the buckets; then the messages, values and objects are put. */
   streams?: Readonly<Record<string, SeedStream>>;
   /** How long each request may take. Default 5 s. */
   timeoutMs?: number;
@@ -206,9 +237,9 @@ export interface JetStreamHelpers {
    */
   objectStores(query?: JetStreamQuery): Promise<ObjectStoreInfo[]>;
   /**
-   * Puts streams and Key-Value buckets in place, with their messages and values, in one call;
-   * resolves once every message is stored. Buckets get the stream configuration `@nats-io/kv`
-   * sends, so the client opens them as its own. Seeding a stream or bucket that exists with the
+   * Puts streams, Key-Value and Object Store buckets in place, with their messages, values and
+   * objects, in one call; resolves once every message is stored. Buckets get the stream
+   * configuration `@nats-io/kv` / `@nats-io/obj` send, so the clients open them as their own. Seeding a stream or bucket that exists with the
    * same configuration adds to it.
    * @throws {InvalidArgumentError} a malformed seed (bucket or key name, option, message)
    * @throws {JetStreamApiError} the server refused a stream (e.g. 10058: it exists with another configuration) or a message

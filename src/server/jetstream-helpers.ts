@@ -9,6 +9,7 @@
 import { InvalidArgumentError, JetStreamApiError } from '../errors.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { RequestSession } from './backend.js';
+import { objectBucketSeed } from './jetstream-seed-obj.js';
 import type { JetStreamStreamInfo } from './types.js';
 import type {
   JetStreamQuery,
@@ -365,7 +366,7 @@ async function publishAll(session: RequestSession, out: readonly Outgoing[], tim
 export async function seed(host: HelperHost, input: JetStreamSeed): Promise<void> {
   if (!isObject(input)) throw new InvalidArgumentError('seed', 'expected an object { kv?, streams?, account? }');
   for (const k of Object.keys(input)) {
-    if (!['kv', 'streams', 'account', 'timeoutMs'].includes(k)) throw new InvalidArgumentError('seed', `unknown field "${k}" (kv, streams, account, timeoutMs)`);
+    if (!['kv', 'objects', 'streams', 'account', 'timeoutMs'].includes(k)) throw new InvalidArgumentError('seed', `unknown field "${k}" (kv, objects, streams, account, timeoutMs)`);
   }
   const account = accountArg(input.account);
   const timeoutMs = timeoutArg(input.timeoutMs);
@@ -393,6 +394,14 @@ export async function seed(host: HelperHost, input: JetStreamSeed): Promise<void
         if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw new InvalidArgumentError('kv', `bucket "${bucket}" key "${key}": expected a string or bytes`);
         out.push({ subject: `$KV.${bucket}.${keyArg(key, bucket)}`, data: payload(value, `key "${key}"`), headers: null, stream: String(config.name) });
       }
+    }
+  }
+  if (input.objects !== undefined) {
+    if (!isObject(input.objects)) throw new InvalidArgumentError('objects', 'expected an object of buckets by name');
+    for (const [name, spec] of Object.entries(input.objects)) {
+      const { config, out: msgs } = objectBucketSeed(bucketArg(name, 'objects'), spec);
+      creates.push({ name: String(config.name), config });
+      out.push(...msgs);
     }
   }
   if (creates.length === 0) return;

@@ -114,6 +114,42 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     });
   });
 
+  it('seed({ objects }) writes objects as @nats-io/obj does: the client lists, reads and verifies them', async () => {
+    const { s, nc } = await setup({ backend });
+    const big = new Uint8Array(300 * 1024).map((_, i) => (i * 7) % 251); // three chunks
+    await s.jetstream.seed({
+      objects: {
+        files: { 'a.txt': 'hello', 'big.bin': big, 'empty': '' },
+        docs: { description: 'manuals', ttl: '2h', storage: 'memory', objects: { 'guide.md': '# guide' } },
+      },
+    });
+    const objm = new Objm(nc);
+    const files = await objm.open('files');
+    expect(new TextDecoder().decode(await files.getBlob('a.txt') ?? undefined)).toBe('hello');
+    // The client checks the digest while reading (toEqual on 300 KiB would take seconds).
+    expect(Buffer.from((await files.getBlob('big.bin'))!).equals(Buffer.from(big))).toBe(true);
+    expect((await files.getBlob('empty'))?.length).toBe(0);
+    const info = await files.info('big.bin');
+    expect(info).toMatchObject({ name: 'big.bin', size: big.length, chunks: 3, deleted: false });
+    expect((await files.list()).map((o) => o.name).sort()).toEqual(['a.txt', 'big.bin', 'empty']);
+    // The client writes over a seeded object (and removes its chunks) as over its own.
+    await files.putBlob({ name: 'a.txt' }, new TextEncoder().encode('bye'));
+    expect(new TextDecoder().decode(await files.getBlob('a.txt') ?? undefined)).toBe('bye');
+    const docs = await (await objm.open('docs')).status();
+    expect({ description: docs.description, ttl: docs.ttl, storage: docs.storage }).toEqual({ description: 'manuals', ttl: 7_200_000_000_000, storage: 'memory' });
+
+    // The same stream configuration as objm.create() with the same options.
+    await objm.create('viaclient', { description: 'manuals', ttl: 7_200_000_000_000, storage: 'memory' as never });
+    const a = (await s.jetstream.stream('OBJ_viaclient'))!.config as unknown as Record<string, unknown>;
+    const b = (await s.jetstream.stream('OBJ_docs'))!.config as unknown as Record<string, unknown>;
+    expect(bucketShape(b)).toEqual(bucketShape(a));
+    expect(b.subjects).toEqual(['$O.docs.C.>', '$O.docs.M.>']);
+    await objm.create('plain');
+    await s.jetstream.seed({ objects: { plain2: {} } });
+    expect(bucketShape((await s.jetstream.stream('OBJ_plain2'))!.config as unknown as Record<string, unknown>))
+      .toEqual(bucketShape((await s.jetstream.stream('OBJ_plain'))!.config as unknown as Record<string, unknown>));
+  });
+
   it('kvBuckets() and kvBucket(name, { keys }) show what @nats-io/kv stored: live keys with their last revision', async () => {
     const { s, nc } = await setup({ backend });
     const kvm = new Kvm(nc);
@@ -230,6 +266,8 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     await bad({ kv: { b: { history: 65 } } }, 'kv', /at most 64/);
     // (`{ ttl: 'soon' }` alone would be a bucket with the key "ttl": every property a string.)
     await bad({ kv: { b: { ttl: 'soon', history: 2 } } }, 'kv', /ttl/);
+    await bad({ objects: { o: { objects: { 'x': 1 } } } }, 'objects', /object "x": expected a string or bytes/);
+    await bad({ objects: { o: { ttl: '1h', sealed: true } } }, 'objects', /unknown option "sealed"/);
     await bad({ streams: { S: { messages: [{ data: 'no subject' }] } } }, 'messages', /expected \{ subject/);
     await bad({ streams: { S: { messages: [{ subject: 's', headers: { 'a b': 'x' } }] } } }, 'messages', /invalid header/);
     // Nothing was created by the refused seeds (they are checked before any request).
