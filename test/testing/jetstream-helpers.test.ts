@@ -177,6 +177,11 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     expect(withKeys?.keys?.[0].data).toEqual(new TextEncoder().encode('london'));
     expect((await kv.get('city'))?.created.getTime()).toBe(withKeys?.keys?.[0].created.getTime());
     expect(await s.jetstream.kvBucket('nope')).toBeNull();
+    // A value larger than a socket read (the nats-server backend's reply arrives in pieces).
+    const large = 'v'.repeat(200 * 1024);
+    await kv.put('large', large);
+    const again = await s.jetstream.kvBucket('profile', { keys: true });
+    expect(again?.keys?.find((k) => k.key === 'large')?.value === large).toBe(true);
     expect((await s.jetstream.kvBucket('other', { keys: true }))?.keys).toEqual([]);
     // A plain stream is not a bucket.
     await (await jetstreamManager(nc)).streams.add({ name: 'PLAIN', subjects: ['plain'] });
