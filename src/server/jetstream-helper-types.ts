@@ -99,7 +99,7 @@ export type KvSeedValues = Readonly<Record<string, string | Uint8Array>>;
 export interface KvSeedBucket {
   /** The keys to put, in this order. */
   values?: KvSeedValues;
-  /** Revisions kept per key (1 to 64). Default 1. */
+  /** Revisions kept per key (at least 1). Default 1. */
   history?: number;
   /** How long values live: milliseconds or a Go duration (`"1h"`). Default: forever. */
   ttl?: Duration;

@@ -268,8 +268,8 @@ function intOpt(v: unknown, dflt: number, what: string, min: number): number {
 /** The STREAM.CREATE body `@nats-io/kv` (3.x) sends for `kvm.create(bucket, options)` on a 2.10 server. */
 function kvStreamConfig(bucket: string, o: KvSeedBucket): Json {
   const where = `bucket "${bucket}"`;
+  // No upper bound: @nats-io/kv sets none (nats.go's 64 is a client rule, not the server's).
   const history = intOpt(o.history, 1, `${where} history`, 1);
-  if (history > 64) throw new InvalidArgumentError('kv', `${where} history: at most 64`);
   if (o.storage !== undefined && o.storage !== 'file' && o.storage !== 'memory') throw new InvalidArgumentError('kv', `${where} storage: expected "file" or "memory"`);
   let ttlMs = 0;
   if (o.ttl !== undefined) {
@@ -282,14 +282,12 @@ function kvStreamConfig(bucket: string, o: KvSeedBucket): Json {
   if (o.metadata !== undefined && (!isObject(o.metadata) || !Object.values(o.metadata).every((x) => typeof x === 'string'))) {
     throw new InvalidArgumentError('kv', `${where} metadata: expected an object of strings`);
   }
-  const cfg: Json = {
-    name: `${KV_PREFIX}${bucket}`,
-    retention: 'limits',
-    max_msgs_per_subject: history,
-    max_bytes: intOpt(o.maxBytes, -1, `${where} maxBytes`, -1),
-    max_msg_size: intOpt(o.maxValueSize, -1, `${where} maxValueSize`, -1),
-    storage: o.storage ?? 'file',
-  };
+  const maxBytes = intOpt(o.maxBytes, -1, `${where} maxBytes`, -1);
+  const cfg: Json = { name: `${KV_PREFIX}${bucket}`, retention: 'limits', max_msgs_per_subject: history };
+  // The client leaves max_bytes out when it is 0.
+  if (maxBytes !== 0) cfg.max_bytes = maxBytes;
+  cfg.max_msg_size = intOpt(o.maxValueSize, -1, `${where} maxValueSize`, -1);
+  cfg.storage = o.storage ?? 'file';
   if (o.description !== undefined && o.description !== '') cfg.description = o.description;
   cfg.subjects = [`$KV.${bucket}.>`];
   if (o.metadata !== undefined) cfg.metadata = { ...o.metadata };

@@ -97,6 +97,7 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
       [{}, {}],
       [{ history: 10, ttl: 90_000, storage: 'memory', maxBytes: 1 << 20, max_bytes: 1 << 20, description: 'd' }, { history: 10, ttl: 90_000, storage: 'memory', maxBytes: 1 << 20, description: 'd' }],
       [{ maxValueSize: 1024 }, { maxValueSize: 1024 }],
+      [{ max_bytes: 0, history: 100 }, { maxBytes: 0, history: 100 }],
     ] as const;
     let i = 0;
     for (const [clientOpts, seedOpts] of cases) {
@@ -268,7 +269,7 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     await bad({ kv: { b: { '.a': '1' } } }, 'kv', /invalid key "\.a"/);
     await bad({ kv: { b: { values: { a: 1 } } } }, 'kv', /key "a": expected a string or bytes/);
     await bad({ kv: { b: { history: 5, hist: 1 } } }, 'kv', /unknown option "hist"/);
-    await bad({ kv: { b: { history: 65 } } }, 'kv', /at most 64/);
+    await bad({ kv: { b: { history: 0 } } }, 'kv', /history: expected an integer >= 1/);
     // (`{ ttl: 'soon' }` alone would be a bucket with the key "ttl": every property a string.)
     await bad({ kv: { b: { ttl: 'soon', history: 2 } } }, 'kv', /ttl/);
     await bad({ objects: { o: { objects: { 'x': 1 } } } }, 'objects', /object "x": expected a string or bytes/);
