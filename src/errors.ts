@@ -13,7 +13,8 @@ export type NatsEmbeddedErrorCode =
   | 'ERR_BACKEND'
   | 'ERR_SERVER_CLOSED'
   | 'ERR_TIMEOUT'
-  | 'ERR_UNSUPPORTED';
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_JETSTREAM';
 
 /** Base class of every error nats-embedded throws or rejects with. */
 export class NatsEmbeddedError extends Error {
@@ -118,5 +119,31 @@ export class UnsupportedError extends NatsEmbeddedError {
     this.name = 'UnsupportedError';
     this.feature = feature;
     this.backend = backend;
+  }
+}
+
+/**
+ * A JetStream API request made by a `server.jetstream` helper (`seed()`, `reset()`,
+ * `kvBucket()`, ...) was refused by the server: `errCode` and `description` are the server's
+ * (`$JS.API` error `err_code`, e.g. 10058 "stream name already in use with a different
+ * configuration"), `status` its HTTP-like code (400, 404, 500, 503).
+ */
+export class JetStreamApiError extends NatsEmbeddedError {
+  /** The API subject that was called, e.g. `$JS.API.STREAM.CREATE.ORDERS`. */
+  readonly subject: string;
+  /** The error's `code` (400, 404, 500, 503, ...). */
+  readonly status: number;
+  /** The error's `err_code` (e.g. 10059 stream not found), or 0 when the server gave none. */
+  readonly errCode: number;
+  /** The error's `description`. */
+  readonly description: string;
+
+  constructor(subject: string, status: number, errCode: number, description: string) {
+    super('ERR_JETSTREAM', `JetStream API ${subject} failed: ${description} (code ${status}, err_code ${errCode})`);
+    this.name = 'JetStreamApiError';
+    this.subject = subject;
+    this.status = status;
+    this.errCode = errCode;
+    this.description = description;
   }
 }

@@ -12,6 +12,8 @@
  */
 export { createServer } from './backend/create-server.js';
 export { NatsServer } from './server/handle.js';
+export { jetstreamHelpers, resetJetStream, seedJetStream } from './backend/remote-helpers.js';
+export type { JetStreamHelpersOptions, RemoteJetStreamHelpers } from './backend/remote-helpers.js';
 export { createCluster, NatsCluster } from './harness/create-cluster.js';
 export type { ClusterHarnessOptions } from './harness/create-cluster.js';
 export type {
@@ -44,6 +46,23 @@ export type {
   WaitForConsumerOptions,
 } from './server/types.js';
 export type {
+  JetStreamHelpers,
+  KvBucketInfo,
+  KvBucketQuery,
+  KvKeyInfo,
+  ObjectStoreInfo,
+  JetStreamSeed,
+  KvSeedBucket,
+  KvSeedValues,
+  ObjectSeedBucket,
+  ObjectSeedValues,
+  SeedStream,
+  SeedMessage,
+  SeedJson,
+  JetStreamResetOptions,
+  JetStreamResetResult,
+} from './server/jetstream-helper-types.js';
+export type {
   Backend,
   ServerOptions,
   ResolvedOptions,
@@ -69,6 +88,7 @@ export {
   WaitTimeoutError,
   UnsupportedError,
   BackendError,
+  JetStreamApiError,
 } from './errors.js';
 export type { NatsEmbeddedErrorCode } from './errors.js';
 export { NATS_SERVER_VERSION } from './protocol/constants.js';

@@ -27,6 +27,8 @@ import { consumerInfoJson } from '../jetstream/api.js';
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { ServerClosedError } from '../errors.js';
 import { EmbeddedControls } from './embedded-controls.js';
+import { internalSession } from './sessions.js';
+import type { RequestSession } from '../server/backend.js';
 
 /** Listeners bound by one start of the server, released together. */
 interface Listeners {
@@ -378,6 +380,11 @@ export class EmbeddedBackend implements ServerBackend {
     return this.options.jetstream === null ? null : (this.options.jetstream.storeDir ?? this.tempStoreDir);
   }
 
+  async openSession(account: string | undefined): Promise<RequestSession> {
+    if (this.state !== 'running') throw new ServerClosedError('send a JetStream request', 'the server is not running');
+    return internalSession(this.core, this.options, account);
+  }
+
   async jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]> {
     if (this.options.jetstream === null) return [];
     const js = this.jetstream;
@@ -417,7 +424,7 @@ export class EmbeddedBackend implements ServerBackend {
             lastTime: st.lastTs > 0 ? new Date(st.lastTs) : null,
             numSubjects: st.numSubjects,
             numDeleted: st.numDeleted,
-            consumerCount: 0,
+            consumerCount: s.consumers.size,
           },
         });
       }

@@ -18,6 +18,9 @@ import type { ServerInfo } from '../broker/info.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
 import type { JetStreamConsumerInfo, JetStreamStreamInfo, ServerState } from '../server/types.js';
 import { consumerInfoFromJson, streamInfoFromJson } from '../server/jetstream-view.js';
+import { openClientSession } from './api-client.js';
+import { credentialsFor } from './sessions.js';
+import type { RequestSession } from '../server/backend.js';
 import { INSTALL_HINT, ServerChild, findNatsServerBinary, getJson, readInfo } from './process.js';
 
 export { findNatsServerBinary, INSTALL_HINT } from './process.js';
@@ -229,6 +232,12 @@ export class ProcessBackend implements ServerBackend {
 
   get jetstreamStoreDir(): string | null {
     return this.options.jetstream === null ? null : (this.options.jetstream.storeDir ?? this.tempStoreDir);
+  }
+
+  async openSession(account: string | undefined): Promise<RequestSession> {
+    const credentials = credentialsFor(this.options, account, 'server.jetstream helpers');
+    if (this.proc === null || this.procState !== 'running') throw new ServerClosedError('send a JetStream request', 'the server is not running');
+    return openClientSession(dialHost(this.options.host), this.clientPort, credentials);
   }
 
   async jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]> {

@@ -92,8 +92,37 @@ export interface ServerBackend {
    */
   jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]>;
 
+  /**
+   * A connection into `account` (the default account when undefined) for the requests of the
+   * `server.jetstream` helpers (`$JS.API` calls and publishes that want an ack): an internal
+   * client in the embedded broker, a client connection to a nats-server process. Throws
+   * `InvalidArgumentError` for an unknown account, `UnsupportedError` when the process backend
+   * has no way in (no user with a plain-text password), `ServerClosedError` when not running.
+   */
+  openSession(account: string | undefined): Promise<RequestSession>;
+
   /** The embedded-only features, or null on the process backend. */
   readonly embedded: EmbeddedFeatures | null;
+}
+
+/** A reply to a {@link RequestSession} request. */
+export interface SessionReply {
+  /** The payload (a copy). */
+  readonly data: Buffer;
+  /** The status of a status reply (`NATS/1.0 503` no responders), or 0. */
+  readonly status: number;
+}
+
+/** Requests into one account; see {@link ServerBackend.openSession}. */
+export interface RequestSession {
+  /**
+   * Publishes `data` (with the header block `headers`, `NATS/1.0\r\n...\r\n\r\n`, when not
+   * null) to `subject` with a reply inbox; resolves with the first reply. Rejects with
+   * `WaitTimeoutError` after `timeoutMs`, `ServerClosedError` when the session or server closes.
+   */
+  request(subject: string, data: Uint8Array, headers: string | null, timeoutMs: number): Promise<SessionReply>;
+  /** Releases the session (pending requests reject). Safe to call twice. */
+  close(): void;
 }
 
 /** What only the embedded broker can do: introspection, the tap, fault injection, reload. */

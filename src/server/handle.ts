@@ -291,6 +291,10 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
           if (this.lifecycle.disposed) return Promise.reject(new ServerClosedError('list JetStream consumers'));
           return backend.jetstreamConsumers(account, stream);
         },
+        openSession: (account) => {
+          if (this.lifecycle.disposed) return Promise.reject(new ServerClosedError('send a JetStream request'));
+          return backend.openSession(account);
+        },
         embedded: (feature) => {
           const f = this.embedded(feature);
           if (this.lifecycle.disposed) throw new ServerClosedError('change a JetStream consumer');

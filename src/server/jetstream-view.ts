@@ -17,7 +17,16 @@ import type {
   WaitOptions,
 } from './types.js';
 import type { Duration } from '../config/options.js';
-import type { ConsumerFault, EmbeddedFeatures } from './backend.js';
+import type { ConsumerFault, EmbeddedFeatures, RequestSession } from './backend.js';
+import { kvBucket, kvBuckets, objectStores, reset, seed } from './jetstream-helpers.js';
+import type {
+  JetStreamResetOptions,
+  JetStreamResetResult,
+  JetStreamSeed,
+  KvBucketInfo,
+  KvBucketQuery,
+  ObjectStoreInfo,
+} from './jetstream-helper-types.js';
 
 /** What the view needs from its handle. */
 export interface JetStreamViewHost {
@@ -29,6 +38,8 @@ export interface JetStreamViewHost {
   consumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]>;
   /** The embedded-only features, or `UnsupportedError` naming `feature` on the process backend. */
   embedded(feature: string): EmbeddedFeatures;
+  /** A request session in `account` (the default account when undefined), for the API helpers. */
+  openSession(account: string | undefined): Promise<RequestSession>;
   /** The handle's wait: polls `cond` across restarts until it is true. */
   waitFor(cond: () => Promise<boolean>, what: string, timeout: Duration | undefined): Promise<void>;
 }
@@ -198,6 +209,26 @@ export class JetStreamViewImpl implements JetStreamView {
     if (seq === undefined) throw new InvalidArgumentError('streamSeq', 'expected an integer >= 0');
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
     return this.waitForConsumer(stream, name, { ...options, ackFloor: seq });
+  }
+
+  kvBuckets(query?: JetStreamQuery): Promise<KvBucketInfo[]> {
+    return kvBuckets(this.host, query);
+  }
+
+  kvBucket(name: string, query?: KvBucketQuery): Promise<KvBucketInfo | null> {
+    return kvBucket(this.host, name, query);
+  }
+
+  objectStores(query?: JetStreamQuery): Promise<ObjectStoreInfo[]> {
+    return objectStores(this.host, query);
+  }
+
+  seed(input: JetStreamSeed): Promise<void> {
+    return seed(this.host, input);
+  }
+
+  reset(options?: JetStreamResetOptions): Promise<JetStreamResetResult> {
+    return reset(this.host, options);
   }
 
   expireAckWait(stream: string, consumer: string, query?: JetStreamQuery): void {

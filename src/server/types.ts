@@ -5,6 +5,9 @@
 import type { Duration } from '../config/options.js';
 import type { StreamConfig } from '../jetstream/stream-config.js';
 import type { ConsumerConfig } from '../jetstream/consumer-config.js';
+import type { JetStreamHelpers, JetStreamQuery } from './jetstream-helper-types.js';
+
+export type { JetStreamQuery } from './jetstream-helper-types.js';
 
 export type { RoutePeer } from '../cluster/cluster.js';
 export type { ServerInfo } from '../broker/info.js';
@@ -184,11 +187,6 @@ export interface JetStreamStreamInfo {
   readonly state: JetStreamStreamState;
 }
 
-/** Which streams `server.jetstream` looks at. */
-export interface JetStreamQuery {
-  /** Only this account's streams. Default: every account's. */
-  account?: string;
-}
 
 /** Options of {@link JetStreamView.waitForStream}. */
 export interface WaitForStreamOptions extends WaitOptions, JetStreamQuery {
@@ -264,7 +262,7 @@ export interface WaitForConsumerOptions extends WaitOptions, JetStreamQuery {
  * `server.jetstream`: what JetStream holds, for tests. Works on both backends (the `nats-server`
  * backend reads the server's `/jsz`).
  */
-export interface JetStreamView {
+export interface JetStreamView extends JetStreamHelpers {
   /** Whether JetStream is enabled in the options (`jetstream: true` or an object). */
   readonly enabled: boolean;
   /**

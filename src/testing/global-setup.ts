@@ -47,11 +47,20 @@ const DEFAULT_MESH_TIMEOUT_MS = 10_000;
  * every member's `/routez` lists all the others. If startup fails halfway, whatever was started
  * is closed before the error reaches vitest.
  *
+ * `{ jetstream: true }` (or a `jetstream` object) turns JetStream on, with a temporary store
+ * removed by the teardown (on the `nats-server` backend: `-js` with a temporary store dir). The
+ * tests get the URL, not the handle: they seed and empty JetStream through it with
+ * `seedJetStream(url, seed)` and `resetJetStream(url)` from `nats-embedded`, e.g.
+ * `beforeEach(() => resetJetStream(inject('natsUrl')))`.
+ *
  * @example
  * ```ts
  * // nats-setup.ts, listed in vitest.config.ts `globalSetup`
  * import { natsGlobalSetup } from 'nats-embedded/global-setup';
  * export default natsGlobalSetup({ clusterSize: 3 });
+ *
+ * // or one broker with JetStream for the run
+ * export default natsGlobalSetup({ jetstream: true });
  * ```
  * @throws {ConfigError} (when called) `clusterSize` is not a positive integer, or is above 1
  *   together with `port` or `serverName`

@@ -1,7 +1,9 @@
 /**
  * `nats-embedded/vitest`: fixtures for test files. `natsTest` gives each test that asks for
  * `nats` a fresh broker, `createNatsTest(options)` does the same with `createServer()` options,
- * and `createNatsClusterTest(options)` gives a `cluster` (`createCluster()`). Importing this
+ * `natsJetStreamTest` is `createNatsTest({ jetstream: true })` (each test with its own store;
+ * `nats.jetstream.seed()`, `kvBucket()`, `reset()` on the handle), and
+ * `createNatsClusterTest(options)` gives a `cluster` (`createCluster()`). Importing this
  * module also types `inject('natsUrl')` / `inject('natsUrls')` for the global setups.
  *
  * This module builds fixtures with `test.extend` as it loads, which needs vitest's test runtime:
@@ -84,10 +86,17 @@ function internalErrorsOf(server: NatsServer): number {
  * If the broker cannot start (invalid option, port in use, no nats-server binary for the
  * `nats-server` backend), the test fails with that error.
  *
+ * `{ jetstream: true }` turns JetStream on (a new temporary store per test, removed when the
+ * test ends; on the `nats-server` backend, `-js` with such a store): `nats.jetstream` then seeds
+ * (`seed()`), shows (`streams()`, `kvBucket()`, ...) and waits on what the test stored.
+ * {@link natsJetStreamTest} is that fixture ready-made.
+ *
  * @example
  * ```ts
  * const test = createNatsTest({ maxPayload: 8 * 1024 * 1024 });
  * test('takes big messages', async ({ nats }) => { ... });
+ *
+ * const jsTest = createNatsTest({ jetstream: { maxMemory: 64 * 1024 * 1024 } });
  * ```
  */
 export function createNatsTest(options: ServerOptions = {}): TestAPI<NatsFixtures> {
@@ -111,6 +120,23 @@ export function createNatsTest(options: ServerOptions = {}): TestAPI<NatsFixture
  * ```
  */
 export const natsTest: TestAPI<NatsFixtures> = createNatsTest();
+
+/**
+ * `test` with a `nats` fixture that has JetStream on: `createNatsTest({ jetstream: true })`.
+ * Each test gets its own broker and its own temporary store (removed when the test ends), on
+ * either backend, so no stream, bucket or consumer leaks from one test into the next.
+ *
+ * @example
+ * ```ts
+ * import { natsJetStreamTest as test } from 'nats-embedded/vitest';
+ * test('reads config from KV', async ({ nats }) => {
+ *   await nats.jetstream.seed({ kv: { config: { 'app.port': '8080' } } });
+ *   const nc = await connect({ servers: nats.url });
+ *   const kv = await new Kvm(nc).open('config');
+ * });
+ * ```
+ */
+export const natsJetStreamTest: TestAPI<NatsFixtures> = createNatsTest({ jetstream: true });
 
 /**
  * `test` with a `cluster` fixture: each test that asks for it gets its own cluster from
