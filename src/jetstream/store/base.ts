@@ -219,10 +219,14 @@ export abstract class BaseStore implements StreamStore {
   }
 
   async stop(): Promise<void> {
+    this.stopNow(false);
+  }
+
+  private stopNow(discard: boolean): void {
     if (this.closed) return;
     this.closed = true;
     this.clearExpiry();
-    this.close();
+    this.close(discard);
     this.index.clear();
     this.subjects.clear();
     this.msgs = 0;
@@ -235,7 +239,8 @@ export abstract class BaseStore implements StreamStore {
   }
 
   async delete(): Promise<void> {
-    await this.stop();
+    // What is about to be removed need not reach the disk first.
+    this.stopNow(true);
     await this.destroy();
   }
 
@@ -706,7 +711,8 @@ export abstract class BaseStore implements StreamStore {
   /** End of an operation: reclaim the space of removed messages if worth it. */
   protected abstract maintain(): void;
   /** Release files and memory (stop). */
-  protected abstract close(): void;
+  /** Releases files and timers; `discard`: the store is being deleted (no flush needed). */
+  protected abstract close(discard: boolean): void;
   /** Delete the data (after close). */
   protected abstract destroy(): Promise<void>;
 }

@@ -432,10 +432,13 @@ export class FileStore extends BaseStore {
 
   // ─── lifecycle ──────────────────────────────────────────────────────────────────────────
 
-  protected close(): void {
+  protected close(discard: boolean): void {
     if (this.activeFd >= 0) {
-      this.flushWrites();
-      fsyncSync(this.activeFd);
+      if (!discard) {
+        this.flushWrites();
+        fsyncSync(this.activeFd);
+      }
+      this.unwrittenFrom = -1;
       closeSync(this.activeFd);
       this.activeFd = -1;
     }
