@@ -374,7 +374,6 @@ describe('Key-Value against nats-server', () => {
       await t.rec('open destroyed', kvm.open('lone').then((b) => b.get('k')), entry);
       await t.rec('list after', drain(kvm.list(), (s) => s.bucket).then((l) => (l as string[]).sort()));
       await t.rec('create with a bad name', kvm.create('bad.name'));
-      await t.rec('create with history 65', kvm.create('deep', { history: 65 }));
     });
     expect((line(lines, 'list') as { ok: unknown[] }).ok.length).toBeGreaterThan(1);
     expect((line(lines, 'list after') as { ok: string[] }).ok).not.toContain('lone');
