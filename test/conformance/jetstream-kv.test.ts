@@ -363,6 +363,41 @@ describe('Key-Value against nats-server', () => {
     expect(line(lines, 'delete message 2 again (interior gap)')).toMatchObject({ err: { code: 10043 } });
   }, 30_000);
 
+  it('memory storage, republish, description and a revision across keys', async () => {
+    const lines = await compare(async (t) => {
+      const kvm = new Kvm(t.nc);
+      const sub = t.nc.subscribe('repub.>');
+      const repub: unknown[] = [];
+      const got = (async () => {
+        for await (const m of sub) {
+          const h = m.headers === undefined ? {} : Object.fromEntries(m.headers.keys().sort().map((k) => [k, m.headers!.values(k)]));
+          // 2.10.29 adds Nats-Time-Stamp to a republished message (server/stream.go
+          // processJetStreamMsg, the republish header template); 2.9.10 does not.
+          if (is210(t.nc)) {
+            expect(h['Nats-Time-Stamp']?.[0], 'Nats-Time-Stamp (2.10)').toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+            delete h['Nats-Time-Stamp'];
+          }
+          repub.push({ subject: m.subject, data: m.string(), headers: h });
+          if (m.subject.endsWith('.end')) break;
+        }
+      })();
+      const kv = await kvm.create('mem', { storage: 'memory' as never, history: 3, description: 'in memory', republish: { src: '$KV.mem.>', dest: 'repub.>' } });
+      await t.rec('put x', kv.put('x', 'one'));
+      await t.rec('put x again', kv.put('x', 'two'));
+      await t.rec('put y', kv.put('y', 'y'));
+      await t.rec('update x at 3 (y\'s)', kv.update('x', 'three', 3));
+      await t.rec('delete', kv.delete('x'));
+      await t.rec('purge', kv.purge('y'));
+      await t.rec('update x at its delete marker', kv.update('x', 'back', 4));
+      await kv.put('end', '!');
+      await got;
+      t.add('republished', repub);
+      await t.rec('status', kv.status(), (s) => kvStatus(s, is210(t.nc)));
+      await streamInfo(t, 'stream', 'KV_mem');
+    });
+    expect((line(lines, 'republished') as unknown[]).length).toBe(7);
+  }, 30_000);
+
   it('bucket list, open and destroy', async () => {
     const lines = await compare(async (t) => {
       const kvm = new Kvm(t.nc);
@@ -430,6 +465,13 @@ describe('Object Store against nats-server', () => {
       await t.rec('info several', os.info('several'), objInfo);
       await t.rec('list', os.list().then((l) => l.map(objInfo).sort((a, b) => String((a as Json).name).localeCompare(String((b as Json).name)))));
       await t.rec('put over an existing name', os.putBlob({ name: 'one' }, bytes(2500, 9)), objInfo);
+      // Names that are not subject tokens (the metadata subject carries them base64url-encoded).
+      for (const name of ['dir/file name.txt', 'ünïcödé ✓', 'a.b.c']) {
+        await t.rec(`put "${name}"`, os.putBlob({ name }, bytes(300, 7)), objInfo);
+        await t.rec(`get "${name}"`, getBytes(os, name));
+      }
+      await t.rec('put one default chunk exactly', os.putBlob({ name: '128k' }, bytes(128 * 1024, 3)), objInfo);
+      await t.rec('get one default chunk exactly', getBytes(os, '128k'));
       await t.rec('get replaced', getBytes(os, 'one'));
       await t.rec('update meta (rename)', os.update('several', { name: 'renamed', description: 'moved' }));
       await t.rec('info old name', os.info('several'), objInfo);
@@ -477,6 +519,22 @@ describe('Object Store against nats-server', () => {
       await os.putBlob({ name: 'end' }, new Uint8Array(0));
       await done;
       t.add('watch with history', seen);
+      // A watcher without history sees only what comes after it; ignoreDeletes drops deletions.
+      const upd = await os.watch({ ignoreDeletes: true });
+      const updates: unknown[] = [];
+      const updDone = (async () => {
+        for await (const e of upd) {
+          if (e === null) continue;
+          updates.push({ name: e.name, deleted: e.deleted, size: e.size, isUpdate: (e as ObjectInfo & { isUpdate: boolean }).isUpdate });
+          if (e.name === 'end2') break;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 100));
+      await os.putBlob({ name: 'later' }, bytes(5, 5));
+      await os.delete('later');
+      await os.putBlob({ name: 'end2' }, new Uint8Array(0));
+      await updDone;
+      t.add('watch updates, ignoreDeletes', updates);
       await t.rec('seal', os.seal(), (s) => objStatus(s, is210(t.nc)));
       await t.rec('put after seal', os.putBlob({ name: 'late' }, bytes(10, 4)));
       await t.rec('delete after seal', os.delete('a'));
@@ -508,5 +566,18 @@ describe('2.10 only (embedded broker)', () => {
     const st = await os.status();
     expect(st.metadata).toMatchObject({ owner: 'team-b' });
     expect(st.compression).toBe(true);
+  });
+
+  // Keys (and watch) over several filters: @nats-io/kv asks for one consumer with
+  // `filter_subjects`, which 2.10 has (server/consumer.go ConsumerConfig.FilterSubjects) and 2.9
+  // does not.
+  it('keys with several filters', async () => {
+    const kv = await new Kvm(embNc).create('multi210');
+    for (const k of ['a.1', 'a.2', 'b.1', 'c.1']) await kv.put(k, k);
+    await kv.delete('a.2');
+    expect((await drain(await kv.keys(['a.*', 'c.*']), String)).sort()).toEqual(['a.1', 'c.1']);
+    const w = await kv.watch({ key: ['b.*', 'c.*'] });
+    await kv.put('c.end', '!');
+    expect((await watchUntil(w, (e) => e.key === 'c.end')).map((e) => (e as { key: string }).key)).toEqual(['b.1', 'c.1', 'c.end']);
   });
 });
