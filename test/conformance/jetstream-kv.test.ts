@@ -202,7 +202,7 @@ describe('Key-Value against nats-server', () => {
       await t.rec('create c', kv.create('c', 'sea'));
       await t.rec('update a at 1 (stale)', kv.update('a', 'x', 1));
       await t.rec('update a at 3', kv.update('a', 'three', 3));
-      await t.rec('update missing at 0', Promise.resolve().then(() => kv.update('zz', 'x', 0)));
+      await t.rec('update missing at 1', kv.update('zz', 'x', 1));
       await t.rec('put a previousSeq 1 (stale)', kv.put('a', 'x', { previousSeq: 1 }));
       await t.rec('delete a previousSeq 2 (stale)', kv.delete('a', { previousSeq: 2 }));
       await t.rec('delete a', kv.delete('a'));
