@@ -118,8 +118,9 @@ export class PushDelivery {
   /**
    * A subscription on the deliver subject came or went: delivery follows at once, before the
    * next protocol operation of the same read (nats-server's consumer goroutine wakes on the
-   * notification while the client's read loop goes on; a SUB followed by a PUB in one write —
-   * a watcher subscribing, then the application writing — gets the backlog first, as there).
+   * notification while the client's read loop goes on, and usually delivers first; a SUB
+   * followed by a PUB in one write — a watcher subscribing, then the application writing — gets
+   * the backlog first).
    * A change while a delivery is being made (a subscriber leaving on its max) is handled after it.
    */
   private readonly onSubChange = (): void => {
