@@ -17,6 +17,7 @@ import { apiErrorResponse, apiResponseType, jsError, type ApiError } from './err
 import { loadRequested, MSG_GET_REQUEST, type MsgGetRequest } from './direct.js';
 import type { JsAccountLimits, JsUsage } from './types.js';
 import type { Stream } from './stream.js';
+import type { StreamStore } from './store/store.js';
 import type { Consumer } from './consumer.js';
 import { checkConsumerCreate } from './consumer-config-check.js';
 import { cleanupNoInterestMessages } from './interest.js';
@@ -369,6 +370,20 @@ interface MsgDeleteRequest {
 }
 const MSG_DELETE_REQUEST: GoStructSchema = { kind: 'struct', fields: { seq: 'uint64', no_erase: 'bool' } };
 
+/**
+ * The file store's error for a delete outside its messages (v2.10.29 filestore.go removeMsg and
+ * selectMsgBlockWithIndex): seq 0 and a sequence below the first or with no messages left are
+ * ErrStoreMsgNotFound, one past the last ErrStoreEOF; the API reports them as 10057 with that
+ * text. An interior gap is "not removed" (10043), as in the memory store, which has no range check.
+ */
+function fileStoreOutOfRange(store: StreamStore, seq: number): string | null {
+  if (store.kind !== 'file') return null;
+  if (seq === 0) return 'no message found';
+  const st = store.state();
+  if (seq >= st.firstSeq && seq <= st.lastSeq && st.msgs > 0) return null;
+  return seq <= st.lastSeq ? 'no message found' : 'stream store EOF';
+}
+
 const msgDelete: Handler = (jsa, name, body) => {
   const kind = 'stream_msg_delete';
   if (isEmptyRequest(body)) return fail(kind, jsError('JSBadRequestErr'));
@@ -379,6 +394,8 @@ const msgDelete: Handler = (jsa, name, body) => {
   if (s.cfg.sealed) return fail(kind, jsError('JSStreamSealedErr'));
   if (s.cfg.deny_delete) return fail(kind, jsError('JSStreamMsgDeleteFailedF', { err: 'message delete not permitted' }));
   // nats-server answers a missing sequence through its success path: counted, not an API error.
+  const outside = fileStoreOutOfRange(s.store, req.seq);
+  if (outside !== null) return { json: apiErrorResponse(kind, jsError('JSStreamMsgDeleteFailedF', { err: outside })), error: false };
   if (!s.store.remove(req.seq, !req.no_erase)) return { json: apiErrorResponse(kind, jsError('JSSequenceNotFoundErrF', { seq: req.seq })), error: false };
   return ok(response(kind, { success: true }));
 };

@@ -115,10 +115,22 @@ export class PushDelivery {
   };
   private pumping = false;
   private closed = false;
+  /**
+   * A subscription on the deliver subject came or went: delivery follows at once, before the
+   * next protocol operation of the same read (nats-server's consumer goroutine wakes on the
+   * notification while the client's read loop goes on, and usually delivers first; a SUB
+   * followed by a PUB in one write — a watcher subscribing, then the application writing — gets
+   * the backlog first).
+   * A change while a delivery is being made (a subscriber leaving on its max) is handled after it.
+   */
   private readonly onSubChange = (): void => {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(this.interestChanged);
+    if (this.pumping) {
+      if (this.scheduled) return;
+      this.scheduled = true;
+      queueMicrotask(this.interestChanged);
+      return;
+    }
+    this.interestChanged();
   };
   private readonly interestChanged = (): void => {
     this.scheduled = false;

@@ -26,13 +26,15 @@ const INTEROP = [
   'test/conformance/jetstream-consumer-features.test.ts',
   'test/conformance/jetstream-delivery.test.ts',
   'test/conformance/jetstream-interest.test.ts',
+  'test/conformance/jetstream-kv.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
 // handle). Every test must pass there, except those of features only the embedded broker has,
 // listed below with the reason; `test` is the start of "<describe> <test name>".
 const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/accounts.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
-  'test/jetstream/streams.test.ts', 'test/jetstream/interest.test.ts', 'test/jetstream/retention.property.test.ts'];
+  'test/jetstream/streams.test.ts', 'test/jetstream/interest.test.ts', 'test/jetstream/retention.property.test.ts',
+  'test/jetstream/kv.property.test.ts'];
 const EMBEDDED_ONLY = [
   { file: 'test/interop/auth.test.ts', test: 'permissions reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/lifecycle.test.ts', test: 'disconnectClients()', reason: 'kicks clients; nats-server 2.9 has no kick' },

@@ -370,6 +370,27 @@ describe('push consumer status frames on the wire', () => {
     }
   }, 20_000);
 
+  it('a subscriber that appears and a publish in the same read: the backlog is delivered before the publish is stored', async () => {
+    // A watcher (@nats-io/kv watch, obj get) subscribes to the deliver subject after creating
+    // its consumer; the application's next write often goes out in the same TCP write. nats-server
+    // wakes the consumer's goroutine on the interest notification while its read loop goes on:
+    // a race, which the delivery usually wins (7 of 10 tries against 2.9.10 here). The broker
+    // takes that outcome every time: the first message's pending count (the ack reply's last
+    // token) does not count the later publish.
+    const s = await scope.server({ jetstream: true });
+    const w = await WireClient.connected(s.port!, { verbose: false, pedantic: false, headers: true, no_responders: true });
+    scope.defer(() => w.socket.destroy());
+    const { api, frame } = framer(w);
+    w.send('SUB _R.1 1\r\n');
+    await api('$JS.API.STREAM.CREATE.S', '{"name":"S","subjects":["s.>"]}');
+    await api('s.a', 'one');
+    await api('$JS.API.CONSUMER.CREATE.S.C', '{"stream_name":"S","config":{"durable_name":"C","name":"C","deliver_subject":"dlv","ack_policy":"none"}}');
+    w.send('SUB dlv 2\r\nPUB s.a 3\r\ntwo\r\n');
+    const first = await frame();
+    expect(first).toMatch(/^MSG s\.a 2 \$JS\.ACK\.S\.C\.1\.1\.1\.\d+\.0 3\r\none\r\n$/);
+    expect(await frame()).toMatch(/^MSG s\.a 2 \$JS\.ACK\.S\.C\.1\.2\.2\.\d+\.0 3\r\ntwo\r\n$/);
+  });
+
   it('flow control request, then heartbeats stalled and not stalled, byte for byte', async () => {
     const s = await scope.server({ jetstream: true });
     const frames = await flowControlScenario(s.port!);

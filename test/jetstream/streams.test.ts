@@ -118,6 +118,13 @@ describe.each(['memory', 'file'] as const)('streams (%s storage)', (storage) => 
     expect(await jsm.streams.deleteMessage('P', 5)).toBe(true);
     expect(apiError(await rejection(jsm.streams.deleteMessage('P', 5))))
       .toEqual({ code: 400, err_code: 10043, description: 'sequence 5 not found' });
+    // Outside the stored range the file store fails the delete (filestore.go removeMsg:
+    // ErrStoreMsgNotFound below the first, ErrStoreEOF past the last → 10057); the memory store
+    // only reports "not removed" (10043), as for a gap.
+    const outside = [apiError(await rejection(jsm.streams.deleteMessage('P', 1))), apiError(await rejection(jsm.streams.deleteMessage('P', 99)))];
+    expect(outside).toEqual(storage === 'file'
+      ? [{ code: 500, err_code: 10057, description: 'no message found' }, { code: 500, err_code: 10057, description: 'stream store EOF' }]
+      : [{ code: 400, err_code: 10043, description: 'sequence 1 not found' }, { code: 400, err_code: 10043, description: 'sequence 99 not found' }]);
     const st = (await jsm.streams.info('P', { deleted_details: true })).state;
     expect(st).toMatchObject({ messages: 3, first_seq: 2, last_seq: 6, num_deleted: 2 });
     expect(st.deleted).toEqual([3, 5]);
