@@ -21,7 +21,7 @@ import {
   HDR_ROLLUP, headerSeq, headerValue,
 } from './headers.js';
 import type { StreamConfig } from './stream-config.js';
-import { directGet, directGetLast, type DirectReply } from './direct.js';
+import { directGet, directGetLastKey, type DirectReply } from './direct.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import type { Consumer } from './consumer.js';
 import { retentionChangedToInterest } from './interest.js';
@@ -131,10 +131,10 @@ export class Stream {
       for (const prefix of prefixes) {
         const base = `${prefix}.DIRECT.GET.${cfg.name}`;
         this.subs.push(this.client.subscribe(base, (msg) => this.answerDirect(msg, directGet(this.name, this.store, msg.data)), SYS_QUEUE));
+        const keyAt = base.length + 1;
         this.subs.push(this.client.subscribe(`${base}.>`, (msg) => {
           // The key starts after the stream name's token, whatever the prefix.
-          const subject = `$JS.API.DIRECT.GET.${cfg.name}${msg.subject.slice(base.length)}`;
-          this.answerDirect(msg, directGetLast(this.name, this.store, subject, msg.data));
+          this.answerDirect(msg, directGetLastKey(this.name, this.store, msg.subject.slice(keyAt), msg.data));
         }, SYS_QUEUE));
       }
     }
