@@ -193,7 +193,7 @@ export class Stream {
       const subjSeq = headerValue(hdr, HDR_EXPECTED_LAST_SUBJ_SEQ);
       if (subjSeq !== null && subjSeq !== '') {
         const want = headerSeq(subjSeq);
-        const last = this.store.loadLast(subject)?.seq ?? 0;
+        const last = this.store.lastSeqOn(subject);
         if (last !== want) return this.fail(reply, jsError('JSStreamWrongLastSequenceErrF', { seq: last }));
       }
       const lastSeq = headerValue(hdr, HDR_EXPECTED_LAST_SEQ);
@@ -238,7 +238,7 @@ export class Stream {
     if (this.host.accountLimitExceeded(this, subject, hdr, msg.data)) return this.fail(reply, jsError('JSAccountResourcesExceededErr'));
 
     // Republished copies carry the subject's previous sequence (gap detection for light clients).
-    const prevOnSubject = this.republish !== null ? (this.store.loadLast(subject)?.seq ?? 0) : 0;
+    const prevOnSubject = this.republish !== null ? this.store.lastSeqOn(subject) : 0;
     // The stores copy what they keep (the message is a view of the publisher's read buffer).
     let result;
     try {

@@ -92,6 +92,12 @@ export interface StreamStore {
   load(seq: number): StoredMessage | null;
   /** The newest message whose subject matches `filter` (wildcards allowed), or null. */
   loadLast(filter: string): StoredMessage | null;
+  /**
+   * The sequence of the newest message on `subject`, 0 when it has none: `loadLast(subject)?.seq
+   * ?? 0` without reading the message (the expected-last-subject-sequence check of every KV
+   * create and update). '' and a subject with wildcards are filters, as for `loadLast`.
+   */
+  lastSeqOn(subject: string): number;
   /** The first message at or after `start` whose subject matches `filter` ('' or '>' = any), or null. */
   loadNext(filter: string, start: number): StoredMessage | null;
 
