@@ -38,7 +38,7 @@ import {
   type StreamStore,
   type SubjectState,
 } from './store.js';
-import { SeqIndex, type IndexBlock } from './seq-index.js';
+import { emptyList, SeqIndex, type IndexBlock } from './seq-index.js';
 import { hasWildcard, isAll, SubjectTable, type SubjectInfo } from './subjects.js';
 
 /** Options both stores take besides their limits. */
@@ -724,9 +724,9 @@ export abstract class BaseStore implements StreamStore {
       for (let k = 0; k < this.pendSeq.length; k++) this.listener?.(this.pendSeq[k], this.pendSubj[k], this.pendSize[k]);
     } finally {
       this.flushing = false;
-      this.pendSeq.length = 0;
-      this.pendSize.length = 0;
-      this.pendSubj.length = 0;
+      emptyList(this.pendSeq);
+      emptyList(this.pendSize);
+      emptyList(this.pendSubj);
     }
   }
 
