@@ -19,6 +19,7 @@ const INPROC = path.join(BENCH_DIR, 'inproc.mjs');
 const ALLOC = path.join(BENCH_DIR, 'alloc.mjs');
 const JSLOAD = path.join(BENCH_DIR, 'jsload.mjs');
 const JSCONSUME = path.join(BENCH_DIR, 'jsconsume.mjs');
+const KVOBJ = path.join(BENCH_DIR, 'kvobj.mjs');
 const HOST = '127.0.0.1';
 
 // ---- scenarios -----------------------------------------------------------------------------------
@@ -100,6 +101,30 @@ SCENARIOS['js-rtt-mem'] = {
   desc: 'JetStream: one message in flight: core publish (no PubAck) → pull consumer consume() receives → await m.ackAck(); round trip per message, memory stream, 16 B; official client, 2 connections in 1 process',
 };
 JETSTREAM.push('js-rtt-mem');
+// Key-Value and object store: one forked client process (bench/kvobj.mjs) with the official
+// clients @nats-io/kv and @nats-io/obj; a fresh broker per round, as the js-* scenarios.
+/** KV: keys cycled over, value size, and the window of the *-tput scenarios. */
+const KV_KEYS = 1000;
+const KV_SIZE = 128;
+const KV_WINDOW = 64;
+/** Object store: the object size (`--object-mib` changes it). */
+let OBJECT_BYTES = 10 * 2 ** 20;
+const KVOBJ_SCENARIOS = [];
+for (const storage of ['memory', 'file']) {
+  const st = storage === 'memory' ? 'mem' : 'file';
+  for (const [mode, desc] of [
+    ['put-lat', `KV: one \`await kv.put()\` in flight, ${KV_SIZE} B values cycling over ${KV_KEYS} keys (history 1)`],
+    ['put-tput', `KV: ${KV_WINDOW} \`kv.put()\` in flight, ${KV_SIZE} B values cycling over ${KV_KEYS} keys (history 1)`],
+    ['get-lat', `KV: one \`await kv.get()\` (direct get, last_by_subj) in flight, cycling over ${KV_KEYS} keys of ${KV_SIZE} B`],
+    ['get-tput', `KV: ${KV_WINDOW} \`kv.get()\` in flight, cycling over ${KV_KEYS} keys of ${KV_SIZE} B`],
+    ['obj-put', 'object store: `os.putBlob()` of one 10 MiB object (128 KiB chunks), repeated (each replaces the last)'],
+    ['obj-get', 'object store: `os.getBlob()` of one 10 MiB object (128 KiB chunks, ordered push consumer, digest checked), repeated'],
+  ]) {
+    const name = mode.startsWith('obj-') ? `${mode}-${st}` : `kv-${mode}-${st}`;
+    SCENARIOS[name] = { kind: 'kvobj', mode, storage, size: mode.startsWith('obj-') ? null : KV_SIZE, desc: `${desc}, ${storage} storage; official client, 1 process` };
+    KVOBJ_SCENARIOS.push(name);
+  }
+}
 /** What `npm run bench` runs without --scenarios: everything (about 3 minutes on 2 vCPUs). */
 const DEFAULT_SCENARIOS = Object.keys(SCENARIOS);
 
@@ -188,6 +213,13 @@ function parseCli(argv) {
       case '--js':
         o.js = true;
         break;
+      case '--kv':
+        o.kv = true;
+        break;
+      case '--object-mib':
+        OBJECT_BYTES = Math.round(Number(value()) * 2 ** 20);
+        if (!(OBJECT_BYTES > 0)) usage('--object-mib must be a positive number');
+        break;
       case '--short':
         o.short = true;
         break;
@@ -212,6 +244,7 @@ function parseCli(argv) {
   }
   if (o.inprocess) o.scenarios = o.scenarios === DEFAULT_SCENARIOS ? [...INPROCESS] : [...new Set([...o.scenarios, ...INPROCESS])];
   if (o.js) o.scenarios = o.scenarios === DEFAULT_SCENARIOS || o.inprocess ? [...(o.inprocess ? o.scenarios : []), ...JETSTREAM] : [...new Set([...o.scenarios, ...JETSTREAM])];
+  if (o.kv) o.scenarios = o.scenarios === DEFAULT_SCENARIOS || o.inprocess || o.js ? [...(o.inprocess || o.js ? o.scenarios : []), ...KVOBJ_SCENARIOS] : [...new Set([...o.scenarios, ...KVOBJ_SCENARIOS])];
   if (o.short) {
     // Quick check that everything runs: short windows, a 100,000-message fill.
     if (!argv.some((a) => a.startsWith('--duration'))) o.duration = 1;
@@ -236,6 +269,9 @@ function usage(err) {
   --inprocess         run the in-process scenarios (${INPROCESS.join(', ')}); with --scenarios, in addition
   --js                only the JetStream scenarios (js-*); with --scenarios / --inprocess, in addition
                       (BENCH_JS=1 in the environment does the same as --js)
+  --kv                only the KV and object store scenarios (kv-*, obj-*); with --scenarios / --js /
+                      --inprocess, in addition
+  --object-mib <n>    object size in the obj-* scenarios, MiB (default 10)
   --short             short run: 1 s window, 0.2 s warm-up, fill scenarios with 100,000 messages,
                       consumer drains of 20,000
   --fill <n>          messages in the fill scenarios (default 1,000,000)
@@ -810,6 +846,34 @@ async function runJsConsume(sc, port, opts, brokerPid) {
   return r;
 }
 
+/**
+ * kv-* / obj-*: bench/kvobj.mjs in a forked process (official clients). It reports 'begin' /
+ * 'end' around the measured window, where the broker's CPU time is read, then one result.
+ */
+async function runKvObj(sc, port, opts, brokerPid) {
+  const cfg = { port, mode: sc.mode, storage: sc.storage, size: KV_SIZE, keys: KV_KEYS, window: KV_WINDOW, objectBytes: OBJECT_BYTES, warmup: opts.warmup, duration: opts.duration };
+  const proc = fork(KVOBJ, [JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let u0 = null;
+  let u1 = null;
+  const msg = await new Promise((resolve) => {
+    const t = setTimeout(() => (proc.kill('SIGKILL'), resolve({ type: 'error', message: 'no result within 300 s' })), 300_000);
+    proc.on('message', (m) => {
+      if (m.type === 'begin') u0 = procUsage(brokerPid);
+      else if (m.type === 'end') u1 = procUsage(brokerPid);
+      else {
+        clearTimeout(t);
+        resolve(m);
+      }
+    });
+    proc.on('exit', (code, signal) => (clearTimeout(t), resolve({ type: 'error', message: `exited (code ${code}, signal ${signal}) without a result` })));
+  });
+  if (msg.type !== 'result') return { failed: msg.message, errors: [] };
+  const { type, ...r } = msg;
+  r.broker = brokerUsage(u0, u1);
+  r.brokerCpuUsPerOp = u0 && u1 && r.ops > 0 ? ((u1.cpuSec - u0.cpuSec) * 1e6) / r.ops : null;
+  return r;
+}
+
 // ---- reporting -----------------------------------------------------------------------------------
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -924,6 +988,31 @@ function metricRows(sc, res) {
       ['round trips/s', e?.rate, n?.rate, fmtInt],
       ['broker CPU µs per round trip (store + deliver + ack; lower is better)', e?.brokerCpuUsPerMsg, n?.brokerCpuUsPerMsg, (x) => fmtNum(x, 2)],
       ['client CPU µs per round trip', e?.clientCpuUsPerMsg, n?.clientCpuUsPerMsg, (x) => fmtNum(x, 2)],
+      ...brokerRows(e, n),
+    ];
+  }
+  if (sc.kind === 'kvobj' && sc.mode.startsWith('obj-')) {
+    const mib = (OBJECT_BYTES / 2 ** 20).toFixed(0);
+    return [
+      [`MB/s per ${sc.mode === 'obj-put' ? 'putBlob' : 'getBlob'} of ${mib} MiB, median (higher is better)`, e?.mbps?.p50, n?.mbps?.p50, (x) => fmtNum(x)],
+      ['MB/s over the window (all ops)', e?.aggregateMBps, n?.aggregateMBps, (x) => fmtNum(x)],
+      ['operations in the window', e?.ops, n?.ops, fmtInt],
+      ['broker CPU ms per op (lower is better)', e?.brokerCpuUsPerOp && e.brokerCpuUsPerOp / 1000, n?.brokerCpuUsPerOp && n.brokerCpuUsPerOp / 1000, (x) => fmtNum(x, 1)],
+      ['client CPU ms per op', e?.clientCpuUsPerOp && e.clientCpuUsPerOp / 1000, n?.clientCpuUsPerOp && n.clientCpuUsPerOp / 1000, (x) => fmtNum(x, 1)],
+      ...brokerRows(e, n),
+    ];
+  }
+  if (sc.kind === 'kvobj') {
+    const lat = sc.mode.endsWith('-lat');
+    const op = sc.mode.startsWith('put') ? 'put' : 'get';
+    return [
+      ...(lat ? [
+        [`p50 ${op} latency µs (lower is better)`, e?.latencyUs?.p50, n?.latencyUs?.p50, (x) => fmtNum(x)],
+        [`p99 ${op} latency µs (lower is better)`, e?.latencyUs?.p99, n?.latencyUs?.p99, (x) => fmtNum(x)],
+      ] : []),
+      [`${op}s/s${lat ? ' (one in flight)' : ` (${KV_WINDOW} in flight; higher is better)`}`, e?.rate, n?.rate, fmtInt],
+      [`broker CPU µs per ${op} (lower is better)`, e?.brokerCpuUsPerOp, n?.brokerCpuUsPerOp, (x) => fmtNum(x, 2)],
+      [`client CPU µs per ${op}`, e?.clientCpuUsPerOp, n?.clientCpuUsPerOp, (x) => fmtNum(x, 2)],
       ...brokerRows(e, n),
     ];
   }
@@ -1076,7 +1165,7 @@ async function main() {
     date: new Date().toISOString(),
     machine,
     dist: { dir: path.relative(ROOT, distDir).startsWith('..') ? distDir : path.relative(ROOT, distDir), builtAt: fs.statSync(cli).mtime.toISOString(), commit: process.env.NATS_EMBEDDED_DIST_COMMIT ?? null },
-    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT, jsConsumeCount: CONSUME_COUNT },
+    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT, jsConsumeCount: CONSUME_COUNT, kvKeys: KV_KEYS, kvValueBytes: KV_SIZE, kvWindow: KV_WINDOW, objectBytes: OBJECT_BYTES },
     results,
     totalSec,
   };
@@ -1113,7 +1202,7 @@ async function runOnce(sc, target, opts) {
   try {
     const monitorPort = sc.kind === 'subflood' ? await freePort() : null;
     const extra = monitorPort ? ['-m', String(monitorPort)] : [];
-    if (sc.kind === 'jspub' || sc.kind === 'jsfill' || sc.kind === 'jsconsume' || sc.kind === 'jsrtt') {
+    if (sc.kind === 'jspub' || sc.kind === 'jsfill' || sc.kind === 'jsconsume' || sc.kind === 'jsrtt' || sc.kind === 'kvobj') {
       storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nats-bench-js-'));
       extra.push('-js', '-sd', storeDir);
     }
@@ -1123,6 +1212,7 @@ async function runOnce(sc, target, opts) {
       : sc.kind === 'jspub' ? await runJsPub(sc, broker.port, opts, pid)
       : sc.kind === 'jsfill' ? await runJsFill(sc, broker.port, opts, pid)
       : sc.kind === 'jsconsume' || sc.kind === 'jsrtt' ? await runJsConsume(sc, broker.port, opts, pid)
+      : sc.kind === 'kvobj' ? await runKvObj(sc, broker.port, opts, pid)
       : sc.kind === 'latency' ? await runLatency(sc, broker.port, opts, pid)
       : sc.kind === 'idle' ? await runIdle(sc, broker.port, opts, pid)
       : sc.kind === 'subflood' ? await runSubFlood(sc, broker.port, opts, pid, monitorPort)
@@ -1163,6 +1253,7 @@ function pickMedian(sc, rs) {
       case 'jsfill': return r.fillSec;
       case 'jsconsume': return r.rate;
       case 'jsrtt': return r.latencyUs.p50;
+      case 'kvobj': return sc.mode.endsWith('-lat') ? r.latencyUs.p50 : r.rate;
       case 'inproc': return sc.mode === 'throughput' ? r.deliveredRate : r.latencyUs.p50;
       default: return r.createMs.median;
     }
@@ -1191,6 +1282,8 @@ function ratios(sc, res) {
   if (sc.kind === 'jspub') return { pubRate: e.pubRate / n.pubRate };
   if (sc.kind === 'jsfill') return { fillSec: e.fillSec / n.fillSec, bytesPerMsg: e.bytesPerMsg / n.bytesPerMsg };
   if (sc.kind === 'jsconsume') return { rate: e.rate / n.rate, brokerCpuUsPerMsg: e.brokerCpuUsPerMsg / n.brokerCpuUsPerMsg };
+  if (sc.kind === 'kvobj' && sc.mode.endsWith('-lat')) return { p50: e.latencyUs.p50 / n.latencyUs.p50, p99: e.latencyUs.p99 / n.latencyUs.p99, rate: e.rate / n.rate, brokerCpuUsPerOp: e.brokerCpuUsPerOp / n.brokerCpuUsPerOp };
+  if (sc.kind === 'kvobj') return { rate: e.rate / n.rate, brokerCpuUsPerOp: e.brokerCpuUsPerOp / n.brokerCpuUsPerOp };
   if (sc.kind === 'jsrtt') return { p50: e.latencyUs.p50 / n.latencyUs.p50, p90: e.latencyUs.p90 / n.latencyUs.p90, p99: e.latencyUs.p99 / n.latencyUs.p99, brokerCpuUsPerMsg: e.brokerCpuUsPerMsg / n.brokerCpuUsPerMsg };
   return null;
 }

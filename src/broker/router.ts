@@ -61,7 +61,11 @@ export class Router {
     this.routingDepth = 0;
   }
 
-  /** Queues an internal client's message; it is routed once the routing in progress is over. */
+  /**
+   * Queues an internal client's message; it is routed once the routing in progress is over.
+   * Headers and data that are adjacent views of one buffer (a direct get's reply) are routed as
+   * that buffer, without a copy, as data without headers always is: neither may change after.
+   */
   publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver = ''): void {
     const pa = new PubArg();
     pa.subject = subject;
@@ -70,7 +74,9 @@ export class Router {
     const hdr = headers === null ? 0 : headers.length;
     pa.hdr = headers === null ? -1 : hdr;
     pa.size = hdr + data.length;
-    const buf = headers === null ? data : Buffer.concat([headers, data]);
+    const buf = headers === null ? data
+      : headers.buffer === data.buffer && headers.byteOffset + hdr === data.byteOffset ? Buffer.from(headers.buffer, headers.byteOffset, pa.size)
+        : Buffer.concat([headers, data]);
     this.internalQueue.push({ client, pa, buf });
     if (this.routingDepth === 0) this.drainInternal();
   }

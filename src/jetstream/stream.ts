@@ -21,7 +21,7 @@ import {
   HDR_ROLLUP, headerSeq, headerValue,
 } from './headers.js';
 import type { StreamConfig } from './stream-config.js';
-import { directGet, directGetLast, type DirectReply } from './direct.js';
+import { directGet, directGetLastKey, type DirectReply } from './direct.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import type { Consumer } from './consumer.js';
 import { retentionChangedToInterest } from './interest.js';
@@ -131,10 +131,10 @@ export class Stream {
       for (const prefix of prefixes) {
         const base = `${prefix}.DIRECT.GET.${cfg.name}`;
         this.subs.push(this.client.subscribe(base, (msg) => this.answerDirect(msg, directGet(this.name, this.store, msg.data)), SYS_QUEUE));
+        const keyAt = base.length + 1;
         this.subs.push(this.client.subscribe(`${base}.>`, (msg) => {
           // The key starts after the stream name's token, whatever the prefix.
-          const subject = `$JS.API.DIRECT.GET.${cfg.name}${msg.subject.slice(base.length)}`;
-          this.answerDirect(msg, directGetLast(this.name, this.store, subject, msg.data));
+          this.answerDirect(msg, directGetLastKey(this.name, this.store, msg.subject.slice(keyAt), msg.data));
         }, SYS_QUEUE));
       }
     }
@@ -193,7 +193,7 @@ export class Stream {
       const subjSeq = headerValue(hdr, HDR_EXPECTED_LAST_SUBJ_SEQ);
       if (subjSeq !== null && subjSeq !== '') {
         const want = headerSeq(subjSeq);
-        const last = this.store.loadLast(subject)?.seq ?? 0;
+        const last = this.store.lastSeqOn(subject);
         if (last !== want) return this.fail(reply, jsError('JSStreamWrongLastSequenceErrF', { seq: last }));
       }
       const lastSeq = headerValue(hdr, HDR_EXPECTED_LAST_SEQ);
@@ -238,7 +238,7 @@ export class Stream {
     if (this.host.accountLimitExceeded(this, subject, hdr, msg.data)) return this.fail(reply, jsError('JSAccountResourcesExceededErr'));
 
     // Republished copies carry the subject's previous sequence (gap detection for light clients).
-    const prevOnSubject = this.republish !== null ? (this.store.loadLast(subject)?.seq ?? 0) : 0;
+    const prevOnSubject = this.republish !== null ? this.store.lastSeqOn(subject) : 0;
     // The stores copy what they keep (the message is a view of the publisher's read buffer).
     let result;
     try {

@@ -78,6 +78,43 @@ export function rfc3339Nano(ms: number): string {
   return `${iso.slice(0, dot)}${frac === '' ? '' : `.${frac}`}Z`;
 }
 
+/** The whole second {@link writeRfc3339Nano} last formatted, and its date and time text. */
+let rfcSecond = NaN;
+let rfcSecondText = '';
+
+/**
+ * {@link rfc3339Nano} written into `buf` at `off` (latin1; at most 31 bytes for years up to
+ * 9999): returns the offset after it. No string per call: the date and time of the second are
+ * kept from the previous call when it fell in the same second, the fraction is written digit by
+ * digit. For hot paths (a direct get's `Nats-Time-Stamp`).
+ */
+export function writeRfc3339Nano(buf: Buffer, off: number, ms: number): number {
+  const whole = Math.floor(ms);
+  const sec = Math.floor(whole / 1000);
+  if (sec !== rfcSecond) {
+    const iso = new Date(sec * 1000).toISOString();
+    rfcSecondText = iso.slice(0, iso.indexOf('.'));
+    rfcSecond = sec;
+  }
+  off += buf.write(rfcSecondText, off, 'latin1');
+  let ns = (whole % 1000 + 1000) % 1000 * 1e6 + Math.min(999_999, Math.round((ms - whole) * 1e6));
+  if (ns !== 0) {
+    let digits = 9;
+    while (ns % 10 === 0) {
+      ns /= 10;
+      digits--;
+    }
+    buf[off] = 0x2e; // '.'
+    for (let i = digits; i > 0; i--) {
+      buf[off + i] = 0x30 + (ns % 10);
+      ns = Math.floor(ns / 10);
+    }
+    off += digits + 1;
+  }
+  buf[off] = 0x5a; // 'Z'
+  return off + 1;
+}
+
 /**
  * `json.MarshalIndent(v, "", "  ")` (or `json.Marshal` when `indent` is false) of a value
  * built with Go's key order: 2-space indent, and Go's HTML-safe escaping of `<`, `>`, `&`,

@@ -9,6 +9,7 @@ import {
   parseGoInt,
   parseGoUint,
   rfc3339Nano,
+  writeRfc3339Nano,
 } from '../../src/protocol/go-format.js';
 import { ClosedRing } from '../../src/broker/closed.js';
 import { peerIp, type ConnSnapshot } from '../../src/broker/snapshot.js';
@@ -63,6 +64,32 @@ describe('rfc3339Nano', () => {
     expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 678) + 0.25)).toBe('2026-01-02T03:04:05.67825Z');
     expect(rfc3339Nano(Date.UTC(2026, 0, 2, 3, 4, 5, 0) + 0.5)).toBe('2026-01-02T03:04:05.0005Z');
     expect(rfc3339Nano(0)).toBe('1970-01-01T00:00:00Z');
+  });
+});
+
+describe('writeRfc3339Nano (the same text written into a buffer)', () => {
+  const written = (ms: number, at = 3): string => {
+    const buf = Buffer.alloc(48, 0x2d);
+    const end = writeRfc3339Nano(buf, at, ms);
+    expect(buf.subarray(0, at).toString('latin1')).toBe('-'.repeat(at)); // nothing before `at` touched
+    return buf.toString('latin1', at, end);
+  };
+
+  it('writes what rfc3339Nano returns, and returns the offset after it', () => {
+    for (const ms of [
+      0, 0.5, 999.999999, 1000, Date.UTC(2026, 0, 2, 3, 4, 5, 600), Date.UTC(2026, 0, 2, 3, 4, 5, 678) + 0.25,
+      Date.UTC(2026, 0, 2, 3, 4, 5, 0), Date.UTC(2026, 0, 2, 3, 4, 5, 0) + 0.000001, -1, -1500.25, Date.UTC(9999, 11, 31, 23, 59, 59, 999) + 0.999999,
+    ]) expect(written(ms), String(ms)).toBe(rfc3339Nano(ms));
+  });
+
+  it('agrees with rfc3339Nano over consecutive and random times (the cached second is reused and replaced)', () => {
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const base = Date.UTC(2026, 10, 30, 6, 59, 59, 990);
+    for (let i = 0; i < 2000; i++) {
+      const ms = i < 1000 ? base + i * 0.0371 + i : base + (rnd() - 0.5) * 1e11 + rnd();
+      expect(written(ms, i % 5)).toBe(rfc3339Nano(ms));
+    }
   });
 });
 

@@ -38,8 +38,8 @@ import {
   type StreamStore,
   type SubjectState,
 } from './store.js';
-import { SeqIndex, type IndexBlock } from './seq-index.js';
-import { isAll, SubjectTable, type SubjectInfo } from './subjects.js';
+import { emptyList, SeqIndex, type IndexBlock } from './seq-index.js';
+import { hasWildcard, isAll, SubjectTable, type SubjectInfo } from './subjects.js';
 
 /** Options both stores take besides their limits. */
 export interface StoreOptions {
@@ -254,6 +254,13 @@ export abstract class BaseStore implements StreamStore {
   loadLast(filter: string): StoredMessage | null {
     if (this.msgs === 0) return null;
     if (isAll(filter)) return this.index.last() ? this.readAt(this.index.b, this.index.i) : null;
+    if (!hasWildcard(filter)) {
+      // One subject (a KV get or an expected-last-subject-sequence check): no list of matches.
+      const info = this.subjects.get(filter);
+      if (info === undefined) return null;
+      this.refresh(info);
+      return this.load(info.last);
+    }
     let last = 0;
     for (const info of this.subjects.matching(filter)) {
       this.refresh(info);
@@ -262,11 +269,32 @@ export abstract class BaseStore implements StreamStore {
     return last === 0 ? null : this.load(last);
   }
 
+  lastSeqOn(subject: string): number {
+    if (isAll(subject) || hasWildcard(subject)) return this.loadLast(subject)?.seq ?? 0; // a filter, as nats-server's LoadLastMsg
+    const info = this.msgs === 0 ? undefined : this.subjects.get(subject);
+    if (info === undefined) return 0;
+    this.refresh(info);
+    return info.last;
+  }
+
   loadNext(filter: string, start: number): StoredMessage | null {
     if (start < this.firstSeq) start = this.firstSeq;
     if (this.msgs === 0 || start > this.lastSeq) return null;
     const idx = this.index;
     if (isAll(filter)) return idx.lowerBound(start) ? this.readAt(idx.b, idx.i) : null;
+    if (!hasWildcard(filter)) {
+      // One subject (an ordered consumer on an object's chunks, a KV watch of one key): no map
+      // of the matching subjects, which costs a byte per subject in the stream on every call.
+      const info = this.subjects.get(filter);
+      if (info === undefined) return null;
+      this.refresh(info);
+      if (info.last < start) return null;
+      if (info.first >= start) return this.load(info.first);
+      for (let ok = idx.lowerBound(start); ok; ok = idx.next(idx.b, idx.i)) {
+        if (idx.b.subj(idx.i) === info.id) return this.readAt(idx.b, idx.i);
+      }
+      return null;
+    }
     const ids = this.selectSubjects(filter, start);
     if (ids === null) return null;
     if (!this.selPartial) return this.load(this.selFirst);
@@ -525,6 +553,21 @@ export abstract class BaseStore implements StreamStore {
 
   /** PurgeEx with a subject: matching messages below `seq` (0: all), keeping the newest `keep`. */
   private purgeSubject(subject: string, seq: number, keep: number): number {
+    if (!hasWildcard(subject)) {
+      // One subject (a rollup, a KV purge, an object's chunks): its oldest first, each found
+      // from the one before; no map of the matching subjects (a byte per subject in the stream).
+      const info = this.subjects.get(subject);
+      if (info === undefined) return 0;
+      const below = seq > 1 ? seq : Number.MAX_SAFE_INTEGER;
+      let purged = 0;
+      while (info.msgs > keep) {
+        const first = this.subjectFirst(info);
+        if (first >= below || !this.index.locate(first)) break;
+        this.removeAt(this.index.b, this.index.i, true, false);
+        purged++;
+      }
+      return purged;
+    }
     // From the first sequence on, every matching subject is whole: sel* are its totals.
     const ids = this.selectSubjects(subject, this.firstSeq);
     if (ids === null) return 0;
@@ -686,9 +729,9 @@ export abstract class BaseStore implements StreamStore {
       for (let k = 0; k < this.pendSeq.length; k++) this.listener?.(this.pendSeq[k], this.pendSubj[k], this.pendSize[k]);
     } finally {
       this.flushing = false;
-      this.pendSeq.length = 0;
-      this.pendSize.length = 0;
-      this.pendSubj.length = 0;
+      emptyList(this.pendSeq);
+      emptyList(this.pendSize);
+      emptyList(this.pendSubj);
     }
   }
 

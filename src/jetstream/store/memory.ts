@@ -16,7 +16,7 @@
 import { randomFillSync } from 'node:crypto';
 import { memoryMsgSize, type StoredMessage, type StoreLimits } from './store.js';
 import { BaseStore, type StoreOptions } from './base.js';
-import type { IndexBlock } from './seq-index.js';
+import { emptyList, type IndexBlock } from './seq-index.js';
 
 const MAX_CHUNK = 1024 * 1024;
 const MIN_CHUNK = 4096;
@@ -129,7 +129,7 @@ export class MemoryStore extends BaseStore {
         this.compactChunk(c);
       }
     }
-    dirty.length = 0;
+    emptyList(dirty);
   }
 
   protected close(): void {

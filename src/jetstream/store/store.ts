@@ -9,6 +9,7 @@
  * Times are milliseconds since the epoch as a float (sub-millisecond digits from a monotonic
  * clock): enough for nats-server's nanosecond RFC 3339 timestamps to order correctly.
  */
+import { performance } from 'node:perf_hooks';
 
 /** A stored message. `hdr` is the whole header block (`NATS/1.0\r\n...\r\n\r\n`) or null. */
 export interface StoredMessage {
@@ -92,6 +93,12 @@ export interface StreamStore {
   load(seq: number): StoredMessage | null;
   /** The newest message whose subject matches `filter` (wildcards allowed), or null. */
   loadLast(filter: string): StoredMessage | null;
+  /**
+   * The sequence of the newest message on `subject`, 0 when it has none: `loadLast(subject)?.seq
+   * ?? 0` without reading the message (the expected-last-subject-sequence check of every KV
+   * create and update). '' and a subject with wildcards are filters, as for `loadLast`.
+   */
+  lastSeqOn(subject: string): number;
   /** The first message at or after `start` whose subject matches `filter` ('' or '>' = any), or null. */
   loadNext(filter: string, start: number): StoredMessage | null;
 
@@ -140,7 +147,10 @@ export function fileMsgSize(subject: string, hdr: Buffer | null, data: Buffer): 
   return 22 + subject.length + hdr.length + data.length + 8 + 4;
 }
 
+/** The process's time origin (constant): read once. `performance` from perf_hooks, not the global's getter per call. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** A clock for store timestamps: epoch milliseconds with a monotonic fraction. */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }

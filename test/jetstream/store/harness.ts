@@ -218,7 +218,8 @@ export class Harness {
         each((s, m) => [msg(s.loadNext(op.filter, seqAt(op.at, m.last))), msg(m.loadNext(op.filter, seqAt(op.at, m.last)))]);
         break;
       case 'loadLast':
-        each((s, m) => [msg(s.loadLast(op.filter)), msg(m.loadLast(op.filter))]);
+        // lastSeqOn: the sequence loadLast would read, without reading the message.
+        each((s, m) => [[msg(s.loadLast(op.filter)), s.lastSeqOn(op.filter)], [msg(m.loadLast(op.filter)), m.loadLast(op.filter)?.seq ?? 0]]);
         break;
       case 'filtered':
         each((s, m) => [s.filteredState(seqAt(op.at, m.last), op.filter), m.filteredState(seqAt(op.at, m.last), op.filter)]);

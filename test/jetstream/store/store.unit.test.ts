@@ -194,6 +194,48 @@ describe.each(KINDS)('%s store rules', (_kind, make) => {
     await s.delete();
   });
 
+  it('lastSeqOn: the newest sequence on a subject (KV history), after removals of its last, and 0 when it has none', async () => {
+    const s = await make({ maxMsgsPerSubject: 3 });
+    expect(s.lastSeqOn('k.a')).toBe(0);
+    for (let i = 0; i < 10; i++) s.store(`k.${'abc'[i % 3]}`, null, B(`${i}`));
+    // k.a: 1, 4, 7, 10 → 4, 7, 10 kept; k.b: 5, 8 (2 dropped); k.c: 6, 9.
+    expect([s.lastSeqOn('k.a'), s.lastSeqOn('k.b'), s.lastSeqOn('k.c'), s.lastSeqOn('k.d')]).toEqual([10, 8, 9, 0]);
+    expect(s.remove(10)).toBe(true); // the last one: found again by a scan back
+    expect(s.lastSeqOn('k.a')).toBe(7);
+    expect(s.loadLast('k.a')?.seq).toBe(7);
+    s.purge('k.b', 0, 0);
+    expect(s.lastSeqOn('k.b')).toBe(0);
+    // A subject with wildcards is a filter, as for loadLast.
+    expect(s.lastSeqOn('k.*')).toBe(9);
+    expect(s.lastSeqOn('>')).toBe(9);
+    expect(s.lastSeqOn('')).toBe(9);
+    await s.delete();
+  });
+
+  it('one subject among many: loadNext and purge (with keep and a sequence bound) touch only its messages', async () => {
+    const s = await make();
+    // k.0 .. k.9 in turn, 5 times: k.3 holds 4, 14, 24, 34, 44.
+    for (let i = 0; i < 50; i++) s.store(`k.${i % 10}`, null, B(`${i}`));
+    expect(s.loadNext('k.3', 1)?.seq).toBe(4);
+    expect(s.loadNext('k.3', 15)?.seq).toBe(24);
+    expect(s.loadNext('k.3', 45)).toBeNull();
+    expect(s.loadNext('k.x', 1)).toBeNull();
+    // Below sequence 30, keeping the newest 4: only the oldest of k.3 goes.
+    expect(s.purge('k.3', 30, 4)).toBe(1);
+    expect(s.subjectsState('k.3').get('k.3')).toEqual({ msgs: 4, first: 14, last: 44 });
+    // Below 30, keeping none: 14 and 24.
+    expect(s.purge('k.3', 30, 0)).toBe(2);
+    expect(s.loadNext('k.3', 1)?.seq).toBe(34);
+    // Keeping the newest one (a rollup): 34 goes.
+    expect(s.purge('k.3', 0, 1)).toBe(1);
+    expect(s.purge('k.3', 0, 1)).toBe(0);
+    expect(s.purge('k.3', 0, 0)).toBe(1);
+    expect(s.lastSeqOn('k.3')).toBe(0);
+    expect(s.state()).toMatchObject({ msgs: 45, firstSeq: 1, lastSeq: 50 });
+    expect(s.subjectsState('k.4').get('k.4')).toEqual({ msgs: 5, first: 5, last: 45 });
+    await s.delete();
+  });
+
   it('updateLimits enforces a per-subject limit set where there was none, and lowered ones', async () => {
     const s = await make();
     for (let i = 0; i < 6; i++) s.store(`k${i % 2}`, null, B(`${i}`));
