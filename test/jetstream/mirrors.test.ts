@@ -63,3 +63,175 @@ describe.each(['memory', 'file'] as const)('a mirror (%s storage)', (storage) =>
     expect(await jsm.consumers.list('O').next()).toEqual([]);
   });
 });
+
+describe.each(['memory', 'file'] as const)('sources (%s storage)', (storage) => {
+  it('aggregates several origins and its own subjects, each copy with a Nats-Stream-Source header', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'A', subjects: ['a.>'], storage });
+    await jsm.streams.add({ name: 'B', subjects: ['b.>'], storage });
+    const h = headers();
+    h.set('X-Keep', 'yes');
+    h.set('Nats-Expected-Stream', 'A');
+    await js.publish('a.1', 'a1', { headers: h });
+    await js.publish('b.1', 'b1');
+    await js.publish('b.2', 'b2');
+    await jsm.streams.add({ name: 'S', subjects: ['s.>'], storage, sources: [{ name: 'A' }, { name: 'B', filter_subject: 'b.2' }] });
+    await waitMsgs(jsm, 'S', 2);
+    await js.publish('s.own', 'mine');
+    await js.publish('a.2', 'a2');
+    await waitMsgs(jsm, 'S', 4);
+    const msgs = await all(jsm, 'S');
+    // Sequences are the stream's own; the order of the two origins' first copies is not fixed.
+    expect(msgs.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    const bySubject = new Map(msgs.map((m) => [m.subject, m]));
+    expect([...bySubject.keys()].sort()).toEqual(['a.1', 'a.2', 'b.2', 's.own']);
+    // 2.10's header: origin, origin sequence, filter, transform destination; Nats-Expected-* dropped.
+    expect(bySubject.get('a.1')!.header.get('Nats-Stream-Source')).toBe('A 1 > >');
+    expect(bySubject.get('a.1')!.header.get('X-Keep')).toBe('yes');
+    expect(bySubject.get('a.1')!.header.has('Nats-Expected-Stream')).toBe(false);
+    expect(bySubject.get('b.2')!.header.get('Nats-Stream-Source')).toBe('B 2 b.2 >');
+    expect(bySubject.get('a.2')!.header.get('Nats-Stream-Source')).toBe('A 2 > >');
+    expect(bySubject.get('s.own')!.header?.has('Nats-Stream-Source') ?? false).toBe(false);
+    const info = await jsm.streams.info('S');
+    expect(info.sources?.map((x) => ({ name: x.name, lag: x.lag, filter: (x as { filter_subject?: string }).filter_subject }))).toEqual([
+      { name: 'A', lag: 0, filter: undefined }, { name: 'B', lag: 0, filter: 'b.2' },
+    ]);
+  });
+
+  it('starts at opt_start_seq / opt_start_time and applies subject transforms (2.10)', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'A', subjects: ['a.>'], storage });
+    for (let i = 1; i <= 5; i++) await js.publish(`a.${i}`, `m${i}`);
+    const t4 = (await jsm.streams.getMessage('A', { seq: 4 }))!.time;
+    await jsm.streams.add({
+      name: 'S', storage, sources: [
+        { name: 'A', opt_start_seq: 3, subject_transforms: [{ src: 'a.*', dest: 'x.{{wildcard(1)}}' }] },
+        { name: 'A', filter_subject: 'a.5' },
+      ],
+    } as never);
+    // A start time is compared with the stream's last message time (trySetupSourceConsumer):
+    // alone in its stream, so that no other source's copies move it.
+    await jsm.streams.add({ name: 'T', storage, sources: [{ name: 'A', opt_start_time: t4.toISOString() }] });
+    await waitMsgs(jsm, 'S', 4);
+    await waitMsgs(jsm, 'T', 2);
+    expect((await all(jsm, 'T')).map((m) => m.subject)).toEqual(['a.4', 'a.5']);
+    const msgs = await all(jsm, 'S');
+    expect(msgs.map((m) => m.subject).sort()).toEqual(['a.5', 'x.3', 'x.4', 'x.5']);
+    expect(msgs.find((m) => m.subject === 'x.3')!.header.get('Nats-Stream-Source')).toBe('A 3 a.* x.{{wildcard(1)}}');
+    const info = await jsm.streams.info('S');
+    expect(info.sources?.[0]).toMatchObject({ name: 'A', subject_transforms: [{ src: 'a.*', dest: 'x.{{wildcard(1)}}' }] });
+  });
+});
+
+describe('a mirror with options', () => {
+  it('starts at opt_start_seq, keeps the origin sequences, and filters (filter_subject, subject_transforms)', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
+    for (let i = 1; i <= 6; i++) await js.publish(i % 2 === 0 ? 'o.even' : 'o.odd', `m${i}`);
+    await jsm.streams.add({ name: 'M1', mirror: { name: 'O', opt_start_seq: 4 } });
+    await jsm.streams.add({ name: 'M2', mirror: { name: 'O', filter_subject: 'o.even' } });
+    await jsm.streams.add({ name: 'M3', mirror: { name: 'O', subject_transforms: [{ src: 'o.odd', dest: 'odd' }] } } as never);
+    await waitMsgs(jsm, 'M1', 3);
+    await waitMsgs(jsm, 'M2', 3);
+    await waitMsgs(jsm, 'M3', 3);
+    expect((await all(jsm, 'M1')).map((m) => [m.seq, m.string()])).toEqual([[4, 'm4'], [5, 'm5'], [6, 'm6']]);
+    expect((await all(jsm, 'M2')).map((m) => [m.seq, m.subject])).toEqual([[2, 'o.even'], [4, 'o.even'], [6, 'o.even']]);
+    expect((await all(jsm, 'M3')).map((m) => [m.seq, m.subject])).toEqual([[1, 'odd'], [3, 'odd'], [5, 'odd']]);
+    expect((await jsm.streams.info('M2')).mirror).toMatchObject({ name: 'O', filter_subject: 'o.even' });
+    expect((await jsm.streams.info('M3')).mirror).toMatchObject({ name: 'O', subject_transforms: [{ src: 'o.odd', dest: 'odd' }] });
+    // Nothing publishes into a mirror: it has no subjects.
+    await expect(js.publish('o.even', 'x', { expect: { streamName: 'M2' } })).rejects.toThrow(/expected stream does not match/);
+  });
+
+  it('reports the missing origin in STREAM.INFO and starts copying once it exists', async () => {
+    const { nc, jsm } = await setup();
+    await jsm.streams.add({ name: 'M', mirror: { name: 'LATER' } });
+    const err = await eventually(async () => (await jsm.streams.info('M')).mirror?.error, 'the mirror error');
+    expect(err).toEqual({ code: 404, err_code: 10059, description: 'stream not found' });
+    expect((await jsm.streams.info('M')).mirror).toMatchObject({ name: 'LATER', lag: 0, active: -1 });
+    await jsm.streams.add({ name: 'LATER', subjects: ['later'] });
+    await jetstream(nc).publish('later', 'hi');
+    // nats-server retries after 2 s + 10 s per failure (+ jitter).
+    await waitMsgs(jsm, 'M', 1, 20_000);
+    expect((await jsm.streams.info('M')).mirror?.error).toBeUndefined();
+  }, 30_000);
+
+  it('answers direct gets for the origin when mirror_direct (the origin allows direct)', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'], allow_direct: true });
+    await js.publish('o.k', 'v1');
+    const mi = await jsm.streams.add({ name: 'M', mirror: { name: 'O' } });
+    expect(mi.config.mirror_direct).toBe(true);
+    await waitMsgs(jsm, 'M', 1);
+    // The origin is gone: only the mirror can answer `$JS.API.DIRECT.GET.O`.
+    await jsm.streams.update('O', { allow_direct: false } as never);
+    const r = await nc.request('$JS.API.DIRECT.GET.O', JSON.stringify({ last_by_subj: 'o.k' }), { timeout: 2000 });
+    expect(r.headers?.get('Nats-Stream')).toBe('M');
+    expect(r.string()).toBe('v1');
+  });
+
+  it('works through an external API prefix (the JetStream domain\'s $JS.<domain>.API)', async () => {
+    const { nc, jsm } = await setup({ jetstream: { domain: 'hub' } } as never);
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
+    await js.publish('o.a', '1');
+    await jsm.streams.add({ name: 'M', mirror: { name: 'O', external: { api: '$JS.hub.API', deliver: 'dlv' } } } as never);
+    await jsm.streams.add({ name: 'S', sources: [{ name: 'O', external: { api: '$JS.hub.API', deliver: '' } }] } as never);
+    await waitMsgs(jsm, 'M', 1);
+    await waitMsgs(jsm, 'S', 1);
+    expect((await jsm.streams.info('M')).mirror).toMatchObject({ name: 'O', external: { api: '$JS.hub.API', deliver: 'dlv' } });
+    const m = (await jsm.streams.getMessage('S', { seq: 1 }))!;
+    // The index name carries the hash of the API prefix (StreamSource.composeIName).
+    expect(m.header.get('Nats-Stream-Source')).toMatch(/^O:[0-9A-Za-z]{8} 1 > >$/);
+  });
+
+  it('follows an origin deleted and recreated, after the last origin sequence it copied (as nats-server)', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
+    await js.publish('o.a', '1');
+    await jsm.streams.add({ name: 'S', sources: [{ name: 'O' }] });
+    await waitMsgs(jsm, 'S', 1);
+    await jsm.streams.delete('O');
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
+    await js.publish('o.a', '2');
+    await js.publish('o.a', '3');
+    // The consumer went with the old origin; after 10-20 s without heartbeats it is made again,
+    // starting after the origin sequence last copied (1): the new origin's message 1 is not read.
+    await waitMsgs(jsm, 'S', 2, 40_000);
+    expect((await all(jsm, 'S')).map((m) => [m.string(), m.header.get('Nats-Stream-Source')])).toEqual([['1', 'O 1 > >'], ['3', 'O 2 > >']]);
+  }, 60_000);
+});
+
+describe('kill() + restart() (file storage)', () => {
+  it('a mirror and a source resume without loss or duplicates', async () => {
+    const { s, nc, jsm } = await setup({ jetstream: true });
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
+    await jsm.streams.add({ name: 'M', mirror: { name: 'O' } });
+    await jsm.streams.add({ name: 'S', subjects: ['s'], sources: [{ name: 'O' }] });
+    for (let i = 1; i <= 20; i++) await js.publish('o.x', String(i));
+    await waitMsgs(jsm, 'M', 20);
+    await waitMsgs(jsm, 'S', 20);
+    await s.kill();
+    await s.restart();
+    const nc2 = await scope.client(s);
+    const jsm2 = await jetstreamManager(nc2);
+    const js2 = jetstream(nc2);
+    for (let i = 21; i <= 30; i++) await js2.publish('o.x', String(i));
+    await waitMsgs(jsm2, 'M', 30);
+    await waitMsgs(jsm2, 'S', 30);
+    const want = Array.from({ length: 30 }, (_, i) => String(i + 1));
+    expect((await all(jsm2, 'M')).map((m) => m.string())).toEqual(want);
+    const sm = await all(jsm2, 'S');
+    expect(sm.map((m) => m.string())).toEqual(want);
+    expect(sm.map((m) => m.header.get('Nats-Stream-Source'))).toEqual(want.map((w) => `O ${w} > >`));
+    // No more after a while (nothing sourced twice).
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await jsm2.streams.info('S')).state.messages).toBe(30);
+  });
+});
