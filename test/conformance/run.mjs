@@ -26,6 +26,7 @@ const INTEROP = [
   'test/conformance/jetstream-consumer-features.test.ts',
   'test/conformance/jetstream-delivery.test.ts',
   'test/conformance/jetstream-interest.test.ts',
+  'test/conformance/jetstream-mirrors.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
