@@ -155,3 +155,36 @@ describe('mirrors and sources: the embedded broker and nats-server give the same
     expect((want[1] as { S: { seqs: number[] } }).S.seqs).toEqual([1, 2, 3, 4, 5, 6, 7]);
   }, 60_000);
 });
+
+/** The create/update errors that need another stream to exist (the config table's cases stand alone). */
+async function configErrors(nc: NatsConnection): Promise<string[]> {
+  const raw = async (subject: string, body: unknown): Promise<string> =>
+    new TextDecoder().decode((await nc.request(subject, body === undefined ? '' : JSON.stringify(body), { timeout: 3000 })).data);
+  const out: string[] = [];
+  await raw('$JS.API.STREAM.CREATE.CO', { name: 'CO', subjects: ['co.>'], max_msg_size: 2048 });
+  const creates: Array<[string, unknown]> = [
+    ['CM', { name: 'CM', mirror: { name: 'CO' }, max_msg_size: 1024 }], // 10030
+    ['CS', { name: 'CS', sources: [{ name: 'CO' }], max_msg_size: 1024 }], // 10046
+    ['CM', { name: 'CM', mirror: { name: 'CM' } }], // detected cycle
+    ['CS', { name: 'CS', subjects: ['cs'], sources: [{ name: 'CS' }] }], // detected cycle
+    ['CS', { name: 'CS', subjects: ['co.x'], sources: [{ name: 'CO' }] }], // 10065
+  ];
+  for (const [name, body] of creates) {
+    out.push(await raw(`$JS.API.STREAM.CREATE.${name}`, body));
+    await raw(`$JS.API.STREAM.DELETE.${name}`, undefined);
+  }
+  await raw('$JS.API.STREAM.CREATE.CM', { name: 'CM', mirror: { name: 'CO' } });
+  out.push(await raw('$JS.API.STREAM.UPDATE.CM', { name: 'CM' })); // 10055
+  await raw('$JS.API.STREAM.CREATE.CA', { name: 'CA', subjects: ['ca'] });
+  out.push(await raw('$JS.API.STREAM.UPDATE.CA', { name: 'CA', subjects: ['ca'], mirror: { name: 'CO' } })); // 10034
+  for (const n of ['CO', 'CM', 'CA']) await raw(`$JS.API.STREAM.DELETE.${n}`, undefined);
+  return out;
+}
+
+describe('mirror and source config errors that need an existing origin', () => {
+  it('are nats-server\'s, byte for byte', async () => {
+    const [want, got] = await Promise.all([configErrors(realNc), configErrors(embNc)]);
+    expect(got).toEqual(want);
+    expect(want.every((r) => r.includes('"error"'))).toBe(true);
+  });
+});
