@@ -25,25 +25,30 @@
  * delivery sequence that does not follow (an origin deleted and recreated, a lost message)
  * recreates it at once. Every timer is unref()ed and cleared by {@link StreamSourcing.close}.
  *
+ * The wire forms (the create request, index names, the header) are in sourcing-wire.ts. This
+ * file is longer than the house's ~500 lines: the mirror and the sources share one consumer
+ * setup, retry and health-check machine (nats-server's sourceInfo), which reads best whole.
+ *
  * Not reproduced: a duplicate `Nats-Msg-Id` in a sourced message makes nats-server recreate the
  * consumer at the same sequence again; here the duplicate is dropped and copying goes on.
  */
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { Subscription } from '../broker/account.js';
 import type { InternalClient, InternalMessage } from '../broker/internal.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
-import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { rfc3339Nano } from '../protocol/go-format.js';
 import { SubjectTransform } from '../subject/transform.js';
 import { parseAckReply, type AckInfo } from './consumer-state.js';
 import { directGet, directGetLast } from './direct.js';
 import { isApiError, type ApiError } from './errors.js';
 import { headerValue } from './headers.js';
+import {
+  apiSubject, createRequest, deliverSubject, getHash, HDR_STREAM_SOURCE, HEALTH_CHECK_MS, isControl, nsToMs, sourceIndexName,
+  streamAndSeq, stripHeaders, syncSubject, type ConsumerRequest, type CreateAnswer,
+} from './sourcing-wire.js';
 import type { StreamConfig, StreamSource } from './stream-config.js';
 import { COPY_DUPLICATE, COPY_LAST_SEQ_MISMATCH, COPY_MAX_MSGS, COPY_OK, type Stream } from './stream.js';
 
-/** stream.go sourceHealthHB (ns) and sourceHealthCheckInterval (ms; also the inactive threshold). */
-const HEALTH_HB_NS = 1_000_000_000;
-const HEALTH_CHECK_MS = 10_000;
 /** sourceConsumerRetryThreshold, retryBackOff, retryMaximum, srcConsumerWaitTime. */
 const RETRY_THRESHOLD_MS = 2_000;
 const RETRY_BACKOFF_MS = 5_000;
@@ -51,29 +56,7 @@ const RETRY_MAX_MS = 120_000;
 const CONSUMER_WAIT_MS = 30_000;
 /** dgetCaughtUpThresh: a mirror answers direct gets once fewer than this many are pending. */
 const DGET_CAUGHT_UP = 10;
-/** The 22 hours of ack wait nats-server asks for (ns). */
-const ACK_WAIT_NS = 22 * 3600 * 1_000_000_000;
-
-export const HDR_STREAM_SOURCE = 'Nats-Stream-Source';
-const CONTROL_PREFIX = 'NATS/1.0 100 ';
 const EMPTY = Buffer.alloc(0);
-const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/** events.go getHash: 8 base-62 characters of the name's SHA-256. */
-export function getHash(name: string): string {
-  const b = createHash('sha256').update(name).digest();
-  let out = '';
-  for (let i = 0; i < 8; i++) out += DIGITS[b[i]! % 62];
-  return out;
-}
-
-/** jetstream_cluster.go syncSubject: `pre` and 8 random base-62 characters. */
-function syncSubject(pre: string): string {
-  let out = `${pre}.`;
-  for (let i = 0; i < 8; i++) out += DIGITS[randomInt(62)];
-  return out;
-}
-
 /** calculateRetryBackoff. */
 function retryBackoff(fails: number): number {
   return Math.min(RETRY_BACKOFF_MS * fails * 2, RETRY_MAX_MS);
@@ -83,48 +66,8 @@ function jitter(): number {
   return 100 + randomInt(100);
 }
 
-/** Integer nanoseconds in decimal (an ack reply's time) as epoch ms with a fraction. */
-function nsToMs(ns: string): number {
-  if (ns.length <= 6) return Number(ns) / 1e6;
-  return Number(ns.slice(0, -6)) + Number(ns.slice(-6)) / 1e6;
-}
-
-/** StreamSource.composeIName: name (`:<hash of the API prefix>` when external), filters, destinations. */
-export function sourceIndexName(s: StreamSource): string {
-  let iname = s.name;
-  if (s.external !== undefined) iname += `:${getHash(s.external.api)}`;
-  let source = s.filter_subject;
-  let dest = '>';
-  const trs = s.subject_transforms ?? [];
-  if (trs.length === 0) {
-    if (source === '') source = '>';
-  } else {
-    source = trs.map((t) => (t.src === '' ? '>' : t.src)).join('\f');
-    dest = trs.map((t) => (t.dest === '' ? '>' : t.dest)).join('\f');
-  }
-  return `${iname} ${source} ${dest}`;
-}
-
-/**
- * stream.go streamAndSeq: the stream name, index name ('' for the pre-2.10 forms) and origin
- * sequence of a `Nats-Stream-Source` value.
- */
-export function streamAndSeq(v: string): { stream: string; iname: string; seq: number } {
-  const none = { stream: '', iname: '', seq: 0 };
-  if (v.startsWith('$JS.ACK.')) {
-    const t = v.split('.');
-    if (t.length !== 9) return none;
-    return { stream: t[2]!, iname: '', seq: ackNumber(t[5]!) };
-  }
-  const f = v.split(' ');
-  if (f.length !== 2 && f.length <= 3) return none;
-  if (f.length >= 4) return { stream: f[0]!, iname: `${f[0]} ${f[2]} ${f[3]}`, seq: ackNumber(f[1]!) };
-  return { stream: f[0]!, iname: '', seq: ackNumber(f[1]!) };
-}
-
-function ackNumber(s: string): number {
-  return /^\d{1,16}$/.test(s) ? Number(s) : 0;
-}
+/** Parsing scratch: one per process (handlers run one at a time). */
+const ACK: AckInfo = { stream: '', consumer: '', domain: '', accountHash: '', dc: 0, sseq: 0, dseq: 0, ts: '0', pending: 0 };
 
 /** One filter of a mirror or source with its transform (null: the subject stays). */
 interface Filter {
@@ -175,76 +118,6 @@ function filtersOf(s: StreamSource): Filter[] {
     dest: t.dest,
     tr: t.dest === '' ? null : SubjectTransform.create(t.src === '' ? '>' : t.src, t.dest),
   }));
-}
-
-/** The parsed CONSUMER.CREATE answer: what setup needs. */
-interface CreateAnswer {
-  error?: unknown;
-  name?: unknown;
-  delivered?: { stream_seq?: unknown };
-}
-
-/** A consumer create request's config, in Go's field order (ConsumerConfig). */
-interface ConsumerRequest {
-  name?: string;
-  deliver_policy: 'all' | 'by_start_sequence' | 'by_start_time';
-  opt_start_seq?: number;
-  opt_start_time?: string;
-  filter_subject?: string;
-  filter_subjects?: string[];
-  deliver_subject: string;
-}
-
-function createRequest(stream: string, c: ConsumerRequest): string {
-  const f: string[] = [];
-  if (c.name !== undefined) f.push(`"name":${goJson(c.name, false)}`);
-  f.push(`"deliver_policy":"${c.deliver_policy}"`);
-  if (c.opt_start_seq !== undefined && c.opt_start_seq > 0) f.push(`"opt_start_seq":${c.opt_start_seq}`);
-  if (c.opt_start_time !== undefined) f.push(`"opt_start_time":${goJson(c.opt_start_time, false)}`);
-  f.push('"ack_policy":"none"', `"ack_wait":${ACK_WAIT_NS}`, '"max_deliver":1');
-  if (c.filter_subject !== undefined && c.filter_subject !== '') f.push(`"filter_subject":${goJson(c.filter_subject, false)}`);
-  f.push('"replay_policy":"instant"');
-  f.push(`"deliver_subject":${goJson(c.deliver_subject, false)}`);
-  f.push('"flow_control":true', `"idle_heartbeat":${HEALTH_HB_NS}`, '"direct":true');
-  f.push(`"inactive_threshold":${HEALTH_CHECK_MS * 1_000_000}`);
-  if (c.filter_subjects !== undefined && c.filter_subjects.length > 0) f.push(`"filter_subjects":${goJson(c.filter_subjects, false)}`);
-  return `{"stream_name":${goJson(stream, false)},"config":{${f.join(',')}}}`;
-}
-
-/** An API subject under the origin's API prefix (external.api replaces `$JS.API`). */
-function apiSubject(subject: string, s: StreamSource): string {
-  if (s.external === undefined) return subject;
-  return subject.replace('$JS.API', s.external.api).split('..').join('.');
-}
-
-function deliverSubject(s: StreamSource, kind: 'M' | 'S'): string {
-  const pfx = s.external?.deliver ?? '';
-  if (pfx !== '') return syncSubject(`${pfx}.${kind}`).split('..').join('.');
-  return syncSubject(`$JS.${kind}`);
-}
-
-/** Parsing scratch: one per process (handlers run one at a time). */
-const ACK: AckInfo = { stream: '', consumer: '', domain: '', accountHash: '', dc: 0, sseq: 0, dseq: 0, ts: '0', pending: 0 };
-
-function isControl(msg: InternalMessage): boolean {
-  const h = msg.headers;
-  return msg.data.length === 0 && h !== null && h.length > CONTROL_PREFIX.length && h.toString('latin1', 0, CONTROL_PREFIX.length) === CONTROL_PREFIX;
-}
-
-/** The header block without `name` lines and lines starting with `prefix` (null when nothing is left). */
-function stripHeaders(hdr: Buffer, name: string, prefix: string): string {
-  const text = hdr.toString('latin1');
-  const lines = text.split('\r\n');
-  const out: string[] = [lines[0]!];
-  for (let i = 1; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (l === '') continue;
-    const colon = l.indexOf(':');
-    const key = colon < 0 ? l : l.slice(0, colon);
-    if (key === name || key.startsWith(prefix)) continue;
-    out.push(l);
-  }
-  return out.join('\r\n');
 }
 
 /** What sourcing needs of the stream's account. */
