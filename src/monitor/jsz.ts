@@ -220,9 +220,9 @@ function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<
  * `config=1`), left out when the stream has none.
  */
 function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions): Record<string, unknown> {
-  const consumers = opts.consumers && s.consumers.size > 0
-    ? [...s.consumers.values()].map((c) => new Raw(consumerInfoJson(jsa, c, opts.config)))
-    : undefined;
+  // getPublicConsumers: the internal consumers of mirrors and sources (`direct`) are not shown.
+  const shown = opts.consumers ? [...s.consumers.values()].filter((c) => !c.cfg.direct) : [];
+  const consumers = shown.length > 0 ? shown.map((c) => new Raw(consumerInfoJson(jsa, c, opts.config))) : undefined;
   return {
     name: s.name,
     created: rfc3339Nano(s.created),
@@ -230,5 +230,6 @@ function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions
     config: opts.config ? new Raw(encodeStreamConfig(s.cfg)) : undefined,
     state: streamState(s),
     consumer_detail: consumers,
+    ...jsa.sourcingInfo(s),
   };
 }

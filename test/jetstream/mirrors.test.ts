@@ -235,3 +235,45 @@ describe('kill() + restart() (file storage)', () => {
     expect((await jsm2.streams.info('S')).state.messages).toBe(30);
   });
 });
+
+describe('/jsz and stream updates', () => {
+  it('/jsz shows a mirror\'s and sources\' blocks and leaves out the internal consumers', async () => {
+    const { s, nc, jsm } = await setup({ jetstream: true, http: -1 });
+    await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
+    await jsm.consumers.add('O', { durable_name: 'mine' });
+    await jetstream(nc).publish('o.a', '1');
+    await jsm.streams.add({ name: 'M', mirror: { name: 'O' } });
+    await jsm.streams.add({ name: 'S', sources: [{ name: 'O', filter_subject: 'o.a' }] });
+    await waitMsgs(jsm, 'M', 1);
+    await waitMsgs(jsm, 'S', 1);
+    type Detail = { name: string; state: { consumer_count: number }; consumer_detail?: Array<{ name: string }>; mirror?: { name: string }; sources?: Array<{ name: string; filter_subject?: string }> };
+    const jsz = await (await fetch(`${s.monitorUrl!}/jsz?streams=1&consumers=1`)).json() as { consumers: number; account_details: Array<{ stream_detail: Detail[] }> };
+    const byName = new Map(jsz.account_details[0]!.stream_detail.map((d) => [d.name, d]));
+    expect(byName.get('O')!.consumer_detail?.map((c) => c.name)).toEqual(['mine']);
+    expect(byName.get('O')!.state.consumer_count).toBe(1);
+    expect(byName.get('M')!.mirror).toMatchObject({ name: 'O', lag: 0 });
+    expect(byName.get('S')!.sources).toMatchObject([{ name: 'O', filter_subject: 'o.a' }]);
+    // The server-wide count is nats-server's numConsumers: the internal ones included.
+    expect(jsz.consumers).toBe(3);
+  });
+
+  it('an update adds and removes sources', async () => {
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'A', subjects: ['a'] });
+    await jsm.streams.add({ name: 'B', subjects: ['b'] });
+    await js.publish('a', 'a1');
+    await js.publish('b', 'b1');
+    await jsm.streams.add({ name: 'S', subjects: ['s'] });
+    await jsm.streams.update('S', { sources: [{ name: 'A' }] } as never);
+    await waitMsgs(jsm, 'S', 1);
+    await jsm.streams.update('S', { sources: [{ name: 'B' }] } as never);
+    await waitMsgs(jsm, 'S', 2);
+    await js.publish('a', 'a2');
+    await js.publish('b', 'b2');
+    await waitMsgs(jsm, 'S', 3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await all(jsm, 'S')).map((m) => m.string())).toEqual(['a1', 'b1', 'b2']);
+    expect((await jsm.streams.info('S')).sources?.map((x) => x.name)).toEqual(['B']);
+  });
+});
