@@ -36,6 +36,7 @@ import {
 } from './limits.js';
 import { fileMsgSize, memoryMsgSize } from './store/store.js';
 import { StreamSourcing } from './sourcing.js';
+import { INTERNAL_REPLY_PREFIX } from './sourcing-wire.js';
 import { Stream, storeLimits, type StreamHost } from './stream.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import { checkInterestState, cleanupAfterConsumerDelete, hasConsumerInterest, streamAck } from './interest.js';
@@ -135,9 +136,16 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     this.apiClient.subscribe('$JS.API.>', (msg) => handleApiRequest(this, msg.subject, msg, 8));
     const domain = engine.config.domain;
     if (domain !== null) {
-      // `$JS.<domain>.API.x` is `$JS.API.x` (nats-server maps one onto the other).
+      // `$JS.<domain>.API.x` is `$JS.API.x` (nats-server maps one onto the other) for what
+      // client connections send: 2.10.29 applies account mappings to CLIENT and LEAF
+      // connections only, so the requests of its own internal clients on the domain subject (a
+      // mirror or source with the server's own domain as `external.api`) stay unanswered.
+      // Those are the requests with nats-server's internal reply subject `$JSC.R.<id>`.
       const skip = 9 + domain.length;
-      this.apiClient.subscribe(`$JS.${domain}.API.>`, (msg) => handleApiRequest(this, `$JS.API.${msg.subject.slice(skip)}`, msg, 8));
+      this.apiClient.subscribe(`$JS.${domain}.API.>`, (msg) => {
+        if (msg.reply.startsWith(INTERNAL_REPLY_PREFIX)) return false;
+        return handleApiRequest(this, `$JS.API.${msg.subject.slice(skip)}`, msg, 8);
+      });
     }
   }
 

@@ -18,6 +18,8 @@ export const HEALTH_CHECK_MS = 10_000;
 const ACK_WAIT_NS = 22 * 3600 * 1_000_000_000;
 
 export const HDR_STREAM_SOURCE = 'Nats-Stream-Source';
+/** infoReplySubject's prefix: the reply subject of the consumer create requests. */
+export const INTERNAL_REPLY_PREFIX = '$JSC.R.';
 const CONTROL_PREFIX = 'NATS/1.0 100 ';
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

@@ -43,7 +43,7 @@ import { directGet, directGetLast } from './direct.js';
 import { isApiError, type ApiError } from './errors.js';
 import { headerValue } from './headers.js';
 import {
-  apiSubject, createRequest, deliverSubject, getHash, HDR_STREAM_SOURCE, HEALTH_CHECK_MS, isControl, nsToMs, sourceIndexName,
+  apiSubject, createRequest, deliverSubject, getHash, HDR_STREAM_SOURCE, HEALTH_CHECK_MS, INTERNAL_REPLY_PREFIX, isControl, nsToMs, sourceIndexName,
   streamAndSeq, stripHeaders, syncSubject, type ConsumerRequest, type CreateAnswer,
 } from './sourcing-wire.js';
 import type { StreamConfig, StreamSource } from './stream-config.js';
@@ -257,7 +257,7 @@ export class StreamSourcing {
    */
   private requestConsumer(l: Link, subject: string, body: string, onReady: (name: string, delivered: number) => void, onFail: () => void): void {
     const gen = l.generation;
-    const reply = syncSubject('$JSC.R');
+    const reply = syncSubject(INTERNAL_REPLY_PREFIX.slice(0, -1));
     l.sip = true;
     l.err = null;
     const done = (ok: boolean): void => {
