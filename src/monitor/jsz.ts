@@ -12,7 +12,7 @@
  */
 import type { JetStream, JsAccount } from '../jetstream/jetstream.js';
 import type { Stream } from '../jetstream/stream.js';
-import { consumerInfoJson, streamState } from '../jetstream/api.js';
+import { consumerInfoJson, publicConsumerCount, streamState } from '../jetstream/api.js';
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { goIndent, goJson, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt } from './query.js';
@@ -156,7 +156,8 @@ export function jsz(ctx: MonitorContext, q: URLSearchParams): string {
     for (const s of jsa.streams.values()) {
       const st = s.state();
       streams++;
-      consumers += s.consumers.size;
+      // 2.10.29 Jsz adds each stream state's consumer count: the public consumers only.
+      consumers += publicConsumerCount(s);
       messages += st.msgs;
       bytes += st.bytes;
     }
