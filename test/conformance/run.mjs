@@ -56,6 +56,7 @@ const EMBEDDED_ONLY = [
     { file: 'test/jetstream/mirrors.test.ts', test: `sources (${storage} storage) drops Nats-Expected-*`, reason: 'nats-server 2.9 keeps Nats-Expected-* in sourced copies (and then refuses them); 2.10 (processInboundSourceMsg) removes them' },
     { file: 'test/jetstream/mirrors.test.ts', test: `sources (${storage} storage) starts at opt_start_seq / opt_start_time, with subject transforms (2.10)`, reason: 'subject_transforms are 2.10 (the client refuses them for 2.9)' },
   ]),
+  { file: 'test/jetstream/mirrors.test.ts', test: 'lost deliveries (embedded fault injection)', reason: 'dropMessages() is embedded only' },
   { file: 'test/jetstream/mirrors.test.ts', test: 'a mirror with options applies subject transforms', reason: 'subject_transforms are 2.10 (the client refuses them for 2.9)' },
   { file: 'test/jetstream/kv-mirrors.test.ts', test: 'KV buckets on mirrors and sources a bucket with sources', reason: 'the KV client sources buckets through 2.10 subject_transforms' },
   { file: 'test/jetstream/interest.test.ts', test: 'interest retention a consumer update that narrows its filter', reason: 'nats-server 2.9 keeps the messages; 2.10 (consumer.go updateConfig) cleans up what lost interest' },

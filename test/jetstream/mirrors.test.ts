@@ -324,3 +324,60 @@ describe('/jsz and stream updates', () => {
     expect((await jsm.streams.info('S')).sources?.map((x) => x.name)).toEqual(['B']);
   });
 });
+
+describe('lost deliveries (embedded fault injection)', () => {
+  it('a mirror recovers a dropped delivery: from the next one\'s sequence, or from the idle heartbeat', async () => {
+    const { s, nc, jsm } = await setup();
+    const js = jetstream(nc);
+    // Published on in.*, stored as o.* (2.10 subject transform): a drop rule on o.a then
+    // matches only the deliveries to the copying consumer (they carry the stored subject).
+    await jsm.streams.add({ name: 'O', subjects: ['in.>'], subject_transform: { src: 'in.>', dest: 'o.>' } } as never);
+    // The consumer create requests, seen by a client: one more after each recovery.
+    let creates = 0;
+    nc.subscribe('$JS.API.CONSUMER.CREATE.O', { callback: () => { creates++; } });
+    await nc.flush();
+    await jsm.streams.add({ name: 'M', mirror: { name: 'O' } });
+    await js.publish('in.a', '1');
+    await waitMsgs(jsm, 'M', 1);
+    // The next delivery to the mirror's consumer is lost; the one after shows the gap.
+    const first = s.dropMessages({ subject: 'o.a', count: 1 });
+    for (let i = 2; i <= 4; i++) await js.publish('in.a', String(i));
+    await eventually(() => first.dropped === 1, 'a delivery to be dropped');
+    await waitMsgs(jsm, 'M', 4, 10_000);
+    expect(creates).toBe(2);
+    // The last delivery is lost: only the heartbeat's Nats-Last-Consumer tells.
+    const last = s.dropMessages({ subject: 'o.a', count: 1 });
+    await js.publish('in.a', '5');
+    await eventually(() => last.dropped === 1, 'the last delivery to be dropped');
+    await waitMsgs(jsm, 'M', 5, 10_000);
+    expect(creates).toBe(3);
+    expect((await all(jsm, 'M')).map((m) => [m.seq, m.string()])).toEqual([[1, '1'], [2, '2'], [3, '3'], [4, '4'], [5, '5']]);
+  }, 30_000);
+
+  it('a source recovers a dropped delivery without duplicates', async () => {
+    const { s, nc, jsm } = await setup();
+    const js = jetstream(nc);
+    // Published on in.*, stored as o.* (2.10 subject transform): a drop rule on o.a then
+    // matches only the deliveries to the copying consumer (they carry the stored subject).
+    await jsm.streams.add({ name: 'O', subjects: ['in.>'], subject_transform: { src: 'in.>', dest: 'o.>' } } as never);
+    // The consumer create requests, seen by a client: one more after each recovery.
+    let creates = 0;
+    nc.subscribe('$JS.API.CONSUMER.CREATE.O', { callback: () => { creates++; } });
+    await nc.flush();
+    await jsm.streams.add({ name: 'S', sources: [{ name: 'O' }] });
+    await js.publish('in.a', '1');
+    await waitMsgs(jsm, 'S', 1);
+    const first = s.dropMessages({ subject: 'o.a', count: 1 });
+    for (let i = 2; i <= 4; i++) await js.publish('in.a', String(i));
+    await eventually(() => first.dropped === 1, 'a delivery to be dropped');
+    await waitMsgs(jsm, 'S', 4, 10_000);
+    expect(creates).toBe(2);
+    const last = s.dropMessages({ subject: 'o.a', count: 1 });
+    await js.publish('in.a', '5');
+    await eventually(() => last.dropped === 1, 'the last delivery to be dropped');
+    await waitMsgs(jsm, 'S', 5, 10_000);
+    expect(creates).toBe(3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await all(jsm, 'S')).map((m) => m.string())).toEqual(['1', '2', '3', '4', '5']);
+  }, 30_000);
+});
