@@ -188,3 +188,41 @@ describe('mirror and source config errors that need an existing origin', () => {
     expect(want.every((r) => r.includes('"error"'))).toBe(true);
   });
 });
+
+/** Interest and work-queue origins: the copying consumer is interest, and what it got goes. */
+async function retentionOrigins(nc: NatsConnection): Promise<unknown> {
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: 'IO', subjects: ['io.>'], retention: 'interest' } as never);
+  await jsm.streams.add({ name: 'IM', mirror: { name: 'IO' } });
+  await jsm.streams.add({ name: 'WO', subjects: ['wo.>'], retention: 'workqueue' } as never);
+  await jsm.streams.add({ name: 'WS', sources: [{ name: 'WO' }] });
+  // A work queue keeps a message until the copying consumer exists; an interest stream skips
+  // it while there is none: its mirror's consumer is made 100-200 ms after the create.
+  await js.publish('wo.a', 'first');
+  await eventually(async () => (await jsm.streams.info('WS')).state.messages === 1, 'the first copy', 15_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  for (let i = 0; i < 3; i++) {
+    await js.publish('io.a', `x${i}`);
+    await js.publish('wo.a', `y${i}`);
+  }
+  await eventually(async () => (await jsm.streams.info('IM')).state.messages === 3 && (await jsm.streams.info('WS')).state.messages === 4, 'all copies', 15_000);
+  const out: Record<string, unknown> = {};
+  for (const name of ['IO', 'IM', 'WO', 'WS']) {
+    const { first_ts: _f, last_ts: _l, ...state } = (await jsm.streams.info(name)).state;
+    for (const m of await messages(jsm, name)) {
+      const v = m.header?.get('Nats-Stream-Source') ?? '';
+      state.bytes -= v.length - v.split(' ').slice(0, 2).join(' ').length;
+    }
+    out[name] = state;
+  }
+  return out;
+}
+
+describe('mirrors and sources of interest and work-queue streams', () => {
+  it('leave the origin empty once copied, as nats-server', async () => {
+    const [want, got] = await Promise.all([retentionOrigins(realNc), retentionOrigins(embNc)]);
+    expect(got).toEqual(want);
+    expect((want as { IO: { messages: number } }).IO.messages).toBe(0);
+  }, 40_000);
+});
