@@ -134,6 +134,8 @@ export class StreamSourcing {
   private readonly sources = new Map<string, Link>();
   private health: NodeJS.Timeout | null = null;
   private closed = false;
+  /** When each rate-limited warning was last logged. */
+  private readonly warned = new Map<string, number>();
 
   constructor(
     private readonly stream: Stream,
@@ -297,6 +299,15 @@ export class StreamSourcing {
     this.client.publish(apiSubject(subject, l.cfg), body, { reply });
   }
 
+  /** RateLimitWarnf: a per-message failure is logged once per statement and minute. */
+  private rateLimitedWarn(text: string): void {
+    const now = Date.now();
+    const at = this.warned.get(text);
+    if (at !== undefined && now - at < 60_000) return;
+    this.warned.set(text, now);
+    this.host.warn(text);
+  }
+
   private checkHealth(): void {
     if (this.closed) return;
     const now = Date.now();
@@ -437,7 +448,7 @@ export class StreamSourcing {
         this.retryMirror();
       }
     } else if (r !== COPY_OK && r !== COPY_DUPLICATE) {
-      this.host.warn(`Error processing inbound mirror message for '${this.stream.name}' (origin sequence ${sseq})`);
+      this.rateLimitedWarn(`Error processing inbound mirror message for '${this.stream.name}'`);
     }
   }
 
@@ -622,7 +633,7 @@ export class StreamSourcing {
     const r = this.stream.storeCopy(subject, hdr, msg.data, 0, 0);
     if (r === COPY_OK || r === COPY_DUPLICATE) return;
     if (r === COPY_MAX_MSGS) return this.retrySource(l, l.sseq);
-    this.host.warn(`Error processing inbound source "${l.iname}" for '${this.stream.name}'`);
+    this.rateLimitedWarn(`Error processing inbound source "${l.iname}" for '${this.stream.name}'`);
     this.startingSequences(new Set([l.iname]));
     this.retrySource(l, l.sseq + 1);
   }
