@@ -103,13 +103,43 @@ class Link {
   generation = 0;
   /** The filter STREAM.INFO shows (a mirror's once its first consumer was asked for, as 2.10's `sf`). */
   sf = '';
+  /** A source's `Nats-Stream-Source: <name> ` and ` <filter> <dest>` + end of block, in UTF-8. */
+  readonly srcHead: Buffer;
+  readonly srcTail: Buffer;
 
   constructor(
     readonly name: string,
     readonly iname: string,
     readonly cfg: StreamSource,
     readonly filters: readonly Filter[],
-  ) {}
+  ) {
+    // A mirror (no index name) adds no header.
+    const [indexed = '', filter = '', dest = ''] = iname.split(' ');
+    this.srcHead = Buffer.from(iname === '' ? '' : `${HDR_STREAM_SOURCE}: ${indexed} `, 'utf8');
+    this.srcTail = Buffer.from(iname === '' ? '' : ` ${filter} ${dest}\r\n\r\n`, 'utf8');
+  }
+}
+
+const STATUS_LINE = Buffer.from('NATS/1.0\r\n', 'latin1');
+
+/**
+ * A sourced copy's header block (processInboundSourceMsg, genSourceHeader): the origin's
+ * headers without an older `Nats-Stream-Source` or any `Nats-Expected-*`, then
+ * `Nats-Stream-Source: <name> <seq> <filter> <dest>`. Without those headers to remove, the
+ * origin's block is copied as it is.
+ */
+function sourcedHeaders(l: Link, hdr: Buffer | null, seq: number): Buffer {
+  let head: Buffer;
+  if (hdr === null || hdr.length < 4) head = STATUS_LINE;
+  else if (hdr.indexOf(HDR_STREAM_SOURCE, 0, 'latin1') < 0 && hdr.indexOf('Nats-Expected-', 0, 'latin1') < 0) head = hdr.subarray(0, hdr.length - 2);
+  else head = Buffer.from(`${stripHeaders(hdr, HDR_STREAM_SOURCE, 'Nats-Expected-')}\r\n`, 'latin1');
+  const digits = String(seq);
+  const out = Buffer.allocUnsafe(head.length + l.srcHead.length + digits.length + l.srcTail.length);
+  let at = head.copy(out, 0);
+  at += l.srcHead.copy(out, at);
+  at += out.write(digits, at, 'latin1');
+  l.srcTail.copy(out, at);
+  return out;
 }
 
 function filtersOf(s: StreamSource): Filter[] {
@@ -624,11 +654,7 @@ export class StreamSourcing {
       return;
     }
     l.lag = ACK.pending === 0 ? 0 : ACK.pending - 1;
-    const head = msg.headers === null || msg.headers.length === 0
-      ? 'NATS/1.0'
-      : stripHeaders(msg.headers, HDR_STREAM_SOURCE, 'Nats-Expected-');
-    const parts = l.iname.split(' ');
-    const hdr = Buffer.from(`${head}\r\n${HDR_STREAM_SOURCE}: ${parts[0]} ${sseq} ${parts[1]} ${parts[2]}\r\n\r\n`, 'latin1');
+    const hdr = sourcedHeaders(l, msg.headers, sseq);
     const subject = l.filters.length === 0 ? msg.subject : this.transform(l, msg.subject);
     const r = this.stream.storeCopy(subject, hdr, msg.data, 0, 0);
     if (r === COPY_OK || r === COPY_DUPLICATE) return;
