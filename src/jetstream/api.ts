@@ -63,6 +63,8 @@ export interface ApiAccount {
   internalError(err: unknown, what: string): void;
   /** The API audit advisory of an answered request (sent only to listeners). */
   apiAudit(subject: string, reply: string, request: Buffer, response: string): void;
+  /** STREAM.INFO's `mirror` and `sources` blocks of a stream (sourcing.ts). */
+  sourcingInfo(stream: Stream): { mirror?: Record<string, unknown>; sources?: Array<Record<string, unknown>> };
 }
 
 /** Page sizes (nats-server's JSApiNamesLimit, JSApiListLimit, JSMaxSubjectDetails). */
@@ -136,8 +138,15 @@ export function streamState(s: Stream, opts: { deleted?: boolean; subjects?: Rec
   if (opts.subjects !== undefined && Object.keys(opts.subjects).length > 0) out.subjects = opts.subjects;
   if (st.numDeleted > 0) out.num_deleted = st.numDeleted;
   if (opts.deleted === true && st.numDeleted > 0) out.deleted = s.store.deleted();
-  out.consumer_count = s.consumers.size;
+  out.consumer_count = publicConsumerCount(s);
   return out;
+}
+
+/** numPublicConsumers: the consumers of mirrors and sources (`direct`) are not counted or listed. */
+export function publicConsumerCount(s: Stream): number {
+  let n = 0;
+  for (const c of s.consumers.values()) if (!c.cfg.direct) n++;
+  return n;
 }
 
 /** StreamInfo's fields, in Go's order. */
@@ -154,6 +163,7 @@ function streamInfo(
     domain: opts.domain === true && domain !== null ? domain : undefined,
     // Single server: nats-server 2.10 names itself the leader.
     cluster: opts.cluster === true ? { leader: jsa.serverName() } : undefined,
+    ...jsa.sourcingInfo(s),
     ts: rfc3339Nano(Date.now()),
   };
 }
@@ -193,23 +203,12 @@ const accountInfo: Handler = (jsa) => {
   }));
 };
 
-/**
- * Mirrors and sources copy messages from other streams; nothing here copies them yet, so a
- * config asking for that is refused (after nats-server's own checks) rather than accepted and
- * left empty.
- */
-const NO_MIRRORS = 'mirrors and sources are not supported by nats-embedded yet';
-function copiesFromOtherStreams(cfg: StreamConfig): boolean {
-  return cfg.mirror !== undefined || (cfg.sources !== undefined && cfg.sources.length > 0);
-}
-
 const streamCreate: Handler = async (jsa, name, body) => {
   const kind = 'stream_create';
   const decoded = decodeStreamConfig(body.toString('utf8'));
   if ('error' in decoded) return fail(kind, decoded.error);
   const r = checkStreamConfig(decoded.config, { ...checkEnv(jsa, null), isCreate: true, subjectName: name });
   if ('error' in r) return fail(kind, r.error);
-  if (copiesFromOtherStreams(r.config)) return fail(kind, jsError('JSStreamCreateErrF', { err: NO_MIRRORS }));
   // An identical config answers with the stream as it is (nats-server still says did_create).
   const s = r.existing === true ? jsa.streams.get(r.config.name)! : await jsa.addStream(r.config);
   if (r.existing !== true) jsa.advisory('STREAM.CREATED', s.name, 'create');
@@ -226,7 +225,6 @@ const streamUpdate: Handler = (jsa, name, body) => {
   if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
   const r = checkStreamUpdate(s.cfg, decoded.config, checkEnv(jsa, name));
   if ('error' in r) return fail(kind, jsErrorUpdate(r.error));
-  if (copiesFromOtherStreams(r.config)) return fail(kind, jsError('JSStreamUpdateErrF', { err: NO_MIRRORS }));
   jsa.updateStream(s, r.config);
   jsa.advisory('STREAM.UPDATED', s.name, 'modify');
   return ok(response(kind, streamInfo(jsa, s, { domain: true })));
@@ -485,7 +483,7 @@ const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
 
 /** The stream's consumers sorted by name, and the page of `offset`. */
 function consumerPage(s: Stream, offset: number, limit: number): { total: number; offset: number; page: Consumer[] } {
-  const all = [...s.consumers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const all = [...s.consumers.values()].filter((c) => !c.cfg.direct).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const from = Math.max(0, Math.min(offset, all.length));
   return { total: all.length, offset: from, page: all.slice(from, from + limit) };
 }

@@ -35,6 +35,8 @@ import {
   apiErrorText, checkLimits, limitsDelta, sufficientResources, tieredReservation, wouldExceedLimits, type ServerResources,
 } from './limits.js';
 import { fileMsgSize, memoryMsgSize } from './store/store.js';
+import { StreamSourcing } from './sourcing.js';
+import { INTERNAL_REPLY_PREFIX } from './sourcing-wire.js';
 import { Stream, storeLimits, type StreamHost } from './stream.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import { checkInterestState, cleanupAfterConsumerDelete, hasConsumerInterest, streamAck } from './interest.js';
@@ -59,7 +61,8 @@ interface StreamMeta {
 
 /** Whether a consumer of `stream` keeps its config and state on disk (nats-server: a file stream's consumer without `mem_storage`). */
 function persisted(stream: Stream, cfg: ConsumerConfig): boolean {
-  return stream.cfg.storage === 'file' && !cfg.mem_storage;
+  // A mirror's or source's consumer (`direct`) has no store in nats-server: never kept.
+  return stream.cfg.storage === 'file' && !cfg.mem_storage && !cfg.direct;
 }
 
 /** The global account, and the account nats-server makes its system account by default. */
@@ -115,6 +118,8 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   private limitLoggedAt = 0;
   private readonly apiClient: InternalClient;
   private tail: Promise<void> = Promise.resolve();
+  /** The copying of the streams that mirror or source others (sourcing.ts). */
+  private readonly sourcing = new Map<Stream, StreamSourcing>();
 
   constructor(
     readonly engine: JetStream,
@@ -131,9 +136,16 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     this.apiClient.subscribe('$JS.API.>', (msg) => handleApiRequest(this, msg.subject, msg, 8));
     const domain = engine.config.domain;
     if (domain !== null) {
-      // `$JS.<domain>.API.x` is `$JS.API.x` (nats-server maps one onto the other).
+      // `$JS.<domain>.API.x` is `$JS.API.x` (nats-server maps one onto the other) for what
+      // client connections send: 2.10.29 applies account mappings to CLIENT and LEAF
+      // connections only, so the requests of its own internal clients on the domain subject (a
+      // mirror or source with the server's own domain as `external.api`) stay unanswered.
+      // Those are the requests with nats-server's internal reply subject `$JSC.R.<id>`.
       const skip = 9 + domain.length;
-      this.apiClient.subscribe(`$JS.${domain}.API.>`, (msg) => handleApiRequest(this, `$JS.API.${msg.subject.slice(skip)}`, msg, 8));
+      this.apiClient.subscribe(`$JS.${domain}.API.>`, (msg) => {
+        if (msg.reply.startsWith(INTERNAL_REPLY_PREFIX)) return false;
+        return handleApiRequest(this, `$JS.API.${msg.subject.slice(skip)}`, msg, 8);
+      });
     }
   }
 
@@ -172,6 +184,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const streams = [...this.streams.values()];
     this.streams.clear();
     for (const s of streams) {
+      this.stopSourcing(s);
       this.closeConsumerStores(s);
       s.close();
     }
@@ -476,7 +489,37 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const client = this.engine.core.internalClient(`$JS stream ${this.name} > ${cfg.name}`, this.account);
     const stream = new Stream(cfg, created, store, client, this, false);
     this.streams.set(cfg.name, stream);
+    this.startSourcing(stream);
     return stream;
+  }
+
+  /** Starts copying into a stream with a mirror or sources (once; recovery starts them after every stream is back). */
+  startSourcing(stream: Stream): void {
+    if (this.sourcing.has(stream) || this.streams.get(stream.name) !== stream) return;
+    const cfg = stream.cfg;
+    if (cfg.mirror === undefined && (cfg.sources === undefined || cfg.sources.length === 0)) return;
+    const client = this.engine.core.internalClient(`$JS sourcing ${this.name} > ${cfg.name}`, this.account);
+    const sourcing = new StreamSourcing(stream, client, {
+      domain: this.domain,
+      warn: (text) => this.engine.core.log.warn(text),
+    });
+    this.sourcing.set(stream, sourcing);
+    sourcing.start();
+  }
+
+  /** STREAM.INFO's `mirror` and `sources` of a stream (undefined when it copies nothing). */
+  sourcingInfo(stream: Stream): { mirror?: Record<string, unknown>; sources?: Array<Record<string, unknown>> } {
+    const s = this.sourcing.get(stream);
+    if (s === undefined) return {};
+    const now = Date.now();
+    return { mirror: s.mirrorInfo(now), sources: s.sourcesInfo(now) };
+  }
+
+  private stopSourcing(stream: Stream): void {
+    const s = this.sourcing.get(stream);
+    if (s === undefined) return;
+    this.sourcing.delete(stream);
+    s.close();
   }
 
   /** A stream read back from disk (when the account's JetStream is enabled). */
@@ -492,6 +535,9 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   /** Applies a checked update: the new config in force and, for a file stream, on disk. */
   updateStream(stream: Stream, cfg: StreamConfig): void {
     stream.update(cfg);
+    const sourcing = this.sourcing.get(stream);
+    if (sourcing !== undefined) sourcing.update(cfg);
+    else this.startSourcing(stream);
     if (cfg.storage === 'file') this.engine.writeMeta(this.name, { config: cfg, created: stream.created });
   }
 
@@ -499,6 +545,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     // The store's purge on delete reports to the account's usage (which then exists).
     this.usageSeen = true;
     this.streams.delete(stream.name);
+    this.stopSourcing(stream);
     for (const c of stream.consumers.values()) this.consumerStores.get(c)?.delete();
     stream.close(true);
     await stream.store.delete();
@@ -530,6 +577,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     await this.tail;
     const stops: Array<Promise<void>> = [];
     for (const s of this.streams.values()) {
+      this.stopSourcing(s);
       this.closeConsumerStores(s);
       s.close();
       stops.push(s.store.stop());
@@ -933,5 +981,7 @@ export class JetStream {
         this.core.log.warn(`Error recreating stream "${name}" for account "${jsa.name}": ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    // Mirrors and sources start once every stream is back (their origins may come later in the list).
+    if (jsa.enabled && !this.stopped) for (const s of jsa.streams.values()) jsa.startSourcing(s);
   }
 }

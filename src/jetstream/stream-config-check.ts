@@ -20,6 +20,7 @@ import { goDuration, goQuote } from '../protocol/go-format.js';
 import { jsError, type ApiError } from './errors.js';
 import type { StreamConfig, StreamConfigRequest, StreamSource } from './stream-config.js';
 import { streamConfigsEqual } from './stream-config.js';
+import { sourceIndexName } from './sourcing-wire.js';
 import {
   isValidMappingDestination,
   isValidName,
@@ -116,21 +117,6 @@ function clone<T extends StreamConfigRequest>(c: T): T {
     consumer_limits: { ...c.consumer_limits },
     metadata: c.metadata && Object.assign(Object.create(null) as Record<string, string>, c.metadata),
   };
-}
-
-/** StreamSource.composeIName: what makes two sources the same source (the API prefix stands for its hash). */
-function sourceIndexName(s: StreamSource): string {
-  let iname = s.name;
-  if (s.external !== undefined) iname += `:${s.external.api}`;
-  let source = s.filter_subject;
-  let dest = '>';
-  if (s.subject_transforms === undefined || s.subject_transforms.length === 0) {
-    if (source === '') source = '>';
-  } else {
-    source = s.subject_transforms.map((t) => (t.src === '' ? '>' : t.src)).join('\f');
-    dest = s.subject_transforms.map((t) => (t.dest === '' ? '>' : t.dest)).join('\f');
-  }
-  return [iname, source, dest].join(' ');
 }
 
 /**

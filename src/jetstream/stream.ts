@@ -25,10 +25,23 @@ import { directGet, directGetLastKey, type DirectReply } from './direct.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import type { Consumer } from './consumer.js';
 import { retentionChangedToInterest } from './interest.js';
-import { nowMs, type StoreLimits, type StoreState, type StreamStore } from './store/store.js';
+import { nowMs, StoreError, type StoreLimits, type StoreState, type StreamStore } from './store/store.js';
 
 /** The most header bytes a stored message may have (nats-server: math.MaxUint16). */
 const MAX_HEADER_BYTES = 65535;
+
+/** What became of a message copied from another stream ({@link Stream.storeCopy}). */
+export type CopyResult = 0 | 1 | 2 | 3 | 4;
+/** Stored (or, on an interest stream without interest, its sequence used up). */
+export const COPY_OK = 0;
+/** Refused by a check or the store. */
+export const COPY_FAILED = 1;
+/** A mirror's copy does not follow the last sequence (nats-server's errLastSeqMismatch). */
+export const COPY_LAST_SEQ_MISMATCH = 2;
+/** The store is full with discard new (nats-server's ErrMaxMsgs). */
+export const COPY_MAX_MSGS = 3;
+/** A `Nats-Msg-Id` seen within the duplicate window. */
+export const COPY_DUPLICATE = 4;
 
 /** A remembered `Nats-Msg-Id`: the sequence it was stored at, and when. */
 interface DedupeEntry {
@@ -168,12 +181,50 @@ export class Stream {
   /** A message published on one of the stream's subjects. */
   onPublish(msg: InternalMessage): void {
     if (this.closed) return;
+    this.process(msg.subject, this.cfg.no_ack ? '' : msg.reply, msg.headers, msg.data, 0, 0);
+  }
+
+  /**
+   * A message copied from another stream (sourcing.ts): nats-server's processJetStreamMsg with
+   * no reply. A mirror passes `lseq` (the origin sequence - 1) and the origin's time `ts` (ms):
+   * the message is stored at the origin's sequence. Returns {@link COPY_OK}, or why not.
+   */
+  storeCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number): CopyResult {
+    if (this.closed) return COPY_FAILED;
+    return this.process(subject, '', hdr, data, lseq, ts);
+  }
+
+  /** Skips sequences `start`..`end` (a mirror's origin removed them): stream.go skipMsgs. */
+  skipTo(start: number, end: number): void {
+    if (this.closed || end < start) return;
+    const st = this.store.state();
+    if (st.msgs === 0) {
+      this.store.purge('', end + 1, 0);
+    } else {
+      for (let seq = start; seq <= end; seq++) this.store.skip();
+    }
+    this.lseq = this.store.state().lastSeq;
+  }
+
+  /** processJetStreamMsg: the checks, the store, the PubAck. */
+  private process(subject: string, reply: string, headers: Buffer | null, data: Buffer, lseq: number, ts: number): CopyResult {
     const cfg = this.cfg;
-    const reply = cfg.no_ack ? '' : msg.reply;
-    if (cfg.sealed) return this.fail(reply, jsError('JSStreamSealedErr'));
-    let subject = msg.subject;
+    if (cfg.sealed) {
+      this.fail(reply, jsError('JSStreamSealedErr'));
+      return COPY_FAILED;
+    }
     if (this.inputTransform !== null) subject = this.inputTransform.match(subject) ?? subject;
-    const hdr = msg.headers !== null && msg.headers.length > 0 ? msg.headers : null;
+    // A mirror's copy must land at the origin's sequence.
+    if (lseq > 0 && lseq !== this.lseq) {
+      const st = this.store.state();
+      if ((this.lseq === 0 || cfg.mirror !== undefined) && st.msgs === 0 && st.lastSeq === 0) {
+        this.store.purge('', lseq + 1, 0);
+        this.lseq = lseq;
+      } else {
+        return COPY_LAST_SEQ_MISMATCH;
+      }
+    }
+    const hdr = headers !== null && headers.length > 0 ? headers : null;
 
     let msgId = '';
     let rollup = '';
@@ -187,7 +238,7 @@ export class Stream {
         const dup = this.checkMsgId(msgId);
         if (dup !== null) {
           if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${dup.seq},"duplicate": true}`);
-          return;
+          return COPY_DUPLICATE;
         }
       }
       const subjSeq = headerValue(hdr, HDR_EXPECTED_LAST_SUBJ_SEQ);
@@ -211,12 +262,12 @@ export class Stream {
           return this.fail(reply, jsError('JSStreamRollupFailedF', { err: 'rollup not permitted' }));
         }
         // nats-server 2.10 drops a message with another value, without a reply.
-        if (rollup !== 'sub' && rollup !== 'all') return;
+        if (rollup !== 'sub' && rollup !== 'all') return COPY_FAILED;
       }
     }
 
     const hlen = hdr === null ? 0 : hdr.length;
-    if (cfg.max_msg_size >= 0 && hlen + msg.data.length > cfg.max_msg_size) {
+    if (cfg.max_msg_size >= 0 && hlen + data.length > cfg.max_msg_size) {
       return this.fail(reply, jsError('JSStreamMessageExceedsMaximumErr'));
     }
     if (hlen > MAX_HEADER_BYTES) return this.fail(reply, jsError('JSStreamHeaderExceedsMaximumErr'));
@@ -229,26 +280,27 @@ export class Stream {
       this.lmsgId = msgId;
       if (msgId !== '') this.rememberMsgId(msgId, seq, nowMs());
       if (reply !== '') this.client.publish(reply, this.pubAck(seq));
-      return;
+      return COPY_OK;
     }
 
     // nats-server 2.10.29 has already counted the sequence and msg id of a message refused here
     // (mset.lseq++ before the check, not undone): its later Nats-Expected-Last-Sequence checks
     // are one off. That slip is not reproduced.
-    if (this.host.accountLimitExceeded(this, subject, hdr, msg.data)) return this.fail(reply, jsError('JSAccountResourcesExceededErr'));
+    if (this.host.accountLimitExceeded(this, subject, hdr, data)) return this.fail(reply, jsError('JSAccountResourcesExceededErr'));
 
     // Republished copies carry the subject's previous sequence (gap detection for light clients).
     const prevOnSubject = this.republish !== null ? this.store.lastSeqOn(subject) : 0;
     // The stores copy what they keep (the message is a view of the publisher's read buffer).
     let result;
     try {
-      result = this.store.store(subject, hdr, msg.data);
+      result = this.store.store(subject, hdr, data, ts > 0 ? ts : undefined);
     } catch (err) {
       this.host.storeFailed(this, err);
       return this.fail(reply, jsErrorUnless('JSStreamStoreFailedF', err instanceof Error ? err : String(err)));
     }
     if ('error' in result) {
-      return this.fail(reply, jsError('JSStreamStoreFailedF', { err: result.error }));
+      this.fail(reply, jsError('JSStreamStoreFailedF', { err: result.error }));
+      return result.error === StoreError.MaxMsgs ? COPY_MAX_MSGS : COPY_FAILED;
     }
     const seq = result.seq;
     this.lseq = seq;
@@ -258,9 +310,10 @@ export class Stream {
     if (rollup === 'sub') this.store.purge(subject, 0, 1);
     else if (rollup === 'all') this.store.purge('', 0, 1);
 
-    if (this.republish !== null) this.sendRepublish(subject, hdr, msg.data, seq, result.ts, prevOnSubject);
+    if (this.republish !== null) this.sendRepublish(subject, hdr, data, seq, result.ts, prevOnSubject);
     if (reply !== '') this.client.publish(reply, this.pubAck(seq));
     this.host.stored(this, seq, subject);
+    return COPY_OK;
   }
 
   /**
@@ -289,9 +342,9 @@ export class Stream {
    * The error PubAck: `{"error":{...},"stream":"S1","seq":0}` (json.Marshal of a
    * JSPubAckResponse whose PubAck has the stream name only: no domain).
    */
-  private fail(reply: string, error: ApiError): void {
-    if (reply === '') return;
-    this.client.publish(reply, `{"error":${encodeApiError(error)},"stream":${goJson(this.cfg.name, false)},"seq":0}`);
+  private fail(reply: string, error: ApiError): CopyResult {
+    if (reply !== '') this.client.publish(reply, `{"error":${encodeApiError(error)},"stream":${goJson(this.cfg.name, false)},"seq":0}`);
+    return COPY_FAILED;
   }
 
   /**

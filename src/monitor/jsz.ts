@@ -12,7 +12,7 @@
  */
 import type { JetStream, JsAccount } from '../jetstream/jetstream.js';
 import type { Stream } from '../jetstream/stream.js';
-import { consumerInfoJson, streamState } from '../jetstream/api.js';
+import { consumerInfoJson, publicConsumerCount, streamState } from '../jetstream/api.js';
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { goIndent, goJson, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt } from './query.js';
@@ -156,7 +156,8 @@ export function jsz(ctx: MonitorContext, q: URLSearchParams): string {
     for (const s of jsa.streams.values()) {
       const st = s.state();
       streams++;
-      consumers += s.consumers.size;
+      // 2.10.29 Jsz adds each stream state's consumer count: the public consumers only.
+      consumers += publicConsumerCount(s);
       messages += st.msgs;
       bytes += st.bytes;
     }
@@ -220,9 +221,9 @@ function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<
  * `config=1`), left out when the stream has none.
  */
 function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions): Record<string, unknown> {
-  const consumers = opts.consumers && s.consumers.size > 0
-    ? [...s.consumers.values()].map((c) => new Raw(consumerInfoJson(jsa, c, opts.config)))
-    : undefined;
+  // getPublicConsumers: the internal consumers of mirrors and sources (`direct`) are not shown.
+  const shown = opts.consumers ? [...s.consumers.values()].filter((c) => !c.cfg.direct) : [];
+  const consumers = shown.length > 0 ? shown.map((c) => new Raw(consumerInfoJson(jsa, c, opts.config))) : undefined;
   return {
     name: s.name,
     created: rfc3339Nano(s.created),
@@ -230,5 +231,6 @@ function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions
     config: opts.config ? new Raw(encodeStreamConfig(s.cfg)) : undefined,
     state: streamState(s),
     consumer_detail: consumers,
+    ...jsa.sourcingInfo(s),
   };
 }

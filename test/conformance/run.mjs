@@ -27,6 +27,7 @@ const INTEROP = [
   'test/conformance/jetstream-delivery.test.ts',
   'test/conformance/jetstream-interest.test.ts',
   'test/conformance/jetstream-kv.test.ts',
+  'test/conformance/jetstream-mirrors.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
@@ -34,7 +35,7 @@ const INTEROP = [
 // listed below with the reason; `test` is the start of "<describe> <test name>".
 const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/accounts.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
   'test/jetstream/streams.test.ts', 'test/jetstream/interest.test.ts', 'test/jetstream/retention.property.test.ts',
-  'test/jetstream/kv.property.test.ts'];
+  'test/jetstream/kv.property.test.ts', 'test/jetstream/mirrors.test.ts', 'test/jetstream/kv-mirrors.test.ts'];
 const EMBEDDED_ONLY = [
   { file: 'test/interop/auth.test.ts', test: 'permissions reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/lifecycle.test.ts', test: 'disconnectClients()', reason: 'kicks clients; nats-server 2.9 has no kick' },
@@ -52,6 +53,13 @@ const EMBEDDED_ONLY = [
   { file: 'test/interop/harness.test.ts', test: 'reload()', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/harness.test.ts', test: 'internal errors are visible to tests', reason: 'counts errors of the embedded broker' },
   { file: 'test/jetstream/interest.test.ts', test: 'interest retention a stream updated from limits to interest (2.10)', reason: 'nats-server 2.9 refuses any retention change; 2.10 allows limits to interest' },
+  ...['memory', 'file'].flatMap((storage) => [
+    { file: 'test/jetstream/mirrors.test.ts', test: `sources (${storage} storage) drops Nats-Expected-*`, reason: 'nats-server 2.9 keeps Nats-Expected-* in sourced copies (and then refuses them); 2.10 (processInboundSourceMsg) removes them' },
+    { file: 'test/jetstream/mirrors.test.ts', test: `sources (${storage} storage) starts at opt_start_seq / opt_start_time, with subject transforms (2.10)`, reason: 'subject_transforms are 2.10 (the client refuses them for 2.9)' },
+  ]),
+  { file: 'test/jetstream/mirrors.test.ts', test: 'lost deliveries (embedded fault injection)', reason: 'dropMessages() is embedded only' },
+  { file: 'test/jetstream/mirrors.test.ts', test: 'a mirror with options applies subject transforms', reason: 'subject_transforms are 2.10 (the client refuses them for 2.9)' },
+  { file: 'test/jetstream/kv-mirrors.test.ts', test: 'KV buckets on mirrors and sources a bucket with sources', reason: 'the KV client sources buckets through 2.10 subject_transforms' },
   { file: 'test/jetstream/interest.test.ts', test: 'interest retention a consumer update that narrows its filter', reason: 'nats-server 2.9 keeps the messages; 2.10 (consumer.go updateConfig) cleans up what lost interest' },
 ];
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
