@@ -71,7 +71,7 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers af
     const os = await new Objm(nc).open('files');
     const info = await os.info('blob.bin');
     expect({ size: info?.size, chunks: info?.chunks, max: info?.options?.max_chunk_size }).toEqual({ size: 200 * 1024, chunks: 4, max: 65536 });
-    expect(await os.getBlob('blob.bin')).toEqual(data);
+    expect(Buffer.from((await os.getBlob('blob.bin')) ?? []).equals(data)).toBe(true);
   });
 
   it('reset({ purge: true }) deletes the streams the server will not purge (sealed, deny_purge) and purges the others', async () => {
@@ -145,6 +145,25 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers af
     await s.close();
     expect(await p).toBeInstanceOf(ServerClosedError);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('the URL helpers page past 256 streams and read replies that span many reads', async () => {
+    const s = await scope.server({ backend, jetstream: true });
+    const streams: Record<string, { subjects: string[]; storage: 'memory' }> = {};
+    for (let i = 0; i < 300; i++) streams[`P${String(i).padStart(3, '0')}`] = { subjects: [`p.${i}`], storage: 'memory' };
+    // A value of ~900 KiB: its MSG.GET reply (base64 in JSON, ~1.2 MB) arrives in many reads.
+    const big = new Uint8Array(900 * 1024).map((_, i) => (i * 7) % 256);
+    await seedJetStream(s.url, { streams, kv: { blob: { values: { v: big } } } });
+    const js = await jetstreamHelpers(s.url);
+    try {
+      expect((await js.streams()).length).toBe(301);
+      // (Buffer.equals: a deep toEqual of 900 K elements takes seconds.)
+      expect(Buffer.from((await js.kvBucket('blob', { keys: true }))?.keys?.[0]?.data ?? []).equals(big)).toBe(true);
+      expect(await js.reset()).toEqual({ streams: 301, consumers: 0 });
+      expect(await js.streams()).toEqual([]);
+    } finally {
+      js.close();
+    }
   });
 
   it('seed({ kv }) and seed({ objects }): an object with an option name is options, never keys', async () => {

@@ -270,7 +270,8 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     await bad({ kv: { b: { values: { a: 1 } } } }, 'kv', /key "a": expected a string or bytes/);
     await bad({ kv: { b: { history: 5, hist: 1 } } }, 'kv', /unknown option "hist"/);
     await bad({ kv: { b: { history: 0 } } }, 'kv', /history: expected an integer >= 1/);
-    // (`{ ttl: 'soon' }` alone would be a bucket with the key "ttl": every property a string.)
+    // An option name makes it the options form, even with every property a string.
+    await bad({ kv: { b: { ttl: 'soon' } } }, 'kv', /ttl: expected milliseconds/);
     await bad({ kv: { b: { ttl: 'soon', history: 2 } } }, 'kv', /ttl/);
     await bad({ objects: { o: { objects: { 'x': 1 } } } }, 'objects', /object "x": expected a string or bytes/);
     await bad({ objects: { o: { ttl: '1h', sealed: true } } }, 'objects', /unknown option "sealed"/);
