@@ -16,7 +16,7 @@ import type {
   JetStreamSeed,
 } from '../server/jetstream-helper-types.js';
 import { streamInfoFromJson } from '../server/jetstream-view.js';
-import { api, kvBucket, kvBuckets, objectStores, reset, seed, type HelperHost } from '../server/jetstream-helpers.js';
+import { api, kvBucket, kvBuckets, objectStore, objectStores, reset, seed, type HelperHost } from '../server/jetstream-helpers.js';
 import { openClientSession } from './api-client.js';
 import type { SessionCredentials } from './sessions.js';
 
@@ -135,6 +135,7 @@ export async function jetstreamHelpers(url: string, options: JetStreamHelpersOpt
     kvBuckets: (query?: JetStreamQuery) => kvBuckets(host_, query),
     kvBucket: (name, query) => kvBucket(host_, name, { timeoutMs, ...query }),
     objectStores: (query?: JetStreamQuery) => objectStores(host_, query),
+    objectStore: (name, query) => objectStore(host_, name, query),
     seed: (input: JetStreamSeed) => seed(host_, { timeoutMs, ...input }),
     reset: (o?: JetStreamResetOptions) => reset(host_, { timeoutMs, ...o }),
     close: () => session.close(),

@@ -255,6 +255,12 @@ export interface JetStreamHelpers {
    */
   objectStores(query?: JetStreamQuery): Promise<ObjectStoreInfo[]>;
   /**
+   * One Object Store bucket, or null when there is none of that name.
+   * @throws {InvalidArgumentError} bad arguments, or several accounts have the bucket and no `account` was given
+   * @throws {ServerClosedError} when the server is not running
+   */
+  objectStore(name: string, query?: JetStreamQuery): Promise<ObjectStoreInfo | null>;
+  /**
    * Puts streams, Key-Value and Object Store buckets in place, with their messages, values and
    * objects, in one call; resolves once every message is stored. Buckets get the stream
    * configuration `@nats-io/kv` / `@nats-io/obj` send, so the clients open them as their own. Seeding a stream or bucket that exists with the

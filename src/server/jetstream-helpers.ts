@@ -207,6 +207,22 @@ export async function objectStores(host: HelperHost, query: JetStreamQuery | und
   return list.filter((s) => s.name.startsWith(OBJ_PREFIX)).map(objInfo).sort(byAccountAndName);
 }
 
+/** The stream `prefix + bucket`, the only one of that name (of `account` when given), or null. */
+async function oneBucket(host: HelperHost, prefix: string, bucket: string, account: string | undefined): Promise<JetStreamStreamInfo | null> {
+  const stream = `${prefix}${bucket}`;
+  const found = (await host.streams(account)).filter((s) => s.name === stream);
+  if (found.length > 1) {
+    throw new InvalidArgumentError('name', `bucket "${bucket}" exists in accounts ${found.map((s) => s.account).sort().join(', ')}: pass { account }`);
+  }
+  return found[0] ?? null;
+}
+
+export async function objectStore(host: HelperHost, name: string, query: JetStreamQuery | undefined): Promise<ObjectStoreInfo | null> {
+  const bucket = bucketArg(name, 'name');
+  const s = await oneBucket(host, OBJ_PREFIX, bucket, queryArg(query));
+  return s === null ? null : objInfo(s);
+}
+
 export async function kvBucket(host: HelperHost, name: string, query: KvBucketQuery | undefined): Promise<KvBucketInfo | null> {
   const bucket = bucketArg(name, 'name');
   const account = queryArg(query);
@@ -214,12 +230,8 @@ export async function kvBucket(host: HelperHost, name: string, query: KvBucketQu
   if (typeof withKeys !== 'boolean') throw new InvalidArgumentError('keys', 'expected a boolean');
   const timeoutMs = timeoutArg(query?.timeoutMs);
   const stream = `${KV_PREFIX}${bucket}`;
-  const found = (await host.streams(account)).filter((s) => s.name === stream);
-  if (found.length > 1) {
-    throw new InvalidArgumentError('name', `bucket "${bucket}" exists in accounts ${found.map((s) => s.account).sort().join(', ')}: pass { account }`);
-  }
-  const s = found[0];
-  if (s === undefined) return null;
+  const s = await oneBucket(host, KV_PREFIX, bucket, account);
+  if (s === null) return null;
   const info = kvInfo(s);
   if (!withKeys) return info;
   const keys = await withSession(host, s.account, (session) => liveKeys(session, stream, bucket, timeoutMs));

@@ -227,6 +227,27 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers wi
   });
 });
 
+describe('seeded KV buckets with nats-server 2.10 options (embedded backend: 2.9.10 lacks them)', () => {
+  it('compression and metadata give the same stream configuration as @nats-io/kv', async () => {
+    const s = await scope.server({ jetstream: true });
+    const kvm = new Kvm(await scope.client(s));
+    const cases = [
+      [{ compression: true, metadata: { team: 'a' } }, { compression: true, metadata: { team: 'a' } }],
+      [{ compression: false, history: 3, description: 'd' }, { compression: false, history: 3, description: 'd' }],
+    ] as const;
+    let i = 0;
+    for (const [clientOpts, seedOpts] of cases) {
+      i++;
+      await kvm.create(`client${i}`, clientOpts as never);
+      await s.jetstream.seed({ kv: { [`seeded${i}`]: seedOpts } });
+      const { name: _a, subjects: _b, ...a } = (await s.jetstream.stream(`KV_client${i}`))!.config as unknown as Record<string, unknown>;
+      const { name: _c, subjects: _d, ...b } = (await s.jetstream.stream(`KV_seeded${i}`))!.config as unknown as Record<string, unknown>;
+      expect(b).toEqual(a);
+    }
+    expect((await s.jetstream.stream('KV_seeded1'))!.config).toMatchObject({ compression: 's2', metadata: { team: 'a' } });
+  });
+});
+
 describe('kvBucket({ keys: true }) reading keys (a scripted server)', () => {
   /** A bucket `b` of `n` keys; the keys in `gone` answer 10037 (expired or purged since STREAM.INFO). */
   function fakeHost(n: number, gone: Set<number>): { host: HelperHost; maxInFlight: () => number; timeouts: Set<number> } {

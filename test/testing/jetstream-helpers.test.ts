@@ -202,6 +202,10 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     expect(list[0]).toMatchObject({ account: '$G', stream: 'OBJ_files', storage: 'file', sealed: false, description: 'uploads', ttlMs: 120_000, replicas: 1 });
     expect(list[0].bytes).toBeGreaterThan(5);
     expect(list[1]).toMatchObject({ stream: 'OBJ_frozen', storage: 'memory', sealed: true, description: null });
+    // One bucket by name, as kvBucket(name) / stream(name).
+    expect(await s.jetstream.objectStore('frozen')).toEqual(list[1]);
+    expect(await s.jetstream.objectStore('nope')).toBeNull();
+    expect(await s.jetstream.objectStore('notobj')).toBeNull();
   });
 
   it('reset() deletes every stream and consumer; reset({ purge: true }) empties them and keeps them', async () => {
