@@ -105,7 +105,11 @@ export async function jetstreamHelpers(url: string, options: JetStreamHelpersOpt
   /** The one account this connection reaches. */
   const own = (account: string | undefined): void => {
     if (account !== undefined && account !== label) {
-      throw new InvalidArgumentError('account', `this connection is in account "${label}" (jetstreamHelpers' account option), not "${account}": connect with that account's credentials`);
+      throw new InvalidArgumentError(
+        'account',
+        `this connection is in account "${label}" (jetstreamHelpers' account option${options.account === undefined ? ', default $G' : ''}), not "${account}": `
+          + `pass { account: ${JSON.stringify(account)} } to jetstreamHelpers() if its credentials log into that account, else connect with that account's credentials`,
+      );
     }
   };
   const list = async (): Promise<JetStreamStreamInfo[]> => {
