@@ -229,7 +229,7 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers wi
 
 describe('seeded KV buckets with nats-server 2.10 options (embedded backend: 2.9.10 lacks them)', () => {
   it('compression and metadata give the same stream configuration as @nats-io/kv', async () => {
-    const s = await scope.server({ jetstream: true });
+    const s = await scope.server({ backend: 'embedded', jetstream: true });
     const kvm = new Kvm(await scope.client(s));
     const cases = [
       [{ compression: true, metadata: { team: 'a' } }, { compression: true, metadata: { team: 'a' } }],
