@@ -20,7 +20,7 @@ import {
   resetJetStream,
   seedJetStream,
 } from '../../src/index.js';
-import { kvBucket, type HelperHost } from '../../src/server/jetstream-helpers.js';
+import { kvBucket, reset, type HelperHost } from '../../src/server/jetstream-helpers.js';
 import type { RequestSession, SessionReply } from '../../src/server/backend.js';
 import type { JetStreamStreamInfo } from '../../src/server/types.js';
 import { useScope } from '../helpers/scope.js';
@@ -292,5 +292,29 @@ describe('kvBucket({ keys: true }) reading keys (a scripted server)', () => {
     expect(b?.keys?.find((k) => k.key === 'k7')?.value).toBe('v7');
     expect(f.maxInFlight()).toBeLessThanOrEqual(64);
     expect([...f.timeouts]).toEqual([1234]);
+  });
+});
+
+describe('reset() when the server refuses some streams (a scripted server)', () => {
+  it('tries every stream, and the error names the ones that failed', async () => {
+    const sent: string[] = [];
+    const session: RequestSession = {
+      maxPayload: 1024 * 1024,
+      async request(subject) {
+        sent.push(subject);
+        const body = subject.endsWith('.BAD1') || subject.endsWith('.BAD2')
+          ? { error: { code: 500, err_code: 10050, description: 'stream delete failed' } }
+          : { success: true };
+        return { data: Buffer.from(JSON.stringify(body)), status: 0 };
+      },
+      close: () => undefined,
+    };
+    const info = (name: string) => ({ account: '$G', name, created: new Date(0), config: {}, state: { messages: 1, bytes: 1, consumerCount: 2 } }) as unknown as JetStreamStreamInfo;
+    const host: HelperHost = { enabled: true, streams: async () => ['A', 'BAD1', 'B', 'BAD2', 'C'].map(info), openSession: async () => session };
+    const err = await rejection(reset(host, undefined));
+    expect(err).toBeInstanceOf(JetStreamApiError);
+    expect(err).toMatchObject({ errCode: 10050 });
+    expect((err as Error).message).toMatch(/deleted 3 stream\(s\) and could not delete 2: \$G\/BAD1, \$G\/BAD2/);
+    expect(sent.sort()).toEqual(['A', 'B', 'BAD1', 'BAD2', 'C'].map((n) => `$JS.API.STREAM.DELETE.${n}`));
   });
 });
