@@ -84,7 +84,7 @@ export function openClientSession(
         // After the handshake: the requests it concerns fail, the session goes on.
         lastErr = text;
         const m = PUB_VIOLATION.exec(text);
-        pending.fail(m === null ? null : (m[1] ?? null), new BackendError(`nats-server refused a request: ${text}`));
+        pending.fail(m === null ? null : (m[1] ?? null), new BackendError(`the server refused a request: ${text}`));
       } else if (line.startsWith('INFO ') && ready !== null && !sentConnect) {
         sentConnect = true;
         let info: { tls_required?: boolean; max_payload?: number } = {};

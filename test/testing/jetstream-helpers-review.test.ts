@@ -218,7 +218,7 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers wi
       const started = Date.now();
       const err = await rejection(js.seed({ streams: { S: { subjects: ['s'], messages: [{ subject: 's', data: '2' }] } } }));
       expect(err).toBeInstanceOf(BackendError);
-      expect((err as Error).message).toMatch(/nats-server refused a request: 'Permissions Violation for Publish to "s"'/);
+      expect((err as Error).message).toMatch(/the server refused a request: 'Permissions Violation for Publish to "s"'/);
       expect(Date.now() - started).toBeLessThan(2000);
       expect((await js.streams()).map((x) => [x.name, x.state.messages])).toEqual([['S', 1]]);
     } finally {
