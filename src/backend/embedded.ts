@@ -27,7 +27,7 @@ import { consumerInfoJson } from '../jetstream/api.js';
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { ServerClosedError } from '../errors.js';
 import { EmbeddedControls } from './embedded-controls.js';
-import { internalSession } from './sessions.js';
+import { internalSession, type InternalSession } from './sessions.js';
 import type { RequestSession } from '../server/backend.js';
 
 /** Listeners bound by one start of the server, released together. */
@@ -77,6 +77,8 @@ export class EmbeddedBackend implements ServerBackend {
   /** Settles when the current listener has closed and all its sockets are gone. */
   private listenerClosed: Promise<void> = Promise.resolve();
   private readonly faults: FaultSink;
+  /** The open request sessions of the `server.jetstream` helpers, failed when the broker stops. */
+  private readonly sessions = new Set<InternalSession>();
 
   constructor(
     options: ResolvedOptions,
@@ -259,6 +261,8 @@ export class EmbeddedBackend implements ServerBackend {
     this.ws = null;
     const wsClosed = ws?.close() ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
+    // The helpers' requests in flight get no reply now: they reject at once, as on nats-server.
+    for (const session of [...this.sessions]) session.fail(new ServerClosedError('finish a JetStream request', 'the server stopped'));
     this.core.flushAll();
     const jetstream = this.jetstream;
     this.jetstream = null;
@@ -382,7 +386,9 @@ export class EmbeddedBackend implements ServerBackend {
 
   async openSession(account: string | undefined): Promise<RequestSession> {
     if (this.state !== 'running') throw new ServerClosedError('send a JetStream request', 'the server is not running');
-    return internalSession(this.core, this.options, account);
+    const session = internalSession(this.core, this.options, account, () => this.sessions.delete(session));
+    this.sessions.add(session);
+    return session;
   }
 
   async jetstreamConsumers(account: string | undefined, stream: string): Promise<JetStreamConsumerInfo[]> {

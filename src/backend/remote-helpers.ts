@@ -16,21 +16,26 @@ import type {
   JetStreamSeed,
 } from '../server/jetstream-helper-types.js';
 import { streamInfoFromJson } from '../server/jetstream-view.js';
-import { kvBucket, kvBuckets, objectStores, reset, seed, type HelperHost } from '../server/jetstream-helpers.js';
+import { api, kvBucket, kvBuckets, objectStore, objectStores, reset, seed, type HelperHost } from '../server/jetstream-helpers.js';
 import { openClientSession } from './api-client.js';
 import type { SessionCredentials } from './sessions.js';
 
 /** How {@link jetstreamHelpers} connects. Credentials in the URL (`nats://user:pass@host:port`) work too. */
 export interface JetStreamHelpersOptions {
+  /** User name to connect as (with `pass`); overrides the URL's. */
   user?: string;
+  /** Password of `user`; overrides the URL's. */
   pass?: string;
+  /** Authentication token to connect with. */
   token?: string;
   /**
-   * The name the streams are reported under (`account` of the results): a client cannot ask
-   * which account it is in. Default `$G`.
+   * The account the credentials log into: the name the streams are reported under (`account`
+   * of the results), as a client cannot ask which account it is in. Default `$G`. The
+   * connection reaches only that account: a call with another `{ account }` throws
+   * `InvalidArgumentError` (connect with that account's credentials instead).
    */
   account?: string;
-  /** How long each request may take. Default 5 s. */
+  /** How long connecting and each request may take. Default 5 s. */
   timeoutMs?: number;
 }
 
@@ -76,36 +81,65 @@ function target(url: string, options: JetStreamHelpersOptions): { host: string; 
  * ```
  * @throws {InvalidArgumentError} `url` is not a `nats://` URL
  * @throws {BackendError} the server refused the connection (e.g. authorization)
+ *
+ * The helpers then throw `InvalidArgumentError` for an `{ account }` other than the
+ * connection's, and `JetStreamApiError` when the server refuses the stream listing (e.g. no
+ * JetStream for the account: 503).
  */
 export async function jetstreamHelpers(url: string, options: JetStreamHelpersOptions = {}): Promise<RemoteJetStreamHelpers> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
   const { host, port, credentials } = target(url, options);
   const label = options.account ?? GLOBAL_ACCOUNT;
+  if (typeof label !== 'string' || label === '') throw new InvalidArgumentError('account', 'expected a non-empty string');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new InvalidArgumentError('timeoutMs', 'expected a number of milliseconds > 0');
-  const session = await openClientSession(host, port, credentials);
+  const session = await openClientSession(host, port, credentials, timeoutMs);
   // The helpers close the sessions they open; this one lives until close().
-  const shared: RequestSession = { request: (...args) => session.request(...args), close: () => undefined };
+  const shared: RequestSession = {
+    request: (...args) => session.request(...args),
+    get maxPayload() {
+      return session.maxPayload;
+    },
+    close: () => undefined,
+  };
+  /** The one account this connection reaches. */
+  const own = (account: string | undefined): void => {
+    if (account !== undefined && account !== label) {
+      throw new InvalidArgumentError(
+        'account',
+        `this connection is in account "${label}" (jetstreamHelpers' account option${options.account === undefined ? ', default $G' : ''}), not "${account}": `
+          + `pass { account: ${JSON.stringify(account)} } to jetstreamHelpers() if its credentials log into that account, else connect with that account's credentials`,
+      );
+    }
+  };
   const list = async (): Promise<JetStreamStreamInfo[]> => {
     const out: JetStreamStreamInfo[] = [];
     for (;;) {
-      const r = await session.request('$JS.API.STREAM.LIST', Buffer.from(JSON.stringify({ offset: out.length })), null, timeoutMs);
-      const json = JSON.parse(r.status === 0 ? r.data.toString('utf8') : '{}') as { total?: number; streams?: Array<Record<string, unknown>> | null };
-      const page = json.streams ?? [];
+      // The server's refusals (503 without JetStream, an API error) surface as JetStreamApiError.
+      const json = await api(session, '$JS.API.STREAM.LIST', { offset: out.length }, timeoutMs);
+      const page = Array.isArray(json.streams) ? (json.streams as Array<Record<string, unknown>>) : [];
       for (const si of page) out.push(streamInfoFromJson(label, { ...si, name: (si.config as { name?: string } | undefined)?.name }));
-      if (page.length === 0 || out.length >= (json.total ?? 0)) return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const total = typeof json.total === 'number' ? json.total : 0;
+      if (page.length === 0 || out.length >= total) return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
   };
   const host_: HelperHost = {
     enabled: true,
-    streams: async (account) => (account === undefined || account === label ? list() : []),
-    openSession: async () => shared,
+    streams: async (account) => {
+      own(account);
+      return list();
+    },
+    openSession: async (account) => {
+      own(account);
+      return shared;
+    },
   };
   return {
     streams: list,
     kvBuckets: (query?: JetStreamQuery) => kvBuckets(host_, query),
-    kvBucket: (name, query) => kvBucket(host_, name, query),
+    kvBucket: (name, query) => kvBucket(host_, name, { timeoutMs, ...query }),
     objectStores: (query?: JetStreamQuery) => objectStores(host_, query),
+    objectStore: (name, query) => objectStore(host_, name, query),
     seed: (input: JetStreamSeed) => seed(host_, { timeoutMs, ...input }),
     reset: (o?: JetStreamResetOptions) => reset(host_, { timeoutMs, ...o }),
     close: () => session.close(),

@@ -24,7 +24,7 @@ export class PendingReplies {
   /** The inbox prefix; replies come on `<prefix>.<token>`. */
   readonly prefix = `_INBOX.${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
   private next = 1;
-  private readonly pending = new Map<string, { resolve(r: SessionReply): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { subject: string; resolve(r: SessionReply): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   closed = false;
 
   /** A new reply subject and the promise of its reply. */
@@ -36,7 +36,7 @@ export class PendingReplies {
         reject(new WaitTimeoutError(`a reply to ${what}`, timeoutMs));
       }, timeoutMs);
       timer.unref();
-      this.pending.set(token, { resolve, reject, timer });
+      this.pending.set(token, { subject: what, resolve, reject, timer });
     });
     return { reply: `${this.prefix}.${token}`, promise };
   }
@@ -49,6 +49,16 @@ export class PendingReplies {
     this.pending.delete(token);
     clearTimeout(p.timer);
     p.resolve({ data: Buffer.from(data), status: headerStatus(headers) });
+  }
+
+  /** Rejects the pending requests to `subject` (all of them when null) with `err`; the session goes on. */
+  fail(subject: string | null, err: Error): void {
+    for (const [token, p] of this.pending) {
+      if (subject !== null && p.subject !== subject) continue;
+      this.pending.delete(token);
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
   }
 
   /** Rejects every pending request with `err`; later `add()`s should not be made. */
@@ -71,8 +81,22 @@ export function accountName(options: ResolvedOptions, account: string | undefine
   return name;
 }
 
+/**
+ * Refuses a subject that would break a PUB line or that no client could publish: the helpers
+ * check theirs before, this is the last guard.
+ */
+export function checkRequestSubject(subject: string): void {
+  if (subject === '' || /[\s\x00-\x1f\x7f]/.test(subject)) throw new InvalidArgumentError('subject', `invalid subject ${JSON.stringify(subject)}`);
+}
+
+/** An embedded request session; `fail()` is how the broker's stop rejects what is pending. */
+export interface InternalSession extends RequestSession {
+  /** Rejects every pending request with `err` and closes the session. */
+  fail(err: Error): void;
+}
+
 /** A session of an internal client of the embedded broker in `account`. */
-export function internalSession(core: BrokerCore, options: ResolvedOptions, account: string | undefined): RequestSession {
+export function internalSession(core: BrokerCore, options: ResolvedOptions, account: string | undefined, onClose?: () => void): InternalSession {
   const name = accountName(options, account);
   const acc = core.account(name);
   const client = core.internalClient('$JS test helper', acc);
@@ -80,20 +104,34 @@ export function internalSession(core: BrokerCore, options: ResolvedOptions, acco
   client.subscribe(`${pending.prefix}.*`, (msg) => {
     pending.settle(msg.subject, msg.data, msg.headers);
   });
+  const fail = (err: Error): void => {
+    pending.failAll(err);
+    client.close();
+    onClose?.();
+  };
   return {
+    get maxPayload() {
+      return core.options.maxPayload;
+    },
     request(subject, data, headers, timeoutMs) {
       if (pending.closed || client.closed) return Promise.reject(new ServerClosedError(`send ${subject}`, 'the server is not running'));
+      try {
+        checkRequestSubject(subject);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       // An internal requester gets no "no responders" status from the router: the same answer here.
       const m = acc.sublist.match(subject);
       if (m.psubs.length === 0 && m.qsubs.length === 0) return Promise.resolve({ data: Buffer.alloc(0), status: 503 });
       const { reply, promise } = pending.add(subject, timeoutMs);
       const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      client.publish(subject, buf, { reply, headers: headers === null ? null : Buffer.from(headers, 'latin1') });
+      // UTF-8, as the clients write header values.
+      client.publish(subject, buf, { reply, headers: headers === null ? null : Buffer.from(headers, 'utf8') });
       return promise;
     },
+    fail,
     close() {
-      pending.failAll(new ServerClosedError('finish a JetStream request', 'the session was closed'));
-      client.close();
+      fail(new ServerClosedError('finish a JetStream request', 'the session was closed'));
     },
   };
 }
@@ -112,8 +150,10 @@ function plain(password: string | null | undefined): password is string {
 
 /**
  * How a helper's client gets into `account` on a nats-server process: without credentials when
- * there is no authentication (or the no-auth user is in that account), else as the first user of
- * the account that has a plain-text password (or the token / single user of `$G`).
+ * there is no authentication (or the no-auth user, without permissions, is in that account), else
+ * as a user of the account that has a plain-text password, one without permissions first (a
+ * restricted user would be refused the `$JS.API` requests or the reply inbox); or the token /
+ * single user of `$G`.
  */
 export function credentialsFor(options: ResolvedOptions, account: string | undefined, feature: string): SessionCredentials | null {
   const name = accountName(options, account);
@@ -125,13 +165,14 @@ export function credentialsFor(options: ResolvedOptions, account: string | undef
   }
   if (auth.noAuthUser !== null) {
     const u = auth.users.find((x) => x.user === auth.noAuthUser);
-    if (u !== undefined && u.account === name) return null;
+    if (u !== undefined && u.account === name && u.permissions === null) return null;
   }
   if (name === GLOBAL_ACCOUNT) {
     if (auth.token !== null) return { auth_token: auth.token };
     if (auth.user !== null && plain(auth.password)) return { user: auth.user, pass: auth.password };
   }
-  const u = auth.users.find((x) => x.account === name && x.user !== undefined && plain(x.password));
+  const usable = auth.users.filter((x) => x.account === name && x.user !== undefined && plain(x.password));
+  const u = usable.find((x) => x.permissions === null) ?? usable[0];
   if (u?.user !== undefined && u.password !== undefined) return { user: u.user, pass: u.password };
   throw new UnsupportedError(feature, 'nats-server', `account "${name}" has no user with a plain-text password to connect as`);
 }

@@ -121,6 +121,8 @@ export interface RequestSession {
    * `WaitTimeoutError` after `timeoutMs`, `ServerClosedError` when the session or server closes.
    */
   request(subject: string, data: Uint8Array, headers: string | null, timeoutMs: number): Promise<SessionReply>;
+  /** The server's `max_payload`: the largest message (headers included) it takes. */
+  readonly maxPayload: number;
   /** Releases the session (pending requests reject). Safe to call twice. */
   close(): void;
 }

@@ -40,7 +40,9 @@ export interface KvBucketInfo {
   readonly ttlMs: number;
   /** Bytes stored, as the server counts them. */
   readonly bytes: number;
+  /** Where the bucket is stored. */
   readonly storage: 'file' | 'memory';
+  /** Replicas (always 1 on a single server). */
   readonly replicas: number;
   /** Largest value accepted (`max_msg_size`); -1 = no limit. */
   readonly maxValueSize: number;
@@ -61,12 +63,18 @@ export interface KvBucketInfo {
 
 /** Options of {@link JetStreamHelpers.kvBucket}. */
 export interface KvBucketQuery extends JetStreamQuery {
-  /** Also read the live keys and their last values (one request per key). Default false. */
+  /**
+   * Also read the live keys and their last values (one request per key, 64 at a time; a key
+   * that expires or is purged meanwhile is left out). Default false.
+   */
   keys?: boolean;
+  /** How long each request may take. Default 5 s (the URL helpers: their `timeoutMs`). */
+  timeoutMs?: number;
 }
 
 /** An Object Store bucket (the stream `OBJ_<bucket>`), as `@nats-io/obj`'s `status()` sees it. */
 export interface ObjectStoreInfo {
+  /** The account that owns it (`$G` when no accounts are configured). */
   readonly account: string;
   /** The bucket name (the stream name without `OBJ_`). */
   readonly bucket: string;
@@ -74,7 +82,9 @@ export interface ObjectStoreInfo {
   readonly stream: string;
   /** Bytes stored (chunks and metadata), as the server counts them. */
   readonly bytes: number;
+  /** Where the bucket is stored. */
   readonly storage: 'file' | 'memory';
+  /** Replicas (always 1 on a single server). */
   readonly replicas: number;
   /** How long objects live, in milliseconds (`max_age`); 0 = forever. */
   readonly ttlMs: number;
@@ -82,6 +92,7 @@ export interface ObjectStoreInfo {
   readonly sealed: boolean;
   /** The description, or null. */
   readonly description: string | null;
+  /** When the bucket was created. */
   readonly created: Date;
 }
 
@@ -97,7 +108,10 @@ export type KvSeedValues = Readonly<Record<string, string | Uint8Array>>;
  * configuration that client would send.
  */
 export interface KvSeedBucket {
-  /** The keys to put, in this order. */
+  /**
+   * The keys to put, in the object's property order (JavaScript lists integer-like keys such as
+   * `'2'` and `'10'` first, in numeric order, then the others as written).
+   */
   values?: KvSeedValues;
   /** Revisions kept per key (at least 1). Default 1. */
   history?: number;
@@ -180,14 +194,17 @@ export interface JetStreamSeed {
   account?: string;
   /**
    * Key-Value buckets by name: either the values (`{ 'app.port': '8080' }`) or
-   * {@link KvSeedBucket} with options and `values`. An object whose properties are all strings
-   * or bytes is taken as values.
+   * {@link KvSeedBucket} with options and `values`. An object with any option name among its
+   * properties (`history`, `ttl`, `storage`, `description`, `values`, ...) is the options form:
+   * `{ storage: 'memory' }` is an empty memory bucket; keys named like options go in
+   * `{ values: { storage: '...' } }`.
    */
   kv?: Readonly<Record<string, KvSeedValues | KvSeedBucket>>;
   /**
    * Object Store buckets by name: either the objects (`{ 'logo.png': bytes }`) or
-   * {@link ObjectSeedBucket} with options and `objects`. Putting a name that exists replaces
-   * the object (its old chunks stay in the stream).
+   * {@link ObjectSeedBucket} with options and `objects` (an object with any option name among
+   * its properties is the options form; objects named like options go in `{ objects: { ... } }`).
+   * Putting a name that exists replaces the object (its old chunks stay in the stream).
    */
   objects?: Readonly<Record<string, ObjectSeedValues | ObjectSeedBucket>>;
   /** Streams by name. Created first, then the buckets; then the messages, values and objects are put. */
@@ -200,8 +217,9 @@ export interface JetStreamSeed {
 export interface JetStreamResetOptions extends JetStreamQuery {
   /**
    * Purge every stream (all messages gone, sequences go on) and keep the streams and their
-   * consumers, instead of deleting them. Default false: every stream (KV and object buckets
-   * included) is deleted, and its consumers with it.
+   * consumers, instead of deleting them. A stream the server will not purge (sealed, e.g. a
+   * sealed object store, or `deny_purge`) is deleted instead, with its consumers. Default false:
+   * every stream (KV and object buckets included) is deleted, and its consumers with it.
    */
   purge?: boolean;
   /** How long each request may take. Default 5 s. */
@@ -212,7 +230,7 @@ export interface JetStreamResetOptions extends JetStreamQuery {
 export interface JetStreamResetResult {
   /** Streams deleted (or purged). */
   readonly streams: number;
-  /** Consumers deleted with their streams (0 with `purge`). */
+  /** Consumers deleted with their streams (with `purge`: those of the streams deleted instead). */
   readonly consumers: number;
 }
 
@@ -237,11 +255,23 @@ export interface JetStreamHelpers {
    */
   objectStores(query?: JetStreamQuery): Promise<ObjectStoreInfo[]>;
   /**
+   * One Object Store bucket, or null when there is none of that name.
+   * @throws {InvalidArgumentError} bad arguments, or several accounts have the bucket and no `account` was given
+   * @throws {ServerClosedError} when the server is not running
+   */
+  objectStore(name: string, query?: JetStreamQuery): Promise<ObjectStoreInfo | null>;
+  /**
    * Puts streams, Key-Value and Object Store buckets in place, with their messages, values and
    * objects, in one call; resolves once every message is stored. Buckets get the stream
    * configuration `@nats-io/kv` / `@nats-io/obj` send, so the clients open them as their own. Seeding a stream or bucket that exists with the
    * same configuration adds to it.
-   * @throws {InvalidArgumentError} a malformed seed (bucket or key name, option, message)
+   * Every argument is checked before anything is created: stream and bucket names, keys,
+   * options, message subjects (no whitespace, empty tokens or wildcards), headers, and each
+   * message's size against the server's `max_payload`. Only what the server decides is found
+   * after the streams are made: a message no stream stores, or another stream stores (an
+   * `InvalidArgumentError` then, with the streams and earlier messages left in place), and the
+   * server's refusals.
+   * @throws {InvalidArgumentError} a malformed seed (bucket, stream or key name, option, message, size)
    * @throws {JetStreamApiError} the server refused a stream (e.g. 10058: it exists with another configuration) or a message
    * @throws {UnsupportedError} nats-server backend: the account has no user to connect as
    * @throws {ServerClosedError} when the server is not running
@@ -251,6 +281,7 @@ export interface JetStreamHelpers {
    * Empties JetStream between tests without a restart: deletes every stream (and so every
    * consumer, KV and object bucket) of every account, or of `account`; with `{ purge: true }`
    * purges them instead and keeps streams and consumers. Resolves once the server has done it.
+   * Every stream is tried even when one fails; the error then names the streams that failed.
    * @throws {JetStreamApiError} the server refused a request
    * @throws {UnsupportedError} nats-server backend: an account with streams has no user to connect as
    * @throws {ServerClosedError} when the server is not running

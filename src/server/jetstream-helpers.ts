@@ -9,7 +9,7 @@
 import { InvalidArgumentError, JetStreamApiError } from '../errors.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { RequestSession } from './backend.js';
-import { objectBucketSeed } from './jetstream-seed-obj.js';
+import { OBJECT_CHUNK, objectBucketSeed, type SeedOutgoing } from './jetstream-seed-obj.js';
 import type { JetStreamStreamInfo } from './types.js';
 import type {
   JetStreamQuery,
@@ -46,9 +46,17 @@ const BUCKET_RE = /^[-\w]+$/;
 const KEY_RE = /^[-/=.\w]+$/;
 /** Publishes in flight at once while seeding. */
 const SEED_WINDOW = 256;
+/** `STREAM.MSG.GET`s in flight at once while reading a bucket's keys. */
+const GET_WINDOW = 64;
 const NOT_ENABLED = 'no responders: JetStream is not enabled (for this account)';
 /** JSStreamNotFoundErr. */
 const STREAM_NOT_FOUND = 10059;
+/** JSNoMessageFoundErr: a key expired or was purged between STREAM.INFO and MSG.GET. */
+const NO_MESSAGE_FOUND = 10037;
+/** JSStreamSealedErr and JSStreamPurgeFailedF's "not permitted" (deny_purge): purge refused. */
+const PURGE_REFUSED = new Set([10109, 10110]);
+/** Longest stream name nats-server accepts (JSMaxNameLen). */
+const MAX_NAME_LEN = 255;
 
 type Json = Record<string, unknown>;
 
@@ -90,10 +98,29 @@ function keyArg(key: string, bucket: string): string {
   return key;
 }
 
+/**
+ * Checks a stream name as nats-server does before it makes a stream (no whitespace or control
+ * characters, no `.`, `*`, `>`, no path separators, at most 255 characters), so that it never
+ * reaches a `$JS.API.STREAM.CREATE.<name>` subject it would break.
+ */
+export function streamNameArg(name: string, argument: string): string {
+  if (name === '' || name.length > MAX_NAME_LEN || /[\s\x00-\x1f\x7f.*>/\\]/.test(name)) {
+    throw new InvalidArgumentError(argument, `invalid stream name ${JSON.stringify(name)} (1 to ${MAX_NAME_LEN} characters, no whitespace, ".", "*", ">", "/" or "\\")`);
+  }
+  return name;
+}
+
+/** Whether `subject` is one a client may publish to: tokens not empty, no whitespace, no wildcards. */
+export function isPublishSubject(subject: string): boolean {
+  if (subject === '' || /[\s\x00-\x1f\x7f]/.test(subject)) return false;
+  for (const t of subject.split('.')) if (t === '' || t === '*' || t === '>') return false;
+  return true;
+}
+
 // ---- Requests ---------------------------------------------------------------------------------
 
 /** A `$JS.API` request; resolves with its JSON reply, or throws the server's error. */
-async function api(session: RequestSession, subject: string, body: object | null, timeoutMs: number): Promise<Json> {
+export async function api(session: RequestSession, subject: string, body: object | null, timeoutMs: number): Promise<Json> {
   const data = body === null ? EMPTY : Buffer.from(JSON.stringify(body), 'utf8');
   return reply(subject, await session.request(subject, data, null, timeoutMs));
 }
@@ -180,21 +207,34 @@ export async function objectStores(host: HelperHost, query: JetStreamQuery | und
   return list.filter((s) => s.name.startsWith(OBJ_PREFIX)).map(objInfo).sort(byAccountAndName);
 }
 
+/** The stream `prefix + bucket`, the only one of that name (of `account` when given), or null. */
+async function oneBucket(host: HelperHost, prefix: string, bucket: string, account: string | undefined): Promise<JetStreamStreamInfo | null> {
+  const stream = `${prefix}${bucket}`;
+  const found = (await host.streams(account)).filter((s) => s.name === stream);
+  if (found.length > 1) {
+    throw new InvalidArgumentError('name', `bucket "${bucket}" exists in accounts ${found.map((s) => s.account).sort().join(', ')}: pass { account }`);
+  }
+  return found[0] ?? null;
+}
+
+export async function objectStore(host: HelperHost, name: string, query: JetStreamQuery | undefined): Promise<ObjectStoreInfo | null> {
+  const bucket = bucketArg(name, 'name');
+  const s = await oneBucket(host, OBJ_PREFIX, bucket, queryArg(query));
+  return s === null ? null : objInfo(s);
+}
+
 export async function kvBucket(host: HelperHost, name: string, query: KvBucketQuery | undefined): Promise<KvBucketInfo | null> {
   const bucket = bucketArg(name, 'name');
   const account = queryArg(query);
   const withKeys = query?.keys ?? false;
   if (typeof withKeys !== 'boolean') throw new InvalidArgumentError('keys', 'expected a boolean');
+  const timeoutMs = timeoutArg(query?.timeoutMs);
   const stream = `${KV_PREFIX}${bucket}`;
-  const found = (await host.streams(account)).filter((s) => s.name === stream);
-  if (found.length > 1) {
-    throw new InvalidArgumentError('name', `bucket "${bucket}" exists in accounts ${found.map((s) => s.account).sort().join(', ')}: pass { account }`);
-  }
-  const s = found[0];
-  if (s === undefined) return null;
+  const s = await oneBucket(host, KV_PREFIX, bucket, account);
+  if (s === null) return null;
   const info = kvInfo(s);
   if (!withKeys) return info;
-  const keys = await withSession(host, s.account, (session) => liveKeys(session, stream, bucket, DEFAULT_TIMEOUT_MS));
+  const keys = await withSession(host, s.account, (session) => liveKeys(session, stream, bucket, timeoutMs));
   return { ...info, keys };
 }
 
@@ -224,7 +264,20 @@ function header(block: string, name: string): string | null {
 async function liveKeys(session: RequestSession, stream: string, bucket: string, timeoutMs: number): Promise<KvKeyInfo[]> {
   const prefix = `$KV.${bucket}.`;
   const subs = await subjects(session, stream, `${prefix}>`, timeoutMs);
-  const got = await Promise.all(subs.map((subject) => api(session, `$JS.API.STREAM.MSG.GET.${stream}`, { last_by_subj: subject }, timeoutMs)));
+  const got: Json[] = [];
+  // A window at a time (nats-server bounds its JS API queue); a key that expired (TTL) or was
+  // purged since STREAM.INFO is gone (10037), not an error.
+  for (let i = 0; i < subs.length; i += GET_WINDOW) {
+    const batch = await Promise.all(subs.slice(i, i + GET_WINDOW).map(async (subject) => {
+      try {
+        return await api(session, `$JS.API.STREAM.MSG.GET.${stream}`, { last_by_subj: subject }, timeoutMs);
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.errCode === NO_MESSAGE_FOUND) return null;
+        throw err;
+      }
+    }));
+    for (const r of batch) if (r !== null) got.push(r);
+  }
   const keys: KvKeyInfo[] = [];
   for (const r of got) {
     const m = isObject(r.message) ? r.message : {};
@@ -247,13 +300,17 @@ async function liveKeys(session: RequestSession, stream: string, bucket: string,
 
 const KV_OPTIONS = new Set(['values', 'history', 'ttl', 'storage', 'maxValueSize', 'maxBytes', 'description', 'compression', 'metadata']);
 
-/** A `kv` entry: values only (every property text or bytes), or a bucket with options. */
+/**
+ * A `kv` entry: the values, or a bucket with options. An object with any option name among its
+ * properties is the options form (so `{ storage: 'memory' }` is a memory bucket, never a key
+ * "storage"): keys named like options go in `{ values: { ... } }`.
+ */
 function kvSeedArg(bucket: string, v: unknown): KvSeedBucket {
   if (!isObject(v)) throw new InvalidArgumentError('kv', `bucket "${bucket}": expected an object of values, or { values, history, ttl, ... }`);
-  const entries = Object.values(v);
-  if (entries.every((x) => typeof x === 'string' || x instanceof Uint8Array)) return { values: v as KvSeedValues };
-  for (const k of Object.keys(v)) {
-    if (!KV_OPTIONS.has(k)) throw new InvalidArgumentError('kv', `bucket "${bucket}": unknown option "${k}" (values must be strings or bytes)`);
+  const keys = Object.keys(v);
+  if (!keys.some((k) => KV_OPTIONS.has(k))) return { values: v as KvSeedValues };
+  for (const k of keys) {
+    if (!KV_OPTIONS.has(k)) throw new InvalidArgumentError('kv', `bucket "${bucket}": unknown option "${k}" (with options, the keys go in { values: { ... } })`);
   }
   return v as KvSeedBucket;
 }
@@ -300,14 +357,7 @@ function kvStreamConfig(bucket: string, o: KvSeedBucket): Json {
   return cfg;
 }
 
-/** A message to publish: subject, payload, header block. */
-interface Outgoing {
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly headers: string | null;
-  /** The stream that must store it. */
-  readonly stream: string;
-}
+type Outgoing = SeedOutgoing;
 
 function payload(v: unknown, where: string): Uint8Array {
   if (v === undefined) return EMPTY;
@@ -328,8 +378,9 @@ function headerBlock(h: unknown, where: string): string | null {
   if (!isObject(h)) throw new InvalidArgumentError('messages', `${where}: headers must be an object of strings`);
   let block = 'NATS/1.0\r\n';
   for (const [k, v] of Object.entries(h)) {
-    if (typeof v !== 'string' || !/^[!-9;-~]+$/.test(k) || /[\r\n]/.test(v)) {
-      throw new InvalidArgumentError('messages', `${where}: invalid header ${JSON.stringify(k)}`);
+    // Names: printable ASCII but ":"; values: any text (sent as UTF-8, as the clients do) but CR, LF, NUL.
+    if (typeof v !== 'string' || !/^[!-9;-~]+$/.test(k) || /[\r\n\0]/.test(v)) {
+      throw new InvalidArgumentError('messages', `${where}: invalid header ${JSON.stringify(k)}${typeof v === 'string' && /^[!-9;-~]+$/.test(k) ? ` (its value ${JSON.stringify(v)} has CR, LF or NUL)` : ''}`);
     }
     block += `${k}: ${v}\r\n`;
   }
@@ -343,7 +394,10 @@ function streamMessages(name: string, list: unknown): Outgoing[] {
     const where = `stream "${name}" message ${i}`;
     if (!isObject(m) || typeof m.subject !== 'string' || m.subject === '') throw new InvalidArgumentError('messages', `${where}: expected { subject, data?, headers? }`);
     const msg = m as unknown as SeedMessage;
-    return { subject: msg.subject, data: payload(msg.data, where), headers: headerBlock(msg.headers, where), stream: name };
+    if (!isPublishSubject(msg.subject)) {
+      throw new InvalidArgumentError('messages', `${where}: invalid subject ${JSON.stringify(msg.subject)} (no whitespace, empty tokens or wildcards: a client could not publish it)`);
+    }
+    return { subject: msg.subject, data: payload(msg.data, where), headers: headerBlock(msg.headers, where), stream: name, argument: 'messages' };
   });
 }
 
@@ -373,6 +427,7 @@ export async function seed(host: HelperHost, input: JetStreamSeed): Promise<void
   if (input.streams !== undefined) {
     if (!isObject(input.streams)) throw new InvalidArgumentError('streams', 'expected an object of streams by name');
     for (const [name, spec] of Object.entries(input.streams)) {
+      streamNameArg(name, 'streams');
       if (!isObject(spec)) throw new InvalidArgumentError('streams', `stream "${name}": expected an object`);
       const { messages, ...config } = spec as SeedStream;
       if ('name' in config && config.name !== name) throw new InvalidArgumentError('streams', `stream "${name}": its name is the key, not "${String(config.name)}"`);
@@ -390,24 +445,40 @@ export async function seed(host: HelperHost, input: JetStreamSeed): Promise<void
       if (b.values !== undefined && !isObject(b.values)) throw new InvalidArgumentError('kv', `bucket "${bucket}" values: expected an object`);
       for (const [key, value] of Object.entries(b.values ?? {})) {
         if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw new InvalidArgumentError('kv', `bucket "${bucket}" key "${key}": expected a string or bytes`);
-        out.push({ subject: `$KV.${bucket}.${keyArg(key, bucket)}`, data: payload(value, `key "${key}"`), headers: null, stream: String(config.name) });
+        out.push({ subject: `$KV.${bucket}.${keyArg(key, bucket)}`, data: payload(value, `key "${key}"`), headers: null, stream: String(config.name), argument: 'kv' });
       }
     }
   }
+  const objects: Array<(chunkSize: number) => Outgoing[]> = [];
   if (input.objects !== undefined) {
     if (!isObject(input.objects)) throw new InvalidArgumentError('objects', 'expected an object of buckets by name');
     for (const [name, spec] of Object.entries(input.objects)) {
       const { config, out: msgs } = objectBucketSeed(bucketArg(name, 'objects'), spec);
       creates.push({ name: String(config.name), config });
-      out.push(...msgs);
+      objects.push(msgs);
     }
   }
   if (creates.length === 0) return;
   await withSession(host, account, async (session) => {
     if (!host.enabled) throw new JetStreamApiError(`$JS.API.STREAM.CREATE.${creates[0].name}`, 503, 0, NOT_ENABLED);
+    // Objects are cut into chunks as @nats-io/obj cuts them: 128 KiB, or max_payload when smaller.
+    const max = session.maxPayload;
+    for (const build of objects) out.push(...build(Math.min(OBJECT_CHUNK, max)));
+    checkPayloads(out, max);
     for (const c of creates) await api(session, `$JS.API.STREAM.CREATE.${c.name}`, c.config, timeoutMs);
     await publishAll(session, out, timeoutMs);
   });
+}
+
+/** Refuses, before anything is created, a message the server would refuse as over `max_payload`. */
+function checkPayloads(out: readonly Outgoing[], maxPayload: number): void {
+  if (!(maxPayload > 0)) return;
+  for (const m of out) {
+    const size = m.data.byteLength + (m.headers === null ? 0 : Buffer.byteLength(m.headers, 'utf8'));
+    if (size > maxPayload) {
+      throw new InvalidArgumentError(m.argument, `the message to "${m.subject}" (stream "${m.stream}") is ${size} bytes, over the server's max_payload of ${maxPayload} bytes`);
+    }
+  }
 }
 
 // ---- reset() ----------------------------------------------------------------------------------
@@ -426,19 +497,52 @@ export async function reset(host: HelperHost, options: JetStreamResetOptions | u
   }
   let streams = 0;
   let consumers = 0;
-  await Promise.all([...byAccount].map(([acc, list]) =>
-    withSession(host, acc, async (session) => {
-      await Promise.all(list.map(async (s) => {
+  const failed: Array<{ name: string; err: unknown }> = [];
+  /** Deletes `s`; false when it was gone already. */
+  const remove = async (session: RequestSession, s: JetStreamStreamInfo): Promise<boolean> => {
+    try {
+      await api(session, `$JS.API.STREAM.DELETE.${s.name}`, null, timeoutMs);
+    } catch (err) {
+      // Deleted meanwhile (by the test's own cleanup): nothing left to do.
+      if (err instanceof JetStreamApiError && err.errCode === STREAM_NOT_FOUND) return false;
+      throw err;
+    }
+    consumers += s.state.consumerCount;
+    return true;
+  };
+  /** Purges `s`; a stream the server will not purge (sealed, deny_purge) is deleted instead. */
+  const empty = async (session: RequestSession, s: JetStreamStreamInfo): Promise<boolean> => {
+    if (s.config.sealed === true || s.config.deny_purge === true) return remove(session, s);
+    try {
+      await api(session, `$JS.API.STREAM.PURGE.${s.name}`, null, timeoutMs);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.errCode === STREAM_NOT_FOUND) return false;
+      // Sealed or made deny_purge since the listing.
+      if (err instanceof JetStreamApiError && PURGE_REFUSED.has(err.errCode)) return remove(session, s);
+      throw err;
+    }
+    return true;
+  };
+  // Every stream is tried, whatever happens to the others (no error may hide what was done).
+  await Promise.all([...byAccount].map(async ([acc, list]) => {
+    try {
+      await withSession(host, acc, (session) => Promise.all(list.map(async (s) => {
         try {
-          await api(session, `$JS.API.STREAM.${purge ? 'PURGE' : 'DELETE'}.${s.name}`, null, timeoutMs);
+          if (await (purge ? empty(session, s) : remove(session, s))) streams++;
         } catch (err) {
-          // Deleted meanwhile (by the test's own cleanup): nothing left to do.
-          if (err instanceof JetStreamApiError && err.errCode === STREAM_NOT_FOUND) return;
-          throw err;
+          failed.push({ name: `${s.account}/${s.name}`, err });
         }
-        streams++;
-        if (!purge) consumers += s.state.consumerCount;
-      }));
-    })));
+      })));
+    } catch (err) {
+      for (const s of list) failed.push({ name: `${s.account}/${s.name}`, err });
+    }
+  }));
+  if (failed.length > 0) {
+    const first = failed[0].err;
+    if (first instanceof Error) {
+      first.message += ` (reset() ${purge ? 'purged' : 'deleted'} ${streams} stream(s) and could not ${purge ? 'purge' : 'delete'} ${failed.length}: ${failed.map((f) => f.name).sort().join(', ')})`;
+    }
+    throw first;
+  }
   return { streams, consumers };
 }

@@ -1,7 +1,7 @@
 /**
  * `seed({ objects })`: Object Store buckets written as `@nats-io/obj` (3.x) writes them, so that
  * the client reads them as its own: the stream `OBJ_<bucket>` with the configuration
- * `objm.create()` sends, each object's chunks (128 KiB) on `$O.<bucket>.C.<nuid>`, then its
+ * `objm.create()` sends, each object's chunks (128 KiB, or the server's max_payload when smaller) on `$O.<bucket>.C.<nuid>`, then its
  * metadata (name, size, chunks, SHA-256 digest, mtime) on `$O.<bucket>.M.<base64url name>` with
  * a subject rollup.
  */
@@ -11,7 +11,7 @@ import { parseDurationMs } from '../config/duration.js';
 import type { ObjectSeedBucket, ObjectSeedValues } from './jetstream-helper-types.js';
 
 /** The chunk size `@nats-io/obj` uses (unless the server's max_payload is smaller). */
-const CHUNK = 128 * 1024;
+export const OBJECT_CHUNK = 128 * 1024;
 const OPTIONS = new Set(['objects', 'description', 'ttl', 'storage', 'maxBytes', 'compression', 'metadata']);
 const NUID_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -21,6 +21,8 @@ export interface SeedOutgoing {
   readonly data: Uint8Array;
   readonly headers: string | null;
   readonly stream: string;
+  /** The seed field it comes from, for errors: `messages`, `kv` or `objects`. */
+  readonly argument: 'messages' | 'kv' | 'objects';
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -47,18 +49,26 @@ function base64url(b: Uint8Array): string {
   return Buffer.from(b).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
-/** An `objects` entry: objects only (every property text or bytes), or a bucket with options. */
+/**
+ * An `objects` entry: the objects by name, or a bucket with options. An object with any option
+ * name among its properties is the options form: objects named like options go in
+ * `{ objects: { ... } }`.
+ */
 function bucketArg(bucket: string, v: unknown): ObjectSeedBucket {
   if (!isPlainObject(v)) throw new InvalidArgumentError('objects', `bucket "${bucket}": expected an object of objects by name, or { objects, description, ttl, ... }`);
-  if (Object.values(v).every((x) => typeof x === 'string' || x instanceof Uint8Array)) return { objects: v as ObjectSeedValues };
-  for (const k of Object.keys(v)) {
-    if (!OPTIONS.has(k)) throw new InvalidArgumentError('objects', `bucket "${bucket}": unknown option "${k}" (objects must be strings or bytes)`);
+  const keys = Object.keys(v);
+  if (!keys.some((k) => OPTIONS.has(k))) return { objects: v as ObjectSeedValues };
+  for (const k of keys) {
+    if (!OPTIONS.has(k)) throw new InvalidArgumentError('objects', `bucket "${bucket}": unknown option "${k}" (with options, the objects go in { objects: { ... } })`);
   }
   return v as ObjectSeedBucket;
 }
 
-/** The stream config and the messages of one seeded Object Store bucket. */
-export function objectBucketSeed(bucket: string, spec: unknown): { config: Record<string, unknown>; out: SeedOutgoing[] } {
+/**
+ * The stream config of one seeded Object Store bucket, and the function that writes its
+ * messages for a chunk size (the arguments are all checked before it returns).
+ */
+export function objectBucketSeed(bucket: string, spec: unknown): { config: Record<string, unknown>; out: (chunkSize: number) => SeedOutgoing[] } {
   const b = bucketArg(bucket, spec);
   const where = `bucket "${bucket}"`;
   if (b.storage !== undefined && b.storage !== 'file' && b.storage !== 'memory') throw new InvalidArgumentError('objects', `${where} storage: expected "file" or "memory"`);
@@ -86,18 +96,26 @@ export function objectBucketSeed(bucket: string, spec: unknown): { config: Recor
   config.subjects = [`$O.${bucket}.C.>`, `$O.${bucket}.M.>`];
   if (b.compression !== undefined) config.compression = b.compression ? 's2' : 'none';
 
-  const out: SeedOutgoing[] = [];
   if (b.objects !== undefined && !isPlainObject(b.objects)) throw new InvalidArgumentError('objects', `${where} objects: expected an object`);
+  const objects: Array<[string, Uint8Array]> = [];
   for (const [name, value] of Object.entries(b.objects ?? {})) {
     if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw new InvalidArgumentError('objects', `${where} object "${name}": expected a string or bytes`);
     // The client encodes the name with btoa(): Latin-1 only.
     if (name === '' || /[^\u0000-\u00ff]/.test(name)) throw new InvalidArgumentError('objects', `${where}: invalid object name ${JSON.stringify(name)}`);
-    const data = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    objects.push([name, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]);
+  }
+  return { config, out: (chunkSize) => objects.flatMap(([name, data]) => objectMessages(bucket, stream, name, data, chunkSize)) };
+}
+
+/** The chunks and the metadata of one object, as `@nats-io/obj`'s `put()` writes them. */
+function objectMessages(bucket: string, stream: string, name: string, data: Uint8Array, chunkSize: number): SeedOutgoing[] {
+  const out: SeedOutgoing[] = [];
+  {
     const id = nuid();
     const chunkSubject = `$O.${bucket}.C.${id}`;
     let chunks = 0;
-    for (let at = 0; at < data.length; at += CHUNK) {
-      out.push({ subject: chunkSubject, data: data.subarray(at, Math.min(data.length, at + CHUNK)), headers: null, stream });
+    for (let at = 0; at < data.length; at += chunkSize) {
+      out.push({ subject: chunkSubject, data: data.subarray(at, Math.min(data.length, at + chunkSize)), headers: null, stream, argument: 'objects' });
       chunks++;
     }
     const meta = {
@@ -107,7 +125,7 @@ export function objectBucketSeed(bucket: string, spec: unknown): { config: Recor
       chunks,
       name,
       description: '',
-      options: { max_chunk_size: CHUNK },
+      options: { max_chunk_size: chunkSize },
       mtime: new Date().toISOString(),
       digest: `SHA-256=${base64url(createHash('sha256').update(data).digest())}`,
       deleted: false,
@@ -117,7 +135,8 @@ export function objectBucketSeed(bucket: string, spec: unknown): { config: Recor
       data: Buffer.from(JSON.stringify(meta), 'utf8'),
       headers: 'NATS/1.0\r\nNats-Rollup: sub\r\n\r\n',
       stream,
+      argument: 'objects',
     });
   }
-  return { config, out };
+  return out;
 }

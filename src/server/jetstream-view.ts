@@ -18,7 +18,7 @@ import type {
 } from './types.js';
 import type { Duration } from '../config/options.js';
 import type { ConsumerFault, EmbeddedFeatures, RequestSession } from './backend.js';
-import { kvBucket, kvBuckets, objectStores, reset, seed } from './jetstream-helpers.js';
+import { kvBucket, kvBuckets, objectStore, objectStores, reset, seed } from './jetstream-helpers.js';
 import type {
   JetStreamResetOptions,
   JetStreamResetResult,
@@ -221,6 +221,10 @@ export class JetStreamViewImpl implements JetStreamView {
 
   objectStores(query?: JetStreamQuery): Promise<ObjectStoreInfo[]> {
     return objectStores(this.host, query);
+  }
+
+  objectStore(name: string, query?: JetStreamQuery): Promise<ObjectStoreInfo | null> {
+    return objectStore(this.host, name, query);
   }
 
   seed(input: JetStreamSeed): Promise<void> {

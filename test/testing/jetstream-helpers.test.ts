@@ -202,6 +202,10 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     expect(list[0]).toMatchObject({ account: '$G', stream: 'OBJ_files', storage: 'file', sealed: false, description: 'uploads', ttlMs: 120_000, replicas: 1 });
     expect(list[0].bytes).toBeGreaterThan(5);
     expect(list[1]).toMatchObject({ stream: 'OBJ_frozen', storage: 'memory', sealed: true, description: null });
+    // One bucket by name, as kvBucket(name) / stream(name).
+    expect(await s.jetstream.objectStore('frozen')).toEqual(list[1]);
+    expect(await s.jetstream.objectStore('nope')).toBeNull();
+    expect(await s.jetstream.objectStore('notobj')).toBeNull();
   });
 
   it('reset() deletes every stream and consumer; reset({ purge: true }) empties them and keeps them', async () => {
@@ -270,7 +274,8 @@ describe.each(['embedded', 'nats-server'] as const)('server.jetstream helpers (%
     await bad({ kv: { b: { values: { a: 1 } } } }, 'kv', /key "a": expected a string or bytes/);
     await bad({ kv: { b: { history: 5, hist: 1 } } }, 'kv', /unknown option "hist"/);
     await bad({ kv: { b: { history: 0 } } }, 'kv', /history: expected an integer >= 1/);
-    // (`{ ttl: 'soon' }` alone would be a bucket with the key "ttl": every property a string.)
+    // An option name makes it the options form, even with every property a string.
+    await bad({ kv: { b: { ttl: 'soon' } } }, 'kv', /ttl: expected milliseconds/);
     await bad({ kv: { b: { ttl: 'soon', history: 2 } } }, 'kv', /ttl/);
     await bad({ objects: { o: { objects: { 'x': 1 } } } }, 'objects', /object "x": expected a string or bytes/);
     await bad({ objects: { o: { ttl: '1h', sealed: true } } }, 'objects', /unknown option "sealed"/);
