@@ -81,11 +81,31 @@ export class Router {
     if (this.routingDepth === 0) this.drainInternal();
   }
 
+  /** True while {@link drainInternal} runs: what routing queues meanwhile joins that loop. */
+  private draining = false;
+
+  /**
+   * Routes the queued internal publications, the ones they cause included, in one loop (not
+   * one nested call per message: a mirror catching up answers its origin's flow control from
+   * inside the routing, and recursion overflowed the stack). A bug in one routing loses that
+   * message only: the nesting is reset so that later publications are not left queued forever.
+   */
   private drainInternal(): void {
+    if (this.draining) return;
+    this.draining = true;
     const queue = this.internalQueue;
-    while (queue.length > 0) {
-      const { client, pa, buf } = queue.shift()!;
-      if (!client.closed) this.route(client, client.account, pa, buf, 0, buf.length, null, null);
+    let head = 0;
+    try {
+      while (head < queue.length) {
+        const { client, pa, buf } = queue[head++]!;
+        if (!client.closed) this.route(client, client.account, pa, buf, 0, buf.length, null, null);
+      }
+    } catch (err) {
+      this.reset();
+      throw err;
+    } finally {
+      queue.splice(0, head);
+      this.draining = false;
     }
     // Not a write per internal publication: a stream's PubAck for every message of a read chunk
     // went out in a write of its own (one syscall per ack), 1/7 of nats-server's async rate.
@@ -149,7 +169,7 @@ export class Router {
     }
     if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
     this.routingDepth--;
-    if (this.routingDepth === 0 && this.internalQueue.length > 0) this.drainInternal();
+    if (this.routingDepth === 0 && !this.draining && this.internalQueue.length > 0) this.drainInternal();
   }
 
   /** One message per route, carrying the queue groups that route's server must serve. */

@@ -12,8 +12,8 @@ export const HDR_EXPECTED_LAST_SUBJ_SEQ = 'Nats-Expected-Last-Subject-Sequence';
 export const HDR_EXPECTED_LAST_MSG_ID = 'Nats-Expected-Last-Msg-Id';
 export const HDR_ROLLUP = 'Nats-Rollup';
 
-/** The value of header `name` in `hdr` (latin1, as the bytes are), or null when absent. */
-export function headerValue(hdr: Buffer | null, name: string): string | null {
+/** The value of header `name` in `hdr` (latin1 by default, as the bytes are; `utf8` for text written as UTF-8), or null when absent. */
+export function headerValue(hdr: Buffer | null, name: string, encoding: 'latin1' | 'utf8' = 'latin1'): string | null {
   if (hdr === null || hdr.length === 0) return null;
   let i = hdr.indexOf(name, 0, 'latin1');
   const n = hdr.length;
@@ -23,7 +23,7 @@ export function headerValue(hdr: Buffer | null, name: string): string | null {
   while (i < n && hdr[i] === 0x20) i++;
   const start = i;
   while (i < n && !(hdr[i] === 0x0d && i < n - 1 && hdr[i + 1] === 0x0a)) i++;
-  return hdr.toString('latin1', start, i);
+  return hdr.toString(encoding, start, i);
 }
 
 /**

@@ -502,6 +502,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const sourcing = new StreamSourcing(stream, client, {
       domain: this.domain,
       warn: (text) => this.engine.core.log.warn(text),
+      internalError: (err, what) => this.internalError(err, what),
     });
     this.sourcing.set(stream, sourcing);
     sourcing.start();

@@ -156,6 +156,8 @@ export interface SourcingHost {
   readonly domain: string | null;
   /** A failure worth a warning (nats-server's Warnf / RateLimitWarnf). */
   warn(text: string): void;
+  /** A bug of the broker's own (counted, so that tests can fail on it). */
+  internalError(err: unknown, what: string): void;
 }
 
 /** The mirror or sources of one stream, with their consumers on the origins. */
@@ -185,7 +187,13 @@ export class StreamSourcing {
       this.startingSequences();
       for (const l of this.sources.values()) this.scheduleSource(l, l.sseq + 1, '');
     }
-    this.health = setInterval(() => this.checkHealth(), HEALTH_CHECK_MS);
+    this.health = setInterval(() => {
+      try {
+        this.checkHealth();
+      } catch (err) {
+        this.host.internalError(err, `JetStream sourcing health check of '${this.stream.name}'`);
+      }
+    }, HEALTH_CHECK_MS);
     this.health.unref();
   }
 
@@ -277,7 +285,7 @@ export class StreamSourcing {
       try {
         fn();
       } catch (err) {
-        this.host.warn(`JetStream ${l === this.mirror ? 'mirror' : 'source'} setup for '${this.stream.name}' failed: ${String(err)}`);
+        this.host.internalError(err, `JetStream ${l === this.mirror ? 'mirror' : 'source'} setup for '${this.stream.name}'`);
       }
     }, ms);
     l.timer.unref();
@@ -538,7 +546,8 @@ export class StreamSourcing {
     for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0 && want.size > 0; seq--) {
       const m = store.load(seq);
       if (m === null || m.hdr === null) continue;
-      const v = headerValue(m.hdr, HDR_STREAM_SOURCE);
+      // Written in UTF-8 (stream names, filters and destinations may hold any character).
+      const v = headerValue(m.hdr, HDR_STREAM_SOURCE, 'utf8');
       if (v === null || v === '') continue;
       const r = streamAndSeq(v);
       const found = (iname: string): void => {

@@ -201,7 +201,7 @@ export class Stream {
     if (st.msgs === 0) {
       this.store.purge('', end + 1, 0);
     } else {
-      for (let seq = start; seq <= end; seq++) this.store.skip();
+      this.store.skipThrough(end);
     }
     this.lseq = this.store.state().lastSeq;
   }

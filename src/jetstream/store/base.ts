@@ -173,6 +173,17 @@ export abstract class BaseStore implements StreamStore {
     return seq;
   }
 
+  skipThrough(last: number): void {
+    if (this.closed || last <= this.lastSeq) return;
+    const ts = this.clock();
+    // Only the highest sequence needs a record: what lies between is neither stored nor indexed.
+    this.writeSkip(last, ts);
+    this.lastSeq = last;
+    this.lastTs = ts;
+    if (this.msgs === 0) this.firstSeq = last + 1;
+    this.finish();
+  }
+
   remove(seq: number, erase = false): boolean {
     if (this.closed || !this.index.locate(seq)) return false;
     this.removeAt(this.index.b, this.index.i, true, erase);

@@ -88,6 +88,8 @@ export interface StreamStore {
   store(subject: string, hdr: Buffer | null, data: Buffer, ts?: number): StoreResult;
   /** Consumes the next sequence without storing (interest retention with no consumers). */
   skip(): number;
+  /** Consumes every sequence up to `last` without storing (a mirror's gap): one record, not one per sequence. */
+  skipThrough(last: number): void;
 
   /** The message at `seq`, or null (never stored, removed, expired). */
   load(seq: number): StoredMessage | null;

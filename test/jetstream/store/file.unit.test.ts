@@ -117,10 +117,15 @@ describe('file store', () => {
     await again.stop();
     again = await open(dir, { clock: () => now });
     expect(again.state()).toMatchObject({ lastSeq: 3, lastTs: 3000 });
+    now = 3500;
+    again.skipThrough(50);
+    await again.stop();
+    again = await open(dir, { clock: () => now });
+    expect(again.state()).toMatchObject({ msgs: 1, firstSeq: 1, lastSeq: 50, lastTs: 3500 });
     again.purge('', 100, 0);
     await again.stop();
     again = await open(dir);
-    expect(again.state()).toMatchObject({ msgs: 0, firstSeq: 100, lastSeq: 99, lastTs: 3000 });
+    expect(again.state()).toMatchObject({ msgs: 0, firstSeq: 100, lastSeq: 99, lastTs: 3500 });
     expect(again.store('a', null, payload(100))).toHaveProperty('seq', 100);
     await again.delete();
   });

@@ -71,6 +71,20 @@ describe.each(KINDS)('%s store rules', (_kind, make) => {
     await s.delete();
   });
 
+  it('skipThrough: a gap of a million sequences in one step, the same state as that many skips', async () => {
+    const s = await make();
+    s.store('a', null, B('1'));
+    s.skipThrough(1_000_001);
+    expect(s.state()).toMatchObject({ msgs: 1, firstSeq: 1, lastSeq: 1_000_001, numDeleted: 1_000_000 });
+    expect(s.store('a', null, B('2'))).toMatchObject({ seq: 1_000_002 });
+    s.skipThrough(5); // not past the last: nothing
+    expect(s.state().lastSeq).toBe(1_000_002);
+    s.purge('', 0, 0);
+    s.skipThrough(2_000_000);
+    expect(s.state()).toMatchObject({ msgs: 0, firstSeq: 2_000_001, lastSeq: 2_000_000 });
+    await s.delete();
+  });
+
   it('remove: the first moves to the next message; interior removals count as deleted', async () => {
     const s = await make();
     for (let i = 0; i < 5; i++) s.store('a', null, B(`m${i}`), 1000 + i);
