@@ -10,38 +10,13 @@
  * one, which differs only on a stream that never used a sequence), and 2.10 allows changing
  * retention from limits to interest (2.9 refuses any retention change).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { createServer, type NatsServer } from '../../src/index.js';
-import { freePort, startRealServer, type RealServer } from '../helpers/real-server.js';
-import { natsServerBin } from '../jetstream/real-js.js';
+import { useJetStreamPair } from '../helpers/js-pair.js';
 
-let real: RealServer;
-let embedded: NatsServer;
-let realNc: NatsConnection;
-let embNc: NatsConnection;
-let realStore: string;
+const pair = useJetStreamPair('nats-js-interest-');
 
-beforeAll(async () => {
-  realStore = mkdtempSync(join(tmpdir(), 'nats-js-interest-'));
-  const port = await freePort();
-  real = await startRealServer(natsServerBin(), [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: "${realStore}" }`]);
-  realNc = await connect({ servers: `127.0.0.1:${port}` });
-  embedded = await createServer({ jetstream: true });
-  embNc = await connect({ servers: embedded.url });
-}, 30_000);
-
-afterAll(async () => {
-  await realNc?.close();
-  await embNc?.close();
-  await embedded?.close();
-  await real?.stop();
-  rmSync(realStore, { recursive: true, force: true });
-});
 
 /** What is compared: the stream state and the consumers' counters, without times. */
 async function snapshot(nc: NatsConnection): Promise<unknown> {
@@ -107,8 +82,8 @@ async function scenario(nc: NatsConnection): Promise<unknown[]> {
 
 describe('interest retention against nats-server', () => {
   it('the stream state and consumer counters after each phase are the real server\'s', async () => {
-    const want = await scenario(realNc);
-    const got = await scenario(embNc);
+    const want = await scenario(pair.realNc);
+    const got = await scenario(pair.embNc);
     expect(got).toEqual(want);
     // The scenario does remove and keep messages (not a comparison of two empty streams).
     expect(want[2]).toMatchObject({ state: { messages: 2, first_seq: 5, last_seq: 8, num_deleted: 2, deleted: [6, 7] } });

@@ -14,42 +14,18 @@
  * Part of `npm run test:conformance` (it needs NATS_SERVER_BIN). `JS_KV_PRINT=<file>` appends both
  * transcripts to that file.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry, type KvStatus, type KvWatchEntry } from '@nats-io/kv';
 import { Objm, type ObjectInfo, type ObjectStore, type ObjectStoreStatus } from '@nats-io/obj';
-import { createServer, type NatsServer } from '../../src/index.js';
-import { freePort, startRealServer, type RealServer } from '../helpers/real-server.js';
-import { natsServerBin } from '../jetstream/real-js.js';
+import { useJetStreamPair } from '../helpers/js-pair.js';
 
 type Json = Record<string, unknown>;
 
-let real: RealServer;
-let embedded: NatsServer;
-let realNc: NatsConnection;
-let embNc: NatsConnection;
-let realStore: string;
+const pair = useJetStreamPair('nats-js-kv-');
 
-beforeAll(async () => {
-  realStore = mkdtempSync(join(tmpdir(), 'nats-js-kv-'));
-  const port = await freePort();
-  real = await startRealServer(natsServerBin(), [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: "${realStore}" }`]);
-  realNc = await connect({ servers: `127.0.0.1:${port}` });
-  embedded = await createServer({ jetstream: true });
-  embNc = await connect({ servers: embedded.url });
-}, 30_000);
-
-afterAll(async () => {
-  await realNc?.close();
-  await embNc?.close();
-  await embedded?.close();
-  await real?.stop();
-  if (realStore !== undefined) rmSync(realStore, { recursive: true, force: true });
-});
 
 /** A transcript: labelled outcomes, in order. */
 class Transcript {
@@ -175,9 +151,9 @@ async function watchUntil(w: AsyncIterable<KvWatchEntry> & { stop(): void }, sto
 
 /** Runs `scenario` on both servers (the real one first) and compares the transcripts. */
 async function compare(scenario: (t: Transcript) => Promise<void>): Promise<Array<[string, unknown]>> {
-  const want = new Transcript(realNc);
+  const want = new Transcript(pair.realNc);
   await scenario(want);
-  const got = new Transcript(embNc);
+  const got = new Transcript(pair.embNc);
   await scenario(got);
   if (process.env.JS_KV_PRINT) writeFileSync(process.env.JS_KV_PRINT, `${JSON.stringify({ want: want.lines, got: got.lines }, null, 1)}\n`, { flag: 'a' });
   for (let i = 0; i < Math.max(want.lines.length, got.lines.length); i++) expect(got.lines[i], `line ${i}`).toEqual(want.lines[i]);
@@ -573,7 +549,7 @@ describe('2.10 only (embedded broker)', () => {
   // `compression` ("s2" or "none", server/filestore.go StoreCompression), which @nats-io/kv maps to
   // KvStatus.metadata and .compression; 2.9.10 drops both fields.
   it('bucket metadata and compression', async () => {
-    const kvm = new Kvm(embNc);
+    const kvm = new Kvm(pair.embNc);
     const kv = await kvm.create('meta210', { metadata: { owner: 'team-a' }, compression: true });
     await kv.put('k', 'v'.repeat(1000));
     const s = await kv.status();
@@ -581,7 +557,7 @@ describe('2.10 only (embedded broker)', () => {
     expect(s.compression).toBe(true);
     expect(s.streamInfo.config.compression).toBe('s2');
     expect((await kv.get('k'))?.string()).toBe('v'.repeat(1000));
-    const os = await new Objm(embNc).create('meta210', { metadata: { owner: 'team-b' }, compression: true });
+    const os = await new Objm(pair.embNc).create('meta210', { metadata: { owner: 'team-b' }, compression: true });
     const st = await os.status();
     expect(st.metadata).toEqual({ owner: 'team-b' });
     expect(st.compression).toBe(true);
@@ -591,7 +567,7 @@ describe('2.10 only (embedded broker)', () => {
   // `filter_subjects`, which 2.10 has (server/consumer.go ConsumerConfig.FilterSubjects) and 2.9
   // does not.
   it('keys with several filters', async () => {
-    const kv = await new Kvm(embNc).create('multi210');
+    const kv = await new Kvm(pair.embNc).create('multi210');
     for (const k of ['a.1', 'a.2', 'b.1', 'c.1']) await kv.put(k, k);
     await kv.delete('a.2');
     expect((await drain(await kv.keys(['a.*', 'c.*']), String)).sort()).toEqual(['a.1', 'c.1']);

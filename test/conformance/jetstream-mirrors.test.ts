@@ -16,39 +16,14 @@
  * Copies of two sources made at the same time may interleave differently: a sourcing stream's
  * messages are compared as a set, with their sequences checked to be 1..n.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
-import { createServer, type NatsServer } from '../../src/index.js';
-import { freePort, startRealServer, type RealServer } from '../helpers/real-server.js';
-import { natsServerBin } from '../jetstream/real-js.js';
 import { eventually } from '../helpers/eventually.js';
+import { useJetStreamPair } from '../helpers/js-pair.js';
 
-let real: RealServer;
-let embedded: NatsServer;
-let realNc: NatsConnection;
-let embNc: NatsConnection;
-let realStore: string;
+const pair = useJetStreamPair('nats-js-mirrors-');
 
-beforeAll(async () => {
-  realStore = mkdtempSync(join(tmpdir(), 'nats-js-mirrors-'));
-  const port = await freePort();
-  real = await startRealServer(natsServerBin(), [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: "${realStore}" }`]);
-  realNc = await connect({ servers: `127.0.0.1:${port}` });
-  embedded = await createServer({ jetstream: true });
-  embNc = await connect({ servers: embedded.url });
-}, 30_000);
-
-afterAll(async () => {
-  await realNc?.close();
-  await embNc?.close();
-  await embedded?.close();
-  await real?.stop();
-  rmSync(realStore, { recursive: true, force: true });
-});
 
 const STREAMS = ['O', 'P', 'M', 'MF', 'MS', 'S'];
 
@@ -149,7 +124,7 @@ async function scenario(nc: NatsConnection): Promise<unknown[]> {
 
 describe('mirrors and sources: the embedded broker and nats-server give the same results', () => {
   it('copies, sequences, headers, STREAM.INFO mirror/sources', async () => {
-    const [want, got] = await Promise.all([scenario(realNc), scenario(embNc)]);
+    const [want, got] = await Promise.all([scenario(pair.realNc), scenario(pair.embNc)]);
     expect(got).toEqual(want);
     // The scenario is not trivial: the copies are there.
     expect((want[1] as { S: { seqs: number[] } }).S.seqs).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -183,7 +158,7 @@ async function configErrors(nc: NatsConnection): Promise<string[]> {
 
 describe('mirror and source config errors that need an existing origin', () => {
   it('are nats-server\'s, byte for byte', async () => {
-    const [want, got] = await Promise.all([configErrors(realNc), configErrors(embNc)]);
+    const [want, got] = await Promise.all([configErrors(pair.realNc), configErrors(pair.embNc)]);
     expect(got).toEqual(want);
     expect(want.every((r) => r.includes('"error"'))).toBe(true);
   });
@@ -221,7 +196,7 @@ async function retentionOrigins(nc: NatsConnection): Promise<unknown> {
 
 describe('mirrors and sources of interest and work-queue streams', () => {
   it('leave the origin empty once copied, as nats-server', async () => {
-    const [want, got] = await Promise.all([retentionOrigins(realNc), retentionOrigins(embNc)]);
+    const [want, got] = await Promise.all([retentionOrigins(pair.realNc), retentionOrigins(pair.embNc)]);
     expect(got).toEqual(want);
     expect((want as { IO: { messages: number } }).IO.messages).toBe(0);
   }, 40_000);
