@@ -27,6 +27,8 @@ import { Log } from './log.js';
 
 /** Internal publications (PubAcks) inside one read chunk between writes: see {@link BrokerCore.flushOutsideRead}. */
 const INTERNAL_FLUSH_EVERY = 64;
+/** The first of those writes comes sooner, so the publisher works on its first acks while the rest of the chunk is processed. */
+const INTERNAL_FIRST_FLUSH = 8;
 
 /** mulberry32: a small, fast, seedable generator (for replayable queue choices; the crash tests use it too). */
 export function seededRandom(seed: number): () => number {
@@ -344,10 +346,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    */
   flushOutsideRead(): void {
     if (!this.inRead) return this.flushAll();
-    if (++this.internalInRead >= INTERNAL_FLUSH_EVERY) {
-      this.internalInRead = 0;
-      this.flushAll();
-    }
+    const n = ++this.internalInRead;
+    if (n === INTERNAL_FIRST_FLUSH || n % INTERNAL_FLUSH_EVERY === 0) this.flushAll();
   }
 
   /** Writes out every connection with queued output. */
