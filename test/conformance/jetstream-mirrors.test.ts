@@ -21,21 +21,11 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { eventually } from '../helpers/eventually.js';
 import { useJetStreamPair } from '../helpers/js-pair.js';
+import { storedMessages } from '../helpers/stream-messages.js';
 
 const pair = useJetStreamPair('nats-js-mirrors-');
 
-
 const STREAMS = ['O', 'P', 'M', 'MF', 'MS', 'S'];
-
-async function messages(jsm: JetStreamManager, stream: string): Promise<StoredMsg[]> {
-  const st = (await jsm.streams.info(stream)).state;
-  const out: StoredMsg[] = [];
-  for (let seq = st.first_seq; seq <= st.last_seq && st.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq });
-    if (m !== null) out.push(m);
-  }
-  return out;
-}
 
 function headerList(m: StoredMsg): string[] {
   const out: string[] = [];
@@ -52,11 +42,11 @@ function headerList(m: StoredMsg): string[] {
 async function snapshot(nc: NatsConnection): Promise<unknown> {
   const jsm = await jetstreamManager(nc);
   const out: Record<string, unknown> = {};
-  const origin = new Map((await messages(jsm, 'O')).map((m) => [m.seq, m.time.getTime()]));
+  const origin = new Map((await storedMessages(jsm, 'O')).map((m) => [m.seq, m.time.getTime()]));
   for (const name of STREAMS) {
     const si = await jsm.streams.info(name);
     const { first_ts: _f, last_ts: _l, ...state } = si.state;
-    const raw = await messages(jsm, name);
+    const raw = await storedMessages(jsm, name);
     // The bytes as 2.9 counts them: without the 2.10 header's extra fields.
     for (const m of raw) {
       const v = m.header?.get('Nats-Stream-Source') ?? '';
@@ -185,7 +175,7 @@ async function retentionOrigins(nc: NatsConnection): Promise<unknown> {
   const out: Record<string, unknown> = {};
   for (const name of ['IO', 'IM', 'WO', 'WS']) {
     const { first_ts: _f, last_ts: _l, ...state } = (await jsm.streams.info(name)).state;
-    for (const m of await messages(jsm, name)) {
+    for (const m of await storedMessages(jsm, name)) {
       const v = m.header?.get('Nats-Stream-Source') ?? '';
       state.bytes -= v.length - v.split(' ').slice(0, 2).join(' ').length;
     }

@@ -8,10 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsServer } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { storedMessages } from '../helpers/stream-messages.js';
 
 const scope = useScope();
 
@@ -36,16 +37,6 @@ async function waitMsgs(jsm: JetStreamManager, stream: string, n: number, timeou
   await eventually(async () => (await jsm.streams.info(stream)).state.messages === n, `${stream} to hold ${n} messages`, timeoutMs);
 }
 
-async function all(jsm: JetStreamManager, stream: string): Promise<StoredMsg[]> {
-  const st = (await jsm.streams.info(stream)).state;
-  const out: StoredMsg[] = [];
-  for (let seq = st.first_seq; seq <= st.last_seq && st.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq });
-    if (m !== null) out.push(m);
-  }
-  return out;
-}
-
 describe.each(['memory', 'file'] as const)('a mirror (%s storage)', (storage) => {
   it('copies every message with its subject, headers, payload, sequence and time, and follows new ones', async () => {
     const { nc, jsm } = await setup();
@@ -61,7 +52,7 @@ describe.each(['memory', 'file'] as const)('a mirror (%s storage)', (storage) =>
     await waitMsgs(jsm, 'M', 2);
     await js.publish('o.c', 'four');
     await waitMsgs(jsm, 'M', 3);
-    const [o, m] = [await all(jsm, 'O'), await all(jsm, 'M')];
+    const [o, m] = [await storedMessages(jsm, 'O'), await storedMessages(jsm, 'M')];
     expect(m.map((x) => [x.seq, x.subject, x.string(), x.time.toISOString()])).toEqual(o.map((x) => [x.seq, x.subject, x.string(), x.time.toISOString()]));
     expect(m[0]!.header.get('X-Trace')).toBe('abc');
     const info = await jsm.streams.info('M');
@@ -90,7 +81,7 @@ describe.each(['memory', 'file'] as const)('sources (%s storage)', (storage) => 
     await js.publish('s.own', 'mine');
     await js.publish('a.2', 'a2');
     await waitMsgs(jsm, 'S', 4);
-    const msgs = await all(jsm, 'S');
+    const msgs = await storedMessages(jsm, 'S');
     // Sequences are the stream's own; the order of the two origins' first copies is not fixed.
     expect(msgs.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
     const bySubject = new Map(msgs.map((m) => [m.subject, m]));
@@ -141,8 +132,8 @@ describe.each(['memory', 'file'] as const)('sources (%s storage)', (storage) => 
     await jsm.streams.add({ name: 'T', storage, sources: [{ name: 'A', opt_start_time: t4.toISOString() }] });
     await waitMsgs(jsm, 'S', 4);
     await eventually(async () => (await jsm.streams.info('T')).state.messages >= 2, 'T to hold 2 messages');
-    expect((await all(jsm, 'T')).map((m) => m.subject)).toEqual(['a.4', 'a.5']);
-    const msgs = await all(jsm, 'S');
+    expect((await storedMessages(jsm, 'T')).map((m) => m.subject)).toEqual(['a.4', 'a.5']);
+    const msgs = await storedMessages(jsm, 'S');
     expect(msgs.map((m) => m.subject).sort()).toEqual(['a.5', 'x.3', 'x.4', 'x.5']);
     expect(msgs.find((m) => m.subject === 'x.3')!.header.get('Nats-Stream-Source')).toBe('A 3 a.* x.{{wildcard(1)}}');
     const info = await jsm.streams.info('S');
@@ -160,8 +151,8 @@ describe('a mirror with options', () => {
     await jsm.streams.add({ name: 'M2', mirror: { name: 'O', filter_subject: 'o.even' } });
     await waitMsgs(jsm, 'M1', 3);
     await waitMsgs(jsm, 'M2', 3);
-    expect((await all(jsm, 'M1')).map((m) => [m.seq, m.string()])).toEqual([[4, 'm4'], [5, 'm5'], [6, 'm6']]);
-    expect((await all(jsm, 'M2')).map((m) => [m.seq, m.subject])).toEqual([[2, 'o.even'], [4, 'o.even'], [6, 'o.even']]);
+    expect((await storedMessages(jsm, 'M1')).map((m) => [m.seq, m.string()])).toEqual([[4, 'm4'], [5, 'm5'], [6, 'm6']]);
+    expect((await storedMessages(jsm, 'M2')).map((m) => [m.seq, m.subject])).toEqual([[2, 'o.even'], [4, 'o.even'], [6, 'o.even']]);
     expect((await jsm.streams.info('M2')).mirror).toMatchObject(V29 ? { name: 'O' } : { name: 'O', filter_subject: 'o.even' });
     // Nothing publishes into a mirror: it has no subjects.
     await expect(js.publish('o.even', 'x', { expect: { streamName: 'M2' } })).rejects.toThrow(/expected stream does not match/);
@@ -174,7 +165,7 @@ describe('a mirror with options', () => {
     for (let i = 1; i <= 6; i++) await js.publish(i % 2 === 0 ? 'o.even' : 'o.odd', `m${i}`);
     await jsm.streams.add({ name: 'M3', mirror: { name: 'O', subject_transforms: [{ src: 'o.odd', dest: 'odd' }] } } as never);
     await waitMsgs(jsm, 'M3', 3);
-    expect((await all(jsm, 'M3')).map((m) => [m.seq, m.subject])).toEqual([[1, 'odd'], [3, 'odd'], [5, 'odd']]);
+    expect((await storedMessages(jsm, 'M3')).map((m) => [m.seq, m.subject])).toEqual([[1, 'odd'], [3, 'odd'], [5, 'odd']]);
     expect((await jsm.streams.info('M3')).mirror).toMatchObject({ name: 'O', subject_transforms: [{ src: 'o.odd', dest: 'odd' }] });
   });
 
@@ -254,7 +245,7 @@ describe('a mirror with options', () => {
     // The consumer went with the old origin; after 10-20 s without heartbeats it is made again,
     // starting after the origin sequence last copied (1): the new origin's message 1 is not read.
     await waitMsgs(jsm, 'S', 2, 40_000);
-    expect((await all(jsm, 'S')).map((m) => [m.string(), m.header.get('Nats-Stream-Source')])).toEqual([['1', sourceHeader('O', 1)], ['3', sourceHeader('O', 2)]]);
+    expect((await storedMessages(jsm, 'S')).map((m) => [m.string(), m.header.get('Nats-Stream-Source')])).toEqual([['1', sourceHeader('O', 1)], ['3', sourceHeader('O', 2)]]);
   }, 60_000);
 });
 
@@ -277,8 +268,8 @@ describe('kill() + restart() (file storage)', () => {
     await waitMsgs(jsm2, 'M', 30);
     await waitMsgs(jsm2, 'S', 30);
     const want = Array.from({ length: 30 }, (_, i) => String(i + 1));
-    expect((await all(jsm2, 'M')).map((m) => m.string())).toEqual(want);
-    const sm = await all(jsm2, 'S');
+    expect((await storedMessages(jsm2, 'M')).map((m) => m.string())).toEqual(want);
+    const sm = await storedMessages(jsm2, 'S');
     expect(sm.map((m) => m.string())).toEqual(want);
     expect(sm.map((m) => m.header.get('Nats-Stream-Source'))).toEqual(want.map((w) => sourceHeader('O', Number(w))));
     // No more after a while (nothing sourced twice).
@@ -324,7 +315,7 @@ describe('/jsz and stream updates', () => {
     await js.publish('b', 'b2');
     await waitMsgs(jsm, 'S', 3);
     await new Promise((r) => setTimeout(r, 300));
-    expect((await all(jsm, 'S')).map((m) => m.string())).toEqual(['a1', 'b1', 'b2']);
+    expect((await storedMessages(jsm, 'S')).map((m) => m.string())).toEqual(['a1', 'b1', 'b2']);
     expect((await jsm.streams.info('S')).sources?.map((x) => x.name)).toEqual(['B']);
   });
 });
@@ -355,7 +346,7 @@ describe('lost deliveries (embedded fault injection)', () => {
     await eventually(() => last.dropped === 1, 'the last delivery to be dropped');
     await waitMsgs(jsm, 'M', 5, 10_000);
     expect(creates).toBe(3);
-    expect((await all(jsm, 'M')).map((m) => [m.seq, m.string()])).toEqual([[1, '1'], [2, '2'], [3, '3'], [4, '4'], [5, '5']]);
+    expect((await storedMessages(jsm, 'M')).map((m) => [m.seq, m.string()])).toEqual([[1, '1'], [2, '2'], [3, '3'], [4, '4'], [5, '5']]);
   }, 30_000);
 
   it('a source recovers a dropped delivery without duplicates', async () => {
@@ -382,6 +373,6 @@ describe('lost deliveries (embedded fault injection)', () => {
     await waitMsgs(jsm, 'S', 5, 10_000);
     expect(creates).toBe(3);
     await new Promise((r) => setTimeout(r, 300));
-    expect((await all(jsm, 'S')).map((m) => m.string())).toEqual(['1', '2', '3', '4', '5']);
+    expect((await storedMessages(jsm, 'S')).map((m) => m.string())).toEqual(['1', '2', '3', '4', '5']);
   }, 30_000);
 });
