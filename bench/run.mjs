@@ -817,13 +817,12 @@ async function runJsFill(sc, port, opts, brokerPid) {
 }
 
 /**
- * js-consume-* / js-fetch100-* / js-push-* / js-rtt-mem: bench/jsconsume.mjs in a forked process
- * (official client). It reports 'begin' / 'end' around the measured part (the drain after its
- * first 10 %, or the rtt window), where the broker's CPU time is read, then one result.
+ * Forks a benchmark client (`script` with `cfg` as JSON) and waits for its result, reading the
+ * broker's CPU time at the client's 'begin' and 'end' messages. Resolves `{ failed }` when the
+ * client reports an error, exits without a result or takes over 300 s.
  */
-async function runJsConsume(sc, port, opts, brokerPid) {
-  const cfg = { port, mode: sc.mode, storage: sc.storage, size: sc.size, count: CONSUME_COUNT, warmup: opts.warmup, duration: opts.duration };
-  const proc = fork(JSCONSUME, [JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function forkMeasured(script, cfg, brokerPid) {
+  const proc = fork(script, [JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let u0 = null;
   let u1 = null;
   const msg = await new Promise((resolve) => {
@@ -838,11 +837,23 @@ async function runJsConsume(sc, port, opts, brokerPid) {
     });
     proc.on('exit', (code, signal) => (clearTimeout(t), resolve({ type: 'error', message: `exited (code ${code}, signal ${signal}) without a result` })));
   });
-  if (msg.type !== 'result') return { failed: msg.message, errors: [] };
+  if (msg.type !== 'result') return { failed: msg.message };
   const { type, ...r } = msg;
-  const n = sc.kind === 'jsrtt' ? r.roundTrips : r.measured;
   r.broker = brokerUsage(u0, u1);
-  r.brokerCpuUsPerMsg = u0 && u1 && n > 0 ? ((u1.cpuSec - u0.cpuSec) * 1e6) / n : null;
+  return { r, cpuSec: u0 && u1 ? u1.cpuSec - u0.cpuSec : null };
+}
+
+/**
+ * js-consume-* / js-fetch100-* / js-push-* / js-rtt-mem: bench/jsconsume.mjs in a forked process
+ * (official client). It reports 'begin' / 'end' around the measured part (the drain after its
+ * first 10 %, or the rtt window), where the broker's CPU time is read, then one result.
+ */
+async function runJsConsume(sc, port, opts, brokerPid) {
+  const cfg = { port, mode: sc.mode, storage: sc.storage, size: sc.size, count: CONSUME_COUNT, warmup: opts.warmup, duration: opts.duration };
+  const { failed, r, cpuSec } = await forkMeasured(JSCONSUME, cfg, brokerPid);
+  if (failed !== undefined) return { failed, errors: [] };
+  const n = sc.kind === 'jsrtt' ? r.roundTrips : r.measured;
+  r.brokerCpuUsPerMsg = cpuSec !== null && n > 0 ? (cpuSec * 1e6) / n : null;
   return r;
 }
 
@@ -852,25 +863,9 @@ async function runJsConsume(sc, port, opts, brokerPid) {
  */
 async function runKvObj(sc, port, opts, brokerPid) {
   const cfg = { port, mode: sc.mode, storage: sc.storage, size: KV_SIZE, keys: KV_KEYS, window: KV_WINDOW, objectBytes: OBJECT_BYTES, warmup: opts.warmup, duration: opts.duration };
-  const proc = fork(KVOBJ, [JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let u0 = null;
-  let u1 = null;
-  const msg = await new Promise((resolve) => {
-    const t = setTimeout(() => (proc.kill('SIGKILL'), resolve({ type: 'error', message: 'no result within 300 s' })), 300_000);
-    proc.on('message', (m) => {
-      if (m.type === 'begin') u0 = procUsage(brokerPid);
-      else if (m.type === 'end') u1 = procUsage(brokerPid);
-      else {
-        clearTimeout(t);
-        resolve(m);
-      }
-    });
-    proc.on('exit', (code, signal) => (clearTimeout(t), resolve({ type: 'error', message: `exited (code ${code}, signal ${signal}) without a result` })));
-  });
-  if (msg.type !== 'result') return { failed: msg.message, errors: [] };
-  const { type, ...r } = msg;
-  r.broker = brokerUsage(u0, u1);
-  r.brokerCpuUsPerOp = u0 && u1 && r.ops > 0 ? ((u1.cpuSec - u0.cpuSec) * 1e6) / r.ops : null;
+  const { failed, r, cpuSec } = await forkMeasured(KVOBJ, cfg, brokerPid);
+  if (failed !== undefined) return { failed, errors: [] };
+  r.brokerCpuUsPerOp = cpuSec !== null && r.ops > 0 ? (cpuSec * 1e6) / r.ops : null;
   return r;
 }
 
