@@ -340,9 +340,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /**
    * After an internal publication (a stream's PubAck): {@link flushAll} at once outside a read
-   * chunk; inside one (`runRead` flushes at its end), every {@link INTERNAL_FLUSH_EVERY}
-   * publications, so that a publisher with many messages in flight gets its first acks while the
-   * rest of the chunk is processed, and sends more meanwhile (nats-server acks as it goes).
+   * chunk; inside one (`runRead` flushes at its end), after the first
+   * {@link INTERNAL_FIRST_FLUSH} publications, then every {@link INTERNAL_FLUSH_EVERY}, so that a
+   * publisher with many messages in flight gets its first acks while the rest of the chunk is
+   * processed, and sends more meanwhile (nats-server acks as it goes).
    */
   flushOutsideRead(): void {
     if (!this.inRead) return this.flushAll();

@@ -163,14 +163,8 @@ export abstract class BaseStore implements StreamStore {
 
   skip(): number {
     if (this.closed) return 0;
-    const seq = this.lastSeq + 1;
-    const ts = this.clock();
-    this.writeSkip(seq, ts);
-    this.lastSeq = seq;
-    this.lastTs = ts;
-    if (this.msgs === 0) this.firstSeq = seq + 1;
-    this.finish();
-    return seq;
+    this.skipThrough(this.lastSeq + 1);
+    return this.lastSeq;
   }
 
   skipThrough(last: number): void {
