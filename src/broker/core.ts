@@ -308,8 +308,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   }
 
   /** Queues an internal client's message; it is routed once the routing in progress is over. */
-  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string): void {
-    this.router.publishInternal(client, subject, reply, headers, data, deliver);
+  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string, once?: boolean): void {
+    this.router.publishInternal(client, subject, reply, headers, data, deliver, once);
   }
 
   // ---- Flushing -----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ export interface InternalHost {
   subscribeInternal(client: InternalClient, subject: string, queue: string | null, sid: string): Subscription;
   unsubscribe(sub: Subscription): void;
   /** Queues a message for routing (after the routing in progress, if any). */
-  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string): void;
+  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string, once?: boolean): void;
   /** A handler threw: a bug of the broker's own (counted, never fatal to the publisher). */
   internalError(err: unknown, what: string): void;
   removeInternal(client: InternalClient): void;
@@ -78,6 +78,16 @@ export class InternalClient implements Subscriber {
     if (this.closed) return;
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.host.publishInternal(this, subject, options.reply ?? '', options.headers ?? null, payload, options.deliver);
+  }
+
+  /**
+   * Publishes the answer to a request on its reply subject (a PubAck, an API response): a
+   * subject used once, whose match result is not cached.
+   */
+  reply(subject: string, data: Buffer | string, headers: Buffer | null = null): void {
+    if (this.closed) return;
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    this.host.publishInternal(this, subject, '', headers, payload, '', true);
   }
 
   deliver(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {

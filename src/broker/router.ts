@@ -34,20 +34,22 @@ export interface RouterHost {
 /** Who published a message being routed: a client, an internal client, or null for a route. */
 type Publisher = Client | InternalClient | null;
 
-/** An internal publication waiting for the routing in progress to end. */
-interface QueuedInternal {
-  readonly client: InternalClient;
-  readonly pa: PubArg;
-  readonly buf: Buffer;
-}
+const NO_BYTES = Buffer.alloc(0);
+/** Queue slots kept (with their PubArgs) after a drain; a longer queue's extra slots are dropped. */
+const INTERNAL_SLOTS_KEPT = 1024;
 
 export class Router {
   // Route targets of the messages being routed (reused: no allocation per message).
   private readonly rtRoutes: RouteTarget[] = [];
   private readonly rtQueues: string[][] = [];
   private rtCount = 0;
-  /** Internal publications waiting for the routing in progress. */
-  private readonly internalQueue: QueuedInternal[] = [];
+  // Internal publications waiting for the routing in progress: slot i holds a publisher, its
+  // message's PubArg and bytes. The slots and their PubArgs are reused (none allocated per
+  // publication): a PubArg is only read while its message is routed, as the parser's is.
+  private readonly iqClient: (InternalClient | null)[] = [];
+  private readonly iqPa: PubArg[] = [];
+  private readonly iqBuf: Buffer[] = [];
+  private iqLen = 0;
   private routingDepth = 0;
 
   constructor(private readonly host: RouterHost) {}
@@ -66,18 +68,27 @@ export class Router {
    * Headers and data that are adjacent views of one buffer (a direct get's reply) are routed as
    * that buffer, without a copy, as data without headers always is: neither may change after.
    */
-  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver = ''): void {
-    const pa = new PubArg();
+  publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver = '', once = false): void {
+    const i = this.iqLen++;
+    let pa = this.iqPa[i];
+    if (pa === undefined) {
+      pa = new PubArg();
+      this.iqPa[i] = pa;
+    } else {
+      pa.sizeZeros = 0;
+      pa.hdrZeros = 0;
+    }
     pa.subject = subject;
     pa.deliver = deliver;
+    pa.once = once;
     pa.reply = reply;
     const hdr = headers === null ? 0 : headers.length;
     pa.hdr = headers === null ? -1 : hdr;
     pa.size = hdr + data.length;
-    const buf = headers === null ? data
+    this.iqBuf[i] = headers === null ? data
       : headers.buffer === data.buffer && headers.byteOffset + hdr === data.byteOffset ? Buffer.from(headers.buffer, headers.byteOffset, pa.size)
         : Buffer.concat([headers, data]);
-    this.internalQueue.push({ client, pa, buf });
+    this.iqClient[i] = client;
     if (this.routingDepth === 0) this.drainInternal();
   }
 
@@ -93,23 +104,51 @@ export class Router {
   private drainInternal(): void {
     if (this.draining) return;
     this.draining = true;
-    const queue = this.internalQueue;
     let head = 0;
     try {
-      while (head < queue.length) {
-        const { client, pa, buf } = queue[head++]!;
-        if (!client.closed) this.route(client, client.account, pa, buf, 0, buf.length, null, null);
+      while (head < this.iqLen) {
+        const i = head++;
+        const client = this.iqClient[i]!;
+        const buf = this.iqBuf[i];
+        // The slot lets go of its publisher and bytes now (a routing error must not pin them).
+        this.iqClient[i] = null;
+        this.iqBuf[i] = NO_BYTES;
+        if (!client.closed) this.route(client, client.account, this.iqPa[i], buf, 0, buf.length, null, null);
       }
     } catch (err) {
       this.reset();
       throw err;
     } finally {
-      queue.splice(0, head);
+      this.compactInternal(head);
       this.draining = false;
     }
     // Not a write per internal publication: a stream's PubAck for every message of a read chunk
     // went out in a write of its own (one syscall per ack), 1/7 of nats-server's async rate.
     this.host.flushOutsideRead();
+  }
+
+  /** Drops the first `done` queue slots' publications (routed), keeping the rest in order. */
+  private compactInternal(done: number): void {
+    const len = this.iqLen;
+    if (done < len) {
+      // A routing threw: the publications after it move to the front, each slot keeping a PubArg.
+      for (let j = done; j < len; j++) {
+        const k = j - done;
+        const pa = this.iqPa[k];
+        this.iqPa[k] = this.iqPa[j];
+        this.iqPa[j] = pa;
+        this.iqClient[k] = this.iqClient[j];
+        this.iqBuf[k] = this.iqBuf[j];
+        this.iqClient[j] = null;
+        this.iqBuf[j] = NO_BYTES;
+      }
+    }
+    this.iqLen = len - done;
+    if (this.iqPa.length > INTERNAL_SLOTS_KEPT && this.iqLen <= INTERNAL_SLOTS_KEPT) {
+      this.iqPa.length = INTERNAL_SLOTS_KEPT;
+      this.iqClient.length = INTERNAL_SLOTS_KEPT;
+      this.iqBuf.length = INTERNAL_SLOTS_KEPT;
+    }
   }
 
   /**
@@ -138,7 +177,8 @@ export class Router {
     this.routingDepth++;
     // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
     // subscribers: a route would read the stored subject from the RMSG line.
-    const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver);
+    const on = pa.deliver === '' ? pa.subject : pa.deliver;
+    const r = pa.once ? acc.sublist.matchOnce(on) : acc.sublist.match(on);
     const fromRoute = source !== null;
     let delivered = false;
     // Route targets of this message: a routing nested in it (none today: internal publications
@@ -169,7 +209,7 @@ export class Router {
     }
     if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
     this.routingDepth--;
-    if (this.routingDepth === 0 && !this.draining && this.internalQueue.length > 0) this.drainInternal();
+    if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
   }
 
   /** One message per route, carrying the queue groups that route's server must serve. */
@@ -304,7 +344,7 @@ export class Router {
    * publisher's own subscription that matches the reply subject; without one, nothing.
    */
   private sendNoResponders(pub: Client, reply: string): void {
-    const psubs = pub.account.sublist.match(reply).psubs;
+    const psubs = pub.account.sublist.matchOnce(reply).psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.remote || sub.client !== pub) continue;

@@ -373,7 +373,7 @@ export class Consumer implements PushOwner {
   }
 
   private sendStatus(reply: string, hdr: Buffer): void {
-    this.client.publish(reply, EMPTY, { headers: hdr });
+    this.client.reply(reply, EMPTY, hdr);
   }
 
   /** processWaiting's expiry: 408 to expired requests, drops those without interest. */

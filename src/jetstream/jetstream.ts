@@ -161,7 +161,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   private systemRequest(subject: string, reply: string): void {
     if (reply === '') return;
     const kind = subject === '$JS.API.INFO' ? 'account_info' : 'system';
-    this.apiClient.publish(reply, apiErrorResponse(kind, jsError('JSNotEnabledForAccountErr')));
+    this.apiClient.reply(reply, apiErrorResponse(kind, jsError('JSNotEnabledForAccountErr')));
   }
 
   /** Turns JetStream on with `limits` and recovers the account's file streams (before the requests after it). */
@@ -259,9 +259,12 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     this.engine.core.internalError(err, what);
   }
 
-  /** Publishes an API reply (or any message of the service) in this account. */
+  /**
+   * Publishes an API reply (or an advisory) in this account, as a subject published once: its
+   * match result is not cached.
+   */
   reply(subject: string, data: string | Buffer, headers: Buffer | null = null): void {
-    this.apiClient.publish(subject, data, { headers });
+    this.apiClient.reply(subject, data, headers);
   }
 
   // ---- StreamHost -----------------------------------------------------------------------------

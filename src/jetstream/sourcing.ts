@@ -501,12 +501,12 @@ export class StreamSourcing {
       l.direct.push(this.client.subscribe(base, (msg) => {
         if (msg.reply === '') return;
         const r = directGet(name, store, msg.data);
-        this.client.publish(msg.reply, r.data, { headers: r.headers });
+        this.client.reply(msg.reply, r.data, r.headers);
       }, SYS_QUEUE));
       l.direct.push(this.client.subscribe(`${base}.>`, (msg) => {
         if (msg.reply === '') return;
         const r = directGetLastKey(name, store, msg.subject.slice(base.length + 1), msg.data);
-        this.client.publish(msg.reply, r.data, { headers: r.headers });
+        this.client.reply(msg.reply, r.data, r.headers);
       }, SYS_QUEUE));
     }
   }

@@ -154,7 +154,7 @@ export class Stream {
   }
 
   private answerDirect(msg: InternalMessage, r: DirectReply): void {
-    if (msg.reply !== '') this.client.publish(msg.reply, r.data, { headers: r.headers });
+    if (msg.reply !== '') this.client.reply(msg.reply, r.data, r.headers);
   }
 
   /** Applies an updated (already validated) config: subjects, limits, flags. */
@@ -237,7 +237,7 @@ export class Stream {
       if (msgId !== '') {
         const dup = this.checkMsgId(msgId);
         if (dup !== null) {
-          if (reply !== '') this.client.publish(reply, `${this.pubAckPrefix}${dup.seq},"duplicate": true}`);
+          if (reply !== '') this.client.reply(reply, `${this.pubAckPrefix}${dup.seq},"duplicate": true}`);
           return COPY_DUPLICATE;
         }
       }
@@ -279,7 +279,7 @@ export class Stream {
       this.lseq = seq;
       this.lmsgId = msgId;
       if (msgId !== '') this.rememberMsgId(msgId, seq, nowMs());
-      if (reply !== '') this.client.publish(reply, this.pubAck(seq));
+      if (reply !== '') this.client.reply(reply, this.pubAck(seq));
       return COPY_OK;
     }
 
@@ -311,7 +311,7 @@ export class Stream {
     else if (rollup === 'all') this.store.purge('', 0, 1);
 
     if (this.republish !== null) this.sendRepublish(subject, hdr, data, seq, result.ts, prevOnSubject);
-    if (reply !== '') this.client.publish(reply, this.pubAck(seq));
+    if (reply !== '') this.client.reply(reply, this.pubAck(seq));
     this.host.stored(this, seq, subject);
     return COPY_OK;
   }
@@ -343,7 +343,7 @@ export class Stream {
    * JSPubAckResponse whose PubAck has the stream name only: no domain).
    */
   private fail(reply: string, error: ApiError): CopyResult {
-    if (reply !== '') this.client.publish(reply, `{"error":${encodeApiError(error)},"stream":${goJson(this.cfg.name, false)},"seq":0}`);
+    if (reply !== '') this.client.reply(reply, `{"error":${encodeApiError(error)},"stream":${goJson(this.cfg.name, false)},"seq":0}`);
     return COPY_FAILED;
   }
 

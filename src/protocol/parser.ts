@@ -60,9 +60,15 @@ export class PubArg {
    * message, with its own subject, to a pull request's reply subject). '' = {@link subject}.
    */
   deliver = '';
+  /**
+   * Internal publications only: a reply to a request's own inbox, published once. Its subject's
+   * match result is not cached (see Sublist.matchOnce).
+   */
+  once = false;
 
   reset(): void {
     this.deliver = '';
+    this.once = false;
     this.subject = '';
     this.reply = '';
     this.size = 0;

@@ -64,6 +64,7 @@ class Node<S extends SublistEntry> {
 }
 
 const EMPTY: SublistResult<never> = Object.freeze({ psubs: Object.freeze([]), qsubs: Object.freeze([]) });
+const NO_GROUPS: readonly never[] = Object.freeze([]);
 
 /** A subject trie with a bounded match cache. */
 export class Sublist<S extends SublistEntry> {
@@ -221,6 +222,24 @@ export class Sublist<S extends SublistEntry> {
     return result;
   }
 
+  /**
+   * {@link match} for a subject published once (a reply to a request's unique inbox): the
+   * result is not cached. Caching it only evicted the results that are looked up again: a
+   * request-reply load filled the cache with dead inboxes and every lookup missed.
+   */
+  matchOnce(subject: string): SublistResult<S> {
+    this.matches++;
+    const cache = this.cache;
+    if (cache !== null) {
+      const hit = cache.get(subject);
+      if (hit !== undefined) {
+        this.hits++;
+        return hit;
+      }
+    }
+    return this.collect(subject);
+  }
+
   /** Counters for monitoring. The fanout figures walk the cache (at most `CACHE_MAX` entries). */
   stats(): SublistStats {
     let maxFanout = 0;
@@ -262,42 +281,77 @@ export class Sublist<S extends SublistEntry> {
     visitLevel(this.root);
   }
 
+  /** Tokens of the subject being collected (reused: no array per lookup). */
+  private readonly tokens: string[] = [];
+  /**
+   * Plain subscriptions found by the lookup in progress (the first {@link nfound}), copied into
+   * its result. Never truncated: an array set to length 0 gives up its storage, and the next
+   * push allocated it again.
+   */
+  private readonly found: (S | null)[] = [];
+  private nfound = 0;
+  /** Queue members found by the lookup in progress, by group; null when none. */
+  private groups: Map<string, S[]> | null = null;
+
   private collect(subject: string): SublistResult<S> {
-    // A subject with an empty token matches nothing (nats-server returns an empty result).
-    const tokens = subject.split('.');
-    for (let i = 0; i < tokens.length; i++) if (tokens[i].length === 0) return EMPTY;
-    const psubs: S[] = [];
-    let queues: Map<string, S[]> | null = null;
-    const addNode = (node: Node<S>): void => {
-      for (const s of node.psubs) psubs.push(s);
-      if (node.qsubs !== null) {
-        for (const [name, group] of node.qsubs) {
-          if (queues === null) queues = new Map();
-          let members = queues.get(name);
-          if (members === undefined) {
-            members = [];
-            queues.set(name, members);
-          }
-          for (const s of group) members.push(s);
-        }
+    const tokens = this.tokens;
+    let n = 0;
+    let start = 0;
+    for (;;) {
+      const dot = subject.indexOf('.', start);
+      const end = dot === -1 ? subject.length : dot;
+      // A subject with an empty token matches nothing (nats-server returns an empty result).
+      if (end === start) return EMPTY;
+      tokens[n++] = subject.slice(start, end);
+      if (dot === -1) break;
+      start = dot + 1;
+    }
+    const found = this.found;
+    this.nfound = 0;
+    this.groups = null;
+    this.walk(this.root, 0, n - 1);
+    const groups = this.groups as Map<string, S[]> | null;
+    this.groups = null;
+    const nfound = this.nfound;
+    if (nfound === 0 && groups === null) return EMPTY;
+    const psubs = found.slice(0, nfound) as S[];
+    for (let i = 0; i < nfound; i++) found[i] = null;
+    return { psubs, qsubs: groups === null ? NO_GROUPS : [...groups.values()] };
+  }
+
+  /** Collects the subscriptions under `level` that match tokens `i..last` (recursive, no closures). */
+  private walk(level: Level<S>, i: number, last: number): void {
+    if (level.fwc !== null) this.add(level.fwc);
+    const pwc = level.pwc;
+    if (pwc !== null) {
+      if (i === last) this.add(pwc);
+      else if (pwc.next !== null) this.walk(pwc.next, i + 1, last);
+    }
+    const node = level.nodes.get(this.tokens[i]);
+    if (node !== undefined) {
+      if (i === last) this.add(node);
+      else if (node.next !== null) this.walk(node.next, i + 1, last);
+    }
+  }
+
+  /** Adds one plain subscription to {@link found} (made once: Set.forEach without a closure per call). */
+  private readonly pushFound = (sub: S): void => {
+    this.found[this.nfound++] = sub;
+  };
+
+  private add(node: Node<S>): void {
+    // forEach, not for-of: the Set iterator was an allocation per matched node.
+    if (node.psubs.size > 0) node.psubs.forEach(this.pushFound);
+    if (node.qsubs === null) return;
+    for (const [name, group] of node.qsubs) {
+      if (this.groups === null) this.groups = new Map();
+      let members = this.groups.get(name);
+      if (members === undefined) {
+        members = [];
+        this.groups.set(name, members);
       }
-    };
-    const walk = (level: Level<S>, i: number): void => {
-      if (level.fwc !== null) addNode(level.fwc);
-      if (level.pwc !== null) {
-        if (i === tokens.length - 1) addNode(level.pwc);
-        else if (level.pwc.next !== null) walk(level.pwc.next, i + 1);
-      }
-      const node = level.nodes.get(tokens[i]);
-      if (node !== undefined) {
-        if (i === tokens.length - 1) addNode(node);
-        else if (node.next !== null) walk(node.next, i + 1);
-      }
-    };
-    walk(this.root, 0);
-    if (psubs.length === 0 && queues === null) return EMPTY;
-    const qsubs: S[][] = queues === null ? [] : [...(queues as Map<string, S[]>).values()];
-    return { psubs, qsubs };
+      for (const s of group) members.push(s);
+    }
   }
 
   /** Drops cached results that a change to `pattern` affects. */
