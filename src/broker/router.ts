@@ -177,8 +177,7 @@ export class Router {
     this.routingDepth++;
     // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
     // subscribers: a route would read the stored subject from the RMSG line.
-    const on = pa.deliver === '' ? pa.subject : pa.deliver;
-    const r = pa.once ? acc.sublist.matchOnce(on) : acc.sublist.match(on);
+    const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver, pa.once);
     const fromRoute = source !== null;
     let delivered = false;
     // Route targets of this message: a routing nested in it (none today: internal publications
@@ -344,7 +343,7 @@ export class Router {
    * publisher's own subscription that matches the reply subject; without one, nothing.
    */
   private sendNoResponders(pub: Client, reply: string): void {
-    const psubs = pub.account.sublist.matchOnce(reply).psubs;
+    const psubs = pub.account.sublist.match(reply, true).psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.remote || sub.client !== pub) continue;

@@ -62,7 +62,7 @@ export class PubArg {
   deliver = '';
   /**
    * Internal publications only: a reply to a request's own inbox, published once. Its subject's
-   * match result is not cached (see Sublist.matchOnce).
+   * match result is not cached (see Sublist.match).
    */
   once = false;
 

@@ -203,8 +203,14 @@ export class Sublist<S extends SublistEntry> {
     if (list !== undefined) for (const fn of list.slice()) fn();
   }
 
-  /** All subscriptions matching the literal subject `subject`. */
-  match(subject: string): SublistResult<S> {
+  /**
+   * All subscriptions matching the literal subject `subject`. `once`: a subject published once
+   * (a reply to a request's unique inbox), whose result is not cached: caching it only evicted
+   * the results that are looked up again, and a request-reply load filled the cache with dead
+   * inboxes so that every lookup missed. One method with a flag, not two: the router's fan-out
+   * inlines this call and must stay within V8's inlining budget.
+   */
+  match(subject: string, once = false): SublistResult<S> {
     this.matches++;
     const cache = this.cache;
     if (cache !== null) {
@@ -215,29 +221,11 @@ export class Sublist<S extends SublistEntry> {
       }
     }
     const result = this.collect(subject);
-    if (cache !== null) {
+    if (cache !== null && !once) {
       cache.set(subject, result);
       if (cache.size > CACHE_MAX) this.sweep(cache);
     }
     return result;
-  }
-
-  /**
-   * {@link match} for a subject published once (a reply to a request's unique inbox): the
-   * result is not cached. Caching it only evicted the results that are looked up again: a
-   * request-reply load filled the cache with dead inboxes and every lookup missed.
-   */
-  matchOnce(subject: string): SublistResult<S> {
-    this.matches++;
-    const cache = this.cache;
-    if (cache !== null) {
-      const hit = cache.get(subject);
-      if (hit !== undefined) {
-        this.hits++;
-        return hit;
-      }
-    }
-    return this.collect(subject);
   }
 
   /** Counters for monitoring. The fanout figures walk the cache (at most `CACHE_MAX` entries). */

@@ -76,11 +76,11 @@ describe('sublist (model-based)', () => {
               expect(sl.remove(sub)).toBe(true);
               expect(sl.remove(sub)).toBe(false);
             } else {
-              // matchOnce (uncached) and match (cached) see the same subscriptions, in either order.
+              // match(s, true) (uncached) and match (cached) see the same subscriptions, in either order.
               const want = expected(live, o.subject);
-              expect(canonical(sl.matchOnce(o.subject))).toEqual(want);
+              expect(canonical(sl.match(o.subject, true))).toEqual(want);
               expect(canonical(sl.match(o.subject))).toEqual(want);
-              expect(canonical(sl.matchOnce(o.subject))).toEqual(want);
+              expect(canonical(sl.match(o.subject, true))).toEqual(want);
             }
             expect(sl.size).toBe(live.length);
           }
@@ -107,19 +107,19 @@ describe('sublist (model-based)', () => {
     expect(sl.match('s.1').psubs).toHaveLength(1);
   });
 
-  it('matchOnce (replies to unique inboxes) leaves the cache to the subjects looked up again', () => {
+  it('match(subject, true) (replies to unique inboxes) leaves the cache to the subjects looked up again', () => {
     const sl = new Sublist<TestSub>();
     sl.insert({ id: 1, subject: '$KV.B.>', queue: null });
     sl.insert({ id: 2, subject: '_INBOX.abc.*', queue: null });
     for (let k = 0; k < 1000; k++) sl.match(`$KV.B.k${k}`);
     const before = sl.stats();
-    // A PubAck per put, each to a new inbox: before matchOnce these evicted the keys' results.
-    for (let i = 0; i < CACHE_MAX * 2; i++) expect(sl.matchOnce(`_INBOX.abc.${i}`).psubs.map((s) => s.id)).toEqual([2]);
+    // A PubAck per put, each to a new inbox: cached, these evicted the keys' results.
+    for (let i = 0; i < CACHE_MAX * 2; i++) expect(sl.match(`_INBOX.abc.${i}`, true).psubs.map((s) => s.id)).toEqual([2]);
     expect(sl.stats().numCache).toBe(before.numCache);
     for (let k = 0; k < 1000; k++) sl.match(`$KV.B.k${k}`);
     expect(sl.stats().cacheHits - before.cacheHits).toBe(1000);
-    // A cached result is used by matchOnce too (a hit), and an uncached one is not kept.
-    expect(sl.matchOnce('$KV.B.k1').psubs.map((s) => s.id)).toEqual([1]);
+    // A cached result is used by an uncached lookup too (a hit), and an uncached one is not kept.
+    expect(sl.match('$KV.B.k1', true).psubs.map((s) => s.id)).toEqual([1]);
     expect(sl.stats().cacheHits - before.cacheHits).toBe(1001);
   });
 
