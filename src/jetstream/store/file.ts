@@ -14,7 +14,11 @@
  *   `writeBehind` option, appended records stay in the active segment's cache until
  *   {@link FileStore.flushWrites} (called by the owner before it acknowledges anything, or
  *   else at the end of the current task), one write for many records; the JetStream engine
- *   uses it so that the PubAcks of a read chunk follow one write, not one write each. Like nats-server
+ *   uses it so that the PubAcks of a read chunk follow one write, not one write each. The
+ *   removal flags of records already written wait too, and are written after the records
+ *   (a key's old revision is never marked removed on disk before its new one is there; a
+ *   removal lost in a crash is redone by the limits enforced on open). Erasures are written at
+ *   once. Like nats-server
  *   (which syncs every 2 minutes by default), it does not fsync each write, so an OS crash or
  *   power loss may lose the last writes; `syncAlways` fsyncs after every write for that.
  *   `stop()` fsyncs the active segment.
@@ -96,6 +100,8 @@ const MIN_BLOCK = 256;
 const FIRST_CACHE = 64 * 1024;
 /** Sealed segments kept open for reading. */
 const MAX_OPEN = 32;
+/** Deferred removal slots kept after a flush (a purge may defer many more, once). */
+const PENDING_KEPT = 4096;
 const SEG_RE = /^(\d{10})\.seg$/;
 
 /** One segment file. `minSeq`/`maxSeq` bound the message records in it. */
@@ -142,6 +148,10 @@ export class FileStore extends BaseStore {
   private prevLen = 0;
   private readonly dirtySegs: Segment[] = [];
   private readonly writeBehind: ((store: FileStore) => void) | null;
+  /** Removal bytes deferred by write-behind: the first {@link npend} (segment id, offset) pairs. */
+  private readonly pendSeg: number[] = [];
+  private readonly pendOff: number[] = [];
+  private npend = 0;
   /** Write-behind: the active segment's bytes from here to `cachedUpTo` are not written yet (-1: none). */
   private unwrittenFrom = -1;
 
@@ -207,7 +217,8 @@ export class FileStore extends BaseStore {
         seg.size = off + len;
         if (this.unwrittenFrom < 0) {
           this.unwrittenFrom = off;
-          this.writeBehind(this);
+          // Once per batch (deferred removals may have opened it).
+          if (this.npend === 0) this.writeBehind(this);
         }
         return off;
       }
@@ -229,9 +240,26 @@ export class FileStore extends BaseStore {
    */
   flushWrites(): void {
     const from = this.unwrittenFrom;
-    if (from < 0 || this.activeFd < 0) return;
-    this.write(this.activeFd, this.wbuf, from, this.cachedUpTo - from, from);
-    this.unwrittenFrom = -1;
+    if (from >= 0 && this.activeFd >= 0) {
+      this.write(this.activeFd, this.wbuf, from, this.cachedUpTo - from, from);
+      this.unwrittenFrom = -1;
+    }
+    if (this.npend > 0) this.flushRemovals();
+  }
+
+  /** Writes the removal bytes that write-behind deferred (after the records: see dropMsg). */
+  private flushRemovals(): void {
+    const n = this.npend;
+    for (let k = 0; k < n; k++) {
+      const id = this.pendSeg[k];
+      // A segment deleted meanwhile needs no mark (maintain flushes before it rewrites one).
+      if (this.segments.has(id)) this.write(this.fdOf(id), REMOVED_FLAG, 0, 1, this.pendOff[k]);
+    }
+    this.npend = 0;
+    if (this.pendSeg.length > PENDING_KEPT) {
+      this.pendSeg.length = PENDING_KEPT;
+      this.pendOff.length = PENDING_KEPT;
+    }
   }
 
   private write(fd: number, buf: Buffer, pos: number, len: number, at: number): void {
@@ -336,6 +364,16 @@ export class FileStore extends BaseStore {
       if (erase && len > REC_HEAD + 4) randomFillSync(this.wbuf, off + REC_HEAD, len - REC_HEAD - 4);
       return;
     }
+    if (!erase && this.writeBehind !== null) {
+      // Write-behind: the removal byte is written by flushWrites, after the records appended
+      // before it (a crash in between must not leave a key's old revision removed and its new
+      // one unwritten) and with them, instead of a write of its own per removal.
+      if (this.unwrittenFrom < 0 && this.npend === 0) this.writeBehind(this);
+      const k = this.npend++;
+      this.pendSeg[k] = seg.id;
+      this.pendOff[k] = off;
+      return;
+    }
     const fd = this.fdOf(seg.id);
     this.write(fd, erase ? ERASED_FLAG : REMOVED_FLAG, 0, 1, off);
     if (erase && len > REC_HEAD + 4) {
@@ -370,7 +408,11 @@ export class FileStore extends BaseStore {
       }
       const dead = seg.size - SEG_HEADER_LEN - seg.liveBytes;
       if (seg.liveMsgs === 0) this.deleteSegment(seg);
-      else if (dead > seg.liveBytes && dead >= compactAt) this.rewrite(seg);
+      else if (dead > seg.liveBytes && dead >= compactAt) {
+        // Its removal bytes first: a rewrite reads the file (or the cache) as it is.
+        this.flushWrites();
+        this.rewrite(seg);
+      }
     }
     dirty.length = 0;
   }
@@ -439,6 +481,7 @@ export class FileStore extends BaseStore {
         fsyncSync(this.activeFd);
       }
       this.unwrittenFrom = -1;
+      this.npend = 0;
       closeSync(this.activeFd);
       this.activeFd = -1;
     }

@@ -199,6 +199,39 @@ describe('file store', () => {
       await b.delete();
     }
   });
+  it('writes behind the removal of a written record too: after the records appended before it, at flushWrites()', async () => {
+    const dir = join(ROOT, `f${n++}`);
+    let asked = 0;
+    const s = await open(dir, { blockSize: 4096, writeBehind: () => asked++ });
+    for (let i = 1; i <= 5; i++) s.store('a', null, payload(i));
+    s.flushWrites();
+    const before = asked;
+    // A removal and then a new record (a KV put over history 1 is this order): one batch.
+    s.remove(2);
+    s.store('a', null, payload(6));
+    expect(asked).toBe(before + 1);
+    const unflushed = join(ROOT, `f${n++}`);
+    cpSync(dir, unflushed, { recursive: true });
+    s.flushWrites();
+    const flushed = join(ROOT, `f${n++}`);
+    cpSync(dir, flushed, { recursive: true });
+    // Killed before the flush: neither the removal nor the record is on disk.
+    const a = await open(unflushed, { blockSize: 4096 });
+    expect(a.state()).toMatchObject({ msgs: 5, lastSeq: 5 });
+    expect(a.load(2)?.data.toString()).toBe(payload(2).toString());
+    await a.delete();
+    // After it: both.
+    const b = await open(flushed, { blockSize: 4096 });
+    expect(b.state()).toMatchObject({ msgs: 5, lastSeq: 6 });
+    expect(b.load(2)).toBeNull();
+    await b.delete();
+    // An erase is still written at once (its bytes are overwritten where they lie).
+    s.flushWrites();
+    s.remove(3, true);
+    expect(readFileSync(join(dir, segFiles(dir)[0])).includes(payload(3))).toBe(false);
+    await s.delete();
+  });
+
   it('writes behind when asked: records reach the file only at flushWrites(), asking once per batch', async () => {
     const dir = join(ROOT, `f${n++}`);
     let asked = 0;
