@@ -78,6 +78,17 @@ export type {
   AccountOptions,
   AccountJetStreamLimits,
   ResolvedAccountJetStream,
+  AccountExport,
+  AccountImport,
+  StreamExport,
+  ServiceExport,
+  StreamImport,
+  ServiceImport,
+  ImportSource,
+  ResponseType,
+  ResolvedExport,
+  ResolvedImport,
+  ResolvedAccountLinks,
 } from './config/options.js';
 export {
   NatsEmbeddedError,

@@ -261,6 +261,8 @@ export class EmbeddedBackend implements ServerBackend {
     this.ws = null;
     const wsClosed = ws?.close() ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
+    // Response-threshold timers of service exports.
+    this.core.links?.close();
     // The helpers' requests in flight get no reply now: they reject at once, as on nats-server.
     for (const session of [...this.sessions]) session.fail(new ServerClosedError('finish a JetStream request', 'the server stopped'));
     this.core.flushAll();

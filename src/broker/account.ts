@@ -13,6 +13,10 @@ export const GLOBAL_ACCOUNT = '$G';
 
 export class Account {
   readonly sublist = new Sublist<AnySub>();
+  /** It has stream imports: its new subscriptions get shadows in the exporting accounts (broker/imports.ts). */
+  streamImports = false;
+  /** It has exports or imports (broker/imports.ts). */
+  linked = false;
   constructor(readonly name: string) {}
 }
 
@@ -47,6 +51,8 @@ export class Subscription {
   /** Auto-unsubscribe limit; 0 means none. */
   max = 0;
   closed = false;
+  /** Its twins in accounts it imports streams from (broker/imports.ts), or null. */
+  shadows: Subscription[] | null = null;
 
   constructor(
     readonly client: Subscriber,

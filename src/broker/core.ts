@@ -20,6 +20,7 @@ import { clientInfo, infoFrame, type InfoSource, type ServerInfo } from './info.
 import { InternalClient, type InternalHost } from './internal.js';
 import { newServerId, newXKey } from './ids.js';
 import { Router, type RouterHost } from './router.js';
+import { Links, type ImportsHost } from './imports.js';
 import type { CoreStats } from './stats.js';
 
 export type { CoreStats } from './stats.js';
@@ -42,7 +43,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterHost {
+export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterHost, ImportsHost {
   // ---- Identity and configuration ---------------------------------------------------------
   readonly serverId = newServerId();
   readonly xkey = newXKey();
@@ -79,6 +80,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /** Message fan-out. */
   private readonly router: Router;
+  /** Account exports and imports; null when no account has any. */
+  links: Links | null = null;
 
   // ---- Flush scheduling -----------------------------------------------------------------------
   private readonly pending: Flushable[] = [];
@@ -108,6 +111,40 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.random = options.seed === null ? Math.random : seededRandom(options.seed);
     this.auth = options.auth === null ? null : new Authenticator(options.auth);
     this.router = new Router(this);
+    this.setLinks(options);
+  }
+
+  /** (Re)builds the accounts' exports and imports, and the shadows of existing subscriptions. */
+  private setLinks(options: ResolvedOptions): void {
+    const old = this.links;
+    const config = options.accountLinks;
+    if (old === null && Object.keys(config).length === 0) return;
+    const owners: Subscriber[] = [...this.clients.values(), ...this.internals];
+    if (old !== null) {
+      for (const o of owners) for (const sub of o.subs.values()) if (sub.shadows !== null) old.removeShadows(sub);
+      old.close();
+    }
+    this.links = Object.keys(config).length === 0 ? null : new Links(this, config);
+    const links = this.links;
+    if (links === null) return;
+    for (const o of owners) {
+      if (!o.account.streamImports) continue;
+      for (const sub of o.subs.values()) links.addShadows(sub);
+    }
+  }
+
+  // ---- ImportsHost (broker/imports.ts) -------------------------------------------------------
+
+  routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean {
+    return this.router.route(null, acc, pa, buf, 0, buf.length, null, null);
+  }
+
+  deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
+    return this.router.deliverImported(sub, pa, buf, start);
+  }
+
+  clusterInterest(sub: Subscription, delta: 1 | -1): void {
+    this.cluster?.localInterest(sub, delta);
   }
 
   /** The global account's sublist (the only one without configured accounts). */
@@ -145,6 +182,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** Applies reloaded options to the running core: limits take effect for every client now. */
   applyOptions(options: ResolvedOptions): void {
     for (const name of options.accountNames) this.account(name);
+    if (JSON.stringify(options.accountLinks) !== JSON.stringify(this.options.accountLinks)) this.setLinks(options);
     this.options = options;
     this.log = new Log(options, this.faults.userError);
     this.auth = options.auth === null ? null : new Authenticator(options.auth);
@@ -270,6 +308,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     if (!owner.account.sublist.insert(sub)) return null;
     owner.subs.set(sid, sub);
     this.cluster?.localInterest(sub, 1);
+    if (owner.account.streamImports) this.links!.addShadows(sub);
     this.notifyChange();
     return sub;
   }
@@ -280,6 +319,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     const subs = sub.client.subs;
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
     if (sub.client.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+    if (sub.shadows !== null) this.links?.removeShadows(sub);
     this.notifyChange();
   }
 
@@ -288,6 +328,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     for (const sub of owner.subs.values()) {
       sub.closed = true;
       if (owner.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+      if (sub.shadows !== null) this.links?.removeShadows(sub);
     }
     owner.subs.clear();
   }
@@ -296,7 +337,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /** A message a client published. */
   routeFromClient(pub: Client, pa: PubArg, buf: Buffer, start: number, end: number): void {
-    this.router.route(pub, pub.account, pa, buf, start, end, null, null);
+    const acc = pub.account;
+    // Nats-Request-Info of a request crossing a service import carries the requester's RTT.
+    if (acc.linked) this.links!.rttNs = pub.rttNs;
+    this.router.route(pub, acc, pa, buf, start, end, null, null);
   }
 
   /**
@@ -304,7 +348,18 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * the queue groups in `queues` only.
    */
   routeFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
-    this.router.route(null, account, pa, buf, start, end, queues, source);
+    if (!account.linked) {
+      this.router.route(null, account, pa, buf, start, end, queues, source);
+      return;
+    }
+    // Service imports take requests where they are published, not from routes.
+    const links = this.links!;
+    links.fromPeer = true;
+    try {
+      this.router.route(null, account, pa, buf, start, end, queues, source);
+    } finally {
+      links.fromPeer = false;
+    }
   }
 
   /** Queues an internal client's message; it is routed once the routing in progress is over. */

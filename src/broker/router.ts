@@ -166,13 +166,13 @@ export class Router {
     end: number,
     queueFilter: readonly string[] | null,
     source: RouteTarget | null,
-  ): void {
+  ): boolean {
     const host = this.host;
     const stats = host.stats;
     stats.inMsgs++;
     stats.inBytes += end - start;
     const controls = host.controls;
-    if (controls.drops !== null && controls.dropped(pa.subject, host.random)) return;
+    if (controls.drops !== null && controls.dropped(pa.subject, host.random)) return false;
     if (controls.taps !== null) controls.tap(pub === null ? null : pub.cid, pa, buf, start, end, host.faults.userError);
     this.routingDepth++;
     // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
@@ -209,6 +209,7 @@ export class Router {
     if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
     this.routingDepth--;
     if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
+    return delivered;
   }
 
   /** One message per route, carrying the queue groups that route's server must serve. */
@@ -306,6 +307,25 @@ export class Router {
     if (!client.deliver(sub, pa, buf, start)) return false;
     this.countOut(pa.size);
     return true;
+  }
+
+  /**
+   * Delivers to a local subscription on behalf of an import (broker/imports.ts: a stream
+   * import's shadow subscription hands over the message): the checks of {@link deliverTo},
+   * counted once, by the routing that reached the shadow.
+   */
+  deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
+    const client = sub.client;
+    if (sub.closed || client.closed) return false;
+    if (client.perms !== null && !this.permitted(client, pa)) return false;
+    sub.nm++;
+    if (sub.max > 0 && sub.nm > sub.max) {
+      this.host.unsubscribe(sub);
+      return false;
+    }
+    const ok = client.deliver(sub, pa, buf, start);
+    if (sub.max > 0 && sub.nm === sub.max) this.host.unsubscribe(sub);
+    return ok;
   }
 
   /** Delivery-time permissions: deny checks and allowed responses. */

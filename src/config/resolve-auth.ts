@@ -12,13 +12,14 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedAuth, ResolvedPermissions, ResolvedUser, SubjectPermission } from '../auth/types.js';
-import type { ResolvedAccountJetStream, ResolvedTls } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedTls } from './types.js';
+import { resolveAccountLinks } from './resolve-imports.js';
 import { INT32_MAX, checkKeys, child, object, objectWithKeys, optBool, optDuration, optInt } from './validate.js';
 
 const AUTH_KEYS: ReadonlySet<string> = new Set(['token', 'user', 'password', 'users', 'defaultPermissions', 'timeout']);
 const USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'nkey', 'permissions']);
 const PERM_KEYS: ReadonlySet<string> = new Set(['publish', 'subscribe', 'allowResponses']);
-const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['users', 'jetstream']);
+const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['users', 'jetstream', 'exports', 'imports']);
 const ACCOUNT_JS_KEYS: ReadonlySet<string> = new Set([
   'maxMemory', 'maxStore', 'maxStreams', 'maxConsumers', 'maxAckPending', 'memoryMaxStreamBytes', 'storeMaxStreamBytes', 'maxBytesRequired',
 ]);
@@ -69,10 +70,15 @@ export function resolveAccountsAndAuth(
   noAuthUser: unknown,
   accounts: unknown,
   tls: ResolvedTls | null,
-): { auth: ResolvedAuth | null; accountNames: string[]; accountJetStream: Record<string, ResolvedAccountJetStream> } {
+): {
+  auth: ResolvedAuth | null;
+  accountNames: string[];
+  accountJetStream: Record<string, ResolvedAccountJetStream>;
+  accountLinks: Record<string, ResolvedAccountLinks>;
+} {
   // With TLS the client has the handshake time plus one second to authenticate (nats-server).
   const authTimeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
-  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, [], authTimeoutMs), accountNames: [], accountJetStream: {} };
+  if (accounts === undefined) return { auth: resolveAuth(authorization, noAuthUser, [], authTimeoutMs), accountNames: [], accountJetStream: {}, accountLinks: {} };
   const names: string[] = [];
   const users: UserInput[] = [];
   const js: Record<string, ResolvedAccountJetStream> = {};
@@ -81,7 +87,7 @@ export function resolveAccountsAndAuth(
     if (name === '' || /\s/.test(name)) throw new ConfigError(at, 'account names must be non-empty, without spaces');
     // nats-server's isReservedAccount: the global account is not configured, it is there.
     if (name === '$G') throw new ConfigError(at, '"$G" is a Reserved Account');
-    const a = objectWithKeys(value, at, ACCOUNT_KEYS, 'unknown option (imports and exports are not supported yet)');
+    const a = objectWithKeys(value, at, ACCOUNT_KEYS);
     if (a.users !== undefined && !Array.isArray(a.users)) throw new ConfigError(`${at}.users`, 'must be an array');
     names.push(name);
     for (const [i, u] of ((a.users as unknown[] | undefined) ?? []).entries()) users.push({ user: u, account: name, at: `${at}.users[${i}]` });
@@ -92,6 +98,7 @@ export function resolveAccountsAndAuth(
     auth: resolveAuth(authorization ?? (users.length > 0 ? {} : undefined), noAuthUser, users, authTimeoutMs),
     accountNames: names,
     accountJetStream: js,
+    accountLinks: resolveAccountLinks(accounts as Record<string, unknown>, names),
   };
 }
 

@@ -270,7 +270,7 @@ export const OPTIONS = {
   // three auth options resolve together: users of accounts turn authentication on, and
   // `noAuthUser` must name one of the users.
   authorization: {
-    kind: 'block', into: ['auth', 'accountNames', 'accountJetStream'],
+    kind: 'block', into: ['auth', 'accountNames', 'accountJetStream', 'accountLinks'],
     resolve: (v, _path, ctx) => resolveAccountsAndAuth(v, ctx.input.noAuthUser, ctx.input.accounts, ctx.resolved('tls')),
     // Writes `accounts`, `authorization` and `no_auth_user`.
     conf: { keys: ['authorization'], read: 'own' }, reload: 'yes', write: 'own',

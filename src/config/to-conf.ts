@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAccountJetStream, ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
 import type { ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
@@ -172,14 +172,29 @@ function accountJetStreamConfig(j: ResolvedAccountJetStream): string {
     + `store_max_stream_bytes: ${j.storeMaxStreamBytes}, max_bytes_required: ${j.maxBytesRequired} }`;
 }
 
-/** The `accounts` block: each configured account with its users and its JetStream. */
+/** An account's `exports` and `imports` (the threshold in milliseconds, a Go duration). */
+function linksConfig(l: ResolvedAccountLinks): string {
+  const accounts = (list: readonly string[] | null): string => (list === null ? '' : `, accounts: [${list.map(q).join(', ')}]`);
+  const exports = l.exports.map((e) => (e.kind === 'stream'
+    ? `{ stream: ${q(e.subject)}${accounts(e.accounts)} }`
+    : `{ service: ${q(e.subject)}${accounts(e.accounts)}, response_type: ${e.responseType}, response_threshold: "${e.responseThresholdMs}ms" }`));
+  const imports = l.imports.map((i) => {
+    const src = `{ account: ${q(i.account)}, subject: ${q(i.subject)} }`;
+    const extra = `${i.prefix === null ? '' : `, prefix: ${q(i.prefix)}`}${i.to === null ? '' : `, to: ${q(i.to)}`}`;
+    return `{ ${i.kind}: ${src}${extra} }`;
+  });
+  return `, exports: [${exports.join(', ')}], imports: [${imports.join(', ')}]`;
+}
+
+/** The `accounts` block: each configured account with its users, its JetStream, exports and imports. */
 function accountsConfig(o: ResolvedOptions): string[] {
   if (o.accountNames.length === 0) return [];
   const lines = ['accounts {'];
   for (const name of o.accountNames) {
     const users = (o.auth?.users ?? []).filter((u) => u.account === name);
     const js = o.accountJetStream[name];
-    lines.push(`  ${quotedKey(name)}: { users: [${users.map(userConfig).join(', ')}]${js === undefined ? '' : `, jetstream: ${accountJetStreamConfig(js)}`} }`);
+    const links = o.accountLinks[name];
+    lines.push(`  ${quotedKey(name)}: { users: [${users.map(userConfig).join(', ')}]${js === undefined ? '' : `, jetstream: ${accountJetStreamConfig(js)}`}${links === undefined ? '' : linksConfig(links)} }`);
   }
   lines.push('}');
   return lines;

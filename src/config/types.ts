@@ -162,6 +162,106 @@ export interface AccountOptions {
    * nats-server.
    */
   jetstream?: boolean | AccountJetStreamLimits;
+  /**
+   * What this account offers other accounts (nats-server's account `exports`): streams
+   * (`{ stream: 'events.>' }`: messages published here on those subjects may be imported) and
+   * services (`{ service: 'api.>' }`: requests may be sent here from accounts that import it).
+   * Without `accounts`, any account may import it; with it, only those named.
+   */
+  exports?: AccountExport[];
+  /**
+   * What this account takes from others (nats-server's account `imports`): a stream import
+   * delivers the exporter's messages to this account's subscribers (under `prefix` or `to`); a
+   * service import sends requests published here (on `to`, default the subject) to the
+   * exporter, and routes the responses back. Token-authorised imports (JWT activations) are not
+   * supported.
+   */
+  imports?: AccountImport[];
+}
+
+/** A stream export: messages published in the account on `stream` may be imported. */
+export interface StreamExport {
+  /** The subject (wildcards allowed). */
+  stream: string;
+  /** The accounts that may import it; any account when left out. */
+  accounts?: string[];
+}
+
+/** A service export: requests on `service` may be sent to this account by importers. */
+export interface ServiceExport {
+  /** The subject (wildcards allowed). */
+  service: string;
+  /** The accounts that may import it; any account when left out. */
+  accounts?: string[];
+  /**
+   * How many responses a request may get: one (`singleton`, the default), or any number until
+   * `responseThreshold` passes without one (`stream`, `chunked`).
+   */
+  responseType?: 'singleton' | 'stream' | 'chunked';
+  /** How long the responder has to answer (nats-server's `response_threshold`). Default 2 minutes. */
+  responseThreshold?: Duration;
+}
+
+/** One entry of {@link AccountOptions.exports}. */
+export type AccountExport = StreamExport | ServiceExport;
+
+/** Where an import comes from: the exporting account and the exported subject (or a subset of it). */
+export interface ImportSource {
+  account: string;
+  subject: string;
+}
+
+/** A stream import: the exporter's messages on `stream.subject` reach this account. */
+export interface StreamImport {
+  stream: ImportSource;
+  /** A literal prefix put before the subject (`prefix.subject`). Not with `to`. */
+  prefix?: string;
+  /** The subject the messages get here (wildcards as `$1`/`*` in the order of the source's `*`). Not with `prefix`. */
+  to?: string;
+}
+
+/** A service import: requests published here on `to` (default `service.subject`) go to the exporter. */
+export interface ServiceImport {
+  service: ImportSource;
+  /** The local subject requests are published on. */
+  to?: string;
+}
+
+/** One entry of {@link AccountOptions.imports}. */
+export type AccountImport = StreamImport | ServiceImport;
+
+/** A service export's response type (nats-server's `ServiceRespType`). */
+export type ResponseType = 'singleton' | 'stream' | 'chunked';
+
+/** An export after validation. */
+export interface ResolvedExport {
+  readonly kind: 'stream' | 'service';
+  readonly subject: string;
+  /** The accounts allowed to import it, or null for any. */
+  readonly accounts: readonly string[] | null;
+  /** Services only (`singleton` for streams). */
+  readonly responseType: ResponseType;
+  /** Services only: milliseconds a responder has (0 for streams). */
+  readonly responseThresholdMs: number;
+}
+
+/** An import after validation. */
+export interface ResolvedImport {
+  readonly kind: 'stream' | 'service';
+  /** The exporting account. */
+  readonly account: string;
+  /** The subject in the exporting account. */
+  readonly subject: string;
+  /** Streams: the literal prefix as given, or null. */
+  readonly prefix: string | null;
+  /** The `to` as given, or null. */
+  readonly to: string | null;
+}
+
+/** An account's exports and imports after validation. */
+export interface ResolvedAccountLinks {
+  readonly exports: readonly ResolvedExport[];
+  readonly imports: readonly ResolvedImport[];
 }
 
 /**
@@ -329,6 +429,8 @@ export interface ResolvedOptions {
   readonly accountNames: readonly string[];
   /** The configured accounts with JetStream, and their limits (in `accountNames` order). */
   readonly accountJetStream: Readonly<Record<string, ResolvedAccountJetStream>>;
+  /** The configured accounts that have exports or imports (in `accountNames` order). */
+  readonly accountLinks: Readonly<Record<string, ResolvedAccountLinks>>;
   readonly tls: ResolvedTls | null;
   /** TLS available but not required (only with `tls`). */
   readonly allowNonTls: boolean;

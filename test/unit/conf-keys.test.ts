@@ -285,8 +285,8 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['account', ['nkey'], 'AKEY', 'ignored'],
   ['account', ['jetstream'], 'enabled', { jetstream: true }],
   ['account', ['mappings', 'maps'], '{ a: b }', 'ignored'],
-  ['account', ['imports'], '[]', 'refused'],
-  ['account', ['exports'], '[]', 'refused'],
+  ['account', ['imports'], '[ { stream: { account: A, subject: x } } ]', { imports: [{ stream: { account: 'A', subject: 'x' } }] }],
+  ['account', ['exports'], '[ { service: x, response_type: stream } ]', { exports: [{ service: 'x', responseType: 'stream' }] }],
   ['account', ['limits'], '{ max_conn: 1 }', 'refused'],
 
   // ---- an account's jetstream { } (sizes are int64 only: the lexer's suffixes work, quoted "1G" does not)

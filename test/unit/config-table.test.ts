@@ -83,7 +83,8 @@ describe('the option table', () => {
     expect(option({ websocket: { noTls: true, bogus: 1 } })).toBe('websocket.bogus');
     expect(option({ authorization: { users: [{ user: 'a', permissions: { allowResponses: { max: -1 } } }] } }))
       .toBe('authorization.users[0].permissions.allowResponses.max');
-    expect(option({ accounts: { A: { imports: [] } } })).toBe('accounts.A.imports');
+    expect(option({ accounts: { A: { imports: {} } } })).toBe('accounts.A.imports');
+    expect(option({ accounts: { A: { imports: [{ stream: { account: 'B', subject: 'x' } }] } } })).toBe('accounts.A.imports[0]');
     expect(option({ http: { port: 1, x: 1 } })).toBe('http.x');
   });
 });

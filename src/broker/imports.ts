@@ -1,0 +1,471 @@
+/**
+ * Account exports and imports at run time, as nats-server 2.10 does them for configured
+ * accounts (server/accounts.go, server/client.go addShadowSubscriptions, addShadowSub,
+ * processServiceImport, addRespServiceImport, processServiceImportResponse,
+ * checkExpiredResponses):
+ *
+ * - A **stream import** works through shadow subscriptions: a subscription in the importing
+ *   account whose subject meets the import's local subject gets a twin in the exporting
+ *   account's sublist, on the exported subject. A message published there reaches the twin,
+ *   which hands it to the original subscription under the local subject (`prefix`/`to`). The
+ *   twin is interest like any other in the exporting account, so routes carry it.
+ * - A **service import** is a subscription in the importing account on the local subject. A
+ *   request that reaches it is routed in the exporting account on the exported subject, with a
+ *   `Nats-Request-Info` header and its reply subject replaced by `_R_.<account prefix>.<id>`; a
+ *   wildcard subscription of the exporting account on `_R_.<prefix>.>` takes the responses and
+ *   routes them back to the requester's reply subject: one for `singleton`, any number for
+ *   `stream`/`chunked` until the export's response threshold passes without one.
+ *
+ * Nothing here runs for accounts without imports: the core looks at `Account.links` (null
+ * then) only when a subscription is added or removed, and when a client publishes.
+ */
+import { PubArg } from '../protocol/parser.js';
+import { subjectMatches } from '../subject/subject.js';
+import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard, transformTokenize, transformUntokenize } from '../subject/relations.js';
+import { SubjectTransform } from '../subject/transform.js';
+import { serviceTransform } from '../config/resolve-imports.js';
+import type { ResolvedAccountLinks, ResponseType } from '../config/types.js';
+import { Subscription, type Account, type Subscriber } from './account.js';
+
+/** What the imports need of the core. */
+export interface ImportsHost {
+  /** The account named `name` (configured). */
+  account(name: string): Account;
+  /** Routes `pa` in `acc` to its local subscribers and routes; true when anything took it. */
+  routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean;
+  /** Delivers to a local subscription with its checks (permissions, auto-unsubscribe). */
+  deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean;
+  /** Interest of a subscription for the routes (+1 added, -1 removed). */
+  clusterInterest(sub: Subscription, delta: 1 | -1): void;
+}
+
+/** The header nats-server adds to a request crossing a service import (ClientInfoHdr). */
+const REQUEST_INFO = 'Nats-Request-Info';
+const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function randomToken(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += DIGITS[Math.floor(Math.random() * 62)];
+  return s;
+}
+
+/** `dst` ← `src`: every field of a publication. */
+function copyPubArg(dst: PubArg, src: PubArg): PubArg {
+  dst.subject = src.subject;
+  dst.reply = src.reply;
+  dst.size = src.size;
+  dst.hdr = src.hdr;
+  dst.sizeZeros = src.sizeZeros;
+  dst.hdrZeros = src.hdrZeros;
+  dst.deliver = src.deliver;
+  return dst;
+}
+
+/** A subject mapping of an import: the published subject → the subject on the other side. */
+class Mapping {
+  /** Literal prefix tokens the mapping adds (`p.` for prefix `p`; '' for none), or null for a general mapping. */
+  readonly prefix: string | null;
+  private readonly transform: SubjectTransform | null;
+  private readonly usePub: boolean;
+
+  constructor(readonly from: string, readonly to: string, transform: SubjectTransform | null, prefix: string | null) {
+    this.transform = transform;
+    this.usePub = transform === null && from === to && subjectHasWildcard(from);
+    this.prefix = prefix;
+  }
+
+  map(subject: string): string | null {
+    if (this.usePub) return subject;
+    if (this.transform !== null) return this.transform.match(subject);
+    return this.to;
+  }
+}
+
+/** One stream import of an account. */
+class StreamImportRule {
+  constructor(readonly exporter: Account, readonly mapping: Mapping) {}
+}
+
+/** The twin of a subscription in an exporting account (a stream import's shadow subscription). */
+class ShadowSubscriber implements Subscriber {
+  readonly cid = 0;
+  readonly echo = true;
+  readonly perms = null;
+  readonly subs = new Map<string, Subscription>();
+  readonly sub: Subscription;
+
+  constructor(
+    private readonly links: Links,
+    readonly origin: Subscription,
+    private readonly rule: StreamImportRule,
+    subject: string,
+    /** The origin's subject is narrower than what the shadow subject brings: check each message. */
+    private readonly filter: boolean,
+  ) {
+    this.sub = new Subscription(this, subject, origin.queue, origin.sid);
+  }
+
+  get account(): Account {
+    return this.rule.exporter;
+  }
+
+  get closed(): boolean {
+    return this.origin.closed || this.origin.client.closed;
+  }
+
+  deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
+    // A message that came through a service import is not passed on to stream imports (nats-server's pmrMsgImportedFromService).
+    const links = this.links;
+    if (links.serviceDepth > 0) return false;
+    const matched = pa.deliver === '' ? pa.subject : pa.deliver;
+    const to = this.rule.mapping.map(matched);
+    if (to === null || (this.filter && !subjectMatches(this.origin.subject, to))) return false;
+    const spa = copyPubArg(links.scratch, pa);
+    if (pa.deliver === '') spa.subject = to;
+    else spa.deliver = to;
+    return links.host.deliverImported(this.origin, spa, buf, start);
+  }
+
+  allowReply(): void {}
+}
+
+/** A service export of an account. */
+class ServiceExportRule {
+  timer: NodeJS.Timeout | null = null;
+  constructor(readonly subject: string, readonly responseType: ResponseType, readonly thresholdMs: number) {}
+}
+
+/** A pending response route: `_R_` subject in the exporting account → the requester's reply. */
+interface ResponseRoute {
+  readonly reply: string;
+  /** The requester's account and reply subject. */
+  readonly dest: Account;
+  readonly to: string;
+  readonly responseType: ResponseType;
+  readonly export: ServiceExportRule | null;
+  ts: number;
+}
+
+/** A service import's subscription in the importing account. */
+class ServiceImportSubscriber implements Subscriber {
+  readonly cid = 0;
+  readonly echo = true;
+  readonly closed = false;
+  readonly perms = null;
+  readonly subs = new Map<string, Subscription>();
+  readonly sub: Subscription;
+
+  constructor(
+    private readonly links: Links,
+    readonly account: Account,
+    readonly exporter: Account,
+    readonly mapping: Mapping,
+    private readonly exportRule: ServiceExportRule | null,
+    private readonly exporterLinks: AccountLinks,
+  ) {
+    this.sub = new Subscription(this, mapping.from, null, `si${links.nextSid++}`);
+  }
+
+  deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
+    const links = this.links;
+    // nats-server: a routed message is not a request for this server's imports (only responses are).
+    if (links.fromPeer) return false;
+    // A request that went through this export already in this chain is a cycle: dropped.
+    if (this.exportRule !== null && links.chain.includes(this.exportRule)) return false;
+    const to = this.mapping.map(pa.subject);
+    if (to === null) return false;
+    const exp = this.exporterLinks;
+    const route = pa.reply === '' ? null : exp.addResponse(this.account, pa.reply, this.exportRule);
+    const info = `{"acc":${JSON.stringify(this.account.name)}${links.rttNs > 0 ? `,"rtt":${links.rttNs}` : ''}}`;
+    const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
+    out.subject = to;
+    out.reply = route === null ? '' : route.reply;
+    const delivered = links.forward(this.exporter, out, msg, this.exportRule);
+    if (!delivered && route !== null) exp.removeResponse(route);
+    return delivered;
+  }
+
+  allowReply(): void {}
+}
+
+/** The exporting account's subscription on `_R_.<prefix>.>`: the responses to imported requests. */
+class ResponseSubscriber implements Subscriber {
+  readonly cid = 0;
+  readonly echo = true;
+  readonly closed = false;
+  readonly perms = null;
+  readonly subs = new Map<string, Subscription>();
+  readonly sub: Subscription;
+
+  constructor(private readonly links: Links, private readonly owner: AccountLinks, prefix: string) {
+    this.sub = new Subscription(this, `${prefix}>`, null, `rsi${links.nextSid++}`);
+  }
+
+  get account(): Account {
+    return this.owner.account;
+  }
+
+  deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
+    const links = this.owner;
+    const route = links.responses.get(pa.subject);
+    if (route === undefined) return false;
+    const back = pa.reply === '' ? null : this.links.linksOf(route.dest).addResponse(this.account, pa.reply, route.export);
+    const out = copyPubArg(new PubArg(), pa);
+    out.subject = route.to;
+    out.deliver = '';
+    out.reply = back === null ? '' : back.reply;
+    const delivered = this.links.forward(route.dest, out, buf.subarray(start, start + pa.size), null);
+    route.ts = Date.now();
+    // nats-server: removed when it could not be delivered, after the one response of a
+    // singleton, or at an empty message (the end of a stream or chunked response).
+    if (!delivered || route.responseType === 'singleton' || pa.size === 0) links.removeResponse(route);
+    return delivered;
+  }
+
+  allowReply(): void {}
+}
+
+/** A copy of the message with header `key: value` set (an existing one replaced), and its PubArg. */
+function withHeader(pa: PubArg, buf: Buffer, start: number, key: string, value: string): { pa: PubArg; buf: Buffer } {
+  const hdrLen = pa.hdr > 0 ? pa.hdr : 0;
+  let head = hdrLen > 0 ? buf.toString('latin1', start, start + hdrLen - 2) : 'NATS/1.0\r\n';
+  const re = new RegExp(`\\r\\n${key}:[^\\r]*\\r\\n`, 'i');
+  head = `${head.replace(re, '\r\n')}${key}: ${value}\r\n\r\n`;
+  const h = Buffer.from(head, 'latin1');
+  const payload = buf.subarray(start + hdrLen, start + pa.size);
+  const out = copyPubArg(new PubArg(), pa);
+  out.deliver = '';
+  out.hdr = h.length;
+  out.size = h.length + payload.length;
+  out.hdrZeros = 0;
+  out.sizeZeros = 0;
+  return { pa: out, buf: Buffer.concat([h, payload]) };
+}
+
+/** An account's exports and imports, as it uses them at run time. */
+export class AccountLinks {
+  readonly streamImports: StreamImportRule[] = [];
+  readonly serviceExports: ServiceExportRule[] = [];
+  readonly serviceImports: ServiceImportSubscriber[] = [];
+  /** Pending response routes by their `_R_` subject. */
+  readonly responses = new Map<string, ResponseRoute>();
+  /** `_R_.<6 chars>.`, made on the first imported request. */
+  private replyPrefix: string | null = null;
+  private responder: ResponseSubscriber | null = null;
+
+  constructor(private readonly links: Links, readonly account: Account) {}
+
+  /** The export that covers `subject` (nats-server's getServiceExport: exact, then a wildcard). */
+  serviceExport(subject: string): ServiceExportRule | null {
+    return this.serviceExports.find((e) => e.subject === subject) ?? this.serviceExports.find((e) => subjectIsSubsetMatch(subject, e.subject)) ?? null;
+  }
+
+  /** A new response route to `dest`'s `to`, with its `_R_` reply subject in this account. */
+  addResponse(dest: Account, to: string, exp: ServiceExportRule | null): ResponseRoute {
+    if (this.replyPrefix === null) {
+      this.replyPrefix = `_R_.${randomToken(6)}.`;
+      this.responder = new ResponseSubscriber(this.links, this, this.replyPrefix);
+      this.links.insert(this.responder.sub, true);
+    }
+    let reply = `${this.replyPrefix}${randomToken(6)}`;
+    while (this.responses.has(reply)) reply = `${this.replyPrefix}${randomToken(6)}`;
+    const route: ResponseRoute = { reply, dest, to, responseType: exp?.responseType ?? 'singleton', export: exp, ts: Date.now() };
+    this.responses.set(reply, route);
+    if (exp !== null && exp.timer === null) this.armThreshold(exp);
+    return route;
+  }
+
+  removeResponse(route: ResponseRoute): void {
+    this.responses.delete(route.reply);
+  }
+
+  /** nats-server's checkExpiredResponses: routes of `exp` older than its threshold go. */
+  private armThreshold(exp: ServiceExportRule): void {
+    exp.timer = setTimeout(() => {
+      exp.timer = null;
+      const oldest = Date.now() - exp.thresholdMs;
+      let left = 0;
+      for (const r of [...this.responses.values()]) {
+        if (r.export !== exp) continue;
+        if (r.ts <= oldest) this.responses.delete(r.reply);
+        else left++;
+      }
+      if (left > 0) this.armThreshold(exp);
+    }, exp.thresholdMs);
+    exp.timer.unref();
+  }
+
+  /** Stops the threshold timers and forgets pending responses. */
+  close(): void {
+    for (const e of this.serviceExports) {
+      if (e.timer !== null) clearTimeout(e.timer);
+      e.timer = null;
+    }
+    this.responses.clear();
+  }
+
+  /** The pending response routes (tests, monitoring). */
+  get pendingResponses(): number {
+    return this.responses.size;
+  }
+
+  /** Removes the response subscription (a rebuild). */
+  removeResponder(): void {
+    if (this.responder !== null) this.links.remove(this.responder.sub, true);
+    this.responder = null;
+    this.replyPrefix = null;
+  }
+}
+
+/** The exports and imports of every account, and the shadow subscriptions they make. */
+export class Links {
+  /** Service imports being forwarded (nested): a stream import takes none of their messages. */
+  serviceDepth = 0;
+  /** The exports the request being forwarded went through (cycle detection). */
+  readonly chain: Array<ServiceExportRule | null> = [];
+  /** True while a message from a route is being routed. */
+  fromPeer = false;
+  /** The RTT of the client whose publication is being routed (Nats-Request-Info `rtt`). */
+  rttNs = 0;
+  nextSid = 1;
+  /** Scratch publication of shadow deliveries (never nested: a delivery does not route). */
+  readonly scratch = new PubArg();
+  private readonly accounts = new Map<Account, AccountLinks>();
+
+  constructor(readonly host: ImportsHost, config: Readonly<Record<string, ResolvedAccountLinks>>) {
+    for (const name of Object.keys(config)) this.linksOf(host.account(name));
+    for (const [name, l] of Object.entries(config)) {
+      const acc = this.linksOf(host.account(name));
+      for (const e of l.exports) if (e.kind === 'service') acc.serviceExports.push(new ServiceExportRule(e.subject, e.responseType, e.responseThresholdMs));
+    }
+    for (const [name, l] of Object.entries(config)) {
+      const acc = this.linksOf(host.account(name));
+      for (const im of l.imports) {
+        const exporter = host.account(im.account);
+        if (im.kind === 'stream') acc.streamImports.push(new StreamImportRule(exporter, streamMapping(im.subject, im.prefix, im.to)));
+        else {
+          const from = im.to ?? im.subject;
+          const mapping = serviceMapping(from, im.subject);
+          const exp = this.linksOf(exporter);
+          const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(im.subject), exp);
+          acc.serviceImports.push(si);
+          // Not interest for the routes: a request is forwarded where it is published (nats-server's noForward).
+          this.insert(si.sub, false);
+        }
+      }
+      acc.account.streamImports = acc.streamImports.length > 0;
+    }
+    for (const a of this.accounts.keys()) a.linked = true;
+  }
+
+  /** The links of `account`, made on first use. */
+  linksOf(account: Account): AccountLinks {
+    let l = this.accounts.get(account);
+    if (l === undefined) {
+      l = new AccountLinks(this, account);
+      this.accounts.set(account, l);
+    }
+    return l;
+  }
+
+  insert(sub: Subscription, forward: boolean): void {
+    sub.client.account.sublist.insert(sub);
+    sub.client.subs.set(sub.sid, sub);
+    if (forward) this.host.clusterInterest(sub, 1);
+  }
+
+  remove(sub: Subscription, forward: boolean): void {
+    sub.closed = true;
+    sub.client.subs.delete(sub.sid);
+    if (sub.client.account.sublist.remove(sub) && forward) this.host.clusterInterest(sub, -1);
+  }
+
+  /** Routes `pa` into `acc` for an import; `exp` is the export it goes through (cycle detection). */
+  forward(acc: Account, pa: PubArg, buf: Buffer, exp: ServiceExportRule | null): boolean {
+    this.serviceDepth++;
+    this.chain.push(exp);
+    try {
+      return this.host.routeImported(acc, pa, buf);
+    } finally {
+      this.chain.pop();
+      this.serviceDepth--;
+    }
+  }
+
+  /**
+   * A subscription was added in an account with stream imports: its shadows in the exporting
+   * accounts (nats-server's addShadowSubscriptions).
+   */
+  addShadows(sub: Subscription): void {
+    if (sub.client instanceof ShadowSubscriber || sub.client instanceof ServiceImportSubscriber) return;
+    const rules = this.linksOf(sub.client.account).streamImports;
+    const subject = sub.subject;
+    let shadows: Subscription[] | null = null;
+    for (const rule of rules) {
+      const m = rule.mapping;
+      if (subject !== m.to && !subjectsCollide(subject, m.to)) continue;
+      let shadowSubject = m.from;
+      let filter = !subjectIsSubsetMatch(m.to, subject);
+      // A prefix mapping: the exact interest is the subject without the prefix.
+      if (filter && m.prefix !== null && subject.startsWith(m.prefix)) {
+        const rest = subject.slice(m.prefix.length);
+        if (rest.length > 0 && subjectIsSubsetMatch(rest, m.from)) {
+          shadowSubject = rest;
+          filter = false;
+        }
+      }
+      const shadow = new ShadowSubscriber(this, sub, rule, shadowSubject, filter);
+      this.insert(shadow.sub, true);
+      (shadows ??= []).push(shadow.sub);
+    }
+    sub.shadows = shadows;
+  }
+
+  /** A subscription with shadows went: they go too. */
+  removeShadows(sub: Subscription): void {
+    const shadows = sub.shadows!;
+    sub.shadows = null;
+    for (const s of shadows) this.remove(s, true);
+  }
+
+  /** Pending response routes of `account` (tests). */
+  pendingResponses(account: Account): number {
+    return this.accounts.get(account)?.pendingResponses ?? 0;
+  }
+
+  /** Removes every subscription the links made and stops their timers. */
+  close(): void {
+    for (const a of this.accounts.values()) {
+      a.close();
+      a.removeResponder();
+      for (const si of a.serviceImports) this.remove(si.sub, false);
+      a.account.streamImports = false;
+      a.account.linked = false;
+    }
+    this.accounts.clear();
+  }
+}
+
+/** A stream import's mapping: exported subject → local subject (AddMappedStreamImportWithClaim). */
+function streamMapping(from: string, prefix: string | null, to: string | null): Mapping {
+  if (prefix !== null) {
+    const p = prefix.endsWith('.') ? prefix : `${prefix}.`;
+    const local = `${p}${from}`;
+    const tr = subjectHasWildcard(from) ? SubjectTransform.create(from, transformTokenize(local), true) : null;
+    return new Mapping(from, local, tr, p);
+  }
+  const dest = to ?? from;
+  if (subjectHasWildcard(from) && dest !== from) {
+    const tr = SubjectTransform.create(from, transformTokenize(dest), true);
+    return new Mapping(from, transformUntokenize(dest).subject, tr, null);
+  }
+  return new Mapping(from, dest, null, dest === from ? '' : null);
+}
+
+/** A service import's mapping: local subject → exported subject (addServiceImport). */
+function serviceMapping(from: string, to: string): Mapping {
+  if (subjectHasWildcard(to) && to !== from) {
+    return new Mapping(transformUntokenize(from).subject, to, serviceTransform(from, to, 'imports'), null);
+  }
+  return new Mapping(from, to, null, null);
+}

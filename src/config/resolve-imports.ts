@@ -1,0 +1,268 @@
+/**
+ * Validation of the accounts' `exports` and `imports`, with nats-server v2.10.29's checks and
+ * words (server/opts.go parseAccounts: exports first, then stream imports, then service
+ * imports; server/accounts.go addStreamExportWithAccountPos, AddStreamImportWithClaim,
+ * AddMappedStreamImportWithClaim, addServiceImportWithClaim, addServiceImport,
+ * checkStreamImportsForCycles, checkServiceImportsForCycles). An import needs an export of the
+ * other account that covers its subject and allows the importing account; a stream prefix is
+ * literal; imports may not form a cycle; wildcard mappings must be strict transforms.
+ *
+ * Token-authorised exports (JWT activations) have no configuration-file form and are not here.
+ */
+import { ConfigError } from '../errors.js';
+import { isValidSubscribeSubject } from '../subject/subject.js';
+import { SubjectTransform, TransformError } from '../subject/transform.js';
+import {
+  isSubsetMatchTokenized, subjectHasWildcard, subjectIsSubsetMatch, subjectsCollide, transformTokenize, transformUntokenize,
+} from '../subject/relations.js';
+import type { ResolvedAccountLinks, ResolvedExport, ResolvedImport, ResponseType } from './types.js';
+import { checkKeys, child, object, optDuration } from './validate.js';
+
+const STREAM_EXPORT_KEYS: ReadonlySet<string> = new Set(['stream', 'accounts']);
+const SERVICE_EXPORT_KEYS: ReadonlySet<string> = new Set(['service', 'accounts', 'responseType', 'responseThreshold']);
+const STREAM_IMPORT_KEYS: ReadonlySet<string> = new Set(['stream', 'prefix', 'to']);
+const SERVICE_IMPORT_KEYS: ReadonlySet<string> = new Set(['service', 'to']);
+const SOURCE_KEYS: ReadonlySet<string> = new Set(['account', 'subject']);
+const RESPONSE_TYPES: ReadonlySet<string> = new Set(['singleton', 'stream', 'chunked']);
+
+/** nats-server's DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD. */
+export const DEFAULT_RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
+
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(path, 'must be a non-empty string');
+  return v;
+}
+
+function accountList(v: unknown, path: string): string[] | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v) || !v.every((a) => typeof a === 'string' && a !== '')) throw new ConfigError(path, 'must be an array of account names');
+  // nats-server: an empty list is no list (public).
+  return v.length === 0 ? null : (v as string[]);
+}
+
+function resolveExport(v: unknown, at: string): ResolvedExport {
+  const o = object(v, at);
+  if ((o.stream === undefined) === (o.service === undefined)) throw new ConfigError(at, 'needs exactly one of stream or service');
+  if (o.stream !== undefined) {
+    checkKeys(o, at, STREAM_EXPORT_KEYS);
+    return { kind: 'stream', subject: str(o.stream, child(at, 'stream')), accounts: accountList(o.accounts, child(at, 'accounts')), responseType: 'singleton', responseThresholdMs: 0 };
+  }
+  checkKeys(o, at, SERVICE_EXPORT_KEYS);
+  const rt = o.responseType ?? 'singleton';
+  if (typeof rt !== 'string' || !RESPONSE_TYPES.has(rt)) throw new ConfigError(child(at, 'responseType'), `Unknown response type: ${JSON.stringify(rt)}`);
+  return {
+    kind: 'service',
+    subject: str(o.service, child(at, 'service')),
+    accounts: accountList(o.accounts, child(at, 'accounts')),
+    responseType: rt as ResponseType,
+    responseThresholdMs: optDuration(o.responseThreshold, child(at, 'responseThreshold'), DEFAULT_RESPONSE_THRESHOLD_MS),
+  };
+}
+
+function resolveImport(v: unknown, at: string): ResolvedImport {
+  const o = object(v, at);
+  if ((o.stream === undefined) === (o.service === undefined)) throw new ConfigError(at, 'needs exactly one of stream or service');
+  const kind = o.stream !== undefined ? 'stream' : 'service';
+  checkKeys(o, at, kind === 'stream' ? STREAM_IMPORT_KEYS : SERVICE_IMPORT_KEYS);
+  const srcPath = child(at, kind);
+  const src = object(kind === 'stream' ? o.stream : o.service, srcPath);
+  checkKeys(src, srcPath, SOURCE_KEYS);
+  if (typeof src.account !== 'string' || src.account === '' || typeof src.subject !== 'string' || src.subject === '') {
+    throw new ConfigError(srcPath, 'Expect an account name and a subject');
+  }
+  const prefix = o.prefix === undefined ? null : str(o.prefix, child(at, 'prefix'));
+  const to = o.to === undefined ? null : str(o.to, child(at, 'to'));
+  if (prefix !== null && to !== null) throw new ConfigError(at, "Stream import can not have a 'prefix' and a 'to' property");
+  return { kind, account: src.account, subject: src.subject, prefix, to };
+}
+
+/** An import added so far, for the cycle checks (nats-server's streamImport / serviceImport: `acc`, `from`, `to`). */
+interface Added {
+  readonly acc: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** What the checks keep per account while imports are added one by one, as nats-server does. */
+interface State {
+  readonly exports: Map<string, ResolvedExport[]>;
+  readonly streams: Map<string, Added[]>;
+  readonly services: Map<string, Added[]>;
+}
+
+/** nats-server's checkAuth / checkStreamExportApproved / checkServiceExportApproved for config accounts. */
+function approved(exports: readonly ResolvedExport[], kind: 'stream' | 'service', importer: string, subject: string): boolean {
+  if (!isValidSubscribeSubject(subject)) return false;
+  const own = exports.filter((e) => e.kind === kind);
+  const allows = (e: ResolvedExport): boolean => e.accounts === null || e.accounts.includes(importer);
+  const exact = own.find((e) => e.subject === subject);
+  if (exact !== undefined) return allows(exact);
+  const tokens = subject.split('.');
+  const covering = own.find((e) => isSubsetMatchTokenized(tokens, e.subject.split('.')));
+  return covering !== undefined && allows(covering);
+}
+
+function streamCycle(st: State, account: string, to: string, visited: Set<string>): boolean {
+  const exports = (st.exports.get(account) ?? []).filter((e) => e.kind === 'stream');
+  if (!exports.some((e) => subjectIsSubsetMatch(to, e.subject))) return false;
+  for (const si of st.streams.get(account) ?? []) {
+    if (!subjectsCollide(to, si.to)) continue;
+    if (visited.has(si.acc)) return true;
+    visited.add(account);
+    if (subjectIsSubsetMatch(si.to, to)) to = si.to;
+    if (streamCycle(st, si.acc, to, visited)) return true;
+  }
+  return false;
+}
+
+function serviceCycle(st: State, account: string, from: string, visited: Set<string>): boolean {
+  for (const si of st.services.get(account) ?? []) {
+    if (!subjectsCollide(from, si.to)) continue;
+    if (visited.has(si.acc)) return true;
+    visited.add(account);
+    if (subjectIsSubsetMatch(si.from, from)) from = si.from;
+    if (serviceCycle(st, si.acc, from, visited)) return true;
+  }
+  return false;
+}
+
+function transformText(err: unknown): string {
+  return err instanceof TransformError || err instanceof Error ? err.message : String(err);
+}
+
+function addStreamImport(st: State, importer: string, im: ResolvedImport, at: string): void {
+  const fail = (reason: string): never => {
+    throw new ConfigError(at, `Error adding stream import ${JSON.stringify(im.subject)}: ${reason}`);
+  };
+  const exporter = im.account;
+  const from = im.subject;
+  if (!approved(st.exports.get(exporter) ?? [], 'stream', importer, from)) fail('stream import not authorized');
+  let to = im.to ?? from;
+  if (im.prefix !== null) {
+    if (subjectHasWildcard(im.prefix) || !isValidSubscribeSubject(im.prefix.endsWith('.') ? im.prefix.slice(0, -1) : im.prefix)) {
+      fail('stream import prefix can not contain wildcard tokens');
+    }
+    to = `${im.prefix.endsWith('.') ? im.prefix : `${im.prefix}.`}${from}`;
+  }
+  if (streamCycle(st, exporter, to, new Set([importer])) || streamCycle(st, exporter, from, new Set([importer]))) fail('import forms a cycle');
+  if (subjectHasWildcard(from) && to !== from) {
+    try {
+      SubjectTransform.create(from, transformTokenize(to), true);
+    } catch (err) {
+      throw new ConfigError(at, `failed to create mapping transform for stream import subject from ${JSON.stringify(from)} to ${JSON.stringify(to)}: ${transformText(err)}`);
+    }
+    to = transformUntokenize(to).subject;
+  }
+  const list = st.streams.get(importer) ?? [];
+  if (list.some((s) => s.acc === exporter && s.from === from)) fail('stream import already exists');
+  list.push({ acc: exporter, from, to });
+  st.streams.set(importer, list);
+}
+
+function addServiceImport(st: State, importer: string, im: ResolvedImport, at: string): void {
+  const fail = (reason: string): never => {
+    throw new ConfigError(at, `Error adding service import ${JSON.stringify(im.subject)}: ${reason}`);
+  };
+  const exporter = im.account;
+  const from = im.to ?? im.subject;
+  const to = im.subject;
+  if (!isValidSubscribeSubject(from) || !isValidSubscribeSubject(to)) fail('sublist: invalid subject');
+  if (!approved(st.exports.get(exporter) ?? [], 'service', importer, to)) fail('service import not authorized');
+  const fromT = subjectHasWildcard(to) ? transformUntokenize(from).subject : from;
+  if (serviceCycle(st, exporter, fromT, new Set([importer]))) fail('import forms a cycle');
+  const list = st.services.get(importer) ?? [];
+  const dup = list.find((s) => s.acc === exporter && s.from === from);
+  if (dup !== undefined) {
+    fail(`duplicate service import subject ${JSON.stringify(from)}, previously used in import for account ${JSON.stringify(dup.acc)}, subject ${JSON.stringify(dup.to)}`);
+  }
+  if (subjectHasWildcard(to) && to !== from) serviceTransform(from, to, at);
+  list.push({ acc: exporter, from: fromT, to });
+  st.services.set(importer, list);
+}
+
+/**
+ * The transform of a wildcard service import: the local subject (`from`, where `$n` may name
+ * the export's wildcards) to the exported one (`to`). nats-server builds it in reverse (from the
+ * export to the local subject, strict) and reverses it; this builds the forward one directly.
+ */
+export function serviceTransform(from: string, to: string, at: string): SubjectTransform {
+  const fail = (reason: string): never => {
+    throw new ConfigError(at, `failed to create mapping transform for service import subject from ${JSON.stringify(from)} to ${JSON.stringify(to)}: ${reason}`);
+  };
+  const exportSubject = transformUntokenize(to).subject;
+  try {
+    // The strict check, as nats-server makes it: the export's `*`s numbered, onto the local subject.
+    SubjectTransform.create(exportSubject, transformTokenize(from), true);
+  } catch (err) {
+    fail(transformText(err));
+  }
+  // Local subject → export: the q-th `*` of the local subject (numbered as transformTokenize
+  // numbers it, or by its `$k`) carries the export's k-th wildcard.
+  const local = from.split('.');
+  let q = 0;
+  let star = 0;
+  const byExportIndex = new Map<number, number>();
+  for (const t of local) {
+    const { refs } = transformUntokenize(t);
+    if (t === '*') byExportIndex.set(++star, ++q);
+    else if (refs.length === 1) byExportIndex.set(refs[0], ++q);
+  }
+  let k = 0;
+  const dest = exportSubject.split('.').map((t) => (t === '*' ? `$${byExportIndex.get(++k) ?? k}` : t)).join('.');
+  try {
+    return SubjectTransform.create(transformUntokenize(from).subject, dest, false)!;
+  } catch (err) {
+    return fail(transformText(err));
+  }
+}
+
+/**
+ * The accounts' exports and imports (as given) into their resolved form, checked as nats-server
+ * checks them at startup. `names` are the configured accounts.
+ */
+export function resolveAccountLinks(accounts: Record<string, unknown>, names: readonly string[]): Record<string, ResolvedAccountLinks> {
+  const defined = new Set(names);
+  const exportsByAccount = new Map<string, ResolvedExport[]>();
+  const importsByAccount = new Map<string, Array<{ im: ResolvedImport; at: string }>>();
+  for (const name of names) {
+    const a = object(accounts[name] ?? {}, `accounts.${name}`);
+    const at = `accounts.${name}`;
+    if (a.exports !== undefined) {
+      if (!Array.isArray(a.exports)) throw new ConfigError(`${at}.exports`, 'Exports should be an array');
+      exportsByAccount.set(name, a.exports.map((e: unknown, i) => resolveExport(e, `${at}.exports[${i}]`)));
+    }
+    if (a.imports !== undefined) {
+      if (!Array.isArray(a.imports)) throw new ConfigError(`${at}.imports`, 'Imports should be an array');
+      importsByAccount.set(name, a.imports.map((im: unknown, i) => ({ im: resolveImport(im, `${at}.imports[${i}]`), at: `${at}.imports[${i}]` })));
+    }
+  }
+  // Exports: every account they name must be configured.
+  for (const kind of ['stream', 'service'] as const) {
+    for (const [name, list] of exportsByAccount) {
+      list.forEach((e, i) => {
+        if (e.kind !== kind) return;
+        for (const acc of e.accounts ?? []) {
+          if (!defined.has(acc)) throw new ConfigError(`accounts.${name}.exports[${i}]`, `${JSON.stringify(acc)} account not defined for ${kind} export`);
+        }
+      });
+    }
+  }
+  const st: State = { exports: exportsByAccount, streams: new Map(), services: new Map() };
+  for (const kind of ['stream', 'service'] as const) {
+    for (const [name, list] of importsByAccount) {
+      for (const { im, at } of list) {
+        if (im.kind !== kind) continue;
+        if (!defined.has(im.account)) throw new ConfigError(at, `${JSON.stringify(im.account)} account not defined for ${kind} import`);
+        if (kind === 'stream') addStreamImport(st, name, im, at);
+        else addServiceImport(st, name, im, at);
+      }
+    }
+  }
+  const out: Record<string, ResolvedAccountLinks> = {};
+  for (const name of names) {
+    const exports = exportsByAccount.get(name) ?? [];
+    const imports = (importsByAccount.get(name) ?? []).map((x) => x.im);
+    if (exports.length > 0 || imports.length > 0) out[name] = { exports, imports };
+  }
+  return out;
+}
