@@ -465,7 +465,7 @@ function streamMapping(from: string, prefix: string | null, to: string | null): 
 /** A service import's mapping: local subject → exported subject (addServiceImport). */
 function serviceMapping(from: string, to: string): Mapping {
   if (subjectHasWildcard(to) && to !== from) {
-    return new Mapping(transformUntokenize(from).subject, to, serviceTransform(from, to, 'imports'), null);
+    return new Mapping(transformUntokenize(from).subject, to, serviceTransform(from, to), null);
   }
   return new Mapping(from, to, null, null);
 }

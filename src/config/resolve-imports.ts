@@ -149,7 +149,7 @@ function addStreamImport(st: State, importer: string, im: ResolvedImport, at: st
     try {
       SubjectTransform.create(from, transformTokenize(to), true);
     } catch (err) {
-      throw new ConfigError(at, `failed to create mapping transform for stream import subject from ${JSON.stringify(from)} to ${JSON.stringify(to)}: ${transformText(err)}`);
+      fail(`failed to create mapping transform for stream import subject from ${JSON.stringify(from)} to ${JSON.stringify(to)}: ${transformText(err)}`);
     }
     to = transformUntokenize(to).subject;
   }
@@ -175,7 +175,13 @@ function addServiceImport(st: State, importer: string, im: ResolvedImport, at: s
   if (dup !== undefined) {
     fail(`duplicate service import subject ${JSON.stringify(from)}, previously used in import for account ${JSON.stringify(dup.acc)}, subject ${JSON.stringify(dup.to)}`);
   }
-  if (subjectHasWildcard(to) && to !== from) serviceTransform(from, to, at);
+  if (subjectHasWildcard(to) && to !== from) {
+    try {
+      serviceTransform(from, to);
+    } catch (err) {
+      fail(transformText(err));
+    }
+  }
   list.push({ acc: exporter, from: fromT, to });
   st.services.set(importer, list);
 }
@@ -184,10 +190,11 @@ function addServiceImport(st: State, importer: string, im: ResolvedImport, at: s
  * The transform of a wildcard service import: the local subject (`from`, where `$n` may name
  * the export's wildcards) to the exported one (`to`). nats-server builds it in reverse (from the
  * export to the local subject, strict) and reverses it; this builds the forward one directly.
+ * @throws Error with nats-server's words when the mapping is refused.
  */
-export function serviceTransform(from: string, to: string, at: string): SubjectTransform {
+export function serviceTransform(from: string, to: string): SubjectTransform {
   const fail = (reason: string): never => {
-    throw new ConfigError(at, `failed to create mapping transform for service import subject from ${JSON.stringify(from)} to ${JSON.stringify(to)}: ${reason}`);
+    throw new Error(`failed to create mapping transform for service import subject from ${JSON.stringify(from)} to ${JSON.stringify(to)}: ${reason}`);
   };
   const exportSubject = transformUntokenize(to).subject;
   try {

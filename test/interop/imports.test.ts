@@ -21,6 +21,7 @@ const OPTIONS = {
         { service: 'feed', responseType: 'stream', responseThreshold: '400ms' },
         { service: 'chunks', responseType: 'chunked' },
         { service: 'once' },
+        { service: 'rev.*.*' },
       ],
     },
     B: {
@@ -32,6 +33,7 @@ const OPTIONS = {
         { service: { account: 'A', subject: 'feed' }, to: 'b.feed' },
         { service: { account: 'A', subject: 'chunks' } },
         { service: { account: 'A', subject: 'once' } },
+        { service: { account: 'A', subject: 'rev.*.*' }, to: 'local.$2.$1' },
       ],
     },
     C: { users: [{ user: 'c', password: 'c' }] },
@@ -153,6 +155,13 @@ describe('service imports', () => {
     // An account without the import has no such service.
     const err = await c.request('svc.echo', 'hi', { timeout: 1000 }).catch((e: Error) => e.message);
     expect(String(err)).toMatch(/no responders|timeout/i);
+  });
+
+  it('a wildcard service import maps the local subject onto the export ($2.$1)', async () => {
+    const { a, b } = await three();
+    a.subscribe('rev.>', { callback: (_e, m) => m.respond(m.subject) });
+    await flushAll(a);
+    expect((await b.request('local.x.y', '', { timeout: 2000 })).string()).toBe('rev.y.x');
   });
 
   it('singleton: one response reaches the requester, a second is dropped', async () => {

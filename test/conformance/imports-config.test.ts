@@ -1,0 +1,80 @@
+/**
+ * Startup errors of account exports and imports against the real nats-server: the same config
+ * file goes to `nats-server -t` (test the configuration and exit) and to nats-embedded's config
+ * reader and option checks; both must refuse it with the same words (the file position left
+ * aside: nats-server points at the `accounts` block for what it checks after parsing), and accept
+ * the same good files. Part of `npm run test:conformance` (NATS_SERVER_BIN).
+ *
+ * One case differs between 2.9.10 (the binary here) and 2.10.29, which nats-embedded follows:
+ * a transform error says `from "x" to "y"` in 2.10 and `"x" to "y"` in 2.9; it is compared
+ * with the 2.9 words normalized.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConf } from '../../src/config/conf.js';
+import { optionsFromConf } from '../../src/config/from-conf.js';
+import { resolveOptions } from '../../src/config/options.js';
+
+const bin = process.env.NATS_SERVER_BIN ?? '';
+const dir = mkdtempSync(join(tmpdir(), 'imports-conf-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** nats-server's verdict: null when it accepts the file, else its error without the file position. */
+function real(text: string): string | null {
+  if (bin === '') throw new Error('no nats-server binary: run this through `npm run test:conformance` (NATS_SERVER_BIN)');
+  const file = join(dir, 'server.conf');
+  writeFileSync(file, text);
+  const r = spawnSync(bin, ['-c', file, '-t'], { encoding: 'utf8' });
+  if (r.status === 0) return null;
+  const line = `${r.stderr}${r.stdout}`.split('\n').find((l) => l.startsWith('nats-server:')) ?? `${r.stderr}${r.stdout}`;
+  return line.replace(/^nats-server: (?:[^:]*:\d+:\d+: )?/, '').replace(/ subject "([^"]*)" to /, ' subject from "$1" to ').trim();
+}
+
+/** nats-embedded's verdict, the same way. */
+function embedded(text: string): string | null {
+  try {
+    resolveOptions(optionsFromConf(parseConf(text, 'server.conf')).options);
+    return null;
+  } catch (err) {
+    return (err as Error).message.replace(/^Invalid option "[^"]*": (?:[^:]*:\d+:\d+: )?/, '').trim();
+  }
+}
+
+const CASES: ReadonlyArray<readonly [string, string]> = [
+  ['export allowed to another account', 'A: { exports: [{stream: "ev.>", accounts: [B]}] }, B: { imports: [{stream: {account: A, subject: "ev.>"}}] }, C: { imports: [{stream: {account: A, subject: "ev.>"}}] }'],
+  ['import of a subject not exported', 'A: { exports: [{stream: "ev.>"}] }, B: { imports: [{stream: {account: A, subject: "other"}}] }'],
+  ['import from an unknown account', 'A: { exports: [{stream: "ev.>"}] }, B: { imports: [{stream: {account: X, subject: "ev.>"}}] }'],
+  ['stream export to an unknown account', 'A: { exports: [{stream: "ev.>", accounts: [X]}] }'],
+  ['service export to an unknown account', 'A: { exports: [{service: "svc", accounts: [X]}] }'],
+  ['service import not exported', 'A: { exports: [{service: "svc"}] }, B: { imports: [{service: {account: A, subject: "nope"}}] }'],
+  ['service import from an unknown account', 'A: { exports: [{service: "svc"}] }, B: { imports: [{service: {account: X, subject: "svc"}}] }'],
+  ['wildcard prefix', 'A: { exports: [{stream: "ev.>"}] }, B: { imports: [{stream: {account: A, subject: "ev.>"}, prefix: "p.*"}] }'],
+  ['stream import cycle', 'A: { exports: [{stream: "foo"}], imports: [{stream: {account: B, subject: "foo"}}] }, B: { exports: [{stream: "foo"}], imports: [{stream: {account: A, subject: "foo"}}] }'],
+  ['service import cycle', 'A: { exports: [{service: "foo"}], imports: [{service: {account: B, subject: "foo"}}] }, B: { exports: [{service: "foo"}], imports: [{service: {account: A, subject: "foo"}}] }'],
+  ['invalid local subject', 'A: { exports: [{service: "svc.*"}] }, B: { imports: [{service: {account: A, subject: "svc.*"}, to: "a..b"}] }'],
+  ['invalid import subject', 'A: { exports: [{stream: "ev.>"}] }, B: { imports: [{stream: {account: A, subject: "ev..x"}}] }'],
+  ['mapping that drops a wildcard', 'A: { exports: [{stream: "ev.*"}] }, B: { imports: [{stream: {account: A, subject: "ev.*"}, to: "x.y"}] }'],
+  ['duplicate stream import', 'A: { exports: [{stream: "ev.>"}] }, B: { imports: [{stream: {account: A, subject: "ev.>"}}, {stream: {account: A, subject: "ev.>"}, prefix: x}] }'],
+  ['duplicate service import', 'A: { exports: [{service: "svc"}] }, B: { imports: [{service: {account: A, subject: "svc"}}, {service: {account: A, subject: "svc"}}] }'],
+  ['unknown response type', 'A: { exports: [{service: "svc", response_type: "bogus"}] }'],
+  ['response type on a stream', 'A: { exports: [{stream: "s", response_type: "stream"}] }'],
+  ['bad threshold', 'A: { exports: [{service: "s", response_threshold: "x"}] }'],
+  ['import without a subject', 'A: { imports: [{stream: {account: B}}] }, B: {}'],
+  ['prefix and to', 'A: { imports: [{stream: {account: B, subject: x}, prefix: p, to: t}] }, B: {exports: [{stream: x}]}'],
+  ['good: everything', 'A: { exports: [{stream: "ev.>"}, {stream: "o.*.*", accounts: [B]}, {service: "svc.>", response_type: chunked, response_threshold: "5s"}] }, '
+    + 'B: { imports: [{stream: {account: A, subject: "ev.>"}, prefix: from.a}, {stream: {account: A, subject: "o.*.*"}, to: "b.$2.$1"}, {service: {account: A, subject: "svc.>"}}, {service: {account: A, subject: "svc.x"}, to: "x"}] }'],
+  ['good: a wildcard service mapping', 'A: { exports: [{service: "rev.*.*"}] }, B: { imports: [{service: {account: A, subject: "rev.*.*"}, to: "local.$2.$1"}] }'],
+  ['service mapping that drops a wildcard', 'A: { exports: [{service: "rev.*.*"}] }, B: { imports: [{service: {account: A, subject: "rev.*.*"}, to: "local.$1"}] }'],
+  ['good: a subset of an export', 'A: { exports: [{stream: "ev.>"}, {service: "svc.*"}] }, B: { imports: [{stream: {account: A, subject: "ev.x.>"}}, {service: {account: A, subject: "svc.one"}}] }'],
+  ['good: chain without a cycle', 'A: { exports: [{stream: "a"}] }, B: { imports: [{stream: {account: A, subject: "a"}}], exports: [{stream: "a"}] }, C: { imports: [{stream: {account: B, subject: "a"}}] }'],
+];
+
+describe('account exports and imports: startup errors as nats-server', () => {
+  it.each(CASES)('%s', (_name, body) => {
+    const text = `accounts { ${body} }\n`;
+    expect(embedded(text)).toBe(real(text));
+  });
+});
