@@ -16,7 +16,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const SUITES = ['test/wire', 'test/property/routing.test.ts'].filter((p) => existsSync(join(root, p)));
+const SUITES = ['test/wire', 'test/property/routing.test.ts', 'test/property/imports.test.ts'].filter((p) => existsSync(join(root, p)));
 // Suites that need the real server beside the embedded one (mixed clusters): run once, must pass.
 // cli-dropin uses the built CLI (dist/cli.js): `npm test` builds it first.
 const INTEROP = [
