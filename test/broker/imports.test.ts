@@ -1,0 +1,150 @@
+/**
+ * The bookkeeping behind account imports (broker/imports.ts), seen from inside the embedded
+ * broker: shadow subscriptions come and go with the importer's subscriptions and connections,
+ * response routes are dropped after a singleton's answer, on no delivery, and when the
+ * threshold passes, a reload rebuilds the imports (existing subscriptions included), an
+ * internal subscriber (what JetStream's sourcing uses) gets stream imports too, and
+ * `createServer()` refuses what nats-server refuses.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BrokerCore } from '../../src/broker/core.js';
+import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
+
+const scope = useScope();
+
+function coreOf(s: NatsServer): BrokerCore {
+  return (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
+}
+
+const OPTIONS = {
+  accounts: {
+    A: { users: [{ user: 'a', password: 'a' }], exports: [{ stream: 'ev.>' }, { service: 'svc.>', responseThreshold: '150ms' }, { service: 'many', responseType: 'stream', responseThreshold: '150ms' }] },
+    B: {
+      users: [{ user: 'b', password: 'b' }],
+      imports: [
+        { stream: { account: 'A', subject: 'ev.>' }, prefix: 'from.a' },
+        { service: { account: 'A', subject: 'svc.>' } },
+        { service: { account: 'A', subject: 'many' } },
+      ],
+    },
+  },
+} satisfies ServerOptions;
+
+const sizeOf = (core: BrokerCore, name: string): number => core.accounts.get(name)!.sublist.size;
+
+describe('shadow subscriptions', () => {
+  it('exist while the importer\'s subscription does: unsubscribe, auto-unsubscribe and close remove them', async () => {
+    const s = await scope.server(OPTIONS);
+    const core = coreOf(s);
+    const base = sizeOf(core, 'A');
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    const sub = b.subscribe('from.a.ev.1');
+    b.subscribe('unrelated.>');
+    const limited = b.subscribe('from.a.>', { max: 1 });
+    await b.flush();
+    expect(sizeOf(core, 'A')).toBe(base + 2);
+    sub.unsubscribe();
+    await b.flush();
+    expect(sizeOf(core, 'A')).toBe(base + 1);
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    a.publish('ev.x', 'one');
+    await a.flush();
+    await eventually(() => limited.getReceived() === 1 || undefined, 'the one message');
+    await b.flush();
+    expect(sizeOf(core, 'A')).toBe(base);
+    b.subscribe('from.a.>');
+    await b.flush();
+    expect(sizeOf(core, 'A')).toBe(base + 1);
+    await b.close();
+    await eventually(() => sizeOf(core, 'A') === base || undefined, 'the shadows of a closed connection to go');
+  });
+
+  it('an internal subscriber in the importing account gets the stream import too', async () => {
+    const s = await scope.server(OPTIONS);
+    const core = coreOf(s);
+    const got: string[] = [];
+    core.internalClient('sourcing', core.account('B')).subscribe('from.a.ev.*', (m) => void got.push(`${m.subject} ${m.data.toString()}`));
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    a.publish('ev.9', 'x');
+    await a.flush();
+    await eventually(() => got.length === 1 || undefined, 'the import');
+    expect(got).toEqual(['from.a.ev.9 x']);
+  });
+});
+
+describe('response routes', () => {
+  it('go after a singleton\'s response, when the request reaches nobody, and after the threshold', async () => {
+    const s = await scope.server(OPTIONS);
+    const core = coreOf(s);
+    const A = core.account('A');
+    const pending = (): number => core.links!.pendingResponses(A);
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    a.subscribe('svc.answer', { callback: (_e, m) => m.respond('ok') });
+    a.subscribe('svc.silent');
+    a.subscribe('many', { callback: (_e, m) => { m.respond('1'); m.respond('2'); } });
+    await a.flush();
+    expect((await b.request('svc.answer', '', { timeout: 1000 })).string()).toBe('ok');
+    expect(pending()).toBe(0);
+    await b.request('svc.nobody', '', { timeout: 1000 }).catch(() => undefined);
+    expect(pending()).toBe(0);
+    const inbox = b.subscribe('inbox.>');
+    await b.flush();
+    b.publish('svc.silent', '', { reply: 'inbox.1' });
+    b.publish('many', '', { reply: 'inbox.2' });
+    await b.flush();
+    await a.flush();
+    await eventually(() => inbox.getReceived() === 2 || undefined, 'the stream responses');
+    expect(pending()).toBe(2);
+    // Threshold 150 ms: the check runs every threshold.
+    await eventually(() => pending() === 0 || undefined, 'the routes to expire', 2000);
+  });
+});
+
+describe('reload', () => {
+  it('rebuilds imports: existing subscriptions get their shadows, removed imports stop', async () => {
+    const s = await scope.server({ accounts: { A: { users: [{ user: 'a', password: 'a' }] }, B: { users: [{ user: 'b', password: 'b' }] } } });
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    const got: string[] = [];
+    b.subscribe('from.a.>', { callback: (_e, m) => void got.push(m.subject) });
+    await b.flush();
+    await s.reload(OPTIONS);
+    a.publish('ev.1', '');
+    await a.flush();
+    await eventually(() => got.length === 1 || undefined, 'the import after reload');
+    await s.reload({ accounts: { A: { users: [{ user: 'a', password: 'a' }] }, B: { users: [{ user: 'b', password: 'b' }] } } });
+    expect(coreOf(s).links).toBeNull();
+    a.publish('ev.2', '');
+    b.publish('from.a.marker', '');
+    await a.flush();
+    await eventually(() => got.length === 2 || undefined, 'the marker');
+    expect(got).toEqual(['from.a.ev.1', 'from.a.marker']);
+  });
+});
+
+describe('createServer() options', () => {
+  const refuse = async (accounts: ServerOptions['accounts'], text: string): Promise<void> => {
+    const err = await createServer({ accounts }).then(async (srv) => {
+      await srv.close();
+      return null;
+    }, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(text);
+  };
+
+  it('refuses what nats-server refuses, in its words', async () => {
+    await refuse({ A: { exports: [{ stream: 'x', accounts: ['B'] }] }, B: {}, C: { imports: [{ stream: { account: 'A', subject: 'x' } }] } },
+      'Error adding stream import "x": stream import not authorized');
+    await refuse({ A: { imports: [{ service: { account: 'Z', subject: 'x' } }] } }, '"Z" account not defined for service import');
+    await refuse({ A: { exports: [{ stream: 'x' }] }, B: { imports: [{ stream: { account: 'A', subject: 'x' }, prefix: 'p.>' }] } },
+      'stream import prefix can not contain wildcard tokens');
+    await refuse({ A: { exports: [{ service: 'x', responseType: 'many' as never }] } }, 'Unknown response type: "many"');
+    await refuse({ A: { exports: [{ service: 'x', responseThreshold: 'soon' }] } }, 'accounts.A.exports[0].responseThreshold');
+    await refuse({ A: { imports: [{ stream: { account: 'B', subject: 'x' }, prefix: 'p', to: 't' }] }, B: {} }, "Stream import can not have a 'prefix' and a 'to' property");
+    await refuse({ A: { exports: [{ stream: 'x', service: 'y' } as never] } }, 'needs exactly one of stream or service');
+    await refuse({ A: { imports: [{ stream: { account: 'B' } } as never] }, B: {} }, 'Expect an account name and a subject');
+  });
+});
