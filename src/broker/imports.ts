@@ -67,10 +67,13 @@ class Mapping {
   readonly prefix: string | null;
   private readonly transform: SubjectTransform | null;
   private readonly usePub: boolean;
+  /** The local subject depends on the published one (a wildcard mapping): a narrower subscription must check it. */
+  readonly dynamic: boolean;
 
   constructor(readonly from: string, readonly to: string, transform: SubjectTransform | null, prefix: string | null) {
     this.transform = transform;
     this.usePub = transform === null && from === to && subjectHasWildcard(from);
+    this.dynamic = transform !== null || this.usePub;
     this.prefix = prefix;
   }
 
@@ -405,7 +408,9 @@ export class Links {
       const m = rule.mapping;
       if (subject !== m.to && !subjectsCollide(subject, m.to)) continue;
       let shadowSubject = m.from;
-      let filter = !subjectIsSubsetMatch(m.to, subject);
+      // A literal mapping delivers every message of the shadow under `to`, as nats-server does
+      // (a subscription on `d.x` importing a literal subject to `d.*` gets them all).
+      let filter = m.dynamic && !subjectIsSubsetMatch(m.to, subject);
       // A prefix mapping: the exact interest is the subject without the prefix.
       if (filter && m.prefix !== null && subject.startsWith(m.prefix)) {
         const rest = subject.slice(m.prefix.length);

@@ -82,7 +82,7 @@ describe('response routes', () => {
     const pending = (): number => core.links!.pendingResponses(A);
     const a = await scope.client(s, { user: 'a', pass: 'a' });
     const b = await scope.client(s, { user: 'b', pass: 'b' });
-    a.subscribe('svc.answer', { callback: (_e, m) => m.respond('ok') });
+    a.subscribe('svc.answer', { callback: (_e, m) => void m.respond('ok') });
     a.subscribe('svc.silent');
     a.subscribe('many', { callback: (_e, m) => { m.respond('1'); m.respond('2'); } });
     await a.flush();

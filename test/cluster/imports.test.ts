@@ -72,7 +72,7 @@ describe('imports across a cluster', () => {
     const [s1, s2] = c.servers as [NatsServer, NatsServer];
     const b1 = await client(s1, 'b');
     const a2 = await client(s2, 'a');
-    a2.subscribe('svc.>', { callback: (_e, m) => m.respond(`pong ${m.subject}`) });
+    a2.subscribe('svc.>', { callback: (_e, m) => void m.respond(`pong ${m.subject}`) });
     await a2.flush();
     // The service import's subscription in B, and the responder's interest in A from s2.
     await s1.waitForSubscription('svc.x', { count: 2 });

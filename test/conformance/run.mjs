@@ -36,7 +36,8 @@ const INTEROP = [
 // listed below with the reason; `test` is the start of "<describe> <test name>".
 const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/accounts.test.ts', 'test/interop/imports.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
   'test/jetstream/streams.test.ts', 'test/jetstream/interest.test.ts', 'test/jetstream/retention.property.test.ts',
-  'test/jetstream/kv.property.test.ts', 'test/jetstream/mirrors.test.ts', 'test/jetstream/kv-mirrors.test.ts'];
+  'test/jetstream/kv.property.test.ts', 'test/jetstream/mirrors.test.ts', 'test/jetstream/kv-mirrors.test.ts',
+  'test/jetstream/cross-account.test.ts'];
 const EMBEDDED_ONLY = [
   { file: 'test/interop/imports.test.ts', test: 'service imports no responders (2.10)', reason: 'nats-server 2.10.26+ answers 503 when a service import delivers to nobody; 2.9 lets the request time out' },
   { file: 'test/interop/auth.test.ts', test: 'permissions reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },

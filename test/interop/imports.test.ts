@@ -159,7 +159,7 @@ describe('service imports', () => {
 
   it('a wildcard service import maps the local subject onto the export ($2.$1)', async () => {
     const { a, b } = await three();
-    a.subscribe('rev.>', { callback: (_e, m) => m.respond(m.subject) });
+    a.subscribe('rev.>', { callback: (_e, m) => void m.respond(m.subject) });
     await flushAll(a);
     expect((await b.request('local.x.y', '', { timeout: 2000 })).string()).toBe('rev.y.x');
   });
