@@ -22,6 +22,7 @@ const OPTIONS = {
         { service: 'chunks', responseType: 'chunked' },
         { service: 'once' },
         { service: 'rev.*.*' },
+        { stream: 'lit.x' },
       ],
     },
     B: {
@@ -34,6 +35,7 @@ const OPTIONS = {
         { service: { account: 'A', subject: 'chunks' } },
         { service: { account: 'A', subject: 'once' } },
         { service: { account: 'A', subject: 'rev.*.*' }, to: 'local.$2.$1' },
+        { stream: { account: 'A', subject: 'lit.x' }, to: 'd.*' },
       ],
     },
     C: { users: [{ user: 'c', password: 'c' }] },
@@ -117,6 +119,19 @@ describe('stream imports', () => {
     await count(got, 1);
     await flushAll(b);
     expect(got.got).toEqual(['b.orders.42.eu x']);
+  });
+
+  it('a literal subject imported to a wildcard `to` reaches every subscription under it, with `to` as the subject', async () => {
+    const { a, b } = await three();
+    const one = collect(b, 'd.one');
+    const all = collect(b, 'd.*');
+    await flushAll(b);
+    a.publish('lit.x', 'x');
+    await flushAll(a);
+    await count(one, 1);
+    await count(all, 1);
+    await flushAll(b);
+    expect([one.got, all.got]).toEqual([['d.* x'], ['d.* x']]);
   });
 
   it('queue subscriptions of the importer share the messages', async () => {
