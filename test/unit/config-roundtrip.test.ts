@@ -254,6 +254,36 @@ describe('natsServerConfig() and optionsFromConf() round trip', () => {
     expect(readBack(text, o.backend)).toEqual(o);
   });
 
+  it('writes exports and imports: they read back the same, and nats-server accepts them', () => {
+    const o = resolveOptions({
+      http: -1,
+      accounts: {
+        A: { exports: [{ stream: 'ev.>' }, { stream: 'o.*.*', accounts: ['B'] }, { service: 'svc.>', responseType: 'chunked', responseThreshold: '1.5s' }, { service: 'one' }] },
+        B: {
+          imports: [
+            { stream: { account: 'A', subject: 'ev.>' }, prefix: 'from.a' },
+            { stream: { account: 'A', subject: 'o.*.*' }, to: 'b.$2.$1' },
+            { service: { account: 'A', subject: 'svc.>' } },
+            { service: { account: 'A', subject: 'one' }, to: 'a.one' },
+          ],
+        },
+      },
+    });
+    const text = natsServerConfig(o, ports(o));
+    expect(text).toContain('exports: [{ stream: "ev.>" }, { stream: "o.*.*", accounts: ["B"] }, '
+      + '{ service: "svc.>", response_type: chunked, response_threshold: "1500ms" }, { service: "one", response_type: singleton, response_threshold: "120000ms" }]');
+    expect(readBack(text, o.backend)).toEqual(o);
+    const bin = findNatsServerBinary();
+    const dir = mkdtempSync(join(tmpdir(), 'config-roundtrip-'));
+    try {
+      writeFileSync(join(dir, 'server.conf'), text);
+      const r = spawnSync(bin, ['-c', join(dir, 'server.conf'), '-t'], { encoding: 'utf8' });
+      expect(`${r.stderr}${r.stdout}`).toContain('is valid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('nats-server accepts the config file written (nats-server -t)', () => {
     const bin = findNatsServerBinary();
     const dir = mkdtempSync(join(tmpdir(), 'config-roundtrip-'));
