@@ -320,6 +320,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
     if (sub.client.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
     if (sub.shadows !== null) this.links?.removeShadows(sub);
+    if (sub.client.account.linked) this.links?.interestLost(sub.client.account, sub.subject);
     this.notifyChange();
   }
 
@@ -329,6 +330,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       sub.closed = true;
       if (owner.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
       if (sub.shadows !== null) this.links?.removeShadows(sub);
+      if (owner.account.linked) this.links?.interestLost(owner.account, sub.subject);
     }
     owner.subs.clear();
   }

@@ -146,6 +146,8 @@ interface ResponseRoute {
   readonly to: string;
   readonly responseType: ResponseType;
   readonly export: ServiceExportRule | null;
+  /** The exporting account's links, which hold the route. */
+  readonly owner: AccountLinks;
   ts: number;
 }
 
@@ -252,6 +254,8 @@ export class AccountLinks {
   readonly serviceImports: ServiceImportSubscriber[] = [];
   /** Pending response routes by their `_R_` subject. */
   readonly responses = new Map<string, ResponseRoute>();
+  /** As the requester's account: the pending routes to each reply subject (nats-server's rrMap). */
+  readonly reverse = new Map<string, ResponseRoute[]>();
   /** `_R_.<6 chars>.`, made on the first imported request. */
   private replyPrefix: string | null = null;
   private responder: ResponseSubscriber | null = null;
@@ -272,14 +276,24 @@ export class AccountLinks {
     }
     let reply = `${this.replyPrefix}${randomToken(6)}`;
     while (this.responses.has(reply)) reply = `${this.replyPrefix}${randomToken(6)}`;
-    const route: ResponseRoute = { reply, dest, to, responseType: exp?.responseType ?? 'singleton', export: exp, ts: Date.now() };
+    const route: ResponseRoute = { reply, dest, to, responseType: exp?.responseType ?? 'singleton', export: exp, owner: this, ts: Date.now() };
     this.responses.set(reply, route);
+    const back = this.links.linksOf(dest).reverse;
+    const list = back.get(to);
+    if (list === undefined) back.set(to, [route]);
+    else list.push(route);
     if (exp !== null && exp.timer === null) this.armThreshold(exp);
     return route;
   }
 
   removeResponse(route: ResponseRoute): void {
-    this.responses.delete(route.reply);
+    if (!this.responses.delete(route.reply)) return;
+    const back = this.links.linksOf(route.dest).reverse;
+    const list = back.get(route.to);
+    if (list === undefined) return;
+    const i = list.indexOf(route);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) back.delete(route.to);
   }
 
   /** nats-server's checkExpiredResponses: routes of `exp` older than its threshold go. */
@@ -290,7 +304,7 @@ export class AccountLinks {
       let left = 0;
       for (const r of [...this.responses.values()]) {
         if (r.export !== exp) continue;
-        if (r.ts <= oldest) this.responses.delete(r.reply);
+        if (r.ts <= oldest) this.removeResponse(r);
         else left++;
       }
       if (left > 0) this.armThreshold(exp);
@@ -305,6 +319,7 @@ export class AccountLinks {
       e.timer = null;
     }
     this.responses.clear();
+    this.reverse.clear();
   }
 
   /** The pending response routes (tests, monitoring). */
@@ -424,6 +439,21 @@ export class Links {
       (shadows ??= []).push(shadow.sub);
     }
     sub.shadows = shadows;
+  }
+
+  /**
+   * A subscription of `account` went: the response routes to reply subjects it covered go too
+   * when nothing in the account listens on them any more (nats-server's checkForReverseEntry).
+   */
+  interestLost(account: Account, subject: string): void {
+    const reverse = this.accounts.get(account)?.reverse;
+    if (reverse === undefined || reverse.size === 0) return;
+    const replies = subjectHasWildcard(subject) ? [...reverse.keys()].filter((k) => subjectMatches(subject, k)) : reverse.has(subject) ? [subject] : [];
+    for (const reply of replies) {
+      const r = account.sublist.match(reply);
+      if (r.psubs.length > 0 || r.qsubs.length > 0) continue;
+      for (const route of [...reverse.get(reply)!]) route.owner.removeResponse(route);
+    }
   }
 
   /** A subscription with shadows went: they go too. */

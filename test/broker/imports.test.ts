@@ -103,6 +103,46 @@ describe('response routes', () => {
   });
 });
 
+describe('response routes and the requester\'s interest', () => {
+  it('go when the requester unsubscribes its reply subject (or closes), not while another subscription covers it', async () => {
+    const s = await scope.server({
+      accounts: {
+        A: { users: [{ user: 'a', password: 'a' }], exports: [{ service: 'slow', responseType: 'stream', responseThreshold: '1m' }] },
+        B: { users: [{ user: 'b', password: 'b' }], imports: [{ service: { account: 'A', subject: 'slow' } }] },
+      },
+    });
+    const core = coreOf(s);
+    const pending = (): number => core.links!.pendingResponses(core.account('A'));
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    a.subscribe('slow');
+    await a.flush();
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    const exact = b.subscribe('inbox.1');
+    const wide = b.subscribe('inbox.*');
+    await b.flush();
+    b.publish('slow', '', { reply: 'inbox.1' });
+    b.publish('slow', '', { reply: 'inbox.2' });
+    await b.flush();
+    await a.flush();
+    expect(pending()).toBe(2);
+    exact.unsubscribe();
+    await b.flush();
+    expect(pending()).toBe(2);
+    wide.unsubscribe();
+    await b.flush();
+    expect(pending()).toBe(0);
+    const b2 = await scope.client(s, { user: 'b', pass: 'b' });
+    b2.subscribe('inbox.>');
+    await b2.flush();
+    b2.publish('slow', '', { reply: 'inbox.3' });
+    await b2.flush();
+    await a.flush();
+    expect(pending()).toBe(1);
+    await b2.close();
+    await eventually(() => pending() === 0 || undefined, 'the route of a closed requester to go');
+  });
+});
+
 describe('reload', () => {
   it('rebuilds imports: existing subscriptions get their shadows, removed imports stop', async () => {
     const s = await scope.server({ accounts: { A: { users: [{ user: 'a', password: 'a' }] }, B: { users: [{ user: 'b', password: 'b' }] } } });
