@@ -70,11 +70,46 @@ class Mapping {
   /** The local subject depends on the published one (a wildcard mapping): a narrower subscription must check it. */
   readonly dynamic: boolean;
 
-  constructor(readonly from: string, readonly to: string, transform: SubjectTransform | null, prefix: string | null) {
+  /**
+   * Stream mappings with a transform: per token of the local subject, which wildcard of the
+   * exported subject it carries (1-based), 0 for a literal token, -1 for a trailing `>`.
+   */
+  private readonly refs: readonly number[] | null;
+
+  constructor(readonly from: string, readonly to: string, transform: SubjectTransform | null, prefix: string | null, tokenizedTo: string | null = null) {
     this.transform = transform;
     this.usePub = transform === null && from === to && subjectHasWildcard(from);
     this.dynamic = transform !== null || this.usePub;
     this.prefix = prefix;
+    this.refs = tokenizedTo === null ? null : tokenizedTo.split('.').map((t) => (t === '>' ? -1 : transformUntokenize(t).refs[0] ?? 0));
+  }
+
+  /**
+   * The exported subject that brings exactly what `local` (a subscription subject within the
+   * local subject) receives: nats-server's reverse transform of a shadow subscription. Null when
+   * there is no such subject (no transform, or a wildcard where the mapping needs a token).
+   */
+  reverse(local: string): string | null {
+    const refs = this.refs;
+    if (refs === null) return null;
+    const tokens = local.split('.');
+    const from = this.from.split('.');
+    const stars: number[] = [];
+    from.forEach((t, i) => t === '*' && stars.push(i));
+    for (let p = 0; p < refs.length; p++) {
+      const ref = refs[p];
+      const t = tokens[p];
+      if (t === undefined || (t === '>' && ref !== -1)) return null;
+      if (ref > 0) {
+        const at = stars[ref - 1];
+        if (at === undefined) return null;
+        from[at] = t;
+      } else if (ref === -1) {
+        from.splice(from.length - 1, 1, ...tokens.slice(p));
+        return from.join('.');
+      }
+    }
+    return tokens.length === refs.length ? from.join('.') : null;
   }
 
   map(subject: string): string | null {
@@ -434,6 +469,14 @@ export class Links {
           filter = false;
         }
       }
+      // A `to` mapping and a subscription within it: the reverse transform.
+      if (filter && subjectIsSubsetMatch(subject, m.to)) {
+        const back = m.reverse(subject);
+        if (back !== null) {
+          shadowSubject = back;
+          filter = false;
+        }
+      }
       const shadow = new ShadowSubscriber(this, sub, rule, shadowSubject, filter);
       this.insert(shadow.sub, true);
       (shadows ??= []).push(shadow.sub);
@@ -491,8 +534,9 @@ function streamMapping(from: string, prefix: string | null, to: string | null): 
   }
   const dest = to ?? from;
   if (subjectHasWildcard(from) && dest !== from) {
-    const tr = SubjectTransform.create(from, transformTokenize(dest), true);
-    return new Mapping(from, transformUntokenize(dest).subject, tr, null);
+    const tokenized = transformTokenize(dest);
+    const tr = SubjectTransform.create(from, tokenized, true);
+    return new Mapping(from, transformUntokenize(dest).subject, tr, null, tokenized);
   }
   return new Mapping(from, dest, null, dest === from ? '' : null);
 }

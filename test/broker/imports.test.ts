@@ -61,6 +61,28 @@ describe('shadow subscriptions', () => {
     await eventually(() => sizeOf(core, 'A') === base || undefined, 'the shadows of a closed connection to go');
   });
 
+  it('make exact interest in the exporting account: the subject without the prefix, the reverse of a `to` mapping', async () => {
+    const s = await scope.server({
+      accounts: {
+        A: { users: [{ user: 'a', password: 'a' }], exports: [{ stream: 'ev.>' }, { stream: 'o.*.*' }] },
+        B: {
+          users: [{ user: 'b', password: 'b' }],
+          imports: [{ stream: { account: 'A', subject: 'ev.>' }, prefix: 'from.a' }, { stream: { account: 'A', subject: 'o.*.*' }, to: 'b.$2.$1' }],
+        },
+      },
+    });
+    const core = coreOf(s);
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    b.subscribe('from.a.ev.x.*');
+    b.subscribe('b.42.*');
+    await b.flush();
+    const subjects = (subject: string): string[] => core.account('A').sublist.match(subject).psubs.map((x) => x.subject);
+    expect(subjects('ev.x.1')).toEqual(['ev.x.*']);
+    expect(subjects('ev.y.1')).toEqual([]);
+    expect(subjects('o.eu.42')).toEqual(['o.*.42']);
+    expect(subjects('o.eu.43')).toEqual([]);
+  });
+
   it('an internal subscriber in the importing account gets the stream import too', async () => {
     const s = await scope.server(OPTIONS);
     const core = coreOf(s);

@@ -9,7 +9,8 @@
  * The model (nats-server 2.10 client.go / accounts.go):
  * - a message published in account K reaches K's own subscriptions that match it;
  * - for each stream import of account J from K whose subject the message matches, J's
- *   subscriptions matching the local subject (`prefix.subject`, or the subject) get it, under
+ *   subscriptions matching the local subject (`prefix.subject`, the subject, or the `to`
+ *   mapping `t<i>.$1` of `s.*`) get it, under
  *   that subject — imports are not transitive (a shadow subscription makes no shadow);
  * - for each service import of K whose local subject the message matches, the exporter's
  *   subscriptions matching the exported subject get it under that subject; a message that
@@ -36,7 +37,7 @@ const names = [...Array(N).keys()].map((i) => `K${i}`);
 
 interface StreamExp { readonly subject: string; readonly accounts: readonly number[] | null }
 interface ServiceExp { readonly subject: string; readonly accounts: readonly number[] | null }
-interface StreamImp { readonly from: number; readonly subject: string; readonly prefix: string | null }
+interface StreamImp { readonly from: number; readonly subject: string; readonly prefix: string | null; readonly to?: string }
 interface ServiceImp { readonly from: number; readonly subject: string; readonly local: string }
 interface Acc {
   streamExports: StreamExp[];
@@ -48,7 +49,7 @@ interface Acc {
 interface Choice {
   readonly streamExports: ReadonlyArray<{ subject: string; allow: readonly boolean[] | null }>;
   readonly serviceExports: ReadonlyArray<{ subject: string; allow: readonly boolean[] | null }>;
-  /** Per (importer, exporter): 0 none, 1 stream import with prefix, 2 without, 3 service, 4 both. */
+  /** Per (importer, exporter): 0 none, 1 stream import with prefix, 2 without, 3 service, 4 both, 5 stream import of `s.*` to `t<i>.$1`. */
   readonly links: readonly number[];
   /** Which export to take, and whether to narrow it to `s.a` / `q.a`. */
   readonly pick: readonly number[];
@@ -59,7 +60,7 @@ const allowList = fc.option(fc.array(fc.boolean(), { minLength: N, maxLength: N 
 const choice: fc.Arbitrary<Choice> = fc.record({
   streamExports: fc.array(fc.record({ subject: fc.constantFrom('s.>', 's.a', 's.*'), allow: allowList }), { minLength: N, maxLength: N }),
   serviceExports: fc.array(fc.record({ subject: fc.constantFrom('q.*', 'q.a'), allow: allowList }), { minLength: N, maxLength: N }),
-  links: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: N * N, maxLength: N * N }),
+  links: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: N * N, maxLength: N * N }),
   pick: fc.array(fc.nat(), { minLength: N * N, maxLength: N * N }),
   narrow: fc.array(fc.boolean(), { minLength: N * N, maxLength: N * N }),
 });
@@ -95,6 +96,10 @@ function graph(c: Choice): Acc[] {
         const prefix = link === 2 && i < j ? null : `p${i}`;
         if (allows(e, j)) accs[j]!.streamImports.push({ from: i, subject: c.narrow[k] && e.subject !== 's.a' ? 's.a' : e.subject, prefix });
       }
+      if (link === 5) {
+        const e = ex.streamExports[0]!;
+        if (e.subject !== 's.a' && allows(e, j)) accs[j]!.streamImports.push({ from: i, subject: 's.*', prefix: null, to: `t${i}.$1` });
+      }
       if (link === 3 || link === 4) {
         const e = ex.serviceExports[0]!;
         if (allows(e, j)) {
@@ -115,7 +120,11 @@ function options(accs: readonly Acc[]): Record<string, AccountOptions> {
       ...a.serviceExports.map((e) => ({ service: e.subject, ...(e.accounts === null ? {} : { accounts: e.accounts.map((k) => names[k]!) }) })),
     ];
     const imports: AccountImport[] = [
-      ...a.streamImports.map((im) => ({ stream: { account: names[im.from]!, subject: im.subject }, ...(im.prefix === null ? {} : { prefix: im.prefix }) })),
+      ...a.streamImports.map((im) => ({
+        stream: { account: names[im.from]!, subject: im.subject },
+        ...(im.prefix === null ? {} : { prefix: im.prefix }),
+        ...(im.to === undefined ? {} : { to: im.to }),
+      })),
       ...a.serviceImports.map((im) => ({ service: { account: names[im.from]!, subject: im.subject }, to: im.local })),
     ];
     out[names[i]!] = { users: [{ user: `u${i}`, password: `u${i}` }], exports, imports };
@@ -125,7 +134,7 @@ function options(accs: readonly Acc[]): Record<string, AccountOptions> {
 
 // ---- Traffic and model --------------------------------------------------------------------
 
-const SUB_PATTERNS = ['>', 's.>', 's.a', 's.*', 's.a.b', 'q.*', 'q.a', 'p0.>', 'p1.s.a', 'p2.s.*', 'p3.>', 'r0.q.*', 'r1.>'];
+const SUB_PATTERNS = ['>', 's.>', 's.a', 's.*', 's.a.b', 'q.*', 'q.a', 'p0.>', 'p1.s.a', 'p2.s.*', 'p3.>', 'r0.q.*', 'r1.>', 't0.*', 't1.a', 't2.>', '*.b'];
 const PUB_SUBJECTS = ['s.a', 's.b', 's.a.b', 'q.a', 'q.b', 'p1.s.a', 'r0.q.a', 'r1.q.b', 'r2.q.a', 'r3.q.a'];
 
 interface Traffic {
@@ -161,7 +170,10 @@ function model(accs: readonly Acc[], t: Traffic): string[] {
     to(p.acc, p.subject, payload);
     accs.forEach((a, j) => {
       for (const im of a.streamImports) {
-        if (im.from === p.acc && matches(im.subject, p.subject)) to(j, im.prefix === null ? p.subject : `${im.prefix}.${p.subject}`, payload);
+        if (im.from !== p.acc || !matches(im.subject, p.subject)) continue;
+        // `s.X` to `t<i>.$1`: `t<i>.X`.
+        const local = im.to !== undefined ? `${im.to.split('.')[0]}.${p.subject.split('.')[1]}` : im.prefix === null ? p.subject : `${im.prefix}.${p.subject}`;
+        to(j, local, payload);
       }
     });
     for (const im of accs[p.acc]!.serviceImports) {
