@@ -216,7 +216,12 @@ class ServiceImportSubscriber implements Subscriber {
     if (to === null) return false;
     const exp = this.exporterLinks;
     const route = pa.reply === '' ? null : exp.addResponse(this.account, pa.reply, this.exportRule);
-    const info = `{"acc":${JSON.stringify(this.account.name)}${links.rttNs > 0 ? `,"rtt":${links.rttNs}` : ''}}`;
+    // The requester's client info; a request already forwarded once keeps it and names this
+    // account as the service (nats-server's ClientInfo `svc`).
+    const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
+    const info = prev !== null
+      ? goClientInfo({ ...prev, svc: this.account.name })
+      : goClientInfo({ acc: this.account.name, ...(links.rttNs > 0 ? { rtt: links.rttNs } : {}) });
     const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
     out.subject = to;
     out.reply = route === null ? '' : route.reply;
@@ -263,6 +268,27 @@ class ResponseSubscriber implements Subscriber {
   }
 
   allowReply(): void {}
+}
+
+/** nats-server's ClientInfo field order (events.go), for the JSON of Nats-Request-Info. */
+const CLIENT_INFO_ORDER = ['start', 'host', 'id', 'acc', 'svc', 'user', 'name', 'lang', 'ver', 'rtt', 'server', 'cluster', 'alts', 'stop', 'jwt', 'issuer_key', 'name_tag', 'tags', 'kind', 'client_type', 'client_id', 'nonce'];
+
+function goClientInfo(ci: Record<string, unknown>): string {
+  const keys = [...CLIENT_INFO_ORDER.filter((k) => k in ci), ...Object.keys(ci).filter((k) => !CLIENT_INFO_ORDER.includes(k))];
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(ci[k])}`).join(',')}}`;
+}
+
+/** The Nats-Request-Info of a message, decoded, or null. */
+function requestInfo(pa: PubArg, buf: Buffer, start: number): Record<string, unknown> | null {
+  if (pa.hdr <= 0) return null;
+  const m = /\r\nNats-Request-Info:\s*([^\r]*)\r\n/i.exec(buf.toString('latin1', start, start + pa.hdr));
+  if (m === null) return null;
+  try {
+    const v: unknown = JSON.parse(m[1]);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A copy of the message with header `key: value` set (an existing one replaced), and its PubArg. */

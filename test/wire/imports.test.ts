@@ -16,7 +16,9 @@ const OPTIONS = {
     B: {
       users: [{ user: 'b', password: 'b' }],
       imports: [{ service: { account: 'A', subject: 'svc.>' } }, { stream: { account: 'A', subject: 'ev.>' }, prefix: 'from.a' }],
+      exports: [{ service: 'svc.chain' }],
     },
+    C: { users: [{ user: 'c', password: 'c' }], imports: [{ service: { account: 'B', subject: 'svc.chain' } }] },
   },
 } satisfies ServerOptions;
 
@@ -92,6 +94,23 @@ describe('service import on the wire', () => {
     const line = await a.readLine();
     expect(line).toMatch(/^MSG svc\.plain 1 _R_\.[0-9A-Za-z]{6}\.[0-9A-Za-z]{6} 2$/);
     await a.expect('hi\r\n');
+  });
+});
+
+describe('a request through two service imports (C → B → A)', () => {
+  it('keeps the first requester\'s info and names the middle account as the service (svc)', async () => {
+    const a = await conn('a');
+    const c = await conn('c');
+    await sub(a, 'SUB svc.> 1\r\n');
+    await sub(c, 'SUB inbox.> 9\r\n');
+    c.send('PUB svc.chain inbox.c 2\r\nhi\r\n');
+    const line = await a.readLine();
+    const m = /^HMSG svc\.chain 1 (_R_\.\S+) (\d+) (\d+)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    const body = await a.readBytes(Number(m![3]) + 2);
+    expect(body.slice(0, Number(m![2]))).toMatch(/^NATS\/1\.0\r\nNats-Request-Info: \{"acc":"C","svc":"B","rtt":\d+\}\r\n\r\n$/);
+    a.send(`PUB ${m![1]} 2\r\nok\r\n`);
+    await c.expect('MSG inbox.c 9 2\r\nok\r\n');
   });
 });
 
