@@ -340,9 +340,19 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** A message a client published. */
   routeFromClient(pub: Client, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const acc = pub.account;
-    // Nats-Request-Info of a request crossing a service import carries the requester's RTT.
-    if (acc.linked) this.links!.rttNs = pub.rttNs;
-    this.router.route(pub, acc, pa, buf, start, end, null, null);
+    if (!acc.linked) {
+      this.router.route(pub, acc, pa, buf, start, end, null, null);
+      return;
+    }
+    // Nats-Request-Info of a request crossing a service import carries the requester's RTT
+    // (internal publishers have none).
+    const links = this.links!;
+    links.rttNs = pub.rttNs;
+    try {
+      this.router.route(pub, acc, pa, buf, start, end, null, null);
+    } finally {
+      links.rttNs = 0;
+    }
   }
 
   /**
