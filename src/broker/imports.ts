@@ -21,9 +21,8 @@
  */
 import { PubArg } from '../protocol/parser.js';
 import { subjectMatches } from '../subject/subject.js';
-import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard, transformTokenize, transformUntokenize } from '../subject/relations.js';
-import { SubjectTransform } from '../subject/transform.js';
-import { serviceTransform } from '../config/resolve-imports.js';
+import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../subject/relations.js';
+import { copyPubArg, goClientInfo, Mapping, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
 import type { ResolvedAccountLinks, ResponseType } from '../config/types.js';
 import { Subscription, type Account, type Subscriber } from './account.js';
 
@@ -47,76 +46,6 @@ function randomToken(n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += DIGITS[Math.floor(Math.random() * 62)];
   return s;
-}
-
-/** `dst` ← `src`: every field of a publication. */
-function copyPubArg(dst: PubArg, src: PubArg): PubArg {
-  dst.subject = src.subject;
-  dst.reply = src.reply;
-  dst.size = src.size;
-  dst.hdr = src.hdr;
-  dst.sizeZeros = src.sizeZeros;
-  dst.hdrZeros = src.hdrZeros;
-  dst.deliver = src.deliver;
-  return dst;
-}
-
-/** A subject mapping of an import: the published subject → the subject on the other side. */
-class Mapping {
-  /** Literal prefix tokens the mapping adds (`p.` for prefix `p`; '' for none), or null for a general mapping. */
-  readonly prefix: string | null;
-  private readonly transform: SubjectTransform | null;
-  private readonly usePub: boolean;
-  /** The local subject depends on the published one (a wildcard mapping): a narrower subscription must check it. */
-  readonly dynamic: boolean;
-
-  /**
-   * Stream mappings with a transform: per token of the local subject, which wildcard of the
-   * exported subject it carries (1-based), 0 for a literal token, -1 for a trailing `>`.
-   */
-  private readonly refs: readonly number[] | null;
-
-  constructor(readonly from: string, readonly to: string, transform: SubjectTransform | null, prefix: string | null, tokenizedTo: string | null = null) {
-    this.transform = transform;
-    this.usePub = transform === null && from === to && subjectHasWildcard(from);
-    this.dynamic = transform !== null || this.usePub;
-    this.prefix = prefix;
-    this.refs = tokenizedTo === null ? null : tokenizedTo.split('.').map((t) => (t === '>' ? -1 : transformUntokenize(t).refs[0] ?? 0));
-  }
-
-  /**
-   * The exported subject that brings exactly what `local` (a subscription subject within the
-   * local subject) receives: nats-server's reverse transform of a shadow subscription. Null when
-   * there is no such subject (no transform, or a wildcard where the mapping needs a token).
-   */
-  reverse(local: string): string | null {
-    const refs = this.refs;
-    if (refs === null) return null;
-    const tokens = local.split('.');
-    const from = this.from.split('.');
-    const stars: number[] = [];
-    from.forEach((t, i) => t === '*' && stars.push(i));
-    for (let p = 0; p < refs.length; p++) {
-      const ref = refs[p];
-      const t = tokens[p];
-      if (t === undefined || (t === '>' && ref !== -1)) return null;
-      if (ref > 0) {
-        const at = stars[ref - 1];
-        if (at === undefined) return null;
-        from[at] = t;
-      } else if (ref === -1) {
-        from.splice(from.length - 1, 1, ...tokens.slice(p));
-        return from.join('.');
-      }
-    }
-    return tokens.length === refs.length ? from.join('.') : null;
-  }
-
-  map(subject: string): string | null {
-    if (this.usePub) return subject;
-    if (this.transform !== null) return this.transform.match(subject);
-    return this.to;
-  }
 }
 
 /** One stream import of an account. */
@@ -268,44 +197,6 @@ class ResponseSubscriber implements Subscriber {
   }
 
   allowReply(): void {}
-}
-
-/** nats-server's ClientInfo field order (events.go), for the JSON of Nats-Request-Info. */
-const CLIENT_INFO_ORDER = ['start', 'host', 'id', 'acc', 'svc', 'user', 'name', 'lang', 'ver', 'rtt', 'server', 'cluster', 'alts', 'stop', 'jwt', 'issuer_key', 'name_tag', 'tags', 'kind', 'client_type', 'client_id', 'nonce'];
-
-function goClientInfo(ci: Record<string, unknown>): string {
-  const keys = [...CLIENT_INFO_ORDER.filter((k) => k in ci), ...Object.keys(ci).filter((k) => !CLIENT_INFO_ORDER.includes(k))];
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(ci[k])}`).join(',')}}`;
-}
-
-/** The Nats-Request-Info of a message, decoded, or null. */
-function requestInfo(pa: PubArg, buf: Buffer, start: number): Record<string, unknown> | null {
-  if (pa.hdr <= 0) return null;
-  const m = /\r\nNats-Request-Info:\s*([^\r]*)\r\n/i.exec(buf.toString('latin1', start, start + pa.hdr));
-  if (m === null) return null;
-  try {
-    const v: unknown = JSON.parse(m[1]);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A copy of the message with header `key: value` set (an existing one replaced), and its PubArg. */
-function withHeader(pa: PubArg, buf: Buffer, start: number, key: string, value: string): { pa: PubArg; buf: Buffer } {
-  const hdrLen = pa.hdr > 0 ? pa.hdr : 0;
-  let head = hdrLen > 0 ? buf.toString('latin1', start, start + hdrLen - 2) : 'NATS/1.0\r\n';
-  const re = new RegExp(`\\r\\n${key}:[^\\r]*\\r\\n`, 'i');
-  head = `${head.replace(re, '\r\n')}${key}: ${value}\r\n\r\n`;
-  const h = Buffer.from(head, 'latin1');
-  const payload = buf.subarray(start + hdrLen, start + pa.size);
-  const out = copyPubArg(new PubArg(), pa);
-  out.deliver = '';
-  out.hdr = h.length;
-  out.size = h.length + payload.length;
-  out.hdrZeros = 0;
-  out.sizeZeros = 0;
-  return { pa: out, buf: Buffer.concat([h, payload]) };
 }
 
 /** An account's exports and imports, as it uses them at run time. */
@@ -548,29 +439,4 @@ export class Links {
     }
     this.accounts.clear();
   }
-}
-
-/** A stream import's mapping: exported subject → local subject (AddMappedStreamImportWithClaim). */
-function streamMapping(from: string, prefix: string | null, to: string | null): Mapping {
-  if (prefix !== null) {
-    const p = prefix.endsWith('.') ? prefix : `${prefix}.`;
-    const local = `${p}${from}`;
-    const tr = subjectHasWildcard(from) ? SubjectTransform.create(from, transformTokenize(local), true) : null;
-    return new Mapping(from, local, tr, p);
-  }
-  const dest = to ?? from;
-  if (subjectHasWildcard(from) && dest !== from) {
-    const tokenized = transformTokenize(dest);
-    const tr = SubjectTransform.create(from, tokenized, true);
-    return new Mapping(from, transformUntokenize(dest).subject, tr, null, tokenized);
-  }
-  return new Mapping(from, dest, null, dest === from ? '' : null);
-}
-
-/** A service import's mapping: local subject → exported subject (addServiceImport). */
-function serviceMapping(from: string, to: string): Mapping {
-  if (subjectHasWildcard(to) && to !== from) {
-    return new Mapping(transformUntokenize(from).subject, to, serviceTransform(from, to), null);
-  }
-  return new Mapping(from, to, null, null);
 }
