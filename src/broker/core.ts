@@ -136,11 +136,20 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   // ---- ImportsHost (broker/imports.ts) -------------------------------------------------------
 
   routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean {
-    return this.router.route(null, acc, pa, buf, 0, buf.length, null, null);
+    const delivered = this.router.route(null, acc, pa, buf, 0, buf.length, null, null);
+    // Not a message received: nats-server counts the publication once (in_msgs), not its import.
+    this.stats.inMsgs--;
+    this.stats.inBytes -= buf.length;
+    return delivered;
   }
 
   deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
     return this.router.deliverImported(sub, pa, buf, start);
+  }
+
+  uncountDelivery(bytes: number): void {
+    this.stats.outMsgs--;
+    this.stats.outBytes -= bytes;
   }
 
   clusterInterest(sub: Subscription, delta: 1 | -1): void {

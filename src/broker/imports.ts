@@ -34,6 +34,8 @@ export interface ImportsHost {
   routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean;
   /** Delivers to a local subscription with its checks (permissions, auto-unsubscribe). */
   deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean;
+  /** Takes back a delivery the router counted (to a subscription of an import). */
+  uncountDelivery(bytes: number): void;
   /** Interest of a subscription for the routes (+1 added, -1 removed). */
   clusterInterest(sub: Subscription, delta: 1 | -1): void;
 }
@@ -154,7 +156,7 @@ class ServiceImportSubscriber implements Subscriber {
     const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
     out.subject = to;
     out.reply = route === null ? '' : route.reply;
-    const delivered = links.forward(this.exporter, out, msg, this.exportRule);
+    const delivered = links.forward(this.exporter, out, msg, this.exportRule, pa.size);
     if (!delivered && route !== null) exp.removeResponse(route);
     return delivered;
   }
@@ -188,7 +190,7 @@ class ResponseSubscriber implements Subscriber {
     out.subject = route.to;
     out.deliver = '';
     out.reply = back === null ? '' : back.reply;
-    const delivered = this.links.forward(route.dest, out, buf.subarray(start, start + pa.size), null);
+    const delivered = this.links.forward(route.dest, out, buf.subarray(start, start + pa.size), null, pa.size);
     route.ts = Date.now();
     // nats-server: removed when it could not be delivered, after the one response of a
     // singleton, or at an empty message (the end of a stream or chunked response).
@@ -350,12 +352,18 @@ export class Links {
     if (sub.client.account.sublist.remove(sub) && forward) this.host.clusterInterest(sub, -1);
   }
 
-  /** Routes `pa` into `acc` for an import; `exp` is the export it goes through (cycle detection). */
-  forward(acc: Account, pa: PubArg, buf: Buffer, exp: ServiceExportRule | null): boolean {
+  /**
+   * Routes `pa` into `acc` for an import; `exp` is the export it goes through (cycle detection).
+   * When it was delivered, the routing that reached the import's subscription counted a delivery
+   * of `counted` bytes: taken back, as nats-server counts no delivery to an internal subscription.
+   */
+  forward(acc: Account, pa: PubArg, buf: Buffer, exp: ServiceExportRule | null, counted: number): boolean {
     this.serviceDepth++;
     this.chain.push(exp);
     try {
-      return this.host.routeImported(acc, pa, buf);
+      const delivered = this.host.routeImported(acc, pa, buf);
+      if (delivered) this.host.uncountDelivery(counted);
+      return delivered;
     } finally {
       this.chain.pop();
       this.serviceDepth--;
