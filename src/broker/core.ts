@@ -349,12 +349,25 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** A message a client published. */
   routeFromClient(pub: Client, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const acc = pub.account;
-    if (!acc.linked) {
-      this.router.route(pub, acc, pa, buf, start, end, null, null);
-      return;
-    }
-    // Nats-Request-Info of a request crossing a service import carries the requester's RTT
-    // (internal publishers have none).
+    if (acc.linked) return this.routeLinkedFromClient(pub, acc, pa, buf, start, end);
+    this.router.route(pub, acc, pa, buf, start, end, null, null);
+  }
+
+  /**
+   * A message a peer server sent: to local subscribers only (one hop), and to local members of
+   * the queue groups in `queues` only.
+   */
+  routeFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    if (account.linked) return this.routeLinkedFromPeer(source, account, pa, queues, buf, start, end);
+    this.router.route(null, account, pa, buf, start, end, queues, source);
+  }
+
+  /**
+   * {@link routeFromClient} in an account with exports or imports: Nats-Request-Info of a
+   * request crossing a service import carries the requester's RTT (internal publishers have none).
+   * Kept apart so that the common path stays small.
+   */
+  private routeLinkedFromClient(pub: Client, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const links = this.links!;
     links.rttNs = pub.rttNs;
     try {
@@ -364,16 +377,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     }
   }
 
-  /**
-   * A message a peer server sent: to local subscribers only (one hop), and to local members of
-   * the queue groups in `queues` only.
-   */
-  routeFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
-    if (!account.linked) {
-      this.router.route(null, account, pa, buf, start, end, queues, source);
-      return;
-    }
-    // Service imports take requests where they are published, not from routes.
+  /** {@link routeFromPeer} in an account with exports or imports: service imports take requests where they are published, not from routes. */
+  private routeLinkedFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     const links = this.links!;
     links.fromPeer = true;
     try {
