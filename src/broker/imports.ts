@@ -16,10 +16,12 @@
  *   routes them back to the requester's reply subject: one for `singleton`, any number for
  *   `stream`/`chunked` until the export's response threshold passes without one.
  *
- * Nothing here runs for accounts without imports: the core looks at `Account.links` (null
- * then) only when a subscription is added or removed, and when a client publishes.
+ * Nothing here runs for accounts without exports or imports: the core looks at the account's
+ * `streamImports` and `linked` flags (false then) when a subscription is added or removed and
+ * when a client or a route hands over a message; the router itself has no branch for imports.
  */
 import { PubArg } from '../protocol/parser.js';
+import { JS_ACK_PREFIX } from '../protocol/constants.js';
 import { subjectMatches } from '../subject/subject.js';
 import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../subject/relations.js';
 import { copyPubArg, goClientInfo, Mapping, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
@@ -146,7 +148,10 @@ class ServiceImportSubscriber implements Subscriber {
     const to = this.mapping.map(pa.subject);
     if (to === null) return false;
     const exp = this.exporterLinks;
-    const route = pa.reply === '' ? null : exp.addResponse(this.account, pa.reply, this.exportRule);
+    // A `$JS.ACK.` reply (a pull consumer's message crossing the import) keeps its subject, as in
+    // nats-server (a response route would break the acks).
+    const keep = pa.reply.startsWith(JS_ACK_PREFIX);
+    const route = pa.reply === '' || keep ? null : exp.addResponse(this.account, pa.reply, this.exportRule);
     // The requester's client info; a request already forwarded once keeps it and names this
     // account as the service (nats-server's ClientInfo `svc`).
     const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
@@ -155,7 +160,7 @@ class ServiceImportSubscriber implements Subscriber {
       : goClientInfo({ acc: this.account.name, ...(links.rttNs > 0 ? { rtt: links.rttNs } : {}) });
     const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
     out.subject = to;
-    out.reply = route === null ? '' : route.reply;
+    out.reply = route !== null ? route.reply : keep ? pa.reply : '';
     const delivered = links.forward(this.exporter, out, msg, this.exportRule, pa.size);
     if (!delivered && route !== null) exp.removeResponse(route);
     return delivered;
@@ -183,13 +188,19 @@ class ResponseSubscriber implements Subscriber {
 
   deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
     const links = this.owner;
-    const route = links.responses.get(pa.subject);
+    // A JetStream delivery (a pull consumer answering a request that crossed the import) is
+    // routed on its deliver subject and keeps its stored subject in MSG.
+    const jsDelivery = pa.deliver !== '';
+    const route = links.responses.get(jsDelivery ? pa.deliver : pa.subject);
     if (route === undefined) return false;
-    const back = pa.reply === '' ? null : this.links.linksOf(route.dest).addResponse(this.account, pa.reply, route.export);
+    // A `$JS.ACK.` reply keeps its subject, as in nats-server: the requester's client reads
+    // the message's metadata from it, and acks it through an import of `$JS.ACK.>`.
+    const keep = pa.reply.startsWith(JS_ACK_PREFIX);
+    const back = pa.reply === '' || keep ? null : this.links.linksOf(route.dest).addResponse(this.account, pa.reply, route.export);
     const out = copyPubArg(new PubArg(), pa);
-    out.subject = route.to;
-    out.deliver = '';
-    out.reply = back === null ? '' : back.reply;
+    if (jsDelivery) out.deliver = route.to;
+    else out.subject = route.to;
+    out.reply = back !== null ? back.reply : keep ? pa.reply : '';
     const delivered = this.links.forward(route.dest, out, buf.subarray(start, start + pa.size), null, pa.size);
     route.ts = Date.now();
     // nats-server: removed when it could not be delivered, after the one response of a

@@ -8,7 +8,7 @@
  * on the nats-server backend (test/conformance/run.mjs BACKEND_SUITES).
  */
 import { describe, expect, it } from 'vitest';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -22,7 +22,7 @@ const OPTIONS = {
     A: {
       users: [{ user: 'a', password: 'a' }],
       jetstream: true,
-      exports: [{ service: '$JS.API.>' }, { service: '$JS.FC.>' }, { stream: 'deliver.b.>', accounts: ['B'] }],
+      exports: [{ service: '$JS.API.>' }, { service: '$JS.FC.>' }, { service: '$JS.ACK.>' }, { stream: 'deliver.b.>', accounts: ['B'] }],
     },
     B: {
       users: [{ user: 'b', password: 'b' }],
@@ -30,6 +30,7 @@ const OPTIONS = {
       imports: [
         { service: { account: 'A', subject: '$JS.API.>' }, to: '$JS.A.API.>' },
         { service: { account: 'A', subject: '$JS.FC.>' } },
+        { service: { account: 'A', subject: '$JS.ACK.>' } },
         { stream: { account: 'A', subject: 'deliver.b.>' } },
       ],
     },
@@ -73,5 +74,29 @@ describe('JetStream across accounts (external API and deliver prefixes through i
     // A's stream is untouched by B's streams; B's own API does not see A's stream.
     expect((await jsmA.streams.info('O')).state.messages).toBe(4);
     expect((await jsmA.streams.info('M').catch((e: Error) => e.message))).toMatch(/stream not found/);
+  });
+
+  it('a pull consumer of A\'s stream, read and acked from B through the API prefix', async () => {
+    const s = await scope.server(OPTIONS);
+    const na = await scope.client(s, { user: 'a', pass: 'a' });
+    const nb = await scope.client(s, { user: 'b', pass: 'b' });
+    const jsmA = await jetstreamManager(na);
+    await jsmA.streams.add({ name: 'O', subjects: ['o.>'] });
+    const jsA = jetstream(na);
+    for (const p of ['1', '2']) await jsA.publish(`o.${p}`, p);
+    await jsmA.consumers.add('O', { durable_name: 'C', ack_policy: AckPolicy.Explicit });
+    const jsB = jetstream(nb, { apiPrefix: '$JS.A.API' });
+    const c = await jsB.consumers.get('O', 'C');
+    const got: Array<[string, number, string]> = [];
+    for (let i = 0; i < 2; i++) {
+      const m = await c.next({ expires: 2000 });
+      expect(m).not.toBeNull();
+      // The $JS.ACK reply crossed the import unchanged: the client reads the metadata from it.
+      got.push([m!.subject, m!.info.streamSequence, m!.string()]);
+      await m!.ackAck();
+    }
+    expect(got).toEqual([['o.1', 1, '1'], ['o.2', 2, '2']]);
+    const info = await jsmA.consumers.info('O', 'C');
+    expect(info).toMatchObject({ num_ack_pending: 0, num_pending: 0, ack_floor: { stream_seq: 2 } });
   });
 });
