@@ -5,6 +5,11 @@
  * aside: nats-server points at the `accounts` block for what it checks after parsing), and accept
  * the same good files. Part of `npm run test:conformance` (NATS_SERVER_BIN).
  *
+ * Not compared: a stream import with both `prefix` and `to`. nats-server checks it only when it
+ * reads `to` after `prefix` (the keys of a Go map come in random order: `nats-server -t` accepts
+ * the file about one time in four); nats-embedded always refuses it, with nats-server's words
+ * (test/broker/imports.test.ts).
+ *
  * One case differs between 2.9.10 (the binary here) and 2.10.29, which nats-embedded follows:
  * a transform error says `from "x" to "y"` in 2.10 and `"x" to "y"` in 2.9; it is compared
  * with the 2.9 words normalized.
@@ -63,7 +68,6 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['response type on a stream', 'A: { exports: [{stream: "s", response_type: "stream"}] }'],
   ['bad threshold', 'A: { exports: [{service: "s", response_threshold: "x"}] }'],
   ['import without a subject', 'A: { imports: [{stream: {account: B}}] }, B: {}'],
-  ['prefix and to', 'A: { imports: [{stream: {account: B, subject: x}, prefix: p, to: t}] }, B: {exports: [{stream: x}]}'],
   ['good: everything', 'A: { exports: [{stream: "ev.>"}, {stream: "o.*.*", accounts: [B]}, {service: "svc.>", response_type: chunked, response_threshold: "5s"}] }, '
     + 'B: { imports: [{stream: {account: A, subject: "ev.>"}, prefix: from.a}, {stream: {account: A, subject: "o.*.*"}, to: "b.$2.$1"}, {service: {account: A, subject: "svc.>"}}, {service: {account: A, subject: "svc.x"}, to: "x"}] }'],
   ['good: a wildcard service mapping', 'A: { exports: [{service: "rev.*.*"}] }, B: { imports: [{service: {account: A, subject: "rev.*.*"}, to: "local.$2.$1"}] }'],
