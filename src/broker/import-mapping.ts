@@ -19,6 +19,7 @@ export function copyPubArg(dst: PubArg, src: PubArg): PubArg {
   dst.sizeZeros = src.sizeZeros;
   dst.hdrZeros = src.hdrZeros;
   dst.deliver = src.deliver;
+  dst.once = src.once;
   return dst;
 }
 

@@ -429,7 +429,7 @@ export class Links {
     if (reverse === undefined || reverse.size === 0) return;
     const replies = subjectHasWildcard(subject) ? [...reverse.keys()].filter((k) => subjectMatches(subject, k)) : reverse.has(subject) ? [subject] : [];
     for (const reply of replies) {
-      const r = account.sublist.match(reply);
+      const r = account.sublist.match(reply, true);
       if (r.psubs.length > 0 || r.qsubs.length > 0) continue;
       for (const route of [...reverse.get(reply)!]) route.owner.removeResponse(route);
     }
