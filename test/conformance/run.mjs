@@ -28,6 +28,7 @@ const INTEROP = [
   'test/conformance/jetstream-interest.test.ts',
   'test/conformance/jetstream-kv.test.ts',
   'test/conformance/jetstream-mirrors.test.ts',
+  'test/conformance/jetstream-utf8.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
