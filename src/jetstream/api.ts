@@ -27,7 +27,7 @@ import { checkStreamUpdate } from './stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig, type StreamConfigRequest } from './stream-config.js';
 import { subjectsCollide, subjectsOverlap } from './subject-rules.js';
 import { GO_SUBJECT } from './json.js';
-import { subjectToText } from '../subject/text.js';
+import { subjectToText } from '../protocol/text.js';
 
 /** What the API needs of an account with JetStream (the engine's `JsAccount`). */
 export interface ApiAccount {

@@ -48,7 +48,7 @@ import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
 import type { StreamStore } from './store/store.js';
 import { decodeStreamConfig } from './stream-config.js';
-import { subjectToText } from '../subject/text.js';
+import { subjectToText } from '../protocol/text.js';
 import { apiErrorResponse, jsError, type ApiError } from './errors.js';
 import { newNuid } from '../broker/ids.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';

@@ -6,7 +6,7 @@
  */
 import { goJson } from '../protocol/go-format.js';
 import { GO_JSON_ERROR, type GoSchema } from '../protocol/go-json.js';
-import { subjectFromText, subjectToText } from '../subject/text.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 
 /** Go integer types that JetStream's structs use. */
 export type GoIntType = 'int' | 'int32' | 'int64' | 'uint64';
@@ -40,7 +40,7 @@ export function goString(s: string): string {
 /**
  * A Go `string` field that holds a subject (a filter, a transform's source or destination, a
  * deliver subject or group, an API prefix): decoded as Go decodes a string, then kept as the
- * broker's byte string (subject/text.ts), so it is compared and matched with wire subjects as
+ * broker's byte string (protocol/text.ts), so it is compared and matched with wire subjects as
  * is. Converted once, when a request or a stored config is decoded.
  */
 export const GO_SUBJECT: GoSchema = {
@@ -56,7 +56,7 @@ export const GO_SUBJECT: GoSchema = {
 /** A `[]string` of subjects (see {@link GO_SUBJECT}). */
 export const GO_SUBJECTS: GoSchema = { kind: 'slice', elem: GO_SUBJECT };
 
-/** A byte-string subject as a JSON string, as Go writes it (see subject/text.ts). */
+/** A byte-string subject as a JSON string, as Go writes it (see protocol/text.ts). */
 export function goSubject(s: string): string {
   return goJson(subjectToText(s), false);
 }

@@ -9,7 +9,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { InternalMessage } from '../broker/internal.js';
 import { goJson } from '../protocol/go-format.js';
-import { subjectFromText, subjectToText } from '../subject/text.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 import { goSubject } from './json.js';
 import type { StreamSource } from './stream-config.js';
 
@@ -25,7 +25,7 @@ export const INTERNAL_REPLY_PREFIX = '$JSC.R.';
 const CONTROL_PREFIX = 'NATS/1.0 100 ';
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** events.go getHash: 8 base-62 characters of the SHA-256 of `name`, a byte string (subject/text.ts). */
+/** events.go getHash: 8 base-62 characters of the SHA-256 of `name`, a byte string (protocol/text.ts). */
 export function getHash(name: string): string {
   const b = createHash('sha256').update(name, 'latin1').digest();
   let out = '';

@@ -38,7 +38,7 @@ import type { InternalClient, InternalMessage } from '../broker/internal.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import { rfc3339Nano } from '../protocol/go-format.js';
 import { SubjectTransform } from '../subject/transform.js';
-import { subjectFromText, subjectToText } from '../subject/text.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 import { parseAckReply, type AckInfo } from './consumer-state.js';
 import { directGet, directGetLastKey } from './direct.js';
 import { isApiError, type ApiError } from './errors.js';

@@ -16,7 +16,7 @@
  * through optional callbacks, so that the engine keeps that state and the errors still come
  * in nats-server's order.
  */
-import { subjectToText } from '../subject/text.js';
+import { subjectToText } from '../protocol/text.js';
 import { goDuration, goQuote } from '../protocol/go-format.js';
 import { jsError, type ApiError } from './errors.js';
 import type { StreamConfig, StreamConfigRequest, StreamSource } from './stream-config.js';

@@ -5,7 +5,7 @@
  * mirror) and updateWithAdvisory (consumer limits against the stream's consumers, overlap
  * with other streams 10065, the republish and subject transforms: 10069 "{err}").
  */
-import { subjectToText } from '../subject/text.js';
+import { subjectToText } from '../protocol/text.js';
 import { jsError, jsErrorUnless, type ApiError } from './errors.js';
 import { checkStreamCfg, err, invalid, type CheckResult, type StreamCheckEnv } from './stream-config-check.js';
 import type { StreamConfig, StreamConfigRequest, StreamSource } from './stream-config.js';

@@ -29,6 +29,7 @@ const INTEROP = [
   'test/conformance/jetstream-kv.test.ts',
   'test/conformance/jetstream-mirrors.test.ts',
   'test/conformance/jetstream-utf8.test.ts',
+  'test/conformance/utf8-core.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same

@@ -1,10 +1,10 @@
 /**
- * subject/text.ts: the byte strings the broker keeps subjects in, and their text as JSON shows
+ * protocol/text.ts: the byte strings the broker keeps subjects in, and their text as JSON shows
  * it — Go's utf8.DecodeRune rules, one U+FFFD per byte that starts no valid sequence (Node's
  * own decoder replaces whole maximal subparts instead, which would differ from nats-server).
  */
 import { describe, expect, it } from 'vitest';
-import { subjectFromText, subjectToText } from '../../src/subject/text.js';
+import { subjectFromText, subjectToText } from '../../src/protocol/text.js';
 
 const bytes = (...b: number[]): string => Buffer.from(b).toString('latin1');
 
