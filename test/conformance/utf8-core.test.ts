@@ -138,6 +138,8 @@ async function scenario(t: Target): Promise<Record<string, unknown>> {
   out.plainConnect = await p.send('');
   out.subs = await j.send([
     `SUB ${U}.a 1`, `SUB ${F}.* 2`, `SUB ${U}.secret 3`, `SUB ${E}.q g${F} 4`, `SUB ${E}.q other 5`, `SUB x 6`, `SUB ${U}.> 7`,
+    // Unprintable characters in a refused subject: Go's %q escapes them in the -ERR.
+    'SUB z.\u200b.\u0085.\u{f0000}.\x01."q" 8',
   ].map((l) => `${l}\r\n`).join(''));
   out.plainSubs = await p.send(`SUB ${U}.> 1\r\nSUB ${E}.q g${F} 2\r\nSUB ${E}.q g${F} 3\r\n`);
   out.pubs = await j.send([`PUB ${U}.a 2\r\nhi`, `PUB ${U}.no 0\r\n`, `PUB ${F}.x 0\r\n`, `PUB ${E}.z 0\r\n`, `PUB ${F}.pub 0\r\n`].map((l) => `${l}\r\n`).join(''));

@@ -102,6 +102,34 @@ describe('non-ASCII subjects in JetStream (2.10 features, restarts)', () => {
     expect(s.stats().internalErrors).toBe(0);
   }, 30_000);
 
+  it('the harness takes and shows subjects as text: seed(), subscriptions(), onMessage() and dropMessages()', async () => {
+    const s = await scope.server({ jetstream: true });
+    await s.jetstream.seed({ streams: { SEEDED: { subjects: [`${U}.>`], messages: [{ subject: `${U}.${E}`, data: 'a' }, { subject: `${U}.${F}`, data: 'b' }] } } });
+    const nc = await scope.client(s);
+    const jsm = await jetstreamManager(nc);
+    expect(await subjectsOf(jsm, 'SEEDED')).toEqual({ [`${U}.${E}`]: 1, [`${U}.${F}`]: 1 });
+
+    const sub = nc.subscribe(`${F}.*`, { queue: `g${U}` });
+    await nc.flush();
+    expect(s.subscriptions().filter((x) => x.queue !== null)).toMatchObject([{ subject: `${F}.*`, queue: `g${U}` }]);
+    const tapped: Array<[string, string | null]> = [];
+    const stop = s.onMessage((m) => tapped.push([m.subject, m.reply]), { subject: `${F}.>` });
+    const drop = s.dropMessages({ subject: `${F}.${E}`, count: 1 });
+    nc.publish(`${F}.${E}`, 'dropped');
+    nc.publish(`${F}.${E}`, 'kept', { reply: `r.${U}` });
+    nc.publish(`${E}.other`, 'not tapped');
+    const got = await new Promise<string>((resolve) => {
+      void (async () => {
+        for await (const m of sub) resolve(`${m.subject} ${m.string()}`);
+      })();
+    });
+    stop();
+    expect(got).toBe(`${F}.${E} kept`);
+    expect(drop.dropped).toBe(1);
+    // A dropped message is not tapped (drop rules come first); the other subject is outside the tap's.
+    expect(tapped).toEqual([[`${F}.${E}`, `r.${U}`]]);
+  });
+
   it('a purge filter and a consumer filter with 3- and 4-byte characters on a memory stream', async () => {
     const s = await scope.server({ jetstream: true });
     const nc = await scope.client(s);

@@ -4,7 +4,7 @@
  * own decoder replaces whole maximal subparts instead, which would differ from nats-server).
  */
 import { describe, expect, it } from 'vitest';
-import { subjectFromText, subjectToText } from '../../src/protocol/text.js';
+import { goQuoteBytes, subjectFromText, subjectToText } from '../../src/protocol/text.js';
 
 const bytes = (...b: number[]): string => Buffer.from(b).toString('latin1');
 
@@ -35,5 +35,18 @@ describe('subject text', () => {
     expect(subjectToText(bytes(0xc3, 0xbc, 0x80, 0xf0, 0x9f, 0x98, 0x80, 0xe2))).toBe(`ü${R}😀${R}`);
     // Lone surrogates in text become U+FFFD's bytes, as Go's decoder makes them.
     expect(subjectFromText('a\ud800')).toBe(bytes(0x61, 0xef, 0xbf, 0xbd));
+  });
+
+  it("goQuoteBytes is Go's %q of the bytes (the -ERR texts)", () => {
+    const q = (text: string): string => subjectToText(goQuoteBytes(subjectFromText(text)));
+    expect(q('foo.bar')).toBe('"foo.bar"');
+    // Printable characters stay as they are, whatever their length.
+    expect(q('ü.€.😀')).toBe('"ü.€.😀"');
+    expect(q('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(q('a\x01\x7f\t')).toBe('"a\\x01\\x7f\\t"');
+    // Unprintable non-ASCII: a C1 control, a zero-width space, a private-use plane 15 character.
+    expect(q('\u0085\u200b\u{f0000}')).toBe('"\\u0085\\u200b\\U000f0000"');
+    // Invalid UTF-8: each byte as \xNN.
+    expect(goQuoteBytes(bytes(0x72, 0xff, 0xe2, 0x82))).toBe('"r\\xff\\xe2\\x82"');
   });
 });
