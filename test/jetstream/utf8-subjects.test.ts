@@ -102,7 +102,7 @@ describe('non-ASCII subjects in JetStream (2.10 features, restarts)', () => {
     expect(s.stats().internalErrors).toBe(0);
   }, 30_000);
 
-  it('the harness takes and shows subjects as text: seed(), subscriptions(), onMessage() and dropMessages()', async () => {
+  it('the harness takes and shows subjects as text: seed(), waitForSubscription(), subscriptions(), onMessage() and dropMessages()', async () => {
     const s = await scope.server({ jetstream: true });
     await s.jetstream.seed({ streams: { SEEDED: { subjects: [`${U}.>`], messages: [{ subject: `${U}.${E}`, data: 'a' }, { subject: `${U}.${F}`, data: 'b' }] } } });
     const nc = await scope.client(s);
@@ -110,7 +110,7 @@ describe('non-ASCII subjects in JetStream (2.10 features, restarts)', () => {
     expect(await subjectsOf(jsm, 'SEEDED')).toEqual({ [`${U}.${E}`]: 1, [`${U}.${F}`]: 1 });
 
     const sub = nc.subscribe(`${F}.*`, { queue: `g${U}` });
-    await nc.flush();
+    await s.waitForSubscription(`${F}.${E}`, { timeoutMs: 2000 });
     expect(s.subscriptions().filter((x) => x.queue !== null)).toMatchObject([{ subject: `${F}.*`, queue: `g${U}` }]);
     const tapped: Array<[string, string | null]> = [];
     const stop = s.onMessage((m) => tapped.push([m.subject, m.reply]), { subject: `${F}.>` });
