@@ -19,6 +19,7 @@
  *   the user received may be published to `max` times within `expires`.
  */
 import { Sublist } from '../subject/sublist.js';
+import { subjectFromText } from '../protocol/text.js';
 
 /** Subjects as nats-server's config takes them: one, a list, or allow/deny lists. */
 export type SubjectPermission = string | string[] | { allow?: string[]; deny?: string[] };
@@ -61,11 +62,12 @@ function lists(p: SubjectPermission | undefined): { allow: string[] | null; deny
 function sublistOf(subjects: readonly string[], withQueues: boolean): Sublist<Entry> {
   const sl = new Sublist<Entry>();
   for (const s of subjects) {
+    // Split as text (Go's TrimSpace and Fields are Unicode-aware), then matched as the wire's bytes.
     const trimmed = s.trim();
     const sp = withQueues ? trimmed.search(/[ \t]/) : -1;
     const entry: Entry = sp === -1
-      ? { subject: trimmed, queue: null }
-      : { subject: trimmed.slice(0, sp), queue: trimmed.slice(sp).trim() };
+      ? { subject: subjectFromText(trimmed), queue: null }
+      : { subject: subjectFromText(trimmed.slice(0, sp)), queue: subjectFromText(trimmed.slice(sp).trim()) };
     sl.insert(entry);
   }
   return sl;
@@ -121,7 +123,7 @@ class Rules {
   readonly pubDeny: Sublist<Entry> | null;
   readonly subAllow: Sublist<Entry> | null;
   readonly subDeny: Sublist<Entry> | null;
-  /** The subscribe deny entries as configured (nats-server's `darray`). */
+  /** The subscribe deny entries as configured (nats-server's `darray`), as byte strings. */
   readonly denyEntries: readonly string[];
   // Both caches depend on the subject only, so connections can share them.
   readonly pubCache = new Map<string, boolean>();
@@ -141,7 +143,7 @@ class Rules {
     this.pubDeny = pub.deny.length > 0 ? sublistOf(pub.deny, false) : null;
     this.subAllow = sub.allow !== null && sub.allow.length > 0 ? sublistOf(sub.allow, true) : null;
     this.subDeny = sub.deny.length > 0 ? sublistOf(sub.deny, true) : null;
-    this.denyEntries = sub.deny;
+    this.denyEntries = sub.deny.map(subjectFromText);
   }
 }
 

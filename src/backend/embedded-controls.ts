@@ -29,6 +29,7 @@ import type {
 import type { BrokerCore } from '../broker/core.js';
 import type { TestControls } from '../broker/controls.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 
 /** The embedded backend's state the controls read and change (`EmbeddedBackend` is it). */
 export interface EmbeddedState {
@@ -86,7 +87,11 @@ export class EmbeddedControls implements EmbeddedFeatures {
     for (const c of this.backend.core.clients.values()) {
       if (filter.cid !== undefined && c.cid !== filter.cid) continue;
       for (const s of c.subs.values()) {
-        out.push({ cid: c.cid, clientName: c.name, subject: s.subject, queue: s.queue, sid: s.sid, msgs: s.nm, max: s.max });
+        // The wire's bytes as text (protocol/text.ts).
+        out.push({
+          cid: c.cid, clientName: c.name, subject: subjectToText(s.subject), queue: s.queue === null ? null : subjectToText(s.queue),
+          sid: subjectToText(s.sid), msgs: s.nm, max: s.max,
+        });
       }
     }
     return out;
@@ -165,7 +170,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
   }
 
   dropMessages(options: DropOptions): DropHandle {
-    const rule: DropRule = { subject: options.subject, ratio: options.ratio ?? 0, remaining: options.count ?? null, dropped: 0 };
+    const rule: DropRule = { subject: subjectFromText(options.subject), ratio: options.ratio ?? 0, remaining: options.count ?? null, dropped: 0 };
     const controls = this.backend.controls;
     controls.drops = [...(controls.drops ?? []), rule];
     return {

@@ -29,6 +29,7 @@ import { ServerClosedError } from '../errors.js';
 import { EmbeddedControls } from './embedded-controls.js';
 import { internalSession, type InternalSession } from './sessions.js';
 import type { RequestSession } from '../server/backend.js';
+import { subjectFromText } from '../protocol/text.js';
 
 /** Listeners bound by one start of the server, released together. */
 interface Listeners {
@@ -368,8 +369,10 @@ export class EmbeddedBackend implements ServerBackend {
 
   interest(subject: string, _enough: number): number {
     let n = 0;
+    // The test's text as the wire's bytes (protocol/text.ts).
+    const wire = subjectFromText(subject);
     for (const acc of this.core.accounts.values()) {
-      const r = acc.sublist.match(subject);
+      const r = acc.sublist.match(wire);
       n += r.psubs.length;
       for (const g of r.qsubs) n += g.length;
     }

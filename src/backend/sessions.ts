@@ -10,6 +10,7 @@ import { GLOBAL_ACCOUNT } from '../broker/account.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { ResolvedOptions } from '../config/options.js';
 import type { RequestSession, SessionReply } from '../server/backend.js';
+import { subjectFromText } from '../protocol/text.js';
 
 /** The status code of a header block's first line (`NATS/1.0 503`), or 0. */
 export function headerStatus(block: Buffer | null): number {
@@ -120,13 +121,15 @@ export function internalSession(core: BrokerCore, options: ResolvedOptions, acco
       } catch (err) {
         return Promise.reject(err);
       }
+      // The subject as the wire's bytes (protocol/text.ts), as a client would send it.
+      const wire = subjectFromText(subject);
       // An internal requester gets no "no responders" status from the router: the same answer here.
-      const m = acc.sublist.match(subject);
+      const m = acc.sublist.match(wire);
       if (m.psubs.length === 0 && m.qsubs.length === 0) return Promise.resolve({ data: Buffer.alloc(0), status: 503 });
       const { reply, promise } = pending.add(subject, timeoutMs);
       const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       // UTF-8, as the clients write header values.
-      client.publish(subject, buf, { reply, headers: headers === null ? null : Buffer.from(headers, 'utf8') });
+      client.publish(wire, buf, { reply, headers: headers === null ? null : Buffer.from(headers, 'utf8') });
       return promise;
     },
     fail,

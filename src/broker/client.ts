@@ -35,6 +35,7 @@ import { CloseReason } from './close-reason.js';
 import type { Account, Subscriber, Subscription } from './account.js';
 import type { Log } from './log.js';
 import { peerIp, type ConnSnapshot, type SubSnapshot } from './snapshot.js';
+import { bytesToText } from '../protocol/text.js';
 
 export { CloseReason } from './close-reason.js';
 
@@ -285,7 +286,9 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   // ---- ParserSink -------------------------------------------------------------------------
 
-  onConnect(json: string): void {
+  onConnect(line: string): void {
+    // The parser's bytes as text: names, users and passwords are compared and shown as Go decodes them.
+    const json = bytesToText(line);
     const log = this.host.log;
     if (log.traceOn) this.traceIn(`CONNECT ${json.replace(/"(pass|auth_token|sig|jwt)":"[^"]*"/g, '"$1":"[REDACTED]"')}`);
     // A CONNECT that Go cannot decode into ClientOpts closes the connection without an -ERR.

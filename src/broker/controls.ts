@@ -7,6 +7,7 @@
  */
 import { subjectMatches } from '../subject/subject.js';
 import type { PubArg } from '../protocol/parser.js';
+import { subjectToText } from '../protocol/text.js';
 
 /** A message seen by `NatsServer.messages()` / `onMessage()`. */
 export interface TappedMessage {
@@ -86,9 +87,10 @@ export class TestControls {
    */
   tap(publisherCid: number | null, pa: PubArg, buf: Buffer, start: number, end: number, onError: (err: unknown) => void): void {
     const hdr = pa.hdr > 0 ? pa.hdr : 0;
+    // Subjects as text for the test's code (the wire's bytes, decoded as protocol/text.ts says).
     const msg: TappedMessage = {
-      subject: pa.subject,
-      reply: pa.reply.length > 0 ? pa.reply : null,
+      subject: subjectToText(pa.subject),
+      reply: pa.reply.length > 0 ? subjectToText(pa.reply) : null,
       headers: hdr > 0 ? Buffer.from(buf.subarray(start, start + hdr)) : null,
       data: Buffer.from(buf.subarray(start + hdr, end)),
       publisherCid,

@@ -26,6 +26,8 @@ import { checkStreamConfig, type StreamCheckEnv } from './stream-config-check.js
 import { checkStreamUpdate } from './stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig, type StreamConfigRequest } from './stream-config.js';
 import { subjectsCollide, subjectsOverlap } from './subject-rules.js';
+import { GO_SUBJECT } from './json.js';
+import { subjectToText } from '../protocol/text.js';
 
 /** What the API needs of an account with JetStream (the engine's `JsAccount`). */
 export interface ApiAccount {
@@ -239,7 +241,7 @@ interface NamesRequest {
   offset: number;
   subject: string;
 }
-const NAMES_REQUEST: GoStructSchema = { kind: 'struct', fields: { offset: 'int64', subject: 'string' } };
+const NAMES_REQUEST: GoStructSchema = { kind: 'struct', fields: { offset: 'int64', subject: GO_SUBJECT } };
 
 /** The account's streams whose subjects collide with `filter` ('' = all), sorted by name. */
 function filteredStreams(jsa: ApiAccount, filter: string): Stream[] {
@@ -293,7 +295,7 @@ interface InfoRequest {
 }
 const INFO_REQUEST: GoStructSchema = {
   kind: 'struct',
-  fields: { deleted_details: 'bool', subjects_filter: 'string', offset: 'int64' },
+  fields: { deleted_details: 'bool', subjects_filter: GO_SUBJECT, offset: 'int64' },
 };
 
 const streamInfoRequest: Handler = (jsa, name, body) => {
@@ -319,7 +321,7 @@ const streamInfoRequest: Handler = (jsa, name, body) => {
       const names = [...st.keys()].sort();
       const from = Math.max(0, Math.min(offset, names.length));
       subjects = {};
-      for (const subj of names.slice(from, from + SUBJECT_DETAILS_LIMIT)) subjects[subj] = st.get(subj)!.msgs;
+      for (const subj of names.slice(from, from + SUBJECT_DETAILS_LIMIT)) subjects[subjectToText(subj)] = st.get(subj)!.msgs;
     }
   }
   return ok(response(kind, {
@@ -343,7 +345,7 @@ interface PurgeRequest {
   seq: number;
   keep: number;
 }
-const PURGE_REQUEST: GoStructSchema = { kind: 'struct', fields: { filter: 'string', seq: 'uint64', keep: 'uint64' } };
+const PURGE_REQUEST: GoStructSchema = { kind: 'struct', fields: { filter: GO_SUBJECT, seq: 'uint64', keep: 'uint64' } };
 
 const streamPurge: Handler = (jsa, name, body) => {
   const kind = 'stream_purge';
@@ -411,7 +413,7 @@ const msgGet: Handler = (jsa, name, body) => {
   if (s === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
   const m = loadRequested(s.store, req);
   if (m === null) return fail(kind, jsError('JSNoMessageFoundErr'));
-  const message: Record<string, unknown> = { subject: m.subject, seq: m.seq };
+  const message: Record<string, unknown> = { subject: subjectToText(m.subject), seq: m.seq };
   if (m.hdr !== null && m.hdr.length > 0) message.hdrs = m.hdr.toString('base64');
   if (m.data.length > 0) message.data = m.data.toString('base64');
   message.time = rfc3339Nano(m.ts);

@@ -11,6 +11,7 @@ import { decodeGoValue, type GoStructSchema } from '../protocol/go-json.js';
 import { writeRfc3339Nano } from '../protocol/go-format.js';
 import { writeLatin1, writeUint } from '../protocol/bytes.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
+import { GO_SUBJECT } from './json.js';
 
 /** A message-get request (JSApiMsgGetRequest), shared with STREAM.MSG.GET. */
 export interface MsgGetRequest {
@@ -21,7 +22,7 @@ export interface MsgGetRequest {
 
 export const MSG_GET_REQUEST: GoStructSchema = {
   kind: 'struct',
-  fields: { seq: 'uint64', last_by_subj: 'string', next_by_subj: 'string' },
+  fields: { seq: 'uint64', last_by_subj: GO_SUBJECT, next_by_subj: GO_SUBJECT },
 };
 
 /**
@@ -83,7 +84,8 @@ let streamLine: Buffer = Buffer.alloc(0);
 function reply(stream: string, m: StoredMessage | null): DirectReply {
   if (m === null) return status('404 Message Not Found');
   if (stream !== streamLineFor) {
-    streamLine = Buffer.from(`Nats-Stream: ${stream}`, 'latin1');
+    // The name is text (from JSON), the subject bytes.
+    streamLine = Buffer.from(`Nats-Stream: ${stream}`, 'utf8');
     streamLineFor = stream;
   }
   const head = m.hdr === null || m.hdr.length <= 2 ? NO_HEADERS : m.hdr;

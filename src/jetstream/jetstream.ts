@@ -48,6 +48,7 @@ import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
 import type { StreamStore } from './store/store.js';
 import { decodeStreamConfig } from './stream-config.js';
+import { subjectToText } from '../protocol/text.js';
 import { apiErrorResponse, jsError, type ApiError } from './errors.js';
 import { newNuid } from '../broker/ids.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
@@ -438,7 +439,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const body = `{"type":"io.nats.jetstream.advisory.v1.api_audit","id":${goJson(newNuid(), false)},`
       + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"server":${server},`
       + `"client":{"acc":${goJson(this.name, false)}${rtt > 0 ? `,"rtt":${rtt}` : ''},"server":${server}${cluster === null ? '' : `,"cluster":${goJson(cluster, false)}`}},`
-      + `"subject":${goJson(subject, false)}${request.length === 0 ? '' : `,"request":${goJson(request.toString('utf8'), false)}`},`
+      + `"subject":${goJson(subjectToText(subject), false)}${request.length === 0 ? '' : `,"request":${goJson(request.toString('utf8'), false)}`},`
       + `"response":${goJson(response, false)}${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
     this.apiClient.publish(adv, body);
   }

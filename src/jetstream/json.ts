@@ -5,6 +5,8 @@
  * nats-server 2.10 reads and writes them.
  */
 import { goJson } from '../protocol/go-format.js';
+import { GO_JSON_ERROR, type GoSchema } from '../protocol/go-json.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 
 /** Go integer types that JetStream's structs use. */
 export type GoIntType = 'int' | 'int32' | 'int64' | 'uint64';
@@ -34,6 +36,33 @@ export function goInt(n: number, type: GoIntType): string {
 export function goString(s: string): string {
   return goJson(s, false);
 }
+
+/**
+ * A Go `string` field that holds a subject (a filter, a transform's source or destination, a
+ * deliver subject or group, an API prefix): decoded as Go decodes a string, then kept as the
+ * broker's byte string (protocol/text.ts), so it is compared and matched with wire subjects as
+ * is. Converted once, when a request or a stored config is decoded.
+ */
+export const GO_SUBJECT: GoSchema = {
+  kind: 'unmarshaler',
+  zero: '',
+  unmarshal: (raw, current) => {
+    if (raw === 'null') return current;
+    if (raw.charCodeAt(0) !== 0x22) return GO_JSON_ERROR;
+    return subjectFromText(JSON.parse(raw) as string);
+  },
+};
+
+/** A `[]string` of subjects (see {@link GO_SUBJECT}). */
+export const GO_SUBJECTS: GoSchema = { kind: 'slice', elem: GO_SUBJECT };
+
+/** A byte-string subject as a JSON string, as Go writes it (see protocol/text.ts). */
+export function goSubject(s: string): string {
+  return goJson(subjectToText(s), false);
+}
+
+/** omitempty for a subject: '' is left out. */
+export const goOptSubject = (s: string): string | undefined => (s === '' ? undefined : goSubject(s));
 
 /** A JSON object key and colon. */
 export function goKey(k: string): string {

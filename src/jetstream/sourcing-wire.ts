@@ -9,6 +9,8 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { InternalMessage } from '../broker/internal.js';
 import { goJson } from '../protocol/go-format.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
+import { goSubject } from './json.js';
 import type { StreamSource } from './stream-config.js';
 
 /** stream.go sourceHealthHB (ns) and sourceHealthCheckInterval (ms; also the inactive threshold). */
@@ -23,9 +25,9 @@ export const INTERNAL_REPLY_PREFIX = '$JSC.R.';
 const CONTROL_PREFIX = 'NATS/1.0 100 ';
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** events.go getHash: 8 base-62 characters of the name's SHA-256. */
+/** events.go getHash: 8 base-62 characters of the SHA-256 of `name`, a byte string (protocol/text.ts). */
 export function getHash(name: string): string {
-  const b = createHash('sha256').update(name).digest();
+  const b = createHash('sha256').update(name, 'latin1').digest();
   let out = '';
   for (let i = 0; i < 8; i++) out += DIGITS[b[i]! % 62];
   return out;
@@ -44,9 +46,12 @@ export function nsToMs(ns: string): number {
   return Number(ns.slice(0, -6)) + Number(ns.slice(-6)) / 1e6;
 }
 
-/** StreamSource.composeIName: name (`:<hash of the API prefix>` when external), filters, destinations. */
+/**
+ * StreamSource.composeIName: name (`:<hash of the API prefix>` when external), filters,
+ * destinations; a byte string, as the `Nats-Stream-Source` header carries it.
+ */
 export function sourceIndexName(s: StreamSource): string {
-  let iname = s.name;
+  let iname = subjectFromText(s.name);
   if (s.external !== undefined) iname += `:${getHash(s.external.api)}`;
   let source = s.filter_subject;
   let dest = '>';
@@ -106,12 +111,12 @@ export function createRequest(stream: string, c: ConsumerRequest): string {
   if (c.opt_start_seq !== undefined && c.opt_start_seq > 0) f.push(`"opt_start_seq":${c.opt_start_seq}`);
   if (c.opt_start_time !== undefined) f.push(`"opt_start_time":${goJson(c.opt_start_time, false)}`);
   f.push('"ack_policy":"none"', `"ack_wait":${ACK_WAIT_NS}`, '"max_deliver":1');
-  if (c.filter_subject !== undefined && c.filter_subject !== '') f.push(`"filter_subject":${goJson(c.filter_subject, false)}`);
+  if (c.filter_subject !== undefined && c.filter_subject !== '') f.push(`"filter_subject":${goSubject(c.filter_subject)}`);
   f.push('"replay_policy":"instant"');
-  f.push(`"deliver_subject":${goJson(c.deliver_subject, false)}`);
+  f.push(`"deliver_subject":${goSubject(c.deliver_subject)}`);
   f.push('"flow_control":true', `"idle_heartbeat":${HEALTH_HB_NS}`, '"direct":true');
   f.push(`"inactive_threshold":${HEALTH_CHECK_MS * 1_000_000}`);
-  if (c.filter_subjects !== undefined && c.filter_subjects.length > 0) f.push(`"filter_subjects":${goJson(c.filter_subjects, false)}`);
+  if (c.filter_subjects !== undefined && c.filter_subjects.length > 0) f.push(`"filter_subjects":${goJson(c.filter_subjects.map(subjectToText), false)}`);
   return `{"stream_name":${goJson(stream, false)},"config":{${f.join(',')}}}`;
 }
 

@@ -38,6 +38,7 @@ import type { InternalClient, InternalMessage } from '../broker/internal.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import { rfc3339Nano } from '../protocol/go-format.js';
 import { SubjectTransform } from '../subject/transform.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 import { parseAckReply, type AckInfo } from './consumer-state.js';
 import { directGet, directGetLastKey } from './direct.js';
 import { isApiError, type ApiError } from './errors.js';
@@ -103,7 +104,7 @@ class Link {
   generation = 0;
   /** The filter STREAM.INFO shows (a mirror's once its first consumer was asked for, as 2.10's `sf`). */
   sf = '';
-  /** A source's `Nats-Stream-Source: <name> ` and ` <filter> <dest>` + end of block, in UTF-8. */
+  /** A source's `Nats-Stream-Source: <name> ` and ` <filter> <dest>` + end of block (the index name's bytes). */
   readonly srcHead: Buffer;
   readonly srcTail: Buffer;
 
@@ -115,8 +116,8 @@ class Link {
   ) {
     // A mirror (no index name) adds no header.
     const [indexed = '', filter = '', dest = ''] = iname.split(' ');
-    this.srcHead = Buffer.from(iname === '' ? '' : `${HDR_STREAM_SOURCE}: ${indexed} `, 'utf8');
-    this.srcTail = Buffer.from(iname === '' ? '' : ` ${filter} ${dest}\r\n\r\n`, 'utf8');
+    this.srcHead = Buffer.from(iname === '' ? '' : `${HDR_STREAM_SOURCE}: ${indexed} `, 'latin1');
+    this.srcTail = Buffer.from(iname === '' ? '' : ` ${filter} ${dest}\r\n\r\n`, 'latin1');
   }
 }
 
@@ -251,12 +252,12 @@ export class StreamSourcing {
     const sf = l.sf;
     return {
       name: l.name,
-      external: ext === undefined ? undefined : { api: ext.api, deliver: ext.deliver },
+      external: ext === undefined ? undefined : { api: subjectToText(ext.api), deliver: subjectToText(ext.deliver) },
       lag: l.lag,
       active: l.last === 0 ? -1 : Math.max(0, Math.round((now - l.last) * 1e6)),
       error: l.err ?? undefined,
-      filter_subject: sf === '' ? undefined : sf,
-      subject_transforms: l.filters.length === 0 ? undefined : l.filters.map((f) => ({ src: f.src, dest: f.dest })),
+      filter_subject: sf === '' ? undefined : subjectToText(sf),
+      subject_transforms: l.filters.length === 0 ? undefined : l.filters.map((f) => ({ src: subjectToText(f.src), dest: subjectToText(f.dest) })),
     };
   }
 
@@ -546,8 +547,8 @@ export class StreamSourcing {
     for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0 && want.size > 0; seq--) {
       const m = store.load(seq);
       if (m === null || m.hdr === null) continue;
-      // Written in UTF-8 (stream names, filters and destinations may hold any character).
-      const v = headerValue(m.hdr, HDR_STREAM_SOURCE, 'utf8');
+      // Bytes, as index names are (sourceIndexName).
+      const v = headerValue(m.hdr, HDR_STREAM_SOURCE, 'latin1');
       if (v === null || v === '') continue;
       const r = streamAndSeq(v);
       const found = (iname: string): void => {
@@ -562,7 +563,8 @@ export class StreamSourcing {
         // A 2.9 header names the stream only: it counts for each source of that stream.
         for (const l of [...this.sources.values()]) {
           const ext = l.cfg.external;
-          if (r.stream === l.name || (ext !== undefined && r.stream === `${l.name}:${getHash(ext.api)}`)) found(l.iname);
+          const bname = subjectFromText(l.name);
+          if (r.stream === bname || (ext !== undefined && r.stream === `${bname}:${getHash(ext.api)}`)) found(l.iname);
         }
       }
     }

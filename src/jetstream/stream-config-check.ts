@@ -16,6 +16,7 @@
  * through optional callbacks, so that the engine keeps that state and the errors still come
  * in nats-server's order.
  */
+import { subjectToText } from '../protocol/text.js';
 import { goDuration, goQuote } from '../protocol/go-format.js';
 import { jsError, type ApiError } from './errors.js';
 import type { StreamConfig, StreamConfigRequest, StreamSource } from './stream-config.js';
@@ -228,11 +229,11 @@ export function checkStreamCfg(request: StreamConfigRequest, env: StreamCheckEnv
   for (const pfx of deliveryPrefixes) {
     if (!isValidPublishSubject(pfx)) return { error: jsError('JSStreamInvalidExternalDeliverySubjErrF', { prefix: pfx }) };
     for (const sub of streamSubs) {
-      if (subjectsCollide(sub, `${pfx}.${sub}`)) return { error: jsError('JSStreamExternalDelPrefixOverlapsErrF', { prefix: pfx, subject: sub }) };
+      if (subjectsCollide(sub, `${pfx}.${sub}`)) return { error: jsError('JSStreamExternalDelPrefixOverlapsErrF', { prefix: subjectToText(pfx), subject: subjectToText(sub) }) };
     }
   }
   for (const pfx of apiPrefixes) {
-    if (!isValidPublishSubject(pfx)) return invalid(`stream external api prefix ${goQuote(pfx)} must be a valid subject without wildcards`);
+    if (!isValidPublishSubject(pfx)) return invalid(`stream external api prefix ${goQuote(subjectToText(pfx))} must be a valid subject without wildcards`);
     if (subjectsCollide(pfx, JS_API_PREFIX)) return { error: jsError('JSStreamExternalApiOverlapErrF', { prefix: pfx, subject: JS_API_PREFIX }) };
   }
 
@@ -280,7 +281,7 @@ export function checkStreamCfg(request: StreamConfigRequest, env: StreamCheckEnv
   if (subjects.length > 1) {
     for (const subj of subjects) {
       for (const tsubj of subjects) {
-        if (tsubj !== subj && subjectsCollide(tsubj, subj)) return invalid(`subject ${goQuote(subj)} overlaps with ${goQuote(tsubj)}`);
+        if (tsubj !== subj && subjectsCollide(tsubj, subj)) return invalid(`subject ${goQuote(subjectToText(subj))} overlaps with ${goQuote(subjectToText(tsubj))}`);
       }
     }
   }
@@ -290,7 +291,7 @@ export function checkStreamCfg(request: StreamConfigRequest, env: StreamCheckEnv
     if (rp.src === '') rp.src = '>';
     if (subjects.some((subj) => subjectsCollide(rp.dest, subj))) return invalid('stream configuration for republish destination forms a cycle');
     if (subjectTransformError(rp.src, rp.dest) !== undefined) {
-      return invalid(`stream configuration for republish with transform from '${rp.src}' to '${rp.dest}' not valid`);
+      return invalid(`stream configuration for republish with transform from '${subjectToText(rp.src)}' to '${subjectToText(rp.dest)}' not valid`);
     }
   }
   return { config: c };
@@ -332,24 +333,24 @@ function sourceTransformError(c: StreamConfig): string | undefined {
   if (m !== undefined) {
     const trs = m.subject_transforms ?? [];
     if (trs.length === 0) {
-      if (m.filter_subject !== '' && !isValidSubject(m.filter_subject)) return `subject filter '${m.filter_subject}' for the mirror invalid subject`;
+      if (m.filter_subject !== '' && !isValidSubject(m.filter_subject)) return `subject filter '${subjectToText(m.filter_subject)}' for the mirror invalid subject`;
     } else {
       for (const st of trs) {
-        if (st.src !== '' && !isValidSubject(st.src)) return `invalid subject transform source '${st.src}' for the mirror: invalid subject`;
+        if (st.src !== '' && !isValidSubject(st.src)) return `invalid subject transform source '${subjectToText(st.src)}' for the mirror: invalid subject`;
         const e = st.dest === '' ? undefined : subjectTransformError(st.src, st.dest);
-        if (e !== undefined) return `subject transform from '${st.src}' to '${st.dest}' for the mirror: ${e}`;
+        if (e !== undefined) return `subject transform from '${subjectToText(st.src)}' to '${subjectToText(st.dest)}' for the mirror: ${subjectToText(e)}`;
       }
     }
   }
   for (const s of c.sources ?? []) {
     const trs = s.subject_transforms ?? [];
     if (trs.length === 0) {
-      if (s.filter_subject !== '' && !isValidSubject(s.filter_subject)) return `subject filter '${s.filter_subject}' for the source: invalid subject`;
+      if (s.filter_subject !== '' && !isValidSubject(s.filter_subject)) return `subject filter '${subjectToText(s.filter_subject)}' for the source: invalid subject`;
     } else {
       for (const st of trs) {
-        if (st.src !== '' && !isValidSubject(st.src)) return `subject filter '${st.src}' for the source: invalid subject`;
+        if (st.src !== '' && !isValidSubject(st.src)) return `subject filter '${subjectToText(st.src)}' for the source: invalid subject`;
         const e = st.dest === '' ? undefined : subjectTransformError(st.src, st.dest);
-        if (e !== undefined) return `subject transform from '${st.src}' to '${st.dest}' for the source: ${e}`;
+        if (e !== undefined) return `subject transform from '${subjectToText(st.src)}' to '${subjectToText(st.dest)}' for the source: ${subjectToText(e)}`;
       }
     }
   }
@@ -400,7 +401,7 @@ export function checkStreamConfig(request: StreamConfigRequest, opts: StreamChec
   const st = c.subject_transform;
   if (st !== undefined) {
     const e = subjectTransformError(st.src, st.dest);
-    if (e !== undefined) return createErr(`stream subject transform from '${st.src}' to '${st.dest}': ${e}`);
+    if (e !== undefined) return createErr(`stream subject transform from '${subjectToText(st.src)}' to '${subjectToText(st.dest)}': ${subjectToText(e)}`);
   }
   return { config: c };
 }

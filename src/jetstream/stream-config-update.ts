@@ -5,6 +5,7 @@
  * mirror) and updateWithAdvisory (consumer limits against the stream's consumers, overlap
  * with other streams 10065, the republish and subject transforms: 10069 "{err}").
  */
+import { subjectToText } from '../protocol/text.js';
 import { jsError, jsErrorUnless, type ApiError } from './errors.js';
 import { checkStreamCfg, err, invalid, type CheckResult, type StreamCheckEnv } from './stream-config-check.js';
 import type { StreamConfig, StreamConfigRequest, StreamSource } from './stream-config.js';
@@ -84,13 +85,13 @@ export function checkStreamUpdate(current: StreamConfig, next: StreamConfigReque
     if (rp.src === '') rp.src = '>';
     if (rp.dest === '') rp.dest = '>';
     const e = subjectTransformError(rp.src, rp.dest);
-    if (e !== undefined) return updateErr(`stream configuration for republish from '${rp.src}' to '${rp.dest}': ${e}`);
+    if (e !== undefined) return updateErr(`stream configuration for republish from '${subjectToText(rp.src)}' to '${subjectToText(rp.dest)}': ${subjectToText(e)}`);
   }
   const st = c.subject_transform;
   const ost = current.subject_transform;
   if (st !== undefined && (ost === undefined || ost.src !== st.src || ost.dest !== st.dest)) {
     const e = subjectTransformError(st.src, st.dest);
-    if (e !== undefined) return updateErr(`stream configuration for subject transform from '${st.src}' to '${st.dest}': ${e}`);
+    if (e !== undefined) return updateErr(`stream configuration for subject transform from '${subjectToText(st.src)}' to '${subjectToText(st.dest)}': ${subjectToText(e)}`);
   }
   return { config: c };
 }

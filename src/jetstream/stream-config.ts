@@ -15,7 +15,7 @@ import { GO_JSON_ERROR, decodeGoValue, type GoSchema, type GoStructSchema } from
 import { jsError, type ApiError } from './errors.js';
 import {
   goDeepEqual, goInt, goObject as object, goOptBool as optBool, goOptInt as optInt, goOptSlice as optSlice, goOptString as optStr,
-  goString, goStringMap as encodeMetadata, goTimeFromJson,
+  goString, goStringMap as encodeMetadata, goTimeFromJson, GO_SUBJECT, GO_SUBJECTS, goSubject, goOptSubject as optSubj,
 } from './json.js';
 
 // The overlap check the engine needs against the account's other streams (10065).
@@ -162,21 +162,22 @@ const struct = (fields: GoStructSchema['fields']): GoStructSchema => ({ kind: 's
 const ptr = (elem: GoSchema): GoSchema => ({ kind: 'ptr', elem });
 const slice = (elem: GoSchema): GoSchema => ({ kind: 'slice', elem });
 
-const SUBJECT_TRANSFORM = struct({ src: 'string', dest: 'string' });
+// Subjects, filters, transforms and API prefixes are kept as byte strings (GO_SUBJECT).
+const SUBJECT_TRANSFORM = struct({ src: GO_SUBJECT, dest: GO_SUBJECT });
 const STREAM_SOURCE = struct({
   name: 'string',
   opt_start_seq: 'uint64',
   opt_start_time: TIME,
-  filter_subject: 'string',
+  filter_subject: GO_SUBJECT,
   subject_transforms: slice(SUBJECT_TRANSFORM),
-  external: ptr(struct({ api: 'string', deliver: 'string' })),
+  external: ptr(struct({ api: GO_SUBJECT, deliver: GO_SUBJECT })),
 });
 
 /** nats-server 2.10.29's StreamConfig as Go's decoder sees it (int is 64-bit). */
 export const STREAM_CONFIG_SCHEMA: GoStructSchema = struct({
   name: 'string',
   description: 'string',
-  subjects: 'strings',
+  subjects: GO_SUBJECTS,
   retention: RETENTION,
   max_consumers: 'int64',
   max_msgs: 'int64',
@@ -196,7 +197,7 @@ export const STREAM_CONFIG_SCHEMA: GoStructSchema = struct({
   compression: COMPRESSION,
   first_seq: 'uint64',
   subject_transform: ptr(SUBJECT_TRANSFORM),
-  republish: ptr(struct({ src: 'string', dest: 'string', headers_only: 'bool' })),
+  republish: ptr(struct({ src: GO_SUBJECT, dest: GO_SUBJECT, headers_only: 'bool' })),
   allow_direct: 'bool',
   mirror_direct: 'bool',
   discard_new_per_subject: 'bool',
@@ -235,7 +236,7 @@ export function decodeStreamConfig(body: string): { config: StreamConfigRequest 
 const str = (s: string): string => goString(s);
 
 function encodeTransform(t: SubjectTransformConfig): string {
-  return object([['src', str(t.src)], ['dest', str(t.dest)]]);
+  return object([['src', goSubject(t.src)], ['dest', goSubject(t.dest)]]);
 }
 
 /** A StreamSource (mirror or source) as Go writes it. */
@@ -244,9 +245,9 @@ export function encodeStreamSource(s: StreamSource): string {
     ['name', str(s.name)],
     ['opt_start_seq', optInt(s.opt_start_seq, 'uint64')],
     ['opt_start_time', s.opt_start_time === undefined ? undefined : str(s.opt_start_time)],
-    ['filter_subject', optStr(s.filter_subject)],
+    ['filter_subject', optSubj(s.filter_subject)],
     ['subject_transforms', optSlice(s.subject_transforms, encodeTransform)],
-    ['external', s.external === undefined ? undefined : object([['api', str(s.external.api)], ['deliver', str(s.external.deliver)]])],
+    ['external', s.external === undefined ? undefined : object([['api', goSubject(s.external.api)], ['deliver', goSubject(s.external.deliver)]])],
   ]);
 }
 
@@ -266,7 +267,7 @@ export function encodeStreamConfig(c: StreamConfig): string {
   return object([
     ['name', str(c.name)],
     ['description', optStr(c.description)],
-    ['subjects', optSlice(c.subjects, goString)],
+    ['subjects', optSlice(c.subjects, goSubject)],
     ['retention', str(c.retention)],
     ['max_consumers', goInt(c.max_consumers, 'int')],
     ['max_msgs', goInt(c.max_msgs, 'int64')],
@@ -287,7 +288,7 @@ export function encodeStreamConfig(c: StreamConfig): string {
     ['compression', str(c.compression)],
     ['first_seq', optInt(c.first_seq, 'uint64')],
     ['subject_transform', c.subject_transform === undefined ? undefined : encodeTransform(c.subject_transform)],
-    ['republish', r === undefined ? undefined : object([['src', optStr(r.src)], ['dest', str(r.dest)], ['headers_only', optBool(r.headers_only)]])],
+    ['republish', r === undefined ? undefined : object([['src', optSubj(r.src)], ['dest', goSubject(r.dest)], ['headers_only', optBool(r.headers_only)]])],
     ['allow_direct', String(c.allow_direct)],
     ['mirror_direct', String(c.mirror_direct)],
     ['discard_new_per_subject', optBool(c.discard_new_per_subject)],

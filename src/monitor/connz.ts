@@ -9,6 +9,7 @@ import type { ConnSnapshot } from '../broker/snapshot.js';
 import { goDuration, goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt, decodeState, decodeSubs, decodeUint } from './query.js';
 import type { ConnInfo, Connz, MonitorContext, SubDetail } from './types.js';
+import { subjectToText } from '../protocol/text.js';
 
 const SORT_OPTIONS = new Set([
   'cid', 'start', 'subs', 'pending', 'msgs_to', 'msgs_from', 'bytes_to', 'bytes_from', 'last', 'idle', 'uptime', 'stop',
@@ -133,11 +134,12 @@ export function subDetail(
   cid: number,
   withAccount: boolean,
 ): SubDetail {
+  // Subjects, queues and sids are the wire's bytes: written as Go writes them (protocol/text.ts).
   return {
     account: withAccount ? GLOBAL_ACCOUNT : undefined,
-    subject,
-    qgroup: queue === null || queue === '' ? undefined : queue,
-    sid,
+    subject: subjectToText(subject),
+    qgroup: queue === null || queue === '' ? undefined : subjectToText(queue),
+    sid: subjectToText(sid),
     msgs,
     max: max > 0 ? max : undefined,
     cid,

@@ -11,6 +11,7 @@ import { subDetail, rttForDisplay } from './connz.js';
 import { goDuration, goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt, decodeSubs } from './query.js';
 import type { MonitorContext, RouteInfoJson, SubDetail, SublistStatsJson } from './types.js';
+import { subjectFromText, subjectToText } from '../protocol/text.js';
 
 /** The `/subsz` document. */
 export function subsz(ctx: MonitorContext, q: URLSearchParams): object {
@@ -18,6 +19,8 @@ export function subsz(ctx: MonitorContext, q: URLSearchParams): object {
   let offset = decodeInt(q, 'offset');
   let limit = decodeInt(q, 'limit');
   const test = q.get('test') ?? '';
+  // The query is text, subscriptions are the wire's bytes.
+  const testBytes = subjectFromText(test);
   const acc = q.get('acc') ?? '';
   if (offset < 0) offset = 0;
   if (limit <= 0) limit = DEFAULT_LIST_SIZE;
@@ -33,7 +36,7 @@ export function subsz(ctx: MonitorContext, q: URLSearchParams): object {
     const all: SubDetail[] = [];
     core.sublist.forEach((sub) => {
       if (sub.remote) return; // routes' interest is not listed (nats-server: local subs only)
-      if (test !== '' && !subjectMatches(sub.subject, test)) return;
+      if (testBytes !== '' && !subjectMatches(sub.subject, testBytes)) return;
       all.push(subDetail(sub.subject, sub.queue, sub.sid, sub.nm, sub.max, sub.client.cid, true));
     });
     list = all.slice(Math.min(offset, all.length), Math.min(offset + limit, all.length));
@@ -92,7 +95,7 @@ export function routez(ctx: MonitorContext, q: URLSearchParams, count: () => voi
           return subDetail(s.subject, s.queue, sid, 0, 0, r.rid, false);
         });
       } else if (subs) {
-        info.subscriptions_list = remote.map((s) => s.subject);
+        info.subscriptions_list = remote.map((s) => subjectToText(s.subject));
       }
     }
     routes.push(info);

@@ -2,6 +2,7 @@
  * Protocol constants: the exact `-ERR` texts nats-server 2.10 sends, pre-encoded frames and the
  * defaults of nats-server's `const.go` / `opts.go`.
  */
+import { goQuoteBytes } from './text.js';
 
 /** The nats-server version whose client-visible behaviour this broker follows (INFO `version`). */
 export const NATS_SERVER_VERSION = '2.10.29';
@@ -25,21 +26,21 @@ export const ERR = {
   TlsRequired: 'Secure Connection - TLS Required',
 } as const;
 
-/** `-ERR 'Permissions Violation for Publish to "<subject>"'`. */
+/** `-ERR 'Permissions Violation for Publish to "<subject>"'` (Go's %q of the subject's bytes, as every text here). */
 export function errPubViolation(subject: string): string {
-  return `Permissions Violation for Publish to "${subject}"`;
+  return `Permissions Violation for Publish to ${goQuoteBytes(subject)}`;
 }
 
 /** `-ERR 'Permissions Violation for Publish with Reply of "<reply>"'`. */
 export function errReplyViolation(reply: string): string {
-  return `Permissions Violation for Publish with Reply of "${reply}"`;
+  return `Permissions Violation for Publish with Reply of ${goQuoteBytes(reply)}`;
 }
 
 /** `-ERR 'Permissions Violation for Subscription to "<subject>" using queue "<queue>"'` and the plain form. */
 export function errSubViolation(subject: string, queue: string | null): string {
   return queue === null
-    ? `Permissions Violation for Subscription to "${subject}"`
-    : `Permissions Violation for Subscription to "${subject}" using queue "${queue}"`;
+    ? `Permissions Violation for Subscription to ${goQuoteBytes(subject)}`
+    : `Permissions Violation for Subscription to ${goQuoteBytes(subject)} using queue ${goQuoteBytes(queue)}`;
 }
 
 /** Encodes `-ERR '<text>'\r\n`. */
