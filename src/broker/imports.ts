@@ -22,6 +22,7 @@
  */
 import { PubArg } from '../protocol/parser.js';
 import { JS_ACK_PREFIX } from '../protocol/constants.js';
+import { subjectFromText } from '../protocol/text.js';
 import { subjectMatches } from '../subject/subject.js';
 import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../subject/relations.js';
 import { copyPubArg, goClientInfo, Mapping, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
@@ -319,18 +320,21 @@ export class Links {
     for (const name of Object.keys(config)) this.linksOf(host.account(name));
     for (const [name, l] of Object.entries(config)) {
       const acc = this.linksOf(host.account(name));
-      for (const e of l.exports) if (e.kind === 'service') acc.serviceExports.push(new ServiceExportRule(e.subject, e.responseType, e.responseThresholdMs));
+      // Configured subjects are text; inside, subjects are the wire's bytes (ARCHITECTURE.md).
+      for (const e of l.exports) if (e.kind === 'service') acc.serviceExports.push(new ServiceExportRule(subjectFromText(e.subject), e.responseType, e.responseThresholdMs));
     }
     for (const [name, l] of Object.entries(config)) {
       const acc = this.linksOf(host.account(name));
       for (const im of l.imports) {
         const exporter = host.account(im.account);
-        if (im.kind === 'stream') acc.streamImports.push(new StreamImportRule(exporter, streamMapping(im.subject, im.prefix, im.to)));
+        const subject = subjectFromText(im.subject);
+        const to = im.to == null ? null : subjectFromText(im.to);
+        if (im.kind === 'stream') acc.streamImports.push(new StreamImportRule(exporter, streamMapping(subject, im.prefix == null ? im.prefix : subjectFromText(im.prefix), to)));
         else {
-          const from = im.to ?? im.subject;
-          const mapping = serviceMapping(from, im.subject);
+          const from = to ?? subject;
+          const mapping = serviceMapping(from, subject);
           const exp = this.linksOf(exporter);
-          const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(im.subject), exp);
+          const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(subject), exp);
           acc.serviceImports.push(si);
           // Not interest for the routes: a request is forwarded where it is published (nats-server's noForward).
           this.insert(si.sub, false);

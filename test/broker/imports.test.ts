@@ -214,3 +214,33 @@ describe('createServer() options', () => {
     await refuse({ A: { imports: [{ stream: { account: 'B' } } as never] }, B: {} }, 'Expect an account name and a subject');
   });
 });
+
+describe('non-ASCII subjects in exports and imports', () => {
+  // Configured subjects are text; the wire carries their UTF-8 bytes (nats-server compares bytes).
+  it('a stream import and a service import of subjects with ü, € and an emoji deliver as configured', async () => {
+    const s = await scope.server({
+      accounts: {
+        A: { users: [{ user: 'a', password: 'a' }], exports: [{ stream: 'ü.>' }, { service: 'dienst.€' }] },
+        B: {
+          users: [{ user: 'b', password: 'b' }],
+          imports: [
+            { stream: { account: 'A', subject: 'ü.>' }, prefix: 'von.😀' },
+            { service: { account: 'A', subject: 'dienst.€' }, to: 'frage.é' },
+          ],
+        },
+      },
+    });
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    const got: string[] = [];
+    b.subscribe('von.😀.ü.>', { callback: (_e, m) => void got.push(`${m.subject} ${m.string()}`) });
+    a.subscribe('dienst.€', { callback: (_e, m) => void m.respond(`antwort auf ${m.string()}`) });
+    await b.flush();
+    await a.flush();
+    a.publish('ü.x', 'eins');
+    await eventually(() => got.length === 1 || undefined, 'the imported message');
+    expect(got).toEqual(['von.😀.ü.x eins']);
+    const r = await b.request('frage.é', 'zwei', { timeout: 2000 });
+    expect(r.string()).toBe('antwort auf zwei');
+  });
+});
