@@ -1,0 +1,439 @@
+/**
+ * A deterministic simulator for the Raft core: N voters plus one spare node, a network that
+ * loses, duplicates, delays and reorders messages (seeded), partitions and heals, crashes (the
+ * node's volatile state is lost, its storage keeps what was synced) and restarts, random
+ * proposals, membership changes, stepdowns and compactions. Time advances in fixed steps.
+ *
+ * Every step it checks Raft's safety properties and throws a `SafetyViolation` at the first
+ * breach: election safety, log matching, leader completeness, state machine safety (the same
+ * entry applied at the same index everywhere; nothing committed lost or changed), and commit only
+ * with a quorum of durable copies. `settle()` then heals everything and checks liveness.
+ */
+import { encodeMessage } from '../../src/raft/codec.js';
+import { RaftNode } from '../../src/raft/node.js';
+import { MemoryRaftStorage } from '../../src/raft/storage.js';
+import type { LogEntry, RaftTiming } from '../../src/raft/types.js';
+
+export class SafetyViolation extends Error {}
+
+/** mulberry32: a small seeded PRNG. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type NemesisKind = 'crash' | 'restart' | 'partition' | 'heal' | 'add' | 'remove' | 'stepdown' | 'compact';
+/** One fault or operation at a step; `node` and `split` pick targets (taken modulo). */
+export interface NemesisOp {
+  readonly step: number;
+  readonly kind: NemesisKind;
+  readonly node: number;
+  readonly split: number;
+}
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Voters at start (the simulator adds one spare node that may join later). */
+  readonly size: number;
+  readonly lossRate: number;
+  readonly dupRate: number;
+  /** Messages arrive after 0..maxDelay ms (so they also overtake each other). */
+  readonly maxDelay: number;
+  /** Chance per step that some node is asked to propose. */
+  readonly proposeRate: number;
+  readonly ops: readonly NemesisOp[];
+  readonly timing?: RaftTiming;
+  /** Simulated milliseconds per step. */
+  readonly stepMs?: number;
+}
+
+/** Storage that also tells the checker the lowest index written since the last look. */
+class WatchedStorage extends MemoryRaftStorage {
+  dirtyFrom = Infinity;
+  override writeEntries(firstIndex: number, entries: readonly LogEntry[]): void {
+    this.dirtyFrom = Math.min(this.dirtyFrom, firstIndex);
+    super.writeEntries(firstIndex, entries);
+  }
+}
+
+interface SimNode {
+  readonly id: string;
+  readonly storage: WatchedStorage;
+  raft: RaftNode | null;
+  /** The state machine: keys of the applied entries, by index - 1. */
+  sm: string[];
+  /** Proposals accepted by this node as leader: index -> [term, key]. */
+  pending: Map<number, [number, string]>;
+  seenCommit: number;
+  random: () => number;
+}
+
+interface InFlight {
+  readonly from: string;
+  readonly to: string;
+  readonly bytes: Uint8Array;
+  readonly at: number;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const keyOf = (e: LogEntry): string => `${e.type}:${hex(e.data)}`;
+const text = new TextEncoder();
+
+export const SIM_TIMING: RaftTiming = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 };
+
+export class Simulator {
+  readonly nodes: SimNode[] = [];
+  readonly timing: RaftTiming;
+  private readonly stepMs: number;
+  private readonly rnd: () => number;
+  private inflight: InFlight[] = [];
+  /** Partition group per node id; absent = no partition. */
+  private groups: Map<string, number> | null = null;
+  private lossRate: number;
+  private dupRate: number;
+  private nextValue = 0;
+  private touched = new Set<SimNode>();
+  now = 0;
+  stepNo = 0;
+
+  // The checker's memory.
+  private readonly leaders = new Map<number, string>();
+  /** `${index}:${term}` -> the previous entry's term and the entry's key (log matching). */
+  private readonly entries = new Map<string, string>();
+  /** index -> `${term}|${key}` of every committed entry. */
+  readonly committed = new Map<number, string>();
+  /** index -> key of every applied entry. */
+  private readonly applied = new Map<number, string>();
+  /** Proposals a leader applied (acknowledged to its client): index -> key. */
+  readonly acked = new Map<number, string>();
+  readonly stats = { messages: 0, dropped: 0, elections: 0, proposals: 0, crashes: 0, snapshots: 0, configChanges: 0 };
+
+  constructor(private readonly o: SimOptions) {
+    this.timing = o.timing ?? SIM_TIMING;
+    this.stepMs = o.stepMs ?? 5;
+    this.rnd = prng(o.seed);
+    this.lossRate = o.lossRate;
+    this.dupRate = o.dupRate;
+    for (let i = 0; i <= o.size; i++) {
+      const n: SimNode = {
+        id: `n${i}`,
+        storage: new WatchedStorage(),
+        raft: null,
+        sm: [],
+        pending: new Map(),
+        seenCommit: 0,
+        random: prng(o.seed * 31 + i + 1),
+      };
+      this.nodes.push(n);
+      this.start(n);
+    }
+  }
+
+  private bootstrapPeers(n: SimNode): string[] {
+    // The spare (last) node joins with no peers: it learns the group from the leader.
+    return n.id === `n${this.o.size}` ? [] : this.initial();
+  }
+
+  private initial(): string[] {
+    return Array.from({ length: this.o.size }, (_, i) => `n${i}`);
+  }
+
+  private start(n: SimNode): void {
+    n.storage.crash();
+    n.sm = [];
+    n.pending.clear();
+    n.raft = new RaftNode({ id: n.id, peers: this.bootstrapPeers(n), storage: n.storage, now: this.now, timing: this.timing, random: n.random });
+    n.seenCommit = n.raft.status.snapshotIndex;
+    n.storage.dirtyFrom = 1;
+    this.process(n);
+  }
+
+  private live(): SimNode[] {
+    return this.nodes.filter((n) => n.raft !== null);
+  }
+
+  private pick<T>(xs: readonly T[]): T | undefined {
+    return xs.length === 0 ? undefined : xs[Math.floor(this.rnd() * xs.length)];
+  }
+
+  /** The live node that leads in the highest term, if any. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.live()) {
+      if (n.raft!.status.role === 'leader' && (best === undefined || n.raft!.status.term > best.raft!.status.term)) best = n;
+    }
+    return best;
+  }
+
+  private connected(a: string, b: string): boolean {
+    return this.groups === null || this.groups.get(a) === this.groups.get(b);
+  }
+
+  // ---- running -------------------------------------------------------------------------------
+
+  step(): void {
+    this.stepNo++;
+    this.now += this.stepMs;
+    for (const op of this.o.ops) if (op.step === this.stepNo) this.nemesis(op);
+    if (this.rnd() < this.o.proposeRate) {
+      const n = this.pick(this.live());
+      if (n) this.propose(n);
+    }
+    const due = this.inflight.filter((m) => m.at <= this.now);
+    this.inflight = this.inflight.filter((m) => m.at > this.now);
+    // Same-step arrivals in random order.
+    for (let i = due.length - 1; i > 0; i--) {
+      const j = Math.floor(this.rnd() * (i + 1));
+      [due[i], due[j]] = [due[j], due[i]];
+    }
+    for (const m of due) {
+      const n = this.nodes.find((x) => x.id === m.to)!;
+      if (n.raft === null || !this.connected(m.from, m.to)) {
+        this.stats.dropped++;
+        continue;
+      }
+      n.raft.receive(m.from, m.bytes);
+      this.process(n);
+    }
+    for (const n of this.live()) {
+      n.raft!.tick(this.now);
+      this.process(n);
+    }
+    this.check();
+  }
+
+  /** Proposes a fresh value at `n` (refused unless it leads). */
+  propose(n: SimNode): boolean {
+    const value = text.encode(`v${this.nextValue++}`);
+    const r = n.raft!.propose(value);
+    if (!r.ok) return false;
+    this.stats.proposals++;
+    n.pending.set(r.index, [r.term, keyOf({ term: r.term, type: 0, data: value })]);
+    this.process(n);
+    return true;
+  }
+
+  private nemesis(op: NemesisOp): void {
+    const n = this.nodes[op.node % this.nodes.length];
+    switch (op.kind) {
+      case 'crash':
+        if (n.raft !== null) {
+          n.raft = null;
+          this.stats.crashes++;
+        }
+        return;
+      case 'restart':
+        if (n.raft === null) this.start(n);
+        return;
+      case 'partition': {
+        // A random two-way split from the bits of `split`.
+        this.groups = new Map(this.nodes.map((x, i) => [x.id, (op.split >> i) & 1]));
+        return;
+      }
+      case 'heal':
+        this.groups = null;
+        return;
+      case 'stepdown': {
+        const l = this.leader();
+        if (l) {
+          l.raft!.stepDown(this.nodes[op.split % this.nodes.length].id);
+          this.process(l);
+        }
+        return;
+      }
+      case 'compact':
+        if (n.raft !== null) this.compact(n);
+        return;
+      case 'add':
+      case 'remove': {
+        const l = this.leader();
+        if (!l) return;
+        const peers = l.raft!.status.peers;
+        const target = this.nodes[op.split % this.nodes.length].id;
+        if (op.kind === 'remove' && (!peers.includes(target) || peers.length <= 2)) return;
+        const r = op.kind === 'add' ? l.raft!.proposeAddPeer(target) : l.raft!.proposeRemovePeer(target);
+        if (r.ok) this.stats.configChanges++;
+        this.process(l);
+        return;
+      }
+    }
+  }
+
+  private compact(n: SimNode): void {
+    const at = n.raft!.status.applied;
+    if (n.raft!.compact(at, text.encode(JSON.stringify(n.sm.slice(0, at))))) this.stats.snapshots++;
+    this.process(n);
+  }
+
+  /** Hands a node's outputs to the network and the state machine, checking as it goes. */
+  private process(n: SimNode): void {
+    this.touched.add(n);
+    for (const out of n.raft!.ready()) {
+      switch (out.type) {
+        case 'send': {
+          if (n.storage.unsynced) throw new SafetyViolation(`${n.id} sends before its writes are durable`);
+          this.stats.messages++;
+          const bytes = encodeMessage(out.message);
+          if (!this.connected(n.id, out.to) || this.rnd() < this.lossRate) {
+            this.stats.dropped++;
+            break;
+          }
+          this.inflight.push({ from: n.id, to: out.to, bytes, at: this.now + Math.floor(this.rnd() * (this.o.maxDelay + 1)) });
+          if (this.rnd() < this.dupRate) this.inflight.push({ from: n.id, to: out.to, bytes, at: this.now + Math.floor(this.rnd() * (this.o.maxDelay + 1)) });
+          break;
+        }
+        case 'state':
+          if (out.role === 'leader') {
+            this.stats.elections++;
+            const had = this.leaders.get(out.term);
+            if (had !== undefined && had !== n.id) throw new SafetyViolation(`two leaders in term ${out.term}: ${had} and ${n.id}`);
+            this.leaders.set(out.term, n.id);
+          }
+          break;
+        case 'restore': {
+          const sm = JSON.parse(new TextDecoder().decode(out.snapshot.data)) as string[];
+          if (sm.length !== out.snapshot.lastIndex) throw new SafetyViolation(`${n.id}: snapshot of ${sm.length} entries at ${out.snapshot.lastIndex}`);
+          sm.forEach((key, i) => this.checkApplied(n, i + 1, key));
+          n.sm = sm;
+          break;
+        }
+        case 'apply': {
+          if (out.index !== n.sm.length + 1) throw new SafetyViolation(`${n.id} applies ${out.index} after ${n.sm.length}`);
+          const key = keyOf(out.entry);
+          this.checkApplied(n, out.index, key);
+          n.sm.push(key);
+          const p = n.pending.get(out.index);
+          if (p !== undefined) {
+            n.pending.delete(out.index);
+            if (p[0] === out.entry.term && p[1] === key) this.acked.set(out.index, key);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  private checkApplied(n: SimNode, index: number, key: string): void {
+    const had = this.applied.get(index);
+    if (had === undefined) this.applied.set(index, key);
+    else if (had !== key) throw new SafetyViolation(`${n.id} applies ${key} at ${index} where ${had} was applied`);
+  }
+
+  // ---- invariants ----------------------------------------------------------------------------
+
+  private check(): void {
+    const touched = [...this.touched].filter((n) => n.raft !== null);
+    this.touched.clear();
+    for (const n of touched) {
+      const r = n.raft!;
+      if (r.conflicts > 0 || r.malformed > 0) throw new SafetyViolation(`${n.id}: ${r.conflicts} conflicting appends, ${r.malformed} malformed messages`);
+      // Log matching: (index, term) fixes the entry and the previous entry's term.
+      const s = r.status;
+      for (let i = Math.max(n.storage.dirtyFrom, s.snapshotIndex + 1); i <= s.lastIndex; i++) {
+        const e = r.entryAt(i)!;
+        const id = `${i}:${e.term}`;
+        const what = `${r.termAt(i - 1)}|${keyOf(e)}`;
+        const had = this.entries.get(id);
+        if (had === undefined) this.entries.set(id, what);
+        else if (had !== what) throw new SafetyViolation(`log matching: ${n.id} has ${what} at ${id}, another node ${had}`);
+      }
+      n.storage.dirtyFrom = Infinity;
+      // Commits: never changed, and only with a quorum of durable copies.
+      for (let i = Math.max(n.seenCommit, s.snapshotIndex) + 1; i <= s.commitIndex; i++) {
+        const e = r.entryAt(i)!;
+        const what = `${e.term}|${keyOf(e)}`;
+        const had = this.committed.get(i);
+        if (had === undefined) {
+          this.committed.set(i, what);
+          this.checkQuorum(n, i, e.term, s.peers);
+        } else if (had !== what) throw new SafetyViolation(`${n.id} commits ${what} at ${i} where ${had} was committed`);
+      }
+      n.seenCommit = Math.max(n.seenCommit, s.commitIndex);
+    }
+    // Election safety and leader completeness: a leader holds every committed entry.
+    for (const n of this.live()) {
+      const s = n.raft!.status;
+      if (s.role !== 'leader') continue;
+      const had = this.leaders.get(s.term);
+      if (had !== undefined && had !== n.id) throw new SafetyViolation(`two leaders in term ${s.term}: ${had} and ${n.id}`);
+      this.leaders.set(s.term, n.id);
+      if (!touched.includes(n)) continue;
+      for (const [i, what] of this.committed) {
+        if (i <= s.snapshotIndex) continue;
+        const e = n.raft!.entryAt(i);
+        if (e === undefined || `${e.term}|${keyOf(e)}` !== what) {
+          throw new SafetyViolation(`leader completeness: leader ${n.id} (term ${s.term}) lacks committed ${what} at ${i}`);
+        }
+      }
+    }
+  }
+
+  private checkQuorum(by: SimNode, index: number, term: number, peers: readonly string[]): void {
+    let copies = 0;
+    for (const n of this.nodes) {
+      if (!peers.includes(n.id)) continue;
+      const img = n.storage.image;
+      const base = img.snapshot?.lastIndex ?? 0;
+      if (index <= base || img.entries[index - base - 1]?.term === term) copies++;
+    }
+    if (copies < Math.floor(peers.length / 2) + 1) {
+      throw new SafetyViolation(`${by.id} commits ${index} (term ${term}) with ${copies} durable copies among ${peers.join(',')}`);
+    }
+  }
+
+  // ---- liveness ------------------------------------------------------------------------------
+
+  /**
+   * Stops the nemesis: restarts crashed nodes, heals, stops loss and duplication (delays and
+   * reordering stay). Then a leader must be elected within `maxElectionTimeouts` election
+   * timeouts, a fresh proposal must commit, and every acknowledged proposal must be applied on
+   * every live member. Returns the milliseconds to the first stable leader.
+   */
+  settle(maxElectionTimeouts = 10): { leaderAfterMs: number } {
+    this.lastSettle = this.settleRun(maxElectionTimeouts);
+    return this.lastSettle;
+  }
+
+  /** The outcome of the last `settle()`. */
+  lastSettle = { leaderAfterMs: -1 };
+
+  private settleRun(maxElectionTimeouts: number): { leaderAfterMs: number } {
+    for (const n of this.nodes) if (n.raft === null) this.start(n);
+    this.groups = null;
+    this.lossRate = 0;
+    this.dupRate = 0;
+    const start = this.now;
+    const deadline = start + maxElectionTimeouts * this.timing.electionTimeoutMax;
+    let leader: SimNode | undefined;
+    let value = -1;
+    let leaderAfterMs = -1;
+    let proposedAt = 0;
+    while (this.now < deadline) {
+      this.step();
+      leader = this.leader();
+      if (leader === undefined) continue;
+      if (leaderAfterMs < 0) leaderAfterMs = this.now - start;
+      // A fresh value; again every election timeout if it has not made it (its leader may fall).
+      if ((value < 0 || this.now - proposedAt >= this.timing.electionTimeoutMax) && this.propose(leader)) {
+        value = this.nextValue - 1;
+        proposedAt = this.now;
+      }
+      const members = leader.raft!.status.peers.map((id) => this.nodes.find((x) => x.id === id)!);
+      const key = `0:${hex(text.encode(`v${value}`))}`;
+      if (value >= 0 && members.every((m) => m.raft !== null && m.sm.includes(key) && this.holdsAcked(m))) return { leaderAfterMs };
+    }
+    const s = this.nodes.map((n) => `${n.id}:${n.raft ? JSON.stringify(n.raft.status) : 'down'}`).join('\n');
+    throw new SafetyViolation(`no progress within ${maxElectionTimeouts} election timeouts after healing (leader ${leader?.id})\n${s}`);
+  }
+
+  private holdsAcked(n: SimNode): boolean {
+    for (const [i, key] of this.acked) if (n.sm[i - 1] !== key) return false;
+    return true;
+  }
+}
