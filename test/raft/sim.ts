@@ -98,6 +98,8 @@ export class Simulator {
   private lossRate: number;
   private dupRate: number;
   private nextValue = 0;
+  /** No random proposals (while settling). */
+  private quiet = false;
   private touched = new Set<SimNode>();
   now = 0;
   stepNo = 0;
@@ -108,6 +110,8 @@ export class Simulator {
   private readonly entries = new Map<string, string>();
   /** index -> `${term}|${key}` of every committed entry. */
   readonly committed = new Map<number, string>();
+  /** index -> the term in which the entry was first seen committed (by its leader). */
+  private readonly committedIn = new Map<number, number>();
   /** index -> key of every applied entry. */
   private readonly applied = new Map<number, string>();
   /** Proposals a leader applied (acknowledged to its client): index -> key. */
@@ -181,7 +185,7 @@ export class Simulator {
     this.stepNo++;
     this.now += this.stepMs;
     for (const op of this.o.ops) if (op.step === this.stepNo) this.nemesis(op);
-    if (this.rnd() < this.o.proposeRate) {
+    if (!this.quiet && this.rnd() < this.o.proposeRate) {
       const n = this.pick(this.live());
       if (n) this.propose(n);
     }
@@ -351,12 +355,14 @@ export class Simulator {
         const had = this.committed.get(i);
         if (had === undefined) {
           this.committed.set(i, what);
+          this.committedIn.set(i, s.term);
           this.checkQuorum(n, i, e.term, s.peers);
         } else if (had !== what) throw new SafetyViolation(`${n.id} commits ${what} at ${i} where ${had} was committed`);
       }
       n.seenCommit = Math.max(n.seenCommit, s.commitIndex);
     }
-    // Election safety and leader completeness: a leader holds every committed entry.
+    // Election safety and leader completeness: a leader holds every entry committed in an
+    // earlier term (a deposed leader of an older term that has not heard yet need not).
     for (const n of this.live()) {
       const s = n.raft!.status;
       if (s.role !== 'leader') continue;
@@ -365,7 +371,7 @@ export class Simulator {
       this.leaders.set(s.term, n.id);
       if (!touched.includes(n)) continue;
       for (const [i, what] of this.committed) {
-        if (i <= s.snapshotIndex) continue;
+        if (i <= s.snapshotIndex || this.committedIn.get(i)! > s.term) continue;
         const e = n.raft!.entryAt(i);
         if (e === undefined || `${e.term}|${keyOf(e)}` !== what) {
           throw new SafetyViolation(`leader completeness: leader ${n.id} (term ${s.term}) lacks committed ${what} at ${i}`);
@@ -390,8 +396,8 @@ export class Simulator {
   // ---- liveness ------------------------------------------------------------------------------
 
   /**
-   * Stops the nemesis: restarts crashed nodes, heals, stops loss and duplication (delays and
-   * reordering stay). Then a leader must be elected within `maxElectionTimeouts` election
+   * Stops the nemesis: restarts crashed nodes, heals, stops loss, duplication and random
+   * proposals (delays and reordering stay). Then a leader must be elected within `maxElectionTimeouts` election
    * timeouts, a fresh proposal must commit, and every acknowledged proposal must be applied on
    * every live member. Returns the milliseconds to the first stable leader.
    */
@@ -408,6 +414,7 @@ export class Simulator {
     this.groups = null;
     this.lossRate = 0;
     this.dupRate = 0;
+    this.quiet = true;
     const start = this.now;
     const deadline = start + maxElectionTimeouts * this.timing.electionTimeoutMax;
     let leader: SimNode | undefined;
