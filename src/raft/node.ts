@@ -512,7 +512,11 @@ export class RaftNode {
       if (m.index > p.match) p.match = m.index;
       if (p.next < m.index + 1) p.next = m.index + 1;
       this.advanceCommit();
-      if (this.role === 'leader' && p.next <= this.log.lastIndex) this.sendAppend(from);
+      // Catch-up: keep a window of batches in flight to a lagging follower.
+      const window = this.maxBatch * 8;
+      while (this.role === 'leader' && p.next <= this.log.lastIndex && p.next > this.log.snapshotIndex && p.next - 1 - p.match < window) {
+        this.sendAppend(from);
+      }
     } else {
       p.next = Math.max(p.match + 1, Math.min(p.next, m.index + 1));
       this.sendAppend(from);

@@ -17,7 +17,7 @@ const RUNS = Number(process.env.RAFT_SIM_RUNS ?? 40);
 const STEPS = Number(process.env.RAFT_SIM_STEPS ?? 600);
 const SEED = process.env.RAFT_SIM_SEED !== undefined ? Number(process.env.RAFT_SIM_SEED) : process.env.RAFT_SIM_RUNS !== undefined ? Date.now() % 2 ** 31 : 20261130;
 
-const KINDS: NemesisKind[] = ['crash', 'crash', 'restart', 'restart', 'partition', 'heal', 'add', 'remove', 'stepdown', 'compact', 'compact', 'compact'];
+const KINDS: NemesisKind[] = ['crash', 'crash', 'restart', 'restart', 'bounce', 'bounce', 'partition', 'heal', 'add', 'remove', 'stepdown', 'compact', 'compact', 'compact'];
 
 const op: fc.Arbitrary<NemesisOp> = fc.record({
   step: fc.integer({ min: 1, max: STEPS }),
@@ -33,7 +33,9 @@ const scenario: fc.Arbitrary<SimOptions> = fc.record({
   dupRate: fc.constantFrom(0, 0.05, 0.2),
   maxDelay: fc.constantFrom(0, 10, 40, 120),
   proposeRate: fc.constantFrom(0.1, 0.3, 0.8),
-  ops: fc.array(op, { maxLength: 40 }),
+  ops: fc.array(op, { maxLength: 60 }),
+  churn: fc.constantFrom(0, 0.003, 0.01),
+  maxEntriesPerAppend: fc.constantFrom(1, 3, 64),
 });
 
 /** Runs one scenario to the end and settles it; throws a SafetyViolation on any breach. */

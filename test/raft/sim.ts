@@ -28,7 +28,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-export type NemesisKind = 'crash' | 'restart' | 'partition' | 'heal' | 'add' | 'remove' | 'stepdown' | 'compact';
+export type NemesisKind = 'crash' | 'restart' | 'bounce' | 'partition' | 'heal' | 'add' | 'remove' | 'stepdown' | 'compact';
 /** One fault or operation at a step; `node` and `split` pick targets (taken modulo). */
 export interface NemesisOp {
   readonly step: number;
@@ -48,6 +48,10 @@ export interface SimOptions {
   /** Chance per step that some node is asked to propose. */
   readonly proposeRate: number;
   readonly ops: readonly NemesisOp[];
+  /** Chance per step of a random crash, and of a random restart of a crashed node. */
+  readonly churn?: number;
+  /** Entries per append (small ones make followers ack partial batches). */
+  readonly maxEntriesPerAppend?: number;
   readonly timing?: RaftTiming;
   /** Simulated milliseconds per step. */
   readonly stepMs?: number;
@@ -152,7 +156,7 @@ export class Simulator {
     n.storage.crash();
     n.sm = [];
     n.pending.clear();
-    n.raft = new RaftNode({ id: n.id, peers: this.bootstrapPeers(n), storage: n.storage, now: this.now, timing: this.timing, random: n.random });
+    n.raft = new RaftNode({ id: n.id, peers: this.bootstrapPeers(n), storage: n.storage, now: this.now, timing: this.timing, random: n.random, maxEntriesPerAppend: this.o.maxEntriesPerAppend });
     n.seenCommit = n.raft.status.snapshotIndex;
     n.storage.dirtyFrom = 1;
     this.process(n);
@@ -185,6 +189,10 @@ export class Simulator {
     this.stepNo++;
     this.now += this.stepMs;
     for (const op of this.o.ops) if (op.step === this.stepNo) this.nemesis(op);
+    if (!this.quiet && this.o.churn !== undefined && this.rnd() < this.o.churn * 2) {
+      const i = Math.floor(this.rnd() * this.nodes.length);
+      this.nemesis({ step: this.stepNo, kind: this.rnd() < 0.5 ? 'crash' : 'restart', node: i, split: 0 });
+    }
     if (!this.quiet && this.rnd() < this.o.proposeRate) {
       const n = this.pick(this.live());
       if (n) this.propose(n);
@@ -234,6 +242,10 @@ export class Simulator {
         return;
       case 'restart':
         if (n.raft === null) this.start(n);
+        return;
+      case 'bounce':
+        if (n.raft !== null) this.stats.crashes++;
+        this.start(n);
         return;
       case 'partition': {
         // A random two-way split from the bits of `split`.
@@ -397,9 +409,10 @@ export class Simulator {
 
   /**
    * Stops the nemesis: restarts crashed nodes, heals, stops loss, duplication and random
-   * proposals (delays and reordering stay). Then a leader must be elected within `maxElectionTimeouts` election
-   * timeouts, a fresh proposal must commit, and every acknowledged proposal must be applied on
-   * every live member. Returns the milliseconds to the first stable leader.
+   * proposals (delays and reordering stay). Then a leader must be elected within
+   * `maxElectionTimeouts` election timeouts, and within as many more a fresh proposal must commit
+   * and every acknowledged proposal must be applied on every member. Returns the milliseconds
+   * from healing to the first leader.
    */
   settle(maxElectionTimeouts = 10): { leaderAfterMs: number } {
     this.lastSettle = this.settleRun(maxElectionTimeouts);
@@ -416,7 +429,8 @@ export class Simulator {
     this.dupRate = 0;
     this.quiet = true;
     const start = this.now;
-    const deadline = start + maxElectionTimeouts * this.timing.electionTimeoutMax;
+    // A leader within `maxElectionTimeouts`; the catch-up of every member within as many more.
+    let deadline = start + maxElectionTimeouts * this.timing.electionTimeoutMax;
     let leader: SimNode | undefined;
     let value = -1;
     let leaderAfterMs = -1;
@@ -425,7 +439,10 @@ export class Simulator {
       this.step();
       leader = this.leader();
       if (leader === undefined) continue;
-      if (leaderAfterMs < 0) leaderAfterMs = this.now - start;
+      if (leaderAfterMs < 0) {
+        leaderAfterMs = this.now - start;
+        deadline = this.now + maxElectionTimeouts * this.timing.electionTimeoutMax;
+      }
       // A fresh value; again every election timeout if it has not made it (its leader may fall).
       if ((value < 0 || this.now - proposedAt >= this.timing.electionTimeoutMax) && this.propose(leader)) {
         value = this.nextValue - 1;
