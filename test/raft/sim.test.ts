@@ -5,17 +5,19 @@
  * step; after the schedule, liveness (a leader within 10 election timeouts of healing, every
  * acknowledged proposal applied on every live member).
  *
- * `npm test` runs a short, fixed-seed batch. `npm run test:chaos` runs RAFT_SIM_RUNS schedules
- * (RAFT_SIM_STEPS steps each) from a fresh seed, printed so that a failure can be replayed with
- * RAFT_SIM_SEED.
+ * `npm test` runs a short, fixed-seed batch (40 schedules of 600 steps). `npm run test:chaos`
+ * runs 40 × JS_CHAOS_ROUNDS schedules of 1200 steps from a fresh seed, printed so that a failure
+ * can be replayed with RAFT_SIM_SEED (RAFT_SIM_RUNS and RAFT_SIM_STEPS override the sizes).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Simulator, type NemesisKind, type NemesisOp, type SimOptions } from './sim.js';
 
-const RUNS = Number(process.env.RAFT_SIM_RUNS ?? 40);
-const STEPS = Number(process.env.RAFT_SIM_STEPS ?? 600);
-const SEED = process.env.RAFT_SIM_SEED !== undefined ? Number(process.env.RAFT_SIM_SEED) : process.env.RAFT_SIM_RUNS !== undefined ? Date.now() % 2 ** 31 : 20261130;
+// `npm run test:chaos` sets JS_CHAOS_ROUNDS: 40 schedules per round, twice as long, a fresh seed.
+const CHAOS = Number(process.env.JS_CHAOS_ROUNDS ?? 0);
+const RUNS = Number(process.env.RAFT_SIM_RUNS ?? (CHAOS > 0 ? 40 * CHAOS : 40));
+const STEPS = Number(process.env.RAFT_SIM_STEPS ?? (CHAOS > 0 ? 1200 : 600));
+const SEED = process.env.RAFT_SIM_SEED !== undefined ? Number(process.env.RAFT_SIM_SEED) : RUNS > 40 ? Date.now() % 2 ** 31 : 20261130;
 
 const KINDS: NemesisKind[] = ['crash', 'crash', 'restart', 'restart', 'bounce', 'bounce', 'partition', 'heal', 'add', 'remove', 'stepdown', 'compact', 'compact', 'compact'];
 
