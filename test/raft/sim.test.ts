@@ -38,6 +38,7 @@ const scenario: fc.Arbitrary<SimOptions> = fc.record({
   ops: fc.array(op, { maxLength: 60 }),
   churn: fc.constantFrom(0, 0.003, 0.01),
   maxEntriesPerAppend: fc.constantFrom(1, 3, 64),
+  targetedCrash: fc.constantFrom(0, 0.2, 0.5),
 });
 
 /** Runs one scenario to the end and settles it; throws a SafetyViolation on any breach. */

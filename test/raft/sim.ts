@@ -50,6 +50,11 @@ export interface SimOptions {
   readonly ops: readonly NemesisOp[];
   /** Chance per step of a random crash, and of a random restart of a crashed node. */
   readonly churn?: number;
+  /**
+   * Chance that a node crashes right after it wins an election or grants a vote (the moments
+   * Figure 8 and vote durability are about); it restarts 1..5 or 1..60 steps later.
+   */
+  readonly targetedCrash?: number;
   /** Entries per append (small ones make followers ack partial batches). */
   readonly maxEntriesPerAppend?: number;
   readonly timing?: RaftTiming;
@@ -105,6 +110,8 @@ export class Simulator {
   /** No random proposals (while settling). */
   private quiet = false;
   private touched = new Set<SimNode>();
+  /** Crashes and restarts the targeted nemesis scheduled: step -> nodes. */
+  private scheduled = new Map<number, { kind: 'crash' | 'restart'; node: SimNode }[]>();
   now = 0;
   stepNo = 0;
 
@@ -189,6 +196,14 @@ export class Simulator {
     this.stepNo++;
     this.now += this.stepMs;
     for (const op of this.o.ops) if (op.step === this.stepNo) this.nemesis(op);
+    for (const t of this.scheduled.get(this.stepNo) ?? []) {
+      if (t.kind === 'crash' && t.node.raft !== null) {
+        t.node.raft = null;
+        this.stats.crashes++;
+        this.schedule(this.stepNo + 1 + Math.floor(this.rnd() * (this.rnd() < 0.5 ? 5 : 60)), 'restart', t.node);
+      } else if (t.kind === 'restart' && t.node.raft === null) this.start(t.node);
+    }
+    this.scheduled.delete(this.stepNo);
     if (!this.quiet && this.o.churn !== undefined && this.rnd() < this.o.churn * 2) {
       const i = Math.floor(this.rnd() * this.nodes.length);
       this.nemesis({ step: this.stepNo, kind: this.rnd() < 0.5 ? 'crash' : 'restart', node: i, split: 0 });
@@ -218,6 +233,17 @@ export class Simulator {
       this.process(n);
     }
     this.check();
+  }
+
+  private schedule(step: number, kind: 'crash' | 'restart', node: SimNode): void {
+    const list = this.scheduled.get(step) ?? [];
+    list.push({ kind, node });
+    this.scheduled.set(step, list);
+  }
+
+  /** The targeted nemesis: maybe crash `n` at the next step (its outputs so far are sent). */
+  private maybeTarget(n: SimNode): void {
+    if (!this.quiet && this.o.targetedCrash !== undefined && this.rnd() < this.o.targetedCrash) this.schedule(this.stepNo + 1, 'crash', n);
   }
 
   /** Proposes a fresh value at `n` (refused unless it leads). */
@@ -296,6 +322,7 @@ export class Simulator {
           if (n.storage.unsynced) throw new SafetyViolation(`${n.id} sends before its writes are durable`);
           this.stats.messages++;
           const bytes = encodeMessage(out.message);
+          if (out.message.kind === 'vote-response' && out.message.granted) this.maybeTarget(n);
           if (!this.connected(n.id, out.to) || this.rnd() < this.lossRate) {
             this.stats.dropped++;
             break;
@@ -310,6 +337,7 @@ export class Simulator {
             const had = this.leaders.get(out.term);
             if (had !== undefined && had !== n.id) throw new SafetyViolation(`two leaders in term ${out.term}: ${had} and ${n.id}`);
             this.leaders.set(out.term, n.id);
+            this.maybeTarget(n);
           }
           break;
         case 'restore': {
@@ -349,8 +377,15 @@ export class Simulator {
     for (const n of touched) {
       const r = n.raft!;
       if (r.conflicts > 0 || r.malformed > 0) throw new SafetyViolation(`${n.id}: ${r.conflicts} conflicting appends, ${r.malformed} malformed messages`);
-      // Log matching: (index, term) fixes the entry and the previous entry's term.
+      // What the node acts on is what a crash would leave: term, vote and log are durable.
       const s = r.status;
+      const img = n.storage.image;
+      const base = img.snapshot?.lastIndex ?? 0;
+      const durableLast = img.entries[img.entries.length - 1]?.term ?? img.snapshot?.lastTerm ?? 0;
+      if (img.term !== s.term || img.vote !== s.vote || base !== s.snapshotIndex || base + img.entries.length !== s.lastIndex || durableLast !== s.lastTerm) {
+        throw new SafetyViolation(`${n.id}: state term ${s.term} vote ${s.vote} log ${s.snapshotIndex}..${s.lastIndex} but durable term ${img.term} vote ${img.vote} log ${base}..${base + img.entries.length}`);
+      }
+      // Log matching: (index, term) fixes the entry and the previous entry's term.
       for (let i = Math.max(n.storage.dirtyFrom, s.snapshotIndex + 1); i <= s.lastIndex; i++) {
         const e = r.entryAt(i)!;
         const id = `${i}:${e.term}`;
@@ -373,6 +408,7 @@ export class Simulator {
       }
       n.seenCommit = Math.max(n.seenCommit, s.commitIndex);
     }
+    this.checkElectable();
     // Election safety and leader completeness: a leader holds every entry committed in an
     // earlier term (a deposed leader of an older term that has not heard yet need not).
     for (const n of this.live()) {
@@ -388,6 +424,35 @@ export class Simulator {
         if (e === undefined || `${e.term}|${keyOf(e)}` !== what) {
           throw new SafetyViolation(`leader completeness: leader ${n.id} (term ${s.term}) lacks committed ${what} at ${i}`);
         }
+      }
+    }
+  }
+
+  /**
+   * No member that lacks a committed entry could win an election: fewer than a quorum of its
+   * voters (itself included) have logs it is at least as up-to-date as. This is the invariant
+   * behind leader completeness, checked before any such election can happen (a commit that
+   * counted old-term replicas breaks it at once, not only once a Figure 8 schedule follows).
+   */
+  private checkElectable(): void {
+    let k = 0;
+    for (const i of this.committed.keys()) if (i > k) k = i;
+    if (k === 0) return;
+    const termK = Number(this.committed.get(k)!.split('|')[0]);
+    for (const x of this.live()) {
+      const s = x.raft!.status;
+      if (!s.peers.includes(x.id) || k <= s.snapshotIndex || x.raft!.termAt(k) === termK) continue;
+      let voters = 0;
+      for (const id of s.peers) {
+        const img = this.nodes.find((n) => n.id === id)?.storage.image;
+        if (img === undefined) continue;
+        const last = img.entries[img.entries.length - 1];
+        const vTerm = last?.term ?? img.snapshot?.lastTerm ?? 0;
+        const vIndex = (img.snapshot?.lastIndex ?? 0) + img.entries.length;
+        if (s.lastTerm > vTerm || (s.lastTerm === vTerm && s.lastIndex >= vIndex)) voters++;
+      }
+      if (voters >= Math.floor(s.peers.length / 2) + 1) {
+        throw new SafetyViolation(`${x.id} lacks committed entry ${k} (term ${termK}) yet ${voters} of ${s.peers.join(',')} would elect it`);
       }
     }
   }
@@ -428,13 +493,14 @@ export class Simulator {
     this.lossRate = 0;
     this.dupRate = 0;
     this.quiet = true;
+    this.scheduled.clear();
     const start = this.now;
     // A leader within `maxElectionTimeouts`; the catch-up of every member within as many more.
     let deadline = start + maxElectionTimeouts * this.timing.electionTimeoutMax;
     let leader: SimNode | undefined;
-    let value = -1;
+    const ackedBefore = this.acked.size;
     let leaderAfterMs = -1;
-    let proposedAt = 0;
+    let proposedAt = -Infinity;
     while (this.now < deadline) {
       this.step();
       leader = this.leader();
@@ -443,14 +509,12 @@ export class Simulator {
         leaderAfterMs = this.now - start;
         deadline = this.now + maxElectionTimeouts * this.timing.electionTimeoutMax;
       }
-      // A fresh value; again every election timeout if it has not made it (its leader may fall).
-      if ((value < 0 || this.now - proposedAt >= this.timing.electionTimeoutMax) && this.propose(leader)) {
-        value = this.nextValue - 1;
-        proposedAt = this.now;
-      }
+      // A fresh value, proposed again every other election timeout until one is acknowledged
+      // (the leader that took it may fall before committing it).
+      const settled = this.acked.size > ackedBefore;
+      if (!settled && this.now - proposedAt >= 2 * this.timing.electionTimeoutMax && this.propose(leader)) proposedAt = this.now;
       const members = leader.raft!.status.peers.map((id) => this.nodes.find((x) => x.id === id)!);
-      const key = `0:${hex(text.encode(`v${value}`))}`;
-      if (value >= 0 && members.every((m) => m.raft !== null && m.sm.includes(key) && this.holdsAcked(m))) return { leaderAfterMs };
+      if (settled && members.every((m) => m.raft !== null && this.holdsAcked(m))) return { leaderAfterMs };
     }
     const s = this.nodes.map((n) => `${n.id}:${n.raft ? JSON.stringify(n.raft.status) : 'down'}`).join('\n');
     throw new SafetyViolation(`no progress within ${maxElectionTimeouts} election timeouts after healing (leader ${leader?.id})\n${s}`);
