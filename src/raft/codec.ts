@@ -153,19 +153,13 @@ export function encodeMessage(m: RaftMessage): Uint8Array {
     }
     case 'snapshot': {
       const s = m.snapshot;
-      const peers = peerBytes(s.peers);
-      let size = 1 + 24 + 2 + 4 + s.data.length;
-      for (const p of peers) size += 1 + p.length;
-      const w = new Writer(size);
+      const peers = encodePeers(s.peers);
+      const w = new Writer(1 + 24 + peers.length + 4 + s.data.length);
       w.u8(KIND.snapshot);
       w.u64(m.term);
       w.u64(s.lastIndex);
       w.u64(s.lastTerm);
-      w.u16(peers.length);
-      for (const p of peers) {
-        w.u8(p.length);
-        w.raw(p);
-      }
+      w.raw(peers);
       w.u32(s.data.length);
       w.raw(s.data);
       return w.bytes;
@@ -226,10 +220,7 @@ export function decodeMessage(bytes: Uint8Array): RaftMessage | null {
       const term = r.u64();
       const lastIndex = r.u64();
       const lastTerm = r.u64();
-      const n = r.u16();
-      const peers: string[] = [];
-      for (let i = 0; i < n && !r.bad; i++) peers.push(decodePeerId(r));
-      const snapshot: Snapshot = { lastIndex, lastTerm, peers, data: r.raw(r.u32()) };
+      const snapshot: Snapshot = { lastIndex, lastTerm, peers: readPeers(r), data: r.raw(r.u32()) };
       m = { kind: 'snapshot', term, snapshot };
       break;
     }
@@ -272,8 +263,14 @@ export function encodePeers(peers: readonly string[]): Uint8Array {
 /** The voter set of a PeerState entry, or null if malformed. */
 export function decodePeers(data: Uint8Array): string[] | null {
   const r = new Reader(data);
+  const peers = readPeers(r);
+  return r.done ? peers : null;
+}
+
+/** A peer set: a u16 count, then each id as a u8 length and UTF-8. */
+function readPeers(r: Reader): string[] {
   const n = r.u16();
   const peers: string[] = [];
   for (let i = 0; i < n && !r.bad; i++) peers.push(decodePeerId(r));
-  return r.done ? peers : null;
+  return peers;
 }

@@ -13,6 +13,9 @@
  * removed or partitioned server from disrupting a healthy group: a vote request is ignored while
  * the node has heard from a leader within the minimum election timeout (unless it is a transfer),
  * and a leader that has not heard from a quorum within the maximum election timeout steps down.
+ * Like nats-server, a node that refuses a vote because its own log is ahead campaigns soon after,
+ * so that a member that cannot win (one restarted with an old log) does not keep a group
+ * leaderless by raising the term.
  */
 import { decodeMessage, decodePeerIdData, decodePeers, encodePeerId, encodePeers } from './codec.js';
 import { RaftLog } from './log.js';
@@ -324,7 +327,7 @@ export class RaftNode {
 
   private onVoteRequest(from: string, m: VoteRequest): void {
     const leaderRecent = this.role === 'leader' || (this.leader !== null && this.now - this.lastLeaderContact < this.timing.electionTimeoutMin);
-    if (m.term > this.term && leaderRecent && !m.transfer) {
+    if (m.term > this.term && leaderRecent && !m.transfer && from !== this.leader) {
       // A disruptive candidate (removed, or partitioned away): do not let it depose a live leader.
       this.send(from, { kind: 'vote-response', term: this.term, granted: false });
       return;
@@ -337,6 +340,12 @@ export class RaftNode {
       this.storage.saveTermVote(this.term, from);
     }
     if (granted) this.resetElectionTimer();
+    else if (!upToDate && m.term === this.term && this.vote === null && this.role === 'follower') {
+      // Our log is ahead of the candidate's: campaign soon rather than let a node that cannot
+      // win keep raising the term (nats-server's randCampaignTimeout).
+      const { electionTimeoutMin: min } = this.timing;
+      this.electionDeadline = Math.min(this.electionDeadline, this.now + Math.floor(min / 10 + this.random() * (min / 2 - min / 10)));
+    }
     this.send(from, { kind: 'vote-response', term: this.term, granted });
   }
 

@@ -68,5 +68,5 @@ describe('raft simulator', () => {
     expect(totals.crashes).toBeGreaterThan(0);
     expect(totals.snapshots).toBeGreaterThan(0);
     expect(totals.configChanges).toBeGreaterThan(0);
-  });
+  }, 30_000 + RUNS * (STEPS / 600) * 60);
 });

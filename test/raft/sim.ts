@@ -13,20 +13,9 @@ import { encodeMessage } from '../../src/raft/codec.js';
 import { RaftNode } from '../../src/raft/node.js';
 import { MemoryRaftStorage } from '../../src/raft/storage.js';
 import type { LogEntry, RaftTiming } from '../../src/raft/types.js';
+import { rng as prng } from '../helpers/chaos.js';
 
 export class SafetyViolation extends Error {}
-
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type NemesisKind = 'crash' | 'restart' | 'bounce' | 'partition' | 'heal' | 'add' | 'remove' | 'stepdown' | 'compact';
 /** One fault or operation at a step; `node` and `split` pick targets (taken modulo). */
