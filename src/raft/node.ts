@@ -16,9 +16,13 @@
  * Like nats-server, a node that refuses a vote because its own log is ahead campaigns soon after,
  * so that a member that cannot win (one restarted with an old log) does not keep a group
  * leaderless by raising the term.
+ *
+ * Longer than 500 lines: one state machine whose rules share its state; the log, the voters, the
+ * storage and the encoding live in their own files.
  */
-import { decodeMessage, decodePeerIdData, decodePeers, encodePeerId, encodePeers } from './codec.js';
+import { decodeMessage, encodePeerId, encodePeers } from './codec.js';
 import { RaftLog } from './log.js';
+import { Membership } from './membership.js';
 import type { RaftStorage } from './storage.js';
 import {
   DEFAULT_TIMING,
@@ -67,11 +71,6 @@ interface Progress {
   lastAck: number;
 }
 
-interface ConfigEntry {
-  readonly index: number;
-  readonly peers: readonly string[];
-}
-
 /** A node of one Raft group. See the module comment for the rules. */
 export class RaftNode {
   readonly id: string;
@@ -89,9 +88,7 @@ export class RaftNode {
   private snapshot: Snapshot | null;
   private commitIndex: number;
   private applied: number;
-  /** The voters before the first config entry of the log. */
-  private basePeers: readonly string[];
-  private configs: ConfigEntry[] = [];
+  private readonly members: Membership;
 
   private now: number;
   private electionDeadline = 0;
@@ -122,8 +119,7 @@ export class RaftNode {
     this.snapshot = p.snapshot;
     this.log = new RaftLog(p.snapshot, p.entries);
     this.commitIndex = this.applied = this.log.snapshotIndex;
-    this.basePeers = p.snapshot?.peers ?? o.peers.slice();
-    this.collectConfigs(this.log.snapshotIndex + 1);
+    this.members = new Membership(p.snapshot?.peers ?? o.peers.slice(), this.log);
     if (p.snapshot) this.out.push({ type: 'restore', snapshot: p.snapshot });
     this.resetElectionTimer();
   }
@@ -167,7 +163,7 @@ export class RaftNode {
 
   /** The voters: those of the latest config entry in the log (committed or not). */
   get peers(): readonly string[] {
-    return this.configs.length > 0 ? this.configs[this.configs.length - 1].peers : this.basePeers;
+    return this.members.peers;
   }
 
   // ---- inputs -------------------------------------------------------------------------------
@@ -262,7 +258,7 @@ export class RaftNode {
    */
   compact(index: number, data: Uint8Array): boolean {
     if (index <= this.log.snapshotIndex || index > this.applied) return false;
-    const snap: Snapshot = { lastIndex: index, lastTerm: this.log.termAt(index)!, peers: this.configAt(index), data };
+    const snap: Snapshot = { lastIndex: index, lastTerm: this.log.termAt(index)!, peers: this.members.at(index), data };
     this.installSnapshotLocally(snap, true);
     return true;
   }
@@ -393,7 +389,7 @@ export class RaftNode {
 
   private appendAsLeader(type: EntryType, data: Uint8Array): ProposeResult {
     if (this.role !== 'leader') return this.refuse('not-leader');
-    if (type !== EntryType.Normal && this.configs.length > 0 && this.configs[this.configs.length - 1].index > this.commitIndex) {
+    if (type !== EntryType.Normal && this.members.lastChange > this.commitIndex) {
       return this.refuse('change-pending');
     }
     this.appendLocal({ term: this.term, type, data });
@@ -406,7 +402,7 @@ export class RaftNode {
     this.log.replaceFrom(index, [e]);
     this.storage.writeEntries(index, [e]);
     if (e.type !== EntryType.Normal) {
-      this.collectConfigs(index);
+      this.members.rebuild(this.log, index);
       this.syncProgress();
     }
     this.advanceCommit();
@@ -486,7 +482,7 @@ export class RaftNode {
       const rest = entries.slice(i);
       this.log.replaceFrom(index, rest);
       this.storage.writeEntries(index, rest);
-      if (t !== undefined || rest.some((e) => e.type !== EntryType.Normal)) this.collectConfigs(index);
+      if (t !== undefined || rest.some((e) => e.type !== EntryType.Normal)) this.members.rebuild(this.log, index);
       break;
     }
     const matched = pindex + entries.length;
@@ -505,11 +501,10 @@ export class RaftNode {
   }
 
   private installSnapshotLocally(s: Snapshot, keepSuffix: boolean): void {
-    this.basePeers = s.peers;
     this.log.compact(s.lastIndex, s.lastTerm, keepSuffix);
     this.storage.saveSnapshot(s, keepSuffix);
     this.snapshot = s;
-    this.collectConfigs(s.lastIndex + 1);
+    this.members.compacted(s.peers, this.log);
   }
 
   private onAppendResponse(from: string, m: AppendResponse): void {
@@ -546,41 +541,10 @@ export class RaftNode {
       }
     }
     // A leader that removed itself leads until the removal commits, then steps aside.
-    const lastConfig = this.configs[this.configs.length - 1];
-    if (!peers.includes(this.id) && (lastConfig === undefined || lastConfig.index <= this.commitIndex)) {
+    if (!peers.includes(this.id) && this.members.lastChange <= this.commitIndex) {
       this.broadcastPending = false;
       for (const peer of this.progress.keys()) this.sendAppend(peer); // the commit index, once more
       this.becomeFollower(this.term, null);
     }
   }
-
-  // ---- membership ------------------------------------------------------------------------------
-
-  /** Rebuilds the config entries from `from` on (after an append, truncation or compaction). */
-  private collectConfigs(from: number): void {
-    const base = this.log.snapshotIndex;
-    this.configs = this.configs.filter((c) => c.index > base && c.index < from);
-    for (let i = Math.max(from, base + 1); i <= this.log.lastIndex; i++) {
-      const e = this.log.entry(i)!;
-      if (e.type === EntryType.Normal) continue;
-      const peers = applyConfig(this.peers, e);
-      if (peers !== null) this.configs.push({ index: i, peers });
-    }
-  }
-
-  /** The voters as of `index` (for snapshots). */
-  private configAt(index: number): readonly string[] {
-    let peers = this.basePeers;
-    for (const c of this.configs) if (c.index <= index) peers = c.peers;
-    return peers;
-  }
-}
-
-/** The voters after a config entry, or null if its data is malformed. */
-function applyConfig(prev: readonly string[], e: LogEntry): readonly string[] | null {
-  if (e.type === EntryType.PeerState) return decodePeers(e.data);
-  const peer = decodePeerIdData(e.data);
-  if (peer === null) return null;
-  if (e.type === EntryType.AddPeer) return prev.includes(peer) ? prev : [...prev, peer];
-  return prev.filter((p) => p !== peer);
 }

@@ -135,6 +135,20 @@ describe('raft: elections', () => {
     expect(sends(b.ready()).map((s) => s.m)).toEqual([{ kind: 'vote-response', term: 7, granted: true }]);
   });
 
+  it('refusing a candidate whose log is behind makes it campaign soon; the old leader may campaign at once', () => {
+    const { raft } = node('b', { term: 1, entries: [entry(1), entry(1)] });
+    raft.receiveMessage('c', { kind: 'vote', term: 2, lastTerm: 1, lastIndex: 1, transfer: false });
+    raft.ready();
+    // Its next election is due within half the minimum election timeout, not a full timeout.
+    raft.tick(TIMING.electionTimeoutMin / 2);
+    expect(raft.status).toMatchObject({ role: 'candidate', term: 3 });
+
+    const { b } = cluster();
+    // a (the leader b follows) campaigns itself: its leader lease does not hold that back.
+    b.receiveMessage('a', { kind: 'vote', term: 2, lastTerm: 1, lastIndex: 1, transfer: false });
+    expect(sends(b.ready()).map((s) => s.m)).toEqual([{ kind: 'vote-response', term: 2, granted: true }]);
+  });
+
   it('a leader or candidate that sees a higher term becomes a follower of that term, vote cleared', () => {
     const { a, storages } = cluster();
     a.receiveMessage('c', { kind: 'append-response', term: 3, success: false, index: 0 });
