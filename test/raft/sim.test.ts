@@ -19,7 +19,7 @@ const RUNS = Number(process.env.RAFT_SIM_RUNS ?? (CHAOS > 0 ? 40 * CHAOS : 40));
 const STEPS = Number(process.env.RAFT_SIM_STEPS ?? (CHAOS > 0 ? 1200 : 600));
 const SEED = process.env.RAFT_SIM_SEED !== undefined ? Number(process.env.RAFT_SIM_SEED) : RUNS > 40 ? Date.now() % 2 ** 31 : 20261130;
 
-const KINDS: NemesisKind[] = ['crash', 'crash', 'restart', 'restart', 'bounce', 'bounce', 'partition', 'heal', 'add', 'remove', 'stepdown', 'compact', 'compact', 'compact'];
+const KINDS: NemesisKind[] = ['crash', 'crash', 'restart', 'restart', 'bounce', 'bounce', 'partition', 'heal', 'add', 'remove', 'reconfigure', 'stepdown', 'compact', 'compact', 'compact'];
 
 const op: fc.Arbitrary<NemesisOp> = fc.record({
   step: fc.integer({ min: 1, max: STEPS }),

@@ -17,7 +17,7 @@ import { rng as prng } from '../helpers/chaos.js';
 
 export class SafetyViolation extends Error {}
 
-export type NemesisKind = 'crash' | 'restart' | 'bounce' | 'partition' | 'heal' | 'add' | 'remove' | 'stepdown' | 'compact';
+export type NemesisKind = 'crash' | 'restart' | 'bounce' | 'reconfigure' | 'partition' | 'heal' | 'add' | 'remove' | 'stepdown' | 'compact';
 /** One fault or operation at a step; `node` and `split` pick targets (taken modulo). */
 export interface NemesisOp {
   readonly step: number;
@@ -281,6 +281,24 @@ export class Simulator {
       case 'compact':
         if (n.raft !== null) this.compact(n);
         return;
+      case 'reconfigure': {
+        // Two removals at once (the second must wait for the first to commit), then a split
+        // that leaves the leader and one peer of its new config on one side: if both removals
+        // counted, that side and the rest would each hold a quorum of some config.
+        const l = this.leader();
+        if (!l) return;
+        const others = l.raft!.status.peers.filter((p) => p !== l.id);
+        const first = others[op.split % Math.max(1, others.length)];
+        if (first === undefined || !l.raft!.proposeRemovePeer(first).ok) return;
+        this.stats.configChanges++;
+        const rest = l.raft!.status.peers.filter((p) => p !== l.id);
+        const second = rest[(op.split >> 3) % Math.max(1, rest.length)];
+        if (second !== undefined && l.raft!.proposeRemovePeer(second).ok) this.stats.configChanges++;
+        this.process(l);
+        const side = new Set([l.id, ...l.raft!.status.peers.filter((p) => p !== l.id).slice(0, 1)]);
+        this.groups = new Map(this.nodes.map((x) => [x.id, side.has(x.id) ? 0 : 1]));
+        return;
+      }
       case 'add':
       case 'remove': {
         const l = this.leader();
