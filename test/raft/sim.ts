@@ -41,7 +41,8 @@ export interface SimOptions {
   readonly churn?: number;
   /**
    * Chance that a node crashes right after it wins an election or grants a vote (the moments
-   * Figure 8 and vote durability are about); it restarts 1..5 or 1..60 steps later.
+   * Figure 8 and vote durability are about; it restarts 1..5 or 1..60 steps later), or that a new
+   * leader is cut off at once.
    */
   readonly targetedCrash?: number;
   /** Entries per append (small ones make followers ack partial batches). */
@@ -100,7 +101,7 @@ export class Simulator {
   private quiet = false;
   private touched = new Set<SimNode>();
   /** Crashes and restarts the targeted nemesis scheduled: step -> nodes. */
-  private scheduled = new Map<number, { kind: 'crash' | 'restart'; node: SimNode }[]>();
+  private scheduled = new Map<number, { kind: 'crash' | 'restart' | 'heal'; node: SimNode }[]>();
   now = 0;
   stepNo = 0;
 
@@ -191,6 +192,7 @@ export class Simulator {
         this.stats.crashes++;
         this.schedule(this.stepNo + 1 + Math.floor(this.rnd() * (this.rnd() < 0.5 ? 5 : 60)), 'restart', t.node);
       } else if (t.kind === 'restart' && t.node.raft === null) this.start(t.node);
+      else if (t.kind === 'heal') this.groups = null;
     }
     this.scheduled.delete(this.stepNo);
     if (!this.quiet && this.o.churn !== undefined && this.rnd() < this.o.churn * 2) {
@@ -224,15 +226,23 @@ export class Simulator {
     this.check();
   }
 
-  private schedule(step: number, kind: 'crash' | 'restart', node: SimNode): void {
+  private schedule(step: number, kind: 'crash' | 'restart' | 'heal', node: SimNode): void {
     const list = this.scheduled.get(step) ?? [];
     list.push({ kind, node });
     this.scheduled.set(step, list);
   }
 
-  /** The targeted nemesis: maybe crash `n` at the next step (its outputs so far are sent). */
-  private maybeTarget(n: SimNode): void {
-    if (!this.quiet && this.o.targetedCrash !== undefined && this.rnd() < this.o.targetedCrash) this.schedule(this.stepNo + 1, 'crash', n);
+  /**
+   * The targeted nemesis: maybe crash `n` at the next step (its outputs so far are sent), or
+   * (a new leader) isolate it at once, so that what it just sent is lost and the entries of its
+   * term stay in its log alone (Figure 8's intermediate leader); healed 20..80 steps later.
+   */
+  private maybeTarget(n: SimNode, leader = false): void {
+    if (this.quiet || this.o.targetedCrash === undefined || this.rnd() >= this.o.targetedCrash) return;
+    if (leader && this.rnd() < 0.5) {
+      this.groups = new Map(this.nodes.map((x) => [x.id, x === n ? 0 : 1]));
+      this.schedule(this.stepNo + 20 + Math.floor(this.rnd() * 60), 'heal', n);
+    } else this.schedule(this.stepNo + 1, 'crash', n);
   }
 
   /** Proposes a fresh value at `n` (refused unless it leads). */
@@ -344,7 +354,7 @@ export class Simulator {
             const had = this.leaders.get(out.term);
             if (had !== undefined && had !== n.id) throw new SafetyViolation(`two leaders in term ${out.term}: ${had} and ${n.id}`);
             this.leaders.set(out.term, n.id);
-            this.maybeTarget(n);
+            this.maybeTarget(n, true);
           }
           break;
         case 'restore': {
