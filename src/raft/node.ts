@@ -69,6 +69,9 @@ interface Progress {
   match: number;
   /** When the peer last answered in this term. */
   lastAck: number;
+  /** The hint of the last refusal acted on, and when: the refusals of the other appends in flight repeat it. */
+  refusedAt: number;
+  refusedHint: number;
 }
 
 /** A node of one Raft group. See the module comment for the rules. */
@@ -431,7 +434,7 @@ export class RaftNode {
     if (this.role !== 'leader') return;
     const peers = this.peers;
     for (const peer of peers) {
-      if (peer !== this.id && !this.progress.has(peer)) this.progress.set(peer, { next: this.log.lastIndex + 1, match: 0, lastAck: this.now });
+      if (peer !== this.id && !this.progress.has(peer)) this.progress.set(peer, { next: this.log.lastIndex + 1, match: 0, lastAck: this.now, refusedAt: -Infinity, refusedHint: -1 });
     }
     for (const peer of [...this.progress.keys()]) if (!peers.includes(peer)) this.progress.delete(peer);
   }
@@ -516,12 +519,17 @@ export class RaftNode {
       if (m.index > p.match) p.match = m.index;
       if (p.next < m.index + 1) p.next = m.index + 1;
       this.advanceCommit();
-      // Catch-up: keep a window of batches in flight to a lagging follower.
-      const window = this.maxBatch * 8;
+      // Catch-up: keep a window of batches in flight to a lagging follower (8 batches, and at
+      // least 64 entries so that small batches do not make catch-up crawl on a slow network).
+      const window = Math.max(this.maxBatch * 8, 64);
       while (this.role === 'leader' && p.next <= this.log.lastIndex && p.next > this.log.snapshotIndex && p.next - 1 - p.match < window) {
         this.sendAppend(from);
       }
     } else {
+      // Back up and resend once per hint and heartbeat, not once per append that was in flight.
+      if (m.index === p.refusedHint && this.now - p.refusedAt < this.timing.heartbeatInterval) return;
+      p.refusedHint = m.index;
+      p.refusedAt = this.now;
       p.next = Math.max(p.match + 1, Math.min(p.next, m.index + 1));
       this.sendAppend(from);
     }

@@ -6,8 +6,12 @@
  *
  * Every step it checks Raft's safety properties and throws a `SafetyViolation` at the first
  * breach: election safety, log matching, leader completeness, state machine safety (the same
- * entry applied at the same index everywhere; nothing committed lost or changed), and commit only
- * with a quorum of durable copies. `settle()` then heals everything and checks liveness.
+ * entry applied at the same index everywhere; nothing committed lost or changed), commit only
+ * with a quorum of durable copies, durable state equal to the state the node acts on, and that no
+ * member lacking a committed entry could be elected. `settle()` then heals everything and checks
+ * liveness.
+ *
+ * Longer than 500 lines: the nemesis, the network and the checker share one run's state.
  */
 import { encodeMessage } from '../../src/raft/codec.js';
 import { RaftNode } from '../../src/raft/node.js';
