@@ -17,6 +17,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   subject: 0,
   io: 1,
   auth: 1,
+  raft: 1,
   config: 2,
   broker: 3,
   cluster: 4,
@@ -109,6 +110,16 @@ describe('module boundaries', () => {
 
   it('the ground floor (subject/, protocol/, errors) is pure: no sockets, no processes', () => {
     const offending = FILES.filter((f) => FLOORS[room(f)] === 0).flatMap((f) => specifiers(f).filter((s) => IO_MODULES.test(s)).map((s) => `${f}: ${s}`));
+    expect(offending).toEqual([]);
+  });
+
+  it('the Raft core (raft/) is driven from outside: no sockets, processes, timers or clock of its own', () => {
+    const offending = FILES.filter((f) => room(f) === 'raft').flatMap((f) => {
+      const text = readFileSync(join(SRC, f), 'utf8');
+      const io = specifiers(f).filter((s) => IO_MODULES.test(s) || s.startsWith('node:'));
+      const clocks = [...text.matchAll(/\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now|process\.hrtime)\b/g)].map((m) => m[1]);
+      return [...io, ...clocks].map((s) => `${f}: ${s}`);
+    });
     expect(offending).toEqual([]);
   });
 });
