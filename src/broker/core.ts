@@ -27,6 +27,9 @@ export type { CoreStats } from './stats.js';
 import { Log } from './log.js';
 
 /** Internal publications (PubAcks) inside one read chunk between writes: see {@link BrokerCore.flushOutsideRead}. */
+/** A response from a route is routed into the requester's account as a route's message is. */
+const NO_QUEUES: readonly string[] = [];
+const LOCAL_ONLY: RouteTarget = { sendMsg: () => undefined };
 const INTERNAL_FLUSH_EVERY = 64;
 /** The first of those writes comes sooner, so the publisher works on its first acks while the rest of the chunk is processed. */
 const INTERNAL_FIRST_FLUSH = 8;
@@ -136,7 +139,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   // ---- ImportsHost (broker/imports.ts) -------------------------------------------------------
 
   routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean {
-    const delivered = this.router.route(null, acc, pa, buf, 0, buf.length, null, null);
+    // A response that came from a route goes to local subscribers only (one hop, and no queue
+    // groups: the RMSG named none), as nats-server routes anything a route brought.
+    const peer = this.links!.fromPeer;
+    const delivered = this.router.route(null, acc, pa, buf, 0, buf.length, peer ? NO_QUEUES : null, peer ? LOCAL_ONLY : null);
     // Not a message received: nats-server counts the publication once (in_msgs), not its import.
     this.stats.inMsgs--;
     this.stats.inBytes -= buf.length;
@@ -370,10 +376,15 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   private routeLinkedFromClient(pub: Client, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const links = this.links!;
     links.rttNs = pub.rttNs;
+    let ok = false;
+    this.router.hold();
     try {
       this.router.route(pub, acc, pa, buf, start, end, null, null);
+      ok = true;
     } finally {
       links.rttNs = 0;
+      // Internal publications caused by this message are routed now, without the flag.
+      if (ok) this.router.release();
     }
   }
 
@@ -381,10 +392,14 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   private routeLinkedFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     const links = this.links!;
     links.fromPeer = true;
+    let ok = false;
+    this.router.hold();
     try {
       this.router.route(null, account, pa, buf, start, end, queues, source);
+      ok = true;
     } finally {
       links.fromPeer = false;
+      if (ok) this.router.release();
     }
   }
 

@@ -6,6 +6,7 @@
  * service import (nats-server's ClientInfo JSON, its field order).
  */
 import { PubArg } from '../protocol/parser.js';
+import { subjectToText } from '../protocol/text.js';
 import { subjectHasWildcard, transformTokenize, transformUntokenize } from '../subject/relations.js';
 import { SubjectTransform } from '../subject/transform.js';
 import { serviceTransform } from '../config/resolve-imports.js';
@@ -95,7 +96,8 @@ export function requestInfo(pa: PubArg, buf: Buffer, start: number): Record<stri
   const m = /\r\nNats-Request-Info:\s*([^\r]*)\r\n/i.exec(buf.toString('latin1', start, start + pa.hdr));
   if (m === null) return null;
   try {
-    const v: unknown = JSON.parse(m[1]);
+    // The header's bytes are UTF-8 JSON (account names may not be ASCII).
+    const v: unknown = JSON.parse(subjectToText(m[1]));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;

@@ -146,7 +146,11 @@ class ServiceImportSubscriber implements Subscriber {
     if (links.fromPeer) return false;
     // A request that went through this export already in this chain is a cycle: dropped.
     if (this.exportRule !== null && links.chain.includes(this.exportRule)) return false;
-    const to = this.mapping.map(pa.subject);
+    // A JetStream delivery was matched on its deliver subject: that is what the import maps (its
+    // stored subject stays as it is in MSG, as nats-server's). Mapping the stored subject let an
+    // importer's own stream publish on any subject of the exporter.
+    const jsDelivery = pa.deliver !== '';
+    const to = this.mapping.map(jsDelivery ? pa.deliver : pa.subject);
     if (to === null) return false;
     const exp = this.exporterLinks;
     // A `$JS.ACK.` reply (a pull consumer's message crossing the import) keeps its subject, as in
@@ -156,11 +160,13 @@ class ServiceImportSubscriber implements Subscriber {
     // The requester's client info; a request already forwarded once keeps it and names this
     // account as the service (nats-server's ClientInfo `svc`).
     const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
-    const info = prev !== null
+    // Header values are the wire's bytes: account names are text, written as UTF-8.
+    const info = subjectFromText(prev !== null
       ? goClientInfo({ ...prev, svc: this.account.name })
-      : goClientInfo({ acc: this.account.name, ...(links.rttNs > 0 ? { rtt: links.rttNs } : {}) });
+      : goClientInfo({ acc: this.account.name, ...(links.rttNs > 0 ? { rtt: links.rttNs } : {}) }));
     const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
-    out.subject = to;
+    if (jsDelivery) out.deliver = to;
+    else out.subject = to;
     out.reply = route !== null ? route.reply : keep ? pa.reply : '';
     const delivered = links.forward(this.exporter, out, msg, this.exportRule, pa.size);
     if (!delivered && route !== null) exp.removeResponse(route);

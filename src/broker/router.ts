@@ -92,6 +92,21 @@ export class Router {
     if (this.routingDepth === 0) this.drainInternal();
   }
 
+  /**
+   * Defers the internal publications a routing causes until {@link release}: a caller that sets
+   * state for one message (the imports' route-only and RTT flags) restores it first, so that
+   * the publications it caused (a republish, a PubAck) do not inherit it.
+   */
+  hold(): void {
+    this.routingDepth++;
+  }
+
+  /** Ends a {@link hold}; routes what waited. After a routing threw, the core's reset() does. */
+  release(): void {
+    if (this.routingDepth > 0) this.routingDepth--;
+    if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
+  }
+
   /** True while {@link drainInternal} runs: what routing queues meanwhile joins that loop. */
   private draining = false;
 
@@ -180,8 +195,8 @@ export class Router {
     const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver, pa.once);
     const fromRoute = source !== null;
     let delivered = false;
-    // Route targets of this message: a routing nested in it (none today: internal publications
-    // wait) would work on its own part of the reused arrays.
+    // Route targets of this message: a routing nested in it (an import forwarding a request or
+    // a response; internal publications wait) works on its own part of the reused arrays.
     const base = this.rtCount;
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {

@@ -243,4 +243,19 @@ describe('non-ASCII subjects in exports and imports', () => {
     const r = await b.request('frage.é', 'zwei', { timeout: 2000 });
     expect(r.string()).toBe('antwort auf zwei');
   });
+
+  it('Nats-Request-Info names a non-ASCII account in UTF-8', async () => {
+    const s = await scope.server({
+      accounts: {
+        A: { users: [{ user: 'a', password: 'a' }], exports: [{ service: 'svc' }] },
+        'Bü€': { users: [{ user: 'b', password: 'b' }], imports: [{ service: { account: 'A', subject: 'svc' } }] },
+      },
+    });
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    a.subscribe('svc', { callback: (_e, m) => void m.respond(m.headers?.get('Nats-Request-Info') ?? 'none') });
+    await a.flush();
+    const r = await b.request('svc', 'x', { timeout: 2000 });
+    expect(JSON.parse(r.string())).toMatchObject({ acc: 'Bü€' });
+  });
 });

@@ -80,3 +80,24 @@ describe('imports across a cluster', () => {
     expect((await b1.request('svc.y', 'hi', { timeout: 3000 })).string()).toBe('pong svc.y');
   });
 });
+
+describe('responses across a cluster', () => {
+  it('a response that came over a route goes to the requester\'s local subscribers only (one hop, as nats-server)', async () => {
+    const c = await scope.cluster({ size: 2, ...ACCOUNTS });
+    const [s1, s2] = c.servers as [NatsServer, NatsServer];
+    const a1 = await client(s1, 'a');
+    const w1 = await client(s1, 'b');
+    const b2 = await client(s2, 'b');
+    a1.subscribe('svc.>', { callback: (_e, m) => void m.respond('resp') });
+    const watched: string[] = [];
+    w1.subscribe('>', { callback: (_e, m) => void watched.push(m.subject) });
+    await a1.flush();
+    await w1.flush();
+    await eventually(async () => (await b2.request('svc.q', 'req', { timeout: 500 }).then((m) => m.string(), () => null)) === 'resp' || undefined, 'the response on s2');
+    await w1.flush();
+    await b2.flush();
+    // The watcher on s1 sees the request published in B on s2, never the response routed back.
+    expect(watched.filter((subj) => !subj.startsWith('$JS'))).not.toHaveLength(0);
+    expect(watched.filter((subj) => subj.startsWith('_INBOX.'))).toEqual([]);
+  });
+});

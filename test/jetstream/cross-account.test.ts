@@ -100,3 +100,54 @@ describe('JetStream across accounts (external API and deliver prefixes through i
     expect(info).toMatchObject({ num_ack_pending: 0, num_pending: 0, ack_floor: { stream_seq: 2 } });
   });
 });
+
+/** A exports a service on `svc.>`; B imports it as it is. Both have JetStream. */
+const SERVICE = {
+  jetstream: true,
+  accounts: {
+    A: { users: [{ user: 'a', password: 'a' }], jetstream: true, exports: [{ service: 'svc.>' }] },
+    B: { users: [{ user: 'b', password: 'b' }], jetstream: true, imports: [{ service: { account: 'A', subject: 'svc.>' } }] },
+  },
+} satisfies ServerOptions;
+
+describe('JetStream publications crossing a service import', () => {
+  it('a push consumer delivering to an imported service subject: A gets it on the deliver subject, never on the stored one', async () => {
+    const s = await scope.server(SERVICE);
+    const na = await scope.client(s, { user: 'a', pass: 'a' });
+    const nb = await scope.client(s, { user: 'b', pass: 'b' });
+    const onStored: string[] = [];
+    const onService: string[] = [];
+    na.subscribe('orders.>', { callback: (_e, m) => void onStored.push(m.subject) });
+    na.subscribe('svc.>', { callback: (_e, m) => void onService.push(`${m.subject} ${m.string()}`) });
+    await na.flush();
+    const jsmB = await jetstreamManager(nb);
+    await jsmB.streams.add({ name: 'O', subjects: ['orders.>'] });
+    const local: string[] = [];
+    nb.subscribe('svc.x', { callback: (_e, m) => void local.push(m.subject) });
+    await nb.flush();
+    await jsmB.consumers.add('O', { durable_name: 'd', deliver_subject: 'svc.x', ack_policy: AckPolicy.None });
+    await jetstream(nb).publish('orders.secret', 'payload');
+    await eventually(() => (local.length === 1 && onService.length === 1) || undefined, 'the delivery in B and through the import');
+    await na.flush();
+    // As nats-server: the import maps the deliver subject; MSG keeps the stored subject. Mapping
+    // the stored subject let B publish into A on subjects A never exported.
+    expect(onService).toEqual(['orders.secret payload']);
+    expect(onStored).toEqual([]);
+  });
+
+  it('a republished message crossing the import carries Nats-Request-Info without the publisher\'s RTT', async () => {
+    const s = await scope.server(SERVICE);
+    const na = await scope.client(s, { user: 'a', pass: 'a' });
+    const nb = await scope.client(s, { user: 'b', pass: 'b' });
+    const infos: (string | undefined)[] = [];
+    na.subscribe('svc.>', { callback: (_e, m) => void infos.push(m.headers?.get('Nats-Request-Info')) });
+    await na.flush();
+    const jsmB = await jetstreamManager(nb);
+    await jsmB.streams.add({ name: 'S', subjects: ['in.>'], republish: { src: 'in.>', dest: 'svc.rp.>' } });
+    // A request (the client's RTT is known) whose stored copy is republished: an internal
+    // publication, which has no RTT of its own.
+    await nb.request('in.local', 'x', { timeout: 2000 });
+    await eventually(() => infos.length === 1 || undefined, 'the republished copy in A');
+    expect(JSON.parse(infos[0]!)).toEqual({ acc: 'B' });
+  });
+});
