@@ -19,6 +19,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   auth: 1,
   raft: 1,
   config: 2,
+  raftstore: 2,
   broker: 3,
   cluster: 4,
   jetstream: 4,
@@ -117,6 +118,16 @@ describe('module boundaries', () => {
     const offending = FILES.filter((f) => room(f) === 'raft').flatMap((f) => {
       const text = readFileSync(join(SRC, f), 'utf8');
       const io = specifiers(f).filter((s) => IO_MODULES.test(s) || s.startsWith('node:'));
+      const clocks = [...text.matchAll(/\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now|process\.hrtime)\b/g)].map((m) => m[1]);
+      return [...io, ...clocks].map((s) => `${f}: ${s}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it('the Raft storage (raftstore/) touches only files: no sockets, processes, timers or clock', () => {
+    const offending = FILES.filter((f) => room(f) === 'raftstore').flatMap((f) => {
+      const text = readFileSync(join(SRC, f), 'utf8');
+      const io = specifiers(f).filter((s) => s.startsWith('node:') && !/^node:(fs|path|zlib)$/.test(s));
       const clocks = [...text.matchAll(/\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now|process\.hrtime)\b/g)].map((m) => m[1]);
       return [...io, ...clocks].map((s) => `${f}: ${s}`);
     });
