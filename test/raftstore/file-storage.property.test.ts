@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRaftStorage } from '../../src/raftstore/file-storage.js';
 import { MemoryRaftStorage } from '../../src/raft/storage.js';
-import { EntryType, type LogEntry } from '../../src/raft/types.js';
+import { EntryType, type LogEntry, type Snapshot } from '../../src/raft/types.js';
 
 const ROOT = mkdtempSync(join(tmpdir(), 'raft-file-model-'));
 afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -136,13 +136,13 @@ describe('FileRaftStorage against the in-memory model', () => {
 });
 
 /** The model's working image (the private field, read for the comparison). */
-function working(m: MemoryRaftStorage): { term: number; vote: string | null; snapshot: unknown; entries: LogEntry[] } {
-  const w = (m as unknown as { working: { term: number; vote: string | null; snapshot: unknown; entries: LogEntry[] } }).working;
+function working(m: MemoryRaftStorage): { term: number; vote: string | null; snapshot: Snapshot | null; entries: LogEntry[] } {
+  const w = (m as unknown as { working: { term: number; vote: string | null; snapshot: Snapshot | null; entries: LogEntry[] } }).working;
   return { term: w.term, vote: w.vote, snapshot: w.snapshot, entries: w.entries };
 }
 
 /** The file storage's working image (its private fields). */
 function durableOrWorking(f: FileRaftStorage): ReturnType<typeof working> {
-  const w = f as unknown as { term: number; vote: string | null; snapshot: unknown; entries: LogEntry[] };
+  const w = f as unknown as { term: number; vote: string | null; snapshot: Snapshot | null; entries: LogEntry[] };
   return { term: w.term, vote: w.vote, snapshot: w.snapshot, entries: w.entries };
 }
