@@ -106,6 +106,8 @@ export class FileRaftStorage implements RaftStorage {
   private hardDirty = false;
   private snapDirty = false;
   private closed = false;
+  /** A write or fsync that failed: the disk may hold part of a batch, so nothing more is written. */
+  private failed: Error | null = null;
 
   /** Opens (creating it if needed) and recovers the storage in `dir`. */
   constructor(dir: string, o: FileRaftStorageOptions = {}) {
@@ -232,13 +234,21 @@ export class FileRaftStorage implements RaftStorage {
   /** Writes and fsyncs everything since the last sync: the hard state, then the log or a compaction. */
   sync(): void {
     if (this.closed) throw new Error('raft storage: closed');
+    if (this.failed !== null) throw this.failed;
     if (!this.unsynced) return;
-    if (this.hardDirty) {
-      replaceFile(this.dir, HARD, encodeHardState(this.term, this.vote));
-      this.hardDirty = false;
+    try {
+      if (this.hardDirty) {
+        replaceFile(this.dir, HARD, encodeHardState(this.term, this.vote));
+        this.hardDirty = false;
+      }
+      if (this.snapDirty) this.compactNow();
+      else if (this.pending.length > 0) this.appendPending();
+    } catch (err) {
+      // What reached the disk is unknown (a partial record is cut at the next open): refuse
+      // every later sync rather than write after a hole. Reopening recovers.
+      this.failed = err instanceof Error ? err : new Error(String(err));
+      throw this.failed;
     }
-    if (this.snapDirty) this.compactNow();
-    else if (this.pending.length > 0) this.appendPending();
     this.syncs++;
   }
 
@@ -275,6 +285,7 @@ export class FileRaftStorage implements RaftStorage {
     try {
       writeAll(fd, buf);
       fsyncSync(fd);
+      syncDir(this.dir); // the new segment's name is durable before the snapshot names it
     } catch (err) {
       closeSync(fd);
       throw err;

@@ -5,7 +5,7 @@
  * lost, and takes new writes after it.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRaftStorage } from '../../src/raftstore/file-storage.js';
@@ -139,5 +139,24 @@ describe('FileRaftStorage recovery', () => {
     h[5] ^= 1;
     writeFileSync(join(dir, 'hard'), h);
     expect(() => new FileRaftStorage(dir)).toThrow(/hard state file is damaged/);
+  });
+
+  it('after a failed sync it writes nothing more; a reopen finds the last good sync', () => {
+    const dir = join(ROOT, 'failed');
+    const s = new FileRaftStorage(dir);
+    s.saveTermVote(2, 'a');
+    s.writeEntries(1, [entry(1, 2)]);
+    s.sync();
+    mkdirSync(join(dir, 'hard.tmp')); // the next hard-state write cannot create its temp file
+    s.saveTermVote(3, null);
+    s.writeEntries(2, [entry(2, 3)]);
+    expect(() => s.sync()).toThrow(/EISDIR/);
+    rmSync(join(dir, 'hard.tmp'), { recursive: true });
+    s.writeEntries(3, [entry(3, 3)]);
+    expect(() => s.sync()).toThrow(/EISDIR/);
+    s.close();
+    const r = new FileRaftStorage(dir);
+    expect(r.load()).toEqual({ term: 2, vote: 'a', snapshot: null, entries: [entry(1, 2)] });
+    r.close();
   });
 });
