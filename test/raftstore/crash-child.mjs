@@ -47,7 +47,7 @@ for (;;) {
     from = last - int(6);
     batch = Array.from({ length: 1 + int(4) }, () => term);
     await send({ t: 'pending', from, terms: batch, term, vote });
-  } else if (roll < 0.13 && terms.length > 20) {
+  } else if (roll < 0.16 && terms.length > 20) {
     const at = base + 1 + int(terms.length - 5);
     const lastTerm = terms[at - base - 1];
     s.saveSnapshot({ lastIndex: at, lastTerm, peers: ['a', 'b', 'c'], data: entryBytes(at, lastTerm, 40) }, true);

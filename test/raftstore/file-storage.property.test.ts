@@ -118,7 +118,7 @@ describe('FileRaftStorage against the in-memory model', () => {
                 expect(real.load()).toEqual(model.load());
                 break;
             }
-            expect(durableOrWorking(real)).toEqual(working(model));
+            expect(fileWorking(real)).toEqual(working(model));
           }
           real.close();
           model.crash();
@@ -142,7 +142,7 @@ function working(m: MemoryRaftStorage): { term: number; vote: string | null; sna
 }
 
 /** The file storage's working image (its private fields). */
-function durableOrWorking(f: FileRaftStorage): ReturnType<typeof working> {
+function fileWorking(f: FileRaftStorage): ReturnType<typeof working> {
   const w = f as unknown as { term: number; vote: string | null; snapshot: Snapshot | null; entries: LogEntry[] };
   return { term: w.term, vote: w.vote, snapshot: w.snapshot, entries: w.entries };
 }
