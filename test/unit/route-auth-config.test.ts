@@ -53,6 +53,9 @@ describe('cluster authorization as createServer() options', () => {
     expect(o.cluster?.authTimeoutMs).toBe(2000);
     expect(resolveOptions({ cluster: { authorization: { user: 'r', password: 'p', timeout: '750ms' } } }).cluster?.authTimeoutMs).toBe(750);
     expect(resolveOptions({ cluster: {} }).cluster).toMatchObject({ authorization: null, authTimeoutMs: 2000 });
+    // With route TLS: its handshake timeout + 1 s (getDefaultAuthTimeout).
+    const tls = { cert: '-----BEGIN CERTIFICATE-----', key: '-----BEGIN PRIVATE KEY-----', timeout: 3000 };
+    expect(resolveOptions({ cluster: { tls, authorization: { user: 'r', password: 'p' } } }).cluster?.authTimeoutMs).toBe(4000);
   });
 
   it('treats an empty or absent user as no route authentication, as nats-server does', () => {
