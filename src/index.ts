@@ -68,6 +68,7 @@ export type {
   ResolvedOptions,
   Duration,
   ClusterOptions,
+  ClusterAuthorizationOptions,
   ResolvedClusterOptions,
   RouteUrl,
   Logger,

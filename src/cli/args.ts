@@ -222,6 +222,12 @@ function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): vo
       }
       out.cluster.host = u.hostname.replace(/^\[|\]$/g, '');
       out.cluster.port = u.port === '' ? 6222 : port(u.port, arg);
+      // nats-server's overrideCluster: the URL's user and password become the route
+      // credentials; a URL without them clears those of the config file.
+      if (u.username !== '' && u.password === '') throw new ConfigError(arg, 'expected cluster password to be set');
+      out.cluster.authorization = u.username === ''
+        ? {}
+        : { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
       break;
     }
     case 'clustername': out.cluster.name = value; break;
@@ -249,6 +255,11 @@ function applyValue(out: ParsedArgs, kind: Kind, value: string, arg: string): vo
 export function mergeOptions(conf: ConfResult | null, args: ParsedArgs): { options: ServerOptions; settings: ProcessSettings } {
   const options: ServerOptions = { port: 4222, host: '0.0.0.0', ...conf?.options, ...args.options };
   const cluster = { ...conf?.options.cluster, ...args.cluster };
+  // --cluster replaces the file's route credentials but keeps its auth timeout.
+  const fileTimeout = conf?.options.cluster?.authorization?.timeout;
+  if (args.cluster.authorization !== undefined && fileTimeout !== undefined) {
+    cluster.authorization = { ...args.cluster.authorization, timeout: fileTimeout };
+  }
   if (Object.keys(cluster).length > 0) options.cluster = cluster;
   // --user/--pass/--auth override those keys of the file's authorization block.
   if (conf?.options.authorization !== undefined && args.options.authorization !== undefined) {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { dialHost, hostPort, listen, urlHost } from '../io/listen.js';
 import { handshakeDeadline, secureContext, serverSocket } from '../io/tls.js';
 import type { Transport } from '../io/transport.js';
-import { NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
+import { ERR, NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { Account, Subscription } from '../broker/account.js';
@@ -24,6 +24,7 @@ import type { TestControls } from '../broker/controls.js';
 import { peerIp } from '../broker/snapshot.js';
 import type { ResolvedClusterOptions, ResolvedOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { RouteConn, type RouteHost, type RouteInfo } from './route.js';
+import { implicitRouteUrl, routeAuthorized, routeConnectCredentials } from './route-auth.js';
 
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
 const ROUTE_PROTO = 2;
@@ -163,6 +164,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
       // INFO goes out at once, without waiting for the peer (2.10 solicitors wait for it).
       conn.sendText(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
       this.core.flushAll();
+      // As nats-server, the auth timer starts once the TLS handshake is done.
+      if (this.opts.authorization !== null) conn.startAuth(this.opts.authTimeoutMs);
     };
     if (tls === null) sendInfo();
     else this.handshake(s, conn, tls, sendInfo, 'secure');
@@ -217,8 +220,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
         name: this.core.serverId, cluster: this.name,
       };
       if (this.dynamicName) connect.cluster_dynamic = true;
-      if (url.user !== undefined) connect.user = url.user;
-      if (url.pass !== undefined) connect.pass = url.pass;
+      Object.assign(connect, routeConnectCredentials(url));
       conn.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`);
       conn.sendText(`INFO ${JSON.stringify(this.routeInfo())} \r\n`);
       this.core.flushAll();
@@ -240,6 +242,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
       host: this.opts.host,
       port: this.port,
       headers: !o.noHeaderSupport,
+      // Go's field order: auth_required comes between headers and max_payload.
+      ...(this.opts.authorization !== null ? { auth_required: true } : {}),
       max_payload: o.maxPayload,
       cluster: this.name,
     };
@@ -268,6 +272,13 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   // ---- Handshake ----------------------------------------------------------------------------
 
   onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void {
+    // Credentials first (nats-server's checkAuthentication runs before processRouteConnect).
+    if (!routeAuthorized(this.opts.authorization, opts)) {
+      const ip = conn.socket.remoteAddress ?? '';
+      // nats-server logs ErrAuthentication's text, and answers with the violation.
+      this.core.log.error(`${hostPort(peerIp(ip), conn.socket.remotePort ?? 0)} - rid:${conn.rid} - authentication error`);
+      return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    }
     if (typeof opts.lang === 'string' && opts.lang !== '') {
       conn.send(encodeErr('attempted to connect to route port'));
       return conn.close(CloseReason.ProtocolViolation);
@@ -357,6 +368,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     try {
       const u = new URL(info.ip);
       url = { url: `nats-route://${u.host}`, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
+      url = implicitRouteUrl(url, info.auth_required === true, this.opts.authorization);
     } catch {
       return;
     }

@@ -58,6 +58,9 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   /** Connection id for /routez (shared sequence with client ids). */
   readonly rid: number;
   closeReason: CloseReason | null = null;
+  /** Accepted with route authentication: the first op must be CONNECT, within the auth timeout. */
+  private authTimer: NodeJS.Timeout | null = null;
+  private expectConnect = false;
 
   constructor(
     protected override readonly host: RouteHost,
@@ -86,8 +89,41 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     return this.url !== null;
   }
 
+  /**
+   * Route authentication is required of this accepted connection: any op but CONNECT first is
+   * an authorization violation, and no CONNECT within `timeoutMs` an authentication timeout.
+   */
+  startAuth(timeoutMs: number): void {
+    this.expectConnect = true;
+    this.authTimer = setTimeout(() => {
+      this.authTimer = null;
+      if (!this.closed) this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
+    }, timeoutMs);
+    this.authTimer.unref();
+  }
+
+  /** Sends `-ERR '<text>'` and closes (flushing it). */
+  sendErrAndClose(text: string, reason: CloseReason): void {
+    this.send(encodeErr(text));
+    this.close(reason);
+    this.host.flushAll();
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+  }
+
   /** Feeds bytes read from the transport; messages count as activity (nats-server's `last`). */
   onData(chunk: Buffer): void {
+    if (this.expectConnect && chunk.length > 0) {
+      // Only the stream's first op is checked here; CONNECT itself settles the rest.
+      this.expectConnect = false;
+      const b = chunk[0];
+      if (b !== 0x43 && b !== 0x63) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    }
     const msgsBefore = this.inMsgs;
     this.parser.parse(chunk);
     if (this.inMsgs !== msgsBefore) this.lastActivity = Date.now();
@@ -119,6 +155,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
       return this.close(CloseReason.ProtocolViolation);
     }
     if (opts === null || typeof opts !== 'object') return this.close(CloseReason.ProtocolViolation);
+    this.clearAuthTimer();
     this.host.onRouteConnect(this, opts);
   }
 
@@ -225,6 +262,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
+    this.clearAuthTimer();
     this.parser.stop();
     for (const sub of this.remoteSubs.values()) sub.account.sublist.remove(sub);
     this.remoteSubs.clear();

@@ -23,7 +23,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type {
-  AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
+  AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
   UserOptions, WebSocketOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
@@ -419,11 +419,28 @@ const CLUSTER = table<ClusterOptions>({
     [['no_advertise'], (r, v, p, c) => void (c.noAdvertise = r.bool(v, p))],
     [['connect_retries'], (r, v, p, c) => void (c.connectRetries = r.int(v, p))],
     [['tls'], (r, v, p, c) => void (c.tls = tls(r, v, p))],
+    [['authorization'], (r, v, p, c) => void (c.authorization = clusterAuthorization(r, v, p))],
   ],
   ignored: ['cluster_advertise', 'advertise', 'pool_size', 'compression', 'ping_interval', 'ping_max', 'accounts'],
-  // Route credentials and route permissions: ignoring them would open the route port.
-  refused: ['authorization', 'permissions'],
+  // Route permissions: ignoring them would let routes import and export everything.
+  refused: ['permissions'],
 });
+
+/** `cluster { authorization }`: nats-server's parseCluster refuses users lists and tokens. */
+function clusterAuthorization(r: Reader, v: ConfValue, path: string): ClusterAuthorizationOptions {
+  const a = r.block<AuthorizationOptions>(v, path, AUTHORIZATION, {});
+  if (a.users !== undefined) return r.fail(path, 'Cluster authorization does not allow multiple users');
+  if (a.token !== undefined && a.token !== '') return r.fail(path, 'Cluster authorization does not support tokens');
+  if (a.defaultPermissions !== undefined) {
+    // nats-server takes them as the (deprecated) route permissions, which are not supported yet.
+    return r.fail(`${path}.permissions`, 'not supported by nats-embedded yet (refusing to start without it)');
+  }
+  const out: ClusterAuthorizationOptions = {};
+  if (a.user !== undefined) out.user = a.user;
+  if (a.password !== undefined) out.password = a.password;
+  if (a.timeout !== undefined) out.timeout = a.timeout;
+  return out;
+}
 
 const WEBSOCKET = table<WebSocketOptions>({
   keys: [

@@ -138,8 +138,30 @@ export function resolveHttp(value: unknown, path: string, serverHost: string): R
 }
 
 const CLUSTER_KEYS: ReadonlySet<string> = new Set([
-  'name', 'host', 'port', 'routes', 'noAdvertise', 'connectRetries', 'reconnectDelay', 'tls',
+  'name', 'host', 'port', 'routes', 'noAdvertise', 'connectRetries', 'reconnectDelay', 'tls', 'authorization',
 ]);
+
+/** `token` and `users` are known only to be refused in nats-server's words. */
+const CLUSTER_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'timeout', 'token', 'users']);
+
+/**
+ * `cluster.authorization` (nats-server's parseCluster): one user and password; a token or a
+ * users list stops the start, as nats-server refuses them. The timeout defaults to the
+ * server's AUTH_TIMEOUT, or the route TLS timeout + 1 s (getDefaultAuthTimeout).
+ */
+function resolveClusterAuth(value: unknown, path: string, tls: ResolvedTls | null): Pick<ResolvedClusterOptions, 'authorization' | 'authTimeoutMs'> {
+  const defaultTimeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
+  if (value === undefined) return { authorization: null, authTimeoutMs: defaultTimeoutMs };
+  const a = objectWithKeys(value, path, CLUSTER_AUTH_KEYS);
+  if (a.users !== undefined) throw new ConfigError(child(path, 'users'), 'Cluster authorization does not allow multiple users');
+  if (a.token !== undefined && a.token !== '') throw new ConfigError(child(path, 'token'), 'Cluster authorization does not support tokens');
+  const user = optString(a.user, child(path, 'user'), '');
+  const password = optString(a.password, child(path, 'password'), '');
+  return {
+    authorization: user === '' ? null : { user, password },
+    authTimeoutMs: optDuration(a.timeout, child(path, 'timeout'), defaultTimeoutMs),
+  };
+}
 
 /** The `cluster` block; its host defaults to the server's. */
 export function resolveCluster(value: unknown, path: string, serverHost: string): ResolvedClusterOptions {
@@ -150,6 +172,7 @@ export function resolveCluster(value: unknown, path: string, serverHost: string)
   const routesValue = c.routes ?? [];
   if (!Array.isArray(routesValue)) throw new ConfigError(child(path, 'routes'), 'must be an array of route URLs');
   const routes = routesValue.map((r, i) => parseRouteUrl(r, `${child(path, 'routes')}[${i}]`));
+  const tls = c.tls === undefined ? null : resolveTls(c.tls, child(path, 'tls'));
   return {
     name,
     host: optString(c.host, child(path, 'host'), serverHost),
@@ -158,7 +181,8 @@ export function resolveCluster(value: unknown, path: string, serverHost: string)
     noAdvertise: optBool(c.noAdvertise, child(path, 'noAdvertise'), false),
     connectRetries: optInt(c.connectRetries, child(path, 'connectRetries'), 0, 0, INT32_MAX),
     reconnectDelayMs: optDuration(c.reconnectDelay, child(path, 'reconnectDelay'), DEFAULTS.routeReconnectMs),
-    tls: c.tls === undefined ? null : resolveTls(c.tls, child(path, 'tls')),
+    tls,
+    ...resolveClusterAuth(c.authorization, child(path, 'authorization'), tls),
   };
 }
 

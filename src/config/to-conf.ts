@@ -132,6 +132,9 @@ function clusterConfig(c: NonNullable<ResolvedOptions['cluster']>, port: number)
     `  routes: [${routes.join(', ')}]`,
     `  no_advertise: ${c.noAdvertise}`,
     `  connect_retries: ${c.connectRetries}`,
+    ...(c.authorization === null
+      ? []
+      : [`  authorization { user: ${q(c.authorization.user)}, password: ${q(c.authorization.password)}, timeout: ${c.authTimeoutMs / 1000} }`]),
     '}',
   ];
 }

@@ -35,6 +35,23 @@ export interface ClusterOptions {
   reconnectDelay?: Duration;
   /** TLS on routes (both directions): the handshake comes first, as nats-server does. */
   tls?: TlsOptions;
+  /**
+   * Route credentials (nats-server's `cluster { authorization }`): an accepted route's CONNECT
+   * must carry this `user` and `password`, else `-ERR 'Authorization Violation'`. Routes this
+   * server dials send the credentials of their URL (`nats-route://user:pass@host:port`); routes
+   * learned by gossip send these. Tokens and `users` lists are refused, as nats-server does.
+   */
+  authorization?: ClusterAuthorizationOptions;
+}
+
+/** The `cluster { authorization }` block: one user and password for every route. */
+export interface ClusterAuthorizationOptions {
+  /** The user a route must present. An empty or absent user means no route authentication. */
+  user?: string;
+  /** Its password: plain, or a bcrypt hash (`$2a$...`) as nats-server accepts. */
+  password?: string;
+  /** Time an accepted route has to send its CONNECT. Default 2 s (TLS: its timeout + 1 s). */
+  timeout?: Duration;
 }
 
 /** A route URL after validation. */
@@ -57,6 +74,10 @@ export interface ResolvedClusterOptions {
   readonly connectRetries: number;
   readonly reconnectDelayMs: number;
   readonly tls: ResolvedTls | null;
+  /** Route credentials; null: routes are not authenticated (no user configured). */
+  readonly authorization: { readonly user: string; readonly password: string } | null;
+  /** The time an accepted route has to send CONNECT (nats-server's `Cluster.AuthTimeout`). */
+  readonly authTimeoutMs: number;
 }
 
 /**

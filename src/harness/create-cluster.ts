@@ -7,7 +7,7 @@ import { ConfigError, InvalidArgumentError, ServerClosedError, UnsupportedError,
 import { createServer } from '../backend/create-server.js';
 import type { NatsServer } from '../server/handle.js';
 import type { ReloadOptions, RestartOptions } from '../server/types.js';
-import { resolveOptions, type Duration, type ServerOptions } from '../config/options.js';
+import { resolveOptions, type ClusterAuthorizationOptions, type Duration, type ServerOptions } from '../config/options.js';
 import { durationArg } from '../server/arguments.js';
 
 /** Options of {@link createCluster}: how many members, plus options every member gets. */
@@ -20,6 +20,11 @@ export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | '
   reconnectDelay?: Duration;
   /** How long `createCluster()`, `waitForMesh()` and the controls wait for the mesh. Default 10 s. */
   meshTimeoutMs?: Duration;
+  /**
+   * Route credentials for every member (`cluster.authorization`); members dial each other with
+   * route URLs that carry them (`nats-route://user:pass@host:port`). Default: none.
+   */
+  routeAuthorization?: ClusterAuthorizationOptions;
 }
 
 /**
@@ -53,14 +58,17 @@ export class NatsCluster implements AsyncDisposable {
   }
 
   private memberOptions(): ServerOptions {
-    const { size: _size, name: _name, reconnectDelay, meshTimeoutMs: _t, ...serverOptions } = this.opts;
+    const { size: _size, name: _name, reconnectDelay, meshTimeoutMs: _t, routeAuthorization: auth, ...serverOptions } = this.opts;
     // Each member dials every member that exists when it starts, so a restarted member can
     // always find the mesh again; the rest is gossip.
-    const routes = this.servers.filter((s) => !s.closed).map((s) => s.routeUrl!);
+    const userinfo = auth?.user === undefined || auth.user === ''
+      ? ''
+      : `${encodeURIComponent(auth.user)}${auth.password === undefined || auth.password === '' ? '' : `:${encodeURIComponent(auth.password)}`}@`;
+    const routes = this.servers.filter((s) => !s.closed).map((s) => s.routeUrl!.replace('://', `://${userinfo}`));
     return {
       ...serverOptions,
       serverName: `${this.name}-${this.nextIndex++}`,
-      cluster: { name: this.name, routes, reconnectDelay: reconnectDelay ?? 100 },
+      cluster: { name: this.name, routes, reconnectDelay: reconnectDelay ?? 100, ...(auth === undefined ? {} : { authorization: auth }) },
     };
   }
 

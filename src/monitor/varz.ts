@@ -58,7 +58,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
           name: cluster.name,
           addr: o.cluster.host,
           cluster_port: cluster.port,
-          auth_timeout: AUTH_TIMEOUT_S,
+          auth_timeout: o.cluster.authTimeoutMs / 1000,
           urls: o.cluster.routes.length > 0 ? o.cluster.routes.map((r) => hostPort(r.host, r.port)) : undefined,
           tls_timeout: TLS_TIMEOUT_S,
         },

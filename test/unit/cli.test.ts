@@ -17,7 +17,8 @@ describe('CLI flags', () => {
     expect(a.configFile).toBe('x.conf');
     expect(a.process).toEqual({ logFile: 'log.txt', logtime: false, debug: true, trace: true, pidFile: 'p.pid', portsFileDir: '/tmp' });
     const c = parseArgs(['--cluster', 'nats://127.0.0.1:6222', '--cluster_name', 'C', '--routes', 'nats-route://a:1, nats-route://b:2', '--no_advertise', '--connect_retries', '3']);
-    expect(c.cluster).toEqual({ host: '127.0.0.1', port: 6222, name: 'C', routes: ['nats-route://a:1', 'nats-route://b:2'], noAdvertise: true, connectRetries: 3 });
+    // A cluster URL without credentials clears the file's route credentials (overrideCluster).
+    expect(c.cluster).toEqual({ host: '127.0.0.1', port: 6222, name: 'C', routes: ['nats-route://a:1', 'nats-route://b:2'], noAdvertise: true, connectRetries: 3, authorization: {} });
     expect(parseArgs(['--user', 'u', '--pass', 'p']).options).toEqual({ authorization: { user: 'u', password: 'p' } });
     expect(parseArgs(['--auth', 'tok']).options).toEqual({ authorization: { token: 'tok' } });
     expect(parseArgs(['--logtime_utc']).process).toEqual({ logtimeUtc: true });
@@ -72,5 +73,25 @@ describe('CLI JetStream flags over the config file (nats-server precedence)', ()
     expect(merged(['-js'], 'store_dir: /a')).toEqual({ enabled: true, storeDir: '/a' });
     expect(merged(['-sd', '/b'], 'jetstream { store_dir: /a }')).toEqual({ enabled: true, storeDir: '/b' });
     expect(merged([], 'store_dir: /a')).toEqual({ enabled: false, storeDir: '/a' });
+  });
+});
+
+describe('--cluster with credentials (nats-server overrideCluster)', () => {
+  const merged = (conf: string | null, argv: string[]) =>
+    mergeOptions(conf === null ? null : optionsFromConf(parseConf(conf, 't.conf', {})), parseArgs(argv)).options.cluster;
+
+  it('takes the URL\'s user and password as the route credentials', () => {
+    expect(parseArgs(['--cluster', 'nats://ru:r%40p@127.0.0.1:6222']).cluster.authorization).toEqual({ user: 'ru', password: 'r@p' });
+  });
+
+  it('refuses a user without a password in nats-server\'s words', () => {
+    expect(() => parseArgs(['--cluster', 'nats://ru@127.0.0.1:6222'])).toThrow(/expected cluster password to be set/);
+  });
+
+  it('replaces (or clears) the file\'s credentials and keeps its auth timeout', () => {
+    const conf = 'cluster { authorization { user: f, password: fp, timeout: 3 } }';
+    expect(merged(conf, ['--cluster', 'nats://a:b@127.0.0.1:6222'])?.authorization).toEqual({ user: 'a', password: 'b', timeout: 3000 });
+    expect(merged(conf, ['--cluster', 'nats://127.0.0.1:6222'])?.authorization).toEqual({ timeout: 3000 });
+    expect(merged(conf, [])?.authorization).toEqual({ user: 'f', password: 'fp', timeout: 3000 });
   });
 });

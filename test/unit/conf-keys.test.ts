@@ -197,7 +197,7 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['cluster', ['compression'], 'off', 'ignored'],
   ['cluster', ['ping_interval'], '"1m"', 'ignored'],
   ['cluster', ['ping_max'], '2', 'ignored'],
-  ['cluster', ['authorization'], '{ user: r, password: p }', 'refused'],
+  ['cluster', ['authorization'], '{ user: r, password: p, timeout: 3 }', { authorization: { user: 'r', password: 'p', timeout: 3000 } }],
   ['cluster', ['permissions'], '{ import: a }', 'refused'],
 
   // ---- authorization
