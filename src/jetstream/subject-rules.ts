@@ -12,6 +12,10 @@
  */
 import { parseGoInt } from '../protocol/go-format.js';
 import { isValidLiteralSubject, isValidSubscribeSubject } from '../subject/subject.js';
+import { subjectIsSubsetMatch, subjectsCollide } from '../subject/relations.js';
+
+// SubjectsCollide and subjectIsSubsetMatch are sublist.go's, shared with account imports.
+export { subjectIsSubsetMatch, subjectsCollide };
 
 const NAME_FORBIDDEN = /[ \t\r\n\f.*>]/;
 
@@ -33,72 +37,6 @@ export function isValidSubject(subject: string): boolean {
 /** sublist.go IsValidPublishSubject: a valid subject without wildcard tokens. */
 export function isValidPublishSubject(subject: string): boolean {
   return isValidSubject(subject) && isValidLiteralSubject(subject);
-}
-
-function analyze(tokens: readonly string[]): [pwc: boolean, fwc: boolean] {
-  let pwc = false;
-  let fwc = false;
-  for (const t of tokens) {
-    if (t === '*') pwc = true;
-    else if (t === '>') fwc = true;
-  }
-  return [pwc, fwc];
-}
-
-/** tokensCanMatch: only the first character decides whether a token is a wildcard. */
-function tokensCanMatch(t1: string, t2: string): boolean {
-  if (t1 === '' || t2 === '') return false;
-  const a = t1[0];
-  const b = t2[0];
-  if (a === '*' || b === '*' || a === '>' || b === '>') return true;
-  return t1 === t2;
-}
-
-/** sublist.go SubjectsCollide: could both subjects match one literal subject? */
-export function subjectsCollide(subj1: string, subj2: string): boolean {
-  if (subj1 === subj2) return true;
-  const toks1 = subj1.split('.');
-  const toks2 = subj2.split('.');
-  const [pwc1, fwc1] = analyze(toks1);
-  const [pwc2, fwc2] = analyze(toks2);
-  const l1 = !(pwc1 || fwc1);
-  const l2 = !(pwc2 || fwc2);
-  if (l1 && l2) return subj1 === subj2;
-  if (l1 && !l2) return isSubsetMatchTokenized(toks1, toks2);
-  if (l2 && !l1) return isSubsetMatchTokenized(toks2, toks1);
-  if (!fwc1 && !fwc2 && toks1.length !== toks2.length) return false;
-  const lt1 = toks1.length;
-  const lt2 = toks2.length;
-  if (lt1 !== lt2 && ((lt1 < lt2 && !fwc1) || (lt2 < lt1 && !fwc2))) return false;
-  const stop = Math.min(lt1, lt2);
-  for (let i = 0; i < stop; i++) if (!tokensCanMatch(toks1[i], toks2[i])) return false;
-  return true;
-}
-
-/**
- * sublist.go subjectIsSubsetMatch: is every subject `subject` matches also matched by `test`
- * (both may hold wildcards)? `foo.*` is a subset of `>`, `*.*` and `foo.*`, not of `foo.bar`.
- */
-export function subjectIsSubsetMatch(subject: string, test: string): boolean {
-  return isSubsetMatchTokenized(subject.split('.'), test.split('.'));
-}
-
-function isSubsetMatchTokenized(tokens: readonly string[], test: readonly string[]): boolean {
-  for (let i = 0; i < test.length; i++) {
-    if (i >= tokens.length) return false;
-    const t2 = test[i];
-    if (t2 === '') return false;
-    if (t2 === '>') return true;
-    const t1 = tokens[i];
-    if (t1 === '' || t1 === '>') return false;
-    if (t1 === '*') {
-      if (t2 !== '*') return false;
-      continue;
-    }
-    // Only the first character of the test token is looked at here (as in Go).
-    if (t2[0] !== '*' && t1 !== t2) return false;
-  }
-  return tokens.length === test.length;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * How two subjects with wildcards relate, as nats-server's sublist.go answers it
  * (`isSubsetMatchTokenized`, `subjectIsSubsetMatch`, `SubjectsCollide`, `tokensCanMatch`): what
+ * JetStream's configuration checks need (overlapping stream subjects, consumer filters), and what
  * account imports and exports need to decide whether an import is allowed by an export, which
  * subscriptions an import feeds, and whether imports form a cycle. Not used per message.
  */
@@ -18,7 +19,8 @@ export function isSubsetMatchTokenized(tokens: readonly string[], test: readonly
       if (t2 !== '*') return false;
       continue;
     }
-    if (t2 !== '*' && t1 !== t2) return false;
+    // Only the first character of the test token is looked at here (as in Go).
+    if (t2[0] !== '*' && t1 !== t2) return false;
   }
   return tokens.length === test.length;
 }
