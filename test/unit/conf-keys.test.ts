@@ -8,8 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf, type ProcessSettings } from '../../src/config/from-conf.js';
-import { ConfigError } from '../../src/errors.js';
 import type { ServerOptions } from '../../src/config/options.js';
+import { configErrorOf } from '../helpers/errors.js';
 
 type Block = 'top' | 'jetstream' | 'cluster' | 'authorization' | 'user' | 'permissions' | 'subjects' | 'allow_responses' | 'tls' | 'websocket' | 'account' | 'account_jetstream';
 
@@ -302,16 +302,6 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
 
 const map = (text: string) => optionsFromConf(parseConf(text, 'keys.conf', {}));
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('every nats-server v2.10.29 config key', () => {
   it('is in the table: each block lists exactly the keys nats-server knows', () => {
     for (const block of Object.keys(NATS_SERVER_KEYS) as Block[]) {
@@ -328,7 +318,7 @@ describe('every nats-server v2.10.29 config key', () => {
       for (const key of keys.flatMap((k) => [k, k.toUpperCase()])) {
         const text = BLOCKS[block].conf(`${key}: ${value}`);
         if (outcome === 'refused') {
-          const e = errorOf(() => map(text));
+          const e = configErrorOf(() => map(text));
           expect(e.message, text).toMatch(/: not supported by nats-embedded yet \(refusing to start without it\)$/);
           expect(e.option.endsWith(key), text).toBe(true);
           continue;
@@ -366,7 +356,7 @@ describe("an account's jetstream value (parseJetStreamForAccount)", () => {
   // The texts as nats-server 2.9.10 printed them for the same files (d.conf, e.conf, f.conf of
   // the probe; 2.10.29's parseJetStreamForAccount has the same strings).
   it('refuses other values in nats-server\'s words, with the position', () => {
-    const e = (value: string) => errorOf(() => account(value));
+    const e = (value: string) => configErrorOf(() => account(value));
     expect(e('"yes"').message).toBe('Invalid option "accounts.A.jetstream": keys.conf:2:8: Expected \'enabled\' or \'disabled\' for string value, got \'yes\'');
     expect(e('[1]').message).toMatch(/: Expected map, bool or string to define JetStream, got \[\]interface \{\}$/);
     expect(e('5').message).toMatch(/: Expected map, bool or string to define JetStream, got int64$/);

@@ -4,19 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConf, parseConfFile } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
-import { ConfigError } from '../../src/errors.js';
+import { configErrorOf } from '../helpers/errors.js';
 
 const values = (text: string, env: NodeJS.ProcessEnv = {}) => parseConf(text, 'test.conf', env).values;
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config format', () => {
   it('accepts the three key/value separators, comments and semicolons', () => {
@@ -59,7 +49,7 @@ describe('config format', () => {
     expect(values('port_var: 4333\nport: $port_var\nb { inner: 5, x: $inner, y: $port_var }\nz: $FROM_ENV', { FROM_ENV: '64kb' })).toEqual({
       port_var: 4333, port: 4333, b: { inner: 5, x: 5, y: 4333 }, z: 65536,
     });
-    expect(errorOf(() => values('a: $MISSING')).message).toMatch(/test\.conf:1:4: variable reference for 'MISSING' can not be found/);
+    expect(configErrorOf(() => values('a: $MISSING')).message).toMatch(/test\.conf:1:4: variable reference for 'MISSING' can not be found/);
   });
 
   it('records which keys variable references used (nats-server lets those be), in includes too', () => {
@@ -69,7 +59,7 @@ describe('config format', () => {
     const parsed = parseConfFile(join(dir, 'main.conf'), { FROM_ENV: '1' });
     expect([...parsed.usedVariables].sort()).toEqual(['PORT', 'b.V', 'b.l.0.W', 'c.SECRET']);
     // Only a map's own keys are variables.
-    expect(errorOf(() => values('a: $toString')).message).toMatch(/variable reference for 'toString' can not be found/);
+    expect(configErrorOf(() => values('a: $toString')).message).toMatch(/variable reference for 'toString' can not be found/);
   });
 
   it('reads an unquoted bcrypt hash ($2a$...) as a string, not a variable (nats-server\'s bcryptPrefix)', () => {
@@ -84,16 +74,16 @@ describe('config format', () => {
     writeFileSync(join(dir, 'main.conf'), 'port: 1\ninclude ./limits.conf\n');
     expect(parseConfFile(join(dir, 'main.conf')).values).toEqual({ port: 1, max_payload: 2048 });
     writeFileSync(join(dir, 'loop.conf'), 'include loop.conf\n');
-    expect(errorOf(() => parseConfFile(join(dir, 'loop.conf'))).message).toMatch(/include cycle/);
+    expect(configErrorOf(() => parseConfFile(join(dir, 'loop.conf'))).message).toMatch(/include cycle/);
   });
 
   it('reports errors with file, line and column', () => {
-    expect(errorOf(() => values('a: 1\nb: "open')).message).toMatch(/test\.conf:2:4: unterminated string/);
-    expect(errorOf(() => values('a {\n  b: 1\n')).message).toMatch(/test\.conf:3:1: missing '}'/);
-    expect(errorOf(() => values('a: [1,, 2]')).message).toMatch(/test\.conf:1:7: unexpected ','/);
-    expect(errorOf(() => values('a: "\\q"')).message).toMatch(/test\.conf:1:6: invalid escape/);
-    expect(errorOf(() => values('a: 1 2')).message).toMatch(/test\.conf:1:6: expected a new line/);
-    expect(errorOf(() => values('a:\n')).message).toMatch(/test\.conf:1:3: expected a value/);
+    expect(configErrorOf(() => values('a: 1\nb: "open')).message).toMatch(/test\.conf:2:4: unterminated string/);
+    expect(configErrorOf(() => values('a {\n  b: 1\n')).message).toMatch(/test\.conf:3:1: missing '}'/);
+    expect(configErrorOf(() => values('a: [1,, 2]')).message).toMatch(/test\.conf:1:7: unexpected ','/);
+    expect(configErrorOf(() => values('a: "\\q"')).message).toMatch(/test\.conf:1:6: invalid escape/);
+    expect(configErrorOf(() => values('a: 1 2')).message).toMatch(/test\.conf:1:6: expected a new line/);
+    expect(configErrorOf(() => values('a:\n')).message).toMatch(/test\.conf:1:3: expected a value/);
   });
 });
 
@@ -139,7 +129,7 @@ describe('config keys → options', () => {
       },
       noAuthUser: 'alice',
     });
-    expect(errorOf(() => map('authorization { user: u, password: p, token_x: 1 }')).option).toBe('authorization.token_x');
+    expect(configErrorOf(() => map('authorization { user: u, password: p, token_x: 1 }')).option).toBe('authorization.token_x');
   });
 
   it('takes numeric durations as seconds, with nats-server\'s warning', () => {
@@ -151,7 +141,7 @@ describe('config keys → options', () => {
   it('accepts `permission` for a user\'s permissions, and names an unknown key once, with its position', () => {
     const text = 'authorization {\n  users: [\n    { user: a, password: b, permission: { publish: "x" } }\n  ]\n}\n';
     expect(map(text).options).toEqual({ authorization: { users: [{ user: 'a', password: 'b', permissions: { publish: 'x' } }] } });
-    const e = errorOf(() => map('authorization {\n  users: [\n    { user: a,\n      bogus: 1 }\n  ]\n}\n'));
+    const e = configErrorOf(() => map('authorization {\n  users: [\n    { user: a,\n      bogus: 1 }\n  ]\n}\n'));
     expect(e.option).toBe('authorization.users[0].bogus');
     // nats-server: `test.conf:4:7: unknown field "bogus"`.
     expect(e.message).toBe('Invalid option "authorization.users[0].bogus": test.conf:4:7: unknown field "bogus"');
@@ -161,7 +151,7 @@ describe('config keys → options', () => {
     const r = map('TOKEN: s3cr3t\nauthorization { PW: p, users: [ { user: a, password: $PW, PERMS: { publish: x }, permissions: $PERMS } ] }\naccounts { DEFAULT: { publish: y }, A: { users: [ { user: b, permissions: $DEFAULT } ] } }\nno_auth_user: a\nserver_name: $TOKEN');
     expect(r.options.authorization).toEqual({ users: [{ user: 'a', password: 'p', permissions: { publish: 'x' } }] });
     expect(r.options.accounts).toEqual({ A: { users: [{ user: 'b', permissions: { publish: 'y' } }] } });
-    expect(errorOf(() => map('UNUSED: 1\nport: 4222')).message).toBe('Invalid option "UNUSED": test.conf:1:1: unknown field "UNUSED"');
+    expect(configErrorOf(() => map('UNUSED: 1\nport: 4222')).message).toBe('Invalid option "UNUSED": test.conf:1:1: unknown field "UNUSED"');
   });
 
   it('gives an account\'s default_permissions to its users without permissions, and reads accounts: [A, B]', () => {
@@ -182,8 +172,8 @@ describe('config keys → options', () => {
       .options.authorization?.users?.[0].permissions?.allowResponses;
     expect(perms('max: 0, expires: "0s"')).toEqual({});
     expect(perms('max_responses: 3, expiration: "10s"')).toEqual({ max: 3, expires: '10s' });
-    expect(errorOf(() => perms('ttl: 5')).message).toMatch(/allow_responses\.ttl": test\.conf:1:\d+: expected a duration string$/);
-    expect(errorOf(() => perms('ttl: "5 parsecs"')).message).toMatch(/allow_responses\.ttl": test\.conf:1:\d+: invalid duration "5 parsecs"/);
+    expect(configErrorOf(() => perms('ttl: 5')).message).toMatch(/allow_responses\.ttl": test\.conf:1:\d+: expected a duration string$/);
+    expect(configErrorOf(() => perms('ttl: "5 parsecs"')).message).toMatch(/allow_responses\.ttl": test\.conf:1:\d+: invalid duration "5 parsecs"/);
   });
 
   it('matches keys case-insensitively and accepts the alias spellings', () => {
@@ -193,15 +183,15 @@ describe('config keys → options', () => {
   it('reads jetstream as nats-server: a boolean, enabled/disabled, or a block; store_dir once', () => {
     expect(map('jetstream: true').options).toEqual({ jetstream: { enabled: true } });
     expect(map('jetstream: Disabled').options).toEqual({ jetstream: { enabled: false } });
-    expect(errorOf(() => map('jetstream: maybe')).message).toMatch(/test\.conf:1:\d+: Expected 'enabled' or 'disabled' for string value, got 'maybe'$/);
-    expect(errorOf(() => map('jetstream: 5')).message).toMatch(/Expected map, bool or string to define JetStream$/);
+    expect(configErrorOf(() => map('jetstream: maybe')).message).toMatch(/test\.conf:1:\d+: Expected 'enabled' or 'disabled' for string value, got 'maybe'$/);
+    expect(configErrorOf(() => map('jetstream: 5')).message).toMatch(/Expected map, bool or string to define JetStream$/);
     // A string size counts in powers of 1024 (getStorageSize); an unquoted 1G is the lexer's 10^9.
     expect(map('jetstream { max_mem: "2K", max_file: 1G }').options.jetstream).toEqual({ enabled: true, maxMemory: 2048, maxStore: 1e9 });
-    expect(errorOf(() => map('jetstream { max_file: "12Q" }')).message).toMatch(/max_file_store sizes defined as strings must end in K, M, G, T$/);
+    expect(configErrorOf(() => map('jetstream { max_file: "12Q" }')).message).toMatch(/max_file_store sizes defined as strings must end in K, M, G, T$/);
     // The top-level store_dir does not turn JetStream on, and may not be given twice.
     expect(map('store_dir: /a\njetstream: enabled').options.jetstream).toEqual({ enabled: true, storeDir: '/a' });
     expect(map('jetstream { enabled: false }\nstore_dir: /a').options.jetstream).toEqual({ enabled: false, storeDir: '/a' });
-    expect(errorOf(() => map('store_dir: /a\njetstream { store_dir: /b }')).message).toMatch(/test\.conf:2:\d+: Duplicate 'store_dir' configuration$/);
+    expect(configErrorOf(() => map('store_dir: /a\njetstream { store_dir: /b }')).message).toMatch(/test\.conf:2:\d+: Duplicate 'store_dir' configuration$/);
   });
 
   it('warns about (and ignores) blocks for features not built yet', () => {
@@ -221,25 +211,25 @@ describe('config keys → options', () => {
     const ignored = map('websocket { port: 1, no_tls: true, handshake_timeout: "2s" }');
     expect(ignored.warnings[0]).toMatch(/"websocket\.handshake_timeout" is not supported/);
     for (const key of ['jwt_cookie: "jwt"', 'no_auth_user: a', 'authorization { token: t }', 'tls { cert_file: a, key_file: b }']) {
-      const e = errorOf(() => map(`websocket { port: 1, no_tls: true, ${key} }`));
+      const e = configErrorOf(() => map(`websocket { port: 1, no_tls: true, ${key} }`));
       expect(e.message).toMatch(/not supported by nats-embedded yet \(refusing to start without it\)/);
     }
-    expect(errorOf(() => map('websocket { port: 1, nope: 2 }')).message).toBe('Invalid option "websocket.nope": test.conf:1:22: unknown field "nope"');
+    expect(configErrorOf(() => map('websocket { port: 1, nope: 2 }')).message).toBe('Invalid option "websocket.nope": test.conf:1:22: unknown field "nope"');
   });
 
   it('refuses security settings it cannot honour, and unknown keys, naming them with their position', () => {
-    const unsafe = errorOf(() => map('port: 1\noperator: /etc/op.jwt'));
+    const unsafe = configErrorOf(() => map('port: 1\noperator: /etc/op.jwt'));
     expect(unsafe.option).toBe('operator');
     expect(unsafe.message).toBe('Invalid option "operator": test.conf:2:1: not supported by nats-embedded yet (refusing to start without it)');
     expect(map('tls { cert_file: a.pem, key_file: a.key, ca_file: ca.pem, verify: true, timeout: 3 }').options).toEqual({
       tls: { cert: 'a.pem', key: 'a.key', ca: 'ca.pem', verify: true, timeout: 3000 },
     });
-    expect(errorOf(() => map('tls { cert_file: a.pem }')).message).toMatch(/needs cert_file and key_file/);
-    const unknown = errorOf(() => map('port: 1\n\n  prot: 2'));
+    expect(configErrorOf(() => map('tls { cert_file: a.pem }')).message).toMatch(/needs cert_file and key_file/);
+    const unknown = configErrorOf(() => map('port: 1\n\n  prot: 2'));
     expect(unknown.option).toBe('prot');
     // The path once (as the option), the position once, then nats-server's words.
     expect(unknown.message).toBe('Invalid option "prot": test.conf:3:3: unknown field "prot"');
-    expect(errorOf(() => map('cluster { nmae: x }')).message).toBe('Invalid option "cluster.nmae": test.conf:1:11: unknown field "nmae"');
-    expect(errorOf(() => map('max_payload: "big"')).message).toBe('Invalid option "max_payload": test.conf:1:1: expected an integer');
+    expect(configErrorOf(() => map('cluster { nmae: x }')).message).toBe('Invalid option "cluster.nmae": test.conf:1:11: unknown field "nmae"');
+    expect(configErrorOf(() => map('max_payload: "big"')).message).toBe('Invalid option "max_payload": test.conf:1:1: expected an integer');
   });
 });

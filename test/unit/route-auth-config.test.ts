@@ -10,19 +10,9 @@ import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
 import { resolveOptions } from '../../src/config/options.js';
 import { natsServerConfig } from '../../src/config/to-conf.js';
-import { ConfigError } from '../../src/errors.js';
+import { configErrorOf } from '../helpers/errors.js';
 
 const map = (text: string) => optionsFromConf(parseConf(text, 'test.conf', {}));
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('cluster authorization in a config file', () => {
   it('reads user, password (with their aliases) and timeout in seconds', () => {
@@ -32,16 +22,16 @@ describe('cluster authorization in a config file', () => {
   });
 
   it('refuses tokens and users lists in nats-server\'s words, at the block', () => {
-    expect(errorOf(() => map('cluster {\n  authorization { token: t }\n}')).message)
+    expect(configErrorOf(() => map('cluster {\n  authorization { token: t }\n}')).message)
       .toBe('Invalid option "cluster.authorization": test.conf:2:3: Cluster authorization does not support tokens');
-    expect(errorOf(() => map('cluster { authorization { user: a, password: b, token: t } }')).message)
+    expect(configErrorOf(() => map('cluster { authorization { user: a, password: b, token: t } }')).message)
       .toMatch(/Cluster authorization does not support tokens$/);
-    expect(errorOf(() => map('cluster { authorization { users: [ { user: a, password: b } ] } }')).message)
+    expect(configErrorOf(() => map('cluster { authorization { users: [ { user: a, password: b } ] } }')).message)
       .toMatch(/Cluster authorization does not allow multiple users$/);
   });
 
   it('refuses route permissions given inside the block (not supported yet) rather than ignoring them', () => {
-    expect(errorOf(() => map('cluster { authorization { user: a, password: b, permissions: { import: x } } }')).message)
+    expect(configErrorOf(() => map('cluster { authorization { user: a, password: b, permissions: { import: x } } }')).message)
       .toMatch(/not supported by nats-embedded yet/);
   });
 });
@@ -65,13 +55,13 @@ describe('cluster authorization as createServer() options', () => {
 
   it('refuses a token, a users list and unknown keys', () => {
     const token = { cluster: { authorization: { user: 'r', password: 'p', token: 't' } } };
-    expect(errorOf(() => resolveOptions(token as never)).message)
+    expect(configErrorOf(() => resolveOptions(token as never)).message)
       .toBe('Invalid option "cluster.authorization.token": Cluster authorization does not support tokens');
     const users = { cluster: { authorization: { users: [{ user: 'a' }] } } };
-    expect(errorOf(() => resolveOptions(users as never)).message).toMatch(/Cluster authorization does not allow multiple users$/);
+    expect(configErrorOf(() => resolveOptions(users as never)).message).toMatch(/Cluster authorization does not allow multiple users$/);
     const typo = { cluster: { authorization: { usr: 'a' } } };
-    expect(errorOf(() => resolveOptions(typo as never)).option).toBe('cluster.authorization.usr');
-    expect(errorOf(() => resolveOptions({ cluster: { authorization: { user: 1 as never } } })).option).toBe('cluster.authorization.user');
+    expect(configErrorOf(() => resolveOptions(typo as never)).option).toBe('cluster.authorization.usr');
+    expect(configErrorOf(() => resolveOptions({ cluster: { authorization: { user: 1 as never } } })).option).toBe('cluster.authorization.user');
   });
 
   it('is written into the nats-server backend\'s config, with the timeout in seconds', () => {
