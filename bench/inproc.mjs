@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { reportToParent } from './report.mjs';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -170,15 +171,4 @@ async function latency(servers, watch) {
   };
 }
 
-main().then(
-  (r) => {
-    process.send?.({ type: 'result', ...r });
-    if (!process.send) console.log(JSON.stringify(r, null, 2));
-    setTimeout(() => process.exit(0), 50);
-  },
-  (err) => {
-    process.send?.({ type: 'error', message: String(err?.stack ?? err) });
-    if (!process.send) console.error(err);
-    setTimeout(() => process.exit(1), 50);
-  },
-);
+reportToParent(main(), (err) => String(err?.stack ?? err));

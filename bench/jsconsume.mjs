@@ -29,6 +29,7 @@
 // the broker's CPU time at each), then one {type:'result', ...} or {type:'error', message}.
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { reportToParent } from './report.mjs';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const STREAM = 'BENCH';
@@ -333,15 +334,4 @@ async function rtt(jsm, js, pub, payload) {
   };
 }
 
-main().then(
-  (r) => {
-    process.send?.({ type: 'result', ...r });
-    if (!process.send) console.log(JSON.stringify(r, null, 2));
-    setTimeout(() => process.exit(0), 50);
-  },
-  (err) => {
-    process.send?.({ type: 'error', message: String(err?.message ?? err) });
-    if (!process.send) console.error(err);
-    setTimeout(() => process.exit(1), 50);
-  },
-);
+reportToParent(main());

@@ -29,6 +29,7 @@
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { Objm, StorageType } from '@nats-io/obj';
+import { reportToParent } from './report.mjs';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const now = () => process.hrtime.bigint();
@@ -183,15 +184,4 @@ async function objBench(nc, storage) {
   };
 }
 
-main().then(
-  (r) => {
-    process.send?.({ type: 'result', ...r });
-    if (!process.send) console.log(JSON.stringify(r, null, 2));
-    setTimeout(() => process.exit(0), 50);
-  },
-  (err) => {
-    process.send?.({ type: 'error', message: String(err?.message ?? err) });
-    if (!process.send) console.error(err);
-    setTimeout(() => process.exit(1), 50);
-  },
-);
+reportToParent(main());
