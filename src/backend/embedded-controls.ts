@@ -117,6 +117,14 @@ export class EmbeddedControls implements EmbeddedFeatures {
     return this.backend.cluster?.peers() ?? [];
   }
 
+  jetstreamMetaLeader(): string | null {
+    return this.backend.jetstream?.cluster?.meta.leader ?? null;
+  }
+
+  jetstreamStreamLeader(account: string, stream: string): string | null {
+    return this.backend.jetstream?.cluster?.streamLeader(account, stream) ?? null;
+  }
+
   blockRoutes(serverNames: readonly string[]): void {
     const b = this.backend;
     b.blockedPeers = [...serverNames];

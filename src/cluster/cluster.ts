@@ -82,6 +82,9 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     for (const url of opts.routes) {
       this.configured.set(url.url, { url, dialing: false, timer: null, self: false, peerName: null });
     }
+    // Interest that exists before the routes: the internal clients started first (JetStream's
+    // API and streams, clustered JetStream's Raft transport in $SYS).
+    for (const client of core.internals) for (const sub of client.subs.values()) this.localInterest(sub, 1);
   }
 
   /** Binds the route listener on `port` (0 = ephemeral), then dials the configured routes. */

@@ -211,7 +211,29 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
   };
 }
 
-const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain']);
+const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'clusterPeers', 'raftTiming']);
+const RAFT_TIMING_KEYS: ReadonlySet<string> = new Set(['electionTimeoutMin', 'electionTimeoutMax', 'heartbeatInterval']);
+
+/** nats-server's Raft timing (raft.go: minElectionTimeoutDefault 4 s, max 9 s, hbIntervalDefault 1 s). */
+export const RAFT_TIMING_DEFAULT = { electionTimeoutMin: 4000, electionTimeoutMax: 9000, heartbeatInterval: 1000 } as const;
+
+function resolveRaftTiming(value: unknown, path: string): ResolvedJetStream['raftTiming'] {
+  if (value === undefined) return RAFT_TIMING_DEFAULT;
+  const t = objectWithKeys(value, path, RAFT_TIMING_KEYS);
+  const min = optInt(t.electionTimeoutMin, child(path, 'electionTimeoutMin'), RAFT_TIMING_DEFAULT.electionTimeoutMin, 10, 600_000);
+  const max = optInt(t.electionTimeoutMax, child(path, 'electionTimeoutMax'), Math.max(min * 2, RAFT_TIMING_DEFAULT.electionTimeoutMax), 10, 600_000);
+  if (max <= min) throw new ConfigError(child(path, 'electionTimeoutMax'), 'must be more than electionTimeoutMin');
+  const hb = optInt(t.heartbeatInterval, child(path, 'heartbeatInterval'), Math.min(RAFT_TIMING_DEFAULT.heartbeatInterval, Math.floor(min / 3)), 1, 600_000);
+  if (hb >= min) throw new ConfigError(child(path, 'heartbeatInterval'), 'must be less than electionTimeoutMin');
+  return { electionTimeoutMin: min, electionTimeoutMax: max, heartbeatInterval: hb };
+}
+
+function resolveClusterPeers(value: unknown, path: string): readonly string[] | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new ConfigError(path, 'must be an array of server names');
+  const peers = [...new Set(value as string[])];
+  return peers.length < 2 ? null : peers;
+}
 
 /** nats-server's default `max_file_store` (JetStreamMaxStoreDefault): 1 TiB. */
 export const JETSTREAM_MAX_STORE_DEFAULT = 1024 ** 4;
@@ -235,5 +257,7 @@ export function resolveJetStream(value: unknown, path: string): ResolvedJetStrea
     maxMemory: optInt(j.maxMemory, child(path, 'maxMemory'), Math.floor(totalmem() * 0.75), -1, Number.MAX_SAFE_INTEGER),
     maxStore: optInt(j.maxStore, child(path, 'maxStore'), JETSTREAM_MAX_STORE_DEFAULT, -1, Number.MAX_SAFE_INTEGER),
     domain: domain ?? null,
+    clusterPeers: resolveClusterPeers(j.clusterPeers, child(path, 'clusterPeers')),
+    raftTiming: resolveRaftTiming(j.raftTiming, child(path, 'raftTiming')),
   };
 }

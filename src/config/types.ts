@@ -338,6 +338,19 @@ export interface JetStreamOptions {
   maxStore?: number;
   /** JetStream domain: the API also answers on `$JS.<domain>.API.>`, acks carry `domain`. */
   domain?: string;
+  /**
+   * Clustered JetStream (a nats-embedded extension: nats-server discovers its peers over the
+   * routes): the `serverName`s of every JetStream server of the cluster, this one included. With
+   * two or more, streams are replicated through Raft among them. `createCluster({ jetstream })`
+   * sets it. Default: none (JetStream of this server alone).
+   */
+  clusterPeers?: string[];
+  /**
+   * Raft timing of clustered JetStream, in ms. Default nats-server's: elections after 4–9 s
+   * without a leader, heartbeats every 1 s. `createCluster()` uses 300–600 ms and 100 ms, so a
+   * killed leader is replaced well within a test's timeout.
+   */
+  raftTiming?: { electionTimeoutMin: number; electionTimeoutMax: number; heartbeatInterval: number };
 }
 
 /** The `jetstream` block after validation. */
@@ -347,6 +360,9 @@ export interface ResolvedJetStream {
   readonly maxMemory: number;
   readonly maxStore: number;
   readonly domain: string | null;
+  /** Clustered JetStream's peers (server names), or null without clustering. */
+  readonly clusterPeers: readonly string[] | null;
+  readonly raftTiming: { readonly electionTimeoutMin: number; readonly electionTimeoutMax: number; readonly heartbeatInterval: number };
 }
 
 /** The `websocket` block (nats-server's `websocket { ... }`). */

@@ -3,6 +3,7 @@
  * controls failover tests need (kill, restart on the same ports, partition, heal, grow, shrink).
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { ConfigError, InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutError } from '../errors.js';
 import { createServer } from '../backend/create-server.js';
 import type { NatsServer } from '../server/handle.js';
@@ -41,6 +42,8 @@ export class NatsCluster implements AsyncDisposable {
   private nextIndex = 0;
   private partitioned = false;
   private closed = false;
+  /** The server names of clustered JetStream's peers (the first members). */
+  private jsPeers: string[] = [];
 
   /** @internal Use {@link createCluster}. */
   constructor(private readonly opts: ClusterHarnessOptions) {
@@ -65,18 +68,41 @@ export class NatsCluster implements AsyncDisposable {
       ? ''
       : `${encodeURIComponent(auth.user)}${auth.password === undefined || auth.password === '' ? '' : `:${encodeURIComponent(auth.password)}`}@`;
     const routes = this.servers.filter((s) => !s.closed).map((s) => s.routeUrl!.replace('://', `://${userinfo}`));
+    const serverName = `${this.name}-${this.nextIndex++}`;
     return {
       ...serverOptions,
-      serverName: `${this.name}-${this.nextIndex++}`,
+      ...this.jetStreamOptions(serverName),
+      serverName,
       cluster: { name: this.name, routes, reconnectDelay: reconnectDelay ?? 100, ...(auth === undefined ? {} : { authorization: auth }) },
+    };
+  }
+
+  /**
+   * Clustered JetStream: every member of the first `size` names the others as its JetStream
+   * peers, gets short Raft timeouts (unless given) and, under a shared `storeDir`, a directory
+   * of its own.
+   */
+  private jetStreamOptions(serverName: string): Pick<ServerOptions, 'jetstream'> {
+    const js = this.opts.jetstream;
+    if (js === undefined || js === false || (typeof js === 'object' && js.enabled === false)) return {};
+    const o = js === true ? {} : js;
+    return {
+      jetstream: {
+        ...o,
+        ...(o.storeDir === undefined ? {} : { storeDir: join(o.storeDir, serverName) }),
+        clusterPeers: o.clusterPeers ?? this.jsPeers,
+        raftTiming: o.raftTiming ?? { electionTimeoutMin: 300, electionTimeoutMax: 600, heartbeatInterval: 100 },
+      },
     };
   }
 
   /** @internal Starts `size` members and waits for the mesh; used by {@link createCluster}. */
   async start(size: number): Promise<void> {
+    this.jsPeers = Array.from({ length: size }, (_, i) => `${this.name}-${i}`);
     try {
       for (let i = 0; i < size; i++) this.servers.push(await createServer(this.memberOptions()));
       await this.waitForMesh();
+      if (this.jsPeers.length > 1 && this.jetStreamOptions('').jetstream !== undefined) await this.waitForJetStream();
     } catch (err) {
       await this.close();
       throw err;
@@ -94,6 +120,9 @@ export class NatsCluster implements AsyncDisposable {
    */
   async add(): Promise<NatsServer> {
     this.open('add a cluster member');
+    if (this.jetStreamOptions('').jetstream !== undefined) {
+      throw new UnsupportedError('add()', 'a cluster with JetStream', 'adding a JetStream member to the meta group is not supported yet');
+    }
     const server = await createServer(this.memberOptions());
     if (this.closed) {
       await server.close();
@@ -192,6 +221,49 @@ export class NatsCluster implements AsyncDisposable {
       if (Date.now() > deadline) throw new WaitTimeoutError(`the mesh of cluster ${this.name}; missing routes: ${missing.join(', ')}`, ms);
       await new Promise((r) => setTimeout(r, 5));
       this.open('wait for the mesh');
+    }
+  }
+
+  /**
+   * Clustered JetStream: resolves when every running member knows the same meta leader (the
+   * JetStream API answers from then on). `createCluster({ jetstream: true })` waits for it.
+   * @param timeoutMs ms or a duration string; default `meshTimeoutMs` (10 s)
+   * @throws {WaitTimeoutError} no meta leader in time
+   */
+  async waitForJetStream(timeoutMs?: Duration): Promise<string> {
+    const ms = durationArg(timeoutMs ?? this.opts.meshTimeoutMs, 'timeoutMs', 10_000);
+    this.open('wait for JetStream');
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const leaders = new Set(this.servers.filter((s) => s.state === 'running').map((s) => s.jetstreamMetaLeader()));
+      const [only] = leaders;
+      if (leaders.size === 1 && only !== null && only !== undefined) return only;
+      if (Date.now() > deadline) throw new WaitTimeoutError(`a JetStream meta leader in cluster ${this.name}`, ms);
+      await new Promise((r) => setTimeout(r, 10));
+      this.open('wait for JetStream');
+    }
+  }
+
+  /**
+   * Clustered JetStream: the index (in `servers`) of the member that leads `stream`, once the
+   * members that hold it agree on one.
+   * @param options.account the stream's account (default `$G`); `timeoutMs` default `meshTimeoutMs`
+   * @throws {WaitTimeoutError} no leader agreed on in time
+   */
+  async streamLeader(stream: string, options: { account?: string; timeoutMs?: Duration } = {}): Promise<number> {
+    const ms = durationArg(options.timeoutMs ?? this.opts.meshTimeoutMs, 'timeoutMs', 10_000);
+    this.open('find a stream leader');
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const known = this.servers.filter((s) => s.state === 'running').map((s) => s.jetstreamStreamLeader(stream, options.account)).filter((l) => l !== null);
+      const names = new Set(known);
+      if (names.size === 1) {
+        const i = this.servers.findIndex((s) => s.state === 'running' && s.info.server_name === known[0]);
+        if (i >= 0) return i;
+      }
+      if (Date.now() > deadline) throw new WaitTimeoutError(`the leader of stream ${stream} in cluster ${this.name}`, ms);
+      await new Promise((r) => setTimeout(r, 10));
+      this.open('find a stream leader');
     }
   }
 

@@ -29,8 +29,25 @@ import { subjectsCollide, subjectsOverlap } from './subject-rules.js';
 import { GO_SUBJECT } from './json.js';
 import { subjectToText } from '../protocol/text.js';
 
+/**
+ * Clustered JetStream's say over a request (cluster/meta.ts): which server answers it, and
+ * how — the meta leader for the account's streams and consumers, the stream leader for one
+ * stream, through the stream's or the meta group's log for the changes.
+ */
+export interface ClusterApi {
+  /**
+   * True when the request is taken care of (answered, proposed, or left to another server);
+   * false when this server runs the endpoint as a single server does.
+   */
+  intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean;
+  /** STREAM.INFO's `cluster` block of a local replica. */
+  clusterInfo(jsa: ApiAccount, s: Stream): Record<string, unknown>;
+}
+
 /** What the API needs of an account with JetStream (the engine's `JsAccount`). */
 export interface ApiAccount {
+  /** Clustered JetStream, or null on a single server. */
+  readonly cluster: ClusterApi | null;
   readonly name: string;
   /** false: every request is answered "JetStream not enabled for account" (10039). */
   readonly enabled: boolean;
@@ -75,18 +92,18 @@ const LIST_LIMIT = 256;
 const SUBJECT_DETAILS_LIMIT = 100_000;
 
 /** How an endpoint answers: a JSON body (counted as an error or not), or nothing. */
-type Answer = { json: string; error: boolean; count?: boolean } | null;
+export type Answer = { json: string; error: boolean; count?: boolean } | null;
 
 type Handler = (jsa: ApiAccount, token: string, body: Buffer) => Answer | Promise<Answer>;
 
-const ok = (json: string): Answer => ({ json, error: false });
-const fail = (kind: string, error: ApiError, fields?: Readonly<Record<string, unknown>>): Answer => ({
+export const ok = (json: string): Answer => ({ json, error: false });
+export const fail = (kind: string, error: ApiError, fields?: Readonly<Record<string, unknown>>): Answer => ({
   json: apiErrorResponse(kind, error, fields),
   error: true,
 });
 
 /** A response body built in Go's field order: `{"type":"...", <fields>}`. */
-function response(kind: string, fields: Readonly<Record<string, unknown>> = {}): string {
+export function response(kind: string, fields: Readonly<Record<string, unknown>> = {}): string {
   let out = `{"type":${goJson(apiResponseType(kind), false)}`;
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) out += `,${goJson(k, false)}:${raw(v)}`;
   return `${out}}`;
@@ -152,7 +169,7 @@ export function publicConsumerCount(s: Stream): number {
 }
 
 /** StreamInfo's fields, in Go's order. */
-function streamInfo(
+export function streamInfo(
   jsa: ApiAccount,
   s: Stream,
   opts: { domain?: boolean; cluster?: boolean; deleted?: boolean; subjects?: Record<string, number> } = {},
@@ -163,8 +180,9 @@ function streamInfo(
     created: rfc3339Nano(s.created),
     state: streamState(s, opts),
     domain: opts.domain === true && domain !== null ? domain : undefined,
-    // Single server: nats-server 2.10 names itself the leader.
-    cluster: opts.cluster === true ? { leader: jsa.serverName() } : undefined,
+    // Single server: nats-server 2.10 names itself the leader (in STREAM.INFO only); a clustered
+    // stream's block is in every StreamInfo.
+    cluster: jsa.cluster !== null ? jsa.cluster.clusterInfo(jsa, s) : opts.cluster === true ? { leader: jsa.serverName() } : undefined,
     ...jsa.sourcingInfo(s),
     ts: rfc3339Nano(Date.now()),
   };
@@ -571,21 +589,33 @@ const ENDPOINTS: ReadonlyArray<{ op: string; tokens: number; handler: Handler; t
 ];
 
 /** Finds the endpoint of `rest` (the subject after `$JS.API.`) and its name tokens. */
-function route(rest: string): { handler: Handler; token: string; anyAccount: boolean } | null {
+function route(rest: string): { handler: Handler; op: string; token: string; anyAccount: boolean } | null {
   for (const e of ENDPOINTS) {
     if (!rest.startsWith(e.op)) continue;
     const after = rest.slice(e.op.length);
     if (e.tokens === 0) {
-      if (after === '') return { handler: e.handler, token: '', anyAccount: false };
+      if (after === '') return { handler: e.handler, op: e.op, token: '', anyAccount: false };
       continue;
     }
     if (after[0] !== '.') continue;
     const names = after.slice(1);
     const parts = names.split('.');
     if (parts.some((p) => p === '')) continue;
-    if (e.tail === true ? parts.length > e.tokens - 1 : parts.length === e.tokens) return { handler: e.handler, token: names, anyAccount: e.anyAccount === true };
+    if (e.tail === true ? parts.length > e.tokens - 1 : parts.length === e.tokens) return { handler: e.handler, op: e.op, token: names, anyAccount: e.anyAccount === true };
   }
   return null;
+}
+
+/**
+ * Runs a request a clustered stream replicated through its log (cluster/stream-replica.ts) on
+ * this replica, now; the answer is sent (and counted) only when `respond` (the leader).
+ */
+export function applyReplicatedRequest(jsa: ApiAccount, rest: string, body: Buffer, reply: string, respond: boolean): void {
+  const found = route(rest);
+  if (found === null) return;
+  const answer = found.handler(jsa, found.token, body);
+  if (answer instanceof Promise) throw new Error(`replicated request ${rest} is not synchronous`);
+  if (respond) send(jsa, reply, answer, `$JS.API.${rest}`, body);
 }
 
 /** Go's json.Unmarshal into a struct fails on this body (empty, not JSON, or not an object). */
@@ -623,6 +653,7 @@ export function handleApiRequest(jsa: ApiAccount, subject: string, msg: Internal
     send(jsa, reply, fail(kind, error), subject, body);
     return true;
   }
+  if (jsa.cluster !== null && jsa.cluster.intercept(jsa, found.op, found.token, body, reply, subject)) return true;
   jsa.serialize(async () => {
     let answer: Answer;
     try {
@@ -648,7 +679,7 @@ function kindOf(h: Handler): string {
   return names.get(h) ?? 'consumer_create';
 }
 
-function send(jsa: ApiAccount, reply: string, answer: Answer, subject: string, request: Buffer): void {
+export function send(jsa: ApiAccount, reply: string, answer: Answer, subject: string, request: Buffer): void {
   if (answer === null) return;
   if (answer.count !== false) jsa.countApi(answer.error);
   if (reply !== '') jsa.reply(reply, answer.json);

@@ -52,6 +52,7 @@ import { subjectToText } from '../protocol/text.js';
 import { apiErrorResponse, jsError, type ApiError } from './errors.js';
 import { newNuid } from '../broker/ids.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { JsCluster, type ClusterEngine } from './cluster/meta.js';
 
 /** What the stream file holds besides the messages. */
 interface StreamMeta {
@@ -154,6 +155,11 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     return this.account.name;
   }
 
+  /** Clustered JetStream (cluster/meta.ts), or null on a single server. */
+  get cluster(): JsCluster | null {
+    return this.engine.cluster;
+  }
+
   /**
    * A request in the system account, which has no JetStream: nats-server 2.10.29's apiDispatch
    * answers `$JS.API.INFO` as the account info endpoint does and any other API subject with a
@@ -173,7 +179,8 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     // A new jsAccount in nats-server: its API counters start again (the server's go on).
     this.api.total = 0;
     this.api.errors = 0;
-    this.serialize(() => this.engine.recoverAccount(this));
+    // Clustered: the streams come back from the meta group's log, their messages from theirs.
+    if (this.engine.cluster === null) this.serialize(() => this.engine.recoverAccount(this));
   }
 
   /**
@@ -593,7 +600,9 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 }
 
 /** The JetStream engine of one running server. */
-export class JetStream {
+export class JetStream implements ClusterEngine {
+  /** Clustered JetStream, from start() on when `clusterPeers` names two or more servers. */
+  cluster: JsCluster | null = null;
   /** Every account of the server: with JetStream enabled or not ({@link enabledAccounts}). */
   readonly accounts = new Map<string, JsAccount>();
   /** Server-wide API counters (`/jsz`). */
@@ -706,6 +715,13 @@ export class JetStream {
    */
   async start(): Promise<void> {
     const o = this.core.options;
+    const peers = this.config.clusterPeers;
+    if (peers !== null && !this.stopped) {
+      if (!peers.includes(this.serverName())) {
+        throw new ConfigError('jetstream.clusterPeers', `must name this server (${this.serverName()})`);
+      }
+      this.cluster = new JsCluster(this, { peers, timing: this.config.raftTiming, self: this.serverName() });
+    }
     if (o.accountJetStream[SYSTEM_ACCOUNT] !== undefined) {
       throw new ConfigError(`accounts.${SYSTEM_ACCOUNT}.jetstream`, 'Not allowed to enable JetStream on the system account');
     }
@@ -832,11 +848,27 @@ export class JetStream {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.cluster?.close();
     const all = [...this.accounts.values()];
     this.accounts.clear();
     await Promise.all(all.map((a) => a.stop()));
     this.flushStores();
     this.removeFlushHook();
+  }
+
+  /** The account's JetStream when it is enabled (clustered JetStream's assignments). */
+  enabledAccount(name: string): JsAccount | undefined {
+    const a = this.accounts.get(name);
+    return a !== undefined && a.enabled ? a : undefined;
+  }
+
+  internalError(err: unknown, what: string): void {
+    this.core.internalError(err, what);
+  }
+
+  /** The cluster's name ('' outside a cluster). */
+  clusterName(): string {
+    return this.core.clusterName ?? '';
   }
 
   /** The server's name as JetStream reports it (the server id when unnamed). */

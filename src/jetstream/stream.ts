@@ -97,6 +97,16 @@ export class Stream {
   private inputTransform: SubjectTransform | null = null;
   private subs: Subscription[] = [];
   private closed = false;
+  /**
+   * Whether the stream takes publishes on its subjects. Always on a single server; in a cluster
+   * only on the stream's leader (nats-server's subscribeToStream on becoming leader).
+   */
+  private serving = true;
+  /**
+   * In a cluster: where publishes go instead of the store — proposed to the stream's Raft group,
+   * stored by {@link applyReplicated} once committed (cluster/stream-replica.ts). Null on a single server.
+   */
+  replica: { propose(subject: string, reply: string, hdr: Buffer | null, data: Buffer): void } | null = null;
   /** The stream's consumers by name (a file stream's are recovered after a restart: consumer-store.ts). */
   readonly consumers = new Map<string, Consumer>();
 
@@ -135,8 +145,10 @@ export class Stream {
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs = [];
     if (this.closed) return;
-    for (const subject of cfg.subjects ?? []) {
-      this.subs.push(this.client.subscribe(subject, (msg) => this.onPublish(msg)));
+    if (this.serving) {
+      for (const subject of cfg.subjects ?? []) {
+        this.subs.push(this.client.subscribe(subject, (msg) => this.onPublish(msg)));
+      }
     }
     if (cfg.allow_direct) {
       // In nats-server's queue group, so that mirrors may share the load.
@@ -155,6 +167,13 @@ export class Stream {
 
   private answerDirect(msg: InternalMessage, r: DirectReply): void {
     if (msg.reply !== '') this.client.reply(msg.reply, r.data, r.headers);
+  }
+
+  /** Starts or stops taking publishes (a clustered stream's leadership changed). */
+  setServing(serving: boolean): void {
+    if (serving === this.serving) return;
+    this.serving = serving;
+    this.configure(this.cfg);
   }
 
   /** Applies an updated (already validated) config: subjects, limits, flags. */
@@ -181,7 +200,18 @@ export class Stream {
   /** A message published on one of the stream's subjects. */
   onPublish(msg: InternalMessage): void {
     if (this.closed) return;
-    this.process(msg.subject, this.cfg.no_ack ? '' : msg.reply, msg.headers, msg.data, 0, 0);
+    const reply = this.cfg.no_ack ? '' : msg.reply;
+    if (this.replica !== null) this.replica.propose(msg.subject, reply, msg.headers, msg.data);
+    else this.process(msg.subject, reply, msg.headers, msg.data, 0, 0);
+  }
+
+  /**
+   * A committed publish of a clustered stream, on every replica in log order: the same checks
+   * and store as a single server's, at the leader's time `ts`; `reply` is '' except on the leader.
+   */
+  applyReplicated(subject: string, reply: string, hdr: Buffer | null, data: Buffer, ts: number): void {
+    if (this.closed) return;
+    this.process(subject, reply, hdr, data, 0, ts);
   }
 
   /**

@@ -154,6 +154,16 @@ export class RaftNode {
     };
   }
 
+  /**
+   * On the leader, its view of voter `peer`: the highest index known to match, and when (the
+   * injected clock) it last answered in this term. Undefined on other nodes and for unknown peers.
+   */
+  progressOf(peer: string): { readonly match: number; readonly lastAck: number } | undefined {
+    if (this.role !== 'leader') return undefined;
+    const p = this.progress.get(peer);
+    return p === undefined ? undefined : { match: p.match, lastAck: p.lastAck };
+  }
+
   /** The term of the entry at `index` (undefined when compacted away or past the end). */
   termAt(index: number): number | undefined {
     return this.log.termAt(index);

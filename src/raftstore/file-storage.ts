@@ -42,6 +42,12 @@ import { decodeHardState, decodeSnapshot, encodeHardState, encodeRecord, encodeS
 export interface FileRaftStorageOptions {
   /** A segment is closed once it holds this many bytes (64 MiB by default). */
   readonly segmentBytes?: number;
+  /**
+   * fsync the log at every `sync()` (default true). False writes the batch without the fsync:
+   * durable across a crash of the process (the page cache), not of the machine — nats-server's
+   * default for its stream WALs (`sync_interval`). Term and vote are always fsynced.
+   */
+  readonly fsync?: boolean;
 }
 
 /** What opening found and repaired. */
@@ -94,6 +100,7 @@ export class FileRaftStorage implements RaftStorage {
   /** How many syncs wrote something. */
   syncs = 0;
   private readonly segmentBytes: number;
+  private readonly fsync: boolean;
   private term = 0;
   private vote: string | null = null;
   private snapshot: Snapshot | null = null;
@@ -113,6 +120,7 @@ export class FileRaftStorage implements RaftStorage {
   constructor(dir: string, o: FileRaftStorageOptions = {}) {
     this.dir = dir;
     this.segmentBytes = o.segmentBytes ?? 64 * 1024 * 1024;
+    this.fsync = o.fsync ?? true;
     mkdirSync(dir, { recursive: true });
     this.recovery = this.open();
   }
@@ -267,7 +275,7 @@ export class FileRaftStorage implements RaftStorage {
     this.pending = [];
     writeAll(this.fd, data);
     this.size += data.length;
-    fsyncSync(this.fd);
+    if (this.fsync) fsyncSync(this.fd);
     if (created) syncDir(this.dir);
   }
 

@@ -136,6 +136,10 @@ export interface EmbeddedFeatures {
   subscriptions(filter: { cid?: number }): SubscriptionInfo[];
   stats(): ServerStats;
   routes(): RoutePeer[];
+  /** Clustered JetStream: the meta group's leader as this server knows it (null: none, or not clustered). */
+  jetstreamMetaLeader(): string | null;
+  /** Clustered JetStream: the leader of a stream's group as this server knows it (null: none known here). */
+  jetstreamStreamLeader(account: string, stream: string): string | null;
   blockRoutes(serverNames: readonly string[]): void;
   blockedRouteNames(): readonly string[];
   /** Registers a tap (its callback already checked); returns the function that removes it. */

@@ -45,6 +45,8 @@ const HINTS: Readonly<Record<string, string>> = {
   'subscriptions()': 'use waitForSubscription(), or /subsz at monitorUrl (option http)',
   'stats()': 'use /varz at monitorUrl (option http)',
   'routes()': 'use /routez at monitorUrl (option http)',
+  'jetstreamMetaLeader()': 'use $JS.API.INFO or /jsz?leader-only=true',
+  'jetstreamStreamLeader()': "use STREAM.INFO's cluster.leader",
   'disconnectClient()': 'nats-server 2.9 has no kick; use restart() to drop every client',
   'disconnectClients()': 'nats-server 2.9 has no kick; use restart() to drop every client',
   'expireAckWait()': 'give the consumer a short ack_wait and wait with server.jetstream.waitForConsumer()',
@@ -480,6 +482,23 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** The servers this one has a route to now. */
   routes(): RoutePeer[] {
     return this.embedded('routes()').routes();
+  }
+
+  /**
+   * Clustered JetStream (`jetstream.clusterPeers`, as `createCluster({ jetstream: true })` sets
+   * it): the server name of the meta group's leader as this server knows it, or null while there
+   * is none (and without clustering).
+   */
+  jetstreamMetaLeader(): string | null {
+    return this.embedded('jetstreamMetaLeader()').jetstreamMetaLeader();
+  }
+
+  /**
+   * Clustered JetStream: the server name of the leader of `stream` (in `account`, default `$G`)
+   * as this server knows it — null when there is none or this server holds no replica of it.
+   */
+  jetstreamStreamLeader(stream: string, account = '$G'): string | null {
+    return this.embedded('jetstreamStreamLeader()').jetstreamStreamLeader(account, stream);
   }
 
   /**

@@ -1,0 +1,403 @@
+/**
+ * Clustered JetStream on one server: the meta group, the assignments it replicates, this
+ * server's stream replicas, and who answers which API request — nats-server's jetStreamCluster
+ * (server/jetstream_cluster.go, v2.10.29), on the Raft core of `raft/` (nrg.ts carries it).
+ *
+ * - **The meta group** (`_meta_`, every JetStream server of the cluster a voter) replicates the
+ *   assignments: which streams exist in which account, with which config, on which peers, in
+ *   which Raft group. Its leader answers the account-wide requests (INFO, STREAM.CREATE, NAMES,
+ *   LIST, DELETE) after checking them against the assignments; a change is an entry of its log,
+ *   applied by every server, and a server among the stream's peers starts its replica.
+ * - **A stream group** per stream (stream-replica.ts) replicates its messages and its changes.
+ *   Its leader answers the stream's requests (INFO, MSG.GET, PURGE, ...), takes its publishes, and
+ *   sends the STREAM.CREATE answer once it is first elected (nats-server's "stream leader
+ *   responds"), so a client can publish as soon as it has the answer.
+ * - The other servers stay silent: every server receives a request (each has the API
+ *   subscription, and interest crosses the routes), as in nats-server.
+ *
+ * Logs are replayed at start: a server's streams are rebuilt from the meta log and each stream's
+ * store from its group's log (stores start empty; the logs live in `<store>/jetstream/$SYS/_js_/`).
+ *
+ * Not yet (refused with 10036 "not currently supported in clustered mode" rather than left
+ * inconsistent): consumers on replicated streams, interest and work-queue retention, mirrors and
+ * sources, stream updates.
+ */
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type { BrokerCore } from '../../broker/core.js';
+import { FileRaftStorage } from '../../raftstore/file-storage.js';
+import type { RaftRole, RaftTiming } from '../../raft/types.js';
+import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
+import { applyReplicatedRequest, fail, ok, response, send, streamInfo, type Answer, type ApiAccount, type ClusterApi } from '../api.js';
+import { checkStreamConfig } from '../stream-config-check.js';
+import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from '../stream-config.js';
+import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
+import type { Stream } from '../stream.js';
+import { NrgHub, type GroupHost, type RaftGroup } from './nrg.js';
+import { StreamReplica, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
+
+/** What the cluster layer needs of the engine. */
+export interface ClusterEngine {
+  readonly core: BrokerCore;
+  /** `<store>/jetstream`. */
+  readonly root: string;
+  /** The account's JetStream, when enabled. */
+  enabledAccount(name: string): (ApiAccount & {
+    addStream(cfg: StreamConfig, created?: number): Promise<Stream>;
+    deleteStream(stream: Stream): Promise<void>;
+    readonly streams: ReadonlyMap<string, Stream>;
+    serialize(task: () => void | Promise<void>): void;
+  }) | undefined;
+  internalError(err: unknown, what: string): void;
+  clusterName(): string;
+}
+
+/** Options of clustered JetStream. */
+export interface JsClusterOptions {
+  /** The server names of the cluster's JetStream servers, this one included. */
+  readonly peers: readonly string[];
+  readonly timing: RaftTiming;
+  /** This server's name. */
+  readonly self: string;
+}
+
+interface StreamAssignment {
+  readonly account: string;
+  readonly cfg: StreamConfig;
+  readonly created: number;
+  readonly group: string;
+  readonly peers: readonly string[];
+}
+
+type MetaEntry =
+  | { op: 'stream'; account: string; config: string; created: number; group: string; peers: string[]; reply: string; subject: string }
+  | { op: 'delete'; account: string; name: string; reply: string; subject: string };
+
+const META_GROUP = '_meta_';
+/** An answer is sent only for entries this recent (not when a restarted server replays its log). */
+const LIVE_MS = 10_000;
+
+const key = (account: string, stream: string): string => `${account}\u0000${stream}`;
+
+/** Endpoints whose answer comes from the stream leader's replica as a single server's would. */
+const STREAM_LOCAL = new Set(['STREAM.INFO', 'STREAM.MSG.GET', 'CONSUMER.NAMES', 'CONSUMER.LIST', 'CONSUMER.INFO']);
+/** Stream endpoints that change the stream: through its log, answered by its leader. */
+const STREAM_REPLICATED = new Set(['STREAM.PURGE', 'STREAM.MSG.DELETE']);
+
+export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
+  readonly hub: NrgHub;
+  readonly meta: RaftGroup;
+  private readonly metaStorage: FileRaftStorage;
+  private readonly assignments = new Map<string, StreamAssignment>();
+  private readonly replicas = new Map<string, StreamReplica>();
+  private readonly storages = new Map<StreamReplica, FileRaftStorage>();
+  private metaLeader = false;
+  private closed = false;
+
+  constructor(
+    private readonly engine: ClusterEngine,
+    readonly options: JsClusterOptions,
+  ) {
+    const core = engine.core;
+    this.hub = new NrgHub(core, core.account('$SYS'), options.self, options.timing, (err, what) => engine.internalError(err, what));
+    this.metaStorage = new FileRaftStorage(join(this.groupsDir, META_GROUP));
+    this.meta = this.hub.group(META_GROUP, options.peers, this.metaStorage, this);
+  }
+
+  private get groupsDir(): string {
+    return join(this.engine.root, '$SYS', '_js_');
+  }
+
+  get isMetaLeader(): boolean {
+    return this.metaLeader;
+  }
+
+  // ---- The meta group ------------------------------------------------------------------------
+
+  stateChanged(role: RaftRole): void {
+    this.metaLeader = role === 'leader';
+  }
+
+  apply(_index: number, data: Buffer): void {
+    let e: MetaEntry;
+    try {
+      e = JSON.parse(data.toString('utf8')) as MetaEntry;
+    } catch (err) {
+      this.engine.internalError(err, 'JetStream meta group: an entry that is not JSON');
+      return;
+    }
+    if (e.op === 'stream') this.applyStream(e);
+    else if (e.op === 'delete') this.applyDelete(e);
+  }
+
+  private applyStream(e: Extract<MetaEntry, { op: 'stream' }>): void {
+    const decoded = decodeStreamConfig(e.config);
+    if ('error' in decoded) return this.engine.internalError(new Error(decoded.error.description), 'JetStream meta group: a stream assignment');
+    const cfg = decoded.config as StreamConfig;
+    const k = key(e.account, cfg.name);
+    if (this.assignments.has(k)) return;
+    const sa: StreamAssignment = { account: e.account, cfg, created: e.created, group: e.group, peers: e.peers };
+    this.assignments.set(k, sa);
+    if (!e.peers.includes(this.hub.selfName)) return;
+    const live = Date.now() - e.created < LIVE_MS;
+    this.startReplica(sa, live ? e : null);
+  }
+
+  private startReplica(sa: StreamAssignment, request: { reply: string; subject: string } | null): void {
+    const jsa = this.engine.enabledAccount(sa.account);
+    if (jsa === undefined) return;
+    const k = key(sa.account, sa.cfg.name);
+    jsa.serialize(async () => {
+      const stream = await jsa.addStream(sa.cfg, sa.created);
+      if (this.closed || this.assignments.get(k) !== sa) {
+        // Deleted (or stopped) while the store opened.
+        await jsa.deleteStream(stream);
+        return;
+      }
+      const replica = new StreamReplica(sa.account, stream, this);
+      this.replicas.set(k, replica);
+      if (request !== null && request.reply !== '') {
+        replica.pendingCreate = () => {
+          const answer = ok(response('stream_create', { ...streamInfo(jsa, stream), did_create: true }));
+          send(jsa, request.reply, answer, request.subject, Buffer.alloc(0));
+          jsa.advisory('STREAM.CREATED', stream.name, 'create');
+        };
+      }
+      const storage = new FileRaftStorage(join(this.groupsDir, sa.group), { fsync: false });
+      this.storages.set(replica, storage);
+      replica.group = this.hub.group(sa.group, sa.peers, storage, replica);
+      // The preferred leader (the first peer) of a new group campaigns at once: the client
+      // that created the stream publishes next.
+      if (request !== null && sa.peers[0] === this.hub.selfName && storage.load().entries.length === 0) {
+        replica.group.node.receiveMessage(replica.group.node.id, { kind: 'timeout-now', term: replica.group.node.status.term });
+        this.hub.dirty(replica.group);
+      }
+    });
+  }
+
+  private applyDelete(e: Extract<MetaEntry, { op: 'delete' }>): void {
+    const k = key(e.account, e.name);
+    const sa = this.assignments.get(k);
+    if (sa === undefined) return;
+    this.assignments.delete(k);
+    const jsa = this.engine.enabledAccount(e.account);
+    const live = this.metaLeader && e.reply !== '';
+    const replica = this.replicas.get(k);
+    if (replica !== undefined) {
+      this.replicas.delete(k);
+      replica.close();
+      this.storages.get(replica)?.close();
+      this.storages.delete(replica);
+      rmSync(join(this.groupsDir, sa.group), { recursive: true, force: true });
+      jsa?.serialize(async () => {
+        if (jsa.streams.get(e.name) === replica.stream) await jsa.deleteStream(replica.stream);
+      });
+    }
+    if (jsa !== undefined) {
+      jsa.serialize(() => {
+        if (live) {
+          send(jsa, e.reply, ok(response('stream_delete', { success: true })), e.subject, Buffer.alloc(0));
+          jsa.advisory('STREAM.DELETED', e.name, 'delete');
+        }
+      });
+    }
+  }
+
+  // ---- Stream replicas -----------------------------------------------------------------------
+
+  applyRequest(replica: StreamReplica, req: ReplicatedRequest, respond: boolean): void {
+    const jsa = this.engine.enabledAccount(replica.account);
+    if (jsa === undefined) return;
+    applyReplicatedRequest(jsa, req.rest, req.body, req.reply, respond);
+  }
+
+  leaderChanged(): void {
+    // Nothing yet: the stream's subscriptions follow in StreamReplica.
+  }
+
+  internalError(err: unknown, what: string): void {
+    this.engine.internalError(err, what);
+  }
+
+  clusterInfo(_jsa: ApiAccount, s: Stream): Record<string, unknown> {
+    const r = s.replica instanceof StreamReplica ? s.replica : undefined;
+    const g = r?.group ?? null;
+    const out: Record<string, unknown> = { name: this.engine.clusterName() };
+    if (g === null) return { ...out, leader: this.hub.selfName };
+    const leader = g.leader;
+    // 2.10.29 names the raft group; 2.9 did not.
+    out.raft_group = g.name;
+    if (leader !== null) out.leader = leader;
+    const replicas = g.replicas().map((p) => {
+      const pi: Record<string, unknown> = { name: p.name, current: p.current && !p.offline };
+      if (p.offline) pi.offline = true;
+      pi.active = Math.round(p.activeMs * 1e6);
+      if (p.lag > 0) pi.lag = p.lag;
+      pi.peer = this.hub.idOf(p.name);
+      return pi;
+    });
+    if (replicas.length > 0) out.replicas = replicas;
+    return out;
+  }
+
+  // ---- The API -------------------------------------------------------------------------------
+
+  intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean {
+    if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || op === 'STREAM.LEADER.STEPDOWN') {
+      const streamName = op.startsWith('CONSUMER.') ? token.split('.')[0]! : token;
+      const replica = this.replicas.get(key(jsa.name, streamName));
+      if (replica !== undefined && replica.isLeader) {
+        if (STREAM_LOCAL.has(op)) return false;
+        if (op === 'STREAM.LEADER.STEPDOWN') {
+          replica.group?.stepDown();
+          send(jsa, reply, ok(response('stream_leader_stepdown', { success: true })), subject, body);
+          return true;
+        }
+        replica.proposeRequest({ rest: subject.slice(8), body: Buffer.from(body), reply });
+        return true;
+      }
+      // Not the leader: the meta leader answers for a stream that does not exist.
+      if (this.metaLeader && !this.assignments.has(key(jsa.name, streamName))) {
+        const kind = KINDS[op] ?? 'stream_info';
+        this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNotFoundErr')));
+      }
+      return true;
+    }
+    if (!this.metaLeader) return true;
+    switch (op) {
+      case 'INFO': return false;
+      case 'STREAM.CREATE': this.streamCreate(jsa, token, body, reply, subject); return true;
+      case 'STREAM.DELETE': this.streamDelete(jsa, token, body, reply, subject); return true;
+      case 'STREAM.NAMES': return false;
+      default: {
+        const kind = KINDS[op] ?? 'system';
+        this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterUnSupportFeatureErr')));
+        return true;
+      }
+    }
+  }
+
+  private answer(jsa: ApiAccount, reply: string, subject: string, body: Buffer, answer: Answer): void {
+    send(jsa, reply, answer, subject, body);
+  }
+
+  /** The account's assigned streams' configs. */
+  private configs(account: string): StreamConfig[] {
+    const out: StreamConfig[] = [];
+    for (const sa of this.assignments.values()) if (sa.account === account) out.push(sa.cfg);
+    return out;
+  }
+
+  private streamCreate(jsa: ApiAccount, name: string, body: Buffer, reply: string, subject: string): void {
+    const kind = 'stream_create';
+    const decoded = decodeStreamConfig(body.toString('utf8'));
+    if ('error' in decoded) return this.answer(jsa, reply, subject, body, fail(kind, decoded.error));
+    const configs = this.configs(jsa.name);
+    const r = checkStreamConfig(decoded.config, {
+      isCreate: true,
+      subjectName: name,
+      clustered: true,
+      lookupStream: (n) => configs.find((c) => c.name === n),
+      overlapsOtherStreams: (subjects) => configs.some((c) => subjectsOverlap(subjects, c.subjects ?? [])),
+      checkLimits: (cfg) => jsa.checkLimits(cfg),
+      streamBytesLimits: (cfg) => jsa.streamBytesLimits(cfg),
+    });
+    if ('error' in r) return this.answer(jsa, reply, subject, body, fail(kind, r.error));
+    const cfg = r.config;
+    if (r.existing === true) {
+      // An identical config answers with the stream as it is: its leader's business.
+      return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNameExistErr')));
+    }
+    const unsupported = unsupportedConfig(cfg);
+    if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
+    const peers = this.placement(cfg.num_replicas);
+    if (peers === null) {
+      return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no suitable peers for placement' })));
+    }
+    const entry: MetaEntry = {
+      op: 'stream', account: jsa.name, config: encodeStreamConfig(cfg), created: Date.now(),
+      group: `S-R${cfg.num_replicas}${cfg.storage === 'memory' ? 'M' : 'F'}-${randomToken()}`, peers, reply, subject,
+    };
+    if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) {
+      this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
+    }
+  }
+
+  private streamDelete(jsa: ApiAccount, name: string, body: Buffer, reply: string, subject: string): void {
+    const kind = 'stream_delete';
+    if (body.length > 0 && body.toString() !== '{}') return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSNotEmptyRequestErr')));
+    if (!this.assignments.has(key(jsa.name, name))) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNotFoundErr')));
+    const entry: MetaEntry = { op: 'delete', account: jsa.name, name, reply, subject };
+    if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) {
+      this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
+    }
+  }
+
+  /** `n` peers for a new group: this server first (the preferred leader), then the others that answer. */
+  private placement(n: number): string[] | null {
+    const online = this.meta.replicas().filter((p) => !p.offline).map((p) => p.name);
+    const candidates = [this.hub.selfName, ...shuffle(online)];
+    return candidates.length < n ? null : candidates.slice(0, n);
+  }
+
+  /** The leader of a stream's group as this server knows it (null: none, or no replica here). */
+  streamLeader(account: string, stream: string): string | null {
+    return this.replicas.get(key(account, stream))?.group?.leader ?? null;
+  }
+
+  /** Stream names of the account (the meta leader's answer to STREAM.NAMES). */
+  streamNames(account: string, filter: string): string[] {
+    return this.configs(account)
+      .filter((c) => filter === '' || (c.subjects ?? []).some((s) => subjectsCollide(filter, s)))
+      .map((c) => c.name)
+      .sort();
+  }
+
+  /** Streams and consumers assigned in the account (account info). */
+  counts(account: string): { streams: number; consumers: number } {
+    return { streams: this.configs(account).length, consumers: 0 };
+  }
+
+  /** Stops the groups (the logs stay on disk). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.replicas.values()) {
+      r.close();
+      this.storages.get(r)?.close();
+    }
+    this.storages.clear();
+    this.replicas.clear();
+    this.hub.close();
+    this.metaStorage.close();
+  }
+}
+
+const KINDS: Readonly<Record<string, string>> = {
+  'STREAM.INFO': 'stream_info', 'STREAM.MSG.GET': 'stream_msg_get', 'STREAM.PURGE': 'stream_purge',
+  'STREAM.MSG.DELETE': 'stream_msg_delete', 'STREAM.LEADER.STEPDOWN': 'stream_leader_stepdown',
+  'STREAM.UPDATE': 'stream_update', 'STREAM.LIST': 'stream_list', 'CONSUMER.NAMES': 'consumer_names',
+  'CONSUMER.LIST': 'consumer_list', 'CONSUMER.INFO': 'consumer_info', 'CONSUMER.CREATE': 'consumer_create',
+  'CONSUMER.DURABLE.CREATE': 'consumer_create', 'CONSUMER.DELETE': 'consumer_delete',
+  'CONSUMER.LEADER.STEPDOWN': 'consumer_leader_stepdown', 'STREAM.PEER.REMOVE': 'stream_remove_peer',
+};
+
+/** What a clustered stream cannot have yet. */
+function unsupportedConfig(cfg: StreamConfig): ApiError | null {
+  if (cfg.retention !== 'limits' || cfg.mirror !== undefined || (cfg.sources?.length ?? 0) > 0) return jsError('JSClusterUnSupportFeatureErr');
+  return null;
+}
+
+function randomToken(): string {
+  return Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+}
+
+function shuffle<T>(a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+export { apiErrorResponse };

@@ -1,0 +1,291 @@
+/**
+ * The Raft groups of one server's clustered JetStream, driven and carried — nats-server's NRG
+ * layer (server/raft.go) around the pure core of `raft/`.
+ *
+ * One {@link NrgHub} per server owns an internal client in the system account `$SYS` and the
+ * one timer that ticks every group. A group's messages are internal publications on
+ * `$NRG.X.<to>.<from>.<group>` (peer ids: {@link peerId}), carried over the routes as any
+ * message in `$SYS` is; each server subscribes to `$NRG.X.<self>.>` once. (nats-server's own
+ * groups use other `$NRG.` subjects and another wire format; a cluster that mixes the two with
+ * JetStream on both is refused by the cluster manager, see ARCHITECTURE.md.)
+ *
+ * A {@link RaftGroup} feeds its `RaftNode` (ticks, messages, proposals) and then, once per
+ * microtask, calls `ready()` — which syncs the storage — and acts on the outputs: sends the
+ * messages, applies committed entries through its {@link GroupHost}, reports role changes.
+ */
+import { createHash } from 'node:crypto';
+import type { Account } from '../../broker/account.js';
+import type { BrokerCore } from '../../broker/core.js';
+import type { InternalClient, InternalMessage } from '../../broker/internal.js';
+import { encodeMessage } from '../../raft/codec.js';
+import { RaftNode } from '../../raft/node.js';
+import type { RaftStorage } from '../../raft/storage.js';
+import { EntryType, type RaftRole, type RaftTiming } from '../../raft/types.js';
+
+/** The subject prefix of the groups' messages. */
+const PREFIX = '$NRG.X.';
+
+/**
+ * A server's peer id in its groups: 8 characters of the SHA-256 of its name (nats-server's
+ * `getHash`), a valid subject token whatever the name holds.
+ */
+export function peerId(serverName: string): string {
+  return createHash('sha256').update(serverName, 'utf8').digest('base64url').replace(/[-_]/g, 'x').slice(0, 8);
+}
+
+/** What a group does with its outputs. */
+export interface GroupHost {
+  /** A committed entry of the application, in index order, once per start of the group. */
+  apply(index: number, data: Buffer): void;
+  /** The role or the leader changed (`leader`: a server name, or null while there is none). */
+  stateChanged(role: RaftRole, leader: string | null): void;
+}
+
+/** How a replica looks from its group's leader (STREAM.INFO's `cluster.replicas`). */
+export interface ReplicaView {
+  readonly name: string;
+  /** Its log matches the leader's last entry. */
+  readonly current: boolean;
+  /** Milliseconds since it last answered (nats-server's `active`). */
+  readonly activeMs: number;
+  /** Entries behind the leader. */
+  readonly lag: number;
+  /** Not heard from within an election timeout. */
+  readonly offline: boolean;
+}
+
+/** One group on this server. Create it through {@link NrgHub.group}. */
+export class RaftGroup {
+  readonly node: RaftNode;
+  private closed = false;
+  private role: RaftRole = 'follower';
+  private leaderId: string | null = null;
+
+  /** @internal */
+  constructor(
+    readonly name: string,
+    private readonly hub: NrgHub,
+    readonly storage: RaftStorage,
+    peers: readonly string[],
+    private readonly host: GroupHost,
+  ) {
+    this.node = new RaftNode({
+      id: hub.selfId,
+      peers: peers.map((p) => hub.idOf(p)),
+      storage,
+      now: Date.now(),
+      timing: hub.timing,
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  /** The server name of the leader, or null. */
+  get leader(): string | null {
+    return this.leaderId === null ? null : this.hub.nameOf(this.leaderId);
+  }
+
+  /** The server names of the voters. */
+  get peers(): string[] {
+    return this.node.peers.map((id) => this.hub.nameOf(id));
+  }
+
+  /** Appends `data` if this server leads; false otherwise (it is then not proposed). */
+  propose(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    const r = this.node.propose(data);
+    this.hub.dirty(this);
+    return r.ok;
+  }
+
+  /** Leader stepdown (to `preferred`, a server name, when its log is complete). False when not the leader. */
+  stepDown(preferred?: string): boolean {
+    if (this.closed) return false;
+    const ok = this.node.stepDown(preferred === undefined ? undefined : this.hub.idOf(preferred));
+    this.hub.dirty(this);
+    return ok;
+  }
+
+  /** The other voters as the leader sees them; [] on a follower. */
+  replicas(now = Date.now()): ReplicaView[] {
+    const st = this.node.status;
+    const out: ReplicaView[] = [];
+    for (const id of st.peers) {
+      if (id === this.hub.selfId) continue;
+      const p = this.node.progressOf(id);
+      if (p === undefined) continue;
+      const activeMs = Math.max(0, now - p.lastAck);
+      out.push({
+        name: this.hub.nameOf(id),
+        current: p.match >= st.lastIndex,
+        activeMs,
+        lag: Math.max(0, st.lastIndex - p.match),
+        offline: activeMs > this.hub.timing.electionTimeoutMax,
+      });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** @internal A message from a peer. */
+  receive(from: string, data: Buffer): void {
+    if (!this.closed) this.node.receive(from, data);
+  }
+
+  /** @internal Acts on the node's outputs. */
+  pump(): void {
+    if (this.closed) return;
+    const out = this.node.ready();
+    for (const o of out) {
+      if (this.closed) return;
+      switch (o.type) {
+        case 'send':
+          this.hub.send(this.name, o.to, encodeMessage(o.message));
+          break;
+        case 'apply':
+          if (o.entry.type === EntryType.Normal) {
+            const d = o.entry.data;
+            this.host.apply(o.index, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+          }
+          break;
+        case 'state':
+          this.role = o.role;
+          this.leaderId = o.leader;
+          this.host.stateChanged(o.role, this.leader);
+          break;
+        case 'restore':
+          // Groups are not compacted yet: a snapshot can only come from a foreign log.
+          throw new Error(`raft group ${this.name}: snapshot restore is not supported`);
+      }
+    }
+  }
+
+  /** Stops the group (its storage is closed by the caller). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.forget(this);
+  }
+}
+
+/** The groups of one server and their transport. */
+export class NrgHub {
+  readonly selfId: string;
+  private readonly client: InternalClient;
+  private readonly groups = new Map<string, RaftGroup>();
+  private readonly names = new Map<string, string>();
+  private readonly pending = new Set<RaftGroup>();
+  private pumpQueued = false;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(
+    core: BrokerCore,
+    system: Account,
+    readonly selfName: string,
+    readonly timing: RaftTiming,
+    private readonly internalError: (err: unknown, what: string) => void,
+  ) {
+    this.selfId = this.idOf(selfName);
+    this.client = core.internalClient('$NRG', system);
+    this.client.subscribe(`${PREFIX}${this.selfId}.>`, (msg) => this.onMessage(msg));
+    const tickMs = Math.max(5, Math.min(100, Math.floor(timing.heartbeatInterval / 4)));
+    this.timer = setInterval(() => this.tick(), tickMs);
+    this.timer.unref();
+  }
+
+  /** The peer id of a server name (and remembers the name for {@link nameOf}). */
+  idOf(name: string): string {
+    const id = peerId(name);
+    this.names.set(id, name);
+    return id;
+  }
+
+  /** The server name of a peer id (the id itself when the name is unknown). */
+  nameOf(id: string): string {
+    return this.names.get(id) ?? id;
+  }
+
+  /** Starts group `name` with `peers` (server names, this one included; [] to join an existing group). */
+  group(name: string, peers: readonly string[], storage: RaftStorage, host: GroupHost): RaftGroup {
+    if (this.groups.has(name)) throw new Error(`raft group ${name} exists`);
+    const g = new RaftGroup(name, this, storage, peers, host);
+    this.groups.set(name, g);
+    this.dirty(g);
+    return g;
+  }
+
+  get(name: string): RaftGroup | undefined {
+    return this.groups.get(name);
+  }
+
+  /** @internal */
+  forget(g: RaftGroup): void {
+    if (this.groups.get(g.name) === g) this.groups.delete(g.name);
+    this.pending.delete(g);
+  }
+
+  /** @internal Schedules `g`'s outputs for the next microtask. */
+  dirty(g: RaftGroup): void {
+    this.pending.add(g);
+    if (this.pumpQueued || this.closed) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => this.pump());
+  }
+
+  /** @internal */
+  send(group: string, to: string, bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.client.publish(`${PREFIX}${to}.${this.selfId}.${group}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  private onMessage(msg: InternalMessage): void {
+    // $NRG.X.<to>.<from>.<group>
+    const s = msg.subject;
+    const fromAt = PREFIX.length + this.selfId.length + 1;
+    const dot = s.indexOf('.', fromAt);
+    if (dot < 0) return;
+    const g = this.groups.get(s.slice(dot + 1));
+    if (g === undefined) return;
+    g.receive(s.slice(fromAt, dot), msg.data);
+    this.dirty(g);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const g of this.groups.values()) {
+      try {
+        g.node.tick(now);
+      } catch (err) {
+        this.internalError(err, `raft group ${g.name}: tick`);
+      }
+      this.dirty(g);
+    }
+  }
+
+  private pump(): void {
+    this.pumpQueued = false;
+    // Outputs may start groups or make others dirty: loop until none is left.
+    while (this.pending.size > 0 && !this.closed) {
+      const list = [...this.pending];
+      this.pending.clear();
+      for (const g of list) {
+        try {
+          g.pump();
+        } catch (err) {
+          this.internalError(err, `raft group ${g.name}`);
+        }
+      }
+    }
+  }
+
+  /** Stops the timer and the transport; the groups stop with it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const g of [...this.groups.values()]) g.close();
+    this.client.close();
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * One server's replica of a clustered stream: the local {@link Stream} and its Raft group —
+ * nats-server's stream raft group (server/jetstream_cluster.go: processClusteredInboundMsg,
+ * applyStreamEntries).
+ *
+ * Only the leader takes publishes (the stream's subscriptions follow the leadership). A publish
+ * becomes a log entry; once committed, every replica applies it in log order through the same
+ * checks and store as a single server's (`Stream.applyReplicated`), at the leader's timestamp, so
+ * every replica's store is the same function of the log; the leader of the moment sends the
+ * PubAck, which therefore leaves only once a quorum has the message. Stream API requests that
+ * change the stream (purge, message delete) are entries too, applied on every replica and
+ * answered by the leader.
+ *
+ * The log is the stream's truth: a replica rebuilds its store from the log when it starts (the
+ * store starts empty, see {@link JsCluster}); the log is not compacted yet.
+ */
+import type { RaftRole } from '../../raft/types.js';
+import type { Stream } from '../stream.js';
+import type { GroupHost, RaftGroup } from './nrg.js';
+
+/** Entry kinds of a stream group. */
+const E_MSG = 1;
+const E_API = 2;
+
+/** A stream API request replayed on every replica: `rest` is the subject after `$JS.API.`. */
+export interface ReplicatedRequest {
+  readonly rest: string;
+  readonly body: Buffer;
+  readonly reply: string;
+}
+
+/** What a replica needs of the cluster layer. */
+export interface ReplicaHost {
+  /** Runs a replicated stream API request on this replica; the answer is sent only when `respond`. */
+  applyRequest(replica: StreamReplica, req: ReplicatedRequest, respond: boolean): void;
+  /** The replica's leadership changed. */
+  leaderChanged(replica: StreamReplica, leader: boolean): void;
+  internalError(err: unknown, what: string): void;
+}
+
+/** Encodes a publish: kind, ts (float64), subject, reply, header, payload (lengths u32). */
+function encodeMsg(subject: string, reply: string, hdr: Buffer | null, data: Buffer, ts: number): Buffer {
+  const sl = Buffer.byteLength(subject, 'latin1');
+  const rl = Buffer.byteLength(reply, 'latin1');
+  const hl = hdr === null ? 0 : hdr.length;
+  const out = Buffer.allocUnsafe(1 + 8 + 4 + sl + 4 + rl + 4 + hl + data.length);
+  let at = 0;
+  out[at++] = E_MSG;
+  out.writeDoubleLE(ts, at); at += 8;
+  out.writeUInt32LE(sl, at); at += 4;
+  at += out.write(subject, at, 'latin1');
+  out.writeUInt32LE(rl, at); at += 4;
+  at += out.write(reply, at, 'latin1');
+  out.writeUInt32LE(hl, at); at += 4;
+  if (hdr !== null) at += hdr.copy(out, at);
+  data.copy(out, at);
+  return out;
+}
+
+function encodeRequest(req: ReplicatedRequest): Buffer {
+  const head = Buffer.from(JSON.stringify({ rest: req.rest, reply: req.reply }), 'latin1');
+  const out = Buffer.allocUnsafe(1 + 4 + head.length + req.body.length);
+  out[0] = E_API;
+  out.writeUInt32LE(head.length, 1);
+  head.copy(out, 5);
+  req.body.copy(out, 5 + head.length);
+  return out;
+}
+
+export class StreamReplica implements GroupHost {
+  /** The leader's PubAck replies wait for the commit: a publish proposed while not leading is dropped (the client retries). */
+  group: RaftGroup | null = null;
+  private leading = false;
+  /** The create request's reply, answered by the first leader (set by the cluster layer). */
+  pendingCreate: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    readonly account: string,
+    readonly stream: Stream,
+    private readonly host: ReplicaHost,
+  ) {
+    stream.setServing(false);
+    stream.replica = this;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** A publish on the leader: proposed with the leader's clock. */
+  propose(subject: string, reply: string, hdr: Buffer | null, data: Buffer): void {
+    if (this.closed || this.group === null) return;
+    // Refused when leadership was lost in between: no ack, the publisher retries.
+    this.group.propose(encodeMsg(subject, reply, hdr, data, Date.now()));
+  }
+
+  /** A stream API request that changes the stream (on the leader). False when not leading. */
+  proposeRequest(req: ReplicatedRequest): boolean {
+    if (this.closed || this.group === null) return false;
+    return this.group.propose(encodeRequest(req));
+  }
+
+  apply(_index: number, d: Buffer): void {
+    if (this.closed) return;
+    const kind = d[0];
+    if (kind === E_MSG) {
+      let at = 1;
+      const ts = d.readDoubleLE(at); at += 8;
+      const sl = d.readUInt32LE(at); at += 4;
+      const subject = d.toString('latin1', at, at + sl); at += sl;
+      const rl = d.readUInt32LE(at); at += 4;
+      const reply = d.toString('latin1', at, at + rl); at += rl;
+      const hl = d.readUInt32LE(at); at += 4;
+      const hdr = hl === 0 ? null : d.subarray(at, at + hl); at += hl;
+      this.stream.applyReplicated(subject, this.leading ? reply : '', hdr, d.subarray(at), ts);
+    } else if (kind === E_API) {
+      const hl = d.readUInt32LE(1);
+      const head = JSON.parse(d.toString('latin1', 5, 5 + hl)) as { rest: string; reply: string };
+      this.host.applyRequest(this, { rest: head.rest, reply: head.reply, body: d.subarray(5 + hl) }, this.leading);
+    } else {
+      this.host.internalError(new Error(`unknown entry kind ${String(kind)}`), `stream ${this.account} > ${this.stream.name}: raft apply`);
+    }
+  }
+
+  stateChanged(role: RaftRole, _leader: string | null): void {
+    const leading = role === 'leader';
+    if (leading === this.leading || this.closed) return;
+    this.leading = leading;
+    this.stream.setServing(leading);
+    this.host.leaderChanged(this, leading);
+    if (leading && this.pendingCreate !== null) {
+      const answer = this.pendingCreate;
+      this.pendingCreate = null;
+      answer();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream.replica = null;
+    this.group?.close();
+  }
+}
