@@ -202,7 +202,7 @@ export class Router {
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.remote) {
-        if (!fromRoute && pa.deliver === '') this.addRouteTarget(base, sub.route, null);
+        if (!fromRoute) this.addRouteTarget(base, sub.route, null);
       } else if (this.deliverTo(pub, sub, pa, buf, start)) {
         delivered = true;
       }

@@ -204,6 +204,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     const acc = this.host.findAccount(account);
     if (acc === undefined || !this.registered) return;
+    remapJetStreamDelivery(pa);
     this.inMsgs++;
     this.inBytes += end - start;
     this.host.routeFromPeer(this, acc, pa, queues, buf, start, end);
@@ -229,9 +230,14 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     } else if (hdr === 0) {
       hdr = -1;
     }
+    // A JetStream delivery (pa.deliver: the subscriber's subject, pa.subject the stored one)
+    // travels on its delivery subject, the stored subject after an '@' in the reply, as
+    // nats-server's processMsgResults sends it.
+    const subject = pa.deliver === '' ? pa.subject : pa.deliver;
+    const reply = pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
     const out = this.out;
-    const slab = out.reserve(routedLineLength(account, pa.subject, pa.reply, queues) + size + 2);
-    let p = writeRoutedLine(slab, out.pos, account, pa.subject, pa.reply, queues, hdr, size);
+    const slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
+    let p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);
     if (size > 0) p = copyBytes(slab, p, buf, start, size);
     slab[p++] = 0x0d;
     slab[p++] = 0x0a;
@@ -268,5 +274,29 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.remoteSubs.clear();
     this.closeTransport(flush);
     this.host.onRouteClosed(this, reason);
+  }
+}
+
+const JS_ACK_PREFIX = '$JS.ACK.';
+
+/**
+ * A routed JetStream delivery: a `$JS.ACK.` reply with `@<stored subject>` after its eighth dot
+ * (nats-server's processMsgResults) becomes a delivery on the RMSG subject showing the stored
+ * subject (pa.deliver set, as a consumer's own delivery has it); anything else has no deliver.
+ */
+function remapJetStreamDelivery(pa: PubArg): void {
+  pa.deliver = '';
+  const reply = pa.reply;
+  if (!reply.startsWith(JS_ACK_PREFIX)) return;
+  let dots = 0;
+  for (let i = 0; i < reply.length - 1; i++) {
+    const c = reply.charCodeAt(i);
+    if (c === 0x2e) dots++;
+    else if (c === 0x40 && dots >= 8) {
+      pa.deliver = pa.subject;
+      pa.subject = reply.slice(i + 1);
+      pa.reply = reply.slice(0, i);
+      return;
+    }
   }
 }

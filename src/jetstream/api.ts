@@ -460,8 +460,9 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
     num_redelivered: st.numRedelivered,
     num_waiting: c.numWaiting,
     num_pending: st.numPending(),
-    // No `cluster`: 2.10.29's infoWithSnapAndReply sets it only for a consumer with a raft
-    // group (clustered), unlike stream info.
+    // Only clustered: 2.10.29's infoWithSnapAndReply sets it only for a consumer with a raft
+    // group, unlike stream info. A consumer here follows its stream's group (cluster/meta.ts).
+    cluster: jsa.cluster !== null && jsa.streams.has(c.stream) ? jsa.cluster.clusterInfo(jsa, jsa.streams.get(c.stream)!) : undefined,
     push_bound: c.push !== null && c.push.active ? true : undefined,
     ts: rfc3339Nano(Date.now()),
   };
@@ -470,35 +471,53 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
 /** Push delivery settings an update may not change yet (nats-server 2.10 can): refused with 10012. */
 const PUSH_FIELDS = ['deliver_group', 'rate_limit_bps'] as const;
 
-const consumerCreate = (prefix: string): Handler => (jsa, token, body) => {
+/**
+ * CONSUMER.CREATE's checks: the answer when refused (or null when ignored), else what to create
+ * or update. `op` is the endpoint (`CONSUMER.CREATE`, `CONSUMER.DURABLE.CREATE`).
+ */
+export function checkConsumerRequest(
+  jsa: ApiAccount, op: string, token: string, body: Buffer,
+): { answer: Answer } | { stream: Stream; name: string; config: ConsumerConfig; updated: boolean } {
   const kind = 'consumer_create';
-  const subject = `$JS.API.${prefix}.${token}`;
+  const subject = `$JS.API.${op}.${token}`;
   const r = checkConsumerCreate({ subject, body: body.toString('utf8') }, {
     lookupStream: (n) => jsa.streams.get(n)?.cfg,
     consumers: () => [...(jsa.streams.get(token.split('.')[0]!)?.consumers ?? new Map<string, Consumer>())].map(([n, c]) => [n, c.cfg] as const),
     accountLimits: { maxAckPending: jsa.limits.max_ack_pending, maxConsumers: jsa.limits.max_consumers },
     // updateConfig: a push consumer's deliver subject changes only while nobody listens on it.
     deliverSubjectHasInterest: (subject) => jsa.hasInterest(subject),
+    clustered: jsa.cluster !== null,
   });
-  if ('ignore' in r) return null;
-  if ('error' in r) return fail(kind, r.error);
-  const stream = jsa.streams.get(r.stream)!;
-  let c = stream.consumers.get(r.name);
+  if ('ignore' in r) return { answer: null };
+  if ('error' in r) return { answer: fail(kind, r.error) };
+  return { stream: jsa.streams.get(r.stream)!, name: r.name, config: r.config, updated: r.updated };
+}
+
+/** Creates (or updates) a checked consumer and answers with its info. */
+export function commitConsumerCreate(jsa: ApiAccount, stream: Stream, name: string, config: ConsumerConfig, updated: boolean): Answer {
+  const kind = 'consumer_create';
+  let c = stream.consumers.get(name);
   if (c !== undefined) {
-    if (r.updated) {
+    if (updated) {
       const cur = c.cfg;
-      const changed = PUSH_FIELDS.find((f) => cur[f] !== r.config[f]);
+      const changed = PUSH_FIELDS.find((f) => cur[f] !== config[f]);
       if (changed !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: `updating ${changed} of a consumer is not supported by nats-embedded yet` }));
-      c.update(r.config);
+      c.update(config);
       // consumer.go updateConfig: on an interest stream, messages that lost interest go.
       cleanupNoInterestMessages(stream, c.state.ackFloorStreamSeq);
       jsa.consumerConfigChanged(stream, c);
     }
   } else {
-    c = jsa.addConsumer(stream, r.name, r.config);
-    jsa.consumerAdvisory('CONSUMER.CREATED', stream.name, r.name, 'create');
+    c = jsa.addConsumer(stream, name, config);
+    jsa.consumerAdvisory('CONSUMER.CREATED', stream.name, name, 'create');
   }
   return ok(response(kind, consumerInfoFields(jsa, c)));
+}
+
+const consumerCreate = (op: string): Handler => (jsa, token, body) => {
+  const r = checkConsumerRequest(jsa, op, token, body);
+  if ('answer' in r) return r.answer;
+  return commitConsumerCreate(jsa, r.stream, r.name, r.config, r.updated);
 };
 
 /** The stream's consumers sorted by name, and the page of `offset`. */

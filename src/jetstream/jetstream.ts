@@ -298,6 +298,11 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
    */
   addConsumer(stream: Stream, name: string, cfg: ConsumerConfig): Consumer {
     const c = this.newConsumer(stream, name, cfg, Date.now());
+    // Clustered: the stream's log keeps the consumer and its state (cluster/stream-replica.ts).
+    if (stream.replica !== null) {
+      this.engine.cluster?.consumerStarted(this, stream, c);
+      return c;
+    }
     if (persisted(stream, cfg)) {
       const dir = this.engine.consumerDir(this.name, stream.name, name);
       // A leftover of a consumer deleted while the process died: start clean.
@@ -305,6 +310,24 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
       writeConsumerMeta(dir, { created: c.created, startSeq: c.state.deliveredStreamSeq + 1, config: encodeConsumerConfig(cfg) });
       this.attachStore(c, new ConsumerFileStore(dir, this.engine.consumerWriteBehind));
     }
+    return c;
+  }
+
+  /**
+   * Clustered: a replicated consumer started on its stream's new leader, with the state its
+   * log holds (null: where it started). Throws on a state that does not restore.
+   */
+  resumeConsumer(stream: Stream, name: string, cfg: ConsumerConfig, created: number, state: ConsumerSnapshot | null): Consumer {
+    const c = this.newConsumer(stream, name, cfg, created);
+    try {
+      if (state !== null) c.state.restore(state);
+    } catch (err) {
+      stream.consumers.delete(name);
+      c.close();
+      throw err;
+    }
+    c.resume();
+    this.engine.cluster?.consumerStarted(this, stream, c);
     return c;
   }
 

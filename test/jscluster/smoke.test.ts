@@ -14,14 +14,12 @@ describe('clustered jetstream smoke', () => {
       for (let i = 0; i < 100; i++) {
         try { info = await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3 }); break; } catch (e) { await new Promise((r) => setTimeout(r, 100)); }
       }
-      console.log(JSON.stringify(info?.cluster));
       const js = jetstream(nc);
       for (let i = 0; i < 10; i++) {
         const ack = await js.publish('s.a', `m${i}`);
         expect(ack.seq).toBe(i + 1);
       }
       const si = await jsm.streams.info('S');
-      console.log(JSON.stringify(si.cluster), si.state.messages);
       expect(si.state.messages).toBe(10);
       await nc.close();
     } finally {

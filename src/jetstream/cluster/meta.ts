@@ -18,9 +18,13 @@
  * Logs are replayed at start: a server's streams are rebuilt from the meta log and each stream's
  * store from its group's log (stores start empty; the logs live in `<store>/jetstream/$SYS/_js_/`).
  *
+ * Consumers: a durable consumer is created, updated and deleted through its stream's log, and its
+ * state (delivered, ack floor, pending) follows as entries of the leader's snapshots; it runs on
+ * the stream's leader only (nats-server gives each consumer a group of its own: here its
+ * leadership is the stream's). An ephemeral consumer lives on the stream leader alone.
+ *
  * Not yet (refused with 10036 "not currently supported in clustered mode" rather than left
- * inconsistent): consumers on replicated streams, interest and work-queue retention, mirrors and
- * sources, stream updates.
+ * inconsistent): interest and work-queue retention, mirrors and sources, stream updates.
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -28,13 +32,26 @@ import type { BrokerCore } from '../../broker/core.js';
 import { FileRaftStorage } from '../../raftstore/file-storage.js';
 import type { RaftRole, RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
-import { applyReplicatedRequest, fail, ok, response, send, streamInfo, type Answer, type ApiAccount, type ClusterApi } from '../api.js';
+import {
+  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, ok, response, send, streamInfo, type Answer, type ApiAccount, type ClusterApi,
+} from '../api.js';
+import type { Consumer } from '../consumer.js';
+import { CONSUMER_CONFIG_SCHEMA, encodeConsumerConfig, type ConsumerConfig } from '../consumer-config.js';
+import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
+import type { ConsumerSnapshot } from '../consumer-state.js';
+import { decodeGoValue } from '../../protocol/go-json.js';
 import { checkStreamConfig } from '../stream-config-check.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from '../stream-config.js';
 import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
 import { NrgHub, type GroupHost, type RaftGroup } from './nrg.js';
-import { StreamReplica, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
+import { StreamReplica, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
+
+/** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
+function decodeConsumerConfig(json: string): ConsumerConfig | null {
+  const d = decodeGoValue(json, CONSUMER_CONFIG_SCHEMA);
+  return d === null ? null : (d.value as ConsumerConfig);
+}
 
 /** What the cluster layer needs of the engine. */
 export interface ClusterEngine {
@@ -47,6 +64,7 @@ export interface ClusterEngine {
     deleteStream(stream: Stream): Promise<void>;
     readonly streams: ReadonlyMap<string, Stream>;
     serialize(task: () => void | Promise<void>): void;
+    resumeConsumer(stream: Stream, name: string, cfg: ConsumerConfig, created: number, state: ConsumerSnapshot | null): Consumer;
   }) | undefined;
   internalError(err: unknown, what: string): void;
   clusterName(): string;
@@ -81,6 +99,8 @@ const key = (account: string, stream: string): string => `${account}\u0000${stre
 
 /** Endpoints whose answer comes from the stream leader's replica as a single server's would. */
 const STREAM_LOCAL = new Set(['STREAM.INFO', 'STREAM.MSG.GET', 'CONSUMER.NAMES', 'CONSUMER.LIST', 'CONSUMER.INFO']);
+/** Consumer endpoints that change a durable consumer: through the stream's log. */
+const CONSUMER_WRITES = new Set(['CONSUMER.CREATE', 'CONSUMER.DURABLE.CREATE', 'CONSUMER.DELETE']);
 /** Stream endpoints that change the stream: through its log, answered by its leader. */
 const STREAM_REPLICATED = new Set(['STREAM.PURGE', 'STREAM.MSG.DELETE']);
 
@@ -91,6 +111,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private readonly assignments = new Map<string, StreamAssignment>();
   private readonly replicas = new Map<string, StreamReplica>();
   private readonly storages = new Map<StreamReplica, FileRaftStorage>();
+  /** Replicated consumers whose state changed since it was last proposed. */
+  private readonly dirtyConsumers = new Map<Consumer, StreamReplica>();
+  private statesQueued = false;
   private metaLeader = false;
   private closed = false;
 
@@ -211,8 +234,65 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     applyReplicatedRequest(jsa, req.rest, req.body, req.reply, respond);
   }
 
-  leaderChanged(): void {
-    // Nothing yet: the stream's subscriptions follow in StreamReplica.
+  applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void {
+    if (!respond) return;
+    const jsa = this.engine.enabledAccount(replica.account);
+    const cfg = decodeConsumerConfig(p.config);
+    if (jsa === undefined || cfg === null) return;
+    const answer = commitConsumerCreate(jsa, replica.stream, p.name, cfg, p.updated);
+    // Only answers the client of a live request (not a replay after a restart).
+    if (Date.now() - p.created < LIVE_MS) send(jsa, p.reply, answer, p.subject, Buffer.alloc(0));
+  }
+
+  /**
+   * The stream's leadership changed: the new leader starts its replicated consumers with the
+   * state their log holds; a former leader stops its consumers (ephemeral ones are gone, as
+   * nats-server's R1 consumers on a lost server).
+   */
+  leaderChanged(replica: StreamReplica, leading: boolean): void {
+    const jsa = this.engine.enabledAccount(replica.account);
+    const stream = replica.stream;
+    if (!leading) {
+      for (const c of stream.consumers.values()) c.close(false);
+      stream.consumers.clear();
+      return;
+    }
+    if (jsa === undefined) return;
+    for (const [name, a] of replica.consumers) {
+      if (stream.consumers.has(name)) continue;
+      const cfg = decodeConsumerConfig(a.config);
+      if (cfg === null) continue;
+      try {
+        const decoded = a.state === null ? null : decodeConsumerState(a.state);
+        if (a.state !== null && decoded === null) throw new Error('its replicated state does not decode');
+        const state = decoded?.state ?? null;
+        jsa.resumeConsumer(stream, name, cfg, a.created, state);
+      } catch (err) {
+        this.engine.internalError(err, `JetStream consumer '${replica.account} > ${stream.name} > ${name}': starting on the new leader`);
+      }
+    }
+  }
+
+  /** A consumer started on this server: a replicated one sends its state changes to the followers. */
+  consumerStarted(_jsa: ApiAccount, stream: Stream, c: Consumer): void {
+    const replica = stream.replica;
+    if (!(replica instanceof StreamReplica) || !replica.consumers.has(c.name)) return;
+    c.state.onChange(() => {
+      this.dirtyConsumers.set(c, replica);
+      if (this.statesQueued) return;
+      this.statesQueued = true;
+      queueMicrotask(() => this.proposeStates());
+    });
+  }
+
+  private proposeStates(): void {
+    this.statesQueued = false;
+    for (const [c, replica] of this.dirtyConsumers) {
+      if (!replica.isLeader || !replica.consumers.has(c.name)) continue;
+      if (replica.stream.consumers.get(c.name) !== c) continue;
+      replica.proposeConsumerState(c.name, encodeConsumerState(c.state.snapshot(), 1));
+    }
+    this.dirtyConsumers.clear();
   }
 
   internalError(err: unknown, what: string): void {
@@ -243,11 +323,32 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   // ---- The API -------------------------------------------------------------------------------
 
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean {
-    if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || op === 'STREAM.LEADER.STEPDOWN') {
+    if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || CONSUMER_WRITES.has(op) || op === 'STREAM.LEADER.STEPDOWN') {
       const streamName = op.startsWith('CONSUMER.') ? token.split('.')[0]! : token;
       const replica = this.replicas.get(key(jsa.name, streamName));
       if (replica !== undefined && replica.isLeader) {
         if (STREAM_LOCAL.has(op)) return false;
+        if (op === 'CONSUMER.DELETE') {
+          const name = token.slice(token.indexOf('.') + 1);
+          // An ephemeral consumer lives on the leader alone.
+          if (!replica.consumers.has(name)) return false;
+          if (!replica.proposeConsumerDelete(name, subject.slice(8), reply)) this.answer(jsa, reply, subject, body, fail('consumer_delete', jsError('JSClusterNotAvailErr')));
+          return true;
+        }
+        if (op === 'CONSUMER.CREATE' || op === 'CONSUMER.DURABLE.CREATE') {
+          const r = checkConsumerRequest(jsa, op, token, body);
+          if ('answer' in r) {
+            this.answer(jsa, reply, subject, body, r.answer);
+            return true;
+          }
+          if (r.config.durable_name === '' && !replica.consumers.has(r.name)) {
+            this.answer(jsa, reply, subject, body, commitConsumerCreate(jsa, r.stream, r.name, r.config, r.updated));
+            return true;
+          }
+          const proposal: ConsumerProposal = { name: r.name, config: encodeConsumerConfig(r.config), created: Date.now(), updated: r.updated, reply, subject };
+          if (!replica.proposeConsumer(proposal)) this.answer(jsa, reply, subject, body, fail('consumer_create', jsError('JSClusterNotAvailErr')));
+          return true;
+        }
         if (op === 'STREAM.LEADER.STEPDOWN') {
           replica.group?.stepDown();
           send(jsa, reply, ok(response('stream_leader_stepdown', { success: true })), subject, body);

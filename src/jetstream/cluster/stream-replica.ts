@@ -21,6 +21,31 @@ import type { GroupHost, RaftGroup } from './nrg.js';
 /** Entry kinds of a stream group. */
 const E_MSG = 1;
 const E_API = 2;
+/** A durable consumer created or updated: {name, config, created, updated, reply, subject}. */
+const E_CONSUMER = 3;
+/** A durable consumer deleted: {name, rest, reply}. */
+const E_CONSUMER_DEL = 4;
+/** A consumer's state (the leader's, after changes): name, then consumer-store's state encoding. */
+const E_CONSUMER_STATE = 5;
+
+/** A replicated consumer as every replica keeps it: the live one runs on the leader only. */
+export interface ConsumerAssignment {
+  /** The config as JSON (encodeConsumerConfig). */
+  config: string;
+  created: number;
+  /** Its latest replicated state (consumer-store.ts encoding), null before the first. */
+  state: Buffer | null;
+}
+
+/** A consumer create or update, proposed by the leader once checked. */
+export interface ConsumerProposal {
+  readonly name: string;
+  readonly config: string;
+  readonly created: number;
+  readonly updated: boolean;
+  readonly reply: string;
+  readonly subject: string;
+}
 
 /** A stream API request replayed on every replica: `rest` is the subject after `$JS.API.`. */
 export interface ReplicatedRequest {
@@ -33,6 +58,8 @@ export interface ReplicatedRequest {
 export interface ReplicaHost {
   /** Runs a replicated stream API request on this replica; the answer is sent only when `respond`. */
   applyRequest(replica: StreamReplica, req: ReplicatedRequest, respond: boolean): void;
+  /** A consumer create or update was committed; on the leader (`respond`) it is made and answered. */
+  applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void;
   /** The replica's leadership changed. */
   leaderChanged(replica: StreamReplica, leader: boolean): void;
   internalError(err: unknown, what: string): void;
@@ -67,7 +94,19 @@ function encodeRequest(req: ReplicatedRequest): Buffer {
   return out;
 }
 
+function encodeJson(kind: number, head: unknown, tail: Buffer | null = null): Buffer {
+  const h = Buffer.from(JSON.stringify(head), 'utf8');
+  const out = Buffer.allocUnsafe(5 + h.length + (tail?.length ?? 0));
+  out[0] = kind;
+  out.writeUInt32LE(h.length, 1);
+  h.copy(out, 5);
+  if (tail !== null) tail.copy(out, 5 + h.length);
+  return out;
+}
+
 export class StreamReplica implements GroupHost {
+  /** The stream's replicated (durable) consumers. */
+  readonly consumers = new Map<string, ConsumerAssignment>();
   /** The leader's PubAck replies wait for the commit: a publish proposed while not leading is dropped (the client retries). */
   group: RaftGroup | null = null;
   private leading = false;
@@ -101,6 +140,24 @@ export class StreamReplica implements GroupHost {
     return this.group.propose(encodeRequest(req));
   }
 
+  /** A checked durable consumer create or update (on the leader). */
+  proposeConsumer(p: ConsumerProposal): boolean {
+    if (this.closed || this.group === null) return false;
+    return this.group.propose(encodeJson(E_CONSUMER, p));
+  }
+
+  /** A durable consumer delete (on the leader); `reply` '' for none. */
+  proposeConsumerDelete(name: string, rest: string, reply: string): boolean {
+    if (this.closed || this.group === null) return false;
+    return this.group.propose(encodeJson(E_CONSUMER_DEL, { name, rest, reply }));
+  }
+
+  /** The leader's consumer state, for the followers. */
+  proposeConsumerState(name: string, state: Buffer): boolean {
+    if (this.closed || this.group === null) return false;
+    return this.group.propose(encodeJson(E_CONSUMER_STATE, { name }, state));
+  }
+
   apply(_index: number, d: Buffer): void {
     if (this.closed) return;
     const kind = d[0];
@@ -118,6 +175,23 @@ export class StreamReplica implements GroupHost {
       const hl = d.readUInt32LE(1);
       const head = JSON.parse(d.toString('latin1', 5, 5 + hl)) as { rest: string; reply: string };
       this.host.applyRequest(this, { rest: head.rest, reply: head.reply, body: d.subarray(5 + hl) }, this.leading);
+    } else if (kind === E_CONSUMER || kind === E_CONSUMER_DEL || kind === E_CONSUMER_STATE) {
+      const hl = d.readUInt32LE(1);
+      const head = JSON.parse(d.toString('utf8', 5, 5 + hl)) as Record<string, unknown>;
+      const name = String(head.name);
+      if (kind === E_CONSUMER) {
+        const p = head as unknown as ConsumerProposal;
+        const prev = this.consumers.get(name);
+        this.consumers.set(name, { config: p.config, created: prev?.created ?? p.created, state: prev?.state ?? null });
+        this.host.applyConsumer(this, p, this.leading);
+      } else if (kind === E_CONSUMER_DEL) {
+        this.consumers.delete(name);
+        if (this.leading) this.host.applyRequest(this, { rest: String(head.rest), reply: String(head.reply), body: Buffer.alloc(0) }, true);
+      } else {
+        const a = this.consumers.get(name);
+        // The leader's own state is live; a copy is kept for when it leads no more.
+        if (a !== undefined) a.state = Buffer.from(d.subarray(5 + hl));
+      }
     } else {
       this.host.internalError(new Error(`unknown entry kind ${String(kind)}`), `stream ${this.account} > ${this.stream.name}: raft apply`);
     }
