@@ -87,8 +87,8 @@ export interface ApiAccount {
 }
 
 /** Page sizes (nats-server's JSApiNamesLimit, JSApiListLimit, JSMaxSubjectDetails). */
-const NAMES_LIMIT = 1024;
-const LIST_LIMIT = 256;
+export const NAMES_LIMIT = 1024;
+export const LIST_LIMIT = 256;
 const SUBJECT_DETAILS_LIMIT = 100_000;
 
 /** How an endpoint answers: a JSON body (counted as an error or not), or nothing. */
@@ -119,7 +119,7 @@ function raw(v: unknown): string {
 }
 
 /** nats-server's isEmptyRequest: no body, `{}`, or a JSON object without keys. */
-function isEmptyRequest(body: Buffer): boolean {
+export function isEmptyRequest(body: Buffer): boolean {
   if (body.length === 0) return true;
   const text = body.toString('utf8');
   if (text === '{}') return true;
@@ -270,7 +270,7 @@ function filteredStreams(jsa: ApiAccount, filter: string): Stream[] {
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function pageRequest(kind: string, body: Buffer): { offset: number; filter: string } | Answer {
+export function pageRequest(kind: string, body: Buffer): { offset: number; filter: string } | Answer {
   if (isEmptyRequest(body)) return { offset: 0, filter: '' };
   const req = decode<NamesRequest>(body, NAMES_REQUEST);
   if (req === null) return fail(kind, jsError('JSInvalidJSONErr'));

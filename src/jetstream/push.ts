@@ -54,15 +54,17 @@ const EMPTY = Buffer.alloc(0);
 const HDR_FC = Buffer.from('NATS/1.0 100 FlowControl Request\r\n\r\n');
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** Someone subscribes to exactly `subject` (with `group`: a queue subscription of it), locally. */
+/** Someone subscribes to exactly `subject` (with `group`: a queue subscription of it), here or on a peer. */
 export function deliveryInterest(sl: Sublist<AnySub>, subject: string, group: string): boolean {
   const r = sl.match(subject);
   if (group === '') {
-    for (const s of r.psubs) if (!s.remote && s.subject === subject) return true;
+    // Interest across the routes counts (nats-server's sublist holds route subscriptions too):
+    // the consumer's leader may be another server than its subscriber's.
+    for (const s of r.psubs) if (s.subject === subject) return true;
     return false;
   }
   for (const q of r.qsubs) {
-    for (const s of q) if (!s.remote && s.queue === group && s.subject === subject) return true;
+    for (const s of q) if (s.queue === group && s.subject === subject) return true;
   }
   return false;
 }

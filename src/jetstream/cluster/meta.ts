@@ -33,14 +33,18 @@ import { FileRaftStorage } from '../../raftstore/file-storage.js';
 import type { RaftRole, RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
 import {
-  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, ok, response, send, streamInfo, type Answer, type ApiAccount, type ClusterApi,
+  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, response, send, streamInfo,
+  type Answer, type ApiAccount, type ClusterApi,
 } from '../api.js';
 import type { Consumer } from '../consumer.js';
 import { CONSUMER_CONFIG_SCHEMA, encodeConsumerConfig, type ConsumerConfig } from '../consumer-config.js';
 import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
 import type { ConsumerSnapshot } from '../consumer-state.js';
 import { decodeGoValue } from '../../protocol/go-json.js';
+import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
+import { newNuid } from '../../broker/ids.js';
 import { checkStreamConfig } from '../stream-config-check.js';
+import { checkStreamUpdate } from '../stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from '../stream-config.js';
 import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
@@ -65,6 +69,7 @@ export interface ClusterEngine {
     readonly streams: ReadonlyMap<string, Stream>;
     serialize(task: () => void | Promise<void>): void;
     resumeConsumer(stream: Stream, name: string, cfg: ConsumerConfig, created: number, state: ConsumerSnapshot | null): Consumer;
+    advise(subject: string, body: (domain: string | null) => string): void;
   }) | undefined;
   internalError(err: unknown, what: string): void;
   clusterName(): string;
@@ -89,7 +94,9 @@ interface StreamAssignment {
 
 type MetaEntry =
   | { op: 'stream'; account: string; config: string; created: number; group: string; peers: string[]; reply: string; subject: string }
-  | { op: 'delete'; account: string; name: string; reply: string; subject: string };
+  | { op: 'delete'; account: string; name: string; reply: string; subject: string }
+  /** A config change; `kind` 'stream_create' for an identical create (answered as one). */
+  | { op: 'update'; account: string; config: string; created: number; reply: string; subject: string; kind: 'stream_update' | 'stream_create' };
 
 const META_GROUP = '_meta_';
 /** An answer is sent only for entries this recent (not when a restarted server replays its log). */
@@ -151,6 +158,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (e.op === 'stream') this.applyStream(e);
     else if (e.op === 'delete') this.applyDelete(e);
+    else if (e.op === 'update') this.applyUpdate(e);
   }
 
   private applyStream(e: Extract<MetaEntry, { op: 'stream' }>): void {
@@ -195,6 +203,28 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         replica.group.node.receiveMessage(replica.group.node.id, { kind: 'timeout-now', term: replica.group.node.status.term });
         this.hub.dirty(replica.group);
       }
+    });
+  }
+
+  private applyUpdate(e: Extract<MetaEntry, { op: 'update' }>): void {
+    const decoded = decodeStreamConfig(e.config);
+    if ('error' in decoded) return this.engine.internalError(new Error(decoded.error.description), 'JetStream meta group: a stream update');
+    const cfg = decoded.config as StreamConfig;
+    const k = key(e.account, cfg.name);
+    const sa = this.assignments.get(k);
+    if (sa === undefined) return;
+    this.assignments.set(k, { ...sa, cfg });
+    const replica = this.replicas.get(k);
+    const jsa = this.engine.enabledAccount(e.account);
+    if (replica === undefined || jsa === undefined) return;
+    const live = Date.now() - e.created < LIVE_MS && e.reply !== '';
+    jsa.serialize(() => {
+      if (e.kind === 'stream_update') jsa.updateStream(replica.stream, cfg);
+      // The stream's leader answers, with the stream as it is.
+      if (!live || !replica.isLeader) return;
+      const fields = e.kind === 'stream_create' ? { ...streamInfo(jsa, replica.stream), did_create: true } : streamInfo(jsa, replica.stream, { domain: true });
+      send(jsa, e.reply, ok(response(e.kind, fields)), e.subject, Buffer.alloc(0));
+      if (e.kind === 'stream_update') jsa.advisory('STREAM.UPDATED', cfg.name, 'modify');
     });
   }
 
@@ -258,6 +288,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       return;
     }
     if (jsa === undefined) return;
+    this.leaderElected(jsa, replica);
     for (const [name, a] of replica.consumers) {
       if (stream.consumers.has(name)) continue;
       const cfg = decodeConsumerConfig(a.config);
@@ -271,6 +302,18 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         this.engine.internalError(err, `JetStream consumer '${replica.account} > ${stream.name} > ${name}': starting on the new leader`);
       }
     }
+  }
+
+  /** `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.<stream>` (nats-server's JSStreamLeaderElectedAdvisory). */
+  private leaderElected(jsa: ApiAccount & { advise(subject: string, body: (domain: string | null) => string): void }, replica: StreamReplica): void {
+    const stream = replica.stream;
+    jsa.advise(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${stream.name}`, (domain) => {
+      const info = this.clusterInfo(jsa, stream);
+      return `{"type":"io.nats.jetstream.advisory.v1.stream_leader_elected","id":${goJson(newNuid(), false)},`
+        + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"account":${goJson(jsa.name, false)},"stream":${goJson(stream.name, false)},`
+        + `"leader":${goJson(this.hub.selfName, false)},"replicas":${goJson(info.replicas ?? null, false)}`
+        + `${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
+    });
   }
 
   /** A consumer started on this server: a replicated one sends its state changes to the followers. */
@@ -323,7 +366,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   // ---- The API -------------------------------------------------------------------------------
 
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean {
-    if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || CONSUMER_WRITES.has(op) || op === 'STREAM.LEADER.STEPDOWN') {
+    if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || CONSUMER_WRITES.has(op) || op === 'STREAM.LEADER.STEPDOWN' || op === 'CONSUMER.LEADER.STEPDOWN') {
       const streamName = op.startsWith('CONSUMER.') ? token.split('.')[0]! : token;
       const replica = this.replicas.get(key(jsa.name, streamName));
       if (replica !== undefined && replica.isLeader) {
@@ -349,9 +392,15 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
           if (!replica.proposeConsumer(proposal)) this.answer(jsa, reply, subject, body, fail('consumer_create', jsError('JSClusterNotAvailErr')));
           return true;
         }
-        if (op === 'STREAM.LEADER.STEPDOWN') {
+        if (op === 'STREAM.LEADER.STEPDOWN' || op === 'CONSUMER.LEADER.STEPDOWN') {
+          // A consumer's leadership is its stream's (see the module comment).
+          if (op === 'CONSUMER.LEADER.STEPDOWN' && !replica.stream.consumers.has(token.slice(token.indexOf('.') + 1))) {
+            this.answer(jsa, reply, subject, body, fail('consumer_leader_stepdown', jsError('JSConsumerNotFoundErr')));
+            return true;
+          }
           replica.group?.stepDown();
-          send(jsa, reply, ok(response('stream_leader_stepdown', { success: true })), subject, body);
+          const kind = op === 'STREAM.LEADER.STEPDOWN' ? 'stream_leader_stepdown' : 'consumer_leader_stepdown';
+          send(jsa, reply, ok(response(kind, { success: true })), subject, body);
           return true;
         }
         replica.proposeRequest({ rest: subject.slice(8), body: Buffer.from(body), reply });
@@ -366,10 +415,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (!this.metaLeader) return true;
     switch (op) {
-      case 'INFO': return false;
+      case 'INFO': this.answer(jsa, reply, subject, body, this.accountInfo(jsa)); return true;
       case 'STREAM.CREATE': this.streamCreate(jsa, token, body, reply, subject); return true;
+      case 'STREAM.UPDATE': this.streamUpdate(jsa, token, body, reply, subject); return true;
       case 'STREAM.DELETE': this.streamDelete(jsa, token, body, reply, subject); return true;
-      case 'STREAM.NAMES': return false;
+      case 'STREAM.NAMES': this.answer(jsa, reply, subject, body, this.streamNamesAnswer(jsa, body)); return true;
+      case 'STREAM.LIST': this.streamList(jsa, body, reply, subject); return true;
       default: {
         const kind = KINDS[op] ?? 'system';
         this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterUnSupportFeatureErr')));
@@ -406,8 +457,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if ('error' in r) return this.answer(jsa, reply, subject, body, fail(kind, r.error));
     const cfg = r.config;
     if (r.existing === true) {
-      // An identical config answers with the stream as it is: its leader's business.
-      return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNameExistErr')));
+      // An identical config answers with the stream as it is: its leader's business, in log order.
+      const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(cfg), created: Date.now(), reply, subject, kind };
+      if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
+      return;
     }
     const unsupported = unsupportedConfig(cfg);
     if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
@@ -422,6 +475,108 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) {
       this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
     }
+  }
+
+  private streamUpdate(jsa: ApiAccount, name: string, body: Buffer, reply: string, subject: string): void {
+    const kind = 'stream_update';
+    const decoded = decodeStreamConfig(body.toString('utf8'));
+    if ('error' in decoded) return this.answer(jsa, reply, subject, body, fail(kind, decoded.error));
+    const configs = this.configs(jsa.name);
+    const env = {
+      clustered: true,
+      lookupStream: (n: string) => configs.find((c) => c.name === n),
+      overlapsOtherStreams: (subjects: readonly string[]) => configs.some((c) => c.name !== name && subjectsOverlap(subjects, c.subjects ?? [])),
+      checkLimits: (cfg: StreamConfig) => jsa.checkLimits(cfg, this.assignments.get(key(jsa.name, name))?.cfg),
+      streamBytesLimits: (cfg: StreamConfig) => jsa.streamBytesLimits(cfg),
+    };
+    const first = checkStreamConfig(decoded.config, { ...env, isCreate: false, subjectName: name });
+    if ('error' in first) return this.answer(jsa, reply, subject, body, fail(kind, first.error));
+    const sa = this.assignments.get(key(jsa.name, name));
+    if (sa === undefined) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNotFoundErr')));
+    const r = checkStreamUpdate(sa.cfg, decoded.config, env);
+    if ('error' in r) return this.answer(jsa, reply, subject, body, fail(kind, r.error));
+    // nats-server 2.10 moves a stream to more or fewer peers; not here yet.
+    if (r.config.num_replicas !== sa.cfg.num_replicas) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamReplicasNotUpdatableErr')));
+    const unsupported = unsupportedConfig(r.config);
+    if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
+    const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(r.config), created: Date.now(), reply, subject, kind };
+    if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
+  }
+
+  /** Account info from the meta leader: the account's streams as assigned, consumers as this server knows them. */
+  private accountInfo(jsa: ApiAccount): Answer {
+    const u = jsa.usage();
+    let consumers = 0;
+    for (const [k, r] of this.replicas) if (k.startsWith(`${jsa.name}\u0000`)) consumers += Math.max(r.consumers.size, r.stream.consumers.size);
+    return ok(response('account_info', {
+      memory: u.memory,
+      storage: u.storage,
+      reserved_memory: u.reservedMemory,
+      reserved_storage: u.reservedStorage,
+      streams: this.configs(jsa.name).length,
+      consumers,
+      limits: jsa.limits,
+      domain: jsa.domain ?? undefined,
+      api: { total: jsa.api.total, errors: jsa.api.errors },
+    }));
+  }
+
+  private streamNamesAnswer(jsa: ApiAccount, body: Buffer): Answer {
+    const kind = 'stream_names';
+    const page = pageRequest(kind, body);
+    if (page === null || 'json' in page) return page;
+    const all = this.streamNames(jsa.name, page.filter);
+    const offset = Math.max(0, Math.min(page.offset, all.length));
+    const names = all.slice(offset, offset + NAMES_LIMIT);
+    return ok(response(kind, { total: all.length, offset, limit: NAMES_LIMIT, streams: names.length === 0 ? null : names }));
+  }
+
+  /**
+   * STREAM.LIST from the meta leader: each stream's info from its leader (nats-server's
+   * jsClusteredStreamListRequest asks them too), gathered for up to 2 s; a stream whose leader
+   * does not answer in time is left out and reported in `missing`.
+   */
+  private streamList(jsa: ApiAccount, body: Buffer, reply: string, subject: string): void {
+    const kind = 'stream_list';
+    const page = pageRequest(kind, body);
+    if (page === null || 'json' in page) return this.answer(jsa, reply, subject, body, page);
+    const all = this.streamNames(jsa.name, page.filter);
+    const offset = Math.max(0, Math.min(page.offset, all.length));
+    const names = all.slice(offset, offset + LIST_LIMIT);
+    const infos = new Map<string, string>();
+    const finish = (): void => {
+      const list = names.filter((n) => infos.has(n)).map((n) => infos.get(n)!);
+      const missing = names.filter((n) => !infos.has(n));
+      let json = `{"type":"io.nats.jetstream.api.v1.stream_list_response","total":${all.length},"offset":${offset},"limit":${LIST_LIMIT},"streams":[${list.join(',')}]`;
+      if (missing.length > 0) json += `,"missing":${JSON.stringify(missing)}`;
+      this.answer(jsa, reply, subject, body, { json: `${json}}`, error: false });
+    };
+    if (names.length === 0) return finish();
+    const account = this.engine.core.account(jsa.name);
+    const client = this.engine.core.internalClient(`$JSC list ${jsa.name}`, account);
+    const inbox = `$JSC.R.${randomToken()}${randomToken()}`;
+    let done = false;
+    const timer = setTimeout(() => end(), 2000);
+    timer.unref();
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      client.close();
+      finish();
+    };
+    client.subscribe(`${inbox}.*`, (msg) => {
+      const i = Number(msg.subject.slice(inbox.length + 1));
+      const name = names[i];
+      if (name === undefined) return;
+      // `{"type":...,"total":N,"offset":N,"limit":N,<info>}` → `{<info>}`.
+      const text = msg.data.toString('utf8');
+      const m = /^\{"type":"[^"]*","total":\d+,"offset":\d+,"limit":\d+,/.exec(text);
+      if (m === null || text.includes('"error":')) return;
+      infos.set(name, `{${text.slice(m[0].length)}`);
+      if (infos.size === names.length) end();
+    });
+    names.forEach((n, i) => client.publish(`$JS.API.STREAM.INFO.${n}`, '', { reply: `${inbox}.${i}` }));
   }
 
   private streamDelete(jsa: ApiAccount, name: string, body: Buffer, reply: string, subject: string): void {

@@ -20,7 +20,7 @@ import type { InternalClient, InternalMessage } from '../../broker/internal.js';
 import { encodeMessage } from '../../raft/codec.js';
 import { RaftNode } from '../../raft/node.js';
 import type { RaftStorage } from '../../raft/storage.js';
-import { EntryType, type RaftRole, type RaftTiming } from '../../raft/types.js';
+import { EntryType, type RaftOutput, type RaftRole, type RaftTiming } from '../../raft/types.js';
 
 /** The subject prefix of the groups' messages. */
 const PREFIX = '$NRG.X.';
@@ -133,12 +133,25 @@ export class RaftGroup {
     if (!this.closed) this.node.receive(from, data);
   }
 
-  /** @internal Acts on the node's outputs. */
+  /**
+   * @internal Acts on the node's outputs. A failure of one (a bug: counted as an internal error)
+   * does not stop the others: the node has handed them over for good.
+   */
   pump(): void {
     if (this.closed) return;
     const out = this.node.ready();
     for (const o of out) {
       if (this.closed) return;
+      try {
+        this.act(o);
+      } catch (err) {
+        this.hub.reportError(err, `raft group ${this.name}: ${o.type}`);
+      }
+    }
+  }
+
+  private act(o: RaftOutput): void {
+    {
       switch (o.type) {
         case 'send':
           this.hub.send(this.name, o.to, encodeMessage(o.message));
@@ -224,6 +237,11 @@ export class NrgHub {
   forget(g: RaftGroup): void {
     if (this.groups.get(g.name) === g) this.groups.delete(g.name);
     this.pending.delete(g);
+  }
+
+  /** @internal A failure in a group's driver or host (a bug). */
+  reportError(err: unknown, what: string): void {
+    this.internalError(err, what);
   }
 
   /** @internal Schedules `g`'s outputs for the next microtask. */
