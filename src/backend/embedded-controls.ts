@@ -118,7 +118,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
   }
 
   jetstreamMetaLeader(): string | null {
-    return this.backend.jetstream?.cluster?.meta.leader ?? null;
+    return this.backend.jetstream?.cluster?.metaLeaderName() ?? null;
   }
 
   jetstreamStreamLeader(account: string, stream: string): string | null {

@@ -40,6 +40,8 @@ export interface ClusterApi {
    * false when this server runs the endpoint as a single server does.
    */
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean;
+  /** `$JS.API.META.LEADER.STEPDOWN`: the meta leader steps down and answers. */
+  metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void;
   /** STREAM.INFO's `cluster` block of a local replica. */
   clusterInfo(jsa: ApiAccount, s: Stream): Record<string, unknown>;
 }
@@ -654,7 +656,12 @@ function notJsonObject(body: Buffer): boolean {
 export function handleApiRequest(jsa: ApiAccount, subject: string, msg: InternalMessage, prefixLength: number): boolean {
   const rest = subject.slice(prefixLength);
   if (rest.startsWith('DIRECT.GET.') || rest.startsWith('CONSUMER.MSG.NEXT.')) return false;
-  // Operator and system-account requests, which nats-server ignores here.
+  // Operator and system-account requests, which nats-server ignores here; clustered, the meta
+  // leader steps down (nats-server 2.9/2.10 allow it from any account in the default config).
+  if (rest === 'META.LEADER.STEPDOWN' && jsa.cluster !== null) {
+    jsa.cluster.metaStepdown(jsa, msg.reply, subject, msg.data);
+    return true;
+  }
   if (rest === 'META.LEADER.STEPDOWN' || rest === 'SERVER.REMOVE' || rest.startsWith('ACCOUNT.')) return true;
   const found = route(rest);
   const reply = msg.reply;

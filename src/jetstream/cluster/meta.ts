@@ -122,6 +122,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private readonly dirtyConsumers = new Map<Consumer, StreamReplica>();
   private statesQueued = false;
   private metaLeader = false;
+  /** When the meta group last lost its leader (0 while it has one). */
+  private leaderlessSince = Date.now();
   private closed = false;
 
   constructor(
@@ -144,8 +146,30 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   // ---- The meta group ------------------------------------------------------------------------
 
-  stateChanged(role: RaftRole): void {
-    this.metaLeader = role === 'leader';
+  stateChanged(role: RaftRole, leader: string | null): void {
+    // Answering as the leader waits for leaderReady: the assignments must be current.
+    if (role !== 'leader') this.metaLeader = false;
+    if (leader !== null) this.leaderlessSince = 0;
+    else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
+  }
+
+  /**
+   * No meta leader for longer than nats-server's lostQuorumInterval (10 heartbeats: 10 s with its
+   * timing): the account-wide requests are answered 10008 "JetStream system temporarily
+   * unavailable" by every server (isLeaderless) instead of going unanswered.
+   */
+  private metaUnavailable(): boolean {
+    return this.meta.leader === null && this.leaderlessSince > 0 && Date.now() - this.leaderlessSince > 10 * this.options.timing.heartbeatInterval;
+  }
+
+  leaderReady(): void {
+    this.metaLeader = true;
+  }
+
+  metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
+    if (!this.metaLeader) return;
+    this.meta.stepDown();
+    this.answer(jsa, reply, subject, body, ok(response('meta_leader_stepdown', { success: true })));
   }
 
   apply(_index: number, data: Buffer): void {
@@ -346,7 +370,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const r = s.replica instanceof StreamReplica ? s.replica : undefined;
     const g = r?.group ?? null;
     const out: Record<string, unknown> = { name: this.engine.clusterName() };
-    if (g === null) return { ...out, leader: this.hub.selfName };
+    // nats-server runs no Raft node for one replica (createRaftGroup): it names itself the leader.
+    if (g === null || g.peers.length === 1) return { ...out, leader: this.hub.selfName };
     const leader = g.leader;
     // 2.10.29 names the raft group; 2.9 did not.
     out.raft_group = g.name;
@@ -413,7 +438,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       }
       return true;
     }
-    if (!this.metaLeader) return true;
+    if (!this.metaLeader) {
+      if (this.metaUnavailable() && META_OPS.has(op)) this.answer(jsa, reply, subject, body, fail(KINDS[op] ?? 'account_info', jsError('JSClusterNotAvailErr')));
+      return true;
+    }
     switch (op) {
       case 'INFO': this.answer(jsa, reply, subject, body, this.accountInfo(jsa)); return true;
       case 'STREAM.CREATE': this.streamCreate(jsa, token, body, reply, subject); return true;
@@ -598,7 +626,16 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   /** The leader of a stream's group as this server knows it (null: none, or no replica here). */
   streamLeader(account: string, stream: string): string | null {
-    return this.replicas.get(key(account, stream))?.group?.leader ?? null;
+    const r = this.replicas.get(key(account, stream));
+    const leader = r?.group?.leader ?? null;
+    // The leader itself counts once it answers for the stream (leaderReady).
+    return leader === this.hub.selfName && r?.isLeader !== true ? null : leader;
+  }
+
+  /** The meta leader as this server knows it (itself once it answers for the group). */
+  metaLeaderName(): string | null {
+    const leader = this.meta.leader;
+    return leader === this.hub.selfName && !this.metaLeader ? null : leader;
   }
 
   /** Stream names of the account (the meta leader's answer to STREAM.NAMES). */
@@ -629,7 +666,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 }
 
+/** The account-wide requests the meta leader answers. */
+const META_OPS = new Set(['INFO', 'STREAM.CREATE', 'STREAM.UPDATE', 'STREAM.DELETE', 'STREAM.NAMES', 'STREAM.LIST']);
+
 const KINDS: Readonly<Record<string, string>> = {
+  INFO: 'account_info', 'STREAM.CREATE': 'stream_create', 'STREAM.NAMES': 'stream_names', 'STREAM.DELETE': 'stream_delete',
   'STREAM.INFO': 'stream_info', 'STREAM.MSG.GET': 'stream_msg_get', 'STREAM.PURGE': 'stream_purge',
   'STREAM.MSG.DELETE': 'stream_msg_delete', 'STREAM.LEADER.STEPDOWN': 'stream_leader_stepdown',
   'STREAM.UPDATE': 'stream_update', 'STREAM.LIST': 'stream_list', 'CONSUMER.NAMES': 'consumer_names',

@@ -25,12 +25,18 @@ import { EntryType, type RaftOutput, type RaftRole, type RaftTiming } from '../.
 /** The subject prefix of the groups' messages. */
 const PREFIX = '$NRG.X.';
 
+const HASH_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
 /**
- * A server's peer id in its groups: 8 characters of the SHA-256 of its name (nats-server's
- * `getHash`), a valid subject token whatever the name holds.
+ * A server's peer id in its groups, as nats-server's `getHash` makes it (events.go): the first 8
+ * bytes of the SHA-256 of its name, each as one of 62 digits — the `peer` STREAM.INFO shows, and a
+ * valid subject token whatever the name holds.
  */
 export function peerId(serverName: string): string {
-  return createHash('sha256').update(serverName, 'utf8').digest('base64url').replace(/[-_]/g, 'x').slice(0, 8);
+  const b = createHash('sha256').update(serverName, 'utf8').digest();
+  let id = '';
+  for (let i = 0; i < 8; i++) id += HASH_DIGITS[b[i]! % 62];
+  return id;
 }
 
 /** What a group does with its outputs. */
@@ -39,6 +45,11 @@ export interface GroupHost {
   apply(index: number, data: Buffer): void;
   /** The role or the leader changed (`leader`: a server name, or null while there is none). */
   stateChanged(role: RaftRole, leader: string | null): void;
+  /**
+   * This server leads and has applied every entry committed before its term (it applied the
+   * first entry of its own term): its state machine is current, it may answer for the group.
+   */
+  leaderReady(): void;
 }
 
 /** How a replica looks from its group's leader (STREAM.INFO's `cluster.replicas`). */
@@ -60,6 +71,8 @@ export class RaftGroup {
   private closed = false;
   private role: RaftRole = 'follower';
   private leaderId: string | null = null;
+  /** The term in which this server, leading, was last reported ready. */
+  private readyTerm = -1;
 
   /** @internal */
   constructor(
@@ -160,6 +173,10 @@ export class RaftGroup {
           if (o.entry.type === EntryType.Normal) {
             const d = o.entry.data;
             this.host.apply(o.index, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+          }
+          if (this.role === 'leader' && this.readyTerm !== o.entry.term && o.entry.term === this.node.status.term) {
+            this.readyTerm = o.entry.term;
+            this.host.leaderReady();
           }
           break;
         case 'state':

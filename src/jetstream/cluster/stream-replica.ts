@@ -198,12 +198,19 @@ export class StreamReplica implements GroupHost {
   }
 
   stateChanged(role: RaftRole, _leader: string | null): void {
-    const leading = role === 'leader';
-    if (leading === this.leading || this.closed) return;
-    this.leading = leading;
-    this.stream.setServing(leading);
-    this.host.leaderChanged(this, leading);
-    if (leading && this.pendingCreate !== null) {
+    // Leading starts once the log before this term is applied (leaderReady).
+    if (role === 'leader' || !this.leading || this.closed) return;
+    this.leading = false;
+    this.stream.setServing(false);
+    this.host.leaderChanged(this, false);
+  }
+
+  leaderReady(): void {
+    if (this.leading || this.closed) return;
+    this.leading = true;
+    this.stream.setServing(true);
+    this.host.leaderChanged(this, true);
+    if (this.pendingCreate !== null) {
       const answer = this.pendingCreate;
       this.pendingCreate = null;
       answer();
