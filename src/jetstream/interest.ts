@@ -25,6 +25,13 @@ export interface InterestStream {
   readonly store: StreamStore;
   /** The stream's consumers (a deleted one already removed). */
   readonly consumers: ReadonlyMap<string, { readonly state: ConsumerState }>;
+  /**
+   * Removes a message the rules let go (`store.remove(seq, false)`; a clustered stream proposes
+   * the removal to its log instead, applied by every replica). Whether it is (or will be) gone.
+   */
+  removeMsg(seq: number): boolean;
+  /** Purges every message (`store.purge('', 0, 0)`; a clustered stream: through its log). */
+  purgeAll(): void;
 }
 
 /** Does some consumer's filter match `subject` (nats-server: `mset.csl.HasInterest`)? */
@@ -51,7 +58,7 @@ export function streamAck(stream: InterestStream, by: ConsumerState | null, seq:
   const store = stream.store;
   // Work queue: removed on ack (nats-server waits for direct consumers of sources and mirrors,
   // which this package does not create).
-  if (retention === 'workqueue') return store.remove(seq, false);
+  if (retention === 'workqueue') return stream.removeMsg(seq);
   let subject = '';
   // One consumer (the acking one): nothing else can need it, no need to read its subject.
   if (stream.consumers.size > 1 || (by === null && stream.consumers.size > 0)) {
@@ -60,7 +67,7 @@ export function streamAck(stream: InterestStream, by: ConsumerState | null, seq:
     subject = sm.subject;
     if (!noInterest(stream, seq, subject, by)) return false;
   }
-  return store.remove(seq, false);
+  return stream.removeMsg(seq);
 }
 
 /**
@@ -83,7 +90,7 @@ export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: numb
   if (stream.cfg.retention !== 'interest') return;
   const store = stream.store;
   if (stream.consumers.size === 0) {
-    store.purge('', 0, 0);
+    stream.purgeAll();
     return;
   }
   const st = store.state();
@@ -92,7 +99,7 @@ export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: numb
   for (let m = store.loadNext('', start); m !== null && m.seq <= st.lastSeq; m = store.loadNext('', m.seq + 1)) {
     if (noInterest(stream, m.seq, m.subject, null)) gone.push(m.seq);
   }
-  for (const seq of gone) store.remove(seq, false);
+  for (const seq of gone) stream.removeMsg(seq);
 }
 
 /**

@@ -278,6 +278,8 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   // ---- StreamHost -----------------------------------------------------------------------------
 
   consumerInterest(stream: Stream, subject: string): boolean {
+    // Clustered: the replicated consumers decide, so that every replica stores the same.
+    if (stream.replica !== null) return stream.replica.hasConsumerInterest(subject);
     return hasConsumerInterest(stream, subject);
   }
 
@@ -430,6 +432,8 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
   inactive(c: Consumer): void {
     const stream = this.streams.get(c.stream);
     if (stream === undefined) return;
+    // Clustered, a replicated consumer goes through its stream's log.
+    if (stream.replica !== null && this.engine.cluster?.consumerInactive(stream, c) === true) return;
     this.serialize(() => {
       if (stream.consumers.get(c.name) !== c) return;
       this.deleteConsumer(stream, c);

@@ -106,7 +106,13 @@ export class Stream {
    * In a cluster: where publishes go instead of the store — proposed to the stream's Raft group,
    * stored by {@link applyReplicated} once committed (cluster/stream-replica.ts). Null on a single server.
    */
-  replica: { propose(subject: string, reply: string, hdr: Buffer | null, data: Buffer): void } | null = null;
+  replica: {
+    propose(subject: string, reply: string, hdr: Buffer | null, data: Buffer): void;
+    proposeRemove(seq: number): boolean;
+    proposePurgeAll(): void;
+    /** Whether a replicated consumer's filter matches `subject` (the same answer on every replica). */
+    hasConsumerInterest(subject: string): boolean;
+  } | null = null;
   /** The stream's consumers by name (a file stream's are recovered after a restart: consumer-store.ts). */
   readonly consumers = new Map<string, Consumer>();
 
@@ -167,6 +173,17 @@ export class Stream {
 
   private answerDirect(msg: InternalMessage, r: DirectReply): void {
     if (msg.reply !== '') this.client.reply(msg.reply, r.data, r.headers);
+  }
+
+  /** Interest and work-queue retention let message `seq` go (interest.ts). */
+  removeMsg(seq: number): boolean {
+    return this.replica !== null ? this.replica.proposeRemove(seq) : this.store.remove(seq, false);
+  }
+
+  /** Interest retention lost its last consumer: every message goes (interest.ts). */
+  purgeAll(): void {
+    if (this.replica !== null) this.replica.proposePurgeAll();
+    else this.store.purge('', 0, 0);
   }
 
   /** Starts or stops taking publishes (a clustered stream's leadership changed). */

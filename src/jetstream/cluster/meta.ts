@@ -21,10 +21,12 @@
  * Consumers: a durable consumer is created, updated and deleted through its stream's log, and its
  * state (delivered, ack floor, pending) follows as entries of the leader's snapshots; it runs on
  * the stream's leader only (nats-server gives each consumer a group of its own: here its
- * leadership is the stream's). An ephemeral consumer lives on the stream leader alone.
+ * leadership is the stream's). An ephemeral consumer of a limits stream lives on the stream
+ * leader alone; on interest and work-queue streams every consumer is replicated, and the
+ * removals their acks cause are entries of the stream's log.
  *
  * Not yet (refused with 10036 "not currently supported in clustered mode" rather than left
- * inconsistent): interest and work-queue retention, mirrors and sources, stream updates.
+ * inconsistent): mirrors and sources, replica count changes (10061).
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -340,6 +342,14 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     });
   }
 
+  /** A replicated consumer's inactivity threshold passed (on the leader): deleted through the log. */
+  consumerInactive(stream: Stream, c: Consumer): boolean {
+    const replica = stream.replica;
+    if (!(replica instanceof StreamReplica) || !replica.consumers.has(c.name)) return false;
+    replica.proposeConsumerDelete(c.name, `CONSUMER.DELETE.${stream.name}.${c.name}`, '');
+    return true;
+  }
+
   /** A consumer started on this server: a replicated one sends its state changes to the followers. */
   consumerStarted(_jsa: ApiAccount, stream: Stream, c: Consumer): void {
     const replica = stream.replica;
@@ -409,7 +419,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
             this.answer(jsa, reply, subject, body, r.answer);
             return true;
           }
-          if (r.config.durable_name === '' && !replica.consumers.has(r.name)) {
+          // An ephemeral consumer of a limits stream lives on the leader alone; on interest and
+          // work-queue streams every consumer is replicated (the retention depends on them all).
+          if (r.config.durable_name === '' && !replica.consumers.has(r.name) && replica.stream.cfg.retention === 'limits') {
             this.answer(jsa, reply, subject, body, commitConsumerCreate(jsa, r.stream, r.name, r.config, r.updated));
             return true;
           }
@@ -681,7 +693,7 @@ const KINDS: Readonly<Record<string, string>> = {
 
 /** What a clustered stream cannot have yet. */
 function unsupportedConfig(cfg: StreamConfig): ApiError | null {
-  if (cfg.retention !== 'limits' || cfg.mirror !== undefined || (cfg.sources?.length ?? 0) > 0) return jsError('JSClusterUnSupportFeatureErr');
+  if (cfg.mirror !== undefined || (cfg.sources?.length ?? 0) > 0) return jsError('JSClusterUnSupportFeatureErr');
   return null;
 }
 

@@ -15,6 +15,8 @@
  * store starts empty, see {@link JsCluster}); the log is not compacted yet.
  */
 import type { RaftRole } from '../../raft/types.js';
+import { subjectFromText } from '../../protocol/text.js';
+import { subjectMatches } from '../../subject/subject.js';
 import type { Stream } from '../stream.js';
 import type { GroupHost, RaftGroup } from './nrg.js';
 
@@ -27,11 +29,15 @@ const E_CONSUMER = 3;
 const E_CONSUMER_DEL = 4;
 /** A consumer's state (the leader's, after changes): name, then consumer-store's state encoding. */
 const E_CONSUMER_STATE = 5;
+/** Interest or work-queue retention removed a message: {seq}; seq 0: every message (purge). */
+const E_REMOVE = 6;
 
 /** A replicated consumer as every replica keeps it: the live one runs on the leader only. */
 export interface ConsumerAssignment {
   /** The config as JSON (encodeConsumerConfig). */
   config: string;
+  /** Its subject filters ([] = every subject): interest retention asks them. */
+  filters: readonly string[];
   created: number;
   /** Its latest replicated state (consumer-store.ts encoding), null before the first. */
   state: Buffer | null;
@@ -94,6 +100,13 @@ function encodeRequest(req: ReplicatedRequest): Buffer {
   return out;
 }
 
+/** A consumer config's subject filters, from its JSON (subjects are latin1 byte strings inside). */
+function configFilters(json: string): string[] {
+  const c = JSON.parse(json) as { filter_subject?: string; filter_subjects?: string[] };
+  const list = c.filter_subjects !== undefined && c.filter_subjects.length > 0 ? c.filter_subjects : c.filter_subject ? [c.filter_subject] : [];
+  return list.map((f) => subjectFromText(f));
+}
+
 function encodeJson(kind: number, head: unknown, tail: Buffer | null = null): Buffer {
   const h = Buffer.from(JSON.stringify(head), 'utf8');
   const out = Buffer.allocUnsafe(5 + h.length + (tail?.length ?? 0));
@@ -140,6 +153,27 @@ export class StreamReplica implements GroupHost {
     return this.group.propose(encodeRequest(req));
   }
 
+  /** Interest or work-queue retention let `seq` go (on the leader): every replica removes it. */
+  proposeRemove(seq: number): boolean {
+    if (this.closed || this.group === null || !this.leading) return false;
+    const d = Buffer.allocUnsafe(9);
+    d[0] = E_REMOVE;
+    d.writeDoubleLE(seq, 1);
+    return this.group.propose(d);
+  }
+
+  proposePurgeAll(): void {
+    this.proposeRemove(0);
+  }
+
+  hasConsumerInterest(subject: string): boolean {
+    for (const a of this.consumers.values()) {
+      if (a.filters.length === 0) return true;
+      for (const f of a.filters) if (subjectMatches(f, subject)) return true;
+    }
+    return false;
+  }
+
   /** A checked durable consumer create or update (on the leader). */
   proposeConsumer(p: ConsumerProposal): boolean {
     if (this.closed || this.group === null) return false;
@@ -182,7 +216,7 @@ export class StreamReplica implements GroupHost {
       if (kind === E_CONSUMER) {
         const p = head as unknown as ConsumerProposal;
         const prev = this.consumers.get(name);
-        this.consumers.set(name, { config: p.config, created: prev?.created ?? p.created, state: prev?.state ?? null });
+        this.consumers.set(name, { config: p.config, filters: configFilters(p.config), created: prev?.created ?? p.created, state: prev?.state ?? null });
         this.host.applyConsumer(this, p, this.leading);
       } else if (kind === E_CONSUMER_DEL) {
         this.consumers.delete(name);
@@ -192,6 +226,10 @@ export class StreamReplica implements GroupHost {
         // The leader's own state is live; a copy is kept for when it leads no more.
         if (a !== undefined) a.state = Buffer.from(d.subarray(5 + hl));
       }
+    } else if (kind === E_REMOVE) {
+      const seq = d.readDoubleLE(1);
+      if (seq === 0) this.stream.store.purge('', 0, 0);
+      else this.stream.store.remove(seq, false);
     } else {
       this.host.internalError(new Error(`unknown entry kind ${String(kind)}`), `stream ${this.account} > ${this.stream.name}: raft apply`);
     }
