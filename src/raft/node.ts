@@ -555,6 +555,9 @@ export class RaftNode {
       for (const [peer, p] of this.progress) if (p.match >= n && peers.includes(peer)) count++;
       if (count >= quorum) {
         this.commitIndex = n;
+        // Followers learn the new commit at once, not at the next heartbeat (nats-server's
+        // trackResponse sends a heartbeat after committing), so they apply promptly.
+        this.broadcastPending = true;
         break;
       }
     }

@@ -386,6 +386,13 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // 2.10.29 names the raft group; 2.9 did not.
     out.raft_group = g.name;
     if (leader !== null) out.leader = leader;
+    else {
+      // Leaderless (jetstream_cluster.go clusterInfo): every member listed, this one included.
+      const self = this.hub.selfName;
+      const since = Date.now() - g.lastLeaderContact;
+      out.replicas = g.peers.sort().map((name) => ({ name, current: false, active: name === self ? 0 : Math.round(Math.max(0, since) * 1e6), peer: this.hub.idOf(name) }));
+      return out;
+    }
     const replicas = g.replicas().map((p) => {
       const pi: Record<string, unknown> = { name: p.name, current: p.current && !p.offline };
       if (p.offline) pi.offline = true;
@@ -443,6 +450,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         replica.proposeRequest({ rest: subject.slice(8), body: Buffer.from(body), reply });
         return true;
       }
+      // A member of a group that lost its leader answers STREAM.INFO itself, with no leader.
+      if (op === 'STREAM.INFO' && replica?.group?.leaderless() === true) return false;
       // Not the leader: the meta leader answers for a stream that does not exist.
       if (this.metaLeader && !this.assignments.has(key(jsa.name, streamName))) {
         const kind = KINDS[op] ?? 'stream_info';

@@ -73,6 +73,8 @@ export class RaftGroup {
   private leaderId: string | null = null;
   /** The term in which this server, leading, was last reported ready. */
   private readyTerm = -1;
+  /** Since when the group has had no leader (its creation at first); 0 while it has one. */
+  private leaderlessSince = Date.now();
 
   /** @internal */
   constructor(
@@ -100,9 +102,22 @@ export class RaftGroup {
     return this.leaderId === null ? null : this.hub.nameOf(this.leaderId);
   }
 
+  /** When (ms) this member last heard from a leader: when it lost it, or its creation. */
+  get lastLeaderContact(): number {
+    return this.leaderlessSince > 0 ? this.leaderlessSince : Date.now();
+  }
+
   /** The server names of the voters. */
   get peers(): string[] {
     return this.node.peers.map((id) => this.hub.nameOf(id));
+  }
+
+  /**
+   * Without a leader for longer than nats-server's lostQuorumInterval (10 heartbeats): a member
+   * then answers for the group itself (isGroupLeaderless).
+   */
+  leaderless(now = Date.now()): boolean {
+    return this.leaderId === null && this.leaderlessSince > 0 && now - this.leaderlessSince > 10 * this.hub.timing.heartbeatInterval;
   }
 
   /** Appends `data` if this server leads; false otherwise (it is then not proposed). */
@@ -182,6 +197,8 @@ export class RaftGroup {
         case 'state':
           this.role = o.role;
           this.leaderId = o.leader;
+          if (o.leader !== null) this.leaderlessSince = 0;
+          else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
           this.host.stateChanged(o.role, this.leader);
           break;
         case 'restore':
