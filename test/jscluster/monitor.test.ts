@@ -177,6 +177,37 @@ describe('clustered JetStream on the monitor', () => {
     }
   });
 
+  it('/healthz: a stream whose group lost its quorum is not current', async () => {
+    const c = await cluster();
+    const nc = await scope.client(c.urls);
+    const jsm = await jetstreamManager(nc);
+    // An R2 stream: cut one of its two members off with the third server, which keeps the meta
+    // group's quorum (2 of 3) but leaves the stream's group without one (1 of 2).
+    const si = await jsm.streams.add({ name: 'R2', subjects: ['r2.>'], num_replicas: 2 });
+    const members = [si.cluster!.leader!, ...(si.cluster!.replicas ?? []).map((r) => r.name)];
+    expect(members).toHaveLength(2);
+    const all = names(c);
+    const kept = all.indexOf(members[0]!);
+    const cut = all.indexOf(members[1]!);
+    const other = all.findIndex((n) => !members.includes(n));
+    await c.partition([kept, other], [cut]);
+    const base = bases(c)[kept]!;
+    // Go's encoder writes '>' as \u003e.
+    const text = '{"status":"unavailable","error":"JetStream stream \'$G \\u003e R2\' is not current: group node unhealthy"}';
+    await eventually(async () => (await get(base, '/healthz')).text === text, 'the R2 stream not current', 10_000);
+    expect(await get(base, '/healthz')).toEqual({ status: 503, text });
+    expect(await get(base, '/healthz?account=$G&stream=R2&details=true')).toEqual({
+      status: 503,
+      text: '{"status":"error","errors":[{"type":"STREAM","account":"$G","stream":"R2","error":"JetStream stream \'$G \\u003e R2\' is not current: group node unhealthy"}]}',
+    });
+    // The server itself is fine: js-server-only checks the meta group only.
+    expect(await get(base, '/healthz?js-server-only=true')).toEqual({ status: 200, text: '{"status":"ok"}' });
+    // The third server holds no replica of R2: nothing to check there.
+    expect(await get(bases(c)[other]!, '/healthz')).toEqual({ status: 200, text: '{"status":"ok"}' });
+    await c.heal();
+    await eventually(async () => (await get(base, '/healthz')).status === 200, 'R2 current again after the heal', 10_000);
+  });
+
   it('/healthz and /jsz without a meta leader', async () => {
     const c = await cluster();
     const base = bases(c)[2]!;
