@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsCluster } from '../../src/index.js';
 import { serverHash } from '../../src/jetstream/cluster/server-hash.js';
+import type { RaftGroup } from '../../src/jetstream/cluster/nrg.js';
+import { groupHealthy } from '../../src/monitor/jsz-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -231,5 +233,19 @@ describe('clustered JetStream on the monitor', () => {
 describe('serverHash', () => {
   it("is nats-server's getHash (values read off a real 2.9.10 cluster)", () => {
     expect(['', 'n1', 'n2', 'n3'].map(serverHash)).toEqual(['fqA4S4SK', 'fjFyEjc1', '44jzkV9D', 'BXScrY9i']);
+  });
+});
+
+describe('groupHealthy', () => {
+  /** A group as groupHealthy reads it. */
+  const group = (isLeader: boolean, leader: string | null, commitIndex: number, applied: number): RaftGroup =>
+    ({ isLeader, leader, node: { status: { commitIndex, applied } } }) as unknown as RaftGroup;
+
+  it("is raft.go's isCurrent(true): something committed, then leader, or a follower of a known leader with every commit applied", () => {
+    expect(groupHealthy(group(true, 'a', 0, 0)), 'nothing committed yet').toBe(false);
+    expect(groupHealthy(group(true, 'a', 3, 2)), 'the leader').toBe(true);
+    expect(groupHealthy(group(false, 'a', 3, 3)), 'a follower, all applied').toBe(true);
+    expect(groupHealthy(group(false, 'a', 3, 2)), 'a follower behind').toBe(false);
+    expect(groupHealthy(group(false, null, 3, 3)), 'no leader').toBe(false);
   });
 });
