@@ -76,12 +76,15 @@ export function haAssets(js: JetStream): number {
 }
 
 /**
- * nats-server's `Healthy()` of a group (raft.go `isCurrent(true)`): something was committed, and
- * this server leads or follows a known leader with every committed entry applied.
+ * nats-server 2.10.29's `Healthy()` of a group (raft.go `isCurrent(true)`): something was
+ * committed, and this server leads, or has applied every committed entry. A follower that knows
+ * no leader (a candidate: 2.10 clears the leader when it campaigns) counts as healthy when it is
+ * applied up to its commit — 2.9.10's `isCurrent` required recent contact with a leader, so a
+ * replica of a group that lost its quorum was "not current" there and is healthy in 2.10.
+ * (nats-server's other reasons — catching up, paused applies — do not exist here.)
  */
 export function groupHealthy(g: RaftGroup): boolean {
   const st = g.node.status;
   if (st.commitIndex === 0) return false;
-  if (g.isLeader) return true;
-  return g.leader !== null && st.applied >= st.commitIndex;
+  return g.isLeader || st.applied >= st.commitIndex;
 }
