@@ -6,8 +6,7 @@
  */
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { Stream } from '../jetstream/stream.js';
-import type { RaftGroup } from '../jetstream/cluster/nrg.js';
-import { serverHash } from '../jetstream/cluster/server-hash.js';
+import { peerId, type RaftGroup } from '../jetstream/cluster/nrg.js';
 import { StreamReplica } from '../jetstream/cluster/stream-replica.js';
 
 /**
@@ -27,7 +26,7 @@ export function metaClusterInfo(js: JetStream, withReplicas: boolean): Record<st
   return {
     name: name === '' ? undefined : name,
     leader: leader ?? undefined,
-    peer: serverHash(leader ?? ''),
+    peer: peerId(leader ?? ''),
     replicas: replicas.length > 0 ? replicas : undefined,
     cluster_size: meta.peers.length,
     pending: 0,
@@ -46,7 +45,7 @@ function peerInfos(g: RaftGroup): Record<string, unknown>[] {
     offline: p.offline ? true : undefined,
     active: Math.round(p.activeMs * 1e6),
     lag: p.lag > 0 ? p.lag : undefined,
-    peer: serverHash(p.name),
+    peer: peerId(p.name),
   }));
 }
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { serverHash } from '../../src/jetstream/cluster/server-hash.js';
+import { peerId } from '../../src/jetstream/cluster/nrg.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -99,7 +99,7 @@ describe('clustered JetStream on the monitor, compared with nats-server', () => 
     expect((await get(ours, '/healthz')).text).toBe('{"status":"unavailable","error":"JetStream has not established contact with a meta leader"}');
     const [a, b] = [await json(ours, '/jsz'), await json(theirs, '/jsz')];
     expect({ ...(a.meta_cluster as Json), pending: undefined }).toEqual({ ...(b.meta_cluster as Json), pending: undefined });
-    expect(b.meta_cluster).toEqual({ name: 'C', peer: serverHash(''), cluster_size: 2 });
+    expect(b.meta_cluster).toEqual({ name: 'C', peer: peerId(''), cluster_size: 2 });
     expect([a.ha_assets, b.ha_assets]).toEqual([1, 1]);
     const [va, vb] = [(await json(ours, '/varz')).jetstream as Json, (await json(theirs, '/varz')).jetstream as Json];
     expect(keys210(va)).toEqual(Object.keys(vb));
@@ -133,8 +133,8 @@ describe('clustered JetStream on the monitor, compared with nats-server', () => 
     const oRep = (oDoc.meta_cluster as Json).replicas as Json[];
     expect(peerKeys(oRep)).toEqual(peerKeys(rRep));
     // nats-server's peer ids are getHash of the names.
-    expect((rDoc.meta_cluster as Json).peer).toBe(serverHash(sides.real.names[rl]!));
-    expect(rRep.map((r) => r.peer)).toEqual(rRep.map((r) => serverHash(r.name as string)));
+    expect((rDoc.meta_cluster as Json).peer).toBe(peerId(sides.real.names[rl]!));
+    expect(rRep.map((r) => r.peer)).toEqual(rRep.map((r) => peerId(r.name as string)));
     const rf = (rl + 1) % 3;
     const of = (ol + 1) % 3;
     const [rFollower, oFollower] = [await json(sides.real.bases[rf]!, '/jsz'), await json(sides.ours.bases[of]!, '/jsz')];

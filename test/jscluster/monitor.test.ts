@@ -11,8 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsCluster } from '../../src/index.js';
-import { serverHash } from '../../src/jetstream/cluster/server-hash.js';
-import type { RaftGroup } from '../../src/jetstream/cluster/nrg.js';
+import { peerId, type RaftGroup } from '../../src/jetstream/cluster/nrg.js';
 import { groupHealthy } from '../../src/monitor/jsz-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -73,7 +72,7 @@ describe('clustered JetStream on the monitor', () => {
         for (const r of replicas) {
           // PeerInfo: name, current, (offline), active ns, (lag), peer.
           expect(Object.keys(r)).toEqual(['name', 'current', 'active', 'peer']);
-          expect(r.peer).toBe(serverHash(r.name as string));
+          expect(r.peer).toBe(peerId(r.name as string));
           expect(Number.isInteger(r.active) && (r.active as number) >= 0).toBe(true);
         }
       } else {
@@ -82,7 +81,7 @@ describe('clustered JetStream on the monitor', () => {
       }
       expect(meta.name).toBe(c.clusterName);
       expect(meta.leader).toBe(leader);
-      expect(meta.peer).toBe(serverHash(leader));
+      expect(meta.peer).toBe(peerId(leader));
       expect(meta.cluster_size).toBe(3);
       expect(meta.pending).toBe(0);
 
@@ -134,6 +133,7 @@ describe('clustered JetStream on the monitor', () => {
       // 2.10.29: the group's name in the cluster block and, with raft=true, stream_raft_group.
       expect(typeof cl.raft_group).toBe('string');
       expect(r3!.stream_raft_group).toBe(cl.raft_group);
+      for (const r of (cl.replicas ?? []) as Json[]) expect(r.peer).toBe(peerId(r.name as string));
       expect(Object.keys(r3!)).toEqual(['name', 'created', 'cluster', 'state', 'stream_raft_group']);
       if (i === sl) {
         // The leader's block is STREAM.INFO's (less the moving `active`).
@@ -237,9 +237,9 @@ describe('clustered JetStream on the monitor', () => {
   });
 });
 
-describe('serverHash', () => {
+describe('peerId', () => {
   it("is nats-server's getHash (values read off a real 2.9.10 cluster)", () => {
-    expect(['', 'n1', 'n2', 'n3'].map(serverHash)).toEqual(['fqA4S4SK', 'fjFyEjc1', '44jzkV9D', 'BXScrY9i']);
+    expect(['', 'n1', 'n2', 'n3'].map(peerId)).toEqual(['fqA4S4SK', 'fjFyEjc1', '44jzkV9D', 'BXScrY9i']);
   });
 });
 
