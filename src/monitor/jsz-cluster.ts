@@ -56,9 +56,10 @@ export function replicaOf(s: Stream): StreamReplica | null {
 
 /**
  * `ha_assets`: nats-server's `numRaftNodes()`, the Raft groups this server runs — the meta
- * group, each replicated (R>1) stream it holds and each of their durable consumers (nats-server
- * gives every consumer of a replicated stream a group; an R1 stream or consumer has none). Here
- * a consumer follows its stream's group, so the count is what nats-server would show.
+ * group, each replicated (R>1) stream it holds and each of their replicated consumers (nats-server
+ * gives every such consumer a group; an R1 stream, an R1 consumer — `num_replicas: 1`, or an
+ * ephemeral one of a limits stream — has none). Here a consumer follows its stream's group, so
+ * the count is what nats-server would show.
  */
 export function haAssets(js: JetStream): number {
   if (js.cluster === null) return 0;
@@ -68,10 +69,21 @@ export function haAssets(js: JetStream): number {
     for (const s of jsa.streams.values()) {
       const r = replicaOf(s);
       if (r === null || r.group === null || s.cfg.num_replicas <= 1) continue;
-      n += 1 + r.consumers.size;
+      n += 1;
+      for (const a of r.consumers.values()) if (consumerReplicas(a.config) !== 1) n++;
     }
   }
   return n;
+}
+
+/** A replicated consumer's `num_replicas` (0: the stream's) from its config JSON. */
+function consumerReplicas(config: string): number {
+  try {
+    const n = (JSON.parse(config) as { num_replicas?: unknown }).num_replicas;
+    return typeof n === 'number' ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**

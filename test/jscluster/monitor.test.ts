@@ -110,12 +110,14 @@ describe('clustered JetStream on the monitor', () => {
     const si = await jsm.streams.add({ name: 'R3', subjects: ['r3.>'], num_replicas: 3 });
     await jsm.streams.add({ name: 'R1', subjects: ['r1.>'], num_replicas: 1 });
     await jsm.consumers.add('R3', { durable_name: 'D', ack_policy: 'explicit' as never });
+    // An R1 consumer of an R3 stream: no group in nats-server, so no HA asset.
+    await jsm.consumers.add('R3', { durable_name: 'ONE', ack_policy: 'explicit' as never, num_replicas: 1 });
     const sl = await c.streamLeader('R3');
     const streamLeader = names(c)[sl]!;
     expect(si.cluster?.leader).toBe(streamLeader);
 
-    // Every member: the meta group, the R3 stream's group and its durable consumer (the R1
-    // stream has no group in nats-server, so it is not an HA asset).
+    // Every member: the meta group, the R3 stream's group and its durable consumer D (the R1
+    // stream and the R1 consumer have no group in nats-server, so they are not HA assets).
     await eventually(async () => {
       for (const base of bases(c)) if ((await json(base, '/jsz')).ha_assets !== 3) return false;
       return true;
