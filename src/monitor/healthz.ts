@@ -13,7 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { JsCluster } from '../jetstream/cluster/meta.js';
-import { groupHealthy, replicaOf } from './jsz-cluster.js';
+import { consumerReplicas, groupHealthy, replicaOf } from './jsz-cluster.js';
 import type { Stream } from '../jetstream/stream.js';
 import { goQuote } from '../protocol/go-format.js';
 import { decodeBool } from './query.js';
@@ -196,10 +196,15 @@ function streamHealth(s: Stream): string | null {
   return null;
 }
 
-/** nats-server's `isConsumerHealthy` reasons for a replicated consumer: it runs on the stream's leader. */
+/**
+ * nats-server's `isConsumerHealthy` reasons for a replicated consumer: an R1 one (of an R1
+ * stream, or `num_replicas: 1`) is not checked; else it must run on the stream's leader.
+ */
 function consumerHealth(s: Stream, name: string): string | null {
   const r = replicaOf(s);
   if (s.cfg.num_replicas <= 1 || r === null || !r.isLeader) return null;
+  const a = r.consumers.get(name);
+  if (a !== undefined && consumerReplicas(a.config) === 1) return null;
   return s.consumers.has(name) ? null : 'consumer not found';
 }
 

@@ -77,7 +77,7 @@ export function haAssets(js: JetStream): number {
 }
 
 /** A replicated consumer's `num_replicas` (0: the stream's) from its config JSON. */
-function consumerReplicas(config: string): number {
+export function consumerReplicas(config: string): number {
   try {
     const n = (JSON.parse(config) as { num_replicas?: unknown }).num_replicas;
     return typeof n === 'number' ? n : 0;
