@@ -161,7 +161,9 @@ export class EmbeddedBackend implements ServerBackend {
       }
       let cluster: ClusterManager | null = null;
       if (o.cluster !== null) {
-        const c = new ClusterManager(core, o.cluster);
+        // nats-embedded's JetStream cannot share a cluster with nats-server's: routes to
+        // nats-server servers with JetStream are refused (cluster/cluster.ts MIXED_JETSTREAM).
+        const c = new ClusterManager(core, o.cluster, { refuseJetStreamPeers: jetstream !== null });
         release.push(() => c.stop(false));
         await c.start(this.clusterPort_ || o.cluster.port);
         check();

@@ -1,7 +1,8 @@
 /**
  * Why a connection (client or route) was closed: one set for every kind, with nats-server's
- * texts (`ClosedState.String()` in monitor.go), as `/connz` `reason` shows them. Two are this
- * broker's own: `Partitioned` (a test partition cut the route) and `Route To Self`.
+ * texts (`ClosedState.String()` in monitor.go), as `/connz` `reason` shows them. Three are this
+ * broker's own: `Partitioned` (a test partition cut the route), `Route To Self` and `Mixed
+ * JetStream Cluster` (a route to a nats-server with JetStream, refused: cluster/cluster.ts).
  */
 export const CloseReason = {
   ClientClosed: 'Client Closed',
@@ -25,5 +26,6 @@ export const CloseReason = {
   ClusterNameConflict: 'Cluster Name Conflict',
   RouteToSelf: 'Route To Self',
   Partitioned: 'Partitioned',
+  MixedJetStream: 'Mixed JetStream Cluster',
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

@@ -5,6 +5,11 @@
  * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
  * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
  *
+ * Mixed JetStream clusters: a server whose JetStream runs here refuses routes to nats-server
+ * servers with JetStream ({@link ClusterManagerOptions.refuseJetStreamPeers}): nats-embedded's
+ * JetStream (its Raft groups, its API answers) cannot work with nats-server's, so the routes are
+ * closed rather than left to misbehave; a nats-server without JetStream is routed as ever.
+ *
  * A little over 500 lines: the route lifecycle (dial, register, gossip, retry) reads as one story.
  */
 import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
@@ -29,6 +34,28 @@ import { implicitRouteUrl, routeAuthorized, routeConnectCredentials } from './ro
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
 const ROUTE_PROTO = 2;
 
+/**
+ * What a refused peer and this server's log are told: nats-server says `"jetstream":true` in its
+ * route INFO when JetStream is enabled (2.9.10 on the wire; 2.10.29 route.go `JetStream:
+ * s.info.JetStream`). nats-embedded never says it, so its servers are routed to each other, and
+ * a nats-server sees an embedded server as one without JetStream.
+ */
+export const MIXED_JETSTREAM = 'a cluster that mixes nats-server and nats-embedded servers with JetStream on both is not supported (nats-embedded speaks its own JetStream cluster protocol)';
+
+/** A refused configured route is dialled again this rarely (the peer may come back without JetStream). */
+const REFUSED_RETRY_MS = 30_000;
+
+/** Options of a {@link ClusterManager} that the server composing it decides. */
+export interface ClusterManagerOptions {
+  /**
+   * Refuse routes to servers that run JetStream (a route INFO with `"jetstream":true`): set when
+   * this server runs nats-embedded's JetStream. The route is closed after an `-ERR` naming the
+   * reason, the refusal is logged as an error once per peer (later ones at debug level), and
+   * a configured route to it is dialled again only every 30 s.
+   */
+  readonly refuseJetStreamPeers?: boolean;
+}
+
 /** A peer as `ClusterManager.peers()` reports it. */
 export interface RoutePeer {
   readonly id: string;
@@ -48,8 +75,12 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   private readonly dynamicName: boolean;
   /** Local interest counts: `account subject [queue]` → number of local subscriptions. */
   private readonly interest = new Map<string, number>();
-  /** Configured routes: URL key → state. */
-  private readonly configured = new Map<string, { url: RouteUrl; dialing: boolean; timer: NodeJS.Timeout | null; self: boolean; peerName: string | null }>();
+  /** Configured routes: URL key → state (`refused`: its server runs JetStream, see {@link ClusterManagerOptions}). */
+  private readonly configured = new Map<string, { url: RouteUrl; dialing: boolean; timer: NodeJS.Timeout | null; self: boolean; refused: boolean; peerName: string | null }>();
+  /** Server ids of peers refused for their JetStream: logged once, never dialled from gossip. */
+  private readonly refusedPeers = new Set<string>();
+  /** Connections closed for their peer's JetStream (no implicit retry). */
+  private readonly refusedConns = new WeakSet<RouteConn>();
   /** URLs being dialled for gossiped (implicit) routes. */
   private readonly implicitDials = new Set<string>();
   /** Names of peers this server must not be routed to (a partition in tests). */
@@ -74,13 +105,14 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   constructor(
     readonly core: BrokerCore,
     readonly opts: ResolvedClusterOptions,
+    private readonly managerOptions: ClusterManagerOptions = {},
   ) {
     this.dynamicName = opts.name === null;
     this.name = opts.name ?? randomBytes(11).toString('base64url');
     core.cluster = this;
     core.clusterName = this.name;
     for (const url of opts.routes) {
-      this.configured.set(url.url, { url, dialing: false, timer: null, self: false, peerName: null });
+      this.configured.set(url.url, { url, dialing: false, timer: null, self: false, refused: false, peerName: null });
     }
     // Interest that exists before the routes: the internal clients started first (JetStream's
     // API and streams, clustered JetStream's Raft transport in $SYS).
@@ -329,6 +361,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
       if (this.dynamicName && this.routes.size === 0 && theirs !== '') this.adoptName(theirs);
       else if (info.cluster_dynamic !== true) return conn.close(CloseReason.ClusterNameConflict);
     }
+    if (this.managerOptions.refuseJetStreamPeers === true && info.jetstream === true) return this.refuseJetStream(conn, info, entry);
+    if (entry !== undefined) entry.refused = false;
     if (this.blocked.has(conn.remoteName)) return conn.close(CloseReason.Partitioned, false);
     const existing = this.routes.get(info.server_id);
     if (existing !== undefined) {
@@ -353,6 +387,19 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     this.onChange?.();
   }
 
+  /** Closes a route to a server with JetStream (see {@link ClusterManagerOptions.refuseJetStreamPeers}). */
+  private refuseJetStream(conn: RouteConn, info: RouteInfo, entry: { refused: boolean } | undefined): void {
+    const first = !this.refusedPeers.has(info.server_id);
+    this.refusedPeers.add(info.server_id);
+    this.refusedConns.add(conn);
+    if (entry !== undefined) entry.refused = true;
+    const text = `JetStream: route to ${JSON.stringify(conn.remoteName)} refused: ${MIXED_JETSTREAM}`;
+    const log = this.core.log;
+    if (first) log.error(`${text}; run JetStream on one kind of server only`);
+    else if (log.debugOn) log.debug(text);
+    conn.sendErrAndClose(`JetStream route refused: ${MIXED_JETSTREAM}`, CloseReason.MixedJetStream);
+  }
+
   private gossipInfo(conn: RouteConn, info: RouteInfo): RouteInfo {
     const copy: RouteInfo = { ...info };
     delete copy.nonce;
@@ -365,7 +412,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
 
   private implicitRoute(info: RouteInfo): void {
     const id = info.server_id;
-    if (id === this.core.serverId || this.routes.has(id) || typeof info.ip !== 'string') return;
+    if (id === this.core.serverId || this.routes.has(id) || this.refusedPeers.has(id) || typeof info.ip !== 'string') return;
     if (this.blocked.has(info.server_name ?? id)) return;
     let url: RouteUrl;
     try {
@@ -388,7 +435,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     }
     conn.socket.once('close', () => {
       this.implicitDials.delete(url.url);
-      if (!conn.registered && !this.stopped && retriesLeft > 0) {
+      if (!conn.registered && !this.stopped && retriesLeft > 0 && !this.refusedConns.has(conn)) {
         this.implicitDials.add(url.url);
         const t = setTimeout(() => this.dialImplicit(url, retriesLeft - 1), this.opts.reconnectDelayMs);
         t.unref();
@@ -445,11 +492,12 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     }
   }
 
-  private scheduleRetry(entry: { url: RouteUrl; timer: NodeJS.Timeout | null; peerName: string | null }): void {
+  private scheduleRetry(entry: { url: RouteUrl; timer: NodeJS.Timeout | null; refused: boolean; peerName: string | null }): void {
     // A partitioned peer is not retried; unblocking dials it again.
     if (entry.timer !== null || this.stopped || this.isBlocked(entry)) return;
-    // A little jitter keeps two servers that dial each other from colliding forever.
-    const delay = this.opts.reconnectDelayMs * (1 + Math.random() * 0.2);
+    // A little jitter keeps two servers that dial each other from colliding forever; a peer
+    // refused for its JetStream is tried rarely.
+    const delay = (entry.refused ? Math.max(REFUSED_RETRY_MS, this.opts.reconnectDelayMs) : this.opts.reconnectDelayMs) * (1 + Math.random() * 0.2);
     entry.timer = setTimeout(() => {
       entry.timer = null;
       this.dial(entry.url, true);

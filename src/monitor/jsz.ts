@@ -2,8 +2,10 @@
  * `/jsz` and `/varz`'s `jetstream` block: JetStream's configuration, usage and API counters, per
  * account and per stream, as nats-server 2.10.29 writes them (`Jsz`, `JSInfo`, `AccountDetail`,
  * `StreamDetail`, `JetStreamVarz` in server/monitor.go; `JetStreamConfig`, `JetStreamStats` in
- * server/jetstream.go) for a single, non-clustered server: no meta group, no raft groups, every
- * stream led by this server.
+ * server/jetstream.go). A single server has no meta group and leads every stream; a member of a
+ * JetStream cluster (jetstream/cluster/) adds `meta_cluster`, counts its Raft groups in
+ * `ha_assets`, gives each stream its group's `cluster` block, and honours `leader-only`,
+ * `stream-leader-only` and `raft` (jsz-cluster.ts).
  *
  * `/jsz` is written as Go writes it (json.MarshalIndent of the struct): the stream configs are
  * the API's pre-encoded config text, and an account's reservations are Go's `uint64` of its
@@ -16,6 +18,7 @@ import { consumerInfoJson, publicConsumerCount, streamState } from '../jetstream
 import { encodeStreamConfig } from '../jetstream/stream-config.js';
 import { goIndent, goJson, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt } from './query.js';
+import { haAssets, metaClusterInfo, replicaOf } from './jsz-cluster.js';
 import type { MonitorContext } from './types.js';
 
 /** nats-server 2.10's `defaultSyncInterval` (2 minutes, in ns): `sync` is not configurable here. */
@@ -68,7 +71,7 @@ export function jetStreamConfig(js: JetStream): Record<string, unknown> {
   };
 }
 
-/** nats-server's `JetStreamStats` of the server (`usageStats`): no raft nodes, so no HA assets. */
+/** nats-server's `JetStreamStats` of the server (`usageStats`): `ha_assets` counts its Raft groups. */
 function jetStreamStats(js: JetStream): Record<string, unknown> {
   const u = js.usage();
   return {
@@ -77,19 +80,24 @@ function jetStreamStats(js: JetStream): Record<string, unknown> {
     reserved_memory: u.reservedMemory,
     reserved_storage: u.reservedStorage,
     accounts: jsAccounts(js).length,
-    ha_assets: 0,
+    ha_assets: haAssets(js),
     api: { total: js.api.total, errors: js.api.errors },
   };
 }
 
 /**
- * `/varz`'s `jetstream` (nats-server's `JetStreamVarz`): `config` and `stats` when JetStream
- * runs, `{}` when it is off. `meta` is the meta group's, which only a clustered server has.
+ * `/varz`'s `jetstream` (nats-server's `JetStreamVarz`, `updateJszVarz`): `config` and `stats`
+ * when JetStream runs, `{}` when it is off; a clustered server adds `meta`, with the replicas
+ * when it is the meta leader.
  */
 export function varzJetStream(ctx: MonitorContext): Record<string, unknown> {
   const js = ctx.jetstream();
   if (js === null) return {};
-  return { config: jetStreamConfig(js), stats: jetStreamStats(js) };
+  const meta = metaClusterInfo(js, js.cluster?.meta.leader === js.serverName());
+  const out: Record<string, unknown> = { config: jetStreamConfig(js), stats: jetStreamStats(js) };
+  // Undefined fields (omitempty) are dropped by /varz's JSON.stringify.
+  if (meta !== undefined) out.meta = meta;
+  return out;
 }
 
 /** nats-server's `JSzOptions`, decoded as `HandleJsz` does (same order, same 400 texts). */
@@ -102,6 +110,8 @@ interface JszOptions {
   offset: number;
   limit: number;
   leaderOnly: boolean;
+  raft: boolean;
+  streamLeaderOnly: boolean;
 }
 
 function jszOptions(q: URLSearchParams): JszOptions {
@@ -112,10 +122,9 @@ function jszOptions(q: URLSearchParams): JszOptions {
   const offset = decodeInt(q, 'offset');
   const limit = decodeInt(q, 'limit');
   const leaderOnly = decodeBool(q, 'leader-only');
-  // Raft groups and stream leaders: a single server has no raft groups and leads every stream.
-  decodeBool(q, 'raft');
-  decodeBool(q, 'stream-leader-only');
-  return { account: q.get('acc') ?? '', accounts, streams, consumers, config, offset, limit, leaderOnly };
+  const raft = decodeBool(q, 'raft');
+  const streamLeaderOnly = decodeBool(q, 'stream-leader-only');
+  return { account: q.get('acc') ?? '', accounts, streams, consumers, config, offset, limit, leaderOnly, raft, streamLeaderOnly };
 }
 
 /** The `/jsz` document, as Go's indented JSON text. */
@@ -145,6 +154,10 @@ export function jsz(ctx: MonitorContext, q: URLSearchParams): string {
       total: 0,
     }));
   }
+
+  // A single server is its own leader; in a cluster only the meta leader answers `leader-only`.
+  const isLeader = js.cluster === null || js.cluster.isMetaLeader;
+  if (opts.leaderOnly && !isLeader) throw new BadRequest('filtered response: not leader');
 
   let accounts = jsAccounts(js);
   const total = accounts.length;
@@ -184,6 +197,7 @@ export function jsz(ctx: MonitorContext, q: URLSearchParams): string {
     consumers,
     messages,
     bytes,
+    meta_cluster: metaClusterInfo(js, isLeader),
     account_details: accounts.length > 0 ? accounts.map((a) => accountDetail(js, a, opts)) : undefined,
     total,
   }));
@@ -198,7 +212,13 @@ function zeroStats(): Record<string, unknown> {
 /** nats-server's `AccountDetail` (`accountDetail()`): the account's usage, reservations and streams. */
 function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<string, unknown> {
   const u = jsa.usage();
-  const details = opts.streams ? [...jsa.streams.values()].map((s) => streamDetail(js, jsa, s, opts)) : [];
+  const details: Record<string, unknown>[] = [];
+  if (opts.streams) {
+    for (const s of jsa.streams.values()) {
+      const d = streamDetail(js, jsa, s, opts);
+      if (d !== null) details.push(d);
+    }
+  }
   return {
     name: jsa.name,
     id: jsa.name,
@@ -215,22 +235,31 @@ function accountDetail(js: JetStream, jsa: JsAccount, opts: JszOptions): Record<
 }
 
 /**
- * nats-server's `StreamDetail`: name, creation, the cluster info of a stream without a raft
- * group (this server leads it), the config with `config=1`, the fast state (no deleted list),
- * and with `consumers=1` each consumer's ConsumerInfo (`consumer.info()`; its config only with
- * `config=1`), left out when the stream has none.
+ * nats-server's `StreamDetail`: name, creation, the cluster info (a single server's: it leads
+ * the stream; a clustered stream's: its group as STREAM.INFO shows it), the config with
+ * `config=1`, the fast state (no deleted list), with `consumers=1` each consumer's ConsumerInfo
+ * (`consumer.info()`; its config only with `config=1`), left out when the stream has none, and
+ * with `raft=1` the stream's Raft group. Null when `stream-leader-only` filters it out (this
+ * server does not lead it).
+ *
+ * `consumer_raft_groups` (2.10, with `raft=1` and `consumers=1`) is never written: a consumer
+ * here has no Raft group of its own (it follows its stream's), and the field is `omitempty`.
  */
-function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions): Record<string, unknown> {
+function streamDetail(js: JetStream, jsa: JsAccount, s: Stream, opts: JszOptions): Record<string, unknown> | null {
+  const cluster = jsa.cluster !== null ? jsa.cluster.clusterInfo(jsa, s) : { leader: js.serverName() };
+  if (opts.streamLeaderOnly && cluster.leader !== js.serverName()) return null;
   // getPublicConsumers: the internal consumers of mirrors and sources (`direct`) are not shown.
   const shown = opts.consumers ? [...s.consumers.values()].filter((c) => !c.cfg.direct) : [];
   const consumers = shown.length > 0 ? shown.map((c) => new Raw(consumerInfoJson(jsa, c, opts.config))) : undefined;
+  const group = opts.raft ? replicaOf(s)?.group?.name : undefined;
   return {
     name: s.name,
     created: rfc3339Nano(s.created),
-    cluster: { leader: js.serverName() },
+    cluster,
     config: opts.config ? new Raw(encodeStreamConfig(s.cfg)) : undefined,
     state: streamState(s),
     consumer_detail: consumers,
     ...jsa.sourcingInfo(s),
+    stream_raft_group: group,
   };
 }

@@ -33,6 +33,8 @@ const INTEROP = [
   'test/conformance/jetstream-utf8.test.ts',
   'test/conformance/utf8-core.test.ts',
   'test/conformance/route-auth-interop.test.ts',
+  'test/conformance/mixed-jetstream-interop.test.ts',
+  'test/conformance/jsz-cluster-fields.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
