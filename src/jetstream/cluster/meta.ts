@@ -31,11 +31,12 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { BrokerCore } from '../../broker/core.js';
+import type { InternalClient } from '../../broker/internal.js';
 import { FileRaftStorage } from '../../raftstore/file-storage.js';
 import type { RaftRole, RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
 import {
-  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, response, send, streamInfo,
+  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, publicConsumerCount, response, send, streamInfo,
   type Answer, type ApiAccount, type ClusterApi,
 } from '../api.js';
 import type { Consumer } from '../consumer.js';
@@ -115,6 +116,8 @@ const STREAM_REPLICATED = new Set(['STREAM.PURGE', 'STREAM.MSG.DELETE']);
 
 export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   readonly hub: NrgHub;
+  /** Requests between the servers' JetStream layers (account usage), in $SYS. */
+  private readonly sys: InternalClient;
   readonly meta: RaftGroup;
   private readonly metaStorage: FileRaftStorage;
   private readonly assignments = new Map<string, StreamAssignment>();
@@ -134,6 +137,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   ) {
     const core = engine.core;
     this.hub = new NrgHub(core, core.account('$SYS'), options.self, options.timing, (err, what) => engine.internalError(err, what));
+    this.sys = core.internalClient('$JSC', core.account('$SYS'));
+    // A peer's share of an account's usage (accountInfo on the meta leader).
+    this.sys.subscribe(`$JSC.U.${this.hub.selfId}`, (msg) => {
+      if (msg.reply !== '') this.sys.reply(msg.reply, JSON.stringify(this.localUsage(msg.data.toString('utf8'))));
+    });
     this.metaStorage = new FileRaftStorage(join(this.groupsDir, META_GROUP));
     this.meta = this.hub.group(META_GROUP, options.peers, this.metaStorage, this);
   }
@@ -464,7 +472,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       return true;
     }
     switch (op) {
-      case 'INFO': this.answer(jsa, reply, subject, body, this.accountInfo(jsa)); return true;
+      case 'INFO': this.accountInfo(jsa, reply, subject, body); return true;
       case 'STREAM.CREATE': this.streamCreate(jsa, token, body, reply, subject); return true;
       case 'STREAM.UPDATE': this.streamUpdate(jsa, token, body, reply, subject); return true;
       case 'STREAM.DELETE': this.streamDelete(jsa, token, body, reply, subject); return true;
@@ -552,22 +560,65 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
   }
 
-  /** Account info from the meta leader: the account's streams as assigned, consumers as this server knows them. */
-  private accountInfo(jsa: ApiAccount): Answer {
+  /** This server's share of an account's usage, for the meta leader's account info. */
+  private localUsage(account: string): { memory: number; storage: number; consumers: number; total: number; errors: number } {
+    const jsa = this.engine.enabledAccount(account);
+    if (jsa === undefined) return { memory: 0, storage: 0, consumers: 0, total: 0, errors: 0 };
     const u = jsa.usage();
+    // Each consumer counted once: by the server that leads its stream.
     let consumers = 0;
-    for (const [k, r] of this.replicas) if (k.startsWith(`${jsa.name}\u0000`)) consumers += Math.max(r.consumers.size, r.stream.consumers.size);
-    return ok(response('account_info', {
-      memory: u.memory,
-      storage: u.storage,
-      reserved_memory: u.reservedMemory,
-      reserved_storage: u.reservedStorage,
-      streams: this.configs(jsa.name).length,
-      consumers,
-      limits: jsa.limits,
-      domain: jsa.domain ?? undefined,
-      api: { total: jsa.api.total, errors: jsa.api.errors },
-    }));
+    for (const r of this.replicas.values()) if (r.account === account && r.isLeader) consumers += publicConsumerCount(r.stream);
+    return { memory: u.memory, storage: u.storage, consumers, total: jsa.api.total, errors: jsa.api.errors };
+  }
+
+  /**
+   * Account info from the meta leader: the streams as assigned; memory, storage, consumers and
+   * the API counters summed over the servers (each replica's store counts, as in nats-server),
+   * asked of the other peers with internal requests (up to 500 ms).
+   */
+  private accountInfo(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
+    const peers = this.meta.replicas().filter((p) => !p.offline).map((p) => this.hub.idOf(p.name));
+    const parts = [this.localUsage(jsa.name)];
+    const finish = (): void => {
+      const sum = { memory: 0, storage: 0, consumers: 0, total: 0, errors: 0 };
+      for (const p of parts) {
+        sum.memory += p.memory; sum.storage += p.storage; sum.consumers += p.consumers; sum.total += p.total; sum.errors += p.errors;
+      }
+      const u = jsa.usage();
+      this.answer(jsa, reply, subject, body, ok(response('account_info', {
+        memory: sum.memory,
+        storage: sum.storage,
+        reserved_memory: u.reservedMemory,
+        reserved_storage: u.reservedStorage,
+        streams: this.configs(jsa.name).length,
+        consumers: sum.consumers,
+        limits: jsa.limits,
+        domain: jsa.domain ?? undefined,
+        api: { total: sum.total + 1, errors: sum.errors },
+      })));
+    };
+    if (peers.length === 0) return finish();
+    const inbox = `$JSC.UR.${randomToken()}${randomToken()}`;
+    let waiting = peers.length;
+    let done = false;
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.sys.unsubscribe(sub);
+      finish();
+    };
+    const timer = setTimeout(end, 500);
+    timer.unref();
+    const sub = this.sys.subscribe(`${inbox}.*`, (msg) => {
+      try {
+        parts.push(JSON.parse(msg.data.toString('utf8')) as (typeof parts)[number]);
+      } catch (err) {
+        this.engine.internalError(err, 'JetStream account usage from a peer');
+      }
+      if (--waiting === 0) end();
+    });
+    peers.forEach((id, i) => this.sys.publish(`$JSC.U.${id}`, jsa.name, { reply: `${inbox}.${i}` }));
   }
 
   private streamNamesAnswer(jsa: ApiAccount, body: Buffer): Answer {
@@ -683,6 +734,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     this.storages.clear();
     this.replicas.clear();
     this.hub.close();
+    this.sys.close();
     this.metaStorage.close();
   }
 }
