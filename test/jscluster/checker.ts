@@ -21,7 +21,7 @@
  * And the final read itself must be consistent with the stream state (`read-inconsistent`).
  * The stream is expected to keep everything (limits retention, no limits, no deletes).
  */
-import type { Anomaly, FinalRead, History, PublishOp, StoredMessage } from './history.js';
+import type { Anomaly, Delivery, FinalRead, History, PublishOp, StoredMessage } from './history.js';
 
 /** Lists the anomalies of a run (empty: none found). */
 export function check(history: History, final: FinalRead): Anomaly[] {
@@ -136,6 +136,7 @@ function checkOrder(history: History, storedById: Map<string, StoredMessage[]>, 
 /** (f) and (g): deliveries and acks of the durable consumer against the final stream. */
 function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<number, StoredMessage>, add: (a: Anomaly) => void): void {
   const delivered = new Set<number>();
+  const valid: Delivery[] = [];
   let maxDelivered = 0;
   for (const d of history.deliveries) {
     const m = storedBySeq.get(d.seq);
@@ -149,6 +150,7 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
       continue;
     }
     delivered.add(d.seq);
+    valid.push(d);
     maxDelivered = Math.max(maxDelivered, d.seq);
   }
   // The first confirmation of an ack, by stream sequence; any ack sent (not certainly lost).
@@ -161,7 +163,7 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
       if (t === undefined || a.completeAt < t) confirmedAt.set(a.seq, a.completeAt);
     }
   }
-  for (const d of history.deliveries) {
+  for (const d of valid) {
     const t = confirmedAt.get(d.seq);
     if (t !== undefined && d.at > t) {
       add({

@@ -61,6 +61,8 @@ export interface Delivery {
   redelivered: boolean;
   payload: string;
   at: number;
+  /** The worker dropped it without acking (simulated crash of the worker mid-message). */
+  dropped?: boolean;
 }
 
 /** An ack of a delivery (double ack: `ok` means the server confirmed it). */

@@ -13,10 +13,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { rng } from '../helpers/chaos.js';
-import type { AckOp, ConsumerFinalState, Delivery, FinalRead, History, NemesisAction, NemesisOp, PublishAttempt, PublishOp, StoredMessage } from './history.js';
+import type { Anomaly, AckOp, ConsumerFinalState, Delivery, FinalRead, History, NemesisAction, NemesisOp, PublishAttempt, PublishOp, StoredMessage } from './history.js';
 import { NemesisPlanner, type NemesisOptions } from './nemesis.js';
 
-export { check, summarize } from './checker.js';
+import { check, summarize } from './checker.js';
+
+export { check, summarize };
 export type { NemesisOptions } from './nemesis.js';
 
 export interface JepsenOptions {
@@ -46,6 +48,11 @@ export interface JepsenOptions {
   ackWaitMs?: number;
   /** Timeout of a double ack. Default 1500 ms. */
   ackTimeoutMs?: number;
+  /**
+   * Share of deliveries a worker drops without acking (a consumer that crashed mid-message),
+   * so redelivery after ack_wait is exercised. Default 0.01.
+   */
+  dropProbability?: number;
   /** How long the end waits for leaders and current replicas. Default 30 s. */
   settleTimeoutMs?: number;
   /** How long the end waits for the workers to ack everything. Default 40 s. */
@@ -103,6 +110,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
   const publishPause = opts.publishPauseMs ?? [0, 20];
   const ackWaitMs = opts.ackWaitMs ?? 4000;
   const ackTimeoutMs = opts.ackTimeoutMs ?? 1500;
+  const dropProbability = opts.dropProbability ?? 0.01;
   const settleTimeoutMs = opts.settleTimeoutMs ?? 30_000;
   const drainTimeoutMs = opts.drainTimeoutMs ?? 40_000;
   const log = opts.log ?? ((): void => {});
@@ -114,7 +122,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
     seed,
     options: {
       durationMs, operations: opts.operations, storage: opts.storage ?? 'file', replicas, publishers, consumers: workers,
-      nemesis: opts.nemesis ?? {}, publishTimeoutMs, publishAttempts, ackWaitMs, ackTimeoutMs, canPartition: cluster.partition !== undefined,
+      nemesis: opts.nemesis ?? {}, publishTimeoutMs, publishAttempts, ackWaitMs, ackTimeoutMs, dropProbability, canPartition: cluster.partition !== undefined,
     },
     publishes: [], deliveries: [], acks: [], nemesis: [], events: [], workloadEndAt: 0, endAt: 0,
   };
@@ -153,6 +161,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
   let issued = 0;
   const over = (): boolean => workloadOver || now() >= deadline || (opts.operations !== undefined && issued >= opts.operations);
 
+  const runs: Array<Promise<unknown>> = [];
   try {
     // ---- Setup: the R3 stream and the durable consumer, once the cluster has leaders.
     const admin = await dial(streamOf(seed, 'admin'), 'jepsen-admin', 'admin', 0);
@@ -162,10 +171,10 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
       // Longer than any run, so every retry of a publish is deduplicated.
       duplicate_window: ms(10 * 60_000),
     };
-    await retry(() => jsm.streams.add(config), `stream ${STREAM}`, settleTimeoutMs, sleep);
+    await retry(() => jsm.streams.add(config), `stream ${STREAM}`, settleTimeoutMs, sleep, transient);
     await retry(
       () => jsm.consumers.add(STREAM, { durable_name: DURABLE, ack_policy: AckPolicy.Explicit, ack_wait: ms(ackWaitMs), max_deliver: -1 }),
-      `consumer ${DURABLE}`, settleTimeoutMs, sleep,
+      `consumer ${DURABLE}`, settleTimeoutMs, sleep, transient,
     );
     await settle(jsm, replicas, settleTimeoutMs, sleep);
     log(`${stamp()} seed ${seed}: stream ${STREAM} (R${replicas}, ${opts.storage ?? 'file'}) and consumer ${DURABLE} ready on ${cluster.size} members`);
@@ -225,6 +234,10 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
                 redelivered: m.redelivered, payload: m.string(), at: now(),
               };
               history.deliveries.push(d);
+              if (random() < dropProbability) {
+                d.dropped = true;
+                continue;
+              }
               const ack: AckOp = { worker: w, id: d.id, seq: d.seq, deliveryCount: d.deliveryCount, invokeAt: now(), outcome: 'pending' };
               history.acks.push(ack);
               try {
@@ -274,9 +287,13 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
       }
     };
 
-    const workerRuns = [...Array(workers).keys()].map((w) => worker(w));
-    const publisherRuns = [...Array(publishers).keys()].map((p) => publisher(p));
+    // A client that cannot even connect is an event of the history (its absence shows in the check).
+    const guard = (role: 'publisher' | 'worker', index: number, run: Promise<void>): Promise<void> =>
+      run.catch((err: unknown) => void history.events.push({ role, index, at: now(), event: `failed: ${errText(err)}` }));
+    const workerRuns = [...Array(workers).keys()].map((w) => guard('worker', w, worker(w)));
+    const publisherRuns = [...Array(publishers).keys()].map((p) => guard('publisher', p, publisher(p)));
     const nemesisRun = nemesis();
+    runs.push(...workerRuns, ...publisherRuns, nemesisRun);
     // The deadline ends the workload even while a publisher waits on a long retry.
     const stopAtDeadline = durationMs === undefined ? undefined : setTimeout(() => { workloadOver = true; }, durationMs);
     await Promise.all(publisherRuns);
@@ -313,6 +330,9 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
     workersStop = true;
     wakeAll();
     await Promise.all(connections.map((nc) => nc.close().catch(() => {})));
+    // On an early exit (a throw), the clients stop once their connections are closed.
+    await Promise.allSettled(runs);
+    wakeAll();
   }
 }
 
@@ -341,20 +361,30 @@ export function describeHistory(h: History): string {
   const count = <T>(xs: readonly T[], f: (x: T) => boolean): number => xs.filter(f).length;
   return [
     `${h.publishes.length} publishes (${count(h.publishes, (p) => p.outcome === 'ok')} ok, ${count(h.publishes, (p) => p.outcome === 'info')} indeterminate, ${count(h.publishes, (p) => p.outcome === 'fail')} failed, ${count(h.publishes, (p) => p.attempts.length > 1)} retried)`,
-    `${h.deliveries.length} deliveries (${count(h.deliveries, (d) => d.redelivered)} redelivered)`,
+    `${h.deliveries.length} deliveries (${count(h.deliveries, (d) => d.redelivered)} redelivered, ${count(h.deliveries, (d) => d.dropped === true)} dropped unacked)`,
     `${h.acks.length} acks (${count(h.acks, (a) => a.outcome === 'ok')} confirmed)`,
     `${h.nemesis.length} faults (${count(h.nemesis, (n) => n.outcome === 'fail')} failed)`,
     `${count(h.events, (e) => e.event.startsWith('reconnect'))} reconnects`,
   ].join(', ');
 }
 
-async function retry<T>(f: () => Promise<T>, what: string, timeoutMs: number, sleep: (n: number) => Promise<void>): Promise<T> {
+/**
+ * Whether a JetStream API call may succeed if repeated: anything but an API error, or an API
+ * error with status 503 ("JetStream system temporarily unavailable", "insufficient resources"
+ * while the cluster elects its leaders). Other API errors are answers.
+ */
+export function transient(err: unknown): boolean {
+  const api = err as { code?: unknown; status?: unknown };
+  return !(err instanceof Error && typeof api.code === 'number' && typeof api.status === 'number') || api.status === 503;
+}
+
+async function retry<T>(f: () => Promise<T>, what: string, timeoutMs: number, sleep: (n: number) => Promise<void>, retryable: (err: unknown) => boolean = () => true): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
       return await f();
     } catch (err) {
-      if (performance.now() > deadline) throw new Error(`${what}: ${errText(err)} (for ${timeoutMs} ms)`, { cause: err });
+      if (performance.now() > deadline || !retryable(err)) throw new Error(`${what}: ${errText(err)}${retryable(err) ? ` (for ${timeoutMs} ms)` : ''}`, { cause: err });
       await sleep(200);
     }
   }
@@ -391,4 +421,24 @@ async function readBack(jsm: JetStreamManager, timeoutMs: number, sleep: (n: num
     deliveredStreamSeq: ci.delivered.stream_seq, ackFloorStreamSeq: ci.ack_floor.stream_seq, numPending: ci.num_pending, numAckPending: ci.num_ack_pending,
   };
   return { state, messages, consumer };
+}
+
+/** A checked run: the run, its anomalies and a printable report (counts, nemesis log, first anomalies). */
+export interface CheckedRun extends JepsenRun {
+  anomalies: Anomaly[];
+  report: string;
+}
+
+/** `runJepsen()` then `check()`, with the report a failing test prints (seed first, to replay it). */
+export async function runAndCheck(opts: JepsenOptions): Promise<CheckedRun> {
+  const lines: string[] = [];
+  const run = await runJepsen({ ...opts, log: (l) => { lines.push(l); opts.log?.(l); } });
+  const anomalies = check(run.history, run.final);
+  const report = [
+    `seed ${opts.seed}: ${describeHistory(run.history)}; ${summarize(anomalies)}`,
+    ...lines,
+    ...anomalies.slice(0, 30).map((a) => `  ${a.kind}: ${a.message}`),
+    ...(anomalies.length > 30 ? [`  ... and ${anomalies.length - 30} more`] : []),
+  ].join('\n');
+  return { ...run, anomalies, report };
 }

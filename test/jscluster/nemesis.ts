@@ -16,7 +16,7 @@ export interface NemesisOptions {
   restart?: boolean;
   /** Partition the cluster into a majority and a minority, and heal (only if the cluster can). Default true. */
   partition?: boolean;
-  /** Pause between actions: uniform in [min, max] ms. Default [800, 2500]. */
+  /** Pause between actions: uniform in [min, max] ms. Default [1500, 4000] (nats-server needs 4–9 s for an election). */
   intervalMs?: readonly [number, number];
   /** Once in the run, lose a majority for `holdMs` (default 3000 ms), then recover. Default off. */
   majorityLoss?: boolean | { holdMs?: number };
@@ -52,7 +52,7 @@ export class NemesisPlanner {
     this.kill = opts.kill ?? true;
     this.restart = opts.restart ?? true;
     this.partition = (opts.partition ?? true) && canPartition;
-    this.interval = opts.intervalMs ?? [800, 2500];
+    this.interval = opts.intervalMs ?? [1500, 4000];
     const ml = opts.majorityLoss ?? false;
     this.holdMs = typeof ml === 'object' ? (ml.holdMs ?? 3000) : 3000;
     this.phase = ml === false || !this.kill ? { kind: 'done' } : { kind: 'normal', untilMajorityLoss: 2 + this.int(4) };
