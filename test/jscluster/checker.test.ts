@@ -181,6 +181,16 @@ describe('Jepsen checker', () => {
     expect(kinds(run)).toEqual(['redelivered-after-ack']);
   });
 
+  it('(f) a redelivery crossing the ack confirmation (within the grace) is not an anomaly', () => {
+    const run = clean();
+    // The ack of seq 2 was confirmed at 17; ack_wait ran out as it arrived, and the redelivery
+    // reached another worker 100 ms later.
+    run.history.deliveries.push({ worker: 1, id: 'p0-1', seq: 2, deliveryCount: 2, redelivered: true, payload: 'x1', at: 117 });
+    run.history.acks.push({ worker: 1, id: 'p0-1', seq: 2, deliveryCount: 2, invokeAt: 117, completeAt: 118, outcome: 'ok' });
+    expect(check(run.history, run.final)).toEqual([]);
+    expect(check(run.history, run.final, { redeliveryGraceMs: 50 }).map((a) => a.kind)).toEqual(['redelivered-after-ack']);
+  });
+
   it('(f) delivered-not-stored: a delivery the final stream does not have', () => {
     const run = clean();
     run.history.deliveries.push({ worker: 1, id: 'p0-9', seq: 9, deliveryCount: 1, redelivered: false, payload: 'x9', at: 500 });

@@ -13,7 +13,7 @@
  *      unknown outcome may be there or not (at most once, by (b));
  *  (f) every stored message was delivered to the durable consumer (`undelivered`) and delivered
  *      until acked (`unacked`); a message is not delivered again after its ack was confirmed
- *      (`redelivered-after-ack`); what was delivered is in the final stream at the delivered
+ *      (`redelivered-after-ack`, with a small grace for a redelivery crossing the confirmation); what was delivered is in the final stream at the delivered
  *      sequence (`delivered-not-stored`); redeliveries of unconfirmed acks are fine;
  *  (g) the consumer's final delivered / ack floor / num_pending / num_ack_pending agree with the
  *      stream and with the acks sent and confirmed (`consumer-state`).
@@ -23,8 +23,19 @@
  */
 import type { Anomaly, Delivery, FinalRead, History, PublishOp, StoredMessage } from './history.js';
 
+/** Options of {@link check}. */
+export interface CheckOptions {
+  /**
+   * A delivery counts as redelivered after a confirmed ack only if it arrived more than this
+   * many ms after the confirmation: a redelivery the server sent just before it processed the
+   * ack (ack_wait ran out as the ack came in) can reach the client through another connection
+   * a moment after the confirmation. A lost ack shows up far later (ack_wait, failover). Default 250.
+   */
+  redeliveryGraceMs?: number;
+}
+
 /** Lists the anomalies of a run (empty: none found). */
-export function check(history: History, final: FinalRead): Anomaly[] {
+export function check(history: History, final: FinalRead, options: CheckOptions = {}): Anomaly[] {
   const anomalies: Anomaly[] = [];
   const add = (a: Anomaly): void => void anomalies.push(a);
 
@@ -85,7 +96,7 @@ export function check(history: History, final: FinalRead): Anomaly[] {
   }
 
   checkOrder(history, storedById, add);
-  checkDeliveries(history, final, storedBySeq, add);
+  checkDeliveries(history, final, storedBySeq, options.redeliveryGraceMs ?? 250, add);
   return anomalies;
 }
 
@@ -134,7 +145,7 @@ function checkOrder(history: History, storedById: Map<string, StoredMessage[]>, 
 }
 
 /** (f) and (g): deliveries and acks of the durable consumer against the final stream. */
-function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<number, StoredMessage>, add: (a: Anomaly) => void): void {
+function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<number, StoredMessage>, graceMs: number, add: (a: Anomaly) => void): void {
   const delivered = new Set<number>();
   const valid: Delivery[] = [];
   let maxDelivered = 0;
@@ -165,7 +176,7 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
   }
   for (const d of valid) {
     const t = confirmedAt.get(d.seq);
-    if (t !== undefined && d.at > t) {
+    if (t !== undefined && d.at > t + graceMs) {
       add({
         kind: 'redelivered-after-ack',
         id: d.id,

@@ -228,26 +228,36 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
         while (!workersStop) {
           try {
             const batch = await consumer.fetch({ max_messages: 16, expires: 1000 });
-            for await (const m of batch) {
-              const d: Delivery = {
-                worker: w, id: m.headers?.get('Nats-Msg-Id') || undefined, seq: m.seq, deliveryCount: m.info.deliveryCount,
-                redelivered: m.redelivered, payload: m.string(), at: now(),
-              };
-              history.deliveries.push(d);
-              if (random() < dropProbability) {
-                d.dropped = true;
-                continue;
+            // Acks go out as messages arrive, without waiting for each other: a delivery's time
+            // is its arrival, and one slow ack does not hold back the next.
+            const acking: Array<Promise<void>> = [];
+            try {
+              for await (const m of batch) {
+                const d: Delivery = {
+                  worker: w, id: m.headers?.get('Nats-Msg-Id') || undefined, seq: m.seq, deliveryCount: m.info.deliveryCount,
+                  redelivered: m.redelivered, payload: m.string(), at: now(),
+                };
+                history.deliveries.push(d);
+                if (random() < dropProbability) {
+                  d.dropped = true;
+                  continue;
+                }
+                const ack: AckOp = { worker: w, id: d.id, seq: d.seq, deliveryCount: d.deliveryCount, invokeAt: now(), outcome: 'pending' };
+                history.acks.push(ack);
+                acking.push(m.ackAck({ timeout: ackTimeoutMs }).then(
+                  () => {
+                    ack.outcome = 'ok';
+                    ack.completeAt = now();
+                  },
+                  (err: unknown) => {
+                    ack.outcome = isNoResponders(err) ? 'fail' : 'info';
+                    ack.error = errText(err);
+                    ack.completeAt = now();
+                  },
+                ));
               }
-              const ack: AckOp = { worker: w, id: d.id, seq: d.seq, deliveryCount: d.deliveryCount, invokeAt: now(), outcome: 'pending' };
-              history.acks.push(ack);
-              try {
-                await m.ackAck({ timeout: ackTimeoutMs });
-                ack.outcome = 'ok';
-              } catch (err) {
-                ack.outcome = isNoResponders(err) ? 'fail' : 'info';
-                ack.error = errText(err);
-              }
-              ack.completeAt = now();
+            } finally {
+              await Promise.all(acking);
             }
           } catch (err) {
             history.events.push({ role: 'worker', index: w, at: now(), event: `fetch: ${errText(err)}` });
