@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { startRealCluster } from '../helpers/real-cluster.js';
 import { useScope } from '../helpers/scope.js';
-import { runAndCheck, type NemesisOptions } from '../jscluster/jepsen.js';
+import { maxDown, runAndCheck, type NemesisOptions } from '../jscluster/jepsen.js';
 
 const bin = process.env.NATS_SERVER_BIN ?? '';
 const CASES: Array<{ seed: number; nemesis: NemesisOptions }> = [
@@ -31,6 +31,7 @@ describe('Jepsen-style run against real nats-server members', () => {
       expect(history.nemesis.filter((n) => n.outcome === 'ok').length, report).toBeGreaterThan(3);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(100);
       expect(final.messages.length, report).toBeGreaterThan(100);
+      expect(maxDown(history), report).toBe(nemesis.majorityLoss === undefined ? 1 : 2);
       expect(anomalies, report).toEqual([]);
     }, 150_000);
   }

@@ -12,11 +12,11 @@
 import { describe, expect, it } from 'vitest';
 import { useScope } from '../helpers/scope.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
-import { runAndCheck, type NemesisOptions } from './jepsen.js';
+import { maxDown, runAndCheck, type NemesisOptions } from './jepsen.js';
 
 const CASES: Array<{ seed: number; storage: 'file' | 'memory'; nemesis: NemesisOptions }> = [
   { seed: 1811, storage: 'file', nemesis: {} },
-  { seed: 1812, storage: 'file', nemesis: { majorityLoss: { holdMs: 2000 } } },
+  { seed: 1814, storage: 'file', nemesis: { majorityLoss: { holdMs: 2000 } } },
 ];
 
 describe('Jepsen-style run against the embedded cluster', () => {
@@ -30,6 +30,7 @@ describe('Jepsen-style run against the embedded cluster', () => {
       expect(history.nemesis.filter((n) => n.outcome === 'ok').length, report).toBeGreaterThan(3);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(100);
       expect(final.messages.length, report).toBeGreaterThan(100);
+      expect(maxDown(history), report).toBe(nemesis.majorityLoss === undefined ? 1 : 2);
       expect(anomalies, report).toEqual([]);
     }, 150_000);
   }

@@ -14,7 +14,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { useScope } from '../helpers/scope.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
-import { runAndCheck, summarize } from './jepsen.js';
+import { maxDown, runAndCheck, summarize } from './jepsen.js';
 
 const count = Number(process.env.JEPSEN_SEEDS ?? 10);
 const first = Number(process.env.JEPSEN_SEED ?? 18100);
@@ -36,6 +36,7 @@ describe('Jepsen-style chaos against the embedded cluster', () => {
       const { history, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis: { majorityLoss } });
       results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}): ${history.publishes.length} publishes, ${history.nemesis.length} faults, ${summarize(anomalies)}`);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(0);
+      if (majorityLoss) expect(maxDown(history), report).toBe(2);
       expect(anomalies, report).toEqual([]);
     }, durationMs + 120_000);
   }

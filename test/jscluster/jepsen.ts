@@ -452,3 +452,16 @@ export async function runAndCheck(opts: JepsenOptions): Promise<CheckedRun> {
   ].join('\n');
   return { ...run, anomalies, report };
 }
+
+/** The most members down at once during the run (from the nemesis ops that succeeded). */
+export function maxDown(history: History): number {
+  const down = new Set<number>();
+  let max = 0;
+  for (const op of history.nemesis) {
+    if (op.outcome !== 'ok') continue;
+    if (op.action.kind === 'kill') down.add(op.action.member);
+    else if (op.action.kind === 'restart') down.delete(op.action.member);
+    max = Math.max(max, down.size);
+  }
+  return max;
+}

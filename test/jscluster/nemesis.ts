@@ -55,7 +55,7 @@ export class NemesisPlanner {
     this.interval = opts.intervalMs ?? [1500, 4000];
     const ml = opts.majorityLoss ?? false;
     this.holdMs = typeof ml === 'object' ? (ml.holdMs ?? 3000) : 3000;
-    this.phase = ml === false || !this.kill ? { kind: 'done' } : { kind: 'normal', untilMajorityLoss: 2 + this.int(4) };
+    this.phase = ml === false || !this.kill ? { kind: 'done' } : { kind: 'normal', untilMajorityLoss: 1 + this.int(3) };
   }
 
   /** Members a quorum needs. */
