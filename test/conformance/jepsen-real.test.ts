@@ -21,6 +21,21 @@ const CASES: Array<{ seed: number; nemesis: NemesisOptions }> = [
 
 describe('Jepsen-style run against real nats-server members', () => {
   const scope = useScope();
+
+  it('without faults, a bounded number of operations: every publish acked and stored once, every delivery acked', async () => {
+    const cluster = await startRealCluster(bin, 3, { namePrefix: 'j0-' });
+    scope.defer(() => cluster.close());
+    const { history, final, anomalies, report } = await runAndCheck({ cluster, seed: 1800, operations: 300, storage: 'memory', nemesis: false, dropProbability: 0.05 });
+    expect(history.publishes.length, report).toBe(300);
+    expect(history.publishes.every((p) => p.outcome === 'ok' && p.attempts.length === 1), report).toBe(true);
+    expect(final.messages.map((m) => m.id).sort(), report).toEqual(history.publishes.map((p) => p.id).sort());
+    // Dropped deliveries came back (ack_wait) and were acked.
+    const dropped = history.deliveries.filter((d) => d.dropped === true).length;
+    expect(dropped, report).toBeGreaterThan(0);
+    expect(history.deliveries.filter((d) => d.redelivered).length, report).toBeGreaterThanOrEqual(dropped);
+    expect(history.acks.filter((a) => a.outcome === 'ok').length, report).toBe(300);
+    expect(anomalies, report).toEqual([]);
+  }, 60_000);
   for (const { seed, nemesis } of CASES) {
     it(`seed ${seed}${nemesis.majorityLoss === undefined ? '' : ' (with a majority loss)'}: acked publishes stored once, in order, delivered until acked`, async () => {
       const cluster = await startRealCluster(bin, 3, { namePrefix: `j${seed}-` });
