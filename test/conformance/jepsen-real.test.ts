@@ -40,7 +40,7 @@ describe('Jepsen-style run against real nats-server members', () => {
     it(`seed ${seed}${nemesis.majorityLoss === undefined ? '' : ' (with a majority loss)'}: acked publishes stored once, in order, delivered until acked`, async () => {
       const cluster = await startRealCluster(bin, 3, { namePrefix: `j${seed}-` });
       scope.defer(() => cluster.close());
-      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs: 25_000, storage: 'file', nemesis });
+      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs: 20_000, storage: 'file', nemesis });
       console.log(report);
       // The run did something: faults happened, publishes were acked, and everything was consumed.
       expect(history.nemesis.filter((n) => n.outcome === 'ok').length, report).toBeGreaterThan(3);

@@ -7,11 +7,15 @@
  *   JEPSEN_SEEDS=n       number of seeds (default 10)
  *   JEPSEN_SEED=s        first seed (default 18100); replay a failing one with JEPSEN_SEEDS=1 JEPSEN_SEED=<seed>
  *   JEPSEN_DURATION_MS   workload per seed (default 20000)
+ *   JEPSEN_TARGET=nats-server   run the same seeds against three real nats-server members
+ *                        (NATS_SERVER_BIN; no partitions: processes cannot be partitioned from here)
  *
  * The report lists the seeds run and the anomalies found (expected: zero).
  * Not in the default run (vitest.config.ts excludes it): `npx vitest run -c test/jscluster/vitest.jepsen.config.ts test/jscluster/jepsen.chaos.test.ts`.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
+import { startRealCluster } from '../helpers/real-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
 import { maxDown, runAndCheck, summarize } from './jepsen.js';
@@ -20,8 +24,11 @@ const count = Number(process.env.JEPSEN_SEEDS ?? 10);
 const first = Number(process.env.JEPSEN_SEED ?? 18100);
 const durationMs = Number(process.env.JEPSEN_DURATION_MS ?? 20_000);
 const seeds = Array.from({ length: count }, (_, i) => first + i);
+const real = process.env.JEPSEN_TARGET === 'nats-server';
+const start = (seed: number): Promise<ClusterUnderTest> =>
+  real ? startRealCluster(process.env.NATS_SERVER_BIN ?? '', 3, { namePrefix: `c${seed}-` }) : startEmbeddedCluster();
 
-describe('Jepsen-style chaos against the embedded cluster', () => {
+describe(`Jepsen-style chaos against ${real ? 'real nats-server members' : 'the embedded cluster'}`, () => {
   const scope = useScope();
   const results: string[] = [];
   afterAll(() => {
@@ -31,7 +38,7 @@ describe('Jepsen-style chaos against the embedded cluster', () => {
     const storage = seed % 2 === 0 ? 'file' : 'memory';
     const majorityLoss = storage === 'file' && seed % 3 === 0;
     it(`seed ${seed} (${storage}${majorityLoss ? ', with a majority loss' : ''})`, async () => {
-      const cluster = await startEmbeddedCluster();
+      const cluster = await start(seed);
       scope.defer(() => cluster.close());
       const { history, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis: { majorityLoss } });
       results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}): ${history.publishes.length} publishes, ${history.nemesis.length} faults, ${summarize(anomalies)}`);

@@ -157,7 +157,8 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
 
   let workloadOver = false;
   let workersStop = false;
-  const deadline = durationMs === undefined ? Infinity : durationMs;
+  // Set when the setup is done: the workload runs for durationMs from then.
+  let deadline = Infinity;
   let issued = 0;
   const over = (): boolean => workloadOver || now() >= deadline || (opts.operations !== undefined && issued >= opts.operations);
 
@@ -180,6 +181,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
     log(`${stamp()} seed ${seed}: stream ${STREAM} (R${replicas}, ${opts.storage ?? 'file'}) and consumer ${DURABLE} ready on ${cluster.size} members`);
 
     // ---- Workload.
+    if (durationMs !== undefined) deadline = now() + durationMs;
     const publisher = async (p: number): Promise<void> => {
       const random = streamOf(seed, `publisher-${p}`);
       const nc = await dial(random, `jepsen-pub-${p}`, 'publisher', p);
