@@ -67,8 +67,9 @@ export interface JepsenRun {
   final: FinalRead;
 }
 
-const STREAM = 'JEPSEN';
-const DURABLE = 'workers';
+/** The stream and the durable consumer a run creates. */
+export const STREAM = 'JEPSEN';
+export const DURABLE = 'workers';
 const ms = (n: number): number => n * 1_000_000;
 
 /** FNV-1a, to derive one generator per role from the seed. */
