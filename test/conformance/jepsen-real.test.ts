@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { startRealCluster } from '../helpers/real-cluster.js';
 import { useScope } from '../helpers/scope.js';
-import { maxDown, runAndCheck, type NemesisOptions } from '../jscluster/jepsen.js';
+import { knownServerAnomalies, maxDown, runAndCheck, type NemesisOptions } from '../jscluster/jepsen.js';
 
 const bin = process.env.NATS_SERVER_BIN ?? '';
 const CASES: Array<{ seed: number; nemesis: NemesisOptions }> = [
@@ -47,7 +47,10 @@ describe('Jepsen-style run against real nats-server members', () => {
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(100);
       expect(final.messages.length, report).toBeGreaterThan(100);
       expect(maxDown(history), report).toBe(nemesis.majorityLoss === undefined ? 1 : 2);
-      expect(anomalies, report).toEqual([]);
+      // nats-server before 2.10.16 may redeliver a message whose ack it confirmed, when the
+      // consumer leader is lost right after (see knownServerAnomalies); nothing else is tolerated.
+      const known = knownServerAnomalies(String(history.options.serverVersion));
+      expect(anomalies.filter((a) => !known.includes(a.kind)), report).toEqual([]);
     }, 150_000);
   }
 });

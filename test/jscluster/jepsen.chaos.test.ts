@@ -18,7 +18,7 @@ import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { startRealCluster } from '../helpers/real-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
-import { maxDown, runAndCheck, summarize } from './jepsen.js';
+import { knownServerAnomalies, maxDown, runAndCheck, summarize } from './jepsen.js';
 
 const count = Number(process.env.JEPSEN_SEEDS ?? 10);
 const first = Number(process.env.JEPSEN_SEED ?? 18100);
@@ -44,7 +44,9 @@ describe(`Jepsen-style chaos against ${real ? 'real nats-server members' : 'the 
       results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}): ${history.publishes.length} publishes, ${history.nemesis.length} faults, ${summarize(anomalies)}`);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(0);
       if (majorityLoss) expect(maxDown(history), report).toBe(2);
-      expect(anomalies, report).toEqual([]);
+      // Against nats-server, what that version is known to do (knownServerAnomalies) is reported, not failed.
+      const known = real ? knownServerAnomalies(String(history.options.serverVersion)) : [];
+      expect(anomalies.filter((a) => !known.includes(a.kind)), report).toEqual([]);
     }, durationMs + 120_000);
   }
 });

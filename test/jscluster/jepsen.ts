@@ -13,7 +13,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { rng } from '../helpers/chaos.js';
-import type { Anomaly, AckOp, ConsumerFinalState, Delivery, FinalRead, History, NemesisAction, NemesisOp, PublishAttempt, PublishOp, StoredMessage } from './history.js';
+import type { Anomaly, AnomalyKind, AckOp, ConsumerFinalState, Delivery, FinalRead, History, NemesisAction, NemesisOp, PublishAttempt, PublishOp, StoredMessage } from './history.js';
 import { NemesisPlanner, type NemesisOptions } from './nemesis.js';
 
 import { check, summarize } from './checker.js';
@@ -167,6 +167,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
   try {
     // ---- Setup: the R3 stream and the durable consumer, once the cluster has leaders.
     const admin = await dial(streamOf(seed, 'admin'), 'jepsen-admin', 'admin', 0);
+    history.options.serverVersion = admin.info?.version ?? '';
     const jsm = await retry(() => jetstreamManager(admin, { timeout: 5000 }), 'the JetStream API', settleTimeoutMs, sleep);
     const config: Partial<StreamConfig> & { name: string } = {
       name: STREAM, subjects: ['jepsen.>'], storage: (opts.storage ?? 'file') as StreamConfig['storage'], num_replicas: replicas,
@@ -467,4 +468,20 @@ export function maxDown(history: History): number {
     max = Math.max(max, down.size);
   }
   return max;
+}
+
+/**
+ * Anomaly kinds the reference server is known to show at `version` (its INFO `version`), which
+ * a test against it may tolerate: before 2.10.16 a clustered consumer answered a double ack when
+ * it proposed the ack, not once its Raft group had committed it, so losing the consumer leader
+ * right after could redeliver a message whose ack was confirmed (nats-server#5419, "Fix acked
+ * messages being sometimes redelivered during rollouts"; 2.10.16+ answers from updateAcks once
+ * applied). The embedded cluster follows 2.10: nothing is tolerated there.
+ */
+export function knownServerAnomalies(version: string): AnomalyKind[] {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (m === null) return [];
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const before21016 = major < 2 || (major === 2 && (minor < 10 || (minor === 10 && patch < 16)));
+  return before21016 ? ['redelivered-after-ack'] : [];
 }

@@ -1,10 +1,12 @@
 /**
  * The nemesis planner: a seed gives the same schedule, the default schedule always leaves a
  * quorum running on the majority side, the majority-loss phase loses a majority once and
- * recovers, partitions only when the cluster can, and `recovery()` undoes every fault.
+ * recovers, partitions only when the cluster can, and `recovery()` undoes every fault; and the
+ * reference server's known anomalies by version.
  */
 import { describe, expect, it } from 'vitest';
 import { rng } from '../helpers/chaos.js';
+import { knownServerAnomalies } from './jepsen.js';
 import { NemesisPlanner, type NemesisOptions, type NemesisStep } from './nemesis.js';
 
 /** Plans `n` steps, each succeeding unless `fails` says otherwise. */
@@ -71,5 +73,16 @@ describe('nemesis planner', () => {
     planner.done({ delayMs: 0, action: { kind: 'partition', groups: [[0], [1, 2]] } }, true);
     planner.done({ delayMs: 0, action: { kind: 'kill', member: 1 } }, false);
     expect(planner.recovery()).toEqual([{ kind: 'heal' }, { kind: 'restart', member: 2 }]);
+  });
+});
+
+describe('known anomalies of the reference server', () => {
+  it('tolerates confirmed acks redelivered only before nats-server 2.10.16 (nats-server#5419)', () => {
+    expect(knownServerAnomalies('2.9.10')).toEqual(['redelivered-after-ack']);
+    expect(knownServerAnomalies('2.10.15')).toEqual(['redelivered-after-ack']);
+    expect(knownServerAnomalies('2.10.16')).toEqual([]);
+    expect(knownServerAnomalies('2.10.29')).toEqual([]);
+    expect(knownServerAnomalies('2.11.0')).toEqual([]);
+    expect(knownServerAnomalies('')).toEqual([]);
   });
 });
