@@ -7,12 +7,15 @@
  *   JEPSEN_SEEDS=n       number of seeds (default 10)
  *   JEPSEN_SEED=s        first seed (default 18100); replay a failing one with JEPSEN_SEEDS=1 JEPSEN_SEED=<seed>
  *   JEPSEN_DURATION_MS   workload per seed (default 20000)
+ *   JEPSEN_DUMP_DIR=dir  write each seed's history, final read and anomalies there (seed-<n>.json)
  *   JEPSEN_TARGET=nats-server   run the same seeds against three real nats-server members
  *                        (NATS_SERVER_BIN; no partitions: processes cannot be partitioned from here)
  *
  * The report lists the seeds run and the anomalies found (expected: zero).
  * Not in the default run (vitest.config.ts excludes it): `npx vitest run -c test/jscluster/vitest.jepsen.config.ts test/jscluster/jepsen.chaos.test.ts`.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { startRealCluster } from '../helpers/real-cluster.js';
@@ -40,7 +43,12 @@ describe(`Jepsen-style chaos against ${real ? 'real nats-server members' : 'the 
     it(`seed ${seed} (${storage}${majorityLoss ? ', with a majority loss' : ''})`, async () => {
       const cluster = await start(seed);
       scope.defer(() => cluster.close());
-      const { history, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis: { majorityLoss } });
+      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis: { majorityLoss } });
+      const dump = process.env.JEPSEN_DUMP_DIR;
+      if (dump !== undefined && dump !== '') {
+        mkdirSync(dump, { recursive: true });
+        writeFileSync(join(dump, `seed-${seed}.json`), JSON.stringify({ history, final, anomalies }));
+      }
       results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}): ${history.publishes.length} publishes, ${history.nemesis.length} faults, ${summarize(anomalies)}`);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(0);
       if (majorityLoss) expect(maxDown(history), report).toBe(2);
