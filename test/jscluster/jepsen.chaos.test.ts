@@ -49,6 +49,7 @@ describe(`Jepsen-style chaos against ${real ? 'real nats-server members' : 'the 
         mkdirSync(dump, { recursive: true });
         writeFileSync(join(dump, `seed-${seed}.json`), JSON.stringify({ history, final, anomalies }));
       }
+      if (anomalies.length > 0) console.log(report);
       results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}): ${history.publishes.length} publishes, ${history.nemesis.length} faults, ${summarize(anomalies)}`);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(0);
       if (majorityLoss) expect(maxDown(history), report).toBe(2);
