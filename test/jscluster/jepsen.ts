@@ -15,7 +15,6 @@ import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { rng } from '../helpers/chaos.js';
 import type { Anomaly, AnomalyKind, AckOp, ConsumerFinalState, Delivery, FinalRead, History, NemesisAction, NemesisOp, PublishAttempt, PublishOp, StoredMessage } from './history.js';
 import { NemesisPlanner, type NemesisOptions } from './nemesis.js';
-
 import { check, summarize } from './checker.js';
 
 export { check, summarize };
