@@ -382,13 +382,15 @@ export function describeHistory(h: History): string {
 }
 
 /**
- * Whether a JetStream API call may succeed if repeated: anything but an API error, or an API
- * error with status 503 ("JetStream system temporarily unavailable", "insufficient resources"
- * while the cluster elects its leaders). Other API errors are answers.
+ * Whether a JetStream API call may succeed if repeated: anything but an API error, an API error
+ * with status 503 ("JetStream system temporarily unavailable", "insufficient resources" while
+ * the cluster elects its leaders), or 10005 "no suitable peers for placement" (a new meta
+ * leader that has not heard from every peer yet). Other API errors are answers.
  */
 export function transient(err: unknown): boolean {
   const api = err as { code?: unknown; status?: unknown };
-  return !(err instanceof Error && typeof api.code === 'number' && typeof api.status === 'number') || api.status === 503;
+  if (!(err instanceof Error && typeof api.code === 'number' && typeof api.status === 'number')) return true;
+  return api.status === 503 || api.code === 10005;
 }
 
 async function retry<T>(f: () => Promise<T>, what: string, timeoutMs: number, sleep: (n: number) => Promise<void>, retryable: (err: unknown) => boolean = () => true): Promise<T> {

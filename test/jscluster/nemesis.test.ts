@@ -2,11 +2,12 @@
  * The nemesis planner: a seed gives the same schedule, the default schedule always leaves a
  * quorum running on the majority side, the majority-loss phase loses a majority once and
  * recovers, partitions only when the cluster can, and `recovery()` undoes every fault; and the
- * reference server's known anomalies by version.
+ * reference server's known anomalies by version, and which setup errors are retried.
  */
 import { describe, expect, it } from 'vitest';
 import { rng } from '../helpers/chaos.js';
-import { knownServerAnomalies } from './jepsen.js';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { knownServerAnomalies, transient } from './jepsen.js';
 import { NemesisPlanner, type NemesisOptions, type NemesisStep } from './nemesis.js';
 
 /** Plans `n` steps, each succeeding unless `fails` says otherwise. */
@@ -84,5 +85,16 @@ describe('known anomalies of the reference server', () => {
     expect(knownServerAnomalies('2.10.29')).toEqual([]);
     expect(knownServerAnomalies('2.11.0')).toEqual([]);
     expect(knownServerAnomalies('')).toEqual([]);
+  });
+});
+
+describe('setup retries', () => {
+  it('retries what the cluster answers while it forms, not other API errors', () => {
+    const api = (code: number, err_code: number): JetStreamApiError => new JetStreamApiError({ code, err_code, description: 'x' });
+    expect(transient(new Error('TimeoutError: timeout'))).toBe(true);
+    expect(transient(api(503, 10008))).toBe(true); // JetStream system temporarily unavailable
+    expect(transient(api(400, 10005))).toBe(true); // no suitable peers for placement
+    expect(transient(api(500, 10074))).toBe(false); // replicas > 1 not supported in non-clustered mode
+    expect(transient(api(400, 10058))).toBe(false); // stream name already in use with a different configuration
   });
 });
