@@ -1,0 +1,37 @@
+/**
+ * The Jepsen-style test (issue 18) against the embedded cluster: `createCluster({ size: 3,
+ * jetstream: true })` with an R3 file stream, clients failing over between members while the
+ * nemesis kills, restarts, partitions and heals them. Two short seeds; many more run in
+ * jepsen.chaos.test.ts (`npm run test:chaos`). The same runner finds zero anomalies against
+ * three real nats-server members (test/conformance/jepsen-real.test.ts).
+ *
+ * Not in the default run until clustered JetStream lands (vitest.config.ts excludes it); run it
+ * with `npx vitest run -c test/jscluster/vitest.jepsen.config.ts test/jscluster/jepsen-embedded.test.ts`.
+ * A failing seed replays with the same schedule: the report starts with it.
+ */
+import { describe, expect, it } from 'vitest';
+import { useScope } from '../helpers/scope.js';
+import { startEmbeddedCluster } from './embedded-cluster.js';
+import { maxDown, runAndCheck, type NemesisOptions } from './jepsen.js';
+
+const CASES: Array<{ seed: number; storage: 'file' | 'memory'; nemesis: NemesisOptions }> = [
+  { seed: 1811, storage: 'file', nemesis: {} },
+  { seed: 1814, storage: 'file', nemesis: { majorityLoss: { holdMs: 2000 } } },
+];
+
+describe('Jepsen-style run against the embedded cluster', () => {
+  const scope = useScope();
+  for (const { seed, storage, nemesis } of CASES) {
+    it(`seed ${seed} (${storage}${nemesis.majorityLoss === undefined ? '' : ', with a majority loss'}): acked publishes stored once, in order, delivered until acked`, async () => {
+      const cluster = await startEmbeddedCluster();
+      scope.defer(() => cluster.close());
+      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs: 20_000, storage, nemesis });
+      console.log(report);
+      expect(history.nemesis.filter((n) => n.outcome === 'ok').length, report).toBeGreaterThan(3);
+      expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(100);
+      expect(final.messages.length, report).toBeGreaterThan(100);
+      expect(maxDown(history), report).toBe(nemesis.majorityLoss === undefined ? 1 : 2);
+      expect(anomalies, report).toEqual([]);
+    }, 150_000);
+  }
+});

@@ -1,0 +1,100 @@
+/**
+ * The nemesis planner: a seed gives the same schedule, the default schedule always leaves a
+ * quorum running on the majority side, the majority-loss phase loses a majority once and
+ * recovers, partitions only when the cluster can, and `recovery()` undoes every fault; and the
+ * reference server's known anomalies by version, and which setup errors are retried.
+ */
+import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/chaos.js';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { knownServerAnomalies, transient } from './jepsen.js';
+import { NemesisPlanner, type NemesisOptions, type NemesisStep } from './nemesis.js';
+
+/** Plans `n` steps, each succeeding unless `fails` says otherwise. */
+function plan(seed: number, opts: NemesisOptions, n: number, canPartition = true, size = 3, fails = (_i: number): boolean => false): { steps: NemesisStep[]; planner: NemesisPlanner; available: number[] } {
+  const planner = new NemesisPlanner(size, opts, rng(seed), canPartition);
+  const steps: NemesisStep[] = [];
+  const available: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const step = planner.next();
+    if (step === null) break;
+    steps.push(step);
+    planner.done(step, !fails(i));
+    available.push([...Array(size).keys()].filter((m) => !planner.down.has(m) && !(planner.minority?.has(m) ?? false)).length);
+  }
+  return { steps, planner, available };
+}
+
+describe('nemesis planner', () => {
+  it('replays the same schedule from the same seed, and another from another seed', () => {
+    expect(plan(7, {}, 50).steps).toEqual(plan(7, {}, 50).steps);
+    expect(plan(7, {}, 50).steps).not.toEqual(plan(8, {}, 50).steps);
+  });
+
+  it('keeps a quorum available by default, and uses every kind of fault', () => {
+    for (const size of [3, 5]) {
+      for (let seed = 1; seed <= 20; seed++) {
+        const { steps, available } = plan(seed, {}, 60, true, size, (i) => i % 7 === 3);
+        expect(Math.min(...available), `size ${size} seed ${seed}`).toBeGreaterThanOrEqual(Math.floor(size / 2) + 1);
+        for (const s of steps) {
+          if (s.action.kind === 'partition') {
+            expect(s.action.groups[0]!.length).toBeLessThanOrEqual(Math.floor((size - 1) / 2));
+            expect([...s.action.groups[0]!, ...s.action.groups[1]!].sort()).toEqual([...Array(size).keys()]);
+          }
+          expect(s.delayMs).toBeGreaterThanOrEqual(1500);
+          expect(s.delayMs).toBeLessThanOrEqual(4000);
+        }
+      }
+    }
+    const kinds = new Set(plan(3, {}, 60).steps.map((s) => s.action.kind));
+    expect([...kinds].sort()).toEqual(['heal', 'kill', 'partition', 'restart']);
+  });
+
+  it('never partitions a cluster that cannot be partitioned, nor restarts when told not to', () => {
+    const kinds = new Set(plan(3, {}, 60, false).steps.map((s) => s.action.kind));
+    expect([...kinds].sort()).toEqual(['kill', 'restart']);
+    const noRestart = plan(3, { restart: false, partition: false }, 60);
+    expect(noRestart.steps.map((s) => s.action.kind)).toEqual(['kill']);
+  });
+
+  it('loses a majority once for holdMs, then recovers every member', () => {
+    const { steps, available, planner } = plan(5, { majorityLoss: { holdMs: 1234 }, partition: false }, 40);
+    const lowest = available.indexOf(Math.min(...available));
+    expect(available[lowest]).toBeLessThan(2);
+    expect(steps[lowest + 1]).toMatchObject({ delayMs: 1234, action: { kind: 'restart' } });
+    const back = available.findIndex((a, i) => i > lowest && a === 3);
+    expect(back).toBeGreaterThan(lowest);
+    expect(Math.min(...available.slice(back))).toBeGreaterThanOrEqual(2);
+    expect(planner.quorum).toBe(2);
+  });
+
+  it('recovery() heals and restarts whatever is down', () => {
+    const planner = new NemesisPlanner(3, {}, rng(1), true);
+    planner.done({ delayMs: 0, action: { kind: 'kill', member: 2 } }, true);
+    planner.done({ delayMs: 0, action: { kind: 'partition', groups: [[0], [1, 2]] } }, true);
+    planner.done({ delayMs: 0, action: { kind: 'kill', member: 1 } }, false);
+    expect(planner.recovery()).toEqual([{ kind: 'heal' }, { kind: 'restart', member: 2 }]);
+  });
+});
+
+describe('known anomalies of the reference server', () => {
+  it('tolerates confirmed acks redelivered only before nats-server 2.10.16 (nats-server#5419)', () => {
+    expect(knownServerAnomalies('2.9.10')).toEqual(['redelivered-after-ack']);
+    expect(knownServerAnomalies('2.10.15')).toEqual(['redelivered-after-ack']);
+    expect(knownServerAnomalies('2.10.16')).toEqual([]);
+    expect(knownServerAnomalies('2.10.29')).toEqual([]);
+    expect(knownServerAnomalies('2.11.0')).toEqual([]);
+    expect(knownServerAnomalies('')).toEqual([]);
+  });
+});
+
+describe('setup retries', () => {
+  it('retries what the cluster answers while it forms, not other API errors', () => {
+    const api = (code: number, err_code: number): JetStreamApiError => new JetStreamApiError({ code, err_code, description: 'x' });
+    expect(transient(new Error('TimeoutError: timeout'))).toBe(true);
+    expect(transient(api(503, 10008))).toBe(true); // JetStream system temporarily unavailable
+    expect(transient(api(400, 10005))).toBe(true); // no suitable peers for placement
+    expect(transient(api(500, 10074))).toBe(false); // replicas > 1 not supported in non-clustered mode
+    expect(transient(api(400, 10058))).toBe(false); // stream name already in use with a different configuration
+  });
+});
