@@ -35,6 +35,7 @@ const INTEROP = [
   'test/conformance/route-auth-interop.test.ts',
   'test/conformance/mixed-jetstream-interop.test.ts',
   'test/conformance/jsz-cluster-fields.test.ts',
+  'test/conformance/jepsen-real.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same

@@ -5,8 +5,7 @@
  * jepsen.chaos.test.ts (`npm run test:chaos`). The same runner finds zero anomalies against
  * three real nats-server members (test/conformance/jepsen-real.test.ts).
  *
- * Not in the default run until clustered JetStream lands (vitest.config.ts excludes it); run it
- * with `npx vitest run -c test/jscluster/vitest.jepsen.config.ts test/jscluster/jepsen-embedded.test.ts`.
+ * Part of `npm test`.
  * A failing seed replays with the same schedule: the report starts with it.
  */
 import { describe, expect, it } from 'vitest';
