@@ -42,6 +42,8 @@ export interface ClusterApi {
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean;
   /** `$JS.API.META.LEADER.STEPDOWN`: the meta leader steps down and answers. */
   metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void;
+  /** CONSUMER.INFO's `cluster` block of a consumer on a local replica. */
+  consumerClusterInfo(jsa: ApiAccount, s: Stream, c: Consumer): Record<string, unknown>;
   /** STREAM.INFO's `cluster` block of a local replica. */
   clusterInfo(jsa: ApiAccount, s: Stream): Record<string, unknown>;
 }
@@ -464,7 +466,7 @@ function consumerInfoFields(jsa: ApiAccount, c: Consumer): Record<string, unknow
     num_pending: st.numPending(),
     // Only clustered: 2.10.29's infoWithSnapAndReply sets it only for a consumer with a raft
     // group, unlike stream info. A consumer here follows its stream's group (cluster/meta.ts).
-    cluster: jsa.cluster !== null && jsa.streams.has(c.stream) ? jsa.cluster.clusterInfo(jsa, jsa.streams.get(c.stream)!) : undefined,
+    cluster: jsa.cluster !== null && jsa.streams.has(c.stream) ? jsa.cluster.consumerClusterInfo(jsa, jsa.streams.get(c.stream)!, c) : undefined,
     push_bound: c.push !== null && c.push.active ? true : undefined,
     ts: rfc3339Nano(Date.now()),
   };

@@ -51,7 +51,7 @@ import { checkStreamUpdate } from '../stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from '../stream-config.js';
 import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
-import { NrgHub, type GroupHost, type RaftGroup } from './nrg.js';
+import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
 
 /** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
@@ -99,7 +99,7 @@ type MetaEntry =
   | { op: 'stream'; account: string; config: string; created: number; group: string; peers: string[]; reply: string; subject: string }
   | { op: 'delete'; account: string; name: string; reply: string; subject: string }
   /** A config change; `kind` 'stream_create' for an identical create (answered as one). */
-  | { op: 'update'; account: string; config: string; created: number; reply: string; subject: string; kind: 'stream_update' | 'stream_create' };
+  | { op: 'update'; account: string; config: string; created: number; reply: string; subject: string; kind: 'stream_update' | 'stream_create'; peers?: string[] };
 
 const META_GROUP = '_meta_';
 /** An answer is sent only for entries this recent (not when a restarted server replays its log). */
@@ -208,13 +208,18 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     this.startReplica(sa, live ? e : null);
   }
 
-  private startReplica(sa: StreamAssignment, request: { reply: string; subject: string } | null): void {
+  /**
+   * Starts this server's replica of `sa`: the store, then the group. `joining`: added to a running
+   * group by a replica change (it starts with no voters and learns them from the leader's log).
+   */
+  private startReplica(sa: StreamAssignment, request: { reply: string; subject: string } | null, joining = false): void {
     const jsa = this.engine.enabledAccount(sa.account);
     if (jsa === undefined) return;
     const k = key(sa.account, sa.cfg.name);
     jsa.serialize(async () => {
-      const stream = await jsa.addStream(sa.cfg, sa.created);
-      if (this.closed || this.assignments.get(k) !== sa) {
+      const current = this.assignments.get(k);
+      const stream = await jsa.addStream(current?.group === sa.group ? current.cfg : sa.cfg, sa.created);
+      if (this.closed || this.assignments.get(k)?.group !== sa.group || !this.assignments.get(k)!.peers.includes(this.hub.selfName) || this.replicas.has(k)) {
         // Deleted (or stopped) while the store opened.
         await jsa.deleteStream(stream);
         return;
@@ -230,7 +235,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       }
       const storage = new FileRaftStorage(join(this.groupsDir, sa.group), { fsync: false });
       this.storages.set(replica, storage);
-      replica.group = this.hub.group(sa.group, sa.peers, storage, replica);
+      replica.group = this.hub.group(sa.group, joining ? [] : sa.peers, storage, replica);
+      replica.targetPeers = this.assignments.get(k)!.peers;
       // The preferred leader (the first peer) of a new group campaigns at once: the client
       // that created the stream publishes next.
       if (request !== null && sa.peers[0] === this.hub.selfName && storage.load().entries.length === 0) {
@@ -247,18 +253,49 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const k = key(e.account, cfg.name);
     const sa = this.assignments.get(k);
     if (sa === undefined) return;
-    this.assignments.set(k, { ...sa, cfg });
-    const replica = this.replicas.get(k);
+    const peers = e.peers ?? sa.peers;
+    const next: StreamAssignment = { ...sa, cfg, peers };
+    this.assignments.set(k, next);
     const jsa = this.engine.enabledAccount(e.account);
-    if (replica === undefined || jsa === undefined) return;
+    if (jsa === undefined) return;
+    const self = this.hub.selfName;
+    // A replica change: a server added starts its replica and joins the group; a server dropped
+    // stops its own; the group's leader changes the voters (StreamReplica.reconcile).
+    if (peers.includes(self) && !sa.peers.includes(self)) this.startReplica(next, null, true);
+    // A dropped server keeps voting until the leader has removed it (else a group shrinking by
+    // two could lose its quorum half-way): it goes once it no longer hears from a leader.
+    if (!peers.includes(self) && sa.peers.includes(self)) {
+      const r = this.replicas.get(k);
+      if (r !== undefined) r.onDropped = () => this.dropReplica(e.account, sa);
+    }
     const live = Date.now() - e.created < LIVE_MS && e.reply !== '';
     jsa.serialize(() => {
+      const replica = this.replicas.get(k);
+      if (replica === undefined) return;
+      replica.targetPeers = peers;
+      replica.reconcile();
       if (e.kind === 'stream_update') jsa.updateStream(replica.stream, cfg);
       // The stream's leader answers, with the stream as it is.
       if (!live || !replica.isLeader) return;
       const fields = e.kind === 'stream_create' ? { ...streamInfo(jsa, replica.stream), did_create: true } : streamInfo(jsa, replica.stream, { domain: true });
       send(jsa, e.reply, ok(response(e.kind, fields)), e.subject, Buffer.alloc(0));
       if (e.kind === 'stream_update') jsa.advisory('STREAM.UPDATED', cfg.name, 'modify');
+    });
+  }
+
+  /** Stops and deletes this server's replica of `sa` (the stream deleted, or moved off this server). */
+  private dropReplica(account: string, sa: StreamAssignment): void {
+    const k = key(account, sa.cfg.name);
+    const jsa = this.engine.enabledAccount(account);
+    const replica = this.replicas.get(k);
+    if (replica === undefined) return;
+    this.replicas.delete(k);
+    replica.close();
+    this.storages.get(replica)?.close();
+    this.storages.delete(replica);
+    rmSync(join(this.groupsDir, sa.group), { recursive: true, force: true });
+    jsa?.serialize(async () => {
+      if (jsa.streams.get(sa.cfg.name) === replica.stream) await jsa.deleteStream(replica.stream);
     });
   }
 
@@ -269,17 +306,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     this.assignments.delete(k);
     const jsa = this.engine.enabledAccount(e.account);
     const live = this.metaLeader && e.reply !== '';
-    const replica = this.replicas.get(k);
-    if (replica !== undefined) {
-      this.replicas.delete(k);
-      replica.close();
-      this.storages.get(replica)?.close();
-      this.storages.delete(replica);
-      rmSync(join(this.groupsDir, sa.group), { recursive: true, force: true });
-      jsa?.serialize(async () => {
-        if (jsa.streams.get(e.name) === replica.stream) await jsa.deleteStream(replica.stream);
-      });
-    }
+    this.dropReplica(e.account, sa);
     if (jsa !== undefined) {
       jsa.serialize(() => {
         if (live) {
@@ -382,6 +409,23 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   internalError(err: unknown, what: string): void {
     this.engine.internalError(err, what);
+  }
+
+  /**
+   * A consumer's block: its stream's leader and replicas (its leadership is the stream's), under
+   * a consumer group name (`C-R3F-<hash>`, as nats-server names consumer groups); an R1 consumer
+   * (`num_replicas` 1, or an ephemeral of a limits stream) names only its leader, as nats-server
+   * runs no group for it.
+   */
+  consumerClusterInfo(jsa: ApiAccount, s: Stream, c: Consumer): Record<string, unknown> {
+    const replica = s.replica instanceof StreamReplica ? s.replica : undefined;
+    const n = c.cfg.num_replicas > 0 ? c.cfg.num_replicas : s.cfg.num_replicas;
+    if (replica === undefined || !replica.consumers.has(c.name) || n <= 1) return { name: this.engine.clusterName(), leader: this.hub.selfName };
+    const info = this.clusterInfo(jsa, s);
+    if (info.raft_group === undefined) return info;
+    const storage = c.cfg.mem_storage || s.cfg.storage === 'memory' ? 'M' : 'F';
+    const { name, raft_group: group, ...rest } = info;
+    return { name, raft_group: `C-R${n}${storage}-${peerId(`${String(group)}/${c.name}`)}`, ...rest };
   }
 
   clusterInfo(_jsa: ApiAccount, s: Stream): Record<string, unknown> {
@@ -552,11 +596,15 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (sa === undefined) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNotFoundErr')));
     const r = checkStreamUpdate(sa.cfg, decoded.config, env);
     if ('error' in r) return this.answer(jsa, reply, subject, body, fail(kind, r.error));
-    // nats-server 2.10 moves a stream to more or fewer peers; not here yet.
-    if (r.config.num_replicas !== sa.cfg.num_replicas) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamReplicasNotUpdatableErr')));
     const unsupported = unsupportedConfig(r.config);
     if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
-    const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(r.config), created: Date.now(), reply, subject, kind };
+    let peers: string[] | undefined;
+    if (r.config.num_replicas !== sa.cfg.num_replicas) {
+      const moved = this.replicaChange(jsa.name, sa, r.config.num_replicas);
+      if (moved === null) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no suitable peers for placement' })));
+      peers = moved;
+    }
+    const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(r.config), created: Date.now(), reply, subject, kind, ...(peers === undefined ? {} : { peers }) };
     if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
   }
 
@@ -687,6 +735,23 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) {
       this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
     }
+  }
+
+  /**
+   * The peers of a stream whose replica count changes to `n`: more keep the current ones and add
+   * responsive others; fewer keep the stream's leader (when this server knows it) and the first
+   * others. Null when there are not enough servers.
+   */
+  private replicaChange(account: string, sa: StreamAssignment, n: number): string[] | null {
+    if (n > sa.peers.length) {
+      const online = new Set([this.hub.selfName, ...this.meta.replicas().filter((p) => !p.offline).map((p) => p.name)]);
+      const extra = shuffle([...online].filter((p) => !sa.peers.includes(p)));
+      const out = [...sa.peers, ...extra].slice(0, n);
+      return out.length < n ? null : out;
+    }
+    const leader = this.streamLeader(account, sa.cfg.name);
+    const ordered = leader !== null && sa.peers.includes(leader) ? [leader, ...sa.peers.filter((p) => p !== leader)] : [...sa.peers];
+    return ordered.slice(0, n);
   }
 
   /** `n` peers for a new group: this server first (the preferred leader), then the others that answer. */

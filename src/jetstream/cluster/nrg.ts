@@ -50,6 +50,8 @@ export interface GroupHost {
    * first entry of its own term): its state machine is current, it may answer for the group.
    */
   leaderReady(): void;
+  /** Called on every tick of the hub (after the node's). */
+  tick?(): void;
 }
 
 /** How a replica looks from its group's leader (STREAM.INFO's `cluster.replicas`). */
@@ -126,6 +128,32 @@ export class RaftGroup {
     const r = this.node.propose(data);
     this.hub.dirty(this);
     return r.ok;
+  }
+
+  /** This server's name. */
+  get selfName(): string {
+    return this.hub.selfName;
+  }
+
+  /** Proposes adding voter `name` (refused while another change is pending). */
+  addPeer(name: string): boolean {
+    if (this.closed) return false;
+    const r = this.node.proposeAddPeer(this.hub.idOf(name));
+    this.hub.dirty(this);
+    return r.ok;
+  }
+
+  /** Proposes removing voter `name` (refused while another change is pending). */
+  removePeer(name: string): boolean {
+    if (this.closed) return false;
+    const r = this.node.proposeRemovePeer(this.hub.idOf(name));
+    this.hub.dirty(this);
+    return r.ok;
+  }
+
+  /** @internal The hub's tick. */
+  hostTick(): void {
+    this.host.tick?.();
   }
 
   /** Leader stepdown (to `preferred`, a server name, when its log is complete). False when not the leader. */
@@ -309,6 +337,7 @@ export class NrgHub {
     for (const g of this.groups.values()) {
       try {
         g.node.tick(now);
+        g.hostTick();
       } catch (err) {
         this.internalError(err, `raft group ${g.name}: tick`);
       }

@@ -123,6 +123,8 @@ export class StreamReplica implements GroupHost {
   /** The leader's PubAck replies wait for the commit: a publish proposed while not leading is dropped (the client retries). */
   group: RaftGroup | null = null;
   private leading = false;
+  /** The voters the meta group assigned (a replica change moves the group towards them). */
+  targetPeers: readonly string[] = [];
   /** The create request's reply, answered by the first leader (set by the cluster layer). */
   pendingCreate: (() => void) | null = null;
   private closed = false;
@@ -241,6 +243,39 @@ export class StreamReplica implements GroupHost {
     this.leading = false;
     this.stream.setServing(false);
     this.host.leaderChanged(this, false);
+  }
+
+  /**
+   * On the leader: one step of a replica change — add a missing voter, else remove one no longer
+   * assigned (a leader that is itself dropped hands over first). One change at a time: the group
+   * refuses the next until the last one is in the log; the hub's ticks call this again.
+   */
+  reconcile(): void {
+    const g = this.group;
+    if (!this.leading || g === null || this.closed || this.targetPeers.length === 0) return;
+    const current = g.peers;
+    const add = this.targetPeers.find((p) => !current.includes(p));
+    if (add !== undefined) {
+      g.addPeer(add);
+      return;
+    }
+    const remove = current.find((p) => !this.targetPeers.includes(p));
+    if (remove === undefined) return;
+    if (remove === g.selfName) g.stepDown(this.targetPeers[0]);
+    else g.removePeer(remove);
+  }
+
+  /** Set when the meta group moved the stream off this server: called once the group let it go. */
+  onDropped: (() => void) | null = null;
+
+  tick(): void {
+    this.reconcile();
+    const g = this.group;
+    if (this.onDropped !== null && g !== null && !this.leading && (g.leader === null || !g.peers.includes(g.selfName))) {
+      const drop = this.onDropped;
+      this.onDropped = null;
+      drop();
+    }
   }
 
   leaderReady(): void {

@@ -1,0 +1,54 @@
+/**
+ * A stream's replica count changed by STREAM.UPDATE, as nats-server allows it: R1 → R3 adds two
+ * members that catch up from the leader's log; R3 → R1 removes two; the messages stay.
+ */
+import { describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { createCluster } from '../../src/index.js';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('clustered JetStream: replica changes', () => {
+  it('R1 → R3 → R1 keeps the messages; R5 on three members is refused', async () => {
+    const cluster = await createCluster({ size: 3, jetstream: true });
+    try {
+      const nc = await connect({ servers: cluster.urls[0] });
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      await jsm.streams.add({ name: 'Z', subjects: ['z'], num_replicas: 1 });
+      for (let i = 1; i <= 5; i++) await js.publish('z', `m${i}`);
+      const up = await jsm.streams.update('Z', { num_replicas: 3 });
+      expect(up.config.num_replicas).toBe(3);
+      const r3 = await until('Z as a healthy R3', async () => {
+        const si = await jsm.streams.info('Z');
+        const r = si.cluster?.replicas ?? [];
+        return si.cluster?.leader !== undefined && r.length === 2 && r.every((p) => p.current) ? si : undefined;
+      });
+      expect(r3.state.messages).toBe(5);
+      // Every member holds the messages: a new leader has them.
+      await nc.request('$JS.API.STREAM.LEADER.STEPDOWN.Z', '', { timeout: 2000 });
+      // Until the new leader is in place a publish gets no responders: retried with its id.
+      expect((await until('an ack under the new leader', async () => js.publish('z', 'm6', { msgID: 'm6', timeout: 500 }))).seq).toBe(6);
+      await expect(jsm.streams.update('Z', { num_replicas: 5 })).rejects.toThrow(/no suitable peers for placement/);
+      await jsm.streams.update('Z', { num_replicas: 1 });
+      const r1 = await until('Z back to R1', async () => {
+        const si = await jsm.streams.info('Z');
+        return si.cluster?.replicas === undefined && si.cluster?.leader !== undefined ? si : undefined;
+      });
+      expect(r1.state.messages).toBe(6);
+      expect((await js.publish('z', 'm7')).seq).toBe(7);
+      await nc.close();
+    } finally {
+      await cluster.close();
+    }
+  }, 60_000);
+});
