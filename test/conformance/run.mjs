@@ -33,6 +33,7 @@ const INTEROP = [
   'test/conformance/jetstream-utf8.test.ts',
   'test/conformance/utf8-core.test.ts',
   'test/conformance/route-auth-interop.test.ts',
+  'test/conformance/jetstream-cluster.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
