@@ -87,6 +87,11 @@ function is210(nc: NatsConnection): boolean {
   return maj > 2 || (maj === 2 && min >= 10);
 }
 
+/** With JS_CLUSTER_PRINT=1, prints timings and replies (for the facts file). */
+const note = (...what: unknown[]): void => {
+  if (process.env.JS_CLUSTER_PRINT) console.log('[cluster]', ...what.map((w) => (typeof w === 'string' ? w : JSON.stringify(w))));
+};
+
 /** Sorted copy. */
 const sorted = (a: readonly string[]): string[] => [...a].sort();
 
@@ -400,12 +405,14 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       const acks: Array<{ seq: number; duplicate: boolean; tries: number }> = [];
       for (let i = N1 + 1; i <= N1 + N2; i++) acks.push(await publish(js, i));
       const tookOver = Date.now() - killedAt;
+      note(`failover: first publish acked ${tookOver} ms after the kill (${acks[0].tries} tries), leader was ${start.leader}`);
       // The first post-kill publish waited for the election; the later ones went straight through.
       expect(acks[0].tries).toBeGreaterThan(1);
       expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: N2 }, (_, k) => N1 + 1 + k));
       expect(acks.every((a) => !a.duplicate)).toBe(true);
       expect(tookOver).toBeLessThan(ELECTION_MS);
       const now = clusterOf(await streamInfoWhen(pubNc, 'FAIL', (j) => clusterOf(j).leader !== undefined, 'the new leader'));
+      note('failover: cluster block after', now);
       expect(now.leader).not.toBe(start.leader);
       expect(survivors.map((i) => names[i])).toContain(now.leader);
       // The killed member is a replica that is behind: current false, lag > 0 (2.9 and 2.10).
@@ -442,11 +449,13 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
 
       // The killed member comes back and catches up: current again, no lag, and its clients see the same stream.
       await restart(victim);
+      const restartedAt = Date.now();
       const caughtUp = await streamInfoWhen(pubNc, 'FAIL', (j) => {
         const p = clusterOf(j).replicas?.find((x) => x.name === start.leader);
         return p !== undefined && p.current && p.lag === undefined;
       }, 'the restarted member caught up');
       expect(clusterOf(caughtUp).replicas).toHaveLength(2);
+      note(`failover: restarted member current again ${Date.now() - restartedAt} ms after its restart`);
       const back = await client(victim);
       const seen = await streamInfoWhen(back, 'FAIL', healthy(3), 'FAIL via the restarted member');
       expect((seen.state as { messages: number }).messages).toBe(N1 + N2);
@@ -464,6 +473,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       const survivor = names.map((_, i) => i).find((i) => i !== leader)!;
       const victims = names.map((_, i) => i).filter((i) => i !== survivor);
       await Promise.all(victims.map((v) => kill(v)));
+      const killedAt = Date.now();
       const nc = ncs[survivor];
       // No ack: 503 no responders at once (only a stream leader subscribes to the stream's subjects).
       expect((await api(nc, 'ql.x', 'lost', 2000)).kind).toBe('no-responders');
@@ -471,6 +481,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       // jetstream_cluster.go isGroupLeaderless) the info with no `leader` and every member listed, none current.
       const lost = await streamInfoWhen(nc, 'QL', (j) => clusterOf(j).leader === undefined, 'leaderless STREAM.INFO', 30_000);
       const c = clusterOf(lost);
+      note(`quorum loss: leaderless STREAM.INFO ${Date.now() - killedAt} ms after the kills`, c);
       expect(c.name).toBe(nc.info?.cluster);
       expect(sorted(c.replicas!.map((p) => p.name))).toEqual(sorted(names));
       for (const p of c.replicas!) {
@@ -478,21 +489,26 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
         if (p.name !== names[survivor]) expect(p.current).toBe(false);
       }
       expect((lost.state as { messages: number }).messages).toBe(5);
-      // The meta group has lost quorum too: account info is 503 / 10008 once the survivor knows
-      // (jsAccountInfoRequest → isLeaderless → JSClusterNotAvailErr), before that no reply.
+      // The meta group has lost quorum too: account info is 503 / 10008 once the survivor knows it has
+      // no meta leader (jsAccountInfoRequest → isLeaderless → JSClusterNotAvailErr). Before that there is
+      // no reply, or — when the survivor was the meta leader — its normal answer, until the Raft leader
+      // notices the lost quorum and steps down (raft.go lostQuorumCheck / lostQuorumInterval, 10 s each).
       const acct = await eventually(async () => {
         const r = await api(nc, '$JS.API.INFO', '', 1000);
-        return r.kind === 'json' ? r.json : undefined;
-      }, 'an account info reply without a meta leader', 30_000);
+        return r.kind === 'json' && r.json.error !== undefined ? r.json : undefined;
+      }, 'an account info error without a meta leader', 40_000);
+      note(`quorum loss: account info reply ${Date.now() - killedAt} ms after the kills`, acct);
       expect(acct.error).toEqual({ code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' });
       // Still no ack.
       expect((await api(nc, 'ql.x', 'lost', 1000)).kind).toBe('no-responders');
 
       await Promise.all(victims.map((v) => restart(v)));
+      const restartedAt = Date.now();
       const ack = await eventually(async () => {
         const r = await api(nc, 'ql.x', 'back', 1000);
         return r.kind === 'json' && r.json.error === undefined ? r.json : undefined;
       }, 'a publish acked after the restart', 40_000);
+      note(`quorum loss: first ack ${Date.now() - restartedAt} ms after the restarts`);
       // The lost publishes were never stored: the sequence continues after the 5 acked ones.
       expect(ack).toEqual({ stream: 'QL', seq: 6 });
       const healed = await streamInfoWhen(nc, 'QL', healthy(3), 'QL healthy again', 40_000);
