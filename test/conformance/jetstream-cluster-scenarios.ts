@@ -306,6 +306,39 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       expect(csd.kind === 'json' && csd.body).toBe(STEPDOWN_RESPONSE('consumer'));
       const cAfter = clusterOf(await consumerInfoWhen(nc, 'R3F', 'DUR', (j) => healthy(3)(j) && clusterOf(j).leader !== cBefore.leader, 'a new consumer leader'));
       expect(cAfter.leader).not.toBe(cBefore.leader);
+
+      // Stepdowns of what does not exist: the usual not-found errors, in the stepdown response type.
+      const noStream = await api(nc, '$JS.API.STREAM.LEADER.STEPDOWN.NOPE');
+      expect(noStream.kind === 'json' && noStream.body).toBe('{"type":"io.nats.jetstream.api.v1.stream_leader_stepdown_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}');
+      const noStreamC = await api(nc, '$JS.API.CONSUMER.LEADER.STEPDOWN.NOPE.X');
+      expect(noStreamC.kind === 'json' && noStreamC.body).toBe('{"type":"io.nats.jetstream.api.v1.consumer_leader_stepdown_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}');
+      const noConsumer = await api(nc, '$JS.API.CONSUMER.LEADER.STEPDOWN.R3F.NOPE');
+      expect(noConsumer.kind === 'json' && noConsumer.body).toBe('{"type":"io.nats.jetstream.api.v1.consumer_leader_stepdown_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}}');
+    });
+
+    it('direct gets on an R3 stream with allow_direct are answered through every member, the same message', async () => {
+      const ncs = await clients();
+      const jsm = await jetstreamManager(ncs[0]);
+      await jsm.streams.add({ name: 'DG', subjects: ['dg.>'], num_replicas: 3, allow_direct: true });
+      await streamInfoWhen(ncs[0], 'DG', healthy(3), 'a healthy DG');
+      const js = jetstream(ncs[1]);
+      for (let i = 1; i <= 3; i++) await js.publish(`dg.${i}`, `v${i}`);
+      for (const nc of ncs) {
+        // Followers answer direct gets too; one that has not applied the message yet says 404, so poll.
+        const m = await eventually(async () => {
+          try {
+            const r = await nc.request('$JS.API.DIRECT.GET.DG', JSON.stringify({ seq: 2 }), { timeout: 1000 });
+            return r.headers?.get('Nats-Sequence') === '2' ? r : undefined;
+          } catch {
+            return undefined;
+          }
+        }, `direct get via ${nc.info?.server_name}`);
+        expect(m.string()).toBe('v2');
+        expect(m.headers?.get('Nats-Stream')).toBe('DG');
+        expect(m.headers?.get('Nats-Subject')).toBe('dg.2');
+        const last = await nc.request('$JS.API.DIRECT.GET.DG.dg.3', '', { timeout: 1000 });
+        expect(last.string()).toBe('v3');
+      }
     });
 
     it('META.LEADER.STEPDOWN from the global account (no system account configured) answers success; the API answers again afterwards', async () => {
@@ -317,7 +350,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
         const x = await api(nc, '$JS.API.INFO', '', 1000);
         return x.kind === 'json' && x.json.error === undefined ? x.json : undefined;
       }, 'account info after the meta stepdown', ELECTION_MS);
-      expect(info.streams).toBe(4);
+      expect(info.streams).toBe(5);
     });
 
     it('refuses replica counts the cluster cannot place, with nats-server\'s errors', async () => {
@@ -334,7 +367,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       expect(upd.error).toEqual({ code: 400, err_code: 10005, description: 'no suitable peers for placement' });
       // None of them exists.
       const list = jsonOf(await api(nc, '$JS.API.STREAM.NAMES'));
-      expect(sorted(list.streams as string[])).toEqual(['ONE', 'R3F', 'R3M', 'ZERO']);
+      expect(sorted(list.streams as string[])).toEqual(['DG', 'ONE', 'R3F', 'R3M', 'ZERO']);
     });
 
     it('scales a stream R1 → R3 and R3 → R1 by STREAM.UPDATE, keeping its messages', async () => {
