@@ -164,6 +164,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       const withGroup = is210(nc) && size > 1;
       expect(Object.keys(c)).toEqual(['name', ...(withGroup ? ['raft_group'] : []), 'leader', ...(size > 1 ? ['replicas'] : [])]);
       // The cluster name, as INFO `cluster` says to the client.
+      expect(typeof c.name === 'string' && c.name.length > 0).toBe(true);
       expect(c.name).toBe(nc.info?.cluster);
       if (withGroup) expect(c.raft_group).toMatch(new RegExp(`^${groupPrefix}-[0-9A-Za-z]{8}$`));
       expect(names).toContain(c.leader);
