@@ -36,6 +36,7 @@ const INTEROP = [
   'test/conformance/mixed-jetstream-interop.test.ts',
   'test/conformance/jsz-cluster-fields.test.ts',
   'test/conformance/jepsen-real.test.ts',
+  'test/conformance/jetstream-cluster.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same

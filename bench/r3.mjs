@@ -1,0 +1,383 @@
+#!/usr/bin/env node
+// R3 benchmark: JetStream publish-with-ack on a replicated (R3) stream of a 3-member cluster, as
+// applications do it, through the official client (@nats-io/transport-node + @nats-io/jetstream).
+//
+//   npm run bench:r3 -- [--targets nats-server] [--storage file,memory] [--modes tput,lat]
+//                       [--window 64] [--size 128] [--replicas 3] [--via follower|leader]
+//                       [--warmup 1] [--duration 3] [--rounds 1] [--json]
+//
+// Scenarios, per target and storage (a fresh stream each, on one cluster per target):
+//   tput  `window` js.publish() in flight (a new one as each ack arrives): acked msgs/s
+//   lat   one `await js.publish()` at a time: p50 / p90 / p99 µs per publish → PubAck
+// The publishing client runs in its own process (this file, forked with --client), connected to
+// one member only: by default a follower of the stream (the usual case: 2 of 3 clients), with
+// --via leader the stream leader's own member. Checks: every publish is acked, acks of one
+// connection come in sequence order, and the stream holds exactly the acked messages at the end.
+// The servers' CPU time over the measured window is read from /proc/<pid>/stat (100 % = a core).
+//
+// Targets: a function that starts a 3-member JetStream cluster and returns
+//   { urls: string[], pids: number[], version: string, close(): Promise<void> }
+// Only `nats-server` (three `nats-server` processes, routes between all, own store each, from
+// $NATS_SERVER_BIN or PATH) is here; the embedded cluster (createCluster({ jetstream: true })) is
+// added to TARGETS the same way.
+import { fork, spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const HOST = '127.0.0.1';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- targets -------------------------------------------------------------------------------------
+
+function findOnPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `$JS.API.INFO` answers without an error through `url` (the meta group has a leader). */
+async function waitForMetaLeader(url, timeoutMs = 30_000) {
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: url, reconnect: false });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        const r = await nc.request('$JS.API.INFO', '', { timeout: 1000 });
+        if (r.json().error === undefined) return;
+      } catch {}
+      if (Date.now() > deadline) throw new Error(`no JetStream meta leader after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Three real nats-server processes: `server_name` n1..n3, routes to all others, a store each. */
+async function startNatsServerCluster(size = 3) {
+  const bin = process.env.NATS_SERVER_BIN || findOnPath('nats-server');
+  if (!bin) throw new Error('no nats-server binary ($NATS_SERVER_BIN or PATH)');
+  const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-r3-'));
+  const ports = new Set();
+  while (ports.size < 2 * size) ports.add(await freePort());
+  const all = [...ports];
+  const client = all.slice(0, size);
+  const route = all.slice(size);
+  const children = [];
+  // Whatever happens to this process, the servers do not outlive it.
+  const killAll = () => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
+  process.once('exit', killAll);
+  const close = async () => {
+    process.off('exit', killAll);
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => { c.once('exit', r); c.kill('SIGKILL'); }) : undefined)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(client.map(async (port, i) => {
+      const conf = path.join(dir, `n${i + 1}.conf`);
+      fs.writeFileSync(conf, [
+        `server_name: n${i + 1}`,
+        `listen: "${HOST}:${port}"`,
+        `jetstream { store_dir: "${path.join(dir, `store-n${i + 1}`)}" }`,
+        `cluster { name: BENCH, listen: "${HOST}:${route[i]}", routes: [${route.filter((_, j) => j !== i).map((p) => `"nats-route://${HOST}:${p}"`).join(', ')}] }`,
+      ].join('\n'));
+      const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(child);
+      await new Promise((resolve, reject) => {
+        let log = '';
+        const timer = setTimeout(() => reject(new Error(`n${i + 1} did not start: ${log}`)), 10_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`n${i + 1} exited with ${code}: ${log}`));
+        });
+        child.stderr.on('data', (d) => {
+          log += d.toString();
+          if (log.includes('Server is ready')) {
+            clearTimeout(timer);
+            resolve();
+          }
+          if (log.length > 65536) log = log.slice(-32768);
+        });
+      });
+    }));
+    const urls = client.map((p) => `nats://${HOST}:${p}`);
+    await waitForMetaLeader(urls[0]);
+    return { urls, pids: children.map((c) => c.pid), version, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** name → start(): { urls, pids, version, close }. */
+const TARGETS = {
+  'nats-server': startNatsServerCluster,
+};
+
+// ---- the client process (forked with --client <json>) -------------------------------------------
+
+function quantiles(arr) {
+  const s = Float64Array.from(arr).sort();
+  const at = (p) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))]);
+  return { n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1] ?? NaN };
+}
+
+async function clientMain(cfg) {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstream, jetstreamManager, StorageType } = await import('@nats-io/jetstream');
+  const now = () => process.hrtime.bigint();
+  const mark = (type) => process.send?.({ type });
+  // Create the stream through member 0 and wait until its group is whole (leader + current replicas).
+  const admin = await connect({ servers: cfg.urls[0], name: 'bench-r3-admin' });
+  const jsm = await jetstreamManager(admin);
+  await jsm.streams.add({ name: cfg.stream, subjects: [`${cfg.stream}.>`], storage: cfg.storage === 'file' ? StorageType.File : StorageType.Memory, num_replicas: cfg.replicas });
+  let leader;
+  for (const deadline = Date.now() + 30_000; ;) {
+    const si = await jsm.streams.info(cfg.stream).catch(() => null);
+    const c = si?.cluster;
+    if (c?.leader && (c.replicas ?? []).length === cfg.replicas - 1 && (c.replicas ?? []).every((p) => p.current)) {
+      leader = c.leader;
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`stream ${cfg.stream} has no healthy group: ${JSON.stringify(c)}`);
+    await sleep(50);
+  }
+  // The member to publish through: the leader's, or the first other one.
+  const names = [];
+  for (const url of cfg.urls) {
+    const nc = await connect({ servers: url, reconnect: false });
+    names.push(nc.info.server_name);
+    await nc.close();
+  }
+  const via = cfg.via === 'leader' ? names.indexOf(leader) : names.findIndex((n) => n !== leader);
+  const nc = await connect({ servers: cfg.urls[via], name: 'bench-r3', reconnect: false });
+  const js = jetstream(nc);
+  const subject = `${cfg.stream}.x`;
+  const payload = new Uint8Array(cfg.size).fill(120);
+  const errors = [];
+  let lastSeq = 0;
+  let acked = 0;
+  const one = async () => {
+    const ack = await js.publish(subject, payload, { timeout: 10_000 });
+    // One connection, one stream: acks come in sequence order.
+    if (ack.seq !== lastSeq + 1 && errors.length < 10) errors.push(`ack seq ${ack.seq} after ${lastSeq}`);
+    lastSeq = Math.max(lastSeq, ack.seq);
+    acked++;
+  };
+  let stop = false;
+  let recording = false;
+  let measured = 0;
+  const samples = [];
+  const worker = async () => {
+    while (!stop && errors.length === 0) {
+      const t0 = now();
+      try {
+        await one();
+      } catch (err) {
+        errors.push(String(err?.message ?? err));
+        return;
+      }
+      if (recording) {
+        measured++;
+        if (cfg.window === 1) samples.push(Number(now() - t0) / 1e3);
+      }
+    }
+  };
+  const workers = Array.from({ length: cfg.window }, worker);
+  await sleep(cfg.warmup * 1000);
+  const cpu0 = process.cpuUsage();
+  mark('begin');
+  recording = true;
+  const t0 = now();
+  await sleep(cfg.duration * 1000);
+  recording = false;
+  const sec = Number(now() - t0) / 1e9;
+  mark('end');
+  const cpu = process.cpuUsage(cpu0);
+  stop = true;
+  await Promise.all(workers);
+  const state = (await jsm.streams.info(cfg.stream)).state;
+  if (state.messages !== acked) errors.push(`stream holds ${state.messages} messages, ${acked} were acked`);
+  await jsm.streams.delete(cfg.stream);
+  await nc.close();
+  await admin.close();
+  return {
+    leader, via: names[via], acked, measured, sec, rate: measured / sec,
+    latencyUs: cfg.window === 1 ? quantiles(samples) : null,
+    clientCpuUsPerMsg: measured > 0 ? (cpu.user + cpu.system) / measured : null,
+    errors,
+  };
+}
+
+// ---- orchestrator --------------------------------------------------------------------------------
+
+function parseCli(argv) {
+  const o = { targets: Object.keys(TARGETS), storage: ['file', 'memory'], modes: ['tput', 'lat'], window: 64, size: 128, replicas: 3, via: 'follower', warmup: 1, duration: 3, rounds: 1, json: false };
+  const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
+    const num = (min) => {
+      const n = Number(value());
+      if (!(n >= min)) usage(`${flag} must be a number >= ${min}`);
+      return n;
+    };
+    switch (flag) {
+      case '--targets': o.targets = list(value()); for (const t of o.targets) if (!(t in TARGETS)) usage(`unknown target "${t}" (have: ${Object.keys(TARGETS).join(', ')})`); break;
+      case '--storage': o.storage = list(value()); for (const s of o.storage) if (s !== 'file' && s !== 'memory') usage(`unknown storage "${s}"`); break;
+      case '--modes': o.modes = list(value()); for (const m of o.modes) if (m !== 'tput' && m !== 'lat') usage(`unknown mode "${m}"`); break;
+      case '--window': o.window = num(1); break;
+      case '--size': o.size = num(0); break;
+      case '--replicas': o.replicas = num(1); break;
+      case '--via': o.via = value(); if (o.via !== 'follower' && o.via !== 'leader') usage('--via is follower or leader'); break;
+      case '--warmup': o.warmup = num(0); break;
+      case '--duration': o.duration = num(0.1); break;
+      case '--rounds': o.rounds = num(1); break;
+      case '--json': o.json = true; break;
+      case '--help': case '-h': usage(); break;
+      default: usage(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+function usage(err) {
+  const text = 'usage: node bench/r3.mjs [--targets nats-server] [--storage file,memory] [--modes tput,lat] [--window 64] [--size 128] [--replicas 3] [--via follower|leader] [--warmup 1] [--duration 3] [--rounds 1] [--json]\n';
+  if (err) {
+    process.stderr.write(`bench:r3: ${err}\n${text}`);
+    process.exit(2);
+  }
+  process.stdout.write(text);
+  process.exit(0);
+}
+
+/** utime + stime of a process, seconds (Linux /proc), or null. */
+function cpuSec(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+const clusterCpu = (pids) => {
+  const v = pids.map(cpuSec);
+  return v.some((x) => x === null) ? null : v.reduce((a, b) => a + b, 0);
+};
+
+/** Forks the client for one scenario; resolves its result with the servers' CPU over the window. */
+function runClient(cfg, pids) {
+  return new Promise((resolve, reject) => {
+    const child = fork(SELF, ['--client', JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let cpu0 = null;
+    let t0 = 0n;
+    let serverCpu = null;
+    let done = false;
+    child.on('message', (m) => {
+      if (m.type === 'begin') {
+        cpu0 = clusterCpu(pids);
+        t0 = process.hrtime.bigint();
+      } else if (m.type === 'end') {
+        const cpu1 = clusterCpu(pids);
+        const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+        serverCpu = cpu0 === null || cpu1 === null ? null : { sec: cpu1 - cpu0, percent: ((cpu1 - cpu0) / sec) * 100 };
+      } else if (m.type === 'result') {
+        done = true;
+        resolve({ ...m, serverCpu });
+      } else if (m.type === 'error') {
+        done = true;
+        reject(new Error(m.message));
+      }
+    });
+    child.once('exit', (code) => {
+      if (!done) reject(new Error(`client exited with ${code}`));
+    });
+  });
+}
+
+async function main() {
+  const o = parseCli(process.argv.slice(2));
+  const results = [];
+  let failed = false;
+  for (const target of o.targets) {
+    const t0 = Date.now();
+    const cluster = await TARGETS[target]();
+    const startMs = Date.now() - t0;
+    console.log(`bench:r3: ${target} (${cluster.version}), ${cluster.urls.length} members, JetStream ready after ${startMs} ms`);
+    try {
+      let k = 0;
+      for (const storage of o.storage) {
+        for (const mode of o.modes) {
+          const rounds = [];
+          for (let r = 0; r < o.rounds; r++) {
+            const cfg = {
+              urls: cluster.urls, stream: `R3B${++k}`, storage, replicas: o.replicas, via: o.via, size: o.size,
+              window: mode === 'tput' ? o.window : 1, warmup: o.warmup, duration: o.duration,
+            };
+            let res;
+            try {
+              res = await runClient(cfg, cluster.pids);
+            } catch (err) {
+              res = { rate: 0, errors: [String(err?.message ?? err)] };
+            }
+            if (res.errors.length > 0) {
+              failed = true;
+              for (const e of res.errors) console.log(`! ${target} ${storage} ${mode}: ${e}`);
+            }
+            rounds.push(res);
+          }
+          // The median round by rate.
+          const pick = [...rounds].sort((a, b) => a.rate - b.rate)[Math.floor(rounds.length / 2)];
+          const row = { target, storage, mode, window: mode === 'tput' ? o.window : 1, replicas: o.replicas, size: o.size, ...pick, rounds };
+          results.push(row);
+          const lat = pick.latencyUs;
+          console.log(
+            `  ${storage.padEnd(6)} ${mode === 'tput' ? `tput (${o.window} in flight)` : 'lat (1 in flight)  '}: ${Math.round(pick.rate).toLocaleString('en-US')} acked msgs/s` +
+              (lat ? `, p50 ${lat.p50.toFixed(0)} µs, p90 ${lat.p90.toFixed(0)} µs, p99 ${lat.p99.toFixed(0)} µs` : '') +
+              (pick.serverCpu ? `; servers' CPU ${pick.serverCpu.percent.toFixed(0)} %` : '') +
+              ` (leader ${pick.leader}, client via ${pick.via})`,
+          );
+        }
+      }
+    } finally {
+      await cluster.close();
+    }
+  }
+  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() };
+  if (o.json) console.log(JSON.stringify({ options: o, machine, results }, null, 2));
+  process.exit(failed ? 1 : 0);
+}
+
+// ---- entry ---------------------------------------------------------------------------------------
+
+if (process.argv[2] === '--client') {
+  const { reportToParent } = await import('./report.mjs');
+  reportToParent(clientMain(JSON.parse(process.argv[3])));
+} else {
+  await main();
+}
