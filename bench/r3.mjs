@@ -17,9 +17,9 @@
 //
 // Targets: a function that starts a 3-member JetStream cluster and returns
 //   { urls: string[], pids: number[], version: string, close(): Promise<void> }
-// Only `nats-server` (three `nats-server` processes, routes between all, own store each, from
-// $NATS_SERVER_BIN or PATH) is here; the embedded cluster (createCluster({ jetstream: true })) is
-// added to TARGETS the same way.
+// `nats-server`: three `nats-server` processes, routes between all, own store each (from
+// $NATS_SERVER_BIN or PATH); `embedded`: createCluster({ jetstream: true }) from dist/, its three
+// members in one Node.js process (build first: npm run build).
 import { fork, spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -132,9 +132,47 @@ async function startNatsServerCluster(size = 3) {
   }
 }
 
+/**
+ * The embedded cluster, `createCluster({ size, jetstream: true })` from dist/, in a Node.js process
+ * of its own (as a test runner would hold it), so that its CPU time is measured like the real servers'.
+ */
+async function startEmbeddedCluster(size = 3) {
+  const dist = new URL('../dist/index.js', import.meta.url).href;
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const script = `const { createCluster } = await import(${JSON.stringify(dist)});
+const c = await createCluster({ size: ${size}, jetstream: true });
+process.stdout.write(JSON.stringify({ urls: c.urls }) + '\\n');
+process.stdin.on('end', async () => { await c.close(); process.exit(0); });
+process.stdin.resume();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const killIt = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+  process.once('exit', killIt);
+  const urls = await new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`the embedded cluster exited with ${code}`)));
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)).urls);
+    });
+  });
+  await waitForMetaLeader(urls[0]);
+  const close = async () => {
+    process.off('exit', killIt);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise((r) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => { clearTimeout(t); r(); });
+      child.stdin.end();
+    });
+  };
+  return { urls, pids: [child.pid], version: `nats-embedded ${pkg.version}`, close };
+}
+
 /** name → start(): { urls, pids, version, close }. */
 const TARGETS = {
   'nats-server': startNatsServerCluster,
+  embedded: startEmbeddedCluster,
 };
 
 // ---- the client process (forked with --client <json>) -------------------------------------------
