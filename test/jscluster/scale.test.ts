@@ -52,3 +52,42 @@ describe('clustered JetStream: replica changes', () => {
     }
   }, 60_000);
 });
+
+describe('clustered JetStream: STREAM.PEER.REMOVE', () => {
+  it('moves an R1 stream to a free server; on a full R3 group the peer leaves and the answer is 10075', async () => {
+    const cluster = await createCluster({ size: 3, jetstream: true });
+    try {
+      const nc = await connect({ servers: cluster.urls[0] });
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      await jsm.streams.add({ name: 'ONE', subjects: ['one'], num_replicas: 1 });
+      for (let i = 1; i <= 3; i++) await js.publish('one', `m${i}`);
+      const host = (await jsm.streams.info('ONE')).cluster!.leader!;
+      const r = await nc.request('$JS.API.STREAM.PEER.REMOVE.ONE', JSON.stringify({ peer: host }), { timeout: 2000 });
+      expect(r.json()).toEqual({ type: 'io.nats.jetstream.api.v1.stream_remove_peer_response', success: true });
+      const moved = await until('ONE on another server', async () => {
+        const si = await jsm.streams.info('ONE');
+        return si.cluster?.leader !== undefined && si.cluster.leader !== host && si.cluster.replicas === undefined ? si : undefined;
+      });
+      expect(moved.state.messages).toBe(3);
+      const notMember = await nc.request('$JS.API.STREAM.PEER.REMOVE.ONE', JSON.stringify({ peer: host }), { timeout: 2000 });
+      expect(notMember.json()).toEqual({ type: 'io.nats.jetstream.api.v1.stream_remove_peer_response', error: { code: 400, err_code: 10040, description: 'peer not a member' } });
+
+      await jsm.streams.add({ name: 'THREE', subjects: ['three'], num_replicas: 3 });
+      await js.publish('three', 'x');
+      const victim = cluster.servers[2]!.info.server_name;
+      const full = await nc.request('$JS.API.STREAM.PEER.REMOVE.THREE', JSON.stringify({ peer: victim }), { timeout: 2000 });
+      expect(full.json()).toEqual({ type: 'io.nats.jetstream.api.v1.stream_remove_peer_response', error: { code: 503, err_code: 10075, description: 'peer remap failed' } });
+      const two = await until('THREE on two members', async () => {
+        const si = await jsm.streams.info('THREE');
+        const names = [si.cluster?.leader, ...(si.cluster?.replicas ?? []).map((p) => p.name)];
+        return names.length === 2 && !names.includes(victim) ? si : undefined;
+      });
+      expect(two.state.messages).toBe(1);
+      expect((await js.publish('three', 'y')).seq).toBe(2);
+      await nc.close();
+    } finally {
+      await cluster.close();
+    }
+  }, 60_000);
+});

@@ -26,7 +26,7 @@
  * removals their acks cause are entries of the stream's log.
  *
  * Not yet (refused with 10036 "not currently supported in clustered mode" rather than left
- * inconsistent): mirrors and sources, replica count changes (10061).
+ * inconsistent): mirrors and sources.
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -36,7 +36,7 @@ import { FileRaftStorage } from '../../raftstore/file-storage.js';
 import type { RaftRole, RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
 import {
-  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, publicConsumerCount, response, send, streamInfo,
+  applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, publicConsumerCount, response, send, streamInfo,
   type Answer, type ApiAccount, type ClusterApi,
 } from '../api.js';
 import type { Consumer } from '../consumer.js';
@@ -99,7 +99,11 @@ type MetaEntry =
   | { op: 'stream'; account: string; config: string; created: number; group: string; peers: string[]; reply: string; subject: string }
   | { op: 'delete'; account: string; name: string; reply: string; subject: string }
   /** A config change; `kind` 'stream_create' for an identical create (answered as one). */
-  | { op: 'update'; account: string; config: string; created: number; reply: string; subject: string; kind: 'stream_update' | 'stream_create'; peers?: string[] };
+  | {
+    op: 'update'; account: string; config: string; created: number; reply: string; subject: string;
+    /** 'stream_create': an identical create; 'stream_remove_peer': peers only, nothing answered. */
+    kind: 'stream_update' | 'stream_create' | 'stream_remove_peer'; peers?: string[];
+  };
 
 const META_GROUP = '_meta_';
 /** An answer is sent only for entries this recent (not when a restarted server replays its log). */
@@ -274,6 +278,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       if (replica === undefined) return;
       replica.targetPeers = peers;
       replica.reconcile();
+      if (e.kind === 'stream_remove_peer') return;
       if (e.kind === 'stream_update') jsa.updateStream(replica.stream, cfg);
       // The stream's leader answers, with the stream as it is.
       if (!live || !replica.isLeader) return;
@@ -522,6 +527,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       case 'STREAM.DELETE': this.streamDelete(jsa, token, body, reply, subject); return true;
       case 'STREAM.NAMES': this.answer(jsa, reply, subject, body, this.streamNamesAnswer(jsa, body)); return true;
       case 'STREAM.LIST': this.streamList(jsa, body, reply, subject); return true;
+      case 'STREAM.PEER.REMOVE': this.answer(jsa, reply, subject, body, this.streamRemovePeer(jsa, token, body, subject)); return true;
       default: {
         const kind = KINDS[op] ?? 'system';
         this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterUnSupportFeatureErr')));
@@ -606,6 +612,32 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(r.config), created: Date.now(), reply, subject, kind, ...(peers === undefined ? {} : { peers }) };
     if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
+  }
+
+  /**
+   * STREAM.PEER.REMOVE (jsStreamRemovePeerRequest, removePeerFromStream): the peer leaves the
+   * stream's group and, when a server is free, another takes its place; without one the group is
+   * one smaller and the answer is 10075 "peer remap failed", as nats-server's.
+   */
+  private streamRemovePeer(jsa: ApiAccount, name: string, body: Buffer, subject: string): Answer {
+    const kind = 'stream_remove_peer';
+    if (isEmptyRequest(body)) return fail(kind, jsError('JSBadRequestErr'));
+    let peer: unknown;
+    try {
+      peer = (JSON.parse(body.toString('utf8')) as { peer?: unknown }).peer;
+    } catch {
+      return fail(kind, jsError('JSInvalidJSONErr'));
+    }
+    if (typeof peer !== 'string' || peer === '') return fail(kind, jsError('JSBadRequestErr'));
+    const sa = this.assignments.get(key(jsa.name, name));
+    if (sa === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
+    if (!sa.peers.includes(peer)) return fail(kind, jsError('JSClusterPeerNotMemberErr'));
+    const online = [this.hub.selfName, ...this.meta.replicas().filter((p) => !p.offline).map((p) => p.name)];
+    const spare = shuffle(online.filter((p) => !sa.peers.includes(p)))[0];
+    const peers = sa.peers.flatMap((p) => (p !== peer ? [p] : spare === undefined ? [] : [spare]));
+    const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(sa.cfg), created: Date.now(), reply: '', subject, kind, peers };
+    if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) return fail(kind, jsError('JSClusterNotAvailErr'));
+    return spare === undefined ? fail(kind, jsError('JSPeerRemapErr')) : ok(response(kind, { success: true }));
   }
 
   /** This server's share of an account's usage, for the meta leader's account info. */
@@ -805,7 +837,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 }
 
 /** The account-wide requests the meta leader answers. */
-const META_OPS = new Set(['INFO', 'STREAM.CREATE', 'STREAM.UPDATE', 'STREAM.DELETE', 'STREAM.NAMES', 'STREAM.LIST']);
+const META_OPS = new Set(['INFO', 'STREAM.CREATE', 'STREAM.UPDATE', 'STREAM.DELETE', 'STREAM.NAMES', 'STREAM.LIST', 'STREAM.PEER.REMOVE']);
 
 const KINDS: Readonly<Record<string, string>> = {
   INFO: 'account_info', 'STREAM.CREATE': 'stream_create', 'STREAM.NAMES': 'stream_names', 'STREAM.DELETE': 'stream_delete',

@@ -130,6 +130,11 @@ export class RaftGroup {
     return r.ok;
   }
 
+  /** The Raft timing of the server's groups. */
+  get timing(): RaftTiming {
+    return this.hub.timing;
+  }
+
   /** This server's name. */
   get selfName(): string {
     return this.hub.selfName;

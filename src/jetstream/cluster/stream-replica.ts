@@ -271,7 +271,10 @@ export class StreamReplica implements GroupHost {
   tick(): void {
     this.reconcile();
     const g = this.group;
-    if (this.onDropped !== null && g !== null && !this.leading && (g.leader === null || !g.peers.includes(g.selfName))) {
+    // Gone from the voters the log names, or no leader for two election timeouts (a removed
+    // member may never hear of its removal: the leader stops writing to it).
+    if (this.onDropped !== null && g !== null && !this.leading
+      && (!g.peers.includes(g.selfName) || (g.leader === null && Date.now() - g.lastLeaderContact > 2 * g.timing.electionTimeoutMax))) {
       const drop = this.onDropped;
       this.onDropped = null;
       drop();
