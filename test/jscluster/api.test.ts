@@ -80,6 +80,33 @@ describe('clustered JetStream API', () => {
     expect([st.messages, st.first_seq, st.last_seq]).toEqual([2, 5, 6]);
   });
 
+  it('placement: another cluster or server tags find no peers', async () => {
+    const other = conns[0]!.request('$JS.API.STREAM.CREATE.PL', JSON.stringify({ name: 'PL', subjects: ['pl'], placement: { cluster: 'elsewhere' } }), { timeout: 2000 });
+    expect((await other).json()).toMatchObject({ error: { code: 400, err_code: 10005, description: 'no suitable peers for placement' } });
+    const tagged = conns[1]!.request('$JS.API.STREAM.CREATE.PL', JSON.stringify({ name: 'PL', subjects: ['pl'], placement: { tags: ['ssd'] } }), { timeout: 2000 });
+    expect((await tagged).json()).toMatchObject({ error: { code: 400, err_code: 10005, description: "no suitable peers for placement, tags not matched ['ssd']" } });
+    const here = await jsms[2]!.streams.add({ name: 'PL', subjects: ['pl'], placement: { cluster: cluster.clusterName } });
+    expect(here.cluster?.name).toBe(cluster.clusterName);
+    await jsms[2]!.streams.delete('PL');
+  });
+
+  it('a stepdown announces the new stream leader and consumer leader', async () => {
+    await jsms[0]!.consumers.add('A3', { durable_name: 'ADV', ack_policy: 'explicit' as never });
+    const streamAdv = conns[1]!.subscribe('$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.A3', { max: 1 });
+    const consumerAdv = conns[1]!.subscribe('$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.A3.ADV', { max: 1 });
+    await conns[1]!.flush();
+    await conns[0]!.request('$JS.API.STREAM.LEADER.STEPDOWN.A3', '', { timeout: 2000 });
+    for await (const m of streamAdv) {
+      const a = m.json<Record<string, unknown>>();
+      expect(a).toMatchObject({ type: 'io.nats.jetstream.advisory.v1.stream_leader_elected', account: '$G', stream: 'A3' });
+      expect(cluster.servers.map((x) => x.info.server_name)).toContain(a.leader);
+      expect((a.replicas as unknown[]).length).toBe(2);
+    }
+    for await (const m of consumerAdv) {
+      expect(m.json()).toMatchObject({ type: 'io.nats.jetstream.advisory.v1.consumer_leader_elected', stream: 'A3', consumer: 'ADV' });
+    }
+  });
+
   it('delete from any member', async () => {
     expect(await jsms[2]!.streams.delete('A1')).toBe(true);
     await expect(jsms[0]!.streams.info('A1')).rejects.toThrow(/stream not found/);

@@ -363,7 +363,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         const decoded = a.state === null ? null : decodeConsumerState(a.state);
         if (a.state !== null && decoded === null) throw new Error('its replicated state does not decode');
         const state = decoded?.state ?? null;
-        jsa.resumeConsumer(stream, name, cfg, a.created, state);
+        const c = jsa.resumeConsumer(stream, name, cfg, a.created, state);
+        this.consumerLeaderElected(jsa, stream, c);
       } catch (err) {
         this.engine.internalError(err, `JetStream consumer '${replica.account} > ${stream.name} > ${name}': starting on the new leader`);
       }
@@ -388,6 +389,17 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (!(replica instanceof StreamReplica) || !replica.consumers.has(c.name)) return false;
     replica.proposeConsumerDelete(c.name, `CONSUMER.DELETE.${stream.name}.${c.name}`, '');
     return true;
+  }
+
+  /** `$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.<stream>.<consumer>` (JSConsumerLeaderElectedAdvisory). */
+  private consumerLeaderElected(jsa: ApiAccount & { advise(subject: string, body: (domain: string | null) => string): void }, stream: Stream, c: Consumer): void {
+    jsa.advise(`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream.name}.${c.name}`, (domain) => {
+      const info = this.consumerClusterInfo(jsa, stream, c);
+      return `{"type":"io.nats.jetstream.advisory.v1.consumer_leader_elected","id":${goJson(newNuid(), false)},`
+        + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"account":${goJson(jsa.name, false)},"stream":${goJson(stream.name, false)},`
+        + `"consumer":${goJson(c.name, false)},"leader":${goJson(this.hub.selfName, false)},"replicas":${goJson(info.replicas ?? null, false)}`
+        + `${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
+    });
   }
 
   /** A consumer started on this server: a replicated one sends its state changes to the followers. */
@@ -571,6 +583,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     const unsupported = unsupportedConfig(cfg);
     if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
+    const unplaceable = placementError(cfg, this.engine.clusterName());
+    if (unplaceable !== null) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: unplaceable })));
     const peers = this.placement(cfg.num_replicas);
     if (peers === null) {
       return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no suitable peers for placement' })));
@@ -848,6 +862,19 @@ const KINDS: Readonly<Record<string, string>> = {
   'CONSUMER.DURABLE.CREATE': 'consumer_create', 'CONSUMER.DELETE': 'consumer_delete',
   'CONSUMER.LEADER.STEPDOWN': 'consumer_leader_stepdown', 'STREAM.PEER.REMOVE': 'stream_remove_peer',
 };
+
+/**
+ * `placement` no member satisfies (selectPeerGroup's errors): another cluster's name, or server
+ * tags (no server here has tags: `server_tags` is not an option yet). Null when it places.
+ */
+function placementError(cfg: StreamConfig, clusterName: string): string | null {
+  const p = cfg.placement;
+  if (p === undefined) return null;
+  if (p.cluster !== undefined && p.cluster !== '' && p.cluster !== clusterName) return 'no suitable peers for placement';
+  const tags = p.tags ?? [];
+  if (tags.length > 0) return `no suitable peers for placement, tags not matched [${tags.map((t) => `'${t}'`).join(', ')}]`;
+  return null;
+}
 
 /** What a clustered stream cannot have yet. */
 function unsupportedConfig(cfg: StreamConfig): ApiError | null {
