@@ -198,7 +198,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
         const created = await jsm.streams.add({ name: stream, subjects: [`r3${letter.toLowerCase()}.>`], storage, num_replicas: 3 });
         expect(created.config.num_replicas).toBe(3);
         expect(created.config.storage).toBe(storageName);
-        // The create reply already names a leader (the group elected before the meta leader answered).
+        // The create reply already names a leader: it is sent once the new group has elected one.
         expect(names).toContain(created.cluster?.leader);
         const blocks: ClusterBlock[] = [];
         for (const nc of ncs) {
