@@ -40,6 +40,8 @@ export interface ClusterApi {
    * false when this server runs the endpoint as a single server does.
    */
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean;
+  /** Whether this server answers the requests every server would answer alike (the meta leader). */
+  answersForAll(): boolean;
   /** `$JS.API.META.LEADER.STEPDOWN`: the meta leader steps down and answers. */
   metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void;
   /** CONSUMER.INFO's `cluster` block of a consumer on a local replica. */
@@ -668,14 +670,16 @@ export function handleApiRequest(jsa: ApiAccount, subject: string, msg: Internal
   const found = route(rest);
   const reply = msg.reply;
   const body = msg.data.length === 0 ? msg.data : Buffer.from(msg.data);
+  // Clustered, the answers every server would give alike come from the meta leader alone.
   if (found === null) {
-    send(jsa, reply, fail('system', jsError('JSBadRequestErr')), subject, body);
+    if (jsa.cluster === null || jsa.cluster.answersForAll()) send(jsa, reply, fail('system', jsError('JSBadRequestErr')), subject, body);
     return true;
   }
   // An account without JetStream: nats-server's handlers answer 10039 first, except the
   // clustering ones (10010 on a single server) and consumer creation, which decodes its request
   // before (10025; an approximation of Go's decoding: JSON that is not an object).
   if (!jsa.enabled && !found.anyAccount) {
+    if (jsa.cluster !== null && !jsa.cluster.answersForAll()) return true;
     const kind = kindOf(found.handler);
     const error = kind === 'consumer_create' && notJsonObject(body) ? jsError('JSInvalidJSONErr') : jsError('JSNotEnabledForAccountErr');
     send(jsa, reply, fail(kind, error), subject, body);

@@ -112,6 +112,8 @@ export class Stream {
     proposePurgeAll(): void;
     /** Whether a replicated consumer's filter matches `subject` (the same answer on every replica). */
     hasConsumerInterest(subject: string): boolean;
+    /** This server leads the stream's group (and has applied the log before its term). */
+    readonly isLeader: boolean;
   } | null = null;
   /** The stream's consumers by name (a file stream's are recovered after a restart: consumer-store.ts). */
   readonly consumers = new Map<string, Consumer>();
@@ -357,7 +359,8 @@ export class Stream {
     if (rollup === 'sub') this.store.purge(subject, 0, 1);
     else if (rollup === 'all') this.store.purge('', 0, 1);
 
-    if (this.republish !== null) this.sendRepublish(subject, hdr, data, seq, result.ts, prevOnSubject);
+    // Clustered, only the leader republishes (nats-server: `tsubj != "" && isLeader`).
+    if (this.republish !== null && (this.replica === null || this.replica.isLeader)) this.sendRepublish(subject, hdr, data, seq, result.ts, prevOnSubject);
     if (reply !== '') this.client.reply(reply, this.pubAck(seq));
     this.host.stored(this, seq, subject);
     return COPY_OK;

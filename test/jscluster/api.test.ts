@@ -85,7 +85,7 @@ describe('clustered JetStream API', () => {
     expect((await other).json()).toMatchObject({ error: { code: 400, err_code: 10005, description: 'no suitable peers for placement' } });
     const tagged = conns[1]!.request('$JS.API.STREAM.CREATE.PL', JSON.stringify({ name: 'PL', subjects: ['pl'], placement: { tags: ['ssd'] } }), { timeout: 2000 });
     expect((await tagged).json()).toMatchObject({ error: { code: 400, err_code: 10005, description: "no suitable peers for placement, tags not matched ['ssd']" } });
-    const here = await jsms[2]!.streams.add({ name: 'PL', subjects: ['pl'], placement: { cluster: cluster.clusterName } });
+    const here = await jsms[2]!.streams.add({ name: 'PL', subjects: ['pl'], placement: { cluster: cluster.clusterName, tags: [] } });
     expect(here.cluster?.name).toBe(cluster.clusterName);
     await jsms[2]!.streams.delete('PL');
   });

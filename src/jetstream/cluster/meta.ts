@@ -180,6 +180,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     this.metaLeader = true;
   }
 
+  answersForAll(): boolean {
+    return this.metaLeader;
+  }
+
   metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
     if (!this.metaLeader) return;
     this.meta.stepDown();
@@ -222,7 +226,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const k = key(sa.account, sa.cfg.name);
     jsa.serialize(async () => {
       const current = this.assignments.get(k);
-      const stream = await jsa.addStream(current?.group === sa.group ? current.cfg : sa.cfg, sa.created);
+      // Already running here (a re-assignment before the drop took effect), or gone again.
+      if (this.closed || this.replicas.has(k) || current?.group !== sa.group || !current.peers.includes(this.hub.selfName)) return;
+      const stream = await jsa.addStream(current.cfg, sa.created);
       if (this.closed || this.assignments.get(k)?.group !== sa.group || !this.assignments.get(k)!.peers.includes(this.hub.selfName) || this.replicas.has(k)) {
         // Deleted (or stopped) while the store opened.
         await jsa.deleteStream(stream);
@@ -265,7 +271,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const self = this.hub.selfName;
     // A replica change: a server added starts its replica and joins the group; a server dropped
     // stops its own; the group's leader changes the voters (StreamReplica.reconcile).
-    if (peers.includes(self) && !sa.peers.includes(self)) this.startReplica(next, null, true);
+    if (peers.includes(self) && !sa.peers.includes(self)) {
+      // Assigned here again before a pending drop took effect: the replica stays.
+      const r = this.replicas.get(k);
+      if (r !== undefined) r.onDropped = null;
+      else this.startReplica(next, null, true);
+    }
     // A dropped server keeps voting until the leader has removed it (else a group shrinking by
     // two could lose its quorum half-way): it goes once it no longer hears from a leader.
     if (!peers.includes(self) && sa.peers.includes(self)) {
@@ -293,7 +304,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const k = key(account, sa.cfg.name);
     const jsa = this.engine.enabledAccount(account);
     const replica = this.replicas.get(k);
-    if (replica === undefined) return;
+    // Also when no replica runs (deleted while this server was down: its log is replayed).
+    if (replica === undefined) {
+      rmSync(join(this.groupsDir, sa.group), { recursive: true, force: true });
+      return;
+    }
     this.replicas.delete(k);
     replica.close();
     this.storages.get(replica)?.close();
@@ -516,7 +531,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
           send(jsa, reply, ok(response(kind, { success: true })), subject, body);
           return true;
         }
-        replica.proposeRequest({ rest: subject.slice(8), body: Buffer.from(body), reply });
+        if (!replica.proposeRequest({ rest: subject.slice(8), body: Buffer.from(body), reply })) {
+          this.answer(jsa, reply, subject, body, fail(KINDS[op] ?? 'system', jsError('JSClusterNotAvailErr')));
+        }
         return true;
       }
       // A member of a group that lost its leader answers STREAM.INFO itself, with no leader.
