@@ -102,6 +102,8 @@ export class Stream {
    * only on the stream's leader (nats-server's subscribeToStream on becoming leader).
    */
   private serving = true;
+  /** While a replicated entry is applied: the leader's time of it (0: now). */
+  private clock = 0;
   /**
    * In a cluster: where publishes go instead of the store — proposed to the stream's Raft group,
    * stored by {@link applyReplicated} once committed (cluster/stream-replica.ts). Null on a single server.
@@ -220,7 +222,9 @@ export class Stream {
   onPublish(msg: InternalMessage): void {
     if (this.closed) return;
     const reply = this.cfg.no_ack ? '' : msg.reply;
-    if (this.replica !== null) this.replica.propose(msg.subject, reply, msg.headers, msg.data);
+    if (this.replica !== null) {
+      if (this.checkLimitsBeforeProposing(msg.subject, reply, msg.headers, msg.data)) this.replica.propose(msg.subject, reply, msg.headers, msg.data);
+    }
     else this.process(msg.subject, reply, msg.headers, msg.data, 0, 0);
   }
 
@@ -230,7 +234,35 @@ export class Stream {
    */
   applyReplicated(subject: string, reply: string, hdr: Buffer | null, data: Buffer, ts: number): void {
     if (this.closed) return;
-    this.process(subject, reply, hdr, data, 0, ts);
+    // Every replica decides as the leader did at `ts`, however late it applies (a follower
+    // catching up, a restart replaying the log): the messages max_age let go by then are gone,
+    // the duplicate window is measured from then, and the server and account limits (this
+    // server's own usage) were checked by the leader before it proposed.
+    this.store.expireAsOf(ts);
+    this.clock = ts;
+    try {
+      this.process(subject, reply, hdr, data, 0, ts);
+    } finally {
+      this.clock = 0;
+    }
+  }
+
+  /** A clustered leader's checks before it proposes a publish (nats-server's processClusteredInboundMsg). */
+  checkLimitsBeforeProposing(subject: string, reply: string, hdr: Buffer | null, data: Buffer): boolean {
+    if (this.host.serverLimitExceeded(this)) {
+      this.fail(reply, jsError('JSInsufficientResourcesErr'));
+      return false;
+    }
+    if (this.host.accountLimitExceeded(this, subject, hdr, data)) {
+      this.fail(reply, jsError('JSAccountResourcesExceededErr'));
+      return false;
+    }
+    return true;
+  }
+
+  /** The time the checks run at: a replicated entry's, or now. */
+  private now(): number {
+    return this.clock > 0 ? this.clock : nowMs();
   }
 
   /**
@@ -320,14 +352,14 @@ export class Stream {
       return this.fail(reply, jsError('JSStreamMessageExceedsMaximumErr'));
     }
     if (hlen > MAX_HEADER_BYTES) return this.fail(reply, jsError('JSStreamHeaderExceedsMaximumErr'));
-    if (this.host.serverLimitExceeded(this)) return this.fail(reply, jsError('JSInsufficientResourcesErr'));
+    if (this.clock === 0 && this.host.serverLimitExceeded(this)) return this.fail(reply, jsError('JSInsufficientResourcesErr'));
 
     // An interest stream keeps nothing nobody is interested in: the sequence is used up.
     if (cfg.retention === 'interest' && !this.host.consumerInterest(this, subject)) {
       const seq = this.store.skip();
       this.lseq = seq;
       this.lmsgId = msgId;
-      if (msgId !== '') this.rememberMsgId(msgId, seq, nowMs());
+      if (msgId !== '') this.rememberMsgId(msgId, seq, this.now());
       if (reply !== '') this.client.reply(reply, this.pubAck(seq));
       return COPY_OK;
     }
@@ -335,7 +367,7 @@ export class Stream {
     // nats-server 2.10.29 has already counted the sequence and msg id of a message refused here
     // (mset.lseq++ before the check, not undone): its later Nats-Expected-Last-Sequence checks
     // are one off. That slip is not reproduced.
-    if (this.host.accountLimitExceeded(this, subject, hdr, data)) return this.fail(reply, jsError('JSAccountResourcesExceededErr'));
+    if (this.clock === 0 && this.host.accountLimitExceeded(this, subject, hdr, data)) return this.fail(reply, jsError('JSAccountResourcesExceededErr'));
 
     // Republished copies carry the subject's previous sequence (gap detection for light clients).
     const prevOnSubject = this.republish !== null ? this.store.lastSeqOn(subject) : 0;
@@ -421,7 +453,7 @@ export class Stream {
     if (!this.dedupeLoaded) this.loadDedupe();
     const e = this.dedupe.get(id);
     if (e === undefined) return null;
-    if (nowMs() - e.ts >= this.cfg.duplicate_window / 1e6) {
+    if (this.now() - e.ts >= this.cfg.duplicate_window / 1e6) {
       this.dedupe.delete(id);
       return null;
     }

@@ -89,7 +89,13 @@ export interface JsClusterOptions {
 
 interface StreamAssignment {
   readonly account: string;
+  /** The config in force as the meta group knows it (the stream's log applies it in its order). */
   readonly cfg: StreamConfig;
+  /** The config the stream was created with: a replica's store starts with it, and its log replays the changes. */
+  readonly createCfg: StreamConfig;
+  /** `cfg` and `createCfg` as the meta entries wrote them (JSON). */
+  readonly cfgJson: string;
+  readonly createJson: string;
   readonly created: number;
   readonly group: string;
   readonly peers: readonly string[];
@@ -208,8 +214,21 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if ('error' in decoded) return this.engine.internalError(new Error(decoded.error.description), 'JetStream meta group: a stream assignment');
     const cfg = decoded.config as StreamConfig;
     const k = key(e.account, cfg.name);
-    if (this.assignments.has(k)) return;
-    const sa: StreamAssignment = { account: e.account, cfg, created: e.created, group: e.group, peers: e.peers };
+    const existing = this.assignments.get(k);
+    if (existing !== undefined) {
+      // A second create that passed the checks before the first was applied (nats-server keeps
+      // such requests in flight): the same config answers as an identical create, another 10058.
+      const jsa = this.engine.enabledAccount(e.account);
+      if (!this.metaLeader || e.reply === '' || jsa === undefined || Date.now() - e.created >= LIVE_MS) return;
+      if (e.config === existing.cfgJson) {
+        const entry: MetaEntry = { op: 'update', account: e.account, config: e.config, created: Date.now(), reply: e.reply, subject: e.subject, kind: 'stream_create' };
+        this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'));
+      } else {
+        send(jsa, e.reply, fail('stream_create', jsError('JSStreamNameExistErr')), e.subject, Buffer.alloc(0));
+      }
+      return;
+    }
+    const sa: StreamAssignment = { account: e.account, cfg, createCfg: cfg, cfgJson: e.config, createJson: e.config, created: e.created, group: e.group, peers: e.peers };
     this.assignments.set(k, sa);
     if (!e.peers.includes(this.hub.selfName)) return;
     const live = Date.now() - e.created < LIVE_MS;
@@ -228,25 +247,26 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       const current = this.assignments.get(k);
       // Already running here (a re-assignment before the drop took effect), or gone again.
       if (this.closed || this.replicas.has(k) || current?.group !== sa.group || !current.peers.includes(this.hub.selfName)) return;
-      const stream = await jsa.addStream(current.cfg, sa.created);
+      const stream = await jsa.addStream(current.createCfg, sa.created);
       if (this.closed || this.assignments.get(k)?.group !== sa.group || !this.assignments.get(k)!.peers.includes(this.hub.selfName) || this.replicas.has(k)) {
         // Deleted (or stopped) while the store opened.
         await jsa.deleteStream(stream);
         return;
       }
-      const replica = new StreamReplica(sa.account, stream, this);
+      const replica = new StreamReplica(sa.account, stream, this, current.createJson);
       this.replicas.set(k, replica);
       if (request !== null && request.reply !== '') {
-        replica.pendingCreate = () => {
+        replica.pendingCreates.push(() => {
           const answer = ok(response('stream_create', { ...streamInfo(jsa, stream), did_create: true }));
           send(jsa, request.reply, answer, request.subject, Buffer.alloc(0));
           jsa.advisory('STREAM.CREATED', stream.name, 'create');
-        };
+        });
       }
       const storage = new FileRaftStorage(join(this.groupsDir, sa.group), { fsync: false });
       this.storages.set(replica, storage);
       replica.group = this.hub.group(sa.group, joining ? [] : sa.peers, storage, replica);
       replica.targetPeers = this.assignments.get(k)!.peers;
+      replica.targetConfig = this.assignments.get(k)!.cfgJson;
       // The preferred leader (the first peer) of a new group campaigns at once: the client
       // that created the stream publishes next.
       if (request !== null && sa.peers[0] === this.hub.selfName && storage.load().entries.length === 0) {
@@ -262,9 +282,14 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const cfg = decoded.config as StreamConfig;
     const k = key(e.account, cfg.name);
     const sa = this.assignments.get(k);
-    if (sa === undefined) return;
+    if (sa === undefined) {
+      // Deleted in between (the checks passed before the delete was applied).
+      const jsa = this.engine.enabledAccount(e.account);
+      if (this.metaLeader && e.reply !== '' && jsa !== undefined && e.kind !== 'stream_remove_peer') send(jsa, e.reply, fail(e.kind, jsError('JSStreamNotFoundErr')), e.subject, Buffer.alloc(0));
+      return;
+    }
     const peers = e.peers ?? sa.peers;
-    const next: StreamAssignment = { ...sa, cfg, peers };
+    const next: StreamAssignment = { ...sa, cfg, cfgJson: e.config, peers };
     this.assignments.set(k, next);
     const jsa = this.engine.enabledAccount(e.account);
     if (jsa === undefined) return;
@@ -288,14 +313,21 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       const replica = this.replicas.get(k);
       if (replica === undefined) return;
       replica.targetPeers = peers;
-      replica.reconcile();
-      if (e.kind === 'stream_remove_peer') return;
-      if (e.kind === 'stream_update') jsa.updateStream(replica.stream, cfg);
-      // The stream's leader answers, with the stream as it is.
-      if (!live || !replica.isLeader) return;
-      const fields = e.kind === 'stream_create' ? { ...streamInfo(jsa, replica.stream), did_create: true } : streamInfo(jsa, replica.stream, { domain: true });
-      send(jsa, e.reply, ok(response(e.kind, fields)), e.subject, Buffer.alloc(0));
-      if (e.kind === 'stream_update') jsa.advisory('STREAM.UPDATED', cfg.name, 'modify');
+      if (e.kind === 'stream_remove_peer') return replica.reconcile();
+      if (e.kind === 'stream_update') {
+        // The change takes effect as an entry of the stream's log (StreamReplica.reconcile), so a
+        // replay applies each message under the config it was stored with; its leader answers then.
+        replica.targetConfig = e.config;
+        if (live && replica.isLeader) replica.pendingUpdate = { config: e.config, reply: e.reply, subject: e.subject };
+        replica.reconcile();
+        return;
+      }
+      // An identical create: the stream's leader answers, with the stream as it is (a new group's
+      // first leader, once there is one).
+      if (!live) return;
+      const answer = (): void => send(jsa, e.reply, ok(response('stream_create', { ...streamInfo(jsa, replica.stream), did_create: true })), e.subject, Buffer.alloc(0));
+      if (replica.isLeader) answer();
+      else if (replica.group?.leader === null || replica.group?.leader === this.hub.selfName) replica.pendingCreates.push(answer);
     });
   }
 
@@ -322,7 +354,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private applyDelete(e: Extract<MetaEntry, { op: 'delete' }>): void {
     const k = key(e.account, e.name);
     const sa = this.assignments.get(k);
-    if (sa === undefined) return;
+    if (sa === undefined) {
+      // A second delete that passed the check before the first was applied.
+      const jsa = this.engine.enabledAccount(e.account);
+      if (this.metaLeader && e.reply !== '' && jsa !== undefined) send(jsa, e.reply, fail('stream_delete', jsError('JSStreamNotFoundErr')), e.subject, Buffer.alloc(0));
+      return;
+    }
     this.assignments.delete(k);
     const jsa = this.engine.enabledAccount(e.account);
     const live = this.metaLeader && e.reply !== '';
@@ -343,6 +380,18 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const jsa = this.engine.enabledAccount(replica.account);
     if (jsa === undefined) return;
     applyReplicatedRequest(jsa, req.rest, req.body, req.reply, respond);
+  }
+
+  applyConfig(replica: StreamReplica, config: string): void {
+    const jsa = this.engine.enabledAccount(replica.account);
+    const decoded = decodeStreamConfig(config);
+    if (jsa === undefined || 'error' in decoded) return;
+    jsa.updateStream(replica.stream, decoded.config as StreamConfig);
+    const pending = replica.pendingUpdate;
+    if (pending === null || pending.config !== config || !replica.isLeader) return;
+    replica.pendingUpdate = null;
+    send(jsa, pending.reply, ok(response('stream_update', streamInfo(jsa, replica.stream, { domain: true }))), pending.subject, Buffer.alloc(0));
+    jsa.advisory('STREAM.UPDATED', replica.stream.name, 'modify');
   }
 
   applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void {

@@ -31,6 +31,8 @@ const E_CONSUMER_DEL = 4;
 const E_CONSUMER_STATE = 5;
 /** Interest or work-queue retention removed a message: {seq}; seq 0: every message (purge). */
 const E_REMOVE = 6;
+/** A config change (STREAM.UPDATE through the meta group): the config JSON. */
+const E_CONFIG = 7;
 
 /** A replicated consumer as every replica keeps it: the live one runs on the leader only. */
 export interface ConsumerAssignment {
@@ -64,6 +66,8 @@ export interface ReplicatedRequest {
 export interface ReplicaHost {
   /** Runs a replicated stream API request on this replica; the answer is sent only when `respond`. */
   applyRequest(replica: StreamReplica, req: ReplicatedRequest, respond: boolean): void;
+  /** A config change was committed: every replica applies it here, in log order. */
+  applyConfig(replica: StreamReplica, config: string): void;
   /** A consumer create or update was committed; on the leader (`respond`) it is made and answered. */
   applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void;
   /** The replica's leadership changed. */
@@ -125,17 +129,28 @@ export class StreamReplica implements GroupHost {
   private leading = false;
   /** The voters the meta group assigned (a replica change moves the group towards them). */
   targetPeers: readonly string[] = [];
-  /** The create request's reply, answered by the first leader (set by the cluster layer). */
-  pendingCreate: (() => void) | null = null;
+  /** The config the meta group assigned (JSON); the leader proposes it when it differs from the applied one. */
+  targetConfig: string | null = null;
+  /** The config last applied from the log (JSON; the create config at first). */
+  private appliedConfig: string;
+  /** The config this leader proposed and has not seen applied yet. */
+  private proposedConfig: string | null = null;
+  /** The STREAM.UPDATE this leader answers once its config is applied. */
+  pendingUpdate: { config: string; reply: string; subject: string } | null = null;
+  /** The create requests' answers, sent by the first leader (set by the cluster layer). */
+  readonly pendingCreates: Array<() => void> = [];
   private closed = false;
 
   constructor(
     readonly account: string,
     readonly stream: Stream,
     private readonly host: ReplicaHost,
+    /** The config the store was opened with, as the meta entry wrote it (JSON). */
+    createConfig: string,
   ) {
     stream.setServing(false);
     stream.replica = this;
+    this.appliedConfig = createConfig;
   }
 
   get isLeader(): boolean {
@@ -228,6 +243,11 @@ export class StreamReplica implements GroupHost {
         // The leader's own state is live; a copy is kept for when it leads no more.
         if (a !== undefined) a.state = Buffer.from(d.subarray(5 + hl));
       }
+    } else if (kind === E_CONFIG) {
+      const config = d.toString('utf8', 1);
+      this.appliedConfig = config;
+      if (this.proposedConfig === config) this.proposedConfig = null;
+      this.host.applyConfig(this, config);
     } else if (kind === E_REMOVE) {
       const seq = d.readDoubleLE(1);
       if (seq === 0) this.stream.store.purge('', 0, 0);
@@ -241,6 +261,8 @@ export class StreamReplica implements GroupHost {
     // Leading starts once the log before this term is applied (leaderReady).
     if (role === 'leader' || !this.leading || this.closed) return;
     this.leading = false;
+    this.proposedConfig = null;
+    this.pendingUpdate = null;
     this.stream.setServing(false);
     this.host.leaderChanged(this, false);
   }
@@ -252,7 +274,16 @@ export class StreamReplica implements GroupHost {
    */
   reconcile(): void {
     const g = this.group;
-    if (!this.leading || g === null || this.closed || this.targetPeers.length === 0) return;
+    if (!this.leading || g === null || this.closed) return;
+    const target = this.targetConfig;
+    if (target !== null && target !== this.appliedConfig && target !== this.proposedConfig) {
+      const h = Buffer.from(target, 'utf8');
+      const d = Buffer.allocUnsafe(1 + h.length);
+      d[0] = E_CONFIG;
+      h.copy(d, 1);
+      if (g.propose(d)) this.proposedConfig = target;
+    }
+    if (this.targetPeers.length === 0) return;
     const current = g.peers;
     const add = this.targetPeers.find((p) => !current.includes(p));
     if (add !== undefined) {
@@ -286,11 +317,8 @@ export class StreamReplica implements GroupHost {
     this.leading = true;
     this.stream.setServing(true);
     this.host.leaderChanged(this, true);
-    if (this.pendingCreate !== null) {
-      const answer = this.pendingCreate;
-      this.pendingCreate = null;
-      answer();
-    }
+    // The create answers wait for the first leader (whichever replica it is).
+    for (const answer of this.pendingCreates.splice(0)) answer();
   }
 
   close(): void {

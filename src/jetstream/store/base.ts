@@ -633,10 +633,17 @@ export abstract class BaseStore implements StreamStore {
 
   // ─── expiry ─────────────────────────────────────────────────────────────────────────────
 
-  private expire(): number {
+  expireAsOf(now: number): number {
+    if (this.closed || this.limits.maxAgeMs <= 0) return 0;
+    const n = this.expire(now);
+    this.finish();
+    return n;
+  }
+
+  private expire(now = this.clock()): number {
     const maxAge = this.limits.maxAgeMs;
     if (maxAge <= 0) return 0;
-    const cutoff = this.clock() - maxAge;
+    const cutoff = now - maxAge;
     const idx = this.index;
     let n = 0;
     while (idx.first() && idx.b.ts(idx.i) <= cutoff) {

@@ -126,6 +126,12 @@ export interface StreamStore {
 
   /** Applies new limits (a stream update), enforcing them on what is stored now. */
   updateLimits(limits: StoreLimits): void;
+  /**
+   * Removes the messages older than `max_age` as of `now` (epoch ms) — a clustered replica
+   * applying an entry of the leader's time `now`, so that every replica applies it to the same
+   * messages. Returns how many went.
+   */
+  expireAsOf(now: number): number;
   /** Called after messages are removed by the store itself or by `remove`/`purge`. */
   onRemove(listener: RemovalListener | null): void;
 
