@@ -83,6 +83,8 @@ const HDR_MAX_WAITING = Buffer.from('NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n');
 const HDR_REQUESTS_PENDING = Buffer.from('NATS/1.0 408 Requests Pending\r\n\r\n');
 const HDR_PUSH_BASED = Buffer.from('NATS/1.0 409 Consumer is push based\r\n\r\n');
 const HDR_DELETED = Buffer.from('NATS/1.0 409 Consumer Deleted\r\n\r\n');
+/** nats-server's checkPendingRequests when a clustered consumer loses its leadership. */
+const HDR_LEADERSHIP_CHANGE = Buffer.from('NATS/1.0 409 Leadership Change\r\n\r\n');
 const status = (line: string): Buffer => Buffer.from(`NATS/1.0 ${line}\r\n\r\n`);
 const pendingStatus = (line: string, n: number, b: number): Buffer =>
   Buffer.from(`NATS/1.0 ${line}\r\nNats-Pending-Messages: ${n}\r\nNats-Pending-Bytes: ${b}\r\n\r\n`);
@@ -280,14 +282,16 @@ export class Consumer implements PushOwner {
 
   /**
    * Stops the subscriptions and timers. `deleted` (the consumer or its stream was deleted):
-   * waiting requests get `409 Consumer Deleted` (releaseAnyPendingRequests); on a server stop
-   * they get nothing, as from nats-server.
+   * waiting requests get `409 Consumer Deleted` (releaseAnyPendingRequests); `leadershipChange`
+   * (clustered: this server no longer leads the consumer): `409 Leadership Change`; on a server
+   * stop they get nothing, as from nats-server.
    */
-  close(deleted = false): void {
+  close(deleted = false, leadershipChange = false): void {
     if (this.closed) return;
     this.closed = true;
     this.push?.close();
     if (deleted) for (const wr of this.waiting) this.host.reply(wr.reply, EMPTY, HDR_DELETED);
+    else if (leadershipChange) for (const wr of this.waiting) this.host.reply(wr.reply, EMPTY, HDR_LEADERSHIP_CHANGE);
     for (const sub of this.subs) this.client.unsubscribe(sub);
     this.subs.length = 0;
     this.client.close();

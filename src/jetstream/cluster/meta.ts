@@ -413,7 +413,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const jsa = this.engine.enabledAccount(replica.account);
     const stream = replica.stream;
     if (!leading) {
-      for (const c of stream.consumers.values()) c.close(false);
+      for (const c of stream.consumers.values()) c.close(false, true);
       stream.consumers.clear();
       return;
     }
@@ -636,6 +636,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       clustered: true,
       lookupStream: (n) => configs.find((c) => c.name === n),
       overlapsOtherStreams: (subjects) => configs.some((c) => subjectsOverlap(subjects, c.subjects ?? [])),
+      // max_streams counts the account's streams in the whole cluster (the assignments).
+      checkRequestLimits: (request) => {
+        const max = jsa.limits.max_streams;
+        if (max > 0 && configs.filter((c) => c.name !== request.name).length >= max) return jsError('JSMaximumStreamsLimitErr');
+        return jsa.checkRequestLimits(request);
+      },
       checkLimits: (cfg) => jsa.checkLimits(cfg),
       streamBytesLimits: (cfg) => jsa.streamBytesLimits(cfg),
     });

@@ -256,6 +256,8 @@ export class NrgHub {
   private readonly groups = new Map<string, RaftGroup>();
   private readonly names = new Map<string, string>();
   private readonly pending = new Set<RaftGroup>();
+  /** Messages for groups not started yet, by group, for up to an election timeout. */
+  private readonly early = new Map<string, { at: number; msgs: Array<[string, Buffer]> }>();
   private pumpQueued = false;
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
@@ -292,6 +294,11 @@ export class NrgHub {
     if (this.groups.has(name)) throw new Error(`raft group ${name} exists`);
     const g = new RaftGroup(name, this, storage, peers, host);
     this.groups.set(name, g);
+    const early = this.early.get(name);
+    if (early !== undefined) {
+      this.early.delete(name);
+      for (const [from, data] of early.msgs) g.receive(from, data);
+    }
     this.dirty(g);
     return g;
   }
@@ -331,14 +338,27 @@ export class NrgHub {
     const fromAt = PREFIX.length + this.selfId.length + 1;
     const dot = s.indexOf('.', fromAt);
     if (dot < 0) return;
-    const g = this.groups.get(s.slice(dot + 1));
-    if (g === undefined) return;
+    const name = s.slice(dot + 1);
+    const g = this.groups.get(name);
+    if (g === undefined) {
+      // A group this server is about to start (its store still opening): kept for a moment, so
+      // that a new group's first election is not lost to the race.
+      let early = this.early.get(name);
+      if (early === undefined) {
+        if (this.early.size >= 1024) return;
+        early = { at: Date.now(), msgs: [] };
+        this.early.set(name, early);
+      }
+      if (early.msgs.length < 256) early.msgs.push([s.slice(fromAt, dot), Buffer.from(msg.data)]);
+      return;
+    }
     g.receive(s.slice(fromAt, dot), msg.data);
     this.dirty(g);
   }
 
   private tick(): void {
     const now = Date.now();
+    for (const [name, e] of this.early) if (now - e.at > this.timing.electionTimeoutMax) this.early.delete(name);
     for (const g of this.groups.values()) {
       try {
         g.node.tick(now);
@@ -371,6 +391,7 @@ export class NrgHub {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.early.clear();
     for (const g of [...this.groups.values()]) g.close();
     this.client.close();
   }
