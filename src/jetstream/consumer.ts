@@ -150,6 +150,17 @@ export class Consumer implements PushOwner {
   private closed = false;
   /** Test fault: deliveries held while true (`server.pauseConsumer`). */
   paused = false;
+  /**
+   * Clustered: where an ack's reply goes instead of out at once — held until the state holding
+   * the ack is replicated, then sent with {@link sendAckReply}. Null on a single server.
+   */
+  deferAckReply: ((reply: string) => void) | null = null;
+
+  /** Sends a held ack reply (clustered: the ack's state is replicated). */
+  sendAckReply(reply: string): void {
+    if (!this.closed) this.client.publish(reply, EMPTY);
+  }
+
   /** Test fault: this many coming acks are dropped unread (`server.dropAcks`). */
   dropAcks = 0;
   /** Push mode (a deliver subject): its delivery loop (push.ts); null for a pull consumer. */
@@ -523,7 +534,8 @@ export class Consumer implements PushOwner {
     if ((flags & (AckResult.Nak | AckResult.Term)) !== 0) this.ackAdvisory(flags);
     if ((flags & AckResult.Reply) !== 0 && msg.reply !== '') {
       this.state.ackReplied();
-      this.client.publish(msg.reply, EMPTY);
+      if (this.deferAckReply !== null) this.deferAckReply(msg.reply);
+      else this.client.publish(msg.reply, EMPTY);
     }
     if ((flags & AckResult.Next) !== 0 && msg.reply !== '') this.nextRequest(msg.reply, msg.data.subarray(4));
     else this.pump();

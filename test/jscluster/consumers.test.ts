@@ -49,4 +49,32 @@ describe('clustered jetstream consumers', () => {
       await cluster.close();
     }
   }, 60_000);
+
+  it('an ack is confirmed only once replicated: not by a leader cut off from its followers', async () => {
+    const cluster = await createCluster({ size: 3, jetstream: true });
+    try {
+      const nc0 = await connect({ servers: cluster.urls });
+      const jsm0 = await jetstreamManager(nc0);
+      await jsm0.streams.add({ name: 'W', subjects: ['w'], num_replicas: 3 });
+      await jsm0.consumers.add('W', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 2_000_000_000 });
+      await jetstream(nc0).publish('w', 'one');
+      await nc0.close();
+      const leader = await cluster.streamLeader('W');
+      const nc = await connect({ servers: cluster.urls[leader], reconnect: false });
+      const c = await jetstream(nc).consumers.get('W', 'D');
+      const m = await c.next({ expires: 2000 });
+      expect(m?.string()).toBe('one');
+      // A healthy group confirms a double ack.
+      await jetstream(nc).publish('w', 'two');
+      const m2 = await c.next({ expires: 2000 });
+      expect(await m2!.ackAck({ timeout: 2000 })).toBe(true);
+      await cluster.partition([leader], [0, 1, 2].filter((i) => i !== leader));
+      // Cut off, the leader cannot replicate the ack: no confirmation (nats-server 2.10 answers
+      // acks once applied; 2.9 confirmed them at once — nats-server#5419).
+      await expect(m!.ackAck({ timeout: 1000 })).rejects.toThrow();
+      await nc.close();
+    } finally {
+      await cluster.close();
+    }
+  }, 60_000);
 });

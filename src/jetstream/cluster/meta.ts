@@ -135,6 +135,14 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private readonly storages = new Map<StreamReplica, FileRaftStorage>();
   /** Replicated consumers whose state changed since it was last proposed. */
   private readonly dirtyConsumers = new Map<Consumer, StreamReplica>();
+  /**
+   * Ack replies (double acks) of replicated consumers: held until the consumer state holding the
+   * ack is committed, as nats-server 2.10 does (consumer.go updateAcks / addAckReply): first per
+   * consumer until its state is proposed, then per proposal until it is applied.
+   */
+  private readonly ackReplies = new Map<Consumer, string[]>();
+  private readonly repliesAfter = new Map<string, { consumer: Consumer; replies: string[] }>();
+  private stateTokens = 0;
   private statesQueued = false;
   private metaLeader = false;
   /** When the meta group last lost its leader (0 while it has one). */
@@ -413,6 +421,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const jsa = this.engine.enabledAccount(replica.account);
     const stream = replica.stream;
     if (!leading) {
+      // Replies held for states that may never commit under this leader: the clients retry.
+      for (const [token, p] of [...this.repliesAfter]) if (stream.consumers.get(p.consumer.name) === p.consumer) this.repliesAfter.delete(token);
+      for (const c of stream.consumers.values()) this.ackReplies.delete(c);
       for (const c of stream.consumers.values()) c.close(false, true);
       stream.consumers.clear();
       return;
@@ -470,6 +481,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   consumerStarted(_jsa: ApiAccount, stream: Stream, c: Consumer): void {
     const replica = stream.replica;
     if (!(replica instanceof StreamReplica) || !replica.consumers.has(c.name)) return;
+    c.deferAckReply = (reply) => {
+      const q = this.ackReplies.get(c);
+      if (q === undefined) this.ackReplies.set(c, [reply]);
+      else q.push(reply);
+    };
     c.state.onChange(() => {
       this.dirtyConsumers.set(c, replica);
       if (this.statesQueued) return;
@@ -481,11 +497,23 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private proposeStates(): void {
     this.statesQueued = false;
     for (const [c, replica] of this.dirtyConsumers) {
+      const replies = this.ackReplies.get(c);
+      this.ackReplies.delete(c);
       if (!replica.isLeader || !replica.consumers.has(c.name)) continue;
       if (replica.stream.consumers.get(c.name) !== c) continue;
-      replica.proposeConsumerState(c.name, encodeConsumerState(c.state.snapshot(), 1));
+      const token = `${this.hub.selfId}.${++this.stateTokens}`;
+      if (replica.proposeConsumerState(c.name, encodeConsumerState(c.state.snapshot(), 1), token) && replies !== undefined) {
+        this.repliesAfter.set(token, { consumer: c, replies });
+      }
     }
     this.dirtyConsumers.clear();
+  }
+
+  consumerStateApplied(token: string): void {
+    const pending = this.repliesAfter.get(token);
+    if (pending === undefined) return;
+    this.repliesAfter.delete(token);
+    for (const reply of pending.replies) pending.consumer.sendAckReply(reply);
   }
 
   internalError(err: unknown, what: string): void {

@@ -66,6 +66,8 @@ export interface ReplicatedRequest {
 export interface ReplicaHost {
   /** Runs a replicated stream API request on this replica; the answer is sent only when `respond`. */
   applyRequest(replica: StreamReplica, req: ReplicatedRequest, respond: boolean): void;
+  /** A consumer state this leader proposed (`token`) is committed and applied. */
+  consumerStateApplied(token: string): void;
   /** A config change was committed: every replica applies it here, in log order. */
   applyConfig(replica: StreamReplica, config: string): void;
   /** A consumer create or update was committed; on the leader (`respond`) it is made and answered. */
@@ -204,9 +206,9 @@ export class StreamReplica implements GroupHost {
   }
 
   /** The leader's consumer state, for the followers. */
-  proposeConsumerState(name: string, state: Buffer): boolean {
+  proposeConsumerState(name: string, state: Buffer, token: string): boolean {
     if (this.closed || this.group === null) return false;
-    return this.group.propose(encodeJson(E_CONSUMER_STATE, { name }, state));
+    return this.group.propose(encodeJson(E_CONSUMER_STATE, { name, token }, state));
   }
 
   apply(_index: number, d: Buffer): void {
@@ -242,6 +244,8 @@ export class StreamReplica implements GroupHost {
         const a = this.consumers.get(name);
         // The leader's own state is live; a copy is kept for when it leads no more.
         if (a !== undefined) a.state = Buffer.from(d.subarray(5 + hl));
+        // The acks this state holds are replicated now: their replies may go.
+        if (this.leading && typeof head.token === 'string') this.host.consumerStateApplied(head.token);
       }
     } else if (kind === E_CONFIG) {
       const config = d.toString('utf8', 1);
