@@ -272,13 +272,16 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       }
       const storage = new FileRaftStorage(join(this.groupsDir, sa.group), { fsync: false });
       this.storages.set(replica, storage);
+      // Read before the group starts (it may write at once: messages that waited for it).
+      const fresh = storage.load().entries.length === 0;
       replica.group = this.hub.group(sa.group, joining ? [] : sa.peers, storage, replica);
       replica.targetPeers = this.assignments.get(k)!.peers;
       replica.targetConfig = this.assignments.get(k)!.cfgJson;
       // The preferred leader (the first peer) of a new group campaigns at once: the client
       // that created the stream publishes next.
-      if (request !== null && sa.peers[0] === this.hub.selfName && storage.load().entries.length === 0) {
-        replica.group.node.receiveMessage(replica.group.node.id, { kind: 'timeout-now', term: replica.group.node.status.term });
+      const node = replica.group.node;
+      if (request !== null && sa.peers[0] === this.hub.selfName && fresh && node.status.role === 'follower' && node.status.leader === null) {
+        node.receiveMessage(node.id, { kind: 'timeout-now', term: node.status.term });
         this.hub.dirty(replica.group);
       }
     });
