@@ -214,8 +214,12 @@ function checkEnv(jsa: ApiAccount, self: string | null): StreamCheckEnv {
 
 // ---- Endpoints --------------------------------------------------------------------------------
 
-const accountInfo: Handler = (jsa) => {
-  const u = jsa.usage();
+/** The account info answer for this usage and these API counters (clustered: summed over the servers). */
+export function accountInfoAnswer(
+  jsa: ApiAccount,
+  u: Pick<JsUsage, 'memory' | 'storage' | 'reservedMemory' | 'reservedStorage' | 'streams' | 'consumers'>,
+  api: { readonly total: number; readonly errors: number },
+): Answer {
   return ok(response('account_info', {
     memory: u.memory,
     storage: u.storage,
@@ -225,9 +229,11 @@ const accountInfo: Handler = (jsa) => {
     consumers: u.consumers,
     limits: jsa.limits,
     domain: jsa.domain ?? undefined,
-    api: { total: jsa.api.total, errors: jsa.api.errors },
+    api: { total: api.total, errors: api.errors },
   }));
-};
+}
+
+const accountInfo: Handler = (jsa) => accountInfoAnswer(jsa, jsa.usage(), jsa.api);
 
 const streamCreate: Handler = async (jsa, name, body) => {
   const kind = 'stream_create';

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { eventually } from '../helpers/eventually.js';
 import { createCluster, type NatsCluster } from '../../src/index.js';
 
 async function publishUntilAcked(nc: NatsConnection, subject: string, data: string, ms = 10_000): Promise<number> {
@@ -21,12 +22,9 @@ async function publishUntilAcked(nc: NatsConnection, subject: string, data: stri
   }
 }
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** eventually(), with a probe that may reject while the cluster changes (counted as not yet). */
+function until(what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
+  return eventually(() => fn().catch(() => false), what, ms);
 }
 
 describe('clustered JetStream: partitions and restarts', () => {

@@ -5,16 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { eventually } from '../helpers/eventually.js';
 import { createCluster } from '../../src/index.js';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** eventually(), with a probe that may reject while the cluster changes (counted as not yet). */
+function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  return eventually(() => fn().catch(() => undefined), what, ms);
 }
 
 describe('clustered JetStream: replica changes', () => {

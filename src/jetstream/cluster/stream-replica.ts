@@ -96,15 +96,6 @@ function encodeMsg(subject: string, reply: string, hdr: Buffer | null, data: Buf
   return out;
 }
 
-function encodeRequest(req: ReplicatedRequest): Buffer {
-  const head = Buffer.from(JSON.stringify({ rest: req.rest, reply: req.reply }), 'latin1');
-  const out = Buffer.allocUnsafe(1 + 4 + head.length + req.body.length);
-  out[0] = E_API;
-  out.writeUInt32LE(head.length, 1);
-  head.copy(out, 5);
-  req.body.copy(out, 5 + head.length);
-  return out;
-}
 
 /** A consumer config's subject filters, from its JSON (subjects are latin1 byte strings inside). */
 function configFilters(json: string): string[] {
@@ -169,7 +160,7 @@ export class StreamReplica implements GroupHost {
   /** A stream API request that changes the stream (on the leader). False when not leading. */
   proposeRequest(req: ReplicatedRequest): boolean {
     if (this.closed || this.group === null) return false;
-    return this.group.propose(encodeRequest(req));
+    return this.group.propose(encodeJson(E_API, { rest: req.rest, reply: req.reply }, req.body));
   }
 
   /** Interest or work-queue retention let `seq` go (on the leader): every replica removes it. */
@@ -226,7 +217,7 @@ export class StreamReplica implements GroupHost {
       this.stream.applyReplicated(subject, this.leading ? reply : '', hdr, d.subarray(at), ts);
     } else if (kind === E_API) {
       const hl = d.readUInt32LE(1);
-      const head = JSON.parse(d.toString('latin1', 5, 5 + hl)) as { rest: string; reply: string };
+      const head = JSON.parse(d.toString('utf8', 5, 5 + hl)) as { rest: string; reply: string };
       this.host.applyRequest(this, { rest: head.rest, reply: head.reply, body: d.subarray(5 + hl) }, this.leading);
     } else if (kind === E_CONSUMER || kind === E_CONSUMER_DEL || kind === E_CONSUMER_STATE) {
       const hl = d.readUInt32LE(1);
