@@ -18,28 +18,22 @@ import { peerId } from '../../src/jetstream/cluster/nrg.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { monitorGet, monitorJson as json, type Json } from '../helpers/monitor.js';
+
+/** A monitoring reply as these tests compare it: status and body. */
+const get = async (base: string, path: string): Promise<{ status: number; text: string }> => {
+  const { status, text } = await monitorGet(base, path);
+  return { status, text };
+};
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
-
-type Json = Record<string, unknown>;
 
 /** 2.10 fields that 2.9.10 does not write. */
 const ONLY_210 = new Set(['pending', 'raft_group']);
 const keys210 = (o: unknown): string[] => Object.keys(o as Json).filter((k) => !ONLY_210.has(k));
 /** PeerInfo's keys less the `omitempty` ones that come and go (`offline`, `lag`). */
 const peerKeys = (list: unknown): string[][] => (list as Json[]).map((r) => Object.keys(r).filter((k) => k !== 'offline' && k !== 'lag'));
-
-async function get(base: string, path: string): Promise<{ status: number; text: string }> {
-  const r = await fetch(`${base}${path}`);
-  return { status: r.status, text: await r.text() };
-}
-
-async function json(base: string, path: string): Promise<Json> {
-  const r = await get(base, path);
-  expect(r.status, `${path}: ${r.text}`).toBe(200);
-  return JSON.parse(r.text) as Json;
-}
 
 interface RealMember {
   name: string;

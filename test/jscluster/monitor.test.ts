@@ -15,21 +15,15 @@ import { peerId, type RaftGroup } from '../../src/jetstream/cluster/nrg.js';
 import { groupHealthy } from '../../src/monitor/jsz-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { monitorGet, monitorJson as json, type Json } from '../helpers/monitor.js';
+
+/** A monitoring reply as these tests compare it: status and body. */
+const get = async (base: string, path: string): Promise<{ status: number; text: string }> => {
+  const { status, text } = await monitorGet(base, path);
+  return { status, text };
+};
 
 const scope = useScope();
-
-type Json = Record<string, unknown>;
-
-async function get(base: string, path: string): Promise<{ status: number; text: string }> {
-  const r = await fetch(`${base}${path}`);
-  return { status: r.status, text: await r.text() };
-}
-
-async function json(base: string, path: string): Promise<Json> {
-  const r = await get(base, path);
-  expect(r.status, `${path}: ${r.text}`).toBe(200);
-  return JSON.parse(r.text) as Json;
-}
 
 const bases = (c: NatsCluster): string[] => c.servers.map((s) => s.monitorUrl!);
 const names = (c: NatsCluster): string[] => c.servers.map((s) => s.info.server_name);

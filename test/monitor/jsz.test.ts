@@ -14,27 +14,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsServer } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
+import { monitorGet as get, monitorJson as json, type Json, type MonitorReply as Reply } from '../helpers/monitor.js';
 
 const scope = useScope('file');
-
-interface Reply {
-  status: number;
-  type: string | null;
-  text: string;
-}
-
-async function get(base: string, path: string): Promise<Reply> {
-  const r = await fetch(`${base}${path}`);
-  return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
-}
-
-type Json = Record<string, unknown>;
-
-async function json(base: string, path: string): Promise<Json> {
-  const r = await get(base, path);
-  expect(r.status, `${path}: ${r.text}`).toBe(200);
-  return JSON.parse(r.text) as Json;
-}
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 /** 2.10's JSInfo keys, in order (`disabled`, `limits`, `meta_cluster`, `account_details` optional). */

@@ -7,26 +7,7 @@ import { createCluster, createServer, type NatsCluster, type NatsServer } from '
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
-
-interface Reply {
-  status: number;
-  type: string | null;
-  cors: string | null;
-  text: string;
-}
-
-async function get(base: string, path: string): Promise<Reply> {
-  const r = await fetch(`${base}${path}`);
-  return { status: r.status, type: r.headers.get('content-type'), cors: r.headers.get('access-control-allow-origin'), text: await r.text() };
-}
-
-type Json = Record<string, unknown>;
-
-async function json(base: string, path: string): Promise<Json> {
-  const r = await get(base, path);
-  expect(r.status, `${path}: ${r.text}`).toBe(200);
-  return JSON.parse(r.text) as Json;
-}
+import { monitorGet as get, monitorJson as json, type Json } from '../helpers/monitor.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const UPTIME = /^(\d+y)?(\d+d)?(\d+h)?(\d+m)?\d+s$/;
