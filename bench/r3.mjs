@@ -22,39 +22,15 @@
 // members in one Node.js process (build first: npm run build).
 import { fork, spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findOnPath, freePort, sleep } from './net.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HOST = '127.0.0.1';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- targets -------------------------------------------------------------------------------------
-
-function findOnPath(name) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
-  }
-  return null;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits until `$JS.API.INFO` answers without an error through `url` (the meta group has a leader). */
 async function waitForMetaLeader(url, timeoutMs = 30_000) {
