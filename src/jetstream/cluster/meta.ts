@@ -221,10 +221,17 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     else if (e.op === 'update') this.applyUpdate(e);
   }
 
+  /** The config of a meta entry; null (an internal error: the leader encoded it) when it does not decode. */
+  private entryConfig(json: string, what: string): StreamConfig | null {
+    const decoded = decodeStreamConfig(json);
+    if (!('error' in decoded)) return decoded.config as StreamConfig;
+    this.engine.internalError(new Error(decoded.error.description), `JetStream meta group: ${what}`);
+    return null;
+  }
+
   private applyStream(e: Extract<MetaEntry, { op: 'stream' }>): void {
-    const decoded = decodeStreamConfig(e.config);
-    if ('error' in decoded) return this.engine.internalError(new Error(decoded.error.description), 'JetStream meta group: a stream assignment');
-    const cfg = decoded.config as StreamConfig;
+    const cfg = this.entryConfig(e.config, 'a stream assignment');
+    if (cfg === null) return;
     const k = key(e.account, cfg.name);
     const existing = this.assignments.get(k);
     if (existing !== undefined) {
@@ -292,9 +299,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 
   private applyUpdate(e: Extract<MetaEntry, { op: 'update' }>): void {
-    const decoded = decodeStreamConfig(e.config);
-    if ('error' in decoded) return this.engine.internalError(new Error(decoded.error.description), 'JetStream meta group: a stream update');
-    const cfg = decoded.config as StreamConfig;
+    const cfg = this.entryConfig(e.config, 'a stream update');
+    if (cfg === null) return;
     const k = key(e.account, cfg.name);
     const sa = this.assignments.get(k);
     if (sa === undefined) {
@@ -399,9 +405,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   applyConfig(replica: StreamReplica, config: string): void {
     const jsa = this.engine.enabledAccount(replica.account);
-    const decoded = decodeStreamConfig(config);
-    if (jsa === undefined || 'error' in decoded) return;
-    jsa.updateStream(replica.stream, decoded.config as StreamConfig);
+    const cfg = this.entryConfig(config, `a config entry of stream ${replica.stream.name}`);
+    if (jsa === undefined || cfg === null) return;
+    jsa.updateStream(replica.stream, cfg);
     const pending = replica.pendingUpdate;
     if (pending === null || pending.config !== config || !replica.isLeader) return;
     replica.pendingUpdate = null;
