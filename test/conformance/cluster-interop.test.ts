@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -23,11 +23,7 @@ async function realServer(name: string, routes: string[]): Promise<Real> {
   const real = await startRealServer(BIN, [
     `listen: "127.0.0.1:${port}"`,
     `server_name: ${name}`,
-    'cluster {',
-    '  name: C',
-    `  listen: "127.0.0.1:${clusterPort}"`,
-    `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
-    '}',
+    ...clusterBlock(clusterPort, routes),
   ]);
   scope.defer(() => real.stop());
   return { clientUrl: `nats://127.0.0.1:${port}`, routeUrl: `nats-route://127.0.0.1:${clusterPort}` };

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServerOptions } from '../../src/index.js';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -35,10 +35,7 @@ async function pair(): Promise<{ real: string; emb: string }> {
   const real = await startRealServer(BIN, [
     `listen: "127.0.0.1:${port}"`,
     'server_name: real',
-    'cluster {',
-    '  name: C',
-    `  listen: "127.0.0.1:${clusterPort}"`,
-    '}',
+    ...clusterBlock(clusterPort),
     ...ACCOUNTS_CONF,
   ]);
   scope.defer(() => real.stop());

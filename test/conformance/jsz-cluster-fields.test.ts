@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { peerId } from '../../src/jetstream/cluster/nrg.js';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorGet, monitorJson as json, type Json } from '../helpers/monitor.js';
@@ -57,11 +57,7 @@ async function realCluster(prefix: string, size: number, extraRoutes: string[] =
       `listen: "127.0.0.1:${port}"`,
       `http: "127.0.0.1:${http}"`,
       `jetstream { store_dir: "${store}" }`,
-      'cluster {',
-      '  name: C',
-      `  listen: "127.0.0.1:${route}"`,
-      `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
-      '}',
+      ...clusterBlock(route, routes),
     ]);
     scope.defer(() => real.stop());
     members[i] = { name: `${prefix}${i}`, clientUrl: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${http}` };

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsServer } from '../../src/index.js';
 import { MIXED_JETSTREAM } from '../../src/cluster/cluster.js';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -33,11 +33,7 @@ async function realServer(name: string, routes: string[], js: boolean): Promise<
   const lines = [
     `listen: "127.0.0.1:${port}"`,
     `server_name: ${name}`,
-    'cluster {',
-    '  name: C',
-    `  listen: "127.0.0.1:${clusterPort}"`,
-    `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
-    '}',
+    ...clusterBlock(clusterPort, routes),
   ];
   if (js) {
     const store = mkdtempSync(join(tmpdir(), 'mixed-js-'));

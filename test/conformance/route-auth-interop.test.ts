@@ -16,7 +16,7 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -37,12 +37,7 @@ async function realServer(name: string, routes: string[], auth: string | null = 
     `listen: "127.0.0.1:${port}"`,
     `http: "127.0.0.1:${http}"`,
     `server_name: ${name}`,
-    'cluster {',
-    '  name: C',
-    `  listen: "127.0.0.1:${clusterPort}"`,
-    `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
-    ...(auth === null ? [] : [`  ${auth}`]),
-    '}',
+    ...clusterBlock(clusterPort, routes, auth === null ? [] : [auth]),
   ]);
   scope.defer(() => real.stop());
   return { clientUrl: `nats://127.0.0.1:${port}`, routePort: clusterPort, monitorUrl: `http://127.0.0.1:${http}` };

@@ -26,6 +26,21 @@ export async function freePort(): Promise<number> {
   return typeof a === 'object' && a !== null ? a.port : 0;
 }
 
+/**
+ * The config lines of a `cluster` block for a real server in the tests' cluster `C`: its route
+ * listener on 127.0.0.1, the routes it dials, and any more lines inside the block (`authorization`).
+ */
+export function clusterBlock(clusterPort: number, routes: readonly string[] = [], extra: readonly string[] = []): string[] {
+  return [
+    'cluster {',
+    '  name: C',
+    `  listen: "127.0.0.1:${clusterPort}"`,
+    ...(routes.length === 0 ? [] : [`  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`]),
+    ...extra.map((l) => `  ${l}`),
+    '}',
+  ];
+}
+
 /** Spawns `bin -c <config>` with the given config lines; resolves once the server is ready. */
 export async function startRealServer(bin: string, configLines: readonly string[], timeoutMs = 10_000): Promise<RealServer> {
   if (bin === '') throw new Error('no nats-server binary: run this through `npm run test:conformance` (NATS_SERVER_BIN)');
