@@ -13,30 +13,24 @@
  * microtask, calls `ready()` — which syncs the storage — and acts on the outputs: sends the
  * messages, applies committed entries through its {@link GroupHost}, reports role changes.
  */
-import { createHash } from 'node:crypto';
 import type { Account } from '../../broker/account.js';
 import type { BrokerCore } from '../../broker/core.js';
 import type { InternalClient, InternalMessage } from '../../broker/internal.js';
 import { encodeMessage } from '../../raft/codec.js';
 import { RaftNode } from '../../raft/node.js';
 import type { RaftStorage } from '../../raft/storage.js';
+import { getHash } from '../sourcing-wire.js';
 import { EntryType, type RaftOutput, type RaftRole, type RaftTiming } from '../../raft/types.js';
 
 /** The subject prefix of the groups' messages. */
 const PREFIX = '$NRG.X.';
 
-const HASH_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
 /**
- * A server's peer id in its groups, as nats-server's `getHash` makes it (events.go): the first 8
- * bytes of the SHA-256 of its name, each as one of 62 digits — the `peer` STREAM.INFO shows, and a
- * valid subject token whatever the name holds.
+ * A server's peer id in its groups, as nats-server makes it (`getHash` of the server name's
+ * UTF-8 bytes): the `peer` STREAM.INFO shows, and a valid subject token whatever the name holds.
  */
 export function peerId(serverName: string): string {
-  const b = createHash('sha256').update(serverName, 'utf8').digest();
-  let id = '';
-  for (let i = 0; i < 8; i++) id += HASH_DIGITS[b[i]! % 62];
-  return id;
+  return getHash(Buffer.from(serverName, 'utf8').toString('latin1'));
 }
 
 /** What a group does with its outputs. */
