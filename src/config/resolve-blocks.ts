@@ -211,7 +211,20 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
   };
 }
 
-const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'clusterPeers', 'raftTiming']);
+const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'clusterPeers', 'raftTiming', 'raftCompaction']);
+const RAFT_COMPACTION_KEYS: ReadonlySet<string> = new Set(['entries', 'bytes']);
+
+/** nats-server's stream log compaction thresholds (jetstream_cluster.go: compactNumMin 65,536, compactSizeMin 8 MiB). */
+export const RAFT_COMPACTION_DEFAULT = { entries: 65_536, bytes: 8 * 1024 * 1024 } as const;
+
+function resolveRaftCompaction(value: unknown, path: string): ResolvedJetStream['raftCompaction'] {
+  if (value === undefined) return RAFT_COMPACTION_DEFAULT;
+  const c = objectWithKeys(value, path, RAFT_COMPACTION_KEYS);
+  return {
+    entries: optInt(c.entries, child(path, 'entries'), RAFT_COMPACTION_DEFAULT.entries, 1, Number.MAX_SAFE_INTEGER),
+    bytes: optInt(c.bytes, child(path, 'bytes'), RAFT_COMPACTION_DEFAULT.bytes, 1, Number.MAX_SAFE_INTEGER),
+  };
+}
 const RAFT_TIMING_KEYS: ReadonlySet<string> = new Set(['electionTimeoutMin', 'electionTimeoutMax', 'heartbeatInterval']);
 
 /** nats-server's Raft timing (raft.go: minElectionTimeoutDefault 4 s, max 9 s, hbIntervalDefault 1 s). */
@@ -259,5 +272,6 @@ export function resolveJetStream(value: unknown, path: string): ResolvedJetStrea
     domain: domain ?? null,
     clusterPeers: resolveClusterPeers(j.clusterPeers, child(path, 'clusterPeers')),
     raftTiming: resolveRaftTiming(j.raftTiming, child(path, 'raftTiming')),
+    raftCompaction: resolveRaftCompaction(j.raftCompaction, child(path, 'raftCompaction')),
   };
 }

@@ -351,6 +351,14 @@ export interface JetStreamOptions {
    * killed leader is replaced well within a test's timeout.
    */
   raftTiming?: { electionTimeoutMin: number; electionTimeoutMax: number; heartbeatInterval: number };
+  /**
+   * When a replicated stream's Raft log is compacted into a snapshot: once this many entries
+   * were applied since the last snapshot, or they hold this many bytes — and in either case at
+   * least as many bytes as the stream holds (a snapshot carries the messages). Default
+   * nats-server's thresholds: 65,536 entries or 8 MiB. Lower them in tests to exercise members
+   * that catch up from a snapshot.
+   */
+  raftCompaction?: { entries?: number; bytes?: number };
 }
 
 /** The `jetstream` block after validation. */
@@ -363,6 +371,7 @@ export interface ResolvedJetStream {
   /** Clustered JetStream's peers (server names), or null without clustering. */
   readonly clusterPeers: readonly string[] | null;
   readonly raftTiming: { readonly electionTimeoutMin: number; readonly electionTimeoutMax: number; readonly heartbeatInterval: number };
+  readonly raftCompaction: { readonly entries: number; readonly bytes: number };
 }
 
 /** The `websocket` block (nats-server's `websocket { ... }`). */

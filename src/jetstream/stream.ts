@@ -502,6 +502,26 @@ export class Stream {
     }
   }
 
+  /**
+   * Clustered: what the publish checks remember besides the store (the duplicate window's ids
+   * and the last message's id), for a snapshot of the stream's Raft group.
+   */
+  replicationState(): { lmsgId: string; dedupe: Array<[string, number, number]> } {
+    if (!this.dedupeLoaded) this.loadDedupe();
+    const dedupe: Array<[string, number, number]> = [];
+    for (const [id, e] of this.dedupe) dedupe.push([id, e.seq, e.ts]);
+    return { lmsgId: this.lmsgId, dedupe };
+  }
+
+  /** Clustered: after the store was brought to a snapshot's state, the checks' memory as it was then. */
+  restoreReplicationState(lmsgId: string, dedupe: ReadonlyArray<readonly [string, number, number]>): void {
+    this.dedupeLoaded = true;
+    this.dedupe.clear();
+    for (const [id, seq, ts] of dedupe) this.dedupe.set(id, { seq, ts });
+    this.lmsgId = lmsgId;
+    this.lseq = this.store.state().lastSeq;
+  }
+
   // ---- State --------------------------------------------------------------------------------
 
   /** The last sequence assigned. */

@@ -252,7 +252,8 @@ export class RaftNode {
     if (this.role !== 'leader') return false;
     const last = this.log.lastIndex;
     const complete = [...this.progress].filter(([peer, p]) => p.match === last && this.peers.includes(peer)).map(([peer]) => peer);
-    const target = preferred !== undefined && complete.includes(preferred) ? preferred : complete[0];
+    // Without a preference, any complete follower (nats-server picks the first of a Go map: in no set order).
+    const target = preferred !== undefined && complete.includes(preferred) ? preferred : complete[Math.floor(this.random() * complete.length)];
     if (target !== undefined) this.send(target, { kind: 'timeout-now', term: this.term });
     this.becomeFollower(this.term, null);
     // Give the transfer target the first chance.
@@ -430,6 +431,9 @@ export class RaftNode {
     if (p.next <= this.log.snapshotIndex) {
       const m: InstallSnapshot = { kind: 'snapshot', term: this.term, snapshot: this.snapshot! };
       this.send(peer, m);
+      // Sent once, not at every heartbeat (a snapshot holds a whole state): a follower that did
+      // not take it refuses the next append, which brings `next` back here.
+      p.next = this.snapshot!.lastIndex + 1;
       return;
     }
     const pindex = p.next - 1;

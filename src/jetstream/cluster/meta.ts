@@ -56,7 +56,7 @@ import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from '../st
 import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
 import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
-import { StreamReplica, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
+import { StreamReplica, type CompactionPolicy, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
 
 /** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
 function decodeConsumerConfig(json: string): ConsumerConfig | null {
@@ -89,6 +89,8 @@ export interface JsClusterOptions {
   readonly timing: RaftTiming;
   /** This server's name. */
   readonly self: string;
+  /** When stream logs are compacted (default nats-server's thresholds). */
+  readonly compaction?: CompactionPolicy;
 }
 
 interface StreamAssignment {
@@ -273,6 +275,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         return;
       }
       const replica = new StreamReplica(sa.account, stream, this, current.createJson);
+      replica.compaction = this.options.compaction ?? null;
       this.replicas.set(k, replica);
       if (request !== null && request.reply !== '') {
         replica.pendingCreates.push(() => {

@@ -46,6 +46,12 @@ export interface GroupHost {
   leaderReady(): void;
   /** Called on every tick of the hub (after the node's). */
   tick?(): void;
+  /**
+   * The group's state is a snapshot's (`data`, through log index `index`): at start from this
+   * member's own snapshot, or installed from the leader when this member is behind its log.
+   * Entries after `index` are applied next. A group whose host has none never compacts.
+   */
+  restore?(index: number, data: Buffer): void;
 }
 
 /** How a replica looks from its group's leader (STREAM.INFO's `cluster.replicas`). */
@@ -150,6 +156,22 @@ export class RaftGroup {
     return r.ok;
   }
 
+  /**
+   * Compacts the log through the last applied entry into a snapshot of the host's state `data`
+   * (which must be the state after that entry). False when there is nothing to compact.
+   */
+  compact(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    const ok = this.node.compact(this.node.status.applied, data);
+    if (ok) this.hub.dirty(this);
+    return ok;
+  }
+
+  /** The index of the last applied entry. */
+  get applied(): number {
+    return this.node.status.applied;
+  }
+
   /** @internal The hub's tick. */
   hostTick(): void {
     this.host.tick?.();
@@ -228,9 +250,12 @@ export class RaftGroup {
           else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
           this.host.stateChanged(o.role, this.leader);
           break;
-        case 'restore':
-          // Groups are not compacted yet: a snapshot can only come from a foreign log.
-          throw new Error(`raft group ${this.name}: snapshot restore is not supported`);
+        case 'restore': {
+          if (this.host.restore === undefined) throw new Error(`raft group ${this.name}: a snapshot for a group that has none`);
+          const d = o.snapshot.data;
+          this.host.restore(o.snapshot.lastIndex, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+          break;
+        }
       }
     }
   }

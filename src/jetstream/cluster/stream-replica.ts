@@ -12,12 +12,16 @@
  * answered by the leader.
  *
  * The log is the stream's truth: a replica rebuilds its store from the log when it starts (the
- * store starts empty, see {@link JsCluster}); the log is not compacted yet.
+ * store starts empty, see {@link JsCluster}). Each replica compacts its log into a snapshot of
+ * its state (stream-snapshot.ts) once the entries since the last one hold more bytes than the
+ * stream and pass nats-server's thresholds (65,536 entries or 8 MiB); a restart restores the
+ * snapshot and applies the log after it, and a member behind the leader's snapshot is sent it.
  */
 import type { RaftRole } from '../../raft/types.js';
 import { subjectFromText } from '../../protocol/text.js';
 import { subjectMatches } from '../../subject/subject.js';
-import type { Stream } from '../stream.js';
+import { storeLimits, type Stream } from '../stream.js';
+import { decodeStreamSnapshot, encodeStreamSnapshot, NO_LIMITS, restoreStore, type SnapshotHeader } from './stream-snapshot.js';
 import type { GroupHost, RaftGroup } from './nrg.js';
 
 /** Entry kinds of a stream group. */
@@ -33,6 +37,14 @@ const E_CONSUMER_STATE = 5;
 const E_REMOVE = 6;
 /** A config change (STREAM.UPDATE through the meta group): the config JSON. */
 const E_CONFIG = 7;
+
+/** When a replica compacts its log (the defaults are nats-server's for streams). */
+export interface CompactionPolicy {
+  /** Entries applied since the last snapshot (nats-server's compactNumMin: 65,536)... */
+  readonly entries: number;
+  /** ...or their bytes (compactSizeMin: 8 MiB); and in either case at least the stream's bytes. */
+  readonly bytes: number;
+}
 
 /** A replicated consumer as every replica keeps it: the live one runs on the leader only. */
 export interface ConsumerAssignment {
@@ -133,6 +145,11 @@ export class StreamReplica implements GroupHost {
   /** The create requests' answers, sent by the first leader (set by the cluster layer). */
   readonly pendingCreates: Array<() => void> = [];
   private closed = false;
+  /** When to compact the log; null: never. */
+  compaction: CompactionPolicy | null = null;
+  /** Entries and their bytes applied since the last snapshot. */
+  private sinceEntries = 0;
+  private sinceBytes = 0;
 
   constructor(
     readonly account: string,
@@ -204,6 +221,8 @@ export class StreamReplica implements GroupHost {
 
   apply(_index: number, d: Buffer): void {
     if (this.closed) return;
+    this.sinceEntries++;
+    this.sinceBytes += d.length;
     const kind = d[0];
     if (kind === E_MSG) {
       let at = 1;
@@ -294,8 +313,66 @@ export class StreamReplica implements GroupHost {
   /** Set when the meta group moved the stream off this server: called once the group let it go. */
   onDropped: (() => void) | null = null;
 
+  /**
+   * Compacts the log when the policy says so and the entries since the last snapshot hold at
+   * least the stream's bytes: a snapshot holds the messages, so its cost stays in proportion to
+   * the log it replaces.
+   */
+  private maybeCompact(): void {
+    const c = this.compaction;
+    const g = this.group;
+    if (c === null || g === null || this.closed) return;
+    if (this.sinceEntries < c.entries && this.sinceBytes < c.bytes) return;
+    if (this.sinceBytes < this.stream.store.storedBytes()) return;
+    const data = this.snapshot();
+    this.sinceEntries = 0;
+    this.sinceBytes = 0;
+    g.compact(data);
+  }
+
+  /** This replica's state after its last applied entry: the data of a snapshot. */
+  snapshot(): Buffer {
+    const st = this.stream.store.state();
+    const { lmsgId, dedupe } = this.stream.replicationState();
+    const header: SnapshotHeader = {
+      config: this.appliedConfig,
+      first: st.firstSeq,
+      last: this.stream.lastSeq,
+      lmsgId,
+      dedupe,
+      consumers: [...this.consumers].map(([name, a]) => ({ name, config: a.config, created: a.created, state: a.state === null ? null : a.state.toString('base64') })),
+    };
+    return encodeStreamSnapshot(header, this.stream.store);
+  }
+
+  restore(_index: number, data: Buffer): void {
+    if (this.closed) return;
+    const { header, messages } = decodeStreamSnapshot(data);
+    const stream = this.stream;
+    // Nothing the snapshot kept may go on the way (a limit of the older config): limits are
+    // lifted, then set from the snapshot's config.
+    stream.store.updateLimits(NO_LIMITS);
+    try {
+      restoreStore(stream.store, header, messages);
+    } finally {
+      if (header.config !== this.appliedConfig) {
+        this.appliedConfig = header.config;
+        this.host.applyConfig(this, header.config);
+      }
+      stream.store.updateLimits(storeLimits(stream.cfg));
+    }
+    stream.restoreReplicationState(header.lmsgId, header.dedupe);
+    this.consumers.clear();
+    for (const c of header.consumers) {
+      this.consumers.set(c.name, { config: c.config, filters: configFilters(c.config), created: c.created, state: c.state === null ? null : Buffer.from(c.state, 'base64') });
+    }
+    this.sinceEntries = 0;
+    this.sinceBytes = 0;
+  }
+
   tick(): void {
     this.reconcile();
+    this.maybeCompact();
     const g = this.group;
     // Gone from the voters the log names, or no leader for two election timeouts (a removed
     // member may never hear of its removal: the leader stops writing to it).

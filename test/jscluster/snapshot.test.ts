@@ -1,0 +1,165 @@
+/**
+ * Log compaction of clustered streams: every replica compacts its stream's Raft log into a
+ * snapshot (with `jetstream.raftCompaction` lowered here so that a few hundred publishes do it
+ * many times). A member that was down while the others compacted past its log catches up from
+ * the leader's snapshot and then leads with exactly the stream it would have had: the same
+ * messages at the same sequences, gaps, duplicate window and consumer state. A whole-cluster
+ * restart rebuilds every store from the snapshot and the log after it.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { headers } from '@nats-io/nats-core';
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { createCluster, type NatsCluster } from '../../src/index.js';
+
+const COMPACTION = { entries: 20, bytes: 1 << 30 };
+
+/** Every file named `snap` under `dir` (the Raft groups' snapshots) with its size. */
+function snapshots(dir: string): Array<{ path: string; size: number; mtime: number }> {
+  const out: Array<{ path: string; size: number; mtime: number }> = [];
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && e.name === 'snap') {
+      const path = join(e.parentPath, e.name);
+      const st = statSync(path);
+      out.push({ path, size: st.size, mtime: st.mtimeMs });
+    }
+  }
+  return out;
+}
+
+async function publish(nc: NatsConnection, subject: string, id: string): Promise<number> {
+  const js = jetstream(nc);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const h = headers();
+      h.set('Nats-Msg-Id', id);
+      return (await js.publish(subject, `payload of ${id}`, { headers: h, timeout: 1000 })).seq;
+    } catch (err) {
+      if (attempt > 40) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** The stream's state and every message (seq → subject and payload) as its current leader has them. */
+async function contents(jsm: JetStreamManager, name: string): Promise<{ state: Record<string, unknown>; msgs: string[] }> {
+  const si = await jsm.streams.info(name);
+  const msgs: string[] = [];
+  for (let seq = si.state.first_seq; seq <= si.state.last_seq; seq++) {
+    try {
+      const m = await jsm.streams.getMessage(name, { seq });
+      msgs.push(m === null ? `${seq} -` : `${m.seq} ${m.subject} ${m.string()}`);
+    } catch {
+      msgs.push(`${seq} -`);
+    }
+  }
+  const { messages, bytes, first_seq, last_seq, num_deleted, num_subjects, consumer_count } = si.state;
+  return { state: { messages, bytes, first_seq, last_seq, num_deleted, num_subjects, consumer_count }, msgs };
+}
+
+/** Moves the stream's leadership until member `target` has it. */
+async function leadTo(cluster: NatsCluster, nc: NatsConnection, stream: string, target: number): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    const leader = await cluster.streamLeader(stream);
+    if (leader === target) return;
+    await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, '', { timeout: 2000 }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const errors = cluster.servers.map((s) => s.stats().internalErrors);
+  throw new Error(`member ${target} never became the leader of ${stream} (internal errors: ${errors.join(', ')})`);
+}
+
+describe('clustered JetStream: log compaction and snapshots', () => {
+  it('a member down while the others compacted catches up from the snapshot and leads with the same stream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'js-snap-'));
+    const cluster = await createCluster({ size: 3, jetstream: { storeDir: dir, raftCompaction: COMPACTION } });
+    try {
+      const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3, max_msgs_per_subject: 5, duplicate_window: 60_000_000_000 });
+      await jsm.consumers.add('S', { durable_name: 'C', ack_policy: AckPolicy.Explicit });
+      for (let i = 0; i < 30; i++) await publish(nc, `s.${i % 10}`, `m${i}`);
+
+      const follower = ((await cluster.streamLeader('S')) + 1) % 3;
+      const followerName = cluster.servers[follower].info.server_name;
+      await cluster.kill(follower);
+      const killedAt = Date.now();
+      for (let i = 0; i < 300; i++) await publish(nc, `s.${i % 10}`, `n${i}`);
+      const si = await jsm.streams.info('S');
+      await jsm.streams.deleteMessage('S', si.state.last_seq - 3);
+      await jsm.streams.purge('S', { filter: 's.3' });
+      const c = await jetstream(nc).consumers.get('S', 'C');
+      const batch = await c.fetch({ max_messages: 12, expires: 2000 });
+      let acked = 0;
+      for await (const m of batch) {
+        await m.ackAck();
+        if (++acked === 12) break;
+      }
+      expect(acked).toBe(12);
+      const before = await contents(jsm, 'S');
+      const consumerBefore = await jsm.consumers.info('S', 'C');
+      // The survivors compacted their logs: snapshots on disk, and far fewer log bytes than 300 publishes.
+      const survivor = cluster.servers[(follower + 1) % 3].info.server_name;
+      expect(snapshots(join(dir, survivor)).length).toBeGreaterThan(0);
+
+      await cluster.restart(follower);
+      await leadTo(cluster, nc, 'S', follower);
+      // Its stream: installed from a snapshot taken after it went down.
+      expect(snapshots(join(dir, followerName)).some((s) => s.mtime > killedAt)).toBe(true);
+      expect(await contents(jsm, 'S')).toEqual(before);
+      const consumerAfter = await jsm.consumers.info('S', 'C');
+      // (ack_floor.last_active is the leader's own time of the last ack: not replicated, as in nats-server.)
+      expect(consumerAfter.ack_floor.stream_seq).toBe(consumerBefore.ack_floor.stream_seq);
+      expect(consumerAfter.ack_floor.consumer_seq).toBe(consumerBefore.ack_floor.consumer_seq);
+      expect(consumerAfter.delivered.stream_seq).toBe(consumerBefore.delivered.stream_seq);
+      expect(consumerAfter.num_pending).toBe(consumerBefore.num_pending);
+      // The duplicate window came with it: an id published before the snapshot is a duplicate.
+      const h = headers();
+      h.set('Nats-Msg-Id', 'n299');
+      expect((await jetstream(nc).publish('s.9', 'again', { headers: h })).duplicate).toBe(true);
+      await nc.close();
+    } finally {
+      await cluster.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a whole-cluster restart after compactions rebuilds every store from its snapshot and the log after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'js-snap-'));
+    const cluster = await createCluster({ size: 3, jetstream: { storeDir: dir, raftCompaction: COMPACTION } });
+    try {
+      let nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+      let jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'F', subjects: ['f.>'], num_replicas: 3, max_msgs: 40 });
+      await jsm.streams.add({ name: 'M', subjects: ['m.>'], num_replicas: 3, storage: 'memory' as never });
+      for (let i = 0; i < 150; i++) {
+        await publish(nc, `f.${i % 7}`, `f${i}`);
+        await publish(nc, `m.${i % 3}`, `g${i}`);
+      }
+      await jsm.streams.update('F', { max_msgs: 30 });
+      for (let i = 0; i < 5; i++) await publish(nc, 'f.x', `late${i}`);
+      const f = await contents(jsm, 'F');
+      const m = await contents(jsm, 'M');
+      for (const s of cluster.servers) expect(snapshots(join(dir, s.info.server_name)).length).toBeGreaterThan(0);
+      await nc.close();
+      for (let i = 0; i < 3; i++) await cluster.kill(i);
+      for (let i = 0; i < 3; i++) await cluster.restart(i);
+      await cluster.waitForJetStream();
+      nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+      jsm = await jetstreamManager(nc);
+      for (let i = 0; i < 3; i++) {
+        await leadTo(cluster, nc, 'F', i);
+        expect(await contents(jsm, 'F')).toEqual(f);
+        expect((await jsm.streams.info('F')).config.max_msgs).toBe(30);
+      }
+      expect(await contents(jsm, 'M')).toEqual(m);
+      await nc.close();
+    } finally {
+      await cluster.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
