@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { headers } from '@nats-io/nats-core';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { createCluster, type NatsCluster } from '../../src/index.js';
+import { ConfigError, createCluster, createServer, type NatsCluster } from '../../src/index.js';
 
 const COMPACTION = { entries: 20, bytes: 1 << 30 };
 
@@ -162,4 +162,10 @@ describe('clustered JetStream: log compaction and snapshots', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('jetstream.raftCompaction is checked like any option', async () => {
+    await expect(createServer({ jetstream: { raftCompaction: { entries: 0 } } })).rejects.toMatchObject({ option: 'jetstream.raftCompaction.entries' });
+    await expect(createServer({ jetstream: { raftCompaction: { bytes: -1 } } })).rejects.toBeInstanceOf(ConfigError);
+    await expect(createServer({ jetstream: { raftCompaction: { entires: 5 } as never } })).rejects.toMatchObject({ option: 'jetstream.raftCompaction.entires' });
+  });
 });
