@@ -30,13 +30,14 @@ function snapshots(dir: string): Array<{ path: string; size: number; mtime: numb
   return out;
 }
 
-async function publish(nc: NatsConnection, subject: string, id: string): Promise<number> {
+/** Publishes with a message id, retrying (as a client does across a leader change) until acked. */
+async function publish(nc: NatsConnection, subject: string, id: string, payload: string | Uint8Array = `payload of ${id}`): Promise<number> {
   const js = jetstream(nc);
   for (let attempt = 0; ; attempt++) {
     try {
       const h = headers();
       h.set('Nats-Msg-Id', id);
-      return (await js.publish(subject, `payload of ${id}`, { headers: h, timeout: 1000 })).seq;
+      return (await js.publish(subject, payload, { headers: h, timeout: 2000 })).seq;
     } catch (err) {
       if (attempt > 40) throw err;
       await new Promise((r) => setTimeout(r, 50));
@@ -168,4 +169,28 @@ describe('clustered JetStream: log compaction and snapshots', () => {
     await expect(createServer({ jetstream: { raftCompaction: { bytes: -1 } } })).rejects.toBeInstanceOf(ConfigError);
     await expect(createServer({ jetstream: { raftCompaction: { entires: 5 } as never } })).rejects.toMatchObject({ option: 'jetstream.raftCompaction.entires' });
   });
+
+  it('a snapshot larger than max_payload (4 MB of messages) reaches a member that was down', async () => {
+    const cluster = await createCluster({ size: 3, jetstream: { raftCompaction: COMPACTION } });
+    try {
+      const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'B', subjects: ['b.>'], num_replicas: 3 });
+      const follower = ((await cluster.streamLeader('B')) + 1) % 3;
+      await cluster.kill(follower);
+      const chunk = new Uint8Array(200 * 1024).fill(7);
+      for (let i = 0; i < 20; i++) await publish(nc, `b.${i}`, `big${i}`, chunk);
+      for (let i = 0; i < 40; i++) await publish(nc, 'b.small', `s${i}`);
+      await cluster.restart(follower);
+      await leadTo(cluster, nc, 'B', follower);
+      const si = await jsm.streams.info('B');
+      expect(si.state.messages).toBe(60);
+      expect(si.state.bytes).toBeGreaterThan(4_000_000);
+      const m = await jsm.streams.getMessage('B', { seq: 10 });
+      expect(m?.data.length).toBe(200 * 1024);
+      await nc.close();
+    } finally {
+      await cluster.close();
+    }
+  }, 120_000);
 });
