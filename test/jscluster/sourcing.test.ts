@@ -8,7 +8,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { createCluster, type NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -108,7 +108,7 @@ describe('clustered mirrors and sources', () => {
           const i = await m.streams.info('S');
           return i.sources?.length === 2 && i.sources.every((x) => x.lag === 0 && x.active >= 0) ? i : undefined;
         }, 'the sources info', WAIT_MS);
-        expect(s.sources?.map((x) => x.name)).toEqual(['A', 'B']);
+        expect(s.sources?.map((x) => x.name).sort()).toEqual(['A', 'B']);
       }
     } finally {
       for (const c of conns) await c.close();
@@ -165,4 +165,56 @@ describe('clustered mirrors and sources', () => {
       await closeChecked(cluster);
     }
   }, 240_000);
+  it('a restarted replica of a mirror and of a sourcing stream catches up from the log and then leads with the same messages', async () => {
+    const cluster = await createCluster({ size: 3, jetstream: true });
+    const conns: NatsConnection[] = [];
+    try {
+      const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+      conns.push(nc);
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'O', subjects: ['o.>'], num_replicas: 3, storage: StorageType.Memory });
+      await jsm.streams.add({ name: 'M', num_replicas: 3, mirror: { name: 'O' } });
+      await jsm.streams.add({ name: 'S', num_replicas: 3, sources: [{ name: 'O' }] });
+      for (let i = 1; i <= 10; i++) await publish(nc, `o.${i}`, `a${i}`);
+      await eventually(async () => (await jsm.streams.info('M')).state.messages === 10 && (await jsm.streams.info('S')).state.messages === 10, 'the first copies', WAIT_MS);
+      // A follower of both (the origin's leader may be anywhere).
+      const mLeader = await cluster.streamLeader('M');
+      const sLeader = await cluster.streamLeader('S');
+      const follower = [0, 1, 2].find((i) => i !== mLeader && i !== sLeader)!;
+      await cluster.kill(follower);
+      for (let i = 11; i <= 30; i++) await publish(nc, `o.${i}`, `b${i}`);
+      // The origin lost its leader if it was the killed one: the mirror recreates its consumer.
+      await eventually(async () => (await jsm.streams.info('M')).state.messages === 30 && (await jsm.streams.info('S')).state.messages === 30, 'the copies while a replica is down', WAIT_MS);
+      await cluster.restart(follower);
+      const jsm2 = await jetstreamManager(nc, { checkAPI: false });
+      for (const name of ['M', 'S']) {
+        await eventually(async () => {
+          const info = await jsm2.streams.info(name);
+          const r = info.cluster?.replicas ?? [];
+          return r.length === 2 && r.every((x) => x.current) ? info : undefined;
+        }, `${name}'s restarted replica current`, WAIT_MS);
+      }
+      const origin = await asText(jsm2, 'O');
+      const sourcedBefore = [...(await contents(jsm2, 'S')).values()].map((m) => `${m.string()} ${m.header.get('Nats-Stream-Source')}`);
+      // Move both leaderships onto the restarted member: what it stored from the log is what the others have.
+      for (const name of ['M', 'S']) {
+        for (let tries = 0; (await cluster.streamLeader(name)) !== follower; tries++) {
+          if (tries > 20) throw new Error(`${name} never led on the restarted member`);
+          await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${name}`, '', { timeout: 5000 });
+          await eventually(async () => (await jsm2.streams.info(name).catch(() => undefined))?.cluster?.leader !== undefined, `${name} led again`, WAIT_MS);
+        }
+      }
+      expect(await asText(jsm2, 'M')).toEqual(origin);
+      expect([...(await contents(jsm2, 'S')).values()].map((m) => `${m.string()} ${m.header.get('Nats-Stream-Source')}`)).toEqual(sourcedBefore);
+      expect(sourcedBefore).toEqual(origin.map(([seq, t]) => `${t.slice(t.indexOf(':') + 1)} O ${seq} > >`));
+      // The new leader copies on: no duplicate of what the log had.
+      for (let i = 31; i <= 35; i++) await publish(nc, `o.${i}`, `c${i}`);
+      await eventually(async () => (await jsm2.streams.info('M')).state.last_seq === 35 && (await jsm2.streams.info('S')).state.messages === 35, 'the copies after the moves', WAIT_MS);
+      expect(await asText(jsm2, 'M')).toEqual(await asText(jsm2, 'O'));
+      expect((await jsm2.streams.info('S')).state.last_seq).toBe(35);
+    } finally {
+      for (const c of conns) await c.close();
+      await closeChecked(cluster);
+    }
+  }, 180_000);
 });
