@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -734,5 +735,31 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
         expect(await messagesOf(c, 'FM')).toEqual(origin);
       }
     }, 180_000);
+
+    it('a KV bucket mirror (R3) of an R3 bucket through @nats-io/kv: the same entries at the same sequences, direct gets answered', async () => {
+      const ncs = await clients();
+      await metaReady(ncs[0]);
+      const kvm = new Kvm(ncs[0]);
+      const origin = await kvm.create('KO', { replicas: 3, history: 2 });
+      await origin.put('a', '1');
+      await origin.put('b', '2');
+      await origin.put('a', '3');
+      await origin.delete('b');
+      // The client builds the mirror stream KV_KM: mirror KV_KO, mirror_direct.
+      await kvm.create('KM', { replicas: 3, history: 2, mirror: { name: 'KO' } } as never);
+      await origin.put('c', '4');
+      const want = await messagesOf(ncs[0], 'KV_KO');
+      expect(want).toHaveLength(5);
+      for (let i = 0; i < ncs.length; i++) {
+        const km = await streamInfoWhen(ncs[i], 'KV_KM', (j) => (j.state as Json).last_seq === 5 && (j.mirror as Json | undefined)?.lag === 0 && healthy(3)(j), `KV_KM caught up via ${names[i]}`);
+        expect(km.config).toMatchObject({ mirror: { name: 'KV_KO' }, mirror_direct: true, num_replicas: 3 });
+        expect(await messagesOf(ncs[i], 'KV_KM')).toEqual(want);
+        // The origin's keys through any member (its members and the mirror's leader answer direct gets).
+        const kv = await new Kvm(ncs[i]).open('KO');
+        expect((await kv.get('a'))?.string()).toBe('3');
+        expect((await kv.get('c'))?.string()).toBe('4');
+        expect((await kv.get('b'))?.operation).toBe('DEL');
+      }
+    }, 120_000);
   });
 }

@@ -217,4 +217,52 @@ describe('clustered mirrors and sources', () => {
       await closeChecked(cluster);
     }
   }, 180_000);
+  it('across accounts (external api/deliver prefixes through imports): an R3 mirror and an R3 source in B of an R3 stream in A', async () => {
+    // The single-server setup of test/jetstream/cross-account.test.ts, on every member.
+    const cluster = await createCluster({
+      size: 3,
+      jetstream: true,
+      accounts: {
+        A: {
+          users: [{ user: 'a', password: 'a' }],
+          jetstream: true,
+          exports: [{ service: '$JS.API.>' }, { service: '$JS.FC.>' }, { service: '$JS.ACK.>' }, { stream: 'deliver.b.>', accounts: ['B'] }],
+        },
+        B: {
+          users: [{ user: 'b', password: 'b' }],
+          jetstream: true,
+          imports: [
+            { service: { account: 'A', subject: '$JS.API.>' }, to: '$JS.A.API.>' },
+            { service: { account: 'A', subject: '$JS.FC.>' } },
+            { service: { account: 'A', subject: '$JS.ACK.>' } },
+            { stream: { account: 'A', subject: 'deliver.b.>' } },
+          ],
+        },
+      },
+    });
+    const conns: NatsConnection[] = [];
+    try {
+      const a = await connect({ servers: cluster.urls[0], user: 'a', pass: 'a' });
+      const b = await connect({ servers: cluster.urls[1], user: 'b', pass: 'b' });
+      conns.push(a, b);
+      const jsmA = await jetstreamManager(a);
+      const jsmB = await jetstreamManager(b);
+      await jsmA.streams.add({ name: 'O', subjects: ['o.>'], num_replicas: 3 });
+      for (let i = 1; i <= 5; i++) await publish(a, `o.${i}`, `x${i}`);
+      const external = { api: '$JS.A.API', deliver: 'deliver.b' };
+      await jsmB.streams.add({ name: 'M', num_replicas: 3, mirror: { name: 'O', external } });
+      await jsmB.streams.add({ name: 'S', num_replicas: 3, sources: [{ name: 'O', external }] });
+      for (let i = 6; i <= 8; i++) await publish(a, `o.${i}`, `x${i}`);
+      await eventually(async () => (await jsmB.streams.info('M')).state.messages === 8 && (await jsmB.streams.info('S')).state.messages === 8, 'the copies in B', WAIT_MS);
+      expect(await asText(jsmB, 'M')).toEqual(await asText(jsmA, 'O'));
+      const info = await jsmB.streams.info('M');
+      expect(info.mirror).toMatchObject({ name: 'O', external, lag: 0 });
+      // The index name of an external source carries the hash of its API prefix.
+      const first = (await contents(jsmB, 'S')).get(1)!;
+      expect(first.header.get('Nats-Stream-Source')).toMatch(/^O:[0-9A-Za-z]{8} 1 > >$/);
+    } finally {
+      for (const c of conns) await c.close();
+      await closeChecked(cluster);
+    }
+  }, 120_000);
 });
