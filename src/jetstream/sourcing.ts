@@ -29,8 +29,15 @@
  * file is longer than the house's ~500 lines: the mirror and the sources share one consumer
  * setup, retry and health-check machine (nats-server's sourceInfo), which reads best whole.
  *
+ * Clustered (cluster/meta.ts), this runs on the stream's leader only and each copy or skip is
+ * proposed to the stream's Raft log (Stream.replica.proposeCopy / proposeSkip) instead of stored:
+ * every replica stores it when it is applied (Stream.applyCopy), and {@link StreamSourcing.applied}
+ * hears back on the leader, so that a mirror copy that does not follow restarts the consumer.
+ *
  * Not reproduced: a duplicate `Nats-Msg-Id` in a sourced message makes nats-server recreate the
- * consumer at the same sequence again; here the duplicate is dropped and copying goes on.
+ * consumer at the same sequence again; here the duplicate is dropped and copying goes on. In a
+ * cluster, a source copy the store refuses when applied (e.g. `discard: new` at `max_msgs`) is
+ * logged and lost rather than retried (the single server retries at its sequence).
  */
 import { randomInt } from 'node:crypto';
 import type { Subscription } from '../broker/account.js';
