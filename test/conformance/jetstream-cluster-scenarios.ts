@@ -730,7 +730,9 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       expect(origin).toHaveLength(TOTAL);
       const back = await client(victim);
       for (const c of [nc, back]) {
-        const fm = await streamInfoWhen(c, 'FM', (j) => (j.state as Json).last_seq === TOTAL && (j.mirror as Json | undefined)?.lag === 0 && healthy(3)(j), 'FM caught up', 60_000);
+        // 90 s: when the killed member also led FO, the mirror's consumer went with it; the 10 s
+        // health check notices, and a create sent before FO has a leader again waits 30 s (2.9 and 2.10).
+        const fm = await streamInfoWhen(c, 'FM', (j) => (j.state as Json).last_seq === TOTAL && (j.mirror as Json | undefined)?.lag === 0 && healthy(3)(j), 'FM caught up', 90_000);
         expect(fm.state).toMatchObject({ messages: TOTAL, first_seq: 1, last_seq: TOTAL });
         expect(await messagesOf(c, 'FM')).toEqual(origin);
       }

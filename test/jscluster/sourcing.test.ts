@@ -13,6 +13,12 @@ import { createCluster, type NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
 
 const WAIT_MS = 30_000;
+/**
+ * After a failover that may have taken the origin's leader too: its internal consumer is gone
+ * with it, noticed by the 10 s health check, and a create request sent while the origin has no
+ * leader waits nats-server's 30 s (srcConsumerWaitTime) before the retry.
+ */
+const RECOVER_MS = 90_000;
 
 /** Every message of a stream, by sequence (STREAM.MSG.GET, through the leader). */
 async function contents(jsm: JetStreamManager, stream: string): Promise<Map<number, StoredMsg>> {
@@ -150,12 +156,16 @@ describe('clustered mirrors and sources', () => {
       const jsm2 = await jetstreamManager(nc, { checkAPI: false });
       const origin = await asText(jsm2, 'O');
       expect(origin.length).toBe(published);
-      await eventually(async () => (await jsm2.streams.info('M')).state.last_seq === published, 'the mirror to catch up', WAIT_MS).catch(async (err: unknown) => {
+      await eventually(async () => (await jsm2.streams.info('M')).state.last_seq === published, 'the mirror to catch up', RECOVER_MS).catch(async (err: unknown) => {
         const i = await jsm2.streams.info('M');
         throw new Error(`${String(err)}: published ${published}, mirror ${JSON.stringify({ state: i.state, mirror: i.mirror, cluster: i.cluster })}`);
       });
       expect(await asText(jsm2, 'M')).toEqual(origin);
-      await eventually(async () => (await jsm2.streams.info('S')).state.messages === published, 'the source to catch up', WAIT_MS);
+      await eventually(async () => (await jsm2.streams.info('S')).state.messages === published, 'the source to catch up', RECOVER_MS).catch(async (err: unknown) => {
+        const i = await jsm2.streams.info('S');
+        const got = [...(await contents(jsm2, 'S')).values()].map((m) => m.header.get('Nats-Stream-Source').split(' ')[1]);
+        throw new Error(`${String(err)}: published ${published}, source ${JSON.stringify({ state: i.state, sources: i.sources, cluster: i.cluster })} seqs ${got.join(',')}`);
+      });
       const sourced = await contents(jsm2, 'S');
       expect([...sourced.values()].map((m) => m.string())).toEqual(origin.map(([, t]) => t.slice(t.indexOf(':') + 1)));
       expect([...sourced.values()].map((m) => m.header.get('Nats-Stream-Source'))).toEqual(origin.map(([seq]) => `O ${seq} > >`));
@@ -184,7 +194,7 @@ describe('clustered mirrors and sources', () => {
       await cluster.kill(follower);
       for (let i = 11; i <= 30; i++) await publish(nc, `o.${i}`, `b${i}`);
       // The origin lost its leader if it was the killed one: the mirror recreates its consumer.
-      await eventually(async () => (await jsm.streams.info('M')).state.messages === 30 && (await jsm.streams.info('S')).state.messages === 30, 'the copies while a replica is down', WAIT_MS);
+      await eventually(async () => (await jsm.streams.info('M')).state.messages === 30 && (await jsm.streams.info('S')).state.messages === 30, 'the copies while a replica is down', RECOVER_MS);
       await cluster.restart(follower);
       const jsm2 = await jetstreamManager(nc, { checkAPI: false });
       for (const name of ['M', 'S']) {
@@ -196,20 +206,28 @@ describe('clustered mirrors and sources', () => {
       }
       const origin = await asText(jsm2, 'O');
       const sourcedBefore = [...(await contents(jsm2, 'S')).values()].map((m) => `${m.string()} ${m.header.get('Nats-Stream-Source')}`);
-      // Move both leaderships onto the restarted member: what it stored from the log is what the others have.
+      // Move each leadership onto the restarted member (kill whoever else leads, restart it; the
+      // elections are random): what it stored from the log is what the others had.
       for (const name of ['M', 'S']) {
-        for (let tries = 0; (await cluster.streamLeader(name)) !== follower; tries++) {
-          if (tries > 20) throw new Error(`${name} never led on the restarted member`);
-          await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${name}`, '', { timeout: 5000 });
-          await eventually(async () => (await jsm2.streams.info(name).catch(() => undefined))?.cluster?.leader !== undefined, `${name} led again`, WAIT_MS);
+        for (let tries = 0; ; tries++) {
+          const leader = await cluster.streamLeader(name, { timeoutMs: WAIT_MS });
+          if (leader === follower) break;
+          if (tries > 15) throw new Error(`${name} never led on the restarted member`);
+          await cluster.kill(leader);
+          await cluster.streamLeader(name, { timeoutMs: WAIT_MS });
+          await cluster.restart(leader);
+          await eventually(async () => {
+            const r = (await jsm2.streams.info(name).catch(() => undefined))?.cluster?.replicas ?? [];
+            return r.length === 2 && r.every((x) => x.current);
+          }, `${name} whole again`, WAIT_MS);
         }
+        if (name === 'M') expect(await asText(jsm2, 'M')).toEqual(origin);
+        else expect([...(await contents(jsm2, 'S')).values()].map((m) => `${m.string()} ${m.header.get('Nats-Stream-Source')}`)).toEqual(sourcedBefore);
       }
-      expect(await asText(jsm2, 'M')).toEqual(origin);
-      expect([...(await contents(jsm2, 'S')).values()].map((m) => `${m.string()} ${m.header.get('Nats-Stream-Source')}`)).toEqual(sourcedBefore);
       expect(sourcedBefore).toEqual(origin.map(([seq, t]) => `${t.slice(t.indexOf(':') + 1)} O ${seq} > >`));
       // The new leader copies on: no duplicate of what the log had.
       for (let i = 31; i <= 35; i++) await publish(nc, `o.${i}`, `c${i}`);
-      await eventually(async () => (await jsm2.streams.info('M')).state.last_seq === 35 && (await jsm2.streams.info('S')).state.messages === 35, 'the copies after the moves', WAIT_MS);
+      await eventually(async () => (await jsm2.streams.info('M')).state.last_seq === 35 && (await jsm2.streams.info('S')).state.messages === 35, 'the copies after the moves', RECOVER_MS);
       expect(await asText(jsm2, 'M')).toEqual(await asText(jsm2, 'O'));
       expect((await jsm2.streams.info('S')).state.last_seq).toBe(35);
     } finally {
