@@ -718,10 +718,11 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
         const r = await api(nc, '$JS.API.STREAM.INFO.FM', '', 1000);
         return r.kind === 'json' && ((r.json.state as Json | undefined)?.messages as number) >= 20;
       }, 'FM copying', ELECTION_MS);
+      const originLeader = clusterOf(jsonOf(await api(nc, '$JS.API.STREAM.INFO.FO', '', 2000))).leader;
       await kill(victim);
       killed = true;
       const killedAt = Date.now();
-      note(`mirror failover: ${acked} acked at the kill`);
+      note(`mirror failover: ${acked} acked at the kill of ${start.leader}, FO led by ${originLeader}`);
       await eventually(() => acked >= 70, '70 publishes acked', 60_000);
       await restart(victim);
       await publisher;
@@ -733,6 +734,7 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
         // 90 s: when the killed member also led FO, the mirror's consumer went with it; the 10 s
         // health check notices, and a create sent before FO has a leader again waits 30 s (2.9 and 2.10).
         const fm = await streamInfoWhen(c, 'FM', (j) => (j.state as Json).last_seq === TOTAL && (j.mirror as Json | undefined)?.lag === 0 && healthy(3)(j), 'FM caught up', 90_000);
+        note(`mirror failover: FM caught up ${Date.now() - killedAt} ms after the kill`);
         expect(fm.state).toMatchObject({ messages: TOTAL, first_seq: 1, last_seq: TOTAL });
         expect(await messagesOf(c, 'FM')).toEqual(origin);
       }
