@@ -174,6 +174,8 @@ export class StreamSourcing {
   private readonly sources = new Map<string, Link>();
   private health: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The stream is clustered: copies go through its log (set at start, on its leader). */
+  private clustered = false;
   /** When each rate-limited warning was last logged. */
   private readonly warned = new Map<string, number>();
 
@@ -188,7 +190,10 @@ export class StreamSourcing {
   start(): void {
     const cfg = this.stream.cfg;
     // Clustered (on the stream's leader): the copies go through the stream's log.
-    if (this.stream.replica !== null) this.stream.copyApplied = (r, lseq, mirror) => this.applied(r, lseq, mirror);
+    if (this.stream.replica !== null) {
+      this.clustered = true;
+      this.stream.copyApplied = (r, lseq, mirror) => this.applied(r, lseq, mirror);
+    }
     if (cfg.mirror !== undefined) {
       this.mirror = new Link(cfg.mirror.name, '', cfg.mirror, filtersOf(cfg.mirror));
       this.scheduleMirror();
@@ -280,15 +285,21 @@ export class StreamSourcing {
    */
   private copy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, mirror: boolean): CopyResult | null {
     const replica = this.stream.replica;
-    if (replica === null) return this.stream.storeCopy(subject, hdr, data, lseq, ts);
+    if (!this.clustered) return this.stream.storeCopy(subject, hdr, data, lseq, ts);
+    // The replica is gone (the stream is being deleted or moved off this server).
+    if (replica === null) return null;
+    // The server's and account's limits, checked by the leader before it proposes (as a publish;
+    // nats-server's processInboundMirrorMsg checks limitsExceeded): refused, the copy is asked
+    // for again from this origin sequence (everything before it is proposed already).
+    if (!this.stream.checkLimitsBeforeProposing(subject, '', hdr, data)) return COPY_MAX_MSGS;
     return replica.proposeCopy(subject, hdr, data, lseq, ts, mirror) ? COPY_OK : null;
   }
 
   /** Skips `start`..`end` in the store, or through the stream's log in a cluster. */
   private skip(start: number, end: number): void {
     const replica = this.stream.replica;
-    if (replica === null) this.stream.skipTo(start, end);
-    else if (end >= start) replica.proposeSkip(start, end);
+    if (!this.clustered) this.stream.skipTo(start, end);
+    else if (replica !== null && end >= start) replica.proposeSkip(start, end);
   }
 
   /**

@@ -116,6 +116,18 @@ describe('clustered mirrors and sources', () => {
         }, 'the sources info', WAIT_MS);
         expect(s.sources?.map((x) => x.name).sort()).toEqual(['A', 'B']);
       }
+
+      // STREAM.UPDATE (through the meta group, then the stream's log): B dropped, C added; the
+      // leader's consumers follow the new list.
+      await jsm.streams.add({ name: 'C', subjects: ['c.>'], num_replicas: 3 });
+      await publish(nc, 'c.1', 'c1');
+      await jsm.streams.update('S', { sources: [{ name: 'A' }, { name: 'C' }] });
+      await publish(nc, 'b.3', 'b3');
+      await publish(nc, 'a.5', 'a5');
+      await eventually(async () => (await jsm.streams.info('S')).state.messages === 8, 'the updated sources to copy', WAIT_MS);
+      const updated = [...(await contents(jsm, 'S')).values()].slice(6).map((m) => `${m.subject}:${m.header.get('Nats-Stream-Source')}`);
+      expect(updated.sort()).toEqual(['a.5:A 5 > >', 'c.1:C 1 > >']);
+      expect((await jsm.streams.info('S')).sources?.map((x) => x.name).sort()).toEqual(['A', 'C']);
     } finally {
       for (const c of conns) await c.close();
       await closeChecked(cluster);
