@@ -75,6 +75,7 @@ describe('clustered mirrors and sources', () => {
       // The origin's first message removed: the mirror keeps the origin's sequences, gaps included.
       await jsm.streams.deleteMessage('O', 1);
       await jsm.streams.add({ name: 'M', num_replicas: 3, mirror: { name: 'O' } });
+      await jsm.streams.add({ name: 'M1', num_replicas: 1, mirror: { name: 'O' } });
       await jsm.streams.add({ name: 'A', subjects: ['a.>'], num_replicas: 1 });
       await jsm.streams.add({ name: 'B', subjects: ['b.>'], num_replicas: 1 });
       for (let i = 1; i <= 3; i++) await publish(nc, `a.${i}`, `a${i}`);
@@ -90,6 +91,9 @@ describe('clustered mirrors and sources', () => {
       const mi = await jsm.streams.info('M');
       expect(mi.state.first_seq).toBe(2);
       expect(mi.state.last_seq).toBe(8);
+      // An R1 mirror the same.
+      await eventually(async () => (await jsm.streams.info('M1')).state.messages === 7, 'the R1 mirror to copy 7 messages', WAIT_MS);
+      expect(await asText(jsm, 'M1')).toEqual(origin);
 
       await eventually(async () => (await jsm.streams.info('S')).state.messages === 6, 'the sources to copy 6 messages', WAIT_MS);
       const sourced = await contents(jsm, 'S');
