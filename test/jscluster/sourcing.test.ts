@@ -16,7 +16,9 @@ const WAIT_MS = 30_000;
 /**
  * After a failover that may have taken the origin's leader too: its internal consumer is gone
  * with it, noticed by the 10 s health check, and a create request sent while the origin has no
- * leader waits nats-server's 30 s (srcConsumerWaitTime) before the retry.
+ * leader waits nats-server's 30 s (srcConsumerWaitTime) before the retry — nats-server too lets
+ * only the origin's leader answer a `direct` consumer create in a cluster (2.10.29
+ * jetstream_api.go jsConsumerCreateRequest).
  */
 const RECOVER_MS = 90_000;
 
