@@ -527,13 +527,19 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const client = this.engine.core.internalClient(`$JS stream ${this.name} > ${cfg.name}`, this.account);
     const stream = new Stream(cfg, created, store, client, this, false);
     this.streams.set(cfg.name, stream);
-    this.startSourcing(stream);
+    // Clustered, the stream's leader copies (cluster/meta.ts leaderChanged).
+    if (this.engine.cluster === null) this.startSourcing(stream);
     return stream;
   }
 
-  /** Starts copying into a stream with a mirror or sources (once; recovery starts them after every stream is back). */
+  /**
+   * Starts copying into a stream with a mirror or sources (once; recovery starts them after every
+   * stream is back). Clustered, only on the stream's leader (nats-server's processInboundMirrorMsg
+   * and processInboundSourceMsg cancel their consumer on a non-leader).
+   */
   startSourcing(stream: Stream): void {
     if (this.sourcing.has(stream) || this.streams.get(stream.name) !== stream) return;
+    if (this.engine.cluster !== null && stream.replica?.isLeader !== true) return;
     const cfg = stream.cfg;
     if (cfg.mirror === undefined && (cfg.sources === undefined || cfg.sources.length === 0)) return;
     const client = this.engine.core.internalClient(`$JS sourcing ${this.name} > ${cfg.name}`, this.account);
@@ -554,7 +560,8 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     return { mirror: s.mirrorInfo(now), sources: s.sourcesInfo(now) };
   }
 
-  private stopSourcing(stream: Stream): void {
+  /** Stops copying into a stream (deleted, stopped, or no longer its cluster leader). */
+  stopSourcing(stream: Stream): void {
     const s = this.sourcing.get(stream);
     if (s === undefined) return;
     this.sourcing.delete(stream);

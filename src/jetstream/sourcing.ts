@@ -29,8 +29,15 @@
  * file is longer than the house's ~500 lines: the mirror and the sources share one consumer
  * setup, retry and health-check machine (nats-server's sourceInfo), which reads best whole.
  *
+ * Clustered (cluster/meta.ts), this runs on the stream's leader only and each copy or skip is
+ * proposed to the stream's Raft log (Stream.replica.proposeCopy / proposeSkip) instead of stored:
+ * every replica stores it when it is applied (Stream.applyCopy), and {@link StreamSourcing.applied}
+ * hears back on the leader, so that a mirror copy that does not follow restarts the consumer.
+ *
  * Not reproduced: a duplicate `Nats-Msg-Id` in a sourced message makes nats-server recreate the
- * consumer at the same sequence again; here the duplicate is dropped and copying goes on.
+ * consumer at the same sequence again; here the duplicate is dropped and copying goes on. In a
+ * cluster, a source copy the store refuses when applied (e.g. `discard: new` at `max_msgs`) is
+ * logged and lost rather than retried (the single server retries at its sequence).
  */
 import { randomInt } from 'node:crypto';
 import type { Subscription } from '../broker/account.js';
@@ -48,7 +55,7 @@ import {
   streamAndSeq, stripHeaders, syncSubject, type ConsumerRequest, type CreateAnswer,
 } from './sourcing-wire.js';
 import type { StreamConfig, StreamSource } from './stream-config.js';
-import { COPY_DUPLICATE, COPY_LAST_SEQ_MISMATCH, COPY_MAX_MSGS, COPY_OK, type Stream } from './stream.js';
+import { COPY_DUPLICATE, COPY_LAST_SEQ_MISMATCH, COPY_MAX_MSGS, COPY_OK, type CopyResult, type Stream } from './stream.js';
 
 /** sourceConsumerRetryThreshold, retryBackOff, retryMaximum, srcConsumerWaitTime. */
 const RETRY_THRESHOLD_MS = 2_000;
@@ -167,6 +174,8 @@ export class StreamSourcing {
   private readonly sources = new Map<string, Link>();
   private health: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The stream is clustered: copies go through its log (set at start, on its leader). */
+  private clustered = false;
   /** When each rate-limited warning was last logged. */
   private readonly warned = new Map<string, number>();
 
@@ -180,6 +189,11 @@ export class StreamSourcing {
   /** Starts copying (subscribeToStream): the mirror after a short delay, the sources at once. */
   start(): void {
     const cfg = this.stream.cfg;
+    // Clustered (on the stream's leader): the copies go through the stream's log.
+    if (this.stream.replica !== null) {
+      this.clustered = true;
+      this.stream.copyApplied = (r, lseq, mirror) => this.applied(r, lseq, mirror);
+    }
     if (cfg.mirror !== undefined) {
       this.mirror = new Link(cfg.mirror.name, '', cfg.mirror, filtersOf(cfg.mirror));
       this.scheduleMirror();
@@ -228,6 +242,7 @@ export class StreamSourcing {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stream.copyApplied = null;
     if (this.health !== null) clearInterval(this.health);
     this.health = null;
     if (this.mirror !== null) this.cancel(this.mirror);
@@ -262,6 +277,47 @@ export class StreamSourcing {
   }
 
   // ---- Shared ---------------------------------------------------------------------------------
+
+  /**
+   * Stores a copy, or in a cluster proposes it to the stream's log (nats-server's
+   * processInboundMirrorMsg / processInboundSourceMsg with a raft node): COPY_OK then means
+   * proposed, and null that it was not (leadership lost: this sourcing is about to stop).
+   */
+  private copy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, mirror: boolean): CopyResult | null {
+    const replica = this.stream.replica;
+    if (!this.clustered) return this.stream.storeCopy(subject, hdr, data, lseq, ts);
+    // The replica is gone (the stream is being deleted or moved off this server).
+    if (replica === null) return null;
+    // The server's and account's limits, checked by the leader before it proposes (as a publish;
+    // nats-server's processInboundMirrorMsg checks limitsExceeded): refused, the copy is asked
+    // for again from this origin sequence (everything before it is proposed already).
+    if (!this.stream.checkLimitsBeforeProposing(subject, '', hdr, data)) return COPY_MAX_MSGS;
+    return replica.proposeCopy(subject, hdr, data, lseq, ts, mirror) ? COPY_OK : null;
+  }
+
+  /** Skips `start`..`end` in the store, or through the stream's log in a cluster. */
+  private skip(start: number, end: number): void {
+    const replica = this.stream.replica;
+    if (!this.clustered) this.stream.skipTo(start, end);
+    else if (replica !== null && end >= start) replica.proposeSkip(start, end);
+  }
+
+  /**
+   * Clustered, on the leader: a copy this leader proposed was applied. A mirror's copy that
+   * does not follow the stream's last sequence (a gap: a copy was lost) recreates the consumer
+   * from what the store has, as a single server does at once (jetstream_cluster.go: a cluster
+   * reset error of a mirror's leader retries its consumer). A source's failure is logged.
+   */
+  private applied(r: CopyResult, lseq: number, mirror: boolean): void {
+    if (this.closed || r === COPY_OK || r === COPY_DUPLICATE) return;
+    const m = this.mirror;
+    if (mirror && m !== null) {
+      if (r === COPY_LAST_SEQ_MISMATCH && lseq > this.stream.lastSeq && !m.sip && m.timer === null) this.retryMirror();
+      else if (r !== COPY_LAST_SEQ_MISMATCH) this.rateLimitedWarn(`Error processing inbound mirror message for '${this.stream.name}'`);
+      return;
+    }
+    if (!mirror) this.rateLimitedWarn(`Error processing inbound source message for '${this.stream.name}'`);
+  }
 
   /** cancelSourceInfo: the subscription, the mirror direct subscriptions, the timers. */
   private cancel(l: Link): void {
@@ -431,7 +487,7 @@ export class StreamSourcing {
     if (l.filters.length > 0) req.filter_subjects = l.filters.map((f) => f.src);
     this.requestConsumer(l, subject, createRequest(m.name, req), (name, delivered) => {
       const st = this.stream.state();
-      if (st.lastSeq !== delivered) this.stream.skipTo(st.lastSeq + 1, delivered);
+      if (st.lastSeq !== delivered) this.skip(st.lastSeq + 1, delivered);
       l.cname = name;
       l.dseq = 0;
       l.sseq = delivered;
@@ -466,7 +522,7 @@ export class StreamSourcing {
       return;
     } else if (dseq === l.dseq + 1) {
       // The origin removed the messages in between.
-      this.stream.skipTo(l.sseq + 1, sseq - 1);
+      this.skip(l.sseq + 1, sseq - 1);
       l.dseq++;
       l.sseq = sseq;
     } else {
@@ -475,7 +531,8 @@ export class StreamSourcing {
     l.lag = pending === 0 ? 0 : pending - 1;
     if (this.stream.cfg.mirror_direct && l.direct.length === 0 && pending < DGET_CAUGHT_UP) this.subscribeMirrorDirect(l);
     const subject = l.filters.length === 0 ? msg.subject : this.transform(l, msg.subject);
-    const r = this.stream.storeCopy(subject, msg.headers, msg.data, sseq - 1, ts);
+    const r = this.copy(subject, msg.headers, msg.data, sseq - 1, ts, true);
+    if (r === null) return;
     if (r === COPY_LAST_SEQ_MISMATCH) {
       if (sseq <= this.stream.lastSeq) {
         l.lag = olag;
@@ -667,7 +724,8 @@ export class StreamSourcing {
     l.lag = ACK.pending === 0 ? 0 : ACK.pending - 1;
     const hdr = sourcedHeaders(l, msg.headers, sseq);
     const subject = l.filters.length === 0 ? msg.subject : this.transform(l, msg.subject);
-    const r = this.stream.storeCopy(subject, hdr, msg.data, 0, 0);
+    const r = this.copy(subject, hdr, msg.data, 0, 0, false);
+    if (r === null) return;
     if (r === COPY_OK || r === COPY_DUPLICATE) return;
     if (r === COPY_MAX_MSGS) return this.retrySource(l, l.sseq);
     this.rateLimitedWarn(`Error processing inbound source "${l.iname}" for '${this.stream.name}'`);

@@ -116,7 +116,20 @@ export class Stream {
     hasConsumerInterest(subject: string): boolean;
     /** This server leads the stream's group (and has applied the log before its term). */
     readonly isLeader: boolean;
+    /**
+     * A message a mirror or source took in (sourcing.ts, on the leader): proposed, then stored
+     * by {@link applyCopy} on every replica. `lseq`/`ts` as {@link storeCopy}'s; `mirror`: it
+     * must land at `lseq + 1`. False when not proposed (no longer leading).
+     */
+    proposeCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, mirror: boolean): boolean;
+    /** A mirror's skip of `start`..`end` (the origin removed them), through the log. */
+    proposeSkip(start: number, end: number): boolean;
   } | null = null;
+  /**
+   * On a clustered leader: told what became of each mirrored or sourced copy once applied
+   * (set by sourcing.ts while it runs), so that a gap restarts the mirror's consumer.
+   */
+  copyApplied: ((result: CopyResult, lseq: number, mirror: boolean) => void) | null = null;
   /** The stream's consumers by name (a file stream's are recovered after a restart: consumer-store.ts). */
   readonly consumers = new Map<string, Consumer>();
 
@@ -273,6 +286,24 @@ export class Stream {
   storeCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number): CopyResult {
     if (this.closed) return COPY_FAILED;
     return this.process(subject, '', hdr, data, lseq, ts);
+  }
+
+  /**
+   * A mirrored or sourced copy committed in a clustered stream's log, on every replica in log
+   * order (jetstream_cluster.go applyStreamEntries): a mirror's copy for a sequence already
+   * stored (a consumer recreated while copies were in flight) is dropped; otherwise stored as
+   * {@link storeCopy} does, with the checks at the leader's time `clock`.
+   */
+  applyCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, clock: number, mirror: boolean): CopyResult {
+    if (this.closed) return COPY_FAILED;
+    if (mirror && lseq < this.lseq) return COPY_DUPLICATE;
+    this.store.expireAsOf(clock);
+    this.clock = clock;
+    try {
+      return this.process(subject, '', hdr, data, lseq, ts > 0 ? ts : clock);
+    } finally {
+      this.clock = 0;
+    }
   }
 
   /** Skips sequences `start`..`end` (a mirror's origin removed them): stream.go skipMsgs. */

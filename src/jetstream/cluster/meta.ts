@@ -29,8 +29,10 @@
  * leader alone; on interest and work-queue streams every consumer is replicated, and the
  * removals their acks cause are entries of the stream's log.
  *
- * Not yet (refused with 10036 "not currently supported in clustered mode" rather than left
- * inconsistent): mirrors and sources.
+ * Mirrors and sources: the stream's leader runs the copying (sourcing.ts: the consumers on the
+ * origins, flow control, heartbeats) and proposes each copy to the stream's log; every replica
+ * stores it the same way (a mirror's at the origin's sequence). A new leader resumes from what
+ * its store has, as a restarted single server does.
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -77,6 +79,9 @@ export interface ClusterEngine {
     serialize(task: () => void | Promise<void>): void;
     resumeConsumer(stream: Stream, name: string, cfg: ConsumerConfig, created: number, state: ConsumerSnapshot | null): Consumer;
     advise(subject: string, body: (domain: string | null) => string): void;
+    /** A mirror's or sources' copying (sourcing.ts), run by the stream's leader only. */
+    startSourcing(stream: Stream): void;
+    stopSourcing(stream: Stream): void;
   }) | undefined;
   internalError(err: unknown, what: string): void;
   clusterName(): string;
@@ -437,6 +442,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const jsa = this.engine.enabledAccount(replica.account);
     const stream = replica.stream;
     if (!leading) {
+      jsa?.stopSourcing(stream);
       // Replies held for states that may never commit under this leader: the clients retry.
       for (const [token, p] of [...this.repliesAfter]) if (stream.consumers.get(p.consumer.name) === p.consumer) this.repliesAfter.delete(token);
       for (const c of stream.consumers.values()) this.ackReplies.delete(c);
@@ -446,6 +452,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (jsa === undefined) return;
     this.leaderElected(jsa, replica);
+    // A mirror or source resumes from what this replica's store has (its last sequence, the
+    // Nats-Stream-Source headers): every copy committed before this term is applied by now.
+    jsa.startSourcing(stream);
     for (const [name, a] of replica.consumers) {
       if (stream.consumers.has(name)) continue;
       const cfg = decodeConsumerConfig(a.config);
@@ -697,8 +706,6 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
       return;
     }
-    const unsupported = unsupportedConfig(cfg);
-    if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
     const unplaceable = placementError(cfg, this.engine.clusterName());
     if (unplaceable !== null) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: unplaceable })));
     const peers = this.placement(cfg.num_replicas);
@@ -732,8 +739,6 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (sa === undefined) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNotFoundErr')));
     const r = checkStreamUpdate(sa.cfg, decoded.config, env);
     if ('error' in r) return this.answer(jsa, reply, subject, body, fail(kind, r.error));
-    const unsupported = unsupportedConfig(r.config);
-    if (unsupported !== null) return this.answer(jsa, reply, subject, body, fail(kind, unsupported));
     let peers: string[] | undefined;
     if (r.config.num_replicas !== sa.cfg.num_replicas) {
       const moved = this.replicaChange(jsa.name, sa, r.config.num_replicas);
@@ -981,12 +986,6 @@ function placementError(cfg: StreamConfig, clusterName: string): string | null {
   if (p.cluster !== undefined && p.cluster !== '' && p.cluster !== clusterName) return 'no suitable peers for placement';
   const tags = p.tags ?? [];
   if (tags.length > 0) return `no suitable peers for placement, tags not matched [${tags.map((t) => `'${t}'`).join(', ')}]`;
-  return null;
-}
-
-/** What a clustered stream cannot have yet. */
-function unsupportedConfig(cfg: StreamConfig): ApiError | null {
-  if (cfg.mirror !== undefined || (cfg.sources?.length ?? 0) > 0) return jsError('JSClusterUnSupportFeatureErr');
   return null;
 }
 

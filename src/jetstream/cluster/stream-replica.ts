@@ -37,6 +37,14 @@ const E_CONSUMER_STATE = 5;
 const E_REMOVE = 6;
 /** A config change (STREAM.UPDATE through the meta group): the config JSON. */
 const E_CONFIG = 7;
+/**
+ * A message a mirror or source took in (on the leader; nats-server's streamMsgOp with the
+ * mirror's `lseq` and the origin's time): flags (1: mirror), lseq, ts (0: the leader's clock),
+ * the leader's clock (float64 each), subject, header, payload (lengths u32).
+ */
+const E_COPY = 10;
+/** A mirror's skip of origin sequences the origin removed: start, end (float64). */
+const E_SKIP = 11;
 
 /** When a replica compacts its log (the defaults are nats-server's for streams). */
 export interface CompactionPolicy {
@@ -108,6 +116,24 @@ function encodeMsg(subject: string, reply: string, hdr: Buffer | null, data: Buf
   return out;
 }
 
+/** Encodes a mirrored or sourced copy (E_COPY). */
+function encodeCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, clock: number, mirror: boolean): Buffer {
+  const sl = Buffer.byteLength(subject, 'latin1');
+  const hl = hdr === null ? 0 : hdr.length;
+  const out = Buffer.allocUnsafe(2 + 24 + 4 + sl + 4 + hl + data.length);
+  let at = 0;
+  out[at++] = E_COPY;
+  out[at++] = mirror ? 1 : 0;
+  out.writeDoubleLE(lseq, at); at += 8;
+  out.writeDoubleLE(ts, at); at += 8;
+  out.writeDoubleLE(clock, at); at += 8;
+  out.writeUInt32LE(sl, at); at += 4;
+  at += out.write(subject, at, 'latin1');
+  out.writeUInt32LE(hl, at); at += 4;
+  if (hdr !== null) at += hdr.copy(out, at);
+  data.copy(out, at);
+  return out;
+}
 
 /** A consumer config's subject filters, from its JSON (subjects are latin1 byte strings inside). */
 function configFilters(json: string): string[] {
@@ -189,6 +215,22 @@ export class StreamReplica implements GroupHost {
     return this.group.propose(d);
   }
 
+  /** A mirror's or source's copy (on the leader; sourcing.ts). False when not leading. */
+  proposeCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, mirror: boolean): boolean {
+    if (this.closed || this.group === null || !this.leading) return false;
+    return this.group.propose(encodeCopy(subject, hdr, data, lseq, ts, Date.now(), mirror));
+  }
+
+  /** A mirror's skip of `start`..`end` (on the leader). False when not leading. */
+  proposeSkip(start: number, end: number): boolean {
+    if (this.closed || this.group === null || !this.leading) return false;
+    const d = Buffer.allocUnsafe(17);
+    d[0] = E_SKIP;
+    d.writeDoubleLE(start, 1);
+    d.writeDoubleLE(end, 9);
+    return this.group.propose(d);
+  }
+
   proposePurgeAll(): void {
     this.proposeRemove(0);
   }
@@ -266,6 +308,22 @@ export class StreamReplica implements GroupHost {
       const seq = d.readDoubleLE(1);
       if (seq === 0) this.stream.store.purge('', 0, 0);
       else this.stream.store.remove(seq, false);
+    } else if (kind === E_COPY) {
+      const mirror = d[1] === 1;
+      let at = 2;
+      const lseq = d.readDoubleLE(at); at += 8;
+      const ts = d.readDoubleLE(at); at += 8;
+      const clock = d.readDoubleLE(at); at += 8;
+      const sl = d.readUInt32LE(at); at += 4;
+      const subject = d.toString('latin1', at, at + sl); at += sl;
+      const hl = d.readUInt32LE(at); at += 4;
+      const hdr = hl === 0 ? null : d.subarray(at, at + hl); at += hl;
+      const r = this.stream.applyCopy(subject, hdr, d.subarray(at), lseq, ts, clock, mirror);
+      if (this.leading) this.stream.copyApplied?.(r, lseq, mirror);
+    } else if (kind === E_SKIP) {
+      const end = d.readDoubleLE(9);
+      // Already past (a skip proposed before copies in flight were applied): nothing to do.
+      if (end > this.stream.lastSeq) this.stream.skipTo(Math.max(d.readDoubleLE(1), this.stream.lastSeq + 1), end);
     } else {
       this.host.internalError(new Error(`unknown entry kind ${String(kind)}`), `stream ${this.account} > ${this.stream.name}: raft apply`);
     }
