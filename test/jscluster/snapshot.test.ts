@@ -193,4 +193,37 @@ describe('clustered JetStream: log compaction and snapshots', () => {
       await cluster.close();
     }
   }, 120_000);
+
+  it('a mirror replica that was down catches up from its leader\'s snapshot with the origin\'s sequences', async () => {
+    const cluster = await createCluster({ size: 3, jetstream: { raftCompaction: COMPACTION } });
+    try {
+      const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'O', subjects: ['o.>'], num_replicas: 3 });
+      // The mirror's own limits leave gaps in its sequences (a mirror keeps the origin's).
+      await jsm.streams.add({ name: 'MO', num_replicas: 3, mirror: { name: 'O' }, max_msgs_per_subject: 3 });
+      for (let i = 0; i < 20; i++) await publish(nc, `o.${i % 4}`, `a${i}`);
+      const follower = ((await cluster.streamLeader('MO')) + 1) % 3;
+      await cluster.kill(follower);
+      for (let i = 0; i < 200; i++) await publish(nc, `o.${i % 4}`, `b${i}`);
+      // The mirror has copied everything (its leader runs on a member that stayed up).
+      for (let i = 0; i < 100 && (await jsm.streams.info('MO')).state.last_seq < 220; i++) await new Promise((r) => setTimeout(r, 100));
+      const before = await contents(jsm, 'MO');
+      expect(before.state.last_seq).toBe(220);
+      expect(before.state.messages).toBe(12);
+      expect(before.msgs.filter((m) => !m.endsWith(' -'))).toEqual(['209 o.0 payload of b188', '210 o.1 payload of b189', '211 o.2 payload of b190', '212 o.3 payload of b191',
+        '213 o.0 payload of b192', '214 o.1 payload of b193', '215 o.2 payload of b194', '216 o.3 payload of b195',
+        '217 o.0 payload of b196', '218 o.1 payload of b197', '219 o.2 payload of b198', '220 o.3 payload of b199']);
+      await cluster.restart(follower);
+      await leadTo(cluster, nc, 'MO', follower);
+      expect(await contents(jsm, 'MO')).toEqual(before);
+      // It copies on from where the snapshot left it.
+      await publish(nc, 'o.9', 'c0');
+      for (let i = 0; i < 100 && (await jsm.streams.info('MO')).state.last_seq < 221; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await jsm.streams.getMessage('MO', { seq: 221 }))?.string()).toBe('payload of c0');
+      await nc.close();
+    } finally {
+      await cluster.close();
+    }
+  }, 120_000);
 });

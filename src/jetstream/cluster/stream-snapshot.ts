@@ -130,7 +130,11 @@ export function restoreStore(store: StreamStore, header: SnapshotHeader, message
   }
   moveTo(store, header.last);
   const st = store.state();
-  if (st.msgs === 0 && st.firstSeq < header.first) store.purge('', header.first, 0);
+  if (st.msgs === 0 && st.firstSeq < header.first) {
+    // A purge of everything (first = last + 1; purge's sequence bound cannot say 1).
+    if (header.first === st.lastSeq + 1) store.purge('', 0, 0);
+    else store.purge('', header.first, 0);
+  }
 }
 
 /** Makes `last` the store's last sequence when it is behind (a gap of removed messages). */
