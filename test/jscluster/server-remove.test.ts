@@ -191,6 +191,36 @@ describe('clustered JetStream: SERVER.REMOVE', () => {
     expect((await jetstream(onVictim).publish('one', 'z')).seq).toBe(2);
   }, 90_000);
 
+  it('removes the meta leader itself: it hands the lead over and its stream replica moves', async () => {
+    cluster = await createCluster({ size: 4, ...OPTIONS });
+    const c = cluster;
+    const names = c.servers.map((s) => s.info.server_name);
+    const meta = await c.waitForJetStream();
+    const via = c.urls[(names.indexOf(meta) + 1) % 4]!;
+    const g = await as('g', via);
+    const sys = await as('s', via);
+    const jsm = await jetstreamManager(g);
+    // The meta leader is a new stream's first peer.
+    const si = await jsm.streams.add({ name: 'M', subjects: ['m'], num_replicas: 3 });
+    expect(members(si)).toContain(meta);
+    for (let i = 1; i <= 3; i++) await jetstream(g).publish('m', `m${i}`);
+    expect(await raw(sys, '$JS.API.SERVER.REMOVE', JSON.stringify({ peer: meta }))).toBe(`{"type":"${RESPONSE}","success":true}`);
+    const jsmAfter = await jetstreamManager(g, { checkAPI: false });
+    const moved = await movedOff(jsmAfter, 'M', meta, 3);
+    expect(moved.state.messages).toBe(3);
+    const next = await until('another meta leader', async () => {
+      const leaders = new Set(c.servers.filter((s) => s.info.server_name !== meta).map((s) => s.jetstreamMetaLeader()));
+      const [only] = leaders;
+      return leaders.size === 1 && only !== null && only !== meta ? only : undefined;
+    });
+    expect(names).toContain(next);
+    expect(await until('an answer', async () => {
+      const r = await raw(sys, '$JS.API.SERVER.REMOVE', JSON.stringify({ peer: meta }));
+      return r === '(no reply)' ? undefined : r;
+    })).toBe(error(400, 10044, 'server is not a member of the cluster'));
+    await expect(jsmAfter.streams.add({ name: 'R4', subjects: ['r4'], num_replicas: 4 })).rejects.toThrow(/no suitable peers for placement/);
+  }, 90_000);
+
   it('answers errors as nats-server, and only to the system account', async () => {
     cluster = await createCluster({ size: 3, ...OPTIONS });
     const c = cluster;
