@@ -139,6 +139,13 @@ function describeServerRemove(label: string, factory: () => Promise<Side>): void
       expect(await raw(sys, '$JS.API.SERVER.REMOVE', '[]')).toBe(error(400, 10025, 'invalid JSON'));
       expect(await raw(sys, '$JS.API.SERVER.REMOVE', JSON.stringify({ peer: 'nope' }))).toBe(error(400, 10044, 'server is not a member of the cluster'));
       expect(await raw(sys, '$JS.API.SERVER.REMOVE', JSON.stringify({ peer: victim, peer_id: 'XXXXXXXX' }))).toBe(error(400, 10044, 'server is not a member of the cluster'));
+      // META.LEADER.STEPDOWN's errors (a placement only: 2.9 also answered 10005 to a body without one).
+      const STEPDOWN = 'io.nats.jetstream.api.v1.meta_leader_stepdown_response';
+      expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', '{x')).toBe(`{"type":"${STEPDOWN}","error":{"code":400,"err_code":10025,"description":"invalid JSON"}}`);
+      expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', JSON.stringify({ placement: { tags: ['a'] } })))
+        .toBe(`{"type":"${STEPDOWN}","error":{"code":400,"err_code":10011,"description":"tags placement not supported for operation"}}`);
+      expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', JSON.stringify({ placement: { cluster: 'elsewhere' } })))
+        .toBe(`{"type":"${STEPDOWN}","error":{"code":400,"err_code":10005,"description":"no replacement peer connected"}}`);
       // From the global account: 2.10 does not answer; 2.9 does (an unknown server here, so nothing happens).
       const fromG = await raw(g, '$JS.API.SERVER.REMOVE', JSON.stringify({ peer: 'nope' }));
       expect(fromG).toBe(is210(g) ? '(no reply)' : error(400, 10044, 'server is not a member of the cluster'));

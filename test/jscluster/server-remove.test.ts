@@ -222,7 +222,7 @@ describe('clustered JetStream: SERVER.REMOVE', () => {
   }, 90_000);
 
   it('answers errors as nats-server, and only to the system account', async () => {
-    cluster = await createCluster({ size: 3, ...OPTIONS });
+    cluster = await createCluster({ size: 3, name: 'CR', ...OPTIONS });
     const c = cluster;
     const names = c.servers.map((s) => s.info.server_name);
     const meta = await c.waitForJetStream();
@@ -246,8 +246,15 @@ describe('clustered JetStream: SERVER.REMOVE', () => {
     const r3 = await jsm.streams.add({ name: 'ALL', subjects: ['all'], num_replicas: 3 });
     expect(members(r3).sort()).toEqual([...names].sort());
 
-    // The system account steps the meta leader down.
-    expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN')).toBe('{"type":"io.nats.jetstream.api.v1.meta_leader_stepdown_response","success":true}');
+    // The system account steps the meta leader down; a placement names the cluster of the next one.
+    const STEPDOWN = 'io.nats.jetstream.api.v1.meta_leader_stepdown_response';
+    expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', '{x')).toBe(`{"type":"${STEPDOWN}","error":{"code":400,"err_code":10025,"description":"invalid JSON"}}`);
+    expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', JSON.stringify({ placement: { tags: ['a'] } })))
+      .toBe(`{"type":"${STEPDOWN}","error":{"code":400,"err_code":10011,"description":"tags placement not supported for operation"}}`);
+    expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', JSON.stringify({ placement: { cluster: 'elsewhere' } })))
+      .toBe(`{"type":"${STEPDOWN}","error":{"code":400,"err_code":10005,"description":"no replacement peer connected"}}`);
+    expect(await c.waitForJetStream()).toBe(meta);
+    expect(await raw(sys, '$JS.API.META.LEADER.STEPDOWN', JSON.stringify({ placement: { cluster: 'CR' } }))).toBe(`{"type":"${STEPDOWN}","success":true}`);
     await until('a new meta leader', async () => ((await c.waitForJetStream()) !== meta ? true : undefined));
   }, 60_000);
 });

@@ -57,7 +57,7 @@ import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
 import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
-import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget } from './server-remove.js';
+import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget, stepdownPlacement } from './server-remove.js';
 
 /** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
 function decodeConsumerConfig(json: string): ConsumerConfig | null {
@@ -195,7 +195,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   stateChanged(role: RaftRole, leader: string | null): void {
     // Answering as the leader waits for leaderReady: the assignments must be current.
-    if (role !== 'leader') this.metaLeader = false;
+    if (role !== 'leader') {
+      this.metaLeader = false;
+      // Removals proposed as leader and not applied yet may never be (a new leader decides).
+      this.pendingRemovals.clear();
+    }
     if (leader !== null) this.leaderlessSince = 0;
     else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
   }
@@ -220,10 +224,24 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     return this.metaLeader;
   }
 
+  /**
+   * META.LEADER.STEPDOWN (system account only; jsLeaderStepDownRequest): with `placement.cluster`,
+   * the lead goes to a responsive other member of that cluster (10005 "no replacement peer
+   * connected" when there is none).
+   */
   metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
     if (!this.metaLeader || this.removedSelf) return;
-    this.meta.stepDown();
-    this.answer(jsa, reply, subject, body, ok(response('meta_leader_stepdown', { success: true })));
+    const kind = 'meta_leader_stepdown';
+    const placement = stepdownPlacement(body);
+    if (placement !== null && 'error' in placement) return this.answer(jsa, reply, subject, body, fail(kind, placement.error));
+    let preferred: string | undefined;
+    if (placement !== null) {
+      const others = placement.cluster === this.engine.clusterName() ? this.placeable().filter((p) => p !== this.hub.selfName) : [];
+      preferred = shuffle(others)[0];
+      if (preferred === undefined) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no replacement peer connected' })));
+    }
+    this.meta.stepDown(preferred);
+    this.answer(jsa, reply, subject, body, ok(response(kind, { success: true })));
   }
 
   apply(_index: number, data: Buffer): void {

@@ -1,8 +1,10 @@
 /**
- * `$JS.API.SERVER.REMOVE`: the request and the advisory, as nats-server 2.10.29 has them
- * (jetstream_api.go jsLeaderServerRemoveRequest, JSApiMetaServerRemoveRequest; jetstream_cluster.go
- * processRemovePeer, JSServerRemovedAdvisory). What the meta group does with a removal lives in
- * meta.ts; this file only decides what a request asks for.
+ * The meta-level requests of the system account, `$JS.API.SERVER.REMOVE` and
+ * `$JS.API.META.LEADER.STEPDOWN`: their request bodies and the removal advisory, as nats-server
+ * 2.10.29 has them (jetstream_api.go jsLeaderServerRemoveRequest, JSApiMetaServerRemoveRequest,
+ * jsLeaderStepDownRequest, JSApiLeaderStepdownRequest; jetstream_cluster.go processRemovePeer,
+ * JSServerRemovedAdvisory). What the meta group does with them lives in meta.ts; this file only
+ * decides what a request asks for.
  */
 import { isEmptyRequest } from '../api.js';
 import { jsError, type ApiError } from '../errors.js';
@@ -48,4 +50,30 @@ export function serverRemovedAdvisory(server: string, serverId: string, cluster:
   return `{"type":"io.nats.jetstream.advisory.v1.server_removed","id":${goJson(newNuid(), false)},`
     + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"server":${goJson(server, false)},"server_id":${goJson(serverId, false)},`
     + `"cluster":${goJson(cluster, false)}${domain === null || domain === '' ? '' : `,"domain":${goJson(domain, false)}`}}`;
+}
+
+/**
+ * What a META.LEADER.STEPDOWN body asks for (2.10.29 jsLeaderStepDownRequest): null for no
+ * preference (an empty body, or no `placement`), the cluster the next leader must be in, or the
+ * error: 10025 "invalid JSON" for a body Go cannot decode into the request, 10011 for placement
+ * tags. (2.9.10 read a body without `placement` as the cluster "" and answered 10005.)
+ */
+export function stepdownPlacement(body: Buffer): { cluster: string } | { error: ApiError } | null {
+  if (isEmptyRequest(body)) return null;
+  let req: unknown;
+  try {
+    req = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { error: jsError('JSInvalidJSONErr') };
+  }
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) return { error: jsError('JSInvalidJSONErr') };
+  const placement = (req as { placement?: unknown }).placement;
+  if (placement === undefined || placement === null) return null;
+  if (typeof placement !== 'object' || Array.isArray(placement)) return { error: jsError('JSInvalidJSONErr') };
+  const { cluster, tags } = placement as { cluster?: unknown; tags?: unknown };
+  const badCluster = cluster !== undefined && cluster !== null && typeof cluster !== 'string';
+  const badTags = tags !== undefined && tags !== null && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'));
+  if (badCluster || badTags) return { error: jsError('JSInvalidJSONErr') };
+  if (Array.isArray(tags) && tags.length > 0) return { error: jsError('JSClusterTagsErr') };
+  return { cluster: typeof cluster === 'string' ? cluster : '' };
 }
