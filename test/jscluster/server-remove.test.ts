@@ -134,6 +134,8 @@ describe('clustered JetStream: SERVER.REMOVE', () => {
     expect(adv.server_id).toBe(c.servers[names.indexOf(victim)]!.info.server_id);
     sub.unsubscribe();
 
+    // Every member, the removed one included, names the same meta leader.
+    expect(await c.waitForJetStream()).toBe(meta);
     // Three JetStream members are left: R4 cannot be placed, R3 is.
     await expect(jsm.streams.add({ name: 'R4', subjects: ['r4'], num_replicas: 4 })).rejects.toThrow(/no suitable peers for placement/);
     const r3 = await jsm.streams.add({ name: 'R3', subjects: ['r3'], num_replicas: 3 });
@@ -181,6 +183,8 @@ describe('clustered JetStream: SERVER.REMOVE', () => {
     // meta leader tells it that it is out, so it stays silent instead of answering its clients
     // 10008 "JetStream system temporarily unavailable" after ten heartbeats without a leader.
     await c.restart(vi);
+    // It names the meta leader that told it (so waitForJetStream works with it running).
+    expect(await c.waitForJetStream()).toBe(await until('the meta leader', async () => c.servers[(vi + 1) % 3]!.jetstreamMetaLeader() ?? undefined));
     await new Promise((r) => setTimeout(r, 2000));
     expect(c.servers[vi]!.jetstreamStreamLeader('ONE')).toBeNull();
     const onVictim = await as('g', c.urls[vi]!);

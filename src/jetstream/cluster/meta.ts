@@ -163,6 +163,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   /** This server was removed: its JetStream is off in the cluster (nats-server disables it). */
   private removedSelf = false;
   private leaveTimer: NodeJS.Timeout | null = null;
+  /** Removed: the meta leader that last told this server so (what metaLeaderName() reports). */
+  private removedLeader: string | null = null;
   private lastRemovedNotice = 0;
 
   constructor(
@@ -178,7 +180,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     });
     // The meta leader tells a removed server that did not see its own removal (down, or cut
     // off before the entry reached it) that it is out.
-    this.sys.subscribe(`$JSC.RM.${this.hub.selfId}`, () => this.leaveCluster());
+    this.sys.subscribe(`$JSC.RM.${this.hub.selfId}`, (msg) => {
+      this.leaveCluster();
+      this.removedLeader = msg.data.toString('utf8');
+    });
     this.metaStorage = new FileRaftStorage(join(this.groupsDir, META_GROUP));
     this.meta = this.hub.group(META_GROUP, options.peers, this.metaStorage, this);
   }
@@ -356,7 +361,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (now - this.lastRemovedNotice < 1000) return;
     this.lastRemovedNotice = now;
-    for (const name of this.removedServers.keys()) if (name !== this.hub.selfName) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, '');
+    for (const name of this.removedServers.keys()) if (name !== this.hub.selfName) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
   }
 
   /** The config of a meta entry; null (an internal error: the leader encoded it) when it does not decode. */
@@ -1060,8 +1065,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     return leader === this.hub.selfName && r?.isLeader !== true ? null : leader;
   }
 
-  /** The meta leader as this server knows it (itself once it answers for the group). */
+  /**
+   * The meta leader as this server knows it (itself once it answers for the group); on a removed
+   * server, the one that last told it it is out.
+   */
   metaLeaderName(): string | null {
+    if (this.removedSelf) return this.removedLeader;
     const leader = this.meta.leader;
     return leader === this.hub.selfName && !this.metaLeader ? null : leader;
   }
