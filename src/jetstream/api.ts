@@ -42,8 +42,10 @@ export interface ClusterApi {
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean;
   /** Whether this server answers the requests every server would answer alike (the meta leader). */
   answersForAll(): boolean;
-  /** `$JS.API.META.LEADER.STEPDOWN`: the meta leader steps down and answers. */
+  /** `$JS.API.META.LEADER.STEPDOWN` from the system account: the meta leader steps down and answers. */
   metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void;
+  /** `$JS.API.SERVER.REMOVE` from the system account: the meta leader removes a server and answers. */
+  serverRemove(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void;
   /** CONSUMER.INFO's `cluster` block of a consumer on a local replica. */
   consumerClusterInfo(jsa: ApiAccount, s: Stream, c: Consumer): Record<string, unknown>;
   /** STREAM.INFO's `cluster` block of a local replica. */
@@ -666,12 +668,10 @@ function notJsonObject(body: Buffer): boolean {
 export function handleApiRequest(jsa: ApiAccount, subject: string, msg: InternalMessage, prefixLength: number): boolean {
   const rest = subject.slice(prefixLength);
   if (rest.startsWith('DIRECT.GET.') || rest.startsWith('CONSUMER.MSG.NEXT.')) return false;
-  // Operator and system-account requests, which nats-server ignores here; clustered, the meta
-  // leader steps down (nats-server 2.9/2.10 allow it from any account in the default config).
-  if (rest === 'META.LEADER.STEPDOWN' && jsa.cluster !== null) {
-    jsa.cluster.metaStepdown(jsa, msg.reply, subject, msg.data);
-    return true;
-  }
+  // Operator and system-account requests, which nats-server's apiDispatch ignores: META.LEADER.STEPDOWN
+  // and SERVER.REMOVE are served in the system account only (JsAccount.systemRequest). 2.10.29's
+  // jsLeaderStepDownRequest / jsLeaderServerRemoveRequest drop a request from another account
+  // unanswered (`acc != s.SystemAccount()`); 2.9.10 answered it from any account.
   if (rest === 'META.LEADER.STEPDOWN' || rest === 'SERVER.REMOVE' || rest.startsWith('ACCOUNT.')) return true;
   const found = route(rest);
   const reply = msg.reply;

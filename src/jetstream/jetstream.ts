@@ -132,7 +132,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const core = engine.core;
     this.apiClient = core.internalClient(`$JS API ${account.name}`, account);
     if (system) {
-      this.apiClient.subscribe('$JS.API.>', (msg) => this.systemRequest(msg.subject, msg.reply));
+      this.apiClient.subscribe('$JS.API.>', (msg) => this.systemRequest(msg.subject, msg.reply, msg.data));
       return;
     }
     this.apiClient.subscribe('$JS.API.>', (msg) => handleApiRequest(this, msg.subject, msg, 8));
@@ -165,8 +165,19 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
    * answers `$JS.API.INFO` as the account info endpoint does and any other API subject with a
    * system response (2.9 answered only INFO). Neither is counted.
    */
-  private systemRequest(subject: string, reply: string): void {
-    if (reply === '') return;
+  private systemRequest(subject: string, reply: string, body: Buffer): void {
+    // The meta-level requests only the system account may make (2.10.29 systemSubscribe's them
+    // in the cluster, apiDispatch ignores them and `$JS.API.ACCOUNT.` ones): the meta leader
+    // answers; a single server does not.
+    if (subject === '$JS.API.META.LEADER.STEPDOWN' || subject === '$JS.API.SERVER.REMOVE') {
+      const cluster = this.engine.cluster;
+      const data = body.length === 0 ? body : Buffer.from(body);
+      if (cluster === null) return;
+      if (subject === '$JS.API.SERVER.REMOVE') cluster.serverRemove(this, reply, subject, data);
+      else cluster.metaStepdown(this, reply, subject, data);
+      return;
+    }
+    if (reply === '' || subject.startsWith('$JS.API.ACCOUNT.')) return;
     const kind = subject === '$JS.API.INFO' ? 'account_info' : 'system';
     this.apiClient.reply(reply, apiErrorResponse(kind, jsError('JSNotEnabledForAccountErr')));
   }
@@ -781,7 +792,8 @@ export class JetStream implements ClusterEngine {
   private wantedLimits(jsa: JsAccount, o: ResolvedOptions): JsAccountLimits | null {
     if (jsa.system) return null;
     if (jsa.name === GLOBAL_ACCOUNT) {
-      if (o.accountNames.length === 0 || jsa.enabled) return jsa.enabled ? jsa.limits : UNLIMITED;
+      // nats-server's globalAccountOnly: the system account does not count as a configured one.
+      if (o.accountNames.every((n) => n === SYSTEM_ACCOUNT) || jsa.enabled) return jsa.enabled ? jsa.limits : UNLIMITED;
       return null;
     }
     const r = o.accountJetStream[jsa.name];

@@ -354,13 +354,28 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       }
     });
 
-    it('META.LEADER.STEPDOWN from the global account (no system account configured) answers success; the API answers again afterwards', async () => {
+    it('META.LEADER.STEPDOWN from the global account (no system account configured): 2.9 steps down, 2.10 leaves it unanswered; the API answers afterwards', async () => {
       const [nc] = await clients();
       const r = await api(nc, '$JS.API.META.LEADER.STEPDOWN');
-      expect(r.kind === 'json' && r.body).toBe(STEPDOWN_RESPONSE('meta'));
+      // 2.10.29 jsLeaderStepDownRequest: "This should only be coming from the System Account"
+      // (`acc != s.SystemAccount()` → no answer); 2.9.10 has no such check.
+      if (is210(nc)) expect(r.kind).toBe('timeout');
+      else expect(r.kind === 'json' && r.body).toBe(STEPDOWN_RESPONSE('meta'));
       // Requests that need the meta leader go unanswered until the new one is elected; then they work.
       const info = await metaReady(nc);
       expect(info.streams).toBe(5);
+    });
+
+    // A successful SERVER.REMOVE is not a scenario of this shared cluster: it would shrink it for
+    // the scenarios after it, and it needs a system-account client (2.10), which this cluster
+    // (no accounts configured) has none of — test/conformance/jetstream-server-remove.test.ts
+    // compares it on clusters of its own, with a system-account user.
+    it('SERVER.REMOVE from the global account: 2.9 answers (here: an unknown server, 10044), 2.10 leaves it unanswered', async () => {
+      const [nc] = await clients();
+      const r = await api(nc, '$JS.API.SERVER.REMOVE', { peer: 'no-such-server' });
+      // 2.10.29 jsLeaderServerRemoveRequest: `if acc != s.SystemAccount() { return }`; 2.9.10 has no such check.
+      if (is210(nc)) expect(r.kind).toBe('timeout');
+      else expect(r.kind === 'json' && r.body).toBe('{"type":"io.nats.jetstream.api.v1.meta_server_remove_response","error":{"code":400,"err_code":10044,"description":"server is not a member of the cluster"}}');
     });
 
     it('refuses replica counts the cluster cannot place, with nats-server\'s errors', async () => {

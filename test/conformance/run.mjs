@@ -37,6 +37,7 @@ const INTEROP = [
   'test/conformance/jsz-cluster-fields.test.ts',
   'test/conformance/jepsen-real.test.ts',
   'test/conformance/jetstream-cluster.test.ts',
+  'test/conformance/jetstream-server-remove.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same

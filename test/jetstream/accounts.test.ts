@@ -135,6 +135,18 @@ describe('which accounts have JetStream', () => {
         '{"type":"io.nats.jetstream.api.v1.system_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"}}',
       );
     }
+    // ... except the meta-level and account requests it leaves to their system subscriptions,
+    // which a single server does not have: no answer.
+    for (const subject of ['$JS.API.META.LEADER.STEPDOWN', '$JS.API.SERVER.REMOVE', '$JS.API.ACCOUNT.PURGE.X']) {
+      await expect(raw(nc, subject, '{"peer":"x"}')).rejects.toThrow(/timeout/i);
+    }
+  });
+
+  it('the system account with users does not take JetStream from the global account (globalAccountOnly)', async () => {
+    const s = await scope.server({ jetstream: true, authorization: { users: [{ user: 'g', password: 'g' }] }, accounts: { $SYS: { users: [{ user: 's', password: 's' }] } } });
+    const info = JSON.parse(await raw(await as(s, 'g'), '$JS.API.INFO')) as { type: string; limits?: unknown; error?: unknown };
+    expect(info.error).toBeUndefined();
+    expect(info.type).toBe('io.nats.jetstream.api.v1.account_info_response');
   });
 
   it('does not start when the accounts\' limits add up to more than the server has (10028 / 10047)', async () => {

@@ -57,9 +57,14 @@ describe('clustered JetStream: partitions and restarts', () => {
   }, 60_000);
 
   it('every member killed and restarted: the streams, messages and consumers come back from the logs', async () => {
-    const cluster = await createCluster({ size: 3, jetstream: true });
+    // A system-account user for META.LEADER.STEPDOWN (2.10.29 serves it to the system account only).
+    const cluster = await createCluster({
+      size: 3, jetstream: true,
+      authorization: { users: [{ user: 'g', password: 'g' }] },
+      accounts: { $SYS: { users: [{ user: 's', password: 's' }] } },
+    });
     try {
-      let nc = await connect({ servers: cluster.urls });
+      let nc = await connect({ servers: cluster.urls, user: 'g', pass: 'g' });
       let jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'F', subjects: ['f'], num_replicas: 3 });
       await jsm.streams.add({ name: 'M', subjects: ['m'], num_replicas: 3, storage: 'memory' as never });
@@ -76,17 +81,19 @@ describe('clustered JetStream: partitions and restarts', () => {
       for (let i = 0; i < 3; i++) await cluster.kill(i);
       for (let i = 0; i < 3; i++) await cluster.restart(i);
       await cluster.waitForJetStream();
-      nc = await connect({ servers: cluster.urls });
+      nc = await connect({ servers: cluster.urls, user: 'g', pass: 'g' });
       jsm = await jetstreamManager(nc);
       await until('both streams back', async () => (await jsm.streams.info('F')).state.messages === 10 && (await jsm.streams.info('M')).state.messages === 10);
       const ci = await jsm.consumers.info('F', 'D');
       expect(ci.ack_floor.stream_seq).toBe(4);
       expect(await publishUntilAcked(nc, 'f', 'f11')).toBe(11);
-      // Meta leader stepdown, from the global account as nats-server allows it.
+      // Meta leader stepdown, from the system account.
       const before = await cluster.waitForJetStream();
-      const r = await nc.request('$JS.API.META.LEADER.STEPDOWN', '', { timeout: 2000 });
+      const sys = await connect({ servers: cluster.urls, user: 's', pass: 's' });
+      const r = await sys.request('$JS.API.META.LEADER.STEPDOWN', '', { timeout: 2000 });
       expect(r.json()).toEqual({ type: 'io.nats.jetstream.api.v1.meta_leader_stepdown_response', success: true });
       await until('a new meta leader', async () => (await cluster.waitForJetStream()) !== before);
+      await sys.close();
       await nc.close();
     } finally {
       await cluster.close();

@@ -59,6 +59,7 @@ import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
 import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type CompactionPolicy, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
+import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget, stepdownPlacement } from './server-remove.js';
 
 /** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
 function decodeConsumerConfig(json: string): ConsumerConfig | null {
@@ -85,6 +86,7 @@ export interface ClusterEngine {
   }) | undefined;
   internalError(err: unknown, what: string): void;
   clusterName(): string;
+  readonly config: { readonly domain: string | null };
 }
 
 /** Options of clustered JetStream. */
@@ -120,7 +122,9 @@ type MetaEntry =
     op: 'update'; account: string; config: string; created: number; reply: string; subject: string;
     /** 'stream_create': an identical create; 'stream_remove_peer': peers only, nothing answered. */
     kind: 'stream_update' | 'stream_create' | 'stream_remove_peer'; peers?: string[];
-  };
+  }
+  /** SERVER.REMOVE: the server leaves the meta group and its replicas move (processRemovePeer). */
+  | { op: 'server_remove'; peer: string; created: number };
 
 const META_GROUP = '_meta_';
 /** An answer is sent only for entries this recent (not when a restarted server replays its log). */
@@ -159,6 +163,16 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   /** When the meta group last lost its leader (0 while it has one). */
   private leaderlessSince = Date.now();
   private closed = false;
+  /** Servers removed by SERVER.REMOVE (their server_remove entry applied), with when it was applied here. */
+  private readonly removedServers = new Map<string, number>();
+  /** Removals this meta leader proposed that are not applied yet (a second request answers 10044). */
+  private readonly pendingRemovals = new Set<string>();
+  /** This server was removed: its JetStream is off in the cluster (nats-server disables it). */
+  private removedSelf = false;
+  private leaveTimer: NodeJS.Timeout | null = null;
+  /** Removed: the meta leader that last told this server so (what metaLeaderName() reports). */
+  private removedLeader: string | null = null;
+  private lastRemovedNotice = 0;
 
   constructor(
     private readonly engine: ClusterEngine,
@@ -170,6 +184,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // A peer's share of an account's usage (accountInfo on the meta leader).
     this.sys.subscribe(`$JSC.U.${this.hub.selfId}`, (msg) => {
       if (msg.reply !== '') this.sys.reply(msg.reply, JSON.stringify(this.localUsage(msg.data.toString('utf8'))));
+    });
+    // The meta leader tells a removed server that did not see its own removal (down, or cut
+    // off before the entry reached it) that it is out.
+    this.sys.subscribe(`$JSC.RM.${this.hub.selfId}`, (msg) => {
+      this.leaveCluster();
+      this.removedLeader = msg.data.toString('utf8');
     });
     this.metaStorage = new FileRaftStorage(join(this.groupsDir, META_GROUP));
     this.meta = this.hub.group(META_GROUP, options.peers, this.metaStorage, this);
@@ -187,7 +207,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   stateChanged(role: RaftRole, leader: string | null): void {
     // Answering as the leader waits for leaderReady: the assignments must be current.
-    if (role !== 'leader') this.metaLeader = false;
+    if (role !== 'leader') {
+      this.metaLeader = false;
+      // Removals proposed as leader and not applied yet may never be (a new leader decides).
+      this.pendingRemovals.clear();
+    }
     if (leader !== null) this.leaderlessSince = 0;
     else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
   }
@@ -202,17 +226,34 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 
   leaderReady(): void {
+    if (this.removedSelf) return;
     this.metaLeader = true;
+    // Streams still on a removed server (its former leader lost the lead before moving them all).
+    for (const name of this.removedServers.keys()) this.remapServer(name);
   }
 
   answersForAll(): boolean {
     return this.metaLeader;
   }
 
+  /**
+   * META.LEADER.STEPDOWN (system account only; jsLeaderStepDownRequest): with `placement.cluster`,
+   * the lead goes to a responsive other member of that cluster (10005 "no replacement peer
+   * connected" when there is none).
+   */
   metaStepdown(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
-    if (!this.metaLeader) return;
-    this.meta.stepDown();
-    this.answer(jsa, reply, subject, body, ok(response('meta_leader_stepdown', { success: true })));
+    if (!this.metaLeader || this.removedSelf) return;
+    const kind = 'meta_leader_stepdown';
+    const placement = stepdownPlacement(body);
+    if (placement !== null && 'error' in placement) return this.answer(jsa, reply, subject, body, fail(kind, placement.error));
+    let preferred: string | undefined;
+    if (placement !== null) {
+      const others = placement.cluster === this.engine.clusterName() ? this.placeable().filter((p) => p !== this.hub.selfName) : [];
+      preferred = shuffle(others)[0];
+      if (preferred === undefined) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no replacement peer connected' })));
+    }
+    this.meta.stepDown(preferred);
+    this.answer(jsa, reply, subject, body, ok(response(kind, { success: true })));
   }
 
   apply(_index: number, data: Buffer): void {
@@ -226,6 +267,108 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (e.op === 'stream') this.applyStream(e);
     else if (e.op === 'delete') this.applyDelete(e);
     else if (e.op === 'update') this.applyUpdate(e);
+    else if (e.op === 'server_remove') this.applyServerRemove(e);
+  }
+
+  // ---- SERVER.REMOVE -------------------------------------------------------------------------
+
+  /**
+   * `$JS.API.SERVER.REMOVE` (system account only; jsLeaderServerRemoveRequest): the meta leader
+   * checks the body against the meta group's members, proposes the removal and answers success
+   * at once, as nats-server does after ProposeRemovePeer.
+   */
+  serverRemove(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
+    if (!this.metaLeader || this.removedSelf) return;
+    const members = this.meta.peers.filter((p) => !this.removedServers.has(p) && !this.pendingRemovals.has(p));
+    const target = serverRemoveTarget(body, members, (name) => this.hub.idOf(name));
+    if ('error' in target) return this.answer(jsa, reply, subject, body, fail(SERVER_REMOVE_KIND, target.error));
+    const entry: MetaEntry = { op: 'server_remove', peer: target.peer, created: Date.now() };
+    if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) {
+      return this.answer(jsa, reply, subject, body, fail(SERVER_REMOVE_KIND, jsError('JSClusterNotAvailErr')));
+    }
+    this.pendingRemovals.add(target.peer);
+    this.answer(jsa, reply, subject, body, ok(response(SERVER_REMOVE_KIND, { success: true })));
+  }
+
+  /**
+   * A removal applied (every server, in log order): the meta leader moves the server's stream
+   * replicas to free servers (processRemovePeer → removePeerFromStream) and, on its ticks, takes
+   * it out of the meta group's voters; the removed server itself leaves (see leaveCluster).
+   */
+  private applyServerRemove(e: Extract<MetaEntry, { op: 'server_remove' }>): void {
+    this.pendingRemovals.delete(e.peer);
+    if (this.removedServers.has(e.peer)) return;
+    this.removedServers.set(e.peer, Date.now());
+    if (this.metaLeader) this.remapServer(e.peer);
+    if (e.peer === this.hub.selfName) this.leaveCluster();
+  }
+
+  /** Proposes moving every stream with a replica on `peer` (the meta leader). */
+  private remapServer(peer: string): void {
+    for (const sa of this.assignments.values()) {
+      if (sa.peers.includes(peer)) this.remapPeer(sa, peer, '$JS.API.SERVER.REMOVE');
+    }
+  }
+
+  /**
+   * Proposes the stream's peers without `peer`: a free responsive server takes its place
+   * (remapStreamAssignment); without one, a replicated stream is one smaller and a single
+   * replica stays where it is ("to avoid bricking the stream"). True when a server took its place.
+   */
+  private remapPeer(sa: StreamAssignment, peer: string, subject: string): { proposed: boolean; replaced: boolean } {
+    const spare = shuffle(this.placeable().filter((p) => !sa.peers.includes(p)))[0];
+    if (spare === undefined && sa.peers.length === 1) return { proposed: true, replaced: false };
+    const peers = sa.peers.flatMap((p) => (p !== peer ? [p] : spare === undefined ? [] : [spare]));
+    const entry: MetaEntry = { op: 'update', account: sa.account, config: encodeStreamConfig(sa.cfg), created: Date.now(), reply: '', subject, kind: 'stream_remove_peer', peers };
+    return { proposed: this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8')), replaced: spare !== undefined };
+  }
+
+  /** The servers new replicas may go to: this one and the responsive others, not removed ones. */
+  private placeable(): string[] {
+    const names = [this.hub.selfName, ...this.meta.replicas().filter((p) => !p.offline).map((p) => p.name)];
+    return names.filter((n) => !this.removedServers.has(n) && !this.pendingRemovals.has(n));
+  }
+
+  /**
+   * This server was removed (processRemovePeer "JetStream being DISABLED, our server was removed
+   * from the cluster"): it announces it, hands over the meta lead, drops its stream replicas (the
+   * meta leader re-assigns them) and stops answering; its meta group stops after a heartbeat or
+   * two (so the handover goes out). Its meta log stays, so a restart replays the removal and it
+   * stays out.
+   */
+  private leaveCluster(): void {
+    if (this.removedSelf || this.closed) return;
+    this.removedSelf = true;
+    this.metaLeader = false;
+    const core = this.engine.core;
+    core.log.error('JetStream being DISABLED, our server was removed from the cluster');
+    this.sys.publish(SERVER_REMOVED_ADVISORY, serverRemovedAdvisory(this.hub.selfName, core.serverId, this.engine.clusterName(), this.engine.config.domain));
+    if (this.meta.isLeader) this.meta.stepDown();
+    for (const sa of [...this.assignments.values()]) if (sa.peers.includes(this.hub.selfName)) this.dropReplica(sa.account, sa);
+    this.leaveTimer = setTimeout(() => {
+      this.leaveTimer = null;
+      if (!this.closed) this.meta.close();
+    }, 2 * this.options.timing.heartbeatInterval);
+    this.leaveTimer.unref();
+  }
+
+  /**
+   * The meta leader's tick: a removed server leaves the voters (one change at a time, two
+   * heartbeats after the removal was applied so that a live server hears of it first), and the
+   * removed servers are told once a second that they are out.
+   */
+  tick(): void {
+    if (!this.metaLeader || this.removedServers.size === 0) return;
+    const now = Date.now();
+    const voters = this.meta.peers;
+    for (const [name, at] of this.removedServers) {
+      if (name === this.hub.selfName || !voters.includes(name) || now - at < 2 * this.options.timing.heartbeatInterval) continue;
+      this.meta.removePeer(name);
+      break;
+    }
+    if (now - this.lastRemovedNotice < 1000) return;
+    this.lastRemovedNotice = now;
+    for (const name of this.removedServers.keys()) if (name !== this.hub.selfName) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
   }
 
   /** The config of a meta entry; null (an internal error: the leader encoded it) when it does not decode. */
@@ -272,9 +415,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     jsa.serialize(async () => {
       const current = this.assignments.get(k);
       // Already running here (a re-assignment before the drop took effect), or gone again.
-      if (this.closed || this.replicas.has(k) || current?.group !== sa.group || !current.peers.includes(this.hub.selfName)) return;
+      if (this.closed || this.removedSelf || this.replicas.has(k) || current?.group !== sa.group || !current.peers.includes(this.hub.selfName)) return;
       const stream = await jsa.addStream(current.createCfg, sa.created);
-      if (this.closed || this.assignments.get(k)?.group !== sa.group || !this.assignments.get(k)!.peers.includes(this.hub.selfName) || this.replicas.has(k)) {
+      if (this.closed || this.removedSelf || this.assignments.get(k)?.group !== sa.group || !this.assignments.get(k)!.peers.includes(this.hub.selfName) || this.replicas.has(k)) {
         // Deleted (or stopped) while the store opened.
         await jsa.deleteStream(stream);
         return;
@@ -329,7 +472,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       // Assigned here again before a pending drop took effect: the replica stays.
       const r = this.replicas.get(k);
       if (r !== undefined) r.onDropped = null;
-      else this.startReplica(next, null, true);
+      // Joining a running group; or, when every former peer is a removed server (a single
+      // replica moved by SERVER.REMOVE: nobody is left to catch it up), starting the group
+      // afresh, empty, as nats-server starts a moved R1 stream.
+      else this.startReplica(next, null, sa.peers.some((p) => !this.removedServers.has(p)));
     }
     // A dropped server keeps voting until the leader has removed it (else a group shrinking by
     // two could lose its quorum half-way): it goes once it no longer hears from a leader.
@@ -594,6 +740,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   // ---- The API -------------------------------------------------------------------------------
 
   intercept(jsa: ApiAccount, op: string, token: string, body: Buffer, reply: string, subject: string): boolean {
+    // A removed server's JetStream is off: the others answer (the requests cross the routes).
+    if (this.removedSelf) return true;
     if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || CONSUMER_WRITES.has(op) || op === 'STREAM.LEADER.STEPDOWN' || op === 'CONSUMER.LEADER.STEPDOWN') {
       const streamName = op.startsWith('CONSUMER.') ? token.split('.')[0]! : token;
       const replica = this.replicas.get(key(jsa.name, streamName));
@@ -767,12 +915,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const sa = this.assignments.get(key(jsa.name, name));
     if (sa === undefined) return fail(kind, jsError('JSStreamNotFoundErr'));
     if (!sa.peers.includes(peer)) return fail(kind, jsError('JSClusterPeerNotMemberErr'));
-    const online = [this.hub.selfName, ...this.meta.replicas().filter((p) => !p.offline).map((p) => p.name)];
-    const spare = shuffle(online.filter((p) => !sa.peers.includes(p)))[0];
-    const peers = sa.peers.flatMap((p) => (p !== peer ? [p] : spare === undefined ? [] : [spare]));
-    const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(sa.cfg), created: Date.now(), reply: '', subject, kind, peers };
-    if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) return fail(kind, jsError('JSClusterNotAvailErr'));
-    return spare === undefined ? fail(kind, jsError('JSPeerRemapErr')) : ok(response(kind, { success: true }));
+    const r = this.remapPeer(sa, peer, subject);
+    if (!r.proposed) return fail(kind, jsError('JSClusterNotAvailErr'));
+    return r.replaced ? ok(response(kind, { success: true })) : fail(kind, jsError('JSPeerRemapErr'));
   }
 
   /** This server's share of an account's usage, for the meta leader's account info. */
@@ -792,7 +937,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * asked of the other peers with internal requests (up to 500 ms).
    */
   private accountInfo(jsa: ApiAccount, reply: string, subject: string, body: Buffer): void {
-    const peers = this.meta.replicas().filter((p) => !p.offline).map((p) => this.hub.idOf(p.name));
+    const peers = this.meta.replicas().filter((p) => !p.offline && !this.removedServers.has(p.name)).map((p) => this.hub.idOf(p.name));
     const parts = [this.localUsage(jsa.name)];
     const finish = (): void => {
       const sum = { memory: 0, storage: 0, consumers: 0, total: 0, errors: 0 };
@@ -903,8 +1048,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    */
   private replicaChange(account: string, sa: StreamAssignment, n: number): string[] | null {
     if (n > sa.peers.length) {
-      const online = new Set([this.hub.selfName, ...this.meta.replicas().filter((p) => !p.offline).map((p) => p.name)]);
-      const extra = shuffle([...online].filter((p) => !sa.peers.includes(p)));
+      const extra = shuffle(this.placeable().filter((p) => !sa.peers.includes(p)));
       const out = [...sa.peers, ...extra].slice(0, n);
       return out.length < n ? null : out;
     }
@@ -915,8 +1059,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   /** `n` peers for a new group: this server first (the preferred leader), then the others that answer. */
   private placement(n: number): string[] | null {
-    const online = this.meta.replicas().filter((p) => !p.offline).map((p) => p.name);
-    const candidates = [this.hub.selfName, ...shuffle(online)];
+    const [self, ...others] = this.placeable();
+    // This server first (the preferred leader), unless it is being removed.
+    const candidates = self === this.hub.selfName ? [self, ...shuffle(others)] : shuffle(self === undefined ? [] : [self, ...others]);
     return candidates.length < n ? null : candidates.slice(0, n);
   }
 
@@ -928,8 +1073,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     return leader === this.hub.selfName && r?.isLeader !== true ? null : leader;
   }
 
-  /** The meta leader as this server knows it (itself once it answers for the group). */
+  /**
+   * The meta leader as this server knows it (itself once it answers for the group); on a removed
+   * server, the one that last told it it is out.
+   */
   metaLeaderName(): string | null {
+    if (this.removedSelf) return this.removedLeader;
     const leader = this.meta.leader;
     return leader === this.hub.selfName && !this.metaLeader ? null : leader;
   }
@@ -951,6 +1100,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.leaveTimer !== null) clearTimeout(this.leaveTimer);
+    this.leaveTimer = null;
     for (const r of this.replicas.values()) {
       r.close();
       this.storages.get(r)?.close();
