@@ -545,12 +545,12 @@ export class Stream {
   }
 
   /** Clustered: after the store was brought to a snapshot's state, the checks' memory as it was then. */
-  restoreReplicationState(lmsgId: string, dedupe: ReadonlyArray<readonly [string, number, number]>): void {
+  restoreReplicationState(lmsgId: string, dedupe: ReadonlyArray<readonly [string, number, number]>, lastSeq: number): void {
     this.dedupeLoaded = true;
     this.dedupe.clear();
     for (const [id, seq, ts] of dedupe) this.dedupe.set(id, { seq, ts });
     this.lmsgId = lmsgId;
-    this.lseq = this.store.state().lastSeq;
+    this.lseq = lastSeq;
   }
 
   // ---- State --------------------------------------------------------------------------------
@@ -566,6 +566,10 @@ export class Stream {
 
   /** A purge moves the sequence on but never back: `lseq` stays. Returns how many went. */
   purge(subject: string, seq: number, keep: number): number {
-    return this.store.purge(subject, seq, keep);
+    const n = this.store.purge(subject, seq, keep);
+    // A purge up to a sequence past the last moves the last sequence there (stream.go purge).
+    const last = this.store.state().lastSeq;
+    if (last > this.lseq) this.lseq = last;
+    return n;
   }
 }

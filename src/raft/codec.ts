@@ -89,7 +89,8 @@ class Reader {
   /** A copy: the input buffer may be reused by the transport. */
   raw(n: number): Uint8Array {
     if (!this.room(n)) return new Uint8Array(0);
-    const b = this.bytes.slice(this.at, this.at + n);
+    // Uint8Array's slice copies; a Buffer's would be a view that keeps the whole read alive.
+    const b = Uint8Array.prototype.slice.call(this.bytes, this.at, this.at + n);
     this.at += n;
     return b;
   }

@@ -28,19 +28,23 @@ type Op =
   | { k: 'store'; subject: string; hdr: boolean; data: Uint8Array }
   | { k: 'remove'; at: number }
   | { k: 'purge'; subject: string; at: number; keep: number }
-  | { k: 'skip'; n: number };
+  | { k: 'skip'; n: number }
+  | { k: 'expire' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ k: fc.constant('store' as const), subject: fc.constantFrom(...SUBJECTS), hdr: fc.boolean(), data: fc.uint8Array({ maxLength: 30 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('remove' as const), at: fc.integer({ min: 0, max: 1000 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('purge' as const), subject: fc.constantFrom('', '', 'a', 'c.d'), at: fc.integer({ min: 0, max: 1000 }), keep: fc.constantFrom(0, 0, 1, 3) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('skip' as const), n: fc.integer({ min: 1, max: 5 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('expire' as const) }) },
 );
 
 const limitsArb: fc.Arbitrary<StoreLimits> = fc.record({
   maxMsgs: fc.constantFrom(-1, -1, 5, 20),
   maxBytes: fc.constantFrom(-1, -1, 600),
-  maxAgeMs: fc.constant(0),
+  // ms, with 1.5 ms between operations: messages expire (only as of the operations' times, as a
+  // clustered replica's store does: see StreamReplica).
+  maxAgeMs: fc.constantFrom(0, 0, 10, 40),
   maxMsgsPerSubject: fc.constantFrom(-1, -1, 1, 3),
   maxMsgSize: fc.constant(-1),
   discard: fc.constantFrom<'old' | 'new'>('old', 'old', 'new'),
@@ -53,7 +57,11 @@ function apply(s: StreamStore, op: Op, ts: number): void {
   const seqAt = (at: number): number => Math.floor((at / 1000) * (st.lastSeq + 2));
   switch (op.k) {
     case 'store':
+      s.expireAsOf(ts);
       s.store(op.subject, op.hdr ? HDR : null, Buffer.from(op.data), ts);
+      break;
+    case 'expire':
+      s.expireAsOf(ts);
       break;
     case 'remove':
       s.remove(seqAt(op.at));
@@ -62,7 +70,7 @@ function apply(s: StreamStore, op: Op, ts: number): void {
       s.purge(op.subject, op.at < 300 ? 0 : seqAt(op.at), op.keep);
       break;
     case 'skip':
-      s.skipThrough(st.lastSeq + op.n);
+      s.skipThrough(st.lastSeq + op.n, ts);
       break;
   }
 }
@@ -73,11 +81,13 @@ function contents(s: StreamStore): unknown {
   for (let m = s.loadNext('', st.firstSeq); m !== null; m = s.loadNext('', m.seq + 1)) {
     msgs.push([m.seq, m.ts, m.subject, m.hdr?.toString('latin1') ?? null, m.data.toString('hex')]);
   }
-  return { msgs: st.msgs, bytes: st.bytes, first: st.firstSeq, firstTs: st.firstTs, last: st.lastSeq, subjects: st.numSubjects, deleted: st.numDeleted, list: s.deleted(), messages: msgs };
+  return { msgs: st.msgs, bytes: st.bytes, first: st.firstSeq, firstTs: st.firstTs, last: st.lastSeq, lastTs: st.lastTs, subjects: st.numSubjects, deleted: st.numDeleted, list: s.deleted(), messages: msgs };
 }
 
 async function open(kind: 'memory' | 'file', limits: StoreLimits): Promise<StreamStore> {
-  return kind === 'memory' ? new MemoryStore(limits) : FileStore.open(join(ROOT, `s${++dirs}`), limits, { blockSize: 2048 });
+  const s = kind === 'memory' ? new MemoryStore(limits) : await FileStore.open(join(ROOT, `s${++dirs}`), limits, { blockSize: 2048 });
+  s.setExpiryTimer(false);
+  return s;
 }
 
 describe('clustered stream snapshots', () => {
@@ -101,7 +111,7 @@ describe('clustered stream snapshots', () => {
                 if (i < cut) apply(behind, op, ts);
               });
               const st = full.state();
-              const header: SnapshotHeader = { config: '{}', first: st.firstSeq, last: st.lastSeq, lmsgId: '', dedupe: [], consumers: [] };
+              const header: SnapshotHeader = { config: '{}', first: st.firstSeq, last: st.lastSeq, lastTs: st.lastTs, lmsgId: '', dedupe: [], consumers: [] };
               const { header: h, messages } = decodeStreamSnapshot(encodeStreamSnapshot(header, full));
               expect(h).toEqual(header);
               behind.updateLimits(NO_LIMITS);

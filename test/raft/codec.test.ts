@@ -82,6 +82,18 @@ describe('raft codec', () => {
     expect(() => encodeMessage({ kind: 'timeout-now', term: -1 })).toThrow(RangeError);
   });
 
+  it('entries decoded from a Buffer are copies: the log does not keep the transport\'s read buffer', () => {
+    const m: RaftMessage = { kind: 'append', term: 3, commit: 1, pterm: 2, pindex: 1, entries: [{ term: 3, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]) }] };
+    const wire = Buffer.from(encodeMessage(m));
+    const read = Buffer.concat([Buffer.alloc(100), wire]).subarray(100);
+    const d = decodeMessage(read);
+    expect(d?.kind).toBe('append');
+    const data = (d as Extract<RaftMessage, { kind: 'append' }>).entries[0].data;
+    expect(data.buffer).not.toBe(read.buffer);
+    read.fill(0);
+    expect([...data]).toEqual([1, 2, 3]);
+  });
+
   it('peer sets and peer ids of membership entries', () => {
     expect(decodePeers(encodePeers(['a', 'ünïcode', 'c']))).toEqual(['a', 'ünïcode', 'c']);
     expect(decodePeers(new Uint8Array([1, 0]))).toBeNull();

@@ -37,6 +37,10 @@ const E_CONSUMER_STATE = 5;
 const E_REMOVE = 6;
 /** A config change (STREAM.UPDATE through the meta group): the config JSON. */
 const E_CONFIG = 7;
+/** max_age expiry as of the leader's time {ts (f64)}: replicas expire only through the log. */
+const E_EXPIRE = 8;
+/** The largest snapshot the Raft messages can carry (their length fields are u32). */
+const MAX_SNAPSHOT = 0xffff_0000;
 /**
  * A message a mirror or source took in (on the leader; nats-server's streamMsgOp with the
  * mirror's `lseq` and the origin's time): flags (1: mirror), lseq, ts (0: the leader's clock),
@@ -186,6 +190,9 @@ export class StreamReplica implements GroupHost {
   ) {
     stream.setServing(false);
     stream.replica = this;
+    // Messages expire as of the times of the log's entries only (E_EXPIRE, and each message's
+    // own time), never by a replica's own clock: the stores stay the same function of the log.
+    stream.store.setExpiryTimer(false);
     this.appliedConfig = createConfig;
   }
 
@@ -304,6 +311,9 @@ export class StreamReplica implements GroupHost {
       this.appliedConfig = config;
       if (this.proposedConfig === config) this.proposedConfig = null;
       this.host.applyConfig(this, config);
+    } else if (kind === E_EXPIRE) {
+      this.stream.store.expireAsOf(d.readDoubleLE(1));
+      if (this.leading) this.expiryProposedAt = 0;
     } else if (kind === E_REMOVE) {
       const seq = d.readDoubleLE(1);
       if (seq === 0) this.stream.store.purge('', 0, 0);
@@ -385,7 +395,31 @@ export class StreamReplica implements GroupHost {
     const data = this.snapshot();
     this.sinceEntries = 0;
     this.sinceBytes = 0;
+    if (data.length > MAX_SNAPSHOT) {
+      this.host.internalError(new Error(`a snapshot of ${data.length} bytes is more than a Raft message carries`), `stream ${this.account} > ${this.stream.name}: compaction`);
+      return;
+    }
     g.compact(data);
+  }
+
+  /** When this leader last proposed an expiry (0: none in flight). */
+  private expiryProposedAt = 0;
+
+  /**
+   * On the leader: once the first message is past max_age, proposes an expiry at its clock
+   * (one in flight at a time, again after a heartbeat if it got lost).
+   */
+  private maybeExpire(now: number): void {
+    const g = this.group;
+    const maxAgeMs = this.stream.cfg.max_age / 1e6;
+    if (!this.leading || g === null || this.closed || maxAgeMs <= 0) return;
+    if (this.expiryProposedAt > 0 && now - this.expiryProposedAt < g.timing.heartbeatInterval) return;
+    const st = this.stream.store.state();
+    if (st.msgs === 0 || st.firstTs + maxAgeMs > now) return;
+    const d = Buffer.allocUnsafe(9);
+    d[0] = E_EXPIRE;
+    d.writeDoubleLE(now, 1);
+    if (g.propose(d)) this.expiryProposedAt = now;
   }
 
   /** This replica's state after its last applied entry: the data of a snapshot. */
@@ -396,6 +430,7 @@ export class StreamReplica implements GroupHost {
       config: this.appliedConfig,
       first: st.firstSeq,
       last: this.stream.lastSeq,
+      lastTs: st.lastTs,
       lmsgId,
       dedupe,
       consumers: [...this.consumers].map(([name, a]) => ({ name, config: a.config, created: a.created, state: a.state === null ? null : a.state.toString('base64') })),
@@ -419,7 +454,7 @@ export class StreamReplica implements GroupHost {
       }
       stream.store.updateLimits(storeLimits(stream.cfg));
     }
-    stream.restoreReplicationState(header.lmsgId, header.dedupe);
+    stream.restoreReplicationState(header.lmsgId, header.dedupe, header.last);
     this.consumers.clear();
     for (const c of header.consumers) {
       this.consumers.set(c.name, { config: c.config, filters: configFilters(c.config), created: c.created, state: c.state === null ? null : Buffer.from(c.state, 'base64') });
@@ -430,6 +465,7 @@ export class StreamReplica implements GroupHost {
 
   tick(): void {
     this.reconcile();
+    this.maybeExpire(Date.now());
     this.maybeCompact();
     const g = this.group;
     // Gone from the voters the log names, or no leader for two election timeouts (a removed

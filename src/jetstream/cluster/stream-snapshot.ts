@@ -32,6 +32,8 @@ export interface SnapshotHeader {
   /** The store's first sequence (last + 1 when empty) and the stream's last. */
   readonly first: number;
   readonly last: number;
+  /** The store's last message time (ms; a skip's time when the last sequences were skipped). */
+  readonly lastTs: number;
   readonly lmsgId: string;
   /** The duplicate window's ids: [id, seq, ts], oldest first. */
   readonly dedupe: ReadonlyArray<readonly [string, number, number]>;
@@ -124,11 +126,11 @@ export function restoreStore(store: StreamStore, header: SnapshotHeader, message
   if (had !== keep.size) throw new Error(`stream snapshot: the store lacks ${keep.size - had} of its messages up to sequence ${before.lastSeq}`);
   for (const m of messages) {
     if (m.seq <= before.lastSeq) continue;
-    moveTo(store, m.seq - 1);
+    moveTo(store, m.seq - 1, m.ts);
     const r = store.store(m.subject, m.hdr, m.data, m.ts);
     if (!('seq' in r) || r.seq !== m.seq) throw new Error(`stream snapshot: message ${m.seq} stored as ${JSON.stringify(r)}`);
   }
-  moveTo(store, header.last);
+  moveTo(store, header.last, header.lastTs);
   const st = store.state();
   if (st.msgs === 0 && st.firstSeq < header.first) {
     // A purge of everything (first = last + 1; purge's sequence bound cannot say 1).
@@ -137,7 +139,7 @@ export function restoreStore(store: StreamStore, header: SnapshotHeader, message
   }
 }
 
-/** Makes `last` the store's last sequence when it is behind (a gap of removed messages). */
-function moveTo(store: StreamStore, last: number): void {
-  store.skipThrough(last);
+/** Makes `last` the store's last sequence when it is behind (a gap of removed messages), at time `ts`. */
+function moveTo(store: StreamStore, last: number, ts: number): void {
+  store.skipThrough(last, ts);
 }

@@ -70,6 +70,8 @@ export abstract class BaseStore implements StreamStore {
   /** The per-subject limit, 0 when unlimited. */
   private maxPer: number;
   protected readonly clock: () => number;
+  /** Whether a timer expires messages past max_age (see {@link setExpiryTimer}). */
+  private timerExpiry = true;
   protected readonly index: SeqIndex;
   protected readonly subjects = new SubjectTable();
   protected closed = false;
@@ -167,9 +169,9 @@ export abstract class BaseStore implements StreamStore {
     return this.lastSeq;
   }
 
-  skipThrough(last: number): void {
+  skipThrough(last: number, at?: number): void {
     if (this.closed || last <= this.lastSeq) return;
-    const ts = this.clock();
+    const ts = at ?? this.clock();
     // Only the highest sequence needs a record: what lies between is neither stored nor indexed.
     this.writeSkip(last, ts);
     this.lastSeq = last;
@@ -609,7 +611,7 @@ export abstract class BaseStore implements StreamStore {
       for (const info of [...this.subjects.byName.values()]) if (info.msgs > maxPer) this.enforcePerSubject(info, maxPer);
     }
     this.clearExpiry();
-    this.expire();
+    if (this.timerExpiry) this.expire();
   }
 
   private enforcePerSubject(info: SubjectInfo, maxPer: number): void {
@@ -632,6 +634,12 @@ export abstract class BaseStore implements StreamStore {
   }
 
   // ─── expiry ─────────────────────────────────────────────────────────────────────────────
+
+  setExpiryTimer(enabled: boolean): void {
+    this.timerExpiry = enabled;
+    if (enabled) this.armExpiry();
+    else this.clearExpiry();
+  }
 
   expireAsOf(now: number): number {
     if (this.closed || this.limits.maxAgeMs <= 0) return 0;
@@ -657,7 +665,7 @@ export abstract class BaseStore implements StreamStore {
   /** Sets the timer for the first message's expiry, if none is set. It never keeps the process alive. */
   private armExpiry(): void {
     const maxAge = this.limits.maxAgeMs;
-    if (this.expiryTimer !== null || maxAge <= 0 || this.msgs === 0 || this.closed) return;
+    if (this.expiryTimer !== null || maxAge <= 0 || this.msgs === 0 || this.closed || !this.timerExpiry) return;
     const due = this.firstTs + maxAge - this.clock();
     this.expiryTimer = setTimeout(this.onExpiryTimer, Math.max(1, Math.ceil(due)));
     this.expiryTimer.unref();

@@ -88,8 +88,11 @@ export interface StreamStore {
   store(subject: string, hdr: Buffer | null, data: Buffer, ts?: number): StoreResult;
   /** Consumes the next sequence without storing (interest retention with no consumers). */
   skip(): number;
-  /** Consumes every sequence up to `last` without storing (a mirror's gap): one record, not one per sequence. */
-  skipThrough(last: number): void;
+  /**
+   * Consumes every sequence up to `last` without storing (a mirror's gap): one record, not one
+   * per sequence. `ts` is the time the store's last message time becomes (default now).
+   */
+  skipThrough(last: number, ts?: number): void;
 
   /** The message at `seq`, or null (never stored, removed, expired). */
   load(seq: number): StoredMessage | null;
@@ -132,6 +135,12 @@ export interface StreamStore {
    * messages. Returns how many went.
    */
   expireAsOf(now: number): number;
+  /**
+   * With `false`, messages past `max_age` go only through {@link expireAsOf} — no timer, no
+   * expiry on a limits update: a clustered replica, whose messages expire as of the times its
+   * log gives, so that every replica's store is the same function of the log. Default true.
+   */
+  setExpiryTimer(enabled: boolean): void;
   /** Called after messages are removed by the store itself or by `remove`/`purge`. */
   onRemove(listener: RemovalListener | null): void;
 
