@@ -108,6 +108,18 @@ describe.each(['memory', 'file'] as const)('streams (%s storage)', (storage) => 
       .toEqual({ code: 400, err_code: 10054, description: 'message size exceeds maximum allowed' });
   });
 
+  it('a purge up to a sequence past the last moves the last sequence there (2.10; 2.9 kept it)', async () => {
+    // nats-server 2.10.29 stream.go purge: "if lseq > mlseq { mset.setLastSeq(lseq) }"; 2.9.10
+    // left the stream's last sequence behind the store's, so the next message got the old next.
+    const { nc, jsm } = await setup();
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'PP', subjects: ['pp'], storage } as never);
+    for (let i = 0; i < 3; i++) await js.publish('pp', String(i));
+    await jsm.streams.purge('PP', { seq: 100 });
+    expect((await jsm.streams.info('PP')).state).toMatchObject({ messages: 0, first_seq: 100, last_seq: 99 });
+    expect((await js.publish('pp', 'next', { expect: { lastSequence: 99 } })).seq).toBe(100);
+  });
+
   it('purges (all, by subject, keep), deletes messages and streams, and lists them', async () => {
     const { nc, jsm } = await setup();
     const js = jetstream(nc);
