@@ -12,35 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { headers } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { createCluster, type NatsCluster } from '../../src/index.js';
+import { createCluster } from '../../src/index.js';
+import { leadTo, publishRetrying, sleep } from './leadership.js';
 
 const COMPACTION = { entries: 20, bytes: 1 << 30 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function publish(nc: NatsConnection, subject: string, payload: string, hdrs?: Record<string, string>): Promise<number> {
-  const js = jetstream(nc);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const h = headers();
-      for (const [k, v] of Object.entries(hdrs ?? {})) h.set(k, v);
-      return (await js.publish(subject, payload, { headers: h, timeout: 2000 })).seq;
-    } catch (err) {
-      if (attempt > 40) throw err;
-      await sleep(50);
-    }
-  }
-}
-
-async function leadTo(cluster: NatsCluster, nc: NatsConnection, stream: string, target: number): Promise<void> {
-  for (let i = 0; i < 30; i++) {
-    if ((await cluster.streamLeader(stream)) === target) return;
-    await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, '', { timeout: 2000 }).catch(() => undefined);
-    await sleep(200);
-  }
-  throw new Error(`member ${target} never led ${stream}`);
-}
+const publish = (nc: NatsConnection, subject: string, payload: string, hdrs?: Record<string, string>): Promise<number> => publishRetrying(nc, subject, payload, hdrs);
 
 async function lastSeq(jsm: JetStreamManager, name: string): Promise<number> {
   return (await jsm.streams.info(name)).state.last_seq;

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { headers } from '@nats-io/nats-core';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { ConfigError, createCluster, createServer, type NatsCluster } from '../../src/index.js';
+import { ConfigError, createCluster, createServer } from '../../src/index.js';
+import { leadTo, publishRetrying } from './leadership.js';
 
 const COMPACTION = { entries: 20, bytes: 1 << 30 };
 
@@ -30,19 +31,9 @@ function snapshots(dir: string): Array<{ path: string; size: number; mtime: numb
   return out;
 }
 
-/** Publishes with a message id, retrying (as a client does across a leader change) until acked. */
-async function publish(nc: NatsConnection, subject: string, id: string, payload: string | Uint8Array = `payload of ${id}`): Promise<number> {
-  const js = jetstream(nc);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const h = headers();
-      h.set('Nats-Msg-Id', id);
-      return (await js.publish(subject, payload, { headers: h, timeout: 2000 })).seq;
-    } catch (err) {
-      if (attempt > 40) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+/** Publishes with a message id (retries are duplicates), across leader changes. */
+function publish(nc: NatsConnection, subject: string, id: string, payload: string | Uint8Array = `payload of ${id}`): Promise<number> {
+  return publishRetrying(nc, subject, payload, { 'Nats-Msg-Id': id });
 }
 
 /** The stream's state and every message (seq → subject and payload) as its current leader has them. */
@@ -59,18 +50,6 @@ async function contents(jsm: JetStreamManager, name: string): Promise<{ state: R
   }
   const { messages, bytes, first_seq, last_seq, num_deleted, num_subjects, consumer_count } = si.state;
   return { state: { messages, bytes, first_seq, last_seq, num_deleted, num_subjects, consumer_count }, msgs };
-}
-
-/** Moves the stream's leadership until member `target` has it. */
-async function leadTo(cluster: NatsCluster, nc: NatsConnection, stream: string, target: number): Promise<void> {
-  for (let i = 0; i < 30; i++) {
-    const leader = await cluster.streamLeader(stream);
-    if (leader === target) return;
-    await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, '', { timeout: 2000 }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const errors = cluster.servers.map((s) => s.stats().internalErrors);
-  throw new Error(`member ${target} never became the leader of ${stream} (internal errors: ${errors.join(', ')})`);
 }
 
 describe('clustered JetStream: log compaction and snapshots', () => {

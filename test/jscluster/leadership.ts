@@ -1,0 +1,39 @@
+/**
+ * Helpers of the clustered-JetStream tests that check what a given member holds: publishing
+ * across leader changes, and moving a stream's leadership onto a chosen member.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { headers } from '@nats-io/nats-core';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsCluster } from '../../src/index.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Publishes with `hdrs` (a `Nats-Msg-Id` makes retries idempotent), retrying as a client does
+ * across a leader change, until acked; returns the sequence.
+ */
+export async function publishRetrying(nc: NatsConnection, subject: string, payload: string | Uint8Array, hdrs: Record<string, string> = {}): Promise<number> {
+  const js = jetstream(nc);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const h = headers();
+      for (const [k, v] of Object.entries(hdrs)) h.set(k, v);
+      return (await js.publish(subject, payload, { headers: h, timeout: 2000 })).seq;
+    } catch (err) {
+      if (attempt > 40) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+/** Steps the stream's leader down until member `target` leads it (stepdown picks any current follower). */
+export async function leadTo(cluster: NatsCluster, nc: NatsConnection, stream: string, target: number): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    if ((await cluster.streamLeader(stream)) === target) return;
+    await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, '', { timeout: 2000 }).catch(() => undefined);
+    await sleep(200);
+  }
+  const errors = cluster.servers.map((s) => s.stats().internalErrors);
+  throw new Error(`member ${target} never became the leader of ${stream} (internal errors: ${errors.join(', ')})`);
+}
