@@ -331,10 +331,14 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   /**
    * This server was removed (processRemovePeer "JetStream being DISABLED, our server was removed
-   * from the cluster"): it announces it, hands over the meta lead, drops its stream replicas (the
-   * meta leader re-assigns them) and stops answering; its meta group stops after a heartbeat or
-   * two (so the handover goes out). Its meta log stays, so a restart replays the removal and it
-   * stays out.
+   * from the cluster"): it announces it and stops answering. Its groups stop campaigning but keep
+   * acknowledging until the leaders have taken it out of their voters — nats-server changes the
+   * peer sets at once; here the leaders change them one at a time through their logs, which may
+   * need this server's acknowledgement to commit (a group with another member down, two removals
+   * back to back). A meta leader removes itself as a voter (it leads until that commits, then
+   * steps aside). Its stream replicas go once their move is applied (`onDropped`), or once they
+   * hear no leader for two election timeouts; the meta group closes the same way (see
+   * {@link leaveTick}). Its meta log stays, so a restart replays the removal and it stays out.
    */
   private leaveCluster(): void {
     if (this.removedSelf || this.closed) return;
@@ -343,21 +347,52 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const core = this.engine.core;
     core.log.error('JetStream being DISABLED, our server was removed from the cluster');
     this.sys.publish(SERVER_REMOVED_ADVISORY, serverRemovedAdvisory(this.hub.selfName, core.serverId, this.engine.clusterName(), this.engine.config.domain));
-    if (this.meta.isLeader) this.meta.stepDown();
-    for (const sa of [...this.assignments.values()]) if (sa.peers.includes(this.hub.selfName)) this.dropReplica(sa.account, sa);
+    this.meta.node.setObserver(true);
+    if (this.meta.isLeader) this.meta.removePeer(this.hub.selfName);
+    for (const sa of [...this.assignments.values()]) {
+      if (!sa.peers.includes(this.hub.selfName)) continue;
+      const r = this.replicas.get(key(sa.account, sa.cfg.name));
+      // A single replica has no group to hand over to: it goes now (the meta leader re-creates it elsewhere, or it stays lost).
+      if (r === undefined || sa.peers.length === 1 || r.group === null) {
+        this.dropReplica(sa.account, sa);
+        continue;
+      }
+      r.group.node.setObserver(true);
+      if (r.group.isLeader) r.group.stepDown();
+      r.onDropped = () => this.dropReplica(sa.account, sa);
+    }
+  }
+
+  /**
+   * A removed server's meta group: a leader keeps proposing its own removal until it commits
+   * (one membership change at a time); the group closes once this server is out of the voters
+   * or has heard no meta leader for two election timeouts (a removed member is not told).
+   */
+  private leaveTick(): void {
+    if (!this.removedSelf || this.closed || this.leaveTimer !== null) return;
+    const self = this.hub.selfName;
+    const voters = this.meta.peers;
+    if (this.meta.isLeader && voters.includes(self)) {
+      this.meta.removePeer(self);
+      return;
+    }
+    const leaderless = this.meta.leader === null && Date.now() - this.meta.lastLeaderContact > 2 * this.options.timing.electionTimeoutMax;
+    if (voters.includes(self) && !leaderless) return;
+    // Closed from a timer, not from inside the group's own tick.
     this.leaveTimer = setTimeout(() => {
-      this.leaveTimer = null;
       if (!this.closed) this.meta.close();
-    }, 2 * this.options.timing.heartbeatInterval);
+    }, 0);
     this.leaveTimer.unref();
   }
 
   /**
    * The meta leader's tick: a removed server leaves the voters (one change at a time, two
    * heartbeats after the removal was applied so that a live server hears of it first), and the
-   * removed servers are told once a second that they are out.
+   * removed servers are told once a second that they are out; a stream still assigned to a
+   * removed server (a move computed from an assignment another move was changing) is moved again.
    */
   tick(): void {
+    this.leaveTick();
     if (!this.metaLeader || this.removedServers.size === 0) return;
     const now = Date.now();
     const voters = this.meta.peers;
@@ -368,7 +403,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (now - this.lastRemovedNotice < 1000) return;
     this.lastRemovedNotice = now;
-    for (const name of this.removedServers.keys()) if (name !== this.hub.selfName) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
+    for (const name of this.removedServers.keys()) {
+      if (name === this.hub.selfName) continue;
+      this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
+      this.remapServer(name);
+    }
   }
 
   /** The config of a meta entry; null (an internal error: the leader encoded it) when it does not decode. */
@@ -461,7 +500,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       return;
     }
     const peers = e.peers ?? sa.peers;
-    const next: StreamAssignment = { ...sa, cfg, cfgJson: e.config, peers };
+    // A move changes the peers only: its config was read when it was proposed, and a STREAM.UPDATE
+    // applied in between must stay.
+    const next: StreamAssignment = e.kind === 'stream_remove_peer' ? { ...sa, peers } : { ...sa, cfg, cfgJson: e.config, peers };
     this.assignments.set(k, next);
     const jsa = this.engine.enabledAccount(e.account);
     if (jsa === undefined) return;
