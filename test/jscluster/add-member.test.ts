@@ -184,5 +184,10 @@ describe('clustered JetStream: add() of a member', () => {
     const g = await client(c.urls[li]!, 'g');
     const si = await (await jetstreamManager(g)).streams.add({ name: 'R4', subjects: ['r4'], num_replicas: 4 });
     expect(members(si)).toContain(name);
+    // Restarted with its log, it replays its removal and its return: it stays in.
+    await c.restart(3);
+    expect(await c.waitForJetStream()).toBe(metaLeader);
+    expect(added.jetstreamMetaLeader()).toBe(metaLeader);
+    expect((await metaCluster(c, li)).cluster_size).toBe(4);
   });
 });

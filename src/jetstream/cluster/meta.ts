@@ -39,7 +39,7 @@ import { rmSync } from 'node:fs';
 import type { BrokerCore } from '../../broker/core.js';
 import type { InternalClient } from '../../broker/internal.js';
 import { FileRaftStorage } from '../../raftstore/file-storage.js';
-import type { RaftRole, RaftTiming } from '../../raft/types.js';
+import { EntryType, type RaftRole, type RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
 import {
   accountInfoAnswer, applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, publicConsumerCount, response, send, streamInfo,
@@ -182,6 +182,9 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   /** Removed: the meta leader that last told this server so (what metaLeaderName() reports). */
   private removedLeader: string | null = null;
   private lastRemovedNotice = 0;
+  /** The meta log was empty at start (a new server, or one whose store was wiped), and when that was. */
+  private readonly startedEmpty: boolean;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly engine: ClusterEngine,
@@ -207,6 +210,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // `peers`; a running one: wait to be added, learning the voters from the leader's log).
     const stored = this.metaStorage.load();
     const empty = stored.entries.length === 0 && stored.snapshot === null;
+    this.startedEmpty = empty;
     this.metaGroup = this.hub.group(META_GROUP, empty ? [] : options.peers, this.metaStorage, this);
     const self = options.self;
     this.join = new MetaJoin({
@@ -316,7 +320,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (e.op === 'stream') this.applyStream(e);
     else if (e.op === 'delete') this.applyDelete(e);
     else if (e.op === 'update') this.applyUpdate(e);
-    else if (e.op === 'server_remove') this.applyServerRemove(e);
+    else if (e.op === 'server_remove') this.applyServerRemove(e, _index);
     else if (e.op === 'server_rejoin') this.applyServerRejoin(e);
   }
 
@@ -352,12 +356,38 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * replicas to free servers (processRemovePeer → removePeerFromStream) and, on its ticks, takes
    * it out of the meta group's voters; the removed server itself leaves (see leaveCluster).
    */
-  private applyServerRemove(e: Extract<MetaEntry, { op: 'server_remove' }>): void {
+  private applyServerRemove(e: Extract<MetaEntry, { op: 'server_remove' }>, index: number): void {
     this.pendingRemovals.delete(e.peer);
     if (this.removedServers.has(e.peer)) return;
     this.removedServers.set(e.peer, e.created);
     if (this.metaLeader) this.remapServer(e.peer);
-    if (e.peer === this.hub.selfName) this.leaveCluster();
+    if (e.peer === this.hub.selfName && !this.removalSuperseded(e, index)) this.leaveCluster();
+  }
+
+  /**
+   * This server's removal at `index` was followed by its return (meta-join.ts): it started with
+   * an empty log after the removal (the leader admits a removed server only after a
+   * server_rejoin entry, which this server may not have received yet), or a server_rejoin of it
+   * follows in its log (a restart replays both).
+   */
+  private removalSuperseded(e: Extract<MetaEntry, { op: 'server_remove' }>, index: number): boolean {
+    if (this.startedEmpty && e.created < this.startedAt) return true;
+    this.metaStorage.sync();
+    // The meta log is never compacted: entry i is index i + 1.
+    const entries = this.metaStorage.load().entries;
+    for (let i = index; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.type !== EntryType.Normal) continue;
+      const text = Buffer.from(entry.data).toString('utf8');
+      if (!text.includes('"server_rejoin"')) continue;
+      try {
+        const later = JSON.parse(text) as MetaEntry;
+        if (later.op === 'server_rejoin' && later.peer === this.hub.selfName) return true;
+      } catch {
+        // Not an entry of ours (counted when applied).
+      }
+    }
+    return false;
   }
 
   /** Proposes moving every stream with a replica on `peer` (the meta leader). */
