@@ -131,6 +131,42 @@ describe('clustered JetStream: add() of a member', () => {
     expect(ack).toMatchObject({ stream: 'NEW', seq: 1 });
   });
 
+  it('a joining member takes the missing replica of a stream that lost one to SERVER.REMOVE with no server free (processAddPeer)', async () => {
+    cluster = await createCluster({
+      size: 3, jetstream: true,
+      authorization: { users: [{ user: 'g', password: 'g' }] },
+      accounts: { $SYS: { users: [{ user: 's', password: 's' }] } },
+    });
+    const c = cluster;
+    const g = await client(c.urls[0]!, 'g');
+    const jsm = await jetstreamManager(g);
+    const js = jetstream(g);
+    await jsm.streams.add({ name: 'SHRUNK', subjects: ['shrunk'], num_replicas: 3 });
+    for (let i = 1; i <= 5; i++) await js.publish('shrunk', `m${i}`);
+    const metaLeader = await c.waitForJetStream();
+    const li = c.servers.findIndex((s) => s.info.server_name === metaLeader);
+    const victim = c.servers[(li + 1) % 3]!.info.server_name;
+    const sys = await client(c.urls[li]!, 's');
+    expect((await sys.request('$JS.API.SERVER.REMOVE', JSON.stringify({ peer: victim }), { timeout: 3000 })).string())
+      .toBe('{"type":"io.nats.jetstream.api.v1.meta_server_remove_response","success":true}');
+    // No server free: the group is one smaller.
+    const shrunk = await until('SHRUNK off the removed member', async () => {
+      const si = await jsm.streams.info('SHRUNK');
+      return si.cluster?.leader !== undefined && members(si).length === 2 && !members(si).includes(victim) ? si : undefined;
+    });
+    expect(shrunk.config.num_replicas).toBe(3);
+
+    const added = await c.add();
+    const name = added.info.server_name;
+    const grown = await until('SHRUNK back to three replicas', async () => {
+      const si = await jsm.streams.info('SHRUNK');
+      const r = si.cluster?.replicas ?? [];
+      return si.cluster?.leader !== undefined && members(si).length === 3 && members(si).includes(name) && r.every((p) => p.current) ? si : undefined;
+    });
+    expect(grown.state.messages).toBe(5);
+    expect((await js.publish('shrunk', 'm6')).seq).toBe(6);
+  });
+
   it('a member added to a running cluster restarts with its own log (still a voter, no election)', async () => {
     cluster = await createCluster({ size: 3, jetstream: true, http: -1 });
     const c = cluster;

@@ -123,7 +123,7 @@ type MetaEntry =
   /** A config change; `kind` 'stream_create' for an identical create (answered as one). */
   | {
     op: 'update'; account: string; config: string; created: number; reply: string; subject: string;
-    /** 'stream_create': an identical create; 'stream_remove_peer': peers only, nothing answered. */
+    /** 'stream_create': an identical create; 'stream_remove_peer': peers only (a replica moved, dropped or added), nothing answered. */
     kind: 'stream_update' | 'stream_create' | 'stream_remove_peer'; peers?: string[];
   }
   /** SERVER.REMOVE: the server leaves the meta group and its replicas move (processRemovePeer). */
@@ -185,6 +185,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   /** The meta log was empty at start (a new server, or one whose store was wiped), and when that was. */
   private readonly startedEmpty: boolean;
   private readonly startedAt = Date.now();
+  /** The meta leader: the voters at its last tick (null: not leading), to notice a server that joined. */
+  private knownVoters: Set<string> | null = null;
 
   constructor(
     private readonly engine: ClusterEngine,
@@ -260,6 +262,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // Answering as the leader waits for leaderReady: the assignments must be current.
     if (role !== 'leader') {
       this.metaLeader = false;
+      this.knownVoters = null;
       // Removals proposed as leader and not applied yet may never be (a new leader decides).
       this.pendingRemovals.clear();
     }
@@ -446,6 +449,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    */
   tick(): void {
     if (!this.removedSelf) this.join.tick();
+    if (this.metaLeader) this.noticeNewVoters();
     if (!this.metaLeader || this.removedServers.size === 0) return;
     const now = Date.now();
     const voters = this.meta.peers;
@@ -460,6 +464,26 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const rejoinAfter = this.options.peerRemoveTimeout ?? PEER_REMOVE_TIMEOUT;
     for (const [name, at] of this.removedServers) {
       if (name !== this.hub.selfName && now - at < rejoinAfter) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
+    }
+  }
+
+  /**
+   * The meta leader: a server that became a voter (joined, meta-join.ts) takes the missing
+   * replica of every stream that has fewer peers than replicas (a removed server's, when no
+   * server was free) — nats-server's processAddPeer on an applied EntryAddPeer.
+   */
+  private noticeNewVoters(): void {
+    const voters = this.meta.peers;
+    const known = this.knownVoters;
+    this.knownVoters = new Set(voters);
+    if (known === null) return;
+    for (const peer of voters) {
+      if (known.has(peer) || this.removedServers.has(peer)) continue;
+      for (const sa of this.assignments.values()) {
+        if (sa.peers.length >= sa.cfg.num_replicas || sa.peers.includes(peer)) continue;
+        const entry: MetaEntry = { op: 'update', account: sa.account, config: encodeStreamConfig(sa.cfg), created: Date.now(), reply: '', subject: '', kind: 'stream_remove_peer', peers: [...sa.peers, peer] };
+        this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'));
+      }
     }
   }
 
