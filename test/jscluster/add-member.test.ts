@@ -20,6 +20,8 @@ import { jetstream, jetstreamManager, type StreamInfo } from '@nats-io/jetstream
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
 import { createCluster, type NatsCluster } from '../../src/index.js';
+import { resolveOptions } from '../../src/config/options.js';
+import { ConfigError } from '../../src/errors.js';
 
 /** eventually(), with a probe that may reject while the cluster changes (counted as not yet). */
 function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
@@ -53,6 +55,16 @@ async function client(url: string, user?: string): Promise<NatsConnection> {
   conns.push(nc);
   return nc;
 }
+
+describe('jetstream.peerRemoveTimeout', () => {
+  it('defaults to nats-server\'s 5 minutes, takes ms or a duration string, and refuses what is not a positive duration', () => {
+    expect(resolveOptions({ jetstream: true }).jetstream?.peerRemoveTimeout).toBe(300_000);
+    expect(resolveOptions({ jetstream: { peerRemoveTimeout: 1500 } }).jetstream?.peerRemoveTimeout).toBe(1500);
+    expect(resolveOptions({ jetstream: { peerRemoveTimeout: '2s' } }).jetstream?.peerRemoveTimeout).toBe(2000);
+    expect(() => resolveOptions({ jetstream: { peerRemoveTimeout: 0 } })).toThrow(ConfigError);
+    expect(() => resolveOptions({ jetstream: { peerRemoveTimeout: 'soon' } })).toThrow(ConfigError);
+  });
+});
 
 describe('clustered JetStream: add() of a member', () => {
   it('joins a running cluster while a client publishes to an R3 stream: no loss, no election; then new streams are placed on it', async () => {
