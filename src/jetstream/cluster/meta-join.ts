@@ -17,6 +17,10 @@
  *   SERVER.REMOVE: only once the removal is `peerRemoveTimeout` old, after an entry of the meta
  *   log that forgets the removal everywhere).
  *
+ * `$JSC.JOIN` is in the system account, as nats-server's Raft traffic is: a system-account user
+ * who publishes there can have a name added to the voters (as it can remove servers with
+ * SERVER.REMOVE).
+ *
  * nats-server bootstraps a new server with the peers it has seen and lets it campaign at once
  * (setupMetaGroup → bootstrapRaftNode; with 2.9.10, a 4th server's first vote request carried
  * the running group's term by chance and was refused). Here a joining server never campaigns.
