@@ -243,7 +243,8 @@ export class NatsCluster implements AsyncDisposable {
 
   /**
    * Clustered JetStream: resolves when every running member knows the same meta leader (the
-   * JetStream API answers from then on). `createCluster({ jetstream: true })` waits for it.
+   * JetStream API answers from then on; a member still joining the meta group knows none yet).
+   * `createCluster({ jetstream: true })` and `add()` wait for it.
    * @param timeoutMs ms or a duration string; default `meshTimeoutMs` (10 s)
    * @throws {WaitTimeoutError} no meta leader in time
    */
