@@ -211,7 +211,7 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
   };
 }
 
-const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'clusterPeers', 'raftTiming', 'raftCompaction']);
+const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'clusterPeers', 'raftTiming', 'raftCompaction', 'peerRemoveTimeout']);
 const RAFT_COMPACTION_KEYS: ReadonlySet<string> = new Set(['entries', 'bytes']);
 
 /** nats-server's stream log compaction thresholds (jetstream_cluster.go: compactNumMin 65,536, compactSizeMin 8 MiB). */
@@ -273,5 +273,6 @@ export function resolveJetStream(value: unknown, path: string): ResolvedJetStrea
     clusterPeers: resolveClusterPeers(j.clusterPeers, child(path, 'clusterPeers')),
     raftTiming: resolveRaftTiming(j.raftTiming, child(path, 'raftTiming')),
     raftCompaction: resolveRaftCompaction(j.raftCompaction, child(path, 'raftCompaction')),
+    peerRemoveTimeout: optDuration(j.peerRemoveTimeout, child(path, 'peerRemoveTimeout'), 5 * 60_000),
   };
 }

@@ -359,6 +359,14 @@ export interface JetStreamOptions {
    * that catch up from a snapshot.
    */
   raftCompaction?: { entries?: number; bytes?: number };
+  /**
+   * Clustered JetStream: how long after its `$JS.API.SERVER.REMOVE` a removed server may join
+   * the meta group again (started with an empty store: it then joins as a new member), in ms
+   * or a duration string. Until then the meta leader ignores it. Default 5 minutes: nats-server
+   * 2.10's `peerRemoveTimeout` (raft.go), which it does not let you configure; a test may
+   * want it shorter. (2.9.10 re-adds a removed server at once.)
+   */
+  peerRemoveTimeout?: Duration;
 }
 
 /** The `jetstream` block after validation. */
@@ -372,6 +380,8 @@ export interface ResolvedJetStream {
   readonly clusterPeers: readonly string[] | null;
   readonly raftTiming: { readonly electionTimeoutMin: number; readonly electionTimeoutMax: number; readonly heartbeatInterval: number };
   readonly raftCompaction: { readonly entries: number; readonly bytes: number };
+  /** ms. */
+  readonly peerRemoveTimeout: number;
 }
 
 /** The `websocket` block (nats-server's `websocket { ... }`). */

@@ -116,20 +116,37 @@ export class NatsCluster implements AsyncDisposable {
 
   /**
    * Adds a member; resolves once the mesh includes it.
+   *
+   * Clustered JetStream: the new member's `clusterPeers` are the cluster's JetStream members and
+   * itself. It starts with an empty meta log and joins the running meta group as nats-server 2.10
+   * does: the meta leader adds it as a voter (one membership change at a time) without an
+   * election, and new streams may be placed on it. Resolves once it is a voter that knows the
+   * meta leader (see {@link waitForJetStream}). Existing streams stay where they are.
    * @throws {ServerClosedError} the cluster is closed (or was closed while the member started)
+   * @throws {UnsupportedError} a JetStream cluster of one member (its JetStream is not clustered)
+   * @throws {WaitTimeoutError} the mesh, or the new member's place in the meta group, not in time (`meshTimeoutMs`)
    */
   async add(): Promise<NatsServer> {
     this.open('add a cluster member');
-    if (this.jetStreamOptions('').jetstream !== undefined) {
-      throw new UnsupportedError('add()', 'a cluster with JetStream', 'adding a JetStream member to the meta group is not supported yet');
+    const jetstream = this.jetStreamOptions('').jetstream !== undefined;
+    if (jetstream && this.jsPeers.length < 2) {
+      throw new UnsupportedError('add()', 'a JetStream cluster of one member', 'its JetStream is not clustered: create the cluster with two members or more');
     }
-    const server = await createServer(this.memberOptions());
+    const options = this.memberOptions();
+    if (jetstream && typeof options.jetstream === 'object') {
+      const name = options.serverName!;
+      const peers = options.jetstream.clusterPeers ?? [];
+      options.jetstream = { ...options.jetstream, clusterPeers: peers.includes(name) ? peers : [...peers, name] };
+      if (!this.jsPeers.includes(name)) this.jsPeers = [...this.jsPeers, name];
+    }
+    const server = await createServer(options);
     if (this.closed) {
       await server.close();
       this.open('add a cluster member');
     }
     this.servers.push(server);
     await this.waitForMesh();
+    if (jetstream) await this.waitForJetStream();
     return server;
   }
 
@@ -226,7 +243,8 @@ export class NatsCluster implements AsyncDisposable {
 
   /**
    * Clustered JetStream: resolves when every running member knows the same meta leader (the
-   * JetStream API answers from then on). `createCluster({ jetstream: true })` waits for it.
+   * JetStream API answers from then on; a member still joining the meta group knows none yet).
+   * `createCluster({ jetstream: true })` and `add()` wait for it.
    * @param timeoutMs ms or a duration string; default `meshTimeoutMs` (10 s)
    * @throws {WaitTimeoutError} no meta leader in time
    */

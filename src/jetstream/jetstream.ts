@@ -765,7 +765,7 @@ export class JetStream implements ClusterEngine {
       if (!peers.includes(this.serverName())) {
         throw new ConfigError('jetstream.clusterPeers', `must name this server (${this.serverName()})`);
       }
-      this.cluster = new JsCluster(this, { peers, timing: this.config.raftTiming, self: this.serverName(), compaction: this.config.raftCompaction });
+      this.cluster = new JsCluster(this, { peers, timing: this.config.raftTiming, self: this.serverName(), compaction: this.config.raftCompaction, peerRemoveTimeout: this.config.peerRemoveTimeout });
     }
     if (o.accountJetStream[SYSTEM_ACCOUNT] !== undefined) {
       throw new ConfigError(`accounts.${SYSTEM_ACCOUNT}.jetstream`, 'Not allowed to enable JetStream on the system account');

@@ -487,7 +487,8 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /**
    * Clustered JetStream (`jetstream.clusterPeers`, as `createCluster({ jetstream: true })` sets
    * it): the server name of the meta group's leader as this server knows it, or null while there
-   * is none (and without clustering).
+   * is none, while this server is still joining the meta group (not a voter yet), and without
+   * clustering.
    */
   jetstreamMetaLeader(): string | null {
     return this.embedded('jetstreamMetaLeader()').jetstreamMetaLeader();

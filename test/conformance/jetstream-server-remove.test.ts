@@ -12,7 +12,9 @@
  * `acc != s.SystemAccount()` → no answer), 2.9 to any account. Not compared: what a removed
  * server does once restarted (2.9.10 rejoins the meta group at once; 2.10.29 deletes its meta
  * state and is re-added by the meta leader once its removal is 5 minutes old — raft.go trackPeer,
- * peerRemoveTimeout; nats-embedded keeps it out).
+ * peerRemoveTimeout; nats-embedded keeps it out while its store keeps the removal, and lets it
+ * join again started with an empty store once the removal is `jetstream.peerRemoveTimeout` old —
+ * test/jscluster/add-member.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';

@@ -26,6 +26,12 @@ export interface RealClusterOptions {
   readonly extraConfig?: readonly string[];
   /** How long `startRealCluster` waits for the JetStream meta leader (default 20 s). */
   readonly metaLeaderTimeoutMs?: number;
+  /**
+   * Members configured but not started (default 0): indices `size` … `size + standby - 1`, with
+   * their names, ports and routes in every member's config; `restart(i)` starts one (a server
+   * joining the running cluster). `size` of the result counts them.
+   */
+  readonly standby?: number;
 }
 
 /** A real cluster: the common interface, plus the meta-leader wait and the members' processes. */
@@ -40,7 +46,8 @@ export interface RealCluster extends ClusterUnderTest {
  * Starts `size` nats-server processes forming one JetStream cluster and waits until its meta
  * group has a leader (`$JS.API.INFO` answers without "JetStream system temporarily unavailable").
  */
-export async function startRealCluster(bin: string, size = 3, opts: RealClusterOptions = {}): Promise<RealCluster> {
+export async function startRealCluster(bin: string, running = 3, opts: RealClusterOptions = {}): Promise<RealCluster> {
+  const size = running + (opts.standby ?? 0);
   const clusterName = opts.clusterName ?? 'C1';
   const prefix = opts.namePrefix ?? 'n';
   const clientPorts: number[] = [];
@@ -105,7 +112,7 @@ export async function startRealCluster(bin: string, size = 3, opts: RealClusterO
   };
 
   try {
-    await Promise.all(names.map(async (_, i) => {
+    await Promise.all(names.slice(0, running).map(async (_, i) => {
       members[i] = await startRealServer(bin, config(i));
     }));
     await waitForMetaLeader();

@@ -39,7 +39,7 @@ import { rmSync } from 'node:fs';
 import type { BrokerCore } from '../../broker/core.js';
 import type { InternalClient } from '../../broker/internal.js';
 import { FileRaftStorage } from '../../raftstore/file-storage.js';
-import type { RaftRole, RaftTiming } from '../../raft/types.js';
+import { EntryType, type RaftRole, type RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
 import {
   accountInfoAnswer, applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, publicConsumerCount, response, send, streamInfo,
@@ -60,6 +60,7 @@ import type { Stream } from '../stream.js';
 import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type CompactionPolicy, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
 import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget, stepdownPlacement } from './server-remove.js';
+import { MetaJoin } from './meta-join.js';
 
 /** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
 function decodeConsumerConfig(json: string): ConsumerConfig | null {
@@ -98,6 +99,8 @@ export interface JsClusterOptions {
   readonly self: string;
   /** When stream logs are compacted (default nats-server's thresholds). */
   readonly compaction?: CompactionPolicy;
+  /** How old (ms) a SERVER.REMOVE must be before the server may join again (default 5 min, nats-server's peerRemoveTimeout). */
+  readonly peerRemoveTimeout?: number;
 }
 
 interface StreamAssignment {
@@ -120,13 +123,17 @@ type MetaEntry =
   /** A config change; `kind` 'stream_create' for an identical create (answered as one). */
   | {
     op: 'update'; account: string; config: string; created: number; reply: string; subject: string;
-    /** 'stream_create': an identical create; 'stream_remove_peer': peers only, nothing answered. */
+    /** 'stream_create': an identical create; 'stream_remove_peer': peers only (a replica moved, dropped or added), nothing answered. */
     kind: 'stream_update' | 'stream_create' | 'stream_remove_peer'; peers?: string[];
   }
   /** SERVER.REMOVE: the server leaves the meta group and its replicas move (processRemovePeer). */
-  | { op: 'server_remove'; peer: string; created: number };
+  | { op: 'server_remove'; peer: string; created: number }
+  /** A removed server may join again (its removal is peerRemoveTimeout old): its removal is forgotten. */
+  | { op: 'server_rejoin'; peer: string };
 
 const META_GROUP = '_meta_';
+/** nats-server's peerRemoveTimeout (raft.go): a removed server may join again after 5 minutes. */
+const PEER_REMOVE_TIMEOUT = 5 * 60_000;
 /** An answer is sent only for entries this recent (not when a restarted server replays its log). */
 const LIVE_MS = 10_000;
 
@@ -143,8 +150,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   readonly hub: NrgHub;
   /** Requests between the servers' JetStream layers (account usage), in $SYS. */
   private readonly sys: InternalClient;
-  readonly meta: RaftGroup;
+  private metaGroup: RaftGroup;
   private readonly metaStorage: FileRaftStorage;
+  /** Joining a running cluster's meta group (meta-join.ts). */
+  private readonly join: MetaJoin;
   private readonly assignments = new Map<string, StreamAssignment>();
   private readonly replicas = new Map<string, StreamReplica>();
   private readonly storages = new Map<StreamReplica, FileRaftStorage>();
@@ -163,7 +172,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   /** When the meta group last lost its leader (0 while it has one). */
   private leaderlessSince = Date.now();
   private closed = false;
-  /** Servers removed by SERVER.REMOVE (their server_remove entry applied), with when it was applied here. */
+  /** Servers removed by SERVER.REMOVE (their server_remove entry applied), with when it was proposed. */
   private readonly removedServers = new Map<string, number>();
   /** Removals this meta leader proposed that are not applied yet (a second request answers 10044). */
   private readonly pendingRemovals = new Set<string>();
@@ -173,6 +182,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   /** Removed: the meta leader that last told this server so (what metaLeaderName() reports). */
   private removedLeader: string | null = null;
   private lastRemovedNotice = 0;
+  /** The meta log was empty at start (a new server, or one whose store was wiped), and when that was. */
+  private readonly startedEmpty: boolean;
+  private readonly startedAt = Date.now();
+  /** The meta leader: the voters at its last tick (null: not leading), to notice a server that joined. */
+  private knownVoters: Set<string> | null = null;
 
   constructor(
     private readonly engine: ClusterEngine,
@@ -188,11 +202,50 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // The meta leader tells a removed server that did not see its own removal (down, or cut
     // off before the entry reached it) that it is out.
     this.sys.subscribe(`$JSC.RM.${this.hub.selfId}`, (msg) => {
+      // Not for a server joining with an empty log (a removed server started afresh): it waits to be added.
+      if (this.join.joining && this.meta.node.status.lastIndex === 0) return;
       this.leaveCluster();
       this.removedLeader = msg.data.toString('utf8');
     });
     this.metaStorage = new FileRaftStorage(join(this.groupsDir, META_GROUP));
-    this.meta = this.hub.group(META_GROUP, options.peers, this.metaStorage, this);
+    // An empty meta log: no voters until the cluster answers (a new cluster: bootstrap with
+    // `peers`; a running one: wait to be added, learning the voters from the leader's log).
+    const stored = this.metaStorage.load();
+    const empty = stored.entries.length === 0 && stored.snapshot === null;
+    this.startedEmpty = empty;
+    this.metaGroup = this.hub.group(META_GROUP, empty ? [] : options.peers, this.metaStorage, this);
+    const self = options.self;
+    this.join = new MetaJoin({
+      self,
+      clusterPeers: options.peers,
+      sys: this.sys,
+      idOf: (name) => this.hub.idOf(name),
+      meta: () => this.meta,
+      answersForAll: () => this.metaLeader && !this.removedSelf,
+      knownLeader: () => this.meta.leader,
+      removedAt: (name) => this.removedServers.get(name),
+      removalPending: (name) => this.pendingRemovals.has(name),
+      proposeRejoin: (name) => {
+        const entry: MetaEntry = { op: 'server_rejoin', peer: name };
+        this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'));
+      },
+      bootstrap: () => this.bootstrapMeta(),
+      heartbeatMs: options.timing.heartbeatInterval,
+      peerRemoveTimeoutMs: options.peerRemoveTimeout ?? PEER_REMOVE_TIMEOUT,
+    }, empty);
+  }
+
+  /** The meta group (`_meta_`). */
+  get meta(): RaftGroup {
+    return this.metaGroup;
+  }
+
+  /** A new cluster (meta-join.ts): the still empty meta group restarts with `peers` as its voters. */
+  private bootstrapMeta(): void {
+    if (this.closed || this.removedSelf) return;
+    this.metaStorage.sync();
+    this.metaGroup.close();
+    this.metaGroup = this.hub.group(META_GROUP, this.options.peers, this.metaStorage, this);
   }
 
   private get groupsDir(): string {
@@ -209,6 +262,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // Answering as the leader waits for leaderReady: the assignments must be current.
     if (role !== 'leader') {
       this.metaLeader = false;
+      this.knownVoters = null;
       // Removals proposed as leader and not applied yet may never be (a new leader decides).
       this.pendingRemovals.clear();
     }
@@ -222,6 +276,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * unavailable" by every server (isLeaderless) instead of going unanswered.
    */
   private metaUnavailable(): boolean {
+    // A server waiting to be added is not a member: it stays silent.
+    if (this.join.joining) return false;
     return this.meta.leader === null && this.leaderlessSince > 0 && Date.now() - this.leaderlessSince > 10 * this.options.timing.heartbeatInterval;
   }
 
@@ -267,7 +323,15 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (e.op === 'stream') this.applyStream(e);
     else if (e.op === 'delete') this.applyDelete(e);
     else if (e.op === 'update') this.applyUpdate(e);
-    else if (e.op === 'server_remove') this.applyServerRemove(e);
+    else if (e.op === 'server_remove') this.applyServerRemove(e, _index);
+    else if (e.op === 'server_rejoin') this.applyServerRejoin(e);
+  }
+
+  /** A removed server asked to join again once its removal was peerRemoveTimeout old: the meta leader adds it. */
+  private applyServerRejoin(e: Extract<MetaEntry, { op: 'server_rejoin' }>): void {
+    this.removedServers.delete(e.peer);
+    // Refused while another change is pending: the server asks again.
+    if (this.metaLeader && !this.meta.peers.includes(e.peer)) this.meta.addPeer(e.peer);
   }
 
   // ---- SERVER.REMOVE -------------------------------------------------------------------------
@@ -295,12 +359,38 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * replicas to free servers (processRemovePeer → removePeerFromStream) and, on its ticks, takes
    * it out of the meta group's voters; the removed server itself leaves (see leaveCluster).
    */
-  private applyServerRemove(e: Extract<MetaEntry, { op: 'server_remove' }>): void {
+  private applyServerRemove(e: Extract<MetaEntry, { op: 'server_remove' }>, index: number): void {
     this.pendingRemovals.delete(e.peer);
     if (this.removedServers.has(e.peer)) return;
-    this.removedServers.set(e.peer, Date.now());
+    this.removedServers.set(e.peer, e.created);
     if (this.metaLeader) this.remapServer(e.peer);
-    if (e.peer === this.hub.selfName) this.leaveCluster();
+    if (e.peer === this.hub.selfName && !this.removalSuperseded(e, index)) this.leaveCluster();
+  }
+
+  /**
+   * This server's removal at `index` was followed by its return (meta-join.ts): it started with
+   * an empty log after the removal (the leader admits a removed server only after a
+   * server_rejoin entry, which this server may not have received yet), or a server_rejoin of it
+   * follows in its log (a restart replays both).
+   */
+  private removalSuperseded(e: Extract<MetaEntry, { op: 'server_remove' }>, index: number): boolean {
+    if (this.startedEmpty && e.created < this.startedAt) return true;
+    this.metaStorage.sync();
+    // The meta log is never compacted: entry i is index i + 1.
+    const entries = this.metaStorage.load().entries;
+    for (let i = index; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.type !== EntryType.Normal) continue;
+      const text = Buffer.from(entry.data).toString('utf8');
+      if (!text.includes('"server_rejoin"')) continue;
+      try {
+        const later = JSON.parse(text) as MetaEntry;
+        if (later.op === 'server_rejoin' && later.peer === this.hub.selfName) return true;
+      } catch {
+        // Not an entry of ours (counted when applied).
+      }
+    }
+    return false;
   }
 
   /** Proposes moving every stream with a replica on `peer` (the meta leader). */
@@ -393,6 +483,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    */
   tick(): void {
     this.leaveTick();
+    if (!this.removedSelf) this.join.tick();
+    if (this.metaLeader) this.noticeNewVoters();
     if (!this.metaLeader || this.removedServers.size === 0) return;
     const now = Date.now();
     const voters = this.meta.peers;
@@ -403,10 +495,32 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (now - this.lastRemovedNotice < 1000) return;
     this.lastRemovedNotice = now;
-    for (const name of this.removedServers.keys()) {
+    // Until the removal is peerRemoveTimeout old; then the server may join again (meta-join.ts).
+    const rejoinAfter = this.options.peerRemoveTimeout ?? PEER_REMOVE_TIMEOUT;
+    for (const [name, at] of this.removedServers) {
       if (name === this.hub.selfName) continue;
-      this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
+      if (now - at < rejoinAfter) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
       this.remapServer(name);
+    }
+  }
+
+  /**
+   * The meta leader: a server that became a voter (joined, meta-join.ts) takes the missing
+   * replica of every stream that has fewer peers than replicas (a removed server's, when no
+   * server was free) — nats-server's processAddPeer on an applied EntryAddPeer.
+   */
+  private noticeNewVoters(): void {
+    const voters = this.meta.peers;
+    const known = this.knownVoters;
+    this.knownVoters = new Set(voters);
+    if (known === null) return;
+    for (const peer of voters) {
+      if (known.has(peer) || this.removedServers.has(peer)) continue;
+      for (const sa of this.assignments.values()) {
+        if (sa.peers.length >= sa.cfg.num_replicas || sa.peers.includes(peer)) continue;
+        const entry: MetaEntry = { op: 'update', account: sa.account, config: encodeStreamConfig(sa.cfg), created: Date.now(), reply: '', subject: '', kind: 'stream_remove_peer', peers: [...sa.peers, peer] };
+        this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'));
+      }
     }
   }
 
@@ -1120,6 +1234,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    */
   metaLeaderName(): string | null {
     if (this.removedSelf) return this.removedLeader;
+    // Not a voter yet (joining a running cluster): no leader to report.
+    if (this.join.joining) return null;
     const leader = this.meta.leader;
     return leader === this.hub.selfName && !this.metaLeader ? null : leader;
   }
