@@ -393,10 +393,21 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     return false;
   }
 
-  /** Proposes moving every stream with a replica on `peer` (the meta leader). */
-  private remapServer(peer: string): void {
-    for (const sa of this.assignments.values()) {
-      if (sa.peers.includes(peer)) this.remapPeer(sa, peer, '$JS.API.SERVER.REMOVE');
+  /** When this meta leader last proposed moving each stream (key) off a removed server. */
+  private readonly movesProposed = new Map<string, number>();
+
+  /**
+   * Proposes moving every stream with a replica on `peer` (the meta leader). `again`: the tick's
+   * repair of a move computed from an assignment another move was changing — not while a move of
+   * the stream may still be on its way (it would be computed from the same stale assignment).
+   */
+  private remapServer(peer: string, again = false): void {
+    const now = Date.now();
+    for (const [k, sa] of this.assignments) {
+      if (!sa.peers.includes(peer)) continue;
+      if (again && now - (this.movesProposed.get(k) ?? 0) < 2 * this.options.timing.electionTimeoutMax) continue;
+      this.movesProposed.set(k, now);
+      this.remapPeer(sa, peer, '$JS.API.SERVER.REMOVE');
     }
   }
 
@@ -500,7 +511,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     for (const [name, at] of this.removedServers) {
       if (name === this.hub.selfName) continue;
       if (now - at < rejoinAfter) this.sys.publish(`$JSC.RM.${this.hub.idOf(name)}`, this.hub.selfName);
-      this.remapServer(name);
+      this.remapServer(name, true);
     }
   }
 
@@ -691,6 +702,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       return;
     }
     this.assignments.delete(k);
+    this.movesProposed.delete(k);
     const jsa = this.engine.enabledAccount(e.account);
     const live = this.metaLeader && e.reply !== '';
     this.dropReplica(e.account, sa);
