@@ -6,38 +6,19 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type StreamInfo } from '@nats-io/jetstream';
-import { eventually } from '../helpers/eventually.js';
-import { createCluster, type ClusterHarnessOptions, type NatsCluster } from '../../src/index.js';
-
-function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  return eventually(() => fn().catch(() => undefined), what, ms);
-}
-
-async function raw(nc: NatsConnection, subject: string, body = '', ms = 1500): Promise<string> {
-  try {
-    return (await nc.request(subject, body, { timeout: ms })).string();
-  } catch {
-    return '(no reply)';
-  }
-}
-
-function members(si: StreamInfo): string[] {
-  return [si.cluster?.leader ?? '(none)', ...(si.cluster?.replicas ?? []).map((p) => p.name)];
-}
-
-const OPTIONS: ClusterHarnessOptions = {
-  jetstream: true,
-  authorization: { users: [{ user: 'g', password: 'g' }] },
-  accounts: { $SYS: { users: [{ user: 's', password: 's' }] } },
-};
+import { jetstreamManager } from '@nats-io/jetstream';
+import { createCluster, type NatsCluster } from '../../src/index.js';
+import { members, OPTIONS, raw, REMOVED as OK, until } from './server-remove-helpers.js';
 
 let cluster: NatsCluster | undefined;
 const conns: NatsConnection[] = [];
 afterEach(async () => {
   await Promise.all(conns.splice(0).map((nc) => nc.close().catch(() => {})));
+  // An internal error of a member is a bug.
+  const errors = cluster?.servers.map((s) => s.stats().internalErrors) ?? [];
   await cluster?.close();
   cluster = undefined;
+  expect(errors.every((n) => n === 0)).toBe(true);
 });
 
 async function as(user: 'g' | 's', url: string): Promise<NatsConnection> {
@@ -46,7 +27,6 @@ async function as(user: 'g' | 's', url: string): Promise<NatsConnection> {
   return nc;
 }
 
-const OK = '{"type":"io.nats.jetstream.api.v1.meta_server_remove_response","success":true}';
 
 describe('SERVER.REMOVE races', () => {
   it('two members of a 3-node cluster removed back to back: the meta leader keeps leading alone (2.10.29 shrinks the peer set at each proposal)', async () => {

@@ -12,32 +12,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
-import { eventually } from '../helpers/eventually.js';
-import { createCluster, type ClusterHarnessOptions, type NatsCluster } from '../../src/index.js';
+import { createCluster, type NatsCluster } from '../../src/index.js';
+import { members, OPTIONS, raw, RESPONSE, until } from './server-remove-helpers.js';
 import { peerIdOf } from '../conformance/jetstream-cluster-scenarios.js';
 
-/** eventually(), with a probe that may reject while the cluster changes (counted as not yet). */
-function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  return eventually(() => fn().catch(() => undefined), what, ms);
-}
-
-/** The reply's text, or '(no reply)' when none came within `ms`. */
-async function raw(nc: NatsConnection, subject: string, body = '', ms = 1500): Promise<string> {
-  try {
-    return (await nc.request(subject, body, { timeout: ms })).string();
-  } catch {
-    return '(no reply)';
-  }
-}
-
-const RESPONSE = 'io.nats.jetstream.api.v1.meta_server_remove_response';
 const error = (code: number, errCode: number, description: string): string =>
   `{"type":"${RESPONSE}","error":{"code":${code},"err_code":${errCode},"description":"${description}"}}`;
-
-/** Every member of the stream's group, leader first. */
-function members(si: StreamInfo): string[] {
-  return [si.cluster?.leader ?? '(none)', ...(si.cluster?.replicas ?? []).map((p) => p.name)];
-}
 
 /** The stream once its group is `n` healthy members without `gone`. */
 function movedOff(jsm: JetStreamManager, stream: string, gone: string, n: number): Promise<StreamInfo> {
@@ -48,13 +28,6 @@ function movedOff(jsm: JetStreamManager, stream: string, gone: string, n: number
     return si.cluster?.leader !== undefined && names.length === n && !names.includes(gone) && r.every((p) => p.current) ? si : undefined;
   });
 }
-
-const OPTIONS: ClusterHarnessOptions = {
-  jetstream: true,
-  // A global-account user for the applications, a system-account user for the operator.
-  authorization: { users: [{ user: 'g', password: 'g' }] },
-  accounts: { $SYS: { users: [{ user: 's', password: 's' }] } },
-};
 
 let cluster: NatsCluster | undefined;
 const conns: NatsConnection[] = [];
