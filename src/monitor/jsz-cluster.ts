@@ -28,7 +28,9 @@ export function metaClusterInfo(js: JetStream, withReplicas: boolean): Record<st
     leader: leader ?? undefined,
     peer: peerId(leader ?? ''),
     replicas: replicas.length > 0 ? replicas : undefined,
-    cluster_size: meta.peers.length,
+    // A member still joining (no voters yet, cluster/meta-join.ts) counts the peers it was
+    // configured with, as nats-server's bootstrap counts the peers it knows.
+    cluster_size: meta.peers.length > 0 ? meta.peers.length : c.options.peers.length,
     pending: 0,
   };
 }
