@@ -14,6 +14,17 @@ import { newNuid } from '../../broker/ids.js';
 /** The response kind (`io.nats.jetstream.api.v1.meta_server_remove_response`). */
 export const SERVER_REMOVE_KIND = 'meta_server_remove';
 
+/** A request body that is a JSON object, or null where Go's json.Unmarshal into a struct fails. */
+function decodeObject(body: Buffer): Record<string, unknown> | null {
+  let req: unknown;
+  try {
+    req = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return typeof req === 'object' && req !== null && !Array.isArray(req) ? (req as Record<string, unknown>) : null;
+}
+
 /**
  * The meta group's member a SERVER.REMOVE body names, or the error nats-server answers:
  * 10003 "bad request" for an empty body (or `{}`: isEmptyRequest), 10025 "invalid JSON" for a
@@ -25,14 +36,9 @@ export const SERVER_REMOVE_KIND = 'meta_server_remove';
  */
 export function serverRemoveTarget(body: Buffer, members: readonly string[], idOf: (name: string) => string): { peer: string } | { error: ApiError } {
   if (isEmptyRequest(body)) return { error: jsError('JSBadRequestErr') };
-  let req: unknown;
-  try {
-    req = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { error: jsError('JSInvalidJSONErr') };
-  }
-  if (typeof req !== 'object' || req === null || Array.isArray(req)) return { error: jsError('JSInvalidJSONErr') };
-  const { peer, peer_id: peerIdField } = req as { peer?: unknown; peer_id?: unknown };
+  const req = decodeObject(body);
+  if (req === null) return { error: jsError('JSInvalidJSONErr') };
+  const { peer, peer_id: peerIdField } = req;
   if ((peer !== undefined && peer !== null && typeof peer !== 'string') || (peerIdField !== undefined && peerIdField !== null && typeof peerIdField !== 'string')) {
     return { error: jsError('JSInvalidJSONErr') };
   }
@@ -60,14 +66,9 @@ export function serverRemovedAdvisory(server: string, serverId: string, cluster:
  */
 export function stepdownPlacement(body: Buffer): { cluster: string } | { error: ApiError } | null {
   if (isEmptyRequest(body)) return null;
-  let req: unknown;
-  try {
-    req = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { error: jsError('JSInvalidJSONErr') };
-  }
-  if (typeof req !== 'object' || req === null || Array.isArray(req)) return { error: jsError('JSInvalidJSONErr') };
-  const placement = (req as { placement?: unknown }).placement;
+  const req = decodeObject(body);
+  if (req === null) return { error: jsError('JSInvalidJSONErr') };
+  const placement = req.placement;
   if (placement === undefined || placement === null) return null;
   if (typeof placement !== 'object' || Array.isArray(placement)) return { error: jsError('JSInvalidJSONErr') };
   const { cluster, tags } = placement as { cluster?: unknown; tags?: unknown };

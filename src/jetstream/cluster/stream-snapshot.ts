@@ -126,20 +126,15 @@ export function restoreStore(store: StreamStore, header: SnapshotHeader, message
   if (had !== keep.size) throw new Error(`stream snapshot: the store lacks ${keep.size - had} of its messages up to sequence ${before.lastSeq}`);
   for (const m of messages) {
     if (m.seq <= before.lastSeq) continue;
-    moveTo(store, m.seq - 1, m.ts);
+    store.skipThrough(m.seq - 1, m.ts); // a gap of removed messages before it
     const r = store.store(m.subject, m.hdr, m.data, m.ts);
     if (!('seq' in r) || r.seq !== m.seq) throw new Error(`stream snapshot: message ${m.seq} stored as ${JSON.stringify(r)}`);
   }
-  moveTo(store, header.last, header.lastTs);
+  store.skipThrough(header.last, header.lastTs);
   const st = store.state();
   if (st.msgs === 0 && st.firstSeq < header.first) {
     // A purge of everything (first = last + 1; purge's sequence bound cannot say 1).
     if (header.first === st.lastSeq + 1) store.purge('', 0, 0);
     else store.purge('', header.first, 0);
   }
-}
-
-/** Makes `last` the store's last sequence when it is behind (a gap of removed messages), at time `ts`. */
-function moveTo(store: StreamStore, last: number, ts: number): void {
-  store.skipThrough(last, ts);
 }
