@@ -167,11 +167,6 @@ export class RaftGroup {
     return ok;
   }
 
-  /** The index of the last applied entry. */
-  get applied(): number {
-    return this.node.status.applied;
-  }
-
   /** @internal The hub's tick. */
   hostTick(): void {
     this.host.tick?.();
