@@ -125,6 +125,10 @@ export class EmbeddedControls implements EmbeddedFeatures {
     return this.backend.jetstream?.cluster?.streamLeader(account, stream) ?? null;
   }
 
+  jetstreamConsumerLeader(account: string, stream: string, consumer: string): string | null {
+    return this.backend.jetstream?.cluster?.consumerLeader(account, stream, consumer) ?? null;
+  }
+
   blockRoutes(serverNames: readonly string[]): void {
     const b = this.backend;
     b.blockedPeers = [...serverNames];

@@ -269,19 +269,34 @@ export class NatsCluster implements AsyncDisposable {
    * @throws {WaitTimeoutError} no leader agreed on in time
    */
   async streamLeader(stream: string, options: { account?: string; timeoutMs?: Duration } = {}): Promise<number> {
-    const ms = durationArg(options.timeoutMs ?? this.opts.meshTimeoutMs, 'timeoutMs', 10_000);
-    this.open('find a stream leader');
+    return this.agreedLeader(`stream ${stream}`, (s) => s.jetstreamStreamLeader(stream, options.account), options.timeoutMs);
+  }
+
+  /**
+   * Clustered JetStream: the index (in `servers`) of the member that leads consumer `consumer`
+   * of `stream`, once the members that hold the stream agree on one.
+   * @param options.account the stream's account (default `$G`); `timeoutMs` default `meshTimeoutMs`
+   * @throws {WaitTimeoutError} no leader agreed on in time
+   */
+  async consumerLeader(stream: string, consumer: string, options: { account?: string; timeoutMs?: Duration } = {}): Promise<number> {
+    return this.agreedLeader(`consumer ${stream} > ${consumer}`, (s) => s.jetstreamConsumerLeader(stream, consumer, options.account), options.timeoutMs);
+  }
+
+  /** Polls until the running members that know a leader of `what` (`leaderOf`) agree on one; its index. */
+  private async agreedLeader(what: string, leaderOf: (s: NatsServer) => string | null, timeoutMs: Duration | undefined): Promise<number> {
+    const ms = durationArg(timeoutMs ?? this.opts.meshTimeoutMs, 'timeoutMs', 10_000);
+    this.open(`find the leader of ${what}`);
     const deadline = Date.now() + ms;
     for (;;) {
-      const known = this.servers.filter((s) => s.state === 'running').map((s) => s.jetstreamStreamLeader(stream, options.account)).filter((l) => l !== null);
+      const known = this.servers.filter((s) => s.state === 'running').map(leaderOf).filter((l) => l !== null);
       const names = new Set(known);
       if (names.size === 1) {
         const i = this.servers.findIndex((s) => s.state === 'running' && s.info.server_name === known[0]);
         if (i >= 0) return i;
       }
-      if (Date.now() > deadline) throw new WaitTimeoutError(`the leader of stream ${stream} in cluster ${this.name}`, ms);
+      if (Date.now() > deadline) throw new WaitTimeoutError(`the leader of ${what} in cluster ${this.name}`, ms);
       await new Promise((r) => setTimeout(r, 10));
-      this.open('find a stream leader');
+      this.open(`find the leader of ${what}`);
     }
   }
 

@@ -118,7 +118,7 @@ export function response(kind: string, fields: Readonly<Record<string, unknown>>
 }
 
 /** A pre-encoded JSON fragment (a config echo) passed through {@link response} as is. */
-class RawJson {
+export class RawJson {
   constructor(readonly text: string) {}
 }
 
@@ -171,8 +171,9 @@ export function streamState(s: Stream, opts: { deleted?: boolean; subjects?: Rec
 
 /** numPublicConsumers: the consumers of mirrors and sources (`direct`) are not counted or listed. */
 export function publicConsumerCount(s: Stream): number {
-  let n = 0;
-  for (const c of s.consumers.values()) if (!c.cfg.direct) n++;
+  // Clustered: the replicated consumers (some may run on other members) and the local others.
+  let n = s.replica?.consumers.size ?? 0;
+  for (const c of s.consumers.values()) if (!c.cfg.direct && s.replica?.consumers.has(c.name) !== true) n++;
   return n;
 }
 
@@ -491,12 +492,14 @@ const PUSH_FIELDS = ['deliver_group', 'rate_limit_bps'] as const;
  */
 export function checkConsumerRequest(
   jsa: ApiAccount, op: string, token: string, body: Buffer,
+  /** The stream's consumers (clustered: the replicated ones too); default its local ones. */
+  existing?: ReadonlyArray<readonly [string, ConsumerConfig]>,
 ): { answer: Answer } | { stream: Stream; name: string; config: ConsumerConfig; updated: boolean } {
   const kind = 'consumer_create';
   const subject = `$JS.API.${op}.${token}`;
   const r = checkConsumerCreate({ subject, body: body.toString('utf8') }, {
     lookupStream: (n) => jsa.streams.get(n)?.cfg,
-    consumers: () => [...(jsa.streams.get(token.split('.')[0]!)?.consumers ?? new Map<string, Consumer>())].map(([n, c]) => [n, c.cfg] as const),
+    consumers: () => existing ?? [...(jsa.streams.get(token.split('.')[0]!)?.consumers ?? new Map<string, Consumer>())].map(([n, c]) => [n, c.cfg] as const),
     accountLimits: { maxAckPending: jsa.limits.max_ack_pending, maxConsumers: jsa.limits.max_consumers },
     // updateConfig: a push consumer's deliver subject changes only while nobody listens on it.
     deliverSubjectHasInterest: (subject) => jsa.hasInterest(subject),

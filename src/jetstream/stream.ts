@@ -114,6 +114,8 @@ export class Stream {
     proposePurgeAll(): void;
     /** Whether a replicated consumer's filter matches `subject` (the same answer on every replica). */
     hasConsumerInterest(subject: string): boolean;
+    /** The replicated consumers, wherever they run (a consumer with a group of its own may lead elsewhere). */
+    readonly consumers: ReadonlyMap<string, unknown>;
     /** This server leads the stream's group (and has applied the log before its term). */
     readonly isLeader: boolean;
     /**

@@ -140,6 +140,8 @@ export interface EmbeddedFeatures {
   jetstreamMetaLeader(): string | null;
   /** Clustered JetStream: the leader of a stream's group as this server knows it (null: none known here). */
   jetstreamStreamLeader(account: string, stream: string): string | null;
+  /** Clustered JetStream: the leader of a consumer as this server knows it (null: none known here). */
+  jetstreamConsumerLeader(account: string, stream: string, consumer: string): string | null;
   blockRoutes(serverNames: readonly string[]): void;
   blockedRouteNames(): readonly string[];
   /** Registers a tap (its callback already checked); returns the function that removes it. */

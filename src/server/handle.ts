@@ -47,6 +47,7 @@ const HINTS: Readonly<Record<string, string>> = {
   'routes()': 'use /routez at monitorUrl (option http)',
   'jetstreamMetaLeader()': 'use $JS.API.INFO or /jsz?leader-only=true',
   'jetstreamStreamLeader()': "use STREAM.INFO's cluster.leader",
+  'jetstreamConsumerLeader()': "use CONSUMER.INFO's cluster.leader",
   'disconnectClient()': 'nats-server 2.9 has no kick; use restart() to drop every client',
   'disconnectClients()': 'nats-server 2.9 has no kick; use restart() to drop every client',
   'expireAckWait()': 'give the consumer a short ack_wait and wait with server.jetstream.waitForConsumer()',
@@ -500,6 +501,17 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
    */
   jetstreamStreamLeader(stream: string, account = '$G'): string | null {
     return this.embedded('jetstreamStreamLeader()').jetstreamStreamLeader(account, stream);
+  }
+
+  /**
+   * Clustered JetStream: the server name of the leader of consumer `consumer` of `stream` (in
+   * `account`, default `$G`) as this server knows it — null when there is none or this server
+   * holds no replica of the stream. A durable consumer of a limits stream has a Raft group and a
+   * leader of its own (CONSUMER.LEADER.STEPDOWN moves it alone); other replicated consumers are
+   * led by their stream's leader.
+   */
+  jetstreamConsumerLeader(stream: string, consumer: string, account = '$G'): string | null {
+    return this.embedded('jetstreamConsumerLeader()').jetstreamConsumerLeader(account, stream, consumer);
   }
 
   /**

@@ -9,6 +9,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { createCluster, type NatsCluster } from '../../src/index.js';
+import { eventually } from '../helpers/eventually.js';
 
 let cluster: NatsCluster;
 const conns: NatsConnection[] = [];
@@ -90,10 +91,9 @@ describe('clustered JetStream API', () => {
     await jsms[2]!.streams.delete('PL');
   });
 
-  it('a stepdown announces the new stream leader and consumer leader', async () => {
+  it('a stepdown announces the new stream leader; a consumer stepdown moves only the consumer (a group of its own)', async () => {
     await jsms[0]!.consumers.add('A3', { durable_name: 'ADV', ack_policy: 'explicit' as never });
     const streamAdv = conns[1]!.subscribe('$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.A3', { max: 1 });
-    const consumerAdv = conns[1]!.subscribe('$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.A3.ADV', { max: 1 });
     await conns[1]!.flush();
     await conns[0]!.request('$JS.API.STREAM.LEADER.STEPDOWN.A3', '', { timeout: 2000 });
     for await (const m of streamAdv) {
@@ -102,9 +102,25 @@ describe('clustered JetStream API', () => {
       expect(cluster.servers.map((x) => x.info.server_name)).toContain(a.leader);
       expect((a.replicas as unknown[]).length).toBe(2);
     }
+    // The stream's new leader is settled; the consumer's leader is its own group's.
+    const streamLeader = await eventually(async () => (await jsms[0]!.streams.info('A3').catch(() => null))?.cluster?.leader, 'the stream leader');
+    const before = (await jsms[0]!.consumers.info('A3', 'ADV')).cluster;
+    expect(before?.raft_group).toMatch(/^C-R3[FM]-/);
+    const consumerAdv = conns[1]!.subscribe('$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.A3.ADV', { max: 1 });
+    await conns[1]!.flush();
+    const r = await conns[2]!.request('$JS.API.CONSUMER.LEADER.STEPDOWN.A3.ADV', '', { timeout: 2000 });
+    expect(r.json()).toEqual({ type: 'io.nats.jetstream.api.v1.consumer_leader_stepdown_response', success: true });
     for await (const m of consumerAdv) {
-      expect(m.json()).toMatchObject({ type: 'io.nats.jetstream.advisory.v1.consumer_leader_elected', stream: 'A3', consumer: 'ADV' });
+      const a = m.json<Record<string, unknown>>();
+      expect(a).toMatchObject({ type: 'io.nats.jetstream.advisory.v1.consumer_leader_elected', stream: 'A3', consumer: 'ADV' });
+      expect(a.leader).not.toBe(before?.leader);
     }
+    const after = await eventually(async () => {
+      const ci = await jsms[1]!.consumers.info('A3', 'ADV').catch(() => null);
+      return ci?.cluster?.leader && ci.cluster.leader !== before?.leader ? ci.cluster : undefined;
+    }, 'the consumer\'s new leader');
+    expect(after.raft_group).toBe(before?.raft_group);
+    expect((await jsms[0]!.streams.info('A3')).cluster?.leader).toBe(streamLeader);
   });
 
   it('delete from any member', async () => {

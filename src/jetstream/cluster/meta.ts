@@ -42,14 +42,12 @@ import { FileRaftStorage } from '../../raftstore/file-storage.js';
 import { EntryType, type RaftRole, type RaftTiming } from '../../raft/types.js';
 import { apiErrorResponse, jsError, type ApiError } from '../errors.js';
 import {
-  accountInfoAnswer, applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, publicConsumerCount, response, send, streamInfo,
+  accountInfoAnswer, applyReplicatedRequest, checkConsumerRequest, commitConsumerCreate, publicConsumerCount, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, response, send, streamInfo,
   type Answer, type ApiAccount, type ClusterApi,
 } from '../api.js';
 import type { Consumer } from '../consumer.js';
-import { CONSUMER_CONFIG_SCHEMA, encodeConsumerConfig, type ConsumerConfig } from '../consumer-config.js';
-import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
+import { encodeConsumerConfig, type ConsumerConfig } from '../consumer-config.js';
 import type { ConsumerSnapshot } from '../consumer-state.js';
-import { decodeGoValue } from '../../protocol/go-json.js';
 import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
 import { newNuid } from '../../broker/ids.js';
 import { checkStreamConfig } from '../stream-config-check.js';
@@ -61,12 +59,7 @@ import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type CompactionPolicy, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
 import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget, stepdownPlacement } from './server-remove.js';
 import { MetaJoin } from './meta-join.js';
-
-/** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
-function decodeConsumerConfig(json: string): ConsumerConfig | null {
-  const d = decodeGoValue(json, CONSUMER_CONFIG_SCHEMA);
-  return d === null ? null : (d.value as ConsumerConfig);
-}
+import { ClusterConsumers, consumerGroupName } from './consumers.js';
 
 /** What the cluster layer needs of the engine. */
 export interface ClusterEngine {
@@ -157,17 +150,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private readonly assignments = new Map<string, StreamAssignment>();
   private readonly replicas = new Map<string, StreamReplica>();
   private readonly storages = new Map<StreamReplica, FileRaftStorage>();
-  /** Replicated consumers whose state changed since it was last proposed. */
-  private readonly dirtyConsumers = new Map<Consumer, StreamReplica>();
-  /**
-   * Ack replies (double acks) of replicated consumers: held until the consumer state holding the
-   * ack is committed, as nats-server 2.10 does (consumer.go updateAcks / addAckReply): first per
-   * consumer until its state is proposed, then per proposal until it is applied.
-   */
-  private readonly ackReplies = new Map<Consumer, string[]>();
-  private readonly repliesAfter = new Map<string, { consumer: Consumer; replies: string[] }>();
-  private stateTokens = 0;
-  private statesQueued = false;
+  /** The replicated consumers (consumers.ts). */
+  private readonly consumers: ClusterConsumers;
   private metaLeader = false;
   /** When the meta group last lost its leader (0 while it has one). */
   private leaderlessSince = Date.now();
@@ -207,6 +191,17 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       this.leaveCluster();
       this.removedLeader = msg.data.toString('utf8');
     });
+    this.consumers = new ClusterConsumers({
+      hub: this.hub,
+      sys: this.sys,
+      groupsDir: this.groupsDir,
+      enabledAccount: (name) => engine.enabledAccount(name),
+      replica: (account, stream) => this.replicas.get(key(account, stream)),
+      groupInfo: (g) => this.groupInfo(g),
+      internalError: (err, what) => engine.internalError(err, what),
+    });
+    // A consumer leader asks this stream leader to delete an inactive consumer.
+    this.sys.subscribe(`$JSC.CD.${this.hub.selfId}`, (msg) => this.consumers.deleteRequested(msg.data));
     this.metaStorage = new FileRaftStorage(join(this.groupsDir, META_GROUP));
     // An empty meta log: no voters until the cluster answers (a new cluster: bootstrap with
     // `peers`; a running one: wait to be added, learning the voters from the leader's log).
@@ -460,6 +455,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       }
       r.group.node.setObserver(true);
       if (r.group.isLeader) r.group.stepDown();
+      this.consumers.observe(r);
       r.onDropped = () => this.dropReplica(sa.account, sa);
     }
   }
@@ -683,6 +679,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       return;
     }
     this.replicas.delete(k);
+    this.consumers.dropStream(replica);
     replica.close();
     this.storages.get(replica)?.close();
     this.storages.delete(replica);
@@ -737,51 +734,32 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 
   applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void {
-    if (!respond) return;
-    const jsa = this.engine.enabledAccount(replica.account);
-    const cfg = decodeConsumerConfig(p.config);
-    if (jsa === undefined || cfg === null) return;
-    const answer = commitConsumerCreate(jsa, replica.stream, p.name, cfg, p.updated);
-    // Only answers the client of a live request (not a replay after a restart).
-    if (Date.now() - p.created < LIVE_MS) send(jsa, p.reply, answer, p.subject, Buffer.alloc(0));
+    this.consumers.applyConsumer(replica, p, respond);
+  }
+
+  consumerDeleted(replica: StreamReplica, name: string, _group: string, rest: string, reply: string, respond: boolean): void {
+    this.consumers.deleted(replica, name, rest, reply, respond);
+  }
+
+  consumersRestored(replica: StreamReplica): void {
+    this.consumers.restored(replica);
   }
 
   /**
-   * The stream's leadership changed: the new leader starts its replicated consumers with the
-   * state their log holds; a former leader stops its consumers (ephemeral ones are gone, as
-   * nats-server's R1 consumers on a lost server).
+   * The stream's leadership changed: sourcing and the consumers in the stream's log follow it
+   * (consumers.ts); a new leader announces itself.
    */
   leaderChanged(replica: StreamReplica, leading: boolean): void {
     const jsa = this.engine.enabledAccount(replica.account);
     const stream = replica.stream;
-    if (!leading) {
-      jsa?.stopSourcing(stream);
-      // Replies held for states that may never commit under this leader: the clients retry.
-      for (const [token, p] of [...this.repliesAfter]) if (stream.consumers.get(p.consumer.name) === p.consumer) this.repliesAfter.delete(token);
-      for (const c of stream.consumers.values()) this.ackReplies.delete(c);
-      for (const c of stream.consumers.values()) c.close(false, true);
-      stream.consumers.clear();
-      return;
+    if (!leading) jsa?.stopSourcing(stream);
+    else if (jsa !== undefined) {
+      this.leaderElected(jsa, replica);
+      // A mirror or source resumes from what this replica's store has (its last sequence, the
+      // Nats-Stream-Source headers): every copy committed before this term is applied by now.
+      jsa.startSourcing(stream);
     }
-    if (jsa === undefined) return;
-    this.leaderElected(jsa, replica);
-    // A mirror or source resumes from what this replica's store has (its last sequence, the
-    // Nats-Stream-Source headers): every copy committed before this term is applied by now.
-    jsa.startSourcing(stream);
-    for (const [name, a] of replica.consumers) {
-      if (stream.consumers.has(name)) continue;
-      const cfg = decodeConsumerConfig(a.config);
-      if (cfg === null) continue;
-      try {
-        const decoded = a.state === null ? null : decodeConsumerState(a.state);
-        if (a.state !== null && decoded === null) throw new Error('its replicated state does not decode');
-        const state = decoded?.state ?? null;
-        const c = jsa.resumeConsumer(stream, name, cfg, a.created, state);
-        this.consumerLeaderElected(jsa, stream, c);
-      } catch (err) {
-        this.engine.internalError(err, `JetStream consumer '${replica.account} > ${stream.name} > ${name}': starting on the new leader`);
-      }
-    }
+    this.consumers.streamLeaderChanged(replica, leading);
   }
 
   /** `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.<stream>` (nats-server's JSStreamLeaderElectedAdvisory). */
@@ -796,88 +774,35 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     });
   }
 
-  /** A replicated consumer's inactivity threshold passed (on the leader): deleted through the log. */
+  /** A replicated consumer's inactivity threshold passed (on its leader): deleted through the stream's log. */
   consumerInactive(stream: Stream, c: Consumer): boolean {
-    const replica = stream.replica;
-    if (!(replica instanceof StreamReplica) || !replica.consumers.has(c.name)) return false;
-    replica.proposeConsumerDelete(c.name, `CONSUMER.DELETE.${stream.name}.${c.name}`, '');
-    return true;
-  }
-
-  /** `$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.<stream>.<consumer>` (JSConsumerLeaderElectedAdvisory). */
-  private consumerLeaderElected(jsa: ApiAccount & { advise(subject: string, body: (domain: string | null) => string): void }, stream: Stream, c: Consumer): void {
-    jsa.advise(`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream.name}.${c.name}`, (domain) => {
-      const info = this.consumerClusterInfo(jsa, stream, c);
-      return `{"type":"io.nats.jetstream.advisory.v1.consumer_leader_elected","id":${goJson(newNuid(), false)},`
-        + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"account":${goJson(jsa.name, false)},"stream":${goJson(stream.name, false)},`
-        + `"consumer":${goJson(c.name, false)},"leader":${goJson(this.hub.selfName, false)},"replicas":${goJson(info.replicas ?? null, false)}`
-        + `${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
-    });
+    return this.consumers.inactive(stream, c);
   }
 
   /** A consumer started on this server: a replicated one sends its state changes to the followers. */
   consumerStarted(_jsa: ApiAccount, stream: Stream, c: Consumer): void {
-    const replica = stream.replica;
-    if (!(replica instanceof StreamReplica) || !replica.consumers.has(c.name)) return;
-    c.deferAckReply = (reply) => {
-      const q = this.ackReplies.get(c);
-      if (q === undefined) this.ackReplies.set(c, [reply]);
-      else q.push(reply);
-    };
-    c.state.onChange(() => {
-      this.dirtyConsumers.set(c, replica);
-      if (this.statesQueued) return;
-      this.statesQueued = true;
-      queueMicrotask(() => this.proposeStates());
-    });
-  }
-
-  private proposeStates(): void {
-    this.statesQueued = false;
-    for (const [c, replica] of this.dirtyConsumers) {
-      const replies = this.ackReplies.get(c);
-      this.ackReplies.delete(c);
-      if (!replica.isLeader || !replica.consumers.has(c.name)) continue;
-      if (replica.stream.consumers.get(c.name) !== c) continue;
-      const token = `${this.hub.selfId}.${++this.stateTokens}`;
-      if (replica.proposeConsumerState(c.name, encodeConsumerState(c.state.snapshot(), 1), token) && replies !== undefined) {
-        this.repliesAfter.set(token, { consumer: c, replies });
-      }
-    }
-    this.dirtyConsumers.clear();
+    this.consumers.started(stream, c);
   }
 
   consumerStateApplied(token: string): void {
-    const pending = this.repliesAfter.get(token);
-    if (pending === undefined) return;
-    this.repliesAfter.delete(token);
-    for (const reply of pending.replies) pending.consumer.sendAckReply(reply);
+    this.consumers.stateApplied(token);
   }
 
   internalError(err: unknown, what: string): void {
     this.engine.internalError(err, what);
   }
 
-  /**
-   * A consumer's block: its stream's leader and replicas (its leadership is the stream's), under
-   * a consumer group name (`C-R3F-<hash>`, as nats-server names consumer groups); an R1 consumer
-   * (`num_replicas` 1, or an ephemeral of a limits stream) names only its leader, as nats-server
-   * runs no group for it.
-   */
   consumerClusterInfo(jsa: ApiAccount, s: Stream, c: Consumer): Record<string, unknown> {
-    const replica = s.replica instanceof StreamReplica ? s.replica : undefined;
-    const n = c.cfg.num_replicas > 0 ? c.cfg.num_replicas : s.cfg.num_replicas;
-    if (replica === undefined || !replica.consumers.has(c.name) || n <= 1) return { name: this.engine.clusterName(), leader: this.hub.selfName };
-    const info = this.clusterInfo(jsa, s);
-    if (info.raft_group === undefined) return info;
-    const storage = c.cfg.mem_storage || s.cfg.storage === 'memory' ? 'M' : 'F';
-    const { name, raft_group: group, ...rest } = info;
-    return { name, raft_group: `C-R${n}${storage}-${peerId(`${String(group)}/${c.name}`)}`, ...rest };
+    return this.consumers.clusterInfo(jsa, s, c);
   }
 
   clusterInfo(_jsa: ApiAccount, s: Stream): Record<string, unknown> {
     const r = s.replica instanceof StreamReplica ? s.replica : undefined;
-    const g = r?.group ?? null;
+    return this.groupInfo(r?.group ?? null);
+  }
+
+  /** The `cluster` block of a group (null: none, a single replica). */
+  private groupInfo(g: RaftGroup | null): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.engine.clusterName() };
     // nats-server runs no Raft node for one replica (createRaftGroup): it names itself the leader.
     if (g === null || g.peers.length === 1) return { ...out, leader: this.hub.selfName };
@@ -912,7 +837,21 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (STREAM_LOCAL.has(op) || STREAM_REPLICATED.has(op) || CONSUMER_WRITES.has(op) || op === 'STREAM.LEADER.STEPDOWN' || op === 'CONSUMER.LEADER.STEPDOWN') {
       const streamName = op.startsWith('CONSUMER.') ? token.split('.')[0]! : token;
       const replica = this.replicas.get(key(jsa.name, streamName));
+      // A consumer with a group of its own: its leader answers (consumers.ts).
+      if (replica !== undefined && (op === 'CONSUMER.INFO' || op === 'CONSUMER.LEADER.STEPDOWN')) {
+        const own = this.consumers.interceptOwn(jsa, op, replica, token.slice(token.indexOf('.') + 1), body, reply, subject);
+        if (own !== null) return own;
+      }
       if (replica !== undefined && replica.isLeader) {
+        const cjsa = this.engine.enabledAccount(jsa.name);
+        if (op === 'CONSUMER.NAMES') {
+          this.consumers.names(jsa, replica, body, reply, subject);
+          return true;
+        }
+        if (op === 'CONSUMER.LIST' && cjsa !== undefined) {
+          this.consumers.list(cjsa, replica, body, reply, subject);
+          return true;
+        }
         if (STREAM_LOCAL.has(op)) return false;
         if (op === 'CONSUMER.DELETE') {
           const name = token.slice(token.indexOf('.') + 1);
@@ -922,7 +861,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
           return true;
         }
         if (op === 'CONSUMER.CREATE' || op === 'CONSUMER.DURABLE.CREATE') {
-          const r = checkConsumerRequest(jsa, op, token, body);
+          const r = checkConsumerRequest(jsa, op, token, body, ClusterConsumers.configs(replica));
           if ('answer' in r) {
             this.answer(jsa, reply, subject, body, r.answer);
             return true;
@@ -933,7 +872,19 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
             this.answer(jsa, reply, subject, body, commitConsumerCreate(jsa, r.stream, r.name, r.config, r.updated));
             return true;
           }
-          const proposal: ConsumerProposal = { name: r.name, config: encodeConsumerConfig(r.config), created: Date.now(), updated: r.updated, reply, subject };
+          const created = Date.now();
+          const g = replica.group;
+          // A new durable consumer of a limits stream gets a group of its own, on the stream's
+          // voters, its proposer (this leader) first: the preferred leader.
+          const own = g !== null && !replica.consumers.has(r.name) && !replica.stream.consumers.has(r.name) && ClusterConsumers.ownGroup(replica, r.config);
+          const self = this.hub.selfName;
+          const proposal: ConsumerProposal = {
+            name: r.name, config: encodeConsumerConfig(r.config), created, updated: r.updated, reply, subject,
+            ...(own ? {
+              group: consumerGroupName(g.name, r.name, created, g.peers.length, r.config.mem_storage || replica.stream.cfg.storage === 'memory'),
+              peers: [self, ...g.peers.filter((p) => p !== self)],
+            } : {}),
+          };
           if (!replica.proposeConsumer(proposal)) this.answer(jsa, reply, subject, body, fail('consumer_create', jsError('JSClusterNotAvailErr')));
           return true;
         }
@@ -1241,6 +1192,25 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 
   /**
+   * The leader of a consumer as this server knows it (null: none, or no replica of its stream
+   * here): its own group's leader, else its stream's (a consumer in the stream's log, or one living
+   * on the stream's leader alone).
+   */
+  consumerLeader(account: string, stream: string, consumer: string): string | null {
+    const r = this.replicas.get(key(account, stream));
+    if (r === undefined) return null;
+    const a = r.consumers.get(consumer);
+    if (a === undefined || a.group === null) {
+      const leader = this.streamLeader(account, stream);
+      // A consumer not replicated is known on the stream's leader alone.
+      return a !== undefined || (r.isLeader && r.stream.consumers.has(consumer)) ? leader : null;
+    }
+    const cr = this.consumers.groupOf(account, stream, consumer);
+    const leader = cr?.group?.leader ?? null;
+    return leader === this.hub.selfName && !(cr!.isLeader && r.stream.consumers.has(consumer)) ? null : leader;
+  }
+
+  /**
    * The meta leader as this server knows it (itself once it answers for the group); on a removed
    * server, the one that last told it it is out.
    */
@@ -1277,6 +1247,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     this.storages.clear();
     this.replicas.clear();
+    this.consumers.close();
     this.hub.close();
     this.sys.close();
     this.metaStorage.close();

@@ -22,6 +22,7 @@ import { subjectFromText } from '../../protocol/text.js';
 import { subjectMatches } from '../../subject/subject.js';
 import { storeLimits, type Stream } from '../stream.js';
 import { decodeStreamSnapshot, encodeStreamSnapshot, NO_LIMITS, restoreStore, type SnapshotHeader } from './stream-snapshot.js';
+import { reconcilePeers } from './consumer-replica.js';
 import type { GroupHost, RaftGroup } from './nrg.js';
 
 /** Entry kinds of a stream group. */
@@ -67,6 +68,11 @@ export interface ConsumerAssignment {
   created: number;
   /** Its latest replicated state (consumer-store.ts encoding), null before the first. */
   state: Buffer | null;
+  /**
+   * Its own Raft group's name (consumer-replica.ts), where its state is kept and its leader
+   * elected; null: its state is in this log and it runs on the stream's leader.
+   */
+  group: string | null;
 }
 
 /** A consumer create or update, proposed by the leader once checked. */
@@ -77,6 +83,10 @@ export interface ConsumerProposal {
   readonly updated: boolean;
   readonly reply: string;
   readonly subject: string;
+  /** A new consumer's own group (consumer-replica.ts); absent: it has none. */
+  readonly group?: string;
+  /** Its voters: the stream's at the proposal, its proposer (the preferred leader) first. */
+  readonly peers?: readonly string[];
 }
 
 /** A stream API request replayed on every replica: `rest` is the subject after `$JS.API.`. */
@@ -96,6 +106,10 @@ export interface ReplicaHost {
   applyConfig(replica: StreamReplica, config: string): void;
   /** A consumer create or update was committed; on the leader (`respond`) it is made and answered. */
   applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void;
+  /** A consumer with a group of its own was deleted; its stream's leader (`respond`) answers. */
+  consumerDeleted(replica: StreamReplica, name: string, group: string, rest: string, reply: string, respond: boolean): void;
+  /** A snapshot replaced the replica's consumers (groups to start or stop). */
+  consumersRestored(replica: StreamReplica): void;
   /** The replica's leadership changed. */
   leaderChanged(replica: StreamReplica, leader: boolean): void;
   internalError(err: unknown, what: string): void;
@@ -294,11 +308,14 @@ export class StreamReplica implements GroupHost {
       if (kind === E_CONSUMER) {
         const p = head as unknown as ConsumerProposal;
         const prev = this.consumers.get(name);
-        this.consumers.set(name, { config: p.config, filters: configFilters(p.config), created: prev?.created ?? p.created, state: prev?.state ?? null });
+        const group = prev !== undefined ? prev.group : p.group ?? null;
+        this.consumers.set(name, { config: p.config, filters: configFilters(p.config), created: prev?.created ?? p.created, state: prev?.state ?? null, group });
         this.host.applyConsumer(this, p, this.leading);
       } else if (kind === E_CONSUMER_DEL) {
+        const a = this.consumers.get(name);
         this.consumers.delete(name);
-        if (this.leading) this.host.applyRequest(this, { rest: String(head.rest), reply: String(head.reply), body: Buffer.alloc(0) }, true);
+        if (a?.group) this.host.consumerDeleted(this, name, a.group, String(head.rest), String(head.reply), this.leading);
+        else if (this.leading) this.host.applyRequest(this, { rest: String(head.rest), reply: String(head.reply), body: Buffer.alloc(0) }, true);
       } else {
         const a = this.consumers.get(name);
         // The leader's own state is live; a copy is kept for when it leads no more.
@@ -350,9 +367,8 @@ export class StreamReplica implements GroupHost {
   }
 
   /**
-   * On the leader: one step of a replica change — add a missing voter, else remove one no longer
-   * assigned (a leader that is itself dropped hands over first). One change at a time: the group
-   * refuses the next until the last one is in the log; the hub's ticks call this again.
+   * On the leader: the assigned config (an entry), then one step of a replica change towards the
+   * assigned voters (reconcilePeers).
    */
   reconcile(): void {
     const g = this.group;
@@ -365,17 +381,7 @@ export class StreamReplica implements GroupHost {
       h.copy(d, 1);
       if (g.propose(d)) this.proposedConfig = target;
     }
-    if (this.targetPeers.length === 0) return;
-    const current = g.peers;
-    const add = this.targetPeers.find((p) => !current.includes(p));
-    if (add !== undefined) {
-      g.addPeer(add);
-      return;
-    }
-    const remove = current.find((p) => !this.targetPeers.includes(p));
-    if (remove === undefined) return;
-    if (remove === g.selfName) g.stepDown(this.targetPeers[0]);
-    else g.removePeer(remove);
+    reconcilePeers(g, this.targetPeers);
   }
 
   /** Set when the meta group moved the stream off this server: called once the group let it go. */
@@ -433,7 +439,9 @@ export class StreamReplica implements GroupHost {
       lastTs: st.lastTs,
       lmsgId,
       dedupe,
-      consumers: [...this.consumers].map(([name, a]) => ({ name, config: a.config, created: a.created, state: a.state === null ? null : a.state.toString('base64') })),
+      consumers: [...this.consumers].map(([name, a]) => ({
+        name, config: a.config, created: a.created, state: a.state === null ? null : a.state.toString('base64'), ...(a.group === null ? {} : { group: a.group }),
+      })),
     };
     return encodeStreamSnapshot(header, this.stream.store);
   }
@@ -457,8 +465,9 @@ export class StreamReplica implements GroupHost {
     stream.restoreReplicationState(header.lmsgId, header.dedupe, header.last);
     this.consumers.clear();
     for (const c of header.consumers) {
-      this.consumers.set(c.name, { config: c.config, filters: configFilters(c.config), created: c.created, state: c.state === null ? null : Buffer.from(c.state, 'base64') });
+      this.consumers.set(c.name, { config: c.config, filters: configFilters(c.config), created: c.created, state: c.state === null ? null : Buffer.from(c.state, 'base64'), group: c.group ?? null });
     }
+    this.host.consumersRestored(this);
     this.sinceEntries = 0;
     this.sinceBytes = 0;
   }

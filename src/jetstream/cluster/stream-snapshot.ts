@@ -23,6 +23,8 @@ export interface SnapshotConsumer {
   readonly created: number;
   /** consumer-store's state encoding, base64; null before its first state. */
   readonly state: string | null;
+  /** Its own Raft group (consumer-replica.ts), where its state is; absent: the state above. */
+  readonly group?: string;
 }
 
 /** The header of a stream snapshot. */

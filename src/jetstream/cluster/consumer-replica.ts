@@ -1,0 +1,140 @@
+/**
+ * One server's replica of a clustered consumer: its Raft group — nats-server's consumer raft
+ * group (server/jetstream_cluster.go: processClusteredConsumer, applyConsumerEntries), named
+ * `C-R<n><F|M>-<hash>` as nats-server names them.
+ *
+ * The group runs on the stream's replicas and has a leader of its own: the live consumer
+ * (consumer.ts) runs on that leader only, on its local replica of the stream, and the others
+ * keep its state as the log holds it. Each state change the leader makes (deliveries, acks,
+ * redeliveries) becomes an entry holding the consumer's whole state (consumer-store.ts
+ * encoding); a new leader resumes from the last one applied. The ack replies of the leader wait
+ * for the entry holding the ack to commit (see {@link ConsumerGroupHost.stateApplied}).
+ *
+ * The consumer's existence and config are not here but in its stream's log (stream-replica.ts
+ * E_CONSUMER, E_CONSUMER_DEL), which every stream replica applies: that is where a replica
+ * learns to start or stop this group. The voters follow the stream's ({@link reconcilePeers}).
+ */
+import type { RaftRole } from '../../raft/types.js';
+import type { GroupHost, RaftGroup } from './nrg.js';
+
+/** Entry kinds of a consumer group. */
+const C_STATE = 1;
+
+/** Compacts the log after this many state entries: a snapshot is one state, so small. */
+const COMPACT_ENTRIES = 1024;
+
+/** What a consumer replica needs of the cluster layer. */
+export interface ConsumerGroupHost {
+  /** This server leads the group and has applied its log (`leading`), or leads it no more. */
+  consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void;
+  /** A state this leader proposed (`token`) is committed and applied: its ack replies may go. */
+  consumerStateApplied(token: string): void;
+  internalError(err: unknown, what: string): void;
+}
+
+/**
+ * One step of a group's change of voters towards `target` (on its leader): adds a missing voter,
+ * else removes one not in `target` (a leader that is itself dropped hands over first). One change
+ * at a time: the group refuses the next until the last one is in the log; ticks call this again.
+ */
+export function reconcilePeers(g: RaftGroup, target: readonly string[]): void {
+  if (target.length === 0) return;
+  const current = g.peers;
+  const add = target.find((p) => !current.includes(p));
+  if (add !== undefined) {
+    g.addPeer(add);
+    return;
+  }
+  const remove = current.find((p) => !target.includes(p));
+  if (remove === undefined) return;
+  if (remove === g.selfName) g.stepDown(target[0]);
+  else g.removePeer(remove);
+}
+
+export class ConsumerReplica implements GroupHost {
+  group: RaftGroup | null = null;
+  /** The last state applied (consumer-store.ts encoding); null before the first. */
+  state: Buffer | null = null;
+  /** Answers waiting for this group's first leader (a create), run there once it is ready. */
+  readonly pendingLeader: Array<() => void> = [];
+  private leading = false;
+  private closed = false;
+  private sinceSnapshot = 0;
+
+  constructor(
+    readonly account: string,
+    readonly stream: string,
+    readonly name: string,
+    /** The group's name (`C-R3F-<hash>`). */
+    readonly groupName: string,
+    private readonly host: ConsumerGroupHost,
+    /** The voters it should have: its stream group's (read at each tick, on the leader). */
+    private readonly targetPeers: () => readonly string[],
+  ) {}
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The leader's consumer state, for the followers; false when not leading. */
+  proposeState(state: Buffer, token: string): boolean {
+    if (this.closed || this.group === null || !this.leading) return false;
+    const head = Buffer.from(token, 'latin1');
+    const d = Buffer.allocUnsafe(1 + 2 + head.length + state.length);
+    d[0] = C_STATE;
+    d.writeUInt16LE(head.length, 1);
+    head.copy(d, 3);
+    state.copy(d, 3 + head.length);
+    return this.group.propose(d);
+  }
+
+  apply(_index: number, d: Buffer): void {
+    if (this.closed) return;
+    if (d[0] !== C_STATE || d.length < 3) {
+      this.host.internalError(new Error(`unknown entry kind ${String(d[0])}`), `consumer ${this.account} > ${this.stream} > ${this.name}: raft apply`);
+      return;
+    }
+    const hl = d.readUInt16LE(1);
+    this.state = Buffer.from(d.subarray(3 + hl));
+    this.sinceSnapshot++;
+    if (this.leading && hl > 0) this.host.consumerStateApplied(d.toString('latin1', 3, 3 + hl));
+  }
+
+  restore(_index: number, data: Buffer): void {
+    if (this.closed) return;
+    this.state = data.length === 0 ? null : Buffer.from(data);
+    this.sinceSnapshot = 0;
+  }
+
+  stateChanged(role: RaftRole, _leader: string | null): void {
+    if (role === 'leader' || !this.leading || this.closed) return;
+    this.leading = false;
+    this.host.consumerLeaderChanged(this, false);
+  }
+
+  leaderReady(): void {
+    if (this.leading || this.closed) return;
+    this.leading = true;
+    this.host.consumerLeaderChanged(this, true);
+    for (const answer of this.pendingLeader.splice(0)) answer();
+  }
+
+  tick(): void {
+    const g = this.group;
+    if (this.closed || g === null) return;
+    if (this.leading) reconcilePeers(g, this.targetPeers());
+    if (this.sinceSnapshot >= COMPACT_ENTRIES) {
+      this.sinceSnapshot = 0;
+      g.compact(this.state ?? Buffer.alloc(0));
+    }
+  }
+
+  /** Stops the group (the live consumer, if any, is the caller's to stop). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.leading = false;
+    this.pendingLeader.length = 0;
+    this.group?.close();
+  }
+}

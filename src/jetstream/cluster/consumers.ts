@@ -1,0 +1,550 @@
+/**
+ * Clustered consumers: where each replicated consumer runs, how its state is replicated, and
+ * which server answers its API requests.
+ *
+ * Two kinds, chosen when the consumer is created:
+ * - **With a group of its own** (a durable consumer of a limits stream): nats-server's model. A
+ *   Raft group per consumer (consumer-replica.ts) on the stream's replicas elects the consumer's
+ *   leader, independently of the stream's: the live consumer runs there, on that server's
+ *   replica of the stream, and its state changes are the group's entries. CONSUMER.INFO and
+ *   CONSUMER.LEADER.STEPDOWN are answered by that leader (a member answers 10008 while the group
+ *   has none); the stream's leader answers CONSUMER.NAMES and CONSUMER.LIST, asking the consumer
+ *   leaders for their infos (`$JSC.CI`, as nats-server's jsClusteredConsumerListRequest, 4 s).
+ * - **In the stream's log** (any replicated consumer of an interest or work-queue stream): it
+ *   runs on the stream's leader, its state entries are the stream's, and its leadership is the
+ *   stream's — interest and work-queue removals are decided where every consumer's state is.
+ *
+ * Either way the consumer's creation, update and deletion are entries of the stream's log (the
+ * stream's leader checks and proposes them), and an ack reply waits until the state holding the
+ * ack is committed (nats-server 2.10.16's fix of #5419). An ephemeral consumer of a limits
+ * stream is not replicated: it lives on the stream's leader alone, as nats-server's R1 ephemerals.
+ */
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type { InternalClient } from '../../broker/internal.js';
+import { FileRaftStorage } from '../../raftstore/file-storage.js';
+import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
+import { newNuid } from '../../broker/ids.js';
+import { decodeGoValue } from '../../protocol/go-json.js';
+import { jsError } from '../errors.js';
+import { commitConsumerCreate, consumerInfoJson, fail, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, RawJson, response, send, type ApiAccount } from '../api.js';
+import type { Consumer } from '../consumer.js';
+import { CONSUMER_CONFIG_SCHEMA, type ConsumerConfig } from '../consumer-config.js';
+import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
+import type { ConsumerSnapshot } from '../consumer-state.js';
+import type { Stream } from '../stream.js';
+import { ConsumerReplica, type ConsumerGroupHost } from './consumer-replica.js';
+import { peerId, type NrgHub, type RaftGroup } from './nrg.js';
+import type { ConsumerProposal, StreamReplica } from './stream-replica.js';
+
+/** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
+export function decodeConsumerConfig(json: string): ConsumerConfig | null {
+  const d = decodeGoValue(json, CONSUMER_CONFIG_SCHEMA);
+  return d === null ? null : (d.value as ConsumerConfig);
+}
+
+/** An account as the cluster layer uses it. */
+export type ClusterAccount = ApiAccount & {
+  readonly streams: ReadonlyMap<string, Stream>;
+  resumeConsumer(stream: Stream, name: string, cfg: ConsumerConfig, created: number, state: ConsumerSnapshot | null): Consumer;
+  advise(subject: string, body: (domain: string | null) => string): void;
+};
+
+/** What the consumers need of the cluster layer (meta.ts). */
+export interface ConsumersContext {
+  readonly hub: NrgHub;
+  readonly sys: InternalClient;
+  readonly groupsDir: string;
+  enabledAccount(name: string): ClusterAccount | undefined;
+  /** This server's replica of a stream. */
+  replica(account: string, stream: string): StreamReplica | undefined;
+  /** The `cluster` block of a group (STREAM.INFO's shape). */
+  groupInfo(g: RaftGroup | null): Record<string, unknown>;
+  internalError(err: unknown, what: string): void;
+}
+
+/** An answer is sent only for entries this recent (not when a restarted server replays its log). */
+const LIVE_MS = 10_000;
+/** How long the stream leader waits for the consumer leaders' infos (jsClusteredConsumerListRequest). */
+const LIST_TIMEOUT_MS = 4_000;
+const ckey = (account: string, stream: string, name: string): string => `${account}\u0000${stream}\u0000${name}`;
+
+/** A new consumer's group name: `C-R<n><F|M>-<hash>`, as nats-server names consumer groups. */
+export function consumerGroupName(streamGroup: string, name: string, created: number, replicas: number, memory: boolean): string {
+  return `C-R${replicas}${memory ? 'M' : 'F'}-${peerId(`${streamGroup}/${name}/${created}`)}`;
+}
+
+export class ClusterConsumers implements ConsumerGroupHost {
+  private readonly groups = new Map<string, ConsumerReplica>();
+  private readonly storages = new Map<ConsumerReplica, FileRaftStorage>();
+  /** Replicated consumers whose state changed since it was last proposed. */
+  private readonly dirty = new Map<Consumer, StreamReplica>();
+  /**
+   * Ack replies (double acks) of replicated consumers: held until the consumer state holding the
+   * ack is committed, as nats-server 2.10 does (consumer.go updateAcks / addAckReply): first per
+   * consumer until its state is proposed, then per proposal until it is applied.
+   */
+  private readonly ackReplies = new Map<Consumer, string[]>();
+  private readonly repliesAfter = new Map<string, { consumer: Consumer; replies: string[] }>();
+  private stateTokens = 0;
+  private statesQueued = false;
+  private closed = false;
+
+  constructor(private readonly ctx: ConsumersContext) {
+    // A stream leader's CONSUMER.LIST asks the consumers' leaders for their infos.
+    ctx.sys.subscribe('$JSC.CI', (msg) => {
+      if (msg.reply === '') return;
+      const q = parseJson(msg.data.toString('utf8')) as { a?: unknown; s?: unknown; c?: unknown } | null;
+      if (q === null || typeof q.a !== 'string' || typeof q.s !== 'string' || typeof q.c !== 'string') return;
+      const cr = this.groups.get(ckey(q.a, q.s, q.c));
+      const jsa = this.ctx.enabledAccount(q.a);
+      const c = jsa?.streams.get(q.s)?.consumers.get(q.c);
+      if (cr === undefined || !cr.isLeader || jsa === undefined || c === undefined) return;
+      this.ctx.sys.reply(msg.reply, consumerInfoJson(jsa, c, true));
+    });
+  }
+
+  /** The group of a consumer on this server, if it has one. */
+  groupOf(account: string, stream: string, name: string): ConsumerReplica | undefined {
+    return this.groups.get(ckey(account, stream, name));
+  }
+
+  // ---- Creation, update, deletion (entries of the stream's log) ------------------------------
+
+  /** Whether a new consumer of `replica`'s stream gets a group of its own. */
+  static ownGroup(replica: StreamReplica, cfg: ConsumerConfig): boolean {
+    return replica.stream.cfg.retention === 'limits' && cfg.durable_name !== '';
+  }
+
+  /**
+   * A consumer create or update committed in the stream's log, on every replica. A consumer in
+   * the stream's log is made on its leader (`respond`); one with a group of its own starts its
+   * group here, and its leader makes it (a new group's first leader answers the create).
+   */
+  applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void {
+    const jsa = this.ctx.enabledAccount(replica.account);
+    const cfg = decodeConsumerConfig(p.config);
+    const a = replica.consumers.get(p.name);
+    if (jsa === undefined || cfg === null || a === undefined) return;
+    const live = Date.now() - p.created < LIVE_MS && p.reply !== '';
+    if (a.group === null) {
+      if (!respond) return;
+      const answer = commitConsumerCreate(jsa, replica.stream, p.name, cfg, p.updated);
+      // Only answers the client of a live request (not a replay after a restart).
+      if (live) send(jsa, p.reply, answer, p.subject, Buffer.alloc(0));
+      return;
+    }
+    let cr = this.groups.get(ckey(replica.account, replica.stream.name, p.name));
+    const make = (): void => {
+      const stream = replica.stream;
+      const created = !stream.consumers.has(p.name);
+      // A new consumer: its first leader already started it (consumerLeaderChanged).
+      const answer = commitConsumerCreate(jsa, stream, p.name, cfg, p.updated && !created);
+      if (live) {
+        send(jsa, p.reply, answer, p.subject, Buffer.alloc(0));
+        if (p.peers !== undefined) jsa.consumerAdvisory('CONSUMER.CREATED', stream.name, p.name, 'create');
+      }
+    };
+    if (cr === undefined) {
+      cr = this.start(replica, p.name, a.group, p.peers ?? null, live && p.peers?.[0] === this.ctx.hub.selfName);
+      if (cr !== undefined) cr.pendingLeader.push(make);
+      return;
+    }
+    if (cr.isLeader) make();
+    else if (live && cr.group?.leader == null) cr.pendingLeader.push(make);
+  }
+
+  /** A consumer with a group of its own deleted (the stream's log): its group stops everywhere. */
+  deleted(replica: StreamReplica, name: string, rest: string, reply: string, respond: boolean): void {
+    const jsa = this.ctx.enabledAccount(replica.account);
+    const stream = replica.stream;
+    const c = stream.consumers.get(name);
+    if (c !== undefined && jsa !== undefined) {
+      this.forget(c);
+      jsa.deleteConsumer(stream, c);
+    }
+    this.stop(ckey(replica.account, stream.name, name));
+    if (!respond || jsa === undefined) return;
+    send(jsa, reply, ok(response('consumer_delete', { success: true })), `$JS.API.${rest}`, Buffer.alloc(0));
+    jsa.consumerAdvisory('CONSUMER.DELETED', stream.name, name, 'delete');
+  }
+
+  /** A snapshot replaced the replica's consumers: groups start for the new ones, stop for the gone. */
+  restored(replica: StreamReplica): void {
+    const prefix = ckey(replica.account, replica.stream.name, '');
+    for (const [k, cr] of [...this.groups]) {
+      if (!k.startsWith(prefix) || replica.consumers.get(cr.name)?.group === cr.groupName) continue;
+      const c = replica.stream.consumers.get(cr.name);
+      const jsa = this.ctx.enabledAccount(replica.account);
+      if (c !== undefined && jsa !== undefined) {
+        this.forget(c);
+        jsa.deleteConsumer(replica.stream, c);
+      }
+      this.stop(k);
+    }
+    for (const [name, a] of replica.consumers) {
+      if (a.group !== null && !this.groups.has(ckey(replica.account, replica.stream.name, name))) this.start(replica, name, a.group, null, false);
+    }
+  }
+
+  /**
+   * Starts this server's member of a consumer's group. `peers`: the voters it was created with
+   * (null: unknown here, it joins, learning them from its leader's log); `campaign`: the new
+   * group's preferred leader (the stream leader that proposed it) campaigns at once.
+   */
+  private start(replica: StreamReplica, name: string, group: string, peers: readonly string[] | null, campaign: boolean): ConsumerReplica | undefined {
+    if (this.closed) return undefined;
+    const self = this.ctx.hub.selfName;
+    const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? []);
+    const storage = new FileRaftStorage(join(this.ctx.groupsDir, group), { fsync: false });
+    const stored = storage.load();
+    const fresh = stored.entries.length === 0 && stored.snapshot === null;
+    try {
+      cr.group = this.ctx.hub.group(group, peers !== null && peers.includes(self) ? peers : [], storage, cr);
+    } catch (err) {
+      storage.close();
+      this.ctx.internalError(err, `consumer ${replica.account} > ${replica.stream.name} > ${name}: starting its group`);
+      return undefined;
+    }
+    this.groups.set(ckey(replica.account, replica.stream.name, name), cr);
+    this.storages.set(cr, storage);
+    const node = cr.group.node;
+    if (campaign && fresh && node.status.role === 'follower' && node.status.leader === null) {
+      node.receiveMessage(node.id, { kind: 'timeout-now', term: node.status.term });
+      this.ctx.hub.dirty(cr.group);
+    }
+    return cr;
+  }
+
+  /** Stops and deletes this server's member of a consumer's group. */
+  private stop(k: string): void {
+    const cr = this.groups.get(k);
+    if (cr === undefined) return;
+    this.groups.delete(k);
+    cr.close();
+    this.storages.get(cr)?.close();
+    this.storages.delete(cr);
+    rmSync(join(this.ctx.groupsDir, cr.groupName), { recursive: true, force: true });
+  }
+
+  /** The stream's replica stops here (deleted, moved off): its consumers' groups too. */
+  dropStream(replica: StreamReplica): void {
+    const prefix = ckey(replica.account, replica.stream.name, '');
+    for (const k of [...this.groups.keys()]) if (k.startsWith(prefix)) this.stop(k);
+  }
+
+  /** This server was removed: its members of the stream's consumer groups stop campaigning and hand over. */
+  observe(replica: StreamReplica): void {
+    const prefix = ckey(replica.account, replica.stream.name, '');
+    for (const [k, cr] of this.groups) {
+      if (!k.startsWith(prefix) || cr.group === null) continue;
+      cr.group.node.setObserver(true);
+      if (cr.group.isLeader) cr.group.stepDown();
+    }
+  }
+
+  // ---- Leadership -----------------------------------------------------------------------------
+
+  /**
+   * The stream's leadership changed: consumers in its log start on the new leader with the state
+   * the log holds and stop on the former one (ephemeral ones are gone, as nats-server's R1
+   * consumers on a lost server). Consumers with groups of their own are not concerned.
+   */
+  streamLeaderChanged(replica: StreamReplica, leading: boolean): void {
+    const jsa = this.ctx.enabledAccount(replica.account);
+    const stream = replica.stream;
+    if (!leading) {
+      for (const c of [...stream.consumers.values()]) {
+        if (replica.consumers.get(c.name)?.group) continue;
+        this.forget(c);
+        c.close(false, true);
+        stream.consumers.delete(c.name);
+      }
+      return;
+    }
+    if (jsa === undefined) return;
+    for (const [name, a] of replica.consumers) {
+      if (a.group === null && !stream.consumers.has(name)) this.resume(jsa, replica, name, a.state);
+    }
+  }
+
+  consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void {
+    const replica = this.ctx.replica(cr.account, cr.stream);
+    const jsa = this.ctx.enabledAccount(cr.account);
+    if (replica === undefined || jsa === undefined) return;
+    const stream = replica.stream;
+    const c = stream.consumers.get(cr.name);
+    if (!leading) {
+      if (c === undefined) return;
+      this.forget(c);
+      c.close(false, true);
+      stream.consumers.delete(cr.name);
+      return;
+    }
+    if (c !== undefined) return;
+    const started = this.resume(jsa, replica, cr.name, cr.state);
+    // A new consumer's first state: a later leader resumes where this one started.
+    if (started !== undefined && cr.state === null) this.markDirty(started, replica);
+  }
+
+  /** Starts a replicated consumer here with its replicated state; undefined when it cannot. */
+  private resume(jsa: ClusterAccount, replica: StreamReplica, name: string, raw: Buffer | null): Consumer | undefined {
+    const a = replica.consumers.get(name);
+    const cfg = a === undefined ? null : decodeConsumerConfig(a.config);
+    if (a === undefined || cfg === null) return undefined;
+    const stream = replica.stream;
+    try {
+      const decoded = raw === null ? null : decodeConsumerState(raw);
+      if (raw !== null && decoded === null) throw new Error('its replicated state does not decode');
+      const c = jsa.resumeConsumer(stream, name, cfg, a.created, decoded?.state ?? null);
+      this.leaderElectedAdvisory(jsa, stream, c);
+      return c;
+    } catch (err) {
+      this.ctx.internalError(err, `JetStream consumer '${replica.account} > ${stream.name} > ${name}': starting on the new leader`);
+      return undefined;
+    }
+  }
+
+  /** `$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.<stream>.<consumer>` (JSConsumerLeaderElectedAdvisory). */
+  private leaderElectedAdvisory(jsa: ClusterAccount, stream: Stream, c: Consumer): void {
+    jsa.advise(`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream.name}.${c.name}`, (domain) => {
+      const info = this.clusterInfo(jsa, stream, c);
+      return `{"type":"io.nats.jetstream.advisory.v1.consumer_leader_elected","id":${goJson(newNuid(), false)},`
+        + `"timestamp":${goJson(rfc3339Nano(Date.now()), false)},"account":${goJson(jsa.name, false)},"stream":${goJson(stream.name, false)},`
+        + `"consumer":${goJson(c.name, false)},"leader":${goJson(this.ctx.hub.selfName, false)},"replicas":${goJson(info.replicas ?? null, false)}`
+        + `${domain === null ? '' : `,"domain":${goJson(domain, false)}`}}`;
+    });
+  }
+
+  // ---- State replication ----------------------------------------------------------------------
+
+  /** A consumer started on this server: a replicated one sends its state changes to the followers. */
+  started(stream: Stream, c: Consumer): void {
+    const replica = stream.replica as StreamReplica | null;
+    if (replica === null || !replica.consumers.has(c.name)) return;
+    c.deferAckReply = (reply) => {
+      const q = this.ackReplies.get(c);
+      if (q === undefined) this.ackReplies.set(c, [reply]);
+      else q.push(reply);
+    };
+    c.state.onChange(() => this.markDirty(c, replica));
+  }
+
+  private markDirty(c: Consumer, replica: StreamReplica): void {
+    this.dirty.set(c, replica);
+    if (this.statesQueued) return;
+    this.statesQueued = true;
+    queueMicrotask(() => this.proposeStates());
+  }
+
+  private proposeStates(): void {
+    this.statesQueued = false;
+    for (const [c, replica] of this.dirty) {
+      const replies = this.ackReplies.get(c);
+      this.ackReplies.delete(c);
+      const a = replica.consumers.get(c.name);
+      if (a === undefined || replica.stream.consumers.get(c.name) !== c) continue;
+      const token = `${this.ctx.hub.selfId}.${++this.stateTokens}`;
+      const state = encodeConsumerState(c.state.snapshot(), 1);
+      let proposed: boolean;
+      if (a.group !== null) proposed = this.groups.get(ckey(replica.account, replica.stream.name, c.name))?.proposeState(state, token) ?? false;
+      else proposed = replica.isLeader && replica.proposeConsumerState(c.name, state, token);
+      if (proposed && replies !== undefined) this.repliesAfter.set(token, { consumer: c, replies });
+    }
+    this.dirty.clear();
+  }
+
+  /** A state this server proposed is committed: the ack replies it held go. */
+  stateApplied(token: string): void {
+    const pending = this.repliesAfter.get(token);
+    if (pending === undefined) return;
+    this.repliesAfter.delete(token);
+    for (const reply of pending.replies) pending.consumer.sendAckReply(reply);
+  }
+
+  consumerStateApplied(token: string): void {
+    this.stateApplied(token);
+  }
+
+  internalError(err: unknown, what: string): void {
+    this.ctx.internalError(err, what);
+  }
+
+  /** Replies held for states that may never commit under this leader: the clients retry. */
+  private forget(c: Consumer): void {
+    for (const [token, p] of [...this.repliesAfter]) if (p.consumer === c) this.repliesAfter.delete(token);
+    this.ackReplies.delete(c);
+    this.dirty.delete(c);
+  }
+
+  /**
+   * A replicated consumer's inactivity threshold passed (on its leader): deleted through the
+   * stream's log, by the stream's leader (told over `$JSC.CD` when it is another server).
+   */
+  inactive(stream: Stream, c: Consumer): boolean {
+    const replica = stream.replica as StreamReplica | null;
+    if (replica === null || !replica.consumers.has(c.name)) return false;
+    const rest = `CONSUMER.DELETE.${stream.name}.${c.name}`;
+    if (replica.isLeader) replica.proposeConsumerDelete(c.name, rest, '');
+    else {
+      const leader = replica.group?.leader;
+      if (leader) this.ctx.sys.publish(`$JSC.CD.${this.ctx.hub.idOf(leader)}`, JSON.stringify({ a: replica.account, s: stream.name, c: c.name }));
+    }
+    return true;
+  }
+
+  /** `$JSC.CD.<id>`: a consumer leader asks this stream leader to delete an inactive consumer. */
+  deleteRequested(data: Buffer): void {
+    const q = parseJson(data.toString('utf8')) as { a?: unknown; s?: unknown; c?: unknown } | null;
+    if (q === null || typeof q.a !== 'string' || typeof q.s !== 'string' || typeof q.c !== 'string') return;
+    const replica = this.ctx.replica(q.a, q.s);
+    if (replica === undefined || !replica.isLeader || !replica.consumers.has(q.c)) return;
+    replica.proposeConsumerDelete(q.c, `CONSUMER.DELETE.${q.s}.${q.c}`, '');
+  }
+
+  // ---- Info -----------------------------------------------------------------------------------
+
+  /**
+   * A consumer's `cluster` block. With a group of its own: that group's leader and replicas;
+   * in the stream's log: the stream's, under a consumer group name. An R1 consumer (`num_replicas`
+   * 1, or an ephemeral of a limits stream) names only its leader, as nats-server runs no group for it.
+   */
+  clusterInfo(jsa: ApiAccount, s: Stream, c: Consumer): Record<string, unknown> {
+    const replica = s.replica as StreamReplica | null;
+    const a = replica?.consumers.get(c.name);
+    const n = c.cfg.num_replicas > 0 ? c.cfg.num_replicas : s.cfg.num_replicas;
+    if (replica === null || a === undefined || n <= 1) return this.ctx.groupInfo(null);
+    if (a.group !== null) {
+      const cr = this.groups.get(ckey(replica.account, s.name, c.name));
+      const info = this.ctx.groupInfo(cr?.group ?? null);
+      return info.raft_group === undefined ? info : { ...info, raft_group: a.group };
+    }
+    const info = jsa.cluster?.clusterInfo(jsa, s) ?? this.ctx.groupInfo(null);
+    if (info.raft_group === undefined) return info;
+    const storage = c.cfg.mem_storage || s.cfg.storage === 'memory' ? 'M' : 'F';
+    const { name, raft_group: group, ...rest } = info;
+    return { name, raft_group: `C-R${n}${storage}-${peerId(`${String(group)}/${c.name}`)}`, ...rest };
+  }
+
+  /** The account's replicated consumers of a stream plus the local ones (not `direct`), by name. */
+  static names(replica: StreamReplica): string[] {
+    const out = new Set<string>(replica.consumers.keys());
+    for (const c of replica.stream.consumers.values()) if (!c.cfg.direct) out.add(c.name);
+    return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  // ---- The API --------------------------------------------------------------------------------
+
+  /**
+   * CONSUMER.INFO and CONSUMER.LEADER.STEPDOWN of a consumer with a group of its own: its leader
+   * answers (false: with the single server's handler); a member answers 10008 while the group has
+   * no leader (jsConsumerInfoRequest); the others stay silent (true). Null: not such a consumer
+   * (the stream's leader answers).
+   */
+  interceptOwn(jsa: ApiAccount, op: string, replica: StreamReplica, name: string, body: Buffer, reply: string, subject: string): boolean | null {
+    const a = replica.consumers.get(name);
+    if (a === undefined || a.group === null) return null;
+    const cr = this.groups.get(ckey(replica.account, replica.stream.name, name));
+    if (cr === undefined) return true;
+    if (cr.isLeader && replica.stream.consumers.has(name)) {
+      if (op === 'CONSUMER.INFO') return false;
+      cr.group?.stepDown();
+      send(jsa, reply, ok(response('consumer_leader_stepdown', { success: true })), subject, body);
+      return true;
+    }
+    if (op === 'CONSUMER.INFO' && cr.group?.leaderless() === true) send(jsa, reply, fail('consumer_info', jsError('JSClusterNotAvailErr')), subject, body);
+    return true;
+  }
+
+  /** CONSUMER.NAMES on the stream's leader: every replicated consumer and the local ones. */
+  names(jsa: ApiAccount, replica: StreamReplica, body: Buffer, reply: string, subject: string): void {
+    const kind = 'consumer_names';
+    const page = pageRequest(kind, body);
+    if (page === null || 'json' in page) return send(jsa, reply, page, subject, body);
+    const all = ClusterConsumers.names(replica);
+    const from = Math.max(0, Math.min(page.offset, all.length));
+    send(jsa, reply, ok(response(kind, { total: all.length, offset: from, limit: NAMES_LIMIT, consumers: all.slice(from, from + NAMES_LIMIT) })), subject, body);
+  }
+
+  /**
+   * CONSUMER.LIST on the stream's leader: the local consumers' infos, and those of the consumers
+   * led elsewhere from their leaders; the ones that do not answer within 4 s are `missing`.
+   */
+  list(jsa: ClusterAccount, replica: StreamReplica, body: Buffer, reply: string, subject: string): void {
+    const kind = 'consumer_list';
+    const page = pageRequest(kind, body);
+    if (page === null || 'json' in page) return send(jsa, reply, page, subject, body);
+    const all = ClusterConsumers.names(replica);
+    const from = Math.max(0, Math.min(page.offset, all.length));
+    const names = all.slice(from, from + LIST_LIMIT);
+    const infos = new Map<string, string>();
+    const asked = new Set<string>();
+    const stream = replica.stream;
+    for (const name of names) {
+      const c = stream.consumers.get(name);
+      if (c !== undefined) infos.set(name, consumerInfoJson(jsa, c, true));
+      else asked.add(name);
+    }
+    const finish = (): void => {
+      const missing = names.filter((n) => !infos.has(n));
+      const list = names.filter((n) => infos.has(n)).map((n) => infos.get(n)!);
+      const fields: Record<string, unknown> = { total: all.length, offset: from, limit: LIST_LIMIT, consumers: new RawJson(`[${list.join(',')}]`) };
+      if (missing.length > 0) fields.missing = missing;
+      send(jsa, reply, ok(response(kind, fields)), subject, body);
+    };
+    if (asked.size === 0) return finish();
+    const inbox = `$JSC.CIR.${this.ctx.hub.selfId}.${newNuid()}`;
+    let timer: NodeJS.Timeout | null = null;
+    const sub = this.ctx.sys.subscribe(inbox, (msg) => {
+      const info = parseJson(msg.data.toString('utf8')) as { name?: unknown } | null;
+      if (info === null || typeof info.name !== 'string' || !asked.delete(info.name)) return;
+      infos.set(info.name, msg.data.toString('utf8'));
+      if (asked.size === 0) done();
+    });
+    const done = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      this.ctx.sys.unsubscribe(sub);
+      this.pendingLists.delete(done);
+      if (!this.closed) finish();
+    };
+    this.pendingLists.add(done);
+    timer = setTimeout(done, LIST_TIMEOUT_MS);
+    timer.unref();
+    for (const name of asked) this.ctx.sys.publish('$JSC.CI', JSON.stringify({ a: replica.account, s: stream.name, c: name }), { reply: inbox });
+  }
+
+  /** CONSUMER.LIST gatherings under way (settled, unanswered, on close). */
+  private readonly pendingLists = new Set<() => void>();
+
+  /** Existing consumers' configs for a create's checks: the replicated ones and the local ones. */
+  static configs(replica: StreamReplica): Array<readonly [string, ConsumerConfig]> {
+    const out = new Map<string, ConsumerConfig>();
+    for (const [name, a] of replica.consumers) {
+      const cfg = decodeConsumerConfig(a.config);
+      if (cfg !== null) out.set(name, cfg);
+    }
+    for (const c of replica.stream.consumers.values()) out.set(c.name, c.cfg);
+    return [...out];
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const done of [...this.pendingLists]) done();
+    for (const k of [...this.groups.keys()]) {
+      const cr = this.groups.get(k)!;
+      this.groups.delete(k);
+      cr.close();
+      this.storages.get(cr)?.close();
+    }
+    this.storages.clear();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * A durable consumer of a limits stream has a Raft group and a leader of its own, as in
+ * nats-server (jetstream_cluster.go processClusteredConsumer): CONSUMER.LEADER.STEPDOWN moves the
+ * consumer alone, the consumer survives the loss of its own leader or of the stream's, and the
+ * API finds it wherever it runs (CONSUMER.INFO from its leader, NAMES and LIST from the stream's
+ * leader asking the consumer leaders).
+ */
+import { describe, it, expect } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { createCluster, type NatsCluster } from '../../src/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { publishRetrying, sleep } from './leadership.js';
+
+/** Moves the consumer's leadership off the stream's leader (stepdown picks any current follower). */
+async function consumerAwayFromStream(cluster: NatsCluster, nc: NatsConnection, stream: string, consumer: string): Promise<{ sl: number; cl: number }> {
+  for (let i = 0; i < 30; i++) {
+    const sl = await cluster.streamLeader(stream);
+    const cl = await cluster.consumerLeader(stream, consumer);
+    if (sl !== cl) return { sl, cl };
+    await nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`, '', { timeout: 2000 }).catch(() => undefined);
+    await sleep(100);
+  }
+  throw new Error('the consumer leader never left the stream leader');
+}
+
+/** Fetches and acks (double acks) `n` messages, retrying across leader changes; their sequences. */
+async function consume(nc: NatsConnection, stream: string, consumer: string, n: number): Promise<number[]> {
+  const js = jetstream(nc);
+  const got: number[] = [];
+  const deadline = Date.now() + 15_000;
+  while (got.length < n && Date.now() < deadline) {
+    try {
+      const c = await js.consumers.get(stream, consumer);
+      const b = await c.fetch({ max_messages: n - got.length, expires: 1000 });
+      for await (const m of b) {
+        if (await m.ackAck({ timeout: 2000 }).catch(() => false)) got.push(m.seq);
+      }
+    } catch {
+      await sleep(100);
+    }
+  }
+  return got;
+}
+
+async function setUp(): Promise<{ cluster: NatsCluster; nc: NatsConnection; jsm: JetStreamManager }> {
+  const cluster = await createCluster({ size: 3, jetstream: true });
+  const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3 });
+  return { cluster, nc, jsm };
+}
+
+describe('clustered consumers with groups of their own', () => {
+  it('a consumer stepdown moves the consumer alone; its state goes with it', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      const ci = await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
+      // nats-server names consumer groups C-R<replicas><storage>-<hash>.
+      expect(ci.cluster?.raft_group).toMatch(/^C-R3F-[A-Za-z0-9]{8}$/);
+      expect(ci.cluster?.replicas?.length).toBe(2);
+      for (let i = 1; i <= 10; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      expect(await consume(nc, 'S', 'D', 4)).toEqual([1, 2, 3, 4]);
+      const streamLeader = await cluster.streamLeader('S');
+      const { cl } = await consumerAwayFromStream(cluster, nc, 'S', 'D');
+      expect(await cluster.streamLeader('S')).toBe(streamLeader);
+      // The consumer runs on a stream follower: info from it, deliveries and acks go on.
+      const info = await eventually(async () => (await jsm.consumers.info('S', 'D').catch(() => null)) ?? undefined, 'consumer info');
+      expect(info.cluster?.leader).toBe(cluster.servers[cl]!.info.server_name);
+      expect(info.ack_floor.stream_seq).toBe(4);
+      expect(info.num_pending).toBe(6);
+      expect(await consume(nc, 'S', 'D', 6)).toEqual([5, 6, 7, 8, 9, 10]);
+      expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('killing the consumer leader elects another; the stream keeps its leader and the consumer its ack floor', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
+      for (let i = 1; i <= 10; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      expect(await consume(nc, 'S', 'D', 3)).toEqual([1, 2, 3]);
+      const { sl, cl } = await consumerAwayFromStream(cluster, nc, 'S', 'D');
+      await cluster.kill(cl);
+      const next = await cluster.consumerLeader('S', 'D');
+      expect(next).not.toBe(cl);
+      expect(await cluster.streamLeader('S')).toBe(sl);
+      expect(await consume(nc, 'S', 'D', 7)).toEqual([4, 5, 6, 7, 8, 9, 10]);
+      // The member comes back and catches up; the consumer's state is the same on every member.
+      await cluster.restart(cl);
+      await eventually(async () => {
+        const i = await jsm.consumers.info('S', 'D').catch(() => null);
+        return i?.cluster?.replicas?.length === 2 && i.cluster.replicas.every((r) => r.current) ? true : undefined;
+      }, 'every consumer replica current', 10_000);
+      const info = await jsm.consumers.info('S', 'D');
+      expect(info.ack_floor.stream_seq).toBe(10);
+      expect(info.num_ack_pending).toBe(0);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('killing the stream leader leaves a consumer led elsewhere in place', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
+      for (let i = 1; i <= 6; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      expect(await consume(nc, 'S', 'D', 2)).toEqual([1, 2]);
+      const { sl, cl } = await consumerAwayFromStream(cluster, nc, 'S', 'D');
+      await cluster.kill(sl);
+      const newStream = await cluster.streamLeader('S');
+      expect(newStream).not.toBe(sl);
+      expect(await cluster.consumerLeader('S', 'D')).toBe(cl);
+      for (let i = 7; i <= 8; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      expect(await consume(nc, 'S', 'D', 6)).toEqual([3, 4, 5, 6, 7, 8]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('NAMES and LIST from the stream leader include consumers led elsewhere; INFO comes from their leader', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      for (const d of ['A', 'B', 'C']) await jsm.consumers.add('S', { durable_name: d, ack_policy: AckPolicy.Explicit });
+      await publishRetrying(nc, 's.a', 'one');
+      await consumerAwayFromStream(cluster, nc, 'S', 'B');
+      const names: string[] = [];
+      for await (const n of jsm.consumers.list('S')) names.push(n.name);
+      expect(names).toEqual(['A', 'B', 'C']);
+      const list = await nc.request('$JS.API.CONSUMER.LIST.S', '', { timeout: 5000 });
+      const body = list.json<{ total: number; consumers: Array<{ name: string; num_pending: number; cluster: { leader: string } }>; missing?: string[] }>();
+      expect(body.total).toBe(3);
+      expect(body.missing).toBeUndefined();
+      expect(body.consumers.map((c) => [c.name, c.num_pending])).toEqual([['A', 1], ['B', 1], ['C', 1]]);
+      const bLeader = cluster.servers[await cluster.consumerLeader('S', 'B')]!.info.server_name;
+      expect(body.consumers[1]!.cluster.leader).toBe(bLeader);
+      const namesReply = await nc.request('$JS.API.CONSUMER.NAMES.S', '', { timeout: 5000 });
+      expect(namesReply.json()).toMatchObject({ total: 3, consumers: ['A', 'B', 'C'] });
+      // Exactly one answer to CONSUMER.INFO (the consumer's leader), from any member.
+      for (const url of cluster.urls) {
+        const one = await connect({ servers: url });
+        let answers = 0;
+        one.subscribe('answers', { callback: () => answers++ });
+        await one.flush();
+        // The reply subject's interest reaches the other members over the routes.
+        await sleep(100);
+        one.publish('$JS.API.CONSUMER.INFO.S.B', '', { reply: 'answers' });
+        await sleep(300);
+        expect(answers).toBe(1);
+        await one.close();
+      }
+      // Account info counts every consumer once.
+      expect((await jsm.getAccountInfo()).consumers).toBe(3);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('deleting a consumer led off the stream leader: 409 to its waiting pulls, its group gone from every member', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+      const group = (await jsm.consumers.info('S', 'D')).cluster!.raft_group!;
+      await consumerAwayFromStream(cluster, nc, 'S', 'D');
+      const inbox = nc.subscribe('pull.reply');
+      nc.publish('$JS.API.CONSUMER.MSG.NEXT.S.D', JSON.stringify({ batch: 1, expires: 10_000_000_000 }), { reply: 'pull.reply' });
+      await nc.flush();
+      await eventually(async () => ((await jsm.consumers.info('S', 'D')).num_waiting === 1 ? true : undefined), 'the pull waiting');
+      expect(await jsm.consumers.delete('S', 'D')).toBe(true);
+      for await (const m of inbox) {
+        expect(m.headers?.code).toBe(409);
+        expect(m.headers?.description).toBe('Consumer Deleted');
+        break;
+      }
+      await expect(jsm.consumers.info('S', 'D')).rejects.toThrow(/consumer not found/);
+      const dirs = cluster.servers.map((s) => join(s.jetstream.storeDir!, 'jetstream', '$SYS', '_js_'));
+      await eventually(() => dirs.every((d) => !existsSync(join(d, group))) || undefined, 'the group directories removed');
+      expect(dirs.every((d) => readdirSync(d).length > 0)).toBe(true);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('a member that misses many state changes catches up from the consumer group\'s snapshot', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
+      const sl = await cluster.streamLeader('S');
+      const cl = await cluster.consumerLeader('S', 'D');
+      const down = [0, 1, 2].find((i) => i !== sl && i !== cl)!;
+      await cluster.kill(down);
+      // More than a consumer group's compaction threshold (1,024 state entries), one ack each.
+      const n = 1_300;
+      // (The client may have been on the killed member: publishes retry across its reconnect.)
+      for (let i = 0; i < n; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      const got = await consume(nc, 'S', 'D', n);
+      expect(got.length).toBe(n);
+      await cluster.restart(down);
+      // The member leads the consumer next: its state is the snapshot's and the log's after it.
+      await eventually(async () => {
+        const i = await jsm.consumers.info('S', 'D').catch(() => null);
+        return i?.cluster?.replicas?.every((r) => r.current) === true ? true : undefined;
+      }, 'the member current', 15_000);
+      for (let i = 0; i < 30 && (await cluster.consumerLeader('S', 'D')) !== down; i++) {
+        await nc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.S.D', '', { timeout: 2000 }).catch(() => undefined);
+        await sleep(150);
+      }
+      expect(await cluster.consumerLeader('S', 'D')).toBe(down);
+      const info = await eventually(async () => (await jsm.consumers.info('S', 'D').catch(() => null)) ?? undefined, 'consumer info');
+      expect(info.ack_floor.stream_seq).toBe(n);
+      expect(info.delivered.stream_seq).toBe(n);
+      expect(info.num_pending).toBe(0);
+      expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 120_000);
+});
