@@ -319,6 +319,20 @@ export function describeClusterScenarios(label: string, factory: () => Promise<C
       expect(csd.kind === 'json' && csd.body).toBe(STEPDOWN_RESPONSE('consumer'));
       const cAfter = clusterOf(await consumerInfoWhen(nc, 'R3F', 'DUR', (j) => healthy(3)(j) && clusterOf(j).leader !== cBefore.leader, 'a new consumer leader'));
       expect(cAfter.leader).not.toBe(cBefore.leader);
+      // A consumer has a group of its own: its stepdown leaves the stream's leader where it was.
+      const sNow = clusterOf(await streamInfoWhen(nc, 'R3F', healthy(3), 'R3F after the consumer stepdown'));
+      expect(sNow.leader).toBe(after.leader);
+      // Stepping the consumer down until it leads off the stream's leader: it serves from there.
+      for (let i = 0; i < 20 && clusterOf(await consumerInfoWhen(nc, 'R3F', 'DUR', healthy(3), 'a healthy DUR')).leader === sNow.leader; i++) {
+        await api(nc, '$JS.API.CONSUMER.LEADER.STEPDOWN.R3F.DUR');
+        await consumerInfoWhen(nc, 'R3F', 'DUR', healthy(3), 'DUR after a stepdown');
+      }
+      const away = clusterOf(await consumerInfoWhen(nc, 'R3F', 'DUR', healthy(3), 'DUR led off the stream leader'));
+      expect(away.leader).not.toBe(sNow.leader);
+      expect(clusterOf(await streamInfoWhen(nc, 'R3F', healthy(3), 'R3F')).leader).toBe(sNow.leader);
+      const m = await (await jetstream(nc).consumers.get('R3F', 'DUR')).next({ expires: 2000 });
+      expect(m?.seq).toBe(1);
+      expect(await m!.ackAck({ timeout: 2000 })).toBe(true);
 
       // Stepdowns of what does not exist: the usual not-found errors, in the stepdown response type.
       const noStream = await api(nc, '$JS.API.STREAM.LEADER.STEPDOWN.NOPE');

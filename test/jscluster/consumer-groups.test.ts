@@ -147,7 +147,7 @@ describe('clustered consumers with groups of their own', () => {
       for (const url of cluster.urls) {
         const one = await connect({ servers: url });
         let answers = 0;
-        one.subscribe('answers', { callback: () => answers++ });
+        one.subscribe('answers', { callback: () => void answers++ });
         await one.flush();
         // The reply subject's interest reaches the other members over the routes.
         await sleep(100);

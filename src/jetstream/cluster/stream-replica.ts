@@ -227,9 +227,15 @@ export class StreamReplica implements GroupHost {
     return this.group.propose(encodeJson(E_API, { rest: req.rest, reply: req.reply }, req.body));
   }
 
-  /** Interest or work-queue retention let `seq` go (on the leader): every replica removes it. */
+  /**
+   * Interest or work-queue retention let `seq` go (on the leader): every replica removes it.
+   * Refused while a consumer with a group of its own (a limits stream's durable, kept when the
+   * retention changed to interest) runs on another member: the rules could not see its state
+   * here, so the message stays rather than being lost to it.
+   */
   proposeRemove(seq: number): boolean {
     if (this.closed || this.group === null || !this.leading) return false;
+    if (seq !== 0) for (const [name, a] of this.consumers) if (a.group !== null && !this.stream.consumers.has(name)) return false;
     const d = Buffer.allocUnsafe(9);
     d[0] = E_REMOVE;
     d.writeDoubleLE(seq, 1);
