@@ -190,6 +190,41 @@ describe('clustered consumers with groups of their own', () => {
     }
   }, 60_000);
 
+  it('the stream scaled R3 → R1 and back: the consumer\'s group follows its voters and keeps serving from its state', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
+      for (let i = 1; i <= 6; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      expect(await consume(nc, 'S', 'D', 2)).toEqual([1, 2]);
+      await consumerAwayFromStream(cluster, nc, 'S', 'D');
+      const si = await jsm.streams.update('S', { subjects: ['s.>'], num_replicas: 1 });
+      expect(si.config.num_replicas).toBe(1);
+      // Two members leave the stream (and the consumer's group) one at a time: the group keeps
+      // its quorum all along, and ends on the stream's one member.
+      const streamLeader = (await jsm.streams.info('S')).cluster?.leader;
+      const one = await eventually(async () => {
+        const i = await jsm.consumers.info('S', 'D').catch(() => null);
+        return i !== null && i.cluster?.replicas === undefined && i.cluster?.leader === streamLeader ? i : undefined;
+      }, 'the consumer on the stream\'s one member', 20_000);
+      // The other members let the consumer's group go (no member left to lead it there).
+      await eventually(() => cluster.servers.every((s) => s.info.server_name === streamLeader || s.jetstreamConsumerLeader('S', 'D') === null) || undefined, 'the group gone elsewhere', 20_000);
+      expect(one.ack_floor.stream_seq).toBe(2);
+      expect(await consume(nc, 'S', 'D', 2)).toEqual([3, 4]);
+      await jsm.streams.update('S', { subjects: ['s.>'], num_replicas: 3 });
+      await eventually(async () => {
+        const i = await jsm.consumers.info('S', 'D').catch(() => null);
+        return i?.cluster?.replicas?.length === 2 && i.cluster.replicas.every((r) => r.current) ? true : undefined;
+      }, 'the consumer on three members again', 20_000);
+      // Its new members lead it with the same state.
+      await consumerAwayFromStream(cluster, nc, 'S', 'D');
+      expect(await consume(nc, 'S', 'D', 2)).toEqual([5, 6]);
+      expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 90_000);
+
   it('a member that misses many state changes catches up from the consumer group\'s snapshot', async () => {
     const { cluster, nc, jsm } = await setUp();
     try {

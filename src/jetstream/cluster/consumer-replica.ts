@@ -119,9 +119,21 @@ export class ConsumerReplica implements GroupHost {
     for (const answer of this.pendingLeader.splice(0)) answer();
   }
 
+  /** Set when its stream moved off this server: called once the group let this member go. */
+  onDropped: (() => void) | null = null;
+
   tick(): void {
     const g = this.group;
     if (this.closed || g === null) return;
+    // Out of the voters, or no leader for two election timeouts (a removed member may never
+    // hear of its removal: the leader stops writing to it).
+    if (this.onDropped !== null && !this.leading
+      && (!g.peers.includes(g.selfName) || (g.leader === null && Date.now() - g.lastLeaderContact > 2 * g.timing.electionTimeoutMax))) {
+      const drop = this.onDropped;
+      this.onDropped = null;
+      drop();
+      return;
+    }
     if (this.leading) reconcilePeers(g, this.targetPeers());
     if (this.sinceSnapshot >= COMPACT_ENTRIES) {
       this.sinceSnapshot = 0;

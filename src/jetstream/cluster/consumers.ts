@@ -195,6 +195,12 @@ export class ClusterConsumers implements ConsumerGroupHost {
   private start(replica: StreamReplica, name: string, group: string, peers: readonly string[] | null, campaign: boolean): ConsumerReplica | undefined {
     if (this.closed) return undefined;
     const self = this.ctx.hub.selfName;
+    // The stream came back here while this server's member of the group still drained: afresh.
+    const old = this.draining.get(group);
+    if (old !== undefined) {
+      this.draining.delete(group);
+      this.release(old);
+    }
     const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? []);
     const storage = new FileRaftStorage(join(this.ctx.groupsDir, group), { fsync: false });
     const stored = storage.load();
@@ -221,6 +227,11 @@ export class ClusterConsumers implements ConsumerGroupHost {
     const cr = this.groups.get(k);
     if (cr === undefined) return;
     this.groups.delete(k);
+    this.release(cr);
+  }
+
+  /** Closes a group's member and deletes its log. */
+  private release(cr: ConsumerReplica): void {
     cr.close();
     this.storages.get(cr)?.close();
     this.storages.delete(cr);
@@ -228,10 +239,31 @@ export class ClusterConsumers implements ConsumerGroupHost {
   }
 
   /** The stream's replica stops here (deleted, moved off): its consumers' groups too. */
-  dropStream(replica: StreamReplica): void {
+  dropStream(replica: StreamReplica, moved: boolean): void {
     const prefix = ckey(replica.account, replica.stream.name, '');
-    for (const k of [...this.groups.keys()]) if (k.startsWith(prefix)) this.stop(k);
+    for (const [k, cr] of [...this.groups]) {
+      if (!k.startsWith(prefix)) continue;
+      const g = cr.group;
+      // Moved off (the stream is elsewhere): still a voter of a running group, it keeps voting
+      // but stops campaigning until the group's leader has removed it (else a group losing two
+      // members at once could lose its quorum half-way), as a dropped stream replica does.
+      if (!moved || g === null || g.peers.length <= 1 || !g.peers.includes(this.ctx.hub.selfName)) {
+        this.stop(k);
+        continue;
+      }
+      this.groups.delete(k);
+      this.draining.set(cr.groupName, cr);
+      g.node.setObserver(true);
+      if (g.isLeader) g.stepDown();
+      cr.onDropped = () => {
+        if (this.draining.get(cr.groupName) === cr) this.draining.delete(cr.groupName);
+        this.release(cr);
+      };
+    }
   }
+
+  /** Groups of streams moved off this server, still voting until their leaders removed this one. */
+  private readonly draining = new Map<string, ConsumerReplica>();
 
   /** This server was removed: its members of the stream's consumer groups stop campaigning and hand over. */
   observe(replica: StreamReplica): void {
@@ -269,19 +301,22 @@ export class ClusterConsumers implements ConsumerGroupHost {
   }
 
   consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void {
-    const replica = this.ctx.replica(cr.account, cr.stream);
     const jsa = this.ctx.enabledAccount(cr.account);
-    if (replica === undefined || jsa === undefined) return;
-    const stream = replica.stream;
-    const c = stream.consumers.get(cr.name);
+    if (jsa === undefined) return;
     if (!leading) {
-      if (c === undefined) return;
+      // (Also when the stream's replica here is already gone: a group draining after a move.)
+      const stream = jsa.streams.get(cr.stream);
+      const c = stream?.consumers.get(cr.name);
+      if (stream === undefined || c === undefined) return;
       this.forget(c);
       c.close(false, true);
       stream.consumers.delete(cr.name);
       return;
     }
-    if (c !== undefined) return;
+    const replica = this.ctx.replica(cr.account, cr.stream);
+    if (replica === undefined) return;
+    const stream = replica.stream;
+    if (stream.consumers.has(cr.name)) return;
     const started = this.resume(jsa, replica, cr.name, cr.state);
     // A new consumer's first state: a later leader resumes where this one started.
     if (started !== undefined && cr.state === null) this.markDirty(started, replica);
@@ -531,12 +566,12 @@ export class ClusterConsumers implements ConsumerGroupHost {
   close(): void {
     this.closed = true;
     for (const done of [...this.pendingLists]) done();
-    for (const k of [...this.groups.keys()]) {
-      const cr = this.groups.get(k)!;
-      this.groups.delete(k);
+    for (const cr of [...this.groups.values(), ...this.draining.values()]) {
       cr.close();
       this.storages.get(cr)?.close();
     }
+    this.groups.clear();
+    this.draining.clear();
     this.storages.clear();
   }
 }

@@ -456,7 +456,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       r.group.node.setObserver(true);
       if (r.group.isLeader) r.group.stepDown();
       this.consumers.observe(r);
-      r.onDropped = () => this.dropReplica(sa.account, sa);
+      r.onDropped = () => this.dropReplica(sa.account, sa, true);
     }
   }
 
@@ -643,7 +643,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // two could lose its quorum half-way): it goes once it no longer hears from a leader.
     if (!peers.includes(self) && sa.peers.includes(self)) {
       const r = this.replicas.get(k);
-      if (r !== undefined) r.onDropped = () => this.dropReplica(e.account, sa);
+      if (r !== undefined) r.onDropped = () => this.dropReplica(e.account, sa, true);
     }
     const live = Date.now() - e.created < LIVE_MS && e.reply !== '';
     jsa.serialize(() => {
@@ -669,7 +669,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 
   /** Stops and deletes this server's replica of `sa` (the stream deleted, or moved off this server). */
-  private dropReplica(account: string, sa: StreamAssignment): void {
+  private dropReplica(account: string, sa: StreamAssignment, moved = false): void {
     const k = key(account, sa.cfg.name);
     const jsa = this.engine.enabledAccount(account);
     const replica = this.replicas.get(k);
@@ -679,7 +679,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       return;
     }
     this.replicas.delete(k);
-    this.consumers.dropStream(replica);
+    this.consumers.dropStream(replica, moved);
     replica.close();
     this.storages.get(replica)?.close();
     this.storages.delete(replica);
