@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createCluster, type NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { publishRetrying, sleep } from './leadership.js';
@@ -224,6 +224,92 @@ describe('clustered consumers with groups of their own', () => {
       await cluster.close();
     }
   }, 90_000);
+
+  it('a create is answered and advised once, whatever leader changes follow', async () => {
+    const { cluster, nc } = await setUp();
+    try {
+      let answers = 0;
+      let advisories = 0;
+      nc.subscribe('create.answers', { callback: () => void answers++ });
+      nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.CREATED.S.D', { callback: () => void advisories++ });
+      await nc.flush();
+      await sleep(100);
+      nc.publish('$JS.API.CONSUMER.DURABLE.CREATE.S.D', JSON.stringify({ stream_name: 'S', config: { durable_name: 'D', ack_policy: 'explicit' } }), { reply: 'create.answers' });
+      await eventually(() => answers === 1 || undefined, 'the create answer');
+      const seen = new Set<number>();
+      for (let i = 0; i < 15 && seen.size < 3; i++) {
+        seen.add(await cluster.consumerLeader('S', 'D'));
+        await nc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.S.D', '', { timeout: 2000 }).catch(() => undefined);
+        await sleep(150);
+      }
+      expect(seen.size).toBe(3);
+      expect({ answers, advisories }).toEqual({ answers: 1, advisories: 1 });
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('stepdown: 10008 from a member while the group has no leader, 10003 with a body; on an R1 stream a no-op success', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+      const bad = await nc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.S.D', '{"x":1}', { timeout: 2000 });
+      expect(bad.json()).toEqual({ type: 'io.nats.jetstream.api.v1.consumer_leader_stepdown_response', error: { code: 400, err_code: 10003, description: 'bad request' } });
+      await jsm.streams.add({ name: 'ONE', subjects: ['one'], num_replicas: 1 });
+      await jsm.consumers.add('ONE', { durable_name: 'D1', ack_policy: AckPolicy.Explicit });
+      const leader1 = await cluster.consumerLeader('ONE', 'D1');
+      const ok = await nc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.ONE.D1', '', { timeout: 2000 });
+      expect(ok.json()).toEqual({ type: 'io.nats.jetstream.api.v1.consumer_leader_stepdown_response', success: true });
+      // Still there at once (nats-server runs no Raft node for it).
+      expect((await jsm.consumers.info('ONE', 'D1')).name).toBe('D1');
+      expect(await cluster.consumerLeader('ONE', 'D1')).toBe(leader1);
+      const cl = await cluster.consumerLeader('S', 'D');
+      const others = [0, 1, 2].filter((i) => i !== cl);
+      await cluster.kill(cl);
+      await cluster.kill(others[0]!);
+      const one = await connect({ servers: cluster.urls[others[1]!], reconnect: false });
+      try {
+        const info = await eventually(async () => {
+          const r = await one.request('$JS.API.CONSUMER.INFO.S.D', '', { timeout: 1000 }).catch(() => null);
+          return r?.string().includes('10008') ? r.json() : undefined;
+        }, 'consumer info 10008', 10_000);
+        expect(info).toEqual({ type: 'io.nats.jetstream.api.v1.consumer_info_response', error: { code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' } });
+        const sd = await one.request('$JS.API.CONSUMER.LEADER.STEPDOWN.S.D', '', { timeout: 2000 });
+        expect(sd.json()).toEqual({ type: 'io.nats.jetstream.api.v1.consumer_leader_stepdown_response', error: { code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' } });
+      } finally {
+        await one.close();
+      }
+    } finally {
+      await nc.close().catch(() => undefined);
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('a limits stream changed to interest: its durable follows the stream leader, acked messages go, none needed is lost', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'G', ack_policy: AckPolicy.Explicit });
+      for (let i = 1; i <= 5; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      const { sl } = await consumerAwayFromStream(cluster, nc, 'S', 'G');
+      const si = await jsm.streams.info('S');
+      await jsm.streams.update('S', { ...si.config, retention: RetentionPolicy.Interest } as never);
+      // A consumer created after the change lives in the stream's log; deleting it keeps what G needs.
+      await jsm.consumers.add('S', { durable_name: 'X', ack_policy: AckPolicy.Explicit });
+      await jsm.consumers.delete('S', 'X');
+      expect((await jsm.consumers.info('S', 'G')).num_pending).toBe(5);
+      expect((await jsm.streams.info('S')).state.messages).toBe(5);
+      // G moves to the stream's leader, where the interest rules see every consumer.
+      await eventually(async () => ((await cluster.consumerLeader('S', 'G')) === sl ? true : undefined), 'G on the stream leader', 10_000);
+      expect(await consume(nc, 'S', 'G', 3)).toEqual([1, 2, 3]);
+      await eventually(async () => ((await jsm.streams.info('S')).state.messages === 2 ? true : undefined), 'the acked messages removed', 10_000);
+      expect((await jsm.streams.info('S')).state.first_seq).toBe(4);
+      expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
 
   it('a member that misses many state changes catches up from the consumer group\'s snapshot', async () => {
     const { cluster, nc, jsm } = await setUp();

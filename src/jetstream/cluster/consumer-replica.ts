@@ -55,8 +55,13 @@ export class ConsumerReplica implements GroupHost {
   group: RaftGroup | null = null;
   /** The last state applied (consumer-store.ts encoding); null before the first. */
   state: Buffer | null = null;
-  /** Answers waiting for this group's first leader (a create), run there once it is ready. */
+  /**
+   * Answers waiting for a leader (a create, an update), run on the leader once it is ready and
+   * the consumer has a committed state; dropped by a member that sees another leader.
+   */
   readonly pendingLeader: Array<() => void> = [];
+  /** The group's log was empty when it started here (a new group, not a restart). */
+  fresh = false;
   private leading = false;
   private closed = false;
   private sinceSnapshot = 0;
@@ -70,6 +75,8 @@ export class ConsumerReplica implements GroupHost {
     private readonly host: ConsumerGroupHost,
     /** The voters it should have: its stream group's (read at each tick, on the leader). */
     private readonly targetPeers: () => readonly string[],
+    /** The member that should lead it (null: any), read at each tick on the leader. */
+    private readonly preferredLeader: () => string | null = () => null,
   ) {}
 
   get isLeader(): boolean {
@@ -98,6 +105,13 @@ export class ConsumerReplica implements GroupHost {
     this.state = Buffer.from(d.subarray(3 + hl));
     this.sinceSnapshot++;
     if (this.leading && hl > 0) this.host.consumerStateApplied(d.toString('latin1', 3, 3 + hl));
+    // A new consumer's first state is committed: a later leader starts where this one did.
+    if (this.leading) this.answerPending();
+  }
+
+  private answerPending(): void {
+    if (this.state === null) return;
+    for (const answer of this.pendingLeader.splice(0)) answer();
   }
 
   restore(_index: number, data: Buffer): void {
@@ -106,7 +120,9 @@ export class ConsumerReplica implements GroupHost {
     this.sinceSnapshot = 0;
   }
 
-  stateChanged(role: RaftRole, _leader: string | null): void {
+  stateChanged(role: RaftRole, leader: string | null): void {
+    // Another member leads: it answers what waits for a leader.
+    if (leader !== null && this.group !== null && leader !== this.group.selfName) this.pendingLeader.length = 0;
     if (role === 'leader' || !this.leading || this.closed) return;
     this.leading = false;
     this.host.consumerLeaderChanged(this, false);
@@ -116,7 +132,7 @@ export class ConsumerReplica implements GroupHost {
     if (this.leading || this.closed) return;
     this.leading = true;
     this.host.consumerLeaderChanged(this, true);
-    for (const answer of this.pendingLeader.splice(0)) answer();
+    this.answerPending();
   }
 
   /** Set when its stream moved off this server: called once the group let this member go. */
@@ -134,7 +150,12 @@ export class ConsumerReplica implements GroupHost {
       drop();
       return;
     }
-    if (this.leading) reconcilePeers(g, this.targetPeers());
+    if (this.leading) {
+      reconcilePeers(g, this.targetPeers());
+      // Hands over to the preferred member once its log is complete.
+      const p = this.preferredLeader();
+      if (p !== null && p !== g.selfName && g.replicas().some((r) => r.name === p && r.current && !r.offline)) g.stepDown(p);
+    }
     if (this.sinceSnapshot >= COMPACT_ENTRIES) {
       this.sinceSnapshot = 0;
       g.compact(this.state ?? Buffer.alloc(0));

@@ -27,11 +27,12 @@ import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
 import { newNuid } from '../../broker/ids.js';
 import { decodeGoValue } from '../../protocol/go-json.js';
 import { jsError } from '../errors.js';
-import { commitConsumerCreate, consumerInfoJson, fail, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, RawJson, response, send, type ApiAccount } from '../api.js';
+import { commitConsumerCreate, consumerInfoJson, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, RawJson, response, send, type ApiAccount } from '../api.js';
 import type { Consumer } from '../consumer.js';
 import { CONSUMER_CONFIG_SCHEMA, type ConsumerConfig } from '../consumer-config.js';
 import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
 import type { ConsumerSnapshot } from '../consumer-state.js';
+import { checkInterestState } from '../interest.js';
 import type { Stream } from '../stream.js';
 import { ConsumerReplica, type ConsumerGroupHost } from './consumer-replica.js';
 import { peerId, type NrgHub, type RaftGroup } from './nrg.js';
@@ -134,7 +135,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
       if (live) send(jsa, p.reply, answer, p.subject, Buffer.alloc(0));
       return;
     }
-    let cr = this.groups.get(ckey(replica.account, replica.stream.name, p.name));
+    const cr = this.groups.get(ckey(replica.account, replica.stream.name, p.name));
     const make = (): void => {
       const stream = replica.stream;
       const created = !stream.consumers.has(p.name);
@@ -146,12 +147,16 @@ export class ClusterConsumers implements ConsumerGroupHost {
       }
     };
     if (cr === undefined) {
-      cr = this.start(replica, p.name, a.group, p.peers ?? null, live && p.peers?.[0] === this.ctx.hub.selfName);
-      if (cr !== undefined) cr.pendingLeader.push(make);
+      const started = this.start(replica, p.name, a.group, p.peers ?? null, live && p.peers?.[0] === this.ctx.hub.selfName);
+      // A live create is answered by the group's first leader once its first state is committed
+      // (ConsumerReplica.pendingLeader); not by a restarted member replaying its log.
+      if (started !== undefined && live && started.fresh) started.pendingLeader.push(make);
       return;
     }
+    // An update: its leader applies it and answers (once it is ready, when it is not yet).
+    const leader = cr.group?.leader ?? null;
     if (cr.isLeader) make();
-    else if (live && cr.group?.leader == null) cr.pendingLeader.push(make);
+    else if (live && (leader === null || leader === this.ctx.hub.selfName)) cr.pendingLeader.push(make);
   }
 
   /** A consumer with a group of its own deleted (the stream's log): its group stops everywhere. */
@@ -201,7 +206,10 @@ export class ClusterConsumers implements ConsumerGroupHost {
       this.draining.delete(group);
       this.release(old);
     }
-    const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? []);
+    // On an interest stream (a limits stream whose retention changed), the consumer follows the
+    // stream's leader: the removals on ack need every consumer's state where they are decided.
+    const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? [],
+      () => (replica.stream.cfg.retention === 'limits' ? null : replica.group?.leader ?? null));
     const storage = new FileRaftStorage(join(this.ctx.groupsDir, group), { fsync: false });
     const stored = storage.load();
     const fresh = stored.entries.length === 0 && stored.snapshot === null;
@@ -214,6 +222,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     }
     this.groups.set(ckey(replica.account, replica.stream.name, name), cr);
     this.storages.set(cr, storage);
+    cr.fresh = fresh;
     const node = cr.group.node;
     if (campaign && fresh && node.status.role === 'follower' && node.status.leader === null) {
       node.receiveMessage(node.id, { kind: 'timeout-now', term: node.status.term });
@@ -241,6 +250,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
   /** The stream's replica stops here (deleted, moved off): its consumers' groups too. */
   dropStream(replica: StreamReplica, moved: boolean): void {
     const prefix = ckey(replica.account, replica.stream.name, '');
+    for (const c of replica.stream.consumers.values()) this.forget(c);
     for (const [k, cr] of [...this.groups]) {
       if (!k.startsWith(prefix)) continue;
       const g = cr.group;
@@ -320,6 +330,11 @@ export class ClusterConsumers implements ConsumerGroupHost {
     const started = this.resume(jsa, replica, cr.name, cr.state);
     // A new consumer's first state: a later leader resumes where this one started.
     if (started !== undefined && cr.state === null) this.markDirty(started, replica);
+    // Interest retention, on the stream's leader with every consumer here: what was acked while
+    // a consumer ran elsewhere (its removals refused) goes now (checkInterestState).
+    if (started !== undefined && replica.isLeader && stream.cfg.retention !== 'limits' && [...replica.consumers.keys()].every((n) => stream.consumers.has(n))) {
+      checkInterestState(stream);
+    }
   }
 
   /** Starts a replicated consumer here with its replicated state; undefined when it cannot. */
@@ -481,13 +496,22 @@ export class ClusterConsumers implements ConsumerGroupHost {
     if (a === undefined || a.group === null) return null;
     const cr = this.groups.get(ckey(replica.account, replica.stream.name, name));
     if (cr === undefined) return true;
-    if (cr.isLeader && replica.stream.consumers.has(name)) {
-      if (op === 'CONSUMER.INFO') return false;
-      cr.group?.stepDown();
-      send(jsa, reply, ok(response('consumer_leader_stepdown', { success: true })), subject, body);
+    const kind = op === 'CONSUMER.INFO' ? 'consumer_info' : 'consumer_leader_stepdown';
+    const g = cr.group;
+    // A member of a group without a leader answers 10008 (isGroupLeaderless).
+    if (g !== null && g.leaderless() && g.peers.includes(this.ctx.hub.selfName)) {
+      send(jsa, reply, fail(kind, jsError('JSClusterNotAvailErr')), subject, body);
       return true;
     }
-    if (op === 'CONSUMER.INFO' && cr.group?.leaderless() === true) send(jsa, reply, fail('consumer_info', jsError('JSClusterNotAvailErr')), subject, body);
+    if (!cr.isLeader || !replica.stream.consumers.has(name)) return true;
+    if (op === 'CONSUMER.INFO') return false;
+    // jsConsumerLeaderStepDownRequest: a body is refused; a group of one (nats-server runs no
+    // Raft node for an R1 consumer) stays where it is, with success.
+    if (!isEmptyRequest(body)) send(jsa, reply, fail(kind, jsError('JSBadRequestErr')), subject, body);
+    else {
+      if (g !== null && g.peers.length > 1) g.stepDown();
+      send(jsa, reply, ok(response(kind, { success: true })), subject, body);
+    }
     return true;
   }
 

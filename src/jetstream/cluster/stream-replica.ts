@@ -235,7 +235,10 @@ export class StreamReplica implements GroupHost {
    */
   proposeRemove(seq: number): boolean {
     if (this.closed || this.group === null || !this.leading) return false;
-    if (seq !== 0) for (const [name, a] of this.consumers) if (a.group !== null && !this.stream.consumers.has(name)) return false;
+    // Purging all (interest retention with no consumer left, as the leader's live ones see it):
+    // not while a replicated consumer exists anywhere.
+    if (seq === 0 && this.consumers.size > 0) return false;
+    for (const [name, a] of this.consumers) if (a.group !== null && !this.stream.consumers.has(name)) return false;
     const d = Buffer.allocUnsafe(9);
     d[0] = E_REMOVE;
     d.writeDoubleLE(seq, 1);
