@@ -190,6 +190,25 @@ describe('clustered consumers with groups of their own', () => {
     }
   }, 60_000);
 
+  it('a stream deleted while a member was down: the member removes its consumer groups\' logs too', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+      const group = (await jsm.consumers.info('S', 'D')).cluster!.raft_group!;
+      const sl = await cluster.streamLeader('S');
+      const down = [0, 1, 2].find((i) => i !== sl)!;
+      const dir = join(cluster.servers[down]!.jetstream.storeDir!, 'jetstream', '$SYS', '_js_');
+      await eventually(() => existsSync(join(dir, group)) || undefined, 'the group\'s log on the member');
+      await cluster.kill(down);
+      await eventually(async () => (await jsm.streams.delete('S').catch(() => false)) || undefined, 'the stream deleted', 10_000);
+      await cluster.restart(down);
+      await eventually(() => (!existsSync(join(dir, group)) && readdirSync(dir).every((n) => !n.startsWith('S-'))) || undefined, 'the logs removed', 10_000);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
   it('the stream scaled R3 → R1 and back: the consumer\'s group follows its voters and keeps serving from its state', async () => {
     const { cluster, nc, jsm } = await setUp();
     try {

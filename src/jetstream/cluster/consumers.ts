@@ -20,7 +20,7 @@
  * stream is not replicated: it lives on the stream's leader alone, as nats-server's R1 ephemerals.
  */
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { InternalClient } from '../../broker/internal.js';
 import { FileRaftStorage } from '../../raftstore/file-storage.js';
 import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
@@ -68,6 +68,10 @@ export interface ConsumersContext {
 const LIVE_MS = 10_000;
 /** How long the stream leader waits for the consumer leaders' infos (jsClusteredConsumerListRequest). */
 const LIST_TIMEOUT_MS = 4_000;
+/** How long an inactive consumer's delete may take before it is asked for again. */
+const INACTIVE_RETRY_MS = 2_000;
+/** The file in a consumer group's directory naming its stream's group. */
+const STREAM_MARK = 'stream';
 const ckey = (account: string, stream: string, name: string): string => `${account}\u0000${stream}\u0000${name}`;
 
 /** A new consumer's group name: `C-R<n><F|M>-<hash>`, as nats-server names consumer groups. */
@@ -223,6 +227,13 @@ export class ClusterConsumers implements ConsumerGroupHost {
     this.groups.set(ckey(replica.account, replica.stream.name, name), cr);
     this.storages.set(cr, storage);
     cr.fresh = fresh;
+    // Which stream the group belongs to, for a member that learns of the stream's deletion only
+    // by replaying the meta log (its replica never started again: removeLeftovers).
+    try {
+      writeFileSync(join(this.ctx.groupsDir, group, STREAM_MARK), replica.groupName);
+    } catch (err) {
+      this.ctx.internalError(err, `consumer ${replica.account} > ${replica.stream.name} > ${name}: marking its group`);
+    }
     const node = cr.group.node;
     if (campaign && fresh && node.status.role === 'follower' && node.status.leader === null) {
       node.receiveMessage(node.id, { kind: 'timeout-now', term: node.status.term });
@@ -269,6 +280,27 @@ export class ClusterConsumers implements ConsumerGroupHost {
         if (this.draining.get(cr.groupName) === cr) this.draining.delete(cr.groupName);
         this.release(cr);
       };
+    }
+  }
+
+  /** Deletes the logs of the consumer groups of stream group `streamGroup` that are not running. */
+  removeLeftovers(streamGroup: string): void {
+    const running = new Set([...this.groups.values(), ...this.draining.values()].map((cr) => cr.groupName));
+    let names: string[];
+    try {
+      names = readdirSync(this.ctx.groupsDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!n.startsWith('C-') || running.has(n)) continue;
+      let mark = '';
+      try {
+        mark = readFileSync(join(this.ctx.groupsDir, n, STREAM_MARK), 'utf8');
+      } catch {
+        continue;
+      }
+      if (mark === streamGroup) rmSync(join(this.ctx.groupsDir, n), { recursive: true, force: true });
     }
   }
 
@@ -440,8 +472,18 @@ export class ClusterConsumers implements ConsumerGroupHost {
       const leader = replica.group?.leader;
       if (leader) this.ctx.sys.publish(`$JSC.CD.${this.ctx.hub.idOf(leader)}`, JSON.stringify({ a: replica.account, s: stream.name, c: c.name }));
     }
+    // Asked again while it still runs here (the proposal or the request lost to a leader change).
+    const retry = setTimeout(() => {
+      this.retries.delete(retry);
+      if (!this.closed && stream.consumers.get(c.name) === c && replica.consumers.has(c.name)) this.inactive(stream, c);
+    }, INACTIVE_RETRY_MS);
+    retry.unref();
+    this.retries.add(retry);
     return true;
   }
+
+  /** Retries of inactive consumers' deletes (cleared on close). */
+  private readonly retries = new Set<NodeJS.Timeout>();
 
   /** `$JSC.CD.<id>`: a consumer leader asks this stream leader to delete an inactive consumer. */
   deleteRequested(data: Buffer): void {
@@ -589,6 +631,8 @@ export class ClusterConsumers implements ConsumerGroupHost {
 
   close(): void {
     this.closed = true;
+    for (const t of this.retries) clearTimeout(t);
+    this.retries.clear();
     for (const done of [...this.pendingLists]) done();
     for (const cr of [...this.groups.values(), ...this.draining.values()]) {
       cr.close();

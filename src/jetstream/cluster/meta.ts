@@ -583,6 +583,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         return;
       }
       const replica = new StreamReplica(sa.account, stream, this, current.createJson);
+      replica.groupName = sa.group;
       replica.compaction = this.options.compaction ?? null;
       this.replicas.set(k, replica);
       if (request !== null && request.reply !== '') {
@@ -676,6 +677,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     // Also when no replica runs (deleted while this server was down: its log is replayed).
     if (replica === undefined) {
       rmSync(join(this.groupsDir, sa.group), { recursive: true, force: true });
+      this.consumers.removeLeftovers(sa.group);
       return;
     }
     this.replicas.delete(k);

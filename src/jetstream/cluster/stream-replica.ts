@@ -176,6 +176,8 @@ export class StreamReplica implements GroupHost {
   /** The leader's PubAck replies wait for the commit: a publish proposed while not leading is dropped (the client retries). */
   group: RaftGroup | null = null;
   private leading = false;
+  /** The stream group's name (`S-R3F-<hash>`). */
+  groupName = '';
   /** The voters the meta group assigned (a replica change moves the group towards them). */
   targetPeers: readonly string[] = [];
   /** The config the meta group assigned (JSON); the leader proposes it when it differs from the applied one. */
