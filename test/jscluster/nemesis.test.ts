@@ -57,6 +57,39 @@ describe('nemesis planner', () => {
     expect(noRestart.steps.map((s) => s.action.kind)).toEqual(['kill']);
   });
 
+  it('moves the stream and consumer leaders only with stepdowns, through a member on the majority side, leaving the other choices as they were', () => {
+    const stepdown = (k: string): boolean => k === 'stream-stepdown' || k === 'consumer-stepdown';
+    for (let seed = 1; seed <= 20; seed++) {
+      for (const opts of [{}, { stepdowns: false }, { majorityLoss: true }] satisfies NemesisOptions[]) {
+        expect(plan(seed, opts, 60).steps.filter((s) => stepdown(s.action.kind)), `seed ${seed} ${JSON.stringify(opts)}`).toEqual([]);
+      }
+    }
+    const kinds = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const planner = new NemesisPlanner(3, { stepdowns: true }, rng(seed), true);
+      for (let i = 0; i < 60; i++) {
+        const step = planner.next()!;
+        kinds.add(step.action.kind);
+        if (step.action.kind === 'stream-stepdown' || step.action.kind === 'consumer-stepdown') {
+          const via = step.action.via;
+          expect(planner.down.has(via) || (planner.minority?.has(via) ?? false), `seed ${seed} step ${i}`).toBe(false);
+          const before = { down: [...planner.down], minority: planner.minority };
+          planner.done(step, true);
+          // A stepdown changes no fault in force.
+          expect({ down: [...planner.down], minority: planner.minority }).toEqual(before);
+        } else {
+          planner.done(step, i % 7 !== 3);
+        }
+      }
+    }
+    expect([...kinds].sort()).toEqual(['consumer-stepdown', 'heal', 'kill', 'partition', 'restart', 'stream-stepdown']);
+    // Still deterministic per seed, and with a majority loss the quorum faults still happen.
+    expect(plan(9, { stepdowns: true }, 50).steps).toEqual(plan(9, { stepdowns: true }, 50).steps);
+    const withLoss = plan(5, { stepdowns: true, majorityLoss: { holdMs: 1234 }, partition: false }, 40);
+    expect(Math.min(...withLoss.available)).toBeLessThan(2);
+    expect(withLoss.steps.some((s) => stepdown(s.action.kind))).toBe(true);
+  });
+
   it('loses a majority once for holdMs, then recovers every member', () => {
     const { steps, available, planner } = plan(5, { majorityLoss: { holdMs: 1234 }, partition: false }, 40);
     const lowest = available.indexOf(Math.min(...available));
