@@ -78,12 +78,26 @@ export interface AckOp {
   error?: string;
 }
 
-/** A fault injected (or undone) by the nemesis. */
+/**
+ * A fault injected (or undone) by the nemesis. The stepdowns ask the stream's (or the durable
+ * consumer's) leader to step down, sent through member `via`; with no leader they are no-ops.
+ */
 export type NemesisAction =
   | { kind: 'kill'; member: number }
   | { kind: 'restart'; member: number }
   | { kind: 'partition'; groups: number[][] }
-  | { kind: 'heal' };
+  | { kind: 'heal' }
+  | { kind: 'stream-stepdown'; via: number }
+  | { kind: 'consumer-stepdown'; via: number };
+
+/** The leaders (server names, '' none or unknown) as sampled before a nemesis action. */
+export interface LeaderSample {
+  stream: string;
+  consumer: string;
+  /** The consumer's `delivered.stream_seq` and `ack_floor.stream_seq` from that CONSUMER.INFO (undefined: not read). */
+  delivered?: number;
+  ackFloor?: number;
+}
 
 export interface NemesisOp {
   action: NemesisAction;
@@ -91,9 +105,14 @@ export interface NemesisOp {
   delayMs: number;
   invokeAt: number;
   completeAt?: number;
-  /** `ok` done; `fail` the cluster control threw (the planner state does not change). */
+  /**
+   * `ok` done; `fail` the cluster control threw, or a stepdown got an API error (the planner
+   * state does not change); `info` a stepdown timed out.
+   */
   outcome: Outcome;
   error?: string;
+  /** The leaders just before the action (runs with stepdowns only). */
+  leaders?: LeaderSample;
 }
 
 /** Something a client saw that is not an operation (fetch errors, reconnects): for the report. */

@@ -1,7 +1,8 @@
 /**
  * The Jepsen-style test (issue 18) against the embedded cluster: `createCluster({ size: 3,
  * jetstream: true })` with an R3 file stream, clients failing over between members while the
- * nemesis kills, restarts, partitions and heals them. Two short seeds; many more run in
+ * nemesis kills, restarts, partitions and heals them (and, in the third seed, moves the stream's
+ * and the consumer's leaders). Three short seeds; many more run in
  * jepsen.chaos.test.ts (`npm run test:chaos`). The same runner finds zero anomalies against
  * three real nats-server members (test/conformance/jepsen-real.test.ts).
  *
@@ -16,23 +17,30 @@ import { maxDown, runAndCheck, type NemesisOptions } from './jepsen.js';
 /** Low compaction thresholds: the stream's logs are compacted many times during the run (members catch up from snapshots). */
 const JEPSEN_COMPACTION = { entries: 200, bytes: 1 << 30 };
 
-const CASES: Array<{ seed: number; storage: 'file' | 'memory'; nemesis: NemesisOptions; compaction: boolean }> = [
+const CASES: Array<{ seed: number; storage: 'file' | 'memory'; nemesis: NemesisOptions; compaction: boolean; durationMs?: number }> = [
   { seed: 1811, storage: 'file', nemesis: {}, compaction: true },
   { seed: 1814, storage: 'file', nemesis: { majorityLoss: { holdMs: 2000 } }, compaction: false },
+  // Leadership moves too: the durable consumer led off its stream's leader (its own Raft group).
+  { seed: 1820, storage: 'memory', nemesis: { stepdowns: true }, compaction: false, durationMs: 15_000 },
 ];
 
 describe('Jepsen-style run against the embedded cluster', () => {
   const scope = useScope();
-  for (const { seed, storage, nemesis, compaction } of CASES) {
-    it(`seed ${seed} (${storage}${nemesis.majorityLoss === undefined ? '' : ', with a majority loss'}${compaction ? ', compacting logs' : ''}): acked publishes stored once, in order, delivered until acked`, async () => {
+  for (const { seed, storage, nemesis, compaction, durationMs = 20_000 } of CASES) {
+    it(`seed ${seed} (${storage}${nemesis.majorityLoss === undefined ? '' : ', with a majority loss'}${compaction ? ', compacting logs' : ''}${nemesis.stepdowns === true ? ', with leader stepdowns' : ''}): acked publishes stored once, in order, delivered until acked`, async () => {
       const cluster = await startEmbeddedCluster(compaction ? { jetstream: { raftCompaction: JEPSEN_COMPACTION } } : {});
       scope.defer(() => cluster.close());
-      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs: 20_000, storage, nemesis });
+      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis });
       console.log(report);
       expect(history.nemesis.filter((n) => n.outcome === 'ok').length, report).toBeGreaterThan(3);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(100);
       expect(final.messages.length, report).toBeGreaterThan(100);
       expect(maxDown(history), report).toBe(nemesis.majorityLoss === undefined ? 1 : 2);
+      if (nemesis.stepdowns === true) {
+        expect(history.nemesis.filter((n) => n.action.kind === 'consumer-stepdown' && n.outcome === 'ok').length, report).toBeGreaterThan(0);
+        // Some action ran while the consumer was led by another member than the stream.
+        expect(history.nemesis.some((n) => n.leaders !== undefined && n.leaders.consumer !== '' && n.leaders.stream !== '' && n.leaders.consumer !== n.leaders.stream), report).toBe(true);
+      }
       expect(anomalies, report).toEqual([]);
     }, 150_000);
   }

@@ -3,10 +3,13 @@
  * cluster, each a fresh `createCluster({ size: 3, jetstream: true })`, alternating file and
  * memory storage; every third seed (file storage only: a restarted memory member has lost its
  * Raft log, so a majority loss may lose acked data by design) also loses a majority once.
+ * The nemesis also moves the stream's and the consumer's leaders (stepdowns), so the durable
+ * consumer is often led by another member than its stream.
  *
  *   JEPSEN_SEEDS=n       number of seeds (default 10)
  *   JEPSEN_SEED=s        first seed (default 18100); replay a failing one with JEPSEN_SEEDS=1 JEPSEN_SEED=<seed>
  *   JEPSEN_DURATION_MS   workload per seed (default 20000)
+ *   JEPSEN_STEPDOWNS=0   no leader stepdowns (the schedules the seeds had before stepdowns existed)
  *   JEPSEN_DUMP_DIR=dir  write each seed's history, final read and anomalies there (seed-<n>.json)
  *   JEPSEN_TARGET=nats-server   run the same seeds against three real nats-server members
  *                        (NATS_SERVER_BIN; no partitions: processes cannot be partitioned from here)
@@ -21,13 +24,14 @@ import type { ClusterUnderTest } from '../helpers/cluster-under-test.js';
 import { startRealCluster } from '../helpers/real-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
-import { knownServerAnomalies, maxDown, runAndCheck, summarize } from './jepsen.js';
+import { describeNemesis, knownServerAnomalies, maxDown, runAndCheck, summarize } from './jepsen.js';
 
 const count = Number(process.env.JEPSEN_SEEDS ?? 10);
 const first = Number(process.env.JEPSEN_SEED ?? 18100);
 const durationMs = Number(process.env.JEPSEN_DURATION_MS ?? 20_000);
 const seeds = Array.from({ length: count }, (_, i) => first + i);
 const real = process.env.JEPSEN_TARGET === 'nats-server';
+const stepdowns = process.env.JEPSEN_STEPDOWNS !== '0';
 /** Seeds in alternate pairs (so file and memory alike) run with low compaction thresholds: members catch up from snapshots. */
 const compacting = (seed: number): boolean => !real && Math.floor(seed / 2) % 2 === 0;
 const start = (seed: number): Promise<ClusterUnderTest> =>
@@ -46,14 +50,14 @@ describe(`Jepsen-style chaos against ${real ? 'real nats-server members' : 'the 
     it(`seed ${seed} (${storage}${majorityLoss ? ', with a majority loss' : ''}${compacting(seed) ? ', compacting logs' : ''})`, async () => {
       const cluster = await start(seed);
       scope.defer(() => cluster.close());
-      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis: { majorityLoss } });
+      const { history, final, anomalies, report } = await runAndCheck({ cluster, seed, durationMs, storage, nemesis: { majorityLoss, stepdowns } });
       const dump = process.env.JEPSEN_DUMP_DIR;
       if (dump !== undefined && dump !== '') {
         mkdirSync(dump, { recursive: true });
         writeFileSync(join(dump, `seed-${seed}.json`), JSON.stringify({ history, final, anomalies }));
       }
       if (anomalies.length > 0) console.log(report);
-      results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}${compacting(seed) ? ', compacting' : ''}): ${history.publishes.length} publishes, ${history.nemesis.length} faults, ${summarize(anomalies)}`);
+      results.push(`  seed ${seed} (${storage}${majorityLoss ? ', majority loss' : ''}${compacting(seed) ? ', compacting' : ''}): ${history.publishes.length} publishes, ${describeNemesis(history)}, ${summarize(anomalies)}`);
       expect(history.publishes.filter((p) => p.outcome === 'ok').length, report).toBeGreaterThan(0);
       if (majorityLoss) expect(maxDown(history), report).toBe(2);
       // Against nats-server, what that version is known to do (knownServerAnomalies) is reported, not failed.

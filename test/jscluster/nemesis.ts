@@ -6,6 +6,11 @@
  * the majority side of any partition. With `majorityLoss`, once in the run (after a seeded
  * number of actions) it kills members until a majority is down, waits `holdMs`, and restarts
  * them; afterwards it goes back to minority faults.
+ *
+ * With `stepdowns`, the minority faults also include leadership moves: `stream-stepdown` and
+ * `consumer-stepdown` (STREAM / CONSUMER.LEADER.STEPDOWN through a member on the majority side),
+ * so the durable consumer is often led by another member than its stream. Without it, no random
+ * draw changes: a seed plans what it planned before the option existed.
  */
 import type { NemesisAction } from './history.js';
 
@@ -20,6 +25,8 @@ export interface NemesisOptions {
   intervalMs?: readonly [number, number];
   /** Once in the run, lose a majority for `holdMs` (default 3000 ms), then recover. Default off. */
   majorityLoss?: boolean | { holdMs?: number };
+  /** Also move the stream's and the durable consumer's leaders (`stream-stepdown`, `consumer-stepdown`). Default false. */
+  stepdowns?: boolean;
 }
 
 /** One planned step: wait `delayMs`, then do `action`. */
@@ -40,6 +47,7 @@ export class NemesisPlanner {
   private readonly kill: boolean;
   private readonly restart: boolean;
   private readonly partition: boolean;
+  private readonly stepdowns: boolean;
   private readonly interval: readonly [number, number];
   private readonly holdMs: number;
 
@@ -52,6 +60,7 @@ export class NemesisPlanner {
     this.kill = opts.kill ?? true;
     this.restart = opts.restart ?? true;
     this.partition = (opts.partition ?? true) && canPartition;
+    this.stepdowns = opts.stepdowns ?? false;
     this.interval = opts.intervalMs ?? [1500, 4000];
     const ml = opts.majorityLoss ?? false;
     this.holdMs = typeof ml === 'object' ? (ml.holdMs ?? 3000) : 3000;
@@ -82,7 +91,7 @@ export class NemesisPlanner {
     if (a.kind === 'kill') this.down.add(a.member);
     else if (a.kind === 'restart') this.down.delete(a.member);
     else if (a.kind === 'partition') this.minority = new Set(a.groups[0]);
-    else this.minority = null;
+    else if (a.kind === 'heal') this.minority = null;
     if (this.phase.kind === 'normal') this.phase.untilMajorityLoss--;
     if (this.phase.kind === 'losing' && this.size - this.down.size < this.quorum) this.phase = { kind: 'holding' };
     if (this.phase.kind === 'recovering' && this.down.size === 0) this.phase = { kind: 'done' };
@@ -146,6 +155,14 @@ export class NemesisPlanner {
           return { kind: 'partition', groups: [minority.sort((a, b) => a - b), majority] };
         },
       });
+    }
+    if (this.stepdowns) {
+      // Through a member that reaches the leaders (running, on the majority side).
+      const vias = running.filter(available);
+      if (vias.length > 0) {
+        options.push({ weight: 1, make: () => ({ kind: 'stream-stepdown', via: this.pick(vias) }) });
+        options.push({ weight: 2, make: () => ({ kind: 'consumer-stepdown', via: this.pick(vias) }) });
+      }
     }
     if (options.length === 0) return null;
     const total = options.reduce((s, o) => s + o.weight, 0);

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // The Jepsen-style runs against the embedded cluster with a longer timeout: the many-seed chaos
-// job (`npm run test:chaos`), and the two seeds `npm test` runs too.
+// job (`npm run test:chaos`), and the three seeds `npm test` runs too.
 export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
