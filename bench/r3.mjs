@@ -1,18 +1,37 @@
 #!/usr/bin/env node
-// R3 benchmark: JetStream publish-with-ack on a replicated (R3) stream of a 3-member cluster, as
-// applications do it, through the official client (@nats-io/transport-node + @nats-io/jetstream).
+// R3 benchmark: JetStream publish-with-ack on a replicated (R3) stream of a 3-member cluster, and
+// the consumption of such a stream by a replicated durable consumer, as applications do it,
+// through the official client (@nats-io/transport-node + @nats-io/jetstream).
 //
-//   npm run bench:r3 -- [--targets nats-server] [--storage file,memory] [--modes tput,lat]
+//   npm run bench:r3 -- [--targets nats-server] [--storage file,memory] [--modes tput,lat,consume]
 //                       [--window 64] [--size 128] [--replicas 3] [--via follower|leader]
-//                       [--warmup 1] [--duration 3] [--rounds 1] [--json]
+//                       [--count 20000] [--warmup 1] [--duration 3] [--rounds 1] [--json]
 //
 // Scenarios, per target and storage (a fresh stream each, on one cluster per target):
-//   tput  `window` js.publish() in flight (a new one as each ack arrives): acked msgs/s
-//   lat   one `await js.publish()` at a time: p50 / p90 / p99 µs per publish → PubAck
-// The publishing client runs in its own process (this file, forked with --client), connected to
-// one member only: by default a follower of the stream (the usual case: 2 of 3 clients), with
-// --via leader the stream leader's own member. Checks: every publish is acked, acks of one
-// connection come in sequence order, and the stream holds exactly the acked messages at the end.
+//   tput     `window` js.publish() in flight (a new one as each ack arrives): acked msgs/s
+//   lat      one `await js.publish()` at a time: p50 / p90 / p99 µs per publish → PubAck
+//   consume  (not in the default modes: it fills two streams) two rows, each on a fresh stream
+//            pre-filled with `count` messages through the publish path (`window` js.publish() in
+//            flight, not measured), then a durable pull consumer with explicit acks and the
+//            stream's num_replicas (the default) drained with consumer.consume({ max_messages:
+//            `window` }):
+//              ack     each message acked with m.ack() (fire and forget); the drain ends when the
+//                      last ack is sent and a flush() round trip has seen it reach the member
+//              ackAck  each message acked with m.ackAck() (the broker replies once the ack is
+//                      replicated), at most `window` of them unanswered; the drain ends when the
+//                      last one is answered
+//            consumed-and-acked msgs/s from the 10 %-th message to the end (the first 10 % warm
+//            up). Checks: every stream sequence 1..count arrives exactly once, in order, never
+//            flagged redelivered, with its payload size; after the drain (up to 5 s for the
+//            plain acks to replicate; the time that took is reported as "settled") CONSUMER.INFO
+//            shows ack_floor.stream_seq = count, delivered.stream_seq = count, num_ack_pending 0
+//            and num_pending 0.
+// The client runs in its own process (this file, forked with --client), connected to one member
+// only: by default a follower of the stream (the usual case: 2 of 3 clients), with --via leader
+// the stream leader's own member. --via picks by the *stream's* leader in every mode: the
+// consumer's leader is wherever the cluster puts it (its group is placed on the stream's peers;
+// the embedded cluster starts it on the stream's leader), and each consume row reports it. Checks (tput, lat): every publish is acked, acks of one connection
+// come in sequence order, and the stream holds exactly the acked messages at the end.
 // The servers' CPU time over the measured window is read from /proc/<pid>/stat (100 % = a core).
 //
 // Targets: a function that starts a 3-member JetStream cluster and returns
@@ -167,7 +186,17 @@ async function clientMain(cfg) {
   // Create the stream through member 0 and wait until its group is whole (leader + current replicas).
   const admin = await connect({ servers: cfg.urls[0], name: 'bench-r3-admin' });
   const jsm = await jetstreamManager(admin);
-  await jsm.streams.add({ name: cfg.stream, subjects: [`${cfg.stream}.>`], storage: cfg.storage === 'file' ? StorageType.File : StorageType.Memory, num_replicas: cfg.replicas });
+  // Right after start, nats-server's meta leader may not know all peers yet and answers 10005 "no
+  // suitable peers for placement": retried for up to 10 s.
+  for (const deadline = Date.now() + 10_000; ;) {
+    try {
+      await jsm.streams.add({ name: cfg.stream, subjects: [`${cfg.stream}.>`], storage: cfg.storage === 'file' ? StorageType.File : StorageType.Memory, num_replicas: cfg.replicas });
+      break;
+    } catch (err) {
+      if (!/no suitable peers/.test(String(err?.message ?? err)) || Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
   let leader;
   for (const deadline = Date.now() + 30_000; ;) {
     const si = await jsm.streams.info(cfg.stream).catch(() => null);
@@ -201,6 +230,7 @@ async function clientMain(cfg) {
     lastSeq = Math.max(lastSeq, ack.seq);
     acked++;
   };
+  if (cfg.mode === 'consume') return consumeRun(cfg, { jsm, js, nc, one, errors, leader, via: names[via], admin });
   let stop = false;
   let recording = false;
   let measured = 0;
@@ -246,10 +276,152 @@ async function clientMain(cfg) {
   };
 }
 
+/**
+ * The consume mode (see the header): fill the stream through the publish path, then drain it with
+ * a replicated durable pull consumer, acking each message with ack() or ackAck() (`cfg.ack`).
+ */
+async function consumeRun(cfg, { jsm, js, nc, one, errors, leader, via, admin }) {
+  const { AckPolicy, DeliverPolicy } = await import('@nats-io/jetstream');
+  const now = () => process.hrtime.bigint();
+  const mark = (type) => process.send?.({ type });
+  const count = cfg.count;
+  // Fill: `window` js.publish() in flight until `count` are acked (one() checks the ack order).
+  const tFill = now();
+  let issued = 0;
+  const filler = async () => {
+    while (issued < count && errors.length === 0) {
+      issued++;
+      try {
+        await one();
+      } catch (err) {
+        errors.push(`fill: ${String(err?.message ?? err)}`);
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.window }, filler));
+  const fillSec = Number(now() - tFill) / 1e9;
+  if (errors.length > 0) throw new Error(`fill of ${cfg.stream} failed: ${errors.join('; ')}`);
+
+  // The consumer (num_replicas: the stream's), created through member 0; wait until its group is whole.
+  const durable = 'C';
+  await jsm.consumers.add(cfg.stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+  let consumerLeader;
+  for (const deadline = Date.now() + 30_000; ;) {
+    const ci = await jsm.consumers.info(cfg.stream, durable).catch(() => null);
+    const c = ci?.cluster;
+    if (c?.leader && (c.replicas ?? []).length === cfg.replicas - 1 && (c.replicas ?? []).every((p) => p.current)) {
+      consumerLeader = c.leader;
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`consumer ${cfg.stream}/${durable} has no healthy group: ${JSON.stringify(c)}`);
+    await sleep(50);
+  }
+
+  // The drain, on the client's connection (the member picked by --via).
+  const consumer = await js.consumers.get(cfg.stream, durable);
+  const messages = await consumer.consume({ max_messages: cfg.window });
+  const warm = Math.floor(count / 10);
+  let received = 0;
+  let lastSeq = 0;
+  let outOfOrder = 0;
+  let redelivered = 0;
+  let sizeMismatch = 0;
+  let tWarm = 0n;
+  let cpuWarm = null;
+  // ackAck: at most `window` unanswered; `slot` wakes the loop when one is answered.
+  let inflight = 0;
+  let slot = null;
+  let ackAckFailures = 0;
+  const answered = () => {
+    inflight--;
+    const s = slot;
+    slot = null;
+    s?.();
+  };
+  const ackAckFailed = (seq, why) => {
+    if (ackAckFailures++ < 5) errors.push(`ackAck of stream seq ${seq}: ${why}`);
+  };
+  // A drain that stalls must end: no message for 10 s stops it (what is missing is reported).
+  let timedOut = false;
+  let seenByWatchdog = -1;
+  const watchdog = setInterval(() => {
+    if (received === seenByWatchdog) {
+      timedOut = true;
+      messages.stop();
+    }
+    seenByWatchdog = received;
+  }, 10_000);
+  const t0 = now();
+  for await (const m of messages) {
+    if (received === warm) {
+      cpuWarm = process.cpuUsage();
+      mark('begin');
+      tWarm = now();
+    }
+    received++;
+    const seq = m.seq;
+    if (seq !== lastSeq + 1 && outOfOrder++ < 5) errors.push(`received stream seq ${seq} after ${lastSeq}`);
+    lastSeq = seq;
+    if (m.redelivered) redelivered++;
+    if (m.data.length !== cfg.size) sizeMismatch++;
+    if (cfg.ack === 'ackack') {
+      inflight++;
+      m.ackAck({ timeout: 10_000 }).then((ok) => ok || ackAckFailed(seq, 'not sent (no reply subject, or acked before)'), (err) => ackAckFailed(seq, String(err?.message ?? err))).finally(answered);
+      while (inflight >= cfg.window) await new Promise((r) => (slot = r));
+    } else {
+      m.ack();
+    }
+    if (received >= count) break;
+  }
+  clearInterval(watchdog);
+  while (inflight > 0) await new Promise((r) => (slot = r));
+  await nc.flush(); // every ack has reached the member
+  const t1 = now();
+  if (cpuWarm) mark('end');
+  const cpu = cpuWarm ? process.cpuUsage(cpuWarm) : null;
+  await messages.close().catch(() => {});
+  const drainSec = Number(t1 - t0) / 1e9;
+  const measured = received - warm;
+  const measuredSec = Number(t1 - tWarm) / 1e9;
+
+  if (timedOut) errors.push(`drain stalled: no message for 10 s after ${received} of ${count}`);
+  if (received !== count) errors.push(`${received} of ${count} messages received`);
+  if (lastSeq !== count) errors.push(`last stream seq received ${lastSeq}, not ${count}`);
+  if (outOfOrder > 5) errors.push(`${outOfOrder} messages out of order in all`);
+  if (redelivered) errors.push(`${redelivered} messages flagged as redelivered`);
+  if (sizeMismatch) errors.push(`${sizeMismatch} messages with a payload that is not ${cfg.size} B`);
+
+  // The replicated state: poll CONSUMER.INFO (answered by the consumer's leader) for up to 5 s.
+  const settled = (i) => i?.ack_floor?.stream_seq === count && i.num_ack_pending === 0 && i.num_pending === 0 && i.delivered?.stream_seq === count;
+  let info = await jsm.consumers.info(cfg.stream, durable).catch((err) => ({ error: String(err?.message ?? err) }));
+  for (let i = 0; i < 250 && !settled(info); i++) {
+    await sleep(20);
+    info = await jsm.consumers.info(cfg.stream, durable).catch((err) => ({ error: String(err?.message ?? err) }));
+  }
+  const settleMs = Number(now() - t1) / 1e6;
+  if (info.error) errors.push(`CONSUMER.INFO after the drain: ${info.error}`);
+  else if (!settled(info)) {
+    errors.push(`after 5 s CONSUMER.INFO shows ack_floor.stream_seq ${info.ack_floor?.stream_seq}, delivered.stream_seq ${info.delivered?.stream_seq}, num_ack_pending ${info.num_ack_pending}, num_pending ${info.num_pending} (want ${count}, ${count}, 0, 0)`);
+  }
+  await jsm.streams.delete(cfg.stream);
+  await nc.close();
+  await admin.close();
+  return {
+    leader, via, consumerLeader, consumerLeaderAtEnd: info.cluster?.leader ?? null,
+    count, fillSec, fillRate: count / fillSec, received, drainSec, drainRate: received / drainSec,
+    measured, sec: measuredSec, rate: cpuWarm && measured > 0 ? measured / measuredSec : 0,
+    settleMs: settled(info) ? settleMs : null,
+    clientCpuUsPerMsg: cpu && measured > 0 ? (cpu.user + cpu.system) / measured : null,
+    consumerInfo: info.error ? null : { ack_floor: info.ack_floor?.stream_seq, delivered: info.delivered?.stream_seq, num_ack_pending: info.num_ack_pending, num_pending: info.num_pending, num_redelivered: info.num_redelivered },
+    errors,
+  };
+}
+
 // ---- orchestrator --------------------------------------------------------------------------------
 
 function parseCli(argv) {
-  const o = { targets: Object.keys(TARGETS), storage: ['file', 'memory'], modes: ['tput', 'lat'], window: 64, size: 128, replicas: 3, via: 'follower', warmup: 1, duration: 3, rounds: 1, json: false };
+  const o = { targets: Object.keys(TARGETS), storage: ['file', 'memory'], modes: ['tput', 'lat'], window: 64, size: 128, replicas: 3, via: 'follower', count: 20_000, warmup: 1, duration: 3, rounds: 1, json: false };
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -263,11 +435,12 @@ function parseCli(argv) {
     switch (flag) {
       case '--targets': o.targets = list(value()); for (const t of o.targets) if (!(t in TARGETS)) usage(`unknown target "${t}" (have: ${Object.keys(TARGETS).join(', ')})`); break;
       case '--storage': o.storage = list(value()); for (const s of o.storage) if (s !== 'file' && s !== 'memory') usage(`unknown storage "${s}"`); break;
-      case '--modes': o.modes = list(value()); for (const m of o.modes) if (m !== 'tput' && m !== 'lat') usage(`unknown mode "${m}"`); break;
+      case '--modes': o.modes = list(value()); for (const m of o.modes) if (!['tput', 'lat', 'consume'].includes(m)) usage(`unknown mode "${m}"`); break;
       case '--window': o.window = num(1); break;
       case '--size': o.size = num(0); break;
       case '--replicas': o.replicas = num(1); break;
       case '--via': o.via = value(); if (o.via !== 'follower' && o.via !== 'leader') usage('--via is follower or leader'); break;
+      case '--count': o.count = num(1); break;
       case '--warmup': o.warmup = num(0); break;
       case '--duration': o.duration = num(0.1); break;
       case '--rounds': o.rounds = num(1); break;
@@ -280,7 +453,7 @@ function parseCli(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: node bench/r3.mjs [--targets nats-server] [--storage file,memory] [--modes tput,lat] [--window 64] [--size 128] [--replicas 3] [--via follower|leader] [--warmup 1] [--duration 3] [--rounds 1] [--json]\n';
+  const text = 'usage: node bench/r3.mjs [--targets nats-server] [--storage file,memory] [--modes tput,lat,consume] [--window 64] [--size 128] [--replicas 3] [--via follower|leader] [--count 20000] [--warmup 1] [--duration 3] [--rounds 1] [--json]\n';
   if (err) {
     process.stderr.write(`bench:r3: ${err}\n${text}`);
     process.exit(2);
@@ -346,12 +519,14 @@ async function main() {
     try {
       let k = 0;
       for (const storage of o.storage) {
-        for (const mode of o.modes) {
+        // `consume` is two scenarios: plain acks, and ackAck with `window` unanswered.
+        const scenarios = o.modes.flatMap((mode) => (mode === 'consume' ? [{ mode, ack: 'ack' }, { mode, ack: 'ackack' }] : [{ mode }]));
+        for (const { mode, ack } of scenarios) {
           const rounds = [];
           for (let r = 0; r < o.rounds; r++) {
             const cfg = {
               urls: cluster.urls, stream: `R3B${++k}`, storage, replicas: o.replicas, via: o.via, size: o.size,
-              window: mode === 'tput' ? o.window : 1, warmup: o.warmup, duration: o.duration,
+              window: mode === 'lat' ? 1 : o.window, warmup: o.warmup, duration: o.duration, mode, ack, count: o.count,
             };
             let res;
             try {
@@ -367,8 +542,20 @@ async function main() {
           }
           // The median round by rate.
           const pick = [...rounds].sort((a, b) => a.rate - b.rate)[Math.floor(rounds.length / 2)];
-          const row = { target, storage, mode, window: mode === 'tput' ? o.window : 1, replicas: o.replicas, size: o.size, ...pick, rounds };
+          const row = { target, storage, mode, ack, window: mode === 'lat' ? 1 : o.window, replicas: o.replicas, size: o.size, ...pick, rounds };
           results.push(row);
+          if (mode === 'consume') {
+            const label = ack === 'ack' ? `consume, ack() (${o.window} per pull)` : `consume, ackAck() (${o.window} unanswered)`;
+            console.log(
+              `  ${storage.padEnd(6)} ${label}: ${Math.round(pick.rate).toLocaleString('en-US')} consumed+acked msgs/s` +
+                (pick.serverCpu ? `; servers' CPU ${pick.serverCpu.percent.toFixed(0)} %` : '') +
+                (pick.clientCpuUsPerMsg ? `, client ${pick.clientCpuUsPerMsg.toFixed(0)} µs/msg` : '') +
+                (pick.settleMs != null ? `; ack floor settled ${pick.settleMs.toFixed(0)} ms after the drain` : '') +
+                (pick.fillRate ? `; fill ${Math.round(pick.fillRate).toLocaleString('en-US')} msgs/s` : '') +
+                ` (stream leader ${pick.leader}, consumer leader ${pick.consumerLeader}${pick.consumerLeaderAtEnd && pick.consumerLeaderAtEnd !== pick.consumerLeader ? ` → ${pick.consumerLeaderAtEnd}` : ''}, client via ${pick.via})`,
+            );
+            continue;
+          }
           const lat = pick.latencyUs;
           console.log(
             `  ${storage.padEnd(6)} ${mode === 'tput' ? `tput (${o.window} in flight)` : 'lat (1 in flight)  '}: ${Math.round(pick.rate).toLocaleString('en-US')} acked msgs/s` +
