@@ -30,6 +30,7 @@
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { reportToParent } from './report.mjs';
+import { stallWatchdog } from './net.mjs';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const STREAM = 'BENCH';
@@ -170,14 +171,10 @@ async function drain(jsm, js, pub, payload) {
   } else {
     const messages = await consumer.consume();
     // A drain that stalls must end: no message for 10 s stops it (what is missing is reported).
-    let seenByWatchdog = -1;
-    const watchdog = setInterval(() => {
-      if (received === seenByWatchdog) {
-        timedOut = true;
-        messages.stop();
-      }
-      seenByWatchdog = received;
-    }, 10_000);
+    const watchdog = stallWatchdog(() => received, () => {
+      timedOut = true;
+      messages.stop();
+    });
     for await (const m of messages) {
       handle(m);
       if (unique >= count) break;
@@ -281,17 +278,14 @@ async function rtt(jsm, js, pub, payload) {
     }
   })();
   // A lost message must not hang the run: no round trip for 10 s ends it.
-  let totalByWatchdog = -1;
-  const watchdog = setInterval(() => {
-    if (total === totalByWatchdog && running) {
-      errors.push(`message ${total + 1} not received and acked within 10 s`);
-      running = false;
-      const w = wake;
-      wake = null;
-      w?.(false);
-    }
-    totalByWatchdog = total;
-  }, 10_000);
+  const watchdog = stallWatchdog(() => total, () => {
+    if (!running) return;
+    errors.push(`message ${total + 1} not received and acked within 10 s`);
+    running = false;
+    const w = wake;
+    wake = null;
+    w?.(false);
+  });
 
   await sleep(cfg.warmup * 1000);
   rttSamples = [];

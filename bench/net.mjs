@@ -5,6 +5,16 @@ import path from 'node:path';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Calls `stalled()` each time `count()` did not move for `ms` (a drain that stalls must end); returns the interval to clear. */
+export function stallWatchdog(count, stalled, ms = 10_000) {
+  let seen = -1;
+  return setInterval(() => {
+    const n = count();
+    if (n === seen) stalled();
+    seen = n;
+  }, ms);
+}
+
 /** The executable `name` in a PATH directory, or null. */
 export function findOnPath(name) {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

@@ -44,7 +44,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOnPath, freePort, sleep } from './net.mjs';
+import { findOnPath, freePort, sleep, stallWatchdog } from './net.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HOST = '127.0.0.1';
@@ -344,14 +344,10 @@ async function consumeRun(cfg, { jsm, js, nc, one, errors, leader, via, admin })
   };
   // A drain that stalls must end: no message for 10 s stops it (what is missing is reported).
   let timedOut = false;
-  let seenByWatchdog = -1;
-  const watchdog = setInterval(() => {
-    if (received === seenByWatchdog) {
-      timedOut = true;
-      messages.stop();
-    }
-    seenByWatchdog = received;
-  }, 10_000);
+  const watchdog = stallWatchdog(() => received, () => {
+    timedOut = true;
+    messages.stop();
+  });
   const t0 = now();
   for await (const m of messages) {
     if (received === warm) {
