@@ -436,16 +436,12 @@ export class ClusterConsumers implements ConsumerGroupHost {
     this.dirty.clear();
   }
 
-  /** A state this server proposed is committed: the ack replies it held go. */
-  stateApplied(token: string): void {
+  /** A state this server proposed is committed (its consumer's group or its stream's log): the ack replies it held go. */
+  consumerStateApplied(token: string): void {
     const pending = this.repliesAfter.get(token);
     if (pending === undefined) return;
     this.repliesAfter.delete(token);
     for (const reply of pending.replies) pending.consumer.sendAckReply(reply);
-  }
-
-  consumerStateApplied(token: string): void {
-    this.stateApplied(token);
   }
 
   internalError(err: unknown, what: string): void {

@@ -55,7 +55,7 @@ import { checkStreamUpdate } from '../stream-config-update.js';
 import { decodeStreamConfig, encodeStreamConfig, type StreamConfig } from '../stream-config.js';
 import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
-import { NrgHub, peerId, type GroupHost, type RaftGroup } from './nrg.js';
+import { NrgHub, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type CompactionPolicy, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
 import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget, stepdownPlacement } from './server-remove.js';
 import { MetaJoin } from './meta-join.js';
@@ -739,7 +739,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     this.consumers.applyConsumer(replica, p, respond);
   }
 
-  consumerDeleted(replica: StreamReplica, name: string, _group: string, rest: string, reply: string, respond: boolean): void {
+  consumerDeleted(replica: StreamReplica, name: string, rest: string, reply: string, respond: boolean): void {
     this.consumers.deleted(replica, name, rest, reply, respond);
   }
 
@@ -787,7 +787,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   }
 
   consumerStateApplied(token: string): void {
-    this.consumers.stateApplied(token);
+    this.consumers.consumerStateApplied(token);
   }
 
   internalError(err: unknown, what: string): void {
@@ -845,12 +845,12 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
         if (own !== null) return own;
       }
       if (replica !== undefined && replica.isLeader) {
-        const cjsa = this.engine.enabledAccount(jsa.name);
         if (op === 'CONSUMER.NAMES') {
           this.consumers.names(jsa, replica, body, reply, subject);
           return true;
         }
-        if (op === 'CONSUMER.LIST' && cjsa !== undefined) {
+        const cjsa = op === 'CONSUMER.LIST' ? this.engine.enabledAccount(jsa.name) : undefined;
+        if (cjsa !== undefined) {
           this.consumers.list(cjsa, replica, body, reply, subject);
           return true;
         }

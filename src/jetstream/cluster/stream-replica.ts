@@ -107,7 +107,7 @@ export interface ReplicaHost {
   /** A consumer create or update was committed; on the leader (`respond`) it is made and answered. */
   applyConsumer(replica: StreamReplica, p: ConsumerProposal, respond: boolean): void;
   /** A consumer with a group of its own was deleted; its stream's leader (`respond`) answers. */
-  consumerDeleted(replica: StreamReplica, name: string, group: string, rest: string, reply: string, respond: boolean): void;
+  consumerDeleted(replica: StreamReplica, name: string, rest: string, reply: string, respond: boolean): void;
   /** A snapshot replaced the replica's consumers (groups to start or stop). */
   consumersRestored(replica: StreamReplica): void;
   /** The replica's leadership changed. */
@@ -325,7 +325,7 @@ export class StreamReplica implements GroupHost {
       } else if (kind === E_CONSUMER_DEL) {
         const a = this.consumers.get(name);
         this.consumers.delete(name);
-        if (a?.group) this.host.consumerDeleted(this, name, a.group, String(head.rest), String(head.reply), this.leading);
+        if (a?.group) this.host.consumerDeleted(this, name, String(head.rest), String(head.reply), this.leading);
         else if (this.leading) this.host.applyRequest(this, { rest: String(head.rest), reply: String(head.reply), body: Buffer.alloc(0) }, true);
       } else {
         const a = this.consumers.get(name);
