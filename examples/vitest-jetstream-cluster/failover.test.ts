@@ -48,7 +48,10 @@ it('loses no acknowledged order when the stream leader dies', async () => {
   for (let i = 20; i < 40; i++) await publish(`order-${i}`);
   expect(await cluster.streamLeader('ORDERS')).not.toBe(leader);
 
-  // The consumer resumes on the new leader: every acked order, once, in order.
+  // The consumer has a Raft group of its own (as in nats-server): it elects its new leader on its
+  // own, and requests to it go unanswered until then. Wait for it, then it resumes there:
+  // every acked order, once, in order.
+  await cluster.consumerLeader('ORDERS', 'billing');
   const billed: string[] = [];
   const consumer = await js.consumers.get('ORDERS', 'billing');
   while (billed.length < acked.length) {
