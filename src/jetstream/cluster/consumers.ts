@@ -27,7 +27,7 @@ import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
 import { newNuid } from '../../broker/ids.js';
 import { decodeGoValue } from '../../protocol/go-json.js';
 import { jsError } from '../errors.js';
-import { commitConsumerCreate, consumerInfoJson, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, RawJson, response, send, type ApiAccount } from '../api.js';
+import { commitConsumerCreate, consumerInfoJson, fail, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, pageRequest, RawJson, response, send, type Answer, type ApiAccount } from '../api.js';
 import type { Consumer } from '../consumer.js';
 import { CONSUMER_CONFIG_SCHEMA, type ConsumerConfig } from '../consumer-config.js';
 import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
@@ -167,29 +167,28 @@ export class ClusterConsumers implements ConsumerGroupHost {
   deleted(replica: StreamReplica, name: string, rest: string, reply: string, respond: boolean): void {
     const jsa = this.ctx.enabledAccount(replica.account);
     const stream = replica.stream;
-    const c = stream.consumers.get(name);
-    if (c !== undefined && jsa !== undefined) {
-      this.forget(c);
-      jsa.deleteConsumer(stream, c);
-    }
-    this.stop(ckey(replica.account, stream.name, name));
+    this.dropConsumer(replica, name);
     if (!respond || jsa === undefined) return;
     send(jsa, reply, ok(response('consumer_delete', { success: true })), `$JS.API.${rest}`, Buffer.alloc(0));
     jsa.consumerAdvisory('CONSUMER.DELETED', stream.name, name, 'delete');
+  }
+
+  /** Deletes a consumer with a group of its own here: the live one (if it runs here), then its group. */
+  private dropConsumer(replica: StreamReplica, name: string): void {
+    const jsa = this.ctx.enabledAccount(replica.account);
+    const c = replica.stream.consumers.get(name);
+    if (c !== undefined && jsa !== undefined) {
+      this.forget(c);
+      jsa.deleteConsumer(replica.stream, c);
+    }
+    this.stop(ckey(replica.account, replica.stream.name, name));
   }
 
   /** A snapshot replaced the replica's consumers: groups start for the new ones, stop for the gone. */
   restored(replica: StreamReplica): void {
     const prefix = ckey(replica.account, replica.stream.name, '');
     for (const [k, cr] of [...this.groups]) {
-      if (!k.startsWith(prefix) || replica.consumers.get(cr.name)?.group === cr.groupName) continue;
-      const c = replica.stream.consumers.get(cr.name);
-      const jsa = this.ctx.enabledAccount(replica.account);
-      if (c !== undefined && jsa !== undefined) {
-        this.forget(c);
-        jsa.deleteConsumer(replica.stream, c);
-      }
-      this.stop(k);
+      if (k.startsWith(prefix) && replica.consumers.get(cr.name)?.group !== cr.groupName) this.dropConsumer(replica, cr.name);
     }
     for (const [name, a] of replica.consumers) {
       if (a.group !== null && !this.groups.has(ckey(replica.account, replica.stream.name, name))) this.start(replica, name, a.group, null, false);
@@ -553,14 +552,21 @@ export class ClusterConsumers implements ConsumerGroupHost {
     return true;
   }
 
+  /** The page a NAMES or LIST request asks for, of every replicated consumer and the local ones by name. */
+  private page(kind: string, replica: StreamReplica, body: Buffer, limit: number): { answer: Answer } | { names: string[]; total: number; offset: number } {
+    const page = pageRequest(kind, body);
+    if (page === null || 'json' in page) return { answer: page };
+    const all = ClusterConsumers.names(replica);
+    const offset = Math.max(0, Math.min(page.offset, all.length));
+    return { names: all.slice(offset, offset + limit), total: all.length, offset };
+  }
+
   /** CONSUMER.NAMES on the stream's leader: every replicated consumer and the local ones. */
   names(jsa: ApiAccount, replica: StreamReplica, body: Buffer, reply: string, subject: string): void {
     const kind = 'consumer_names';
-    const page = pageRequest(kind, body);
-    if (page === null || 'json' in page) return send(jsa, reply, page, subject, body);
-    const all = ClusterConsumers.names(replica);
-    const from = Math.max(0, Math.min(page.offset, all.length));
-    send(jsa, reply, ok(response(kind, { total: all.length, offset: from, limit: NAMES_LIMIT, consumers: all.slice(from, from + NAMES_LIMIT) })), subject, body);
+    const p = this.page(kind, replica, body, NAMES_LIMIT);
+    if ('answer' in p) return send(jsa, reply, p.answer, subject, body);
+    send(jsa, reply, ok(response(kind, { total: p.total, offset: p.offset, limit: NAMES_LIMIT, consumers: p.names })), subject, body);
   }
 
   /**
@@ -569,11 +575,9 @@ export class ClusterConsumers implements ConsumerGroupHost {
    */
   list(jsa: ClusterAccount, replica: StreamReplica, body: Buffer, reply: string, subject: string): void {
     const kind = 'consumer_list';
-    const page = pageRequest(kind, body);
-    if (page === null || 'json' in page) return send(jsa, reply, page, subject, body);
-    const all = ClusterConsumers.names(replica);
-    const from = Math.max(0, Math.min(page.offset, all.length));
-    const names = all.slice(from, from + LIST_LIMIT);
+    const p = this.page(kind, replica, body, LIST_LIMIT);
+    if ('answer' in p) return send(jsa, reply, p.answer, subject, body);
+    const { names, total, offset: from } = p;
     const infos = new Map<string, string>();
     const asked = new Set<string>();
     const stream = replica.stream;
@@ -585,7 +589,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     const finish = (): void => {
       const missing = names.filter((n) => !infos.has(n));
       const list = names.filter((n) => infos.has(n)).map((n) => infos.get(n)!);
-      const fields: Record<string, unknown> = { total: all.length, offset: from, limit: LIST_LIMIT, consumers: new RawJson(`[${list.join(',')}]`) };
+      const fields: Record<string, unknown> = { total, offset: from, limit: LIST_LIMIT, consumers: new RawJson(`[${list.join(',')}]`) };
       if (missing.length > 0) fields.missing = missing;
       send(jsa, reply, ok(response(kind, fields)), subject, body);
     };
