@@ -188,10 +188,11 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const portsFile = settings.portsFileDir !== undefined ? await writePortsFile(settings.portsFileDir, server, logger) : null;
-
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
+  // The signals are trapped before the ports file is written: a SIGTERM right after its error
+  // (or its write) stops the server cleanly, not the process by Node's default.
+  let portsFile: string | null = null;
+  let stopping = false;
+  const exited = new Promise<number>((resolve) => {
     const finish = async (code: number): Promise<void> => {
       removeQuietly(portsFile);
       removeQuietly(pidFile);
@@ -248,6 +249,12 @@ async function main(argv: string[]): Promise<number> {
       );
     });
   });
+  if (settings.portsFileDir !== undefined) {
+    portsFile = await writePortsFile(settings.portsFileDir, server, logger);
+    // Stopped while it was written: it goes too.
+    if (stopping) removeQuietly(portsFile);
+  }
+  return await exited;
 }
 
 main(process.argv.slice(2)).then(
