@@ -739,6 +739,10 @@ export class ConsumerState {
     for (let s = this.nextMatch(this.sseq); s > 0; s = this.nextMatch(s + 1)) n++;
     return n;
   }
+  /** Is `seq` delivered and awaiting its ack? */
+  isPending(seq: number): boolean {
+    return this.pend.has(seq);
+  }
   /** The original delivery sequence and delivery time of a pending message, or undefined. */
   pendingOf(seq: number): { readonly dseq: number; readonly ts: number } | undefined {
     const d = this.pend.dseqOf(seq);

@@ -15,16 +15,35 @@
  *
  * Pure bookkeeping over a stream's store and its consumers' states: no timers, no sockets.
  */
-import type { ConsumerState } from './consumer-state.js';
+import type { AckPolicy } from './consumer-config.js';
+import type { ConsumerSnapshot, ConsumerState } from './consumer-state.js';
 import type { StreamStore } from './store/store.js';
+import { filterMatches } from './store/subjects.js';
 import type { RetentionPolicy } from './stream-config.js';
+
+/** What the interest rules read of a consumer's state ({@link ConsumerState}, {@link InterestSnapshot}). */
+export interface InterestState {
+  readonly ackFloorStreamSeq: number;
+  readonly deliveredStreamSeq: number;
+  readonly numAckPending: number;
+  /** nats-server's `needAck`: does the consumer still need the message at `seq`? */
+  needAck(seq: number, subject: string): boolean;
+  /** Does `subject` pass the consumer's filter(s)? */
+  isFilteredMatch(subject: string): boolean;
+  /** Is `seq` delivered and awaiting its ack? */
+  isPending(seq: number): boolean;
+}
 
 /** What the interest rules read of a stream. */
 export interface InterestStream {
   readonly cfg: { readonly retention: RetentionPolicy };
   readonly store: StreamStore;
-  /** The stream's consumers (a deleted one already removed). */
-  readonly consumers: ReadonlyMap<string, { readonly state: ConsumerState }>;
+  /**
+   * The consumers whose interest counts (a deleted one already removed): a single server's
+   * consumers; on a clustered stream every replicated consumer wherever it runs, each as its
+   * last replicated state on this server says.
+   */
+  readonly interestConsumers: ReadonlyMap<string, { readonly state: InterestState }>;
   /**
    * Removes a message the rules let go (`store.remove(seq, false)`; a clustered stream proposes
    * the removal to its log instead, applied by every replica). Whether it is (or will be) gone.
@@ -36,13 +55,13 @@ export interface InterestStream {
 
 /** Does some consumer's filter match `subject` (nats-server: `mset.csl.HasInterest`)? */
 export function hasConsumerInterest(stream: InterestStream, subject: string): boolean {
-  for (const c of stream.consumers.values()) if (c.state.isFilteredMatch(subject)) return true;
+  for (const c of stream.interestConsumers.values()) if (c.state.isFilteredMatch(subject)) return true;
   return false;
 }
 
 /** Does no consumer but `except` still need the message `seq` on `subject` (`noInterestWithSubject`)? */
-function noInterest(stream: InterestStream, seq: number, subject: string, except: ConsumerState | null): boolean {
-  for (const c of stream.consumers.values()) {
+function noInterest(stream: InterestStream, seq: number, subject: string, except: InterestState | null): boolean {
+  for (const c of stream.interestConsumers.values()) {
     if (c.state !== except && c.state.needAck(seq, subject)) return false;
   }
   return true;
@@ -52,7 +71,7 @@ function noInterest(stream: InterestStream, seq: number, subject: string, except
  * nats-server's `mset.ackMsg`: `by` acked `seq` (null: an ack none delivery, which every
  * consumer's state already reflects). Returns whether the message was removed.
  */
-export function streamAck(stream: InterestStream, by: ConsumerState | null, seq: number): boolean {
+export function streamAck(stream: InterestStream, by: InterestState | null, seq: number): boolean {
   const retention = stream.cfg.retention;
   if (seq === 0 || retention === 'limits') return false;
   const store = stream.store;
@@ -60,8 +79,9 @@ export function streamAck(stream: InterestStream, by: ConsumerState | null, seq:
   // which this package does not create).
   if (retention === 'workqueue') return stream.removeMsg(seq);
   let subject = '';
+  const consumers = stream.interestConsumers;
   // One consumer (the acking one): nothing else can need it, no need to read its subject.
-  if (stream.consumers.size > 1 || (by === null && stream.consumers.size > 0)) {
+  if (consumers.size > 1 || (by === null && consumers.size > 0)) {
     const sm = store.load(seq);
     if (sm === null) return false;
     subject = sm.subject;
@@ -76,7 +96,7 @@ export function streamAck(stream: InterestStream, by: ConsumerState | null, seq:
  * message, what no remaining consumer needs goes. With no consumer left, the stream is purged
  * (its first sequence moves past the last; nats-server 2.9 removed the messages one by one).
  */
-export function cleanupAfterConsumerDelete(stream: InterestStream, deleted: ConsumerState): void {
+export function cleanupAfterConsumerDelete(stream: InterestStream, deleted: InterestState): void {
   cleanupNoInterestMessages(stream, deleted.ackFloorStreamSeq);
 }
 
@@ -89,7 +109,7 @@ export function cleanupAfterConsumerDelete(stream: InterestStream, deleted: Cons
 export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: number): void {
   if (stream.cfg.retention !== 'interest') return;
   const store = stream.store;
-  if (stream.consumers.size === 0) {
+  if (stream.interestConsumers.size === 0) {
     stream.purgeAll();
     return;
   }
@@ -108,7 +128,7 @@ export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: numb
  * floor that match its filter, and the delivered ones between its floor and what it delivered
  * that are no longer pending. Messages no consumer matches stay (as in nats-server).
  */
-export function retentionChangedToInterest(stream: InterestStream): void {
+export function retentionChangedToInterest(stream: InterestStream & { readonly consumers: ReadonlyMap<string, { readonly state: ConsumerState }> }): void {
   for (const c of stream.consumers.values()) c.state.setRetention('interest');
   checkInterestState(stream);
 }
@@ -121,20 +141,73 @@ export function retentionChangedToInterest(stream: InterestStream): void {
  */
 export function checkInterestState(stream: InterestStream): void {
   if (stream.cfg.retention === 'limits') return;
+  for (const c of [...stream.interestConsumers.values()]) recheckAcked(stream, c.state);
+}
+
+/**
+ * One consumer's part of {@link checkInterestState} (`checkStateForInterestStream`): the
+ * messages at or below its ack floor that match its filter, and the delivered ones above it
+ * that are no longer pending, are acked to the stream again.
+ */
+export function recheckAcked(stream: InterestStream, st: InterestState): void {
+  if (stream.cfg.retention === 'limits') return;
   const store = stream.store;
-  const states = [...stream.consumers.values()].map((c) => c.state);
-  for (const st of states) {
-    const floor = st.ackFloorStreamSeq;
-    const first = store.state().firstSeq;
-    for (let m = store.loadNext('', first); m !== null && m.seq <= floor; m = store.loadNext('', m.seq + 1)) {
-      if (st.isFilteredMatch(m.subject)) streamAck(stream, st, m.seq);
+  const floor = st.ackFloorStreamSeq;
+  const first = store.state().firstSeq;
+  for (let m = store.loadNext('', first); m !== null && m.seq <= floor; m = store.loadNext('', m.seq + 1)) {
+    if (st.isFilteredMatch(m.subject)) streamAck(stream, st, m.seq);
+  }
+  if (st.numAckPending > 0 && floor > 0) {
+    for (let seq = floor + 1; seq <= st.deliveredStreamSeq; seq++) {
+      if (st.isPending(seq)) continue;
+      const m = store.load(seq);
+      if (m !== null && st.needAck(seq, m.subject)) streamAck(stream, st, seq);
     }
-    if (st.numAckPending > 0 && floor > 0) {
-      for (let seq = floor + 1; seq <= st.deliveredStreamSeq; seq++) {
-        if (st.pendingOf(seq) !== undefined) continue;
-        const m = store.load(seq);
-        if (m !== null && st.needAck(seq, m.subject)) streamAck(stream, st, seq);
-      }
-    }
+  }
+}
+
+/**
+ * A consumer's interest as a replicated state of it says (consumer-store.ts's snapshot): what
+ * the rules read of a consumer that runs on another server of the cluster. Answers as
+ * {@link ConsumerState} restored from the same snapshot would (a property test holds them
+ * equal). A null snapshot (no state replicated yet) needs every message its filter matches.
+ */
+export class InterestSnapshot implements InterestState {
+  readonly ackFloorStreamSeq: number;
+  readonly deliveredStreamSeq: number;
+  private readonly pending = new Set<number>();
+  private readonly redelivered = new Set<number>();
+  private readonly filters: readonly string[];
+
+  constructor(s: ConsumerSnapshot | null, filters: readonly string[], private readonly ackPolicy: AckPolicy) {
+    // A '>' (or empty) filter is the same as none (ConsumerState's normalFilters).
+    this.filters = filters.some((f) => f === '' || f === '>') ? [] : filters;
+    this.ackFloorStreamSeq = s?.ackFloorStream ?? 0;
+    this.deliveredStreamSeq = s?.deliveredStream ?? 0;
+    if (s === null) return;
+    for (let i = 0; i < s.pending.length; i += 3) this.pending.add(s.pending[i]!);
+    for (let i = 0; i < s.redelivered.length; i += 2) this.redelivered.add(s.redelivered[i]!);
+  }
+
+  get numAckPending(): number {
+    return this.pending.size;
+  }
+
+  needAck(seq: number, subject: string): boolean {
+    if (this.filters.length > 0 && !this.isFilteredMatch(subject)) return false;
+    let need = false;
+    if (seq > this.ackFloorStreamSeq) need = this.ackPolicy !== 'explicit' || seq > this.deliveredStreamSeq || this.pending.has(seq);
+    return need || this.redelivered.has(seq);
+  }
+
+  isFilteredMatch(subject: string): boolean {
+    const f = this.filters;
+    if (f.length === 0) return true;
+    for (let i = 0; i < f.length; i++) if (filterMatches(f[i]!, subject)) return true;
+    return false;
+  }
+
+  isPending(seq: number): boolean {
+    return this.pending.has(seq);
   }
 }

@@ -421,7 +421,11 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 
   streamAck(c: Consumer, seq: number): void {
     const stream = this.streams.get(c.stream);
-    if (stream !== undefined && stream.consumers.get(c.name) === c) streamAck(stream, c.state, seq);
+    if (stream === undefined || stream.consumers.get(c.name) !== c) return;
+    // A consumer with a Raft group of its own: its stream's leader lets the message go once the
+    // group's state holding the ack is committed (cluster/consumers.ts).
+    if (stream.replica !== null && this.engine.cluster?.consumerStreamAck(stream, c, seq) === true) return;
+    streamAck(stream, c.state, seq);
   }
 
   /** The stream stops (server stop, JetStream disabled): its consumers' last states are written. */

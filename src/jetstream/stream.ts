@@ -24,7 +24,7 @@ import type { StreamConfig } from './stream-config.js';
 import { directGet, directGetLastKey, type DirectReply } from './direct.js';
 import { SYS_QUEUE } from '../protocol/constants.js';
 import type { Consumer } from './consumer.js';
-import { retentionChangedToInterest } from './interest.js';
+import { retentionChangedToInterest, type InterestState } from './interest.js';
 import { nowMs, StoreError, type StoreLimits, type StoreState, type StreamStore } from './store/store.js';
 
 /** The most header bytes a stored message may have (nats-server: math.MaxUint16). */
@@ -116,6 +116,8 @@ export class Stream {
     hasConsumerInterest(subject: string): boolean;
     /** The replicated consumers, wherever they run (a consumer with a group of its own may lead elsewhere). */
     readonly consumers: ReadonlyMap<string, unknown>;
+    /** The replicated consumers' interest, each as its last replicated state on this server says (interest.ts). */
+    interestConsumers(): ReadonlyMap<string, { readonly state: InterestState }>;
     /** This server leads the stream's group (and has applied the log before its term). */
     readonly isLeader: boolean;
     /**
@@ -192,6 +194,14 @@ export class Stream {
 
   private answerDirect(msg: InternalMessage, r: DirectReply): void {
     if (msg.reply !== '') this.client.reply(msg.reply, r.data, r.headers);
+  }
+
+  /**
+   * The consumers whose interest counts (interest.ts): this server's; on a clustered stream,
+   * every replicated consumer wherever it runs.
+   */
+  get interestConsumers(): ReadonlyMap<string, { readonly state: InterestState }> {
+    return this.replica !== null ? this.replica.interestConsumers() : this.consumers;
   }
 
   /** Interest and work-queue retention let message `seq` go (interest.ts). */

@@ -6,6 +6,8 @@
  * stream on both), and from then on both answer every
  * delivery, ack (all kinds), redelivery check and stream change the same way. And a state file
  * with any one byte changed, or cut short, is refused (null), never misread and never a throw.
+ * The interest rules' reading of a snapshot (interest.ts InterestSnapshot) answers `needAck`
+ * as the state it was taken from.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -13,6 +15,7 @@ import { MemoryStore } from '../../src/jetstream/store/memory.js';
 import { NO_LIMITS as LIMITS } from '../helpers/store-limits.js';
 import { ConsumerState, sourceFromStore, type AckPolicy, type ConsumerSnapshot } from '../../src/jetstream/consumer-state.js';
 import { decodeConsumerState, encodeConsumerState } from '../../src/jetstream/consumer-store.js';
+import { InterestSnapshot } from '../../src/jetstream/interest.js';
 
 const SUBJECTS = ['a', 'b', 'c.x'];
 const RUNS = Number(process.env.CONSUMER_PROP_RUNS ?? 300);
@@ -153,6 +156,14 @@ describe('consumer state snapshot and restore', () => {
         }
         // A restored state with pending messages checks them soon (as nats-server's applyState).
         expect(b.deadline).toBe(a.numAckPending > 0 ? t + Math.min(1000, 101) : 0);
+        // A clustered stream's leader reads a consumer led elsewhere through its replicated
+        // state (interest.ts InterestSnapshot): it answers the interest rules as the live state.
+        const shadow = new InterestSnapshot(decoded!.state, cfg.filters, cfg.ackPolicy);
+        expect([shadow.ackFloorStreamSeq, shadow.deliveredStreamSeq, shadow.numAckPending]).toEqual([a.ackFloorStreamSeq, a.deliveredStreamSeq, a.numAckPending]);
+        for (let seq = 1; seq <= store.state().lastSeq + 2; seq++) {
+          expect(shadow.isPending(seq)).toBe(a.isPending(seq));
+          for (const subject of SUBJECTS) expect([seq, subject, shadow.needAck(seq, subject)]).toEqual([seq, subject, a.needAck(seq, subject)]);
+        }
         states.push(b);
         for (const op of after) step(op);
       }),

@@ -305,24 +305,29 @@ describe('clustered consumers with groups of their own', () => {
     }
   }, 60_000);
 
-  it('a limits stream changed to interest: its durable follows the stream leader, acked messages go, none needed is lost', async () => {
+  it('a limits stream changed to interest: its durable stays where it runs, acked messages go, none needed is lost', async () => {
     const { cluster, nc, jsm } = await setUp();
     try {
       await jsm.consumers.add('S', { durable_name: 'G', ack_policy: AckPolicy.Explicit });
       for (let i = 1; i <= 5; i++) await publishRetrying(nc, 's.a', `m${i}`);
-      const { sl } = await consumerAwayFromStream(cluster, nc, 'S', 'G');
+      const { sl, cl } = await consumerAwayFromStream(cluster, nc, 'S', 'G');
+      // Acked before the change: with limits retention, nothing goes.
+      expect(await consume(nc, 'S', 'G', 2)).toEqual([1, 2]);
       const si = await jsm.streams.info('S');
       await jsm.streams.update('S', { ...si.config, retention: RetentionPolicy.Interest } as never);
-      // A consumer created after the change lives in the stream's log; deleting it keeps what G needs.
+      // The change re-acks what G had acked (checkInterestState), on the stream's leader.
+      await eventually(async () => ((await jsm.streams.info('S')).state.messages === 3 ? true : undefined), 'the acked messages removed', 10_000);
+      // Another consumer created and deleted after the change keeps what G needs.
       await jsm.consumers.add('S', { durable_name: 'X', ack_policy: AckPolicy.Explicit });
       await jsm.consumers.delete('S', 'X');
-      expect((await jsm.consumers.info('S', 'G')).num_pending).toBe(5);
-      expect((await jsm.streams.info('S')).state.messages).toBe(5);
-      // G moves to the stream's leader, where the interest rules see every consumer.
-      await eventually(async () => ((await cluster.consumerLeader('S', 'G')) === sl ? true : undefined), 'G on the stream leader', 10_000);
-      expect(await consume(nc, 'S', 'G', 3)).toEqual([1, 2, 3]);
-      await eventually(async () => ((await jsm.streams.info('S')).state.messages === 2 ? true : undefined), 'the acked messages removed', 10_000);
+      expect((await jsm.consumers.info('S', 'G')).num_pending).toBe(3);
+      expect((await jsm.streams.info('S')).state.messages).toBe(3);
+      expect(await consume(nc, 'S', 'G', 1)).toEqual([3]);
+      await eventually(async () => ((await jsm.streams.info('S')).state.messages === 2 ? true : undefined), 'the acked message removed', 10_000);
       expect((await jsm.streams.info('S')).state.first_seq).toBe(4);
+      // G stayed on its own leader, off the stream's.
+      expect(await cluster.consumerLeader('S', 'G')).toBe(cl);
+      expect(await cluster.streamLeader('S')).toBe(sl);
       expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
     } finally {
       await nc.close();

@@ -17,8 +17,13 @@
 import type { RaftRole } from '../../raft/types.js';
 import type { GroupHost, RaftGroup } from './nrg.js';
 
-/** Entry kinds of a consumer group. */
+/** Entry kinds of a consumer group: [kind][token length u16][token], then the state (C_STATE). */
 const C_STATE = 1;
+/**
+ * A state with the stream sequences its acks let go (interest or work-queue retention), for the
+ * stream's leader to remove: after the token, [count u32][seq f64 × count], then the state.
+ */
+const C_STATE_ACKS = 2;
 
 /** Compacts the log after this many state entries: a snapshot is one state, so small. */
 const COMPACT_ENTRIES = 1024;
@@ -29,6 +34,11 @@ export interface ConsumerGroupHost {
   consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void;
   /** A state this leader proposed (`token`) is committed and applied: its ack replies may go. */
   consumerStateApplied(token: string): void;
+  /**
+   * On every member: a state applied whose acks let `acked` go (interest or work-queue
+   * retention); null: the state jumped (a snapshot), what it acked is to be checked again.
+   */
+  consumerAcked(cr: ConsumerReplica, acked: readonly number[] | null): void;
   internalError(err: unknown, what: string): void;
 }
 
@@ -75,36 +85,55 @@ export class ConsumerReplica implements GroupHost {
     private readonly host: ConsumerGroupHost,
     /** The voters it should have: its stream group's (read at each tick, on the leader). */
     private readonly targetPeers: () => readonly string[],
-    /** The member that should lead it (null: any), read at each tick on the leader. */
-    private readonly preferredLeader: () => string | null = () => null,
   ) {}
 
   get isLeader(): boolean {
     return this.leading;
   }
 
-  /** The leader's consumer state, for the followers; false when not leading. */
-  proposeState(state: Buffer, token: string): boolean {
+  /**
+   * The leader's consumer state, for the followers, with the stream sequences its acks let go
+   * since the last one (interest or work-queue retention); false when not leading.
+   */
+  proposeState(state: Buffer, token: string, acked: readonly number[] | null = null): boolean {
     if (this.closed || this.group === null || !this.leading) return false;
     const head = Buffer.from(token, 'latin1');
-    const d = Buffer.allocUnsafe(1 + 2 + head.length + state.length);
-    d[0] = C_STATE;
+    const n = acked === null ? 0 : acked.length;
+    const at = 3 + head.length;
+    const d = Buffer.allocUnsafe(at + (n > 0 ? 4 + 8 * n : 0) + state.length);
+    d[0] = n > 0 ? C_STATE_ACKS : C_STATE;
     d.writeUInt16LE(head.length, 1);
     head.copy(d, 3);
-    state.copy(d, 3 + head.length);
+    let o = at;
+    if (n > 0) {
+      d.writeUInt32LE(n, o);
+      o += 4;
+      for (let i = 0; i < n; i++, o += 8) d.writeDoubleLE(acked![i]!, o);
+    }
+    state.copy(d, o);
     return this.group.propose(d);
   }
 
   apply(_index: number, d: Buffer): void {
     if (this.closed) return;
-    if (d[0] !== C_STATE || d.length < 3) {
-      this.host.internalError(new Error(`unknown entry kind ${String(d[0])}`), `consumer ${this.account} > ${this.stream} > ${this.name}: raft apply`);
+    const kind = d[0];
+    if ((kind !== C_STATE && kind !== C_STATE_ACKS) || d.length < 3) {
+      this.host.internalError(new Error(`unknown entry kind ${String(kind)}`), `consumer ${this.account} > ${this.stream} > ${this.name}: raft apply`);
       return;
     }
     const hl = d.readUInt16LE(1);
-    this.state = Buffer.from(d.subarray(3 + hl));
+    let at = 3 + hl;
+    let acked: number[] | null = null;
+    if (kind === C_STATE_ACKS) {
+      const n = d.readUInt32LE(at);
+      at += 4;
+      acked = new Array<number>(n);
+      for (let i = 0; i < n; i++, at += 8) acked[i] = d.readDoubleLE(at);
+    }
+    this.state = Buffer.from(d.subarray(at));
     this.sinceSnapshot++;
     if (this.leading && hl > 0) this.host.consumerStateApplied(d.toString('latin1', 3, 3 + hl));
+    if (acked !== null) this.host.consumerAcked(this, acked);
     // A new consumer's first state is committed: a later leader starts where this one did.
     if (this.leading) this.answerPending();
   }
@@ -118,6 +147,7 @@ export class ConsumerReplica implements GroupHost {
     if (this.closed) return;
     this.state = data.length === 0 ? null : Buffer.from(data);
     this.sinceSnapshot = 0;
+    this.host.consumerAcked(this, null);
   }
 
   stateChanged(role: RaftRole, leader: string | null): void {
@@ -150,12 +180,7 @@ export class ConsumerReplica implements GroupHost {
       drop();
       return;
     }
-    if (this.leading) {
-      reconcilePeers(g, this.targetPeers());
-      // Hands over to the preferred member once its log is complete.
-      const p = this.preferredLeader();
-      if (p !== null && p !== g.selfName && g.replicas().some((r) => r.name === p && r.current && !r.offline)) g.stepDown(p);
-    }
+    if (this.leading) reconcilePeers(g, this.targetPeers());
     if (this.sinceSnapshot >= COMPACT_ENTRIES) {
       this.sinceSnapshot = 0;
       g.compact(this.state ?? Buffer.alloc(0));

@@ -2,17 +2,25 @@
  * Clustered consumers: where each replicated consumer runs, how its state is replicated, and
  * which server answers its API requests.
  *
- * Two kinds, chosen when the consumer is created:
- * - **With a group of its own** (a durable consumer of a limits stream): nats-server's model. A
- *   Raft group per consumer (consumer-replica.ts) on the stream's replicas elects the consumer's
- *   leader, independently of the stream's: the live consumer runs there, on that server's
- *   replica of the stream, and its state changes are the group's entries. CONSUMER.INFO and
- *   CONSUMER.LEADER.STEPDOWN are answered by that leader (a member answers 10008 while the group
- *   has none); the stream's leader answers CONSUMER.NAMES and CONSUMER.LIST, asking the consumer
- *   leaders for their infos (`$JSC.CI`, as nats-server's jsClusteredConsumerListRequest, 4 s).
- * - **In the stream's log** (any replicated consumer of an interest or work-queue stream): it
- *   runs on the stream's leader, its state entries are the stream's, and its leadership is the
- *   stream's — interest and work-queue removals are decided where every consumer's state is.
+ * - **A group of its own** (every durable, and an ephemeral of an interest or work-queue
+ *   stream): nats-server's model. A Raft group per consumer (consumer-replica.ts) on the
+ *   stream's replicas elects the consumer's leader, independently of the stream's: the live
+ *   consumer runs there, on that server's replica of the stream, and its state changes are the
+ *   group's entries. CONSUMER.INFO and CONSUMER.LEADER.STEPDOWN are answered by that leader (a
+ *   member answers 10008 while the group has none); the stream's leader answers CONSUMER.NAMES
+ *   and CONSUMER.LIST, asking the consumer leaders for their infos (`$JSC.CI`, as nats-server's
+ *   jsClusteredConsumerListRequest, 4 s).
+ * - **Interest and work-queue removals** are decided by the stream's leader, a member of every
+ *   consumer group of its stream: a state entry carries the stream sequences its acks let go,
+ *   and once it is applied there the leader checks them against every consumer's last applied
+ *   state ({@link ClusterConsumers.interestView}) and proposes the removals to the stream's log.
+ *   A new stream leader checks every consumer's acks again (checkInterestState), so a removal
+ *   lost to a leader change is made by the next one. (nats-server has each replica remove on
+ *   its own as it applies the consumers' acks; here the stream's log stays the one source of
+ *   every replica's store.)
+ * - **In the stream's log** (consumers of interest or work-queue streams created before they
+ *   had groups of their own, as older logs hold them): they run on the stream's leader, their
+ *   state entries are the stream's, and their leadership is the stream's.
  *
  * Either way the consumer's creation, update and deletion are entries of the stream's log (the
  * stream's leader checks and proposes them), and an ack reply waits until the state holding the
@@ -32,7 +40,7 @@ import type { Consumer } from '../consumer.js';
 import { CONSUMER_CONFIG_SCHEMA, type ConsumerConfig } from '../consumer-config.js';
 import { decodeConsumerState, encodeConsumerState } from '../consumer-store.js';
 import type { ConsumerSnapshot } from '../consumer-state.js';
-import { checkInterestState } from '../interest.js';
+import { checkInterestState, cleanupNoInterestMessages, InterestSnapshot, recheckAcked, streamAck, type InterestState, type InterestStream } from '../interest.js';
 import type { Stream } from '../stream.js';
 import { ConsumerReplica, type ConsumerGroupHost } from './consumer-replica.js';
 import { peerId, type NrgHub, type RaftGroup } from './nrg.js';
@@ -116,9 +124,13 @@ export class ClusterConsumers implements ConsumerGroupHost {
 
   // ---- Creation, update, deletion (entries of the stream's log) ------------------------------
 
-  /** Whether a new consumer of `replica`'s stream gets a group of its own. */
+  /**
+   * Whether a new consumer of `replica`'s stream gets a group of its own: a durable, and an
+   * ephemeral of an interest or work-queue stream (jsClusteredConsumerRequest: "ephemerals be
+   * R=1 unless stream is interest or workqueue"; an R1 ephemeral lives on the stream's leader).
+   */
   static ownGroup(replica: StreamReplica, cfg: ConsumerConfig): boolean {
-    return replica.stream.cfg.retention === 'limits' && cfg.durable_name !== '';
+    return cfg.durable_name !== '' || replica.stream.cfg.retention !== 'limits';
   }
 
   /**
@@ -157,6 +169,13 @@ export class ClusterConsumers implements ConsumerGroupHost {
       if (started !== undefined && live && started.fresh) started.pendingLeader.push(make);
       return;
     }
+    // An update of a consumer led elsewhere: on an interest stream its leader (the stream's)
+    // lets go what lost interest (consumer.go updateConfig; the consumer's leader, where it
+    // runs live, does so in commitConsumerCreate).
+    if (p.updated && replica.isLeader && replica.stream.cfg.retention === 'interest' && !replica.stream.consumers.has(p.name)) {
+      const floor = decodeConsumerState(cr.state ?? Buffer.alloc(0))?.state.ackFloorStream ?? 0;
+      cleanupNoInterestMessages(this.interestStream(replica), floor);
+    }
     // An update: its leader applies it and answers (once it is ready, when it is not yet).
     const leader = cr.group?.leader ?? null;
     if (cr.isLeader) make();
@@ -167,7 +186,13 @@ export class ClusterConsumers implements ConsumerGroupHost {
   deleted(replica: StreamReplica, name: string, rest: string, reply: string, respond: boolean): void {
     const jsa = this.ctx.enabledAccount(replica.account);
     const stream = replica.stream;
+    // Interest retention: on the stream's leader, what only this consumer still needed goes
+    // (where it runs live, deleting it does so itself: JsAccount.deleteConsumer).
+    const cr = this.groups.get(ckey(replica.account, stream.name, name));
+    const floor = replica.isLeader && stream.cfg.retention === 'interest' && !stream.consumers.has(name) && cr !== undefined
+      ? decodeConsumerState(cr.state ?? Buffer.alloc(0))?.state.ackFloorStream ?? 0 : -1;
     this.dropConsumer(replica, name);
+    if (floor >= 0) cleanupNoInterestMessages(this.interestStream(replica), floor);
     if (!respond || jsa === undefined) return;
     send(jsa, reply, ok(response('consumer_delete', { success: true })), `$JS.API.${rest}`, Buffer.alloc(0));
     jsa.consumerAdvisory('CONSUMER.DELETED', stream.name, name, 'delete');
@@ -209,10 +234,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
       this.draining.delete(group);
       this.release(old);
     }
-    // On an interest stream (a limits stream whose retention changed), the consumer follows the
-    // stream's leader: the removals on ack need every consumer's state where they are decided.
-    const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? [],
-      () => (replica.stream.cfg.retention === 'limits' ? null : replica.group?.leader ?? null));
+    const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? []);
     const storage = new FileRaftStorage(join(this.ctx.groupsDir, group), { fsync: false });
     const stored = storage.load();
     const fresh = stored.entries.length === 0 && stored.snapshot === null;
@@ -339,6 +361,9 @@ export class ClusterConsumers implements ConsumerGroupHost {
     for (const [name, a] of replica.consumers) {
       if (a.group === null && !stream.consumers.has(name)) this.resume(jsa, replica, name, a.state);
     }
+    // A removal the former leader decided may have been lost with its term: what every consumer
+    // acked goes again (checkInterestState, as nats-server's new leaders check interest).
+    if (stream.cfg.retention !== 'limits') checkInterestState(this.interestStream(replica));
   }
 
   consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void {
@@ -361,11 +386,6 @@ export class ClusterConsumers implements ConsumerGroupHost {
     const started = this.resume(jsa, replica, cr.name, cr.state);
     // A new consumer's first state: a later leader resumes where this one started.
     if (started !== undefined && cr.state === null) this.markDirty(started, replica);
-    // Interest retention, on the stream's leader with every consumer here: what was acked while
-    // a consumer ran elsewhere (its removals refused) goes now (checkInterestState).
-    if (started !== undefined && replica.isLeader && stream.cfg.retention !== 'limits' && [...replica.consumers.keys()].every((n) => stream.consumers.has(n))) {
-      checkInterestState(stream);
-    }
   }
 
   /** Starts a replicated consumer here with its replicated state; undefined when it cannot. */
@@ -423,16 +443,100 @@ export class ClusterConsumers implements ConsumerGroupHost {
     for (const [c, replica] of this.dirty) {
       const replies = this.ackReplies.get(c);
       this.ackReplies.delete(c);
+      const acked = this.released.get(c) ?? null;
+      this.released.delete(c);
       const a = replica.consumers.get(c.name);
       if (a === undefined || replica.stream.consumers.get(c.name) !== c) continue;
       const token = `${this.ctx.hub.selfId}.${++this.stateTokens}`;
       const state = encodeConsumerState(c.state.snapshot(), 1);
       let proposed: boolean;
-      if (a.group !== null) proposed = this.groups.get(ckey(replica.account, replica.stream.name, c.name))?.proposeState(state, token) ?? false;
+      if (a.group !== null) proposed = this.groups.get(ckey(replica.account, replica.stream.name, c.name))?.proposeState(state, token, acked) ?? false;
       else proposed = replica.isLeader && replica.proposeConsumerState(c.name, state, token);
       if (proposed && replies !== undefined) this.repliesAfter.set(token, { consumer: c, replies });
     }
     this.dirty.clear();
+  }
+
+  /**
+   * A consumer with a group of its own acked `seq` on an interest or work-queue stream (on its
+   * leader): the sequence goes with its next state entry, for the stream's leader to remove once
+   * the entry is applied there ({@link consumerAcked}). False: not such a consumer.
+   */
+  streamAcked(stream: Stream, c: Consumer, seq: number): boolean {
+    const replica = stream.replica as StreamReplica | null;
+    if (replica === null || !replica.consumers.get(c.name)?.group) return false;
+    const q = this.released.get(c);
+    if (q === undefined) this.released.set(c, [seq]);
+    else q.push(seq);
+    return true;
+  }
+
+  /** Stream sequences acked by each consumer since its last proposed state. */
+  private readonly released = new Map<Consumer, number[]>();
+
+  /**
+   * A consumer group's state was applied here (every member). On its stream's leader: the
+   * messages its acks let go are removed as the interest rules say; null (a snapshot restored):
+   * all it acked is checked again.
+   */
+  consumerAcked(cr: ConsumerReplica, acked: readonly number[] | null): void {
+    const replica = this.ctx.replica(cr.account, cr.stream);
+    if (replica === undefined || !replica.isLeader || replica.stream.cfg.retention === 'limits' || this.closed) return;
+    const view = this.interestStream(replica);
+    const by = view.interestConsumers.get(cr.name)?.state;
+    if (by === undefined) return;
+    try {
+      if (acked === null) recheckAcked(view, by);
+      else for (const seq of acked) streamAck(view, by, seq);
+    } catch (err) {
+      this.ctx.internalError(err, `consumer ${cr.account} > ${cr.stream} > ${cr.name}: interest removals`);
+    }
+  }
+
+  /**
+   * The interest rules' view of a replicated stream's consumers on this server: each consumer
+   * with a group of its own as its group's last applied state says ({@link InterestSnapshot},
+   * cached per state), one in the stream's log as it runs here (or its last state).
+   */
+  interestView(replica: StreamReplica): ReadonlyMap<string, { readonly state: InterestState }> {
+    const out = new Map<string, { readonly state: InterestState }>();
+    for (const [name, a] of replica.consumers) {
+      if (a.group === null) {
+        const live = replica.stream.consumers.get(name);
+        if (live !== undefined) {
+          out.set(name, live);
+          continue;
+        }
+      }
+      const raw = a.group === null ? a.state : this.groups.get(ckey(replica.account, replica.stream.name, name))?.state ?? null;
+      out.set(name, { state: this.shadowOf(raw, a.config, a.filters) });
+    }
+    return out;
+  }
+
+  /** Interest snapshots by the state buffer they were read from (a new buffer per applied state). */
+  private readonly shadows = new WeakMap<Buffer, { config: string; shadow: InterestSnapshot }>();
+
+  private shadowOf(raw: Buffer | null, config: string, filters: readonly string[]): InterestSnapshot {
+    const cached = raw === null ? undefined : this.shadows.get(raw);
+    if (cached !== undefined && cached.config === config) return cached.shadow;
+    const ackPolicy = decodeConsumerConfig(config)?.ack_policy ?? 'explicit';
+    const decoded = raw === null ? null : decodeConsumerState(raw);
+    const shadow = new InterestSnapshot(decoded?.state ?? null, filters, ackPolicy);
+    if (raw !== null) this.shadows.set(raw, { config, shadow });
+    return shadow;
+  }
+
+  /** The interest rules' stream, over one {@link interestView} of its consumers. */
+  private interestStream(replica: StreamReplica): InterestStream {
+    const stream = replica.stream;
+    return {
+      cfg: stream.cfg,
+      store: stream.store,
+      interestConsumers: this.interestView(replica),
+      removeMsg: (seq) => stream.removeMsg(seq),
+      purgeAll: () => stream.purgeAll(),
+    };
   }
 
   /** A state this server proposed is committed (its consumer's group or its stream's log): the ack replies it held go. */
@@ -451,6 +555,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
   private forget(c: Consumer): void {
     for (const [token, p] of [...this.repliesAfter]) if (p.consumer === c) this.repliesAfter.delete(token);
     this.ackReplies.delete(c);
+    this.released.delete(c);
     this.dirty.delete(c);
   }
 

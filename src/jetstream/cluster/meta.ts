@@ -48,6 +48,7 @@ import {
 import type { Consumer } from '../consumer.js';
 import { encodeConsumerConfig, type ConsumerConfig } from '../consumer-config.js';
 import type { ConsumerSnapshot } from '../consumer-state.js';
+import type { InterestState } from '../interest.js';
 import { goJson, rfc3339Nano } from '../../protocol/go-format.js';
 import { newNuid } from '../../broker/ids.js';
 import { checkStreamConfig } from '../stream-config-check.js';
@@ -745,6 +746,15 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
 
   consumersRestored(replica: StreamReplica): void {
     this.consumers.restored(replica);
+  }
+
+  interestConsumers(replica: StreamReplica): ReadonlyMap<string, { readonly state: InterestState }> {
+    return this.consumers.interestView(replica);
+  }
+
+  /** A replicated consumer's ack let `seq` go (interest or work-queue retention): true when the cluster takes it. */
+  consumerStreamAck(stream: Stream, c: Consumer, seq: number): boolean {
+    return this.consumers.streamAcked(stream, c, seq);
   }
 
   /**

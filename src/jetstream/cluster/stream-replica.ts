@@ -23,6 +23,7 @@ import { subjectMatches } from '../../subject/subject.js';
 import { storeLimits, type Stream } from '../stream.js';
 import { decodeStreamSnapshot, encodeStreamSnapshot, NO_LIMITS, restoreStore, type SnapshotHeader } from './stream-snapshot.js';
 import { reconcilePeers } from './consumer-replica.js';
+import type { InterestState } from '../interest.js';
 import type { GroupHost, RaftGroup } from './nrg.js';
 
 /** Entry kinds of a stream group. */
@@ -112,6 +113,8 @@ export interface ReplicaHost {
   consumersRestored(replica: StreamReplica): void;
   /** The replica's leadership changed. */
   leaderChanged(replica: StreamReplica, leader: boolean): void;
+  /** The replicated consumers' interest on this server (interest.ts's view of them). */
+  interestConsumers(replica: StreamReplica): ReadonlyMap<string, { readonly state: InterestState }>;
   internalError(err: unknown, what: string): void;
 }
 
@@ -230,17 +233,12 @@ export class StreamReplica implements GroupHost {
   }
 
   /**
-   * Interest or work-queue retention let `seq` go (on the leader): every replica removes it.
-   * Refused while a consumer with a group of its own (a limits stream's durable, kept when the
-   * retention changed to interest) runs on another member: the rules could not see its state
-   * here, so the message stays rather than being lost to it.
+   * Interest or work-queue retention let `seq` go (on the leader; seq 0: every message): every
+   * replica removes it. The rules decide on the leader over every replicated consumer's state
+   * ({@link interestConsumers}).
    */
   proposeRemove(seq: number): boolean {
     if (this.closed || this.group === null || !this.leading) return false;
-    // Purging all (interest retention with no consumer left, as the leader's live ones see it):
-    // not while a replicated consumer exists anywhere.
-    if (seq === 0 && this.consumers.size > 0) return false;
-    for (const [name, a] of this.consumers) if (a.group !== null && !this.stream.consumers.has(name)) return false;
     const d = Buffer.allocUnsafe(9);
     d[0] = E_REMOVE;
     d.writeDoubleLE(seq, 1);
@@ -265,6 +263,11 @@ export class StreamReplica implements GroupHost {
 
   proposePurgeAll(): void {
     this.proposeRemove(0);
+  }
+
+  /** The replicated consumers' interest, each as its last replicated state here says (interest.ts). */
+  interestConsumers(): ReadonlyMap<string, { readonly state: InterestState }> {
+    return this.host.interestConsumers(this);
   }
 
   hasConsumerInterest(subject: string): boolean {

@@ -1,0 +1,179 @@
+/**
+ * Consumers of interest and work-queue streams have Raft groups of their own, as in nats-server
+ * (jsClusteredConsumerRequest gives every durable a group, and ephemerals too on these
+ * retentions): a consumer may run on a member that does not lead its stream, and the stream's
+ * leader still removes exactly what the retention lets go — a message acked by every consumer
+ * that needs it, and nothing another consumer still needs — on every replica, across consumer
+ * and stream leader changes.
+ */
+import { describe, it, expect } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { createCluster, type NatsCluster } from '../../src/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { publishRetrying, sleep } from './leadership.js';
+
+/** Moves the consumer's leadership off member `avoid` (stepdown picks any current follower). */
+async function consumerOff(cluster: NatsCluster, nc: NatsConnection, stream: string, consumer: string, avoid: number): Promise<number> {
+  for (let i = 0; i < 30; i++) {
+    const cl = await cluster.consumerLeader(stream, consumer);
+    if (cl !== avoid) return cl;
+    await nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`, '', { timeout: 2000 }).catch(() => undefined);
+    await sleep(100);
+  }
+  throw new Error(`the consumer leader never left member ${avoid}`);
+}
+
+/** Fetches and double-acks up to `n` messages, retrying across leader changes; their sequences. */
+async function consume(nc: NatsConnection, stream: string, consumer: string, n: number, ms = 15_000): Promise<number[]> {
+  const js = jetstream(nc);
+  const got: number[] = [];
+  const deadline = Date.now() + ms;
+  while (got.length < n && Date.now() < deadline) {
+    try {
+      const c = await js.consumers.get(stream, consumer);
+      const b = await c.fetch({ max_messages: n - got.length, expires: 1000 });
+      for await (const m of b) {
+        if (await m.ackAck({ timeout: 2000 }).catch(() => false)) got.push(m.seq);
+      }
+    } catch {
+      await sleep(100);
+    }
+  }
+  return got;
+}
+
+/** Every member's own replica of the stream holds exactly `seqs` (first..last and count). */
+async function everyReplicaHolds(cluster: NatsCluster, stream: string, messages: number, firstSeq: number): Promise<void> {
+  await eventually(async () => {
+    for (const s of cluster.servers) {
+      const st = (await s.jetstream.stream(stream))?.state;
+      if (st === undefined || st.messages !== messages || (messages > 0 && st.firstSeq !== firstSeq)) return undefined;
+    }
+    return true;
+  }, `every replica of ${stream} at ${messages} messages from ${firstSeq}`, 10_000);
+}
+
+async function setUp(retention: RetentionPolicy): Promise<{ cluster: NatsCluster; nc: NatsConnection; jsm: JetStreamManager }> {
+  const cluster = await createCluster({ size: 3, jetstream: true });
+  const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3, retention });
+  return { cluster, nc, jsm };
+}
+
+describe('consumers of interest and work-queue streams with groups of their own', () => {
+  it('interest: consumers led off the stream leader; a message goes once every consumer that needs it acked, on every replica', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    try {
+      const a = await jsm.consumers.add('S', { durable_name: 'A', ack_policy: AckPolicy.Explicit });
+      await jsm.consumers.add('S', { durable_name: 'B', ack_policy: AckPolicy.Explicit, filter_subject: 's.b' });
+      // Each durable has a group of its own (named as nats-server names consumer groups).
+      expect(a.cluster?.raft_group).toMatch(/^C-R3F-/);
+      const sl = await cluster.streamLeader('S');
+      await consumerOff(cluster, nc, 'S', 'A', sl);
+      await consumerOff(cluster, nc, 'S', 'B', sl);
+      // The consumers moved alone.
+      expect(await cluster.streamLeader('S')).toBe(sl);
+      for (let i = 1; i <= 3; i++) await publishRetrying(nc, 's.a', `a${i}`);
+      for (let i = 1; i <= 3; i++) await publishRetrying(nc, 's.b', `b${i}`);
+      // A takes all six; the s.b ones still wait for B.
+      expect(await consume(nc, 'S', 'A', 6)).toEqual([1, 2, 3, 4, 5, 6]);
+      await everyReplicaHolds(cluster, 'S', 3, 4);
+      await sleep(200);
+      await everyReplicaHolds(cluster, 'S', 3, 4);
+      expect((await jsm.consumers.info('S', 'B')).num_pending).toBe(3);
+      expect(await consume(nc, 'S', 'B', 2)).toEqual([4, 5]);
+      await everyReplicaHolds(cluster, 'S', 1, 6);
+      expect(await cluster.streamLeader('S')).toBe(sl);
+      expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('work queue: acks on a consumer led elsewhere remove the messages; its leader killed, the rest is delivered once', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Workqueue);
+    try {
+      await jsm.consumers.add('S', { durable_name: 'W', ack_policy: AckPolicy.Explicit, ack_wait: 2_000_000_000 });
+      const sl = await cluster.streamLeader('S');
+      const cl = await consumerOff(cluster, nc, 'S', 'W', sl);
+      for (let i = 1; i <= 10; i++) await publishRetrying(nc, 's.job', `j${i}`);
+      expect(await consume(nc, 'S', 'W', 4)).toEqual([1, 2, 3, 4]);
+      await everyReplicaHolds(cluster, 'S', 6, 5);
+      await cluster.kill(cl);
+      const rest = await consume(nc, 'S', 'W', 6, 20_000);
+      expect(rest).toEqual([5, 6, 7, 8, 9, 10]);
+      await cluster.restart(cl);
+      // The restarted member catches up: its replica is empty too.
+      await everyReplicaHolds(cluster, 'S', 0, 0);
+      expect((await jsm.streams.info('S')).state).toMatchObject({ messages: 0, first_seq: 11, last_seq: 10 });
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('the stream leader steps down as acks arrive: what was acked still goes, nothing else', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Workqueue);
+    try {
+      await jsm.consumers.add('S', { durable_name: 'W', ack_policy: AckPolicy.Explicit });
+      for (let i = 1; i <= 40; i++) await publishRetrying(nc, 's.job', `j${i}`);
+      const js = jetstream(nc);
+      const c = await js.consumers.get('S', 'W');
+      const acked: number[] = [];
+      for await (const m of await c.fetch({ max_messages: 30, expires: 2000 })) {
+        m.ack();
+        acked.push(m.seq);
+        // Mid-way, the stream's leader changes while acks are in flight.
+        if (acked.length === 15) void nc.request('$JS.API.STREAM.LEADER.STEPDOWN.S', '', { timeout: 2000 }).catch(() => undefined);
+      }
+      expect(acked.length).toBe(30);
+      // Acks lost to the leader change are redelivered after ack_wait (30 s): not waited for here.
+      // What every replica removed is exactly a prefix the consumer acked; the last 10 stay.
+      await eventually(async () => ((await jsm.consumers.info('S', 'W')).ack_floor.stream_seq === 30 ? true : undefined), 'the ack floor at 30', 10_000);
+      await everyReplicaHolds(cluster, 'S', 10, 31);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('interest: deleting a consumer led elsewhere lets go what only it needed; what another needs stays', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    try {
+      await jsm.consumers.add('S', { durable_name: 'A', ack_policy: AckPolicy.Explicit, filter_subject: 's.a' });
+      await jsm.consumers.add('S', { durable_name: 'ALL', ack_policy: AckPolicy.Explicit });
+      const sl = await cluster.streamLeader('S');
+      await consumerOff(cluster, nc, 'S', 'ALL', sl);
+      for (let i = 1; i <= 3; i++) await publishRetrying(nc, 's.a', `a${i}`);
+      for (let i = 1; i <= 3; i++) await publishRetrying(nc, 's.b', `b${i}`);
+      await jsm.consumers.delete('S', 'ALL');
+      // s.b had no other consumer: gone; s.a waits for A.
+      await everyReplicaHolds(cluster, 'S', 3, 1);
+      expect(await consume(nc, 'S', 'A', 3)).toEqual([1, 2, 3]);
+      await everyReplicaHolds(cluster, 'S', 0, 0);
+      expect(cluster.servers.map((s) => s.stats().internalErrors)).toEqual([0, 0, 0]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('an ephemeral consumer of an interest stream is replicated with a group of its own', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    try {
+      const ci = await jsm.consumers.add('S', { ack_policy: AckPolicy.Explicit, inactive_threshold: 30_000_000_000 });
+      expect(ci.config.durable_name).toBeUndefined();
+      expect(ci.cluster?.raft_group).toMatch(/^C-R3F-/);
+      await eventually(async () => ((await jsm.consumers.info('S', ci.name)).cluster?.replicas?.length === 2 ? true : undefined), 'two replicas', 10_000);
+      await publishRetrying(nc, 's.a', 'x');
+      expect(await consume(nc, 'S', ci.name, 1)).toEqual([1]);
+      await everyReplicaHolds(cluster, 'S', 0, 0);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+});
