@@ -370,4 +370,45 @@ describe('clustered consumers with groups of their own', () => {
       await cluster.close();
     }
   }, 120_000);
+
+  it('num_replicas 1 on an R3 stream: one member runs it; its server down, the meta leader answers 10119; restarted, it resumes', async () => {
+    const { cluster, nc, jsm } = await setUp();
+    try {
+      const sl = await cluster.streamLeader('S');
+      const ci = await jsm.consumers.add('S', { durable_name: 'ONE', ack_policy: AckPolicy.Explicit, num_replicas: 1, ack_wait: 30_000_000_000 });
+      // nats-server runs no Raft node for an R1 consumer: its cluster block names its server only.
+      expect(ci.cluster?.replicas).toBeUndefined();
+      const host = cluster.servers.findIndex((s) => s.info.server_name === ci.cluster?.leader);
+      expect(host).toBe(sl);
+      for (let i = 1; i <= 4; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      expect(await consume(nc, 'S', 'ONE', 2)).toEqual([1, 2]);
+      // A stepdown of a group of one succeeds and leaves it where it is.
+      const r = await nc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.S.ONE', '', { timeout: 2000 });
+      expect(r.json()).toMatchObject({ success: true });
+      const sd = await jsm.consumers.info('S', 'ONE');
+      expect(sd.cluster?.leader).toBe(cluster.servers[host]!.info.server_name);
+      // An R2 consumer of the same stream: two voters.
+      const two = await jsm.consumers.add('S', { durable_name: 'TWO', ack_policy: AckPolicy.Explicit, num_replicas: 2 });
+      expect(two.cluster?.raft_group).toMatch(/^C-R2F-/);
+      await eventually(async () => ((await jsm.consumers.info('S', 'TWO')).cluster?.replicas?.length === 1 ? true : undefined), 'TWO with one follower', 10_000);
+      await cluster.kill(host);
+      // Only its server had it: no member answers; the meta leader says it is offline.
+      const err = await eventually(async () => {
+        const r = await nc.request('$JS.API.CONSUMER.INFO.S.ONE', '', { timeout: 3000 }).catch(() => null);
+        const e = r === null ? undefined : (r.json() as { error?: { err_code?: number; code?: number; description?: string } }).error;
+        return e?.err_code === 10119 ? e : undefined;
+      }, '10119 from the meta leader', 20_000);
+      expect(err).toMatchObject({ code: 500, err_code: 10119, description: 'consumer is offline' });
+      await cluster.restart(host);
+      const back = await eventually(async () => {
+        const i = await jsm.consumers.info('S', 'ONE').catch(() => null);
+        return i !== null && i.cluster?.leader === cluster.servers[host]!.info.server_name ? i : undefined;
+      }, 'ONE back on its server', 20_000);
+      expect(back.ack_floor.stream_seq).toBe(2);
+      expect(await consume(nc, 'S', 'ONE', 2)).toEqual([3, 4]);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 90_000);
 });

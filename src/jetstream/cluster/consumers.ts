@@ -70,12 +70,16 @@ export interface ConsumersContext {
   /** The `cluster` block of a group (STREAM.INFO's shape). */
   groupInfo(g: RaftGroup | null): Record<string, unknown>;
   internalError(err: unknown, what: string): void;
+  /** On the meta leader: every one of `peers` is offline as the meta group sees it (allPeersOffline); false elsewhere. */
+  offlineOnMeta(peers: readonly string[]): boolean;
 }
 
 /** An answer is sent only for entries this recent (not when a restarted server replays its log). */
 const LIVE_MS = 10_000;
 /** How long the stream leader waits for the consumer leaders' infos (jsClusteredConsumerListRequest). */
 const LIST_TIMEOUT_MS = 4_000;
+/** How long the meta leader waits before it answers for an offline consumer (nats-server's errRespDelay). */
+const OFFLINE_DELAY_MS = 500;
 /** How long an inactive consumer's delete may take before it is asked for again. */
 const INACTIVE_RETRY_MS = 2_000;
 /** The file in a consumer group's directory naming its stream's group. */
@@ -134,6 +138,48 @@ export class ClusterConsumers implements ConsumerGroupHost {
   }
 
   /**
+   * A new consumer group's voters (on the stream's leader): the stream's, this leader first (the
+   * preferred leader, which campaigns at once); with fewer replicas asked for than the stream
+   * has (`num_replicas`), that many of them, the ones heard from within an election timeout
+   * before the others (nats-server's createGroupForConsumer picks active peers at random).
+   */
+  static newPeers(g: RaftGroup, replicas: number): string[] {
+    const self = g.selfName;
+    const heard = new Set(g.replicas().filter((r) => !r.offline).map((r) => r.name));
+    const others = g.peers.filter((p) => p !== self);
+    const all = [self, ...others.filter((p) => heard.has(p)), ...others.filter((p) => !heard.has(p))];
+    return replicas > 0 && replicas < all.length ? all.slice(0, replicas) : all;
+  }
+
+  /**
+   * The voters a consumer's group should have (read on its leader at each tick): its stream's;
+   * with fewer replicas than the stream, its current voters that are still the stream's, topped
+   * up from the stream's others when one left (a member removed, the stream moved).
+   */
+  private targetPeers(replica: StreamReplica, name: string, cr: ConsumerReplica): readonly string[] {
+    const stream = replica.group?.peers ?? [];
+    const a = replica.consumers.get(name);
+    const n = a === undefined ? 0 : this.replicasOf(a.config);
+    if (n <= 0 || n >= stream.length) return stream;
+    const keep = (cr.group?.peers ?? []).filter((p) => stream.includes(p));
+    for (const p of stream) if (keep.length < n && !keep.includes(p)) keep.push(p);
+    return keep.slice(0, n);
+  }
+
+  /** A consumer config's `num_replicas` (0: its stream's), by config JSON. */
+  private replicasOf(config: string): number {
+    let n = this.replicaCounts.get(config);
+    if (n === undefined) {
+      n = decodeConsumerConfig(config)?.num_replicas ?? 0;
+      if (this.replicaCounts.size > 1024) this.replicaCounts.clear();
+      this.replicaCounts.set(config, n);
+    }
+    return n;
+  }
+
+  private readonly replicaCounts = new Map<string, number>();
+
+  /**
    * A consumer create or update committed in the stream's log, on every replica. A consumer in
    * the stream's log is made on its leader (`respond`); one with a group of its own starts its
    * group here, and its leader makes it (a new group's first leader answers the create).
@@ -166,7 +212,8 @@ export class ClusterConsumers implements ConsumerGroupHost {
       const started = this.start(replica, p.name, a.group, p.peers ?? null, live && p.peers?.[0] === this.ctx.hub.selfName);
       // A live create is answered by the group's first leader once its first state is committed
       // (ConsumerReplica.pendingLeader); not by a restarted member replaying its log.
-      if (started !== undefined && live && started.fresh) started.pendingLeader.push(make);
+      // (Not on a server outside a group with fewer replicas than the stream: it never leads.)
+      if (started !== undefined && live && started.fresh && (p.peers === undefined || p.peers.includes(this.ctx.hub.selfName))) started.pendingLeader.push(make);
       return;
     }
     // An update of a consumer led elsewhere: on an interest stream its leader (the stream's)
@@ -234,7 +281,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
       this.draining.delete(group);
       this.release(old);
     }
-    const cr = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => replica.group?.peers ?? []);
+    const cr: ConsumerReplica = new ConsumerReplica(replica.account, replica.stream.name, name, group, this, () => this.targetPeers(replica, name, cr));
     const storage = new FileRaftStorage(join(this.ctx.groupsDir, group), { fsync: false });
     const stored = storage.load();
     const fresh = stored.entries.length === 0 && stored.snapshot === null;
@@ -640,6 +687,18 @@ export class ClusterConsumers implements ConsumerGroupHost {
     if (cr === undefined) return true;
     const kind = op === 'CONSUMER.INFO' ? 'consumer_info' : 'consumer_leader_stepdown';
     const g = cr.group;
+    // Every member of its group offline (say, an R1 consumer's server is down): the meta leader
+    // answers 10119, after a delay that lets a member answer first (jsConsumerInfoRequest).
+    const peers = g !== null && g.peers.length > 0 ? g.peers : a.peers ?? [];
+    if (op === 'CONSUMER.INFO' && this.ctx.offlineOnMeta(peers)) {
+      const t = setTimeout(() => {
+        this.retries.delete(t);
+        if (!this.closed) send(jsa, reply, fail(kind, jsError('JSConsumerOfflineErr')), subject, body);
+      }, OFFLINE_DELAY_MS);
+      t.unref();
+      this.retries.add(t);
+      return true;
+    }
     // A member of a group without a leader answers 10008 (isGroupLeaderless).
     if (g !== null && g.leaderless() && g.peers.includes(this.ctx.hub.selfName)) {
       send(jsa, reply, fail(kind, jsError('JSClusterNotAvailErr')), subject, body);

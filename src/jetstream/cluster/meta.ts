@@ -200,6 +200,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       replica: (account, stream) => this.replicas.get(key(account, stream)),
       groupInfo: (g) => this.groupInfo(g),
       internalError: (err, what) => engine.internalError(err, what),
+      offlineOnMeta: (peers) => this.meta.isLeader && peers.length > 0
+        && peers.every((p) => p !== this.hub.selfName && this.meta.replicas().some((r) => r.name === p && r.offline)),
     });
     // A consumer leader asks this stream leader to delete an inactive consumer.
     this.sys.subscribe(`$JSC.CD.${this.hub.selfId}`, (msg) => this.consumers.deleteRequested(msg.data));
@@ -889,12 +891,14 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
           // A new durable consumer of a limits stream gets a group of its own, on the stream's
           // voters, its proposer (this leader) first: the preferred leader.
           const own = g !== null && !replica.consumers.has(r.name) && !replica.stream.consumers.has(r.name) && ClusterConsumers.ownGroup(replica, r.config);
-          const self = this.hub.selfName;
+          // Fewer replicas than the stream (createGroupForConsumer): that many of the stream's
+          // members, this leader first, then the others it hears from.
+          const peers = own ? ClusterConsumers.newPeers(g, r.config.num_replicas) : [];
           const proposal: ConsumerProposal = {
             name: r.name, config: encodeConsumerConfig(r.config), created, updated: r.updated, reply, subject,
             ...(own ? {
-              group: consumerGroupName(g.name, r.name, created, g.peers.length, r.config.mem_storage || replica.stream.cfg.storage === 'memory'),
-              peers: [self, ...g.peers.filter((p) => p !== self)],
+              group: consumerGroupName(g.name, r.name, created, peers.length, r.config.mem_storage || replica.stream.cfg.storage === 'memory'),
+              peers,
             } : {}),
           };
           if (!replica.proposeConsumer(proposal)) this.answer(jsa, reply, subject, body, fail('consumer_create', jsError('JSClusterNotAvailErr')));

@@ -74,6 +74,8 @@ export interface ConsumerAssignment {
    * elected; null: its state is in this log and it runs on the stream's leader.
    */
   group: string | null;
+  /** Its group's voters at its creation (absent: unknown, as in older logs). */
+  peers?: readonly string[];
 }
 
 /** A consumer create or update, proposed by the leader once checked. */
@@ -323,7 +325,8 @@ export class StreamReplica implements GroupHost {
         const p = head as unknown as ConsumerProposal;
         const prev = this.consumers.get(name);
         const group = prev !== undefined ? prev.group : p.group ?? null;
-        this.consumers.set(name, { config: p.config, filters: configFilters(p.config), created: prev?.created ?? p.created, state: prev?.state ?? null, group });
+        const peers = prev !== undefined ? prev.peers : p.peers;
+        this.consumers.set(name, { config: p.config, filters: configFilters(p.config), created: prev?.created ?? p.created, state: prev?.state ?? null, group, ...(peers === undefined ? {} : { peers }) });
         this.host.applyConsumer(this, p, this.leading);
       } else if (kind === E_CONSUMER_DEL) {
         const a = this.consumers.get(name);
@@ -455,6 +458,7 @@ export class StreamReplica implements GroupHost {
       dedupe,
       consumers: [...this.consumers].map(([name, a]) => ({
         name, config: a.config, created: a.created, state: a.state === null ? null : a.state.toString('base64'), ...(a.group === null ? {} : { group: a.group }),
+        ...(a.peers === undefined ? {} : { peers: a.peers }),
       })),
     };
     return encodeStreamSnapshot(header, this.stream.store);
@@ -479,7 +483,10 @@ export class StreamReplica implements GroupHost {
     stream.restoreReplicationState(header.lmsgId, header.dedupe, header.last);
     this.consumers.clear();
     for (const c of header.consumers) {
-      this.consumers.set(c.name, { config: c.config, filters: configFilters(c.config), created: c.created, state: c.state === null ? null : Buffer.from(c.state, 'base64'), group: c.group ?? null });
+      this.consumers.set(c.name, {
+        config: c.config, filters: configFilters(c.config), created: c.created, state: c.state === null ? null : Buffer.from(c.state, 'base64'), group: c.group ?? null,
+        ...(c.peers === undefined ? {} : { peers: c.peers }),
+      });
     }
     this.host.consumersRestored(this);
     this.sinceEntries = 0;

@@ -25,6 +25,8 @@ export interface SnapshotConsumer {
   readonly state: string | null;
   /** Its own Raft group (consumer-replica.ts), where its state is; absent: the state above. */
   readonly group?: string;
+  /** Its group's voters at its creation; absent: its stream's (older snapshots). */
+  readonly peers?: readonly string[];
 }
 
 /** The header of a stream snapshot. */
