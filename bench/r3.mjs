@@ -4,7 +4,7 @@
 // through the official client (@nats-io/transport-node + @nats-io/jetstream).
 //
 //   npm run bench:r3 -- [--targets nats-server] [--storage file,memory] [--modes tput,lat,consume]
-//                       [--window 64] [--size 128] [--replicas 3] [--via follower|leader]
+//                       [--retention limits|workqueue|interest] [--window 64] [--size 128] [--replicas 3] [--via follower|leader]
 //                       [--count 20000] [--warmup 1] [--duration 3] [--rounds 1] [--json]
 //
 // Scenarios, per target and storage (a fresh stream each, on one cluster per target):
@@ -25,7 +25,8 @@
 //            flagged redelivered, with its payload size; after the drain (up to 5 s for the
 //            plain acks to replicate; the time that took is reported as "settled") CONSUMER.INFO
 //            shows ack_floor.stream_seq = count, delivered.stream_seq = count, num_ack_pending 0
-//            and num_pending 0.
+//            and num_pending 0. With --retention workqueue or interest (the stream's retention;
+//            default limits), the stream must also be empty within 5 s of the drain ("empty").
 // The client runs in its own process (this file, forked with --client), connected to one member
 // only: by default a follower of the stream (the usual case: 2 of 3 clients), with --via leader
 // the stream leader's own member. --via picks by the *stream's* leader in every mode: the
@@ -190,7 +191,7 @@ async function clientMain(cfg) {
   // suitable peers for placement": retried for up to 10 s.
   for (const deadline = Date.now() + 10_000; ;) {
     try {
-      await jsm.streams.add({ name: cfg.stream, subjects: [`${cfg.stream}.>`], storage: cfg.storage === 'file' ? StorageType.File : StorageType.Memory, num_replicas: cfg.replicas });
+      await jsm.streams.add({ name: cfg.stream, subjects: [`${cfg.stream}.>`], storage: cfg.storage === 'file' ? StorageType.File : StorageType.Memory, num_replicas: cfg.replicas, retention: cfg.retention });
       break;
     } catch (err) {
       if (!/no suitable peers/.test(String(err?.message ?? err)) || Date.now() > deadline) throw err;
@@ -396,6 +397,18 @@ async function consumeRun(cfg, { jsm, js, nc, one, errors, leader, via, admin })
     info = await jsm.consumers.info(cfg.stream, durable).catch((err) => ({ error: String(err?.message ?? err) }));
   }
   const settleMs = Number(now() - t1) / 1e6;
+  // Work-queue (or interest) retention: every acked message leaves the stream (poll up to 5 s).
+  let emptiedMs = null;
+  if (cfg.retention !== 'limits') {
+    let st = null;
+    for (let i = 0; i < 250; i++) {
+      st = (await jsm.streams.info(cfg.stream).catch(() => null))?.state ?? null;
+      if (st?.messages === 0) break;
+      await sleep(20);
+    }
+    if (st?.messages === 0) emptiedMs = Number(now() - t1) / 1e6;
+    else errors.push(`${cfg.retention} stream still holds ${st?.messages ?? '?'} messages 5 s after the drain`);
+  }
   if (info.error) errors.push(`CONSUMER.INFO after the drain: ${info.error}`);
   else if (!settled(info)) {
     errors.push(`after 5 s CONSUMER.INFO shows ack_floor.stream_seq ${info.ack_floor?.stream_seq}, delivered.stream_seq ${info.delivered?.stream_seq}, num_ack_pending ${info.num_ack_pending}, num_pending ${info.num_pending} (want ${count}, ${count}, 0, 0)`);
@@ -408,6 +421,7 @@ async function consumeRun(cfg, { jsm, js, nc, one, errors, leader, via, admin })
     count, fillSec, fillRate: count / fillSec, received, drainSec, drainRate: received / drainSec,
     measured, sec: measuredSec, rate: cpuWarm && measured > 0 ? measured / measuredSec : 0,
     settleMs: settled(info) ? settleMs : null,
+    emptiedMs,
     clientCpuUsPerMsg: cpu && measured > 0 ? (cpu.user + cpu.system) / measured : null,
     consumerInfo: info.error ? null : { ack_floor: info.ack_floor?.stream_seq, delivered: info.delivered?.stream_seq, num_ack_pending: info.num_ack_pending, num_pending: info.num_pending, num_redelivered: info.num_redelivered },
     errors,
@@ -417,7 +431,7 @@ async function consumeRun(cfg, { jsm, js, nc, one, errors, leader, via, admin })
 // ---- orchestrator --------------------------------------------------------------------------------
 
 function parseCli(argv) {
-  const o = { targets: Object.keys(TARGETS), storage: ['file', 'memory'], modes: ['tput', 'lat'], window: 64, size: 128, replicas: 3, via: 'follower', count: 20_000, warmup: 1, duration: 3, rounds: 1, json: false };
+  const o = { targets: Object.keys(TARGETS), storage: ['file', 'memory'], modes: ['tput', 'lat'], retention: 'limits', window: 64, size: 128, replicas: 3, via: 'follower', count: 20_000, warmup: 1, duration: 3, rounds: 1, json: false };
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -432,6 +446,7 @@ function parseCli(argv) {
       case '--targets': o.targets = list(value()); for (const t of o.targets) if (!(t in TARGETS)) usage(`unknown target "${t}" (have: ${Object.keys(TARGETS).join(', ')})`); break;
       case '--storage': o.storage = list(value()); for (const s of o.storage) if (s !== 'file' && s !== 'memory') usage(`unknown storage "${s}"`); break;
       case '--modes': o.modes = list(value()); for (const m of o.modes) if (!['tput', 'lat', 'consume'].includes(m)) usage(`unknown mode "${m}"`); break;
+      case '--retention': o.retention = value(); if (!['limits', 'workqueue', 'interest'].includes(o.retention)) usage('--retention is limits, workqueue or interest'); break;
       case '--window': o.window = num(1); break;
       case '--size': o.size = num(0); break;
       case '--replicas': o.replicas = num(1); break;
@@ -449,7 +464,7 @@ function parseCli(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: node bench/r3.mjs [--targets nats-server] [--storage file,memory] [--modes tput,lat,consume] [--window 64] [--size 128] [--replicas 3] [--via follower|leader] [--count 20000] [--warmup 1] [--duration 3] [--rounds 1] [--json]\n';
+  const text = 'usage: node bench/r3.mjs [--targets nats-server] [--storage file,memory] [--modes tput,lat,consume] [--retention limits|workqueue|interest] [--window 64] [--size 128] [--replicas 3] [--via follower|leader] [--count 20000] [--warmup 1] [--duration 3] [--rounds 1] [--json]\n';
   if (err) {
     process.stderr.write(`bench:r3: ${err}\n${text}`);
     process.exit(2);
@@ -521,7 +536,7 @@ async function main() {
           const rounds = [];
           for (let r = 0; r < o.rounds; r++) {
             const cfg = {
-              urls: cluster.urls, stream: `R3B${++k}`, storage, replicas: o.replicas, via: o.via, size: o.size,
+              urls: cluster.urls, stream: `R3B${++k}`, storage, retention: o.retention, replicas: o.replicas, via: o.via, size: o.size,
               window: mode === 'lat' ? 1 : o.window, warmup: o.warmup, duration: o.duration, mode, ack, count: o.count,
             };
             let res;
@@ -541,12 +556,13 @@ async function main() {
           const row = { target, storage, mode, ack, window: mode === 'lat' ? 1 : o.window, replicas: o.replicas, size: o.size, ...pick, rounds };
           results.push(row);
           if (mode === 'consume') {
-            const label = ack === 'ack' ? `consume, ack() (${o.window} per pull)` : `consume, ackAck() (${o.window} unanswered)`;
+            const label = (ack === 'ack' ? `consume, ack() (${o.window} per pull)` : `consume, ackAck() (${o.window} unanswered)`) + (o.retention === 'limits' ? '' : `, ${o.retention}`);
             console.log(
               `  ${storage.padEnd(6)} ${label}: ${Math.round(pick.rate).toLocaleString('en-US')} consumed+acked msgs/s` +
                 (pick.serverCpu ? `; servers' CPU ${pick.serverCpu.percent.toFixed(0)} %` : '') +
                 (pick.clientCpuUsPerMsg ? `, client ${pick.clientCpuUsPerMsg.toFixed(0)} µs/msg` : '') +
                 (pick.settleMs != null ? `; ack floor settled ${pick.settleMs.toFixed(0)} ms after the drain` : '') +
+                (pick.emptiedMs != null ? `; stream empty ${pick.emptiedMs.toFixed(0)} ms after` : '') +
                 (pick.fillRate ? `; fill ${Math.round(pick.fillRate).toLocaleString('en-US')} msgs/s` : '') +
                 ` (stream leader ${pick.leader}, consumer leader ${pick.consumerLeader}${pick.consumerLeaderAtEnd && pick.consumerLeaderAtEnd !== pick.consumerLeader ? ` → ${pick.consumerLeaderAtEnd}` : ''}, client via ${pick.via})`,
             );
