@@ -520,8 +520,9 @@ export function commitConsumerCreate(jsa: ApiAccount, stream: Stream, name: stri
       const changed = PUSH_FIELDS.find((f) => cur[f] !== config[f]);
       if (changed !== undefined) return fail(kind, jsError('JSConsumerCreateErrF', { err: `updating ${changed} of a consumer is not supported by nats-embedded yet` }));
       c.update(config);
-      // consumer.go updateConfig: on an interest stream, messages that lost interest go.
-      cleanupNoInterestMessages(stream, c.state.ackFloorStreamSeq);
+      // consumer.go updateConfig: on an interest stream, messages that lost interest go (a
+      // clustered stream's leader decides: cluster/consumers.ts applyConsumer when it runs elsewhere).
+      if (stream.replica === null || stream.replica.isLeader) cleanupNoInterestMessages(stream, c.state.ackFloorStreamSeq);
       jsa.consumerConfigChanged(stream, c);
     }
   } else {

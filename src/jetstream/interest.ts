@@ -128,9 +128,9 @@ export function cleanupNoInterestMessages(stream: InterestStream, ackFloor: numb
  * floor that match its filter, and the delivered ones between its floor and what it delivered
  * that are no longer pending. Messages no consumer matches stay (as in nats-server).
  */
-export function retentionChangedToInterest(stream: InterestStream & { readonly consumers: ReadonlyMap<string, { readonly state: ConsumerState }> }): void {
+export function retentionChangedToInterest(stream: InterestStream & { readonly consumers: ReadonlyMap<string, { readonly state: ConsumerState }> }, decides = true): void {
   for (const c of stream.consumers.values()) c.state.setRetention('interest');
-  checkInterestState(stream);
+  if (decides) checkInterestState(stream);
 }
 
 /**

@@ -415,8 +415,9 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     stream.consumers.delete(c.name);
     c.close(true);
     this.consumerStores.get(c)?.delete();
-    // Interest retention: what only this consumer still needed goes.
-    cleanupAfterConsumerDelete(stream, c.state);
+    // Interest retention: what only this consumer still needed goes (decided by a clustered
+    // stream's leader only).
+    if (stream.replica === null || stream.replica.isLeader) cleanupAfterConsumerDelete(stream, c.state);
   }
 
   streamAck(c: Consumer, seq: number): void {

@@ -227,7 +227,8 @@ export class Stream {
     const before = this.cfg.retention;
     this.configure(cfg);
     this.store.updateLimits(storeLimits(cfg));
-    if (before !== cfg.retention && cfg.retention === 'interest') retentionChangedToInterest(this);
+    // (A clustered stream's removals are its leader's to decide: the others only tell their consumers.)
+    if (before !== cfg.retention && cfg.retention === 'interest') retentionChangedToInterest(this, this.replica === null || this.replica.isLeader);
   }
 
   /** Stops receiving; the store is stopped (or deleted) by the caller. `deleted`: the stream is being deleted (consumers tell their waiting requests). */

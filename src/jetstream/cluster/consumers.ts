@@ -529,7 +529,9 @@ export class ClusterConsumers implements ConsumerGroupHost {
   consumerAcked(cr: ConsumerReplica, acked: readonly number[] | null): void {
     const replica = this.ctx.replica(cr.account, cr.stream);
     if (replica === undefined || !replica.isLeader || replica.stream.cfg.retention === 'limits' || this.closed) return;
-    const view = this.interestStream(replica);
+    // The removals of one state entry go in one stream entry.
+    const removed: number[] = [];
+    const view = this.interestStream(replica, removed);
     const by = view.interestConsumers.get(cr.name)?.state;
     if (by === undefined) return;
     try {
@@ -538,6 +540,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     } catch (err) {
       this.ctx.internalError(err, `consumer ${cr.account} > ${cr.stream} > ${cr.name}: interest removals`);
     }
+    replica.proposeRemoveMany(removed);
   }
 
   /**
@@ -574,14 +577,17 @@ export class ClusterConsumers implements ConsumerGroupHost {
     return shadow;
   }
 
-  /** The interest rules' stream, over one {@link interestView} of its consumers. */
-  private interestStream(replica: StreamReplica): InterestStream {
+  /**
+   * The interest rules' stream, over one {@link interestView} of its consumers. With `batch`,
+   * the removals are collected there (for one entry) instead of proposed one by one.
+   */
+  private interestStream(replica: StreamReplica, batch: number[] | null = null): InterestStream {
     const stream = replica.stream;
     return {
       cfg: stream.cfg,
       store: stream.store,
       interestConsumers: this.interestView(replica),
-      removeMsg: (seq) => stream.removeMsg(seq),
+      removeMsg: batch === null ? (seq) => stream.removeMsg(seq) : (seq) => (batch.push(seq), replica.isLeader),
       purgeAll: () => stream.purgeAll(),
     };
   }

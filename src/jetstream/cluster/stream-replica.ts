@@ -51,6 +51,8 @@ const MAX_SNAPSHOT = 0xffff_0000;
 const E_COPY = 10;
 /** A mirror's skip of origin sequences the origin removed: start, end (float64). */
 const E_SKIP = 11;
+/** Interest or work-queue retention removed messages: count (u32), then each seq (float64). */
+const E_REMOVE_MANY = 12;
 
 /** When a replica compacts its log (the defaults are nats-server's for streams). */
 export interface CompactionPolicy {
@@ -247,6 +249,17 @@ export class StreamReplica implements GroupHost {
     return this.group.propose(d);
   }
 
+  /** Several removals the retention decided at once (on the leader): one entry. */
+  proposeRemoveMany(seqs: readonly number[]): boolean {
+    if (seqs.length === 1) return this.proposeRemove(seqs[0]!);
+    if (this.closed || this.group === null || !this.leading || seqs.length === 0) return false;
+    const d = Buffer.allocUnsafe(5 + 8 * seqs.length);
+    d[0] = E_REMOVE_MANY;
+    d.writeUInt32LE(seqs.length, 1);
+    for (let i = 0; i < seqs.length; i++) d.writeDoubleLE(seqs[i]!, 5 + 8 * i);
+    return this.group.propose(d);
+  }
+
   /** A mirror's or source's copy (on the leader; sourcing.ts). False when not leading. */
   proposeCopy(subject: string, hdr: Buffer | null, data: Buffer, lseq: number, ts: number, mirror: boolean): boolean {
     if (this.closed || this.group === null || !this.leading) return false;
@@ -352,6 +365,9 @@ export class StreamReplica implements GroupHost {
       const seq = d.readDoubleLE(1);
       if (seq === 0) this.stream.store.purge('', 0, 0);
       else this.stream.store.remove(seq, false);
+    } else if (kind === E_REMOVE_MANY) {
+      const n = d.readUInt32LE(1);
+      for (let i = 0; i < n; i++) this.stream.store.remove(d.readDoubleLE(5 + 8 * i), false);
     } else if (kind === E_COPY) {
       const mirror = d[1] === 1;
       let at = 2;
