@@ -75,6 +75,9 @@ export function streamAck(stream: InterestStream, by: InterestState | null, seq:
   const retention = stream.cfg.retention;
   if (seq === 0 || retention === 'limits') return false;
   const store = stream.store;
+  // Already gone or never stored (ackMsg: "if this has already been deleted or is past, just ignore").
+  const st = store.state();
+  if (seq < st.firstSeq || seq > st.lastSeq) return false;
   // Work queue: removed on ack (nats-server waits for direct consumers of sources and mirrors,
   // which this package does not create).
   if (retention === 'workqueue') return stream.removeMsg(seq);
@@ -173,31 +176,55 @@ export function recheckAcked(stream: InterestStream, st: InterestState): void {
  * equal). A null snapshot (no state replicated yet) needs every message its filter matches.
  */
 export class InterestSnapshot implements InterestState {
-  readonly ackFloorStreamSeq: number;
-  readonly deliveredStreamSeq: number;
-  private readonly pending = new Set<number>();
-  private readonly redelivered = new Set<number>();
   private readonly filters: readonly string[];
+  /** Read from `raw` on first use (the acking consumer's own snapshot is often never read). */
+  private read: { floor: number; delivered: number; pending: Set<number>; redelivered: Set<number> } | null = null;
 
-  constructor(s: ConsumerSnapshot | null, filters: readonly string[], private readonly ackPolicy: AckPolicy) {
+  /**
+   * @param raw the state in consumer-store.ts's encoding (null: none replicated yet)
+   * @param decode reads `raw` (consumer-store.ts `decodeConsumerState`; null: it does not decode)
+   */
+  constructor(
+    private readonly raw: Buffer | null,
+    private readonly decode: (raw: Buffer) => ConsumerSnapshot | null,
+    filters: readonly string[],
+    private readonly ackPolicy: AckPolicy,
+  ) {
     // A '>' (or empty) filter is the same as none (ConsumerState's normalFilters).
     this.filters = filters.some((f) => f === '' || f === '>') ? [] : filters;
-    this.ackFloorStreamSeq = s?.ackFloorStream ?? 0;
-    this.deliveredStreamSeq = s?.deliveredStream ?? 0;
-    if (s === null) return;
-    for (let i = 0; i < s.pending.length; i += 3) this.pending.add(s.pending[i]!);
-    for (let i = 0; i < s.redelivered.length; i += 2) this.redelivered.add(s.redelivered[i]!);
+  }
+
+  private get s(): { floor: number; delivered: number; pending: Set<number>; redelivered: Set<number> } {
+    if (this.read !== null) return this.read;
+    const s = this.raw === null ? null : this.decode(this.raw);
+    const pending = new Set<number>();
+    const redelivered = new Set<number>();
+    if (s !== null) {
+      for (let i = 0; i < s.pending.length; i += 3) pending.add(s.pending[i]!);
+      for (let i = 0; i < s.redelivered.length; i += 2) redelivered.add(s.redelivered[i]!);
+    }
+    this.read = { floor: s?.ackFloorStream ?? 0, delivered: s?.deliveredStream ?? 0, pending, redelivered };
+    return this.read;
+  }
+
+  get ackFloorStreamSeq(): number {
+    return this.s.floor;
+  }
+
+  get deliveredStreamSeq(): number {
+    return this.s.delivered;
   }
 
   get numAckPending(): number {
-    return this.pending.size;
+    return this.s.pending.size;
   }
 
   needAck(seq: number, subject: string): boolean {
     if (this.filters.length > 0 && !this.isFilteredMatch(subject)) return false;
+    const s = this.s;
     let need = false;
-    if (seq > this.ackFloorStreamSeq) need = this.ackPolicy !== 'explicit' || seq > this.deliveredStreamSeq || this.pending.has(seq);
-    return need || this.redelivered.has(seq);
+    if (seq > s.floor) need = this.ackPolicy !== 'explicit' || seq > s.delivered || s.pending.has(seq);
+    return need || s.redelivered.has(seq);
   }
 
   isFilteredMatch(subject: string): boolean {
@@ -208,6 +235,6 @@ export class InterestSnapshot implements InterestState {
   }
 
   isPending(seq: number): boolean {
-    return this.pending.has(seq);
+    return this.s.pending.has(seq);
   }
 }

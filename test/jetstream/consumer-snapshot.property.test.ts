@@ -158,7 +158,7 @@ describe('consumer state snapshot and restore', () => {
         expect(b.deadline).toBe(a.numAckPending > 0 ? t + Math.min(1000, 101) : 0);
         // A clustered stream's leader reads a consumer led elsewhere through its replicated
         // state (interest.ts InterestSnapshot): it answers the interest rules as the live state.
-        const shadow = new InterestSnapshot(decoded!.state, cfg.filters, cfg.ackPolicy);
+        const shadow = new InterestSnapshot(encodeConsumerState(snap, 1), (raw) => decodeConsumerState(raw)?.state ?? null, cfg.filters, cfg.ackPolicy);
         expect([shadow.ackFloorStreamSeq, shadow.deliveredStreamSeq, shadow.numAckPending]).toEqual([a.ackFloorStreamSeq, a.deliveredStreamSeq, a.numAckPending]);
         for (let seq = 1; seq <= store.state().lastSeq + 2; seq++) {
           expect(shadow.isPending(seq)).toBe(a.isPending(seq));

@@ -176,4 +176,64 @@ describe('consumers of interest and work-queue streams with groups of their own'
       await cluster.close();
     }
   }, 60_000);
+
+  it('limits → interest: an ephemeral that lives on the stream leader alone still counts; the change is refused while a durable has fewer replicas', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Limits);
+    try {
+      const si = await jsm.streams.info('S');
+      await jsm.consumers.add('S', { durable_name: 'ONE', ack_policy: AckPolicy.Explicit, num_replicas: 1 });
+      // stream.go update (2.10): every consumer must have the stream's replica count first.
+      const refused = await nc.request('$JS.API.STREAM.UPDATE.S', JSON.stringify({ ...si.config, retention: 'interest' }), { timeout: 5000 });
+      expect(refused.json()).toMatchObject({ error: { code: 500, err_code: 10051, description: 'consumer "ONE" replica count must be 3' } });
+      expect((await jsm.streams.info('S')).config.retention).toBe(RetentionPolicy.Limits);
+      await jsm.consumers.delete('S', 'ONE');
+      await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
+      const e = await jsm.consumers.add('S', { ack_policy: AckPolicy.Explicit, inactive_threshold: 60_000_000_000 });
+      for (let i = 1; i <= 3; i++) await publishRetrying(nc, 's.a', `m${i}`);
+      await jsm.streams.update('S', { ...si.config, retention: RetentionPolicy.Interest } as never);
+      // D acks all three: E (not replicated, on the stream's leader) still needs them.
+      expect(await consume(nc, 'S', 'D', 3)).toEqual([1, 2, 3]);
+      await sleep(300);
+      await everyReplicaHolds(cluster, 'S', 3, 1);
+      expect(await consume(nc, 'S', e.name, 3)).toEqual([1, 2, 3]);
+      await everyReplicaHolds(cluster, 'S', 0, 0);
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
+  it('the last consumer deleted while another is created and published to: the new one keeps its messages', async () => {
+    const { cluster, nc: nc0, jsm: jsm0 } = await setUp(RetentionPolicy.Interest);
+    const sl = await cluster.streamLeader('S');
+    await nc0.close();
+    // On the stream leader's member, so the three requests reach it in order.
+    const nc = await connect({ servers: [cluster.urls[sl]!], reconnectTimeWait: 50 });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      for (let round = 0; round < 3; round++) {
+        const old = `OLD${round}`;
+        const neu = `NEW${round}`;
+        await jsm.consumers.add('S', { durable_name: old, ack_policy: AckPolicy.Explicit });
+        await publishRetrying(nc, 's.a', 'before');
+        // Pipelined: the delete's purge (no consumer left) is decided before the create applies.
+        const del = nc.request(`$JS.API.CONSUMER.DELETE.S.${old}`, '', { timeout: 5000 });
+        const add = nc.request(`$JS.API.CONSUMER.CREATE.S.${neu}`, JSON.stringify({ stream_name: 'S', config: { durable_name: neu, ack_policy: 'explicit' } }), { timeout: 5000 });
+        const pubs = [1, 2, 3].map((i) => js.publish('s.a', `after${i}`, { timeout: 5000 }));
+        await del;
+        await add;
+        await Promise.all(pubs);
+        // The three published for it stay (the one only OLD needed went with OLD).
+        await sleep(300);
+        expect((await jsm.consumers.info('S', neu)).num_pending).toBe(3);
+        expect((await jsm.streams.info('S')).state.messages).toBe(3);
+        await jsm.consumers.delete('S', neu);
+        await everyReplicaHolds(cluster, 'S', 0, 0);
+      }
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
 });

@@ -160,7 +160,9 @@ export class ClusterConsumers implements ConsumerGroupHost {
     const stream = replica.group?.peers ?? [];
     const a = replica.consumers.get(name);
     const n = a === undefined ? 0 : this.replicasOf(a.config);
-    if (n <= 0 || n >= stream.length) return stream;
+    // Interest and work-queue retention need every consumer on the stream's voters (nats-server
+    // remaps them so; a change to interest with such a consumer is refused: meta.ts).
+    if (n <= 0 || n >= stream.length || replica.stream.cfg.retention !== 'limits') return stream;
     const keep = (cr.group?.peers ?? []).filter((p) => stream.includes(p));
     for (const p of stream) if (keep.length < n && !keep.includes(p)) keep.push(p);
     return keep.slice(0, n);
@@ -168,16 +170,22 @@ export class ClusterConsumers implements ConsumerGroupHost {
 
   /** A consumer config's `num_replicas` (0: its stream's), by config JSON. */
   private replicasOf(config: string): number {
-    let n = this.replicaCounts.get(config);
-    if (n === undefined) {
-      n = decodeConsumerConfig(config)?.num_replicas ?? 0;
-      if (this.replicaCounts.size > 1024) this.replicaCounts.clear();
-      this.replicaCounts.set(config, n);
-    }
-    return n;
+    return this.configOf(config).num_replicas;
   }
 
-  private readonly replicaCounts = new Map<string, number>();
+  /** The fields read often of a consumer config, by its JSON (decoded once). */
+  private configOf(config: string): { num_replicas: number; ack_policy: ConsumerConfig['ack_policy'] } {
+    let c = this.configs.get(config);
+    if (c === undefined) {
+      const d = decodeConsumerConfig(config);
+      c = { num_replicas: d?.num_replicas ?? 0, ack_policy: d?.ack_policy ?? 'explicit' };
+      if (this.configs.size > 1024) this.configs.clear();
+      this.configs.set(config, c);
+    }
+    return c;
+  }
+
+  private readonly configs = new Map<string, { num_replicas: number; ack_policy: ConsumerConfig['ack_policy'] }>();
 
   /**
    * A consumer create or update committed in the stream's log, on every replica. A consumer in
@@ -561,6 +569,9 @@ export class ClusterConsumers implements ConsumerGroupHost {
       const raw = a.group === null ? a.state : this.groups.get(ckey(replica.account, replica.stream.name, name))?.state ?? null;
       out.set(name, { state: this.shadowOf(raw, a.config, a.filters) });
     }
+    // Consumers that live on this server alone (an ephemeral or a mirror's direct consumer of a
+    // limits stream whose retention changed): nats-server's stream leader counts them too.
+    for (const c of replica.stream.consumers.values()) if (!replica.consumers.has(c.name)) out.set(c.name, c);
     return out;
   }
 
@@ -570,9 +581,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
   private shadowOf(raw: Buffer | null, config: string, filters: readonly string[]): InterestSnapshot {
     const cached = raw === null ? undefined : this.shadows.get(raw);
     if (cached !== undefined && cached.config === config) return cached.shadow;
-    const ackPolicy = decodeConsumerConfig(config)?.ack_policy ?? 'explicit';
-    const decoded = raw === null ? null : decodeConsumerState(raw);
-    const shadow = new InterestSnapshot(decoded?.state ?? null, filters, ackPolicy);
+    const shadow = new InterestSnapshot(raw, readState, filters, this.configOf(config).ack_policy);
     if (raw !== null) this.shadows.set(raw, { config, shadow });
     return shadow;
   }
@@ -812,6 +821,11 @@ export class ClusterConsumers implements ConsumerGroupHost {
     this.draining.clear();
     this.storages.clear();
   }
+}
+
+/** A consumer state buffer's snapshot (null: it does not decode). */
+function readState(raw: Buffer): ConsumerSnapshot | null {
+  return decodeConsumerState(raw)?.state ?? null;
 }
 
 function parseJson(text: string): unknown {

@@ -1021,6 +1021,16 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     if (sa === undefined) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamNotFoundErr')));
     const r = checkStreamUpdate(sa.cfg, decoded.config, env);
     if ('error' in r) return this.answer(jsa, reply, subject, body, fail(kind, r.error));
+    // A change to interest retention needs every consumer at the stream's replica count (stream.go
+    // update: "consumer %q replica count must be %d", which 2.10 answers as a general error).
+    if (sa.cfg.retention !== 'interest' && r.config.retention === 'interest') {
+      const replica = this.replicas.get(key(jsa.name, name));
+      for (const [cname, cfg] of replica === undefined ? [] : ClusterConsumers.configs(replica)) {
+        if (cfg.num_replicas > 0 && cfg.num_replicas !== r.config.num_replicas) {
+          return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamGeneralErrorF', { err: `consumer "${cname}" replica count must be ${r.config.num_replicas}` })));
+        }
+      }
+    }
     let peers: string[] | undefined;
     if (r.config.num_replicas !== sa.cfg.num_replicas) {
       const moved = this.replicaChange(jsa.name, sa, r.config.num_replicas);

@@ -53,6 +53,11 @@ const E_COPY = 10;
 const E_SKIP = 11;
 /** Interest or work-queue retention removed messages: count (u32), then each seq (float64). */
 const E_REMOVE_MANY = 12;
+/**
+ * Interest retention lost its last consumer: every message up to the leader's last sequence
+ * then (float64) goes; what was stored after (for a consumer created meanwhile) stays.
+ */
+const E_PURGE_UPTO = 13;
 
 /** When a replica compacts its log (the defaults are nats-server's for streams). */
 export interface CompactionPolicy {
@@ -277,7 +282,11 @@ export class StreamReplica implements GroupHost {
   }
 
   proposePurgeAll(): void {
-    this.proposeRemove(0);
+    if (this.closed || this.group === null || !this.leading) return;
+    const d = Buffer.allocUnsafe(9);
+    d[0] = E_PURGE_UPTO;
+    d.writeDoubleLE(this.stream.lastSeq, 1);
+    this.group.propose(d);
   }
 
   /** The replicated consumers' interest, each as its last replicated state here says (interest.ts). */
@@ -363,8 +372,16 @@ export class StreamReplica implements GroupHost {
       if (this.leading) this.expiryProposedAt = 0;
     } else if (kind === E_REMOVE) {
       const seq = d.readDoubleLE(1);
-      if (seq === 0) this.stream.store.purge('', 0, 0);
+      // Purge-all (older logs): only while no replicated consumer exists as of this entry.
+      if (seq === 0) {
+        if (this.consumers.size === 0) this.stream.store.purge('', 0, 0);
+      }
       else this.stream.store.remove(seq, false);
+    } else if (kind === E_PURGE_UPTO) {
+      const upTo = d.readDoubleLE(1);
+      // Nothing stored since the decision: the whole stream, its first sequence past the last.
+      if (this.stream.lastSeq <= upTo) this.stream.store.purge('', 0, 0);
+      else this.stream.store.purge('', upTo + 1, 0);
     } else if (kind === E_REMOVE_MANY) {
       const n = d.readUInt32LE(1);
       for (let i = 0; i < n; i++) this.stream.store.remove(d.readDoubleLE(5 + 8 * i), false);
