@@ -4,7 +4,8 @@
  * memory storage; every third seed (file storage only: a restarted memory member has lost its
  * Raft log, so a majority loss may lose acked data by design) also loses a majority once.
  * The nemesis also moves the stream's and the consumer's leaders (stepdowns), so the durable
- * consumer is often led by another member than its stream.
+ * consumer is often led by another member than its stream. `npm run test:chaos` then runs ten
+ * seeds on a work-queue stream (JEPSEN_RETENTION=workqueue, from seed 18400).
  *
  *   JEPSEN_SEEDS=n       number of seeds (default 10)
  *   JEPSEN_SEED=s        first seed (default 18100); replay a failing one with JEPSEN_SEEDS=1 JEPSEN_SEED=<seed>
