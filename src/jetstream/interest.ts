@@ -142,17 +142,29 @@ export function retentionChangedToInterest(stream: InterestStream & { readonly c
  * it had acked — run when the retention changes to interest and when consumers are recovered
  * (a crash may have kept a consumer's ack but not the stream's removal).
  */
-export function checkInterestState(stream: InterestStream): void {
+export function checkInterestState(stream: InterestStream, lostRemovals = false): void {
   if (stream.cfg.retention === 'limits') return;
-  for (const c of [...stream.interestConsumers.values()]) recheckAcked(stream, c.state);
+  for (const c of [...stream.interestConsumers.values()]) recheckAcked(stream, c.state, lostRemovals);
 }
 
 /**
  * One consumer's part of {@link checkInterestState} (`checkStateForInterestStream`): the
- * messages at or below its ack floor that match its filter, and the delivered ones above it
+ * messages at or below its ack floor that match its filter, and some delivered ones above it
  * that are no longer pending, are acked to the stream again.
+ *
+ * Above the floor, nats-server 2.10.29 (as a single server here, client-visible: a retention
+ * change to interest, a recovery) walks only with a floor above 0 and acks the ones its
+ * `needAck` says it still needs: for explicit acks that is none but those that reached
+ * max_deliver, so an acked message above the floor stays. `lostRemovals` (a clustered stream's
+ * new leader, or a consumer group's restored snapshot: the removals the former leader proposed
+ * may have been lost with its term, where nats-server's replicas each remove as they apply the
+ * acks and lose none) acks every one above the floor that the consumer no longer needs (acked:
+ * not pending, matched by its filter, not kept for having reached max_deliver), as nats-server
+ * 2.14 does (`[IMPROVED] Consumer interest check with large gap`). Without it, a message acked
+ * while older ones were pending kept its place for good once its removal was lost (the Jepsen
+ * work-queue run found it: test/jetstream/interest-recheck.test.ts).
  */
-export function recheckAcked(stream: InterestStream, st: InterestState): void {
+export function recheckAcked(stream: InterestStream, st: InterestState, lostRemovals = false): void {
   if (stream.cfg.retention === 'limits') return;
   const store = stream.store;
   const floor = st.ackFloorStreamSeq;
@@ -160,7 +172,12 @@ export function recheckAcked(stream: InterestStream, st: InterestState): void {
   for (let m = store.loadNext('', first); m !== null && m.seq <= floor; m = store.loadNext('', m.seq + 1)) {
     if (st.isFilteredMatch(m.subject)) streamAck(stream, st, m.seq);
   }
-  if (st.numAckPending > 0 && floor > 0) {
+  if (lostRemovals) {
+    if (st.numAckPending === 0) return;
+    for (let m = store.loadNext('', Math.max(floor + 1, first)); m !== null && m.seq <= st.deliveredStreamSeq; m = store.loadNext('', m.seq + 1)) {
+      if (!st.isPending(m.seq) && st.isFilteredMatch(m.subject) && !st.needAck(m.seq, m.subject)) streamAck(stream, st, m.seq);
+    }
+  } else if (st.numAckPending > 0 && floor > 0) {
     for (let seq = floor + 1; seq <= st.deliveredStreamSeq; seq++) {
       if (st.isPending(seq)) continue;
       const m = store.load(seq);

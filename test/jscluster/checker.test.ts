@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { check } from './checker.js';
-import type { AnomalyKind, FinalRead, History, PublishOp, StoredMessage } from './history.js';
+import type { AckOp, AnomalyKind, Delivery, FinalRead, History, PublishOp, StoredMessage } from './history.js';
 
 interface Run {
   history: History;
@@ -232,5 +232,202 @@ describe('Jepsen checker', () => {
     const order = clean();
     order.final.messages.reverse();
     expect(kinds(order)).toContain('read-inconsistent');
+  });
+});
+
+/**
+ * Work-queue mode: n publishes acked with seqs 1..n, each delivered once and its ack confirmed,
+ * so each was removed: the final stream is empty, the consumer at seq n.
+ */
+function cleanWq(n = 5): Run {
+  const run = clean(n);
+  run.history.options = { retention: 'workqueue' };
+  run.final.messages = [];
+  run.final.state = { firstSeq: n + 1, lastSeq: n, messages: 0 };
+  return run;
+}
+
+/** Puts seq `seq` (published, delivered as in `clean`) back into the final stream: not removed. */
+function keep(run: Run, seq: number): void {
+  const p = run.history.publishes[seq - 1]!;
+  run.final.messages.push({ seq, subject: p.subject, id: p.id, payload: p.payload });
+  run.final.messages.sort((a, b) => a.seq - b.seq);
+  run.final.state = { firstSeq: run.final.messages[0]!.seq, lastSeq: run.final.state.lastSeq, messages: run.final.messages.length };
+}
+
+/** The delivery and the ack of `seq` in `cleanWq` (one each). */
+const deliveryOf = (run: Run, seq: number): Delivery => run.history.deliveries.find((d) => d.seq === seq)!;
+const ackOf = (run: Run, seq: number): AckOp => run.history.acks.find((a) => a.seq === seq)!;
+
+describe('Jepsen checker, work-queue mode', () => {
+  it('passes a clean history: every message delivered, acked and removed', () => {
+    const run = cleanWq();
+    expect(check(run.history, run.final)).toEqual([]);
+    expect(check(run.history, run.final, { retention: 'workqueue' })).toEqual([]);
+    // The mode matters: a limits stream must have kept them.
+    expect(kinds({ history: { ...run.history, options: {} }, final: run.final })).toEqual(['delivered-not-stored', 'lost']);
+  });
+
+  it('passes an empty run', () => {
+    const run = cleanWq(0);
+    expect(check(run.history, run.final)).toEqual([]);
+  });
+
+  it('allows the nondeterminism of a work queue: indeterminate publishes, unconfirmed acks that landed, redeliveries, unacked messages still pending', () => {
+    const run = cleanWq();
+    // An indeterminate publish that was stored, delivered, acked and removed; another never stored.
+    run.history.publishes[1] = { ...run.history.publishes[1]!, outcome: 'info', seq: undefined, attempts: [{ at: 10, end: 15, result: 'timeout' }] };
+    run.history.publishes.push({ process: 1, id: 'gone', subject: 'jepsen.p1', payload: 'gone', invokeAt: 20, completeAt: 90, outcome: 'info', attempts: [{ at: 20, end: 90, result: 'timeout' }] });
+    // seq 3: the ack timed out but the server took it (removed, no redelivery).
+    ackOf(run, 3).outcome = 'info';
+    // seq 4: the first delivery was dropped (worker crash); the redelivery was acked.
+    run.history.acks.splice(run.history.acks.indexOf(ackOf(run, 4)), 1);
+    deliveryOf(run, 4).dropped = true;
+    run.history.deliveries.push({ worker: 1, id: 'p0-3', seq: 4, deliveryCount: 2, redelivered: true, payload: 'x3', at: 4000 });
+    run.history.acks.push({ worker: 1, id: 'p0-3', seq: 4, deliveryCount: 2, invokeAt: 4000, completeAt: 4001, outcome: 'ok' });
+    expect(check(run.history, run.final)).toEqual([]);
+  });
+
+  it('lost: an acked publish that is gone and was never delivered', () => {
+    const run = cleanWq();
+    run.history.deliveries.splice(2, 1);
+    run.history.acks.splice(2, 1);
+    expect(kinds(run)).toEqual(['lost']);
+    expect(check(run.history, run.final)[0]).toMatchObject({ kind: 'lost', id: 'p0-2', seq: 3 });
+  });
+
+  it('removed-unacked: a delivered message gone though no ack was sent for it (dropped, or the only ack reached nobody)', () => {
+    const dropped = cleanWq();
+    deliveryOf(dropped, 2).dropped = true;
+    dropped.history.acks.splice(dropped.history.acks.indexOf(ackOf(dropped, 2)), 1);
+    expect(kinds(dropped)).toEqual(['removed-unacked']);
+    expect(check(dropped.history, dropped.final)[0]).toMatchObject({ kind: 'removed-unacked', id: 'p0-1', seq: 2 });
+    const refused = cleanWq();
+    ackOf(refused, 4).outcome = 'fail';
+    expect(kinds(refused)).toEqual(['removed-unacked']);
+    // Whatever the publish's outcome: the delivery proves it was stored.
+    const info = cleanWq();
+    info.history.publishes[1] = { ...info.history.publishes[1]!, outcome: 'info', seq: undefined, attempts: [{ at: 10, end: 15, result: 'timeout' }] };
+    ackOf(info, 2).outcome = 'fail';
+    expect(kinds(info)).toEqual(['removed-unacked']);
+  });
+
+  it('kept-after-ack: a message whose ack was confirmed is still in the stream (the consumer then contradicts the stream too)', () => {
+    const run = cleanWq();
+    keep(run, 3);
+    expect(kinds(run)).toEqual(['consumer-state', 'kept-after-ack']);
+    expect(check(run.history, run.final).find((a) => a.kind === 'kept-after-ack')).toMatchObject({ id: 'p0-2', seq: 3 });
+  });
+
+  it('redelivered-after-ack: a removed message delivered again after its ack was confirmed (grace as in limits mode)', () => {
+    const run = cleanWq();
+    run.history.deliveries.push({ worker: 1, id: 'p0-1', seq: 2, deliveryCount: 2, redelivered: true, payload: 'x1', at: 500 });
+    run.history.acks.push({ worker: 1, id: 'p0-1', seq: 2, deliveryCount: 2, invokeAt: 500, completeAt: 501, outcome: 'ok' });
+    expect(kinds(run)).toEqual(['redelivered-after-ack']);
+    const crossing = cleanWq();
+    crossing.history.deliveries.push({ worker: 1, id: 'p0-1', seq: 2, deliveryCount: 2, redelivered: true, payload: 'x1', at: 117 });
+    expect(check(crossing.history, crossing.final)).toEqual([]);
+  });
+
+  it('duplicated: one id delivered (so stored) at two sequences, or stored at one and delivered at another', () => {
+    const run = cleanWq();
+    run.final.state = { firstSeq: 7, lastSeq: 6, messages: 0 };
+    run.final.consumer = { deliveredStreamSeq: 6, ackFloorStreamSeq: 6, numPending: 0, numAckPending: 0 };
+    run.history.deliveries.push({ worker: 1, id: 'p0-3', seq: 6, deliveryCount: 1, redelivered: false, payload: 'x3', at: 500 });
+    run.history.acks.push({ worker: 1, id: 'p0-3', seq: 6, deliveryCount: 1, invokeAt: 500, completeAt: 501, outcome: 'ok' });
+    expect(kinds(run)).toEqual(['duplicated']);
+    expect(check(run.history, run.final)[0]).toMatchObject({ kind: 'duplicated', id: 'p0-3', details: { seqs: [4, 6] } });
+    const stored = cleanWq();
+    stored.final.messages = [{ seq: 6, subject: 'jepsen.p0', id: 'p0-3', payload: 'x3' }];
+    stored.final.state = { firstSeq: 6, lastSeq: 6, messages: 1 };
+    stored.final.consumer = { deliveredStreamSeq: 6, ackFloorStreamSeq: 5, numPending: 0, numAckPending: 1 };
+    stored.history.deliveries.push({ worker: 1, id: 'p0-3', seq: 6, deliveryCount: 1, redelivered: false, payload: 'x3', at: 500, dropped: true });
+    // (Delivered, never acked and still stored: unacked too.)
+    expect(kinds(stored)).toEqual(['duplicated', 'unacked']);
+  });
+
+  it('seq-mismatch: a removed message delivered at another sequence than its PubAck said', () => {
+    const run = cleanWq();
+    run.history.publishes[2]!.attempts[0]!.seq = 9;
+    expect(kinds(run)).toEqual(['seq-mismatch']);
+  });
+
+  it('delivered-not-stored: one sequence delivered as two messages, or as another than the stream has', () => {
+    const run = cleanWq();
+    run.history.deliveries.push({ worker: 1, id: 'p0-4', seq: 2, deliveryCount: 2, redelivered: true, payload: 'x4', at: 20 });
+    expect(kinds(run)).toEqual(['delivered-not-stored']);
+    const other = cleanWq();
+    keep(other, 5);
+    other.final.consumer = { deliveredStreamSeq: 5, ackFloorStreamSeq: 4, numPending: 0, numAckPending: 1 };
+    other.final.messages[0] = { seq: 5, subject: 'jepsen.p0', id: 'p0-1', payload: 'x1' };
+    other.history.acks.splice(other.history.acks.indexOf(ackOf(other, 5)), 1);
+    expect(kinds(other)).toContain('delivered-not-stored');
+  });
+
+  it('unexpected and corrupted: a delivery never published, or unlike what was published', () => {
+    const ghost = cleanWq();
+    ghost.history.deliveries.push({ worker: 1, id: 'ghost', seq: 6, deliveryCount: 1, redelivered: false, payload: 'g', at: 500 });
+    ghost.history.acks.push({ worker: 1, id: 'ghost', seq: 6, deliveryCount: 1, invokeAt: 500, completeAt: 501, outcome: 'ok' });
+    ghost.final.state = { firstSeq: 7, lastSeq: 6, messages: 0 };
+    ghost.final.consumer = { deliveredStreamSeq: 6, ackFloorStreamSeq: 6, numPending: 0, numAckPending: 0 };
+    expect(kinds(ghost)).toEqual(['unexpected']);
+    const tampered = cleanWq();
+    deliveryOf(tampered, 3).payload = 'tampered';
+    expect(kinds(tampered)).toEqual(['corrupted']);
+  });
+
+  it('reordered: judged on the sequences the removed messages were delivered at', () => {
+    const run = cleanWq();
+    // p0-1 (acked at 15) delivered from seq 4, p0-3 (published at 30) from seq 2.
+    for (const [id, seq] of [['p0-1', 4], ['p0-3', 2]] as const) {
+      const p = run.history.publishes.find((x) => x.id === id)!;
+      p.seq = seq;
+      p.attempts[0]!.seq = seq;
+      for (const d of run.history.deliveries) if (d.id === id) d.seq = seq;
+      for (const a of run.history.acks) if (a.id === id) a.seq = seq;
+    }
+    expect(kinds(run)).toEqual(['reordered']);
+  });
+
+  it('undelivered and unacked: a message left in the stream never delivered, or delivered and never acked', () => {
+    const undelivered = cleanWq();
+    keep(undelivered, 5);
+    undelivered.history.deliveries.splice(4, 1);
+    undelivered.history.acks.splice(4, 1);
+    undelivered.final.consumer = { deliveredStreamSeq: 4, ackFloorStreamSeq: 4, numPending: 1, numAckPending: 0 };
+    expect(kinds(undelivered)).toEqual(['undelivered']);
+    const unacked = cleanWq();
+    keep(unacked, 5);
+    ackOf(unacked, 5).outcome = 'info';
+    unacked.final.consumer = { deliveredStreamSeq: 5, ackFloorStreamSeq: 4, numPending: 0, numAckPending: 1 };
+    expect(kinds(unacked)).toEqual(['unacked']);
+  });
+
+  it('consumer-state: a consumer that contradicts what the stream holds', () => {
+    // seq 5 still stored, delivered, its ack unconfirmed: pending between the floor 4 and delivered 5.
+    const base = (): Run => {
+      const run = cleanWq();
+      keep(run, 5);
+      ackOf(run, 5).outcome = 'info';
+      run.final.consumer = { deliveredStreamSeq: 5, ackFloorStreamSeq: 4, numPending: 0, numAckPending: 1 };
+      return run;
+    };
+    expect(kinds(base())).toEqual(['unacked']);
+    const cases: Array<Partial<NonNullable<FinalRead['consumer']>>> = [
+      { ackFloorStreamSeq: 5, numAckPending: 0 }, // acked by the consumer, kept by the stream
+      { numAckPending: 0 }, // stored and unacked, yet not pending
+      { numAckPending: 2 }, // pending, yet not stored
+      { numPending: 1 }, // nothing stored above delivered
+      { deliveredStreamSeq: 6 }, // beyond the stream
+      { deliveredStreamSeq: 4, ackFloorStreamSeq: 3, numPending: 1, numAckPending: 0 }, // seq 5 was delivered
+    ];
+    for (const patch of cases) {
+      const run = base();
+      run.final.consumer = { ...run.final.consumer!, ...patch };
+      expect(kinds(run), JSON.stringify(patch)).toEqual(patch.ackFloorStreamSeq === 5 ? ['consumer-state'] : ['consumer-state', 'unacked']);
+    }
+    const unread = cleanWq();
+    unread.final.consumer = null;
+    expect(kinds(unread)).toEqual(['consumer-state']);
   });
 });

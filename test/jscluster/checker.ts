@@ -20,6 +20,27 @@
  *
  * And the final read itself must be consistent with the stream state (`read-inconsistent`).
  * The stream is expected to keep everything (limits retention, no limits, no deletes).
+ *
+ * Work-queue mode (`retention: 'workqueue'`, the default when `history.options.retention` says
+ * so): an ack removes the message, so the final stream holds only what the consumer has not
+ * acked, and what was removed is known from the deliveries:
+ *
+ *  (a) every acknowledged publish is in the final stream or was delivered with an ack sent
+ *      (`lost`: never delivered and gone); a message delivered but gone though no ack was ever
+ *      sent for it (any publish outcome: the delivery proves it was stored) is `removed-unacked`;
+ *  (b) an id is stored at one sequence only, over the final stream and every delivery
+ *      (`duplicated`); one sequence is one message (`delivered-not-stored`: a delivery that
+ *      disagrees with the final stream or with another delivery of that sequence);
+ *  (c) as above, a removed message's sequence being the one it was delivered at;
+ *  (d) also for removed messages: the PubAck's sequence is the delivered one (`seq-mismatch`);
+ *  (e) also for deliveries: what was delivered was published (`unexpected`) unaltered (`corrupted`);
+ *  (f) a message whose ack was confirmed is not in the final stream (`kept-after-ack`: the final
+ *      read waits for the removals to settle) nor delivered after the confirmation
+ *      (`redelivered-after-ack`, same grace); a stored message was delivered (`undelivered`);
+ *  (g) the consumer agrees with the stream: nothing stored at or below the ack floor (acked
+ *      there, so removed), num_pending the stored messages above delivered, num_ack_pending the
+ *      stored messages between the floor and delivered (each delivered and unacked, so pending;
+ *      a pending message is unacked, so stored) (`consumer-state`).
  */
 import type { Anomaly, Delivery, FinalRead, History, PublishOp, StoredMessage } from './history.js';
 
@@ -32,12 +53,16 @@ export interface CheckOptions {
    * a moment after the confirmation. A lost ack shows up far later (ack_wait, failover). Default 250.
    */
   redeliveryGraceMs?: number;
+  /** The stream's retention. Default: `history.options.retention` if it is 'workqueue', else 'limits'. */
+  retention?: 'limits' | 'workqueue';
 }
 
 /** Lists the anomalies of a run (empty: none found). */
 export function check(history: History, final: FinalRead, options: CheckOptions = {}): Anomaly[] {
   const anomalies: Anomaly[] = [];
   const add = (a: Anomaly): void => void anomalies.push(a);
+  const workqueue = (options.retention ?? (history.options.retention === 'workqueue' ? 'workqueue' : 'limits')) === 'workqueue';
+  const graceMs = options.redeliveryGraceMs ?? 250;
 
   checkRead(final, add);
 
@@ -51,6 +76,11 @@ export function check(history: History, final: FinalRead, options: CheckOptions 
     const list = storedById.get(m.id);
     if (list === undefined) storedById.set(m.id, [m]);
     else list.push(m);
+  }
+
+  if (workqueue) {
+    checkWorkQueue(history, final, pubById, storedById, storedBySeq, graceMs, add);
+    return anomalies;
   }
 
   // (a) acknowledged publishes are there; (d) at the acked sequence.
@@ -78,6 +108,14 @@ export function check(history: History, final: FinalRead, options: CheckOptions 
   for (const [id, list] of storedById) {
     if (list.length > 1) add({ kind: 'duplicated', id, seq: list[1]!.seq, message: `${id} is in the stream ${list.length} times (seqs ${list.map((m) => m.seq).join(', ')})`, details: { seqs: list.map((m) => m.seq) } });
   }
+  checkStoredContent(final, pubById, add);
+  checkOrder(history, (p) => storedById.get(p.id)?.[0]?.seq, add);
+  checkDeliveries(history, final, storedBySeq, graceMs, add);
+  return anomalies;
+}
+
+/** (e) The final stream holds nothing unpublished (or certainly failed), nothing altered. */
+function checkStoredContent(final: FinalRead, pubById: Map<string, PublishOp>, add: (a: Anomaly) => void): void {
   for (const m of final.messages) {
     const p = m.id === undefined ? undefined : pubById.get(m.id);
     if (p === undefined) {
@@ -94,10 +132,6 @@ export function check(history: History, final: FinalRead, options: CheckOptions 
       });
     }
   }
-
-  checkOrder(history, storedById, add);
-  checkDeliveries(history, final, storedBySeq, options.redeliveryGraceMs ?? 250, add);
-  return anomalies;
 }
 
 /** The final read: strictly ascending sequences inside [first, last], as many as the state says. */
@@ -119,8 +153,7 @@ function checkRead(final: FinalRead, add: (a: Anomaly) => void): void {
  * (c) If A's PubAck arrived before B was first sent, A's sequence is below B's. Sweep: B by
  * invoke time, A by ack time, keeping the highest stored sequence among the As acked so far.
  */
-function checkOrder(history: History, storedById: Map<string, StoredMessage[]>, add: (a: Anomaly) => void): void {
-  const seqOf = (p: PublishOp): number | undefined => storedById.get(p.id)?.[0]?.seq;
+function checkOrder(history: History, seqOf: (p: PublishOp) => number | undefined, add: (a: Anomaly) => void): void {
   const acked = history.publishes
     .filter((p) => p.outcome === 'ok' && p.completeAt !== undefined && seqOf(p) !== undefined)
     .sort((x, y) => x.completeAt! - y.completeAt!);
@@ -165,26 +198,8 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
     maxDelivered = Math.max(maxDelivered, d.seq);
   }
   // The first confirmation of an ack, by stream sequence; any ack sent (not certainly lost).
-  const confirmedAt = new Map<number, number>();
-  const ackSent = new Set<number>();
-  for (const a of history.acks) {
-    if (a.outcome !== 'fail') ackSent.add(a.seq);
-    if (a.outcome === 'ok' && a.completeAt !== undefined) {
-      const t = confirmedAt.get(a.seq);
-      if (t === undefined || a.completeAt < t) confirmedAt.set(a.seq, a.completeAt);
-    }
-  }
-  for (const d of valid) {
-    const t = confirmedAt.get(d.seq);
-    if (t !== undefined && d.at > t + graceMs) {
-      add({
-        kind: 'redelivered-after-ack',
-        id: d.id,
-        seq: d.seq,
-        message: `seq ${d.seq} (${d.id}) was delivered to worker ${d.worker} at ${d.at.toFixed(1)} ms (delivery ${d.deliveryCount}) after its ack was confirmed at ${t.toFixed(1)} ms`,
-      });
-    }
-  }
+  const { confirmedAt, ackSent } = ackIndex(history);
+  checkRedeliveries(valid, confirmedAt, graceMs, add);
   const c = final.consumer;
   const floor = c?.ackFloorStreamSeq ?? 0;
   for (const m of final.messages) {
@@ -211,6 +226,161 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
   for (const m of final.messages) {
     if (m.seq > c.ackFloorStreamSeq) break;
     if (!ackSent.has(m.seq)) state(`seq ${m.seq} (${m.id}) is at or below the ack floor ${c.ackFloorStreamSeq}, but no ack was ever sent for it`, { seq: m.seq });
+  }
+}
+
+/** The first confirmation of an ack by stream sequence, and the sequences any ack was sent for (not certainly lost). */
+function ackIndex(history: History): { confirmedAt: Map<number, number>; ackSent: Set<number> } {
+  const confirmedAt = new Map<number, number>();
+  const ackSent = new Set<number>();
+  for (const a of history.acks) {
+    if (a.outcome !== 'fail') ackSent.add(a.seq);
+    if (a.outcome === 'ok' && a.completeAt !== undefined) {
+      const t = confirmedAt.get(a.seq);
+      if (t === undefined || a.completeAt < t) confirmedAt.set(a.seq, a.completeAt);
+    }
+  }
+  return { confirmedAt, ackSent };
+}
+
+/** Deliveries after their ack's confirmation (plus the grace): `redelivered-after-ack`. */
+function checkRedeliveries(deliveries: readonly Delivery[], confirmedAt: Map<number, number>, graceMs: number, add: (a: Anomaly) => void): void {
+  for (const d of deliveries) {
+    const t = confirmedAt.get(d.seq);
+    if (t !== undefined && d.at > t + graceMs) {
+      add({
+        kind: 'redelivered-after-ack',
+        id: d.id,
+        seq: d.seq,
+        message: `seq ${d.seq} (${d.id}) was delivered to worker ${d.worker} at ${d.at.toFixed(1)} ms (delivery ${d.deliveryCount}) after its ack was confirmed at ${t.toFixed(1)} ms`,
+      });
+    }
+  }
+}
+
+/** Work-queue mode (see the top of this file): what is gone was delivered and acked; what was acked is gone. */
+function checkWorkQueue(
+  history: History, final: FinalRead, pubById: Map<string, PublishOp>, storedById: Map<string, StoredMessage[]>, storedBySeq: Map<number, StoredMessage>,
+  graceMs: number, add: (a: Anomaly) => void,
+): void {
+  const { confirmedAt, ackSent } = ackIndex(history);
+
+  // Deliveries: one message per sequence, the published one, unaltered. Reported once per sequence.
+  const seqsById = new Map<string, Set<number>>();
+  const noteSeq = (id: string, seq: number): void => {
+    const set = seqsById.get(id);
+    if (set === undefined) seqsById.set(id, new Set([seq]));
+    else set.add(seq);
+  };
+  for (const m of final.messages) if (m.id !== undefined) noteSeq(m.id, m.seq);
+  const firstAtSeq = new Map<number, Delivery>();
+  const badSeqs = new Set<number>();
+  const valid: Delivery[] = [];
+  let maxDelivered = 0;
+  for (const d of history.deliveries) {
+    if (badSeqs.has(d.seq)) continue;
+    const m = storedBySeq.get(d.seq);
+    const before = firstAtSeq.get(d.seq);
+    if ((m !== undefined && m.id !== d.id) || (before !== undefined && (before.id !== d.id || before.payload !== d.payload))) {
+      badSeqs.add(d.seq);
+      add({
+        kind: 'delivered-not-stored',
+        id: d.id,
+        seq: d.seq,
+        message: m !== undefined && m.id !== d.id
+          ? `worker ${d.worker} got ${d.id ?? 'a message without id'} at seq ${d.seq}, the final stream has ${m.id ?? 'a message without id'} there`
+          : `seq ${d.seq} was delivered as ${before!.id ?? 'a message without id'} (${JSON.stringify(before!.payload)}) and later as ${d.id ?? 'a message without id'} (${JSON.stringify(d.payload)})`,
+      });
+      continue;
+    }
+    maxDelivered = Math.max(maxDelivered, d.seq);
+    valid.push(d);
+    if (before !== undefined) continue;
+    firstAtSeq.set(d.seq, d);
+    const p = d.id === undefined ? undefined : pubById.get(d.id);
+    if (p === undefined) {
+      add({ kind: 'unexpected', id: d.id, seq: d.seq, message: `worker ${d.worker} got seq ${d.seq} (${d.id ?? 'no Nats-Msg-Id'}), which was never published` });
+      continue;
+    }
+    if (p.outcome === 'fail') add({ kind: 'unexpected', id: p.id, seq: d.seq, message: `worker ${d.worker} got seq ${d.seq} (${p.id}), whose publish certainly failed (every attempt reached nobody)` });
+    else if (p.payload !== d.payload) {
+      add({ kind: 'corrupted', id: p.id, seq: d.seq, message: `seq ${d.seq} (${p.id}) was delivered with another payload than published`, details: { published: p.payload, delivered: d.payload } });
+    }
+    noteSeq(p.id, d.seq);
+  }
+
+  // (b) One sequence per id, over the final stream and the deliveries.
+  for (const [id, seqs] of seqsById) {
+    if (seqs.size > 1) {
+      const list = [...seqs].sort((x, y) => x - y);
+      add({ kind: 'duplicated', id, seq: list[1], message: `${id} was stored ${list.length} times (seqs ${list.join(', ')}, from the final stream and the deliveries)`, details: { seqs: list } });
+    }
+  }
+  const seqOf = (p: PublishOp): number | undefined => {
+    const seqs = seqsById.get(p.id);
+    return seqs === undefined ? undefined : Math.min(...seqs);
+  };
+
+  // (a) Gone only if delivered and acked; (d) every PubAck at the message's sequence.
+  for (const p of history.publishes) {
+    const stored = storedById.get(p.id)?.[0];
+    const seq = seqOf(p);
+    if (stored === undefined) {
+      const deliveredAt = [...(seqsById.get(p.id) ?? [])];
+      if (deliveredAt.length === 0) {
+        if (p.outcome === 'ok') add({ kind: 'lost', id: p.id, seq: p.seq, message: `${p.id} was acked (seq ${p.seq}) but is not in the stream and was never delivered` });
+        continue;
+      }
+      if (!deliveredAt.some((s) => ackSent.has(s))) {
+        add({ kind: 'removed-unacked', id: p.id, seq, message: `${p.id} (seq ${seq}) was delivered and is gone from the stream, but no ack was ever sent for it` });
+      }
+    }
+    if (seq === undefined) continue;
+    for (const a of p.attempts) {
+      if (a.result === 'ack' && a.seq !== seq) {
+        add({
+          kind: 'seq-mismatch',
+          id: p.id,
+          seq,
+          message: `${p.id}: PubAck said seq ${a.seq}${a.duplicate === true ? ' (duplicate)' : ''}, the stream ${stored === undefined ? 'delivered it from' : 'has it at'} ${seq}`,
+          details: { ackSeq: a.seq, storedSeq: seq, duplicate: a.duplicate },
+        });
+      }
+    }
+  }
+
+  // (e) on the final stream; (c) with removed messages at their delivered sequences.
+  checkStoredContent(final, pubById, add);
+  checkOrder(history, seqOf, add);
+
+  // (f) Confirmed acks removed the message and ended its deliveries; what is left was delivered.
+  checkRedeliveries(valid, confirmedAt, graceMs, add);
+  // At or below the ack floor the consumer took an ack (an unconfirmed one landed): (g) reports it being kept.
+  const floor = final.consumer?.ackFloorStreamSeq ?? 0;
+  for (const m of final.messages) {
+    const t = confirmedAt.get(m.seq);
+    if (t !== undefined) add({ kind: 'kept-after-ack', id: m.id, seq: m.seq, message: `seq ${m.seq} (${m.id}) is still in the stream, though its ack was confirmed at ${t.toFixed(1)} ms` });
+    else if (!firstAtSeq.has(m.seq)) add({ kind: 'undelivered', id: m.id, seq: m.seq, message: `seq ${m.seq} (${m.id}) was never delivered` });
+    else if (!badSeqs.has(m.seq) && m.seq > floor) add({ kind: 'unacked', id: m.id, seq: m.seq, message: `seq ${m.seq} (${m.id}) was delivered but never acked (no confirmed ack) and is still in the stream` });
+  }
+
+  // (g) The consumer against the stream.
+  const c = final.consumer;
+  if (c === null) {
+    add({ kind: 'consumer-state', message: 'the durable consumer could not be read at the end' });
+    return;
+  }
+  const state = (message: string, details: Record<string, unknown> = {}): void => add({ kind: 'consumer-state', message, details: { ...c, ...details } });
+  if (c.ackFloorStreamSeq > c.deliveredStreamSeq) state(`ack floor ${c.ackFloorStreamSeq} is above delivered ${c.deliveredStreamSeq}`);
+  if (c.deliveredStreamSeq > final.state.lastSeq) state(`delivered ${c.deliveredStreamSeq} is above the stream's last seq ${final.state.lastSeq}`);
+  if (c.deliveredStreamSeq < maxDelivered) state(`delivered ${c.deliveredStreamSeq} is below seq ${maxDelivered}, which was delivered`);
+  const kept = final.messages.filter((m) => m.seq <= c.ackFloorStreamSeq);
+  if (kept.length > 0) state(`the ack floor ${c.ackFloorStreamSeq} is not below the first stored seq ${kept[0]!.seq}: ${kept.length} messages acked by the consumer are still in the stream`, { seqs: kept.slice(0, 10).map((m) => m.seq) });
+  const notYetDelivered = final.messages.filter((m) => m.seq > c.deliveredStreamSeq).length;
+  if (c.numPending !== notYetDelivered) state(`num_pending ${c.numPending}, but ${notYetDelivered} stored messages are above delivered ${c.deliveredStreamSeq}`);
+  const unackedStored = final.messages.filter((m) => m.seq > c.ackFloorStreamSeq && m.seq <= c.deliveredStreamSeq).length;
+  if (c.numAckPending !== unackedStored) {
+    state(`num_ack_pending ${c.numAckPending}, but ${unackedStored} stored messages are between the ack floor ${c.ackFloorStreamSeq} and delivered ${c.deliveredStreamSeq}`);
   }
 }
 

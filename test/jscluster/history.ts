@@ -170,8 +170,12 @@ export interface FinalRead {
 
 /** The kinds of anomaly the checker reports. */
 export type AnomalyKind =
-  /** (a) an acknowledged publish is not in the stream. */
+  /** (a) an acknowledged publish is not in the stream (work queue: nor delivered with an ack sent). */
   | 'lost'
+  /** Work queue: a message is gone from the stream though no ack was ever sent for it. */
+  | 'removed-unacked'
+  /** Work queue: a message whose ack was confirmed is still in the stream after the removals settled. */
+  | 'kept-after-ack'
   /** (a, b) a message id is in the stream more than once. */
   | 'duplicated'
   /** (c) a message acked before another was published has a higher sequence. */

@@ -140,6 +140,44 @@ describe('consumers of interest and work-queue streams with groups of their own'
     }
   }, 60_000);
 
+  it('work queue: acks above the ack floor made while the stream has no leader are removed by the next one', async () => {
+    // The Jepsen work-queue run (seed 18402) found an acked message kept for good: acked while
+    // an older one was pending, its removal lost with the stream leader's term, and the next
+    // leader's re-check skipping what was acked above the ack floor. Here the acks commit in the
+    // consumer's group while the stream has no leader at all (its leader killed, the consumer
+    // led elsewhere): the members apply them as followers, so only the new leader's re-check
+    // can remove the messages.
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Workqueue);
+    let worker: NatsConnection | undefined;
+    try {
+      await jsm.consumers.add('S', { durable_name: 'W', ack_policy: AckPolicy.Explicit, ack_wait: 60_000_000_000 });
+      const sl = await cluster.streamLeader('S');
+      const cl = await consumerOff(cluster, nc, 'S', 'W', sl);
+      for (let i = 1; i <= 3; i++) await publishRetrying(nc, 's.job', `j${i}`);
+      await everyReplicaHolds(cluster, 'S', 3, 1);
+      worker = await connect({ servers: [cluster.urls[cl]!], reconnect: false });
+      const c = await jetstream(worker).consumers.get('S', 'W');
+      const ms = [];
+      for await (const m of await c.fetch({ max_messages: 3, expires: 2000 })) ms.push(m);
+      expect(ms.map((m) => m.seq)).toEqual([1, 2, 3]);
+      await cluster.kill(sl);
+      // 2 and 3 acked, 1 still pending (the ack floor stays at 0), before any new stream leader.
+      expect(await ms[1]!.ackAck({ timeout: 2000 })).toBe(true);
+      expect(await ms[2]!.ackAck({ timeout: 2000 })).toBe(true);
+      await cluster.streamLeader('S');
+      await eventually(async () => {
+        const st = (await jsm.streams.info('S')).state;
+        return st.messages === 1 && st.first_seq === 1 ? true : undefined;
+      }, 'only seq 1 (unacked) left in the stream', 10_000);
+      expect(await ms[0]!.ackAck({ timeout: 2000 })).toBe(true);
+      await eventually(async () => ((await jsm.streams.info('S')).state.messages === 0 ? true : undefined), 'the stream empty', 10_000);
+    } finally {
+      await worker?.close();
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
+
   it('interest: deleting a consumer led elsewhere lets go what only it needed; what another needs stays', async () => {
     const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
     try {

@@ -29,6 +29,12 @@ export interface JepsenOptions {
   operations?: number;
   /** Stream storage. Default 'file'. */
   storage?: 'file' | 'memory';
+  /**
+   * Stream retention. Default 'limits' (the stream keeps everything). With 'workqueue' an ack
+   * removes the message: the final read waits for the removals to follow the acks, and the
+   * checker runs in its work-queue mode (`check()` reads `history.options.retention`).
+   */
+  retention?: 'limits' | 'workqueue';
   /** Stream replicas. Default 3. */
   replicas?: number;
   /** Publisher clients. Default 3. */
@@ -43,6 +49,11 @@ export interface JepsenOptions {
   publishAttempts?: number;
   /** Pause of a publisher between publishes, uniform in [min, max] ms. Default [0, 20]. */
   publishPauseMs?: readonly [number, number];
+  /**
+   * Pause of a worker between fetches, uniform in [min, max] ms. Default [0, 0]. A pause lets a
+   * backlog build up (a work-queue stream then holds messages while the nemesis strikes).
+   */
+  fetchPauseMs?: readonly [number, number];
   /** The consumer's ack_wait. Default 4000 ms. */
   ackWaitMs?: number;
   /** Timeout of a double ack. Default 1500 ms. */
@@ -56,6 +67,11 @@ export interface JepsenOptions {
   settleTimeoutMs?: number;
   /** How long the end waits for the workers to ack everything. Default 40 s. */
   drainTimeoutMs?: number;
+  /**
+   * Work queue only: how long the end waits, after the drain, for the stream to hold only what
+   * the consumer has not acked (the removal follows the ack's commit). Default 10 s.
+   */
+  removalTimeoutMs?: number;
   /** Progress lines (nemesis schedule, summary). */
   log?: (line: string) => void;
 }
@@ -103,6 +119,8 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
   const { cluster, seed } = opts;
   const durationMs = opts.durationMs ?? (opts.operations === undefined ? 20_000 : undefined);
   const replicas = opts.replicas ?? 3;
+  const retention = opts.retention ?? 'limits';
+  const fetchPause = opts.fetchPauseMs ?? [0, 0];
   const publishers = opts.publishers ?? 3;
   const workers = opts.consumers ?? 2;
   const publishTimeoutMs = opts.publishTimeoutMs ?? 2000;
@@ -121,7 +139,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
   const history: History = {
     seed,
     options: {
-      durationMs, operations: opts.operations, storage: opts.storage ?? 'file', replicas, publishers, consumers: workers,
+      durationMs, operations: opts.operations, storage: opts.storage ?? 'file', retention, replicas, publishers, consumers: workers,
       nemesis: opts.nemesis ?? {}, publishTimeoutMs, publishAttempts, ackWaitMs, ackTimeoutMs, dropProbability, canPartition: cluster.partition !== undefined,
     },
     publishes: [], deliveries: [], acks: [], nemesis: [], events: [], workloadEndAt: 0, endAt: 0,
@@ -170,6 +188,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
     const jsm = await retry(() => jetstreamManager(admin, { timeout: 5000 }), 'the JetStream API', settleTimeoutMs, sleep);
     const config: Partial<StreamConfig> & { name: string } = {
       name: STREAM, subjects: ['jepsen.>'], storage: (opts.storage ?? 'file') as StreamConfig['storage'], num_replicas: replicas,
+      retention: retention as StreamConfig['retention'],
       // Longer than any run, so every retry of a publish is deduplicated.
       duplicate_window: ms(10 * 60_000),
     };
@@ -179,7 +198,7 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
       `consumer ${DURABLE}`, settleTimeoutMs, sleep, transient,
     );
     await settle(jsm, replicas, settleTimeoutMs, sleep, (l) => log(`${stamp()} ${l}`));
-    log(`${stamp()} seed ${seed}: stream ${STREAM} (R${replicas}, ${opts.storage ?? 'file'}) and consumer ${DURABLE} ready on ${cluster.size} members`);
+    log(`${stamp()} seed ${seed}: stream ${STREAM} (R${replicas}, ${opts.storage ?? 'file'}, ${retention}) and consumer ${DURABLE} ready on ${cluster.size} members`);
 
     // ---- Workload.
     if (durationMs !== undefined) deadline = now() + durationMs;
@@ -262,6 +281,9 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
             } finally {
               await Promise.all(acking);
             }
+            const [lo, hi] = fetchPause;
+            const pause = lo + Math.floor(random() * (hi - lo + 1));
+            if (pause > 0 && !workersStop) await sleep(pause);
           } catch (err) {
             history.events.push({ role: 'worker', index: w, at: now(), event: `fetch: ${errText(err)}` });
             await sleep(200);
@@ -341,6 +363,25 @@ export async function runJepsen(opts: JepsenOptions): Promise<JepsenRun> {
     workersStop = true;
     await Promise.all(workerRuns);
     if (!drained) log(`${stamp()} the consumer was not drained within ${drainTimeoutMs} ms`);
+
+    // ---- Work queue: the removals follow the acks' commits; wait until the stream holds only
+    // what the consumer still has to deliver or see acked (num_pending + num_ack_pending).
+    if (retention === 'workqueue') {
+      const removalDeadline = now() + (opts.removalTimeoutMs ?? 10_000);
+      let left = '';
+      while (now() < removalDeadline) {
+        const [si, ci] = await Promise.all([jsm.streams.info(STREAM).catch(() => null), jsm.consumers.info(STREAM, DURABLE).catch(() => null)]);
+        if (si !== null && ci !== null) {
+          if (si.state.messages === ci.num_pending + ci.num_ack_pending) {
+            left = '';
+            break;
+          }
+          left = `the stream holds ${si.state.messages} messages, the consumer has ${ci.num_pending} pending and ${ci.num_ack_pending} unacked`;
+        }
+        await sleep(250);
+      }
+      if (left !== '') log(`${stamp()} removals not settled within ${opts.removalTimeoutMs ?? 10_000} ms: ${left}`);
+    }
 
     // ---- Read back.
     const final = await readBack(jsm, settleTimeoutMs, sleep);
@@ -503,8 +544,22 @@ async function settle(jsm: JetStreamManager, replicas: number, timeoutMs: number
   }
 }
 
-/** Every message of the stream (STREAM.MSG.GET from the leader) and the consumer's state. */
+/**
+ * Every message of the stream (STREAM.MSG.GET from the leader) and the consumer's state. A
+ * sequence that is gone reads as nothing (work queue: removed). If the stream state changed
+ * while the messages were read (a late removal), the read starts over, up to three times.
+ */
 async function readBack(jsm: JetStreamManager, timeoutMs: number, sleep: (n: number) => Promise<void>): Promise<FinalRead> {
+  for (let attempt = 1; ; attempt++) {
+    const read = await readOnce(jsm, timeoutMs, sleep);
+    const si = await retry(() => jsm.streams.info(STREAM), 'stream info', timeoutMs, sleep);
+    const { state } = read;
+    if (attempt >= 3 || (si.state.first_seq === state.firstSeq && si.state.last_seq === state.lastSeq && si.state.messages === state.messages)) return read;
+    await sleep(500);
+  }
+}
+
+async function readOnce(jsm: JetStreamManager, timeoutMs: number, sleep: (n: number) => Promise<void>): Promise<FinalRead> {
   const si = await retry(() => jsm.streams.info(STREAM), 'stream info', timeoutMs, sleep);
   const state = { firstSeq: si.state.first_seq, lastSeq: si.state.last_seq, messages: si.state.messages };
   const messages: StoredMessage[] = [];

@@ -417,8 +417,9 @@ export class ClusterConsumers implements ConsumerGroupHost {
       if (a.group === null && !stream.consumers.has(name)) this.resume(jsa, replica, name, a.state);
     }
     // A removal the former leader decided may have been lost with its term: what every consumer
-    // acked goes again (checkInterestState, as nats-server's new leaders check interest).
-    if (stream.cfg.retention !== 'limits') checkInterestState(this.interestStream(replica));
+    // acked goes again (checkInterestState, as nats-server's new leaders check interest), also
+    // what it acked above its ack floor (lostRemovals).
+    if (stream.cfg.retention !== 'limits') checkInterestState(this.interestStream(replica), true);
   }
 
   consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void {
@@ -543,7 +544,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     const by = view.interestConsumers.get(cr.name)?.state;
     if (by === undefined) return;
     try {
-      if (acked === null) recheckAcked(view, by);
+      if (acked === null) recheckAcked(view, by, true);
       else for (const seq of acked) streamAck(view, by, seq);
     } catch (err) {
       this.ctx.internalError(err, `consumer ${cr.account} > ${cr.stream} > ${cr.name}: interest removals`);
