@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/jetstream/store/memory.js';
 import { InterestSnapshot, recheckAcked, type InterestStream } from '../../src/jetstream/interest.js';
 import type { ConsumerSnapshot } from '../../src/jetstream/consumer-state.js';
+import { decodeConsumerState, encodeConsumerState } from '../../src/jetstream/consumer-store.js';
 import type { RetentionPolicy } from '../../src/jetstream/stream-config.js';
 
 import { NO_LIMITS as LIMITS } from '../helpers/store-limits.js';
@@ -35,6 +36,10 @@ function snapshot(floor: number, delivered: number, pending: number[], redeliver
   };
 }
 
+/** The interest rules' reading of a replicated state (as a clustered stream's leader reads it). */
+const shadow = (snap: ConsumerSnapshot, filters: readonly string[], ackPolicy: 'explicit' | 'all' | 'none'): InterestSnapshot =>
+  new InterestSnapshot(encodeConsumerState(snap, 1), (raw) => decodeConsumerState(raw)?.state ?? null, filters, ackPolicy);
+
 const seqs = (s: MemoryStore): number[] => {
   const out: number[] = [];
   for (let m = s.loadNext('', 1); m !== null; m = s.loadNext('', m.seq + 1)) out.push(m.seq);
@@ -44,14 +49,14 @@ const seqs = (s: MemoryStore): number[] => {
 describe('recheckAcked: what a consumer acked goes again', () => {
   it('work queue: the acked messages above the ack floor go too, the pending ones and the undelivered ones stay', () => {
     // Delivered 1..6, 3 and 5 still pending (floor 2), 4 and 6 acked; 7, 8 not delivered yet.
-    const st = new InterestSnapshot(snapshot(2, 6, [3, 5]), [], 'explicit');
+    const st = shadow(snapshot(2, 6, [3, 5]), [], 'explicit');
     const s = stream('workqueue', 8, new Map([['c', { state: st }]]));
     recheckAcked(s, st, true);
     expect(seqs(s.store)).toEqual([3, 5, 7, 8]);
   });
 
   it('work queue: also with nothing acked below the first pending message (ack floor 0)', () => {
-    const st = new InterestSnapshot(snapshot(0, 4, [1]), [], 'explicit');
+    const st = shadow(snapshot(0, 4, [1]), [], 'explicit');
     const s = stream('workqueue', 5, new Map([['c', { state: st }]]));
     recheckAcked(s, st, true);
     expect(seqs(s.store)).toEqual([1, 5]);
@@ -59,22 +64,22 @@ describe('recheckAcked: what a consumer acked goes again', () => {
 
   it('a message that reached max_deliver unacked stays (no longer pending, still tracked as redelivered), and one the filter does not match is not this consumer\'s', () => {
     // 3 hit max_deliver (not pending, redelivered twice); 4 is on subject b, outside the filter.
-    const st = new InterestSnapshot(snapshot(1, 6, [2], [[3, 2]]), ['a'], 'explicit');
+    const st = shadow(snapshot(1, 6, [2], [[3, 2]]), ['a'], 'explicit');
     const s = stream('workqueue', 6, new Map([['c', { state: st }]]), [4]);
     recheckAcked(s, st, true);
     expect(seqs(s.store)).toEqual([2, 3, 4]);
   });
 
   it('without lostRemovals (a single server, as nats-server 2.10.29): an acked message above the floor stays', () => {
-    const st = new InterestSnapshot(snapshot(2, 6, [3, 5]), [], 'explicit');
+    const st = shadow(snapshot(2, 6, [3, 5]), [], 'explicit');
     const s = stream('workqueue', 8, new Map([['c', { state: st }]]));
     recheckAcked(s, st);
     expect(seqs(s.store)).toEqual([3, 4, 5, 6, 7, 8]);
   });
 
   it('interest: an acked message above the floor goes once no other consumer needs it', () => {
-    const c1 = new InterestSnapshot(snapshot(1, 4, [2]), [], 'explicit');
-    const c2 = new InterestSnapshot(snapshot(3, 3, []), [], 'explicit');
+    const c1 = shadow(snapshot(1, 4, [2]), [], 'explicit');
+    const c2 = shadow(snapshot(3, 3, []), [], 'explicit');
     const s = stream('interest', 4, new Map([['c1', { state: c1 }], ['c2', { state: c2 }]]));
     recheckAcked(s, c1, true);
     // 1 acked by both; 2 pending on c1; 3 acked by both; 4 acked by c1, not yet delivered to c2.
