@@ -185,6 +185,8 @@ export class RaftNode {
   tick(now: number): void {
     this.now = now;
     if (this.role === 'leader') {
+      // A transfer that found no complete follower in time: down without one.
+      if (this.transfer !== null && now >= this.transfer.deadline) return this.finishStepDown(undefined);
       if (now >= this.heartbeatDue) {
         this.heartbeatDue = now + this.timing.heartbeatInterval;
         for (const peer of this.progress.keys()) this.sendAppend(peer);
@@ -250,15 +252,37 @@ export class RaftNode {
    */
   stepDown(preferred?: string): boolean {
     if (this.role !== 'leader') return false;
+    // Already handing over: the first stepdown's wait goes on.
+    if (this.transfer !== null) return true;
+    const target = this.transferTarget(preferred);
+    // No follower has the whole log yet (an entry was just appended): the transfer waits for
+    // one, refusing proposals meanwhile (the dissertation's §3.10), so that what this leader
+    // appended is not lost to a follower elected without it; at most an election timeout.
+    if (target === undefined && this.peers.some((p) => p !== this.id)) {
+      this.transfer = { preferred, deadline: this.now + this.timing.electionTimeoutMax };
+      this.broadcastPending = true;
+      return true;
+    }
+    this.finishStepDown(target);
+    return true;
+  }
+
+  /** A stepdown waiting for a follower to have the whole log (null: none). */
+  private transfer: { readonly preferred: string | undefined; readonly deadline: number } | null = null;
+
+  /** The follower to hand over to: the preferred one if its log is complete, else any complete one. */
+  private transferTarget(preferred: string | undefined): string | undefined {
     const last = this.log.lastIndex;
     const complete = [...this.progress].filter(([peer, p]) => p.match === last && this.peers.includes(peer)).map(([peer]) => peer);
     // Without a preference, any complete follower (nats-server picks the first of a Go map: in no set order).
-    const target = preferred !== undefined && complete.includes(preferred) ? preferred : complete[Math.floor(this.random() * complete.length)];
+    return preferred !== undefined && complete.includes(preferred) ? preferred : complete[Math.floor(this.random() * complete.length)];
+  }
+
+  /** Tells `target` (if any) to campaign now and becomes a follower that gives it the first chance. */
+  private finishStepDown(target: string | undefined): void {
     if (target !== undefined) this.send(target, { kind: 'timeout-now', term: this.term });
     this.becomeFollower(this.term, null);
-    // Give the transfer target the first chance.
     this.electionDeadline = this.now + this.timing.electionTimeoutMax + this.randomTimeout();
-    return true;
   }
 
   /** An observer does not campaign. */
@@ -369,6 +393,7 @@ export class RaftNode {
   }
 
   private becomeLeader(): void {
+    this.transfer = null;
     this.role = 'leader';
     this.leader = this.id;
     this.votes.clear();
@@ -383,6 +408,7 @@ export class RaftNode {
   }
 
   private becomeFollower(term: number, leader: string | null): void {
+    this.transfer = null;
     if (term !== this.term) {
       this.term = term;
       this.vote = null;
@@ -402,7 +428,7 @@ export class RaftNode {
   }
 
   private appendAsLeader(type: EntryType, data: Uint8Array): ProposeResult {
-    if (this.role !== 'leader') return this.refuse('not-leader');
+    if (this.role !== 'leader' || this.transfer !== null) return this.refuse('not-leader');
     if (type !== EntryType.Normal && this.members.lastChange > this.commitIndex) {
       return this.refuse('change-pending');
     }
@@ -533,6 +559,10 @@ export class RaftNode {
       if (m.index > p.match) p.match = m.index;
       if (p.next < m.index + 1) p.next = m.index + 1;
       this.advanceCommit();
+      if (this.transfer !== null && this.role === 'leader') {
+        const target = this.transferTarget(this.transfer.preferred);
+        if (target !== undefined) return this.finishStepDown(target);
+      }
       // Catch-up: keep a window of batches in flight to a lagging follower (8 batches, and at
       // least 64 entries so that small batches do not make catch-up crawl on a slow network).
       const window = Math.max(this.maxBatch * 8, 64);

@@ -274,4 +274,33 @@ describe('consumers of interest and work-queue streams with groups of their own'
       await cluster.close();
     }
   }, 60_000);
+
+  it('the last consumer deleted right as the stream leader steps down: the delete is answered, kept, and the stream purged', async () => {
+    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    try {
+      for (let round = 0; round < 2; round++) {
+        const name = `C${round}`;
+        await jsm.consumers.add('S', { durable_name: name, ack_policy: AckPolicy.Explicit });
+        for (let i = 0; i < 3; i++) await publishRetrying(nc, 's.a', `m${i}`);
+        const sl = await cluster.streamLeader('S');
+        const one = await connect({ servers: [cluster.urls[sl]!] });
+        try {
+          // Pipelined on the leader: the delete's entry is appended, then the leader hands over.
+          const del = one.request(`$JS.API.CONSUMER.DELETE.S.${name}`, '', { timeout: 5000 });
+          const sd = one.request('$JS.API.STREAM.LEADER.STEPDOWN.S', '', { timeout: 5000 });
+          // Its proposer answers it, though it no longer leads when it commits.
+          expect((await del).json()).toMatchObject({ success: true });
+          await sd;
+        } finally {
+          await one.close();
+        }
+        await eventually(async () => ((await jsm.consumers.list('S').next().catch(() => null))?.length === 0 ? true : undefined), 'no consumer left', 10_000);
+        // The new leader made the purge the delete needed.
+        await everyReplicaHolds(cluster, 'S', 0, 0);
+      }
+    } finally {
+      await nc.close();
+      await cluster.close();
+    }
+  }, 60_000);
 });

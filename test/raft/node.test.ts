@@ -177,6 +177,37 @@ describe('raft: elections', () => {
     expect(a.status).toMatchObject({ role: 'follower', term: 2, leader: 'c' });
   });
 
+  it('stepDown right after a proposal waits for a follower to have it (refusing proposals), then hands over: the entry survives', () => {
+    const { nodes, a, b, c } = cluster();
+    expect(a.propose(bytes('x')).ok).toBe(true);
+    const appends = a.ready();
+    // No follower has entry 2 yet: the transfer waits, and the leader takes no new proposal.
+    expect(a.stepDown()).toBe(true);
+    expect(a.status.role).toBe('leader');
+    expect(a.propose(bytes('y'))).toMatchObject({ ok: false, reason: 'not-leader' });
+    // Once a follower acks entry 2 it is told to campaign, and it wins with entry 2 in its log.
+    deliver(nodes, 'a', [...appends, ...a.ready()]);
+    const leader = [b, c].find((n) => n.status.role === 'leader');
+    expect(leader).toBeDefined();
+    expect(leader!.status.term).toBe(2);
+    expect(a.status.role).toBe('follower');
+    leader!.tick(120);
+    deliver(nodes, leader!.id, leader!.ready());
+    for (const n of [a, b, c]) expect(n.status.commitIndex).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a stepdown no follower can complete ends after an election timeout without a target', () => {
+    const { a } = cluster();
+    expect(a.propose(bytes('x')).ok).toBe(true);
+    a.ready();
+    expect(a.stepDown()).toBe(true);
+    a.tick(100 + TIMING.electionTimeoutMax - 1);
+    expect(a.status.role).toBe('leader');
+    a.tick(100 + TIMING.electionTimeoutMax);
+    expect(a.status.role).toBe('follower');
+    expect(sends(a.ready()).filter((s) => s.m.kind === 'timeout-now')).toEqual([]);
+  });
+
   it('an observer never campaigns', () => {
     const storage = new MemoryRaftStorage();
     const raft = new RaftNode({ id: 'a', peers: PEERS, storage, now: 0, timing: TIMING, random: () => 0, observer: true });

@@ -78,6 +78,8 @@ export interface ConsumersContext {
 const LIVE_MS = 10_000;
 /** How long the stream leader waits for the consumer leaders' infos (jsClusteredConsumerListRequest). */
 const LIST_TIMEOUT_MS = 4_000;
+/** A new interest stream leader scans for messages no consumer needs up to this many messages. */
+const CLEANUP_SCAN_MAX = 100_000;
 /** How long the meta leader waits before it answers for an offline consumer (nats-server's errRespDelay). */
 const OFFLINE_DELAY_MS = 500;
 /** How long an inactive consumer's delete may take before it is asked for again. */
@@ -419,7 +421,15 @@ export class ClusterConsumers implements ConsumerGroupHost {
     // A removal the former leader decided may have been lost with its term: what every consumer
     // acked goes again (checkInterestState, as nats-server's new leaders check interest), also
     // what it acked above its ack floor (lostRemovals).
-    if (stream.cfg.retention !== 'limits') checkInterestState(this.interestStream(replica), true);
+    if (stream.cfg.retention === 'limits') return;
+    const view = this.interestStream(replica);
+    checkInterestState(view, true);
+    // A consumer delete applied before this leader was ready: the cleanup it needed (the purge,
+    // when it was the last) was lost with the former leader's term. Scanned again up to 100,000
+    // messages (as nats-server bounds its interest scans); with no consumer left, purged.
+    if (stream.cfg.retention === 'interest' && (view.interestConsumers.size === 0 || stream.store.state().msgs <= CLEANUP_SCAN_MAX)) {
+      cleanupNoInterestMessages(view, 0);
+    }
   }
 
   consumerLeaderChanged(cr: ConsumerReplica, leading: boolean): void {

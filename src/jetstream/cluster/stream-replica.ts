@@ -41,6 +41,8 @@ const E_REMOVE = 6;
 const E_CONFIG = 7;
 /** max_age expiry as of the leader's time {ts (f64)}: replicas expire only through the log. */
 const E_EXPIRE = 8;
+/** How long after its request the proposer of a request entry still answers it. */
+const ANSWER_MS = 10_000;
 /** The largest snapshot the Raft messages can carry (their length fields are u32). */
 const MAX_SNAPSHOT = 0xffff_0000;
 /**
@@ -238,7 +240,17 @@ export class StreamReplica implements GroupHost {
   /** A stream API request that changes the stream (on the leader). False when not leading. */
   proposeRequest(req: ReplicatedRequest): boolean {
     if (this.closed || this.group === null) return false;
-    return this.group.propose(encodeJson(E_API, { rest: req.rest, reply: req.reply }, req.body));
+    return this.group.propose(encodeJson(E_API, { rest: req.rest, reply: req.reply, by: this.group.selfName, at: Date.now() }, req.body));
+  }
+
+  /**
+   * Whether this replica answers a request entry: the member that proposed it (`by`), while the
+   * request is recent — also when its leadership passed on before the entry committed (a
+   * stepdown right after the request); older entries without `by`: the leader.
+   */
+  private answers(head: { by?: unknown; at?: unknown }): boolean {
+    if (typeof head.by !== 'string') return this.leading;
+    return head.by === this.group?.selfName && typeof head.at === 'number' && Date.now() - head.at < ANSWER_MS;
   }
 
   /**
@@ -311,7 +323,7 @@ export class StreamReplica implements GroupHost {
   /** A durable consumer delete (on the leader); `reply` '' for none. */
   proposeConsumerDelete(name: string, rest: string, reply: string): boolean {
     if (this.closed || this.group === null) return false;
-    return this.group.propose(encodeJson(E_CONSUMER_DEL, { name, rest, reply }));
+    return this.group.propose(encodeJson(E_CONSUMER_DEL, { name, rest, reply, by: this.group.selfName, at: Date.now() }));
   }
 
   /** The leader's consumer state, for the followers. */
@@ -337,8 +349,8 @@ export class StreamReplica implements GroupHost {
       this.stream.applyReplicated(subject, this.leading ? reply : '', hdr, d.subarray(at), ts);
     } else if (kind === E_API) {
       const hl = d.readUInt32LE(1);
-      const head = JSON.parse(d.toString('utf8', 5, 5 + hl)) as { rest: string; reply: string };
-      this.host.applyRequest(this, { rest: head.rest, reply: head.reply, body: d.subarray(5 + hl) }, this.leading);
+      const head = JSON.parse(d.toString('utf8', 5, 5 + hl)) as { rest: string; reply: string; by?: unknown; at?: unknown };
+      this.host.applyRequest(this, { rest: head.rest, reply: head.reply, body: d.subarray(5 + hl) }, this.answers(head));
     } else if (kind === E_CONSUMER || kind === E_CONSUMER_DEL || kind === E_CONSUMER_STATE) {
       const hl = d.readUInt32LE(1);
       const head = JSON.parse(d.toString('utf8', 5, 5 + hl)) as Record<string, unknown>;
@@ -353,7 +365,7 @@ export class StreamReplica implements GroupHost {
       } else if (kind === E_CONSUMER_DEL) {
         const a = this.consumers.get(name);
         this.consumers.delete(name);
-        if (a?.group) this.host.consumerDeleted(this, name, String(head.rest), String(head.reply), this.leading);
+        if (a?.group) this.host.consumerDeleted(this, name, String(head.rest), String(head.reply), this.answers(head));
         else if (this.leading) this.host.applyRequest(this, { rest: String(head.rest), reply: String(head.reply), body: Buffer.alloc(0) }, true);
       } else {
         const a = this.consumers.get(name);
