@@ -66,6 +66,9 @@ describe('the CLI as a nats-server stand-in', () => {
         'http: "127.0.0.1:-1"',
         'leafnodes { listen: "127.0.0.1:-1" }',
         'websocket { port: -1, no_tls: true }',
+        // Lame duck mode (SIGUSR2 below) waits this long before closing the connected client:
+        // 1 s instead of nats-server's default 10 s.
+        'lame_duck_grace_period: "1s"',
       ].join('\n'));
     write('64KB');
     const pidFile = join(dir, 'server.pid');
