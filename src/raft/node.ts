@@ -574,6 +574,10 @@ export class RaftNode {
       if (m.index === p.refusedHint && this.now - p.refusedAt < this.timing.heartbeatInterval) return;
       p.refusedHint = m.index;
       p.refusedAt = this.now;
+      // A follower whose log ends below what it acked before lost it (a member whose log was
+      // deleted when it left the group, back before its removal reached this leader): its
+      // match goes back, or it would be sent the same append, refused, for ever.
+      if (m.index < p.match) p.match = m.index;
       p.next = Math.max(p.match + 1, Math.min(p.next, m.index + 1));
       this.sendAppend(from);
     }

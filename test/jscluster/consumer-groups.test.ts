@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createCluster, type NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
-import { publishRetrying, sleep } from './leadership.js';
+import { consume, publishRetrying, sleep } from './leadership.js';
 
 /** Moves the consumer's leadership off the stream's leader (stepdown picks any current follower). */
 async function consumerAwayFromStream(cluster: NatsCluster, nc: NatsConnection, stream: string, consumer: string): Promise<{ sl: number; cl: number }> {
@@ -24,25 +24,6 @@ async function consumerAwayFromStream(cluster: NatsCluster, nc: NatsConnection, 
     await sleep(100);
   }
   throw new Error('the consumer leader never left the stream leader');
-}
-
-/** Fetches and acks (double acks) `n` messages, retrying across leader changes; their sequences. */
-async function consume(nc: NatsConnection, stream: string, consumer: string, n: number): Promise<number[]> {
-  const js = jetstream(nc);
-  const got: number[] = [];
-  const deadline = Date.now() + 15_000;
-  while (got.length < n && Date.now() < deadline) {
-    try {
-      const c = await js.consumers.get(stream, consumer);
-      const b = await c.fetch({ max_messages: n - got.length, expires: 1000 });
-      for await (const m of b) {
-        if (await m.ackAck({ timeout: 2000 }).catch(() => false)) got.push(m.seq);
-      }
-    } catch {
-      await sleep(100);
-    }
-  }
-  return got;
 }
 
 async function setUp(): Promise<{ cluster: NatsCluster; nc: NatsConnection; jsm: JetStreamManager }> {

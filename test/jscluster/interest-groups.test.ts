@@ -11,7 +11,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createCluster, type NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
-import { publishRetrying, sleep } from './leadership.js';
+import { consume, publishRetrying, sleep } from './leadership.js';
 
 /** Moves the consumer's leadership off member `avoid` (stepdown picks any current follower). */
 async function consumerOff(cluster: NatsCluster, nc: NatsConnection, stream: string, consumer: string, avoid: number): Promise<number> {
@@ -22,25 +22,6 @@ async function consumerOff(cluster: NatsCluster, nc: NatsConnection, stream: str
     await sleep(100);
   }
   throw new Error(`the consumer leader never left member ${avoid}`);
-}
-
-/** Fetches and double-acks up to `n` messages, retrying across leader changes; their sequences. */
-async function consume(nc: NatsConnection, stream: string, consumer: string, n: number, ms = 15_000): Promise<number[]> {
-  const js = jetstream(nc);
-  const got: number[] = [];
-  const deadline = Date.now() + ms;
-  while (got.length < n && Date.now() < deadline) {
-    try {
-      const c = await js.consumers.get(stream, consumer);
-      const b = await c.fetch({ max_messages: n - got.length, expires: 1000 });
-      for await (const m of b) {
-        if (await m.ackAck({ timeout: 2000 }).catch(() => false)) got.push(m.seq);
-      }
-    } catch {
-      await sleep(100);
-    }
-  }
-  return got;
 }
 
 /** Every member's own replica of the stream holds exactly `seqs` (first..last and count). */

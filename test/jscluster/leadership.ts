@@ -1,6 +1,6 @@
 /**
  * Helpers of the clustered-JetStream tests that check what a given member holds: publishing
- * across leader changes, and moving a stream's leadership onto a chosen member.
+ * and consuming across leader changes, and moving a stream's leadership onto a chosen member.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { headers } from '@nats-io/nats-core';
@@ -36,4 +36,23 @@ export async function leadTo(cluster: NatsCluster, nc: NatsConnection, stream: s
   }
   const errors = cluster.servers.map((s) => s.stats().internalErrors);
   throw new Error(`member ${target} never became the leader of ${stream} (internal errors: ${errors.join(', ')})`);
+}
+
+/** Fetches and double-acks up to `n` messages, retrying across leader changes; their sequences. */
+export async function consume(nc: NatsConnection, stream: string, consumer: string, n: number, ms = 15_000): Promise<number[]> {
+  const js = jetstream(nc);
+  const got: number[] = [];
+  const deadline = Date.now() + ms;
+  while (got.length < n && Date.now() < deadline) {
+    try {
+      const c = await js.consumers.get(stream, consumer);
+      const b = await c.fetch({ max_messages: n - got.length, expires: 1000 });
+      for await (const m of b) {
+        if (await m.ackAck({ timeout: 2000 }).catch(() => false)) got.push(m.seq);
+      }
+    } catch {
+      await sleep(100);
+    }
+  }
+  return got;
 }

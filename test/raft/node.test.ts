@@ -289,6 +289,22 @@ describe('raft: replication', () => {
     expect(applied(a.ready())).toEqual([1, 2, 3]);
   });
 
+  it('a follower that lost its log (deleted when it left the group, back before its removal took) is caught up from the start', () => {
+    const { nodes, a } = cluster();
+    expect(a.propose(bytes('x')).ok).toBe(true);
+    deliver(nodes, 'a', a.ready());
+    expect(a.progressOf('c')?.match).toBe(2);
+    // c comes back with an empty log (and no memory of its term): the leader's match for it is stale.
+    const fresh = node('c', { peers: [] });
+    nodes.set('c', fresh.raft);
+    expect(a.propose(bytes('y')).ok).toBe(true);
+    deliver(nodes, 'a', a.ready());
+    a.tick(120);
+    deliver(nodes, 'a', a.ready());
+    expect(fresh.raft.status).toMatchObject({ lastIndex: 3, commitIndex: 3 });
+    expect(a.progressOf('c')?.match).toBe(3);
+  });
+
   it('a leader backs up to a lagging follower and catches it up in batches', () => {
     const { nodes, a, c } = cluster();
     for (let i = 0; i < 150; i++) a.propose(bytes(`m${i}`));
