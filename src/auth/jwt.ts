@@ -61,7 +61,7 @@ export interface UserNats extends JwtPermissions {
   readonly src: readonly string[];
   readonly times: readonly JwtTimeRange[];
   readonly timesLocation: string;
-  /** Limits, -1 unlimited. */
+  /** Limits, -1 unlimited; 0 when absent, as Go decodes them. */
   readonly subs: number;
   readonly data: number;
   readonly payload: number;
@@ -81,7 +81,7 @@ export interface AccountSigningKey {
   readonly scope: { readonly role: string; readonly template: UserNats } | null;
 }
 
-/** Account limits (jwt.OperatorLimits), -1 unlimited. */
+/** Account limits (jwt.OperatorLimits), -1 unlimited; 0 (or false) when absent, as Go decodes them. */
 export interface AccountLimits {
   readonly subs: number;
   readonly data: number;
@@ -156,9 +156,9 @@ function str(o: Obj | null, k: string): string {
   if (typeof v !== 'string') throw new Bad(`json: cannot unmarshal ${typeof v} into field ${k} of type string`);
   return v;
 }
-function int(o: Obj | null, k: string, dflt = 0): number {
+function int(o: Obj | null, k: string): number {
   const v = o?.[k];
-  if (v === undefined || v === null) return dflt;
+  if (v === undefined || v === null) return 0;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new Bad(`json: cannot unmarshal ${typeof v} into field ${k} of type int64`);
   return v;
 }
@@ -208,9 +208,9 @@ function userNats(o: Obj | null): UserNats {
     src: typeof src === 'string' ? src.split(',').map((s) => s.trim()).filter((s) => s !== '') : strs(o, 'src'),
     times: times(o),
     timesLocation: str(o, 'times_location'),
-    subs: int(o, 'subs', -1),
-    data: int(o, 'data', -1),
-    payload: int(o, 'payload', -1),
+    subs: int(o, 'subs'),
+    data: int(o, 'data'),
+    payload: int(o, 'payload'),
     bearerToken: bool(o, 'bearer_token'),
     allowedConnectionTypes: strs(o, 'allowed_connection_types'),
     issuerAccount: str(o, 'issuer_account'),
@@ -244,10 +244,10 @@ function accountNats(o: Obj | null): AccountNats {
     signingKeys: signingKeys(o?.signing_keys),
     revocations,
     limits: {
-      subs: int(l, 'subs', -1), data: int(l, 'data', -1), payload: int(l, 'payload', -1),
-      imports: int(l, 'imports', -1), exports: int(l, 'exports', -1),
-      wildcards: l === null || l.wildcards === undefined ? true : bool(l, 'wildcards'),
-      conn: int(l, 'conn', -1), leaf: int(l, 'leaf', -1),
+      subs: int(l, 'subs'), data: int(l, 'data'), payload: int(l, 'payload'),
+      imports: int(l, 'imports'), exports: int(l, 'exports'),
+      wildcards: bool(l, 'wildcards'),
+      conn: int(l, 'conn'), leaf: int(l, 'leaf'),
       disallowBearer: bool(l, 'disallow_bearer'),
     },
     defaultPermissions: permissions(obj(o?.default_permissions, 'default_permissions')),

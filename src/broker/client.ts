@@ -102,7 +102,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   /** The nonce sent in INFO for nkey signatures, or null. */
   nonce: string | null = null;
   /** Credentials from CONNECT, kept for re-authentication on config reload. */
-  private readonly creds: Credentials = { user: '', pass: '', token: '', nkey: '', sig: '' };
+  private readonly creds: Credentials = { user: '', pass: '', token: '', nkey: '', sig: '', jwt: '' };
   /** CONNECT named an account (`account`, `new_account`): refused, as without operator mode. */
   private connectAccount = false;
   /** allow_responses: reply subjects this client may answer. */
@@ -119,6 +119,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   // Timers.
   private authTimer: NodeJS.Timeout | null = null;
+  /** Operator mode: closes the connection when the user JWT expires. */
+  private expiryTimer: NodeJS.Timeout | null = null;
   /** Runs while the transport holds unwritten bytes; cleared on 'drain'. */
   private writeTimer: NodeJS.Timeout | null = null;
   /** Bytes the kernel had taken when the write-deadline timer started. */
@@ -240,9 +242,24 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
+    this.setExpiry(user.expiresInMs);
     // On a reload the subscriptions made so far are checked again, as nats-server does.
     this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
     this.account = this.host.account(user.account);
+  }
+
+  /** client.go setExpirationTimer: at the user JWT's expiry, `-ERR 'User Authentication Expired'` and close. */
+  private setExpiry(ms: number | undefined): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (ms === undefined) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (this.closed) return;
+      this.sendErrAndClose(ERR.AuthExpired, CloseReason.AuthExpired);
+      this.host.flushAll();
+    }, ms);
+    this.expiryTimer.unref();
   }
 
   /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */
@@ -253,10 +270,15 @@ export class Client extends Connection implements ParserSink, Subscriber {
       this.perms = null;
       return;
     }
-    const user = auth.authenticate(this.creds, this.nonce);
+    const user = auth.authenticate(this.creds, this.nonce, this.facts());
     // A client cannot move between accounts with its subscriptions: that closes it too.
     if (user === null || user.account !== this.account.name) this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     else this.setUser(user);
+  }
+
+  /** What operator mode checks of this connection: its kind and address. */
+  private facts(): { websocket: boolean; ip: string } {
+    return { websocket: this.websocket, ip: this.socket.remoteAddress ?? '' };
   }
 
   /** allow_responses: `reply` may now be published to (see Permissions). */
@@ -303,7 +325,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const auth = this.host.auth;
     if (auth !== null) {
       // When auth is not required, credentials are accepted and ignored (nats-server).
-      const user = auth.authenticate(this.creds, this.nonce);
+      const user = auth.authenticate(this.creds, this.nonce, this.facts());
       if (user === null) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
       this.setUser(user);
       this.parser.awaitingAuth = false;
@@ -341,6 +363,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
         case 'auth_token': this.creds.token = v as string; break;
         case 'nkey': this.creds.nkey = v as string; break;
         case 'sig': this.creds.sig = v as string; break;
+        case 'jwt': this.creds.jwt = v as string; break;
         default: break;
       }
     }
@@ -588,6 +611,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const log = this.host.log;
     if (log.debugOn) log.debug(`${this.label} - Client connection closed: ${reason}`);
     this.clearAuthTimer();
+    this.setExpiry(undefined);
     this.onDrain();
     this.host.removeClient(this);
     this.closeTransport(flush);

@@ -9,6 +9,7 @@ export const CloseReason = {
   ProtocolViolation: 'Protocol Violation',
   AuthViolation: 'Authentication Failure',
   AuthTimeout: 'Authentication Timeout',
+  AuthExpired: 'Authentication Expired',
   TlsHandshake: 'TLS Handshake Failure',
   MaxPayload: 'Maximum Message Payload Exceeded',
   MaxControlLine: 'Maximum Control Line Exceeded',

@@ -62,7 +62,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   port: (o, ports) => [`listen: ${q(hostPort(o.host, ports.client))}`],
   // Always written: the backend watches the process through its monitoring port.
   http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
-  authorization: (o) => [...accountsConfig(o), ...(o.auth === null ? [] : authorizationConfig(o.auth))],
+  authorization: (o) => [...accountsConfig(o), ...(o.auth === null ? [] : o.auth.operator !== undefined ? operatorConfig(o.auth) : authorizationConfig(o.auth))],
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
@@ -201,6 +201,20 @@ function accountsConfig(o: ResolvedOptions): string[] {
   }
   lines.push('}');
   return lines;
+}
+
+/** Operator mode: the operators inline, the system account, the memory resolver and its preloads. */
+function operatorConfig(a: ResolvedAuth): string[] {
+  const m = a.operator!;
+  return [
+    `operator: [${m.operatorJwts.map(q).join(', ')}]`,
+    ...(m.systemAccount === null ? [] : [`system_account: ${q(m.systemAccount)}`]),
+    'resolver: MEMORY',
+    'resolver_preload {',
+    ...Object.entries(m.preload).map(([k, v]) => `  ${quotedKey(k)}: ${q(v)}`),
+    '}',
+    `authorization { timeout: ${a.timeoutMs / 1000} }`,
+  ];
 }
 
 /** The `authorization` block (and `no_auth_user`) for `auth`; users of configured accounts are in `accounts`. */

@@ -14,6 +14,8 @@ export const ERR = {
   UnknownOp: 'Unknown Protocol Operation',
   AuthViolation: 'Authorization Violation',
   AuthTimeout: 'Authentication Timeout',
+  /** A user JWT's `exp` passed (operator mode): sent, then the connection is closed. */
+  AuthExpired: 'User Authentication Expired',
   MaxPayload: 'Maximum Payload Violation',
   MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'maximum connections exceeded',
