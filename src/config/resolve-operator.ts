@@ -7,7 +7,8 @@
  * readOperatorJWT, a file or an inline JWT starting `eyJ`, decorated or plain; `resolver`:
  * MEM/MEMORY; `resolver_preload`: "invalid account JWT"), server/jwt.go validateTrustedOperators
  * (a resolver is required; no `accounts`, no configured users; `system_account` equal to the
- * operator's; the trusted keys), server/auth.go validateNoAuthUser ("no_auth_user not compatible
+ * operator's; the trusted keys), server/server.go configureAccounts (the system account must
+ * resolve: "error resolving system account"), server/auth.go validateNoAuthUser ("no_auth_user not compatible
  * with Trusted Operator") and server/server.go configureResolver (each preload decodes as an
  * account JWT).
  */
@@ -102,6 +103,16 @@ export function resolveOperatorMode(input: OperatorInput): ResolvedOperatorMode 
   for (const o of operators) {
     const problems = validateClaims(o, 0).filter((p) => !p.startsWith('claim is'));
     if (problems.length > 0) throw new ConfigError('operator', `error parsing operator JWT: ${problems[0]}`);
+  }
+  // server.go configureAccounts: the system account is looked up at startup, through the resolver.
+  if (sys !== null) {
+    const jwt = preload[sys];
+    if (jwt === undefined) throw new ConfigError('systemAccount', 'error resolving system account: account missing');
+    const acc = decodeAccountJwt(jwt);
+    const nowSec = Math.floor(Date.now() / 1000);
+    if (!acc.ok || acc.claims.sub !== sys || !trustedKeys.includes(acc.claims.iss) || validateClaims(acc.claims, nowSec).length > 0) {
+      throw new ConfigError('systemAccount', 'error resolving system account: account validation failed');
+    }
   }
   const strictSigningKeys = operators.flatMap((o) => (o.nats.strictSigningKeyUsage ? o.nats.signingKeys : []));
   return { operatorJwts: jwts, trustedKeys, strictSigningKeys, systemAccount: sys, resolver: 'MEMORY', preload };

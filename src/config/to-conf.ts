@@ -207,7 +207,8 @@ function accountsConfig(o: ResolvedOptions): string[] {
 function operatorConfig(a: ResolvedAuth): string[] {
   const m = a.operator!;
   return [
-    `operator: [${m.operatorJwts.map(q).join(', ')}]`,
+    // One operator as a scalar: nats-server 2.9 refuses a list here ("unsupported type []interface {}").
+    m.operatorJwts.length === 1 ? `operator: ${q(m.operatorJwts[0]!)}` : `operator: [${m.operatorJwts.map(q).join(', ')}]`,
     ...(m.systemAccount === null ? [] : [`system_account: ${q(m.systemAccount)}`]),
     'resolver: MEMORY',
     'resolver_preload {',

@@ -129,7 +129,7 @@ describe('operator mode: the official client', () => {
 
   it('permissions from the user JWT, and the account default permissions', async () => {
     const accD = makeAccount(op.kp, { default_permissions: { pub: { allow: ['dflt.>'] }, sub: {} } });
-    const s = await operatorServer({ resolverPreload: { [accA.pub]: accA.jwt, [accD.pub]: accD.jwt } });
+    const s = await operatorServer({ resolverPreload: { [sys.pub]: sys.jwt, [accA.pub]: accA.jwt, [accD.pub]: accD.jwt } });
     const limited = makeUser(accA.kp, { pub: { allow: ['ok.>'] }, sub: { deny: ['secret'] } });
     const { w } = await wireAttempt(s, limited.jwt, signer(limited));
     w.send('PUB ok.1 0\r\n\r\nPUB no 0\r\n\r\nSUB secret 1\r\nPING\r\n');
@@ -179,7 +179,7 @@ describe('operator mode: the official client', () => {
 describe('operator mode: wire answers', () => {
   it('bearer token: no signature needed, unless the account disallows bearer tokens', async () => {
     const noBearer = makeAccount(op.kp, { limits: { disallow_bearer: true } });
-    const s = await operatorServer({ resolverPreload: { [accA.pub]: accA.jwt, [noBearer.pub]: noBearer.jwt } });
+    const s = await operatorServer({ resolverPreload: { [sys.pub]: sys.jwt, [accA.pub]: accA.jwt, [noBearer.pub]: noBearer.jwt } });
     const bearer = makeUser(accA.kp, { bearer_token: true });
     const ok = await wireAttempt(s, bearer.jwt, null);
     expect(ok.reply).toBe('PONG');
@@ -253,5 +253,10 @@ describe('operator mode: configuration', () => {
     await fails({ operator: op.jwt, resolver: 'MEMORY', resolverPreload: { [accA.pub]: 'nope' } }, 'invalid account JWT');
     const withSys = makeOperator({ system_account: sys.pub });
     await fails({ operator: withSys.jwt, systemAccount: accA.pub, resolver: 'MEMORY' }, 'system_account in config and operator JWT must be identical');
+    // The system account (named here or by the operator JWT) must resolve at startup.
+    await fails({ operator: withSys.jwt, resolver: 'MEMORY', resolverPreload: { [accA.pub]: accA.jwt } }, 'error resolving system account: account missing');
+    const untrusted = makeAccount(createOperator());
+    await fails({ operator: op.jwt, systemAccount: untrusted.pub, resolver: 'MEMORY', resolverPreload: { [untrusted.pub]: untrusted.jwt } },
+      'error resolving system account: account validation failed');
   });
 });
