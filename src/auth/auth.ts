@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
-import { OperatorAuthenticator, type ConnectionFacts } from './operator.js';
+import { OperatorAuthenticator, type ConnectionFacts, type JwtLimits } from './operator.js';
 import type { ResolvedAuth, ResolvedUser } from './types.js';
 
 /** The credentials a CONNECT carried. */
@@ -30,6 +30,8 @@ export interface AuthenticatedUser {
   readonly account: string;
   /** Operator mode: milliseconds until the connection must close (the JWT's `exp`), if it must. */
   readonly expiresInMs?: number;
+  /** Operator mode: payload and subscription limits of the user and its account (-1 unlimited). */
+  readonly limits?: JwtLimits;
 }
 
 const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;

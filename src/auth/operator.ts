@@ -33,6 +33,20 @@ export interface JwtUser {
   readonly permissions: Permissions | null;
   /** Milliseconds until the connection must close (`exp` or the end of its `times` window), or undefined. */
   readonly expiresInMs?: number;
+  /** The user's and its account's limits combined (-1 unlimited); the server's own still apply. */
+  readonly limits: JwtLimits;
+}
+
+/** Per-connection limits from the JWTs (client.go applyAccountLimits), -1 unlimited. */
+export interface JwtLimits {
+  readonly payload: number;
+  readonly subs: number;
+}
+
+/** client.go minLimit: the smaller of two limits, -1 being none. */
+export function minLimit(value: number, limit: number): number {
+  if (value === -1) return limit;
+  return limit !== -1 && limit < value ? limit : value;
 }
 
 /** The connection being authenticated. */
@@ -209,6 +223,8 @@ export class OperatorAuthenticator {
       account: acc.sub,
       permissions: resolved === null ? null : new Permissions(resolved),
       ...expiry(user.exp, times.validForMs, nowSec),
+      // A user JWT without limits decodes them as 0 (nsc writes -1), as in nats-server.
+      limits: { payload: minLimit(u.payload, acc.nats.limits.payload), subs: minLimit(u.subs, acc.nats.limits.subs) },
     };
   }
 }

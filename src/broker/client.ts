@@ -28,6 +28,7 @@ import { CLIENT_OPTS, INFO as INFO_STRUCT, decodeGoJson } from '../protocol/go-j
 import { newNonce, type AuthenticatedUser, type Authenticator, type Credentials } from '../auth/auth.js';
 import type { Permissions } from '../auth/permissions.js';
 import { ReplyAllowance } from '../auth/replies.js';
+import { minLimit } from '../auth/operator.js';
 import { ZERO_COPY_MIN } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import { Connection, elapsedNs, type ConnectionHost } from './connection.js';
@@ -55,6 +56,8 @@ export interface ClientHost extends ConnectionHost {
   slowConsumer(client: Client, reason: CloseReason): void;
   /** The client is closing: drop its subscriptions and registration. */
   removeClient(client: Client): void;
+  /** `INFO {...}\r\n` as `client` sees it now. */
+  infoFrame(client: Client): Buffer;
 }
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
@@ -119,6 +122,10 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   // Timers.
   private authTimer: NodeJS.Timeout | null = null;
+  /** Operator mode: the payload limit of the user JWT, its account and the server, or null (the server's). */
+  maxPayload: number | null = null;
+  /** Operator mode: the subscription limit of the user JWT, its account and the server (-1 none), or null (the server's). */
+  maxSubs: number | null = null;
   /** Operator mode: closes the connection when the user JWT expires. */
   private expiryTimer: NodeJS.Timeout | null = null;
   /** Runs while the transport holds unwritten bytes; cleared on 'drain'. */
@@ -243,9 +250,37 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
     this.setExpiry(user.expiresInMs);
+    this.applyLimits(user);
     // On a reload the subscriptions made so far are checked again, as nats-server does.
     this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
     this.account = this.host.account(user.account);
+  }
+
+  /**
+   * client.go applyAccountLimits: the user's and account's limits, then the server's
+   * (`max_payload`, `max_subscriptions`; 0 there is none). Users without JWT keep the server's.
+   */
+  private applyLimits(user: AuthenticatedUser): void {
+    const o = this.host.options;
+    if (user.limits === undefined) {
+      this.maxPayload = null;
+      this.maxSubs = null;
+      this.parser.maxPayload = o.maxPayload;
+      return;
+    }
+    this.maxPayload = minLimit(user.limits.payload, o.maxPayload);
+    this.maxSubs = minLimit(user.limits.subs, o.maxSubscriptions === 0 ? -1 : o.maxSubscriptions);
+    this.parser.maxPayload = this.maxPayload;
+    // Already at the limit (a limit of 0, or lowered below the subscriptions held): nats-server
+    // sends the error from a goroutine, then closes the connection 20 ms later.
+    if (this.maxSubs !== -1 && this.subs.size >= this.maxSubs) {
+      setImmediate(() => {
+        if (this.closed) return;
+        this.sendErr(ERR.MaxSubscriptions);
+        this.host.flushAll();
+        setTimeout(() => this.close(CloseReason.MaxSubscriptions), 20).unref();
+      });
+    }
   }
 
   /** client.go setExpirationTimer: at the user JWT's expiry, `-ERR 'User Authentication Expired'` and close. */
@@ -418,6 +453,14 @@ export class Client extends Connection implements ParserSink, Subscriber {
     this.send(PONG);
     this.lastIn = Date.now();
     // nats-server sends async INFO only to clients whose first PING after CONNECT it answered.
+    // With its first PONG, a protocol-1 client whose user JWT lowered max_payload gets an INFO
+    // saying so (client.go processPing: `c.mpay != opts.MaxPayload`), without the nonce.
+    if (this.connectReceived && !this.firstPongSent && this.connect.protocol >= 1 && this.maxPayload !== null && this.maxPayload !== this.host.options.maxPayload) {
+      const nonce = this.nonce;
+      this.nonce = null;
+      this.send(this.host.infoFrame(this));
+      this.nonce = nonce;
+    }
     if (this.connectReceived) this.firstPongSent = true;
   }
 

@@ -14,6 +14,7 @@ export const CloseReason = {
   MaxPayload: 'Maximum Message Payload Exceeded',
   MaxControlLine: 'Maximum Control Line Exceeded',
   MaxConnections: 'Maximum Connections Exceeded',
+  MaxSubscriptions: 'Maximum Subscriptions Exceeded',
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
   SlowConsumerWriteDeadline: 'Slow Consumer (Write Deadline)',
   StaleConnection: 'Stale Connection',

@@ -38,7 +38,8 @@ const accNoBearer = makeAccount(op.kp, { limits: { disallow_bearer: true, subs: 
 const accExpired = makeAccount(op.kp, {}, { exp: nowSec() - 10 });
 const rogue = makeAccount(createOperator());
 const accDefaults = makeAccount(op.kp, { default_permissions: { pub: { allow: ['dflt.>'] }, sub: { deny: ['hidden'] } } });
-const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults];
+const accLimited = makeAccount(op.kp, { limits: { subs: 1, payload: 2, data: -1, conn: -1 } });
+const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited];
 
 interface Attempt {
   /** The user JWT sent in CONNECT. */
@@ -49,6 +50,8 @@ interface Attempt {
   readonly then?: string;
   /** How long to keep listening for late answers (an expiry). */
   readonly listenMs?: number;
+  /** Compare the lines as a set: nats-server sends some from a goroutine, racing the PONG. */
+  readonly unordered?: boolean;
 }
 
 const signer = (u: User, std = false) => (nonce: string): string =>
@@ -65,8 +68,13 @@ async function transcript(port: number, a: Attempt): Promise<{ lines: string[]; 
     if (first === 'PONG' && a.then !== undefined) w.send(`${a.then}PING\r\n`);
     const deadline = Date.now() + (a.listenMs ?? 300);
     while (Date.now() < deadline && !w.closed) await new Promise((r) => setTimeout(r, 25));
-    const lines = [first, ...w.buffer.split('\r\n').filter((l) => l !== '')];
-    return { lines, closed: w.closed, info };
+    // An async INFO: its fields that do not name the server or the connection.
+    const lines = [first, ...w.buffer.split('\r\n').filter((l) => l !== '')].map((l) => {
+      if (!l.startsWith('INFO ')) return l;
+      const i = JSON.parse(l.slice(5)) as Record<string, unknown>;
+      return `INFO max_payload=${String(i.max_payload)} nonce=${'nonce' in i} auth_required=${String(i.auth_required)}`;
+    });
+    return { lines: a.unordered === true ? lines.sort() : lines, closed: w.closed, info };
   } finally {
     w.close();
   }
@@ -197,6 +205,25 @@ const ATTEMPTS: Record<string, () => Attempt> = {
   'a mistyped claim': () => {
     const u = makeUser(accA.kp, { subs: 'many' });
     return { jwt: u.jwt, sign: signer(u) };
+  },
+  // nsc writes -1 (no limit); left out, Go decodes 0. subs 0: the connection is at its limit
+  // at once (-ERR, then closed); payload 0: empty messages only. The INFO after the first PONG
+  // says max_payload 0.
+  'a user JWT without limits': () => {
+    const u = makeUser(accA.kp, { subs: undefined, data: undefined, payload: undefined });
+    return { jwt: u.jwt, sign: signer(u), unordered: true };
+  },
+  'a user JWT without a payload limit': () => {
+    const u = makeUser(accA.kp, { payload: undefined });
+    return { jwt: u.jwt, sign: signer(u), then: 'PUB a 0\r\n\r\nPUB a 2\r\nhi\r\n' };
+  },
+  'user limits: subs and payload, announced in an INFO after the first PONG': () => {
+    const u = makeUser(accA.kp, { subs: 2, payload: 3 });
+    return { jwt: u.jwt, sign: signer(u), then: 'SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB a 3\r\nabc\r\nPUB a 4\r\nabcd\r\n' };
+  },
+  "the account's limits where they are lower than the user's": () => {
+    const u = makeUser(accLimited.kp, { subs: 5, payload: 100 });
+    return { jwt: u.jwt, sign: signer(u), then: 'SUB a 1\r\nSUB b 2\r\nPUB a 2\r\nab\r\nPUB a 3\r\nabc\r\n' };
   },
   'a publish subject with a space': () => {
     const u = makeUser(accA.kp, { pub: { allow: ['a b'] } });

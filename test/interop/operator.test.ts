@@ -55,7 +55,7 @@ async function wireAttempt(s: NatsServer, jwt: string, sign: ((nonce: string) =>
   defer(() => w.close());
   const nonce = String(w.info.nonce);
   const sig = sign === null ? undefined : sign(nonce);
-  w.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, jwt, ...(sig === undefined ? {} : { sig }) })}\r\nPING\r\n`);
+  w.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, protocol: 1, jwt, ...(sig === undefined ? {} : { sig }) })}\r\nPING\r\n`);
   const reply = await w.readLine();
   if (reply.startsWith('-ERR')) await eventually(() => w.closed, 'the connection closed');
   return { reply, closed: w.closed, w };
@@ -201,6 +201,26 @@ describe('operator mode: wire answers', () => {
     const u = makeUser(accA.kp);
     const std = (nonce: string): string => Buffer.from(u.kp.sign(new TextEncoder().encode(nonce))).toString('base64');
     expect((await wireAttempt(s, u.jwt, std)).reply).toBe('PONG');
+  });
+
+  it('subs and payload limits of the user (and account) apply, announced by an INFO after the first PONG', async () => {
+    const s = await operatorServer();
+    const u = makeUser(accA.kp, { subs: 1, payload: 4 });
+    const { w } = await wireAttempt(s, u.jwt, signer(u));
+    const info = JSON.parse((await w.readLine()).slice(5)) as Record<string, unknown>;
+    expect(info.max_payload).toBe(4);
+    expect(info.nonce).toBeUndefined();
+    w.send('SUB a 1\r\nSUB b 2\r\nPUB a 4\r\nabcd\r\nPUB a 5\r\nabcde\r\n');
+    await w.expect("-ERR 'maximum subscriptions exceeded'\r\nMSG a 1 4\r\nabcd\r\n-ERR 'Maximum Payload Violation'\r\n");
+    await eventually(() => w.closed, 'closed');
+    // Without limits in the JWT (Go decodes 0): at the limit at once, -ERR and closed.
+    const none = makeUser(accA.kp, { subs: undefined, payload: undefined });
+    const r = await wireAttempt(s, none.jwt, signer(none));
+    await eventually(() => r.w.closed, 'closed');
+    // nats-server sends that -ERR from a goroutine: before or after the PONG.
+    const all = [r.reply, ...r.w.buffer.split('\r\n').filter((l) => l !== '')];
+    expect(all).toContain('PONG');
+    expect(all).toContain("-ERR 'maximum subscriptions exceeded'");
   });
 
   it('allowed_connection_types and src are checked', async () => {
