@@ -30,6 +30,8 @@ export interface AuthenticatedUser {
   readonly account: string;
   /** Operator mode: milliseconds until the connection must close (the JWT's `exp`), if it must. */
   readonly expiresInMs?: number;
+  /** Operator mode: milliseconds until the account JWT expires, if it does. */
+  readonly accountExpiresInMs?: number;
   /** Operator mode: payload and subscription limits of the user and its account (-1 unlimited). */
   readonly limits?: JwtLimits;
 }

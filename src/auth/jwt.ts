@@ -92,6 +92,15 @@ export interface AccountLimits {
   readonly conn: number;
   readonly leaf: number;
   readonly disallowBearer: boolean;
+  /** JetStream (jwt.JetStreamLimits): on when `memStorage` or `diskStorage` is not 0. */
+  readonly memStorage: number;
+  readonly diskStorage: number;
+  readonly streams: number;
+  readonly consumer: number;
+  readonly maxAckPending: number;
+  readonly memMaxStreamBytes: number;
+  readonly diskMaxStreamBytes: number;
+  readonly maxBytesRequired: boolean;
 }
 
 /** The `nats` part of an account JWT (jwt.Account). */
@@ -249,6 +258,10 @@ function accountNats(o: Obj | null): AccountNats {
       wildcards: bool(l, 'wildcards'),
       conn: int(l, 'conn'), leaf: int(l, 'leaf'),
       disallowBearer: bool(l, 'disallow_bearer'),
+      memStorage: int(l, 'mem_storage'), diskStorage: int(l, 'disk_storage'),
+      streams: int(l, 'streams'), consumer: int(l, 'consumer'), maxAckPending: int(l, 'max_ack_pending'),
+      memMaxStreamBytes: int(l, 'mem_max_stream_bytes'), diskMaxStreamBytes: int(l, 'disk_max_stream_bytes'),
+      maxBytesRequired: bool(l, 'max_bytes_required'),
     },
     defaultPermissions: permissions(obj(o?.default_permissions, 'default_permissions')),
     version: int(o, 'version'),

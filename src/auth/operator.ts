@@ -33,6 +33,8 @@ export interface JwtUser {
   readonly permissions: Permissions | null;
   /** Milliseconds until the connection must close (`exp` or the end of its `times` window), or undefined. */
   readonly expiresInMs?: number;
+  /** Milliseconds until the account JWT expires (accounts.go checkExpiration), or undefined. */
+  readonly accountExpiresInMs?: number;
   /** The user's and its account's limits combined (-1 unlimited); the server's own still apply. */
   readonly limits: JwtLimits;
 }
@@ -223,6 +225,7 @@ export class OperatorAuthenticator {
       account: acc.sub,
       permissions: resolved === null ? null : new Permissions(resolved),
       ...expiry(user.exp, times.validForMs, nowSec),
+      ...(acc.exp > 0 ? { accountExpiresInMs: (acc.exp - nowSec) * 1000 } : {}),
       // A user JWT without limits decodes them as 0 (nsc writes -1), as in nats-server.
       limits: { payload: minLimit(u.payload, acc.nats.limits.payload), subs: minLimit(u.subs, acc.nats.limits.subs) },
     };

@@ -249,7 +249,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
-    this.setExpiry(user.expiresInMs);
+    // The user's expiry or its account's, whichever comes first (both close the connection).
+    const u = user.expiresInMs;
+    const a = user.accountExpiresInMs;
+    if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
+    else this.setExpiry(u, ERR.AuthExpired);
     this.applyLimits(user);
     // On a reload the subscriptions made so far are checked again, as nats-server does.
     this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
@@ -283,15 +287,18 @@ export class Client extends Connection implements ParserSink, Subscriber {
     }
   }
 
-  /** client.go setExpirationTimer: at the user JWT's expiry, `-ERR 'User Authentication Expired'` and close. */
-  private setExpiry(ms: number | undefined): void {
+  /**
+   * client.go setExpirationTimer: at the user JWT's expiry, `-ERR 'User Authentication Expired'`
+   * and close; at the account JWT's (accounts.go expiredTimeout), `-ERR 'Account Authentication Expired'`.
+   */
+  private setExpiry(ms: number | undefined, text: string = ERR.AuthExpired): void {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     if (ms === undefined) return;
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = null;
       if (this.closed) return;
-      this.sendErrAndClose(ERR.AuthExpired, CloseReason.AuthExpired);
+      this.sendErrAndClose(text, CloseReason.AuthExpired);
       this.host.flushAll();
     }, ms);
     this.expiryTimer.unref();

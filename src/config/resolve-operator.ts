@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { decodeAccountJwt, decodeOperatorJwt, isPublicKey, validateClaims } from '../auth/jwt.js';
 import type { ResolvedAuth, ResolvedOperatorMode } from '../auth/types.js';
+import type { ResolvedAccountJetStream } from './types.js';
 import { object, optDuration } from './validate.js';
 
 /** jwt.ParseDecoratedJWT: the first `---...---` framed JWT, or the contents as they are. */
@@ -131,4 +132,29 @@ export function operatorAuth(mode: ResolvedOperatorMode, authorization: unknown,
     noAuthUser: null,
     operator: mode,
   };
+}
+
+/**
+ * The preloaded accounts as the server's accounts, with JetStream where their JWT turns it on
+ * (accounts.go UpdateAccountClaims: `mem_storage` or `disk_storage` not 0; the per-stream byte
+ * limits and `max_ack_pending` at 0 or below are unlimited). The system account never has
+ * JetStream. Tiered (per-replica) limits are not read yet.
+ */
+export function operatorAccounts(mode: ResolvedOperatorMode): { accountNames: string[]; accountJetStream: Record<string, ResolvedAccountJetStream> } {
+  const accountNames: string[] = [];
+  const accountJetStream: Record<string, ResolvedAccountJetStream> = {};
+  const unlimited = (v: number): number => (v > 0 ? v : -1);
+  for (const [name, jwt] of Object.entries(mode.preload)) {
+    const r = decodeAccountJwt(jwt);
+    if (!r.ok || r.claims.sub !== name || !mode.trustedKeys.includes(r.claims.iss)) continue;
+    accountNames.push(name);
+    const l = r.claims.nats.limits;
+    if (name === mode.systemAccount || (l.memStorage === 0 && l.diskStorage === 0)) continue;
+    accountJetStream[name] = {
+      maxMemory: l.memStorage, maxStore: l.diskStorage, maxStreams: l.streams, maxConsumers: l.consumer,
+      maxAckPending: unlimited(l.maxAckPending), memoryMaxStreamBytes: unlimited(l.memMaxStreamBytes),
+      storeMaxStreamBytes: unlimited(l.diskMaxStreamBytes), maxBytesRequired: l.maxBytesRequired,
+    };
+  }
+  return { accountNames, accountJetStream };
 }

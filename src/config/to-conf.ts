@@ -62,7 +62,9 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   port: (o, ports) => [`listen: ${q(hostPort(o.host, ports.client))}`],
   // Always written: the backend watches the process through its monitoring port.
   http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
-  authorization: (o) => [...accountsConfig(o), ...(o.auth === null ? [] : o.auth.operator !== undefined ? operatorConfig(o.auth) : authorizationConfig(o.auth))],
+  // Operator mode: the accounts are the preloaded account JWTs, not an `accounts` block.
+  authorization: (o) => (o.auth?.operator !== undefined ? operatorConfig(o.auth)
+    : [...accountsConfig(o), ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };

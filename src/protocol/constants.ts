@@ -16,6 +16,8 @@ export const ERR = {
   AuthTimeout: 'Authentication Timeout',
   /** A user JWT's `exp` passed (operator mode): sent, then the connection is closed. */
   AuthExpired: 'User Authentication Expired',
+  /** The account JWT's `exp` passed: every client of the account gets it, then is closed. */
+  AccountAuthExpired: 'Account Authentication Expired',
   MaxPayload: 'Maximum Payload Violation',
   MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'maximum connections exceeded',

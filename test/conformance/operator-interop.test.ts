@@ -82,11 +82,11 @@ async function transcript(port: number, a: Attempt): Promise<{ lines: string[]; 
 
 const conf = operatorConf(op, preloaded, sys.pub);
 
-async function bothPorts(): Promise<{ real: number; embedded: number }> {
+async function bothPorts(lines: readonly string[] = conf): Promise<{ real: number; embedded: number }> {
   const port = await freePort();
-  const real = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, ...conf]);
+  const real = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, ...lines]);
   scope.defer(() => real.stop());
-  const opts = optionsFromConf(parseConf(conf.join('\n'), 'operator.conf')).options;
+  const opts = optionsFromConf(parseConf(lines.join('\n'), 'operator.conf')).options;
   const s: NatsServer = await scope.server({ ...opts, port: 0 });
   return { real: port, embedded: s.port };
 }
@@ -238,6 +238,16 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
     ports ??= await bothPorts();
     const attempt = ATTEMPTS[name]!();
     const [real, ours] = await Promise.all([transcript(ports.real, attempt), transcript(ports.embedded, attempt)]);
+    expect(ours).toEqual(real);
+  });
+
+  it('an account that expires while its user is connected', async () => {
+    const expiring = makeAccount(op.kp, {}, { exp: nowSec() + 3 });
+    const pair = await bothPorts(operatorConf(op, [sys, expiring], sys.pub));
+    const u = makeUser(expiring.kp, {}, { exp: nowSec() + 60 });
+    const attempt: Attempt = { jwt: u.jwt, sign: signer(u), listenMs: 4500 };
+    const [real, ours] = await Promise.all([transcript(pair.real, attempt), transcript(pair.embedded, attempt)]);
+    expect(real.lines).toEqual(['PONG', "-ERR 'Account Authentication Expired'"]);
     expect(ours).toEqual(real);
   });
 

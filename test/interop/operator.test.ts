@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, jwtAuthenticator } from '@nats-io/transport-node';
+import { jetstreamManager, jetstream } from '@nats-io/jetstream';
 import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import { ConfigError, createServer, type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
@@ -242,6 +243,30 @@ describe('operator mode: wire answers', () => {
     expect(reply).toBe('PONG');
     await w.expect("-ERR 'User Authentication Expired'\r\n", 4000);
     await eventually(() => w.closed, 'the connection closed');
+  });
+});
+
+describe('operator mode: JetStream', () => {
+  it('accounts whose JWT has JetStream limits get JetStream, with those limits; the others none', async () => {
+    const jsAcc = makeAccount(op.kp, {
+      limits: { subs: -1, data: -1, payload: -1, conn: -1, mem_storage: -1, disk_storage: -1, streams: 1, consumer: -1 },
+    });
+    const s = await operatorServer({
+      jetstream: true,
+      resolverPreload: { [sys.pub]: sys.jwt, [accA.pub]: accA.jwt, [jsAcc.pub]: jsAcc.jwt },
+    });
+    const nc = await scope.client(s, { reconnect: false, authenticator: creds(makeUser(jsAcc.kp)) });
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.getAccountInfo();
+    expect(info.limits).toMatchObject({ max_memory: -1, max_storage: -1, max_streams: 1, max_consumers: -1 });
+    await jsm.streams.add({ name: 'S', subjects: ['s.>'] });
+    await jetstream(nc).publish('s.1', 'x');
+    expect((await jsm.streams.info('S')).state.messages).toBe(1);
+    // max_streams: 1 (10027).
+    await expect(jsm.streams.add({ name: 'T', subjects: ['t.>'] })).rejects.toThrow(/maximum number of streams reached/);
+    // An account without JetStream limits has none.
+    const other = await scope.client(s, { reconnect: false, authenticator: creds(makeUser(accA.kp)) });
+    await expect(jetstreamManager(other)).rejects.toThrow(/jetstream not enabled|503/i);
   });
 });
 
