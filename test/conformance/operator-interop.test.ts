@@ -54,6 +54,9 @@ interface Attempt {
   readonly unordered?: boolean;
 }
 
+/** `HH:MM:SS` in UTC, `offset` seconds from now. */
+const utcTime = (offset: number): string => new Date(Date.now() + offset * 1000).toISOString().slice(11, 19);
+
 const signer = (u: User, std = false) => (nonce: string): string =>
   Buffer.from(u.kp.sign(new TextEncoder().encode(nonce))).toString(std ? 'base64' : 'base64url');
 
@@ -200,6 +203,18 @@ const ATTEMPTS: Record<string, () => Attempt> = {
   },
   'a src CIDR the client is in': () => {
     const u = makeUser(accA.kp, { src: ['127.0.0.0/8'] });
+    return { jwt: u.jwt, sign: signer(u) };
+  },
+  'a times window around now (UTC)': () => {
+    const u = makeUser(accA.kp, { times: [{ start: utcTime(-600), end: utcTime(600) }], times_location: 'UTC' });
+    return { jwt: u.jwt, sign: signer(u) };
+  },
+  'a times window later today (UTC)': () => {
+    const u = makeUser(accA.kp, { times: [{ start: utcTime(3600), end: utcTime(7200) }], times_location: 'UTC' });
+    return { jwt: u.jwt, sign: signer(u) };
+  },
+  'an unknown times_location': () => {
+    const u = makeUser(accA.kp, { times: [{ start: '00:00:00', end: '23:59:59' }], times_location: 'Mars/Olympus_Mons' });
     return { jwt: u.jwt, sign: signer(u) };
   },
   'a mistyped claim': () => {
