@@ -109,6 +109,11 @@ export class Authenticator {
     return null;
   }
 
+  /** Operator mode: is the user of these credentials revoked by its account now? */
+  revoked(creds: Credentials): boolean {
+    return this.operator !== null && this.operator.revoked(creds.jwt);
+  }
+
   /** The user `no_auth_user` names (for clients that send ops before CONNECT). */
   noAuthUser(): AuthenticatedUser | null {
     const name = this.config.noAuthUser;

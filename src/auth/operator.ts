@@ -181,6 +181,19 @@ export class OperatorAuthenticator {
     return validateClaims(r.claims, nowSec).length === 0 ? r.claims : null;
   }
 
+  /**
+   * Is the user of this JWT revoked by its account as the resolver has it now? What a reload
+   * that brings new account JWTs answers with `User Authentication Revoked` (accounts.go
+   * UpdateAccountClaims) rather than an Authorization Violation.
+   */
+  revoked(jwt: string, nowMs = Date.now()): boolean {
+    const d = decodeUserJwt(jwt);
+    if (!d.ok) return false;
+    const issuer = d.claims.nats.issuerAccount !== '' ? d.claims.nats.issuerAccount : d.claims.iss;
+    const acc = this.account(issuer, Math.floor(nowMs / 1000));
+    return acc !== null && isRevoked(acc.nats.revocations, d.claims.sub, d.claims.iat);
+  }
+
   /** The user of a CONNECT (`jwt`, `sig` over `nonce`), or null: Authorization Violation. */
   authenticate(jwt: string, sig: string, nonce: string | null, conn: ConnectionFacts, nowMs = Date.now()): JwtUser | null {
     if (jwt === '') return null;

@@ -313,6 +313,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
       return;
     }
     const user = auth.authenticate(this.creds, this.nonce, this.facts());
+    // Operator mode: an account JWT that now revokes the user (nats-server's UpdateAccountClaims).
+    if (user === null && auth.revoked(this.creds)) return this.sendErrAndClose(ERR.AuthRevoked, CloseReason.Revoked);
     // A client cannot move between accounts with its subscriptions: that closes it too.
     if (user === null || user.account !== this.account.name) this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     else this.setUser(user);

@@ -10,6 +10,7 @@ export const CloseReason = {
   AuthViolation: 'Authentication Failure',
   AuthTimeout: 'Authentication Timeout',
   AuthExpired: 'Authentication Expired',
+  Revoked: 'Credentials Revoked',
   TlsHandshake: 'TLS Handshake Failure',
   MaxPayload: 'Maximum Message Payload Exceeded',
   MaxControlLine: 'Maximum Control Line Exceeded',

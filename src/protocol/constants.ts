@@ -18,6 +18,8 @@ export const ERR = {
   AuthExpired: 'User Authentication Expired',
   /** The account JWT's `exp` passed: every client of the account gets it, then is closed. */
   AccountAuthExpired: 'Account Authentication Expired',
+  /** A reload brought an account JWT that revokes the connected user. */
+  AuthRevoked: 'User Authentication Revoked',
   MaxPayload: 'Maximum Payload Violation',
   MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'maximum connections exceeded',

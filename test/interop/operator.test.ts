@@ -270,6 +270,34 @@ describe('operator mode: JetStream', () => {
   });
 });
 
+describe('operator mode: reload', () => {
+  it('new account JWTs re-check connected users: revoked, disallowed bearer, new default permissions', async () => {
+    const acc = makeAccount(op.kp, {}, {}, accA.kp);
+    const s = await operatorServer({ resolverPreload: { [sys.pub]: sys.jwt, [acc.pub]: acc.jwt } });
+    const doomed = makeUser(acc.kp);
+    const bearer = makeUser(acc.kp, { bearer_token: true });
+    const kept = makeUser(acc.kp);
+    const { w: wd } = await wireAttempt(s, doomed.jwt, signer(doomed));
+    const { w: wb } = await wireAttempt(s, bearer.jwt, null);
+    const { w: wk } = await wireAttempt(s, kept.jwt, signer(kept));
+    const updated = makeAccount(op.kp, {
+      revocations: { [doomed.pub]: nowSec() + 5 },
+      limits: { subs: -1, data: -1, payload: -1, conn: -1, disallow_bearer: true },
+      default_permissions: { pub: { allow: ['only.>'] }, sub: {} },
+    }, {}, accA.kp);
+    s.reload({
+      operator: op.jwt, systemAccount: sys.pub, resolver: 'MEMORY',
+      resolverPreload: { [sys.pub]: sys.jwt, [acc.pub]: updated.jwt },
+    });
+    await wd.expect("-ERR 'User Authentication Revoked'\r\n");
+    await eventually(() => wd.closed, 'the revoked user closed');
+    await wb.expect("-ERR 'Authorization Violation'\r\n");
+    await eventually(() => wb.closed, 'the bearer user closed');
+    wk.send('PUB only.x 0\r\n\r\nPUB other 0\r\n\r\nPING\r\n');
+    await wk.expect(`-ERR 'Permissions Violation for Publish to "other"'\r\nPONG\r\n`);
+  });
+});
+
 describe('operator mode: configuration', () => {
   it('an operator JWT file, plain or decorated as nsc writes it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'op-'));
