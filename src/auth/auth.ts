@@ -32,6 +32,8 @@ export interface AuthenticatedUser {
   readonly expiresInMs?: number;
   /** Operator mode: milliseconds until the account JWT expires, if it does. */
   readonly accountExpiresInMs?: number;
+  /** Operator mode: the account's connection limit (-1 none). */
+  readonly accountMaxConnections?: number;
   /** Operator mode: payload and subscription limits of the user and its account (-1 unlimited). */
   readonly limits?: JwtLimits;
 }

@@ -35,6 +35,8 @@ export interface JwtUser {
   readonly expiresInMs?: number;
   /** Milliseconds until the account JWT expires (accounts.go checkExpiration), or undefined. */
   readonly accountExpiresInMs?: number;
+  /** The account's connection limit (`conn`, -1 none; absent decodes as 0). */
+  readonly accountMaxConnections: number;
   /** The user's and its account's limits combined (-1 unlimited); the server's own still apply. */
   readonly limits: JwtLimits;
 }
@@ -239,6 +241,7 @@ export class OperatorAuthenticator {
       permissions: resolved === null ? null : new Permissions(resolved),
       ...expiry(user.exp, times.validForMs, nowSec),
       ...(acc.exp > 0 ? { accountExpiresInMs: (acc.exp - nowSec) * 1000 } : {}),
+      accountMaxConnections: acc.nats.limits.conn,
       // A user JWT without limits decodes them as 0 (nsc writes -1), as in nats-server.
       limits: { payload: minLimit(u.payload, acc.nats.limits.payload), subs: minLimit(u.subs, acc.nats.limits.subs) },
     };

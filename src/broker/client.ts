@@ -58,6 +58,8 @@ export interface ClientHost extends ConnectionHost {
   removeClient(client: Client): void;
   /** `INFO {...}\r\n` as `client` sees it now. */
   infoFrame(client: Client): Buffer;
+  /** The clients (not internal ones) in the account named `name`. */
+  accountClients(name: string): number;
 }
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
@@ -371,6 +373,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
       // When auth is not required, credentials are accepted and ignored (nats-server).
       const user = auth.authenticate(this.creds, this.nonce, this.facts());
       if (user === null) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      // An account JWT's `conn` (server.go registerWithAccount: MaxTotalConnectionsReached).
+      const maxConns = user.accountMaxConnections;
+      if (maxConns !== undefined && maxConns !== -1 && this.host.accountClients(user.account) >= maxConns) {
+        return this.sendErrAndClose(ERR.MaxAccountConnections, CloseReason.MaxAccountConnections);
+      }
       this.setUser(user);
       this.parser.awaitingAuth = false;
     }

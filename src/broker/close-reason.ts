@@ -16,6 +16,7 @@ export const CloseReason = {
   MaxControlLine: 'Maximum Control Line Exceeded',
   MaxConnections: 'Maximum Connections Exceeded',
   MaxSubscriptions: 'Maximum Subscriptions Exceeded',
+  MaxAccountConnections: 'Maximum Account Connections Exceeded',
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
   SlowConsumerWriteDeadline: 'Slow Consumer (Write Deadline)',
   StaleConnection: 'Stale Connection',

@@ -177,6 +177,13 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return acc;
   }
 
+  /** The clients (not internal ones) in the account named `name` (operator mode's `conn` limit). */
+  accountClients(name: string): number {
+    let n = 0;
+    for (const c of this.clients.values()) if (c.account.name === name && c.connectReceived && !c.closed) n++;
+    return n;
+  }
+
   /** Subscriptions held in all accounts (local and remote interest). */
   get subscriptionCount(): number {
     let n = 0;

@@ -23,6 +23,8 @@ export const ERR = {
   MaxPayload: 'Maximum Payload Violation',
   MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'maximum connections exceeded',
+  /** An account JWT's `conn` limit reached (operator mode). */
+  MaxAccountConnections: 'maximum account active connections exceeded',
   MaxSubscriptions: 'maximum subscriptions exceeded',
   BadClientProtocol: 'invalid client protocol',
   NoRespondersNeedHeaders: 'no responders requires headers support',

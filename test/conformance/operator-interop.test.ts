@@ -311,6 +311,27 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
     expect(results.ours).toEqual(results.real);
   });
 
+  it("an account's connection limit (conn; absent decodes as 0: none)", async () => {
+    const one = makeAccount(op.kp, { limits: { subs: -1, data: -1, payload: -1, conn: 1 } });
+    const zero = makeAccount(op.kp, { limits: { subs: -1, data: -1, payload: -1 } });
+    const pair = await bothPorts(operatorConf(op, [sys, one, zero], sys.pub));
+    const run = async (port: number): Promise<unknown> => {
+      const [u1, u2, u3] = [makeUser(one.kp), makeUser(one.kp), makeUser(zero.kp)];
+      const first = transcript(port, { jwt: u1.jwt, sign: signer(u1), listenMs: 1500 });
+      await new Promise((r) => setTimeout(r, 300));
+      const second = await transcript(port, { jwt: u2.jwt, sign: signer(u2) });
+      const none = await transcript(port, { jwt: u3.jwt, sign: signer(u3) });
+      return [await first, second, none];
+    };
+    const real = await run(pair.real);
+    expect(real).toMatchObject([
+      { lines: ['PONG'], closed: false },
+      { lines: ["-ERR 'maximum account active connections exceeded'"], closed: true },
+      { lines: ["-ERR 'maximum account active connections exceeded'"], closed: true },
+    ]);
+    expect(await run(pair.embedded)).toEqual(real);
+  });
+
   it('accounts are isolated on both', async () => {
     ports ??= await bothPorts();
     for (const port of [ports.real, ports.embedded]) {
