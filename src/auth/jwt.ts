@@ -110,6 +110,7 @@ export interface AccountNats {
   readonly revocations: Readonly<Record<string, number>>;
   readonly limits: AccountLimits;
   readonly defaultPermissions: JwtPermissions;
+  readonly tags: readonly string[];
   readonly version: number;
 }
 
@@ -264,6 +265,7 @@ function accountNats(o: Obj | null): AccountNats {
       maxBytesRequired: bool(l, 'max_bytes_required'),
     },
     defaultPermissions: permissions(obj(o?.default_permissions, 'default_permissions')),
+    tags: strs(o, 'tags'),
     version: int(o, 'version'),
   };
 }

@@ -22,6 +22,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { decodeAccountJwt, decodeUserJwt, validateClaims, verifySignature, type AccountClaims, type JwtPermissions, type UserClaims, type UserNats } from './jwt.js';
 import { Permissions, type ResolvedPermissions } from './permissions.js';
+import { isValidSubscribeSubject } from '../subject/subject.js';
 import type { ResolvedOperatorMode } from './types.js';
 
 /** A user the JWT let in. */
@@ -159,6 +160,78 @@ export function validateTimes(u: UserNats, nowMs: number): { allow: boolean; val
   return { allow: false, validForMs: 0 };
 }
 
+/** nats-server's IsValidSubject: no empty token, nothing after `>`, no whitespace. */
+function isValidSubject(s: string): boolean {
+  return isValidSubscribeSubject(s) && !/[\t\n\f\r ]/.test(s);
+}
+
+/** Cartesian product of lists (auth.go nArrayCartesianProduct). */
+function product(lists: readonly string[][]): string[][] {
+  let out: string[][] = [[]];
+  for (const l of lists) out = out.flatMap((p) => l.map((v) => [...p, v]));
+  return lists.length === 0 ? [] : out;
+}
+
+/**
+ * auth.go processUserPermissionsTemplate applied to one list: `{{name()}}`, `{{subject()}}`,
+ * `{{account-name()}}`, `{{account-subject()}}`, `{{tag(x)}}`, `{{account-tag(x)}}` tokens
+ * replaced (tags: every value of `x:` tags, one subject per combination); a subject that comes
+ * out invalid is dropped, or fails the user when `failOnBad` (deny lists). Null: failure.
+ */
+function applyTemplate(list: readonly string[], failOnBad: boolean, user: UserClaims, acc: AccountClaims): string[] | null {
+  const isMacro = (t: string): boolean => t.startsWith('{{') && t.endsWith('}}');
+  if (!list.some((s) => s.split('.').some(isMacro))) return [...list];
+  const out: string[] = [];
+  const emit = (subject: string): boolean => {
+    if (isValidSubject(subject)) out.push(subject);
+    else if (failOnBad) return false;
+    return true;
+  };
+  for (const subject of list) {
+    const tagValues: string[][] = [];
+    const tokens = subject.split('.').map((tk) => {
+      if (!isMacro(tk)) return tk;
+      const op = tk.slice(2, -2).toLowerCase();
+      if (op === 'name()') return user.name;
+      if (op === 'subject()') return user.sub;
+      if (op === 'account-name()') return acc.name;
+      if (op === 'account-subject()') return user.nats.issuerAccount;
+      const m = /^(account-)?tag\((.*)\)$/.exec(op);
+      if (m === null) return ' '; // an unknown macro makes the subject invalid on purpose
+      const prefix = `${m[2]!.toLowerCase()}:`;
+      const values = (m[1] !== undefined ? acc.nats.tags : user.nats.tags).filter((t) => t.startsWith(prefix)).map((t) => t.slice(prefix.length));
+      if (values.length > 0) tagValues.push(values);
+      return '';
+    });
+    if (tagValues.length === 0) {
+      if (!emit(tokens.join('.'))) return null;
+      continue;
+    }
+    for (const combo of product(tagValues)) {
+      const values = [...combo];
+      if (!emit(tokens.map((t) => (t === '' && values.length > 0 ? values.shift()! : t)).join('.'))) return null;
+    }
+  }
+  return out;
+}
+
+/** A scoped signing key's template for this user, or null when it generates an invalid deny subject. */
+function expandTemplate(tpl: UserNats, user: UserClaims, acc: AccountClaims): UserNats | null {
+  const subAllow = applyTemplate(tpl.sub.allow, false, user, acc);
+  const subDeny = applyTemplate(tpl.sub.deny, true, user, acc);
+  const pubAllow = applyTemplate(tpl.pub.allow, false, user, acc);
+  const pubDeny = applyTemplate(tpl.pub.deny, true, user, acc);
+  if (subAllow === null || subDeny === null || pubAllow === null || pubDeny === null) return null;
+  // An allow list that templating emptied denies everything instead (StringList.Add: no duplicate).
+  const denyAll = (deny: string[], was: readonly string[], now: string[]): string[] =>
+    was.length > 0 && now.length === 0 && !deny.includes('>') ? [...deny, '>'] : deny;
+  return {
+    ...tpl,
+    sub: { allow: subAllow, deny: denyAll(subDeny, tpl.sub.allow, subAllow) },
+    pub: { allow: pubAllow, deny: denyAll(pubDeny, tpl.pub.allow, pubAllow) },
+  };
+}
+
 /** Is a scoped user's own part empty (jwt UserClaims.HasEmptyPermissions)? */
 function hasEmptyPermissions(u: UserNats): boolean {
   return u.pub.allow.length === 0 && u.pub.deny.length === 0 && u.sub.allow.length === 0 && u.sub.deny.length === 0 &&
@@ -213,9 +286,8 @@ export class OperatorAuthenticator {
     if (signing === undefined && (user.iss !== acc.sub || this.mode.strictSigningKeys.includes(acc.iss))) return null;
     if (signing?.scope != null) {
       if (!hasEmptyPermissions(user.nats)) return null;
-      const tpl = signing.scope.template;
-      // Templates ({{name()}}, ...) are not expanded yet: a templated scope refuses the user.
-      if ([...tpl.pub.allow, ...tpl.pub.deny, ...tpl.sub.allow, ...tpl.sub.deny].some((s) => s.includes('{{'))) return null;
+      const tpl = expandTemplate(signing.scope.template, user, acc);
+      if (tpl === null) return null;
       user = { ...user, nats: { ...tpl, issuerAccount: user.nats.issuerAccount, tags: user.nats.tags, version: user.nats.version } };
     }
     const u = user.nats;

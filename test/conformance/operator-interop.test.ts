@@ -33,6 +33,30 @@ const scopedKey = createAccount();
 const accScoped = makeAccount(op.kp, {
   signing_keys: [{ kind: 'user_scope', key: scopedKey.getPublicKey(), role: 'r', template: { pub: { allow: ['scoped.>'] }, sub: {}, subs: -1, data: -1, payload: -1 } }],
 });
+const templKey = createAccount();
+const accTemplated = makeAccount(op.kp, {
+  tags: ['team:blue'],
+  signing_keys: [{
+    kind: 'user_scope', key: templKey.getPublicKey(), role: 't',
+    template: {
+      pub: { allow: ['{{name()}}.>', 'acc.{{account-subject()}}', 'dept.{{tag(dept)}}.x', 'team.{{account-tag(team)}}', 'bad.{{nope()}}'] },
+      sub: { allow: ['{{subject()}}.in'] }, subs: -1, data: -1, payload: -1,
+    },
+  }, {
+    kind: 'user_scope', key: createAccount().getPublicKey(), role: 'unused', template: { pub: { allow: ['{{tag(missing)}}.x'] }, sub: {}, subs: -1, data: -1, payload: -1 },
+  }],
+}, { name: 'TEAMACC' });
+const denyKey = createAccount();
+const emptyKey = createAccount();
+const accTemplated2 = makeAccount(op.kp, {
+  signing_keys: [
+    { kind: 'user_scope', key: denyKey.getPublicKey(), role: 'd', template: { pub: {}, sub: { deny: ['{{tag(missing)}}'] }, subs: -1, data: -1, payload: -1 } },
+    { kind: 'user_scope', key: emptyKey.getPublicKey(), role: 'e', template: { pub: { allow: ['{{tag(missing)}}.x'] }, sub: {}, subs: -1, data: -1, payload: -1 } },
+  ],
+});
+/** A user of a scoped signing key: no permissions or limits of its own. */
+const scopedUser = (key: ReturnType<typeof createAccount>, account: string, extra: Record<string, unknown> = {}): User =>
+  makeUser(key, { issuer_account: account, pub: undefined, sub: undefined, subs: undefined, data: undefined, payload: undefined, ...extra });
 const revokedKey = createUser();
 const accRevoking = makeAccount(op.kp, { revocations: { [revokedKey.getPublicKey()]: nowSec() + 30 } });
 const accNoBearer = makeAccount(op.kp, { limits: { disallow_bearer: true, subs: -1, data: -1, payload: -1, conn: -1 } });
@@ -40,7 +64,7 @@ const accExpired = makeAccount(op.kp, {}, { exp: nowSec() - 10 });
 const rogue = makeAccount(createOperator());
 const accDefaults = makeAccount(op.kp, { default_permissions: { pub: { allow: ['dflt.>'] }, sub: { deny: ['hidden'] } } });
 const accLimited = makeAccount(op.kp, { limits: { subs: 1, payload: 2, data: -1, conn: -1 } });
-const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited];
+const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited, accTemplated, accTemplated2];
 
 interface Attempt {
   /** The user JWT sent in CONNECT. */
@@ -148,6 +172,19 @@ const ATTEMPTS: Record<string, () => Attempt> = {
   'a user of a scoped signing key takes the scope\'s permissions': () => {
     const u = makeUser(scopedKey, { issuer_account: accScoped.pub, pub: undefined, sub: undefined, subs: undefined, data: undefined, payload: undefined });
     return { jwt: u.jwt, sign: signer(u), then: 'PUB scoped.x 0\r\n\r\nPUB other 0\r\n\r\n' };
+  },
+  'a scoped signing key\'s template: name, subject, account subject, user and account tags': () => {
+    const u = scopedUser(templKey, accTemplated.pub, { tags: ['dept:eng', 'dept:ops'] });
+    const pubs = ['U.a', 'dept.eng.x', 'dept.ops.x', 'dept.hr.x', `acc.${accTemplated.pub}`, 'team.blue', 'bad.x'];
+    return { jwt: u.jwt, sign: signer(u), then: `${pubs.map((p) => `PUB ${p} 0\r\n\r\n`).join('')}SUB ${u.pub}.in 1\r\nSUB other 2\r\n` };
+  },
+  'a scoped template whose deny list generates an invalid subject': () => {
+    const u = scopedUser(denyKey, accTemplated2.pub);
+    return { jwt: u.jwt, sign: signer(u) };
+  },
+  'a scoped template whose allow list comes out empty denies everything': () => {
+    const u = scopedUser(emptyKey, accTemplated2.pub);
+    return { jwt: u.jwt, sign: signer(u), then: 'PUB x 0\r\n\r\nSUB y 1\r\n' };
   },
   'a scoped signing key\'s user with permissions of its own': () => {
     const u = makeUser(scopedKey, { issuer_account: accScoped.pub, pub: { allow: ['>'] } });
