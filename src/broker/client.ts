@@ -62,6 +62,9 @@ export interface ClientHost extends ConnectionHost {
   accountClients(name: string): number;
 }
 
+/** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
 export interface ClientOptions {
   verbose: boolean;
@@ -297,12 +300,15 @@ export class Client extends Connection implements ParserSink, Subscriber {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     if (ms === undefined) return;
+    // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): wait in steps.
+    const step = Math.min(ms, MAX_TIMER_MS);
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = null;
       if (this.closed) return;
+      if (ms > step) return this.setExpiry(ms - step, text);
       this.sendErrAndClose(text, CloseReason.AuthExpired);
       this.host.flushAll();
-    }, ms);
+    }, step);
     this.expiryTimer.unref();
   }
 

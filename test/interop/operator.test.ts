@@ -204,6 +204,17 @@ describe('operator mode: wire answers', () => {
     expect((await wireAttempt(s, u.jwt, std)).reply).toBe('PONG');
   });
 
+  it('a JWT that expires beyond a Node timer\'s range (40 days) keeps its connection', async () => {
+    const s = await operatorServer();
+    const u = makeUser(accA.kp, {}, { exp: nowSec() + 40 * 86_400 });
+    const { reply, w } = await wireAttempt(s, u.jwt, signer(u));
+    expect(reply).toBe('PONG');
+    await new Promise((r) => setTimeout(r, 300));
+    w.send('PING\r\n');
+    await w.expect('PONG\r\n');
+    expect(w.closed).toBe(false);
+  });
+
   it('subs and payload limits of the user (and account) apply, announced by an INFO after the first PONG', async () => {
     const s = await operatorServer();
     const u = makeUser(accA.kp, { subs: 1, payload: 4 });
