@@ -11,12 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, jwtAuthenticator } from '@nats-io/transport-node';
 import { jetstreamManager, jetstream } from '@nats-io/jetstream';
+import { wsconnect } from '@nats-io/nats-core';
+import { WebSocket } from 'ws';
 import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import { ConfigError, createServer, type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { makeAccount, makeOperator, makeUser, nowSec, type User } from '../helpers/jwt.js';
+
+// wsconnect uses the global WebSocket, which Node 20 only has behind --experimental-websocket.
+const g = globalThis as { WebSocket?: unknown };
+g.WebSocket ??= WebSocket;
 
 const scope = useScope();
 const { server, defer } = scope;
@@ -233,6 +239,18 @@ describe('operator mode: wire answers', () => {
     const all = [r.reply, ...r.w.buffer.split('\r\n').filter((l) => l !== '')];
     expect(all).toContain('PONG');
     expect(all).toContain("-ERR 'maximum subscriptions exceeded'");
+  });
+
+  it('over WebSocket: creds work, and allowed_connection_types tells WEBSOCKET from STANDARD', async () => {
+    const s = await operatorServer({ websocket: { noTls: true } });
+    const url = s.websocketUrl!;
+    const tryWs = (u: User): Promise<string> => wsconnect({ servers: url, reconnect: false, authenticator: creds(u) }).then(
+      (nc) => nc.close().then(() => 'connected'),
+      (e: Error) => e.message,
+    );
+    expect(await tryWs(makeUser(accA.kp))).toBe('connected');
+    expect(await tryWs(makeUser(accA.kp, { allowed_connection_types: ['WEBSOCKET'] }))).toBe('connected');
+    expect(await tryWs(makeUser(accA.kp, { allowed_connection_types: ['STANDARD'] }))).toMatch(/authorization violation/i);
   });
 
   it('allowed_connection_types and src are checked', async () => {
