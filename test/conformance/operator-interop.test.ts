@@ -8,8 +8,14 @@
  * The real binary is 2.9.10. The code compared — auth.go processClientOrLeafAuthentication's
  * trusted-keys branch, accounts.go isRevoked/buildInternalNkeyUser, client.go setExpiration/
  * authExpired, jwt.go validateTrustedOperators — is the same in 2.10.29 for every attempt here.
+ * The CLI case needs dist/cli.js (`npm run build`; `npm test` builds it first).
  */
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import { type NatsServer } from '../../src/index.js';
@@ -464,5 +470,41 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
         expect(ours, what).toContain(ourReason);
       }
     }
+  });
+});
+
+describe('the CLI with an operator config file, as the real binary', () => {
+  it('the operator as a JWT file beside the config; a creds user connects, publishes and receives on both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'op-cli-'));
+    scope.defer(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'operator.jwt'), op.jwt);
+    const u = makeUser(accA.kp);
+    const run = async (cmd: string, args: string[]): Promise<string> => {
+      const port = await freePort();
+      const conf = join(dir, `server-${port}.conf`);
+      writeFileSync(conf, [`listen: "127.0.0.1:${port}"`, `operator: ${join(dir, 'operator.jwt')}`, ...operatorConf(op, [sys, accA], sys.pub).slice(1)].join('\n'));
+      const child = spawn(cmd, [...args, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      scope.defer(() => void child.kill('SIGKILL'));
+      let log = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not ready: ${log}`)), 10_000);
+        child.stderr!.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('Server is ready')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const nc = await connect({ servers: `127.0.0.1:${port}`, reconnect: false, authenticator: credsAuthenticator(new TextEncoder().encode(u.creds)) });
+      const sub = nc.subscribe('hello', { max: 1 });
+      nc.publish('hello', 'world');
+      let got = '';
+      for await (const m of sub) got = m.string();
+      await nc.close();
+      return got;
+    };
+    expect(await run(BIN, [])).toBe('world');
+    expect(await run(process.execPath, [fileURLToPath(new URL('../../dist/cli.js', import.meta.url))])).toBe('world');
   });
 });
