@@ -65,12 +65,13 @@ const scopedUser = (key: ReturnType<typeof createAccount>, account: string, extr
   makeUser(key, { issuer_account: account, pub: undefined, sub: undefined, subs: undefined, data: undefined, payload: undefined, ...extra });
 const revokedKey = createUser();
 const accRevoking = makeAccount(op.kp, { revocations: { [revokedKey.getPublicKey()]: nowSec() + 30 } });
+const accRevokeAll = makeAccount(op.kp, { revocations: { '*': nowSec() + 30 } });
 const accNoBearer = makeAccount(op.kp, { limits: { disallow_bearer: true, subs: -1, data: -1, payload: -1, conn: -1 } });
 const accExpired = makeAccount(op.kp, {}, { exp: nowSec() - 10 });
 const rogue = makeAccount(createOperator());
 const accDefaults = makeAccount(op.kp, { default_permissions: { pub: { allow: ['dflt.>'] }, sub: { deny: ['hidden'] } } });
 const accLimited = makeAccount(op.kp, { limits: { subs: 1, payload: 2, data: -1, conn: -1 } });
-const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited, accTemplated, accTemplated2];
+const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited, accTemplated, accTemplated2, accRevokeAll];
 
 interface Attempt {
   /** The user JWT sent in CONNECT. */
@@ -214,6 +215,14 @@ const ATTEMPTS: Record<string, () => Attempt> = {
   },
   'the same user issued after the revocation': () => {
     const u = makeUser(accRevoking.kp, {}, { iat: nowSec() + 60 }, revokedKey);
+    return { jwt: u.jwt, sign: signer(u) };
+  },
+  "every user issued before the account's '*' revocation": () => {
+    const u = makeUser(accRevokeAll.kp, {}, { iat: nowSec() });
+    return { jwt: u.jwt, sign: signer(u) };
+  },
+  "a user issued after the account's '*' revocation": () => {
+    const u = makeUser(accRevokeAll.kp, {}, { iat: nowSec() + 60 });
     return { jwt: u.jwt, sign: signer(u) };
   },
   'a bearer token without signature': () => ({ jwt: makeUser(accA.kp, { bearer_token: true }).jwt, sign: null }),
