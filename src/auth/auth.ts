@@ -8,6 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
+import { OperatorAuthenticator, type ConnectionFacts, type JwtLimits } from './operator.js';
 import type { ResolvedAuth, ResolvedUser } from './types.js';
 
 /** The credentials a CONNECT carried. */
@@ -17,14 +18,24 @@ export interface Credentials {
   token: string;
   nkey: string;
   sig: string;
+  /** A user JWT (operator mode). */
+  jwt: string;
 }
 
 /** An authenticated user: its name (for /connz and logs) and permissions. */
 export interface AuthenticatedUser {
   readonly name: string;
   readonly permissions: Permissions | null;
-  /** The user's account (`$G` unless configured). */
+  /** The user's account (`$G` unless configured; the account's public key in operator mode). */
   readonly account: string;
+  /** Operator mode: milliseconds until the connection must close (the JWT's `exp`), if it must. */
+  readonly expiresInMs?: number;
+  /** Operator mode: milliseconds until the account JWT expires, if it does. */
+  readonly accountExpiresInMs?: number;
+  /** Operator mode: the account's connection limit (-1 none). */
+  readonly accountMaxConnections?: number;
+  /** Operator mode: payload and subscription limits of the user and its account (-1 unlimited). */
+  readonly limits?: JwtLimits;
 }
 
 const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;
@@ -54,8 +65,11 @@ export class Authenticator {
   private readonly usersByName = new Map<string, ResolvedUser>();
   private readonly usersByNkey = new Map<string, ResolvedUser>();
   private readonly permissions = new Map<ResolvedUser, Permissions | null>();
+  /** Operator mode: user JWTs only. */
+  private readonly operator: OperatorAuthenticator | null;
 
   constructor(readonly config: ResolvedAuth) {
+    this.operator = config.operator === undefined ? null : new OperatorAuthenticator(config.operator);
     for (const u of config.users) {
       if (u.nkey !== undefined) this.usersByNkey.set(u.nkey, u);
       else if (u.user !== undefined) this.usersByName.set(u.user, u);
@@ -63,13 +77,15 @@ export class Authenticator {
     }
   }
 
-  /** Nkey users need a nonce in INFO. */
+  /** Nkey users and operator mode (user JWTs) need a nonce in INFO. */
   get needsNonce(): boolean {
-    return this.usersByNkey.size > 0;
+    return this.operator !== null || this.usersByNkey.size > 0;
   }
 
   /** Authenticates a CONNECT; null means `Authorization Violation`. */
-  authenticate(creds: Credentials, nonce: string | null): AuthenticatedUser | null {
+  authenticate(creds: Credentials, nonce: string | null, conn: ConnectionFacts = { websocket: false, ip: '' }): AuthenticatedUser | null {
+    // Operator mode: a user JWT is required, whatever else the CONNECT carries (auth.go).
+    if (this.operator !== null) return this.operator.authenticate(creds.jwt, creds.sig, nonce, conn);
     const cfg = this.config;
     const c = creds;
     const anonymous = c.user === '' && c.pass === '' && c.token === '' && c.nkey === '';
@@ -93,6 +109,11 @@ export class Authenticator {
       return comparePasswords(cfg.password ?? '', c.pass) ? { name: cfg.user, permissions: null, account: '$G' } : null;
     }
     return null;
+  }
+
+  /** Operator mode: is the user of these credentials revoked by its account now? */
+  revoked(creds: Credentials): boolean {
+    return this.operator !== null && this.operator.revoked(creds.jwt);
   }
 
   /** The user `no_auth_user` names (for clients that send ops before CONNECT). */

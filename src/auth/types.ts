@@ -54,6 +54,25 @@ export interface ResolvedUser {
   readonly account: string;
 }
 
+/**
+ * Operator (decentralised JWT) mode after validation: nats-server's trusted operators, the
+ * system account and the MEMORY account resolver with its preloaded account JWTs.
+ */
+export interface ResolvedOperatorMode {
+  /** The operators' JWTs (the file contents or the inline JWT), in order. */
+  readonly operatorJwts: readonly string[];
+  /** Keys whose signature makes an account JWT trusted: each operator's own (unless strict) and its signing keys. */
+  readonly trustedKeys: readonly string[];
+  /** The signing keys of operators with `strict_signing_key_usage`: accounts they issued sign no users with their own key. */
+  readonly strictSigningKeys: readonly string[];
+  /** The system account's public key, or null (none in the options nor in the operator JWT). */
+  readonly systemAccount: string | null;
+  /** Where account JWTs come from: only the memory resolver for now. */
+  readonly resolver: 'MEMORY';
+  /** Account public key → account JWT (`resolver_preload`). */
+  readonly preload: Readonly<Record<string, string>>;
+}
+
 /** The `authorization` block after validation. */
 export interface ResolvedAuth {
   readonly token: string | null;
@@ -62,4 +81,6 @@ export interface ResolvedAuth {
   readonly users: readonly ResolvedUser[];
   readonly timeoutMs: number;
   readonly noAuthUser: string | null;
+  /** Operator mode: clients authenticate with user JWTs only (the other credentials are not looked at). */
+  readonly operator?: ResolvedOperatorMode;
 }

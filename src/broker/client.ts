@@ -28,6 +28,7 @@ import { CLIENT_OPTS, INFO as INFO_STRUCT, decodeGoJson } from '../protocol/go-j
 import { newNonce, type AuthenticatedUser, type Authenticator, type Credentials } from '../auth/auth.js';
 import type { Permissions } from '../auth/permissions.js';
 import { ReplyAllowance } from '../auth/replies.js';
+import { minLimit } from '../auth/operator.js';
 import { ZERO_COPY_MIN } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import { Connection, elapsedNs, type ConnectionHost } from './connection.js';
@@ -55,7 +56,14 @@ export interface ClientHost extends ConnectionHost {
   slowConsumer(client: Client, reason: CloseReason): void;
   /** The client is closing: drop its subscriptions and registration. */
   removeClient(client: Client): void;
+  /** `INFO {...}\r\n` as `client` sees it now. */
+  infoFrame(client: Client): Buffer;
+  /** The clients (not internal ones) in the account named `name`. */
+  accountClients(name: string): number;
 }
+
+/** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
 export interface ClientOptions {
@@ -102,7 +110,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   /** The nonce sent in INFO for nkey signatures, or null. */
   nonce: string | null = null;
   /** Credentials from CONNECT, kept for re-authentication on config reload. */
-  private readonly creds: Credentials = { user: '', pass: '', token: '', nkey: '', sig: '' };
+  private readonly creds: Credentials = { user: '', pass: '', token: '', nkey: '', sig: '', jwt: '' };
   /** CONNECT named an account (`account`, `new_account`): refused, as without operator mode. */
   private connectAccount = false;
   /** allow_responses: reply subjects this client may answer. */
@@ -119,6 +127,12 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   // Timers.
   private authTimer: NodeJS.Timeout | null = null;
+  /** Operator mode: the payload limit of the user JWT, its account and the server, or null (the server's). */
+  maxPayload: number | null = null;
+  /** Operator mode: the subscription limit of the user JWT, its account and the server (-1 none), or null (the server's). */
+  maxSubs: number | null = null;
+  /** Operator mode: closes the connection when the user JWT expires. */
+  private expiryTimer: NodeJS.Timeout | null = null;
   /** Runs while the transport holds unwritten bytes; cleared on 'drain'. */
   private writeTimer: NodeJS.Timeout | null = null;
   /** Bytes the kernel had taken when the write-deadline timer started. */
@@ -240,9 +254,62 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
+    // The user's expiry or its account's, whichever comes first (both close the connection).
+    const u = user.expiresInMs;
+    const a = user.accountExpiresInMs;
+    if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
+    else this.setExpiry(u, ERR.AuthExpired);
+    this.applyLimits(user);
     // On a reload the subscriptions made so far are checked again, as nats-server does.
     this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
     this.account = this.host.account(user.account);
+  }
+
+  /**
+   * client.go applyAccountLimits: the user's and account's limits, then the server's
+   * (`max_payload`, `max_subscriptions`; 0 there is none). Users without JWT keep the server's.
+   */
+  private applyLimits(user: AuthenticatedUser): void {
+    const o = this.host.options;
+    if (user.limits === undefined) {
+      this.maxPayload = null;
+      this.maxSubs = null;
+      this.parser.maxPayload = o.maxPayload;
+      return;
+    }
+    this.maxPayload = minLimit(user.limits.payload, o.maxPayload);
+    this.maxSubs = minLimit(user.limits.subs, o.maxSubscriptions === 0 ? -1 : o.maxSubscriptions);
+    this.parser.maxPayload = this.maxPayload;
+    // Already at the limit (a limit of 0, or lowered below the subscriptions held): nats-server
+    // sends the error from a goroutine, then closes the connection 20 ms later.
+    if (this.maxSubs !== -1 && this.subs.size >= this.maxSubs) {
+      setImmediate(() => {
+        if (this.closed) return;
+        this.sendErr(ERR.MaxSubscriptions);
+        this.host.flushAll();
+        setTimeout(() => this.close(CloseReason.MaxSubscriptions), 20).unref();
+      });
+    }
+  }
+
+  /**
+   * client.go setExpirationTimer: at the user JWT's expiry, `-ERR 'User Authentication Expired'`
+   * and close; at the account JWT's (accounts.go expiredTimeout), `-ERR 'Account Authentication Expired'`.
+   */
+  private setExpiry(ms: number | undefined, text: string = ERR.AuthExpired): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (ms === undefined) return;
+    // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): wait in steps.
+    const step = Math.min(ms, MAX_TIMER_MS);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (this.closed) return;
+      if (ms > step) return this.setExpiry(ms - step, text);
+      this.sendErrAndClose(text, CloseReason.AuthExpired);
+      this.host.flushAll();
+    }, step);
+    this.expiryTimer.unref();
   }
 
   /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */
@@ -253,10 +320,17 @@ export class Client extends Connection implements ParserSink, Subscriber {
       this.perms = null;
       return;
     }
-    const user = auth.authenticate(this.creds, this.nonce);
+    const user = auth.authenticate(this.creds, this.nonce, this.facts());
+    // Operator mode: an account JWT that now revokes the user (nats-server's UpdateAccountClaims).
+    if (user === null && auth.revoked(this.creds)) return this.sendErrAndClose(ERR.AuthRevoked, CloseReason.Revoked);
     // A client cannot move between accounts with its subscriptions: that closes it too.
     if (user === null || user.account !== this.account.name) this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     else this.setUser(user);
+  }
+
+  /** What operator mode checks of this connection: its kind and address. */
+  private facts(): { websocket: boolean; ip: string } {
+    return { websocket: this.websocket, ip: this.socket.remoteAddress ?? '' };
   }
 
   /** allow_responses: `reply` may now be published to (see Permissions). */
@@ -303,8 +377,13 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const auth = this.host.auth;
     if (auth !== null) {
       // When auth is not required, credentials are accepted and ignored (nats-server).
-      const user = auth.authenticate(this.creds, this.nonce);
+      const user = auth.authenticate(this.creds, this.nonce, this.facts());
       if (user === null) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      // An account JWT's `conn` (server.go registerWithAccount: MaxTotalConnectionsReached).
+      const maxConns = user.accountMaxConnections;
+      if (maxConns !== undefined && maxConns !== -1 && this.host.accountClients(user.account) >= maxConns) {
+        return this.sendErrAndClose(ERR.MaxAccountConnections, CloseReason.MaxAccountConnections);
+      }
       this.setUser(user);
       this.parser.awaitingAuth = false;
     }
@@ -341,6 +420,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
         case 'auth_token': this.creds.token = v as string; break;
         case 'nkey': this.creds.nkey = v as string; break;
         case 'sig': this.creds.sig = v as string; break;
+        case 'jwt': this.creds.jwt = v as string; break;
         default: break;
       }
     }
@@ -395,6 +475,14 @@ export class Client extends Connection implements ParserSink, Subscriber {
     this.send(PONG);
     this.lastIn = Date.now();
     // nats-server sends async INFO only to clients whose first PING after CONNECT it answered.
+    // With its first PONG, a protocol-1 client whose user JWT lowered max_payload gets an INFO
+    // saying so (client.go processPing: `c.mpay != opts.MaxPayload`), without the nonce.
+    if (this.connectReceived && !this.firstPongSent && this.connect.protocol >= 1 && this.maxPayload !== null && this.maxPayload !== this.host.options.maxPayload) {
+      const nonce = this.nonce;
+      this.nonce = null;
+      this.send(this.host.infoFrame(this));
+      this.nonce = nonce;
+    }
     if (this.connectReceived) this.firstPongSent = true;
   }
 
@@ -588,6 +676,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const log = this.host.log;
     if (log.debugOn) log.debug(`${this.label} - Client connection closed: ${reason}`);
     this.clearAuthTimer();
+    this.setExpiry(undefined);
     this.onDrain();
     this.host.removeClient(this);
     this.closeTransport(flush);

@@ -177,6 +177,13 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return acc;
   }
 
+  /** The clients (not internal ones) in the account named `name` (operator mode's `conn` limit). */
+  accountClients(name: string): number {
+    let n = 0;
+    for (const c of this.clients.values()) if (c.account.name === name && c.connectReceived && !c.closed) n++;
+    return n;
+  }
+
   /** Subscriptions held in all accounts (local and remote interest). */
   get subscriptionCount(): number {
     let n = 0;
@@ -220,7 +227,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /** `INFO {...} \r\n` as `client` sees it. */
   infoFrame(client: Client, ldm = false): Buffer {
-    return infoFrame(this, { cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce, websocket: client.websocket }, ldm);
+    const own = client.maxPayload;
+    return infoFrame(this, { cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce, websocket: client.websocket, ...(own === null ? {} : { maxPayload: own }) }, ldm);
   }
 
   /** Pushes a fresh INFO (new connect_urls) to every client that accepts async INFO. */
@@ -302,8 +310,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     if (queue === SYS_QUEUE || (perms !== null && !perms.canSubscribe(subject, queue))) {
       return client.sendErr(errSubViolation(subject, queue));
     }
+    // A user JWT's limit (with the account's and the server's: client.go applyAccountLimits) or the server's.
+    const own = client.maxSubs;
     const max = this.options.maxSubscriptions;
-    if (max > 0 && client.subs.size >= max) return client.sendErr(ERR.MaxSubscriptions);
+    if (own !== null ? own !== -1 && client.subs.size >= own : max > 0 && client.subs.size >= max) return client.sendErr(ERR.MaxSubscriptions);
     if (!client.subs.has(sid)) {
       if (this.addSubscription(client, subject, queue, sid) === null) return client.sendErr(ERR.InvalidSubject);
     }

@@ -62,6 +62,8 @@ export interface InfoClient {
   readonly ip: string;
   readonly nonce?: string | null;
   readonly websocket?: boolean;
+  /** This connection's payload limit when a user JWT lowered it (client.go generateClientInfoJSON: `c.mpay`). */
+  readonly maxPayload?: number;
 }
 
 /** The INFO a client sees; without `client` the fields common to every connection. */
@@ -79,6 +81,7 @@ export function clientInfo(src: InfoSource, client?: InfoClient, ldm = false): S
       ...rest,
       host: o.websocket.host,
       port: src.wsPort,
+      ...(client.maxPayload !== undefined ? { max_payload: client.maxPayload } : {}),
       ...(client.nonce ? { nonce: client.nonce } : {}),
       client_id: client.cid,
       client_ip: client.ip,
@@ -101,7 +104,7 @@ export function clientInfo(src: InfoSource, client?: InfoClient, ldm = false): S
     ...(o.tls !== null && !o.allowNonTls ? { tls_required: true } : {}),
     ...(o.tls !== null && o.tls.verify ? { tls_verify: true } : {}),
     ...(o.tls !== null && o.allowNonTls ? { tls_available: true } : {}),
-    max_payload: o.maxPayload,
+    max_payload: client?.maxPayload ?? o.maxPayload,
     ...(o.jetstream !== null ? { jetstream: true } : {}),
     ...(client === undefined ? {} : { client_id: client.cid, client_ip: client.ip }),
     ...(client?.nonce ? { nonce: client.nonce } : {}),

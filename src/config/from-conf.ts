@@ -544,7 +544,36 @@ const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
   ws: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   cluster: (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {})),
   jetstream: (r, v, p, { options: o }) => jetstream(r, v, p, o),
+  operator: operators,
+  operators,
+  roots: operators,
+  root: operators,
+  root_operators: operators,
+  root_operator: operators,
+  resolver: resolver,
+  account_resolver: resolver,
+  accounts_resolver: resolver,
+  resolver_preload: (r, v, p, { options: o }) => {
+    if (!isMap(v)) return r.fail(p, 'preload should be a map of account_public_key:account_jwt');
+    const out: Record<string, string> = {};
+    for (const [k, jwt] of Object.entries(v)) out[k] = r.str(jwt, `${p}.${k}`, 'a string JWT (preload map value)');
+    o.resolverPreload = out;
+  },
 };
+
+/** `operator` and its aliases: a JWT or the path of its file, or a list of them (opts.go). */
+function operators(r: Reader, v: ConfValue, p: string, { options: o }: ConfResult): void {
+  const list = r.strings(v, p, 'a JWT or the path of its file (error parsing operators: unsupported type)');
+  o.operator = list.length === 1 ? list[0]! : list;
+}
+
+/** `resolver`: MEM/MEMORY (opts.go's regular expression); the URL and directory resolvers are refused. */
+function resolver(r: Reader, v: ConfValue, p: string, { options: o }: ConfResult): void {
+  if (isMap(v)) return r.fail(p, 'the directory resolvers (resolver { type: full | cache }) are not supported by nats-embedded yet (refusing to start without it)');
+  const text = r.str(v, p, 'MEMORY');
+  if (!/(MEM|MEMORY)\s*/i.test(text)) return r.fail(p, 'only the MEMORY resolver is supported by nats-embedded yet (refusing to start without it)');
+  o.resolver = 'MEMORY';
+}
 
 /** How a scalar key of the option table is read. */
 function scalarReader(read: Exclude<ConfRead, 'own'>, field: string): (r: Reader, v: ConfValue, path: string) => unknown {
@@ -600,15 +629,13 @@ const TOP = table<ConfResult>({
     'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway', 'leaf', 'leafnodes',
     'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
-    'max_sub_tokens', 'max_subscription_tokens', 'system_account', 'system', 'no_system_account', 'no_system',
+    'max_sub_tokens', 'max_subscription_tokens', 'no_system_account', 'no_system',
     'no_sys_acc', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'server_tags', 'default_js_domain',
     'ocsp_cache', 'no_fast_producer_stall', 'max_closed_clients',
   ],
   // Security features: starting without them would be a server the file did not describe.
   refused: [
-    'https', 'https_port', 'ocsp', 'operator', 'operators', 'roots', 'root', 'root_operators',
-    'root_operator', 'resolver', 'account_resolver', 'accounts_resolver', 'resolver_tls', 'resolver_preload',
-    'resolver_pinned_accounts', 'trusted', 'trusted_keys',
+    'https', 'https_port', 'ocsp', 'resolver_tls', 'resolver_pinned_accounts', 'trusted', 'trusted_keys',
   ],
 });
 

@@ -24,6 +24,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth } from './resolve-auth.js';
+import { operatorAccounts, operatorAuth, resolveOperatorMode } from './resolve-operator.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
 
@@ -271,7 +272,18 @@ export const OPTIONS = {
   // `noAuthUser` must name one of the users.
   authorization: {
     kind: 'block', into: ['auth', 'accountNames', 'accountJetStream', 'accountLinks'],
-    resolve: (v, _path, ctx) => resolveAccountsAndAuth(v, ctx.input.noAuthUser, ctx.input.accounts, ctx.resolved('tls')),
+    resolve: (v, _path, ctx) => {
+      const i = ctx.input;
+      const tls = ctx.resolved('tls');
+      const mode = resolveOperatorMode({
+        operator: i.operator, systemAccount: i.systemAccount, resolver: i.resolver, resolverPreload: i.resolverPreload,
+        accounts: i.accounts, noAuthUser: i.noAuthUser, authorization: v,
+      });
+      if (mode === null) return resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
+      // With TLS the client has the handshake time plus one second to authenticate (nats-server).
+      const timeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
+      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode), accountLinks: {} };
+    },
     // Writes `accounts`, `authorization` and `no_auth_user`.
     conf: { keys: ['authorization'], read: 'own' }, reload: 'yes', write: 'own',
   },
@@ -283,6 +295,24 @@ export const OPTIONS = {
   accounts: {
     kind: 'part', of: 'authorization',
     conf: { keys: ['accounts'], read: 'own' }, reload: 'yes', write: null,
+  },
+  // Operator mode (resolve-operator.ts). nats-server's reload refuses a change of the
+  // operators; the embedded broker applies one (and a new preload) at once, re-checking clients.
+  operator: {
+    kind: 'part', of: 'authorization',
+    conf: { keys: ['operator', 'operators', 'roots', 'root', 'root_operators', 'root_operator'], read: 'own' }, reload: 'extension', write: null,
+  },
+  systemAccount: {
+    kind: 'part', of: 'authorization',
+    conf: { keys: ['system_account', 'system'], read: { string: 'an account name' } }, reload: 'extension', write: null,
+  },
+  resolver: {
+    kind: 'part', of: 'authorization',
+    conf: { keys: ['resolver', 'account_resolver', 'accounts_resolver'], read: 'own' }, reload: 'extension', write: null,
+  },
+  resolverPreload: {
+    kind: 'part', of: 'authorization',
+    conf: { keys: ['resolver_preload'], read: 'own' }, reload: 'extension', write: null,
   },
   // Not written: it only matters with `tls`, which the backend refuses.
   allowNonTls: {

@@ -62,7 +62,9 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   port: (o, ports) => [`listen: ${q(hostPort(o.host, ports.client))}`],
   // Always written: the backend watches the process through its monitoring port.
   http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
-  authorization: (o) => [...accountsConfig(o), ...(o.auth === null ? [] : authorizationConfig(o.auth))],
+  // Operator mode: the accounts are the preloaded account JWTs, not an `accounts` block.
+  authorization: (o) => (o.auth?.operator !== undefined ? operatorConfig(o.auth)
+    : [...accountsConfig(o), ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
@@ -201,6 +203,21 @@ function accountsConfig(o: ResolvedOptions): string[] {
   }
   lines.push('}');
   return lines;
+}
+
+/** Operator mode: the operators inline, the system account, the memory resolver and its preloads. */
+function operatorConfig(a: ResolvedAuth): string[] {
+  const m = a.operator!;
+  return [
+    // One operator as a scalar: nats-server 2.9 refuses a list here ("unsupported type []interface {}").
+    m.operatorJwts.length === 1 ? `operator: ${q(m.operatorJwts[0]!)}` : `operator: [${m.operatorJwts.map(q).join(', ')}]`,
+    ...(m.systemAccount === null ? [] : [`system_account: ${q(m.systemAccount)}`]),
+    'resolver: MEMORY',
+    'resolver_preload {',
+    ...Object.entries(m.preload).map(([k, v]) => `  ${quotedKey(k)}: ${q(v)}`),
+    '}',
+    `authorization { timeout: ${a.timeoutMs / 1000} }`,
+  ];
 }
 
 /** The `authorization` block (and `no_auth_user`) for `auth`; users of configured accounts are in `accounts`. */

@@ -155,6 +155,32 @@ export interface ServerOptions {
   /** The user (of `authorization.users`) a client without credentials is taken to be. */
   noAuthUser?: string;
   /**
+   * Operator (decentralised JWT) mode, as nats-server's `operator`: the operator's JWT, as a
+   * path to its file (plain, or decorated as nsc writes it) or the JWT itself (`eyJ...`); a list
+   * for several operators. Clients then authenticate with a user JWT whose account JWT this
+   * operator (or one of its signing keys) signed, plus a signature of the INFO nonce by the
+   * user's nkey: what a `.creds` file gives the client libraries. Needs `resolver`; cannot be
+   * combined with `accounts`, `authorization.users` or `noAuthUser` (nats-server refuses them).
+   */
+  operator?: string | string[];
+  /**
+   * The system account's public key in operator mode (nats-server's `system_account`). Default:
+   * the operator JWT's `system_account`. When both are given they must be the same. Without
+   * `operator` it has no effect here.
+   */
+  systemAccount?: string;
+  /**
+   * Where account JWTs come from in operator mode: `'MEMORY'` (nats-server's `resolver:
+   * MEMORY`): the accounts of `resolverPreload`, nothing else. The URL and directory resolvers
+   * are not supported yet.
+   */
+  resolver?: 'MEMORY' | 'MEM';
+  /**
+   * Account JWTs by account public key (nats-server's `resolver_preload`), for the memory
+   * resolver. Each must be an account JWT; the account a user JWT names is looked up here.
+   */
+  resolverPreload?: Record<string, string>;
+  /**
    * A WebSocket listener (`ws://host:port`): browser and `wsconnect` clients speak the NATS
    * protocol in binary frames and share subjects, auth and limits with TCP clients. Off by default.
    */

@@ -14,9 +14,17 @@ export const ERR = {
   UnknownOp: 'Unknown Protocol Operation',
   AuthViolation: 'Authorization Violation',
   AuthTimeout: 'Authentication Timeout',
+  /** A user JWT's `exp` passed (operator mode): sent, then the connection is closed. */
+  AuthExpired: 'User Authentication Expired',
+  /** The account JWT's `exp` passed: every client of the account gets it, then is closed. */
+  AccountAuthExpired: 'Account Authentication Expired',
+  /** A reload brought an account JWT that revokes the connected user. */
+  AuthRevoked: 'User Authentication Revoked',
   MaxPayload: 'Maximum Payload Violation',
   MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'maximum connections exceeded',
+  /** An account JWT's `conn` limit reached (operator mode). */
+  MaxAccountConnections: 'maximum account active connections exceeded',
   MaxSubscriptions: 'maximum subscriptions exceeded',
   BadClientProtocol: 'invalid client protocol',
   NoRespondersNeedHeaders: 'no responders requires headers support',

@@ -512,7 +512,8 @@ export class Parser {
     pa.sizeZeros = leadingZeros(buf, pos[k * 2], pos[k * 2 + 1]);
     if (pa.size < 0) return this.failArgs(ParseErrorKind.BadArgs, 'bad or missing size');
     if (headers && pa.hdr > pa.size) return this.failArgs(ParseErrorKind.BadArgs, 'header size larger than total size');
-    if (this.maxPayload > 0 && pa.size > this.maxPayload) {
+    // 0 is a limit (a user JWT's `payload: 0` allows empty messages only); options start at 1.
+    if (this.maxPayload >= 0 && pa.size > this.maxPayload) {
       this.state = S.CLOSED;
       this.sink.onParseError(ParseErrorKind.MaxPayload, `${pa.size} vs ${this.maxPayload}`);
       return false;

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 export interface RealServer {
   readonly child: ChildProcess;
+  /** The config file it was started with (rewrite it and send SIGHUP to reload). */
+  readonly confPath: string;
   /** Kills the process (if still running) and removes its config directory. */
   stop(): Promise<void>;
 }
@@ -80,5 +82,5 @@ export async function startRealServer(bin: string, configLines: readonly string[
     await stop();
     throw err;
   }
-  return { child, stop };
+  return { child, stop, confPath: conf };
 }

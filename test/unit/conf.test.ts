@@ -218,9 +218,12 @@ describe('config keys → options', () => {
   });
 
   it('refuses security settings it cannot honour, and unknown keys, naming them with their position', () => {
-    const unsafe = configErrorOf(() => map('port: 1\noperator: /etc/op.jwt'));
-    expect(unsafe.option).toBe('operator');
-    expect(unsafe.message).toBe('Invalid option "operator": test.conf:2:1: not supported by nats-embedded yet (refusing to start without it)');
+    const unsafe = configErrorOf(() => map('port: 1\ntrusted: OKEY'));
+    expect(unsafe.option).toBe('trusted');
+    expect(unsafe.message).toBe('Invalid option "trusted": test.conf:2:1: not supported by nats-embedded yet (refusing to start without it)');
+    expect(configErrorOf(() => map('resolver: URL("http://h/jwt/v1/accounts/")')).message).toBe(
+      'Invalid option "resolver": test.conf:1:1: only the MEMORY resolver is supported by nats-embedded yet (refusing to start without it)');
+    expect(configErrorOf(() => map('resolver { type: full, dir: /tmp/jwt }')).option).toBe('resolver');
     expect(map('tls { cert_file: a.pem, key_file: a.key, ca_file: ca.pem, verify: true, timeout: 3 }').options).toEqual({
       tls: { cert: 'a.pem', key: 'a.key', ca: 'ca.pem', verify: true, timeout: 3000 },
     });

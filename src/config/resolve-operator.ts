@@ -1,0 +1,160 @@
+/**
+ * Operator (decentralised JWT) mode: the `operator`, `systemAccount`, `resolver` and
+ * `resolverPreload` options, resolved with the other auth options (they are parts of the
+ * `authorization` row: operator mode replaces the configured users).
+ *
+ * The checks are nats-server v2.10.29's at startup: server/opts.go (the `operator` key:
+ * readOperatorJWT, a file or an inline JWT starting `eyJ`, decorated or plain; `resolver`:
+ * MEM/MEMORY; `resolver_preload`: "invalid account JWT"), server/jwt.go validateTrustedOperators
+ * (a resolver is required; no `accounts`, no configured users; `system_account` equal to the
+ * operator's; the trusted keys), server/server.go configureAccounts (the system account must
+ * resolve: "error resolving system account"), server/auth.go validateNoAuthUser ("no_auth_user not compatible
+ * with Trusted Operator") and server/server.go configureResolver (each preload decodes as an
+ * account JWT).
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { decodeAccountJwt, decodeOperatorJwt, isPublicKey, validateClaims } from '../auth/jwt.js';
+import type { ResolvedAuth, ResolvedOperatorMode } from '../auth/types.js';
+import type { ResolvedAccountJetStream } from './types.js';
+import { object, optDuration } from './validate.js';
+
+/** jwt.ParseDecoratedJWT: the first `---...---` framed JWT, or the contents as they are. */
+const DECORATED = /\s*(?:(?:-{3,}.*-{3,}\r?\n)([\w\-.=]+)(?:\r?\n-{3,}.*-{3,}(\r?\n|$)))/;
+
+/** An operator given as a file path or inline: its JWT (opts.go readOperatorJWT). */
+function readOperator(value: string, path: string): string {
+  let contents: string;
+  try {
+    contents = readFileSync(value, 'utf8');
+  } catch (err) {
+    if (!value.startsWith('eyJ')) {
+      const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String((err as Error).message);
+      throw new ConfigError(path, `error parsing operator JWT: open ${value}: ${code}`);
+    }
+    contents = value;
+  }
+  const m = DECORATED.exec(contents);
+  return m === null ? contents : m[1]!.trim();
+}
+
+function operatorList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  throw new ConfigError('operator', 'must be a JWT (or the path of its file), or a list of them');
+}
+
+/** The inputs of operator mode, as given. */
+export interface OperatorInput {
+  readonly operator: unknown;
+  readonly systemAccount: unknown;
+  readonly resolver: unknown;
+  readonly resolverPreload: unknown;
+  readonly accounts: unknown;
+  readonly noAuthUser: unknown;
+  readonly authorization: unknown;
+}
+
+/** Operator mode from the options, or null without `operator`. */
+export function resolveOperatorMode(input: OperatorInput): ResolvedOperatorMode | null {
+  const { systemAccount, resolver, resolverPreload } = input;
+  if (systemAccount !== undefined && typeof systemAccount !== 'string') throw new ConfigError('systemAccount', 'must be a string');
+  if (resolver !== undefined && (typeof resolver !== 'string' || !/(MEM|MEMORY)\s*/i.test(resolver))) {
+    throw new ConfigError('resolver', 'only the MEMORY resolver is supported by nats-embedded yet');
+  }
+  const preload: Record<string, string> = {};
+  if (resolverPreload !== undefined) {
+    for (const [k, v] of Object.entries(object(resolverPreload, 'resolverPreload'))) {
+      if (typeof v !== 'string') throw new ConfigError(`resolverPreload.${k}`, 'preload map value should be a string JWT');
+      if (!decodeAccountJwt(v).ok) throw new ConfigError(`resolverPreload.${k}`, 'invalid account JWT');
+      preload[k] = v;
+    }
+  }
+  if (input.operator === undefined) return null;
+  const jwts = operatorList(input.operator).map((o, i) => readOperator(o, i === 0 ? 'operator' : `operator[${i}]`));
+  const operators = jwts.map((j) => {
+    const r = decodeOperatorJwt(j);
+    if (!r.ok) throw new ConfigError('operator', `error parsing operator JWT: ${r.error}`);
+    return r.claims;
+  });
+  if (resolver === undefined) throw new ConfigError('operator', 'operators require an account resolver to be configured');
+  if (input.accounts !== undefined) throw new ConfigError('accounts', 'operators do not allow Accounts to be configured directly');
+  const auth = input.authorization;
+  if (auth !== null && typeof auth === 'object' && Array.isArray((auth as { users?: unknown }).users) && ((auth as { users: unknown[] }).users.length > 0)) {
+    throw new ConfigError('authorization.users', 'operators do not allow users to be configured directly');
+  }
+  if (input.noAuthUser !== undefined) throw new ConfigError('noAuthUser', 'no_auth_user not compatible with Trusted Operator');
+  // opts.go: with one operator, its system account stands in for a missing `system_account`.
+  let sys = typeof systemAccount === 'string' && systemAccount !== '' ? systemAccount : null;
+  if (sys === null && operators.length === 1 && operators[0]!.nats.systemAccount !== '') sys = operators[0]!.nats.systemAccount;
+  if (sys !== null) {
+    const named = operators.filter((o) => o.nats.systemAccount !== '');
+    if (named.length > 0 && !named.some((o) => o.nats.systemAccount === sys)) {
+      throw new ConfigError('systemAccount', 'system_account in config and operator JWT must be identical');
+    }
+  }
+  const trustedKeys: string[] = [];
+  for (const o of operators) {
+    if (!o.nats.strictSigningKeyUsage) trustedKeys.push(o.sub);
+    trustedKeys.push(...o.nats.signingKeys);
+  }
+  for (const key of trustedKeys) {
+    if (!isPublicKey(key, 'O')) throw new ConfigError('operator', `trusted Keys "${key}" are required to be a valid public operator nkey`);
+  }
+  for (const o of operators) {
+    const problems = validateClaims(o, 0).filter((p) => !p.startsWith('claim is'));
+    if (problems.length > 0) throw new ConfigError('operator', `error parsing operator JWT: ${problems[0]}`);
+  }
+  // server.go configureAccounts: the system account is looked up at startup, through the resolver.
+  if (sys !== null) {
+    const jwt = preload[sys];
+    if (jwt === undefined) throw new ConfigError('systemAccount', 'error resolving system account: account missing');
+    const acc = decodeAccountJwt(jwt);
+    const nowSec = Math.floor(Date.now() / 1000);
+    if (!acc.ok || acc.claims.sub !== sys || !trustedKeys.includes(acc.claims.iss) || validateClaims(acc.claims, nowSec).length > 0) {
+      throw new ConfigError('systemAccount', 'error resolving system account: account validation failed');
+    }
+  }
+  const strictSigningKeys = operators.flatMap((o) => (o.nats.strictSigningKeyUsage ? o.nats.signingKeys : []));
+  return { operatorJwts: jwts, trustedKeys, strictSigningKeys, systemAccount: sys, resolver: 'MEMORY', preload };
+}
+
+/**
+ * The auth of operator mode: user JWTs only (a token or user/password of an `authorization`
+ * block is never looked at, as in nats-server). The auth timeout is `authorization.timeout`
+ * when given, else the default.
+ */
+export function operatorAuth(mode: ResolvedOperatorMode, authorization: unknown, defaultTimeoutMs: number): ResolvedAuth {
+  const timeout = authorization !== null && typeof authorization === 'object' ? (authorization as { timeout?: unknown }).timeout : undefined;
+  return {
+    token: null, user: null, password: null, users: [],
+    timeoutMs: optDuration(timeout, 'authorization.timeout', defaultTimeoutMs),
+    noAuthUser: null,
+    operator: mode,
+  };
+}
+
+/**
+ * The preloaded accounts as the server's accounts, with JetStream where their JWT turns it on
+ * (accounts.go UpdateAccountClaims: `mem_storage` or `disk_storage` not 0; the per-stream byte
+ * limits and `max_ack_pending` at 0 or below are unlimited). The system account never has
+ * JetStream. Tiered (per-replica) limits are not read yet.
+ */
+export function operatorAccounts(mode: ResolvedOperatorMode): { accountNames: string[]; accountJetStream: Record<string, ResolvedAccountJetStream> } {
+  const accountNames: string[] = [];
+  const accountJetStream: Record<string, ResolvedAccountJetStream> = {};
+  const unlimited = (v: number): number => (v > 0 ? v : -1);
+  for (const [name, jwt] of Object.entries(mode.preload)) {
+    const r = decodeAccountJwt(jwt);
+    if (!r.ok || r.claims.sub !== name || !mode.trustedKeys.includes(r.claims.iss)) continue;
+    accountNames.push(name);
+    const l = r.claims.nats.limits;
+    if (name === mode.systemAccount || (l.memStorage === 0 && l.diskStorage === 0)) continue;
+    accountJetStream[name] = {
+      maxMemory: l.memStorage, maxStore: l.diskStorage, maxStreams: l.streams, maxConsumers: l.consumer,
+      maxAckPending: unlimited(l.maxAckPending), memoryMaxStreamBytes: unlimited(l.memMaxStreamBytes),
+      storeMaxStreamBytes: unlimited(l.diskMaxStreamBytes), maxBytesRequired: l.maxBytesRequired,
+    };
+  }
+  return { accountNames, accountJetStream };
+}

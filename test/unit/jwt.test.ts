@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
+import { decodeAccountJwt, decodeJwt, decodeOperatorJwt, decodeUserJwt, validateClaims } from '../../src/auth/jwt.js';
+import { encodeJwt, makeAccount, makeOperator, makeUser, nowSec } from '../helpers/jwt.js';
+
+const b64 = (o: unknown): string => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+
+describe('JWT decoding', () => {
+  const op = makeOperator({ signing_keys: [createOperator().getPublicKey()] });
+  const acc = makeAccount(op.kp, { revocations: { UABC: 10 }, limits: { disallow_bearer: true } });
+  const user = makeUser(acc.kp, {
+    pub: { allow: ['a.>'], deny: ['a.b'] }, sub: { allow: ['x'] }, resp: { max: 3, ttl: 5_000_000_000 },
+    bearer_token: true, src: ['10.0.0.0/8'], allowed_connection_types: ['STANDARD'], subs: 5, data: 100, payload: 10,
+  }, { exp: 2_000_000_000, nbf: 1_000 });
+
+  it('decodes the three kinds with their typed claims', () => {
+    const o = decodeOperatorJwt(op.jwt);
+    expect(o.ok && o.claims.sub).toBe(op.pub);
+    expect(o.ok && o.claims.nats.signingKeys.length).toBe(1);
+    const a = decodeAccountJwt(acc.jwt);
+    expect(a.ok && a.claims.iss).toBe(op.pub);
+    expect(a.ok && a.claims.nats.revocations).toEqual({ UABC: 10 });
+    expect(a.ok && a.claims.nats.limits.disallowBearer).toBe(true);
+    const u = decodeUserJwt(user.jwt);
+    expect(u.ok).toBe(true);
+    if (!u.ok) return;
+    expect(u.claims).toMatchObject({ kind: 'user', iss: acc.pub, sub: user.pub, exp: 2_000_000_000, nbf: 1_000 });
+    expect(u.claims.nats).toMatchObject({
+      pub: { allow: ['a.>'], deny: ['a.b'] }, sub: { allow: ['x'], deny: [] }, resp: { max: 3, ttlNs: 5_000_000_000 },
+      bearerToken: true, src: ['10.0.0.0/8'], allowedConnectionTypes: ['STANDARD'], subs: 5, data: 100, payload: 10,
+    });
+  });
+
+  it('refuses a claim of another kind than asked', () => {
+    const r = decodeAccountJwt(user.jwt);
+    expect(r).toEqual({ ok: false, error: 'not account claim' });
+  });
+
+  it('refuses a signature by another key, or over other bytes', () => {
+    const [h, c] = user.jwt.split('.');
+    const other = Buffer.from(createAccount().sign(new TextEncoder().encode(`${h}.${c}`))).toString('base64url');
+    expect(decodeJwt(`${h}.${c}.${other}`)).toEqual({ ok: false, error: 'claim failed V2 signature verification' });
+    const claims = JSON.parse(Buffer.from(c!, 'base64url').toString()) as Record<string, unknown>;
+    const forged = b64({ ...claims, exp: 0 });
+    expect(decodeJwt(`${h}.${forged}.${user.jwt.split('.')[2]}`).ok).toBe(false);
+  });
+
+  it('refuses an issuer of the wrong kind (a user JWT signed by the operator)', () => {
+    const bad = encodeJwt({ sub: createUser().getPublicKey(), nats: { type: 'user', version: 2 } }, op.kp);
+    expect(decodeUserJwt(bad)).toEqual({ ok: false, error: 'unable to validate expected prefixes - A' });
+  });
+
+  it('checks the header as the jwt library does', () => {
+    const [, c, s] = user.jwt.split('.');
+    expect(decodeJwt(`${b64({ typ: 'XYZ', alg: 'ed25519-nkey' })}.${c}.${s}`)).toEqual({ ok: false, error: 'not supported type "XYZ"' });
+    expect(decodeJwt(`${b64({ typ: 'jwt', alg: 'HS256' })}.${c}.${s}`)).toEqual({ ok: false, error: 'unexpected "HS256" algorithm' });
+    expect(decodeJwt('a.b')).toEqual({ ok: false, error: 'expected 3 chunks' });
+    // Padding is not raw base64url.
+    expect(decodeJwt(`${user.jwt.split('.')[0]}=.${c}.${s}`).ok).toBe(false);
+  });
+
+  it('refuses mistyped fields as Go decoding does', () => {
+    const bad = encodeJwt({ sub: createUser().getPublicKey(), exp: 'soon', nats: { type: 'user', version: 2 } }, acc.kp);
+    expect(decodeUserJwt(bad).ok).toBe(false);
+    const frac = encodeJwt({ sub: createUser().getPublicKey(), exp: 1.5, nats: { type: 'user', version: 2 } }, acc.kp);
+    expect(decodeUserJwt(frac).ok).toBe(false);
+  });
+
+  it('validates times and contents', () => {
+    const u = decodeUserJwt(user.jwt);
+    if (!u.ok) throw new Error(u.error);
+    expect(validateClaims(u.claims, 1_500)).toEqual([]);
+    expect(validateClaims(u.claims, 999)).toEqual(['claim is not yet valid']);
+    expect(validateClaims(u.claims, 2_000_000_001)).toEqual(['claim is expired']);
+    const spaced = decodeUserJwt(makeUser(acc.kp, { pub: { allow: ['a b'] }, src: ['300.1.1.1/8'] }).jwt);
+    if (!spaced.ok) throw new Error(spaced.error);
+    expect(validateClaims(spaced.claims, nowSec())).toEqual(['subject "a b" cannot have spaces', 'invalid cidr "300.1.1.1/8"']);
+  });
+});
+
+describe('JWT decoding never throws (fuzz)', () => {
+  const acc = createAccount();
+  const valid = makeUser(acc).jwt;
+  const chunk = fc.oneof(
+    fc.string(),
+    fc.base64String().map((s) => s.replace(/=+$/, '')),
+    fc.jsonValue().map((v) => b64(v)),
+    fc.constantFrom(...valid.split('.')),
+  );
+
+  it('arbitrary strings and chunk mixes give a typed result', () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.array(chunk, { minLength: 0, maxLength: 5 }).map((cs) => cs.join('.'))), (token) => {
+      for (const r of [decodeJwt(token), decodeUserJwt(token), decodeAccountJwt(token), decodeOperatorJwt(token)]) {
+        expect(typeof r.ok).toBe('boolean');
+        if (!r.ok) expect(typeof r.error).toBe('string');
+        else expect(validateClaims(r.claims, nowSec())).toBeInstanceOf(Array);
+      }
+    }), { numRuns: 2000 });
+  });
+
+  it('signed claims of any JSON shape decode or fail, never throw', () => {
+    const nats = fc.dictionary(fc.constantFrom('type', 'version', 'pub', 'sub', 'resp', 'src', 'times', 'subs', 'bearer_token', 'signing_keys', 'revocations', 'limits', 'issuer_account', 'default_permissions'), fc.jsonValue());
+    const sub = createUser().getPublicKey();
+    // Signing is slow (pure-JS ed25519): fewer runs.
+    fc.assert(fc.property(nats, fc.constantFrom('user', 'account', 'operator'), fc.jsonValue(), (n, type, exp) => {
+      const token = encodeJwt({ sub, exp, nats: { type, version: 2, ...n } }, acc);
+      const r = decodeJwt(token);
+      expect(typeof r.ok).toBe('boolean');
+      if (r.ok) expect(validateClaims(r.claims, nowSec())).toBeInstanceOf(Array);
+    }), { numRuns: 150 });
+  });
+});
