@@ -259,7 +259,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   it('the last consumer deleted right as the stream leader steps down: the delete is answered, kept, and the stream purged', async () => {
     const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
     try {
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < 1; round++) {
         const name = `C${round}`;
         await jsm.consumers.add('S', { durable_name: name, ack_policy: AckPolicy.Explicit });
         for (let i = 0; i < 3; i++) await publishRetrying(nc, 's.a', `m${i}`);

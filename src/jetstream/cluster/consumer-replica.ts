@@ -35,10 +35,11 @@ export interface ConsumerGroupHost {
   /** A state this leader proposed (`token`) is committed and applied: its ack replies may go. */
   consumerStateApplied(token: string): void;
   /**
-   * On every member: a state applied whose acks let `acked` go (interest or work-queue
-   * retention); null: the state jumped (a snapshot), what it acked is to be checked again.
+   * On every member: a state applied whose acks let stream sequences go (interest or work-queue
+   * retention), `acked` holding them as float64 LE (read only where they are acted on, the
+   * stream's leader); null: the state jumped (a snapshot), what it acked is to be checked again.
    */
-  consumerAcked(cr: ConsumerReplica, acked: readonly number[] | null): void;
+  consumerAcked(cr: ConsumerReplica, acked: Buffer | null): void;
   internalError(err: unknown, what: string): void;
 }
 
@@ -123,12 +124,11 @@ export class ConsumerReplica implements GroupHost {
     }
     const hl = d.readUInt16LE(1);
     let at = 3 + hl;
-    let acked: number[] | null = null;
+    let acked: Buffer | null = null;
     if (kind === C_STATE_ACKS) {
       const n = d.readUInt32LE(at);
-      at += 4;
-      acked = new Array<number>(n);
-      for (let i = 0; i < n; i++, at += 8) acked[i] = d.readDoubleLE(at);
+      acked = d.subarray(at + 4, at + 4 + 8 * n);
+      at += 4 + 8 * n;
     }
     this.state = Buffer.from(d.subarray(at));
     this.sinceSnapshot++;

@@ -230,8 +230,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     // lets go what lost interest (consumer.go updateConfig; the consumer's leader, where it
     // runs live, does so in commitConsumerCreate).
     if (p.updated && replica.isLeader && replica.stream.cfg.retention === 'interest' && !replica.stream.consumers.has(p.name)) {
-      const floor = decodeConsumerState(cr.state ?? Buffer.alloc(0))?.state.ackFloorStream ?? 0;
-      cleanupNoInterestMessages(this.interestStream(replica), floor);
+      cleanupNoInterestMessages(this.interestStream(replica), ackFloorOf(cr.state));
     }
     // An update: its leader applies it and answers (once it is ready, when it is not yet).
     const leader = cr.group?.leader ?? null;
@@ -246,8 +245,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     // Interest retention: on the stream's leader, what only this consumer still needed goes
     // (where it runs live, deleting it does so itself: JsAccount.deleteConsumer).
     const cr = this.groups.get(ckey(replica.account, stream.name, name));
-    const floor = replica.isLeader && stream.cfg.retention === 'interest' && !stream.consumers.has(name) && cr !== undefined
-      ? decodeConsumerState(cr.state ?? Buffer.alloc(0))?.state.ackFloorStream ?? 0 : -1;
+    const floor = replica.isLeader && stream.cfg.retention === 'interest' && !stream.consumers.has(name) && cr !== undefined ? ackFloorOf(cr.state) : -1;
     this.dropConsumer(replica, name);
     if (floor >= 0) cleanupNoInterestMessages(this.interestStream(replica), floor);
     if (!respond || jsa === undefined) return;
@@ -545,7 +543,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
    * messages its acks let go are removed as the interest rules say; null (a snapshot restored):
    * all it acked is checked again.
    */
-  consumerAcked(cr: ConsumerReplica, acked: readonly number[] | null): void {
+  consumerAcked(cr: ConsumerReplica, acked: Buffer | null): void {
     const replica = this.ctx.replica(cr.account, cr.stream);
     if (replica === undefined || !replica.isLeader || replica.stream.cfg.retention === 'limits' || this.closed) return;
     // The removals of one state entry go in one stream entry.
@@ -555,7 +553,7 @@ export class ClusterConsumers implements ConsumerGroupHost {
     if (by === undefined) return;
     try {
       if (acked === null) recheckAcked(view, by, true);
-      else for (const seq of acked) streamAck(view, by, seq);
+      else for (let at = 0; at + 8 <= acked.length; at += 8) streamAck(view, by, acked.readDoubleLE(at));
     } catch (err) {
       this.ctx.internalError(err, `consumer ${cr.account} > ${cr.stream} > ${cr.name}: interest removals`);
     }
@@ -837,6 +835,11 @@ export class ClusterConsumers implements ConsumerGroupHost {
 /** A consumer state buffer's snapshot (null: it does not decode). */
 function readState(raw: Buffer): ConsumerSnapshot | null {
   return decodeConsumerState(raw)?.state ?? null;
+}
+
+/** The ack floor's stream sequence a replicated state holds (0: none yet, or it does not decode). */
+function ackFloorOf(raw: Buffer | null): number {
+  return raw === null ? 0 : readState(raw)?.ackFloorStream ?? 0;
 }
 
 function parseJson(text: string): unknown {
