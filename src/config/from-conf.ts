@@ -495,10 +495,11 @@ const JETSTREAM = table<ServerOptions>({
     [['max_memory_store', 'max_mem_store', 'max_mem'], (r, v, p, o) => void (jetStreamDraft(o).maxMemory = storageSize(r, v, p, 'max_mem_store'))],
     [['max_file_store', 'max_file'], (r, v, p, o) => void (jetStreamDraft(o).maxStore = storageSize(r, v, p, 'max_file_store'))],
     [['domain'], (r, v, p, o) => void (jetStreamDraft(o).domain = r.str(v, p))],
+    [['unique_tag'], (r, v, p, o) => void (jetStreamDraft(o).uniqueTag = r.str(v, p))],
     [['enable', 'enabled'], (r, v, p, o) => void (jetStreamDraft(o).enabled = r.bool(v, p))],
   ],
   // Tuning of nats-server's own file store and clustering: nothing a client can observe here.
-  ignored: ['sync', 'sync_interval', 'extension_hint', 'unique_tag', 'max_outstanding_catchup', 'request_queue_limit'],
+  ignored: ['sync', 'sync_interval', 'extension_hint', 'max_outstanding_catchup', 'request_queue_limit'],
   // Encryption at rest, and server-wide limits on consumers and batches: refused rather than
   // a server that stores in the clear or allows what the file forbids.
   refused: ['key', 'ek', 'encryption_key', 'prev_key', 'prev_ek', 'prev_encryption_key', 'cipher', 'limits'],
@@ -532,6 +533,7 @@ function jetstream(r: Reader, v: ConfValue, path: string, o: ServerOptions): voi
  */
 const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
   tls: (r, v, p, { options: o }) => void (o.tls = tls(r, v, p)),
+  server_tags: (r, v, p, { options: o }) => void (o.serverTags = r.strings(v, p, 'a tag or a list of tags (error parsing tags: unsupported type)')),
   http: (r, v, p, { options: o }) => {
     const { host, port } = r.hostPort(v, p);
     o.http = host === '' ? port : { host, port };
@@ -630,7 +632,7 @@ const TOP = table<ConfResult>({
     'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
     'max_sub_tokens', 'max_subscription_tokens', 'no_system_account', 'no_system',
-    'no_sys_acc', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'server_tags', 'default_js_domain',
+    'no_sys_acc', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'default_js_domain',
     'ocsp_cache', 'no_fast_producer_stall', 'max_closed_clients',
   ],
   // Security features: starting without them would be a server the file did not describe.

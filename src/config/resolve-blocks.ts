@@ -211,7 +211,7 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
   };
 }
 
-const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'clusterPeers', 'raftTiming', 'raftCompaction', 'peerRemoveTimeout']);
+const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'uniqueTag', 'clusterPeers', 'raftTiming', 'raftCompaction', 'peerRemoveTimeout']);
 const RAFT_COMPACTION_KEYS: ReadonlySet<string> = new Set(['entries', 'bytes']);
 
 /** nats-server's stream log compaction thresholds (jetstream_cluster.go: compactNumMin 65,536, compactSizeMin 8 MiB). */
@@ -270,9 +270,26 @@ export function resolveJetStream(value: unknown, path: string): ResolvedJetStrea
     maxMemory: optInt(j.maxMemory, child(path, 'maxMemory'), Math.floor(totalmem() * 0.75), -1, Number.MAX_SAFE_INTEGER),
     maxStore: optInt(j.maxStore, child(path, 'maxStore'), JETSTREAM_MAX_STORE_DEFAULT, -1, Number.MAX_SAFE_INTEGER),
     domain: domain ?? null,
+    uniqueTag: optString(j.uniqueTag, child(path, 'uniqueTag'), '')!.trim().toLowerCase(),
     clusterPeers: resolveClusterPeers(j.clusterPeers, child(path, 'clusterPeers')),
     raftTiming: resolveRaftTiming(j.raftTiming, child(path, 'raftTiming')),
     raftCompaction: resolveRaftCompaction(j.raftCompaction, child(path, 'raftCompaction')),
     peerRemoveTimeout: optDuration(j.peerRemoveTimeout, child(path, 'peerRemoveTimeout'), 5 * 60_000),
   };
+}
+
+/**
+ * `serverTags`: a tag or a list of them, as nats-server's `server_tags` (jwt.TagList.Add): each
+ * trimmed and in lower case, empty ones and repeats dropped.
+ */
+export function resolveServerTags(value: unknown, path: string): readonly string[] {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) throw new ConfigError(path, 'must be a string or an array of strings');
+  const out: string[] = [];
+  for (const t of list as string[]) {
+    const tag = t.trim().toLowerCase();
+    if (tag !== '' && !out.includes(tag)) out.push(tag);
+  }
+  return out;
 }

@@ -25,7 +25,7 @@ import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth } from './resolve-auth.js';
 import { operatorAccounts, operatorAuth, resolveOperatorMode } from './resolve-operator.js';
-import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveTls, resolveWebSocket } from './resolve-blocks.js';
+import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
 
 /** nats-server refuses a `lame_duck_duration` below 30 s. */
@@ -185,6 +185,11 @@ export const OPTIONS = {
   serverName: {
     kind: 'string', into: 'serverName', default: undefined, validate: checkName,
     conf: { keys: ['server_name'], read: 'string' }, reload: 'no', write: 'string',
+  },
+  // reload.go reloads `server_tags` (tagsOption).
+  serverTags: {
+    kind: 'block', into: ['serverTags'], resolve: (v, path) => ({ serverTags: resolveServerTags(v, path) }),
+    conf: { keys: ['server_tags'], read: 'own' }, reload: 'yes', write: 'own',
   },
   maxPayload: {
     kind: 'int', into: 'maxPayload', min: 1, max: INT32_MAX, default: DEFAULTS.maxPayload,

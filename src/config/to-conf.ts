@@ -66,6 +66,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   authorization: (o) => (o.auth?.operator !== undefined ? operatorConfig(o.auth)
     : [...accountsConfig(o), ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
+  serverTags: (o) => (o.serverTags.length === 0 ? [] : [`server_tags: [${o.serverTags.map(q).join(', ')}]`]),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
 
@@ -79,6 +80,7 @@ function jetStreamConfig(j: NonNullable<ResolvedOptions['jetstream']>, tempDir: 
     `  max_mem: ${j.maxMemory}`,
     `  max_file: ${j.maxStore}`,
     ...(j.domain === null ? [] : [`  domain: ${q(j.domain)}`]),
+    ...(j.uniqueTag === '' ? [] : [`  unique_tag: ${q(j.uniqueTag)}`]),
     '}',
   ];
 }

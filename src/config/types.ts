@@ -101,6 +101,13 @@ export interface ServerOptions {
   host?: string;
   /** INFO `server_name`. Default: the generated server id. */
   serverName?: string;
+  /**
+   * Tags describing the server (nats-server's `server_tags`): `/varz` lists them, and clustered
+   * JetStream places a stream with `placement.tags` only on servers that have every one of them
+   * (a server tagged `!jetstream` gets no new stream replica). Tags are trimmed and compared in
+   * lower case, as nats-server's. A reload may change them. Default: none.
+   */
+  serverTags?: readonly string[] | string;
   /** Largest message payload (headers included) a client may publish. Default 1 MiB. */
   maxPayload?: number;
   /** Longest protocol control line a client may send. Default 4096. */
@@ -365,6 +372,13 @@ export interface JetStreamOptions {
   /** JetStream domain: the API also answers on `$JS.<domain>.API.>`, acks carry `domain`. */
   domain?: string;
   /**
+   * Clustered JetStream (nats-server's `unique_tag`): a tag prefix, e.g. `az:`. The replicas of
+   * a stream go to servers whose tags with that prefix differ (one per availability zone), and a
+   * server without such a tag gets none — unless the stream's `placement.tags` name a tag with
+   * the prefix. Compared in lower case. Default: none.
+   */
+  uniqueTag?: string;
+  /**
    * Clustered JetStream (a nats-embedded extension: nats-server discovers its peers over the
    * routes): the `serverName`s of every JetStream server of the cluster, this one included. With
    * two or more, streams are replicated through Raft among them. `createCluster({ jetstream })`
@@ -402,6 +416,8 @@ export interface ResolvedJetStream {
   readonly maxMemory: number;
   readonly maxStore: number;
   readonly domain: string | null;
+  /** The unique tag prefix, lower case; '' for none. */
+  readonly uniqueTag: string;
   /** Clustered JetStream's peers (server names), or null without clustering. */
   readonly clusterPeers: readonly string[] | null;
   readonly raftTiming: { readonly electionTimeoutMin: number; readonly electionTimeoutMax: number; readonly heartbeatInterval: number };
@@ -488,6 +504,8 @@ export interface ResolvedOptions {
   readonly port: number;
   readonly host: string;
   readonly serverName: string | undefined;
+  /** Lower case, trimmed, without duplicates or empty tags. */
+  readonly serverTags: readonly string[];
   readonly maxPayload: number;
   readonly maxControlLine: number;
   readonly maxPending: number;

@@ -26,6 +26,12 @@ export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | '
    * route URLs that carry them (`nats-route://user:pass@host:port`). Default: none.
    */
   routeAuthorization?: ClusterAuthorizationOptions;
+  /**
+   * Tags per member (`serverTags`), by index: member `i` gets `memberTags[i]`, e.g.
+   * `[['az:1', 'ssd'], ['az:2'], ['az:3', 'ssd']]` to test stream placement by
+   * `placement.tags` or `jetstream.uniqueTag`. Members beyond the list get `serverTags`.
+   */
+  memberTags?: ReadonlyArray<readonly string[]>;
 }
 
 /**
@@ -61,16 +67,19 @@ export class NatsCluster implements AsyncDisposable {
   }
 
   private memberOptions(): ServerOptions {
-    const { size: _size, name: _name, reconnectDelay, meshTimeoutMs: _t, routeAuthorization: auth, ...serverOptions } = this.opts;
+    const { size: _size, name: _name, reconnectDelay, meshTimeoutMs: _t, routeAuthorization: auth, memberTags, ...serverOptions } = this.opts;
     // Each member dials every member that exists when it starts, so a restarted member can
     // always find the mesh again; the rest is gossip.
     const userinfo = auth?.user === undefined || auth.user === ''
       ? ''
       : `${encodeURIComponent(auth.user)}${auth.password === undefined || auth.password === '' ? '' : `:${encodeURIComponent(auth.password)}`}@`;
     const routes = this.servers.filter((s) => !s.closed).map((s) => s.routeUrl!.replace('://', `://${userinfo}`));
-    const serverName = `${this.name}-${this.nextIndex++}`;
+    const index = this.nextIndex++;
+    const serverName = `${this.name}-${index}`;
+    const tags = memberTags?.[index];
     return {
       ...serverOptions,
+      ...(tags === undefined ? {} : { serverTags: tags }),
       ...this.jetStreamOptions(serverName),
       serverName,
       cluster: { name: this.name, routes, reconnectDelay: reconnectDelay ?? 100, ...(auth === undefined ? {} : { authorization: auth }) },

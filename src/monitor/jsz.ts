@@ -68,6 +68,7 @@ export function jetStreamConfig(js: JetStream): Record<string, unknown> {
     sync_interval: DEFAULT_SYNC_INTERVAL_NS,
     domain: c.domain ?? undefined,
     compress_ok: c.maxMemory > 0 && c.maxStore > 0 ? true : undefined,
+    unique_tag: c.uniqueTag === '' ? undefined : c.uniqueTag,
   };
 }
 

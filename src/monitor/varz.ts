@@ -99,6 +99,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
     subscriptions: core.sublist.size,
     http_req_stats: reqStats,
     config_load_time: rfc3339Nano(ctx.configLoadedAt().getTime()),
+    tags: o.serverTags.length > 0 ? [...o.serverTags] : undefined,
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
   };
 }

@@ -44,7 +44,7 @@ describe('the option table', () => {
     expect(by('no')).toEqual(['backend', 'cluster', 'host', 'http', 'jetstream', 'port', 'serverName', 'websocket']);
     expect(by('yes')).toEqual([
       'accounts', 'authorization', 'debug', 'maxConnections', 'maxControlLine', 'maxPayload', 'maxPingsOut',
-      'pingInterval', 'tls', 'trace', 'writeDeadline',
+      'pingInterval', 'serverTags', 'tls', 'trace', 'writeDeadline',
     ]);
     expect(by('extension')).toEqual([
       'allowNonTls', 'lameDuckDuration', 'lameDuckGracePeriod', 'logger', 'maxPending', 'maxSubscriptions',

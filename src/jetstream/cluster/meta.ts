@@ -58,6 +58,8 @@ import { subjectsOverlap, subjectsCollide } from '../subject-rules.js';
 import type { Stream } from '../stream.js';
 import { NrgHub, type GroupHost, type RaftGroup } from './nrg.js';
 import { StreamReplica, type CompactionPolicy, type ConsumerProposal, type ReplicaHost, type ReplicatedRequest } from './stream-replica.js';
+import { PeerDirectory } from './peer-info.js';
+import { selectPeers, type PeerCandidate } from './placement.js';
 import { SERVER_REMOVE_KIND, SERVER_REMOVED_ADVISORY, serverRemovedAdvisory, serverRemoveTarget, stepdownPlacement } from './server-remove.js';
 import { MetaJoin } from './meta-join.js';
 import { ClusterConsumers, consumerGroupName } from './consumers.js';
@@ -81,7 +83,7 @@ export interface ClusterEngine {
   }) | undefined;
   internalError(err: unknown, what: string): void;
   clusterName(): string;
-  readonly config: { readonly domain: string | null };
+  readonly config: { readonly domain: string | null; readonly uniqueTag: string };
 }
 
 /** Options of clustered JetStream. */
@@ -172,6 +174,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   private readonly startedAt = Date.now();
   /** The meta leader: the voters at its last tick (null: not leading), to notice a server that joined. */
   private knownVoters: Set<string> | null = null;
+  /** The other servers' tags (placement). */
+  private readonly peerDir: PeerDirectory;
+  /** The meta leader this server last announced its tags to. */
+  private announcedTo: string | null = null;
 
   constructor(
     private readonly engine: ClusterEngine,
@@ -180,6 +186,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     const core = engine.core;
     this.hub = new NrgHub(core, core.account('$SYS'), options.self, options.timing, (err, what) => engine.internalError(err, what));
     this.sys = core.internalClient('$JSC', core.account('$SYS'));
+    this.peerDir = new PeerDirectory(this.sys, options.self, () => core.options.serverTags, (err, what) => engine.internalError(err, what));
+    this.peerDir.announce(true);
     // A peer's share of an account's usage (accountInfo on the meta leader).
     this.sys.subscribe(`$JSC.U.${this.hub.selfId}`, (msg) => {
       if (msg.reply !== '') this.sys.reply(msg.reply, JSON.stringify(this.localUsage(msg.data.toString('utf8'))));
@@ -266,6 +274,11 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     if (leader !== null) this.leaderlessSince = 0;
     else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
+    // A new meta leader hears this server's tags (it may have missed them: routes not up yet).
+    if (leader !== null && leader !== this.hub.selfName && leader !== this.announcedTo) {
+      this.announcedTo = leader;
+      this.peerDir.announce(false);
+    }
   }
 
   /**
@@ -282,6 +295,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
   leaderReady(): void {
     if (this.removedSelf) return;
     this.metaLeader = true;
+    this.peerDir.announce(true);
     // Streams still on a removed server (its former leader lost the lead before moving them all).
     for (const name of this.removedServers.keys()) this.remapServer(name);
   }
@@ -415,7 +429,10 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * replica stays where it is ("to avoid bricking the stream"). True when a server took its place.
    */
   private remapPeer(sa: StreamAssignment, peer: string, subject: string): { proposed: boolean; replaced: boolean } {
-    const spare = shuffle(this.placeable().filter((p) => !sa.peers.includes(p)))[0];
+    // remapStreamAssignment: selectPeerGroup keeping the others, with the stream's placement.
+    const retain = sa.peers.filter((p) => p !== peer);
+    const selected = this.selectPeers(sa.cfg, sa.peers.length, retain, [peer]);
+    const spare = 'error' in selected ? undefined : selected.peers.find((p) => !retain.includes(p));
     if (spare === undefined && sa.peers.length === 1) return { proposed: true, replaced: false };
     const peers = sa.peers.flatMap((p) => (p !== peer ? [p] : spare === undefined ? [] : [spare]));
     const entry: MetaEntry = { op: 'update', account: sa.account, config: encodeStreamConfig(sa.cfg), created: Date.now(), reply: '', subject, kind: 'stream_remove_peer', peers };
@@ -492,6 +509,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * removed server (a move computed from an assignment another move was changing) is moved again.
    */
   tick(): void {
+    this.peerDir.tick(this.metaLeader ? this.meta.peers : [], 10 * this.options.timing.heartbeatInterval);
     this.leaveTick();
     if (!this.removedSelf) this.join.tick();
     if (this.metaLeader) this.noticeNewVoters();
@@ -960,7 +978,8 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     return out;
   }
 
-  private streamCreate(jsa: ApiAccount, name: string, body: Buffer, reply: string, subject: string): void {
+  private streamCreate(jsa: ApiAccount, name: string, body: Buffer, reply: string, subject: string, waited = false): void {
+    if (!this.metaLeader || this.closed) return;
     const kind = 'stream_create';
     const decoded = decodeStreamConfig(body.toString('utf8'));
     if ('error' in decoded) return this.answer(jsa, reply, subject, body, fail(kind, decoded.error));
@@ -990,10 +1009,18 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     }
     const unplaceable = placementError(cfg, this.engine.clusterName());
     if (unplaceable !== null) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: unplaceable })));
-    const peers = this.placement(cfg.num_replicas);
-    if (peers === null) {
-      return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no suitable peers for placement' })));
+    // Placement reads the servers' tags: a server not heard from yet (the cluster is starting)
+    // gets a moment to tell them.
+    if (!waited) {
+      const names = this.placeable();
+      if (names.some((n) => this.peerDir.tagsOf(n) === undefined)) {
+        this.peerDir.whenKnown(names, Math.min(2000, 4 * this.options.timing.heartbeatInterval), () => this.streamCreate(jsa, name, body, reply, subject, true));
+        return;
+      }
     }
+    const selected = this.selectPeers(cfg, cfg.num_replicas);
+    if ('error' in selected) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: selected.error })));
+    const peers = selected.peers;
     const entry: MetaEntry = {
       op: 'stream', account: jsa.name, config: encodeStreamConfig(cfg), created: Date.now(),
       group: `S-R${cfg.num_replicas}${cfg.storage === 'memory' ? 'M' : 'F'}-${randomToken()}`, peers, reply, subject,
@@ -1032,10 +1059,17 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
       }
     }
     let peers: string[] | undefined;
+    // A new placement moves the stream (a move request): to servers that satisfy it.
+    const move = r.config.placement !== undefined && JSON.stringify(r.config.placement) !== JSON.stringify(sa.cfg.placement);
     if (r.config.num_replicas !== sa.cfg.num_replicas) {
-      const moved = this.replicaChange(jsa.name, sa, r.config.num_replicas);
-      if (moved === null) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: 'no suitable peers for placement' })));
-      peers = moved;
+      if (move) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSStreamMoveAndScaleErr')));
+      const changed = this.replicaChange(jsa.name, sa, r.config);
+      if ('error' in changed) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: changed.error })));
+      peers = changed.peers;
+    } else if (move) {
+      const moved = this.movePeers(sa, r.config);
+      if ('error' in moved) return this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNoPeersErrF', { err: moved.error })));
+      if (moved.peers.length !== sa.peers.length || moved.peers.some((p) => !sa.peers.includes(p))) peers = moved.peers;
     }
     const entry: MetaEntry = { op: 'update', account: jsa.name, config: encodeStreamConfig(r.config), created: Date.now(), reply, subject, kind, ...(peers === undefined ? {} : { peers }) };
     if (!this.meta.propose(Buffer.from(JSON.stringify(entry), 'utf8'))) this.answer(jsa, reply, subject, body, fail(kind, jsError('JSClusterNotAvailErr')));
@@ -1190,23 +1224,44 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
    * responsive others; fewer keep the stream's leader (when this server knows it) and the first
    * others. Null when there are not enough servers.
    */
-  private replicaChange(account: string, sa: StreamAssignment, n: number): string[] | null {
-    if (n > sa.peers.length) {
-      const extra = shuffle(this.placeable().filter((p) => !sa.peers.includes(p)));
-      const out = [...sa.peers, ...extra].slice(0, n);
-      return out.length < n ? null : out;
-    }
+  private replicaChange(account: string, sa: StreamAssignment, cfg: StreamConfig): { peers: string[] } | { error: string } {
+    const n = cfg.num_replicas;
+    // More: the peers stay and servers that satisfy the placement join them (selectPeerGroup with existing).
+    if (n > sa.peers.length) return this.selectPeers(cfg, n, sa.peers);
     const leader = this.streamLeader(account, sa.cfg.name);
     const ordered = leader !== null && sa.peers.includes(leader) ? [leader, ...sa.peers.filter((p) => p !== leader)] : [...sa.peers];
-    return ordered.slice(0, n);
+    return { peers: ordered.slice(0, n) };
   }
 
-  /** `n` peers for a new group: this server first (the preferred leader), then the others that answer. */
-  private placement(n: number): string[] | null {
-    const [self, ...others] = this.placeable();
-    // This server first (the preferred leader), unless it is being removed.
-    const candidates = self === this.hub.selfName ? [self, ...shuffle(others)] : shuffle(self === undefined ? [] : [self, ...others]);
-    return candidates.length < n ? null : candidates.slice(0, n);
+  /**
+   * A move (a new `placement`, nats-server's isMoveRequest): the servers that satisfy the new
+   * placement. nats-server picks a new group afresh (createGroupForStream); here the stream's
+   * current servers that satisfy it are preferred, so a placement they already meet moves nothing.
+   */
+  private movePeers(sa: StreamAssignment, cfg: StreamConfig): { peers: string[] } | { error: string } {
+    const unplaceable = placementError(cfg, this.engine.clusterName());
+    if (unplaceable !== null) return { error: unplaceable };
+    return this.selectPeers(cfg, cfg.num_replicas, [], [], sa.peers);
+  }
+
+  /**
+   * The servers for `replicas` replicas of a stream with `cfg`'s placement (selectPeers):
+   * `existing` kept, `ignore` not chosen; candidates are this server first (the preferred
+   * leader) unless `prefer` names others, then the other responsive ones shuffled, then the
+   * voters known to be down (only for the error's "peer offline").
+   */
+  private selectPeers(cfg: StreamConfig, replicas: number, existing: readonly string[] = [], ignore: readonly string[] = [], prefer: readonly string[] = [this.hub.selfName]): { peers: string[] } | { error: string } {
+    const placeable = this.placeable();
+    const first = placeable.filter((p) => prefer.includes(p));
+    const ordered = [...shuffle(first.filter((p) => p !== this.hub.selfName)), ...shuffle(placeable.filter((p) => !prefer.includes(p)))];
+    if (first.includes(this.hub.selfName)) ordered.unshift(this.hub.selfName);
+    const candidates: PeerCandidate[] = ordered.map((name) => ({ name, tags: this.peerDir.tagsOf(name), offline: false }));
+    for (const r of this.meta.replicas()) {
+      if (r.offline && !placeable.includes(r.name) && !this.removedServers.has(r.name) && !this.pendingRemovals.has(r.name)) {
+        candidates.push({ name: r.name, tags: this.peerDir.tagsOf(r.name), offline: true });
+      }
+    }
+    return selectPeers(candidates, { replicas, tags: cfg.placement?.tags ?? [], uniqueTag: this.engine.config.uniqueTag, existing, ignore });
   }
 
   /** The leader of a stream's group as this server knows it (null: none, or no replica here). */
@@ -1274,6 +1329,7 @@ export class JsCluster implements ClusterApi, GroupHost, ReplicaHost {
     this.storages.clear();
     this.replicas.clear();
     this.consumers.close();
+    this.peerDir.close();
     this.hub.close();
     this.sys.close();
     this.metaStorage.close();
@@ -1294,16 +1350,12 @@ const KINDS: Readonly<Record<string, string>> = {
 };
 
 /**
- * `placement` no member satisfies (selectPeerGroup's errors): another cluster's name, or server
- * tags (no server here has tags: `server_tags` is not an option yet). Null when it places.
+ * A `placement.cluster` no member is in (selectPeerGroup finds no server of another cluster:
+ * there is one cluster). Null when it may place; the tags are selectPeers' business.
  */
 function placementError(cfg: StreamConfig, clusterName: string): string | null {
-  const p = cfg.placement;
-  if (p === undefined) return null;
-  if (p.cluster !== undefined && p.cluster !== '' && p.cluster !== clusterName) return 'no suitable peers for placement';
-  const tags = p.tags ?? [];
-  if (tags.length > 0) return `no suitable peers for placement, tags not matched [${tags.map((t) => `'${t}'`).join(', ')}]`;
-  return null;
+  const c = cfg.placement?.cluster;
+  return c !== undefined && c !== '' && c !== clusterName ? 'no suitable peers for placement' : null;
 }
 
 function randomToken(): string {
