@@ -24,6 +24,10 @@ export interface RealClusterOptions {
   readonly namePrefix?: string;
   /** Extra config lines for every member (e.g. accounts). */
   readonly extraConfig?: readonly string[];
+  /** Extra config lines for member `i` (e.g. its `server_tags`). */
+  readonly memberConfig?: (i: number) => readonly string[];
+  /** Extra lines inside every member's `jetstream {}` block (e.g. `unique_tag`). */
+  readonly jetstreamConfig?: readonly string[];
   /** How long `startRealCluster` waits for the JetStream meta leader (default 20 s). */
   readonly metaLeaderTimeoutMs?: number;
   /**
@@ -64,13 +68,14 @@ export async function startRealCluster(bin: string, running = 3, opts: RealClust
   const config = (i: number): string[] => [
     `server_name: ${names[i]}`,
     `listen: "127.0.0.1:${clientPorts[i]}"`,
-    `jetstream { store_dir: "${stores[i]}" }`,
+    `jetstream { store_dir: "${stores[i]}"${(opts.jetstreamConfig ?? []).map((l) => `\n  ${l}`).join('')} }`,
     'cluster {',
     `  name: ${clusterName}`,
     `  listen: "127.0.0.1:${routePorts[i]}"`,
     `  routes: [${routePorts.filter((_, j) => j !== i).map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ')}]`,
     '}',
     ...(opts.extraConfig ?? []),
+    ...(opts.memberConfig?.(i) ?? []),
   ];
   const members: Array<RealServer | undefined> = new Array<RealServer | undefined>(size).fill(undefined);
   const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`);
