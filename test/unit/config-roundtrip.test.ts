@@ -170,6 +170,8 @@ const options: fc.Arbitrary<ServerOptions> = fc.record({
   port,
   host: hosts,
   serverName: name,
+  // Tags as a user writes them (case, spaces, repeats): they read back as resolved (lower case, trimmed, once).
+  serverTags: fc.array(fc.constantFrom('ssd', ' SSD', 'az:1', 'Az:2 ', 'cloud:aws', '!jetstream'), { maxLength: 4 }),
   limits: fc.tuple(fc.integer({ min: 1, max: INT32_MAX }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - INT32_MAX })),
   maxControlLine: fc.integer({ min: 1, max: INT32_MAX }),
   pingInterval: duration,
