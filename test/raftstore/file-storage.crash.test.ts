@@ -62,8 +62,12 @@ function xorshift(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs the child until the kill; the messages it sent. */
-async function runChild(dir: string, seed: number, killAfterMs: number): Promise<{ msgs: Msg[]; signal: NodeJS.Signals | null; stderr: string }> {
+/**
+ * Runs the child until the kill: once it has reported `syncs` synced states (counted, not timed,
+ * so a busy machine still gets through the paths the test is about), `killAfterMs` later — in the
+ * middle of whatever it writes then. The messages it sent.
+ */
+async function runChild(dir: string, seed: number, syncs: number, killAfterMs: number): Promise<{ msgs: Msg[]; signal: NodeJS.Signals | null; stderr: string }> {
   const child = fork(CHILD, [BUNDLE, dir, String(seed)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const msgs: Msg[] = [];
   let stderr = '';
@@ -71,7 +75,8 @@ async function runChild(dir: string, seed: number, killAfterMs: number): Promise
   child.on('message', (m) => msgs.push(m as Msg));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   const deadline = Date.now() + 20_000;
-  while (!msgs.some((m) => m.t === 'synced') && Date.now() < deadline && child.exitCode === null) await sleep(2);
+  const synced = (): number => msgs.reduce((n, m) => n + (m.t === 'synced' ? 1 : 0), 0);
+  while (synced() < syncs && Date.now() < deadline && child.exitCode === null) await sleep(1);
   await sleep(killAfterMs);
   child.kill('SIGKILL');
   const signal = await exited;
@@ -87,7 +92,7 @@ describe('FileRaftStorage under SIGKILL', () => {
     let replacements = 0;
     let compactions = 0;
     for (let round = 0; round < KILLS; round++) {
-      const { msgs, signal, stderr } = await runChild(dir, Math.floor(rnd() * 2 ** 31) + 1, 50 + Math.floor(rnd() * 200));
+      const { msgs, signal, stderr } = await runChild(dir, Math.floor(rnd() * 2 ** 31) + 1, 8 + Math.floor(rnd() * 40), Math.floor(rnd() * 30));
       expect(signal, stderr).toBe('SIGKILL');
       let pending: Extract<Msg, { t: 'pending' }> | null = null;
       for (const m of msgs) {
