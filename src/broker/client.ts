@@ -57,7 +57,8 @@ export interface ClientHost extends ConnectionHost {
   /** The client is closing: drop its subscriptions and registration. */
   removeClient(client: Client): void;
   /** `INFO {...}\r\n` as `client` sees it now. */
-  infoFrame(client: Client): Buffer;
+  /** An async INFO (no nonce). */
+  asyncInfoFrame(client: Client): Buffer;
   /** The clients (not internal ones) in the account named `name`. */
   accountClients(name: string): number;
 }
@@ -478,10 +479,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     // With its first PONG, a protocol-1 client whose user JWT lowered max_payload gets an INFO
     // saying so (client.go processPing: `c.mpay != opts.MaxPayload`), without the nonce.
     if (this.connectReceived && !this.firstPongSent && this.connect.protocol >= 1 && this.maxPayload !== null && this.maxPayload !== this.host.options.maxPayload) {
-      const nonce = this.nonce;
-      this.nonce = null;
-      this.send(this.host.infoFrame(this));
-      this.nonce = nonce;
+      this.send(this.host.asyncInfoFrame(this));
     }
     if (this.connectReceived) this.firstPongSent = true;
   }

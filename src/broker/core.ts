@@ -225,16 +225,28 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return clientInfo(this);
   }
 
-  /** `INFO {...} \r\n` as `client` sees it. */
-  infoFrame(client: Client, ldm = false): Buffer {
+  /** `INFO {...} \r\n` as `client` sees it first (with its nonce). */
+  infoFrame(client: Client): Buffer {
+    return this.clientInfoFrame(client, client.nonce, false);
+  }
+
+  /**
+   * An async INFO for `client` (cluster change, lame duck, lowered max_payload): nats-server
+   * builds those from its server INFO, which has no nonce (sendAsyncInfoToClients).
+   */
+  asyncInfoFrame(client: Client, ldm = false): Buffer {
+    return this.clientInfoFrame(client, null, ldm);
+  }
+
+  private clientInfoFrame(client: Client, nonce: string | null, ldm: boolean): Buffer {
     const own = client.maxPayload;
-    return infoFrame(this, { cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce: client.nonce, websocket: client.websocket, ...(own === null ? {} : { maxPayload: own }) }, ldm);
+    return infoFrame(this, { cid: client.cid, ip: client.socket.remoteAddress ?? '', nonce, websocket: client.websocket, ...(own === null ? {} : { maxPayload: own }) }, ldm);
   }
 
   /** Pushes a fresh INFO (new connect_urls) to every client that accepts async INFO. */
   sendAsyncInfo(): void {
     for (const client of this.clients.values()) {
-      if (client.acceptsAsyncInfo) client.send(this.infoFrame(client));
+      if (client.acceptsAsyncInfo) client.send(this.asyncInfoFrame(client));
     }
     this.flushAll();
   }
@@ -242,7 +254,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** Lame duck: tells every client that accepts async INFO (protocol 1, past its first PING). */
   sendLameDuckInfo(): void {
     for (const client of this.clients.values()) {
-      if (client.acceptsAsyncInfo) client.send(this.infoFrame(client, true));
+      if (client.acceptsAsyncInfo) client.send(this.asyncInfoFrame(client, true));
     }
     this.flushAll();
   }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type NatsConnection, type Status } from '@nats-io/transport-node';
 import { type NatsServer, type SlowConsumerEvent } from '../../src/index.js';
+import { createUser } from '@nats-io/nkeys';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -111,6 +112,26 @@ describe('lameDuck()', () => {
     await done;
     await modern.expectClose();
     await legacy.expectClose();
+  });
+});
+
+describe('async INFO', () => {
+  it('a lame duck INFO carries no nonce: nats-server builds async INFO from its server INFO', async () => {
+    const kp = createUser();
+    const s = await server({ lameDuckGracePeriod: 300, authorization: { users: [{ nkey: kp.getPublicKey() }] } });
+    const w = await WireClient.open(s.port);
+    const nonce = String(w.info.nonce);
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{15}$/);
+    const sig = Buffer.from(kp.sign(Buffer.from(nonce))).toString('base64url');
+    w.send(`CONNECT ${JSON.stringify({ verbose: false, protocol: 1, nkey: kp.getPublicKey(), sig })}\r\nPING\r\n`);
+    expect(await w.readLine()).toBe('PONG');
+    const done = s.lameDuck(400);
+    const info = JSON.parse((await w.readLine()).slice(5)) as Record<string, unknown>;
+    expect(info.ldm).toBe(true);
+    expect(info.auth_required).toBe(true);
+    expect('nonce' in info).toBe(false);
+    await done;
+    await w.expectClose();
   });
 });
 
