@@ -255,6 +255,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   private setUser(user: AuthenticatedUser): void {
     this.user = user.name;
+    this.accountMaxConnections = user.accountMaxConnections ?? -1;
     // The user's expiry or its account's, whichever comes first (both close the connection).
     const u = user.expiresInMs;
     const a = user.accountExpiresInMs;
@@ -311,6 +312,14 @@ export class Client extends Connection implements ParserSink, Subscriber {
       this.host.flushAll();
     }, step);
     this.expiryTimer.unref();
+  }
+
+  /** Operator mode: the account JWT's `conn` limit when this client authenticated (-1: none). */
+  accountMaxConnections = -1;
+
+  /** An account JWT lowered `conn` below the account's connections: this one goes. */
+  closeOverAccountLimit(): void {
+    this.sendErrAndClose(ERR.MaxAccountConnections, CloseReason.MaxAccountConnections);
   }
 
   /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */

@@ -215,7 +215,29 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       // others get their (possibly new) permissions.
       if (client.connectReceived) client.reauthenticate();
     }
+    this.enforceAccountConnectionLimits();
     this.flushAll();
+  }
+
+  /**
+   * After new account JWTs: an account over its (lowered) `conn` limit keeps its oldest
+   * connections and closes the newest with `-ERR 'maximum account active connections
+   * exceeded'` (accounts.go updateAccountClaimsWithRefresh).
+   */
+  private enforceAccountConnectionLimits(): void {
+    const byAccount = new Map<string, Client[]>();
+    for (const c of this.clients.values()) {
+      if (c.closed || !c.connectReceived || c.accountMaxConnections < 0) continue;
+      const list = byAccount.get(c.account.name);
+      if (list === undefined) byAccount.set(c.account.name, [c]);
+      else list.push(c);
+    }
+    for (const list of byAccount.values()) {
+      const max = list[0]!.accountMaxConnections;
+      if (list.length <= max) continue;
+      list.sort((a, b) => a.start - b.start || a.cid - b.cid);
+      for (const c of list.slice(max)) c.closeOverAccountLimit();
+    }
   }
 
   // ---- INFO ---------------------------------------------------------------------------------
