@@ -220,9 +220,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   }
 
   /**
-   * After new account JWTs: an account over its (lowered) `conn` limit keeps its oldest
-   * connections and closes the newest with `-ERR 'maximum account active connections
-   * exceeded'` (accounts.go updateAccountClaimsWithRefresh).
+   * After new account JWTs: an account over its (lowered) `conn` limit keeps its newest
+   * connections and closes the older ones with `-ERR 'maximum account active connections
+   * exceeded'` (accounts.go updateAccountClaimsWithRefresh sorts newest first and kicks past the
+   * limit; seen on the wire with nats-server 2.9.10).
    */
   private enforceAccountConnectionLimits(): void {
     const byAccount = new Map<string, Client[]>();
@@ -235,7 +236,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     for (const list of byAccount.values()) {
       const max = list[0]!.accountMaxConnections;
       if (list.length <= max) continue;
-      list.sort((a, b) => a.start - b.start || a.cid - b.cid);
+      list.sort((a, b) => b.start - a.start || b.cid - a.cid);
       for (const c of list.slice(max)) c.closeOverAccountLimit();
     }
   }

@@ -363,6 +363,44 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
     expect(results.ours).toEqual(results.real);
   });
 
+  it('a reload that lowers an account conn limit: the oldest connections over it go', async () => {
+    const limits = (conn: number): Record<string, unknown> => ({ limits: { subs: -1, data: -1, payload: -1, conn } });
+    const acc = makeAccount(op.kp, limits(3));
+    const lowered = makeAccount(op.kp, limits(1), {}, acc.kp);
+    const port = await freePort();
+    const conf = (a: typeof acc): string[] => [`listen: "127.0.0.1:${port}"`, ...operatorConf(op, [sys, a], sys.pub)];
+    const real = await startRealServer(BIN, conf(acc));
+    scope.defer(() => real.stop());
+    const ours = await scope.server({ ...optionsFromConf(parseConf(conf(acc).join('\n'), 'operator.conf')).options, port: 0 });
+    const results: Record<string, string[]> = {};
+    for (const [name, p, reload] of [
+      ['real', port, () => { writeFileSync(real.confPath, `${conf(lowered).join('\n')}\n`); real.child.kill('SIGHUP'); }],
+      ['ours', ours.port, () => ours.reload({ ...optionsFromConf(parseConf(conf(lowered).join('\n'), 'operator.conf')).options, port: 0 })],
+    ] as const) {
+      const ws: WireClient[] = [];
+      for (const u of [makeUser(acc.kp), makeUser(acc.kp), makeUser(acc.kp)]) {
+        const w = await WireClient.open(p);
+        scope.defer(() => w.close());
+        w.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: u.jwt, sig: signer(u)(String(w.info.nonce)) })}\r\nPING\r\n`);
+        await w.expect('PONG\r\n');
+        ws.push(w);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      reload();
+      await new Promise((r) => setTimeout(r, 500));
+      ws[2]!.send('PING\r\n');
+      await new Promise((r) => setTimeout(r, 200));
+      results[name] = ws.map((w) => `${w.buffer.replace(/\r\n/g, '|').replace(/^(PING\|)+/, '')} closed=${w.closed}`);
+    }
+    // nats-server keeps the newest (it sorts them newest first and kicks past the limit).
+    expect(results.real).toEqual([
+      "-ERR 'maximum account active connections exceeded'| closed=true",
+      "-ERR 'maximum account active connections exceeded'| closed=true",
+      'PONG| closed=false',
+    ]);
+    expect(results.ours).toEqual(results.real);
+  });
+
   it("an account's connection limit (conn; absent decodes as 0: none)", async () => {
     const one = makeAccount(op.kp, { limits: { subs: -1, data: -1, payload: -1, conn: 1 } });
     const zero = makeAccount(op.kp, { limits: { subs: -1, data: -1, payload: -1 } });

@@ -326,7 +326,7 @@ describe('operator mode: reload', () => {
     await wk.expect(`-ERR 'Permissions Violation for Publish to "other"'\r\nPONG\r\n`);
   });
 
-  it('a lowered account conn limit closes the newest connections over it (updateAccountClaimsWithRefresh)', async () => {
+  it('a lowered account conn limit closes the oldest connections over it (updateAccountClaimsWithRefresh)', async () => {
     const limits = (conn: number): Record<string, unknown> => ({ limits: { subs: -1, data: -1, payload: -1, conn, wildcards: true } });
     const acc = makeAccount(op.kp, limits(3), {}, accA.kp);
     const s = await operatorServer({ resolverPreload: { [sys.pub]: sys.jwt, [acc.pub]: acc.jwt } });
@@ -336,16 +336,16 @@ describe('operator mode: reload', () => {
       const { w, reply } = await wireAttempt(s, u.jwt, signer(u));
       expect(reply).toBe('PONG');
       wires.push(w);
-      // Distinct start times: the oldest is kept.
+      // Distinct start times: the newest is kept.
       await new Promise((r) => setTimeout(r, 5));
     }
     s.reload({ operator: op.jwt, systemAccount: sys.pub, resolver: 'MEMORY', resolverPreload: { [sys.pub]: sys.jwt, [acc.pub]: makeAccount(op.kp, limits(1), {}, accA.kp).jwt } });
-    for (const w of wires.slice(1)) {
+    for (const w of wires.slice(0, 2)) {
       await w.expect("-ERR 'maximum account active connections exceeded'\r\n");
-      await eventually(() => w.closed, 'the newer connection closed');
+      await eventually(() => w.closed, 'the older connection closed');
     }
-    wires[0]!.send('PING\r\n');
-    await wires[0]!.expect('PONG\r\n');
+    wires[2]!.send('PING\r\n');
+    await wires[2]!.expect('PONG\r\n');
   });
 });
 
