@@ -9,13 +9,15 @@
  * whose token is missing, expired, revoked by the export or signed by a key the exporter does
  * not have. One more fixed graph covers activations signed by a signing key of the exporter,
  * `account_token_position`, a stream export narrowed by the import, and a token-required service
- * with stream responses.
+ * with stream responses. And a reload (SIGHUP with a rewritten config there, `server.reload()`
+ * here) with new account JWTs: a new activation wires an import, an export revocation unwires it.
  *
  * The real binary is 2.9.10 (jwt v2.3.0); what is compared — accounts.go checkAuth,
  * checkActivation, isIssuerClaimTrusted, the JWT import wiring of updateAccountClaimsWithRefresh
  * and jwt's Import/Export validation — is the same in 2.10.29 (jwt v2.7.4) for these JWTs
  * (2.10 adds only `allow_trace`, not used here). Part of `npm run test:conformance`.
  */
+import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { connect, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
@@ -46,6 +48,22 @@ async function both(lines: readonly string[]): Promise<{ real: string; ours: str
 }
 
 const bearer = (url: string, u: User): Promise<NatsConnection> => connect({ servers: url, reconnect: false, authenticator: jwtAuthenticator(u.jwt) });
+
+/** Rewrites the real server's config and sends SIGHUP; resolves once it logged the reload. */
+function reloadReal(real: RealServer, lines: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('nats-server did not log a reload')), 5000);
+    const onData = (b: Buffer): void => {
+      if (!b.toString().includes('Reloaded server configuration')) return;
+      clearTimeout(timer);
+      real.child.stderr!.off('data', onData);
+      resolve();
+    };
+    real.child.stderr!.on('data', onData);
+    writeFileSync(real.confPath, `${lines.join('\n')}\n`);
+    real.child.kill('SIGHUP');
+  });
+}
 
 describe('account JWT imports: deliveries as nats-server', () => {
   const cases = fc.sample(fc.tuple(choice, traffic), { seed: 20261201, numRuns: 6 });
@@ -144,5 +162,51 @@ describe('account JWT imports: deliveries as nats-server', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it('a reload with new account JWTs: a new activation wires the import, an export revocation unwires it', async () => {
+    const op = makeOperator();
+    const sys = makeAccount(op.kp);
+    const expKp = createAccount();
+    const impKp = createAccount();
+    const [exp, imp] = [publicKeyOf(expKp), publicKeyOf(impKp)];
+    const exporter = (revocations: Record<string, number>): ReturnType<typeof makeAccount> =>
+      makeAccount(op.kp, { exports: [{ subject: 'tok.>', type: 'stream', token_req: true, revocations }] }, {}, expKp);
+    const importer = (token: Record<string, unknown>): ReturnType<typeof makeAccount> =>
+      makeAccount(op.kp, { imports: [{ subject: 'tok.>', account: exp, type: 'stream', ...token }] }, {}, impKp);
+    const granted = { token: makeActivation(expKp, imp, 'tok.>', 'stream', {}, { iat: Math.floor(Date.now() / 1000) - 5 }) };
+    const steps = [
+      operatorConf(op, [sys, exporter({}), importer({})], sys.pub),
+      operatorConf(op, [sys, exporter({}), importer(granted)], sys.pub),
+      operatorConf(op, [sys, exporter({ [imp]: Math.floor(Date.now() / 1000) }), importer(granted)], sys.pub),
+    ];
+    const port = await freePort();
+    const listen = `listen: "127.0.0.1:${port}"`;
+    const real = await startRealServer(BIN, [listen, ...steps[0]!]);
+    stops.push(() => real.stop());
+    const ours = await createServer({ ...optionsFromConf(parseConf(steps[0]!.join('\n'), 'jwt-imports.conf')).options, port: 0 });
+    stops.push(() => ours.close());
+    const users = { e: makeUser(expKp, { bearer_token: true }), i: makeUser(impKp, { bearer_token: true }) };
+    const results: Record<string, string[]> = {};
+    for (const [name, url, reload] of [
+      ['real', `nats://127.0.0.1:${port}`, (lines: readonly string[]) => reloadReal(real, [listen, ...lines])],
+      ['ours', ours.url, async (lines: readonly string[]) => ours.reload({ ...optionsFromConf(parseConf(lines.join('\n'), 'jwt-imports.conf')).options, port: 0 })],
+    ] as const) {
+      const e = await bearer(url, users.e);
+      const i = await bearer(url, users.i);
+      const got: string[] = [];
+      i.subscribe('tok.>', { callback: (_err, m) => void got.push(`${m.subject} ${m.string()}`) });
+      await i.flush();
+      for (const [n, lines] of steps.entries()) {
+        if (n > 0) await reload(lines);
+        e.publish('tok.a', String(n));
+        await e.flush();
+        await i.flush();
+      }
+      results[name] = got;
+      await Promise.all([e.close(), i.close()]);
+    }
+    expect(results.ours).toEqual(results.real);
+    expect(results.real).toEqual(['tok.a 1']);
   });
 });
