@@ -481,7 +481,12 @@ const EXPECTED_ISSUER: Record<JwtKind, ReadonlyArray<'O' | 'A'>> = { operator: [
  */
 export function decodeJwt(token: string): JwtResult<JwtClaims> {
   const hit = typeof token === 'string' ? decoded.get(token) : undefined;
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) {
+    // Least recently used first: a hit moves to the end.
+    decoded.delete(token);
+    decoded.set(token, hit);
+    return hit;
+  }
   let r: JwtResult<JwtClaims>;
   try {
     r = decode(token);
@@ -498,11 +503,12 @@ export function decodeJwt(token: string): JwtResult<JwtClaims> {
 /**
  * The last decodes, by token: a decode is a pure function of the token, and its ed25519 check
  * costs milliseconds in JavaScript, while the same account and activation JWTs are decoded at
- * every connection, resolution and reload. Results are frozen-shape readonly objects.
+ * every connection, resolution and reload. Least recently used entries go first; at most
+ * 512 tokens of up to 16 KiB each are kept. Results are readonly objects, shared.
  */
 const decoded = new Map<string, JwtResult<JwtClaims>>();
-const MEMO_ENTRIES = 1024;
-const MEMO_MAX_LENGTH = 64 * 1024;
+const MEMO_ENTRIES = 512;
+const MEMO_MAX_LENGTH = 16 * 1024;
 
 function decode(token: string): JwtResult<JwtClaims> {
   if (typeof token !== 'string') return { ok: false, error: 'expected a string' };
