@@ -9,12 +9,12 @@
  * generated account graphs with the real nats-server.
  */
 import { describe, expect, it } from 'vitest';
-import { credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createAccount, type KeyPair } from '@nats-io/nkeys';
 import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
-import { makeAccount, makeActivation, makeOperator, makeUser, nowSec, type Account } from '../helpers/jwt.js';
+import { makeAccount, makeActivation, makeOperator, makeUser, nowSec, publicKeyOf, type Account } from '../helpers/jwt.js';
 
 const scope = useScope();
 
@@ -22,15 +22,15 @@ const op = makeOperator();
 const sys = makeAccount(op.kp);
 const expKp = createAccount();
 const sk = createAccount();
-const EXP = expKp.getPublicKey();
+const EXP = publicKeyOf(expKp);
 const kps = {
   good: createAccount(), noToken: createAccount(), expired: createAccount(), revoked: createAccount(),
   skSigned: createAccount(), skRogue: createAccount(), pos: createAccount(), other: createAccount(),
 };
-const pub = (k: keyof typeof kps): string => kps[k].getPublicKey();
+const pub = (k: keyof typeof kps): string => publicKeyOf(kps[k]);
 
 const exporter = (revocations: Record<string, number> = {}): Account => makeAccount(op.kp, {
-  signing_keys: [sk.getPublicKey()],
+  signing_keys: [publicKeyOf(sk)],
   exports: [
     { name: 'public', subject: 'pub.>', type: 'stream' },
     { name: 'tokens', subject: 'tok.>', type: 'stream', token_req: true, revocations: { [pub('revoked')]: nowSec() + 60, ...revocations } },
@@ -73,8 +73,9 @@ const options = (list: readonly Account[], extra: ServerOptions = {}): ServerOpt
   ...extra,
 });
 
+/** A bearer user of the account (the client signs no nonce: test/interop/operator.test.ts covers creds). */
 async function user(s: NatsServer, kp: KeyPair): Promise<NatsConnection> {
-  return scope.client(s, { reconnect: false, authenticator: credsAuthenticator(new TextEncoder().encode(makeUser(kp).creds)) });
+  return scope.client(s, { reconnect: false, authenticator: jwtAuthenticator(makeUser(kp, { bearer_token: true }).jwt) });
 }
 
 /** Subscribes `nc` to `subject`; `got` lists `subject payload` of what arrives. */
@@ -191,5 +192,37 @@ describe('operator mode: imports and exports of account JWTs', () => {
     e.publish('tok.a', '3');
     await settle(e, n);
     expect(got).toEqual(['tok.a 2']);
+  });
+});
+
+describe('operator mode: arbitrary exports and imports in account JWTs', () => {
+  it('never make startup or reload throw: what nats-server would refuse is skipped, an invalid account left out', async () => {
+    const { default: fc } = await import('fast-check');
+    const subject = fc.constantFrom('a', 'a.*', 'a.>', 'a.b', '*', '>', 'a.*.*', 'b.$1', 'c.$2.$1', 'a..b', '', 'x y', '*.b');
+    const kind = fc.constantFrom('stream', 'service');
+    const keys = [createAccount(), createAccount(), createAccount()];
+    const exportArb = fc.record({ subject, type: kind, token_req: fc.boolean(), account_token_position: fc.constantFrom(0, 1, 2, 3), response_type: fc.constantFrom('', 'Singleton', 'Stream', 'Chunked') }, { requiredKeys: ['subject', 'type'] });
+    const importArb = fc.record({
+      subject, type: kind, account: fc.nat(2), to: fc.option(subject, { nil: undefined }), local_subject: fc.option(subject, { nil: undefined }),
+      token: fc.option(fc.tuple(fc.nat(2), subject, kind, fc.integer({ min: -5, max: 5 })), { nil: undefined }),
+    }, { requiredKeys: ['subject', 'type', 'account'] });
+    const acc = fc.record({ exports: fc.array(exportArb, { maxLength: 3 }), imports: fc.array(importArb, { maxLength: 3 }) });
+    let s: NatsServer | null = null;
+    await fc.assert(fc.asyncProperty(fc.array(acc, { minLength: 3, maxLength: 3 }), async (specs) => {
+        const list = specs.map((spec, i) => makeAccount(op.kp, {
+          exports: spec.exports,
+          imports: spec.imports.map((im) => {
+            const { token, account, ...rest } = im;
+            const from = keys[account]!;
+            return {
+              ...rest, account: publicKeyOf(from),
+              ...(token === undefined ? {} : { token: makeActivation(keys[token[0]]!, publicKeyOf(keys[i]!), token[1], token[2] as 'stream' | 'service', {}, { exp: nowSec() + token[3] * 60 }) }),
+            };
+          }),
+        }, {}, keys[i]));
+        const opts = options([sys, ...list]);
+        if (s === null) s = await scope.server(opts);
+        else s.reload(opts);
+      }), { numRuns: 25, seed: 7 });
   });
 });
