@@ -90,6 +90,7 @@ export type {
   ResolvedExport,
   ResolvedImport,
   ResolvedAccountLinks,
+  SkippedImport,
 } from './config/options.js';
 export {
   NatsEmbeddedError,

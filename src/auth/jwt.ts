@@ -16,6 +16,7 @@
  * Nothing here throws on bad input: every function returns a typed failure (`{ ok: false }`)
  * whose `error` says why, as the Go library's errors do.
  */
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { fromPublic } from '@nats-io/nkeys';
 
 /** Subjects allowed and denied (jwt.Permission). */
@@ -103,8 +104,61 @@ export interface AccountLimits {
   readonly maxBytesRequired: boolean;
 }
 
+/** An import or export type (jwt.ExportType): '' when absent (jwt's Unknown). */
+export type JwtExportType = 'stream' | 'service' | '';
+
+/** Latency tracking of a service export (jwt.ServiceLatency); `sampling` 0 is `"headers"`. */
+export interface JwtServiceLatency {
+  readonly sampling: number;
+  readonly results: string;
+}
+
+/** One export of an account JWT (jwt.Export). */
+export interface JwtExport {
+  readonly name: string;
+  readonly subject: string;
+  readonly type: JwtExportType;
+  /** Importers need an activation token. */
+  readonly tokenReq: boolean;
+  /** Importing account (or `*`) → Unix seconds: activations issued at or before it are revoked. */
+  readonly revocations: Readonly<Record<string, number>>;
+  /** `Singleton`, `Stream`, `Chunked`, or '' (a singleton). */
+  readonly responseType: string;
+  /** Nanoseconds (a Go duration); 0 when absent. */
+  readonly responseThresholdNs: number;
+  readonly latency: JwtServiceLatency | null;
+  /** 1-based token of the subject that must be the importing account's key; 0 none. */
+  readonly accountTokenPosition: number;
+  readonly advertise: boolean;
+  readonly allowTrace: boolean;
+  readonly description: string;
+  readonly infoUrl: string;
+}
+
+/** One import of an account JWT (jwt.Import). */
+export interface JwtImport {
+  readonly name: string;
+  /** A stream's subject in the exporter; a service's subject as the importer publishes it (unless `localSubject`). */
+  readonly subject: string;
+  /** The exporting account. */
+  readonly account: string;
+  /** The activation JWT ('' none). */
+  readonly token: string;
+  /** Deprecated: a stream's prefix, a service's subject in the exporter. */
+  readonly to: string;
+  /** A stream's subject here, a service's subject as the importer publishes it (`$n` references allowed). */
+  readonly localSubject: string;
+  readonly type: JwtExportType;
+  readonly share: boolean;
+  readonly allowTrace: boolean;
+}
+
 /** The `nats` part of an account JWT (jwt.Account). */
 export interface AccountNats {
+  /** The imports; null for a `null` entry (which fails validation). */
+  readonly imports: ReadonlyArray<JwtImport | null>;
+  /** The exports; null for a `null` entry (which fails validation). */
+  readonly exports: ReadonlyArray<JwtExport | null>;
   readonly signingKeys: readonly AccountSigningKey[];
   /** User public key (or `*`) → Unix seconds: users issued at or before it are revoked. */
   readonly revocations: Readonly<Record<string, number>>;
@@ -136,7 +190,21 @@ export interface UserClaims extends JwtClaimsData {
   readonly kind: 'user';
   readonly nats: UserNats;
 }
-export type JwtClaims = OperatorClaims | AccountClaims | UserClaims;
+
+/** The `nats` part of an activation JWT (jwt.Activation): the exporter's grant to the account in `sub`. */
+export interface ActivationNats {
+  /** The subject (or wildcard) the grant covers. */
+  readonly subject: string;
+  readonly importType: JwtExportType;
+  /** When a signing key issued it: the exporting account's public key. */
+  readonly issuerAccount: string;
+  readonly version: number;
+}
+export interface ActivationClaims extends JwtClaimsData {
+  readonly kind: 'activation';
+  readonly nats: ActivationNats;
+}
+export type JwtClaims = OperatorClaims | AccountClaims | UserClaims | ActivationClaims;
 export type JwtKind = JwtClaims['kind'];
 
 /** A decode result: the claims, or why there are none. */
@@ -242,15 +310,77 @@ function signingKeys(v: unknown): AccountSigningKey[] {
   });
 }
 
+function revocationList(v: unknown, k: string): Record<string, number> {
+  const rv = obj(v, k) ?? {};
+  const out: Record<string, number> = {};
+  for (const [key, t] of Object.entries(rv)) {
+    if (typeof t !== 'number' || !Number.isInteger(t)) throw new Bad(`json: cannot unmarshal into ${k}`);
+    out[key] = t;
+  }
+  return out;
+}
+
+/** jwt.ExportType's UnmarshalJSON: "stream" or "service"; absent is Unknown. */
+function exportType(o: Obj, k: string): JwtExportType {
+  const v = o[k];
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new Bad(`json: cannot unmarshal ${typeof v} into Go value of type string`);
+  if (v !== 'stream' && v !== 'service') throw new Bad(`unknown export type ${JSON.stringify(v)}`);
+  return v;
+}
+
+function uint(o: Obj, k: string): number {
+  const n = int(o, k);
+  if (n < 0) throw new Bad(`json: cannot unmarshal number ${n} into field ${k} of type uint`);
+  return n;
+}
+
+/** A list of objects where `null` entries are kept as null (Go decodes them as nil pointers). */
+function entries<T>(v: unknown, k: string, one: (o: Obj) => T): Array<T | null> {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new Bad(`json: cannot unmarshal into field ${k}`);
+  return v.map((e) => {
+    const o = obj(e, k);
+    return o === null ? null : one(o);
+  });
+}
+
+function latency(v: unknown): JwtServiceLatency | null {
+  const o = obj(v, 'service_latency');
+  if (o === null) return null;
+  const s = o.sampling;
+  let sampling: number;
+  if (typeof s === 'string' && s.toLowerCase() === 'headers') sampling = 0;
+  else if (typeof s === 'number' && Number.isInteger(s)) sampling = s;
+  else if (s === undefined) throw new Bad('empty sampling rate');
+  else throw new Bad('json: cannot unmarshal into sampling rate');
+  return { sampling, results: str(o, 'results') };
+}
+
+function jwtExport(o: Obj): JwtExport {
+  return {
+    name: str(o, 'name'), subject: str(o, 'subject'), type: exportType(o, 'type'), tokenReq: bool(o, 'token_req'),
+    revocations: revocationList(o.revocations, 'revocations'), responseType: str(o, 'response_type'),
+    responseThresholdNs: int(o, 'response_threshold'), latency: latency(o.service_latency),
+    accountTokenPosition: uint(o, 'account_token_position'), advertise: bool(o, 'advertise'), allowTrace: bool(o, 'allow_trace'),
+    description: str(o, 'description'), infoUrl: str(o, 'info_url'),
+  };
+}
+
+function jwtImport(o: Obj): JwtImport {
+  return {
+    name: str(o, 'name'), subject: str(o, 'subject'), account: str(o, 'account'), token: str(o, 'token'),
+    to: str(o, 'to'), localSubject: str(o, 'local_subject'), type: exportType(o, 'type'), share: bool(o, 'share'),
+    allowTrace: bool(o, 'allow_trace'),
+  };
+}
+
 function accountNats(o: Obj | null): AccountNats {
   const l = obj(o?.limits, 'limits');
-  const rv = obj(o?.revocations, 'revocations') ?? {};
-  const revocations: Record<string, number> = {};
-  for (const [k, t] of Object.entries(rv)) {
-    if (typeof t !== 'number' || !Number.isInteger(t)) throw new Bad('json: cannot unmarshal into revocations');
-    revocations[k] = t;
-  }
+  const revocations = revocationList(o?.revocations, 'revocations');
   return {
+    imports: entries(o?.imports, 'imports', jwtImport),
+    exports: entries(o?.exports, 'exports', jwtExport),
     signingKeys: signingKeys(o?.signing_keys),
     revocations,
     limits: {
@@ -268,6 +398,10 @@ function accountNats(o: Obj | null): AccountNats {
     tags: strs(o, 'tags'),
     version: int(o, 'version'),
   };
+}
+
+function activationNats(o: Obj | null): ActivationNats {
+  return { subject: str(o, 'subject'), importType: o === null ? '' : exportType(o, 'kind'), issuerAccount: str(o, 'issuer_account'), version: int(o, 'version') };
 }
 
 function operatorNats(o: Obj | null): OperatorNats {
@@ -295,25 +429,86 @@ export function isPublicKey(key: string, prefix: 'O' | 'A' | 'U'): boolean {
 /** Checks an ed25519 signature by the public nkey `key`; false on any bad input. */
 export function verifySignature(key: string, data: Uint8Array, sig: Uint8Array): boolean {
   try {
-    return fromPublic(key).verify(data, sig);
+    const k = publicKeyObject(key);
+    return k !== null && sig.length === 64 && cryptoVerify(null, data, k, sig);
   } catch {
     return false;
   }
 }
 
-const EXPECTED_ISSUER: Record<JwtKind, ReadonlyArray<'O' | 'A'>> = { operator: ['O'], account: ['A', 'O'], user: ['A'] };
+/** The DER (SPKI) header of an ed25519 public key: the 32 raw key bytes follow. */
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const keyObjects = new Map<string, KeyObject>();
+
+/**
+ * The node:crypto key of a public nkey (checked by @nats-io/nkeys: prefix and CRC), or null.
+ * Node's native ed25519 verifies in microseconds where the pure-JavaScript one takes
+ * milliseconds, and every connection in operator mode verifies two signatures.
+ */
+function publicKeyObject(key: string): KeyObject | null {
+  const hit = keyObjects.get(key);
+  if (hit !== undefined) return hit;
+  try {
+    fromPublic(key);
+  } catch {
+    return null;
+  }
+  // base32 (RFC 4648, no padding): a prefix byte, the 32 key bytes, a 2-byte CRC.
+  const bytes: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const ch of key) {
+    acc = (acc << 5) | B32.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((acc >> bits) & 0xff);
+    }
+  }
+  if (bytes.length !== 35) return null;
+  const obj = createPublicKey({ key: Buffer.concat([ED25519_SPKI, Buffer.from(bytes.slice(1, 33))]), format: 'der', type: 'spki' });
+  if (keyObjects.size >= 1024) keyObjects.delete(keyObjects.keys().next().value!);
+  keyObjects.set(key, obj);
+  return obj;
+}
+
+const EXPECTED_ISSUER: Record<JwtKind, ReadonlyArray<'O' | 'A'>> = { operator: ['O'], account: ['A', 'O'], user: ['A'], activation: ['A', 'O'] };
 
 /**
  * Decodes a JWT and verifies its signature (jwt.Decode): the claims of any of the three kinds,
  * or why not. Never throws.
  */
 export function decodeJwt(token: string): JwtResult<JwtClaims> {
-  try {
-    return decode(token);
-  } catch (err) {
-    return { ok: false, error: err instanceof Bad ? err.message : `invalid JWT: ${String(err)}` };
+  const hit = typeof token === 'string' ? decoded.get(token) : undefined;
+  if (hit !== undefined) {
+    // Least recently used first: a hit moves to the end.
+    decoded.delete(token);
+    decoded.set(token, hit);
+    return hit;
   }
+  let r: JwtResult<JwtClaims>;
+  try {
+    r = decode(token);
+  } catch (err) {
+    r = { ok: false, error: err instanceof Bad ? err.message : `invalid JWT: ${String(err)}` };
+  }
+  if (typeof token === 'string' && token.length <= MEMO_MAX_LENGTH) {
+    if (decoded.size >= MEMO_ENTRIES) decoded.delete(decoded.keys().next().value!);
+    decoded.set(token, r);
+  }
+  return r;
 }
+
+/**
+ * The last decodes, by token: a decode is a pure function of the token, and its ed25519 check
+ * costs milliseconds in JavaScript, while the same account and activation JWTs are decoded at
+ * every connection, resolution and reload. Least recently used entries go first; at most
+ * 512 tokens of up to 16 KiB each are kept. Results are readonly objects, shared.
+ */
+const decoded = new Map<string, JwtResult<JwtClaims>>();
+const MEMO_ENTRIES = 512;
+const MEMO_MAX_LENGTH = 16 * 1024;
 
 function decode(token: string): JwtResult<JwtClaims> {
   if (typeof token !== 'string') return { ok: false, error: 'expected a string' };
@@ -347,6 +542,7 @@ function decode(token: string): JwtResult<JwtClaims> {
     case 'operator': claims = { ...data, kind, nats: operatorNats(nats) }; break;
     case 'account': claims = { ...data, kind, nats: accountNats(nats) }; break;
     case 'user': claims = { ...data, kind, nats: userNats(nats) }; break;
+    case 'activation': claims = { ...data, kind, nats: activationNats(nats) }; break;
     default: return { ok: false, error: `unsupported claim type "${kind}"` };
   }
   const signed = version <= 1 ? c : token.slice(0, h.length + 1 + c.length);
@@ -382,6 +578,10 @@ export function decodeOperatorJwt(token: string): JwtResult<OperatorClaims> {
 export function decodeAccountJwt(token: string): JwtResult<AccountClaims> {
   return decodeKind(token, 'account');
 }
+/** jwt.DecodeActivationClaims. */
+export function decodeActivationJwt(token: string): JwtResult<ActivationClaims> {
+  return decodeKind(token, 'activation');
+}
 /** jwt.DecodeUserClaims. */
 export function decodeUserJwt(token: string): JwtResult<UserClaims> {
   return decodeKind(token, 'user');
@@ -412,8 +612,21 @@ export function validateClaims(claims: JwtClaims, nowSec: number): string[] {
       if (!TIME.test(t.start) || !TIME.test(t.end)) out.push('time format invalid');
     }
   } else if (claims.kind === 'account') {
-    subjects(claims.nats.defaultPermissions);
-    for (const k of claims.nats.signingKeys) if (!isPublicKey(k.key, 'A')) out.push(`${k.key} is not an account public key`);
+    const a = claims.nats;
+    validateImports(a.imports, claims.sub, out);
+    validateExports(a.exports, out);
+    subjects(a.defaultPermissions);
+    // jwt.Account.Validate: the operator's import and export limits (absent limits decode as 0).
+    if (a.limits.imports !== -1 && a.imports.length > a.limits.imports) out.push('the account contains more imports than allowed by the operator');
+    if (a.limits.exports !== -1) {
+      if (a.exports.length > a.limits.exports) out.push('the account contains more exports than allowed by the operator');
+      if (!a.limits.wildcards && a.exports.some((e) => e !== null && hasWildcards(e.subject))) {
+        out.push('the account contains wildcard exports that are not allowed by the operator');
+      }
+    }
+    for (const k of a.signingKeys) if (!isPublicKey(k.key, 'A')) out.push(`${k.key} is not an account public key`);
+  } else if (claims.kind === 'activation') {
+    validateActivation(claims, out);
   } else {
     for (const k of claims.nats.signingKeys) if (!isPublicKey(k, 'O')) out.push(`${k} is not an operator public key`);
     if (claims.nats.systemAccount !== '' && !isPublicKey(claims.nats.systemAccount, 'A')) out.push('system_account is not an account public key');
@@ -431,4 +644,189 @@ function isCidr(s: string): boolean {
   const max = v4 !== null ? 32 : 128;
   if (v4 !== null ? v4.slice(1).some((o) => Number(o) > 255) : !/^[0-9a-fA-F:.]+$/.test(ip) || !ip.includes(':')) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+}
+
+// ---- Imports, exports and activations (jwt's exports.go, imports.go, activation_claims.go, types.go) ----
+
+/** jwt.Subject.Validate. */
+function validateSubject(v: string, out: string[]): void {
+  if (v === '') {
+    out.push('subject cannot be empty');
+    return;
+  }
+  if (v.includes(' ')) out.push(`subject "${v}" cannot have spaces`);
+  if (v.startsWith('.') || v.endsWith('.')) out.push(`subject "${v}" cannot start or end with a \`.\``);
+  if (v.includes('..')) out.push(`subject "${v}" cannot contain consecutive \`.\``);
+}
+
+/** jwt.Subject.HasWildCards. */
+export function hasWildcards(v: string): boolean {
+  return v.endsWith('.>') || v.includes('.*.') || v.endsWith('.*') || v.startsWith('*.') || v === '*' || v === '>';
+}
+
+/** jwt.Subject.IsContainedIn: is every subject of `s` one of `other`'s (a plain token test)? */
+export function isContainedIn(s: string, other: string): boolean {
+  const o = other.split('.');
+  const m = s.split('.');
+  if (m.length > o.length && o[o.length - 1] !== '>') return false;
+  if (m.length < o.length) return false;
+  for (let i = 0; i < o.length; i++) {
+    if (i === o.length - 1 && o[i] === '>') return true;
+    if (o[i] !== m[i] && o[i] !== '*') return false;
+  }
+  return true;
+}
+
+/** jwt.RenamingSubject.Validate: a local subject that renames `from` (`$n` refers to `from`'s n-th `*`). */
+function validateRenaming(v: string, from: string, out: string[]): void {
+  validateSubject(v, out);
+  if (from === '') out.push('subject cannot be empty');
+  if (v.includes(' ')) out.push(`subject "${v}" cannot have spaces`);
+  const gt = (x: string): boolean => x === '>' || x.endsWith('.>');
+  if (gt(v) !== gt(from)) out.push('both, renaming subject and subject, need to end or not end in >');
+  const fromCnt = from === '*' ? 1 : from.split('.').filter((t) => t === '*').length;
+  let refCnt = 0;
+  for (const tk of v.split('.')) {
+    if (tk === '*') refCnt++;
+    if (tk.length < 2 || tk[0] !== '$') continue;
+    // Go's strconv.Atoi: an optional sign and decimal digits.
+    if (!/^[+-]?\d+$/.test(tk.slice(1))) continue;
+    const idx = Number(tk.slice(1));
+    if (idx > fromCnt) out.push(`Reference $${idx} in "${v}" reference * in "${from}" that do not exist`);
+    else refCnt++;
+  }
+  if (refCnt !== fromCnt) out.push('subject does not contain enough * or reference wildcards $[0-9]');
+}
+
+/** jwt.RenamingSubject.ToSubject: `$n` tokens become `*`. */
+function renamingToSubject(v: string): string {
+  if (!v.includes('$')) return v;
+  return v.split('.').map((tk) => (tk.length > 1 && tk[0] === '$' && /^[+-]?\d+$/.test(tk.slice(1)) ? '*' : tk)).join('.');
+}
+
+const typeName = (t: JwtExportType): string => (t === '' ? 'unknown' : t);
+
+/** jwt.Activation.Validate plus the issuer_account check (validateWithTimeChecks without the time checks). */
+function validateActivationBody(a: ActivationClaims, out: string[]): void {
+  if (a.nats.importType === '') out.push('invalid import type: "unknown"');
+  validateSubject(a.nats.subject, out);
+  if (a.nats.issuerAccount !== '' && !isPublicKey(a.nats.issuerAccount, 'A')) out.push('account_id is not an account public key');
+}
+
+function validateActivation(a: ActivationClaims, out: string[]): void {
+  validateActivationBody(a, out);
+}
+
+/**
+ * jwt.Import.Validate for an import of the account `account` (blocking problems only; the
+ * deprecated `to` is a warning there). An activation token's own times are not checked here.
+ */
+export function validateImport(i: JwtImport, account: string, out: string[]): void {
+  if (i.type === '') out.push('invalid import type: "unknown"');
+  if (i.type === 'service' && i.allowTrace) out.push('AllowTrace only valid for stream import');
+  if (i.account === '') out.push('account to import from is not specified');
+  validateSubject(i.subject, out);
+  if (i.localSubject !== '') {
+    validateRenaming(i.localSubject, i.subject, out);
+    if (i.to !== '') out.push('Local Subject replaces To');
+  }
+  if (i.share && i.type !== 'service') out.push(`sharing information (for latency tracking) is only valid for services: "${i.subject}"`);
+  if (i.token === '') return;
+  const d = decodeActivationJwt(i.token);
+  if (!d.ok) {
+    out.push(`import "${i.subject}" contains an invalid activation token`);
+    return;
+  }
+  const act = d.claims;
+  if (act.iss !== i.account && act.nats.issuerAccount !== i.account) out.push(`activation token doesn't match account for import "${i.subject}"`);
+  if (act.sub !== account) out.push(`activation token doesn't match account it is being included in, "${i.subject}"`);
+  if (act.nats.importType !== i.type) out.push(`mismatch between token import type ${typeName(act.nats.importType)} and type of import ${typeName(i.type)}`);
+  validateActivationBody(act, out);
+  const subj = i.type === 'service' && i.to !== '' ? i.to : i.subject;
+  if (!isContainedIn(subj, act.nats.subject)) out.push(`activation token import subject "${act.nats.subject}" doesn't match import "${i.subject}"`);
+}
+
+/** jwt.Imports.Validate (v2.7.4, what nats-server 2.10.29 builds with): service imports' local subjects may not overlap. */
+function validateImports(list: ReadonlyArray<JwtImport | null>, account: string, out: string[]): void {
+  const seen: string[] = [];
+  for (const v of list) {
+    if (v === null) {
+      out.push('null import is not allowed');
+      continue;
+    }
+    if (v.type === 'service') {
+      const sub = v.to !== '' ? v.to : v.localSubject !== '' ? renamingToSubject(v.localSubject) : v.subject;
+      for (const k of seen) {
+        if (isContainedIn(sub, k) || isContainedIn(k, sub)) out.push(`overlapping subject namespace for "${sub}" and "${k}"`);
+      }
+      if (seen.includes(sub)) out.push(`overlapping subject namespace for "${v.to}"`);
+      seen.push(sub);
+    }
+    validateImport(v, account, out);
+  }
+}
+
+const RESPONSE_TYPES = new Set(['', 'Singleton', 'Stream', 'Chunked']);
+const MAX_INFO_LENGTH = 8 * 1024;
+
+/** jwt.Export.Validate. */
+function validateExport(e: JwtExport, out: string[]): void {
+  if (e.type === '') out.push('invalid export type: "unknown"');
+  if (e.type === 'service' && !RESPONSE_TYPES.has(e.responseType)) out.push(`invalid response type for service: "${e.responseType}"`);
+  if (e.type === 'stream') {
+    if (e.responseType !== '') out.push(`invalid response type for stream: "${e.responseType}"`);
+    if (e.allowTrace) out.push('AllowTrace only valid for service export');
+  }
+  if (e.latency !== null) {
+    if (e.type !== 'service') out.push('latency tracking only permitted for services');
+    if (e.latency.sampling !== 0 && (e.latency.sampling < 1 || e.latency.sampling > 100)) out.push('sampling percentage needs to be between 1-100');
+    validateSubject(e.latency.results, out);
+    if (hasWildcards(e.latency.results)) out.push('results subject can not contain wildcards');
+  }
+  if (e.responseThresholdNs < 0) out.push('negative response threshold is invalid');
+  if (e.responseThresholdNs > 0 && e.type !== 'service') out.push('response threshold only valid for services');
+  validateSubject(e.subject, out);
+  if (e.accountTokenPosition > 0) {
+    if (!hasWildcards(e.subject)) out.push(`Account Token Position can only be used with wildcard subjects: ${e.subject}`);
+    else {
+      const tokens = e.subject.split('.');
+      if (e.accountTokenPosition > tokens.length) {
+        out.push(`Account Token Position ${e.accountTokenPosition} exceeds length of subject '${e.subject}'`);
+      } else if (tokens[e.accountTokenPosition - 1] !== '*') {
+        out.push(`Account Token Position ${e.accountTokenPosition} matches '${tokens[e.accountTokenPosition - 1]}' but must match a * in: ${e.subject}`);
+      }
+    }
+  }
+  if (e.description.length > MAX_INFO_LENGTH) out.push('Description is too long');
+  if (e.infoUrl !== '') {
+    if (e.infoUrl.length > MAX_INFO_LENGTH) out.push('Info URL is too long');
+    let ok = false;
+    try {
+      const u = new URL(e.infoUrl);
+      ok = u.hostname !== '' && u.protocol !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) out.push('error parsing info url: no hostname or scheme');
+  }
+}
+
+/** jwt.Exports.Validate: each export, and no export of a kind inside another of the same kind. */
+function validateExports(list: ReadonlyArray<JwtExport | null>, out: string[]): void {
+  const byKind = new Map<JwtExportType, string[]>();
+  for (const e of list) {
+    if (e === null) {
+      out.push('null export is not allowed');
+      continue;
+    }
+    // jwt groups every non-service export with the streams.
+    const kind = e.type === 'service' ? 'service' : 'stream';
+    byKind.set(kind, [...(byKind.get(kind) ?? []), e.subject]);
+    validateExport(e, out);
+  }
+  for (const [kind, subjects] of byKind) {
+    subjects.forEach((ns, i) => subjects.forEach((other, j) => {
+      if (i !== j && isContainedIn(ns, other)) out.push(`${kind} export subject "${other}" already exports "${ns}"`);
+    }));
+  }
 }

@@ -127,6 +127,13 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       for (const o of owners) for (const sub of o.subs.values()) if (sub.shadows !== null) old.removeShadows(sub);
       old.close();
     }
+    // Operator mode: the imports of account JWTs that were not wired, logged as nats-server does.
+    for (const l of Object.values(config)) {
+      for (const sk of l.skipped ?? []) {
+        if (sk.error) this.log.error(sk.reason);
+        else this.log.debug(sk.reason);
+      }
+    }
     this.links = Object.keys(config).length === 0 ? null : new Links(this, config);
     const links = this.links;
     if (links === null) return;
@@ -137,6 +144,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   }
 
   // ---- ImportsHost (broker/imports.ts) -------------------------------------------------------
+
+  *subscribers(): Iterable<Subscriber> {
+    yield* this.clients.values();
+    yield* this.internals;
+  }
 
   routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean {
     // A response that came from a route goes to local subscribers only (one hop, and no queue
@@ -204,9 +216,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** Applies reloaded options to the running core: limits take effect for every client now. */
   applyOptions(options: ResolvedOptions): void {
     for (const name of options.accountNames) this.account(name);
-    if (JSON.stringify(options.accountLinks) !== JSON.stringify(this.options.accountLinks)) this.setLinks(options);
+    const relink = JSON.stringify(options.accountLinks) !== JSON.stringify(this.options.accountLinks);
     this.options = options;
     this.log = new Log(options, this.faults.userError);
+    if (relink) this.setLinks(options);
     this.auth = options.auth === null ? null : new Authenticator(options.auth);
     for (const client of [...this.clients.values()]) {
       client.parser.maxPayload = options.maxPayload;

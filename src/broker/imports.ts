@@ -16,6 +16,10 @@
  *   routes them back to the requester's reply subject: one for `singleton`, any number for
  *   `stream`/`chunked` until the export's response threshold passes without one.
  *
+ * An import an activation token authorised (operator mode, `expiresAt`) is unwired when the
+ * token expires, as nats-server's activationExpired does: a stream import's shadows go, a
+ * service import's subscription goes.
+ *
  * Nothing here runs for accounts without exports or imports: the core looks at the account's
  * `streamImports` and `linked` flags (false then) when a subscription is added or removed and
  * when a client or a route hands over a message; the router itself has no branch for imports.
@@ -41,6 +45,10 @@ export interface ImportsHost {
   uncountDelivery(bytes: number): void;
   /** Interest of a subscription for the routes (+1 added, -1 removed). */
   clusterInterest(sub: Subscription, delta: 1 | -1): void;
+  /** Every client and internal client (whose subscriptions may have shadows). */
+  subscribers(): Iterable<Subscriber>;
+  /** Subscriptions changed (wakes waits on them). */
+  notifyChange(): void;
 }
 
 /** The header nats-server adds to a request crossing a service import (ClientInfoHdr). */
@@ -69,7 +77,7 @@ class ShadowSubscriber implements Subscriber {
   constructor(
     private readonly links: Links,
     readonly origin: Subscription,
-    private readonly rule: StreamImportRule,
+    readonly rule: StreamImportRule,
     subject: string,
     /** The origin's subject is narrower than what the shadow subject brings: check each message. */
     private readonly filter: boolean,
@@ -321,6 +329,8 @@ export class Links {
   /** Scratch publication of shadow deliveries (never nested: a delivery does not route). */
   readonly scratch = new PubArg();
   private readonly accounts = new Map<Account, AccountLinks>();
+  /** The timers that end imports at their activation's expiry. */
+  private readonly expiries = new Set<NodeJS.Timeout>();
 
   constructor(readonly host: ImportsHost, config: Readonly<Record<string, ResolvedAccountLinks>>) {
     for (const name of Object.keys(config)) this.linksOf(host.account(name));
@@ -335,8 +345,11 @@ export class Links {
         const exporter = host.account(im.account);
         const subject = subjectFromText(im.subject);
         const to = im.to == null ? null : subjectFromText(im.to);
-        if (im.kind === 'stream') acc.streamImports.push(new StreamImportRule(exporter, streamMapping(subject, im.prefix == null ? im.prefix : subjectFromText(im.prefix), to)));
-        else {
+        if (im.kind === 'stream') {
+          const rule = new StreamImportRule(exporter, streamMapping(subject, im.prefix == null ? im.prefix : subjectFromText(im.prefix), to));
+          acc.streamImports.push(rule);
+          if (im.expiresAt !== undefined) this.expireAt(im.expiresAt, () => this.removeStreamImport(acc, rule));
+        } else {
           const from = to ?? subject;
           const mapping = serviceMapping(from, subject);
           const exp = this.linksOf(exporter);
@@ -344,11 +357,57 @@ export class Links {
           acc.serviceImports.push(si);
           // Not interest for the routes: a request is forwarded where it is published (nats-server's noForward).
           this.insert(si.sub, false);
+          if (im.expiresAt !== undefined) this.expireAt(im.expiresAt, () => this.removeServiceImport(acc, si));
         }
       }
       acc.account.streamImports = acc.streamImports.length > 0;
     }
     for (const a of this.accounts.keys()) a.linked = true;
+  }
+
+  /** Runs `end` at `unixSec` (accounts.go checkActivation's timer: whole seconds from now). */
+  private expireAt(unixSec: number, end: () => void): void {
+    // setTimeout holds at most 2^31-1 ms (24.8 days): longer waits go in steps.
+    const arm = (): void => {
+      const ms = unixSec * 1000 - Date.now();
+      const t = setTimeout(() => {
+        this.expiries.delete(t);
+        if (unixSec * 1000 > Date.now()) arm();
+        else end();
+      }, Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+      t.unref();
+      this.expiries.add(t);
+    };
+    arm();
+  }
+
+  /** A stream import ends: no new shadows, and the existing ones go (activationExpired). */
+  private removeStreamImport(acc: AccountLinks, rule: StreamImportRule): void {
+    const i = acc.streamImports.indexOf(rule);
+    if (i < 0) return;
+    acc.streamImports.splice(i, 1);
+    acc.account.streamImports = acc.streamImports.length > 0;
+    for (const owner of this.host.subscribers()) {
+      if (owner.account !== acc.account) continue;
+      for (const sub of owner.subs.values()) {
+        const shadows = sub.shadows;
+        if (shadows === null) continue;
+        const kept = shadows.filter((s) => !(s.client instanceof ShadowSubscriber && s.client.rule === rule));
+        if (kept.length === shadows.length) continue;
+        for (const s of shadows) if (!kept.includes(s)) this.remove(s, true);
+        sub.shadows = kept.length === 0 ? null : kept;
+      }
+    }
+    this.host.notifyChange();
+  }
+
+  /** A service import ends: its subscription goes (requests on it reach nobody). */
+  private removeServiceImport(acc: AccountLinks, si: ServiceImportSubscriber): void {
+    const i = acc.serviceImports.indexOf(si);
+    if (i < 0) return;
+    acc.serviceImports.splice(i, 1);
+    this.remove(si.sub, false);
+    this.host.notifyChange();
   }
 
   /** The links of `account`, made on first use. */
@@ -459,6 +518,8 @@ export class Links {
 
   /** Removes every subscription the links made and stops their timers. */
   close(): void {
+    for (const t of this.expiries) clearTimeout(t);
+    this.expiries.clear();
     for (const a of this.accounts.values()) {
       a.close();
       a.removeResponder();

@@ -7,7 +7,9 @@
  * other account that covers its subject and allows the importing account; a stream prefix is
  * literal; imports may not form a cycle; wildcard mappings must be strict transforms.
  *
- * Token-authorised exports (JWT activations) have no configuration-file form and are not here.
+ * The checks also serve the imports of account JWTs (resolve-jwt-links.ts), whose exports may
+ * instead require an activation token or the importer's key in a subject token: they pass their
+ * own `ExportAuthorizer`, and skip a refused import instead of failing.
  */
 import { ConfigError } from '../errors.js';
 import { isValidSubscribeSubject } from '../subject/subject.js';
@@ -76,6 +78,11 @@ function resolveImport(v: unknown, at: string): ResolvedImport {
   return { kind, account: src.account, subject: src.subject, prefix, to };
 }
 
+/** The state of the checks before any import: the accounts' exports. */
+export function newImportState(exports: Map<string, ResolvedExport[]>): State {
+  return { exports, streams: new Map(), services: new Map() };
+}
+
 /** An import added so far, for the cycle checks (nats-server's streamImport / serviceImport: `acc`, `from`, `to`). */
 interface Added {
   readonly acc: string;
@@ -84,22 +91,30 @@ interface Added {
 }
 
 /** What the checks keep per account while imports are added one by one, as nats-server does. */
-interface State {
+export interface State {
   readonly exports: Map<string, ResolvedExport[]>;
   readonly streams: Map<string, Added[]>;
   readonly services: Map<string, Added[]>;
 }
 
-/** nats-server's checkAuth / checkStreamExportApproved / checkServiceExportApproved for config accounts. */
-function approved(exports: readonly ResolvedExport[], kind: 'stream' | 'service', importer: string, subject: string): boolean {
+/**
+ * May `importer` import `subject` of an export? nats-server's checkAuth, given the export that
+ * matched and, when it matched by a wildcard, the import subject's tokens (null on an exact match).
+ */
+export type ExportAuthorizer = (e: ResolvedExport, tokens: readonly string[] | null) => boolean;
+
+/** checkAuth for configured accounts: a public export, or one that names the importer. */
+const byAccountList = (importer: string): ExportAuthorizer => (e) => e.accounts === null || e.accounts.includes(importer);
+
+/** nats-server's checkStreamExportApproved / checkServiceExportApproved: the exact export first, then one that covers the subject. */
+function approved(exports: readonly ResolvedExport[], kind: 'stream' | 'service', subject: string, auth: ExportAuthorizer): boolean {
   if (!isValidSubscribeSubject(subject)) return false;
   const own = exports.filter((e) => e.kind === kind);
-  const allows = (e: ResolvedExport): boolean => e.accounts === null || e.accounts.includes(importer);
   const exact = own.find((e) => e.subject === subject);
-  if (exact !== undefined) return allows(exact);
+  if (exact !== undefined) return auth(exact, null);
   const tokens = subject.split('.');
   const covering = own.find((e) => isSubsetMatchTokenized(tokens, e.subject.split('.')));
-  return covering !== undefined && allows(covering);
+  return covering !== undefined && auth(covering, tokens);
 }
 
 function streamCycle(st: State, account: string, to: string, visited: Set<string>): boolean {
@@ -130,13 +145,29 @@ function transformText(err: unknown): string {
   return err instanceof TransformError || err instanceof Error ? err.message : String(err);
 }
 
-function addStreamImport(st: State, importer: string, im: ResolvedImport, at: string): void {
+class Refused extends Error {}
+
+/**
+ * Adds a stream import to the checks' state (AddStreamImportWithClaim /
+ * AddMappedStreamImportWithClaim): null, or nats-server's reason for refusing it.
+ */
+export function addStreamImport(st: State, importer: string, im: ResolvedImport, auth: ExportAuthorizer = byAccountList(importer)): string | null {
+  try {
+    addStreamImportOrThrow(st, importer, im, auth);
+    return null;
+  } catch (err) {
+    if (err instanceof Refused) return err.message;
+    throw err;
+  }
+}
+
+function addStreamImportOrThrow(st: State, importer: string, im: ResolvedImport, auth: ExportAuthorizer): void {
   const fail = (reason: string): never => {
-    throw new ConfigError(at, `Error adding stream import ${JSON.stringify(im.subject)}: ${reason}`);
+    throw new Refused(reason);
   };
   const exporter = im.account;
   const from = im.subject;
-  if (!approved(st.exports.get(exporter) ?? [], 'stream', importer, from)) fail('stream import not authorized');
+  if (!approved(st.exports.get(exporter) ?? [], 'stream', from, auth)) fail('stream import not authorized');
   let to = im.to ?? from;
   if (im.prefix !== null) {
     if (subjectHasWildcard(im.prefix) || !isValidSubscribeSubject(im.prefix.endsWith('.') ? im.prefix.slice(0, -1) : im.prefix)) {
@@ -159,15 +190,26 @@ function addStreamImport(st: State, importer: string, im: ResolvedImport, at: st
   st.streams.set(importer, list);
 }
 
-function addServiceImport(st: State, importer: string, im: ResolvedImport, at: string): void {
+/** Adds a service import to the checks' state (addServiceImportWithClaim): null, or nats-server's reason for refusing it. */
+export function addServiceImport(st: State, importer: string, im: ResolvedImport, auth: ExportAuthorizer = byAccountList(importer)): string | null {
+  try {
+    addServiceImportOrThrow(st, importer, im, auth);
+    return null;
+  } catch (err) {
+    if (err instanceof Refused) return err.message;
+    throw err;
+  }
+}
+
+function addServiceImportOrThrow(st: State, importer: string, im: ResolvedImport, auth: ExportAuthorizer): void {
   const fail = (reason: string): never => {
-    throw new ConfigError(at, `Error adding service import ${JSON.stringify(im.subject)}: ${reason}`);
+    throw new Refused(reason);
   };
   const exporter = im.account;
   const from = im.to ?? im.subject;
   const to = im.subject;
   if (!isValidSubscribeSubject(from) || !isValidSubscribeSubject(to)) fail('sublist: invalid subject');
-  if (!approved(st.exports.get(exporter) ?? [], 'service', importer, to)) fail('service import not authorized');
+  if (!approved(st.exports.get(exporter) ?? [], 'service', to, auth)) fail('service import not authorized');
   const fromT = subjectHasWildcard(to) ? transformUntokenize(from).subject : from;
   if (serviceCycle(st, exporter, fromT, new Set([importer]))) fail('import forms a cycle');
   const list = st.services.get(importer) ?? [];
@@ -260,8 +302,8 @@ export function resolveAccountLinks(accounts: Record<string, unknown>, names: re
       for (const { im, at } of list) {
         if (im.kind !== kind) continue;
         if (!defined.has(im.account)) throw new ConfigError(at, `${JSON.stringify(im.account)} account not defined for ${kind} import`);
-        if (kind === 'stream') addStreamImport(st, name, im, at);
-        else addServiceImport(st, name, im, at);
+        const refused = kind === 'stream' ? addStreamImport(st, name, im) : addServiceImport(st, name, im);
+        if (refused !== null) throw new ConfigError(at, `Error adding ${kind} import ${JSON.stringify(im.subject)}: ${refused}`);
       }
     }
   }

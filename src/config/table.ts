@@ -25,6 +25,7 @@ import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth } from './resolve-auth.js';
 import { operatorAccounts, operatorAuth, resolveOperatorMode } from './resolve-operator.js';
+import { jwtAccountLinks } from './resolve-jwt-links.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
 
@@ -287,7 +288,7 @@ export const OPTIONS = {
       if (mode === null) return resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
       // With TLS the client has the handshake time plus one second to authenticate (nats-server).
       const timeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
-      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode), accountLinks: {} };
+      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode), accountLinks: jwtAccountLinks(mode, Math.floor(Date.now() / 1000)) };
     },
     // Writes `accounts`, `authorization` and `no_auth_user`.
     conf: { keys: ['authorization'], read: 'own' }, reload: 'yes', write: 'own',

@@ -310,12 +310,30 @@ export interface ResolvedImport {
   readonly prefix: string | null;
   /** The `to` as given, or null. */
   readonly to: string | null;
+  /**
+   * Operator mode: when the activation token that authorised the import expires (Unix
+   * seconds); the import is unwired then. Absent: no end.
+   */
+  readonly expiresAt?: number;
+}
+
+/** An import of an account JWT that was not wired, and why (nats-server logs and skips it). */
+export interface SkippedImport {
+  readonly kind: 'stream' | 'service';
+  readonly account: string;
+  readonly subject: string;
+  /** nats-server's log line for it. */
+  readonly reason: string;
+  /** Whether nats-server logs it as an error (an exporting account it cannot find) rather than a debug line. */
+  readonly error: boolean;
 }
 
 /** An account's exports and imports after validation. */
 export interface ResolvedAccountLinks {
   readonly exports: readonly ResolvedExport[];
   readonly imports: readonly ResolvedImport[];
+  /** Operator mode: the imports of the account's JWT that were not wired. */
+  readonly skipped?: readonly SkippedImport[];
 }
 
 /**

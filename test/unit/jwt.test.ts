@@ -111,3 +111,62 @@ describe('JWT decoding never throws (fuzz)', () => {
     }), { numRuns: 150 });
   });
 });
+
+describe('account JWT exports, imports and activations (jwt v2.7.4 validation)', () => {
+  const op = makeOperator();
+  const exp = createAccount();
+  const expPub = exp.getPublicKey();
+  const me = createAccount();
+  const mePub = me.getPublicKey();
+  const act = (sub: string, subject: string, kind: string, nats: Record<string, unknown> = {}, signer = exp): string =>
+    encodeJwt({ sub, nats: { subject, kind, type: 'activation', version: 2, ...nats } }, signer);
+  /** The first blocking problem of an account JWT with these `nats` fields, or null. */
+  const problem = (nats: Record<string, unknown>): string | null => {
+    const r = decodeAccountJwt(makeAccount(op.kp, nats, {}, me).jwt);
+    if (!r.ok) return `decode: ${r.error}`;
+    return validateClaims(r.claims, nowSec())[0] ?? null;
+  };
+  const imp = (x: Record<string, unknown>): Record<string, unknown> => ({ imports: [{ subject: 'a.>', account: expPub, type: 'stream', ...x }] });
+  const ex = (...list: Array<Record<string, unknown>>): Record<string, unknown> => ({ exports: list });
+
+  it('decodes exports, imports and activation claims with their fields', () => {
+    const token = act(mePub, 'a.>', 'stream', {}, exp);
+    const r = decodeAccountJwt(makeAccount(op.kp, {
+      exports: [{ name: 'e', subject: 'svc.*', type: 'service', token_req: true, revocations: { [mePub]: 5 }, response_type: 'Chunked', response_threshold: 1_500_000_000, account_token_position: 2, advertise: true }],
+      imports: [{ name: 'i', subject: 'a.>', account: expPub, token, local_subject: 'b.>', type: 'stream' }],
+    }, {}, me).jwt);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.claims.nats.exports[0]).toMatchObject({ subject: 'svc.*', type: 'service', tokenReq: true, revocations: { [mePub]: 5 }, responseType: 'Chunked', responseThresholdNs: 1_500_000_000, accountTokenPosition: 2, advertise: true });
+    expect(r.claims.nats.imports[0]).toMatchObject({ subject: 'a.>', account: expPub, token, localSubject: 'b.>', type: 'stream', to: '' });
+    const a = decodeJwt(token);
+    expect(a.ok && a.claims).toMatchObject({ kind: 'activation', sub: mePub, iss: expPub, nats: { subject: 'a.>', importType: 'stream' } });
+    expect(validateClaims(r.claims, nowSec())).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown export type (a decode error in Go)', ex({ subject: 'x', type: 'thing' }), 'decode: unknown export type "thing"'],
+    ['an export without a type', ex({ subject: 'x' }), 'invalid export type: "unknown"'],
+    ['a response type on a stream', ex({ subject: 'x', type: 'stream', response_type: 'Stream' }), 'invalid response type for stream: "Stream"'],
+    ['an unknown response type', ex({ subject: 'x', type: 'service', response_type: 'Many' }), 'invalid response type for service: "Many"'],
+    ['a threshold on a stream', ex({ subject: 'x', type: 'stream', response_threshold: 5 }), 'response threshold only valid for services'],
+    ['overlapping exports of a kind', ex({ subject: 'x.>', type: 'stream' }, { subject: 'x.y', type: 'stream' }), 'stream export subject "x.>" already exports "x.y"'],
+    ['an account token position on a literal subject', ex({ subject: 'x.y', type: 'stream', account_token_position: 1 }), 'Account Token Position can only be used with wildcard subjects: x.y'],
+    ['an account token position not on a *', ex({ subject: 'x.*', type: 'stream', account_token_position: 1 }), "Account Token Position 1 matches 'x' but must match a * in: x.*"],
+    ['an import without an account', imp({ account: '' }), 'account to import from is not specified'],
+    ['an import with both local_subject and to', imp({ local_subject: 'b.>', to: 'p' }), 'Local Subject replaces To'],
+    ['a local subject that drops a wildcard', { imports: [{ subject: 'a.*', account: expPub, type: 'stream', local_subject: 'b' }] }, 'subject does not contain enough * or reference wildcards $[0-9]'],
+    ['share on a stream import', imp({ share: true }), 'sharing information (for latency tracking) is only valid for services: "a.>"'],
+    ['a token that is not an activation', imp({ token: 'x.y.z' }), 'import "a.>" contains an invalid activation token'],
+    ['an activation for another account', imp({ token: act(expPub, 'a.>', 'stream') }), 'activation token doesn\'t match account it is being included in, "a.>"'],
+    ['an activation by another account', imp({ token: act(mePub, 'a.>', 'stream', {}, createAccount()) }), 'activation token doesn\'t match account for import "a.>"'],
+    ['an activation of another type', imp({ token: act(mePub, 'a.>', 'service') }), 'mismatch between token import type service and type of import stream'],
+    ['an activation narrower than the import', imp({ token: act(mePub, 'a.b', 'stream') }), 'activation token import subject "a.b" doesn\'t match import "a.>"'],
+    ['overlapping service imports', { imports: [{ subject: 'q.>', account: expPub, type: 'service' }, { subject: 'q.a', account: createAccount().getPublicKey(), type: 'service' }] }, 'overlapping subject namespace for "q.a" and "q.>"'],
+    ['imports beyond the limit (absent limits are 0)', { ...imp({}), limits: { subs: -1, data: -1, payload: -1 } }, 'the account contains more imports than allowed by the operator'],
+    ['wildcard exports without `wildcards`', { ...ex({ subject: 'x.*', type: 'stream' }), limits: { exports: 5 } }, 'the account contains wildcard exports that are not allowed by the operator'],
+    ['an expired activation (its times are checked when the import is wired, not here)', imp({ token: encodeJwt({ sub: mePub, exp: nowSec() - 5, nats: { subject: 'a.>', kind: 'stream', type: 'activation', version: 2 } }, exp) }), null],
+  ])('%s', (_what, nats, expected) => {
+    expect(problem(nats)).toBe(expected);
+  });
+});
