@@ -73,6 +73,7 @@ export type {
   RouteUrl,
   Logger,
   WebSocketOptions,
+  WebSocketAuthorizationOptions,
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,
