@@ -21,7 +21,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { listen } from './listen.js';
-import { secureContext, type TlsSettings } from './tls.js';
+import type { TlsSettings } from './tls.js';
 import type { Transport } from './transport.js';
 
 /** The websocket settings the listener uses (a resolved `websocket` option satisfies it). */
@@ -273,7 +273,10 @@ export async function startWebSocketListener(
   const http: HttpServer = tls === null
     ? createHttpServer(plain)
     : createHttpsServer({
-        secureContext: secureContext(tls),
+        // tls.Server builds its context from these (it does not take a `secureContext`).
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.ca !== null ? { ca: tls.ca } : {}),
         requestCert: tls.verify,
         rejectUnauthorized: tls.verify,
         // A handshake that has not finished within the TLS timeout is dropped.
