@@ -66,8 +66,8 @@ export function newNonce(): string {
 
 /** What authentication may look at besides the CONNECT: the connection's kind, address and certificate. */
 export interface ClientFacts extends ConnectionFacts {
-  /** The client's TLS certificate (DER), for `verify_and_map`; null or absent without one. */
-  readonly cert?: Buffer | null;
+  /** The client's TLS certificate (DER), read only for `verify_and_map`; null or absent without one. */
+  readonly cert?: () => Buffer | null;
 }
 
 /** How one kind of connection authenticates, besides the `authorization` block. */
@@ -166,7 +166,8 @@ export class Authenticator {
     }
     if (this.usersByName.size > 0) {
       if (this.tlsMap) {
-        const names = conn.cert === undefined || conn.cert === null ? null : certNames(conn.cert);
+        const der = conn.cert?.() ?? null;
+        const names = der === null ? null : certNames(der);
         const name = names === null ? null : mapCertificate(names, this.usersByName);
         const u = name === null ? undefined : this.usersByName.get(name);
         if (u === undefined) return null;

@@ -332,6 +332,9 @@ export class Client extends Connection implements ParserSink, Subscriber {
     else this.setUser(user);
   }
 
+  /** The client certificate's DER (a TLS client's, or a `wss://` one's), or null. */
+  private readonly peerCert = (): Buffer | null => this.socket.getPeerX509Certificate?.()?.raw ?? null;
+
   /** The authenticator of this kind of connection (websocket clients may have their own). */
   private get authenticator(): Authenticator | null {
     return this.websocket ? this.host.wsAuth : this.host.auth;
@@ -339,7 +342,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   /** What authentication checks of this connection: its kind, address and TLS certificate. */
   private facts(): ClientFacts {
-    return { websocket: this.websocket, ip: this.socket.remoteAddress ?? '', cert: this.socket.getPeerX509Certificate?.()?.raw ?? null };
+    return { websocket: this.websocket, ip: this.socket.remoteAddress ?? '', cert: this.peerCert };
   }
 
   /** allow_responses: `reply` may now be published to (see Permissions). */
