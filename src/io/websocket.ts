@@ -15,13 +15,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { X509Certificate } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { listen } from './listen.js';
-import type { TlsSettings } from './tls.js';
+import { handshakeDeadline, serverSocket, type TlsSettings } from './tls.js';
 import type { Transport } from './transport.js';
 
 /** The websocket settings the listener uses (a resolved `websocket` option satisfies it). */
@@ -269,21 +269,26 @@ export async function startWebSocketListener(
     res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
     res.end('websocket: invalid value for header "Upgrade"\n');
   };
+  const http: HttpServer = createHttpServer(plain);
+  // wss: the TCP listener does the TLS handshake (tls.ts, as for TCP clients, within the TLS
+  // timeout) and hands the secured socket to the HTTP server. Sockets still in their handshake
+  // are tracked, so close() releases them at once.
   const tls = opts.tls;
-  const http: HttpServer = tls === null
-    ? createHttpServer(plain)
-    : createHttpsServer({
-        // tls.Server builds its context from these (it does not take a `secureContext`).
-        cert: tls.cert,
-        key: tls.key,
-        ...(tls.ca !== null ? { ca: tls.ca } : {}),
-        requestCert: tls.verify,
-        rejectUnauthorized: tls.verify,
-        // A handshake that has not finished within the TLS timeout is dropped.
-        handshakeTimeout: tls.timeoutMs,
-      }, plain);
-  // A failed or timed-out handshake closes that socket only (nats-server logs it at debug level).
-  http.on('tlsClientError', () => undefined);
+  const handshaking = new Set<TLSSocket>();
+  const server: NetServer = tls === null
+    ? http
+    : createNetServer((raw) => {
+        raw.on('error', () => raw.destroy());
+        const secured = serverSocket(raw, tls);
+        handshaking.add(secured);
+        // A failed handshake (no or a bad certificate with verify) closes that socket only.
+        secured.on('error', () => secured.destroy());
+        secured.once('close', () => handshaking.delete(secured));
+        handshakeDeadline(secured, tls, 'secure', () => {
+          handshaking.delete(secured);
+          http.emit('connection', secured);
+        }, () => secured.destroy());
+      });
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const refused = checkOrigin(opts, req);
@@ -297,17 +302,18 @@ export async function startWebSocketListener(
     const cookie = opts.jwtCookie === null ? '' : cookieValue(req.headers.cookie, opts.jwtCookie);
     wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket), cookie));
   });
-  const bound = await listen(http, opts.host, port, (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
-  const closed = new Promise<void>((resolve) => http.once('close', () => resolve()));
+  const bound = await listen(server, opts.host, port, (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const stop = (): void => {
+    if (server.listening) server.close();
+    for (const s of handshaking) s.destroy();
+    http.closeIdleConnections();
+  };
   return {
     port: bound,
-    stopAccepting() {
-      if (http.listening) http.close();
-      http.closeIdleConnections();
-    },
+    stopAccepting: stop,
     close() {
-      if (http.listening) http.close();
-      http.closeIdleConnections();
+      stop();
       // Open connections are closed by the server (flushed or not), as TCP clients are.
       wss.close();
       return closed;

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { WebSocket } from 'ws';
 import { ConfigError, createServer, type ServerOptions } from '../../src/index.js';
 import { TestPki, tlsAttempt, type CertFiles } from '../helpers/certs.js';
@@ -143,6 +144,21 @@ describe('wss: the websocket listener with tls', () => {
     expect((await wsAttempt(s.websocketUrl!, CONNECT({ user: 'tcp', pass: 'p' }), { cert: stranger })).out).toBe(VIOLATION);
     const varz = (await (await fetch(`${s.monitorUrl}/varz`)).json()) as { websocket: Record<string, unknown> };
     expect(varz.websocket.tls_map).toBe(true);
+  });
+
+  it('drops a client that never finishes its handshake (TLS timeout), and close() does not wait for one', async () => {
+    const quick = await scope.server({ websocket: { tls: serverTls({ timeout: 100 }) } });
+    const stuck = netConnect(quick.websocketPort, '127.0.0.1');
+    stuck.on('error', () => undefined);
+    await new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+    const s = await createServer({ websocket: { tls: serverTls({ timeout: 10_000 }) } });
+    const idle = netConnect(s.websocketPort, '127.0.0.1');
+    scope.defer(() => idle.destroy());
+    idle.on('error', () => undefined);
+    await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
+    const started = Date.now();
+    await s.close();
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('needs tls or noTls', async () => {
