@@ -74,6 +74,7 @@ export type {
   Logger,
   WebSocketOptions,
   WebSocketAuthorizationOptions,
+  TlsOptions,
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,
