@@ -362,3 +362,17 @@ export function mapCertificate(names: CertNames, users: ReadonlyMap<string, unkn
   }
   return names.rdn !== '' && users.has(names.rdn) ? names.rdn : null;
 }
+
+/**
+ * Route certificates (auth.go isRouterAuthorized with `verify_and_map`): whether one of the
+ * names checkClientTLSCertSubject tries — the alternative names, then the RDN string with its
+ * DC parts, then without; never the DN comparison — is `user` (the cluster's user). An empty
+ * `user` matches nothing.
+ */
+export function certNamesInclude(names: CertNames, user: string): boolean {
+  if (user === '') return false;
+  if (names.emails.length === 0 && !names.hasSubject && names.uris.length === 0) return false;
+  for (const list of [names.emails, names.dnsNames, names.uris]) if (list.includes(user)) return true;
+  if (names.dcs !== '' && (names.rdn === '' ? `,${names.dcs}` : `${names.rdn},${names.dcs}`) === user) return true;
+  return names.rdn === user;
+}

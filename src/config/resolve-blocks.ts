@@ -60,13 +60,11 @@ function pem(value: unknown, path: string): string {
 
 /**
  * A `tls` block (clients', websocket's or routes'): the PEM contents are loaded here, once.
- * `verifyAndMap` implies `verify` (opts.go parseTLS); routes refuse it (`mapAllowed` false):
- * nats-embedded does not map route certificates.
+ * `verifyAndMap` implies `verify` (opts.go parseTLS).
  */
-export function resolveTls(value: unknown, path: string, mapAllowed = true): ResolvedTls {
+export function resolveTls(value: unknown, path: string): ResolvedTls {
   const t = objectWithKeys(value, path, TLS_KEYS);
   const map = optBool(t.verifyAndMap, child(path, 'verifyAndMap'), false);
-  if (map && !mapAllowed) throw new ConfigError(child(path, 'verifyAndMap'), 'not supported on routes by nats-embedded yet (refusing to start without it)');
   return {
     cert: pem(t.cert, child(path, 'cert')),
     key: pem(t.key, child(path, 'key')),
@@ -224,7 +222,7 @@ export function resolveCluster(value: unknown, path: string, serverHost: string)
   const routesValue = c.routes ?? [];
   if (!Array.isArray(routesValue)) throw new ConfigError(child(path, 'routes'), 'must be an array of route URLs');
   const routes = routesValue.map((r, i) => parseRouteUrl(r, `${child(path, 'routes')}[${i}]`));
-  const tls = c.tls === undefined ? null : resolveTls(c.tls, child(path, 'tls'), false);
+  const tls = c.tls === undefined ? null : resolveTls(c.tls, child(path, 'tls'));
   return {
     name,
     host: optString(c.host, child(path, 'host'), serverHost),

@@ -494,10 +494,11 @@ export interface TlsOptions {
   /** Require and verify client (or peer route) certificates. Default false. */
   verify?: boolean;
   /**
-   * Clients only (nats-server's `verify_and_map`): `verify`, and the client certificate names
+   * nats-server's `verify_and_map`: `verify`, and the client certificate names
    * the user — an email or DNS name of its subject alternative names, or its subject as an
    * RFC 2253 DN (`'CN=alice,O=Acme'`) — which must be one of `authorization.users` (or an
-   * account's). Default false. Refused on routes.
+   * account's). On routes (`cluster.tls`): the route's certificate must name the cluster's
+   * `authorization.user`. Default false.
    */
   verifyAndMap?: boolean;
   /** Handshake timeout. Default 2 s (nats-server `tls_timeout`). */

@@ -8,11 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { ConfigError, createServer, type ServerOptions } from '../../src/index.js';
 import { TestPki, tlsAttempt, type CertFiles } from '../helpers/certs.js';
 import { useScope } from '../helpers/scope.js';
 import { makeAccount, makeOperator, makeUser } from '../helpers/jwt.js';
+import { eventually } from '../helpers/eventually.js';
 
 const scope = useScope();
 let pki: TestPki;
@@ -112,8 +114,29 @@ describe('tls.verifyAndMap: client certificates name users', () => {
     expect(await tlsAttempt(t.port, pki.ca, stranger, CONNECT())).toBe(VIOLATION);
   });
 
-  it('is refused on routes', async () => {
-    await expect(createServer({ cluster: { tls: serverTls({ verifyAndMap: true }) } })).rejects.toMatchObject({ option: 'cluster.tls.verifyAndMap' });
+  it("on routes: the route's certificate must name the cluster's user (its CONNECT credentials do not count)", async () => {
+    // The server certificate's DNS name `localhost` is the cluster user.
+    const a = await scope.server({
+      serverName: 'a',
+      cluster: { name: 'T', tls: serverTls({ verifyAndMap: true }), authorization: { user: 'localhost', password: 'unused' } },
+    });
+    const b = await scope.server({ serverName: 'b', cluster: { name: 'T', tls: serverTls(), routes: [`nats-route://127.0.0.1:${a.clusterPort}`], reconnectDelay: 50 } });
+    await eventually(() => a.routes().length === 1 && b.routes().length === 1, 'the route, authorized by its certificate');
+    // A certificate naming someone else, with the right password: refused (TLS comes first on routes).
+    const answer = await new Promise<string>((resolve) => {
+      let out = '';
+      const t = tlsConnect({ port: a.clusterPort, host: '127.0.0.1', ca: readFileSync(pki.ca), servername: 'localhost', cert: readFileSync(stranger.cert), key: readFileSync(stranger.key) });
+      t.on('data', (d: Buffer) => {
+        out += d.toString('latin1');
+        if (out.startsWith('INFO ') && out.includes('\r\n') && !out.includes('CONNECT-SENT')) {
+          out = 'CONNECT-SENT';
+          t.write('CONNECT {"verbose":false,"user":"localhost","pass":"unused","name":"x","cluster":"T"}\r\nPING\r\n');
+        }
+      });
+      t.on('error', () => undefined);
+      t.on('close', () => resolve(out.replace('CONNECT-SENT', '')));
+    });
+    expect(answer).toBe(VIOLATION);
   });
 });
 
