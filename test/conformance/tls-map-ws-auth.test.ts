@@ -7,6 +7,8 @@
  *   value, a stranger, none at all; the mapped user's permissions;
  * - `websocket { authorization }`, `websocket { no_auth_user }`, a websocket-only token and
  *   its timeout: INFO's `auth_required` and the answers of websocket clients and TCP clients;
+ * - `cluster { tls { verify_and_map } }`: a route between the two forms (each maps the other's
+ *   certificate to the cluster user), a stranger's route CONNECT gets the same answer;
  * - `websocket { tls }` (wss) with `verify_and_map`: INFO's TLS fields and the answers;
  * - `/varz` `websocket` of those configs.
  *
@@ -15,6 +17,7 @@
  * in the mirror). Run by `npm run test:conformance` (NATS_SERVER_BIN).
  */
 import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseConf } from '../../src/config/conf.js';
@@ -22,6 +25,7 @@ import { optionsFromConf } from '../../src/config/from-conf.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { TestPki, tlsAttempt, type CertFiles } from '../helpers/certs.js';
 import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
@@ -171,6 +175,52 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
       'a stranger': VIOLATION,
       'no certificate': '<closed>',
     });
+  });
+
+  it('cluster { tls { verify_and_map } }: routes whose certificate names the cluster user form in both directions; a stranger is refused alike', async () => {
+    const routeTls = tlsBlock('verify_and_map: true');
+    const clusterLines = (listen: string, routes: string[]): string[] => [
+      'cluster {', '  name: T', `  listen: "${listen}"`, `  ${routeTls}`,
+      '  authorization { user: localhost, password: unused }',
+      ...(routes.length === 0 ? [] : [`  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`]), '}',
+    ];
+    const embedded = async (name: string, routes: string[]) => {
+      const { options } = optionsFromConf(parseConf(['listen: "127.0.0.1:-1"', `server_name: ${name}`, ...clusterLines('127.0.0.1:-1', routes)].join('\n'), 'same.conf', {}));
+      return scope.server({ ...options, cluster: { ...options.cluster, reconnectDelay: 100 } });
+    };
+    // The real server dials the first embedded one (which maps its certificate); the second
+    // embedded one dials the real one (which maps that one's), and gossip joins the two embedded.
+    const emb = await embedded('emb1', []);
+    const [rPort, rCluster, rHttp] = [await freePort(), await freePort(), await freePort()];
+    const real = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${rPort}"`, `http: "127.0.0.1:${rHttp}"`, 'server_name: real',
+      ...clusterLines(`127.0.0.1:${rCluster}`, [`nats-route://127.0.0.1:${emb.clusterPort}`]),
+    ]);
+    scope.defer(() => real.stop());
+    const emb2 = await embedded('emb2', [`nats-route://127.0.0.1:${rCluster}`]);
+    const routez = async (): Promise<string[]> =>
+      ((await (await fetch(`http://127.0.0.1:${rHttp}/routez`)).json()) as { routes?: Array<{ remote_id: string }> }).routes?.map((r) => r.remote_id).sort() ?? [];
+    await eventually(async () => emb.routes().length === 2 && emb2.routes().length === 2 && (await routez()).length === 2, 'the full mesh of three', 10_000);
+    expect(await routez()).toEqual([emb.id, emb2.id].sort());
+    const stranger = pki.issue('/CN=stranger');
+    const attempt = (port: number): Promise<string> => new Promise<string>((resolve) => {
+      let out = '';
+      let sent = false;
+      const t = tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(pki.ca), servername: 'localhost', cert: readFileSync(stranger.cert), key: readFileSync(stranger.key) });
+      t.on('data', (d: Buffer) => {
+        out += d.toString('latin1');
+        if (!sent && out.includes('\r\n')) {
+          sent = true;
+          out = '';
+          t.write('CONNECT {"verbose":false,"user":"localhost","pass":"unused","name":"x","cluster":"T"}\r\nPING\r\n');
+        }
+      });
+      t.on('error', () => undefined);
+      t.on('close', () => resolve(out));
+    });
+    const [r, e] = await Promise.all([attempt(rCluster), attempt(emb.clusterPort)]);
+    expect(e).toBe(r);
+    expect(r).toBe(VIOLATION);
   });
 
   it('websocket { authorization { user, password } } replaces the top-level user for websocket clients', async () => {
