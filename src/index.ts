@@ -73,6 +73,8 @@ export type {
   RouteUrl,
   Logger,
   WebSocketOptions,
+  WebSocketAuthorizationOptions,
+  TlsOptions,
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,

@@ -1,14 +1,17 @@
 /**
  * Client authentication, as nats-server's `processClientOrLeafAuthentication` does it for the
  * modes this broker supports. Order: nkey users (signature over the INFO nonce) → users by name
- * (plain or bcrypt password) → single token → single user/password. `no_auth_user` stands in for
- * a CONNECT without credentials. Secrets are compared in constant time.
+ * (plain or bcrypt password; or the user a TLS client certificate names, `verify_and_map`) →
+ * single token → single user/password. `no_auth_user` stands in for a CONNECT without
+ * credentials. Websocket clients may have credentials of their own (`forWebSocket`). Secrets
+ * are compared in constant time.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
 import { OperatorAuthenticator, type ConnectionFacts, type JwtLimits } from './operator.js';
+import { certNames, mapCertificate } from './cert-map.js';
 import type { ResolvedAuth, ResolvedUser } from './types.js';
 
 /** The credentials a CONNECT carried. */
@@ -61,15 +64,47 @@ export function newNonce(): string {
   return randomBytes(11).toString('base64url');
 }
 
+/** What authentication may look at besides the CONNECT: the connection's kind, address and certificate. */
+export interface ClientFacts extends ConnectionFacts {
+  /** The client's TLS certificate (DER), read only for `verify_and_map`; null or absent without one. */
+  readonly cert?: () => Buffer | null;
+}
+
+/** How one kind of connection authenticates, besides the `authorization` block. */
+export interface AuthenticatorSettings {
+  /** `verify_and_map`: with users configured, the client certificate names the user. */
+  readonly tlsMap?: boolean;
+  /**
+   * The `no_auth_user` that lets a client send other ops before CONNECT (nats-server's parser
+   * looks at the top-level one, also for websocket clients). Default: the config's.
+   */
+  readonly preConnectNoAuthUser?: string | null;
+}
+
+/** Websocket-only credentials (nats-server's websocket auth override), as the config resolves them. */
+export interface WebSocketAuthOverride {
+  readonly user: string | null;
+  readonly password: string | null;
+  readonly token: string | null;
+  readonly noAuthUser: string | null;
+}
+
 export class Authenticator {
   private readonly usersByName = new Map<string, ResolvedUser>();
   private readonly usersByNkey = new Map<string, ResolvedUser>();
   private readonly permissions = new Map<ResolvedUser, Permissions | null>();
   /** Operator mode: user JWTs only. */
   private readonly operator: OperatorAuthenticator | null;
+  private readonly tlsMap: boolean;
+  private readonly preConnectNoAuthUser: string | null;
 
-  constructor(readonly config: ResolvedAuth) {
+  constructor(
+    readonly config: ResolvedAuth,
+    settings: AuthenticatorSettings = {},
+  ) {
     this.operator = config.operator === undefined ? null : new OperatorAuthenticator(config.operator);
+    this.tlsMap = settings.tlsMap ?? false;
+    this.preConnectNoAuthUser = settings.preConnectNoAuthUser === undefined ? config.noAuthUser : settings.preConnectNoAuthUser;
     for (const u of config.users) {
       if (u.nkey !== undefined) this.usersByNkey.set(u.nkey, u);
       else if (u.user !== undefined) this.usersByName.set(u.user, u);
@@ -77,31 +112,76 @@ export class Authenticator {
     }
   }
 
+  /**
+   * The authenticator of websocket clients (auth.go processClientOrLeafAuthentication and
+   * websocket.go createWSClient): with an override, its user/password, token and no_auth_user
+   * replace the top-level ones (the users, nkeys and operator mode stay); the certificate
+   * mapping is always the websocket TLS block's; the websocket auth timeout, when set, replaces
+   * the top-level one. Null: websocket clients need no authentication.
+   */
+  static forWebSocket(
+    global: ResolvedAuth | null,
+    override: WebSocketAuthOverride | null,
+    timeoutMs: number | null,
+    tlsMap: boolean,
+    defaultTimeoutMs: number,
+  ): Authenticator | null {
+    if (global === null && override === null) return null;
+    const base: ResolvedAuth = global ?? { token: null, user: null, password: null, users: [], timeoutMs: defaultTimeoutMs, noAuthUser: null };
+    const config: ResolvedAuth = {
+      ...base,
+      ...(override === null ? {} : { token: override.token, user: override.user, password: override.password, noAuthUser: override.noAuthUser }),
+      timeoutMs: timeoutMs !== null && timeoutMs > 0 ? timeoutMs : base.timeoutMs,
+    };
+    return new Authenticator(config, { tlsMap, preConnectNoAuthUser: global?.noAuthUser ?? null });
+  }
+
   /** Nkey users and operator mode (user JWTs) need a nonce in INFO. */
   get needsNonce(): boolean {
     return this.operator !== null || this.usersByNkey.size > 0;
   }
 
-  /** Authenticates a CONNECT; null means `Authorization Violation`. */
-  authenticate(creds: Credentials, nonce: string | null, conn: ConnectionFacts = { websocket: false, ip: '' }): AuthenticatedUser | null {
+  /**
+   * Authenticates a CONNECT; null means `Authorization Violation`. The order is auth.go's:
+   * operator mode; nkeys (a no_auth_user nkey stands in for no credentials); with users, the
+   * certificate's user under `verify_and_map`, else the user named (or no_auth_user); then
+   * the single token or user.
+   */
+  authenticate(creds: Credentials, nonce: string | null, conn: ClientFacts = { websocket: false, ip: '' }): AuthenticatedUser | null {
     // Operator mode: a user JWT is required, whatever else the CONNECT carries (auth.go).
     if (this.operator !== null) return this.operator.authenticate(creds.jwt, creds.sig, nonce, conn);
     const cfg = this.config;
     const c = creds;
-    const anonymous = c.user === '' && c.pass === '' && c.token === '' && c.nkey === '';
-    if (anonymous && cfg.noAuthUser !== null) {
-      const u = this.usersByName.get(cfg.noAuthUser) ?? this.usersByNkey.get(cfg.noAuthUser);
-      if (u !== undefined) return this.userFor(u);
+    const noAuth = cfg.noAuthUser;
+    if (this.usersByNkey.size > 0) {
+      let nkey = c.nkey;
+      if (noAuth !== null && c.user === '' && c.pass === '' && c.token === '' && nkey === '' && this.usersByNkey.has(noAuth)) nkey = noAuth;
+      if (nkey !== '') {
+        const u = this.usersByNkey.get(nkey);
+        if (u === undefined) return null;
+        // The no_auth_user nkey needs no signature.
+        if (nkey !== noAuth && (nonce === null || !verifyNonce(nkey, c.sig, nonce))) return null;
+        return this.userFor(u);
+      }
     }
-    if (this.usersByNkey.size > 0 && c.nkey !== '') {
-      const u = this.usersByNkey.get(c.nkey);
-      if (u === undefined || nonce === null || !verifyNonce(c.nkey, c.sig, nonce)) return null;
-      return this.userFor(u);
-    }
-    if (this.usersByName.size > 0 && c.user !== '') {
-      const u = this.usersByName.get(c.user);
-      if (u === undefined) return null;
-      return comparePasswords(u.password ?? '', c.pass) ? this.userFor(u) : null;
+    if (this.usersByName.size > 0) {
+      if (this.tlsMap) {
+        const der = conn.cert?.() ?? null;
+        const names = der === null ? null : certNames(der);
+        const name = names === null ? null : mapCertificate(names, this.usersByName);
+        const u = name === null ? undefined : this.usersByName.get(name);
+        if (u === undefined) return null;
+        return comparePasswords(u.password ?? '', c.pass) ? this.userFor(u) : null;
+      }
+      if (noAuth !== null && c.user === '' && c.pass === '' && c.token === '') {
+        const u = this.usersByName.get(noAuth);
+        if (u !== undefined) return this.userFor(u);
+      }
+      if (c.user !== '') {
+        const u = this.usersByName.get(c.user);
+        if (u === undefined) return null;
+        return comparePasswords(u.password ?? '', c.pass) ? this.userFor(u) : null;
+      }
     }
     if (cfg.token !== null) return comparePasswords(cfg.token, c.token) ? { name: '', permissions: null, account: '$G' } : null;
     if (cfg.user !== null) {
@@ -116,9 +196,12 @@ export class Authenticator {
     return this.operator !== null && this.operator.revoked(creds.jwt);
   }
 
-  /** The user `no_auth_user` names (for clients that send ops before CONNECT). */
+  /**
+   * The user a client that sends other ops before CONNECT becomes (parser.go: the top-level
+   * `no_auth_user`, a user with a name), or null: such a client violates authorization.
+   */
   noAuthUser(): AuthenticatedUser | null {
-    const name = this.config.noAuthUser;
+    const name = this.preConnectNoAuthUser;
     if (name === null) return null;
     const u = this.usersByName.get(name) ?? this.usersByNkey.get(name);
     return u === undefined ? null : this.userFor(u);

@@ -153,7 +153,7 @@ export class EmbeddedBackend implements ServerBackend {
       core.port = bound;
       let ws: WebSocketListener | null = null;
       if (o.websocket !== null) {
-        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn) => acceptWebSocket(core, conn), core.log);
+        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn, cookieJwt) => acceptWebSocket(core, conn, cookieJwt), core.log);
         const w = ws;
         release.push(() => w.close());
         check();
@@ -234,8 +234,9 @@ export class EmbeddedBackend implements ServerBackend {
       log.info(`Listening for route connections on ${hostPort(this.cluster.opts.host, this.clusterPort_)}`);
     }
     if (o.websocket !== null) {
-      log.info(`Listening for websocket clients on ws://${hostPort(o.websocket.host, this.wsPort_)}`);
-      log.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
+      const scheme = o.websocket.tls === null ? 'ws' : 'wss';
+      log.info(`Listening for websocket clients on ${scheme}://${hostPort(o.websocket.host, this.wsPort_)}`);
+      if (o.websocket.tls === null) log.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
     }
     log.info(`Listening for client connections on ${hostPort(o.host, this.port_)}`);
     log.info('Server is ready');
@@ -343,7 +344,7 @@ export class EmbeddedBackend implements ServerBackend {
 
   get websocketUrl(): string | null {
     const ws = this.options.websocket;
-    return ws === null ? null : `ws://${urlHost(ws.host)}:${this.wsPort_}`;
+    return ws === null ? null : `${ws.tls === null ? 'ws' : 'wss'}://${urlHost(ws.host)}:${this.wsPort_}`;
   }
 
   get clusterPort(): number {

@@ -44,11 +44,15 @@ export function acceptSocket(core: BrokerCore, socket: Socket): void {
   }
 }
 
-/** Takes over a connection of the websocket listener (its TLS, if any, is that listener's). */
-export function acceptWebSocket(core: BrokerCore, conn: Transport): void {
+/**
+ * Takes over a connection of the websocket listener (its TLS, if any, was the listener's
+ * handshake, done before the upgrade); `cookieJwt` is the `jwtCookie` cookie's value, or ''.
+ */
+export function acceptWebSocket(core: BrokerCore, conn: Transport, cookieJwt = ''): void {
   const cid = core.allocCid();
   conn.setNoDelay(true);
-  attach(core, conn, cid, { websocket: true, tls: null, raw: null, infoSent: false, nonce: null });
+  const client = attach(core, conn, cid, { websocket: true, tls: null, raw: null, infoSent: false, nonce: null });
+  client.cookieJwt = cookieJwt;
 }
 
 /**
@@ -91,7 +95,8 @@ function acceptEither(core: BrokerCore, raw: Socket, cid: number, tls: ResolvedT
 /** Makes and registers a client on `transport` (TLS already wrapped when `how.tls`), sending INFO unless sent. */
 function attach(core: BrokerCore, transport: Transport, cid: number, how: Arrival): Client {
   const client = new Client(core, cid, transport, how.websocket);
-  if (core.auth !== null) client.startAuth(core.auth, how.nonce);
+  const auth = how.websocket ? core.wsAuth : core.auth;
+  if (auth !== null) client.startAuth(auth, how.nonce);
   if (how.tls === null) {
     if (!how.infoSent) client.send(core.infoFrame(client));
   } else {

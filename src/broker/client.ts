@@ -25,7 +25,7 @@ import { msgLineLength, writeHmsgLine, writeMsg, writeMsgLine } from '../protoco
 import { copyBytes } from '../protocol/bytes.js';
 import { isValidLiteralSubject } from '../subject/subject.js';
 import { CLIENT_OPTS, INFO as INFO_STRUCT, decodeGoJson } from '../protocol/go-json.js';
-import { newNonce, type AuthenticatedUser, type Authenticator, type Credentials } from '../auth/auth.js';
+import { newNonce, type AuthenticatedUser, type Authenticator, type ClientFacts, type Credentials } from '../auth/auth.js';
 import type { Permissions } from '../auth/permissions.js';
 import { ReplyAllowance } from '../auth/replies.js';
 import { minLimit } from '../auth/operator.js';
@@ -45,6 +45,8 @@ export interface ClientHost extends ConnectionHost {
   readonly log: Log;
   /** The authenticator, when authorization is configured. */
   readonly auth: Authenticator | null;
+  /** Websocket clients' authenticator (their own credentials, mapping and timeout), when they need one. */
+  readonly wsAuth: Authenticator | null;
   readonly globalAccount: Account;
   /** The account named `name` (created on first use). */
   account(name: string): Account;
@@ -97,6 +99,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
   readonly websocket: boolean;
   /** TLS handshake done (for connections of a TLS listener). */
   tlsReady = false;
+  /** Websocket with `jwtCookie`: the user JWT of the upgrade request's cookie ('' without). */
+  cookieJwt = '';
 
   // Authentication and authorization.
   /** The account whose subject space this client lives in. */
@@ -324,7 +328,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */
   reauthenticate(): void {
-    const auth = this.host.auth;
+    const auth = this.authenticator;
     if (auth === null) {
       this.user = '';
       this.perms = null;
@@ -338,9 +342,17 @@ export class Client extends Connection implements ParserSink, Subscriber {
     else this.setUser(user);
   }
 
-  /** What operator mode checks of this connection: its kind and address. */
-  private facts(): { websocket: boolean; ip: string } {
-    return { websocket: this.websocket, ip: this.socket.remoteAddress ?? '' };
+  /** The client certificate's DER (a TLS client's, or a `wss://` one's), or null. */
+  private readonly peerCert = (): Buffer | null => this.socket.getPeerX509Certificate?.()?.raw ?? null;
+
+  /** The authenticator of this kind of connection (websocket clients may have their own). */
+  private get authenticator(): Authenticator | null {
+    return this.websocket ? this.host.wsAuth : this.host.auth;
+  }
+
+  /** What authentication checks of this connection: its kind, address and TLS certificate. */
+  private facts(): ClientFacts {
+    return { websocket: this.websocket, ip: this.socket.remoteAddress ?? '', cert: this.peerCert };
   }
 
   /** allow_responses: `reply` may now be published to (see Permissions). */
@@ -384,7 +396,9 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const c = this.connect;
     c.headers = c.headers && !this.host.options.noHeaderSupport;
     this.parser.headers = c.headers;
-    const auth = this.host.auth;
+    // websocket.go: a websocket client's JWT may come in the upgrade request's cookie.
+    if (this.websocket && this.creds.jwt === '') this.creds.jwt = this.cookieJwt;
+    const auth = this.authenticator;
     if (auth !== null) {
       // When auth is not required, credentials are accepted and ignored (nats-server).
       const user = auth.authenticate(this.creds, this.nonce, this.facts());

@@ -7,7 +7,8 @@
  */
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
-import { Authenticator } from '../auth/auth.js';
+import type { Authenticator } from '../auth/auth.js';
+import { clientAuthenticator, webSocketAuthenticator } from './authenticators.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { Account, GLOBAL_ACCOUNT, Subscription, type RouteTarget, type Subscriber } from './account.js';
 import { Client, type ClientHost } from './client.js';
@@ -55,6 +56,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   log: Log;
   /** The authenticator, when authorization is configured. */
   auth: Authenticator | null;
+  /** The websocket clients' authenticator (websocket.go's overrides), when they need one. */
+  wsAuth: Authenticator | null;
   /** Queue-member choice: Math.random, or a seeded generator (`seed` option). */
   readonly random: () => number;
   /** Set by the server once it listens. */
@@ -112,7 +115,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.options = options;
     this.log = new Log(options, faults.userError);
     this.random = options.seed === null ? Math.random : seededRandom(options.seed);
-    this.auth = options.auth === null ? null : new Authenticator(options.auth);
+    this.auth = clientAuthenticator(options);
+    this.wsAuth = webSocketAuthenticator(options);
     this.router = new Router(this);
     this.setLinks(options);
   }
@@ -220,7 +224,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.options = options;
     this.log = new Log(options, this.faults.userError);
     if (relink) this.setLinks(options);
-    this.auth = options.auth === null ? null : new Authenticator(options.auth);
+    this.auth = clientAuthenticator(options);
+    this.wsAuth = webSocketAuthenticator(options);
     for (const client of [...this.clients.values()]) {
       client.parser.maxPayload = options.maxPayload;
       client.parser.maxControlLine = options.maxControlLine;

@@ -70,24 +70,38 @@ export interface InfoClient {
 export function clientInfo(src: InfoSource, client?: InfoClient, ldm = false): ServerInfo {
   const o = src.options;
   const auth = o.auth;
-  // As nats-server's generateClientInfoJSON: a websocket client sees the websocket listener's
-  // host/port, TLS as the websocket listener has it, and the websocket URLs as connect_urls.
+  // As nats-server's generateClientInfoJSON and createWSClient: a websocket client sees the
+  // websocket listener's host/port, tls_required and tls_available as that listener has TLS
+  // (tls_verify stays the client listener's), the websocket URLs as connect_urls, and
+  // auth_required when auth is configured or overridden for websocket clients (no_auth_user
+  // does not clear it there).
   if (client?.websocket === true && o.websocket !== null) {
+    const ws = o.websocket;
     const base = clientInfo(src, undefined, ldm);
-    const { tls_required: _r, tls_verify: _v, tls_available: _a, connect_urls: _c, ldm: _l, xkey, ...rest } = base;
     let urls = src.cluster?.wsConnectUrls() ?? null;
     if (urls !== null && ldm) urls = urls.slice(1);
     return {
-      ...rest,
-      host: o.websocket.host,
+      server_id: base.server_id,
+      server_name: base.server_name,
+      version: base.version,
+      proto: base.proto,
+      go: base.go,
+      host: ws.host,
       port: src.wsPort,
-      ...(client.maxPayload !== undefined ? { max_payload: client.maxPayload } : {}),
-      ...(client.nonce ? { nonce: client.nonce } : {}),
+      headers: base.headers,
+      ...(auth !== null || ws.authOverride !== null ? { auth_required: true } : {}),
+      ...(ws.tls !== null ? { tls_required: true } : {}),
+      ...(base.tls_verify === true ? { tls_verify: true } : {}),
+      ...(ws.tls !== null ? { tls_available: true } : {}),
+      max_payload: client.maxPayload ?? base.max_payload,
+      ...(base.jetstream === true ? { jetstream: true } : {}),
       client_id: client.cid,
       client_ip: client.ip,
+      ...(client.nonce ? { nonce: client.nonce } : {}),
+      ...(base.cluster !== undefined ? { cluster: base.cluster } : {}),
       ...(urls !== null && urls.length > 0 ? { connect_urls: urls } : {}),
       ...(ldm ? { ldm: true } : {}),
-      xkey,
+      xkey: base.xkey,
     };
   }
   return {

@@ -12,7 +12,7 @@
  *   compact, keys in that order, a key left out when its listener is not configured;
  * - URLs carry the scheme the listener speaks: `nats` (`tls` when client TLS is required, i.e.
  *   configured without `allow_non_tls`), `http` for monitoring, `nats` (`tls`) for routes, `ws`
- *   for websocket;
+ *   (`wss` with TLS) for websocket;
  * - a listener bound to a wildcard address (`0.0.0.0` and `::` are both dual-stack, as Go's)
  *   lists every interface address, IPv4 and IPv6, in interface order; a host name is given as
  *   the address it resolved to, as a Go listener reports it.
@@ -85,7 +85,7 @@ export interface Listeners {
     readonly allowNonTls: boolean;
     readonly http: { readonly host: string } | null;
     readonly cluster: { readonly host: string; readonly tls: object | null } | null;
-    readonly websocket: { readonly host: string } | null;
+    readonly websocket: { readonly host: string; readonly tls: object | null } | null;
   };
 }
 
@@ -97,7 +97,7 @@ export async function portsInfo(server: Listeners): Promise<Ports> {
   ports.nats = await listenerUrls(o.tls !== null && !o.allowNonTls ? 'tls' : 'nats', o.host, server.port);
   if (o.http !== null) ports.monitoring = await listenerUrls('http', o.http.host, server.monitorPort);
   if (o.cluster !== null) ports.cluster = await listenerUrls(o.cluster.tls !== null ? 'tls' : 'nats', o.cluster.host, server.clusterPort);
-  if (o.websocket !== null) ports.websocket = await listenerUrls('ws', o.websocket.host, server.websocketPort);
+  if (o.websocket !== null) ports.websocket = await listenerUrls(o.websocket.tls !== null ? 'wss' : 'ws', o.websocket.host, server.websocketPort);
   return ports;
 }
 

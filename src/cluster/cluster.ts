@@ -308,7 +308,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
 
   onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void {
     // Credentials first (nats-server's checkAuthentication runs before processRouteConnect).
-    if (!routeAuthorized(this.opts.authorization, opts)) {
+    const peerCert = (): Buffer | null => conn.socket.getPeerX509Certificate?.()?.raw ?? null;
+    if (!routeAuthorized(this.opts.authorization, opts, this.opts.tls?.map ?? false, peerCert)) {
       const ip = conn.socket.remoteAddress ?? '';
       // nats-server logs ErrAuthentication's text, and answers with the violation.
       this.core.log.error(`${hostPort(peerIp(ip), conn.socket.remotePort ?? 0)} - rid:${conn.rid} - authentication error`);

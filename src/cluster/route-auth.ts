@@ -4,13 +4,26 @@
  * route. Pure decisions; the route connection applies them (timer, `-ERR`, close).
  */
 import { comparePasswords } from '../auth/auth.js';
+import { certNames, certNamesInclude } from '../auth/cert-map.js';
 import type { ResolvedClusterOptions, RouteUrl } from '../config/options.js';
 
 /**
  * Whether an accepted route's CONNECT carries the configured credentials. Without a configured
- * user any credentials (or none) are accepted, as nats-server does.
+ * user any credentials (or none) are accepted, as nats-server does. With `cluster.tls`
+ * `verifyAndMap` (`tlsMap`), the route's certificate (`cert`) must name the cluster's user
+ * instead, whatever the CONNECT says; without a cluster user no route passes (isRouterAuthorized).
  */
-export function routeAuthorized(auth: ResolvedClusterOptions['authorization'], connect: Record<string, unknown>): boolean {
+export function routeAuthorized(
+  auth: ResolvedClusterOptions['authorization'],
+  connect: Record<string, unknown>,
+  tlsMap = false,
+  cert: () => Buffer | null = () => null,
+): boolean {
+  if (tlsMap) {
+    const der = cert();
+    const names = der === null ? null : certNames(der);
+    return names !== null && certNamesInclude(names, auth?.user ?? '');
+  }
   if (auth === null) return true;
   const user = typeof connect.user === 'string' ? connect.user : '';
   const pass = typeof connect.pass === 'string' ? connect.pass : '';

@@ -24,7 +24,7 @@
 import { ConfigError } from '../errors.js';
 import type {
   AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
-  UserOptions, WebSocketOptions,
+  UserOptions, WebSocketAuthorizationOptions, WebSocketOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 import { parseDuration } from './duration.js';
@@ -383,6 +383,12 @@ const TLS = table<TlsDraft>({
     [['key_file'], (r, v, p, t) => void (t.key = r.str(v, p, 'a file name'))],
     [['ca_file'], (r, v, p, t) => void (t.ca = r.str(v, p, 'a file name'))],
     [['verify'], (r, v, p, t) => void (t.verify = r.bool(v, p))],
+    // opts.go parseTLS: `verify_and_map: true` turns on verify as well; false clears only the mapping.
+    [['verify_and_map'], (r, v, p, t) => {
+      const on = r.bool(v, p);
+      if (on) t.verify = true;
+      t.verifyAndMap = on;
+    }],
     // Seconds (fractions allowed) or a duration string.
     [['timeout'], (r, v, p, t) => void (t.timeout = typeof v === 'number' ? v * 1000 : r.str(v, p, 'seconds or a duration'))],
   ],
@@ -390,7 +396,7 @@ const TLS = table<TlsDraft>({
   // they are verified. A connection rate limit only protects against floods.
   ignored: ['insecure', 'connection_rate_limit'],
   refused: [
-    'verify_and_map', 'verify_cert_and_check_known_urls', 'cipher_suites', 'curve_preferences', 'min_version',
+    'verify_cert_and_check_known_urls', 'cipher_suites', 'curve_preferences', 'min_version',
     'pinned_certs', 'cert_store', 'cert_match_by', 'cert_match', 'cert_match_skip_invalid', 'ca_certs_match',
     'handshake_first', 'first', 'immediate', 'ocsp_peer', 'certs', 'certificates',
   ],
@@ -442,6 +448,16 @@ function clusterAuthorization(r: Reader, v: ConfValue, path: string): ClusterAut
   return out;
 }
 
+/** `websocket { authorization }`: nats-server's parseSimpleAuth (no users, no permissions). */
+const WEBSOCKET_AUTHORIZATION = table<WebSocketAuthorizationOptions>({
+  keys: [
+    [['user', 'username'], (r, v, p, a) => void (a.user = r.str(v, p))],
+    [['pass', 'password'], (r, v, p, a) => void (a.password = r.str(v, p))],
+    [['token'], (r, v, p, a) => void (a.token = r.str(v, p))],
+    [['timeout'], (r, v, p, a) => void (a.timeout = authTimeout(r, v, p))],
+  ],
+});
+
 const WEBSOCKET = table<WebSocketOptions>({
   keys: [
     [['listen'], (r, v, p, w) => {
@@ -456,10 +472,12 @@ const WEBSOCKET = table<WebSocketOptions>({
     [['same_origin'], (r, v, p, w) => void (w.sameOrigin = r.bool(v, p))],
     [['allowed_origins', 'allowed_origin', 'allow_origins', 'allow_origin', 'origins', 'origin'],
       (r, v, p, w) => void (w.allowedOrigins = r.strings(v, p, 'origin strings'))],
+    [['tls'], (r, v, p, w) => void (w.tls = tls(r, v, p))],
+    [['authorization', 'authentication'], (r, v, p, w) => void (w.authorization = r.block<WebSocketAuthorizationOptions>(v, p, WEBSOCKET_AUTHORIZATION, {}))],
+    [['no_auth_user'], (r, v, p, w) => void (w.noAuthUser = r.str(v, p))],
+    [['jwt_cookie'], (r, v, p, w) => void (w.jwtCookie = r.str(v, p))],
   ],
   ignored: ['advertise', 'handshake_timeout'],
-  // Websocket TLS and websocket-only credentials.
-  refused: ['tls', 'authorization', 'authentication', 'jwt_cookie', 'no_auth_user'],
 });
 
 // ---- JetStream -----------------------------------------------------------------------------------

@@ -4,14 +4,15 @@
  * calls these for its block entries; each takes the value as given and its path.
  *
  * Rules from nats-server v2.10.29's server/opts.go (parseCluster, parseWebsocket, parseTLS,
- * parseListen, and validateWebsocketOptions: a websocket listener needs TLS unless `no_tls`).
+ * parseListen, parseSimpleAuth) and websocket.go (validateWebsocketOptions: a websocket listener
+ * needs TLS unless `no_tls`; the websocket-only credentials against the top-level users).
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type {
-  Backend, Logger, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl,
+  Backend, Logger, ResolvedAuth, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl,
 } from './types.js';
 import {
   INT32_MAX, checkKeys, checkName, child, describe, objectWithKeys, optBool, optDuration, optInt, optPort, optString,
@@ -44,7 +45,7 @@ export function resolveLogger(value: unknown, path: string): Logger | null {
   return value as Logger;
 }
 
-const TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'timeout']);
+const TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'verifyAndMap', 'timeout']);
 
 /** PEM text as given, or the contents of the file it names. */
 function pem(value: unknown, path: string): string {
@@ -57,30 +58,50 @@ function pem(value: unknown, path: string): string {
   }
 }
 
-/** A `tls` block (clients' or routes'): the PEM contents are loaded here, once. */
+/**
+ * A `tls` block (clients', websocket's or routes'): the PEM contents are loaded here, once.
+ * `verifyAndMap` implies `verify` (opts.go parseTLS).
+ */
 export function resolveTls(value: unknown, path: string): ResolvedTls {
   const t = objectWithKeys(value, path, TLS_KEYS);
+  const map = optBool(t.verifyAndMap, child(path, 'verifyAndMap'), false);
   return {
     cert: pem(t.cert, child(path, 'cert')),
     key: pem(t.key, child(path, 'key')),
     ca: t.ca === undefined ? null : pem(t.ca, child(path, 'ca')),
-    verify: optBool(t.verify, child(path, 'verify'), false),
+    verify: map || optBool(t.verify, child(path, 'verify'), false),
+    map,
     timeoutMs: optDuration(t.timeout, child(path, 'timeout'), DEFAULTS.tlsTimeoutMs),
   };
 }
 
-const WEBSOCKET_KEYS: ReadonlySet<string> = new Set(['port', 'host', 'noTls', 'compression', 'sameOrigin', 'allowedOrigins']);
+const WEBSOCKET_KEYS: ReadonlySet<string> = new Set([
+  'port', 'host', 'noTls', 'tls', 'compression', 'sameOrigin', 'allowedOrigins', 'authorization', 'noAuthUser', 'jwtCookie',
+]);
+const WEBSOCKET_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'token', 'timeout']);
 
-/** The `websocket` block; its host defaults to the server's. */
-export function resolveWebSocket(value: unknown, path: string, serverHost: string): ResolvedWebSocket {
+/** An optional string; '' counts as not given (nats-server tests these options against ""). */
+function optText(v: unknown, path: string): string | null {
+  if (v === undefined) return null;
+  if (typeof v !== 'string') throw new ConfigError(path, `must be a string, got ${describe(v)}`);
+  return v === '' ? null : v;
+}
+
+/**
+ * The `websocket` block; its host defaults to the server's. `auth` is the resolved top-level
+ * authentication, which the websocket-only credentials are checked against as nats-server's
+ * validateWebsocketOptions does.
+ */
+export function resolveWebSocket(value: unknown, path: string, serverHost: string, auth: ResolvedAuth | null = null): ResolvedWebSocket {
   const w = objectWithKeys(value, path, WEBSOCKET_KEYS);
   const port = optPort(w.port, child(path, 'port'));
   const host = optString(w.host, child(path, 'host'), serverHost);
   if (host.length === 0) throw new ConfigError(child(path, 'host'), 'must not be empty');
   const noTls = optBool(w.noTls, child(path, 'noTls'), false);
-  if (!noTls) {
+  const tls = w.tls === undefined ? null : resolveTls(w.tls, child(path, 'tls'));
+  if (tls === null && !noTls) {
     // nats-server: "websocket requires TLS configuration" unless no_tls is set.
-    throw new ConfigError(child(path, 'noTls'), 'must be true: websocket requires TLS configuration, and wss:// is not supported by nats-embedded yet (set noTls: true for ws://)');
+    throw new ConfigError(child(path, 'tls'), 'websocket requires TLS configuration (or noTls: true for plain ws://)');
   }
   const origins = w.allowedOrigins ?? [];
   if (!Array.isArray(origins)) throw new ConfigError(child(path, 'allowedOrigins'), 'must be an array of origins');
@@ -95,13 +116,42 @@ export function resolveWebSocket(value: unknown, path: string, serverHost: strin
     }
     return a;
   });
+  const a = w.authorization === undefined ? {} : objectWithKeys(w.authorization, child(path, 'authorization'), WEBSOCKET_AUTH_KEYS);
+  const ap = child(path, 'authorization');
+  const user = optText(a.user, child(ap, 'user'));
+  const password = optText(a.password, child(ap, 'password'));
+  const token = optText(a.token, child(ap, 'token'));
+  const noAuthUser = optText(w.noAuthUser, child(path, 'noAuthUser'));
+  const jwtCookie = optText(w.jwtCookie, child(path, 'jwtCookie'));
+  const operator = auth?.operator !== undefined;
+  const users = auth?.users ?? [];
+  // validateWebsocketOptions, in its order.
+  if (noAuthUser !== null) {
+    if (operator) throw new ConfigError(child(path, 'noAuthUser'), 'no_auth_user not compatible with Trusted Operator');
+    if (users.length === 0) throw new ConfigError(child(path, 'noAuthUser'), `no_auth_user: "${noAuthUser}" present, but users/nkeys are not defined`);
+    if (!users.some((u) => u.user === noAuthUser || u.nkey === noAuthUser)) {
+      throw new ConfigError(child(path, 'noAuthUser'), `no_auth_user: "${noAuthUser}" not present as user or nkey in authorization block or account configuration`);
+    }
+  }
+  if (users.length > 0) {
+    if (user !== null) throw new ConfigError(child(ap, 'user'), 'websocket authentication username not compatible with presence of users/nkeys');
+    if (token !== null) throw new ConfigError(child(ap, 'token'), 'websocket authentication token not compatible with presence of users/nkeys');
+  }
+  if (jwtCookie !== null && !operator) {
+    throw new ConfigError(child(path, 'jwtCookie'), `trusted operators or trusted keys configuration is required for JWT authentication via cookie "${jwtCookie}"`);
+  }
   return {
     host,
     port,
     noTls,
+    tls,
     compression: optBool(w.compression, child(path, 'compression'), false),
     sameOrigin: optBool(w.sameOrigin, child(path, 'sameOrigin'), false),
     allowedOrigins,
+    // websocket.go wsConfigAuth: a user, a token or a no_auth_user is an override.
+    authOverride: user !== null || token !== null || noAuthUser !== null ? { user, password, token, noAuthUser } : null,
+    authTimeoutMs: a.timeout === undefined ? null : optDuration(a.timeout, child(ap, 'timeout'), 0),
+    jwtCookie,
   };
 }
 

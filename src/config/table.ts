@@ -328,7 +328,7 @@ export const OPTIONS = {
   // reload.go: any change but the TLS config fails. Not written: the backend refuses it.
   websocket: {
     kind: 'block', into: ['websocket'], bound: 'websocketPort',
-    resolve: (v, path, ctx) => ({ websocket: v === undefined ? null : resolveWebSocket(v, path, ctx.resolved('host')) }),
+    resolve: (v, path, ctx) => ({ websocket: v === undefined ? null : resolveWebSocket(v, path, ctx.resolved('host'), ctx.resolved('auth')) }),
     conf: { keys: ['websocket', 'ws'], read: 'own' }, reload: 'no', write: null,
   },
   // reload.go reloads some of the cluster block (routes, permissions, compression, pool);

@@ -188,7 +188,7 @@ export interface ServerOptions {
    */
   resolverPreload?: Record<string, string>;
   /**
-   * A WebSocket listener (`ws://host:port`): browser and `wsconnect` clients speak the NATS
+   * A WebSocket listener (`ws://host:port`, or `wss://` with its `tls`): browser and `wsconnect` clients speak the NATS
    * protocol in binary frames and share subjects, auth and limits with TCP clients. Off by default.
    */
   websocket?: WebSocketOptions;
@@ -451,10 +451,16 @@ export interface WebSocketOptions {
   /** Address to listen on. Default: the server's `host`. */
   host?: string;
   /**
-   * Plain `ws://` without TLS. Must be `true`: as nats-server, a websocket listener without
-   * TLS has to be asked for explicitly, and `wss://` is not supported yet.
+   * Plain `ws://` without TLS. As nats-server, a websocket listener needs `tls` unless this is
+   * `true`; with `tls` given it is ignored (the listener is `wss://`).
    */
   noTls?: boolean;
+  /**
+   * TLS for the websocket listener (`wss://`): the handshake comes first, before the HTTP
+   * upgrade. `verify` asks for client certificates; `verifyAndMap` maps them to users (of the
+   * top-level `authorization`) as the client `tls` block does.
+   */
+  tls?: TlsOptions;
   /** Offer permessage-deflate compression to clients. Default false. */
   compression?: boolean;
   /** Refuse (HTTP 403) a handshake whose `Origin` differs from its `Host`. Default false. */
@@ -464,6 +470,29 @@ export interface WebSocketOptions {
    * host and port must match; others get HTTP 403. Requests without `Origin` are accepted.
    */
   allowedOrigins?: string[];
+  /**
+   * Credentials for websocket clients instead of the top-level ones (nats-server's
+   * `websocket { authorization }`): a `user`/`password` or a `token`, and the time to send
+   * CONNECT. A user or token here cannot be combined with top-level `users`.
+   */
+  authorization?: WebSocketAuthorizationOptions;
+  /** The user (of the top-level `authorization.users` or accounts) websocket clients without credentials become. */
+  noAuthUser?: string;
+  /**
+   * Operator mode: the name of a cookie of the HTTP upgrade request that carries the user JWT,
+   * used when the CONNECT has none (nats-server's `jwt_cookie`).
+   */
+  jwtCookie?: string;
+}
+
+/** `websocket.authorization`: one user or one token, as nats-server's parseSimpleAuth reads it. */
+export interface WebSocketAuthorizationOptions {
+  user?: string;
+  /** Plain text or a bcrypt hash (`$2a$...`). */
+  password?: string;
+  token?: string;
+  /** Time a websocket client has to send CONNECT. Default: the top-level auth timeout. */
+  timeout?: Duration;
 }
 
 /** The `websocket` block after validation. */
@@ -472,9 +501,20 @@ export interface ResolvedWebSocket {
   /** 0 = ephemeral. */
   readonly port: number;
   readonly noTls: boolean;
+  /** TLS of the listener (`wss://`), or null for `ws://`. */
+  readonly tls: ResolvedTls | null;
   readonly compression: boolean;
   readonly sameOrigin: boolean;
   readonly allowedOrigins: readonly string[];
+  /**
+   * Websocket-only credentials (nats-server's "auth override": any of user, token or
+   * no_auth_user given), or null: websocket clients authenticate as TCP clients do.
+   */
+  readonly authOverride: { readonly user: string | null; readonly password: string | null; readonly token: string | null; readonly noAuthUser: string | null } | null;
+  /** `authorization.timeout` in ms, or null (the top-level auth timeout applies). */
+  readonly authTimeoutMs: number | null;
+  /** Operator mode: the cookie carrying the user JWT, or null. */
+  readonly jwtCookie: string | null;
 }
 
 /** TLS settings: PEM text or file paths. */
@@ -487,6 +527,14 @@ export interface TlsOptions {
   ca?: string;
   /** Require and verify client (or peer route) certificates. Default false. */
   verify?: boolean;
+  /**
+   * nats-server's `verify_and_map`: `verify`, and the client certificate names
+   * the user — an email or DNS name of its subject alternative names, or its subject as an
+   * RFC 2253 DN (`'CN=alice,O=Acme'`) — which must be one of `authorization.users` (or an
+   * account's). On routes (`cluster.tls`): the route's certificate must name the cluster's
+   * `authorization.user`. Default false.
+   */
+  verifyAndMap?: boolean;
   /** Handshake timeout. Default 2 s (nats-server `tls_timeout`). */
   timeout?: Duration;
 }
@@ -497,6 +545,8 @@ export interface ResolvedTls {
   readonly key: string;
   readonly ca: string | null;
   readonly verify: boolean;
+  /** `verifyAndMap`: clients are the users their certificates name. */
+  readonly map: boolean;
   readonly timeoutMs: number;
 }
 

@@ -5,6 +5,8 @@
  * does. The anchor is nats.js's `Transport` (core/src/transport.ts): runtime specifics behind
  * one small interface.
  */
+import type { X509Certificate } from 'node:crypto';
+
 export interface Transport {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
@@ -21,6 +23,8 @@ export interface Transport {
   /** Ends the stream once queued bytes are written; `cb` runs when it has finished. */
   end(cb?: () => void): unknown;
   destroy(): unknown;
+  /** A TLS connection's client certificate (a `TLSSocket`'s, or the one under a `wss://` connection). */
+  getPeerX509Certificate?(): X509Certificate | undefined;
   pause(): unknown;
   resume(): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;

@@ -8,14 +8,20 @@
  *
  * nats-server facts (v2.10 `server/websocket.go`): the Origin check (`checkOrigin`) runs only
  * with `same_origin` or `allowed_origins`, accepts a request without an Origin header, and
- * answers a refused one with HTTP 403; the upgrade is served on every path.
+ * answers a refused one with HTTP 403; the upgrade is served on every path. With `tls` the
+ * listener is `wss://`: the TLS handshake comes first (client certificates with `verify`),
+ * then the HTTP upgrade. With `jwt_cookie`, the named cookie of the upgrade request is handed
+ * to the broker with the connection (its user JWT, when the CONNECT carries none).
  */
 import { EventEmitter } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
+import type { X509Certificate } from 'node:crypto';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { listen } from './listen.js';
+import { handshakeDeadline, serverSocket, type TlsSettings } from './tls.js';
 import type { Transport } from './transport.js';
 
 /** The websocket settings the listener uses (a resolved `websocket` option satisfies it). */
@@ -24,6 +30,10 @@ export interface WebSocketSettings {
   readonly compression: boolean;
   readonly sameOrigin: boolean;
   readonly allowedOrigins: readonly string[];
+  /** TLS of the listener (`wss://`), or null for `ws://`. */
+  readonly tls: TlsSettings | null;
+  /** The cookie of the upgrade request that may carry a user JWT, or null. */
+  readonly jwtCookie: string | null;
 }
 
 /**
@@ -81,6 +91,12 @@ export class WebSocketConnection extends EventEmitter implements Transport {
 
   get destroyed(): boolean {
     return this.closed || this.raw.destroyed;
+  }
+
+  /** The client certificate of a `wss://` connection (undefined without one, or over `ws://`). */
+  getPeerX509Certificate(): X509Certificate | undefined {
+    const tls = this.raw as Partial<{ getPeerX509Certificate(): X509Certificate | undefined }>;
+    return typeof tls.getPeerX509Certificate === 'function' ? tls.getPeerX509Certificate() : undefined;
   }
 
   setNoDelay(noDelay = true): this {
@@ -183,7 +199,7 @@ export function checkOrigin(opts: WebSocketSettings, req: IncomingMessage): stri
   const o = hostAndPort(u.host, u.protocol === 'https:');
   if (o === null) return `invalid origin "${origin}"`;
   if (opts.sameOrigin) {
-    const r = hostAndPort(req.headers.host ?? '', false);
+    const r = hostAndPort(req.headers.host ?? '', opts.tls !== null);
     if (r === null || r.host !== o.host || r.port !== o.port) return 'not same origin';
   }
   if (opts.allowedOrigins.length > 0) {
@@ -200,6 +216,22 @@ export function checkOrigin(opts: WebSocketSettings, req: IncomingMessage): stri
     if (!ok) return 'not in the allowed list';
   }
   return null;
+}
+
+/**
+ * The value of cookie `name` in a request's `Cookie` header (the first one; surrounding
+ * double quotes dropped, as Go's `Request.Cookie`), or '' when absent.
+ */
+export function cookieValue(header: string | undefined, name: string): string {
+  if (header === undefined || header === '') return '';
+  for (const part of header.split(';')) {
+    const p = part.trim();
+    const eq = p.indexOf('=');
+    if ((eq < 0 ? p : p.slice(0, eq)) !== name) continue;
+    const v = eq < 0 ? '' : p.slice(eq + 1);
+    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+  }
+  return '';
 }
 
 /** A running WebSocket listener. */
@@ -223,7 +255,7 @@ function httpError(socket: Duplex, status: number, text: string, body: string): 
 export async function startWebSocketListener(
   opts: WebSocketSettings,
   port: number,
-  accept: (conn: WebSocketConnection) => void,
+  accept: (conn: WebSocketConnection, cookieJwt: string) => void,
   log: { warn(message: string): void },
 ): Promise<WebSocketListener> {
   const wss = new WebSocketServer({
@@ -232,11 +264,31 @@ export async function startWebSocketListener(
     // The NATS parser enforces max_payload and max_control_line; this bounds one frame.
     maxPayload: 64 * 1024 * 1024,
   });
-  const http: HttpServer = createHttpServer((_req, res) => {
+  const plain: RequestListener = (_req, res) => {
     // A plain HTTP request (no upgrade): nats-server answers 400 as well.
     res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
     res.end('websocket: invalid value for header "Upgrade"\n');
-  });
+  };
+  const http: HttpServer = createHttpServer(plain);
+  // wss: the TCP listener does the TLS handshake (tls.ts, as for TCP clients, within the TLS
+  // timeout) and hands the secured socket to the HTTP server. Sockets still in their handshake
+  // are tracked, so close() releases them at once.
+  const tls = opts.tls;
+  const handshaking = new Set<TLSSocket>();
+  const server: NetServer = tls === null
+    ? http
+    : createNetServer((raw) => {
+        raw.on('error', () => raw.destroy());
+        const secured = serverSocket(raw, tls);
+        handshaking.add(secured);
+        // A failed handshake (no or a bad certificate with verify) closes that socket only.
+        secured.on('error', () => secured.destroy());
+        secured.once('close', () => handshaking.delete(secured));
+        handshakeDeadline(secured, tls, 'secure', () => {
+          handshaking.delete(secured);
+          http.emit('connection', secured);
+        }, () => secured.destroy());
+      });
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const refused = checkOrigin(opts, req);
@@ -247,19 +299,21 @@ export async function startWebSocketListener(
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return httpError(socket, 400, 'Bad Request', 'websocket: invalid value for header "Upgrade"\n');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket)));
+    const cookie = opts.jwtCookie === null ? '' : cookieValue(req.headers.cookie, opts.jwtCookie);
+    wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket), cookie));
   });
-  const bound = await listen(http, opts.host, port, (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
-  const closed = new Promise<void>((resolve) => http.once('close', () => resolve()));
+  const bound = await listen(server, opts.host, port, (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const stop = (): void => {
+    if (server.listening) server.close();
+    for (const s of handshaking) s.destroy();
+    http.closeIdleConnections();
+  };
   return {
     port: bound,
-    stopAccepting() {
-      if (http.listening) http.close();
-      http.closeIdleConnections();
-    },
+    stopAccepting: stop,
     close() {
-      if (http.listening) http.close();
-      http.closeIdleConnections();
+      stop();
       // Open connections are closed by the server (flushed or not), as TCP clients are.
       wss.close();
       return closed;

@@ -71,7 +71,11 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
       : {
           host: ws.host,
           port: ctx.wsPort(),
+          no_auth_user: ws.authOverride?.noAuthUser ?? undefined,
+          jwt_cookie: ws.jwtCookie ?? undefined,
+          auth_timeout: ws.authTimeoutMs === null || ws.authTimeoutMs === 0 ? undefined : ws.authTimeoutMs / 1000,
           no_tls: ws.noTls || undefined,
+          tls_map: ws.tls?.map || undefined,
           same_origin: ws.sameOrigin || undefined,
           allowed_origins: ws.allowedOrigins.length > 0 ? [...ws.allowedOrigins] : undefined,
           compression: ws.compression || undefined,

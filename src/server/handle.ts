@@ -200,7 +200,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     return this.backend_.websocketPort;
   }
 
-  /** `ws://host:port` for browser and `wsconnect` clients, or null without `websocket`. */
+  /** `ws://host:port` (`wss://` with `websocket.tls`) for browser and `wsconnect` clients, or null without `websocket`. */
   get websocketUrl(): string | null {
     return this.backend_.websocketUrl;
   }

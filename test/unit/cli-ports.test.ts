@@ -69,7 +69,7 @@ describe('ports file listeners', () => {
       allowNonTls,
       http: { host: '127.0.0.1' },
       cluster: { host: '127.0.0.1', tls: clusterTls ? {} : null },
-      websocket: { host: '127.0.0.1' },
+      websocket: { host: '127.0.0.1', tls: null },
     },
   });
 

@@ -234,7 +234,7 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['tls', ['timeout'], '3', { timeout: 3000 }],
   ['tls', ['insecure'], 'true', 'ignored'],
   ['tls', ['connection_rate_limit'], '100', 'ignored'],
-  ['tls', ['verify_and_map'], 'true', 'refused'],
+  ['tls', ['verify_and_map'], 'true', { verify: true, verifyAndMap: true }],
   ['tls', ['verify_cert_and_check_known_urls'], 'true', 'refused'],
   ['tls', ['cipher_suites'], '[TLS_AES_128_GCM_SHA256]', 'refused'],
   ['tls', ['curve_preferences'], '[X25519]', 'refused'],
@@ -259,10 +259,10 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['websocket', ['allowed_origins', 'allowed_origin', 'allow_origins', 'allow_origin', 'origins', 'origin'], '"http://a"', { allowedOrigins: ['http://a'] }],
   ['websocket', ['advertise'], '"h:1"', 'ignored'],
   ['websocket', ['handshake_timeout'], '"2s"', 'ignored'],
-  ['websocket', ['tls'], '{ cert_file: c, key_file: k }', 'refused'],
-  ['websocket', ['authorization', 'authentication'], '{ token: t }', 'refused'],
-  ['websocket', ['jwt_cookie'], 'jwt', 'refused'],
-  ['websocket', ['no_auth_user'], 'u', 'refused'],
+  ['websocket', ['tls'], '{ cert_file: c, key_file: k }', { tls: { cert: 'c', key: 'k' } }],
+  ['websocket', ['authorization', 'authentication'], '{ token: t, timeout: 1.5 }', { authorization: { token: 't', timeout: 1500 } }],
+  ['websocket', ['jwt_cookie'], 'jwt', { jwtCookie: 'jwt' }],
+  ['websocket', ['no_auth_user'], 'u', { noAuthUser: 'u' }],
 
   // ---- jetstream { }
   ['jetstream', ['store', 'store_dir', 'storedir'], '/tmp/js', { storeDir: '/tmp/js' }],

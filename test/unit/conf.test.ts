@@ -201,7 +201,7 @@ describe('config keys → options', () => {
     expect(r.warnings[0]).toMatch(/test\.conf:2:1: "leafnodes" is not supported/);
   });
 
-  it('maps the websocket block (and its ws alias), refusing its security keys', () => {
+  it('maps the websocket block (and its ws alias) with its TLS and websocket-only auth keys', () => {
     expect(map('websocket { listen: "127.0.0.1:-1", no_tls: true, compression: true, same_origin: true, allowed_origins: ["http://a:1"] }').options).toEqual({
       websocket: { host: '127.0.0.1', port: -1, noTls: true, compression: true, sameOrigin: true, allowedOrigins: ['http://a:1'] },
     });
@@ -210,10 +210,14 @@ describe('config keys → options', () => {
     });
     const ignored = map('websocket { port: 1, no_tls: true, handshake_timeout: "2s" }');
     expect(ignored.warnings[0]).toMatch(/"websocket\.handshake_timeout" is not supported/);
-    for (const key of ['jwt_cookie: "jwt"', 'no_auth_user: a', 'authorization { token: t }', 'tls { cert_file: a, key_file: b }']) {
-      const e = configErrorOf(() => map(`websocket { port: 1, no_tls: true, ${key} }`));
-      expect(e.message).toMatch(/not supported by nats-embedded yet \(refusing to start without it\)/);
-    }
+    expect(map('websocket { port: 1, jwt_cookie: "jwt", no_auth_user: a, authorization { user: u, pass: p, timeout: 3 }, tls { cert_file: a, key_file: b, verify_and_map: true } }').options).toEqual({
+      websocket: {
+        port: 1, jwtCookie: 'jwt', noAuthUser: 'a', authorization: { user: 'u', password: 'p', timeout: 3000 },
+        tls: { cert: 'a', key: 'b', verify: true, verifyAndMap: true },
+      },
+    });
+    // parseSimpleAuth knows no users list.
+    expect(configErrorOf(() => map('websocket { port: 1, no_tls: true, authorization { users: [] } }')).message).toMatch(/unknown field "users"/);
     expect(configErrorOf(() => map('websocket { port: 1, nope: 2 }')).message).toBe('Invalid option "websocket.nope": test.conf:1:22: unknown field "nope"');
   });
 
