@@ -77,6 +77,7 @@ export type {
   JetStreamOptions,
   ResolvedJetStream,
   AccountOptions,
+  DirResolverOptions,
   AccountJetStreamLimits,
   ResolvedAccountJetStream,
   AccountExport,

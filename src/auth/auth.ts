@@ -68,8 +68,9 @@ export class Authenticator {
   /** Operator mode: user JWTs only. */
   private readonly operator: OperatorAuthenticator | null;
 
-  constructor(readonly config: ResolvedAuth) {
-    this.operator = config.operator === undefined ? null : new OperatorAuthenticator(config.operator);
+  /** @param lookup operator mode: where account JWTs come from (default: `resolver_preload`) */
+  constructor(readonly config: ResolvedAuth, lookup?: (name: string) => string | undefined) {
+    this.operator = config.operator === undefined ? null : new OperatorAuthenticator(config.operator, lookup);
     for (const u of config.users) {
       if (u.nkey !== undefined) this.usersByNkey.set(u.nkey, u);
       else if (u.user !== undefined) this.usersByName.set(u.user, u);
@@ -114,6 +115,11 @@ export class Authenticator {
   /** Operator mode: is the user of these credentials revoked by its account now? */
   revoked(creds: Credentials): boolean {
     return this.operator !== null && this.operator.revoked(creds.jwt);
+  }
+
+  /** Operator mode: is the user's JWT a bearer token its account now refuses? */
+  refusesBearer(creds: Credentials): boolean {
+    return this.operator !== null && this.operator.refusesBearer(creds.jwt);
   }
 
   /** The user `no_auth_user` names (for clients that send ops before CONNECT). */

@@ -34,6 +34,7 @@ const INTEROP = [
   'test/conformance/utf8-core.test.ts',
   'test/conformance/route-auth-interop.test.ts',
   'test/conformance/operator-interop.test.ts',
+  'test/conformance/resolver-interop.test.ts',
   'test/conformance/mixed-jetstream-interop.test.ts',
   'test/conformance/jsz-cluster-fields.test.ts',
   'test/conformance/jepsen-real.test.ts',
