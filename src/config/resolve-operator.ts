@@ -160,7 +160,12 @@ export function resolveOperatorMode(input: OperatorInput): ResolvedOperatorMode 
   // server.go configureAccounts: the system account is looked up at startup, through the resolver.
   if (sys !== null) {
     const jwt = store === null ? preload[sys] : (store.peek(sys) ?? undefined);
-    if (jwt === undefined) throw new ConfigError('systemAccount', 'error resolving system account: account missing');
+    if (jwt === undefined) {
+      // nats-server starts a directory resolver without it ("Using bootstrapping system
+      // account": a bare account, its JWT fetched later); nats-embedded needs the JWT now.
+      const hint = store === null ? '' : ` (nats-embedded does not bootstrap a system account: store its JWT in ${store.dir} or in resolver_preload)`;
+      throw new ConfigError('systemAccount', `error resolving system account: account missing${hint}`);
+    }
     const acc = decodeAccountJwt(jwt);
     const nowSec = Math.floor(Date.now() / 1000);
     if (!acc.ok || acc.claims.sub !== sys || !trustedKeys.includes(acc.claims.iss) || validateClaims(acc.claims, nowSec).length > 0) {

@@ -10,7 +10,7 @@
  * follow 2.10 (server/accounts.go) and say so: a CLAIMS.LOOKUP of an account without a file gets
  * an empty answer in 2.10 (none in 2.9), and 2.10's `server` block has `flags`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
@@ -253,5 +253,52 @@ describe('the cache directory resolver: the same answers as nats-server', () => 
     }
     expect(out.real![0]).toMatchObject({ data: { message: 'jwt update cache skipped' } });
     expect(out.ours).toEqual(out.real);
+  });
+});
+
+describe('directory resolver configs: the same accepted, the same refused for the same reason', () => {
+  it('as nats-server parses and starts them', async () => {
+    const file = join(tempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const withSys = tempDir();
+    writeFileSync(join(withSys, `${sys.pub}.jwt`), sys.jwt);
+    const base = [`operator: ${op.jwt}`, `system_account: ${sys.pub}`];
+    const preload = ['resolver_preload: {', `  ${sys.pub}: ${sys.jwt}`, '}'];
+    const cases: Array<[string, string[], string | null]> = [
+      ['a missing directory (created)', [...base, `resolver { type: full, dir: "${join(tempDir(), 'a', 'b')}" }`, ...preload], null],
+      ['the system account read from the directory, no preload', [...base, `resolver { type: full, dir: "${withSys}" }`], null],
+      ['a cache with a ttl and a limit', [...base, `resolver { type: cache, dir: "${tempDir()}", ttl: "2m", limit: 3 }`, ...preload], null],
+      // A deliberate difference: nats-server starts with a "bootstrapping system account" (no
+      // JWT, fetched later); nats-embedded refuses to start without the system account's JWT.
+      ['the system account nowhere', [...base, `resolver { type: full, dir: "${tempDir()}" }`], 'started|does not bootstrap a system account'],
+      ['a file as the directory', [...base, `resolver { type: full, dir: "${file}" }`, ...preload], 'dir needs to point to an accessible directory'],
+      ['no dir', [...base, 'resolver { type: full }', ...preload], 'dir has no value and needs to point to a directory'],
+      ['a cache with allow_delete', [...base, `resolver { type: cache, dir: "${tempDir()}", allow_delete: true }`, ...preload], 'CACHE does not accept allow_delete'],
+      ['a cache with an interval', [...base, `resolver { type: cache, dir: "${tempDir()}", interval: "1m" }`, ...preload], 'CACHE does not accept sync'],
+      ['a full resolver with a ttl', [...base, `resolver { type: full, dir: "${tempDir()}", ttl: "1m" }`, ...preload], 'FULL does not accept ttl'],
+      ['an unknown type', [...base, `resolver { type: other, dir: "${tempDir()}" }`, ...preload], 'error parsing account resolver, should be MEM or'],
+    ];
+    for (const [what, lines, reason] of cases) {
+      const real = await startRealServer(BIN, [`listen: "127.0.0.1:${await freePort()}"`, ...lines], 5000).then(
+        async (r) => {
+          await r.stop();
+          return null;
+        },
+        (e: Error) => e.message,
+      );
+      let ours: string | null = null;
+      try {
+        const s = await scope.server({ ...optionsFromConf(parseConf(lines.join('\n'), 'resolver.conf')).options, port: 0 });
+        await s.close();
+      } catch (e) {
+        ours = (e as Error).message;
+      }
+      if (reason === null) expect({ what, real, ours }).toEqual({ what, real: null, ours: null });
+      else {
+        const [realReason, ourReason] = reason.includes('|') ? reason.split('|') as [string, string] : [reason, reason];
+        expect(real ?? 'started', what).toContain(realReason);
+        expect(ours, what).toContain(ourReason);
+      }
+    }
   });
 });
