@@ -302,3 +302,32 @@ describe('directory resolver configs: the same accepted, the same refused for th
     }
   });
 });
+
+describe('the MEMORY resolver: account JWT updates through the system account, as nats-server', () => {
+  it('applied to an account in use, skipped for another, refused when malformed', async () => {
+    const inUse = makeAccount(op.kp);
+    const idle = makeAccount(op.kp);
+    // No directory: both servers get the same lines.
+    const sides = await bothSides(() => [`operator: ${op.jwt}`, `system_account: ${sys.pub}`, 'resolver: MEMORY', 'resolver_preload: {',
+      ...[sys, inUse, idle].map((a) => `  ${a.pub}: ${a.jwt}`), '}']);
+    const out: Record<string, unknown[]> = {};
+    for (const s of sides) {
+      const doomed = makeUser(inUse.kp);
+      const w = await attempt(s.port, doomed);
+      const revoking = makeAccount(op.kp, { revocations: { [doomed.pub]: nowSec() + 5 } }, {}, inUse.kp);
+      const answers = [
+        await request(s, `$SYS.REQ.ACCOUNT.${inUse.pub}.CLAIMS.UPDATE`, revoking.jwt),
+        await request(s, `$SYS.REQ.ACCOUNT.${idle.pub}.CLAIMS.UPDATE`, idle.jwt),
+        await request(s, `$SYS.REQ.ACCOUNT.${idle.pub}.CLAIMS.UPDATE`, ''),
+        await request(s, `$SYS.REQ.ACCOUNT.${idle.pub}.CLAIMS.UPDATE`, inUse.jwt),
+        // The same account signed by another operator: not applied.
+        await request(s, `$SYS.REQ.ACCOUNT.${inUse.pub}.CLAIMS.UPDATE`, makeAccount(createOperator(), {}, {}, inUse.kp).jwt),
+        await request(s, '$SYS.REQ.CLAIMS.LIST', ''),
+      ];
+      await new Promise((r) => setTimeout(r, 200));
+      out[s.name] = [...answers, lines(w)];
+    }
+    expect(out.real![0]).toMatchObject({ data: { message: 'jwt updated' } });
+    expect(out.ours).toEqual(out.real);
+  });
+});
