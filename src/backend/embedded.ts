@@ -268,6 +268,8 @@ export class EmbeddedBackend implements ServerBackend {
    * are closed. `final` (close()) also removes a temporary JetStream store. Safe to call twice.
    */
   stop(graceful: boolean, final = false): Promise<void> {
+    // Operator mode's directory store has an expiry timer, also when the server never ran.
+    if (final) this.core.accountJwts?.close();
     if (this.state_ === 'stopped') {
       if (final) this.listenerClosed = this.listenerClosed.then(() => this.removeTempStore());
       return this.listenerClosed;

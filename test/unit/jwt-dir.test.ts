@@ -12,6 +12,10 @@ import { createOperator } from '@nats-io/nkeys';
 import { decodeGenericJwt, DirJwtStore } from '../../src/auth/jwt-dir.js';
 import type { ResolvedDirResolver } from '../../src/auth/types.js';
 import { encodeJwt, makeAccount, makeOperator, nowSec } from '../helpers/jwt.js';
+import { parseConf } from '../../src/config/conf.js';
+import { optionsFromConf } from '../../src/config/from-conf.js';
+import { resolveOptions } from '../../src/config/options.js';
+import { natsServerConfig } from '../../src/config/to-conf.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -126,5 +130,23 @@ describe('decodeGenericJwt (jwt.DecodeGeneric)', () => {
     const [h, c] = del.split('.');
     const forged = `${h}.${c}.${encodeJwt({ sub: 'x' }, createOperator()).split('.')[2]}`;
     expect(decodeGenericJwt(forged)).toEqual({ ok: false, error: 'claim failed V2 signature verification' });
+  });
+});
+
+describe('the resolver option in a config file', () => {
+  it('written for nats-server and read back: the same resolved resolver; the preloads stored in the directory', () => {
+    const sys = makeAccount(op.kp);
+    for (const resolver of [
+      { type: 'full' as const, dir: join(mkdtempSync(join(tmpdir(), 'jwt-rt-')), 'jwt'), allowDelete: true, hardDelete: true, interval: '2m', limit: 5, timeout: '1s' },
+      { type: 'full' as const, dir: join(mkdtempSync(join(tmpdir(), 'jwt-rt-')), 'jwt') },
+      { type: 'cache' as const, dir: join(mkdtempSync(join(tmpdir(), 'jwt-rt-')), 'jwt'), ttl: '90s', limit: 7 },
+    ]) {
+      dirs.push(join(resolver.dir, '..'));
+      const o = resolveOptions({ operator: op.jwt, systemAccount: sys.pub, resolver, resolverPreload: { [sys.pub]: sys.jwt } });
+      expect(readdirSync(resolver.dir)).toEqual([`${sys.pub}.jwt`]);
+      const text = natsServerConfig(o, { client: 4222, http: 8222, cluster: 0 });
+      const back = resolveOptions(optionsFromConf(parseConf(text, 'written.conf')).options);
+      expect(back.auth?.operator?.resolver).toEqual(o.auth?.operator?.resolver);
+    }
   });
 });
