@@ -184,8 +184,9 @@ export interface ServerOptions {
    */
   resolver?: 'MEMORY' | 'MEM' | DirResolverOptions;
   /**
-   * Account JWTs by account public key (nats-server's `resolver_preload`), for the memory
-   * resolver. Each must be an account JWT; the account a user JWT names is looked up here.
+   * Account JWTs by account public key (nats-server's `resolver_preload`). Each must be an
+   * account JWT. The memory resolver looks accounts up here; a directory resolver stores them
+   * in its directory (unless the file there is newer).
    */
   resolverPreload?: Record<string, string>;
   /**
