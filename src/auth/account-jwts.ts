@@ -55,9 +55,10 @@ export class AccountJwts {
     return this.loaded.delete(name);
   }
 
-  /** Every account's JWT as it is now: the stored (or preloaded) ones, overridden by those in use. */
+  /** Every account's JWT as it is now: the stored (MEMORY: preloaded) ones, overridden by those in use. */
   all(): Record<string, string> {
-    const out: Record<string, string> = { ...this.mode.preload };
+    // A directory resolver stored the preloads at start: its files are the truth (a deleted one is gone).
+    const out: Record<string, string> = this.store === null ? { ...this.mode.preload } : {};
     if (this.store !== null) {
       for (const pub of this.store.keys()) {
         const jwt = this.store.peek(pub);

@@ -148,6 +148,25 @@ describe('the full directory resolver: the same answers as nats-server', () => {
     expect(out.ours).toEqual(out.real);
   });
 
+  it('a lower connection limit in an update: the oldest clients closed, the newest kept; limits follow', async () => {
+    // The same accounts on both sides (the later tests compare the directories).
+    const acc = makeAccount(op.kp);
+    const limited = makeAccount(op.kp, { limits: { subs: -1, data: -1, payload: 4, conn: 1 } }, {}, acc.kp);
+    const out: Record<string, string[]> = {};
+    for (const s of sides) {
+      await request(s, '$SYS.REQ.CLAIMS.UPDATE', acc.jwt);
+      const ws = [];
+      for (let i = 0; i < 3; i++) ws.push(await attempt(s.port, makeUser(acc.kp)));
+      await request(s, '$SYS.REQ.CLAIMS.UPDATE', limited.jwt);
+      await new Promise((r) => setTimeout(r, 200));
+      ws[2]!.send('PUB x 5\r\nhello\r\n');
+      await new Promise((r) => setTimeout(r, 300));
+      out[s.name] = ws.map(lines);
+    }
+    expect(out.real![0]).toContain('maximum account active connections exceeded');
+    expect(out.ours).toEqual(out.real);
+  });
+
   it('bad updates: the same error answers', async () => {
     const rogue = makeAccount(createOperator());
     const invalid = makeAccount(op.kp, { default_permissions: { pub: { allow: [''] }, sub: {} } });
