@@ -55,6 +55,7 @@ const EMBEDDED_ONLY = [
   { file: 'test/interop/imports.test.ts', test: 'service imports no responders (2.10)', reason: 'nats-server 2.10.26+ answers 503 when a service import delivers to nobody; 2.9 lets the request time out' },
   { file: 'test/interop/auth.test.ts', test: 'permissions reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/operator.test.ts', test: 'operator mode: reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
+  { file: 'test/interop/operator-resolver.test.ts', test: 'operator mode: directory resolver reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/operator.test.ts', test: 'operator mode: wire answers over WebSocket', reason: 'the nats-server backend does not pass the websocket option on yet' },
   { file: 'test/interop/lifecycle.test.ts', test: 'disconnectClients()', reason: 'kicks clients; nats-server 2.9 has no kick' },
   { file: 'test/interop/lifecycle.test.ts', test: 'slow consumers', reason: 'asserts through the slowConsumer event and stats()' },

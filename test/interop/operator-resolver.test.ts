@@ -131,3 +131,20 @@ describe('operator mode: directory resolver options', () => {
     }
   });
 });
+
+describe('operator mode: directory resolver reload', () => {
+  it('reload() reads the directory again and keeps serving updates', async () => {
+    const dir = tempDir();
+    const s = await fullServer(dir);
+    const acc = makeAccount(op.kp);
+    const user = makeUser(acc.kp);
+    // A file written beside the server (as another tool would) counts once the server reloads.
+    writeFileSync(join(dir, `${acc.pub}.jwt`), acc.jwt);
+    await s.reload({ debug: false });
+    expect(await lets(s, user)).toBe(true);
+    const other = makeAccount(op.kp);
+    const nc = await client(s, sysUser);
+    expect((await ask(nc, '$SYS.REQ.CLAIMS.UPDATE', other.jwt)).data).toMatchObject({ account: other.pub, message: 'jwt updated' });
+    expect(await lets(s, makeUser(other.kp))).toBe(true);
+  });
+});
