@@ -79,6 +79,7 @@ export type {
   JetStreamOptions,
   ResolvedJetStream,
   AccountOptions,
+  DirResolverOptions,
   AccountJetStreamLimits,
   ResolvedAccountJetStream,
   AccountExport,

@@ -79,6 +79,8 @@ export interface AuthenticatorSettings {
    * looks at the top-level one, also for websocket clients). Default: the config's.
    */
   readonly preConnectNoAuthUser?: string | null;
+  /** Operator mode: where account JWTs come from (default: `resolver_preload`). */
+  readonly lookup?: (name: string) => string | undefined;
 }
 
 /** Websocket-only credentials (nats-server's websocket auth override), as the config resolves them. */
@@ -102,7 +104,7 @@ export class Authenticator {
     readonly config: ResolvedAuth,
     settings: AuthenticatorSettings = {},
   ) {
-    this.operator = config.operator === undefined ? null : new OperatorAuthenticator(config.operator);
+    this.operator = config.operator === undefined ? null : new OperatorAuthenticator(config.operator, settings.lookup);
     this.tlsMap = settings.tlsMap ?? false;
     this.preConnectNoAuthUser = settings.preConnectNoAuthUser === undefined ? config.noAuthUser : settings.preConnectNoAuthUser;
     for (const u of config.users) {
@@ -125,6 +127,7 @@ export class Authenticator {
     timeoutMs: number | null,
     tlsMap: boolean,
     defaultTimeoutMs: number,
+    lookup?: (name: string) => string | undefined,
   ): Authenticator | null {
     if (global === null && override === null) return null;
     const base: ResolvedAuth = global ?? { token: null, user: null, password: null, users: [], timeoutMs: defaultTimeoutMs, noAuthUser: null };
@@ -133,7 +136,7 @@ export class Authenticator {
       ...(override === null ? {} : { token: override.token, user: override.user, password: override.password, noAuthUser: override.noAuthUser }),
       timeoutMs: timeoutMs !== null && timeoutMs > 0 ? timeoutMs : base.timeoutMs,
     };
-    return new Authenticator(config, { tlsMap, preConnectNoAuthUser: global?.noAuthUser ?? null });
+    return new Authenticator(config, { tlsMap, preConnectNoAuthUser: global?.noAuthUser ?? null, lookup });
   }
 
   /** Nkey users and operator mode (user JWTs) need a nonce in INFO. */
@@ -194,6 +197,11 @@ export class Authenticator {
   /** Operator mode: is the user of these credentials revoked by its account now? */
   revoked(creds: Credentials): boolean {
     return this.operator !== null && this.operator.revoked(creds.jwt);
+  }
+
+  /** Operator mode: is the user's JWT a bearer token its account now refuses? */
+  refusesBearer(creds: Credentials): boolean {
+    return this.operator !== null && this.operator.refusesBearer(creds.jwt);
   }
 
   /**

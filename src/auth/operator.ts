@@ -239,17 +239,24 @@ function hasEmptyPermissions(u: UserNats): boolean {
     u.data === 0 && u.payload === 0 && !u.bearerToken && u.allowedConnectionTypes.length === 0;
 }
 
-/** Checks user JWTs against the operators and the preloaded accounts. */
+/** Checks user JWTs against the operators and the accounts of the resolver. */
 export class OperatorAuthenticator {
   private readonly trusted: ReadonlySet<string>;
 
-  constructor(readonly mode: ResolvedOperatorMode) {
+  /**
+   * @param lookup where account JWTs come from (auth/account-jwts.ts: the accounts in use over
+   *   the resolver); default: `resolver_preload` as it is
+   */
+  constructor(
+    readonly mode: ResolvedOperatorMode,
+    private readonly lookup: (name: string) => string | undefined = (name) => mode.preload[name],
+  ) {
     this.trusted = new Set(mode.trustedKeys);
   }
 
   /** The account `name` if the resolver has a valid one now (fetchAccountClaims), else null. */
   account(name: string, nowSec: number): AccountClaims | null {
-    const jwt = this.mode.preload[name];
+    const jwt = this.lookup(name);
     if (jwt === undefined) return null;
     const r = decodeAccountJwt(jwt);
     if (!r.ok || r.claims.sub !== name || !this.trusted.has(r.claims.iss)) return null;
@@ -267,6 +274,14 @@ export class OperatorAuthenticator {
     const issuer = d.claims.nats.issuerAccount !== '' ? d.claims.nats.issuerAccount : d.claims.iss;
     const acc = this.account(issuer, Math.floor(nowMs / 1000));
     return acc !== null && isRevoked(acc.nats.revocations, d.claims.sub, d.claims.iat);
+  }
+
+  /** Is the user of this JWT a bearer token its account (as the resolver has it now) refuses? */
+  refusesBearer(jwt: string, nowMs = Date.now()): boolean {
+    const d = decodeUserJwt(jwt);
+    if (!d.ok || !d.claims.nats.bearerToken) return false;
+    const issuer = d.claims.nats.issuerAccount !== '' ? d.claims.nats.issuerAccount : d.claims.iss;
+    return this.account(issuer, Math.floor(nowMs / 1000))?.nats.limits.disallowBearer === true;
   }
 
   /** The user of a CONNECT (`jwt`, `sig` over `nonce`), or null: Authorization Violation. */

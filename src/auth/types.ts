@@ -67,10 +67,30 @@ export interface ResolvedOperatorMode {
   readonly strictSigningKeys: readonly string[];
   /** The system account's public key, or null (none in the options nor in the operator JWT). */
   readonly systemAccount: string | null;
-  /** Where account JWTs come from: only the memory resolver for now. */
-  readonly resolver: 'MEMORY';
-  /** Account public key → account JWT (`resolver_preload`). */
+  /** Where account JWTs come from: the memory resolver, or a directory of account JWTs. */
+  readonly resolver: 'MEMORY' | ResolvedDirResolver;
+  /** Account public key → account JWT (`resolver_preload`; a directory resolver stores them in its directory). */
   readonly preload: Readonly<Record<string, string>>;
+}
+
+/**
+ * A directory account resolver after validation (nats-server's `DirAccResolver`, `type: full`,
+ * and `CacheDirAccResolver`, `type: cache`): one `<account public key>.jwt` file per account.
+ */
+export interface ResolvedDirResolver {
+  readonly type: 'full' | 'cache';
+  /** The directory, absolute (created when missing). */
+  readonly dir: string;
+  /** What `$SYS.REQ.CLAIMS.DELETE` does: refused (`none`), renames to `.jwt.deleted`, or removes the file. */
+  readonly delete: 'none' | 'rename' | 'hard';
+  /** The most files kept; 0: no limit. The full resolver refuses more, the cache evicts the least recently used. */
+  readonly limit: number;
+  /** Full resolver: how often nats-server compares stores with its peers (accepted; see README). */
+  readonly intervalMs: number;
+  /** Cache: how long a file is kept after its last use; 0: until the JWT expires. */
+  readonly ttlMs: number;
+  /** How long a lookup of a missing account waits for other servers (accepted; see README). */
+  readonly timeoutMs: number;
 }
 
 /** The `authorization` block after validation. */

@@ -43,6 +43,8 @@ export interface EmbeddedState {
   /** The JetStream engine of the current start, when JetStream is on. */
   readonly jetstream: JetStream | null;
   readonly boundPorts: { port: number; clusterPort: number; websocketPort: number; monitorPort: number };
+  /** Operator mode: the account resolver's system requests follow the reloaded options. */
+  restartClaims(): void;
 }
 
 export class EmbeddedControls implements EmbeddedFeatures {
@@ -59,6 +61,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
     b.options = next;
     b.input = input;
     b.core.applyOptions(next);
+    b.restartClaims();
     // Accounts gaining or losing JetStream, or new limits (nats-server's reload re-checks them).
     b.jetstream?.configure(next);
     b.configLoadedAt = new Date();

@@ -30,6 +30,7 @@ import { EmbeddedControls } from './embedded-controls.js';
 import { internalSession, type InternalSession } from './sessions.js';
 import type { RequestSession } from '../server/backend.js';
 import { subjectFromText } from '../protocol/text.js';
+import { ClaimsService, simpleServerBlock } from '../broker/claims-service.js';
 
 /** Listeners bound by one start of the server, released together. */
 interface Listeners {
@@ -66,6 +67,8 @@ export class EmbeddedBackend implements ServerBackend {
   private tcp: TcpServer | null = null;
   private ws: WebSocketListener | null = null;
   private monitor: MonitorHandle | null = null;
+  /** Operator mode with a system account: the account resolver's requests (broker/claims-service.ts). */
+  private claims: ClaimsService | null = null;
   // Bound ports: a restart binds the same ones.
   private port_ = 0;
   private clusterPort_ = 0;
@@ -198,10 +201,29 @@ export class EmbeddedBackend implements ServerBackend {
         check();
       }
       this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
+      this.restartClaims();
     } catch (err) {
       for (const r of release.reverse()) await r();
       throw err;
     }
+  }
+
+  /** Starts (again) the account resolver's system requests, as the options say. */
+  restartClaims(): void {
+    this.claims?.close();
+    this.claims = null;
+    const mode = this.options.auth?.operator;
+    if (mode === undefined || mode.systemAccount === null || this.state_ === 'stopped') return;
+    const core = this.core;
+    this.claims = new ClaimsService(core, mode, {
+      // An account JWT update: its accounts applied as a reload applies them.
+      apply: (next) => {
+        this.options = next;
+        core.applyOptions(next, true);
+        this.jetstream?.configure(next);
+      },
+      serverBlock: simpleServerBlock(core),
+    });
   }
 
   /** The listeners are bound: the server runs. */
@@ -247,6 +269,8 @@ export class EmbeddedBackend implements ServerBackend {
    * are closed. `final` (close()) also removes a temporary JetStream store. Safe to call twice.
    */
   stop(graceful: boolean, final = false): Promise<void> {
+    // Operator mode's directory store has an expiry timer, also when the server never ran.
+    if (final) this.core.accountJwts?.close();
     if (this.state_ === 'stopped') {
       if (final) this.listenerClosed = this.listenerClosed.then(() => this.removeTempStore());
       return this.listenerClosed;
@@ -265,6 +289,9 @@ export class EmbeddedBackend implements ServerBackend {
     this.ws = null;
     const wsClosed = ws?.close() ?? Promise.resolve();
     for (const client of [...this.core.clients.values()]) client.close(CloseReason.ServerShutdown, graceful);
+    this.claims?.close();
+    this.claims = null;
+    this.core.accountJwts?.close();
     // Response-threshold timers of service exports.
     this.core.links?.close();
     // The helpers' requests in flight get no reply now: they reject at once, as on nats-server.

@@ -9,15 +9,15 @@ import type { ResolvedOptions } from '../config/options.js';
 import { DEFAULTS } from '../protocol/constants.js';
 
 /** TCP clients' authenticator, or null without authentication. */
-export function clientAuthenticator(o: ResolvedOptions): Authenticator | null {
-  return o.auth === null ? null : new Authenticator(o.auth, { tlsMap: o.tls?.map ?? false });
+export function clientAuthenticator(o: ResolvedOptions, lookup?: (name: string) => string | undefined): Authenticator | null {
+  return o.auth === null ? null : new Authenticator(o.auth, { tlsMap: o.tls?.map ?? false, lookup });
 }
 
 /** Websocket clients' authenticator, or null when they need none (or there is no websocket listener). */
-export function webSocketAuthenticator(o: ResolvedOptions): Authenticator | null {
+export function webSocketAuthenticator(o: ResolvedOptions, lookup?: (name: string) => string | undefined): Authenticator | null {
   const ws = o.websocket;
   if (ws === null) return null;
   // opts.go setBaselineOptions: the default auth timeout follows the top-level TLS timeout.
   const defaultTimeoutMs = o.tls === null ? DEFAULTS.authTimeoutMs : o.tls.timeoutMs + 1000;
-  return Authenticator.forWebSocket(o.auth, ws.authOverride, ws.authTimeoutMs, ws.tls?.map ?? false, defaultTimeoutMs);
+  return Authenticator.forWebSocket(o.auth, ws.authOverride, ws.authTimeoutMs, ws.tls?.map ?? false, defaultTimeoutMs, lookup);
 }

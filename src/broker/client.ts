@@ -342,6 +342,26 @@ export class Client extends Connection implements ParserSink, Subscriber {
     else this.setUser(user);
   }
 
+  /**
+   * Operator mode: its account's JWT was updated by a system request (accounts.go
+   * UpdateAccountClaims, not a reload): a revoked user, or a bearer token the account now
+   * refuses, is closed; otherwise the limits and the account's expiry follow the new JWT and the
+   * permissions stay those of the CONNECT.
+   */
+  accountUpdated(): void {
+    const auth = this.authenticator;
+    if (auth === null || this.closed) return;
+    if (auth.revoked(this.creds)) return this.sendErrAndClose(ERR.AuthRevoked, CloseReason.Revoked);
+    if (auth.refusesBearer(this.creds)) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    const user = auth.authenticate(this.creds, this.nonce, this.facts());
+    if (user === null || user.account !== this.account.name) return;
+    const u = user.expiresInMs;
+    const a = user.accountExpiresInMs;
+    if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
+    else this.setExpiry(u, ERR.AuthExpired);
+    this.applyLimits(user);
+  }
+
   /** The client certificate's DER (a TLS client's, or a `wss://` one's), or null. */
   private readonly peerCert = (): Buffer | null => this.socket.getPeerX509Certificate?.()?.raw ?? null;
 

@@ -8,6 +8,7 @@
 import type { PubArg } from '../protocol/parser.js';
 import { ERR, SYS_QUEUE, OK, errSubViolation } from '../protocol/constants.js';
 import type { Authenticator } from '../auth/auth.js';
+import { AccountJwts } from '../auth/account-jwts.js';
 import { clientAuthenticator, webSocketAuthenticator } from './authenticators.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { Account, GLOBAL_ACCOUNT, Subscription, type RouteTarget, type Subscriber } from './account.js';
@@ -58,6 +59,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   auth: Authenticator | null;
   /** The websocket clients' authenticator (websocket.go's overrides), when they need one. */
   wsAuth: Authenticator | null;
+  /** Operator mode: the account JWTs in force, over the account resolver (auth/account-jwts.ts). */
+  accountJwts: AccountJwts | null;
   /** Queue-member choice: Math.random, or a seeded generator (`seed` option). */
   readonly random: () => number;
   /** Set by the server once it listens. */
@@ -115,8 +118,9 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.options = options;
     this.log = new Log(options, faults.userError);
     this.random = options.seed === null ? Math.random : seededRandom(options.seed);
-    this.auth = clientAuthenticator(options);
-    this.wsAuth = webSocketAuthenticator(options);
+    this.accountJwts = options.auth?.operator === undefined ? null : new AccountJwts(options.auth.operator);
+    this.auth = clientAuthenticator(options, this.accountJwts?.lookup);
+    this.wsAuth = webSocketAuthenticator(options, this.accountJwts?.lookup);
     this.router = new Router(this);
     this.setLinks(options);
   }
@@ -217,21 +221,30 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.controls.notifyChange();
   }
 
-  /** Applies reloaded options to the running core: limits take effect for every client now. */
-  applyOptions(options: ResolvedOptions): void {
+  /**
+   * Applies reloaded options to the running core: limits take effect for every client now.
+   * `keepAccountJwts`: an account JWT update (broker/claims-service.ts), not a reload: the
+   * accounts in use stay as they are (a reload looks them up in the resolver again).
+   */
+  applyOptions(options: ResolvedOptions, keepAccountJwts = false): void {
     for (const name of options.accountNames) this.account(name);
     const relink = JSON.stringify(options.accountLinks) !== JSON.stringify(this.options.accountLinks);
     this.options = options;
     this.log = new Log(options, this.faults.userError);
     if (relink) this.setLinks(options);
-    this.auth = clientAuthenticator(options);
-    this.wsAuth = webSocketAuthenticator(options);
+    if (!keepAccountJwts || options.auth?.operator === undefined) {
+      this.accountJwts?.close();
+      this.accountJwts = options.auth?.operator === undefined ? null : new AccountJwts(options.auth.operator);
+    }
+    this.auth = clientAuthenticator(options, this.accountJwts?.lookup);
+    this.wsAuth = webSocketAuthenticator(options, this.accountJwts?.lookup);
     for (const client of [...this.clients.values()]) {
       client.parser.maxPayload = options.maxPayload;
       client.parser.maxControlLine = options.maxControlLine;
       // As nats-server's reload: clients whose credentials no longer pass are closed, the
-      // others get their (possibly new) permissions.
-      if (client.connectReceived) client.reauthenticate();
+      // others get their (possibly new) permissions. An account JWT update re-checks its
+      // account's clients itself (Client.accountUpdated).
+      if (client.connectReceived && !keepAccountJwts) client.reauthenticate();
     }
     this.enforceAccountConnectionLimits();
     this.flushAll();

@@ -24,7 +24,7 @@
 import { ConfigError } from '../errors.js';
 import type {
   AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
-  UserOptions, WebSocketAuthorizationOptions, WebSocketOptions,
+  UserOptions, WebSocketAuthorizationOptions, WebSocketOptions, DirResolverOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 import { parseDuration } from './duration.js';
@@ -587,11 +587,41 @@ function operators(r: Reader, v: ConfValue, p: string, { options: o }: ConfResul
   o.operator = list.length === 1 ? list[0]! : list;
 }
 
-/** `resolver`: MEM/MEMORY (opts.go's regular expression); the URL and directory resolvers are refused. */
+/**
+ * `resolver`: MEM/MEMORY (opts.go's regular expression), or a directory resolver's map (opts.go
+ * parseAccountResolver: `type`, `dir`, `allow_delete`, `hard_delete`, `limit`, `ttl`, `interval`,
+ * `timeout`; other keys are not read). The URL resolver is refused.
+ */
 function resolver(r: Reader, v: ConfValue, p: string, { options: o }: ConfResult): void {
-  if (isMap(v)) return r.fail(p, 'the directory resolvers (resolver { type: full | cache }) are not supported by nats-embedded yet (refusing to start without it)');
+  if (isMap(v)) {
+    const out: DirResolverOptions = { type: 'full', dir: '' };
+    let type = '';
+    const duration = (x: ConfValue, kp: string): number => r.goDuration(r.str(x, kp, 'a duration string'), kp);
+    for (const [k, x] of Object.entries(v)) {
+      const kp = `${p}.${k}`;
+      switch (k) {
+        case 'dir': out.dir = r.str(x, kp); break;
+        case 'type': type = r.str(x, kp); break;
+        case 'allow_delete': out.allowDelete = r.bool(x, kp); break;
+        case 'hard_delete': out.hardDelete = r.bool(x, kp); break;
+        case 'limit': out.limit = r.int(x, kp); break;
+        case 'ttl': out.ttl = duration(x, kp); break;
+        case 'interval': out.interval = duration(x, kp); break;
+        case 'timeout': out.timeout = duration(x, kp); break;
+        default: break;
+      }
+    }
+    const upper = type.toUpperCase();
+    if (upper === 'MEM' || upper === 'MEMORY') return void (o.resolver = 'MEMORY');
+    if (upper !== 'FULL' && upper !== 'CACHE') {
+      return r.fail(p, 'error parsing account resolver, should be MEM or  URL("url") or a map containing dir and type state=[FULL|CACHE])');
+    }
+    out.type = upper === 'FULL' ? 'full' : 'cache';
+    o.resolver = out;
+    return;
+  }
   const text = r.str(v, p, 'MEMORY');
-  if (!/(MEM|MEMORY)\s*/i.test(text)) return r.fail(p, 'only the MEMORY resolver is supported by nats-embedded yet (refusing to start without it)');
+  if (!/(MEM|MEMORY)\s*/i.test(text)) return r.fail(p, 'only the MEMORY and directory resolvers are supported by nats-embedded yet (refusing to start without it)');
   o.resolver = 'MEMORY';
 }
 

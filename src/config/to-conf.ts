@@ -11,7 +11,7 @@
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
 import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
-import type { ResolvedPermissions, SubjectPermission } from '../auth/types.js';
+import type { ResolvedOperatorMode, ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
 
@@ -207,14 +207,28 @@ function accountsConfig(o: ResolvedOptions): string[] {
   return lines;
 }
 
-/** Operator mode: the operators inline, the system account, the memory resolver and its preloads. */
+/** The `resolver` line or block (durations in milliseconds; nats-server 2.9 ignores `hard_delete`). */
+function resolverConfig(r: ResolvedOperatorMode['resolver']): string {
+  if (r === 'MEMORY') return 'resolver: MEMORY';
+  const parts = [`type: ${r.type}`, `dir: ${q(r.dir)}`];
+  if (r.type === 'full') {
+    if (r.delete !== 'none') parts.push('allow_delete: true');
+    if (r.delete === 'hard') parts.push('hard_delete: true');
+    parts.push(`interval: ${q(goDuration(r.intervalMs))}`);
+  } else if (r.ttlMs > 0) parts.push(`ttl: ${q(goDuration(r.ttlMs))}`);
+  if (r.limit > 0) parts.push(`limit: ${r.limit}`);
+  parts.push(`timeout: ${q(goDuration(r.timeoutMs))}`);
+  return `resolver { ${parts.join(', ')} }`;
+}
+
+/** Operator mode: the operators inline, the system account, the resolver and its preloads. */
 function operatorConfig(a: ResolvedAuth): string[] {
   const m = a.operator!;
   return [
     // One operator as a scalar: nats-server 2.9 refuses a list here ("unsupported type []interface {}").
     m.operatorJwts.length === 1 ? `operator: ${q(m.operatorJwts[0]!)}` : `operator: [${m.operatorJwts.map(q).join(', ')}]`,
     ...(m.systemAccount === null ? [] : [`system_account: ${q(m.systemAccount)}`]),
-    'resolver: MEMORY',
+    resolverConfig(m.resolver),
     'resolver_preload {',
     ...Object.entries(m.preload).map(([k, v]) => `  ${quotedKey(k)}: ${q(v)}`),
     '}',

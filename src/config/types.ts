@@ -178,13 +178,15 @@ export interface ServerOptions {
   systemAccount?: string;
   /**
    * Where account JWTs come from in operator mode: `'MEMORY'` (nats-server's `resolver:
-   * MEMORY`): the accounts of `resolverPreload`, nothing else. The URL and directory resolvers
-   * are not supported yet.
+   * MEMORY`): the accounts of `resolverPreload`, nothing else; or a directory of account JWTs
+   * (nats-server's `resolver { type: full | cache, dir }`), which the system account's
+   * `$SYS.REQ.CLAIMS.UPDATE` requests update at run time. The URL resolver is not supported.
    */
-  resolver?: 'MEMORY' | 'MEM';
+  resolver?: 'MEMORY' | 'MEM' | DirResolverOptions;
   /**
-   * Account JWTs by account public key (nats-server's `resolver_preload`), for the memory
-   * resolver. Each must be an account JWT; the account a user JWT names is looked up here.
+   * Account JWTs by account public key (nats-server's `resolver_preload`). Each must be an
+   * account JWT. The memory resolver looks accounts up here; a directory resolver stores them
+   * in its directory (unless the file there is newer).
    */
   resolverPreload?: Record<string, string>;
   /**
@@ -202,6 +204,30 @@ export interface ServerOptions {
    * its settings. Off by default, as in nats-server.
    */
   jetstream?: boolean | JetStreamOptions;
+}
+
+/**
+ * A directory account resolver, as nats-server's `resolver { type: full | cache, dir }`: one
+ * `<account public key>.jwt` file per account, read at start and when an account is first
+ * used; `resolverPreload` entries are stored there (unless the file holds a newer JWT).
+ */
+export interface DirResolverOptions {
+  /** `full`: every account JWT lives in the directory; `cache`: a bounded, expiring cache of them. */
+  type: 'full' | 'cache';
+  /** The directory (relative paths are from the working directory); created when missing. */
+  dir: string;
+  /** Full resolver: `$SYS.REQ.CLAIMS.DELETE` may remove accounts (renamed to `.jwt.deleted`). Default false. */
+  allowDelete?: boolean;
+  /** Full resolver with `allowDelete`: delete the file instead of renaming it. */
+  hardDelete?: boolean;
+  /** Full resolver: nats-server's store synchronisation interval between servers (default 1 minute). */
+  interval?: Duration;
+  /** The most account JWTs kept. Full: no limit by default (more are refused); cache: 1000 (least recently used evicted). */
+  limit?: number;
+  /** Cache: how long an unused JWT is kept (default: until it expires). */
+  ttl?: Duration;
+  /** How long a lookup of an unknown account waits for other servers (nats-server's `timeout`, default 1.9 s). */
+  timeout?: Duration;
 }
 
 /** One account of {@link ServerOptions.accounts}. */

@@ -36,6 +36,7 @@ const INTEROP = [
   'test/conformance/tls-map-ws-auth.test.ts',
   'test/conformance/operator-interop.test.ts',
   'test/conformance/jwt-imports-interop.test.ts',
+  'test/conformance/resolver-interop.test.ts',
   'test/conformance/mixed-jetstream-interop.test.ts',
   'test/conformance/jsz-cluster-fields.test.ts',
   'test/conformance/jepsen-real.test.ts',
@@ -48,7 +49,7 @@ const INTEROP = [
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
 // handle). Every test must pass there, except those of features only the embedded broker has,
 // listed below with the reason; `test` is the start of "<describe> <test name>".
-const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/operator.test.ts', 'test/interop/accounts.test.ts', 'test/interop/imports.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
+const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/operator.test.ts', 'test/interop/operator-resolver.test.ts', 'test/interop/accounts.test.ts', 'test/interop/imports.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
   'test/jetstream/streams.test.ts', 'test/jetstream/interest.test.ts', 'test/jetstream/retention.property.test.ts',
   'test/jetstream/kv.property.test.ts', 'test/jetstream/mirrors.test.ts', 'test/jetstream/kv-mirrors.test.ts',
   'test/jetstream/cross-account.test.ts'];
@@ -56,6 +57,7 @@ const EMBEDDED_ONLY = [
   { file: 'test/interop/imports.test.ts', test: 'service imports no responders (2.10)', reason: 'nats-server 2.10.26+ answers 503 when a service import delivers to nobody; 2.9 lets the request time out' },
   { file: 'test/interop/auth.test.ts', test: 'permissions reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/operator.test.ts', test: 'operator mode: reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
+  { file: 'test/interop/operator-resolver.test.ts', test: 'operator mode: directory resolver reload', reason: 'server.reload() is embedded only (nats-server reloads on SIGHUP)' },
   { file: 'test/interop/operator.test.ts', test: 'operator mode: wire answers over WebSocket', reason: 'the nats-server backend does not pass the websocket option on yet' },
   { file: 'test/interop/lifecycle.test.ts', test: 'disconnectClients()', reason: 'kicks clients; nats-server 2.9 has no kick' },
   { file: 'test/interop/lifecycle.test.ts', test: 'slow consumers', reason: 'asserts through the slowConsumer event and stats()' },

@@ -226,8 +226,15 @@ describe('config keys → options', () => {
     expect(unsafe.option).toBe('trusted');
     expect(unsafe.message).toBe('Invalid option "trusted": test.conf:2:1: not supported by nats-embedded yet (refusing to start without it)');
     expect(configErrorOf(() => map('resolver: URL("http://h/jwt/v1/accounts/")')).message).toBe(
-      'Invalid option "resolver": test.conf:1:1: only the MEMORY resolver is supported by nats-embedded yet (refusing to start without it)');
-    expect(configErrorOf(() => map('resolver { type: full, dir: /tmp/jwt }')).option).toBe('resolver');
+      'Invalid option "resolver": test.conf:1:1: only the MEMORY and directory resolvers are supported by nats-embedded yet (refusing to start without it)');
+    // The directory resolvers are read (opts.go parseAccountResolver's keys; the checks are resolveOptions').
+    expect(map('resolver { type: FULL, dir: /tmp/jwt, allow_delete: true, interval: "2m", limit: 5, timeout: "1s", other: 1 }').options).toEqual({
+      resolver: { type: 'full', dir: '/tmp/jwt', allowDelete: true, interval: 120_000, limit: 5, timeout: 1000 },
+    });
+    expect(map('resolver { type: cache, dir: "./c", ttl: "1h" }').options).toEqual({ resolver: { type: 'cache', dir: './c', ttl: 3_600_000 } });
+    expect(map('resolver { type: mem }').options).toEqual({ resolver: 'MEMORY' });
+    expect(configErrorOf(() => map('resolver { type: url, dir: /tmp/jwt }')).message).toBe(
+      'Invalid option "resolver": test.conf:1:1: error parsing account resolver, should be MEM or  URL("url") or a map containing dir and type state=[FULL|CACHE])');
     expect(map('tls { cert_file: a.pem, key_file: a.key, ca_file: ca.pem, verify: true, timeout: 3 }').options).toEqual({
       tls: { cert: 'a.pem', key: 'a.key', ca: 'ca.pem', verify: true, timeout: 3000 },
     });

@@ -1,0 +1,318 @@
+/**
+ * The account resolver's requests in the system account (operator mode), as nats-server
+ * v2.10.29 serves them (server/accounts.go DirAccResolver.Start, CacheDirAccResolver.Start,
+ * respondToUpdate, handleListRequest, handleDeleteRequest; server/events.go
+ * accountClaimUpdate for the MEMORY resolver):
+ *
+ * | subject | full | cache | MEMORY |
+ * |---|---|---|---|
+ * | `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.UPDATE`, `$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE` | stored, applied | stored when the account is in use | applied when in use |
+ * | `$SYS.REQ.CLAIMS.UPDATE` (the account from the JWT) | stored, applied | as above | — |
+ * | `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` | the stored JWT, or an empty answer | — | — |
+ * | `$SYS.REQ.CLAIMS.LIST` | the stored accounts | the same | — |
+ * | `$SYS.REQ.CLAIMS.PACK` (queue `responder`) | `pub\|jwt` messages, then an empty one | — | — |
+ * | `$SYS.REQ.CLAIMS.DELETE` (a generic JWT by the operator) | when `allow_delete` | always | — |
+ *
+ * Only clients of the system account reach these subscriptions. An update's answer is
+ * `{"data":{"account","code":200,"message"},"server":{...}}` or
+ * `{"error":{"account","code":500,"description":"<message> - <error>"},"server":{...}}` (Go's
+ * map: keys sorted). A stored JWT that changes an account in use is applied before the answer
+ * goes out: the options' accounts are recomputed and the clients re-checked, as a reload does
+ * (`host.apply`); a deleted account's clients are closed with `Account Authentication Expired`.
+ *
+ * Not served: the periodic PACK exchange between servers and the lookup of unknown accounts
+ * from other servers (`interval`, `timeout`): each server answers from its own directory.
+ */
+import { decodeAccountJwt, decodeOperatorJwt, isPublicKey, validateClaims, type AccountClaims } from '../auth/jwt.js';
+import { decodeGenericJwt } from '../auth/jwt-dir.js';
+import type { ResolvedOperatorMode } from '../auth/types.js';
+import type { ResolvedOptions } from '../config/options.js';
+import { operatorAccounts } from '../config/resolve-operator.js';
+import { NATS_SERVER_VERSION } from '../protocol/constants.js';
+import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { CloseReason } from './close-reason.js';
+import { ERR } from '../protocol/constants.js';
+import type { BrokerCore } from './core.js';
+import type { InternalClient, InternalMessage } from './internal.js';
+
+/** What the service needs of the server around the core. */
+export interface ClaimsServiceHost {
+  /** Options whose accounts changed (a JWT update): applied as a reload applies them, without the checks. */
+  apply(next: ResolvedOptions): void;
+  /** The `server` block of a system message (nats-server's ServerInfo, its `seq` counting up). */
+  serverBlock(): Record<string, unknown>;
+}
+
+/** A `server` block for a host that has no system events of its own. */
+export function simpleServerBlock(core: BrokerCore): () => Record<string, unknown> {
+  let seq = 0;
+  return () => {
+    const o = core.options;
+    const js = o.jetstream !== null;
+    return {
+      name: o.serverName ?? core.serverId,
+      host: o.host,
+      id: core.serverId,
+      ...(core.clusterName !== null ? { cluster: core.clusterName } : {}),
+      ver: NATS_SERVER_VERSION,
+      jetstream: js,
+      flags: js ? 1 : 0,
+      seq: ++seq,
+      time: rfc3339Nano(Date.now()),
+    };
+  };
+}
+
+type Outcome = { ok: true; message: string } | { ok: false; message: string; error: string };
+
+export class ClaimsService {
+  private readonly client: InternalClient;
+  /** The first operator's key and strictness (accounts.go getOperatorKeys reads only the first). */
+  private readonly operatorKey: string;
+  private readonly strict: boolean;
+  /** The first operator's own key (unless strict) and its signing keys: who may DELETE. */
+  private readonly deleteKeys: ReadonlySet<string>;
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly mode: ResolvedOperatorMode,
+    private readonly host: ClaimsServiceHost,
+  ) {
+    const op = decodeOperatorJwt(mode.operatorJwts[0] ?? '');
+    this.operatorKey = op.ok ? op.claims.sub : '';
+    this.strict = op.ok && op.claims.nats.strictSigningKeyUsage;
+    this.deleteKeys = new Set(op.ok ? [...(this.strict ? [] : [op.claims.sub]), ...op.claims.nats.signingKeys] : []);
+    this.client = core.internalClient('$SYS claims', core.account(mode.systemAccount!));
+    const c = this.client;
+    const type = mode.resolver === 'MEMORY' ? 'memory' : mode.resolver.type;
+    for (const subject of ['$SYS.ACCOUNT.*.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE']) {
+      c.subscribe(subject, (m) => this.onSubjectUpdate(m, type));
+    }
+    if (type === 'memory') return;
+    c.subscribe('$SYS.REQ.CLAIMS.UPDATE', (m) => this.onUpdate(m, type));
+    c.subscribe('$SYS.REQ.CLAIMS.LIST', (m) => this.onList(m));
+    c.subscribe('$SYS.REQ.CLAIMS.DELETE', (m) => this.onDelete(m));
+    if (type === 'cache') return;
+    c.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', (m) => this.onLookup(m));
+    c.subscribe('$SYS.REQ.CLAIMS.PACK', (m) => this.onPack(m), 'responder');
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  // ---- Updates ----------------------------------------------------------------------------------
+
+  /** `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.UPDATE` (6 tokens) and `$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE` (5). */
+  private onSubjectUpdate(m: InternalMessage, type: 'full' | 'cache' | 'memory'): void {
+    const tk = m.subject.split('.');
+    const pub = tk.length === 6 ? tk[3]! : tk.length === 5 ? tk[2]! : null;
+    if (pub === null) return;
+    const body = m.data.toString('utf8');
+    if (type === 'memory') return this.respond(m.reply, pub, this.memoryUpdate(pub, body));
+    const cache = type === 'cache';
+    const failed = cache ? 'jwt update cache resulted in error' : 'jwt update resulted in error';
+    const d = decodeAccountJwt(body);
+    if (!d.ok) return this.respond(m.reply, cache ? pub : 'n/a', { ok: false, message: failed, error: d.error });
+    const claim = d.claims;
+    if (!cache) {
+      const invalid = this.invalid(claim);
+      if (invalid !== null) return this.respond(m.reply, claim.sub, { ok: false, message: 'jwt validation failed', error: invalid });
+    }
+    if (claim.sub !== pub) return this.respond(m.reply, pub, { ok: false, message: failed, error: 'subject does not match jwt content' });
+    if (claim.iss === this.operatorKey && this.strict) return this.respond(m.reply, pub, { ok: false, message: failed, error: 'operator requires issuer to be a signing key' });
+    this.respond(m.reply, pub, this.store(pub, body, claim, cache));
+  }
+
+  /** `$SYS.REQ.CLAIMS.UPDATE`: the account is the JWT's subject. */
+  private onUpdate(m: InternalMessage, type: 'full' | 'cache'): void {
+    const body = m.data.toString('utf8');
+    const cache = type === 'cache';
+    const failed = cache ? 'jwt update cache resulted in error' : 'jwt update resulted in error';
+    const d = decodeAccountJwt(body);
+    if (!d.ok) return this.respond(m.reply, 'n/a', { ok: false, message: failed, error: d.error });
+    const claim = d.claims;
+    if (claim.iss === this.operatorKey && this.strict) return this.respond(m.reply, claim.sub, { ok: false, message: failed, error: 'operator requires issuer to be a signing key' });
+    if (!cache) {
+      const invalid = this.invalid(claim);
+      if (invalid !== null) return this.respond(m.reply, claim.sub, { ok: false, message: 'jwt validation failed', error: invalid });
+    }
+    this.respond(m.reply, claim.sub, this.store(claim.sub, body, claim, cache));
+  }
+
+  /** The cache's remaining checks, then the store and the running account. */
+  private store(pub: string, jwt: string, claim: AccountClaims, cache: boolean): Outcome {
+    const jwts = this.core.accountJwts;
+    const store = jwts?.store ?? null;
+    if (jwts === null || store === null) return { ok: false, message: 'jwt update resulted in error', error: 'no account resolver' };
+    if (cache) {
+      if (!jwts.isLoaded(pub)) return { ok: true, message: 'jwt update cache skipped' };
+      const invalid = this.invalid(claim);
+      if (invalid !== null) return { ok: false, message: 'jwt update cache validation failed', error: invalid };
+    }
+    const saved = store.save(pub, jwt);
+    if ('error' in saved) return { ok: false, message: cache ? 'jwt update cache resulted in error' : 'jwt update resulted in error', error: saved.error };
+    // A change: applied to the account in use; a new account may bring JetStream.
+    if (saved.changed) {
+      const applied = jwts.apply(pub, jwt);
+      this.accountsChanged();
+      if (applied) this.recheckClients(pub);
+    }
+    return { ok: true, message: cache ? 'jwt updated cache' : 'jwt updated' };
+  }
+
+  /** events.go accountClaimUpdate (MEMORY): applied to an account in use, else skipped. */
+  private memoryUpdate(pub: string, body: string): Outcome {
+    if (body.length === 0) return { ok: false, message: 'jwt update error', error: 'request body is empty' };
+    const d = decodeAccountJwt(body);
+    if (!d.ok) return { ok: false, message: 'jwt update resulted in error', error: d.error };
+    if (d.claims.sub !== pub) return { ok: false, message: 'jwt update resulted in error', error: 'subject does not match jwt content' };
+    const jwts = this.core.accountJwts;
+    if (jwts === null || !jwts.isLoaded(pub)) return { ok: true, message: 'jwt update skipped' };
+    // updateAccountWithClaimJWT: the issuer must be trusted (verifyAccountClaims).
+    if (!this.mode.trustedKeys.includes(d.claims.iss)) return { ok: false, message: 'jwt update resulted in error', error: 'account validation failed' };
+    if (jwts.apply(pub, body)) {
+      this.accountsChanged();
+      this.recheckClients(pub);
+    }
+    return { ok: true, message: 'jwt updated' };
+  }
+
+  /** accounts.go claimValidate: the blocking problems without the time checks, as Go prints them. */
+  private invalid(claim: AccountClaims): string | null {
+    const problems = validateClaims(claim, 0).filter((p) => !p.startsWith('claim is'));
+    return problems.length === 0 ? null : `validation errors: [${problems.join(' ')}]`;
+  }
+
+  // ---- Lookup, pack, list, delete ----------------------------------------------------------------
+
+  /** The stored JWT; an empty answer when there is none (2.10; 2.9 did not answer). */
+  private onLookup(m: InternalMessage): void {
+    if (m.reply === '') return;
+    const tk = m.subject.split('.');
+    if (tk.length !== 6) return;
+    const store = this.core.accountJwts?.store ?? null;
+    if (store === null || store.path(tk[3]!) === null) return;
+    this.client.reply(m.reply, store.load(tk[3]!) ?? '');
+  }
+
+  /** The other server's store hash in the body: the same, one empty answer; else every JWT, then an empty one. */
+  private onPack(m: InternalMessage): void {
+    if (m.reply === '') return;
+    const store = this.core.accountJwts?.store ?? null;
+    if (store === null) return;
+    if (!store.hash().equals(m.data)) for (const line of store.pack()) this.client.reply(m.reply, line);
+    this.client.reply(m.reply, '');
+  }
+
+  private onList(m: InternalMessage): void {
+    if (m.reply === '') return;
+    const store = this.core.accountJwts?.store ?? null;
+    if (store === null) return;
+    const ids = store.pack().map((line) => line.slice(0, line.indexOf('|')));
+    this.client.reply(m.reply, goJson({ data: ids, server: this.host.serverBlock() }, false));
+  }
+
+  /** handleDeleteRequest: a generic JWT, self-signed by a key of the operator, listing `accounts`. */
+  private onDelete(m: InternalMessage): void {
+    const jwts = this.core.accountJwts;
+    const store = jwts?.store ?? null;
+    if (jwts === null || store === null) return;
+    const g = decodeGenericJwt(m.data.toString('utf8'));
+    let subj = '';
+    let error: string | null = null;
+    let accounts: string[] = [];
+    if (!g.ok) error = g.error;
+    else {
+      subj = g.claims.sub;
+      const list = g.claims.data.accounts;
+      if (store.cfg.delete === 'none') error = 'delete must be enabled in server config';
+      else if (subj !== g.claims.iss) error = 'not self signed';
+      else if (!this.deleteKeys.has(g.claims.iss)) error = 'not trusted';
+      else if (!Array.isArray(list)) error = 'malformed request';
+      else {
+        for (const entry of list as unknown[]) {
+          if (typeof entry !== 'string' || !isPublicKey(entry, 'A')) {
+            error = 'malformed request';
+            break;
+          }
+          if (entry === this.mode.systemAccount) {
+            error = 'not allowed to delete system account';
+            break;
+          }
+        }
+        accounts = list as string[];
+      }
+    }
+    if (error !== null) return this.respond(m.reply, '', { ok: false, message: `delete accounts request by ${subj} failed`, error });
+    const errs: string[] = [];
+    let removed = false;
+    for (const acc of accounts) {
+      const e = store.delete(acc);
+      if (e !== null) {
+        errs.push(e);
+        continue;
+      }
+      removed = this.removeAccount(acc) || removed;
+    }
+    if (removed) this.accountsChanged();
+    const passed = accounts.length - errs.length;
+    this.respond(m.reply, '', errs.length === 0
+      ? { ok: true, message: `deleted ${passed} accounts` }
+      : { ok: false, message: `deleted ${passed} accounts, failed for ${errs.length}`, error: errs.join('\n') });
+  }
+
+  /**
+   * accounts.go UpdateAccountClaims, for the clients of the updated account: beyond the new
+   * connection limit the oldest are closed (the newest kept), the others re-checked
+   * (Client.accountUpdated: revocations, bearer tokens, limits, expiry).
+   */
+  private recheckClients(pub: string): void {
+    const d = decodeAccountJwt(this.core.accountJwts?.lookup(pub) ?? '');
+    if (!d.ok) return;
+    const max = d.claims.nats.limits.conn;
+    const clients = [...this.core.clients.values()].filter((c) => c.account.name === pub && c.connectReceived && !c.closed);
+    if (max !== -1 && clients.length > max) clients.sort((a, b) => b.cid - a.cid);
+    let count = 0;
+    for (const c of clients) {
+      if (max !== -1 && count >= max) {
+        c.sendErrAndClose(ERR.MaxAccountConnections, CloseReason.MaxAccountConnections);
+        continue;
+      }
+      count++;
+      c.accountUpdated();
+    }
+    this.core.flushAll();
+  }
+
+  /** accounts.go removeCb: the account is no longer in use; its clients' accounts expired. */
+  private removeAccount(pub: string): boolean {
+    const was = this.core.accountJwts?.remove(pub) ?? false;
+    for (const c of [...this.core.clients.values()]) {
+      if (c.account.name === pub && !c.closed) c.sendErrAndClose(ERR.AccountAuthExpired, CloseReason.AuthExpired);
+    }
+    return was;
+  }
+
+  // ---- Answers ----------------------------------------------------------------------------------
+
+  /** The accounts' JetStream and names from the JWTs now in force; the clients re-checked. */
+  private accountsChanged(): void {
+    const jwts = this.core.accountJwts;
+    if (jwts === null) return;
+    const o = this.core.options;
+    this.host.apply({ ...o, ...operatorAccounts(this.mode, jwts.all()) });
+  }
+
+  /** accounts.go respondToUpdate. */
+  private respond(reply: string, account: string, r: Outcome): void {
+    if (r.ok) this.core.log.debug(account === '' ? r.message : `${r.message} - ${account}`);
+    else this.core.log.error(account === '' ? `${r.message} - ${r.error}` : `${r.message} - ${account} - ${r.error}`);
+    if (reply === '') return;
+    const m: Record<string, unknown> = account === '' ? {} : { account };
+    const body = r.ok
+      ? { data: { ...m, code: 200, message: r.message }, server: this.host.serverBlock() }
+      : { error: { ...m, code: 500, description: `${r.message} - ${r.error}` }, server: this.host.serverBlock() };
+    this.client.reply(reply, goJson(body, false));
+  }
+}

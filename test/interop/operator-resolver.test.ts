@@ -1,0 +1,150 @@
+/**
+ * Operator mode with a directory account resolver (`resolver: { type: 'full' | 'cache', dir }`)
+ * through `createServer()`: account JWTs pushed by a system-account user with the official
+ * client (what `nsc push` does), kept in the directory across a restart, turning JetStream on
+ * for an account; the option checks. Runs on both backends (`npm run test:conformance` runs it
+ * on nats-server too); the request/answer details are compared with the real binary in
+ * test/conformance/resolver-interop.test.ts.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
+import { useScope } from '../helpers/scope.js';
+import { makeAccount, makeOperator, makeUser, type User } from '../helpers/jwt.js';
+
+const scope = useScope();
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const op = makeOperator();
+const sys = makeAccount(op.kp);
+const sysUser = makeUser(sys.kp);
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nats-embedded-resolver-'));
+  dirs.push(d);
+  return d;
+}
+
+const creds = (u: User): ReturnType<typeof credsAuthenticator> => credsAuthenticator(new TextEncoder().encode(u.creds));
+
+function fullServer(dir: string, extra: ServerOptions = {}): Promise<NatsServer> {
+  return scope.server({
+    operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir }, resolverPreload: { [sys.pub]: sys.jwt }, ...extra,
+  });
+}
+
+async function client(s: NatsServer, u: User): Promise<NatsConnection> {
+  const nc = await connect({ servers: s.url, reconnect: false, authenticator: creds(u) });
+  scope.defer(() => nc.close());
+  return nc;
+}
+
+async function lets(s: NatsServer, u: User): Promise<boolean> {
+  return connect({ servers: s.url, reconnect: false, authenticator: creds(u) }).then(async (nc) => {
+    await nc.close();
+    return true;
+  }, () => false);
+}
+
+/** The JSON answer to a system request. */
+async function ask(nc: NatsConnection, subject: string, body: string): Promise<Record<string, unknown>> {
+  return (await nc.request(subject, body, { timeout: 2000 })).json<Record<string, unknown>>();
+}
+
+describe('operator mode: the full directory resolver', () => {
+  it('an account pushed by the system account is let in at once and still there after a restart', async () => {
+    const dir = tempDir();
+    const s = await fullServer(dir);
+    const acc = makeAccount(op.kp);
+    const user = makeUser(acc.kp);
+    expect(await lets(s, user)).toBe(false);
+    const sysNc = await client(s, sysUser);
+    expect((await ask(sysNc, `$SYS.REQ.ACCOUNT.${acc.pub}.CLAIMS.UPDATE`, acc.jwt)).data).toEqual({ account: acc.pub, code: 200, message: 'jwt updated' });
+    expect(await lets(s, user)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual([`${acc.pub}.jwt`, `${sys.pub}.jwt`].sort());
+    await sysNc.close();
+    await s.restart();
+    expect(await lets(s, user)).toBe(true);
+  });
+
+  it('an update that gives the account JetStream limits turns JetStream on for it', async () => {
+    const s = await fullServer(tempDir(), { jetstream: {} });
+    const kp = makeAccount(op.kp).kp;
+    const plain = makeAccount(op.kp, {}, {}, kp);
+    const sysNc = await client(s, sysUser);
+    await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', plain.jwt);
+    const user = makeUser(kp);
+    const nc = await client(s, user);
+    const jsm = await jetstreamManager(nc, { timeout: 300 }).then(() => 'enabled', (e: Error) => e.message);
+    expect(jsm).not.toBe('enabled');
+    const withJs = makeAccount(op.kp, {
+      limits: { subs: -1, data: -1, payload: -1, conn: -1, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 },
+    }, {}, kp);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', withJs.jwt)).data).toMatchObject({ message: 'jwt updated' });
+    const nc2 = await client(s, user);
+    const m = await jetstreamManager(nc2, { timeout: 2000 });
+    await m.streams.add({ name: 'S', subjects: ['s.>'] });
+    expect((await m.getAccountInfo()).streams).toBe(1);
+  });
+});
+
+describe('operator mode: the cache directory resolver', () => {
+  it('reads the accounts of its directory at start', async () => {
+    const dir = tempDir();
+    const acc = makeAccount(op.kp);
+    writeFileSync(join(dir, `${acc.pub}.jwt`), acc.jwt);
+    const s = await scope.server({ operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'cache', dir, ttl: '1h' }, resolverPreload: { [sys.pub]: sys.jwt } });
+    expect(await lets(s, makeUser(acc.kp))).toBe(true);
+    const nc = await client(s, sysUser);
+    expect(((await ask(nc, '$SYS.REQ.CLAIMS.LIST', '')).data as string[]).sort()).toEqual([acc.pub, sys.pub].sort());
+  });
+});
+
+describe('operator mode: directory resolver options', () => {
+  it('are checked as nats-server checks them', async () => {
+    const base: ServerOptions = { operator: op.jwt, systemAccount: sys.pub, resolverPreload: { [sys.pub]: sys.jwt } };
+    const file = join(tempDir(), 'file');
+    writeFileSync(file, '');
+    const refusals: Array<[ServerOptions['resolver'], string]> = [
+      [{ type: 'cache', dir: tempDir(), allowDelete: true }, 'CACHE does not accept allow_delete'],
+      [{ type: 'cache', dir: tempDir(), interval: '1m' }, 'CACHE does not accept sync'],
+      [{ type: 'full', dir: tempDir(), ttl: '1m' }, 'FULL does not accept ttl'],
+      [{ type: 'full', dir: tempDir(), hardDelete: true }, 'hard_delete has no effect without delete'],
+      [{ type: 'full', dir: '' }, 'dir has no value and needs to point to a directory'],
+      [{ type: 'full', dir: file }, 'dir needs to point to an accessible directory'],
+      [{ type: 'url' as 'full', dir: tempDir() }, 'error parsing account resolver'],
+    ];
+    for (const [resolver, reason] of refusals) {
+      const err = await createServer({ ...base, resolver, port: 0 }).then(async (s) => {
+        await s.close();
+        return null;
+      }, (e: unknown) => e);
+      expect(err, reason).toBeInstanceOf(ConfigError);
+      expect(String((err as Error).message)).toContain(reason);
+    }
+  });
+});
+
+describe('operator mode: directory resolver reload', () => {
+  it('reload() reads the directory again and keeps serving updates', async () => {
+    const dir = tempDir();
+    const s = await fullServer(dir);
+    const acc = makeAccount(op.kp);
+    const user = makeUser(acc.kp);
+    // A file written beside the server (as another tool would) counts once the server reloads.
+    writeFileSync(join(dir, `${acc.pub}.jwt`), acc.jwt);
+    await s.reload({ debug: false });
+    expect(await lets(s, user)).toBe(true);
+    const other = makeAccount(op.kp);
+    const nc = await client(s, sysUser);
+    expect((await ask(nc, '$SYS.REQ.CLAIMS.UPDATE', other.jwt)).data).toMatchObject({ account: other.pub, message: 'jwt updated' });
+    expect(await lets(s, makeUser(other.kp))).toBe(true);
+  });
+});
