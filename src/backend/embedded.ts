@@ -19,7 +19,8 @@ import { TestControls, warnInternal, type FaultSink } from '../broker/controls.j
 import type { ServerInfo } from '../broker/info.js';
 import { ClusterManager } from '../cluster/cluster.js';
 import { JetStream } from '../jetstream/jetstream.js';
-import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
+import { startMonitor, type MonitorContext, type MonitorHandle } from '../monitor/monitor.js';
+import { startSystemServices, type SystemServices } from '../monitor/system.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
 import type { JetStreamConsumerInfo, JetStreamStreamConfig, JetStreamStreamInfo, ServerState } from '../server/types.js';
 import { consumerInfoFromJson } from '../server/jetstream-view.js';
@@ -66,6 +67,8 @@ export class EmbeddedBackend implements ServerBackend {
   private tcp: TcpServer | null = null;
   private ws: WebSocketListener | null = null;
   private monitor: MonitorHandle | null = null;
+  /** The system account's request services and STATSZ heartbeat (monitor/system.ts). */
+  private system: SystemServices | null = null;
   // Bound ports: a restart binds the same ones.
   private port_ = 0;
   private clusterPort_ = 0;
@@ -173,35 +176,39 @@ export class EmbeddedBackend implements ServerBackend {
         cluster = c;
       }
       let monitor: MonitorHandle | null = null;
+      const ctx = this.monitorContext();
       if (o.http !== null) {
-        // eslint-disable-next-line @typescript-eslint/no-this-alias
-        const self = this;
-        monitor = await startMonitor(
-          {
-            // Getters: a reload replaces the options, a restart the core.
-            get options() {
-              return self.options;
-            },
-            core: () => this.core,
-            cluster: () => this.cluster,
-            jetstream: () => this.jetstream,
-            startedAt: () => this.startedAt,
-            configLoadedAt: () => this.configLoadedAt,
-            port: () => this.port_,
-            wsPort: () => this.wsPort_,
-          },
-          o.http.host,
-          this.monitorPort_ || o.http.port,
-        );
+        monitor = await startMonitor(ctx, o.http.host, this.monitorPort_ || o.http.port);
         const m = monitor;
         release.push(() => m.close());
         check();
       }
+      core.jetStreamState = () => ({ enabled: this.jetstream !== null, domain: o.jetstream?.domain ?? '' });
+      this.system?.close();
+      this.system = startSystemServices(ctx);
       this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
     } catch (err) {
       for (const r of release.reverse()) await r();
       throw err;
     }
+  }
+
+  /** What the monitoring endpoints and the system services read. Getters: a reload replaces the options, a restart the core. */
+  private monitorContext(): MonitorContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get options() {
+        return self.options;
+      },
+      core: () => this.core,
+      cluster: () => this.cluster,
+      jetstream: () => this.jetstream,
+      startedAt: () => this.startedAt,
+      configLoadedAt: () => this.configLoadedAt,
+      port: () => this.port_,
+      wsPort: () => this.wsPort_,
+    };
   }
 
   /** The listeners are bound: the server runs. */
@@ -261,6 +268,8 @@ export class EmbeddedBackend implements ServerBackend {
     const monitor = this.monitor;
     this.monitor = null;
     const monitorClosed = monitor?.close() ?? Promise.resolve();
+    this.system?.close();
+    this.system = null;
     const ws = this.ws;
     this.ws = null;
     const wsClosed = ws?.close() ?? Promise.resolve();

@@ -212,3 +212,20 @@ function resolvePermissions(value: unknown, at: string): ResolvedPermissions {
   }
   return out;
 }
+
+/** nats-server's default system account, created when no other is named (`DEFAULT_SYSTEM_ACCOUNT`). */
+export const DEFAULT_SYSTEM_ACCOUNT = '$SYS';
+
+/**
+ * The system account without operator mode, as nats-server's startup picks it: `system_account`
+ * when given (it must be a configured account: "error resolving system account: account
+ * missing"), else a configured `$SYS`, else the `$SYS` account nats-server creates.
+ */
+export function resolveSystemAccount(systemAccount: unknown, accountNames: readonly string[]): string {
+  if (systemAccount === undefined || systemAccount === '') return DEFAULT_SYSTEM_ACCOUNT;
+  if (typeof systemAccount !== 'string') throw new ConfigError('systemAccount', 'must be a string');
+  if (systemAccount !== DEFAULT_SYSTEM_ACCOUNT && !accountNames.includes(systemAccount)) {
+    throw new ConfigError('systemAccount', 'error resolving system account: account missing');
+  }
+  return systemAccount;
+}

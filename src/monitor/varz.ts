@@ -104,6 +104,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
     http_req_stats: reqStats,
     config_load_time: rfc3339Nano(ctx.configLoadedAt().getTime()),
     tags: o.serverTags.length > 0 ? [...o.serverTags] : undefined,
+    system_account: core.systemAccount?.name,
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
   };
 }
