@@ -240,10 +240,18 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return n;
   }
 
-  /** Subscriptions held in all accounts (local and remote interest). */
+  /**
+   * Subscriptions held in all accounts (local and remote interest), except the system account's
+   * own machinery: there only client connections' subscriptions count (not the system services'
+   * and clustered JetStream's internal ones, nor the peers' interest in them).
+   */
   get subscriptionCount(): number {
     let n = 0;
-    for (const a of this.accounts.values()) n += a.sublist.size;
+    const sys = this.systemAccount;
+    for (const a of this.accounts.values()) if (a !== sys) n += a.sublist.size;
+    if (sys !== null && sys.sublist.size > 0) {
+      for (const c of this.clients.values()) if (c.account === sys) n += c.subs.size;
+    }
     return n;
   }
 
