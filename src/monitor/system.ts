@@ -26,7 +26,7 @@ import { goJson, rfc3339Nano } from '../protocol/go-format.js';
 import { connz } from './connz.js';
 import { healthz } from './healthz.js';
 import { jsz } from './jsz.js';
-import { BadRequest } from './query.js';
+import { BadRequest, DEFAULT_LIST_SIZE } from './query.js';
 import { routez, subsz } from './subsz.js';
 import type { MonitorContext } from './types.js';
 import { CpuSampler, varz } from './varz.js';
@@ -177,7 +177,7 @@ export class SystemServices {
       }
       case 'VARZ': return this.zReq(m, () => varz(ctx, this.reqStats, this.cpu));
       case 'CONNZ': return this.zReq(m, (b) => connz(ctx, connzQuery(b), noop));
-      case 'SUBSZ': return this.zReq(m, (b) => subsz(ctx, subszQuery(b)));
+      case 'SUBSZ': return this.zReq(m, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
       case 'ROUTEZ': return this.zReq(m, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
       case 'JSZ': return this.zReq(m, (b) => new RawJson(jsz(ctx, jszQuery(b))));
       case 'HEALTHZ': return this.zReq(m, (b) => healthz(ctx, query(b, {
@@ -196,7 +196,7 @@ export class SystemServices {
     const ctx = this.ctx;
     switch (kind) {
       case 'CONNZ': return this.zReq(m, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop));
-      case 'SUBSZ': return this.zReq(m, (b) => subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })));
+      case 'SUBSZ': return this.zReq(m, (b) => fullSubsz(this.core, subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })), b));
       case 'JSZ': return this.zReq(m, (b) => new RawJson(jsz(ctx, jszQuery({ ...b, account: name }))));
       case 'INFO': return this.zReq(m, () => this.accountInfo(name));
       case 'STATZ': {
@@ -368,6 +368,18 @@ export class SystemServices {
     };
     via.reply(reply, `{"server":${goJson(this.events.serverBlock(), false)},"data":${goJson(data, false)}}`);
   }
+}
+
+/**
+ * nats-server's whole `Subsz` struct, which the system request marshals (the HTTP endpoint
+ * shows only the statistics when no subscription is listed): with `server_id`, `now`, `total`,
+ * `offset` and `limit` always.
+ */
+function fullSubsz(core: BrokerCore, doc: object, body: Body): object {
+  if ('server_id' in doc) return doc;
+  const offset = typeof body.offset === 'number' && body.offset > 0 ? body.offset : 0;
+  const limit = typeof body.limit === 'number' && body.limit > 0 ? body.limit : DEFAULT_LIST_SIZE;
+  return { server_id: core.serverId, now: rfc3339Nano(Date.now()), ...doc, total: 0, offset, limit };
 }
 
 /** Text that is already JSON (`/jsz`'s document, with its 64-bit integers). */

@@ -37,6 +37,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
     go: info.go,
     host: info.host,
     port: info.port,
+    auth_required: info.auth_required,
     connect_urls: connectUrls,
     ws_connect_urls: wsConnectUrls,
     max_connections: o.maxConnections,

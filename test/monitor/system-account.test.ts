@@ -80,6 +80,13 @@ describe('system account with configured accounts', () => {
     expect((d!.data.server as Json).seq).toBeGreaterThan((c!.data.server as Json).seq as number);
   });
 
+  it('publishes no event while nobody in the system account listens', async () => {
+    const before = server.stats().inMsgs;
+    for (let i = 0; i < 3; i++) await (await connect({ servers: server.url, user: 'app', pass: 'pass' })).close();
+    // Internal publications are routed like any message and would count here.
+    expect(server.stats().inMsgs).toBe(before);
+  });
+
   it('sends events in the system account only', async () => {
     // A client of another account subscribed to the same subjects gets nothing.
     const other = await connect({ servers: server.url, user: 'other', pass: 'pass' });
