@@ -23,7 +23,7 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
-import { resolveAccountsAndAuth, resolveSystemAccount } from './resolve-auth.js';
+import { resolveAccountsAndAuth, resolveSystemAccount, withGlobalNoAuthUser } from './resolve-auth.js';
 import { operatorAccounts, operatorAuth, resolveOperatorMode } from './resolve-operator.js';
 import { jwtAccountLinks } from './resolve-jwt-links.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
@@ -287,7 +287,9 @@ export const OPTIONS = {
       });
       if (mode === null) {
         const r = resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
-        return { ...r, systemAccount: resolveSystemAccount(i.systemAccount, r.accountNames) };
+        const systemAccount = resolveSystemAccount(i.systemAccount, r.accountNames);
+        const onlySystem = v === undefined && i.noAuthUser === undefined && r.accountNames.length === 1 && r.accountNames[0] === systemAccount;
+        return { ...r, auth: onlySystem && r.auth !== null ? withGlobalNoAuthUser(r.auth) : r.auth, systemAccount };
       }
       // With TLS the client has the handshake time plus one second to authenticate (nats-server).
       const timeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;

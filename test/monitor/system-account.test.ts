@@ -198,6 +198,22 @@ describe('the default system account', () => {
     }
   });
 
+  it('with only the system account configured, clients without credentials still connect, into $G (as nats-server)', async () => {
+    const server = await createServer({ accounts: { SYS: ACCOUNTS.SYS }, systemAccount: 'SYS' });
+    try {
+      const anon = await connect({ servers: server.url });
+      // The user is what CONNECT carried (nats-server's getRawAuthUser): none.
+      expect((await context(anon)).data).toEqual({ user: '', account: '$G' });
+      const sys = await connect({ servers: server.url, user: 'sys', pass: 'pass' });
+      expect((await json(sys, '$SYS.REQ.USER.INFO')).data).toEqual({ user: 'sys', account: 'SYS' });
+      await expect(connect({ servers: server.url, user: 'sys', pass: 'wrong' })).rejects.toThrow();
+      await anon.close();
+      await sys.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a system account that is not configured', async () => {
     await expect(createServer({ systemAccount: 'NOPE' })).rejects.toThrow(ConfigError);
     await expect(createServer({ systemAccount: 'NOPE' })).rejects.toThrow(/error resolving system account: account missing/);
