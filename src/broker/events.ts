@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import { rfc3339Nano } from '../protocol/go-format.js';
+import { goJson, rfc3339Nano } from '../protocol/go-format.js';
 import type { Account } from './account.js';
 import type { Client } from './client.js';
 import type { InternalClient } from './internal.js';
@@ -124,9 +124,9 @@ export class SystemEvents {
     });
   }
 
-  /** Publishes `body` as JSON in the system account. */
-  publish(subject: string, body: object, reply = ''): void {
-    this.client.publish(subject, JSON.stringify(body), reply === '' ? undefined : { reply });
+  /** Publishes `body` as JSON (Go's encoding: HTML-safe escapes) in the system account. */
+  publish(subject: string, body: object): void {
+    this.client.publish(subject, goJson(body, false));
   }
 
   close(): void {

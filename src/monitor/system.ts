@@ -232,6 +232,11 @@ export class SystemServices {
     try {
       result = data(body);
     } catch (err) {
+      // Options of the wrong JSON type: nats-server's json.Unmarshal fails, a 400.
+      if (err instanceof BadBody) {
+        this.answer(m.reply, { server: this.events.serverBlock(), error: { code: 400, description: err.message } });
+        return true;
+      }
       if (!(err instanceof BadRequest)) throw err;
       // nats-server's errSkipZreq: a `leader_only` request to a follower stays unanswered.
       if (err.message.startsWith('filtered response')) return true;

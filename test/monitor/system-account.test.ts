@@ -131,6 +131,19 @@ describe('system account with configured accounts', () => {
     expect(bad.error).toMatchObject({ code: 400 });
   });
 
+  it('answers hostile bodies with an error or the data, never an internal error', async () => {
+    const bodies = ['{nope', '[1,2]', '"x"', '42', 'null', '{"offset":"x","limit":{}}', '{"subscriptions":[1]}', '{"state":"closed","cid":-1}', '\u0000\xff'];
+    const kinds = ['PING', 'PING.STATSZ', 'PING.VARZ', 'PING.CONNZ', 'PING.SUBSZ', 'PING.ROUTEZ', 'PING.JSZ', 'PING.HEALTHZ'].map((k) => `$SYS.REQ.SERVER.${k}`)
+      .concat(['CONNZ', 'SUBSZ', 'JSZ', 'INFO', 'STATZ'].map((k) => `$SYS.REQ.ACCOUNT.SYS.${k}`));
+    const before = server.stats().internalErrors;
+    await Promise.all(kinds.flatMap((subject) => bodies.map(async (body) => {
+      const r = await json(sys, subject, body);
+      expect(r.server, `${subject} ${body}`).toBeDefined();
+      expect('data' in r || 'error' in r || 'statsz' in r, `${subject} ${body}`).toBe(true);
+    })));
+    expect(server.stats().internalErrors).toBe(before);
+  });
+
   it('answers account requests: CONNZ, SUBSZ, INFO, STATZ, CONNS', async () => {
     const app = await connect({ servers: server.url, user: 'app', pass: 'pass' });
     app.subscribe('foo.x');
