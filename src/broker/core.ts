@@ -147,6 +147,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return { name: this.options.serverName ?? this.serverId, host: this.options.host };
   }
 
+  serverTags(): readonly string[] {
+    return this.options.serverTags;
+  }
+
   /** The publisher of the message being routed (a system request's handler asks who sent it). */
   get publisher(): Publisher {
     return this.router.publisher;

@@ -38,6 +38,8 @@ export interface SystemEventsHost {
   serverNameAndHost(): { name: string; host: string };
   /** JetStream is on, and its domain ('' without one). */
   jetStreamState(): { enabled: boolean; domain: string };
+  /** The server's tags (`server_tags`). */
+  serverTags(): readonly string[];
 }
 
 /** nats-server's `JetStreamEnabled` capability flag (`BinaryStreamSnapshot` is not claimed). */
@@ -73,13 +75,16 @@ export class SystemEvents {
     const js = h.jetStreamState();
     const block: SystemServerBlock = { name, host, id: h.serverId, ver: NATS_SERVER_VERSION, jetstream: js.enabled, flags: js.enabled ? FLAG_JETSTREAM : 0, seq: ++this.seq, time: rfc3339Nano(Date.now()) };
     // Key order as nats-server's struct: name, host, id, cluster, domain, ver, tags, jetstream, flags, seq, time.
-    if (h.clusterName === null && js.domain === '') return block;
+    const tags = h.serverTags();
+    if (h.clusterName === null && js.domain === '' && tags.length === 0) return block;
     const { ver, jetstream, flags, seq, time } = block;
     return {
       name, host, id: h.serverId,
       ...(h.clusterName !== null ? { cluster: h.clusterName } : {}),
       ...(js.domain !== '' ? { domain: js.domain } : {}),
-      ver, jetstream, flags, seq, time,
+      ver,
+      ...(tags.length > 0 ? { tags: [...tags] } : {}),
+      jetstream, flags, seq, time,
     };
   }
 

@@ -257,8 +257,11 @@ export class SystemServices {
     if (str('server_name') !== '' && !name.includes(str('server_name'))) return true;
     if (str('host') !== '' && !host.includes(str('host'))) return true;
     if (str('cluster') !== '' && !(this.core.clusterName ?? '').includes(str('cluster'))) return true;
-    // No server tags here: any tag filter excludes this server.
-    if (Array.isArray(body.tags) && body.tags.length > 0) return true;
+    // Every tag asked for must be one of the server's (nats-server: case-insensitive, as jwt.TagList).
+    if (Array.isArray(body.tags) && body.tags.length > 0) {
+      const own = this.core.serverTags().map((t) => t.toLowerCase());
+      if (!body.tags.every((t) => typeof t === 'string' && own.includes(t.toLowerCase()))) return true;
+    }
     if (str('domain') !== '' && this.core.jetStreamState().domain !== str('domain')) return true;
     return false;
   }

@@ -227,6 +227,21 @@ describe('the default system account', () => {
     }
   });
 
+  it('carries the server tags in the server block, and filters requests by them', async () => {
+    const server = await createServer({ accounts: { SYS: ACCOUNTS.SYS }, systemAccount: 'SYS', serverTags: ['az:1', 'ssd'] });
+    try {
+      const sys = await connect({ servers: server.url, user: 'sys', pass: 'pass' });
+      const r = await json(sys, '$SYS.REQ.SERVER.PING.IDZ');
+      expect(r.id).toBe(server.id);
+      const ping = await json(sys, '$SYS.REQ.SERVER.PING', JSON.stringify({ tags: ['ssd'] }));
+      expect((ping.server as Json).tags).toEqual(['az:1', 'ssd']);
+      await expect(json(sys, '$SYS.REQ.SERVER.PING', JSON.stringify({ tags: ['ssd', 'az:2'] }), 300)).rejects.toThrow(/timeout/);
+      await sys.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a system account that is not configured', async () => {
     await expect(createServer({ systemAccount: 'NOPE' })).rejects.toThrow(ConfigError);
     await expect(createServer({ systemAccount: 'NOPE' })).rejects.toThrow(/error resolving system account: account missing/);
