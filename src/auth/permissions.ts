@@ -42,6 +42,13 @@ export interface ResolvedPermissions {
   readonly allowResponses?: boolean | { readonly max: number; readonly expiresMs: number };
 }
 
+/** nats-server's `Permissions` JSON (`$SYS.REQ.USER.INFO`). */
+export interface PublicPermissions {
+  readonly publish: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+  readonly subscribe: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+  readonly responses?: { readonly max: number; readonly ttl: number };
+}
+
 interface Entry {
   readonly subject: string;
   readonly queue: string | null;
@@ -129,10 +136,15 @@ class Rules {
   readonly pubCache = new Map<string, boolean>();
   readonly denyCache = new Map<string, boolean>();
   readonly responses: { max: number; expiresMs: number } | null;
+  /** The lists as configured, for nats-server's `publicPermissions` (`$SYS.REQ.USER.INFO`). */
+  readonly pub: { allow: string[] | null; deny: string[] };
+  readonly sub: { allow: string[] | null; deny: string[] };
 
   constructor(opts: ResolvedPermissions) {
     const pub = lists(opts.publish);
     const sub = lists(opts.subscribe);
+    this.pub = pub;
+    this.sub = sub;
     const ar = opts.allowResponses;
     this.responses = ar === undefined || ar === false
       ? null
@@ -178,6 +190,24 @@ export class Permissions {
       if (s.queue !== null) p.canSubscribe(s.subject, s.queue);
     }
     return p;
+  }
+
+  /**
+   * The permissions as nats-server's `publicPermissions` shows them (`$SYS.REQ.USER.INFO`):
+   * `publish` and `subscribe` with their non-empty `allow`/`deny` lists, `responses` with
+   * allow_responses (`ttl` in nanoseconds).
+   */
+  publicView(): PublicPermissions {
+    const side = (l: { allow: string[] | null; deny: string[] }): { allow?: string[]; deny?: string[] } => ({
+      ...(l.allow !== null && l.allow.length > 0 ? { allow: [...l.allow] } : {}),
+      ...(l.deny.length > 0 ? { deny: [...l.deny] } : {}),
+    });
+    const r = this.rules.responses;
+    return {
+      publish: side(this.rules.pub),
+      subscribe: side(this.rules.sub),
+      ...(r === null ? {} : { responses: { max: r.max, ttl: r.expiresMs * 1_000_000 } }),
+    };
   }
 
   /** True when there is a subscribe deny list. */

@@ -19,7 +19,8 @@ import { TestControls, warnInternal, type FaultSink } from '../broker/controls.j
 import type { ServerInfo } from '../broker/info.js';
 import { ClusterManager } from '../cluster/cluster.js';
 import { JetStream } from '../jetstream/jetstream.js';
-import { startMonitor, type MonitorHandle } from '../monitor/monitor.js';
+import { startMonitor, type MonitorContext, type MonitorHandle } from '../monitor/monitor.js';
+import { startSystemServices, type SystemServices } from '../monitor/system.js';
 import type { BackendEvents, ServerBackend } from '../server/backend.js';
 import type { JetStreamConsumerInfo, JetStreamStreamConfig, JetStreamStreamInfo, ServerState } from '../server/types.js';
 import { consumerInfoFromJson } from '../server/jetstream-view.js';
@@ -69,6 +70,8 @@ export class EmbeddedBackend implements ServerBackend {
   private monitor: MonitorHandle | null = null;
   /** Operator mode with a system account: the account resolver's requests (broker/claims-service.ts). */
   private claims: ClaimsService | null = null;
+  /** The system account's request services and STATSZ heartbeat (monitor/system.ts). */
+  private system: SystemServices | null = null;
   // Bound ports: a restart binds the same ones.
   private port_ = 0;
   private clusterPort_ = 0;
@@ -176,30 +179,16 @@ export class EmbeddedBackend implements ServerBackend {
         cluster = c;
       }
       let monitor: MonitorHandle | null = null;
+      const ctx = this.monitorContext();
       if (o.http !== null) {
-        // eslint-disable-next-line @typescript-eslint/no-this-alias
-        const self = this;
-        monitor = await startMonitor(
-          {
-            // Getters: a reload replaces the options, a restart the core.
-            get options() {
-              return self.options;
-            },
-            core: () => this.core,
-            cluster: () => this.cluster,
-            jetstream: () => this.jetstream,
-            startedAt: () => this.startedAt,
-            configLoadedAt: () => this.configLoadedAt,
-            port: () => this.port_,
-            wsPort: () => this.wsPort_,
-          },
-          o.http.host,
-          this.monitorPort_ || o.http.port,
-        );
+        monitor = await startMonitor(ctx, o.http.host, this.monitorPort_ || o.http.port);
         const m = monitor;
         release.push(() => m.close());
         check();
       }
+      core.jetStreamState = () => ({ enabled: this.jetstream !== null, domain: o.jetstream?.domain ?? '' });
+      this.system?.close();
+      this.system = startSystemServices(ctx);
       this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
       this.restartClaims();
     } catch (err) {
@@ -222,8 +211,27 @@ export class EmbeddedBackend implements ServerBackend {
         core.applyOptions(next, true);
         this.jetstream?.configure(next);
       },
-      serverBlock: simpleServerBlock(core),
+      // The `server` block of every system message, with its shared `seq` (broker/events.ts).
+      serverBlock: ((fallback) => () => core.events?.serverBlock() ?? fallback())(simpleServerBlock(core)),
     });
+  }
+
+  /** What the monitoring endpoints and the system services read. Getters: a reload replaces the options, a restart the core. */
+  private monitorContext(): MonitorContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get options() {
+        return self.options;
+      },
+      core: () => this.core,
+      cluster: () => this.cluster,
+      jetstream: () => this.jetstream,
+      startedAt: () => this.startedAt,
+      configLoadedAt: () => this.configLoadedAt,
+      port: () => this.port_,
+      wsPort: () => this.wsPort_,
+    };
   }
 
   /** The listeners are bound: the server runs. */
@@ -285,6 +293,8 @@ export class EmbeddedBackend implements ServerBackend {
     const monitor = this.monitor;
     this.monitor = null;
     const monitorClosed = monitor?.close() ?? Promise.resolve();
+    this.system?.close();
+    this.system = null;
     const ws = this.ws;
     this.ws = null;
     const wsClosed = ws?.close() ?? Promise.resolve();

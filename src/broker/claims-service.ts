@@ -40,7 +40,7 @@ export interface ClaimsServiceHost {
   /** Options whose accounts changed (a JWT update): applied as a reload applies them, without the checks. */
   apply(next: ResolvedOptions): void;
   /** The `server` block of a system message (nats-server's ServerInfo, its `seq` counting up). */
-  serverBlock(): Record<string, unknown>;
+  serverBlock(): object;
 }
 
 /** A `server` block for a host that has no system events of its own. */

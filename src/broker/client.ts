@@ -63,6 +63,8 @@ export interface ClientHost extends ConnectionHost {
   asyncInfoFrame(client: Client): Buffer;
   /** The clients (not internal ones) in the account named `name`. */
   accountClients(name: string): number;
+  /** The client passed authentication (the system account's CONNECT event). */
+  clientConnected(client: Client): void;
 }
 
 /** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
@@ -138,6 +140,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
   maxSubs: number | null = null;
   /** Operator mode: closes the connection when the user JWT expires. */
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** Operator mode: when the connection expires (epoch ms; 0: never), for `$SYS.REQ.USER.INFO`. */
+  expiresAt = 0;
   /** Runs while the transport holds unwritten bytes; cleared on 'drain'. */
   private writeTimer: NodeJS.Timeout | null = null;
   /** Bytes the kernel had taken when the write-deadline timer started. */
@@ -211,6 +215,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     if (withSubs) for (const s of this.subs.values()) subs.push({ subject: s.subject, queue: s.queue, sid: s.sid, msgs: s.nm, max: s.max });
     return {
       cid: this.cid,
+      account: this.account.name,
       ip: peerIp(this.socket.remoteAddress),
       port: this.socket.remotePort ?? 0,
       start: this.start,
@@ -227,6 +232,24 @@ export class Client extends Connection implements ParserSink, Subscriber {
       version: this.connect.version,
       subs,
     };
+  }
+
+  /**
+   * nats-server's getRawAuthUser (the `user` of system events): the nkey, the user name, the
+   * JWT user's public key, or `[REDACTED]` for a token.
+   */
+  get authUser(): string {
+    const c = this.creds;
+    if (c.nkey !== '') return c.nkey;
+    if (c.user !== '') return c.user;
+    if (c.jwt !== '') return this.user;
+    if (c.token !== '') return '[REDACTED]';
+    return '';
+  }
+
+  /** The user JWT of CONNECT ('' without). */
+  get userJwt(): string {
+    return this.creds.jwt;
   }
 
   // ---- Authentication ---------------------------------------------------------------------
@@ -305,6 +328,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private setExpiry(ms: number | undefined, text: string = ERR.AuthExpired): void {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
+    this.expiresAt = ms === undefined ? 0 : Date.now() + ms;
     if (ms === undefined) return;
     // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): wait in steps.
     const step = Math.min(ms, MAX_TIMER_MS);
@@ -430,6 +454,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
       }
       this.setUser(user);
       this.parser.awaitingAuth = false;
+      // nats-server's accountConnectEvent, once the client is authorized.
+      this.host.clientConnected(this);
     }
     if (this.connectAccount) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     if (c.protocol < 0 || c.protocol > 1) return this.sendErrAndClose(ERR.BadClientProtocol, CloseReason.BadClientProtocol);

@@ -21,7 +21,8 @@ import { DEFAULT_FAULT_SINK, TestControls, type FaultSink } from './controls.js'
 import { clientInfo, infoFrame, type InfoSource, type ServerInfo } from './info.js';
 import { InternalClient, type InternalHost } from './internal.js';
 import { newServerId, newXKey } from './ids.js';
-import { Router, type RouterHost } from './router.js';
+import { Router, type Publisher, type RouterHost } from './router.js';
+import { SystemEvents, type SystemEventsHost } from './events.js';
 import { Links, type ImportsHost } from './imports.js';
 import type { CoreStats } from './stats.js';
 
@@ -48,7 +49,13 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterHost, ImportsHost {
+/**
+ * Answers a system request that reached no subscriber in a non-system account (`$SYS.REQ.USER.INFO`):
+ * set by the system services (monitor/system.ts). True when it answered.
+ */
+export type UnansweredHandler = (pub: Client | InternalClient, acc: Account, subject: string, reply: string) => boolean;
+
+export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterHost, ImportsHost, SystemEventsHost {
   // ---- Identity and configuration ---------------------------------------------------------
   readonly serverId = newServerId();
   readonly xkey = newXKey();
@@ -87,6 +94,16 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** Set by the cluster layer: INFO `cluster`. */
   clusterName: string | null = null;
 
+  // ---- System account -------------------------------------------------------------------------
+  /** The system account (`options.systemAccount`), or null without one (operator mode without a system account). */
+  readonly systemAccount: Account | null;
+  /** Its CONNECT/DISCONNECT events and the `server` block of system messages; null without a system account. */
+  readonly events: SystemEvents | null;
+  /** Set by the system services: answers `$SYS.REQ.USER.INFO` in accounts that import it. */
+  onUnanswered: UnansweredHandler | null = null;
+  /** Set by the embedded backend: JetStream on, and its domain. */
+  jetStreamState: () => { enabled: boolean; domain: string } = () => ({ enabled: false, domain: '' });
+
   /** Message fan-out. */
   private readonly router: Router;
   /** Account exports and imports; null when no account has any. */
@@ -123,6 +140,33 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.wsAuth = webSocketAuthenticator(options, this.accountJwts?.lookup);
     this.router = new Router(this);
     this.setLinks(options);
+    // nats-server's setSystemAccount: an internal client of the system account sends its events.
+    this.systemAccount = options.systemAccount === null ? null : this.account(options.systemAccount);
+    this.events = this.systemAccount === null ? null : new SystemEvents(this, this.systemAccount, this.internalClient('$SYS events', this.systemAccount));
+  }
+
+  // ---- SystemEventsHost ------------------------------------------------------------------------
+
+  serverNameAndHost(): { name: string; host: string } {
+    return { name: this.options.serverName ?? this.serverId, host: this.options.host };
+  }
+
+  serverTags(): readonly string[] {
+    return this.options.serverTags;
+  }
+
+  /** The publisher of the message being routed (a system request's handler asks who sent it). */
+  get publisher(): Publisher {
+    return this.router.publisher;
+  }
+
+  clientConnected(client: Client): void {
+    this.events?.clientConnected(client);
+  }
+
+  answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): boolean {
+    const h = this.onUnanswered;
+    return h !== null && h(pub, acc, pa.subject, pa.reply);
   }
 
   /** (Re)builds the accounts' exports and imports, and the shadows of existing subscriptions. */
@@ -204,10 +248,18 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return n;
   }
 
-  /** Subscriptions held in all accounts (local and remote interest). */
+  /**
+   * Subscriptions held in all accounts (local and remote interest), except the system account's
+   * own machinery: there only client connections' subscriptions count (not the system services'
+   * and clustered JetStream's internal ones, nor the peers' interest in them).
+   */
   get subscriptionCount(): number {
     let n = 0;
-    for (const a of this.accounts.values()) n += a.sublist.size;
+    const sys = this.systemAccount;
+    for (const a of this.accounts.values()) if (a !== sys) n += a.sublist.size;
+    if (sys !== null && sys.sublist.size > 0) {
+      for (const c of this.clients.values()) if (c.account === sys) n += c.subs.size;
+    }
     return n;
   }
 
@@ -546,6 +598,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /** Called by `Client.close()`: records it as closed, drops its subscriptions and registration. */
   removeClient(client: Client): void {
+    this.events?.clientClosed(client, client.closeReason ?? '');
     this.closedClients.record(client.snapshot(), client.closeReason ?? '');
     this.dropSubscriptions(client);
     this.clients.delete(client.cid);

@@ -29,10 +29,12 @@ export interface RouterHost {
    * chunk writes it, once for everything the chunk caused.
    */
   flushOutsideRead(): void;
+  /** A request in `acc` reached nobody: true when the host answered it (a system request). */
+  answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): boolean;
 }
 
 /** Who published a message being routed: a client, an internal client, or null for a route. */
-type Publisher = Client | InternalClient | null;
+export type Publisher = Client | InternalClient | null;
 
 const NO_BYTES = Buffer.alloc(0);
 /** Queue slots kept (with their PubArgs) after a drain; a longer queue's extra slots are dropped. */
@@ -51,6 +53,8 @@ export class Router {
   private readonly iqBuf: Buffer[] = [];
   private iqLen = 0;
   private routingDepth = 0;
+  /** The publisher of the message being routed (system requests ask who sent them). */
+  publisher: Publisher = null;
 
   constructor(private readonly host: RouterHost) {}
 
@@ -61,6 +65,7 @@ export class Router {
   reset(): void {
     this.rtCount = 0;
     this.routingDepth = 0;
+    this.publisher = null;
   }
 
   /**
@@ -190,6 +195,8 @@ export class Router {
     if (controls.drops !== null && controls.dropped(pa.subject, host.random)) return false;
     if (controls.taps !== null) controls.tap(pub === null ? null : pub.cid, pa, buf, start, end, host.faults.userError);
     this.routingDepth++;
+    const outer = this.publisher;
+    this.publisher = pub;
     // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
     // subscribers: a route would read the stored subject from the RMSG line.
     const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver, pa.once);
@@ -221,7 +228,8 @@ export class Router {
       this.sendToRoutes(base, acc, pa, buf, start);
       delivered = true;
     }
-    if (!delivered && pub !== null && pa.reply.length > 0 && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
+    if (!delivered && pub !== null && pa.reply.length > 0) this.unanswered(pub, acc, pa);
+    this.publisher = outer;
     this.routingDepth--;
     if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
     return delivered;
@@ -371,6 +379,16 @@ export class Router {
     const stats = this.host.stats;
     stats.outMsgs++;
     stats.outBytes += bytes;
+  }
+
+  /**
+   * A request nobody received: a system request every account may make (nats-server imports
+   * `$SYS.REQ.USER.INFO` from the system account into each account) is answered by the host;
+   * otherwise the no-responders status, when the client asked for it.
+   */
+  private unanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): void {
+    if (pa.subject.charCodeAt(0) === 36 /* $ */ && this.host.answerUnanswered(pub, acc, pa)) return;
+    if (pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
   }
 
   /**

@@ -18,6 +18,8 @@ export interface SubSnapshot {
 /** A client connection's state. Times are epoch milliseconds. */
 export interface ConnSnapshot {
   readonly cid: number;
+  /** The account's name (`$G` for the global account). */
+  readonly account: string;
   /** Peer address as Go prints it (IPv4-mapped addresses as plain IPv4). */
   readonly ip: string;
   readonly port: number;

@@ -173,7 +173,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   }
 
   onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
-    // Interest for accounts this server does not have (e.g. $SYS) is ignored, as nats-server does.
+    // Interest for accounts this server does not have (one only the peer configures) is ignored, as nats-server does.
     const acc = this.host.findAccount(account);
     if (acc === undefined || !this.registered) return;
     const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;

@@ -9,6 +9,7 @@
  * names are unique across accounts, `no_auth_user` must name a configured user, and users
  * without permissions of their own take the block's default permissions.
  */
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedAuth, ResolvedPermissions, ResolvedUser, SubjectPermission } from '../auth/types.js';
@@ -211,4 +212,35 @@ function resolvePermissions(value: unknown, at: string): ResolvedPermissions {
     } else throw new ConfigError(path, 'must be a boolean or { max, expires }');
   }
   return out;
+}
+
+/** nats-server's default system account, created when no other is named (`DEFAULT_SYSTEM_ACCOUNT`). */
+export const DEFAULT_SYSTEM_ACCOUNT = '$SYS';
+
+/**
+ * The system account without operator mode, as nats-server's startup picks it: `system_account`
+ * when given (it must be a configured account: "error resolving system account: account
+ * missing"), else a configured `$SYS`, else the `$SYS` account nats-server creates.
+ */
+export function resolveSystemAccount(systemAccount: unknown, accountNames: readonly string[]): string {
+  if (systemAccount === undefined || systemAccount === '') return DEFAULT_SYSTEM_ACCOUNT;
+  if (typeof systemAccount !== 'string') throw new ConfigError('systemAccount', 'must be a string');
+  if (systemAccount !== DEFAULT_SYSTEM_ACCOUNT && !accountNames.includes(systemAccount)) {
+    throw new ConfigError('systemAccount', 'error resolving system account: account missing');
+  }
+  return systemAccount;
+}
+
+/**
+ * Only the system account configured (its users to administer the server), no `authorization`
+ * block and no `no_auth_user`: nats-server (server.go configureAccounts) adds a user of the
+ * global account and makes it the `no_auth_user`, so that other clients still connect without
+ * credentials, into `$G`. Its name is `nats-` and 8 characters, here derived from the configured
+ * users (stable across reloads); its password is never used.
+ */
+export function withGlobalNoAuthUser(auth: ResolvedAuth): ResolvedAuth {
+  const digest = createHash('sha256').update(JSON.stringify(auth.users)).digest('hex');
+  const name = `nats-${digest.slice(0, 8)}`;
+  const user: ResolvedUser = { user: name, password: digest.slice(8, 16), permissions: null, account: '$G' };
+  return { ...auth, users: [...auth.users, user], noAuthUser: name };
 }

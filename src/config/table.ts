@@ -23,7 +23,7 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
-import { resolveAccountsAndAuth } from './resolve-auth.js';
+import { resolveAccountsAndAuth, resolveSystemAccount, withGlobalNoAuthUser } from './resolve-auth.js';
 import { operatorAccounts, operatorAuth, resolveOperatorMode } from './resolve-operator.js';
 import { jwtAccountLinks } from './resolve-jwt-links.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
@@ -277,7 +277,7 @@ export const OPTIONS = {
   // three auth options resolve together: users of accounts turn authentication on, and
   // `noAuthUser` must name one of the users.
   authorization: {
-    kind: 'block', into: ['auth', 'accountNames', 'accountJetStream', 'accountLinks'],
+    kind: 'block', into: ['auth', 'accountNames', 'accountJetStream', 'accountLinks', 'systemAccount'],
     resolve: (v, _path, ctx) => {
       const i = ctx.input;
       const tls = ctx.resolved('tls');
@@ -285,10 +285,15 @@ export const OPTIONS = {
         operator: i.operator, systemAccount: i.systemAccount, resolver: i.resolver, resolverPreload: i.resolverPreload,
         accounts: i.accounts, noAuthUser: i.noAuthUser, authorization: v,
       });
-      if (mode === null) return resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
+      if (mode === null) {
+        const r = resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
+        const systemAccount = resolveSystemAccount(i.systemAccount, r.accountNames);
+        const onlySystem = v === undefined && i.noAuthUser === undefined && r.accountNames.length === 1 && r.accountNames[0] === systemAccount;
+        return { ...r, auth: onlySystem && r.auth !== null ? withGlobalNoAuthUser(r.auth) : r.auth, systemAccount };
+      }
       // With TLS the client has the handshake time plus one second to authenticate (nats-server).
       const timeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
-      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode), accountLinks: jwtAccountLinks(mode, Math.floor(Date.now() / 1000)) };
+      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode), accountLinks: jwtAccountLinks(mode, Math.floor(Date.now() / 1000)), systemAccount: mode.systemAccount };
     },
     // Writes `accounts`, `authorization` and `no_auth_user`.
     conf: { keys: ['authorization'], read: 'own' }, reload: 'yes', write: 'own',

@@ -171,9 +171,10 @@ export interface ServerOptions {
    */
   operator?: string | string[];
   /**
-   * The system account's public key in operator mode (nats-server's `system_account`). Default:
-   * the operator JWT's `system_account`. When both are given they must be the same. Without
-   * `operator` it has no effect here.
+   * The system account (nats-server's `system_account`): where the server's events go and its
+   * `$SYS.REQ.>` requests are served. Without `operator`: a configured account's name; default
+   * `$SYS` (created when not configured). In operator mode: the account's public key; default the
+   * operator JWT's `system_account`; when both are given they must be the same.
    */
   systemAccount?: string;
   /**
@@ -625,6 +626,11 @@ export interface ResolvedOptions {
   readonly accountJetStream: Readonly<Record<string, ResolvedAccountJetStream>>;
   /** The configured accounts that have exports or imports (in `accountNames` order). */
   readonly accountLinks: Readonly<Record<string, ResolvedAccountLinks>>;
+  /**
+   * The system account's name: `systemAccount`, else `$SYS` (created when not configured, as
+   * nats-server does); in operator mode the operator's system account, or null without one.
+   */
+  readonly systemAccount: string | null;
   readonly tls: ResolvedTls | null;
   /** TLS available but not required (only with `tls`). */
   readonly allowNonTls: boolean;

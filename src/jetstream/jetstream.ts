@@ -772,11 +772,12 @@ export class JetStream implements ClusterEngine {
       }
       this.cluster = new JsCluster(this, { peers, timing: this.config.raftTiming, self: this.serverName(), compaction: this.config.raftCompaction, peerRemoveTimeout: this.config.peerRemoveTimeout });
     }
-    if (o.accountJetStream[SYSTEM_ACCOUNT] !== undefined) {
-      throw new ConfigError(`accounts.${SYSTEM_ACCOUNT}.jetstream`, 'Not allowed to enable JetStream on the system account');
+    const sys = this.systemAccountName();
+    if (o.accountJetStream[sys] !== undefined) {
+      throw new ConfigError(`accounts.${sys}.jetstream`, 'Not allowed to enable JetStream on the system account');
     }
     for (const account of this.core.accounts.values()) {
-      const jsa = new JsAccount(this, account, account.name === SYSTEM_ACCOUNT);
+      const jsa = new JsAccount(this, account, account.name === sys);
       this.accounts.set(account.name, jsa);
       const limits = this.wantedLimits(jsa, o);
       if (limits === null) continue;
@@ -798,11 +799,16 @@ export class JetStream implements ClusterEngine {
     if (jsa.system) return null;
     if (jsa.name === GLOBAL_ACCOUNT) {
       // nats-server's globalAccountOnly: the system account does not count as a configured one.
-      if (o.accountNames.every((n) => n === SYSTEM_ACCOUNT) || jsa.enabled) return jsa.enabled ? jsa.limits : UNLIMITED;
+      if (o.accountNames.every((n) => n === this.systemAccountName()) || jsa.enabled) return jsa.enabled ? jsa.limits : UNLIMITED;
       return null;
     }
     const r = o.accountJetStream[jsa.name];
     return r === undefined ? null : accountLimits(r);
+  }
+
+  /** The system account's name (the core's; `$SYS` when there is none). */
+  private systemAccountName(): string {
+    return this.core.systemAccount?.name ?? SYSTEM_ACCOUNT;
   }
 
   /** The limits of the accounts with JetStream. */
@@ -826,7 +832,7 @@ export class JetStream implements ClusterEngine {
       if (account.name !== GLOBAL_ACCOUNT && !configured.has(account.name)) continue;
       let jsa = this.accounts.get(account.name);
       if (jsa === undefined) {
-        jsa = new JsAccount(this, account, account.name === SYSTEM_ACCOUNT);
+        jsa = new JsAccount(this, account, account.name === this.systemAccountName());
         this.accounts.set(account.name, jsa);
       }
       const fail = (text: string): void => this.core.log.error(`Error enabling jetstream on configured accounts: ${text}`);

@@ -3,7 +3,6 @@
  * sorting (`sort`), paging (`offset`, `limit`), one connection (`cid`), `state`, and the
  * subscriptions of each (`subs=1|detail`). Connections are read through their snapshots.
  */
-import { GLOBAL_ACCOUNT } from '../broker/account.js';
 import type { ClosedClient } from '../broker/closed.js';
 import type { ConnSnapshot } from '../broker/snapshot.js';
 import { goDuration, goUptime, rfc3339Nano } from '../protocol/go-format.js';
@@ -35,6 +34,8 @@ export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void
   let limit = decodeInt(q, 'limit');
   const cid = decodeUint(q, 'cid');
   const state = decodeState(q);
+  // nats-server's ConnzOptions.Account (`acc`): the connections of one account.
+  const acc = q.get('acc') ?? '';
   count();
 
   if (sort !== '' && !SORT_OPTIONS.has(sort)) throw new BadRequest(`invalid sorting option: ${sort}`);
@@ -65,6 +66,12 @@ export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void
     for (const c of closedAll) rows.push(closedRow(c));
   }
 
+  if (acc !== '') {
+    const kept = rows.filter((r) => r.state.account === acc);
+    total = kept.length;
+    rows.length = 0;
+    rows.push(...kept);
+  }
   sortRows(rows, sort, now);
   const max = cid > 0 ? Math.min(rows.length, 1) : rows.length;
   const from = Math.min(offset, max);
@@ -82,12 +89,12 @@ export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void
 }
 
 function openRow(s: ConnSnapshot): ConnRow {
-  return { state: s, stop: null, reason: '', subs: s.subs.map((x) => subDetail(x.subject, x.queue, x.sid, x.msgs, x.max, s.cid, false)) };
+  return { state: s, stop: null, reason: '', subs: s.subs.map((x) => subDetail(x.subject, x.queue, x.sid, x.msgs, x.max, s.cid, null)) };
 }
 
 function closedRow(c: ClosedClient): ConnRow {
   // Saved with the account; auto-unsubscribe limits are cleared on close (nats-server).
-  return { state: c, stop: c.stop, reason: c.reason, subs: c.subs.map((x) => subDetail(x.subject, x.queue, x.sid, x.msgs, 0, c.cid, true)) };
+  return { state: c, stop: c.stop, reason: c.reason, subs: c.subs.map((x) => subDetail(x.subject, x.queue, x.sid, x.msgs, 0, c.cid, c.account)) };
 }
 
 function connInfo(r: ConnRow, now: number, subs: boolean, detail: boolean): ConnInfo {
@@ -124,7 +131,7 @@ function connInfo(r: ConnRow, now: number, subs: boolean, detail: boolean): Conn
   return info;
 }
 
-/** nats-server's `SubDetail`; `withAccount` for closed connections and `/subsz`. */
+/** nats-server's `SubDetail`; `account` (shown) for closed connections and `/subsz`. */
 export function subDetail(
   subject: string,
   queue: string | null,
@@ -132,11 +139,11 @@ export function subDetail(
   msgs: number,
   max: number,
   cid: number,
-  withAccount: boolean,
+  account: string | null,
 ): SubDetail {
   // Subjects, queues and sids are the wire's bytes: written as Go writes them (protocol/text.ts).
   return {
-    account: withAccount ? GLOBAL_ACCOUNT : undefined,
+    account: account ?? undefined,
     subject: subjectToText(subject),
     qgroup: queue === null || queue === '' ? undefined : subjectToText(queue),
     sid: subjectToText(sid),

@@ -28,16 +28,16 @@ export function subsz(ctx: MonitorContext, q: URLSearchParams): object {
     throw new BadRequest(`invalid test subject, must be valid publish subject: ${test}`);
   }
   const core = ctx.core();
-  // One account only: filtering on another one leaves nothing.
-  const accountMatches = acc === '' || acc === GLOBAL_ACCOUNT;
-  const stats = accountMatches ? sublistStats(core) : emptyStats();
+  // The global account's subscriptions, or those of the account named by `acc` (none when it does not exist).
+  const account = core.accounts.get(acc === '' ? GLOBAL_ACCOUNT : acc);
+  const stats = account !== undefined ? sublistStats(account.sublist) : emptyStats();
   let list: SubDetail[] = [];
-  if (subs && accountMatches) {
+  if (subs && account !== undefined) {
     const all: SubDetail[] = [];
-    core.sublist.forEach((sub) => {
+    account.sublist.forEach((sub) => {
       if (sub.remote) return; // routes' interest is not listed (nats-server: local subs only)
       if (testBytes !== '' && !subjectMatches(sub.subject, testBytes)) return;
-      all.push(subDetail(sub.subject, sub.queue, sub.sid, sub.nm, sub.max, sub.client.cid, true));
+      all.push(subDetail(sub.subject, sub.queue, sub.sid, sub.nm, sub.max, sub.client.cid, account.name));
     });
     list = all.slice(Math.min(offset, all.length), Math.min(offset + limit, all.length));
   }
@@ -92,7 +92,7 @@ export function routez(ctx: MonitorContext, q: URLSearchParams, count: () => voi
       if (detail) {
         info.subscriptions_list_detail = remote.map((s) => {
           const sid = `R ${GLOBAL_ACCOUNT} ${s.subject}${s.queue === null ? '' : ` ${s.queue}`}`;
-          return subDetail(s.subject, s.queue, sid, 0, 0, r.rid, false);
+          return subDetail(s.subject, s.queue, sid, 0, 0, r.rid, null);
         });
       } else if (subs) {
         info.subscriptions_list = remote.map((s) => subjectToText(s.subject));
@@ -109,8 +109,8 @@ export function routez(ctx: MonitorContext, q: URLSearchParams, count: () => voi
   };
 }
 
-function sublistStats(core: BrokerCore): SublistStatsJson {
-  const s = core.sublist.stats();
+function sublistStats(sublist: BrokerCore['sublist']): SublistStatsJson {
+  const s = sublist.stats();
   return {
     num_subscriptions: s.numSubscriptions,
     num_cache: s.numCache,

@@ -37,6 +37,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
     go: info.go,
     host: info.host,
     port: info.port,
+    auth_required: info.auth_required,
     connect_urls: connectUrls,
     ws_connect_urls: wsConnectUrls,
     max_connections: o.maxConnections,
@@ -104,6 +105,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
     http_req_stats: reqStats,
     config_load_time: rfc3339Nano(ctx.configLoadedAt().getTime()),
     tags: o.serverTags.length > 0 ? [...o.serverTags] : undefined,
+    system_account: core.systemAccount?.name,
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
   };
 }

@@ -21,7 +21,6 @@ const BIN = process.env.NATS_SERVER_BIN ?? '';
  */
 const ALLOWED: Readonly<Record<string, string>> = {
   'varz.slow_consumer_stats': '2.10-only field (per-kind slow consumer counts); 2.9.10 lacks it',
-  'varz.system_account': 'no system account ($SYS) here: no accounts at all',
   'varz.cluster.pool_size': '2.10 route pooling is not implemented (routes behave as 2.9 routes)',
   'routez.server_name': '2.10-only field (added in 2.9.2x); 2.9.10 lacks it',
   'routez.routes[].remote_name': '2.10-only field',

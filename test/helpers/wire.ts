@@ -16,12 +16,15 @@ export class WireClient {
   /** The INFO JSON the server sent on connect. */
   info: Record<string, unknown> = {};
   closed = false;
+  /** Complete lines matching this (a global regex) are dropped as they arrive, e.g. a route's `$SYS` interest. */
+  dropLines: RegExp | null = null;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => {
       this.buffer += d;
+      if (this.dropLines !== null) this.buffer = this.buffer.replace(this.dropLines, '');
       this.wake();
     });
     socket.on('close', () => {

@@ -142,7 +142,7 @@ describe('strconv parsers', () => {
 describe('ClosedRing', () => {
   function fake(cid: number): ConnSnapshot {
     return {
-      cid, ip: peerIp('::ffff:10.0.0.1'), port: 5, start: 1, lastActivity: 2, rttNs: 0, pendingBytes: 0,
+      cid, account: '$G', ip: peerIp('::ffff:10.0.0.1'), port: 5, start: 1, lastActivity: 2, rttNs: 0, pendingBytes: 0,
       inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, numSubs: 0, name: '', lang: '', version: '', subs: [],
     };
   }

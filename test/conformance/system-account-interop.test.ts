@@ -1,0 +1,220 @@
+/**
+ * The system account against the real nats-server: the same config (accounts SYS and APP,
+ * `system_account: SYS`) on a real server and an embedded one, a client of SYS subscribed to
+ * `$SYS.ACCOUNT.APP.>`, a client of APP that connects, publishes and leaves, then the server and
+ * account requests. The keys and JSON types of every event and answer (envelope, `server` block,
+ * `client` block, `data`) must be the same, except the differences in {@link ALLOWED}; values
+ * (ids, times, counters) are not compared. The real server in CI is 2.9.10; this broker follows
+ * 2.10 (events.go, monitor.go), so 2.10's additions are listed. Run by `npm run test:conformance`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createServer, type NatsServer } from '../../src/index.js';
+import { clusterBlock, freePort, startRealServer, type RealServer } from '../helpers/real-server.js';
+import { compare, type Json } from '../helpers/json-shape.js';
+
+const BIN = process.env.NATS_SERVER_BIN ?? '';
+
+/** Accepted differences, as `<where>.<key>` (see monitor-fields.test.ts), with the reason. */
+const ALLOWED: Readonly<Record<string, string>> = {
+  'server.flags': '2.10-only field of the server block (capability flags)',
+  'statsz.gomaxprocs': '2.10-only field (GOMAXPROCS; here the available parallelism)',
+  'varz.slow_consumer_stats': '2.10-only field (per-kind slow consumer counts)',
+  'jsz.total': '2.10-only field (the number of JetStream accounts)',
+  'conns.num_subscriptions': '2.10-only field of AccountStat (the account\'s subscriptions)',
+  'info.imports': 'the service imports nats-server adds to every account for the system services are not listed (they are not imports here)',
+};
+
+const ACCOUNT_LINES = [
+  'accounts {',
+  '  SYS: { users: [{ user: sys, password: pass }] }',
+  '  APP: { users: [{ user: app, password: pass }] }',
+  '}',
+  'system_account: SYS',
+];
+
+interface Side {
+  url: string;
+  sys: NatsConnection;
+  /** The CONNECT and DISCONNECT events of the APP client. */
+  events: Map<string, Json>;
+  /** Answers to the requests made while the APP client was connected, by subject. */
+  answers: Map<string, Json>;
+}
+
+const SERVER_REQUESTS = ['PING', 'PING.STATSZ', 'PING.VARZ', 'PING.CONNZ', 'PING.SUBSZ', 'PING.JSZ', 'PING.HEALTHZ'].map((k) => `$SYS.REQ.SERVER.${k}`);
+const ACCOUNT_REQUESTS = ['CONNZ', 'SUBSZ', 'INFO', 'CONNS'].map((k) => `$SYS.REQ.ACCOUNT.APP.${k}`);
+
+let real: RealServer;
+let emb: NatsServer;
+const sides: { ours?: Side; theirs?: Side } = {};
+
+/** Drives one server: the events of an APP client's life, and the requests while it is there. */
+async function exercise(url: string): Promise<Side> {
+  const sys = await connect({ servers: url, user: 'sys', pass: 'pass' });
+  const events = new Map<string, Json>();
+  const done = new Promise<void>((resolve) => {
+    sys.subscribe('$SYS.ACCOUNT.APP.*', {
+      callback: (_e, m) => {
+        events.set(m.subject, m.json<Json>());
+        if (events.has('$SYS.ACCOUNT.APP.DISCONNECT')) resolve();
+      },
+    });
+  });
+  await sys.flush();
+  const app = await connect({ servers: url, user: 'app', pass: 'pass', name: 'sys-interop' });
+  app.subscribe('app.x');
+  app.publish('app.x', 'hello');
+  await app.flush();
+  const answers = new Map<string, Json>();
+  for (const subject of [...SERVER_REQUESTS, ...ACCOUNT_REQUESTS]) {
+    answers.set(subject, (await sys.request(subject, '', { timeout: 2000 })).json<Json>());
+  }
+  await app.close();
+  await done;
+  return { url, sys, events, answers };
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  real = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, 'server_name: real-sys', ...ACCOUNT_LINES]);
+  emb = await createServer({
+    serverName: 'emb-sys',
+    accounts: {
+      SYS: { users: [{ user: 'sys', password: 'pass' }] },
+      APP: { users: [{ user: 'app', password: 'pass' }] },
+    },
+    systemAccount: 'SYS',
+  });
+  sides.theirs = await exercise(`127.0.0.1:${port}`);
+  sides.ours = await exercise(emb.url);
+});
+
+afterAll(async () => {
+  await sides.ours?.sys.close();
+  await sides.theirs?.sys.close();
+  await emb?.close();
+  await real?.stop();
+});
+
+function expectConformant(diffs: string[]): void {
+  expect(diffs.filter((d) => !(d in ALLOWED)), 'differences from nats-server not listed in ALLOWED').toEqual([]);
+}
+
+describe('system account events and requests have nats-server’s keys and types', () => {
+  it('$SYS.ACCOUNT.<acc>.CONNECT and DISCONNECT', () => {
+    const diffs: string[] = [];
+    for (const kind of ['CONNECT', 'DISCONNECT']) {
+      const subject = `$SYS.ACCOUNT.APP.${kind}`;
+      const [a, b] = [sides.ours!.events.get(subject)!, sides.theirs!.events.get(subject)!];
+      expect(a, `our ${kind}`).toBeDefined();
+      expect(b, `nats-server's ${kind}`).toBeDefined();
+      compare('event', a, b, diffs);
+      compare('server', a.server, b.server, diffs);
+      compare('client', a.client, b.client, diffs);
+      expect(a.type).toBe(b.type);
+      for (const key of ['acc', 'user', 'name', 'lang', 'kind', 'client_type']) {
+        expect((a.client as Json)[key], key).toEqual((b.client as Json)[key]);
+      }
+      if (kind === 'DISCONNECT') {
+        compare('sent', a.sent, b.sent, diffs);
+        compare('received', a.received, b.received, diffs);
+        expect(a.reason).toBe(b.reason);
+        expect(a.sent).toEqual(b.sent); // one message of 5 bytes
+      }
+    }
+    expectConformant(diffs);
+  });
+
+  it('$SYS.REQ.SERVER.PING and PING.STATSZ: the statsz message', () => {
+    const diffs: string[] = [];
+    for (const subject of ['$SYS.REQ.SERVER.PING', '$SYS.REQ.SERVER.PING.STATSZ']) {
+      const [a, b] = [sides.ours!.answers.get(subject)!, sides.theirs!.answers.get(subject)!];
+      compare('ping', a, b, diffs);
+      compare('server', a.server, b.server, diffs);
+      compare('statsz', a.statsz, b.statsz, diffs);
+      compare('statsz.sent', (a.statsz as Json).sent, (b.statsz as Json).sent, diffs);
+    }
+    expectConformant(diffs);
+  });
+
+  it('$SYS.REQ.SERVER.PING.<KIND>: the envelope and the endpoint’s document', () => {
+    const diffs: string[] = [];
+    for (const kind of ['VARZ', 'CONNZ', 'SUBSZ', 'JSZ', 'HEALTHZ']) {
+      const subject = `$SYS.REQ.SERVER.PING.${kind}`;
+      const [a, b] = [sides.ours!.answers.get(subject)!, sides.theirs!.answers.get(subject)!];
+      compare('envelope', a, b, diffs);
+      compare('server', a.server, b.server, diffs);
+      compare(kind.toLowerCase(), a.data, b.data, diffs);
+    }
+    const [va, vb] = [sides.ours!.answers.get('$SYS.REQ.SERVER.PING.VARZ')!.data as Json, sides.theirs!.answers.get('$SYS.REQ.SERVER.PING.VARZ')!.data as Json];
+    expect(va.system_account).toBe(vb.system_account);
+    expect(va.auth_required).toBe(vb.auth_required);
+    const [ca, cb] = [sides.ours!.answers.get('$SYS.REQ.SERVER.PING.CONNZ')!.data as Json, sides.theirs!.answers.get('$SYS.REQ.SERVER.PING.CONNZ')!.data as Json];
+    expect(ca.num_connections).toBe(cb.num_connections);
+    compare('connz.connections[]', (ca.connections as Json[])[0], (cb.connections as Json[])[0], diffs);
+    expectConformant(diffs);
+  });
+
+  it('$SYS.REQ.ACCOUNT.<acc>.CONNZ, SUBSZ, INFO and CONNS', () => {
+    const diffs: string[] = [];
+    for (const kind of ['CONNZ', 'SUBSZ', 'INFO']) {
+      const subject = `$SYS.REQ.ACCOUNT.APP.${kind}`;
+      const [a, b] = [sides.ours!.answers.get(subject)!, sides.theirs!.answers.get(subject)!];
+      compare('envelope', a, b, diffs);
+      compare(kind.toLowerCase(), a.data, b.data, diffs);
+    }
+    const connz = (side: Side): Json => side.answers.get('$SYS.REQ.ACCOUNT.APP.CONNZ')!.data as Json;
+    expect(connz(sides.ours!).num_connections).toBe(connz(sides.theirs!).num_connections);
+    const info = (side: Side): Json => side.answers.get('$SYS.REQ.ACCOUNT.APP.INFO')!.data as Json;
+    compare('info.sublist_stats', info(sides.ours!).sublist_stats, info(sides.theirs!).sublist_stats, diffs);
+    expect(info(sides.ours!).client_connections).toBe(info(sides.theirs!).client_connections);
+    const [a, b] = [sides.ours!.answers.get('$SYS.REQ.ACCOUNT.APP.CONNS')!, sides.theirs!.answers.get('$SYS.REQ.ACCOUNT.APP.CONNS')!];
+    compare('conns', a, b, diffs);
+    expect(a.conns).toBe(b.conns);
+    expectConformant(diffs);
+  });
+});
+
+describe('system account in a mixed cluster', () => {
+  it('routes carry the system account: PING from either side gets one answer per server, and nats-server takes our STATSZ', async () => {
+    const [port, clusterPort] = [await freePort(), await freePort()];
+    const cluster = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, 'server_name: real-mixed', ...ACCOUNT_LINES, ...clusterBlock(clusterPort), 'debug: true']);
+    let errors = '';
+    cluster.child.stderr!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.includes('[ERR]') || /rror/.test(line)) errors += `${line}\n`;
+    });
+    const ours = await createServer({
+      serverName: 'emb-mixed',
+      accounts: { SYS: { users: [{ user: 'sys', password: 'pass' }] }, APP: { users: [{ user: 'app', password: 'pass' }] } },
+      systemAccount: 'SYS',
+      cluster: { name: 'C', routes: [`nats-route://127.0.0.1:${clusterPort}`] },
+    });
+    try {
+      for (const url of [`127.0.0.1:${port}`, ours.url]) {
+        const nc = await connect({ servers: url, user: 'sys', pass: 'pass' });
+        const names = new Set<string>();
+        nc.subscribe('mixed.ping', { callback: (_e, m) => { names.add((m.json<Json>().server as Json).name as string); } });
+        await nc.flush();
+        // Until the route is up and its interest has crossed.
+        for (let i = 0; i < 50 && names.size < 2; i++) {
+          nc.publish('$SYS.REQ.SERVER.PING', '', { reply: 'mixed.ping' });
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(names, url).toEqual(new Set(['real-mixed', 'emb-mixed']));
+        // The embedded server's STATSZ heartbeat reaches the real server's subscription on
+        // $SYS.SERVER.*.STATSZ (which it parses); a client of SYS there sees it too.
+        const statsz = await new Promise<Json>((resolve) => {
+          nc.subscribe(`$SYS.SERVER.${ours.id}.STATSZ`, { max: 1, callback: (_e, m) => resolve(m.json<Json>()) });
+          nc.publish('$SYS.REQ.SERVER.PING'); // no reply: each server sends on its STATSZ subject
+        });
+        expect((statsz.server as Json).name).toBe('emb-mixed');
+        await nc.close();
+      }
+      expect(errors).toBe('');
+    } finally {
+      await ours.close();
+      await cluster.stop();
+    }
+  });
+});
