@@ -76,6 +76,7 @@ export type {
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,
+  SourceTiming,
   AccountOptions,
   AccountJetStreamLimits,
   ResolvedAccountJetStream,
