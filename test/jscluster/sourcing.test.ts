@@ -25,7 +25,8 @@ const WAIT_MS = 30_000;
  */
 const RECOVER_MS = 90_000;
 /**
- * Those timers shortened (`jetstream.sourceTiming`) where a test waits for that recovery: a
+ * Those timers shortened (`jetstream.sourceTiming`) in the tests that kill members (they may
+ * wait for that recovery, 3-40 s with the defaults depending on which member dies): a
  * silent consumer is remade after 2 s, a create request unanswered for 3 s is retried.
  */
 const QUICK_SOURCING = { healthCheckInterval: 2_000, retryThreshold: 200, retryBackoff: 200, createTimeout: 3_000 };
@@ -149,7 +150,7 @@ describe('clustered mirrors and sources', () => {
   }, 120_000);
 
   it('kill the mirror\'s and the sourcing stream\'s leaders while the origin is published to: no loss, no duplicate', async () => {
-    const cluster = await createCluster({ size: 3, jetstream: true });
+    const cluster = await createCluster({ size: 3, jetstream: { sourceTiming: QUICK_SOURCING } });
     const conns: NatsConnection[] = [];
     try {
       const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
