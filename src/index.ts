@@ -78,6 +78,7 @@ export type {
   ResolvedWebSocket,
   JetStreamOptions,
   ResolvedJetStream,
+  SourceTiming,
   AccountOptions,
   DirResolverOptions,
   AccountJetStreamLimits,

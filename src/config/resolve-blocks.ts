@@ -12,7 +12,7 @@ import { totalmem } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type {
-  Backend, Logger, ResolvedAuth, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl,
+  Backend, Logger, ResolvedAuth, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl, SourceTiming,
 } from './types.js';
 import {
   INT32_MAX, checkKeys, checkName, child, describe, objectWithKeys, optBool, optDuration, optInt, optPort, optString,
@@ -261,7 +261,8 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
   };
 }
 
-const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'uniqueTag', 'clusterPeers', 'raftTiming', 'raftCompaction', 'peerRemoveTimeout']);
+const JETSTREAM_KEYS: ReadonlySet<string> = new Set(['enabled', 'storeDir', 'maxMemory', 'maxStore', 'domain', 'uniqueTag', 'clusterPeers', 'raftTiming', 'raftCompaction',
+  'peerRemoveTimeout', 'sourceTiming']);
 const RAFT_COMPACTION_KEYS: ReadonlySet<string> = new Set(['entries', 'bytes']);
 
 /** nats-server's stream log compaction thresholds (jetstream_cluster.go: compactNumMin 65,536, compactSizeMin 8 MiB). */
@@ -289,6 +290,27 @@ function resolveRaftTiming(value: unknown, path: string): ResolvedJetStream['raf
   const hb = optInt(t.heartbeatInterval, child(path, 'heartbeatInterval'), Math.min(RAFT_TIMING_DEFAULT.heartbeatInterval, Math.floor(min / 3)), 1, 600_000);
   if (hb >= min) throw new ConfigError(child(path, 'heartbeatInterval'), 'must be less than electionTimeoutMin');
   return { electionTimeoutMin: min, electionTimeoutMax: max, heartbeatInterval: hb };
+}
+
+const SOURCE_TIMING_KEYS: ReadonlySet<string> = new Set(['healthCheckInterval', 'retryThreshold', 'retryBackoff', 'createTimeout']);
+
+/**
+ * nats-server 2.10's timers of mirrors and sources (stream.go: sourceHealthCheckInterval 10 s,
+ * sourceConsumerRetryThreshold 2 s, retryBackOff 5 s, srcConsumerWaitTime 30 s).
+ */
+export const SOURCE_TIMING_DEFAULT: SourceTiming = { healthCheckInterval: 10_000, retryThreshold: 2_000, retryBackoff: 5_000, createTimeout: 30_000 };
+
+function resolveSourceTiming(value: unknown, path: string): SourceTiming {
+  if (value === undefined) return SOURCE_TIMING_DEFAULT;
+  const t = objectWithKeys(value, path, SOURCE_TIMING_KEYS);
+  const d = SOURCE_TIMING_DEFAULT;
+  return {
+    // Above the 1 s heartbeat of the origin's consumer, which counts as activity.
+    healthCheckInterval: optInt(t.healthCheckInterval, child(path, 'healthCheckInterval'), d.healthCheckInterval, 2_000, 600_000),
+    retryThreshold: optInt(t.retryThreshold, child(path, 'retryThreshold'), d.retryThreshold, 10, 600_000),
+    retryBackoff: optInt(t.retryBackoff, child(path, 'retryBackoff'), d.retryBackoff, 1, 600_000),
+    createTimeout: optInt(t.createTimeout, child(path, 'createTimeout'), d.createTimeout, 100, 600_000),
+  };
 }
 
 function resolveClusterPeers(value: unknown, path: string): readonly string[] | null {
@@ -325,6 +347,7 @@ export function resolveJetStream(value: unknown, path: string): ResolvedJetStrea
     raftTiming: resolveRaftTiming(j.raftTiming, child(path, 'raftTiming')),
     raftCompaction: resolveRaftCompaction(j.raftCompaction, child(path, 'raftCompaction')),
     peerRemoveTimeout: optDuration(j.peerRemoveTimeout, child(path, 'peerRemoveTimeout'), 5 * 60_000),
+    sourceTiming: resolveSourceTiming(j.sourceTiming, child(path, 'sourceTiming')),
   };
 }
 

@@ -445,6 +445,15 @@ export interface JetStreamOptions {
    */
   raftCompaction?: { entries?: number; bytes?: number };
   /**
+   * The timers of mirrors and sources, in ms (a nats-embedded extension; nats-server's are
+   * fixed). Default nats-server 2.10's: a copying consumer silent for 10 s (checked every 10 s,
+   * also its `inactive_threshold`) is made again; a failed setup is retried no sooner than 2 s
+   * after the last request, plus 2 × 5 s per failure up to 2 minutes; a create request gets 30 s
+   * for its answer. Lower them in tests that wait for a mirror to recover. `healthCheckInterval`
+   * must be at least 2000: the origin's consumer heartbeats every second.
+   */
+  sourceTiming?: { healthCheckInterval?: number; retryThreshold?: number; retryBackoff?: number; createTimeout?: number };
+  /**
    * Clustered JetStream: how long after its `$JS.API.SERVER.REMOVE` a removed server may join
    * the meta group again (started with an empty store: it then joins as a new member), in ms
    * or a duration string. Until then the meta leader ignores it. Default 5 minutes: nats-server
@@ -452,6 +461,14 @@ export interface JetStreamOptions {
    * want it shorter. (2.9.10 re-adds a removed server at once.)
    */
   peerRemoveTimeout?: Duration;
+}
+
+/** The timers of mirrors and sources after validation (ms): see `JetStreamOptions.sourceTiming`. */
+export interface SourceTiming {
+  readonly healthCheckInterval: number;
+  readonly retryThreshold: number;
+  readonly retryBackoff: number;
+  readonly createTimeout: number;
 }
 
 /** The `jetstream` block after validation. */
@@ -467,6 +484,7 @@ export interface ResolvedJetStream {
   readonly clusterPeers: readonly string[] | null;
   readonly raftTiming: { readonly electionTimeoutMin: number; readonly electionTimeoutMax: number; readonly heartbeatInterval: number };
   readonly raftCompaction: { readonly entries: number; readonly bytes: number };
+  readonly sourceTiming: SourceTiming;
   /** ms. */
   readonly peerRemoveTimeout: number;
 }

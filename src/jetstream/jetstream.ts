@@ -563,6 +563,7 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
       domain: this.domain,
       warn: (text) => this.engine.core.log.warn(text),
       internalError: (err, what) => this.internalError(err, what),
+      timing: this.engine.config.sourceTiming,
     });
     this.sourcing.set(stream, sourcing);
     sourcing.start();

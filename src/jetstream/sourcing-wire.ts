@@ -13,9 +13,8 @@ import { subjectFromText, subjectToText } from '../protocol/text.js';
 import { goSubject } from './json.js';
 import type { StreamSource } from './stream-config.js';
 
-/** stream.go sourceHealthHB (ns) and sourceHealthCheckInterval (ms; also the inactive threshold). */
+/** stream.go sourceHealthHB (ns). The health check interval, also the inactive threshold, is `SourceTiming`'s. */
 export const HEALTH_HB_NS = 1_000_000_000;
-export const HEALTH_CHECK_MS = 10_000;
 /** The 22 hours of ack wait nats-server asks for (ns). */
 const ACK_WAIT_NS = 22 * 3600 * 1_000_000_000;
 
@@ -104,7 +103,8 @@ export interface ConsumerRequest {
   deliver_subject: string;
 }
 
-export function createRequest(stream: string, c: ConsumerRequest): string {
+/** The request body; `inactiveMs`: the consumer's inactive threshold (the health check interval). */
+export function createRequest(stream: string, c: ConsumerRequest, inactiveMs: number): string {
   const f: string[] = [];
   if (c.name !== undefined) f.push(`"name":${goJson(c.name, false)}`);
   f.push(`"deliver_policy":"${c.deliver_policy}"`);
@@ -115,7 +115,7 @@ export function createRequest(stream: string, c: ConsumerRequest): string {
   f.push('"replay_policy":"instant"');
   f.push(`"deliver_subject":${goSubject(c.deliver_subject)}`);
   f.push('"flow_control":true', `"idle_heartbeat":${HEALTH_HB_NS}`, '"direct":true');
-  f.push(`"inactive_threshold":${HEALTH_CHECK_MS * 1_000_000}`);
+  f.push(`"inactive_threshold":${inactiveMs * 1_000_000}`);
   if (c.filter_subjects !== undefined && c.filter_subjects.length > 0) f.push(`"filter_subjects":${goJson(c.filter_subjects.map(subjectToText), false)}`);
   return `{"stream_name":${goJson(stream, false)},"config":{${f.join(',')}}}`;
 }

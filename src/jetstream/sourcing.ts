@@ -51,23 +51,21 @@ import { directGet, directGetLastKey } from './direct.js';
 import { isApiError, type ApiError } from './errors.js';
 import { headerValue } from './headers.js';
 import {
-  apiSubject, createRequest, deliverSubject, getHash, HDR_STREAM_SOURCE, HEALTH_CHECK_MS, INTERNAL_REPLY_PREFIX, isControl, nsToMs, sourceIndexName,
+  apiSubject, createRequest, deliverSubject, getHash, HDR_STREAM_SOURCE, INTERNAL_REPLY_PREFIX, isControl, nsToMs, sourceIndexName,
   streamAndSeq, stripHeaders, syncSubject, type ConsumerRequest, type CreateAnswer,
 } from './sourcing-wire.js';
 import type { StreamConfig, StreamSource } from './stream-config.js';
+import type { SourceTiming } from '../config/options.js';
 import { COPY_DUPLICATE, COPY_LAST_SEQ_MISMATCH, COPY_MAX_MSGS, COPY_OK, type CopyResult, type Stream } from './stream.js';
 
-/** sourceConsumerRetryThreshold, retryBackOff, retryMaximum, srcConsumerWaitTime. */
-const RETRY_THRESHOLD_MS = 2_000;
-const RETRY_BACKOFF_MS = 5_000;
+/** retryMaximum (the other timers are the server's `jetstream.sourceTiming`). */
 const RETRY_MAX_MS = 120_000;
-const CONSUMER_WAIT_MS = 30_000;
 /** dgetCaughtUpThresh: a mirror answers direct gets once fewer than this many are pending. */
 const DGET_CAUGHT_UP = 10;
 const EMPTY = Buffer.alloc(0);
-/** calculateRetryBackoff. */
-function retryBackoff(fails: number): number {
-  return Math.min(RETRY_BACKOFF_MS * fails * 2, RETRY_MAX_MS);
+/** calculateRetryBackoff, with `unit` for nats-server's retryBackOff (5 s). */
+function retryBackoff(unit: number, fails: number): number {
+  return Math.min(unit * fails * 2, RETRY_MAX_MS);
 }
 
 function jitter(): number {
@@ -166,6 +164,8 @@ export interface SourcingHost {
   warn(text: string): void;
   /** A bug of the broker's own (counted, so that tests can fail on it). */
   internalError(err: unknown, what: string): void;
+  /** The retry, health check and wait timers (nats-server's by default). */
+  readonly timing: SourceTiming;
 }
 
 /** The mirror or sources of one stream, with their consumers on the origins. */
@@ -208,7 +208,7 @@ export class StreamSourcing {
       } catch (err) {
         this.host.internalError(err, `JetStream sourcing health check of '${this.stream.name}'`);
       }
-    }, HEALTH_CHECK_MS);
+    }, this.host.timing.healthCheckInterval);
     this.health.unref();
   }
 
@@ -388,7 +388,7 @@ export class StreamSourcing {
       done(true);
       onReady(answer.name, delivered);
     });
-    this.setTimer(l, CONSUMER_WAIT_MS, () => {
+    this.setTimer(l, this.host.timing.createTimeout, () => {
       if (gen === l.generation) done(false);
     });
     this.client.publish(apiSubject(subject, l.cfg), body, { reply });
@@ -406,10 +406,11 @@ export class StreamSourcing {
   private checkHealth(): void {
     if (this.closed) return;
     const now = Date.now();
+    const silent = this.host.timing.healthCheckInterval;
     const m = this.mirror;
-    if (m !== null && m.sub !== null && now - m.last > HEALTH_CHECK_MS) this.retryMirror();
+    if (m !== null && m.sub !== null && now - m.last > silent) this.retryMirror();
     for (const l of this.sources.values()) {
-      if (l.sub !== null && now - l.last > HEALTH_CHECK_MS) {
+      if (l.sub !== null && now - l.last > silent) {
         this.scheduleSource(l, l.sseq + 1, '');
         l.last = now;
       }
@@ -445,7 +446,8 @@ export class StreamSourcing {
   private scheduleMirror(): void {
     const l = this.mirror;
     if (l === null || this.closed) return;
-    const next = Math.max(0, RETRY_THRESHOLD_MS - (Date.now() - l.lreq)) + retryBackoff(l.fails) + jitter();
+    const t = this.host.timing;
+    const next = Math.max(0, t.retryThreshold - (Date.now() - l.lreq)) + retryBackoff(t.retryBackoff, l.fails) + jitter();
     this.setTimer(l, next, () => this.setupMirror());
   }
 
@@ -462,7 +464,7 @@ export class StreamSourcing {
     if (l === null || this.closed) return;
     this.cancel(l);
     l.sseq = this.stream.lastSeq;
-    if (Date.now() - l.lreq < RETRY_THRESHOLD_MS || l.sip) return this.scheduleMirror();
+    if (Date.now() - l.lreq < this.host.timing.retryThreshold || l.sip) return this.scheduleMirror();
     l.lreq = Date.now();
     const m = l.cfg;
     const deliver = deliverSubject(m, 'M');
@@ -485,7 +487,7 @@ export class StreamSourcing {
       subject = `$JS.API.CONSUMER.CREATE.${m.name}.${req.name}.${m.filter_subject}`;
     }
     if (l.filters.length > 0) req.filter_subjects = l.filters.map((f) => f.src);
-    this.requestConsumer(l, subject, createRequest(m.name, req), (name, delivered) => {
+    this.requestConsumer(l, subject, createRequest(m.name, req, this.host.timing.healthCheckInterval), (name, delivered) => {
       const st = this.stream.state();
       if (st.lastSeq !== delivered) this.skip(st.lastSeq + 1, delivered);
       l.cname = name;
@@ -633,9 +635,10 @@ export class StreamSourcing {
     if (l.timer !== null && l.crSub === null) return; // already scheduled
     let delay = 0;
     if (l.lreq !== 0) {
+      const t = this.host.timing;
       const since = Date.now() - l.lreq;
-      if (since < RETRY_THRESHOLD_MS) delay = RETRY_THRESHOLD_MS - since;
-      if (l.fails > 0) delay += retryBackoff(l.fails);
+      if (since < t.retryThreshold) delay = t.retryThreshold - since;
+      if (l.fails > 0) delay += retryBackoff(t.retryBackoff, l.fails);
     }
     this.setTimer(l, delay + jitter(), () => this.setupSource(l, seq, startTime));
   }
@@ -685,7 +688,7 @@ export class StreamSourcing {
     } else if (filters.length > 1) {
       req.filter_subjects = filters;
     }
-    this.requestConsumer(l, subject, createRequest(l.name, req), (name, delivered) => {
+    this.requestConsumer(l, subject, createRequest(l.name, req, this.host.timing.healthCheckInterval), (name, delivered) => {
       if (l.sseq !== delivered) l.sseq = delivered + 1;
       l.cname = name;
       l.dseq = 0;

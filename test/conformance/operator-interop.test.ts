@@ -24,7 +24,7 @@ import { optionsFromConf } from '../../src/config/from-conf.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
-import { makeAccount, makeOperator, makeUser, nowSec, operatorConf, type User } from '../helpers/jwt.js';
+import { jwtConnect, makeAccount, makeOperator, makeUser, nonceSigner, nowSec, operatorConf, type User } from '../helpers/jwt.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope('file');
@@ -89,8 +89,7 @@ interface Attempt {
 /** `HH:MM:SS` in UTC, `offset` seconds from now. */
 const utcTime = (offset: number): string => new Date(Date.now() + offset * 1000).toISOString().slice(11, 19);
 
-const signer = (u: User, std = false) => (nonce: string): string =>
-  Buffer.from(u.kp.sign(new TextEncoder().encode(nonce))).toString(std ? 'base64' : 'base64url');
+const signer = nonceSigner;
 
 /** Every line the server sent after INFO for the attempt, and whether it closed the connection. */
 async function transcript(port: number, a: Attempt): Promise<{ lines: string[]; closed: boolean; info: string[] }> {
@@ -98,7 +97,7 @@ async function transcript(port: number, a: Attempt): Promise<{ lines: string[]; 
   try {
     const info = Object.keys(w.info).filter((k) => ['auth_required', 'nonce', 'headers', 'proto', 'max_payload'].includes(k)).sort();
     const sig = a.sign === null ? undefined : a.sign(String(w.info.nonce));
-    w.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, headers: true, protocol: 1, jwt: a.jwt, ...(sig === undefined ? {} : { sig }) })}\r\nPING\r\n`);
+    w.send(`${jwtConnect(a.jwt, sig, { verbose: false, pedantic: false, headers: true, protocol: 1 })}PING\r\n`);
     const first = await w.readLine(3000);
     if (first === 'PONG' && a.then !== undefined) w.send(`${a.then}PING\r\n`);
     const deadline = Date.now() + (a.listenMs ?? 300);
@@ -344,7 +343,7 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
       const open = async (u: User, sign: boolean): Promise<WireClient> => {
         const w = await WireClient.open(p);
         scope.defer(() => w.close());
-        w.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: u.jwt, ...(sign ? { sig: signer(u)(String(w.info.nonce)) } : {}) })}\r\nPING\r\n`);
+        w.send(`${jwtConnect(u.jwt, sign ? signer(u)(String(w.info.nonce)) : undefined, { verbose: false })}PING\r\n`);
         await w.expect('PONG\r\n');
         return w;
       };
@@ -464,11 +463,11 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
       const b = makeUser(accB.kp);
       const wb = await WireClient.open(port);
       scope.defer(() => wb.close());
-      wb.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: b.jwt, sig: signer(b)(String(wb.info.nonce)) })}\r\nSUB x 1\r\nPING\r\n`);
+      wb.send(`${jwtConnect(b.jwt, signer(b)(String(wb.info.nonce)), { verbose: false })}SUB x 1\r\nPING\r\n`);
       await wb.expect('PONG\r\n');
       const wa = await WireClient.open(port);
       scope.defer(() => wa.close());
-      wa.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: a.jwt, sig: signer(a)(String(wa.info.nonce)) })}\r\nSUB x 1\r\nPUB x 2\r\nhi\r\nPING\r\n`);
+      wa.send(`${jwtConnect(a.jwt, signer(a)(String(wa.info.nonce)), { verbose: false })}SUB x 1\r\nPUB x 2\r\nhi\r\nPING\r\n`);
       await wa.expect('MSG x 1 2\r\nhi\r\nPONG\r\n');
       wb.send('PING\r\n');
       await wb.expect('PONG\r\n');

@@ -2,7 +2,8 @@
  * Mints NATS JWTs for tests (operator → account → user), as nsc / @nats-io/jwt encode them:
  * header `{"typ":"JWT","alg":"ed25519-nkey"}`, the claims as base64url JSON, and the issuer's
  * ed25519 signature (by @nats-io/nkeys) over `header.claims`. `jti` is a random id (nats-server
- * does not check it). Also writes `.creds` files as nsc does.
+ * does not check it). Also writes `.creds` files as nsc does, and the raw CONNECT of a JWT user
+ * (its line, the signed nonce) for wire-level tests.
  */
 import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createAccount, createOperator, createUser, type KeyPair } from '@nats-io/nkeys';
@@ -202,4 +203,20 @@ export function operatorConf(op: Operator, accounts: readonly Account[], systemA
     ...accounts.map((a) => `  ${a.pub}: ${a.jwt}`),
     '}',
   ];
+}
+
+/**
+ * Signs a server's INFO nonce with the user's key, as a client's CONNECT `sig`: base64url, or
+ * (`std`) the standard alphabet, which nats-server accepts too.
+ */
+export function nonceSigner(u: User, std = false): (nonce: string) => string {
+  return (nonce) => Buffer.from(u.kp.sign(new TextEncoder().encode(nonce))).toString(std ? 'base64' : 'base64url');
+}
+
+/**
+ * A raw `CONNECT` line (with its CRLF) for a user JWT: `fields` first, then `jwt`, then `sig`
+ * when given — the order nats.js sends them in.
+ */
+export function jwtConnect(jwt: string, sig?: string, fields: Record<string, unknown> = { verbose: false, pedantic: false, protocol: 1 }): string {
+  return `CONNECT ${JSON.stringify({ ...fields, jwt, ...(sig === undefined ? {} : { sig }) })}\r\n`;
 }

@@ -18,7 +18,7 @@ import { ConfigError, createServer, type NatsServer } from '../../src/index.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
-import { makeAccount, makeOperator, makeUser, nowSec, type User } from '../helpers/jwt.js';
+import { jwtConnect, makeAccount, makeOperator, makeUser, nonceSigner, nowSec, type User } from '../helpers/jwt.js';
 
 // wsconnect uses the global WebSocket, which Node 20 only has behind --experimental-websocket.
 const g = globalThis as { WebSocket?: unknown };
@@ -60,15 +60,13 @@ async function refused(s: NatsServer, u: User): Promise<string> {
 async function wireAttempt(s: NatsServer, jwt: string, sign: ((nonce: string) => string) | null): Promise<{ reply: string; closed: boolean; w: WireClient }> {
   const w = await WireClient.open(s.port);
   defer(() => w.close());
-  const nonce = String(w.info.nonce);
-  const sig = sign === null ? undefined : sign(nonce);
-  w.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, protocol: 1, jwt, ...(sig === undefined ? {} : { sig }) })}\r\nPING\r\n`);
+  w.send(`${jwtConnect(jwt, sign === null ? undefined : sign(String(w.info.nonce)))}PING\r\n`);
   const reply = await w.readLine();
   if (reply.startsWith('-ERR')) await eventually(() => w.closed, 'the connection closed');
   return { reply, closed: w.closed, w };
 }
 
-const signer = (u: User) => (nonce: string): string => Buffer.from(u.kp.sign(new TextEncoder().encode(nonce))).toString('base64url');
+const signer = (u: User): ((nonce: string) => string) => nonceSigner(u);
 
 describe('operator mode: INFO', () => {
   it('advertises auth_required and a nonce per connection, as nats-server', async () => {
@@ -206,8 +204,7 @@ describe('operator mode: wire answers', () => {
     await eventually(() => w.closed, 'the connection closed');
     expect(await wireAttempt(s, 'not.a.jwt', () => 'x')).toMatchObject({ reply: "-ERR 'Authorization Violation'", closed: true });
     const u = makeUser(accA.kp);
-    const std = (nonce: string): string => Buffer.from(u.kp.sign(new TextEncoder().encode(nonce))).toString('base64');
-    expect((await wireAttempt(s, u.jwt, std)).reply).toBe('PONG');
+    expect((await wireAttempt(s, u.jwt, nonceSigner(u, true))).reply).toBe('PONG');
   });
 
   it('a JWT that expires beyond a Node timer\'s range (40 days) keeps its connection', async () => {

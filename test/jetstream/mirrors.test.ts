@@ -9,7 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsServer } from '../../src/index.js';
+import { ConfigError, type NatsServer } from '../../src/index.js';
+import { resolveOptions } from '../../src/config/options.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { storedMessages } from '../helpers/stream-messages.js';
@@ -25,6 +26,15 @@ const V29 = process.env.NATS_EMBEDDED_BACKEND === 'nats-server';
 function sourceHeader(origin: string, seq: number, filter = '>', dest = '>'): string {
   return V29 ? `${origin} ${seq}` : `${origin} ${seq} ${filter} ${dest}`;
 }
+
+/**
+ * The tests that wait for a mirror or source to recover shorten its timers
+ * (`jetstream.sourceTiming`; nats-server 2.10's are fixed: retries no sooner than 2 s after the
+ * last request plus 10 s per failure, a consumer silent for 10 s remade). The nats-server
+ * backend keeps its own, hence the long upper bounds of those waits.
+ */
+const QUICK_RETRY = { retryThreshold: 100, retryBackoff: 100 };
+const QUICK_HEALTH = { ...QUICK_RETRY, healthCheckInterval: 2_000 };
 
 async function setup(opts: Parameters<typeof scope.server>[0] = { jetstream: true }): Promise<{ s: NatsServer; nc: NatsConnection; jsm: JetStreamManager }> {
   const s = await scope.server(opts);
@@ -172,14 +182,14 @@ describe('a mirror with options', () => {
   });
 
   it('reports the missing origin in STREAM.INFO and starts copying once it exists', async () => {
-    const { nc, jsm } = await setup();
+    const { nc, jsm } = await setup({ jetstream: { sourceTiming: QUICK_RETRY } });
     await jsm.streams.add({ name: 'M', mirror: { name: 'LATER' } });
     const err = await eventually(async () => (await jsm.streams.info('M')).mirror?.error, 'the mirror error');
     expect(err).toEqual({ code: 404, err_code: 10059, description: 'stream not found' });
     expect((await jsm.streams.info('M')).mirror).toMatchObject({ name: 'LATER', lag: 0, active: -1 });
     await jsm.streams.add({ name: 'LATER', subjects: ['later'] });
     await jetstream(nc).publish('later', 'hi');
-    // nats-server retries after 2 s + 10 s per failure (+ jitter).
+    // nats-server retries after 2 s + 10 s per failure (+ jitter); shortened here.
     await waitMsgs(jsm, 'M', 1, 20_000);
     expect((await jsm.streams.info('M')).mirror?.error).toBeUndefined();
   }, 30_000);
@@ -234,7 +244,7 @@ describe('a mirror with options', () => {
   });
 
   it('follows an origin deleted and recreated, after the last origin sequence it copied (as nats-server)', async () => {
-    const { nc, jsm } = await setup();
+    const { nc, jsm } = await setup({ jetstream: { sourceTiming: QUICK_HEALTH } });
     const js = jetstream(nc);
     await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
     await js.publish('o.a', '1');
@@ -244,7 +254,7 @@ describe('a mirror with options', () => {
     await jsm.streams.add({ name: 'O', subjects: ['o.>'] });
     await js.publish('o.a', '2');
     await js.publish('o.a', '3');
-    // The consumer went with the old origin; after 10-20 s without heartbeats it is made again,
+    // The consumer went with the old origin; after 10-20 s (2-4 s here) without heartbeats it is made again,
     // starting after the origin sequence last copied (1): the new origin's message 1 is not read.
     await waitMsgs(jsm, 'S', 2, 40_000);
     expect((await storedMessages(jsm, 'S')).map((m) => [m.string(), m.header.get('Nats-Stream-Source')])).toEqual([['1', sourceHeader('O', 1)], ['3', sourceHeader('O', 2)]]);
@@ -324,7 +334,7 @@ describe('/jsz and stream updates', () => {
 
 describe('lost deliveries (embedded fault injection)', () => {
   it('a mirror recovers a dropped delivery: from the next one\'s sequence, or from the idle heartbeat', async () => {
-    const { s, nc, jsm } = await setup();
+    const { s, nc, jsm } = await setup({ jetstream: { sourceTiming: QUICK_RETRY } });
     const js = jetstream(nc);
     // Published on in.*, stored as o.* (2.10 subject transform): a drop rule on o.a then
     // matches only the deliveries to the copying consumer (they carry the stored subject).
@@ -352,7 +362,7 @@ describe('lost deliveries (embedded fault injection)', () => {
   }, 30_000);
 
   it('a source recovers a dropped delivery without duplicates', async () => {
-    const { s, nc, jsm } = await setup();
+    const { s, nc, jsm } = await setup({ jetstream: { sourceTiming: QUICK_RETRY } });
     const js = jetstream(nc);
     // Published on in.*, stored as o.* (2.10 subject transform): a drop rule on o.a then
     // matches only the deliveries to the copying consumer (they carry the stored subject).
@@ -377,4 +387,14 @@ describe('lost deliveries (embedded fault injection)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await storedMessages(jsm, 'S')).map((m) => m.string())).toEqual(['1', '2', '3', '4', '5']);
   }, 30_000);
+});
+
+describe('jetstream.sourceTiming', () => {
+  it('defaults to nats-server 2.10\'s timers and is checked like any option', () => {
+    expect(resolveOptions({ jetstream: true }).jetstream?.sourceTiming).toEqual({ healthCheckInterval: 10_000, retryThreshold: 2_000, retryBackoff: 5_000, createTimeout: 30_000 });
+    expect(resolveOptions({ jetstream: { sourceTiming: { retryThreshold: 50 } } }).jetstream?.sourceTiming).toMatchObject({ retryThreshold: 50, retryBackoff: 5_000 });
+    // A silence shorter than two heartbeats (1 s apart) would remake healthy consumers.
+    expect(() => resolveOptions({ jetstream: { sourceTiming: { healthCheckInterval: 1_000 } } })).toThrow(ConfigError);
+    expect(() => resolveOptions({ jetstream: { sourceTiming: { retryBackof: 5 } as never } })).toThrow(/jetstream\.sourceTiming\.retryBackof/);
+  });
 });

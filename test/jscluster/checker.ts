@@ -209,16 +209,8 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
     }
   }
 
-  if (c === null) {
-    add({ kind: 'consumer-state', message: 'the durable consumer could not be read at the end' });
-    return;
-  }
-  const state = (message: string, details: Record<string, unknown> = {}): void => add({ kind: 'consumer-state', message, details: { ...c, ...details } });
-  if (c.ackFloorStreamSeq > c.deliveredStreamSeq) state(`ack floor ${c.ackFloorStreamSeq} is above delivered ${c.deliveredStreamSeq}`);
-  if (c.deliveredStreamSeq > final.state.lastSeq) state(`delivered ${c.deliveredStreamSeq} is above the stream's last seq ${final.state.lastSeq}`);
-  if (c.deliveredStreamSeq < maxDelivered) state(`delivered ${c.deliveredStreamSeq} is below seq ${maxDelivered}, which was delivered`);
-  const notYetDelivered = final.messages.filter((m) => m.seq > c.deliveredStreamSeq).length;
-  if (c.numPending !== notYetDelivered) state(`num_pending ${c.numPending}, but ${notYetDelivered} stored messages are above delivered ${c.deliveredStreamSeq}`);
+  const state = checkConsumerCommon(final, maxDelivered, add);
+  if (state === null || c === null) return;
   const mayBePending = final.messages.filter((m) => m.seq > c.ackFloorStreamSeq && m.seq <= c.deliveredStreamSeq && !confirmedAt.has(m.seq)).length;
   if (c.numAckPending > mayBePending) {
     state(`num_ack_pending ${c.numAckPending}, but only ${mayBePending} messages between the ack floor and delivered lack a confirmed ack`);
@@ -227,6 +219,28 @@ function checkDeliveries(history: History, final: FinalRead, storedBySeq: Map<nu
     if (m.seq > c.ackFloorStreamSeq) break;
     if (!ackSent.has(m.seq)) state(`seq ${m.seq} (${m.id}) is at or below the ack floor ${c.ackFloorStreamSeq}, but no ack was ever sent for it`, { seq: m.seq });
   }
+}
+
+/**
+ * (g), the part both modes share: the consumer could be read, its ack floor is not above what it
+ * delivered, which is neither above the stream's last sequence nor below a sequence seen
+ * delivered, and num_pending counts the stored messages above it. Returns the reporter of
+ * further `consumer-state` anomalies, or null when the consumer could not be read.
+ */
+type StateReport = (message: string, details?: Record<string, unknown>) => void;
+function checkConsumerCommon(final: FinalRead, maxDelivered: number, add: (a: Anomaly) => void): StateReport | null {
+  const c = final.consumer;
+  if (c === null) {
+    add({ kind: 'consumer-state', message: 'the durable consumer could not be read at the end' });
+    return null;
+  }
+  const state: StateReport = (message, details = {}) => add({ kind: 'consumer-state', message, details: { ...c, ...details } });
+  if (c.ackFloorStreamSeq > c.deliveredStreamSeq) state(`ack floor ${c.ackFloorStreamSeq} is above delivered ${c.deliveredStreamSeq}`);
+  if (c.deliveredStreamSeq > final.state.lastSeq) state(`delivered ${c.deliveredStreamSeq} is above the stream's last seq ${final.state.lastSeq}`);
+  if (c.deliveredStreamSeq < maxDelivered) state(`delivered ${c.deliveredStreamSeq} is below seq ${maxDelivered}, which was delivered`);
+  const notYetDelivered = final.messages.filter((m) => m.seq > c.deliveredStreamSeq).length;
+  if (c.numPending !== notYetDelivered) state(`num_pending ${c.numPending}, but ${notYetDelivered} stored messages are above delivered ${c.deliveredStreamSeq}`);
+  return state;
 }
 
 /** The first confirmation of an ack by stream sequence, and the sequences any ack was sent for (not certainly lost). */
@@ -366,18 +380,10 @@ function checkWorkQueue(
 
   // (g) The consumer against the stream.
   const c = final.consumer;
-  if (c === null) {
-    add({ kind: 'consumer-state', message: 'the durable consumer could not be read at the end' });
-    return;
-  }
-  const state = (message: string, details: Record<string, unknown> = {}): void => add({ kind: 'consumer-state', message, details: { ...c, ...details } });
-  if (c.ackFloorStreamSeq > c.deliveredStreamSeq) state(`ack floor ${c.ackFloorStreamSeq} is above delivered ${c.deliveredStreamSeq}`);
-  if (c.deliveredStreamSeq > final.state.lastSeq) state(`delivered ${c.deliveredStreamSeq} is above the stream's last seq ${final.state.lastSeq}`);
-  if (c.deliveredStreamSeq < maxDelivered) state(`delivered ${c.deliveredStreamSeq} is below seq ${maxDelivered}, which was delivered`);
+  const state = checkConsumerCommon(final, maxDelivered, add);
+  if (state === null || c === null) return;
   const kept = final.messages.filter((m) => m.seq <= c.ackFloorStreamSeq);
   if (kept.length > 0) state(`the ack floor ${c.ackFloorStreamSeq} is not below the first stored seq ${kept[0]!.seq}: ${kept.length} messages acked by the consumer are still in the stream`, { seqs: kept.slice(0, 10).map((m) => m.seq) });
-  const notYetDelivered = final.messages.filter((m) => m.seq > c.deliveredStreamSeq).length;
-  if (c.numPending !== notYetDelivered) state(`num_pending ${c.numPending}, but ${notYetDelivered} stored messages are above delivered ${c.deliveredStreamSeq}`);
   const unackedStored = final.messages.filter((m) => m.seq > c.ackFloorStreamSeq && m.seq <= c.deliveredStreamSeq).length;
   if (c.numAckPending !== unackedStored) {
     state(`num_ack_pending ${c.numAckPending}, but ${unackedStored} stored messages are between the ack floor ${c.ackFloorStreamSeq} and delivered ${c.deliveredStreamSeq}`);

@@ -9,10 +9,10 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { createCluster, type NatsCluster } from '../../src/index.js';
+import { AckPolicy, jetstream, RetentionPolicy } from '@nats-io/jetstream';
+import type { NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
-import { consume, publishRetrying, sleep } from './leadership.js';
+import { consume, publishRetrying, setUpStream, sleep } from './leadership.js';
 
 /** Moves the consumer's leadership off the stream's leader (stepdown picks any current follower). */
 async function consumerAwayFromStream(cluster: NatsCluster, nc: NatsConnection, stream: string, consumer: string): Promise<{ sl: number; cl: number }> {
@@ -26,17 +26,9 @@ async function consumerAwayFromStream(cluster: NatsCluster, nc: NatsConnection, 
   throw new Error('the consumer leader never left the stream leader');
 }
 
-async function setUp(): Promise<{ cluster: NatsCluster; nc: NatsConnection; jsm: JetStreamManager }> {
-  const cluster = await createCluster({ size: 3, jetstream: true });
-  const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3 });
-  return { cluster, nc, jsm };
-}
-
 describe('clustered consumers with groups of their own', () => {
   it('a consumer stepdown moves the consumer alone; its state goes with it', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       const ci = await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
       // nats-server names consumer groups C-R<replicas><storage>-<hash>.
@@ -61,7 +53,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('killing the consumer leader elects another; the stream keeps its leader and the consumer its ack floor', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
       for (let i = 1; i <= 10; i++) await publishRetrying(nc, 's.a', `m${i}`);
@@ -88,7 +80,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('killing the stream leader leaves a consumer led elsewhere in place', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
       for (let i = 1; i <= 6; i++) await publishRetrying(nc, 's.a', `m${i}`);
@@ -107,7 +99,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('NAMES and LIST from the stream leader include consumers led elsewhere; INFO comes from their leader', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       for (const d of ['A', 'B', 'C']) await jsm.consumers.add('S', { durable_name: d, ack_policy: AckPolicy.Explicit });
       await publishRetrying(nc, 's.a', 'one');
@@ -146,7 +138,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('deleting a consumer led off the stream leader: 409 to its waiting pulls, its group gone from every member', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
       const group = (await jsm.consumers.info('S', 'D')).cluster!.raft_group!;
@@ -172,7 +164,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('a stream deleted while a member was down: the member removes its consumer groups\' logs too', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
       const group = (await jsm.consumers.info('S', 'D')).cluster!.raft_group!;
@@ -191,7 +183,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('the stream scaled R3 → R1 and back: the consumer\'s group follows its voters and keeps serving from its state', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
       for (let i = 1; i <= 6; i++) await publishRetrying(nc, 's.a', `m${i}`);
@@ -226,7 +218,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 90_000);
 
   it('a create is answered and advised once, whatever leader changes follow', async () => {
-    const { cluster, nc } = await setUp();
+    const { cluster, nc } = await setUpStream();
     try {
       let answers = 0;
       let advisories = 0;
@@ -251,7 +243,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('stepdown: 10008 from a member while the group has no leader, 10003 with a body; on an R1 stream a no-op success', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit });
       const bad = await nc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.S.D', '{"x":1}', { timeout: 2000 });
@@ -287,7 +279,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('a limits stream changed to interest: its durable stays where it runs, acked messages go, none needed is lost', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'G', ack_policy: AckPolicy.Explicit });
       for (let i = 1; i <= 5; i++) await publishRetrying(nc, 's.a', `m${i}`);
@@ -317,7 +309,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 60_000);
 
   it('a member that misses many state changes catches up from the consumer group\'s snapshot', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       await jsm.consumers.add('S', { durable_name: 'D', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000 });
       const sl = await cluster.streamLeader('S');
@@ -353,7 +345,7 @@ describe('clustered consumers with groups of their own', () => {
   }, 120_000);
 
   it('num_replicas 1 on an R3 stream: one member runs it; its server down, the meta leader answers 10119; restarted, it resumes', async () => {
-    const { cluster, nc, jsm } = await setUp();
+    const { cluster, nc, jsm } = await setUpStream();
     try {
       const sl = await cluster.streamLeader('S');
       const ci = await jsm.consumers.add('S', { durable_name: 'ONE', ack_policy: AckPolicy.Explicit, num_replicas: 1, ack_wait: 30_000_000_000 });

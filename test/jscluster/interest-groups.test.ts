@@ -8,10 +8,10 @@
  */
 import { describe, it, expect } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { createCluster, type NatsCluster } from '../../src/index.js';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import type { NatsCluster } from '../../src/index.js';
 import { eventually } from '../helpers/eventually.js';
-import { consume, publishRetrying, sleep } from './leadership.js';
+import { consume, publishRetrying, setUpStream, sleep } from './leadership.js';
 
 /** Moves the consumer's leadership off member `avoid` (stepdown picks any current follower). */
 async function consumerOff(cluster: NatsCluster, nc: NatsConnection, stream: string, consumer: string, avoid: number): Promise<number> {
@@ -35,17 +35,9 @@ async function everyReplicaHolds(cluster: NatsCluster, stream: string, messages:
   }, `every replica of ${stream} at ${messages} messages from ${firstSeq}`, 10_000);
 }
 
-async function setUp(retention: RetentionPolicy): Promise<{ cluster: NatsCluster; nc: NatsConnection; jsm: JetStreamManager }> {
-  const cluster = await createCluster({ size: 3, jetstream: true });
-  const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3, retention });
-  return { cluster, nc, jsm };
-}
-
 describe('consumers of interest and work-queue streams with groups of their own', () => {
   it('interest: consumers led off the stream leader; a message goes once every consumer that needs it acked, on every replica', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Interest);
     try {
       const a = await jsm.consumers.add('S', { durable_name: 'A', ack_policy: AckPolicy.Explicit });
       await jsm.consumers.add('S', { durable_name: 'B', ack_policy: AckPolicy.Explicit, filter_subject: 's.b' });
@@ -75,7 +67,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('work queue: acks on a consumer led elsewhere remove the messages; its leader killed, the rest is delivered once', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Workqueue);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Workqueue);
     try {
       await jsm.consumers.add('S', { durable_name: 'W', ack_policy: AckPolicy.Explicit, ack_wait: 2_000_000_000 });
       const sl = await cluster.streamLeader('S');
@@ -97,7 +89,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('the stream leader steps down as acks arrive: what was acked still goes, nothing else', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Workqueue);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Workqueue);
     try {
       await jsm.consumers.add('S', { durable_name: 'W', ack_policy: AckPolicy.Explicit });
       for (let i = 1; i <= 40; i++) await publishRetrying(nc, 's.job', `j${i}`);
@@ -128,7 +120,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
     // consumer's group while the stream has no leader at all (its leader killed, the consumer
     // led elsewhere): the members apply them as followers, so only the new leader's re-check
     // can remove the messages.
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Workqueue);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Workqueue);
     let worker: NatsConnection | undefined;
     try {
       await jsm.consumers.add('S', { durable_name: 'W', ack_policy: AckPolicy.Explicit, ack_wait: 60_000_000_000 });
@@ -160,7 +152,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('interest: deleting a consumer led elsewhere lets go what only it needed; what another needs stays', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Interest);
     try {
       await jsm.consumers.add('S', { durable_name: 'A', ack_policy: AckPolicy.Explicit, filter_subject: 's.a' });
       await jsm.consumers.add('S', { durable_name: 'ALL', ack_policy: AckPolicy.Explicit });
@@ -181,7 +173,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('an ephemeral consumer of an interest stream is replicated with a group of its own', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Interest);
     try {
       const ci = await jsm.consumers.add('S', { ack_policy: AckPolicy.Explicit, inactive_threshold: 30_000_000_000 });
       expect(ci.config.durable_name).toBeUndefined();
@@ -197,7 +189,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('limits → interest: an ephemeral that lives on the stream leader alone still counts; the change is refused while a durable has fewer replicas', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Limits);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Limits);
     try {
       const si = await jsm.streams.info('S');
       await jsm.consumers.add('S', { durable_name: 'ONE', ack_policy: AckPolicy.Explicit, num_replicas: 1 });
@@ -223,7 +215,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('the last consumer deleted while another is created and published to: the new one keeps its messages', async () => {
-    const { cluster, nc: nc0, jsm: jsm0 } = await setUp(RetentionPolicy.Interest);
+    const { cluster, nc: nc0, jsm: jsm0 } = await setUpStream(RetentionPolicy.Interest);
     const sl = await cluster.streamLeader('S');
     await nc0.close();
     // On the stream leader's member, so the three requests reach it in order.
@@ -257,7 +249,7 @@ describe('consumers of interest and work-queue streams with groups of their own'
   }, 60_000);
 
   it('the last consumer deleted right as the stream leader steps down: the delete is answered, kept, and the stream purged', async () => {
-    const { cluster, nc, jsm } = await setUp(RetentionPolicy.Interest);
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Interest);
     try {
       for (let round = 0; round < 1; round++) {
         const name = `C${round}`;

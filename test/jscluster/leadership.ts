@@ -1,11 +1,12 @@
 /**
- * Helpers of the clustered-JetStream tests that check what a given member holds: publishing
- * and consuming across leader changes, and moving a stream's leadership onto a chosen member.
+ * Helpers of the clustered-JetStream tests that check what a given member holds: a 3-member
+ * cluster with one R3 stream, publishing and consuming across leader changes, and moving a
+ * stream's leadership onto a chosen member.
  */
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { headers } from '@nats-io/nats-core';
-import { jetstream } from '@nats-io/jetstream';
-import type { NatsCluster } from '../../src/index.js';
+import { jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { createCluster, type NatsCluster } from '../../src/index.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -55,4 +56,19 @@ export async function consume(nc: NatsConnection, stream: string, consumer: stri
     }
   }
   return got;
+}
+
+/**
+ * A 3-member JetStream cluster, a client on every member's URL (quick reconnects), and an R3
+ * stream (`S` on `s.>` unless named) with `retention`. The caller closes `nc` and `cluster`.
+ */
+export async function setUpStream(
+  retention: RetentionPolicy = RetentionPolicy.Limits,
+  stream: { name?: string; subjects?: string[] } = {},
+): Promise<{ cluster: NatsCluster; nc: NatsConnection; jsm: JetStreamManager }> {
+  const cluster = await createCluster({ size: 3, jetstream: true });
+  const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: stream.name ?? 'S', subjects: stream.subjects ?? ['s.>'], num_replicas: 3, retention });
+  return { cluster, nc, jsm };
 }

@@ -3,11 +3,12 @@
  * same messages (the consumers that decide are replicated), so a new leader has the same stream.
  */
 import { describe, expect, it } from 'vitest';
-import { connect } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
-import { createCluster } from '../../src/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, RetentionPolicy } from '@nats-io/jetstream';
+import type { NatsCluster } from '../../src/index.js';
+import { setUpStream } from './leadership.js';
 
-async function stepDownAndWait(cluster: Awaited<ReturnType<typeof createCluster>>, nc: Awaited<ReturnType<typeof connect>>, stream: string): Promise<void> {
+async function stepDownAndWait(cluster: NatsCluster, nc: NatsConnection, stream: string): Promise<void> {
   const before = await cluster.streamLeader(stream);
   await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, '', { timeout: 2000 });
   for (let i = 0; i < 200; i++) {
@@ -19,11 +20,8 @@ async function stepDownAndWait(cluster: Awaited<ReturnType<typeof createCluster>
 
 describe('clustered JetStream retention', () => {
   it('a work queue: acked messages leave every replica', async () => {
-    const cluster = await createCluster({ size: 3, jetstream: true });
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Workqueue, { name: 'WQ', subjects: ['jobs.>'] });
     try {
-      const nc = await connect({ servers: cluster.urls[0] });
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name: 'WQ', subjects: ['jobs.>'], num_replicas: 3, retention: RetentionPolicy.Workqueue });
       await jsm.consumers.add('WQ', { durable_name: 'W', ack_policy: AckPolicy.Explicit });
       const js = jetstream(nc);
       for (let i = 0; i < 10; i++) await js.publish('jobs.a', `j${i}`);
@@ -43,18 +41,15 @@ describe('clustered JetStream retention', () => {
       expect(rest).toEqual(['j6', 'j7', 'j8', 'j9']);
       await new Promise((r) => setTimeout(r, 100));
       expect((await jsm.streams.info('WQ')).state.messages).toBe(0);
-      await nc.close();
     } finally {
+      await nc.close();
       await cluster.close();
     }
   }, 60_000);
 
   it('interest: nothing kept without a consumer; kept until every consumer acked', async () => {
-    const cluster = await createCluster({ size: 3, jetstream: true });
+    const { cluster, nc, jsm } = await setUpStream(RetentionPolicy.Interest, { name: 'I', subjects: ['ev.>'] });
     try {
-      const nc = await connect({ servers: cluster.urls[1] });
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name: 'I', subjects: ['ev.>'], num_replicas: 3, retention: RetentionPolicy.Interest });
       const js = jetstream(nc);
       expect((await js.publish('ev.a', 'nobody')).seq).toBe(1);
       await jsm.consumers.add('I', { durable_name: 'A', ack_policy: AckPolicy.Explicit });
@@ -74,8 +69,8 @@ describe('clustered JetStream retention', () => {
       expect((await jsm.streams.info('I')).state.messages).toBe(0);
       await stepDownAndWait(cluster, nc, 'I');
       expect((await jsm.streams.info('I')).state.messages).toBe(0);
-      await nc.close();
     } finally {
+      await nc.close();
       await cluster.close();
     }
   }, 60_000);

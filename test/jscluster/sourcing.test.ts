@@ -24,6 +24,12 @@ const WAIT_MS = 30_000;
  * jetstream_api.go jsConsumerCreateRequest).
  */
 const RECOVER_MS = 90_000;
+/**
+ * Those timers shortened (`jetstream.sourceTiming`) in the tests that kill members (they may
+ * wait for that recovery, 3-40 s with the defaults depending on which member dies): a
+ * silent consumer is remade after 2 s, a create request unanswered for 3 s is retried.
+ */
+const QUICK_SOURCING = { healthCheckInterval: 2_000, retryThreshold: 200, retryBackoff: 200, createTimeout: 3_000 };
 
 /** Every message of a stream, by sequence (STREAM.MSG.GET, through the leader). */
 async function contents(jsm: JetStreamManager, stream: string): Promise<Map<number, StoredMsg>> {
@@ -144,7 +150,7 @@ describe('clustered mirrors and sources', () => {
   }, 120_000);
 
   it('kill the mirror\'s and the sourcing stream\'s leaders while the origin is published to: no loss, no duplicate', async () => {
-    const cluster = await createCluster({ size: 3, jetstream: true });
+    const cluster = await createCluster({ size: 3, jetstream: { sourceTiming: QUICK_SOURCING } });
     const conns: NatsConnection[] = [];
     try {
       const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });
@@ -197,7 +203,7 @@ describe('clustered mirrors and sources', () => {
     }
   }, 240_000);
   it('a restarted replica of a mirror and of a sourcing stream catches up from the log and then leads with the same messages', async () => {
-    const cluster = await createCluster({ size: 3, jetstream: true });
+    const cluster = await createCluster({ size: 3, jetstream: { sourceTiming: QUICK_SOURCING } });
     const conns: NatsConnection[] = [];
     try {
       const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 50 });

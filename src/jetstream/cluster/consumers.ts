@@ -44,7 +44,7 @@ import { checkInterestState, cleanupNoInterestMessages, InterestSnapshot, rechec
 import type { Stream } from '../stream.js';
 import { ConsumerReplica, type ConsumerGroupHost } from './consumer-replica.js';
 import { peerId, type NrgHub, type RaftGroup } from './nrg.js';
-import type { ConsumerProposal, StreamReplica } from './stream-replica.js';
+import type { ConsumerAssignment, ConsumerProposal, StreamReplica } from './stream-replica.js';
 
 /** A consumer config from its JSON (as encodeConsumerConfig wrote it); null when it does not decode. */
 export function decodeConsumerConfig(json: string): ConsumerConfig | null {
@@ -548,7 +548,8 @@ export class ClusterConsumers implements ConsumerGroupHost {
     if (replica === undefined || !replica.isLeader || replica.stream.cfg.retention === 'limits' || this.closed) return;
     // The removals of one state entry go in one stream entry.
     const removed: number[] = [];
-    const view = this.interestStream(replica, removed);
+    // A work queue removes what is acked: no other consumer's state is read (nor built).
+    const view = this.interestStream(replica, removed, replica.stream.cfg.retention === 'workqueue' ? cr.name : null);
     const by = view.interestConsumers.get(cr.name)?.state;
     if (by === undefined) return;
     try {
@@ -563,25 +564,32 @@ export class ClusterConsumers implements ConsumerGroupHost {
   /**
    * The interest rules' view of a replicated stream's consumers on this server: each consumer
    * with a group of its own as its group's last applied state says ({@link InterestSnapshot},
-   * cached per state), one in the stream's log as it runs here (or its last state).
+   * cached per state), one in the stream's log as it runs here (or its last state). With
+   * `only`, that consumer alone (a work queue's removals read no other consumer).
    */
-  interestView(replica: StreamReplica): ReadonlyMap<string, { readonly state: InterestState }> {
+  interestView(replica: StreamReplica, only: string | null = null): ReadonlyMap<string, { readonly state: InterestState }> {
     const out = new Map<string, { readonly state: InterestState }>();
-    for (const [name, a] of replica.consumers) {
-      if (a.group === null) {
-        const live = replica.stream.consumers.get(name);
-        if (live !== undefined) {
-          out.set(name, live);
-          continue;
-        }
-      }
-      const raw = a.group === null ? a.state : this.groups.get(ckey(replica.account, replica.stream.name, name))?.state ?? null;
-      out.set(name, { state: this.shadowOf(raw, a.config, a.filters) });
+    if (only !== null) {
+      const a = replica.consumers.get(only);
+      const entry = a === undefined ? replica.stream.consumers.get(only) : this.interestEntry(replica, only, a);
+      if (entry !== undefined) out.set(only, entry);
+      return out;
     }
+    for (const [name, a] of replica.consumers) out.set(name, this.interestEntry(replica, name, a));
     // Consumers that live on this server alone (an ephemeral or a mirror's direct consumer of a
     // limits stream whose retention changed): nats-server's stream leader counts them too.
     for (const c of replica.stream.consumers.values()) if (!replica.consumers.has(c.name)) out.set(c.name, c);
     return out;
+  }
+
+  /** One consumer of the stream's log in {@link interestView}: the live one, or its last state's snapshot. */
+  private interestEntry(replica: StreamReplica, name: string, a: ConsumerAssignment): { readonly state: InterestState } {
+    if (a.group === null) {
+      const live = replica.stream.consumers.get(name);
+      if (live !== undefined) return live;
+    }
+    const raw = a.group === null ? a.state : this.groups.get(ckey(replica.account, replica.stream.name, name))?.state ?? null;
+    return { state: this.shadowOf(raw, a.config, a.filters) };
   }
 
   /** Interest snapshots by the state buffer they were read from (a new buffer per applied state). */
@@ -596,15 +604,16 @@ export class ClusterConsumers implements ConsumerGroupHost {
   }
 
   /**
-   * The interest rules' stream, over one {@link interestView} of its consumers. With `batch`,
-   * the removals are collected there (for one entry) instead of proposed one by one.
+   * The interest rules' stream, over one {@link interestView} of its consumers (`only`: of that
+   * one). With `batch`, the removals are collected there (for one entry) instead of proposed one
+   * by one.
    */
-  private interestStream(replica: StreamReplica, batch: number[] | null = null): InterestStream {
+  private interestStream(replica: StreamReplica, batch: number[] | null = null, only: string | null = null): InterestStream {
     const stream = replica.stream;
     return {
       cfg: stream.cfg,
       store: stream.store,
-      interestConsumers: this.interestView(replica),
+      interestConsumers: this.interestView(replica, only),
       removeMsg: batch === null ? (seq) => stream.removeMsg(seq) : (seq) => (batch.push(seq), replica.isLeader),
       purgeAll: () => stream.purgeAll(),
     };
