@@ -24,6 +24,7 @@ import { optionsFromConf } from '../../src/config/from-conf.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
+import { expectSameStartup, startupOutcomes } from '../helpers/startup.js';
 import { jwtConnect, makeAccount, makeOperator, makeUser, nonceSigner, nowSec, operatorConf, type User } from '../helpers/jwt.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
@@ -493,29 +494,7 @@ describe('operator mode: the same attempts, the same wire answers as nats-server
       ['a system account other than the operator\'s', [`operator: ${makeOperator({ system_account: sys.pub }).jwt}`, `system_account: ${accA.pub}`, 'resolver: MEMORY'],
         'system_account in config and operator JWT must be identical'],
     ];
-    for (const [what, lines, reason] of cases) {
-      const real = await startRealServer(BIN, [`listen: "127.0.0.1:${await freePort()}"`, ...lines], 5000).then(
-        async (r) => {
-          await r.stop();
-          return null;
-        },
-        (e: Error) => e.message,
-      );
-      let ours: string | null = null;
-      try {
-        const s = await scope.server({ ...optionsFromConf(parseConf(lines.join('\n'), 'operator.conf')).options, port: 0 });
-        await s.close();
-      } catch (e) {
-        ours = (e as Error).message;
-      }
-      if (reason === null) {
-        expect({ what, real, ours }).toEqual({ what, real: null, ours: null });
-      } else {
-        const [realReason, ourReason] = reason.includes('|') ? reason.split('|') as [string, string] : [reason, reason];
-        expect(real, what).toContain(realReason);
-        expect(ours, what).toContain(ourReason);
-      }
-    }
+    for (const [what, lines, reason] of cases) expectSameStartup(what, await startupOutcomes(BIN, scope, lines, 'operator.conf'), reason);
   });
 });
 

@@ -10,35 +10,28 @@
  * follow 2.10 (server/accounts.go) and say so: a CLAIMS.LOOKUP of an account without a file gets
  * an empty answer in 2.10 (none in 2.9), and 2.10's `server` block has `flags`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createOperator } from '@nats-io/nkeys';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { expectSameStartup, startupOutcomes } from '../helpers/startup.js';
 import { encodeJwt, makeAccount, makeOperator, makeUser, nowSec, type User } from '../helpers/jwt.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope('file');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 const op = makeOperator();
 const sys = makeAccount(op.kp);
 const sysUser = makeUser(sys.kp);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'nats-embedded-jwt-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs('nats-embedded-jwt-');
 
 /** The config of both servers but for the directory. */
 function conf(resolver: (dir: string) => string, preload: readonly { pub: string; jwt: string }[]): (dir: string) => string[] {
@@ -297,28 +290,7 @@ describe('directory resolver configs: the same accepted, the same refused for th
       ['a full resolver with a ttl', [...base, `resolver { type: full, dir: "${tempDir()}", ttl: "1m" }`, ...preload], 'FULL does not accept ttl'],
       ['an unknown type', [...base, `resolver { type: other, dir: "${tempDir()}" }`, ...preload], 'error parsing account resolver, should be MEM or'],
     ];
-    for (const [what, lines, reason] of cases) {
-      const real = await startRealServer(BIN, [`listen: "127.0.0.1:${await freePort()}"`, ...lines], 5000).then(
-        async (r) => {
-          await r.stop();
-          return null;
-        },
-        (e: Error) => e.message,
-      );
-      let ours: string | null = null;
-      try {
-        const s = await scope.server({ ...optionsFromConf(parseConf(lines.join('\n'), 'resolver.conf')).options, port: 0 });
-        await s.close();
-      } catch (e) {
-        ours = (e as Error).message;
-      }
-      if (reason === null) expect({ what, real, ours }).toEqual({ what, real: null, ours: null });
-      else {
-        const [realReason, ourReason] = reason.includes('|') ? reason.split('|') as [string, string] : [reason, reason];
-        expect(real ?? 'started', what).toContain(realReason);
-        expect(ours, what).toContain(ourReason);
-      }
-    }
+    for (const [what, lines, reason] of cases) expectSameStartup(what, await startupOutcomes(BIN, scope, lines, 'resolver.conf'), reason);
   });
 });
 

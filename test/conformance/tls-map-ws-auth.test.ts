@@ -19,11 +19,10 @@
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
-import { TestPki, tlsAttempt, type CertFiles } from '../helpers/certs.js';
+import { TestPki, tlsAttempt, wsAttempt, type CertFiles } from '../helpers/certs.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -59,42 +58,6 @@ async function pair(lines: readonly string[]): Promise<Pair> {
 
 const tlsBlock = (extra: string): string =>
   `tls { cert_file: "${pki.server.cert}", key_file: "${pki.server.key}", ca_file: "${pki.ca}"${extra === '' ? '' : `, ${extra}`} }`;
-
-interface WsAnswer {
-  readonly info: Record<string, unknown> | null;
-  readonly out: string;
-}
-
-/** A websocket attempt: INFO, then `send`, then the answers until PONG, the close or `waitMs`. */
-function wsAttempt(url: string, send: string, cert?: CertFiles, waitMs = 1500): Promise<WsAnswer> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { ca: readFileSync(pki.ca), ...(cert === undefined ? {} : { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }) });
-    let info: Record<string, unknown> | null = null;
-    let out = '';
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      ws.terminate();
-      resolve({ info, out: out === '' ? '<closed>' : out });
-    };
-    const timer = setTimeout(finish, waitMs);
-    ws.on('message', (data: Buffer) => {
-      let text = data.toString('latin1');
-      if (info === null && text.startsWith('INFO ')) {
-        const end = text.indexOf('\r\n');
-        info = JSON.parse(text.slice(5, end)) as Record<string, unknown>;
-        text = text.slice(end + 2);
-        ws.send(send);
-      }
-      out += text;
-      if (out.includes('PONG\r\n')) finish();
-    });
-    ws.on('error', finish);
-    ws.on('close', finish);
-  });
-}
 
 /** The INFO fields about auth and TLS (the rest differs by design: ids, versions, ports). */
 function securityFields(info: Record<string, unknown> | null): Record<string, unknown> | null {
@@ -231,7 +194,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
     ]);
     const seen: string[] = [];
     for (const send of [CONNECT({ user: 'web', pass: 'wp' }), CONNECT({ user: 'tcp', pass: 'tp' }), CONNECT(), 'PING\r\n']) {
-      const [real, emb] = await Promise.all(p.ws.map((port) => wsAttempt(`ws://127.0.0.1:${port}`, send)));
+      const [real, emb] = await Promise.all(p.ws.map((port) => wsAttempt(`ws://127.0.0.1:${port}`, pki.ca, send)));
       expect(emb.out, send).toBe(real.out);
       expect(securityFields(emb.info), send).toEqual(securityFields(real.info));
       seen.push(real.out);
@@ -248,7 +211,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
     ]);
     const seen: string[] = [];
     for (const send of [`${CONNECT()}`, 'CONNECT {"verbose":false}\r\nPUB x 0\r\n\r\nPING\r\n', CONNECT({ user: 'a', pass: 'pa' }), 'PING\r\n']) {
-      const [real, emb] = await Promise.all(p.ws.map((port) => wsAttempt(`ws://127.0.0.1:${port}`, send)));
+      const [real, emb] = await Promise.all(p.ws.map((port) => wsAttempt(`ws://127.0.0.1:${port}`, pki.ca, send)));
       expect(emb.out, send).toBe(real.out);
       expect(securityFields(emb.info), send).toEqual(securityFields(real.info));
       seen.push(real.out);
@@ -259,7 +222,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
     const t = await pair(['listen: "{port}"', 'http: "{http}"', 'websocket { listen: "{ws}", no_tls: true, authorization { token: wt, timeout: 0.3 } }']);
     seen.length = 0;
     for (const send of [CONNECT({ auth_token: 'wt' }), CONNECT(), '']) {
-      const [real, emb] = await Promise.all(t.ws.map((port) => wsAttempt(`ws://127.0.0.1:${port}`, send, undefined, 2500)));
+      const [real, emb] = await Promise.all(t.ws.map((port) => wsAttempt(`ws://127.0.0.1:${port}`, pki.ca, send, { waitMs: 2500 })));
       expect(emb.out, send).toBe(real.out);
       expect(securityFields(emb.info), send).toEqual(securityFields(real.info));
       seen.push(real.out);
@@ -283,7 +246,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
     ];
     const seen: string[] = [];
     for (const [what, cert, send] of cases) {
-      const [real, emb] = await Promise.all(p.ws.map((port) => wsAttempt(`wss://127.0.0.1:${port}`, send, cert)));
+      const [real, emb] = await Promise.all(p.ws.map((port) => wsAttempt(`wss://127.0.0.1:${port}`, pki.ca, send, { cert })));
       expect(emb.out, what).toBe(real.out);
       seen.push(real.out);
       // 2.10's generateClientInfoJSON sets tls_required and tls_available from the websocket

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { connect as netConnect } from 'node:net';
+import { WebSocket } from 'ws';
 
 /** Paths of a certificate and its key. */
 export interface CertFiles {
@@ -110,5 +111,50 @@ export async function tlsAttempt(port: number, ca: string, client: CertFiles | n
     });
     socket.once('error', () => finish(out === '' ? '<closed>' : out));
     socket.once('close', () => finish(out === '' ? '<closed>' : out));
+  });
+}
+
+/** What a websocket client attempt saw: the INFO (null when none came) and every byte after it. */
+export interface WsAttemptResult {
+  readonly info: Record<string, unknown> | null;
+  readonly out: string;
+}
+
+/**
+ * One websocket client attempt (`ws://` or `wss://` trusting `ca`): waits for INFO, sends `send`
+ * and collects the answers until a PONG, the close, or `waitMs`. A refused handshake gives
+ * `{ info: null, out: '<closed>' }`. `cookie`: the upgrade request's Cookie header.
+ */
+export function wsAttempt(url: string, ca: string, send: string, opts: { cert?: CertFiles; cookie?: string; waitMs?: number } = {}): Promise<WsAttemptResult> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, {
+      ca: readFileSync(ca),
+      ...(opts.cert === undefined ? {} : { cert: readFileSync(opts.cert.cert), key: readFileSync(opts.cert.key) }),
+      ...(opts.cookie === undefined ? {} : { headers: { Cookie: opts.cookie } }),
+    });
+    let info: Record<string, unknown> | null = null;
+    let out = '';
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      ws.terminate();
+      resolve({ info, out: out === '' ? '<closed>' : out });
+    };
+    const timer = setTimeout(finish, opts.waitMs ?? 1500);
+    ws.on('message', (data: Buffer) => {
+      let text = data.toString('latin1');
+      if (info === null && text.startsWith('INFO ')) {
+        const end = text.indexOf('\r\n');
+        info = JSON.parse(text.slice(5, end)) as Record<string, unknown>;
+        text = text.slice(end + 2);
+        ws.send(send);
+      }
+      out += text;
+      if (out.includes('PONG\r\n')) finish();
+    });
+    ws.on('error', finish);
+    ws.on('close', finish);
   });
 }

@@ -6,31 +6,23 @@
  * on nats-server too); the request/answer details are compared with the real binary in
  * test/conformance/resolver-interop.test.ts.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 import { makeAccount, makeOperator, makeUser, type User } from '../helpers/jwt.js';
 
 const scope = useScope();
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 const op = makeOperator();
 const sys = makeAccount(op.kp);
 const sysUser = makeUser(sys.kp);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'nats-embedded-resolver-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs('nats-embedded-resolver-');
 
 const creds = (u: User): ReturnType<typeof credsAuthenticator> => credsAuthenticator(new TextEncoder().encode(u.creds));
 

@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { WebSocket } from 'ws';
 import { ConfigError, createServer, type ServerOptions } from '../../src/index.js';
-import { TestPki, tlsAttempt, type CertFiles } from '../helpers/certs.js';
+import { TestPki, tlsAttempt, wsAttempt, type CertFiles } from '../helpers/certs.js';
 import { useScope } from '../helpers/scope.js';
 import { makeAccount, makeOperator, makeUser } from '../helpers/jwt.js';
 import { eventually } from '../helpers/eventually.js';
@@ -33,49 +32,6 @@ afterAll(() => pki.remove());
 const serverTls = (extra: Partial<NonNullable<ServerOptions['tls']>> = {}): NonNullable<ServerOptions['tls']> => ({
   cert: pki.server.cert, key: pki.server.key, ca: pki.ca, ...extra,
 });
-
-interface WsResult {
-  readonly info: Record<string, unknown> | null;
-  /** What came after INFO, or '<closed>' when the connection closed without a byte more. */
-  readonly out: string;
-}
-
-/**
- * One websocket client attempt: waits for INFO, sends `send` and collects the answers until
- * a PONG, the close, or `waitMs`. A refused handshake gives `{ info: null, out: '<closed>' }`.
- */
-function wsAttempt(url: string, send: string, opts: { cert?: CertFiles; cookie?: string; waitMs?: number } = {}): Promise<WsResult> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, {
-      ca: readFileSync(pki.ca),
-      ...(opts.cert === undefined ? {} : { cert: readFileSync(opts.cert.cert), key: readFileSync(opts.cert.key) }),
-      ...(opts.cookie === undefined ? {} : { headers: { Cookie: opts.cookie } }),
-    });
-    let info: Record<string, unknown> | null = null;
-    let out = '';
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      ws.terminate();
-      resolve({ info, out: out === '' ? '<closed>' : out });
-    };
-    const timer = setTimeout(finish, opts.waitMs ?? 1500);
-    ws.on('message', (data: Buffer) => {
-      const text = data.toString('latin1');
-      if (info === null && text.startsWith('INFO ')) {
-        info = JSON.parse(text.slice(5, text.indexOf('\r\n'))) as Record<string, unknown>;
-        const rest = text.slice(text.indexOf('\r\n') + 2);
-        out += rest;
-        ws.send(send);
-      } else out += text;
-      if (out.includes('PONG\r\n')) finish();
-    });
-    ws.on('error', finish);
-    ws.on('close', finish);
-  });
-}
 
 const CONNECT = (fields: Record<string, unknown> = {}): string => `CONNECT ${JSON.stringify({ verbose: false, ...fields })}\r\nPING\r\n`;
 const VIOLATION = "-ERR 'Authorization Violation'\r\n";
@@ -147,7 +103,7 @@ describe('wss: the websocket listener with tls', () => {
     const tcp = await scope.client(s);
     const sub = tcp.subscribe('from.web', { max: 1 });
     await tcp.flush();
-    const r = await wsAttempt(s.websocketUrl!, 'CONNECT {"verbose":false}\r\nPUB from.web 2\r\nhi\r\nPING\r\n');
+    const r = await wsAttempt(s.websocketUrl!, pki.ca, 'CONNECT {"verbose":false}\r\nPUB from.web 2\r\nhi\r\nPING\r\n');
     expect(r.out).toBe('PONG\r\n');
     expect(r.info).toMatchObject({ port: s.websocketPort, tls_required: true, tls_available: true });
     expect(r.info!.auth_required).toBeUndefined();
@@ -162,9 +118,9 @@ describe('wss: the websocket listener with tls', () => {
       authorization: { users: [{ user: 'CN=alice,OU=eng,O=Acme,C=US' }, { user: 'tcp', password: 'p' }] },
       http: -1,
     });
-    expect((await wsAttempt(s.websocketUrl!, CONNECT())).out).toBe('<closed>');
-    expect((await wsAttempt(s.websocketUrl!, CONNECT(), { cert: alice })).out).toBe('PONG\r\n');
-    expect((await wsAttempt(s.websocketUrl!, CONNECT({ user: 'tcp', pass: 'p' }), { cert: stranger })).out).toBe(VIOLATION);
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT())).out).toBe('<closed>');
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT(), { cert: alice })).out).toBe('PONG\r\n');
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT({ user: 'tcp', pass: 'p' }), { cert: stranger })).out).toBe(VIOLATION);
     const varz = (await (await fetch(`${s.monitorUrl}/varz`)).json()) as { websocket: Record<string, unknown> };
     expect(varz.websocket.tls_map).toBe(true);
   });
@@ -196,10 +152,10 @@ describe('websocket-only authentication', () => {
       websocket: { noTls: true, authorization: { user: 'web', password: 'wp' } },
     });
     const ws = s.websocketUrl!;
-    const web = await wsAttempt(ws, CONNECT({ user: 'web', pass: 'wp' }));
+    const web = await wsAttempt(ws, pki.ca, CONNECT({ user: 'web', pass: 'wp' }));
     expect(web.out).toBe('PONG\r\n');
     expect(web.info!.auth_required).toBe(true);
-    expect((await wsAttempt(ws, CONNECT({ user: 'tcp', pass: 'tp' }))).out).toBe(VIOLATION);
+    expect((await wsAttempt(ws, pki.ca, CONNECT({ user: 'tcp', pass: 'tp' }))).out).toBe(VIOLATION);
     await expect(scope.client(s, { user: 'web', pass: 'wp', reconnect: false })).rejects.toThrow(/authorization/i);
     await scope.client(s, { user: 'tcp', pass: 'tp', reconnect: false });
   });
@@ -207,8 +163,8 @@ describe('websocket-only authentication', () => {
   it('a websocket token turns authentication on for websocket clients alone', async () => {
     const s = await scope.server({ websocket: { noTls: true, authorization: { token: 'wt' } } });
     expect(s.info.auth_required).toBeUndefined();
-    expect((await wsAttempt(s.websocketUrl!, CONNECT({ auth_token: 'wt' }))).out).toBe('PONG\r\n');
-    expect((await wsAttempt(s.websocketUrl!, CONNECT())).out).toBe(VIOLATION);
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT({ auth_token: 'wt' }))).out).toBe('PONG\r\n');
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT())).out).toBe(VIOLATION);
     await scope.client(s, { reconnect: false });
   });
 
@@ -217,19 +173,19 @@ describe('websocket-only authentication', () => {
       authorization: { users: [{ user: 'a', password: 'pa' }, { user: 'b', password: 'pb', permissions: { publish: ['b.>'] } }] },
       websocket: { noTls: true, noAuthUser: 'b' },
     });
-    const r = await wsAttempt(s.websocketUrl!, `${CONNECT()}PUB x 0\r\n\r\nPING\r\n`);
+    const r = await wsAttempt(s.websocketUrl!, pki.ca, `${CONNECT()}PUB x 0\r\n\r\nPING\r\n`);
     expect(r.info!.auth_required).toBe(true);
     expect(r.out).toBe("PONG\r\n-ERR 'Permissions Violation for Publish to \"x\"'\r\nPONG\r\n");
-    expect((await wsAttempt(s.websocketUrl!, CONNECT({ user: 'a', pass: 'pa' }))).out).toBe('PONG\r\n');
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT({ user: 'a', pass: 'pa' }))).out).toBe('PONG\r\n');
     // parser.go only lets the top-level no_auth_user skip CONNECT.
-    expect((await wsAttempt(s.websocketUrl!, 'PING\r\n')).out).toBe(VIOLATION);
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, 'PING\r\n')).out).toBe(VIOLATION);
     await expect(scope.client(s, { reconnect: false })).rejects.toThrow(/authorization/i);
   });
 
   it('websocket.authorization.timeout bounds the time to CONNECT', async () => {
     const s = await scope.server({ websocket: { noTls: true, authorization: { token: 't', timeout: 150 } }, http: -1 });
     const started = Date.now();
-    expect((await wsAttempt(s.websocketUrl!, '', { waitMs: 3000 })).out).toBe("-ERR 'Authentication Timeout'\r\n");
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, '', { waitMs: 3000 })).out).toBe("-ERR 'Authentication Timeout'\r\n");
     expect(Date.now() - started).toBeLessThan(1500);
     const varz = (await (await fetch(`${s.monitorUrl}/varz`)).json()) as { websocket: Record<string, unknown> };
     expect(varz.websocket).toMatchObject({ auth_timeout: 0.15, no_tls: true });
@@ -244,9 +200,9 @@ describe('websocket-only authentication', () => {
       websocket: { noTls: true, jwtCookie: 'natsjwt' },
       http: -1,
     });
-    expect((await wsAttempt(s.websocketUrl!, CONNECT(), { cookie: `other=1; natsjwt=${bearer.jwt}` })).out).toBe('PONG\r\n');
-    expect((await wsAttempt(s.websocketUrl!, CONNECT(), { cookie: 'natsjwt=' })).out).toBe(VIOLATION);
-    expect((await wsAttempt(s.websocketUrl!, CONNECT())).out).toBe(VIOLATION);
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT(), { cookie: `other=1; natsjwt=${bearer.jwt}` })).out).toBe('PONG\r\n');
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT(), { cookie: 'natsjwt=' })).out).toBe(VIOLATION);
+    expect((await wsAttempt(s.websocketUrl!, pki.ca, CONNECT())).out).toBe(VIOLATION);
     const varz = (await (await fetch(`${s.monitorUrl}/varz`)).json()) as { websocket: Record<string, unknown> };
     expect(varz.websocket.jwt_cookie).toBe('natsjwt');
   });
