@@ -28,6 +28,7 @@ import { decodeGenericJwt } from '../auth/jwt-dir.js';
 import type { ResolvedOperatorMode } from '../auth/types.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { operatorAccounts } from '../config/resolve-operator.js';
+import { jwtAccountLinks } from '../config/resolve-jwt-links.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
 import { CloseReason } from './close-reason.js';
@@ -296,12 +297,15 @@ export class ClaimsService {
 
   // ---- Answers ----------------------------------------------------------------------------------
 
-  /** The accounts' JetStream and names from the JWTs now in force; the clients re-checked. */
+  /** The accounts' names, JetStream, exports and imports from the JWTs now in force; the clients re-checked. */
   private accountsChanged(): void {
     const jwts = this.core.accountJwts;
     if (jwts === null) return;
     const o = this.core.options;
-    this.host.apply({ ...o, ...operatorAccounts(this.mode, jwts.all()) });
+    const all = jwts.all();
+    // The exports and imports too (updateAccountClaimsWithRefresh): a withdrawn export or a
+    // revoked activation cuts the importer off, a new one wires it.
+    this.host.apply({ ...o, ...operatorAccounts(this.mode, all), accountLinks: jwtAccountLinks(this.mode, Math.floor(Date.now() / 1000), all) });
   }
 
   /** accounts.go respondToUpdate. */

@@ -29,7 +29,7 @@ export interface RouterHost {
    * chunk writes it, once for everything the chunk caused.
    */
   flushOutsideRead(): void;
-  /** A request in `acc` reached nobody: true when the host answered it (a system request). */
+  /** A request in `acc` (subject starting with `$`): true when the host answered it (a system request imported into every account). */
   answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): boolean;
 }
 
@@ -228,7 +228,7 @@ export class Router {
       this.sendToRoutes(base, acc, pa, buf, start);
       delivered = true;
     }
-    if (!delivered && pub !== null && pa.reply.length > 0) this.unanswered(pub, acc, pa);
+    if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered);
     this.publisher = outer;
     this.routingDepth--;
     if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
@@ -382,13 +382,14 @@ export class Router {
   }
 
   /**
-   * A request nobody received: a system request every account may make (nats-server imports
-   * `$SYS.REQ.USER.INFO` from the system account into each account) is answered by the host;
-   * otherwise the no-responders status, when the client asked for it.
+   * A request: a system request every account may make (nats-server imports
+   * `$SYS.REQ.USER.INFO` from the system account into each account as a service) is answered
+   * by the host, whether or not the account's own subscribers got it too; a request nobody
+   * received and nobody answered gets the no-responders status, when the client asked for it.
    */
-  private unanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): void {
-    if (pa.subject.charCodeAt(0) === 36 /* $ */ && this.host.answerUnanswered(pub, acc, pa)) return;
-    if (pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
+  private requested(pub: Client | InternalClient, acc: Account, pa: PubArg, delivered: boolean): void {
+    const answered = pa.subject.charCodeAt(0) === 36 /* $ */ && this.host.answerUnanswered(pub, acc, pa);
+    if (!delivered && !answered && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
   }
 
   /**

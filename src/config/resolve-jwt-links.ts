@@ -34,10 +34,13 @@ import type { ResolvedAccountLinks, ResolvedExport, ResolvedImport, ResponseType
 
 const RESPONSE_TYPES: Readonly<Record<string, ResponseType>> = { '': 'singleton', Singleton: 'singleton', Stream: 'stream', Chunked: 'chunked' };
 
-/** The preloaded account JWTs the resolver would hand out at `nowSec`, by account key, in preload order. */
-export function usableAccounts(mode: ResolvedOperatorMode, nowSec: number): Map<string, AccountClaims> {
+/**
+ * The account JWTs the resolver would hand out at `nowSec` (`jwts`: the preloads, or a directory
+ * resolver's files and updates), by account key, in their order.
+ */
+export function usableAccounts(mode: ResolvedOperatorMode, nowSec: number, jwts: Readonly<Record<string, string>> = mode.preload): Map<string, AccountClaims> {
   const out = new Map<string, AccountClaims>();
-  for (const [name, jwt] of Object.entries(mode.preload)) {
+  for (const [name, jwt] of Object.entries(jwts)) {
     const r = decodeAccountJwt(jwt);
     if (!r.ok || r.claims.sub !== name || !mode.trustedKeys.includes(r.claims.iss)) continue;
     if (validateClaims(r.claims, nowSec).length > 0) continue;
@@ -76,8 +79,8 @@ function resolvedImport(i: JwtImport): ResolvedImport {
  * The exports and imports of the usable preloaded accounts at `nowSec`: what
  * `ResolvedOptions.accountLinks` holds in operator mode. Never throws on bad JWT content.
  */
-export function jwtAccountLinks(mode: ResolvedOperatorMode, nowSec: number): Record<string, ResolvedAccountLinks> {
-  const accounts = usableAccounts(mode, nowSec);
+export function jwtAccountLinks(mode: ResolvedOperatorMode, nowSec: number, jwts: Readonly<Record<string, string>> = mode.preload): Record<string, ResolvedAccountLinks> {
+  const accounts = usableAccounts(mode, nowSec, jwts);
   const exports = new Map<string, ResolvedExport[]>();
   /** The JWT export behind each resolved one (its token rules). */
   const origin = new Map<ResolvedExport, JwtExport>();

@@ -24,7 +24,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth, resolveSystemAccount, withGlobalNoAuthUser } from './resolve-auth.js';
-import { operatorAccounts, operatorAuth, resolveOperatorMode } from './resolve-operator.js';
+import { operatorAccounts, operatorAuth, resolveOperatorMode, resolverJwts } from './resolve-operator.js';
 import { jwtAccountLinks } from './resolve-jwt-links.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
@@ -293,7 +293,9 @@ export const OPTIONS = {
       }
       // With TLS the client has the handshake time plus one second to authenticate (nats-server).
       const timeoutMs = tls === null ? DEFAULTS.authTimeoutMs : tls.timeoutMs + 1000;
-      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode), accountLinks: jwtAccountLinks(mode, Math.floor(Date.now() / 1000)), systemAccount: mode.systemAccount };
+      // The accounts the resolver has: the preloads, or a directory resolver's files (preloads stored there).
+      const jwts = resolverJwts(mode);
+      return { auth: operatorAuth(mode, v, timeoutMs), ...operatorAccounts(mode, jwts), accountLinks: jwtAccountLinks(mode, Math.floor(Date.now() / 1000), jwts), systemAccount: mode.systemAccount };
     },
     // Writes `accounts`, `authorization` and `no_auth_user`.
     conf: { keys: ['authorization'], read: 'own' }, reload: 'yes', write: 'own',

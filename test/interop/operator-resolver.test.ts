@@ -87,6 +87,42 @@ describe('operator mode: the full directory resolver', () => {
   });
 });
 
+describe('operator mode: exports and imports of a directory resolver\'s accounts', () => {
+  /** Messages the importer's `pub.>` subscription gets of one the exporter publishes. */
+  async function flow(s: NatsServer, exporter: User, importer: User): Promise<number> {
+    const e = await client(s, exporter);
+    const i = await client(s, importer);
+    let got = 0;
+    i.subscribe('pub.>', { callback: () => void got++ });
+    await i.flush();
+    e.publish('pub.x', 'hi');
+    await e.flush();
+    // A stream import delivers through the importer's shadow subscription: a round trip each way settles it.
+    await i.flush();
+    await e.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    return got;
+  }
+
+  it('accounts already in the directory and accounts pushed later are wired; an update withdrawing the export cuts the importer off', async () => {
+    const exp = makeAccount(op.kp, { exports: [{ subject: 'pub.>', type: 'stream' }] });
+    const imp = makeAccount(op.kp, { imports: [{ subject: 'pub.>', account: exp.pub, type: 'stream' }] });
+    const [expU, impU] = [makeUser(exp.kp), makeUser(imp.kp)];
+    const dir = tempDir();
+    writeFileSync(join(dir, `${exp.pub}.jwt`), exp.jwt);
+    writeFileSync(join(dir, `${imp.pub}.jwt`), imp.jwt);
+    expect(await flow(await fullServer(dir), expU, impU)).toBe(1);
+
+    const s = await fullServer(tempDir());
+    const sysNc = await client(s, sysUser);
+    for (const a of [exp, imp]) expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', a.jwt)).data).toMatchObject({ message: 'jwt updated' });
+    expect(await flow(s, expU, impU)).toBe(1);
+    const withdrawn = makeAccount(op.kp, {}, {}, exp.kp);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', withdrawn.jwt)).data).toMatchObject({ message: 'jwt updated' });
+    expect(await flow(s, expU, impU)).toBe(0);
+  });
+});
+
 describe('operator mode: the cache directory resolver', () => {
   it('reads the accounts of its directory at start', async () => {
     const dir = tempDir();

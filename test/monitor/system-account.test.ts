@@ -173,6 +173,28 @@ describe('system account with configured accounts', () => {
     expect(((await json(sys, '$SYS.REQ.USER.INFO')).data as Json)).toEqual({ user: 'sys', account: 'SYS' });
   });
 
+  it('answers USER.INFO from any account even when a subscriber there gets the request too (nats-server: a service import)', async () => {
+    const other = await createServer({
+      accounts: { SYS: { users: [{ user: 'sys', password: 'p' }] }, APP: { users: [{ user: 'a', password: 'p' }, { user: 'b', password: 'p' }] } },
+      systemAccount: 'SYS',
+    });
+    const a = await connect({ servers: other.url, user: 'a', pass: 'p' });
+    const b = await connect({ servers: other.url, user: 'b', pass: 'p' });
+    try {
+      const seen: string[] = [];
+      a.subscribe('>', { callback: (_e, m) => void seen.push(m.subject) });
+      await a.flush();
+      const info = await context(b);
+      expect(info.data).toMatchObject({ user: 'b', account: 'APP' });
+      await a.flush();
+      expect(seen).toContain('$SYS.REQ.USER.INFO');
+    } finally {
+      await a.close();
+      await b.close();
+      await other.close();
+    }
+  });
+
   it('reports the system account in /varz', async () => {
     expect((await monitorJson(server.monitorUrl!, '/varz')).system_account).toBe('SYS');
   });
