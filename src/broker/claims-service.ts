@@ -249,12 +249,14 @@ export class ClaimsService {
     const errs: string[] = [];
     let removed = false;
     for (const acc of accounts) {
+      // dirstore.delete: a file already gone is no error, and calls no removal callback.
+      const existed = store.peek(acc) !== null;
       const e = store.delete(acc);
       if (e !== null) {
         errs.push(e);
         continue;
       }
-      removed = this.removeAccount(acc) || removed;
+      if (existed) removed = this.removeAccount(acc) || removed;
     }
     if (removed) this.accountsChanged();
     const passed = accounts.length - errs.length;

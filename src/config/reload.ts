@@ -17,6 +17,9 @@ export type { BoundPorts } from './table.js';
  * actually got, or 0 again, is no change. Blocks compare as a whole (after that port).
  */
 export function checkReload(current: ResolvedOptions, next: ResolvedOptions, bound: BoundPorts): void {
+  // reload.go: "config reload not supported for SystemAccount" (a field of the auth block,
+  // whose other parts do reload).
+  if (current.systemAccount !== next.systemAccount) throw new ConfigError('systemAccount', 'cannot be changed by a reload');
   for (const [name, row] of OPTION_ROWS) {
     if (row.reload !== 'no') continue;
     const actual = row.bound === undefined ? undefined : bound[row.bound];

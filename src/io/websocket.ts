@@ -289,7 +289,16 @@ export async function startWebSocketListener(
           http.emit('connection', secured);
         }, () => secured.destroy());
       });
+  // Sockets the HTTP server has that are not upgraded yet (a half-sent or missing upgrade
+  // request): close() destroys them, as nats-server's http.Server.Close drops every connection;
+  // Node counts them neither idle nor upgraded, so the listener would never close.
+  const preUpgrade = new Set<Duplex>();
+  http.on('connection', (socket: Duplex) => {
+    preUpgrade.add(socket);
+    socket.once('close', () => preUpgrade.delete(socket));
+  });
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    preUpgrade.delete(socket);
     socket.on('error', () => socket.destroy());
     const refused = checkOrigin(opts, req);
     if (refused !== null) {
@@ -307,6 +316,7 @@ export async function startWebSocketListener(
   const stop = (): void => {
     if (server.listening) server.close();
     for (const s of handshaking) s.destroy();
+    for (const s of preUpgrade) s.destroy();
     http.closeIdleConnections();
   };
   return {

@@ -6,7 +6,7 @@
  * on nats-server too); the request/answer details are compared with the real binary in
  * test/conformance/resolver-interop.test.ts.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { makeAccount, makeOperator, makeUser, type User } from '../helpers/jwt.js';
+import { encodeJwt, makeAccount, makeOperator, makeUser, type User } from '../helpers/jwt.js';
 
 const scope = useScope();
 
@@ -120,6 +120,24 @@ describe('operator mode: exports and imports of a directory resolver\'s accounts
     const withdrawn = makeAccount(op.kp, {}, {}, exp.kp);
     expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', withdrawn.jwt)).data).toMatchObject({ message: 'jwt updated' });
     expect(await flow(s, expU, impU)).toBe(0);
+  });
+});
+
+describe('operator mode: CLAIMS.DELETE', () => {
+  it('of an account whose file is already gone answers deleted and leaves its clients alone (dirstore.delete)', async () => {
+    const dir = tempDir();
+    const s = await fullServer(dir, { resolver: { type: 'full', dir, allowDelete: true } });
+    const acc = makeAccount(op.kp);
+    const sysNc = await client(s, sysUser);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', acc.jwt)).data).toMatchObject({ message: 'jwt updated' });
+    const nc = await client(s, makeUser(acc.kp));
+    let closed = false;
+    void nc.closed().then(() => void (closed = true));
+    rmSync(join(dir, `${acc.pub}.jwt`));
+    const del = encodeJwt({ sub: op.pub, nats: { accounts: [acc.pub], type: 'generic', version: 2 } }, op.kp);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.DELETE', del)).data).toEqual({ code: 200, message: 'deleted 1 accounts' });
+    await nc.flush();
+    expect(closed).toBe(false);
   });
 });
 

@@ -286,3 +286,21 @@ describe('websocket listener', () => {
     expect(() => s.reload({ websocket: { noTls: true } })).not.toThrow();
   });
 });
+
+describe('websocket listener: close()', () => {
+  it('drops a socket whose upgrade request never finished, so close() settles (nats-server: http.Server.Close)', async () => {
+    const { connect: netConnect } = await import('node:net');
+    const s = await createServer({ websocket: { port: 0, noTls: true } });
+    const port = Number(new URL(s.websocketUrl!).port);
+    const sock = netConnect(port, '127.0.0.1');
+    sock.on('error', () => undefined);
+    await new Promise((r) => sock.once('connect', r));
+    // Half an HTTP upgrade request: the HTTP server holds the socket, neither idle nor upgraded.
+    sock.write('GET / HTTP/1.1\r\nHost: localhost\r\n');
+    const dropped = new Promise<void>((r) => sock.once('close', () => r()));
+    await new Promise((r) => setTimeout(r, 50));
+    await s.close();
+    await dropped;
+    expect(sock.destroyed).toBe(true);
+  });
+});

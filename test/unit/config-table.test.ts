@@ -123,6 +123,12 @@ function referenceChanges(cur: ResolvedOptions, next: ResolvedOptions, b: BoundP
 }
 
 describe('checkReload()', () => {
+  it('refuses a change of the system account (reload.go), while the rest of authorization reloads', () => {
+    const accounts = { A: { users: [{ user: 'a', password: 'p' }] }, B: { users: [{ user: 'b', password: 'p' }] } };
+    expect(reloadError({ accounts, systemAccount: 'A' }, { accounts, systemAccount: 'B' })).toBe('systemAccount');
+    expect(reloadError({ accounts, systemAccount: 'A' }, { accounts: { ...accounts, C: {} }, systemAccount: 'A' })).toBeNull();
+  });
+
   it('lets every reloadable option change', () => {
     const base: ServerOptions = { backend: 'embedded' };
     const changed: ServerOptions = {
