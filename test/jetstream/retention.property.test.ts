@@ -153,12 +153,23 @@ class Model {
 }
 
 async function check(jsm: JetStreamManager, stream: string, m: Model, step: string): Promise<void> {
-  const info = await jsm.streams.info(stream, { deleted_details: true });
-  const st = info.state;
-  const deleted = new Set(st.deleted ?? []);
-  const have: number[] = [];
-  if (st.messages > 0) for (let s = st.first_seq; s <= st.last_seq; s++) if (!deleted.has(s)) have.push(s);
   const want = [...m.stored.keys()].sort((a, b) => a - b);
+  const storedOf = (st: Awaited<ReturnType<JetStreamManager['streams']['info']>>['state']): number[] => {
+    const deleted = new Set(st.deleted ?? []);
+    const have: number[] = [];
+    if (st.messages > 0) for (let s = st.first_seq; s <= st.last_seq; s++) if (!deleted.has(s)) have.push(s);
+    return have;
+  };
+  let info = await jsm.streams.info(stream, { deleted_details: true });
+  // nats-server removes a message an ack or term let go asynchronously (the consumer's ack
+  // processing, then the stream's): like num_pending below, it gets up to 1 s to settle (the
+  // embedded broker has removed it when the ack's flush returns).
+  for (const deadline = Date.now() + 1000; JSON.stringify(storedOf(info.state)) !== JSON.stringify(want) && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 20));
+    info = await jsm.streams.info(stream, { deleted_details: true });
+  }
+  const st = info.state;
+  const have = storedOf(st);
   expect({ step, stored: have, last: st.last_seq }).toEqual({ step, stored: want, last: m.lastSeq });
   // An empty stream: first = last + 1, or 0 when no sequence was ever used.
   expect({ step, first: st.first_seq }).toEqual({ step, first: m.firstSeq() });
