@@ -206,12 +206,14 @@ export class Authenticator {
 
   /**
    * The user a client that sends other ops before CONNECT becomes (parser.go: the top-level
-   * `no_auth_user`, a user with a name), or null: such a client violates authorization.
+   * `no_auth_user`, looked up among the users with a name only — an nkey user named there serves
+   * credential-less CONNECTs, yet an op before CONNECT is still a violation), or null: such a
+   * client violates authorization.
    */
   noAuthUser(): AuthenticatedUser | null {
     const name = this.preConnectNoAuthUser;
     if (name === null) return null;
-    const u = this.usersByName.get(name) ?? this.usersByNkey.get(name);
+    const u = this.usersByName.get(name);
     return u === undefined ? null : this.userFor(u);
   }
 

@@ -208,6 +208,16 @@ function ldapDn(rdns: readonly RawAttribute[][]): Dn | null {
   return out;
 }
 
+/**
+ * A URI SAN as nats-server compares it: Go's x509 parses it with url.Parse and the map looks up
+ * `url.String()`, which lower-cases the scheme (the rest — host, escaped path, query — is kept
+ * as written for the URIs a certificate can hold).
+ */
+function goUriString(uri: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri);
+  return m === null ? uri : m[1].toLowerCase() + uri.slice(m[1].length);
+}
+
 /** The subject alternative names: rfc822Name [1], dNSName [2], uniformResourceIdentifier [6]. */
 function readSans(buf: Buffer, extensions: Tlv | null): { emails: string[]; dnsNames: string[]; uris: string[] } {
   const out = { emails: [] as string[], dnsNames: [] as string[], uris: [] as string[] };
@@ -225,7 +235,7 @@ function readSans(buf: Buffer, extensions: Tlv | null): { emails: string[]; dnsN
       const text = buf.subarray(n.start, n.end).toString('latin1');
       if (n.tag === 0x81) out.emails.push(text);
       else if (n.tag === 0x82) out.dnsNames.push(text);
-      else if (n.tag === 0x86) out.uris.push(text);
+      else if (n.tag === 0x86) out.uris.push(goUriString(text));
     }
   }
   return out;

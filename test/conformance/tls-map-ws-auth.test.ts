@@ -88,6 +88,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
       escaped: pki.issue('/O=Acme, Inc./CN=eve'),
       upper: pki.issue('/CN=ALICE/O=Acme'),
       stranger: pki.issue('/CN=stranger'),
+      uri: pki.issue('/CN=workload', 'URI:SPIFFE://Example.org/ns/prod'),
     };
     const p = await pair([
       'listen: "{port}"',
@@ -102,6 +103,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
       '    { user: "CN=carol" }',
       '    { user: "CN=eve,O=Acme\\\\, Inc." }',
       '    { user: "CN=alice,O=Acme", password: "pw" }',
+      '    { user: "spiffe://Example.org/ns/prod" }',
       '  ]',
       '}',
     ]);
@@ -115,6 +117,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
       ['subject attribute outside the DN table', certs.carol, CONNECT()],
       ['escaped value', certs.escaped, CONNECT()],
       ['values compare exactly', certs.upper, CONNECT()],
+      ['URI SAN, scheme lower-cased as url.String() writes it', certs.uri, CONNECT()],
       ['a stranger', certs.stranger, CONNECT()],
       ['no certificate', null, CONNECT()],
     ];
@@ -135,6 +138,7 @@ describe.skipIf(BIN === '')('verify_and_map and websocket auth: the same answers
       'subject attribute outside the DN table': 'PONG\r\n',
       'escaped value': 'PONG\r\n',
       'values compare exactly': VIOLATION,
+      'URI SAN, scheme lower-cased as url.String() writes it': 'PONG\r\n',
       'a stranger': VIOLATION,
       'no certificate': '<closed>',
     });

@@ -88,6 +88,27 @@ describe('authentication modes (official client)', () => {
 });
 
 describe('wire details', () => {
+  it('no_auth_user lets ops come before CONNECT only when it names a user with a name, not an nkey user (parser.go looks in s.users)', async () => {
+    const named = await server({ authorization: { users: [{ user: 'guest', password: 'x' }] }, noAuthUser: 'guest' });
+    const w = await WireClient.open(named.port);
+    defer(() => w.close());
+    w.send('PING\r\n');
+    await w.expect('PONG\r\n');
+    const nkey = createUser().getPublicKey();
+    // 2.10's validateNoAuthUser accepts an nkey user as no_auth_user; 2.9.10 refuses to start
+    // with one, so this half holds the embedded broker to 2.10's source only.
+    if (named.backend !== 'embedded') return;
+    const keyed = await server({ authorization: { users: [{ user: 'other', password: 'x' }, { nkey }] }, noAuthUser: nkey });
+    const w2 = await WireClient.open(keyed.port);
+    defer(() => w2.close());
+    w2.send('PING\r\n');
+    await w2.expect("-ERR 'Authorization Violation'\r\n");
+    await w2.expectClose();
+    // A CONNECT without credentials is still that nkey user.
+    const nc = await client(keyed);
+    await nc.flush();
+  });
+
   it('auth required: any op but CONNECT first is an Authorization Violation, then close', async () => {
     const s = await server({ authorization: { token: 't' } });
     const w = await WireClient.open(s.port);

@@ -63,6 +63,11 @@ describe('certNames', () => {
 });
 
 describe('mapCertificate', () => {
+  it("compares a URI SAN as Go's url.String() writes it: the scheme lower-cased, the rest as written", () => {
+    const s = names('/CN=svc', 'URI:SPIFFE://Example.com/Svc');
+    expect(s.uris).toEqual(['spiffe://Example.com/Svc']);
+  });
+
   it("tries emails, DNS names and URIs first, then the DN, then Go's RDN string (with DCs, then without)", () => {
     const s = names('/O=Acme/CN=svc', 'email:svc@example.com,DNS:svc.example.com');
     expect(mapCertificate(s, users('CN=svc,O=Acme', 'svc.example.com', 'svc@example.com'))).toBe('svc@example.com');
