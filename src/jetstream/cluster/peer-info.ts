@@ -29,7 +29,11 @@ interface Waiter {
 
 export class PeerDirectory {
   private readonly tags = new Map<string, readonly string[]>();
-  /** Own tags as last announced (JSON), to notice a reload that changed them. */
+  /**
+   * Own tags as last announced: the options' array (a reload replaces it, so a new reference is
+   * all `tick` needs to look at) and its JSON (to tell a new array with the same tags).
+   */
+  private announcedRef: readonly string[] | null = null;
   private announced: string | null = null;
   private lastAsk = 0;
   private readonly waiters = new Set<Waiter>();
@@ -53,6 +57,7 @@ export class PeerDirectory {
   announce(ask: boolean): void {
     if (this.closed) return;
     const tags = this.ownTags();
+    this.announcedRef = tags;
     this.announced = JSON.stringify(tags);
     if (ask) this.lastAsk = Date.now();
     const m: PeerInfoMessage = { name: this.self, tags, ask };
@@ -65,7 +70,9 @@ export class PeerDirectory {
    */
   tick(wanted: readonly string[], askEveryMs: number): void {
     if (this.closed) return;
-    if (this.announced !== JSON.stringify(this.ownTags())) this.announce(false);
+    const own = this.ownTags();
+    if (own !== this.announcedRef && this.announced !== JSON.stringify(own)) this.announce(false);
+    else if (own !== this.announcedRef) this.announcedRef = own;
     else if (Date.now() - this.lastAsk >= askEveryMs && wanted.some((n) => this.tagsOf(n) === undefined)) this.announce(true);
   }
 
