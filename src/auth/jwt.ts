@@ -73,6 +73,11 @@ export interface UserNats extends JwtPermissions {
   readonly issuerAccount: string;
   readonly tags: readonly string[];
   readonly version: number;
+  /**
+   * jwt UserClaims.HasEmptyPermissions: reflect.DeepEqual with the zero value, so a list that is
+   * present yet empty (`"src": []`, `"pub": {"allow": []}`) makes the permissions not empty.
+   */
+  readonly emptyPermissions: boolean;
 }
 
 /** A signing key of an account: plain, or scoped (a `user_scope` with the users' template). */
@@ -166,6 +171,12 @@ export interface AccountNats {
   readonly defaultPermissions: JwtPermissions;
   readonly tags: readonly string[];
   readonly version: number;
+  /**
+   * What jwt's Account.Validate finds in the parts nats-embedded does not otherwise use: the
+   * account's info, its subject `mappings`, external `authorization`, `trace`, tiered JetStream
+   * limits, `cluster_traffic`.
+   */
+  readonly otherProblems: readonly string[];
 }
 
 /** The `nats` part of an operator JWT (jwt.Operator). */
@@ -284,8 +295,22 @@ function times(o: Obj | null): JwtTimeRange[] {
   });
 }
 
+/** Is the JSON value there (Go leaves a field it decodes from `null` at its zero value)? */
+function present(o: Obj | null, k: string): boolean {
+  return o?.[k] !== undefined && o?.[k] !== null;
+}
+
+/** A permission (`pub`/`sub`) that decodes to a non-zero jwt.Permission. */
+function permissionSet(o: Obj | null, k: string): boolean {
+  const p = obj(o?.[k], k);
+  return present(p, 'allow') || present(p, 'deny');
+}
+
 function userNats(o: Obj | null): UserNats {
   const src = o?.src;
+  const zero = !permissionSet(o, 'pub') && !permissionSet(o, 'sub') && !present(o, 'resp') && !present(o, 'src') &&
+    !present(o, 'times') && str(o, 'times_location') === '' && int(o, 'subs') === 0 && int(o, 'data') === 0 &&
+    int(o, 'payload') === 0 && !bool(o, 'bearer_token') && !present(o, 'allowed_connection_types');
   return {
     ...permissions(o),
     // nats-server 2.10's CIDRList: a list, or (older JWTs) one comma-separated string.
@@ -300,6 +325,7 @@ function userNats(o: Obj | null): UserNats {
     issuerAccount: str(o, 'issuer_account'),
     tags: strs(o, 'tags'),
     version: int(o, 'version'),
+    emptyPermissions: zero,
   };
 }
 
@@ -403,7 +429,89 @@ function accountNats(o: Obj | null): AccountNats {
     defaultPermissions: permissions(obj(o?.default_permissions, 'default_permissions')),
     tags: strs(o, 'tags'),
     version: int(o, 'version'),
+    otherProblems: accountOtherProblems(o, l),
   };
+}
+
+/** Go's uint8 field: a JSON integer 0..255, else the decode fails. */
+function uint8(o: Obj | null, k: string): number {
+  const v = int(o, k);
+  if (v < 0 || v > 255) throw new Bad(`json: cannot unmarshal number ${v} into Go struct field .${k} of type uint8`);
+  return v;
+}
+
+/** See AccountNats.otherProblems. */
+function accountOtherProblems(o: Obj | null, limits: Obj | null): string[] {
+  const out: string[] = [];
+  validateInfo(str(o, 'description'), str(o, 'info_url'), out);
+  // jwt.Mapping.Validate (weights are uint8 and their sum wraps as Go's does).
+  const mappings = obj(o?.mappings, 'mappings') ?? {};
+  for (const [from, list] of Object.entries(mappings)) {
+    if (list === null) continue;
+    if (!Array.isArray(list)) throw new Bad('json: cannot unmarshal into field mappings');
+    validateSubject(from, out);
+    const perCluster = new Map<string, number>();
+    let total = 0;
+    for (const m of list) {
+      const e = obj(m, 'mappings');
+      validateSubject(str(e, 'subject'), out);
+      const weight = uint8(e, 'weight');
+      const cluster = str(e, 'cluster');
+      if (cluster !== '') {
+        const t = ((perCluster.get(cluster) ?? 0) + weight) & 0xff;
+        perCluster.set(cluster, t);
+        if (t > 100) out.push(`Mapping "${from}" in cluster "${cluster}" exceeds 100% among all of it's weighted to mappings`);
+      } else {
+        total = (total + (weight === 0 ? 100 : weight)) & 0xff;
+      }
+    }
+    if (total > 100) out.push(`Mapping "${from}" exceeds 100% among all of it's weighted to mappings`);
+  }
+  // jwt.ExternalAuthorization.Validate.
+  const auth = obj(o?.authorization, 'authorization');
+  const authUsers = strs(auth, 'auth_users');
+  const allowed = strs(auth, 'allowed_accounts');
+  if (allowed.length > 0 && authUsers.length === 0) out.push('External authorization cannot have accounts without users specified');
+  for (const u of authUsers) if (!isPublicKey(u, 'U')) out.push(`AuthUser "${u}" is not a valid user public key`);
+  for (const a of allowed) {
+    if (a === '*') {
+      if (allowed.length > 1) out.push('AllowedAccounts can only be a list of accounts or "*"');
+    } else if (!isPublicKey(a, 'A')) out.push(`Account "${a}" is not a valid account public key`);
+  }
+  const xkey = str(auth, 'xkey');
+  if (xkey !== '' && !isCurveKey(xkey)) out.push(`XKey "${xkey}" is not a valid public xkey`);
+  // Account.Validate's trace block.
+  const trace = obj(o?.trace, 'trace');
+  if (trace !== null) {
+    const dest = str(trace, 'dest');
+    const tvr: string[] = [];
+    validateSubject(dest, tvr);
+    if (tvr.length > 0) out.push(`the account Trace.Destination ${tvr[0]}`);
+    if (hasWildcards(dest)) out.push(`the account Trace.Destination subject "${dest}" is not a valid publish subject`);
+    const sampling = int(trace, 'sampling');
+    if (sampling < 0 || sampling > 100) out.push(`the account Trace.Sampling value '${sampling}' is not valid, should be in the range [1..100]`);
+  }
+  // OperatorLimits.Validate: tiered JetStream limits exclude the flat ones.
+  const tiered = obj(limits?.tiered_limits, 'tiered_limits');
+  if (tiered !== null && Object.keys(tiered).length > 0) {
+    const flat = ['mem_storage', 'disk_storage', 'streams', 'consumer', 'max_ack_pending', 'mem_max_stream_bytes', 'disk_max_stream_bytes'];
+    if (flat.some((k) => int(limits, k) !== 0) || bool(limits, 'max_bytes_required')) out.push('JetStream Limits and tiered JetStream Limits are mutually exclusive');
+    if ('' in tiered) out.push('Tiered JetStream Limits can not contain a blank "" tier name');
+  }
+  const traffic = str(o, 'cluster_traffic');
+  if (traffic !== '' && traffic !== 'system' && traffic !== 'owner') out.push(`unknown cluster traffic option: "${traffic}"`);
+  return out;
+}
+
+/** A public curve (xkey) key: 56 characters starting with X that decode as a public key. */
+function isCurveKey(key: string): boolean {
+  if (key.length !== 56 || key[0] !== 'X') return false;
+  try {
+    fromPublic(key);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function activationNats(o: Obj | null): ActivationNats {
@@ -601,27 +709,30 @@ export function validateClaims(claims: JwtClaims, nowSec: number): string[] {
   const out: string[] = [];
   if (claims.exp > 0 && nowSec > claims.exp) out.push('claim is expired');
   if (claims.nbf > 0 && nowSec < claims.nbf) out.push('claim is not yet valid');
-  // jwt's Subject.Validate; subscribe entries may name a queue (`"subject queue"`).
+  // jwt's Permissions.Validate: each entry a Subject, a subscribe entry may name a queue.
   const subjects = (p: JwtPermissions): void => {
-    for (const s of [...p.pub.allow, ...p.pub.deny]) {
-      if (s === '') out.push('subject cannot be empty');
-      else if (s.includes(' ')) out.push(`subject "${s}" cannot have spaces`);
-    }
-    for (const s of [...p.sub.allow, ...p.sub.deny]) if (s === '') out.push('subject cannot be empty');
+    for (const s of [...p.pub.allow, ...p.pub.deny]) checkPermission(s, false, out);
+    for (const s of [...p.sub.allow, ...p.sub.deny]) checkPermission(s, true, out);
   };
   if (claims.kind === 'user') {
     const u = claims.nats;
     subjects(u);
     if (u.issuerAccount !== '' && !isPublicKey(u.issuerAccount, 'A')) out.push('account_id is not an account public key');
-    for (const cidr of u.src) if (!isCidr(cidr)) out.push(`invalid cidr "${cidr}"`);
+    // jwt.Limits.Validate.
+    for (const cidr of u.src) if (!isCidr(cidr)) out.push(`invalid cidr "${cidr}" in user src limits`);
     for (const t of u.times) {
-      if (!TIME.test(t.start) || !TIME.test(t.end)) out.push('time format invalid');
+      if (t.start === '') out.push('time ranges start must contain a start');
+      else if (goClock(t.start) === null) out.push(`start in time range is invalid "${t.start}"`);
+      if (t.end === '') out.push('time ranges end must contain an end');
+      else if (goClock(t.end) === null) out.push(`end in time range is invalid "${t.end}"`);
     }
+    if (u.timesLocation !== '' && !isKnownZone(u.timesLocation)) out.push('could not parse iana time zone by name: unknown time zone ' + u.timesLocation);
   } else if (claims.kind === 'account') {
     const a = claims.nats;
     validateImports(a.imports, claims.sub, out);
     validateExports(a.exports, out);
     subjects(a.defaultPermissions);
+    out.push(...a.otherProblems);
     // jwt.Account.Validate: the operator's import and export limits (absent limits decode as 0).
     if (a.limits.imports !== -1 && a.imports.length > a.limits.imports) out.push('the account contains more imports than allowed by the operator');
     if (a.limits.exports !== -1) {
@@ -640,16 +751,52 @@ export function validateClaims(claims: JwtClaims, nowSec: number): string[] {
   return out;
 }
 
-const TIME = /^\d{2}:\d{2}:\d{2}$/;
+/** jwt's checkPermission: a subject, or (subscribe only) a subject and a queue. */
+function checkPermission(entry: string, permitQueue: boolean, out: string[]): void {
+  const tk = entry.split(' ');
+  if (tk.length === 1) validateSubject(tk[0], out);
+  else if (tk.length === 2) {
+    validateSubject(tk[0], out);
+    validateSubject(tk[1], out);
+    if (!permitQueue) out.push(`Permission Subject "${entry}" is not allowed to contain queue`);
+  } else out.push(`Permission Subject "${entry}" contains too many spaces`);
+}
 
-/** An IPv4 or IPv6 CIDR (or a plain address, which nats-server takes as a /32 or /128). */
+/**
+ * Go's time.Parse("15:04:05", v): seconds since midnight, or null. The hour may have one
+ * digit; minutes and seconds have two.
+ */
+export function goClock(v: string): number | null {
+  const m = /^(\d{1,2}):(\d{2}):(\d{2})$/.exec(v);
+  if (m === null) return null;
+  const [h, mi, s] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return h > 23 || mi > 59 || s > 59 ? null : h * 3600 + mi * 60 + s;
+}
+
+/**
+ * Would Go's time.LoadLocation find this zone? `UTC` and `Local` always; other names as the
+ * IANA database spells them (Go reads them from files, so the case must match).
+ */
+export function isKnownZone(loc: string): boolean {
+  if (loc === 'UTC' || loc === 'Local') return true;
+  if (loc.startsWith('/') || loc.includes('..') || loc.includes('\\')) return false;
+  try {
+    const resolved = new Intl.DateTimeFormat('en-GB', { timeZone: loc }).resolvedOptions().timeZone;
+    return resolved === loc || resolved.toLowerCase() !== loc.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** An IPv4 or IPv6 CIDR, as Go's net.ParseCIDR takes it (the prefix length is required). */
 function isCidr(s: string): boolean {
   const [ip, bits, extra] = s.split('/');
-  if (extra !== undefined || ip === undefined) return false;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (extra !== undefined || ip === undefined || bits === undefined) return false;
+  // Go (1.17+) refuses an IPv4 octet with a leading zero.
+  const v4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(ip);
   const max = v4 !== null ? 32 : 128;
   if (v4 !== null ? v4.slice(1).some((o) => Number(o) > 255) : !/^[0-9a-fA-F:.]+$/.test(ip) || !ip.includes(':')) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
 }
 
 // ---- Imports, exports and activations (jwt's exports.go, imports.go, activation_claims.go, types.go) ----
@@ -803,12 +950,17 @@ function validateExport(e: JwtExport, out: string[]): void {
       }
     }
   }
-  if (e.description.length > MAX_INFO_LENGTH) out.push('Description is too long');
-  if (e.infoUrl !== '') {
-    if (e.infoUrl.length > MAX_INFO_LENGTH) out.push('Info URL is too long');
+  validateInfo(e.description, e.infoUrl, out);
+}
+
+/** jwt.Info.Validate: an export's or an account's description and info URL. */
+function validateInfo(description: string, infoUrl: string, out: string[]): void {
+  if (description.length > MAX_INFO_LENGTH) out.push('Description is too long');
+  if (infoUrl !== '') {
+    if (infoUrl.length > MAX_INFO_LENGTH) out.push('Info URL is too long');
     let ok = false;
     try {
-      const u = new URL(e.infoUrl);
+      const u = new URL(infoUrl);
       ok = u.hostname !== '' && u.protocol !== '';
     } catch {
       ok = false;

@@ -20,7 +20,7 @@
  * Any failure is `null`: the client gets `-ERR 'Authorization Violation'`.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { decodeAccountJwt, decodeUserJwt, validateClaims, verifySignature, type AccountClaims, type JwtPermissions, type UserClaims, type UserNats } from './jwt.js';
+import { decodeAccountJwt, decodeUserJwt, goClock, validateClaims, verifySignature, type AccountClaims, type JwtPermissions, type UserClaims, type UserNats } from './jwt.js';
 import { Permissions, type ResolvedPermissions } from './permissions.js';
 import { isValidSubscribeSubject } from '../subject/subject.js';
 import type { ResolvedOperatorMode } from './types.js';
@@ -120,7 +120,7 @@ function validateSrc(src: readonly string[], address: string): boolean {
 
 /** Seconds since midnight, now, in the IANA zone `loc` ('' = local time); null for an unknown zone. */
 function secondsOfDay(nowMs: number, loc: string): number | null {
-  if (loc === '') {
+  if (loc === '' || loc === 'Local') {
     const d = new Date(nowMs);
     return d.getHours() * 3600 + d.getMinutes() * 60 + d.getSeconds();
   }
@@ -133,12 +133,6 @@ function secondsOfDay(nowMs: number, loc: string): number | null {
   }
 }
 
-function hms(t: string): number | null {
-  const m = /^(\d{2}):(\d{2}):(\d{2})$/.exec(t);
-  if (m === null) return null;
-  const [h, mi, s] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return h > 23 || mi > 59 || s > 59 ? null : h * 3600 + mi * 60 + s;
-}
 
 /**
  * auth.go validateTimes: may the user connect now, and for how long (ms; 0 = no window). As
@@ -151,8 +145,8 @@ export function validateTimes(u: UserNats, nowMs: number): { allow: boolean; val
   if (now === null) return { allow: false, validForMs: 0 };
   const frac = nowMs % 1000;
   for (const t of u.times) {
-    const start = hms(t.start);
-    let end = hms(t.end);
+    const start = goClock(t.start);
+    let end = goClock(t.end);
     if (start === null || end === null) return { allow: false, validForMs: 0 };
     if (start > end) end += 86_400;
     if (start < now && end > now) return { allow: true, validForMs: (end - now) * 1000 - frac };
@@ -232,12 +226,6 @@ function expandTemplate(tpl: UserNats, user: UserClaims, acc: AccountClaims): Us
   };
 }
 
-/** Is a scoped user's own part empty (jwt UserClaims.HasEmptyPermissions)? */
-function hasEmptyPermissions(u: UserNats): boolean {
-  return u.pub.allow.length === 0 && u.pub.deny.length === 0 && u.sub.allow.length === 0 && u.sub.deny.length === 0 &&
-    u.resp === null && u.src.length === 0 && u.times.length === 0 && u.timesLocation === '' && u.subs === 0 &&
-    u.data === 0 && u.payload === 0 && !u.bearerToken && u.allowedConnectionTypes.length === 0;
-}
 
 /** Checks user JWTs against the operators and the accounts of the resolver. */
 export class OperatorAuthenticator {
@@ -300,7 +288,7 @@ export class OperatorAuthenticator {
     const signing = acc.nats.signingKeys.find((k) => k.key === user.iss);
     if (signing === undefined && (user.iss !== acc.sub || this.mode.strictSigningKeys.includes(acc.iss))) return null;
     if (signing?.scope != null) {
-      if (!hasEmptyPermissions(user.nats)) return null;
+      if (!user.nats.emptyPermissions) return null;
       const tpl = expandTemplate(signing.scope.template, user, acc);
       if (tpl === null) return null;
       user = { ...user, nats: { ...tpl, issuerAccount: user.nats.issuerAccount, tags: user.nats.tags, version: user.nats.version } };
@@ -308,7 +296,8 @@ export class OperatorAuthenticator {
     const u = user.nats;
     if (u.bearerToken && acc.nats.limits.disallowBearer) return null;
     if (u.allowedConnectionTypes.length > 0) {
-      const known = u.allowedConnectionTypes.filter((t) => KNOWN_TYPES.has(t));
+      // convertAllowedConnectionTypes (client.go) upper-cases each entry.
+      const known = u.allowedConnectionTypes.map((t) => t.toUpperCase()).filter((t) => KNOWN_TYPES.has(t));
       if (known.length === 0) return null;
       if (!known.includes(conn.websocket ? 'WEBSOCKET' : 'STANDARD')) return null;
     }

@@ -72,7 +72,11 @@ const accExpired = makeAccount(op.kp, {}, { exp: nowSec() - 10 });
 const rogue = makeAccount(createOperator());
 const accDefaults = makeAccount(op.kp, { default_permissions: { pub: { allow: ['dflt.>'] }, sub: { deny: ['hidden'] } } });
 const accLimited = makeAccount(op.kp, { limits: { subs: 1, payload: 2, data: -1, conn: -1 } });
-const preloaded = [sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited, accTemplated, accTemplated2, accRevokeAll];
+// jwt v2's Account.Validate refuses these accounts whole (Info.Validate, Mapping.Validate).
+const accBadInfo = makeAccount(op.kp, { info_url: 'nohost' });
+const accBadMapping = makeAccount(op.kp, { mappings: { 'm.>': [{ subject: 'x.>', weight: 60 }, { subject: 'y.>', weight: 60 }] } });
+const accDefaultsSpaces = makeAccount(op.kp, { default_permissions: { sub: { allow: ['a b c'] } } });
+const preloaded = [accBadInfo, accBadMapping, accDefaultsSpaces, sys, accA, accB, accSigned, accScoped, accRevoking, accNoBearer, accExpired, rogue, accDefaults, accLimited, accTemplated, accTemplated2, accRevokeAll];
 
 interface Attempt {
   /** The user JWT sent in CONNECT. */
@@ -294,6 +298,41 @@ const ATTEMPTS: Record<string, () => Attempt> = {
     const u = makeUser(accLimited.kp, { subs: 5, payload: 100 });
     return { jwt: u.jwt, sign: signer(u), then: 'SUB a 1\r\nSUB b 2\r\nPUB a 2\r\nab\r\nPUB a 3\r\nabc\r\n' };
   },
+  // jwt v2's user validation (Limits.Validate, checkPermission) and client.go's
+  // convertAllowedConnectionTypes, case by case.
+  ...Object.fromEntries(([
+    ['src: a plain address is not a CIDR', { src: ['127.0.0.1'] }],
+    ['src: a CIDR', { src: ['127.0.0.0/8'] }],
+    ['sub allow with too many spaces', { sub: { allow: ['a b c'] } }],
+    ['pub allow with a queue', { pub: { allow: ['foo q'] } }],
+    ['sub allow with a queue', { sub: { allow: ['foo q'] } }],
+    ['times with a one-digit hour', { times: [{ start: '0:00:00', end: '23:59:59' }], times_location: 'UTC' }],
+    ['times with a three-digit hour', { times: [{ start: '000:00:00', end: '23:59:59' }] }],
+    ['times_location unknown, no times', { times_location: 'Nowhere/Nocity' }],
+    ['times_location Local', { times: [{ start: '00:00:00', end: '23:59:59' }], times_location: 'Local' }],
+    ['times_location in the wrong case', { times_location: 'europe/paris' }],
+    ['allowed_connection_types in lower case', { allowed_connection_types: ['standard'] }],
+  ] as Array<[string, Record<string, unknown>]>).map(([what, nats]) => [`user JWT ${what}`, (): Attempt => {
+    const u = makeUser(accA.kp, nats);
+    return { jwt: u.jwt, sign: signer(u) };
+  }])),
+  ...Object.fromEntries(([
+    ['an account whose info_url has no host', accBadInfo],
+    ['an account whose mapping weights exceed 100', accBadMapping],
+    ["an account whose default permissions have too many spaces", accDefaultsSpaces],
+  ] as const).map(([what, acc]) => [`a user of ${what}`, (): Attempt => {
+    const u = makeUser(acc.kp);
+    return { jwt: u.jwt, sign: signer(u) };
+  }])),
+  ...Object.fromEntries(([
+    ['"src": []', { src: [] }],
+    ['"pub": {"allow": []}', { pub: { allow: [] } }],
+    ['"allowed_connection_types": []', { allowed_connection_types: [] }],
+    ['"pub": {}', { pub: {} }],
+  ] as Array<[string, Record<string, unknown>]>).map(([what, extra]) => [`a scoped signing key's user with ${what} (HasEmptyPermissions is a DeepEqual)`, (): Attempt => {
+    const u = scopedUser(scopedKey, accScoped.pub, extra);
+    return { jwt: u.jwt, sign: signer(u) };
+  }])),
   'a publish subject with a space': () => {
     const u = makeUser(accA.kp, { pub: { allow: ['a b'] } });
     return { jwt: u.jwt, sign: signer(u) };

@@ -75,7 +75,44 @@ describe('JWT decoding', () => {
     expect(validateClaims(u.claims, 2_000_000_001)).toEqual(['claim is expired']);
     const spaced = decodeUserJwt(makeUser(acc.kp, { pub: { allow: ['a b'] }, src: ['300.1.1.1/8'] }).jwt);
     if (!spaced.ok) throw new Error(spaced.error);
-    expect(validateClaims(spaced.claims, nowSec())).toEqual(['subject "a b" cannot have spaces', 'invalid cidr "300.1.1.1/8"']);
+    // jwt v2.7.4's checkPermission: two tokens are a subject and a queue, which publish refuses.
+    expect(validateClaims(spaced.claims, nowSec())).toEqual(['Permission Subject "a b" is not allowed to contain queue', 'invalid cidr "300.1.1.1/8" in user src limits']);
+  });
+
+  it("checks a user's limits and permissions as jwt v2.7.4's User.Validate", () => {
+    const problems = (nats: Record<string, unknown>): string[] => {
+      const r = decodeUserJwt(makeUser(acc.kp, nats).jwt);
+      if (!r.ok) throw new Error(r.error);
+      return validateClaims(r.claims, nowSec());
+    };
+    expect(problems({ src: ['10.0.0.1'] })).toEqual(['invalid cidr "10.0.0.1" in user src limits']);
+    expect(problems({ src: ['10.0.0.0/8', '::1/128'] })).toEqual([]);
+    expect(problems({ sub: { allow: ['a q'] } })).toEqual([]);
+    expect(problems({ sub: { deny: ['a b c'] } })).toEqual(['Permission Subject "a b c" contains too many spaces']);
+    expect(problems({ pub: { allow: ['foo.', '.foo', 'a..b'] } })).toEqual([
+      'subject "foo." cannot start or end with a `.`', 'subject ".foo" cannot start or end with a `.`', 'subject "a..b" cannot contain consecutive `.`',
+    ]);
+    expect(problems({ times: [{ start: '9:00:00', end: '17:00:00' }], times_location: 'Local' })).toEqual([]);
+    expect(problems({ times: [{ start: '24:00:00', end: '' }] })).toEqual(['start in time range is invalid "24:00:00"', 'time ranges end must contain an end']);
+    expect(problems({ times_location: 'Europe/Paris' })).toEqual([]);
+    expect(problems({ times_location: 'europe/paris' })).toHaveLength(1);
+  });
+
+  it("checks an account's other parts as jwt v2.7.4's Account.Validate", () => {
+    const problems = (nats: Record<string, unknown>): string[] => {
+      const r = decodeAccountJwt(makeAccount(createOperator(), nats).jwt);
+      if (!r.ok) throw new Error(r.error);
+      return validateClaims(r.claims, nowSec());
+    };
+    expect(problems({ info_url: 'https://example.com/acc', description: 'd' })).toEqual([]);
+    expect(problems({ info_url: 'nohost' })).toEqual(['error parsing info url: no hostname or scheme']);
+    expect(problems({ mappings: { a: [{ subject: 'b', weight: 60 }, { subject: 'c', weight: 40 }] } })).toEqual([]);
+    expect(problems({ mappings: { a: [{ subject: 'b', weight: 60 }, { subject: 'c', weight: 60 }] } })).toEqual(['Mapping "a" exceeds 100% among all of it\'s weighted to mappings']);
+    // The sum is a uint8 in Go: 200 + 100 wraps to 44.
+    expect(problems({ mappings: { a: [{ subject: 'b', weight: 200 }, { subject: 'c', weight: 100 }] } })).toEqual([]);
+    expect(problems({ authorization: { allowed_accounts: ['*'] } })).toEqual(['External authorization cannot have accounts without users specified']);
+    expect(problems({ cluster_traffic: 'x' })).toEqual(['unknown cluster traffic option: "x"']);
+    expect(decodeAccountJwt(makeAccount(createOperator(), { mappings: { a: [{ subject: 'b', weight: 300 }] } }).jwt).ok).toBe(false);
   });
 });
 
