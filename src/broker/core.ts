@@ -139,10 +139,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.auth = clientAuthenticator(options, this.accountJwts?.lookup);
     this.wsAuth = webSocketAuthenticator(options, this.accountJwts?.lookup);
     this.router = new Router(this);
-    this.setLinks(options);
     // nats-server's setSystemAccount: an internal client of the system account sends its events.
     this.systemAccount = options.systemAccount === null ? null : this.account(options.systemAccount);
     this.events = this.systemAccount === null ? null : new SystemEvents(this, this.systemAccount, this.internalClient('$SYS events', this.systemAccount));
+    // After the system account: latency tracking listens there for the responders' servers' halves.
+    this.setLinks(options);
   }
 
   // ---- SystemEventsHost ------------------------------------------------------------------------
