@@ -9,10 +9,12 @@
  * documents' shapes side by side.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { createAccount } from '@nats-io/nkeys';
 import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { makeAccount, makeOperator, makeUser, publicKeyOf } from '../helpers/jwt.js';
 
 const OPTIONS = {
   accounts: {
@@ -198,5 +200,44 @@ describe('service latency tracking', () => {
     expectEnvelope(m!, 408);
     expect(m!.description).toBe('Request Timeout');
     expect((m!.requestor as Record<string, unknown>).acc).toBe('B');
+  });
+});
+
+describe('service latency tracking from account JWTs (operator mode)', () => {
+  it('an export\'s `service_latency` measures the requests of an import with `share`; one nats-server cannot track (a streamed service) is served without', async () => {
+    const op = makeOperator();
+    const sys = makeAccount(op.kp);
+    const expKp = createAccount();
+    const impKp = createAccount();
+    const EXP = publicKeyOf(expKp);
+    const exporter = makeAccount(op.kp, {
+      exports: [
+        { name: 'svc', subject: 'jsvc.>', type: 'service', service_latency: { sampling: 100, results: 'jlat.svc' } },
+        { name: 'streamed', subject: 'jstreamed', type: 'service', response_type: 'Stream', service_latency: { sampling: 100, results: 'jlat.streamed' } },
+      ],
+    }, { name: 'EXP' }, expKp);
+    const importer = makeAccount(op.kp, {
+      imports: [
+        { subject: 'jsvc.>', account: EXP, type: 'service', share: true },
+        { subject: 'jstreamed', account: EXP, type: 'service' },
+      ],
+    }, { name: 'IMP' }, impKp);
+    const s = await scope.server({
+      operator: op.jwt, systemAccount: sys.pub, resolver: 'MEMORY',
+      resolverPreload: Object.fromEntries([sys, exporter, importer].map((x) => [x.pub, x.jwt])),
+    });
+    const e = await scope.client(s, { reconnect: false, name: 'jwt-responder', authenticator: jwtAuthenticator(makeUser(expKp, { bearer_token: true }).jwt) });
+    const i = await scope.client(s, { reconnect: false, name: 'jwt-requester', authenticator: jwtAuthenticator(makeUser(impKp, { bearer_token: true }).jwt) });
+    const seen: Array<{ subject: string; m: Record<string, unknown> }> = [];
+    e.subscribe('jlat.>', { callback: (_e, m) => void seen.push({ subject: m.subject, m: m.json<Record<string, unknown>>() }) });
+    e.subscribe('jsvc.>', { callback: (_e, m) => void m.respond('ok') });
+    e.subscribe('jstreamed', { callback: (_e, m) => void m.respond('ok') });
+    await e.flush();
+    expect((await i.request('jstreamed', 'x', { timeout: 2000 })).string()).toBe('ok');
+    expect((await i.request('jsvc.a', 'x', { timeout: 2000 })).string()).toBe('ok');
+    await eventually(() => seen.length >= 1 || undefined, 'a measurement');
+    await e.flush();
+    expect(seen.map((x) => x.subject)).toEqual(['jlat.svc']);
+    expect(seen[0]!.m).toMatchObject({ status: 200, requestor: { acc: impKp.getPublicKey(), name: 'jwt-requester' }, responder: { acc: EXP, name: 'jwt-responder' } });
   });
 });
