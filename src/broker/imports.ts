@@ -45,7 +45,7 @@ import { clientBlock } from './events.js';
 import { getHash, newNuid } from './ids.js';
 import type { InternalClient, InternalMessage } from './internal.js';
 import {
-  latencyFromJson, latencyJson, merge, newLatency, rttOf, sanitize, shouldSample, type LatencyRule, type ServiceLatency, type TraceHeader,
+  latencyFromJson, latencyJson, merge, newLatency, rttOf, SAMPLED, sanitize, shouldSample, type LatencyRule, type ServiceLatency, type TraceHeader,
 } from './latency.js';
 
 /** What the imports need of the core. */
@@ -245,7 +245,7 @@ class ServiceImportSubscriber implements Subscriber {
     const track = lat === null ? null : this.sample(lat, pa, buf, start);
     const route = pa.reply === '' || keep ? null : exp.addResponse(this.account, pa.reply, this.exportRule, track);
     // A sampled request without a reply subject: a 400 (sendBadRequestTrackingLatency).
-    if (track !== null && pa.reply === '') links.sendLatencyError(exp.account, track, 400, 'Bad Request', performance.now());
+    if (track !== null && pa.reply === '') links.sendLatencyError(exp.account, track, 400, 'Bad Request');
     // The requester's client info; a request already forwarded once keeps it and names this
     // account as the service (nats-server's ClientInfo `svc`).
     const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
@@ -267,7 +267,7 @@ class ServiceImportSubscriber implements Subscriber {
     const header = shouldSample(lat, pa, buf, start);
     if (header === null) return null;
     const links = this.links;
-    return new Tracking(lat, links.publisher, this.account, this.share, performance.now(), Object.keys(header).length > 0 ? header : null);
+    return new Tracking(lat, links.publisher, this.account, this.share, performance.now(), header === SAMPLED ? null : header);
   }
 
   allowReply(): void {}
@@ -379,10 +379,9 @@ export class AccountLinks {
     if (!this.responses.delete(route.reply)) return;
     const t = route.track;
     if (t !== null && !t.didDeliver && !t.sent && why !== Removal.Ok) {
-      const now = performance.now();
-      if (why === Removal.NoDelivery) this.links.sendLatencyError(this.account, t, 503, 'Service Unavailable', now);
-      else if (why === Removal.Timeout) this.links.sendLatencyError(this.account, t, 504, 'Service Timeout', now);
-      else this.links.sendLatencyError(this.account, t, 408, 'Request Timeout', now);
+      if (why === Removal.NoDelivery) this.links.sendLatencyError(this.account, t, 503, 'Service Unavailable');
+      else if (why === Removal.Timeout) this.links.sendLatencyError(this.account, t, 504, 'Service Timeout');
+      else this.links.sendLatencyError(this.account, t, 408, 'Request Timeout');
     }
     const back = this.links.linksOf(route.dest).reverse;
     const list = back.get(route.to);
@@ -574,7 +573,7 @@ export class Links {
   }
 
   /** An error status for a tracked request (sendBadRequestTrackingLatency, sendReplyInterestLostTrackLatency, sendBackendErrorTrackingLatency). */
-  sendLatencyError(exporter: Account, t: Tracking, status: number, description: string, _nowHr: number): void {
+  sendLatencyError(exporter: Account, t: Tracking, status: number, description: string): void {
     if (t.sent) return;
     t.sent = true;
     const sl = newLatency(status, description);
@@ -613,6 +612,7 @@ export class Links {
         t.m1 = sl;
         return false;
       }
+      // The responder's server's half came first.
       merge(sl, t.m1);
     }
     t.sent = true;
@@ -660,10 +660,11 @@ export class Links {
     const acc = [...this.accounts.values()].find((a) => a.account.name === account);
     const route = acc?.responses.get(reqId);
     const t = route?.track;
-    if (acc === undefined || route === undefined || t === undefined || t === null || t.sent) return;
+    if (acc === undefined || route === undefined || t === undefined || t === null || t.sent || t.m1Remote) return;
     if (t.m1 === null) {
       // The response has not come through yet: it merges this one then.
       t.m1 = m2;
+      t.m1Remote = true;
       return;
     }
     const m1 = t.m1;
