@@ -87,6 +87,8 @@ export type {
   AccountImport,
   StreamExport,
   ServiceExport,
+  ServiceLatencyOptions,
+  ResolvedServiceLatency,
   StreamImport,
   ServiceImport,
   ImportSource,

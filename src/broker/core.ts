@@ -139,10 +139,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.auth = clientAuthenticator(options, this.accountJwts?.lookup);
     this.wsAuth = webSocketAuthenticator(options, this.accountJwts?.lookup);
     this.router = new Router(this);
-    this.setLinks(options);
     // nats-server's setSystemAccount: an internal client of the system account sends its events.
     this.systemAccount = options.systemAccount === null ? null : this.account(options.systemAccount);
     this.events = this.systemAccount === null ? null : new SystemEvents(this, this.systemAccount, this.internalClient('$SYS events', this.systemAccount));
+    // After the system account: latency tracking listens there for the responders' servers' halves.
+    this.setLinks(options);
   }
 
   // ---- SystemEventsHost ------------------------------------------------------------------------
@@ -498,19 +499,22 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /**
    * {@link routeFromClient} in an account with exports or imports: Nats-Request-Info of a
-   * request crossing a service import carries the requester's RTT (internal publishers have none).
+   * request crossing a service import carries the requester's RTT (internal publishers have
+   * none), and latency measurements name the publisher as requester or responder.
    * Kept apart so that the common path stays small.
    */
   private routeLinkedFromClient(pub: Client, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const links = this.links!;
-    links.rttNs = pub.rttNs;
+    links.publisher = pub;
+    // The response to a request a route brought for a tracked service (latency measurement).
+    if (links.remoteTracking > 0) links.clientMessage(pub, acc, pa.subject);
     let ok = false;
     this.router.hold();
     try {
       this.router.route(pub, acc, pa, buf, start, end, null, null);
       ok = true;
     } finally {
-      links.rttNs = 0;
+      links.publisher = null;
       // Internal publications caused by this message are routed now, without the flag.
       if (ok) this.router.release();
     }
@@ -519,6 +523,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** {@link routeFromPeer} in an account with exports or imports: service imports take requests where they are published, not from routes. */
   private routeLinkedFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     const links = this.links!;
+    // A request with a tracked reply (`.T`): this server may be the responder's (latency measurement).
+    if (pa.reply !== '') links.peerMessage(account, pa.subject, pa.reply);
     links.fromPeer = true;
     let ok = false;
     this.router.hold();

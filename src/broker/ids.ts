@@ -5,7 +5,7 @@
  * The broker signs nothing with these keys (auth uses @nats-io/nkeys), so random key bytes
  * in the right encoding are enough: clients only display and compare them.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 /** nkey prefix bytes: Server = 13 << 3, Curve = 23 << 3. */
@@ -65,5 +65,17 @@ export function newNuid(): string {
   const bytes = randomBytes(22);
   let out = '';
   for (let i = 0; i < 22; i++) out += BASE62[bytes[i] % 62];
+  return out;
+}
+
+
+/**
+ * events.go getHash: 8 base-62 characters of the SHA-256 of `name`, a byte string
+ * (protocol/text.ts). A server's is its `shash` (NRG peer ids, tracked replies' `.<hash>.T`).
+ */
+export function getHash(name: string): string {
+  const b = createHash('sha256').update(name, 'latin1').digest();
+  let out = '';
+  for (let i = 0; i < 8; i++) out += BASE62[b[i]! % 62];
   return out;
 }

@@ -85,6 +85,14 @@ export class Mapping {
 /** nats-server's ClientInfo field order (events.go), for the JSON of Nats-Request-Info. */
 const CLIENT_INFO_ORDER = ['start', 'host', 'id', 'acc', 'svc', 'user', 'name', 'lang', 'ver', 'rtt', 'server', 'cluster', 'alts', 'stop', 'jwt', 'issuer_key', 'name_tag', 'tags', 'kind', 'client_type', 'client_id', 'nonce'];
 
+/** `ci` with its keys in nats-server's ClientInfo order (undefined ones dropped). */
+export function orderedClientInfo(ci: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CLIENT_INFO_ORDER) if (ci[k] !== undefined) out[k] = ci[k];
+  for (const k of Object.keys(ci)) if (!(k in out) && ci[k] !== undefined) out[k] = ci[k];
+  return out;
+}
+
 export function goClientInfo(ci: Record<string, unknown>): string {
   const keys = [...CLIENT_INFO_ORDER.filter((k) => k in ci), ...Object.keys(ci).filter((k) => !CLIENT_INFO_ORDER.includes(k))];
   return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(ci[k])}`).join(',')}}`;

@@ -20,6 +20,13 @@
  * token expires, as nats-server's activationExpired does: a stream import's shadows go, a
  * service import's subscription goes.
  *
+ * A service export with `latency` has its sampled requests measured (accounts.go
+ * sendTrackingLatency and its error forms, latency.ts): the response route of such a request
+ * carries a {@link Tracking}, its reply subject ends in `.<server hash>.T`, and the measurement
+ * is published in the exporting account on the results subject. When the response comes from a
+ * route, the responder's server sends its half on `$SYS.LATENCY.M2.<hash>` in the system
+ * account (client.go trackRemoteReply), which this server merges with its own.
+ *
  * Nothing here runs for accounts without exports or imports: the core looks at the account's
  * `streamImports` and `linked` flags (false then) when a subscription is added or removed and
  * when a client or a route hands over a message; the router itself has no branch for imports.
@@ -29,9 +36,17 @@ import { JS_ACK_PREFIX } from '../protocol/constants.js';
 import { subjectFromText } from '../protocol/text.js';
 import { subjectMatches } from '../subject/subject.js';
 import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../subject/relations.js';
-import { copyPubArg, goClientInfo, Mapping, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
+import { copyPubArg, goClientInfo, Mapping, orderedClientInfo, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
 import type { ResolvedAccountLinks, ResponseType } from '../config/types.js';
+import { goJson } from '../protocol/go-format.js';
 import { Subscription, type Account, type Subscriber } from './account.js';
+import type { Client } from './client.js';
+import { clientBlock } from './events.js';
+import { getHash, newNuid } from './ids.js';
+import type { InternalClient, InternalMessage } from './internal.js';
+import {
+  latencyFromJson, latencyJson, merge, newLatency, rttOf, SAMPLED, sanitize, shouldSample, type LatencyRule, type ServiceLatency, type TraceHeader,
+} from './latency.js';
 
 /** What the imports need of the core. */
 export interface ImportsHost {
@@ -49,6 +64,63 @@ export interface ImportsHost {
   subscribers(): Iterable<Subscriber>;
   /** Subscriptions changed (wakes waits on them). */
   notifyChange(): void;
+  /** A new internal client in `account` (latency measurements are published by one of the exporting account). */
+  internalClient(name: string, account: Account): InternalClient;
+  /** The system account (remote latency measurements travel there), or null without one. */
+  readonly systemAccount: Account | null;
+  /** The server's name (its hash marks tracked replies) and the client listener's host. */
+  serverNameAndHost(): { name: string; host: string };
+  readonly clusterName: string | null;
+  /** A bug of the broker's own (counted, never fatal). */
+  internalError(err: unknown, what: string): void;
+}
+
+/** Why a response route goes (nats-server's rsiReason, plus the requester's interest lost). */
+const enum Removal {
+  Ok,
+  NoDelivery,
+  Timeout,
+  InterestLost,
+}
+
+/** `$SYS.LATENCY.M2.<hash>`: a responder's server sends its half of a measurement there (events.go remoteLatencyEventSubj). */
+const REMOTE_LATENCY_PREFIX = '$SYS.LATENCY.M2.';
+/** nats-server's minReplyLen: a reply subject shorter than this is no service reply. */
+const MIN_REPLY_LEN = 15;
+
+/** A sampled request's measurement in progress (the tracking fields of nats-server's response serviceImport). */
+class Tracking {
+  /** The response reached the server (a 200 is, or will be, sent; no error status any more). */
+  didDeliver = false;
+  /** A measurement was sent (nats-server clears `rc` then): nothing more is. */
+  sent = false;
+  /**
+   * With a response from a route: this server's measurement, waiting for the responder's
+   * server's; or that one, when it came first (nats-server's `m1`).
+   */
+  m1: ServiceLatency | null = null;
+  /** The responder's half came first (`m1` holds it). */
+  m1Remote = false;
+
+  constructor(
+    readonly latency: LatencyRule,
+    /** The requester (nats-server's `rc`); null for an internal client. */
+    readonly requestor: Client | null,
+    readonly requestorAccount: Account,
+    /** The import shares the requester's details (`share`). */
+    readonly share: boolean,
+    /** performance.now() when the request reached the import. */
+    readonly startHr: number,
+    /** The tracing headers that asked for the measurement (none when the rate picked it). */
+    readonly header: TraceHeader | null,
+  ) {}
+}
+
+/** A remote request's responder side (nats-server's remoteLatency in a client's rrTracking). */
+interface RemoteTracked {
+  readonly startHr: number;
+  readonly startMs: number;
+  readonly thresholdMs: number;
 }
 
 /** The header nats-server adds to a request crossing a service import (ClientInfoHdr). */
@@ -112,7 +184,7 @@ class ShadowSubscriber implements Subscriber {
 /** A service export of an account. */
 class ServiceExportRule {
   timer: NodeJS.Timeout | null = null;
-  constructor(readonly subject: string, readonly responseType: ResponseType, readonly thresholdMs: number) {}
+  constructor(readonly subject: string, readonly responseType: ResponseType, readonly thresholdMs: number, readonly latency: LatencyRule | null) {}
 }
 
 /** A pending response route: `_R_` subject in the exporting account → the requester's reply. */
@@ -126,6 +198,8 @@ interface ResponseRoute {
   /** The exporting account's links, which hold the route. */
   readonly owner: AccountLinks;
   ts: number;
+  /** A sampled request's latency measurement, or null (most routes). */
+  readonly track: Tracking | null;
 }
 
 /** A service import's subscription in the importing account. */
@@ -144,6 +218,8 @@ class ServiceImportSubscriber implements Subscriber {
     readonly mapping: Mapping,
     private readonly exportRule: ServiceExportRule | null,
     private readonly exporterLinks: AccountLinks,
+    /** The import's `share`: the requester's details go into latency measurements. */
+    private readonly share: boolean,
   ) {
     this.sub = new Subscription(this, mapping.from, null, `si${links.nextSid++}`);
   }
@@ -164,21 +240,34 @@ class ServiceImportSubscriber implements Subscriber {
     // A `$JS.ACK.` reply (a pull consumer's message crossing the import) keeps its subject, as in
     // nats-server (a response route would break the acks).
     const keep = pa.reply.startsWith(JS_ACK_PREFIX);
-    const route = pa.reply === '' || keep ? null : exp.addResponse(this.account, pa.reply, this.exportRule);
+    // Latency tracking: only for an export that has it (one branch otherwise).
+    const lat = this.exportRule === null ? null : this.exportRule.latency;
+    const track = lat === null ? null : this.sample(lat, pa, buf, start);
+    const route = pa.reply === '' || keep ? null : exp.addResponse(this.account, pa.reply, this.exportRule, track);
+    // A sampled request without a reply subject: a 400 (sendBadRequestTrackingLatency).
+    if (track !== null && pa.reply === '') links.sendLatencyError(exp.account, track, 400, 'Bad Request');
     // The requester's client info; a request already forwarded once keeps it and names this
     // account as the service (nats-server's ClientInfo `svc`).
     const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
     // Header values are the wire's bytes: account names are text, written as UTF-8.
     const info = subjectFromText(prev !== null
       ? goClientInfo({ ...prev, svc: this.account.name })
-      : goClientInfo({ acc: this.account.name, ...(links.rttNs > 0 ? { rtt: links.rttNs } : {}) }));
+      : goClientInfo({ acc: this.account.name, ...(links.publisher !== null && links.publisher.rttNs > 0 ? { rtt: links.publisher.rttNs } : {}) }));
     const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
     if (jsDelivery) out.deliver = to;
     else out.subject = to;
     out.reply = route !== null ? route.reply : keep ? pa.reply : '';
     const delivered = links.forward(this.exporter, out, msg, this.exportRule, pa.size);
-    if (!delivered && route !== null) exp.removeResponse(route);
+    if (!delivered && route !== null) exp.removeResponse(route, Removal.NoDelivery);
     return delivered;
+  }
+
+  /** nats-server's shouldSample for this request: its Tracking, or null. */
+  private sample(lat: LatencyRule, pa: PubArg, buf: Buffer, start: number): Tracking | null {
+    const header = shouldSample(lat, pa, buf, start);
+    if (header === null) return null;
+    const links = this.links;
+    return new Tracking(lat, links.publisher, this.account, this.share, performance.now(), header === SAMPLED ? null : header);
   }
 
   allowReply(): void {}
@@ -208,6 +297,13 @@ class ResponseSubscriber implements Subscriber {
     const jsDelivery = pa.deliver !== '';
     const route = links.responses.get(jsDelivery ? pa.deliver : pa.subject);
     if (route === undefined) return false;
+    // A sampled request's response: its measurement (sendTrackingLatency), before it is delivered.
+    let sentLatency = true;
+    const track = route.track;
+    if (track !== null && !track.didDeliver) {
+      track.didDeliver = true;
+      sentLatency = this.links.trackResponse(links.account, track);
+    }
     // A `$JS.ACK.` reply keeps its subject, as in nats-server: the requester's client reads
     // the message's metadata from it, and acks it through an import of `$JS.ACK.>`.
     const keep = pa.reply.startsWith(JS_ACK_PREFIX);
@@ -219,8 +315,9 @@ class ResponseSubscriber implements Subscriber {
     const delivered = this.links.forward(route.dest, out, buf.subarray(start, start + pa.size), null, pa.size);
     route.ts = Date.now();
     // nats-server: removed when it could not be delivered, after the one response of a
-    // singleton, or at an empty message (the end of a stream or chunked response).
-    if (!delivered || route.responseType === 'singleton' || pa.size === 0) links.removeResponse(route);
+    // singleton, or at an empty message (the end of a stream or chunked response); kept while
+    // the responder's server's half of its measurement is awaited.
+    if (sentLatency && (!delivered || route.responseType === 'singleton' || pa.size === 0)) links.removeResponse(route, delivered ? Removal.Ok : Removal.NoDelivery);
     return delivered;
   }
 
@@ -238,6 +335,12 @@ export class AccountLinks {
   readonly reverse = new Map<string, ResponseRoute[]>();
   /** `_R_.<6 chars>.`, made on the first imported request. */
   private replyPrefix: string | null = null;
+  /**
+   * As a responder's server: tracked replies (`.T`) of requests that came from a route for a
+   * service of this account, until the response (nats-server's rrTracking, per account here).
+   */
+  readonly remoteTracked = new Map<string, RemoteTracked>();
+  private remoteTimer: NodeJS.Timeout | null = null;
   private responder: ResponseSubscriber | null = null;
 
   constructor(private readonly links: Links, readonly account: Account) {}
@@ -247,16 +350,21 @@ export class AccountLinks {
     return this.serviceExports.find((e) => e.subject === subject) ?? this.serviceExports.find((e) => subjectIsSubsetMatch(subject, e.subject)) ?? null;
   }
 
-  /** A new response route to `dest`'s `to`, with its `_R_` reply subject in this account. */
-  addResponse(dest: Account, to: string, exp: ServiceExportRule | null): ResponseRoute {
+  /**
+   * A new response route to `dest`'s `to`, with its `_R_` reply subject in this account; a
+   * tracked one's ends in `.<server hash>.T` (newServiceReply), so that the responder's server
+   * knows where its half of the measurement goes.
+   */
+  addResponse(dest: Account, to: string, exp: ServiceExportRule | null, track: Tracking | null = null): ResponseRoute {
     if (this.replyPrefix === null) {
       this.replyPrefix = `_R_.${randomToken(6)}.`;
       this.responder = new ResponseSubscriber(this.links, this, this.replyPrefix);
       this.links.insert(this.responder.sub, true);
     }
-    let reply = `${this.replyPrefix}${randomToken(6)}`;
-    while (this.responses.has(reply)) reply = `${this.replyPrefix}${randomToken(6)}`;
-    const route: ResponseRoute = { reply, dest, to, responseType: exp?.responseType ?? 'singleton', export: exp, owner: this, ts: Date.now() };
+    const suffix = track === null ? '' : `.${this.links.serverHash}.T`;
+    let reply = `${this.replyPrefix}${randomToken(6)}${suffix}`;
+    while (this.responses.has(reply)) reply = `${this.replyPrefix}${randomToken(6)}${suffix}`;
+    const route: ResponseRoute = { reply, dest, to, responseType: exp?.responseType ?? 'singleton', export: exp, owner: this, ts: Date.now(), track };
     this.responses.set(reply, route);
     const back = this.links.linksOf(dest).reverse;
     const list = back.get(to);
@@ -266,8 +374,15 @@ export class AccountLinks {
     return route;
   }
 
-  removeResponse(route: ResponseRoute): void {
+  /** Removes a response route; a tracked request that got no response has its error status sent (removeRespServiceImport). */
+  removeResponse(route: ResponseRoute, why: Removal = Removal.Ok): void {
     if (!this.responses.delete(route.reply)) return;
+    const t = route.track;
+    if (t !== null && !t.didDeliver && !t.sent && why !== Removal.Ok) {
+      if (why === Removal.NoDelivery) this.links.sendLatencyError(this.account, t, 503, 'Service Unavailable');
+      else if (why === Removal.Timeout) this.links.sendLatencyError(this.account, t, 504, 'Service Timeout');
+      else this.links.sendLatencyError(this.account, t, 408, 'Request Timeout');
+    }
     const back = this.links.linksOf(route.dest).reverse;
     const list = back.get(route.to);
     if (list === undefined) return;
@@ -284,12 +399,50 @@ export class AccountLinks {
       let left = 0;
       for (const r of [...this.responses.values()]) {
         if (r.export !== exp) continue;
-        if (r.ts <= oldest) this.removeResponse(r);
+        if (r.ts <= oldest) this.removeResponse(r, Removal.Timeout);
         else left++;
       }
       if (left > 0) this.armThreshold(exp);
     }, exp.thresholdMs);
     exp.timer.unref();
+  }
+
+  /**
+   * As the responder's server: a request from a route with a tracked reply, for a service of
+   * this account (client.go trackRemoteReply); its response will send the responder's half.
+   */
+  trackRemote(subject: string, reply: string): void {
+    const exp = this.serviceExport(subject);
+    if (exp === null) return;
+    this.remoteTracked.set(reply, { startHr: performance.now(), startMs: Date.now(), thresholdMs: exp.thresholdMs });
+    this.links.remoteTracking++;
+    if (this.remoteTimer === null) this.armRemotePrune();
+  }
+
+  /** A client of this account published on `subject`: the response of a remote tracked request? */
+  remoteResponse(pub: Client | null, subject: string): void {
+    const rl = this.remoteTracked.get(subject);
+    if (rl === undefined) return;
+    this.remoteTracked.delete(subject);
+    this.links.remoteTracking--;
+    this.links.sendRemoteLatency(this.account, pub, subject, rl);
+  }
+
+  /** pruneRemoteTracking: entries older than their export's response threshold go. */
+  private armRemotePrune(): void {
+    let lowest = Infinity;
+    for (const e of this.serviceExports) lowest = Math.min(lowest, e.thresholdMs);
+    this.remoteTimer = setTimeout(() => {
+      this.remoteTimer = null;
+      const now = performance.now();
+      for (const [reply, rl] of this.remoteTracked) {
+        if (now - rl.startHr < rl.thresholdMs) continue;
+        this.remoteTracked.delete(reply);
+        this.links.remoteTracking--;
+      }
+      if (this.remoteTracked.size > 0) this.armRemotePrune();
+    }, Number.isFinite(lowest) ? lowest : 1000);
+    this.remoteTimer.unref();
   }
 
   /** Stops the threshold timers and forgets pending responses. */
@@ -298,6 +451,10 @@ export class AccountLinks {
       if (e.timer !== null) clearTimeout(e.timer);
       e.timer = null;
     }
+    if (this.remoteTimer !== null) clearTimeout(this.remoteTimer);
+    this.remoteTimer = null;
+    this.links.remoteTracking -= this.remoteTracked.size;
+    this.remoteTracked.clear();
     this.responses.clear();
     this.reverse.clear();
   }
@@ -323,8 +480,19 @@ export class Links {
   readonly chain: Array<ServiceExportRule | null> = [];
   /** True while a message from a route is being routed. */
   fromPeer = false;
-  /** The RTT of the client whose publication is being routed (Nats-Request-Info `rtt`). */
-  rttNs = 0;
+  /**
+   * The client whose publication is being routed, or null (an internal client, a route): its
+   * RTT goes into Nats-Request-Info; it is the requester or responder of latency measurements.
+   */
+  publisher: Client | null = null;
+  /** Remote tracked requests waiting for a local response, over all accounts (0: nothing to look up). */
+  remoteTracking = 0;
+  /** getHash of the server name, made on first use. */
+  private hash: string | null = null;
+  /** Per exporting account, the internal client that publishes its measurements. */
+  private readonly latencyClients = new Map<Account, InternalClient>();
+  /** The system account's client: `$SYS.LATENCY.M2.<hash>` in and out. */
+  private sysClient: InternalClient | null = null;
   nextSid = 1;
   /** Scratch publication of shadow deliveries (never nested: a delivery does not route). */
   readonly scratch = new PubArg();
@@ -337,7 +505,11 @@ export class Links {
     for (const [name, l] of Object.entries(config)) {
       const acc = this.linksOf(host.account(name));
       // Configured subjects are text; inside, subjects are the wire's bytes (ARCHITECTURE.md).
-      for (const e of l.exports) if (e.kind === 'service') acc.serviceExports.push(new ServiceExportRule(subjectFromText(e.subject), e.responseType, e.responseThresholdMs));
+      for (const e of l.exports) {
+        if (e.kind !== 'service') continue;
+        const lat = e.latency === undefined ? null : { sampling: e.latency.sampling, subject: subjectFromText(e.latency.subject) };
+        acc.serviceExports.push(new ServiceExportRule(subjectFromText(e.subject), e.responseType, e.responseThresholdMs, lat));
+      }
     }
     for (const [name, l] of Object.entries(config)) {
       const acc = this.linksOf(host.account(name));
@@ -353,7 +525,7 @@ export class Links {
           const from = to ?? subject;
           const mapping = serviceMapping(from, subject);
           const exp = this.linksOf(exporter);
-          const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(subject), exp);
+          const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(subject), exp, im.share === true);
           acc.serviceImports.push(si);
           // Not interest for the routes: a request is forwarded where it is published (nats-server's noForward).
           this.insert(si.sub, false);
@@ -363,6 +535,157 @@ export class Links {
       acc.account.streamImports = acc.streamImports.length > 0;
     }
     for (const a of this.accounts.keys()) a.linked = true;
+    // With any export tracked, the responders' servers' halves of measurements arrive here.
+    const tracked = [...this.accounts.values()].some((a) => a.serviceExports.some((e) => e.latency !== null));
+    const sys = host.systemAccount;
+    if (tracked && sys !== null) {
+      this.sysClient = host.internalClient('$SYS latency', sys);
+      this.sysClient.subscribe(`${REMOTE_LATENCY_PREFIX}${this.serverHash}`, (m) => this.remoteLatencyUpdate(m));
+    }
+  }
+
+  /** This server's name hash (events.go getHash): tracked replies end in `.<hash>.T`. */
+  get serverHash(): string {
+    return (this.hash ??= getHash(this.host.serverNameAndHost().name));
+  }
+
+  /** nats-server's getClientInfo: the account and RTT, and with `detailed` the connection's and server's details. */
+  private clientInfo(c: Client | null, account: Account, detailed: boolean): Record<string, unknown> {
+    if (c === null) return { acc: account.name };
+    if (!detailed) return c.rttNs > 0 ? { acc: c.account.name, rtt: c.rttNs } : { acc: c.account.name };
+    const cluster = this.host.clusterName;
+    return orderedClientInfo({
+      ...clientBlock(c, null),
+      rtt: c.rttNs > 0 ? c.rttNs : undefined,
+      server: this.host.serverNameAndHost().name,
+      cluster: cluster === null || cluster === '' ? undefined : cluster,
+    });
+  }
+
+  /** Publishes a measurement in the exporting account (sendLatencyResult / sendInternalAccountMsg). */
+  private sendLatency(exporter: Account, subject: string, sl: ServiceLatency): void {
+    let c = this.latencyClients.get(exporter);
+    if (c === undefined) {
+      c = this.host.internalClient('latency', exporter);
+      this.latencyClients.set(exporter, c);
+    }
+    c.publish(subject, goJson(latencyJson(sl, newNuid(), Date.now()), false));
+  }
+
+  /** An error status for a tracked request (sendBadRequestTrackingLatency, sendReplyInterestLostTrackLatency, sendBackendErrorTrackingLatency). */
+  sendLatencyError(exporter: Account, t: Tracking, status: number, description: string): void {
+    if (t.sent) return;
+    t.sent = true;
+    const sl = newLatency(status, description);
+    sl.requestor = this.clientInfo(t.requestor, t.requestorAccount, t.share);
+    sl.header = t.header;
+    sl.startMs = performance.timeOrigin + t.startHr - rttOf(sl.requestor) / 1e6;
+    this.sendLatency(exporter, t.latency.subject, sl);
+  }
+
+  /**
+   * The response of a tracked request reached this server (sendTrackingLatency): a 200 is
+   * published; false when it came from a route and waits for the responder's server's half.
+   */
+  trackResponse(exporter: Account, t: Tracking): boolean {
+    if (t.sent) return true;
+    const nowHr = performance.now();
+    const serviceRtt = (nowHr - t.startHr) * 1e6;
+    const sl = newLatency(200, '');
+    sl.requestor = this.clientInfo(t.requestor, t.requestorAccount, t.share);
+    const remote = this.fromPeer;
+    // A route is no client: no responder here (its server reports it).
+    sl.responder = remote ? null : this.clientInfo(this.publisher, exporter, true);
+    const respRtt = rttOf(sl.responder);
+    const reqRtt = rttOf(sl.requestor);
+    sl.startMs = performance.timeOrigin + t.startHr - reqRtt / 1e6;
+    sl.serviceNs = serviceRtt - respRtt;
+    sl.totalNs = reqRtt + serviceRtt;
+    if (respRtt > 0) {
+      sl.systemNs = (performance.now() - nowHr) * 1e6;
+      sl.totalNs += sl.systemNs;
+    }
+    sl.header = t.header;
+    sanitize(sl);
+    if (remote) {
+      if (t.m1 === null) {
+        t.m1 = sl;
+        return false;
+      }
+      // The responder's server's half came first.
+      merge(sl, t.m1);
+    }
+    t.sent = true;
+    this.sendLatency(exporter, t.latency.subject, sl);
+    return true;
+  }
+
+  /**
+   * As the responder's server: the response to a remote tracked request (client.go, the
+   * rrTracking lookup of processInboundClientMsg): the responder's half, to the requester's
+   * server on `$SYS.LATENCY.M2.<its hash>` in the system account.
+   */
+  sendRemoteLatency(exporter: Account, pub: Client | null, reply: string, rl: RemoteTracked): void {
+    const sys = this.host.systemAccount;
+    if (sys === null) return;
+    const sl = newLatency(200, '');
+    sl.responder = this.clientInfo(pub, exporter, true);
+    const respRtt = rttOf(sl.responder);
+    sl.serviceNs = (performance.now() - rl.startHr) * 1e6 - respRtt;
+    sl.totalNs = sl.serviceNs + respRtt;
+    sl.startMs = rl.startMs;
+    sanitize(sl);
+    const tokens = reply.split('.');
+    const m2 = latencyJson(sl, '', 0);
+    // The Go zero values of the typed event's fields (the requester's server fills them).
+    m2.type = '';
+    m2.timestamp = '0001-01-01T00:00:00Z';
+    this.sysClient ??= this.host.internalClient('$SYS latency', sys);
+    this.sysClient.publish(`${REMOTE_LATENCY_PREFIX}${tokens[tokens.length - 2]}`, goJson({ account: exporter.name, req_id: reply, m2 }, false));
+  }
+
+  /** events.go remoteLatencyUpdate: the responder's server's half of a measurement. */
+  private remoteLatencyUpdate(m: InternalMessage): void {
+    let rl: unknown;
+    try {
+      rl = JSON.parse(m.data.toString('utf8'));
+    } catch (err) {
+      this.host.internalError(err, 'Error unmarshalling remote latency measurement');
+      return;
+    }
+    if (rl === null || typeof rl !== 'object') return;
+    const { account, req_id: reqId, m2: raw } = rl as Record<string, unknown>;
+    const m2 = latencyFromJson(raw);
+    if (typeof account !== 'string' || typeof reqId !== 'string' || m2 === null) return;
+    const acc = [...this.accounts.values()].find((a) => a.account.name === account);
+    const route = acc?.responses.get(reqId);
+    const t = route?.track;
+    if (acc === undefined || route === undefined || t === undefined || t === null || t.sent || t.m1Remote) return;
+    if (t.m1 === null) {
+      // The response has not come through yet: it merges this one then.
+      t.m1 = m2;
+      t.m1Remote = true;
+      return;
+    }
+    const m1 = t.m1;
+    merge(m1, m2);
+    t.sent = true;
+    this.sendLatency(acc.account, t.latency.subject, m1);
+    acc.removeResponse(route);
+  }
+
+  /**
+   * A message from a route in a linked account: a request with a tracked reply for one of its
+   * services makes this server the responder's (deliverMsg's trackRemoteReply).
+   */
+  peerMessage(account: Account, subject: string, reply: string): void {
+    if (reply.length <= MIN_REPLY_LEN || reply.charCodeAt(reply.length - 1) !== 0x54 /* T */ || reply.charCodeAt(reply.length - 2) !== 0x2e) return;
+    this.accounts.get(account)?.trackRemote(subject, reply);
+  }
+
+  /** A client's publication in a linked account while remote tracked requests wait: maybe a response. */
+  clientMessage(pub: Client | null, account: Account, subject: string): void {
+    this.accounts.get(account)?.remoteResponse(pub, subject);
   }
 
   /** Runs `end` at `unixSec` (accounts.go checkActivation's timer: whole seconds from now). */
@@ -500,7 +823,9 @@ export class Links {
     for (const reply of replies) {
       const r = account.sublist.match(reply, true);
       if (r.psubs.length > 0 || r.qsubs.length > 0) continue;
-      for (const route of [...reverse.get(reply)!]) route.owner.removeResponse(route);
+      // A tracked route whose response came through stays for the responder's server's half;
+      // the others go, a tracked one with a 408.
+      for (const route of [...reverse.get(reply)!]) if (route.track === null || !route.track.didDeliver) route.owner.removeResponse(route, Removal.InterestLost);
     }
   }
 
@@ -509,6 +834,13 @@ export class Links {
     const shadows = sub.shadows!;
     sub.shadows = null;
     for (const s of shadows) this.remove(s, true);
+  }
+
+  /** Response routes of `account` that carry a latency measurement (tests). */
+  trackedResponses(account: Account): number {
+    let n = 0;
+    for (const r of this.accounts.get(account)?.responses.values() ?? []) if (r.track !== null) n++;
+    return n;
   }
 
   /** Pending response routes of `account` (tests). */
@@ -520,6 +852,10 @@ export class Links {
   close(): void {
     for (const t of this.expiries) clearTimeout(t);
     this.expiries.clear();
+    for (const c of this.latencyClients.values()) c.close();
+    this.latencyClients.clear();
+    this.sysClient?.close();
+    this.sysClient = null;
     for (const a of this.accounts.values()) {
       a.close();
       a.removeResponder();

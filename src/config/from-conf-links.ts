@@ -6,7 +6,7 @@
  * resolve-imports.ts, for options and files alike. Used by from-conf.ts, whose reader it takes
  * through {@link LinkReader}.
  */
-import type { AccountExport, AccountImport, ImportSource, ServiceImport } from './types.js';
+import type { AccountExport, AccountImport, ImportSource, ServiceImport, ServiceLatencyOptions } from './types.js';
 import type { ConfMap, ConfValue } from './conf.js';
 import { parseDuration } from './duration.js';
 
@@ -37,6 +37,35 @@ function exportAccounts(r: LinkReader, v: ConfValue, p: string): string[] {
   return v.map((x, i) => r.str(x, `${p}[${i}]`, 'an account name'));
 }
 
+/** An export's `latency` (opts.go parseServiceLatency): a subject, or `{ sampling, subject }`. */
+function serviceLatency(r: LinkReader, v: ConfValue, p: string): string | ServiceLatencyOptions {
+  if (typeof v === 'string') return v;
+  if (!isMap(v)) return r.fail(p, `Expected latency entry to be a map/struct or string, got ${goType(v)}`);
+  let sampling: number | 'headers' | undefined;
+  if ('sampling' in v) {
+    const s = v.sampling;
+    const sp = `${p}.sampling`;
+    let n: number;
+    if (typeof s === 'number' && Number.isInteger(s)) n = s;
+    else if (typeof s === 'string') {
+      if (s.trim().toLowerCase() === 'headers') n = 0;
+      else {
+        // strconv.Atoi of the text without a trailing `%`.
+        const text = s.endsWith('%') ? s.slice(0, -1) : s;
+        if (!/^[+-]?\d+$/.test(text)) return r.fail(sp, `Failed to parse latency sample: strconv.Atoi: parsing ${JSON.stringify(text)}: invalid syntax`);
+        n = Number(text);
+      }
+    } else return r.fail(sp, `Expected latency sample to be a string or map/struct, got ${goType(s)}`);
+    if (n === 0 && typeof s === 'string' && s.trim().toLowerCase() === 'headers') sampling = 'headers';
+    else if (n < 1 || n > 100) return r.fail(sp, 'bad sampling percentage, should be 1-100');
+    else sampling = n;
+  }
+  if (!('subject' in v)) return r.fail(p, 'Latency subject required, but missing');
+  // nats-server names the type of its failed conversion's zero value: always a string.
+  if (typeof v.subject !== 'string') return r.fail(`${p}.subject`, 'Expected latency subject to be a string, got string');
+  return { ...(sampling === undefined ? {} : { sampling }), subject: v.subject };
+}
+
 export function accountExports(r: LinkReader, v: ConfValue, path: string): AccountExport[] {
   if (!Array.isArray(v)) return r.fail(path, `Exports should be an array, got ${goType(v)}`);
   return v.map((item, i) => {
@@ -47,6 +76,7 @@ export function accountExports(r: LinkReader, v: ConfValue, path: string): Accou
     let accounts: string[] | undefined;
     let responseType: 'singleton' | 'stream' | 'chunked' | undefined;
     let threshold: string | undefined;
+    let latency: string | ServiceLatencyOptions | undefined;
     for (const [key, value] of Object.entries(item)) {
       const kp = `${p}.${key}`;
       switch (key.toLowerCase()) {
@@ -90,8 +120,10 @@ export function accountExports(r: LinkReader, v: ConfValue, path: string): Accou
         case 'accounts':
           accounts = exportAccounts(r, value, kp);
           break;
-        // Latency tracking publishes to the system account's subjects, not built here.
         case 'latency':
+          latency = serviceLatency(r, value, kp);
+          if (stream !== undefined) r.fail(kp, 'Detected latency directive on non-service');
+          break;
         case 'account_token_position':
           r.fail(kp, 'not supported by nats-embedded yet (refusing to start without it)');
           break;
@@ -106,6 +138,7 @@ export function accountExports(r: LinkReader, v: ConfValue, path: string): Accou
       ...(accounts === undefined ? {} : { accounts }),
       ...(responseType === undefined ? {} : { responseType }),
       ...(threshold === undefined ? {} : { responseThreshold: threshold }),
+      ...(latency === undefined ? {} : { latency }),
     };
   });
 }
@@ -136,6 +169,7 @@ export function accountImports(r: LinkReader, v: ConfValue, path: string): Accou
     let service: ImportSource | undefined;
     let prefix: string | undefined;
     let to: string | undefined;
+    let share = false;
     for (const [key, value] of Object.entries(item)) {
       const kp = `${p}.${key}`;
       switch (key.toLowerCase()) {
@@ -154,7 +188,7 @@ export function accountImports(r: LinkReader, v: ConfValue, path: string): Accou
           to = r.str(value, kp);
           break;
         case 'share':
-          r.bool(value, kp);
+          share = r.bool(value, kp);
           break;
         default:
           if (!r.isUsedVariable(kp)) r.fail(kp, `unknown field "${key}"`);
@@ -170,7 +204,7 @@ export function accountImports(r: LinkReader, v: ConfValue, path: string): Accou
     if (dup !== undefined) {
       r.fail(p, `Duplicate service import subject ${JSON.stringify(local)}, previously used in import for account ${JSON.stringify(dup.service.account)}, subject ${JSON.stringify(dup.service.subject)}`);
     }
-    const out: ServiceImport = { service, ...(to === undefined ? {} : { to }) };
+    const out: ServiceImport = { service, ...(to === undefined ? {} : { to }), ...(share ? { share } : {}) };
     services.push(out);
     return out;
   });

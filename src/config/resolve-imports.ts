@@ -12,18 +12,19 @@
  * own `ExportAuthorizer`, and skip a refused import instead of failing.
  */
 import { ConfigError } from '../errors.js';
-import { isValidSubscribeSubject } from '../subject/subject.js';
+import { isValidLiteralSubject, isValidSubscribeSubject } from '../subject/subject.js';
 import { SubjectTransform, TransformError } from '../subject/transform.js';
 import {
   isSubsetMatchTokenized, subjectHasWildcard, subjectIsSubsetMatch, subjectsCollide, transformTokenize, transformUntokenize,
 } from '../subject/relations.js';
-import type { ResolvedAccountLinks, ResolvedExport, ResolvedImport, ResponseType } from './types.js';
+import type { ResolvedAccountLinks, ResolvedExport, ResolvedImport, ResolvedServiceLatency, ResponseType } from './types.js';
 import { checkKeys, child, object, optDuration } from './validate.js';
 
 const STREAM_EXPORT_KEYS: ReadonlySet<string> = new Set(['stream', 'accounts']);
-const SERVICE_EXPORT_KEYS: ReadonlySet<string> = new Set(['service', 'accounts', 'responseType', 'responseThreshold']);
+const SERVICE_EXPORT_KEYS: ReadonlySet<string> = new Set(['service', 'accounts', 'responseType', 'responseThreshold', 'latency']);
 const STREAM_IMPORT_KEYS: ReadonlySet<string> = new Set(['stream', 'prefix', 'to']);
-const SERVICE_IMPORT_KEYS: ReadonlySet<string> = new Set(['service', 'to']);
+const SERVICE_IMPORT_KEYS: ReadonlySet<string> = new Set(['service', 'to', 'share']);
+const LATENCY_KEYS: ReadonlySet<string> = new Set(['sampling', 'subject']);
 const SOURCE_KEYS: ReadonlySet<string> = new Set(['account', 'subject']);
 const RESPONSE_TYPES: ReadonlySet<string> = new Set(['singleton', 'stream', 'chunked']);
 
@@ -42,6 +43,34 @@ function accountList(v: unknown, path: string): string[] | null {
   return v.length === 0 ? null : (v as string[]);
 }
 
+/** An export's `latency` (opts.go parseServiceLatency: a string is the subject, sampled at 100%). */
+function resolveLatency(v: unknown, at: string): ResolvedServiceLatency {
+  if (typeof v === 'string') return { sampling: 100, subject: v };
+  const o = object(v, at);
+  checkKeys(o, at, LATENCY_KEYS);
+  let sampling = 100;
+  if (o.sampling !== undefined) {
+    if (o.sampling === 'headers') sampling = 0;
+    else if (typeof o.sampling === 'number' && Number.isInteger(o.sampling) && o.sampling >= 1 && o.sampling <= 100) sampling = o.sampling;
+    else throw new ConfigError(child(at, 'sampling'), 'bad sampling percentage, should be 1-100');
+  }
+  if (o.subject === undefined) throw new ConfigError(at, 'Latency subject required, but missing');
+  if (typeof o.subject !== 'string') throw new ConfigError(child(at, 'subject'), 'Expected latency subject to be a string');
+  return { sampling, subject: o.subject };
+}
+
+/**
+ * accounts.go TrackServiceExportWithSampling's checks of a service export's latency: null, or
+ * its error. `services` are the account's service export subjects added so far (this one included).
+ */
+export function latencyRefusal(e: ResolvedExport, lat: ResolvedServiceLatency, services: readonly string[]): string | null {
+  if (!isValidLiteralSubject(lat.subject)) return 'invalid publish subject';
+  // Results published on a service of its own would loop back.
+  if (services.some((s) => s === lat.subject || subjectIsSubsetMatch(lat.subject, s))) return 'invalid publish subject';
+  if (e.responseType !== 'singleton') return 'bad service response type';
+  return null;
+}
+
 function resolveExport(v: unknown, at: string): ResolvedExport {
   const o = object(v, at);
   if ((o.stream === undefined) === (o.service === undefined)) throw new ConfigError(at, 'needs exactly one of stream or service');
@@ -52,13 +81,14 @@ function resolveExport(v: unknown, at: string): ResolvedExport {
   checkKeys(o, at, SERVICE_EXPORT_KEYS);
   const rt = o.responseType ?? 'singleton';
   if (typeof rt !== 'string' || !RESPONSE_TYPES.has(rt)) throw new ConfigError(child(at, 'responseType'), `Unknown response type: ${JSON.stringify(rt)}`);
-  return {
+  const out: ResolvedExport = {
     kind: 'service',
     subject: str(o.service, child(at, 'service')),
     accounts: accountList(o.accounts, child(at, 'accounts')),
     responseType: rt as ResponseType,
     responseThresholdMs: optDuration(o.responseThreshold, child(at, 'responseThreshold'), DEFAULT_RESPONSE_THRESHOLD_MS),
   };
+  return o.latency === undefined ? out : { ...out, latency: resolveLatency(o.latency, child(at, 'latency')) };
 }
 
 function resolveImport(v: unknown, at: string): ResolvedImport {
@@ -75,7 +105,9 @@ function resolveImport(v: unknown, at: string): ResolvedImport {
   const prefix = o.prefix === undefined ? null : str(o.prefix, child(at, 'prefix'));
   const to = o.to === undefined ? null : str(o.to, child(at, 'to'));
   if (prefix !== null && to !== null) throw new ConfigError(at, "Stream import can not have a 'prefix' and a 'to' property");
-  return { kind, account: src.account, subject: src.subject, prefix, to };
+  if (o.share !== undefined && typeof o.share !== 'boolean') throw new ConfigError(child(at, 'share'), 'must be a boolean');
+  const out: ResolvedImport = { kind, account: src.account, subject: src.subject, prefix, to };
+  return o.share === true ? { ...out, share: true } : out;
 }
 
 /** The state of the checks before any import: the accounts' exports. */
@@ -285,13 +317,21 @@ export function resolveAccountLinks(accounts: Record<string, unknown>, names: re
       importsByAccount.set(name, a.imports.map((im: unknown, i) => ({ im: resolveImport(im, `${at}.imports[${i}]`), at: `${at}.imports[${i}]` })));
     }
   }
-  // Exports: every account they name must be configured.
+  // Exports: every account they name must be configured; a service's latency tracking must be possible.
   for (const kind of ['stream', 'service'] as const) {
     for (const [name, list] of exportsByAccount) {
+      const services: string[] = [];
       list.forEach((e, i) => {
         if (e.kind !== kind) return;
         for (const acc of e.accounts ?? []) {
           if (!defined.has(acc)) throw new ConfigError(`accounts.${name}.exports[${i}]`, `${JSON.stringify(acc)} account not defined for ${kind} export`);
+        }
+        if (kind !== 'service') return;
+        services.push(e.subject);
+        const lat = e.latency;
+        const refused = lat === undefined ? null : latencyRefusal(e, lat, services);
+        if (refused !== null) {
+          throw new ConfigError(`accounts.${name}.exports[${i}]`, `Error adding service latency sampling for ${JSON.stringify(e.subject)} on subject ${JSON.stringify(lat!.subject)}: ${refused}`);
         }
       });
     }

@@ -29,7 +29,7 @@
 import { checkActivation } from '../auth/activation.js';
 import { decodeAccountJwt, validateClaims, type AccountClaims, type JwtExport, type JwtImport } from '../auth/jwt.js';
 import type { ResolvedOperatorMode } from '../auth/types.js';
-import { addServiceImport, addStreamImport, DEFAULT_RESPONSE_THRESHOLD_MS, newImportState, type ExportAuthorizer } from './resolve-imports.js';
+import { addServiceImport, addStreamImport, DEFAULT_RESPONSE_THRESHOLD_MS, latencyRefusal, newImportState, type ExportAuthorizer } from './resolve-imports.js';
 import type { ResolvedAccountLinks, ResolvedExport, ResolvedImport, ResponseType, SkippedImport } from './types.js';
 
 const RESPONSE_TYPES: Readonly<Record<string, ResponseType>> = { '': 'singleton', Singleton: 'singleton', Stream: 'stream', Chunked: 'chunked' };
@@ -49,8 +49,23 @@ export function usableAccounts(mode: ResolvedOperatorMode, nowSec: number, jwts:
   return out;
 }
 
-/** The ResolvedExport of a JWT export (its authorisation stays with the JWT export). */
-function resolvedExport(e: JwtExport): ResolvedExport {
+/**
+ * The ResolvedExport of a JWT export (its authorisation stays with the JWT export). A latency
+ * block nats-server cannot track (TrackServiceExportWithSampling refuses it: a bad results
+ * subject, a service of the account, a response type other than singleton) is left out, as it
+ * logs it at debug level and keeps the export; `services` are the account's service subjects so far.
+ */
+function resolvedExport(e: JwtExport, services: string[], hasSystemAccount: boolean): ResolvedExport {
+  const r = resolvedExportBase(e);
+  if (r.kind !== 'service') return r;
+  services.push(r.subject);
+  const l = e.latency;
+  if (l === null || !hasSystemAccount) return r;
+  const latency = { sampling: l.sampling, subject: l.results };
+  return latencyRefusal(r, latency, services) === null ? { ...r, latency } : r;
+}
+
+function resolvedExportBase(e: JwtExport): ResolvedExport {
   const service = e.type === 'service';
   return {
     kind: service ? 'service' : 'stream',
@@ -69,10 +84,11 @@ function resolvedImport(i: JwtImport): ResolvedImport {
       ? { kind: 'stream', account: i.account, subject: i.subject, prefix: null, to: i.localSubject }
       : { kind: 'stream', account: i.account, subject: i.subject, prefix: i.to === '' ? null : i.to, to: null };
   }
-  if (i.localSubject !== '') return { kind: 'service', account: i.account, subject: i.subject, prefix: null, to: i.localSubject };
+  const share = i.share ? { share: true } : {};
+  if (i.localSubject !== '') return { kind: 'service', account: i.account, subject: i.subject, prefix: null, to: i.localSubject, ...share };
   return i.to !== ''
-    ? { kind: 'service', account: i.account, subject: i.to, prefix: null, to: i.subject }
-    : { kind: 'service', account: i.account, subject: i.subject, prefix: null, to: null };
+    ? { kind: 'service', account: i.account, subject: i.to, prefix: null, to: i.subject, ...share }
+    : { kind: 'service', account: i.account, subject: i.subject, prefix: null, to: null, ...share };
 }
 
 /**
@@ -86,9 +102,10 @@ export function jwtAccountLinks(mode: ResolvedOperatorMode, nowSec: number, jwts
   const origin = new Map<ResolvedExport, JwtExport>();
   for (const [name, acc] of accounts) {
     const list: ResolvedExport[] = [];
+    const services: string[] = [];
     for (const e of acc.nats.exports) {
       if (e === null || e.type === '') continue;
-      const r = resolvedExport(e);
+      const r = resolvedExport(e, services, mode.systemAccount !== null && mode.systemAccount !== '');
       origin.set(r, e);
       list.push(r);
     }

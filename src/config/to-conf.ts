@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedOptions, ResolvedUser } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser } from './types.js';
 import type { ResolvedOperatorMode, ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
@@ -180,15 +180,22 @@ function accountJetStreamConfig(j: ResolvedAccountJetStream): string {
     + `store_max_stream_bytes: ${j.storeMaxStreamBytes}, max_bytes_required: ${j.maxBytesRequired} }`;
 }
 
+/** A service export's `latency` block ('' without one). */
+function latency(e: ResolvedExport): string {
+  const l = e.latency;
+  if (l === undefined) return '';
+  return `, latency: { sampling: ${l.sampling === 0 ? '"headers"' : l.sampling}, subject: ${q(l.subject)} }`;
+}
+
 /** An account's `exports` and `imports` (the threshold in milliseconds, a Go duration). */
 function linksConfig(l: ResolvedAccountLinks): string {
   const accounts = (list: readonly string[] | null): string => (list === null ? '' : `, accounts: [${list.map(q).join(', ')}]`);
   const exports = l.exports.map((e) => (e.kind === 'stream'
     ? `{ stream: ${q(e.subject)}${accounts(e.accounts)} }`
-    : `{ service: ${q(e.subject)}${accounts(e.accounts)}, response_type: ${e.responseType}, response_threshold: "${e.responseThresholdMs}ms" }`));
+    : `{ service: ${q(e.subject)}${accounts(e.accounts)}, response_type: ${e.responseType}, response_threshold: "${e.responseThresholdMs}ms"${latency(e)} }`));
   const imports = l.imports.map((i) => {
     const src = `{ account: ${q(i.account)}, subject: ${q(i.subject)} }`;
-    const extra = `${i.prefix === null ? '' : `, prefix: ${q(i.prefix)}`}${i.to === null ? '' : `, to: ${q(i.to)}`}`;
+    const extra = `${i.prefix === null ? '' : `, prefix: ${q(i.prefix)}`}${i.to === null ? '' : `, to: ${q(i.to)}`}${i.share === true ? ', share: true' : ''}`;
     return `{ ${i.kind}: ${src}${extra} }`;
   });
   return `, exports: [${exports.join(', ')}], imports: [${imports.join(', ')}]`;

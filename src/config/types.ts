@@ -281,6 +281,35 @@ export interface ServiceExport {
   responseType?: 'singleton' | 'stream' | 'chunked';
   /** How long the responder has to answer (nats-server's `response_threshold`). Default 2 minutes. */
   responseThreshold?: Duration;
+  /**
+   * Latency tracking (nats-server's export `latency`): for a sampled request that crosses a
+   * service import, this account receives a `ServiceLatency` JSON message
+   * (`io.nats.server.metric.v1.service_latency`) on the results subject once the response is
+   * delivered (status 200), or when the request is not answered (400 no reply subject, 408 the
+   * requester went away, 503 no responders, 504 the response threshold passed). A string is
+   * the results subject with every request sampled. Only for `singleton` services.
+   */
+  latency?: string | ServiceLatencyOptions;
+}
+
+/** {@link ServiceExport.latency} in full. */
+export interface ServiceLatencyOptions {
+  /**
+   * The share of requests measured, in percent (1-100, default 100), or `'headers'`: only the
+   * requests whose tracing headers ask for it (`Uber-Trace-Id`, `traceparent`, `X-B3-Sampled`,
+   * `X-B3-TraceId`, `B3`), which a percentage below 100 also lets through.
+   */
+  sampling?: number | 'headers';
+  /** Where the measurements are published in the exporting account (a literal subject, not a service export of it). */
+  subject: string;
+}
+
+/** A service export's latency tracking after validation. */
+export interface ResolvedServiceLatency {
+  /** Percent of requests sampled (1-100), or 0: only those whose tracing headers ask for it. */
+  readonly sampling: number;
+  /** The results subject in the exporting account. */
+  readonly subject: string;
 }
 
 /** One entry of {@link AccountOptions.exports}. */
@@ -306,6 +335,12 @@ export interface ServiceImport {
   service: ImportSource;
   /** The local subject requests are published on. */
   to?: string;
+  /**
+   * Share the requester's details with the exporter (nats-server's import `share`): the
+   * `requestor` of a latency measurement then has the client's id, name, user, server... and
+   * not only its account and RTT.
+   */
+  share?: boolean;
 }
 
 /** One entry of {@link AccountOptions.imports}. */
@@ -324,6 +359,8 @@ export interface ResolvedExport {
   readonly responseType: ResponseType;
   /** Services only: milliseconds a responder has (0 for streams). */
   readonly responseThresholdMs: number;
+  /** Services only: latency tracking, when configured. */
+  readonly latency?: ResolvedServiceLatency;
 }
 
 /** An import after validation. */
@@ -342,6 +379,8 @@ export interface ResolvedImport {
    * seconds); the import is unwired then. Absent: no end.
    */
   readonly expiresAt?: number;
+  /** Services only: the requester's details are shared with the exporter (latency measurements). */
+  readonly share?: boolean;
 }
 
 /** An import of an account JWT that was not wired, and why (nats-server logs and skips it). */

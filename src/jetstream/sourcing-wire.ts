@@ -6,7 +6,8 @@
  * it), the name hash (getHash), the random subject suffix (syncSubject). Pure; used by
  * sourcing.ts and the config checks.
  */
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { getHash } from '../broker/ids.js';
 import type { InternalMessage } from '../broker/internal.js';
 import { goJson } from '../protocol/go-format.js';
 import { subjectFromText, subjectToText } from '../protocol/text.js';
@@ -24,13 +25,7 @@ export const INTERNAL_REPLY_PREFIX = '$JSC.R.';
 const CONTROL_PREFIX = 'NATS/1.0 100 ';
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** events.go getHash: 8 base-62 characters of the SHA-256 of `name`, a byte string (protocol/text.ts). */
-export function getHash(name: string): string {
-  const b = createHash('sha256').update(name, 'latin1').digest();
-  let out = '';
-  for (let i = 0; i < 8; i++) out += DIGITS[b[i]! % 62];
-  return out;
-}
+export { getHash };
 
 /** jetstream_cluster.go syncSubject: `pre` and 8 random base-62 characters. */
 export function syncSubject(pre: string): string {

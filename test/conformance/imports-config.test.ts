@@ -73,6 +73,18 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['good: a wildcard service mapping', 'A: { exports: [{service: "rev.*.*"}] }, B: { imports: [{service: {account: A, subject: "rev.*.*"}, to: "local.$2.$1"}] }'],
   ['service mapping that drops a wildcard', 'A: { exports: [{service: "rev.*.*"}] }, B: { imports: [{service: {account: A, subject: "rev.*.*"}, to: "local.$1"}] }'],
   ['good: a subset of an export', 'A: { exports: [{stream: "ev.>"}, {service: "svc.*"}] }, B: { imports: [{stream: {account: A, subject: "ev.x.>"}}, {service: {account: A, subject: "svc.one"}}] }'],
+  ['latency on a stream', 'A: { exports: [{stream: "s", latency: "lat"}] }'],
+  ['latency of the wrong type', 'A: { exports: [{service: "s", latency: 5}] }'],
+  ['latency sampling out of range', 'A: { exports: [{service: "s", latency: {sampling: 200, subject: "lat"}}] }'],
+  ['latency sampling not a number', 'A: { exports: [{service: "s", latency: {sampling: "abc", subject: "lat"}}] }'],
+  ['latency sampling of the wrong type', 'A: { exports: [{service: "s", latency: {sampling: true, subject: "lat"}}] }'],
+  ['latency without a subject', 'A: { exports: [{service: "s", latency: {sampling: 50}}] }'],
+  ['latency subject not a string', 'A: { exports: [{service: "s", latency: {subject: 5}}] }'],
+  ['latency results on a wildcard subject', 'A: { exports: [{service: "s", latency: "lat.*"}] }'],
+  ['latency results on a service of the account', 'A: { exports: [{service: "s.>", latency: "s.lat"}] }'],
+  ['latency of a streamed service', 'A: { exports: [{service: "s", response_type: stream, latency: "lat"}] }'],
+  ['good: latency forms', 'A: { exports: [{service: "s1", latency: "lat.1"}, {service: "s2", latency: {sampling: "50%", subject: "lat.2"}}, {service: "s3", latency: {sampling: headers, subject: "lat.3"}}, {service: "s4", latency: {subject: "lat.4"}}] }, '
+    + 'B: { imports: [{service: {account: A, subject: "s1"}, share: true}] }'],
   ['good: chain without a cycle', 'A: { exports: [{stream: "a"}] }, B: { imports: [{stream: {account: A, subject: "a"}}], exports: [{stream: "a"}] }, C: { imports: [{stream: {account: B, subject: "a"}}] }'],
 ];
 

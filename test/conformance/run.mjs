@@ -30,6 +30,7 @@ const INTEROP = [
   'test/conformance/jetstream-mirrors.test.ts',
   'test/conformance/imports-config.test.ts',
   'test/conformance/imports-cluster.test.ts',
+  'test/conformance/latency-shape.test.ts',
   'test/conformance/jetstream-utf8.test.ts',
   'test/conformance/utf8-core.test.ts',
   'test/conformance/route-auth-interop.test.ts',
@@ -50,7 +51,7 @@ const INTEROP = [
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same
 // handle). Every test must pass there, except those of features only the embedded broker has,
 // listed below with the reason; `test` is the start of "<describe> <test name>".
-const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/operator.test.ts', 'test/interop/operator-resolver.test.ts', 'test/interop/accounts.test.ts', 'test/interop/imports.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
+const BACKEND_SUITES = ['test/interop/client.test.ts', 'test/interop/lifecycle.test.ts', 'test/interop/test-controls.test.ts', 'test/interop/auth.test.ts', 'test/interop/operator.test.ts', 'test/interop/operator-resolver.test.ts', 'test/interop/accounts.test.ts', 'test/interop/imports.test.ts', 'test/interop/latency.test.ts', 'test/interop/harness.test.ts', 'test/interop/jetstream.test.ts',
   'test/jetstream/streams.test.ts', 'test/jetstream/interest.test.ts', 'test/jetstream/retention.property.test.ts',
   'test/jetstream/kv.property.test.ts', 'test/jetstream/mirrors.test.ts', 'test/jetstream/kv-mirrors.test.ts',
   'test/jetstream/cross-account.test.ts'];

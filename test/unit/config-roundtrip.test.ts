@@ -260,20 +260,22 @@ describe('natsServerConfig() and optionsFromConf() round trip', () => {
     const o = resolveOptions({
       http: -1,
       accounts: {
-        A: { exports: [{ stream: 'ev.>' }, { stream: 'o.*.*', accounts: ['B'] }, { service: 'svc.>', responseType: 'chunked', responseThreshold: '1.5s' }, { service: 'one' }] },
+        A: { exports: [{ stream: 'ev.>' }, { stream: 'o.*.*', accounts: ['B'] }, { service: 'svc.>', responseType: 'chunked', responseThreshold: '1.5s' }, { service: 'one', latency: { sampling: 'headers', subject: 'lat.one' } }, { service: 'two', latency: 'lat.two' }] },
         B: {
           imports: [
             { stream: { account: 'A', subject: 'ev.>' }, prefix: 'from.a' },
             { stream: { account: 'A', subject: 'o.*.*' }, to: 'b.$2.$1' },
             { service: { account: 'A', subject: 'svc.>' } },
-            { service: { account: 'A', subject: 'one' }, to: 'a.one' },
+            { service: { account: 'A', subject: 'one' }, to: 'a.one', share: true },
           ],
         },
       },
     });
     const text = natsServerConfig(o, ports(o));
     expect(text).toContain('exports: [{ stream: "ev.>" }, { stream: "o.*.*", accounts: ["B"] }, '
-      + '{ service: "svc.>", response_type: chunked, response_threshold: "1500ms" }, { service: "one", response_type: singleton, response_threshold: "120000ms" }]');
+      + '{ service: "svc.>", response_type: chunked, response_threshold: "1500ms" }, { service: "one", response_type: singleton, response_threshold: "120000ms", latency: { sampling: "headers", subject: "lat.one" } }, '
+      + '{ service: "two", response_type: singleton, response_threshold: "120000ms", latency: { sampling: 100, subject: "lat.two" } }]');
+    expect(text).toContain('{ service: { account: "A", subject: "one" }, to: "a.one", share: true }');
     expect(readBack(text, o.backend)).toEqual(o);
     const bin = findNatsServerBinary();
     const dir = mkdtempSync(join(tmpdir(), 'config-roundtrip-'));
