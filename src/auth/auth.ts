@@ -10,7 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
-import { OperatorAuthenticator, type ConnectionFacts, type JwtLimits } from './operator.js';
+import { OperatorAuthenticator, decodeSig, type ConnectionFacts, type JwtLimits } from './operator.js';
 import { certNames, mapCertificate } from './cert-map.js';
 import type { ResolvedAuth, ResolvedUser } from './types.js';
 
@@ -222,11 +222,13 @@ export class Authenticator {
   }
 }
 
-/** Ed25519 signature of the nonce's bytes, base64url (falling back to standard base64). */
+/** Ed25519 signature of the nonce's bytes, raw base64url or standard base64. */
 function verifyNonce(nkey: string, sig: string, nonce: string): boolean {
   if (sig === '') return false;
+  // Node's decoder skips characters outside the alphabet; Go's refuses them ("Signature not valid base64").
+  const decoded = decodeSig(sig);
+  if (decoded === null) return false;
   try {
-    const decoded = /[+/=]/.test(sig) ? Buffer.from(sig, 'base64') : Buffer.from(sig, 'base64url');
     return fromPublic(nkey).verify(new TextEncoder().encode(nonce), decoded);
   } catch {
     return false;

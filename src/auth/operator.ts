@@ -331,8 +331,8 @@ function expiry(exp: number, validForMs: number, nowSec: number): { expiresInMs?
   return { expiresInMs: validForMs !== 0 && validForMs < expiresAt ? validForMs : expiresAt };
 }
 
-/** The CONNECT `sig`: raw base64url, else standard base64 (auth.go). */
-function decodeSig(sig: string): Uint8Array | null {
+/** The CONNECT `sig`: raw base64url, else standard base64 (auth.go); null when it is neither. */
+export function decodeSig(sig: string): Uint8Array | null {
   if (/^[A-Za-z0-9_-]*$/.test(sig) && sig.length % 4 !== 1) return Buffer.from(sig, 'base64url');
   if (/^[A-Za-z0-9+/]*={0,2}$/.test(sig) && sig.length % 4 === 0) return Buffer.from(sig, 'base64');
   return null;

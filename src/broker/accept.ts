@@ -12,6 +12,7 @@ import { Client } from './client.js';
 import { CloseReason } from './close-reason.js';
 import type { BrokerCore } from './core.js';
 import { infoFrame } from './info.js';
+import { timerDelay } from '../io/timers.js';
 
 /** How a client's transport came to be. */
 interface Arrival {
@@ -85,7 +86,7 @@ function acceptEither(core: BrokerCore, raw: Socket, cid: number, tls: ResolvedT
     clearTimeout(timer);
     raw.destroy();
   };
-  const timer = setTimeout(() => decide(null), tls.timeoutMs);
+  const timer = setTimeout(() => decide(null), timerDelay(tls.timeoutMs));
   timer.unref();
   raw.on('data', decide);
   raw.once('close', gone);
@@ -104,7 +105,7 @@ function attach(core: BrokerCore, transport: Transport, cid: number, how: Arriva
     const timer = setTimeout(() => {
       // nats-server: "Secure Connection - TLS Required" after tls_timeout, then close.
       if (!client.tlsReady) client.close(CloseReason.TlsHandshake, false);
-    }, how.tls.timeoutMs);
+    }, timerDelay(how.tls.timeoutMs));
     timer.unref();
     transport.once('secure', () => {
       client.tlsReady = true;

@@ -37,6 +37,7 @@ import type { Account, Subscriber, Subscription } from './account.js';
 import type { Log } from './log.js';
 import { peerIp, type ConnSnapshot, type SubSnapshot } from './snapshot.js';
 import { bytesToText } from '../protocol/text.js';
+import { MAX_TIMER_MS, timerDelay } from '../io/timers.js';
 
 export { CloseReason } from './close-reason.js';
 
@@ -68,7 +69,6 @@ export interface ClientHost extends ConnectionHost {
 }
 
 /** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
 export interface ClientOptions {
@@ -269,7 +269,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
         this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
         this.host.flushAll();
       }
-    }, auth.config.timeoutMs);
+    }, timerDelay(auth.config.timeoutMs));
     this.authTimer.unref();
   }
 
@@ -697,7 +697,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private startWriteTimer(): void {
     const socket = this.socket;
     this.writtenAtTimerStart = socket.bytesWritten - socket.writableLength;
-    this.writeTimer = setTimeout(this.onWriteDeadline, this.host.options.writeDeadlineMs);
+    this.writeTimer = setTimeout(this.onWriteDeadline, timerDelay(this.host.options.writeDeadlineMs));
     this.writeTimer.unref();
   }
 

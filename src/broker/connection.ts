@@ -9,6 +9,7 @@ import { Outbound } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import type { ResolvedOptions } from '../config/options.js';
 import type { TestControls } from './controls.js';
+import { timerDelay } from '../io/timers.js';
 
 /** A connection with an outbound queue, flushed once per read chunk. */
 export interface Flushable {
@@ -110,7 +111,7 @@ export abstract class Connection implements Flushable {
 
   protected setPingTimer(ms: number): void {
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(this.onPingTimerBound, ms);
+    this.pingTimer = setTimeout(this.onPingTimerBound, timerDelay(ms));
     this.pingTimer.unref();
   }
 
@@ -161,7 +162,7 @@ export abstract class Connection implements Flushable {
     this.out.flush(socket);
     this.out.clear();
     socket.end(() => socket.destroy());
-    const timer = setTimeout(() => socket.destroy(), this.host.options.writeDeadlineMs);
+    const timer = setTimeout(() => socket.destroy(), timerDelay(this.host.options.writeDeadlineMs));
     timer.unref();
     this.closeTimer = timer;
     socket.once('close', () => {

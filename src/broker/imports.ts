@@ -47,6 +47,7 @@ import type { InternalClient, InternalMessage } from './internal.js';
 import {
   latencyFromJson, latencyJson, merge, newLatency, rttOf, SAMPLED, sanitize, shouldSample, type LatencyRule, type ServiceLatency, type TraceHeader,
 } from './latency.js';
+import { timerDelay } from '../io/timers.js';
 
 /** What the imports need of the core. */
 export interface ImportsHost {
@@ -403,7 +404,7 @@ export class AccountLinks {
         else left++;
       }
       if (left > 0) this.armThreshold(exp);
-    }, exp.thresholdMs);
+    }, timerDelay(exp.thresholdMs));
     exp.timer.unref();
   }
 

@@ -30,6 +30,7 @@ import { peerIp } from '../broker/snapshot.js';
 import type { ResolvedClusterOptions, ResolvedOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { RouteConn, type RouteHost, type RouteInfo } from './route.js';
 import { implicitRouteUrl, routeAuthorized, routeConnectCredentials } from './route-auth.js';
+import { timerDelay } from '../io/timers.js';
 
 /** Route protocol level sent in route INFO (2 = accounts in every RS±/RMSG). */
 const ROUTE_PROTO = 2;
@@ -438,7 +439,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
       this.implicitDials.delete(url.url);
       if (!conn.registered && !this.stopped && retriesLeft > 0 && !this.refusedConns.has(conn)) {
         this.implicitDials.add(url.url);
-        const t = setTimeout(() => this.dialImplicit(url, retriesLeft - 1), this.opts.reconnectDelayMs);
+        const t = setTimeout(() => this.dialImplicit(url, retriesLeft - 1), timerDelay(this.opts.reconnectDelayMs));
         t.unref();
       }
     });
@@ -502,7 +503,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     entry.timer = setTimeout(() => {
       entry.timer = null;
       this.dial(entry.url, true);
-    }, delay);
+    }, timerDelay(delay));
     entry.timer.unref();
   }
 

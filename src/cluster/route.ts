@@ -13,6 +13,7 @@ import { RemoteSub, type Account, type RouteTarget } from '../broker/account.js'
 import { CloseReason } from '../broker/close-reason.js';
 import { Connection, type ConnectionHost } from '../broker/connection.js';
 import type { RouteUrl } from '../config/options.js';
+import { timerDelay } from '../io/timers.js';
 
 /** The fields of a peer's route INFO this broker uses (the rest is kept for gossip). */
 export interface RouteInfo {
@@ -98,7 +99,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.authTimer = setTimeout(() => {
       this.authTimer = null;
       if (!this.closed) this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
-    }, timeoutMs);
+    }, timerDelay(timeoutMs));
     this.authTimer.unref();
   }
 

@@ -252,12 +252,20 @@ export function parseRouteUrl(value: unknown, option: string): RouteUrl {
   const port = Number(u.port);
   if (!Number.isInteger(port) || port <= 0) throw new ConfigError(option, `route URL "${value}" needs a port`);
   const host = u.hostname.replace(/^\[|\]$/g, '');
+  // url.Parse refuses a malformed %-escape in the user info.
+  const unescape = (v: string): string => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      throw new ConfigError(option, `route URL "${value}" has an invalid escape in its user info`);
+    }
+  };
   return {
     url: `nats-route://${u.host}`,
     host,
     port,
-    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { pass: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { user: unescape(u.username) } : {}),
+    ...(u.password ? { pass: unescape(u.password) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
+import { timerDelay } from './timers.js';
 
 /** The TLS settings these helpers need (a resolved `tls` option). */
 export interface TlsSettings {
@@ -46,7 +47,7 @@ export function handshakeDeadline(
   onSecure: () => void,
   onTimeout: () => void,
 ): void {
-  const timer = setTimeout(onTimeout, tls.timeoutMs);
+  const timer = setTimeout(onTimeout, timerDelay(tls.timeoutMs));
   timer.unref();
   socket.once(event, () => {
     clearTimeout(timer);

@@ -28,6 +28,7 @@ import { deliveryAdvisory } from './consumer-events.js';
 import type { StoredMessage, StreamStore } from './store/store.js';
 import type { StreamConfig } from './stream-config.js';
 import { PushDelivery, type PushOwner } from './push.js';
+import { timerDelay } from '../io/timers.js';
 
 /** What a consumer needs of its account. */
 export interface ConsumerHost {
@@ -580,7 +581,7 @@ export class Consumer implements PushOwner {
         this.state.checkPending();
         this.pump();
       });
-    }, Math.max(0, d - Date.now()));
+    }, timerDelay(d - Date.now()));
     this.ackTimer.unref();
   }
 
@@ -602,7 +603,7 @@ export class Consumer implements PushOwner {
     this.reqTimer = setTimeout(() => {
       this.reqTimer = null;
       this.guard(() => this.pump());
-    }, Math.max(0, at - Date.now()));
+    }, timerDelay(at - Date.now()));
     this.reqTimer.unref();
   }
 
@@ -623,10 +624,10 @@ export class Consumer implements PushOwner {
         this.guard(() => this.host.inactive(this));
         return;
       }
-      this.idleTimer = setTimeout(check, due - now);
+      this.idleTimer = setTimeout(check, timerDelay(due - now));
       this.idleTimer.unref();
     };
-    this.idleTimer = setTimeout(check, ms);
+    this.idleTimer = setTimeout(check, timerDelay(ms));
     this.idleTimer.unref();
   }
 

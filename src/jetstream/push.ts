@@ -21,6 +21,7 @@ import type { ConsumerConfig } from './consumer-config.js';
 import type { ConsumerState } from './consumer-state.js';
 import type { StoredMessage } from './store/store.js';
 import { headersOnlyBlock, idleHeartbeat } from './headers.js';
+import { timerDelay } from '../io/timers.js';
 
 /** What push delivery needs of its consumer. */
 export interface PushOwner {
@@ -330,10 +331,10 @@ export class PushDelivery {
         if (this.active) this.owner.guard(() => this.sendHeartbeat());
         this.lastOut = now;
       }
-      this.hbTimer = setTimeout(fire, Math.max(1, this.lastOut + this.hb - now));
+      this.hbTimer = setTimeout(fire, timerDelay(Math.max(1, this.lastOut + this.hb - now)));
       this.hbTimer.unref();
     };
-    this.hbTimer = setTimeout(fire, this.hb);
+    this.hbTimer = setTimeout(fire, timerDelay(this.hb));
     this.hbTimer.unref();
   }
 

@@ -66,6 +66,20 @@ describe('authentication modes (official client)', () => {
     const w2 = await WireClient.open(s.port);
     defer(() => w2.close());
     expect(w2.info.nonce).not.toBe(w.info.nonce);
+    // auth.go decodes the sig with Go's base64, which refuses characters outside the alphabet
+    // (Node's decoder would skip them): a valid signature with junk added is refused.
+    const cases: Array<[(sig: string) => string, string]> = [
+      [(sig) => sig, 'PONG\r\n'],
+      [(sig) => `${sig}!!`, "-ERR 'Authorization Violation'\r\n"],
+      [(sig) => `${sig.slice(0, 10)} ${sig.slice(10)}`, "-ERR 'Authorization Violation'\r\n"],
+    ];
+    for (const [mangle, answer] of cases) {
+      const wc = await WireClient.open(s.port);
+      defer(() => wc.close());
+      const sig = Buffer.from(kp.sign(new TextEncoder().encode(String(wc.info.nonce)))).toString('base64url');
+      wc.send(`CONNECT ${JSON.stringify({ verbose: false, nkey: kp.getPublicKey(), sig: mangle(sig) })}\r\nPING\r\n`);
+      await wc.expect(answer);
+    }
   });
 
   it('no_auth_user: a client without credentials is that user (INFO auth_required absent)', async () => {

@@ -37,6 +37,12 @@ describe('cluster authorization in a config file', () => {
 });
 
 describe('cluster authorization as createServer() options', () => {
+  it("reads a route URL's escaped credentials, and refuses a malformed escape as a config error (url.Parse refuses it)", () => {
+    expect(resolveOptions({ cluster: { routes: ['nats-route://u:p%40ss@127.0.0.1:7001'] } }).cluster?.routes[0]).toMatchObject({ user: 'u', pass: 'p@ss' });
+    expect(configErrorOf(() => resolveOptions({ cluster: { routes: ['nats-route://u%zz:p@127.0.0.1:7001'] } })).message).toMatch(/invalid escape/);
+    expect(configErrorOf(() => resolveOptions({ cluster: { routes: ['nats-route://u:p%@127.0.0.1:7001'] } })).message).toMatch(/invalid escape/);
+  });
+
   it('resolves user and password; the timeout defaults to 2 s, or the route TLS timeout + 1 s', () => {
     const o = resolveOptions({ cluster: { authorization: { user: 'r', password: 'p' } } });
     expect(o.cluster?.authorization).toEqual({ user: 'r', password: 'p' });

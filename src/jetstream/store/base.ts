@@ -40,6 +40,7 @@ import {
 } from './store.js';
 import { emptyList, SeqIndex, type IndexBlock } from './seq-index.js';
 import { hasWildcard, isAll, SubjectTable, type SubjectInfo } from './subjects.js';
+import { timerDelay } from '../../io/timers.js';
 
 /** Options both stores take besides their limits. */
 export interface StoreOptions {
@@ -667,7 +668,7 @@ export abstract class BaseStore implements StreamStore {
     const maxAge = this.limits.maxAgeMs;
     if (this.expiryTimer !== null || maxAge <= 0 || this.msgs === 0 || this.closed || !this.timerExpiry) return;
     const due = this.firstTs + maxAge - this.clock();
-    this.expiryTimer = setTimeout(this.onExpiryTimer, Math.max(1, Math.ceil(due)));
+    this.expiryTimer = setTimeout(this.onExpiryTimer, timerDelay(Math.max(1, Math.ceil(due))));
     this.expiryTimer.unref();
   }
 

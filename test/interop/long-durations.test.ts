@@ -1,0 +1,75 @@
+/**
+ * Durations longer than Node's timers hold (2^31-1 ms, about 24.8 days). Go waits the full time;
+ * a Node timer given more fires after 1 ms. A 30-day stream `max_age` (a common KV TTL), a long
+ * ack wait or a `720h` auth timeout must neither act at once nor spin a timer every millisecond.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { useScope } from '../helpers/scope.js';
+import { WireClient } from '../helpers/wire.js';
+
+const scope = useScope();
+const DAY_NS = 24 * 3600 * 1e9;
+const DAY_MS = 24 * 3600 * 1000;
+
+let warnings: string[] = [];
+const onWarning = (w: Error): void => void warnings.push(w.name);
+beforeEach(() => {
+  warnings = [];
+  process.on('warning', onWarning);
+});
+afterEach(() => void process.off('warning', onWarning));
+
+const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('durations past 24.8 days', () => {
+  it('a stream with a 30-day max_age keeps its messages, a consumer with a 30-day ack wait does not redeliver', async () => {
+    const s = await scope.server({ jetstream: true });
+    const nc = await scope.client(s);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'LONG', subjects: ['long.>'], max_age: 30 * DAY_NS });
+    await jsm.consumers.add('LONG', { durable_name: 'C', ack_policy: AckPolicy.Explicit, ack_wait: 30 * DAY_NS, inactive_threshold: 0 });
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    await js.publish('long.a', 'x');
+    const c = await js.consumers.get('LONG', 'C');
+    const m = await c.next({ expires: 1000 });
+    expect(m?.subject).toBe('long.a');
+    await settle(150);
+    expect((await jsm.streams.info('LONG')).state.messages).toBe(1);
+    const ci = await jsm.consumers.info('LONG', 'C');
+    expect([ci.num_ack_pending, ci.num_redelivered]).toEqual([1, 0]);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it("an auth timeout of 30 days leaves a silent client connected (Go's timer waits)", async () => {
+    const s = await scope.server({ authorization: { token: 't', timeout: 30 * DAY_MS } });
+    const w = await WireClient.open(s.port);
+    scope.defer(() => w.close());
+    await settle(150);
+    expect(w.closed).toBe(false);
+    w.send('CONNECT {"verbose":false,"auth_token":"t"}\r\nPING\r\n');
+    await w.expect('PONG\r\n');
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('a service export with a 30-day response threshold keeps a pending response route without spinning', async () => {
+    const s = await scope.server({
+      accounts: {
+        A: { users: [{ user: 'a', password: 'a' }], exports: [{ service: 'svc', responseType: 'stream', responseThreshold: 30 * DAY_MS }] },
+        B: { users: [{ user: 'b', password: 'b' }], imports: [{ service: { account: 'A', subject: 'svc' } }] },
+      },
+    });
+    const a = await scope.client(s, { user: 'a', pass: 'a' });
+    const b = await scope.client(s, { user: 'b', pass: 'b' });
+    const replies: string[] = [];
+    a.subscribe('svc', { callback: (_e, m) => void (m.respond('1'), setTimeout(() => m.respond('2'), 100)) });
+    await a.flush();
+    const inbox = b.subscribe('my.inbox', { callback: (_e, m) => void replies.push(m.string()) });
+    await b.flush();
+    b.publish('svc', '', { reply: 'my.inbox' });
+    await settle(250);
+    inbox.unsubscribe();
+    expect(replies).toEqual(['1', '2']);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+});
