@@ -584,7 +584,9 @@ function decodeKind<K extends JwtKind>(token: string, kind: K): JwtResult<Extrac
  * (server.go NewServer).
  */
 export function bareAccountClaims(sub: string, iss: string): AccountClaims {
-  return { jti: '', iat: 0, iss, sub, name: '', aud: '', exp: 0, nbf: 0, kind: 'account', nats: accountNats(null) };
+  // NewAccount: every limit unlimited (jwt.NoLimit), wildcards allowed, no JetStream.
+  const nats = accountNats({ limits: { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 } });
+  return { jti: '', iat: 0, iss, sub, name: '', aud: '', exp: 0, nbf: 0, kind: 'account', nats };
 }
 
 /** Where operator mode finds an account: its JWT, the claims of an account without one (the bootstrapping system account), or undefined. */

@@ -103,6 +103,11 @@ type Outcome = { ok: true; message: string } | { ok: false; message: string; err
 
 export class ClaimsService {
   private readonly client: InternalClient;
+  /**
+   * This server's requests to the others (lookups, packs) and their answers: a client of its
+   * own, so that this server's responders answer it too (internal clients get no echo).
+   */
+  private readonly requester: InternalClient;
   /** The first operator's key and strictness (accounts.go getOperatorKeys reads only the first). */
   private readonly operatorKey: string;
   private readonly strict: boolean;
@@ -128,6 +133,7 @@ export class ClaimsService {
     this.strict = op.ok && op.claims.nats.strictSigningKeyUsage;
     this.deleteKeys = new Set(op.ok ? [...(this.strict ? [] : [op.claims.sub]), ...op.claims.nats.signingKeys] : []);
     this.client = core.internalClient('$SYS claims', core.account(mode.systemAccount!));
+    this.requester = core.internalClient('$SYS claims requests', core.account(mode.systemAccount!));
     const c = this.client;
     const type = mode.resolver === 'MEMORY' ? 'memory' : mode.resolver.type;
     for (const subject of ['$SYS.ACCOUNT.*.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE']) {
@@ -137,7 +143,7 @@ export class ClaimsService {
     c.subscribe('$SYS.REQ.CLAIMS.UPDATE', (m) => this.onUpdate(m, type));
     c.subscribe('$SYS.REQ.CLAIMS.LIST', (m) => this.onList(m));
     c.subscribe('$SYS.REQ.CLAIMS.DELETE', (m) => this.onDelete(m));
-    c.subscribe(`${this.inbox}*`, (m) => this.onReply(m));
+    this.requester.subscribe(`${this.inbox}*`, (m) => this.onReply(m));
     core.accountFetcher = (name) => this.fetchAccount(name);
     if (core.accountJwts?.bootstrapping === true) {
       core.log.info('Using bootstrapping system account');
@@ -161,6 +167,7 @@ export class ClaimsService {
     if (this.core.accountFetcher !== null) this.core.accountFetcher = null;
     // Lookups in flight fail, as nats-server's do at shutdown; the CONNECTs waiting go on (refused).
     for (const f of [...this.fetches.values()]) f.settle(null);
+    this.requester.close();
     this.client.close();
   }
 
@@ -170,7 +177,7 @@ export class ClaimsService {
   private requestPack(): void {
     const store = this.core.accountJwts?.store ?? null;
     if (store === null) return;
-    this.client.publish('$SYS.REQ.CLAIMS.PACK', store.hash(), { reply: `${this.inbox}pack` });
+    this.requester.publish('$SYS.REQ.CLAIMS.PACK', store.hash(), { reply: `${this.inbox}pack` });
   }
 
   /** An answer to one of this server's requests: a pack message or a lookup's answer. */
@@ -245,7 +252,7 @@ export class ClaimsService {
   /** Server.fetch: one lookup request, the answers counted as 2.10 does; the JWT stored (saveIfNewer). */
   private lookupRemote(name: string): Promise<string | null> {
     const store = this.core.accountJwts?.store ?? null;
-    if (store === null || this.client.closed || !isPublicKey(name, 'A')) return Promise.resolve(null);
+    if (store === null || this.requester.closed || !isPublicKey(name, 'A')) return Promise.resolve(null);
     return new Promise((resolve) => {
       const reply = `${this.inbox}${++this.nextReply}`;
       const settle = (jwt: string | null): void => {
@@ -271,7 +278,7 @@ export class ClaimsService {
       const timer = setTimeout(() => settle(null), store.cfg.timeoutMs);
       timer.unref();
       this.fetches.set(reply, { account: name, expected: this.host.remoteServers(), timer, settle });
-      this.client.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });
+      this.requester.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });
     });
   }
 
