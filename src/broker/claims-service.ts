@@ -25,8 +25,9 @@
  *
  * - the full resolver's sync (DirAccResolver.Start): every `interval`, a
  *   `$SYS.REQ.CLAIMS.PACK` request whose body is the store's hash (32 bytes), its reply
- *   subject an inbox of this server; the queue group `responder` picks one server (this one
- *   too), which answers with one empty message when the hashes match, else with every
+ *   subject an inbox of this server; the queue group `responder` picks one other server
+ *   (the request and the responders are the same internal client, which gets no echo, as
+ *   nats-server's system client), which answers with one empty message when the hashes match, else with every
  *   `pub|jwt` of its store, one per message, then an empty one. Each is merged: stored unless
  *   the file here has the same `jti` or a later `iat` (DirJWTStore.Merge, saveIfNewer), and
  *   applied to an account in use. nats-server sends the first request one `interval` after
@@ -35,8 +36,9 @@
  *   Server.fetch): a CONNECT of a user of that account waits while a
  *   `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` request goes out, at most `timeout`. 2.10's rule
  *   for the answers: the first non-empty one wins; an empty one (a full resolver that lacks
- *   the account, this server's own included) is taken only once as many answers came as
- *   there are other servers (here: routes). A JWT fetched is stored (saveIfNewer; the cache
+ *   the account) is taken only once as many answers came as there are other servers (here:
+ *   routes). This server's own responder never answers (no echo): a server alone waits the
+ *   whole `timeout`, then the CONNECT is refused. A JWT fetched is stored (saveIfNewer; the cache
  *   evicts its least recently used file at `limit`).
  * - the bootstrapping system account (server.go Start): while the system account has no
  *   JWT, it is fetched every second, then applied ("System account fetched and updated").
@@ -103,11 +105,6 @@ type Outcome = { ok: true; message: string } | { ok: false; message: string; err
 
 export class ClaimsService {
   private readonly client: InternalClient;
-  /**
-   * This server's requests to the others (lookups, packs) and their answers: a client of its
-   * own, so that this server's responders answer it too (internal clients get no echo).
-   */
-  private readonly requester: InternalClient;
   /** The first operator's key and strictness (accounts.go getOperatorKeys reads only the first). */
   private readonly operatorKey: string;
   private readonly strict: boolean;
@@ -133,7 +130,6 @@ export class ClaimsService {
     this.strict = op.ok && op.claims.nats.strictSigningKeyUsage;
     this.deleteKeys = new Set(op.ok ? [...(this.strict ? [] : [op.claims.sub]), ...op.claims.nats.signingKeys] : []);
     this.client = core.internalClient('$SYS claims', core.account(mode.systemAccount!));
-    this.requester = core.internalClient('$SYS claims requests', core.account(mode.systemAccount!));
     const c = this.client;
     const type = mode.resolver === 'MEMORY' ? 'memory' : mode.resolver.type;
     for (const subject of ['$SYS.ACCOUNT.*.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE']) {
@@ -143,7 +139,7 @@ export class ClaimsService {
     c.subscribe('$SYS.REQ.CLAIMS.UPDATE', (m) => this.onUpdate(m, type));
     c.subscribe('$SYS.REQ.CLAIMS.LIST', (m) => this.onList(m));
     c.subscribe('$SYS.REQ.CLAIMS.DELETE', (m) => this.onDelete(m));
-    this.requester.subscribe(`${this.inbox}*`, (m) => this.onReply(m));
+    c.subscribe(`${this.inbox}*`, (m) => this.onReply(m));
     core.accountFetcher = (name) => this.fetchAccount(name);
     if (core.accountJwts?.bootstrapping === true) {
       core.log.info('Using bootstrapping system account');
@@ -167,7 +163,6 @@ export class ClaimsService {
     if (this.core.accountFetcher !== null) this.core.accountFetcher = null;
     // Lookups in flight fail, as nats-server's do at shutdown; the CONNECTs waiting go on (refused).
     for (const f of [...this.fetches.values()]) f.settle(null);
-    this.requester.close();
     this.client.close();
   }
 
@@ -177,7 +172,7 @@ export class ClaimsService {
   private requestPack(): void {
     const store = this.core.accountJwts?.store ?? null;
     if (store === null) return;
-    this.requester.publish('$SYS.REQ.CLAIMS.PACK', store.hash(), { reply: `${this.inbox}pack` });
+    this.client.publish('$SYS.REQ.CLAIMS.PACK', store.hash(), { reply: `${this.inbox}pack` });
   }
 
   /** An answer to one of this server's requests: a pack message or a lookup's answer. */
@@ -252,7 +247,7 @@ export class ClaimsService {
   /** Server.fetch: one lookup request, the answers counted as 2.10 does; the JWT stored (saveIfNewer). */
   private lookupRemote(name: string): Promise<string | null> {
     const store = this.core.accountJwts?.store ?? null;
-    if (store === null || this.requester.closed || !isPublicKey(name, 'A')) return Promise.resolve(null);
+    if (store === null || this.client.closed || !isPublicKey(name, 'A')) return Promise.resolve(null);
     return new Promise((resolve) => {
       const reply = `${this.inbox}${++this.nextReply}`;
       const settle = (jwt: string | null): void => {
@@ -278,7 +273,7 @@ export class ClaimsService {
       const timer = setTimeout(() => settle(null), store.cfg.timeoutMs);
       timer.unref();
       this.fetches.set(reply, { account: name, expected: this.host.remoteServers(), timer, settle });
-      this.requester.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });
+      this.client.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });
     });
   }
 

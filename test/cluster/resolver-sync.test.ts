@@ -66,7 +66,7 @@ describe('a cluster of full directory resolvers', () => {
     expect((await sysNc.request(`$SYS.REQ.ACCOUNT.${b.pub}.CLAIMS.UPDATE`, b.jwt, { timeout: 2000 })).json()).toMatchObject({ data: { message: 'jwt updated' } });
     await c.restart(2);
     expect(files(dir, s2)).not.toContain(`${b.pub}.jwt`);
-    // The pack request goes to one server of the `responder` group (itself too): within a few intervals, another.
+    // The pack request goes to one other server of the `responder` group: the next interval merges its JWTs.
     await eventually(() => files(dir, s2).includes(`${b.pub}.jwt`), 'the missed update merged from a pack');
     expect(await lets(s2, makeUser(b.kp))).toBe(true);
 
@@ -87,7 +87,7 @@ describe('a cluster of full directory resolvers', () => {
     await sysNc.request('$SYS.REQ.CLAIMS.UPDATE', a.jwt, { timeout: 2000 });
     await c.restart(2);
     expect(files(dir, s2)).not.toContain(`${a.pub}.jwt`);
-    // s2's own (empty) answer waits for the other two: the first JWT wins.
+    // s2 asks the other two (its own responder does not answer it): the first JWT wins.
     expect(await lets(s2, makeUser(a.kp))).toBe(true);
     expect(files(dir, s2)).toContain(`${a.pub}.jwt`);
     // An account no server has: every answer is empty, the CONNECT is refused.

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { createOperator } from '@nats-io/nkeys';
+import { createAccount, createOperator } from '@nats-io/nkeys';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
@@ -337,7 +337,7 @@ describe('full resolvers in a cluster: the PACK sync and the update requests bet
   async function member(kind: 'real' | 'ours', name: string, dir: string, routes: string[]): Promise<Member> {
     const lines = [
       `server_name: ${name}`, `operator: ${op.jwt}`, `system_account: ${sys.pub}`,
-      `resolver { type: full, dir: "${dir}", interval: "200ms" }`, 'resolver_preload: {', `  ${sys.pub}: ${sys.jwt}`, '}',
+      `resolver { type: full, dir: "${dir}", interval: "200ms", timeout: "500ms" }`, 'resolver_preload: {', `  ${sys.pub}: ${sys.jwt}`, '}',
     ];
     if (kind === 'real') {
       const [port, clusterPort] = [await freePort(), await freePort()];
@@ -358,6 +358,13 @@ describe('full resolvers in a cluster: the PACK sync and the update requests bet
     for (const a of accounts) writeFileSync(join(dir, `${a.pub}.jwt`), a.jwt);
     return dir;
   }
+
+  /** Does a user get in at `port` (its CONNECT answered)? */
+  const lets = (port: number, u: User): Promise<boolean> =>
+    connect({ port, reconnect: false, authenticator: credsAuthenticator(new TextEncoder().encode(u.creds)), timeout: 3000 }).then(async (nc) => {
+      await nc.close();
+      return true;
+    }, () => false);
 
   const jwtFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.jwt')).sort();
 
@@ -397,13 +404,21 @@ describe('full resolvers in a cluster: the PACK sync and the update requests bet
     })();
     nc.publish('$SYS.REQ.CLAIMS.PACK', hash, { reply: `_INBOX.hash.${tag}` });
     await done;
-    return [label(jwtFiles(a.dir)), label(jwtFiles(b.dir)), [JSON.stringify(answer).replace(y.pub, 'Y')], pack];
+    const dirs = [label(jwtFiles(a.dir)), label(jwtFiles(b.dir))];
+    // A lookup: W written into the first server's directory behind its back (no update, so no
+    // sync yet); a CONNECT of W's user at the second waits for the first one's answer. An
+    // account nowhere is refused (2.9: after `timeout`; 2.10: at the other server's empty answer).
+    const w = makeAccount(op.kp);
+    writeFileSync(join(a.dir, `${w.pub}.jwt`), w.jwt);
+    const lookups = [String(await lets(b.port, makeUser(w.kp))), String(jwtFiles(b.dir).includes(`${w.pub}.jwt`)), String(await lets(b.port, makeUser(createAccount())))];
+    return [...dirs, [JSON.stringify(answer).replace(y.pub, 'Y')], pack, lookups];
   }
 
   it('two real servers and two embedded ones: the same directories, the same answers', async () => {
     const real = await scenario('real', 'real', 'rr');
     const ours = await scenario('ours', 'ours', 'oo');
     expect(real[0]).toEqual(['SYS', 'X', 'Y'].sort());
+    expect(real[4]).toEqual(['true', 'true', 'false']);
     expect(ours).toEqual(real);
   });
 
