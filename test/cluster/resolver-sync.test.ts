@@ -92,6 +92,16 @@ describe('a cluster of full directory resolvers', () => {
     expect(files(dir, s2)).toContain(`${a.pub}.jwt`);
     // An account no server has: every answer is empty, the CONNECT is refused.
     expect(await lets(s2, makeUser(createAccount()))).toBe(false);
+    // A cache resolver joining the cluster fetches the account from the full servers and keeps it.
+    const cacheDir = tempDir();
+    const cache = await scope.server({
+      operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'cache', dir: cacheDir, timeout: '1s' }, resolverPreload: { [sys.pub]: sys.jwt },
+      cluster: { name: c.clusterName, routes: [s0.routeUrl!], reconnectDelay: 100 },
+    });
+    await eventually(() => cache.routes().length === 3, 'the cache server in the mesh');
+    expect(readdirSync(cacheDir)).not.toContain(`${a.pub}.jwt`);
+    expect(await lets(cache, makeUser(a.kp))).toBe(true);
+    expect(readdirSync(cacheDir)).toContain(`${a.pub}.jwt`);
   });
 
   it('a server started without the system account\'s JWT bootstraps it, then fetches it from the others', async () => {
