@@ -119,6 +119,7 @@ export class ClaimsService {
   private readonly fetching = new Map<string, Promise<void>>();
   private syncTimer: NodeJS.Timeout | null = null;
   private bootstrapTimer: NodeJS.Timeout | null = null;
+  private fetchingSystem = false;
 
   constructor(
     private readonly core: BrokerCore,
@@ -253,10 +254,8 @@ export class ClaimsService {
       const settle = (jwt: string | null): void => {
         if (!this.fetches.delete(reply)) return;
         clearTimeout(timer);
-        if (jwt === null) {
-          this.core.log.debug(`DirResolver - fetching jwt for ${name} timed out`);
-          return resolve(null);
-        }
+        // null: timed out, or the service closed.
+        if (jwt === null) return resolve(null);
         if (jwt === '') return resolve(null);
         const r = store.saveIfNewer(name, jwt);
         if ('error' in r) {
@@ -270,7 +269,10 @@ export class ClaimsService {
         }
         resolve(jwt);
       };
-      const timer = setTimeout(() => settle(null), store.cfg.timeoutMs);
+      const timer = setTimeout(() => {
+        this.core.log.debug(`DirResolver - fetching jwt for ${name} timed out`);
+        settle(null);
+      }, store.cfg.timeoutMs);
       timer.unref();
       this.fetches.set(reply, { account: name, expected: this.host.remoteServers(), timer, settle });
       this.client.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });
@@ -281,8 +283,17 @@ export class ClaimsService {
   private async fetchSystemAccount(): Promise<void> {
     const jwts = this.core.accountJwts;
     const sys = this.mode.systemAccount;
-    if (jwts === null || jwts.store === null || sys === null || !jwts.bootstrapping) return this.systemAccountFetched();
+    if (jwts === null || jwts.store === null || sys === null || !jwts.bootstrapping) {
+      // Not bootstrapping any more (a reload read the directory again): nothing to fetch.
+      if (this.bootstrapTimer !== null) clearInterval(this.bootstrapTimer);
+      this.bootstrapTimer = null;
+      return;
+    }
+    // nats-server's ticker waits for each fetch: one lookup at a time.
+    if (this.fetchingSystem) return;
+    this.fetchingSystem = true;
     const jwt = jwts.store.peek(sys) ?? (await this.lookupRemote(sys));
+    this.fetchingSystem = false;
     if (jwt === null || !jwts.bootstrapping) return;
     if (jwts.adoptSystemAccount(jwt)) {
       this.systemAccountFetched();
