@@ -70,10 +70,15 @@ describe('a cluster of full directory resolvers', () => {
     await eventually(() => files(dir, s2).includes(`${b.pub}.jwt`), 'the missed update merged from a pack');
     expect(await lets(s2, makeUser(b.kp))).toBe(true);
 
+    // The old subject (`$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE`, what older nsc versions publish, no reply) too.
+    const d = makeAccount(op.kp);
+    sysNc.publish(`$SYS.ACCOUNT.${d.pub}.CLAIMS.UPDATE`, d.jwt);
+    await eventually(() => [s0, s1, s2].every((s) => files(dir, s).includes(`${d.pub}.jwt`)), 'the old-subject update in every directory');
+
     // A new member with an empty directory gets every JWT.
     const s3 = await c.add();
     await eventually(() => files(dir, s3).join() === files(dir, s0).join(), 'every JWT in the new member\'s directory');
-    expect(files(dir, s3)).toEqual([`${a.pub}.jwt`, `${b.pub}.jwt`, `${sys.pub}.jwt`].sort());
+    expect(files(dir, s3)).toEqual([`${a.pub}.jwt`, `${b.pub}.jwt`, `${d.pub}.jwt`, `${sys.pub}.jwt`].sort());
   });
 
   it('a CONNECT of an account the server lacks waits while the other servers are asked; an account none has is refused', async () => {
