@@ -11,6 +11,7 @@ import bcrypt from 'bcryptjs';
 import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
 import { OperatorAuthenticator, decodeSig, type ConnectionFacts, type JwtLimits } from './operator.js';
+import type { AccountLookup } from './jwt.js';
 import { certNames, mapCertificate } from './cert-map.js';
 import type { ResolvedAuth, ResolvedUser } from './types.js';
 
@@ -80,7 +81,7 @@ export interface AuthenticatorSettings {
    */
   readonly preConnectNoAuthUser?: string | null;
   /** Operator mode: where account JWTs come from (default: `resolver_preload`). */
-  readonly lookup?: (name: string) => string | undefined;
+  readonly lookup?: AccountLookup;
 }
 
 /** Websocket-only credentials (nats-server's websocket auth override), as the config resolves them. */
@@ -127,7 +128,7 @@ export class Authenticator {
     timeoutMs: number | null,
     tlsMap: boolean,
     defaultTimeoutMs: number,
-    lookup?: (name: string) => string | undefined,
+    lookup?: AccountLookup,
   ): Authenticator | null {
     if (global === null && override === null) return null;
     const base: ResolvedAuth = global ?? { token: null, user: null, password: null, users: [], timeoutMs: defaultTimeoutMs, noAuthUser: null };

@@ -685,6 +685,21 @@ function decodeKind<K extends JwtKind>(token: string, kind: K): JwtResult<Extrac
 }
 
 /** jwt.DecodeOperatorClaims. */
+/**
+ * The claims of an account that has no JWT: nats-server's NewAccount with the defaults (no
+ * limits, no signing keys, no imports or exports), issued by `iss` — the "bootstrapping
+ * system account" a directory resolver starts with when the system account's JWT is missing
+ * (server.go NewServer).
+ */
+export function bareAccountClaims(sub: string, iss: string): AccountClaims {
+  // NewAccount: every limit unlimited (jwt.NoLimit), wildcards allowed, no JetStream.
+  const nats = accountNats({ limits: { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 } });
+  return { jti: '', iat: 0, iss, sub, name: '', aud: '', exp: 0, nbf: 0, kind: 'account', nats };
+}
+
+/** Where operator mode finds an account: its JWT, the claims of an account without one (the bootstrapping system account), or undefined. */
+export type AccountLookup = (name: string) => string | AccountClaims | undefined;
+
 export function decodeOperatorJwt(token: string): JwtResult<OperatorClaims> {
   return decodeKind(token, 'operator');
 }

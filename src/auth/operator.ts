@@ -20,7 +20,7 @@
  * Any failure is `null`: the client gets `-ERR 'Authorization Violation'`.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { decodeAccountJwt, decodeUserJwt, goClock, validateClaims, verifySignature, type AccountClaims, type JwtPermissions, type UserClaims, type UserNats } from './jwt.js';
+import { decodeAccountJwt, decodeUserJwt, goClock, validateClaims, verifySignature, type AccountClaims, type AccountLookup, type JwtPermissions, type UserClaims, type UserNats } from './jwt.js';
 import { Permissions, type ResolvedPermissions } from './permissions.js';
 import { isValidSubscribeSubject } from '../subject/subject.js';
 import type { ResolvedOperatorMode } from './types.js';
@@ -237,7 +237,7 @@ export class OperatorAuthenticator {
    */
   constructor(
     readonly mode: ResolvedOperatorMode,
-    private readonly lookup: (name: string) => string | undefined = (name) => mode.preload[name],
+    private readonly lookup: AccountLookup = (name) => mode.preload[name],
   ) {
     this.trusted = new Set(mode.trustedKeys);
   }
@@ -246,6 +246,7 @@ export class OperatorAuthenticator {
   account(name: string, nowSec: number): AccountClaims | null {
     const jwt = this.lookup(name);
     if (jwt === undefined) return null;
+    if (typeof jwt !== 'string') return jwt;
     const r = decodeAccountJwt(jwt);
     if (!r.ok || r.claims.sub !== name || !this.trusted.has(r.claims.iss)) return null;
     return validateClaims(r.claims, nowSec).length === 0 ? r.claims : null;

@@ -213,6 +213,8 @@ export class EmbeddedBackend implements ServerBackend {
       },
       // The `server` block of every system message, with its shared `seq` (broker/events.ts).
       serverBlock: ((fallback) => () => core.events?.serverBlock() ?? fallback())(simpleServerBlock(core)),
+      remoteServers: () => this.cluster?.routes.size ?? 0,
+      accountRemoved: (name) => this.jetstream?.disableAccount(name),
     });
   }
 

@@ -20,9 +20,30 @@
  * goes out: the options' accounts are recomputed and the clients re-checked, as a reload does
  * (`host.apply`); a deleted account's clients are closed with `Account Authentication Expired`.
  *
- * Not served: the periodic PACK exchange between servers and the lookup of unknown accounts
- * from other servers (`interval`, `timeout`): each server answers from its own directory.
+ * Between servers (the requests above reach every server of a cluster: the routes carry the
+ * system account's interest, so an update sent to one is stored by all):
+ *
+ * - the full resolver's sync (DirAccResolver.Start): every `interval`, a
+ *   `$SYS.REQ.CLAIMS.PACK` request whose body is the store's hash (32 bytes), its reply
+ *   subject an inbox of this server; the queue group `responder` picks one other server
+ *   (the request and the responders are the same internal client, which gets no echo, as
+ *   nats-server's system client), which answers with one empty message when the hashes match, else with every
+ *   `pub|jwt` of its store, one per message, then an empty one. Each is merged: stored unless
+ *   the file here has the same `jti` or a later `iat` (DirJWTStore.Merge, saveIfNewer), and
+ *   applied to an account in use. nats-server sends the first request one `interval` after
+ *   start, not at start; so does this.
+ * - the lookup of an account the directory lacks (both resolvers: DirAccResolver.Fetch,
+ *   Server.fetch): a CONNECT of a user of that account waits while a
+ *   `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` request goes out, at most `timeout`. 2.10's rule
+ *   for the answers: the first non-empty one wins; an empty one (a full resolver that lacks
+ *   the account) is taken only once as many answers came as there are other servers (here:
+ *   routes). This server's own responder never answers (no echo): a server alone waits the
+ *   whole `timeout`, then the CONNECT is refused. A JWT fetched is stored (saveIfNewer; the cache
+ *   evicts its least recently used file at `limit`).
+ * - the bootstrapping system account (server.go Start): while the system account has no
+ *   JWT, it is fetched every second, then applied ("System account fetched and updated").
  */
+import { randomBytes } from 'node:crypto';
 import { decodeAccountJwt, decodeOperatorJwt, isPublicKey, validateClaims, type AccountClaims } from '../auth/jwt.js';
 import { decodeGenericJwt } from '../auth/jwt-dir.js';
 import type { ResolvedOperatorMode } from '../auth/types.js';
@@ -42,7 +63,23 @@ export interface ClaimsServiceHost {
   apply(next: ResolvedOptions): void;
   /** The `server` block of a system message (nats-server's ServerInfo, its `seq` counting up). */
   serverBlock(): object;
+  /** How many other servers this one knows (nats-server's `s.sys.servers`): its routes. */
+  remoteServers(): number;
+  /** An account was deleted from the resolver: its JetStream is disabled (accounts.go removeCb). */
+  accountRemoved(name: string): void;
 }
+
+/** A lookup of an account at the other servers, waiting for its answers. */
+interface Fetch {
+  readonly account: string;
+  /** Answers still expected before an empty one counts (2.10's expectedServers). */
+  expected: number;
+  readonly timer: NodeJS.Timeout;
+  readonly settle: (jwt: string | null) => void;
+}
+
+/** How often the bootstrapping system account's JWT is asked for (server.go: a one-second ticker). */
+const BOOTSTRAP_FETCH_MS = 1000;
 
 /** A `server` block for a host that has no system events of its own. */
 export function simpleServerBlock(core: BrokerCore): () => Record<string, unknown> {
@@ -73,6 +110,16 @@ export class ClaimsService {
   private readonly strict: boolean;
   /** The first operator's own key (unless strict) and its signing keys: who may DELETE. */
   private readonly deleteKeys: ReadonlySet<string>;
+  /** This server's reply subjects: `$SYS._INBOX.<id>.<n>` (nats-server's newRespInbox). */
+  private readonly inbox = `$SYS._INBOX.${randomBytes(6).toString('base64url').replace(/[-_]/g, 'x')}.`;
+  private nextReply = 0;
+  /** Lookups at other servers in flight, by reply subject. */
+  private readonly fetches = new Map<string, Fetch>();
+  /** The same, by account: a second CONNECT waits for the lookup in flight. */
+  private readonly fetching = new Map<string, Promise<void>>();
+  private syncTimer: NodeJS.Timeout | null = null;
+  private bootstrapTimer: NodeJS.Timeout | null = null;
+  private fetchingSystem = false;
 
   constructor(
     private readonly core: BrokerCore,
@@ -93,13 +140,173 @@ export class ClaimsService {
     c.subscribe('$SYS.REQ.CLAIMS.UPDATE', (m) => this.onUpdate(m, type));
     c.subscribe('$SYS.REQ.CLAIMS.LIST', (m) => this.onList(m));
     c.subscribe('$SYS.REQ.CLAIMS.DELETE', (m) => this.onDelete(m));
+    c.subscribe(`${this.inbox}*`, (m) => this.onReply(m));
+    core.accountFetcher = (name) => this.fetchAccount(name);
+    if (core.accountJwts?.bootstrapping === true) {
+      core.log.info('Using bootstrapping system account');
+      this.bootstrapTimer = setInterval(() => void this.fetchSystemAccount(), BOOTSTRAP_FETCH_MS);
+      this.bootstrapTimer.unref();
+    }
     if (type === 'cache') return;
     c.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', (m) => this.onLookup(m));
     c.subscribe('$SYS.REQ.CLAIMS.PACK', (m) => this.onPack(m), 'responder');
+    const store = core.accountJwts?.store ?? null;
+    if (store !== null) {
+      this.syncTimer = setInterval(() => this.requestPack(), store.cfg.intervalMs);
+      this.syncTimer.unref();
+    }
   }
 
   close(): void {
+    if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    if (this.bootstrapTimer !== null) clearInterval(this.bootstrapTimer);
+    this.syncTimer = this.bootstrapTimer = null;
+    if (this.core.accountFetcher !== null) this.core.accountFetcher = null;
+    // Lookups in flight fail, as nats-server's do at shutdown; the CONNECTs waiting go on (refused).
+    for (const f of [...this.fetches.values()]) f.settle(null);
     this.client.close();
+  }
+
+  // ---- Between servers --------------------------------------------------------------------------
+
+  /** The periodic sync: our hash to one server of the `responder` group. */
+  private requestPack(): void {
+    const store = this.core.accountJwts?.store ?? null;
+    if (store === null) return;
+    this.client.publish('$SYS.REQ.CLAIMS.PACK', store.hash(), { reply: `${this.inbox}pack` });
+  }
+
+  /** An answer to one of this server's requests: a pack message or a lookup's answer. */
+  private onReply(m: InternalMessage): void {
+    if (m.subject === `${this.inbox}pack`) return this.merge(m.data);
+    const f = this.fetches.get(m.subject);
+    if (f === undefined) return;
+    f.expected--;
+    // An empty answer (a server without the account) counts once every other server answered.
+    if (m.data.length === 0 && f.expected > 0) return;
+    f.settle(m.data.toString('utf8'));
+  }
+
+  /** DirJWTStore.Merge of one pack message: `pub|jwt` lines, each stored unless ours is the same or newer. */
+  private merge(data: Buffer): void {
+    const jwts = this.core.accountJwts;
+    const store = jwts?.store ?? null;
+    if (jwts === null || store === null || data.length === 0) return;
+    let changed = false;
+    const applied: string[] = [];
+    for (const line of data.toString('utf8').split('\n')) {
+      if (line === '') continue;
+      const parts = line.split('|');
+      let error: string | null = null;
+      if (parts.length !== 2) error = `line in package didn't contain 2 entries: ${JSON.stringify(line)}`;
+      else if (!isPublicKey(parts[0]!, 'A')) error = 'key to merge is not a valid public account key';
+      else {
+        const r = store.saveIfNewer(parts[0]!, parts[1]!);
+        if ('error' in r) error = r.error;
+        else if (r.changed) {
+          changed = true;
+          if (this.storedChange(parts[0]!, parts[1]!)) applied.push(parts[0]!);
+        }
+      }
+      if (error !== null) {
+        this.core.log.error(`DirResolver - Merging resulted in error: ${error}`);
+        break;
+      }
+    }
+    if (changed) this.accountsChanged();
+    for (const pub of applied) this.recheckClients(pub);
+  }
+
+  /**
+   * DirJWTStore's `changed` callback: a new JWT of an account in use (the bootstrapping system
+   * account too) is applied to it. True when applied: the caller re-checks the account's
+   * clients once the accounts are recomputed.
+   */
+  private storedChange(pub: string, jwt: string): boolean {
+    const jwts = this.core.accountJwts;
+    if (jwts === null) return false;
+    const wasBootstrap = jwts.bootstrapping && pub === this.mode.systemAccount;
+    if (!jwts.apply(pub, jwt)) return false;
+    if (wasBootstrap) this.systemAccountFetched();
+    return true;
+  }
+
+  /**
+   * The account the CONNECT of one of its users needs, from the other servers (DirAccResolver.Fetch
+   * after LoadAcc found no file). Resolves when it is stored, or the lookup failed or timed out.
+   */
+  fetchAccount(name: string): Promise<void> {
+    const inFlight = this.fetching.get(name);
+    if (inFlight !== undefined) return inFlight;
+    const p = this.lookupRemote(name).then(() => {
+      this.fetching.delete(name);
+    });
+    this.fetching.set(name, p);
+    return p;
+  }
+
+  /** Server.fetch: one lookup request, the answers counted as 2.10 does; the JWT stored (saveIfNewer). */
+  private lookupRemote(name: string): Promise<string | null> {
+    const store = this.core.accountJwts?.store ?? null;
+    if (store === null || this.client.closed || !isPublicKey(name, 'A')) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const reply = `${this.inbox}${++this.nextReply}`;
+      const settle = (jwt: string | null): void => {
+        if (!this.fetches.delete(reply)) return;
+        clearTimeout(timer);
+        // null: timed out, or the service closed.
+        if (jwt === null) return resolve(null);
+        if (jwt === '') return resolve(null);
+        const r = store.saveIfNewer(name, jwt);
+        if ('error' in r) {
+          this.core.log.error(`DirResolver - storing the fetched jwt of ${name} resulted in error: ${r.error}`);
+          return resolve(null);
+        }
+        if (r.changed) {
+          const applied = this.storedChange(name, jwt);
+          this.accountsChanged();
+          if (applied) this.recheckClients(name);
+        }
+        resolve(jwt);
+      };
+      const timer = setTimeout(() => {
+        this.core.log.debug(`DirResolver - fetching jwt for ${name} timed out`);
+        settle(null);
+      }, store.cfg.timeoutMs);
+      timer.unref();
+      this.fetches.set(reply, { account: name, expected: this.host.remoteServers(), timer, settle });
+      this.client.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });
+    });
+  }
+
+  /** The bootstrapping system account's ticker: its JWT from the directory, else from the other servers. */
+  private async fetchSystemAccount(): Promise<void> {
+    const jwts = this.core.accountJwts;
+    const sys = this.mode.systemAccount;
+    if (jwts === null || jwts.store === null || sys === null || !jwts.bootstrapping) {
+      // Not bootstrapping any more (a reload read the directory again): nothing to fetch.
+      if (this.bootstrapTimer !== null) clearInterval(this.bootstrapTimer);
+      this.bootstrapTimer = null;
+      return;
+    }
+    // nats-server's ticker waits for each fetch: one lookup at a time.
+    if (this.fetchingSystem) return;
+    this.fetchingSystem = true;
+    const jwt = jwts.store.peek(sys) ?? (await this.lookupRemote(sys));
+    this.fetchingSystem = false;
+    if (jwt === null || !jwts.bootstrapping) return;
+    if (jwts.adoptSystemAccount(jwt)) {
+      this.systemAccountFetched();
+      this.accountsChanged();
+      this.recheckClients(sys);
+    }
+  }
+
+  private systemAccountFetched(): void {
+    if (this.bootstrapTimer === null) return;
+    clearInterval(this.bootstrapTimer);
+    this.bootstrapTimer = null;
+    this.core.log.info('System account fetched and updated');
   }
 
   // ---- Updates ----------------------------------------------------------------------------------
@@ -155,7 +362,7 @@ export class ClaimsService {
     if ('error' in saved) return { ok: false, message: cache ? 'jwt update cache resulted in error' : 'jwt update resulted in error', error: saved.error };
     // A change: applied to the account in use; a new account may bring JetStream.
     if (saved.changed) {
-      const applied = jwts.apply(pub, jwt);
+      const applied = this.storedChange(pub, jwt);
       this.accountsChanged();
       if (applied) this.recheckClients(pub);
     }
@@ -256,7 +463,11 @@ export class ClaimsService {
         errs.push(e);
         continue;
       }
-      if (existed) removed = this.removeAccount(acc) || removed;
+      if (existed) {
+        removed = this.removeAccount(acc) || removed;
+        // removeCb: the account's JetStream is disabled (its streams stopped, their files kept).
+        this.host.accountRemoved(acc);
+      }
     }
     if (removed) this.accountsChanged();
     const passed = accounts.length - errs.length;
@@ -271,7 +482,8 @@ export class ClaimsService {
    * (Client.accountUpdated: revocations, bearer tokens, limits, expiry).
    */
   private recheckClients(pub: string): void {
-    const d = decodeAccountJwt(this.core.accountJwts?.lookup(pub) ?? '');
+    const jwt = this.core.accountJwts?.lookup(pub);
+    const d = decodeAccountJwt(typeof jwt === 'string' ? jwt : '');
     if (!d.ok) return;
     const max = d.claims.nats.limits.conn;
     const clients = [...this.core.clients.values()].filter((c) => c.account.name === pub && c.connectReceived && !c.closed);

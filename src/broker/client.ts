@@ -66,6 +66,10 @@ export interface ClientHost extends ConnectionHost {
   accountClients(name: string): number;
   /** The client passed authentication (the system account's CONNECT event). */
   clientConnected(client: Client): void;
+  /** The account lookup a CONNECT with this user JWT must wait for (a directory resolver's fetch), or null. */
+  accountFetchFor(userJwt: string): Promise<void> | null;
+  /** Runs `work` for the client as a read chunk is run (errors contained, output flushed); nothing when it closed. */
+  resumeClient(client: Client, work: () => void): void;
 }
 
 /** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
@@ -442,6 +446,24 @@ export class Client extends Connection implements ParserSink, Subscriber {
     this.parser.headers = c.headers;
     // websocket.go: a websocket client's JWT may come in the upgrade request's cookie.
     if (this.websocket && this.creds.jwt === '') this.creds.jwt = this.cookieJwt;
+    // server.go lookupAccount: an account the directory resolver lacks is fetched from the other
+    // servers while the CONNECT waits (at most the resolver's `timeout`); the client's further
+    // input is held until then.
+    const wait = this.authenticator === null ? null : this.host.accountFetchFor(this.creds.jwt);
+    if (wait !== null) {
+      this.parser.hold();
+      void wait.then(() => this.host.resumeClient(this, () => {
+        this.finishConnect();
+        if (!this.closed) this.parser.resume();
+      }));
+      return;
+    }
+    this.finishConnect();
+  }
+
+  /** CONNECT, once its account is known: authentication, then the checks of the options. */
+  private finishConnect(): void {
+    const c = this.connect;
     const auth = this.authenticator;
     if (auth !== null) {
       // When auth is not required, credentials are accepted and ignored (nats-server).

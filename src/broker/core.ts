@@ -68,6 +68,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   wsAuth: Authenticator | null;
   /** Operator mode: the account JWTs in force, over the account resolver (auth/account-jwts.ts). */
   accountJwts: AccountJwts | null;
+  /**
+   * A directory resolver's lookup of an account at the other servers (broker/claims-service.ts
+   * sets it while it runs): resolves once the account is stored, or the lookup failed.
+   */
+  accountFetcher: ((account: string) => Promise<void>) | null = null;
   /** Queue-member choice: Math.random, or a seeded generator (`seed` option). */
   readonly random: () => number;
   /** Set by the server once it listens. */
@@ -240,6 +245,23 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       this.accounts.set(name, acc);
     }
     return acc;
+  }
+
+  /**
+   * The lookup a CONNECT with this user JWT waits for: its account is not in the directory
+   * resolver here (DirAccResolver.Fetch asks the other servers), or null to go on at once.
+   */
+  accountFetchFor(userJwt: string): Promise<void> | null {
+    const fetcher = this.accountFetcher;
+    if (fetcher === null || this.accountJwts === null) return null;
+    const name = this.accountJwts.missingAccount(userJwt);
+    return name === null ? null : fetcher(name);
+  }
+
+  /** Goes on with a client's input after a wait (its CONNECT's account lookup), as a read chunk is processed. */
+  resumeClient(client: Client, work: () => void): void {
+    if (client.closed) return;
+    this.runRead(work, () => client.close(CloseReason.ProtocolViolation, false), `client ${client.cid}`);
   }
 
   /** The clients (not internal ones) in the account named `name` (operator mode's `conn` limit). */

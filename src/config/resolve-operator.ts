@@ -9,7 +9,8 @@
  * `resolver_preload`: "invalid account JWT"), server/jwt.go validateTrustedOperators
  * (a resolver is required; no `accounts`, no configured users; `system_account` equal to the
  * operator's; the trusted keys), server/server.go configureAccounts (the system account must
- * resolve: "error resolving system account"), server/auth.go validateNoAuthUser ("no_auth_user not compatible
+ * resolve: "error resolving system account", unless NewServer registered the bootstrapping
+ * system account: one operator and a directory resolver), server/auth.go validateNoAuthUser ("no_auth_user not compatible
  * with Trusted Operator") and server/server.go configureResolver (each preload decodes as an
  * account JWT; a directory resolver stores them in its directory, unless the file there is
  * newer, and creates the directory when it is missing, as NewDirAccResolver does).
@@ -158,14 +159,13 @@ export function resolveOperatorMode(input: OperatorInput): ResolvedOperatorMode 
     }
   }
   // server.go configureAccounts: the system account is looked up at startup, through the resolver.
-  if (sys !== null) {
+  // server.go NewServer: with one operator and a directory resolver, a system account that
+  // does not resolve (no JWT, or one that fails the checks) is registered without a JWT — the
+  // bootstrapping system account (auth/account-jwts.ts) — and the server starts.
+  const bootstraps = store !== null && jwts.length === 1 && sys !== '$SYS';
+  if (sys !== null && !bootstraps) {
     const jwt = store === null ? preload[sys] : (store.peek(sys) ?? undefined);
-    if (jwt === undefined) {
-      // nats-server starts a directory resolver without it ("Using bootstrapping system
-      // account": a bare account, its JWT fetched later); nats-embedded needs the JWT now.
-      const hint = store === null ? '' : ` (nats-embedded does not bootstrap a system account: store its JWT in ${store.dir} or in resolver_preload)`;
-      throw new ConfigError('systemAccount', `error resolving system account: account missing${hint}`);
-    }
+    if (jwt === undefined) throw new ConfigError('systemAccount', 'error resolving system account: account missing');
     const acc = decodeAccountJwt(jwt);
     const nowSec = Math.floor(Date.now() / 1000);
     if (!acc.ok || acc.claims.sub !== sys || !trustedKeys.includes(acc.claims.iss) || validateClaims(acc.claims, nowSec).length > 0) {

@@ -11,7 +11,12 @@ import type { ReloadOptions, RestartOptions } from '../server/types.js';
 import { resolveOptions, type ClusterAuthorizationOptions, type Duration, type ServerOptions } from '../config/options.js';
 import { durationArg } from '../server/arguments.js';
 
-/** Options of {@link createCluster}: how many members, plus options every member gets. */
+/**
+ * Options of {@link createCluster}: how many members, plus options every member gets. A
+ * directory account resolver (`resolver: { type, dir }`) gets `<dir>/<server name>` per
+ * member: each server keeps its own directory, as nats-server requires (JetStream's
+ * `storeDir` is shared out the same way).
+ */
 export interface ClusterHarnessOptions extends Omit<ServerOptions, 'cluster' | 'serverName' | 'port'> {
   /** Number of servers. Default 3. */
   size?: number;
@@ -77,8 +82,15 @@ export class NatsCluster implements AsyncDisposable {
     const index = this.nextIndex++;
     const serverName = `${this.name}-${index}`;
     const tags = memberTags?.[index];
+    // A directory account resolver's directory is a member's own (nats-server needs one
+    // directory per server): `<dir>/<server name>`, as JetStream's store directory.
+    const resolver = serverOptions.resolver;
+    const ownResolver = resolver !== undefined && typeof resolver === 'object' && typeof resolver.dir === 'string'
+      ? { resolver: { ...resolver, dir: join(resolver.dir, serverName) } }
+      : {};
     return {
       ...serverOptions,
+      ...ownResolver,
       ...(tags === undefined ? {} : { serverTags: tags }),
       ...this.jetStreamOptions(serverName),
       serverName,

@@ -858,6 +858,17 @@ export class JetStream implements ClusterEngine {
     }
   }
 
+  /**
+   * An account deleted from the account resolver (accounts.go removeCb, jetstream.go
+   * disableJetStream): its JetStream is off, its streams stopped with their files kept, until a
+   * new JWT of the account turns it on again. `configure` leaves accounts no longer configured
+   * alone, so a delete needs this.
+   */
+  disableAccount(name: string): void {
+    const jsa = this.accounts.get(name);
+    if (jsa !== undefined && jsa.enabled && !jsa.system) jsa.disable();
+  }
+
   /** The server's maxima and what its streams reserve (`max_bytes`). */
   resources(): ServerResources {
     let memReserved = 0;

@@ -189,6 +189,38 @@ export class Parser {
     this.maxPayload = limits.maxPayload;
   }
 
+  /** Input held back by {@link Parser.hold}; null when parsing runs. */
+  private heldChunks: Buffer[] | null = null;
+
+  /**
+   * Holds the input after the op being handled (called from a sink callback: a CONNECT waiting
+   * for its account): the rest of the chunk and the chunks that follow are kept, in order, for
+   * {@link Parser.resume}.
+   */
+  hold(): void {
+    this.heldChunks ??= [];
+  }
+
+  /** Parses the input held back, then goes on as usual (it may hold again). */
+  resume(): void {
+    const held = this.heldChunks;
+    this.heldChunks = null;
+    if (held === null) return;
+    for (let k = 0; k < held.length; k++) {
+      const again = this.held();
+      if (again !== null) {
+        again.push(...held.slice(k));
+        return;
+      }
+      this.parse(held[k]!);
+    }
+  }
+
+  /** The held input (a method: the compiler would narrow the field across the sink's callbacks). */
+  private held(): Buffer[] | null {
+    return this.heldChunks;
+  }
+
   /** True once the parser has stopped (after an error or `stop()`). */
   get stopped(): boolean {
     return this.state === S.CLOSED;
@@ -203,6 +235,10 @@ export class Parser {
 
   /** Feeds one chunk of the stream. */
   parse(buf: Buffer): void {
+    if (this.heldChunks !== null) {
+      this.heldChunks.push(Buffer.from(buf));
+      return;
+    }
     const n = buf.length;
     let i = 0;
     let b = 0;
@@ -338,7 +374,12 @@ export class Parser {
             return this.fail(ParseErrorKind.MaxControlLine, buf, i);
           }
           this.state = S.OP_START;
-          if (!this.processArg(argBuf, s, e)) return;
+          if (!this.processArg(argBuf, s, e)) {
+            // Held (a CONNECT waiting): the rest of this chunk comes first when parsing resumes.
+            const held = this.held();
+            if (held !== null && i < n) held.unshift(Buffer.from(buf.subarray(i, n)));
+            return;
+          }
           break;
         }
 
@@ -444,7 +485,7 @@ export class Parser {
         return this.processUnsub(buf, s, e);
       case A.CONNECT:
         this.sink.onConnect(latin1(buf, s, e));
-        return !this.stopped;
+        return !this.stopped && this.held() === null;
       case A.INFO:
         this.sink.onInfo(latin1(buf, s, e));
         return !this.stopped;

@@ -10,14 +10,16 @@
  * follow 2.10 (server/accounts.go) and say so: a CLAIMS.LOOKUP of an account without a file gets
  * an empty answer in 2.10 (none in 2.9), and 2.10's `server` block has `flags`.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { createOperator } from '@nats-io/nkeys';
+import { createAccount, createOperator } from '@nats-io/nkeys';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConf } from '../../src/config/conf.js';
 import { optionsFromConf } from '../../src/config/from-conf.js';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
+import { eventually } from '../helpers/eventually.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
@@ -280,9 +282,10 @@ describe('directory resolver configs: the same accepted, the same refused for th
       ['a missing directory (created)', [...base, `resolver { type: full, dir: "${join(tempDir(), 'a', 'b')}" }`, ...preload], null],
       ['the system account read from the directory, no preload', [...base, `resolver { type: full, dir: "${withSys}" }`], null],
       ['a cache with a ttl and a limit', [...base, `resolver { type: cache, dir: "${tempDir()}", ttl: "2m", limit: 3 }`, ...preload], null],
-      // A deliberate difference: nats-server starts with a "bootstrapping system account" (no
-      // JWT, fetched later); nats-embedded refuses to start without the system account's JWT.
-      ['the system account nowhere', [...base, `resolver { type: full, dir: "${tempDir()}" }`], 'started|does not bootstrap a system account'],
+      // Both start with a "bootstrapping system account" (server.go NewServer: one operator, a directory resolver).
+      ['the system account nowhere', [...base, `resolver { type: full, dir: "${tempDir()}" }`], null],
+      ['a cache without the system account', [...base, `resolver { type: cache, dir: "${tempDir()}" }`], null],
+      ['the system account\'s JWT of another operator', [...base, `resolver { type: full, dir: "${tempDir()}" }`, 'resolver_preload: {', `  ${sys.pub}: ${makeAccount(createOperator(), {}, {}, sys.kp).jwt}`, '}'], null],
       ['a file as the directory', [...base, `resolver { type: full, dir: "${file}" }`, ...preload], 'dir needs to point to an accessible directory'],
       ['no dir', [...base, 'resolver { type: full }', ...preload], 'dir has no value and needs to point to a directory'],
       ['a cache with allow_delete', [...base, `resolver { type: cache, dir: "${tempDir()}", allow_delete: true }`, ...preload], 'CACHE does not accept allow_delete'],
@@ -320,5 +323,108 @@ describe('the MEMORY resolver: account JWT updates through the system account, a
     }
     expect(out.real![0]).toMatchObject({ data: { message: 'jwt updated' } });
     expect(out.ours).toEqual(out.real);
+  });
+});
+
+describe('full resolvers in a cluster: the PACK sync and the update requests between servers, as nats-server', () => {
+  interface Member {
+    readonly port: number;
+    readonly routeUrl: string;
+    readonly dir: string;
+  }
+
+  /** A server of either kind in cluster `C`: a full resolver over `dir`, syncing every 200 ms. */
+  async function member(kind: 'real' | 'ours', name: string, dir: string, routes: string[]): Promise<Member> {
+    const lines = [
+      `server_name: ${name}`, `operator: ${op.jwt}`, `system_account: ${sys.pub}`,
+      `resolver { type: full, dir: "${dir}", interval: "200ms", timeout: "500ms" }`, 'resolver_preload: {', `  ${sys.pub}: ${sys.jwt}`, '}',
+    ];
+    if (kind === 'real') {
+      const [port, clusterPort] = [await freePort(), await freePort()];
+      const real = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, ...lines, ...clusterBlock(clusterPort, routes)]);
+      scope.defer(() => real.stop());
+      return { port, routeUrl: `nats-route://127.0.0.1:${clusterPort}`, dir };
+    }
+    const s = await scope.server({
+      ...optionsFromConf(parseConf(lines.join('\n'), 'resolver.conf')).options, port: 0, cluster: { name: 'C', routes, reconnectDelay: 100 },
+    });
+    return { port: s.port, routeUrl: s.routeUrl!, dir };
+  }
+
+  /** A directory holding `accounts`' JWTs before its server starts. */
+  function dirWith(...accounts: { pub: string; jwt: string }[]): string {
+    const dir = tempDir();
+    mkdirSync(dir, { recursive: true });
+    for (const a of accounts) writeFileSync(join(dir, `${a.pub}.jwt`), a.jwt);
+    return dir;
+  }
+
+  /** Does a user get in at `port` (its CONNECT answered)? */
+  const lets = (port: number, u: User): Promise<boolean> =>
+    connect({ port, reconnect: false, authenticator: credsAuthenticator(new TextEncoder().encode(u.creds)), timeout: 3000 }).then(async (nc) => {
+      await nc.close();
+      return true;
+    }, () => false);
+
+  const jwtFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.jwt')).sort();
+
+  async function sysClient(m: Member): Promise<NatsConnection> {
+    const nc = await connect({ port: m.port, authenticator: credsAuthenticator(new TextEncoder().encode(sysUser.creds)) });
+    scope.defer(() => nc.close());
+    return nc;
+  }
+
+  /** Two members: X only in the first's directory, then an update sent to the second; both directories as they end up. */
+  async function scenario(first: 'real' | 'ours', second: 'real' | 'ours', tag: string): Promise<string[][]> {
+    const x = makeAccount(op.kp);
+    const y = makeAccount(op.kp);
+    const a = await member(first, `${tag}-a`, dirWith(x), []);
+    const b = await member(second, `${tag}-b`, dirWith(), [a.routeUrl]);
+    const label = (files: string[]): string[] => files.map((f) => f === `${x.pub}.jwt` ? 'X' : f === `${y.pub}.jwt` ? 'Y' : f === `${sys.pub}.jwt` ? 'SYS' : f).sort();
+    await eventually(() => jwtFiles(b.dir).includes(`${x.pub}.jwt`), `X merged into ${tag}-b from a pack`, 10_000);
+    // The update goes to every server with interest: both store it.
+    const nc = await sysClient(b);
+    const answer = (await nc.request('$SYS.REQ.CLAIMS.UPDATE', y.jwt, { timeout: 2000 })).json<{ data: unknown }>().data;
+    await eventually(() => jwtFiles(a.dir).includes(`${y.pub}.jwt`), `Y stored by ${tag}-a`, 5000);
+    expect(readFileSync(join(b.dir, `${x.pub}.jwt`), 'utf8')).toBe(x.jwt);
+    // The same stores: the same hash (DirJWTStore.Hash: the XOR of the SHA-256 of each JWT), so
+    // a PACK request carrying it is answered with one empty message only.
+    const hash = Buffer.alloc(32);
+    for (const f of jwtFiles(a.dir)) {
+      const h = createHash('sha256').update(readFileSync(join(a.dir, f), 'utf8')).digest();
+      for (let i = 0; i < 32; i++) hash[i] = hash[i]! ^ h[i]!;
+    }
+    const pack: string[] = [];
+    const sub = nc.subscribe(`_INBOX.hash.${tag}`);
+    const done = (async () => {
+      for await (const m of sub) {
+        pack.push(m.string());
+        if (m.data.length === 0) break;
+      }
+    })();
+    nc.publish('$SYS.REQ.CLAIMS.PACK', hash, { reply: `_INBOX.hash.${tag}` });
+    await done;
+    const dirs = [label(jwtFiles(a.dir)), label(jwtFiles(b.dir))];
+    // A lookup: W written into the first server's directory behind its back (no update, so no
+    // sync yet); a CONNECT of W's user at the second waits for the first one's answer. An
+    // account nowhere is refused (2.9: after `timeout`; 2.10: at the other server's empty answer).
+    const w = makeAccount(op.kp);
+    writeFileSync(join(a.dir, `${w.pub}.jwt`), w.jwt);
+    const lookups = [String(await lets(b.port, makeUser(w.kp))), String(jwtFiles(b.dir).includes(`${w.pub}.jwt`)), String(await lets(b.port, makeUser(createAccount())))];
+    return [...dirs, [JSON.stringify(answer).replace(y.pub, 'Y')], pack, lookups];
+  }
+
+  it('two real servers and two embedded ones: the same directories, the same answers', async () => {
+    const real = await scenario('real', 'real', 'rr');
+    const ours = await scenario('ours', 'ours', 'oo');
+    expect(real[0]).toEqual(['SYS', 'X', 'Y'].sort());
+    expect(real[4]).toEqual(['true', 'true', 'false']);
+    expect(ours).toEqual(real);
+  });
+
+  it('a mixed cluster syncs both ways: an embedded server merges a real one\'s pack and stores its updates, and the other way round', async () => {
+    const reference = await scenario('real', 'real', 'rr2');
+    expect(await scenario('real', 'ours', 'ro')).toEqual(reference);
+    expect(await scenario('ours', 'real', 'or')).toEqual(reference);
   });
 });

@@ -9,12 +9,13 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { createAccount } from '@nats-io/nkeys';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { encodeJwt, makeAccount, makeOperator, makeUser, type User } from '../helpers/jwt.js';
+import { encodeJwt, makeAccount, makeOperator, makeUser, publicKeyOf, type User } from '../helpers/jwt.js';
 
 const scope = useScope();
 
@@ -26,9 +27,13 @@ const tempDir = useTempDirs('nats-embedded-resolver-');
 
 const creds = (u: User): ReturnType<typeof credsAuthenticator> => credsAuthenticator(new TextEncoder().encode(u.creds));
 
+/**
+ * A full resolver over `dir`. A CONNECT of an account the directory lacks waits for the other
+ * servers' answers (none here) for `timeout`: short, so that refusals are quick.
+ */
 function fullServer(dir: string, extra: ServerOptions = {}): Promise<NatsServer> {
   return scope.server({
-    operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir }, resolverPreload: { [sys.pub]: sys.jwt }, ...extra,
+    operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir, timeout: '200ms' }, resolverPreload: { [sys.pub]: sys.jwt }, ...extra,
   });
 }
 
@@ -138,6 +143,54 @@ describe('operator mode: CLAIMS.DELETE', () => {
     expect((await ask(sysNc, '$SYS.REQ.CLAIMS.DELETE', del)).data).toEqual({ code: 200, message: 'deleted 1 accounts' });
     await nc.flush();
     expect(closed).toBe(false);
+  });
+});
+
+describe('operator mode: CLAIMS.DELETE and JetStream', () => {
+  it('a deleted account\'s JetStream is disabled (accounts.go removeCb): its streams leave JSZ', async () => {
+    const dir = tempDir();
+    const s = await fullServer(dir, { resolver: { type: 'full', dir, allowDelete: true }, jetstream: {} });
+    const acc = makeAccount(op.kp, { limits: { subs: -1, data: -1, payload: -1, conn: -1, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } });
+    const sysNc = await client(s, sysUser);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', acc.jwt)).data).toMatchObject({ message: 'jwt updated' });
+    const jsm = await jetstreamManager(await client(s, makeUser(acc.kp)), { timeout: 2000 });
+    await jsm.streams.add({ name: 'S', subjects: ['s.>'] });
+    const jsz = async (): Promise<Record<string, unknown>> => (await ask(sysNc, '$SYS.REQ.SERVER.PING.JSZ', '')).data as Record<string, unknown>;
+    const before = await jsz();
+    expect(before.streams).toBe(1);
+    const del = encodeJwt({ sub: op.pub, nats: { accounts: [acc.pub], type: 'generic', version: 2 } }, op.kp);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.DELETE', del)).data).toEqual({ code: 200, message: 'deleted 1 accounts' });
+    expect(await jsz()).toMatchObject({ accounts: (before.accounts as number) - 1, streams: 0 });
+  });
+});
+
+describe('operator mode: a system account without a JWT', () => {
+  it('a directory resolver starts with a bootstrapping system account: users its key signed get in; its JWT pushed replaces it', async () => {
+    const signer = createAccount();
+    const withSigner = makeAccount(op.kp, { signing_keys: [publicKeyOf(signer)] }, {}, sys.kp);
+    const s = await scope.server({ operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir: tempDir() } });
+    const bySigner = makeUser(signer, { issuer_account: sys.pub });
+    // The bootstrapping account knows no signing keys.
+    expect(await lets(s, bySigner)).toBe(false);
+    const sysNc = await client(s, sysUser);
+    expect((await ask(sysNc, '$SYS.REQ.CLAIMS.UPDATE', withSigner.jwt)).data).toMatchObject({ account: sys.pub, message: 'jwt updated' });
+    expect(await lets(s, bySigner)).toBe(true);
+  });
+});
+
+describe('operator mode: lookups of an account the directory lacks', () => {
+  it('a cache resolver alone waits `timeout` for answers (it has no lookup responder), then refuses the CONNECT', async () => {
+    const s = await scope.server({ operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'cache', dir: tempDir(), timeout: '300ms' }, resolverPreload: { [sys.pub]: sys.jwt } });
+    const t0 = Date.now();
+    expect(await lets(s, makeUser(createAccount()))).toBe(false);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+  });
+
+  it('a full resolver alone gets no answer either (its own responder does not answer its own request): it waits `timeout`', async () => {
+    const s = await fullServer(tempDir(), { resolver: { type: 'full', dir: tempDir(), timeout: '300ms' } });
+    const t0 = Date.now();
+    expect(await lets(s, makeUser(createAccount()))).toBe(false);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
   });
 });
 

@@ -99,6 +99,41 @@ describe('parser (property)', () => {
     );
   });
 
+  it('a CONNECT that holds the input (a CONNECT waiting for its account): nothing after it is reported until resume(), then the same ops in order', () => {
+    fc.assert(
+      fc.property(fc.array(frame, { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 12 }), fc.nat(), (frames, cuts, resumeAt) => {
+        const all = [connectFrame, ...frames, connectFrame, ...frames];
+        const bytes = Buffer.from(all.map((f) => f.text).join(''), 'latin1');
+        const expected = all.flatMap((f) => f.events);
+        const rec = new Recorder();
+        const parser = new Parser(rec, { maxControlLine: 4096, maxPayload: 1 << 20 });
+        rec.parser = parser;
+        // Every CONNECT holds; the test resumes after some chunk, and at the end until all is parsed.
+        let held = false;
+        const onConnect = rec.onConnect.bind(rec);
+        rec.onConnect = (json) => {
+          onConnect(json);
+          parser.hold();
+          held = true;
+        };
+        const resume = (): void => {
+          held = false;
+          parser.resume();
+        };
+        const chunks = splitAt(bytes, cuts);
+        chunks.forEach((c, i) => {
+          parser.parse(c);
+          // While held, nothing after the CONNECT that held was reported.
+          if (held) expect(rec.events[rec.events.length - 1]!.startsWith('CONNECT')).toBe(true);
+          if (i === resumeAt % chunks.length) resume();
+        });
+        for (let k = 0; k < 3; k++) resume();
+        expect(rec.events).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives the same result one byte at a time', () => {
     fc.assert(
       fc.property(fc.array(frame, { maxLength: 8 }), (frames) => {

@@ -1,0 +1,132 @@
+/**
+ * Directory account resolvers across a cluster, as nats-server 2.10 runs them between servers
+ * (server/accounts.go DirAccResolver.Start and Fetch, Server.fetch; server.go's bootstrapping
+ * system account): an update sent to one server is stored by every server (the routes carry
+ * the system account's interest); every `interval` a full resolver sends its store's hash in
+ * `$SYS.REQ.CLAIMS.PACK` and merges what another server answers; a CONNECT of an account a
+ * server lacks waits while it asks the others (`$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP`, within
+ * `timeout`). Each member has its own directory (`<dir>/<server name>`, createCluster).
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { createAccount } from '@nats-io/nkeys';
+import { describe, expect, it } from 'vitest';
+import type { NatsServer, ServerOptions } from '../../src/index.js';
+import { useScope } from '../helpers/scope.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { eventually } from '../helpers/eventually.js';
+import { makeAccount, makeOperator, makeUser, publicKeyOf, type User } from '../helpers/jwt.js';
+
+const scope = useScope();
+const tempDir = useTempDirs('nats-embedded-resolver-sync-');
+
+const op = makeOperator();
+const sys = makeAccount(op.kp);
+const sysUser = makeUser(sys.kp);
+
+const creds = (u: User): ReturnType<typeof credsAuthenticator> => credsAuthenticator(new TextEncoder().encode(u.creds));
+
+function operatorMode(dir: string, resolver: Record<string, unknown> = {}): ServerOptions {
+  return { operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir, ...resolver }, resolverPreload: { [sys.pub]: sys.jwt } };
+}
+
+async function client(s: NatsServer, u: User): Promise<NatsConnection> {
+  const nc = await connect({ servers: s.url, reconnect: false, authenticator: creds(u) });
+  scope.defer(() => nc.close());
+  return nc;
+}
+
+/** Does a user of this account get in (its CONNECT answered)? */
+async function lets(s: NatsServer, u: User): Promise<boolean> {
+  return connect({ servers: s.url, reconnect: false, authenticator: creds(u), timeout: 3000 }).then(async (nc) => {
+    await nc.close();
+    return true;
+  }, () => false);
+}
+
+/** The account files of a member's directory. */
+const files = (dir: string, s: NatsServer): string[] => readdirSync(join(dir, s.info.server_name)).filter((f) => f.endsWith('.jwt')).sort();
+
+describe('a cluster of full directory resolvers', () => {
+  it('an update sent to one server is stored by all; a member down meanwhile gets it from the others\' packs after its restart', async () => {
+    const dir = tempDir();
+    const c = await scope.cluster({ size: 3, ...operatorMode(dir, { interval: '100ms' }) });
+    const [s0, s1, s2] = c.servers as [NatsServer, NatsServer, NatsServer];
+    const sysNc = await client(s0, sysUser);
+    const a = makeAccount(op.kp);
+    // Every server answers the request; the client takes the first answer.
+    expect((await sysNc.request('$SYS.REQ.CLAIMS.UPDATE', a.jwt, { timeout: 2000 })).json()).toMatchObject({ data: { account: a.pub, message: 'jwt updated' } });
+    const all = [`${a.pub}.jwt`, `${sys.pub}.jwt`].sort();
+    await eventually(() => [s0, s1, s2].every((s) => files(dir, s).join() === all.join()), 'the update in every directory');
+    expect(await lets(s2, makeUser(a.kp))).toBe(true);
+
+    await c.kill(2);
+    const b = makeAccount(op.kp);
+    expect((await sysNc.request(`$SYS.REQ.ACCOUNT.${b.pub}.CLAIMS.UPDATE`, b.jwt, { timeout: 2000 })).json()).toMatchObject({ data: { message: 'jwt updated' } });
+    await c.restart(2);
+    expect(files(dir, s2)).not.toContain(`${b.pub}.jwt`);
+    // The pack request goes to one other server of the `responder` group: the next interval merges its JWTs.
+    await eventually(() => files(dir, s2).includes(`${b.pub}.jwt`), 'the missed update merged from a pack');
+    expect(await lets(s2, makeUser(b.kp))).toBe(true);
+
+    // The old subject (`$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE`, what older nsc versions publish, no reply) too.
+    const d = makeAccount(op.kp);
+    sysNc.publish(`$SYS.ACCOUNT.${d.pub}.CLAIMS.UPDATE`, d.jwt);
+    await eventually(() => [s0, s1, s2].every((s) => files(dir, s).includes(`${d.pub}.jwt`)), 'the old-subject update in every directory');
+
+    // A new member with an empty directory gets every JWT.
+    const s3 = await c.add();
+    await eventually(() => files(dir, s3).join() === files(dir, s0).join(), 'every JWT in the new member\'s directory');
+    expect(files(dir, s3)).toEqual([`${a.pub}.jwt`, `${b.pub}.jwt`, `${d.pub}.jwt`, `${sys.pub}.jwt`].sort());
+  });
+
+  it('a CONNECT of an account the server lacks waits while the other servers are asked; an account none has is refused', async () => {
+    const dir = tempDir();
+    // No sync within the test: only the lookup can bring the account.
+    const c = await scope.cluster({ size: 3, ...operatorMode(dir, { interval: '1h' }) });
+    const [s0, , s2] = c.servers as [NatsServer, NatsServer, NatsServer];
+    await c.kill(2);
+    const sysNc = await client(s0, sysUser);
+    const a = makeAccount(op.kp);
+    await sysNc.request('$SYS.REQ.CLAIMS.UPDATE', a.jwt, { timeout: 2000 });
+    await c.restart(2);
+    expect(files(dir, s2)).not.toContain(`${a.pub}.jwt`);
+    // s2 asks the other two (its own responder does not answer it): the first JWT wins.
+    expect(await lets(s2, makeUser(a.kp))).toBe(true);
+    expect(files(dir, s2)).toContain(`${a.pub}.jwt`);
+    // An account no server has: every answer is empty, the CONNECT is refused.
+    expect(await lets(s2, makeUser(createAccount()))).toBe(false);
+    // A cache resolver joining the cluster fetches the account from the full servers and keeps it.
+    const cacheDir = tempDir();
+    const cache = await scope.server({
+      operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'cache', dir: cacheDir, timeout: '1s' }, resolverPreload: { [sys.pub]: sys.jwt },
+      cluster: { name: c.clusterName, routes: [s0.routeUrl!], reconnectDelay: 100 },
+    });
+    await eventually(() => cache.routes().length === 3, 'the cache server in the mesh');
+    expect(readdirSync(cacheDir)).not.toContain(`${a.pub}.jwt`);
+    expect(await lets(cache, makeUser(a.kp))).toBe(true);
+    expect(readdirSync(cacheDir)).toContain(`${a.pub}.jwt`);
+  });
+
+  it('a server started without the system account\'s JWT bootstraps it, then fetches it from the others', async () => {
+    const dir = tempDir();
+    const name = `boot-${Math.random().toString(36).slice(2, 8)}`;
+    // Members 0 and 1 have the system account's JWT in their directory; member 2 has none.
+    for (const i of [0, 1]) {
+      mkdirSync(join(dir, `${name}-${i}`), { recursive: true });
+      writeFileSync(join(dir, `${name}-${i}`, `${sys.pub}.jwt`), sysWithSigningKey.jwt);
+    }
+    const c = await scope.cluster({ size: 3, name, operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir, interval: '1h' } });
+    const s2 = c.servers[2]!;
+    // Fetched by the bootstrap ticker (every second): the system account's signing key then signs users.
+    await eventually(() => files(dir, s2).includes(`${sys.pub}.jwt`), 'the system account fetched', 4000);
+    const signed = makeUser(sysSigner, { issuer_account: sys.pub });
+    await eventually(() => lets(s2, signed), 'a user of the system account\'s signing key let in');
+    const nc = await client(s2, signed);
+    expect(((await nc.request('$SYS.REQ.CLAIMS.LIST', '', { timeout: 2000 })).json<{ data: string[] }>()).data).toEqual([sys.pub]);
+  });
+});
+
+const sysSigner = createAccount();
+const sysWithSigningKey = makeAccount(op.kp, { signing_keys: [publicKeyOf(sysSigner)] }, {}, sys.kp);
