@@ -65,6 +65,8 @@ export interface ClientHost extends ConnectionHost {
   accountClients(name: string): number;
   /** The client passed authentication (the system account's CONNECT event). */
   clientConnected(client: Client): void;
+  /** The CONNECT failed authentication (before the -ERR): nats-server's account auth error event. */
+  clientAuthFailed(client: Client): void;
 }
 
 /** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
@@ -140,7 +142,10 @@ export class Client extends Connection implements ParserSink, Subscriber {
   maxSubs: number | null = null;
   /** Operator mode: closes the connection when the user JWT expires. */
   private expiryTimer: NodeJS.Timeout | null = null;
-  /** Operator mode: when the connection expires (epoch ms; 0: never), for `$SYS.REQ.USER.INFO`. */
+  /**
+   * Operator mode: when the user JWT expires (epoch ms; 0: never), for `$SYS.REQ.USER.INFO`
+   * (nats-server's `c.expires`: the user's expiry only, not the account's even when sooner).
+   */
   expiresAt = 0;
   /** Runs while the transport holds unwritten bytes; cleared on 'drain'. */
   private writeTimer: NodeJS.Timeout | null = null;
@@ -288,6 +293,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const a = user.accountExpiresInMs;
     if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
     else this.setExpiry(u, ERR.AuthExpired);
+    this.expiresAt = u === undefined ? 0 : Date.now() + u;
     this.applyLimits(user);
     // On a reload the subscriptions made so far are checked again, as nats-server does.
     this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
@@ -328,7 +334,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private setExpiry(ms: number | undefined, text: string = ERR.AuthExpired): void {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    this.expiresAt = ms === undefined ? 0 : Date.now() + ms;
     if (ms === undefined) return;
     // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): wait in steps.
     const step = Math.min(ms, MAX_TIMER_MS);
@@ -383,6 +388,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const a = user.accountExpiresInMs;
     if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
     else this.setExpiry(u, ERR.AuthExpired);
+    this.expiresAt = u === undefined ? 0 : Date.now() + u;
     this.applyLimits(user);
   }
 
@@ -446,7 +452,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
     if (auth !== null) {
       // When auth is not required, credentials are accepted and ignored (nats-server).
       const user = auth.authenticate(this.creds, this.nonce, this.facts());
-      if (user === null) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      if (user === null) {
+        // auth.go: the account auth error event comes before the -ERR.
+        this.host.clientAuthFailed(this);
+        return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      }
       // An account JWT's `conn` (server.go registerWithAccount: MaxTotalConnectionsReached).
       const maxConns = user.accountMaxConnections;
       if (maxConns !== undefined && maxConns !== -1 && this.host.accountClients(user.account) >= maxConns) {
