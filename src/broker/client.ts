@@ -441,6 +441,9 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const fields = decodeGoJson(json, CLIENT_OPTS);
     if (fields === null) return this.close(CloseReason.ProtocolViolation);
     this.clearAuthTimer();
+    // nats-server's first RTT estimate (accept to CONNECT), made before authentication: the
+    // auth error event of a refused client carries it.
+    this.rttNs = elapsedNs(this.startHr);
     this.applyConnect(fields);
     this.connectReceived = true;
     const c = this.connect;
@@ -473,8 +476,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
       return this.sendErrAndClose(ERR.NoRespondersNeedHeaders, CloseReason.NoRespondersRequiresHeaders);
     }
     this.lastActivity = Date.now();
-    // nats-server's first RTT estimate: from accept to CONNECT.
-    this.rttNs = elapsedNs(this.startHr);
     if (c.verbose) this.send(OK);
     this.setFirstPingTimer();
   }
