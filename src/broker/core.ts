@@ -620,7 +620,9 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.closedClients.record(client.snapshot(), client.closeReason ?? '');
     this.dropSubscriptions(client);
     this.clients.delete(client.cid);
-    if (client.connectReceived) events?.accountConnsChanged(client.account);
+    // client.go closeConnection: a client closed by the shutdown (lame duck mode's too) skips the
+    // account's accounting, so no CONNS update.
+    if (client.connectReceived && client.closeReason !== CloseReason.ServerShutdown) events?.accountConnsChanged(client.account);
     this.notifyChange();
   }
 

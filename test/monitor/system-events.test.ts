@@ -249,8 +249,8 @@ describe('SHUTDOWN and LAMEDUCK', () => {
       const ids: string[] = [];
       nc.subscribe('$SYS.SERVER.*.SHUTDOWN', { callback: (_e, m) => void ids.push(m.json<Json>().id as string) });
       await nc.flush();
-      await b!.waitForSubscription('$SYS.SERVER.x.SHUTDOWN', { timeout: 5000 });
-      await c!.waitForSubscription('$SYS.SERVER.x.SHUTDOWN', { timeout: 5000 });
+      await b!.waitForSubscription('$SYS.SERVER.x.SHUTDOWN', { timeoutMs: 5000 });
+      await c!.waitForSubscription('$SYS.SERVER.x.SHUTDOWN', { timeoutMs: 5000 });
       void a;
       const [bId, cId] = [b!.id, c!.id];
       // kill() simulates a crash: nats-server sends nothing then, so neither does the embedded broker.
