@@ -224,9 +224,12 @@ export class SystemServices {
   /**
    * RELOAD, KICK, LDM (events.go reloadConfig, kickClient, ldmClient): the body checked now,
    * the work and the answer after the routing in progress (a reload or a kick closes clients).
-   * With `cid`, a body that is not `{"cid":<uint64>}` JSON gets no answer, as nats-server.
+   * With `cid`, a body that is not `{"cid":<uint64>}` JSON gets no answer, as nats-server; a
+   * request without a reply subject does nothing.
    */
   private control(m: InternalMessage, withCid: boolean, run: (cid: number) => void): boolean {
+    // zReq: without a reply subject nothing is done at all.
+    if (m.reply === '') return true;
     let body: Body;
     let cid = 0;
     try {
@@ -253,7 +256,7 @@ export class SystemServices {
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
       }
-      if (reply !== '' && !this.closed) {
+      if (!this.closed) {
         const server = this.events.serverBlock();
         this.answer(reply, error === null ? { server } : { server, error: { code: 500, description: error } });
       }

@@ -133,6 +133,11 @@ describe('system events and requests of one server', () => {
     const app = await connect({ servers: server.url, user: 'app', pass: 'pass', reconnect: false });
     const cid = app.info!.client_id;
     const closed = app.closed();
+    // Without a reply subject nothing is done (nats-server's zReq returns first).
+    sys.publish(`$SYS.REQ.SERVER.${server.id}.KICK`, JSON.stringify({ cid }));
+    await json(sys, `$SYS.REQ.SERVER.${server.id}.IDZ`);
+    await new Promise((r) => setImmediate(r));
+    expect(server.clients().map((c) => c.cid)).toContain(cid);
     const r = await json(sys, `$SYS.REQ.SERVER.${server.id}.KICK`, JSON.stringify({ cid }));
     expect(Object.keys(r)).toEqual(['server']);
     await closed;
