@@ -356,3 +356,37 @@ describe('server events and the 2.9 request kinds have nats-server’s keys and 
     conformant(diffs);
   });
 });
+
+describe('no_system_account and the global account’s imports', () => {
+  /** What a client of `$G` gets for `$SYS.REQ.SERVER.PING.CONNZ` (the import of its account's CONNZ), and /varz's system_account. */
+  async function probe(url: string, monitor: string): Promise<{ answer: string; system: unknown }> {
+    const nc = await connect({ servers: url });
+    let answer: string;
+    try {
+      const m = await nc.request('$SYS.REQ.SERVER.PING.CONNZ', '', { timeout: 1000 });
+      const data = m.json<Json>().data as Json;
+      answer = `connz of ${(data.connections as Json[]).length} connection(s)`;
+    } catch (err) {
+      answer = /no responders|503/i.test(String(err)) ? 'no responders' : String(err);
+    }
+    await nc.close();
+    const varz = (await (await fetch(`${monitor}/varz`)).json()) as Json;
+    return { answer, system: varz.system_account };
+  }
+
+  it('without a system account nothing answers; with the default one $G gets its own CONNZ', async () => {
+    for (const noSys of [true, false]) {
+      const [port, http] = [await freePort(), await freePort()];
+      const r = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${http}"`, ...(noSys ? ['no_system_account: true'] : [])]);
+      const e = await createServer({ http: -1, ...(noSys ? { noSystemAccount: true } : {}) });
+      try {
+        const [theirs, ours] = [await probe(`127.0.0.1:${port}`, `http://127.0.0.1:${http}`), await probe(e.url, e.monitorUrl!)];
+        expect(ours, `no_system_account: ${noSys}`).toEqual(theirs);
+        expect(ours.answer).toBe(noSys ? 'no responders' : 'connz of 1 connection(s)');
+      } finally {
+        await e.close();
+        await r.stop();
+      }
+    }
+  });
+});
