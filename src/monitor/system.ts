@@ -18,10 +18,11 @@
  *   the same for one account.
  * - The system requests nats-server imports into every other account (registerSystemImports):
  *   `$SYS.REQ.USER.INFO` (the requesting user's `user`, `account`, `permissions` and
- *   `expires`), `$SYS.REQ.ACCOUNT.PING.CONNZ` and `$SYS.REQ.SERVER.PING.CONNZ` (that account's
- *   CONNZ), `$SYS.REQ.ACCOUNT.PING.STATZ` (its STATZ), answered in the requester's account. The
- *   router hands them over (`core.onUnanswered`); only this server answers them (nats-server's
- *   import reaches every server of the cluster).
+ *   `expires`), answered here; `$SYS.REQ.ACCOUNT.PING.CONNZ` and `$SYS.REQ.SERVER.PING.CONNZ`
+ *   (that account's CONNZ) and `$SYS.REQ.ACCOUNT.PING.STATZ` (its STATZ), forwarded in the system
+ *   account as `$SYS.REQ.ACCOUNT.<acc>.CONNZ|STATZ` with a reply inbox of ours, so that every
+ *   server answers, and the answers handed back into the requester's account. The router hands
+ *   them over (`core.onUnanswered`).
  *
  * Events and answers are published in the system account by its internal clients (answers to
  * imported requests in the requester's account); a bad request body gets nats-server's error
@@ -50,6 +51,8 @@ import { CpuSampler, varz } from './varz.js';
 /** The first STATSZ heartbeat's delay; it doubles up to {@link STATSZ_MAX_MS} (nats-server's `cstatsz`/`statsz`). */
 const STATSZ_FIRST_MS = 250;
 const STATSZ_MAX_MS = 10_000;
+/** How long answers to a forwarded imported request are taken (nats-server's default response threshold, 2 min). */
+const RESPONSE_TTL_MS = 120_000;
 /** The requests every other account may make (nats-server's service imports from the system account). */
 const IMPORTED = new Set(['$SYS.REQ.USER.INFO', '$SYS.REQ.ACCOUNT.PING.CONNZ', '$SYS.REQ.SERVER.PING.CONNZ', '$SYS.REQ.ACCOUNT.PING.STATZ']);
 
@@ -83,6 +86,13 @@ export class SystemServices {
   private closed = false;
   /** RELOAD, KICK and LDM requests waiting for the routing in progress to end. */
   private readonly deferred = new Set<NodeJS.Immediate>();
+  /** Publishes the imported CONNZ/STATZ requests in the system account and takes their answers. */
+  private readonly importer: InternalClient;
+  /** The reply subject prefix of those requests. */
+  private readonly inbox: string;
+  /** The imported requests forwarded, by reply token, in the order made. */
+  private readonly forwards = new Map<string, { acc: Account; reply: string; at: number }>();
+  private forwardSeq = 0;
 
   constructor(
     private readonly ctx: MonitorContext,
@@ -100,6 +110,10 @@ export class SystemServices {
     c.subscribe(`$SYS.REQ.SERVER.${id}.*`, (m) => this.serverRequest(m, m.subject.slice(`$SYS.REQ.SERVER.${id}.`.length), true));
     c.subscribe('$SYS.REQ.ACCOUNT.*.*', (m) => this.accountRequest(m));
     c.subscribe('$SYS.REQ.USER.INFO', (m) => this.userInfoFromSystem(m));
+    // A client of its own (not `c`): internal clients do not receive what they publish.
+    this.inbox = `$SYS._INBOX.${id}.`;
+    this.importer = core.internalClient('$SYS imports', account);
+    this.importer.subscribe(`${this.inbox}*`, (m) => this.forwarded(m));
     core.onUnanswered = (pub, acc, pa, buf, start, end) => this.imported(pub, acc, pa, buf, start, end);
     this.schedule();
   }
@@ -112,6 +126,8 @@ export class SystemServices {
     if (this.core.onUnanswered !== null) this.core.onUnanswered = null;
     for (const d of this.deferred) clearImmediate(d);
     this.deferred.clear();
+    this.forwards.clear();
+    this.importer.close();
     this.client.close();
   }
 
@@ -122,6 +138,7 @@ export class SystemServices {
       this.timer = null;
       if (this.closed) return;
       try {
+        this.sweepForwards(Date.now());
         if (this.events.hasInterest(this.statszSubject)) this.sendStatsz(this.statszSubject);
       } catch (err) {
         this.core.internalError(err, 'STATSZ heartbeat; the next one is still scheduled');
@@ -404,21 +421,36 @@ export class SystemServices {
   private imported(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
     const subject = pa.subject;
     if (!IMPORTED.has(subject) || acc === this.account || this.closed) return false;
-    const via = this.events.accountClient(acc);
     const reply = pa.reply;
-    const data = (): Buffer => buf.subarray(start + Math.max(pa.hdr, 0), end);
-    const ctx = this.ctx;
-    switch (subject) {
-      case '$SYS.REQ.USER.INFO':
-        if (!(pub instanceof Client)) return false;
-        this.sendUserInfo(pub, reply, via);
-        return true;
-      case '$SYS.REQ.ACCOUNT.PING.STATZ':
-        // Its own account's STATZ, unanswered while it has no connection (unless include_unused).
-        return this.zReq(reply, data(), via, (b) => this.accountStatz(b, [acc.name]));
-      default:
-        // $SYS.REQ.ACCOUNT.PING.CONNZ and $SYS.REQ.SERVER.PING.CONNZ: its own account's CONNZ.
-        return this.zReq(reply, data(), via, (b) => connz(ctx, connzQuery({ ...b, acc: acc.name }), noop));
+    if (subject === '$SYS.REQ.USER.INFO') {
+      if (!(pub instanceof Client)) return false;
+      this.sendUserInfo(pub, reply, this.events.accountClient(acc));
+      return true;
+    }
+    // The CONNZ and STATZ imports: as nats-server's service import, the request goes on in the
+    // system account as `$SYS.REQ.ACCOUNT.<acc>.CONNZ|STATZ` (so every server of the cluster
+    // answers, this one through its own subscription), with a reply inbox of ours whose answers
+    // are handed back to the requester for RESPONSE_TTL_MS (a streamed response).
+    const kind = subject === '$SYS.REQ.ACCOUNT.PING.STATZ' ? 'STATZ' : 'CONNZ';
+    const token = String(++this.forwardSeq);
+    this.forwards.set(token, { acc, reply, at: Date.now() });
+    const body = Buffer.from(buf.subarray(start + Math.max(pa.hdr, 0), end));
+    this.importer.publish(`$SYS.REQ.ACCOUNT.${acc.name}.${kind}`, body, { reply: this.inbox + token });
+    return true;
+  }
+
+  /** An answer to a forwarded imported request: to the requester, in its account. */
+  private forwarded(m: InternalMessage): void {
+    const f = this.forwards.get(m.subject.slice(this.inbox.length));
+    if (f === undefined) return;
+    this.events.accountClient(f.acc).reply(f.reply, Buffer.from(m.data));
+  }
+
+  /** Forgets the forwarded requests older than RESPONSE_TTL_MS (on the STATSZ timer). */
+  private sweepForwards(now: number): void {
+    for (const [token, f] of this.forwards) {
+      if (now - f.at < RESPONSE_TTL_MS) break;
+      this.forwards.delete(token);
     }
   }
 

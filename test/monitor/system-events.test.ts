@@ -246,7 +246,7 @@ describe('SHUTDOWN and LAMEDUCK', () => {
     await ld.close();
   });
 
-  it('crosses the routes: a peer’s client sees SHUTDOWN of a closed server, and nothing of a killed one (a crash)', async () => {
+  it('crosses the routes: the imported CONNZ is answered by every server; a peer’s client sees SHUTDOWN of a closed server, and nothing of a killed one (a crash)', async () => {
     const cluster = await createCluster({ size: 3, accounts: { SYS: ACCOUNTS.SYS }, systemAccount: 'SYS' });
     try {
       const [a, b, c] = cluster.servers;
@@ -257,6 +257,23 @@ describe('SHUTDOWN and LAMEDUCK', () => {
       await b!.waitForSubscription('$SYS.SERVER.x.SHUTDOWN', { timeoutMs: 5000 });
       await c!.waitForSubscription('$SYS.SERVER.x.SHUTDOWN', { timeoutMs: 5000 });
       void a;
+      // The CONNZ every account imports reaches every server, as nats-server's service import:
+      // a client of $G on one server gets one answer per server, each with that server's $G clients.
+      const g = await connect({ servers: a!.url });
+      const g2 = await connect({ servers: b!.url });
+      const answers = new Map<string, number>();
+      g.subscribe('imp.replies', { callback: (_e, m) => {
+        const d = m.json<Json>();
+        answers.set((d.server as Json).id as string, ((d.data as Json).connections as Json[]).length);
+      } });
+      await g.flush();
+      for (let i = 0; i < 50 && answers.size < 3; i++) {
+        g.publish('$SYS.REQ.SERVER.PING.CONNZ', '', { reply: 'imp.replies' });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(answers).toEqual(new Map([[a!.id, 1], [b!.id, 1], [c!.id, 0]]));
+      await g.close();
+      await g2.close();
       const [bId, cId] = [b!.id, c!.id];
       // kill() simulates a crash: nats-server sends nothing then, so neither does the embedded broker.
       await c!.kill();
