@@ -70,8 +70,13 @@ describe('system events and requests of one server', () => {
     const app = await connect({ servers: server.url, user: 'app', pass: 'pass' });
     app.subscribe('x');
     await app.flush();
+    // The 30 s heartbeat (nats-server's eventsHBInterval) runs while the account has clients...
+    const tracked = (): string[] => coreOf(server).events!.accountsTracked().map((a) => a.name);
+    expect(tracked()).toContain('APP');
     await app.close();
     const [up, down] = await news;
+    // ... and stops at zero.
+    expect(tracked()).not.toContain('APP');
     const [oldUp] = await olds;
     expect(Object.keys(up!.data)).toEqual(CONNS_KEYS);
     expect(up!.data).toMatchObject({ type: 'io.nats.server.advisory.v1.account_connections', acc: 'APP', conns: 1, total_conns: 1, leafnodes: 0 });
