@@ -188,7 +188,8 @@ export class EmbeddedBackend implements ServerBackend {
       }
       core.jetStreamState = () => ({ enabled: this.jetstream !== null, domain: o.jetstream?.domain ?? '' });
       this.system?.close();
-      this.system = startSystemServices(ctx);
+      // $SYS.REQ.SERVER.<id>.RELOAD: the options in force applied again (server.reload({})).
+      this.system = startSystemServices(ctx, { reload: () => this.embedded.reload({}, {}) });
       this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
       this.restartClaims();
     } catch (err) {
@@ -286,6 +287,12 @@ export class EmbeddedBackend implements ServerBackend {
       return this.listenerClosed;
     }
     this.state_ = 'stopped';
+    // nats-server's shutdownEventing, first of all (the event still crosses the routes): a
+    // graceful stop sends SHUTDOWN and then no more events; a kill is a crash and sends nothing.
+    const events = this.core.events;
+    if (graceful) events?.shutdown();
+    else events?.halt();
+    this.core.flushAll();
     const tcp = this.tcp!;
     this.tcp = null;
     if (tcp.listening) tcp.close();
@@ -326,9 +333,12 @@ export class EmbeddedBackend implements ServerBackend {
   /** nats-server's `lameDuckMode`, in event-loop terms. */
   async lameDuck(durationMs: number, current: () => boolean, sleep: (ms: number) => Promise<boolean>): Promise<void> {
     this.state_ = 'lameDuck';
+    const core = this.core;
+    // nats-server's sendLDMShutdownEventLocked, as it stops accepting.
+    core.events?.lameDuck();
+    core.flushAll();
     this.tcp!.close();
     this.ws?.stopAccepting();
-    const core = this.core;
     // nats-server: with no client to move, lame duck mode is a plain shutdown.
     if (core.clients.size === 0) return this.stop(true);
     this.cluster?.sendLameDuck();

@@ -70,9 +70,9 @@ export interface ClientHost extends ConnectionHost {
   accountFetchFor(userJwt: string): Promise<void> | null;
   /** Runs `work` for the client as a read chunk is run (errors contained, output flushed); nothing when it closed. */
   resumeClient(client: Client, work: () => void): void;
+  /** The CONNECT failed authentication (before the -ERR): nats-server's account auth error event. */
+  clientAuthFailed(client: Client): void;
 }
-
-/** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days). */
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
 export interface ClientOptions {
@@ -144,7 +144,10 @@ export class Client extends Connection implements ParserSink, Subscriber {
   maxSubs: number | null = null;
   /** Operator mode: closes the connection when the user JWT expires. */
   private expiryTimer: NodeJS.Timeout | null = null;
-  /** Operator mode: when the connection expires (epoch ms; 0: never), for `$SYS.REQ.USER.INFO`. */
+  /**
+   * Operator mode: when the user JWT expires (epoch ms; 0: never), for `$SYS.REQ.USER.INFO`
+   * (nats-server's `c.expires`: the user's expiry only, not the account's even when sooner).
+   */
   expiresAt = 0;
   /** Runs while the transport holds unwritten bytes; cleared on 'drain'. */
   private writeTimer: NodeJS.Timeout | null = null;
@@ -292,6 +295,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const a = user.accountExpiresInMs;
     if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
     else this.setExpiry(u, ERR.AuthExpired);
+    this.expiresAt = u === undefined ? 0 : Date.now() + u;
     this.applyLimits(user);
     // On a reload the subscriptions made so far are checked again, as nats-server does.
     this.perms = user.permissions === null ? null : user.permissions.forConnection(this.subs.values());
@@ -332,7 +336,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private setExpiry(ms: number | undefined, text: string = ERR.AuthExpired): void {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    this.expiresAt = ms === undefined ? 0 : Date.now() + ms;
     if (ms === undefined) return;
     // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): wait in steps.
     const step = Math.min(ms, MAX_TIMER_MS);
@@ -387,6 +390,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const a = user.accountExpiresInMs;
     if (a !== undefined && (u === undefined || a < u)) this.setExpiry(a, ERR.AccountAuthExpired);
     else this.setExpiry(u, ERR.AuthExpired);
+    this.expiresAt = u === undefined ? 0 : Date.now() + u;
     this.applyLimits(user);
   }
 
@@ -439,6 +443,9 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const fields = decodeGoJson(json, CLIENT_OPTS);
     if (fields === null) return this.close(CloseReason.ProtocolViolation);
     this.clearAuthTimer();
+    // nats-server's first RTT estimate (accept to CONNECT), made before authentication: the
+    // auth error event of a refused client carries it.
+    this.rttNs = elapsedNs(this.startHr);
     this.applyConnect(fields);
     this.connectReceived = true;
     const c = this.connect;
@@ -468,7 +475,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
     if (auth !== null) {
       // When auth is not required, credentials are accepted and ignored (nats-server).
       const user = auth.authenticate(this.creds, this.nonce, this.facts());
-      if (user === null) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      if (user === null) {
+        // auth.go: the account auth error event comes before the -ERR.
+        this.host.clientAuthFailed(this);
+        return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      }
       // An account JWT's `conn` (server.go registerWithAccount: MaxTotalConnectionsReached).
       const maxConns = user.accountMaxConnections;
       if (maxConns !== undefined && maxConns !== -1 && this.host.accountClients(user.account) >= maxConns) {
@@ -485,8 +496,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
       return this.sendErrAndClose(ERR.NoRespondersNeedHeaders, CloseReason.NoRespondersRequiresHeaders);
     }
     this.lastActivity = Date.now();
-    // nats-server's first RTT estimate: from accept to CONNECT.
-    this.rttNs = elapsedNs(this.startHr);
     if (c.verbose) this.send(OK);
     this.setFirstPingTimer();
   }

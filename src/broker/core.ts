@@ -50,10 +50,12 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * Answers a system request that reached no subscriber in a non-system account (`$SYS.REQ.USER.INFO`):
- * set by the system services (monitor/system.ts). True when it answered.
+ * Answers a system request made in a non-system account that nats-server imports into every
+ * account (`$SYS.REQ.USER.INFO`, `$SYS.REQ.ACCOUNT.PING.CONNZ`...): set by the system services
+ * (monitor/system.ts). `buf[start..end]` holds the message (headers, then payload); views, to be
+ * copied if kept. True when it answered.
  */
-export type UnansweredHandler = (pub: Client | InternalClient, acc: Account, subject: string, reply: string) => boolean;
+export type UnansweredHandler = (pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number) => boolean;
 
 export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterHost, ImportsHost, SystemEventsHost {
   // ---- Identity and configuration ---------------------------------------------------------
@@ -167,12 +169,20 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   }
 
   clientConnected(client: Client): void {
-    this.events?.clientConnected(client);
+    const events = this.events;
+    if (events === null) return;
+    // nats-server registers the client with its account (the CONNS update) before the CONNECT event.
+    events.accountConnsChanged(client.account);
+    events.clientConnected(client);
   }
 
-  answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): boolean {
+  clientAuthFailed(client: Client): void {
+    this.events?.accountAuthError(client);
+  }
+
+  answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
     const h = this.onUnanswered;
-    return h !== null && h(pub, acc, pa.subject, pa.reply);
+    return h !== null && h(pub, acc, pa, buf, start, end);
   }
 
   /** (Re)builds the accounts' exports and imports, and the shadows of existing subscriptions. */
@@ -303,6 +313,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    */
   applyOptions(options: ResolvedOptions, keepAccountJwts = false): void {
     for (const name of options.accountNames) this.account(name);
+    // Accounts the new options no longer have: the system services forget them.
+    const names = new Set(options.accountNames);
+    for (const acc of this.accounts.values()) {
+      if (acc !== this.globalAccount && acc !== this.systemAccount && !names.has(acc.name)) this.events?.forgetAccount(acc);
+    }
     const relink = JSON.stringify(options.accountLinks) !== JSON.stringify(this.options.accountLinks);
     this.options = options;
     this.log = new Log(options, this.faults.userError);
@@ -626,10 +641,16 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /** Called by `Client.close()`: records it as closed, drops its subscriptions and registration. */
   removeClient(client: Client): void {
-    this.events?.clientClosed(client, client.closeReason ?? '');
+    const events = this.events;
+    events?.clientClosed(client, client.closeReason ?? '');
+    // client.go authViolation: every connection closed for an authentication failure.
+    if (client.closeReason === CloseReason.AuthViolation) events?.authError(client);
     this.closedClients.record(client.snapshot(), client.closeReason ?? '');
     this.dropSubscriptions(client);
     this.clients.delete(client.cid);
+    // client.go closeConnection: a client closed by the shutdown (lame duck mode's too) skips the
+    // account's accounting, so no CONNS update.
+    if (client.connectReceived && client.closeReason !== CloseReason.ServerShutdown) events?.accountConnsChanged(client.account);
     this.notifyChange();
   }
 

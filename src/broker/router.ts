@@ -30,7 +30,7 @@ export interface RouterHost {
    */
   flushOutsideRead(): void;
   /** A request in `acc` (subject starting with `$`): true when the host answered it (a system request imported into every account). */
-  answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg): boolean;
+  answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean;
 }
 
 /** Who published a message being routed: a client, an internal client, or null for a route. */
@@ -228,7 +228,7 @@ export class Router {
       this.sendToRoutes(base, acc, pa, buf, start);
       delivered = true;
     }
-    if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered);
+    if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered, buf, start, end);
     this.publisher = outer;
     this.routingDepth--;
     if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
@@ -387,8 +387,8 @@ export class Router {
    * by the host, whether or not the account's own subscribers got it too; a request nobody
    * received and nobody answered gets the no-responders status, when the client asked for it.
    */
-  private requested(pub: Client | InternalClient, acc: Account, pa: PubArg, delivered: boolean): void {
-    const answered = pa.subject.charCodeAt(0) === 36 /* $ */ && this.host.answerUnanswered(pub, acc, pa);
+  private requested(pub: Client | InternalClient, acc: Account, pa: PubArg, delivered: boolean, buf: Buffer, start: number, end: number): void {
+    const answered = pa.subject.charCodeAt(0) === 36 /* $ */ && this.host.answerUnanswered(pub, acc, pa, buf, start, end);
     if (!delivered && !answered && pub.noResponders) this.sendNoResponders(pub as Client, pa.reply);
   }
 

@@ -679,8 +679,7 @@ const TOP = table<ConfResult>({
     'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway', 'leaf', 'leafnodes',
     'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
-    'max_sub_tokens', 'max_subscription_tokens', 'no_system_account', 'no_system',
-    'no_sys_acc', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'default_js_domain',
+    'max_sub_tokens', 'max_subscription_tokens', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'default_js_domain',
     'ocsp_cache', 'no_fast_producer_stall', 'max_closed_clients',
   ],
   // Security features: starting without them would be a server the file did not describe.

@@ -220,10 +220,12 @@ export const DEFAULT_SYSTEM_ACCOUNT = '$SYS';
 /**
  * The system account without operator mode, as nats-server's startup picks it: `system_account`
  * when given (it must be a configured account: "error resolving system account: account
- * missing"), else a configured `$SYS`, else the `$SYS` account nats-server creates.
+ * missing"), else a configured `$SYS`, else the `$SYS` account nats-server creates — unless
+ * `no_system_account` (server.go: a named system account still wins over it): then none.
  */
-export function resolveSystemAccount(systemAccount: unknown, accountNames: readonly string[]): string {
-  if (systemAccount === undefined || systemAccount === '') return DEFAULT_SYSTEM_ACCOUNT;
+export function resolveSystemAccount(systemAccount: unknown, accountNames: readonly string[], noSystemAccount: unknown = undefined): string | null {
+  if (noSystemAccount !== undefined && typeof noSystemAccount !== 'boolean') throw new ConfigError('noSystemAccount', 'must be a boolean');
+  if (systemAccount === undefined || systemAccount === '') return noSystemAccount === true ? null : DEFAULT_SYSTEM_ACCOUNT;
   if (typeof systemAccount !== 'string') throw new ConfigError('systemAccount', 'must be a string');
   if (systemAccount !== DEFAULT_SYSTEM_ACCOUNT && !accountNames.includes(systemAccount)) {
     throw new ConfigError('systemAccount', 'error resolving system account: account missing');

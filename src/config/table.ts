@@ -287,7 +287,7 @@ export const OPTIONS = {
       });
       if (mode === null) {
         const r = resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
-        const systemAccount = resolveSystemAccount(i.systemAccount, r.accountNames);
+        const systemAccount = resolveSystemAccount(i.systemAccount, r.accountNames, i.noSystemAccount);
         const onlySystem = v === undefined && i.noAuthUser === undefined && r.accountNames.length === 1 && r.accountNames[0] === systemAccount;
         return { ...r, auth: onlySystem && r.auth !== null ? withGlobalNoAuthUser(r.auth) : r.auth, systemAccount };
       }
@@ -318,6 +318,12 @@ export const OPTIONS = {
   systemAccount: {
     kind: 'part', of: 'authorization',
     conf: { keys: ['system_account', 'system'], read: { string: 'an account name' } }, reload: 'extension', write: null,
+  },
+  // opts.go `no_system_account` (also `no_system`, `no_sys_acc`): no default `$SYS`. A reload
+  // may not change it (it would change the system account).
+  noSystemAccount: {
+    kind: 'part', of: 'authorization',
+    conf: { keys: ['no_system_account', 'no_system', 'no_sys_acc'], read: 'bool' }, reload: 'extension', write: null,
   },
   resolver: {
     kind: 'part', of: 'authorization',

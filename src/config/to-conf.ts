@@ -64,7 +64,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
   http: (o, ports) => [`http: ${q(hostPort(httpHost(o), ports.http))}`],
   // Operator mode: the accounts are the preloaded account JWTs, not an `accounts` block.
   authorization: (o) => (o.auth?.operator !== undefined ? operatorConfig(o.auth)
-    : [...accountsConfig(o), ...(o.systemAccount === null || o.systemAccount === '$SYS' ? [] : [`system_account: ${q(o.systemAccount)}`]),
+    : [...accountsConfig(o), ...(o.systemAccount === null ? ['no_system_account: true'] : o.systemAccount === '$SYS' ? [] : [`system_account: ${q(o.systemAccount)}`]),
       ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
   serverTags: (o) => (o.serverTags.length === 0 ? [] : [`server_tags: [${o.serverTags.map(q).join(', ')}]`]),

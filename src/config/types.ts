@@ -178,6 +178,13 @@ export interface ServerOptions {
    */
   systemAccount?: string;
   /**
+   * nats-server's `no_system_account`: without `systemAccount` (and outside operator mode), no
+   * system account is created, so no `$SYS` events are sent and no `$SYS.REQ` request (nor
+   * `nc.context()`'s `$SYS.REQ.USER.INFO`) is answered. A named `systemAccount` still wins, as
+   * in nats-server. Default false. A reload cannot change it.
+   */
+  noSystemAccount?: boolean;
+  /**
    * Where account JWTs come from in operator mode: `'MEMORY'` (nats-server's `resolver:
    * MEMORY`): the accounts of `resolverPreload`, nothing else; or a directory of account JWTs
    * (nats-server's `resolver { type: full | cache, dir }`), which the system account's
@@ -685,7 +692,8 @@ export interface ResolvedOptions {
   readonly accountLinks: Readonly<Record<string, ResolvedAccountLinks>>;
   /**
    * The system account's name: `systemAccount`, else `$SYS` (created when not configured, as
-   * nats-server does); in operator mode the operator's system account, or null without one.
+   * nats-server does); in operator mode the operator's system account, or null without one;
+   * null with `noSystemAccount` and no `systemAccount`.
    */
   readonly systemAccount: string | null;
   readonly tls: ResolvedTls | null;

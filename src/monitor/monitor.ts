@@ -1,6 +1,6 @@
 /**
  * Monitoring HTTP endpoints, as nats-server serves them (`/varz`, `/connz`, `/subsz`,
- * `/routez`, `/jsz`, `/healthz`, `/`): the same paths, query parameters, JSON field names, key order,
+ * `/routez`, `/accountz`, `/leafz`, `/gatewayz`, `/jsz`, `/healthz`, `/`): the same paths, query parameters, JSON field names, key order,
  * types and units (nats-server 2.10 `monitor.go`), the same 400 texts for bad parameters. This
  * module is the listener and the dispatch; each endpoint's document is built in its own module.
  *
@@ -15,6 +15,7 @@ import {
 } from 'node:http';
 import { listen } from '../io/listen.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
+import { accountz, gatewayz, leafz } from './accountz.js';
 import { connz } from './connz.js';
 import { goJson } from '../protocol/go-format.js';
 import { healthz } from './healthz.js';
@@ -68,6 +69,15 @@ class Monitor {
           // nats-server counts the request before decoding its parameters.
           this.count('/jsz');
           return this.respond(res, q, 200, jsz(ctx, q));
+        case '/accountz':
+          this.count('/accountz');
+          return this.respond(res, q, 200, goJson(accountz(ctx, q.get('acc') ?? '')));
+        case '/leafz':
+          this.count('/leafz');
+          return this.respond(res, q, 200, goJson(leafz(ctx)));
+        case '/gatewayz':
+          this.count('/gatewayz');
+          return this.respond(res, q, 200, goJson(gatewayz(ctx)));
         case '/healthz': {
           this.count('/healthz');
           const h = healthz(ctx, q);
@@ -115,6 +125,9 @@ class Monitor {
       ['connz', 'Connections'],
       ['subsz', 'Subscriptions'],
       ['routez', 'Routes'],
+      ['gatewayz', 'Gateways'],
+      ['leafz', 'Leaf Nodes'],
+      ['accountz', 'Accounts'],
       ['healthz', 'Health Probe'],
     ]
       .map(([p, label]) => `    <a href=./${p}>${label}</a>`)

@@ -6,47 +6,74 @@
  *   `{"server":{...},"statsz":{...}}` message (`ServerStatsMsg`); `$SYS.SERVER.<id>.STATSZ` carries
  *   it periodically (after 250 ms, doubling up to 10 s), sent only while someone listens.
  * - `$SYS.REQ.SERVER.PING.<KIND>` and `$SYS.REQ.SERVER.<id>.<KIND>`, KIND one of VARZ, CONNZ,
- *   SUBSZ, ROUTEZ, JSZ, HEALTHZ: `{"server":{...},"data":{...}}` (`ServerAPIResponse`), the body's
- *   JSON the endpoint's options plus the filters `server_name`, `cluster`, `host`, `tags`, `domain`
- *   (a server that does not match stays silent); IDZ: `{"name","host","id"}`.
- * - `$SYS.REQ.ACCOUNT.<acc>.<KIND>`, KIND one of CONNZ, SUBSZ, JSZ, INFO, STATZ, CONNS: the same
- *   for one account.
- * - `$SYS.REQ.USER.INFO`: the requesting user's `user`, `account`, `permissions` and `expires`,
- *   from the system account and (nats-server's service import into every account) from any other.
+ *   SUBSZ, ROUTEZ, GATEWAYZ, LEAFZ, ACCOUNTZ, JSZ, HEALTHZ, RAFTZ: `{"server":{...},"data":{...}}`
+ *   (`ServerAPIResponse`), the body's JSON the endpoint's options plus the filters
+ *   `server_name`, `cluster`, `host`, `tags`, `domain` (a server that does not match stays
+ *   silent); IDZ: `{"name","host","id"}`.
+ * - By id only (2.10): RELOAD (the options in force applied again, as `server.reload({})`), KICK
+ *   and LDM (`{"cid":N}`: close that client, or send it the lame duck INFO); the answer is the
+ *   envelope without `data`, or with `"error":{"code":500,...}`. A body that does not decode
+ *   gets no answer (nats-server logs it). They run after the routing in progress.
+ * - `$SYS.REQ.ACCOUNT.<acc>.<KIND>`, KIND one of CONNZ, SUBSZ, LEAFZ, JSZ, INFO, STATZ, CONNS:
+ *   the same for one account.
+ * - The system requests nats-server imports into every other account (registerSystemImports):
+ *   `$SYS.REQ.USER.INFO` (the requesting user's `user`, `account`, `permissions` and
+ *   `expires`), answered here; `$SYS.REQ.ACCOUNT.PING.CONNZ` and `$SYS.REQ.SERVER.PING.CONNZ`
+ *   (that account's CONNZ) and `$SYS.REQ.ACCOUNT.PING.STATZ` (its STATZ), forwarded in the system
+ *   account as `$SYS.REQ.ACCOUNT.<acc>.CONNZ|STATZ` with a reply inbox of ours, so that every
+ *   server answers, and the answers handed back into the requester's account. The router hands
+ *   them over (`core.onUnanswered`).
  *
- * Everything is published in the system account by one internal client: events never reach
- * another account. A bad request body gets nats-server's error envelope (`"error":{"code":400}`).
+ * Events and answers are published in the system account by its internal clients (answers to
+ * imported requests in the requester's account); a bad request body gets nats-server's error
+ * envelope (`"error":{"code":400}`).
  */
 import type { Account } from '../broker/account.js';
 import type { BrokerCore } from '../broker/core.js';
-import { eventId, type SystemEvents } from '../broker/events.js';
+import { ACCOUNT_CONNECTIONS_TYPE, eventId, type SystemEvents } from '../broker/events.js';
 import { Client } from '../broker/client.js';
+import { CloseReason } from '../broker/close-reason.js';
 import type { InternalClient, InternalMessage } from '../broker/internal.js';
+import type { PubArg } from '../protocol/parser.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { accountInfo, accountz, clientConnections, gatewayz, leafz, raftz } from './accountz.js';
 import { connz } from './connz.js';
 import { healthz } from './healthz.js';
 import { jsz } from './jsz.js';
-import { BadRequest, DEFAULT_LIST_SIZE } from './query.js';
+import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
+import {
+  BadBody, connzQuery, detailSubs, fullSubsz, jszQuery, noop, parseBody, query, RawJson, SKIP, subszQuery, type Body,
+} from './system-body.js';
 import type { MonitorContext } from './types.js';
 import { CpuSampler, varz } from './varz.js';
 
 /** The first STATSZ heartbeat's delay; it doubles up to {@link STATSZ_MAX_MS} (nats-server's `cstatsz`/`statsz`). */
 const STATSZ_FIRST_MS = 250;
 const STATSZ_MAX_MS = 10_000;
-const ACCOUNT_CONNECTIONS_TYPE = 'io.nats.server.advisory.v1.account_connections';
+/** How long answers to a forwarded imported request are taken (nats-server's default response threshold, 2 min). */
+const RESPONSE_TTL_MS = 120_000;
+/** The requests every other account may make (nats-server's service imports from the system account). */
+const IMPORTED = new Set(['$SYS.REQ.USER.INFO', '$SYS.REQ.ACCOUNT.PING.CONNZ', '$SYS.REQ.SERVER.PING.CONNZ', '$SYS.REQ.ACCOUNT.PING.STATZ']);
 
-/** A request body that is not JSON of the expected kind. */
-class BadBody extends Error {}
+/** A string option of a request body ('' when absent or not a string). */
+function str(body: Body, key: string): string {
+  const v = body[key];
+  if (v !== undefined && v !== null && typeof v !== 'string') throw new BadBody(`json: cannot unmarshal ${typeof v} into field ${key} of type string`);
+  return v ?? '';
+}
 
-/** The endpoint options of a request body (`ConnzOptions` etc.), by their JSON names. */
-type Body = Record<string, unknown>;
+/** What the services need of the backend. */
+export interface SystemControls {
+  /** `$SYS.REQ.SERVER.<id>.RELOAD`: applies the options again; throws what a reload throws. */
+  reload(): void;
+}
 
 /** Starts the services of `ctx`'s core, or returns null without a system account. */
-export function startSystemServices(ctx: MonitorContext): SystemServices | null {
+export function startSystemServices(ctx: MonitorContext, controls: SystemControls): SystemServices | null {
   const core = ctx.core();
   if (core.events === null || core.systemAccount === null) return null;
-  return new SystemServices(ctx, core, core.events, core.systemAccount);
+  return new SystemServices(ctx, core, core.events, core.systemAccount, controls);
 }
 
 export class SystemServices {
@@ -57,14 +84,22 @@ export class SystemServices {
   private intervalMs = STATSZ_FIRST_MS;
   private readonly statszSubject: string;
   private closed = false;
-  /** Per other account, a client (without subscriptions) that answers its USER.INFO requests there. */
-  private readonly repliers = new Map<Account, InternalClient>();
+  /** RELOAD, KICK and LDM requests waiting for the routing in progress to end. */
+  private readonly deferred = new Set<NodeJS.Immediate>();
+  /** Publishes the imported CONNZ/STATZ requests in the system account and takes their answers. */
+  private readonly importer: InternalClient;
+  /** The reply subject prefix of those requests. */
+  private readonly inbox: string;
+  /** The imported requests forwarded, by reply token, in the order made. */
+  private readonly forwards = new Map<string, { acc: Account; reply: string; at: number }>();
+  private forwardSeq = 0;
 
   constructor(
     private readonly ctx: MonitorContext,
     private readonly core: BrokerCore,
     private readonly events: SystemEvents,
     private readonly account: Account,
+    private readonly controls: SystemControls,
   ) {
     this.client = core.internalClient('$SYS services', account);
     const id = core.serverId;
@@ -72,10 +107,14 @@ export class SystemServices {
     const c = this.client;
     c.subscribe('$SYS.REQ.SERVER.PING', (m) => this.statsz(m));
     c.subscribe('$SYS.REQ.SERVER.PING.*', (m) => this.serverRequest(m, m.subject.slice('$SYS.REQ.SERVER.PING.'.length)));
-    c.subscribe(`$SYS.REQ.SERVER.${id}.*`, (m) => this.serverRequest(m, m.subject.slice(`$SYS.REQ.SERVER.${id}.`.length)));
+    c.subscribe(`$SYS.REQ.SERVER.${id}.*`, (m) => this.serverRequest(m, m.subject.slice(`$SYS.REQ.SERVER.${id}.`.length), true));
     c.subscribe('$SYS.REQ.ACCOUNT.*.*', (m) => this.accountRequest(m));
     c.subscribe('$SYS.REQ.USER.INFO', (m) => this.userInfoFromSystem(m));
-    core.onUnanswered = (pub, acc, subject, reply) => this.userInfoFromAccount(pub, acc, subject, reply);
+    // A client of its own (not `c`): internal clients do not receive what they publish.
+    this.inbox = `$SYS._INBOX.${id}.`;
+    this.importer = core.internalClient('$SYS imports', account);
+    this.importer.subscribe(`${this.inbox}*`, (m) => this.forwarded(m));
+    core.onUnanswered = (pub, acc, pa, buf, start, end) => this.imported(pub, acc, pa, buf, start, end);
     this.schedule();
   }
 
@@ -85,9 +124,11 @@ export class SystemServices {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.core.onUnanswered !== null) this.core.onUnanswered = null;
+    for (const d of this.deferred) clearImmediate(d);
+    this.deferred.clear();
+    this.forwards.clear();
+    this.importer.close();
     this.client.close();
-    for (const r of this.repliers.values()) r.close();
-    this.repliers.clear();
   }
 
   // ---- STATSZ ---------------------------------------------------------------------------------
@@ -97,6 +138,7 @@ export class SystemServices {
       this.timer = null;
       if (this.closed) return;
       try {
+        this.sweepForwards(Date.now());
         if (this.events.hasInterest(this.statszSubject)) this.sendStatsz(this.statszSubject);
       } catch (err) {
         this.core.internalError(err, 'STATSZ heartbeat; the next one is still scheduled');
@@ -140,7 +182,7 @@ export class SystemServices {
     }));
     const v = varz(this.ctx, this.reqStats, this.cpu);
     let active = 0;
-    for (const a of core.accounts.values()) if (this.accountConns(a) > 0) active++;
+    for (const a of core.accounts.values()) if (clientConnections(this.ctx, a) > 0) active++;
     return {
       start: rfc3339Nano(this.ctx.startedAt().getTime()),
       mem: v.mem,
@@ -163,8 +205,9 @@ export class SystemServices {
   // ---- Server requests ------------------------------------------------------------------------
 
   /** `$SYS.REQ.SERVER.{PING,<id>}.<kind>`; false for a kind not served here (not a delivery). */
-  private serverRequest(m: InternalMessage, kind: string): boolean {
+  private serverRequest(m: InternalMessage, kind: string, byId = false): boolean {
     const ctx = this.ctx;
+    const via = this.client;
     switch (kind) {
       case 'STATSZ':
         this.statsz(m);
@@ -175,17 +218,84 @@ export class SystemServices {
         this.client.reply(m.reply, goJson({ name, host, id: this.core.serverId }, false));
         return true;
       }
-      case 'VARZ': return this.zReq(m, () => varz(ctx, this.reqStats, this.cpu));
-      case 'CONNZ': return this.zReq(m, (b) => connz(ctx, connzQuery(b), noop));
-      case 'SUBSZ': return this.zReq(m, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
-      case 'ROUTEZ': return this.zReq(m, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
-      case 'JSZ': return this.zReq(m, (b) => new RawJson(jsz(ctx, jszQuery(b))));
-      case 'HEALTHZ': return this.zReq(m, (b) => healthz(ctx, query(b, {
+      case 'VARZ': return this.zReq(m.reply, m.data, via, () => varz(ctx, this.reqStats, this.cpu));
+      case 'CONNZ': return this.zReq(m.reply, m.data, via, (b) => connz(ctx, connzQuery(b), noop));
+      case 'SUBSZ': return this.zReq(m.reply, m.data, via, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
+      case 'ROUTEZ': return this.zReq(m.reply, m.data, via, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
+      case 'GATEWAYZ': return this.zReq(m.reply, m.data, via, () => gatewayz(ctx));
+      case 'LEAFZ': return this.zReq(m.reply, m.data, via, () => leafz(ctx));
+      case 'ACCOUNTZ': return this.zReq(m.reply, m.data, via, (b) => accountz(ctx, str(b, 'account')));
+      case 'JSZ': return this.zReq(m.reply, m.data, via, (b) => new RawJson(jsz(ctx, jszQuery(b))));
+      case 'HEALTHZ': return this.zReq(m.reply, m.data, via, (b) => healthz(ctx, query(b, {
         'js-enabled': 'js-enabled', 'js-enabled-only': 'js-enabled-only', 'js-server-only': 'js-server-only',
         account: 'account', stream: 'stream', consumer: 'consumer', details: 'details',
       })).body);
+      case 'RAFTZ': return this.zReq(m.reply, m.data, via, (b) => raftz(ctx, str(b, 'account'), str(b, 'group')));
+      case 'RELOAD': return byId && this.control(m, false, () => this.controls.reload());
+      case 'KICK': return byId && this.control(m, true, (cid) => this.kick(cid));
+      case 'LDM': return byId && this.control(m, true, (cid) => this.ldm(cid));
       default: return false;
     }
+  }
+
+  /**
+   * RELOAD, KICK, LDM (events.go reloadConfig, kickClient, ldmClient): the body checked now,
+   * the work and the answer after the routing in progress (a reload or a kick closes clients).
+   * With `cid`, a body that is not `{"cid":<uint64>}` JSON gets no answer, as nats-server; a
+   * request without a reply subject does nothing.
+   */
+  private control(m: InternalMessage, withCid: boolean, run: (cid: number) => void): boolean {
+    // zReq: without a reply subject nothing is done at all.
+    if (m.reply === '') return true;
+    let body: Body;
+    let cid = 0;
+    try {
+      if (withCid && m.data.length === 0) return true;
+      body = parseBody(m.data);
+      if (withCid) {
+        const v = body.cid;
+        if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) return true;
+        cid = typeof v === 'number' ? v : 0;
+      }
+    } catch (err) {
+      if (withCid) return true;
+      this.answer(m.reply, { server: this.events.serverBlock(), error: { code: 400, description: (err as Error).message } });
+      return true;
+    }
+    if (this.filtered(body)) return true;
+    const reply = m.reply;
+    const d = setImmediate(() => {
+      this.deferred.delete(d);
+      if (this.closed) return;
+      let error: string | null = null;
+      try {
+        run(cid);
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+      }
+      if (!this.closed) {
+        const server = this.events.serverBlock();
+        this.answer(reply, error === null ? { server } : { server, error: { code: 500, description: error } });
+      }
+      this.core.flushAll();
+    });
+    this.deferred.add(d);
+    return true;
+  }
+
+  /** nats-server's DisconnectClientByID. */
+  private kick(cid: number): void {
+    const c = this.core.clients.get(cid);
+    if (c === undefined || c.closed) throw new Error('no such client or leafnode id');
+    c.close(CloseReason.Kicked);
+  }
+
+  /** nats-server's LDMClientByID: the lame duck INFO to one client. */
+  private ldm(cid: number): void {
+    const c = this.core.clients.get(cid);
+    if (c === undefined || c.closed) throw new Error('no such client id');
+    if (!c.acceptsAsyncInfo) throw new Error('client does not support Lame Duck Mode or is not ready to receive the notification');
+    c.send(this.core.asyncInfoFrame(c, true));
   }
 
   /** `$SYS.REQ.ACCOUNT.<acc>.<kind>`. */
@@ -194,22 +304,23 @@ export class SystemServices {
     const name = parts[3]!;
     const kind = parts[4]!;
     const ctx = this.ctx;
+    const via = this.client;
     switch (kind) {
-      case 'CONNZ': return this.zReq(m, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop));
-      case 'SUBSZ': return this.zReq(m, (b) => fullSubsz(this.core, subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })), b));
-      case 'JSZ': return this.zReq(m, (b) => new RawJson(jsz(ctx, jszQuery({ ...b, account: name }))));
-      case 'INFO': return this.zReq(m, () => this.accountInfo(name));
+      case 'CONNZ': return this.zReq(m.reply, m.data, via, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop));
+      case 'SUBSZ': return this.zReq(m.reply, m.data, via, (b) => fullSubsz(this.core, subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })), b));
+      case 'LEAFZ': return this.zReq(m.reply, m.data, via, () => leafz(ctx));
+      case 'JSZ': return this.zReq(m.reply, m.data, via, (b) => new RawJson(jsz(ctx, jszQuery({ ...b, account: name }))));
+      case 'INFO': return this.zReq(m.reply, m.data, via, () => accountInfo(ctx, name));
       case 'STATZ': {
-        const acc = this.core.accounts.get(name);
-        if (name === 'PING') return this.zReq(m, (b) => this.accountStatz(b, null));
-        return this.zReq(m, (b) => (acc === undefined ? SKIP : this.accountStatz(b, [name])));
+        if (name === 'PING') return this.zReq(m.reply, m.data, via, (b) => this.accountStatz(b, null));
+        return this.zReq(m.reply, m.data, via, (b) => (this.core.accounts.has(name) ? this.accountStatz(b, [name]) : SKIP));
       }
       case 'CONNS': {
         const acc = this.core.accounts.get(name);
-        if (acc === undefined || this.accountConns(acc) === 0 || m.reply === '') return true;
+        if (acc === undefined || clientConnections(ctx, acc) === 0 || m.reply === '') return true;
         this.answer(m.reply, {
           type: ACCOUNT_CONNECTIONS_TYPE, id: eventId(), timestamp: rfc3339Nano(Date.now()), server: this.events.serverBlock(),
-          ...this.accountStat(acc),
+          ...this.events.accountStat(acc),
         });
         return true;
       }
@@ -217,36 +328,39 @@ export class SystemServices {
     }
   }
 
-  /** nats-server's `zReq`: the body's options and filters, then the envelope with the data or the error. */
-  private zReq(m: InternalMessage, data: (body: Body) => unknown): boolean {
-    if (m.reply === '') return true;
+  /**
+   * nats-server's `zReq`: the body's options and filters, then the envelope with the data or
+   * the error, published by `via` (the system account's client, or the requester's account's).
+   */
+  private zReq(reply: string, data: Buffer, via: InternalClient, make: (body: Body) => unknown): boolean {
+    if (reply === '') return true;
     let body: Body;
     try {
-      body = parseBody(m.data);
+      body = parseBody(data);
     } catch (err) {
-      this.answer(m.reply, { server: this.events.serverBlock(), error: { code: 400, description: (err as Error).message } });
+      this.answerVia(via, reply, { server: this.events.serverBlock(), error: { code: 400, description: (err as Error).message } });
       return true;
     }
     if (this.filtered(body)) return true;
     let result: unknown;
     try {
-      result = data(body);
+      result = make(body);
     } catch (err) {
       // Options of the wrong JSON type: nats-server's json.Unmarshal fails, a 400.
       if (err instanceof BadBody) {
-        this.answer(m.reply, { server: this.events.serverBlock(), error: { code: 400, description: err.message } });
+        this.answerVia(via, reply, { server: this.events.serverBlock(), error: { code: 400, description: err.message } });
         return true;
       }
       if (!(err instanceof BadRequest)) throw err;
       // nats-server's errSkipZreq: a `leader_only` request to a follower stays unanswered.
       if (err.message.startsWith('filtered response')) return true;
-      this.answer(m.reply, { server: this.events.serverBlock(), error: { code: 500, description: err.message } });
+      this.answerVia(via, reply, { server: this.events.serverBlock(), error: { code: 500, description: err.message } });
       return true;
     }
     if (result === SKIP) return true;
     const server = goJson(this.events.serverBlock(), false);
     const text = result instanceof RawJson ? result.text : goJson(result, false);
-    this.client.reply(m.reply, `{"server":${server},"data":${text}}`);
+    via.reply(reply, `{"server":${server},"data":${text}}`);
     return true;
   }
 
@@ -270,77 +384,24 @@ export class SystemServices {
     this.client.reply(reply, goJson(body, false));
   }
 
+  private answerVia(via: InternalClient, reply: string, body: object): void {
+    via.reply(reply, goJson(body, false));
+  }
+
   // ---- Accounts -------------------------------------------------------------------------------
-
-  private accountConns(acc: Account): number {
-    let n = 0;
-    for (const c of this.core.clients.values()) if (c.account === acc && c.connectReceived) n++;
-    return n;
-  }
-
-  /**
-   * nats-server's `AccountStat`. Message counts are those of the account's open connections
-   * (nats-server also keeps those of closed ones).
-   */
-  private accountStat(acc: Account): Record<string, unknown> {
-    let conns = 0;
-    let sentMsgs = 0, sentBytes = 0, recvMsgs = 0, recvBytes = 0;
-    for (const c of this.core.clients.values()) {
-      if (c.account !== acc || !c.connectReceived) continue;
-      conns++;
-      sentMsgs += c.outMsgs;
-      sentBytes += c.outBytes;
-      recvMsgs += c.inMsgs;
-      recvBytes += c.inBytes;
-    }
-    return {
-      acc: acc.name,
-      conns,
-      leafnodes: 0,
-      total_conns: conns,
-      num_subscriptions: acc.sublist.size,
-      sent: { msgs: sentMsgs, bytes: sentBytes },
-      received: { msgs: recvMsgs, bytes: recvBytes },
-      slow_consumers: 0,
-    };
-  }
 
   /** nats-server's `AccountStatz`: the named accounts (all with `null`), those without connections only with `include_unused`. */
   private accountStatz(body: Body, names: string[] | null): unknown {
     const wanted = names ?? (Array.isArray(body.accounts) ? (body.accounts as unknown[]).filter((a): a is string => typeof a === 'string') : []);
     const unused = body.include_unused === true;
-    const list: Record<string, unknown>[] = [];
+    const list: object[] = [];
     const accounts = wanted.length === 0 ? [...this.core.accounts.values()] : wanted.map((n) => this.core.accounts.get(n)).filter((a): a is Account => a !== undefined);
     for (const a of accounts) {
-      if (!unused && this.accountConns(a) === 0) continue;
-      list.push(this.accountStat(a));
+      if (!unused && clientConnections(this.ctx, a) === 0) continue;
+      list.push(this.events.accountStat(a));
     }
     if (list.length === 0 && !unused) return SKIP;
     return { server_id: this.core.serverId, now: rfc3339Nano(Date.now()), account_statz: list };
-  }
-
-  /** nats-server's `AccountInfo` (the fields that exist here). */
-  private accountInfo(name: string): unknown {
-    const acc = this.core.accounts.get(name);
-    if (acc === undefined) throw new BadRequest('account not found');
-    const js = this.ctx.jetstream();
-    const s = acc.sublist.stats();
-    return {
-      account_name: name,
-      update_time: rfc3339Nano(this.ctx.startedAt().getTime()),
-      is_system: acc === this.account || undefined,
-      expired: false,
-      complete: true,
-      jetstream_enabled: js?.accounts.get(name)?.enabled ?? false,
-      leafnode_connections: 0,
-      client_connections: this.accountConns(acc),
-      subscriptions: acc.sublist.size,
-      sublist_stats: {
-        num_subscriptions: s.numSubscriptions, num_cache: s.numCache, num_inserts: s.numInserts, num_removes: s.numRemoves,
-        num_matches: s.numMatches, cache_hit_rate: s.numMatches > 0 ? s.cacheHits / s.numMatches : 0,
-        max_fanout: s.maxFanout, avg_fanout: s.totalFanout > 0 ? s.totalFanout / s.cachedResults : 0,
-      },
-    };
   }
 
   // ---- USER.INFO ------------------------------------------------------------------------------
@@ -352,17 +413,45 @@ export class SystemServices {
     this.sendUserInfo(pub, m.reply, this.client);
   }
 
-  /** The same request from another account (nats-server's import of it), which nobody else took. */
-  private userInfoFromAccount(pub: Client | InternalClient, acc: Account, subject: string, reply: string): boolean {
-    if (subject !== '$SYS.REQ.USER.INFO' || acc === this.account || !(pub instanceof Client) || this.closed) return false;
-    // The answer goes back in the requester's account, as the response of nats-server's service import.
-    let replier = this.repliers.get(acc);
-    if (replier === undefined) {
-      replier = this.core.internalClient('$SYS import', acc);
-      this.repliers.set(acc, replier);
+  /**
+   * A system request from another account (nats-server's service imports from the system
+   * account into every account), which the router hands over whether or not a subscriber there
+   * got it too: answered in the requester's account. True when it is one of them.
+   */
+  private imported(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean {
+    const subject = pa.subject;
+    if (!IMPORTED.has(subject) || acc === this.account || this.closed) return false;
+    const reply = pa.reply;
+    if (subject === '$SYS.REQ.USER.INFO') {
+      if (!(pub instanceof Client)) return false;
+      this.sendUserInfo(pub, reply, this.events.accountClient(acc));
+      return true;
     }
-    this.sendUserInfo(pub, reply, replier);
+    // The CONNZ and STATZ imports: as nats-server's service import, the request goes on in the
+    // system account as `$SYS.REQ.ACCOUNT.<acc>.CONNZ|STATZ` (so every server of the cluster
+    // answers, this one through its own subscription), with a reply inbox of ours whose answers
+    // are handed back to the requester for RESPONSE_TTL_MS (a streamed response).
+    const kind = subject === '$SYS.REQ.ACCOUNT.PING.STATZ' ? 'STATZ' : 'CONNZ';
+    const token = String(++this.forwardSeq);
+    this.forwards.set(token, { acc, reply, at: Date.now() });
+    const body = Buffer.from(buf.subarray(start + Math.max(pa.hdr, 0), end));
+    this.importer.publish(`$SYS.REQ.ACCOUNT.${acc.name}.${kind}`, body, { reply: this.inbox + token });
     return true;
+  }
+
+  /** An answer to a forwarded imported request: to the requester, in its account. */
+  private forwarded(m: InternalMessage): void {
+    const f = this.forwards.get(m.subject.slice(this.inbox.length));
+    if (f === undefined) return;
+    this.events.accountClient(f.acc).reply(f.reply, Buffer.from(m.data));
+  }
+
+  /** Forgets the forwarded requests older than RESPONSE_TTL_MS (on the STATSZ timer). */
+  private sweepForwards(now: number): void {
+    for (const [token, f] of this.forwards) {
+      if (now - f.at < RESPONSE_TTL_MS) break;
+      this.forwards.delete(token);
+    }
   }
 
   /** nats-server's `UserInfo` in the envelope; `expires` in nanoseconds, whole seconds. */
@@ -378,76 +467,3 @@ export class SystemServices {
   }
 }
 
-/**
- * nats-server's whole `Subsz` struct, which the system request marshals (the HTTP endpoint
- * shows only the statistics when no subscription is listed): with `server_id`, `now`, `total`,
- * `offset` and `limit` always.
- */
-function fullSubsz(core: BrokerCore, doc: object, body: Body): object {
-  if ('server_id' in doc) return doc;
-  const offset = typeof body.offset === 'number' && body.offset > 0 ? body.offset : 0;
-  const limit = typeof body.limit === 'number' && body.limit > 0 ? body.limit : DEFAULT_LIST_SIZE;
-  return { server_id: core.serverId, now: rfc3339Nano(Date.now()), ...doc, total: 0, offset, limit };
-}
-
-/** Text that is already JSON (`/jsz`'s document, with its 64-bit integers). */
-class RawJson {
-  constructor(readonly text: string) {}
-}
-
-/** A request this server does not answer (nats-server's errSkipZreq). */
-const SKIP: unique symbol = Symbol('skip');
-
-function noop(): void {}
-
-/** The body's JSON object; empty for no body. */
-function parseBody(data: Buffer): Body {
-  if (data.length === 0) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(data.toString('utf8'));
-  } catch (err) {
-    throw new BadBody((err as Error).message);
-  }
-  if (v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new BadBody('json: cannot unmarshal into Go value of type struct');
-  return v as Body;
-}
-
-/** The body's options as the endpoint's query parameters (`names`: JSON name → parameter). */
-function query(body: Body, names: Record<string, string>, extra: Record<string, string> = {}): URLSearchParams {
-  const q = new URLSearchParams();
-  for (const [json, param] of Object.entries(names)) {
-    const v = body[json];
-    if (v === undefined || v === null || v === false || v === '' || v === 0) continue;
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new BadBody(`json: cannot unmarshal ${typeof v} into field ${json}`);
-    q.set(param, String(v));
-  }
-  for (const [k, v] of Object.entries(extra)) q.set(k, v);
-  return q;
-}
-
-/** `subscriptions_detail` as `subs=detail`. */
-function detailSubs(body: Body): Record<string, string> {
-  return body.subscriptions_detail === true ? { subs: 'detail' } : {};
-}
-
-/** nats-server's `ConnzOptions` (state: 0 open, 1 closed, 2 any). */
-function connzQuery(body: Body): URLSearchParams {
-  const state = body.state === 1 ? 'closed' : body.state === 2 ? 'any' : '';
-  return query(body, { sort: 'sort', auth: 'auth', subscriptions: 'subs', offset: 'offset', limit: 'limit', cid: 'cid', acc: 'acc' },
-    { ...detailSubs(body), ...(state === '' ? {} : { state }) });
-}
-
-/** nats-server's `SubszOptions`. */
-function subszQuery(body: Body): URLSearchParams {
-  return query(body, { subscriptions: 'subs', offset: 'offset', limit: 'limit', test: 'test', account: 'acc' });
-}
-
-/** nats-server's `JSzOptions`. */
-function jszQuery(body: Body): URLSearchParams {
-  return query(body, {
-    account: 'acc', accounts: 'accounts', streams: 'streams', consumer: 'consumers', config: 'config',
-    leader_only: 'leader-only', offset: 'offset', limit: 'limit', raft: 'raft', stream_leader_only: 'stream-leader-only',
-  });
-}

@@ -26,6 +26,8 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'routez.routes[].remote_name': '2.10-only field',
   'routez.routes[].compression': '2.10-only field: route compression; here always "not supported"',
   'jsz.total': '2.10-only field (the number of JetStream accounts; 0 when JetStream is off)',
+  'leafz.leafs (type)': '2.9.10 writes no leaf nodes as null, 2.10.29 as []',
+  'accountz.account_detail.imports': 'the service imports nats-server adds to every account for the system services are not listed (they are not imports here)',
 };
 
 
@@ -226,6 +228,27 @@ describe('monitoring responses have nats-server’s keys and types', () => {
     const [v, w] = await both('/varz');
     expect(v.jetstream).toEqual({});
     expect(w.jetstream).toEqual({});
+  });
+
+  it('/accountz (list, one account, an unknown one), /leafz and /gatewayz', async () => {
+    const diffs: string[] = [];
+    const [ours, theirs] = await both('/accountz');
+    compare('accountz', ours, theirs, diffs);
+    expect((ours.accounts as string[]).slice().sort()).toEqual((theirs.accounts as string[]).slice().sort());
+    const [a, b] = await both('/accountz?acc=$G');
+    compare('accountz', a, b, diffs);
+    compare('accountz.account_detail', a.account_detail, b.account_detail, diffs);
+    const [l, m] = await both('/leafz');
+    compare('leafz', l, m, diffs);
+    const [g, h] = await both('/gatewayz');
+    compare('gatewayz', g, h, diffs);
+    expect([g.outbound_gateways, g.inbound_gateways]).toEqual([h.outbound_gateways, h.inbound_gateways]);
+    expectConformant(diffs);
+    const missing = await Promise.all([bases.ours, bases.theirs].map(async (base) => {
+      const r = await fetch(`${base}/accountz?acc=NOPE`);
+      return { status: r.status, text: await r.text() };
+    }));
+    expect(missing[0]).toEqual(missing[1]);
   });
 
   it('/healthz', async () => {

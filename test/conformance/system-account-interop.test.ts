@@ -218,3 +218,175 @@ describe('system account in a mixed cluster', () => {
     }
   });
 });
+
+/**
+ * The server events and the request kinds nats-server 2.9.10 has too: CONNS (both subjects),
+ * CLIENT.AUTH.ERR, SHUTDOWN, GATEWAYZ/LEAFZ/ACCOUNTZ, and the account-scoped CONNZ/STATZ every
+ * account imports. (LAMEDUCK, KICK, LDM, RELOAD, RAFTZ and the account `$SYS.ACCOUNT.CLIENT.AUTH.ERR`
+ * are 2.10's: test/monitor/system-events.test.ts follows 2.10's events.go for them.)
+ */
+describe('server events and the 2.9 request kinds have nats-server’s keys and types', () => {
+  /** Accepted differences of this block, with the reason. */
+  const MORE_ALLOWED: Readonly<Record<string, string>> = {
+    ...ALLOWED,
+    'connsev.num_subscriptions': '2.10-only field of AccountStat (the account\'s subscriptions)',
+    'statz.num_subscriptions': '2.10-only field of AccountStat (the account\'s subscriptions)',
+    '$SYS.REQ.SERVER.PING.LEAFZ.leafs (type)': '2.9.10 writes no leaf nodes as null, 2.10.29 as []',
+  };
+  const EVENTS = ['$SYS.ACCOUNT.APP.SERVER.CONNS', '$SYS.SERVER.ACCOUNT.APP.CONNS', '$SYS.SERVER.*.CLIENT.AUTH.ERR', '$SYS.SERVER.*.SHUTDOWN'];
+  const REQUESTS = ['GATEWAYZ', 'LEAFZ', 'ACCOUNTZ'].map((k) => `$SYS.REQ.SERVER.PING.${k}`);
+  const IMPORTED = ['$SYS.REQ.ACCOUNT.PING.CONNZ', '$SYS.REQ.SERVER.PING.CONNZ', '$SYS.REQ.ACCOUNT.PING.STATZ'];
+
+  interface Run {
+    /** Events by subscription subject, in arrival order. */
+    events: Map<string, Json[]>;
+    answers: Map<string, Json>;
+  }
+
+  /** Drives one server: an APP client's life, a failed login, the requests, then the shutdown (`stop`). */
+  async function run(url: string, stop: () => Promise<void>): Promise<Run> {
+    const sys = await connect({ servers: url, user: 'sys', pass: 'pass', reconnect: false });
+    const events = new Map<string, Json[]>(EVENTS.map((s) => [s, []]));
+    for (const s of EVENTS) sys.subscribe(s, { callback: (_e, m) => void events.get(s)!.push(m.json<Json>()) });
+    await sys.flush();
+    const app = await connect({ servers: url, user: 'app', pass: 'pass', reconnect: false });
+    const answers = new Map<string, Json>();
+    for (const subject of IMPORTED) answers.set(subject, (await app.request(subject, '', { timeout: 2000 })).json<Json>());
+    for (const subject of REQUESTS) answers.set(subject, (await sys.request(subject, '', { timeout: 2000 })).json<Json>());
+    answers.set('ACCOUNTZ detail', (await sys.request('$SYS.REQ.SERVER.PING.ACCOUNTZ', JSON.stringify({ account: 'APP' }), { timeout: 2000 })).json<Json>());
+    answers.set('ACCOUNTZ missing', (await sys.request('$SYS.REQ.SERVER.PING.ACCOUNTZ', JSON.stringify({ account: 'NOPE' }), { timeout: 2000 })).json<Json>());
+    await app.close();
+    await connect({ servers: url, user: 'app', pass: 'wrong', reconnect: false }).then((nc) => nc.close(), () => undefined);
+    const until = Date.now() + 2000;
+    while (Date.now() < until && (events.get(EVENTS[0]!)!.length < 2 || events.get(EVENTS[2]!)!.length < 1)) await new Promise((r) => setTimeout(r, 20));
+    const closed = sys.closed();
+    await stop();
+    await closed;
+    return { events, answers };
+  }
+
+  let ours: Run;
+  let theirs: Run;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const r = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, 'server_name: real-ev', ...ACCOUNT_LINES]);
+    // SIGINT: nats-server's Shutdown (with its SHUTDOWN event), then exit.
+    theirs = await run(`127.0.0.1:${port}`, async () => {
+      const exited = new Promise((resolve) => r.child.once('exit', resolve));
+      r.child.kill('SIGINT');
+      await exited;
+    });
+    await r.stop();
+    const e = await createServer({
+      serverName: 'emb-ev',
+      accounts: { SYS: { users: [{ user: 'sys', password: 'pass' }] }, APP: { users: [{ user: 'app', password: 'pass' }] } },
+      systemAccount: 'SYS',
+    });
+    ours = await run(e.url, () => e.close());
+  });
+
+  function conformant(diffs: string[]): void {
+    expect(diffs.filter((d) => !(d in MORE_ALLOWED)), 'differences from nats-server not listed').toEqual([]);
+  }
+
+  it('CONNS on both subjects: up, then down to 0', () => {
+    const diffs: string[] = [];
+    for (const s of EVENTS.slice(0, 2)) {
+      const [a, b] = [ours.events.get(s)!, theirs.events.get(s)!];
+      expect(a.map((m) => m.conns), s).toEqual(b.map((m) => m.conns));
+      expect(a.length, s).toBe(2);
+      compare('connsev', a[0], b[0], diffs);
+      compare('server', a[0]!.server, b[0]!.server, diffs);
+      expect(a[0]!.type).toBe(b[0]!.type);
+    }
+    conformant(diffs);
+  });
+
+  it('CLIENT.AUTH.ERR of a failed login, and SHUTDOWN (the bare server block) at the end', () => {
+    const diffs: string[] = [];
+    const [a, b] = [ours.events.get(EVENTS[2]!)!, theirs.events.get(EVENTS[2]!)!];
+    expect(a.length).toBe(b.length);
+    compare('autherr', a[0], b[0], diffs);
+    compare('client', a[0]!.client, b[0]!.client, diffs);
+    for (const key of ['type', 'reason']) expect(a[0]![key], key).toEqual(b[0]![key]);
+    expect((a[0]!.client as Json).acc).toBe((b[0]!.client as Json).acc);
+    const [sa, sb] = [ours.events.get(EVENTS[3]!)!, theirs.events.get(EVENTS[3]!)!];
+    expect(sa.length, 'one SHUTDOWN').toBe(1);
+    expect(sb.length).toBe(1);
+    compare('server', sa[0], sb[0], diffs);
+    conformant(diffs);
+  });
+
+  it('GATEWAYZ, LEAFZ, ACCOUNTZ (list, detail, unknown account)', () => {
+    const diffs: string[] = [];
+    for (const k of [...REQUESTS, 'ACCOUNTZ detail']) {
+      const [a, b] = [ours.answers.get(k)!, theirs.answers.get(k)!];
+      compare('envelope', a, b, diffs);
+      compare(k, a.data, b.data, diffs);
+    }
+    const gw = (r: Run): Json => r.answers.get(REQUESTS[0]!)!.data as Json;
+    expect(gw(ours).outbound_gateways).toEqual(gw(theirs).outbound_gateways);
+    const lz = (r: Run): Json => r.answers.get(REQUESTS[1]!)!.data as Json;
+    expect(lz(ours).leafnodes).toBe(lz(theirs).leafnodes);
+    // 2.9.10 marshals the empty list as null; 2.10.29's Leafz makes it (make(..., 0, n)), so [].
+    expect(lz(ours).leafs).toEqual([]);
+    expect(lz(theirs).leafs ?? []).toEqual([]);
+    const names = (r: Run): string[] => ((r.answers.get(REQUESTS[2]!)!.data as Json).accounts as string[]).slice().sort();
+    expect(names(ours)).toEqual(names(theirs));
+    const [ma, mb] = [ours.answers.get('ACCOUNTZ missing')!, theirs.answers.get('ACCOUNTZ missing')!];
+    expect(ma.error).toEqual(mb.error);
+    conformant(diffs);
+  });
+
+  it('the account-scoped CONNZ and STATZ every account imports answer for the requester’s account', () => {
+    const diffs: string[] = [];
+    for (const k of IMPORTED) {
+      const [a, b] = [ours.answers.get(k)!, theirs.answers.get(k)!];
+      compare('envelope', a, b, diffs);
+      compare(k.endsWith('STATZ') ? 'statz' : 'connz', a.data, b.data, diffs);
+    }
+    for (const k of IMPORTED.slice(0, 2)) {
+      const n = (r: Run): unknown => (r.answers.get(k)!.data as Json).num_connections;
+      expect(n(ours), k).toBe(n(theirs));
+    }
+    const st = (r: Run): Json[] => (r.answers.get(IMPORTED[2]!)!.data as Json).account_statz as Json[];
+    expect(st(ours).map((s) => [s.acc, s.conns])).toEqual(st(theirs).map((s) => [s.acc, s.conns]));
+    compare('statz', st(ours)[0], st(theirs)[0], diffs);
+    conformant(diffs);
+  });
+});
+
+describe('no_system_account and the global account’s imports', () => {
+  /** What a client of `$G` gets for `$SYS.REQ.SERVER.PING.CONNZ` (the import of its account's CONNZ), and /varz's system_account. */
+  async function probe(url: string, monitor: string): Promise<{ answer: string; system: unknown }> {
+    const nc = await connect({ servers: url });
+    let answer: string;
+    try {
+      const m = await nc.request('$SYS.REQ.SERVER.PING.CONNZ', '', { timeout: 1000 });
+      const data = m.json<Json>().data as Json;
+      answer = `connz of ${(data.connections as Json[]).length} connection(s)`;
+    } catch (err) {
+      answer = /no responders|503/i.test(String(err)) ? 'no responders' : String(err);
+    }
+    await nc.close();
+    const varz = (await (await fetch(`${monitor}/varz`)).json()) as Json;
+    return { answer, system: varz.system_account };
+  }
+
+  it('without a system account nothing answers; with the default one $G gets its own CONNZ', async () => {
+    for (const noSys of [true, false]) {
+      const [port, http] = [await freePort(), await freePort()];
+      const r = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${http}"`, ...(noSys ? ['no_system_account: true'] : [])]);
+      const e = await createServer({ http: -1, ...(noSys ? { noSystemAccount: true } : {}) });
+      try {
+        const [theirs, ours] = [await probe(`127.0.0.1:${port}`, `http://127.0.0.1:${http}`), await probe(e.url, e.monitorUrl!)];
+        expect(ours, `no_system_account: ${noSys}`).toEqual(theirs);
+        expect(ours.answer).toBe(noSys ? 'no responders' : 'connz of 1 connection(s)');
+      } finally {
+        await e.close();
+        await r.stop();
+      }
+    }
+  });
+});

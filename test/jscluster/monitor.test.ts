@@ -16,6 +16,7 @@ import { groupHealthy } from '../../src/monitor/jsz-cluster.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorGet, monitorJson as json, type Json } from '../helpers/monitor.js';
+import { connect } from '@nats-io/transport-node';
 
 /** A monitoring reply as these tests compare it: status and body. */
 const get = async (base: string, path: string): Promise<{ status: number; text: string }> => {
@@ -230,6 +231,34 @@ describe('clustered JetStream on the monitor', () => {
     // nats-server writes getHash("") as the peer of no leader (2.9.10: "fqA4S4SK").
     expect((await json(base, '/jsz')).meta_cluster).toEqual({ name: c.clusterName, peer: 'fqA4S4SK', cluster_size: 3, pending: 0 });
     expect(await get(base, '/jsz?leader-only=true')).toEqual({ status: 400, text: 'filtered response: not leader' });
+  });
+});
+
+describe('$SYS.REQ.SERVER.PING.RAFTZ (nats-server 2.10.x Raftz)', () => {
+  it('lists each server\'s Raft groups under the system account, one answer per server', async () => {
+    const c = await scope.cluster({ size: 3, jetstream: true, accounts: { SYS: { users: [{ user: 'sys', password: 'p' }] } }, systemAccount: 'SYS' });
+    await eventually(() => c.servers.every((s) => s.jetstreamMetaLeader() !== null), 'a meta leader');
+    const nc = await connect({ servers: c.servers[0]!.url, user: 'sys', pass: 'p' });
+    scope.defer(() => nc.close());
+    const answers: Json[] = [];
+    const inbox = 'raftz.replies';
+    nc.subscribe(inbox, { callback: (_e, m) => void answers.push(m.json<Json>()) });
+    await nc.flush();
+    await eventually(async () => {
+      answers.length = 0;
+      nc.publish('$SYS.REQ.SERVER.PING.RAFTZ', '', { reply: inbox });
+      await new Promise((r) => setTimeout(r, 100));
+      return answers.length === 3 && answers.every((a) => Object.keys((a.data as Json).SYS as Json ?? {}).includes('_meta_'));
+    }, 'three RAFTZ answers with the meta group');
+    const leader = c.servers[0]!.jetstreamMetaLeader()!;
+    const states = answers.map((a) => ((a.data as Json).SYS as Json)._meta_ as Json);
+    expect(states.map((g) => g.state).sort()).toEqual(['FOLLOWER', 'FOLLOWER', 'LEADER']);
+    for (const g of states) {
+      expect(g).toMatchObject({ size: 3, quorum_needed: 2, ever_had_leader: true, leader: peerId(leader) });
+      expect(Object.keys(g.peers as Json)).toHaveLength(2);
+    }
+    // Another account has no Raft group: `{}`.
+    expect((await nc.request(`$SYS.REQ.SERVER.${c.servers[0]!.id}.RAFTZ`, JSON.stringify({ account: 'APP' }))).json<Json>().data).toEqual({});
   });
 });
 

@@ -133,14 +133,28 @@ describe('system account with configured accounts', () => {
 
   it('answers hostile bodies with an error or the data, never an internal error', async () => {
     const bodies = ['{nope', '[1,2]', '"x"', '42', 'null', '{"offset":"x","limit":{}}', '{"subscriptions":[1]}', '{"state":"closed","cid":-1}', '\u0000\xff'];
-    const kinds = ['PING', 'PING.STATSZ', 'PING.VARZ', 'PING.CONNZ', 'PING.SUBSZ', 'PING.ROUTEZ', 'PING.JSZ', 'PING.HEALTHZ'].map((k) => `$SYS.REQ.SERVER.${k}`)
-      .concat(['CONNZ', 'SUBSZ', 'JSZ', 'INFO', 'STATZ'].map((k) => `$SYS.REQ.ACCOUNT.SYS.${k}`));
+    const kinds = ['PING', 'PING.STATSZ', 'PING.VARZ', 'PING.CONNZ', 'PING.SUBSZ', 'PING.ROUTEZ', 'PING.JSZ', 'PING.HEALTHZ',
+      'PING.GATEWAYZ', 'PING.LEAFZ', 'PING.ACCOUNTZ', 'PING.RAFTZ'].map((k) => `$SYS.REQ.SERVER.${k}`)
+      .concat(['CONNZ', 'SUBSZ', 'LEAFZ', 'JSZ', 'INFO', 'STATZ'].map((k) => `$SYS.REQ.ACCOUNT.SYS.${k}`));
     const before = server.stats().internalErrors;
     await Promise.all(kinds.flatMap((subject) => bodies.map(async (body) => {
       const r = await json(sys, subject, body);
       expect(r.server, `${subject} ${body}`).toBeDefined();
       expect('data' in r || 'error' in r || 'statsz' in r, `${subject} ${body}`).toBe(true);
     })));
+    // RELOAD answers the bare envelope, or the 400 of a body that is not JSON.
+    for (const body of bodies) {
+      const r = await json(sys, `$SYS.REQ.SERVER.${server.id}.RELOAD`, body);
+      expect([['server'], ['server', 'error']], `RELOAD ${body}`).toContainEqual(Object.keys(r));
+    }
+    // KICK and LDM answer an error for a body that decodes (no such client), nothing for one that does not.
+    for (const kind of ['KICK', 'LDM']) {
+      for (const body of ['{"cid":0}', 'null', '{"cid":123456789}', '{"cid":1,"server_name":"sys"}']) {
+        expect((await json(sys, `$SYS.REQ.SERVER.${server.id}.${kind}`, body)).error, `${kind} ${body}`).toMatchObject({ code: 500 });
+      }
+      await Promise.all(['', '{nope', '[1]', '{"cid":-1}', '{"cid":"1"}', '{"cid":1.5}'].map((body) =>
+        expect(json(sys, `$SYS.REQ.SERVER.${server.id}.${kind}`, body, 150), `${kind} ${body}`).rejects.toThrow(/timeout/i)));
+    }
     expect(server.stats().internalErrors).toBe(before);
   });
 

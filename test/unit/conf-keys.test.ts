@@ -165,7 +165,7 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['top', ['http_base_path'], '/nats', 'ignored'],
   ['top', ['max_traced_msg_len'], '100', 'ignored'],
   ['top', ['max_sub_tokens', 'max_subscription_tokens'], '10', 'ignored'],
-  ['top', ['no_system_account', 'no_system', 'no_sys_acc'], 'true', 'ignored'],
+  ['top', ['no_system_account', 'no_system', 'no_sys_acc'], 'true', { options: { noSystemAccount: true } }],
   ['top', ['connect_error_reports'], '10', 'ignored'],
   ['top', ['reconnect_error_reports'], '10', 'ignored'],
   ['top', ['mqtt'], '{ port: -1 }', 'ignored'],

@@ -48,7 +48,7 @@ describe('the option table', () => {
     ]);
     expect(by('extension')).toEqual([
       'allowNonTls', 'lameDuckDuration', 'lameDuckGracePeriod', 'logger', 'maxPending', 'maxSubscriptions',
-      'noAuthUser', 'noHeaderSupport', 'operator', 'resolver', 'resolverPreload', 'seed', 'systemAccount',
+      'noAuthUser', 'noHeaderSupport', 'noSystemAccount', 'operator', 'resolver', 'resolverPreload', 'seed', 'systemAccount',
     ]);
   });
 

@@ -77,6 +77,8 @@ export class RaftGroup {
   private readyTerm = -1;
   /** Since when the group has had no leader (its creation at first); 0 while it has one. */
   private leaderlessSince = Date.now();
+  /** A leader was known at some point (nats-server's `pleader`, RAFTZ's `ever_had_leader`). */
+  everHadLeader = false;
 
   /** @internal */
   constructor(
@@ -241,7 +243,10 @@ export class RaftGroup {
         case 'state':
           this.role = o.role;
           this.leaderId = o.leader;
-          if (o.leader !== null) this.leaderlessSince = 0;
+          if (o.leader !== null) {
+            this.leaderlessSince = 0;
+            this.everHadLeader = true;
+          }
           else if (this.leaderlessSince === 0) this.leaderlessSince = Date.now();
           this.host.stateChanged(o.role, this.leader);
           break;
@@ -319,6 +324,11 @@ export class NrgHub {
 
   get(name: string): RaftGroup | undefined {
     return this.groups.get(name);
+  }
+
+  /** The groups on this server (RAFTZ). */
+  list(): RaftGroup[] {
+    return [...this.groups.values()];
   }
 
   /** @internal */
