@@ -288,6 +288,13 @@ export const OPTIONS = {
       if (mode === null) {
         const r = resolveAccountsAndAuth(v, i.noAuthUser, i.accounts, tls);
         const systemAccount = resolveSystemAccount(i.systemAccount, r.accountNames, i.noSystemAccount);
+        // TrackServiceExportWithSampling: latency results need the system account's events.
+        if (systemAccount === null) {
+          for (const [name, links] of Object.entries(r.accountLinks)) {
+            const at = links.exports.findIndex((e) => e.latency !== undefined);
+            if (at >= 0) throw new ConfigError(`accounts.${name}.exports[${at}]`, `Error adding service latency sampling for ${JSON.stringify(links.exports[at]!.subject)}: system account not setup`);
+          }
+        }
         const onlySystem = v === undefined && i.noAuthUser === undefined && r.accountNames.length === 1 && r.accountNames[0] === systemAccount;
         return { ...r, auth: onlySystem && r.auth !== null ? withGlobalNoAuthUser(r.auth) : r.auth, systemAccount };
       }

@@ -146,6 +146,11 @@ describe('latency options', () => {
     expect(refusal(withExport(e))).toContain(words);
   });
 
+  it('refused with noSystemAccount: the results need the system account (nats-server 2.9.10 says the same)', () => {
+    expect(refusal({ ...withExport({ service: 's', latency: 'lat' }), noSystemAccount: true })).toContain('Error adding service latency sampling for "s": system account not setup');
+    expect(refusal({ ...withExport({ service: 's', latency: 'lat' }), noSystemAccount: true, systemAccount: 'B' })).toBe('accepted');
+  });
+
   it('refused: a `share` that is not a boolean', () => {
     expect(refusal(withExport({ service: 's' }, [{ service: { account: 'A', subject: 's' }, share: 'yes' }]))).toContain('share');
   });
