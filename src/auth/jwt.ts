@@ -479,7 +479,7 @@ function accountOtherProblems(o: Obj | null, limits: Obj | null): string[] {
     } else if (!isPublicKey(a, 'A')) out.push(`Account "${a}" is not a valid account public key`);
   }
   const xkey = str(auth, 'xkey');
-  if (xkey !== '' && !isCurveKey(xkey)) out.push(`XKey "${xkey}" is not a valid public xkey`);
+  if (xkey !== '' && !isPublicKey(xkey, 'X')) out.push(`XKey "${xkey}" is not a valid public xkey`);
   // Account.Validate's trace block.
   const trace = obj(o?.trace, 'trace');
   if (trace !== null) {
@@ -503,16 +503,6 @@ function accountOtherProblems(o: Obj | null, limits: Obj | null): string[] {
   return out;
 }
 
-/** A public curve (xkey) key: 56 characters starting with X that decode as a public key. */
-function isCurveKey(key: string): boolean {
-  if (key.length !== 56 || key[0] !== 'X') return false;
-  try {
-    fromPublic(key);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function activationNats(o: Obj | null): ActivationNats {
   return { subject: str(o, 'subject'), importType: o === null ? '' : exportType(o, 'kind'), issuerAccount: str(o, 'issuer_account'), version: int(o, 'version') };
@@ -529,8 +519,8 @@ function operatorNats(o: Obj | null): OperatorNats {
   };
 }
 
-/** Is `key` a valid public nkey of the kind its first letter says (`O`, `A`, `U`)? */
-export function isPublicKey(key: string, prefix: 'O' | 'A' | 'U'): boolean {
+/** Is `key` a valid public nkey of the kind its first letter says (`O`, `A`, `U`, `X` for a curve key)? */
+export function isPublicKey(key: string, prefix: 'O' | 'A' | 'U' | 'X'): boolean {
   if (key.length !== 56 || key[0] !== prefix) return false;
   try {
     fromPublic(key);

@@ -698,7 +698,7 @@ export class Links {
         this.expiries.delete(t);
         if (unixSec * 1000 > Date.now()) arm();
         else end();
-      }, Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+      }, timerDelay(ms));
       t.unref();
       this.expiries.add(t);
     };

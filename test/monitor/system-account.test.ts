@@ -8,8 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCluster, createServer, type NatsServer } from '../../src/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { monitorJson } from '../helpers/monitor.js';
-
-type Json = Record<string, unknown>;
+import { collect, json, type Json } from '../helpers/system.js';
 
 const ACCOUNTS = {
   SYS: { users: [{ user: 'sys', password: 'pass' }] },
@@ -21,28 +20,9 @@ const ACCOUNTS = {
   OTHER: { users: [{ user: 'other', password: 'pass' }] },
 };
 
-async function json(nc: NatsConnection, subject: string, body = '', timeout = 1000): Promise<Json> {
-  const m = await nc.request(subject, body, { timeout });
-  return m.json<Json>();
-}
-
 /** The official client's `nc.context()` (`$SYS.REQ.USER.INFO`), not in the NatsConnection interface. */
 function context(nc: NatsConnection): Promise<Json> {
   return (nc as unknown as { context(): Promise<Json> }).context();
-}
-
-/** Messages on `subject` until `n` arrived. */
-function collect(nc: NatsConnection, subject: string, n: number): Promise<Array<{ subject: string; data: Json }>> {
-  const out: Array<{ subject: string; data: Json }> = [];
-  return new Promise((resolve) => {
-    nc.subscribe(subject, {
-      max: n,
-      callback: (_e, m) => {
-        out.push({ subject: m.subject, data: m.json<Json>() });
-        if (out.length === n) resolve(out);
-      },
-    });
-  });
 }
 
 const SERVER_KEYS = ['name', 'host', 'id', 'ver', 'jetstream', 'flags', 'seq', 'time'];

@@ -13,11 +13,10 @@ import { optionsFromConf } from '../../src/config/from-conf.js';
 import { resolveOptions } from '../../src/config/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { monitorJson } from '../helpers/monitor.js';
+import { collect as next, json, type Json } from '../helpers/system.js';
 import { WireClient } from '../helpers/wire.js';
 import { createAccount } from '@nats-io/nkeys';
 import { makeAccount, makeOperator, makeUser, nowSec, publicKeyOf } from '../helpers/jwt.js';
-
-type Json = Record<string, unknown>;
 
 const ACCOUNTS = {
   SYS: { users: [{ user: 'sys', password: 'pass' }] },
@@ -30,24 +29,6 @@ const CONNS_KEYS = ['type', 'id', 'timestamp', 'server', 'acc', 'conns', 'leafno
 
 function coreOf(s: NatsServer): BrokerCore {
   return (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
-}
-
-async function json(nc: NatsConnection, subject: string, body = '', timeout = 1000): Promise<Json> {
-  return (await nc.request(subject, body, { timeout })).json<Json>();
-}
-
-/** The next `n` messages on `subject`. */
-function next(nc: NatsConnection, subject: string, n = 1): Promise<Array<{ subject: string; data: Json }>> {
-  const out: Array<{ subject: string; data: Json }> = [];
-  return new Promise((resolve) => {
-    nc.subscribe(subject, {
-      max: n,
-      callback: (_e, m) => {
-        out.push({ subject: m.subject, data: m.json<Json>() });
-        if (out.length === n) resolve(out);
-      },
-    });
-  });
 }
 
 describe('system events and requests of one server', () => {
