@@ -215,6 +215,16 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     return this.backend_.routeUrl;
   }
 
+  /** The leaf node port when `leafnodes` has a listener (the real one if ephemeral), else 0. */
+  get leafnodePort(): number {
+    return this.backend_.leafnodePort;
+  }
+
+  /** `nats-leaf://host:port` for other servers' `leafnodes.remotes`, or null without a leaf node listener. */
+  get leafnodeUrl(): string | null {
+    return this.backend_.leafnodeUrl;
+  }
+
   /** The cluster name in use (configured, or adopted from peers), or null without clustering. */
   get clusterName(): string | null {
     return this.backend_.clusterName;
