@@ -240,6 +240,7 @@ export class EmbeddedBackend implements ServerBackend {
       },
       core: () => this.core,
       cluster: () => this.cluster,
+      leaf: () => this.leaf,
       jetstream: () => this.jetstream,
       startedAt: () => this.startedAt,
       configLoadedAt: () => this.configLoadedAt,
