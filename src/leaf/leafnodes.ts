@@ -151,8 +151,9 @@ export class LeafManager implements LeafHost {
     if (!connectInfo) info.nonce = conn.nonce;
     const cluster = this.core.clusterName;
     if (cluster !== null) info.cluster = cluster;
+    // The INFO answering CONNECT is the listener's INFO again (without the nonce), plus connect_info.
+    info.info_on_connect = true;
     if (connectInfo) info.connect_info = true;
-    else info.info_on_connect = true;
     info.leafnode_urls = [this.ownUrl()];
     if (connectInfo && conn.account !== null) info.remote_account = conn.account.name;
     return info;
