@@ -5,14 +5,19 @@
  * behind the hub, `/leafz` and `/varz`.
  */
 import { describe, expect, it } from 'vitest';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type NatsServer, type ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
 import { WireClient } from '../helpers/wire.js';
+import { makeAccount, makeOperator, makeUser } from '../helpers/jwt.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const scope = useScope();
+const tempDir = useTempDirs('nats-leaf-');
 
 async function hubAndLeaf(hubOpts: ServerOptions = {}, leafRemote: Record<string, unknown> = {}): Promise<{ hub: NatsServer; leaf: NatsServer }> {
   const hub = await scope.server({ http: -1, ...hubOpts, leafnodes: { port: 0, ...hubOpts.leafnodes } });
@@ -152,6 +157,25 @@ describe('leaf nodes between embedded servers', () => {
     w.send('CONNECT {"user":"a","pass":"nope"}\r\n');
     await w.expect("-ERR 'Authorization Violation'\r\n");
     await w.expectClose();
+  });
+
+  it('a remote with a creds file binds to the user\'s account on a hub in operator mode', async () => {
+    const op = makeOperator();
+    const acc = makeAccount(op.kp);
+    const user = makeUser(acc.kp);
+    const hub = await scope.server({ http: -1, operator: op.jwt, resolver: 'MEMORY', resolverPreload: { [acc.pub]: acc.jwt }, leafnodes: { port: 0 } });
+    const creds = join(tempDir(), 'leaf.creds');
+    writeFileSync(creds, user.creds);
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, credentials: creds }] } });
+    expect((await connected(hub, 1)).leafs).toMatchObject([{ account: acc.pub }]);
+    const h = await scope.client(hub, { authenticator: credsAuthenticator(new TextEncoder().encode(user.creds)) });
+    const got = collect(h, 'op.x');
+    await h.flush();
+    await leaf.waitForSubscription('op.x');
+    const l = await scope.client(leaf);
+    l.publish('op.x', 'signed');
+    await l.flush();
+    await eventually(() => got.length === 1, 'the message in the JWT account');
   });
 
   it('on the wire: leaf INFO, LS+/LS- with queue weights, LMSG in, and loop detection through $LDS.', async () => {
