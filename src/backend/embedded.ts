@@ -190,6 +190,7 @@ export class EmbeddedBackend implements ServerBackend {
         await l.start(this.leafPort_ || o.leafnodes.listen?.port);
         check();
         if (this.controls.paused) l.setPaused(true);
+        l.onChange = () => this.events.leafnodesChanged();
         leaf = l;
       }
       let monitor: MonitorHandle | null = null;

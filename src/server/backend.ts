@@ -28,6 +28,8 @@ import type {
 export interface BackendEvents {
   slowConsumer(event: SlowConsumerEvent): void;
   routesChanged(): void;
+  /** A leaf node connection was registered or closed. */
+  leafnodesChanged(): void;
   /** User code the backend called (the logger) threw. */
   userError(err: unknown): void;
   /** The broker caught an error of its own (the warning is already printed). */

@@ -57,7 +57,7 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 /** The events only the embedded broker emits. */
-const EMBEDDED_EVENTS: ReadonlySet<string | symbol> = new Set(['slowConsumer', 'routesChanged']);
+const EMBEDDED_EVENTS: ReadonlySet<string | symbol> = new Set(['slowConsumer', 'routesChanged', 'leafnodesChanged']);
 
 /**
  * A running server. Create one with `createServer()`.
@@ -86,6 +86,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
         if (this.listenerCount('slowConsumer') > 0) this.safeEmit('slowConsumer', e);
       },
       routesChanged: () => this.safeEmit('routesChanged'),
+      leafnodesChanged: () => this.safeEmit('leafnodesChanged'),
       userError: (err) => this.userError(err),
       internalError: (err) => this.safeEmit('internalError', err),
     };

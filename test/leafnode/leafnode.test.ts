@@ -232,8 +232,12 @@ describe('leaf nodes between embedded servers', () => {
     const got = collect(l, 'again');
     await l.flush();
     await hub.waitForSubscription('again');
+    let changes = 0;
+    leaf.on('leafnodesChanged', () => void changes++);
     await hub.restart();
     await connected(hub, 1);
+    // The leaf saw its connection go down and come up again.
+    await eventually(() => changes >= 2, 'two leafnodesChanged events');
     await hub.waitForSubscription('again');
     const h = await scope.client(hub);
     h.publish('again', 'after restart');
