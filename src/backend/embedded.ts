@@ -163,8 +163,13 @@ export class EmbeddedBackend implements ServerBackend {
       check();
       core.port = bound;
       let ws: WebSocketListener | null = null;
+      let leafRef: LeafManager | null = null;
       if (o.websocket !== null) {
-        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn, cookieJwt) => acceptWebSocket(core, conn, cookieJwt), core.log);
+        // A leaf node connects to the websocket listener on `/leafnode` (nats-server's leafNodeWSPath).
+        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn, cookieJwt, path) => {
+          if (path.endsWith('/leafnode') && leafRef !== null) leafRef.acceptTransport(conn);
+          else acceptWebSocket(core, conn, cookieJwt);
+        }, core.log);
         const w = ws;
         release.push(() => w.close());
         check();
@@ -190,6 +195,7 @@ export class EmbeddedBackend implements ServerBackend {
         await l.start(this.leafPort_ || o.leafnodes.listen?.port);
         check();
         if (this.controls.paused) l.setPaused(true);
+        leafRef = l;
         l.onChange = () => this.events.leafnodesChanged();
         leaf = l;
       }

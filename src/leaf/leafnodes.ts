@@ -6,15 +6,23 @@
  * interest (`Account.leafInterest`), and an accepted leaf node's interest is announced to the
  * routes as this server's own.
  *
- * Not supported yet: TLS on leaf connections, compression (this server advertises none, so
- * 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf node permissions, the
- * JetStream domain logic, websocket remotes (`ws://`).
+ * `ws://` remotes dial the hub's websocket listener on `/leafnode`; a websocket listener hands
+ * such connections here ({@link LeafManager.acceptTransport}).
+ *
+ * Not supported yet: TLS on leaf connections (`wss://` too), compression (this server
+ * advertises none, so 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf
+ * node permissions, the JetStream domain logic.
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fromSeed } from '@nats-io/nkeys';
+import { WebSocket } from 'ws';
+import { PassThrough, type Duplex } from 'node:stream';
 import { dialHost, hostPort, listen } from '../io/listen.js';
+import { WebSocketConnection } from '../io/websocket.js';
+import type { Transport } from '../io/transport.js';
+import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
 import { comparePasswords, newNonce } from '../auth/auth.js';
@@ -119,6 +127,11 @@ export class LeafManager implements LeafHost {
   // ---- Accepting ------------------------------------------------------------------------------
 
   private accept(socket: Socket): void {
+    this.acceptTransport(socket);
+  }
+
+  /** An accepted leaf connection: a TCP socket of the leaf node listener, or a websocket connection on `/leafnode`. */
+  acceptTransport(socket: Transport): void {
     if (this.stopped) {
       socket.destroy();
       return;
@@ -213,15 +226,32 @@ export class LeafManager implements LeafHost {
     const remote = this.opts.remotes[r.index];
     const url = remote.urls[r.next % remote.urls.length];
     r.next++;
-    if (url.ws) {
-      this.core.log.error(`Leafnode remote ${url.url}: websocket remotes are not supported by nats-embedded yet`);
-      return;
-    }
-    const socket = tcpConnect({ host: url.host, port: url.port });
+    const socket: Transport = url.ws ? this.dialWebSocket(url.host, url.port) : tcpConnect({ host: url.host, port: url.port });
     const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
     conn.account = this.core.account(remote.account);
     r.conn = conn;
     conn.startAuthTimer(FIRST_INFO_MS + CONNECT_PROCESS_MS, 'Stale Leaf Node Connection - Closing');
+  }
+
+  /**
+   * A `ws://` remote (leafnode.go leafNodeSolicitWSConnection): a websocket to the hub's
+   * websocket listener on `/leafnode`, masked as a client's. Until it is open, writes wait and
+   * reads have nothing; a failed handshake closes it (and the reconnect follows).
+   */
+  private dialWebSocket(host: string, port: number): Transport {
+    const ws = new WebSocket(`ws://${hostPort(host, port)}/leafnode`, { perMessageDeflate: false });
+    const stream = new PendingTransport();
+    let raw: Duplex | null = null;
+    ws.once('upgrade', (res) => {
+      raw = res.socket;
+    });
+    ws.once('open', () => stream.attach(new WebSocketConnection(ws, raw ?? new PassThrough())));
+    ws.once('error', () => stream.fail());
+    ws.once('unexpected-response', () => {
+      ws.terminate();
+      stream.fail();
+    });
+    return stream;
   }
 
   onLeafInfo(conn: LeafConn, info: Record<string, unknown>): void {
@@ -382,7 +412,7 @@ export class LeafManager implements LeafHost {
     }
   }
 
-  private wire(socket: Socket, kind: LeafKind, remoteIndex: number): LeafConn {
+  private wire(socket: Transport, kind: LeafKind, remoteIndex: number): LeafConn {
     const conn = new LeafConn(this, socket, kind, remoteIndex);
     this.conns.add(conn);
     if (this.core.controls.paused) socket.pause();

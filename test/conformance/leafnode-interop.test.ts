@@ -191,6 +191,24 @@ describe('leaf nodes with the real nats-server', () => {
     await check(eh.url, eh.monitorUrl!, rl.url, rl.monitor);
   });
 
+  it('ws:// remotes: an embedded leaf to nats-server\'s websocket listener, and nats-server\'s leaf to an embedded one', async () => {
+    const wsPort = await freePort();
+    const rh = await real([`websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }`]);
+    const el = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `ws://127.0.0.1:${wsPort}` }] } });
+    await leafs(rh.monitor, 1);
+    const eh = await scope.server({ http: -1, websocket: { noTls: true }, leafnodes: { port: 0 } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "ws://127.0.0.1:${eh.websocketPort}" }] }`], false);
+    await leafs(eh.monitorUrl!, 1);
+    for (const [hubUrl, leafUrl, leafSide] of [[rh.url, el.url, el], [eh.url, rl.url, rl.monitor]] as const) {
+      const h = await scope.client(hubUrl);
+      const l = await scope.client(leafUrl);
+      h.subscribe('svc', { callback: (_e, m) => void m.respond('over ws') });
+      await h.flush();
+      await interest(leafSide, 'svc', 1);
+      expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over ws');
+    }
+  });
+
   it('the leaf node port on the wire: the same INFO fields, connect_info answer and loop detection error', async () => {
     const rh = await real([]);
     const eh: NatsServer = await scope.server({ leafnodes: { port: 0 } });

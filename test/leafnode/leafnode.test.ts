@@ -246,6 +246,24 @@ describe('leaf nodes between embedded servers', () => {
     expect(got).toEqual(['after restart']);
   });
 
+  it('a ws:// remote reaches the hub through its websocket listener (/leafnode), with request/reply', async () => {
+    const hub = await scope.server({ http: -1, websocket: { noTls: true }, leafnodes: { port: 0 } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `ws://127.0.0.1:${hub.websocketPort}` }] } });
+    await connected(hub, 1);
+    const h = await scope.client(hub);
+    const l = await scope.client(leaf);
+    const got = collect(l, 'w');
+    h.subscribe('svc', { callback: (_e, m) => void m.respond('ok') });
+    await l.flush();
+    await h.flush();
+    await hub.waitForSubscription('w');
+    await leaf.waitForSubscription('svc');
+    h.publish('w', 'over ws');
+    expect((await l.request('svc', '', { timeout: 2000 })).string()).toBe('ok');
+    await eventually(() => got.length === 1, 'the message over the websocket');
+    expect(got).toEqual(['over ws']);
+  });
+
   it('/varz reports the leaf block and the leafnodes count', async () => {
     const { hub, leaf } = await hubAndLeaf();
     const hv = await monitorJson(hub.monitorUrl!, '/varz');
