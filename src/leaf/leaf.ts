@@ -255,8 +255,13 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.host.routeFromLeaf(this, acc, pa, queues, buf, start, end);
   }
 
-  onParseError(): void {
-    this.send(encodeErr('Unknown Protocol Operation'));
+  /**
+   * nats-server's parser answers an unknown op with `-ERR 'Unknown Protocol Operation'`; bad
+   * arguments of a known one (LS+, LMSG) close the connection without a word (seen on the wire
+   * with 2.9.10).
+   */
+  onParseError(detail: string): void {
+    if (detail.startsWith('unknown op')) this.send(encodeErr('Unknown Protocol Operation'));
     this.close(CloseReason.ProtocolViolation);
   }
 

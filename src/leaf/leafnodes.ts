@@ -240,13 +240,14 @@ export class LeafManager implements LeafHost {
    */
   private dialWebSocket(host: string, port: number): Transport {
     const ws = new WebSocket(`ws://${hostPort(host, port)}/leafnode`, { perMessageDeflate: false });
-    const stream = new PendingTransport();
+    const stream = new PendingTransport(() => ws.terminate());
     let raw: Duplex | null = null;
     ws.once('upgrade', (res) => {
       raw = res.socket;
     });
     ws.once('open', () => stream.attach(new WebSocketConnection(ws, raw ?? new PassThrough())));
-    ws.once('error', () => stream.fail());
+    // Kept for the socket's life: terminate() during the handshake emits 'error' again.
+    ws.on('error', () => stream.fail());
     ws.once('unexpected-response', () => {
       ws.terminate();
       stream.fail();

@@ -12,6 +12,11 @@ export class PendingTransport extends EventEmitter implements Transport {
   private queued: Array<Buffer | Uint8Array | string> = [];
   private done = false;
 
+  /** `abort` gives up the stream still being made (a close before the handshake finished). */
+  constructor(private readonly abort: () => void = () => undefined) {
+    super();
+  }
+
   get remoteAddress(): string | undefined {
     return this.inner?.remoteAddress;
   }
@@ -53,6 +58,7 @@ export class PendingTransport extends EventEmitter implements Transport {
   fail(): void {
     if (this.done) return;
     this.done = true;
+    this.abort();
     this.queued = [];
     this.emit('close', true);
   }

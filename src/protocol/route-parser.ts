@@ -437,7 +437,7 @@ export class RouteParser {
       case Op.RMSG:
       case Op.HMSG:
       case Op.LMSG:
-        if (this.leaf && op === Op.RMSG) return this.failArgs('unknown op', buf, s, e);
+        // On a leaf connection nats-server reads RMSG's arguments as LMSG's (no account).
         return this.msgArgs(buf, s, e);
     }
     return this.state !== S.CLOSED;
@@ -503,7 +503,7 @@ export class RouteParser {
 
   /**
    * A leaf connection's `LS+ <subj> [<queue> <weight>]` (client.go processLeafSub: a queue needs
-   * its weight; nats-server stores a weight it cannot parse as -1, this parser refuses it).
+   * its weight; one nats-server cannot parse it stores as -1 and counts as one member: so here).
    */
   private leafSubInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
@@ -511,8 +511,7 @@ export class RouteParser {
       this.sink.onSubInterest('', this.token(buf, 0), null, 0);
     } else if (count === 3) {
       const w = parseSize(buf, this.pos[4], this.pos[5]);
-      if (w < 0) return this.failArgs('bad queue weight', buf, s, e);
-      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w);
+      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w < 1 ? 1 : w);
     } else {
       return this.failArgs('bad LS+', buf, s, e);
     }

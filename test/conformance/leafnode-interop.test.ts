@@ -222,12 +222,32 @@ describe('leaf nodes with the real nats-server', () => {
       let lds = '';
       while (!lds.startsWith('LS+ $LDS.')) lds = await w.readLine();
       w.send(`LS+ ${lds.slice(4)}\r\n`);
-      // Both send their first PING about 1 s after CONNECT (nats-server's firstPingInterval).
+      // Both send their first PING about 1 s after CONNECT (nats-server's firstPingInterval);
+      // nats-server sends its interest in map order, so more LS+ may follow the $LDS. one.
       let err = await w.readLine();
-      while (err === 'PING') err = await w.readLine();
+      while (err === 'PING' || err.startsWith('LS+ ')) err = await w.readLine();
       await w.expectClose();
       return { info, answer: Object.keys(answer).filter((k) => k !== 'git_commit'), err };
     };
+    // Bad input after CONNECT: the same answer (an -ERR or none) and the same close-or-stay-open.
+    const bad = async (port: number, input: string): Promise<[string, boolean]> => {
+      const w = await WireClient.open(port);
+      w.dropLines = /(LS\+|PING)[^\n]*\n/g;
+      w.send('CONNECT {"name":"bad"}\r\n');
+      await w.readLine();
+      w.send(input);
+      let left = '';
+      const closed = await w.expectClose(500).then((rest) => {
+        left = rest;
+        return true;
+      }, () => false);
+      if (!closed) left = w.buffer;
+      w.socket.destroy();
+      return [left, closed];
+    };
+    for (const input of ['LS+ a b c d\r\n', 'XYZ\r\n', 'LMSG a b c d e\r\n', 'RMSG a 1\r\nx\r\n', 'LS+ a q x\r\n']) {
+      expect(await bad(eh.leafnodePort, input), input).toEqual(await bad(rh.leafPort, input));
+    }
     const theirs = await transcript(rh.leafPort);
     const ours = await transcript(eh.leafnodePort);
     expect(ours.info).toEqual(theirs.info);
