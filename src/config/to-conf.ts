@@ -139,7 +139,8 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number |
     ...(l.listen === null ? [] : [`  listen: ${q(hostPort(l.listen.host, port ?? (l.listen.port === 0 ? -1 : l.listen.port)))}`]),
     ...(l.advertise === null ? [] : [`  advertise: ${q(l.advertise)}`]),
     `  no_advertise: ${l.noAdvertise}`,
-    `  reconnect: ${q(goDuration(l.reconnectMs))}`,
+    // nats-server 2.9 reads `reconnect` as whole seconds (2.10 takes a duration too); the default is left out.
+    ...(l.reconnectMs === 1000 ? [] : [`  reconnect: ${l.reconnectMs % 1000 === 0 ? String(l.reconnectMs / 1000) : q(goDuration(l.reconnectMs))}`]),
     ...(a === null ? [] : [
       '  authorization {',
       ...(a.user === null ? [] : [`    user: ${q(a.user)}`, `    password: ${q(a.password)}`]),

@@ -209,6 +209,24 @@ describe('leaf nodes with the real nats-server', () => {
     }
   });
 
+  it('createServer({ backend: \'nats-server\', leafnodes }) runs nats-server with the same leaf node setup (to-conf.ts)', async () => {
+    const hub = await scope.server({
+      backend: 'nats-server', accounts: ACCOUNTS,
+      leafnodes: { port: 0, authorization: { users: [{ user: 'leafA', password: 'la', account: 'A' }] } },
+    });
+    expect(hub.leafnodeUrl).toBe(`nats-leaf://127.0.0.1:${hub.leafnodePort}`);
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://leafA:la@127.0.0.1:${hub.leafnodePort}` }] } });
+    const proc = await scope.server({ backend: 'nats-server', leafnodes: { reconnect: 2000, remotes: [{ url: `nats-leaf://leafA:la@127.0.0.1:${hub.leafnodePort}` }] } });
+    const ha = await scope.client(hub, { user: 'a', pass: 'pa' });
+    ha.subscribe('svc', { callback: (_e, m) => void m.respond('A answers') });
+    await ha.flush();
+    await leaf.waitForSubscription('svc');
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('A answers');
+    const p = await scope.client(proc);
+    await eventually(async () => (await p.request('svc', '', { timeout: 300 }).catch(() => null))?.string() === 'A answers', 'the reply through the process leaf', 10_000);
+  });
+
   it('the leaf node port on the wire: the same INFO fields, connect_info answer and loop detection error', async () => {
     const rh = await real([]);
     const eh: NatsServer = await scope.server({ leafnodes: { port: 0 } });
