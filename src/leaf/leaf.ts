@@ -20,6 +20,16 @@ import { Connection, type ConnectionHost } from '../broker/connection.js';
 /** Loop detection subjects (leafnode.go leafNodeLoopDetectionSubjectPrefix). */
 export const LDS_PREFIX = '$LDS.';
 
+/**
+ * nats-server 2.10 denies (publish and subscribe) JetStream's API, KV and object store subjects
+ * on every leaf connection of an account other than the system account (leafnode.go
+ * addLeafNodeConnection merges `denyAllClientJs`: `$JS.API.>`, `$KV.>`, `$OBJ.>`): without
+ * JetStream domains, JetStream does not reach across a leaf connection.
+ */
+export function deniedAcrossLeaf(subject: string): boolean {
+  return subject.charCodeAt(0) === 0x24 /* $ */ && (subject.startsWith('$JS.API.') || subject.startsWith('$KV.') || subject.startsWith('$OBJ.'));
+}
+
 /** What a leaf connection needs of the leaf node manager (and, through it, of the broker). */
 export interface LeafHost extends ConnectionHost {
   allocCid(): number;
@@ -62,6 +72,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   closeReason: CloseReason | null = null;
   /** The user it authenticated as (accepted), for /leafz. */
   user = '';
+  /** Bound to an account other than the system account: JetStream's subjects are denied ({@link deniedAcrossLeaf}). */
+  denyJs = true;
   private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -146,6 +158,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   /** Whether `sub` is interest this connection announces (see {@link updateSmap}). */
   sendable(sub: AnySub): boolean {
     if (sub.remote && sub.route === this) return false;
+    if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
     if (!this.isSpoke || sub.subject.startsWith(LDS_PREFIX)) return true;
     return !sub.remote || sub.route.leafKind === LeafKind.ACCEPTED;
   }
@@ -217,6 +230,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     if (subject.startsWith(LDS_PREFIX) && subject === this.host.loopSubject(acc)) {
       return this.sendErrAndClose(loopError(acc.name), CloseReason.ProtocolViolation);
     }
+    // The peer may not subscribe to JetStream's subjects here (nats-server drops them too).
+    if (this.denyJs && deniedAcrossLeaf(subject)) return;
     const key = queue === null ? subject : `${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
     if (existing !== undefined) {
@@ -250,6 +265,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     const acc = this.account;
     if (acc === null || !this.registered) return;
     pa.deliver = '';
+    if (this.denyJs && deniedAcrossLeaf(pa.subject)) return;
     this.inMsgs++;
     this.inBytes += end - start;
     this.host.routeFromLeaf(this, acc, pa, queues, buf, start, end);
@@ -270,6 +286,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   /** `LMSG <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
   sendMsg(_account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
     if (this.closed) return;
+    // A wildcard subscription of the peer (`>`) does not take JetStream's subjects either.
+    if (this.denyJs && deniedAcrossLeaf(pa.deliver === '' ? pa.subject : pa.deliver)) return;
     let size = pa.size;
     let hdr = pa.hdr;
     if (hdr > 0 && !this.headers) {

@@ -335,6 +335,7 @@ export class LeafManager implements LeafHost {
     conn.registered = true;
     conn.lastActivity = Date.now();
     const acc = conn.account!;
+    conn.denyJs = acc !== this.core.systemAccount;
     let set = this.byAccount.get(acc);
     if (set === undefined) {
       set = new Set();

@@ -8,6 +8,9 @@
  * in 2.10.29, which nats-embedded follows (2.10 adds compression negotiation: nats-embedded
  * advertises none, which 2.10 servers treat as a 2.9 peer).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
@@ -225,6 +228,28 @@ describe('leaf nodes with the real nats-server', () => {
     expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('A answers');
     const p = await scope.client(proc);
     await eventually(async () => (await p.request('svc', '', { timeout: 300 }).catch(() => null))?.string() === 'A answers', 'the reply through the process leaf', 10_000);
+  });
+
+  it('JetStream does not reach across a leaf connection without domains ($JS.API, $KV, $OBJ are denied on it), whichever server is the hub', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaf-js-'));
+    scope.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const rh = await real([`jetstream { store_dir: "${dir}" }`]);
+    const el = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${rh.leafPort}` }] } });
+    await leafs(rh.monitor, 1);
+    const eh = await scope.server({ http: -1, jetstream: true, leafnodes: { port: 0 } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "${eh.leafnodeUrl}" }] }`], false);
+    await leafs(eh.monitorUrl!, 1);
+    for (const [hubUrl, leafUrl] of [[rh.url, el.url], [eh.url, rl.url]] as const) {
+      const h = await scope.client(hubUrl);
+      // The hub answers its own clients...
+      expect(JSON.parse((await h.request('$JS.API.INFO', '', { timeout: 3000 })).string())).toHaveProperty('type', 'io.nats.jetstream.api.v1.account_info_response');
+      // ...and a plain subject still crosses, while the leaf's JetStream request finds no responder.
+      h.subscribe('plain', { callback: (_e, m) => void m.respond('yes') });
+      await h.flush();
+      const l = await scope.client(leafUrl);
+      await eventually(async () => (await l.request('plain', '', { timeout: 300 }).catch(() => null))?.string() === 'yes', 'the plain request across', 10_000);
+      await expect(l.request('$JS.API.INFO', '', { timeout: 1000 })).rejects.toThrow(/no responders|503/i);
+    }
   });
 
   it('the leaf node port on the wire: the same INFO fields, connect_info answer and loop detection error', async () => {
