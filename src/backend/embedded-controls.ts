@@ -40,6 +40,8 @@ export interface EmbeddedState {
   readonly core: BrokerCore;
   readonly controls: TestControls;
   readonly cluster: ClusterManager | null;
+  /** The leaf node layer, when `leafnodes` is configured. */
+  readonly leaf: { setPaused(paused: boolean): void } | null;
   /** The JetStream engine of the current start, when JetStream is on. */
   readonly jetstream: JetStream | null;
   readonly boundPorts: { port: number; clusterPort: number; websocketPort: number; monitorPort: number };
@@ -166,6 +168,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
     controls.paused = true;
     for (const c of core.clients.values()) c.socket.pause();
     cluster?.setPaused(true);
+    this.backend.leaf?.setPaused(true);
   }
 
   resume(): void {
@@ -177,6 +180,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
       core.markForFlush(c);
     }
     cluster?.setPaused(false);
+    this.backend.leaf?.setPaused(false);
     core.flushAll();
   }
 

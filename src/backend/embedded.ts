@@ -9,7 +9,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import { hostPort, listen, urlHost } from '../io/listen.js';
+import { dialHost, hostPort, listen, urlHost } from '../io/listen.js';
 import { startWebSocketListener, type WebSocketListener } from '../io/websocket.js';
 import type { ResolvedOptions, ServerOptions } from '../config/options.js';
 import { acceptSocket, acceptWebSocket } from '../broker/accept.js';
@@ -18,6 +18,7 @@ import { CloseReason } from '../broker/close-reason.js';
 import { TestControls, warnInternal, type FaultSink } from '../broker/controls.js';
 import type { ServerInfo } from '../broker/info.js';
 import { ClusterManager } from '../cluster/cluster.js';
+import { LeafManager } from '../leaf/leafnodes.js';
 import { JetStream } from '../jetstream/jetstream.js';
 import { startMonitor, type MonitorContext, type MonitorHandle } from '../monitor/monitor.js';
 import { startSystemServices, type SystemServices } from '../monitor/system.js';
@@ -40,6 +41,7 @@ interface Listeners {
   readonly jetstream: JetStream | null;
   readonly ws: WebSocketListener | null;
   readonly cluster: ClusterManager | null;
+  readonly leaf: LeafManager | null;
   readonly monitor: MonitorHandle | null;
 }
 
@@ -57,6 +59,8 @@ export class EmbeddedBackend implements ServerBackend {
   /** Peer server names routes are refused to (set by `createCluster()` partitions). */
   blockedPeers: readonly string[] = [];
   cluster: ClusterManager | null = null;
+  /** The leaf node layer of the current start, when `leafnodes` is configured. */
+  leaf: LeafManager | null = null;
   /** The JetStream engine of the current start, when JetStream is on. */
   jetstream: JetStream | null = null;
   /**
@@ -75,6 +79,7 @@ export class EmbeddedBackend implements ServerBackend {
   // Bound ports: a restart binds the same ones.
   private port_ = 0;
   private clusterPort_ = 0;
+  private leafPort_ = 0;
   private wsPort_ = 0;
   private monitorPort_ = 0;
   private startedAt = new Date();
@@ -158,8 +163,13 @@ export class EmbeddedBackend implements ServerBackend {
       check();
       core.port = bound;
       let ws: WebSocketListener | null = null;
+      let leafRef: LeafManager | null = null;
       if (o.websocket !== null) {
-        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn, cookieJwt) => acceptWebSocket(core, conn, cookieJwt), core.log);
+        // A leaf node connects to the websocket listener on `/leafnode` (nats-server's leafNodeWSPath).
+        ws = await startWebSocketListener(o.websocket, this.wsPort_ || o.websocket.port, (conn, cookieJwt, path) => {
+          if (path.endsWith('/leafnode') && leafRef !== null) leafRef.acceptTransport(conn);
+          else acceptWebSocket(core, conn, cookieJwt);
+        }, core.log);
         const w = ws;
         release.push(() => w.close());
         check();
@@ -178,6 +188,17 @@ export class EmbeddedBackend implements ServerBackend {
         c.onChange = () => this.events.routesChanged();
         cluster = c;
       }
+      let leaf: LeafManager | null = null;
+      if (o.leafnodes !== null) {
+        const l = new LeafManager(core, o.leafnodes);
+        release.push(() => l.stop(false));
+        await l.start(this.leafPort_ || o.leafnodes.listen?.port);
+        check();
+        if (this.controls.paused) l.setPaused(true);
+        leafRef = l;
+        l.onChange = () => this.events.leafnodesChanged();
+        leaf = l;
+      }
       let monitor: MonitorHandle | null = null;
       const ctx = this.monitorContext();
       if (o.http !== null) {
@@ -190,7 +211,7 @@ export class EmbeddedBackend implements ServerBackend {
       this.system?.close();
       // $SYS.REQ.SERVER.<id>.RELOAD: the options in force applied again (server.reload({})).
       this.system = startSystemServices(ctx, { reload: () => this.embedded.reload({}, {}) });
-      this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
+      this.commit({ tcp, port: bound, jetstream, ws, cluster, leaf, monitor });
       this.restartClaims();
     } catch (err) {
       for (const r of release.reverse()) await r();
@@ -229,6 +250,7 @@ export class EmbeddedBackend implements ServerBackend {
       },
       core: () => this.core,
       cluster: () => this.cluster,
+      leaf: () => this.leaf,
       jetstream: () => this.jetstream,
       startedAt: () => this.startedAt,
       configLoadedAt: () => this.configLoadedAt,
@@ -246,6 +268,8 @@ export class EmbeddedBackend implements ServerBackend {
     if (l.ws !== null) this.wsPort_ = l.ws.port;
     this.cluster = l.cluster;
     if (l.cluster !== null) this.clusterPort_ = l.cluster.port;
+    this.leaf = l.leaf;
+    if (l.leaf !== null && l.leaf.port !== 0) this.leafPort_ = l.leaf.port;
     this.monitor = l.monitor;
     if (l.monitor !== null) this.monitorPort_ = l.monitor.port;
     this.startedAt = new Date();
@@ -266,6 +290,7 @@ export class EmbeddedBackend implements ServerBackend {
       log.info(`Cluster name is ${this.cluster.name}`);
       log.info(`Listening for route connections on ${hostPort(this.cluster.opts.host, this.clusterPort_)}`);
     }
+    if (this.leaf !== null && o.leafnodes?.listen != null) log.info(`Listening for leafnode connections on ${hostPort(o.leafnodes.listen.host, this.leafPort_)}`);
     if (o.websocket !== null) {
       const scheme = o.websocket.tls === null ? 'ws' : 'wss';
       log.info(`Listening for websocket clients on ${scheme}://${hostPort(o.websocket.host, this.wsPort_)}`);
@@ -299,6 +324,9 @@ export class EmbeddedBackend implements ServerBackend {
     const cluster = this.cluster;
     this.cluster = null;
     const routesClosed = cluster?.stop(graceful) ?? Promise.resolve();
+    const leaf = this.leaf;
+    this.leaf = null;
+    const leafsClosed = leaf?.stop(graceful) ?? Promise.resolve();
     const monitor = this.monitor;
     this.monitor = null;
     const monitorClosed = monitor?.close() ?? Promise.resolve();
@@ -319,7 +347,7 @@ export class EmbeddedBackend implements ServerBackend {
     const jetstream = this.jetstream;
     this.jetstream = null;
     const jsStopped = jetstream?.stop() ?? Promise.resolve();
-    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
+    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, leafsClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
     if (final) closed = closed.then(() => this.removeTempStore());
     // A second stop() waits for all of it too.
     this.listenerClosed = closed;
@@ -398,6 +426,15 @@ export class EmbeddedBackend implements ServerBackend {
 
   get clusterPort(): number {
     return this.clusterPort_;
+  }
+
+  get leafnodePort(): number {
+    return this.options.leafnodes?.listen == null ? 0 : this.leafPort_;
+  }
+
+  get leafnodeUrl(): string | null {
+    const l = this.options.leafnodes?.listen;
+    return l == null ? null : `nats-leaf://${urlHost(dialHost(l.host))}:${this.leafPort_}`;
   }
 
   get routeUrl(): string | null {

@@ -49,6 +49,7 @@ export class ProcessBackend implements ServerBackend {
   private clientPort = 0;
   private httpPort = 0;
   private routePort = 0;
+  private leafPort = 0;
   private lastInfo: ServerInfo | null = null;
   /** The last log lines, for startup errors. */
   private logTail: string[] = [];
@@ -88,6 +89,7 @@ export class ProcessBackend implements ServerBackend {
       client: this.clientPort || o.port || -1,
       http: this.httpPort || o.http?.port || -1,
       cluster: this.routePort || o.cluster?.port || -1,
+      leaf: this.leafPort || o.leafnodes?.listen?.port || -1,
       ...(this.tempStoreDir === null ? {} : { storeDir: this.tempStoreDir }),
     };
     const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-backend-'));
@@ -159,6 +161,7 @@ export class ProcessBackend implements ServerBackend {
     else if ((p = /^Listening for client connections on .*:(\d+)$/.exec(text)) !== null) seen.client = Number(p[1]);
     else if ((p = /^Starting http monitor on .*:(\d+)$/.exec(text)) !== null) seen.http = Number(p[1]);
     else if ((p = /^Listening for route connections on .*:(\d+)$/.exec(text)) !== null) seen.route = Number(p[1]);
+    else if ((p = /^Listening for leafnode connections on .*:(\d+)$/.exec(text)) !== null) this.leafPort = Number(p[1]);
     const logger = this.options.logger;
     if (logger === null) return;
     // The logger is user code: what it throws takes the user-error path, not the pipe handler's.
@@ -371,6 +374,15 @@ export class ProcessBackend implements ServerBackend {
 
   get clusterPort(): number {
     return this.options.cluster === null ? 0 : this.routePort;
+  }
+
+  get leafnodePort(): number {
+    return this.options.leafnodes?.listen == null ? 0 : this.leafPort;
+  }
+
+  get leafnodeUrl(): string | null {
+    const l = this.options.leafnodes?.listen;
+    return l == null ? null : `nats-leaf://${urlHost(l.host)}:${this.leafPort}`;
   }
 
   get routeUrl(): string | null {

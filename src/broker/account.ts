@@ -17,6 +17,12 @@ export class Account {
   streamImports = false;
   /** It has exports or imports (broker/imports.ts). */
   linked = false;
+  /**
+   * Leaf nodes (leaf/): told of every change to this account's interest — local subscriptions,
+   * routes' and leaf nodes' — while the account has leaf node connections; null otherwise.
+   * `delta` is +1/-1, or a queue weight's change.
+   */
+  leafInterest: ((sub: AnySub, delta: number) => void) | null = null;
   constructor(readonly name: string) {}
 }
 
@@ -62,8 +68,17 @@ export class Subscription {
   ) {}
 }
 
-/** Where a message goes when it leaves this server (a route connection). */
+/**
+ * A leaf node connection's side (leaf/): `ACCEPTED` on the hub (the peer is a leaf node of this
+ * server), `SOLICITED` on the leaf (the peer is this server's hub).
+ */
+export const LeafKind = { ACCEPTED: 1, SOLICITED: 2 } as const;
+export type LeafKind = (typeof LeafKind)[keyof typeof LeafKind];
+
+/** Where a message goes when it leaves this server (a route connection, or a leaf node connection). */
 export interface RouteTarget {
+  /** Set on leaf node connections only (the router's rules differ from routes'). */
+  readonly leafKind?: LeafKind;
   /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
   sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void;
 }

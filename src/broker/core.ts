@@ -489,6 +489,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     if (!owner.account.sublist.insert(sub)) return null;
     owner.subs.set(sid, sub);
     this.cluster?.localInterest(sub, 1);
+    owner.account.leafInterest?.(sub, 1);
     if (owner.account.streamImports) this.links!.addShadows(sub);
     this.notifyChange();
     return sub;
@@ -499,7 +500,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     sub.closed = true;
     const subs = sub.client.subs;
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
-    if (sub.client.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+    if (sub.client.account.sublist.remove(sub)) {
+      this.cluster?.localInterest(sub, -1);
+      sub.client.account.leafInterest?.(sub, -1);
+    }
     if (sub.shadows !== null) this.links?.removeShadows(sub);
     if (sub.client.account.linked) this.links?.interestLost(sub.client.account, sub.subject);
     this.notifyChange();
@@ -509,7 +513,10 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   private dropSubscriptions(owner: Subscriber): void {
     for (const sub of owner.subs.values()) {
       sub.closed = true;
-      if (owner.account.sublist.remove(sub)) this.cluster?.localInterest(sub, -1);
+      if (owner.account.sublist.remove(sub)) {
+        this.cluster?.localInterest(sub, -1);
+        owner.account.leafInterest?.(sub, -1);
+      }
       if (sub.shadows !== null) this.links?.removeShadows(sub);
       if (owner.account.linked) this.links?.interestLost(owner.account, sub.subject);
     }

@@ -10,7 +10,7 @@
  */
 import { PubArg } from '../protocol/parser.js';
 import { noRespondersFrame } from '../protocol/encode.js';
-import type { Account, AnySub, RemoteSub, RouteTarget, Subscriber, Subscription } from './account.js';
+import { LeafKind, type Account, type AnySub, type RemoteSub, type RouteTarget, type Subscriber, type Subscription } from './account.js';
 import type { Client } from './client.js';
 import type { FaultSink, TestControls } from './controls.js';
 import type { CoreStats } from './stats.js';
@@ -200,7 +200,10 @@ export class Router {
     // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
     // subscribers: a route would read the stored subject from the RMSG line.
     const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver, pa.once);
-    const fromRoute = source !== null;
+    // The source: a route, or a leaf node connection (leafKind set): nats-server's rules of
+    // processMsgResults for kinds ROUTER and LEAF.
+    const srcLeaf = source === null ? undefined : source.leafKind;
+    const fromRoute = source !== null && srcLeaf === undefined;
     let delivered = false;
     // Route targets of this message: a routing nested in it (an import forwarding a request or
     // a response; internal publications wait) works on its own part of the reused arrays.
@@ -209,7 +212,8 @@ export class Router {
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.remote) {
-        if (!fromRoute) this.addRouteTarget(base, sub.route, null);
+        if (source === null) this.addRouteTarget(base, sub.route, null);
+        else if (srcLeaf !== undefined || sub.route.leafKind !== undefined) this.leafTarget(base, sub, source, srcLeaf);
       } else if (this.deliverTo(pub, sub, pa, buf, start)) {
         delivered = true;
       }
@@ -217,10 +221,10 @@ export class Router {
     const qsubs = r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
       const members = qsubs[g];
-      if (fromRoute) {
+      if (source !== null) {
         if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
-        if (this.pickLocal(base, members, source, pa, buf, start)) delivered = true;
-      } else if (this.pickMember(base, pub, members, pa, buf, start)) {
+        if (fromRoute ? this.pickLocal(base, members, source, pa, buf, start) : this.pickMember(base, null, members, pa, buf, start, source)) delivered = true;
+      } else if (this.pickMember(base, pub, members, pa, buf, start, null)) {
         delivered = true;
       }
     }
@@ -241,8 +245,28 @@ export class Router {
     this.rtCount = base;
   }
 
-  /** A queue member for a local publisher's message: weighted random over local and remote members. */
-  private pickMember(base: number, pub: Publisher, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number): boolean {
+  /**
+   * A plain subscription of a peer for a message from a route or leaf node (nats-server's
+   * processMsgResults): a leaf node never gets its own message back, and from a route only
+   * leaf nodes of this hub (accepted) get it; a route gets a leaf node's message unless that
+   * leaf node is this server's hub (a spoke forwards nothing of its hub to its cluster).
+   */
+  private leafTarget(base: number, sub: RemoteSub, source: RouteTarget, srcLeaf: number | undefined): void {
+    const kind = sub.route.leafKind;
+    if (kind === undefined) {
+      if (srcLeaf === LeafKind.ACCEPTED) this.addRouteTarget(base, sub.route, null);
+    } else if (sub.route !== source && (srcLeaf !== undefined || kind === LeafKind.ACCEPTED)) {
+      this.addRouteTarget(base, sub.route, null);
+    }
+  }
+
+  /**
+   * A queue member for a local publisher's message (or a leaf node's, `source`): weighted random
+   * over local and route members. A leaf node's member is only a fallback, taken when no local
+   * or route member can be (nats-server 2.10 processMsgResults prefers its own cluster); a leaf
+   * node never gets its own message back, and a message from this server's hub goes to no route.
+   */
+  private pickMember(base: number, pub: Publisher, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, source: RouteTarget | null): boolean {
     const n = members.length;
     let total = 0;
     let remote = false;
@@ -270,16 +294,24 @@ export class Router {
         }
       }
     }
+    let leaf: RemoteSub | null = null;
     for (let k = 0; k < n; k++) {
       const m = members[(first + k) % n];
       if (m.remote) {
-        if (m.weight === 0) continue;
+        if (m.weight === 0 || m.route === source) continue;
+        if (m.route.leafKind !== undefined) {
+          if (leaf === null) leaf = m;
+          continue;
+        }
+        if (source !== null && source.leafKind === LeafKind.SOLICITED) continue;
         this.addRouteTarget(base, m.route, m.queue);
         return true;
       }
       if (this.deliverTo(pub, m, pa, buf, start)) return true;
     }
-    return false;
+    if (leaf === null) return false;
+    this.addRouteTarget(base, leaf.route, leaf.queue);
+    return true;
   }
 
   /**
@@ -294,7 +326,8 @@ export class Router {
     for (let k = 0; k < n; k++) {
       const m = members[(first + k) % n];
       if (m.remote) {
-        if (fallback === null && m.route !== source && m.weight > 0) fallback = m;
+        // A leaf node's member is preferred to another route's (nats-server 2.10).
+        if (m.route !== source && m.weight > 0 && (fallback === null || (fallback.route.leafKind === undefined && m.route.leafKind !== undefined))) fallback = m;
       } else if (this.deliverTo(null, m, pa, buf, start)) {
         return true;
       }

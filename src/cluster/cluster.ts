@@ -544,7 +544,11 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   // ---- ClusterHooks -------------------------------------------------------------------------
 
   localInterest(sub: Subscription, delta: 1 | -1): void {
-    const account = sub.client.account.name;
+    this.leafInterest(sub.client.account.name, sub.subject, sub.queue, delta);
+  }
+
+  leafInterest(account: string, subject: string, queue: string | null, delta: number): void {
+    const sub = { subject, queue };
     const key = sub.queue === null ? `${account} ${sub.subject}` : `${account} ${sub.subject} ${sub.queue}`;
     const before = this.interest.get(key) ?? 0;
     const after = before + delta;
@@ -553,8 +557,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     if (this.routes.size === 0) return;
     let proto: string | null = null;
     if (sub.queue === null) {
-      if (before === 0 && after === 1) proto = `RS+ ${key}\r\n`;
-      else if (before === 1 && after === 0) proto = `RS- ${key}\r\n`;
+      if (before <= 0 && after > 0) proto = `RS+ ${key}\r\n`;
+      else if (before > 0 && after <= 0) proto = `RS- ${key}\r\n`;
     } else {
       proto = after > 0 ? `RS+ ${key} ${after}\r\n` : `RS- ${key}\r\n`;
     }

@@ -181,7 +181,11 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     const existing = this.remoteSubs.get(key);
     if (existing !== undefined) {
       // A queue weight is replaced, not added.
-      if (queue !== null) existing.weight = weight;
+      if (queue !== null) {
+        const delta = weight - existing.weight;
+        existing.weight = weight;
+        if (delta !== 0) acc.leafInterest?.(existing, delta);
+      }
       return;
     }
     const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc);
@@ -190,6 +194,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
       return;
     }
     this.remoteSubs.set(key, sub);
+    acc.leafInterest?.(sub, sub.weight);
     this.host.notifyChange();
   }
 
@@ -199,6 +204,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     if (sub === undefined) return;
     this.remoteSubs.delete(key);
     sub.account.sublist.remove(sub);
+    sub.account.leafInterest?.(sub, -sub.weight);
     this.host.notifyChange();
   }
 
@@ -271,7 +277,10 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.closeReason = reason;
     this.clearAuthTimer();
     this.parser.stop();
-    for (const sub of this.remoteSubs.values()) sub.account.sublist.remove(sub);
+    for (const sub of this.remoteSubs.values()) {
+      sub.account.sublist.remove(sub);
+      sub.account.leafInterest?.(sub, -sub.weight);
+    }
     this.remoteSubs.clear();
     this.closeTransport(flush);
     this.host.onRouteClosed(this, reason);

@@ -25,6 +25,7 @@ import { ConfigError } from '../errors.js';
 import type {
   AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
   UserOptions, WebSocketAuthorizationOptions, WebSocketOptions, DirResolverOptions,
+  LeafNodeAuthorizationOptions, LeafNodeOptions, LeafNodeRemoteOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 import { parseDuration } from './duration.js';
@@ -448,6 +449,75 @@ function clusterAuthorization(r: Reader, v: ConfValue, path: string): ClusterAut
   return out;
 }
 
+/** `leafnodes { authorization }`: opts.go parseLeafAuthorization (no tokens, no permissions). */
+const LEAF_AUTHORIZATION = table<LeafNodeAuthorizationOptions>({
+  keys: [
+    [['user', 'username'], (r, v, p, a) => void (a.user = r.str(v, p))],
+    [['pass', 'password'], (r, v, p, a) => void (a.password = r.str(v, p))],
+    [['account'], (r, v, p, a) => void (a.account = r.str(v, p))],
+    [['timeout'], (r, v, p, a) => void (a.timeout = authTimeout(r, v, p))],
+    [['users'], (r, v, p, a) => {
+      if (!Array.isArray(v)) return r.fail(p, `Expected users field to be an array, got ${typeof v}`);
+      a.users = v.map((u, i) => r.block<{ user: string; password?: string; account?: string }>(u, `${p}[${i}]`, LEAF_USER, { user: '' }));
+    }],
+  ],
+  refused: ['nkey'],
+});
+
+const LEAF_USER = table<{ user: string; password?: string; account?: string }>({
+  keys: [
+    [['user', 'username'], (r, v, p, u) => void (u.user = r.str(v, p))],
+    [['pass', 'password'], (r, v, p, u) => void (u.password = r.str(v, p))],
+    [['account'], (r, v, p, u) => void (u.account = r.str(v, p))],
+  ],
+});
+
+/** `leafnodes { remotes: [...] }`: opts.go parseRemoteLeafNodes. */
+const LEAF_REMOTE = table<LeafNodeRemoteOptions>({
+  keys: [
+    [['url'], (r, v, p, o) => void (o.url = r.str(v, p, 'a URL'))],
+    [['urls'], (r, v, p, o) => void (o.urls = r.strings(v, p, 'URL strings'))],
+    [['credentials', 'creds'], (r, v, p, o) => void (o.credentials = r.str(v, p, 'a file path'))],
+    [['account', 'local'], (r, v, p, o) => void (o.account = r.str(v, p, 'an account name'))],
+  ],
+  ignored: ['first_info_timeout', 'compression', 'ws_compression', 'ws_no_masking'],
+  refused: ['tls', 'nkey', 'hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
+});
+
+const LEAFNODES = table<LeafNodeOptions>({
+  keys: [
+    [['listen'], (r, v, p, l) => {
+      const { host, port } = r.hostPort(v, p);
+      if (host !== '') l.host = host;
+      l.port = port;
+    }],
+    [['port'], (r, v, p, l) => void (l.port = r.int(v, p))],
+    [['host', 'net'], (r, v, p, l) => void (l.host = r.str(v, p))],
+    [['advertise', 'leafnode_advertise'], (r, v, p, l) => void (l.advertise = r.str(v, p))],
+    [['no_advertise'], (r, v, p, l) => void (l.noAdvertise = r.bool(v, p))],
+    [['authorization'], (r, v, p, l) => void (l.authorization = r.block<LeafNodeAuthorizationOptions>(v, p, LEAF_AUTHORIZATION, {}))],
+    [['remotes'], (r, v, p, l) => {
+      if (!Array.isArray(v)) return r.fail(p, `Expected remotes field to be an array, got ${typeof v}`);
+      l.remotes = v.map((x, i) => r.block<LeafNodeRemoteOptions>(x, `${p}[${i}]`, LEAF_REMOTE, {}));
+    }],
+    [['reconnect', 'reconnect_delay', 'reconnect_interval'], (r, v, p, l) => void (l.reconnect = durationOrSeconds(r, v, p))],
+  ],
+  ignored: ['compression', 'min_version', 'minimum_version'],
+  refused: ['tls'],
+});
+
+/** nats-server starts no leafnode listener when the port is 0 (`leafnodes { port: 0 }` or remotes alone). */
+function leafnodes(r: Reader, v: ConfValue, p: string): LeafNodeOptions {
+  const l = r.block<LeafNodeOptions>(v, p, LEAFNODES, {});
+  if (l.port === 0) {
+    delete l.port;
+    delete l.host;
+  } else if (l.port === undefined && l.host !== undefined) {
+    delete l.host;
+  }
+  return l;
+}
+
 /** `websocket { authorization }`: nats-server's parseSimpleAuth (no users, no permissions). */
 const WEBSOCKET_AUTHORIZATION = table<WebSocketAuthorizationOptions>({
   keys: [
@@ -563,6 +633,8 @@ const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
   websocket: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   ws: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   cluster: (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {})),
+  leafnodes: (r, v, p, { options: o }) => void (o.leafnodes = leafnodes(r, v, p)),
+  leaf: (r, v, p, { options: o }) => void (o.leafnodes = leafnodes(r, v, p)),
   jetstream: (r, v, p, { options: o }) => jetstream(r, v, p, o),
   operator: operators,
   operators,
@@ -676,7 +748,7 @@ const TOP = table<ConfResult>({
     [['store_dir', 'storedir'], (r, v, p, { options: o }) => storeDir(r, v, p, o)],
   ],
   ignored: [
-    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway', 'leaf', 'leafnodes',
+    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway',
     'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
     'max_sub_tokens', 'max_subscription_tokens', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'default_js_domain',

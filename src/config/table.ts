@@ -28,6 +28,7 @@ import { operatorAccounts, operatorAuth, resolveOperatorMode, resolverJwts } fro
 import { jwtAccountLinks } from './resolve-jwt-links.js';
 import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
+import { resolveLeafNodes } from './resolve-leaf.js';
 
 /** nats-server refuses a `lame_duck_duration` below 30 s. */
 export const MIN_LAME_DUCK_MS = 30_000;
@@ -357,6 +358,12 @@ export const OPTIONS = {
     kind: 'block', into: ['cluster'], bound: 'clusterPort',
     resolve: (v, path, ctx) => ({ cluster: v === undefined ? null : resolveCluster(v, path, ctx.resolved('host')) }),
     conf: { keys: ['cluster'], read: 'own' }, reload: 'no', write: 'own',
+  },
+  // reload.go: the leafnodes block is not reloadable (only its TLS and remotes' TLS are, which nats-embedded lacks).
+  leafnodes: {
+    kind: 'block', into: ['leafnodes'],
+    resolve: (v, path, ctx) => ({ leafnodes: v === undefined ? null : resolveLeafNodes(v, path, ctx.resolved('host'), ctx.resolved('accountNames')) }),
+    conf: { keys: ['leafnodes', 'leaf'], read: 'own' }, reload: 'no', write: 'own',
   },
   // reload.go: JetStream settings are not reloadable (the store directory, domain and limits
   // hold data and identities).

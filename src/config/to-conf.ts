@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser, LeafRemoteUrl } from './types.js';
 import type { ResolvedOperatorMode, ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
@@ -23,6 +23,8 @@ export interface ProcessPorts {
   readonly http: number;
   /** Ignored without a `cluster` block. */
   readonly cluster: number;
+  /** The leaf node listener's port; ignored without one. */
+  readonly leaf?: number;
   /** JetStream's store directory when the options leave it to the backend (`storeDir` null). */
   readonly storeDir?: string;
 }
@@ -67,6 +69,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
     : [...accountsConfig(o), ...(o.systemAccount === null ? ['no_system_account: true'] : o.systemAccount === '$SYS' ? [] : [`system_account: ${q(o.systemAccount)}`]),
       ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
+  leafnodes: (o, ports) => (o.leafnodes === null ? [] : leafConfig(o.leafnodes, ports.leaf)),
   serverTags: (o) => (o.serverTags.length === 0 ? [] : [`server_tags: [${o.serverTags.map(q).join(', ')}]`]),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
@@ -122,6 +125,37 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
     if (line !== null) lines.push(line);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The `leafnodes` block (an ephemeral listener port is written as -1: nats-server picks one). */
+function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number | undefined): string[] {
+  const url = (u: LeafRemoteUrl): string => {
+    const auth = u.user === undefined ? '' : `${encodeURIComponent(u.user)}${u.pass === undefined ? '' : `:${encodeURIComponent(u.pass)}`}@`;
+    return q(`${u.ws ? 'ws' : 'nats-leaf'}://${auth}${hostPort(u.host, u.port)}`);
+  };
+  const a = l.authorization;
+  return [
+    'leafnodes {',
+    ...(l.listen === null ? [] : [`  listen: ${q(hostPort(l.listen.host, port ?? (l.listen.port === 0 ? -1 : l.listen.port)))}`]),
+    ...(l.advertise === null ? [] : [`  advertise: ${q(l.advertise)}`]),
+    `  no_advertise: ${l.noAdvertise}`,
+    // nats-server 2.9 reads `reconnect` as whole seconds (2.10 takes a duration too); the default is left out.
+    ...(l.reconnectMs === 1000 ? [] : [`  reconnect: ${l.reconnectMs % 1000 === 0 ? String(l.reconnectMs / 1000) : q(goDuration(l.reconnectMs))}`]),
+    ...(a === null ? [] : [
+      '  authorization {',
+      ...(a.user === null ? [] : [`    user: ${q(a.user)}`, `    password: ${q(a.password)}`]),
+      ...(a.account === '$G' ? [] : [`    account: ${q(a.account)}`]),
+      ...(a.users.length === 0 ? [] : [`    users: [${a.users.map((u) => `{ user: ${q(u.user)}, password: ${q(u.password)}${u.account === '$G' ? '' : `, account: ${q(u.account)}`} }`).join(', ')}]`]),
+      `    timeout: ${l.authTimeoutMs / 1000}`,
+      '  }',
+    ]),
+    ...(l.remotes.length === 0 ? [] : [
+      '  remotes: [',
+      ...l.remotes.map((r) => `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`} }`),
+      '  ]',
+    ]),
+    '}',
+  ];
 }
 
 /** The `cluster` block. */

@@ -44,6 +44,88 @@ export interface ClusterOptions {
   authorization?: ClusterAuthorizationOptions;
 }
 
+/**
+ * The `leafnodes` block (nats-server's `leafnodes { ... }`): a listener that accepts leaf node
+ * connections from other servers (this server is their hub), and `remotes` this server dials
+ * as a leaf node of a hub. Either part may be given alone.
+ */
+export interface LeafNodeOptions {
+  /** Address of the leaf node listener. Default: the server's `host`. */
+  host?: string;
+  /**
+   * Leaf node port. `0` or `-1` picks a free ephemeral port. The listener exists when `port` or
+   * `host` is given (a block with only `remotes` accepts no leaf nodes).
+   */
+  port?: number;
+  /** `host:port` hubs tell their leaf nodes instead of the listener's address (INFO `leafnode_urls`). */
+  advertise?: string;
+  /** Do not advertise this server's leaf node URL to the cluster. Default false. */
+  noAdvertise?: boolean;
+  /**
+   * Credentials accepted leaf nodes must present, and the account they bind to. Without it, a
+   * leaf node authenticates as a client would (the top-level users and accounts; no credentials:
+   * the global account when no authentication is configured).
+   */
+  authorization?: LeafNodeAuthorizationOptions;
+  /** Hubs to connect to as a leaf node. */
+  remotes?: LeafNodeRemoteOptions[];
+  /** Pause before dialling a remote again after its connection dropped or failed. Default 1 s, as nats-server. */
+  reconnect?: Duration;
+}
+
+/** `leafnodes { authorization }`: one user, or a list of users, each bound to an account. */
+export interface LeafNodeAuthorizationOptions {
+  user?: string;
+  /** Plain, or a bcrypt hash (`$2a$...`). */
+  password?: string;
+  /** The account the single `user` binds to. Default: the global account. */
+  account?: string;
+  /** Users, each with its own account. */
+  users?: Array<{ user: string; password?: string; account?: string }>;
+  /** Time an accepted leaf node has to send CONNECT. Default 2 s (as nats-server: the auth timeout). */
+  timeout?: Duration;
+}
+
+/** One hub a leaf node connects to (`leafnodes.remotes[]`). */
+export interface LeafNodeRemoteOptions {
+  /** The hub's leaf node URL, `nats-leaf://[user:pass@]host:port` (`nats://`, `tls://` and `ws://` schemes too). */
+  url?: string;
+  /** Several URLs of the hub's cluster, tried in turn. */
+  urls?: string[];
+  /** A `.creds` file (user JWT and nkey seed) sent in CONNECT, for a hub in operator mode. */
+  credentials?: string;
+  /** The local account this connection serves (its subjects travel to and from the hub). Default: the global account. */
+  account?: string;
+}
+
+/** A leaf node remote URL after validation. */
+export interface LeafRemoteUrl {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly pass?: string;
+  /** `ws://`: a websocket connection to the hub's websocket listener. */
+  readonly ws: boolean;
+}
+
+/** The `leafnodes` block after validation. */
+export interface ResolvedLeafNodes {
+  /** The listener, or null when this server accepts no leaf nodes. */
+  readonly listen: { readonly host: string; readonly port: number } | null;
+  readonly advertise: string | null;
+  readonly noAdvertise: boolean;
+  readonly authorization: {
+    readonly user: string | null;
+    readonly password: string;
+    readonly account: string;
+    readonly users: ReadonlyArray<{ readonly user: string; readonly password: string; readonly account: string }>;
+  } | null;
+  readonly authTimeoutMs: number;
+  readonly remotes: ReadonlyArray<{ readonly urls: readonly LeafRemoteUrl[]; readonly credentials: string | null; readonly account: string }>;
+  readonly reconnectMs: number;
+}
+
 /** The `cluster { authorization }` block: one user and password for every route. */
 export interface ClusterAuthorizationOptions {
   /** The user a route must present. An empty or absent user means no route authentication. */
@@ -132,6 +214,8 @@ export interface ServerOptions {
   lameDuckGracePeriod?: Duration;
   /** Clustering: a route listener and routes to other servers. Off by default. */
   cluster?: ClusterOptions;
+  /** Leaf nodes: accept leaf node connections (a hub), and/or connect to hubs as a leaf node. Off by default. */
+  leafnodes?: LeafNodeOptions;
   /**
    * Monitoring HTTP endpoints (`/varz`, `/connz`, ...): a port (`-1` = random), a
    * `"host:port"` string as nats-server's `http`, or `{ host, port }`. Off by default.
@@ -677,6 +761,7 @@ export interface ResolvedOptions {
   readonly lameDuckDurationMs: number;
   readonly lameDuckGracePeriodMs: number;
   readonly cluster: ResolvedClusterOptions | null;
+  readonly leafnodes: ResolvedLeafNodes | null;
   readonly http: ResolvedHttpOptions | null;
   readonly logger: Logger | null;
   readonly debug: boolean;

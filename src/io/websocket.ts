@@ -255,7 +255,8 @@ function httpError(socket: Duplex, status: number, text: string, body: string): 
 export async function startWebSocketListener(
   opts: WebSocketSettings,
   port: number,
-  accept: (conn: WebSocketConnection, cookieJwt: string) => void,
+  /** `path`: the upgrade request's path (`/leafnode` for a leaf node, nats-server's leafNodeWSPath). */
+  accept: (conn: WebSocketConnection, cookieJwt: string, path: string) => void,
   log: { warn(message: string): void },
 ): Promise<WebSocketListener> {
   const wss = new WebSocketServer({
@@ -309,7 +310,8 @@ export async function startWebSocketListener(
       return httpError(socket, 400, 'Bad Request', 'websocket: invalid value for header "Upgrade"\n');
     }
     const cookie = opts.jwtCookie === null ? '' : cookieValue(req.headers.cookie, opts.jwtCookie);
-    wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket), cookie));
+    const path = (req.url ?? '/').split('?')[0];
+    wss.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(ws, socket), cookie, path));
   });
   const bound = await listen(server, opts.host, port, (err) => process.emitWarning(`nats-embedded: websocket listener error: ${err.message}`));
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));

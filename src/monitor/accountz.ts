@@ -61,11 +61,6 @@ export function accountz(ctx: MonitorContext, account: string): Record<string, u
   return { ...head, account_detail: accountInfo(ctx, account) };
 }
 
-/** nats-server's `Leafz` of a server without leaf node connections. */
-export function leafz(ctx: MonitorContext): Record<string, unknown> {
-  return { server_id: ctx.core().serverId, now: rfc3339Nano(Date.now()), leafnodes: 0, leafs: [] };
-}
-
 /** nats-server's `Gatewayz` of a server without gateways. */
 export function gatewayz(ctx: MonitorContext): Record<string, unknown> {
   return { server_id: ctx.core().serverId, now: rfc3339Nano(Date.now()), outbound_gateways: {}, inbound_gateways: {} };

@@ -15,13 +15,14 @@ import {
 } from 'node:http';
 import { listen } from '../io/listen.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import { accountz, gatewayz, leafz } from './accountz.js';
+import { accountz, gatewayz } from './accountz.js';
 import { connz } from './connz.js';
 import { goJson } from '../protocol/go-format.js';
 import { healthz } from './healthz.js';
 import { jsz } from './jsz.js';
 import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
+import { leafz } from './leafz.js';
 import type { MonitorContext, MonitorHandle } from './types.js';
 import { CpuSampler, varz } from './varz.js';
 
@@ -61,6 +62,9 @@ class Monitor {
           return this.respond(res, q, 200, goJson(varz(ctx, this.reqStats, this.cpu)));
         case '/connz': return this.respond(res, q, 200, goJson(connz(ctx, q, () => this.count('/connz'))));
         case '/routez': return this.respond(res, q, 200, goJson(routez(ctx, q, () => this.count('/routez'))));
+        case '/leafz':
+          this.count('/leafz');
+          return this.respond(res, q, 200, goJson(leafz(ctx, q)));
         case '/subsz':
         case '/subscriptionsz':
           this.count('/subsz');
@@ -72,9 +76,6 @@ class Monitor {
         case '/accountz':
           this.count('/accountz');
           return this.respond(res, q, 200, goJson(accountz(ctx, q.get('acc') ?? '')));
-        case '/leafz':
-          this.count('/leafz');
-          return this.respond(res, q, 200, goJson(leafz(ctx)));
         case '/gatewayz':
           this.count('/gatewayz');
           return this.respond(res, q, 200, goJson(gatewayz(ctx)));
@@ -126,7 +127,7 @@ class Monitor {
       ['subsz', 'Subscriptions'],
       ['routez', 'Routes'],
       ['gatewayz', 'Gateways'],
-      ['leafz', 'Leaf Nodes'],
+      ['leafz', 'LeafNodes'],
       ['accountz', 'Accounts'],
       ['healthz', 'Health Probe'],
     ]

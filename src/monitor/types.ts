@@ -2,6 +2,7 @@
  * What the monitoring endpoints read (`MonitorContext`) and the JSON they answer with: nats-server
  * 2.10's structs (`monitor.go`), field for field; optional fields are Go's `omitempty`.
  */
+import type { LeafManager } from '../leaf/leafnodes.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { ClusterManager } from '../cluster/cluster.js';
@@ -12,6 +13,8 @@ export interface MonitorContext {
   readonly options: ResolvedOptions;
   core(): BrokerCore;
   cluster(): ClusterManager | null;
+  /** The leaf node layer, when `leafnodes` is configured and the server runs. */
+  leaf?(): LeafManager | null;
   /** The JetStream engine, when JetStream is on and the server runs. */
   jetstream(): JetStream | null;
   /** When the server (re)started. */

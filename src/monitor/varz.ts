@@ -6,6 +6,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { hostPort } from '../io/listen.js';
 import { goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { varzJetStream } from './jsz.js';
+import { varzLeaf } from './leafz.js';
 import type { MonitorContext } from './types.js';
 
 /** nats-server's defaults, in seconds (`AUTH_TIMEOUT`, `TLS_TIMEOUT`): reported though unused here. */
@@ -64,7 +65,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
           tls_timeout: TLS_TIMEOUT_S,
         },
     gateway: {},
-    leaf: {},
+    leaf: varzLeaf(ctx),
     mqtt: {},
     // nats-server's WebsocketOptsVarz (omitempty fields left out when unset).
     websocket: ws === null
@@ -95,7 +96,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
     total_connections: s.totalConnections,
     routes: cluster?.routes.size ?? 0,
     remotes: cluster?.routes.size ?? 0,
-    leafnodes: 0,
+    leafnodes: ctx.leaf?.()?.leafs().length ?? 0,
     in_msgs: s.inMsgs,
     out_msgs: s.outMsgs,
     in_bytes: s.inBytes,

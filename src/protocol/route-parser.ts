@@ -141,7 +141,14 @@ export class RouteParser {
   /** Token boundaries of the argument line being processed: start, end, start, end... */
   private pos = new Int32Array(32);
 
-  constructor(sink: RouteSink, maxControlLine: number = ROUTE_MAX_CONTROL_LINE) {
+  /**
+   * `leaf`: the leaf node protocol (nats-server's parser for connections of kind LEAF, client.go
+   * processLeafSub / processLeafUnsub / processLeafMsgArgs / processLeafHeaderMsgArgs): `LS+
+   * <subj> [<queue> <weight>]`, `LS- <subj> [<queue>]`, `LMSG`/`HMSG` without an account (a leaf
+   * connection is bound to one); RS+, RS- and RMSG are unknown ops there. The sink gets '' as
+   * the account.
+   */
+  constructor(sink: RouteSink, maxControlLine: number = ROUTE_MAX_CONTROL_LINE, private readonly leaf = false) {
     this.sink = sink;
     this.maxControlLine = maxControlLine;
   }
@@ -406,7 +413,8 @@ export class RouteParser {
     while (s < e && isTrimmed(buf[s])) s++;
     while (e > s && isTrimmed(buf[e - 1])) e--;
     const sink = this.sink;
-    switch (this.op) {
+    const op = this.op;
+    switch (op) {
       case Op.PING: sink.onPing(); break;
       case Op.PONG: sink.onPong(); break;
       case Op.OK: break;
@@ -420,13 +428,16 @@ export class RouteParser {
         break;
       case Op.RS_PLUS:
       case Op.LS_PLUS:
+        if (this.leaf) return op === Op.LS_PLUS ? this.leafSubInterest(buf, s, e) : this.failArgs('unknown op', buf, s, e);
         return this.subInterest(buf, s, e);
       case Op.RS_MINUS:
       case Op.LS_MINUS:
+        if (this.leaf && op === Op.RS_MINUS) return this.failArgs('unknown op', buf, s, e);
         return this.unsubInterest(buf, s, e);
       case Op.RMSG:
       case Op.HMSG:
       case Op.LMSG:
+        // On a leaf connection nats-server reads RMSG's arguments as LMSG's (no account).
         return this.msgArgs(buf, s, e);
     }
     return this.state !== S.CLOSED;
@@ -491,11 +502,35 @@ export class RouteParser {
   }
 
   /**
+   * A leaf connection's `LS+ <subj> [<queue> <weight>]` (client.go processLeafSub: a queue needs
+   * its weight; one nats-server cannot parse it stores as -1 and counts as one member: so here).
+   */
+  private leafSubInterest(buf: Buffer, s: number, e: number): boolean {
+    const count = this.split(buf, s, e);
+    if (count === 1) {
+      this.sink.onSubInterest('', this.token(buf, 0), null, 0);
+    } else if (count === 3) {
+      const w = parseSize(buf, this.pos[4], this.pos[5]);
+      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w < 1 ? 1 : w);
+    } else {
+      return this.failArgs('bad LS+', buf, s, e);
+    }
+    return this.state !== S.CLOSED;
+  }
+
+  /**
    * `RS- <acc> <subj> [<queue>]`. LS- has the same form: it carries an origin only towards
    * servers that advertised `lnocu`, which this one does not.
    */
   private unsubInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
+    if (this.leaf) {
+      // A leaf connection's LS- has no account: `LS- <subj> [<queue>]`.
+      if (count === 1) this.sink.onUnsubInterest('', this.token(buf, 0), null);
+      else if (count === 2) this.sink.onUnsubInterest('', this.token(buf, 0), this.token(buf, 1));
+      else return this.failArgs('bad LS-', buf, s, e);
+      return this.state !== S.CLOSED;
+    }
     if (count === 2) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), null);
     else if (count === 3) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), this.token(buf, 2));
     else return this.failArgs(`bad ${OP_NAMES[this.op]}`, buf, s, e);
@@ -513,13 +548,15 @@ export class RouteParser {
     const op = this.op;
     const headers = op !== Op.RMSG;
     const count = this.split(buf, s, e);
-    const k = op === Op.LMSG ? 1 : 0;
-    const tail = headers ? 2 : 1;
+    // A leaf connection's LMSG/HMSG has neither origin nor account: the subject comes first.
+    const leaf = this.leaf;
+    const k = leaf ? -1 : op === Op.LMSG ? 1 : 0;
+    const tail = leaf && op === Op.LMSG ? 1 : headers ? 2 : 1;
     const pos = this.pos;
     if (count - k < 2 + tail) return this.failArgs('bad message args', buf, s, e);
     const pa = this.pa;
     pa.reset();
-    this.account = this.token(buf, k);
+    this.account = leaf ? '' : this.token(buf, k);
     pa.subject = this.token(buf, k + 1);
     this.queues = NO_QUEUES;
     // Tokens [m, last) are the reply and queue groups, if any.
@@ -545,7 +582,7 @@ export class RouteParser {
     }
     const size = parseSize(buf, pos[(count - 1) * 2], pos[(count - 1) * 2 + 1]);
     if (size < 0) return this.failArgs('bad size', buf, s, e);
-    if (headers) {
+    if (tail === 2) {
       const hdr = parseSize(buf, pos[(count - 2) * 2], pos[(count - 2) * 2 + 1]);
       if (hdr < 0 || hdr > size) return this.failArgs('bad header size', buf, s, e);
       pa.hdr = hdr;

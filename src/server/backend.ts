@@ -28,6 +28,8 @@ import type {
 export interface BackendEvents {
   slowConsumer(event: SlowConsumerEvent): void;
   routesChanged(): void;
+  /** A leaf node connection was registered or closed. */
+  leafnodesChanged(): void;
   /** User code the backend called (the logger) threw. */
   userError(err: unknown): void;
   /** The broker caught an error of its own (the warning is already printed). */
@@ -69,6 +71,10 @@ export interface ServerBackend {
   readonly clusterPort: number;
   readonly routeUrl: string | null;
   readonly clusterName: string | null;
+  /** The leaf node listener's port (0 without one). */
+  readonly leafnodePort: number;
+  /** `nats-leaf://host:port` for leaf nodes' `remotes`, or null without a leaf node listener. */
+  readonly leafnodeUrl: string | null;
   /** The server process's id (a nats-server process), or null (the embedded broker, or stopped). */
   readonly pid: number | null;
 

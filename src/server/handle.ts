@@ -57,7 +57,7 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 /** The events only the embedded broker emits. */
-const EMBEDDED_EVENTS: ReadonlySet<string | symbol> = new Set(['slowConsumer', 'routesChanged']);
+const EMBEDDED_EVENTS: ReadonlySet<string | symbol> = new Set(['slowConsumer', 'routesChanged', 'leafnodesChanged']);
 
 /**
  * A running server. Create one with `createServer()`.
@@ -86,6 +86,7 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
         if (this.listenerCount('slowConsumer') > 0) this.safeEmit('slowConsumer', e);
       },
       routesChanged: () => this.safeEmit('routesChanged'),
+      leafnodesChanged: () => this.safeEmit('leafnodesChanged'),
       userError: (err) => this.userError(err),
       internalError: (err) => this.safeEmit('internalError', err),
     };
@@ -213,6 +214,16 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** `nats-route://host:port` for other servers' `cluster.routes`, or null without clustering. */
   get routeUrl(): string | null {
     return this.backend_.routeUrl;
+  }
+
+  /** The leaf node port when `leafnodes` has a listener (the real one if ephemeral), else 0. */
+  get leafnodePort(): number {
+    return this.backend_.leafnodePort;
+  }
+
+  /** `nats-leaf://host:port` for other servers' `leafnodes.remotes`, or null without a leaf node listener. */
+  get leafnodeUrl(): string | null {
+    return this.backend_.leafnodeUrl;
   }
 
   /** The cluster name in use (configured, or adopted from peers), or null without clustering. */

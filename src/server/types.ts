@@ -111,6 +111,8 @@ export interface NatsServerEvents {
   slowConsumer: [event: SlowConsumerEvent];
   /** A route to a peer server came up or went down. */
   routesChanged: [];
+  /** A leaf node connection (accepted, or to a remote hub) came up or went down. */
+  leafnodesChanged: [];
   /**
    * User code the server called (a tap, an event listener, the logger) threw. Without a
    * listener the error is rethrown asynchronously (an uncaught exception, which test runners

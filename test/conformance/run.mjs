@@ -34,6 +34,7 @@ const INTEROP = [
   'test/conformance/jetstream-utf8.test.ts',
   'test/conformance/utf8-core.test.ts',
   'test/conformance/route-auth-interop.test.ts',
+  'test/conformance/leafnode-interop.test.ts',
   'test/conformance/tls-map-ws-auth.test.ts',
   'test/conformance/operator-interop.test.ts',
   'test/conformance/jwt-imports-interop.test.ts',

@@ -77,7 +77,7 @@ describe('the CLI as a nats-server stand-in', () => {
     // The ports file can appear before the log lines have come through the stderr pipe.
     await eventually(() => first.log().includes('Server is ready'), 'the startup log', 10_000);
     expect(readFileSync(pidFile, 'utf8')).toBe(String(first.child.pid));
-    expect(first.log()).toMatch(/\[WRN\] .*"leafnodes" is not supported/);
+    expect(first.log()).toMatch(/\[INF\] Listening for leafnode connections on 127\.0\.0\.1:\d+/);
     expect(first.log()).toMatch(/\[INF\] Listening for client connections on 127\.0\.0\.1:\d+/);
     expect(first.log()).toContain('[INF] Server is ready');
     expect(ports.nats).toHaveLength(1);

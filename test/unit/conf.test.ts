@@ -195,10 +195,10 @@ describe('config keys → options', () => {
   });
 
   it('warns about (and ignores) blocks for features not built yet', () => {
-    const r = map('port: 1\nleafnodes { listen: "127.0.0.1:-1" }\nmqtt { port: -1 }\ngateway { name: g }\nserver_tags: ["a"]');
+    const r = map('port: 1\nmqtt { port: -1 }\ngateway { name: g }\nserver_tags: ["a"]');
     expect(r.options).toEqual({ port: 1, serverTags: ['a'] });
-    expect(r.warnings).toHaveLength(3);
-    expect(r.warnings[0]).toMatch(/test\.conf:2:1: "leafnodes" is not supported/);
+    expect(r.warnings).toHaveLength(2);
+    expect(r.warnings[0]).toMatch(/test\.conf:2:1: "mqtt" is not supported/);
   });
 
   it('maps the websocket block (and its ws alias) with its TLS and websocket-only auth keys', () => {

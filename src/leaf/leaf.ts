@@ -1,0 +1,342 @@
+/**
+ * One leaf node connection (nats-server 2.10 server/leafnode.go): accepted on the leaf node
+ * listener (this server is the hub, the peer a leaf node) or dialled to a remote (this server is
+ * the leaf node, the peer its hub). It is bound to one account: its interest (LS+/LS-) lives in
+ * that account's sublist as a peer's, its messages (LMSG/HMSG) are routed there. What it sends
+ * the peer of this server's interest is its `smap`, kept by {@link LeafConn.updateSmap} with
+ * leafnode.go's updateSmap rules. Handshake decisions (authentication, binding, registration)
+ * belong to its {@link LeafHost}, the leaf node manager.
+ */
+import { RouteParser, ROUTE_MAX_CONTROL_LINE, type RouteSink } from '../protocol/route-parser.js';
+import type { PubArg } from '../protocol/parser.js';
+import { DEFAULTS, PONG, encodeErr } from '../protocol/constants.js';
+import { leafLineLength, leafSubFrame, writeLeafLine } from '../protocol/leaf-encode.js';
+import { copyBytes } from '../protocol/bytes.js';
+import type { Transport } from '../io/transport.js';
+import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
+import { CloseReason } from '../broker/close-reason.js';
+import { Connection, type ConnectionHost } from '../broker/connection.js';
+
+/** Loop detection subjects (leafnode.go leafNodeLoopDetectionSubjectPrefix). */
+export const LDS_PREFIX = '$LDS.';
+
+/**
+ * nats-server 2.10 denies (publish and subscribe) JetStream's API, KV and object store subjects
+ * on every leaf connection of an account other than the system account (leafnode.go
+ * addLeafNodeConnection merges `denyAllClientJs`: `$JS.API.>`, `$KV.>`, `$OBJ.>`): without
+ * JetStream domains, JetStream does not reach across a leaf connection.
+ */
+export function deniedAcrossLeaf(subject: string): boolean {
+  return subject.charCodeAt(0) === 0x24 /* $ */ && (subject.startsWith('$JS.API.') || subject.startsWith('$KV.') || subject.startsWith('$OBJ.'));
+}
+
+/** What a leaf connection needs of the leaf node manager (and, through it, of the broker). */
+export interface LeafHost extends ConnectionHost {
+  allocCid(): number;
+  /** The peer's INFO (first or later). */
+  onLeafInfo(conn: LeafConn, info: Record<string, unknown>): void;
+  /** An accepted connection's CONNECT. */
+  onLeafConnect(conn: LeafConn, connect: Record<string, unknown>): void;
+  /** The peer sent -ERR. */
+  onLeafErr(conn: LeafConn, text: string): void;
+  /** The account's loop detection subject. */
+  loopSubject(acc: Account): string;
+  /** The peer announced (or withdrew: negative `delta`) interest; `sub` is in the account's sublist (or just left it). */
+  onLeafInterest(conn: LeafConn, sub: RemoteSub, delta: number): void;
+  /** Routes a message the peer sent. */
+  routeFromLeaf(conn: LeafConn, acc: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
+  onLeafClosed(conn: LeafConn, reason: CloseReason): void;
+}
+
+export class LeafConn extends Connection implements RouteSink, RouteTarget {
+  readonly parser = new RouteParser(this, ROUTE_MAX_CONTROL_LINE, true);
+  readonly cid: number;
+  /** The account this connection is bound to (a solicited one from the start; an accepted one at CONNECT). */
+  account: Account | null = null;
+  /** Registered: bound, interest exchanged, counted in /leafz. */
+  registered = false;
+  /** The peer's interest, by `subject` or `subject queue`. */
+  readonly remoteSubs = new Map<string, RemoteSub>();
+  /** What this server announced to the peer: `subject[ queue]` → count (queue: total weight). Null until registered. */
+  smap: Map<string, number> | null = null;
+  /** The peer accepts HMSG. */
+  headers = false;
+  /** The peer's server name (INFO or CONNECT `name`), its cluster and its account name there. */
+  remoteName = '';
+  remoteCluster = '';
+  remoteAccount = '';
+  /** Nonce this server sent in INFO (accepted), or the hub's (solicited). */
+  nonce = '';
+  /** The first INFO came (solicited). */
+  infoReceived = false;
+  closeReason: CloseReason | null = null;
+  /** The user it authenticated as (accepted), for /leafz. */
+  user = '';
+  /** Bound to an account other than the system account: JetStream's subjects are denied ({@link deniedAcrossLeaf}). */
+  denyJs = true;
+  private authTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    protected override readonly host: LeafHost,
+    socket: Transport,
+    readonly leafKind: LeafKind,
+    /** The remote's index in `leafnodes.remotes` (solicited), else -1. */
+    readonly remoteIndex: number,
+  ) {
+    super(host, socket);
+    this.cid = host.allocCid();
+    socket.setNoDelay(true);
+  }
+
+  /** True on the leaf node's side (the peer is this server's hub): nats-server's isSpokeLeafNode. */
+  get isSpoke(): boolean {
+    return this.leafKind === LeafKind.SOLICITED;
+  }
+
+  /** Closes the connection if nothing binds it within `ms` (an accepted connection's CONNECT, a solicited one's INFO). */
+  startAuthTimer(ms: number, text: string): void {
+    this.authTimer = setTimeout(() => {
+      this.authTimer = null;
+      if (!this.closed && !this.registered) this.sendErrAndClose(text, CloseReason.AuthTimeout);
+    }, ms);
+    this.authTimer.unref();
+  }
+
+  clearAuthTimer(): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+  }
+
+  /** Starts liveness (nats-server's setFirstPingTimer after registration). */
+  startPings(): void {
+    this.setPingTimer(Math.min(this.host.options.pingIntervalMs, DEFAULTS.routeFirstPingMs));
+  }
+
+  /** Sends `-ERR '<text>'` and closes (flushing it). */
+  sendErrAndClose(text: string, reason: CloseReason): void {
+    this.send(encodeErr(text));
+    this.close(reason);
+    this.host.flushAll();
+  }
+
+  sendText(frame: string): void {
+    this.send(Buffer.from(frame, 'latin1'));
+  }
+
+  onData(chunk: Buffer): void {
+    const msgsBefore = this.inMsgs;
+    this.parser.parse(chunk);
+    if (this.inMsgs !== msgsBefore) this.lastActivity = Date.now();
+  }
+
+  // ---- Interest sent to the peer (leafnode.go updateSmap) --------------------------------------
+
+  /**
+   * A change of this server's interest in the bound account: announced to the peer when it
+   * changes what the peer must know (0↔1 for plain interest; every change of a queue's total
+   * weight). A spoke (this server is the leaf) announces only its own clients' interest and its
+   * own leaf nodes', never its cluster's; a connection never gets its own interest back; loop
+   * detection subjects always travel.
+   */
+  updateSmap(sub: AnySub, delta: number): void {
+    const smap = this.smap;
+    if (smap === null || delta === 0) return;
+    if (sub.remote && sub.route === this) return;
+    if (!this.sendable(sub)) return;
+    const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
+    const n = smap.get(key) ?? 0;
+    if (delta < 0 && n === 0) return;
+    const after = n + delta;
+    const update = sub.queue !== null || (n <= 0 && after > 0) || (n > 0 && after <= 0);
+    if (after > 0) smap.set(key, after);
+    else smap.delete(key);
+    if (update) this.sendText(leafSubFrame(key, sub.queue !== null, after));
+  }
+
+  /** Whether `sub` is interest this connection announces (see {@link updateSmap}). */
+  sendable(sub: AnySub): boolean {
+    if (sub.remote && sub.route === this) return false;
+    if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
+    if (!this.isSpoke || sub.subject.startsWith(LDS_PREFIX)) return true;
+    return !sub.remote || sub.route.leafKind === LeafKind.ACCEPTED;
+  }
+
+  /** nats-server's initLeafNodeSmapAndSendSubs: every interest of the account, at once, and the loop detection subject. */
+  sendAllInterest(subs: readonly AnySub[], lds: string): void {
+    const smap = new Map<string, number>();
+    for (const sub of subs) {
+      if (!this.sendable(sub)) continue;
+      const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
+      const w = sub.remote && sub.queue !== null ? sub.weight : 1;
+      smap.set(key, (smap.get(key) ?? 0) + w);
+    }
+    smap.set(lds, (smap.get(lds) ?? 0) + 1);
+    this.smap = smap;
+    let batch = '';
+    for (const [key, n] of smap) {
+      batch += leafSubFrame(key, key.includes(' '), n);
+      if (batch.length > 64 * 1024) {
+        this.sendText(batch);
+        batch = '';
+      }
+    }
+    if (batch.length > 0) this.sendText(batch);
+  }
+
+  // ---- RouteSink -------------------------------------------------------------------------------
+
+  onInfo(json: string): void {
+    let info: unknown;
+    try {
+      info = JSON.parse(json);
+    } catch {
+      return this.close(CloseReason.ProtocolViolation);
+    }
+    if (info === null || typeof info !== 'object' || Array.isArray(info)) return this.close(CloseReason.ProtocolViolation);
+    this.host.onLeafInfo(this, info as Record<string, unknown>);
+  }
+
+  onConnect(json: string): void {
+    let opts: unknown;
+    try {
+      opts = JSON.parse(json);
+    } catch {
+      return this.close(CloseReason.ProtocolViolation);
+    }
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || this.isSpoke) return this.close(CloseReason.ProtocolViolation);
+    this.clearAuthTimer();
+    this.host.onLeafConnect(this, opts as Record<string, unknown>);
+  }
+
+  onPing(): void {
+    this.send(PONG);
+  }
+
+  onPong(): void {
+    this.pongReceived();
+  }
+
+  onErr(text: string): void {
+    this.host.onLeafErr(this, text);
+  }
+
+  onSubInterest(_account: string, subject: string, queue: string | null, weight: number): void {
+    const acc = this.account;
+    if (acc === null || !this.registered) return;
+    this.lastActivity = Date.now();
+    // processLeafSub: our own loop detection subject coming back means a cycle.
+    if (subject.startsWith(LDS_PREFIX) && subject === this.host.loopSubject(acc)) {
+      return this.sendErrAndClose(loopError(acc.name), CloseReason.ProtocolViolation);
+    }
+    // The peer may not subscribe to JetStream's subjects here (nats-server drops them too).
+    if (this.denyJs && deniedAcrossLeaf(subject)) return;
+    const key = queue === null ? subject : `${subject} ${queue}`;
+    const existing = this.remoteSubs.get(key);
+    if (existing !== undefined) {
+      // A queue's weight is replaced (a new total), not added.
+      if (queue === null) return;
+      const delta = weight - existing.weight;
+      existing.weight = weight;
+      if (delta !== 0) this.host.onLeafInterest(this, existing, delta);
+      return;
+    }
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : Math.max(weight, 1), acc);
+    if (!acc.sublist.insert(sub)) {
+      this.send(encodeErr('Invalid Subscription'));
+      return;
+    }
+    this.remoteSubs.set(key, sub);
+    this.host.onLeafInterest(this, sub, sub.weight);
+  }
+
+  onUnsubInterest(_account: string, subject: string, queue: string | null): void {
+    const key = queue === null ? subject : `${subject} ${queue}`;
+    const sub = this.remoteSubs.get(key);
+    if (sub === undefined) return;
+    this.lastActivity = Date.now();
+    this.remoteSubs.delete(key);
+    sub.account.sublist.remove(sub);
+    this.host.onLeafInterest(this, sub, -sub.weight);
+  }
+
+  onRoutedMsg(_account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    const acc = this.account;
+    if (acc === null || !this.registered) return;
+    pa.deliver = '';
+    if (this.denyJs && deniedAcrossLeaf(pa.subject)) return;
+    this.inMsgs++;
+    this.inBytes += end - start;
+    this.host.routeFromLeaf(this, acc, pa, queues, buf, start, end);
+  }
+
+  /**
+   * nats-server's parser answers an unknown op with `-ERR 'Unknown Protocol Operation'`; bad
+   * arguments of a known one (LS+, LMSG) close the connection without a word (seen on the wire
+   * with 2.9.10).
+   */
+  onParseError(detail: string): void {
+    if (detail.startsWith('unknown op')) this.send(encodeErr('Unknown Protocol Operation'));
+    this.close(CloseReason.ProtocolViolation);
+  }
+
+  // ---- RouteTarget -----------------------------------------------------------------------------
+
+  /** `LMSG <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
+  sendMsg(_account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
+    if (this.closed) return;
+    // A wildcard subscription of the peer (`>`) does not take JetStream's subjects either.
+    if (this.denyJs && deniedAcrossLeaf(pa.deliver === '' ? pa.subject : pa.deliver)) return;
+    let size = pa.size;
+    let hdr = pa.hdr;
+    if (hdr > 0 && !this.headers) {
+      start += hdr;
+      size -= hdr;
+      hdr = -1;
+    } else if (hdr === 0) {
+      hdr = -1;
+    }
+    // A JetStream delivery travels on its delivery subject, the stored subject after '@' in the reply.
+    const subject = pa.deliver === '' ? pa.subject : pa.deliver;
+    const reply = pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
+    const out = this.out;
+    const slab = out.reserve(leafLineLength(subject, reply, queues) + size + 2);
+    let p = writeLeafLine(slab, out.pos, subject, reply, queues, hdr, size);
+    if (size > 0) p = copyBytes(slab, p, buf, start, size);
+    slab[p++] = 0x0d;
+    slab[p++] = 0x0a;
+    out.pos = p;
+    this.outMsgs++;
+    this.outBytes += size;
+    this.host.markForFlush(this);
+  }
+
+  // ---- Liveness and closing ----------------------------------------------------------------------
+
+  protected onPingTimer(): void {
+    const opts = this.host.options;
+    if (!this.ping(opts.maxPingsOut)) {
+      this.send(encodeErr('Stale Connection'));
+      this.close(CloseReason.StaleConnection);
+      this.host.flushAll();
+      return;
+    }
+    this.setPingTimer(Math.min(opts.pingIntervalMs, DEFAULTS.routeMaxPingIntervalMs));
+  }
+
+  close(reason: CloseReason, flush = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.clearAuthTimer();
+    this.parser.stop();
+    this.closeTransport(flush);
+    this.host.onLeafClosed(this, reason);
+  }
+}
+
+/** leafnode.go handleLeafNodeLoop's error text (the delay is nats-server's 30 s). */
+export function loopError(account: string): string {
+  return `Loop detected for leafnode account=${JSON.stringify(account)}. Delaying attempt to reconnect for 30s`;
+}

@@ -1,0 +1,300 @@
+/**
+ * Leaf nodes against the real nats-server, in both roles: a nats-server hub with an embedded
+ * leaf node, and an embedded hub with a nats-server leaf node. Messages both ways, request/reply,
+ * a queue group spread over the leaf connection, unsubscribe propagation, account binding with
+ * two accounts; and on the wire, the leaf node port's INFO and its loop detection error compared
+ * with nats-server's. Run by `npm run test:conformance` (NATS_SERVER_BIN). The real binary is
+ * 2.9.10; the leaf protocol compared (leafnode.go: INFO/CONNECT, LS+/LS-, LMSG, $LDS.) is the same
+ * in 2.10.29, which nats-embedded follows (2.10 adds compression negotiation: nats-embedded
+ * advertises none, which 2.10 servers treat as a 2.9 peer).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type NatsConnection } from '@nats-io/transport-node';
+import { type NatsServer } from '../../src/index.js';
+import { freePort, startRealServer } from '../helpers/real-server.js';
+import { WireClient } from '../helpers/wire.js';
+import { useScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/eventually.js';
+import { monitorJson, type Json } from '../helpers/monitor.js';
+
+const BIN = process.env.NATS_SERVER_BIN ?? '';
+const scope = useScope();
+
+interface Real {
+  url: string;
+  leafPort: number;
+  monitor: string;
+}
+
+const ACCOUNTS_CONF = [
+  'accounts {',
+  '  A { users: [{ user: a, password: pa }] }',
+  '  B { users: [{ user: b, password: pb }] }',
+  '}',
+];
+const ACCOUNTS = { A: { users: [{ user: 'a', password: 'pa' }] }, B: { users: [{ user: 'b', password: 'pb' }] } };
+
+async function real(lines: string[], leafListen = true): Promise<Real> {
+  const [port, leafPort, http] = [await freePort(), await freePort(), await freePort()];
+  const r = await startRealServer(BIN, [
+    `listen: "127.0.0.1:${port}"`,
+    `http: "127.0.0.1:${http}"`,
+    ...(leafListen ? [`leafnodes { listen: "127.0.0.1:${leafPort}" }`] : []),
+    ...lines,
+  ]);
+  scope.defer(() => r.stop());
+  return { url: `nats://127.0.0.1:${port}`, leafPort, monitor: `http://127.0.0.1:${http}` };
+}
+
+/** Waits until the server behind `monitor` has `n` leaf connections. */
+async function leafs(monitor: string, n: number): Promise<Json[]> {
+  return eventually(async () => {
+    const l = await monitorJson(monitor, '/leafz').catch(() => null);
+    return l !== null && l.leafnodes === n ? (l.leafs as Json[]) : false;
+  }, `${n} leaf connection(s) on ${monitor}`, 10_000);
+}
+
+/** Subscribes and waits until the subscription is seen on the other side (`subsz` of the other server). */
+function collect(nc: NatsConnection, subject: string, queue?: string): string[] {
+  const got: string[] = [];
+  nc.subscribe(subject, { queue, callback: (_e, m) => void got.push(m.string()) });
+  return got;
+}
+
+/** Subscriptions (local and a peer's, every account) for the literal `subject`: an embedded server's own count, a real one's `/subsz?test=`. */
+async function interest(side: NatsServer | string, subject: string, atLeast = 1): Promise<void> {
+  if (typeof side !== 'string') return side.waitForSubscription(subject, { count: atLeast, timeoutMs: 10_000 });
+  // nats-server's /subsz lists local subscriptions only; a leaf connection's are in /leafz.
+  await eventually(async () => {
+    const s = await monitorJson(side, `/subsz?subs=1&test=${encodeURIComponent(subject)}`).catch(() => null);
+    const l = await monitorJson(side, '/leafz?subs=1').catch(() => null);
+    if (s === null || l === null) return false;
+    const fromLeafs = (l.leafs as Json[]).filter((x) => ((x.subscriptions_list ?? []) as string[]).includes(subject)).length;
+    return ((s.total as number | undefined) ?? 0) + fromLeafs >= atLeast;
+  }, `interest in ${subject} on ${side}`, 10_000);
+}
+
+/** The same checks, whichever side is the hub: `hub`/`leaf` are client URLs; `hubMon`/`leafMon` monitors. */
+async function trafficBothWays(hubUrl: string, leafUrl: string, hubMon: string, hubSide: NatsServer | string, leafSide: NatsServer | string): Promise<void> {
+  const h = await scope.client(hubUrl);
+  const l = await scope.client(leafUrl);
+  const onLeaf = collect(l, 'to.leaf');
+  const onHub = collect(h, 'to.hub');
+  h.subscribe('svc.hub', { callback: (_e, m) => void m.respond(`hub:${m.string()}`) });
+  l.subscribe('svc.leaf', { callback: (_e, m) => void m.respond(`leaf:${m.string()}`) });
+  await h.flush();
+  await l.flush();
+  await interest(hubSide, 'to.leaf', 1);
+  await interest(hubSide, 'svc.leaf', 1);
+  await interest(leafSide, 'to.hub', 1);
+  await interest(leafSide, 'svc.hub', 1);
+  h.publish('to.leaf', 'a');
+  l.publish('to.hub', 'b');
+  await h.flush();
+  await l.flush();
+  await eventually(() => onLeaf.length === 1 && onHub.length === 1, 'one message each way');
+  expect([onLeaf, onHub]).toEqual([['a'], ['b']]);
+  expect((await l.request('svc.hub', 'q', { timeout: 3000 })).string()).toBe('hub:q');
+  expect((await h.request('svc.leaf', 'r', { timeout: 3000 })).string()).toBe('leaf:r');
+
+  // A queue group with members on both sides: each message reaches exactly one member.
+  const qh = collect(h, 'work', 'q');
+  const ql = collect(l, 'work', 'q');
+  await h.flush();
+  await l.flush();
+  await interest(hubSide, 'work', 2);
+  await interest(leafSide, 'work', 2);
+  for (let i = 0; i < 20; i++) h.publish('work', `h${i}`);
+  for (let i = 0; i < 20; i++) l.publish('work', `l${i}`);
+  await h.flush();
+  await l.flush();
+  await eventually(() => qh.length + ql.length === 40, '40 queue messages');
+  expect([...qh, ...ql].sort()).toEqual([...[...Array(20).keys()].map((i) => `h${i}`), ...[...Array(20).keys()].map((i) => `l${i}`)].sort());
+
+  // The leaf's own member only: the hub's messages cross to it.
+  const only = collect(l, 'leafwork', 'g');
+  await l.flush();
+  await interest(hubSide, 'leafwork', 1);
+  for (let i = 0; i < 5; i++) h.publish('leafwork', `${i}`);
+  await h.flush();
+  await eventually(() => only.length === 5, 'the hub\'s messages to the leaf\'s queue member');
+
+  // Unsubscribe on the leaf: the hub drops the interest.
+  const gone = l.subscribe('gone');
+  await l.flush();
+  await interest(hubSide, 'gone', 1);
+  gone.unsubscribe();
+  await l.flush();
+  await eventually(async () => (await monitorJson(hubMon, '/subsz?test=gone')).num_subscriptions !== undefined
+    && !JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"gone"'), 'LS- on the hub', 10_000);
+}
+
+describe('leaf nodes with the real nats-server', () => {
+  it('nats-server hub, embedded leaf node: both ways, request/reply, queue group, unsubscribe', async () => {
+    const hub = await real([]);
+    const leaf = await scope.server({ http: -1, leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${hub.leafPort}` }] } });
+    const onHub = await leafs(hub.monitor, 1);
+    // 2.9.10's LeafInfo has neither name nor is_spoke (2.10 fields, which nats-embedded reports).
+    expect(onHub[0]).toMatchObject({ account: '$G' });
+    expect((await leafs(leaf.monitorUrl!, 1))[0]).toMatchObject({ is_spoke: true, account: '$G' });
+    await trafficBothWays(hub.url, leaf.url, hub.monitor, hub.monitor, leaf);
+  });
+
+  it('embedded hub, nats-server leaf node: both ways, request/reply, queue group, unsubscribe', async () => {
+    const hub = await scope.server({ http: -1, leafnodes: { port: 0 } });
+    const leaf = await real([`leafnodes { reconnect: 1, remotes: [{ url: "${hub.leafnodeUrl}" }] }`], false);
+    const onLeaf = await leafs(leaf.monitor, 1);
+    expect(onLeaf[0]).toMatchObject({ account: '$G' });
+    expect((await leafs(hub.monitorUrl!, 1))[0]).toMatchObject({ is_spoke: false, account: '$G' });
+    await trafficBothWays(hub.url, leaf.url, hub.monitorUrl!, hub, leaf.monitor);
+  });
+
+  it('account binding: two remotes bind two accounts on the hub, whichever server is the hub', async () => {
+    const check = async (hubUrl: string, hubMon: string, leafUrl: string, leafSide: NatsServer | string): Promise<void> => {
+      const ha = await scope.client(hubUrl, { user: 'a', pass: 'pa' });
+      const hb = await scope.client(hubUrl, { user: 'b', pass: 'pb' });
+      const inA = collect(ha, 'x');
+      const inB = collect(hb, 'x');
+      await ha.flush();
+      await hb.flush();
+      await interest(leafSide, 'x', 2);
+      const la = await scope.client(leafUrl, { user: 'la', pass: 'x' });
+      la.publish('x', 'from LA');
+      await la.flush();
+      await eventually(() => inA.length === 1, 'the message in A');
+      await hb.flush();
+      expect([inA, inB]).toEqual([['from LA'], []]);
+      expect((await leafs(hubMon, 2)).map((x) => x.account).sort()).toEqual(['A', 'B']);
+    };
+    const leafAccounts = { LA: { users: [{ user: 'la', password: 'x' }] }, LB: { users: [{ user: 'lb', password: 'x' }] } };
+    const leafAccountsConf = ['accounts {', '  LA { users: [{ user: la, password: x }] }', '  LB { users: [{ user: lb, password: x }] }', '}'];
+
+    // nats-server hub, embedded leaf.
+    const rh = await real(ACCOUNTS_CONF);
+    const el = await scope.server({
+      http: -1,
+      accounts: leafAccounts,
+      leafnodes: { reconnect: 100, remotes: [
+        { url: `nats-leaf://a:pa@127.0.0.1:${rh.leafPort}`, account: 'LA' },
+        { url: `nats-leaf://b:pb@127.0.0.1:${rh.leafPort}`, account: 'LB' },
+      ] },
+    });
+    await check(rh.url, rh.monitor, el.url, el);
+
+    // Embedded hub, nats-server leaf.
+    const eh = await scope.server({ http: -1, accounts: ACCOUNTS, leafnodes: { port: 0 } });
+    const p = eh.leafnodePort;
+    const rl = await real([
+      ...leafAccountsConf,
+      `leafnodes { reconnect: 1, remotes: [{ url: "nats-leaf://a:pa@127.0.0.1:${p}", account: LA }, { url: "nats-leaf://b:pb@127.0.0.1:${p}", account: LB }] }`,
+    ], false);
+    await check(eh.url, eh.monitorUrl!, rl.url, rl.monitor);
+  });
+
+  it('ws:// remotes: an embedded leaf to nats-server\'s websocket listener, and nats-server\'s leaf to an embedded one', async () => {
+    const wsPort = await freePort();
+    const rh = await real([`websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }`]);
+    const el = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `ws://127.0.0.1:${wsPort}` }] } });
+    await leafs(rh.monitor, 1);
+    const eh = await scope.server({ http: -1, websocket: { noTls: true }, leafnodes: { port: 0 } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "ws://127.0.0.1:${eh.websocketPort}" }] }`], false);
+    await leafs(eh.monitorUrl!, 1);
+    for (const [hubUrl, leafUrl, leafSide] of [[rh.url, el.url, el], [eh.url, rl.url, rl.monitor]] as const) {
+      const h = await scope.client(hubUrl);
+      const l = await scope.client(leafUrl);
+      h.subscribe('svc', { callback: (_e, m) => void m.respond('over ws') });
+      await h.flush();
+      await interest(leafSide, 'svc', 1);
+      expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over ws');
+    }
+  });
+
+  it('createServer({ backend: \'nats-server\', leafnodes }) runs nats-server with the same leaf node setup (to-conf.ts)', async () => {
+    const hub = await scope.server({
+      backend: 'nats-server', accounts: ACCOUNTS,
+      leafnodes: { port: 0, authorization: { users: [{ user: 'leafA', password: 'la', account: 'A' }] } },
+    });
+    expect(hub.leafnodeUrl).toBe(`nats-leaf://127.0.0.1:${hub.leafnodePort}`);
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://leafA:la@127.0.0.1:${hub.leafnodePort}` }] } });
+    const proc = await scope.server({ backend: 'nats-server', leafnodes: { reconnect: 2000, remotes: [{ url: `nats-leaf://leafA:la@127.0.0.1:${hub.leafnodePort}` }] } });
+    const ha = await scope.client(hub, { user: 'a', pass: 'pa' });
+    ha.subscribe('svc', { callback: (_e, m) => void m.respond('A answers') });
+    await ha.flush();
+    await leaf.waitForSubscription('svc');
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('A answers');
+    const p = await scope.client(proc);
+    await eventually(async () => (await p.request('svc', '', { timeout: 300 }).catch(() => null))?.string() === 'A answers', 'the reply through the process leaf', 10_000);
+  });
+
+  it('JetStream does not reach across a leaf connection without domains ($JS.API, $KV, $OBJ are denied on it), whichever server is the hub', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaf-js-'));
+    scope.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const rh = await real([`jetstream { store_dir: "${dir}" }`]);
+    const el = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${rh.leafPort}` }] } });
+    await leafs(rh.monitor, 1);
+    const eh = await scope.server({ http: -1, jetstream: true, leafnodes: { port: 0 } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "${eh.leafnodeUrl}" }] }`], false);
+    await leafs(eh.monitorUrl!, 1);
+    for (const [hubUrl, leafUrl] of [[rh.url, el.url], [eh.url, rl.url]] as const) {
+      const h = await scope.client(hubUrl);
+      // The hub answers its own clients...
+      expect(JSON.parse((await h.request('$JS.API.INFO', '', { timeout: 3000 })).string())).toHaveProperty('type', 'io.nats.jetstream.api.v1.account_info_response');
+      // ...and a plain subject still crosses, while the leaf's JetStream request finds no responder.
+      h.subscribe('plain', { callback: (_e, m) => void m.respond('yes') });
+      await h.flush();
+      const l = await scope.client(leafUrl);
+      await eventually(async () => (await l.request('plain', '', { timeout: 300 }).catch(() => null))?.string() === 'yes', 'the plain request across', 10_000);
+      await expect(l.request('$JS.API.INFO', '', { timeout: 1000 })).rejects.toThrow(/no responders|503/i);
+    }
+  });
+
+  it('the leaf node port on the wire: the same INFO fields, connect_info answer and loop detection error', async () => {
+    const rh = await real([]);
+    const eh: NatsServer = await scope.server({ leafnodes: { port: 0 } });
+    const transcript = async (port: number): Promise<{ info: string[]; answer: string[]; err: string }> => {
+      const w = await WireClient.open(port);
+      const info = Object.keys(w.info).filter((k) => k !== 'git_commit');
+      w.send('CONNECT {"name":"wire","headers":true}\r\n');
+      const answer = JSON.parse((await w.readLine()).replace(/^INFO /, '')) as Json;
+      expect(answer).toMatchObject({ connect_info: true, remote_account: '$G', client_id: w.info.client_id });
+      // nats-server also announces the system account's service imports ($SYS.REQ...) first.
+      let lds = '';
+      while (!lds.startsWith('LS+ $LDS.')) lds = await w.readLine();
+      w.send(`LS+ ${lds.slice(4)}\r\n`);
+      // Both send their first PING about 1 s after CONNECT (nats-server's firstPingInterval);
+      // nats-server sends its interest in map order, so more LS+ may follow the $LDS. one.
+      let err = await w.readLine();
+      while (err === 'PING' || err.startsWith('LS+ ')) err = await w.readLine();
+      await w.expectClose();
+      return { info, answer: Object.keys(answer).filter((k) => k !== 'git_commit'), err };
+    };
+    // Bad input after CONNECT: the same answer (an -ERR or none) and the same close-or-stay-open.
+    const bad = async (port: number, input: string): Promise<[string, boolean]> => {
+      const w = await WireClient.open(port);
+      w.dropLines = /(LS\+|PING)[^\n]*\n/g;
+      w.send('CONNECT {"name":"bad"}\r\n');
+      await w.readLine();
+      w.send(input);
+      let left = '';
+      const closed = await w.expectClose(500).then((rest) => {
+        left = rest;
+        return true;
+      }, () => false);
+      if (!closed) left = w.buffer;
+      w.socket.destroy();
+      return [left, closed];
+    };
+    for (const input of ['LS+ a b c d\r\n', 'XYZ\r\n', 'LMSG a b c d e\r\n', 'RMSG a 1\r\nx\r\n', 'LS+ a q x\r\n']) {
+      expect(await bad(eh.leafnodePort, input), input).toEqual(await bad(rh.leafPort, input));
+    }
+    const theirs = await transcript(rh.leafPort);
+    const ours = await transcript(eh.leafnodePort);
+    expect(ours.info).toEqual(theirs.info);
+    expect(ours.answer).toEqual(theirs.answer);
+    expect(ours.err).toEqual(theirs.err);
+  });
+});
