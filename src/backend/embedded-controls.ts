@@ -11,7 +11,7 @@ import { CloseReason } from '../broker/close-reason.js';
 import type { DropRule } from '../broker/controls.js';
 import type { ConnSnapshot } from '../broker/snapshot.js';
 import { subjectMatches } from '../subject/subject.js';
-import type { ConsumerFault, EmbeddedFeatures } from '../server/backend.js';
+import type { ConsumerFault, EmbeddedFeatures, GatewayInterestMode, GatewayPeers } from '../server/backend.js';
 import type { Consumer } from '../jetstream/consumer.js';
 import { InvalidArgumentError, ServerClosedError } from '../errors.js';
 import type {
@@ -29,6 +29,7 @@ import type {
 import type { BrokerCore } from '../broker/core.js';
 import type { TestControls } from '../broker/controls.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import type { GatewayManager } from '../gateway/gateway.js';
 import { subjectFromText, subjectToText } from '../protocol/text.js';
 
 /** The embedded backend's state the controls read and change (`EmbeddedBackend` is it). */
@@ -40,6 +41,8 @@ export interface EmbeddedState {
   readonly core: BrokerCore;
   readonly controls: TestControls;
   readonly cluster: ClusterManager | null;
+  blockedGateways: readonly string[];
+  readonly gateway: GatewayManager | null;
   /** The JetStream engine of the current start, when JetStream is on. */
   readonly jetstream: JetStream | null;
   readonly boundPorts: { port: number; clusterPort: number; websocketPort: number; monitorPort: number };
@@ -140,6 +143,22 @@ export class EmbeddedControls implements EmbeddedFeatures {
 
   blockedRouteNames(): readonly string[] {
     return this.backend.blockedPeers;
+  }
+
+  gateways(): GatewayPeers {
+    const g = this.backend.gateway;
+    if (g === null) return { outbound: [], inbound: [] };
+    return { outbound: g.connectedGateways(), inbound: g.snapshot().inbound.map((i) => i.name) };
+  }
+
+  blockGateways(names: readonly string[]): void {
+    const b = this.backend;
+    b.blockedGateways = [...names];
+    b.gateway?.setBlocked(b.blockedGateways);
+  }
+
+  gatewayInterestMode(gateway: string, account: string): GatewayInterestMode | null {
+    return this.backend.gateway?.interestMode(gateway, account) ?? null;
   }
 
   // ---- The tap ----------------------------------------------------------------------------------

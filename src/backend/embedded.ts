@@ -18,6 +18,7 @@ import { CloseReason } from '../broker/close-reason.js';
 import { TestControls, warnInternal, type FaultSink } from '../broker/controls.js';
 import type { ServerInfo } from '../broker/info.js';
 import { ClusterManager } from '../cluster/cluster.js';
+import { GatewayManager } from '../gateway/gateway.js';
 import { JetStream } from '../jetstream/jetstream.js';
 import { startMonitor, type MonitorContext, type MonitorHandle } from '../monitor/monitor.js';
 import { startSystemServices, type SystemServices } from '../monitor/system.js';
@@ -40,6 +41,7 @@ interface Listeners {
   readonly jetstream: JetStream | null;
   readonly ws: WebSocketListener | null;
   readonly cluster: ClusterManager | null;
+  readonly gateway: GatewayManager | null;
   readonly monitor: MonitorHandle | null;
 }
 
@@ -57,6 +59,11 @@ export class EmbeddedBackend implements ServerBackend {
   /** Peer server names routes are refused to (set by `createCluster()` partitions). */
   blockedPeers: readonly string[] = [];
   cluster: ClusterManager | null = null;
+  /** Gateway names gateway connections are refused to (set by `createSupercluster()` partitions). */
+  blockedGateways: readonly string[] = [];
+  /** The gateway layer of the current start, when a `gateway` block is configured. */
+  gateway: GatewayManager | null = null;
+  private gatewayPort_ = 0;
   /** The JetStream engine of the current start, when JetStream is on. */
   jetstream: JetStream | null = null;
   /**
@@ -166,17 +173,34 @@ export class EmbeddedBackend implements ServerBackend {
         core.wsPort = ws.port;
       }
       let cluster: ClusterManager | null = null;
+      let gateway: GatewayManager | null = null;
+      if (o.gateway !== null) {
+        const g = new GatewayManager(core, o.gateway);
+        release.push(() => g.stop(false));
+        g.setBlocked(this.blockedGateways);
+        gateway = g;
+      }
       if (o.cluster !== null) {
         // nats-embedded's JetStream cannot share a cluster with nats-server's: routes to
         // nats-server servers with JetStream are refused (cluster/cluster.ts MIXED_JETSTREAM).
         const c = new ClusterManager(core, o.cluster, { refuseJetStreamPeers: jetstream !== null });
         release.push(() => c.stop(false));
+        if (gateway !== null) {
+          c.gatewayLink = gateway;
+          gateway.routeLayer = { routes: () => c.routes, broadcast: (frame) => c.broadcast(frame) };
+          // Listening first: the routes' INFO carries the gateway URL.
+          await gateway.start(this.gatewayPort_ || o.gateway!.port);
+          check();
+        }
         await c.start(this.clusterPort_ || o.cluster.port);
         check();
         c.setBlocked(this.blockedPeers);
         if (this.controls.paused) c.setPaused(true);
         c.onChange = () => this.events.routesChanged();
         cluster = c;
+      } else if (gateway !== null) {
+        await gateway.start(this.gatewayPort_ || o.gateway!.port);
+        check();
       }
       let monitor: MonitorHandle | null = null;
       const ctx = this.monitorContext();
@@ -189,7 +213,7 @@ export class EmbeddedBackend implements ServerBackend {
       core.jetStreamState = () => ({ enabled: this.jetstream !== null, domain: o.jetstream?.domain ?? '' });
       this.system?.close();
       this.system = startSystemServices(ctx);
-      this.commit({ tcp, port: bound, jetstream, ws, cluster, monitor });
+      this.commit({ tcp, port: bound, jetstream, ws, cluster, gateway, monitor });
       this.restartClaims();
     } catch (err) {
       for (const r of release.reverse()) await r();
@@ -243,6 +267,8 @@ export class EmbeddedBackend implements ServerBackend {
     if (l.ws !== null) this.wsPort_ = l.ws.port;
     this.cluster = l.cluster;
     if (l.cluster !== null) this.clusterPort_ = l.cluster.port;
+    this.gateway = l.gateway;
+    if (l.gateway !== null) this.gatewayPort_ = l.gateway.port;
     this.monitor = l.monitor;
     if (l.monitor !== null) this.monitorPort_ = l.monitor.port;
     this.startedAt = new Date();
@@ -289,6 +315,9 @@ export class EmbeddedBackend implements ServerBackend {
     if (tcp.listening) tcp.close();
     const cluster = this.cluster;
     this.cluster = null;
+    const gateway = this.gateway;
+    this.gateway = null;
+    const gatewaysClosed = gateway?.stop(graceful) ?? Promise.resolve();
     const routesClosed = cluster?.stop(graceful) ?? Promise.resolve();
     const monitor = this.monitor;
     this.monitor = null;
@@ -310,7 +339,7 @@ export class EmbeddedBackend implements ServerBackend {
     const jetstream = this.jetstream;
     this.jetstream = null;
     const jsStopped = jetstream?.stop() ?? Promise.resolve();
-    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
+    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, gatewaysClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
     if (final) closed = closed.then(() => this.removeTempStore());
     // A second stop() waits for all of it too.
     this.listenerClosed = closed;
@@ -386,6 +415,11 @@ export class EmbeddedBackend implements ServerBackend {
 
   get clusterPort(): number {
     return this.clusterPort_;
+  }
+
+  get gatewayUrl(): string | null {
+    const g = this.gateway;
+    return g === null || g.url === '' ? null : `nats://${g.url}`;
   }
 
   get routeUrl(): string | null {

@@ -40,6 +40,8 @@ export interface RouteHost extends ConnectionHost {
   routeFromPeer(route: RouteConn, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
   /** Interest changed (for `waitForSubscription()`). */
   notifyChange(): void;
+  /** The peer's interest gained (+1) or lost (-1) an entry (gateways announce the cluster's interest). */
+  remoteInterest(account: string, subject: string, queue: string | null, delta: 1 | -1): void;
   onRouteInfo(conn: RouteConn, info: RouteInfo): void;
   onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void;
   onRouteClosed(conn: RouteConn, reason: CloseReason): void;
@@ -189,6 +191,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
       return;
     }
     this.remoteSubs.set(key, sub);
+    this.host.remoteInterest(account, subject, queue, 1);
     this.host.notifyChange();
   }
 
@@ -198,6 +201,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     if (sub === undefined) return;
     this.remoteSubs.delete(key);
     sub.account.sublist.remove(sub);
+    this.host.remoteInterest(account, subject, queue, -1);
     this.host.notifyChange();
   }
 
@@ -270,7 +274,10 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.closeReason = reason;
     this.clearAuthTimer();
     this.parser.stop();
-    for (const sub of this.remoteSubs.values()) sub.account.sublist.remove(sub);
+    for (const sub of this.remoteSubs.values()) {
+      sub.account.sublist.remove(sub);
+      this.host.remoteInterest(sub.account.name, sub.subject, sub.queue, -1);
+    }
     this.remoteSubs.clear();
     this.closeTransport(flush);
     this.host.onRouteClosed(this, reason);

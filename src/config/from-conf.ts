@@ -23,7 +23,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type {
-  AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
+  AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, GatewayOptions, RemoteGatewayOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
   UserOptions, WebSocketAuthorizationOptions, WebSocketOptions, DirResolverOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
@@ -432,6 +432,45 @@ const CLUSTER = table<ClusterOptions>({
   refused: ['permissions'],
 });
 
+/** One entry of `gateway { gateways: [...] }` (opts.go parseGateways: name, url, urls). */
+const REMOTE_GATEWAY = table<Partial<RemoteGatewayOptions>>({
+  keys: [
+    [['name'], (r, v, p, g) => void (g.name = r.str(v, p))],
+    [['url'], (r, v, p, g) => void (g.url = r.str(v, p, 'a gateway URL'))],
+    [['urls'], (r, v, p, g) => {
+      if (!Array.isArray(v)) return r.fail(p, 'expected an array of gateway URLs');
+      g.urls = v.map((x) => r.str(x, p, 'gateway URL strings'));
+    }],
+  ],
+  ignored: [],
+  refused: ['tls'],
+});
+
+/** The `gateway` block (opts.go parseGateway). */
+const GATEWAY = table<Partial<GatewayOptions>>({
+  keys: [
+    [['name'], (r, v, p, g) => void (g.name = r.str(v, p))],
+    [['listen'], (r, v, p, g) => {
+      const { host, port } = r.hostPort(v, p);
+      if (host !== '') g.host = host;
+      g.port = port;
+    }],
+    [['port'], (r, v, p, g) => void (g.port = r.int(v, p))],
+    [['host', 'net'], (r, v, p, g) => void (g.host = r.str(v, p))],
+    [['advertise', 'gateways_advertise'], (r, v, p, g) => void (g.advertise = r.str(v, p))],
+    [['connect_retries'], (r, v, p, g) => void (g.connectRetries = r.int(v, p))],
+    [['reject_unknown', 'reject_unknown_cluster'], (r, v, p, g) => void (g.rejectUnknown = r.bool(v, p))],
+    [['authorization'], (r, v, p, g) => void (g.authorization = clusterAuthorization(r, v, p))],
+    [['gateways'], (r, v, p, g) => {
+      if (!Array.isArray(v)) return r.fail(p, 'expected an array of gateways');
+      g.gateways = v.map((x, i) => r.block<Partial<RemoteGatewayOptions>>(x, `${p}[${i}]`, REMOTE_GATEWAY, {}) as RemoteGatewayOptions);
+    }],
+  ],
+  ignored: ['connect_backoff'],
+  // Gateway TLS is not supported yet: starting without it would expose the links in clear.
+  refused: ['tls'],
+});
+
 /** `cluster { authorization }`: nats-server's parseCluster refuses users lists and tokens. */
 function clusterAuthorization(r: Reader, v: ConfValue, path: string): ClusterAuthorizationOptions {
   const a = r.block<AuthorizationOptions>(v, path, AUTHORIZATION, {});
@@ -563,6 +602,7 @@ const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
   websocket: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   ws: (r, v, p, { options: o }) => void (o.websocket = r.block<WebSocketOptions>(v, p, WEBSOCKET, {})),
   cluster: (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {})),
+  gateway: (r, v, p, { options: o }) => void (o.gateway = r.block<Partial<GatewayOptions>>(v, p, GATEWAY, {}) as GatewayOptions),
   jetstream: (r, v, p, { options: o }) => jetstream(r, v, p, o),
   operator: operators,
   operators,
@@ -676,7 +716,7 @@ const TOP = table<ConfResult>({
     [['store_dir', 'storedir'], (r, v, p, { options: o }) => storeDir(r, v, p, o)],
   ],
   ignored: [
-    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway', 'leaf', 'leafnodes',
+    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'leaf', 'leafnodes',
     'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
     'max_sub_tokens', 'max_subscription_tokens', 'no_system_account', 'no_system',

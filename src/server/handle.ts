@@ -13,7 +13,7 @@ import { InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutE
 import type { Backend, Duration, ResolvedOptions, ServerOptions } from '../config/options.js';
 import { rethrowAsync } from '../broker/controls.js';
 import { countArg, durationArg, functionArg, objectArg, subjectArg } from './arguments.js';
-import type { BackendEvents, EmbeddedFeatures, ServerBackend } from './backend.js';
+import type { BackendEvents, EmbeddedFeatures, GatewayInterestMode, GatewayPeers, ServerBackend } from './backend.js';
 import { JetStreamViewImpl } from './jetstream-view.js';
 import { Lifecycle } from './lifecycle.js';
 import type {
@@ -213,6 +213,11 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** `nats-route://host:port` for other servers' `cluster.routes`, or null without clustering. */
   get routeUrl(): string | null {
     return this.backend_.routeUrl;
+  }
+
+  /** `nats://host:port` of the gateway listener for other clusters' `gateway.gateways` URLs, or null without `gateway`. */
+  get gatewayUrl(): string | null {
+    return this.backend_.gatewayUrl;
   }
 
   /** The cluster name in use (configured, or adopted from peers), or null without clustering. */
@@ -520,6 +525,31 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
    */
   blockRoutes(serverNames: readonly string[]): void {
     this.embedded('blockRoutes()').blockRoutes(serverNames);
+  }
+
+  /**
+   * The remote gateways (clusters) this server is connected to: `outbound` names one per
+   * remote gateway it dialled, `inbound` one per accepted connection (each server of a remote
+   * cluster connects). Empty without `gateway`.
+   */
+  gateways(): GatewayPeers {
+    return this.embedded('gateways()').gateways();
+  }
+
+  /**
+   * Cuts the gateway connections to and from the named remote gateways (clusters) and refuses
+   * new ones until called again without them. `createSupercluster().partition()` is built on this.
+   */
+  blockGateways(names: readonly string[]): void {
+    this.embedded('blockGateways()').blockGateways(names);
+  }
+
+  /**
+   * How this server sends `account`'s messages to `gateway`: `'Optimistic'` (unless told no),
+   * `'Interest-Only'` (only where the remote said yes), `'Transitioning'`; null when not connected.
+   */
+  gatewayInterestMode(gateway: string, account = '$G'): GatewayInterestMode | null {
+    return this.embedded('gatewayInterestMode()').gatewayInterestMode(gateway, account);
   }
 
   /** The peer server names set by {@link blockRoutes}. */

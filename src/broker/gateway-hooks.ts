@@ -1,0 +1,31 @@
+/**
+ * What the broker core needs of the gateway layer (src/gateway/), stated by the core so that it
+ * never imports that layer: `GatewayManager` implements it and registers itself with the core
+ * (`core.gateway`). Null when no `gateway` block is configured: the hot path then pays one
+ * null check.
+ */
+import type { PubArg } from '../protocol/parser.js';
+import type { Account, AnySub, Subscription } from './account.js';
+
+export interface GatewayHooks {
+  /**
+   * Interest in this cluster changed: a local subscription (`sub` set) or a route peer's RS±
+   * (`sub` null) was added (+1) or removed (-1). Inbound gateways hear of the first and the last.
+   */
+  clusterInterest(account: string, subject: string, queue: string | null, delta: 1 | -1, sub: Subscription | null): void;
+  /**
+   * Sends a message a client or an internal client of this server published to the remote
+   * clusters with interest (nats-server's sendMsgToGateways). `qsubs` are the queue groups of the
+   * local match: those were served in this cluster. True when it went to at least one.
+   */
+  sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[]): boolean;
+  /** True while a tracked `_GR_` reply mapping may apply ({@link mappedReply}). */
+  readonly tracksReplies: boolean;
+  /**
+   * A client publishes on `pa.subject`: when it answers a request that came with a `_GR_.` reply
+   * (tracked for 2 s), the answer goes straight back to the origin cluster. True when it did.
+   */
+  mappedReply(acc: Account, pa: PubArg, buf: Buffer, start: number): boolean;
+  /** A route peer forwarded a `_GR_.` subject (a reply for this server): strips the prefix. */
+  unmapRouted(pa: PubArg): void;
+}
