@@ -237,7 +237,7 @@ export function resolveCluster(value: unknown, path: string, serverHost: string)
 }
 
 const GATEWAY_KEYS: ReadonlySet<string> = new Set([
-  'name', 'host', 'port', 'advertise', 'authorization', 'rejectUnknown', 'connectRetries', 'gateways',
+  'name', 'host', 'port', 'advertise', 'authorization', 'rejectUnknown', 'connectRetries', 'reconnectDelay', 'gateways',
 ]);
 const REMOTE_GATEWAY_KEYS: ReadonlySet<string> = new Set(['name', 'url', 'urls']);
 
@@ -274,6 +274,7 @@ export function resolveGateway(value: unknown, path: string, serverHost: string)
     advertise: advertise === '' ? null : advertise,
     rejectUnknown: optBool(g.rejectUnknown, child(path, 'rejectUnknown'), false),
     connectRetries: optInt(g.connectRetries, child(path, 'connectRetries'), 0, 0, INT32_MAX),
+    reconnectDelayMs: optDuration(g.reconnectDelay, child(path, 'reconnectDelay'), 1000),
     gateways,
     ...resolveClusterAuth(g.authorization, child(path, 'authorization'), null),
   };

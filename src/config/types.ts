@@ -73,6 +73,11 @@ export interface GatewayOptions {
   rejectUnknown?: boolean;
   /** Attempts for gateways learned by gossip (implicit), after the first. Default 0. */
   connectRetries?: number;
+  /**
+   * Pause before dialling a configured gateway again (plus up to 100 ms). Default 1 s, as
+   * nats-server. A nats-embedded extension: tests may shorten it to reconnect faster.
+   */
+  reconnectDelay?: Duration;
   /** The remote gateways (clusters) to dial: a name and one URL or several. */
   gateways?: RemoteGatewayOptions[];
 }
@@ -97,6 +102,7 @@ export interface ResolvedGatewayOptions {
   readonly authTimeoutMs: number;
   readonly rejectUnknown: boolean;
   readonly connectRetries: number;
+  readonly reconnectDelayMs: number;
   readonly gateways: ReadonlyArray<{ readonly name: string; readonly urls: readonly RouteUrl[] }>;
 }
 

@@ -35,8 +35,6 @@ const GW_HASH_LEN = 6;
 const GW_SUBJECT_OFFSET = GW_REPLY_PREFIX.length + 2 * (GW_HASH_LEN + 1);
 /** gateway.go defaultGatewayRecentSubExpiration: a reply subscribed this recently is mapped. */
 const RECENT_SUB_MS = 2000;
-/** gateway.go gatewayReconnectDelay (plus up to 100 ms). */
-const RECONNECT_MS = 1000;
 /** gateway_cmd values. */
 const CMD_GOSSIP = 1;
 const CMD_ALL_SUBS_START = 2;
@@ -61,7 +59,10 @@ interface RemoteGateway {
   readonly urls: Map<string, RouteUrl>;
   conn: GatewayConn | null;
   timer: NodeJS.Timeout | null;
+  /** Rounds over every URL that failed since the last registered connection. */
   attempts: number;
+  /** URLs not yet tried in this round (gateway.go solicitGateway tries each, in random order). */
+  round: RouteUrl[];
 }
 
 /** What the gateway layer needs of the route layer (wired by the embedded backend). */
@@ -122,7 +123,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       if (g.name === this.name) continue;
       const urls = new Map<string, RouteUrl>();
       for (const u of g.urls) urls.set(hostPort(u.host, u.port), u);
-      this.remotes.set(g.name, { name: g.name, hash: gatewayHash(g.name), implicit: false, urls, conn: null, timer: null, attempts: 0 });
+      this.remotes.set(g.name, { name: g.name, hash: gatewayHash(g.name), implicit: false, urls, conn: null, timer: null, attempts: 0, round: [] });
     }
     // Interest that exists already (internal clients started before this layer).
     for (const acc of core.accounts.values()) {
@@ -279,27 +280,35 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     this.core.flushAll();
   }
 
-  /** Dials a remote gateway (one of its URLs, at random), unless connected or blocked. */
+  /** Dials a remote gateway (its next URL of this round), unless connected or blocked. */
   private solicit(r: RemoteGateway): void {
     if (this.stopped || r.conn !== null || this.blocked.has(r.name)) return;
-    const urls = [...r.urls.values()];
-    if (urls.length === 0) return;
-    const url = urls[Math.floor(Math.random() * urls.length)];
-    r.attempts++;
+    if (r.round.length === 0) {
+      r.round = [...r.urls.values()];
+      for (let i = r.round.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [r.round[i], r.round[j]] = [r.round[j], r.round[i]];
+      }
+    }
+    const url = r.round.pop();
+    if (url === undefined) return;
     const socket = tcpConnect({ host: url.host, port: url.port });
     socket.setNoDelay(true);
     const conn = this.wire(socket, true, r.name, url);
     r.conn = conn;
   }
 
-  private scheduleSolicit(r: RemoteGateway): void {
+  /** After a failed dial: the round's next URL at once, else a new round after a pause. */
+  private scheduleSolicit(r: RemoteGateway, failed: boolean): void {
     if (this.stopped || r.timer !== null || this.blocked.has(r.name)) return;
-    if (r.implicit && r.attempts > this.opts.connectRetries && this.inboundFrom(r.name) === 0) {
+    if (failed && r.round.length > 0) return this.solicit(r);
+    if (failed) r.attempts++;
+    if (r.implicit && failed && r.attempts > this.opts.connectRetries && this.inboundFrom(r.name) === 0) {
       // An implicit gateway that cannot be reached is forgotten (gateway.go solicitGateway).
       this.remotes.delete(r.name);
       return;
     }
-    const delay = (r.implicit ? 0 : RECONNECT_MS) + Math.floor(Math.random() * 100);
+    const delay = (r.implicit ? 0 : this.opts.reconnectDelayMs) + Math.floor(Math.random() * 100);
     r.timer = setTimeout(() => {
       r.timer = null;
       this.solicit(r);
@@ -482,7 +491,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       return;
     }
     if (this.opts.rejectUnknown) return;
-    const r: RemoteGateway = { name: gw, hash: gatewayHash(gw), implicit: true, urls: new Map(), conn: null, timer: null, attempts: 0 };
+    const r: RemoteGateway = { name: gw, hash: gatewayHash(gw), implicit: true, urls: new Map(), conn: null, timer: null, attempts: 0, round: [] };
     if (Array.isArray(info.gateway_urls)) addUrls(r, info.gateway_urls);
     if (r.urls.size === 0) return;
     this.remotes.set(gw, r);
@@ -515,7 +524,11 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       const r = this.remotes.get(conn.name);
       if (r !== undefined && r.conn === conn) {
         r.conn = null;
-        if (reason !== CloseReason.WrongGateway || conn.registered) this.scheduleSolicit(r);
+        if (conn.registered) {
+          r.attempts = 0;
+          r.round = [];
+        }
+        if (reason !== CloseReason.WrongGateway || conn.registered) this.scheduleSolicit(r, !conn.registered);
       }
     } else {
       this.inbound.delete(conn);

@@ -22,6 +22,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   raftstore: 2,
   broker: 3,
   cluster: 4,
+  gateway: 4,
   jetstream: 4,
   monitor: 5,
   server: 6,

@@ -1,0 +1,124 @@
+/**
+ * `createSupercluster()`: clusters of embedded servers joined by gateways. Messages cross
+ * clusters where there is interest, requests are answered across, a queue group is served in
+ * the publisher's cluster while it has members there and by one remote cluster otherwise, and
+ * partitions and killed clusters cut and restore the links.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createSupercluster, type NatsSupercluster } from '../../src/index.js';
+import { eventually } from '../helpers/eventually.js';
+
+let sc: NatsSupercluster;
+const conns: NatsConnection[] = [];
+
+async function client(url: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: url, reconnect: false });
+  conns.push(nc);
+  return nc;
+}
+
+beforeAll(async () => {
+  sc = await createSupercluster({ clusters: [2, 2, 1] });
+});
+
+afterAll(async () => {
+  await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
+  await sc?.close();
+});
+
+/** Publishes until `done()`: interest crosses gateways asynchronously. */
+async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
+  await eventually(async () => {
+    if (done()) return true;
+    nc.publish(subject, 'probe');
+    await nc.flush();
+    return false;
+  }, `a message on ${subject}`, 5000);
+}
+
+describe('createSupercluster', () => {
+  it('joins every server to every other cluster, in interest-only mode', () => {
+    for (const s of sc.servers) {
+      const mine = sc.clusters.find((c) => c.servers.includes(s))!.clusterName;
+      expect(new Set(s.gateways().outbound)).toEqual(new Set(['A', 'B', 'C'].filter((n) => n !== mine)));
+      for (const other of s.gateways().outbound) expect(s.gatewayInterestMode(other)).toBe('Interest-Only');
+    }
+  });
+
+  it('delivers across clusters, from any member to a subscriber on any other member, and answers requests', async () => {
+    const sub = await client(sc.cluster('B').servers[1].url);
+    const got: string[] = [];
+    sub.subscribe('x.>', { callback: (_e, m) => void got.push(m.string()) });
+    sub.subscribe('svc', { callback: (_e, m) => void m.respond(`B says ${m.string()}`) });
+    await sub.flush();
+    const fromA = await client(sc.cluster('A').servers[0].url);
+    await publishUntil(fromA, 'x.1', () => got.includes('probe'));
+    const fromC = await client(sc.cluster('C').servers[0].url);
+    await eventually(async () => {
+      try {
+        return (await fromC.request('svc', 'hi', { timeout: 300 })).string() === 'B says hi';
+      } catch {
+        return false;
+      }
+    }, 'an answer from cluster B');
+  });
+
+  it('serves a queue group in the publisher\'s cluster, then in one remote cluster when the local members are gone', async () => {
+    const counts = { a: 0, b: 0 };
+    const memberA = await client(sc.cluster('A').servers[1].url);
+    const memberB = await client(sc.cluster('B').servers[0].url);
+    memberA.subscribe('jobs', { queue: 'w', callback: () => void counts.a++ });
+    memberB.subscribe('jobs', { queue: 'w', callback: () => void counts.b++ });
+    await Promise.all([memberA.flush(), memberB.flush()]);
+    const pubA = await client(sc.cluster('A').servers[0].url);
+    const pubC = await client(sc.cluster('C').servers[0].url);
+    // Interest reached every cluster once a probe from C reached one of the members.
+    await publishUntil(pubC, 'jobs', () => counts.a + counts.b > 0);
+    // Every member of A knows A's member through the routes: A's messages stay in A.
+    await eventually(async () => {
+      const before = counts.b;
+      for (let i = 0; i < 20; i++) pubA.publish('jobs');
+      await pubA.flush();
+      await new Promise((r) => setTimeout(r, 50));
+      return counts.b === before;
+    }, 'A\'s messages served in A');
+    const [a0, b0] = [counts.a, counts.b];
+    for (let i = 0; i < 30; i++) pubA.publish('jobs');
+    await pubA.flush();
+    await eventually(() => counts.a === a0 + 30, '30 more in A');
+    expect(counts.b).toBe(b0);
+    // From C (no member): each message to exactly one cluster.
+    const total = counts.a + counts.b;
+    for (let i = 0; i < 30; i++) pubC.publish('jobs');
+    await pubC.flush();
+    await eventually(() => counts.a + counts.b === total + 30, '30 from C, each once');
+    // Cluster A dies: B's member takes every message from C.
+    await sc.killCluster('A');
+    const b1 = counts.b;
+    await publishUntil(pubC, 'jobs', () => counts.b > b1);
+    const b2 = counts.b;
+    for (let i = 0; i < 20; i++) pubC.publish('jobs');
+    await pubC.flush();
+    await eventually(() => counts.b === b2 + 20, 'B\'s member took over');
+    await sc.restartCluster('A');
+  });
+
+  it('partitions two clusters (no message crosses) and heals them', async () => {
+    const inB = await client(sc.cluster('B').servers[0].url);
+    let got = 0;
+    inB.subscribe('p', { callback: () => void got++ });
+    await inB.flush();
+    const inC = await client(sc.cluster('C').servers[0].url);
+    await publishUntil(inC, 'p', () => got > 0);
+    await sc.partition('B', 'C');
+    expect(sc.cluster('C').servers[0].gateways().outbound).not.toContain('B');
+    const before = got;
+    for (let i = 0; i < 10; i++) inC.publish('p');
+    await inC.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toBe(before);
+    await sc.heal();
+    await publishUntil(inC, 'p', () => got > before);
+  });
+});
