@@ -250,6 +250,7 @@ export class EmbeddedBackend implements ServerBackend {
       },
       core: () => this.core,
       cluster: () => this.cluster,
+      gateway: () => this.gateway,
       jetstream: () => this.jetstream,
       startedAt: () => this.startedAt,
       configLoadedAt: () => this.configLoadedAt,

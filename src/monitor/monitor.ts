@@ -21,6 +21,7 @@ import { healthz } from './healthz.js';
 import { jsz } from './jsz.js';
 import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
+import { gatewayz } from './gatewayz.js';
 import type { MonitorContext, MonitorHandle } from './types.js';
 import { CpuSampler, varz } from './varz.js';
 
@@ -60,6 +61,9 @@ class Monitor {
           return this.respond(res, q, 200, goJson(varz(ctx, this.reqStats, this.cpu)));
         case '/connz': return this.respond(res, q, 200, goJson(connz(ctx, q, () => this.count('/connz'))));
         case '/routez': return this.respond(res, q, 200, goJson(routez(ctx, q, () => this.count('/routez'))));
+        case '/gatewayz':
+          this.count('/gatewayz');
+          return this.respond(res, q, 200, goJson(gatewayz(ctx, q)));
         case '/subsz':
         case '/subscriptionsz':
           this.count('/subsz');
@@ -115,6 +119,7 @@ class Monitor {
       ['connz', 'Connections'],
       ['subsz', 'Subscriptions'],
       ['routez', 'Routes'],
+      ['gatewayz', 'Gateways'],
       ['healthz', 'Health Probe'],
     ]
       .map(([p, label]) => `    <a href=./${p}>${label}</a>`)

@@ -5,6 +5,7 @@
 import type { BrokerCore } from '../broker/core.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import type { GatewayManager } from '../gateway/gateway.js';
 import type { ResolvedOptions } from '../config/options.js';
 
 /** What the endpoints read. Getters, because a restart replaces the core. */
@@ -12,6 +13,8 @@ export interface MonitorContext {
   readonly options: ResolvedOptions;
   core(): BrokerCore;
   cluster(): ClusterManager | null;
+  /** The gateway layer, when a `gateway` block is configured and the server runs. */
+  gateway(): GatewayManager | null;
   /** The JetStream engine, when JetStream is on and the server runs. */
   jetstream(): JetStream | null;
   /** When the server (re)started. */

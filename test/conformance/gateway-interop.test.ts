@@ -24,6 +24,7 @@ let onEmb: NatsConnection;
 let onReal: NatsConnection;
 
 interface Gatewayz {
+  server_id: string;
   name: string;
   outbound_gateways: Record<string, { connection: { name: string }; accounts?: Array<{ name: string; interest_mode: string }> }>;
   inbound_gateways: Record<string, unknown[]>;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   scope.defer(() => real.stop());
   realUrl = `nats://127.0.0.1:${port}`;
   realMonitor = `http://127.0.0.1:${http}`;
-  emb = await scope.server({ serverName: 'emb-1', gateway: { name: 'E', gateways: [{ name: 'R', url: `nats://127.0.0.1:${gwPort}` }] } });
+  emb = await scope.server({ serverName: 'emb-1', http: 0, gateway: { name: 'E', gateways: [{ name: 'R', url: `nats://127.0.0.1:${gwPort}` }] } });
   // Both directions are up: the real server's outbound to E (implicit) and E's outbound to R.
   await eventually(async () => {
     const z = await realGatewayz();
@@ -106,6 +107,29 @@ describe('gateways between an embedded server and nats-server', () => {
     expect(accs.find((a) => a.name === '$G')?.interest_mode).toBe('Interest-Only');
     // And E's outbound to R got the same from the real server: no interest, nothing sent.
     expect(emb.gatewayInterestMode('R', '$G')).toBe('Interest-Only');
+  });
+
+  it('reports /gatewayz and the varz gateway block in nats-server\'s shape', async () => {
+    const real = await realGatewayz('?accs=1');
+    const mine = (await (await fetch(`${emb.monitorUrl}/gatewayz?accs=1`)).json()) as Gatewayz;
+    expect(Object.keys(mine)).toEqual(Object.keys(real));
+    expect([mine.name, Object.keys(mine.outbound_gateways), Object.keys(mine.inbound_gateways)]).toEqual(['E', ['R'], ['R']]);
+    const [ro, mo] = [real.outbound_gateways.E, mine.outbound_gateways.R];
+    expect(Object.keys(mo)).toEqual(Object.keys(ro));
+    expect(Object.keys(mo.connection)).toEqual(Object.keys(ro.connection));
+    // Each side's outbound knows the other's server id as the connection's name.
+    expect(mo.connection.name).toBe(real.server_id);
+    expect(ro.connection.name).toBe(emb.id);
+    const gAcc = (mo.accounts ?? []).find((a) => a.name === '$G');
+    expect(gAcc).toMatchObject({ interest_mode: 'Interest-Only', interest_only_threshold: 1000 });
+    const ri = real.inbound_gateways.E as Array<Record<string, unknown>>;
+    const mi = mine.inbound_gateways.R as Array<Record<string, unknown>>;
+    expect(Object.keys(mi[0])).toEqual(Object.keys(ri[0]));
+    const varz = async (base: string): Promise<Record<string, unknown>> => (await (await fetch(`${base}/varz`)).json() as { gateway: Record<string, unknown> }).gateway;
+    const [rv, mv] = [await varz(realMonitor), await varz(emb.monitorUrl!)];
+    // E lists its configured gateway R; R was configured with none (it dialled E implicitly).
+    expect(Object.keys(mv).sort()).toEqual([...Object.keys(rv), 'gateways'].sort());
+    expect(mv).toMatchObject({ name: 'E', auth_timeout: 2, tls_timeout: 2, gateways: [{ name: 'R' }] });
   });
 
   it('prefers the local cluster for a queue group, and the remote one once the local member leaves', async () => {
