@@ -457,7 +457,7 @@ const GATEWAY = table<Partial<GatewayOptions>>({
     }],
     [['port'], (r, v, p, g) => void (g.port = r.int(v, p))],
     [['host', 'net'], (r, v, p, g) => void (g.host = r.str(v, p))],
-    [['advertise', 'gateways_advertise'], (r, v, p, g) => void (g.advertise = r.str(v, p))],
+    [['advertise'], (r, v, p, g) => void (g.advertise = r.str(v, p))],
     [['connect_retries'], (r, v, p, g) => void (g.connectRetries = r.int(v, p))],
     [['reject_unknown', 'reject_unknown_cluster'], (r, v, p, g) => void (g.rejectUnknown = r.bool(v, p))],
     [['authorization'], (r, v, p, g) => void (g.authorization = clusterAuthorization(r, v, p))],
@@ -466,7 +466,7 @@ const GATEWAY = table<Partial<GatewayOptions>>({
       g.gateways = v.map((x, i) => r.block<Partial<RemoteGatewayOptions>>(x, `${p}[${i}]`, REMOTE_GATEWAY, {}) as RemoteGatewayOptions);
     }],
   ],
-  ignored: ['connect_backoff'],
+  ignored: [],
   // Gateway TLS is not supported yet: starting without it would expose the links in clear.
   refused: ['tls'],
 });
