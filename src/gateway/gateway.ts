@@ -585,27 +585,15 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     this.core.notifyChange();
   }
 
-  /** Whether the remote behind `conn` has a plain interest in `subject` (gateway.go gatewayInterest); its queue matches go to `qr`. */
-  private interest(conn: GatewayConn, account: string, subject: string): { psi: boolean; e: OutAccount | null } {
-    const e = conn.outsim.get(account);
-    if (e === null) return { psi: false, e: null };
-    if (e === undefined) return { psi: !conn.interestOnlyMode, e: null };
-    let psi = false;
-    if (!conn.interestOnlyMode && e.ni !== null && !e.ni.has(subject)) psi = true;
-    return { psi, e };
-  }
-
-  /** Whether any outbound gateway would take a message on `subject` in `account` (tests, waits). */
-  remoteInterest(account: string, subject: string): boolean {
-    for (const c of this.outList) {
-      const { psi, e } = this.interest(c, account, subject);
-      if (psi) return true;
-      if (e !== null && (e.ni === null || e.qsubs > 0)) {
-        const r = e.sl.match(subject);
-        if (r.psubs.length > 0 || r.qsubs.length > 0) return true;
-      }
-    }
-    return false;
+  /**
+   * Whether the remote behind `conn` may want `subject` without an RS+ for it (gateway.go
+   * gatewayInterest): optimistic mode with no RS- for it. `e` is the account's entry (undefined:
+   * none; null: no interest in the account at all).
+   */
+  private optimisticInterest(conn: GatewayConn, e: OutAccount | null | undefined, subject: string): boolean {
+    if (e === null) return false;
+    if (e === undefined) return !conn.interestOnlyMode;
+    return !conn.interestOnlyMode && e.ni !== null && !e.ni.has(subject);
   }
 
   // ---- GatewayHooks: messages out -------------------------------------------------------------
@@ -628,10 +616,9 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
         const r = this.remotes.get(conn.name);
         if (r === undefined || subject.slice(GW_REPLY_PREFIX.length, GW_REPLY_PREFIX.length + GW_HASH_LEN) !== r.hash) continue;
       } else {
-        const it = this.interest(conn, acc.name, subject);
-        let psi = it.psi;
-        const e = it.e;
-        if (e !== null && (e.ni === null || e.qsubs > 0)) {
+        const e = conn.outsim.get(acc.name);
+        let psi = this.optimisticInterest(conn, e, subject);
+        if (e !== undefined && e !== null && (e.ni === null || e.qsubs > 0)) {
           const r = e.sl.match(subject);
           if (r.psubs.length > 0) psi = true;
           for (let g = 0; g < r.qsubs.length; g++) {

@@ -21,6 +21,6 @@ describe('gateway option', () => {
     expect(configErrorOf(() => resolveOptions({ gateway: { name: 'A', gateways: [{ name: 'B' }] } })).message).toMatch(/gateway "B" has no URL/);
     expect(configErrorOf(() => resolveOptions({ gateway: { name: 'A', gateways: [{ name: '', url: 'h:1' }] } })).message).toMatch(/gateway has no name/);
     expect(configErrorOf(() => resolveOptions({ gateway: { name: 'A', gateways: [{ name: 'B', url: 'h' }] } })).message).toMatch(/needs a port/);
-    expect(configErrorOf(() => resolveOptions({ gateway: { name: 'A', authorization: { token: 't' } } })).message).toMatch(/does not support tokens/);
+    expect(configErrorOf(() => resolveOptions({ gateway: { name: 'A', authorization: { token: 't' } as never } })).message).toMatch(/does not support tokens/);
   });
 });
