@@ -505,7 +505,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * the queue groups in `queues` only.
    */
   routeFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
-    if (this.gateway !== null) this.gateway.unmapRouted(pa);
+    if (this.gateway !== null) this.gateway.unmapRouted(account, pa);
     if (account.linked) return this.routeLinkedFromPeer(source, account, pa, queues, buf, start, end);
     this.router.route(null, account, pa, buf, start, end, queues, source);
   }

@@ -26,6 +26,9 @@ export interface GatewayHooks {
    * (tracked for 2 s), the answer goes straight back to the origin cluster. True when it did.
    */
   mappedReply(acc: Account, pa: PubArg, buf: Buffer, start: number): boolean;
-  /** A route peer forwarded a `_GR_.` subject (a reply for this server): strips the prefix. */
-  unmapRouted(pa: PubArg): void;
+  /**
+   * A route peer's message: a `_GR_.` subject (a reply for this server) loses its prefix; a
+   * `_GR_.` reply (a request from another cluster) is tracked and delivered as the plain reply.
+   */
+  unmapRouted(acc: Account, pa: PubArg): void;
 }

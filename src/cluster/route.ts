@@ -238,7 +238,8 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     // travels on its delivery subject, the stored subject after an '@' in the reply, as
     // nats-server's processMsgResults sends it.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
-    const reply = pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
+    // A reply mapped by a gateway (`_GR_.`) travels on mapped: the server that delivers it tracks it.
+    const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
     const out = this.out;
     const slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
     let p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);

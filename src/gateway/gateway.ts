@@ -662,10 +662,17 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     return true;
   }
 
-  unmapRouted(pa: PubArg): void {
+  unmapRouted(acc: Account, pa: PubArg): void {
     const s = pa.subject;
     if (s.length > GW_SUBJECT_OFFSET && s.startsWith(GW_REPLY_PREFIX) && s.slice(GW_REPLY_PREFIX.length, GW_REPLY_PREFIX.length + GW_HASH_LEN) === this.clusterHash) {
       pa.subject = s.slice(GW_SUBJECT_OFFSET);
+    }
+    // A request a server of this cluster got from a gateway: delivered here with the plain
+    // reply, an answer goes straight back to the requester's cluster (client.go deliverMsg).
+    const r = pa.reply;
+    if (r.length > GW_SUBJECT_OFFSET && r.charCodeAt(0) === 0x5f && r.startsWith(GW_REPLY_PREFIX)) {
+      pa.reply = r.slice(GW_SUBJECT_OFFSET);
+      this.trackReply(acc, pa.reply, r);
     }
   }
 
@@ -695,10 +702,18 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     }
     const reply = pa.reply;
     if (reply.length > GW_SUBJECT_OFFSET && reply.startsWith(GW_REPLY_PREFIX)) {
-      // A request whose reply must go back to its origin: subscribers see the plain reply, and
-      // an answer on it is sent straight to that cluster for the next 2 s.
+      // A request whose reply must go back to its origin: subscribers see the plain reply (the
+      // routes carry the mapped one), and an answer on it is sent straight to that cluster for
+      // the next 2 s.
+      pa.gwReply = reply;
       pa.reply = reply.slice(GW_SUBJECT_OFFSET);
       this.trackReply(acc, pa.reply, reply);
+      try {
+        this.core.routeFromGateway(acc, pa, queues, buf, start, end);
+      } finally {
+        pa.gwReply = '';
+      }
+      return;
     }
     this.core.routeFromGateway(acc, pa, queues, buf, start, end);
   }
