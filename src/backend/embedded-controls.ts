@@ -185,6 +185,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
     controls.paused = true;
     for (const c of core.clients.values()) c.socket.pause();
     cluster?.setPaused(true);
+    this.backend.gateway?.setPaused(true);
   }
 
   resume(): void {
@@ -196,6 +197,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
       core.markForFlush(c);
     }
     cluster?.setPaused(false);
+    this.backend.gateway?.setPaused(false);
     core.flushAll();
   }
 

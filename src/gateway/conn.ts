@@ -63,6 +63,8 @@ export interface GatewayConnHost extends ConnectionHost {
   onGwUnsub(conn: GatewayConn, account: string, subject: string, queue: string | null): void;
   onGwMsg(conn: GatewayConn, account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
   onGwClosed(conn: GatewayConn, reason: CloseReason): void;
+  /** An outbound connection measured its RTT again. */
+  onGwRtt(): void;
 }
 
 export class GatewayConn extends Connection implements RouteSink {
@@ -170,6 +172,7 @@ export class GatewayConn extends Connection implements RouteSink {
 
   onPong(): void {
     this.pongReceived();
+    if (this.outbound && this.registered) this.host.onGwRtt();
   }
 
   onErr(): void {

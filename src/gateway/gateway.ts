@@ -10,7 +10,7 @@
  * sent (RS+ with weight 1). The outbound side understands both modes: optimistic (send unless
  * an RS- said no), transitioning, interest-only (send only where an RS+ said yes), per account.
  * Queue groups: a group served in this cluster is not sent on; otherwise one remote cluster
- * with members gets it (the first outbound gateway, in connection order).
+ * with members gets it (the first outbound gateway in order of RTT).
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
@@ -166,6 +166,23 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     this.tcp = null;
     if (tcp === null) return Promise.resolve();
     return new Promise((resolve) => tcp.close(() => resolve()));
+  }
+
+  /** Pauses (or resumes) reading every gateway connection, for `NatsServer.pause()`. */
+  setPaused(paused: boolean): void {
+    for (const conn of this.conns) {
+      if (paused) conn.socket.pause();
+      else {
+        conn.socket.resume();
+        this.core.markForFlush(conn);
+      }
+    }
+  }
+
+  /** Outbound connections in order of RTT (gateway.go orderOutboundConnections): the first with interest gets a queue group. */
+  orderOutbound(): void {
+    const rtt = (c: GatewayConn): number => (c.rttNs > 0 ? c.rttNs : Number.MAX_SAFE_INTEGER);
+    this.outList.sort((a, b) => rtt(a) - rtt(b));
   }
 
   /** Cuts the connections to and from the named gateways and refuses new ones (test partitions). */
@@ -514,6 +531,10 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       text += `INFO ${JSON.stringify({ server_id: `GW${this.core.serverId}`, gateway: r.name, gateway_urls: [...r.urls.keys()], gateway_cmd: CMD_GOSSIP })}\r\n`;
     }
     return text === '' ? null : Buffer.from(text, 'latin1');
+  }
+
+  onGwRtt(): void {
+    this.orderOutbound();
   }
 
   onGwClosed(conn: GatewayConn, reason: CloseReason): void {
