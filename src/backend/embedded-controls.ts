@@ -42,6 +42,8 @@ export interface EmbeddedState {
   readonly controls: TestControls;
   readonly cluster: ClusterManager | null;
   blockedGateways: readonly string[];
+  /** Write delay per remote gateway name (`setGatewayLatency`), kept across restarts. */
+  readonly gatewayLatency: Map<string, number>;
   readonly gateway: GatewayManager | null;
   /** The JetStream engine of the current start, when JetStream is on. */
   readonly jetstream: JetStream | null;
@@ -155,6 +157,12 @@ export class EmbeddedControls implements EmbeddedFeatures {
     const b = this.backend;
     b.blockedGateways = [...names];
     b.gateway?.setBlocked(b.blockedGateways);
+  }
+
+  setGatewayLatency(gateway: string, ms: number): void {
+    const m = this.backend.gatewayLatency;
+    if (ms > 0) m.set(gateway, ms);
+    else m.delete(gateway);
   }
 
   gatewayInterestMode(gateway: string, account: string): GatewayInterestMode | null {

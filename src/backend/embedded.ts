@@ -61,6 +61,8 @@ export class EmbeddedBackend implements ServerBackend {
   cluster: ClusterManager | null = null;
   /** Gateway names gateway connections are refused to (set by `createSupercluster()` partitions). */
   blockedGateways: readonly string[] = [];
+  /** Write delay per remote gateway name (`setGatewayLatency()`), kept across restarts. */
+  readonly gatewayLatency = new Map<string, number>();
   /** The gateway layer of the current start, when a `gateway` block is configured. */
   gateway: GatewayManager | null = null;
   private gatewayPort_ = 0;
@@ -175,7 +177,7 @@ export class EmbeddedBackend implements ServerBackend {
       let cluster: ClusterManager | null = null;
       let gateway: GatewayManager | null = null;
       if (o.gateway !== null) {
-        const g = new GatewayManager(core, o.gateway);
+        const g = new GatewayManager(core, o.gateway, this.gatewayLatency);
         release.push(() => g.stop(false));
         g.setBlocked(this.blockedGateways);
         gateway = g;

@@ -65,6 +65,8 @@ export interface GatewayConnHost extends ConnectionHost {
   onGwClosed(conn: GatewayConn, reason: CloseReason): void;
   /** An outbound connection measured its RTT again. */
   onGwRtt(): void;
+  /** Delay of every write to and from the named remote gateway (a test fault), 0 for none. */
+  gatewayLatencyMs(name: string): number;
 }
 
 export class GatewayConn extends Connection implements RouteSink {
@@ -226,6 +228,10 @@ export class GatewayConn extends Connection implements RouteSink {
     this.outMsgs++;
     this.outBytes += size;
     this.host.markForFlush(this);
+  }
+
+  protected override writeDelayMs(): number {
+    return this.host.gatewayLatencyMs(this.name);
   }
 
   // ---- Liveness and closing -----------------------------------------------------------------

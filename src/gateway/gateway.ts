@@ -114,7 +114,12 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
   /** Gateway names this server must not connect to (test partitions). */
   private blocked: ReadonlySet<string> = new Set();
 
-  constructor(readonly core: BrokerCore, readonly opts: ResolvedGatewayOptions) {
+  constructor(
+    readonly core: BrokerCore,
+    readonly opts: ResolvedGatewayOptions,
+    /** Write delay per remote gateway name (a test fault; the backend keeps it across restarts). */
+    private readonly latency: ReadonlyMap<string, number> = new Map(),
+  ) {
     this.name = opts.name;
     this.clusterHash = gatewayHash(opts.name);
     this.serverHash = gatewayHash(core.serverId);
@@ -531,6 +536,10 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       text += `INFO ${JSON.stringify({ server_id: `GW${this.core.serverId}`, gateway: r.name, gateway_urls: [...r.urls.keys()], gateway_cmd: CMD_GOSSIP })}\r\n`;
     }
     return text === '' ? null : Buffer.from(text, 'latin1');
+  }
+
+  gatewayLatencyMs(name: string): number {
+    return this.latency.size === 0 ? 0 : this.latency.get(name) ?? 0;
   }
 
   onGwRtt(): void {

@@ -110,6 +110,16 @@ export class NatsSupercluster implements AsyncDisposable {
     await this.waitForGateways();
   }
 
+  /**
+   * Delays every write on the gateway connections between clusters `a` and `b` by `ms`, both
+   * ways (0 turns it off); in force across restarts until changed.
+   */
+  setLatency(a: string, b: string, ms: Duration): void {
+    this.open('set gateway latency');
+    for (const s of this.cluster(a).servers) s.setGatewayLatency(b, ms);
+    for (const s of this.cluster(b).servers) s.setGatewayLatency(a, ms);
+  }
+
   private applyBlocks(): void {
     this.clusters.forEach((c, i) => {
       const blocked = this.names.filter((n) => this.cut.has(`${this.names[i]}|${n}`));

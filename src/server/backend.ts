@@ -158,6 +158,7 @@ export interface EmbeddedFeatures {
   /** The remote gateways this server has an outbound connection to, and inbound ones from. */
   gateways(): GatewayPeers;
   blockGateways(names: readonly string[]): void;
+  setGatewayLatency(gateway: string, ms: number): void;
   /** The interest mode of `account` on the outbound connection to `gateway`, or null (none). */
   gatewayInterestMode(gateway: string, account: string): GatewayInterestMode | null;
   /** Registers a tap (its callback already checked); returns the function that removes it. */

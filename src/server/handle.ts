@@ -640,6 +640,18 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   }
 
   /**
+   * Delays every write on this server's gateway connections to and from `gateway` (a remote
+   * cluster's gateway name) by `ms` (0 turns it off), order preserved; in force across
+   * `restart()` until changed. `createSupercluster().setLatency()` sets it on both sides.
+   * @throws {InvalidArgumentError} `gateway` is not a non-empty string, or `ms` is not a duration >= 0
+   */
+  setGatewayLatency(gateway: string, ms: Duration): void {
+    const features = this.embedded('setGatewayLatency()');
+    if (typeof gateway !== 'string' || gateway === '') throw new InvalidArgumentError('gateway', 'must be a gateway name');
+    features.setGatewayLatency(gateway, durationArg(ms, 'ms', 0, true));
+  }
+
+  /**
    * Drops published messages on `subject` (wildcards allowed): a `ratio` of them at random
    * (seeded by the `seed` option), or the next `count`. Returns a handle to read and cancel it.
    * The rule stays in force across `restart()` until cancelled or `resetFaults()`.

@@ -104,6 +104,29 @@ describe('createSupercluster', () => {
     await sc.restartCluster('A');
   });
 
+  it('delays the gateway links between two clusters (setLatency), the others stay fast', async () => {
+    const inA = await client(sc.cluster('A').servers[0].url);
+    const inB = await client(sc.cluster('B').servers[0].url);
+    const arrived: Record<string, number> = {};
+    inA.subscribe('lat.a', { callback: () => void (arrived.a ??= Date.now()) });
+    inB.subscribe('lat.b', { callback: () => void (arrived.b ??= Date.now()) });
+    await Promise.all([inA.flush(), inB.flush()]);
+    const inC = await client(sc.cluster('C').servers[0].url);
+    await publishUntil(inC, 'lat.a', () => arrived.a !== undefined);
+    await publishUntil(inC, 'lat.b', () => arrived.b !== undefined);
+    delete arrived.a;
+    delete arrived.b;
+    sc.setLatency('A', 'C', 150);
+    const t0 = Date.now();
+    inC.publish('lat.a');
+    inC.publish('lat.b');
+    await inC.flush();
+    await eventually(() => arrived.a !== undefined && arrived.b !== undefined, 'both messages', 3000);
+    expect(arrived.a! - t0).toBeGreaterThanOrEqual(140);
+    expect(arrived.b! - t0).toBeLessThan(100);
+    sc.setLatency('A', 'C', 0);
+  });
+
   it('partitions two clusters (no message crosses) and heals them', async () => {
     const inB = await client(sc.cluster('B').servers[0].url);
     let got = 0;
