@@ -45,6 +45,8 @@ const HINTS: Readonly<Record<string, string>> = {
   'subscriptions()': 'use waitForSubscription(), or /subsz at monitorUrl (option http)',
   'stats()': 'use /varz at monitorUrl (option http)',
   'routes()': 'use /routez at monitorUrl (option http)',
+  'gateways()': 'use /gatewayz at monitorUrl (option http)',
+  'gatewayInterestMode()': 'use /gatewayz?accs=1 at monitorUrl (option http)',
   'jetstreamMetaLeader()': 'use $JS.API.INFO or /jsz?leader-only=true',
   'jetstreamStreamLeader()': "use STREAM.INFO's cluster.leader",
   'jetstreamConsumerLeader()': "use CONSUMER.INFO's cluster.leader",
