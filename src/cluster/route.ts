@@ -8,6 +8,7 @@ import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
 import { routedLineLength, writeRoutedLine } from '../protocol/encode.js';
 import { copyBytes } from '../protocol/bytes.js';
+import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { Transport } from '../io/transport.js';
 import { RemoteSub, type Account, type RouteTarget } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -282,29 +283,5 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.remoteSubs.clear();
     this.closeTransport(flush);
     this.host.onRouteClosed(this, reason);
-  }
-}
-
-const JS_ACK_PREFIX = '$JS.ACK.';
-
-/**
- * A routed JetStream delivery: a `$JS.ACK.` reply with `@<stored subject>` after its eighth dot
- * (nats-server's processMsgResults) becomes a delivery on the RMSG subject showing the stored
- * subject (pa.deliver set, as a consumer's own delivery has it); anything else has no deliver.
- */
-function remapJetStreamDelivery(pa: PubArg): void {
-  pa.deliver = '';
-  const reply = pa.reply;
-  if (!reply.startsWith(JS_ACK_PREFIX)) return;
-  let dots = 0;
-  for (let i = 0; i < reply.length - 1; i++) {
-    const c = reply.charCodeAt(i);
-    if (c === 0x2e) dots++;
-    else if (c === 0x40 && dots >= 8) {
-      pa.deliver = pa.subject;
-      pa.subject = reply.slice(i + 1);
-      pa.reply = reply.slice(0, i);
-      return;
-    }
   }
 }

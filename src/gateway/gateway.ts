@@ -18,6 +18,7 @@ import { hostPort, listen } from '../io/listen.js';
 import { comparePasswords } from '../auth/auth.js';
 import { ERR, NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
+import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { Account, AnySub, RouteTarget, Subscription } from '../broker/account.js';
 import type { GatewayHooks } from '../broker/gateway-hooks.js';
@@ -730,6 +731,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       this.core.routeFromGateway(acc, pa, NO_QUEUES, buf, start, end);
       return;
     }
+    remapJetStreamDelivery(pa);
     const reply = pa.reply;
     if (reply.length > GW_SUBJECT_OFFSET && reply.startsWith(GW_REPLY_PREFIX)) {
       // A request whose reply must go back to its origin: subscribers see the plain reply (the

@@ -172,3 +172,27 @@ describe('gateway protocol (scripted peer)', () => {
     wrong.socket.destroy();
   });
 });
+
+describe('gateway authorization', () => {
+  it('refuses an inbound gateway without the configured credentials', async () => {
+    const s = await createServer({ gateway: { name: 'S', authorization: { user: 'gw', password: 'pw' } } });
+    try {
+      const port = Number(new URL(s.gatewayUrl!).port);
+      const bad = new Peer(tcpConnect({ port, host: '127.0.0.1' }));
+      await bad.waitFor('INFO ');
+      expect(JSON.parse(/INFO (.*)\r\n/.exec(bad.text)![1])).toMatchObject({ auth_required: true });
+      bad.write('CONNECT {"gateway":"F","user":"gw","pass":"wrong"}\r\n');
+      await bad.waitFor("-ERR 'Authorization Violation'");
+      bad.socket.destroy();
+      // A server dialling with the credentials in its URL gets in.
+      const other = await createServer({ gateway: { name: 'T', gateways: [{ name: 'S', url: `nats://gw:pw@127.0.0.1:${port}` }] } });
+      try {
+        await eventually(() => other.gateways().outbound.includes('S') && s.gateways().inbound.includes('T'), 'T connected to S');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
