@@ -555,6 +555,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   /** Queues an internal client's message; it is routed once the routing in progress is over. */
   publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string, once?: boolean): void {
+    // An answer to a request that came from another cluster with a `_GR_.` reply goes straight back.
+    if (this.gateway !== null && this.gateway.tracksReplies && this.gateway.mappedInternal(client.account, subject, reply, headers, data, deliver ?? '')) return;
     this.router.publishInternal(client, subject, reply, headers, data, deliver, once);
   }
 

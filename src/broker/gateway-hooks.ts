@@ -19,6 +19,8 @@ export interface GatewayHooks {
    * local match: those were served in this cluster. True when it went to at least one.
    */
   sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[]): boolean;
+  /** Whether another cluster has interest in `subject` (an outbound gateway would take it, or it is a tracked reply). */
+  remoteInterest(acc: Account, subject: string): boolean;
   /** True while a tracked `_GR_` reply mapping may apply ({@link mappedReply}). */
   readonly tracksReplies: boolean;
   /**
@@ -26,6 +28,11 @@ export interface GatewayHooks {
    * (tracked for 2 s), the answer goes straight back to the origin cluster. True when it did.
    */
   mappedReply(acc: Account, pa: PubArg, buf: Buffer, start: number): boolean;
+  /**
+   * {@link mappedReply} for an internal client's publication (a JetStream answer or delivery to
+   * a tracked reply, `deliver` its delivery subject). True when it was sent.
+   */
+  mappedInternal(acc: Account, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver: string): boolean;
   /**
    * A route peer's message: a `_GR_.` subject (a reply for this server) loses its prefix; a
    * `_GR_.` reply (a request from another cluster) is tracked and delivered as the plain reply.

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { hostPort, listen } from '../io/listen.js';
 import { comparePasswords } from '../auth/auth.js';
 import { ERR, NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
-import type { PubArg } from '../protocol/parser.js';
+import { PubArg } from '../protocol/parser.js';
 import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { Account, AnySub, RouteTarget, Subscription } from '../broker/account.js';
@@ -107,6 +107,8 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
   readonly clusterHash: string;
   readonly serverHash: string;
   private readonly replyPrefix: string;
+  /** The PubArg of internal publications sent by {@link mappedInternal} (reused). */
+  private readonly internalPa = new PubArg();
   /** Queue groups given to a gateway during one {@link sendToGateways} (reused). */
   private readonly chosen: string[] = [];
   private readonly queuesOut: string[] = [];
@@ -627,6 +629,21 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     return !conn.interestOnlyMode && e.ni !== null && !e.ni.has(subject);
   }
 
+  remoteInterest(acc: Account, subject: string): boolean {
+    const tracked = this.replies.get(acc)?.get(subject);
+    if (tracked !== undefined && tracked.exp >= Date.now()) return true;
+    for (let i = 0; i < this.outList.length; i++) {
+      const conn = this.outList[i];
+      const e = conn.outsim.get(acc.name);
+      if (this.optimisticInterest(conn, e, subject)) return true;
+      if (e !== undefined && e !== null && (e.ni === null || e.qsubs > 0)) {
+        const r = e.sl.match(subject);
+        if (r.psubs.length > 0 || r.qsubs.length > 0) return true;
+      }
+    }
+    return false;
+  }
+
   // ---- GatewayHooks: messages out -------------------------------------------------------------
 
   sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[]): boolean {
@@ -693,6 +710,22 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     return true;
   }
 
+  mappedInternal(acc: Account, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver: string): boolean {
+    const entry = this.replies.get(acc)?.get(deliver === '' ? subject : deliver);
+    if (entry === undefined || entry.exp < Date.now()) return false;
+    const pa = this.internalPa;
+    const hdr = headers === null ? 0 : headers.length;
+    pa.subject = deliver === '' ? entry.routed : subject;
+    pa.deliver = deliver === '' ? '' : entry.routed;
+    pa.reply = reply;
+    pa.hdr = headers === null ? -1 : hdr;
+    pa.size = hdr + data.length;
+    const buf = headers === null ? data : Buffer.concat([headers, data]);
+    this.sendToGateways(acc, pa, buf, 0, NO_GROUPS);
+    this.core.flushOutsideRead();
+    return true;
+  }
+
   unmapRouted(acc: Account, pa: PubArg): void {
     const s = pa.subject;
     if (s.length > GW_SUBJECT_OFFSET && s.startsWith(GW_REPLY_PREFIX) && s.slice(GW_REPLY_PREFIX.length, GW_REPLY_PREFIX.length + GW_HASH_LEN) === this.clusterHash) {
@@ -703,7 +736,9 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     const r = pa.reply;
     if (r.length > GW_SUBJECT_OFFSET && r.charCodeAt(0) === 0x5f && r.startsWith(GW_REPLY_PREFIX)) {
       pa.reply = r.slice(GW_SUBJECT_OFFSET);
-      this.trackReply(acc, pa.reply, r);
+      // The route parser left a JetStream delivery's `@` in the mapped reply.
+      if (pa.deliver === '') remapJetStreamDelivery(pa);
+      this.trackReply(acc, pa.reply, r.slice(0, GW_SUBJECT_OFFSET + pa.reply.length));
     }
   }
 
@@ -714,6 +749,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     const acc = this.core.accounts.get(account);
     if (acc === undefined) return;
     const subject = pa.subject;
+    let q = queues;
     if (subject.length > GW_SUBJECT_OFFSET && subject.startsWith(GW_REPLY_PREFIX)) {
       // A reply on its way back (gateway.go handleGatewayReply): for this cluster only, and to
       // the server that sent the request when that is another server of the cluster.
@@ -728,10 +764,8 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
         }
       }
       pa.subject = subject.slice(GW_SUBJECT_OFFSET);
-      this.core.routeFromGateway(acc, pa, NO_QUEUES, buf, start, end);
-      return;
+      q = NO_QUEUES;
     }
-    remapJetStreamDelivery(pa);
     const reply = pa.reply;
     if (reply.length > GW_SUBJECT_OFFSET && reply.startsWith(GW_REPLY_PREFIX)) {
       // A request whose reply must go back to its origin: subscribers see the plain reply (the
@@ -739,15 +773,17 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       // the next 2 s.
       pa.gwReply = reply;
       pa.reply = reply.slice(GW_SUBJECT_OFFSET);
-      this.trackReply(acc, pa.reply, reply);
+      remapJetStreamDelivery(pa);
+      this.trackReply(acc, pa.reply, reply.slice(0, GW_SUBJECT_OFFSET + pa.reply.length));
       try {
-        this.core.routeFromGateway(acc, pa, queues, buf, start, end);
+        this.core.routeFromGateway(acc, pa, q, buf, start, end);
       } finally {
         pa.gwReply = '';
       }
       return;
     }
-    this.core.routeFromGateway(acc, pa, queues, buf, start, end);
+    remapJetStreamDelivery(pa);
+    this.core.routeFromGateway(acc, pa, q, buf, start, end);
   }
 
   private trackReply(acc: Account, reply: string, routed: string): void {
