@@ -556,6 +556,9 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     if (conn.outbound) {
       const i = this.outList.indexOf(conn);
       if (i >= 0) this.outList.splice(i, 1);
+      if (!this.stopped) {
+        for (const [acc, e] of conn.outsim) if (e !== null) for (const sub of e.subs.values()) this.core.accounts.get(acc)?.sublist.notifyWatchers(sub.subject);
+      }
       const r = this.remotes.get(conn.name);
       if (r !== undefined && r.conn === conn) {
         r.conn = null;
@@ -594,7 +597,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
         e.ni.delete(subject);
       }
     }
-    this.core.notifyChange();
+    this.interestChanged(account, subject);
   }
 
   onGwUnsub(conn: GatewayConn, account: string, subject: string, queue: string | null): void {
@@ -615,6 +618,12 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       // Optimistic mode: a no-interest record.
       e.ni?.add(subject);
     }
+    this.interestChanged(account, subject);
+  }
+
+  /** A remote's interest changed: push consumers on `subject` look again (consumer.go hasDeliveryInterest). */
+  private interestChanged(account: string, subject: string): void {
+    this.core.accounts.get(account)?.sublist.notifyWatchers(subject);
     this.core.notifyChange();
   }
 

@@ -444,6 +444,10 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
     const r = this.account.sublist.match(subject);
     if (r.psubs.length > 0 || r.qsubs.length > 0) return true;
     // Interest in another cluster counts (consumer.go: the gateways' interest, a tracked `_GR_.` reply).
+    return this.gatewayInterest(subject);
+  }
+
+  gatewayInterest(subject: string): boolean {
     const gw = this.engine.core.gateway;
     return gw !== null && gw.remoteInterest(this.account, subject);
   }

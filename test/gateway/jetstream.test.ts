@@ -44,4 +44,35 @@ describe('JetStream across a gateway', () => {
       await a.close();
     }
   });
+
+  it('delivers a push consumer to a subscriber in another cluster (its interest counts), and the ack comes back', async () => {
+    const a = await createServer({ jetstream: true, gateway: { name: 'PA' } });
+    const b = await createServer({ gateway: { name: 'PB', gateways: [{ name: 'PA', url: a.gatewayUrl! }] } });
+    const ncA = await connect({ servers: a.url });
+    const ncB = await connect({ servers: b.url });
+    try {
+      await eventually(() => a.gateways().outbound.includes('PB') && b.gateways().outbound.includes('PA'), 'both gateways');
+      const jsm = await jetstreamManager(ncA);
+      await jsm.streams.add({ name: 'P', subjects: ['p.>'] });
+      await jsm.consumers.add('P', { durable_name: 'C', deliver_subject: 'dlv', ack_policy: AckPolicy.Explicit });
+      expect((await jsm.consumers.info('P', 'C')).push_bound ?? false).toBe(false);
+      const got: string[] = [];
+      ncB.subscribe('dlv', { callback: (_e, m) => {
+        got.push(m.subject);
+        m.respond();
+      } });
+      await ncB.flush();
+      await eventually(async () => (await jsm.consumers.info('P', 'C')).push_bound === true, 'push_bound from the other cluster');
+      ncA.publish('p.one', 'x');
+      await ncA.flush();
+      await eventually(() => got.length === 1, 'the delivery in B');
+      expect(got).toEqual(['p.one']);
+      await eventually(async () => (await jsm.consumers.info('P', 'C')).num_ack_pending === 0, 'the ack back in A');
+    } finally {
+      await ncA.close();
+      await ncB.close();
+      await b.close();
+      await a.close();
+    }
+  });
 });
