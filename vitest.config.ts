@@ -10,7 +10,7 @@ const EXCLUDE = ['test/conformance/**', 'node_modules/**', 'test/jetstream/consu
 // timing-sensitive: their files run one at a time, after the rest, which runs two files at a time
 // (the CI machine has 2 cores; one worker per core would leave most single-server files waiting
 // on sockets and timers one after another).
-const SERIAL = ['test/jscluster/**/*.test.ts', 'test/cluster/**/*.test.ts', 'test/leafnode/**/*.test.ts'];
+const SERIAL = ['test/jscluster/**/*.test.ts', 'test/cluster/**/*.test.ts', 'test/leafnode/**/*.test.ts', 'test/gateway/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -16,6 +16,9 @@ export { jetstreamHelpers, resetJetStream, seedJetStream } from './backend/remot
 export type { JetStreamHelpersOptions, RemoteJetStreamHelpers } from './backend/remote-helpers.js';
 export { createCluster, NatsCluster } from './harness/create-cluster.js';
 export type { ClusterHarnessOptions } from './harness/create-cluster.js';
+export { createSupercluster, NatsSupercluster } from './harness/create-supercluster.js';
+export type { SuperclusterOptions, SuperclusterMember } from './harness/create-supercluster.js';
+export type { GatewayPeers, GatewayInterestMode } from './server/backend.js';
 export type {
   ServerInfo,
   ClientSummary,
@@ -70,6 +73,9 @@ export type {
   ClusterOptions,
   ClusterAuthorizationOptions,
   ResolvedClusterOptions,
+  GatewayOptions,
+  RemoteGatewayOptions,
+  ResolvedGatewayOptions,
   RouteUrl,
   Logger,
   WebSocketOptions,

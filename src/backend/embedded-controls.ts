@@ -11,7 +11,7 @@ import { CloseReason } from '../broker/close-reason.js';
 import type { DropRule } from '../broker/controls.js';
 import type { ConnSnapshot } from '../broker/snapshot.js';
 import { subjectMatches } from '../subject/subject.js';
-import type { ConsumerFault, EmbeddedFeatures } from '../server/backend.js';
+import type { ConsumerFault, EmbeddedFeatures, GatewayInterestMode, GatewayPeers } from '../server/backend.js';
 import type { Consumer } from '../jetstream/consumer.js';
 import { InvalidArgumentError, ServerClosedError } from '../errors.js';
 import type {
@@ -29,6 +29,7 @@ import type {
 import type { BrokerCore } from '../broker/core.js';
 import type { TestControls } from '../broker/controls.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import type { GatewayManager } from '../gateway/gateway.js';
 import { subjectFromText, subjectToText } from '../protocol/text.js';
 
 /** The embedded backend's state the controls read and change (`EmbeddedBackend` is it). */
@@ -42,6 +43,10 @@ export interface EmbeddedState {
   readonly cluster: ClusterManager | null;
   /** The leaf node layer, when `leafnodes` is configured. */
   readonly leaf: { setPaused(paused: boolean): void } | null;
+  blockedGateways: readonly string[];
+  /** Write delay per remote gateway name (`setGatewayLatency`), kept across restarts. */
+  readonly gatewayLatency: Map<string, number>;
+  readonly gateway: GatewayManager | null;
   /** The JetStream engine of the current start, when JetStream is on. */
   readonly jetstream: JetStream | null;
   readonly boundPorts: { port: number; clusterPort: number; websocketPort: number; monitorPort: number };
@@ -144,6 +149,28 @@ export class EmbeddedControls implements EmbeddedFeatures {
     return this.backend.blockedPeers;
   }
 
+  gateways(): GatewayPeers {
+    const g = this.backend.gateway;
+    if (g === null) return { outbound: [], inbound: [] };
+    return { outbound: g.connectedGateways(), inbound: g.snapshot().inbound.map((i) => i.name) };
+  }
+
+  blockGateways(names: readonly string[]): void {
+    const b = this.backend;
+    b.blockedGateways = [...names];
+    b.gateway?.setBlocked(b.blockedGateways);
+  }
+
+  setGatewayLatency(gateway: string, ms: number): void {
+    const m = this.backend.gatewayLatency;
+    if (ms > 0) m.set(gateway, ms);
+    else m.delete(gateway);
+  }
+
+  gatewayInterestMode(gateway: string, account: string): GatewayInterestMode | null {
+    return this.backend.gateway?.interestMode(gateway, account) ?? null;
+  }
+
   // ---- The tap ----------------------------------------------------------------------------------
 
   tap(callback: (msg: TappedMessage) => void, options: TapOptions): () => void {
@@ -169,6 +196,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
     for (const c of core.clients.values()) c.socket.pause();
     cluster?.setPaused(true);
     this.backend.leaf?.setPaused(true);
+    this.backend.gateway?.setPaused(true);
   }
 
   resume(): void {
@@ -181,6 +209,7 @@ export class EmbeddedControls implements EmbeddedFeatures {
     }
     cluster?.setPaused(false);
     this.backend.leaf?.setPaused(false);
+    this.backend.gateway?.setPaused(false);
     core.flushAll();
   }
 

@@ -19,6 +19,7 @@ import { TestControls, warnInternal, type FaultSink } from '../broker/controls.j
 import type { ServerInfo } from '../broker/info.js';
 import { ClusterManager } from '../cluster/cluster.js';
 import { LeafManager } from '../leaf/leafnodes.js';
+import { GatewayManager } from '../gateway/gateway.js';
 import { JetStream } from '../jetstream/jetstream.js';
 import { startMonitor, type MonitorContext, type MonitorHandle } from '../monitor/monitor.js';
 import { startSystemServices, type SystemServices } from '../monitor/system.js';
@@ -42,6 +43,7 @@ interface Listeners {
   readonly ws: WebSocketListener | null;
   readonly cluster: ClusterManager | null;
   readonly leaf: LeafManager | null;
+  readonly gateway: GatewayManager | null;
   readonly monitor: MonitorHandle | null;
 }
 
@@ -61,6 +63,13 @@ export class EmbeddedBackend implements ServerBackend {
   cluster: ClusterManager | null = null;
   /** The leaf node layer of the current start, when `leafnodes` is configured. */
   leaf: LeafManager | null = null;
+  /** Gateway names gateway connections are refused to (set by `createSupercluster()` partitions). */
+  blockedGateways: readonly string[] = [];
+  /** Write delay per remote gateway name (`setGatewayLatency()`), kept across restarts. */
+  readonly gatewayLatency = new Map<string, number>();
+  /** The gateway layer of the current start, when a `gateway` block is configured. */
+  gateway: GatewayManager | null = null;
+  private gatewayPort_ = 0;
   /** The JetStream engine of the current start, when JetStream is on. */
   jetstream: JetStream | null = null;
   /**
@@ -176,17 +185,34 @@ export class EmbeddedBackend implements ServerBackend {
         core.wsPort = ws.port;
       }
       let cluster: ClusterManager | null = null;
+      let gateway: GatewayManager | null = null;
+      if (o.gateway !== null) {
+        const g = new GatewayManager(core, o.gateway, this.gatewayLatency);
+        release.push(() => g.stop(false));
+        g.setBlocked(this.blockedGateways);
+        gateway = g;
+      }
       if (o.cluster !== null) {
         // nats-embedded's JetStream cannot share a cluster with nats-server's: routes to
         // nats-server servers with JetStream are refused (cluster/cluster.ts MIXED_JETSTREAM).
         const c = new ClusterManager(core, o.cluster, { refuseJetStreamPeers: jetstream !== null });
         release.push(() => c.stop(false));
+        if (gateway !== null) {
+          c.gatewayLink = gateway;
+          gateway.routeLayer = { routes: () => c.routes, broadcast: (frame) => c.broadcast(frame) };
+          // Listening first: the routes' INFO carries the gateway URL.
+          await gateway.start(this.gatewayPort_ || o.gateway!.port);
+          check();
+        }
         await c.start(this.clusterPort_ || o.cluster.port);
         check();
         c.setBlocked(this.blockedPeers);
         if (this.controls.paused) c.setPaused(true);
         c.onChange = () => this.events.routesChanged();
         cluster = c;
+      } else if (gateway !== null) {
+        await gateway.start(this.gatewayPort_ || o.gateway!.port);
+        check();
       }
       let leaf: LeafManager | null = null;
       if (o.leafnodes !== null) {
@@ -211,7 +237,7 @@ export class EmbeddedBackend implements ServerBackend {
       this.system?.close();
       // $SYS.REQ.SERVER.<id>.RELOAD: the options in force applied again (server.reload({})).
       this.system = startSystemServices(ctx, { reload: () => this.embedded.reload({}, {}) });
-      this.commit({ tcp, port: bound, jetstream, ws, cluster, leaf, monitor });
+      this.commit({ tcp, port: bound, jetstream, ws, cluster, leaf, gateway, monitor });
       this.restartClaims();
     } catch (err) {
       for (const r of release.reverse()) await r();
@@ -251,6 +277,7 @@ export class EmbeddedBackend implements ServerBackend {
       core: () => this.core,
       cluster: () => this.cluster,
       leaf: () => this.leaf,
+      gateway: () => this.gateway,
       jetstream: () => this.jetstream,
       startedAt: () => this.startedAt,
       configLoadedAt: () => this.configLoadedAt,
@@ -270,6 +297,8 @@ export class EmbeddedBackend implements ServerBackend {
     if (l.cluster !== null) this.clusterPort_ = l.cluster.port;
     this.leaf = l.leaf;
     if (l.leaf !== null && l.leaf.port !== 0) this.leafPort_ = l.leaf.port;
+    this.gateway = l.gateway;
+    if (l.gateway !== null) this.gatewayPort_ = l.gateway.port;
     this.monitor = l.monitor;
     if (l.monitor !== null) this.monitorPort_ = l.monitor.port;
     this.startedAt = new Date();
@@ -323,6 +352,9 @@ export class EmbeddedBackend implements ServerBackend {
     if (tcp.listening) tcp.close();
     const cluster = this.cluster;
     this.cluster = null;
+    const gateway = this.gateway;
+    this.gateway = null;
+    const gatewaysClosed = gateway?.stop(graceful) ?? Promise.resolve();
     const routesClosed = cluster?.stop(graceful) ?? Promise.resolve();
     const leaf = this.leaf;
     this.leaf = null;
@@ -347,7 +379,7 @@ export class EmbeddedBackend implements ServerBackend {
     const jetstream = this.jetstream;
     this.jetstream = null;
     const jsStopped = jetstream?.stop() ?? Promise.resolve();
-    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, leafsClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
+    let closed: Promise<void> = Promise.all([this.listenerClosed, routesClosed, leafsClosed, gatewaysClosed, monitorClosed, wsClosed, jsStopped]).then(() => undefined);
     if (final) closed = closed.then(() => this.removeTempStore());
     // A second stop() waits for all of it too.
     this.listenerClosed = closed;
@@ -435,6 +467,11 @@ export class EmbeddedBackend implements ServerBackend {
   get leafnodeUrl(): string | null {
     const l = this.options.leafnodes?.listen;
     return l == null ? null : `nats-leaf://${urlHost(dialHost(l.host))}:${this.leafPort_}`;
+  }
+
+  get gatewayUrl(): string | null {
+    const g = this.gateway;
+    return g === null || g.url === '' ? null : `nats://${g.url}`;
   }
 
   get routeUrl(): string | null {

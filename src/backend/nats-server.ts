@@ -385,6 +385,10 @@ export class ProcessBackend implements ServerBackend {
     return l == null ? null : `nats-leaf://${urlHost(l.host)}:${this.leafPort}`;
   }
 
+  get gatewayUrl(): string | null {
+    return null;
+  }
+
   get routeUrl(): string | null {
     const c = this.options.cluster;
     return c === null ? null : `nats-route://${urlHost(c.host)}:${this.routePort}`;
@@ -401,13 +405,16 @@ export class ProcessBackend implements ServerBackend {
 /**
  * The process backend for `options`: refuses what cannot be passed on to nats-server yet, and
  * finds the binary.
- * @throws {UnsupportedError} `seed`, `tls`, `websocket`
+ * @throws {UnsupportedError} `seed`, `tls`, `websocket`, `gateway`
  * @throws {ConfigError} no nats-server binary
  */
 export function processBackend(options: ResolvedOptions, events: BackendEvents): ProcessBackend {
   if (options.seed !== null) throw new UnsupportedError('seed', BACKEND, 'nats-server picks queue members at random');
   if (options.tls !== null || options.cluster?.tls != null) {
     throw new UnsupportedError('tls', BACKEND, 'not yet passed on to the nats-server process');
+  }
+  if (options.gateway !== null) {
+    throw new UnsupportedError('gateway', BACKEND, 'not yet passed on to the nats-server process');
   }
   if (options.websocket !== null) {
     throw new UnsupportedError('websocket', BACKEND, 'not yet passed on to the nats-server process');

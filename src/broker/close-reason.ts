@@ -31,5 +31,7 @@ export const CloseReason = {
   RouteToSelf: 'Route To Self',
   Partitioned: 'Partitioned',
   MixedJetStream: 'Mixed JetStream Cluster',
+  WrongGateway: 'Wrong Gateway',
+  WrongPort: 'Wrong Port',
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

@@ -16,6 +16,7 @@ import { Client, type ClientHost } from './client.js';
 import { CloseReason } from './close-reason.js';
 import { ClosedRing } from './closed.js';
 import type { ClusterHooks } from './cluster-hooks.js';
+import type { GatewayHooks } from './gateway-hooks.js';
 import type { Flushable } from './connection.js';
 import { DEFAULT_FAULT_SINK, TestControls, type FaultSink } from './controls.js';
 import { clientInfo, infoFrame, type InfoSource, type ServerInfo } from './info.js';
@@ -100,6 +101,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   cluster: ClusterHooks | null = null;
   /** Set by the cluster layer: INFO `cluster`. */
   clusterName: string | null = null;
+  /** The gateway layer, when a `gateway` block is configured (src/gateway/). */
+  gateway: GatewayHooks | null = null;
 
   // ---- System account -------------------------------------------------------------------------
   /** The system account (`options.systemAccount`), or null without one (operator mode without a system account). */
@@ -240,6 +243,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   clusterInterest(sub: Subscription, delta: 1 | -1): void {
     this.cluster?.localInterest(sub, delta);
+    this.gateway?.clusterInterest(sub.client.account.name, sub.subject, sub.queue, delta, sub);
   }
 
   /** The global account's sublist (the only one without configured accounts). */
@@ -490,6 +494,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     owner.subs.set(sid, sub);
     this.cluster?.localInterest(sub, 1);
     owner.account.leafInterest?.(sub, 1);
+    this.gateway?.clusterInterest(owner.account.name, subject, queue, 1, sub);
     if (owner.account.streamImports) this.links!.addShadows(sub);
     this.notifyChange();
     return sub;
@@ -500,23 +505,24 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     sub.closed = true;
     const subs = sub.client.subs;
     if (subs.get(sub.sid) === sub) subs.delete(sub.sid);
-    if (sub.client.account.sublist.remove(sub)) {
-      this.cluster?.localInterest(sub, -1);
-      sub.client.account.leafInterest?.(sub, -1);
-    }
+    if (sub.client.account.sublist.remove(sub)) this.lostInterest(sub);
     if (sub.shadows !== null) this.links?.removeShadows(sub);
     if (sub.client.account.linked) this.links?.interestLost(sub.client.account, sub.subject);
     this.notifyChange();
+  }
+
+  /** A local subscription left the sublist: the routes, leaf nodes and gateways hear of it. */
+  private lostInterest(sub: Subscription): void {
+    this.cluster?.localInterest(sub, -1);
+    sub.client.account.leafInterest?.(sub, -1);
+    this.gateway?.clusterInterest(sub.client.account.name, sub.subject, sub.queue, -1, sub);
   }
 
   /** Drops every subscription of a closing subscriber. */
   private dropSubscriptions(owner: Subscriber): void {
     for (const sub of owner.subs.values()) {
       sub.closed = true;
-      if (owner.account.sublist.remove(sub)) {
-        this.cluster?.localInterest(sub, -1);
-        owner.account.leafInterest?.(sub, -1);
-      }
+      if (owner.account.sublist.remove(sub)) this.lostInterest(sub);
       if (sub.shadows !== null) this.links?.removeShadows(sub);
       if (owner.account.linked) this.links?.interestLost(owner.account, sub.subject);
     }
@@ -528,6 +534,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** A message a client published. */
   routeFromClient(pub: Client, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const acc = pub.account;
+    // An answer to a request that crossed a gateway with a `_GR_.` reply goes straight back.
+    if (this.gateway !== null && this.gateway.tracksReplies && this.gateway.mappedReply(acc, pa, buf, start)) return;
     if (acc.linked) return this.routeLinkedFromClient(pub, acc, pa, buf, start, end);
     this.router.route(pub, acc, pa, buf, start, end, null, null);
   }
@@ -537,6 +545,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * the queue groups in `queues` only.
    */
   routeFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    if (this.gateway !== null) this.gateway.unmapRouted(account, pa);
     if (account.linked) return this.routeLinkedFromPeer(source, account, pa, queues, buf, start, end);
     this.router.route(null, account, pa, buf, start, end, queues, source);
   }
@@ -581,8 +590,18 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     }
   }
 
+  /**
+   * A message a remote cluster sent through a gateway: to this cluster's subscribers (local, and
+   * through the routes), to the queue groups in `queues` only, and to no other gateway.
+   */
+  routeFromGateway(account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): boolean {
+    return this.router.route(null, account, pa, buf, start, end, queues, null);
+  }
+
   /** Queues an internal client's message; it is routed once the routing in progress is over. */
   publishInternal(client: InternalClient, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver?: string, once?: boolean): void {
+    // An answer to a request that came from another cluster with a `_GR_.` reply goes straight back.
+    if (this.gateway !== null && this.gateway.tracksReplies && this.gateway.mappedInternal(client.account, subject, reply, headers, data, deliver ?? '')) return;
     this.router.publishInternal(client, subject, reply, headers, data, deliver, once);
   }
 

@@ -15,12 +15,15 @@ import type { Client } from './client.js';
 import type { FaultSink, TestControls } from './controls.js';
 import type { CoreStats } from './stats.js';
 import type { InternalClient } from './internal.js';
+import type { GatewayHooks } from './gateway-hooks.js';
 
 /** What the router needs of the core. */
 export interface RouterHost {
   readonly stats: CoreStats;
   readonly controls: TestControls;
   readonly faults: FaultSink;
+  /** The gateway layer, or null without gateways. */
+  readonly gateway: GatewayHooks | null;
   /** Queue-member choice (seeded with the `seed` option). */
   readonly random: () => number;
   unsubscribe(sub: Subscription): void;
@@ -174,7 +177,9 @@ export class Router {
   /**
    * Routes one message: drop rules and taps, then the fan-out. `pub` published it (null: a
    * route sent it, to local subscribers only, and to local members of the queue groups in
-   * `queueFilter` only; `source` is that route). One function, not two: the fan-out path must fit
+   * `queueFilter` only; `source` is that route; or, with `source` null and a `queueFilter`, a
+   * gateway sent it: to this cluster's subscribers, and to the queue groups in `queueFilter`).
+   * Only a publisher's own messages go on to the gateways. One function, not two: the fan-out path must fit
    * V8's inlining budget (measured with the fan-out benchmark).
    */
   route(
@@ -224,6 +229,8 @@ export class Router {
       if (source !== null) {
         if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
         if (fromRoute ? this.pickLocal(base, members, source, pa, buf, start) : this.pickMember(base, null, members, pa, buf, start, source)) delivered = true;
+      } else if (queueFilter !== null && !queueFilter.includes(members[0].queue!)) {
+        continue;
       } else if (this.pickMember(base, pub, members, pa, buf, start, null)) {
         delivered = true;
       }
@@ -232,6 +239,7 @@ export class Router {
       this.sendToRoutes(base, acc, pa, buf, start);
       delivered = true;
     }
+    if (pub !== null && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs)) delivered = true;
     if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered, buf, start, end);
     this.publisher = outer;
     this.routingDepth--;

@@ -57,6 +57,22 @@ export interface ClusterManagerOptions {
   readonly refuseJetStreamPeers?: boolean;
 }
 
+/**
+ * What the route layer tells the gateway layer (gateway/gateway.ts, wired by the embedded
+ * backend): route INFOs carry this server's gateway URL (`gateway_url`) and gossip about
+ * gateways (`gateway`, `gateway_cmd` 1), as nats-server's route.go does.
+ */
+export interface RouteGatewayLink {
+  /** This server's gateway URL (`host:port`), or '' before it listens. */
+  readonly url: string;
+  /** A route INFO about a gateway (nats-server's processGatewayInfoFromRoute). */
+  routeGossip(info: RouteInfo): void;
+  /** The INFOs a newly registered route gets (the gateways this server is connected to), or null. */
+  gossipForRoute(): Buffer | null;
+  /** A route peer's gateway URL came (`added`) or went. */
+  peerUrl(url: string, added: boolean): void;
+}
+
 /** A peer as `ClusterManager.peers()` reports it. */
 export interface RoutePeer {
   readonly id: string;
@@ -90,6 +106,13 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   private everRouted = false;
   /** Called when the membership (registered routes) changes. */
   onChange: (() => void) | null = null;
+  /** The gateway layer, when a `gateway` block is configured. */
+  gatewayLink: RouteGatewayLink | null = null;
+
+  /** Sends a frame on every registered route (gateway gossip). */
+  broadcast(frame: Buffer): void {
+    for (const route of this.routes.values()) route.send(frame);
+  }
 
   /** `nats-route://host:port` of this server's route listener. */
   get routeUrl(): string {
@@ -291,6 +314,7 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     if (!this.opts.noAdvertise) info.connect_urls = [this.ownClientUrl()];
     const ws = this.ownWsUrl();
     if (ws !== null && !this.opts.noAdvertise) info.ws_connect_urls = [ws];
+    if (this.gatewayLink !== null && this.gatewayLink.url !== '') info.gateway_url = this.gatewayLink.url;
     return info;
   }
 
@@ -332,6 +356,11 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   }
 
   onRouteInfo(conn: RouteConn, info: RouteInfo): void {
+    if (typeof info.gateway === 'string' && info.gateway !== '') {
+      // Gossip about a gateway (route.go: before anything else); ignored without gateways.
+      if (conn.info !== null) this.gatewayLink?.routeGossip(info);
+      return;
+    }
     if (conn.info === null) return this.register(conn, info);
     if (info.server_id !== conn.info.server_id) {
       // Gossip: a server our peer just met. Dial it unless we know it already.
@@ -384,6 +413,12 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     const gossip = Buffer.from(`INFO ${JSON.stringify(this.gossipInfo(conn, info))}\r\n`, 'latin1');
     for (const other of this.routes.values()) if (other !== conn) other.send(gossip);
     this.sendInterest(conn);
+    const gw = this.gatewayLink;
+    if (gw !== null) {
+      const gossipFrame = gw.gossipForRoute();
+      if (gossipFrame !== null) conn.send(gossipFrame);
+      if (typeof info.gateway_url === 'string') gw.peerUrl(info.gateway_url, true);
+    }
     this.core.flushAll();
     this.core.sendAsyncInfo();
     this.onChange?.();
@@ -473,6 +508,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     const id = conn.remoteId;
     if (conn.registered && id !== null && this.routes.get(id) === conn) {
       this.routes.delete(id);
+      const gwUrl = conn.info?.gateway_url;
+      if (typeof gwUrl === 'string') this.gatewayLink?.peerUrl(gwUrl, false);
       // A server shutting down tells its clients nothing (nats-server: no INFO when shutting down).
       if (!this.stopped) this.core.sendAsyncInfo();
       this.onChange?.();
@@ -539,6 +576,10 @@ export class ClusterManager implements ClusterHooks, RouteHost {
 
   notifyChange(): void {
     this.core.notifyChange();
+  }
+
+  remoteInterest(account: string, subject: string, queue: string | null, delta: 1 | -1): void {
+    this.core.gateway?.clusterInterest(account, subject, queue, delta, null);
   }
 
   // ---- ClusterHooks -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
 import { routedLineLength, writeRoutedLine } from '../protocol/encode.js';
 import { copyBytes } from '../protocol/bytes.js';
+import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { Transport } from '../io/transport.js';
 import { RemoteSub, type Account, type RouteTarget } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -41,6 +42,8 @@ export interface RouteHost extends ConnectionHost {
   routeFromPeer(route: RouteConn, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
   /** Interest changed (for `waitForSubscription()`). */
   notifyChange(): void;
+  /** The peer's interest gained (+1) or lost (-1) an entry (gateways announce the cluster's interest). */
+  remoteInterest(account: string, subject: string, queue: string | null, delta: 1 | -1): void;
   onRouteInfo(conn: RouteConn, info: RouteInfo): void;
   onRouteConnect(conn: RouteConn, opts: Record<string, unknown>): void;
   onRouteClosed(conn: RouteConn, reason: CloseReason): void;
@@ -195,6 +198,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     }
     this.remoteSubs.set(key, sub);
     acc.leafInterest?.(sub, sub.weight);
+    this.host.remoteInterest(account, subject, queue, 1);
     this.host.notifyChange();
   }
 
@@ -205,6 +209,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.remoteSubs.delete(key);
     sub.account.sublist.remove(sub);
     sub.account.leafInterest?.(sub, -sub.weight);
+    this.host.remoteInterest(account, subject, queue, -1);
     this.host.notifyChange();
   }
 
@@ -241,7 +246,8 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     // travels on its delivery subject, the stored subject after an '@' in the reply, as
     // nats-server's processMsgResults sends it.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
-    const reply = pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
+    // A reply mapped by a gateway (`_GR_.`) travels on mapped: the server that delivers it tracks it.
+    const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
     const out = this.out;
     const slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
     let p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);
@@ -280,33 +286,10 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     for (const sub of this.remoteSubs.values()) {
       sub.account.sublist.remove(sub);
       sub.account.leafInterest?.(sub, -sub.weight);
+      this.host.remoteInterest(sub.account.name, sub.subject, sub.queue, -1);
     }
     this.remoteSubs.clear();
     this.closeTransport(flush);
     this.host.onRouteClosed(this, reason);
-  }
-}
-
-const JS_ACK_PREFIX = '$JS.ACK.';
-
-/**
- * A routed JetStream delivery: a `$JS.ACK.` reply with `@<stored subject>` after its eighth dot
- * (nats-server's processMsgResults) becomes a delivery on the RMSG subject showing the stored
- * subject (pa.deliver set, as a consumer's own delivery has it); anything else has no deliver.
- */
-function remapJetStreamDelivery(pa: PubArg): void {
-  pa.deliver = '';
-  const reply = pa.reply;
-  if (!reply.startsWith(JS_ACK_PREFIX)) return;
-  let dots = 0;
-  for (let i = 0; i < reply.length - 1; i++) {
-    const c = reply.charCodeAt(i);
-    if (c === 0x2e) dots++;
-    else if (c === 0x40 && dots >= 8) {
-      pa.deliver = pa.subject;
-      pa.subject = reply.slice(i + 1);
-      pa.reply = reply.slice(0, i);
-      return;
-    }
   }
 }

@@ -23,7 +23,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type {
-  AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
+  AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, GatewayOptions, RemoteGatewayOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
   UserOptions, WebSocketAuthorizationOptions, WebSocketOptions, DirResolverOptions,
   LeafNodeAuthorizationOptions, LeafNodeOptions, LeafNodeRemoteOptions,
 } from './types.js';
@@ -433,6 +433,45 @@ const CLUSTER = table<ClusterOptions>({
   refused: ['permissions'],
 });
 
+/** One entry of `gateway { gateways: [...] }` (opts.go parseGateways: name, url, urls). */
+const REMOTE_GATEWAY = table<Partial<RemoteGatewayOptions>>({
+  keys: [
+    [['name'], (r, v, p, g) => void (g.name = r.str(v, p))],
+    [['url'], (r, v, p, g) => void (g.url = r.str(v, p, 'a gateway URL'))],
+    [['urls'], (r, v, p, g) => {
+      if (!Array.isArray(v)) return r.fail(p, 'expected an array of gateway URLs');
+      g.urls = v.map((x) => r.str(x, p, 'gateway URL strings'));
+    }],
+  ],
+  ignored: [],
+  refused: ['tls'],
+});
+
+/** The `gateway` block (opts.go parseGateway). */
+const GATEWAY = table<Partial<GatewayOptions>>({
+  keys: [
+    [['name'], (r, v, p, g) => void (g.name = r.str(v, p))],
+    [['listen'], (r, v, p, g) => {
+      const { host, port } = r.hostPort(v, p);
+      if (host !== '') g.host = host;
+      g.port = port;
+    }],
+    [['port'], (r, v, p, g) => void (g.port = r.int(v, p))],
+    [['host', 'net'], (r, v, p, g) => void (g.host = r.str(v, p))],
+    [['advertise'], (r, v, p, g) => void (g.advertise = r.str(v, p))],
+    [['connect_retries'], (r, v, p, g) => void (g.connectRetries = r.int(v, p))],
+    [['reject_unknown', 'reject_unknown_cluster'], (r, v, p, g) => void (g.rejectUnknown = r.bool(v, p))],
+    [['authorization'], (r, v, p, g) => void (g.authorization = clusterAuthorization(r, v, p))],
+    [['gateways'], (r, v, p, g) => {
+      if (!Array.isArray(v)) return r.fail(p, 'expected an array of gateways');
+      g.gateways = v.map((x, i) => r.block<Partial<RemoteGatewayOptions>>(x, `${p}[${i}]`, REMOTE_GATEWAY, {}) as RemoteGatewayOptions);
+    }],
+  ],
+  ignored: [],
+  // Gateway TLS is not supported yet: starting without it would expose the links in clear.
+  refused: ['tls'],
+});
+
 /** `cluster { authorization }`: nats-server's parseCluster refuses users lists and tokens. */
 function clusterAuthorization(r: Reader, v: ConfValue, path: string): ClusterAuthorizationOptions {
   const a = r.block<AuthorizationOptions>(v, path, AUTHORIZATION, {});
@@ -635,6 +674,7 @@ const OWN: { readonly [K in OwnConfKey]: Apply<ConfResult> } = {
   cluster: (r, v, p, { options: o }) => void (o.cluster = r.block<ClusterOptions>(v, p, CLUSTER, {})),
   leafnodes: (r, v, p, { options: o }) => void (o.leafnodes = leafnodes(r, v, p)),
   leaf: (r, v, p, { options: o }) => void (o.leafnodes = leafnodes(r, v, p)),
+  gateway: (r, v, p, { options: o }) => void (o.gateway = r.block<Partial<GatewayOptions>>(v, p, GATEWAY, {}) as GatewayOptions),
   jetstream: (r, v, p, { options: o }) => jetstream(r, v, p, o),
   operator: operators,
   operators,
@@ -748,7 +788,7 @@ const TOP = table<ConfResult>({
     [['store_dir', 'storedir'], (r, v, p, { options: o }) => storeDir(r, v, p, o)],
   ],
   ignored: [
-    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache', 'gateway',
+    'client_advertise', 'mappings', 'maps', 'disable_sublist_cache', 'no_sublist_cache',
     'logfile_size_limit', 'log_size_limit', 'logfile_max_num', 'log_max_num',
     'syslog', 'remote_syslog', 'prof_port', 'prof_block_rate', 'http_base_path', 'max_traced_msg_len',
     'max_sub_tokens', 'max_subscription_tokens', 'connect_error_reports', 'reconnect_error_reports', 'mqtt', 'default_js_domain',

@@ -12,7 +12,7 @@ import { totalmem } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type {
-  Backend, Logger, ResolvedAuth, ResolvedClusterOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl, SourceTiming,
+  Backend, Logger, ResolvedAuth, ResolvedClusterOptions, ResolvedGatewayOptions, ResolvedHttpOptions, ResolvedJetStream, ResolvedTls, ResolvedWebSocket, RouteUrl, SourceTiming,
 } from './types.js';
 import {
   INT32_MAX, checkKeys, checkName, child, describe, objectWithKeys, optBool, optDuration, optInt, optPort, optString,
@@ -233,6 +233,50 @@ export function resolveCluster(value: unknown, path: string, serverHost: string)
     reconnectDelayMs: optDuration(c.reconnectDelay, child(path, 'reconnectDelay'), DEFAULTS.routeReconnectMs),
     tls,
     ...resolveClusterAuth(c.authorization, child(path, 'authorization'), tls),
+  };
+}
+
+const GATEWAY_KEYS: ReadonlySet<string> = new Set([
+  'name', 'host', 'port', 'advertise', 'authorization', 'rejectUnknown', 'connectRetries', 'reconnectDelay', 'gateways',
+]);
+const REMOTE_GATEWAY_KEYS: ReadonlySet<string> = new Set(['name', 'url', 'urls']);
+
+/**
+ * The `gateway` block (nats-server's validateGatewayOptions: a name without spaces, remote
+ * gateways with names and URLs); its host defaults to the server's.
+ */
+export function resolveGateway(value: unknown, path: string, serverHost: string): ResolvedGatewayOptions {
+  const g = objectWithKeys(value, path, GATEWAY_KEYS);
+  const name = optString(g.name, child(path, 'name'), '');
+  if (name === '') throw new ConfigError(child(path, 'name'), 'gateway has no name');
+  if (/\s/.test(name)) throw new ConfigError(child(path, 'name'), `gateway name "${name}" cannot contain spaces`);
+  const remotesValue = g.gateways ?? [];
+  if (!Array.isArray(remotesValue)) throw new ConfigError(child(path, 'gateways'), 'must be an array of remote gateways');
+  const gateways = remotesValue.map((rv, i) => {
+    const rp = `${child(path, 'gateways')}[${i}]`;
+    const r = objectWithKeys(rv, rp, REMOTE_GATEWAY_KEYS);
+    const rname = optString(r.name, child(rp, 'name'), '');
+    if (rname === '') throw new ConfigError(child(rp, 'name'), 'gateway has no name');
+    const list: unknown[] = [];
+    if (r.url !== undefined) list.push(r.url);
+    if (r.urls !== undefined) {
+      if (!Array.isArray(r.urls)) throw new ConfigError(child(rp, 'urls'), 'must be an array of gateway URLs');
+      list.push(...(r.urls as unknown[]));
+    }
+    if (list.length === 0) throw new ConfigError(rp, `gateway "${rname}" has no URL`);
+    return { name: rname, urls: list.map((u, j) => parseRouteUrl(u, `${child(rp, 'urls')}[${j}]`)) };
+  });
+  const advertise = g.advertise === undefined ? null : optString(g.advertise, child(path, 'advertise'), '');
+  return {
+    name,
+    host: optString(g.host, child(path, 'host'), serverHost),
+    port: optPort(g.port, child(path, 'port')),
+    advertise: advertise === '' ? null : advertise,
+    rejectUnknown: optBool(g.rejectUnknown, child(path, 'rejectUnknown'), false),
+    connectRetries: optInt(g.connectRetries, child(path, 'connectRetries'), 0, 0, INT32_MAX),
+    reconnectDelayMs: optDuration(g.reconnectDelay, child(path, 'reconnectDelay'), 1000),
+    gateways,
+    ...resolveClusterAuth(g.authorization, child(path, 'authorization'), null),
   };
 }
 

@@ -26,7 +26,7 @@ import type { ResolvedOptions, ServerOptions } from './types.js';
 import { resolveAccountsAndAuth, resolveSystemAccount, withGlobalNoAuthUser } from './resolve-auth.js';
 import { operatorAccounts, operatorAuth, resolveOperatorMode, resolverJwts } from './resolve-operator.js';
 import { jwtAccountLinks } from './resolve-jwt-links.js';
-import { resolveBackend, resolveCluster, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
+import { resolveBackend, resolveCluster, resolveGateway, resolveHttp, resolveJetStream, resolveLogger, resolveServerTags, resolveTls, resolveWebSocket } from './resolve-blocks.js';
 import { INT32_MAX, checkName } from './validate.js';
 import { resolveLeafNodes } from './resolve-leaf.js';
 
@@ -364,6 +364,13 @@ export const OPTIONS = {
     kind: 'block', into: ['leafnodes'],
     resolve: (v, path, ctx) => ({ leafnodes: v === undefined ? null : resolveLeafNodes(v, path, ctx.resolved('host'), ctx.resolved('accountNames')) }),
     conf: { keys: ['leafnodes', 'leaf'], read: 'own' }, reload: 'no', write: 'own',
+  },
+  // reload.go: gateway settings are not reloadable (a listener, and the cluster's identity).
+  // Not written: the nats-server backend refuses it (conformance tests write their own blocks).
+  gateway: {
+    kind: 'block', into: ['gateway'],
+    resolve: (v, path, ctx) => ({ gateway: v === undefined ? null : resolveGateway(v, path, ctx.resolved('host')) }),
+    conf: { keys: ['gateway'], read: 'own' }, reload: 'no', write: null,
   },
   // reload.go: JetStream settings are not reloadable (the store directory, domain and limits
   // hold data and identities).

@@ -136,6 +136,58 @@ export interface ClusterAuthorizationOptions {
   timeout?: Duration;
 }
 
+/** The `gateway` block: this cluster's gateway name and listener, and the remote gateways to dial. */
+export interface GatewayOptions {
+  /** This cluster's gateway name (every server of a cluster uses the same). Required. */
+  name: string;
+  /** Address of the gateway listener. Default: the server's `host`. */
+  host?: string;
+  /** Gateway port. `0` or `-1` picks a free ephemeral port. Default `0`. */
+  port?: number;
+  /** `host:port` remote gateways are told to dial (nats-server's `advertise`). Default: the listener's. */
+  advertise?: string;
+  /**
+   * Credentials an inbound gateway's CONNECT must carry (one user and password, as nats-server's
+   * `gateway { authorization }`). Outbound gateways send their URL's credentials, else these.
+   */
+  authorization?: ClusterAuthorizationOptions;
+  /** Refuse inbound gateways that are not in `gateways` (nats-server's `reject_unknown_cluster`). */
+  rejectUnknown?: boolean;
+  /** Attempts for gateways learned by gossip (implicit), after the first. Default 0. */
+  connectRetries?: number;
+  /**
+   * Pause before dialling a configured gateway again (plus up to 100 ms). Default 1 s, as
+   * nats-server. A nats-embedded extension: tests may shorten it to reconnect faster.
+   */
+  reconnectDelay?: Duration;
+  /** The remote gateways (clusters) to dial: a name and one URL or several. */
+  gateways?: RemoteGatewayOptions[];
+}
+
+/** One remote gateway of {@link GatewayOptions.gateways}. */
+export interface RemoteGatewayOptions {
+  /** The remote cluster's gateway name. */
+  name: string;
+  /** One gateway URL (`nats://host:port`) of a server of that cluster. */
+  url?: string;
+  /** Several gateway URLs of that cluster's servers. */
+  urls?: string[];
+}
+
+/** The `gateway` block after validation. */
+export interface ResolvedGatewayOptions {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly advertise: string | null;
+  readonly authorization: { readonly user: string; readonly password: string } | null;
+  readonly authTimeoutMs: number;
+  readonly rejectUnknown: boolean;
+  readonly connectRetries: number;
+  readonly reconnectDelayMs: number;
+  readonly gateways: ReadonlyArray<{ readonly name: string; readonly urls: readonly RouteUrl[] }>;
+}
+
 /** A route URL after validation. */
 export interface RouteUrl {
   readonly url: string;
@@ -216,6 +268,11 @@ export interface ServerOptions {
   cluster?: ClusterOptions;
   /** Leaf nodes: accept leaf node connections (a hub), and/or connect to hubs as a leaf node. Off by default. */
   leafnodes?: LeafNodeOptions;
+  /**
+   * Gateways (nats-server's `gateway` block): this server's cluster joins a supercluster, linked
+   * to other named clusters by gateway connections. Off by default.
+   */
+  gateway?: GatewayOptions;
   /**
    * Monitoring HTTP endpoints (`/varz`, `/connz`, ...): a port (`-1` = random), a
    * `"host:port"` string as nats-server's `http`, or `{ host, port }`. Off by default.
@@ -762,6 +819,7 @@ export interface ResolvedOptions {
   readonly lameDuckGracePeriodMs: number;
   readonly cluster: ResolvedClusterOptions | null;
   readonly leafnodes: ResolvedLeafNodes | null;
+  readonly gateway: ResolvedGatewayOptions | null;
   readonly http: ResolvedHttpOptions | null;
   readonly logger: Logger | null;
   readonly debug: boolean;

@@ -34,6 +34,8 @@ import { timerDelay } from '../io/timers.js';
 export interface ConsumerHost {
   /** Someone in the account subscribes to `subject` (a pull request's reply is still wanted). */
   hasInterest(subject: string): boolean;
+  /** Another cluster has interest in `subject` (through the gateways). */
+  gatewayInterest(subject: string): boolean;
   /** `inactive_threshold` passed without activity: delete the consumer. */
   inactive(c: Consumer): void;
   /** Publishes through the account's service client (outlives this consumer's). */
@@ -629,6 +631,10 @@ export class Consumer implements PushOwner {
     };
     this.idleTimer = setTimeout(check, timerDelay(ms));
     this.idleTimer.unref();
+  }
+
+  gatewayInterest(subject: string): boolean {
+    return this.host.gatewayInterest(subject);
   }
 
   guard(fn: () => void): void {

@@ -442,7 +442,14 @@ export class JsAccount implements StreamHost, ApiAccount, ConsumerHost {
 
   hasInterest(subject: string): boolean {
     const r = this.account.sublist.match(subject);
-    return r.psubs.length > 0 || r.qsubs.length > 0;
+    if (r.psubs.length > 0 || r.qsubs.length > 0) return true;
+    // Interest in another cluster counts (consumer.go: the gateways' interest, a tracked `_GR_.` reply).
+    return this.gatewayInterest(subject);
+  }
+
+  gatewayInterest(subject: string): boolean {
+    const gw = this.engine.core.gateway;
+    return gw !== null && gw.remoteInterest(this.account, subject);
   }
 
   inactive(c: Consumer): void {

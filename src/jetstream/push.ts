@@ -43,6 +43,8 @@ export interface PushOwner {
   pushInactive(): void;
   /** Runs a timer callback, reporting a throw as the broker's internal error. */
   guard(fn: () => void): void;
+  /** Interest in `subject` in another cluster (consumer.go hasDeliveryInterest: the gateways'). */
+  gatewayInterest(subject: string): boolean;
 }
 
 /** consumer.go JsFlowControlMaxPending: the flow-control window grows to 32 MiB. */
@@ -166,7 +168,7 @@ export class PushDelivery {
       client.subscribe(`$JS.FC.${owner.stream}.${owner.name}.*`, (msg) => this.onFlowControl(msg));
     }
     this.sl.watch(this.dsubj, this.onSubChange);
-    this.active = deliveryInterest(this.sl, this.dsubj, this.group);
+    this.active = this.hasInterest();
     if (!this.active) this.armDelete();
     this.armHeartbeat();
   }
@@ -200,9 +202,14 @@ export class PushDelivery {
     this.updateInterest();
   }
 
+  /** Interest here (and across the routes), else, without a deliver group, in another cluster. */
+  private hasInterest(): boolean {
+    return deliveryInterest(this.sl, this.dsubj, this.group) || (this.group === '' && this.owner.gatewayInterest(this.dsubj));
+  }
+
   /** updateDeliveryInterest: a subscription on the deliver subject came or went. */
   private updateInterest(): void {
-    const interest = deliveryInterest(this.sl, this.dsubj, this.group);
+    const interest = this.hasInterest();
     const was = this.active;
     this.active = interest;
     if (interest) {

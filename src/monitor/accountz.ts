@@ -61,11 +61,6 @@ export function accountz(ctx: MonitorContext, account: string): Record<string, u
   return { ...head, account_detail: accountInfo(ctx, account) };
 }
 
-/** nats-server's `Gatewayz` of a server without gateways. */
-export function gatewayz(ctx: MonitorContext): Record<string, unknown> {
-  return { server_id: ctx.core().serverId, now: rfc3339Nano(Date.now()), outbound_gateways: {}, inbound_gateways: {} };
-}
-
 /**
  * nats-server's `Raftz` (2.10.x): the Raft groups of clustered JetStream, which belong to the
  * system account, as `{<account>: {<group>: RaftzGroup}}`; `{}` when the account filter (the

@@ -15,7 +15,7 @@ import {
 } from 'node:http';
 import { listen } from '../io/listen.js';
 import { NATS_SERVER_VERSION } from '../protocol/constants.js';
-import { accountz, gatewayz } from './accountz.js';
+import { accountz } from './accountz.js';
 import { connz } from './connz.js';
 import { goJson } from '../protocol/go-format.js';
 import { healthz } from './healthz.js';
@@ -23,6 +23,7 @@ import { jsz } from './jsz.js';
 import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
 import { leafz } from './leafz.js';
+import { gatewayz } from './gatewayz.js';
 import type { MonitorContext, MonitorHandle } from './types.js';
 import { CpuSampler, varz } from './varz.js';
 
@@ -65,6 +66,9 @@ class Monitor {
         case '/leafz':
           this.count('/leafz');
           return this.respond(res, q, 200, goJson(leafz(ctx, q)));
+        case '/gatewayz':
+          this.count('/gatewayz');
+          return this.respond(res, q, 200, goJson(gatewayz(ctx, q)));
         case '/subsz':
         case '/subscriptionsz':
           this.count('/subsz');
@@ -76,9 +80,6 @@ class Monitor {
         case '/accountz':
           this.count('/accountz');
           return this.respond(res, q, 200, goJson(accountz(ctx, q.get('acc') ?? '')));
-        case '/gatewayz':
-          this.count('/gatewayz');
-          return this.respond(res, q, 200, goJson(gatewayz(ctx)));
         case '/healthz': {
           this.count('/healthz');
           const h = healthz(ctx, q);
@@ -124,11 +125,11 @@ class Monitor {
       ['varz', 'General'],
       ['jsz', 'JetStream'],
       ['connz', 'Connections'],
+      ['accountz', 'Accounts'],
       ['subsz', 'Subscriptions'],
       ['routez', 'Routes'],
-      ['gatewayz', 'Gateways'],
       ['leafz', 'LeafNodes'],
-      ['accountz', 'Accounts'],
+      ['gatewayz', 'Gateways'],
       ['healthz', 'Health Probe'],
     ]
       .map(([p, label]) => `    <a href=./${p}>${label}</a>`)

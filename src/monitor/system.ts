@@ -36,7 +36,8 @@ import { CloseReason } from '../broker/close-reason.js';
 import type { InternalClient, InternalMessage } from '../broker/internal.js';
 import type { PubArg } from '../protocol/parser.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
-import { accountInfo, accountz, clientConnections, gatewayz, raftz } from './accountz.js';
+import { accountInfo, accountz, clientConnections, raftz } from './accountz.js';
+import { gatewayz } from './gatewayz.js';
 import { leafz } from './leafz.js';
 import { connz } from './connz.js';
 import { healthz } from './healthz.js';
@@ -223,7 +224,7 @@ export class SystemServices {
       case 'CONNZ': return this.zReq(m.reply, m.data, via, (b) => connz(ctx, connzQuery(b), noop));
       case 'SUBSZ': return this.zReq(m.reply, m.data, via, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
       case 'ROUTEZ': return this.zReq(m.reply, m.data, via, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
-      case 'GATEWAYZ': return this.zReq(m.reply, m.data, via, () => gatewayz(ctx));
+      case 'GATEWAYZ': return this.zReq(m.reply, m.data, via, (b) => gatewayz(ctx, query(b, { name: 'gw_name', accounts: 'accs' })));
       case 'LEAFZ': return this.zReq(m.reply, m.data, via, (b) => leafz(ctx, query(b, { subscriptions: 'subs', account: 'acc' })));
       case 'ACCOUNTZ': return this.zReq(m.reply, m.data, via, (b) => accountz(ctx, str(b, 'account')));
       case 'JSZ': return this.zReq(m.reply, m.data, via, (b) => new RawJson(jsz(ctx, jszQuery(b))));

@@ -6,6 +6,7 @@ import type { LeafManager } from '../leaf/leafnodes.js';
 import type { BrokerCore } from '../broker/core.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import type { GatewayManager } from '../gateway/gateway.js';
 import type { ResolvedOptions } from '../config/options.js';
 
 /** What the endpoints read. Getters, because a restart replaces the core. */
@@ -15,6 +16,8 @@ export interface MonitorContext {
   cluster(): ClusterManager | null;
   /** The leaf node layer, when `leafnodes` is configured and the server runs. */
   leaf?(): LeafManager | null;
+  /** The gateway layer, when a `gateway` block is configured and the server runs. */
+  gateway(): GatewayManager | null;
   /** The JetStream engine, when JetStream is on and the server runs. */
   jetstream(): JetStream | null;
   /** When the server (re)started. */

@@ -7,6 +7,7 @@ import { hostPort } from '../io/listen.js';
 import { goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { varzJetStream } from './jsz.js';
 import { varzLeaf } from './leafz.js';
+import { gatewayVarz } from './gatewayz.js';
 import type { MonitorContext } from './types.js';
 
 /** nats-server's defaults, in seconds (`AUTH_TIMEOUT`, `TLS_TIMEOUT`): reported though unused here. */
@@ -64,7 +65,7 @@ export function varz(ctx: MonitorContext, reqStatsByPath: ReadonlyMap<string, nu
           urls: o.cluster.routes.length > 0 ? o.cluster.routes.map((r) => hostPort(r.host, r.port)) : undefined,
           tls_timeout: TLS_TIMEOUT_S,
         },
-    gateway: {},
+    gateway: gatewayVarz(ctx),
     leaf: varzLeaf(ctx),
     mqtt: {},
     // nats-server's WebsocketOptsVarz (omitempty fields left out when unset).

@@ -65,8 +65,15 @@ export class PubArg {
    * match result is not cached (see Sublist.match).
    */
   once = false;
+  /**
+   * A message from a gateway whose reply was mapped (`_GR_.<cluster>.<server>.<reply>`): that
+   * mapped reply, which routes carry on; `reply` holds the plain one local subscribers see.
+   * '' otherwise (set and cleared around one routing by the gateway layer).
+   */
+  gwReply = '';
 
   reset(): void {
+    this.gwReply = '';
     this.deliver = '';
     this.once = false;
     this.subject = '';

@@ -70,6 +70,7 @@ export interface ServerBackend {
   readonly websocketUrl: string | null;
   readonly clusterPort: number;
   readonly routeUrl: string | null;
+  readonly gatewayUrl: string | null;
   readonly clusterName: string | null;
   /** The leaf node listener's port (0 without one). */
   readonly leafnodePort: number;
@@ -134,6 +135,16 @@ export interface RequestSession {
 }
 
 /** What only the embedded broker can do: introspection, the tap, fault injection, reload. */
+/** The gateways of a server: the remote gateway names of its outbound and inbound connections. */
+export interface GatewayPeers {
+  readonly outbound: readonly string[];
+  /** One name per inbound connection (a remote cluster's servers each connect). */
+  readonly inbound: readonly string[];
+}
+
+/** nats-server's interest modes of an account on an outbound gateway connection (/gatewayz `interest_mode`). */
+export type GatewayInterestMode = 'Optimistic' | 'Transitioning' | 'Interest-Only';
+
 export interface EmbeddedFeatures {
   reload(options: ServerOptions, reloadOptions: ReloadOptions): void;
   readonly connectionCount: number;
@@ -150,6 +161,12 @@ export interface EmbeddedFeatures {
   jetstreamConsumerLeader(account: string, stream: string, consumer: string): string | null;
   blockRoutes(serverNames: readonly string[]): void;
   blockedRouteNames(): readonly string[];
+  /** The remote gateways this server has an outbound connection to, and inbound ones from. */
+  gateways(): GatewayPeers;
+  blockGateways(names: readonly string[]): void;
+  setGatewayLatency(gateway: string, ms: number): void;
+  /** The interest mode of `account` on the outbound connection to `gateway`, or null (none). */
+  gatewayInterestMode(gateway: string, account: string): GatewayInterestMode | null;
   /** Registers a tap (its callback already checked); returns the function that removes it. */
   tap(callback: (msg: TappedMessage) => void, options: TapOptions): () => void;
   pause(): void;

@@ -13,7 +13,7 @@ import { InvalidArgumentError, ServerClosedError, UnsupportedError, WaitTimeoutE
 import type { Backend, Duration, ResolvedOptions, ServerOptions } from '../config/options.js';
 import { rethrowAsync } from '../broker/controls.js';
 import { countArg, durationArg, functionArg, objectArg, subjectArg } from './arguments.js';
-import type { BackendEvents, EmbeddedFeatures, ServerBackend } from './backend.js';
+import type { BackendEvents, EmbeddedFeatures, GatewayInterestMode, GatewayPeers, ServerBackend } from './backend.js';
 import { JetStreamViewImpl } from './jetstream-view.js';
 import { Lifecycle } from './lifecycle.js';
 import type {
@@ -45,6 +45,8 @@ const HINTS: Readonly<Record<string, string>> = {
   'subscriptions()': 'use waitForSubscription(), or /subsz at monitorUrl (option http)',
   'stats()': 'use /varz at monitorUrl (option http)',
   'routes()': 'use /routez at monitorUrl (option http)',
+  'gateways()': 'use /gatewayz at monitorUrl (option http)',
+  'gatewayInterestMode()': 'use /gatewayz?accs=1 at monitorUrl (option http)',
   'jetstreamMetaLeader()': 'use $JS.API.INFO or /jsz?leader-only=true',
   'jetstreamStreamLeader()': "use STREAM.INFO's cluster.leader",
   'jetstreamConsumerLeader()': "use CONSUMER.INFO's cluster.leader",
@@ -224,6 +226,11 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   /** `nats-leaf://host:port` for other servers' `leafnodes.remotes`, or null without a leaf node listener. */
   get leafnodeUrl(): string | null {
     return this.backend_.leafnodeUrl;
+  }
+
+  /** `nats://host:port` of the gateway listener for other clusters' `gateway.gateways` URLs, or null without `gateway`. */
+  get gatewayUrl(): string | null {
+    return this.backend_.gatewayUrl;
   }
 
   /** The cluster name in use (configured, or adopted from peers), or null without clustering. */
@@ -533,6 +540,31 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
     this.embedded('blockRoutes()').blockRoutes(serverNames);
   }
 
+  /**
+   * The remote gateways (clusters) this server is connected to: `outbound` names one per
+   * remote gateway it dialled, `inbound` one per accepted connection (each server of a remote
+   * cluster connects). Empty without `gateway`.
+   */
+  gateways(): GatewayPeers {
+    return this.embedded('gateways()').gateways();
+  }
+
+  /**
+   * Cuts the gateway connections to and from the named remote gateways (clusters) and refuses
+   * new ones until called again without them. `createSupercluster().partition()` is built on this.
+   */
+  blockGateways(names: readonly string[]): void {
+    this.embedded('blockGateways()').blockGateways(names);
+  }
+
+  /**
+   * How this server sends `account`'s messages to `gateway`: `'Optimistic'` (unless told no),
+   * `'Interest-Only'` (only where the remote said yes), `'Transitioning'`; null when not connected.
+   */
+  gatewayInterestMode(gateway: string, account = '$G'): GatewayInterestMode | null {
+    return this.embedded('gatewayInterestMode()').gatewayInterestMode(gateway, account);
+  }
+
   /** The peer server names set by {@link blockRoutes}. */
   blockedRouteNames(): readonly string[] {
     return this.embedded('blockedRouteNames()').blockedRouteNames();
@@ -618,6 +650,18 @@ export class NatsServer extends EventEmitter<NatsServerEvents> implements AsyncD
   setLatency(ms: Duration): void {
     const features = this.embedded('setLatency()');
     features.setLatency(durationArg(ms, 'ms', 0, true));
+  }
+
+  /**
+   * Delays every write on this server's gateway connections to and from `gateway` (a remote
+   * cluster's gateway name) by `ms` (0 turns it off), order preserved; in force across
+   * `restart()` until changed. `createSupercluster().setLatency()` sets it on both sides.
+   * @throws {InvalidArgumentError} `gateway` is not a non-empty string, or `ms` is not a duration >= 0
+   */
+  setGatewayLatency(gateway: string, ms: Duration): void {
+    const features = this.embedded('setGatewayLatency()');
+    if (typeof gateway !== 'string' || gateway === '') throw new InvalidArgumentError('gateway', 'must be a gateway name');
+    features.setGatewayLatency(gateway, durationArg(ms, 'ms', 0, true));
   }
 
   /**

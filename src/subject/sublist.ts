@@ -186,6 +186,14 @@ export class Sublist<S extends SublistEntry> {
     else list.push(fn);
   }
 
+  /**
+   * Calls the watchers of `subject`: interest held outside this sublist changed (a remote
+   * cluster's, through a gateway).
+   */
+  notifyWatchers(subject: string): void {
+    if (this.watchers !== null) this.notify(subject);
+  }
+
   /** Stops a {@link watch}. */
   unwatch(subject: string, fn: () => void): void {
     const list = this.watchers?.get(subject);

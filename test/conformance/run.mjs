@@ -47,6 +47,8 @@ const INTEROP = [
   'test/conformance/jetstream-add-member.test.ts',
   'test/conformance/jetstream-cluster-tags.test.ts',
   'test/conformance/system-account-interop.test.ts',
+  'test/conformance/gateway-interop.test.ts',
+  'test/conformance/gateway-cluster-interop.test.ts',
 ];
 // The project's integration tests, run again on the nats-server backend
 // (NATS_EMBEDDED_BACKEND=nats-server: `createServer()` spawns the real binary behind the same

@@ -155,7 +155,7 @@ const TABLE: ReadonlyArray<readonly [Block, readonly string[], string, Outcome]>
   ['top', ['client_advertise'], '"h:1"', 'ignored'],
   ['top', ['mappings', 'maps'], '{ a: b }', 'ignored'],
   ['top', ['disable_sublist_cache', 'no_sublist_cache'], 'true', 'ignored'],
-  ['top', ['gateway'], '{ name: g }', 'ignored'],
+  ['top', ['gateway'], '{ name: g, port: 7222 }', { options: { gateway: { name: 'g', port: 7222 } } }],
   ['top', ['logfile_size_limit', 'log_size_limit'], '1MB', 'ignored'],
   ['top', ['logfile_max_num', 'log_max_num'], '3', 'ignored'],
   ['top', ['syslog'], 'true', 'ignored'],

@@ -195,10 +195,21 @@ describe('config keys → options', () => {
   });
 
   it('warns about (and ignores) blocks for features not built yet', () => {
-    const r = map('port: 1\nmqtt { port: -1 }\ngateway { name: g }\nserver_tags: ["a"]');
+    const r = map('port: 1\nmqtt { port: -1 }\nserver_tags: ["a"]');
     expect(r.options).toEqual({ port: 1, serverTags: ['a'] });
-    expect(r.warnings).toHaveLength(2);
+    expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toMatch(/test\.conf:2:1: "mqtt" is not supported/);
+  });
+
+  it('maps the gateway block and its remote gateways (url or urls); refuses gateway TLS', () => {
+    expect(map('gateway { name: A, listen: "127.0.0.1:7222", advertise: "h:1", connect_retries: 2, reject_unknown_cluster: true,'
+      + ' authorization { user: u, password: p }, gateways: [{ name: B, url: "nats://127.0.0.1:7223" }, { name: C, urls: ["nats://h:1", "nats://h:2"] }] }').options).toEqual({
+      gateway: {
+        name: 'A', host: '127.0.0.1', port: 7222, advertise: 'h:1', connectRetries: 2, rejectUnknown: true, authorization: { user: 'u', password: 'p' },
+        gateways: [{ name: 'B', url: 'nats://127.0.0.1:7223' }, { name: 'C', urls: ['nats://h:1', 'nats://h:2'] }],
+      },
+    });
+    expect(configErrorOf(() => map('gateway { name: A, tls { cert_file: c, key_file: k } }')).message).toMatch(/tls/);
   });
 
   it('maps the websocket block (and its ws alias) with its TLS and websocket-only auth keys', () => {

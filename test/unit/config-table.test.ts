@@ -41,7 +41,7 @@ describe('the option table', () => {
 
   it('reload flags: nats-server reloads these (reload.go diffOptions), nats-embedded also the "extension" ones', () => {
     const by = (flag: string): string[] => OPTION_ROWS.filter(([, r]) => r.reload === flag).map(([n]) => n).sort();
-    expect(by('no')).toEqual(['backend', 'cluster', 'host', 'http', 'jetstream', 'leafnodes', 'port', 'serverName', 'websocket']);
+    expect(by('no')).toEqual(['backend', 'cluster', 'gateway', 'host', 'http', 'jetstream', 'leafnodes', 'port', 'serverName', 'websocket']);
     expect(by('yes')).toEqual([
       'accounts', 'authorization', 'debug', 'maxConnections', 'maxControlLine', 'maxPayload', 'maxPingsOut',
       'pingInterval', 'serverTags', 'tls', 'trace', 'writeDeadline',

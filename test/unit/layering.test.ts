@@ -23,6 +23,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   broker: 3,
   cluster: 4,
   leaf: 4,
+  gateway: 4,
   jetstream: 4,
   monitor: 5,
   server: 6,

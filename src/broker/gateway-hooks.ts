@@ -1,0 +1,41 @@
+/**
+ * What the broker core needs of the gateway layer (src/gateway/), stated by the core so that it
+ * never imports that layer: `GatewayManager` implements it and registers itself with the core
+ * (`core.gateway`). Null when no `gateway` block is configured: the hot path then pays one
+ * null check.
+ */
+import type { PubArg } from '../protocol/parser.js';
+import type { Account, AnySub, Subscription } from './account.js';
+
+export interface GatewayHooks {
+  /**
+   * Interest in this cluster changed: a local subscription (`sub` set) or a route peer's RS±
+   * (`sub` null) was added (+1) or removed (-1). Inbound gateways hear of the first and the last.
+   */
+  clusterInterest(account: string, subject: string, queue: string | null, delta: 1 | -1, sub: Subscription | null): void;
+  /**
+   * Sends a message a client or an internal client of this server published to the remote
+   * clusters with interest (nats-server's sendMsgToGateways). `qsubs` are the queue groups of the
+   * local match: those were served in this cluster. True when it went to at least one.
+   */
+  sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[]): boolean;
+  /** Whether another cluster has interest in `subject` (an outbound gateway would take it, or it is a tracked reply). */
+  remoteInterest(acc: Account, subject: string): boolean;
+  /** True while a tracked `_GR_` reply mapping may apply ({@link mappedReply}). */
+  readonly tracksReplies: boolean;
+  /**
+   * A client publishes on `pa.subject`: when it answers a request that came with a `_GR_.` reply
+   * (tracked for 2 s), the answer goes straight back to the origin cluster. True when it did.
+   */
+  mappedReply(acc: Account, pa: PubArg, buf: Buffer, start: number): boolean;
+  /**
+   * {@link mappedReply} for an internal client's publication (a JetStream answer or delivery to
+   * a tracked reply, `deliver` its delivery subject). True when it was sent.
+   */
+  mappedInternal(acc: Account, subject: string, reply: string, headers: Buffer | null, data: Buffer, deliver: string): boolean;
+  /**
+   * A route peer's message: a `_GR_.` subject (a reply for this server) loses its prefix; a
+   * `_GR_.` reply (a request from another cluster) is tracked and delivered as the plain reply.
+   */
+  unmapRouted(acc: Account, pa: PubArg): void;
+}
