@@ -186,6 +186,14 @@ export function writeRoutedLine(
   buf[p++] = SP;
   p = writeLatin1(buf, p, account);
   buf[p++] = SP;
+  return writeRoutedTail(buf, p, subject, reply, queues, hdr, size);
+}
+
+/**
+ * The part of a routed message line after its op and account (routes) or op (leaf nodes):
+ * `<subject> [reply | + <reply> <q...> | | <q...>] [<hdr>] <size>\r\n`.
+ */
+export function writeRoutedTail(buf: Buffer, p: number, subject: string, reply: string, queues: readonly string[], hdr: number, size: number): number {
   p = writeLatin1(buf, p, subject);
   if (queues.length > 0) {
     buf[p++] = SP;

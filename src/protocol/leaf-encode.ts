@@ -3,13 +3,9 @@
  * msgHeaderForRouteOrLeaf for a LEAF target, leafnode.go writeLeafSub): messages carry no
  * account, the connection being bound to one.
  */
-import { writeLatin1, writeUint } from './bytes.js';
+import { writeRoutedTail } from './encode.js';
 
 const SP = 0x20;
-const CR = 0x0d;
-const LF = 0x0a;
-const PLUS = 0x2b;
-const PIPE = 0x7c;
 const NUM = 20;
 
 /** Worst-case length of an `LMSG`/`HMSG` control line to a leaf node (CRLF included). */
@@ -29,33 +25,7 @@ export function writeLeafLine(buf: Buffer, p: number, subject: string, reply: st
   buf[p++] = 0x53; // S
   buf[p++] = 0x47; // G
   buf[p++] = SP;
-  p = writeLatin1(buf, p, subject);
-  if (queues.length > 0) {
-    buf[p++] = SP;
-    if (reply.length > 0) {
-      buf[p++] = PLUS;
-      buf[p++] = SP;
-      p = writeLatin1(buf, p, reply);
-    } else {
-      buf[p++] = PIPE;
-    }
-    for (let i = 0; i < queues.length; i++) {
-      buf[p++] = SP;
-      p = writeLatin1(buf, p, queues[i]);
-    }
-  } else if (reply.length > 0) {
-    buf[p++] = SP;
-    p = writeLatin1(buf, p, reply);
-  }
-  buf[p++] = SP;
-  if (hdr >= 0) {
-    p = writeUint(buf, p, hdr);
-    buf[p++] = SP;
-  }
-  p = writeUint(buf, p, size);
-  buf[p++] = CR;
-  buf[p++] = LF;
-  return p;
+  return writeRoutedTail(buf, p, subject, reply, queues, hdr, size);
 }
 
 /** `LS+ <key>` (plain interest) or `LS+ <subject> <queue> <weight>`; `LS- <key>` when `n` is 0. `key` is `subject[ queue]`. */
