@@ -5,6 +5,7 @@
  * PONG, RS+, RS-, RMSG, HMSG), parsed by the route parser; what the ops mean is decided by its
  * {@link GatewayConnHost}, the gateway manager.
  */
+import { timerDelay } from '../io/timers.js';
 import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
@@ -122,7 +123,7 @@ export class GatewayConn extends Connection implements RouteSink {
     this.authTimer = setTimeout(() => {
       this.authTimer = null;
       if (!this.closed && !this.connected) this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
-    }, ms);
+    }, timerDelay(ms));
     this.authTimer.unref();
   }
 

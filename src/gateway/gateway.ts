@@ -12,6 +12,7 @@
  * Queue groups: a group served in this cluster is not sent on; otherwise one remote cluster
  * with members gets it (the first outbound gateway in order of RTT).
  */
+import { timerDelay } from '../io/timers.js';
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { hostPort, listen } from '../io/listen.js';
@@ -339,7 +340,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     r.timer = setTimeout(() => {
       r.timer = null;
       this.solicit(r);
-    }, delay);
+    }, timerDelay(delay));
     r.timer.unref();
   }
 

@@ -7,6 +7,7 @@
  * leafnode.go's updateSmap rules. Handshake decisions (authentication, binding, registration)
  * belong to its {@link LeafHost}, the leaf node manager.
  */
+import { timerDelay } from '../io/timers.js';
 import { RouteParser, ROUTE_MAX_CONTROL_LINE, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, PONG, encodeErr } from '../protocol/constants.js';
@@ -98,7 +99,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.authTimer = setTimeout(() => {
       this.authTimer = null;
       if (!this.closed && !this.registered) this.sendErrAndClose(text, CloseReason.AuthTimeout);
-    }, ms);
+    }, timerDelay(ms));
     this.authTimer.unref();
   }
 

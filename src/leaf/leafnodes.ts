@@ -13,6 +13,7 @@
  * advertises none, so 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf
  * node permissions, the JetStream domain logic.
  */
+import { timerDelay } from '../io/timers.js';
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -409,7 +410,7 @@ export class LeafManager implements LeafHost {
       r.timer = setTimeout(() => {
         r.timer = null;
         this.dial(r);
-      }, delay);
+      }, timerDelay(delay));
       r.timer.unref();
     }
   }

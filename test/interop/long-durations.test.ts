@@ -72,4 +72,18 @@ describe('durations past 24.8 days', () => {
     expect(replies).toEqual(['1', '2']);
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
+
+  it('leaf node and gateway listeners with a 30-day auth timeout leave a silent peer connected', async () => {
+    const s = await scope.server({
+      leafnodes: { port: 0, authorization: { user: 'l', password: 'l', timeout: 30 * DAY_MS } },
+      gateway: { name: 'G', authorization: { user: 'g', password: 'g', timeout: 30 * DAY_MS } },
+    });
+    const leaf = await WireClient.open(s.leafnodePort);
+    const gw = await WireClient.open(Number(new URL(s.gatewayUrl!).port));
+    scope.defer(() => leaf.close());
+    scope.defer(() => gw.close());
+    await settle(150);
+    expect([leaf.closed, gw.closed]).toEqual([false, false]);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
 });
