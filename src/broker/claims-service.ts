@@ -56,6 +56,7 @@ import { CloseReason } from './close-reason.js';
 import { ERR } from '../protocol/constants.js';
 import type { BrokerCore } from './core.js';
 import type { InternalClient, InternalMessage } from './internal.js';
+import { timerDelay } from '../io/timers.js';
 
 /** What the service needs of the server around the core. */
 export interface ClaimsServiceHost {
@@ -152,7 +153,7 @@ export class ClaimsService {
     c.subscribe('$SYS.REQ.CLAIMS.PACK', (m) => this.onPack(m), 'responder');
     const store = core.accountJwts?.store ?? null;
     if (store !== null) {
-      this.syncTimer = setInterval(() => this.requestPack(), store.cfg.intervalMs);
+      this.syncTimer = setInterval(() => this.requestPack(), timerDelay(store.cfg.intervalMs));
       this.syncTimer.unref();
     }
   }
@@ -272,7 +273,7 @@ export class ClaimsService {
       const timer = setTimeout(() => {
         this.core.log.debug(`DirResolver - fetching jwt for ${name} timed out`);
         settle(null);
-      }, store.cfg.timeoutMs);
+      }, timerDelay(store.cfg.timeoutMs));
       timer.unref();
       this.fetches.set(reply, { account: name, expected: this.host.remoteServers(), timer, settle });
       this.client.publish(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, '', { reply });

@@ -7,8 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { useScope } from '../helpers/scope.js';
 import { WireClient } from '../helpers/wire.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { jwtConnect, makeAccount, makeOperator, makeUser, nonceSigner } from '../helpers/jwt.js';
 
 const scope = useScope();
+const tempDir = useTempDirs('nats-embedded-long-durations-');
 const DAY_NS = 24 * 3600 * 1e9;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -84,6 +87,30 @@ describe('durations past 24.8 days', () => {
     scope.defer(() => gw.close());
     await settle(150);
     expect([leaf.closed, gw.closed]).toEqual([false, false]);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('a directory resolver with a 720h interval sends no PACK request until then; a 720h lookup timeout keeps the CONNECT waiting', async () => {
+    const op = makeOperator();
+    const sys = makeAccount(op.kp);
+    const s = await scope.server({
+      operator: op.jwt, systemAccount: sys.pub, resolver: { type: 'full', dir: tempDir(), interval: '720h', timeout: '720h' }, resolverPreload: { [sys.pub]: sys.jwt },
+    });
+    const sysUser = makeUser(sys.kp);
+    const w = await WireClient.open(s.port);
+    scope.defer(() => w.close());
+    w.send(`${jwtConnect(sysUser.jwt, nonceSigner(sysUser)(w.info.nonce as string))}SUB $SYS.REQ.CLAIMS.PACK 1\r\nSUB $SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP 2\r\nPING\r\n`);
+    await w.expect('PONG\r\n');
+    // A user of an account this server lacks: its CONNECT waits for the other servers' answers.
+    const stranger = makeUser(makeAccount(op.kp).kp);
+    const c = await WireClient.open(s.port);
+    scope.defer(() => c.close());
+    c.send(`${jwtConnect(stranger.jwt, nonceSigner(stranger)(c.info.nonce as string))}PING\r\n`);
+    await settle(150);
+    // One lookup, no pack request (a clamp-less 720h interval sent one every millisecond).
+    expect(w.buffer.match(/^MSG \S+/gm)).toEqual([expect.stringMatching(/^MSG \$SYS\.REQ\.ACCOUNT\.A[A-Z0-9]+\.CLAIMS\.LOOKUP$/)]);
+    // Nothing answered yet (a clamp-less 720h timeout refused the CONNECT at once).
+    expect([c.buffer, c.closed]).toEqual(['', false]);
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 });
