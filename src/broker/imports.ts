@@ -48,6 +48,7 @@ import {
   latencyFromJson, latencyJson, merge, newLatency, rttOf, SAMPLED, sanitize, shouldSample, type LatencyRule, type ServiceLatency, type TraceHeader,
 } from './latency.js';
 import { timerDelay } from '../io/timers.js';
+import type { Log } from './log.js';
 
 /** What the imports need of the core. */
 export interface ImportsHost {
@@ -74,6 +75,8 @@ export interface ImportsHost {
   readonly clusterName: string | null;
   /** A bug of the broker's own (counted, never fatal). */
   internalError(err: unknown, what: string): void;
+  /** The server's log (bad input from elsewhere is logged, not counted as a bug of ours). */
+  readonly log: Log;
 }
 
 /** Why a response route goes (nats-server's rsiReason, plus the requester's interest lost). */
@@ -442,7 +445,7 @@ export class AccountLinks {
         this.links.remoteTracking--;
       }
       if (this.remoteTracked.size > 0) this.armRemotePrune();
-    }, Number.isFinite(lowest) ? lowest : 1000);
+    }, Number.isFinite(lowest) ? timerDelay(lowest) : 1000);
     this.remoteTimer.unref();
   }
 
@@ -651,7 +654,9 @@ export class Links {
     try {
       rl = JSON.parse(m.data.toString('utf8'));
     } catch (err) {
-      this.host.internalError(err, 'Error unmarshalling remote latency measurement');
+      // Another server's (or any system user's) bad body, not a bug of ours: nats-server logs it
+      // (events.go remoteLatencyUpdate) and goes on.
+      this.host.log.error(`Error unmarshalling remote latency measurement: ${(err as Error).message}`);
       return;
     }
     if (rl === null || typeof rl !== 'object') return;

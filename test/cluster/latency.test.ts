@@ -5,11 +5,12 @@
  * time and the responder's client info) on `$SYS.LATENCY.M2.<hash>` in the system account; the
  * requester's server merges the two and publishes one measurement in the exporting account.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { getHash } from '../../src/broker/ids.js';
 
 const ACCOUNTS = {
   accounts: {
@@ -48,5 +49,54 @@ describe('service latency across a cluster', () => {
       expect(m.responder).toMatchObject({ acc: 'A', name: 'far-responder', server: s2.info.server_name });
       expect(m.total as number).toBeGreaterThanOrEqual(m.service as number);
     }
+  });
+});
+
+describe('the responder\'s server\'s side', () => {
+  let warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  beforeEach(() => {
+    warnings = [];
+    process.on('warning', onWarning);
+  });
+  afterEach(() => void process.off('warning', onWarning));
+
+  it('a 30-day response threshold arms no spinning prune timer; a malformed M2 body is logged, not an internal error', async () => {
+    const DAY_MS = 24 * 3600 * 1000;
+    const c = await scope.cluster({
+      size: 2,
+      systemAccount: 'SYS',
+      accounts: {
+        SYS: { users: [{ user: 'sys', password: 'sys' }] },
+        A: { users: [{ user: 'a', password: 'a' }], exports: [{ service: 'svc.>', latency: 'lat.svc', responseThreshold: 30 * DAY_MS }] },
+        B: { users: [{ user: 'b', password: 'b' }], imports: [{ service: { account: 'A', subject: 'svc.>' } }] },
+      },
+    });
+    const [s1, s2] = c.servers as [NatsServer, NatsServer];
+    const b1 = await client(s1, 'b', 'requester');
+    const a1 = await client(s1, 'a', 'listener');
+    const a2 = await client(s2, 'a', 'far-responder');
+    const got: Array<Record<string, unknown>> = [];
+    a1.subscribe('lat.svc', { callback: (_e, m) => void got.push(m.json<Record<string, unknown>>()) });
+    // svc.silent is never answered: its tracked reply waits on s2 for the 30-day threshold.
+    a2.subscribe('svc.ok', { callback: (_e, m) => void m.respond('pong') });
+    a2.subscribe('svc.silent', { callback: () => undefined });
+    await Promise.all([a1.flush(), a2.flush()]);
+    await s1.waitForSubscription('svc.ok', { count: 2 });
+    await eventually(async () => (await b1.request('svc.ok', 'hi', { timeout: 500 }).then(() => true, () => false)) || undefined, 'a first response');
+    await eventually(() => got.length >= 1 || undefined, 'the merged measurement');
+    b1.publish('svc.silent', 'hi', { reply: 'never.answered' });
+    await b1.flush();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+
+    // Anyone in the system account can publish on s1's M2 subject: nats-server logs a body it cannot decode.
+    const sys = await client(s1, 'sys', 'sys');
+    sys.publish(`$SYS.LATENCY.M2.${getHash(s1.info.server_name)}`, 'not json');
+    await sys.flush();
+    const before = got.length;
+    expect((await b1.request('svc.ok', 'hi', { timeout: 2000 })).string()).toBe('pong');
+    await eventually(() => got.length > before || undefined, 'a measurement after the bad body');
+    expect([s1.stats().internalErrors, s2.stats().internalErrors]).toEqual([0, 0]);
   });
 });
