@@ -70,8 +70,11 @@ export interface ClientHost extends ConnectionHost {
   accountFetchFor(userJwt: string): Promise<void> | null;
   /** Runs `work` for the client as a read chunk is run (errors contained, output flushed); nothing when it closed. */
   resumeClient(client: Client, work: () => void): void;
-  /** The CONNECT failed authentication (before the -ERR): nats-server's account auth error event. */
-  clientAuthFailed(client: Client): void;
+  /**
+   * The CONNECT failed authentication: nats-server's account auth error event, in `account`
+   * (default: the one the client is in, `$G` until authorized).
+   */
+  clientAuthFailed(client: Client, account?: Account): void;
 }
 
 /** The client's CONNECT options, with nats-server's defaults for fields left out. */
@@ -483,7 +486,12 @@ export class Client extends Connection implements ParserSink, Subscriber {
       // An account JWT's `conn` (server.go registerWithAccount: MaxTotalConnectionsReached).
       const maxConns = user.accountMaxConnections;
       if (maxConns !== undefined && maxConns !== -1 && this.host.accountClients(user.account) >= maxConns) {
-        return this.sendErrAndClose(ERR.MaxAccountConnections, CloseReason.MaxAccountConnections);
+        this.sendErrAndClose(ERR.MaxAccountConnections, CloseReason.MaxAccountConnections);
+        // auth.go processClientOrLeafAuthentication: RegisterNkeyUser failed, so the deferred
+        // check sends the account auth error event, in the JWT's account (registerWithAccount
+        // set c.acc before the limit refused it), after the -ERR and the close.
+        this.host.clientAuthFailed(this, this.host.account(user.account));
+        return;
       }
       this.setUser(user);
       this.parser.awaitingAuth = false;

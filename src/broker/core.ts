@@ -179,8 +179,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     events.clientConnected(client);
   }
 
-  clientAuthFailed(client: Client): void {
-    this.events?.accountAuthError(client);
+  clientAuthFailed(client: Client, account?: Account): void {
+    this.events?.accountAuthError(client, account);
   }
 
   answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean {

@@ -259,10 +259,10 @@ export class SystemEvents {
 
   /**
    * nats-server 2.10's sendAccountAuthErrorEvent: a CONNECT that failed authentication, on
-   * `$SYS.ACCOUNT.CLIENT.AUTH.ERR` in the account the client is in (`$G` until authorized).
+   * `$SYS.ACCOUNT.CLIENT.AUTH.ERR` in the account the client is in (`$G` until authorized), or
+   * `acc` (a JWT account whose connection limit refused the client).
    */
-  accountAuthError(c: Client): void {
-    const acc = c.account;
+  accountAuthError(c: Client, acc: Account = c.account): void {
     if (!this.running) return;
     const subject = '$SYS.ACCOUNT.CLIENT.AUTH.ERR';
     const r = acc.sublist.match(subject);

@@ -201,6 +201,30 @@ describe('the account auth error event (2.10)', () => {
       await server.close();
     }
   });
+
+  it('is published in a JWT account whose `conn` limit refused a user (auth.go: RegisterNkeyUser failed after c.acc was set)', async () => {
+    const sysKp = createAccount();
+    const op = makeOperator({ system_account: publicKeyOf(sysKp) });
+    const sys = makeAccount(op.kp, {}, {}, sysKp);
+    const limits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: 1, leaf: -1 };
+    const acc = makeAccount(op.kp, { limits });
+    const server = await createServer({ operator: op.jwt, resolver: 'MEMORY', resolverPreload: { [sys.pub]: sys.jwt, [acc.pub]: acc.jwt } });
+    const creds = (u: { creds: string }): ReturnType<typeof credsAuthenticator> => credsAuthenticator(new TextEncoder().encode(u.creds));
+    try {
+      const first = makeUser(acc.kp);
+      const a = await connect({ servers: server.url, authenticator: creds(first) });
+      const got = next(a, '$SYS.ACCOUNT.CLIENT.AUTH.ERR');
+      await a.flush();
+      const second = makeUser(acc.kp);
+      await expect(connect({ servers: server.url, authenticator: creds(second), name: 'one-too-many', reconnect: false })).rejects.toThrow(/maximum account active connections/i);
+      const [e] = await got;
+      expect(Object.keys(e!.data)).toEqual(AUTH_ERR_KEYS);
+      expect(e!.data).toMatchObject({ reason: 'Authentication Failure', client: { acc: acc.pub, name: 'one-too-many', user: second.pub } });
+      await a.close();
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('SHUTDOWN and LAMEDUCK', () => {
