@@ -5,6 +5,18 @@
 import type { BrokerCore } from '../broker/core.js';
 import { rfc3339Nano } from '../protocol/go-format.js';
 import { DEFAULT_LIST_SIZE } from './query.js';
+import { GO_JSON_ERROR, type GoSchema } from '../protocol/go-json.js';
+import { goTimeFromJson } from '../jetstream/json.js';
+
+/** events.go `ServerInfo`, as a request body may carry it (`time` is a `time.Time`). */
+export const SERVER_INFO: GoSchema = {
+  kind: 'struct',
+  fields: {
+    name: 'string', host: 'string', id: 'string', cluster: 'string', domain: 'string', ver: 'string',
+    tags: { kind: 'slice', elem: 'string' }, jetstream: 'bool', flags: 'uint64', seq: 'uint64',
+    time: { kind: 'unmarshaler', zero: '', unmarshal: (raw, current) => (raw === 'null' ? current : (goTimeFromJson(raw) ?? GO_JSON_ERROR)) },
+  },
+};
 
 /** A request body that is not JSON of the expected kind. */
 export class BadBody extends Error {}

@@ -36,6 +36,7 @@ import { CloseReason } from '../broker/close-reason.js';
 import type { InternalClient, InternalMessage } from '../broker/internal.js';
 import type { PubArg } from '../protocol/parser.js';
 import { goJson, rfc3339Nano } from '../protocol/go-format.js';
+import { GO_JSON_ERROR, decodeGoValue, type GoSchema } from '../protocol/go-json.js';
 import { accountInfo, accountz, clientConnections, raftz } from './accountz.js';
 import { gatewayz } from './gatewayz.js';
 import { leafz } from './leafz.js';
@@ -45,7 +46,7 @@ import { jsz } from './jsz.js';
 import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
 import {
-  BadBody, connzQuery, detailSubs, fullSubsz, jszQuery, noop, parseBody, query, RawJson, SKIP, subszQuery, type Body,
+  BadBody, SERVER_INFO, connzQuery, detailSubs, fullSubsz, jszQuery, noop, parseBody, query, RawJson, SKIP, subszQuery, type Body,
 } from './system-body.js';
 import type { MonitorContext } from './types.js';
 import { CpuSampler, varz } from './varz.js';
@@ -57,6 +58,15 @@ const STATSZ_MAX_MS = 10_000;
 const RESPONSE_TTL_MS = 120_000;
 /** The requests every other account may make (nats-server's service imports from the system account). */
 const IMPORTED = new Set(['$SYS.REQ.USER.INFO', '$SYS.REQ.ACCOUNT.PING.CONNZ', '$SYS.REQ.SERVER.PING.CONNZ', '$SYS.REQ.ACCOUNT.PING.STATZ']);
+
+/** events.go `accNumConnsReq` (`ServerInfo` and `acc`); `acc` stays undefined when the body leaves it out. */
+const CONNS_REQUEST: GoSchema = {
+  kind: 'struct',
+  fields: {
+    server: SERVER_INFO,
+    acc: { kind: 'unmarshaler', zero: undefined, unmarshal: (raw, current) => (raw === 'null' ? current : raw.charCodeAt(0) === 0x22 ? JSON.parse(raw) : GO_JSON_ERROR) },
+  },
+};
 
 /** A string option of a request body ('' when absent or not a string). */
 function str(body: Body, key: string): string {
@@ -318,6 +328,20 @@ export class SystemServices {
         return this.zReq(m.reply, m.data, via, (b) => (this.core.accounts.has(name) ? this.accountStatz(b, [name]) : SKIP));
       }
       case 'CONNS': {
+        // events.go connsRequest: a body must decode as `accNumConnsReq` and name the subject's
+        // account (an empty body, or one without `acc`, keeps it); otherwise only a log line.
+        if (m.data.length > 0) {
+          const r = decodeGoValue(m.data.toString('utf8'), CONNS_REQUEST);
+          if (r === null) {
+            this.core.log.error('Error unmarshalling account connections request message');
+            return true;
+          }
+          const acc = (r.value as { acc: string | undefined }).acc;
+          if (acc !== undefined && acc !== name) {
+            this.core.log.error('Error unmarshalled account does not match subject');
+            return true;
+          }
+        }
         const acc = this.core.accounts.get(name);
         if (acc === undefined || clientConnections(ctx, acc) === 0 || m.reply === '') return true;
         this.answer(m.reply, {

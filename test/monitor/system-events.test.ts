@@ -66,6 +66,33 @@ describe('system events and requests of one server', () => {
     expect(down!.data).toMatchObject({ acc: 'APP', conns: 0, total_conns: 0 });
   });
 
+  it('CONNS decodes its body as nats-server’s accNumConnsReq: answers when `acc` is absent or the subject’s, stays silent otherwise', async () => {
+    const app = await connect({ servers: server.url, user: 'app', pass: 'pass' });
+    try {
+      const bodies: Record<string, boolean> = {
+        '': true, '{}': true, 'null': true, '{"acc":"APP"}': true, '{"ACC":"APP"}': true, '{"acc":null}': true,
+        '{"server":{"name":"x","seq":1,"time":"2024-01-02T03:04:05Z"}}': true,
+        '{"acc":"OTHER"}': false, '{"acc":""}': false, '{"acc":5}': false, 'not json': false, '[]': false, '"APP"': false,
+        '{"server":{"seq":-1}}': false, '{"server":{"time":"yesterday"}}': false, '{"server":5}': false,
+      };
+      const answered = new Set<string>();
+      let done: () => void = () => undefined;
+      const end = new Promise<void>((r) => { done = r; });
+      const sub = sys.subscribe('conns.>', { callback: (_e, m) => {
+        if (m.subject === 'conns.end') return done();
+        answered.add(Object.keys(bodies)[Number(m.subject.slice(6))]!);
+        expect(m.json<Json>()).toMatchObject({ acc: 'APP', conns: 1 });
+      } });
+      Object.keys(bodies).forEach((b, i) => sys.publish('$SYS.REQ.ACCOUNT.APP.CONNS', b, { reply: `conns.${i}` }));
+      sys.publish('$SYS.REQ.ACCOUNT.APP.CONNS', '', { reply: 'conns.end' });
+      await end;
+      sub.unsubscribe();
+      expect([...answered].sort()).toEqual(Object.keys(bodies).filter((b) => bodies[b]).sort());
+    } finally {
+      await app.close();
+    }
+  });
+
   it('sends CLIENT.AUTH.ERR in the system account for a failed CONNECT', async () => {
     const got = next(sys, `$SYS.SERVER.${server.id}.CLIENT.AUTH.ERR`);
     await sys.flush();
