@@ -317,10 +317,17 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    */
   applyOptions(options: ResolvedOptions, keepAccountJwts = false): void {
     for (const name of options.accountNames) this.account(name);
-    // Accounts the new options no longer have: the system services forget them.
+    // Accounts the new options no longer have: the system services forget them. A reload also
+    // drops them from the server's accounts as nats-server's reloadAuthorization does with
+    // configured accounts and the memory resolver's (a name configured again later is a new
+    // account); a directory resolver keeps its accounts there (a deleted JWT only disables one).
+    const operator = options.auth?.operator;
+    const drop = !keepAccountJwts && (operator === undefined || operator.resolver === 'MEMORY');
     const names = new Set(options.accountNames);
     for (const acc of this.accounts.values()) {
-      if (acc !== this.globalAccount && acc !== this.systemAccount && !names.has(acc.name)) this.events?.forgetAccount(acc);
+      if (acc === this.globalAccount || acc === this.systemAccount || names.has(acc.name)) continue;
+      this.events?.forgetAccount(acc);
+      if (drop) this.accounts.delete(acc.name);
     }
     const relink = JSON.stringify(options.accountLinks) !== JSON.stringify(this.options.accountLinks);
     this.options = options;

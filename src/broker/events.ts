@@ -323,8 +323,12 @@ export class SystemEvents {
     return c;
   }
 
+  /** Told when an account is forgotten (the system services drop what they forward for it). */
+  onForgetAccount: ((acc: Account) => void) | null = null;
+
   /** `acc` was deleted (a reload or a CLAIMS.DELETE): its client and heartbeat go. */
   forgetAccount(acc: Account): void {
+    this.onForgetAccount?.(acc);
     const t = this.connsTimers.get(acc);
     if (t !== undefined) clearTimeout(t);
     this.connsTimers.delete(acc);

@@ -127,6 +127,10 @@ export class SystemServices {
     this.importer = core.internalClient('$SYS imports', account);
     this.importer.subscribe(`${this.inbox}*`, (m) => this.forwarded(m));
     core.onUnanswered = (pub, acc, pa, buf, start, end) => this.imported(pub, acc, pa, buf, start, end);
+    // A late answer for a deleted account must not bring its internal client back.
+    events.onForgetAccount = (acc) => {
+      for (const [token, f] of this.forwards) if (f.acc === acc) this.forwards.delete(token);
+    };
     this.schedule();
   }
 
@@ -136,6 +140,7 @@ export class SystemServices {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.core.onUnanswered !== null) this.core.onUnanswered = null;
+    this.events.onForgetAccount = null;
     for (const d of this.deferred) clearImmediate(d);
     this.deferred.clear();
     this.forwards.clear();

@@ -344,6 +344,32 @@ describe('deleted accounts and USER.INFO expiry', () => {
     }
   });
 
+  it('a reload drops a removed account from the server’s accounts; a late answer to its forwarded CONNZ does not bring its client back', async () => {
+    const server = await createServer({ accounts: ACCOUNTS, systemAccount: 'SYS', serverName: 'late-1' });
+    try {
+      const core = coreOf(server);
+      const events = core.events!;
+      const other = await connect({ servers: server.url, user: 'other', pass: 'pass' });
+      // Forwarded in the system account with the reply `$SYS._INBOX.<id>.1`; answered, but kept open for more answers.
+      expect(((await json(other, '$SYS.REQ.ACCOUNT.PING.CONNZ')).data as Json).num_connections).toBe(1);
+      await other.close();
+      server.reload({ accounts: { SYS: ACCOUNTS.SYS, APP: ACCOUNTS.APP } });
+      // reload.go reloadAuthorization: s.accounts.Delete for a configured account no longer configured.
+      expect([...core.accounts.keys()].sort()).toEqual(['$G', 'APP', 'SYS']);
+      expect(events.accountsTracked().map((a) => a.name)).not.toContain('OTHER');
+      // Another server's answer, arriving now.
+      const sys = await connect({ servers: server.url, user: 'sys', pass: 'pass' });
+      sys.publish(`$SYS._INBOX.${server.id}.1`, '{"late":true}');
+      await sys.flush();
+      await json(sys, '$SYS.REQ.SERVER.PING.IDZ');
+      expect(events.accountsTracked().map((a) => a.name)).not.toContain('OTHER');
+      expect(server.stats().internalErrors).toBe(0);
+      await sys.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('USER.INFO expires is the user JWT’s expiry, not the account’s when sooner (nats-server’s c.expires)', async () => {
     const sysKp = createAccount();
     const op = makeOperator({ system_account: publicKeyOf(sysKp) });
