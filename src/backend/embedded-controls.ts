@@ -204,7 +204,8 @@ export class EmbeddedControls implements EmbeddedFeatures {
     if (!controls.paused) return;
     controls.paused = false;
     for (const c of core.clients.values()) {
-      c.socket.resume();
+      // A client whose CONNECT waits for its account reads again when that ends.
+      if (!c.readHeld) c.socket.resume();
       core.markForFlush(c);
     }
     cluster?.setPaused(false);

@@ -39,6 +39,9 @@ import { peerIp, type ConnSnapshot, type SubSnapshot } from './snapshot.js';
 import { bytesToText } from '../protocol/text.js';
 import { MAX_TIMER_MS, timerDelay } from '../io/timers.js';
 
+/** One read's worth of input (nats-server's largest read buffer, client.go maxBufSize). */
+const HELD_READ_BYTES = 64 * 1024;
+
 export { CloseReason } from './close-reason.js';
 
 /** What a client connection needs of the broker. */
@@ -102,6 +105,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
     verbose: true, pedantic: true, echo: true, headers: false, noResponders: false, protocol: 0, name: '', lang: '', version: '',
   };
   connectReceived = false;
+  /**
+   * The transport's reading is paused while a CONNECT waits for its account (see
+   * {@link Client.holdReading}); a server-wide `resume()` leaves it paused.
+   */
+  readHeld = false;
   /** Set when the first PING after CONNECT was answered: from then on async INFO may be sent. */
   firstPongSent = false;
   /** A connection of the websocket listener. */
@@ -217,6 +225,35 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const subOpsBefore = this.subOps;
     this.parser.parse(chunk);
     if (this.inMsgs !== msgsBefore || this.subOps !== subOpsBefore) this.lastIn = this.lastActivity = Date.now();
+    if (this.readHeld && this.parser.heldBytes > this.heldLimit()) {
+      // A transport that kept delivering while paused: nats-server would not have read this.
+      this.host.log.warn(`${this.label} - Input held for a waiting CONNECT exceeds ${this.heldLimit()} bytes, closing`);
+      this.close(CloseReason.ReadError, false);
+    }
+  }
+
+  /**
+   * The most input kept while a CONNECT waits for its account. nats-server's read loop is
+   * blocked in the CONNECT then, so it holds at most the rest of one read (its read buffer grows
+   * to 64 KB, client.go maxBufSize); here the transport's reading is paused instead, which
+   * leaves the rest of one read chunk, or one WebSocket message (whole frames, unlike
+   * nats-server's reads): at most one maximal operation (control line and payload) beyond a
+   * read. More means the transport ignored the pause: the connection is closed.
+   */
+  private heldLimit(): number {
+    const o = this.host.options;
+    return HELD_READ_BYTES + o.maxControlLine + o.maxPayload;
+  }
+
+  /**
+   * Pauses (true) or resumes the transport's reading while a CONNECT waits for its account, the
+   * back-pressure nats-server gets from its blocked read loop (a server paused by the fault
+   * controls stays paused).
+   */
+  private holdReading(hold: boolean): void {
+    this.readHeld = hold;
+    if (hold) this.socket.pause();
+    else if (!this.closed && !this.host.controls.paused) this.socket.resume();
   }
 
   /** The connection as `/connz`, `connections()` and the closed-connection ring see it. */
@@ -462,9 +499,13 @@ export class Client extends Connection implements ParserSink, Subscriber {
     const wait = this.authenticator === null ? null : this.host.accountFetchFor(this.creds.jwt);
     if (wait !== null) {
       this.parser.hold();
+      this.holdReading(true);
       void wait.then(() => this.host.resumeClient(this, () => {
+        this.readHeld = false;
         this.finishConnect();
         if (!this.closed) this.parser.resume();
+        // The held input may have held again (another CONNECT waiting): reading stays paused then.
+        if (!this.readHeld) this.holdReading(false);
       }));
       return;
     }

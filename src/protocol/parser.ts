@@ -198,6 +198,12 @@ export class Parser {
 
   /** Input held back by {@link Parser.hold}; null when parsing runs. */
   private heldChunks: Buffer[] | null = null;
+  private heldSize = 0;
+
+  /** Bytes of input held back by {@link Parser.hold} (0 when parsing runs). */
+  get heldBytes(): number {
+    return this.heldSize;
+  }
 
   /**
    * Holds the input after the op being handled (called from a sink callback: a CONNECT waiting
@@ -205,18 +211,24 @@ export class Parser {
    * {@link Parser.resume}.
    */
   hold(): void {
-    this.heldChunks ??= [];
+    if (this.heldChunks !== null) return;
+    this.heldChunks = [];
+    this.heldSize = 0;
   }
 
   /** Parses the input held back, then goes on as usual (it may hold again). */
   resume(): void {
     const held = this.heldChunks;
     this.heldChunks = null;
+    this.heldSize = 0;
     if (held === null) return;
     for (let k = 0; k < held.length; k++) {
       const again = this.held();
       if (again !== null) {
-        again.push(...held.slice(k));
+        for (let j = k; j < held.length; j++) {
+          again.push(held[j]!);
+          this.heldSize += held[j]!.length;
+        }
         return;
       }
       this.parse(held[k]!);
@@ -244,6 +256,7 @@ export class Parser {
   parse(buf: Buffer): void {
     if (this.heldChunks !== null) {
       this.heldChunks.push(Buffer.from(buf));
+      this.heldSize += buf.length;
       return;
     }
     const n = buf.length;
@@ -384,7 +397,10 @@ export class Parser {
           if (!this.processArg(argBuf, s, e)) {
             // Held (a CONNECT waiting): the rest of this chunk comes first when parsing resumes.
             const held = this.held();
-            if (held !== null && i < n) held.unshift(Buffer.from(buf.subarray(i, n)));
+            if (held !== null && i < n) {
+              held.unshift(Buffer.from(buf.subarray(i, n)));
+              this.heldSize += n - i;
+            }
             return;
           }
           break;

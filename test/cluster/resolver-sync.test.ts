@@ -16,7 +16,15 @@ import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { eventually } from '../helpers/eventually.js';
-import { makeAccount, makeOperator, makeUser, publicKeyOf, type User } from '../helpers/jwt.js';
+import { jwtConnect, makeAccount, makeOperator, makeUser, nonceSigner, publicKeyOf, type User } from '../helpers/jwt.js';
+import { WireClient } from '../helpers/wire.js';
+import type { Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { WebSocket } from 'ws';
+import { acceptWebSocket } from '../../src/broker/accept.js';
+import type { Transport } from '../../src/io/transport.js';
+import type { Msg } from '@nats-io/transport-node';
+import type { BrokerCore } from '../../src/broker/core.js';
 
 const scope = useScope();
 const tempDir = useTempDirs('nats-embedded-resolver-sync-');
@@ -130,3 +138,125 @@ describe('a cluster of full directory resolvers', () => {
 
 const sysSigner = createAccount();
 const sysWithSigningKey = makeAccount(op.kp, { signing_keys: [publicKeyOf(sysSigner)] }, {}, sys.kp);
+
+describe('a CONNECT waiting for its account', () => {
+  it('pauses reading the connection: what the client sends meanwhile stays in its socket, and is served once the account comes', async () => {
+    const s = await scope.server(operatorMode(tempDir(), { interval: '1h', timeout: '5s' }));
+    const core = (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
+    const sysNc = await client(s, sysUser);
+    // The lookup is answered by this test, when it chooses.
+    let lookup: (m: Msg) => void = () => undefined;
+    const asked = new Promise<Msg>((r) => { lookup = r; });
+    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
+    await sysNc.flush();
+    const a = makeAccount(op.kp);
+    const u = makeUser(a.kp);
+    const w = await WireClient.open(s.port);
+    scope.defer(() => w.close());
+    // 24 MB of publications after the CONNECT, then a PING: far more than the kernel's buffers take.
+    const payload = Buffer.alloc(256 * 1024, 0x61);
+    const pub = Buffer.concat([Buffer.from(`PUB sink ${payload.length}\r\n`), payload, Buffer.from('\r\n')]);
+    w.send(jwtConnect(u.jwt, nonceSigner(u)(w.info.nonce as string)));
+    for (let i = 0; i < 96; i++) w.send(pub);
+    w.send('PING\r\n');
+    const m = await asked;
+    expect(m.subject).toBe(`$SYS.REQ.ACCOUNT.${a.pub}.CLAIMS.LOOKUP`);
+    await new Promise((r) => setTimeout(r, 100));
+    const c = [...core.clients.values()].find((x) => x.cid !== sysNc.info!.client_id)!;
+    const socket = c.socket as unknown as Socket;
+    // Held: at most the rest of a read; the rest was never read (TCP back-pressure, as nats-server's blocked read loop).
+    expect(c.parser.heldBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(socket.bytesRead).toBeLessThan(96 * pub.length / 2);
+    m.respond(a.jwt);
+    await w.expect('PONG\r\n', 10_000);
+    expect(socket.bytesRead).toBeGreaterThan(96 * pub.length);
+    expect(c.readHeld).toBe(false);
+    expect((await s.connections()).find((x) => x.cid === c.cid)?.inMsgs).toBe(96);
+  });
+
+  it('over a websocket too: the frames that follow stay unread', async () => {
+    const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), websocket: { noTls: true } });
+    const core = (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
+    const sysNc = await client(s, sysUser);
+    let lookup: (m: Msg) => void = () => undefined;
+    const asked = new Promise<Msg>((r) => { lookup = r; });
+    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
+    await sysNc.flush();
+    const a = makeAccount(op.kp);
+    const u = makeUser(a.kp);
+    const ws = new WebSocket(s.websocketUrl!);
+    scope.defer(() => ws.terminate());
+    const frames: string[] = [];
+    let wake = (): void => undefined;
+    ws.on('message', (d: Buffer) => {
+      frames.push(d.toString('latin1'));
+      wake();
+    });
+    const frame = async (pred: (f: string) => boolean): Promise<string> => {
+      for (;;) {
+        const f = frames.find(pred);
+        if (f !== undefined) return f;
+        await new Promise<void>((r) => { wake = r; });
+      }
+    };
+    const info = JSON.parse((await frame((f) => f.startsWith('INFO '))).slice(5)) as { nonce: string };
+    // Small frames: many arrive in each read; the socket is paused, so only the read in hand is delivered.
+    ws.send(jwtConnect(u.jwt, nonceSigner(u)(info.nonce)));
+    const pub = `PUB sink 100\r\n${'a'.repeat(100)}\r\n`;
+    for (let i = 0; i < 20_000; i++) ws.send(pub);
+    ws.send('PING\r\n');
+    const m = await asked;
+    await new Promise((r) => setTimeout(r, 100));
+    const c = [...core.clients.values()].find((x) => x.cid !== sysNc.info!.client_id)!;
+    expect(c.parser.heldBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(c.readHeld).toBe(true);
+    m.respond(a.jwt);
+    await frame((f) => f.includes('PONG'));
+    expect((await s.connections()).find((x) => x.cid === c.cid)?.inMsgs).toBe(20_000);
+  });
+
+  it('a transport that keeps delivering while paused is closed once the held input passes one read and one maximal operation', async () => {
+    const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), websocket: { noTls: true }, maxPayload: 1024 });
+    const core = (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
+    /** Ignores pause(): what a misbehaving Transport would do. */
+    class Deaf extends EventEmitter {
+      remoteAddress = '127.0.0.1';
+      remotePort = 1;
+      writableLength = 0;
+      bytesWritten = 0;
+      destroyed = false;
+      out = '';
+      setNoDelay(): void {}
+      write(chunk: Buffer | Uint8Array | string): boolean {
+        this.out += Buffer.from(chunk).toString('latin1');
+        return true;
+      }
+      cork(): void {}
+      uncork(): void {}
+      end(cb?: () => void): void {
+        this.destroy();
+        cb?.();
+      }
+      destroy(): void {
+        if (this.destroyed) return;
+        this.destroyed = true;
+        this.emit('close', false);
+      }
+      pause(): void {}
+      resume(): void {}
+    }
+    const t = new Deaf();
+    acceptWebSocket(core, t as unknown as Transport);
+    const c = [...core.clients.values()].find((x) => x.socket === (t as unknown as Transport))!;
+    const nonce = (JSON.parse(t.out.slice(5, t.out.indexOf('\r\n'))) as { nonce: string }).nonce;
+    const u = makeUser(makeAccount(op.kp).kp);
+    t.emit('data', Buffer.from(jwtConnect(u.jwt, nonceSigner(u)(nonce))));
+    expect(c.readHeld).toBe(true);
+    const chunk = Buffer.from('PING\r\n'.repeat(1024 * 1024 / 6));
+    // 64 KB + 4 KB + 1 KB may be held; a megabyte is too much.
+    t.emit('data', chunk);
+    expect(c.closed).toBe(true);
+    expect(c.closeReason).toBe('Read Error');
+    expect(t.destroyed).toBe(true);
+  });
+});

@@ -110,11 +110,22 @@ describe('parser (property)', () => {
         rec.parser = parser;
         // Every CONNECT holds; the test resumes after some chunk, and at the end until all is parsed.
         let held = false;
+        // heldBytes: what was fed after the end of the CONNECT that holds.
+        const connectEnds: number[] = [];
+        let offset = 0;
+        for (const f of all) {
+          offset += Buffer.byteLength(f.text, 'latin1');
+          if (f === connectFrame) connectEnds.push(offset);
+        }
+        let connects = 0;
+        let holdEnd = 0;
+        let fed = 0;
         const onConnect = rec.onConnect.bind(rec);
         rec.onConnect = (json) => {
           onConnect(json);
           parser.hold();
           held = true;
+          holdEnd = connectEnds[connects++]!;
         };
         const resume = (): void => {
           held = false;
@@ -123,9 +134,12 @@ describe('parser (property)', () => {
         const chunks = splitAt(bytes, cuts);
         chunks.forEach((c, i) => {
           parser.parse(c);
+          fed += c.length;
           // While held, nothing after the CONNECT that held was reported.
           if (held) expect(rec.events[rec.events.length - 1]!.startsWith('CONNECT')).toBe(true);
+          expect(parser.heldBytes).toBe(held ? fed - holdEnd : 0);
           if (i === resumeAt % chunks.length) resume();
+          expect(parser.heldBytes).toBe(held ? fed - holdEnd : 0);
         });
         for (let k = 0; k < 3; k++) resume();
         expect(rec.events).toEqual(expected);
