@@ -46,7 +46,8 @@ import { jsz } from './jsz.js';
 import { BadRequest } from './query.js';
 import { routez, subsz } from './subsz.js';
 import {
-  BadBody, SERVER_INFO, connzQuery, detailSubs, fullSubsz, jszQuery, noop, parseBody, query, RawJson, SKIP, subszQuery, type Body,
+  BadBody, OPTIONS, SERVER_INFO, connzQuery, decodeBody, detailSubs, fullSubsz, jszQuery, noop, query, RawJson, SKIP, subszQuery,
+  type Body, type OptionsStruct,
 } from './system-body.js';
 import type { MonitorContext } from './types.js';
 import { CpuSampler, varz } from './varz.js';
@@ -67,6 +68,9 @@ const CONNS_REQUEST: GoSchema = {
     acc: { kind: 'unmarshaler', zero: undefined, unmarshal: (raw, current) => (raw === 'null' ? current : raw.charCodeAt(0) === 0x22 ? JSON.parse(raw) : GO_JSON_ERROR) },
   },
 };
+
+/** events.go `KickClientReq` and `LDMClientReq`. */
+const CID_REQUEST: GoSchema = { kind: 'struct', fields: { cid: 'uint64' } };
 
 /** A string option of a request body ('' when absent or not a string). */
 function str(body: Body, key: string): string {
@@ -173,7 +177,7 @@ export class SystemServices {
     const reply = m.reply === '' ? this.statszSubject : m.reply;
     let body: Body;
     try {
-      body = parseBody(m.data);
+      body = decodeBody(m.data, OPTIONS.statsz);
     } catch (err) {
       return this.answer(reply, { server: this.events.serverBlock(), error: { code: 400, description: (err as Error).message } });
     }
@@ -235,19 +239,19 @@ export class SystemServices {
         this.client.reply(m.reply, goJson({ name, host, id: this.core.serverId }, false));
         return true;
       }
-      case 'VARZ': return this.zReq(m.reply, m.data, via, () => varz(ctx, this.reqStats, this.cpu));
-      case 'CONNZ': return this.zReq(m.reply, m.data, via, (b) => connz(ctx, connzQuery(b), noop));
-      case 'SUBSZ': return this.zReq(m.reply, m.data, via, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
-      case 'ROUTEZ': return this.zReq(m.reply, m.data, via, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
-      case 'GATEWAYZ': return this.zReq(m.reply, m.data, via, (b) => gatewayz(ctx, query(b, { name: 'gw_name', accounts: 'accs' })));
-      case 'LEAFZ': return this.zReq(m.reply, m.data, via, (b) => leafz(ctx, query(b, { subscriptions: 'subs', account: 'acc' })));
-      case 'ACCOUNTZ': return this.zReq(m.reply, m.data, via, (b) => accountz(ctx, str(b, 'account')));
-      case 'JSZ': return this.zReq(m.reply, m.data, via, (b) => new RawJson(jsz(ctx, jszQuery(b))));
-      case 'HEALTHZ': return this.zReq(m.reply, m.data, via, (b) => healthz(ctx, query(b, {
+      case 'VARZ': return this.zReq(m.reply, m.data, via, OPTIONS.varz, () => varz(ctx, this.reqStats, this.cpu));
+      case 'CONNZ': return this.zReq(m.reply, m.data, via, OPTIONS.connz, (b) => connz(ctx, connzQuery(b), noop));
+      case 'SUBSZ': return this.zReq(m.reply, m.data, via, OPTIONS.subsz, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
+      case 'ROUTEZ': return this.zReq(m.reply, m.data, via, OPTIONS.routez, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
+      case 'GATEWAYZ': return this.zReq(m.reply, m.data, via, OPTIONS.gatewayz, (b) => gatewayz(ctx, query(b, { name: 'gw_name', accounts: 'accs' })));
+      case 'LEAFZ': return this.zReq(m.reply, m.data, via, OPTIONS.leafz, (b) => leafz(ctx, query(b, { subscriptions: 'subs', account: 'acc' })));
+      case 'ACCOUNTZ': return this.zReq(m.reply, m.data, via, OPTIONS.accountz, (b) => accountz(ctx, str(b, 'account')));
+      case 'JSZ': return this.zReq(m.reply, m.data, via, OPTIONS.jsz, (b) => new RawJson(jsz(ctx, jszQuery(b))));
+      case 'HEALTHZ': return this.zReq(m.reply, m.data, via, OPTIONS.healthz, (b) => healthz(ctx, query(b, {
         'js-enabled': 'js-enabled', 'js-enabled-only': 'js-enabled-only', 'js-server-only': 'js-server-only',
         account: 'account', stream: 'stream', consumer: 'consumer', details: 'details',
       })).body);
-      case 'RAFTZ': return this.zReq(m.reply, m.data, via, (b) => raftz(ctx, str(b, 'account'), str(b, 'group')));
+      case 'RAFTZ': return this.zReq(m.reply, m.data, via, OPTIONS.raftz, (b) => raftz(ctx, str(b, 'account'), str(b, 'group')));
       case 'RELOAD': return byId && this.control(m, false, () => this.controls.reload());
       case 'KICK': return byId && this.control(m, true, (cid) => this.kick(cid));
       case 'LDM': return byId && this.control(m, true, (cid) => this.ldm(cid));
@@ -264,18 +268,20 @@ export class SystemServices {
   private control(m: InternalMessage, withCid: boolean, run: (cid: number) => void): boolean {
     // zReq: without a reply subject nothing is done at all.
     if (m.reply === '') return true;
-    let body: Body;
     let cid = 0;
-    try {
-      if (withCid && m.data.length === 0) return true;
-      body = parseBody(m.data);
-      if (withCid) {
-        const v = body.cid;
-        if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) return true;
-        cid = typeof v === 'number' ? v : 0;
+    if (withCid) {
+      // KickClientReq / LDMClientReq first: a body that does not decode is only logged.
+      const r = decodeGoValue(m.data.toString('utf8'), CID_REQUEST);
+      if (r === null) {
+        this.core.log.error('Error unmarshalling kick client request');
+        return true;
       }
+      cid = (r.value as { cid: number }).cid;
+    }
+    let body: Body;
+    try {
+      body = decodeBody(m.data, OPTIONS.filter);
     } catch (err) {
-      if (withCid) return true;
       this.answer(m.reply, { server: this.events.serverBlock(), error: { code: 400, description: (err as Error).message } });
       return true;
     }
@@ -323,14 +329,14 @@ export class SystemServices {
     const ctx = this.ctx;
     const via = this.client;
     switch (kind) {
-      case 'CONNZ': return this.zReq(m.reply, m.data, via, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop));
-      case 'SUBSZ': return this.zReq(m.reply, m.data, via, (b) => fullSubsz(this.core, subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })), b));
-      case 'LEAFZ': return this.zReq(m.reply, m.data, via, (b) => leafz(ctx, query({ ...b, account: name }, { subscriptions: 'subs', account: 'acc' })));
-      case 'JSZ': return this.zReq(m.reply, m.data, via, (b) => new RawJson(jsz(ctx, jszQuery({ ...b, account: name }))));
-      case 'INFO': return this.zReq(m.reply, m.data, via, () => accountInfo(ctx, name));
+      case 'CONNZ': return this.zReq(m.reply, m.data, via, OPTIONS.connz, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop));
+      case 'SUBSZ': return this.zReq(m.reply, m.data, via, OPTIONS.subsz, (b) => fullSubsz(this.core, subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })), b));
+      case 'LEAFZ': return this.zReq(m.reply, m.data, via, OPTIONS.leafz, (b) => leafz(ctx, query({ ...b, account: name }, { subscriptions: 'subs', account: 'acc' })));
+      case 'JSZ': return this.zReq(m.reply, m.data, via, OPTIONS.jsz, (b) => new RawJson(jsz(ctx, jszQuery({ ...b, account: name }))));
+      case 'INFO': return this.zReq(m.reply, m.data, via, OPTIONS.accInfo, () => accountInfo(ctx, name));
       case 'STATZ': {
-        if (name === 'PING') return this.zReq(m.reply, m.data, via, (b) => this.accountStatz(b, null));
-        return this.zReq(m.reply, m.data, via, (b) => (this.core.accounts.has(name) ? this.accountStatz(b, [name]) : SKIP));
+        if (name === 'PING') return this.zReq(m.reply, m.data, via, OPTIONS.accountStatz, (b) => this.accountStatz(b, null));
+        return this.zReq(m.reply, m.data, via, OPTIONS.accountStatz, (b) => (this.core.accounts.has(name) ? this.accountStatz(b, [name]) : SKIP));
       }
       case 'CONNS': {
         // events.go connsRequest: a body must decode as `accNumConnsReq` and name the subject's
@@ -363,11 +369,11 @@ export class SystemServices {
    * nats-server's `zReq`: the body's options and filters, then the envelope with the data or
    * the error, published by `via` (the system account's client, or the requester's account's).
    */
-  private zReq(reply: string, data: Buffer, via: InternalClient, make: (body: Body) => unknown): boolean {
+  private zReq(reply: string, data: Buffer, via: InternalClient, struct: OptionsStruct, make: (body: Body) => unknown): boolean {
     if (reply === '') return true;
     let body: Body;
     try {
-      body = parseBody(data);
+      body = decodeBody(data, struct);
     } catch (err) {
       this.answerVia(via, reply, { server: this.events.serverBlock(), error: { code: 400, description: (err as Error).message } });
       return true;

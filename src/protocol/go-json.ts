@@ -115,7 +115,7 @@ function wellFormed(s: string): string {
  * ASCII, and the only non-ASCII letters that fold onto ASCII ones are "ſ" (U+017F, an s) and
  * "K" (U+212A, a k); any other non-ASCII character leaves the key matching no field.
  */
-function foldKey(key: string): string {
+export function foldKey(key: string): string {
   if (!NON_ASCII.test(key)) return key.toLowerCase();
   const k = key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k');
   return NON_ASCII.test(k) ? k : k.toLowerCase();
@@ -537,4 +537,243 @@ export function decodeGoValue(text: string, schema: GoSchema): { value: unknown 
   sc.ws();
   const v = sc.typed(schema, 0, goZero(schema));
   return v === GO_JSON_ERROR ? null : { value: v };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Syntax errors, as Go words them.
+
+/** encoding/json quoteChar: a byte as its error messages show it. */
+function quoteChar(c: number): string {
+  if (c === 0x27) return "'\\''";
+  if (c === QUOTE) return `'"'`;
+  // strconv.Quote of the byte taken as a rune (a byte >= 0x80 is a Latin-1 character then).
+  let s: string;
+  if (c === 0x07) s = '\\a';
+  else if (c === 0x08) s = '\\b';
+  else if (c === 0x0c) s = '\\f';
+  else if (c === 0x0a) s = '\\n';
+  else if (c === 0x0d) s = '\\r';
+  else if (c === 0x09) s = '\\t';
+  else if (c === 0x0b) s = '\\v';
+  else if (c === BACKSLASH) s = '\\\\';
+  else if (c < 0x20 || c === 0x7f) s = `\\x${c.toString(16).padStart(2, '0')}`;
+  else if (c >= 0x80 && c < 0xa0) s = `\\u00${c.toString(16)}`;
+  else if (c === 0xad) s = '\\u00ad';
+  else s = String.fromCharCode(c);
+  return `'${s}'`;
+}
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const isHex = (c: number): boolean => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+
+/** scanner.go's step functions, by name. */
+const enum St {
+  BeginValue, BeginValueOrEmpty, BeginStringOrEmpty, BeginString, EndValue, EndTop,
+  InString, InStringEsc, InStringEscU, Neg, Num1, Num0, Dot, Dot0, E, ESign, E0, Literal,
+}
+/** What a container waits for next (scanner.go parseObjectKey, parseObjectValue, parseArrayValue). */
+const enum Ps { ObjectKey, ObjectValue, ArrayValue }
+
+/**
+ * The message of the `*json.SyntaxError` Go's `json.Unmarshal` returns for `data` (its
+ * checkValid pass: scanner.go's state machine, byte by byte), or null when `data` is valid
+ * JSON: `unexpected end of JSON input`, or `invalid character 'x' <context>` for the first
+ * byte the scanner refuses (at the end a space is fed, so `1.` fails on that space, as in Go).
+ */
+export function goJsonSyntaxError(data: Uint8Array): string | null {
+  let st = St.BeginValue;
+  const stack: Ps[] = [];
+  let endTop = false;
+  let word = '';
+  let wordAt = 0;
+  let hexLeft = 0;
+  let err: string | null = null;
+  const fail = (c: number, context: string): void => {
+    err = `invalid character ${quoteChar(c)} ${context}`;
+  };
+  const push = (c: number, ps: Ps, next: St): void => {
+    stack.push(ps);
+    if (stack.length > MAX_DEPTH) fail(c, 'exceeded max depth');
+    else st = next;
+  };
+  const step = (c: number): void => {
+    switch (st) {
+      case St.BeginValueOrEmpty:
+        if (isSpace(c)) return;
+        if (c === RBRACKET) return endValue(c);
+        return beginValue(c);
+      case St.BeginValue:
+        return beginValue(c);
+      case St.BeginStringOrEmpty:
+        if (isSpace(c)) return;
+        if (c === RBRACE) {
+          stack[stack.length - 1] = Ps.ObjectValue;
+          return endValue(c);
+        }
+        return beginString(c);
+      case St.BeginString:
+        return beginString(c);
+      case St.EndValue:
+        return endValue(c);
+      case St.EndTop:
+        if (!isSpace(c)) fail(c, 'after top-level value');
+        return;
+      case St.InString:
+        if (c === QUOTE) st = St.EndValue;
+        else if (c === BACKSLASH) st = St.InStringEsc;
+        else if (c < 0x20) fail(c, 'in string literal');
+        return;
+      case St.InStringEsc:
+        if (c === 0x75) {
+          st = St.InStringEscU;
+          hexLeft = 4;
+        } else if (c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74 || c === BACKSLASH || c === 0x2f || c === QUOTE) {
+          st = St.InString;
+        } else {
+          fail(c, 'in string escape code');
+        }
+        return;
+      case St.InStringEscU:
+        if (!isHex(c)) return fail(c, 'in \\u hexadecimal character escape');
+        if (--hexLeft === 0) st = St.InString;
+        return;
+      case St.Neg:
+        if (c === 0x30) st = St.Num0;
+        else if (isDigit(c)) st = St.Num1;
+        else fail(c, 'in numeric literal');
+        return;
+      case St.Num1:
+        if (isDigit(c)) return;
+        return num0(c);
+      case St.Num0:
+        return num0(c);
+      case St.Dot:
+        if (isDigit(c)) st = St.Dot0;
+        else fail(c, 'after decimal point in numeric literal');
+        return;
+      case St.Dot0:
+        if (isDigit(c)) return;
+        if (c === 0x65 || c === 0x45) {
+          st = St.E;
+          return;
+        }
+        return endValue(c);
+      case St.E:
+        if (c === 0x2b || c === MINUS) {
+          st = St.ESign;
+          return;
+        }
+        return eSign(c);
+      case St.ESign:
+        return eSign(c);
+      case St.E0:
+        if (isDigit(c)) return;
+        return endValue(c);
+      case St.Literal:
+        if (c !== word.charCodeAt(wordAt)) return fail(c, `in literal ${word} (expecting '${word[wordAt]}')`);
+        if (++wordAt === word.length) st = St.EndValue;
+        return;
+    }
+  };
+  const beginValue = (c: number): void => {
+    if (isSpace(c)) {
+      st = St.BeginValue;
+      return;
+    }
+    switch (c) {
+      case LBRACE: return push(c, Ps.ObjectKey, St.BeginStringOrEmpty);
+      case LBRACKET: return push(c, Ps.ArrayValue, St.BeginValueOrEmpty);
+      case QUOTE:
+        st = St.InString;
+        return;
+      case MINUS:
+        st = St.Neg;
+        return;
+      case 0x30:
+        st = St.Num0;
+        return;
+      case 0x74:
+      case 0x66:
+      case 0x6e:
+        word = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
+        wordAt = 1;
+        st = St.Literal;
+        return;
+      default:
+        if (isDigit(c)) st = St.Num1;
+        else fail(c, 'looking for beginning of value');
+    }
+  };
+  const beginString = (c: number): void => {
+    if (isSpace(c)) {
+      st = St.BeginString;
+      return;
+    }
+    if (c === QUOTE) st = St.InString;
+    else fail(c, 'looking for beginning of object key string');
+  };
+  const num0 = (c: number): void => {
+    if (c === 0x2e) st = St.Dot;
+    else if (c === 0x65 || c === 0x45) st = St.E;
+    else endValue(c);
+  };
+  const eSign = (c: number): void => {
+    if (isDigit(c)) st = St.E0;
+    else fail(c, 'in exponent of numeric literal');
+  };
+  const endValue = (c: number): void => {
+    if (stack.length === 0) {
+      st = St.EndTop;
+      endTop = true;
+      if (!isSpace(c)) fail(c, 'after top-level value');
+      return;
+    }
+    if (isSpace(c)) {
+      st = St.EndValue;
+      return;
+    }
+    const ps = stack[stack.length - 1]!;
+    if (ps === Ps.ObjectKey) {
+      if (c === 0x3a) {
+        stack[stack.length - 1] = Ps.ObjectValue;
+        st = St.BeginValue;
+      } else {
+        fail(c, 'after object key');
+      }
+      return;
+    }
+    if (ps === Ps.ObjectValue) {
+      if (c === 0x2c) {
+        stack[stack.length - 1] = Ps.ObjectKey;
+        st = St.BeginString;
+      } else if (c === RBRACE) {
+        pop();
+      } else {
+        fail(c, 'after object key:value pair');
+      }
+      return;
+    }
+    if (c === 0x2c) st = St.BeginValue;
+    else if (c === RBRACKET) pop();
+    else fail(c, 'after array element');
+  };
+  const pop = (): void => {
+    stack.pop();
+    if (stack.length === 0) {
+      st = St.EndTop;
+      endTop = true;
+    } else {
+      st = St.EndValue;
+    }
+  };
+  for (let i = 0; i < data.length; i++) {
+    step(data[i]!);
+    if (err !== null) return err;
+  }
+  // scanner.eof: a value still open gets one space (which ends a number, or fails).
+  if (endTop) return null;
+  step(0x20);
+  if (err !== null) return err;
+  return endTop ? null : 'unexpected end of JSON input';
 }

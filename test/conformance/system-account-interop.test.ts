@@ -12,6 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type NatsServer } from '../../src/index.js';
 import { clusterBlock, freePort, startRealServer, type RealServer } from '../helpers/real-server.js';
 import { compare, type Json } from '../helpers/json-shape.js';
+import { json } from '../helpers/system.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 
@@ -173,6 +174,68 @@ describe('system account events and requests have nats-server’s keys and types
     compare('conns', a, b, diffs);
     expect(a.conns).toBe(b.conns);
     expectConformant(diffs);
+  });
+});
+
+describe('request bodies Go cannot decode get nats-server’s 400 (zReq), CONNS stays silent', () => {
+  /**
+   * Bodies Go's json.Unmarshal refuses into the typed option structs, and the syntax errors of
+   * its scanner. 2.9.10 is built with Go 1.19, whose UnmarshalTypeError leaves the embedded
+   * struct out of the field path; 2.10.29 is built with Go 1.24, which names it
+   * (`ConnzEventOptions.EventFilterOptions.server_name`): that segment is removed from our text
+   * before comparing.
+   */
+  const BAD: Array<[subject: string, body: string]> = [
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"server_name":5}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"tags":"a"}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"tags":["a",1]}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"offset":1.5}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"cid":-1}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"limit":"10"}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"sort":5}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"state":"open"}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '[]'],
+    ['$SYS.REQ.SERVER.PING.SUBSZ', '{"limit":1e3}'],
+    ['$SYS.REQ.SERVER.PING.JSZ', '{"leader_only":0}'],
+    ['$SYS.REQ.SERVER.PING.HEALTHZ', '{"js-server-only":"yes"}'],
+    ['$SYS.REQ.SERVER.PING.VARZ', '{"HOST":true}'],
+    ['$SYS.REQ.SERVER.PING.STATSZ', '{"domain":1}'],
+    ['$SYS.REQ.SERVER.PING', '5'],
+    ['$SYS.REQ.ACCOUNT.APP.CONNZ', '{"cluster":{}}'],
+    ['$SYS.REQ.ACCOUNT.APP.SUBSZ', '{"offset":-0.0}'],
+    ['$SYS.REQ.ACCOUNT.APP.INFO', '{"tags":[true]}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', 'nul'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '1.'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"a" 1}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{"a":1,}'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '"\\q"'],
+    ['$SYS.REQ.SERVER.PING.CONNZ', '{}x'],
+  ];
+  const go119 = (text: string): string => text.replace(/(Go struct field \w+)\.\w+Options\./, '$1.');
+
+  it('the same error code and text for each body', async () => {
+    for (const [subject, body] of BAD) {
+      const [a, b] = [await json(sides.ours!.sys, subject, body), await json(sides.theirs!.sys, subject, body)];
+      const [ea, eb] = [a.error as Json, b.error as Json];
+      expect(eb, `${subject} ${body}: nats-server answers an error`).toMatchObject({ code: 400 });
+      expect({ ...ea, description: go119(ea.description as string) }, `${subject} ${body}`).toEqual(eb);
+      expect(Object.keys(a)).toEqual(Object.keys(b));
+    }
+  });
+
+  it('CONNS answers a body that decodes and names the subject’s account, nothing else', async () => {
+    const bodies = ['', '{}', 'null', '{"acc":"APP"}', '{"ACC":"APP"}', '{"acc":"SYS"}', '{"acc":5}', 'x', '[]', '{"server":{"seq":-1}}'];
+    const answered = async (nc: NatsConnection, body: string): Promise<boolean> =>
+      nc.request('$SYS.REQ.ACCOUNT.APP.CONNS', body, { timeout: 300 }).then(() => true, () => false);
+    // APP needs a connection for CONNS to answer at all.
+    const apps = await Promise.all([sides.ours!.url, sides.theirs!.url].map((url) => connect({ servers: url, user: 'app', pass: 'pass' })));
+    try {
+      const [ours, theirs] = await Promise.all([sides.ours!, sides.theirs!].map((side) => Promise.all(bodies.map((b) => answered(side.sys, b)))));
+      expect(ours).toEqual(theirs);
+      expect(ours).toEqual([true, true, true, true, true, false, false, false, false, false]);
+    } finally {
+      await Promise.all(apps.map((nc) => nc.close()));
+    }
   });
 });
 

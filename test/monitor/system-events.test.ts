@@ -164,6 +164,29 @@ describe('system events and requests of one server', () => {
     await expect(json(sys, '$SYS.REQ.SERVER.PING.KICK', JSON.stringify({ cid }))).rejects.toThrow(/no responders|503/i);
   });
 
+  it('a body of the wrong Go types gets zReq’s 400 with json.Unmarshal’s text; KICK’s cid must decode first (else no answer)', async () => {
+    const id = server.id;
+    const cases: Array<[string, string, string]> = [
+      ['$SYS.REQ.SERVER.PING.CONNZ', '{"server_name":5}', 'json: cannot unmarshal number into Go struct field ConnzEventOptions.EventFilterOptions.server_name of type string'],
+      ['$SYS.REQ.SERVER.PING.CONNZ', '{"tags":["a",1]}', 'json: cannot unmarshal number into Go struct field ConnzEventOptions.EventFilterOptions.tags of type string'],
+      ['$SYS.REQ.SERVER.PING.SUBSZ', '{"offset":1.5}', 'json: cannot unmarshal number 1.5 into Go struct field SubszEventOptions.SubszOptions.offset of type int'],
+      ['$SYS.REQ.SERVER.PING.HEALTHZ', '{"js-enabled":1}', 'json: cannot unmarshal number into Go struct field HealthzEventOptions.HealthzOptions.js-enabled of type bool'],
+      ['$SYS.REQ.SERVER.PING', '{"domain":[]}', 'json: cannot unmarshal array into Go struct field StatszEventOptions.EventFilterOptions.domain of type string'],
+      ['$SYS.REQ.ACCOUNT.APP.STATZ', '{"include_unused":"yes"}', 'json: cannot unmarshal string into Go struct field AccountStatzEventOptions.AccountStatzOptions.include_unused of type bool'],
+      [`$SYS.REQ.SERVER.${id}.RELOAD`, '{"host":1}', 'json: cannot unmarshal number into Go struct field EventFilterOptions.host of type string'],
+      [`$SYS.REQ.SERVER.${id}.KICK`, '{"cid":1,"cluster":true}', 'json: cannot unmarshal bool into Go struct field EventFilterOptions.cluster of type string'],
+      ['$SYS.REQ.SERVER.PING.CONNZ', '{"a" 1}', "invalid character '1' after object key"],
+    ];
+    for (const [subject, body, description] of cases) {
+      const r = await json(sys, subject, body);
+      expect(Object.keys(r), subject).toEqual(['server', 'error']);
+      expect(r.error, `${subject} ${body}`).toEqual({ code: 400, description });
+    }
+    // KickClientReq is decoded before the filters: a cid of the wrong type is only logged.
+    await expect(json(sys, `$SYS.REQ.SERVER.${id}.KICK`, '{"cid":-1,"cluster":true}', 200)).rejects.toThrow(/timeout/i);
+    expect(server.stats().internalErrors).toBe(0);
+  });
+
   it('LDM sends the lame duck INFO to one client', async () => {
     const w = await WireClient.connected(server.port, { verbose: false, pedantic: false, protocol: 1, user: 'app', pass: 'pass' });
     try {
