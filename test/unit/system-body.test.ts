@@ -10,12 +10,13 @@
  * a uint64).
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { BadBody, decodeBody, OPTIONS, type OptionsStruct } from '../../src/monitor/system-body.js';
 import { goJsonSyntaxError } from '../../src/protocol/go-json.js';
 
-function error(body: string, struct: OptionsStruct = OPTIONS.connz): string | null {
+function error(body: string, struct: OptionsStruct = OPTIONS.connz, encoding: BufferEncoding = 'latin1'): string | null {
   try {
-    decodeBody(Buffer.from(body, 'latin1'), struct);
+    decodeBody(Buffer.from(body, encoding), struct);
     return null;
   } catch (err) {
     expect(err).toBeInstanceOf(BadBody);
@@ -111,5 +112,49 @@ describe('a system request body decoded into its options struct', () => {
   ];
   it.each(cases)('%s', (body, struct, expected) => {
     expect(error(body, struct)).toBe(expected);
+  });
+});
+
+describe('decodeBody against a model of Go\'s decoding (property)', () => {
+  /** What Go makes of `v` in a field of `type`: the value, or null where it fails. */
+  function model(type: string, v: unknown): { ok: unknown } | null {
+    const int = (min: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && /^-?[0-9]+$/.test(JSON.stringify(v));
+    switch (type) {
+      case 'string':
+      case 'server.SortOpt': return typeof v === 'string' ? { ok: v } : null;
+      case 'bool': return typeof v === 'boolean' ? { ok: v } : null;
+      case 'int':
+      case 'server.ConnState': return int(-Infinity) ? { ok: v } : null;
+      case 'uint64': return int(0) ? { ok: v } : null;
+      default:
+        return Array.isArray(v) && v.every((e) => e === null || typeof e === 'string') ? { ok: v.map((e) => e ?? '') } : null;
+    }
+  }
+  const struct = OPTIONS.connz;
+  const keys = [...struct.fields.keys(), 'other', 'Offset', 'TAGS'];
+  it('takes what Go takes and fails on the first value Go fails on, whatever the layout', () => {
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' })), fc.constantFrom(0, 2, '\t'), (obj, space) => {
+      const text = JSON.stringify(obj, null, space);
+      const expected: Record<string, unknown> = {};
+      let failed: string | null = null;
+      for (const [k, v] of Object.entries(obj)) {
+        const name = k.toLowerCase();
+        const field = struct.fields.get(name);
+        if (field === undefined || v === null) continue;
+        const r = model(field.type, v);
+        if (r === null) {
+          failed = name;
+          break;
+        }
+        expected[name] = r.ok;
+      }
+      const got = error(text, struct, 'utf8');
+      if (failed === null) {
+        expect(got).toBeNull();
+        expect(decodeBody(Buffer.from(text), struct)).toEqual(expected);
+      } else {
+        expect(got).toMatch(new RegExp(`^json: cannot unmarshal .* into Go struct field ConnzEventOptions\\.\\w+\\.${failed} of type `));
+      }
+    }), { numRuns: 300 });
   });
 });
