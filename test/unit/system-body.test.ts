@@ -64,8 +64,8 @@ describe('Go\'s syntax errors (checkValid)', () => {
     [`${'['.repeat(10001)}${']'.repeat(10001)}`, "invalid character '[' exceeded max depth"],
     [`${'['.repeat(10000)}${']'.repeat(10000)}`, null],
   ];
-  it.each(cases)('%j', (text, expected) => {
-    expect(goJsonSyntaxError(Buffer.from(text, 'latin1'))).toBe(expected);
+  it.each(cases.map(([text, expected]) => [text.length > 40 ? `${text.slice(0, 12)}... (${text.length} bytes)` : JSON.stringify(text), text, expected]))('%s', (_title, text, expected) => {
+    expect(goJsonSyntaxError(Buffer.from(text as string, 'latin1'))).toBe(expected);
   });
 });
 
@@ -133,7 +133,7 @@ describe('decodeBody against a model of Go\'s decoding (property)', () => {
   const struct = OPTIONS.connz;
   const keys = [...struct.fields.keys(), 'other', 'Offset', 'TAGS'];
   it('takes what Go takes and fails on the first value Go fails on, whatever the layout', () => {
-    fc.assert(fc.property(fc.dictionary(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' })), fc.constantFrom(0, 2, '\t'), (obj, space) => {
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2 })), fc.constantFrom(0, 2, '\t'), (obj, space) => {
       const text = JSON.stringify(obj, null, space);
       const expected: Record<string, unknown> = {};
       let failed: string | null = null;
@@ -155,6 +155,6 @@ describe('decodeBody against a model of Go\'s decoding (property)', () => {
       } else {
         expect(got).toMatch(new RegExp(`^json: cannot unmarshal .* into Go struct field ConnzEventOptions\\.\\w+\\.${failed} of type `));
       }
-    }), { numRuns: 300 });
+    }), { numRuns: 200 });
   });
 });
