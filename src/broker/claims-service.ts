@@ -121,6 +121,8 @@ export class ClaimsService {
   private syncTimer: NodeJS.Timeout | null = null;
   private bootstrapTimer: NodeJS.Timeout | null = null;
   private fetchingSystem = false;
+  /** This service's account lookups, as the core calls them (`core.accountFetcher`). */
+  private readonly fetcher = (name: string): Promise<void> => this.fetchAccount(name);
 
   constructor(
     private readonly core: BrokerCore,
@@ -142,7 +144,7 @@ export class ClaimsService {
     c.subscribe('$SYS.REQ.CLAIMS.LIST', (m) => this.onList(m));
     c.subscribe('$SYS.REQ.CLAIMS.DELETE', (m) => this.onDelete(m));
     c.subscribe(`${this.inbox}*`, (m) => this.onReply(m));
-    core.accountFetcher = (name) => this.fetchAccount(name);
+    core.accountFetcher = this.fetcher;
     if (core.accountJwts?.bootstrapping === true) {
       core.log.info('Using bootstrapping system account');
       this.bootstrapTimer = setInterval(() => void this.fetchSystemAccount(), BOOTSTRAP_FETCH_MS);
@@ -162,7 +164,7 @@ export class ClaimsService {
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     if (this.bootstrapTimer !== null) clearInterval(this.bootstrapTimer);
     this.syncTimer = this.bootstrapTimer = null;
-    if (this.core.accountFetcher !== null) this.core.accountFetcher = null;
+    if (this.core.accountFetcher === this.fetcher) this.core.accountFetcher = null;
     // Lookups in flight fail, as nats-server's do at shutdown; the CONNECTs waiting go on (refused).
     for (const f of [...this.fetches.values()]) f.settle(null);
     this.client.close();
@@ -239,8 +241,12 @@ export class ClaimsService {
   fetchAccount(name: string): Promise<void> {
     const inFlight = this.fetching.get(name);
     if (inFlight !== undefined) return inFlight;
-    const p = this.lookupRemote(name).then(() => {
+    const p = this.lookupRemote(name).then((jwt) => {
       this.fetching.delete(name);
+      // Closed for a reload (a new service took over): the lookup is made again there, as
+      // nats-server's reload looks the waiting client's account up again.
+      const next = this.core.accountFetcher;
+      if (jwt === null && this.client.closed && next !== null && next !== this.fetcher) return next(name);
     });
     this.fetching.set(name, p);
     return p;

@@ -8,6 +8,7 @@
  * nats-server keeps a connection's rules together; encoding, replies and the shared skeleton
  * already live in their own modules.
  */
+import { WS_MAX_MESSAGE_BYTES } from '../io/websocket.js';
 import { Parser, ParseErrorKind, type ParserSink, type PubArg } from '../protocol/parser.js';
 import {
   DEFAULTS,
@@ -236,13 +237,14 @@ export class Client extends Connection implements ParserSink, Subscriber {
    * The most input kept while a CONNECT waits for its account. nats-server's read loop is
    * blocked in the CONNECT then, so it holds at most the rest of one read (its read buffer grows
    * to 64 KB, client.go maxBufSize); here the transport's reading is paused instead, which
-   * leaves the rest of one read chunk, or one WebSocket message (whole frames, unlike
-   * nats-server's reads): at most one maximal operation (control line and payload) beyond a
-   * read. More means the transport ignored the pause: the connection is closed.
+   * leaves the rest of one read chunk: at most one maximal operation (control line and payload)
+   * beyond a read; a WebSocket connection's message is delivered whole (nats-server decodes
+   * frames per read), so it may add one message of the largest size the listener accepts. More
+   * means the transport ignored the pause: the connection is closed.
    */
   private heldLimit(): number {
     const o = this.host.options;
-    return HELD_READ_BYTES + o.maxControlLine + o.maxPayload;
+    return HELD_READ_BYTES + o.maxControlLine + o.maxPayload + (this.websocket ? WS_MAX_MESSAGE_BYTES : 0);
   }
 
   /**
@@ -399,6 +401,9 @@ export class Client extends Connection implements ParserSink, Subscriber {
 
   /** Config reload: checks the CONNECT credentials again; closes the client if they fail. */
   reauthenticate(): void {
+    // A CONNECT still waiting for its account is authenticated when the lookup ends, with the
+    // options then in force (nats-server's reload looks the account up again for it).
+    if (this.readHeld) return;
     const auth = this.authenticator;
     if (auth === null) {
       this.user = '';

@@ -252,6 +252,9 @@ function httpError(socket: Duplex, status: number, text: string, body: string): 
 }
 
 /** Binds the WebSocket listener; each upgraded connection goes to `accept`. */
+/** The largest WebSocket message accepted (after inflating), one message being delivered whole. */
+export const WS_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 export async function startWebSocketListener(
   opts: WebSocketSettings,
   port: number,
@@ -263,7 +266,7 @@ export async function startWebSocketListener(
     noServer: true,
     perMessageDeflate: opts.compression ? { serverNoContextTakeover: false, clientNoContextTakeover: false } : false,
     // The NATS parser enforces max_payload and max_control_line; this bounds one frame.
-    maxPayload: 64 * 1024 * 1024,
+    maxPayload: WS_MAX_MESSAGE_BYTES,
   });
   const plain: RequestListener = (_req, res) => {
     // A plain HTTP request (no upgrade): nats-server answers 400 as well.

@@ -839,6 +839,15 @@ export class JetStream implements ClusterEngine {
     for (const account of this.core.accounts.values()) {
       if (account.name !== GLOBAL_ACCOUNT && !configured.has(account.name)) continue;
       let jsa = this.accounts.get(account.name);
+      if (jsa !== undefined && jsa.account !== account) {
+        // An account a reload dropped and a later one configured again is a new Account (its own
+        // sublist): the old JetStream account stops (file streams keep their data, recovered
+        // by the new one once the old stores are stopped; memory streams are gone).
+        const old = jsa;
+        jsa = new JsAccount(this, account, account.name === this.systemAccountName());
+        jsa.serialize(() => old.stop());
+        this.accounts.set(account.name, jsa);
+      }
       if (jsa === undefined) {
         jsa = new JsAccount(this, account, account.name === this.systemAccountName());
         this.accounts.set(account.name, jsa);

@@ -9,6 +9,7 @@ import { goDuration, goUptime, rfc3339Nano } from '../protocol/go-format.js';
 import { BadRequest, DEFAULT_LIST_SIZE, decodeBool, decodeInt, decodeState, decodeSubs, decodeUint } from './query.js';
 import type { ConnInfo, Connz, MonitorContext, SubDetail } from './types.js';
 import { subjectToText } from '../protocol/text.js';
+import { subjectsCollide } from '../subject/relations.js';
 
 const SORT_OPTIONS = new Set([
   'cid', 'start', 'subs', 'pending', 'msgs_to', 'msgs_from', 'bytes_to', 'bytes_from', 'last', 'idle', 'uptime', 'stop',
@@ -26,7 +27,11 @@ interface ConnRow {
 }
 
 /** The `/connz` document; `count` counts the request once its parameters have decoded. */
-export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void): Connz {
+/**
+ * `filterSubject` (a system request's `filter_subject`, not an HTTP parameter): only open
+ * connections with a subscription that collides with it, and only with an account filter.
+ */
+export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void, filterSubject = ''): Connz {
   const sort = q.get('sort') ?? '';
   decodeBool(q, 'auth'); // accepted; there are no users or accounts to show
   const { subs, detail } = decodeSubs(q);
@@ -44,6 +49,8 @@ export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void
   if (sort === 'stop' && state !== 'closed') throw new BadRequest('sort by stop only valid on closed connections');
   if (sort === 'reason' && state !== 'closed') throw new BadRequest('sort by reason only valid on closed connections');
   if (cid > 0) limit = 1;
+  const filter = filterSubject === '>' ? '' : filterSubject;
+  if (filter !== '' && acc === '') throw new BadRequest('filter by subject only valid with account filtering');
 
   const core = ctx.core();
   const now = Date.now();
@@ -56,13 +63,13 @@ export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void
   const rows: ConnRow[] = [];
   if (cid > 0) {
     const open = state !== 'closed' ? core.clients.get(cid) : undefined;
-    if (open !== undefined) rows.push(openRow(open.snapshot(withSubs)));
+    if (open !== undefined && subscribedTo(open, filter)) rows.push(openRow(open.snapshot(withSubs)));
     else if (state !== 'open') {
       const closed = closedAll.find((c) => c.cid === cid);
       if (closed !== undefined) rows.push(closedRow(closed));
     }
   } else {
-    if (state !== 'closed') for (const c of core.clients.values()) rows.push(openRow(c.snapshot(withSubs)));
+    if (state !== 'closed') for (const c of core.clients.values()) if (subscribedTo(c, filter)) rows.push(openRow(c.snapshot(withSubs)));
     for (const c of closedAll) rows.push(closedRow(c));
   }
 
@@ -86,6 +93,13 @@ export function connz(ctx: MonitorContext, q: URLSearchParams, count: () => void
     limit,
     connections: page,
   };
+}
+
+/** No filter, or a subscription of the client collides with it (monitor.go Connz). */
+function subscribedTo(c: { readonly subs: ReadonlyMap<string, { readonly subject: string }> }, filter: string): boolean {
+  if (filter === '') return true;
+  for (const sub of c.subs.values()) if (subjectsCollide(filter, sub.subject)) return true;
+  return false;
 }
 
 function openRow(s: ConnSnapshot): ConnRow {

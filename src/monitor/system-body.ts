@@ -31,9 +31,14 @@ export type Body = Record<string, unknown>;
  */
 export function fullSubsz(core: BrokerCore, doc: object, body: Body): object {
   if ('server_id' in doc) return doc;
-  const offset = typeof body.offset === 'number' && body.offset > 0 ? body.offset : 0;
-  const limit = typeof body.limit === 'number' && body.limit > 0 ? body.limit : DEFAULT_LIST_SIZE;
+  const offset = listNumber(body.offset, 0);
+  const limit = listNumber(body.limit, DEFAULT_LIST_SIZE);
   return { server_id: core.serverId, now: rfc3339Nano(Date.now()), ...doc, total: 0, offset, limit };
+}
+
+/** A positive `offset`/`limit` of a request body (a bigint past 2^53), else `otherwise`. */
+function listNumber(v: unknown, otherwise: number): number {
+  return (typeof v === 'number' || typeof v === 'bigint') && v > 0 ? Number(v) : otherwise;
 }
 
 /** Text that is already JSON (`/jsz`'s document, with its 64-bit integers). */
@@ -59,6 +64,7 @@ export interface OptionsStruct {
   readonly fields: ReadonlyMap<string, { readonly type: OptType; readonly embed: string | null }>;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const FILTER: Record<string, OptType> = { server_name: 'string', cluster: 'string', host: 'string', tags: '[]string', domain: 'string' };
 
 /** An `XEventOptions` struct: `XOptions` (monitor.go) and `EventFilterOptions` embedded. */
@@ -133,7 +139,9 @@ function fieldValue(type: OptType, raw: string): { ok: unknown } | { value: stri
       const [min, max] = INT_RANGE[type];
       if (!INTEGER.test(text) || (type === 'uint64' && text.startsWith('-'))) return { value: `number ${text}`, type };
       const n = BigInt(text);
-      return n < min || n > max ? { value: `number ${text}`, type } : { ok: Number(n) };
+      if (n < min || n > max) return { value: `number ${text}`, type };
+      // Past 2^53 the exact value stays a bigint, which the query parameters carry as written.
+      return { ok: n >= -MAX_SAFE && n <= MAX_SAFE ? Number(n) : n };
     }
     case '[]string': {
       if (!Array.isArray(v)) return { value: kindOf(v), type };
@@ -235,7 +243,7 @@ export function query(body: Body, names: Record<string, string>, extra: Record<s
   for (const [json, param] of Object.entries(names)) {
     const v = body[json];
     if (v === undefined || v === null || v === false || v === '' || v === 0) continue;
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new BadBody(`json: cannot unmarshal ${typeof v} into field ${json}`);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'boolean') throw new BadBody(`json: cannot unmarshal ${typeof v} into field ${json}`);
     q.set(param, String(v));
   }
   for (const [k, v] of Object.entries(extra)) q.set(k, v);

@@ -240,7 +240,7 @@ export class SystemServices {
         return true;
       }
       case 'VARZ': return this.zReq(m.reply, m.data, via, OPTIONS.varz, () => varz(ctx, this.reqStats, this.cpu));
-      case 'CONNZ': return this.zReq(m.reply, m.data, via, OPTIONS.connz, (b) => connz(ctx, connzQuery(b), noop));
+      case 'CONNZ': return this.zReq(m.reply, m.data, via, OPTIONS.connz, (b) => connz(ctx, connzQuery(b), noop, str(b, 'filter_subject')));
       case 'SUBSZ': return this.zReq(m.reply, m.data, via, OPTIONS.subsz, (b) => fullSubsz(this.core, subsz(ctx, subszQuery(b)), b));
       case 'ROUTEZ': return this.zReq(m.reply, m.data, via, OPTIONS.routez, (b) => routez(ctx, query(b, { subscriptions: 'subs' }, detailSubs(b)), noop));
       case 'GATEWAYZ': return this.zReq(m.reply, m.data, via, OPTIONS.gatewayz, (b) => gatewayz(ctx, query(b, { name: 'gw_name', accounts: 'accs' })));
@@ -329,7 +329,7 @@ export class SystemServices {
     const ctx = this.ctx;
     const via = this.client;
     switch (kind) {
-      case 'CONNZ': return this.zReq(m.reply, m.data, via, OPTIONS.connz, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop));
+      case 'CONNZ': return this.zReq(m.reply, m.data, via, OPTIONS.connz, (b) => connz(ctx, connzQuery({ ...b, acc: name }), noop, str(b, 'filter_subject')));
       case 'SUBSZ': return this.zReq(m.reply, m.data, via, OPTIONS.subsz, (b) => fullSubsz(this.core, subsz(ctx, subszQuery({ ...b, account: name, subscriptions: true })), b));
       case 'LEAFZ': return this.zReq(m.reply, m.data, via, OPTIONS.leafz, (b) => leafz(ctx, query({ ...b, account: name }, { subscriptions: 'subs', account: 'acc' })));
       case 'JSZ': return this.zReq(m.reply, m.data, via, OPTIONS.jsz, (b) => new RawJson(jsz(ctx, jszQuery({ ...b, account: name }))));

@@ -557,7 +557,7 @@ function quoteChar(c: number): string {
   else if (c === 0x0b) s = '\\v';
   else if (c === BACKSLASH) s = '\\\\';
   else if (c < 0x20 || c === 0x7f) s = `\\x${c.toString(16).padStart(2, '0')}`;
-  else if (c >= 0x80 && c < 0xa0) s = `\\u00${c.toString(16)}`;
+  else if (c >= 0x80 && c <= 0xa0) s = `\\u00${c.toString(16)}`;
   else if (c === 0xad) s = '\\u00ad';
   else s = String.fromCharCode(c);
   return `'${s}'`;

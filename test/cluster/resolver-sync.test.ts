@@ -21,7 +21,7 @@ import { WireClient } from '../helpers/wire.js';
 import type { Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
-import { acceptWebSocket } from '../../src/broker/accept.js';
+import { acceptSocket } from '../../src/broker/accept.js';
 import type { Transport } from '../../src/io/transport.js';
 import type { Msg } from '@nats-io/transport-node';
 import type { BrokerCore } from '../../src/broker/core.js';
@@ -215,8 +215,70 @@ describe('a CONNECT waiting for its account', () => {
     expect((await s.connections()).find((x) => x.cid === c.cid)?.inMsgs).toBe(20_000);
   });
 
+  it('a reload while the CONNECT waits leaves it waiting: it is authenticated once the account comes', async () => {
+    const s = await scope.server(operatorMode(tempDir(), { interval: '1h', timeout: '5s' }));
+    const sysNc = await client(s, sysUser);
+    const a = makeAccount(op.kp);
+    const u = makeUser(a.kp);
+    // The first lookup is left unanswered; once the server reloaded, lookups are answered.
+    let reloaded = false;
+    let lookups = 0;
+    let lookup: () => void = () => undefined;
+    const asked = new Promise<void>((r) => { lookup = r; });
+    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', {
+      callback: (_e, m) => {
+        lookups++;
+        if (reloaded) m.respond(a.jwt);
+        lookup();
+      },
+    });
+    await sysNc.flush();
+    const w = await WireClient.open(s.port);
+    scope.defer(() => w.close());
+    w.send(jwtConnect(u.jwt, nonceSigner(u)(w.info.nonce as string)) + 'PING\r\n');
+    await asked;
+    // nats-server's reload checks the registered client again, looking its account up again.
+    reloaded = true;
+    s.reload({});
+    await w.expect('PONG\r\n');
+    expect(lookups).toBe(2);
+    expect(w.closed).toBe(false);
+  });
+
+  it('a websocket message delivered whole while the CONNECT in it waits is held and served, not taken for a deaf transport', async () => {
+    // nats-server decodes websocket frames per read, then processes what follows the CONNECT
+    // once its account is known; `ws` hands over a whole message, which may be large.
+    const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), websocket: { noTls: true } });
+    const sysNc = await client(s, sysUser);
+    let lookup: (m: Msg) => void = () => undefined;
+    const asked = new Promise<Msg>((r) => { lookup = r; });
+    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
+    await sysNc.flush();
+    const a = makeAccount(op.kp);
+    const u = makeUser(a.kp);
+    const ws = new WebSocket(s.websocketUrl!);
+    scope.defer(() => ws.terminate());
+    let pongs = 0;
+    let info: ((nonce: string) => void) | null = null;
+    const nonce = new Promise<string>((r) => { info = r; });
+    let done = (): void => undefined;
+    const all = new Promise<void>((r) => { done = r; });
+    ws.on('message', (d: Buffer) => {
+      const text = d.toString('latin1');
+      if (text.startsWith('INFO ')) info?.((JSON.parse(text.slice(5, text.indexOf('\r\n'))) as { nonce: string }).nonce);
+      pongs += text.split('PONG').length - 1;
+      if (pongs === 200_000) done();
+    });
+    // One message: the CONNECT and 1.2 MB of PINGs, more than one read and one maximal operation.
+    ws.send(jwtConnect(u.jwt, nonceSigner(u)(await nonce)) + 'PING\r\n'.repeat(200_000));
+    const m = await asked;
+    m.respond(a.jwt);
+    await all;
+    expect(pongs).toBe(200_000);
+  });
+
   it('a transport that keeps delivering while paused is closed once the held input passes one read and one maximal operation', async () => {
-    const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), websocket: { noTls: true }, maxPayload: 1024 });
+    const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), maxPayload: 1024 });
     const core = (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
     /** Ignores pause(): what a misbehaving Transport would do. */
     class Deaf extends EventEmitter {
@@ -246,7 +308,7 @@ describe('a CONNECT waiting for its account', () => {
       resume(): void {}
     }
     const t = new Deaf();
-    acceptWebSocket(core, t as unknown as Transport);
+    acceptSocket(core, t as unknown as Socket);
     const c = [...core.clients.values()].find((x) => x.socket === (t as unknown as Transport))!;
     const nonce = (JSON.parse(t.out.slice(5, t.out.indexOf('\r\n'))) as { nonce: string }).nonce;
     const u = makeUser(makeAccount(op.kp).kp);

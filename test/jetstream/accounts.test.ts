@@ -299,6 +299,25 @@ describe('reload()', () => {
     expect((await jsm.streams.getMessage('F', { seq: 1 }))?.string()).toBe('kept');
   });
 
+  it('an account a reload removed and a later reload configured again has its JetStream API and its file streams back', async () => {
+    const s = await scope.server(accountsOptions());
+    const accounts = accountsOptions().accounts!;
+    const before = await as(s, 'c');
+    const jsm = await jetstreamManager(before);
+    await jsm.streams.add({ name: 'F', subjects: ['f'], storage: 'file' } as never);
+    await jetstream(before).publish('f', 'kept');
+    const { C: _c, ...withoutC } = accounts;
+    s.reload({ accounts: withoutC });
+    s.reload({ accounts });
+    // nats-server's EnableJetStream finds the account's JetStream again for the new Account.
+    const jsm2 = await jetstreamManager(await as(s, 'c'));
+    const si = await jsm2.streams.info('F');
+    expect(si.state.messages).toBe(1);
+    expect((await jsm2.streams.getMessage('F', { seq: 1 }))?.string()).toBe('kept');
+    await jetstream(await as(s, 'c')).publish('f', 'again');
+    expect((await jsm2.streams.info('F')).state.messages).toBe(2);
+  });
+
   it('changes an account\'s limits; limits the server cannot grant are logged and not applied', async () => {
     const lines: string[] = [];
     const logger = { info: () => {}, warn: () => {}, error: (m: string) => void lines.push(m) };

@@ -187,6 +187,30 @@ describe('system events and requests of one server', () => {
     expect(server.stats().internalErrors).toBe(0);
   });
 
+  it('CONNZ takes 64-bit integers Go accepts, and filter_subject only with an account', async () => {
+    // Past 2^53: nats-server answers with data (the value as its int64/uint64).
+    const big = (await json(sys, '$SYS.REQ.SERVER.PING.CONNZ', '{"limit":9223372036854775807}')).data as Json;
+    expect(big.num_connections).toBeGreaterThan(0);
+    const noCid = (await json(sys, '$SYS.REQ.SERVER.PING.CONNZ', '{"cid":18446744073709551615}')).data as Json;
+    expect([noCid.num_connections, noCid.limit]).toEqual([0, 1]);
+    // monitor.go Connz: "filter by subject only valid with account filtering" (zReq's 500).
+    expect((await json(sys, '$SYS.REQ.SERVER.PING.CONNZ', '{"filter_subject":"foo"}')).error)
+      .toEqual({ code: 500, description: 'filter by subject only valid with account filtering' });
+    const w = await WireClient.connected(server.port, { verbose: false, pedantic: false, protocol: 1, user: 'app', pass: 'pass' });
+    try {
+      w.send('SUB only.this 1\r\nPING\r\n');
+      await w.expect('PONG\r\n');
+      const cid = w.info.client_id as number;
+      const conns = (b: object): Promise<number[]> => json(sys, '$SYS.REQ.SERVER.PING.CONNZ', JSON.stringify(b))
+        .then((r) => ((r.data as Json).connections as Json[]).map((c) => c.cid as number));
+      expect(await conns({ acc: 'APP', filter_subject: 'only.*' })).toEqual([cid]);
+      expect(await conns({ acc: 'APP', filter_subject: 'other' })).toEqual([]);
+      expect(await conns({ acc: 'APP', filter_subject: '>' })).toContain(cid);
+    } finally {
+      w.close();
+    }
+  });
+
   it('LDM sends the lame duck INFO to one client', async () => {
     const w = await WireClient.connected(server.port, { verbose: false, pedantic: false, protocol: 1, user: 'app', pass: 'pass' });
     try {

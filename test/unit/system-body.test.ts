@@ -38,6 +38,10 @@ describe('Go\'s syntax errors (checkValid)', () => {
     ['x', "invalid character 'x' looking for beginning of value"],
     ["'a'", "invalid character '\\'' looking for beginning of value"],
     ['\u00c3\u00a9', "invalid character '\u00c3' looking for beginning of value"],
+    // strconv.Quote: 0x80-0xA0 and 0xAD are not printable (escaped), 0xA1 is.
+    ['\u009f', "invalid character '\\u009f' looking for beginning of value"],
+    ['\u00a0', "invalid character '\\u00a0' looking for beginning of value"],
+    ['\u00a1', "invalid character '\u00a1' looking for beginning of value"],
     ['{"a" 1}', "invalid character '1' after object key"],
     ['{"a":1 "b":2}', 'invalid character \'"\' after object key:value pair'],
     ['{1:2}', "invalid character '1' looking for beginning of object key string"],
@@ -73,7 +77,7 @@ describe('a system request body decoded into its options struct', () => {
   it('takes the fields of the right types; keys match case-insensitively; null and unknown keys are skipped', () => {
     const body = '{"Server_Name":"n","tags":["a",null],"offset":2,"limit":-1,"cid":18446744073709551615,"sort":"cid","state":1,"auth":true,"acc":null,"x":{"y":[1]}}';
     expect(decodeBody(Buffer.from(body), OPTIONS.connz)).toEqual({
-      server_name: 'n', tags: ['a', ''], offset: 2, limit: -1, cid: 18446744073709551615, sort: 'cid', state: 1, auth: true,
+      server_name: 'n', tags: ['a', ''], offset: 2, limit: -1, cid: 18446744073709551615n, sort: 'cid', state: 1, auth: true,
     });
     expect(decodeBody(Buffer.from(''), OPTIONS.connz)).toEqual({});
     expect(decodeBody(Buffer.from(' null '), OPTIONS.connz)).toEqual({});
