@@ -9,11 +9,18 @@
  * `ws://` remotes dial the hub's websocket listener on `/leafnode`; a websocket listener hands
  * such connections here ({@link LeafManager.acceptTransport}).
  *
- * Not supported yet: TLS on leaf connections (`wss://` too), compression (this server
+ * TLS (leafnode.go createLeafNode, processLeafnodeInfo): with `leafnodes.tls` the hub sends its
+ * INFO (`tls_required`) in plain text and then waits for the leaf node's handshake; a leaf node
+ * reads that INFO and upgrades when it says `tls_required` or the remote has a `tls` block. With
+ * nats-server 2.10's `handshake_first` on both sides, the handshake comes first and the INFO
+ * after it. `wss://` remotes (or `ws://` with a `tls` block) dial the websocket listener over TLS.
+ *
+ * Not supported yet: compression (this server
  * advertises none, so 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf
  * node permissions, the JetStream domain logic.
  */
-import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fromSeed } from '@nats-io/nkeys';
@@ -21,6 +28,7 @@ import { WebSocket } from 'ws';
 import { PassThrough, type Duplex } from 'node:stream';
 import { dialHost, hostPort, listen } from '../io/listen.js';
 import { WebSocketConnection } from '../io/websocket.js';
+import { handshakeDeadline, serverSocket } from '../io/tls.js';
 import type { Transport } from '../io/transport.js';
 import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
@@ -31,7 +39,8 @@ import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/a
 import { CloseReason } from '../broker/close-reason.js';
 import type { Flushable } from '../broker/connection.js';
 import type { TestControls } from '../broker/controls.js';
-import type { ResolvedLeafNodes, ResolvedOptions } from '../config/options.js';
+import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemote, ResolvedOptions } from '../config/options.js';
+import { ROUTE_MAX_CONTROL_LINE } from '../protocol/route-parser.js';
 import { LDS_PREFIX, LeafConn, type LeafHost } from './leaf.js';
 
 /** leafnode.go leafNodeReconnectDelayAfterLoopDetected. */
@@ -40,6 +49,8 @@ const LOOP_RECONNECT_MS = 30_000;
 const FIRST_INFO_MS = 1000;
 /** How long a solicited connection waits for the INFO answering its CONNECT (connectProcessTimeout: 2 s). */
 const CONNECT_PROCESS_MS = 2000;
+/** nats-server's DEFAULT_LEAF_TLS_TIMEOUT: a remote without a `tls` block upgrading because the hub asks. */
+const LEAF_TLS_TIMEOUT_MS = 2000;
 
 /** nats-server's credsRe: the user JWT and the seed of a `.creds` file. */
 const CREDS_RE = /\s*(?:(?:-{3,}.*-{3,}\r?\n)([\w\-.=]+)(?:\r?\n-{3,}.*-{3,}(\r?\n|$)))/g;
@@ -51,6 +62,11 @@ interface RemoteState {
   /** The delay of the next attempt when set (a loop was detected). */
   delayMs: number;
   conn: LeafConn | null;
+  /**
+   * The name a hub's certificate is checked against when a URL's host is an IP address: the
+   * first host name among the remote's URLs (leafnode.go saveTLSHostname).
+   */
+  readonly tlsName: string;
 }
 
 /** A leaf connection as `/leafz` reports it. */
@@ -77,7 +93,9 @@ export class LeafManager implements LeafHost {
     readonly core: BrokerCore,
     readonly opts: ResolvedLeafNodes,
   ) {
-    this.remotes = opts.remotes.map((_, index) => ({ index, next: 0, timer: null, delayMs: 0, conn: null }));
+    this.remotes = opts.remotes.map((r, index) => ({
+      index, next: 0, timer: null, delayMs: 0, conn: null, tlsName: r.urls.find((u) => isIP(u.host) === 0)?.host ?? '',
+    }));
   }
 
   /** Binds the leaf node listener (when configured) on `port`, then dials the remotes. */
@@ -127,7 +145,34 @@ export class LeafManager implements LeafHost {
   // ---- Accepting ------------------------------------------------------------------------------
 
   private accept(socket: Socket): void {
-    this.acceptTransport(socket);
+    const tls = this.opts.tls;
+    if (tls === null) return this.acceptTransport(socket);
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    // createLeafNode: INFO in plain text (unless handshake_first), the server-side handshake
+    // within tls_timeout, then (the INFO, with handshake_first, and) the auth timer.
+    const secure = serverSocket(socket, tls);
+    const conn = this.wire(secure, LeafKind.ACCEPTED, -1);
+    conn.nonce = newNonce();
+    const info = `INFO ${JSON.stringify(this.leafInfo(conn, false))} \r\n`;
+    if (!tls.handshakeFirst) socket.write(info);
+    const who = (): string => `${hostPort(socket.remoteAddress ?? '', socket.remotePort ?? 0)} - lid:${conn.cid}`;
+    let tlsDone = false;
+    secure.once('error', (err) => {
+      if (!tlsDone) this.core.log.error(`${who()} - TLS leafnode handshake error: ${err.message}`);
+    });
+    handshakeDeadline(secure, tls, 'secure', () => {
+      tlsDone = true;
+      if (conn.closed) return;
+      if (tls.handshakeFirst) conn.sendText(info);
+      conn.startAuthTimer(this.opts.authTimeoutMs, ERR.AuthTimeout);
+      this.core.flushAll();
+    }, () => {
+      this.core.log.error(`${who()} - TLS leafnode handshake timeout`);
+      conn.close(CloseReason.TlsHandshake, false);
+    });
   }
 
   /** An accepted leaf connection: a TCP socket of the leaf node listener, or a websocket connection on `/leafnode`. */
@@ -157,10 +202,16 @@ export class LeafManager implements LeafHost {
       port: this.port,
       headers: !o.noHeaderSupport,
       auth_required: true,
+    };
+    if (this.opts.tls !== null) {
+      info.tls_required = true;
+      if (this.opts.tls.verify) info.tls_verify = true;
+    }
+    Object.assign(info, {
       max_payload: o.maxPayload,
       ip: hostPort(host, this.port),
       client_id: conn.cid,
-    };
+    });
     if (!connectInfo) info.nonce = conn.nonce;
     const cluster = this.core.clusterName;
     if (cluster !== null) info.cluster = cluster;
@@ -226,20 +277,108 @@ export class LeafManager implements LeafHost {
     const remote = this.opts.remotes[r.index];
     const url = remote.urls[r.next % remote.urls.length];
     r.next++;
-    const socket: Transport = url.ws ? this.dialWebSocket(url.host, url.port) : tcpConnect({ host: url.host, port: url.port });
+    const socket: Transport = url.ws ? this.dialWebSocket(url, remote, r) : this.dialTcp(url, remote, r);
     const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
     conn.account = this.core.account(remote.account);
     r.conn = conn;
-    conn.startAuthTimer(FIRST_INFO_MS + CONNECT_PROCESS_MS, 'Stale Leaf Node Connection - Closing');
+    // A TLS handshake has its own timeout on top of the INFO's and the CONNECT's.
+    const tlsMs = remote.tls !== null || url.wss ? (remote.tls?.timeoutMs ?? LEAF_TLS_TIMEOUT_MS) : 0;
+    conn.startAuthTimer(FIRST_INFO_MS + CONNECT_PROCESS_MS + tlsMs, 'Stale Leaf Node Connection - Closing');
+  }
+
+  /**
+   * A TCP remote. With `handshakeFirst` the TLS handshake starts at once; otherwise the hub's
+   * first line is read in plain text: when it is an INFO with `tls_required`, or the remote has
+   * a `tls` block, the connection upgrades (the INFO is handed to the leaf connection once the
+   * handshake is done), else it stays plain (leafnode.go processLeafnodeInfo).
+   */
+  private dialTcp(url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState): Transport {
+    const raw = tcpConnect({ host: url.host, port: url.port });
+    raw.setNoDelay(true);
+    const pending = new PendingTransport(() => raw.destroy());
+    if (remote.tls?.handshakeFirst === true) {
+      this.upgrade(raw, pending, url, remote, r, null);
+      return pending;
+    }
+    let buf: Buffer = Buffer.alloc(0);
+    const gone = (): void => pending.fail();
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const end = buf.indexOf('\r\n');
+      if (end < 0 && buf.length < ROUTE_MAX_CONTROL_LINE) return;
+      raw.off('data', onData);
+      raw.off('close', gone);
+      raw.off('error', gone);
+      raw.pause();
+      if (remote.tls !== null || (end >= 0 && infoRequiresTls(buf.subarray(0, end)))) {
+        this.upgrade(raw, pending, url, remote, r, buf);
+        return;
+      }
+      raw.unshift(buf);
+      pending.attach(raw);
+      raw.resume();
+    };
+    raw.on('data', onData);
+    raw.once('close', gone);
+    raw.once('error', gone);
+    return pending;
+  }
+
+  /**
+   * The client side of a leaf connection's TLS handshake on `raw` (leafnode.go
+   * leafClientHandshakeIfNeeded): the remote's certificate and CA (else the system's), the hub's
+   * certificate checked against the URL's host name (an IP address's: the remote's `tlsName`),
+   * within the remote's TLS timeout. `prefix`: what was read before (the hub's INFO).
+   */
+  private upgrade(raw: Socket, pending: PendingTransport, url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState, prefix: Buffer | null): void {
+    const secure: TLSSocket = tlsConnect({ socket: raw, ...this.tlsClientOptions(url, remote, r) });
+    let done = false;
+    secure.once('error', (err) => {
+      if (done) return;
+      done = true;
+      this.core.log.error(`Leafnode remote ${url.url}: TLS leafnode handshake error: ${err.message}`);
+      pending.fail();
+    });
+    handshakeDeadline(secure, { timeoutMs: remote.tls?.timeoutMs ?? LEAF_TLS_TIMEOUT_MS }, 'secureConnect', () => {
+      if (done) return;
+      done = true;
+      pending.attach(secure, prefix);
+    }, () => {
+      if (done) return;
+      done = true;
+      this.core.log.error(`Leafnode remote ${url.url}: TLS leafnode handshake timeout`);
+      secure.destroy();
+      pending.fail();
+    });
+  }
+
+  /** tls.connect options of a remote (also for its `wss://` websocket). */
+  private tlsClientOptions(url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState): ConnectionOptions {
+    const t = remote.tls;
+    const insecure = t?.insecure === true;
+    const name = isIP(url.host) !== 0 && r.tlsName !== '' ? r.tlsName : url.host;
+    return {
+      ...(t?.ca != null ? { ca: t.ca } : {}),
+      ...(t?.cert != null && t.key !== null ? { cert: t.cert, key: t.key } : {}),
+      rejectUnauthorized: !insecure,
+      // SNI takes host names only.
+      ...(isIP(name) === 0 ? { servername: name } : {}),
+      checkServerIdentity: (_host, cert) => (insecure ? undefined : checkServerIdentity(name, cert)),
+    };
   }
 
   /**
    * A `ws://` remote (leafnode.go leafNodeSolicitWSConnection): a websocket to the hub's
-   * websocket listener on `/leafnode`, masked as a client's. Until it is open, writes wait and
-   * reads have nothing; a failed handshake closes it (and the reconnect follows).
+   * websocket listener on `/leafnode`, masked as a client's; over TLS (`wss://`) for a `wss://`
+   * URL or a remote with a `tls` block. Until it is open, writes wait and reads have nothing; a
+   * failed handshake closes it (and the reconnect follows).
    */
-  private dialWebSocket(host: string, port: number): Transport {
-    const ws = new WebSocket(`ws://${hostPort(host, port)}/leafnode`, { perMessageDeflate: false });
+  private dialWebSocket(url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState): Transport {
+    const secure = url.wss || remote.tls !== null;
+    const ws = new WebSocket(`${secure ? 'wss' : 'ws'}://${hostPort(url.host, url.port)}/leafnode`, {
+      perMessageDeflate: false,
+      ...(secure ? this.tlsClientOptions(url, remote, r) : {}),
+    });
     const stream = new PendingTransport(() => ws.terminate());
     let raw: Duplex | null = null;
     ws.once('upgrade', (res) => {
@@ -452,4 +591,15 @@ export class LeafManager implements LeafHost {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+/** Whether a hub's first line is an INFO with `tls_required` (anything else is left to the parser). */
+function infoRequiresTls(line: Buffer): boolean {
+  const text = line.toString('utf8');
+  if (!/^info\s/i.test(text)) return false;
+  try {
+    return (JSON.parse(text.slice(5)) as { tls_required?: unknown }).tls_required === true;
+  } catch {
+    return false;
+  }
 }

@@ -9,6 +9,7 @@
  * advertises none, which 2.10 servers treat as a 2.9 peer).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
+import { TestPki } from '../helpers/certs.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
@@ -131,6 +133,99 @@ async function trafficBothWays(hubUrl: string, leafUrl: string, hubMon: string, 
   await eventually(async () => (await monitorJson(hubMon, '/subsz?test=gone')).num_subscriptions !== undefined
     && !JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"gone"'), 'LS- on the hub', 10_000);
 }
+
+/** The first line a leaf node port sends in plain text, parsed (the INFO before a TLS upgrade). */
+function plainInfo(port: number): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(port, '127.0.0.1');
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n');
+      if (end >= 0) {
+        s.destroy();
+        resolve(JSON.parse(buf.slice(0, end).replace(/^INFO /, '')) as Json);
+      }
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('TLS on leaf connections with the real nats-server', () => {
+  // nats-server 2.9.10 and 2.10.29 (leafnode.go createLeafNode) alike: the hub's INFO goes out in
+  // plain text with tls_required, then the leaf node starts the handshake (2.10's handshake_first
+  // reverses that; 2.9 does not have it, so it is compared between embedded servers only).
+  let pki: TestPki;
+  /** A nats-server remote's tls block: a certificate of the test CA, and the CA. */
+  const leafTlsConf = (): string => {
+    const leaf = pki.issue('/CN=leaf');
+    return `tls { cert_file: "${leaf.cert}", key_file: "${leaf.key}", ca_file: "${pki.ca}" }`;
+  };
+  it('nats-server hub (backend nats-server, to-conf) with verify, embedded leaf node with a client certificate; and the plain INFO has the same fields', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const leafCert = pki.issue('/CN=leaf');
+    const tls = { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true };
+    const hub = await scope.server({ backend: 'nats-server', http: -1, leafnodes: { port: 0, tls } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `tls://127.0.0.1:${hub.leafnodePort}`, tls: { ca: pki.ca, cert: leafCert.cert, key: leafCert.key } }] } });
+    await leafs(hub.monitorUrl!, 1);
+    const h = await scope.client(hub);
+    h.subscribe('svc', { callback: (_e, m) => void m.respond('over tls') });
+    await h.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 10_000 });
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over tls');
+
+    const ours = await scope.server({ leafnodes: { port: 0, tls } });
+    const [theirInfo, ourInfo] = [await plainInfo(hub.leafnodePort), await plainInfo(ours.leafnodePort)];
+    expect(ourInfo).toMatchObject({ tls_required: true, tls_verify: true });
+    const keys = (i: Json): string[] => Object.keys(i).filter((k) => k !== 'git_commit');
+    expect(keys(ourInfo)).toEqual(keys(theirInfo));
+  });
+
+  it('embedded hub with verify, nats-server leaf node (tls block with its certificate); a nats-server leaf with another CA is refused', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const hub = await scope.server({ http: -1, leafnodes: { port: 0, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true } } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${hub.leafnodePort}", ${leafTlsConf()} }] }`], false);
+    await leafs(hub.monitorUrl!, 1);
+    const h = await scope.client(hub);
+    h.subscribe('svc', { callback: (_e, m) => void m.respond('embedded hub over tls') });
+    await h.flush();
+    await interest(rl.monitor, 'svc', 1);
+    const l = await scope.client(rl.url);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('embedded hub over tls');
+
+    const foreign = new TestPki();
+    scope.defer(() => foreign.remove());
+    const stranger = foreign.issue('/CN=leaf');
+    const lines: string[] = [];
+    const none = (): void => undefined;
+    const hub2 = await scope.server({ logger: { info: none, warn: none, error: (m) => void lines.push(m) }, leafnodes: { port: 0, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true } } });
+    await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${hub2.leafnodePort}", tls { cert_file: "${stranger.cert}", key_file: "${stranger.key}", ca_file: "${pki.ca}" } }] }`], false);
+    await eventually(() => lines.some((x) => x.includes('TLS leafnode handshake error')), 'the foreign certificate refused', 10_000);
+  });
+
+  it('wss:// remotes both ways: an embedded leaf to nats-server\'s websocket listener with TLS, and nats-server\'s leaf to an embedded one', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const wsPort = await freePort();
+    const rh = await real([`websocket { listen: "127.0.0.1:${wsPort}", tls { cert_file: "${pki.server.cert}", key_file: "${pki.server.key}" } }`]);
+    const el = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `wss://127.0.0.1:${wsPort}`, tls: { ca: pki.ca } }] } });
+    await leafs(rh.monitor, 1);
+    const eh = await scope.server({ http: -1, websocket: { tls: { cert: pki.server.cert, key: pki.server.key } }, leafnodes: { port: 0 } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "wss://127.0.0.1:${eh.websocketPort}", tls { ca_file: "${pki.ca}" } }] }`], false);
+    await leafs(eh.monitorUrl!, 1);
+    for (const [hubUrl, leafUrl, leafSide] of [[rh.url, el.url, el], [eh.url, rl.url, rl.monitor]] as const) {
+      const h = await scope.client(hubUrl);
+      const l = await scope.client(leafUrl);
+      h.subscribe('svc', { callback: (_e, m) => void m.respond('over wss') });
+      await h.flush();
+      await interest(leafSide, 'svc', 1);
+      expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over wss');
+    }
+  });
+});
 
 describe('leaf nodes with the real nats-server', () => {
   it('nats-server hub, embedded leaf node: both ways, request/reply, queue group, unsubscribe', async () => {
