@@ -57,7 +57,17 @@ const CREDS_RE = /\s*(?:(?:-{3,}.*-{3,}\r?\n)([\w\-.=]+)(?:\r?\n-{3,}.*-{3,}(\r?
 
 interface RemoteState {
   readonly index: number;
-  next: number;
+  /**
+   * The URLs to dial, in turn (leafnode.go leafNodeCfg.urls): the ones the hub told about
+   * (INFO `leafnode_urls`, or `ws_connect_urls` for a websocket remote) first, then the
+   * configured ones.
+   */
+  urls: LeafRemoteUrl[];
+  /** The URL of the current (or last) attempt. */
+  current: LeafRemoteUrl | null;
+  /** The first configured URL's user and password, for URLs a hub told about (saveUserPassword). */
+  readonly user: string | undefined;
+  readonly pass: string | undefined;
   timer: NodeJS.Timeout | null;
   /** The delay of the next attempt when set (a loop was detected). */
   delayMs: number;
@@ -86,6 +96,11 @@ export class LeafManager implements LeafHost {
   private readonly lds = new Map<Account, string>();
   private readonly remotes: RemoteState[];
   private stopped = false;
+  /**
+   * The leaf node URLs this hub tells its leaf nodes (INFO `leafnode_urls`): its own and its
+   * route peers', counted (leafnode.go leafURLsMap).
+   */
+  private readonly urls = new Map<string, number>();
   /** Called when a leaf connection registers or closes. */
   onChange: (() => void) | null = null;
 
@@ -93,19 +108,36 @@ export class LeafManager implements LeafHost {
     readonly core: BrokerCore,
     readonly opts: ResolvedLeafNodes,
   ) {
-    this.remotes = opts.remotes.map((r, index) => ({
-      index, next: 0, timer: null, delayMs: 0, conn: null, tlsName: r.urls.find((u) => isIP(u.host) === 0)?.host ?? '',
-    }));
+    this.remotes = opts.remotes.map((r, index) => {
+      const withUser = r.urls.find((u) => u.user !== undefined);
+      return {
+        index, urls: [...r.urls], current: null, user: withUser?.user, pass: withUser?.pass,
+        timer: null, delayMs: 0, conn: null, tlsName: r.urls.find((u) => isIP(u.host) === 0)?.host ?? '',
+      };
+    });
   }
 
   /** Binds the leaf node listener (when configured) on `port`, then dials the remotes. */
   async start(port = this.opts.listen?.port ?? 0): Promise<void> {
+    await this.listen(port);
+    this.connectRemotes();
+  }
+
+  /**
+   * Binds the leaf node listener, when configured, on `port` (before the routes start, so that
+   * their INFO carries its URL).
+   */
+  async listen(port = this.opts.listen?.port ?? 0): Promise<void> {
     const l = this.opts.listen;
-    if (l !== null) {
-      const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
-      this.port = await listen(tcp, l.host, port, (err) => this.core.log.error(`Error accepting leafnode connection: ${err.message}`));
-      this.tcp = tcp;
-    }
+    if (l === null || this.tcp !== null) return;
+    const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.port = await listen(tcp, l.host, port, (err) => this.core.log.error(`Error accepting leafnode connection: ${err.message}`));
+    this.tcp = tcp;
+    this.urls.set(this.ownUrl(), 1);
+  }
+
+  /** Dials every remote. */
+  connectRemotes(): void {
     for (const r of this.remotes) this.dial(r);
   }
 
@@ -140,6 +172,28 @@ export class LeafManager implements LeafHost {
   /** `host:port` leaf nodes are told to reconnect to (INFO `leafnode_urls`). */
   ownUrl(): string {
     return this.opts.advertise ?? hostPort(dialHost(this.opts.listen?.host ?? this.core.options.host), this.port);
+  }
+
+  /** This server's leaf node URL for its route peers, unless `noAdvertise` (route.go: `LeafNode.NoAdvertise`). */
+  get advertisedUrl(): string {
+    return this.tcp === null || this.opts.noAdvertise ? '' : this.ownUrl();
+  }
+
+  /**
+   * A route peer's leaf node URL came or went (route.go addLeafNodeURL / removeLeafNodeURL):
+   * when the list changes, every leaf connection gets the listener's INFO again
+   * (sendAsyncLeafNodeInfo), so that leaf nodes can fail over to the cluster's other members.
+   */
+  peerUrl(url: string, added: boolean): void {
+    if (this.stopped || this.tcp === null) return;
+    const n = this.urls.get(url) ?? 0;
+    if (added) this.urls.set(url, n + 1);
+    else if (n <= 1) this.urls.delete(url);
+    else this.urls.set(url, n - 1);
+    if (added ? n !== 0 : n !== 1) return;
+    const frame = `INFO ${JSON.stringify(this.leafInfo(null, false))} \r\n`;
+    for (const conn of this.leafs()) conn.sendText(frame);
+    this.core.flushAll();
   }
 
   // ---- Accepting ------------------------------------------------------------------------------
@@ -188,8 +242,11 @@ export class LeafManager implements LeafHost {
     this.core.flushAll();
   }
 
-  /** The leaf node listener's INFO (leafnode.go startLeafNodeAcceptLoop), in Go's field order. */
-  private leafInfo(conn: LeafConn, connectInfo: boolean): Record<string, unknown> {
+  /**
+   * The leaf node listener's INFO (leafnode.go startLeafNodeAcceptLoop), in Go's field order;
+   * without a connection (`conn` null), the asynchronous INFO: no client id or nonce.
+   */
+  private leafInfo(conn: LeafConn | null, connectInfo: boolean): Record<string, unknown> {
     const o = this.core.options;
     const host = this.opts.listen?.host ?? o.host;
     const info: Record<string, unknown> = {
@@ -210,16 +267,16 @@ export class LeafManager implements LeafHost {
     Object.assign(info, {
       max_payload: o.maxPayload,
       ip: hostPort(host, this.port),
-      client_id: conn.cid,
     });
-    if (!connectInfo) info.nonce = conn.nonce;
+    if (conn !== null) info.client_id = conn.cid;
+    if (conn !== null && !connectInfo) info.nonce = conn.nonce;
     const cluster = this.core.clusterName;
     if (cluster !== null) info.cluster = cluster;
     // The INFO answering CONNECT is the listener's INFO again (without the nonce), plus connect_info.
     info.info_on_connect = true;
     if (connectInfo) info.connect_info = true;
-    info.leafnode_urls = [this.ownUrl()];
-    if (connectInfo && conn.account !== null) info.remote_account = conn.account.name;
+    info.leafnode_urls = [...this.urls.keys()];
+    if (connectInfo && conn !== null && conn.account !== null) info.remote_account = conn.account.name;
     return info;
   }
 
@@ -275,8 +332,7 @@ export class LeafManager implements LeafHost {
   private dial(r: RemoteState): void {
     if (this.stopped) return;
     const remote = this.opts.remotes[r.index];
-    const url = remote.urls[r.next % remote.urls.length];
-    r.next++;
+    const url = pickNextUrl(r);
     const socket: Transport = url.ws ? this.dialWebSocket(url, remote, r) : this.dialTcp(url, remote, r);
     const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
     conn.account = this.core.account(remote.account);
@@ -407,19 +463,45 @@ export class LeafManager implements LeafHost {
       conn.headers = info.headers === true && !this.core.options.noHeaderSupport;
       conn.remoteName = str(info.server_name) || str(info.server_id);
       conn.remoteCluster = str(info.cluster);
+      this.learnUrls(conn, info);
       if (!this.sendConnect(conn)) return;
       if (info.info_on_connect !== true) this.register(conn);
       return;
     }
+    this.learnUrls(conn, info);
     if (typeof info.remote_account === 'string') conn.remoteAccount = info.remote_account;
     if (info.connect_info === true && !conn.registered) this.register(conn);
+  }
+
+  /**
+   * leafnode.go updateLeafNodeURLs: the URLs in a hub's INFO (first or later) are the cluster's
+   * current list; those not configured already come first, then the configured ones. A
+   * websocket remote takes `ws_connect_urls` instead.
+   */
+  private learnUrls(conn: LeafConn, info: Record<string, unknown>): void {
+    const remote = this.opts.remotes[conn.remoteIndex];
+    const ws = remote.urls[0].ws;
+    const list = ws ? info.ws_connect_urls : info.leafnode_urls;
+    if (!Array.isArray(list) || list.length === 0) return;
+    const r = this.remotes[conn.remoteIndex];
+    const wss = remote.urls[0].wss || remote.tls !== null;
+    const learned: LeafRemoteUrl[] = [];
+    for (const item of list) {
+      if (typeof item !== 'string') continue;
+      const u = parseHostPort(item);
+      if (u === null) continue;
+      if (remote.urls.some((c) => c.host === u.host && c.port === u.port)) continue;
+      const scheme = ws ? (wss ? 'wss' : 'ws') : 'nats-leaf';
+      learned.push({ url: `${scheme}://${hostPort(u.host, u.port)}`, host: u.host, port: u.port, ws, wss: ws && wss });
+    }
+    r.urls = [...learned, ...remote.urls];
   }
 
   /** leafnode.go sendLeafConnect. False when the credentials could not be read (the connection is closed). */
   private sendConnect(conn: LeafConn): boolean {
     const remote = this.opts.remotes[conn.remoteIndex];
     const r = this.remotes[conn.remoteIndex];
-    const url = remote.urls[(r.next - 1 + remote.urls.length) % remote.urls.length];
+    const url = r.current ?? remote.urls[0];
     const o = this.core.options;
     const connect: Record<string, unknown> = { version: NATS_SERVER_VERSION };
     if (remote.credentials !== null) {
@@ -443,6 +525,10 @@ export class LeafManager implements LeafHost {
       connect.user = url.user;
       if (url.pass !== undefined) connect.pass = url.pass;
       else connect.auth_token = url.user;
+    } else if (r.user !== undefined) {
+      // A URL a hub told about has no user: the configured one's (leafnode.go saveUserPassword).
+      connect.user = r.user;
+      if (r.pass !== undefined) connect.pass = r.pass;
     }
     connect.server_id = this.core.serverId;
     connect.name = o.serverName ?? this.core.serverId;
@@ -591,6 +677,27 @@ export class LeafManager implements LeafHost {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+/**
+ * leafnode.go pickNextURL: when the last attempt's URL is first in the list (and there are
+ * others), it moves to the end; the first URL is the next attempt's.
+ */
+function pickNextUrl(r: RemoteState): LeafRemoteUrl {
+  const cur = r.current;
+  if (cur !== null && r.urls.length > 1 && r.urls[0].host === cur.host && r.urls[0].port === cur.port) {
+    r.urls.push(r.urls.shift()!);
+  }
+  r.current = r.urls[0];
+  return r.current;
+}
+
+/** `host:port` (IPv6 in brackets) of an INFO's URL list, or null. */
+function parseHostPort(text: string): { host: string; port: number } | null {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
+  if (m === null) return null;
+  const port = Number(m[2]);
+  return m[1] === '' || port <= 0 || port > 65535 ? null : { host: m[1], port };
 }
 
 /** Whether a hub's first line is an INFO with `tls_required` (anything else is left to the parser). */

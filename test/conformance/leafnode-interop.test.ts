@@ -227,6 +227,47 @@ describe('TLS on leaf connections with the real nats-server', () => {
   });
 });
 
+describe('leafnode_urls gossip with the real nats-server', () => {
+  // route.go (2.9.10 and 2.10.29 alike): a route INFO carries the server's leaf node URL unless
+  // leafnodes.no_advertise; the peer adds it to the leafnode_urls its leaf nodes are told.
+  const sorted = (a: unknown): string[] => [...(a as string[])].sort();
+  async function mixed(embeddedNoAdvertise: boolean, realNoAdvertise: boolean): Promise<{ ea: NatsServer; rb: { leafPort: number; monitor: string; stop: () => Promise<void> } }> {
+    const ea = await scope.server({ http: -1, cluster: { name: 'mix', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0, noAdvertise: embeddedNoAdvertise } });
+    const [port, leafPort, http, routePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      `http: "127.0.0.1:${http}"`,
+      `cluster { name: mix, listen: "127.0.0.1:${routePort}", routes: ["${ea.routeUrl}"] }`,
+      `leafnodes { listen: "127.0.0.1:${leafPort}", no_advertise: ${realNoAdvertise} }`,
+    ]);
+    scope.defer(() => r.stop());
+    await eventually(() => ea.routes().length === 1, 'the route to nats-server', 10_000);
+    return { ea, rb: { leafPort, monitor: `http://127.0.0.1:${http}`, stop: () => r.stop() } };
+  }
+
+  it('an embedded and a nats-server hub tell their leaf nodes both URLs; an embedded leaf of the nats-server hub fails over to the embedded one', async () => {
+    const { ea, rb } = await mixed(false, false);
+    const urls = [`127.0.0.1:${ea.leafnodePort}`, `127.0.0.1:${rb.leafPort}`].sort();
+    await eventually(async () => ((await plainInfo(ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'the embedded hub told of nats-server\'s URL', 10_000);
+    expect(sorted((await plainInfo(ea.leafnodePort)).leafnode_urls)).toEqual(urls);
+    await eventually(async () => ((await plainInfo(rb.leafPort)).leafnode_urls as string[]).length === 2, 'nats-server told of the embedded URL', 10_000);
+    expect(sorted((await plainInfo(rb.leafPort)).leafnode_urls)).toEqual(urls);
+    await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://127.0.0.1:${rb.leafPort}` }] } });
+    await leafs(rb.monitor, 1);
+    await rb.stop();
+    await leafs(ea.monitorUrl!, 1);
+  });
+
+  it('no_advertise: neither hub tells the other\'s URL when that one says no_advertise', async () => {
+    const one = await mixed(true, false);
+    await eventually(async () => ((await plainInfo(one.ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'nats-server\'s URL on the embedded hub', 10_000);
+    expect((await plainInfo(one.rb.leafPort)).leafnode_urls).toEqual([`127.0.0.1:${one.rb.leafPort}`]);
+    const two = await mixed(false, true);
+    await eventually(async () => ((await plainInfo(two.rb.leafPort)).leafnode_urls as string[]).length === 2, 'the embedded URL on nats-server', 10_000);
+    expect((await plainInfo(two.ea.leafnodePort)).leafnode_urls).toEqual([`127.0.0.1:${two.ea.leafnodePort}`]);
+  });
+});
+
 describe('leaf nodes with the real nats-server', () => {
   it('nats-server hub, embedded leaf node: both ways, request/reply, queue group, unsubscribe', async () => {
     const hub = await real([]);
