@@ -529,13 +529,13 @@ const LEAF_AUTHORIZATION = table<LeafNodeAuthorizationOptions>({
     [['user', 'username'], (r, v, p, a) => void (a.user = r.str(v, p))],
     [['pass', 'password'], (r, v, p, a) => void (a.password = r.str(v, p))],
     [['account'], (r, v, p, a) => void (a.account = r.str(v, p))],
+    [['nkey'], (r, v, p, a) => void (a.nkey = r.str(v, p, 'a public nkey'))],
     [['timeout'], (r, v, p, a) => void (a.timeout = authTimeout(r, v, p))],
     [['users'], (r, v, p, a) => {
       if (!Array.isArray(v)) return r.fail(p, `Expected users field to be an array, got ${typeof v}`);
       a.users = v.map((u, i) => r.block<{ user: string; password?: string; account?: string }>(u, `${p}[${i}]`, LEAF_USER, { user: '' }));
     }],
   ],
-  refused: ['nkey'],
 });
 
 const LEAF_USER = table<{ user: string; password?: string; account?: string }>({
@@ -552,11 +552,12 @@ const LEAF_REMOTE = table<LeafNodeRemoteOptions>({
     [['url'], (r, v, p, o) => void (o.url = r.str(v, p, 'a URL'))],
     [['urls'], (r, v, p, o) => void (o.urls = r.strings(v, p, 'URL strings'))],
     [['credentials', 'creds'], (r, v, p, o) => void (o.credentials = r.str(v, p, 'a file path'))],
+    [['nkey', 'seed'], (r, v, p, o) => void (o.nkey = r.str(v, p, 'an nkey seed'))],
     [['account', 'local'], (r, v, p, o) => void (o.account = r.str(v, p, 'an account name'))],
     [['tls'], (r, v, p, o) => void (o.tls = r.block<LeafNodeRemoteTlsOptions>(v, p, LEAF_REMOTE_TLS, {}))],
   ],
   ignored: ['first_info_timeout', 'compression', 'ws_compression', 'ws_no_masking'],
-  refused: ['nkey', 'hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
+  refused: ['hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
 });
 
 const LEAFNODES = table<LeafNodeOptions>({

@@ -10,14 +10,16 @@ import { hostPort } from '../io/listen.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemoteTls, ResolvedLeafTls } from './types.js';
 import { pem, resolveTls } from './resolve-blocks.js';
+import { fromSeed } from '@nats-io/nkeys';
+import { isPublicKey } from '../auth/jwt.js';
 import { child, describe, objectWithKeys, optBool, optDuration, optPort, optString } from './validate.js';
 
 const LEAF_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'advertise', 'noAdvertise', 'authorization', 'remotes', 'reconnect', 'tls']);
 const LEAF_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'timeout', 'handshakeFirst']);
 const REMOTE_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'insecure', 'timeout', 'handshakeFirst']);
-const LEAF_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account', 'users', 'timeout']);
+const LEAF_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'nkey', 'account', 'users', 'timeout']);
 const LEAF_USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account']);
-const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'account', 'tls']);
+const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'nkey', 'account', 'tls']);
 
 /** nats-server's DEFAULT_LEAF_TLS_TIMEOUT. */
 const LEAF_TLS_TIMEOUT_MS = 2000;
@@ -49,6 +51,10 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
     if (!Array.isArray(usersValue)) throw new ConfigError(child(ap, 'users'), 'must be an array of users');
     // leafnode.go validateLeafNodeAuthOptions.
     if (user !== '' && usersValue.length > 0) throw new ConfigError(ap, 'can not have a single user/pass and a users array');
+    const nkey = optString(a.nkey, child(ap, 'nkey'), '');
+    // opts.go parseLeafAuthorization, validateLeafNodeAuthOptions.
+    if (nkey !== '' && !isPublicKey(nkey, 'U')) throw new ConfigError(child(ap, 'nkey'), 'Not a valid public nkey for leafnode authorization');
+    if (nkey !== '' && usersValue.length > 0) throw new ConfigError(ap, 'can not have a single nkey and a users array');
     const users = usersValue.map((u: unknown, i) => {
       const up = `${child(ap, 'users')}[${i}]`;
       const o = objectWithKeys(u, up, LEAF_USER_KEYS);
@@ -68,10 +74,11 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
     authorization = {
       user: user === '' ? null : user,
       password: optString(a.password, child(ap, 'password'), ''),
+      nkey: nkey === '' ? null : nkey,
       account: known(optString(a.account, child(ap, 'account'), '$G') || '$G', child(ap, 'account')),
       users,
     };
-    if (authorization.user === null && users.length === 0 && a.account === undefined) authorization = null;
+    if (authorization.user === null && authorization.nkey === null && users.length === 0 && a.account === undefined) authorization = null;
     authTimeoutMs = optDuration(a.timeout, child(ap, 'timeout'), DEFAULTS.authTimeoutMs);
   }
   const remotesValue = l.remotes ?? [];
@@ -88,9 +95,13 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
     if (list.length === 0) throw new ConfigError(rp, 'needs a url or urls');
     const credentials = o.credentials === undefined ? null : optString(o.credentials, child(rp, 'credentials'), '');
     if (credentials === '') throw new ConfigError(child(rp, 'credentials'), 'must be a file path');
+    const nkey = o.nkey === undefined ? null : optString(o.nkey, child(rp, 'nkey'), '');
+    if (nkey !== null && !isUserSeed(nkey)) throw new ConfigError(child(rp, 'nkey'), `Remote leafnode nkey is not a valid seed: ${JSON.stringify(nkey)}`);
+    if (nkey !== null && credentials !== null) throw new ConfigError(rp, 'Remote leafnode can not have both creds and nkey defined');
     return {
       urls: list.map((u, j) => parseLeafUrl(u, `${child(rp, o.url !== undefined && j === 0 ? 'url' : 'urls')}${o.url !== undefined && j === 0 ? '' : `[${o.url !== undefined ? j - 1 : j}]`}`)),
       credentials,
+      nkey,
       account: known(optString(o.account, child(rp, 'account'), '$G') || '$G', child(rp, 'account')),
       tls: o.tls === undefined ? null : resolveRemoteTls(o.tls, child(rp, 'tls')),
     };
@@ -106,6 +117,17 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
     reconnectMs: optDuration(l.reconnect, child(path, 'reconnect'), LEAF_RECONNECT_MS),
     tls: l.tls === undefined ? null : resolveLeafTls(l.tls, child(path, 'tls')),
   };
+}
+
+/** A user nkey seed (`SU...`), as nkeys.DecodeSeed with PrefixByteUser checks it. */
+function isUserSeed(seed: string): boolean {
+  if (!seed.startsWith('SU')) return false;
+  try {
+    fromSeed(new TextEncoder().encode(seed));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `leafnodes.tls`: a `tls` block (certificate and key required) with `handshakeFirst`. */

@@ -155,7 +155,7 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: Process
     `${indent}}`,
   ];
   const remote = (r: ResolvedLeafRemote, i: number): string[] => {
-    const head = `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}`;
+    const head = `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.nkey === null ? '' : `, nkey: ${q(r.nkey)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}`;
     if (r.tls === null) return [`${head} }`];
     return [head, ...tlsBlock('      ', `leaf-remote-${i}`, r.tls, r.tls.insecure ? ['insecure: true'] : []), '    }'];
   };
@@ -170,6 +170,8 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: Process
     ...(a === null ? [] : [
       '  authorization {',
       ...(a.user === null ? [] : [`    user: ${q(a.user)}`, `    password: ${q(a.password)}`]),
+      // nats-server 2.10 (2.9 does not know the key).
+      ...(a.nkey === null ? [] : [`    nkey: ${q(a.nkey)}`]),
       ...(a.account === '$G' ? [] : [`    account: ${q(a.account)}`]),
       ...(a.users.length === 0 ? [] : [`    users: [${a.users.map((u) => `{ user: ${q(u.user)}, password: ${q(u.password)}${u.account === '$G' ? '' : `, account: ${q(u.account)}`} }`).join(', ')}]`]),
       `    timeout: ${l.authTimeoutMs / 1000}`,

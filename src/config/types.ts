@@ -115,12 +115,17 @@ export interface LeafNodeRemoteTlsOptions {
   handshakeFirst?: boolean;
 }
 
-/** `leafnodes { authorization }`: one user, or a list of users, each bound to an account. */
+/** `leafnodes { authorization }`: one user, one nkey, or a list of users, each bound to an account. */
 export interface LeafNodeAuthorizationOptions {
   user?: string;
   /** Plain, or a bcrypt hash (`$2a$...`). */
   password?: string;
-  /** The account the single `user` binds to. Default: the global account. */
+  /**
+   * nats-server 2.10: a user public nkey (`U...`); a leaf node must sign the INFO nonce with its
+   * seed (the remote's `nkey`). Not with `users`; `user` takes precedence.
+   */
+  nkey?: string;
+  /** The account the single `user` or `nkey` binds to. Default: the global account. */
   account?: string;
   /** Users, each with its own account. */
   users?: Array<{ user: string; password?: string; account?: string }>;
@@ -136,6 +141,11 @@ export interface LeafNodeRemoteOptions {
   urls?: string[];
   /** A `.creds` file (user JWT and nkey seed) sent in CONNECT, for a hub in operator mode. */
   credentials?: string;
+  /**
+   * nats-server 2.10: a user nkey seed (`SU...`; config `nkey` or `seed`): CONNECT carries its
+   * public key and the INFO nonce signed with it. Not with `credentials`.
+   */
+  nkey?: string;
   /** The local account this connection serves (its subjects travel to and from the hub). Default: the global account. */
   account?: string;
   /**
@@ -177,6 +187,8 @@ export interface ResolvedLeafRemoteTls {
 export interface ResolvedLeafRemote {
   readonly urls: readonly LeafRemoteUrl[];
   readonly credentials: string | null;
+  /** A user nkey seed. */
+  readonly nkey: string | null;
   readonly account: string;
   readonly tls: ResolvedLeafRemoteTls | null;
 }
@@ -190,6 +202,7 @@ export interface ResolvedLeafNodes {
   readonly authorization: {
     readonly user: string | null;
     readonly password: string;
+    readonly nkey: string | null;
     readonly account: string;
     readonly users: ReadonlyArray<{ readonly user: string; readonly password: string; readonly account: string }>;
   } | null;

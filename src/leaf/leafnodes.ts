@@ -33,7 +33,7 @@ import type { Transport } from '../io/transport.js';
 import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
-import { comparePasswords, newNonce } from '../auth/auth.js';
+import { comparePasswords, newNonce, verifyNonce } from '../auth/auth.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -303,8 +303,8 @@ export class LeafManager implements LeafHost {
   }
 
   /**
-   * auth.go isLeafNodeAuthorized: the `leafnodes.authorization` user or users when configured
-   * (each bound to its account), else the clients' authentication (the user's account), else
+   * auth.go isLeafNodeAuthorized: the `leafnodes.authorization` user, nkey or users when
+   * configured (each bound to its account), else the clients' authentication (the user's account), else
    * the global account (or `authorization.account` alone).
    */
   private authenticate(conn: LeafConn, c: Record<string, unknown>): { account: string; user: string } | null {
@@ -313,6 +313,11 @@ export class LeafManager implements LeafHost {
     const pass = str(c.pass);
     if (la !== null && la.user !== null) {
       return user === la.user && comparePasswords(la.password, pass) ? { account: la.account, user } : null;
+    }
+    // nats-server 2.10: the nkey must be this one, and the nonce signed with its seed.
+    if (la !== null && la.nkey !== null) {
+      const nkey = str(c.nkey);
+      return nkey === la.nkey && verifyNonce(nkey, str(c.sig), conn.nonce) ? { account: la.account, user: nkey } : null;
     }
     if (la !== null && la.users.length > 0) {
       const u = la.users.find((x) => x.user === user);
@@ -520,6 +525,11 @@ export class LeafManager implements LeafHost {
       }
       connect.jwt = jwt;
       connect.sig = sig;
+    } else if (remote.nkey !== null) {
+      // sendLeafConnect: the seed's public key, and the hub's nonce signed with it.
+      const kp = fromSeed(new TextEncoder().encode(remote.nkey));
+      connect.nkey = kp.getPublicKey();
+      connect.sig = Buffer.from(kp.sign(new TextEncoder().encode(conn.nonce))).toString('base64url');
     }
     if (url.user !== undefined) {
       connect.user = url.user;

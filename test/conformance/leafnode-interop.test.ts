@@ -21,6 +21,7 @@ import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
 import { TestPki } from '../helpers/certs.js';
+import { createUser } from '@nats-io/nkeys';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
@@ -224,6 +225,29 @@ describe('TLS on leaf connections with the real nats-server', () => {
       await interest(leafSide, 'svc', 1);
       expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over wss');
     }
+  });
+});
+
+describe('nkey authentication of a leaf node with the real nats-server', () => {
+  // 2.9.10 has no leafnodes.authorization.nkey nor a remote's nkey (both 2.10): the hub
+  // authenticates the leaf node as a client (auth.go isClientAuthorized), so the CONNECT's nkey
+  // and nonce signature of an embedded leaf node are what is compared here.
+  it('an embedded leaf node with a remote nkey seed binds to the nkey user\'s account on a nats-server hub; another seed is refused', async () => {
+    const kp = createUser();
+    const hub = await real(['accounts {', `  A { users: [{ user: a, password: pa }, { nkey: ${kp.getPublicKey()} }] }`, '}']);
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${hub.leafPort}`, nkey: new TextDecoder().decode(kp.getSeed()) }] } });
+    expect((await leafs(hub.monitor, 1))[0]).toMatchObject({ account: 'A' });
+    const inA = await scope.client(hub.url, { user: 'a', pass: 'pa' });
+    inA.subscribe('svc', { callback: (_e, m) => void m.respond('A on nats-server') });
+    await inA.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 10_000 });
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('A on nats-server');
+    const lines: string[] = [];
+    const none = (): void => undefined;
+    await scope.server({ logger: { info: none, warn: none, error: (m) => void lines.push(m) }, leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${hub.leafPort}`, nkey: new TextDecoder().decode(createUser().getSeed()) }] } });
+    await eventually(() => lines.some((x) => x.includes('Authorization Violation')), 'the other seed refused', 10_000);
+    expect((await monitorJson(hub.monitor, '/leafz')).leafnodes).toBe(1);
   });
 });
 

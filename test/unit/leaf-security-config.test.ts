@@ -1,7 +1,8 @@
 /**
- * TLS of leaf connections in the options and the config file (nats-server 2.10 opts.go
- * parseLeafNodes, parseRemoteLeafNodes, parseTLS with `handshake_first`), and what the
- * nats-server backend writes for them (to-conf.ts).
+ * TLS and nkeys of leaf connections in the options and the config file (nats-server 2.10 opts.go
+ * parseLeafNodes, parseLeafAuthorization, parseRemoteLeafNodes, parseTLS with `handshake_first`,
+ * leafnode.go validateLeafNodeAuthOptions), and what the nats-server backend writes for them
+ * (to-conf.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConf } from '../../src/config/conf.js';
@@ -11,6 +12,7 @@ import { parseLeafUrl } from '../../src/config/resolve-leaf.js';
 import { natsServerConfig } from '../../src/config/to-conf.js';
 import { configErrorOf } from '../helpers/errors.js';
 import { TestPki } from '../helpers/certs.js';
+import { createUser } from '@nats-io/nkeys';
 
 const fromConf = (text: string) => optionsFromConf(parseConf(text, 'leaf.conf', {}));
 let pki: TestPki;
@@ -96,5 +98,30 @@ describe('leaf node TLS options', () => {
     ].join('\n'));
     expect(Object.keys(files).sort()).toEqual(['leaf-ca.pem', 'leaf-cert.pem', 'leaf-key.pem', 'leaf-remote-0-ca.pem']);
     expect(files['leaf-key.pem']).toContain('PRIVATE KEY');
+  });
+});
+
+describe('leaf node nkeys', () => {
+  const kp = createUser();
+  const pub = kp.getPublicKey();
+  const seed = new TextDecoder().decode(kp.getSeed());
+
+  it('reads authorization.nkey and a remote\'s nkey (alias seed), and writes them back', () => {
+    const r = fromConf(`leafnodes { port: 1, authorization { nkey: ${pub}, account: "$G" }, remotes: [{ url: "h:1", seed: ${seed} }] }`);
+    expect(r.options.leafnodes).toEqual({ port: 1, authorization: { nkey: pub, account: '$G' }, remotes: [{ url: 'h:1', nkey: seed }] });
+    const o = resolveOptions(r.options);
+    expect(o.leafnodes?.authorization?.nkey).toBe(pub);
+    expect(o.leafnodes?.remotes[0].nkey).toBe(seed);
+    const text = natsServerConfig(o, { client: 1, http: 2, cluster: 3, leaf: 4 });
+    expect(text).toContain(`    nkey: "${pub}"`);
+    expect(text).toContain(`{ urls: ["nats-leaf://h:1"], nkey: "${seed}" }`);
+  });
+
+  it('refuses what nats-server refuses: a bad public key, a bad seed, nkey with users, nkey with credentials', () => {
+    expect(configErrorOf(() => resolveOptions({ leafnodes: { port: 0, authorization: { nkey: 'UBAD' } } })).message).toMatch(/Not a valid public nkey for leafnode authorization/);
+    expect(configErrorOf(() => resolveOptions({ leafnodes: { port: 0, authorization: { nkey: seed } } })).message).toMatch(/Not a valid public nkey/);
+    expect(configErrorOf(() => resolveOptions({ leafnodes: { port: 0, authorization: { nkey: pub, users: [{ user: 'u' }] } } })).message).toMatch(/can not have a single nkey and a users array/);
+    expect(configErrorOf(() => resolveOptions({ leafnodes: { remotes: [{ url: 'h:1', nkey: pub }] } })).message).toMatch(/Remote leafnode nkey is not a valid seed/);
+    expect(configErrorOf(() => resolveOptions({ leafnodes: { remotes: [{ url: 'h:1', nkey: seed, credentials: '/x.creds' }] } })).message).toMatch(/can not have both creds and nkey/);
   });
 });

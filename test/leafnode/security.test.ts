@@ -2,12 +2,15 @@
  * TLS on leaf connections between embedded servers (nats-server 2.10 leafnode.go createLeafNode,
  * processLeafnodeInfo, leafClientHandshakeIfNeeded): the hub's INFO in plain text with
  * `tls_required` then the leaf node's handshake, client certificates with `verify`, a wrong CA
- * refused, `handshakeFirst`, and `wss://` remotes to a websocket listener with TLS.
+ * refused, `handshakeFirst`, and `wss://` remotes to a websocket listener with TLS. And nkey
+ * authentication (2.10 auth.go isLeafNodeAuthorized, leafnode.go sendLeafConnect): a remote's
+ * seed signs the hub's nonce, for `leafnodes.authorization.nkey` or a top-level nkey user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { createUser } from '@nats-io/nkeys';
 import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
@@ -131,5 +134,44 @@ describe('TLS on leaf connections', () => {
     const hub = await scope.server({ websocket: { tls: { cert: pki.server.cert, key: pki.server.key } }, leafnodes: { port: 0 } });
     const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `wss://127.0.0.1:${hub.websocketPort}`, tls: { ca: pki.ca } }] } });
     await roundTrip(hub, leaf);
+  });
+});
+
+describe('nkey authentication of leaf nodes', () => {
+  const user = (): { pub: string; seed: string } => {
+    const kp = createUser();
+    return { pub: kp.getPublicKey(), seed: new TextDecoder().decode(kp.getSeed()) };
+  };
+  const accounts = { A: { users: [{ user: 'a', password: 'pa' }] } };
+
+  it('leafnodes.authorization.nkey: the remote\'s seed signs the nonce and binds to the account; another seed, or none, is refused', async () => {
+    const k = user();
+    const hubLog = errorLog();
+    const hub = await scope.server({ logger: hubLog.logger, accounts, leafnodes: { port: 0, authorization: { nkey: k.pub, account: 'A' } } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, nkey: k.seed }] } });
+    const inA = await scope.client(hub, { user: 'a', pass: 'pa' });
+    inA.subscribe('svc', { callback: (_e, m) => void m.respond('A answers') });
+    await inA.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 3000 });
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 2000 })).string()).toBe('A answers');
+    expect(hubLog.lines).toEqual([]);
+    const wrongLog = errorLog();
+    await scope.server({ logger: wrongLog.logger, leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, nkey: user().seed }] } });
+    await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl! }] } });
+    await eventually(() => hubLog.lines.filter((x) => x.endsWith('authentication error')).length >= 2, 'both refused', 3000);
+    await eventually(() => wrongLog.lines.some((x) => x.includes('Authorization Violation')), 'the leaf told', 3000);
+  });
+
+  it('without leafnodes.authorization, a top-level nkey user authenticates the leaf node and binds it to its account', async () => {
+    const k = user();
+    const hub = await scope.server({ accounts: { A: { users: [{ user: 'a', password: 'pa' }, { nkey: k.pub }] } }, leafnodes: { port: 0 } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, nkey: k.seed }] } });
+    const inA = await scope.client(hub, { user: 'a', pass: 'pa' });
+    inA.subscribe('svc', { callback: (_e, m) => void m.respond('A again') });
+    await inA.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 3000 });
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 2000 })).string()).toBe('A again');
   });
 });
