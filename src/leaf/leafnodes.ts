@@ -393,8 +393,10 @@ export class LeafManager implements LeafHost {
    */
   private upgrade(raw: Socket, pending: PendingTransport, url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState, prefix: Buffer | null): void {
     const secure: TLSSocket = tlsConnect({ socket: raw, ...this.tlsClientOptions(url, remote, r) });
+    // The TLS socket reports the connection's errors from now on (the leaf connection's handlers, once attached).
+    raw.on('error', () => undefined);
     let done = false;
-    secure.once('error', (err) => {
+    secure.on('error', (err) => {
       if (done) return;
       done = true;
       this.core.log.error(`Leafnode remote ${url.url}: TLS leafnode handshake error: ${err.message}`);
