@@ -422,10 +422,9 @@ function handshakeFirst(r: Reader, v: ConfValue, path: string): boolean {
   }
 }
 
-/** `leafnodes { tls }`: the TLS block with `handshake_first` (nats-server 2.10); `verify_and_map` is not supported there yet. */
+/** `leafnodes { tls }`: the TLS block with `handshake_first` (nats-server 2.10). */
 const LEAF_TLS = new Map<string, Entry<Partial<LeafNodeTlsOptions>>>([
   ...TLS,
-  ['verify_and_map', REFUSE],
   ['handshake_first', (r, v, p, t) => void (t.handshakeFirst = handshakeFirst(r, v, p))],
   ['first', (r, v, p, t) => void (t.handshakeFirst = handshakeFirst(r, v, p))],
   ['immediate', (r, v, p, t) => void (t.handshakeFirst = handshakeFirst(r, v, p))],
@@ -435,6 +434,7 @@ const LEAF_TLS = new Map<string, Entry<Partial<LeafNodeTlsOptions>>>([
 const LEAF_REMOTE_TLS = new Map<string, Entry<LeafNodeRemoteTlsOptions>>([
   ...[...LEAF_TLS].filter(([k]) => k !== 'verify' && k !== 'verify_and_map'),
   ['verify', IGNORE],
+  ['verify_and_map', IGNORE],
   ['insecure', (r, v, p, t) => void (t.insecure = r.bool(v, p))],
 ]);
 

@@ -15,7 +15,7 @@ import { isPublicKey } from '../auth/jwt.js';
 import { child, describe, objectWithKeys, optBool, optDuration, optPort, optString } from './validate.js';
 
 const LEAF_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'advertise', 'noAdvertise', 'authorization', 'remotes', 'reconnect', 'tls']);
-const LEAF_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'timeout', 'handshakeFirst']);
+const LEAF_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'verifyAndMap', 'timeout', 'handshakeFirst']);
 const REMOTE_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'insecure', 'timeout', 'handshakeFirst']);
 const LEAF_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'nkey', 'account', 'users', 'timeout']);
 const LEAF_USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account']);

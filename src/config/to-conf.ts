@@ -177,7 +177,7 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: Process
       `    timeout: ${l.authTimeoutMs / 1000}`,
       '  }',
     ]),
-    ...(l.tls === null ? [] : tlsBlock('  ', 'leaf', l.tls, l.tls.verify ? ['verify: true'] : [])),
+    ...(l.tls === null ? [] : tlsBlock('  ', 'leaf', l.tls, l.tls.map ? ['verify_and_map: true'] : l.tls.verify ? ['verify: true'] : [])),
     ...(l.remotes.length === 0 ? [] : [
       '  remotes: [',
       ...l.remotes.flatMap(remote),

@@ -90,6 +90,12 @@ export interface LeafNodeTlsOptions {
   ca?: string;
   /** Require and verify a certificate of every leaf node. Default false. */
   verify?: boolean;
+  /**
+   * `verify`, and with `authorization.users`: the leaf node's certificate names its user (an
+   * email, DNS or URI alternative name, or its subject as Go prints it, `CN=leaf,O=Acme`), whose
+   * account it binds to; the CONNECT's user name does not count (its password still does).
+   */
+  verifyAndMap?: boolean;
   /** Handshake timeout. Default 2 s (nats-server `tls_timeout`). */
   timeout?: Duration;
   /**

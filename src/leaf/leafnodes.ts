@@ -34,6 +34,7 @@ import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
 import { comparePasswords, newNonce, verifyNonce } from '../auth/auth.js';
+import { certNameMatch, certNames } from '../auth/cert-map.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -304,7 +305,8 @@ export class LeafManager implements LeafHost {
 
   /**
    * auth.go isLeafNodeAuthorized: the `leafnodes.authorization` user, nkey or users when
-   * configured (each bound to its account), else the clients' authentication (the user's account), else
+   * configured (each bound to its account; with `verify_and_map`, the user the certificate
+   * names), else the clients' authentication (the user's account), else
    * the global account (or `authorization.account` alone).
    */
   private authenticate(conn: LeafConn, c: Record<string, unknown>): { account: string; user: string } | null {
@@ -318,6 +320,16 @@ export class LeafManager implements LeafHost {
     if (la !== null && la.nkey !== null) {
       const nkey = str(c.nkey);
       return nkey === la.nkey && verifyNonce(nkey, str(c.sig), conn.nonce) ? { account: la.account, user: nkey } : null;
+    }
+    if (la !== null && la.users.length > 0 && this.opts.tls?.map === true) {
+      // verify_and_map: the certificate names the user (checkClientTLSCertSubject's names).
+      const der = conn.socket.getPeerX509Certificate?.()?.raw ?? null;
+      const names = der === null ? null : certNames(der);
+      const name = names === null ? null : certNameMatch(names, (n) => la.users.some((x) => x.user === n));
+      const u = name === null ? undefined : la.users.find((x) => x.user === name);
+      if (u === undefined) return null;
+      if (user !== '') this.core.log.warn(`User ${JSON.stringify(user)} found in connect proto, but user required from cert`);
+      return comparePasswords(u.password, pass) ? { account: u.account, user: u.user } : null;
     }
     if (la !== null && la.users.length > 0) {
       const u = la.users.find((x) => x.user === user);

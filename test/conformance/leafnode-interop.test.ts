@@ -207,6 +207,33 @@ describe('TLS on leaf connections with the real nats-server', () => {
     await eventually(() => lines.some((x) => x.includes('TLS leafnode handshake error')), 'the foreign certificate refused', 10_000);
   });
 
+  it('verify_and_map: the leaf node\'s certificate names the leafnodes.authorization user, whichever server is the hub', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const leafCert = pki.issue('/CN=leaf');
+    const nobody = pki.issue('/CN=nobody');
+    const tls = { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verifyAndMap: true };
+    const authorization = { users: [{ user: 'CN=leaf', account: 'A' }] };
+    // nats-server hub (backend, to-conf writes verify_and_map), embedded leaf nodes.
+    const rh = await scope.server({ backend: 'nats-server', http: -1, accounts: ACCOUNTS, leafnodes: { port: 0, tls, authorization } });
+    await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: rh.leafnodeUrl!, tls: { ca: pki.ca, cert: leafCert.cert, key: leafCert.key } }] } });
+    expect((await leafs(rh.monitorUrl!, 1))[0]).toMatchObject({ account: 'A' });
+    // Embedded hub, nats-server leaf nodes.
+    const none = (): void => undefined;
+    const hubErrors: string[] = [];
+    const eh = await scope.server({ http: -1, logger: { info: none, warn: none, error: (m) => void hubErrors.push(m) }, accounts: ACCOUNTS, leafnodes: { port: 0, tls, authorization } });
+    await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${eh.leafnodePort}", tls { cert_file: "${leafCert.cert}", key_file: "${leafCert.key}", ca_file: "${pki.ca}" } }] }`], false);
+    expect((await leafs(eh.monitorUrl!, 1))[0]).toMatchObject({ account: 'A' });
+    // A certificate that names no user: refused by both (still one leaf connection each).
+    const leafErrors: string[] = [];
+    await scope.server({ logger: { info: none, warn: none, error: (m) => void leafErrors.push(m) }, leafnodes: { reconnect: 100, remotes: [{ url: rh.leafnodeUrl!, tls: { ca: pki.ca, cert: nobody.cert, key: nobody.key } }] } });
+    await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${eh.leafnodePort}", tls { cert_file: "${nobody.cert}", key_file: "${nobody.key}", ca_file: "${pki.ca}" } }] }`], false);
+    await eventually(() => leafErrors.some((x) => x.includes('Authorization Violation')), 'nats-server refusing the unnamed certificate', 10_000);
+    await eventually(() => hubErrors.some((x) => x.endsWith('authentication error')), 'the embedded hub refusing it', 10_000);
+    expect((await monitorJson(rh.monitorUrl!, '/leafz')).leafnodes).toBe(1);
+    expect((await monitorJson(eh.monitorUrl!, '/leafz')).leafnodes).toBe(1);
+  });
+
   it('wss:// remotes both ways: an embedded leaf to nats-server\'s websocket listener with TLS, and nats-server\'s leaf to an embedded one', async () => {
     pki = new TestPki();
     scope.defer(() => pki.remove());

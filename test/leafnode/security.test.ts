@@ -137,6 +137,26 @@ describe('TLS on leaf connections', () => {
   });
 });
 
+describe('verifyAndMap: a leaf node\'s certificate names its leafnodes.authorization user', () => {
+  it('binds a leaf node to the account of the user its certificate names; a certificate naming no user is refused', async () => {
+    const hubLog = errorLog();
+    const hub = await scope.server({
+      logger: hubLog.logger,
+      accounts: { A: { users: [{ user: 'a', password: 'pa' }] } },
+      leafnodes: { port: 0, tls: hubTls({ verifyAndMap: true }), authorization: { users: [{ user: 'CN=leaf', account: 'A' }] } },
+    });
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, tls: { ca: pki.ca, cert: leafCert.cert, key: leafCert.key } }] } });
+    const inA = await scope.client(hub, { user: 'a', pass: 'pa' });
+    inA.subscribe('svc', { callback: (_e, m) => void m.respond('mapped to A') });
+    await inA.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 3000 });
+    expect((await (await scope.client(leaf)).request('svc', '', { timeout: 2000 })).string()).toBe('mapped to A');
+    const nobody = pki.issue('/CN=nobody');
+    await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, tls: { ca: pki.ca, cert: nobody.cert, key: nobody.key } }] } });
+    await eventually(() => hubLog.lines.some((x) => x.endsWith('authentication error')), 'the unnamed certificate refused', 3000);
+  });
+});
+
 describe('nkey authentication of leaf nodes', () => {
   const user = (): { pub: string; seed: string } => {
     const kp = createUser();

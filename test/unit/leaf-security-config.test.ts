@@ -44,9 +44,9 @@ describe('leaf node TLS options', () => {
     expect(fromConf('leafnodes { port: 1, tls { cert_file: c, key_file: k, immediate: "off" } }').options.leafnodes?.tls?.handshakeFirst).toBe(false);
   });
 
-  it('refuses what it cannot do: a listener tls without a certificate, verify_and_map, a bad handshake_first', () => {
+  it('refuses a listener tls without a certificate and a bad handshake_first; verify_and_map turns verify on', () => {
     expect(configErrorOf(() => fromConf('leafnodes { port: 1, tls { ca_file: ca } }')).message).toMatch(/needs cert_file and key_file/);
-    expect(configErrorOf(() => fromConf('leafnodes { port: 1, tls { cert_file: c, key_file: k, verify_and_map: true } }')).message).toMatch(/not supported by nats-embedded yet/);
+    expect(fromConf('leafnodes { port: 1, tls { cert_file: c, key_file: k, verify_and_map: true } }').options.leafnodes?.tls).toMatchObject({ verify: true, verifyAndMap: true });
     expect(configErrorOf(() => fromConf('leafnodes { port: 1, tls { cert_file: c, key_file: k, handshake_first: "maybe" } }')).message).toMatch(/handshake_first.*invalid/);
     expect(configErrorOf(() => resolveOptions({ leafnodes: { remotes: [{ url: 'h:1', tls: { cert: pki.server.cert } }] } })).option).toBe('leafnodes.remotes[0].tls');
   });
