@@ -224,7 +224,7 @@ export class Authenticator {
 }
 
 /** Ed25519 signature of the nonce's bytes, raw base64url or standard base64. */
-function verifyNonce(nkey: string, sig: string, nonce: string): boolean {
+export function verifyNonce(nkey: string, sig: string, nonce: string): boolean {
   if (sig === '') return false;
   // Node's decoder skips characters outside the alphabet; Go's refuses them ("Signature not valid base64").
   const decoded = decodeSig(sig);

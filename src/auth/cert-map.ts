@@ -380,9 +380,21 @@ export function mapCertificate(names: CertNames, users: ReadonlyMap<string, unkn
  * `user` matches nothing.
  */
 export function certNamesInclude(names: CertNames, user: string): boolean {
-  if (user === '') return false;
-  if (names.emails.length === 0 && !names.hasSubject && names.uris.length === 0) return false;
-  for (const list of [names.emails, names.dnsNames, names.uris]) if (list.includes(user)) return true;
-  if (names.dcs !== '' && (names.rdn === '' ? `,${names.dcs}` : `${names.rdn},${names.dcs}`) === user) return true;
-  return names.rdn === user;
+  return user !== '' && certNameMatch(names, (n) => n === user) !== null;
+}
+
+/**
+ * The first of the names checkClientTLSCertSubject tries, in its order, that `known` accepts —
+ * the email, DNS and URI alternative names, then the RDN string with its DC parts, then
+ * without (its DN comparison step passes an empty name, which matches no user: routes and leaf
+ * node users, auth.go isRouterAuthorized and isLeafNodeAuthorized); null when none.
+ */
+export function certNameMatch(names: CertNames, known: (name: string) => boolean): string | null {
+  if (names.emails.length === 0 && !names.hasSubject && names.uris.length === 0) return null;
+  for (const list of [names.emails, names.dnsNames, names.uris]) for (const n of list) if (known(n)) return n;
+  if (names.dcs !== '') {
+    const withDcs = names.rdn === '' ? `,${names.dcs}` : `${names.rdn},${names.dcs}`;
+    if (known(withDcs)) return withDcs;
+  }
+  return known(names.rdn) ? names.rdn : null;
 }

@@ -186,6 +186,19 @@ export class EmbeddedBackend implements ServerBackend {
       }
       let cluster: ClusterManager | null = null;
       let gateway: GatewayManager | null = null;
+      // The leaf node listener binds before the routes start (their INFO carries its URL); the
+      // remotes are dialled once the cluster layer exists.
+      let leaf: LeafManager | null = null;
+      if (o.leafnodes !== null) {
+        const l = new LeafManager(core, o.leafnodes);
+        release.push(() => l.stop(false));
+        leaf = l;
+      }
+      const leafListen = async (): Promise<void> => {
+        if (leaf === null) return;
+        await leaf.listen(this.leafPort_ || o.leafnodes?.listen?.port);
+        check();
+      };
       if (o.gateway !== null) {
         const g = new GatewayManager(core, o.gateway, this.gatewayLatency);
         release.push(() => g.stop(false));
@@ -197,6 +210,8 @@ export class EmbeddedBackend implements ServerBackend {
         // nats-server servers with JetStream are refused (cluster/cluster.ts MIXED_JETSTREAM).
         const c = new ClusterManager(core, o.cluster, { refuseJetStreamPeers: jetstream !== null });
         release.push(() => c.stop(false));
+        c.leafLink = leaf;
+        await leafListen();
         if (gateway !== null) {
           c.gatewayLink = gateway;
           gateway.routeLayer = { routes: () => c.routes, broadcast: (frame) => c.broadcast(frame) };
@@ -214,16 +229,13 @@ export class EmbeddedBackend implements ServerBackend {
         await gateway.start(this.gatewayPort_ || o.gateway!.port);
         check();
       }
-      let leaf: LeafManager | null = null;
-      if (o.leafnodes !== null) {
-        const l = new LeafManager(core, o.leafnodes);
-        release.push(() => l.stop(false));
-        await l.start(this.leafPort_ || o.leafnodes.listen?.port);
-        check();
+      if (leaf !== null) {
+        const l = leaf;
+        await leafListen();
+        l.connectRemotes();
         if (this.controls.paused) l.setPaused(true);
         leafRef = l;
         l.onChange = () => this.events.leafnodesChanged();
-        leaf = l;
       }
       let monitor: MonitorHandle | null = null;
       const ctx = this.monitorContext();

@@ -93,7 +93,12 @@ export class ProcessBackend implements ServerBackend {
       ...(this.tempStoreDir === null ? {} : { storeDir: this.tempStoreDir }),
     };
     const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-backend-'));
-    writeFileSync(join(dir, 'nats-server.conf'), natsServerConfig(o, ports));
+    const pemFile = (name: string, pem: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, pem, { mode: 0o600 });
+      return path;
+    };
+    writeFileSync(join(dir, 'nats-server.conf'), natsServerConfig(o, { ...ports, pemFile }));
     this.logTail = [];
     const seen: Seen = { ready: false, client: 0, http: 0, route: 0 };
     let onReady: (() => void) | null = null;

@@ -73,6 +73,19 @@ export interface RouteGatewayLink {
   peerUrl(url: string, added: boolean): void;
 }
 
+/**
+ * What the route layer tells the leaf node layer (leaf/leafnodes.ts, wired by the embedded
+ * backend): route INFOs carry this server's leaf node URL (`leafnode_urls`, one entry, unless
+ * `leafnodes.noAdvertise`), and a peer's URL reaches this server's leaf nodes (route.go
+ * addLeafNodeURL / removeLeafNodeURL).
+ */
+export interface RouteLeafLink {
+  /** This server's leaf node URL (`host:port`) to tell route peers, or '' (no listener, or `noAdvertise`). */
+  readonly advertisedUrl: string;
+  /** A route peer's leaf node URL came (`added`) or went. */
+  peerUrl(url: string, added: boolean): void;
+}
+
 /** A peer as `ClusterManager.peers()` reports it. */
 export interface RoutePeer {
   readonly id: string;
@@ -108,6 +121,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   onChange: (() => void) | null = null;
   /** The gateway layer, when a `gateway` block is configured. */
   gatewayLink: RouteGatewayLink | null = null;
+  /** The leaf node layer, when this server has one. */
+  leafLink: RouteLeafLink | null = null;
 
   /** Sends a frame on every registered route (gateway gossip). */
   broadcast(frame: Buffer): void {
@@ -315,6 +330,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     const ws = this.ownWsUrl();
     if (ws !== null && !this.opts.noAdvertise) info.ws_connect_urls = [ws];
     if (this.gatewayLink !== null && this.gatewayLink.url !== '') info.gateway_url = this.gatewayLink.url;
+    // Go's field order: the leaf node part comes last.
+    if (this.leafLink !== null && this.leafLink.advertisedUrl !== '') info.leafnode_urls = [this.leafLink.advertisedUrl];
     return info;
   }
 
@@ -419,6 +436,9 @@ export class ClusterManager implements ClusterHooks, RouteHost {
       if (gossipFrame !== null) conn.send(gossipFrame);
       if (typeof info.gateway_url === 'string') gw.peerUrl(info.gateway_url, true);
     }
+    // route.go: a route INFO's leafnode_urls has at most one entry, the peer's own.
+    const leafUrl = peerLeafUrl(info);
+    if (leafUrl !== null) this.leafLink?.peerUrl(leafUrl, true);
     this.core.flushAll();
     this.core.sendAsyncInfo();
     this.onChange?.();
@@ -510,6 +530,8 @@ export class ClusterManager implements ClusterHooks, RouteHost {
       this.routes.delete(id);
       const gwUrl = conn.info?.gateway_url;
       if (typeof gwUrl === 'string') this.gatewayLink?.peerUrl(gwUrl, false);
+      const leafUrl = conn.info === null ? null : peerLeafUrl(conn.info);
+      if (leafUrl !== null && !this.stopped) this.leafLink?.peerUrl(leafUrl, false);
       // A server shutting down tells its clients nothing (nats-server: no INFO when shutting down).
       if (!this.stopped) this.core.sendAsyncInfo();
       this.onChange?.();
@@ -631,4 +653,10 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     }
     return urls.length > 0 ? urls : null;
   }
+}
+
+/** The leaf node URL a route peer's INFO gives (`leafnode_urls` with exactly one entry), or null. */
+function peerLeafUrl(info: RouteInfo): string | null {
+  const urls = info.leafnode_urls;
+  return Array.isArray(urls) && urls.length === 1 && typeof urls[0] === 'string' ? urls[0] : null;
 }

@@ -25,7 +25,7 @@ import { ConfigError } from '../errors.js';
 import type {
   AccountExport, AccountImport, AccountJetStreamLimits, AuthorizationOptions, ClusterAuthorizationOptions, ClusterOptions, GatewayOptions, RemoteGatewayOptions, JetStreamOptions, PermissionsOptions, ServerOptions, SubjectPermission, TlsOptions,
   UserOptions, WebSocketAuthorizationOptions, WebSocketOptions, DirResolverOptions,
-  LeafNodeAuthorizationOptions, LeafNodeOptions, LeafNodeRemoteOptions,
+  LeafNodeAuthorizationOptions, LeafNodeOptions, LeafNodeRemoteOptions, LeafNodeRemoteTlsOptions, LeafNodeTlsOptions,
 } from './types.js';
 import type { ConfMap, ConfValue, ParsedConf } from './conf.js';
 import { parseDuration } from './duration.js';
@@ -403,6 +403,41 @@ const TLS = table<TlsDraft>({
   ],
 });
 
+/**
+ * opts.go parseTLS's `handshake_first` (aliases `first`, `immediate`): a boolean, or "true"/"on",
+ * "false"/"off"; "auto" or a duration mean true with a fallback delay, which only client
+ * connections use (a leaf connection's handshake is first or not).
+ */
+function handshakeFirst(r: Reader, v: ConfValue, path: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v !== 'string') return r.fail(path, `field "handshake_first" should be a boolean or a string, got ${typeof v}`);
+  const s = v.toLowerCase();
+  if (s === 'true' || s === 'on' || s === 'auto' || s === 'auto_fallback') return true;
+  if (s === 'false' || s === 'off') return false;
+  try {
+    parseDuration(v, path);
+    return true;
+  } catch {
+    return r.fail(path, `field "handshake_first"'s value "${v}" is invalid`);
+  }
+}
+
+/** `leafnodes { tls }`: the TLS block with `handshake_first` (nats-server 2.10). */
+const LEAF_TLS = new Map<string, Entry<Partial<LeafNodeTlsOptions>>>([
+  ...TLS,
+  ['handshake_first', (r, v, p, t) => void (t.handshakeFirst = handshakeFirst(r, v, p))],
+  ['first', (r, v, p, t) => void (t.handshakeFirst = handshakeFirst(r, v, p))],
+  ['immediate', (r, v, p, t) => void (t.handshakeFirst = handshakeFirst(r, v, p))],
+]);
+
+/** A remote's `tls` block: a client's (no certificate needed; `insecure` skips verifying the hub; `verify` means nothing there). */
+const LEAF_REMOTE_TLS = new Map<string, Entry<LeafNodeRemoteTlsOptions>>([
+  ...[...LEAF_TLS].filter(([k]) => k !== 'verify' && k !== 'verify_and_map'),
+  ['verify', IGNORE],
+  ['verify_and_map', IGNORE],
+  ['insecure', (r, v, p, t) => void (t.insecure = r.bool(v, p))],
+]);
+
 function tls(r: Reader, v: ConfValue, path: string): TlsOptions {
   const { cert, key, ...rest } = r.block<TlsDraft>(v, path, TLS, {});
   if (cert === undefined || key === undefined) return r.fail(path, 'needs cert_file and key_file');
@@ -494,13 +529,13 @@ const LEAF_AUTHORIZATION = table<LeafNodeAuthorizationOptions>({
     [['user', 'username'], (r, v, p, a) => void (a.user = r.str(v, p))],
     [['pass', 'password'], (r, v, p, a) => void (a.password = r.str(v, p))],
     [['account'], (r, v, p, a) => void (a.account = r.str(v, p))],
+    [['nkey'], (r, v, p, a) => void (a.nkey = r.str(v, p, 'a public nkey'))],
     [['timeout'], (r, v, p, a) => void (a.timeout = authTimeout(r, v, p))],
     [['users'], (r, v, p, a) => {
       if (!Array.isArray(v)) return r.fail(p, `Expected users field to be an array, got ${typeof v}`);
       a.users = v.map((u, i) => r.block<{ user: string; password?: string; account?: string }>(u, `${p}[${i}]`, LEAF_USER, { user: '' }));
     }],
   ],
-  refused: ['nkey'],
 });
 
 const LEAF_USER = table<{ user: string; password?: string; account?: string }>({
@@ -517,10 +552,12 @@ const LEAF_REMOTE = table<LeafNodeRemoteOptions>({
     [['url'], (r, v, p, o) => void (o.url = r.str(v, p, 'a URL'))],
     [['urls'], (r, v, p, o) => void (o.urls = r.strings(v, p, 'URL strings'))],
     [['credentials', 'creds'], (r, v, p, o) => void (o.credentials = r.str(v, p, 'a file path'))],
+    [['nkey', 'seed'], (r, v, p, o) => void (o.nkey = r.str(v, p, 'an nkey seed'))],
     [['account', 'local'], (r, v, p, o) => void (o.account = r.str(v, p, 'an account name'))],
+    [['tls'], (r, v, p, o) => void (o.tls = r.block<LeafNodeRemoteTlsOptions>(v, p, LEAF_REMOTE_TLS, {}))],
   ],
   ignored: ['first_info_timeout', 'compression', 'ws_compression', 'ws_no_masking'],
-  refused: ['tls', 'nkey', 'hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
+  refused: ['hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
 });
 
 const LEAFNODES = table<LeafNodeOptions>({
@@ -540,9 +577,13 @@ const LEAFNODES = table<LeafNodeOptions>({
       l.remotes = v.map((x, i) => r.block<LeafNodeRemoteOptions>(x, `${p}[${i}]`, LEAF_REMOTE, {}));
     }],
     [['reconnect', 'reconnect_delay', 'reconnect_interval'], (r, v, p, l) => void (l.reconnect = durationOrSeconds(r, v, p))],
+    [['tls'], (r, v, p, l) => {
+      const { cert, key, ...rest } = r.block<Partial<LeafNodeTlsOptions>>(v, p, LEAF_TLS, {});
+      if (cert === undefined || key === undefined) return r.fail(p, 'needs cert_file and key_file');
+      l.tls = { ...rest, cert, key };
+    }],
   ],
   ignored: ['compression', 'min_version', 'minimum_version'],
-  refused: ['tls'],
 });
 
 /** nats-server starts no leafnode listener when the port is 0 (`leafnodes { port: 0 }` or remotes alone). */

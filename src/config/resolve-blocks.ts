@@ -48,7 +48,7 @@ export function resolveLogger(value: unknown, path: string): Logger | null {
 const TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify', 'verifyAndMap', 'timeout']);
 
 /** PEM text as given, or the contents of the file it names. */
-function pem(value: unknown, path: string): string {
+export function pem(value: unknown, path: string): string {
   if (typeof value !== 'string' || value === '') throw new ConfigError(path, 'must be PEM text or a file path');
   if (value.includes('-----BEGIN')) return value;
   try {

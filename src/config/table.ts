@@ -359,7 +359,7 @@ export const OPTIONS = {
     resolve: (v, path, ctx) => ({ cluster: v === undefined ? null : resolveCluster(v, path, ctx.resolved('host')) }),
     conf: { keys: ['cluster'], read: 'own' }, reload: 'no', write: 'own',
   },
-  // reload.go: the leafnodes block is not reloadable (only its TLS and remotes' TLS are, which nats-embedded lacks).
+  // reload.go: the leafnodes block is not reloadable (nats-server reloads its TLS and the remotes' TLS; nats-embedded does not yet).
   leafnodes: {
     kind: 'block', into: ['leafnodes'],
     resolve: (v, path, ctx) => ({ leafnodes: v === undefined ? null : resolveLeafNodes(v, path, ctx.resolved('host'), ctx.resolved('accountNames')) }),

@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser, LeafRemoteUrl } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser, LeafRemoteUrl, ResolvedLeafRemote } from './types.js';
 import type { ResolvedOperatorMode, ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
@@ -27,6 +27,11 @@ export interface ProcessPorts {
   readonly leaf?: number;
   /** JetStream's store directory when the options leave it to the backend (`storeDir` null). */
   readonly storeDir?: string;
+  /**
+   * Writes PEM text (a certificate, key or CA of a `tls` block, which the options hold as text)
+   * into a file of the process's directory under `name`, and returns its path.
+   */
+  readonly pemFile?: (name: string, pem: string) => string;
 }
 
 /** nats-server's escapes in a double-quoted string (conf/lex.go lexStringEscape). */
@@ -69,7 +74,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
     : [...accountsConfig(o), ...(o.systemAccount === null ? ['no_system_account: true'] : o.systemAccount === '$SYS' ? [] : [`system_account: ${q(o.systemAccount)}`]),
       ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
-  leafnodes: (o, ports) => (o.leafnodes === null ? [] : leafConfig(o.leafnodes, ports.leaf)),
+  leafnodes: (o, ports) => (o.leafnodes === null ? [] : leafConfig(o.leafnodes, ports)),
   serverTags: (o) => (o.serverTags.length === 0 ? [] : [`server_tags: [${o.serverTags.map(q).join(', ')}]`]),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
@@ -128,10 +133,31 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
 }
 
 /** The `leafnodes` block (an ephemeral listener port is written as -1: nats-server picks one). */
-function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number | undefined): string[] {
+function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: ProcessPorts): string[] {
+  const port = ports.leaf;
   const url = (u: LeafRemoteUrl): string => {
     const auth = u.user === undefined ? '' : `${encodeURIComponent(u.user)}${u.pass === undefined ? '' : `:${encodeURIComponent(u.pass)}`}@`;
-    return q(`${u.ws ? 'ws' : 'nats-leaf'}://${auth}${hostPort(u.host, u.port)}`);
+    return q(`${u.wss ? 'wss' : u.ws ? 'ws' : 'nats-leaf'}://${auth}${hostPort(u.host, u.port)}`);
+  };
+  const file = (name: string, pem: string): string => {
+    if (ports.pemFile === undefined) throw new ConfigError('leafnodes.tls', 'cannot be written into a nats-server config file without a directory for its PEM files');
+    return q(ports.pemFile(name, pem));
+  };
+  // opts.go parseTLS keys; `handshake_first` only when set (nats-server 2.9 does not know it).
+  const tlsBlock = (indent: string, prefix: string, t: { cert: string | null; key: string | null; ca: string | null; timeoutMs: number; handshakeFirst: boolean }, extra: string[]): string[] => [
+    `${indent}tls {`,
+    ...(t.cert === null ? [] : [`${indent}  cert_file: ${file(`${prefix}-cert.pem`, t.cert)}`]),
+    ...(t.key === null ? [] : [`${indent}  key_file: ${file(`${prefix}-key.pem`, t.key)}`]),
+    ...(t.ca === null ? [] : [`${indent}  ca_file: ${file(`${prefix}-ca.pem`, t.ca)}`]),
+    ...extra.map((x) => `${indent}  ${x}`),
+    `${indent}  timeout: ${t.timeoutMs / 1000}`,
+    ...(t.handshakeFirst ? [`${indent}  handshake_first: true`] : []),
+    `${indent}}`,
+  ];
+  const remote = (r: ResolvedLeafRemote, i: number): string[] => {
+    const head = `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.nkey === null ? '' : `, nkey: ${q(r.nkey)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}`;
+    if (r.tls === null) return [`${head} }`];
+    return [head, ...tlsBlock('      ', `leaf-remote-${i}`, r.tls, r.tls.insecure ? ['insecure: true'] : []), '    }'];
   };
   const a = l.authorization;
   return [
@@ -144,14 +170,17 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number |
     ...(a === null ? [] : [
       '  authorization {',
       ...(a.user === null ? [] : [`    user: ${q(a.user)}`, `    password: ${q(a.password)}`]),
+      // nats-server 2.10 (2.9 does not know the key).
+      ...(a.nkey === null ? [] : [`    nkey: ${q(a.nkey)}`]),
       ...(a.account === '$G' ? [] : [`    account: ${q(a.account)}`]),
       ...(a.users.length === 0 ? [] : [`    users: [${a.users.map((u) => `{ user: ${q(u.user)}, password: ${q(u.password)}${u.account === '$G' ? '' : `, account: ${q(u.account)}`} }`).join(', ')}]`]),
       `    timeout: ${l.authTimeoutMs / 1000}`,
       '  }',
     ]),
+    ...(l.tls === null ? [] : tlsBlock('  ', 'leaf', l.tls, l.tls.map ? ['verify_and_map: true'] : l.tls.verify ? ['verify: true'] : [])),
     ...(l.remotes.length === 0 ? [] : [
       '  remotes: [',
-      ...l.remotes.map((r) => `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`} }`),
+      ...l.remotes.flatMap(remote),
       '  ]',
     ]),
     '}',

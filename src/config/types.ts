@@ -71,14 +71,67 @@ export interface LeafNodeOptions {
   remotes?: LeafNodeRemoteOptions[];
   /** Pause before dialling a remote again after its connection dropped or failed. Default 1 s, as nats-server. */
   reconnect?: Duration;
+  /**
+   * TLS on the leaf node listener: accepted leaf nodes must upgrade (INFO `tls_required`; with
+   * `verify`, `tls_verify` and a client certificate signed by `ca`). As nats-server, the INFO
+   * goes out in plain text and the leaf node starts the handshake after it, unless
+   * `handshakeFirst`.
+   */
+  tls?: LeafNodeTlsOptions;
 }
 
-/** `leafnodes { authorization }`: one user, or a list of users, each bound to an account. */
+/** `leafnodes.tls`: the listener's certificate, the CA of leaf nodes' certificates, and when the handshake happens. */
+export interface LeafNodeTlsOptions {
+  /** Certificate chain (PEM text, or a path to a PEM file). */
+  cert: string;
+  /** Private key (PEM text, or a path). */
+  key: string;
+  /** CA certificates to verify leaf nodes' certificates with (PEM text, or a path). */
+  ca?: string;
+  /** Require and verify a certificate of every leaf node. Default false. */
+  verify?: boolean;
+  /**
+   * `verify`, and with `authorization.users`: the leaf node's certificate names its user (an
+   * email, DNS or URI alternative name, or its subject as Go prints it, `CN=leaf,O=Acme`), whose
+   * account it binds to; the CONNECT's user name does not count (its password still does).
+   */
+  verifyAndMap?: boolean;
+  /** Handshake timeout. Default 2 s (nats-server `tls_timeout`). */
+  timeout?: Duration;
+  /**
+   * nats-server 2.10's `handshake_first`: the TLS handshake starts at once, and the INFO goes
+   * out over TLS (the leaf node's remote must say `handshakeFirst` too). Default false.
+   */
+  handshakeFirst?: boolean;
+}
+
+/** `leafnodes.remotes[].tls`: TLS to a hub (every field optional; an empty block is TLS with the system's CAs). */
+export interface LeafNodeRemoteTlsOptions {
+  /** A client certificate for a hub that verifies leaf nodes (PEM text, or a path); with `key`. */
+  cert?: string;
+  /** Its private key (PEM text, or a path). */
+  key?: string;
+  /** CA certificates to verify the hub's certificate with (PEM text, or a path). Default: the system's. */
+  ca?: string;
+  /** Do not verify the hub's certificate (nats-server's `insecure`). Default false. */
+  insecure?: boolean;
+  /** Handshake timeout. Default 2 s (nats-server's DEFAULT_LEAF_TLS_TIMEOUT). */
+  timeout?: Duration;
+  /** Start the TLS handshake at once instead of after the hub's INFO (the hub must say `handshakeFirst` too). Default false. */
+  handshakeFirst?: boolean;
+}
+
+/** `leafnodes { authorization }`: one user, one nkey, or a list of users, each bound to an account. */
 export interface LeafNodeAuthorizationOptions {
   user?: string;
   /** Plain, or a bcrypt hash (`$2a$...`). */
   password?: string;
-  /** The account the single `user` binds to. Default: the global account. */
+  /**
+   * nats-server 2.10: a user public nkey (`U...`); a leaf node must sign the INFO nonce with its
+   * seed (the remote's `nkey`). Not with `users`; `user` takes precedence.
+   */
+  nkey?: string;
+  /** The account the single `user` or `nkey` binds to. Default: the global account. */
   account?: string;
   /** Users, each with its own account. */
   users?: Array<{ user: string; password?: string; account?: string }>;
@@ -94,8 +147,18 @@ export interface LeafNodeRemoteOptions {
   urls?: string[];
   /** A `.creds` file (user JWT and nkey seed) sent in CONNECT, for a hub in operator mode. */
   credentials?: string;
+  /**
+   * nats-server 2.10: a user nkey seed (`SU...`; config `nkey` or `seed`): CONNECT carries its
+   * public key and the INFO nonce signed with it. Not with `credentials`.
+   */
+  nkey?: string;
   /** The local account this connection serves (its subjects travel to and from the hub). Default: the global account. */
   account?: string;
+  /**
+   * TLS to the hub. Without it, TLS is still used when the hub's INFO says `tls_required`
+   * (with the system's CAs), or for a `wss://` URL.
+   */
+  tls?: LeafNodeRemoteTlsOptions;
 }
 
 /** A leaf node remote URL after validation. */
@@ -105,8 +168,35 @@ export interface LeafRemoteUrl {
   readonly port: number;
   readonly user?: string;
   readonly pass?: string;
-  /** `ws://`: a websocket connection to the hub's websocket listener. */
+  /** `ws://` or `wss://`: a websocket connection to the hub's websocket listener. */
   readonly ws: boolean;
+  /** `wss://`: the websocket connection is over TLS. */
+  readonly wss: boolean;
+}
+
+/** `leafnodes.tls` after validation. */
+export interface ResolvedLeafTls extends ResolvedTls {
+  readonly handshakeFirst: boolean;
+}
+
+/** `leafnodes.remotes[].tls` after validation: PEM contents loaded. */
+export interface ResolvedLeafRemoteTls {
+  readonly cert: string | null;
+  readonly key: string | null;
+  readonly ca: string | null;
+  readonly insecure: boolean;
+  readonly timeoutMs: number;
+  readonly handshakeFirst: boolean;
+}
+
+/** One remote of `leafnodes.remotes` after validation. */
+export interface ResolvedLeafRemote {
+  readonly urls: readonly LeafRemoteUrl[];
+  readonly credentials: string | null;
+  /** A user nkey seed. */
+  readonly nkey: string | null;
+  readonly account: string;
+  readonly tls: ResolvedLeafRemoteTls | null;
 }
 
 /** The `leafnodes` block after validation. */
@@ -118,12 +208,14 @@ export interface ResolvedLeafNodes {
   readonly authorization: {
     readonly user: string | null;
     readonly password: string;
+    readonly nkey: string | null;
     readonly account: string;
     readonly users: ReadonlyArray<{ readonly user: string; readonly password: string; readonly account: string }>;
   } | null;
   readonly authTimeoutMs: number;
-  readonly remotes: ReadonlyArray<{ readonly urls: readonly LeafRemoteUrl[]; readonly credentials: string | null; readonly account: string }>;
+  readonly remotes: readonly ResolvedLeafRemote[];
   readonly reconnectMs: number;
+  readonly tls: ResolvedLeafTls | null;
 }
 
 /** The `cluster { authorization }` block: one user and password for every route. */

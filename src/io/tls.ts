@@ -30,19 +30,39 @@ export function secureContext(tls: TlsSettings): SecureContext {
   return ctx;
 }
 
-/** Wraps an accepted socket for a server-side handshake (client certificates required with `verify`). */
+/**
+ * Wraps an accepted socket for a server-side handshake (client certificates required with
+ * `verify`). A `TLSSocket` made outside a `tls.Server` does not reject a certificate that fails
+ * verification by itself (OpenSSL only refuses a missing one; `tls.Server` checks the chain when
+ * the handshake is done): with `verify`, the chain's verification error is checked here, before
+ * any other 'secure' listener runs, and the socket destroyed with it. Fails closed when the
+ * check is not available.
+ */
 export function serverSocket(raw: Socket, tls: TlsSettings): TLSSocket {
-  return new TLSSocket(raw, { isServer: true, secureContext: secureContext(tls), requestCert: tls.verify, rejectUnauthorized: tls.verify });
+  const socket = new TLSSocket(raw, { isServer: true, secureContext: secureContext(tls), requestCert: tls.verify, rejectUnauthorized: tls.verify });
+  if (tls.verify) {
+    socket.once('secure', () => {
+      const handle = (socket as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+      const err = typeof handle?.verifyError === 'function' ? handle.verifyError() : new Error('client certificate could not be verified');
+      if (err === null) socket.authorized = true;
+      else {
+        socket.authorizationError = err;
+        socket.destroy(err);
+      }
+    });
+  }
+  return socket;
 }
 
 /**
  * Calls `onTimeout` unless `socket` emits `event` ('secure' on the server side, 'secureConnect'
- * when dialling) within `tls.timeoutMs`; `onSecure` runs once it does. The timer never keeps
+ * when dialling) within `tls.timeoutMs`; `onSecure` runs once it does (unless the socket was
+ * destroyed by then). The timer never keeps
  * the process alive.
  */
 export function handshakeDeadline(
-  socket: { once(event: string, listener: () => void): unknown },
-  tls: TlsSettings,
+  socket: { once(event: string, listener: () => void): unknown; readonly destroyed?: boolean },
+  tls: { readonly timeoutMs: number },
   event: 'secure' | 'secureConnect',
   onSecure: () => void,
   onTimeout: () => void,
@@ -51,7 +71,8 @@ export function handshakeDeadline(
   timer.unref();
   socket.once(event, () => {
     clearTimeout(timer);
-    onSecure();
+    // A certificate refused after the handshake (serverSocket's check) destroyed the socket.
+    if (socket.destroyed !== true) onSecure();
   });
   socket.once('close', () => clearTimeout(timer));
 }

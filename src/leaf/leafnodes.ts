@@ -9,12 +9,19 @@
  * `ws://` remotes dial the hub's websocket listener on `/leafnode`; a websocket listener hands
  * such connections here ({@link LeafManager.acceptTransport}).
  *
- * Not supported yet: TLS on leaf connections (`wss://` too), compression (this server
+ * TLS (leafnode.go createLeafNode, processLeafnodeInfo): with `leafnodes.tls` the hub sends its
+ * INFO (`tls_required`) in plain text and then waits for the leaf node's handshake; a leaf node
+ * reads that INFO and upgrades when it says `tls_required` or the remote has a `tls` block. With
+ * nats-server 2.10's `handshake_first` on both sides, the handshake comes first and the INFO
+ * after it. `wss://` remotes (or `ws://` with a `tls` block) dial the websocket listener over TLS.
+ *
+ * Not supported yet: compression (this server
  * advertises none, so 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf
  * node permissions, the JetStream domain logic.
  */
 import { timerDelay } from '../io/timers.js';
-import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fromSeed } from '@nats-io/nkeys';
@@ -22,17 +29,20 @@ import { WebSocket } from 'ws';
 import { PassThrough, type Duplex } from 'node:stream';
 import { dialHost, hostPort, listen } from '../io/listen.js';
 import { WebSocketConnection } from '../io/websocket.js';
+import { handshakeDeadline, serverSocket } from '../io/tls.js';
 import type { Transport } from '../io/transport.js';
 import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
-import { comparePasswords, newNonce } from '../auth/auth.js';
+import { comparePasswords, newNonce, verifyNonce } from '../auth/auth.js';
+import { certNameMatch, certNames } from '../auth/cert-map.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
 import type { Flushable } from '../broker/connection.js';
 import type { TestControls } from '../broker/controls.js';
-import type { ResolvedLeafNodes, ResolvedOptions } from '../config/options.js';
+import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemote, ResolvedOptions } from '../config/options.js';
+import { ROUTE_MAX_CONTROL_LINE } from '../protocol/route-parser.js';
 import { LDS_PREFIX, LeafConn, type LeafHost } from './leaf.js';
 
 /** leafnode.go leafNodeReconnectDelayAfterLoopDetected. */
@@ -41,17 +51,34 @@ const LOOP_RECONNECT_MS = 30_000;
 const FIRST_INFO_MS = 1000;
 /** How long a solicited connection waits for the INFO answering its CONNECT (connectProcessTimeout: 2 s). */
 const CONNECT_PROCESS_MS = 2000;
+/** nats-server's DEFAULT_LEAF_TLS_TIMEOUT: a remote without a `tls` block upgrading because the hub asks. */
+const LEAF_TLS_TIMEOUT_MS = 2000;
 
 /** nats-server's credsRe: the user JWT and the seed of a `.creds` file. */
 const CREDS_RE = /\s*(?:(?:-{3,}.*-{3,}\r?\n)([\w\-.=]+)(?:\r?\n-{3,}.*-{3,}(\r?\n|$)))/g;
 
 interface RemoteState {
   readonly index: number;
-  next: number;
+  /**
+   * The URLs to dial, in turn (leafnode.go leafNodeCfg.urls): the ones the hub told about
+   * (INFO `leafnode_urls`, or `ws_connect_urls` for a websocket remote) first, then the
+   * configured ones.
+   */
+  urls: LeafRemoteUrl[];
+  /** The URL of the current (or last) attempt. */
+  current: LeafRemoteUrl | null;
+  /** The first configured URL's user and password, for URLs a hub told about (saveUserPassword). */
+  readonly user: string | undefined;
+  readonly pass: string | undefined;
   timer: NodeJS.Timeout | null;
   /** The delay of the next attempt when set (a loop was detected). */
   delayMs: number;
   conn: LeafConn | null;
+  /**
+   * The name a hub's certificate is checked against when a URL's host is an IP address: the
+   * first host name among the remote's URLs (leafnode.go saveTLSHostname).
+   */
+  readonly tlsName: string;
 }
 
 /** A leaf connection as `/leafz` reports it. */
@@ -71,6 +98,11 @@ export class LeafManager implements LeafHost {
   private readonly lds = new Map<Account, string>();
   private readonly remotes: RemoteState[];
   private stopped = false;
+  /**
+   * The leaf node URLs this hub tells its leaf nodes (INFO `leafnode_urls`): its own and its
+   * route peers', counted (leafnode.go leafURLsMap).
+   */
+  private readonly urls = new Map<string, number>();
   /** Called when a leaf connection registers or closes. */
   onChange: (() => void) | null = null;
 
@@ -78,17 +110,36 @@ export class LeafManager implements LeafHost {
     readonly core: BrokerCore,
     readonly opts: ResolvedLeafNodes,
   ) {
-    this.remotes = opts.remotes.map((_, index) => ({ index, next: 0, timer: null, delayMs: 0, conn: null }));
+    this.remotes = opts.remotes.map((r, index) => {
+      const withUser = r.urls.find((u) => u.user !== undefined);
+      return {
+        index, urls: [...r.urls], current: null, user: withUser?.user, pass: withUser?.pass,
+        timer: null, delayMs: 0, conn: null, tlsName: r.urls.find((u) => isIP(u.host) === 0)?.host ?? '',
+      };
+    });
   }
 
   /** Binds the leaf node listener (when configured) on `port`, then dials the remotes. */
   async start(port = this.opts.listen?.port ?? 0): Promise<void> {
+    await this.listen(port);
+    this.connectRemotes();
+  }
+
+  /**
+   * Binds the leaf node listener, when configured, on `port` (before the routes start, so that
+   * their INFO carries its URL).
+   */
+  async listen(port = this.opts.listen?.port ?? 0): Promise<void> {
     const l = this.opts.listen;
-    if (l !== null) {
-      const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
-      this.port = await listen(tcp, l.host, port, (err) => this.core.log.error(`Error accepting leafnode connection: ${err.message}`));
-      this.tcp = tcp;
-    }
+    if (l === null || this.tcp !== null) return;
+    const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.port = await listen(tcp, l.host, port, (err) => this.core.log.error(`Error accepting leafnode connection: ${err.message}`));
+    this.tcp = tcp;
+    this.urls.set(this.ownUrl(), 1);
+  }
+
+  /** Dials every remote. */
+  connectRemotes(): void {
     for (const r of this.remotes) this.dial(r);
   }
 
@@ -125,10 +176,59 @@ export class LeafManager implements LeafHost {
     return this.opts.advertise ?? hostPort(dialHost(this.opts.listen?.host ?? this.core.options.host), this.port);
   }
 
+  /** This server's leaf node URL for its route peers, unless `noAdvertise` (route.go: `LeafNode.NoAdvertise`). */
+  get advertisedUrl(): string {
+    return this.tcp === null || this.opts.noAdvertise ? '' : this.ownUrl();
+  }
+
+  /**
+   * A route peer's leaf node URL came or went (route.go addLeafNodeURL / removeLeafNodeURL):
+   * when the list changes, every leaf connection gets the listener's INFO again
+   * (sendAsyncLeafNodeInfo), so that leaf nodes can fail over to the cluster's other members.
+   */
+  peerUrl(url: string, added: boolean): void {
+    if (this.stopped || this.tcp === null) return;
+    const n = this.urls.get(url) ?? 0;
+    if (added) this.urls.set(url, n + 1);
+    else if (n <= 1) this.urls.delete(url);
+    else this.urls.set(url, n - 1);
+    if (added ? n !== 0 : n !== 1) return;
+    const frame = `INFO ${JSON.stringify(this.leafInfo(null, false))} \r\n`;
+    for (const conn of this.leafs()) conn.sendText(frame);
+    this.core.flushAll();
+  }
+
   // ---- Accepting ------------------------------------------------------------------------------
 
   private accept(socket: Socket): void {
-    this.acceptTransport(socket);
+    const tls = this.opts.tls;
+    if (tls === null) return this.acceptTransport(socket);
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    // createLeafNode: INFO in plain text (unless handshake_first), the server-side handshake
+    // within tls_timeout, then (the INFO, with handshake_first, and) the auth timer.
+    const secure = serverSocket(socket, tls);
+    const conn = this.wire(secure, LeafKind.ACCEPTED, -1);
+    conn.nonce = newNonce();
+    const info = `INFO ${JSON.stringify(this.leafInfo(conn, false))} \r\n`;
+    if (!tls.handshakeFirst) socket.write(info);
+    const who = (): string => `${hostPort(socket.remoteAddress ?? '', socket.remotePort ?? 0)} - lid:${conn.cid}`;
+    let tlsDone = false;
+    secure.once('error', (err) => {
+      if (!tlsDone) this.core.log.error(`${who()} - TLS leafnode handshake error: ${err.message}`);
+    });
+    handshakeDeadline(secure, tls, 'secure', () => {
+      tlsDone = true;
+      if (conn.closed) return;
+      if (tls.handshakeFirst) conn.sendText(info);
+      conn.startAuthTimer(this.opts.authTimeoutMs, ERR.AuthTimeout);
+      this.core.flushAll();
+    }, () => {
+      this.core.log.error(`${who()} - TLS leafnode handshake timeout`);
+      conn.close(CloseReason.TlsHandshake, false);
+    });
   }
 
   /** An accepted leaf connection: a TCP socket of the leaf node listener, or a websocket connection on `/leafnode`. */
@@ -144,8 +244,11 @@ export class LeafManager implements LeafHost {
     this.core.flushAll();
   }
 
-  /** The leaf node listener's INFO (leafnode.go startLeafNodeAcceptLoop), in Go's field order. */
-  private leafInfo(conn: LeafConn, connectInfo: boolean): Record<string, unknown> {
+  /**
+   * The leaf node listener's INFO (leafnode.go startLeafNodeAcceptLoop), in Go's field order;
+   * without a connection (`conn` null), the asynchronous INFO: no client id or nonce.
+   */
+  private leafInfo(conn: LeafConn | null, connectInfo: boolean): Record<string, unknown> {
     const o = this.core.options;
     const host = this.opts.listen?.host ?? o.host;
     const info: Record<string, unknown> = {
@@ -158,18 +261,24 @@ export class LeafManager implements LeafHost {
       port: this.port,
       headers: !o.noHeaderSupport,
       auth_required: true,
+    };
+    if (this.opts.tls !== null) {
+      info.tls_required = true;
+      if (this.opts.tls.verify) info.tls_verify = true;
+    }
+    Object.assign(info, {
       max_payload: o.maxPayload,
       ip: hostPort(host, this.port),
-      client_id: conn.cid,
-    };
-    if (!connectInfo) info.nonce = conn.nonce;
+    });
+    if (conn !== null) info.client_id = conn.cid;
+    if (conn !== null && !connectInfo) info.nonce = conn.nonce;
     const cluster = this.core.clusterName;
     if (cluster !== null) info.cluster = cluster;
     // The INFO answering CONNECT is the listener's INFO again (without the nonce), plus connect_info.
     info.info_on_connect = true;
     if (connectInfo) info.connect_info = true;
-    info.leafnode_urls = [this.ownUrl()];
-    if (connectInfo && conn.account !== null) info.remote_account = conn.account.name;
+    info.leafnode_urls = [...this.urls.keys()];
+    if (connectInfo && conn !== null && conn.account !== null) info.remote_account = conn.account.name;
     return info;
   }
 
@@ -196,8 +305,9 @@ export class LeafManager implements LeafHost {
   }
 
   /**
-   * auth.go isLeafNodeAuthorized: the `leafnodes.authorization` user or users when configured
-   * (each bound to its account), else the clients' authentication (the user's account), else
+   * auth.go isLeafNodeAuthorized: the `leafnodes.authorization` user, nkey or users when
+   * configured (each bound to its account; with `verify_and_map`, the user the certificate
+   * names), else the clients' authentication (the user's account), else
    * the global account (or `authorization.account` alone).
    */
   private authenticate(conn: LeafConn, c: Record<string, unknown>): { account: string; user: string } | null {
@@ -206,6 +316,21 @@ export class LeafManager implements LeafHost {
     const pass = str(c.pass);
     if (la !== null && la.user !== null) {
       return user === la.user && comparePasswords(la.password, pass) ? { account: la.account, user } : null;
+    }
+    // nats-server 2.10: the nkey must be this one, and the nonce signed with its seed.
+    if (la !== null && la.nkey !== null) {
+      const nkey = str(c.nkey);
+      return nkey === la.nkey && verifyNonce(nkey, str(c.sig), conn.nonce) ? { account: la.account, user: nkey } : null;
+    }
+    if (la !== null && la.users.length > 0 && this.opts.tls?.map === true) {
+      // verify_and_map: the certificate names the user (checkClientTLSCertSubject's names).
+      const der = conn.socket.getPeerX509Certificate?.()?.raw ?? null;
+      const names = der === null ? null : certNames(der);
+      const name = names === null ? null : certNameMatch(names, (n) => la.users.some((x) => x.user === n));
+      const u = name === null ? undefined : la.users.find((x) => x.user === name);
+      if (u === undefined) return null;
+      if (user !== '') this.core.log.warn(`User ${JSON.stringify(user)} found in connect proto, but user required from cert`);
+      return comparePasswords(u.password, pass) ? { account: u.account, user: u.user } : null;
     }
     if (la !== null && la.users.length > 0) {
       const u = la.users.find((x) => x.user === user);
@@ -225,22 +350,111 @@ export class LeafManager implements LeafHost {
   private dial(r: RemoteState): void {
     if (this.stopped) return;
     const remote = this.opts.remotes[r.index];
-    const url = remote.urls[r.next % remote.urls.length];
-    r.next++;
-    const socket: Transport = url.ws ? this.dialWebSocket(url.host, url.port) : tcpConnect({ host: url.host, port: url.port });
+    const url = pickNextUrl(r);
+    const socket: Transport = url.ws ? this.dialWebSocket(url, remote, r) : this.dialTcp(url, remote, r);
     const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
     conn.account = this.core.account(remote.account);
     r.conn = conn;
-    conn.startAuthTimer(FIRST_INFO_MS + CONNECT_PROCESS_MS, 'Stale Leaf Node Connection - Closing');
+    // A TLS handshake has its own timeout on top of the INFO's and the CONNECT's.
+    const tlsMs = remote.tls !== null || url.wss ? (remote.tls?.timeoutMs ?? LEAF_TLS_TIMEOUT_MS) : 0;
+    conn.startAuthTimer(FIRST_INFO_MS + CONNECT_PROCESS_MS + tlsMs, 'Stale Leaf Node Connection - Closing');
+  }
+
+  /**
+   * A TCP remote. With `handshakeFirst` the TLS handshake starts at once; otherwise the hub's
+   * first line is read in plain text: when it is an INFO with `tls_required`, or the remote has
+   * a `tls` block, the connection upgrades (the INFO is handed to the leaf connection once the
+   * handshake is done), else it stays plain (leafnode.go processLeafnodeInfo).
+   */
+  private dialTcp(url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState): Transport {
+    const raw = tcpConnect({ host: url.host, port: url.port });
+    raw.setNoDelay(true);
+    const pending = new PendingTransport(() => raw.destroy());
+    if (remote.tls?.handshakeFirst === true) {
+      this.upgrade(raw, pending, url, remote, r, null);
+      return pending;
+    }
+    let buf: Buffer = Buffer.alloc(0);
+    const gone = (): void => pending.fail();
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const end = buf.indexOf('\r\n');
+      if (end < 0 && buf.length < ROUTE_MAX_CONTROL_LINE) return;
+      raw.off('data', onData);
+      raw.off('close', gone);
+      raw.off('error', gone);
+      raw.pause();
+      if (remote.tls !== null || (end >= 0 && infoRequiresTls(buf.subarray(0, end)))) {
+        this.upgrade(raw, pending, url, remote, r, buf);
+        return;
+      }
+      raw.unshift(buf);
+      pending.attach(raw);
+      raw.resume();
+    };
+    raw.on('data', onData);
+    raw.once('close', gone);
+    raw.once('error', gone);
+    return pending;
+  }
+
+  /**
+   * The client side of a leaf connection's TLS handshake on `raw` (leafnode.go
+   * leafClientHandshakeIfNeeded): the remote's certificate and CA (else the system's), the hub's
+   * certificate checked against the URL's host name (an IP address's: the remote's `tlsName`),
+   * within the remote's TLS timeout. `prefix`: what was read before (the hub's INFO).
+   */
+  private upgrade(raw: Socket, pending: PendingTransport, url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState, prefix: Buffer | null): void {
+    const secure: TLSSocket = tlsConnect({ socket: raw, ...this.tlsClientOptions(url, remote, r) });
+    // The TLS socket reports the connection's errors from now on (the leaf connection's handlers, once attached).
+    raw.on('error', () => undefined);
+    let done = false;
+    secure.on('error', (err) => {
+      if (done) return;
+      done = true;
+      this.core.log.error(`Leafnode remote ${url.url}: TLS leafnode handshake error: ${err.message}`);
+      pending.fail();
+    });
+    handshakeDeadline(secure, { timeoutMs: remote.tls?.timeoutMs ?? LEAF_TLS_TIMEOUT_MS }, 'secureConnect', () => {
+      if (done) return;
+      done = true;
+      pending.attach(secure, prefix);
+    }, () => {
+      if (done) return;
+      done = true;
+      this.core.log.error(`Leafnode remote ${url.url}: TLS leafnode handshake timeout`);
+      secure.destroy();
+      pending.fail();
+    });
+  }
+
+  /** tls.connect options of a remote (also for its `wss://` websocket). */
+  private tlsClientOptions(url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState): ConnectionOptions {
+    const t = remote.tls;
+    const insecure = t?.insecure === true;
+    const name = isIP(url.host) !== 0 && r.tlsName !== '' ? r.tlsName : url.host;
+    return {
+      ...(t?.ca != null ? { ca: t.ca } : {}),
+      ...(t?.cert != null && t.key !== null ? { cert: t.cert, key: t.key } : {}),
+      rejectUnauthorized: !insecure,
+      // SNI takes host names only.
+      ...(isIP(name) === 0 ? { servername: name } : {}),
+      checkServerIdentity: (_host, cert) => (insecure ? undefined : checkServerIdentity(name, cert)),
+    };
   }
 
   /**
    * A `ws://` remote (leafnode.go leafNodeSolicitWSConnection): a websocket to the hub's
-   * websocket listener on `/leafnode`, masked as a client's. Until it is open, writes wait and
-   * reads have nothing; a failed handshake closes it (and the reconnect follows).
+   * websocket listener on `/leafnode`, masked as a client's; over TLS (`wss://`) for a `wss://`
+   * URL or a remote with a `tls` block. Until it is open, writes wait and reads have nothing; a
+   * failed handshake closes it (and the reconnect follows).
    */
-  private dialWebSocket(host: string, port: number): Transport {
-    const ws = new WebSocket(`ws://${hostPort(host, port)}/leafnode`, { perMessageDeflate: false });
+  private dialWebSocket(url: LeafRemoteUrl, remote: ResolvedLeafRemote, r: RemoteState): Transport {
+    const secure = url.wss || remote.tls !== null;
+    const ws = new WebSocket(`${secure ? 'wss' : 'ws'}://${hostPort(url.host, url.port)}/leafnode`, {
+      perMessageDeflate: false,
+      ...(secure ? this.tlsClientOptions(url, remote, r) : {}),
+    });
     const stream = new PendingTransport(() => ws.terminate());
     let raw: Duplex | null = null;
     ws.once('upgrade', (res) => {
@@ -269,19 +483,45 @@ export class LeafManager implements LeafHost {
       conn.headers = info.headers === true && !this.core.options.noHeaderSupport;
       conn.remoteName = str(info.server_name) || str(info.server_id);
       conn.remoteCluster = str(info.cluster);
+      this.learnUrls(conn, info);
       if (!this.sendConnect(conn)) return;
       if (info.info_on_connect !== true) this.register(conn);
       return;
     }
+    this.learnUrls(conn, info);
     if (typeof info.remote_account === 'string') conn.remoteAccount = info.remote_account;
     if (info.connect_info === true && !conn.registered) this.register(conn);
+  }
+
+  /**
+   * leafnode.go updateLeafNodeURLs: the URLs in a hub's INFO (first or later) are the cluster's
+   * current list; those not configured already come first, then the configured ones. A
+   * websocket remote takes `ws_connect_urls` instead.
+   */
+  private learnUrls(conn: LeafConn, info: Record<string, unknown>): void {
+    const remote = this.opts.remotes[conn.remoteIndex];
+    const ws = remote.urls[0].ws;
+    const list = ws ? info.ws_connect_urls : info.leafnode_urls;
+    if (!Array.isArray(list) || list.length === 0) return;
+    const r = this.remotes[conn.remoteIndex];
+    const wss = remote.urls[0].wss || remote.tls !== null;
+    const learned: LeafRemoteUrl[] = [];
+    for (const item of list) {
+      if (typeof item !== 'string') continue;
+      const u = parseHostPort(item);
+      if (u === null) continue;
+      if (remote.urls.some((c) => c.host === u.host && c.port === u.port)) continue;
+      const scheme = ws ? (wss ? 'wss' : 'ws') : 'nats-leaf';
+      learned.push({ url: `${scheme}://${hostPort(u.host, u.port)}`, host: u.host, port: u.port, ws, wss: ws && wss });
+    }
+    r.urls = [...learned, ...remote.urls];
   }
 
   /** leafnode.go sendLeafConnect. False when the credentials could not be read (the connection is closed). */
   private sendConnect(conn: LeafConn): boolean {
     const remote = this.opts.remotes[conn.remoteIndex];
     const r = this.remotes[conn.remoteIndex];
-    const url = remote.urls[(r.next - 1 + remote.urls.length) % remote.urls.length];
+    const url = r.current ?? remote.urls[0];
     const o = this.core.options;
     const connect: Record<string, unknown> = { version: NATS_SERVER_VERSION };
     if (remote.credentials !== null) {
@@ -300,11 +540,20 @@ export class LeafManager implements LeafHost {
       }
       connect.jwt = jwt;
       connect.sig = sig;
+    } else if (remote.nkey !== null) {
+      // sendLeafConnect: the seed's public key, and the hub's nonce signed with it.
+      const kp = fromSeed(new TextEncoder().encode(remote.nkey));
+      connect.nkey = kp.getPublicKey();
+      connect.sig = Buffer.from(kp.sign(new TextEncoder().encode(conn.nonce))).toString('base64url');
     }
     if (url.user !== undefined) {
       connect.user = url.user;
       if (url.pass !== undefined) connect.pass = url.pass;
       else connect.auth_token = url.user;
+    } else if (r.user !== undefined) {
+      // A URL a hub told about has no user: the configured one's (leafnode.go saveUserPassword).
+      connect.user = r.user;
+      if (r.pass !== undefined) connect.pass = r.pass;
     }
     connect.server_id = this.core.serverId;
     connect.name = o.serverName ?? this.core.serverId;
@@ -453,4 +702,36 @@ export class LeafManager implements LeafHost {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+/**
+ * leafnode.go pickNextURL: when the last attempt's URL is first in the list (and there are
+ * others), it moves to the end; the first URL is the next attempt's.
+ */
+function pickNextUrl(r: RemoteState): LeafRemoteUrl {
+  const cur = r.current;
+  if (cur !== null && r.urls.length > 1 && r.urls[0].host === cur.host && r.urls[0].port === cur.port) {
+    r.urls.push(r.urls.shift()!);
+  }
+  r.current = r.urls[0];
+  return r.current;
+}
+
+/** `host:port` (IPv6 in brackets) of an INFO's URL list, or null. */
+function parseHostPort(text: string): { host: string; port: number } | null {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
+  if (m === null) return null;
+  const port = Number(m[2]);
+  return m[1] === '' || port <= 0 || port > 65535 ? null : { host: m[1], port };
+}
+
+/** Whether a hub's first line is an INFO with `tls_required` (anything else is left to the parser). */
+function infoRequiresTls(line: Buffer): boolean {
+  const text = line.toString('utf8');
+  if (!/^info\s/i.test(text)) return false;
+  try {
+    return (JSON.parse(text.slice(5)) as { tls_required?: unknown }).tls_required === true;
+  } catch {
+    return false;
+  }
 }

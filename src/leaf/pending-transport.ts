@@ -1,6 +1,6 @@
 /**
- * A {@link Transport} whose stream comes later: a dialled websocket is a transport only once its
- * handshake is done, while its leaf connection exists from the first moment (timers, close).
+ * A {@link Transport} whose stream comes later: a dialled websocket, or a dialled TCP connection
+ * that may upgrade to TLS after the hub's INFO, is a transport only once its handshake is done, while its leaf connection exists from the first moment (timers, close).
  * Writes before then are queued; events of the stream are passed on; a failed handshake is a
  * close.
  */
@@ -37,8 +37,12 @@ export class PendingTransport extends EventEmitter implements Transport {
     return this.done || (this.inner?.destroyed ?? false);
   }
 
-  /** The stream is ready: queued writes go out, its events become this transport's. */
-  attach(inner: Transport): void {
+  /**
+   * The stream is ready: queued writes go out, its events become this transport's. `prefix`:
+   * bytes read before it was ready (a hub's plain-text INFO before the TLS upgrade), passed on
+   * first as data.
+   */
+  attach(inner: Transport, prefix: Buffer | null = null): void {
     if (this.done) {
       inner.destroy();
       return;
@@ -52,6 +56,7 @@ export class PendingTransport extends EventEmitter implements Transport {
     const queued = this.queued;
     this.queued = [];
     for (const c of queued) inner.write(c);
+    if (prefix !== null && prefix.length > 0) this.emit('data', prefix);
   }
 
   /** The stream could not be made. */

@@ -9,6 +9,7 @@
  * advertises none, which 2.10 servers treat as a 2.9 peer).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,8 @@ import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
+import { TestPki } from '../helpers/certs.js';
+import { createUser } from '@nats-io/nkeys';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
@@ -131,6 +134,190 @@ async function trafficBothWays(hubUrl: string, leafUrl: string, hubMon: string, 
   await eventually(async () => (await monitorJson(hubMon, '/subsz?test=gone')).num_subscriptions !== undefined
     && !JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"gone"'), 'LS- on the hub', 10_000);
 }
+
+/** The first line a leaf node port sends in plain text, parsed (the INFO before a TLS upgrade). */
+function plainInfo(port: number): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(port, '127.0.0.1');
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n');
+      if (end >= 0) {
+        s.destroy();
+        resolve(JSON.parse(buf.slice(0, end).replace(/^INFO /, '')) as Json);
+      }
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('TLS on leaf connections with the real nats-server', () => {
+  // nats-server 2.9.10 and 2.10.29 (leafnode.go createLeafNode) alike: the hub's INFO goes out in
+  // plain text with tls_required, then the leaf node starts the handshake (2.10's handshake_first
+  // reverses that; 2.9 does not have it, so it is compared between embedded servers only).
+  let pki: TestPki;
+  /** A nats-server remote's tls block: a certificate of the test CA, and the CA. */
+  const leafTlsConf = (): string => {
+    const leaf = pki.issue('/CN=leaf');
+    return `tls { cert_file: "${leaf.cert}", key_file: "${leaf.key}", ca_file: "${pki.ca}" }`;
+  };
+  it('nats-server hub (backend nats-server, to-conf) with verify, embedded leaf node with a client certificate; and the plain INFO has the same fields', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const leafCert = pki.issue('/CN=leaf');
+    const tls = { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true };
+    const hub = await scope.server({ backend: 'nats-server', http: -1, leafnodes: { port: 0, tls } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `tls://127.0.0.1:${hub.leafnodePort}`, tls: { ca: pki.ca, cert: leafCert.cert, key: leafCert.key } }] } });
+    await leafs(hub.monitorUrl!, 1);
+    const h = await scope.client(hub);
+    h.subscribe('svc', { callback: (_e, m) => void m.respond('over tls') });
+    await h.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 10_000 });
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over tls');
+
+    const ours = await scope.server({ leafnodes: { port: 0, tls } });
+    const [theirInfo, ourInfo] = [await plainInfo(hub.leafnodePort), await plainInfo(ours.leafnodePort)];
+    expect(ourInfo).toMatchObject({ tls_required: true, tls_verify: true });
+    const keys = (i: Json): string[] => Object.keys(i).filter((k) => k !== 'git_commit');
+    expect(keys(ourInfo)).toEqual(keys(theirInfo));
+  });
+
+  it('embedded hub with verify, nats-server leaf node (tls block with its certificate); a nats-server leaf with another CA is refused', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const hub = await scope.server({ http: -1, leafnodes: { port: 0, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true } } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${hub.leafnodePort}", ${leafTlsConf()} }] }`], false);
+    await leafs(hub.monitorUrl!, 1);
+    const h = await scope.client(hub);
+    h.subscribe('svc', { callback: (_e, m) => void m.respond('embedded hub over tls') });
+    await h.flush();
+    await interest(rl.monitor, 'svc', 1);
+    const l = await scope.client(rl.url);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('embedded hub over tls');
+
+    const foreign = new TestPki();
+    scope.defer(() => foreign.remove());
+    const stranger = foreign.issue('/CN=leaf');
+    const lines: string[] = [];
+    const none = (): void => undefined;
+    const hub2 = await scope.server({ logger: { info: none, warn: none, error: (m) => void lines.push(m) }, leafnodes: { port: 0, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true } } });
+    await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${hub2.leafnodePort}", tls { cert_file: "${stranger.cert}", key_file: "${stranger.key}", ca_file: "${pki.ca}" } }] }`], false);
+    await eventually(() => lines.some((x) => x.includes('TLS leafnode handshake error')), 'the foreign certificate refused', 10_000);
+  });
+
+  it('verify_and_map: the leaf node\'s certificate names the leafnodes.authorization user, whichever server is the hub', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const leafCert = pki.issue('/CN=leaf');
+    const nobody = pki.issue('/CN=nobody');
+    const tls = { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verifyAndMap: true };
+    const authorization = { users: [{ user: 'CN=leaf', account: 'A' }] };
+    // nats-server hub (backend, to-conf writes verify_and_map), embedded leaf nodes.
+    const rh = await scope.server({ backend: 'nats-server', http: -1, accounts: ACCOUNTS, leafnodes: { port: 0, tls, authorization } });
+    await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: rh.leafnodeUrl!, tls: { ca: pki.ca, cert: leafCert.cert, key: leafCert.key } }] } });
+    expect((await leafs(rh.monitorUrl!, 1))[0]).toMatchObject({ account: 'A' });
+    // Embedded hub, nats-server leaf nodes.
+    const none = (): void => undefined;
+    const hubErrors: string[] = [];
+    const eh = await scope.server({ http: -1, logger: { info: none, warn: none, error: (m) => void hubErrors.push(m) }, accounts: ACCOUNTS, leafnodes: { port: 0, tls, authorization } });
+    await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${eh.leafnodePort}", tls { cert_file: "${leafCert.cert}", key_file: "${leafCert.key}", ca_file: "${pki.ca}" } }] }`], false);
+    expect((await leafs(eh.monitorUrl!, 1))[0]).toMatchObject({ account: 'A' });
+    // A certificate that names no user: refused by both (still one leaf connection each).
+    const leafErrors: string[] = [];
+    await scope.server({ logger: { info: none, warn: none, error: (m) => void leafErrors.push(m) }, leafnodes: { reconnect: 100, remotes: [{ url: rh.leafnodeUrl!, tls: { ca: pki.ca, cert: nobody.cert, key: nobody.key } }] } });
+    await real([`leafnodes { reconnect: 1, remotes: [{ url: "tls://127.0.0.1:${eh.leafnodePort}", tls { cert_file: "${nobody.cert}", key_file: "${nobody.key}", ca_file: "${pki.ca}" } }] }`], false);
+    await eventually(() => leafErrors.some((x) => x.includes('Authorization Violation')), 'nats-server refusing the unnamed certificate', 10_000);
+    await eventually(() => hubErrors.some((x) => x.endsWith('authentication error')), 'the embedded hub refusing it', 10_000);
+    expect((await monitorJson(rh.monitorUrl!, '/leafz')).leafnodes).toBe(1);
+    expect((await monitorJson(eh.monitorUrl!, '/leafz')).leafnodes).toBe(1);
+  });
+
+  it('wss:// remotes both ways: an embedded leaf to nats-server\'s websocket listener with TLS, and nats-server\'s leaf to an embedded one', async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const wsPort = await freePort();
+    const rh = await real([`websocket { listen: "127.0.0.1:${wsPort}", tls { cert_file: "${pki.server.cert}", key_file: "${pki.server.key}" } }`]);
+    const el = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `wss://127.0.0.1:${wsPort}`, tls: { ca: pki.ca } }] } });
+    await leafs(rh.monitor, 1);
+    const eh = await scope.server({ http: -1, websocket: { tls: { cert: pki.server.cert, key: pki.server.key } }, leafnodes: { port: 0 } });
+    const rl = await real([`leafnodes { reconnect: 1, remotes: [{ url: "wss://127.0.0.1:${eh.websocketPort}", tls { ca_file: "${pki.ca}" } }] }`], false);
+    await leafs(eh.monitorUrl!, 1);
+    for (const [hubUrl, leafUrl, leafSide] of [[rh.url, el.url, el], [eh.url, rl.url, rl.monitor]] as const) {
+      const h = await scope.client(hubUrl);
+      const l = await scope.client(leafUrl);
+      h.subscribe('svc', { callback: (_e, m) => void m.respond('over wss') });
+      await h.flush();
+      await interest(leafSide, 'svc', 1);
+      expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over wss');
+    }
+  });
+});
+
+describe('nkey authentication of a leaf node with the real nats-server', () => {
+  // 2.9.10 has no leafnodes.authorization.nkey nor a remote's nkey (both 2.10): the hub
+  // authenticates the leaf node as a client (auth.go isClientAuthorized), so the CONNECT's nkey
+  // and nonce signature of an embedded leaf node are what is compared here.
+  it('an embedded leaf node with a remote nkey seed binds to the nkey user\'s account on a nats-server hub; another seed is refused', async () => {
+    const kp = createUser();
+    const hub = await real(['accounts {', `  A { users: [{ user: a, password: pa }, { nkey: ${kp.getPublicKey()} }] }`, '}']);
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${hub.leafPort}`, nkey: new TextDecoder().decode(kp.getSeed()) }] } });
+    expect((await leafs(hub.monitor, 1))[0]).toMatchObject({ account: 'A' });
+    const inA = await scope.client(hub.url, { user: 'a', pass: 'pa' });
+    inA.subscribe('svc', { callback: (_e, m) => void m.respond('A on nats-server') });
+    await inA.flush();
+    await leaf.waitForSubscription('svc', { timeoutMs: 10_000 });
+    const l = await scope.client(leaf);
+    expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('A on nats-server');
+    const lines: string[] = [];
+    const none = (): void => undefined;
+    await scope.server({ logger: { info: none, warn: none, error: (m) => void lines.push(m) }, leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://127.0.0.1:${hub.leafPort}`, nkey: new TextDecoder().decode(createUser().getSeed()) }] } });
+    await eventually(() => lines.some((x) => x.includes('Authorization Violation')), 'the other seed refused', 10_000);
+    expect((await monitorJson(hub.monitor, '/leafz')).leafnodes).toBe(1);
+  });
+});
+
+describe('leafnode_urls gossip with the real nats-server', () => {
+  // route.go (2.9.10 and 2.10.29 alike): a route INFO carries the server's leaf node URL unless
+  // leafnodes.no_advertise; the peer adds it to the leafnode_urls its leaf nodes are told.
+  const sorted = (a: unknown): string[] => [...(a as string[])].sort();
+  async function mixed(embeddedNoAdvertise: boolean, realNoAdvertise: boolean): Promise<{ ea: NatsServer; rb: { leafPort: number; monitor: string; stop: () => Promise<void> } }> {
+    const ea = await scope.server({ http: -1, cluster: { name: 'mix', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0, noAdvertise: embeddedNoAdvertise } });
+    const [port, leafPort, http, routePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      `http: "127.0.0.1:${http}"`,
+      `cluster { name: mix, listen: "127.0.0.1:${routePort}", routes: ["${ea.routeUrl}"] }`,
+      `leafnodes { listen: "127.0.0.1:${leafPort}", no_advertise: ${realNoAdvertise} }`,
+    ]);
+    scope.defer(() => r.stop());
+    await eventually(() => ea.routes().length === 1, 'the route to nats-server', 10_000);
+    return { ea, rb: { leafPort, monitor: `http://127.0.0.1:${http}`, stop: () => r.stop() } };
+  }
+
+  it('an embedded and a nats-server hub tell their leaf nodes both URLs; an embedded leaf of the nats-server hub fails over to the embedded one', async () => {
+    const { ea, rb } = await mixed(false, false);
+    const urls = [`127.0.0.1:${ea.leafnodePort}`, `127.0.0.1:${rb.leafPort}`].sort();
+    await eventually(async () => ((await plainInfo(ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'the embedded hub told of nats-server\'s URL', 10_000);
+    expect(sorted((await plainInfo(ea.leafnodePort)).leafnode_urls)).toEqual(urls);
+    await eventually(async () => ((await plainInfo(rb.leafPort)).leafnode_urls as string[]).length === 2, 'nats-server told of the embedded URL', 10_000);
+    expect(sorted((await plainInfo(rb.leafPort)).leafnode_urls)).toEqual(urls);
+    await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://127.0.0.1:${rb.leafPort}` }] } });
+    await leafs(rb.monitor, 1);
+    await rb.stop();
+    await leafs(ea.monitorUrl!, 1);
+  });
+
+  it('no_advertise: neither hub tells the other\'s URL when that one says no_advertise', async () => {
+    const one = await mixed(true, false);
+    await eventually(async () => ((await plainInfo(one.ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'nats-server\'s URL on the embedded hub', 10_000);
+    expect((await plainInfo(one.rb.leafPort)).leafnode_urls).toEqual([`127.0.0.1:${one.rb.leafPort}`]);
+    const two = await mixed(false, true);
+    await eventually(async () => ((await plainInfo(two.rb.leafPort)).leafnode_urls as string[]).length === 2, 'the embedded URL on nats-server', 10_000);
+    expect((await plainInfo(two.ea.leafnodePort)).leafnode_urls).toEqual([`127.0.0.1:${two.ea.leafnodePort}`]);
+  });
+});
 
 describe('leaf nodes with the real nats-server', () => {
   it('nats-server hub, embedded leaf node: both ways, request/reply, queue group, unsubscribe', async () => {

@@ -61,6 +61,26 @@ describe('tls.verifyAndMap: client certificates name users', () => {
     expect(conns.length).toBe(0);
   });
 
+  it('verify: a client certificate of another CA is refused (the handshake fails), on the client and the route listeners', async () => {
+    const foreign = new TestPki();
+    try {
+      const outsider = foreign.issue('/CN=alice');
+      const s = await scope.server({ tls: serverTls({ verify: true }), cluster: { name: 'T', tls: serverTls({ verify: true }) } });
+      expect(await tlsAttempt(s.port, pki.ca, alice, CONNECT())).toBe('PONG\r\n');
+      expect(await tlsAttempt(s.port, pki.ca, outsider, CONNECT())).toBe('<closed>');
+      const route = await new Promise<string>((resolve) => {
+        let out = '';
+        const t = tlsConnect({ port: s.clusterPort, host: '127.0.0.1', ca: readFileSync(pki.ca), servername: 'localhost', cert: readFileSync(outsider.cert), key: readFileSync(outsider.key) });
+        t.on('data', (d: Buffer) => void (out += d.toString('latin1')));
+        t.on('error', () => undefined);
+        t.on('close', () => resolve(out === '' ? '<closed>' : out));
+      });
+      expect(route).toBe('<closed>');
+    } finally {
+      foreign.remove();
+    }
+  });
+
   it('a mapped user with a password must still send it; without users the mapping is not used', async () => {
     const s = await scope.server({ tls: serverTls({ verifyAndMap: true }), authorization: { users: [{ user: 'CN=stranger', password: 'pw' }] } });
     expect(await tlsAttempt(s.port, pki.ca, stranger, CONNECT())).toBe(VIOLATION);
