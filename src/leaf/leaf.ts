@@ -19,6 +19,8 @@ import { Connection, type ConnectionHost } from '../broker/connection.js';
 
 /** Loop detection subjects (leafnode.go leafNodeLoopDetectionSubjectPrefix). */
 export const LDS_PREFIX = '$LDS.';
+/** What a server with gateways announces to every leaf connection (gateway.go gwReplyPrefix + `>`, oldGWReplyPrefix + `*.>`). */
+const GATEWAY_REPLY_SUBJECTS = ['$GR.*.>', '_GR_.>'] as const;
 
 /**
  * nats-server 2.10 denies (publish and subscribe) JetStream's API, KV and object store subjects
@@ -163,8 +165,12 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     return !sub.remote || sub.route.leafKind === LeafKind.ACCEPTED;
   }
 
-  /** nats-server's initLeafNodeSmapAndSendSubs: every interest of the account, at once, and the loop detection subject. */
-  sendAllInterest(subs: readonly AnySub[], lds: string): void {
+  /**
+   * nats-server's initLeafNodeSmapAndSendSubs: every interest of the account, at once, the loop
+   * detection subject, and with `gatewayReplies` (this server has gateways) the prefixes of
+   * replies mapped across gateways, `_GR_.>` and the old `$GR.*.>`.
+   */
+  sendAllInterest(subs: readonly AnySub[], lds: string, gatewayReplies = false): void {
     const smap = new Map<string, number>();
     for (const sub of subs) {
       if (!this.sendable(sub)) continue;
@@ -173,6 +179,9 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
       smap.set(key, (smap.get(key) ?? 0) + w);
     }
     smap.set(lds, (smap.get(lds) ?? 0) + 1);
+    if (gatewayReplies) {
+      for (const key of GATEWAY_REPLY_SUBJECTS) smap.set(key, (smap.get(key) ?? 0) + 1);
+    }
     this.smap = smap;
     let batch = '';
     for (const [key, n] of smap) {
@@ -299,7 +308,9 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     }
     // A JetStream delivery travels on its delivery subject, the stored subject after '@' in the reply.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
-    const reply = pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
+    // A request from another cluster keeps its mapped `_GR_.` reply (as routes carry it): the
+    // answer comes back through the hub's `_GR_.>` interest and goes straight to that cluster.
+    const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
     const out = this.out;
     const slab = out.reserve(leafLineLength(subject, reply, queues) + size + 2);
     let p = writeLeafLine(slab, out.pos, subject, reply, queues, hdr, size);

@@ -33,6 +33,7 @@ import type { Flushable } from '../broker/connection.js';
 import type { TestControls } from '../broker/controls.js';
 import type { ResolvedLeafNodes, ResolvedOptions } from '../config/options.js';
 import { LDS_PREFIX, LeafConn, type LeafHost } from './leaf.js';
+import { LeafGatewayReplies } from './gw-replies.js';
 
 /** leafnode.go leafNodeReconnectDelayAfterLoopDetected. */
 const LOOP_RECONNECT_MS = 30_000;
@@ -72,12 +73,16 @@ export class LeafManager implements LeafHost {
   private stopped = false;
   /** Called when a leaf connection registers or closes. */
   onChange: (() => void) | null = null;
+  /** The `_GR_.` replies the hubs sent (a server that dials remotes and has no gateways). */
+  private readonly gwReplies: LeafGatewayReplies | null;
 
   constructor(
     readonly core: BrokerCore,
     readonly opts: ResolvedLeafNodes,
   ) {
     this.remotes = opts.remotes.map((_, index) => ({ index, next: 0, timer: null, delayMs: 0, conn: null }));
+    this.gwReplies = opts.remotes.length === 0 ? null : new LeafGatewayReplies();
+    if (this.gwReplies !== null) core.leafReplies = this.gwReplies;
   }
 
   /** Binds the leaf node listener (when configured) on `port`, then dials the remotes. */
@@ -93,6 +98,10 @@ export class LeafManager implements LeafHost {
 
   stop(graceful: boolean): Promise<void> {
     this.stopped = true;
+    if (this.gwReplies !== null) {
+      this.gwReplies.stop();
+      if (this.core.leafReplies === this.gwReplies) this.core.leafReplies = null;
+    }
     for (const r of this.remotes) {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
@@ -348,7 +357,11 @@ export class LeafManager implements LeafHost {
     set.add(conn);
     const subs: AnySub[] = [];
     acc.sublist.forEach((sub) => subs.push(sub));
-    conn.sendAllInterest(subs, this.loopSubject(acc));
+    // With gateways, the remote clusters' interest too, and the `_GR_.` replies that must come
+    // back through this server (initLeafNodeSmapAndSendSubs' applyGlobalRouting).
+    const gateway = this.core.gateway;
+    if (gateway !== null) gateway.remoteInterestForLeaf(acc, subs);
+    conn.sendAllInterest(subs, this.loopSubject(acc), gateway !== null);
     conn.startPings();
     this.core.flushAll();
     const log = this.core.log;
@@ -367,14 +380,19 @@ export class LeafManager implements LeafHost {
   }
 
   onLeafInterest(conn: LeafConn, sub: RemoteSub, delta: number): void {
-    // processLeafSub: a hub treats its leaf nodes' interest as a client's (routes learn it);
-    // a spoke keeps its hub's interest to itself.
-    if (!conn.isSpoke) this.core.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta);
+    // processLeafSub: a hub treats its leaf nodes' interest as a client's (routes and gateways
+    // learn it); a spoke keeps its hub's interest to itself.
+    if (!conn.isSpoke) {
+      this.core.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta);
+      this.core.gateway?.clusterInterest(sub.account.name, sub.subject, sub.queue, delta, sub);
+    }
     sub.account.leafInterest?.(sub, delta);
     this.core.notifyChange();
   }
 
   routeFromLeaf(conn: LeafConn, acc: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    // A server with gateways unmaps `_GR_.` replies itself (GatewayHooks.unmapRouted).
+    if (conn.isSpoke && this.gwReplies !== null && this.core.gateway === null) this.gwReplies.unmap(acc, pa);
     this.core.routeFromPeer(conn, acc, pa, queues, buf, start, end);
   }
 
