@@ -4,7 +4,8 @@
  * with their reconnects, authentication and account binding of accepted leaf nodes, and
  * interest propagation: what each connection announces follows every change of its account's
  * interest (`Account.leafInterest`), and an accepted leaf node's interest is announced to the
- * routes as this server's own.
+ * routes and the gateways as this server's own; with gateways, a leaf connection also hears of
+ * the other clusters' interest.
  *
  * `ws://` remotes dial the hub's websocket listener on `/leafnode`; a websocket listener hands
  * such connections here ({@link LeafManager.acceptTransport}).
