@@ -518,9 +518,11 @@ const LEAF_REMOTE = table<LeafNodeRemoteOptions>({
     [['urls'], (r, v, p, o) => void (o.urls = r.strings(v, p, 'URL strings'))],
     [['credentials', 'creds'], (r, v, p, o) => void (o.credentials = r.str(v, p, 'a file path'))],
     [['account', 'local'], (r, v, p, o) => void (o.account = r.str(v, p, 'an account name'))],
+    [['deny_imports', 'deny_import'], (r, v, p, o) => void (o.denyImports = r.strings(v, p, 'a subject or an array of subjects'))],
+    [['deny_exports', 'deny_export'], (r, v, p, o) => void (o.denyExports = r.strings(v, p, 'a subject or an array of subjects'))],
   ],
   ignored: ['first_info_timeout', 'compression', 'ws_compression', 'ws_no_masking'],
-  refused: ['tls', 'nkey', 'hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
+  refused: ['tls', 'nkey', 'hub', 'jetstream_cluster_migrate', 'signature_handler'],
 });
 
 const LEAFNODES = table<LeafNodeOptions>({

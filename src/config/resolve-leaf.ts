@@ -7,12 +7,13 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULTS } from '../protocol/constants.js';
 import type { LeafRemoteUrl, ResolvedLeafNodes } from './types.js';
+import { isValidSubscribeSubject } from '../subject/subject.js';
 import { child, describe, objectWithKeys, optBool, optDuration, optPort, optString } from './validate.js';
 
 const LEAF_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'advertise', 'noAdvertise', 'authorization', 'remotes', 'reconnect']);
 const LEAF_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account', 'users', 'timeout']);
 const LEAF_USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account']);
-const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'account']);
+const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'account', 'denyImports', 'denyExports']);
 
 /** nats-server's DEFAULT_LEAF_NODE_RECONNECT. */
 export const LEAF_RECONNECT_MS = 1000;
@@ -84,6 +85,8 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
       urls: list.map((u, j) => parseLeafUrl(u, `${child(rp, o.url !== undefined && j === 0 ? 'url' : 'urls')}${o.url !== undefined && j === 0 ? '' : `[${o.url !== undefined ? j - 1 : j}]`}`)),
       credentials,
       account: known(optString(o.account, child(rp, 'account'), '$G') || '$G', child(rp, 'account')),
+      denyImports: subjectList(o.denyImports, child(rp, 'denyImports')),
+      denyExports: subjectList(o.denyExports, child(rp, 'denyExports')),
     };
   });
   const advertise = optString(l.advertise, child(path, 'advertise'), '');
@@ -99,6 +102,16 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
 }
 
 /** `nats-leaf://[user:pass@]host:port` (also `nats://`, `tls://`, `ws://`; a bare `host:port`). */
+/** A remote's deny list: subjects, wildcards allowed (nats-server checks them as permission subjects). */
+function subjectList(value: unknown, path: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ConfigError(path, 'must be an array of subjects');
+  return value.map((s: unknown, i) => {
+    if (typeof s !== 'string' || !isValidSubscribeSubject(s)) throw new ConfigError(`${path}[${i}]`, `must be a valid subject, got ${describe(s)}`);
+    return s;
+  });
+}
+
 export function parseLeafUrl(value: unknown, option: string): LeafRemoteUrl {
   if (typeof value !== 'string' || value.length === 0) throw new ConfigError(option, `must be a URL string, got ${describe(value)}`);
   const text = value.includes('://') ? value : `nats-leaf://${value}`;

@@ -127,6 +127,10 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
   return `${lines.join('\n')}\n`;
 }
 
+function denyList(key: string, subjects: readonly string[]): string {
+  return subjects.length === 0 ? '' : `, ${key}: [${subjects.map(q).join(', ')}]`;
+}
+
 /** The `leafnodes` block (an ephemeral listener port is written as -1: nats-server picks one). */
 function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number | undefined): string[] {
   const url = (u: LeafRemoteUrl): string => {
@@ -151,7 +155,7 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number |
     ]),
     ...(l.remotes.length === 0 ? [] : [
       '  remotes: [',
-      ...l.remotes.map((r) => `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`} }`),
+      ...l.remotes.map((r) => `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}${denyList('deny_imports', r.denyImports)}${denyList('deny_exports', r.denyExports)} }`),
       '  ]',
     ]),
     '}',

@@ -96,6 +96,14 @@ export interface LeafNodeRemoteOptions {
   credentials?: string;
   /** The local account this connection serves (its subjects travel to and from the hub). Default: the global account. */
   account?: string;
+  /**
+   * Subjects (wildcards allowed) the hub's messages may not come in on: this server announces no
+   * interest in them and asks the hub not to send them (CONNECT `deny_pub`). nats-server's
+   * `deny_imports`.
+   */
+  denyImports?: string[];
+  /** Subjects (wildcards allowed) this server's messages may not go out to the hub on. nats-server's `deny_exports`. */
+  denyExports?: string[];
 }
 
 /** A leaf node remote URL after validation. */
@@ -122,7 +130,13 @@ export interface ResolvedLeafNodes {
     readonly users: ReadonlyArray<{ readonly user: string; readonly password: string; readonly account: string }>;
   } | null;
   readonly authTimeoutMs: number;
-  readonly remotes: ReadonlyArray<{ readonly urls: readonly LeafRemoteUrl[]; readonly credentials: string | null; readonly account: string }>;
+  readonly remotes: ReadonlyArray<{
+    readonly urls: readonly LeafRemoteUrl[];
+    readonly credentials: string | null;
+    readonly account: string;
+    readonly denyImports: readonly string[];
+    readonly denyExports: readonly string[];
+  }>;
   readonly reconnectMs: number;
 }
 

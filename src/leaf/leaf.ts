@@ -12,6 +12,7 @@ import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, PONG, encodeErr } from '../protocol/constants.js';
 import { leafLineLength, leafSubFrame, writeLeafLine } from '../protocol/leaf-encode.js';
 import { copyBytes } from '../protocol/bytes.js';
+import { subjectMatches } from '../subject/subject.js';
 import type { Transport } from '../io/transport.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -76,6 +77,10 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   user = '';
   /** Bound to an account other than the system account: JetStream's subjects are denied ({@link deniedAcrossLeaf}). */
   denyJs = true;
+  /** Subjects (patterns) no message goes out on: a remote's `deny_exports`, or the leaf node's CONNECT `deny_pub`. */
+  denyOut: readonly string[] | null = null;
+  /** Subjects (patterns) this side announces no interest in: a remote's `deny_imports`. */
+  denyIn: readonly string[] | null = null;
   private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -161,6 +166,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   sendable(sub: AnySub): boolean {
     if (sub.remote && sub.route === this) return false;
     if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
+    // canSubscribe: a deny entry matching the subscription's subject, its wildcards read as tokens.
+    if (this.denyIn !== null && deniedBy(this.denyIn, sub.subject)) return false;
     if (!this.isSpoke || sub.subject.startsWith(LDS_PREFIX)) return true;
     return !sub.remote || sub.route.leafKind === LeafKind.ACCEPTED;
   }
@@ -297,6 +304,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     if (this.closed) return;
     // A wildcard subscription of the peer (`>`) does not take JetStream's subjects either.
     if (this.denyJs && deniedAcrossLeaf(pa.deliver === '' ? pa.subject : pa.deliver)) return;
+    if (this.denyOut !== null && deniedBy(this.denyOut, pa.deliver === '' ? pa.subject : pa.deliver)) return;
     let size = pa.size;
     let hdr = pa.hdr;
     if (hdr > 0 && !this.headers) {
@@ -345,6 +353,12 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.closeTransport(flush);
     this.host.onLeafClosed(this, reason);
   }
+}
+
+/** Whether a deny list (subject patterns) matches `subject`. */
+function deniedBy(deny: readonly string[], subject: string): boolean {
+  for (let i = 0; i < deny.length; i++) if (subjectMatches(deny[i], subject)) return true;
+  return false;
 }
 
 /** leafnode.go handleLeafNodeLoop's error text (the delay is nats-server's 30 s). */

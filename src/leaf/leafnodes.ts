@@ -11,8 +11,9 @@
  * such connections here ({@link LeafManager.acceptTransport}).
  *
  * Not supported yet: TLS on leaf connections (`wss://` too), compression (this server
- * advertises none, so 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf
- * node permissions, the JetStream domain logic.
+ * advertises none, so 2.10 peers fall back to none), `hub` remotes, leaf node permissions
+ * (beyond a remote's deny_imports/deny_exports and a leaf node's CONNECT deny_pub), the JetStream
+ * domain logic.
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -199,6 +200,11 @@ export class LeafManager implements LeafHost {
     conn.remoteName = str(c.name) || str(c.server_id);
     conn.remoteCluster = str(c.cluster);
     conn.remoteAccount = str(c.remote_account);
+    // The leaf node's deny_imports: nothing is sent to it on those (processLeafNodeConnect's mergeDenyPermissions).
+    if (Array.isArray(c.deny_pub)) {
+      const deny = c.deny_pub.filter((s): s is string => typeof s === 'string' && s !== '');
+      if (deny.length > 0) conn.denyOut = deny;
+    }
     // sendPermsAndAccountInfo: the INFO answering CONNECT, then the interest.
     conn.sendText(`INFO ${JSON.stringify(this.leafInfo(conn, true))} \r\n`);
     this.register(conn);
@@ -238,6 +244,9 @@ export class LeafManager implements LeafHost {
     r.next++;
     const socket: Transport = url.ws ? this.dialWebSocket(url.host, url.port) : tcpConnect({ host: url.host, port: url.port });
     const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
+    // newLeafNodeCfg: deny_exports as the connection's publish deny list, deny_imports as its subscribe deny list.
+    if (remote.denyExports.length > 0) conn.denyOut = remote.denyExports;
+    if (remote.denyImports.length > 0) conn.denyIn = remote.denyImports;
     conn.account = this.core.account(remote.account);
     r.conn = conn;
     conn.startAuthTimer(FIRST_INFO_MS + CONNECT_PROCESS_MS, 'Stale Leaf Node Connection - Closing');
@@ -319,6 +328,8 @@ export class LeafManager implements LeafHost {
     connect.name = o.serverName ?? this.core.serverId;
     if (this.core.clusterName !== null) connect.cluster = this.core.clusterName;
     connect.headers = !o.noHeaderSupport;
+    // deny_imports: the hub is asked not to send those (leafConnectInfo DenyPub).
+    if (remote.denyImports.length > 0) connect.deny_pub = remote.denyImports;
     connect.remote_account = conn.account!.name;
     conn.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`);
     this.core.flushAll();
