@@ -520,9 +520,10 @@ const LEAF_REMOTE = table<LeafNodeRemoteOptions>({
     [['account', 'local'], (r, v, p, o) => void (o.account = r.str(v, p, 'an account name'))],
     [['deny_imports', 'deny_import'], (r, v, p, o) => void (o.denyImports = r.strings(v, p, 'a subject or an array of subjects'))],
     [['deny_exports', 'deny_export'], (r, v, p, o) => void (o.denyExports = r.strings(v, p, 'a subject or an array of subjects'))],
+    [['hub'], (r, v, p, o) => void (o.hub = r.bool(v, p))],
   ],
   ignored: ['first_info_timeout', 'compression', 'ws_compression', 'ws_no_masking'],
-  refused: ['tls', 'nkey', 'hub', 'jetstream_cluster_migrate', 'signature_handler'],
+  refused: ['tls', 'nkey', 'jetstream_cluster_migrate', 'signature_handler'],
 });
 
 const LEAFNODES = table<LeafNodeOptions>({

@@ -13,7 +13,7 @@ import { child, describe, objectWithKeys, optBool, optDuration, optPort, optStri
 const LEAF_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'advertise', 'noAdvertise', 'authorization', 'remotes', 'reconnect']);
 const LEAF_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account', 'users', 'timeout']);
 const LEAF_USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account']);
-const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'account', 'denyImports', 'denyExports']);
+const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'account', 'denyImports', 'denyExports', 'hub']);
 
 /** nats-server's DEFAULT_LEAF_NODE_RECONNECT. */
 export const LEAF_RECONNECT_MS = 1000;
@@ -87,6 +87,7 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
       account: known(optString(o.account, child(rp, 'account'), '$G') || '$G', child(rp, 'account')),
       denyImports: subjectList(o.denyImports, child(rp, 'denyImports')),
       denyExports: subjectList(o.denyExports, child(rp, 'denyExports')),
+      hub: optBool(o.hub, child(rp, 'hub'), false),
     };
   });
   const advertise = optString(l.advertise, child(path, 'advertise'), '');

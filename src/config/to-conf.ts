@@ -155,7 +155,7 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, port: number |
     ]),
     ...(l.remotes.length === 0 ? [] : [
       '  remotes: [',
-      ...l.remotes.map((r) => `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}${denyList('deny_imports', r.denyImports)}${denyList('deny_exports', r.denyExports)} }`),
+      ...l.remotes.map((r) => `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}${denyList('deny_imports', r.denyImports)}${denyList('deny_exports', r.denyExports)}${r.hub ? ', hub: true' : ''} }`),
       '  ]',
     ]),
     '}',

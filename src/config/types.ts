@@ -104,6 +104,11 @@ export interface LeafNodeRemoteOptions {
   denyImports?: string[];
   /** Subjects (wildcards allowed) this server's messages may not go out to the hub on. nats-server's `deny_exports`. */
   denyExports?: string[];
+  /**
+   * This server is the hub of the connection it dials (CONNECT `is_hub`): the roles are
+   * reversed, the accepting server acts as the leaf node. Default false.
+   */
+  hub?: boolean;
 }
 
 /** A leaf node remote URL after validation. */
@@ -136,6 +141,7 @@ export interface ResolvedLeafNodes {
     readonly account: string;
     readonly denyImports: readonly string[];
     readonly denyExports: readonly string[];
+    readonly hub: boolean;
   }>;
   readonly reconnectMs: number;
 }

@@ -86,7 +86,12 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   constructor(
     protected override readonly host: LeafHost,
     socket: Transport,
-    readonly leafKind: LeafKind,
+    /**
+     * This server's role on the connection: `ACCEPTED` as the hub, `SOLICITED` as the leaf node
+     * (spoke). A dialled connection is the spoke unless its remote says `hub: true`; an accepted
+     * one is the hub unless the peer's CONNECT says `hub: true` (set before registration).
+     */
+    public leafKind: LeafKind,
     /** The remote's index in `leafnodes.remotes` (solicited), else -1. */
     readonly remoteIndex: number,
   ) {
@@ -98,6 +103,11 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   /** True on the leaf node's side (the peer is this server's hub): nats-server's isSpokeLeafNode. */
   get isSpoke(): boolean {
     return this.leafKind === LeafKind.SOLICITED;
+  }
+
+  /** This server dialled it (one of its remotes): nats-server's isSolicitedLeafNode. */
+  get solicited(): boolean {
+    return this.remoteIndex >= 0;
   }
 
   /** Closes the connection if nothing binds it within `ms` (an accepted connection's CONNECT, a solicited one's INFO). */
@@ -221,7 +231,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     } catch {
       return this.close(CloseReason.ProtocolViolation);
     }
-    if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || this.isSpoke) return this.close(CloseReason.ProtocolViolation);
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || this.solicited) return this.close(CloseReason.ProtocolViolation);
     this.clearAuthTimer();
     this.host.onLeafConnect(this, opts as Record<string, unknown>);
   }

@@ -11,7 +11,7 @@
  * such connections here ({@link LeafManager.acceptTransport}).
  *
  * Not supported yet: TLS on leaf connections (`wss://` too), compression (this server
- * advertises none, so 2.10 peers fall back to none), `hub` remotes, leaf node permissions
+ * advertises none, so 2.10 peers fall back to none), leaf node permissions
  * (beyond a remote's deny_imports/deny_exports and a leaf node's CONNECT deny_pub), the JetStream
  * domain logic.
  */
@@ -200,6 +200,8 @@ export class LeafManager implements LeafHost {
     conn.remoteName = str(c.name) || str(c.server_id);
     conn.remoteCluster = str(c.cluster);
     conn.remoteAccount = str(c.remote_account);
+    // processLeafNodeConnect: a leaf node that declares itself the hub (`is_hub`) makes this side the spoke.
+    if (c.is_hub === true) conn.leafKind = LeafKind.SOLICITED;
     // The leaf node's deny_imports: nothing is sent to it on those (processLeafNodeConnect's mergeDenyPermissions).
     if (Array.isArray(c.deny_pub)) {
       const deny = c.deny_pub.filter((s): s is string => typeof s === 'string' && s !== '');
@@ -243,7 +245,8 @@ export class LeafManager implements LeafHost {
     const url = remote.urls[r.next % remote.urls.length];
     r.next++;
     const socket: Transport = url.ws ? this.dialWebSocket(url.host, url.port) : tcpConnect({ host: url.host, port: url.port });
-    const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
+    // A remote with `hub: true`: this server is the hub of the connection it dials (CONNECT `is_hub`).
+    const conn = this.wire(socket, remote.hub ? LeafKind.ACCEPTED : LeafKind.SOLICITED, r.index);
     // newLeafNodeCfg: deny_exports as the connection's publish deny list, deny_imports as its subscribe deny list.
     if (remote.denyExports.length > 0) conn.denyOut = remote.denyExports;
     if (remote.denyImports.length > 0) conn.denyIn = remote.denyImports;
@@ -275,7 +278,7 @@ export class LeafManager implements LeafHost {
   }
 
   onLeafInfo(conn: LeafConn, info: Record<string, unknown>): void {
-    if (!conn.isSpoke) return;
+    if (!conn.solicited) return;
     if (!conn.infoReceived) {
       conn.infoReceived = true;
       // A solicited connection must find a leaf node port: INFO with a client id and leafnode URLs.
@@ -326,6 +329,7 @@ export class LeafManager implements LeafHost {
     }
     connect.server_id = this.core.serverId;
     connect.name = o.serverName ?? this.core.serverId;
+    if (remote.hub) connect.is_hub = true;
     if (this.core.clusterName !== null) connect.cluster = this.core.clusterName;
     connect.headers = !o.noHeaderSupport;
     // deny_imports: the hub is asked not to send those (leafConnectInfo DenyPub).
@@ -337,7 +341,7 @@ export class LeafManager implements LeafHost {
   }
 
   onLeafErr(conn: LeafConn, text: string): void {
-    if (text.includes('Loop detected') && conn.isSpoke) {
+    if (text.includes('Loop detected') && conn.solicited) {
       const r = this.remotes[conn.remoteIndex];
       r.delayMs = LOOP_RECONNECT_MS;
       this.core.log.error(`Leafnode connection dropped: ${text}`);
@@ -377,7 +381,7 @@ export class LeafManager implements LeafHost {
     conn.startPings();
     this.core.flushAll();
     const log = this.core.log;
-    log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection created${conn.isSpoke ? ` for account: ${acc.name}` : ''}`);
+    log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection created${conn.solicited ? ` for account: ${acc.name}` : ''}`);
     this.core.notifyChange();
     this.onChange?.();
   }
@@ -422,7 +426,7 @@ export class LeafManager implements LeafHost {
         acc.sublist.remove(sub);
         this.onLeafInterest(conn, sub, -sub.weight);
       }
-      this.core.log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection closed: ${reason}${conn.isSpoke ? ` - Account: ${acc.name}` : ''}`);
+      this.core.log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection closed: ${reason}${conn.solicited ? ` - Account: ${acc.name}` : ''}`);
     }
     conn.remoteSubs.clear();
     conn.smap = null;
@@ -430,7 +434,7 @@ export class LeafManager implements LeafHost {
       this.core.notifyChange();
       this.onChange?.();
     }
-    if (conn.isSpoke && !this.stopped) {
+    if (conn.solicited && !this.stopped) {
       const r = this.remotes[conn.remoteIndex];
       if (r.conn === conn) r.conn = null;
       const delay = r.delayMs > 0 ? r.delayMs : this.opts.reconnectMs;

@@ -312,4 +312,33 @@ describe('leaf nodes between embedded servers', () => {
     const o = optionsFromConf(parseConf('leafnodes { remotes: [{ url: "nats-leaf://h:7422", deny_imports: "a.>", deny_export: ["b", "c.*"] }] }', 'leaf.conf', {}));
     expect(o.options.leafnodes?.remotes).toEqual([{ url: 'nats-leaf://h:7422', denyImports: ['a.>'], denyExports: ['b', 'c.*'] }]);
   });
+  it('a remote with hub: true makes the dialling server the hub: the accepting one acts as the leaf node', async () => {
+    const cluster = await scope.cluster({ size: 2, http: -1, leafnodes: { port: 0 } });
+    const [b, b2] = cluster.servers;
+    const a = await scope.server({ http: -1, leafnodes: { reconnect: 50, remotes: [{ url: b.leafnodeUrl!, hub: true }] } });
+    const [za, zb] = [await connected(a, 1), await connected(b, 1)];
+    expect([(za.leafs as Json[])[0].is_spoke, (zb.leafs as Json[])[0].is_spoke]).toEqual([false, true]);
+    const onA = await scope.client(a);
+    const gotA = collect(onA, 'x');
+    await onA.flush();
+    await b.waitForSubscription('x');
+    // b is the spoke: its hub's interest stays with it, b2 (its route peer) does not learn it.
+    const [onB, onB2] = [await scope.client(b), await scope.client(b2)];
+    onB2.publish('x', 'from b2');
+    await onB2.flush();
+    onB.publish('x', 'from b');
+    await onB.flush();
+    await eventually(() => gotA.length > 0, 'the message from b');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(gotA).toEqual(['from b']);
+    // Without hub: true, b (the hub) announces a's interest to b2.
+    const a2 = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: b.leafnodeUrl! }] } });
+    const onA2 = await scope.client(a2);
+    const gotA2 = collect(onA2, 'y');
+    await onA2.flush();
+    await b2.waitForSubscription('y');
+    onB2.publish('y', 'from b2');
+    await onB2.flush();
+    await eventually(() => gotA2.length === 1, 'the message from b2 to a leaf node of b');
+  });
 });

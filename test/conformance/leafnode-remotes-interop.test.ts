@@ -1,13 +1,15 @@
 /**
- * A leaf node remote's `deny_imports` and `deny_exports` against the real nats-server (2.9.10),
- * in both roles: the leaf node announces no interest in a denied import and asks its hub not to
- * send those subjects (CONNECT `deny_pub`, which the hub honours), and sends nothing on a denied
- * export (leafnode.go newLeafNodeCfg, processLeafNodeConnect's mergeDenyPermissions; the same in
- * 2.10.29). Run by `npm run test:conformance` (NATS_SERVER_BIN).
+ * Options of a leaf node remote against the real nats-server (2.9.10), in both roles:
+ * `deny_imports` and `deny_exports` (the leaf node announces no interest in a denied import and
+ * asks its hub not to send those subjects — CONNECT `deny_pub`, which the hub honours — and sends
+ * nothing on a denied export: leafnode.go newLeafNodeCfg, processLeafNodeConnect's
+ * mergeDenyPermissions), and `hub: true` (the dialling server is the hub, the accepting one the
+ * spoke, which keeps its hub's interest from its route peers). The same code in 2.10.29. Run by
+ * `npm run test:conformance` (NATS_SERVER_BIN).
  */
 import { describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { freePort, startRealServer } from '../helpers/real-server.js';
+import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -58,5 +60,41 @@ describe.skipIf(BIN === '')('leaf node deny_imports / deny_exports, against nats
     ]);
     scope.defer(() => real.stop());
     await check(await scope.client(hub), await scope.client(`nats://127.0.0.1:${port}`));
+  });
+
+  /** A subscriber on the dialling side; the accepting server `near` (the spoke) and its route peer `far`. */
+  async function spokeKeepsInterest(sub: NatsConnection, near: NatsConnection, far: NatsConnection): Promise<void> {
+    const got: string[] = [];
+    sub.subscribe('hubx', { callback: (_e, m) => void got.push(m.string()) });
+    await sub.flush();
+    await eventually(async () => {
+      if (got.length > 0) return true;
+      near.publish('hubx', 'near');
+      await near.flush();
+      return false;
+    }, 'a message from the spoke', 10_000);
+    far.publish('hubx', 'far');
+    await far.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(new Set(got)).toEqual(new Set(['near']));
+  }
+
+  it('hub: true on an embedded remote: the nats-server it dials (in a cluster) acts as the spoke', async () => {
+    const [p1, p2, c1, c2, l1] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const n1 = await startRealServer(BIN, [`listen: "127.0.0.1:${p1}"`, 'server_name: n1', ...clusterBlock(c1, [`nats-route://127.0.0.1:${c2}`]), `leafnodes { listen: "127.0.0.1:${l1}" }`]);
+    scope.defer(() => n1.stop());
+    const n2 = await startRealServer(BIN, [`listen: "127.0.0.1:${p2}"`, 'server_name: n2', ...clusterBlock(c2, [`nats-route://127.0.0.1:${c1}`])]);
+    scope.defer(() => n2.stop());
+    const a = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://127.0.0.1:${l1}`, hub: true }] } });
+    await spokeKeepsInterest(await scope.client(a), await scope.client(`nats://127.0.0.1:${p1}`), await scope.client(`nats://127.0.0.1:${p2}`));
+  });
+
+  it('hub: true on a nats-server remote: the embedded cluster member it dials acts as the spoke', async () => {
+    const cluster = await scope.cluster({ size: 2, leafnodes: { port: 0 } });
+    const [b1, b2] = cluster.servers;
+    const port = await freePort();
+    const real = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, `leafnodes { remotes: [{ url: "${b1.leafnodeUrl!}", hub: true }] }`]);
+    scope.defer(() => real.stop());
+    await spokeKeepsInterest(await scope.client(`nats://127.0.0.1:${port}`), await scope.client(b1), await scope.client(b2));
   });
 });
