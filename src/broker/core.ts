@@ -114,7 +114,7 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   clusterName: string | null = null;
   /** The gateway layer, when a `gateway` block is configured (src/gateway/). */
   gateway: GatewayHooks | null = null;
-  /** Set by the leaf node layer when this server dials remotes: the `_GR_.` replies its hubs sent. */
+  /** Set by the leaf node layer: the `_GR_.` replies this server's hubs sent. */
   leafReplies: MappedReplies | null = null;
 
   // ---- System account -------------------------------------------------------------------------

@@ -75,16 +75,15 @@ export class LeafManager implements LeafHost {
   private stopped = false;
   /** Called when a leaf connection registers or closes. */
   onChange: (() => void) | null = null;
-  /** The `_GR_.` replies the hubs sent (a server that dials remotes and has no gateways). */
-  private readonly gwReplies: LeafGatewayReplies | null;
+  /** The `_GR_.` replies this server's hubs sent (used without gateways of its own). */
+  private readonly gwReplies = new LeafGatewayReplies();
 
   constructor(
     readonly core: BrokerCore,
     readonly opts: ResolvedLeafNodes,
   ) {
     this.remotes = opts.remotes.map((_, index) => ({ index, next: 0, timer: null, delayMs: 0, conn: null }));
-    this.gwReplies = opts.remotes.length === 0 ? null : new LeafGatewayReplies();
-    if (this.gwReplies !== null) core.leafReplies = this.gwReplies;
+    core.leafReplies = this.gwReplies;
   }
 
   /** Binds the leaf node listener (when configured) on `port`, then dials the remotes. */
@@ -100,10 +99,8 @@ export class LeafManager implements LeafHost {
 
   stop(graceful: boolean): Promise<void> {
     this.stopped = true;
-    if (this.gwReplies !== null) {
-      this.gwReplies.stop();
-      if (this.core.leafReplies === this.gwReplies) this.core.leafReplies = null;
-    }
+    this.gwReplies.stop();
+    if (this.core.leafReplies === this.gwReplies) this.core.leafReplies = null;
     for (const r of this.remotes) {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
@@ -408,7 +405,7 @@ export class LeafManager implements LeafHost {
 
   routeFromLeaf(conn: LeafConn, acc: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     // A server with gateways unmaps `_GR_.` replies itself (GatewayHooks.unmapRouted).
-    if (conn.isSpoke && this.gwReplies !== null && this.core.gateway === null) this.gwReplies.unmap(acc, pa);
+    if (conn.isSpoke && this.core.gateway === null) this.gwReplies.unmap(acc, pa);
     this.core.routeFromPeer(conn, acc, pa, queues, buf, start, end);
   }
 
