@@ -69,8 +69,9 @@ export class Subscription {
 }
 
 /**
- * A leaf node connection's side (leaf/): `ACCEPTED` on the hub (the peer is a leaf node of this
- * server), `SOLICITED` on the leaf (the peer is this server's hub).
+ * This server's role on a leaf node connection (leaf/): `ACCEPTED` as the hub (the peer is a leaf
+ * node of this server: it dialled in, or this server dialled it with `hub: true`), `SOLICITED` as
+ * the leaf node (the peer is this server's hub).
  */
 export const LeafKind = { ACCEPTED: 1, SOLICITED: 2 } as const;
 export type LeafKind = (typeof LeafKind)[keyof typeof LeafKind];

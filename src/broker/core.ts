@@ -58,6 +58,17 @@ export function seededRandom(seed: number): () => number {
  */
 export type UnansweredHandler = (pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number) => boolean;
 
+/**
+ * Replies mapped across gateways (`_GR_.…`) that this server's hub sent it (leaf/gw-replies.ts):
+ * a client's answer on a tracked plain reply is routed on the mapped subject.
+ */
+export interface MappedReplies {
+  /** False while nothing is tracked (the publish path pays one test). */
+  readonly active: boolean;
+  /** The mapped subject of an answer on `subject` in `acc`, or null. */
+  routed(acc: Account, subject: string): string | null;
+}
+
 export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterHost, ImportsHost, SystemEventsHost {
   // ---- Identity and configuration ---------------------------------------------------------
   readonly serverId = newServerId();
@@ -103,6 +114,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   clusterName: string | null = null;
   /** The gateway layer, when a `gateway` block is configured (src/gateway/). */
   gateway: GatewayHooks | null = null;
+  /** Set by the leaf node layer: the `_GR_.` replies this server's hubs sent. */
+  leafReplies: MappedReplies | null = null;
 
   // ---- System account -------------------------------------------------------------------------
   /** The system account (`options.systemAccount`), or null without one (operator mode without a system account). */
@@ -543,8 +556,15 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     const acc = pub.account;
     // An answer to a request that crossed a gateway with a `_GR_.` reply goes straight back.
     if (this.gateway !== null && this.gateway.tracksReplies && this.gateway.mappedReply(acc, pa, buf, start)) return;
+    // An answer to a request a hub brought with a `_GR_.` reply goes back on that subject.
+    if (this.leafReplies !== null && this.leafReplies.active) this.mapLeafReply(acc, pa);
     if (acc.linked) return this.routeLinkedFromClient(pub, acc, pa, buf, start, end);
     this.router.route(pub, acc, pa, buf, start, end, null, null);
+  }
+
+  private mapLeafReply(acc: Account, pa: PubArg): void {
+    const routed = this.leafReplies!.routed(acc, pa.subject);
+    if (routed !== null) pa.subject = routed;
   }
 
   /**

@@ -5,20 +5,31 @@
  * null check.
  */
 import type { PubArg } from '../protocol/parser.js';
-import type { Account, AnySub, Subscription } from './account.js';
+import type { Account, AnySub, RouteTarget } from './account.js';
 
 export interface GatewayHooks {
   /**
-   * Interest in this cluster changed: a local subscription (`sub` set) or a route peer's RS±
-   * (`sub` null) was added (+1) or removed (-1). Inbound gateways hear of the first and the last.
+   * Interest in this cluster changed: a local subscription or an accepted leaf node's LS± (`sub`
+   * set: a plain one is kept 2 s for the reply mapping), or a route peer's RS± (`sub` null) was
+   * added or removed (`delta` +1/-1, or a leaf node's queue weight change). Inbound gateways hear
+   * of the first and the last (nats-server's gatewayUpdateSubInterest).
    */
-  clusterInterest(account: string, subject: string, queue: string | null, delta: 1 | -1, sub: Subscription | null): void;
+  clusterInterest(account: string, subject: string, queue: string | null, delta: number, sub: AnySub | null): void;
   /**
-   * Sends a message a client or an internal client of this server published to the remote
-   * clusters with interest (nats-server's sendMsgToGateways). `qsubs` are the queue groups of the
-   * local match: those were served in this cluster. True when it went to at least one.
+   * Sends a message to the remote clusters with interest (nats-server's sendMsgToGateways): one a
+   * client or an internal client of this server published (`source` null), or one a leaf node
+   * sent (`source` that connection; only the queue groups its LMSG named, `leafQueues`, may go
+   * on). `qsubs` are the queue groups of the local match: those were served in this cluster
+   * (unless the source's own members were all it had). True when it went to at least one.
    */
-  sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[]): boolean;
+  sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[], source: RouteTarget | null, leafQueues: readonly string[] | null): boolean;
+  /**
+   * Adds to `into` the remote clusters' interest in `acc` that the outbound gateways know (the
+   * interest-only mode's subscriptions and the queue groups), as entries a hub announces to a
+   * new leaf node (leafnode.go initLeafNodeSmapAndSendSubs); later changes reach the leaf
+   * connections through `Account.leafInterest`.
+   */
+  remoteInterestForLeaf(acc: Account, into: AnySub[]): void;
   /** Whether another cluster has interest in `subject` (an outbound gateway would take it, or it is a tracked reply). */
   remoteInterest(acc: Account, subject: string): boolean;
   /** True while a tracked `_GR_` reply mapping may apply ({@link mappedReply}). */

@@ -179,8 +179,8 @@ export class Router {
    * route sent it, to local subscribers only, and to local members of the queue groups in
    * `queueFilter` only; `source` is that route; or, with `source` null and a `queueFilter`, a
    * gateway sent it: to this cluster's subscribers, and to the queue groups in `queueFilter`).
-   * Only a publisher's own messages go on to the gateways. One function, not two: the fan-out path must fit
-   * V8's inlining budget (measured with the fan-out benchmark).
+   * A publisher's own messages and a leaf node's go on to the gateways. One function, not two:
+   * the fan-out path must fit V8's inlining budget (measured with the fan-out benchmark).
    */
   route(
     pub: Publisher,
@@ -239,7 +239,9 @@ export class Router {
       this.sendToRoutes(base, acc, pa, buf, start);
       delivered = true;
     }
-    if (pub !== null && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs)) delivered = true;
+    // A publisher's message and a leaf node's go on to the other clusters (processMsgResults'
+    // callers for CLIENT and LEAF); a route's or a gateway's never.
+    if ((pub !== null || srcLeaf !== undefined) && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs, source, queueFilter)) delivered = true;
     if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered, buf, start, end);
     this.publisher = outer;
     this.routingDepth--;

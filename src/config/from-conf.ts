@@ -555,9 +555,12 @@ const LEAF_REMOTE = table<LeafNodeRemoteOptions>({
     [['nkey', 'seed'], (r, v, p, o) => void (o.nkey = r.str(v, p, 'an nkey seed'))],
     [['account', 'local'], (r, v, p, o) => void (o.account = r.str(v, p, 'an account name'))],
     [['tls'], (r, v, p, o) => void (o.tls = r.block<LeafNodeRemoteTlsOptions>(v, p, LEAF_REMOTE_TLS, {}))],
+    [['deny_imports', 'deny_import'], (r, v, p, o) => void (o.denyImports = r.strings(v, p, 'a subject or an array of subjects'))],
+    [['deny_exports', 'deny_export'], (r, v, p, o) => void (o.denyExports = r.strings(v, p, 'a subject or an array of subjects'))],
+    [['hub'], (r, v, p, o) => void (o.hub = r.bool(v, p))],
   ],
   ignored: ['first_info_timeout', 'compression', 'ws_compression', 'ws_no_masking'],
-  refused: ['hub', 'deny_imports', 'deny_import', 'deny_exports', 'deny_export', 'jetstream_cluster_migrate', 'signature_handler'],
+  refused: ['jetstream_cluster_migrate', 'signature_handler'],
 });
 
 const LEAFNODES = table<LeafNodeOptions>({

@@ -12,6 +12,7 @@ import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemoteTls, ResolvedL
 import { pem, resolveTls } from './resolve-blocks.js';
 import { fromSeed } from '@nats-io/nkeys';
 import { isPublicKey } from '../auth/jwt.js';
+import { isValidSubscribeSubject } from '../subject/subject.js';
 import { child, describe, objectWithKeys, optBool, optDuration, optPort, optString } from './validate.js';
 
 const LEAF_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'advertise', 'noAdvertise', 'authorization', 'remotes', 'reconnect', 'tls']);
@@ -19,7 +20,7 @@ const LEAF_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'verify
 const REMOTE_TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'insecure', 'timeout', 'handshakeFirst']);
 const LEAF_AUTH_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'nkey', 'account', 'users', 'timeout']);
 const LEAF_USER_KEYS: ReadonlySet<string> = new Set(['user', 'password', 'account']);
-const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'nkey', 'account', 'tls']);
+const REMOTE_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'credentials', 'nkey', 'account', 'tls', 'denyImports', 'denyExports', 'hub']);
 
 /** nats-server's DEFAULT_LEAF_TLS_TIMEOUT. */
 const LEAF_TLS_TIMEOUT_MS = 2000;
@@ -104,6 +105,9 @@ export function resolveLeafNodes(value: unknown, path: string, serverHost: strin
       nkey,
       account: known(optString(o.account, child(rp, 'account'), '$G') || '$G', child(rp, 'account')),
       tls: o.tls === undefined ? null : resolveRemoteTls(o.tls, child(rp, 'tls')),
+      denyImports: subjectList(o.denyImports, child(rp, 'denyImports')),
+      denyExports: subjectList(o.denyExports, child(rp, 'denyExports')),
+      hub: optBool(o.hub, child(rp, 'hub'), false),
     };
   });
   const advertise = optString(l.advertise, child(path, 'advertise'), '');
@@ -152,6 +156,16 @@ function resolveRemoteTls(value: unknown, path: string): ResolvedLeafRemoteTls {
     timeoutMs: optDuration(t.timeout, child(path, 'timeout'), LEAF_TLS_TIMEOUT_MS),
     handshakeFirst: optBool(t.handshakeFirst, child(path, 'handshakeFirst'), false),
   };
+}
+
+/** A remote's deny list: subjects, wildcards allowed (nats-server checks them as permission subjects). */
+function subjectList(value: unknown, path: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ConfigError(path, 'must be an array of subjects');
+  return value.map((s: unknown, i) => {
+    if (typeof s !== 'string' || !isValidSubscribeSubject(s)) throw new ConfigError(`${path}[${i}]`, `must be a valid subject, got ${describe(s)}`);
+    return s;
+  });
 }
 
 /**

@@ -132,6 +132,10 @@ export function natsServerConfig(o: ResolvedOptions, ports: ProcessPorts): strin
   return `${lines.join('\n')}\n`;
 }
 
+function denyList(key: string, subjects: readonly string[]): string {
+  return subjects.length === 0 ? '' : `, ${key}: [${subjects.map(q).join(', ')}]`;
+}
+
 /** The `leafnodes` block (an ephemeral listener port is written as -1: nats-server picks one). */
 function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: ProcessPorts): string[] {
   const port = ports.leaf;
@@ -155,7 +159,8 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: Process
     `${indent}}`,
   ];
   const remote = (r: ResolvedLeafRemote, i: number): string[] => {
-    const head = `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.nkey === null ? '' : `, nkey: ${q(r.nkey)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}`;
+    const head = `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.nkey === null ? '' : `, nkey: ${q(r.nkey)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}`
+      + `${denyList('deny_imports', r.denyImports)}${denyList('deny_exports', r.denyExports)}${r.hub ? ', hub: true' : ''}`;
     if (r.tls === null) return [`${head} }`];
     return [head, ...tlsBlock('      ', `leaf-remote-${i}`, r.tls, r.tls.insecure ? ['insecure: true'] : []), '    }'];
   };

@@ -159,6 +159,19 @@ export interface LeafNodeRemoteOptions {
    * (with the system's CAs), or for a `wss://` URL.
    */
   tls?: LeafNodeRemoteTlsOptions;
+  /**
+   * Subjects (wildcards allowed) the hub's messages may not come in on: this server announces no
+   * interest in them and asks the hub not to send them (CONNECT `deny_pub`). nats-server's
+   * `deny_imports`.
+   */
+  denyImports?: string[];
+  /** Subjects (wildcards allowed) this server's messages may not go out to the hub on. nats-server's `deny_exports`. */
+  denyExports?: string[];
+  /**
+   * This server is the hub of the connection it dials (CONNECT `is_hub`): the roles are
+   * reversed, the accepting server acts as the leaf node. Default false.
+   */
+  hub?: boolean;
 }
 
 /** A leaf node remote URL after validation. */
@@ -197,6 +210,9 @@ export interface ResolvedLeafRemote {
   readonly nkey: string | null;
   readonly account: string;
   readonly tls: ResolvedLeafRemoteTls | null;
+  readonly denyImports: readonly string[];
+  readonly denyExports: readonly string[];
+  readonly hub: boolean;
 }
 
 /** The `leafnodes` block after validation. */

@@ -14,6 +14,7 @@ import { copyBytes } from '../protocol/bytes.js';
 import type { Transport } from '../io/transport.js';
 import { CloseReason } from '../broker/close-reason.js';
 import { Connection, type ConnectionHost } from '../broker/connection.js';
+import type { RemoteSub } from '../broker/account.js';
 import type { RouteUrl } from '../config/options.js';
 import { Sublist } from '../subject/sublist.js';
 
@@ -39,7 +40,12 @@ export type Mode = (typeof Mode)[keyof typeof Mode];
 
 /** A remote's interest, as an outbound connection stores it (a queue group, or in interest-only mode a plain subject). */
 export class GwInterest {
-  constructor(readonly subject: string, readonly queue: string | null) {}
+  constructor(
+    readonly subject: string,
+    readonly queue: string | null,
+    /** The same interest as the hub announces it to its leaf nodes (never in a sublist), or null for an account this server lacks. */
+    readonly leaf: RemoteSub | null = null,
+  ) {}
 }
 
 /**

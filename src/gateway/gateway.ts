@@ -21,7 +21,7 @@ import { ERR, NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import { PubArg } from '../protocol/parser.js';
 import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { BrokerCore } from '../broker/core.js';
-import type { Account, AnySub, RouteTarget, Subscription } from '../broker/account.js';
+import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
 import type { GatewayHooks } from '../broker/gateway-hooks.js';
 import { CloseReason } from '../broker/close-reason.js';
 import type { Flushable } from '../broker/connection.js';
@@ -98,8 +98,8 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
   private ownUrl = '';
   /** The cluster's interest per account: `subject` or `subject queue` → count (gateway.go pasi). */
   private readonly pasi = new Map<string, Map<string, number>>();
-  /** Subscriptions made in the last 2 s, per account: a request whose reply they match is mapped. */
-  private readonly recent = new Map<Account, Sublist<Subscription>>();
+  /** Subscriptions (local, and leaf nodes') made in the last 2 s, per account: a request whose reply they match is mapped. */
+  private readonly recent = new Map<Account, Sublist<AnySub>>();
   private readonly recentTimers = new Set<NodeJS.Timeout>();
   /** Replies to map back (`reply` → `_GR_.…reply`, expiry), per account. */
   private readonly replies = new Map<Account, Map<string, { routed: string; exp: number }>>();
@@ -134,10 +134,11 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       for (const u of g.urls) urls.set(hostPort(u.host, u.port), u);
       this.remotes.set(g.name, { name: g.name, hash: gatewayHash(g.name), implicit: false, urls, conn: null, timer: null, attempts: 0, round: [] });
     }
-    // Interest that exists already (internal clients started before this layer).
+    // Interest that exists already (internal clients started before this layer, leaf nodes).
     for (const acc of core.accounts.values()) {
       acc.sublist.forEach((s) => {
         if (!s.remote) this.clusterInterest(acc.name, s.subject, s.queue, 1, null);
+        else if (s.route.leafKind === LeafKind.ACCEPTED) this.clusterInterest(acc.name, s.subject, s.queue, s.weight, null);
       });
     }
     core.gateway = this;
@@ -558,7 +559,15 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       const i = this.outList.indexOf(conn);
       if (i >= 0) this.outList.splice(i, 1);
       if (!this.stopped) {
-        for (const [acc, e] of conn.outsim) if (e !== null) for (const sub of e.subs.values()) this.core.accounts.get(acc)?.sublist.notifyWatchers(sub.subject);
+        for (const [acc, e] of conn.outsim) {
+          if (e === null) continue;
+          const account = this.core.accounts.get(acc);
+          for (const sub of e.subs.values()) {
+            account?.sublist.notifyWatchers(sub.subject);
+            // The hub's leaf nodes stop counting on that cluster's interest.
+            if (sub.leaf !== null) account?.leafInterest?.(sub.leaf, -1);
+          }
+        }
       }
       const r = this.remotes.get(conn.name);
       if (r !== undefined && r.conn === conn) {
@@ -587,10 +596,13 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     if (queue !== null || e.mode !== Mode.Optimistic) {
       const key = queue === null ? subject : `${subject} ${queue}`;
       if (e.subs.has(key)) return;
-      const sub = new GwInterest(subject, queue);
+      const acc = this.core.accounts.get(account);
+      const sub = new GwInterest(subject, queue, acc === undefined ? null : new RemoteSub(GATEWAY_INTEREST, subject, queue, 1, acc));
       if (!e.sl.insert(sub)) return;
       e.subs.set(key, sub);
       if (queue !== null) e.qsubs++;
+      // leafnode.go updateInterestForAccountOnGateway: a hub's leaf nodes learn of it.
+      if (sub.leaf !== null) acc?.leafInterest?.(sub.leaf, 1);
     } else if (e.ni !== null) {
       if (subject.includes('*') || subject.includes('>')) {
         for (const s of e.ni) if (subjectMatches(s, subject)) e.ni.delete(s);
@@ -615,6 +627,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       e.sl.remove(sub);
       e.subs.delete(key);
       if (queue !== null) e.qsubs--;
+      if (sub.leaf !== null) sub.leaf.account.leafInterest?.(sub.leaf, -1);
     } else {
       // Optimistic mode: a no-interest record.
       e.ni?.add(subject);
@@ -654,9 +667,17 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     return false;
   }
 
+  remoteInterestForLeaf(acc: Account, into: AnySub[]): void {
+    for (let i = 0; i < this.outList.length; i++) {
+      const e = this.outList[i].outsim.get(acc.name);
+      if (e === undefined || e === null) continue;
+      for (const sub of e.subs.values()) if (sub.leaf !== null) into.push(sub.leaf);
+    }
+  }
+
   // ---- GatewayHooks: messages out -------------------------------------------------------------
 
-  sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[]): boolean {
+  sendToGateways(acc: Account, pa: PubArg, buf: Buffer, start: number, qsubs: readonly (readonly AnySub[])[], source: RouteTarget | null, leafQueues: readonly string[] | null): boolean {
     const outs = this.outList;
     if (outs.length === 0) return false;
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
@@ -681,7 +702,9 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
           if (r.psubs.length > 0) psi = true;
           for (let g = 0; g < r.qsubs.length; g++) {
             const q = r.qsubs[g][0].queue!;
-            if (servedHere(qsubs, q) || chosen.includes(q)) continue;
+            // A leaf node's message: only the groups its LMSG named (sendMsgToGateways' checkLeafQF).
+            if (source !== null && (leafQueues === null || !leafQueues.includes(q))) continue;
+            if (servedHere(qsubs, q, source) || chosen.includes(q)) continue;
             chosen.push(q);
             queues.push(q);
           }
@@ -713,7 +736,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     this.core.stats.inMsgs++;
     this.core.stats.inBytes += pa.size;
     try {
-      this.sendToGateways(acc, pa, buf, start, NO_GROUPS);
+      this.sendToGateways(acc, pa, buf, start, NO_GROUPS, null, null);
     } finally {
       pa.subject = subject;
     }
@@ -731,7 +754,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     pa.hdr = headers === null ? -1 : hdr;
     pa.size = hdr + data.length;
     const buf = headers === null ? data : Buffer.concat([headers, data]);
-    this.sendToGateways(acc, pa, buf, 0, NO_GROUPS);
+    this.sendToGateways(acc, pa, buf, 0, NO_GROUPS, null, null);
     this.core.flushOutsideRead();
     return true;
   }
@@ -746,6 +769,9 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     const r = pa.reply;
     if (r.length > GW_SUBJECT_OFFSET && r.charCodeAt(0) === 0x5f && r.startsWith(GW_REPLY_PREFIX)) {
       pa.reply = r.slice(GW_SUBJECT_OFFSET);
+      // Leaf nodes get the mapped reply (processMsgResults hands route and leaf targets the
+      // reply as it came); the route parser clears it with the next message.
+      pa.gwReply = r;
       // The route parser left a JetStream delivery's `@` in the mapped reply.
       if (pa.deliver === '') remapJetStreamDelivery(pa);
       this.trackReply(acc, pa.reply, r.slice(0, GW_SUBJECT_OFFSET + pa.reply.length));
@@ -825,7 +851,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
 
   // ---- GatewayHooks: this cluster's interest --------------------------------------------------
 
-  clusterInterest(account: string, subject: string, queue: string | null, delta: 1 | -1, sub: Subscription | null): void {
+  clusterInterest(account: string, subject: string, queue: string | null, delta: number, sub: AnySub | null): void {
     let m = this.pasi.get(account);
     if (m === undefined) {
       if (delta < 0) return;
@@ -856,16 +882,16 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     }
   }
 
-  /** Keeps a new local subscription for 2 s, for the reply mapping. */
-  private recentSub(sub: Subscription, delta: 1 | -1): void {
-    const acc = sub.client.account;
+  /** Keeps a new local (or leaf node's) subscription for 2 s, for the reply mapping. */
+  private recentSub(sub: AnySub, delta: number): void {
+    const acc = sub.remote ? sub.account : sub.client.account;
     let sl = this.recent.get(acc);
     if (delta < 0) {
       sl?.remove(sub);
       return;
     }
     if (sl === undefined) {
-      sl = new Sublist<Subscription>(false);
+      sl = new Sublist<AnySub>(false);
       this.recent.set(acc, sl);
     }
     if (!sl.insert(sub)) return;
@@ -880,10 +906,26 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
 
 const NO_QUEUES: readonly string[] = [];
 const NO_GROUPS: readonly (readonly AnySub[])[] = [];
+/** The target of the remote clusters' interest as a hub announces it to its leaf nodes: never in a sublist, never sent to. */
+const GATEWAY_INTEREST: RouteTarget = { sendMsg: () => undefined };
 
-/** Whether this cluster has members of queue group `q` among the local match. */
-function servedHere(qsubs: readonly (readonly AnySub[])[], q: string): boolean {
-  for (let i = 0; i < qsubs.length; i++) if (qsubs[i][0].queue === q) return true;
+/**
+ * Whether this cluster served queue group `q` (it has members among the local match). For a leaf
+ * node's message (`source`), only members the router could pick count: not the source's own,
+ * and for a message from this server's hub, no route's (Router.pickMember).
+ */
+function servedHere(qsubs: readonly (readonly AnySub[])[], q: string, source: RouteTarget | null): boolean {
+  for (let i = 0; i < qsubs.length; i++) {
+    const members = qsubs[i];
+    if (members[0].queue !== q) continue;
+    if (source === null) return true;
+    for (let k = 0; k < members.length; k++) {
+      const m = members[k];
+      if (!m.remote) return true;
+      if (m.route !== source && m.weight > 0 && (m.route.leafKind !== undefined || source.leafKind !== LeafKind.SOLICITED)) return true;
+    }
+    return false;
+  }
   return false;
 }
 

@@ -13,6 +13,7 @@ import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, PONG, encodeErr } from '../protocol/constants.js';
 import { leafLineLength, leafSubFrame, writeLeafLine } from '../protocol/leaf-encode.js';
 import { copyBytes } from '../protocol/bytes.js';
+import { subjectMatches } from '../subject/subject.js';
 import type { Transport } from '../io/transport.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
@@ -20,6 +21,8 @@ import { Connection, type ConnectionHost } from '../broker/connection.js';
 
 /** Loop detection subjects (leafnode.go leafNodeLoopDetectionSubjectPrefix). */
 export const LDS_PREFIX = '$LDS.';
+/** What a server with gateways announces to every leaf connection (gateway.go gwReplyPrefix + `>`, oldGWReplyPrefix + `*.>`). */
+const GATEWAY_REPLY_SUBJECTS = ['$GR.*.>', '_GR_.>'] as const;
 
 /**
  * nats-server 2.10 denies (publish and subscribe) JetStream's API, KV and object store subjects
@@ -75,12 +78,21 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   user = '';
   /** Bound to an account other than the system account: JetStream's subjects are denied ({@link deniedAcrossLeaf}). */
   denyJs = true;
+  /** Subjects (patterns) no message goes out on: a remote's `deny_exports`, or the leaf node's CONNECT `deny_pub`. */
+  denyOut: readonly string[] | null = null;
+  /** Subjects (patterns) this side announces no interest in: a remote's `deny_imports`. */
+  denyIn: readonly string[] | null = null;
   private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
     protected override readonly host: LeafHost,
     socket: Transport,
-    readonly leafKind: LeafKind,
+    /**
+     * This server's role on the connection: `ACCEPTED` as the hub, `SOLICITED` as the leaf node
+     * (spoke). A dialled connection is the spoke unless its remote says `hub: true`; an accepted
+     * one is the hub unless the peer's CONNECT says `hub: true` (set before registration).
+     */
+    public leafKind: LeafKind,
     /** The remote's index in `leafnodes.remotes` (solicited), else -1. */
     readonly remoteIndex: number,
   ) {
@@ -92,6 +104,11 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   /** True on the leaf node's side (the peer is this server's hub): nats-server's isSpokeLeafNode. */
   get isSpoke(): boolean {
     return this.leafKind === LeafKind.SOLICITED;
+  }
+
+  /** This server dialled it (one of its remotes): nats-server's isSolicitedLeafNode. */
+  get solicited(): boolean {
+    return this.remoteIndex >= 0;
   }
 
   /** Closes the connection if nothing binds it within `ms` (an accepted connection's CONNECT, a solicited one's INFO). */
@@ -160,12 +177,18 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   sendable(sub: AnySub): boolean {
     if (sub.remote && sub.route === this) return false;
     if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
+    // canSubscribe: a deny entry matching the subscription's subject, its wildcards read as tokens.
+    if (this.denyIn !== null && deniedBy(this.denyIn, sub.subject)) return false;
     if (!this.isSpoke || sub.subject.startsWith(LDS_PREFIX)) return true;
     return !sub.remote || sub.route.leafKind === LeafKind.ACCEPTED;
   }
 
-  /** nats-server's initLeafNodeSmapAndSendSubs: every interest of the account, at once, and the loop detection subject. */
-  sendAllInterest(subs: readonly AnySub[], lds: string): void {
+  /**
+   * nats-server's initLeafNodeSmapAndSendSubs: every interest of the account, at once, the loop
+   * detection subject, and with `gatewayReplies` (this server has gateways) the prefixes of
+   * replies mapped across gateways, `_GR_.>` and the old `$GR.*.>`.
+   */
+  sendAllInterest(subs: readonly AnySub[], lds: string, gatewayReplies = false): void {
     const smap = new Map<string, number>();
     for (const sub of subs) {
       if (!this.sendable(sub)) continue;
@@ -174,6 +197,9 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
       smap.set(key, (smap.get(key) ?? 0) + w);
     }
     smap.set(lds, (smap.get(lds) ?? 0) + 1);
+    if (gatewayReplies) {
+      for (const key of GATEWAY_REPLY_SUBJECTS) smap.set(key, (smap.get(key) ?? 0) + 1);
+    }
     this.smap = smap;
     let batch = '';
     for (const [key, n] of smap) {
@@ -206,7 +232,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     } catch {
       return this.close(CloseReason.ProtocolViolation);
     }
-    if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || this.isSpoke) return this.close(CloseReason.ProtocolViolation);
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || this.solicited) return this.close(CloseReason.ProtocolViolation);
     this.clearAuthTimer();
     this.host.onLeafConnect(this, opts as Record<string, unknown>);
   }
@@ -289,6 +315,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     if (this.closed) return;
     // A wildcard subscription of the peer (`>`) does not take JetStream's subjects either.
     if (this.denyJs && deniedAcrossLeaf(pa.deliver === '' ? pa.subject : pa.deliver)) return;
+    if (this.denyOut !== null && deniedBy(this.denyOut, pa.deliver === '' ? pa.subject : pa.deliver)) return;
     let size = pa.size;
     let hdr = pa.hdr;
     if (hdr > 0 && !this.headers) {
@@ -300,7 +327,9 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     }
     // A JetStream delivery travels on its delivery subject, the stored subject after '@' in the reply.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
-    const reply = pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
+    // A request from another cluster keeps its mapped `_GR_.` reply (as routes carry it): the
+    // answer comes back through the hub's `_GR_.>` interest and goes straight to that cluster.
+    const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
     const out = this.out;
     const slab = out.reserve(leafLineLength(subject, reply, queues) + size + 2);
     let p = writeLeafLine(slab, out.pos, subject, reply, queues, hdr, size);
@@ -335,6 +364,12 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.closeTransport(flush);
     this.host.onLeafClosed(this, reason);
   }
+}
+
+/** Whether a deny list (subject patterns) matches `subject`. */
+function deniedBy(deny: readonly string[], subject: string): boolean {
+  for (let i = 0; i < deny.length; i++) if (subjectMatches(deny[i], subject)) return true;
+  return false;
 }
 
 /** leafnode.go handleLeafNodeLoop's error text (the delay is nats-server's 30 s). */

@@ -4,7 +4,8 @@
  * with their reconnects, authentication and account binding of accepted leaf nodes, and
  * interest propagation: what each connection announces follows every change of its account's
  * interest (`Account.leafInterest`), and an accepted leaf node's interest is announced to the
- * routes as this server's own.
+ * routes and the gateways as this server's own; with gateways, a leaf connection also hears of
+ * the other clusters' interest.
  *
  * `ws://` remotes dial the hub's websocket listener on `/leafnode`; a websocket listener hands
  * such connections here ({@link LeafManager.acceptTransport}).
@@ -15,9 +16,9 @@
  * nats-server 2.10's `handshake_first` on both sides, the handshake comes first and the INFO
  * after it. `wss://` remotes (or `ws://` with a `tls` block) dial the websocket listener over TLS.
  *
- * Not supported yet: compression (this server
- * advertises none, so 2.10 peers fall back to none), `hub` remotes, deny_imports/exports, leaf
- * node permissions, the JetStream domain logic.
+ * Not supported yet: compression (this server advertises none, so 2.10 peers fall back to
+ * none), leaf node permissions (beyond a remote's deny_imports/deny_exports and a leaf node's
+ * CONNECT deny_pub), the JetStream domain logic.
  */
 import { timerDelay } from '../io/timers.js';
 import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
@@ -44,6 +45,7 @@ import type { TestControls } from '../broker/controls.js';
 import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemote, ResolvedOptions } from '../config/options.js';
 import { ROUTE_MAX_CONTROL_LINE } from '../protocol/route-parser.js';
 import { LDS_PREFIX, LeafConn, type LeafHost } from './leaf.js';
+import { LeafGatewayReplies } from './gw-replies.js';
 
 /** leafnode.go leafNodeReconnectDelayAfterLoopDetected. */
 const LOOP_RECONNECT_MS = 30_000;
@@ -105,6 +107,8 @@ export class LeafManager implements LeafHost {
   private readonly urls = new Map<string, number>();
   /** Called when a leaf connection registers or closes. */
   onChange: (() => void) | null = null;
+  /** The `_GR_.` replies this server's hubs sent (used without gateways of its own). */
+  private readonly gwReplies = new LeafGatewayReplies();
 
   constructor(
     readonly core: BrokerCore,
@@ -117,6 +121,7 @@ export class LeafManager implements LeafHost {
         timer: null, delayMs: 0, conn: null, tlsName: r.urls.find((u) => isIP(u.host) === 0)?.host ?? '',
       };
     });
+    core.leafReplies = this.gwReplies;
   }
 
   /** Binds the leaf node listener (when configured) on `port`, then dials the remotes. */
@@ -145,6 +150,8 @@ export class LeafManager implements LeafHost {
 
   stop(graceful: boolean): Promise<void> {
     this.stopped = true;
+    this.gwReplies.stop();
+    if (this.core.leafReplies === this.gwReplies) this.core.leafReplies = null;
     for (const r of this.remotes) {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
@@ -299,6 +306,13 @@ export class LeafManager implements LeafHost {
     conn.remoteName = str(c.name) || str(c.server_id);
     conn.remoteCluster = str(c.cluster);
     conn.remoteAccount = str(c.remote_account);
+    // processLeafNodeConnect: a leaf node that declares itself the hub (`is_hub`) makes this side the spoke.
+    if (c.is_hub === true) conn.leafKind = LeafKind.SOLICITED;
+    // The leaf node's deny_imports: nothing is sent to it on those (processLeafNodeConnect's mergeDenyPermissions).
+    if (Array.isArray(c.deny_pub)) {
+      const deny = c.deny_pub.filter((s): s is string => typeof s === 'string' && s !== '');
+      if (deny.length > 0) conn.denyOut = deny;
+    }
     // sendPermsAndAccountInfo: the INFO answering CONNECT, then the interest.
     conn.sendText(`INFO ${JSON.stringify(this.leafInfo(conn, true))} \r\n`);
     this.register(conn);
@@ -352,7 +366,11 @@ export class LeafManager implements LeafHost {
     const remote = this.opts.remotes[r.index];
     const url = pickNextUrl(r);
     const socket: Transport = url.ws ? this.dialWebSocket(url, remote, r) : this.dialTcp(url, remote, r);
-    const conn = this.wire(socket, LeafKind.SOLICITED, r.index);
+    // A remote with `hub: true`: this server is the hub of the connection it dials (CONNECT `is_hub`).
+    const conn = this.wire(socket, remote.hub ? LeafKind.ACCEPTED : LeafKind.SOLICITED, r.index);
+    // newLeafNodeCfg: deny_exports as the connection's publish deny list, deny_imports as its subscribe deny list.
+    if (remote.denyExports.length > 0) conn.denyOut = remote.denyExports;
+    if (remote.denyImports.length > 0) conn.denyIn = remote.denyImports;
     conn.account = this.core.account(remote.account);
     r.conn = conn;
     // A TLS handshake has its own timeout on top of the INFO's and the CONNECT's.
@@ -471,7 +489,7 @@ export class LeafManager implements LeafHost {
   }
 
   onLeafInfo(conn: LeafConn, info: Record<string, unknown>): void {
-    if (!conn.isSpoke) return;
+    if (!conn.solicited) return;
     if (!conn.infoReceived) {
       conn.infoReceived = true;
       // A solicited connection must find a leaf node port: INFO with a client id and leafnode URLs.
@@ -557,8 +575,11 @@ export class LeafManager implements LeafHost {
     }
     connect.server_id = this.core.serverId;
     connect.name = o.serverName ?? this.core.serverId;
+    if (remote.hub) connect.is_hub = true;
     if (this.core.clusterName !== null) connect.cluster = this.core.clusterName;
     connect.headers = !o.noHeaderSupport;
+    // deny_imports: the hub is asked not to send those (leafConnectInfo DenyPub).
+    if (remote.denyImports.length > 0) connect.deny_pub = remote.denyImports;
     connect.remote_account = conn.account!.name;
     conn.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`);
     this.core.flushAll();
@@ -566,7 +587,7 @@ export class LeafManager implements LeafHost {
   }
 
   onLeafErr(conn: LeafConn, text: string): void {
-    if (text.includes('Loop detected') && conn.isSpoke) {
+    if (text.includes('Loop detected') && conn.solicited) {
       const r = this.remotes[conn.remoteIndex];
       r.delayMs = LOOP_RECONNECT_MS;
       this.core.log.error(`Leafnode connection dropped: ${text}`);
@@ -598,11 +619,15 @@ export class LeafManager implements LeafHost {
     set.add(conn);
     const subs: AnySub[] = [];
     acc.sublist.forEach((sub) => subs.push(sub));
-    conn.sendAllInterest(subs, this.loopSubject(acc));
+    // With gateways, the remote clusters' interest too, and the `_GR_.` replies that must come
+    // back through this server (initLeafNodeSmapAndSendSubs' applyGlobalRouting).
+    const gateway = this.core.gateway;
+    if (gateway !== null) gateway.remoteInterestForLeaf(acc, subs);
+    conn.sendAllInterest(subs, this.loopSubject(acc), gateway !== null);
     conn.startPings();
     this.core.flushAll();
     const log = this.core.log;
-    log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection created${conn.isSpoke ? ` for account: ${acc.name}` : ''}`);
+    log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection created${conn.solicited ? ` for account: ${acc.name}` : ''}`);
     this.core.notifyChange();
     this.onChange?.();
   }
@@ -617,14 +642,19 @@ export class LeafManager implements LeafHost {
   }
 
   onLeafInterest(conn: LeafConn, sub: RemoteSub, delta: number): void {
-    // processLeafSub: a hub treats its leaf nodes' interest as a client's (routes learn it);
-    // a spoke keeps its hub's interest to itself.
-    if (!conn.isSpoke) this.core.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta);
+    // processLeafSub: a hub treats its leaf nodes' interest as a client's (routes and gateways
+    // learn it); a spoke keeps its hub's interest to itself.
+    if (!conn.isSpoke) {
+      this.core.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta);
+      this.core.gateway?.clusterInterest(sub.account.name, sub.subject, sub.queue, delta, sub);
+    }
     sub.account.leafInterest?.(sub, delta);
     this.core.notifyChange();
   }
 
   routeFromLeaf(conn: LeafConn, acc: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
+    // A server with gateways unmaps `_GR_.` replies itself (GatewayHooks.unmapRouted).
+    if (conn.isSpoke && this.core.gateway === null) this.gwReplies.unmap(acc, pa);
     this.core.routeFromPeer(conn, acc, pa, queues, buf, start, end);
   }
 
@@ -642,7 +672,7 @@ export class LeafManager implements LeafHost {
         acc.sublist.remove(sub);
         this.onLeafInterest(conn, sub, -sub.weight);
       }
-      this.core.log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection closed: ${reason}${conn.isSpoke ? ` - Account: ${acc.name}` : ''}`);
+      this.core.log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection closed: ${reason}${conn.solicited ? ` - Account: ${acc.name}` : ''}`);
     }
     conn.remoteSubs.clear();
     conn.smap = null;
@@ -650,7 +680,7 @@ export class LeafManager implements LeafHost {
       this.core.notifyChange();
       this.onChange?.();
     }
-    if (conn.isSpoke && !this.stopped) {
+    if (conn.solicited && !this.stopped) {
       const r = this.remotes[conn.remoteIndex];
       if (r.conn === conn) r.conn = null;
       const delay = r.delayMs > 0 ? r.delayMs : this.opts.reconnectMs;

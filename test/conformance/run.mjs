@@ -35,6 +35,8 @@ const INTEROP = [
   'test/conformance/utf8-core.test.ts',
   'test/conformance/route-auth-interop.test.ts',
   'test/conformance/leafnode-interop.test.ts',
+  'test/conformance/leafnode-gateway-interop.test.ts',
+  'test/conformance/leafnode-remotes-interop.test.ts',
   'test/conformance/tls-map-ws-auth.test.ts',
   'test/conformance/operator-interop.test.ts',
   'test/conformance/jwt-imports-interop.test.ts',

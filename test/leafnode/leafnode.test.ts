@@ -15,6 +15,8 @@ import { makeAccount, makeOperator, makeUser } from '../helpers/jwt.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseConf } from '../../src/config/conf.js';
+import { optionsFromConf } from '../../src/config/from-conf.js';
 
 const scope = useScope();
 const tempDir = useTempDirs('nats-leaf-');
@@ -274,5 +276,69 @@ describe('leaf nodes between embedded servers', () => {
     expect(lv.leafnodes).toBe(1);
     const lz = (await monitorJson(leaf.monitorUrl!, '/leafz')).leafs as Json[];
     expect(lz[0]).toMatchObject({ name: hub.info.server_name, is_spoke: true, account: '$G', ip: '127.0.0.1', port: hub.leafnodePort });
+  });
+  it('a remote\'s deny_imports and deny_exports: that interest is not announced, those messages do not cross (CONNECT deny_pub)', async () => {
+    const { hub, leaf } = await hubAndLeaf({}, { denyImports: ['in.secret', 'in.deny.>'], denyExports: ['out.secret'] });
+    const h = await scope.client(hub);
+    const l = await scope.client(leaf);
+    const leafAll = collect(l, 'in.>');
+    const leafSecret = collect(l, 'in.secret');
+    const hubAll = collect(h, 'out.>');
+    await l.flush();
+    await h.flush();
+    await hub.waitForSubscription('in.>');
+    await leaf.waitForSubscription('out.>');
+    // The literal subscription on a denied import is not announced to the hub (canSubscribe).
+    const z = await monitorJson(hub.monitorUrl!, '/leafz?subs=1');
+    const announced = (z.leafs as Json[])[0].subscriptions_list as string[];
+    expect(announced).toContain('in.>');
+    expect(announced).not.toContain('in.secret');
+    h.publish('in.secret', 'secret');
+    h.publish('in.deny.x', 'deny');
+    h.publish('in.ok', 'ok');
+    h.publish('in.end', 'end');
+    l.publish('out.secret', 'secret');
+    l.publish('out.ok', 'ok');
+    l.publish('out.end', 'end');
+    await h.flush();
+    await l.flush();
+    await eventually(() => leafAll.length >= 2 && hubAll.length >= 2, 'the allowed messages');
+    expect(leafAll).toEqual(['ok', 'end']);
+    expect(leafSecret).toEqual([]);
+    expect(hubAll).toEqual(['ok', 'end']);
+  });
+
+  it('reads deny_imports and deny_exports of a remote from a config file (a subject or a list)', () => {
+    const o = optionsFromConf(parseConf('leafnodes { remotes: [{ url: "nats-leaf://h:7422", deny_imports: "a.>", deny_export: ["b", "c.*"] }] }', 'leaf.conf', {}));
+    expect(o.options.leafnodes?.remotes).toEqual([{ url: 'nats-leaf://h:7422', denyImports: ['a.>'], denyExports: ['b', 'c.*'] }]);
+  });
+  it('a remote with hub: true makes the dialling server the hub: the accepting one acts as the leaf node', async () => {
+    const cluster = await scope.cluster({ size: 2, http: -1, leafnodes: { port: 0 } });
+    const [b, b2] = cluster.servers;
+    const a = await scope.server({ http: -1, leafnodes: { reconnect: 50, remotes: [{ url: b.leafnodeUrl!, hub: true }] } });
+    const [za, zb] = [await connected(a, 1), await connected(b, 1)];
+    expect([(za.leafs as Json[])[0].is_spoke, (zb.leafs as Json[])[0].is_spoke]).toEqual([false, true]);
+    const onA = await scope.client(a);
+    const gotA = collect(onA, 'x');
+    await onA.flush();
+    await b.waitForSubscription('x');
+    // b is the spoke: its hub's interest stays with it, b2 (its route peer) does not learn it.
+    const [onB, onB2] = [await scope.client(b), await scope.client(b2)];
+    onB2.publish('x', 'from b2');
+    await onB2.flush();
+    onB.publish('x', 'from b');
+    await onB.flush();
+    await eventually(() => gotA.length > 0, 'the message from b');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(gotA).toEqual(['from b']);
+    // Without hub: true, b (the hub) announces a's interest to b2.
+    const a2 = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: b.leafnodeUrl! }] } });
+    const onA2 = await scope.client(a2);
+    const gotA2 = collect(onA2, 'y');
+    await onA2.flush();
+    await b2.waitForSubscription('y');
+    onB2.publish('y', 'from b2');
+    await onB2.flush();
+    await eventually(() => gotA2.length === 1, 'the message from b2 to a leaf node of b');
   });
 });
