@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { createCluster, createServer, type NatsCluster, type NatsServer } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 import { relay } from '../helpers/relay.js';
 
 const scope = useScope();
@@ -22,19 +22,6 @@ function client(servers: string | string[], opts: ConnectionOptions = {}): Promi
 /** Interest crosses routes asynchronously: wait until `server` knows `n` subscriptions. */
 async function interest(server: NatsServer, n: number): Promise<void> {
   await eventually(() => server.stats().subscriptions >= n, `${n} subscriptions on ${server.info.server_name}`);
-}
-
-/**
- * Interest reaches other nodes asynchronously: publishes `payload` every few ms until `done()`
- * (the condition is the assertion; the loop only bounds the wait).
- */
-async function publishUntil(pub: NatsConnection, subject: string, payload: string, done: () => boolean): Promise<void> {
-  await eventually(async () => {
-    if (done()) return true;
-    pub.publish(subject, payload);
-    await pub.flush();
-    return false;
-  }, `"${payload}" to arrive`, 10_000);
 }
 
 function nextStatus(nc: NatsConnection, type: Status['type']): Promise<Status> {
@@ -132,7 +119,7 @@ describe('failover', () => {
     discovered.subscribe('beat', { callback: (_e, m) => void got.disc.push(m.string()) });
     await Promise.all([withAll.flush(), discovered.flush()]);
     const pub = await client(c.urls[2]);
-    await publishUntil(pub, 'beat', 'before', () => got.all.includes('before') && got.disc.includes('before'));
+    await publishUntil(pub, 'beat', () => got.all.includes('before') && got.disc.includes('before'), 10_000, 'before');
 
     const r1 = nextStatus(withAll, 'reconnect');
     const r2 = nextStatus(discovered, 'reconnect');
@@ -141,7 +128,7 @@ describe('failover', () => {
     await Promise.all([r1, r2]);
     expect(c.servers[0].state).toBe('stopped');
     // Both now live on the surviving nodes, resubscribed; traffic from node 2 reaches them.
-    await publishUntil(pub, 'beat', 'after', () => got.all.includes('after') && got.disc.includes('after'));
+    await publishUntil(pub, 'beat', () => got.all.includes('after') && got.disc.includes('after'), 10_000, 'after');
     console.log(`kill() to traffic resuming: ${Date.now() - killedAt} ms`);
 
     await c.restart(0);
@@ -151,7 +138,7 @@ describe('failover', () => {
     const rejoined: string[] = [];
     direct.subscribe('beat', { callback: (_e, m) => void rejoined.push(m.string()) });
     await direct.flush();
-    await publishUntil(pub, 'beat', 'rejoined', () => rejoined.includes('rejoined'));
+    await publishUntil(pub, 'beat', () => rejoined.includes('rejoined'), 10_000, 'rejoined');
   });
 
   it('clients discover new members (async INFO) and forget removed ones', async () => {

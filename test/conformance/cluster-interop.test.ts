@@ -8,7 +8,7 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
 import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
@@ -35,16 +35,6 @@ function embedded(name: string, routes: string[] = []): Promise<NatsServer> {
 
 function client(url: string): Promise<NatsConnection> {
   return scope.client(url);
-}
-
-/** Publishes until `done()`: interest crosses the route asynchronously. */
-async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
-  await eventually(async () => {
-    if (done()) return true;
-    nc.publish(subject, 'probe');
-    await nc.flush();
-    return false;
-  }, `a message on ${subject}`, 10_000);
 }
 
 async function traffic(realUrl: string, embUrl: string): Promise<void> {

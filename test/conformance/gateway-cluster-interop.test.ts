@@ -8,11 +8,10 @@
  * Run by `npm run test:conformance` (NATS_SERVER_BIN).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope('file');
@@ -49,15 +48,6 @@ beforeAll(async () => {
     return emb.every((e) => e.gateways().outbound.includes('R'));
   }, 'every server with an outbound gateway to the other cluster', 15_000);
 });
-
-async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
-  await eventually(async () => {
-    if (done()) return true;
-    nc.publish(subject, 'probe');
-    await nc.flush();
-    return false;
-  }, `a message on ${subject}`, 10_000);
-}
 
 describe('an embedded cluster gatewayed with a nats-server cluster', () => {
   it('answers requests from every server of each cluster on every server of the other', async () => {

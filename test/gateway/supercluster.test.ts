@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createSupercluster, type NatsSupercluster } from '../../src/index.js';
 import { subjectMatches } from '../../src/subject/subject.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 
 let sc: NatsSupercluster;
 const conns: NatsConnection[] = [];
@@ -34,16 +34,6 @@ afterAll(async () => {
   await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   await sc?.close();
 });
-
-/** Publishes until `done()`: interest crosses gateways asynchronously. */
-async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
-  await eventually(async () => {
-    if (done()) return true;
-    nc.publish(subject, 'probe');
-    await nc.flush();
-    return false;
-  }, `a message on ${subject}`, 5000);
-}
 
 const PATTERNS = ['a.b', 'a.c', 'a.*', 'a.>', 'x.b'];
 const LITERALS = ['a.b', 'a.c', 'x.b'];
@@ -158,7 +148,7 @@ describe('createSupercluster', () => {
     sub.subscribe('svc', { callback: (_e, m) => void m.respond(`B says ${m.string()}`) });
     await sub.flush();
     const fromA = await client(sc.cluster('A').servers[0].url);
-    await publishUntil(fromA, 'x.1', () => got.includes('probe'));
+    await publishUntil(fromA, 'x.1', () => got.includes('probe'), 5000);
     const fromC = await client(sc.cluster('C').servers[0].url);
     await eventually(async () => {
       try {
@@ -179,7 +169,7 @@ describe('createSupercluster', () => {
     const pubA = await client(sc.cluster('A').servers[0].url);
     const pubC = await client(sc.cluster('C').servers[0].url);
     // Interest reached every cluster once a probe from C reached one of the members.
-    await publishUntil(pubC, 'jobs', () => counts.a + counts.b > 0);
+    await publishUntil(pubC, 'jobs', () => counts.a + counts.b > 0, 5000);
     // Every member of A knows A's member through the routes: A's messages stay in A.
     await eventually(async () => {
       const before = counts.b;
@@ -201,7 +191,7 @@ describe('createSupercluster', () => {
     // Cluster A dies: B's member takes every message from C.
     await sc.killCluster('A');
     const b1 = counts.b;
-    await publishUntil(pubC, 'jobs', () => counts.b > b1);
+    await publishUntil(pubC, 'jobs', () => counts.b > b1, 5000);
     const b2 = counts.b;
     for (let i = 0; i < 20; i++) pubC.publish('jobs');
     await pubC.flush();
@@ -217,8 +207,8 @@ describe('createSupercluster', () => {
     inB.subscribe('lat.b', { callback: () => void (arrived.b ??= Date.now()) });
     await Promise.all([inA.flush(), inB.flush()]);
     const inC = await client(sc.cluster('C').servers[0].url);
-    await publishUntil(inC, 'lat.a', () => arrived.a !== undefined);
-    await publishUntil(inC, 'lat.b', () => arrived.b !== undefined);
+    await publishUntil(inC, 'lat.a', () => arrived.a !== undefined, 5000);
+    await publishUntil(inC, 'lat.b', () => arrived.b !== undefined, 5000);
     delete arrived.a;
     delete arrived.b;
     sc.setLatency('A', 'C', 150);
@@ -238,7 +228,7 @@ describe('createSupercluster', () => {
     inB.subscribe('p', { callback: () => void got++ });
     await inB.flush();
     const inC = await client(sc.cluster('C').servers[0].url);
-    await publishUntil(inC, 'p', () => got > 0);
+    await publishUntil(inC, 'p', () => got > 0, 5000);
     await sc.partition('B', 'C');
     expect(sc.cluster('C').servers[0].gateways().outbound).not.toContain('B');
     const before = got;
@@ -247,6 +237,6 @@ describe('createSupercluster', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(got).toBe(before);
     await sc.heal();
-    await publishUntil(inC, 'p', () => got > before);
+    await publishUntil(inC, 'p', () => got > before, 5000);
   });
 });

@@ -24,3 +24,22 @@ export async function refused(port: number, host = '127.0.0.1'): Promise<boolean
     s.once('error', () => resolve(true));
   });
 }
+
+/** What {@link publishUntil} needs of a connection. */
+interface Publisher {
+  publish(subject: string, payload: string): void;
+  flush(): Promise<void>;
+}
+
+/**
+ * Publishes `payload` on `subject` until `done()`: interest crosses routes, gateways and leaf
+ * node connections asynchronously, so the first messages may reach no one.
+ */
+export async function publishUntil(nc: Publisher, subject: string, done: () => boolean, timeoutMs = 10_000, payload = 'probe'): Promise<void> {
+  await eventually(async () => {
+    if (done()) return true;
+    nc.publish(subject, payload);
+    await nc.flush();
+    return false;
+  }, `a message on ${subject}`, timeoutMs);
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createSupercluster, type NatsServer, type NatsSupercluster } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 
 const scope = useScope('file');
 let sc: NatsSupercluster;
@@ -44,28 +44,18 @@ afterAll(async () => {
   await sc?.close();
 });
 
-/** Publishes on `subject` from `nc` until `done()`: interest crosses the links asynchronously. */
-async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
-  await eventually(async () => {
-    if (done()) return true;
-    nc.publish(subject, 'probe');
-    await nc.flush();
-    return false;
-  }, `a message on ${subject}`, 5000);
-}
-
 it('a leaf node\'s subscription gets messages published in the other cluster', async () => {
   for (const [i, nc] of onLeaf.entries()) {
     const got: string[] = [];
     nc.subscribe(`down${i}.>`, { callback: (_e, m) => void got.push(m.subject) });
     await nc.flush();
     // B learns the interest (whichever server of A its gateway reached).
-    await publishUntil(b0, `down${i}.1`, () => got.length > 0);
+    await publishUntil(b0, `down${i}.1`, () => got.length > 0, 5000);
     got.length = 0;
     b0.publish(`down${i}.1`, 'once');
     await b0.flush();
     // And from the other server of A, through the route.
-    await publishUntil(a0, `down${i}.2`, () => got.includes(`down${i}.2`));
+    await publishUntil(a0, `down${i}.2`, () => got.includes(`down${i}.2`), 5000);
     expect(got.filter((s) => s === `down${i}.1`)).toEqual([`down${i}.1`]);
   }
 });
