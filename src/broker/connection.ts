@@ -1,8 +1,8 @@
 /**
- * The skeleton every connection kind shares (clients, routes): the outbound queue and its
- * flush, liveness (PINGs out, PONGs in, RTT), and closing with a flush bounded by the write
- * deadline. nats-server keeps one `client` struct for every kind; here each kind extends this
- * class and adds its protocol.
+ * The skeleton every connection kind shares (clients, routes, leaf nodes, gateways): the
+ * outbound queue and its flush, a server peer's message frames, liveness (PINGs out, PONGs in,
+ * RTT), and closing with a flush bounded by the write deadline. nats-server keeps one `client`
+ * struct for every kind; here each kind extends this class and adds its protocol.
  */
 import { PING } from '../protocol/constants.js';
 import { Outbound } from '../io/outbound.js';
@@ -10,6 +10,10 @@ import type { Transport } from '../io/transport.js';
 import type { ResolvedOptions } from '../config/options.js';
 import type { TestControls } from './controls.js';
 import { timerDelay } from '../io/timers.js';
+import type { PubArg } from '../protocol/parser.js';
+import { routedLineLength, writeRoutedLine } from '../protocol/encode.js';
+import { leafLineLength, writeLeafLine } from '../protocol/leaf-encode.js';
+import { copyBytes } from '../protocol/bytes.js';
 
 /** A connection with an outbound queue, flushed once per read chunk. */
 export interface Flushable {
@@ -97,6 +101,40 @@ export abstract class Connection implements Flushable {
     }
     this.out.flush(this.socket);
     this.afterWrite();
+  }
+
+  /**
+   * Queues one message for a server peer: `RMSG <account> …` to a route or gateway, `LMSG …` to
+   * a leaf node (`account` null); HMSG when it has headers and the peer takes them (`headers`),
+   * the payload alone when the peer does not.
+   */
+  protected queuePeerMsg(account: string | null, subject: string, reply: string, queues: readonly string[], pa: PubArg, buf: Buffer, start: number, headers: boolean): void {
+    let size = pa.size;
+    let hdr = pa.hdr;
+    if (hdr > 0 && !headers) {
+      start += hdr;
+      size -= hdr;
+      hdr = -1;
+    } else if (hdr === 0) {
+      hdr = -1;
+    }
+    const out = this.out;
+    let p: number;
+    let slab: Buffer;
+    if (account === null) {
+      slab = out.reserve(leafLineLength(subject, reply, queues) + size + 2);
+      p = writeLeafLine(slab, out.pos, subject, reply, queues, hdr, size);
+    } else {
+      slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
+      p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);
+    }
+    if (size > 0) p = copyBytes(slab, p, buf, start, size);
+    slab[p++] = 0x0d;
+    slab[p++] = 0x0a;
+    out.pos = p;
+    this.outMsgs++;
+    this.outBytes += size;
+    this.host.markForFlush(this);
   }
 
   /** Delay of every write (the `setLatency()` fault), 0 for none. */

@@ -6,8 +6,6 @@
 import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
-import { routedLineLength, writeRoutedLine } from '../protocol/encode.js';
-import { copyBytes } from '../protocol/bytes.js';
 import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { Transport } from '../io/transport.js';
 import { RemoteSub, type Account, type RouteTarget } from '../broker/account.js';
@@ -232,33 +230,15 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   /** `RMSG $G <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
   sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
     if (this.closed) return;
-    let size = pa.size;
-    let hdr = pa.hdr;
-    if (hdr > 0 && !this.headers) {
-      // A peer without headers gets the payload alone.
-      start += hdr;
-      size -= hdr;
-      hdr = -1;
-    } else if (hdr === 0) {
-      hdr = -1;
-    }
     // A JetStream delivery (pa.deliver: the subscriber's subject, pa.subject the stored one)
     // travels on its delivery subject, the stored subject after an '@' in the reply, as
     // nats-server's processMsgResults sends it.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
     // A reply mapped by a gateway (`_GR_.`) travels on mapped: the server that delivers it tracks it.
     const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
-    const out = this.out;
-    const slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
-    let p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);
-    if (size > 0) p = copyBytes(slab, p, buf, start, size);
-    slab[p++] = 0x0d;
-    slab[p++] = 0x0a;
-    out.pos = p;
-    this.outMsgs++;
-    this.outBytes += size;
-    this.host.markForFlush(this);
+    this.queuePeerMsg(account, subject, reply, queues, pa, buf, start, this.headers);
   }
+
 
   // ---- Liveness -----------------------------------------------------------------------------
 

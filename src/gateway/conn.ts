@@ -9,8 +9,6 @@ import { timerDelay } from '../io/timers.js';
 import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
-import { routedLineLength, writeRoutedLine } from '../protocol/encode.js';
-import { copyBytes } from '../protocol/bytes.js';
 import type { Transport } from '../io/transport.js';
 import { CloseReason } from '../broker/close-reason.js';
 import { Connection, type ConnectionHost } from '../broker/connection.js';
@@ -216,26 +214,9 @@ export class GatewayConn extends Connection implements RouteSink {
   /** `RMSG <account> <subject> [reply | + reply q… | | q…] <size>` (HMSG with headers). */
   sendMsg(account: string, subject: string, reply: string, queues: readonly string[], pa: PubArg, buf: Buffer, start: number): void {
     if (this.closed) return;
-    let size = pa.size;
-    let hdr = pa.hdr;
-    if (hdr > 0 && !this.headers) {
-      start += hdr;
-      size -= hdr;
-      hdr = -1;
-    } else if (hdr === 0) {
-      hdr = -1;
-    }
-    const out = this.out;
-    const slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
-    let p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);
-    if (size > 0) p = copyBytes(slab, p, buf, start, size);
-    slab[p++] = 0x0d;
-    slab[p++] = 0x0a;
-    out.pos = p;
-    this.outMsgs++;
-    this.outBytes += size;
-    this.host.markForFlush(this);
+    this.queuePeerMsg(account, subject, reply, queues, pa, buf, start, this.headers);
   }
+
 
   protected override writeDelayMs(): number {
     return this.host.gatewayLatencyMs(this.name);

@@ -11,8 +11,7 @@ import { timerDelay } from '../io/timers.js';
 import { RouteParser, ROUTE_MAX_CONTROL_LINE, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, PONG, encodeErr } from '../protocol/constants.js';
-import { leafLineLength, leafSubFrame, writeLeafLine } from '../protocol/leaf-encode.js';
-import { copyBytes } from '../protocol/bytes.js';
+import { leafSubFrame } from '../protocol/leaf-encode.js';
 import { subjectMatches } from '../subject/subject.js';
 import type { Transport } from '../io/transport.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
@@ -316,30 +315,12 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     // A wildcard subscription of the peer (`>`) does not take JetStream's subjects either.
     if (this.denyJs && deniedAcrossLeaf(pa.deliver === '' ? pa.subject : pa.deliver)) return;
     if (this.denyOut !== null && deniedBy(this.denyOut, pa.deliver === '' ? pa.subject : pa.deliver)) return;
-    let size = pa.size;
-    let hdr = pa.hdr;
-    if (hdr > 0 && !this.headers) {
-      start += hdr;
-      size -= hdr;
-      hdr = -1;
-    } else if (hdr === 0) {
-      hdr = -1;
-    }
     // A JetStream delivery travels on its delivery subject, the stored subject after '@' in the reply.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
     // A request from another cluster keeps its mapped `_GR_.` reply (as routes carry it): the
     // answer comes back through the hub's `_GR_.>` interest and goes straight to that cluster.
     const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
-    const out = this.out;
-    const slab = out.reserve(leafLineLength(subject, reply, queues) + size + 2);
-    let p = writeLeafLine(slab, out.pos, subject, reply, queues, hdr, size);
-    if (size > 0) p = copyBytes(slab, p, buf, start, size);
-    slab[p++] = 0x0d;
-    slab[p++] = 0x0a;
-    out.pos = p;
-    this.outMsgs++;
-    this.outBytes += size;
-    this.host.markForFlush(this);
+    this.queuePeerMsg(null, subject, reply, queues, pa, buf, start, this.headers);
   }
 
   // ---- Liveness and closing ----------------------------------------------------------------------
