@@ -12,7 +12,8 @@
  *
  * A little over 500 lines: the route lifecycle (dial, register, gossip, retry) reads as one story.
  */
-import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { PeerLayer } from '../broker/peer-layer.js';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { dialHost, hostPort, listen, urlHost } from '../io/listen.js';
@@ -24,10 +25,8 @@ import type { BrokerCore } from '../broker/core.js';
 import type { Account, Subscription } from '../broker/account.js';
 import type { ClusterHooks } from '../broker/cluster-hooks.js';
 import { CloseReason } from '../broker/close-reason.js';
-import type { Flushable } from '../broker/connection.js';
-import type { TestControls } from '../broker/controls.js';
 import { peerIp } from '../broker/snapshot.js';
-import type { ResolvedClusterOptions, ResolvedOptions, ResolvedTls, RouteUrl } from '../config/options.js';
+import type { ResolvedClusterOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { RouteConn, type RouteHost, type RouteInfo } from './route.js';
 import { implicitRouteUrl, routeAuthorized, routeConnectCredentials } from './route-auth.js';
 import { timerDelay } from '../io/timers.js';
@@ -94,12 +93,9 @@ export interface RoutePeer {
   readonly url: string | null;
 }
 
-export class ClusterManager implements ClusterHooks, RouteHost {
+export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks, RouteHost {
   /** Registered routes by peer server id. */
   readonly routes = new Map<string, RouteConn>();
-  /** Every open route connection, registered or not. */
-  private readonly conns = new Set<RouteConn>();
-  private tcp: TcpServer | null = null;
   port = 0;
   name: string;
   private readonly dynamicName: boolean;
@@ -115,7 +111,6 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   private readonly implicitDials = new Set<string>();
   /** Names of peers this server must not be routed to (a partition in tests). */
   private blocked: ReadonlySet<string> = new Set();
-  private stopped = false;
   private everRouted = false;
   /** Called when the membership (registered routes) changes. */
   onChange: (() => void) | null = null;
@@ -142,10 +137,11 @@ export class ClusterManager implements ClusterHooks, RouteHost {
   }
 
   constructor(
-    readonly core: BrokerCore,
+    core: BrokerCore,
     readonly opts: ResolvedClusterOptions,
     private readonly managerOptions: ClusterManagerOptions = {},
   ) {
+    super(core);
     this.dynamicName = opts.name === null;
     this.name = opts.name ?? randomBytes(11).toString('base64url');
     core.cluster = this;
@@ -168,27 +164,11 @@ export class ClusterManager implements ClusterHooks, RouteHost {
 
   /** Stops accepting and dialling, and closes every route (flushing unless `graceful` is false). */
   stop(graceful: boolean): Promise<void> {
-    this.stopped = true;
     for (const entry of this.configured.values()) {
       if (entry.timer !== null) clearTimeout(entry.timer);
       entry.timer = null;
     }
-    for (const conn of [...this.conns]) conn.close(CloseReason.ServerShutdown, graceful);
-    const tcp = this.tcp;
-    this.tcp = null;
-    if (tcp === null) return Promise.resolve();
-    return new Promise((resolve) => tcp.close(() => resolve()));
-  }
-
-  /** Pauses (or resumes) reading every route connection, for `NatsServer.pause()`. */
-  setPaused(paused: boolean): void {
-    for (const conn of this.conns) {
-      if (paused) conn.socket.pause();
-      else {
-        conn.socket.resume();
-        this.core.markForFlush(conn);
-      }
-    }
+    return this.closeAll(graceful);
   }
 
   /** The peers this server has a registered route to. */
@@ -566,27 +546,6 @@ export class ClusterManager implements ClusterHooks, RouteHost {
     entry.timer.unref();
   }
 
-  // ---- RouteHost: what route connections need, from the broker ---------------------------------
-
-  get options(): ResolvedOptions {
-    return this.core.options;
-  }
-
-  get controls(): TestControls {
-    return this.core.controls;
-  }
-
-  markForFlush(c: Flushable): void {
-    this.core.markForFlush(c);
-  }
-
-  flushAll(): void {
-    this.core.flushAll();
-  }
-
-  allocCid(): number {
-    return this.core.allocCid();
-  }
 
   findAccount(name: string): Account | undefined {
     return this.core.accounts.get(name);

@@ -20,8 +20,9 @@
  * none), leaf node permissions (beyond a remote's deny_imports/deny_exports and a leaf node's
  * CONNECT deny_pub), the JetStream domain logic.
  */
+import { PeerLayer } from '../broker/peer-layer.js';
 import { timerDelay } from '../io/timers.js';
-import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -40,9 +41,7 @@ import { certNameMatch, certNames } from '../auth/cert-map.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
-import type { Flushable } from '../broker/connection.js';
-import type { TestControls } from '../broker/controls.js';
-import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemote, ResolvedOptions } from '../config/options.js';
+import type { LeafRemoteUrl, ResolvedLeafNodes, ResolvedLeafRemote } from '../config/options.js';
 import { ROUTE_MAX_CONTROL_LINE } from '../protocol/route-parser.js';
 import { LDS_PREFIX, LeafConn, type LeafHost } from './leaf.js';
 import { LeafGatewayReplies } from './gw-replies.js';
@@ -89,17 +88,13 @@ export interface LeafInfo {
   readonly account: string;
 }
 
-export class LeafManager implements LeafHost {
-  private tcp: TcpServer | null = null;
+export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
   port = 0;
-  /** Every open leaf connection. */
-  readonly conns = new Set<LeafConn>();
   /** Registered connections by account. */
   private readonly byAccount = new Map<Account, Set<LeafConn>>();
   /** Loop detection subjects by account. */
   private readonly lds = new Map<Account, string>();
   private readonly remotes: RemoteState[];
-  private stopped = false;
   /**
    * The leaf node URLs this hub tells its leaf nodes (INFO `leafnode_urls`): its own and its
    * route peers', counted (leafnode.go leafURLsMap).
@@ -111,9 +106,10 @@ export class LeafManager implements LeafHost {
   private readonly gwReplies = new LeafGatewayReplies();
 
   constructor(
-    readonly core: BrokerCore,
+    core: BrokerCore,
     readonly opts: ResolvedLeafNodes,
   ) {
+    super(core);
     this.remotes = opts.remotes.map((r, index) => {
       const withUser = r.urls.find((u) => u.user !== undefined);
       return {
@@ -149,28 +145,13 @@ export class LeafManager implements LeafHost {
   }
 
   stop(graceful: boolean): Promise<void> {
-    this.stopped = true;
     this.gwReplies.stop();
     if (this.core.leafReplies === this.gwReplies) this.core.leafReplies = null;
     for (const r of this.remotes) {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
     }
-    for (const conn of [...this.conns]) conn.close(CloseReason.ServerShutdown, graceful);
-    const tcp = this.tcp;
-    this.tcp = null;
-    if (tcp === null) return Promise.resolve();
-    return new Promise((resolve) => tcp.close(() => resolve()));
-  }
-
-  setPaused(paused: boolean): void {
-    for (const conn of this.conns) {
-      if (paused) conn.socket.pause();
-      else {
-        conn.socket.resume();
-        this.core.markForFlush(conn);
-      }
-    }
+    return this.closeAll(graceful);
   }
 
   /** The registered leaf connections. */
@@ -707,27 +688,6 @@ export class LeafManager implements LeafHost {
     return conn;
   }
 
-  // ---- ConnectionHost ------------------------------------------------------------------------
-
-  get options(): ResolvedOptions {
-    return this.core.options;
-  }
-
-  get controls(): TestControls {
-    return this.core.controls;
-  }
-
-  markForFlush(c: Flushable): void {
-    this.core.markForFlush(c);
-  }
-
-  flushAll(): void {
-    this.core.flushAll();
-  }
-
-  allocCid(): number {
-    return this.core.allocCid();
-  }
 }
 
 function str(v: unknown): string {
