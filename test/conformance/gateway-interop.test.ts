@@ -203,4 +203,21 @@ describe('gateways over TLS between an embedded server and nats-server', () => {
     await publishUntil(e, 'tls.to.real', () => realGot > 0);
     await publishUntil(r, 'tls.to.emb', () => embGot > 0);
   });
+
+  it('backend: \'nats-server\' passes the gateway block (its TLS as PEM files) to the process; gatewayUrl is its listener', async () => {
+    const p = await scope.server({
+      backend: 'nats-server', http: 0,
+      gateway: { name: 'PT', tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true }, gateways: [{ name: 'ET', url: tlsEmb.gatewayUrl! }] },
+    });
+    await eventually(() => tlsEmb.gateways().inbound.includes('PT') && tlsEmb.gateways().outbound.includes('PT'), 'the TLS gateways between ET and PT', 10_000);
+    const varz = (await (await fetch(`${p.monitorUrl}/varz`)).json()) as { gateway: { name: string; port: number } };
+    expect(varz.gateway.name).toBe('PT');
+    expect(p.gatewayUrl).toBe(`nats://127.0.0.1:${varz.gateway.port}`);
+    const onP = await scope.client(p.url);
+    const e = await scope.client(tlsEmb.url);
+    let got = 0;
+    onP.subscribe('to.process', { callback: () => void got++ });
+    await onP.flush();
+    await publishUntil(e, 'to.process', () => got > 0);
+  });
 });
