@@ -18,7 +18,7 @@ import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { hostPort, listen } from '../io/listen.js';
 import { handshakeDeadline, secureContext, serverSocket } from '../io/tls.js';
-import { routeAuthorized } from '../cluster/route-auth.js';
+import { linkAuthorized } from '../auth/auth.js';
 import { ERR, NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import { PubArg } from '../protocol/parser.js';
 import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
@@ -433,7 +433,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     }
     // auth.go isGatewayAuthorized: one user and password, or (verifyAndMap) the certificate names the user.
     const peerCert = (): Buffer | null => conn.socket.getPeerX509Certificate?.()?.raw ?? null;
-    if (!routeAuthorized(this.opts.authorization, opts, this.opts.tls?.map ?? false, peerCert)) {
+    if (!linkAuthorized(this.opts.authorization, opts, this.opts.tls?.map ?? false, peerCert)) {
       return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     }
     if (this.opts.rejectUnknown && !this.remotes.has(gw)) {
