@@ -183,6 +183,7 @@ describe('gateways over TLS between an embedded server and nats-server', () => {
     scope.defer(() => real.stop());
     tlsRealUrl = `nats://127.0.0.1:${port}`;
     tlsEmb = await scope.server({
+      http: 0,
       gateway: {
         name: 'ET', reconnectDelay: 100,
         tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true },
@@ -210,9 +211,16 @@ describe('gateways over TLS between an embedded server and nats-server', () => {
       gateway: { name: 'PT', tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true }, gateways: [{ name: 'ET', url: tlsEmb.gatewayUrl! }] },
     });
     await eventually(() => tlsEmb.gateways().inbound.includes('PT') && tlsEmb.gateways().outbound.includes('PT'), 'the TLS gateways between ET and PT', 10_000);
-    const varz = (await (await fetch(`${p.monitorUrl}/varz`)).json()) as { gateway: { name: string; port: number } };
-    expect(varz.gateway.name).toBe('PT');
-    expect(p.gatewayUrl).toBe(`nats://127.0.0.1:${varz.gateway.port}`);
+    const varz = async (base: string): Promise<Record<string, unknown>> => (await (await fetch(`${base}/varz`)).json() as { gateway: Record<string, unknown> }).gateway;
+    const [pv, ev] = [await varz(p.monitorUrl!), await varz(tlsEmb.monitorUrl!)];
+    expect(pv.name).toBe('PT');
+    expect(p.gatewayUrl).toBe(`nats://127.0.0.1:${pv.port as number}`);
+    // The varz gateway block with TLS, in nats-server's shape (each has one configured remote,
+    // which uses the block's TLS: no tls_timeout of its own).
+    expect(Object.keys(ev).sort()).toEqual(Object.keys(pv).sort());
+    const tlsFields = (v: Record<string, unknown>): unknown[] => [v.tls_required, v.tls_verify, v.tls_timeout, v.auth_timeout, Object.keys((v.gateways as object[])[0]).sort()];
+    expect(tlsFields(ev)).toEqual(tlsFields(pv));
+    expect(tlsFields(ev).slice(0, 4)).toEqual([true, true, 2, 3]);
     const onP = await scope.client(p.url);
     const e = await scope.client(tlsEmb.url);
     let got = 0;
