@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { NatsServer, ServerOptions, TlsOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
@@ -62,6 +63,19 @@ describe('gateway TLS', () => {
       s.once('error', reject);
     });
     expect(info).toMatchObject({ gateway: 'B', tls_required: true, tls_verify: true });
+  });
+
+  it('sends nothing in plain text, and closes a connection that does not start the handshake within the TLS timeout', async () => {
+    const lines: string[] = [];
+    const quick = await scope.server({ logger: logger(lines), gateway: { name: 'Q', tls: tlsOf(pki, pki.server, { timeout: 150 }) } });
+    const s = netConnect(gatewayPort(quick), '127.0.0.1');
+    let got = '';
+    s.on('data', (d: Buffer) => void (got += d.toString('latin1')));
+    const started = Date.now();
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    expect(got).toBe('');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(lines.some((l) => l.includes('TLS gateway handshake timeout'))).toBe(true);
   });
 
   it('carries messages both ways', async () => {
