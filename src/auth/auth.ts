@@ -12,7 +12,7 @@ import { fromPublic } from '@nats-io/nkeys';
 import { Permissions } from './permissions.js';
 import { OperatorAuthenticator, decodeSig, type ConnectionFacts, type JwtLimits } from './operator.js';
 import type { AccountLookup } from './jwt.js';
-import { certNames, mapCertificate } from './cert-map.js';
+import { certNames, certNamesInclude, mapCertificate } from './cert-map.js';
 import type { ResolvedAuth, ResolvedUser } from './types.js';
 
 /** The credentials a CONNECT carried. */
@@ -43,6 +43,29 @@ export interface AuthenticatedUser {
 }
 
 const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;
+
+/**
+ * Whether a server-to-server link (a route, a gateway) may connect: nats-server's
+ * isRouterAuthorized and isGatewayAuthorized. Without a configured user any credentials (or
+ * none) pass. With `tlsMap` (`verifyAndMap`), the peer's certificate (`cert`, DER) must name
+ * the configured user instead, whatever the CONNECT says; without a user nothing passes.
+ */
+export function linkAuthorized(
+  auth: { readonly user: string; readonly password: string } | null,
+  connect: Record<string, unknown>,
+  tlsMap: boolean,
+  cert: () => Buffer | null,
+): boolean {
+  if (tlsMap) {
+    const der = cert();
+    const names = der === null ? null : certNames(der);
+    return names !== null && certNamesInclude(names, auth?.user ?? '');
+  }
+  if (auth === null) return true;
+  const user = typeof connect.user === 'string' ? connect.user : '';
+  const pass = typeof connect.pass === 'string' ? connect.pass : '';
+  return user === auth.user && comparePasswords(auth.password, pass);
+}
 
 /** nats-server's comparePasswords: bcrypt when the configured secret is a hash. */
 export function comparePasswords(configured: string, given: string): boolean {

@@ -50,6 +50,7 @@ export class ProcessBackend implements ServerBackend {
   private httpPort = 0;
   private routePort = 0;
   private leafPort = 0;
+  private gatewayPort = 0;
   private lastInfo: ServerInfo | null = null;
   /** The last log lines, for startup errors. */
   private logTail: string[] = [];
@@ -90,6 +91,7 @@ export class ProcessBackend implements ServerBackend {
       http: this.httpPort || o.http?.port || -1,
       cluster: this.routePort || o.cluster?.port || -1,
       leaf: this.leafPort || o.leafnodes?.listen?.port || -1,
+      gateway: this.gatewayPort || o.gateway?.port || -1,
       ...(this.tempStoreDir === null ? {} : { storeDir: this.tempStoreDir }),
     };
     const dir = mkdtempSync(join(tmpdir(), 'nats-embedded-backend-'));
@@ -167,6 +169,8 @@ export class ProcessBackend implements ServerBackend {
     else if ((p = /^Starting http monitor on .*:(\d+)$/.exec(text)) !== null) seen.http = Number(p[1]);
     else if ((p = /^Listening for route connections on .*:(\d+)$/.exec(text)) !== null) seen.route = Number(p[1]);
     else if ((p = /^Listening for leafnode connections on .*:(\d+)$/.exec(text)) !== null) this.leafPort = Number(p[1]);
+    // Logged before "Server is ready" (server.go Start starts the gateways first).
+    else if ((p = /^Listening for gateways connections on .*:(\d+)$/.exec(text)) !== null) this.gatewayPort = Number(p[1]);
     const logger = this.options.logger;
     if (logger === null) return;
     // The logger is user code: what it throws takes the user-error path, not the pipe handler's.
@@ -390,8 +394,11 @@ export class ProcessBackend implements ServerBackend {
     return l == null ? null : `nats-leaf://${urlHost(l.host)}:${this.leafPort}`;
   }
 
+  /** The advertised gateway address, else the listener's (as the embedded backend's). */
   get gatewayUrl(): string | null {
-    return null;
+    const g = this.options.gateway;
+    if (g === null || this.gatewayPort === 0) return null;
+    return `nats://${g.advertise ?? `${urlHost(dialHost(g.host))}:${this.gatewayPort}`}`;
   }
 
   get routeUrl(): string | null {
@@ -410,16 +417,13 @@ export class ProcessBackend implements ServerBackend {
 /**
  * The process backend for `options`: refuses what cannot be passed on to nats-server yet, and
  * finds the binary.
- * @throws {UnsupportedError} `seed`, `tls`, `websocket`, `gateway`
+ * @throws {UnsupportedError} `seed`, `tls`, `websocket`
  * @throws {ConfigError} no nats-server binary
  */
 export function processBackend(options: ResolvedOptions, events: BackendEvents): ProcessBackend {
   if (options.seed !== null) throw new UnsupportedError('seed', BACKEND, 'nats-server picks queue members at random');
   if (options.tls !== null || options.cluster?.tls != null) {
     throw new UnsupportedError('tls', BACKEND, 'not yet passed on to the nats-server process');
-  }
-  if (options.gateway !== null) {
-    throw new UnsupportedError('gateway', BACKEND, 'not yet passed on to the nats-server process');
   }
   if (options.websocket !== null) {
     throw new UnsupportedError('websocket', BACKEND, 'not yet passed on to the nats-server process');

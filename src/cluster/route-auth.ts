@@ -3,8 +3,7 @@
  * server/route.go sendRouteConnect and processImplicitRoute): one user and password for every
  * route. Pure decisions; the route connection applies them (timer, `-ERR`, close).
  */
-import { comparePasswords } from '../auth/auth.js';
-import { certNames, certNamesInclude } from '../auth/cert-map.js';
+import { linkAuthorized } from '../auth/auth.js';
 import type { ResolvedClusterOptions, RouteUrl } from '../config/options.js';
 
 /**
@@ -19,15 +18,7 @@ export function routeAuthorized(
   tlsMap = false,
   cert: () => Buffer | null = () => null,
 ): boolean {
-  if (tlsMap) {
-    const der = cert();
-    const names = der === null ? null : certNames(der);
-    return names !== null && certNamesInclude(names, auth?.user ?? '');
-  }
-  if (auth === null) return true;
-  const user = typeof connect.user === 'string' ? connect.user : '';
-  const pass = typeof connect.pass === 'string' ? connect.pass : '';
-  return user === auth.user && comparePasswords(auth.password, pass);
+  return linkAuthorized(auth, connect, tlsMap, cert);
 }
 
 /**

@@ -468,7 +468,7 @@ const CLUSTER = table<ClusterOptions>({
   refused: ['permissions'],
 });
 
-/** One entry of `gateway { gateways: [...] }` (opts.go parseGateways: name, url, urls). */
+/** One entry of `gateway { gateways: [...] }` (opts.go parseGateways: name, url, urls, tls). */
 const REMOTE_GATEWAY = table<Partial<RemoteGatewayOptions>>({
   keys: [
     [['name'], (r, v, p, g) => void (g.name = r.str(v, p))],
@@ -477,9 +477,9 @@ const REMOTE_GATEWAY = table<Partial<RemoteGatewayOptions>>({
       if (!Array.isArray(v)) return r.fail(p, 'expected an array of gateway URLs');
       g.urls = v.map((x) => r.str(x, p, 'gateway URL strings'));
     }],
+    [['tls'], (r, v, p, g) => void (g.tls = tls(r, v, p))],
   ],
   ignored: [],
-  refused: ['tls'],
 });
 
 /** The `gateway` block (opts.go parseGateway). */
@@ -501,10 +501,9 @@ const GATEWAY = table<Partial<GatewayOptions>>({
       if (!Array.isArray(v)) return r.fail(p, 'expected an array of gateways');
       g.gateways = v.map((x, i) => r.block<Partial<RemoteGatewayOptions>>(x, `${p}[${i}]`, REMOTE_GATEWAY, {}) as RemoteGatewayOptions);
     }],
+    [['tls'], (r, v, p, g) => void (g.tls = tls(r, v, p))],
   ],
   ignored: [],
-  // Gateway TLS is not supported yet: starting without it would expose the links in clear.
-  refused: ['tls'],
 });
 
 /** `cluster { authorization }`: nats-server's parseCluster refuses users lists and tokens. */

@@ -237,9 +237,9 @@ export function resolveCluster(value: unknown, path: string, serverHost: string)
 }
 
 const GATEWAY_KEYS: ReadonlySet<string> = new Set([
-  'name', 'host', 'port', 'advertise', 'authorization', 'rejectUnknown', 'connectRetries', 'reconnectDelay', 'gateways',
+  'name', 'host', 'port', 'advertise', 'authorization', 'rejectUnknown', 'connectRetries', 'reconnectDelay', 'gateways', 'tls',
 ]);
-const REMOTE_GATEWAY_KEYS: ReadonlySet<string> = new Set(['name', 'url', 'urls']);
+const REMOTE_GATEWAY_KEYS: ReadonlySet<string> = new Set(['name', 'url', 'urls', 'tls']);
 
 /**
  * The `gateway` block (nats-server's validateGatewayOptions: a name without spaces, remote
@@ -250,6 +250,7 @@ export function resolveGateway(value: unknown, path: string, serverHost: string)
   const name = optString(g.name, child(path, 'name'), '');
   if (name === '') throw new ConfigError(child(path, 'name'), 'gateway has no name');
   if (/\s/.test(name)) throw new ConfigError(child(path, 'name'), `gateway name "${name}" cannot contain spaces`);
+  const tls = g.tls === undefined ? null : resolveTls(g.tls, child(path, 'tls'));
   const remotesValue = g.gateways ?? [];
   if (!Array.isArray(remotesValue)) throw new ConfigError(child(path, 'gateways'), 'must be an array of remote gateways');
   const gateways = remotesValue.map((rv, i) => {
@@ -264,7 +265,9 @@ export function resolveGateway(value: unknown, path: string, serverHost: string)
       list.push(...(r.urls as unknown[]));
     }
     if (list.length === 0) throw new ConfigError(rp, `gateway "${rname}" has no URL`);
-    return { name: rname, urls: list.map((u, j) => parseRouteUrl(u, `${child(rp, 'urls')}[${j}]`)) };
+    // gateway.go newGateway: a remote without its own TLS configuration uses the block's.
+    const rtls = r.tls === undefined ? tls : resolveTls(r.tls, child(rp, 'tls'));
+    return { name: rname, urls: list.map((u, j) => parseRouteUrl(u, `${child(rp, 'urls')}[${j}]`)), tls: rtls };
   });
   const advertise = g.advertise === undefined ? null : optString(g.advertise, child(path, 'advertise'), '');
   return {
@@ -276,7 +279,8 @@ export function resolveGateway(value: unknown, path: string, serverHost: string)
     connectRetries: optInt(g.connectRetries, child(path, 'connectRetries'), 0, 0, INT32_MAX),
     reconnectDelayMs: optDuration(g.reconnectDelay, child(path, 'reconnectDelay'), 1000),
     gateways,
-    ...resolveClusterAuth(g.authorization, child(path, 'authorization'), null),
+    tls,
+    ...resolveClusterAuth(g.authorization, child(path, 'authorization'), tls),
   };
 }
 

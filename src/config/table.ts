@@ -366,11 +366,10 @@ export const OPTIONS = {
     conf: { keys: ['leafnodes', 'leaf'], read: 'own' }, reload: 'no', write: 'own',
   },
   // reload.go: gateway settings are not reloadable (a listener, and the cluster's identity).
-  // Not written: the nats-server backend refuses it (conformance tests write their own blocks).
   gateway: {
     kind: 'block', into: ['gateway'],
     resolve: (v, path, ctx) => ({ gateway: v === undefined ? null : resolveGateway(v, path, ctx.resolved('host')) }),
-    conf: { keys: ['gateway'], read: 'own' }, reload: 'no', write: null,
+    conf: { keys: ['gateway'], read: 'own' }, reload: 'no', write: 'own',
   },
   // reload.go: JetStream settings are not reloadable (the store directory, domain and limits
   // hold data and identities).

@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { hostPort } from '../io/listen.js';
-import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser, LeafRemoteUrl, ResolvedLeafRemote } from './types.js';
+import type { ResolvedAccountJetStream, ResolvedAccountLinks, ResolvedAuth, ResolvedExport, ResolvedOptions, ResolvedUser, LeafRemoteUrl, ResolvedLeafRemote, ResolvedTls, RouteUrl } from './types.js';
 import type { ResolvedOperatorMode, ResolvedPermissions, SubjectPermission } from '../auth/types.js';
 import { goDuration } from './duration.js';
 import { OPTION_ROWS, type OwnWritten, type ScalarWrite } from './table.js';
@@ -25,6 +25,8 @@ export interface ProcessPorts {
   readonly cluster: number;
   /** The leaf node listener's port; ignored without one. */
   readonly leaf?: number;
+  /** The gateway listener's port; ignored without a `gateway` block. */
+  readonly gateway?: number;
   /** JetStream's store directory when the options leave it to the backend (`storeDir` null). */
   readonly storeDir?: string;
   /**
@@ -75,6 +77,7 @@ const OWN: { readonly [K in OwnWritten]: (o: ResolvedOptions, ports: ProcessPort
       ...(o.auth === null ? [] : authorizationConfig(o.auth))]),
   cluster: (o, ports) => (o.cluster === null ? [] : clusterConfig(o.cluster, ports.cluster)),
   leafnodes: (o, ports) => (o.leafnodes === null ? [] : leafConfig(o.leafnodes, ports)),
+  gateway: (o, ports) => (o.gateway === null ? [] : gatewayConfig(o.gateway, ports)),
   serverTags: (o) => (o.serverTags.length === 0 ? [] : [`server_tags: [${o.serverTags.map(q).join(', ')}]`]),
   jetstream: (o, ports) => (o.jetstream === null ? [] : jetStreamConfig(o.jetstream, ports.storeDir)),
 };
@@ -136,6 +139,74 @@ function denyList(key: string, subjects: readonly string[]): string {
   return subjects.length === 0 ? '' : `, ${key}: [${subjects.map(q).join(', ')}]`;
 }
 
+/** The parts of a resolved `tls` block written into a config file. */
+interface TlsWritten {
+  readonly cert: string | null;
+  readonly key: string | null;
+  readonly ca: string | null;
+  readonly timeoutMs: number;
+  readonly handshakeFirst?: boolean;
+}
+
+/**
+ * A `tls { ... }` block (opts.go parseTLS keys) at `indent`, its PEM texts written to files
+ * named `<prefix>-cert.pem` etc. through `ports.pemFile`; `extra` lines (`verify: true`, ...)
+ * inside. `handshake_first` only when set (nats-server 2.9 does not know it).
+ */
+function tlsConfig(ports: ProcessPorts, option: string, indent: string, prefix: string, t: TlsWritten, extra: readonly string[]): string[] {
+  const file = (name: string, pem: string): string => {
+    if (ports.pemFile === undefined) throw new ConfigError(option, 'cannot be written into a nats-server config file without a directory for its PEM files');
+    return q(ports.pemFile(name, pem));
+  };
+  return [
+    `${indent}tls {`,
+    ...(t.cert === null ? [] : [`${indent}  cert_file: ${file(`${prefix}-cert.pem`, t.cert)}`]),
+    ...(t.key === null ? [] : [`${indent}  key_file: ${file(`${prefix}-key.pem`, t.key)}`]),
+    ...(t.ca === null ? [] : [`${indent}  ca_file: ${file(`${prefix}-ca.pem`, t.ca)}`]),
+    ...extra.map((x) => `${indent}  ${x}`),
+    `${indent}  timeout: ${t.timeoutMs / 1000}`,
+    ...(t.handshakeFirst === true ? [`${indent}  handshake_first: true`] : []),
+    `${indent}}`,
+  ];
+}
+
+/** `verify_and_map: true` or `verify: true` for a listener's `tls` block. */
+function verifyLines(t: ResolvedTls): string[] {
+  return t.map ? ['verify_and_map: true'] : t.verify ? ['verify: true'] : [];
+}
+
+/**
+ * The `gateway` block (opts.go parseGateway; an ephemeral listener port is written as -1, as
+ * nats-server starts no gateway on port 0). A remote gateway's `tls` is written only when it
+ * is its own (nats-server gives the others the block's, as the options do). `reconnectDelay`
+ * has no config key (nats-server waits 1 s).
+ */
+function gatewayConfig(g: NonNullable<ResolvedOptions['gateway']>, ports: ProcessPorts): string[] {
+  const port = ports.gateway ?? (g.port === 0 ? -1 : g.port);
+  const url = (u: RouteUrl): string => {
+    const auth = u.user === undefined ? '' : `${encodeURIComponent(u.user)}${u.pass === undefined ? '' : `:${encodeURIComponent(u.pass)}`}@`;
+    return q(`nats://${auth}${hostPort(u.host, u.port)}`);
+  };
+  const remote = (r: NonNullable<ResolvedOptions['gateway']>['gateways'][number], i: number): string[] => {
+    const head = `    { name: ${q(r.name)}, urls: [${r.urls.map(url).join(', ')}]`;
+    if (r.tls === null || r.tls === g.tls) return [`${head} }`];
+    return [head, ...tlsConfig(ports, `gateway.gateways[${i}].tls`, '      ', `gateway-remote-${i}`, r.tls, verifyLines(r.tls)), '    }'];
+  };
+  const a = g.authorization;
+  return [
+    'gateway {',
+    `  name: ${q(g.name)}`,
+    `  listen: ${q(hostPort(g.host, port))}`,
+    ...(g.advertise === null ? [] : [`  advertise: ${q(g.advertise)}`]),
+    `  connect_retries: ${g.connectRetries}`,
+    ...(g.rejectUnknown ? ['  reject_unknown_cluster: true'] : []),
+    ...(a === null ? [] : [`  authorization { user: ${q(a.user)}, password: ${q(a.password)}, timeout: ${g.authTimeoutMs / 1000} }`]),
+    ...(g.tls === null ? [] : tlsConfig(ports, 'gateway.tls', '  ', 'gateway', g.tls, verifyLines(g.tls))),
+    ...(g.gateways.length === 0 ? [] : ['  gateways: [', ...g.gateways.flatMap(remote), '  ]']),
+    '}',
+  ];
+}
+
 /** The `leafnodes` block (an ephemeral listener port is written as -1: nats-server picks one). */
 function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: ProcessPorts): string[] {
   const port = ports.leaf;
@@ -143,21 +214,7 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: Process
     const auth = u.user === undefined ? '' : `${encodeURIComponent(u.user)}${u.pass === undefined ? '' : `:${encodeURIComponent(u.pass)}`}@`;
     return q(`${u.wss ? 'wss' : u.ws ? 'ws' : 'nats-leaf'}://${auth}${hostPort(u.host, u.port)}`);
   };
-  const file = (name: string, pem: string): string => {
-    if (ports.pemFile === undefined) throw new ConfigError('leafnodes.tls', 'cannot be written into a nats-server config file without a directory for its PEM files');
-    return q(ports.pemFile(name, pem));
-  };
-  // opts.go parseTLS keys; `handshake_first` only when set (nats-server 2.9 does not know it).
-  const tlsBlock = (indent: string, prefix: string, t: { cert: string | null; key: string | null; ca: string | null; timeoutMs: number; handshakeFirst: boolean }, extra: string[]): string[] => [
-    `${indent}tls {`,
-    ...(t.cert === null ? [] : [`${indent}  cert_file: ${file(`${prefix}-cert.pem`, t.cert)}`]),
-    ...(t.key === null ? [] : [`${indent}  key_file: ${file(`${prefix}-key.pem`, t.key)}`]),
-    ...(t.ca === null ? [] : [`${indent}  ca_file: ${file(`${prefix}-ca.pem`, t.ca)}`]),
-    ...extra.map((x) => `${indent}  ${x}`),
-    `${indent}  timeout: ${t.timeoutMs / 1000}`,
-    ...(t.handshakeFirst ? [`${indent}  handshake_first: true`] : []),
-    `${indent}}`,
-  ];
+  const tlsBlock = (indent: string, prefix: string, t: TlsWritten, extra: string[]): string[] => tlsConfig(ports, 'leafnodes.tls', indent, prefix, t, extra);
   const remote = (r: ResolvedLeafRemote, i: number): string[] => {
     const head = `    { urls: [${r.urls.map(url).join(', ')}]${r.credentials === null ? '' : `, credentials: ${q(r.credentials)}`}${r.nkey === null ? '' : `, nkey: ${q(r.nkey)}`}${r.account === '$G' ? '' : `, account: ${q(r.account)}`}`
       + `${denyList('deny_imports', r.denyImports)}${denyList('deny_exports', r.denyExports)}${r.hub ? ', hub: true' : ''}`;
@@ -182,7 +239,7 @@ function leafConfig(l: NonNullable<ResolvedOptions['leafnodes']>, ports: Process
       `    timeout: ${l.authTimeoutMs / 1000}`,
       '  }',
     ]),
-    ...(l.tls === null ? [] : tlsBlock('  ', 'leaf', l.tls, l.tls.map ? ['verify_and_map: true'] : l.tls.verify ? ['verify: true'] : [])),
+    ...(l.tls === null ? [] : tlsBlock('  ', 'leaf', l.tls, verifyLines(l.tls))),
     ...(l.remotes.length === 0 ? [] : [
       '  remotes: [',
       ...l.remotes.flatMap(remote),

@@ -270,6 +270,15 @@ export interface GatewayOptions {
   reconnectDelay?: Duration;
   /** The remote gateways (clusters) to dial: a name and one URL or several. */
   gateways?: RemoteGatewayOptions[];
+  /**
+   * TLS on gateway connections, both directions (nats-server's `gateway { tls }`): the handshake
+   * comes first, before any INFO; every inbound gateway must do TLS (INFO `tls_required` and
+   * `tls_verify`, client certificates checked against `ca` with `verify`); outbound gateways
+   * check the remote's certificate against `ca` and the URL's host name (remote gateways
+   * without their own `tls` use this one). `verifyAndMap`: an inbound gateway's certificate
+   * must name `authorization.user`.
+   */
+  tls?: TlsOptions;
 }
 
 /** One remote gateway of {@link GatewayOptions.gateways}. */
@@ -280,6 +289,8 @@ export interface RemoteGatewayOptions {
   url?: string;
   /** Several gateway URLs of that cluster's servers. */
   urls?: string[];
+  /** TLS to this remote gateway (nats-server's per-gateway `tls`). Default: the `gateway` block's `tls`. */
+  tls?: TlsOptions;
 }
 
 /** The `gateway` block after validation. */
@@ -293,7 +304,10 @@ export interface ResolvedGatewayOptions {
   readonly rejectUnknown: boolean;
   readonly connectRetries: number;
   readonly reconnectDelayMs: number;
-  readonly gateways: ReadonlyArray<{ readonly name: string; readonly urls: readonly RouteUrl[] }>;
+  /** TLS of one remote gateway: its own `tls`, else the block's; null: plain TCP. */
+  readonly gateways: ReadonlyArray<{ readonly name: string; readonly urls: readonly RouteUrl[]; readonly tls: ResolvedTls | null }>;
+  /** The listener's TLS (also used to dial gateways learned by gossip). */
+  readonly tls: ResolvedTls | null;
 }
 
 /** A route URL after validation. */

@@ -13,10 +13,12 @@
  * with members gets it (the first outbound gateway in order of RTT).
  */
 import { timerDelay } from '../io/timers.js';
-import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { hostPort, listen } from '../io/listen.js';
-import { comparePasswords } from '../auth/auth.js';
+import { handshakeDeadline, secureContext, serverSocket } from '../io/tls.js';
+import { linkAuthorized } from '../auth/auth.js';
 import { ERR, NATS_SERVER_VERSION, encodeErr } from '../protocol/constants.js';
 import { PubArg } from '../protocol/parser.js';
 import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
@@ -26,7 +28,7 @@ import type { GatewayHooks } from '../broker/gateway-hooks.js';
 import { CloseReason } from '../broker/close-reason.js';
 import type { Flushable } from '../broker/connection.js';
 import type { TestControls } from '../broker/controls.js';
-import type { ResolvedGatewayOptions, ResolvedOptions, RouteUrl } from '../config/options.js';
+import type { ResolvedGatewayOptions, ResolvedOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { Sublist } from '../subject/sublist.js';
 import { subjectMatches } from '../subject/subject.js';
 import { GatewayConn, GwInterest, Mode, OutAccount, type GatewayConnHost, type GatewayInfo } from './conn.js';
@@ -65,6 +67,13 @@ interface RemoteGateway {
   attempts: number;
   /** URLs not yet tried in this round (gateway.go solicitGateway tries each, in random order). */
   round: RouteUrl[];
+  /** TLS to this gateway (its own, else the `gateway` block's); null: plain TCP. */
+  readonly tls: ResolvedTls | null;
+  /**
+   * The name a TLS certificate is checked against when a URL's host is an IP address: the
+   * first host name among its URLs (gateway.go saveTLSHostname).
+   */
+  tlsName: string;
 }
 
 /** What the gateway layer needs of the route layer (wired by the embedded backend). */
@@ -132,7 +141,8 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       if (g.name === this.name) continue;
       const urls = new Map<string, RouteUrl>();
       for (const u of g.urls) urls.set(hostPort(u.host, u.port), u);
-      this.remotes.set(g.name, { name: g.name, hash: gatewayHash(g.name), implicit: false, urls, conn: null, timer: null, attempts: 0, round: [] });
+      const tlsName = g.tls === null ? '' : g.urls.find((u) => isIP(u.host) === 0)?.host ?? '';
+      this.remotes.set(g.name, { name: g.name, hash: gatewayHash(g.name), implicit: false, urls, conn: null, timer: null, attempts: 0, round: [], tls: g.tls, tlsName });
     }
     // Interest that exists already (internal clients started before this layer, leaf nodes).
     for (const acc of core.accounts.values()) {
@@ -274,6 +284,8 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       port,
       headers: !o.noHeaderSupport,
       ...(this.opts.authorization !== null ? { auth_required: true } : {}),
+      // gateway.go generateInfoJSON: with TLS, both required and verified (whatever `verify` says).
+      ...(this.opts.tls !== null ? { tls_required: true, tls_verify: true } : {}),
       max_payload: o.maxPayload,
       gateway: this.name,
       gateway_urls: [...this.urls.keys()],
@@ -303,10 +315,40 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       socket.destroy();
       return;
     }
-    const conn = this.wire(socket, false, '', null);
-    conn.sendText(`INFO ${JSON.stringify(this.gatewayInfo())}\r\n`);
-    conn.startAuth(this.opts.authTimeoutMs);
-    this.core.flushAll();
+    const tls = this.opts.tls;
+    // gateway.go createGateway: with TLS the handshake comes first (either side), then the INFO
+    // and the auth timer.
+    const s = tls === null ? socket : serverSocket(socket, tls);
+    const conn = this.wire(s, false, '', null);
+    const start = (): void => {
+      conn.sendText(`INFO ${JSON.stringify(this.gatewayInfo())}\r\n`);
+      conn.startAuth(this.opts.authTimeoutMs);
+      this.core.flushAll();
+    };
+    if (tls === null) return start();
+    const who = `${hostPort(socket.remoteAddress ?? '', socket.remotePort ?? 0)}`;
+    this.handshake(s, conn, tls, 'secure', who, start);
+  }
+
+  /**
+   * Runs `then` once `socket`'s TLS handshake is done; a handshake error or timeout is logged
+   * (client.go doTLSHandshake's words) and closes the connection.
+   */
+  private handshake(socket: Socket, conn: GatewayConn, tls: ResolvedTls, event: 'secure' | 'secureConnect', who: string, then: () => void): void {
+    let done = false;
+    // A dial that fails before TCP is up is no handshake error (the retry logs nothing either).
+    let up = event === 'secure';
+    if (!up) socket.once('connect', () => void (up = true));
+    socket.once('error', (err) => {
+      if (!done && up) this.core.log.error(`${who} - TLS gateway handshake error: ${err.message}`);
+    });
+    handshakeDeadline(socket, tls, event, () => {
+      done = true;
+      if (!conn.closed) then();
+    }, () => {
+      this.core.log.error(`${who} - TLS gateway handshake timeout`);
+      conn.close(CloseReason.TlsHandshake, false);
+    });
   }
 
   /** Dials a remote gateway (its next URL of this round), unless connected or blocked. */
@@ -321,10 +363,26 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     }
     const url = r.round.pop();
     if (url === undefined) return;
-    const socket = tcpConnect({ host: url.host, port: url.port });
+    const tls = r.tls;
+    // The remote's certificate is checked against the URL's host name (an IP address's: the
+    // remote's tlsName, when it has one), as client.go doTLSHandshake sets ServerName.
+    const name = tls !== null && isIP(url.host) !== 0 && r.tlsName !== '' ? r.tlsName : url.host;
+    const socket: Socket = tls === null
+      ? tcpConnect({ host: url.host, port: url.port })
+      : tlsConnect({
+        host: url.host,
+        port: url.port,
+        secureContext: secureContext(tls),
+        rejectUnauthorized: true,
+        // SNI takes host names only.
+        ...(isIP(name) === 0 ? { servername: name } : {}),
+        checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+      });
     socket.setNoDelay(true);
     const conn = this.wire(socket, true, r.name, url);
     r.conn = conn;
+    // The remote's INFO comes after the handshake; an outbound gateway waits for it.
+    if (tls !== null) this.handshake(socket, conn, tls, 'secureConnect', `Gateway "${r.name}" ${url.url}`, () => undefined);
   }
 
   /** After a failed dial: the round's next URL at once, else a new round after a pause. */
@@ -373,11 +431,10 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       // gateway.go processGatewayConnect: a client or a route on the gateway port.
       return conn.sendErrAndClose('attempted to connect to gateway port', CloseReason.WrongPort);
     }
-    const auth = this.opts.authorization;
-    if (auth !== null) {
-      const user = typeof opts.user === 'string' ? opts.user : '';
-      const pass = typeof opts.pass === 'string' ? opts.pass : '';
-      if (user !== auth.user || !comparePasswords(auth.password, pass)) return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    // auth.go isGatewayAuthorized: one user and password, or (verifyAndMap) the certificate names the user.
+    const peerCert = (): Buffer | null => conn.socket.getPeerX509Certificate?.()?.raw ?? null;
+    if (!linkAuthorized(this.opts.authorization, opts, this.opts.tls?.map ?? false, peerCert)) {
+      return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     }
     if (this.opts.rejectUnknown && !this.remotes.has(gw)) {
       this.core.log.error(`Rejecting connection from gateway "${gw}"`);
@@ -417,7 +474,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       const pass = url?.user !== undefined ? url.pass : this.opts.authorization?.password;
       if (user !== undefined && user !== '') connect.user = user;
       if (pass !== undefined && pass !== '') connect.pass = pass;
-      Object.assign(connect, { tls_required: false, name: this.core.serverId, gateway: this.name });
+      Object.assign(connect, { tls_required: r?.tls != null, name: this.core.serverId, gateway: this.name });
       conn.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`);
       conn.sendText(`INFO ${JSON.stringify(this.gatewayInfo())}\r\n`);
       const existing = this.outList.find((c) => c.name === conn.name);
@@ -520,7 +577,10 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
       return;
     }
     if (this.opts.rejectUnknown) return;
-    const r: RemoteGateway = { name: gw, hash: gatewayHash(gw), implicit: true, urls: new Map(), conn: null, timer: null, attempts: 0, round: [] };
+    // gateway.go processImplicitGateway: the `gateway` block's TLS.
+    const r: RemoteGateway = {
+      name: gw, hash: gatewayHash(gw), implicit: true, urls: new Map(), conn: null, timer: null, attempts: 0, round: [], tls: this.opts.tls, tlsName: '',
+    };
     if (Array.isArray(info.gateway_urls)) addUrls(r, info.gateway_urls);
     if (r.urls.size === 0) return;
     this.remotes.set(gw, r);
@@ -935,7 +995,9 @@ function addUrls(r: RemoteGateway, urls: readonly unknown[]): void {
     const [host, port] = splitHostPort(u.replace(/^[a-z-]+:\/\//, ''));
     if (port <= 0) continue;
     const key = hostPort(host, port);
-    if (!r.urls.has(key)) r.urls.set(key, { url: `nats://${key}`, host, port });
+    if (r.urls.has(key)) continue;
+    r.urls.set(key, { url: `${r.tls !== null ? 'tls' : 'nats'}://${key}`, host, port });
+    if (r.tls !== null && r.tlsName === '' && isIP(host) === 0) r.tlsName = host;
   }
 }
 

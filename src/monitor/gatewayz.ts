@@ -109,14 +109,18 @@ export function gatewayVarz(ctx: MonitorContext): object {
   const snap = g.snapshot();
   const [host, port] = splitUrl(snap.url);
   // The configured remote gateways only, with the URLs known now (monitor.go: opts.Gateway.Gateways).
-  const configured = new Set(o.gateways.map((r) => r.name));
-  const gateways = snap.outbound.filter((r) => configured.has(r.name)).map((r) => ({ name: r.name, urls: r.urls.length > 0 ? r.urls : undefined }));
+  // A remote's tls_timeout only when it has its own `tls` (monitor.go: the remote's options, which
+  // the block's TLS does not fill in).
+  const ownTls = new Map(o.gateways.map((r) => [r.name, r.tls !== null && r.tls !== o.tls ? r.tls.timeoutMs / 1000 : undefined]));
+  const gateways = snap.outbound.filter((r) => ownTls.has(r.name)).map((r) => ({ name: r.name, tls_timeout: ownTls.get(r.name), urls: r.urls.length > 0 ? r.urls : undefined }));
   return {
     name: o.name,
     host,
     port,
     auth_timeout: o.authTimeoutMs / 1000,
-    tls_timeout: 2,
+    tls_timeout: o.tls === null ? 2 : o.tls.timeoutMs / 1000,
+    tls_required: o.tls !== null || undefined,
+    tls_verify: o.tls !== null || undefined,
     advertise: o.advertise ?? undefined,
     connect_retries: o.connectRetries > 0 ? o.connectRetries : undefined,
     gateways: gateways.length > 0 ? gateways : undefined,

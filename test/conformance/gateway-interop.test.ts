@@ -13,6 +13,7 @@ import { type NatsServer } from '../../src/index.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
+import { TestPki } from '../helpers/certs.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope('file');
@@ -156,5 +157,75 @@ describe('gateways between an embedded server and nats-server', () => {
     await onEmb.flush();
     await eventually(() => counts.real === 30, 'the remote member took over');
     expect(counts.emb).toBe(20);
+  });
+});
+
+/**
+ * Gateway TLS against nats-server (2.9 and 2.10 alike: gateway.go createGateway does the
+ * handshake first, on both sides): a real server whose gateway block has TLS with verify, and
+ * an embedded one dialling it with its certificate; the real server dials back (an implicit
+ * gateway) over TLS with its own block's settings, checking the embedded certificate.
+ */
+describe('gateways over TLS between an embedded server and nats-server', () => {
+  let pki: TestPki;
+  let tlsEmb: NatsServer;
+  let tlsRealUrl = '';
+
+  beforeAll(async () => {
+    pki = new TestPki();
+    scope.defer(() => pki.remove());
+    const [port, gwPort] = [await freePort(), await freePort()];
+    const real = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      'server_name: real-tls',
+      `gateway { name: RT, listen: "127.0.0.1:${gwPort}", tls { cert_file: "${pki.server.cert}", key_file: "${pki.server.key}", ca_file: "${pki.ca}", verify: true } }`,
+    ]);
+    scope.defer(() => real.stop());
+    tlsRealUrl = `nats://127.0.0.1:${port}`;
+    tlsEmb = await scope.server({
+      http: 0,
+      gateway: {
+        name: 'ET', reconnectDelay: 100,
+        tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true },
+        gateways: [{ name: 'RT', url: `tls://127.0.0.1:${gwPort}` }],
+      },
+    });
+    await eventually(() => tlsEmb.gateways().outbound.includes('RT') && tlsEmb.gateways().inbound.includes('RT'), 'the TLS gateways between ET and RT', 10_000);
+  });
+
+  it('carries messages both ways', async () => {
+    const e = await scope.client(tlsEmb.url);
+    const r = await scope.client(tlsRealUrl);
+    let realGot = 0;
+    let embGot = 0;
+    r.subscribe('tls.to.real', { callback: () => void realGot++ });
+    e.subscribe('tls.to.emb', { callback: () => void embGot++ });
+    await Promise.all([r.flush(), e.flush()]);
+    await publishUntil(e, 'tls.to.real', () => realGot > 0);
+    await publishUntil(r, 'tls.to.emb', () => embGot > 0);
+  });
+
+  it('backend: \'nats-server\' passes the gateway block (its TLS as PEM files) to the process; gatewayUrl is its listener', async () => {
+    const p = await scope.server({
+      backend: 'nats-server', http: 0,
+      gateway: { name: 'PT', tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, verify: true }, gateways: [{ name: 'ET', url: tlsEmb.gatewayUrl! }] },
+    });
+    await eventually(() => tlsEmb.gateways().inbound.includes('PT') && tlsEmb.gateways().outbound.includes('PT'), 'the TLS gateways between ET and PT', 10_000);
+    const varz = async (base: string): Promise<Record<string, unknown>> => (await (await fetch(`${base}/varz`)).json() as { gateway: Record<string, unknown> }).gateway;
+    const [pv, ev] = [await varz(p.monitorUrl!), await varz(tlsEmb.monitorUrl!)];
+    expect(pv.name).toBe('PT');
+    expect(p.gatewayUrl).toBe(`nats://127.0.0.1:${pv.port as number}`);
+    // The varz gateway block with TLS, in nats-server's shape (each has one configured remote,
+    // which uses the block's TLS: no tls_timeout of its own).
+    expect(Object.keys(ev).sort()).toEqual(Object.keys(pv).sort());
+    const tlsFields = (v: Record<string, unknown>): unknown[] => [v.tls_required, v.tls_verify, v.tls_timeout, v.auth_timeout, Object.keys((v.gateways as object[])[0]).sort()];
+    expect(tlsFields(ev)).toEqual(tlsFields(pv));
+    expect(tlsFields(ev).slice(0, 4)).toEqual([true, true, 2, 3]);
+    const onP = await scope.client(p.url);
+    const e = await scope.client(tlsEmb.url);
+    let got = 0;
+    onP.subscribe('to.process', { callback: () => void got++ });
+    await onP.flush();
+    await publishUntil(e, 'to.process', () => got > 0);
   });
 });

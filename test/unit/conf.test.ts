@@ -201,7 +201,7 @@ describe('config keys → options', () => {
     expect(r.warnings[0]).toMatch(/test\.conf:2:1: "mqtt" is not supported/);
   });
 
-  it('maps the gateway block and its remote gateways (url or urls); refuses gateway TLS', () => {
+  it('maps the gateway block and its remote gateways (url or urls), with their tls blocks', () => {
     expect(map('gateway { name: A, listen: "127.0.0.1:7222", advertise: "h:1", connect_retries: 2, reject_unknown_cluster: true,'
       + ' authorization { user: u, password: p }, gateways: [{ name: B, url: "nats://127.0.0.1:7223" }, { name: C, urls: ["nats://h:1", "nats://h:2"] }] }').options).toEqual({
       gateway: {
@@ -209,7 +209,12 @@ describe('config keys → options', () => {
         gateways: [{ name: 'B', url: 'nats://127.0.0.1:7223' }, { name: 'C', urls: ['nats://h:1', 'nats://h:2'] }],
       },
     });
-    expect(configErrorOf(() => map('gateway { name: A, tls { cert_file: c, key_file: k } }')).message).toMatch(/tls/);
+    expect(map('gateway { name: A, tls { cert_file: c, key_file: k, ca_file: ca, verify: true, timeout: 3 }, gateways: [{ name: B, url: "tls://h:1", tls { cert_file: c2, key_file: k2 } }] }').options).toEqual({
+      gateway: {
+        name: 'A', tls: { cert: 'c', key: 'k', ca: 'ca', verify: true, timeout: 3000 },
+        gateways: [{ name: 'B', url: 'tls://h:1', tls: { cert: 'c2', key: 'k2' } }],
+      },
+    });
   });
 
   it('maps the websocket block (and its ws alias) with its TLS and websocket-only auth keys', () => {

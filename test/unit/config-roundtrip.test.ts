@@ -11,8 +11,8 @@
  *
  * Generated: every option a config file carries and the writer writes. Not generated, because
  * the round trip cannot carry them:
- * - `backend`, `logger`, `seed`, `cluster.reconnectDelay`: no nats-server config key;
- * - `tls`, `cluster.tls`: the resolved options hold PEM contents, a config file names files
+ * - `backend`, `logger`, `seed`, `cluster.reconnectDelay`, `gateway.reconnectDelay`: no nats-server config key;
+ * - `tls`, `cluster.tls`, `gateway.tls`: the resolved options hold PEM contents, a config file names files
  *   (and the `nats-server` backend refuses TLS, so the writer leaves it out);
  * - `websocket`, `allowNonTls`: not written (the backend refuses websocket; allow_non_tls
  *   only matters with TLS);
@@ -105,6 +105,18 @@ const cluster = fc.record({
   connectRetries: fc.integer({ min: 0, max: INT32_MAX }),
 }, { requiredKeys: [] });
 
+/** A `gateway` block (its TLS left out, as the other `tls` blocks). */
+const gateway = fc.record({
+  name,
+  host: hosts,
+  port,
+  advertise: fc.constantFrom('h:1', '10.0.0.1:7222'),
+  connectRetries: fc.integer({ min: 0, max: INT32_MAX }),
+  rejectUnknown: fc.boolean(),
+  authorization: fc.record({ user: text, password: text }),
+  gateways: fc.array(fc.record({ name, urls: fc.array(routeUrl, { minLength: 1, maxLength: 2 }) }), { maxLength: 2 }),
+}, { requiredKeys: ['name'] });
+
 const http = fc.oneof(
   port,
   fc.record({ host: hosts, port }, { requiredKeys: [] }),
@@ -186,6 +198,7 @@ const options: fc.Arbitrary<ServerOptions> = fc.record({
   debug: fc.boolean(),
   trace: fc.boolean(),
   cluster,
+  gateway,
   auth,
 }, { requiredKeys: ['http'] }).map(({ limits, auth: a, ...o }): ServerOptions => ({
   ...o,

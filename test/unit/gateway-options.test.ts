@@ -15,6 +15,19 @@ describe('gateway option', () => {
     expect(resolveOptions({}).gateway).toBeNull();
   });
 
+  it('gives remote gateways without their own tls the block\'s (gateway.go newGateway); the auth timeout follows the TLS timeout', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n';
+    const own = { cert: pem, key: pem, timeout: 5000 };
+    const g = resolveOptions({
+      gateway: { name: 'A', tls: { cert: pem, key: pem, ca: pem, verify: true }, gateways: [{ name: 'B', url: 'tls://h:1' }, { name: 'C', url: 'h:2', tls: own }] },
+    }).gateway!;
+    expect(g.tls).toMatchObject({ verify: true, map: false, timeoutMs: 2000 });
+    expect(g.gateways[0].tls).toBe(g.tls);
+    expect(g.gateways[1].tls).toMatchObject({ ca: null, verify: false, timeoutMs: 5000 });
+    expect(g.authTimeoutMs).toBe(3000);
+    expect(resolveOptions({ gateway: { name: 'A', gateways: [{ name: 'B', url: 'h:1' }] } }).gateway!.gateways[0].tls).toBeNull();
+  });
+
   it('refuses what nats-server refuses', () => {
     expect(configErrorOf(() => resolveOptions({ gateway: { name: '' } })).message).toMatch(/gateway has no name/);
     expect(configErrorOf(() => resolveOptions({ gateway: { name: 'a b' } })).message).toMatch(/cannot contain spaces/);
