@@ -13,7 +13,8 @@
  * with members gets it (the first outbound gateway in order of RTT).
  */
 import { timerDelay } from '../io/timers.js';
-import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { PeerLayer } from '../broker/peer-layer.js';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { hostPort, listen } from '../io/listen.js';
@@ -26,9 +27,7 @@ import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
 import type { GatewayHooks } from '../broker/gateway-hooks.js';
 import { CloseReason } from '../broker/close-reason.js';
-import type { Flushable } from '../broker/connection.js';
-import type { TestControls } from '../broker/controls.js';
-import type { ResolvedGatewayOptions, ResolvedOptions, ResolvedTls, RouteUrl } from '../config/options.js';
+import type { ResolvedGatewayOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { Sublist } from '../subject/sublist.js';
 import { subjectMatches } from '../subject/subject.js';
 import { GatewayConn, GwInterest, Mode, OutAccount, type GatewayConnHost, type GatewayInfo } from './conn.js';
@@ -92,16 +91,13 @@ export interface GatewaySnapshot {
   readonly inbound: ReadonlyArray<{ name: string; conn: GatewayConn }>;
 }
 
-export class GatewayManager implements GatewayHooks, GatewayConnHost {
+export class GatewayManager extends PeerLayer<GatewayConn> implements GatewayHooks, GatewayConnHost {
   readonly name: string;
   port = 0;
-  private tcp: TcpServer | null = null;
-  private stopped = false;
   private readonly remotes = new Map<string, RemoteGateway>();
   /** Registered outbound connections, in registration order. */
   private readonly outList: GatewayConn[] = [];
   private readonly inbound = new Set<GatewayConn>();
-  private readonly conns = new Set<GatewayConn>();
   /** The gateway URLs of this cluster's servers (this one's and the routes'), counted. */
   private readonly urls = new Map<string, number>();
   private ownUrl = '';
@@ -128,11 +124,12 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
   private blocked: ReadonlySet<string> = new Set();
 
   constructor(
-    readonly core: BrokerCore,
+    core: BrokerCore,
     readonly opts: ResolvedGatewayOptions,
     /** Write delay per remote gateway name (a test fault; the backend keeps it across restarts). */
     private readonly latency: ReadonlyMap<string, number> = new Map(),
   ) {
+    super(core);
     this.name = opts.name;
     this.clusterHash = gatewayHash(opts.name);
     this.serverHash = gatewayHash(core.serverId);
@@ -171,7 +168,6 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
   }
 
   stop(graceful: boolean): Promise<void> {
-    this.stopped = true;
     for (const r of this.remotes.values()) {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
@@ -180,23 +176,9 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     this.recentTimers.clear();
     if (this.replyTimer !== null) clearInterval(this.replyTimer);
     this.replyTimer = null;
-    for (const c of [...this.conns]) c.close(CloseReason.ServerShutdown, graceful);
+    const closed = this.closeAll(graceful);
     if (this.core.gateway === this) this.core.gateway = null;
-    const tcp = this.tcp;
-    this.tcp = null;
-    if (tcp === null) return Promise.resolve();
-    return new Promise((resolve) => tcp.close(() => resolve()));
-  }
-
-  /** Pauses (or resumes) reading every gateway connection, for `NatsServer.pause()`. */
-  setPaused(paused: boolean): void {
-    for (const conn of this.conns) {
-      if (paused) conn.socket.pause();
-      else {
-        conn.socket.resume();
-        this.core.markForFlush(conn);
-      }
-    }
+    return closed;
   }
 
   /** Outbound connections in order of RTT (gateway.go orderOutboundConnections): the first with interest gets a queue group. */
@@ -367,7 +349,24 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     // The remote's certificate is checked against the URL's host name (an IP address's: the
     // remote's tlsName, when it has one), as client.go doTLSHandshake sets ServerName.
     const name = tls !== null && isIP(url.host) !== 0 && r.tlsName !== '' ? r.tlsName : url.host;
-    const socket: Socket = tls === null
+    let socket: Socket;
+    try {
+      socket = this.dial(url, tls, name);
+    } catch (err) {
+      // nats-server logs a failed dial and tries again later; it is never fatal.
+      this.core.log.error(`Error connecting to gateway "${r.name}" (${url.url}): ${(err as Error).message}`);
+      return this.scheduleSolicit(r, true);
+    }
+    socket.setNoDelay(true);
+    const conn = this.wire(socket, true, r.name, url);
+    r.conn = conn;
+    // The remote's INFO comes after the handshake; an outbound gateway waits for it.
+    if (tls !== null) this.handshake(socket, conn, tls, 'secureConnect', `Gateway "${r.name}" ${url.url}`, () => undefined);
+  }
+
+  /** Opens the connection to one URL of a remote gateway (TLS checked against `name`). */
+  private dial(url: RouteUrl, tls: ResolvedTls | null, name: string): Socket {
+    return tls === null
       ? tcpConnect({ host: url.host, port: url.port })
       : tlsConnect({
         host: url.host,
@@ -378,11 +377,6 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
         ...(isIP(name) === 0 ? { servername: name } : {}),
         checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
       });
-    socket.setNoDelay(true);
-    const conn = this.wire(socket, true, r.name, url);
-    r.conn = conn;
-    // The remote's INFO comes after the handshake; an outbound gateway waits for it.
-    if (tls !== null) this.handshake(socket, conn, tls, 'secureConnect', `Gateway "${r.name}" ${url.url}`, () => undefined);
   }
 
   /** After a failed dial: the round's next URL at once, else a new round after a pause. */
@@ -403,27 +397,7 @@ export class GatewayManager implements GatewayHooks, GatewayConnHost {
     r.timer.unref();
   }
 
-  // ---- GatewayConnHost ------------------------------------------------------------------------
-
-  get options(): ResolvedOptions {
-    return this.core.options;
-  }
-
-  get controls(): TestControls {
-    return this.core.controls;
-  }
-
-  markForFlush(c: Flushable): void {
-    this.core.markForFlush(c);
-  }
-
-  flushAll(): void {
-    this.core.flushAll();
-  }
-
-  allocCid(): number {
-    return this.core.allocCid();
-  }
+  // ---- GatewayConnHost (the rest is PeerLayer's) -----------------------------------------------
 
   onGwConnect(conn: GatewayConn, opts: Record<string, unknown>): void {
     const gw = typeof opts.gateway === 'string' ? opts.gateway : '';
@@ -993,7 +967,8 @@ function addUrls(r: RemoteGateway, urls: readonly unknown[]): void {
   for (const u of urls) {
     if (typeof u !== 'string' || u === '') continue;
     const [host, port] = splitHostPort(u.replace(/^[a-z-]+:\/\//, ''));
-    if (port <= 0) continue;
+    // A port no dial can use (nats-server's dial would fail on it every time).
+    if (!Number.isInteger(port) || port <= 0 || port > 65535 || host === '') continue;
     const key = hostPort(host, port);
     if (r.urls.has(key)) continue;
     r.urls.set(key, { url: `${r.tls !== null ? 'tls' : 'nats'}://${key}`, host, port });

@@ -271,3 +271,29 @@ describe('JetStream across a gateway', () => {
     }
   });
 });
+
+describe('gateway URLs from a peer', () => {
+  it('a gossiped URL no dial can use is dropped: no crash, the configured URL is dialled again', async () => {
+    // gateway.go: a dial that fails is logged and retried, never fatal.
+    let dials = 0;
+    const sockets: Socket[] = [];
+    const fake = createTcpServer((s) => {
+      dials++;
+      sockets.push(s);
+      s.on('error', () => undefined);
+      s.write('INFO {"server_id":"FAKE","gateway":"B","gateway_urls":["127.0.0.1:99999999","127.0.0.1:abc",":1"],"gateway_iom":true}\r\n');
+      setTimeout(() => s.destroy(), 20);
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+    const port = (fake.address() as { port: number }).port;
+    const s = await createServer({ gateway: { name: 'A', reconnectDelay: 30, gateways: [{ name: 'B', url: `nats://127.0.0.1:${port}` }] } });
+    try {
+      await eventually(() => dials >= 3, 'the configured URL dialled again', 5000);
+      expect(s.stats().internalErrors).toBe(0);
+    } finally {
+      await s.close();
+      for (const x of sockets) x.destroy();
+      await new Promise((r) => fake.close(r));
+    }
+  });
+});
