@@ -3,7 +3,8 @@
  * (with retry), route registration (one per peer server, first wins), interest export (RS+/RS-
  * with nats-server's 0↔1 and queue-weight rules), gossip of new peers, and the client
  * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
- * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
+ * single uncompressed connection per peer (no pooling, no compression); a leaf node cluster's
+ * interest is announced with its origin (`LS+ <origin>`).
  *
  * Mixed JetStream clusters: a server whose JetStream runs here refuses routes to nats-server
  * servers with JetStream ({@link ClusterManagerOptions.refuseJetStreamPeers}): nats-embedded's
