@@ -485,3 +485,45 @@ describe('leaf nodes with the real nats-server', () => {
     expect(ours.err).toEqual(theirs.err);
   });
 });
+
+describe('leaf node authentication on the wire with the real nats-server', () => {
+  // What a raw leaf connection sees after CONNECT `connect`, then `input`: the INFO answer's
+  // `import`/`export`, and what arrives before the server closes (LS+ and PING left out).
+  const session = async (port: number, connect: string, input: string): Promise<{ perms: unknown[]; rest: string }> => {
+    const w = await WireClient.open(port);
+    w.send(`CONNECT ${connect}\r\n`);
+    const answer = JSON.parse((await w.readLine()).replace(/^INFO /, '')) as Json;
+    w.dropLines = /(LS\+|PING)[^\n]*\n/g;
+    w.send(input);
+    const rest = await w.expectClose(3000);
+    return { perms: [answer.import, answer.export], rest: rest.replace(/(LS\+|PING)[^\n]*\n/g, '') };
+  };
+
+  it("a user's permissions: INFO import/export, and a literal LS+ outside its subscribe permissions closes the connection with the same -ERR", async () => {
+    const rh = await real([
+      'authorization { users: [ { user: low, password: l, permissions: { publish: { allow: ["allowed.>"] }, subscribe: { allow: ["to-leaf.>"], deny: ["to-leaf.no"] } } } ] }',
+    ]);
+    const eh: NatsServer = await scope.server({
+      authorization: { users: [{ user: 'low', password: 'l', permissions: { publish: { allow: ['allowed.>'] }, subscribe: { allow: ['to-leaf.>'], deny: ['to-leaf.no'] } } }] },
+      leafnodes: { port: 0 },
+    });
+    const connect = '{"name":"wire","user":"low","pass":"l"}';
+    for (const input of ['LS+ >\r\nLS+ to-leaf.a\r\nLS+ private.a\r\n', 'LS+ to-leaf.no\r\n']) {
+      const theirs = await session(rh.leafPort, connect, input);
+      const ours = await session(eh.leafnodePort, connect, input);
+      expect(ours, input).toEqual(theirs);
+    }
+  });
+
+  it('a leaf node naming the hub\'s own cluster is refused with the same -ERR', async () => {
+    const clusterPort = await freePort();
+    const rh = await real([`cluster { name: H, listen: "127.0.0.1:${clusterPort}" }`]);
+    const eh: NatsServer = await scope.server({ cluster: { name: 'H', port: 0 }, leafnodes: { port: 0 } });
+    const refused = async (port: number): Promise<string> => {
+      const w = await WireClient.open(port);
+      w.send('CONNECT {"name":"x","cluster":"H"}\r\nPING\r\n');
+      return w.expectClose(3000);
+    };
+    expect(await refused(eh.leafnodePort)).toBe(await refused(rh.leafPort));
+  });
+});
