@@ -17,8 +17,8 @@
  * after it. `wss://` remotes (or `ws://` with a `tls` block) dial the websocket listener over TLS.
  *
  * Not supported yet: compression (this server advertises none, so 2.10 peers fall back to
- * none), leaf node permissions (beyond a remote's deny_imports/deny_exports and a leaf node's
- * CONNECT deny_pub), the JetStream domain logic.
+ * none), a leaf node enforcing its hub's INFO import/export (the hub enforces a user's
+ * permissions on its side: leaf.ts), the JetStream domain logic.
  */
 import { PeerLayer } from '../broker/peer-layer.js';
 import { timerDelay } from '../io/timers.js';
