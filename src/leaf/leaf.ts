@@ -89,7 +89,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
    * RegisterUser), enforced from the hub's side as nats-server swaps them
    * (processLeafNodeConnect): the user's publish lists say what the leaf node may send in
    * (the interest announced to it, its LMSG), its subscribe lists what it may receive (its
-   * LS+, the messages sent to it). Null: no limits.
+   * LS+, the messages sent to it). On a leaf node's side, its hub's INFO `import`/`export`,
+   * held swapped (publish = import) so that the same checks apply. Null: no limits.
    */
   perms: Permissions | null = null;
   /** Accepted over a websocket (`/leafnode`): a LEAFNODE_WS connection type. */

@@ -17,8 +17,7 @@
  * after it. `wss://` remotes (or `ws://` with a `tls` block) dial the websocket listener over TLS.
  *
  * Not supported yet: compression (this server advertises none, so 2.10 peers fall back to
- * none), a leaf node enforcing its hub's INFO import/export (the hub enforces a user's
- * permissions on its side: leaf.ts), the JetStream domain logic.
+ * none), the JetStream domain logic.
  */
 import { PeerLayer } from '../broker/peer-layer.js';
 import { timerDelay } from '../io/timers.js';
@@ -37,7 +36,7 @@ import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
 import { comparePasswords, newNonce, verifyNonce } from '../auth/auth.js';
-import type { Permissions } from '../auth/permissions.js';
+import { Permissions } from '../auth/permissions.js';
 import { certNameMatch, certNames } from '../auth/cert-map.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/account.js';
@@ -545,6 +544,12 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     }
     this.learnUrls(conn, info);
     if (typeof info.remote_account === 'string') conn.remoteAccount = info.remote_account;
+    // processLeafnodeInfo: the hub's `import`/`export` (its user's subscribe and publish lists)
+    // bind this side too, so that nothing the hub would refuse is sent (an LS+ it refuses
+    // closes the connection). LeafConn's checks read the lists as a hub's, hence swapped here.
+    const imp = subjectPermission(info.import);
+    const exp = subjectPermission(info.export);
+    if (imp !== null || exp !== null) conn.perms = new Permissions({ publish: imp ?? undefined, subscribe: exp ?? undefined });
     if (info.connect_info === true && !conn.registered) this.register(conn);
   }
 
@@ -748,6 +753,18 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     return conn;
   }
 
+}
+
+/** An INFO `import`/`export` (`{ allow?, deny? }`, lists of strings), or null when absent or malformed. */
+function subjectPermission(v: unknown): { allow?: string[]; deny?: string[] } | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const list = (x: unknown): string[] | undefined | null =>
+    x === undefined || x === null ? undefined : Array.isArray(x) && x.every((e) => typeof e === 'string') ? (x as string[]) : null;
+  const allow = list(o.allow);
+  const deny = list(o.deny);
+  if (allow === null || deny === null) return null;
+  return { ...(allow !== undefined ? { allow } : {}), ...(deny !== undefined ? { deny } : {}) };
 }
 
 function str(v: unknown): string {

@@ -28,6 +28,7 @@ function errorLog(): { lines: string[]; logger: NonNullable<ServerOptions['logge
 /** `low` may publish on `allowed.>` only and receive `to-leaf.>` only. */
 async function permHub(): Promise<NatsServer> {
   return scope.server({
+    http: -1,
     authorization: { users: [
       { user: 'admin', password: 'a' },
       { user: 'low', password: 'l', permissions: { publish: { allow: ['allowed.>'] }, subscribe: { allow: ['to-leaf.>'] } } },
@@ -68,6 +69,26 @@ describe("a user's permissions on its leaf connection", () => {
     await admin.flush();
     await eventually(() => got.includes('to-leaf.a'), 'to-leaf.a on the leaf node');
     expect(got).toEqual(['to-leaf.a']);
+  });
+
+  it("the leaf node applies its hub's INFO import/export: a local subscription outside them is not announced, and the connection stays up", async () => {
+    const hub = await permHub();
+    const log = errorLog();
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://low:l@127.0.0.1:${hub.leafnodePort}` }] }, logger: log.logger });
+    const lc = await scope.client(leaf);
+    const got: string[] = [];
+    lc.subscribe('private.a', { callback: (_e, m) => void got.push(m.subject) });
+    lc.subscribe('to-leaf.b', { callback: (_e, m) => void got.push(m.subject) });
+    await lc.flush();
+    await hub.waitForSubscription('to-leaf.b', { timeoutMs: 3000 });
+    const admin = await scope.client(hub, { user: 'admin', pass: 'a' });
+    admin.publish('to-leaf.b', 'yes');
+    await admin.flush();
+    await eventually(() => got.includes('to-leaf.b'), 'to-leaf.b on the leaf node');
+    // private.a did not cross: a request there finds no responders on the hub.
+    expect(await admin.request('private.a', '', { timeout: 1000 }).then(() => 'answered', (e: Error) => e.message)).toMatch(/no responders/i);
+    expect(log.lines.filter((l) => l.includes('Permissions Violation') || l.includes('closed'))).toEqual([]);
+    expect((await monitorJson(hub.monitorUrl!, '/leafz')).leafnodes).toBe(1);
   });
 
   it('on the wire: INFO import/export, LS+ outside the subscribe permissions is a violation, LMSG outside the publish permissions is dropped', async () => {
