@@ -515,6 +515,39 @@ describe('leaf node authentication on the wire with the real nats-server', () =>
     }
   });
 
+  it("an embedded leaf node of a nats-server hub keeps to the import/export the hub's INFO names: no violation, traffic both ways where allowed", async () => {
+    const rh = await real([
+      'authorization { users: [ { user: admin, password: a }, { user: low, password: l, permissions: { publish: { allow: ["allowed.>"] }, subscribe: { allow: ["to-leaf.>"] } } } ] }',
+    ]);
+    const errors: string[] = [];
+    const none = (): void => undefined;
+    const leaf: NatsServer = await scope.server({
+      leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://low:l@127.0.0.1:${rh.leafPort}` }] },
+      logger: { info: none, warn: none, error: (m) => void errors.push(m) },
+    });
+    const lc = await scope.client(leaf);
+    const got: string[] = [];
+    // A literal LS+ private.a would make nats-server close the connection (Permissions Violation).
+    lc.subscribe('private.a', { callback: (_e, m) => void got.push(m.subject) });
+    lc.subscribe('to-leaf.b', { callback: (_e, m) => void got.push(m.subject) });
+    await lc.flush();
+    await interest(rh.monitor, 'to-leaf.b');
+    const admin = await scope.client(rh.url, { user: 'admin', pass: 'a' });
+    const atHub: string[] = [];
+    admin.subscribe('>', { callback: (_e, m) => void atHub.push(m.subject) });
+    await admin.flush();
+    await leaf.waitForSubscription('allowed.x', { timeoutMs: 10_000 });
+    admin.publish('private.a', 'no');
+    admin.publish('to-leaf.b', 'yes');
+    lc.publish('secret', 'no');
+    lc.publish('allowed.x', 'yes');
+    await eventually(() => got.includes('to-leaf.b') && atHub.includes('allowed.x'), 'traffic both ways', 10_000);
+    expect(got).toEqual(['to-leaf.b']);
+    expect(atHub).not.toContain('secret');
+    expect(errors).toEqual([]);
+    await leafs(rh.monitor, 1);
+  });
+
   it('a leaf node naming the hub\'s own cluster is refused with the same -ERR', async () => {
     const clusterPort = await freePort();
     const rh = await real([`cluster { name: H, listen: "127.0.0.1:${clusterPort}" }`]);
