@@ -120,7 +120,7 @@ describe("a user's permissions on its leaf connection", () => {
 });
 
 describe('allowed_connection_types on the leaf node port', () => {
-  it('a user JWT allowed STANDARD only is refused as a leaf node; one allowed LEAFNODE connects', async () => {
+  it('a user JWT allowed STANDARD only is refused as a leaf node; one allowed LEAFNODE connects, over a websocket one allowed LEAFNODE_WS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leafauth-'));
     try {
       const op = makeOperator();
@@ -136,6 +136,15 @@ describe('allowed_connection_types on the leaf node port', () => {
       expect((await monitorJson(hub.monitorUrl!, '/leafz')).leafnodes).toBe(0);
       await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, credentials: join(dir, 'leaf.creds') }] } });
       await eventually(async () => (await monitorJson(hub.monitorUrl!, '/leafz')).leafnodes === 1, 'the LEAFNODE user connected');
+      // Over the websocket listener a leaf connection is LEAFNODE_WS: the LEAFNODE user is refused there.
+      const wsOnly = makeUser(acc.kp, { allowed_connection_types: ['LEAFNODE_WS'] });
+      writeFileSync(join(dir, 'ws.creds'), wsOnly.creds);
+      const wsHubLog = errorLog();
+      const wsHub = await scope.server({ http: -1, websocket: { noTls: true }, operator: op.jwt, resolver: 'MEMORY', resolverPreload: { [acc.pub]: acc.jwt }, leafnodes: { port: 0 }, logger: wsHubLog.logger });
+      await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `ws://127.0.0.1:${wsHub.websocketPort}`, credentials: join(dir, 'leaf.creds') }] } });
+      await eventually(() => wsHubLog.lines.some((l) => l.includes('authentication error')), 'the refusal over the websocket');
+      await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `ws://127.0.0.1:${wsHub.websocketPort}`, credentials: join(dir, 'ws.creds') }] } });
+      await eventually(async () => (await monitorJson(wsHub.monitorUrl!, '/leafz')).leafnodes === 1, 'the LEAFNODE_WS user connected');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
