@@ -188,6 +188,10 @@ describe('a leaf node of the hub\'s own cluster', () => {
     const w = await WireClient.open(hub.leafnodePort!);
     w.send('CONNECT {"name":"x","cluster":"H"}\r\nPING\r\n');
     expect(await w.expectClose()).toBe("-ERR 'remote leafnode has same cluster name'\r\n");
+    // A cluster name with a space is refused too (2.10's ErrClusterNameHasSpaces).
+    const w2 = await WireClient.open(hub.leafnodePort!);
+    w2.send('CONNECT {"name":"x","cluster":"a b"}\r\nPING\r\n');
+    expect(await w2.expectClose()).toBe("-ERR 'cluster name cannot contain spaces or new lines'\r\n");
     const log = errorLog();
     await scope.server({ cluster: { name: 'H', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl! }] }, logger: log.logger });
     await eventually(() => log.lines.some((l) => l.includes('same cluster name error. Delaying attempt to reconnect for 30s')), 'the delayed redial');
