@@ -57,6 +57,8 @@ export function minLimit(value: number, limit: number): number {
 /** The connection being authenticated. */
 export interface ConnectionFacts {
   readonly websocket: boolean;
+  /** A leaf node connection (LEAFNODE, or LEAFNODE_WS over a websocket). */
+  readonly leaf?: boolean;
   /** The client's address ('' when not known). */
   readonly ip: string;
 }
@@ -300,7 +302,9 @@ export class OperatorAuthenticator {
       // convertAllowedConnectionTypes (client.go) upper-cases each entry.
       const known = u.allowedConnectionTypes.map((t) => t.toUpperCase()).filter((t) => KNOWN_TYPES.has(t));
       if (known.length === 0) return null;
-      if (!known.includes(conn.websocket ? 'WEBSOCKET' : 'STANDARD')) return null;
+      // connectionTypeAllowed: a leaf connection is LEAFNODE (LEAFNODE_WS over a websocket).
+      const want = conn.leaf === true ? (conn.websocket ? 'LEAFNODE_WS' : 'LEAFNODE') : conn.websocket ? 'WEBSOCKET' : 'STANDARD';
+      if (!known.includes(want)) return null;
     }
     if (!u.bearerToken) {
       if (sig === '' || nonce === null) return null;

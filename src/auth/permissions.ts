@@ -135,6 +135,7 @@ class Rules {
   // Both caches depend on the subject only, so connections can share them.
   readonly pubCache = new Map<string, boolean>();
   readonly denyCache = new Map<string, boolean>();
+  readonly recvCache = new Map<string, boolean>();
   readonly responses: { max: number; expiresMs: number } | null;
   /** The lists as configured, for nats-server's `publicPermissions` (`$SYS.REQ.USER.INFO`). */
   readonly pub: { allow: string[] | null; deny: string[] };
@@ -258,6 +259,54 @@ export class Permissions {
       }
     }
     return allowed;
+  }
+
+  /**
+   * A leaf node connection of this user (the hub's side): may the hub announce its interest
+   * in `subject` to the leaf node, that is, may the leaf node publish there? nats-server swaps
+   * the lists on an accepted leaf connection (leafnode.go processLeafNodeConnect) and asks
+   * canSubscribe of the publish lists: a wildcard subject passes when an allow entry lies
+   * inside it (the Sublist's ReverseMatch), then no deny entry may match it.
+   */
+  leafMayPublish(subject: string): boolean {
+    const { pubAllow, pubDeny, pub } = this.rules;
+    let allowed = true;
+    if (pubAllow !== null) {
+      allowed = count(pubAllow, subject) > 0;
+      if (!allowed && hasWildcardToken(subject)) allowed = (pub.allow ?? []).some((a) => isSubsetMatch(subjectFromText(a.trim()), subject));
+    }
+    if (allowed && pubDeny !== null) allowed = count(pubDeny, subject) === 0;
+    return allowed;
+  }
+
+  /**
+   * A leaf node connection of this user (the hub's side): may the leaf node receive a message
+   * on `subject`, or subscribe to it (a literal LS+)? The subscribe lists' plain entries, as
+   * nats-server's pubAllowedFullCheck of the swapped lists. Cached.
+   */
+  leafMayReceive(subject: string): boolean {
+    const { subAllow, subDeny, recvCache } = this.rules;
+    if (subAllow === null && subDeny === null) return true;
+    const cached = recvCache.get(subject);
+    if (cached !== undefined) return cached;
+    let allowed = true;
+    if (subAllow !== null) allowed = subAllow.match(subject).psubs.length > 0;
+    if (allowed && subDeny !== null) allowed = subDeny.match(subject).psubs.length === 0;
+    if (recvCache.size >= CACHE_MAX) recvCache.clear();
+    recvCache.set(subject, allowed);
+    return allowed;
+  }
+
+  /**
+   * The lists as a hub sends them to its leaf node (leafnode.go sendPermsAndAccountInfo: INFO
+   * `import`, the subscribe lists, and `export`, the publish lists), each only when configured.
+   */
+  leafInfoLists(): { import?: { allow?: string[]; deny?: string[] }; export?: { allow?: string[]; deny?: string[] } } {
+    const side = (l: { allow: string[] | null; deny: string[] }): { allow?: string[]; deny?: string[] } | undefined =>
+      l.allow === null && l.deny.length === 0 ? undefined : { ...(l.allow !== null ? { allow: [...l.allow] } : {}), ...(l.deny.length > 0 ? { deny: [...l.deny] } : {}) };
+    const imp = side(this.rules.sub);
+    const exp = side(this.rules.pub);
+    return { ...(imp === undefined ? {} : { import: imp }), ...(exp === undefined ? {} : { export: exp }) };
   }
 
   /**

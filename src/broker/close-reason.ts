@@ -28,6 +28,7 @@ export const CloseReason = {
   Kicked: 'Kicked',
   DuplicateRoute: 'Duplicate Route',
   ClusterNameConflict: 'Cluster Name Conflict',
+  ClusterNamesIdentical: 'Cluster Names Identical',
   RouteToSelf: 'Route To Self',
   Partitioned: 'Partitioned',
   MixedJetStream: 'Mixed JetStream Cluster',

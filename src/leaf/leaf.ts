@@ -17,6 +17,7 @@ import type { Transport } from '../io/transport.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
 import { Connection, type ConnectionHost } from '../broker/connection.js';
+import type { Permissions } from '../auth/permissions.js';
 
 /** Loop detection subjects (leafnode.go leafNodeLoopDetectionSubjectPrefix). */
 export const LDS_PREFIX = '$LDS.';
@@ -42,6 +43,8 @@ export interface LeafHost extends ConnectionHost {
   onLeafConnect(conn: LeafConn, connect: Record<string, unknown>): void;
   /** The peer sent -ERR. */
   onLeafErr(conn: LeafConn, text: string): void;
+  /** The peer's LS+ on a subject its user may not subscribe to. */
+  onLeafPermViolation(conn: LeafConn, subject: string): void;
   /** The account's loop detection subject. */
   loopSubject(acc: Account): string;
   /** The peer announced (or withdrew: negative `delta`) interest; `sub` is in the account's sublist (or just left it). */
@@ -81,6 +84,17 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   denyOut: readonly string[] | null = null;
   /** Subjects (patterns) this side announces no interest in: a remote's `deny_imports`. */
   denyIn: readonly string[] | null = null;
+  /**
+   * The permissions of the user an accepted leaf node authenticated as (auth.go
+   * RegisterUser), enforced from the hub's side as nats-server swaps them
+   * (processLeafNodeConnect): the user's publish lists say what the leaf node may send in
+   * (the interest announced to it, its LMSG), its subscribe lists what it may receive (its
+   * LS+, the messages sent to it). On a leaf node's side, its hub's INFO `import`/`export`,
+   * held swapped (publish = import) so that the same checks apply. Null: no limits.
+   */
+  perms: Permissions | null = null;
+  /** Accepted over a websocket (`/leafnode`): a LEAFNODE_WS connection type. */
+  websocket = false;
   private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -180,6 +194,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
     // canSubscribe: a deny entry matching the subscription's subject, its wildcards read as tokens.
     if (this.denyIn !== null && deniedBy(this.denyIn, sub.subject)) return false;
+    if (this.perms !== null && !permsExempt(sub.subject) && !this.perms.leafMayPublish(sub.subject)) return false;
     if (!this.isSpoke || sub.subject.startsWith(LDS_PREFIX)) return true;
     return !sub.remote || sub.route.leafKind === LeafKind.ACCEPTED;
   }
@@ -260,6 +275,11 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     }
     // The peer may not subscribe to JetStream's subjects here (nats-server drops them too).
     if (this.denyJs && deniedAcrossLeaf(subject)) return;
+    // processLeafSub: a literal subject the user may not subscribe to is a permissions
+    // violation (a wildcard passes; deliveries are filtered instead).
+    if (this.perms !== null && !this.isSpoke && !permsExempt(subject) && !hasWildcard(subject) && !this.perms.leafMayReceive(subject)) {
+      return this.host.onLeafPermViolation(this, subject);
+    }
     const key = queue === null ? subject : `${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
     if (existing !== undefined) {
@@ -298,6 +318,10 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     // connection of that cluster, and routes carry it as `LMSG <origin> …`.
     pa.origin = this.remoteCluster;
     if (this.denyJs && deniedAcrossLeaf(pa.subject)) return;
+    // A subject the user may not publish to: the hub never announced interest there, so a
+    // nats-server leaf node does not send it; one that sends anyway is not routed (nats-server
+    // 2.10 has no check of its own at this point: stricter here, without an answer).
+    if (this.perms !== null && !permsExempt(pa.subject) && !this.perms.canPublish(pa.subject)) return;
     this.inMsgs++;
     this.inBytes += end - start;
     this.host.routeFromLeaf(this, acc, pa, queues, buf, start, end);
@@ -321,6 +345,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     // A wildcard subscription of the peer (`>`) does not take JetStream's subjects either.
     if (this.denyJs && deniedAcrossLeaf(pa.deliver === '' ? pa.subject : pa.deliver)) return;
     if (this.denyOut !== null && deniedBy(this.denyOut, pa.deliver === '' ? pa.subject : pa.deliver)) return;
+    // deliverMsg: nothing the user may not receive goes to its leaf node.
+    if (this.perms !== null && !this.perms.leafMayReceive(pa.deliver === '' ? pa.subject : pa.deliver)) return;
     // A JetStream delivery travels on its delivery subject, the stored subject after '@' in the reply.
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
     // A request from another cluster keeps its mapped `_GR_.` reply (as routes carry it): the
@@ -351,6 +377,21 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.closeTransport(flush);
     this.host.onLeafClosed(this, reason);
   }
+}
+
+/**
+ * Subjects nats-server never checks against a leaf user's permissions: the loop detection
+ * subjects and gateway replies (`$LDS.`, `_GR_.`, `$GR.`).
+ */
+function permsExempt(subject: string): boolean {
+  const c = subject.charCodeAt(0);
+  if (c !== 0x24 /* $ */ && c !== 0x5f /* _ */) return false;
+  return subject.startsWith(LDS_PREFIX) || subject.startsWith('_GR_.') || subject.startsWith('$GR.');
+}
+
+function hasWildcard(subject: string): boolean {
+  for (const t of subject.split('.')) if (t === '*' || t === '>') return true;
+  return false;
 }
 
 /** Whether a deny list (subject patterns) matches `subject`. */

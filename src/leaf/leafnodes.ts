@@ -17,8 +17,7 @@
  * after it. `wss://` remotes (or `ws://` with a `tls` block) dial the websocket listener over TLS.
  *
  * Not supported yet: compression (this server advertises none, so 2.10 peers fall back to
- * none), leaf node permissions (beyond a remote's deny_imports/deny_exports and a leaf node's
- * CONNECT deny_pub), the JetStream domain logic.
+ * none), the JetStream domain logic.
  */
 import { PeerLayer } from '../broker/peer-layer.js';
 import { timerDelay } from '../io/timers.js';
@@ -37,6 +36,7 @@ import { PendingTransport } from './pending-transport.js';
 import { ERR, NATS_SERVER_VERSION } from '../protocol/constants.js';
 import type { PubArg } from '../protocol/parser.js';
 import { comparePasswords, newNonce, verifyNonce } from '../auth/auth.js';
+import { Permissions } from '../auth/permissions.js';
 import { certNameMatch, certNames } from '../auth/cert-map.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, type Account, type AnySub, type RemoteSub } from '../broker/account.js';
@@ -48,6 +48,8 @@ import { LeafGatewayReplies } from './gw-replies.js';
 
 /** leafnode.go leafNodeReconnectDelayAfterLoopDetected. */
 const LOOP_RECONNECT_MS = 30_000;
+/** leafnode.go leafNodeReconnectDelayAfterClusterNameSame. */
+const SAME_CLUSTER_RECONNECT_MS = 30_000;
 /** How long a dialled connection waits for the hub's first INFO (nats-server's first_info_timeout: 1 s). */
 const FIRST_INFO_MS = 1000;
 /** How long a solicited connection waits for the INFO answering its CONNECT (connectProcessTimeout: 2 s). */
@@ -226,6 +228,7 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
       return;
     }
     const conn = this.wire(socket, LeafKind.ACCEPTED, -1);
+    conn.websocket = socket instanceof WebSocketConnection;
     conn.nonce = newNonce();
     conn.sendText(`INFO ${JSON.stringify(this.leafInfo(conn, false))} \r\n`);
     conn.startAuthTimer(this.opts.authTimeoutMs, ERR.AuthTimeout);
@@ -266,6 +269,8 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     info.info_on_connect = true;
     if (connectInfo) info.connect_info = true;
     info.leafnode_urls = [...this.urls.keys()];
+    // sendPermsAndAccountInfo: the user's lists, for the leaf node to enforce on its side.
+    if (connectInfo && conn !== null && conn.perms !== null) Object.assign(info, conn.perms.leafInfoLists());
     if (connectInfo && conn !== null && conn.account !== null) info.remote_account = conn.account.name;
     return info;
   }
@@ -281,8 +286,19 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
       this.core.log.error(`${hostPort(conn.socket.remoteAddress ?? '', conn.socket.remotePort ?? 0)} - lid:${conn.cid} - authentication error`);
       return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     }
+    const cluster = str(c.cluster);
+    if (/\s/u.test(cluster)) return conn.sendErrAndClose('cluster name cannot contain spaces or new lines', CloseReason.ProtocolViolation);
+    // processLeafNodeConnect, after authentication (processConnect): a leaf node of the hub's own cluster (ErrLeafNodeHasSameClusterName).
+    if (cluster !== '' && cluster === this.core.clusterName) {
+      this.core.log.error(`${conn.remoteName || hostPort(conn.socket.remoteAddress ?? '', conn.socket.remotePort ?? 0)} - lid:${conn.cid} - remote leafnode has same cluster name`);
+      return conn.sendErrAndClose('remote leafnode has same cluster name', CloseReason.ClusterNamesIdentical);
+    }
+    // A CONNECT again on a registered connection binds it anew (as nats-server, whose INFO then
+    // names the new account): its interest moves to the new account, none stays in the old one.
+    const moved = conn.registered ? this.unregister(conn) : null;
     conn.account = this.core.account(bound.account);
     conn.user = bound.user;
+    conn.perms = bound.perms;
     conn.headers = c.headers === true && !this.core.options.noHeaderSupport;
     conn.remoteName = str(c.name) || str(c.server_id);
     conn.remoteCluster = str(c.cluster);
@@ -297,6 +313,43 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     // sendPermsAndAccountInfo: the INFO answering CONNECT, then the interest.
     conn.sendText(`INFO ${JSON.stringify(this.leafInfo(conn, true))} \r\n`);
     this.register(conn);
+    if (moved !== null) {
+      for (const s of moved) conn.onSubInterest('', s.subject, s.queue, s.weight, '');
+      this.core.flushAll();
+    }
+  }
+
+  /**
+   * Takes a registered connection out of its account (before a CONNECT binds it anew): its
+   * interest leaves the account's sublist (and the routes', gateways', other leaf nodes'), and
+   * is returned to be announced again in the new account.
+   */
+  private unregister(conn: LeafConn): { subject: string; queue: string | null; weight: number }[] {
+    const acc = conn.account!;
+    const set = this.byAccount.get(acc);
+    set?.delete(conn);
+    if (set !== undefined && set.size === 0) {
+      this.byAccount.delete(acc);
+      acc.leafInterest = null;
+    }
+    const moved: { subject: string; queue: string | null; weight: number }[] = [];
+    for (const sub of conn.remoteSubs.values()) {
+      acc.sublist.remove(sub);
+      this.onLeafInterest(conn, sub, -sub.weight);
+      moved.push({ subject: sub.subject, queue: sub.queue, weight: sub.weight });
+    }
+    conn.remoteSubs.clear();
+    conn.smap = null;
+    conn.registered = false;
+    conn.denyOut = null;
+    conn.perms = null;
+    return moved;
+  }
+
+  onLeafPermViolation(conn: LeafConn, subject: string): void {
+    // leafnode.go leafPermViolation (the hub's side): the error, then the connection closes.
+    this.core.log.error(`${conn.remoteName} - lid:${conn.cid} - Subscription Violation on ${JSON.stringify(subject)} - Check other side configuration`);
+    conn.sendErrAndClose(`Permissions Violation for Subscription to ${JSON.stringify(subject)}`, CloseReason.ProtocolViolation);
   }
 
   /**
@@ -305,17 +358,17 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
    * names), else the clients' authentication (the user's account), else
    * the global account (or `authorization.account` alone).
    */
-  private authenticate(conn: LeafConn, c: Record<string, unknown>): { account: string; user: string } | null {
+  private authenticate(conn: LeafConn, c: Record<string, unknown>): { account: string; user: string; perms: Permissions | null } | null {
     const la = this.opts.authorization;
     const user = str(c.user);
     const pass = str(c.pass);
     if (la !== null && la.user !== null) {
-      return user === la.user && comparePasswords(la.password, pass) ? { account: la.account, user } : null;
+      return user === la.user && comparePasswords(la.password, pass) ? { account: la.account, user, perms: null } : null;
     }
     // nats-server 2.10: the nkey must be this one, and the nonce signed with its seed.
     if (la !== null && la.nkey !== null) {
       const nkey = str(c.nkey);
-      return nkey === la.nkey && verifyNonce(nkey, str(c.sig), conn.nonce) ? { account: la.account, user: nkey } : null;
+      return nkey === la.nkey && verifyNonce(nkey, str(c.sig), conn.nonce) ? { account: la.account, user: nkey, perms: null } : null;
     }
     if (la !== null && la.users.length > 0 && this.opts.tls?.map === true) {
       // verify_and_map: the certificate names the user (checkClientTLSCertSubject's names).
@@ -325,19 +378,21 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
       const u = name === null ? undefined : la.users.find((x) => x.user === name);
       if (u === undefined) return null;
       if (user !== '') this.core.log.warn(`User ${JSON.stringify(user)} found in connect proto, but user required from cert`);
-      return comparePasswords(u.password, pass) ? { account: u.account, user: u.user } : null;
+      return comparePasswords(u.password, pass) ? { account: u.account, user: u.user, perms: null } : null;
     }
     if (la !== null && la.users.length > 0) {
       const u = la.users.find((x) => x.user === user);
-      return u !== undefined && comparePasswords(u.password, pass) ? { account: u.account, user } : null;
+      return u !== undefined && comparePasswords(u.password, pass) ? { account: u.account, user, perms: null } : null;
     }
     const auth = this.core.auth;
     if (auth !== null) {
       const creds = { user, pass, token: str(c.auth_token), nkey: str(c.nkey), sig: str(c.sig), jwt: str(c.jwt) };
-      const u = auth.authenticate(creds, conn.nonce, { websocket: false, ip: conn.socket.remoteAddress ?? '' });
-      return u === null ? null : { account: u.account, user: u.name };
+      // isClientAuthorized: the user's account and permissions (RegisterUser); the connection
+      // type is LEAFNODE, or LEAFNODE_WS over a websocket (connectionTypeAllowed).
+      const u = auth.authenticate(creds, conn.nonce, { websocket: conn.websocket, leaf: true, ip: conn.socket.remoteAddress ?? '' });
+      return u === null ? null : { account: u.account, user: u.name, perms: u.permissions?.forConnection() ?? null };
     }
-    return { account: la?.account ?? '$G', user };
+    return { account: la?.account ?? '$G', user, perms: null };
   }
 
   // ---- Soliciting -----------------------------------------------------------------------------
@@ -489,6 +544,12 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     }
     this.learnUrls(conn, info);
     if (typeof info.remote_account === 'string') conn.remoteAccount = info.remote_account;
+    // processLeafnodeInfo: the hub's `import`/`export` (its user's subscribe and publish lists)
+    // bind this side too, so that nothing the hub would refuse is sent (an LS+ it refuses
+    // closes the connection). LeafConn's checks read the lists as a hub's, hence swapped here.
+    const imp = subjectPermission(info.import);
+    const exp = subjectPermission(info.export);
+    if (imp !== null || exp !== null) conn.perms = new Permissions({ publish: imp ?? undefined, subscribe: exp ?? undefined });
     if (info.connect_info === true && !conn.registered) this.register(conn);
   }
 
@@ -568,7 +629,11 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
   }
 
   onLeafErr(conn: LeafConn, text: string): void {
-    if (text.includes('Loop detected') && conn.solicited) {
+    if (text.includes('remote leafnode has same cluster name') && conn.solicited) {
+      // leafProcessErr: the hub shares this server's cluster name; redial after 30 s.
+      this.remotes[conn.remoteIndex].delayMs = SAME_CLUSTER_RECONNECT_MS;
+      this.core.log.error(`Leafnode connection dropped with same cluster name error. Delaying attempt to reconnect for ${SAME_CLUSTER_RECONNECT_MS / 1000}s`);
+    } else if (text.includes('Loop detected') && conn.solicited) {
       const r = this.remotes[conn.remoteIndex];
       r.delayMs = LOOP_RECONNECT_MS;
       this.core.log.error(`Leafnode connection dropped: ${text}`);
@@ -688,6 +753,18 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     return conn;
   }
 
+}
+
+/** An INFO `import`/`export` (`{ allow?, deny? }`, lists of strings), or null when absent or malformed. */
+function subjectPermission(v: unknown): { allow?: string[]; deny?: string[] } | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const list = (x: unknown): string[] | undefined | null =>
+    x === undefined || x === null ? undefined : Array.isArray(x) && x.every((e) => typeof e === 'string') ? (x as string[]) : null;
+  const allow = list(o.allow);
+  const deny = list(o.deny);
+  if (allow === null || deny === null) return null;
+  return { ...(allow !== undefined ? { allow } : {}), ...(deny !== undefined ? { deny } : {}) };
 }
 
 function str(v: unknown): string {

@@ -528,3 +528,78 @@ describe('a leaf cluster attached to a mixed hub cluster', () => {
     expect([...queued[0], ...queued[1]].sort()).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'w9']);
   });
 });
+
+describe('leaf node authentication on the wire with the real nats-server', () => {
+  // What a raw leaf connection sees after CONNECT `connect`, then `input`: the INFO answer's
+  // `import`/`export`, and what arrives before the server closes (LS+ and PING left out).
+  const session = async (port: number, connect: string, input: string): Promise<{ perms: unknown[]; rest: string }> => {
+    const w = await WireClient.open(port);
+    w.send(`CONNECT ${connect}\r\n`);
+    const answer = JSON.parse((await w.readLine()).replace(/^INFO /, '')) as Json;
+    w.dropLines = /(LS\+|PING)[^\n]*\n/g;
+    w.send(input);
+    const rest = await w.expectClose(3000);
+    return { perms: [answer.import, answer.export], rest: rest.replace(/(LS\+|PING)[^\n]*\n/g, '') };
+  };
+
+  it("a user's permissions: INFO import/export, and a literal LS+ outside its subscribe permissions closes the connection with the same -ERR", async () => {
+    const rh = await real([
+      'authorization { users: [ { user: low, password: l, permissions: { publish: { allow: ["allowed.>"] }, subscribe: { allow: ["to-leaf.>"], deny: ["to-leaf.no"] } } } ] }',
+    ]);
+    const eh: NatsServer = await scope.server({
+      authorization: { users: [{ user: 'low', password: 'l', permissions: { publish: { allow: ['allowed.>'] }, subscribe: { allow: ['to-leaf.>'], deny: ['to-leaf.no'] } } }] },
+      leafnodes: { port: 0 },
+    });
+    const connect = '{"name":"wire","user":"low","pass":"l"}';
+    for (const input of ['LS+ >\r\nLS+ to-leaf.a\r\nLS+ private.a\r\n', 'LS+ to-leaf.no\r\n']) {
+      const theirs = await session(rh.leafPort, connect, input);
+      const ours = await session(eh.leafnodePort, connect, input);
+      expect(ours, input).toEqual(theirs);
+    }
+  });
+
+  it("an embedded leaf node of a nats-server hub keeps to the import/export the hub's INFO names: no violation, traffic both ways where allowed", async () => {
+    const rh = await real([
+      'authorization { users: [ { user: admin, password: a }, { user: low, password: l, permissions: { publish: { allow: ["allowed.>"] }, subscribe: { allow: ["to-leaf.>"] } } } ] }',
+    ]);
+    const errors: string[] = [];
+    const none = (): void => undefined;
+    const leaf: NatsServer = await scope.server({
+      leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://low:l@127.0.0.1:${rh.leafPort}` }] },
+      logger: { info: none, warn: none, error: (m) => void errors.push(m) },
+    });
+    const lc = await scope.client(leaf);
+    const got: string[] = [];
+    // A literal LS+ private.a would make nats-server close the connection (Permissions Violation).
+    lc.subscribe('private.a', { callback: (_e, m) => void got.push(m.subject) });
+    lc.subscribe('to-leaf.b', { callback: (_e, m) => void got.push(m.subject) });
+    await lc.flush();
+    await interest(rh.monitor, 'to-leaf.b');
+    const admin = await scope.client(rh.url, { user: 'admin', pass: 'a' });
+    const atHub: string[] = [];
+    admin.subscribe('>', { callback: (_e, m) => void atHub.push(m.subject) });
+    await admin.flush();
+    await leaf.waitForSubscription('allowed.x', { timeoutMs: 10_000 });
+    admin.publish('private.a', 'no');
+    admin.publish('to-leaf.b', 'yes');
+    lc.publish('secret', 'no');
+    lc.publish('allowed.x', 'yes');
+    await eventually(() => got.includes('to-leaf.b') && atHub.includes('allowed.x'), 'traffic both ways', 10_000);
+    expect(got).toEqual(['to-leaf.b']);
+    expect(atHub).not.toContain('secret');
+    expect(errors).toEqual([]);
+    await leafs(rh.monitor, 1);
+  });
+
+  it('a leaf node naming the hub\'s own cluster is refused with the same -ERR', async () => {
+    const clusterPort = await freePort();
+    const rh = await real([`cluster { name: H, listen: "127.0.0.1:${clusterPort}" }`]);
+    const eh: NatsServer = await scope.server({ cluster: { name: 'H', port: 0 }, leafnodes: { port: 0 } });
+    const refused = async (port: number): Promise<string> => {
+      const w = await WireClient.open(port);
+      w.send('CONNECT {"name":"x","cluster":"H"}\r\nPING\r\n');
+      return w.expectClose(3000);
+    };
+    expect(await refused(eh.leafnodePort)).toBe(await refused(rh.leafPort));
+  });
+});
