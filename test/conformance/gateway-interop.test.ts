@@ -12,7 +12,7 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 import { TestPki } from '../helpers/certs.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
@@ -58,16 +58,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => undefined);
-
-/** Publishes until `done()`: interest crosses the gateway asynchronously. */
-async function publishUntil(nc: NatsConnection, subject: string, done: () => boolean): Promise<void> {
-  await eventually(async () => {
-    if (done()) return true;
-    nc.publish(subject, 'probe');
-    await nc.flush();
-    return false;
-  }, `a message on ${subject}`, 10_000);
-}
 
 describe('gateways between an embedded server and nats-server', () => {
   it('carries messages both ways', async () => {
