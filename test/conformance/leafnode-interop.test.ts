@@ -570,16 +570,19 @@ describe('leaf node authentication on the wire with the real nats-server', () =>
     });
     const lc = await scope.client(leaf);
     const got: string[] = [];
+    const admin = await scope.client(rh.url, { user: 'admin', pass: 'a' });
+    const atHub: string[] = [];
+    admin.subscribe('>', { callback: (_e, m) => void atHub.push(m.subject) });
+    await admin.flush();
+    // The hub's interest arrives after its INFO naming import/export: the leaf knows them now.
+    // (A subscription made before, while the CONNECT is answered, races the permissions, with
+    // nats-server's own leaf nodes too.)
+    await leaf.waitForSubscription('allowed.x', { timeoutMs: 10_000 });
     // A literal LS+ private.a would make nats-server close the connection (Permissions Violation).
     lc.subscribe('private.a', { callback: (_e, m) => void got.push(m.subject) });
     lc.subscribe('to-leaf.b', { callback: (_e, m) => void got.push(m.subject) });
     await lc.flush();
     await interest(rh.monitor, 'to-leaf.b');
-    const admin = await scope.client(rh.url, { user: 'admin', pass: 'a' });
-    const atHub: string[] = [];
-    admin.subscribe('>', { callback: (_e, m) => void atHub.push(m.subject) });
-    await admin.flush();
-    await leaf.waitForSubscription('allowed.x', { timeoutMs: 10_000 });
     admin.publish('private.a', 'no');
     admin.publish('to-leaf.b', 'yes');
     lc.publish('secret', 'no');
