@@ -3,8 +3,7 @@
  * (with retry), route registration (one per peer server, first wins), interest export (RS+/RS-
  * with nats-server's 0↔1 and queue-weight rules), gossip of new peers, and the client
  * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
- * single uncompressed connection per peer (no pooling, no compression); a leaf node cluster's
- * interest is announced with its origin (`LS+ <origin>`).
+ * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
  *
  * Mixed JetStream clusters: a server whose JetStream runs here refuses routes to nats-server
  * servers with JetStream ({@link ClusterManagerOptions.refuseJetStreamPeers}): nats-embedded's
@@ -102,11 +101,6 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
   private readonly dynamicName: boolean;
   /** Local interest counts: `account subject [queue]` → number of local subscriptions. */
   private readonly interest = new Map<string, number>();
-  /**
-   * Leaf node clusters' interest, by origin (nats-server 2.10 keys a route's subscription map by
-   * origin too): `origin account subject [queue]` → count. Announced as `LS+ <origin> …`.
-   */
-  private readonly originInterest = new Map<string, number>();
   /** Configured routes: URL key → state (`refused`: its server runs JetStream, see {@link ClusterManagerOptions}). */
   private readonly configured = new Map<string, { url: RouteUrl; dialing: boolean; timer: NodeJS.Timeout | null; self: boolean; refused: boolean; peerName: string | null }>();
   /** Server ids of peers refused for their JetStream: logged once, never dialled from gossip. */
@@ -315,8 +309,6 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     if (!this.opts.noAdvertise) info.connect_urls = [this.ownClientUrl()];
     const ws = this.ownWsUrl();
     if (ws !== null && !this.opts.noAdvertise) info.ws_connect_urls = [ws];
-    // Leaf node origin clusters: LS+ <origin> and LMSG <origin> are understood (not lnocu: LS- has no origin).
-    info.lnoc = true;
     if (this.gatewayLink !== null && this.gatewayLink.url !== '') info.gateway_url = this.gatewayLink.url;
     // Go's field order: the leaf node part comes last.
     if (this.leafLink !== null && this.leafLink.advertisedUrl !== '') info.leafnode_urls = [this.leafLink.advertisedUrl];
@@ -385,7 +377,6 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
   private register(conn: RouteConn, info: RouteInfo): void {
     conn.info = info;
     conn.headers = info.headers === true && !this.core.options.noHeaderSupport;
-    conn.lnoc = info.lnoc === true;
     const entry = conn.url !== null ? this.configured.get(conn.url.url) : undefined;
     if (info.server_id === this.core.serverId) {
       // A route to ourselves (e.g. a config listing every member): never retried.
@@ -505,16 +496,6 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
         batch = '';
       }
     }
-    for (const [key, count] of this.originInterest) {
-      // `origin account subject [queue]`: LS+ to a peer that takes origins, RS+ to another.
-      const queue = key.split(' ').length === 4;
-      const line = queue ? `${key} ${count}` : key;
-      batch += conn.lnoc ? `LS+ ${line}\r\n` : `RS+ ${line.slice(line.indexOf(' ') + 1)}\r\n`;
-      if (batch.length > 64 * 1024) {
-        conn.sendText(batch);
-        batch = '';
-      }
-    }
     if (batch.length > 0) conn.sendText(batch);
   }
 
@@ -588,8 +569,7 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     this.leafInterest(sub.client.account.name, sub.subject, sub.queue, delta);
   }
 
-  leafInterest(account: string, subject: string, queue: string | null, delta: number, origin = ''): void {
-    if (origin !== '') return this.originLeafInterest(origin, account, subject, queue, delta);
+  leafInterest(account: string, subject: string, queue: string | null, delta: number): void {
     const sub = { subject, queue };
     const key = sub.queue === null ? `${account} ${sub.subject}` : `${account} ${sub.subject} ${sub.queue}`;
     const before = this.interest.get(key) ?? 0;
@@ -607,36 +587,6 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     if (proto === null) return;
     const frame = Buffer.from(proto, 'latin1');
     for (const route of this.routes.values()) route.send(frame);
-  }
-
-  /**
-   * A leaf node cluster's interest (`origin`): counted apart from this server's own and announced
-   * as `LS+ <origin> <account> <subject> [<queue> <weight>]` / `LS- <account> <subject> [<queue>]`
-   * (route.go addRouteSubOrUnsubProtoToBuf; LS- without the origin, as this server does not
-   * advertise lnocu), so that the peers send it to no leaf node connection of that cluster.
-   */
-  private originLeafInterest(origin: string, account: string, subject: string, queue: string | null, delta: number): void {
-    const rest = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
-    const key = `${origin} ${rest}`;
-    const before = this.originInterest.get(key) ?? 0;
-    const after = before + delta;
-    if (after <= 0) this.originInterest.delete(key);
-    else this.originInterest.set(key, after);
-    if (this.routes.size === 0) return;
-    let sub: string | null = null;
-    let unsub = false;
-    if (queue === null) {
-      if (before <= 0 && after > 0) sub = rest;
-      else if (before > 0 && after <= 0) unsub = true;
-    } else if (after > 0) {
-      sub = `${rest} ${after}`;
-    } else {
-      unsub = true;
-    }
-    if (sub === null && !unsub) return;
-    const withOrigin = Buffer.from(sub !== null ? `LS+ ${origin} ${sub}\r\n` : `LS- ${rest}\r\n`, 'latin1');
-    const plain = Buffer.from(sub !== null ? `RS+ ${sub}\r\n` : `RS- ${rest}\r\n`, 'latin1');
-    for (const route of this.routes.values()) route.send(route.lnoc ? withOrigin : plain);
   }
 
   connectUrls(): readonly string[] | null {

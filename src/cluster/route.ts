@@ -27,8 +27,6 @@ export interface RouteInfo {
   /** The peer's websocket URLs (`host:port`), when it has a websocket listener. */
   ws_connect_urls?: string[];
   ldm?: boolean;
-  /** The peer takes `LS+ <origin> …` and `LMSG <origin> …` (leaf node origin cluster). */
-  lnoc?: boolean;
   [key: string]: unknown;
 }
 
@@ -59,8 +57,6 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   readonly remoteSubs = new Map<string, RemoteSub>();
   /** Peer accepts HMSG. */
   headers = false;
-  /** The peer takes a leaf node cluster's interest and messages with their origin (`lnoc` in its INFO). */
-  lnoc = false;
   /** Connection id for /routez (shared sequence with client ids). */
   readonly rid: number;
   closeReason: CloseReason | null = null;
@@ -178,13 +174,11 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.close(CloseReason.ProtocolViolation);
   }
 
-  onSubInterest(account: string, subject: string, queue: string | null, weight: number, origin: string): void {
+  onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
     // Interest for accounts this server does not have (one only the peer configures) is ignored, as nats-server does.
     const acc = this.host.findAccount(account);
     if (acc === undefined || !this.registered) return;
-    // A leaf node cluster's interest (LS+) is kept apart from the peer's own (RS+), as
-    // nats-server 2.10 keys routed subscriptions by their type; LS- carries no origin (no lnocu).
-    const key = interestKey(origin !== '', account, subject, queue);
+    const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
     if (existing !== undefined) {
       // A queue weight is replaced, not added.
@@ -195,7 +189,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
       }
       return;
     }
-    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc, origin);
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc);
     if (!acc.sublist.insert(sub)) {
       this.send(encodeErr('Invalid Subscription'));
       return;
@@ -206,8 +200,8 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.host.notifyChange();
   }
 
-  onUnsubInterest(account: string, subject: string, queue: string | null, leaf: boolean): void {
-    const key = interestKey(leaf, account, subject, queue);
+  onUnsubInterest(account: string, subject: string, queue: string | null): void {
+    const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
     const sub = this.remoteSubs.get(key);
     if (sub === undefined) return;
     this.remoteSubs.delete(key);
@@ -242,9 +236,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
     // A reply mapped by a gateway (`_GR_.`) travels on mapped: the server that delivers it tracks it.
     const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
-    // A leaf node cluster's message carries its origin (LMSG), so that the peer does not send it
-    // back into that cluster through another leaf node connection.
-    this.queuePeerMsg(account, subject, reply, queues, pa, buf, start, this.headers, this.lnoc ? pa.origin : '');
+    this.queuePeerMsg(account, subject, reply, queues, pa, buf, start, this.headers);
   }
 
 
@@ -280,10 +272,4 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.closeTransport(flush);
     this.host.onRouteClosed(this, reason);
   }
-}
-
-/** A route's interest key: `account subject [queue]`, prefixed with `L ` for a leaf node cluster's (LS+). */
-function interestKey(leaf: boolean, account: string, subject: string, queue: string | null): string {
-  const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
-  return leaf ? `L ${key}` : key;
 }

@@ -168,10 +168,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
    * A change of this server's interest in the bound account: announced to the peer when it
    * changes what the peer must know (0↔1 for plain interest; every change of a queue's total
    * weight). A spoke (this server is the leaf) announces only its own clients' interest and its
-   * own leaf nodes', never its cluster's; a connection never gets its own interest back, nor
-   * interest whose origin is its peer's cluster (leafnode.go updateLeafNodes and
-   * initLeafNodeSmapAndSendSubs: a leaf cluster attached through several servers does not get
-   * its own interest back through the hub cluster); loop detection subjects always travel.
+   * own leaf nodes', never its cluster's; a connection never gets its own interest back; loop
+   * detection subjects always travel.
    */
   updateSmap(sub: AnySub, delta: number): void {
     const smap = this.smap;
@@ -190,7 +188,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
 
   /** Whether `sub` is interest this connection announces (see {@link updateSmap}). */
   sendable(sub: AnySub): boolean {
-    if (sub.remote && (sub.route === this || (sub.origin !== '' && sub.origin === this.remoteCluster))) return false;
+    if (sub.remote && sub.route === this) return false;
     if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
     // canSubscribe: a deny entry matching the subscription's subject, its wildcards read as tokens.
     if (this.denyIn !== null && deniedBy(this.denyIn, sub.subject)) return false;
@@ -265,9 +263,11 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.host.onLeafErr(this, text);
   }
 
-  onSubInterest(_account: string, subject: string, queue: string | null, weight: number, _origin: string): void {
+  onSubInterest(_account: string, subject: string, queue: string | null, weight: number): void {
     const acc = this.account;
-    if (acc === null || !this.registered) return;
+    // processLeafSub: nothing is inserted for a closed connection (e.g. closed by a permission
+    // violation while a second CONNECT's interest is announced again in its new account).
+    if (acc === null || !this.registered || this.closed) return;
     this.lastActivity = Date.now();
     // processLeafSub: our own loop detection subject coming back means a cycle.
     if (subject.startsWith(LDS_PREFIX) && subject === this.host.loopSubject(acc)) {
@@ -290,8 +290,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
       if (delta !== 0) this.host.onLeafInterest(this, existing, delta);
       return;
     }
-    // Its origin is the peer's cluster: no other leaf node connection of that cluster gets it.
-    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : Math.max(weight, 1), acc, this.remoteCluster);
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : Math.max(weight, 1), acc);
     if (!acc.sublist.insert(sub)) {
       this.send(encodeErr('Invalid Subscription'));
       return;
@@ -300,7 +299,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.host.onLeafInterest(this, sub, sub.weight);
   }
 
-  onUnsubInterest(_account: string, subject: string, queue: string | null, _leaf: boolean): void {
+  onUnsubInterest(_account: string, subject: string, queue: string | null): void {
     const key = queue === null ? subject : `${subject} ${queue}`;
     const sub = this.remoteSubs.get(key);
     if (sub === undefined) return;
@@ -314,9 +313,6 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     const acc = this.account;
     if (acc === null || !this.registered) return;
     pa.deliver = '';
-    // Its origin is the peer's cluster (nats-server's leafOrigin): it goes back to no leaf node
-    // connection of that cluster, and routes carry it as `LMSG <origin> …`.
-    pa.origin = this.remoteCluster;
     if (this.denyJs && deniedAcrossLeaf(pa.subject)) return;
     // A subject the user may not publish to: the hub never announced interest there, so a
     // nats-server leaf node does not send it; one that sends anyway is not routed (nats-server

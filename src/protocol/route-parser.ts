@@ -32,13 +32,10 @@ export interface RouteSink {
   onPing(): void;
   onPong(): void;
   onErr(text: string): void;
-  /**
-   * RS+ (queue and weight null for plain interest) and a route's LS+ (`origin`: the leaf node
-   * cluster the interest comes from; '' for RS+ and on leaf connections).
-   */
-  onSubInterest(account: string, subject: string, queue: string | null, weight: number, origin: string): void;
-  /** RS- / LS- (`leaf`: a route's LS-, withdrawing interest an LS+ announced). */
-  onUnsubInterest(account: string, subject: string, queue: string | null, leaf: boolean): void;
+  /** RS+ (queue and weight null for plain interest) and LS+ (the origin dropped). */
+  onSubInterest(account: string, subject: string, queue: string | null, weight: number): void;
+  /** RS- / LS-. */
+  onUnsubInterest(account: string, subject: string, queue: string | null): void;
   /** RMSG/HMSG/LMSG: `queues` are the groups the sender chose this server for. */
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
   onParseError(detail: string): void;
@@ -477,8 +474,7 @@ export class RouteParser {
   }
 
   /**
-   * `RS+ <acc> <subj> [<queue> [<weight>]]`; LS+ has the origin cluster first (route.go
-   * addRouteSubOrUnsubProtoToBuf: `LS+ <origin> <acc> <subj> [<queue> <weight>]`, 2.9 and 2.10).
+   * `RS+ <acc> <subj> [<queue> [<weight>]]`; LS+ has the origin cluster first, dropped here.
    * A queue without a weight counts as weight 1 (nats-server requires the weight). The weight
    * is 1 to 9 decimal digits, as nats-server's `parseSize`, which however does not reject a bad
    * weight (it stores -1); this parser does.
@@ -486,18 +482,17 @@ export class RouteParser {
   private subInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
     const k = this.op === Op.LS_PLUS ? 1 : 0;
-    const origin = k === 1 && count > 0 ? this.token(buf, 0) : '';
     switch (count - k) {
       case 2:
-        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), null, 0, origin);
+        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), null, 0);
         break;
       case 3:
-        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), 1, origin);
+        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), 1);
         break;
       case 4: {
         const w = parseSize(buf, this.pos[(k + 3) * 2], this.pos[(k + 3) * 2 + 1]);
         if (w < 0) return this.failArgs('bad queue weight', buf, s, e);
-        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), w, origin);
+        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), w);
         break;
       }
       default:
@@ -513,10 +508,10 @@ export class RouteParser {
   private leafSubInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
     if (count === 1) {
-      this.sink.onSubInterest('', this.token(buf, 0), null, 0, '');
+      this.sink.onSubInterest('', this.token(buf, 0), null, 0);
     } else if (count === 3) {
       const w = parseSize(buf, this.pos[4], this.pos[5]);
-      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w < 1 ? 1 : w, '');
+      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w < 1 ? 1 : w);
     } else {
       return this.failArgs('bad LS+', buf, s, e);
     }
@@ -531,14 +526,13 @@ export class RouteParser {
     const count = this.split(buf, s, e);
     if (this.leaf) {
       // A leaf connection's LS- has no account: `LS- <subj> [<queue>]`.
-      if (count === 1) this.sink.onUnsubInterest('', this.token(buf, 0), null, false);
-      else if (count === 2) this.sink.onUnsubInterest('', this.token(buf, 0), this.token(buf, 1), false);
+      if (count === 1) this.sink.onUnsubInterest('', this.token(buf, 0), null);
+      else if (count === 2) this.sink.onUnsubInterest('', this.token(buf, 0), this.token(buf, 1));
       else return this.failArgs('bad LS-', buf, s, e);
       return this.state !== S.CLOSED;
     }
-    const leafUnsub = this.op === Op.LS_MINUS;
-    if (count === 2) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), null, leafUnsub);
-    else if (count === 3) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), this.token(buf, 2), leafUnsub);
+    if (count === 2) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), null);
+    else if (count === 3) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), this.token(buf, 2));
     else return this.failArgs(`bad ${OP_NAMES[this.op]}`, buf, s, e);
     return this.state !== S.CLOSED;
   }
@@ -546,7 +540,7 @@ export class RouteParser {
   /**
    * `RMSG <acc> <subj> [<reply> | + <reply> <q...> | | <q...>] <size>`; HMSG ends with
    * `<hdr> <total>` instead of `<size>`, and LMSG is an HMSG with the origin cluster first
-   * (`pa.origin`; a header size of 0 there means no headers, as nats-server's `pa.hdr > 0`). As in nats-server, a single token between the subject and the sizes is the
+   * (dropped here). As in nats-server, a single token between the subject and the sizes is the
    * reply, whatever it is (a client may reply to "+" or "|"), and with more tokens the first
    * must be exactly "+" or "|".
    */
@@ -564,7 +558,6 @@ export class RouteParser {
     pa.reset();
     this.account = leaf ? '' : this.token(buf, k);
     pa.subject = this.token(buf, k + 1);
-    if (k === 1) pa.origin = this.token(buf, 0);
     this.queues = NO_QUEUES;
     // Tokens [m, last) are the reply and queue groups, if any.
     const m = k + 2;
@@ -592,8 +585,7 @@ export class RouteParser {
     if (tail === 2) {
       const hdr = parseSize(buf, pos[(count - 2) * 2], pos[(count - 2) * 2 + 1]);
       if (hdr < 0 || hdr > size) return this.failArgs('bad header size', buf, s, e);
-      // A route's LMSG always has a header size; 0 is a message without headers.
-      pa.hdr = k === 1 && hdr === 0 ? -1 : hdr;
+      pa.hdr = hdr;
     }
     pa.size = size;
     this.msgBuf = null;

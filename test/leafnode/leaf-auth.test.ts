@@ -180,6 +180,20 @@ describe('a second CONNECT on a leaf connection', () => {
     await eventually(async () => /no responders/i.test(await answer(cb)), 'the interest gone from B');
     expect(await answer(ca)).toMatch(/no responders/i);
   });
+
+  it('closed by a permission violation while its interest is announced again, it leaves no subscription behind', async () => {
+    // leafnode.go processLeafSub: nothing is inserted for a closed connection.
+    const hub = await permHub();
+    const before = (await monitorJson(hub.monitorUrl!, '/subsz')).num_subscriptions;
+    const w = await WireClient.open(hub.leafnodePort!);
+    w.send('CONNECT {"user":"admin","pass":"a"}\r\nLS+ secret\r\nLS+ to-leaf.a\r\nLS+ to-leaf.b\r\nPING\r\n');
+    await w.readUntil('PONG');
+    // As `low`, `secret` is outside its subscribe permissions: the connection closes mid-way.
+    w.send('CONNECT {"user":"low","pass":"l"}\r\n');
+    await w.expectClose();
+    await eventually(async () => (await monitorJson(hub.monitorUrl!, '/leafz')).leafnodes === 0, 'the leaf connection gone');
+    expect((await monitorJson(hub.monitorUrl!, '/subsz')).num_subscriptions).toBe(before);
+  });
 });
 
 describe('a leaf node of the hub\'s own cluster', () => {
