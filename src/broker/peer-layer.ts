@@ -12,7 +12,7 @@ import type { BrokerCore } from './core.js';
 import { CloseReason } from './close-reason.js';
 
 /** A connection of a peer layer: it can be closed with a reason. */
-type PeerConnection = Connection & { close(reason: CloseReason, flush?: boolean): void };
+type PeerConnection = Connection & { close(reason: CloseReason, flush?: boolean): void; onData(chunk: Buffer): void };
 
 export abstract class PeerLayer<C extends PeerConnection> implements ConnectionHost {
   /** Every open connection of this layer, registered or not. */
@@ -42,6 +42,25 @@ export abstract class PeerLayer<C extends PeerConnection> implements ConnectionH
 
   allocCid(): number {
     return this.core.allocCid();
+  }
+
+  /**
+   * Takes over a new connection: tracks it, pauses it while the server is paused, and wires its
+   * socket — reads run through the core's guard (`what` names the kind in an internal error),
+   * errors and closes close the connection.
+   */
+  protected track(conn: C, what: string): C {
+    const socket = conn.socket;
+    this.conns.add(conn);
+    // A paused (hung) server does not read new connections either.
+    if (this.core.controls.paused) socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      this.core.runRead(() => conn.onData(chunk), () => conn.close(CloseReason.ProtocolViolation, false), what);
+    });
+    socket.on('error', () => conn.close(CloseReason.ReadError, false));
+    socket.on('end', () => conn.close(CloseReason.ClientClosed));
+    socket.on('close', () => conn.close(CloseReason.ClientClosed, false));
+    return conn;
   }
 
   /** Pauses (or resumes) reading every connection of the layer. */

@@ -234,16 +234,7 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
 
   private wire(socket: Socket, url: RouteUrl | null, explicit: boolean): RouteConn {
     const conn = new RouteConn(this, socket, url, explicit);
-    this.conns.add(conn);
-    // A paused (hung) server does not read new routes either.
-    if (this.core.controls.paused) socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      this.core.runRead(() => conn.onData(chunk), () => conn.close(CloseReason.ProtocolViolation, false), 'route');
-    });
-    socket.on('error', () => conn.close(CloseReason.ReadError, false));
-    socket.on('end', () => conn.close(CloseReason.ClientClosed));
-    socket.on('close', () => conn.close(CloseReason.ClientClosed, false));
-    return conn;
+    return this.track(conn, 'route');
   }
 
   private dial(url: RouteUrl, explicit: boolean): RouteConn | null {

@@ -281,15 +281,7 @@ export class GatewayManager extends PeerLayer<GatewayConn> implements GatewayHoo
 
   private wire(socket: Socket, outbound: boolean, name: string, url: RouteUrl | null): GatewayConn {
     const conn = new GatewayConn(this, socket, outbound, name, url);
-    this.conns.add(conn);
-    if (this.core.controls.paused) socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      this.core.runRead(() => conn.onData(chunk), () => conn.close(CloseReason.ProtocolViolation, false), 'gateway');
-    });
-    socket.on('error', () => conn.close(CloseReason.ReadError, false));
-    socket.on('end', () => conn.close(CloseReason.ClientClosed));
-    socket.on('close', () => conn.close(CloseReason.ClientClosed, false));
-    return conn;
+    return this.track(conn, 'gateway');
   }
 
   private accept(socket: Socket): void {

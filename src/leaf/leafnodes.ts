@@ -742,15 +742,7 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
 
   private wire(socket: Transport, kind: LeafKind, remoteIndex: number): LeafConn {
     const conn = new LeafConn(this, socket, kind, remoteIndex);
-    this.conns.add(conn);
-    if (this.core.controls.paused) socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      this.core.runRead(() => conn.onData(chunk), () => conn.close(CloseReason.ProtocolViolation, false), 'leafnode');
-    });
-    socket.on('error', () => conn.close(CloseReason.ReadError, false));
-    socket.on('end', () => conn.close(CloseReason.ClientClosed));
-    socket.on('close', () => conn.close(CloseReason.ClientClosed, false));
-    return conn;
+    return this.track(conn, 'leafnode');
   }
 
 }
