@@ -80,6 +80,8 @@ export type LeafKind = (typeof LeafKind)[keyof typeof LeafKind];
 export interface RouteTarget {
   /** Set on leaf node connections only (the router's rules differ from routes'). */
   readonly leafKind?: LeafKind;
+  /** A leaf node connection's peer cluster ('' for none): no message or interest of that cluster goes back to it. */
+  readonly remoteCluster?: string;
   /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
   sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void;
 }
@@ -94,6 +96,11 @@ export class RemoteSub {
     /** Queue weight: how many members the peer has in the group (1 for plain interest). */
     public weight: number,
     readonly account: Account,
+    /**
+     * The leaf node cluster the interest comes from (nats-server's `sub.origin`): a leaf node
+     * connection's peer cluster, or a route's `LS+ <origin> ...`. '' for none.
+     */
+    readonly origin: string = '',
   ) {}
 }
 

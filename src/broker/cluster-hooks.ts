@@ -9,9 +9,10 @@ export interface ClusterHooks {
   localInterest(sub: Subscription, delta: 1 | -1): void;
   /**
    * Interest of a leaf node connection (leaf/) changed: it is announced to routes as this
-   * server's own (`delta` +1/-1, or a queue weight's change).
+   * server's own (`delta` +1/-1, or a queue weight's change), with the leaf node's cluster as
+   * its `origin` when it has one ('' otherwise).
    */
-  leafInterest(account: string, subject: string, queue: string | null, delta: number): void;
+  leafInterest(account: string, subject: string, queue: string | null, delta: number, origin?: string): void;
   /** connect_urls for client INFO (own URL first), or null when there are no routes. */
   connectUrls(): readonly string[] | null;
   /** The websocket URLs of the cluster (own first), or null when there are none or no routes. */

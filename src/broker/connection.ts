@@ -106,12 +106,25 @@ export abstract class Connection implements Flushable {
   /**
    * Queues one message for a server peer: `RMSG <account> …` to a route or gateway, `LMSG …` to
    * a leaf node (`account` null); HMSG when it has headers and the peer takes them (`headers`),
-   * the payload alone when the peer does not.
+   * the payload alone when the peer does not. With `origin` (a leaf node cluster's message to a
+   * route whose peer advertised `lnoc`): `LMSG <origin> <account> …`, headers included.
    */
-  protected queuePeerMsg(account: string | null, subject: string, reply: string, queues: readonly string[], pa: PubArg, buf: Buffer, start: number, headers: boolean): void {
+  protected queuePeerMsg(
+    account: string | null,
+    subject: string,
+    reply: string,
+    queues: readonly string[],
+    pa: PubArg,
+    buf: Buffer,
+    start: number,
+    headers: boolean,
+    origin = '',
+  ): void {
     let size = pa.size;
     let hdr = pa.hdr;
-    if (hdr > 0 && !headers) {
+    if (origin !== '') {
+      // LMSG: headers always travel (the peer advertised lnoc, a 2.x route).
+    } else if (hdr > 0 && !headers) {
       start += hdr;
       size -= hdr;
       hdr = -1;
@@ -125,8 +138,8 @@ export abstract class Connection implements Flushable {
       slab = out.reserve(leafLineLength(subject, reply, queues) + size + 2);
       p = writeLeafLine(slab, out.pos, subject, reply, queues, hdr, size);
     } else {
-      slab = out.reserve(routedLineLength(account, subject, reply, queues) + size + 2);
-      p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size);
+      slab = out.reserve(routedLineLength(account, subject, reply, queues, origin) + size + 2);
+      p = writeRoutedLine(slab, out.pos, account, subject, reply, queues, hdr, size, origin);
     }
     if (size > 0) p = copyBytes(slab, p, buf, start, size);
     slab[p++] = 0x0d;

@@ -209,6 +209,9 @@ export class Router {
     // processMsgResults for kinds ROUTER and LEAF.
     const srcLeaf = source === null ? undefined : source.leafKind;
     const fromRoute = source !== null && srcLeaf === undefined;
+    // The leaf node cluster the message came from ('' for none): it goes back to no leaf node
+    // connection of that cluster (processMsgResults' leafOrigin: cluster-wide no echo).
+    const origin = source === null ? '' : pa.origin;
     let delivered = false;
     // Route targets of this message: a routing nested in it (an import forwarding a request or
     // a response; internal publications wait) works on its own part of the reused arrays.
@@ -218,7 +221,7 @@ export class Router {
       const sub = psubs[i];
       if (sub.remote) {
         if (source === null) this.addRouteTarget(base, sub.route, null);
-        else if (srcLeaf !== undefined || sub.route.leafKind !== undefined) this.leafTarget(base, sub, source, srcLeaf);
+        else if (srcLeaf !== undefined || sub.route.leafKind !== undefined) this.leafTarget(base, sub, source, srcLeaf, origin);
       } else if (this.deliverTo(pub, sub, pa, buf, start)) {
         delivered = true;
       }
@@ -228,10 +231,10 @@ export class Router {
       const members = qsubs[g];
       if (source !== null) {
         if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
-        if (fromRoute ? this.pickLocal(base, members, source, pa, buf, start) : this.pickMember(base, null, members, pa, buf, start, source)) delivered = true;
+        if (fromRoute ? this.pickLocal(base, members, source, origin, pa, buf, start) : this.pickMember(base, null, members, pa, buf, start, source, origin)) delivered = true;
       } else if (queueFilter !== null && !queueFilter.includes(members[0].queue!)) {
         continue;
-      } else if (this.pickMember(base, pub, members, pa, buf, start, null)) {
+      } else if (this.pickMember(base, pub, members, pa, buf, start, null, '')) {
         delivered = true;
       }
     }
@@ -259,13 +262,14 @@ export class Router {
    * A plain subscription of a peer for a message from a route or leaf node (nats-server's
    * processMsgResults): a leaf node never gets its own message back, and from a route only
    * leaf nodes of this hub (accepted) get it; a route gets a leaf node's message unless that
-   * leaf node is this server's hub (a spoke forwards nothing of its hub to its cluster).
+   * leaf node is this server's hub (a spoke forwards nothing of its hub to its cluster); no leaf
+   * node connection to the message's `origin` cluster gets it.
    */
-  private leafTarget(base: number, sub: RemoteSub, source: RouteTarget, srcLeaf: number | undefined): void {
+  private leafTarget(base: number, sub: RemoteSub, source: RouteTarget, srcLeaf: number | undefined, origin: string): void {
     const kind = sub.route.leafKind;
     if (kind === undefined) {
       if (srcLeaf === LeafKind.ACCEPTED) this.addRouteTarget(base, sub.route, null);
-    } else if (sub.route !== source && (srcLeaf !== undefined || kind === LeafKind.ACCEPTED)) {
+    } else if (sub.route !== source && (srcLeaf !== undefined || kind === LeafKind.ACCEPTED) && (origin === '' || sub.route.remoteCluster !== origin)) {
       this.addRouteTarget(base, sub.route, null);
     }
   }
@@ -273,10 +277,11 @@ export class Router {
   /**
    * A queue member for a local publisher's message (or a leaf node's, `source`): weighted random
    * over local and route members. A leaf node's member is only a fallback, taken when no local
-   * or route member can be (nats-server 2.10 processMsgResults prefers its own cluster); a leaf
-   * node never gets its own message back, and a message from this server's hub goes to no route.
+   * or route member can be (nats-server 2.10 processMsgResults prefers its own cluster), and so
+   * is a route's member that a leaf node cluster announced (LS+); a leaf node never gets its own
+   * message back, nor its cluster's (`origin`), and a message from this server's hub goes to no route.
    */
-  private pickMember(base: number, pub: Publisher, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, source: RouteTarget | null): boolean {
+  private pickMember(base: number, pub: Publisher, members: readonly AnySub[], pa: PubArg, buf: Buffer, start: number, source: RouteTarget | null, origin: string): boolean {
     const n = members.length;
     let total = 0;
     let remote = false;
@@ -310,10 +315,16 @@ export class Router {
       if (m.remote) {
         if (m.weight === 0 || m.route === source) continue;
         if (m.route.leafKind !== undefined) {
-          if (leaf === null) leaf = m;
+          if (leaf === null && (origin === '' || m.route.remoteCluster !== origin)) leaf = m;
           continue;
         }
         if (source !== null && source.leafKind === LeafKind.SOLICITED) continue;
+        // A route's member on behalf of a leaf node cluster is only a fallback too, and never one
+        // of the message's own cluster (nats-server 2.10 processMsgResults, `sub.origin`).
+        if (m.origin !== '') {
+          if (leaf === null && m.origin !== origin) leaf = m;
+          continue;
+        }
         this.addRouteTarget(base, m.route, m.queue);
         return true;
       }
@@ -329,15 +340,18 @@ export class Router {
    * it (e.g. the last one just left), nats-server passes it on to another server that has
    * members of the group: the only case of a second hop.
    */
-  private pickLocal(base: number, members: readonly AnySub[], source: RouteTarget | null, pa: PubArg, buf: Buffer, start: number): boolean {
+  private pickLocal(base: number, members: readonly AnySub[], source: RouteTarget | null, origin: string, pa: PubArg, buf: Buffer, start: number): boolean {
     const n = members.length;
     const first = n > 1 ? Math.floor(this.host.random() * n) : 0;
     let fallback: RemoteSub | null = null;
     for (let k = 0; k < n; k++) {
       const m = members[(first + k) % n];
       if (m.remote) {
-        // A leaf node's member is preferred to another route's (nats-server 2.10).
-        if (m.route !== source && m.weight > 0 && (fallback === null || (fallback.route.leafKind === undefined && m.route.leafKind !== undefined))) fallback = m;
+        // A leaf node's member is preferred to another route's (nats-server 2.10), and one of
+        // the message's own leaf node cluster is never taken.
+        if (m.route === source || m.weight === 0) continue;
+        if (origin !== '' && m.route.leafKind !== undefined && m.route.remoteCluster === origin) continue;
+        if (fallback === null || (fallback.route.leafKind === undefined && m.route.leafKind !== undefined)) fallback = m;
       } else if (this.deliverTo(null, m, pa, buf, start)) {
         return true;
       }

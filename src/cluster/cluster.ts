@@ -3,7 +3,8 @@
  * (with retry), route registration (one per peer server, first wins), interest export (RS+/RS-
  * with nats-server's 0↔1 and queue-weight rules), gossip of new peers, and the client
  * `connect_urls` that follow membership. Route protocol facts: nats-server 2.9/2.10 `route.go`,
- * single uncompressed connection per peer (no pooling, no compression, no leaf origin).
+ * single uncompressed connection per peer (no pooling, no compression); a leaf node cluster's
+ * interest is announced with its origin (`LS+ <origin>`).
  *
  * Mixed JetStream clusters: a server whose JetStream runs here refuses routes to nats-server
  * servers with JetStream ({@link ClusterManagerOptions.refuseJetStreamPeers}): nats-embedded's
@@ -99,8 +100,27 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
   port = 0;
   name: string;
   private readonly dynamicName: boolean;
-  /** Local interest counts: `account subject [queue]` → number of local subscriptions. */
+  /**
+   * This server's own interest (its clients', and leaf node connections' without a cluster):
+   * `account subject [queue]` → number of subscriptions (a queue's: total weight). Announced as
+   * RS+/RS- to peers with `lnocu`.
+   */
   private readonly interest = new Map<string, number>();
+  /**
+   * Leaf node clusters' interest, by origin (nats-server 2.10 keys a route's subscription map by
+   * origin too, keyFromSubWithOrigin): `origin account subject [queue]` → count. Announced as
+   * `LS+ <origin> …` / `LS- <origin> …` to peers with `lnocu`.
+   */
+  private readonly originInterest = new Map<string, number>();
+  /**
+   * Both together: `account subject [queue]` → count, whatever the origin. A peer without `lnocu`
+   * (2.9) keys a route's interest by subject alone, so an RS- or LS- withdraws the subject for
+   * every origin: it gets one RS+ when this count leaves 0 (LS+ with the origin when a leaf node
+   * cluster's interest made it, for a peer with `lnoc`), a queue's new total weight, and one RS-
+   * when it is back to 0, as 2.9's own route subscription map does (route.go
+   * updateRouteSubscriptionMap, keyFromSub).
+   */
+  private readonly mergedInterest = new Map<string, number>();
   /** Configured routes: URL key → state (`refused`: its server runs JetStream, see {@link ClusterManagerOptions}). */
   private readonly configured = new Map<string, { url: RouteUrl; dialing: boolean; timer: NodeJS.Timeout | null; self: boolean; refused: boolean; peerName: string | null }>();
   /** Server ids of peers refused for their JetStream: logged once, never dialled from gossip. */
@@ -300,6 +320,10 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     if (!this.opts.noAdvertise) info.connect_urls = [this.ownClientUrl()];
     const ws = this.ownWsUrl();
     if (ws !== null && !this.opts.noAdvertise) info.ws_connect_urls = [ws];
+    // Leaf node origin clusters: LS+ <origin> and LMSG <origin> are understood, and (lnocu, 2.10)
+    // this server sends LS- <origin> and keeps a peer's interest apart by origin.
+    info.lnoc = true;
+    info.lnocu = true;
     if (this.gatewayLink !== null && this.gatewayLink.url !== '') info.gateway_url = this.gatewayLink.url;
     // Go's field order: the leaf node part comes last.
     if (this.leafLink !== null && this.leafLink.advertisedUrl !== '') info.leafnode_urls = [this.leafLink.advertisedUrl];
@@ -368,6 +392,8 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
   private register(conn: RouteConn, info: RouteInfo): void {
     conn.info = info;
     conn.headers = info.headers === true && !this.core.options.noHeaderSupport;
+    conn.lnoc = info.lnoc === true;
+    conn.lnocu = conn.parser.lnocu = info.lnocu === true;
     const entry = conn.url !== null ? this.configured.get(conn.url.url) : undefined;
     if (info.server_id === this.core.serverId) {
       // A route to ourselves (e.g. a config listing every member): never retried.
@@ -476,16 +502,27 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     this.core.clusterName = name;
   }
 
-  /** Full interest snapshot for a newly registered route. */
+  /**
+   * Full interest snapshot for a newly registered route (route.go sendSubsToRoute): by origin to a
+   * peer with `lnocu`, one entry per subject to another (see {@link mergedInterest}).
+   */
   private sendInterest(conn: RouteConn): void {
     let batch = '';
-    for (const [key, count] of this.interest) {
-      // Keys are `account subject` or `account subject queue` (then with the weight).
-      batch += key.split(' ').length === 2 ? `RS+ ${key}\r\n` : `RS+ ${key} ${count}\r\n`;
+    const add = (line: string): void => {
+      batch += line;
       if (batch.length > 64 * 1024) {
         conn.sendText(batch);
         batch = '';
       }
+    };
+    // Keys are `account subject` or `account subject queue` (then with the weight).
+    const plain = (key: string, count: number): string => (key.split(' ').length === 2 ? `RS+ ${key}\r\n` : `RS+ ${key} ${count}\r\n`);
+    if (conn.lnocu) {
+      for (const [key, count] of this.interest) add(plain(key, count));
+      // `origin account subject [queue]`.
+      for (const [key, count] of this.originInterest) add(key.split(' ').length === 3 ? `LS+ ${key}\r\n` : `LS+ ${key} ${count}\r\n`);
+    } else {
+      for (const [key, count] of this.mergedInterest) add(plain(key, count));
     }
     if (batch.length > 0) conn.sendText(batch);
   }
@@ -560,24 +597,31 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     this.leafInterest(sub.client.account.name, sub.subject, sub.queue, delta);
   }
 
-  leafInterest(account: string, subject: string, queue: string | null, delta: number): void {
-    const sub = { subject, queue };
-    const key = sub.queue === null ? `${account} ${sub.subject}` : `${account} ${sub.subject} ${sub.queue}`;
-    const before = this.interest.get(key) ?? 0;
-    const after = before + delta;
-    if (after <= 0) this.interest.delete(key);
-    else this.interest.set(key, after);
-    if (this.routes.size === 0) return;
-    let proto: string | null = null;
-    if (sub.queue === null) {
-      if (before <= 0 && after > 0) proto = `RS+ ${key}\r\n`;
-      else if (before > 0 && after <= 0) proto = `RS- ${key}\r\n`;
-    } else {
-      proto = after > 0 ? `RS+ ${key} ${after}\r\n` : `RS- ${key}\r\n`;
+  leafInterest(account: string, subject: string, queue: string | null, delta: number, origin = ''): void {
+    const rest = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
+    const own = origin === '' ? countChange(this.interest, rest, delta, queue !== null) : countChange(this.originInterest, `${origin} ${rest}`, delta, queue !== null);
+    const merged = countChange(this.mergedInterest, rest, delta, queue !== null);
+    if (this.routes.size === 0 || (own < 0 && merged < 0)) return;
+    // Frames built once, for the peers that need them (route.go addRouteSubOrUnsubProtoToBuf).
+    let byOrigin: Buffer | null = null;
+    let together: Buffer | null = null;
+    for (const route of this.routes.values()) {
+      if (route.lnocu) {
+        if (own < 0) continue;
+        byOrigin ??= Buffer.from(interestLine(origin, rest, queue !== null, own, true), 'latin1');
+        route.send(byOrigin);
+      } else {
+        if (merged < 0) continue;
+        // A 2.9 peer with lnoc learns the origin of interest a leaf node cluster brought (LS+);
+        // the same peer withdraws it with an RS- or LS- alike.
+        if (origin !== '' && merged > 0 && route.lnoc) {
+          route.send(Buffer.from(interestLine(origin, rest, queue !== null, merged, false), 'latin1'));
+          continue;
+        }
+        together ??= Buffer.from(interestLine('', rest, queue !== null, merged, false), 'latin1');
+        route.send(together);
+      }
     }
-    if (proto === null) return;
-    const frame = Buffer.from(proto, 'latin1');
-    for (const route of this.routes.values()) route.send(frame);
   }
 
   connectUrls(): readonly string[] | null {
@@ -609,4 +653,29 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
 function peerLeafUrl(info: RouteInfo): string | null {
   const urls = info.leafnode_urls;
   return Array.isArray(urls) && urls.length === 1 && typeof urls[0] === 'string' ? urls[0] : null;
+}
+
+/**
+ * Applies `delta` to `key`'s count in `counts` and says what the peers must be told: -1 for
+ * nothing, else the new count (0: withdrawn). Plain interest is told when it appears or goes;
+ * a queue group's every change of total weight is.
+ */
+function countChange(counts: Map<string, number>, key: string, delta: number, queue: boolean): number {
+  const before = counts.get(key) ?? 0;
+  const after = Math.max(before + delta, 0);
+  if (after === 0) counts.delete(key);
+  else counts.set(key, after);
+  if (queue) return before === 0 && after === 0 ? -1 : after;
+  return (before === 0) === (after === 0) ? -1 : after;
+}
+
+/**
+ * `RS+ <rest>[ <weight>]` / `RS- <rest>`, or with an `origin` `LS+ <origin> <rest>[ <weight>]` /
+ * `LS- <origin> <rest>` (`withOriginUnsub`: the origin is on LS- too, lnocu; otherwise it is
+ * withdrawn with an RS-, which a peer without lnocu reads as the same).
+ */
+function interestLine(origin: string, rest: string, queue: boolean, count: number, withOriginUnsub: boolean): string {
+  if (origin === '') return count > 0 ? (queue ? `RS+ ${rest} ${count}\r\n` : `RS+ ${rest}\r\n`) : `RS- ${rest}\r\n`;
+  if (count > 0) return queue ? `LS+ ${origin} ${rest} ${count}\r\n` : `LS+ ${origin} ${rest}\r\n`;
+  return withOriginUnsub ? `LS- ${origin} ${rest}\r\n` : `RS- ${rest}\r\n`;
 }

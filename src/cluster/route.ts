@@ -27,6 +27,10 @@ export interface RouteInfo {
   /** The peer's websocket URLs (`host:port`), when it has a websocket listener. */
   ws_connect_urls?: string[];
   ldm?: boolean;
+  /** The peer takes `LS+ <origin> …` and `LMSG <origin> …` (leaf node origin cluster). */
+  lnoc?: boolean;
+  /** The peer's `LS-` carries the origin cluster, and it keys a route's interest by origin (2.10). */
+  lnocu?: boolean;
   [key: string]: unknown;
 }
 
@@ -57,6 +61,15 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   readonly remoteSubs = new Map<string, RemoteSub>();
   /** Peer accepts HMSG. */
   headers = false;
+  /** The peer takes a leaf node cluster's interest and messages with their origin (`lnoc` in its INFO). */
+  lnoc = false;
+  /**
+   * The peer advertised `lnocu` (2.10): it keeps a leaf node cluster's interest apart from its
+   * own, by origin, and so does this server for it (`LS- <origin> …` withdraws one origin's). A
+   * peer without it (2.9) keeps one count per subject whatever the origin, and so does this
+   * server towards it and for it (route.go processRemoteSub's `oldStyle`).
+   */
+  lnocu = false;
   /** Connection id for /routez (shared sequence with client ids). */
   readonly rid: number;
   closeReason: CloseReason | null = null;
@@ -174,14 +187,15 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.close(CloseReason.ProtocolViolation);
   }
 
-  onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
+  onSubInterest(account: string, subject: string, queue: string | null, weight: number, origin: string): void {
     // Interest for accounts this server does not have (one only the peer configures) is ignored, as nats-server does.
     const acc = this.host.findAccount(account);
     if (acc === undefined || !this.registered) return;
-    const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
+    const key = this.interestKey(origin !== '', origin, account, subject, queue);
     const existing = this.remoteSubs.get(key);
     if (existing !== undefined) {
-      // A queue weight is replaced, not added.
+      // A queue weight is replaced, not added (a plain one is already there: nothing changes,
+      // not even its origin, as route.go processRemoteSub).
       if (queue !== null) {
         const delta = weight - existing.weight;
         existing.weight = weight;
@@ -189,7 +203,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
       }
       return;
     }
-    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc);
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc, origin);
     if (!acc.sublist.insert(sub)) {
       this.send(encodeErr('Invalid Subscription'));
       return;
@@ -200,8 +214,8 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     this.host.notifyChange();
   }
 
-  onUnsubInterest(account: string, subject: string, queue: string | null): void {
-    const key = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
+  onUnsubInterest(account: string, subject: string, queue: string | null, leaf: boolean, origin: string): void {
+    const key = this.interestKey(leaf, origin, account, subject, queue);
     const sub = this.remoteSubs.get(key);
     if (sub === undefined) return;
     this.remoteSubs.delete(key);
@@ -209,6 +223,19 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     sub.account.leafInterest?.(sub, -sub.weight);
     this.host.remoteInterest(account, subject, queue, -1);
     this.host.notifyChange();
+  }
+
+  /**
+   * The key of a peer's interest in {@link remoteSubs} (route.go processRemoteSub): from a peer
+   * with `lnocu`, `R <account> <subject> [<queue>]` for its own (RS+) and `L <origin> <account>
+   * <subject> [<queue>]` for a leaf node cluster's (LS+); from one without, `<account> <subject>
+   * [<queue>]` for both, so that an RS- or LS- withdraws the subject whoever announced it, as
+   * that peer counts them together.
+   */
+  private interestKey(leaf: boolean, origin: string, account: string, subject: string, queue: string | null): string {
+    const rest = queue === null ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
+    if (!this.lnocu) return rest;
+    return leaf ? `L ${origin} ${rest}` : `R ${rest}`;
   }
 
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
@@ -236,7 +263,9 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     const subject = pa.deliver === '' ? pa.subject : pa.deliver;
     // A reply mapped by a gateway (`_GR_.`) travels on mapped: the server that delivers it tracks it.
     const reply = pa.gwReply !== '' ? pa.gwReply : pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`;
-    this.queuePeerMsg(account, subject, reply, queues, pa, buf, start, this.headers);
+    // A leaf node cluster's message carries its origin (LMSG), so that the peer does not send it
+    // back into that cluster through another leaf node connection.
+    this.queuePeerMsg(account, subject, reply, queues, pa, buf, start, this.headers, this.lnoc ? pa.origin : '');
   }
 
 

@@ -168,8 +168,10 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
    * A change of this server's interest in the bound account: announced to the peer when it
    * changes what the peer must know (0↔1 for plain interest; every change of a queue's total
    * weight). A spoke (this server is the leaf) announces only its own clients' interest and its
-   * own leaf nodes', never its cluster's; a connection never gets its own interest back; loop
-   * detection subjects always travel.
+   * own leaf nodes', never its cluster's; a connection never gets its own interest back, nor
+   * interest whose origin is its peer's cluster (leafnode.go updateLeafNodes and
+   * initLeafNodeSmapAndSendSubs: a leaf cluster attached through several servers does not get
+   * its own interest back through the hub cluster); loop detection subjects always travel.
    */
   updateSmap(sub: AnySub, delta: number): void {
     const smap = this.smap;
@@ -188,7 +190,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
 
   /** Whether `sub` is interest this connection announces (see {@link updateSmap}). */
   sendable(sub: AnySub): boolean {
-    if (sub.remote && sub.route === this) return false;
+    if (sub.remote && (sub.route === this || (sub.origin !== '' && sub.origin === this.remoteCluster))) return false;
     if (this.denyJs && deniedAcrossLeaf(sub.subject)) return false;
     // canSubscribe: a deny entry matching the subscription's subject, its wildcards read as tokens.
     if (this.denyIn !== null && deniedBy(this.denyIn, sub.subject)) return false;
@@ -263,7 +265,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.host.onLeafErr(this, text);
   }
 
-  onSubInterest(_account: string, subject: string, queue: string | null, weight: number): void {
+  onSubInterest(_account: string, subject: string, queue: string | null, weight: number, _origin: string): void {
     const acc = this.account;
     // processLeafSub: nothing is inserted for a closed connection (e.g. closed by a permission
     // violation while a second CONNECT's interest is announced again in its new account).
@@ -290,7 +292,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
       if (delta !== 0) this.host.onLeafInterest(this, existing, delta);
       return;
     }
-    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : Math.max(weight, 1), acc);
+    // Its origin is the peer's cluster: no other leaf node connection of that cluster gets it.
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : Math.max(weight, 1), acc, this.remoteCluster);
     if (!acc.sublist.insert(sub)) {
       this.send(encodeErr('Invalid Subscription'));
       return;
@@ -299,7 +302,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.host.onLeafInterest(this, sub, sub.weight);
   }
 
-  onUnsubInterest(_account: string, subject: string, queue: string | null): void {
+  onUnsubInterest(_account: string, subject: string, queue: string | null, _leaf: boolean): void {
     const key = queue === null ? subject : `${subject} ${queue}`;
     const sub = this.remoteSubs.get(key);
     if (sub === undefined) return;
@@ -313,6 +316,9 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     const acc = this.account;
     if (acc === null || !this.registered) return;
     pa.deliver = '';
+    // Its origin is the peer's cluster (nats-server's leafOrigin): it goes back to no leaf node
+    // connection of that cluster, and routes carry it as `LMSG <origin> …`.
+    pa.origin = this.remoteCluster;
     if (this.denyJs && deniedAcrossLeaf(pa.subject)) return;
     // A subject the user may not publish to: the hub never announced interest there, so a
     // nats-server leaf node does not send it; one that sends anyway is not routed (nats-server

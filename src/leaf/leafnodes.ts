@@ -314,7 +314,7 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     conn.sendText(`INFO ${JSON.stringify(this.leafInfo(conn, true))} \r\n`);
     this.register(conn);
     if (moved !== null) {
-      for (const s of moved) conn.onSubInterest('', s.subject, s.queue, s.weight);
+      for (const s of moved) conn.onSubInterest('', s.subject, s.queue, s.weight, '');
       this.core.flushAll();
     }
   }
@@ -691,7 +691,7 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     // processLeafSub: a hub treats its leaf nodes' interest as a client's (routes and gateways
     // learn it); a spoke keeps its hub's interest to itself.
     if (!conn.isSpoke) {
-      this.core.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta);
+      this.core.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta, sub.origin);
       this.core.gateway?.clusterInterest(sub.account.name, sub.subject, sub.queue, delta, sub);
     }
     sub.account.leafInterest?.(sub, delta);

@@ -18,6 +18,7 @@ const M = 0x4d;
 const S = 0x53;
 const G = 0x47;
 const R = 0x52;
+const L = 0x4c;
 const PLUS = 0x2b;
 const PIPE = 0x7c;
 
@@ -153,16 +154,17 @@ function writeMsgTail(
   return p;
 }
 
-/** Worst-case length of a route `RMSG`/`HMSG` control line (CRLF included). */
-export function routedLineLength(account: string, subject: string, reply: string, queues: readonly string[]): number {
-  let n = 5 + account.length + 1 + subject.length + 3 + reply.length + 1 + NUM + 1 + NUM + 2;
+/** Worst-case length of a route `RMSG`/`HMSG`/`LMSG` control line (CRLF included). */
+export function routedLineLength(account: string, subject: string, reply: string, queues: readonly string[], origin = ''): number {
+  let n = 5 + origin.length + 1 + account.length + 1 + subject.length + 3 + reply.length + 1 + NUM + 1 + NUM + 2;
   for (let i = 0; i < queues.length; i++) n += 1 + queues[i].length;
   return n;
 }
 
 /**
  * `RMSG <account> <subject> [reply | + <reply> <q...> | | <q...>] <size>\r\n`, or `HMSG` with
- * `<hdr> <size>` when `hdr >= 0` (nats-server's route message header).
+ * `<hdr> <size>` when `hdr >= 0` (nats-server's route message header); with an `origin` (a
+ * leaf node cluster's message, to a peer that advertised `lnoc`) `LMSG <origin> <account> ...`.
  */
 export function writeRoutedLine(
   buf: Buffer,
@@ -173,7 +175,22 @@ export function writeRoutedLine(
   queues: readonly string[],
   hdr: number,
   size: number,
+  origin = '',
 ): number {
+  if (origin !== '') {
+    // A leaf node cluster's message (route.go msgHeaderForRouteOrLeaf with lnoc):
+    // `LMSG <origin> <account> ...`, always with a header size (0 for none).
+    buf[p++] = L;
+    buf[p++] = M;
+    buf[p++] = S;
+    buf[p++] = G;
+    buf[p++] = SP;
+    p = writeLatin1(buf, p, origin);
+    buf[p++] = SP;
+    p = writeLatin1(buf, p, account);
+    buf[p++] = SP;
+    return writeRoutedTail(buf, p, subject, reply, queues, hdr < 0 ? 0 : hdr, size);
+  }
   if (hdr >= 0) {
     buf[p++] = H;
     buf[p++] = M;

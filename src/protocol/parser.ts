@@ -71,9 +71,16 @@ export class PubArg {
    * '' otherwise (set and cleared around one routing by the gateway layer).
    */
   gwReply = '';
+  /**
+   * The leaf node cluster a message came from (nats-server's `pa.origin`): a route's
+   * `LMSG <origin> ...`, or the cluster of the leaf node connection that brought it. '' for none.
+   * Such a message never goes back to a leaf node connection of that cluster.
+   */
+  origin = '';
 
   reset(): void {
     this.gwReply = '';
+    this.origin = '';
     this.deliver = '';
     this.once = false;
     this.subject = '';

@@ -32,10 +32,16 @@ export interface RouteSink {
   onPing(): void;
   onPong(): void;
   onErr(text: string): void;
-  /** RS+ (queue and weight null for plain interest) and LS+ (the origin dropped). */
-  onSubInterest(account: string, subject: string, queue: string | null, weight: number): void;
-  /** RS- / LS-. */
-  onUnsubInterest(account: string, subject: string, queue: string | null): void;
+  /**
+   * RS+ (queue and weight null for plain interest) and a route's LS+ (`origin`: the leaf node
+   * cluster the interest comes from; '' for RS+ and on leaf connections).
+   */
+  onSubInterest(account: string, subject: string, queue: string | null, weight: number, origin: string): void;
+  /**
+   * RS- / LS- (`leaf`: a route's LS-, withdrawing interest an LS+ announced; `origin`: its origin
+   * cluster, from a peer that advertised `lnocu`, '' otherwise).
+   */
+  onUnsubInterest(account: string, subject: string, queue: string | null, leaf: boolean, origin: string): void;
   /** RMSG/HMSG/LMSG: `queues` are the groups the sender chose this server for. */
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
   onParseError(detail: string): void;
@@ -140,6 +146,11 @@ export class RouteParser {
   private queues: readonly string[] = NO_QUEUES;
   /** Token boundaries of the argument line being processed: start, end, start, end... */
   private pos = new Int32Array(32);
+  /**
+   * The peer advertised `lnocu` in its route INFO (2.10): its `LS-` carries the origin cluster
+   * first. Set by the route once the INFO arrives, before any interest.
+   */
+  lnocu = false;
 
   /**
    * `leaf`: the leaf node protocol (nats-server's parser for connections of kind LEAF, client.go
@@ -474,7 +485,8 @@ export class RouteParser {
   }
 
   /**
-   * `RS+ <acc> <subj> [<queue> [<weight>]]`; LS+ has the origin cluster first, dropped here.
+   * `RS+ <acc> <subj> [<queue> [<weight>]]`; LS+ has the origin cluster first (route.go
+   * addRouteSubOrUnsubProtoToBuf: `LS+ <origin> <acc> <subj> [<queue> <weight>]`, 2.9 and 2.10).
    * A queue without a weight counts as weight 1 (nats-server requires the weight). The weight
    * is 1 to 9 decimal digits, as nats-server's `parseSize`, which however does not reject a bad
    * weight (it stores -1); this parser does.
@@ -482,17 +494,18 @@ export class RouteParser {
   private subInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
     const k = this.op === Op.LS_PLUS ? 1 : 0;
+    const origin = k === 1 && count > 0 ? this.token(buf, 0) : '';
     switch (count - k) {
       case 2:
-        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), null, 0);
+        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), null, 0, origin);
         break;
       case 3:
-        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), 1);
+        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), 1, origin);
         break;
       case 4: {
         const w = parseSize(buf, this.pos[(k + 3) * 2], this.pos[(k + 3) * 2 + 1]);
         if (w < 0) return this.failArgs('bad queue weight', buf, s, e);
-        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), w);
+        this.sink.onSubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), w, origin);
         break;
       }
       default:
@@ -508,10 +521,10 @@ export class RouteParser {
   private leafSubInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
     if (count === 1) {
-      this.sink.onSubInterest('', this.token(buf, 0), null, 0);
+      this.sink.onSubInterest('', this.token(buf, 0), null, 0, '');
     } else if (count === 3) {
       const w = parseSize(buf, this.pos[4], this.pos[5]);
-      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w < 1 ? 1 : w);
+      this.sink.onSubInterest('', this.token(buf, 0), this.token(buf, 1), w < 1 ? 1 : w, '');
     } else {
       return this.failArgs('bad LS+', buf, s, e);
     }
@@ -519,20 +532,24 @@ export class RouteParser {
   }
 
   /**
-   * `RS- <acc> <subj> [<queue>]`. LS- has the same form: it carries an origin only towards
-   * servers that advertised `lnocu`, which this one does not.
+   * `RS- <acc> <subj> [<queue>]`. A route's LS- has the same form, or, from a peer that
+   * advertised `lnocu` ({@link lnocu}), the origin cluster first: `LS- <origin> <acc> <subj>
+   * [<queue>]` (route.go parseUnsubProto, 2.10).
    */
   private unsubInterest(buf: Buffer, s: number, e: number): boolean {
     const count = this.split(buf, s, e);
     if (this.leaf) {
       // A leaf connection's LS- has no account: `LS- <subj> [<queue>]`.
-      if (count === 1) this.sink.onUnsubInterest('', this.token(buf, 0), null);
-      else if (count === 2) this.sink.onUnsubInterest('', this.token(buf, 0), this.token(buf, 1));
+      if (count === 1) this.sink.onUnsubInterest('', this.token(buf, 0), null, false, '');
+      else if (count === 2) this.sink.onUnsubInterest('', this.token(buf, 0), this.token(buf, 1), false, '');
       else return this.failArgs('bad LS-', buf, s, e);
       return this.state !== S.CLOSED;
     }
-    if (count === 2) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), null);
-    else if (count === 3) this.sink.onUnsubInterest(this.token(buf, 0), this.token(buf, 1), this.token(buf, 2));
+    const leafUnsub = this.op === Op.LS_MINUS;
+    const k = leafUnsub && this.lnocu ? 1 : 0;
+    const origin = k === 1 && count > 0 ? this.token(buf, 0) : '';
+    if (count - k === 2) this.sink.onUnsubInterest(this.token(buf, k), this.token(buf, k + 1), null, leafUnsub, origin);
+    else if (count - k === 3) this.sink.onUnsubInterest(this.token(buf, k), this.token(buf, k + 1), this.token(buf, k + 2), leafUnsub, origin);
     else return this.failArgs(`bad ${OP_NAMES[this.op]}`, buf, s, e);
     return this.state !== S.CLOSED;
   }
@@ -540,7 +557,7 @@ export class RouteParser {
   /**
    * `RMSG <acc> <subj> [<reply> | + <reply> <q...> | | <q...>] <size>`; HMSG ends with
    * `<hdr> <total>` instead of `<size>`, and LMSG is an HMSG with the origin cluster first
-   * (dropped here). As in nats-server, a single token between the subject and the sizes is the
+   * (`pa.origin`; a header size of 0 there means no headers, as nats-server's `pa.hdr > 0`). As in nats-server, a single token between the subject and the sizes is the
    * reply, whatever it is (a client may reply to "+" or "|"), and with more tokens the first
    * must be exactly "+" or "|".
    */
@@ -558,6 +575,7 @@ export class RouteParser {
     pa.reset();
     this.account = leaf ? '' : this.token(buf, k);
     pa.subject = this.token(buf, k + 1);
+    if (k === 1) pa.origin = this.token(buf, 0);
     this.queues = NO_QUEUES;
     // Tokens [m, last) are the reply and queue groups, if any.
     const m = k + 2;
@@ -585,7 +603,8 @@ export class RouteParser {
     if (tail === 2) {
       const hdr = parseSize(buf, pos[(count - 2) * 2], pos[(count - 2) * 2 + 1]);
       if (hdr < 0 || hdr > size) return this.failArgs('bad header size', buf, s, e);
-      pa.hdr = hdr;
+      // A route's LMSG always has a header size; 0 is a message without headers.
+      pa.hdr = k === 1 && hdr === 0 ? -1 : hdr;
     }
     pa.size = size;
     this.msgBuf = null;

@@ -18,7 +18,7 @@ import { type NatsServer } from '../../src/index.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
 import { WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually, publishUntil } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
 import { TestPki } from '../helpers/certs.js';
 import { createUser } from '@nats-io/nkeys';
@@ -561,5 +561,92 @@ describe('leaf node authentication on the wire with the real nats-server', () =>
       return w.expectClose(3000);
     };
     expect(await refused(eh.leafnodePort)).toBe(await refused(rh.leafPort));
+  });
+});
+
+describe('a leaf cluster attached to a mixed hub cluster', () => {
+  // Hub cluster H: an embedded server and nats-server, routed. Leaf cluster L: two embedded
+  // servers, routed, one leaf connection to each hub member. Interest of L's servers crosses the
+  // hub route as `LS+ L $G <subject>` and L's messages as `LMSG L $G …` (route.go, 2.9.10 and
+  // 2.10.29 alike, both advertising `lnoc`); neither hub member sends them back into L through
+  // its own leaf connection, so every subscriber gets one copy. With nats-server alone in both
+  // clusters (2.9.10), the same topology gives one copy too.
+  it('each subscriber of both clusters gets one copy of a message published on either leaf member', async () => {
+    const e1 = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
+    const [port, leafPort, routePort] = [await freePort(), await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      'server_name: hub-real',
+      `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e1.routeUrl}"] }`,
+      `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
+    ]);
+    scope.defer(() => r.stop());
+    await eventually(() => e1.routes().length === 1, 'the hub route', 10_000);
+    const l1 = await scope.server({ serverName: 'leaf-1', cluster: { name: 'L', port: 0, reconnectDelay: 50 }, leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://127.0.0.1:${leafPort}` }] } });
+    const l2 = await scope.server({ serverName: 'leaf-2', cluster: { name: 'L', port: 0, routes: [l1.routeUrl!], reconnectDelay: 50 }, leafnodes: { reconnect: 50, remotes: [{ url: e1.leafnodeUrl! }] } });
+    await eventually(() => l1.routes().length === 1 && l2.routes().length === 1, 'the leaf route', 10_000);
+    const [c1, c2, ce, cr] = [await scope.client(l1), await scope.client(l2), await scope.client(e1), await scope.client(`nats://127.0.0.1:${port}`)];
+    const got = [collect(c1, 'bar'), collect(c2, 'bar'), collect(ce, 'bar'), collect(cr, 'bar')];
+    const queued = [collect(c1, 'work', 'q'), collect(c2, 'work', 'q')];
+    for (const c of [c1, c2, ce, cr]) await c.flush();
+    // Each embedded server sees its own subscriber and its peers' interest in `bar` (one entry per
+    // route or leaf connection; nats-server 2.9.10 announces a subject once on a route, whatever its origin).
+    for (const s of [l1, l2, e1]) await s.waitForSubscription('bar', { count: 3, timeoutMs: 10_000 });
+    await l1.waitForSubscription('work', { count: 2, timeoutMs: 10_000 });
+    await l2.waitForSubscription('work', { count: 2, timeoutMs: 10_000 });
+    c1.publish('bar', 'from leaf-1');
+    c2.publish('bar', 'from leaf-2');
+    for (let i = 0; i < 10; i++) (i % 2 === 0 ? c1 : c2).publish('work', `w${i}`);
+    await c1.flush();
+    await c2.flush();
+    await eventually(() => got.every((g) => g.length >= 2) && queued[0].length + queued[1].length >= 10, 'the messages', 10_000);
+    // A second copy through the hub cluster would come within milliseconds.
+    await new Promise((res) => setTimeout(res, 200));
+    for (const g of got) expect([...g].sort()).toEqual(['from leaf-1', 'from leaf-2']);
+    expect([...queued[0], ...queued[1]].sort()).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'w9']);
+  });
+});
+
+describe("a hub's leaf node clusters' interest on a route to nats-server 2.9.10 (lnoc, no lnocu)", () => {
+  // 2.9.10 keys a route's interest by subject alone (route.go processRemoteSub), so RS- or LS-
+  // withdraws a subject whoever announced it. The embedded hub counts its own clients' and each
+  // leaf node cluster's interest together towards it and withdraws a subject only when nobody
+  // wants it any more: a client leaving, or one leaf cluster leaving, takes no interest away
+  // from the other leaf cluster.
+  it('a subject one leaf cluster, another one and a local client all want stays wanted until the last one leaves', async () => {
+    const e = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
+    const [port, routePort] = [await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, 'server_name: hub-real', `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e.routeUrl}"] }`]);
+    scope.defer(() => r.stop());
+    await eventually(() => e.routes().length === 1, 'the hub route', 10_000);
+    const la = await scope.server({ serverName: 'leaf-a', cluster: { name: 'A', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: e.leafnodeUrl! }] } });
+    const lb = await scope.server({ serverName: 'leaf-b', cluster: { name: 'B', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: e.leafnodeUrl! }] } });
+    const [ca, cb, ce, cr] = [await scope.client(la), await scope.client(lb), await scope.client(e), await scope.client(`nats://127.0.0.1:${port}`)];
+    const subA = ca.subscribe('foo', { callback: () => undefined });
+    const gotB = collect(cb, 'foo');
+    const subE = ce.subscribe('foo', { callback: () => undefined });
+    for (const c of [ca, cb, ce]) await c.flush();
+    await e.waitForSubscription('foo', { count: 3, timeoutMs: 10_000 });
+    // The real server has processed everything the hub sent before `sync<n>`'s interest once a
+    // message on it gets through (a route is one ordered stream).
+    let n = 0;
+    const synced = async (): Promise<void> => {
+      const got: string[] = [];
+      const s = ce.subscribe(`sync${++n}`, { callback: (_err, m) => void got.push(m.string()) });
+      await ce.flush();
+      await publishUntil(cr, `sync${n}`, () => got.length > 0);
+      s.unsubscribe();
+    };
+    await synced();
+    subE.unsubscribe();
+    await ce.flush();
+    subA.unsubscribe();
+    await ca.flush();
+    await e.waitForSubscription('foo', { count: 1, timeoutMs: 10_000 });
+    await synced();
+    cr.publish('foo', 'still wanted');
+    await cr.flush();
+    await eventually(() => gotB.length > 0, 'the message at leaf cluster B', 5_000);
+    expect(gotB).toEqual(['still wanted']);
   });
 });

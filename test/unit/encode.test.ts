@@ -51,6 +51,17 @@ describe('route frames', () => {
     expect(rmsg('A', 'foo', '', [], 12, 17)).toBe('HMSG A foo 12 17\r\n');
     expect(rmsg('A', 'foo', 'r', ['q'], 12, 17)).toBe('HMSG A foo + r q 12 17\r\n');
   });
+
+  it('LMSG <origin> <account> for a leaf node cluster\'s message, always with a header size', () => {
+    const line = (reply: string, queues: string[], hdr: number, size: number): string => {
+      const buf = Buffer.alloc(routedLineLength('$G', 'foo', reply, queues, 'L'));
+      return buf.toString('latin1', 0, writeRoutedLine(buf, 0, '$G', 'foo', reply, queues, hdr, size, 'L'));
+    };
+    expect(line('', [], -1, 5)).toBe('LMSG L $G foo 0 5\r\n');
+    expect(line('r', [], 12, 17)).toBe('LMSG L $G foo r 12 17\r\n');
+    expect(line('r', ['q1', 'q2'], -1, 2)).toBe('LMSG L $G foo + r q1 q2 0 2\r\n');
+    expect(line('', ['q'], -1, 2)).toBe('LMSG L $G foo | q 0 2\r\n');
+  });
 });
 
 describe('no responders', () => {

@@ -18,17 +18,17 @@ class Recorder implements RouteSink {
   onPing(): void { this.events.push('PING'); }
   onPong(): void { this.events.push('PONG'); }
   onErr(text: string): void { this.events.push(`ERR ${text}`); }
-  onSubInterest(account: string, subject: string, queue: string | null, weight: number): void {
-    this.events.push(`SUB ${account} ${subject} ${queue} ${weight}`);
+  onSubInterest(account: string, subject: string, queue: string | null, weight: number, origin: string): void {
+    this.events.push(`SUB ${account} ${subject} ${queue} ${weight}${origin === '' ? '' : ` origin=${origin}`}`);
   }
-  onUnsubInterest(account: string, subject: string, queue: string | null): void {
-    this.events.push(`UNSUB ${account} ${subject} ${queue}`);
+  onUnsubInterest(account: string, subject: string, queue: string | null, leaf: boolean, origin: string): void {
+    this.events.push(`UNSUB ${account} ${subject} ${queue}${leaf ? ' (LS-)' : ''}${origin === '' ? '' : ` origin=${origin}`}`);
   }
   onRoutedMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     this.deliveries.push({ buf, start, end });
     // Reply and payload quoted, so that a reply of "+" or "|" or an empty payload shows.
     const text = end - start > 64 ? `<${end - start} bytes>` : JSON.stringify(buf.toString('latin1', start, end));
-    this.events.push(`MSG ${account} ${pa.subject} ${JSON.stringify(pa.reply)} [${queues.join(',')}] ${pa.hdr} ${pa.size} ${text}`);
+    this.events.push(`MSG ${account} ${pa.subject} ${JSON.stringify(pa.reply)} [${queues.join(',')}] ${pa.hdr} ${pa.size} ${text}${pa.origin === '' ? '' : ` origin=${pa.origin}`}`);
   }
   onParseError(detail: string): void {
     this.details.push(detail);
@@ -41,8 +41,9 @@ function parser(maxControlLine?: number): { rec: Recorder; p: RouteParser } {
   return { rec, p: new RouteParser(rec, maxControlLine) };
 }
 
-function run(text: string, maxControlLine?: number): string[] {
+function run(text: string, maxControlLine?: number, lnocu = false): string[] {
   const { rec, p } = parser(maxControlLine);
+  p.lnocu = lnocu;
   p.parse(Buffer.from(text, 'latin1'));
   return rec.events;
 }
@@ -75,16 +76,34 @@ describe('route parser: ops', () => {
     ]);
   });
 
-  it('LS+ carries the origin cluster first, which is dropped', () => {
-    expect(run('LS+ C1 $G foo\r\nLS+ C1 $G foo q 2\r\n')).toEqual(['SUB $G foo null 0', 'SUB $G foo q 2']);
+  it('LS+ carries the origin cluster first; LS- has none (no lnocu) and is told apart from RS-', () => {
+    expect(run('LS+ C1 $G foo\r\nLS+ C1 $G foo q 2\r\nLS- $G foo\r\nLS- $G foo q\r\nRS- $G foo\r\n')).toEqual([
+      'SUB $G foo null 0 origin=C1',
+      'SUB $G foo q 2 origin=C1',
+      'UNSUB $G foo null (LS-)',
+      'UNSUB $G foo q (LS-)',
+      'UNSUB $G foo null',
+    ]);
+  });
+
+  it("from a peer with lnocu (2.10), LS- carries the origin cluster first; RS- does not", () => {
+    expect(run('LS- C1 $G foo\r\nLS- C1 $G foo q\r\nRS- $G foo\r\nRS- $G foo q\r\n', undefined, true)).toEqual([
+      'UNSUB $G foo null (LS-) origin=C1',
+      'UNSUB $G foo q (LS-) origin=C1',
+      'UNSUB $G foo null',
+      'UNSUB $G foo q',
+    ]);
+    // Without the origin, the line is one argument short (route.go parseUnsubProto: parse error).
+    expect(run('LS- $G foo\r\n', undefined, true)).toEqual(['FAIL bad LS-']);
+    expect(run('LS- C1 $G foo q x\r\n', undefined, true)).toEqual(['FAIL bad LS-']);
   });
 
   it('RS- and LS- remove plain or queue interest (LS- without origin: no lnocu)', () => {
     expect(run('RS- $G foo\r\nRS- $G foo q\r\nLS- $G foo\r\nls- $G foo q\r\n')).toEqual([
       'UNSUB $G foo null',
       'UNSUB $G foo q',
-      'UNSUB $G foo null',
-      'UNSUB $G foo q',
+      'UNSUB $G foo null (LS-)',
+      'UNSUB $G foo q (LS-)',
     ]);
   });
 
@@ -113,8 +132,10 @@ describe('route parser: ops', () => {
     const hdr = 'NATS/1.0\r\n\r\n';
     expect(run(`HMSG $G foo r 12 14\r\n${hdr}hi\r\nLMSG C1 $G foo + r q 12 14\r\n${hdr}hi\r\n`)).toEqual([
       `MSG $G foo "r" [] 12 14 ${JSON.stringify(`${hdr}hi`)}`,
-      `MSG $G foo "r" [q] 12 14 ${JSON.stringify(`${hdr}hi`)}`,
+      `MSG $G foo "r" [q] 12 14 ${JSON.stringify(`${hdr}hi`)} origin=C1`,
     ]);
+    // LMSG always has a header size: 0 is a message without headers; the next RMSG has no origin.
+    expect(run('LMSG C1 $G foo 0 2\r\nhi\r\nRMSG $G foo 2\r\nhi\r\n')).toEqual(['MSG $G foo "" [] -1 2 "hi" origin=C1', 'MSG $G foo "" [] -1 2 "hi"']);
   });
 
   it('accepts op names in any case, and blanks made of spaces and tabs', () => {
