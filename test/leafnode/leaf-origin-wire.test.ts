@@ -28,8 +28,11 @@ function hub(): Promise<NatsServer> {
   return scope.server({ serverName: 'hub', cluster: { name: 'H' }, leafnodes: { port: 0 } });
 }
 
-/** A route peer of `s` advertising `flags` (e.g. `"lnoc":true,"lnocu":true`), registered. */
-async function routePeer(s: NatsServer, flags: string): Promise<WireClient> {
+/**
+ * A route peer of `s` advertising `flags` (e.g. `"lnoc":true,"lnocu":true`), registered; what
+ * the hub sent on it so far (its interest snapshot) is left unread.
+ */
+async function openRoutePeer(s: NatsServer, flags: string): Promise<WireClient> {
   const w = track(await WireClient.open(s.clusterPort!));
   // The system account's and the loop detection interest are not what these tests look at.
   w.dropLines = /RS[+-] (\$SYS [^\r]*|\$G \$LDS\.[^\r]*)\r\n/g;
@@ -37,6 +40,12 @@ async function routePeer(s: NatsServer, flags: string): Promise<WireClient> {
   w.send('CONNECT {"echo":true,"verbose":false,"pedantic":false,"headers":true,"name":"' + PEER_ID + '","cluster":"H"}\r\n');
   w.send(`INFO {"server_id":"${PEER_ID}","server_name":"peer","version":"2.10.0","proto":2,"host":"127.0.0.1","port":1,"headers":true,"max_payload":1048576,"cluster":"H"${flags === '' ? '' : ','}${flags}}\r\n`);
   await eventually(() => s.routes().length === 1, 'the route');
+  return w;
+}
+
+/** {@link openRoutePeer}, its snapshot read and dropped. */
+async function routePeer(s: NatsServer, flags: string): Promise<WireClient> {
+  const w = await openRoutePeer(s, flags);
   await w.drain();
   return w;
 }
@@ -122,11 +131,7 @@ describe("a leaf node cluster's interest sent to a route peer", () => {
 
 /** Opens a route peer with `flags` and returns the interest lines of its snapshot, sorted. */
 async function snapshotOf(s: NatsServer, flags: string): Promise<string[]> {
-  const w = track(await WireClient.open(s.clusterPort!));
-  w.dropLines = /RS[+-] (\$SYS [^\r]*|\$G \$LDS\.[^\r]*)\r\n/g;
-  w.send('CONNECT {"echo":true,"verbose":false,"pedantic":false,"headers":true,"name":"' + PEER_ID + '","cluster":"H"}\r\n');
-  w.send(`INFO {"server_id":"${PEER_ID}","server_name":"peer","version":"2.10.0","proto":2,"host":"127.0.0.1","port":1,"headers":true,"max_payload":1048576,"cluster":"H"${flags === '' ? '' : ','}${flags}}\r\n`);
-  await eventually(() => s.routes().length === 1, 'the route');
+  const w = await openRoutePeer(s, flags);
   const got = (await w.drain()).split('\r\n').filter((l) => l !== '' && !l.startsWith('INFO '));
   w.close();
   await eventually(() => s.routes().length === 0, 'the route gone');
