@@ -239,6 +239,9 @@ export class Router {
       }
     }
     if (this.rtCount > base) {
+      // A route's message passed on to another route (a queue group's second hop) is an RMSG:
+      // `LMSG <origin>` is for a leaf node's own messages (client.go msgHeaderForRouteOrLeaf).
+      if (fromRoute) pa.origin = '';
       this.sendToRoutes(base, acc, pa, buf, start);
       delivered = true;
     }

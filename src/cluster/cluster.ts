@@ -115,10 +115,12 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
   /**
    * Both together: `account subject [queue]` → count, whatever the origin. A peer without `lnocu`
    * (2.9) keys a route's interest by subject alone, so an RS- or LS- withdraws the subject for
-   * every origin: it gets one RS+ when this count leaves 0 (LS+ with the origin when a leaf node
-   * cluster's interest made it, for a peer with `lnoc`), a queue's new total weight, and one RS-
-   * when it is back to 0, as 2.9's own route subscription map does (route.go
-   * updateRouteSubscriptionMap, keyFromSub).
+   * every origin: it gets one RS+ when this count leaves 0, a queue's new total weight, and one
+   * RS- when it is back to 0, as 2.9's own route subscription map counts (route.go
+   * updateRouteSubscriptionMap, keyFromSub). Never `LS+ <origin>`, which 2.9 sends for the
+   * first interest of a subject: such a peer keeps that origin while the subject stays wanted,
+   * and then tells none of its leaf connections of that cluster of it — even once the interest
+   * left is a client's (a message lost, with nats-server alone too).
    */
   private readonly mergedInterest = new Map<string, number>();
   /** Configured routes: URL key → state (`refused`: its server runs JetStream, see {@link ClusterManagerOptions}). */
@@ -608,17 +610,10 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
     for (const route of this.routes.values()) {
       if (route.lnocu) {
         if (own < 0) continue;
-        byOrigin ??= Buffer.from(interestLine(origin, rest, queue !== null, own, true), 'latin1');
+        byOrigin ??= Buffer.from(interestLine(origin, rest, queue !== null, own), 'latin1');
         route.send(byOrigin);
-      } else {
-        if (merged < 0) continue;
-        // A 2.9 peer with lnoc learns the origin of interest a leaf node cluster brought (LS+);
-        // the same peer withdraws it with an RS- or LS- alike.
-        if (origin !== '' && merged > 0 && route.lnoc) {
-          route.send(Buffer.from(interestLine(origin, rest, queue !== null, merged, false), 'latin1'));
-          continue;
-        }
-        together ??= Buffer.from(interestLine('', rest, queue !== null, merged, false), 'latin1');
+      } else if (merged >= 0) {
+        together ??= Buffer.from(interestLine('', rest, queue !== null, merged), 'latin1');
         route.send(together);
       }
     }
@@ -671,11 +666,10 @@ function countChange(counts: Map<string, number>, key: string, delta: number, qu
 
 /**
  * `RS+ <rest>[ <weight>]` / `RS- <rest>`, or with an `origin` `LS+ <origin> <rest>[ <weight>]` /
- * `LS- <origin> <rest>` (`withOriginUnsub`: the origin is on LS- too, lnocu; otherwise it is
- * withdrawn with an RS-, which a peer without lnocu reads as the same).
+ * `LS- <origin> <rest>` (to a peer with lnocu).
  */
-function interestLine(origin: string, rest: string, queue: boolean, count: number, withOriginUnsub: boolean): string {
+function interestLine(origin: string, rest: string, queue: boolean, count: number): string {
   if (origin === '') return count > 0 ? (queue ? `RS+ ${rest} ${count}\r\n` : `RS+ ${rest}\r\n`) : `RS- ${rest}\r\n`;
   if (count > 0) return queue ? `LS+ ${origin} ${rest} ${count}\r\n` : `LS+ ${origin} ${rest}\r\n`;
-  return withOriginUnsub ? `LS- ${origin} ${rest}\r\n` : `RS- ${rest}\r\n`;
+  return `LS- ${origin} ${rest}\r\n`;
 }

@@ -203,7 +203,11 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
       }
       return;
     }
-    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc, origin);
+    // The origin of a peer without lnocu is not kept: that peer's entry stands for every origin
+    // and its own clients together (it counts them together), so no leaf connection may be
+    // kept from it for an origin that may have left (nats-server 2.9/2.10 keep the first one, and
+    // so can lose a message).
+    const sub = new RemoteSub(this, subject, queue, queue === null ? 1 : weight, acc, this.lnocu ? origin : '');
     if (!acc.sublist.insert(sub)) {
       this.send(encodeErr('Invalid Subscription'));
       return;

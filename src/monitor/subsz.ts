@@ -90,10 +90,10 @@ export function routez(ctx: MonitorContext, q: URLSearchParams, count: () => voi
     };
     if (remote.length > 0) {
       if (detail) {
-        info.subscriptions_list_detail = remote.map((s) => {
-          const sid = `R ${GLOBAL_ACCOUNT} ${s.subject}${s.queue === null ? '' : ` ${s.queue}`}`;
-          return subDetail(s.subject, s.queue, sid, 0, 0, r.rid, null);
-        });
+        // The sid is the key the route keeps the interest by, as nats-server's (route.go
+        // processRemoteSub): `R <account> <subject> [<queue>]`, `L <origin> …` for a leaf node
+        // cluster's, no prefix from a peer without lnocu.
+        info.subscriptions_list_detail = [...r.remoteSubs].map(([sid, s]) => subDetail(s.subject, s.queue, sid, 0, 0, r.rid, null));
       } else if (subs) {
         info.subscriptions_list = remote.map((s) => subjectToText(s.subject));
       }

@@ -650,3 +650,53 @@ describe("a hub's leaf node clusters' interest on a route to nats-server 2.9.10 
     expect(gotB).toEqual(['still wanted']);
   });
 });
+
+describe('a leaf cluster attached to an embedded and a nats-server 2.9.10 hub member, interest that changes hands', () => {
+  // 2.9.10 keeps the origin of a subject's first announcement (`LS+ A …`) for as long as the
+  // subject stays wanted, and tells none of its leaf connections of cluster A of it. The embedded
+  // hub therefore announces interest to it as plain RS+ (never LS+), and does not keep the origin
+  // 2.9.10 announces: when leaf cluster A's interest leaves and a hub client's stays, a publisher
+  // in A still reaches the hub client, through either hub member.
+  async function mixedHub(): Promise<{ e: NatsServer; port: number; leafPort: number }> {
+    const e = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
+    const [port, leafPort, routePort] = [await freePort(), await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      'server_name: hub-real',
+      `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e.routeUrl}"] }`,
+      `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
+    ]);
+    scope.defer(() => r.stop());
+    await eventually(() => e.routes().length === 1, 'the hub route', 10_000);
+    return { e, port, leafPort };
+  }
+
+  /** A raw leaf node server of cluster A at `port`. */
+  async function rawLeafA(port: number): Promise<WireClient> {
+    const w = await WireClient.open(port);
+    scope.defer(() => w.close());
+    w.dropLines = /LS[+-] [^\r]*\r\n/g;
+    w.send('CONNECT {"name":"leaf-raw","cluster":"A","headers":true}\r\n');
+    await w.drain();
+    return w;
+  }
+
+  for (const rawOnEmbedded of [true, false]) {
+    it(`A's interest first on the ${rawOnEmbedded ? 'embedded' : 'nats-server'} hub member, then a hub client's on the ${rawOnEmbedded ? 'embedded' : 'nats-server'} one, then A's leaves`, async () => {
+      const { e, port, leafPort } = await mixedHub();
+      const raw = await rawLeafA(rawOnEmbedded ? e.leafnodePort! : leafPort);
+      const member = await scope.server({ serverName: 'leaf-a', cluster: { name: 'A', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: rawOnEmbedded ? `nats-leaf://127.0.0.1:${leafPort}` : e.leafnodeUrl! }] } });
+      const publisher = await scope.client(member);
+      const hubClient = await scope.client(rawOnEmbedded ? e : `nats://127.0.0.1:${port}`);
+      raw.send('LS+ foo\r\n');
+      await raw.drain();
+      await e.waitForSubscription('foo', { timeoutMs: 10_000 });
+      const got = collect(hubClient, 'foo');
+      await hubClient.flush();
+      raw.send('LS- foo\r\n');
+      await raw.drain();
+      await publishUntil(publisher, 'foo', () => got.length > 0, 10_000);
+      expect(got.length).toBeGreaterThan(0);
+    });
+  }
+});

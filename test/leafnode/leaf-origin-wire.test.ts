@@ -17,7 +17,10 @@ import { eventually } from '../helpers/eventually.js';
 
 const scope = useScope();
 
-const PEER_ID = 'NPEERAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+/** The server id of route peer `n`. */
+function peerId(n: number): string {
+  return `NPEER${n}`.padEnd(56, 'A');
+}
 
 function track(w: WireClient): WireClient {
   scope.defer(() => w.close());
@@ -32,20 +35,21 @@ function hub(): Promise<NatsServer> {
  * A route peer of `s` advertising `flags` (e.g. `"lnoc":true,"lnocu":true`), registered; what
  * the hub sent on it so far (its interest snapshot) is left unread.
  */
-async function openRoutePeer(s: NatsServer, flags: string): Promise<WireClient> {
+async function openRoutePeer(s: NatsServer, flags: string, n = 0): Promise<WireClient> {
   const w = track(await WireClient.open(s.clusterPort!));
   // The system account's and the loop detection interest are not what these tests look at.
   w.dropLines = /RS[+-] (\$SYS [^\r]*|\$G \$LDS\.[^\r]*)\r\n/g;
   expect(w.info).toMatchObject({ lnoc: true, lnocu: true });
-  w.send('CONNECT {"echo":true,"verbose":false,"pedantic":false,"headers":true,"name":"' + PEER_ID + '","cluster":"H"}\r\n');
-  w.send(`INFO {"server_id":"${PEER_ID}","server_name":"peer","version":"2.10.0","proto":2,"host":"127.0.0.1","port":1,"headers":true,"max_payload":1048576,"cluster":"H"${flags === '' ? '' : ','}${flags}}\r\n`);
-  await eventually(() => s.routes().length === 1, 'the route');
+  const id = peerId(n);
+  w.send(`CONNECT {"echo":true,"verbose":false,"pedantic":false,"headers":true,"name":"${id}","cluster":"H"}\r\n`);
+  w.send(`INFO {"server_id":"${id}","server_name":"peer${n}","version":"2.10.0","proto":2,"host":"127.0.0.1","port":${n + 1},"headers":true,"max_payload":1048576,"cluster":"H"${flags === '' ? '' : ','}${flags}}\r\n`);
+  await eventually(() => s.routes().some((r) => r.id === id), 'the route');
   return w;
 }
 
 /** {@link openRoutePeer}, its snapshot read and dropped. */
-async function routePeer(s: NatsServer, flags: string): Promise<WireClient> {
-  const w = await openRoutePeer(s, flags);
+async function routePeer(s: NatsServer, flags: string, n = 0): Promise<WireClient> {
+  const w = await openRoutePeer(s, flags, n);
   await w.drain();
   return w;
 }
@@ -101,12 +105,12 @@ describe("a leaf node cluster's interest sent to a route peer", () => {
     expect(await step(c, 'UNSUB 2\r\n', r)).toBe('RS- $G work q\r\n');
   });
 
-  it('with lnoc only (2.9): the origin of the first interest on LS+, then as without lnoc', async () => {
+  it('with lnoc only (2.9): as without lnoc, never LS+ (the peer would keep the first origin for its clients too)', async () => {
     const s = await hub();
     const r = await routePeer(s, '"lnoc":true');
     const [a, b] = [await leaf(s, 'A'), await leaf(s, 'B')];
     const c = track(await WireClient.connected(s.port));
-    expect(await step(a, 'LS+ foo\r\n', r)).toBe('LS+ A $G foo\r\n');
+    expect(await step(a, 'LS+ foo\r\n', r)).toBe('RS+ $G foo\r\n');
     expect(await step(c, 'SUB foo 1\r\n', r)).toBe('');
     expect(await step(b, 'LS+ foo\r\n', r)).toBe('');
     expect(await step(a, 'LS- foo\r\n', r)).toBe('');
@@ -126,6 +130,20 @@ describe("a leaf node cluster's interest sent to a route peer", () => {
     await c.drain();
     expect(await snapshotOf(s, '"lnoc":true,"lnocu":true')).toEqual(['LS+ A $G foo', 'LS+ A $G work q 2', 'LS+ B $G foo', 'RS+ $G foo', 'RS+ $G work q 1']);
     expect(await snapshotOf(s, '')).toEqual(['RS+ $G foo', 'RS+ $G work q 3']);
+    expect(await snapshotOf(s, '"lnoc":true')).toEqual(['RS+ $G foo', 'RS+ $G work q 3']);
+  });
+
+  it("a leaf cluster's message passed from one route to another (a queue group's second hop) is an RMSG", async () => {
+    // client.go msgHeaderForRouteOrLeaf: LMSG <origin> only for a message from a leaf connection.
+    const s = await hub();
+    const p1 = await routePeer(s, '"lnoc":true,"lnocu":true', 1);
+    const p2 = await routePeer(s, '"lnoc":true,"lnocu":true', 2);
+    p2.send('RS+ $G work q 1\r\n');
+    await p2.drain();
+    await s.waitForSubscription('work');
+    p1.send('LMSG A $G work | q 0 2\r\nhi\r\n');
+    await p1.drain();
+    expect(await p2.readUntil('hi\r\n')).toBe('RMSG $G work | q 2\r\n');
   });
 });
 
@@ -171,5 +189,20 @@ describe("a route peer's leaf node cluster interest, received", () => {
     expect(await reaches(s, r)).toBe(false);
     r.send('RS+ $G foo\r\nLS+ X $G foo\r\nRS- $G foo\r\n');
     expect(await reaches(s, r)).toBe(false);
+  });
+
+  it('/routez names each entry by the key the route keeps it under (route.go processRemoteSub sids)', async () => {
+    for (const [flags, want] of [
+      ['"lnoc":true,"lnocu":true', ['L A $G foo', 'R $G bar', 'R $G baz q']],
+      ['"lnoc":true', ['$G bar', '$G baz q', '$G foo']],
+    ] as const) {
+      const s = await scope.server({ serverName: 'hub', http: '127.0.0.1:0', cluster: { name: 'H' } });
+      const r = await routePeer(s, flags);
+      r.send('LS+ A $G foo\r\nRS+ $G bar\r\nRS+ $G baz q 2\r\n');
+      await r.drain();
+      const routez = (await (await fetch(`${s.monitorUrl}/routez?subs=detail`)).json()) as { routes: { subscriptions_list_detail: { sid: string }[] }[] };
+      const sids = routez.routes[0].subscriptions_list_detail.map((d) => d.sid).filter((x) => !x.includes('$SYS') && !x.includes('$LDS'));
+      expect(sids.sort()).toEqual([...want]);
+    }
   });
 });
