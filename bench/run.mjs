@@ -51,7 +51,7 @@ const SCENARIOS = {
   // requester) on A, subscribers (the responder) on B, so every message crosses the route.
   'route-pubsub-16': { kind: 'throughput', route: true, pubs: 1, subs: 1, size: 16, desc: 'two servers joined by a route: 1 publisher on A -> 1 subscriber on B, 16 B payload' },
   'route-fanin-4': { kind: 'throughput', route: true, pubs: 4, subs: 1, size: 16, desc: 'two servers joined by a route: 4 publishers on A -> 1 subscriber on B, 16 B payload' },
-  'route-fanout-16': { kind: 'throughput', route: true, pubs: 1, subs: 16, size: 16, desc: 'two servers joined by a route: 1 publisher on A -> 16 subscribers on B (one copy crosses the route, B fans out), 16 B payload' },
+  'route-fanout-4': { kind: 'throughput', route: true, pubs: 1, subs: 4, size: 16, desc: 'two servers joined by a route: 1 publisher on A -> 4 subscribers on B (one copy crosses the route, B fans out), 16 B payload' },
   'route-reqrep': { kind: 'latency', route: true, size: 16, desc: 'two servers joined by a route: requester on A (one request in flight), responder on B, 16 B payload; request and reply both cross the route' },
 };
 const INPROCESS = ['inproc-pubsub-16', 'inproc-reqrep'];
@@ -896,6 +896,9 @@ function metricRows(sc, res) {
       ['delivered msgs/s (higher is better)', e?.deliveredRate, n?.deliveredRate, fmtInt],
       ['published msgs/s', e?.pubRate, n?.pubRate, fmtInt],
       ['delivered MB/s (payload)', e && (e.deliveredRate * sc.size) / 1e6, n && (n.deliveredRate * sc.size) / 1e6, (x) => fmtNum(x)],
+      // route-*: the CPU both servers spent per delivered message, less sensitive to other load
+      // on the machine than the rate (the rate follows the CPU share the processes get).
+      ...(sc.route ? [['servers\' CPU µs per delivered msg, A + B (lower is better)', cpuPerMsg(e), cpuPerMsg(n), (x) => fmtNum(x, 2)]] : []),
       ...brokerRows(e, n),
     ];
   }
@@ -1044,6 +1047,11 @@ function metricRows(sc, res) {
   ];
 }
 
+/** Broker CPU µs per delivered message (throughput results), or undefined. */
+function cpuPerMsg(r) {
+  return r?.broker && r.deliveredRate > 0 ? (r.broker.cpuPercent * 1e4) / r.deliveredRate : undefined;
+}
+
 function brokerRows(e, n) {
   if (!e?.broker && !n?.broker) return [];
   const perServer = (x) => x?.broker?.perServer && x.broker.perServer.map((u) => fmtNum(u.cpuPercent, 0)).join(' / ');
@@ -1131,12 +1139,15 @@ async function main() {
   const natsBin = process.env.NATS_SERVER_BIN || findOnPath('nats-server');
   const wanted = opts.targets ?? ['embedded', 'nats-server'];
   const targets = [];
-  if (wanted.includes('embedded')) targets.push({ name: 'embedded', cmd: process.execPath, args: [cli] });
+  // BENCH_EMBEDDED_NODE_ARGS: Node flags for the embedded broker processes only, e.g. to profile
+  // them: BENCH_EMBEDDED_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_EMBEDDED_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (wanted.includes('embedded')) targets.push({ name: 'embedded', cmd: process.execPath, args: [...nodeArgs, cli] });
   if (wanted.includes('nats-server')) {
     if (natsBin && fs.existsSync(natsBin)) targets.push({ name: 'nats-server', cmd: natsBin, args: [] });
     else console.log('note: nats-server not found (set NATS_SERVER_BIN or put it on PATH); running embedded only');
   }
-  if (opts.routePeer === 'embedded') opts.routePeerTarget = { name: 'embedded', cmd: process.execPath, args: [cli] };
+  if (opts.routePeer === 'embedded') opts.routePeerTarget = { name: 'embedded', cmd: process.execPath, args: [...nodeArgs, cli] };
   if (opts.routePeer === 'nats-server') {
     if (!natsBin || !fs.existsSync(natsBin)) usage('--route-peer nats-server: nats-server not found (set NATS_SERVER_BIN or put it on PATH)');
     opts.routePeerTarget = { name: 'nats-server', cmd: natsBin, args: [] };
