@@ -420,7 +420,15 @@ function procUsage(pid) {
     const ticks = Number(f[11]) + Number(f[12]); // utime + stime
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-    return { cpuSec: ticks / 100, peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null, t: process.hrtime.bigint() };
+    // Time its threads waited, runnable, for a CPU (schedstat's 2nd field, ns): how much the
+    // scheduler held the broker back, as opposed to the broker waiting for input.
+    let runWaitNs = 0;
+    try {
+      for (const t of fs.readdirSync(`/proc/${pid}/task`)) runWaitNs += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      runWaitNs = NaN;
+    }
+    return { cpuSec: ticks / 100, peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null, runWaitNs, t: process.hrtime.bigint() };
   } catch {
     return null;
   }
@@ -435,7 +443,7 @@ function brokerUsage(a, b) {
   }
   if (!a || !b) return null;
   const wall = Number(b.t - a.t) / 1e9;
-  return { cpuPercent: (100 * (b.cpuSec - a.cpuSec)) / wall, peakRssMiB: b.peakRssBytes === null ? null : b.peakRssBytes / 2 ** 20 };
+  return { cpuPercent: (100 * (b.cpuSec - a.cpuSec)) / wall, runWaitPercent: (b.runWaitNs - a.runWaitNs) / 1e7 / wall, peakRssMiB: b.peakRssBytes === null ? null : b.peakRssBytes / 2 ** 20 };
 }
 
 /**
@@ -1054,10 +1062,13 @@ function cpuPerMsg(r) {
 
 function brokerRows(e, n) {
   if (!e?.broker && !n?.broker) return [];
-  const perServer = (x) => x?.broker?.perServer && x.broker.perServer.map((u) => fmtNum(u.cpuPercent, 0)).join(' / ');
+  const perServer = (x, k) => x?.broker?.perServer && x.broker.perServer.map((u) => fmtNum(u[k], 0)).join(' / ');
   return [
     ['broker CPU % (100 = one core)', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
-    ...(e?.broker?.perServer || n?.broker?.perServer ? [['  of which server A / B', perServer(e), perServer(n), (x) => x ?? '-']] : []),
+    ...(e?.broker?.perServer || n?.broker?.perServer ? [
+      ['  of which server A / B', perServer(e, 'cpuPercent'), perServer(n, 'cpuPercent'), (x) => x ?? '-'],
+      ['run-queue wait % (runnable, no CPU), A / B', perServer(e, 'runWaitPercent'), perServer(n, 'runWaitPercent'), (x) => x ?? '-'],
+    ] : []),
     ['broker peak RSS MiB', e?.broker?.peakRssMiB, n?.broker?.peakRssMiB, (x) => fmtNum(x, 0)],
   ];
 }
