@@ -47,6 +47,12 @@ const SCENARIOS = {
   'inproc-pubsub-16': { kind: 'inproc', mode: 'throughput', size: 16, desc: 'in-process: official client (1 publisher + 1 subscriber connection) and the broker in one Node process, 16 B' },
   'inproc-reqrep': { kind: 'inproc', mode: 'latency', size: 16, desc: 'in-process: official client request() (one in flight) + responder, broker in the same Node process, 16 B' },
   alloc: { kind: 'alloc', desc: 'allocation on the publish path (cache hit), in-process micro-bench bench/alloc.mjs (embedded only)' },
+  // Two servers of the same target joined by a route (server B solicits A): publishers (the
+  // requester) on A, subscribers (the responder) on B, so every message crosses the route.
+  'route-pubsub-16': { kind: 'throughput', route: true, pubs: 1, subs: 1, size: 16, desc: 'two servers joined by a route: 1 publisher on A -> 1 subscriber on B, 16 B payload' },
+  'route-fanin-4': { kind: 'throughput', route: true, pubs: 4, subs: 1, size: 16, desc: 'two servers joined by a route: 4 publishers on A -> 1 subscriber on B, 16 B payload' },
+  'route-fanout-4': { kind: 'throughput', route: true, pubs: 1, subs: 4, size: 16, desc: 'two servers joined by a route: 1 publisher on A -> 4 subscribers on B (one copy crosses the route, B fans out), 16 B payload' },
+  'route-reqrep': { kind: 'latency', route: true, size: 16, desc: 'two servers joined by a route: requester on A (one request in flight), responder on B, 16 B payload; request and reply both cross the route' },
 };
 const INPROCESS = ['inproc-pubsub-16', 'inproc-reqrep'];
 
@@ -232,6 +238,10 @@ function parseCli(argv) {
         o.consumeCount = Number(value());
         if (!(Number.isInteger(o.consumeCount) && o.consumeCount > 0)) usage('--consume-count must be a positive integer');
         break;
+      case '--route-peer':
+        o.routePeer = value();
+        if (o.routePeer !== 'embedded' && o.routePeer !== 'nats-server') usage(`unknown --route-peer "${o.routePeer}"`);
+        break;
       case '--json':
         o.json = true;
         break;
@@ -278,6 +288,8 @@ function usage(err) {
   --fill <n>          messages in the fill scenarios (default 1,000,000)
   --consume-count <n> messages in the consumer drain scenarios (js-consume-*, js-fetch100-*, js-push-*;
                       default 100,000)
+  --route-peer <t>    route-* scenarios: server B is target <t> (embedded or nats-server) in every
+                      column, e.g. the embedded column = embedded A <-> nats-server B (default: A's target)
   --json              also print the JSON result to stdout
   --ping-every <n>    publisher flow control: PING after every n ~64 KiB batches (default 4)
   --max-pings-out <n> publisher flow control: most unanswered PINGs (default 2; 0 = unbounded)
@@ -399,39 +411,60 @@ const rate = (w) => (w.ns > 0 ? (w.count * 1e9) / w.ns : 0);
 
 // ---- scenario runners ----------------------------------------------------------------------------
 
-/** CPU time (s) and peak RSS (bytes) of a process, from /proc (Linux); null elsewhere. */
+/** CPU time (s) and peak RSS (bytes) of a process, from /proc (Linux); null elsewhere. An array of pids gives an array. */
 function procUsage(pid) {
+  if (Array.isArray(pid)) return pid.map(procUsage);
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(f[11]) + Number(f[12]); // utime + stime
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-    return { cpuSec: ticks / 100, peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null, t: process.hrtime.bigint() };
+    // Time its threads waited, runnable, for a CPU (schedstat's 2nd field, ns): how much the
+    // scheduler held the broker back, as opposed to the broker waiting for input.
+    let runWaitNs = 0;
+    try {
+      for (const t of fs.readdirSync(`/proc/${pid}/task`)) runWaitNs += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      runWaitNs = NaN;
+    }
+    return { cpuSec: ticks / 100, peakRssBytes: hwm ? Number(hwm[1]) * 1024 : null, runWaitNs, t: process.hrtime.bigint() };
   } catch {
     return null;
   }
 }
 
 function brokerUsage(a, b) {
+  if (Array.isArray(a)) {
+    // Several brokers (route-*): CPU summed, the largest peak RSS, and each one's figures.
+    const each = a.map((x, i) => brokerUsage(x, b[i]));
+    if (each.some((x) => x === null)) return null;
+    return { cpuPercent: each.reduce((t, x) => t + x.cpuPercent, 0), peakRssMiB: Math.max(...each.map((x) => x.peakRssMiB ?? 0)), perServer: each };
+  }
   if (!a || !b) return null;
   const wall = Number(b.t - a.t) / 1e9;
-  return { cpuPercent: (100 * (b.cpuSec - a.cpuSec)) / wall, peakRssMiB: b.peakRssBytes === null ? null : b.peakRssBytes / 2 ** 20 };
+  return { cpuPercent: (100 * (b.cpuSec - a.cpuSec)) / wall, runWaitPercent: (b.runWaitNs - a.runWaitNs) / 1e7 / wall, peakRssMiB: b.peakRssBytes === null ? null : b.peakRssBytes / 2 ** 20 };
 }
 
-async function runThroughput(sc, port, opts, brokerPid) {
+/**
+ * Throughput: subscribers, then publishers, each a loadgen process. `route` (route-* scenarios):
+ * the subscribers connect to server B (`route.subPort`), and nobody publishes before A's route
+ * to B carries their interest.
+ */
+async function runThroughput(sc, port, opts, brokerPid, route = null) {
   const errors = [];
   const children = [];
   try {
     const subs = [];
     for (let i = 0; i < sc.subs; i++) {
       subs.push(new Child({
-        role: 'sub', id: i, host: HOST, port, subject: 'bench.x', queue: sc.queue ?? null,
+        role: 'sub', id: i, host: HOST, port: route?.subPort ?? port, subject: 'bench.x', queue: sc.queue ?? null,
         subjects: sc.subSubjects ? sc.subSubjects(i, sc.subs) : undefined,
       }, errors));
     }
     children.push(...subs);
     await all(subs, 'ready'); // every SUB is confirmed by a PONG before anyone publishes
+    if (route) await route.interest('A', 'bench.x');
     const pubSubjects = sc.pubSubjects ? sc.pubSubjects() : undefined;
     const pubs = [];
     for (let i = 0; i < sc.pubs; i++) {
@@ -453,13 +486,22 @@ async function runThroughput(sc, port, opts, brokerPid) {
     const subWin = await all(subs, 'window');
     broadcast(pubs, { type: 'stop' });
     const stopped = await all(pubs, 'stopped', 60_000);
-    broadcast(subs, { type: 'drain' });
-    const drained = await all(subs, 'drained', 60_000);
-
     const published = stopped.reduce((a, m) => a + m.count, 0);
-    const received = drained.reduce((a, m) => a + m.count, 0);
     // Deliveries per published message: 1 for a queue group, `fanout` with subject lists.
     const expected = published * (sc.fanout ?? (sc.queue ? 1 : sc.subs));
+    broadcast(subs, { type: 'drain' });
+    let received = (await all(subs, 'drained', 60_000)).reduce((a, m) => a + m.count, 0);
+    if (route) {
+      // The publishers' PONG came from A once it had written every message to the route; B may
+      // still be reading them. Drain again until the count is complete or has not moved for 1 s.
+      for (let still = Date.now(); received < expected && Date.now() - still < 1000;) {
+        await sleep(20);
+        broadcast(subs, { type: 'drain' });
+        const n = (await all(subs, 'drained', 60_000)).reduce((a, m) => a + m.count, 0);
+        if (n !== received) still = Date.now();
+        received = n;
+      }
+    }
     const perSub = subWin.map(rate);
     if (pubWin.some((w) => w.count === 0)) errors.push('a publisher sent nothing during the measuring window (stalled)');
     if (subWin.some((w) => w.count === 0)) errors.push('a subscriber received nothing during the measuring window');
@@ -481,16 +523,19 @@ async function runThroughput(sc, port, opts, brokerPid) {
   }
 }
 
-async function runLatency(sc, port, opts, brokerPid) {
+/** Request/reply latency. `route` (route-reqrep): the responder on B, the requester on A. */
+async function runLatency(sc, port, opts, brokerPid, route = null) {
   const errors = [];
   const children = [];
   try {
-    const responder = new Child({ role: 'responder', id: 0, host: HOST, port, subject: 'bench.req', size: sc.size }, errors);
+    const responder = new Child({ role: 'responder', id: 0, host: HOST, port: route?.subPort ?? port, subject: 'bench.req', size: sc.size }, errors);
     children.push(responder);
     await responder.wait('ready');
+    if (route) await route.interest('A', 'bench.req');
     const requester = new Child({ role: 'requester', id: 0, host: HOST, port, subject: 'bench.req', size: sc.size }, errors);
     children.push(requester);
     await requester.wait('ready');
+    if (route) await route.interest('B', 'bench.inbox.*');
     requester.send({ type: 'go' });
     await sleep(opts.warmup * 1000);
     requester.send({ type: 'begin' });
@@ -859,6 +904,9 @@ function metricRows(sc, res) {
       ['delivered msgs/s (higher is better)', e?.deliveredRate, n?.deliveredRate, fmtInt],
       ['published msgs/s', e?.pubRate, n?.pubRate, fmtInt],
       ['delivered MB/s (payload)', e && (e.deliveredRate * sc.size) / 1e6, n && (n.deliveredRate * sc.size) / 1e6, (x) => fmtNum(x)],
+      // route-*: the CPU both servers spent per delivered message, less sensitive to other load
+      // on the machine than the rate (the rate follows the CPU share the processes get).
+      ...(sc.route ? [['servers\' CPU µs per delivered msg, A + B (lower is better)', cpuPerMsg(e), cpuPerMsg(n), (x) => fmtNum(x, 2)]] : []),
       ...brokerRows(e, n),
     ];
   }
@@ -1007,10 +1055,20 @@ function metricRows(sc, res) {
   ];
 }
 
+/** Broker CPU µs per delivered message (throughput results), or undefined. */
+function cpuPerMsg(r) {
+  return r?.broker && r.deliveredRate > 0 ? (r.broker.cpuPercent * 1e4) / r.deliveredRate : undefined;
+}
+
 function brokerRows(e, n) {
   if (!e?.broker && !n?.broker) return [];
+  const perServer = (x, k) => x?.broker?.perServer && x.broker.perServer.map((u) => fmtNum(u[k], 0)).join(' / ');
   return [
     ['broker CPU % (100 = one core)', e?.broker?.cpuPercent, n?.broker?.cpuPercent, (x) => fmtNum(x, 0)],
+    ...(e?.broker?.perServer || n?.broker?.perServer ? [
+      ['  of which server A / B', perServer(e, 'cpuPercent'), perServer(n, 'cpuPercent'), (x) => x ?? '-'],
+      ['run-queue wait % (runnable, no CPU), A / B', perServer(e, 'runWaitPercent'), perServer(n, 'runWaitPercent'), (x) => x ?? '-'],
+    ] : []),
     ['broker peak RSS MiB', e?.broker?.peakRssMiB, n?.broker?.peakRssMiB, (x) => fmtNum(x, 0)],
   ];
 }
@@ -1092,15 +1150,24 @@ async function main() {
   const natsBin = process.env.NATS_SERVER_BIN || findOnPath('nats-server');
   const wanted = opts.targets ?? ['embedded', 'nats-server'];
   const targets = [];
-  if (wanted.includes('embedded')) targets.push({ name: 'embedded', cmd: process.execPath, args: [cli] });
+  // BENCH_EMBEDDED_NODE_ARGS: Node flags for the embedded broker processes only, e.g. to profile
+  // them: BENCH_EMBEDDED_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_EMBEDDED_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (wanted.includes('embedded')) targets.push({ name: 'embedded', cmd: process.execPath, args: [...nodeArgs, cli] });
   if (wanted.includes('nats-server')) {
     if (natsBin && fs.existsSync(natsBin)) targets.push({ name: 'nats-server', cmd: natsBin, args: [] });
     else console.log('note: nats-server not found (set NATS_SERVER_BIN or put it on PATH); running embedded only');
   }
-  const machine = machineInfo(targets.some((t) => t.name === 'nats-server') ? natsBin : null);
+  if (opts.routePeer === 'embedded') opts.routePeerTarget = { name: 'embedded', cmd: process.execPath, args: [...nodeArgs, cli] };
+  if (opts.routePeer === 'nats-server') {
+    if (!natsBin || !fs.existsSync(natsBin)) usage('--route-peer nats-server: nats-server not found (set NATS_SERVER_BIN or put it on PATH)');
+    opts.routePeerTarget = { name: 'nats-server', cmd: natsBin, args: [] };
+  }
+  const machine = machineInfo(targets.some((t) => t.name === 'nats-server') || opts.routePeer === 'nats-server' ? natsBin : null);
   console.log(`nats-embedded benchmark — ${machine.cpuModel} x${machine.cpuCount}, ${(machine.totalMemBytes / 2 ** 30).toFixed(1)} GiB, node ${machine.node}` +
     (machine.natsServerVersion ? `, nats-server ${machine.natsServerVersion}` : ''));
   console.log(`window ${opts.duration} s after ${opts.warmup} s warm-up, ${opts.rounds} round(s); scenarios: ${opts.scenarios.join(', ')}`);
+  if (opts.routePeerTarget) console.log(`route-* scenarios: server B is ${opts.routePeerTarget.name} in every column`);
 
   const started = Date.now();
   const results = [];
@@ -1136,7 +1203,7 @@ async function main() {
     date: new Date().toISOString(),
     machine,
     dist: { dir: path.relative(ROOT, distDir).startsWith('..') ? distDir : path.relative(ROOT, distDir), builtAt: fs.statSync(cli).mtime.toISOString(), commit: process.env.NATS_EMBEDDED_DIST_COMMIT ?? null },
-    config: { durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT, jsConsumeCount: CONSUME_COUNT, kvKeys: KV_KEYS, kvValueBytes: KV_SIZE, kvWindow: KV_WINDOW, objectBytes: OBJECT_BYTES },
+    config: { routePeer: opts.routePeer ?? null, durationSec: opts.duration, warmupSec: opts.warmup, rounds: opts.rounds, batchBytes: BATCH_BYTES, pingEveryBatches: PING_EVERY, maxPingsOut: MAX_PINGS_OUT >= 1e9 ? null : MAX_PINGS_OUT, targets: targets.map((t) => t.name), jsWindow: JS_WINDOW, jsFillCount: FILL_COUNT, jsConsumeCount: CONSUME_COUNT, kvKeys: KV_KEYS, kvValueBytes: KV_SIZE, kvWindow: KV_WINDOW, objectBytes: OBJECT_BYTES },
     results,
     totalSec,
   };
@@ -1158,6 +1225,7 @@ async function main() {
 
 /** One run of a scenario against one target, with a fresh broker process. */
 async function runOnce(sc, target, opts) {
+  if (sc.route) return runRoute(sc, target, opts);
   if (sc.kind === 'startup' || sc.kind === 'alloc' || (sc.kind === 'inproc' && target.name === 'embedded')) {
     try {
       if (sc.kind === 'startup') return await runStartup(sc);
@@ -1192,18 +1260,79 @@ async function runOnce(sc, target, opts) {
     r = { failed: err.message, errors: [] };
   } finally {
     if (broker) {
-      const exitedEarly = broker.exited;
-      await stopBroker(broker);
-      const problems = [];
-      if (exitedEarly) problems.push(`broker exited during the run: ${JSON.stringify(exitedEarly)}`);
-      for (const l of broker.output.split('\n')) {
-        if (/slow consumer|warning|error|panic|uncaught|\[(ERR|WRN|FTL)\]/i.test(l)) problems.push(l.trim());
-      }
+      const problems = await stopAndCheck(broker);
       if (problems.length > 0 && r) r.brokerProblems = problems.slice(0, 20);
     }
     if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
   }
   return r;
+}
+
+/**
+ * Stops a broker; its problems: an exit during the run, and warning / error lines in its log
+ * (only in its first `logEnd` characters when given: what it logged before the stop began).
+ */
+async function stopAndCheck(broker, prefix = '', logEnd = undefined) {
+  const exitedEarly = broker.exited;
+  await stopBroker(broker);
+  const problems = [];
+  if (exitedEarly) problems.push(`${prefix}broker exited during the run: ${JSON.stringify(exitedEarly)}`);
+  for (const l of broker.output.slice(0, logEnd).split('\n')) {
+    if (/slow consumer|warning|error|panic|uncaught|\[(ERR|WRN|FTL)\]/i.test(l)) problems.push(prefix + l.trim());
+  }
+  return problems;
+}
+
+/**
+ * route-*: two brokers of one target, A and B, with the cluster flags both accept (`--cluster`,
+ * `--cluster_name`; B also `--routes` to A, so B solicits the route) and a monitoring port each.
+ * Publishers (the requester) connect to A, subscribers (the responder) to B. The run starts
+ * once each side's `/routez` shows the route, and each publish waits until the other side's
+ * route lists the interest it needs (`/routez?subs=1`), so no message is published into a
+ * route that does not carry its subject yet. `--route-peer` makes B another target than A (a
+ * mixed pair). B is stopped first (it solicited the route: A does not try to reconnect); both
+ * logs are checked for problems up to the moment the stop began (after it, nats-server may log
+ * the route's close as a "Read Error").
+ */
+async function runRoute(sc, target, opts) {
+  const brokers = [];
+  let r;
+  try {
+    const mon = [await freePort(), await freePort()];
+    const clusterA = await freePort();
+    brokers.push(await startBroker(target, ['-m', String(mon[0]), '--cluster', `nats://${HOST}:${clusterA}`, '--cluster_name', 'bench']));
+    const clusterB = await freePort();
+    brokers.push(await startBroker(opts.routePeerTarget ?? target, ['-m', String(mon[1]), '--cluster', `nats://${HOST}:${clusterB}`, '--cluster_name', 'bench', '--routes', `nats://${HOST}:${clusterA}`]));
+    for (const m of mon) await routezWait(m, (z) => (z.num_routes ?? 0) >= 1, 'a route');
+    const route = {
+      subPort: brokers[1].port,
+      interest: (server, subject) => routezWait(mon[server === 'A' ? 0 : 1], (z) => (z.routes ?? []).some((x) => (x.subscriptions_list ?? []).includes(subject)), `route interest in ${subject} on server ${server}`),
+    };
+    const pids = brokers.map((b) => b.proc.pid);
+    r = sc.kind === 'throughput' ? await runThroughput(sc, brokers[0].port, opts, pids, route) : await runLatency(sc, brokers[0].port, opts, pids, route);
+  } catch (err) {
+    r = { failed: err.message, errors: [] };
+  } finally {
+    const problems = [];
+    const logEnd = brokers.map((b) => b.output.length);
+    for (let i = brokers.length - 1; i >= 0; i--) problems.push(...(await stopAndCheck(brokers[i], `${'AB'[i]}: `, logEnd[i])));
+    if (problems.length > 0 && r) r.brokerProblems = problems.slice(0, 20);
+  }
+  return r;
+}
+
+/** Polls `/routez?subs=1` on a monitoring port until `ok(json)`; throws after 10 s. */
+async function routezWait(monitorPort, ok, what) {
+  const deadline = Date.now() + 10_000;
+  let last = null;
+  while (Date.now() < deadline) {
+    try {
+      last = await (await fetch(`http://${HOST}:${monitorPort}/routez?subs=1`)).json();
+      if (ok(last)) return;
+    } catch {}
+    await sleep(10);
+  }
+  throw new Error(`no ${what} within 10 s (last /routez: ${JSON.stringify(last)?.slice(0, 400)})`);
 }
 
 /**

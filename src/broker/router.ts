@@ -369,8 +369,11 @@ export class Router {
     while (i < this.rtCount && this.rtRoutes[i] !== route) i++;
     if (i === this.rtCount) {
       this.rtRoutes[i] = route;
-      if (this.rtQueues[i] === undefined) this.rtQueues[i] = [];
-      else this.rtQueues[i].length = 0;
+      const queues = this.rtQueues[i];
+      // Setting `length` is a runtime call even on an empty array (2.6 % of a route-pubsub-16
+      // publisher-side server's time): only a slot that held queue names is emptied.
+      if (queues === undefined) this.rtQueues[i] = [];
+      else if (queues.length !== 0) queues.length = 0;
       this.rtCount++;
     }
     if (queue !== null) this.rtQueues[i].push(queue);
