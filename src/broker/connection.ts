@@ -8,6 +8,7 @@
  */
 import { DEFAULTS, ERR, PING, encodeErr } from '../protocol/constants.js';
 import { CloseReason } from './close-reason.js';
+import { parseJsonObject, type GoStruct } from '../protocol/go-json.js';
 import { Outbound } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import type { ResolvedOptions } from '../config/options.js';
@@ -245,6 +246,29 @@ export abstract class Connection implements Flushable {
       clearTimeout(this.authTimeout);
       this.authTimeout = null;
     }
+  }
+
+  /**
+   * A server peer's CONNECT as nats-server's processConnect takes it before the kind's own
+   * checks: decoded as Go decodes it into `structs` ({@link parseJsonObject}; what Go cannot
+   * decode closes the connection as a protocol violation, without -ERR), the auth timeout
+   * stopped, and an `account` or `new_account` in it refused with an authorization violation
+   * (client.go: an account designation "is now considered an error"; the same -ERR and close
+   * as failed credentials, so the order of the two checks does not show). Null when the
+   * connection was closed.
+   */
+  protected peerConnect(json: string, structs: readonly [GoStruct, ...GoStruct[]]): Record<string, unknown> | null {
+    const opts = parseJsonObject(json, structs);
+    if (opts === null) {
+      this.close(CloseReason.ProtocolViolation);
+      return null;
+    }
+    this.clearAuthTimeout();
+    if ((typeof opts.account === 'string' && opts.account !== '') || opts.new_account === true) {
+      this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      return null;
+    }
+    return opts;
   }
 
   /**

@@ -113,10 +113,8 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   }
 
   onConnect(json: string): void {
-    const opts = parseJsonObject(json, ROUTE_CONNECT_STRUCTS);
-    if (opts === null) return this.close(CloseReason.ProtocolViolation);
-    this.clearAuthTimeout();
-    this.host.onRouteConnect(this, opts);
+    const opts = this.peerConnect(json, ROUTE_CONNECT_STRUCTS);
+    if (opts !== null) this.host.onRouteConnect(this, opts);
   }
 
   onPing(): void {

@@ -143,10 +143,9 @@ export class GatewayConn extends Connection implements RouteSink {
   }
 
   onConnect(json: string): void {
-    const opts = parseJsonObject(json, ROUTE_CONNECT_STRUCTS);
-    if (opts === null || this.outbound) return this.close(CloseReason.ProtocolViolation);
-    this.clearAuthTimeout();
-    this.host.onGwConnect(this, opts);
+    if (this.outbound) return this.close(CloseReason.ProtocolViolation);
+    const opts = this.peerConnect(json, ROUTE_CONNECT_STRUCTS);
+    if (opts !== null) this.host.onGwConnect(this, opts);
   }
 
   onPing(): void {

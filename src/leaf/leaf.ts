@@ -215,10 +215,9 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   }
 
   onConnect(json: string): void {
-    const opts = parseJsonObject(json, LEAF_CONNECT_STRUCTS);
-    if (opts === null || this.solicited) return this.close(CloseReason.ProtocolViolation);
-    this.clearAuthTimer();
-    this.host.onLeafConnect(this, opts);
+    if (this.solicited) return this.close(CloseReason.ProtocolViolation);
+    const opts = this.peerConnect(json, LEAF_CONNECT_STRUCTS);
+    if (opts !== null) this.host.onLeafConnect(this, opts);
   }
 
   onPing(): void {

@@ -90,6 +90,16 @@ describe('route INFO and CONNECT that Go cannot decode', () => {
     }
     expect(s.routes()).toHaveLength(0);
   });
+
+  it('refuses a CONNECT naming an account (client.go processConnect: an authorization violation)', async () => {
+    const s = await server();
+    for (const json of ['{"name":"x","cluster":"C","account":"A"}', '{"name":"x","cluster":"C","new_account":true}']) {
+      const w = track(await WireClient.open(s.clusterPort));
+      w.send(`CONNECT ${json}\r\n`);
+      expect(await w.expectClose(), json).toBe("-ERR 'Authorization Violation'\r\n");
+    }
+    expect(s.routes()).toHaveLength(0);
+  });
 });
 
 describe('route liveness', () => {

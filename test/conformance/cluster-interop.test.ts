@@ -120,7 +120,8 @@ describe('cluster interop with a real nats-server', () => {
 /**
  * A route INFO or CONNECT that Go's json.Unmarshal cannot decode into Info, ClientOpts or
  * connectInfo (client.go processInfo/processConnect, route.go processRouteConnect): nats-server's
- * read loop closes the route as a protocol violation and sends nothing. Differences left: an INFO
+ * read loop closes the route as a protocol violation and sends nothing; a CONNECT naming an
+ * account is an authorization violation. Differences left: an INFO
  * without `server_id` (`{}`, `null`) registers a route with an empty id on nats-server and is
  * refused here; a CONNECT without `cluster` is refused by nats-server (cluster name "" does not
  * match) and taken here.
@@ -136,6 +137,12 @@ describe('route INFO and CONNECT that Go cannot decode, against nats-server', ()
     for (const input of inputs) {
       const theirs = await WireClient.answer(r.clusterPort, input);
       expect(theirs, `nats-server: ${input}`).toEqual({ text: '', closed: true });
+      expect(await WireClient.answer(e.clusterPort, input), input).toEqual(theirs);
+    }
+    // client.go processConnect: an account designation is an authorization violation.
+    for (const input of ['CONNECT {"name":"x","cluster":"C","account":"A"}\r\n', 'CONNECT {"name":"x","cluster":"C","new_account":true}\r\n']) {
+      const theirs = await WireClient.answer(r.clusterPort, input);
+      expect(theirs, `nats-server: ${input}`).toEqual({ text: "-ERR 'Authorization Violation'\r\n", closed: true });
       expect(await WireClient.answer(e.clusterPort, input), input).toEqual(theirs);
     }
   });

@@ -163,7 +163,8 @@ describe('gateways between an embedded server and nats-server', () => {
  * An inbound gateway connection must start with CONNECT (parser.go: anything else is authErr, an
  * INFO not even decoded), and a CONNECT Go's json.Unmarshal cannot decode into ClientOpts or
  * connectInfo closes it as a protocol violation without a word (client.go processConnect,
- * gateway.go processGatewayConnect); `null` decodes as an empty CONNECT: no gateway name.
+ * gateway.go processGatewayConnect); `null` decodes as an empty CONNECT: no gateway name; naming
+ * an account is an authorization violation.
  */
 describe('the first op of an inbound gateway and undecodable CONNECTs, against nats-server', () => {
   it('the same answer and the same close', async () => {
@@ -171,6 +172,8 @@ describe('the first op of an inbound gateway and undecodable CONNECTs, against n
     const inputs = [
       'PING\r\n', 'INFO {"server_id":"X","gateway":"Z"}\r\n', 'INFO [1]\r\n', 'INFO {bad\r\n', 'RS+ $G foo\r\n',
       ...['[1]', '1', '"s"', 'true', '{bad', '{"verbose":"x"}', '{"gateway":"Z","cluster":5}', 'null'].map((j) => `CONNECT ${j}\r\n`),
+      // client.go processConnect: an account designation is an authorization violation.
+      'CONNECT {"gateway":"Z","account":"A"}\r\n', 'CONNECT {"gateway":"Z","new_account":true}\r\n',
     ];
     for (const input of inputs) {
       const theirs = await WireClient.answer(realGwPort, input);

@@ -503,6 +503,8 @@ describe('leaf node CONNECT and INFO that Go cannot decode, against nats-server'
     const inputs = [
       ...['[1]', '1', '"s"', 'true', '{bad', '{"verbose":"x"}', '{"is_hub":"yes"}', '{"deny_pub":"foo"}'].map((j) => `CONNECT ${j}\r\n`),
       ...['[1]', '"s"', '{bad', '{"port":"x"}'].map((j) => `CONNECT {"name":"x"}\r\nINFO ${j}\r\n`),
+      // client.go processConnect: an account designation is an authorization violation.
+      'CONNECT {"account":"A"}\r\n', 'CONNECT {"new_account":true}\r\n',
     ];
     for (const input of inputs) {
       const theirs = await WireClient.answer(rh.leafPort, input, 1000, quiet);

@@ -213,6 +213,13 @@ describe('inbound gateway: the first op and undecodable JSON', () => {
     p.write('CONNECT null\r\n');
     await closed(p);
     expect(p.text).toBe("-ERR 'attempted to connect to gateway port'\r\n");
+    // client.go processConnect: naming an account is an authorization violation.
+    for (const json of ['{"gateway":"F","account":"A"}', '{"gateway":"F","new_account":true}']) {
+      const a = await opened();
+      a.write(`CONNECT ${json}\r\n`);
+      await closed(a);
+      expect(a.text, json).toBe("-ERR 'Authorization Violation'\r\n");
+    }
   });
 });
 

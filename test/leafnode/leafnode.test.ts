@@ -364,6 +364,16 @@ describe('leaf node INFO and CONNECT that Go cannot decode', () => {
     }
   });
 
+  it('refuses a CONNECT naming an account (client.go processConnect: an authorization violation)', async () => {
+    const hub = await scope.server({ leafnodes: { port: 0 } });
+    for (const json of ['{"account":"A"}', '{"new_account":true}']) {
+      const w = await WireClient.open(hub.leafnodePort);
+      scope.defer(() => w.close());
+      w.send(`CONNECT ${json}\r\n`);
+      expect(await w.expectClose(), json).toBe("-ERR 'Authorization Violation'\r\n");
+    }
+  });
+
   it('CONNECT null is an empty CONNECT: the leaf node is bound and gets its INFO', async () => {
     const hub = await scope.server({ leafnodes: { port: 0 } });
     const w = await WireClient.open(hub.leafnodePort);
