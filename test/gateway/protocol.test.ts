@@ -255,6 +255,16 @@ describe('gateway authorization', () => {
       bad.write('CONNECT {"gateway":"F","user":"gw","pass":"wrong"}\r\n');
       await bad.waitFor("-ERR 'Authorization Violation'");
       bad.socket.destroy();
+      // Credentials are checked before the gateway name (client.go processConnect, then
+      // processGatewayConnect): a client on the port is an authorization violation here (so
+      // nats-server 2.9.10 answers on the wire).
+      const client = new Peer(tcpConnect({ port, host: '127.0.0.1' }));
+      await client.waitFor('INFO ');
+      client.text = '';
+      client.write('CONNECT {"verbose":false}\r\n');
+      await client.waitFor("-ERR 'Authorization Violation'");
+      expect(client.text).toBe("-ERR 'Authorization Violation'\r\n");
+      client.socket.destroy();
       // A server dialling with the credentials in its URL gets in.
       const other = await createServer({ gateway: { name: 'T', gateways: [{ name: 'S', url: `nats://gw:pw@127.0.0.1:${port}` }] } });
       try {
