@@ -139,7 +139,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
   /** allow_responses: reply subjects this client may answer. */
   private replies: ReplyAllowance | null = null;
 
-  closeReason: CloseReason | null = null;
   /** SUB and UNSUB ops received (nats-server's `in.subs`): they count as activity. */
   private subOps = 0;
   /** Last inbound message or PING (a PONG stand-in for the PING timer). */
@@ -690,7 +689,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   }
 
   /** Queues `-ERR '<text>'`, flushes it and closes the connection. */
-  sendErrAndClose(text: string, reason: CloseReason): void {
+  override sendErrAndClose(text: string, reason: CloseReason): void {
     this.sendErr(text);
     this.close(reason);
   }

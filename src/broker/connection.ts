@@ -1,10 +1,14 @@
 /**
  * The skeleton every connection kind shares (clients, routes, leaf nodes, gateways): the
  * outbound queue and its flush, a server peer's message frames, liveness (PINGs out, PONGs in,
- * RTT), and closing with a flush bounded by the write deadline. nats-server keeps one `client`
- * struct for every kind; here each kind extends this class and adds its protocol.
+ * RTT; a server peer's PING timer and stale check), a server peer's handshake rules (the auth
+ * timeout, CONNECT first), and closing with a flush bounded by the write deadline. nats-server
+ * keeps one `client` struct for every kind; here each kind extends this class and adds its
+ * protocol.
  */
-import { PING } from '../protocol/constants.js';
+import { DEFAULTS, ERR, PING, encodeErr } from '../protocol/constants.js';
+import { CloseReason } from './close-reason.js';
+import { parseJsonObject, type GoStruct } from '../protocol/go-json.js';
 import { Outbound } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import type { ResolvedOptions } from '../config/options.js';
@@ -52,12 +56,21 @@ export abstract class Connection implements Flushable {
   outBytes = 0;
   /** Round-trip time of the last PING, in ns; 0 = not measured yet. */
   rttNs = 0;
+  /** Why the connection closed; null while it is open. */
+  closeReason: CloseReason | null = null;
   /** PINGs sent and not answered yet. */
   protected pingsOut = 0;
   /** `performance.now()` when the last PING went out (0: none yet). */
   protected rttStartHr = 0;
+  /**
+   * A server peer's stream must start with CONNECT (an accepted route with route
+   * authentication, an inbound gateway): see {@link connectFirst}.
+   */
+  protected expectConnect = false;
   private pingTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
+  /** A server peer's handshake deadline ({@link startAuthTimeout}). */
+  private authTimeout: NodeJS.Timeout | null = null;
   private readonly onPingTimerBound = (): void => {
     this.pingTimer = null;
     if (!this.closed) this.onPingTimer();
@@ -78,6 +91,18 @@ export abstract class Connection implements Flushable {
     if (this.closed) return;
     this.out.appendBytes(frame);
     this.host.markForFlush(this);
+  }
+
+  /** Queues a frame given as text (INFO, CONNECT, interest), one byte per character. */
+  sendText(frame: string): void {
+    this.send(Buffer.from(frame, 'latin1'));
+  }
+
+  /** Sends `-ERR '<text>'` and closes, the error written out at once. */
+  sendErrAndClose(text: string, reason: CloseReason): void {
+    this.send(encodeErr(text));
+    this.close(reason);
+    this.host.flushAll();
   }
 
   /** Hands queued frames to the transport (nothing while the server is paused). */
@@ -195,15 +220,100 @@ export abstract class Connection implements Flushable {
     if (this.rttStartHr > 0) this.rttNs = elapsedNs(this.rttStartHr);
   }
 
+  /**
+   * The first PING of a route or gateway: 1 s plus up to 20% (nats-server's firstPingInterval
+   * and setFirstPingTimer's random offset).
+   */
+  protected startPeerPings(): void {
+    this.setPingTimer(DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2));
+  }
+
+  /**
+   * The PING timer of a server peer (route, gateway, leaf node): PINGed whatever its traffic;
+   * with `maxPingsOut` PINGs unanswered it is told `Stale Connection` and closed
+   * (processPingTimer). The next PING comes after the ping interval, at most `maxIntervalMs`.
+   */
+  protected peerPingTimer(maxIntervalMs: number): void {
+    const opts = this.host.options;
+    if (!this.ping(opts.maxPingsOut)) return this.sendErrAndClose(ERR.StaleConnection, CloseReason.StaleConnection);
+    this.setPingTimer(Math.min(opts.pingIntervalMs, maxIntervalMs));
+  }
+
+  // ---- A server peer's handshake -----------------------------------------------------------
+
+  /**
+   * Closes the connection with `-ERR '<text>'` (an authentication timeout) unless `settled()`
+   * holds `ms` from now, or {@link clearAuthTimeout} is called before.
+   */
+  protected startAuthTimeout(ms: number, text: string, settled: () => boolean): void {
+    this.clearAuthTimeout();
+    this.authTimeout = setTimeout(() => {
+      this.authTimeout = null;
+      if (!this.closed && !settled()) this.sendErrAndClose(text, CloseReason.AuthTimeout);
+    }, timerDelay(ms));
+    this.authTimeout.unref();
+  }
+
+  protected clearAuthTimeout(): void {
+    if (this.authTimeout !== null) {
+      clearTimeout(this.authTimeout);
+      this.authTimeout = null;
+    }
+  }
+
+  /**
+   * A server peer's CONNECT as nats-server's processConnect takes it before the kind's own
+   * checks: decoded as Go decodes it into `structs` ({@link parseJsonObject}; what Go cannot
+   * decode closes the connection as a protocol violation, without -ERR), the auth timeout
+   * stopped, and an `account` or `new_account` in it refused with an authorization violation
+   * (client.go: an account designation "is now considered an error"; the same -ERR and close
+   * as failed credentials, so the order of the two checks does not show). Null when the
+   * connection was closed.
+   */
+  protected peerConnect(json: string, structs: readonly [GoStruct, ...GoStruct[]]): Record<string, unknown> | null {
+    const opts = parseJsonObject(json, structs);
+    if (opts === null) {
+      this.close(CloseReason.ProtocolViolation);
+      return null;
+    }
+    this.clearAuthTimeout();
+    if ((typeof opts.account === 'string' && opts.account !== '') || opts.new_account === true) {
+      this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+      return null;
+    }
+    return opts;
+  }
+
+  /**
+   * nats-server's parser, while a CONNECT is awaited (`expectConnect`): an op other than
+   * CONNECT first is an authorization violation (parser.go authErr). Only the stream's first
+   * byte is checked: CONNECT itself settles the rest. False when the connection was closed.
+   */
+  protected connectFirst(chunk: Buffer): boolean {
+    if (!this.expectConnect || chunk.length === 0) return true;
+    this.expectConnect = false;
+    const b = chunk[0];
+    if (b === 0x43 /* C */ || b === 0x63 /* c */) return true;
+    this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    return false;
+  }
+
   // ---- Closing ----------------------------------------------------------------------------
+
+  /**
+   * Closes the connection with `reason`: queued frames are flushed first unless `flush` is
+   * false, and every timer is released. Safe to call more than once.
+   */
+  abstract close(reason: CloseReason, flush?: boolean): void;
 
   /**
    * Ends the transport: queued frames are written first (unless `flush` is false), then it is
    * closed — nats-server flushes, then closes. A peer that stops reading cannot hold it open for
-   * longer than the write deadline.
+   * longer than the write deadline. The PING timer and a peer's auth timeout end here.
    */
   protected closeTransport(flush: boolean): void {
     this.stopPingTimer();
+    this.clearAuthTimeout();
     const socket = this.socket;
     if (!flush || socket.destroyed) {
       this.out.clear();

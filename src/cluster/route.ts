@@ -7,12 +7,12 @@ import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
 import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
+import { PEER_INFO, ROUTE_CONNECT_STRUCTS, parseJsonObject } from '../protocol/go-json.js';
 import type { Transport } from '../io/transport.js';
 import { RemoteSub, type Account, type RouteTarget } from '../broker/account.js';
 import { CloseReason } from '../broker/close-reason.js';
 import { Connection, type ConnectionHost } from '../broker/connection.js';
 import type { RouteUrl } from '../config/options.js';
-import { timerDelay } from '../io/timers.js';
 
 /** The fields of a peer's route INFO this broker uses (the rest is kept for gossip). */
 export interface RouteInfo {
@@ -72,10 +72,6 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   lnocu = false;
   /** Connection id for /routez (shared sequence with client ids). */
   readonly rid: number;
-  closeReason: CloseReason | null = null;
-  /** Accepted with route authentication: the first op must be CONNECT, within the auth timeout. */
-  private authTimer: NodeJS.Timeout | null = null;
-  private expectConnect = false;
 
   constructor(
     protected override readonly host: RouteHost,
@@ -88,8 +84,7 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     super(host, socket);
     this.rid = host.allocCid();
     socket.setNoDelay(true);
-    const firstPing = DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2);
-    this.setPingTimer(firstPing);
+    this.startPeerPings();
   }
 
   get remoteId(): string | null {
@@ -110,68 +105,29 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
    */
   startAuth(timeoutMs: number): void {
     this.expectConnect = true;
-    this.authTimer = setTimeout(() => {
-      this.authTimer = null;
-      if (!this.closed) this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
-    }, timerDelay(timeoutMs));
-    this.authTimer.unref();
-  }
-
-  /** Sends `-ERR '<text>'` and closes (flushing it). */
-  sendErrAndClose(text: string, reason: CloseReason): void {
-    this.send(encodeErr(text));
-    this.close(reason);
-    this.host.flushAll();
-  }
-
-  private clearAuthTimer(): void {
-    if (this.authTimer !== null) {
-      clearTimeout(this.authTimer);
-      this.authTimer = null;
-    }
+    this.startAuthTimeout(timeoutMs, ERR.AuthTimeout, () => false);
   }
 
   /** Feeds bytes read from the transport; messages count as activity (nats-server's `last`). */
   onData(chunk: Buffer): void {
-    if (this.expectConnect && chunk.length > 0) {
-      // Only the stream's first op is checked here; CONNECT itself settles the rest.
-      this.expectConnect = false;
-      const b = chunk[0];
-      if (b !== 0x43 && b !== 0x63) return this.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
-    }
+    if (!this.connectFirst(chunk)) return;
     const msgsBefore = this.inMsgs;
     this.parser.parse(chunk);
     if (this.inMsgs !== msgsBefore) this.lastActivity = Date.now();
   }
 
-  /** Queues a frame given as text (route INFO, CONNECT, interest). */
-  sendText(frame: string): void {
-    this.send(Buffer.from(frame, 'latin1'));
-  }
-
   // ---- RouteSink ------------------------------------------------------------------------
 
   onInfo(json: string): void {
-    let info: RouteInfo;
-    try {
-      info = JSON.parse(json) as RouteInfo;
-    } catch {
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (info === null || typeof info !== 'object' || typeof info.server_id !== 'string') return this.close(CloseReason.ProtocolViolation);
-    this.host.onRouteInfo(this, info);
+    const info = parseJsonObject(json, PEER_INFO);
+    // Stricter than nats-server, which takes an INFO without an id (route.go processRouteInfo).
+    if (info === null || typeof info.server_id !== 'string') return this.close(CloseReason.ProtocolViolation);
+    this.host.onRouteInfo(this, info as RouteInfo);
   }
 
   onConnect(json: string): void {
-    let opts: Record<string, unknown>;
-    try {
-      opts = JSON.parse(json) as Record<string, unknown>;
-    } catch {
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (opts === null || typeof opts !== 'object') return this.close(CloseReason.ProtocolViolation);
-    this.clearAuthTimer();
-    this.host.onRouteConnect(this, opts);
+    const opts = this.peerConnect(json, ROUTE_CONNECT_STRUCTS);
+    if (opts !== null) this.host.onRouteConnect(this, opts);
   }
 
   onPing(): void {
@@ -276,15 +232,8 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
   // ---- Liveness -----------------------------------------------------------------------------
 
   protected onPingTimer(): void {
-    const opts = this.host.options;
-    // Routes are always PINGed (no activity shortcut); 2.10 caps the interval at 30 s.
-    if (!this.ping(opts.maxPingsOut)) {
-      this.send(encodeErr(ERR.StaleConnection));
-      this.close(CloseReason.StaleConnection);
-      this.host.flushAll();
-      return;
-    }
-    this.setPingTimer(Math.min(opts.pingIntervalMs, DEFAULTS.routeMaxPingIntervalMs));
+    // 2.10 caps a route's PING interval at 30 s (routeMaxPingInterval).
+    this.peerPingTimer(DEFAULTS.routeMaxPingIntervalMs);
   }
 
   // ---- Closing ------------------------------------------------------------------------------
@@ -294,7 +243,6 @@ export class RouteConn extends Connection implements RouteSink, RouteTarget {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    this.clearAuthTimer();
     this.parser.stop();
     for (const sub of this.remoteSubs.values()) {
       sub.account.sublist.remove(sub);

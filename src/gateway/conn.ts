@@ -5,10 +5,10 @@
  * PONG, RS+, RS-, RMSG, HMSG), parsed by the route parser; what the ops mean is decided by its
  * {@link GatewayConnHost}, the gateway manager.
  */
-import { timerDelay } from '../io/timers.js';
 import { RouteParser, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, ERR, PONG, encodeErr } from '../protocol/constants.js';
+import { PEER_INFO, ROUTE_CONNECT_STRUCTS, parseJsonObject } from '../protocol/go-json.js';
 import type { Transport } from '../io/transport.js';
 import { CloseReason } from '../broker/close-reason.js';
 import { Connection, type ConnectionHost } from '../broker/connection.js';
@@ -87,7 +87,6 @@ export class GatewayConn extends Connection implements RouteSink {
   /** An inbound connection's CONNECT arrived. */
   connected = false;
   headers = false;
-  closeReason: CloseReason | null = null;
   // ---- Outbound ----
   /** The remote switches every account to interest-only mode at once (INFO `gateway_iom`). */
   interestOnlyMode = false;
@@ -96,7 +95,6 @@ export class GatewayConn extends Connection implements RouteSink {
   // ---- Inbound ----
   /** Per account: the mode this server announces its interest in. */
   readonly insim = new Map<string, Mode>();
-  private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
     protected override readonly host: GatewayConnHost,
@@ -111,6 +109,8 @@ export class GatewayConn extends Connection implements RouteSink {
     this.name = name;
     this.cid = host.allocCid();
     socket.setNoDelay(true);
+    // parser.go: an inbound connection must start with CONNECT (an authorization violation otherwise).
+    this.expectConnect = !outbound;
   }
 
   get remoteId(): string | null {
@@ -119,29 +119,16 @@ export class GatewayConn extends Connection implements RouteSink {
 
   /** Starts PINGs: nats-server's gateways PING regardless of traffic, at most every 15 s. */
   startPings(): void {
-    this.setPingTimer(DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2));
+    this.startPeerPings();
   }
 
   /** An accepted connection must send CONNECT within `ms`. */
   startAuth(ms: number): void {
-    this.authTimer = setTimeout(() => {
-      this.authTimer = null;
-      if (!this.closed && !this.connected) this.sendErrAndClose(ERR.AuthTimeout, CloseReason.AuthTimeout);
-    }, timerDelay(ms));
-    this.authTimer.unref();
-  }
-
-  sendText(frame: string): void {
-    this.send(Buffer.from(frame, 'latin1'));
-  }
-
-  sendErrAndClose(text: string, reason: CloseReason): void {
-    this.send(encodeErr(text));
-    this.close(reason);
-    this.host.flushAll();
+    this.startAuthTimeout(ms, ERR.AuthTimeout, () => this.connected);
   }
 
   onData(chunk: Buffer): void {
+    if (!this.connectFirst(chunk)) return;
     const before = this.inMsgs;
     this.parser.parse(chunk);
     if (this.inMsgs !== before) this.lastActivity = Date.now();
@@ -150,27 +137,15 @@ export class GatewayConn extends Connection implements RouteSink {
   // ---- RouteSink ----------------------------------------------------------------------------
 
   onInfo(json: string): void {
-    let info: GatewayInfo;
-    try {
-      info = JSON.parse(json) as GatewayInfo;
-    } catch {
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (info === null || typeof info !== 'object') return this.close(CloseReason.ProtocolViolation);
-    this.host.onGwInfo(this, info);
+    const info = parseJsonObject(json, PEER_INFO);
+    if (info === null) return this.close(CloseReason.ProtocolViolation);
+    this.host.onGwInfo(this, info as GatewayInfo);
   }
 
   onConnect(json: string): void {
-    let opts: Record<string, unknown>;
-    try {
-      opts = JSON.parse(json) as Record<string, unknown>;
-    } catch {
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (opts === null || typeof opts !== 'object' || this.outbound) return this.close(CloseReason.ProtocolViolation);
-    if (this.authTimer !== null) clearTimeout(this.authTimer);
-    this.authTimer = null;
-    this.host.onGwConnect(this, opts);
+    if (this.outbound) return this.close(CloseReason.ProtocolViolation);
+    const opts = this.peerConnect(json, ROUTE_CONNECT_STRUCTS);
+    if (opts !== null) this.host.onGwConnect(this, opts);
   }
 
   onPing(): void {
@@ -225,22 +200,13 @@ export class GatewayConn extends Connection implements RouteSink {
   // ---- Liveness and closing -----------------------------------------------------------------
 
   protected onPingTimer(): void {
-    const opts = this.host.options;
-    if (!this.ping(opts.maxPingsOut)) {
-      this.send(encodeErr(ERR.StaleConnection));
-      this.close(CloseReason.StaleConnection);
-      this.host.flushAll();
-      return;
-    }
-    this.setPingTimer(Math.min(opts.pingIntervalMs, GW_MAX_PING_INTERVAL_MS));
+    this.peerPingTimer(GW_MAX_PING_INTERVAL_MS);
   }
 
   close(reason: CloseReason, flush = true): void {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    if (this.authTimer !== null) clearTimeout(this.authTimer);
-    this.authTimer = null;
     this.parser.stop();
     this.closeTransport(flush);
     this.host.onGwClosed(this, reason);

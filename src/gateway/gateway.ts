@@ -392,15 +392,16 @@ export class GatewayManager extends PeerLayer<GatewayConn> implements GatewayHoo
   // ---- GatewayConnHost (the rest is PeerLayer's) -----------------------------------------------
 
   onGwConnect(conn: GatewayConn, opts: Record<string, unknown>): void {
+    // auth.go isGatewayAuthorized: one user and password, or (verifyAndMap) the certificate names
+    // the user. First, as client.go processConnect checks credentials before processGatewayConnect.
+    const peerCert = (): Buffer | null => conn.socket.getPeerX509Certificate?.()?.raw ?? null;
+    if (!linkAuthorized(this.opts.authorization, opts, this.opts.tls?.map ?? false, peerCert)) {
+      return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
+    }
     const gw = typeof opts.gateway === 'string' ? opts.gateway : '';
     if (gw === '') {
       // gateway.go processGatewayConnect: a client or a route on the gateway port.
       return conn.sendErrAndClose('attempted to connect to gateway port', CloseReason.WrongPort);
-    }
-    // auth.go isGatewayAuthorized: one user and password, or (verifyAndMap) the certificate names the user.
-    const peerCert = (): Buffer | null => conn.socket.getPeerX509Certificate?.()?.raw ?? null;
-    if (!linkAuthorized(this.opts.authorization, opts, this.opts.tls?.map ?? false, peerCert)) {
-      return conn.sendErrAndClose(ERR.AuthViolation, CloseReason.AuthViolation);
     }
     if (this.opts.rejectUnknown && !this.remotes.has(gw)) {
       this.core.log.error(`Rejecting connection from gateway "${gw}"`);

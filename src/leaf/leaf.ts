@@ -7,11 +7,11 @@
  * leafnode.go's updateSmap rules. Handshake decisions (authentication, binding, registration)
  * belong to its {@link LeafHost}, the leaf node manager.
  */
-import { timerDelay } from '../io/timers.js';
 import { RouteParser, ROUTE_MAX_CONTROL_LINE, type RouteSink } from '../protocol/route-parser.js';
 import type { PubArg } from '../protocol/parser.js';
 import { DEFAULTS, PONG, encodeErr } from '../protocol/constants.js';
 import { leafSubFrame } from '../protocol/leaf-encode.js';
+import { LEAF_CONNECT_STRUCTS, PEER_INFO, parseJsonObject } from '../protocol/go-json.js';
 import { subjectMatches } from '../subject/subject.js';
 import type { Transport } from '../io/transport.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
@@ -75,7 +75,6 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   nonce = '';
   /** The first INFO came (solicited). */
   infoReceived = false;
-  closeReason: CloseReason | null = null;
   /** The user it authenticated as (accepted), for /leafz. */
   user = '';
   /** Bound to an account other than the system account: JetStream's subjects are denied ({@link deniedAcrossLeaf}). */
@@ -95,7 +94,6 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   perms: Permissions | null = null;
   /** Accepted over a websocket (`/leafnode`): a LEAFNODE_WS connection type. */
   websocket = false;
-  private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
     protected override readonly host: LeafHost,
@@ -126,34 +124,16 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
 
   /** Closes the connection if nothing binds it within `ms` (an accepted connection's CONNECT, a solicited one's INFO). */
   startAuthTimer(ms: number, text: string): void {
-    this.authTimer = setTimeout(() => {
-      this.authTimer = null;
-      if (!this.closed && !this.registered) this.sendErrAndClose(text, CloseReason.AuthTimeout);
-    }, timerDelay(ms));
-    this.authTimer.unref();
+    this.startAuthTimeout(ms, text, () => this.registered);
   }
 
   clearAuthTimer(): void {
-    if (this.authTimer !== null) {
-      clearTimeout(this.authTimer);
-      this.authTimer = null;
-    }
+    this.clearAuthTimeout();
   }
 
   /** Starts liveness (nats-server's setFirstPingTimer after registration). */
   startPings(): void {
     this.setPingTimer(Math.min(this.host.options.pingIntervalMs, DEFAULTS.routeFirstPingMs));
-  }
-
-  /** Sends `-ERR '<text>'` and closes (flushing it). */
-  sendErrAndClose(text: string, reason: CloseReason): void {
-    this.send(encodeErr(text));
-    this.close(reason);
-    this.host.flushAll();
-  }
-
-  sendText(frame: string): void {
-    this.send(Buffer.from(frame, 'latin1'));
   }
 
   onData(chunk: Buffer): void {
@@ -231,26 +211,15 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   // ---- RouteSink -------------------------------------------------------------------------------
 
   onInfo(json: string): void {
-    let info: unknown;
-    try {
-      info = JSON.parse(json);
-    } catch {
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (info === null || typeof info !== 'object' || Array.isArray(info)) return this.close(CloseReason.ProtocolViolation);
-    this.host.onLeafInfo(this, info as Record<string, unknown>);
+    const info = parseJsonObject(json, PEER_INFO);
+    if (info === null) return this.close(CloseReason.ProtocolViolation);
+    this.host.onLeafInfo(this, info);
   }
 
   onConnect(json: string): void {
-    let opts: unknown;
-    try {
-      opts = JSON.parse(json);
-    } catch {
-      return this.close(CloseReason.ProtocolViolation);
-    }
-    if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || this.solicited) return this.close(CloseReason.ProtocolViolation);
-    this.clearAuthTimer();
-    this.host.onLeafConnect(this, opts as Record<string, unknown>);
+    if (this.solicited) return this.close(CloseReason.ProtocolViolation);
+    const opts = this.peerConnect(json, LEAF_CONNECT_STRUCTS);
+    if (opts !== null) this.host.onLeafConnect(this, opts);
   }
 
   onPing(): void {
@@ -360,21 +329,14 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   // ---- Liveness and closing ----------------------------------------------------------------------
 
   protected onPingTimer(): void {
-    const opts = this.host.options;
-    if (!this.ping(opts.maxPingsOut)) {
-      this.send(encodeErr('Stale Connection'));
-      this.close(CloseReason.StaleConnection);
-      this.host.flushAll();
-      return;
-    }
-    this.setPingTimer(Math.min(opts.pingIntervalMs, DEFAULTS.routeMaxPingIntervalMs));
+    // Capped at 30 s as a route's (nats-server's adjustPingInterval caps only routes and gateways).
+    this.peerPingTimer(DEFAULTS.routeMaxPingIntervalMs);
   }
 
   close(reason: CloseReason, flush = true): void {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    this.clearAuthTimer();
     this.parser.stop();
     this.closeTransport(flush);
     this.host.onLeafClosed(this, reason);

@@ -53,6 +53,31 @@ export const INFO: GoStruct = {
   remote_account: 'string', xkey: 'string',
 };
 
+/**
+ * `connectInfo` (route.go): a route's CONNECT (processRouteConnect) and a gateway's
+ * (processGatewayConnect) are decoded into it after `ClientOpts`.
+ */
+export const ROUTE_CONNECT: GoStruct = {
+  echo: 'bool', verbose: 'bool', pedantic: 'bool', user: 'string', pass: 'string', tls_required: 'bool',
+  headers: 'bool', name: 'string', cluster: 'string', cluster_dynamic: 'bool', lnoc: 'bool', lnocu: 'bool',
+  gateway: 'string',
+};
+
+/** `leafConnectInfo` (leafnode.go): a leaf node's CONNECT is decoded into it after `ClientOpts` (processLeafNodeConnect). */
+export const LEAF_CONNECT: GoStruct = {
+  version: 'string', nkey: 'string', jwt: 'string', sig: 'string', user: 'string', pass: 'string',
+  auth_token: 'string', server_id: 'string', domain: 'string', name: 'string', is_hub: 'bool', cluster: 'string',
+  headers: 'bool', jetstream: 'bool', deny_pub: 'strings', compress_mode: 'string', gateway: 'string',
+  remote_account: 'string',
+};
+
+/** What a peer's INFO is decoded into (client.go processInfo), for {@link parseJsonObject}. */
+export const PEER_INFO: readonly [GoStruct] = [INFO];
+/** What a route's or gateway's CONNECT is decoded into (client.go processConnect, then connectInfo). */
+export const ROUTE_CONNECT_STRUCTS: readonly [GoStruct, GoStruct] = [CLIENT_OPTS, ROUTE_CONNECT];
+/** What a leaf node's CONNECT is decoded into (client.go processConnect, then leafConnectInfo). */
+export const LEAF_CONNECT_STRUCTS: readonly [GoStruct, GoStruct] = [CLIENT_OPTS, LEAF_CONNECT];
+
 const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
   int: [-(2n ** 63n), 2n ** 63n - 1n],
   int64: [-(2n ** 63n), 2n ** 63n - 1n],
@@ -94,6 +119,22 @@ export function decodeGoJson(text: string, struct: GoStruct): Map<string, unknow
   }
   // From here on the text is valid JSON: the scanner below does not check its syntax again.
   return new Scanner(text).document(struct);
+}
+
+/**
+ * A server peer's INFO or CONNECT argument (routes, gateways, leaf nodes) as nats-server takes
+ * it: `json.Unmarshal` into each of `structs` in turn (an INFO into `Info`; a CONNECT into
+ * `ClientOpts`, then the kind's own struct). Returns the JSON object as sent — an empty one for
+ * `null`, which Go decodes as "nothing to set" — or null where Go fails: not JSON, a top-level
+ * array, string, number or boolean, or a field of the wrong type. On that failure nats-server's
+ * parser returns the error and its read loop closes the connection as a protocol violation,
+ * without an -ERR (client.go processInfo/processConnect, readLoop). Once per INFO or CONNECT.
+ */
+export function parseJsonObject(text: string, structs: readonly [GoStruct, ...GoStruct[]]): Record<string, unknown> | null {
+  for (const struct of structs) if (decodeGoJson(text, struct) === null) return null;
+  // decodeGoJson accepted it, so it is valid JSON holding an object or null.
+  const v = JSON.parse(text) as Record<string, unknown> | null;
+  return v ?? {};
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;

@@ -70,6 +70,51 @@ describe('route handshake', () => {
   });
 });
 
+/**
+ * An INFO or CONNECT Go cannot decode (client.go processInfo/processConnect, route.go
+ * processRouteConnect: json.Unmarshal into Info, ClientOpts, connectInfo) makes nats-server's
+ * read loop close the route as a protocol violation, without -ERR (nats-server 2.9.10 on the
+ * wire: test/conformance/cluster-interop.test.ts).
+ */
+describe('route INFO and CONNECT that Go cannot decode', () => {
+  it('closes the route without a word: not an object, bad JSON, a field of the wrong type', async () => {
+    const s = await server();
+    const sent = [
+      ...['[1]', '1', '"s"', 'true', '{bad', '{"server_id":"X","port":"1"}'].map((j) => `INFO ${j}`),
+      ...['[1]', '1', '"s"', 'false', '{bad', '{"verbose":"x"}', '{"cluster":5}', '{"name":"x","cluster":"C","lnoc":"yes"}'].map((j) => `CONNECT ${j}`),
+    ];
+    for (const line of sent) {
+      const w = track(await WireClient.open(s.clusterPort));
+      w.send(`${line}\r\n`);
+      expect(await w.expectClose(), line).toBe('');
+    }
+    expect(s.routes()).toHaveLength(0);
+  });
+
+  it('refuses a CONNECT naming an account (client.go processConnect: an authorization violation)', async () => {
+    const s = await server();
+    for (const json of ['{"name":"x","cluster":"C","account":"A"}', '{"name":"x","cluster":"C","new_account":true}']) {
+      const w = track(await WireClient.open(s.clusterPort));
+      w.send(`CONNECT ${json}\r\n`);
+      expect(await w.expectClose(), json).toBe("-ERR 'Authorization Violation'\r\n");
+    }
+    expect(s.routes()).toHaveLength(0);
+  });
+});
+
+describe('route liveness', () => {
+  it('closes a route whose peer answers no PING: -ERR \'Stale Connection\' after maxPingsOut', async () => {
+    const s = await scope.server({ serverName: 'emb', cluster: { name: 'C' }, pingInterval: 50, maxPingsOut: 1 });
+    const w = await peer(s);
+    await eventually(() => s.routes().length === 1, 'registration');
+    // The first PING comes after 1 s (firstPingInterval, up to 20% more); unanswered, the next tick closes the route.
+    await w.expect('PING\r\n', 3000);
+    await w.expect("-ERR 'Stale Connection'\r\n");
+    await w.expectClose();
+    await eventually(() => s.routes().length === 0, 'route removed');
+  });
+});
+
 describe('interest and messages', () => {
   it('exports local interest as RS+/RS- with queue weights, snapshot first', async () => {
     const s = await server();

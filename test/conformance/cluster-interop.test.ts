@@ -9,6 +9,7 @@ import { type NatsServer } from '../../src/index.js';
 import { clusterBlock, freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually, publishUntil } from '../helpers/eventually.js';
+import { WireClient } from '../helpers/wire.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope();
@@ -18,7 +19,7 @@ interface Real {
   routeUrl: string;
 }
 
-async function realServer(name: string, routes: string[]): Promise<Real> {
+async function realServer(name: string, routes: string[]): Promise<Real & { clusterPort: number }> {
   const [port, clusterPort] = [await freePort(), await freePort()];
   const real = await startRealServer(BIN, [
     `listen: "127.0.0.1:${port}"`,
@@ -26,7 +27,7 @@ async function realServer(name: string, routes: string[]): Promise<Real> {
     ...clusterBlock(clusterPort, routes),
   ]);
   scope.defer(() => real.stop());
-  return { clientUrl: `nats://127.0.0.1:${port}`, routeUrl: `nats-route://127.0.0.1:${clusterPort}` };
+  return { clientUrl: `nats://127.0.0.1:${port}`, routeUrl: `nats-route://127.0.0.1:${clusterPort}`, clusterPort };
 }
 
 function embedded(name: string, routes: string[] = []): Promise<NatsServer> {
@@ -113,5 +114,36 @@ describe('cluster interop with a real nats-server', () => {
     await eventually(() => e1.routes().length === 2 && e2.routes().length === 2, 'full mesh via gossip', 10_000);
     expect(e1.routes().map((r) => r.name).sort()).toEqual(['emb-c2', 'real-c']);
     await traffic(real.clientUrl, e2.url);
+  });
+});
+
+/**
+ * A route INFO or CONNECT that Go's json.Unmarshal cannot decode into Info, ClientOpts or
+ * connectInfo (client.go processInfo/processConnect, route.go processRouteConnect): nats-server's
+ * read loop closes the route as a protocol violation and sends nothing; a CONNECT naming an
+ * account is an authorization violation. Differences left: an INFO
+ * without `server_id` (`{}`, `null`) registers a route with an empty id on nats-server and is
+ * refused here; a CONNECT without `cluster` is refused by nats-server (cluster name "" does not
+ * match) and taken here.
+ */
+describe('route INFO and CONNECT that Go cannot decode, against nats-server', () => {
+  it('the same answer (none) and the same close', async () => {
+    const r = await realServer('real-json', []);
+    const e = await embedded('emb-json');
+    const inputs = [
+      ...['[1]', '1', '"s"', 'true', '{bad', '{"server_id":"X","port":"1"}'].map((j) => `INFO ${j}\r\n`),
+      ...['[1]', '1', '"s"', 'false', '{bad', '{"verbose":"x"}', '{"name":"x","cluster":"C","lnoc":"yes"}'].map((j) => `CONNECT ${j}\r\n`),
+    ];
+    for (const input of inputs) {
+      const theirs = await WireClient.answer(r.clusterPort, input);
+      expect(theirs, `nats-server: ${input}`).toEqual({ text: '', closed: true });
+      expect(await WireClient.answer(e.clusterPort, input), input).toEqual(theirs);
+    }
+    // client.go processConnect: an account designation is an authorization violation.
+    for (const input of ['CONNECT {"name":"x","cluster":"C","account":"A"}\r\n', 'CONNECT {"name":"x","cluster":"C","new_account":true}\r\n']) {
+      const theirs = await WireClient.answer(r.clusterPort, input);
+      expect(theirs, `nats-server: ${input}`).toEqual({ text: "-ERR 'Authorization Violation'\r\n", closed: true });
+      expect(await WireClient.answer(e.clusterPort, input), input).toEqual(theirs);
+    }
   });
 });

@@ -14,6 +14,7 @@ import { freePort, startRealServer } from '../helpers/real-server.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually, publishUntil } from '../helpers/eventually.js';
 import { TestPki } from '../helpers/certs.js';
+import { WireClient } from '../helpers/wire.js';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '';
 const scope = useScope('file');
@@ -21,6 +22,7 @@ const scope = useScope('file');
 let emb: NatsServer;
 let realUrl = '';
 let realMonitor = '';
+let realGwPort = 0;
 let onEmb: NatsConnection;
 let onReal: NatsConnection;
 
@@ -47,6 +49,7 @@ beforeAll(async () => {
   scope.defer(() => real.stop());
   realUrl = `nats://127.0.0.1:${port}`;
   realMonitor = `http://127.0.0.1:${http}`;
+  realGwPort = gwPort;
   emb = await scope.server({ serverName: 'emb-1', http: 0, gateway: { name: 'E', gateways: [{ name: 'R', url: `nats://127.0.0.1:${gwPort}` }] } });
   // Both directions are up: the real server's outbound to E (implicit) and E's outbound to R.
   await eventually(async () => {
@@ -156,6 +159,30 @@ describe('gateways between an embedded server and nats-server', () => {
  * an embedded one dialling it with its certificate; the real server dials back (an implicit
  * gateway) over TLS with its own block's settings, checking the embedded certificate.
  */
+/**
+ * An inbound gateway connection must start with CONNECT (parser.go: anything else is authErr, an
+ * INFO not even decoded), and a CONNECT Go's json.Unmarshal cannot decode into ClientOpts or
+ * connectInfo closes it as a protocol violation without a word (client.go processConnect,
+ * gateway.go processGatewayConnect); `null` decodes as an empty CONNECT: no gateway name; naming
+ * an account is an authorization violation.
+ */
+describe('the first op of an inbound gateway and undecodable CONNECTs, against nats-server', () => {
+  it('the same answer and the same close', async () => {
+    const embPort = Number(new URL(emb.gatewayUrl!).port);
+    const inputs = [
+      'PING\r\n', 'INFO {"server_id":"X","gateway":"Z"}\r\n', 'INFO [1]\r\n', 'INFO {bad\r\n', 'RS+ $G foo\r\n',
+      ...['[1]', '1', '"s"', 'true', '{bad', '{"verbose":"x"}', '{"gateway":"Z","cluster":5}', 'null'].map((j) => `CONNECT ${j}\r\n`),
+      // client.go processConnect: an account designation is an authorization violation.
+      'CONNECT {"gateway":"Z","account":"A"}\r\n', 'CONNECT {"gateway":"Z","new_account":true}\r\n',
+    ];
+    for (const input of inputs) {
+      const theirs = await WireClient.answer(realGwPort, input);
+      expect(theirs.closed, `nats-server: ${input}`).toBe(true);
+      expect(await WireClient.answer(embPort, input), input).toEqual(theirs);
+    }
+  });
+});
+
 describe('gateways over TLS between an embedded server and nats-server', () => {
   let pki: TestPki;
   let tlsEmb: NatsServer;

@@ -486,6 +486,44 @@ describe('leaf nodes with the real nats-server', () => {
   });
 });
 
+/**
+ * A leaf node's CONNECT or INFO that Go's json.Unmarshal cannot decode (into ClientOpts, then
+ * leafConnectInfo; into Info) closes the connection as a protocol violation without a word
+ * (client.go processConnect/processInfo, leafnode.go processLeafNodeConnect); `null` decodes as
+ * an empty CONNECT or INFO. The INFO goes after a CONNECT: before one, nats-server 2.9.10 (no
+ * compression, so an auth timer) answers any op but CONNECT with an authorization violation,
+ * while 2.10 with its default leaf compression (s2_auto: leafnode.go createLeafNode sets no auth
+ * timer then) reads it; this server follows 2.10.
+ */
+describe('leaf node CONNECT and INFO that Go cannot decode, against nats-server', () => {
+  it('the same answer and the same close', async () => {
+    const rh = await real([]);
+    const eh: NatsServer = await scope.server({ leafnodes: { port: 0 } });
+    const quiet = /(LS\+|PING)[^\n]*\n/g;
+    const inputs = [
+      ...['[1]', '1', '"s"', 'true', '{bad', '{"verbose":"x"}', '{"is_hub":"yes"}', '{"deny_pub":"foo"}'].map((j) => `CONNECT ${j}\r\n`),
+      ...['[1]', '"s"', '{bad', '{"port":"x"}'].map((j) => `CONNECT {"name":"x"}\r\nINFO ${j}\r\n`),
+      // client.go processConnect: an account designation is an authorization violation.
+      'CONNECT {"account":"A"}\r\n', 'CONNECT {"new_account":true}\r\n',
+    ];
+    for (const input of inputs) {
+      const theirs = await WireClient.answer(rh.leafPort, input, 1000, quiet);
+      expect(theirs.closed, `nats-server: ${input}`).toBe(true);
+      // After a CONNECT both answer with the connect_info INFO first.
+      const strip = (t: string): string => t.replace(/^INFO [^\n]*\n/, '');
+      const ours = await WireClient.answer(eh.leafnodePort, input, 1000, quiet);
+      expect({ ...ours, text: strip(ours.text) }, input).toEqual({ ...theirs, text: strip(theirs.text) });
+    }
+    // null: an empty CONNECT, the leaf node bound (the INFO answer), an empty INFO after it.
+    for (const input of ['CONNECT null\r\n', 'CONNECT {"name":"x"}\r\nINFO null\r\n']) {
+      const theirs = await WireClient.answer(rh.leafPort, input, 300, quiet);
+      const ours = await WireClient.answer(eh.leafnodePort, input, 300, quiet);
+      expect([theirs.closed, theirs.text.startsWith('INFO {')], `nats-server: ${input}`).toEqual([false, true]);
+      expect([ours.closed, ours.text.startsWith('INFO {')], input).toEqual([false, true]);
+    }
+  });
+});
+
 describe('leaf node authentication on the wire with the real nats-server', () => {
   // What a raw leaf connection sees after CONNECT `connect`, then `input`: the INFO answer's
   // `import`/`export`, and what arrives before the server closes (LS+ and PING left out).

@@ -174,6 +174,76 @@ describe('gateway protocol (scripted peer)', () => {
   });
 });
 
+/**
+ * What an inbound gateway connection does with a first op other than CONNECT, and with an INFO
+ * or CONNECT Go cannot decode (parser.go: an inbound gateway must start with CONNECT, else
+ * authErr; client.go processConnect / gateway.go processGatewayConnect: a failed json.Unmarshal
+ * closes the connection as a protocol violation without -ERR). Every answer here is nats-server
+ * 2.9.10's on the wire (test/conformance/gateway-interop.test.ts compares them).
+ */
+describe('inbound gateway: the first op and undecodable JSON', () => {
+  async function opened(): Promise<Peer> {
+    const port = Number(new URL(server.gatewayUrl!).port);
+    const p = new Peer(tcpConnect({ port, host: '127.0.0.1' }));
+    await p.waitFor('INFO ');
+    p.text = '';
+    return p;
+  }
+  function closed(p: Peer): Promise<void> {
+    return new Promise((r) => (p.socket.destroyed || p.socket.readyState === 'closed' ? r() : p.socket.once('close', () => r())));
+  }
+
+  it('anything but CONNECT first, an INFO Go cannot decode included, is an authorization violation', async () => {
+    for (const first of ['PING\r\n', 'INFO {"server_id":"X","gateway":"F"}\r\n', 'INFO [1]\r\n', 'INFO {bad\r\n', 'RS+ $G foo\r\n']) {
+      const p = await opened();
+      p.write(first);
+      await closed(p);
+      expect(p.text, first).toBe("-ERR 'Authorization Violation'\r\n");
+    }
+  });
+
+  it('a CONNECT Go cannot decode closes without a word; null is an empty CONNECT (no gateway name: the wrong port)', async () => {
+    for (const json of ['[1]', '1', '"s"', 'true', '{bad', '{"verbose":"x"}', '{"gateway":"F","cluster":5}']) {
+      const p = await opened();
+      p.write(`CONNECT ${json}\r\n`);
+      await closed(p);
+      expect(p.text, json).toBe('');
+    }
+    const p = await opened();
+    p.write('CONNECT null\r\n');
+    await closed(p);
+    expect(p.text).toBe("-ERR 'attempted to connect to gateway port'\r\n");
+    // client.go processConnect: naming an account is an authorization violation.
+    for (const json of ['{"gateway":"F","account":"A"}', '{"gateway":"F","new_account":true}']) {
+      const a = await opened();
+      a.write(`CONNECT ${json}\r\n`);
+      await closed(a);
+      expect(a.text, json).toBe("-ERR 'Authorization Violation'\r\n");
+    }
+  });
+});
+
+describe('gateway liveness', () => {
+  it('closes an inbound gateway that answers no PING: -ERR \'Stale Connection\' after maxPingsOut', async () => {
+    const s = await createServer({ gateway: { name: 'P' }, pingInterval: 50, maxPingsOut: 1 });
+    try {
+      const port = Number(new URL(s.gatewayUrl!).port);
+      const socket = tcpConnect({ port, host: '127.0.0.1' });
+      let text = '';
+      socket.on('data', (d: Buffer) => void (text += d.toString('latin1')));
+      await eventually(() => text.includes('INFO '), 'INFO');
+      socket.write('CONNECT {"gateway":"Q","name":"FAKEQ"}\r\nINFO {"server_id":"FAKEQ","gateway":"Q"}\r\n');
+      await eventually(() => s.gateways().inbound.includes('Q'), 'inbound Q registered');
+      // The first PING comes after 1 s (firstPingInterval, up to 20% more); unanswered, the next tick closes it.
+      await new Promise<void>((r) => socket.once('close', () => r()));
+      expect(text).toMatch(/PING\r\n-ERR 'Stale Connection'\r\n$/);
+      expect(s.gateways().inbound).not.toContain('Q');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('gateway authorization', () => {
   it('refuses an inbound gateway without the configured credentials', async () => {
     const s = await createServer({ gateway: { name: 'S', authorization: { user: 'gw', password: 'pw' } } });
@@ -185,6 +255,16 @@ describe('gateway authorization', () => {
       bad.write('CONNECT {"gateway":"F","user":"gw","pass":"wrong"}\r\n');
       await bad.waitFor("-ERR 'Authorization Violation'");
       bad.socket.destroy();
+      // Credentials are checked before the gateway name (client.go processConnect, then
+      // processGatewayConnect): a client on the port is an authorization violation here (so
+      // nats-server 2.9.10 answers on the wire).
+      const client = new Peer(tcpConnect({ port, host: '127.0.0.1' }));
+      await client.waitFor('INFO ');
+      client.text = '';
+      client.write('CONNECT {"verbose":false}\r\n');
+      await client.waitFor("-ERR 'Authorization Violation'");
+      expect(client.text).toBe("-ERR 'Authorization Violation'\r\n");
+      client.socket.destroy();
       // A server dialling with the credentials in its URL gets in.
       const other = await createServer({ gateway: { name: 'T', gateways: [{ name: 'S', url: `nats://gw:pw@127.0.0.1:${port}` }] } });
       try {

@@ -52,6 +52,24 @@ export class WireClient {
     return c;
   }
 
+  /**
+   * Opens a connection (its INFO consumed), sends `input` and returns what arrived until the
+   * server closed it, or until `waitMs` passed (`closed` false), for comparing two servers'
+   * answers to the same bytes. Lines matching `dropLines` (a global regex) are left out.
+   */
+  static async answer(port: number, input: string, waitMs = 1000, dropLines: RegExp | null = null): Promise<{ text: string; closed: boolean }> {
+    const c = await WireClient.open(port);
+    c.dropLines = dropLines;
+    c.send(input);
+    let closed = true;
+    const text = await c.expectClose(waitMs).catch(() => {
+      closed = false;
+      return c.buffer;
+    });
+    c.close();
+    return { text, closed };
+  }
+
   /** Connects, reads INFO and sends `CONNECT <json>`; with verbose the +OK is consumed. */
   static async connected(port: number, connectOpts: Record<string, unknown> = { verbose: false, pedantic: false }): Promise<WireClient> {
     const c = await WireClient.open(port);

@@ -342,3 +342,56 @@ describe('leaf nodes between embedded servers', () => {
     await eventually(() => gotA2.length === 1, 'the message from b2 to a leaf node of b');
   });
 });
+
+/**
+ * A leaf node's INFO or CONNECT that Go cannot decode (client.go processInfo/processConnect,
+ * leafnode.go processLeafNodeConnect: json.Unmarshal into Info, ClientOpts, leafConnectInfo)
+ * closes the connection as a protocol violation without -ERR; `null` decodes as an empty object.
+ * nats-server 2.9.10 answers the same on the wire (test/conformance/leafnode-interop.test.ts).
+ */
+describe('leaf node INFO and CONNECT that Go cannot decode', () => {
+  it('closes the connection without a word: not an object, bad JSON, a field of the wrong type', async () => {
+    const hub = await scope.server({ leafnodes: { port: 0 } });
+    const sent = [
+      ...['[1]', '1', '"s"', 'true', '{bad', '{"port":"x"}'].map((j) => `INFO ${j}`),
+      ...['[1]', '1', '"s"', 'false', '{bad', '{"verbose":"x"}', '{"is_hub":"yes"}', '{"deny_pub":"foo"}'].map((j) => `CONNECT ${j}`),
+    ];
+    for (const line of sent) {
+      const w = await WireClient.open(hub.leafnodePort);
+      scope.defer(() => w.close());
+      w.send(`${line}\r\n`);
+      expect(await w.expectClose(), line).toBe('');
+    }
+  });
+
+  it('refuses a CONNECT naming an account (client.go processConnect: an authorization violation)', async () => {
+    const hub = await scope.server({ leafnodes: { port: 0 } });
+    for (const json of ['{"account":"A"}', '{"new_account":true}']) {
+      const w = await WireClient.open(hub.leafnodePort);
+      scope.defer(() => w.close());
+      w.send(`CONNECT ${json}\r\n`);
+      expect(await w.expectClose(), json).toBe("-ERR 'Authorization Violation'\r\n");
+    }
+  });
+
+  it('CONNECT null is an empty CONNECT: the leaf node is bound and gets its INFO', async () => {
+    const hub = await scope.server({ leafnodes: { port: 0 } });
+    const w = await WireClient.open(hub.leafnodePort);
+    scope.defer(() => w.close());
+    w.send('CONNECT null\r\n');
+    const info = JSON.parse((await w.readLine()).replace(/^INFO /, '')) as Json;
+    expect(info).toMatchObject({ connect_info: true, remote_account: '$G' });
+  });
+});
+
+describe('leaf node liveness', () => {
+  it('closes a leaf connection that answers no PING: -ERR \'Stale Connection\' after maxPingsOut', async () => {
+    const hub = await scope.server({ leafnodes: { port: 0 }, pingInterval: 50, maxPingsOut: 1 });
+    const w = await WireClient.open(hub.leafnodePort);
+    scope.defer(() => w.close());
+    w.send('CONNECT {"name":"quiet-leaf"}\r\n');
+    // Registered: the first PING after min(ping interval, 1 s); unanswered, the next tick closes it.
+    const rest = await w.expectClose(3000);
+    expect(rest).toMatch(/PING\r\n-ERR 'Stale Connection'\r\n$/);
+  });
+});

@@ -20,7 +20,10 @@
  * nats-server's struct definitions); Go is not needed to run these tests.
  */
 import { describe, expect, it } from 'vitest';
-import { CLIENT_OPTS, INFO, decodeGoJson, type GoStruct } from '../../src/protocol/go-json.js';
+import fc from 'fast-check';
+import {
+  CLIENT_OPTS, INFO, LEAF_CONNECT, LEAF_CONNECT_STRUCTS, PEER_INFO, ROUTE_CONNECT, ROUTE_CONNECT_STRUCTS, decodeGoJson, parseJsonObject, type GoStruct,
+} from '../../src/protocol/go-json.js';
 
 /** The decoded fields as an object, or null where Go fails. */
 function decode(text: string, struct: GoStruct = CLIENT_OPTS): Record<string, unknown> | null {
@@ -136,9 +139,9 @@ describe('decodeGoJson: what Go\'s encoding/json decodes into nats-server\'s str
     });
   }
 
-  it('every field of ClientOpts and Info has a type Go can check', () => {
+  it('every field of ClientOpts, Info, connectInfo and leafConnectInfo has a type Go can check', () => {
     const types = new Set(['bool', 'string', 'int', 'int32', 'uint64', 'uint8', 'strings', 'bytes', 'perm']);
-    for (const struct of [CLIENT_OPTS, INFO]) {
+    for (const struct of [CLIENT_OPTS, INFO, ROUTE_CONNECT, LEAF_CONNECT]) {
       for (const [key, type] of Object.entries(struct)) {
         expect(key, 'keys are lower case (as the lookup folds them)').toBe(key.toLowerCase());
         expect(types.has(type), `${key}: ${type}`).toBe(true);
@@ -171,4 +174,61 @@ describe('decodeGoJson: former differences from Go', () => {
       expect(decode(json, struct)).toEqual(expected);
     });
   }
+});
+
+/**
+ * parseJsonObject: a route's, gateway's or leaf node's INFO (into Info) or CONNECT (into
+ * ClientOpts, then route.go connectInfo or leafnode.go leafConnectInfo). nats-server closes the
+ * connection when any of those decodes fails; the object is handed on as sent otherwise.
+ */
+describe('parseJsonObject: a peer\'s INFO or CONNECT as nats-server decodes it', () => {
+  const all = [PEER_INFO, ROUTE_CONNECT_STRUCTS, LEAF_CONNECT_STRUCTS] as const;
+
+  it('refuses what is not a JSON object or null, for every kind', () => {
+    for (const text of ['[1]', '[]', '1', '-2.5', '"s"', 'true', 'false', '{bad', '', '{"a":1} x']) {
+      for (const structs of all) expect(parseJsonObject(text, structs), text).toBeNull();
+    }
+  });
+
+  it('takes null as an empty object (Go decodes it as nothing to set)', () => {
+    for (const structs of all) {
+      expect(parseJsonObject('null', structs)).toEqual({});
+      expect(parseJsonObject(' null\t', structs)).toEqual({});
+    }
+  });
+
+  it('hands on the object as sent, unknown keys and their values included', () => {
+    const text = '{"server_id":"S","port":4222,"x":[1,{"y":null}],"gateway_cmd_payload":"YQ=="}';
+    expect(parseJsonObject(text, PEER_INFO)).toEqual({ server_id: 'S', port: 4222, x: [1, { y: null }], gateway_cmd_payload: 'YQ==' });
+  });
+
+  it('refuses a field of the wrong type in any of the structs of the kind', () => {
+    // Info
+    expect(parseJsonObject('{"port":"4222"}', PEER_INFO)).toBeNull();
+    // ClientOpts, for a route's CONNECT and a leaf node's
+    expect(parseJsonObject('{"verbose":"x"}', ROUTE_CONNECT_STRUCTS)).toBeNull();
+    expect(parseJsonObject('{"verbose":"x"}', LEAF_CONNECT_STRUCTS)).toBeNull();
+    // connectInfo only: cluster is not a ClientOpts field
+    expect(parseJsonObject('{"cluster":5}', ROUTE_CONNECT_STRUCTS)).toBeNull();
+    expect(parseJsonObject('{"lnoc":"yes"}', ROUTE_CONNECT_STRUCTS)).toBeNull();
+    expect(parseJsonObject('{"is_hub":"yes"}', ROUTE_CONNECT_STRUCTS)).toEqual({ is_hub: 'yes' });
+    // leafConnectInfo only
+    expect(parseJsonObject('{"is_hub":"yes"}', LEAF_CONNECT_STRUCTS)).toBeNull();
+    expect(parseJsonObject('{"deny_pub":"a.b"}', LEAF_CONNECT_STRUCTS)).toBeNull();
+    expect(parseJsonObject('{"deny_pub":["a.b"],"is_hub":true,"cluster":"L"}', LEAF_CONNECT_STRUCTS)).toEqual({ deny_pub: ['a.b'], is_hub: true, cluster: 'L' });
+  });
+
+  it('property: an object is handed on as JSON.parse reads it exactly when every struct decodes it', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('port', 'verbose', 'cluster', 'is_hub', 'deny_pub', 'name', 'other'), fc.jsonValue())), fc.constantFrom(...all), (value, structs) => {
+        const text = JSON.stringify(value) ?? 'null';
+        const got = parseJsonObject(text, structs);
+        const decodes = structs.every((s) => decodeGoJson(text, s) !== null);
+        const isObject = value === null || (typeof value === 'object' && !Array.isArray(value));
+        if (!isObject || !decodes) return got === null;
+        return JSON.stringify(got) === JSON.stringify(value ?? {});
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
