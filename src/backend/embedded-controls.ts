@@ -204,8 +204,9 @@ export class EmbeddedControls implements EmbeddedFeatures {
     if (!controls.paused) return;
     controls.paused = false;
     for (const c of core.clients.values()) {
-      // A client whose CONNECT waits for its account reads again when that ends.
-      if (!c.readHeld) c.socket.resume();
+      // A client whose CONNECT waits for its account reads again when that ends, a stalled one
+      // when its stall does.
+      if (!c.readHeld && !c.stalled) c.socket.resume();
       core.markForFlush(c);
     }
     cluster?.setPaused(false);

@@ -84,6 +84,10 @@ export interface RouteTarget {
   readonly remoteCluster?: string;
   /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
   sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void;
+  /** Bytes queued for the peer and not yet written (a publisher is stalled when it is high). */
+  readonly pendingBytes?: number;
+  /** The connection is closed (a publisher stalled for it reads again). */
+  readonly closed?: boolean;
 }
 
 /** Interest a peer server announced (RS+): lives in the sublist beside local subscriptions. */

@@ -34,7 +34,7 @@ import { ZERO_COPY_MIN } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import { Connection, elapsedNs, type ConnectionHost } from './connection.js';
 import { CloseReason } from './close-reason.js';
-import type { Account, Subscriber, Subscription } from './account.js';
+import type { Account, RouteTarget, Subscriber, Subscription } from './account.js';
 import type { Log } from './log.js';
 import { peerIp, type ConnSnapshot, type SubSnapshot } from './snapshot.js';
 import { bytesToText } from '../protocol/text.js';
@@ -42,6 +42,8 @@ import { MAX_TIMER_MS, timerDelay } from '../io/timers.js';
 
 /** One read's worth of input (nats-server's largest read buffer, client.go maxBufSize). */
 const HELD_READ_BYTES = 64 * 1024;
+/** How often a stalled client looks whether the connection it waits for has drained (ms). */
+const STALL_CHECK_MS = 2;
 
 export { CloseReason } from './close-reason.js';
 
@@ -74,6 +76,14 @@ export interface ClientHost extends ConnectionHost {
   accountFetchFor(userJwt: string): Promise<void> | null;
   /** Runs `work` for the client as a read chunk is run (errors contained, output flushed); nothing when it closed. */
   resumeClient(client: Client, work: () => void): void;
+  /**
+   * The stall the client whose messages were just routed owes (null for none): some went to the
+   * backed-up route or leaf node connection `target`; it stops reading until that one is below
+   * three quarters of `maxPending` again, for at most `ms`. Forgotten once asked.
+   */
+  takeStall(): { target: RouteTarget; ms: number } | null;
+  /** The `maxPending` option. */
+  readonly maxPending: number;
   /**
    * The CONNECT failed authentication: nats-server's account auth error event, in `account`
    * (default: the one the client is in, `$G` until authorized).
@@ -111,6 +121,13 @@ export class Client extends Connection implements ParserSink, Subscriber {
    * {@link Client.holdReading}); a server-wide `resume()` leaves it paused.
    */
   readHeld = false;
+  /** The timer of a stall's next check (see {@link stall}), or null. */
+  private stallTimer: NodeJS.Timeout | null = null;
+  /** The backed-up connection a stall waits for, and when the stall ends at the latest. */
+  private stallFor: RouteTarget | null = null;
+  private stallUntil = 0;
+  /** How many times this client was stalled. */
+  stalls = 0;
   /** Set when the first PING after CONNECT was answered: from then on async INFO may be sent. */
   firstPongSent = false;
   /** A connection of the websocket listener. */
@@ -223,8 +240,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
   onData(chunk: Buffer): void {
     const msgsBefore = this.inMsgs;
     const subOpsBefore = this.subOps;
+    this.host.takeStall();
     this.parser.parse(chunk);
     if (this.inMsgs !== msgsBefore || this.subOps !== subOpsBefore) this.lastIn = this.lastActivity = Date.now();
+    const stall = this.host.takeStall();
+    if (stall !== null) this.stall(stall.target, stall.ms);
     if (this.readHeld && this.parser.heldBytes > this.heldLimit()) {
       // A transport that kept delivering while paused: nats-server would not have read this.
       this.host.log.warn(`${this.label} - Input held for a waiting CONNECT exceeds ${this.heldLimit()} bytes, closing`);
@@ -244,6 +264,38 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private heldLimit(): number {
     const o = this.host.options;
     return HELD_READ_BYTES + o.maxControlLine + o.maxPayload + (this.websocket ? WS_MAX_MESSAGE_BYTES : 0);
+  }
+
+  /**
+   * Stops reading until `target` is below three quarters of `maxPending` again, checked every
+   * 2 ms, for at most `ms` (nats-server's stalledWait: its read loop waits for the backed-up
+   * connection to drain, at most 2 or 5 ms per message); a held CONNECT or a paused server keeps
+   * the transport paused after it.
+   */
+  private stall(target: RouteTarget, ms: number): void {
+    if (this.closed || this.stallTimer !== null) return;
+    this.stalls++;
+    this.socket.pause();
+    this.stallFor = target;
+    this.stallUntil = performance.now() + ms;
+    this.stallTimer = setTimeout(this.stallCheckBound, STALL_CHECK_MS);
+  }
+
+  private readonly stallCheckBound = (): void => {
+    this.stallTimer = null;
+    const target = this.stallFor!;
+    const pending = target.pendingBytes ?? 0;
+    if (!this.closed && target.closed !== true && pending > (this.host.maxPending / 4) * 3 && performance.now() < this.stallUntil) {
+      this.stallTimer = setTimeout(this.stallCheckBound, STALL_CHECK_MS);
+      return;
+    }
+    this.stallFor = null;
+    if (!this.closed && !this.readHeld && !this.host.controls.paused) this.socket.resume();
+  };
+
+  /** Whether the client is stalled now (its reading paused for a backed-up peer connection). */
+  get stalled(): boolean {
+    return this.stallTimer !== null;
   }
 
   /**
@@ -828,6 +880,11 @@ export class Client extends Connection implements ParserSink, Subscriber {
     if (log.debugOn) log.debug(`${this.label} - Client connection closed: ${reason}`);
     this.clearAuthTimer();
     this.setExpiry(undefined);
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+      this.stallFor = null;
+    }
     this.onDrain();
     this.host.removeClient(this);
     this.closeTransport(flush);

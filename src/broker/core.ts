@@ -665,6 +665,14 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * publisher with many messages in flight gets its first acks while the rest of the chunk is
    * processed, and sends more meanwhile (nats-server acks as it goes).
    */
+  get maxPending(): number {
+    return this.options.maxPending;
+  }
+
+  takeStall(): { target: RouteTarget; ms: number } | null {
+    return this.router.takeStall();
+  }
+
   flushOutsideRead(): void {
     if (!this.inRead) return this.flushAll();
     const n = ++this.internalInRead;

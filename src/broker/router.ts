@@ -32,6 +32,8 @@ export interface RouterHost {
    * chunk writes it, once for everything the chunk caused.
    */
   flushOutsideRead(): void;
+  /** The `maxPending` option: a peer connection with three quarters of it queued stalls client publishers. */
+  readonly maxPending: number;
   /** A request in `acc` (subject starting with `$`): true when the host answered it (a system request imported into every account). */
   answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean;
 }
@@ -40,6 +42,9 @@ export interface RouterHost {
 export type Publisher = Client | InternalClient | null;
 
 const NO_BYTES = Buffer.alloc(0);
+/** nats-server's stallClientMinDuration and stallClientMaxDuration (client.go). */
+const STALL_MIN_MS = 2;
+const STALL_MAX_MS = 5;
 /** Queue slots kept (with their PubArgs) after a drain; a longer queue's extra slots are dropped. */
 const INTERNAL_SLOTS_KEPT = 1024;
 
@@ -58,6 +63,12 @@ export class Router {
   private routingDepth = 0;
   /** The publisher of the message being routed (system requests ask who sent them). */
   publisher: Publisher = null;
+  /**
+   * The first backed-up route or leaf node connection a client's messages went to since the last
+   * {@link takeStall}, and how long nats-server would have stalled that client for them (ms).
+   */
+  private stallTarget: RouteTarget | null = null;
+  private stallMs = 0;
 
   constructor(private readonly host: RouterHost) {}
 
@@ -255,10 +266,44 @@ export class Router {
     return delivered;
   }
 
-  /** One message per route, carrying the queue groups that route's server must serve. */
+  /**
+   * One message per route, carrying the queue groups that route's server must serve. A client's
+   * message to a peer connection that has three quarters of `maxPending` queued stalls that
+   * client (nats-server's fast producer stall, client.go queueOutbound / stalledWait: each such
+   * message waits until the connection is below that again, at most 2 ms, 5 ms once the whole of
+   * `maxPending` is queued), so that a publisher faster than a route cannot make this server
+   * buffer without end; a route or leaf node connection is never closed for it.
+   */
   private sendToRoutes(base: number, acc: Account, pa: PubArg, buf: Buffer, start: number): void {
-    for (let i = base; i < this.rtCount; i++) this.rtRoutes[i].sendMsg(acc.name, pa, this.rtQueues[i], buf, start);
+    // A publisher's message (a route's or a leaf node's is not stalled: nats-server stalls clients).
+    const stalls = this.publisher !== null;
+    for (let i = base; i < this.rtCount; i++) {
+      const target = this.rtRoutes[i];
+      target.sendMsg(acc.name, pa, this.rtQueues[i], buf, start);
+      if (stalls) {
+        const pending = target.pendingBytes ?? 0;
+        const max = this.host.maxPending;
+        if (pending > (max / 4) * 3) {
+          if (this.stallTarget === null) this.stallTarget = target;
+          this.stallMs += pending >= max ? STALL_MAX_MS : STALL_MIN_MS;
+        }
+      }
+    }
     this.rtCount = base;
+  }
+
+  /**
+   * The stall the messages routed since the last call ask of their client publisher (null for
+   * none), and forgets it: the client stops reading until `target` is below three quarters of
+   * `maxPending` again, for at most `ms`.
+   */
+  takeStall(): { target: RouteTarget; ms: number } | null {
+    const target = this.stallTarget;
+    if (target === null) return null;
+    const ms = this.stallMs;
+    this.stallTarget = null;
+    this.stallMs = 0;
+    return { target, ms };
   }
 
   /**
