@@ -34,7 +34,8 @@ import { ZERO_COPY_MIN } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import { Connection, elapsedNs, type ConnectionHost } from './connection.js';
 import { CloseReason } from './close-reason.js';
-import type { Account, RouteTarget, Subscriber, Subscription } from './account.js';
+import type { Account, Subscriber, Subscription } from './account.js';
+import type { Backlogged } from './router.js';
 import type { Log } from './log.js';
 import { peerIp, type ConnSnapshot, type SubSnapshot } from './snapshot.js';
 import { bytesToText } from '../protocol/text.js';
@@ -81,7 +82,7 @@ export interface ClientHost extends ConnectionHost {
    * backed-up route or leaf node connection `target`; it stops reading until that one is below
    * three quarters of `maxPending` again, for at most `ms`. Forgotten once asked.
    */
-  takeStall(): { target: RouteTarget; ms: number } | null;
+  takeStall(): { target: Backlogged; ms: number } | null;
   /** The `maxPending` option. */
   readonly maxPending: number;
   /**
@@ -124,7 +125,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   /** The timer of a stall's next check (see {@link stall}), or null. */
   private stallTimer: NodeJS.Timeout | null = null;
   /** The backed-up connection a stall waits for, and when the stall ends at the latest. */
-  private stallFor: RouteTarget | null = null;
+  private stallFor: Backlogged | null = null;
   private stallUntil = 0;
   /** How many times this client was stalled. */
   stalls = 0;
@@ -272,7 +273,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
    * connection to drain, at most 2 or 5 ms per message); a held CONNECT or a paused server keeps
    * the transport paused after it.
    */
-  private stall(target: RouteTarget, ms: number): void {
+  private stall(target: Backlogged, ms: number): void {
     if (this.closed || this.stallTimer !== null) return;
     this.stalls++;
     this.socket.pause();

@@ -22,7 +22,7 @@ import { DEFAULT_FAULT_SINK, TestControls, type FaultSink } from './controls.js'
 import { clientInfo, infoFrame, type InfoSource, type ServerInfo } from './info.js';
 import { InternalClient, type InternalHost } from './internal.js';
 import { newServerId, newXKey } from './ids.js';
-import { Router, type Publisher, type RouterHost } from './router.js';
+import { Router, type Backlogged, type Publisher, type RouterHost } from './router.js';
 import { SystemEvents, type SystemEventsHost } from './events.js';
 import { Links, type ImportsHost } from './imports.js';
 import type { CoreStats } from './stats.js';
@@ -669,8 +669,13 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     return this.options.maxPending;
   }
 
-  takeStall(): { target: RouteTarget; ms: number } | null {
+  takeStall(): { target: Backlogged; ms: number } | null {
     return this.router.takeStall();
+  }
+
+  /** A message of the publisher being routed went to the gateway connection `conn` ({@link Router.checkBacklog}). */
+  checkBacklog(conn: Backlogged): void {
+    this.router.checkBacklog(conn);
   }
 
   flushOutsideRead(): void {

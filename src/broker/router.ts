@@ -38,6 +38,12 @@ export interface RouterHost {
   answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean;
 }
 
+/** A peer connection a publisher may be stalled for: how much is queued for it, and whether it closed. */
+export interface Backlogged {
+  readonly pendingBytes?: number;
+  readonly closed?: boolean;
+}
+
 /** Who published a message being routed: a client, an internal client, or null for a route. */
 export type Publisher = Client | InternalClient | null;
 
@@ -67,7 +73,7 @@ export class Router {
    * The first backed-up route or leaf node connection a client's messages went to since the last
    * {@link takeStall}, and how long nats-server would have stalled that client for them (ms).
    */
-  private stallTarget: RouteTarget | null = null;
+  private stallTarget: Backlogged | null = null;
   private stallMs = 0;
 
   constructor(private readonly host: RouterHost) {}
@@ -280,16 +286,24 @@ export class Router {
     for (let i = base; i < this.rtCount; i++) {
       const target = this.rtRoutes[i];
       target.sendMsg(acc.name, pa, this.rtQueues[i], buf, start);
-      if (stalls) {
-        const pending = target.pendingBytes ?? 0;
-        const max = this.host.maxPending;
-        if (pending > (max / 4) * 3) {
-          if (this.stallTarget === null) this.stallTarget = target;
-          this.stallMs += pending >= max ? STALL_MAX_MS : STALL_MIN_MS;
-        }
-      }
+      if (stalls) this.checkBacklog(target);
     }
     this.rtCount = base;
+  }
+
+  /**
+   * A message of the publisher being routed was queued for the peer connection `target` (a
+   * route, leaf node or gateway connection): when three quarters of `maxPending` are queued
+   * there, that publisher owes a stall (see {@link sendToRoutes}).
+   */
+  checkBacklog(target: Backlogged): void {
+    if (this.publisher === null) return;
+    const pending = target.pendingBytes ?? 0;
+    const max = this.host.maxPending;
+    if (pending > (max / 4) * 3) {
+      if (this.stallTarget === null) this.stallTarget = target;
+      this.stallMs += pending >= max ? STALL_MAX_MS : STALL_MIN_MS;
+    }
   }
 
   /**
@@ -297,7 +311,7 @@ export class Router {
    * none), and forgets it: the client stops reading until `target` is below three quarters of
    * `maxPending` again, for at most `ms`.
    */
-  takeStall(): { target: RouteTarget; ms: number } | null {
+  takeStall(): { target: Backlogged; ms: number } | null {
     const target = this.stallTarget;
     if (target === null) return null;
     const ms = this.stallMs;

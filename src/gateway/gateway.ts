@@ -740,6 +740,8 @@ export class GatewayManager extends PeerLayer<GatewayConn> implements GatewayHoo
       }
       if (reply === null) reply = this.mapReply(acc, pa.deliver === '' || pa.reply === '' ? pa.reply : `${pa.reply}@${pa.subject}`);
       conn.sendMsg(acc.name, subject, reply, queues, pa, buf, start);
+      // A publisher faster than this gateway connection is stalled (client.go stalledWait).
+      this.core.checkBacklog(conn);
       sent = true;
     }
     return sent;
