@@ -36,10 +36,10 @@ import { JS_ACK_PREFIX } from '../protocol/constants.js';
 import { subjectFromText } from '../protocol/text.js';
 import { subjectMatches } from '../subject/subject.js';
 import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../subject/relations.js';
-import { copyPubArg, goClientInfo, Mapping, orderedClientInfo, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
+import { copyPubArg, goClientInfo, headerValue, Mapping, orderedClientInfo, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
 import type { ResolvedAccountLinks, ResponseType } from '../config/types.js';
 import { goJson } from '../protocol/go-format.js';
-import { Subscription, type Account, type Subscriber } from './account.js';
+import { LeafKind, Subscription, type Account, type AnySub, type RemoteSub, type RouteTarget, type Subscriber } from './account.js';
 import type { Client } from './client.js';
 import { clientBlock } from './events.js';
 import { getHash, newNuid } from './ids.js';
@@ -60,8 +60,10 @@ export interface ImportsHost {
   deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean;
   /** Takes back a delivery the router counted (to a subscription of an import). */
   uncountDelivery(bytes: number): void;
-  /** Interest of a subscription for the routes (+1 added, -1 removed). */
+  /** Interest of a subscription for the routes, gateways and leaf nodes (+1 added, -1 removed). */
   clusterInterest(sub: Subscription, delta: 1 | -1): void;
+  /** Interest of a service import's subscription: for the account's leaf nodes only (+1 added, -1 removed). */
+  leafInterest(sub: Subscription, delta: 1 | -1): void;
   /** Every client and internal client (whose subscriptions may have shadows). */
   subscribers(): Iterable<Subscriber>;
   /** Subscriptions changed (wakes waits on them). */
@@ -142,23 +144,34 @@ class StreamImportRule {
   constructor(readonly exporter: Account, readonly mapping: Mapping) {}
 }
 
-/** The twin of a subscription in an exporting account (a stream import's shadow subscription). */
+/**
+ * The twin of a subscription in an exporting account (a stream import's shadow subscription).
+ * Its origin is a local subscription, or a leaf node's interest (LS+) in the importing account
+ * (leafnode.go processLeafSub → addShadowSubscriptions): a message the twin takes then goes to
+ * that leaf connection under the local subject, as nats-server's msgHeaderForRouteOrLeaf maps
+ * a shadow's subject for a leaf node.
+ */
 class ShadowSubscriber implements Subscriber {
   readonly cid = 0;
   readonly echo = true;
   readonly perms = null;
   readonly subs = new Map<string, Subscription>();
   readonly sub: Subscription;
+  /** A leaf node origin's queue group, as the LMSG names it ([] for plain interest). */
+  private readonly leafQueues: readonly string[];
 
   constructor(
     private readonly links: Links,
-    readonly origin: Subscription,
+    readonly origin: AnySub,
     readonly rule: StreamImportRule,
     subject: string,
     /** The origin's subject is narrower than what the shadow subject brings: check each message. */
     private readonly filter: boolean,
+    /** Its interest went to the routes, gateways and leaf nodes (not for a leaf node's interest on the leaf node's side). */
+    readonly forward: boolean,
   ) {
-    this.sub = new Subscription(this, subject, origin.queue, origin.sid);
+    this.sub = new Subscription(this, subject, origin.queue, origin.remote ? `lsh${links.nextSid++}` : origin.sid);
+    this.leafQueues = origin.queue === null ? [] : [origin.queue];
   }
 
   get account(): Account {
@@ -166,7 +179,9 @@ class ShadowSubscriber implements Subscriber {
   }
 
   get closed(): boolean {
-    return this.origin.closed || this.origin.client.closed;
+    // A leaf node's interest: removed with it (its `sub.closed` set then).
+    const o = this.origin;
+    return !o.remote && (o.closed || o.client.closed);
   }
 
   deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
@@ -179,7 +194,12 @@ class ShadowSubscriber implements Subscriber {
     const spa = copyPubArg(links.scratch, pa);
     if (pa.deliver === '') spa.subject = to;
     else spa.deliver = to;
-    return links.host.deliverImported(this.origin, spa, buf, start);
+    const o = this.origin;
+    if (!o.remote) return links.host.deliverImported(o, spa, buf, start);
+    if (!links.toLeaf(o.route, pa.origin)) return false;
+    spa.origin = pa.origin;
+    o.route.sendMsg(o.account.name, spa, this.leafQueues, buf, start);
+    return true;
   }
 
   allowReply(): void {}
@@ -253,11 +273,28 @@ class ServiceImportSubscriber implements Subscriber {
     // The requester's client info; a request already forwarded once keeps it and names this
     // account as the service (nats-server's ClientInfo `svc`).
     const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
-    // Header values are the wire's bytes: account names are text, written as UTF-8.
-    const info = subjectFromText(prev !== null
-      ? goClientInfo({ ...prev, svc: this.account.name })
-      : goClientInfo({ acc: this.account.name, ...(links.publisher !== null && links.publisher.rttNs > 0 ? { rtt: links.publisher.rttNs } : {}) }));
-    const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
+    const leaf = links.leaf;
+    let out: PubArg;
+    let msg: Buffer;
+    if (prev === null && leaf !== null && !this.share && this.exporter !== links.host.systemAccount && headerValue(pa, buf, start, REQUEST_INFO) !== '') {
+      // processServiceImport: a leaf node's request that already carries Nats-Request-Info (its
+      // own server put it there, crossing an import) keeps it, unless the import shares the
+      // requester's details or goes to the system account.
+      out = copyPubArg(new PubArg(), pa);
+      out.deliver = '';
+      msg = buf.subarray(start, start + pa.size);
+    } else {
+      // The requester's RTT: the client's, or for a leaf node's request the leaf connection's
+      // (getClientInfo of the LEAF connection, whose account is this one).
+      const rtt = leaf !== null ? leaf.rttNs ?? 0 : links.publisher !== null ? links.publisher.rttNs : 0;
+      // Header values are the wire's bytes: account names are text, written as UTF-8.
+      const info = subjectFromText(prev !== null
+        ? goClientInfo({ ...prev, svc: this.account.name })
+        : goClientInfo({ acc: this.account.name, ...(rtt > 0 ? { rtt } : {}) }));
+      ({ pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info));
+    }
+    // Routes carry a leaf node's request with its origin cluster (LMSG <origin>), as the message itself.
+    out.origin = pa.origin;
     if (jsDelivery) out.deliver = to;
     else out.subject = to;
     out.reply = route !== null ? route.reply : keep ? pa.reply : '';
@@ -485,6 +522,16 @@ export class Links {
   /** True while a message from a route is being routed. */
   fromPeer = false;
   /**
+   * The leaf node connection whose message is being routed, or null: its requests cross service
+   * imports (nats-server's processServiceImport refuses only ROUTER and GATEWAY), and what they
+   * cause is routed with the leaf connection as source.
+   */
+  leaf: RouteTarget | null = null;
+  /** The queue groups that leaf node's LMSG named. */
+  leafQueues: readonly string[] = [];
+  /** The peer (route or leaf node) whose message is being routed, or null. */
+  peer: RouteTarget | null = null;
+  /**
    * The client whose publication is being routed, or null (an internal client, a route): its
    * RTT goes into Nats-Request-Info; it is the requester or responder of latency measurements.
    */
@@ -531,8 +578,10 @@ export class Links {
           const exp = this.linksOf(exporter);
           const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(subject), exp, im.share === true);
           acc.serviceImports.push(si);
-          // Not interest for the routes: a request is forwarded where it is published (nats-server's noForward).
+          // Not interest for the routes: a request is forwarded where it is published (nats-server's
+          // noForward); but for the account's leaf nodes, whose requests it takes (addServiceImportSub's updateLeafNodes).
           this.insert(si.sub, false);
+          host.leafInterest(si.sub, 1);
           if (im.expiresAt !== undefined) this.expireAt(im.expiresAt, () => this.removeServiceImport(acc, si));
         }
       }
@@ -716,17 +765,22 @@ export class Links {
     if (i < 0) return;
     acc.streamImports.splice(i, 1);
     acc.account.streamImports = acc.streamImports.length > 0;
+    const drop = (sub: AnySub): void => {
+      const shadows = sub.shadows;
+      if (shadows === null) return;
+      const kept = shadows.filter((s) => !(s.client instanceof ShadowSubscriber && s.client.rule === rule));
+      if (kept.length === shadows.length) return;
+      for (const s of shadows) if (!kept.includes(s)) this.remove(s, (s.client as ShadowSubscriber).forward);
+      sub.shadows = kept.length === 0 ? null : kept;
+    };
     for (const owner of this.host.subscribers()) {
       if (owner.account !== acc.account) continue;
-      for (const sub of owner.subs.values()) {
-        const shadows = sub.shadows;
-        if (shadows === null) continue;
-        const kept = shadows.filter((s) => !(s.client instanceof ShadowSubscriber && s.client.rule === rule));
-        if (kept.length === shadows.length) continue;
-        for (const s of shadows) if (!kept.includes(s)) this.remove(s, true);
-        sub.shadows = kept.length === 0 ? null : kept;
-      }
+      for (const sub of owner.subs.values()) drop(sub);
     }
+    // Leaf nodes' interest.
+    acc.account.sublist.forEach((sub) => {
+      if (sub.remote) drop(sub);
+    });
     this.host.notifyChange();
   }
 
@@ -736,6 +790,7 @@ export class Links {
     if (i < 0) return;
     acc.serviceImports.splice(i, 1);
     this.remove(si.sub, false);
+    this.host.leafInterest(si.sub, -1);
     this.host.notifyChange();
   }
 
@@ -783,9 +838,12 @@ export class Links {
    * A subscription was added in an account with stream imports: its shadows in the exporting
    * accounts (nats-server's addShadowSubscriptions).
    */
-  addShadows(sub: Subscription): void {
-    if (sub.client instanceof ShadowSubscriber || sub.client instanceof ServiceImportSubscriber) return;
-    const rules = this.linksOf(sub.client.account).streamImports;
+  addShadows(sub: AnySub): void {
+    if (!sub.remote && (sub.client instanceof ShadowSubscriber || sub.client instanceof ServiceImportSubscriber)) return;
+    const rules = this.linksOf(sub.remote ? sub.account : sub.client.account).streamImports;
+    // A leaf node's interest on the leaf node's side (its hub's) stays on this server: nats-server's
+    // addShadowSub updates the route map (and gateways, leaf nodes) for a LEAF only on the hub's side.
+    const forward = !sub.remote || sub.route.leafKind !== LeafKind.SOLICITED;
     const subject = sub.subject;
     let shadows: Subscription[] | null = null;
     for (const rule of rules) {
@@ -811,8 +869,8 @@ export class Links {
           filter = false;
         }
       }
-      const shadow = new ShadowSubscriber(this, sub, rule, shadowSubject, filter);
-      this.insert(shadow.sub, true);
+      const shadow = new ShadowSubscriber(this, sub, rule, shadowSubject, filter, forward);
+      this.insert(shadow.sub, forward);
       (shadows ??= []).push(shadow.sub);
     }
     sub.shadows = shadows;
@@ -835,11 +893,25 @@ export class Links {
     }
   }
 
-  /** A subscription with shadows went: they go too. */
-  removeShadows(sub: Subscription): void {
+  /** A subscription (or a leaf node's interest) with shadows went: they go too. */
+  removeShadows(sub: AnySub): void {
     const shadows = sub.shadows!;
     sub.shadows = null;
-    for (const s of shadows) this.remove(s, true);
+    for (const s of shadows) this.remove(s, (s.client as ShadowSubscriber).forward);
+  }
+
+  /**
+   * Whether a shadow of leaf connection `to`'s interest passes the message being routed on to
+   * it: the router's rules for a leaf node's plain interest (processMsgResults) — never back to
+   * the leaf node it came from, nor to a connection to its origin cluster; from a route, only
+   * to this hub's leaf nodes.
+   */
+  toLeaf(to: RouteTarget, origin: string): boolean {
+    const src = this.peer;
+    if (src === null) return true;
+    if (src === to) return false;
+    if (src.leafKind === undefined) return to.leafKind === LeafKind.ACCEPTED;
+    return origin === '' || to.remoteCluster !== origin;
   }
 
   /** Response routes of `account` that carry a latency measurement (tests). */
@@ -865,7 +937,10 @@ export class Links {
     for (const a of this.accounts.values()) {
       a.close();
       a.removeResponder();
-      for (const si of a.serviceImports) this.remove(si.sub, false);
+      for (const si of a.serviceImports) {
+        this.remove(si.sub, false);
+        this.host.leafInterest(si.sub, -1);
+      }
       a.account.streamImports = false;
       a.account.linked = false;
     }

@@ -40,6 +40,11 @@ export interface RouterHost {
 export type Publisher = Client | InternalClient | null;
 
 const NO_BYTES = Buffer.alloc(0);
+/**
+ * A queue filter for a peer's message that lets every queue group take it: a request or response
+ * a leaf node sent through a service import (nats-server's pmrIgnoreEmptyQueueFilter).
+ */
+export const ALL_QUEUES: readonly string[] = Object.freeze([]);
 /** Queue slots kept (with their PubArgs) after a drain; a longer queue's extra slots are dropped. */
 const INTERNAL_SLOTS_KEPT = 1024;
 
@@ -230,7 +235,7 @@ export class Router {
     for (let g = 0; g < qsubs.length; g++) {
       const members = qsubs[g];
       if (source !== null) {
-        if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
+        if (queueFilter === null || (queueFilter !== ALL_QUEUES && !queueFilter.includes(members[0].queue!))) continue;
         if (fromRoute ? this.pickLocal(base, members, source, origin, pa, buf, start) : this.pickMember(base, null, members, pa, buf, start, source, origin)) delivered = true;
       } else if (queueFilter !== null && !queueFilter.includes(members[0].queue!)) {
         continue;
