@@ -650,3 +650,83 @@ describe("a hub's leaf node clusters' interest on a route to nats-server 2.9.10 
     expect(gotB).toEqual(['still wanted']);
   });
 });
+
+describe('account imports through a leaf node connection, with the real nats-server', () => {
+  // client.go processServiceImport (2.9.10 and 2.10.29 alike) stops only routes' and gateways'
+  // requests: a leaf node's request crosses its account's service import; the import's subject
+  // is interest announced to the leaf node (addServiceImportSub → updateLeafNodes, and
+  // initLeafNodeSmapAndSendSubs); a leaf node's interest in a stream-imported subject gets
+  // shadows in the exporting account (leafnode.go processLeafSub → addShadowSubscriptions).
+  const EXPORTS_CONF = [
+    'accounts {',
+    '  EXP { users: [{ user: exp, password: x }], exports: [{ service: "svc.>" }, { stream: "ev.>" }] }',
+    '  IMP {',
+    '    users: [{ user: imp, password: x }]',
+    '    imports: [{ service: { account: EXP, subject: "svc.>" } }, { stream: { account: EXP, subject: "ev.>" }, prefix: from.exp }]',
+    '  }',
+    '}',
+  ];
+  const EXPORTS = {
+    EXP: { users: [{ user: 'exp', password: 'x' }], exports: [{ service: 'svc.>' }, { stream: 'ev.>' }] },
+    IMP: {
+      users: [{ user: 'imp', password: 'x' }],
+      imports: [{ service: { account: 'EXP', subject: 'svc.>' } }, { stream: { account: 'EXP', subject: 'ev.>' }, prefix: 'from.exp' }],
+    },
+  };
+
+  /** The leaf node's `$G` is bound to IMP on the hub; what its clients see must not depend on which server is which. */
+  async function importsAcross(hubUrl: string, hubMon: string, leafUrl: string, leafSide: NatsServer | string): Promise<void> {
+    const exp = await scope.client(hubUrl, { user: 'exp', pass: 'x' });
+    exp.subscribe('svc.>', { queue: 'workers', callback: (_e, m) => void m.respond(`${m.subject} ${m.headers?.get('Nats-Request-Info') ?? ''}`) });
+    await exp.flush();
+    // The service import's subject, announced to the leaf node.
+    if (typeof leafSide === 'string') await eventually(async () => JSON.stringify(await monitorJson(leafSide, '/leafz?subs=1')).includes('"svc.>"'), 'svc.> on the leaf node', 10_000);
+    else await leafSide.waitForSubscription('svc.a', { timeoutMs: 10_000 });
+    const l = await scope.client(leafUrl);
+    const [subject, info] = (await l.request('svc.a', 'q', { timeout: 3000 })).string().split(' ');
+    expect(subject).toBe('svc.a');
+    // The leaf connection's ClientInfo (getClientInfo of the LEAF connection, no `share`): its
+    // account, and its RTT once measured.
+    const ci = JSON.parse(info) as Json;
+    expect(ci.acc).toBe('IMP');
+    expect(Object.keys(ci).filter((k) => k !== 'rtt')).toEqual(['acc']);
+
+    // Stream import: the exporter's message reaches the leaf node's subscriber under the prefix.
+    const got: string[] = [];
+    const sub = l.subscribe('from.exp.ev.*', { callback: (_e, m) => void got.push(`${m.subject} ${m.string()}`) });
+    await l.flush();
+    const onHub = async (): Promise<boolean> => JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"from.exp.ev.*"');
+    await eventually(onHub, 'the leaf node\'s interest on the hub', 10_000);
+    await publishUntil(exp, 'ev.a', () => got.length > 0, 10_000, 'one');
+    expect(got[0]).toBe('from.exp.ev.a one');
+    // After the unsubscribe, nothing more: a marker published after ev.b in IMP arrives, ev.b does not.
+    sub.unsubscribe();
+    await l.flush();
+    await eventually(async () => !(await onHub()), 'the LS- on the hub', 10_000);
+    const n = got.length;
+    const marks = collect(l, 'mark');
+    await l.flush();
+    await eventually(async () => JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"mark"'), 'the marker\'s interest', 10_000);
+    exp.publish('ev.b', 'two');
+    await exp.flush();
+    const imp = await scope.client(hubUrl, { user: 'imp', pass: 'x' });
+    imp.publish('mark', 'm');
+    await imp.flush();
+    await eventually(() => marks.length === 1, 'the marker');
+    expect(got.length).toBe(n);
+  }
+
+  it('nats-server hub with exports and imports, embedded leaf node bound to the importing account', async () => {
+    const hub = await real(EXPORTS_CONF);
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://imp:x@127.0.0.1:${hub.leafPort}` }] } });
+    expect((await leafs(hub.monitor, 1))[0]).toMatchObject({ account: 'IMP' });
+    await importsAcross(hub.url, hub.monitor, leaf.url, leaf);
+  });
+
+  it('embedded hub with exports and imports, nats-server leaf node bound to the importing account', async () => {
+    const hub = await scope.server({ http: -1, accounts: EXPORTS, leafnodes: { port: 0 } });
+    const leaf = await real([`leafnodes { reconnect: 1, remotes: [{ url: "nats-leaf://imp:x@127.0.0.1:${hub.leafnodePort}" }] }`], false);
+    expect((await leafs(hub.monitorUrl!, 1))[0]).toMatchObject({ account: 'IMP' });
+    await importsAcross(hub.url, hub.monitorUrl!, leaf.url, leaf.monitor);
+  });
+});
