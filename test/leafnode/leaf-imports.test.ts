@@ -134,6 +134,28 @@ describe('account imports through a leaf node connection', () => {
     expect(await shadows()).toBe(0);
   });
 
+  it('the leaf node\'s own imports: its hub\'s request crosses the leaf node\'s service import, and its hub\'s subscriber gets the leaf node\'s imported stream', async () => {
+    const hub = await scope.server({ http: -1, leafnodes: { port: 0 } });
+    const leaf = await scope.server({ accounts: ACCOUNTS, leafnodes: { reconnect: 50, remotes: [{ url: hub.leafnodeUrl!, account: 'IMP' }] } });
+    await eventually(async () => (await monitorJson(hub.monitorUrl!, '/leafz')).leafnodes === 1, 'the leaf connection');
+    const exp = await user(leaf, 'exp');
+    exp.subscribe('svc.>', { callback: (_e, m) => void m.respond(`leaf ${m.subject}`) });
+    await exp.flush();
+    // The leaf node announces its account's service import subject to its hub.
+    await hub.waitForSubscription('svc.a');
+    const h = await scope.client(hub);
+    expect((await h.request('svc.a', '', { timeout: 2000 })).string()).toBe('leaf svc.a');
+    const got: string[] = [];
+    h.subscribe('from.exp.ev.a', { callback: (_e, m) => void got.push(m.string()) });
+    await h.flush();
+    // The hub's interest in IMP on the leaf node, and its shadow in EXP there.
+    await leaf.waitForSubscription('ev.a');
+    exp.publish('ev.a', 'to the hub');
+    await exp.flush();
+    await eventually(() => got.length === 1, 'the imported stream on the hub');
+    expect(got).toEqual(['to the hub']);
+  });
+
   it('JetStream\'s API is not reached through an import across a leaf connection (nats-server 2.10 denies $JS.API.> on it)', async () => {
     const hub = await scope.server({
       jetstream: true,
