@@ -680,7 +680,30 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * through the routes), to the queue groups in `queues` only, and to no other gateway.
    */
   routeFromGateway(account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): boolean {
+    if (account.linked) return this.routeLinkedFromGateway(account, pa, queues, buf, start, end);
     return this.router.route(null, account, pa, buf, start, end, queues, null);
+  }
+
+  /**
+   * {@link routeFromGateway} in an account with exports or imports: a request from another
+   * cluster does not cross this cluster's service imports (processServiceImport returns early
+   * for GATEWAY); the cluster where it was published forwarded it already, through the gateways
+   * too when a leaf node sent it.
+   */
+  private routeLinkedFromGateway(account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): boolean {
+    const links = this.links!;
+    links.fromGateway = true;
+    let ok = false;
+    let delivered = false;
+    this.router.hold();
+    try {
+      delivered = this.router.route(null, account, pa, buf, start, end, queues, null);
+      ok = true;
+    } finally {
+      links.fromGateway = false;
+      if (ok) this.router.release();
+    }
+    return delivered;
   }
 
   /** Queues an internal client's message; it is routed once the routing in progress is over. */

@@ -250,8 +250,9 @@ class ServiceImportSubscriber implements Subscriber {
 
   deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
     const links = this.links;
-    // nats-server: a routed message is not a request for this server's imports (only responses are).
-    if (links.fromPeer) return false;
+    // nats-server: a routed message, or one from a gateway, is not a request for this server's
+    // imports (only responses are).
+    if (links.fromPeer || links.fromGateway) return false;
     // A request that went through this export already in this chain is a cycle: dropped.
     if (this.exportRule !== null && links.chain.includes(this.exportRule)) return false;
     // A JetStream delivery was matched on its deliver subject: that is what the import maps (its
@@ -521,6 +522,8 @@ export class Links {
   readonly chain: Array<ServiceExportRule | null> = [];
   /** True while a message from a route is being routed. */
   fromPeer = false;
+  /** True while a message from a gateway is being routed. */
+  fromGateway = false;
   /**
    * The leaf node connection whose message is being routed, or null: its requests cross service
    * imports (nats-server's processServiceImport refuses only ROUTER and GATEWAY), and what they

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import type { NatsServer } from '../../src/index.js';
+import { createSupercluster, type NatsServer } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
@@ -154,6 +154,31 @@ describe('account imports through a leaf node connection', () => {
     await exp.flush();
     await eventually(() => got.length === 1, 'the imported stream on the hub');
     expect(got).toEqual(['to the hub']);
+  });
+
+  it('in a supercluster: a leaf node\'s request reaches the exporter\'s responder in another cluster once (the other cluster\'s import does not take it again from the gateway)', async () => {
+    // processServiceImport: the forwarded request goes to the gateways too (sendMsgToGateways),
+    // and a request from a gateway (as from a route) crosses no service import.
+    const sc = await createSupercluster({ clusters: [1, 1], accounts: ACCOUNTS, leafnodes: { port: 0 } });
+    scope.defer(() => sc.close());
+    const a = sc.cluster('A').servers[0];
+    const seen: string[] = [];
+    const expB = await user(sc.cluster('B').servers[0], 'exp');
+    expB.subscribe('svc.>', { callback: (_e, m) => {
+      seen.push(m.subject);
+      m.respond('B');
+    } });
+    await expB.flush();
+    const leaf = await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://imp:x@127.0.0.1:${a.leafnodePort}` }] } });
+    await leaf.waitForSubscription('svc.a');
+    const l = await scope.client(leaf);
+    // The first requests may go before B's interest in EXP has reached A.
+    await eventually(async () => (await l.request('svc.a', '', { timeout: 300 }).catch(() => null))?.string() === 'B', 'a reply from B');
+    seen.length = 0;
+    expect((await l.request('svc.b', '', { timeout: 2000 })).string()).toBe('B');
+    // A marker through B's responder, sent after: a second copy of svc.b would be there before it.
+    expect((await l.request('svc.marker', '', { timeout: 2000 })).string()).toBe('B');
+    expect(seen).toEqual(['svc.b', 'svc.marker']);
   });
 
   it('JetStream\'s API is not reached through an import across a leaf connection (nats-server 2.10 denies $JS.API.> on it)', async () => {
