@@ -258,7 +258,18 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     const peer = links.fromPeer;
     const leaf = links.leaf;
     const queues = peer ? NO_QUEUES : leaf === null ? null : links.leafQueues.length > 0 ? links.leafQueues : ALL_QUEUES;
-    const delivered = this.router.route(null, acc, pa, buf, 0, buf.length, queues, peer ? LOCAL_ONLY : leaf);
+    // What an import forwards goes on to the gateways too (processServiceImport's
+    // sendMsgToGateways): a leaf node's as the router sends a leaf node's message; a client's, an
+    // internal client's or a gateway's response through this flag.
+    const router = this.router;
+    const outer = router.imported;
+    router.imported = !peer && leaf === null;
+    let delivered: boolean;
+    try {
+      delivered = router.route(null, acc, pa, buf, 0, buf.length, queues, peer ? LOCAL_ONLY : leaf);
+    } finally {
+      router.imported = outer;
+    }
     // Not a message received: nats-server counts the publication once (in_msgs), not its import.
     this.stats.inMsgs--;
     this.stats.inBytes -= buf.length;

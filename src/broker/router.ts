@@ -63,6 +63,12 @@ export class Router {
   private routingDepth = 0;
   /** The publisher of the message being routed (system requests ask who sent them). */
   publisher: Publisher = null;
+  /**
+   * Set by the imports while they route a request or response they forwarded for a client (or an
+   * internal client, or a gateway's response): it goes on to the gateways as the client's own
+   * message would (processServiceImport's sendMsgToGateways).
+   */
+  imported = false;
 
   constructor(private readonly host: RouterHost) {}
 
@@ -74,6 +80,7 @@ export class Router {
     this.rtCount = 0;
     this.routingDepth = 0;
     this.publisher = null;
+    this.imported = false;
   }
 
   /**
@@ -184,7 +191,8 @@ export class Router {
    * route sent it, to local subscribers only, and to local members of the queue groups in
    * `queueFilter` only; `source` is that route; or, with `source` null and a `queueFilter`, a
    * gateway sent it: to this cluster's subscribers, and to the queue groups in `queueFilter`).
-   * A publisher's own messages and a leaf node's go on to the gateways. One function, not two:
+   * A publisher's own messages and a leaf node's go on to the gateways (and those an import
+   * forwarded for them: {@link imported}). One function, not two:
    * the fan-out path must fit V8's inlining budget (measured with the fan-out benchmark).
    */
   route(
@@ -249,7 +257,7 @@ export class Router {
     }
     // A publisher's message and a leaf node's go on to the other clusters (processMsgResults'
     // callers for CLIENT and LEAF); a route's or a gateway's never.
-    if ((pub !== null || srcLeaf !== undefined) && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs, source, queueFilter)) delivered = true;
+    if ((pub !== null || srcLeaf !== undefined || this.imported) && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs, source, queueFilter)) delivered = true;
     if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered, buf, start, end);
     this.publisher = outer;
     this.routingDepth--;

@@ -156,7 +156,7 @@ describe('account imports through a leaf node connection', () => {
     expect(got).toEqual(['to the hub']);
   });
 
-  it('in a supercluster: a leaf node\'s request reaches the exporter\'s responder in another cluster once (the other cluster\'s import does not take it again from the gateway)', async () => {
+  it('in a supercluster: a leaf node\'s request, and a client\'s, reach the exporter\'s responder in another cluster once (the other cluster\'s import does not take it again from the gateway)', async () => {
     // processServiceImport: the forwarded request goes to the gateways too (sendMsgToGateways),
     // and a request from a gateway (as from a route) crosses no service import.
     const sc = await createSupercluster({ clusters: [1, 1], accounts: ACCOUNTS, leafnodes: { port: 0 } });
@@ -179,6 +179,11 @@ describe('account imports through a leaf node connection', () => {
     // A marker through B's responder, sent after: a second copy of svc.b would be there before it.
     expect((await l.request('svc.marker', '', { timeout: 2000 })).string()).toBe('B');
     expect(seen).toEqual(['svc.b', 'svc.marker']);
+    // A client of A in the importing account: the same, once.
+    const h = await user(a, 'imp');
+    expect((await h.request('svc.c', '', { timeout: 2000 })).string()).toBe('B');
+    expect((await l.request('svc.marker', '', { timeout: 2000 })).string()).toBe('B');
+    expect(seen).toEqual(['svc.b', 'svc.marker', 'svc.c', 'svc.marker']);
   });
 
   it('JetStream\'s API is not reached through an import across a leaf connection (nats-server 2.10 denies $JS.API.> on it)', async () => {
