@@ -730,3 +730,64 @@ describe('account imports through a leaf node connection, with the real nats-ser
     await importsAcross(hub.url, hub.monitorUrl!, leaf.url, leaf.monitor);
   });
 });
+
+describe('service imports across a gateway to the real nats-server, a leaf node\'s and a client\'s requests', () => {
+  // client.go processServiceImport (2.9.10 and 2.10.29 alike): the request an import forwards
+  // goes on to the gateways (sendMsgToGateways), and a request that came from a gateway crosses no
+  // service import. Cluster E is embedded (with a leaf node bound to IMP), cluster R nats-server;
+  // both have the same accounts. Each responder counts what it gets: one copy per request.
+  it('a requester in either cluster reaches the exporter\'s responder in the other one once', async () => {
+    const [port, gwPort] = [await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      'server_name: real-r',
+      `gateway { name: R, listen: "127.0.0.1:${gwPort}" }`,
+      ...[
+        'accounts {',
+        '  EXP { users: [{ user: exp, password: x }], exports: [{ service: "svc.>" }] }',
+        '  IMP { users: [{ user: imp, password: x }], imports: [{ service: { account: EXP, subject: "svc.>" } }] }',
+        '}',
+      ],
+    ]);
+    scope.defer(() => r.stop());
+    const accounts = {
+      EXP: { users: [{ user: 'exp', password: 'x' }], exports: [{ service: 'svc.>' }] },
+      IMP: { users: [{ user: 'imp', password: 'x' }], imports: [{ service: { account: 'EXP', subject: 'svc.>' } }] },
+    };
+    const e = await scope.server({ http: -1, accounts, gateway: { name: 'E', gateways: [{ name: 'R', url: `nats://127.0.0.1:${gwPort}` }] }, leafnodes: { port: 0 } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://imp:x@127.0.0.1:${e.leafnodePort}` }] } });
+    await leaf.waitForSubscription('svc.a', { timeoutMs: 10_000 });
+    const realUrl = `nats://127.0.0.1:${port}`;
+    const seenR: string[] = [];
+    const seenE: string[] = [];
+    const expR = await scope.client(realUrl, { user: 'exp', pass: 'x' });
+    expR.subscribe('svc.r.>', { callback: (_e, m) => {
+      seenR.push(m.subject);
+      m.respond('R');
+    } });
+    await expR.flush();
+    const expE = await scope.client(e, { user: 'exp', pass: 'x' });
+    expE.subscribe('svc.e.>', { callback: (_e, m) => {
+      seenE.push(m.subject);
+      m.respond('E');
+    } });
+    await expE.flush();
+    const onLeaf = await scope.client(leaf);
+    const impE = await scope.client(e, { user: 'imp', pass: 'x' });
+    const impR = await scope.client(realUrl, { user: 'imp', pass: 'x' });
+    const ask = (nc: NatsConnection, subject: string): Promise<string> => eventually(async () => (await nc.request(subject, '', { timeout: 500 }).catch(() => null))?.string(), `a reply on ${subject}`, 10_000);
+    // The gateways are up once a request crosses each way.
+    expect(await ask(onLeaf, 'svc.r.warm')).toBe('R');
+    expect(await ask(impR, 'svc.e.warm')).toBe('E');
+    seenR.length = 0;
+    seenE.length = 0;
+    expect((await onLeaf.request('svc.r.leaf', '', { timeout: 2000 })).string()).toBe('R');
+    expect((await impE.request('svc.r.client', '', { timeout: 2000 })).string()).toBe('R');
+    expect((await impR.request('svc.e.real', '', { timeout: 2000 })).string()).toBe('E');
+    // Markers after them: a second copy of any would be there before.
+    expect((await onLeaf.request('svc.r.mark', '', { timeout: 2000 })).string()).toBe('R');
+    expect((await impR.request('svc.e.mark', '', { timeout: 2000 })).string()).toBe('E');
+    expect(seenR).toEqual(['svc.r.leaf', 'svc.r.client', 'svc.r.mark']);
+    expect(seenE).toEqual(['svc.e.real', 'svc.e.mark']);
+  });
+});
