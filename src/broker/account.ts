@@ -92,7 +92,7 @@ export interface RouteTarget {
 export class RemoteSub {
   readonly remote = true;
   /** A leaf node's interest in an account with stream imports: its twins in the exporting accounts (broker/imports.ts), or null. */
-  shadows: Subscription[] | null = null;
+  shadows: RemoteSub[] | null = null;
   constructor(
     readonly route: RouteTarget,
     readonly subject: string,

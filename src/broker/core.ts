@@ -24,7 +24,7 @@ import { InternalClient, type InternalHost } from './internal.js';
 import { newServerId, newXKey } from './ids.js';
 import { ALL_QUEUES, Router, type Publisher, type RouterHost } from './router.js';
 import { SystemEvents, type SystemEventsHost } from './events.js';
-import { Links, type ImportsHost } from './imports.js';
+import { isLeafShadow, Links, type ImportsHost } from './imports.js';
 import type { CoreStats } from './stats.js';
 
 export type { CoreStats } from './stats.js';
@@ -230,15 +230,15 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       if (!o.account.streamImports) continue;
       for (const sub of o.subs.values()) links.addShadows(sub);
     }
-    // Leaf nodes' interest (the only peer interest with shadows).
+    // Leaf nodes' interest (the only peer interest with shadows), all of it before any shadow is made.
+    const leafSubs: RemoteSub[] = [];
     for (const acc of this.accounts.values()) {
       if (!acc.streamImports) continue;
-      const leafSubs: RemoteSub[] = [];
       acc.sublist.forEach((sub) => {
-        if (sub.remote && sub.route.leafKind !== undefined) leafSubs.push(sub);
+        if (sub.remote && sub.route.leafKind !== undefined && !isLeafShadow(sub)) leafSubs.push(sub);
       });
-      for (const sub of leafSubs) links.addShadows(sub);
     }
+    for (const sub of leafSubs) links.addLeafShadows(sub);
   }
 
   // ---- ImportsHost (broker/imports.ts) -------------------------------------------------------
@@ -300,7 +300,13 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * account with stream imports, its shadows in the exporting accounts.
    */
   leafSubAdded(sub: RemoteSub): void {
-    if (sub.account.streamImports) this.links!.addShadows(sub);
+    if (sub.account.streamImports) this.links!.addLeafShadows(sub);
+  }
+
+  peerInterest(sub: RemoteSub, delta: number): void {
+    this.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta, sub.origin);
+    this.gateway?.clusterInterest(sub.account.name, sub.subject, sub.queue, delta, sub);
+    sub.account.leafInterest?.(sub, delta);
   }
 
   /**
@@ -665,7 +671,6 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     // A request with a tracked reply (`.T`): this server may be the responder's (latency
     // measurement; deliverMsg tracks it for any kind but CLIENT).
     if (pa.reply !== '') links.peerMessage(account, pa.subject, pa.reply);
-    links.peer = source;
     if (fromLeaf) {
       links.leaf = source;
       links.leafQueues = queues;
@@ -681,7 +686,6 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       links.fromPeer = false;
       links.leaf = null;
       links.leafQueues = NO_QUEUES;
-      links.peer = null;
       if (ok) this.router.release();
     }
   }

@@ -39,7 +39,7 @@ import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../su
 import { copyPubArg, goClientInfo, headerValue, Mapping, orderedClientInfo, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
 import type { ResolvedAccountLinks, ResponseType } from '../config/types.js';
 import { goJson } from '../protocol/go-format.js';
-import { LeafKind, Subscription, type Account, type AnySub, type RemoteSub, type RouteTarget, type Subscriber } from './account.js';
+import { LeafKind, RemoteSub, Subscription, type Account, type AnySub, type RouteTarget, type Subscriber } from './account.js';
 import type { Client } from './client.js';
 import { clientBlock } from './events.js';
 import { getHash, newNuid } from './ids.js';
@@ -64,6 +64,8 @@ export interface ImportsHost {
   clusterInterest(sub: Subscription, delta: 1 | -1): void;
   /** Interest of a service import's subscription: for the account's leaf nodes only (+1 added, -1 removed). */
   leafInterest(sub: Subscription, delta: 1 | -1): void;
+  /** Peer interest (a leaf node's shadow) added (`delta` its weight) or removed (minus it): for the routes, gateways and leaf nodes, as a leaf node's interest. */
+  peerInterest(sub: RemoteSub, delta: number): void;
   /** Every client and internal client (whose subscriptions may have shadows). */
   subscribers(): Iterable<Subscriber>;
   /** Subscriptions changed (wakes waits on them). */
@@ -144,34 +146,23 @@ class StreamImportRule {
   constructor(readonly exporter: Account, readonly mapping: Mapping) {}
 }
 
-/**
- * The twin of a subscription in an exporting account (a stream import's shadow subscription).
- * Its origin is a local subscription, or a leaf node's interest (LS+) in the importing account
- * (leafnode.go processLeafSub → addShadowSubscriptions): a message the twin takes then goes to
- * that leaf connection under the local subject, as nats-server's msgHeaderForRouteOrLeaf maps
- * a shadow's subject for a leaf node.
- */
+/** The twin of a subscription in an exporting account (a stream import's shadow subscription). */
 class ShadowSubscriber implements Subscriber {
   readonly cid = 0;
   readonly echo = true;
   readonly perms = null;
   readonly subs = new Map<string, Subscription>();
   readonly sub: Subscription;
-  /** A leaf node origin's queue group, as the LMSG names it ([] for plain interest). */
-  private readonly leafQueues: readonly string[];
 
   constructor(
     private readonly links: Links,
-    readonly origin: AnySub,
+    readonly origin: Subscription,
     readonly rule: StreamImportRule,
     subject: string,
     /** The origin's subject is narrower than what the shadow subject brings: check each message. */
     private readonly filter: boolean,
-    /** Its interest went to the routes, gateways and leaf nodes (not for a leaf node's interest on the leaf node's side). */
-    readonly forward: boolean,
   ) {
-    this.sub = new Subscription(this, subject, origin.queue, origin.remote ? `lsh${links.nextSid++}` : origin.sid);
-    this.leafQueues = origin.queue === null ? [] : [origin.queue];
+    this.sub = new Subscription(this, subject, origin.queue, origin.sid);
   }
 
   get account(): Account {
@@ -179,9 +170,7 @@ class ShadowSubscriber implements Subscriber {
   }
 
   get closed(): boolean {
-    // A leaf node's interest: removed with it (its `sub.closed` set then).
-    const o = this.origin;
-    return !o.remote && (o.closed || o.client.closed);
+    return this.origin.closed || this.origin.client.closed;
   }
 
   deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
@@ -194,15 +183,59 @@ class ShadowSubscriber implements Subscriber {
     const spa = copyPubArg(links.scratch, pa);
     if (pa.deliver === '') spa.subject = to;
     else spa.deliver = to;
-    const o = this.origin;
-    if (!o.remote) return links.host.deliverImported(o, spa, buf, start);
-    if (!links.toLeaf(o.route, pa.origin)) return false;
-    spa.origin = pa.origin;
-    o.route.sendMsg(o.account.name, spa, this.leafQueues, buf, start);
-    return true;
+    return links.host.deliverImported(this.origin, spa, buf, start);
   }
 
   allowReply(): void {}
+}
+
+/**
+ * A leaf connection as seen from an exporting account, for one stream import of the account
+ * the connection is bound to: the shadows of the leaf node's interest (leafnode.go processLeafSub
+ * → addShadowSubscriptions) are peer interest (`RemoteSub`s) with this target, so the router
+ * treats them as the leaf node's own interest — one message per connection however many of its
+ * subscriptions match, a queue member only as a fallback, never back to its origin — and the
+ * message goes out under the import's local subject (msgHeaderForRouteOrLeaf maps a shadow's
+ * subject for a leaf node).
+ */
+export class LeafShadowTarget implements RouteTarget {
+  /** Shadows using it. */
+  refs = 0;
+
+  constructor(private readonly links: Links, readonly conn: RouteTarget, readonly rule: StreamImportRule, private readonly importer: Account) {}
+
+  get leafKind(): LeafKind | undefined {
+    return this.conn.leafKind;
+  }
+
+  get remoteCluster(): string | undefined {
+    return this.conn.remoteCluster;
+  }
+
+  sendMsg(_account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
+    const links = this.links;
+    // A message that came through a service import is not passed on to stream imports (pmrMsgImportedFromService).
+    if (links.serviceDepth > 0) return;
+    const to = this.rule.mapping.map(pa.deliver === '' ? pa.subject : pa.deliver);
+    if (to === null) return;
+    const spa = copyPubArg(links.leafScratch, pa);
+    if (pa.deliver === '') spa.subject = to;
+    else spa.deliver = to;
+    spa.origin = pa.origin;
+    spa.gwReply = pa.gwReply;
+    this.conn.sendMsg(this.importer.name, spa, queues, buf, start);
+  }
+}
+
+/** Whether `sub` is a leaf node's interest's shadow (a {@link LeafShadowTarget}'s). */
+export function isLeafShadow(sub: AnySub): boolean {
+  return sub.remote && sub.route instanceof LeafShadowTarget;
+}
+
+/** The stream import a shadow (of either kind) serves. */
+function shadowRule(s: AnySub): StreamImportRule | null {
+  if (s.remote) return s.route instanceof LeafShadowTarget ? s.route.rule : null;
+  return s.client instanceof ShadowSubscriber ? s.client.rule : null;
 }
 
 /** A service export of an account. */
@@ -532,8 +565,10 @@ export class Links {
   leaf: RouteTarget | null = null;
   /** The queue groups that leaf node's LMSG named. */
   leafQueues: readonly string[] = [];
-  /** The peer (route or leaf node) whose message is being routed, or null. */
-  peer: RouteTarget | null = null;
+  /** Scratch publication of shadow deliveries to leaf nodes (never nested either). */
+  readonly leafScratch = new PubArg();
+  /** The targets of leaf nodes' shadows, per leaf connection and stream import. */
+  private readonly leafTargets = new Map<RouteTarget, Map<StreamImportRule, LeafShadowTarget>>();
   /**
    * The client whose publication is being routed, or null (an internal client, a route): its
    * RTT goes into Nats-Request-Info; it is the requester or responder of latency measurements.
@@ -768,21 +803,24 @@ export class Links {
     if (i < 0) return;
     acc.streamImports.splice(i, 1);
     acc.account.streamImports = acc.streamImports.length > 0;
-    const drop = (sub: AnySub): void => {
-      const shadows = sub.shadows;
-      if (shadows === null) return;
-      const kept = shadows.filter((s) => !(s.client instanceof ShadowSubscriber && s.client.rule === rule));
-      if (kept.length === shadows.length) return;
-      for (const s of shadows) if (!kept.includes(s)) this.remove(s, (s.client as ShadowSubscriber).forward);
-      sub.shadows = kept.length === 0 ? null : kept;
-    };
     for (const owner of this.host.subscribers()) {
       if (owner.account !== acc.account) continue;
-      for (const sub of owner.subs.values()) drop(sub);
+      for (const sub of owner.subs.values()) {
+        const shadows = sub.shadows;
+        if (shadows === null) continue;
+        const kept = shadows.filter((s) => shadowRule(s) !== rule);
+        if (kept.length === shadows.length) continue;
+        for (const s of shadows) if (!kept.includes(s)) this.remove(s, true);
+        sub.shadows = kept.length === 0 ? null : kept;
+      }
     }
     // Leaf nodes' interest.
     acc.account.sublist.forEach((sub) => {
-      if (sub.remote) drop(sub);
+      const shadows = sub.remote ? sub.shadows : null;
+      if (shadows === null) return;
+      const kept = shadows.filter((s) => shadowRule(s) !== rule);
+      for (const s of shadows) if (!kept.includes(s)) this.removeLeafShadow(s as RemoteSub);
+      sub.shadows = kept.length === 0 ? null : kept;
     });
     this.host.notifyChange();
   }
@@ -841,14 +879,62 @@ export class Links {
    * A subscription was added in an account with stream imports: its shadows in the exporting
    * accounts (nats-server's addShadowSubscriptions).
    */
-  addShadows(sub: AnySub): void {
-    if (!sub.remote && (sub.client instanceof ShadowSubscriber || sub.client instanceof ServiceImportSubscriber)) return;
-    const rules = this.linksOf(sub.remote ? sub.account : sub.client.account).streamImports;
-    // A leaf node's interest on the leaf node's side (its hub's) stays on this server: nats-server's
-    // addShadowSub updates the route map (and gateways, leaf nodes) for a LEAF only on the hub's side.
-    const forward = !sub.remote || sub.route.leafKind !== LeafKind.SOLICITED;
-    const subject = sub.subject;
-    let shadows: Subscription[] | null = null;
+  addShadows(sub: Subscription): void {
+    if (sub.client instanceof ShadowSubscriber || sub.client instanceof ServiceImportSubscriber) return;
+    const shadows = this.shadowSubjects(sub.client.account, sub.subject, (rule, subject, filter) => {
+      const shadow = new ShadowSubscriber(this, sub, rule, subject, filter);
+      this.insert(shadow.sub, true);
+      return shadow.sub;
+    });
+    sub.shadows = shadows;
+  }
+
+  /**
+   * A leaf node's interest entered an account with stream imports: its shadows in the exporting
+   * accounts, peer interest of the leaf connection there ({@link LeafShadowTarget}). Announced to
+   * the routes, gateways and the exporter's leaf nodes as the leaf node's own interest is, except
+   * on the leaf node's side (nats-server's addShadowSub updates nothing for a spoke's LEAF).
+   */
+  addLeafShadows(sub: RemoteSub): void {
+    const conn = sub.route;
+    const forward = conn.leafKind !== LeafKind.SOLICITED;
+    sub.shadows = this.shadowSubjects(sub.account, sub.subject, (rule, subject) => {
+      let byRule = this.leafTargets.get(conn);
+      if (byRule === undefined) {
+        byRule = new Map();
+        this.leafTargets.set(conn, byRule);
+      }
+      let target = byRule.get(rule);
+      if (target === undefined) {
+        target = new LeafShadowTarget(this, conn, rule, sub.account);
+        byRule.set(rule, target);
+      }
+      const shadow = new RemoteSub(target, subject, sub.queue, sub.weight, rule.exporter, sub.origin);
+      if (!rule.exporter.sublist.insert(shadow)) return null;
+      target.refs++;
+      if (forward) this.host.peerInterest(shadow, shadow.weight);
+      return shadow;
+    });
+  }
+
+  /** A leaf node's shadow goes (its interest, or the import, went). */
+  private removeLeafShadow(shadow: RemoteSub): void {
+    const target = shadow.route as LeafShadowTarget;
+    if (!shadow.account.sublist.remove(shadow)) return;
+    if (target.leafKind !== LeafKind.SOLICITED) this.host.peerInterest(shadow, -shadow.weight);
+    if (--target.refs > 0) return;
+    const byRule = this.leafTargets.get(target.conn);
+    byRule?.delete(target.rule);
+    if (byRule !== undefined && byRule.size === 0) this.leafTargets.delete(target.conn);
+  }
+
+  /**
+   * nats-server's addShadowSubscriptions: for each stream import of `account` whose local
+   * subject meets `subject`, the exported subject its shadow takes, made by `make`.
+   */
+  private shadowSubjects<T extends AnySub>(account: Account, subject: string, make: (rule: StreamImportRule, shadowSubject: string, filter: boolean) => T | null): T[] | null {
+    const rules = this.linksOf(account).streamImports;
+    let shadows: T[] | null = null;
     for (const rule of rules) {
       const m = rule.mapping;
       if (subject !== m.to && !subjectsCollide(subject, m.to)) continue;
@@ -872,11 +958,10 @@ export class Links {
           filter = false;
         }
       }
-      const shadow = new ShadowSubscriber(this, sub, rule, shadowSubject, filter, forward);
-      this.insert(shadow.sub, forward);
-      (shadows ??= []).push(shadow.sub);
+      const shadow = make(rule, shadowSubject, filter);
+      if (shadow !== null) (shadows ??= []).push(shadow);
     }
-    sub.shadows = shadows;
+    return shadows;
   }
 
   /**
@@ -898,23 +983,15 @@ export class Links {
 
   /** A subscription (or a leaf node's interest) with shadows went: they go too. */
   removeShadows(sub: AnySub): void {
+    if (sub.remote) {
+      const shadows = sub.shadows!;
+      sub.shadows = null;
+      for (const s of shadows) this.removeLeafShadow(s as RemoteSub);
+      return;
+    }
     const shadows = sub.shadows!;
     sub.shadows = null;
-    for (const s of shadows) this.remove(s, (s.client as ShadowSubscriber).forward);
-  }
-
-  /**
-   * Whether a shadow of leaf connection `to`'s interest passes the message being routed on to
-   * it: the router's rules for a leaf node's plain interest (processMsgResults) — never back to
-   * the leaf node it came from, nor to a connection to its origin cluster; from a route, only
-   * to this hub's leaf nodes.
-   */
-  toLeaf(to: RouteTarget, origin: string): boolean {
-    const src = this.peer;
-    if (src === null) return true;
-    if (src === to) return false;
-    if (src.leafKind === undefined) return to.leafKind === LeafKind.ACCEPTED;
-    return origin === '' || to.remoteCluster !== origin;
+    for (const s of shadows) this.remove(s, true);
   }
 
   /** Response routes of `account` that carry a latency measurement (tests). */
@@ -937,6 +1014,7 @@ export class Links {
     this.latencyClients.clear();
     this.sysClient?.close();
     this.sysClient = null;
+    this.leafTargets.clear();
     for (const a of this.accounts.values()) {
       a.close();
       a.removeResponder();

@@ -699,6 +699,20 @@ describe('account imports through a leaf node connection, with the real nats-ser
     await eventually(onHub, 'the leaf node\'s interest on the hub', 10_000);
     await publishUntil(exp, 'ev.a', () => got.length > 0, 10_000, 'one');
     expect(got[0]).toBe('from.exp.ev.a one');
+    // A second, overlapping subscription of the leaf node: one copy for each (one LMSG), checked
+    // with a marker sent after.
+    const both: string[] = [];
+    const sub2 = l.subscribe('from.exp.ev.x', { callback: (_e, m) => void both.push(m.string()) });
+    const marked: string[] = [];
+    l.subscribe('from.exp.ev.mark', { callback: (_e, m) => void marked.push(m.string()) });
+    await l.flush();
+    await eventually(async () => JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"from.exp.ev.mark"'), 'the overlapping interest on the hub', 10_000);
+    exp.publish('ev.x', 'x');
+    exp.publish('ev.mark', 'm');
+    await exp.flush();
+    await eventually(() => marked.length === 1, 'the marker');
+    expect([got.filter((g) => g.startsWith('from.exp.ev.x')), both]).toEqual([['from.exp.ev.x x'], ['x']]);
+    sub2.unsubscribe();
     // After the unsubscribe, nothing more: a marker published after ev.b in IMP arrives, ev.b does not.
     sub.unsubscribe();
     await l.flush();
