@@ -169,6 +169,29 @@ describe('account imports through a leaf node connection', () => {
     expect(got).toEqual(['to the hub']);
   });
 
+  it('a hub cluster: the shadow of a leaf cluster\'s interest and the forwarded request cross the hub\'s route', async () => {
+    // The shadow is announced to the routes as the leaf node's interest (with its cluster as
+    // origin); the request goes to the exporter's queue member on the other hub server.
+    const c = await scope.cluster({ size: 2, accounts: ACCOUNTS, leafnodes: { port: 0 } });
+    const [s1, s2] = c.servers as [NatsServer, NatsServer];
+    const leaf = await scope.server({ cluster: { name: 'LC', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://imp:x@127.0.0.1:${s1.leafnodePort}` }] } });
+    await leaf.waitForSubscription('svc.a');
+    const l = await scope.client(leaf);
+    const got: string[] = [];
+    l.subscribe('from.exp.ev.*', { callback: (_e, m) => void got.push(`${m.subject} ${m.string()}`) });
+    await l.flush();
+    await s2.waitForSubscription('ev.a');
+    const exp2 = await user(s2, 'exp');
+    exp2.subscribe('svc.>', { queue: 'q', callback: (_e, m) => void m.respond('s2') });
+    await exp2.flush();
+    await s1.waitForSubscription('svc.a', { count: 2 });
+    exp2.publish('ev.a', 'across');
+    await exp2.flush();
+    await eventually(() => got.length === 1, 'the message from the other hub server');
+    expect(got).toEqual(['from.exp.ev.a across']);
+    expect((await l.request('svc.a', '', { timeout: 2000 })).string()).toBe('s2');
+  });
+
   it('in a supercluster: a leaf node\'s request, and a client\'s, reach the exporter\'s responder in another cluster once (the other cluster\'s import does not take it again from the gateway)', async () => {
     // processServiceImport: the forwarded request goes to the gateways too (sendMsgToGateways),
     // and a request from a gateway (as from a route) crosses no service import.
