@@ -82,6 +82,8 @@ export interface RouteTarget {
   readonly leafKind?: LeafKind;
   /** A leaf node connection's peer cluster ('' for none): no message or interest of that cluster goes back to it. */
   readonly remoteCluster?: string;
+  /** The connection's round-trip time in ns, 0 before the first PONG (a leaf node's request crossing a service import carries it). */
+  readonly rttNs?: number;
   /** Sends one RMSG/HMSG carrying `pa`'s message and the queue groups chosen for that server. */
   sendMsg(account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void;
   /** Bytes queued for the peer and not yet written (a publisher is stalled when it is high). */
@@ -93,6 +95,8 @@ export interface RouteTarget {
 /** Interest a peer server announced (RS+): lives in the sublist beside local subscriptions. */
 export class RemoteSub {
   readonly remote = true;
+  /** A leaf node's interest in an account with stream imports: its twins in the exporting accounts (broker/imports.ts), or null. */
+  shadows: RemoteSub[] | null = null;
   constructor(
     readonly route: RouteTarget,
     readonly subject: string,

@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/auth.js';
 import { AccountJwts } from '../auth/account-jwts.js';
 import { clientAuthenticator, webSocketAuthenticator } from './authenticators.js';
 import type { ResolvedOptions } from '../config/options.js';
-import { Account, GLOBAL_ACCOUNT, Subscription, type RouteTarget, type Subscriber } from './account.js';
+import { Account, GLOBAL_ACCOUNT, Subscription, type RemoteSub, type RouteTarget, type Subscriber } from './account.js';
 import { Client, type ClientHost } from './client.js';
 import { CloseReason } from './close-reason.js';
 import { ClosedRing } from './closed.js';
@@ -22,9 +22,9 @@ import { DEFAULT_FAULT_SINK, TestControls, type FaultSink } from './controls.js'
 import { clientInfo, infoFrame, type InfoSource, type ServerInfo } from './info.js';
 import { InternalClient, type InternalHost } from './internal.js';
 import { newServerId, newXKey } from './ids.js';
-import { Router, type Backlogged, type Publisher, type RouterHost } from './router.js';
+import { ALL_QUEUES, Router, type Backlogged, type Publisher, type RouterHost } from './router.js';
 import { SystemEvents, type SystemEventsHost } from './events.js';
-import { Links, type ImportsHost } from './imports.js';
+import { isLeafShadow, Links, type ImportsHost } from './imports.js';
 import type { CoreStats } from './stats.js';
 
 export type { CoreStats } from './stats.js';
@@ -209,6 +209,11 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     const owners: Subscriber[] = [...this.clients.values(), ...this.internals];
     if (old !== null) {
       for (const o of owners) for (const sub of o.subs.values()) if (sub.shadows !== null) old.removeShadows(sub);
+      for (const acc of this.accounts.values()) {
+        acc.sublist.forEach((sub) => {
+          if (sub.remote && sub.shadows !== null) old.removeShadows(sub);
+        });
+      }
       old.close();
     }
     // Operator mode: the imports of account JWTs that were not wired, logged as nats-server does.
@@ -225,6 +230,15 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       if (!o.account.streamImports) continue;
       for (const sub of o.subs.values()) links.addShadows(sub);
     }
+    // Leaf nodes' interest (the only peer interest with shadows), all of it before any shadow is made.
+    const leafSubs: RemoteSub[] = [];
+    for (const acc of this.accounts.values()) {
+      if (!acc.streamImports) continue;
+      acc.sublist.forEach((sub) => {
+        if (sub.remote && sub.route.leafKind !== undefined && !isLeafShadow(sub)) leafSubs.push(sub);
+      });
+    }
+    for (const sub of leafSubs) links.addLeafShadows(sub);
   }
 
   // ---- ImportsHost (broker/imports.ts) -------------------------------------------------------
@@ -236,9 +250,26 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   routeImported(acc: Account, pa: PubArg, buf: Buffer): boolean {
     // A response that came from a route goes to local subscribers only (one hop, and no queue
-    // groups: the RMSG named none), as nats-server routes anything a route brought.
-    const peer = this.links!.fromPeer;
-    const delivered = this.router.route(null, acc, pa, buf, 0, buf.length, peer ? NO_QUEUES : null, peer ? LOCAL_ONLY : null);
+    // groups: the RMSG named none), as nats-server routes anything a route brought. A leaf
+    // node's request or response goes on with the leaf connection as its source (the router's
+    // rules for a leaf node's message), to any queue group unless its LMSG named some
+    // (processServiceImport's pmrIgnoreEmptyQueueFilter).
+    const links = this.links!;
+    const peer = links.fromPeer;
+    const leaf = links.leaf;
+    const queues = peer ? NO_QUEUES : leaf === null ? null : links.leafQueues.length > 0 ? links.leafQueues : ALL_QUEUES;
+    // What an import forwards goes on to the gateways too (processServiceImport's
+    // sendMsgToGateways): a leaf node's as the router sends a leaf node's message; a client's, an
+    // internal client's or a gateway's response through this flag.
+    const router = this.router;
+    const outer = router.imported;
+    router.imported = !peer && leaf === null;
+    let delivered: boolean;
+    try {
+      delivered = router.route(null, acc, pa, buf, 0, buf.length, queues, peer ? LOCAL_ONLY : leaf);
+    } finally {
+      router.imported = outer;
+    }
     // Not a message received: nats-server counts the publication once (in_msgs), not its import.
     this.stats.inMsgs--;
     this.stats.inBytes -= buf.length;
@@ -256,7 +287,36 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
 
   clusterInterest(sub: Subscription, delta: 1 | -1): void {
     this.cluster?.localInterest(sub, delta);
+    sub.client.account.leafInterest?.(sub, delta);
     this.gateway?.clusterInterest(sub.client.account.name, sub.subject, sub.queue, delta, sub);
+  }
+
+  leafInterest(sub: Subscription, delta: 1 | -1): void {
+    sub.client.account.leafInterest?.(sub, delta);
+  }
+
+  /**
+   * A leaf node's interest entered its account's sublist (leafnode.go processLeafSub): in an
+   * account with stream imports, its shadows in the exporting accounts.
+   */
+  leafSubAdded(sub: RemoteSub): void {
+    if (sub.account.streamImports) this.links!.addLeafShadows(sub);
+  }
+
+  peerInterest(sub: RemoteSub, delta: number): void {
+    this.cluster?.leafInterest(sub.account.name, sub.subject, sub.queue, delta, sub.origin);
+    this.gateway?.clusterInterest(sub.account.name, sub.subject, sub.queue, delta, sub);
+    sub.account.leafInterest?.(sub, delta);
+  }
+
+  /**
+   * A leaf node's interest left its account's sublist (LS-, the connection closed or moved to
+   * another account): its shadows go, and the response routes to replies only it covered
+   * (processLeafUnsub → unsubscribe: the shadows, checkForReverseEntry).
+   */
+  leafSubRemoved(sub: RemoteSub): void {
+    if (sub.shadows !== null) this.links?.removeShadows(sub);
+    if (sub.account.linked) this.links?.interestLost(sub.account, sub.subject);
   }
 
   /** The global account's sublist (the only one without configured accounts). */
@@ -600,12 +660,23 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     }
   }
 
-  /** {@link routeFromPeer} in an account with exports or imports: service imports take requests where they are published, not from routes. */
+  /**
+   * {@link routeFromPeer} in an account with exports or imports: service imports take requests
+   * where they are published, not from routes; a leaf node's requests cross them
+   * (processServiceImport returns early for ROUTER and GATEWAY only).
+   */
   private routeLinkedFromPeer(source: RouteTarget, account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     const links = this.links!;
-    // A request with a tracked reply (`.T`): this server may be the responder's (latency measurement).
+    const fromLeaf = source.leafKind !== undefined;
+    // A request with a tracked reply (`.T`): this server may be the responder's (latency
+    // measurement; deliverMsg tracks it for any kind but CLIENT).
     if (pa.reply !== '') links.peerMessage(account, pa.subject, pa.reply);
-    links.fromPeer = true;
+    if (fromLeaf) {
+      links.leaf = source;
+      links.leafQueues = queues;
+    } else {
+      links.fromPeer = true;
+    }
     let ok = false;
     this.router.hold();
     try {
@@ -613,6 +684,8 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
       ok = true;
     } finally {
       links.fromPeer = false;
+      links.leaf = null;
+      links.leafQueues = NO_QUEUES;
       if (ok) this.router.release();
     }
   }
@@ -622,7 +695,30 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
    * through the routes), to the queue groups in `queues` only, and to no other gateway.
    */
   routeFromGateway(account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): boolean {
+    if (account.linked) return this.routeLinkedFromGateway(account, pa, queues, buf, start, end);
     return this.router.route(null, account, pa, buf, start, end, queues, null);
+  }
+
+  /**
+   * {@link routeFromGateway} in an account with exports or imports: a request from another
+   * cluster does not cross this cluster's service imports (processServiceImport returns early
+   * for GATEWAY); the cluster where it was published forwarded it already, through the gateways
+   * too when a leaf node sent it.
+   */
+  private routeLinkedFromGateway(account: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): boolean {
+    const links = this.links!;
+    links.fromGateway = true;
+    let ok = false;
+    let delivered = false;
+    this.router.hold();
+    try {
+      delivered = this.router.route(null, account, pa, buf, start, end, queues, null);
+      ok = true;
+    } finally {
+      links.fromGateway = false;
+      if (ok) this.router.release();
+    }
+    return delivered;
   }
 
   /** Queues an internal client's message; it is routed once the routing in progress is over. */

@@ -112,6 +112,21 @@ export function requestInfo(pa: PubArg, buf: Buffer, start: number): Record<stri
   }
 }
 
+/**
+ * The value of header `key` in the message, '' when it has none: nats-server's sliceHeader (the
+ * key's first occurrence, case-sensitive, after a CRLF and followed by `:`; spaces skipped).
+ */
+export function headerValue(pa: PubArg, buf: Buffer, start: number, key: string): string {
+  if (pa.hdr <= 0) return '';
+  const head = buf.toString('latin1', start, start + pa.hdr);
+  const i = head.indexOf(key);
+  if (i < 2 || head.charCodeAt(i - 1) !== 0x0a || head.charCodeAt(i - 2) !== 0x0d || head.charCodeAt(i + key.length) !== 0x3a) return '';
+  let v = i + key.length + 1;
+  while (head.charCodeAt(v) === 0x20) v++;
+  const end = head.indexOf('\r', v);
+  return end < 0 ? '' : head.slice(v, end);
+}
+
 /** A copy of the message with header `key: value` set (an existing one replaced), and its PubArg. */
 export function withHeader(pa: PubArg, buf: Buffer, start: number, key: string, value: string): { pa: PubArg; buf: Buffer } {
   const hdrLen = pa.hdr > 0 ? pa.hdr : 0;

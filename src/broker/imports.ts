@@ -36,10 +36,10 @@ import { JS_ACK_PREFIX } from '../protocol/constants.js';
 import { subjectFromText } from '../protocol/text.js';
 import { subjectMatches } from '../subject/subject.js';
 import { subjectIsSubsetMatch, subjectsCollide, subjectHasWildcard } from '../subject/relations.js';
-import { copyPubArg, goClientInfo, Mapping, orderedClientInfo, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
+import { copyPubArg, goClientInfo, headerValue, Mapping, orderedClientInfo, requestInfo, serviceMapping, streamMapping, withHeader } from './import-mapping.js';
 import type { ResolvedAccountLinks, ResponseType } from '../config/types.js';
 import { goJson } from '../protocol/go-format.js';
-import { Subscription, type Account, type Subscriber } from './account.js';
+import { LeafKind, RemoteSub, Subscription, type Account, type AnySub, type RouteTarget, type Subscriber } from './account.js';
 import type { Client } from './client.js';
 import { clientBlock } from './events.js';
 import { getHash, newNuid } from './ids.js';
@@ -60,8 +60,12 @@ export interface ImportsHost {
   deliverImported(sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean;
   /** Takes back a delivery the router counted (to a subscription of an import). */
   uncountDelivery(bytes: number): void;
-  /** Interest of a subscription for the routes (+1 added, -1 removed). */
+  /** Interest of a subscription for the routes, gateways and leaf nodes (+1 added, -1 removed). */
   clusterInterest(sub: Subscription, delta: 1 | -1): void;
+  /** Interest of a service import's subscription: for the account's leaf nodes only (+1 added, -1 removed). */
+  leafInterest(sub: Subscription, delta: 1 | -1): void;
+  /** Peer interest (a leaf node's shadow) added (`delta` its weight) or removed (minus it): for the routes, gateways and leaf nodes, as a leaf node's interest. */
+  peerInterest(sub: RemoteSub, delta: number): void;
   /** Every client and internal client (whose subscriptions may have shadows). */
   subscribers(): Iterable<Subscriber>;
   /** Subscriptions changed (wakes waits on them). */
@@ -185,6 +189,55 @@ class ShadowSubscriber implements Subscriber {
   allowReply(): void {}
 }
 
+/**
+ * A leaf connection as seen from an exporting account, for one stream import of the account
+ * the connection is bound to: the shadows of the leaf node's interest (leafnode.go processLeafSub
+ * → addShadowSubscriptions) are peer interest (`RemoteSub`s) with this target, so the router
+ * treats them as the leaf node's own interest — one message per connection however many of its
+ * subscriptions match, a queue member only as a fallback, never back to its origin — and the
+ * message goes out under the import's local subject (msgHeaderForRouteOrLeaf maps a shadow's
+ * subject for a leaf node).
+ */
+export class LeafShadowTarget implements RouteTarget {
+  /** Shadows using it. */
+  refs = 0;
+
+  constructor(private readonly links: Links, readonly conn: RouteTarget, readonly rule: StreamImportRule, private readonly importer: Account) {}
+
+  get leafKind(): LeafKind | undefined {
+    return this.conn.leafKind;
+  }
+
+  get remoteCluster(): string | undefined {
+    return this.conn.remoteCluster;
+  }
+
+  sendMsg(_account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
+    const links = this.links;
+    // A message that came through a service import is not passed on to stream imports (pmrMsgImportedFromService).
+    if (links.serviceDepth > 0) return;
+    const to = this.rule.mapping.map(pa.deliver === '' ? pa.subject : pa.deliver);
+    if (to === null) return;
+    const spa = copyPubArg(links.leafScratch, pa);
+    if (pa.deliver === '') spa.subject = to;
+    else spa.deliver = to;
+    spa.origin = pa.origin;
+    spa.gwReply = pa.gwReply;
+    this.conn.sendMsg(this.importer.name, spa, queues, buf, start);
+  }
+}
+
+/** Whether `sub` is a leaf node's interest's shadow (a {@link LeafShadowTarget}'s). */
+export function isLeafShadow(sub: AnySub): boolean {
+  return sub.remote && sub.route instanceof LeafShadowTarget;
+}
+
+/** The stream import a shadow (of either kind) serves. */
+function shadowRule(s: AnySub): StreamImportRule | null {
+  if (s.remote) return s.route instanceof LeafShadowTarget ? s.route.rule : null;
+  return s.client instanceof ShadowSubscriber ? s.client.rule : null;
+}
+
 /** A service export of an account. */
 class ServiceExportRule {
   timer: NodeJS.Timeout | null = null;
@@ -230,8 +283,9 @@ class ServiceImportSubscriber implements Subscriber {
 
   deliver(_sub: Subscription, pa: PubArg, buf: Buffer, start: number): boolean {
     const links = this.links;
-    // nats-server: a routed message is not a request for this server's imports (only responses are).
-    if (links.fromPeer) return false;
+    // nats-server: a routed message, or one from a gateway, is not a request for this server's
+    // imports (only responses are).
+    if (links.fromPeer || links.fromGateway) return false;
     // A request that went through this export already in this chain is a cycle: dropped.
     if (this.exportRule !== null && links.chain.includes(this.exportRule)) return false;
     // A JetStream delivery was matched on its deliver subject: that is what the import maps (its
@@ -253,11 +307,28 @@ class ServiceImportSubscriber implements Subscriber {
     // The requester's client info; a request already forwarded once keeps it and names this
     // account as the service (nats-server's ClientInfo `svc`).
     const prev = links.chain.length > 0 ? requestInfo(pa, buf, start) : null;
-    // Header values are the wire's bytes: account names are text, written as UTF-8.
-    const info = subjectFromText(prev !== null
-      ? goClientInfo({ ...prev, svc: this.account.name })
-      : goClientInfo({ acc: this.account.name, ...(links.publisher !== null && links.publisher.rttNs > 0 ? { rtt: links.publisher.rttNs } : {}) }));
-    const { pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info);
+    const leaf = links.leaf;
+    let out: PubArg;
+    let msg: Buffer;
+    if (prev === null && leaf !== null && !this.share && this.exporter !== links.host.systemAccount && headerValue(pa, buf, start, REQUEST_INFO) !== '') {
+      // processServiceImport: a leaf node's request that already carries Nats-Request-Info (its
+      // own server put it there, crossing an import) keeps it, unless the import shares the
+      // requester's details or goes to the system account.
+      out = copyPubArg(new PubArg(), pa);
+      out.deliver = '';
+      msg = buf.subarray(start, start + pa.size);
+    } else {
+      // The requester's RTT: the client's, or for a leaf node's request the leaf connection's
+      // (getClientInfo of the LEAF connection, whose account is this one).
+      const rtt = leaf !== null ? leaf.rttNs ?? 0 : links.publisher !== null ? links.publisher.rttNs : 0;
+      // Header values are the wire's bytes: account names are text, written as UTF-8.
+      const info = subjectFromText(prev !== null
+        ? goClientInfo({ ...prev, svc: this.account.name })
+        : goClientInfo({ acc: this.account.name, ...(rtt > 0 ? { rtt } : {}) }));
+      ({ pa: out, buf: msg } = withHeader(pa, buf, start, REQUEST_INFO, info));
+    }
+    // Routes carry a leaf node's request with its origin cluster (LMSG <origin>), as the message itself.
+    out.origin = pa.origin;
     if (jsDelivery) out.deliver = to;
     else out.subject = to;
     out.reply = route !== null ? route.reply : keep ? pa.reply : '';
@@ -484,6 +555,20 @@ export class Links {
   readonly chain: Array<ServiceExportRule | null> = [];
   /** True while a message from a route is being routed. */
   fromPeer = false;
+  /** True while a message from a gateway is being routed. */
+  fromGateway = false;
+  /**
+   * The leaf node connection whose message is being routed, or null: its requests cross service
+   * imports (nats-server's processServiceImport refuses only ROUTER and GATEWAY), and what they
+   * cause is routed with the leaf connection as source.
+   */
+  leaf: RouteTarget | null = null;
+  /** The queue groups that leaf node's LMSG named. */
+  leafQueues: readonly string[] = [];
+  /** Scratch publication of shadow deliveries to leaf nodes (never nested either). */
+  readonly leafScratch = new PubArg();
+  /** The targets of leaf nodes' shadows, per leaf connection and stream import. */
+  private readonly leafTargets = new Map<RouteTarget, Map<StreamImportRule, LeafShadowTarget>>();
   /**
    * The client whose publication is being routed, or null (an internal client, a route): its
    * RTT goes into Nats-Request-Info; it is the requester or responder of latency measurements.
@@ -531,8 +616,10 @@ export class Links {
           const exp = this.linksOf(exporter);
           const si = new ServiceImportSubscriber(this, acc.account, exporter, mapping, exp.serviceExport(subject), exp, im.share === true);
           acc.serviceImports.push(si);
-          // Not interest for the routes: a request is forwarded where it is published (nats-server's noForward).
+          // Not interest for the routes: a request is forwarded where it is published (nats-server's
+          // noForward); but for the account's leaf nodes, whose requests it takes (addServiceImportSub's updateLeafNodes).
           this.insert(si.sub, false);
+          host.leafInterest(si.sub, 1);
           if (im.expiresAt !== undefined) this.expireAt(im.expiresAt, () => this.removeServiceImport(acc, si));
         }
       }
@@ -721,12 +808,20 @@ export class Links {
       for (const sub of owner.subs.values()) {
         const shadows = sub.shadows;
         if (shadows === null) continue;
-        const kept = shadows.filter((s) => !(s.client instanceof ShadowSubscriber && s.client.rule === rule));
+        const kept = shadows.filter((s) => shadowRule(s) !== rule);
         if (kept.length === shadows.length) continue;
         for (const s of shadows) if (!kept.includes(s)) this.remove(s, true);
         sub.shadows = kept.length === 0 ? null : kept;
       }
     }
+    // Leaf nodes' interest.
+    acc.account.sublist.forEach((sub) => {
+      const shadows = sub.remote ? sub.shadows : null;
+      if (shadows === null) return;
+      const kept = shadows.filter((s) => shadowRule(s) !== rule);
+      for (const s of shadows) if (!kept.includes(s)) this.removeLeafShadow(s as RemoteSub);
+      sub.shadows = kept.length === 0 ? null : kept;
+    });
     this.host.notifyChange();
   }
 
@@ -736,6 +831,7 @@ export class Links {
     if (i < 0) return;
     acc.serviceImports.splice(i, 1);
     this.remove(si.sub, false);
+    this.host.leafInterest(si.sub, -1);
     this.host.notifyChange();
   }
 
@@ -785,9 +881,60 @@ export class Links {
    */
   addShadows(sub: Subscription): void {
     if (sub.client instanceof ShadowSubscriber || sub.client instanceof ServiceImportSubscriber) return;
-    const rules = this.linksOf(sub.client.account).streamImports;
-    const subject = sub.subject;
-    let shadows: Subscription[] | null = null;
+    const shadows = this.shadowSubjects(sub.client.account, sub.subject, (rule, subject, filter) => {
+      const shadow = new ShadowSubscriber(this, sub, rule, subject, filter);
+      this.insert(shadow.sub, true);
+      return shadow.sub;
+    });
+    sub.shadows = shadows;
+  }
+
+  /**
+   * A leaf node's interest entered an account with stream imports: its shadows in the exporting
+   * accounts, peer interest of the leaf connection there ({@link LeafShadowTarget}). Announced to
+   * the routes, gateways and the exporter's leaf nodes as the leaf node's own interest is, except
+   * on the leaf node's side (nats-server's addShadowSub updates nothing for a spoke's LEAF).
+   */
+  addLeafShadows(sub: RemoteSub): void {
+    const conn = sub.route;
+    const forward = conn.leafKind !== LeafKind.SOLICITED;
+    sub.shadows = this.shadowSubjects(sub.account, sub.subject, (rule, subject) => {
+      let byRule = this.leafTargets.get(conn);
+      if (byRule === undefined) {
+        byRule = new Map();
+        this.leafTargets.set(conn, byRule);
+      }
+      let target = byRule.get(rule);
+      if (target === undefined) {
+        target = new LeafShadowTarget(this, conn, rule, sub.account);
+        byRule.set(rule, target);
+      }
+      const shadow = new RemoteSub(target, subject, sub.queue, sub.weight, rule.exporter, sub.origin);
+      if (!rule.exporter.sublist.insert(shadow)) return null;
+      target.refs++;
+      if (forward) this.host.peerInterest(shadow, shadow.weight);
+      return shadow;
+    });
+  }
+
+  /** A leaf node's shadow goes (its interest, or the import, went). */
+  private removeLeafShadow(shadow: RemoteSub): void {
+    const target = shadow.route as LeafShadowTarget;
+    if (!shadow.account.sublist.remove(shadow)) return;
+    if (target.leafKind !== LeafKind.SOLICITED) this.host.peerInterest(shadow, -shadow.weight);
+    if (--target.refs > 0) return;
+    const byRule = this.leafTargets.get(target.conn);
+    byRule?.delete(target.rule);
+    if (byRule !== undefined && byRule.size === 0) this.leafTargets.delete(target.conn);
+  }
+
+  /**
+   * nats-server's addShadowSubscriptions: for each stream import of `account` whose local
+   * subject meets `subject`, the exported subject its shadow takes, made by `make`.
+   */
+  private shadowSubjects<T extends AnySub>(account: Account, subject: string, make: (rule: StreamImportRule, shadowSubject: string, filter: boolean) => T | null): T[] | null {
+    const rules = this.linksOf(account).streamImports;
+    let shadows: T[] | null = null;
     for (const rule of rules) {
       const m = rule.mapping;
       if (subject !== m.to && !subjectsCollide(subject, m.to)) continue;
@@ -811,11 +958,10 @@ export class Links {
           filter = false;
         }
       }
-      const shadow = new ShadowSubscriber(this, sub, rule, shadowSubject, filter);
-      this.insert(shadow.sub, true);
-      (shadows ??= []).push(shadow.sub);
+      const shadow = make(rule, shadowSubject, filter);
+      if (shadow !== null) (shadows ??= []).push(shadow);
     }
-    sub.shadows = shadows;
+    return shadows;
   }
 
   /**
@@ -835,8 +981,14 @@ export class Links {
     }
   }
 
-  /** A subscription with shadows went: they go too. */
-  removeShadows(sub: Subscription): void {
+  /** A subscription (or a leaf node's interest) with shadows went: they go too. */
+  removeShadows(sub: AnySub): void {
+    if (sub.remote) {
+      const shadows = sub.shadows!;
+      sub.shadows = null;
+      for (const s of shadows) this.removeLeafShadow(s as RemoteSub);
+      return;
+    }
     const shadows = sub.shadows!;
     sub.shadows = null;
     for (const s of shadows) this.remove(s, true);
@@ -862,10 +1014,14 @@ export class Links {
     this.latencyClients.clear();
     this.sysClient?.close();
     this.sysClient = null;
+    this.leafTargets.clear();
     for (const a of this.accounts.values()) {
       a.close();
       a.removeResponder();
-      for (const si of a.serviceImports) this.remove(si.sub, false);
+      for (const si of a.serviceImports) {
+        this.remove(si.sub, false);
+        this.host.leafInterest(si.sub, -1);
+      }
       a.account.streamImports = false;
       a.account.linked = false;
     }

@@ -51,6 +51,11 @@ const NO_BYTES = Buffer.alloc(0);
 /** nats-server's stallClientMinDuration and stallClientMaxDuration (client.go). */
 const STALL_MIN_MS = 2;
 const STALL_MAX_MS = 5;
+/**
+ * A queue filter for a peer's message that lets every queue group take it: a request or response
+ * a leaf node sent through a service import (nats-server's pmrIgnoreEmptyQueueFilter).
+ */
+export const ALL_QUEUES: readonly string[] = Object.freeze([]);
 /** Queue slots kept (with their PubArgs) after a drain; a longer queue's extra slots are dropped. */
 const INTERNAL_SLOTS_KEPT = 1024;
 
@@ -70,11 +75,17 @@ export class Router {
   /** The publisher of the message being routed (system requests ask who sent them). */
   publisher: Publisher = null;
   /**
-   * The first backed-up route or leaf node connection a client's messages went to since the last
+   * The first backed-up route, leaf node or gateway connection a client's messages went to since the last
    * {@link takeStall}, and how long nats-server would have stalled that client for them (ms).
    */
   private stallTarget: Backlogged | null = null;
   private stallMs = 0;
+  /**
+   * Set by the imports while they route a request or response they forwarded for a client (or an
+   * internal client, or a gateway's response): it goes on to the gateways as the client's own
+   * message would (processServiceImport's sendMsgToGateways).
+   */
+  imported = false;
 
   constructor(private readonly host: RouterHost) {}
 
@@ -86,6 +97,7 @@ export class Router {
     this.rtCount = 0;
     this.routingDepth = 0;
     this.publisher = null;
+    this.imported = false;
   }
 
   /**
@@ -196,7 +208,8 @@ export class Router {
    * route sent it, to local subscribers only, and to local members of the queue groups in
    * `queueFilter` only; `source` is that route; or, with `source` null and a `queueFilter`, a
    * gateway sent it: to this cluster's subscribers, and to the queue groups in `queueFilter`).
-   * A publisher's own messages and a leaf node's go on to the gateways. One function, not two:
+   * A publisher's own messages and a leaf node's go on to the gateways (and those an import
+   * forwarded for them: {@link imported}). One function, not two:
    * the fan-out path must fit V8's inlining budget (measured with the fan-out benchmark).
    */
   route(
@@ -247,7 +260,7 @@ export class Router {
     for (let g = 0; g < qsubs.length; g++) {
       const members = qsubs[g];
       if (source !== null) {
-        if (queueFilter === null || !queueFilter.includes(members[0].queue!)) continue;
+        if (queueFilter === null || (queueFilter !== ALL_QUEUES && !queueFilter.includes(members[0].queue!))) continue;
         if (fromRoute ? this.pickLocal(base, members, source, origin, pa, buf, start) : this.pickMember(base, null, members, pa, buf, start, source, origin)) delivered = true;
       } else if (queueFilter !== null && !queueFilter.includes(members[0].queue!)) {
         continue;
@@ -264,7 +277,7 @@ export class Router {
     }
     // A publisher's message and a leaf node's go on to the other clusters (processMsgResults'
     // callers for CLIENT and LEAF); a route's or a gateway's never.
-    if ((pub !== null || srcLeaf !== undefined) && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs, source, queueFilter)) delivered = true;
+    if ((pub !== null || srcLeaf !== undefined || this.imported) && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs, source, queueFilter)) delivered = true;
     if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered, buf, start, end);
     this.publisher = outer;
     this.routingDepth--;

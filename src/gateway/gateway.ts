@@ -26,6 +26,7 @@ import { remapJetStreamDelivery } from '../protocol/js-delivery.js';
 import type { BrokerCore } from '../broker/core.js';
 import { LeafKind, RemoteSub, type Account, type AnySub, type RouteTarget } from '../broker/account.js';
 import type { GatewayHooks } from '../broker/gateway-hooks.js';
+import { ALL_QUEUES } from '../broker/router.js';
 import { CloseReason } from '../broker/close-reason.js';
 import type { ResolvedGatewayOptions, ResolvedTls, RouteUrl } from '../config/options.js';
 import { Sublist } from '../subject/sublist.js';
@@ -729,8 +730,9 @@ export class GatewayManager extends PeerLayer<GatewayConn> implements GatewayHoo
           if (r.psubs.length > 0) psi = true;
           for (let g = 0; g < r.qsubs.length; g++) {
             const q = r.qsubs[g][0].queue!;
-            // A leaf node's message: only the groups its LMSG named (sendMsgToGateways' checkLeafQF).
-            if (source !== null && (leafQueues === null || !leafQueues.includes(q))) continue;
+            // A leaf node's message: only the groups its LMSG named (sendMsgToGateways' checkLeafQF),
+            // unless it crossed a service import (checkLeafQF false: every group).
+            if (source !== null && leafQueues !== ALL_QUEUES && (leafQueues === null || !leafQueues.includes(q))) continue;
             if (servedHere(qsubs, q, source) || chosen.includes(q)) continue;
             chosen.push(q);
             queues.push(q);

@@ -49,6 +49,8 @@ export interface LeafHost extends ConnectionHost {
   loopSubject(acc: Account): string;
   /** The peer announced (or withdrew: negative `delta`) interest; `sub` is in the account's sublist (or just left it). */
   onLeafInterest(conn: LeafConn, sub: RemoteSub, delta: number): void;
+  /** `sub` entered (`added`) or left the account's sublist: its stream imports' shadows follow it. */
+  onLeafSub(sub: RemoteSub, added: boolean): void;
   /** Routes a message the peer sent. */
   routeFromLeaf(conn: LeafConn, acc: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void;
   onLeafClosed(conn: LeafConn, reason: CloseReason): void;
@@ -268,6 +270,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
       return;
     }
     this.remoteSubs.set(key, sub);
+    this.host.onLeafSub(sub, true);
     this.host.onLeafInterest(this, sub, sub.weight);
   }
 
@@ -278,6 +281,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.lastActivity = Date.now();
     this.remoteSubs.delete(key);
     sub.account.sublist.remove(sub);
+    this.host.onLeafSub(sub, false);
     this.host.onLeafInterest(this, sub, -sub.weight);
   }
 

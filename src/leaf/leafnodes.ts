@@ -335,6 +335,7 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     const moved: { subject: string; queue: string | null; weight: number }[] = [];
     for (const sub of conn.remoteSubs.values()) {
       acc.sublist.remove(sub);
+      this.core.leafSubRemoved(sub);
       this.onLeafInterest(conn, sub, -sub.weight);
       moved.push({ subject: sub.subject, queue: sub.queue, weight: sub.weight });
     }
@@ -698,6 +699,11 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
     this.core.notifyChange();
   }
 
+  onLeafSub(sub: RemoteSub, added: boolean): void {
+    if (added) this.core.leafSubAdded(sub);
+    else this.core.leafSubRemoved(sub);
+  }
+
   routeFromLeaf(conn: LeafConn, acc: Account, pa: PubArg, queues: readonly string[], buf: Buffer, start: number, end: number): void {
     // A server with gateways unmaps `_GR_.` replies itself (GatewayHooks.unmapRouted).
     if (conn.isSpoke && this.core.gateway === null) this.gwReplies.unmap(acc, pa);
@@ -716,6 +722,7 @@ export class LeafManager extends PeerLayer<LeafConn> implements LeafHost {
       }
       for (const sub of conn.remoteSubs.values()) {
         acc.sublist.remove(sub);
+        this.core.leafSubRemoved(sub);
         this.onLeafInterest(conn, sub, -sub.weight);
       }
       this.core.log.info(`${conn.remoteName} - lid:${conn.cid} - Leafnode connection closed: ${reason}${conn.solicited ? ` - Account: ${acc.name}` : ''}`);

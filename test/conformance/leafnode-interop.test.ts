@@ -738,3 +738,158 @@ describe('a leaf cluster attached to an embedded and a nats-server 2.9.10 hub me
     });
   }
 });
+
+describe('account imports through a leaf node connection, with the real nats-server', () => {
+  // client.go processServiceImport (2.9.10 and 2.10.29 alike) stops only routes' and gateways'
+  // requests: a leaf node's request crosses its account's service import; the import's subject
+  // is interest announced to the leaf node (addServiceImportSub → updateLeafNodes, and
+  // initLeafNodeSmapAndSendSubs); a leaf node's interest in a stream-imported subject gets
+  // shadows in the exporting account (leafnode.go processLeafSub → addShadowSubscriptions).
+  const EXPORTS_CONF = [
+    'accounts {',
+    '  EXP { users: [{ user: exp, password: x }], exports: [{ service: "svc.>" }, { stream: "ev.>" }] }',
+    '  IMP {',
+    '    users: [{ user: imp, password: x }]',
+    '    imports: [{ service: { account: EXP, subject: "svc.>" } }, { stream: { account: EXP, subject: "ev.>" }, prefix: from.exp }]',
+    '  }',
+    '}',
+  ];
+  const EXPORTS = {
+    EXP: { users: [{ user: 'exp', password: 'x' }], exports: [{ service: 'svc.>' }, { stream: 'ev.>' }] },
+    IMP: {
+      users: [{ user: 'imp', password: 'x' }],
+      imports: [{ service: { account: 'EXP', subject: 'svc.>' } }, { stream: { account: 'EXP', subject: 'ev.>' }, prefix: 'from.exp' }],
+    },
+  };
+
+  /** The leaf node's `$G` is bound to IMP on the hub; what its clients see must not depend on which server is which. */
+  async function importsAcross(hubUrl: string, hubMon: string, leafUrl: string, leafSide: NatsServer | string): Promise<void> {
+    const exp = await scope.client(hubUrl, { user: 'exp', pass: 'x' });
+    exp.subscribe('svc.>', { queue: 'workers', callback: (_e, m) => void m.respond(`${m.subject} ${m.headers?.get('Nats-Request-Info') ?? ''}`) });
+    await exp.flush();
+    // The service import's subject, announced to the leaf node.
+    if (typeof leafSide === 'string') await eventually(async () => JSON.stringify(await monitorJson(leafSide, '/leafz?subs=1')).includes('"svc.>"'), 'svc.> on the leaf node', 10_000);
+    else await leafSide.waitForSubscription('svc.a', { timeoutMs: 10_000 });
+    const l = await scope.client(leafUrl);
+    const [subject, info] = (await l.request('svc.a', 'q', { timeout: 3000 })).string().split(' ');
+    expect(subject).toBe('svc.a');
+    // The leaf connection's ClientInfo (getClientInfo of the LEAF connection, no `share`): its
+    // account, and its RTT once measured.
+    const ci = JSON.parse(info) as Json;
+    expect(ci.acc).toBe('IMP');
+    expect(Object.keys(ci).filter((k) => k !== 'rtt')).toEqual(['acc']);
+
+    // Stream import: the exporter's message reaches the leaf node's subscriber under the prefix.
+    const got: string[] = [];
+    const sub = l.subscribe('from.exp.ev.*', { callback: (_e, m) => void got.push(`${m.subject} ${m.string()}`) });
+    await l.flush();
+    const onHub = async (): Promise<boolean> => JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"from.exp.ev.*"');
+    await eventually(onHub, 'the leaf node\'s interest on the hub', 10_000);
+    await publishUntil(exp, 'ev.a', () => got.length > 0, 10_000, 'one');
+    expect(got[0]).toBe('from.exp.ev.a one');
+    // A second, overlapping subscription of the leaf node: one copy for each (one LMSG), checked
+    // with a marker sent after.
+    const both: string[] = [];
+    const sub2 = l.subscribe('from.exp.ev.x', { callback: (_e, m) => void both.push(m.string()) });
+    const marked: string[] = [];
+    l.subscribe('from.exp.ev.mark', { callback: (_e, m) => void marked.push(m.string()) });
+    await l.flush();
+    await eventually(async () => JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"from.exp.ev.mark"'), 'the overlapping interest on the hub', 10_000);
+    exp.publish('ev.x', 'x');
+    exp.publish('ev.mark', 'm');
+    await exp.flush();
+    await eventually(() => marked.length === 1, 'the marker');
+    expect([got.filter((g) => g.startsWith('from.exp.ev.x')), both]).toEqual([['from.exp.ev.x x'], ['x']]);
+    sub2.unsubscribe();
+    // After the unsubscribe, nothing more: a marker published after ev.b in IMP arrives, ev.b does not.
+    sub.unsubscribe();
+    await l.flush();
+    await eventually(async () => !(await onHub()), 'the LS- on the hub', 10_000);
+    const n = got.length;
+    const marks = collect(l, 'mark');
+    await l.flush();
+    await eventually(async () => JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"mark"'), 'the marker\'s interest', 10_000);
+    exp.publish('ev.b', 'two');
+    await exp.flush();
+    const imp = await scope.client(hubUrl, { user: 'imp', pass: 'x' });
+    imp.publish('mark', 'm');
+    await imp.flush();
+    await eventually(() => marks.length === 1, 'the marker');
+    expect(got.length).toBe(n);
+  }
+
+  it('nats-server hub with exports and imports, embedded leaf node bound to the importing account', async () => {
+    const hub = await real(EXPORTS_CONF);
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://imp:x@127.0.0.1:${hub.leafPort}` }] } });
+    expect((await leafs(hub.monitor, 1))[0]).toMatchObject({ account: 'IMP' });
+    await importsAcross(hub.url, hub.monitor, leaf.url, leaf);
+  });
+
+  it('embedded hub with exports and imports, nats-server leaf node bound to the importing account', async () => {
+    const hub = await scope.server({ http: -1, accounts: EXPORTS, leafnodes: { port: 0 } });
+    const leaf = await real([`leafnodes { reconnect: 1, remotes: [{ url: "nats-leaf://imp:x@127.0.0.1:${hub.leafnodePort}" }] }`], false);
+    expect((await leafs(hub.monitorUrl!, 1))[0]).toMatchObject({ account: 'IMP' });
+    await importsAcross(hub.url, hub.monitorUrl!, leaf.url, leaf.monitor);
+  });
+});
+
+describe('service imports across a gateway to the real nats-server, a leaf node\'s and a client\'s requests', () => {
+  // client.go processServiceImport (2.9.10 and 2.10.29 alike): the request an import forwards
+  // goes on to the gateways (sendMsgToGateways), and a request that came from a gateway crosses no
+  // service import. Cluster E is embedded (with a leaf node bound to IMP), cluster R nats-server;
+  // both have the same accounts. Each responder counts what it gets: one copy per request.
+  it('a requester in either cluster reaches the exporter\'s responder in the other one once', async () => {
+    const [port, gwPort] = [await freePort(), await freePort()];
+    const r = await startRealServer(BIN, [
+      `listen: "127.0.0.1:${port}"`,
+      'server_name: real-r',
+      `gateway { name: R, listen: "127.0.0.1:${gwPort}" }`,
+      ...[
+        'accounts {',
+        '  EXP { users: [{ user: exp, password: x }], exports: [{ service: "svc.>" }] }',
+        '  IMP { users: [{ user: imp, password: x }], imports: [{ service: { account: EXP, subject: "svc.>" } }] }',
+        '}',
+      ],
+    ]);
+    scope.defer(() => r.stop());
+    const accounts = {
+      EXP: { users: [{ user: 'exp', password: 'x' }], exports: [{ service: 'svc.>' }] },
+      IMP: { users: [{ user: 'imp', password: 'x' }], imports: [{ service: { account: 'EXP', subject: 'svc.>' } }] },
+    };
+    const e = await scope.server({ http: -1, accounts, gateway: { name: 'E', gateways: [{ name: 'R', url: `nats://127.0.0.1:${gwPort}` }] }, leafnodes: { port: 0 } });
+    const leaf = await scope.server({ leafnodes: { reconnect: 100, remotes: [{ url: `nats-leaf://imp:x@127.0.0.1:${e.leafnodePort}` }] } });
+    await leaf.waitForSubscription('svc.a', { timeoutMs: 10_000 });
+    const realUrl = `nats://127.0.0.1:${port}`;
+    const seenR: string[] = [];
+    const seenE: string[] = [];
+    const expR = await scope.client(realUrl, { user: 'exp', pass: 'x' });
+    expR.subscribe('svc.r.>', { callback: (_e, m) => {
+      seenR.push(m.subject);
+      m.respond('R');
+    } });
+    await expR.flush();
+    const expE = await scope.client(e, { user: 'exp', pass: 'x' });
+    expE.subscribe('svc.e.>', { callback: (_e, m) => {
+      seenE.push(m.subject);
+      m.respond('E');
+    } });
+    await expE.flush();
+    const onLeaf = await scope.client(leaf);
+    const impE = await scope.client(e, { user: 'imp', pass: 'x' });
+    const impR = await scope.client(realUrl, { user: 'imp', pass: 'x' });
+    const ask = (nc: NatsConnection, subject: string): Promise<string> => eventually(async () => (await nc.request(subject, '', { timeout: 500 }).catch(() => null))?.string(), `a reply on ${subject}`, 10_000);
+    // The gateways are up once a request crosses each way.
+    expect(await ask(onLeaf, 'svc.r.warm')).toBe('R');
+    expect(await ask(impR, 'svc.e.warm')).toBe('E');
+    seenR.length = 0;
+    seenE.length = 0;
+    expect((await onLeaf.request('svc.r.leaf', '', { timeout: 2000 })).string()).toBe('R');
+    expect((await impE.request('svc.r.client', '', { timeout: 2000 })).string()).toBe('R');
+    expect((await impR.request('svc.e.real', '', { timeout: 2000 })).string()).toBe('E');
+    // Markers after them: a second copy of any would be there before.
+    expect((await onLeaf.request('svc.r.mark', '', { timeout: 2000 })).string()).toBe('R');
+    expect((await impR.request('svc.e.mark', '', { timeout: 2000 })).string()).toBe('E');
+    expect(seenR).toEqual(['svc.r.leaf', 'svc.r.client', 'svc.r.mark']);
+    expect(seenE).toEqual(['svc.e.real', 'svc.e.mark']);
+  });
+});
