@@ -76,6 +76,12 @@ export class Subscription {
 export const LeafKind = { ACCEPTED: 1, SOLICITED: 2 } as const;
 export type LeafKind = (typeof LeafKind)[keyof typeof LeafKind];
 
+/** A peer connection a publisher may be stalled for: how much is queued for it, and whether it closed. */
+export interface Backlogged {
+  readonly pendingBytes?: number;
+  readonly closed?: boolean;
+}
+
 /** Where a message goes when it leaves this server (a route connection, or a leaf node connection). */
 export interface RouteTarget {
   /** Set on leaf node connections only (the router's rules differ from routes'). */

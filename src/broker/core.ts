@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/auth.js';
 import { AccountJwts } from '../auth/account-jwts.js';
 import { clientAuthenticator, webSocketAuthenticator } from './authenticators.js';
 import type { ResolvedOptions } from '../config/options.js';
-import { Account, GLOBAL_ACCOUNT, Subscription, type RemoteSub, type RouteTarget, type Subscriber } from './account.js';
+import { Account, GLOBAL_ACCOUNT, Subscription, type Backlogged, type RemoteSub, type RouteTarget, type Subscriber } from './account.js';
 import { Client, type ClientHost } from './client.js';
 import { CloseReason } from './close-reason.js';
 import { ClosedRing } from './closed.js';
@@ -22,7 +22,7 @@ import { DEFAULT_FAULT_SINK, TestControls, type FaultSink } from './controls.js'
 import { clientInfo, infoFrame, type InfoSource, type ServerInfo } from './info.js';
 import { InternalClient, type InternalHost } from './internal.js';
 import { newServerId, newXKey } from './ids.js';
-import { ALL_QUEUES, Router, type Backlogged, type Publisher, type RouterHost } from './router.js';
+import { ALL_QUEUES, Router, type Publisher, type RouterHost } from './router.js';
 import { SystemEvents, type SystemEventsHost } from './events.js';
 import { isLeafShadow, Links, type ImportsHost } from './imports.js';
 import type { CoreStats } from './stats.js';

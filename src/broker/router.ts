@@ -10,7 +10,7 @@
  */
 import { PubArg } from '../protocol/parser.js';
 import { noRespondersFrame } from '../protocol/encode.js';
-import { LeafKind, type Account, type AnySub, type RemoteSub, type RouteTarget, type Subscriber, type Subscription } from './account.js';
+import { LeafKind, type Account, type AnySub, type Backlogged, type RemoteSub, type RouteTarget, type Subscriber, type Subscription } from './account.js';
 import type { Client } from './client.js';
 import type { FaultSink, TestControls } from './controls.js';
 import type { CoreStats } from './stats.js';
@@ -36,12 +36,6 @@ export interface RouterHost {
   readonly maxPending: number;
   /** A request in `acc` (subject starting with `$`): true when the host answered it (a system request imported into every account). */
   answerUnanswered(pub: Client | InternalClient, acc: Account, pa: PubArg, buf: Buffer, start: number, end: number): boolean;
-}
-
-/** A peer connection a publisher may be stalled for: how much is queued for it, and whether it closed. */
-export interface Backlogged {
-  readonly pendingBytes?: number;
-  readonly closed?: boolean;
 }
 
 /** Who published a message being routed: a client, an internal client, or null for a route. */
