@@ -602,6 +602,24 @@ describe('leaf node authentication on the wire with the real nats-server', () =>
   });
 });
 
+/**
+ * Hub cluster H of an embedded server (`e`) and nats-server 2.9.10, routed: the real server's
+ * client `port` and leaf node `leafPort`.
+ */
+async function mixedHub(): Promise<{ e: NatsServer; port: number; leafPort: number }> {
+  const e = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
+  const [port, leafPort, routePort] = [await freePort(), await freePort(), await freePort()];
+  const r = await startRealServer(BIN, [
+    `listen: "127.0.0.1:${port}"`,
+    'server_name: hub-real',
+    `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e.routeUrl}"] }`,
+    `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
+  ]);
+  scope.defer(() => r.stop());
+  await eventually(() => e.routes().length === 1, 'the hub route', 10_000);
+  return { e, port, leafPort };
+}
+
 describe('a leaf cluster attached to a mixed hub cluster', () => {
   // Hub cluster H: an embedded server and nats-server, routed. Leaf cluster L: two embedded
   // servers, routed, one leaf connection to each hub member. Interest of L's servers crosses the
@@ -610,16 +628,7 @@ describe('a leaf cluster attached to a mixed hub cluster', () => {
   // its own leaf connection, so every subscriber gets one copy. With nats-server alone in both
   // clusters (2.9.10), the same topology gives one copy too.
   it('each subscriber of both clusters gets one copy of a message published on either leaf member', async () => {
-    const e1 = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
-    const [port, leafPort, routePort] = [await freePort(), await freePort(), await freePort()];
-    const r = await startRealServer(BIN, [
-      `listen: "127.0.0.1:${port}"`,
-      'server_name: hub-real',
-      `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e1.routeUrl}"] }`,
-      `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
-    ]);
-    scope.defer(() => r.stop());
-    await eventually(() => e1.routes().length === 1, 'the hub route', 10_000);
+    const { e: e1, port, leafPort } = await mixedHub();
     const l1 = await scope.server({ serverName: 'leaf-1', cluster: { name: 'L', port: 0, reconnectDelay: 50 }, leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://127.0.0.1:${leafPort}` }] } });
     const l2 = await scope.server({ serverName: 'leaf-2', cluster: { name: 'L', port: 0, routes: [l1.routeUrl!], reconnectDelay: 50 }, leafnodes: { reconnect: 50, remotes: [{ url: e1.leafnodeUrl! }] } });
     await eventually(() => l1.routes().length === 1 && l2.routes().length === 1, 'the leaf route', 10_000);
@@ -652,11 +661,7 @@ describe("a hub's leaf node clusters' interest on a route to nats-server 2.9.10 
   // wants it any more: a client leaving, or one leaf cluster leaving, takes no interest away
   // from the other leaf cluster.
   it('a subject one leaf cluster, another one and a local client all want stays wanted until the last one leaves', async () => {
-    const e = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
-    const [port, routePort] = [await freePort(), await freePort()];
-    const r = await startRealServer(BIN, [`listen: "127.0.0.1:${port}"`, 'server_name: hub-real', `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e.routeUrl}"] }`]);
-    scope.defer(() => r.stop());
-    await eventually(() => e.routes().length === 1, 'the hub route', 10_000);
+    const { e, port } = await mixedHub();
     const la = await scope.server({ serverName: 'leaf-a', cluster: { name: 'A', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: e.leafnodeUrl! }] } });
     const lb = await scope.server({ serverName: 'leaf-b', cluster: { name: 'B', port: 0 }, leafnodes: { reconnect: 50, remotes: [{ url: e.leafnodeUrl! }] } });
     const [ca, cb, ce, cr] = [await scope.client(la), await scope.client(lb), await scope.client(e), await scope.client(`nats://127.0.0.1:${port}`)];
@@ -695,20 +700,6 @@ describe('a leaf cluster attached to an embedded and a nats-server 2.9.10 hub me
   // hub therefore announces interest to it as plain RS+ (never LS+), and does not keep the origin
   // 2.9.10 announces: when leaf cluster A's interest leaves and a hub client's stays, a publisher
   // in A still reaches the hub client, through either hub member.
-  async function mixedHub(): Promise<{ e: NatsServer; port: number; leafPort: number }> {
-    const e = await scope.server({ serverName: 'hub-emb', cluster: { name: 'H', port: 0, reconnectDelay: 50 }, leafnodes: { port: 0 } });
-    const [port, leafPort, routePort] = [await freePort(), await freePort(), await freePort()];
-    const r = await startRealServer(BIN, [
-      `listen: "127.0.0.1:${port}"`,
-      'server_name: hub-real',
-      `cluster { name: H, listen: "127.0.0.1:${routePort}", routes: ["${e.routeUrl}"] }`,
-      `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
-    ]);
-    scope.defer(() => r.stop());
-    await eventually(() => e.routes().length === 1, 'the hub route', 10_000);
-    return { e, port, leafPort };
-  }
-
   /** A raw leaf node server of cluster A at `port`. */
   async function rawLeafA(port: number): Promise<WireClient> {
     const w = await WireClient.open(port);
