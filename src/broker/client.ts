@@ -121,6 +121,8 @@ export class Client extends Connection implements ParserSink, Subscriber {
    * {@link Client.holdReading}); a server-wide `resume()` leaves it paused.
    */
   readHeld = false;
+  /** Stalled when it publishes into a backed-up peer connection (see {@link stall}). */
+  readonly stallable = true;
   /** The timer of a stall's next check (see {@link stall}), or null. */
   private stallTimer: NodeJS.Timeout | null = null;
   /** The backed-up connection a stall waits for, and when the stall ends at the latest. */
@@ -559,9 +561,12 @@ export class Client extends Connection implements ParserSink, Subscriber {
       void wait.then(() => this.host.resumeClient(this, () => {
         this.readHeld = false;
         this.finishConnect();
+        this.host.takeStall();
         if (!this.closed) this.parser.resume();
         // The held input may have held again (another CONNECT waiting): reading stays paused then.
         if (!this.readHeld) this.holdReading(false);
+        const stall = this.host.takeStall();
+        if (stall !== null && !this.readHeld) this.stall(stall.target, stall.ms);
       }));
       return;
     }

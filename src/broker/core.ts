@@ -754,13 +754,6 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     };
   }
 
-  /**
-   * After an internal publication (a stream's PubAck): {@link flushAll} at once outside a read
-   * chunk; inside one (`runRead` flushes at its end), after the first
-   * {@link INTERNAL_FIRST_FLUSH} publications, then every {@link INTERNAL_FLUSH_EVERY}, so that a
-   * publisher with many messages in flight gets its first acks while the rest of the chunk is
-   * processed, and sends more meanwhile (nats-server acks as it goes).
-   */
   get maxPending(): number {
     return this.options.maxPending;
   }
@@ -774,6 +767,13 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
     this.router.checkBacklog(conn);
   }
 
+  /**
+   * After an internal publication (a stream's PubAck): {@link flushAll} at once outside a read
+   * chunk; inside one (`runRead` flushes at its end), after the first
+   * {@link INTERNAL_FIRST_FLUSH} publications, then every {@link INTERNAL_FLUSH_EVERY}, so that a
+   * publisher with many messages in flight gets its first acks while the rest of the chunk is
+   * processed, and sends more meanwhile (nats-server acks as it goes).
+   */
   flushOutsideRead(): void {
     if (!this.inRead) return this.flushAll();
     const n = ++this.internalInRead;

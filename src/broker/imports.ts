@@ -212,6 +212,15 @@ export class LeafShadowTarget implements RouteTarget {
     return this.conn.remoteCluster;
   }
 
+  /** The leaf connection's: a publisher into a backed-up leaf node is stalled through a shadow too. */
+  get pendingBytes(): number | undefined {
+    return this.conn.pendingBytes;
+  }
+
+  get closed(): boolean | undefined {
+    return this.conn.closed;
+  }
+
   sendMsg(_account: string, pa: PubArg, queues: readonly string[], buf: Buffer, start: number): void {
     const links = this.links;
     // A message that came through a service import is not passed on to stream imports (pmrMsgImportedFromService).

@@ -43,6 +43,8 @@ export interface InternalHost {
 const NO_OPTIONS: { reply?: string; headers?: Buffer | null } = Object.freeze({});
 
 export class InternalClient implements Subscriber {
+  /** Never stalled for a backed-up peer connection (nats-server stalls kind CLIENT only). */
+  readonly stallable = false;
   readonly subs = new Map<string, Subscription>();
   readonly perms = null;
   /** Internal clients publish without wanting their own messages back. */

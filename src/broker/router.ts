@@ -42,9 +42,10 @@ export interface RouterHost {
 export type Publisher = Client | InternalClient | null;
 
 const NO_BYTES = Buffer.alloc(0);
-/** nats-server's stallClientMinDuration and stallClientMaxDuration (client.go). */
+/** nats-server's stallClientMinDuration, stallClientMaxDuration and stallTotalAllowed (client.go, 2.10.26+). */
 const STALL_MIN_MS = 2;
 const STALL_MAX_MS = 5;
+const STALL_TOTAL_MS = 10;
 /**
  * A queue filter for a peer's message that lets every queue group take it: a request or response
  * a leaf node sent through a service import (nats-server's pmrIgnoreEmptyQueueFilter).
@@ -74,6 +75,12 @@ export class Router {
    */
   private stallTarget: Backlogged | null = null;
   private stallMs = 0;
+  /**
+   * The routing in progress is a client's message, or something it caused that a nested routing
+   * forwards for it (a service import's request): what goes to a backed-up peer connection
+   * stalls that client (nats-server's processServiceImport routes as the client itself).
+   */
+  private stallArmed = false;
   /**
    * Set by the imports while they route a request or response they forwarded for a client (or an
    * internal client, or a gateway's response): it goes on to the gateways as the client's own
@@ -226,6 +233,9 @@ export class Router {
     this.routingDepth++;
     const outer = this.publisher;
     this.publisher = pub;
+    const outerArmed = this.stallArmed;
+    if (pub !== null) this.stallArmed = pub.stallable;
+    else if (this.routingDepth === 1) this.stallArmed = false;
     // A consumer's delivery (pa.deliver) is routed on its delivery subject, to local
     // subscribers: a route would read the stored subject from the RMSG line.
     const r = acc.sublist.match(pa.deliver === '' ? pa.subject : pa.deliver, pa.once);
@@ -274,6 +284,7 @@ export class Router {
     if ((pub !== null || srcLeaf !== undefined || this.imported) && host.gateway !== null && host.gateway.sendToGateways(acc, pa, buf, start, qsubs, source, queueFilter)) delivered = true;
     if (pub !== null && pa.reply.length > 0) this.requested(pub, acc, pa, delivered, buf, start, end);
     this.publisher = outer;
+    this.stallArmed = outerArmed;
     this.routingDepth--;
     if (this.routingDepth === 0 && !this.draining && this.iqLen > 0) this.drainInternal();
     return delivered;
@@ -284,12 +295,12 @@ export class Router {
    * message to a peer connection that has three quarters of `maxPending` queued stalls that
    * client (nats-server's fast producer stall, client.go queueOutbound / stalledWait: each such
    * message waits until the connection is below that again, at most 2 ms, 5 ms once the whole of
-   * `maxPending` is queued), so that a publisher faster than a route cannot make this server
-   * buffer without end; a route or leaf node connection is never closed for it.
+   * `maxPending` is queued, and at most 10 ms per read in all), so that a publisher faster than a
+   * route is slowed down to it; a route or leaf node connection is never closed for it.
    */
   private sendToRoutes(base: number, acc: Account, pa: PubArg, buf: Buffer, start: number): void {
-    // A publisher's message (a route's or a leaf node's is not stalled: nats-server stalls clients).
-    const stalls = this.publisher !== null;
+    // A client's message (a route's, a leaf node's or an internal one is not stalled).
+    const stalls = this.stallArmed;
     for (let i = base; i < this.rtCount; i++) {
       const target = this.rtRoutes[i];
       target.sendMsg(acc.name, pa, this.rtQueues[i], buf, start);
@@ -304,12 +315,13 @@ export class Router {
    * there, that publisher owes a stall (see {@link sendToRoutes}).
    */
   checkBacklog(target: Backlogged): void {
-    if (this.publisher === null) return;
+    if (!this.stallArmed) return;
     const pending = target.pendingBytes ?? 0;
     const max = this.host.maxPending;
     if (pending > (max / 4) * 3) {
       if (this.stallTarget === null) this.stallTarget = target;
-      this.stallMs += pending >= max ? STALL_MAX_MS : STALL_MIN_MS;
+      // At most 10 ms per read, whatever the number of messages (2.10.26+'s stallTotalAllowed).
+      this.stallMs = Math.min(STALL_TOTAL_MS, this.stallMs + (pending >= max ? STALL_MAX_MS : STALL_MIN_MS));
     }
   }
 
