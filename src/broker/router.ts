@@ -98,6 +98,7 @@ export class Router {
     this.rtCount = 0;
     this.routingDepth = 0;
     this.publisher = null;
+    this.stallArmed = false;
     this.imported = false;
   }
 
