@@ -614,8 +614,14 @@ export class BrokerCore implements ClientHost, InternalHost, InfoSource, RouterH
   /** A message a client published. */
   routeFromClient(pub: Client, pa: PubArg, buf: Buffer, start: number, end: number): void {
     const acc = pub.account;
-    // An answer to a request that crossed a gateway with a `_GR_.` reply goes straight back.
-    if (this.gateway !== null && this.gateway.tracksReplies && this.gateway.mappedReply(acc, pa, buf, start)) return;
+    // An answer to a request that crossed a gateway with a `_GR_.` reply goes straight back (the
+    // client is stalled if that gateway connection is backed up, as handleGWReplyMap's client).
+    if (this.gateway !== null && this.gateway.tracksReplies) {
+      const armed = this.router.armStall(true);
+      const mapped = this.gateway.mappedReply(acc, pa, buf, start);
+      this.router.armStall(armed);
+      if (mapped) return;
+    }
     // An answer to a request a hub brought with a `_GR_.` reply goes back on that subject.
     if (this.leafReplies !== null && this.leafReplies.active) this.mapLeafReply(acc, pa);
     if (acc.linked) return this.routeLinkedFromClient(pub, acc, pa, buf, start, end);

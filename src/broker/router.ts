@@ -99,6 +99,8 @@ export class Router {
     this.routingDepth = 0;
     this.publisher = null;
     this.stallArmed = false;
+    this.stallTarget = null;
+    this.stallMs = 0;
     this.imported = false;
   }
 
@@ -324,6 +326,16 @@ export class Router {
       // At most 10 ms per read, whatever the number of messages (2.10.26+'s stallTotalAllowed).
       this.stallMs = Math.min(STALL_TOTAL_MS, this.stallMs + (pending >= max ? STALL_MAX_MS : STALL_MIN_MS));
     }
+  }
+
+  /**
+   * Arms (or disarms) the producer stall for a client's message sent outside {@link route} (a
+   * reply the gateway layer maps straight back); returns the previous state, to be put back.
+   */
+  armStall(on: boolean): boolean {
+    const was = this.stallArmed;
+    this.stallArmed = on;
+    return was;
   }
 
   /**

@@ -33,19 +33,22 @@ async function inBytes(s: NatsServer, name: string): Promise<number> {
  * Floods `s` with 32 MiB on `subject` while `receiver` is paused: a second later the server has
  * read much less than that; once the receiver reads again, everything is read.
  */
+let floods = 0;
+
 async function floodIsStalled(s: NatsServer, receiver: NatsServer, subject: string, creds: Record<string, string> = {}): Promise<void> {
   receiver.pause();
   scope.defer(() => receiver.resume());
-  const w = await WireClient.connected(s.port, { verbose: false, pedantic: false, name: 'flood', ...creds });
+  const name = `flood-${++floods}`;
+  const w = await WireClient.connected(s.port, { verbose: false, pedantic: false, name, ...creds });
   scope.defer(() => w.close());
   const frame = FRAME.replaceAll('SUBJECT', subject);
   for (let i = 0; i < 32; i++) w.send(frame);
   await new Promise((r) => setTimeout(r, 1000));
   // Stalled: what the kernel's buffers took, three quarters of max_pending, then at most a read
   // (64 KiB) per 10 ms. Unstalled: all 32 MiB within that second.
-  expect(await inBytes(s, 'flood')).toBeLessThan(24 * 1024 * 1024);
+  expect(await inBytes(s, name)).toBeLessThan(24 * 1024 * 1024);
   receiver.resume();
-  await eventually(async () => (await inBytes(s, 'flood')) >= FLOOD, 'the whole flood read', 30_000);
+  await eventually(async () => (await inBytes(s, name)) >= FLOOD, 'the whole flood read', 30_000);
 }
 
 async function routed(extra: object = {}): Promise<[NatsServer, NatsServer]> {
@@ -138,4 +141,16 @@ it('a client publishing into a backed-up gateway connection is stalled too', asy
   await publishUntil(pub, 'big', () => got.length > 0);
   await floodIsStalled(a, b, 'big');
   await eventually(async () => (await gatewayPending(a, 'B')) === 0, 'the gateway drained', 20_000);
+  // A reply the gateway layer sends straight back (B's request, reply `rep`, answered on A):
+  // the same (nats-server's handleGWReplyMap sends it as the client's own message).
+  const asked: number[] = [];
+  (await scope.client(a)).subscribe('svc', { callback: () => void asked.push(1) });
+  sub.subscribe('rep', { callback: () => undefined });
+  await sub.flush();
+  await eventually(async () => {
+    sub.publish('svc', 'q', { reply: 'rep' });
+    await sub.flush();
+    return asked.length > 0;
+  }, 'a request from B on A');
+  await floodIsStalled(a, b, 'rep');
 });
