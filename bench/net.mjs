@@ -29,13 +29,24 @@ export function findOnPath(name) {
 }
 
 /** A TCP port on `host` that was free a moment ago. */
-export function freePort(host = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+export async function freePort(host = '127.0.0.1') {
+  // A port handed out before (and released) can come back from the kernel while its first
+  // taker is still starting: the route scenarios pick up to six at once (EADDRINUSE at startup).
+  for (let i = 0; ; i++) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, host, () => {
+        const { port: p } = srv.address();
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!issuedPorts.has(port) || i >= 20) {
+      issuedPorts.add(port);
+      return port;
+    }
+  }
 }
+
+/** Ports {@link freePort} has handed out in this process. */
+const issuedPorts = new Set();
