@@ -359,6 +359,12 @@ export class ClusterManager extends PeerLayer<RouteConn> implements ClusterHooks
       return conn.close(CloseReason.ProtocolViolation);
     }
     const theirs = typeof opts.cluster === 'string' ? opts.cluster : '';
+    // A CONNECT without a cluster name does not match a configured one (route.go
+    // processRouteConnect compares the names whatever they are).
+    if (theirs === '' && !this.dynamicName) {
+      conn.send(encodeErr(`Rejecting connection, cluster name "" does not match "${this.name}"`));
+      return conn.close(CloseReason.ClusterNameConflict);
+    }
     if (theirs !== '' && theirs !== this.name) {
       if (this.dynamicName && this.routes.size === 0) {
         this.adoptName(theirs);

@@ -58,6 +58,13 @@ describe('route handshake', () => {
     w.send('CONNECT {"name":"x","cluster":"OTHER"}\r\n');
     await w.expect(`-ERR 'Rejecting connection, cluster name "OTHER" does not match "C"'\r\n`);
     await w.expectClose();
+    // No name at all does not match either (route.go processRouteConnect; `null` is `{}`).
+    for (const json of ['{"name":"x"}', 'null']) {
+      const v = track(await WireClient.open(s.clusterPort));
+      v.send(`CONNECT ${json}\r\n`);
+      await v.expect(`-ERR 'Rejecting connection, cluster name "" does not match "C"'\r\n`);
+      await v.expectClose();
+    }
   });
 
   it('closes a second connection from the same server (duplicate route)', async () => {
