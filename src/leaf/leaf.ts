@@ -133,9 +133,13 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
     this.clearAuthTimeout();
   }
 
-  /** Starts liveness (nats-server's setFirstPingTimer after registration). */
+  /**
+   * Starts liveness (nats-server's setFirstPingTimer after registration): the ping interval, at
+   * most 1 s, plus up to 20%.
+   */
   startPings(): void {
-    this.setPingTimer(Math.min(this.host.options.pingIntervalMs, DEFAULTS.routeFirstPingMs));
+    const d = Math.min(this.host.options.pingIntervalMs, DEFAULTS.routeFirstPingMs);
+    this.setPingTimer(d + Math.floor(Math.random() * d * 0.2));
   }
 
   onData(chunk: Buffer): void {
@@ -333,8 +337,8 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
   // ---- Liveness and closing ----------------------------------------------------------------------
 
   protected onPingTimer(): void {
-    // Capped at 30 s as a route's (nats-server's adjustPingInterval caps only routes and gateways).
-    this.peerPingTimer(DEFAULTS.routeMaxPingIntervalMs);
+    // The ping interval as it is: nats-server's adjustPingInterval caps only routes' and gateways'.
+    this.peerPingTimer(Number.MAX_SAFE_INTEGER);
   }
 
   close(reason: CloseReason, flush = true): void {
