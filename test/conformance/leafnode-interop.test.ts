@@ -9,14 +9,13 @@
  * advertises none, which 2.10 servers treat as a 2.9 peer).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServer } from '../../src/index.js';
 import { freePort, startRealServer } from '../helpers/real-server.js';
-import { WireClient } from '../helpers/wire.js';
+import { readInfo, WireClient } from '../helpers/wire.js';
 import { useScope } from '../helpers/scope.js';
 import { eventually, publishUntil } from '../helpers/eventually.js';
 import { monitorJson, type Json } from '../helpers/monitor.js';
@@ -135,23 +134,6 @@ async function trafficBothWays(hubUrl: string, leafUrl: string, hubMon: string, 
     && !JSON.stringify(await monitorJson(hubMon, '/leafz?subs=1')).includes('"gone"'), 'LS- on the hub', 10_000);
 }
 
-/** The first line a leaf node port sends in plain text, parsed (the INFO before a TLS upgrade). */
-function plainInfo(port: number): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect(port, '127.0.0.1');
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      const end = buf.indexOf('\r\n');
-      if (end >= 0) {
-        s.destroy();
-        resolve(JSON.parse(buf.slice(0, end).replace(/^INFO /, '')) as Json);
-      }
-    });
-    s.once('error', reject);
-  });
-}
-
 describe('TLS on leaf connections with the real nats-server', () => {
   // nats-server 2.9.10 and 2.10.29 (leafnode.go createLeafNode) alike: the hub's INFO goes out in
   // plain text with tls_required, then the leaf node starts the handshake (2.10's handshake_first
@@ -178,7 +160,7 @@ describe('TLS on leaf connections with the real nats-server', () => {
     expect((await l.request('svc', '', { timeout: 3000 })).string()).toBe('over tls');
 
     const ours = await scope.server({ leafnodes: { port: 0, tls } });
-    const [theirInfo, ourInfo] = [await plainInfo(hub.leafnodePort), await plainInfo(ours.leafnodePort)];
+    const [theirInfo, ourInfo] = [await readInfo(hub.leafnodePort), await readInfo(ours.leafnodePort)];
     expect(ourInfo).toMatchObject({ tls_required: true, tls_verify: true });
     const keys = (i: Json): string[] => Object.keys(i).filter((k) => k !== 'git_commit');
     expect(keys(ourInfo)).toEqual(keys(theirInfo));
@@ -299,10 +281,10 @@ describe('leafnode_urls gossip with the real nats-server', () => {
   it('an embedded and a nats-server hub tell their leaf nodes both URLs; an embedded leaf of the nats-server hub fails over to the embedded one', async () => {
     const { ea, rb } = await mixed(false, false);
     const urls = [`127.0.0.1:${ea.leafnodePort}`, `127.0.0.1:${rb.leafPort}`].sort();
-    await eventually(async () => ((await plainInfo(ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'the embedded hub told of nats-server\'s URL', 10_000);
-    expect(sorted((await plainInfo(ea.leafnodePort)).leafnode_urls)).toEqual(urls);
-    await eventually(async () => ((await plainInfo(rb.leafPort)).leafnode_urls as string[]).length === 2, 'nats-server told of the embedded URL', 10_000);
-    expect(sorted((await plainInfo(rb.leafPort)).leafnode_urls)).toEqual(urls);
+    await eventually(async () => ((await readInfo(ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'the embedded hub told of nats-server\'s URL', 10_000);
+    expect(sorted((await readInfo(ea.leafnodePort)).leafnode_urls)).toEqual(urls);
+    await eventually(async () => ((await readInfo(rb.leafPort)).leafnode_urls as string[]).length === 2, 'nats-server told of the embedded URL', 10_000);
+    expect(sorted((await readInfo(rb.leafPort)).leafnode_urls)).toEqual(urls);
     await scope.server({ leafnodes: { reconnect: 50, remotes: [{ url: `nats-leaf://127.0.0.1:${rb.leafPort}` }] } });
     await leafs(rb.monitor, 1);
     await rb.stop();
@@ -311,11 +293,11 @@ describe('leafnode_urls gossip with the real nats-server', () => {
 
   it('no_advertise: neither hub tells the other\'s URL when that one says no_advertise', async () => {
     const one = await mixed(true, false);
-    await eventually(async () => ((await plainInfo(one.ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'nats-server\'s URL on the embedded hub', 10_000);
-    expect((await plainInfo(one.rb.leafPort)).leafnode_urls).toEqual([`127.0.0.1:${one.rb.leafPort}`]);
+    await eventually(async () => ((await readInfo(one.ea.leafnodePort)).leafnode_urls as string[]).length === 2, 'nats-server\'s URL on the embedded hub', 10_000);
+    expect((await readInfo(one.rb.leafPort)).leafnode_urls).toEqual([`127.0.0.1:${one.rb.leafPort}`]);
     const two = await mixed(false, true);
-    await eventually(async () => ((await plainInfo(two.rb.leafPort)).leafnode_urls as string[]).length === 2, 'the embedded URL on nats-server', 10_000);
-    expect((await plainInfo(two.ea.leafnodePort)).leafnode_urls).toEqual([`127.0.0.1:${two.ea.leafnodePort}`]);
+    await eventually(async () => ((await readInfo(two.rb.leafPort)).leafnode_urls as string[]).length === 2, 'the embedded URL on nats-server', 10_000);
+    expect((await readInfo(two.ea.leafnodePort)).leafnode_urls).toEqual([`127.0.0.1:${two.ea.leafnodePort}`]);
   });
 });
 

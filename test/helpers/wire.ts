@@ -224,3 +224,13 @@ export class WireClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * The INFO a port sends first, parsed (read in plain text: a TLS port's INFO comes before the
+ * upgrade), the connection closed at once.
+ */
+export async function readInfo(port: number, host = '127.0.0.1'): Promise<Record<string, unknown>> {
+  const w = await WireClient.open(port, host);
+  w.close();
+  return w.info;
+}

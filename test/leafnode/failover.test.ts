@@ -5,9 +5,9 @@
  * (updateLeafNodeURLs) and fails over to them when its hub dies.
  */
 import { expect, it } from 'vitest';
-import { connect as netConnect } from 'node:net';
 import { createServer, type NatsServer } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
+import { readInfo } from '../helpers/wire.js';
 import { eventually } from '../helpers/eventually.js';
 import { monitorJson } from '../helpers/monitor.js';
 
@@ -20,20 +20,8 @@ async function member(routes: string[], noAdvertise = false): Promise<NatsServer
 }
 
 /** The `leafnode_urls` of the INFO a leaf node port sends. */
-function leafUrls(port: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect(port, '127.0.0.1');
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      const end = buf.indexOf('\r\n');
-      if (end >= 0) {
-        s.destroy();
-        resolve((JSON.parse(buf.slice(5, end)) as { leafnode_urls: string[] }).leafnode_urls);
-      }
-    });
-    s.once('error', reject);
-  });
+async function leafUrls(port: number): Promise<string[]> {
+  return (await readInfo(port)).leafnode_urls as string[];
 }
 
 const own = (s: NatsServer): string => `127.0.0.1:${s.leafnodePort}`;

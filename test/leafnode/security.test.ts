@@ -7,12 +7,12 @@
  * seed signs the hub's nonce, for `leafnodes.authorization.nkey` or a top-level nkey user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { createUser } from '@nats-io/nkeys';
 import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
+import { readInfo } from '../helpers/wire.js';
 import { eventually } from '../helpers/eventually.js';
 import { TestPki, type CertFiles } from '../helpers/certs.js';
 
@@ -52,27 +52,10 @@ async function roundTrip(hub: NatsServer, leaf: NatsServer): Promise<void> {
   expect((await l.request('svc', 'q', { timeout: 2000 })).string()).toBe('hub:q');
 }
 
-/** The first line the leaf node port sends in plain text. */
-function plainFirstLine(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect(port, '127.0.0.1');
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      const end = buf.indexOf('\r\n');
-      if (end >= 0) {
-        s.destroy();
-        resolve(buf.slice(0, end));
-      }
-    });
-    s.once('error', reject);
-  });
-}
-
 describe('TLS on leaf connections', () => {
   it('the hub says tls_required/tls_verify in a plain INFO; a leaf node with the CA and a client certificate upgrades and carries traffic', async () => {
     const hub = await scope.server({ leafnodes: { port: 0, tls: hubTls({ verify: true }) } });
-    const info = JSON.parse((await plainFirstLine(hub.leafnodePort)).replace(/^INFO /, '')) as Record<string, unknown>;
+    const info = await readInfo(hub.leafnodePort);
     expect(info).toMatchObject({ tls_required: true, tls_verify: true, auth_required: true });
     // Go's field order: tls_required and tls_verify right after auth_required.
     const keys = Object.keys(info);
