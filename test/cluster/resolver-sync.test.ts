@@ -139,16 +139,25 @@ describe('a cluster of full directory resolvers', () => {
 const sysSigner = createAccount();
 const sysWithSigningKey = makeAccount(op.kp, { signing_keys: [publicKeyOf(sysSigner)] }, {}, sys.kp);
 
+/**
+ * Subscribes the system client `sysNc` to account lookups: `asked` is the first one, for the test
+ * to answer when it chooses.
+ */
+async function firstLookup(sysNc: NatsConnection): Promise<{ asked: Promise<Msg> }> {
+  let lookup: (m: Msg) => void = () => undefined;
+  const asked = new Promise<Msg>((r) => { lookup = r; });
+  sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
+  await sysNc.flush();
+  return { asked };
+}
+
 describe('a CONNECT waiting for its account', () => {
   it('pauses reading the connection: what the client sends meanwhile stays in its socket, and is served once the account comes', async () => {
     const s = await scope.server(operatorMode(tempDir(), { interval: '1h', timeout: '5s' }));
     const core = (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
     const sysNc = await client(s, sysUser);
     // The lookup is answered by this test, when it chooses.
-    let lookup: (m: Msg) => void = () => undefined;
-    const asked = new Promise<Msg>((r) => { lookup = r; });
-    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
-    await sysNc.flush();
+    const { asked } = await firstLookup(sysNc);
     const a = makeAccount(op.kp);
     const u = makeUser(a.kp);
     const w = await WireClient.open(s.port);
@@ -178,10 +187,7 @@ describe('a CONNECT waiting for its account', () => {
     const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), websocket: { noTls: true } });
     const core = (s as unknown as { backend_: { core: BrokerCore } }).backend_.core;
     const sysNc = await client(s, sysUser);
-    let lookup: (m: Msg) => void = () => undefined;
-    const asked = new Promise<Msg>((r) => { lookup = r; });
-    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
-    await sysNc.flush();
+    const { asked } = await firstLookup(sysNc);
     const a = makeAccount(op.kp);
     const u = makeUser(a.kp);
     const ws = new WebSocket(s.websocketUrl!);
@@ -250,10 +256,7 @@ describe('a CONNECT waiting for its account', () => {
     // once its account is known; `ws` hands over a whole message, which may be large.
     const s = await scope.server({ ...operatorMode(tempDir(), { interval: '1h', timeout: '5s' }), websocket: { noTls: true } });
     const sysNc = await client(s, sysUser);
-    let lookup: (m: Msg) => void = () => undefined;
-    const asked = new Promise<Msg>((r) => { lookup = r; });
-    sysNc.subscribe('$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP', { callback: (_e, m) => lookup(m) });
-    await sysNc.flush();
+    const { asked } = await firstLookup(sysNc);
     const a = makeAccount(op.kp);
     const u = makeUser(a.kp);
     const ws = new WebSocket(s.websocketUrl!);
