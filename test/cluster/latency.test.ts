@@ -5,7 +5,8 @@
  * time and the responder's client info) on `$SYS.LATENCY.M2.<hash>` in the system account; the
  * requester's server merges the two and publishes one measurement in the exporting account.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useProcessWarnings } from '../helpers/warnings.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsServer, ServerOptions } from '../../src/index.js';
 import { useScope } from '../helpers/scope.js';
@@ -53,13 +54,7 @@ describe('service latency across a cluster', () => {
 });
 
 describe('the responder\'s server\'s side', () => {
-  let warnings: string[] = [];
-  const onWarning = (w: Error): void => void warnings.push(w.name);
-  beforeEach(() => {
-    warnings = [];
-    process.on('warning', onWarning);
-  });
-  afterEach(() => void process.off('warning', onWarning));
+  const warnings = useProcessWarnings();
 
   it('a 30-day response threshold arms no spinning prune timer; a malformed M2 body is logged, not an internal error', async () => {
     const DAY_MS = 24 * 3600 * 1000;

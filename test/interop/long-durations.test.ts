@@ -3,7 +3,8 @@
  * a Node timer given more fires after 1 ms. A 30-day stream `max_age` (a common KV TTL), a long
  * ack wait or a `720h` auth timeout must neither act at once nor spin a timer every millisecond.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useProcessWarnings } from '../helpers/warnings.js';
 import { jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { useScope } from '../helpers/scope.js';
 import { WireClient } from '../helpers/wire.js';
@@ -15,13 +16,7 @@ const tempDir = useTempDirs('nats-embedded-long-durations-');
 const DAY_NS = 24 * 3600 * 1e9;
 const DAY_MS = 24 * 3600 * 1000;
 
-let warnings: string[] = [];
-const onWarning = (w: Error): void => void warnings.push(w.name);
-beforeEach(() => {
-  warnings = [];
-  process.on('warning', onWarning);
-});
-afterEach(() => void process.off('warning', onWarning));
+const warnings = useProcessWarnings();
 
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
