@@ -82,6 +82,14 @@ export interface Backlogged {
   readonly closed?: boolean;
 }
 
+/**
+ * Whether `target` holds more than three quarters of `maxPending` queued: a client publishing into
+ * it is stalled until it no longer does (client.go queueOutbound's stall channel).
+ */
+export function backedUp(target: Backlogged, maxPending: number): boolean {
+  return (target.pendingBytes ?? 0) > (maxPending / 4) * 3;
+}
+
 /** Where a message goes when it leaves this server (a route connection, or a leaf node connection). */
 export interface RouteTarget {
   /** Set on leaf node connections only (the router's rules differ from routes'). */

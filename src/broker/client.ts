@@ -34,7 +34,7 @@ import { ZERO_COPY_MIN } from '../io/outbound.js';
 import type { Transport } from '../io/transport.js';
 import { Connection, elapsedNs, type ConnectionHost } from './connection.js';
 import { CloseReason } from './close-reason.js';
-import type { Account, Backlogged, Subscriber, Subscription } from './account.js';
+import { backedUp, type Account, type Backlogged, type Subscriber, type Subscription } from './account.js';
 import type { Log } from './log.js';
 import { peerIp, type ConnSnapshot, type SubSnapshot } from './snapshot.js';
 import { bytesToText } from '../protocol/text.js';
@@ -128,8 +128,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
   /** The backed-up connection a stall waits for, and when the stall ends at the latest. */
   private stallFor: Backlogged | null = null;
   private stallUntil = 0;
-  /** How many times this client was stalled. */
-  stalls = 0;
   /** Set when the first PING after CONNECT was answered: from then on async INFO may be sent. */
   firstPongSent = false;
   /** A connection of the websocket listener. */
@@ -276,7 +274,6 @@ export class Client extends Connection implements ParserSink, Subscriber {
    */
   private stall(target: Backlogged, ms: number): void {
     if (this.closed || this.stallTimer !== null) return;
-    this.stalls++;
     this.socket.pause();
     this.stallFor = target;
     this.stallUntil = performance.now() + ms;
@@ -286,8 +283,7 @@ export class Client extends Connection implements ParserSink, Subscriber {
   private readonly stallCheckBound = (): void => {
     this.stallTimer = null;
     const target = this.stallFor!;
-    const pending = target.pendingBytes ?? 0;
-    if (!this.closed && target.closed !== true && pending > (this.host.maxPending / 4) * 3 && performance.now() < this.stallUntil) {
+    if (!this.closed && target.closed !== true && backedUp(target, this.host.maxPending) && performance.now() < this.stallUntil) {
       this.stallTimer = setTimeout(this.stallCheckBound, STALL_CHECK_MS);
       return;
     }

@@ -221,11 +221,11 @@ export abstract class Connection implements Flushable {
   }
 
   /**
-   * The first PING of a route or gateway: 1 s plus up to 20% (nats-server's firstPingInterval
-   * and setFirstPingTimer's random offset).
+   * The first PING of a server peer: `firstMs` (a route's or gateway's: 1 s, nats-server's
+   * firstPingInterval) plus up to 20% (setFirstPingTimer's random offset).
    */
-  protected startPeerPings(): void {
-    this.setPingTimer(DEFAULTS.routeFirstPingMs + Math.floor(Math.random() * DEFAULTS.routeFirstPingMs * 0.2));
+  protected startPeerPings(firstMs: number = DEFAULTS.routeFirstPingMs): void {
+    this.setPingTimer(firstMs + Math.floor(Math.random() * firstMs * 0.2));
   }
 
   /**

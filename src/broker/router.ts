@@ -10,7 +10,7 @@
  */
 import { PubArg } from '../protocol/parser.js';
 import { noRespondersFrame } from '../protocol/encode.js';
-import { LeafKind, type Account, type AnySub, type Backlogged, type RemoteSub, type RouteTarget, type Subscriber, type Subscription } from './account.js';
+import { backedUp, LeafKind, type Account, type AnySub, type Backlogged, type RemoteSub, type RouteTarget, type Subscriber, type Subscription } from './account.js';
 import type { Client } from './client.js';
 import type { FaultSink, TestControls } from './controls.js';
 import type { CoreStats } from './stats.js';
@@ -319,12 +319,11 @@ export class Router {
    */
   checkBacklog(target: Backlogged): void {
     if (!this.stallArmed) return;
-    const pending = target.pendingBytes ?? 0;
     const max = this.host.maxPending;
-    if (pending > (max / 4) * 3) {
+    if (backedUp(target, max)) {
       if (this.stallTarget === null) this.stallTarget = target;
       // At most 10 ms per read, whatever the number of messages (2.10.26+'s stallTotalAllowed).
-      this.stallMs = Math.min(STALL_TOTAL_MS, this.stallMs + (pending >= max ? STALL_MAX_MS : STALL_MIN_MS));
+      this.stallMs = Math.min(STALL_TOTAL_MS, this.stallMs + (target.pendingBytes! >= max ? STALL_MAX_MS : STALL_MIN_MS));
     }
   }
 

@@ -138,8 +138,7 @@ export class LeafConn extends Connection implements RouteSink, RouteTarget {
    * most 1 s, plus up to 20%.
    */
   startPings(): void {
-    const d = Math.min(this.host.options.pingIntervalMs, DEFAULTS.routeFirstPingMs);
-    this.setPingTimer(d + Math.floor(Math.random() * d * 0.2));
+    this.startPeerPings(Math.min(this.host.options.pingIntervalMs, DEFAULTS.routeFirstPingMs));
   }
 
   onData(chunk: Buffer): void {
