@@ -26,15 +26,23 @@ function client(s: NatsServer, user: string, name: string): Promise<NatsConnecti
   return scope.client(s, { user, pass: user, name, reconnect: false });
 }
 
+/**
+ * A requester (B) and a listener of `lat.svc` (A) on the first server, A's responder's client on
+ * the second; `got` collects the measurements.
+ */
+async function sides([s1, s2]: [NatsServer, NatsServer]) {
+  const b1 = await client(s1, 'b', 'requester');
+  const a1 = await client(s1, 'a', 'listener');
+  const a2 = await client(s2, 'a', 'far-responder');
+  const got: Array<Record<string, unknown>> = [];
+  a1.subscribe('lat.svc', { callback: (_e, m) => void got.push(m.json<Record<string, unknown>>()) });
+  return { s1, s2, b1, a1, a2, got };
+}
+
 describe('service latency across a cluster', () => {
   it('requester on one server, responder on the other: one merged measurement with the remote responder', async () => {
     const c = await scope.cluster({ size: 2, ...ACCOUNTS });
-    const [s1, s2] = c.servers as [NatsServer, NatsServer];
-    const b1 = await client(s1, 'b', 'requester');
-    const a1 = await client(s1, 'a', 'listener');
-    const a2 = await client(s2, 'a', 'far-responder');
-    const got: Array<Record<string, unknown>> = [];
-    a1.subscribe('lat.svc', { callback: (_e, m) => void got.push(m.json<Record<string, unknown>>()) });
+    const { s1, s2, b1, a1, a2, got } = await sides(c.servers as [NatsServer, NatsServer]);
     a2.subscribe('svc.>', { callback: (_e, m) => void m.respond('pong') });
     await Promise.all([a1.flush(), a2.flush()]);
     await s1.waitForSubscription('svc.x', { count: 2 });
@@ -67,12 +75,7 @@ describe('the responder\'s server\'s side', () => {
         B: { users: [{ user: 'b', password: 'b' }], imports: [{ service: { account: 'A', subject: 'svc.>' } }] },
       },
     });
-    const [s1, s2] = c.servers as [NatsServer, NatsServer];
-    const b1 = await client(s1, 'b', 'requester');
-    const a1 = await client(s1, 'a', 'listener');
-    const a2 = await client(s2, 'a', 'far-responder');
-    const got: Array<Record<string, unknown>> = [];
-    a1.subscribe('lat.svc', { callback: (_e, m) => void got.push(m.json<Record<string, unknown>>()) });
+    const { s1, s2, b1, a1, a2, got } = await sides(c.servers as [NatsServer, NatsServer]);
     // svc.silent is never answered: its tracked reply waits on s2 for the 30-day threshold.
     a2.subscribe('svc.ok', { callback: (_e, m) => void m.respond('pong') });
     a2.subscribe('svc.silent', { callback: () => undefined });

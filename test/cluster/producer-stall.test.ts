@@ -58,21 +58,23 @@ async function routed(extra: object = {}): Promise<[NatsServer, NatsServer]> {
   return [a, b];
 }
 
-it('a client publishing into a backed-up route is stalled', async () => {
+/** {@link routed}, with a subscriber to `big` on B that A knows of. */
+async function routedToBig(): Promise<[NatsServer, NatsServer]> {
   const [a, b] = await routed();
   const sub = await scope.client(b);
   sub.subscribe('big', { callback: () => undefined });
   await sub.flush();
   await a.waitForSubscription('big');
+  return [a, b];
+}
+
+it('a client publishing into a backed-up route is stalled', async () => {
+  const [a, b] = await routedToBig();
   await floodIsStalled(a, b, 'big');
 });
 
 it('a stall lasts at most 10 ms per read: a PING behind a read of 2,000 messages into a backed-up route is answered at once', async () => {
-  const [a, b] = await routed();
-  const sub = await scope.client(b);
-  sub.subscribe('big', { callback: () => undefined });
-  await sub.flush();
-  await a.waitForSubscription('big');
+  const [a, b] = await routedToBig();
   b.pause();
   scope.defer(() => b.resume());
   const f = await WireClient.connected(a.port);
